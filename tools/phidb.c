@@ -1,0 +1,32 @@
+/*
+ * phidb: the admin command line. Each subcommand lives in its own tools/<name>.c
+ * and exports <name>_cli_main(argc, argv) with argv[0] being the subcommand.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "tools.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: phidb <command> [args]\n"
+                 "commands:\n"
+                 "  phi scan|redact ...   detect or redact PHI in free text\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "phi") == 0) return phi_cli_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "phidb: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

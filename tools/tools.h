@@ -1,0 +1,12 @@
+/*
+ * tools: entry points of the phidb subcommands. Each takes the subcommand's
+ * argv (argv[0] is the subcommand name) and returns the process exit status:
+ * 0 success, 1 failure of the operation, 2 bad usage.
+ */
+#ifndef TOOLS_H
+#define TOOLS_H
+
+/* phidb phi scan|redact ... (tools/phi_cli.c) */
+int phi_cli_main(int argc, char **argv);
+
+#endif
