@@ -1,12 +1,298 @@
-/* server: wiring (placeholder until the modules land). */
+/*
+ * server: wiring only. Reads the configuration, builds the modules, connects
+ * them (keyspace changes -> WATCH, worker completions -> loop), listens, and
+ * runs the loop until SIGTERM/SIGINT. Anything with behaviour of its own lives
+ * in a module.
+ */
 #include "server.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "cmd/cmd.h"
+#include "config.h"
+#include "util/hash.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/strutil.h"
+
+#define PHIDB_VERSION "0.1.0"
+
+extern const dict_type tx_watch_type;
+
+const char *srv_version(void);
+const char *srv_version(void)
+{
+    return PHIDB_VERSION;
+}
+
+static void acl_opts_from(const config *c, acl_opts *o)
+{
+    acl_opts_default(o);
+    o->argon2_memory_kib = (uint32_t)c->argon2_memory_kib;
+    o->argon2_time = (uint32_t)c->argon2_time;
+    o->argon2_lanes = (uint32_t)c->argon2_lanes;
+    o->max_failures = c->auth_max_failures;
+    o->lockout_ms = (long long)c->auth_lockout_time * 1000;
+    o->cache_ttl_ms = (long long)c->auth_cache_ttl * 1000;
+    o->throttle_free = c->auth_throttle_free;
+    o->throttle_max_ms = c->auth_throttle_max;
+}
+
+static tls_ctx *tls_from(const config *c, char *err, size_t errlen)
+{
+    tls_conf tc = {c->tls_cert_file,           c->tls_key_file,  c->tls_ca_cert_file,
+                   (enum tls_auth)c->tls_auth_clients, c->tls_protocols, c->tls_ciphers,
+                   c->tls_ciphersuites};
+    return tls_ctx_new(&tc, err, errlen);
+}
+
+int srv_apply_config(srv *s, const config *next, const char *changed, char *err, size_t errlen);
+int srv_apply_config(srv *s, const config *next, const char *changed, char *err, size_t errlen)
+{
+    if (strstr(changed, "tls-")) {
+        tls_ctx *t = tls_from(next, err, errlen);
+        if (!t) return -1;
+        tls_ctx_free(s->tls);
+        s->tls = t;
+        log_notice("TLS configuration reloaded");
+    }
+    acl_opts o;
+    acl_opts_from(next, &o);
+    acl_set_opts(s->acl, &o);
+    log_set_level((enum log_level)next->loglevel);
+    return 0;
+}
+
+static long long cron(ev_loop *l, long long id, void *ud)
+{
+    (void)l;
+    (void)id;
+    srv *s = ud;
+    static unsigned long ticks;
+    int hz = s->cfg->hz;
+    db_set_now(s->db, clock_ms());
+    s->st.expired_keys += (long long)db_expire_cycle(s->db, 250000 / hz);
+    db_rehash(s->db, 1);
+    if (++ticks % (unsigned long)hz == 0) {
+        client_cron(s);
+        long long now = clock_mono_ms();
+        if (s->st.ops_sample_ms) {
+            long long dt = now - s->st.ops_sample_ms;
+            if (dt > 0) s->st.ops_per_sec = (s->st.commands - s->st.ops_sample_cmds) * 1000 / dt;
+        }
+        s->st.ops_sample_ms = now;
+        s->st.ops_sample_cmds = s->st.commands;
+    }
+    return 1000 / hz;
+}
+
+static void before_wait(ev_loop *l, void *ud)
+{
+    (void)l;
+    client_before_wait(ud);
+}
+
+static void on_listen(ev_loop *l, int fd, void *ud, int mask)
+{
+    (void)l;
+    (void)mask;
+    client_accept(ud, fd);
+}
+
+static void on_workq(ev_loop *l, int fd, void *ud, int mask)
+{
+    (void)l;
+    (void)fd;
+    (void)mask;
+    srv *s = ud;
+    workq_drain(s->authq);
+}
+
+static void on_signal(ev_loop *l, int fd, void *ud, int mask)
+{
+    (void)mask;
+    srv *s = ud;
+    struct signalfd_siginfo si;
+    while (read(fd, &si, sizeof si) == (ssize_t)sizeof si) {
+        if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+            log_notice("received %s, shutting down", si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+            s->shutdown = 1;
+            ev_stop(l);
+        } else if (si.ssi_signo == SIGHUP) {
+            char err[512];
+            tls_ctx *t = tls_from(s->cfg, err, sizeof err);
+            if (t) {
+                tls_ctx_free(s->tls);
+                s->tls = t;
+                log_notice("SIGHUP: TLS certificates reloaded");
+            } else {
+                log_warning("SIGHUP: TLS reload failed, keeping the old certificates: %s", err);
+            }
+        }
+    }
+}
+
+static void harden_process(void)
+{
+    /* No core dumps: memory holds keys and values in the clear while they are used. */
+    struct rlimit rl = {0, 0};
+    setrlimit(RLIMIT_CORE, &rl);
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    umask(077);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: phidb-server /path/to/phidb.conf [--directive value ...]\n"
+                    "       phidb-server --version\n"
+                    "Create a data directory with: phidb init DIR\n");
+}
+
+static int check_dir(const char *dir, char *err, size_t errlen)
+{
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "data directory %s does not exist (create it with phidb init)",
+                 dir);
+        return -1;
+    }
+    return 0;
+}
 
 int server_main(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "phidb-server: not built yet\n");
-    return 1;
+    if (argc >= 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-v") == 0)) {
+        printf("phidb-server %s\n", PHIDB_VERSION);
+        return 0;
+    }
+    if (argc < 2 || argv[1][0] == '-') {
+        usage();
+        return 2;
+    }
+    harden_process();
+    uint8_t seed[16];
+    RAND_bytes(seed, sizeof seed);
+    hash_set_key(seed);
+    unsigned int rs;
+    RAND_bytes((uint8_t *)&rs, sizeof rs);
+    srandom(rs);
+
+    char err[1024];
+    int rc = 1;
+    srv *s = mem_calloc(sizeof *s);
+    s->cfg = config_new();
+    if (config_load(s->cfg, argv[1], argc - 2, argv + 2, err, sizeof err) != 0) {
+        fprintf(stderr, "phidb-server: %s\n", err);
+        goto out_cfg;
+    }
+    log_set_level((enum log_level)s->cfg->loglevel);
+    if (s->cfg->logfile && *s->cfg->logfile && log_set_file(s->cfg->logfile) != 0) {
+        fprintf(stderr, "phidb-server: cannot open logfile %s: %s\n", s->cfg->logfile,
+                strerror(errno));
+        goto out_cfg;
+    }
+    if (check_dir(s->cfg->dir, err, sizeof err) != 0) {
+        log_warning("%s", err);
+        fprintf(stderr, "phidb-server: %s\n", err);
+        goto out_cfg;
+    }
+    s->start_ms = clock_ms();
+    uint8_t rid[20];
+    RAND_bytes(rid, sizeof rid);
+    for (int i = 0; i < 20; i++)
+        snprintf(s->run_id + 2 * i, 3, "%02x", rid[i]);
+
+    cmd_init(s);
+    acl_opts ao;
+    acl_opts_from(s->cfg, &ao);
+    s->acl = acl_new(&ao, s->catalog, s->ncatalog);
+    if (acl_load_file(s->acl, s->cfg->aclfile, err, sizeof err) != 0) {
+        fprintf(stderr, "phidb-server: %s\n", err);
+        goto out_acl;
+    }
+    if (acl_user_count(s->acl) == 0) {
+        fprintf(stderr, "phidb-server: the ACL file %s has no users; nobody could log in\n",
+                s->cfg->aclfile);
+        goto out_acl;
+    }
+    s->db = db_new();
+    dict_init(&s->watched, &tx_watch_type);
+    db_on_change(s->db, tx_key_changed, s);
+    s->tls = tls_from(s->cfg, err, sizeof err);
+    if (!s->tls) {
+        fprintf(stderr, "phidb-server: TLS: %s\n", err);
+        goto out_db;
+    }
+    s->loop = ev_new(s->cfg->maxclients + 256);
+    s->authq = workq_new(s->cfg->auth_threads, (size_t)s->cfg->auth_max_pending);
+    if (!s->loop || !s->authq) {
+        fprintf(stderr, "phidb-server: cannot start the event loop or worker threads\n");
+        goto out_loop;
+    }
+    char *bind = mem_strdup(s->cfg->bind);
+    for (char *save = NULL, *a = strtok_r(bind, " ", &save); a; a = strtok_r(NULL, " ", &save)) {
+        if (s->nlfds == (int)(sizeof s->lfds / sizeof s->lfds[0])) break;
+        int fd = conn_listen(a, s->cfg->port, s->cfg->tcp_backlog, err, sizeof err);
+        if (fd < 0) {
+            fprintf(stderr, "phidb-server: %s\n", err);
+            mem_free(bind);
+            goto out_listen;
+        }
+        s->lfds[s->nlfds++] = fd;
+        ev_watch(s->loop, fd, EV_READ, on_listen, s);
+    }
+    mem_free(bind);
+    ev_watch(s->loop, workq_fd(s->authq), EV_READ, on_workq, s);
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    int sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    ev_watch(s->loop, sfd, EV_READ, on_signal, s);
+    s->cron_timer = ev_timer_add(s->loop, 1000 / s->cfg->hz, cron, s);
+    ev_before_wait(s->loop, before_wait, s);
+
+    log_notice("phidb %s ready: TLS on port %d (%s), %zu users, pid %d", PHIDB_VERSION,
+               s->cfg->port, s->cfg->bind, acl_user_count(s->acl), (int)getpid());
+    ev_run(s->loop);
+
+    /* Shutdown: close every client (replies already queued are flushed first). */
+    for (client *c = s->clients; c; c = c->next)
+        client_close_async(c);
+    client_before_wait(s);
+    close(sfd);
+    log_notice("phidb stopped");
+    rc = 0;
+out_listen:
+    for (int i = 0; i < s->nlfds; i++)
+        close(s->lfds[i]);
+out_loop:
+    workq_free(s->authq);
+    ev_free(s->loop);
+    tls_ctx_free(s->tls);
+out_db:
+    db_free(s->db);
+    dict_clear(&s->watched, NULL, NULL);
+out_acl:
+    acl_free(s->acl);
+    cmd_shutdown(s);
+out_cfg:
+    config_free(s->cfg);
+    mem_free(s->pending);
+    mem_free(s);
+    return rc;
 }

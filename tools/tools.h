@@ -6,6 +6,8 @@
 #ifndef TOOLS_H
 #define TOOLS_H
 
+/* phidb init DIR [--port N] (tools/init.c) */
+int init_cli_main(int argc, char **argv);
 /* phidb phi scan|redact ... (tools/phi_cli.c) */
 int phi_cli_main(int argc, char **argv);
 

@@ -1,0 +1,993 @@
+/*
+ * acl: users, rules, permission checks, the ACL file and ACL LOG (see acl.h;
+ * logins are in acl_auth.c).
+ *
+ * Command rules are kept as a bitmap per user (one bit per catalog id) for an
+ * O(1) check on every command, plus the rules as given, normalized, for ACL LIST
+ * and the file: replaying them on an empty user rebuilds the same bitmap.
+ */
+#include "acl_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "util/args.h"
+#include "util/mem.h"
+#include "util/strutil.h"
+
+static const char *category_names[ACL_CAT_COUNT] = {
+    "keyspace", "read",  "write",     "set",      "sortedset",  "list",        "hash",
+    "string",   "bitmap", "hyperloglog", "geo",   "stream",     "pubsub",      "admin",
+    "fast",     "slow",  "blocking",  "dangerous", "connection", "transaction", "scripting"};
+
+const char *acl_category_name(int i)
+{
+    return i >= 0 && i < ACL_CAT_COUNT ? category_names[i] : NULL;
+}
+
+static int category_find(const char *name)
+{
+    for (int i = 0; i < ACL_CAT_COUNT; i++)
+        if (strcasecmp(name, category_names[i]) == 0) return i;
+    return -1;
+}
+
+void acl_opts_default(acl_opts *o)
+{
+    o->argon2_memory_kib = 65536;
+    o->argon2_time = 3;
+    o->argon2_lanes = 1;
+    o->max_failures = 3;
+    o->lockout_ms = 1800 * 1000LL;
+    o->cache_ttl_ms = 600 * 1000LL;
+    o->throttle_free = 3;
+    o->throttle_max_ms = 10000;
+    o->min_password_len = 12;
+}
+
+acl *acl_new(const acl_opts *opts, const acl_cmd *catalog, size_t ncmds)
+{
+    acl *a = mem_calloc(sizeof *a);
+    a->o = *opts;
+    a->cat = catalog;
+    a->ncmds = ncmds;
+    a->words = (ncmds + 63) / 64;
+    a->next_user_id = 1;
+    a->generation = 1;
+    RAND_bytes(a->cache_key, sizeof a->cache_key);
+    a->cache = mem_calloc(sizeof(acl_cache_slot) * ACL_CACHE_SLOTS);
+    a->throttle = mem_calloc(sizeof(acl_throttle_slot) * ACL_THROTTLE_SLOTS);
+    return a;
+}
+
+void acl_user_free(acl_user *u)
+{
+    if (!u) return;
+    for (size_t i = 0; i < u->nhashes; i++)
+        mem_free_wipe(u->hashes[i]);
+    mem_free(u->hashes);
+    mem_free(u->allowed);
+    buf_free(&u->cmd_rules);
+    for (size_t i = 0; i < u->nkeys; i++)
+        mem_free(u->keys[i].pat);
+    mem_free(u->keys);
+    for (size_t i = 0; i < u->nchans; i++)
+        mem_free(u->chans[i].pat);
+    mem_free(u->chans);
+    mem_free(u->name);
+    mem_free(u);
+}
+
+void acl_free(acl *a)
+{
+    if (!a) return;
+    for (size_t i = 0; i < a->nusers; i++)
+        acl_user_free(a->users[i]);
+    mem_free(a->users);
+    OPENSSL_cleanse(a->cache_key, sizeof a->cache_key);
+    mem_free_wipe(a->cache);
+    mem_free(a->throttle);
+    mem_free_wipe(a->dummy_hash);
+    acl_log_reset(a);
+    mem_free(a);
+}
+
+void acl_set_opts(acl *a, const acl_opts *opts)
+{
+    a->o = *opts;
+}
+
+int acl_cmd_id(const acl *a, const char *name)
+{
+    for (size_t i = 0; i < a->ncmds; i++)
+        if (strcasecmp(a->cat[i].name, name) == 0) return (int)i;
+    return -1;
+}
+
+/* ---- users ---- */
+
+int acl_user_index(const acl *a, const uint8_t *name, size_t n, size_t *idx)
+{
+    size_t lo = 0, hi = a->nusers;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        const char *un = a->users[mid]->name;
+        size_t ul = strlen(un);
+        int c = memcmp(un, name, ul < n ? ul : n);
+        if (c == 0) c = ul < n ? -1 : (ul > n ? 1 : 0);
+        if (c == 0) {
+            *idx = mid;
+            return 1;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *idx = lo;
+    return 0;
+}
+
+acl_user *acl_find(acl *a, const uint8_t *name, size_t n)
+{
+    size_t i;
+    return acl_user_index(a, name, n, &i) ? a->users[i] : NULL;
+}
+
+const char *acl_user_name(const acl_user *u)
+{
+    return u->name;
+}
+
+int acl_user_enabled(const acl_user *u)
+{
+    return u->enabled;
+}
+
+uint64_t acl_generation(const acl *a)
+{
+    return a->generation;
+}
+
+size_t acl_user_count(const acl *a)
+{
+    return a->nusers;
+}
+
+acl_user *acl_user_at(acl *a, size_t i)
+{
+    return i < a->nusers ? a->users[i] : NULL;
+}
+
+size_t acl_user_password_count(const acl_user *u)
+{
+    return u->nhashes;
+}
+
+int acl_user_locked(const acl_user *u, long long now_ms)
+{
+    return u->locked_until > now_ms;
+}
+
+static acl_user *user_new(acl *a, const uint8_t *name, size_t n)
+{
+    acl_user *u = mem_calloc(sizeof *u);
+    u->name = mem_strndup((const char *)name, n);
+    u->id = a->next_user_id++;
+    u->allowed = mem_calloc(sizeof(uint64_t) * (a->words ? a->words : 1));
+    buf_puts(&u->cmd_rules, "-@all");
+    return u;
+}
+
+static void user_insert(acl *a, acl_user *u)
+{
+    size_t idx;
+    acl_user_index(a, (const uint8_t *)u->name, strlen(u->name), &idx);
+    a->users = mem_realloc(a->users, sizeof(acl_user *) * (a->nusers + 1));
+    memmove(a->users + idx + 1, a->users + idx, sizeof(acl_user *) * (a->nusers - idx));
+    a->users[idx] = u;
+    a->nusers++;
+}
+
+int acl_deluser(acl *a, const uint8_t *name, size_t n)
+{
+    size_t idx;
+    if (!acl_user_index(a, name, n, &idx)) return 0;
+    acl_user_free(a->users[idx]);
+    memmove(a->users + idx, a->users + idx + 1, sizeof(acl_user *) * (a->nusers - idx - 1));
+    a->nusers--;
+    a->generation++;
+    return 1;
+}
+
+/* ---- permission checks ---- */
+
+int acl_can_run(const acl_user *u, int id)
+{
+    return id >= 0 && (u->allowed[id / 64] >> (id % 64)) & 1;
+}
+
+static int match_patterns(const acl_pattern *p, size_t n, const uint8_t *s, size_t len,
+                          int access)
+{
+    for (size_t i = 0; i < n; i++) {
+        if ((p[i].flags & access) != access) continue;
+        if (p[i].len == 1 && p[i].pat[0] == '*') return 1;
+        if (str_glob((const uint8_t *)p[i].pat, p[i].len, s, len, 0)) return 1;
+    }
+    return 0;
+}
+
+int acl_can_key(const acl_user *u, const uint8_t *key, size_t n, int access)
+{
+    /* Each access asked must be granted by some pattern (a key may need R and W
+     * from different patterns, as in Redis). */
+    if (access == 0) return match_patterns(u->keys, u->nkeys, key, n, 0); /* any pattern */
+    if ((access & ACL_KEY_READ) && !match_patterns(u->keys, u->nkeys, key, n, ACL_KEY_READ))
+        return 0;
+    if ((access & ACL_KEY_WRITE) && !match_patterns(u->keys, u->nkeys, key, n, ACL_KEY_WRITE))
+        return 0;
+    return 1;
+}
+
+int acl_can_channel(const acl_user *u, const uint8_t *ch, size_t n)
+{
+    return match_patterns(u->chans, u->nchans, ch, n, ACL_KEY_READ | ACL_KEY_WRITE);
+}
+
+/* ---- rule changes ---- */
+
+enum rule_kind {
+    R_ON, R_OFF, R_ADDPASS, R_DELPASS, R_ADDHASH, R_DELHASH, R_RESETPASS, R_KEY, R_ALLKEYS,
+    R_RESETKEYS, R_CHAN, R_ALLCHANNELS, R_RESETCHANNELS, R_CMD_ALLOW, R_CMD_DENY, R_CAT_ALLOW,
+    R_CAT_DENY, R_ALLCOMMANDS, R_NOCOMMANDS, R_RESET, R_UNLOCK, R_NOOP
+};
+
+typedef struct {
+    enum rule_kind kind; /* what the rule does */
+    char *arg;           /* password, hash or pattern (owned, wiped) */
+    size_t len;          /* its length */
+    int flags;           /* key access flags for R_KEY */
+    int id;              /* command id or category */
+    char *text;          /* normalized text for the command description */
+    char **matched;      /* R_DELPASS: hashes that match (filled by work) */
+    size_t nmatched;     /* their count */
+} acl_rule;
+
+struct acl_op {
+    char *name;          /* user */
+    acl_rule *rules;     /* in order */
+    int n;               /* count */
+    char **existing;     /* snapshot of the user's hashes, for R_DELPASS */
+    size_t nexisting;    /* count */
+    acl_opts o;          /* Argon2 parameters for new hashes */
+    int needs_work;      /* has R_ADDPASS or R_DELPASS */
+    int failed;          /* work failed (hashing error) */
+};
+
+static int valid_hash(const char *s, size_t n)
+{
+    if (n < 20 || n >= ACL_HASH_MAX || strncmp(s, "$argon2id$v=19$m=", 17) != 0) return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!(c == '$' || c == '=' || c == ',' || c == '+' || c == '/' || (c >= '0' && c <= '9') ||
+              (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')))
+            return 0;
+    }
+    return 1;
+}
+
+static void rule_err(char *err, size_t errlen, const char *mod, size_t mlen, const char *why)
+{
+    snprintf(err, errlen, "Error in ACL SETUSER modifier '%.*s': %s", (int)(mlen > 64 ? 64 : mlen),
+             mod, why);
+}
+
+static int parse_rule(acl *a, const char *r, size_t n, acl_rule *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    if (n == 0) {
+        rule_err(err, errlen, r, n, "Syntax error");
+        return -1;
+    }
+#define IS(s) (n == strlen(s) && strncasecmp(r, s, n) == 0)
+    if (IS("on")) out->kind = R_ON;
+    else if (IS("off")) out->kind = R_OFF;
+    else if (IS("nopass")) {
+        rule_err(err, errlen, r, n, "'nopass' is not allowed: every user needs a password");
+        return -1;
+    } else if (IS("resetpass")) out->kind = R_RESETPASS;
+    else if (IS("allkeys")) out->kind = R_ALLKEYS;
+    else if (IS("resetkeys")) out->kind = R_RESETKEYS;
+    else if (IS("allchannels")) out->kind = R_ALLCHANNELS;
+    else if (IS("resetchannels")) out->kind = R_RESETCHANNELS;
+    else if (IS("allcommands")) out->kind = R_ALLCOMMANDS;
+    else if (IS("nocommands")) out->kind = R_NOCOMMANDS;
+    else if (IS("reset")) out->kind = R_RESET;
+    else if (IS("unlock")) out->kind = R_UNLOCK;
+    else if (IS("sanitize-payload") || IS("skip-sanitize-payload") || IS("clearselectors"))
+        out->kind = R_NOOP;
+    else if (r[0] == '>' || r[0] == '<') {
+        size_t pl = n - 1;
+        if (pl < (size_t)a->o.min_password_len) {
+            char why[96];
+            snprintf(why, sizeof why, "passwords must be at least %d characters",
+                     a->o.min_password_len);
+            rule_err(err, errlen, r[0] == '>' ? ">***" : "<***", 4, why);
+            return -1;
+        }
+        if (pl > 4096) {
+            rule_err(err, errlen, r[0] == '>' ? ">***" : "<***", 4,
+                     "passwords may be at most 4096 characters");
+            return -1;
+        }
+        out->kind = r[0] == '>' ? R_ADDPASS : R_DELPASS;
+        out->arg = mem_strndup(r + 1, pl);
+        out->len = pl;
+    } else if (r[0] == '#' || r[0] == '!') {
+        if (!valid_hash(r + 1, n - 1)) {
+            rule_err(err, errlen, r[0] == '#' ? "#..." : "!...", 4,
+                     "The password hash must be an Argon2id hash ($argon2id$v=19$m=...)");
+            return -1;
+        }
+        out->kind = r[0] == '#' ? R_ADDHASH : R_DELHASH;
+        out->arg = mem_strndup(r + 1, n - 1);
+        out->len = n - 1;
+    } else if (r[0] == '~' || r[0] == '%') {
+        int flags = ACL_KEY_READ | ACL_KEY_WRITE;
+        size_t off = 1;
+        if (r[0] == '%') {
+            flags = 0;
+            size_t i = 1;
+            for (; i < n && r[i] != '~'; i++) {
+                if (r[i] == 'R' || r[i] == 'r')
+                    flags |= ACL_KEY_READ;
+                else if (r[i] == 'W' || r[i] == 'w')
+                    flags |= ACL_KEY_WRITE;
+                else {
+                    rule_err(err, errlen, r, n, "Syntax error");
+                    return -1;
+                }
+            }
+            if (i >= n || flags == 0) {
+                rule_err(err, errlen, r, n, "Syntax error");
+                return -1;
+            }
+            off = i + 1;
+        }
+        out->kind = R_KEY;
+        out->flags = flags;
+        out->arg = mem_strndup(r + off, n - off);
+        out->len = n - off;
+    } else if (r[0] == '&') {
+        out->kind = R_CHAN;
+        out->arg = mem_strndup(r + 1, n - 1);
+        out->len = n - 1;
+    } else if (r[0] == '+' || r[0] == '-') {
+        int allow = r[0] == '+';
+        if (n > 1 && r[1] == '@') {
+            char name[64];
+            snprintf(name, sizeof name, "%.*s", (int)(n - 2), r + 2);
+            if (strcasecmp(name, "all") == 0) {
+                out->kind = allow ? R_ALLCOMMANDS : R_NOCOMMANDS;
+            } else {
+                int cat = n - 2 < sizeof name ? category_find(name) : -1;
+                if (cat < 0) {
+                    rule_err(err, errlen, r, n, "Unknown command or category name in ACL");
+                    return -1;
+                }
+                out->kind = allow ? R_CAT_ALLOW : R_CAT_DENY;
+                out->id = cat;
+            }
+        } else {
+            char name[128];
+            if (n - 1 >= sizeof name) {
+                rule_err(err, errlen, r, n, "Unknown command or category name in ACL");
+                return -1;
+            }
+            snprintf(name, sizeof name, "%.*s", (int)(n - 1), r + 1);
+            int id = acl_cmd_id(a, name);
+            if (id < 0) {
+                rule_err(err, errlen, r, n, "Unknown command or category name in ACL");
+                return -1;
+            }
+            out->kind = allow ? R_CMD_ALLOW : R_CMD_DENY;
+            out->id = id;
+        }
+        out->text = mem_strndup(r, n);
+        for (char *p = out->text; *p; p++)
+            if (*p >= 'A' && *p <= 'Z') *p = (char)(*p - 'A' + 'a');
+    } else if (r[0] == '(') {
+        rule_err(err, errlen, r, n, "selectors are not supported");
+        return -1;
+    } else {
+        rule_err(err, errlen, r, n, "Syntax error");
+        return -1;
+    }
+#undef IS
+    return 0;
+}
+
+static void rule_free(acl_rule *r)
+{
+    if (r->arg) {
+        OPENSSL_cleanse(r->arg, r->len);
+        mem_free(r->arg);
+    }
+    mem_free(r->text);
+    for (size_t i = 0; i < r->nmatched; i++)
+        mem_free_wipe(r->matched[i]);
+    mem_free(r->matched);
+}
+
+void acl_op_free(acl_op *op)
+{
+    if (!op) return;
+    for (int i = 0; i < op->n; i++)
+        rule_free(&op->rules[i]);
+    mem_free(op->rules);
+    for (size_t i = 0; i < op->nexisting; i++)
+        mem_free_wipe(op->existing[i]);
+    mem_free(op->existing);
+    mem_free(op->name);
+    mem_free(op);
+}
+
+static int valid_username(const uint8_t *name, size_t n)
+{
+    if (n == 0 || n > 128) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (name[i] <= ' ' || name[i] >= 127) return 0;
+    return 1;
+}
+
+int acl_op_parse(acl *a, const uint8_t *name, size_t nlen, const uint8_t *const *rules,
+                 const size_t *lens, int nrules, acl_op **out, char *err, size_t errlen)
+{
+    if (!valid_username(name, nlen)) {
+        snprintf(err, errlen, "Usernames must be 1 to 128 printable characters without spaces");
+        return -1;
+    }
+    acl_op *op = mem_calloc(sizeof *op);
+    op->name = mem_strndup((const char *)name, nlen);
+    op->o = a->o;
+    op->rules = mem_calloc(sizeof(acl_rule) * (size_t)(nrules ? nrules : 1));
+    for (int i = 0; i < nrules; i++) {
+        if (parse_rule(a, (const char *)rules[i], lens[i], &op->rules[i], err, errlen) != 0) {
+            op->n = i;
+            acl_op_free(op);
+            return -1;
+        }
+        op->n = i + 1;
+        if (op->rules[i].kind == R_ADDPASS || op->rules[i].kind == R_DELPASS)
+            op->needs_work = 1;
+    }
+    acl_user *u = acl_find(a, name, nlen);
+    if (u && op->needs_work && u->nhashes) {
+        op->existing = mem_calloc(sizeof(char *) * u->nhashes);
+        for (size_t i = 0; i < u->nhashes; i++)
+            op->existing[i] = mem_strdup(u->hashes[i]);
+        op->nexisting = u->nhashes;
+    }
+    *out = op;
+    return 0;
+}
+
+const char *acl_op_name(const acl_op *op)
+{
+    return op->name;
+}
+
+int acl_op_needs_work(const acl_op *op)
+{
+    return op->needs_work;
+}
+
+void acl_op_work(acl_op *op)
+{
+    for (int i = 0; i < op->n; i++) {
+        acl_rule *r = &op->rules[i];
+        if (r->kind == R_ADDPASS) {
+            char enc[ACL_HASH_MAX];
+            if (acl_hash_password(&op->o, (const uint8_t *)r->arg, r->len, enc, sizeof enc) != 0) {
+                op->failed = 1;
+                continue;
+            }
+            OPENSSL_cleanse(r->arg, r->len);
+            mem_free(r->arg);
+            r->arg = mem_strdup(enc);
+            r->len = strlen(enc);
+            r->kind = R_ADDHASH;
+        } else if (r->kind == R_DELPASS) {
+            for (size_t h = 0; h < op->nexisting; h++) {
+                if (acl_verify_hash(op->existing[h], (const uint8_t *)r->arg, r->len)) {
+                    r->matched = mem_realloc(r->matched, sizeof(char *) * (r->nmatched + 1));
+                    r->matched[r->nmatched++] = mem_strdup(op->existing[h]);
+                }
+            }
+        }
+    }
+    op->needs_work = 0;
+}
+
+static void bit_set(acl *a, acl_user *u, int id, int on)
+{
+    if (on)
+        u->allowed[id / 64] |= 1ULL << (id % 64);
+    else
+        u->allowed[id / 64] &= ~(1ULL << (id % 64));
+    (void)a;
+}
+
+static void set_command(acl *a, acl_user *u, int id, int on)
+{
+    bit_set(a, u, id, on);
+    /* A container command rule covers all its subcommands. */
+    for (size_t i = 0; i < a->ncmds; i++)
+        if (a->cat[i].parent == id) bit_set(a, u, (int)i, on);
+}
+
+static void set_category(acl *a, acl_user *u, int cat, int on)
+{
+    for (size_t i = 0; i < a->ncmds; i++) {
+        if (!(a->cat[i].categories & (1ULL << cat))) continue;
+        if (on && a->cat[i].by_name_only) continue;
+        bit_set(a, u, (int)i, on);
+    }
+}
+
+static void set_all(acl *a, acl_user *u, int on)
+{
+    for (size_t i = 0; i < a->ncmds; i++) {
+        if (on && a->cat[i].by_name_only) continue;
+        bit_set(a, u, (int)i, on);
+    }
+}
+
+static void add_pattern(acl_pattern **list, size_t *n, const char *pat, size_t len, int flags)
+{
+    for (size_t i = 0; i < *n; i++) {
+        if ((*list)[i].len == len && memcmp((*list)[i].pat, pat, len) == 0) {
+            (*list)[i].flags |= flags;
+            return;
+        }
+    }
+    *list = mem_realloc(*list, sizeof(acl_pattern) * (*n + 1));
+    (*list)[*n].pat = mem_strndup(pat, len);
+    (*list)[*n].len = len;
+    (*list)[*n].flags = flags;
+    (*n)++;
+}
+
+static void clear_patterns(acl_pattern **list, size_t *n)
+{
+    for (size_t i = 0; i < *n; i++)
+        mem_free((*list)[i].pat);
+    mem_free(*list);
+    *list = NULL;
+    *n = 0;
+}
+
+static void clear_hashes(acl_user *u)
+{
+    for (size_t i = 0; i < u->nhashes; i++)
+        mem_free_wipe(u->hashes[i]);
+    mem_free(u->hashes);
+    u->hashes = NULL;
+    u->nhashes = 0;
+}
+
+static void add_hash(acl_user *u, const char *h)
+{
+    for (size_t i = 0; i < u->nhashes; i++)
+        if (strcmp(u->hashes[i], h) == 0) return;
+    u->hashes = mem_realloc(u->hashes, sizeof(char *) * (u->nhashes + 1));
+    u->hashes[u->nhashes++] = mem_strdup(h);
+}
+
+static void del_hash(acl_user *u, const char *h)
+{
+    for (size_t i = 0; i < u->nhashes; i++) {
+        if (strcmp(u->hashes[i], h) == 0) {
+            mem_free_wipe(u->hashes[i]);
+            u->hashes[i] = u->hashes[--u->nhashes];
+            return;
+        }
+    }
+}
+
+static void rules_text(acl_user *u, const char *reset_to, const char *append)
+{
+    if (reset_to) {
+        u->cmd_rules.len = 0;
+        buf_puts(&u->cmd_rules, reset_to);
+    }
+    if (append) {
+        buf_putc(&u->cmd_rules, ' ');
+        buf_puts(&u->cmd_rules, append);
+    }
+}
+
+int acl_op_apply(acl *a, acl_op *op, char *err, size_t errlen)
+{
+    if (op->needs_work) {
+        snprintf(err, errlen, "internal error: password rules were not prepared");
+        return -1;
+    }
+    if (op->failed) {
+        snprintf(err, errlen, "password hashing failed");
+        return -1;
+    }
+    size_t nlen = strlen(op->name);
+    acl_user *u = acl_find(a, (const uint8_t *)op->name, nlen);
+    int created = 0;
+    if (!u) {
+        u = user_new(a, (const uint8_t *)op->name, nlen);
+        created = 1;
+    }
+    int cred_changed = 0;
+    for (int i = 0; i < op->n; i++) {
+        acl_rule *r = &op->rules[i];
+        switch (r->kind) {
+        case R_ON: u->enabled = 1; break;
+        case R_OFF: u->enabled = 0; break;
+        case R_ADDHASH:
+            add_hash(u, r->arg);
+            cred_changed = 1;
+            break;
+        case R_DELHASH:
+            del_hash(u, r->arg);
+            cred_changed = 1;
+            break;
+        case R_DELPASS:
+            for (size_t m = 0; m < r->nmatched; m++)
+                del_hash(u, r->matched[m]);
+            cred_changed = 1;
+            break;
+        case R_ADDPASS: break; /* turned into R_ADDHASH by the work step */
+        case R_RESETPASS:
+            clear_hashes(u);
+            cred_changed = 1;
+            break;
+        case R_KEY: add_pattern(&u->keys, &u->nkeys, r->arg, r->len, r->flags); break;
+        case R_ALLKEYS:
+            clear_patterns(&u->keys, &u->nkeys);
+            add_pattern(&u->keys, &u->nkeys, "*", 1, ACL_KEY_READ | ACL_KEY_WRITE);
+            break;
+        case R_RESETKEYS: clear_patterns(&u->keys, &u->nkeys); break;
+        case R_CHAN: add_pattern(&u->chans, &u->nchans, r->arg, r->len, 3); break;
+        case R_ALLCHANNELS:
+            clear_patterns(&u->chans, &u->nchans);
+            add_pattern(&u->chans, &u->nchans, "*", 1, 3);
+            break;
+        case R_RESETCHANNELS: clear_patterns(&u->chans, &u->nchans); break;
+        case R_CMD_ALLOW:
+        case R_CMD_DENY:
+            set_command(a, u, r->id, r->kind == R_CMD_ALLOW);
+            rules_text(u, NULL, r->text);
+            break;
+        case R_CAT_ALLOW:
+        case R_CAT_DENY:
+            set_category(a, u, r->id, r->kind == R_CAT_ALLOW);
+            rules_text(u, NULL, r->text);
+            break;
+        case R_ALLCOMMANDS:
+            set_all(a, u, 1);
+            rules_text(u, "+@all", NULL);
+            break;
+        case R_NOCOMMANDS:
+            set_all(a, u, 0);
+            rules_text(u, "-@all", NULL);
+            break;
+        case R_RESET:
+            u->enabled = 0;
+            clear_hashes(u);
+            clear_patterns(&u->keys, &u->nkeys);
+            clear_patterns(&u->chans, &u->nchans);
+            set_all(a, u, 0);
+            rules_text(u, "-@all", NULL);
+            cred_changed = 1;
+            break;
+        case R_UNLOCK:
+            u->failures = 0;
+            u->locked_until = 0;
+            break;
+        case R_NOOP: break;
+        }
+    }
+    if (cred_changed) u->cred_epoch++;
+    if (created) user_insert(a, u);
+    return 0;
+}
+
+/* ---- description ---- */
+
+static void describe_patterns(const acl_pattern *p, size_t n, char sigil, buf *out,
+                              const char *none)
+{
+    if (n == 0) {
+        buf_puts(out, none);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (i) buf_putc(out, ' ');
+        if (sigil == '~' && p[i].flags != (ACL_KEY_READ | ACL_KEY_WRITE))
+            buf_puts(out, p[i].flags == ACL_KEY_READ ? "%R" : "%W");
+        buf_putc(out, (uint8_t)sigil);
+        buf_append(out, p[i].pat, p[i].len);
+    }
+}
+
+void acl_describe_keys(const acl_user *u, buf *out)
+{
+    describe_patterns(u->keys, u->nkeys, '~', out, "");
+}
+
+void acl_describe_channels(const acl_user *u, buf *out)
+{
+    describe_patterns(u->chans, u->nchans, '&', out, "");
+}
+
+void acl_describe_commands(const acl *a, const acl_user *u, buf *out)
+{
+    (void)a;
+    buf_append(out, u->cmd_rules.p, u->cmd_rules.len);
+}
+
+void acl_describe(const acl *a, const acl_user *u, buf *out, int with_hashes)
+{
+    buf_printf(out, "user %s %s", u->name, u->enabled ? "on" : "off");
+    for (size_t i = 0; i < u->nhashes; i++) {
+        buf_puts(out, " #");
+        buf_puts(out, with_hashes ? u->hashes[i] : "<hidden>");
+    }
+    buf_putc(out, ' ');
+    if (u->nkeys)
+        describe_patterns(u->keys, u->nkeys, '~', out, "");
+    else
+        buf_puts(out, "resetkeys");
+    buf_putc(out, ' ');
+    if (u->nchans)
+        describe_patterns(u->chans, u->nchans, '&', out, "");
+    else
+        buf_puts(out, "resetchannels");
+    buf_putc(out, ' ');
+    acl_describe_commands(a, u, out);
+}
+
+/* ---- files ---- */
+
+int acl_load_file(acl *a, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "cannot open ACL file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077)) {
+        snprintf(err, errlen,
+                 "ACL file %s is readable or writable by group or others (mode %03o); "
+                 "run chmod 600 on it",
+                 path, (unsigned)(st.st_mode & 0777));
+        fclose(f);
+        return -1;
+    }
+    /* Build the new set aside; replace the old one only when the whole file is good. */
+    acl tmp = *a;
+    tmp.users = NULL;
+    tmp.nusers = 0;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    int lineno = 0, rc = 0;
+    while ((len = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = '\0';
+        args av;
+        if (args_split(line, (size_t)len, &av) != 0) {
+            snprintf(err, errlen, "%s:%d: unbalanced quotes", path, lineno);
+            rc = -1;
+            break;
+        }
+        if (av.n == 0) {
+            args_free(&av);
+            continue;
+        }
+        if (strcmp(av.v[0], "user") != 0 || av.n < 2) {
+            snprintf(err, errlen, "%s:%d: lines must start with 'user <name>'", path, lineno);
+            args_free(&av);
+            rc = -1;
+            break;
+        }
+        if (acl_find(&tmp, (const uint8_t *)av.v[1], av.len[1])) {
+            snprintf(err, errlen, "%s:%d: duplicate user '%s'", path, lineno, av.v[1]);
+            args_free(&av);
+            rc = -1;
+            break;
+        }
+        acl_op *op;
+        char why[256];
+        if (acl_op_parse(&tmp, (const uint8_t *)av.v[1], av.len[1],
+                         (const uint8_t *const *)(av.v + 2), av.len + 2, av.n - 2, &op, why,
+                         sizeof why) != 0) {
+            snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
+            args_free(&av);
+            rc = -1;
+            break;
+        }
+        if (acl_op_needs_work(op)) acl_op_work(op); /* plaintext passwords in the file */
+        if (acl_op_apply(&tmp, op, why, sizeof why) != 0) {
+            snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
+            acl_op_free(op);
+            args_free(&av);
+            rc = -1;
+            break;
+        }
+        acl_op_free(op);
+        args_free(&av);
+    }
+    if (line) {
+        OPENSSL_cleanse(line, cap);
+        free(line);
+    }
+    fclose(f);
+    if (rc != 0) {
+        for (size_t i = 0; i < tmp.nusers; i++)
+            acl_user_free(tmp.users[i]);
+        mem_free(tmp.users);
+        return -1;
+    }
+    /* Keep lock state across reloads: reloading must not reset a lockout. */
+    for (size_t i = 0; i < tmp.nusers; i++) {
+        acl_user *old = acl_find(a, (const uint8_t *)tmp.users[i]->name,
+                                 strlen(tmp.users[i]->name));
+        if (old) {
+            tmp.users[i]->failures = old->failures;
+            tmp.users[i]->locked_until = old->locked_until;
+        }
+    }
+    for (size_t i = 0; i < a->nusers; i++)
+        acl_user_free(a->users[i]);
+    mem_free(a->users);
+    a->users = tmp.users;
+    a->nusers = tmp.nusers;
+    a->next_user_id = tmp.next_user_id;
+    a->generation++;
+    return 0;
+}
+
+int acl_save_file(acl *a, const char *path, char *err, size_t errlen)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+        return -1;
+    }
+    buf out = {0};
+    for (size_t i = 0; i < a->nusers; i++) {
+        acl_describe(a, a->users[i], &out, 1);
+        buf_putc(&out, '\n');
+    }
+    size_t off = 0;
+    int rc = 0;
+    while (off < out.len) {
+        ssize_t w = write(fd, out.p + off, out.len - off);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            rc = -1;
+            break;
+        }
+        off += (size_t)w;
+    }
+    if (rc == 0 && fsync(fd) != 0) rc = -1;
+    if (rc != 0) snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+    close(fd);
+    buf_wipe_free(&out);
+    if (rc == 0 && rename(tmp, path) != 0) {
+        snprintf(err, errlen, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+        rc = -1;
+    }
+    if (rc != 0) {
+        unlink(tmp);
+        return -1;
+    }
+    /* Make the rename itself durable. */
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    return 0;
+}
+
+/* ---- ACL LOG ---- */
+
+static void log_entry_free(acl_log_entry *e)
+{
+    mem_free(e->object);
+    mem_free(e->user);
+    mem_free(e->client);
+    memset(e, 0, sizeof *e);
+}
+
+void acl_log_add(acl *a, const char *reason, const char *context, const uint8_t *object,
+                 size_t olen, const char *user, const char *client_info)
+{
+    long long now = clock_ms();
+    if (olen > 128) olen = 128;
+    /* Same event within 60 s: count it on the existing entry, as Redis does. */
+    for (size_t i = 0; i < a->log_len; i++) {
+        acl_log_entry *e = &a->log[i];
+        if (now - e->updated < 60000 && strcmp(e->reason, reason) == 0 &&
+            strcmp(e->context, context) == 0 && strlen(e->object) == olen &&
+            memcmp(e->object, object, olen) == 0 && strcmp(e->user, user) == 0) {
+            e->count++;
+            e->updated = now;
+            mem_free(e->client);
+            e->client = mem_strdup(client_info);
+            /* Move it to the front (newest). */
+            acl_log_entry keep = *e;
+            memmove(&a->log[1], &a->log[0], sizeof(acl_log_entry) * i);
+            a->log[0] = keep;
+            return;
+        }
+    }
+    if (a->log_len == ACL_LOG_MAX) log_entry_free(&a->log[--a->log_len]);
+    memmove(&a->log[1], &a->log[0], sizeof(acl_log_entry) * a->log_len);
+    acl_log_entry *e = &a->log[0];
+    memset(e, 0, sizeof *e);
+    e->count = 1;
+    snprintf(e->reason, sizeof e->reason, "%s", reason);
+    snprintf(e->context, sizeof e->context, "%s", context);
+    e->object = mem_strndup((const char *)object, olen);
+    e->user = mem_strdup(user);
+    e->client = mem_strdup(client_info);
+    e->created = e->updated = now;
+    a->log_len++;
+}
+
+size_t acl_log_len(const acl *a)
+{
+    return a->log_len;
+}
+
+int acl_log_get(const acl *a, size_t i, acl_log_view *v)
+{
+    if (i >= a->log_len) return -1;
+    const acl_log_entry *e = &a->log[i];
+    v->count = e->count;
+    v->reason = e->reason;
+    v->context = e->context;
+    v->object = e->object;
+    v->user = e->user;
+    v->client = e->client;
+    v->created_ms = e->created;
+    return 0;
+}
+
+void acl_log_reset(acl *a)
+{
+    for (size_t i = 0; i < a->log_len; i++)
+        log_entry_free(&a->log[i]);
+    a->log_len = 0;
+}

@@ -1,0 +1,358 @@
+/*
+ * cmd: lookup and dispatch (see cmd.h). The order of the checks matters and
+ * follows Redis where Redis defines it: unknown command, arity,
+ * authentication, then (queued inside MULTI, or run) access and limits.
+ */
+#include "cmd.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "util/hash.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/strutil.h"
+
+#define LOOKUP_BUCKETS 512
+
+typedef struct lookup_ent {
+    const cmd_def *d;        /* command */
+    struct lookup_ent *next; /* chain */
+} lookup_ent;
+
+static lookup_ent *lookup[LOOKUP_BUCKETS];
+
+static void index_cmd(const cmd_def *d)
+{
+    uint64_t h = hash_bytes_nocase((const uint8_t *)d->name, strlen(d->name));
+    lookup_ent *e = mem_alloc(sizeof *e);
+    e->d = d;
+    e->next = lookup[h % LOOKUP_BUCKETS];
+    lookup[h % LOOKUP_BUCKETS] = e;
+}
+
+const cmd_def *cmd_lookup(const uint8_t *name, size_t n)
+{
+    if (n == 0 || n > 64) return NULL;
+    uint64_t h = hash_bytes_nocase(name, n);
+    for (lookup_ent *e = lookup[h % LOOKUP_BUCKETS]; e; e = e->next)
+        if (strlen(e->d->name) == n && strncasecmp(e->d->name, (const char *)name, n) == 0)
+            return e->d;
+    return NULL;
+}
+
+static const cmd_def *find_sub(const cmd_def *parent, const uint8_t *name, size_t n)
+{
+    for (int i = 0; i < parent->nsubs; i++)
+        if (strlen(parent->subs[i].name) == n &&
+            strncasecmp(parent->subs[i].name, (const char *)name, n) == 0)
+            return &parent->subs[i];
+    return NULL;
+}
+
+void cmd_init(srv *s)
+{
+    size_t n;
+    const cmd_def *t = cmd_table(&n);
+    size_t total = n;
+    for (size_t i = 0; i < n; i++)
+        total += (size_t)t[i].nsubs;
+    s->catalog = mem_calloc(sizeof(acl_cmd) * total);
+    size_t id = 0;
+    for (size_t i = 0; i < n; i++) {
+        cmd_def *d = (cmd_def *)&t[i];
+        d->id = (int)id;
+        s->catalog[id].name = d->name;
+        s->catalog[id].parent = -1;
+        s->catalog[id].categories = d->categories;
+        s->catalog[id].by_name_only = (d->flags & CMD_DANGER) != 0;
+        id++;
+        index_cmd(d);
+    }
+    for (size_t i = 0; i < n; i++) {
+        for (int j = 0; j < t[i].nsubs; j++) {
+            cmd_def *sd = (cmd_def *)&t[i].subs[j];
+            sd->id = (int)id;
+            char *full = mem_alloc(strlen(t[i].name) + strlen(sd->name) + 2);
+            sprintf(full, "%s|%s", t[i].name, sd->name);
+            s->catalog[id].name = full;
+            s->catalog[id].parent = t[i].id;
+            s->catalog[id].categories = sd->categories;
+            s->catalog[id].by_name_only = (sd->flags & CMD_DANGER) != 0;
+            id++;
+        }
+    }
+    s->ncatalog = id;
+}
+
+void cmd_shutdown(srv *s)
+{
+    for (size_t i = 0; i < s->ncatalog; i++)
+        if (s->catalog[i].parent >= 0) mem_free((void *)s->catalog[i].name);
+    mem_free(s->catalog);
+    s->catalog = NULL;
+    for (int i = 0; i < LOOKUP_BUCKETS; i++) {
+        while (lookup[i]) {
+            lookup_ent *e = lookup[i];
+            lookup[i] = e->next;
+            mem_free(e);
+        }
+    }
+}
+
+void cmd_fullname(const cmd_def *d, const cmd_def *parent, char *out, size_t outlen)
+{
+    if (parent)
+        snprintf(out, outlen, "%s|%s", parent->name, d->name);
+    else
+        snprintf(out, outlen, "%s", d->name);
+}
+
+static void upper(char *s)
+{
+    for (; *s; s++)
+        if (*s >= 'a' && *s <= 'z') *s = (char)(*s - 'a' + 'A');
+}
+
+const cmd_def *cmd_resolve(const arg *argv, int argc, const cmd_def **parent)
+{
+    *parent = NULL;
+    const cmd_def *d = cmd_lookup(argv[0].p, argv[0].len);
+    if (!d) return NULL;
+    if (d->subs && argc >= 2) {
+        const cmd_def *sd = find_sub(d, argv[1].p, argv[1].len);
+        if (sd) {
+            *parent = d;
+            return sd;
+        }
+        if (d->proc) return d; /* COMMAND with an unknown subcommand: handled by COMMAND */
+        return NULL;
+    }
+    return d;
+}
+
+static void reply_unknown(client *c)
+{
+    buf b = {0};
+    const arg *a = c->argv;
+    buf_puts(&b, "ERR unknown command '");
+    buf_append(&b, a[0].p, a[0].len > 128 ? 128 : a[0].len);
+    buf_puts(&b, "', with args beginning with: ");
+    size_t argslen = 0;
+    for (int i = 1; i < c->argc && argslen < 128; i++) {
+        size_t room = 128 - argslen;
+        size_t n = c->argv[i].len < room ? c->argv[i].len : room;
+        buf_putc(&b, '\'');
+        buf_append(&b, c->argv[i].p, n);
+        buf_puts(&b, "' ");
+        argslen += n + 3;
+    }
+    rep_err(c, buf_cstr(&b));
+    buf_free(&b);
+}
+
+static void reply_unknown_sub(client *c, const cmd_def *parent)
+{
+    char name[64];
+    snprintf(name, sizeof name, "%s", parent->name);
+    upper(name);
+    buf b = {0};
+    buf_puts(&b, "ERR unknown subcommand '");
+    buf_append(&b, c->argv[1].p, c->argv[1].len > 128 ? 128 : c->argv[1].len);
+    buf_printf(&b, "'. Try %s HELP.", name);
+    rep_err(c, buf_cstr(&b));
+    buf_free(&b);
+}
+
+static int arity_ok(const cmd_def *d, int argc)
+{
+    return d->arity > 0 ? argc == d->arity : argc >= -d->arity;
+}
+
+static const char *client_info_short(client *c, char *out, size_t outlen)
+{
+    buf b = {0};
+    client_describe(c, &b);
+    snprintf(out, outlen, "%s", buf_cstr(&b));
+    buf_free(&b);
+    return out;
+}
+
+/* Key access the command needs for argv[i] (SET ... GET also reads). */
+static int key_access(const cmd_def *d, const arg *argv, int argc, int i)
+{
+    int access = i == d->first_key ? d->first_access : d->other_access;
+    if (d->proc == set_cmd) {
+        for (int j = 3; j < argc; j++)
+            if (str_eq_nocase(argv[j].p, argv[j].len, "get")) access |= ACL_KEY_READ;
+    }
+    return access;
+}
+
+int cmd_access_denied(const acl_user *u, const cmd_def *d, const arg *argv, int argc,
+                      int *keyidx)
+{
+    if (!acl_can_run(u, d->id)) return 1;
+    if (d->first_key > 0) {
+        int last = d->last_key < 0 ? argc + d->last_key : d->last_key;
+        for (int i = d->first_key; i <= last && i < argc; i += d->key_step) {
+            if (!acl_can_key(u, argv[i].p, argv[i].len, key_access(d, argv, argc, i))) {
+                *keyidx = i;
+                return 2;
+            }
+        }
+    }
+    return 0;
+}
+
+int cmd_check_access(client *c, const cmd_def *d, const char *context)
+{
+    acl_user *u = c->user;
+    if (!u) return 0;
+    int keyidx = 0;
+    int denied = cmd_access_denied(u, d, c->argv, c->argc, &keyidx);
+    if (!denied) return 0;
+    char info[512];
+    client_info_short(c, info, sizeof info);
+    if (denied == 1) {
+        const cmd_def *parent = NULL;
+        char full[96];
+        cmd_resolve(c->argv, c->argc, &parent);
+        if (parent && parent->subs != NULL && d->id != parent->id) {
+            /* d is a subcommand of parent */
+        } else {
+            parent = NULL;
+        }
+        cmd_fullname(d, parent, full, sizeof full);
+        acl_log_add(c->s->acl, "command", context, (const uint8_t *)full, strlen(full),
+                    acl_user_name(u), info);
+        rep_errf(c, "NOPERM this user has no permissions to run the '%s' command", full);
+    } else {
+        acl_log_add(c->s->acl, "key", context, c->argv[keyidx].p, c->argv[keyidx].len,
+                    acl_user_name(u), info);
+        rep_err(c, "NOPERM this user has no permissions to access one of the keys used as "
+                   "arguments");
+    }
+    return -1;
+}
+
+/* The operator's switch for commands that can erase or list every record. */
+static int check_dangerous(client *c, const cmd_def *d)
+{
+    srv *s = c->s;
+    if (d->flags & CMD_DANGER) {
+        int allowed = (d->proc == flushall_cmd && s->cfg->allow_flushall) ||
+                      (d->proc == flushdb_cmd && s->cfg->allow_flushdb) ||
+                      (d->proc == keys_cmd && s->cfg->allow_keys);
+        if (!allowed) {
+            char name[32];
+            snprintf(name, sizeof name, "%s", d->name);
+            upper(name);
+            rep_errf(c,
+                     "ERR %s is disabled: it can erase or list every record. List it in "
+                     "allow-dangerous-commands in phidb.conf and grant it to the user by name "
+                     "(+%s) to enable it",
+                     name, d->name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The memory limit, for commands that may grow the dataset. */
+static int check_limits(client *c, const cmd_def *d)
+{
+    srv *s = c->s;
+    if ((d->flags & CMD_DENYOOM) && s->cfg->maxmemory > 0 &&
+        (long long)mem_used() > s->cfg->maxmemory) {
+        rep_err(c, "OOM command not allowed when used memory > 'maxmemory'.");
+        return -1;
+    }
+    return 0;
+}
+
+void cmd_call(client *c, const cmd_def *d)
+{
+    srv *s = c->s;
+    c->cmd = d;
+    db_set_now(s->db, clock_ms());
+    d->proc(c);
+    c->lastcmd = d;
+    c->cmd = NULL;
+    s->st.commands++;
+}
+
+static void queue_command(client *c, const cmd_def *d)
+{
+    if (c->mq_len == c->mq_cap) {
+        c->mq_cap = c->mq_cap ? c->mq_cap * 2 : 8;
+        c->mq = mem_realloc(c->mq, sizeof(queued_cmd) * (size_t)c->mq_cap);
+    }
+    queued_cmd *q = &c->mq[c->mq_len++];
+    q->cmd = d;
+    q->argc = c->argc;
+    q->argv = mem_alloc(sizeof(arg) * (size_t)c->argc);
+    for (int i = 0; i < c->argc; i++) {
+        uint8_t *p = mem_alloc(c->argv[i].len + 1);
+        memcpy(p, c->argv[i].p, c->argv[i].len);
+        p[c->argv[i].len] = '\0';
+        q->argv[i].p = p;
+        q->argv[i].len = c->argv[i].len;
+    }
+    rep_simple(c, "QUEUED");
+}
+
+void cmd_dispatch(client *c)
+{
+    srv *s = c->s;
+    const cmd_def *parent = NULL;
+    const cmd_def *d = cmd_resolve(c->argv, c->argc, &parent);
+    int in_multi = (c->flags & CL_MULTI) != 0;
+
+    if (!d) {
+        const cmd_def *top = cmd_lookup(c->argv[0].p, c->argv[0].len);
+        if (top && top->subs && c->argc >= 2)
+            reply_unknown_sub(c, top);
+        else if (top && top->subs)
+            rep_errf(c, "ERR wrong number of arguments for '%s' command", top->name);
+        else
+            reply_unknown(c);
+        if (in_multi) c->flags |= CL_DIRTY_EXEC;
+        return;
+    }
+    if (!arity_ok(d, c->argc)) {
+        char full[96];
+        cmd_fullname(d, parent, full, sizeof full);
+        rep_errf(c, "ERR wrong number of arguments for '%s' command", full);
+        if (in_multi) c->flags |= CL_DIRTY_EXEC;
+        return;
+    }
+    if (!(c->flags & CL_AUTHED) && !(d->flags & CMD_NOAUTH)) {
+        rep_err(c, "NOAUTH Authentication required.");
+        if (in_multi) c->flags |= CL_DIRTY_EXEC;
+        return;
+    }
+    if (c->user && c->acl_gen != acl_generation(s->acl) && client_refresh_user(c) != 0) {
+        rep_err(c, "NOAUTH Authentication required.");
+        return;
+    }
+    if (in_multi && !(d->flags & CMD_MULTICTL)) {
+        if (d->flags & CMD_NOMULTI) {
+            rep_err(c, "ERR Command not allowed inside a transaction");
+            c->flags |= CL_DIRTY_EXEC;
+            return;
+        }
+        if (check_dangerous(c, d) != 0 || cmd_check_access(c, d, "multi") != 0 ||
+            check_limits(c, d) != 0) {
+            c->flags |= CL_DIRTY_EXEC;
+            return;
+        }
+        queue_command(c, d);
+        return;
+    }
+    if (check_dangerous(c, d) != 0) return;
+    if (cmd_check_access(c, d, "toplevel") != 0) return;
+    if (check_limits(c, d) != 0) return;
+    cmd_call(c, d);
+}

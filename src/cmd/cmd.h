@@ -1,0 +1,295 @@
+/*
+ * cmd: the command table and dispatch, the one place where access is decided.
+ *
+ * Every command is a row of data (name, handler, arity, flags, ACL categories,
+ * key positions and the access each key needs). Dispatch runs, for every
+ * command and before any handler: lookup, arity, authentication, the
+ * operator's dangerous-command switch, ACL command and key permissions, and
+ * the memory limit; inside MULTI the same checks run when a command is queued
+ * and again when EXEC runs it. A handler never decides access itself, so a new
+ * command cannot forget to.
+ *
+ * The server context (struct srv) holds the modules a handler may use; it is
+ * passed through the client, never reached through a global.
+ */
+#ifndef CMD_H
+#define CMD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "access/acl.h"
+#include "config.h"
+#include "net/conn.h"
+#include "net/ev.h"
+#include "net/resp.h"
+#include "store/db.h"
+#include "util/buf.h"
+#include "util/dict.h"
+#include "util/workq.h"
+
+typedef struct client client;
+typedef struct srv srv;
+
+/* One argument: bytes and length (not NUL-terminated). */
+typedef struct {
+    const uint8_t *p;
+    size_t len;
+} arg;
+
+typedef void cmd_proc(client *c);
+
+/* Command flags (as COMMAND INFO shows them). */
+#define CMD_WRITE    (1u << 0)
+#define CMD_READONLY (1u << 1)
+#define CMD_DENYOOM  (1u << 2)
+#define CMD_ADMIN    (1u << 3)
+#define CMD_NOAUTH   (1u << 4)  /* allowed before authentication */
+#define CMD_FAST     (1u << 5)
+#define CMD_NOMULTI  (1u << 6)  /* refused inside MULTI */
+#define CMD_LOADING  (1u << 7)
+#define CMD_STALE    (1u << 8)
+#define CMD_NOSCRIPT (1u << 9)
+#define CMD_PUBSUB   (1u << 10)
+#define CMD_DANGER   (1u << 11) /* needs allow-dangerous-commands and a by-name grant */
+#define CMD_MULTICTL (1u << 12) /* runs immediately inside MULTI (EXEC, DISCARD, ...) */
+
+typedef struct cmd_def {
+    const char *name;         /* lowercase name ("get"; subcommands: "get" under "config") */
+    cmd_proc *proc;           /* handler; NULL for a container of subcommands */
+    int arity;                /* exact argc if > 0, minimum argc if < 0 (name included) */
+    uint32_t flags;           /* CMD_* */
+    uint64_t categories;      /* ACL_CAT bits */
+    int first_key;            /* argv index of the first key, 0 when none */
+    int last_key;             /* last key (negative: from the end) */
+    int key_step;             /* distance between keys */
+    int first_access;         /* ACL_KEY_* the first key needs */
+    int other_access;         /* ACL_KEY_* the other keys need */
+    const struct cmd_def *subs; /* subcommands (container commands) */
+    int nsubs;                /* their count */
+    const char *summary;      /* COMMAND DOCS */
+    const char *since;        /* Redis version that introduced it */
+    const char *group;        /* COMMAND DOCS group */
+    int id;                   /* catalog id (set at start-up) */
+} cmd_def;
+
+/* Client flags. */
+#define CL_AUTHED       (1u << 0)
+#define CL_MULTI        (1u << 1)
+#define CL_DIRTY_CAS    (1u << 2)  /* a WATCHed key changed */
+#define CL_DIRTY_EXEC   (1u << 3)  /* a command failed to queue */
+#define CL_CLOSE_AFTER  (1u << 4)  /* close once the reply is written */
+#define CL_CLOSE_ASAP   (1u << 5)  /* close now (in the before-wait hook) */
+#define CL_BLOCKED      (1u << 6)  /* waiting for a worker (AUTH, ACL SETUSER) */
+#define CL_PENDING_W    (1u << 7)  /* in the pending-write list */
+#define CL_HANDSHAKE    (1u << 8)  /* TLS handshake not finished */
+#define CL_REJECT       (1u << 9)  /* over maxclients: tell it and close */
+#define CL_IN_PROCESS   (1u << 10) /* inside client_process_input (no re-entry) */
+#define CL_WRITE_WANTS_R (1u << 11) /* TLS write needs the socket readable */
+#define CL_READ_WANTS_W  (1u << 12) /* TLS read needs the socket writable */
+
+typedef struct {
+    arg *argv;     /* owned copies of the arguments */
+    int argc;      /* count */
+    const cmd_def *cmd; /* resolved command */
+} queued_cmd;
+
+struct client {
+    uint64_t id;              /* CLIENT ID */
+    srv *s;                   /* server context */
+    conn *conn;               /* transport, owned */
+    int fd;                   /* socket (for events) */
+    char addr[64];            /* peer "ip:port" */
+    char laddr[64];           /* local "ip:port" */
+    char *name;               /* CLIENT SETNAME, owned (NULL: none) */
+    uint32_t flags;           /* CL_* */
+    int proto;                /* 2 or 3 */
+    acl_user *user;           /* authenticated user (NULL before AUTH) */
+    char *username;           /* its name, owned (kept to re-resolve after ACL changes) */
+    uint64_t acl_gen;         /* acl_generation when user was resolved */
+    buf qb;                   /* query buffer */
+    resp_parser parser;       /* request parser over qb */
+    arg *argv;                /* current command's arguments */
+    int argc;                 /* their count */
+    int argv_cap;             /* allocated */
+    const cmd_def *cmd;       /* command being executed */
+    const cmd_def *lastcmd;   /* last command executed (CLIENT LIST) */
+    buf out;                  /* replies not yet written */
+    size_t sent;              /* bytes of out already written */
+    long long obuf_soft_since; /* ms when out passed the soft limit (0: below) */
+    queued_cmd *mq;           /* MULTI queue */
+    int mq_len, mq_cap;       /* its size */
+    arg *watched;             /* WATCHed keys (owned copies) */
+    int nwatched;             /* count */
+    int pending_jobs;         /* worker jobs holding this client */
+    long long ctime;          /* connected at (ms) */
+    long long last_ms;        /* last interaction (ms, monotonic) */
+    long long reply_timer;    /* timer delaying a throttled login reply (0: none) */
+    client *prev, *next;      /* all clients */
+    client *close_next;       /* close list link */
+};
+
+typedef struct {
+    long long conns_received;   /* total_connections_received */
+    long long conns_rejected;   /* rejected_connections */
+    long long commands;         /* total_commands_processed */
+    long long net_in, net_out;  /* bytes */
+    long long expired_keys;     /* removed by expiry */
+    long long hits, misses;     /* keyspace lookups */
+    long long auth_ok, auth_fail, auth_cached; /* logins */
+    long long lockouts;         /* accounts locked */
+    long long tls_failures;     /* failed handshakes (incl. plaintext) */
+    long long ops_sample_cmds;  /* commands at the last sample */
+    long long ops_sample_ms;    /* time of the last sample */
+    long long ops_per_sec;      /* instantaneous_ops_per_sec */
+} srv_stats;
+
+struct srv {
+    config *cfg;              /* configuration (CONFIG SET changes it) */
+    db *db;                   /* keyspace */
+    acl *acl;                 /* users */
+    acl_cmd *catalog;         /* ACL catalog built from the command table */
+    size_t ncatalog;          /* its size */
+    ev_loop *loop;            /* event loop */
+    workq *authq;             /* password hashing workers */
+    tls_ctx *tls;             /* TLS context for new connections */
+    int lfds[16];             /* listening sockets */
+    int nlfds;                /* count */
+    client *clients;          /* all clients (list) */
+    size_t nclients;          /* count */
+    uint64_t next_id;         /* client id generator */
+    client **pending;         /* clients with replies to write */
+    size_t npending, cap_pending; /* its size */
+    client *close_list;       /* clients to free in the before-wait hook */
+    dict watched;             /* key -> clients WATCHing it */
+    srv_stats st;             /* INFO stats */
+    long long start_ms;       /* start time */
+    long long cron_timer;     /* server cron timer id */
+    volatile int shutdown;    /* set by signals */
+    char run_id[41];          /* random id for INFO */
+};
+
+/* ---- table and dispatch (cmd.c) ---- */
+/* Build the lookup table and the ACL catalog (s->catalog). Call once at start-up. */
+void cmd_init(srv *s);
+/* Free what cmd_init built. */
+void cmd_shutdown(srv *s);
+/* Look up a command by name (case-insensitive); NULL if unknown. */
+const cmd_def *cmd_lookup(const uint8_t *name, size_t n);
+/* All top-level commands (for COMMAND). */
+const cmd_def *cmd_table(size_t *n);
+/* Run the command in c->argv/argc through every check, then its handler. */
+void cmd_dispatch(client *c);
+/* Full name for messages: "get" or "config|get" into out. */
+void cmd_fullname(const cmd_def *d, const cmd_def *parent, char *out, size_t outlen);
+/* Resolve a command and its subcommand for c->argv; returns the executable def or NULL. */
+const cmd_def *cmd_resolve(const arg *argv, int argc, const cmd_def **parent);
+/* Execute an already checked command (EXEC uses it). Re-checks access; replies on failure. */
+void cmd_call(client *c, const cmd_def *d);
+/* ACL decision without side effects: 0 allowed, 1 command denied, 2 key argv[*keyidx] denied. */
+int cmd_access_denied(const acl_user *u, const cmd_def *d, const arg *argv, int argc,
+                      int *keyidx);
+/* Check ACL for the command in c->argv: 0 allowed, else replies NOPERM and returns -1. */
+int cmd_check_access(client *c, const cmd_def *d, const char *context);
+
+/* ---- clients (client.c) ---- */
+/* Accept pending connections on a listening socket. */
+void client_accept(srv *s, int lfd);
+/* Schedule c to be closed and freed in the before-wait hook. */
+void client_close_async(client *c);
+/* Mark c as having replies to write. */
+void client_want_write(client *c);
+/* Free the clients in the close list and write pending replies (before each wait). */
+void client_before_wait(srv *s);
+/* Periodic work: idle timeouts, handshake timeouts, output soft limits. */
+void client_cron(srv *s);
+/* Stop reading commands from c until client_unblock (a worker holds it). */
+void client_block(client *c);
+/* Resume c after a worker finished, and process any commands it sent meanwhile. */
+void client_unblock(client *c);
+/* Describe c as CLIENT LIST does (one line, no newline). */
+void client_describe(const client *c, buf *out);
+/* Set c's user after a successful login. */
+void client_set_user(client *c, acl_user *u);
+/* Close every client whose user matches name (NULL: all authenticated ones) except skip. */
+size_t client_kill_user(srv *s, const char *name, client *skip);
+/* Re-resolve c's user after ACL changes; returns 0, or -1 if it no longer exists. */
+int client_refresh_user(client *c);
+
+/* ---- replies (cmd_reply.c) ---- */
+void rep_ok(client *c);
+void rep_simple(client *c, const char *s);
+void rep_err(client *c, const char *msg);
+void rep_errf(client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void rep_int(client *c, long long v);
+void rep_bulk(client *c, const void *p, size_t n);
+void rep_cstr(client *c, const char *s);
+void rep_null(client *c);
+void rep_null_array(client *c);
+void rep_array(client *c, size_t n);
+void rep_map(client *c, size_t n);
+void rep_set(client *c, size_t n);
+void rep_double(client *c, double v);
+void rep_verbatim(client *c, const char *p, size_t n);
+void rep_bool(client *c, int v);
+/* Reply with a stored value as a bulk string, opened straight into the reply buffer. */
+void rep_value(client *c, const db_ref *r);
+/* Redis's standard errors. */
+void rep_wrongtype(client *c);
+void rep_syntax(client *c);
+void rep_not_int(client *c);
+void rep_arity(client *c);
+/* Parse argv[i] as an integer; on failure reply "value is not an integer" and return -1. */
+int arg_ll(client *c, int i, long long *out);
+/* 1 if argv[i] equals s (ASCII case-insensitive). */
+int arg_is(const client *c, int i, const char *s);
+
+/* ---- hooks between groups ---- */
+/* WATCH bookkeeping (cmd_tx.c): the keyspace change callback. */
+void tx_key_changed(void *arg, const uint8_t *key, size_t klen);
+/* Drop c's MULTI state and WATCHed keys. */
+void tx_reset(client *c);
+
+/* Handlers, by group. */
+#define X(n) void n(client *c);
+/* connection */
+X(ping_cmd) X(echo_cmd) X(hello_cmd) X(auth_cmd) X(quit_cmd) X(reset_cmd) X(select_cmd)
+X(client_id_cmd) X(client_setname_cmd) X(client_getname_cmd) X(client_info_cmd)
+X(client_list_cmd) X(client_kill_cmd) X(client_help_cmd) X(command_cmd) X(command_count_cmd)
+X(command_info_cmd) X(command_docs_cmd) X(command_list_cmd) X(command_help_cmd)
+/* server */
+X(info_cmd) X(dbsize_cmd) X(time_cmd) X(config_get_cmd) X(config_set_cmd) X(config_help_cmd)
+X(config_resetstat_cmd) X(flushdb_cmd) X(flushall_cmd)
+/* strings */
+X(get_cmd) X(set_cmd) X(setnx_cmd) X(setex_cmd) X(psetex_cmd) X(mget_cmd) X(mset_cmd)
+X(msetnx_cmd) X(getdel_cmd) X(getex_cmd) X(append_cmd) X(strlen_cmd) X(getrange_cmd)
+X(incr_cmd) X(decr_cmd) X(incrby_cmd) X(decrby_cmd) X(incrbyfloat_cmd) X(getset_cmd)
+X(setrange_cmd)
+/* keys */
+X(del_cmd) X(unlink_cmd) X(exists_cmd) X(type_cmd) X(expire_cmd) X(pexpire_cmd)
+X(expireat_cmd) X(pexpireat_cmd) X(ttl_cmd) X(pttl_cmd) X(persist_cmd) X(rename_cmd)
+X(renamenx_cmd) X(scan_cmd) X(keys_cmd) X(expiretime_cmd) X(pexpiretime_cmd) X(randomkey_cmd)
+/* hashes */
+X(hset_cmd) X(hsetnx_cmd) X(hget_cmd) X(hmget_cmd) X(hmset_cmd) X(hgetall_cmd) X(hdel_cmd)
+X(hexists_cmd) X(hkeys_cmd) X(hvals_cmd) X(hlen_cmd) X(hstrlen_cmd) X(hincrby_cmd)
+X(hincrbyfloat_cmd) X(hscan_cmd) X(hrandfield_cmd)
+/* transactions */
+X(multi_cmd) X(exec_cmd) X(discard_cmd) X(watch_cmd) X(unwatch_cmd)
+/* acl */
+X(acl_setuser_cmd) X(acl_getuser_cmd) X(acl_deluser_cmd) X(acl_list_cmd) X(acl_users_cmd)
+X(acl_whoami_cmd) X(acl_cat_cmd) X(acl_genpass_cmd) X(acl_log_cmd) X(acl_save_cmd)
+X(acl_load_cmd) X(acl_help_cmd) X(acl_dryrun_cmd)
+#undef X
+
+/* Shared by SCAN and HSCAN: parse "cursor [MATCH p] [COUNT n] [TYPE t]" from argv[first]. */
+typedef struct {
+    uint64_t cursor;   /* start cursor */
+    const arg *match;  /* MATCH pattern or NULL */
+    long long count;   /* COUNT (default 10) */
+    const arg *type;   /* TYPE or NULL (SCAN only) */
+    int novalues;      /* HSCAN NOVALUES */
+} scan_opts;
+/* Parse; replies and returns -1 on error. */
+int scan_parse(client *c, int first, int allow_type, scan_opts *o);
+
+#endif

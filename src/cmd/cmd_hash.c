@@ -1,0 +1,395 @@
+/*
+ * cmd_hash: hash commands (Redis 7.0 semantics and error texts).
+ */
+#include "cmd.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "util/mem.h"
+#include "util/strutil.h"
+
+/* Look key up for a hash command: 0 with *e (may be NULL), or -1 after WRONGTYPE. */
+static int lookup_hash(client *c, db_entry **e, int count_stats)
+{
+    *e = db_lookup(c->s->db, c->argv[1].p, c->argv[1].len);
+    if (count_stats) {
+        if (*e)
+            c->s->st.hits++;
+        else
+            c->s->st.misses++;
+    }
+    if (*e && db_entry_type(*e) != DB_HASH) {
+        rep_wrongtype(c);
+        return -1;
+    }
+    return 0;
+}
+
+void hset_cmd(client *c)
+{
+    if (c->argc % 2 == 1) {
+        rep_arity(c);
+        return;
+    }
+    db_entry *e;
+    if (lookup_hash(c, &e, 0) != 0) return;
+    long long created = 0;
+    for (int i = 2; i < c->argc; i += 2)
+        created += db_hash_set(c->s->db, c->argv[1].p, c->argv[1].len, c->argv[i].p,
+                               c->argv[i].len, c->argv[i + 1].p, c->argv[i + 1].len);
+    if (c->cmd && c->cmd->proc == hmset_cmd)
+        rep_ok(c);
+    else
+        rep_int(c, created);
+}
+
+void hmset_cmd(client *c)
+{
+    hset_cmd(c);
+}
+
+void hsetnx_cmd(client *c)
+{
+    db_entry *e;
+    if (lookup_hash(c, &e, 0) != 0) return;
+    db_ref r;
+    if (e && db_hash_get(c->s->db, e, c->argv[2].p, c->argv[2].len, &r)) {
+        rep_int(c, 0);
+        return;
+    }
+    db_hash_set(c->s->db, c->argv[1].p, c->argv[1].len, c->argv[2].p, c->argv[2].len,
+                c->argv[3].p, c->argv[3].len);
+    rep_int(c, 1);
+}
+
+void hget_cmd(client *c)
+{
+    db_entry *e;
+    if (lookup_hash(c, &e, 1) != 0) return;
+    db_ref r;
+    if (!e || !db_hash_get(c->s->db, e, c->argv[2].p, c->argv[2].len, &r)) {
+        rep_null(c);
+        return;
+    }
+    rep_value(c, &r);
+}
+
+void hmget_cmd(client *c)
+{
+    db_entry *e;
+    if (lookup_hash(c, &e, 1) != 0) return;
+    rep_array(c, (size_t)(c->argc - 2));
+    for (int i = 2; i < c->argc; i++) {
+        db_ref r;
+        if (e && db_hash_get(c->s->db, e, c->argv[i].p, c->argv[i].len, &r))
+            rep_value(c, &r);
+        else
+            rep_null(c);
+    }
+}
+
+typedef struct {
+    client *c;
+    int fields, values;
+} emit_ctx;
+
+static void emit_field(void *ud, const uint8_t *f, size_t flen, const db_ref *v)
+{
+    emit_ctx *x = ud;
+    if (x->fields) rep_bulk(x->c, f, flen);
+    if (x->values) rep_value(x->c, v);
+}
+
+static void hgetall_generic(client *c, int fields, int values)
+{
+    db_entry *e;
+    if (lookup_hash(c, &e, 1) != 0) return;
+    size_t n = e ? db_hash_len(e) : 0;
+    if (fields && values)
+        rep_map(c, n);
+    else
+        rep_array(c, n);
+    if (!e) return;
+    emit_ctx x = {c, fields, values};
+    db_hash_foreach(c->s->db, e, emit_field, &x);
+}
+
+void hgetall_cmd(client *c)
+{
+    hgetall_generic(c, 1, 1);
+}
+
+void hkeys_cmd(client *c)
+{
+    hgetall_generic(c, 1, 0);
+}
+
+void hvals_cmd(client *c)
+{
+    hgetall_generic(c, 0, 1);
+}
+
+void hdel_cmd(client *c)
+{
+    db_entry *e;
+    if (lookup_hash(c, &e, 0) != 0) return;
+    long long n = 0;
+    for (int i = 2; e && i < c->argc; i++) {
+        int last = db_hash_len(e) == 1;
+        if (db_hash_del(c->s->db, e, c->argv[i].p, c->argv[i].len)) {
+            n++;
+            if (last) break; /* the key is gone with its last field */
+        }
+    }
+    rep_int(c, n);
+}
+
+void hexists_cmd(client *c)
+{
+    db_entry *e;
+    if (lookup_hash(c, &e, 1) != 0) return;
+    db_ref r;
+    rep_int(c, e && db_hash_get(c->s->db, e, c->argv[2].p, c->argv[2].len, &r) ? 1 : 0);
+}
+
+void hlen_cmd(client *c)
+{
+    db_entry *e;
+    if (lookup_hash(c, &e, 1) != 0) return;
+    rep_int(c, e ? (long long)db_hash_len(e) : 0);
+}
+
+void hstrlen_cmd(client *c)
+{
+    db_entry *e;
+    if (lookup_hash(c, &e, 1) != 0) return;
+    db_ref r;
+    if (!e || !db_hash_get(c->s->db, e, c->argv[2].p, c->argv[2].len, &r)) {
+        rep_int(c, 0);
+        return;
+    }
+    rep_int(c, (long long)db_ref_len(&r));
+}
+
+void hincrby_cmd(client *c)
+{
+    long long by, v = 0;
+    if (arg_ll(c, 3, &by) != 0) return;
+    db_entry *e;
+    if (lookup_hash(c, &e, 0) != 0) return;
+    db_ref r;
+    if (e && db_hash_get(c->s->db, e, c->argv[2].p, c->argv[2].len, &r)) {
+        size_t len = db_ref_len(&r);
+        uint8_t tmp[32];
+        int bad = len > 20;
+        if (!bad) {
+            db_ref_open(c->s->db, &r, tmp);
+            bad = str_to_ll(tmp, len, &v) != 0;
+            OPENSSL_cleanse(tmp, sizeof tmp);
+        }
+        if (bad) {
+            rep_err(c, "ERR hash value is not an integer");
+            return;
+        }
+    }
+    if ((by < 0 && v < 0 && by < LLONG_MIN - v) || (by > 0 && v > 0 && by > LLONG_MAX - v)) {
+        rep_err(c, "ERR increment or decrement would overflow");
+        return;
+    }
+    v += by;
+    char out[24];
+    size_t n = str_from_ll(out, v);
+    db_hash_set(c->s->db, c->argv[1].p, c->argv[1].len, c->argv[2].p, c->argv[2].len,
+                (const uint8_t *)out, n);
+    rep_int(c, v);
+}
+
+void hincrbyfloat_cmd(client *c)
+{
+    long double by, v = 0;
+    if (str_to_ld(c->argv[3].p, c->argv[3].len, &by) != 0) {
+        rep_err(c, "ERR value is not a valid float");
+        return;
+    }
+    if (isnan(by) || isinf(by)) {
+        rep_err(c, "ERR value is NaN or Infinity");
+        return;
+    }
+    db_entry *e;
+    if (lookup_hash(c, &e, 0) != 0) return;
+    db_ref r;
+    if (e && db_hash_get(c->s->db, e, c->argv[2].p, c->argv[2].len, &r)) {
+        size_t len = db_ref_len(&r);
+        uint8_t *tmp = mem_alloc(len + 1);
+        db_ref_open(c->s->db, &r, tmp);
+        int bad = str_to_ld(tmp, len, &v) != 0;
+        mem_free_wipe(tmp);
+        if (bad) {
+            rep_err(c, "ERR hash value is not a float");
+            return;
+        }
+    }
+    v += by;
+    if (isnan(v) || isinf(v)) {
+        rep_err(c, "ERR increment would produce NaN or Infinity");
+        return;
+    }
+    char out[STRUTIL_MAX_LD_CHARS];
+    size_t n = str_from_ld(out, sizeof out, v);
+    db_hash_set(c->s->db, c->argv[1].p, c->argv[1].len, c->argv[2].p, c->argv[2].len,
+                (const uint8_t *)out, n);
+    rep_bulk(c, out, n);
+}
+
+typedef struct {
+    buf items;
+    size_t n;
+    const scan_opts *o;
+    db *d;
+} hscan_acc;
+
+static void hscan_collect(void *ud, const uint8_t *f, size_t flen, const db_ref *v)
+{
+    hscan_acc *a = ud;
+    if (a->o->match && !(a->o->match->len == 1 && a->o->match->p[0] == '*') &&
+        !str_glob(a->o->match->p, a->o->match->len, f, flen, 0))
+        return;
+    resp_bulk(&a->items, f, flen);
+    a->n++;
+    if (!a->o->novalues) {
+        size_t vl = db_ref_len(v);
+        buf_reserve(&a->items, vl + 32);
+        buf_printf(&a->items, "$%zu\r\n", vl);
+        db_ref_open(a->d, v, a->items.p + a->items.len);
+        a->items.len += vl;
+        buf_append(&a->items, "\r\n", 2);
+        a->n++;
+    }
+}
+
+void hscan_cmd(client *c)
+{
+    scan_opts o;
+    if (scan_parse(c, 2, 0, &o) != 0) return;
+    db_entry *e;
+    if (lookup_hash(c, &e, 0) != 0) return;
+    hscan_acc a = {{0}, 0, &o, c->s->db};
+    uint64_t cur = 0;
+    if (e) {
+        cur = o.cursor;
+        long long iterations = o.count * 10;
+        do {
+            cur = db_hash_scan(c->s->db, e, cur, hscan_collect, &a);
+        } while (cur && --iterations > 0 && (long long)a.n < o.count);
+    }
+    rep_array(c, 2);
+    char tmp[24];
+    size_t tl = str_from_ll(tmp, (long long)cur);
+    rep_bulk(c, tmp, tl);
+    rep_array(c, a.n);
+    buf_append(&c->out, a.items.p, a.items.len);
+    buf_wipe_free(&a.items);
+}
+
+typedef struct {
+    const uint8_t **f;
+    size_t *flen;
+    db_ref *v;
+    size_t n;
+} collect_all;
+
+static void collect_cb(void *ud, const uint8_t *f, size_t flen, const db_ref *v)
+{
+    collect_all *a = ud;
+    a->f[a->n] = f;
+    a->flen[a->n] = flen;
+    a->v[a->n] = *v;
+    a->n++;
+}
+
+void hrandfield_cmd(client *c)
+{
+    db *d = c->s->db;
+    if (c->argc == 2) {
+        db_entry *e;
+        if (lookup_hash(c, &e, 1) != 0) return;
+        const uint8_t *f;
+        size_t flen;
+        db_ref v;
+        if (!e || db_hash_random(d, e, &f, &flen, &v) != 0)
+            rep_null(c);
+        else
+            rep_bulk(c, f, flen);
+        return;
+    }
+    long long l;
+    if (arg_ll(c, 2, &l) != 0) return;
+    int withvalues = 0;
+    if (c->argc == 4 && arg_is(c, 3, "withvalues"))
+        withvalues = 1;
+    else if (c->argc >= 4) {
+        rep_syntax(c);
+        return;
+    }
+    if ((withvalues && l < -LLONG_MAX / 2) || l == LLONG_MIN) {
+        rep_err(c, "ERR value is out of range");
+        return;
+    }
+    db_entry *e;
+    if (lookup_hash(c, &e, 1) != 0) return;
+    if (!e || l == 0) {
+        rep_array(c, 0);
+        return;
+    }
+    size_t size = db_hash_len(e);
+    int resp3_pairs = withvalues && c->proto >= 3;
+    if (l < 0) {
+        /* Repetitions allowed: |count| independent picks. */
+        size_t count = (size_t)(-l);
+        rep_array(c, withvalues && !resp3_pairs ? count * 2 : count);
+        for (size_t i = 0; i < count; i++) {
+            const uint8_t *f;
+            size_t flen;
+            db_ref v;
+            db_hash_random(d, e, &f, &flen, &v);
+            if (resp3_pairs) rep_array(c, 2);
+            rep_bulk(c, f, flen);
+            if (withvalues) rep_value(c, &v);
+        }
+        return;
+    }
+    size_t count = (size_t)l < size ? (size_t)l : size;
+    collect_all a;
+    a.f = mem_alloc(sizeof(*a.f) * size);
+    a.flen = mem_alloc(sizeof(*a.flen) * size);
+    a.v = mem_alloc(sizeof(*a.v) * size);
+    a.n = 0;
+    db_hash_foreach(d, e, collect_cb, &a);
+    /* Partial Fisher-Yates: the first count slots become a random distinct sample. */
+    for (size_t i = 0; i < count && count < size; i++) {
+        size_t j = i + (size_t)random() % (size - i);
+        const uint8_t *tf = a.f[i];
+        a.f[i] = a.f[j];
+        a.f[j] = tf;
+        size_t tl = a.flen[i];
+        a.flen[i] = a.flen[j];
+        a.flen[j] = tl;
+        db_ref tv = a.v[i];
+        a.v[i] = a.v[j];
+        a.v[j] = tv;
+    }
+    rep_array(c, withvalues && !resp3_pairs ? count * 2 : count);
+    for (size_t i = 0; i < count; i++) {
+        if (resp3_pairs) rep_array(c, 2);
+        rep_bulk(c, a.f[i], a.flen[i]);
+        if (withvalues) rep_value(c, &a.v[i]);
+    }
+    mem_free(a.f);
+    mem_free(a.flen);
+    mem_free(a.v);
+}

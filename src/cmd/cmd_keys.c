@@ -1,0 +1,373 @@
+/*
+ * cmd_keys: commands on keys of any type (Redis 7.0 semantics), and the
+ * option parser shared by SCAN and HSCAN.
+ */
+#include "cmd.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/mem.h"
+#include "util/strutil.h"
+
+static void del_generic(client *c)
+{
+    long long n = 0;
+    for (int i = 1; i < c->argc; i++)
+        n += db_delete(c->s->db, c->argv[i].p, c->argv[i].len);
+    rep_int(c, n);
+}
+
+void del_cmd(client *c)
+{
+    del_generic(c);
+}
+
+void unlink_cmd(client *c)
+{
+    del_generic(c);
+}
+
+void exists_cmd(client *c)
+{
+    long long n = 0;
+    for (int i = 1; i < c->argc; i++)
+        if (db_lookup(c->s->db, c->argv[i].p, c->argv[i].len)) n++;
+    rep_int(c, n);
+}
+
+void type_cmd(client *c)
+{
+    db_entry *e = db_lookup(c->s->db, c->argv[1].p, c->argv[1].len);
+    if (!e)
+        rep_simple(c, "none");
+    else
+        rep_simple(c, db_entry_type(e) == DB_STRING ? "string" : "hash");
+}
+
+#define EXP_NX 1
+#define EXP_XX 2
+#define EXP_GT 4
+#define EXP_LT 8
+
+static void expire_generic(client *c, long long base, int seconds)
+{
+    int flags = 0;
+    for (int j = 3; j < c->argc; j++) {
+        if (arg_is(c, j, "nx"))
+            flags |= EXP_NX;
+        else if (arg_is(c, j, "xx"))
+            flags |= EXP_XX;
+        else if (arg_is(c, j, "gt"))
+            flags |= EXP_GT;
+        else if (arg_is(c, j, "lt"))
+            flags |= EXP_LT;
+        else {
+            rep_errf(c, "ERR Unsupported option %.*s", (int)(c->argv[j].len > 64 ? 64 : c->argv[j].len),
+                     (const char *)c->argv[j].p);
+            return;
+        }
+    }
+    if ((flags & EXP_NX) && (flags & (EXP_XX | EXP_GT | EXP_LT))) {
+        rep_err(c, "ERR NX and XX, GT or LT options at the same time are not compatible");
+        return;
+    }
+    if ((flags & EXP_GT) && (flags & EXP_LT)) {
+        rep_err(c, "ERR GT and LT options at the same time are not compatible");
+        return;
+    }
+    long long when;
+    if (arg_ll(c, 2, &when) != 0) return;
+    if (seconds) {
+        if (when > LLONG_MAX / 1000 || when < LLONG_MIN / 1000) goto invalid;
+        when *= 1000;
+    }
+    if (when > LLONG_MAX - base) goto invalid;
+    when += base;
+    db *d = c->s->db;
+    db_entry *e = db_lookup(d, c->argv[1].p, c->argv[1].len);
+    if (!e) {
+        rep_int(c, 0);
+        return;
+    }
+    long long cur = db_get_expire(e);
+    if (flags) {
+        if ((flags & EXP_NX) && cur != DB_NO_EXPIRE) goto zero;
+        if ((flags & EXP_XX) && cur == DB_NO_EXPIRE) goto zero;
+        if ((flags & EXP_GT) && (cur == DB_NO_EXPIRE || when <= cur)) goto zero;
+        if ((flags & EXP_LT) && cur != DB_NO_EXPIRE && when >= cur) goto zero;
+    }
+    if (when <= db_now(d))
+        db_delete(d, c->argv[1].p, c->argv[1].len);
+    else
+        db_set_expire(d, e, when);
+    rep_int(c, 1);
+    return;
+zero:
+    rep_int(c, 0);
+    return;
+invalid:
+    rep_errf(c, "ERR invalid expire time in '%s' command", c->cmd->name);
+}
+
+void expire_cmd(client *c)
+{
+    expire_generic(c, db_now(c->s->db), 1);
+}
+
+void pexpire_cmd(client *c)
+{
+    expire_generic(c, db_now(c->s->db), 0);
+}
+
+void expireat_cmd(client *c)
+{
+    expire_generic(c, 0, 1);
+}
+
+void pexpireat_cmd(client *c)
+{
+    expire_generic(c, 0, 0);
+}
+
+static void ttl_generic(client *c, int ms, int absolute)
+{
+    db_entry *e = db_lookup(c->s->db, c->argv[1].p, c->argv[1].len);
+    if (!e) {
+        rep_int(c, -2);
+        return;
+    }
+    long long exp = db_get_expire(e);
+    if (exp == DB_NO_EXPIRE) {
+        rep_int(c, -1);
+        return;
+    }
+    if (absolute) {
+        rep_int(c, ms ? exp : exp / 1000);
+        return;
+    }
+    long long ttl = exp - db_now(c->s->db);
+    if (ttl < 0) ttl = 0;
+    rep_int(c, ms ? ttl : (ttl + 500) / 1000);
+}
+
+void ttl_cmd(client *c)
+{
+    ttl_generic(c, 0, 0);
+}
+
+void pttl_cmd(client *c)
+{
+    ttl_generic(c, 1, 0);
+}
+
+void expiretime_cmd(client *c)
+{
+    ttl_generic(c, 0, 1);
+}
+
+void pexpiretime_cmd(client *c)
+{
+    ttl_generic(c, 1, 1);
+}
+
+void persist_cmd(client *c)
+{
+    db_entry *e = db_lookup(c->s->db, c->argv[1].p, c->argv[1].len);
+    if (!e || db_get_expire(e) == DB_NO_EXPIRE) {
+        rep_int(c, 0);
+        return;
+    }
+    db_set_expire(c->s->db, e, DB_NO_EXPIRE);
+    rep_int(c, 1);
+}
+
+static void rename_generic(client *c, int nx)
+{
+    db *d = c->s->db;
+    const arg *src = &c->argv[1], *dst = &c->argv[2];
+    int same = src->len == dst->len && memcmp(src->p, dst->p, src->len) == 0;
+    if (!db_lookup(d, src->p, src->len)) {
+        rep_err(c, "ERR no such key");
+        return;
+    }
+    if (same) {
+        if (nx)
+            rep_int(c, 0);
+        else
+            rep_ok(c);
+        return;
+    }
+    if (nx && db_lookup(d, dst->p, dst->len)) {
+        rep_int(c, 0);
+        return;
+    }
+    db_rename(d, src->p, src->len, dst->p, dst->len);
+    if (nx)
+        rep_int(c, 1);
+    else
+        rep_ok(c);
+}
+
+void rename_cmd(client *c)
+{
+    rename_generic(c, 0);
+}
+
+void renamenx_cmd(client *c)
+{
+    rename_generic(c, 1);
+}
+
+int scan_parse(client *c, int first, int allow_type, scan_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->count = 10;
+    unsigned long long cur;
+    if (str_to_ull(c->argv[first].p, c->argv[first].len, &cur) != 0) {
+        rep_err(c, "ERR invalid cursor");
+        return -1;
+    }
+    o->cursor = cur;
+    for (int j = first + 1; j < c->argc;) {
+        int left = c->argc - j - 1;
+        if (arg_is(c, j, "count") && left >= 1) {
+            long long n;
+            if (arg_ll(c, j + 1, &n) != 0) return -1;
+            if (n < 1) {
+                rep_syntax(c);
+                return -1;
+            }
+            o->count = n;
+            j += 2;
+        } else if (arg_is(c, j, "match") && left >= 1) {
+            o->match = &c->argv[j + 1];
+            j += 2;
+        } else if (allow_type && arg_is(c, j, "type") && left >= 1) {
+            o->type = &c->argv[j + 1];
+            j += 2;
+        } else if (!allow_type && arg_is(c, j, "novalues")) {
+            o->novalues = 1;
+            j += 1;
+        } else {
+            rep_syntax(c);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+typedef struct {
+    buf keys;          /* collected key replies (bulk strings) */
+    size_t n;          /* how many */
+    const scan_opts *o;
+} scan_acc;
+
+static void scan_collect(void *ud, db_entry *e)
+{
+    scan_acc *a = ud;
+    size_t klen;
+    const uint8_t *k = db_entry_key(e, &klen);
+    if (a->o->match && !(a->o->match->len == 1 && a->o->match->p[0] == '*') &&
+        !str_glob(a->o->match->p, a->o->match->len, k, klen, 0))
+        return;
+    if (a->o->type) {
+        const char *t = db_entry_type(e) == DB_STRING ? "string" : "hash";
+        if (!str_eq_nocase(a->o->type->p, a->o->type->len, t)) return;
+    }
+    resp_bulk(&a->keys, k, klen);
+    a->n++;
+}
+
+void scan_cmd(client *c)
+{
+    scan_opts o;
+    if (scan_parse(c, 1, 1, &o) != 0) return;
+    scan_acc a = {{0}, 0, &o};
+    uint64_t cur = o.cursor;
+    long long iterations = o.count * 10;
+    size_t visited = 0;
+    do {
+        size_t before = a.n;
+        cur = db_scan(c->s->db, cur, scan_collect, &a);
+        visited += a.n - before;
+        (void)visited;
+    } while (cur && --iterations > 0 && (long long)a.n < o.count);
+    rep_array(c, 2);
+    char tmp[24];
+    size_t tl = str_from_ll(tmp, (long long)cur);
+    if (cur > (uint64_t)LLONG_MAX) tl = (size_t)snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)cur);
+    rep_bulk(c, tmp, tl);
+    rep_array(c, a.n);
+    buf_append(&c->out, a.keys.p, a.keys.len);
+    buf_free(&a.keys);
+}
+
+typedef struct {
+    buf keys;
+    size_t n;
+    const arg *pat;
+    long long now;
+} keys_acc;
+
+static void keys_collect(void *ud, db_entry *e)
+{
+    keys_acc *a = ud;
+    size_t klen;
+    const uint8_t *k = db_entry_key(e, &klen);
+    long long exp = db_get_expire(e);
+    if (exp != DB_NO_EXPIRE && exp <= a->now) return;
+    if (!(a->pat->len == 1 && a->pat->p[0] == '*') &&
+        !str_glob(a->pat->p, a->pat->len, k, klen, 0))
+        return;
+    resp_bulk(&a->keys, k, klen);
+    a->n++;
+}
+
+void keys_cmd(client *c)
+{
+    keys_acc a = {{0}, 0, &c->argv[1], db_now(c->s->db)};
+    uint64_t cur = 0;
+    do {
+        cur = db_scan(c->s->db, cur, (void (*)(void *, db_entry *))keys_collect, &a);
+    } while (cur);
+    rep_array(c, a.n);
+    buf_append(&c->out, a.keys.p, a.keys.len);
+    buf_free(&a.keys);
+}
+
+void randomkey_cmd(client *c)
+{
+    /* Sample through a scan step from a random cursor: no full walk. */
+    db *d = c->s->db;
+    if (db_size(d) == 0) {
+        rep_null(c);
+        return;
+    }
+    for (int tries = 0; tries < 100; tries++) {
+        scan_opts o = {0};
+        o.count = 1;
+        scan_acc a = {{0}, 0, &o};
+        uint64_t cur = ((uint64_t)random() << 32) ^ (uint64_t)random();
+        db_scan(d, cur, scan_collect, &a);
+        if (a.n > 0) {
+            /* The first collected key. */
+            const uint8_t *p = a.keys.p;
+            buf_append(&c->out, p, a.keys.len);
+            /* Several may have been collected: keep only the first reply. */
+            if (a.n > 1) {
+                c->out.len -= a.keys.len;
+                const uint8_t *crlf = memchr(p, '\n', a.keys.len);
+                long long l = 0;
+                str_to_ll(p + 1, (size_t)(crlf - p - 2), &l);
+                buf_append(&c->out, p, (size_t)(crlf - p + 1) + (size_t)l + 2);
+            }
+            buf_free(&a.keys);
+            return;
+        }
+        buf_free(&a.keys);
+    }
+    rep_null(c);
+}

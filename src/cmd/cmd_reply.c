@@ -1,0 +1,140 @@
+/* cmd_reply: reply helpers bound to a client's protocol version (see cmd.h). */
+#include "cmd.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "util/strutil.h"
+
+void rep_ok(client *c)
+{
+    buf_append(&c->out, "+OK\r\n", 5);
+}
+
+void rep_simple(client *c, const char *s)
+{
+    resp_simple(&c->out, s);
+}
+
+void rep_err(client *c, const char *msg)
+{
+    resp_error(&c->out, msg);
+}
+
+void rep_errf(client *c, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    resp_error(&c->out, msg);
+}
+
+void rep_int(client *c, long long v)
+{
+    resp_int(&c->out, v);
+}
+
+void rep_bulk(client *c, const void *p, size_t n)
+{
+    resp_bulk(&c->out, p, n);
+}
+
+void rep_cstr(client *c, const char *s)
+{
+    resp_bulk(&c->out, s, strlen(s));
+}
+
+void rep_null(client *c)
+{
+    resp_null(&c->out, c->proto);
+}
+
+void rep_null_array(client *c)
+{
+    resp_null_array(&c->out, c->proto);
+}
+
+void rep_array(client *c, size_t n)
+{
+    resp_array(&c->out, n);
+}
+
+void rep_map(client *c, size_t n)
+{
+    resp_map(&c->out, n, c->proto);
+}
+
+void rep_set(client *c, size_t n)
+{
+    resp_set(&c->out, n, c->proto);
+}
+
+void rep_double(client *c, double v)
+{
+    resp_double(&c->out, v, c->proto);
+}
+
+void rep_verbatim(client *c, const char *p, size_t n)
+{
+    resp_verbatim(&c->out, p, n, c->proto);
+}
+
+void rep_bool(client *c, int v)
+{
+    resp_bool(&c->out, v, c->proto);
+}
+
+void rep_value(client *c, const db_ref *r)
+{
+    size_t n = db_ref_len(r);
+    buf *b = &c->out;
+    buf_reserve(b, n + 32);
+    char hdr[24];
+    hdr[0] = '$';
+    size_t hl = 1 + str_from_ll(hdr + 1, (long long)n);
+    hdr[hl++] = '\r';
+    hdr[hl++] = '\n';
+    memcpy(b->p + b->len, hdr, hl);
+    b->len += hl;
+    db_ref_open(c->s->db, r, b->p + b->len);
+    b->len += n;
+    b->p[b->len++] = '\r';
+    b->p[b->len++] = '\n';
+}
+
+void rep_wrongtype(client *c)
+{
+    rep_err(c, "WRONGTYPE Operation against a key holding the wrong kind of value");
+}
+
+void rep_syntax(client *c)
+{
+    rep_err(c, "ERR syntax error");
+}
+
+void rep_not_int(client *c)
+{
+    rep_err(c, "ERR value is not an integer or out of range");
+}
+
+void rep_arity(client *c)
+{
+    rep_errf(c, "ERR wrong number of arguments for '%s' command", c->cmd ? c->cmd->name : "?");
+}
+
+int arg_ll(client *c, int i, long long *out)
+{
+    if (str_to_ll(c->argv[i].p, c->argv[i].len, out) != 0) {
+        rep_not_int(c);
+        return -1;
+    }
+    return 0;
+}
+
+int arg_is(const client *c, int i, const char *s)
+{
+    return i < c->argc && str_eq_nocase(c->argv[i].p, c->argv[i].len, s);
+}

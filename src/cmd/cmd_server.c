@@ -1,0 +1,577 @@
+/*
+ * cmd_server: INFO DBSIZE TIME COMMAND CONFIG FLUSHDB FLUSHALL.
+ *
+ * CONFIG SET is all or nothing: every pair is checked on a copy of the
+ * configuration first; only when all are valid (and a new TLS context, if a
+ * tls-* directive changed, has been built) does the copy replace the live one.
+ */
+#include "cmd.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/strutil.h"
+
+void cmd_help_reply(client *c, const char *const *lines);
+/* Apply a changed configuration to the running modules (server.c provides it). */
+int srv_apply_config(srv *s, const config *next, const char *changed, char *err, size_t errlen);
+const char *srv_version(void);
+
+/* ---- INFO ---- */
+
+static void human(char *out, size_t n, double bytes)
+{
+    const char *units = "BKMGTP";
+    int u = 0;
+    while (bytes >= 1024 && u < 5) {
+        bytes /= 1024;
+        u++;
+    }
+    if (u == 0)
+        snprintf(out, n, "%.0fB", bytes);
+    else
+        snprintf(out, n, "%.2f%c", bytes, units[u]);
+}
+
+static size_t rss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    long pages = 0, resident = 0;
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+        fclose(f);
+    }
+    return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+static int want(client *c, const char *section, int is_default)
+{
+    if (c->argc == 1) return is_default;
+    for (int i = 1; i < c->argc; i++) {
+        if (arg_is(c, i, section) || arg_is(c, i, "all") || arg_is(c, i, "everything")) return 1;
+        if (arg_is(c, i, "default") && is_default) return 1;
+    }
+    return 0;
+}
+
+void info_cmd(client *c)
+{
+    srv *s = c->s;
+    buf b = {0};
+    long long now = clock_ms();
+    if (want(c, "server", 1)) {
+        struct utsname un;
+        uname(&un);
+        buf_printf(&b,
+                   "# Server\r\nredis_version:7.0.0\r\nphidb_version:%s\r\nredis_mode:standalone"
+                   "\r\nos:%s %s %s\r\narch_bits:64\r\nprocess_id:%d\r\nrun_id:%s\r\n"
+                   "tcp_port:%d\r\nserver_time_usec:%lld\r\nuptime_in_seconds:%lld\r\n"
+                   "uptime_in_days:%lld\r\nhz:%d\r\nconfig_file:%s\r\ntls:yes\r\n\r\n",
+                   srv_version(), un.sysname, un.release, un.machine, (int)getpid(), s->run_id,
+                   s->cfg->port, clock_us(), (now - s->start_ms) / 1000,
+                   (now - s->start_ms) / 86400000, s->cfg->hz, s->cfg->path ? s->cfg->path : "");
+    }
+    if (want(c, "clients", 1)) {
+        size_t blocked = 0;
+        for (client *x = s->clients; x; x = x->next)
+            if (x->flags & CL_BLOCKED) blocked++;
+        buf_printf(&b,
+                   "# Clients\r\nconnected_clients:%zu\r\nmaxclients:%d\r\nblocked_clients:%zu\r\n"
+                   "auth_jobs_pending:%zu\r\n\r\n",
+                   s->nclients, s->cfg->maxclients, blocked, workq_pending(s->authq));
+    }
+    if (want(c, "memory", 1)) {
+        char h1[32], h2[32], h3[32];
+        size_t used = mem_used(), rss = rss_bytes();
+        human(h1, sizeof h1, (double)used);
+        human(h2, sizeof h2, (double)rss);
+        human(h3, sizeof h3, (double)s->cfg->maxmemory);
+        buf_printf(&b,
+                   "# Memory\r\nused_memory:%zu\r\nused_memory_human:%s\r\nused_memory_rss:%zu\r\n"
+                   "used_memory_rss_human:%s\r\nmaxmemory:%lld\r\nmaxmemory_human:%s\r\n"
+                   "maxmemory_policy:noeviction\r\n\r\n",
+                   used, h1, rss, h2, s->cfg->maxmemory, h3);
+    }
+    if (want(c, "persistence", 1)) {
+        buf_printf(&b, "# Persistence\r\nloading:0\r\naof_enabled:0\r\n\r\n");
+    }
+    if (want(c, "stats", 1)) {
+        const srv_stats *st = &s->st;
+        buf_printf(&b,
+                   "# Stats\r\ntotal_connections_received:%lld\r\ntotal_commands_processed:%lld"
+                   "\r\ninstantaneous_ops_per_sec:%lld\r\ntotal_net_input_bytes:%lld\r\n"
+                   "total_net_output_bytes:%lld\r\nrejected_connections:%lld\r\n"
+                   "expired_keys:%lld\r\nkeyspace_hits:%lld\r\nkeyspace_misses:%lld\r\n"
+                   "auth_successes:%lld\r\nauth_cached_successes:%lld\r\nauth_failures:%lld\r\n"
+                   "auth_lockouts:%lld\r\ntls_rejected_connections:%lld\r\n\r\n",
+                   st->conns_received, st->commands, st->ops_per_sec, st->net_in, st->net_out,
+                   st->conns_rejected, st->expired_keys, st->hits, st->misses, st->auth_ok,
+                   st->auth_cached, st->auth_fail, st->lockouts, st->tls_failures);
+    }
+    if (want(c, "replication", 1)) buf_printf(&b, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n\r\n");
+    if (want(c, "cpu", 1)) {
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        buf_printf(&b, "# CPU\r\nused_cpu_sys:%ld.%06ld\r\nused_cpu_user:%ld.%06ld\r\n\r\n",
+                   (long)ru.ru_stime.tv_sec, (long)ru.ru_stime.tv_usec, (long)ru.ru_utime.tv_sec,
+                   (long)ru.ru_utime.tv_usec);
+    }
+    if (want(c, "keyspace", 1)) {
+        buf_puts(&b, "# Keyspace\r\n");
+        if (db_size(s->db))
+            buf_printf(&b, "db0:keys=%zu,expires=%zu,avg_ttl=0\r\n", db_size(s->db),
+                       db_expires(s->db));
+        buf_puts(&b, "\r\n");
+    }
+    /* Redis ends without the blank line after the last section. */
+    if (b.len >= 2) b.len -= 2;
+    rep_verbatim(c, b.p ? (const char *)b.p : "", b.len);
+    buf_free(&b);
+}
+
+void dbsize_cmd(client *c)
+{
+    rep_int(c, (long long)db_size(c->s->db));
+}
+
+void time_cmd(client *c)
+{
+    long long us = clock_us();
+    rep_array(c, 2);
+    char tmp[24];
+    rep_bulk(c, tmp, str_from_ll(tmp, us / 1000000));
+    rep_bulk(c, tmp, str_from_ll(tmp, us % 1000000));
+}
+
+/* ---- COMMAND ---- */
+
+static void flag_names(client *c, uint32_t f)
+{
+    static const struct {
+        uint32_t bit;
+        const char *name;
+    } names[] = {{CMD_WRITE, "write"},     {CMD_READONLY, "readonly"}, {CMD_DENYOOM, "denyoom"},
+                 {CMD_ADMIN, "admin"},     {CMD_PUBSUB, "pubsub"},     {CMD_NOSCRIPT, "noscript"},
+                 {CMD_LOADING, "loading"}, {CMD_STALE, "stale"},       {CMD_FAST, "fast"},
+                 {CMD_NOAUTH, "no_auth"},  {CMD_NOMULTI, "no_multi"}};
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (f & names[i].bit) n++;
+    rep_set(c, n);
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (f & names[i].bit) rep_simple(c, names[i].name);
+}
+
+static void cat_names(client *c, uint64_t cats)
+{
+    size_t n = 0;
+    for (int i = 0; i < ACL_CAT_COUNT; i++)
+        if (cats & (1ULL << i)) n++;
+    rep_set(c, n);
+    for (int i = 0; i < ACL_CAT_COUNT; i++) {
+        if (cats & (1ULL << i)) {
+            char tmp[32];
+            snprintf(tmp, sizeof tmp, "@%s", acl_category_name(i));
+            rep_simple(c, tmp);
+        }
+    }
+}
+
+static void keyspec(client *c, const cmd_def *d)
+{
+    if (d->first_key <= 0) {
+        rep_array(c, 0);
+        return;
+    }
+    rep_array(c, 1);
+    rep_map(c, 3);
+    rep_cstr(c, "flags");
+    int acc = d->first_access;
+    rep_set(c, acc == 0 ? 1 : (acc == 3 ? 2 : 1));
+    if (acc == 0) rep_simple(c, "RO");
+    if (acc & ACL_KEY_READ) rep_simple(c, (acc & ACL_KEY_WRITE) ? "RW" : "RO");
+    if (acc & ACL_KEY_WRITE) rep_simple(c, (acc & ACL_KEY_READ) ? "ACCESS" : "OW");
+    rep_cstr(c, "begin_search");
+    rep_map(c, 2);
+    rep_cstr(c, "type");
+    rep_cstr(c, "index");
+    rep_cstr(c, "spec");
+    rep_map(c, 1);
+    rep_cstr(c, "index");
+    rep_int(c, d->first_key);
+    rep_cstr(c, "find_keys");
+    rep_map(c, 2);
+    rep_cstr(c, "type");
+    rep_cstr(c, "range");
+    rep_cstr(c, "spec");
+    rep_map(c, 3);
+    rep_cstr(c, "lastkey");
+    rep_int(c, d->last_key < 0 ? d->last_key : d->last_key - d->first_key);
+    rep_cstr(c, "keystep");
+    rep_int(c, d->key_step);
+    rep_cstr(c, "limit");
+    rep_int(c, 0);
+}
+
+static void command_entry(client *c, const cmd_def *d, const cmd_def *parent)
+{
+    char name[96];
+    cmd_fullname(d, parent, name, sizeof name);
+    rep_array(c, 10);
+    rep_cstr(c, name);
+    rep_int(c, d->arity);
+    flag_names(c, d->flags);
+    rep_int(c, d->first_key);
+    rep_int(c, d->last_key);
+    rep_int(c, d->key_step);
+    cat_names(c, d->categories);
+    rep_set(c, 0); /* tips */
+    keyspec(c, d);
+    rep_array(c, (size_t)d->nsubs);
+    for (int i = 0; i < d->nsubs; i++)
+        command_entry(c, &d->subs[i], d);
+}
+
+void command_cmd(client *c)
+{
+    if (c->argc > 1) {
+        rep_errf(c, "ERR unknown subcommand '%.*s'. Try COMMAND HELP.",
+                 (int)(c->argv[1].len > 128 ? 128 : c->argv[1].len), (const char *)c->argv[1].p);
+        return;
+    }
+    size_t n;
+    const cmd_def *t = cmd_table(&n);
+    rep_array(c, n);
+    for (size_t i = 0; i < n; i++)
+        command_entry(c, &t[i], NULL);
+}
+
+void command_count_cmd(client *c)
+{
+    size_t n;
+    cmd_table(&n);
+    rep_int(c, (long long)n);
+}
+
+/* Find "name" or "name|sub". */
+static const cmd_def *find_full(const arg *a, const cmd_def **parent)
+{
+    *parent = NULL;
+    const uint8_t *bar = memchr(a->p, '|', a->len);
+    if (!bar) return cmd_lookup(a->p, a->len);
+    const cmd_def *top = cmd_lookup(a->p, (size_t)(bar - a->p));
+    if (!top) return NULL;
+    size_t sl = a->len - (size_t)(bar - a->p) - 1;
+    for (int i = 0; i < top->nsubs; i++) {
+        if (strlen(top->subs[i].name) == sl && str_eq_nocase(bar + 1, sl, top->subs[i].name)) {
+            *parent = top;
+            return &top->subs[i];
+        }
+    }
+    return NULL;
+}
+
+void command_info_cmd(client *c)
+{
+    if (c->argc == 2) {
+        /* COMMAND INFO without names: every command, as COMMAND does. */
+        size_t n;
+        const cmd_def *t = cmd_table(&n);
+        rep_array(c, n);
+        for (size_t i = 0; i < n; i++)
+            command_entry(c, &t[i], NULL);
+        return;
+    }
+    rep_array(c, (size_t)(c->argc - 2));
+    for (int i = 2; i < c->argc; i++) {
+        const cmd_def *parent;
+        const cmd_def *d = find_full(&c->argv[i], &parent);
+        if (d)
+            command_entry(c, d, parent);
+        else
+            rep_null_array(c);
+    }
+}
+
+static void doc_entry(client *c, const cmd_def *d)
+{
+    rep_map(c, d->nsubs ? 4 : 3);
+    rep_cstr(c, "summary");
+    rep_cstr(c, d->summary ? d->summary : "");
+    rep_cstr(c, "since");
+    rep_cstr(c, d->since ? d->since : "7.0.0");
+    rep_cstr(c, "group");
+    rep_cstr(c, d->group ? d->group : "server");
+    if (d->nsubs) {
+        rep_cstr(c, "subcommands");
+        rep_map(c, (size_t)d->nsubs);
+        for (int i = 0; i < d->nsubs; i++) {
+            char name[96];
+            cmd_fullname(&d->subs[i], d, name, sizeof name);
+            rep_cstr(c, name);
+            doc_entry(c, &d->subs[i]);
+        }
+    }
+}
+
+void command_docs_cmd(client *c)
+{
+    size_t n;
+    const cmd_def *t = cmd_table(&n);
+    if (c->argc == 2) {
+        rep_map(c, n);
+        for (size_t i = 0; i < n; i++) {
+            rep_cstr(c, t[i].name);
+            doc_entry(c, &t[i]);
+        }
+        return;
+    }
+    size_t found = 0;
+    for (int i = 2; i < c->argc; i++) {
+        const cmd_def *parent;
+        if (find_full(&c->argv[i], &parent)) found++;
+    }
+    rep_map(c, found);
+    for (int i = 2; i < c->argc; i++) {
+        const cmd_def *parent;
+        const cmd_def *d = find_full(&c->argv[i], &parent);
+        if (!d) continue;
+        char name[96];
+        cmd_fullname(d, parent, name, sizeof name);
+        rep_cstr(c, name);
+        doc_entry(c, d);
+    }
+}
+
+void command_list_cmd(client *c)
+{
+    size_t n;
+    const cmd_def *t = cmd_table(&n);
+    const arg *pattern = NULL;
+    int cat = -1;
+    if (c->argc == 5 && arg_is(c, 2, "filterby")) {
+        if (arg_is(c, 3, "pattern"))
+            pattern = &c->argv[4];
+        else if (arg_is(c, 3, "aclcat")) {
+            for (int i = 0; i < ACL_CAT_COUNT; i++)
+                if (str_eq_nocase(c->argv[4].p, c->argv[4].len, acl_category_name(i))) cat = i;
+            if (cat < 0) {
+                rep_array(c, 0);
+                return;
+            }
+        } else if (arg_is(c, 3, "module")) {
+            rep_array(c, 0);
+            return;
+        } else {
+            rep_syntax(c);
+            return;
+        }
+    } else if (c->argc != 2) {
+        rep_syntax(c);
+        return;
+    }
+    buf names = {0};
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++) {
+        for (int j = -1; j < t[i].nsubs; j++) {
+            const cmd_def *d = j < 0 ? &t[i] : &t[i].subs[j];
+            char name[96];
+            cmd_fullname(d, j < 0 ? NULL : &t[i], name, sizeof name);
+            if (pattern && !str_glob(pattern->p, pattern->len, (const uint8_t *)name,
+                                     strlen(name), 1))
+                continue;
+            if (cat >= 0 && !(d->categories & (1ULL << cat))) continue;
+            resp_bulk(&names, name, strlen(name));
+            count++;
+        }
+    }
+    rep_array(c, count);
+    buf_append(&c->out, names.p, names.len);
+    buf_free(&names);
+}
+
+void command_help_cmd(client *c)
+{
+    static const char *const lines[] = {
+        "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "(no subcommand)",
+        "    Return details about all commands.",
+        "COUNT",
+        "    Return the total number of commands in this server.",
+        "LIST",
+        "    Return a list of all commands in this server.",
+        "INFO [<command-name> ...]",
+        "    Return details about multiple commands.",
+        "DOCS [<command-name> ...]",
+        "    Return documentation details about multiple commands.",
+        "HELP",
+        "    Print this help.",
+        NULL};
+    cmd_help_reply(c, lines);
+}
+
+/* ---- CONFIG ---- */
+
+void config_get_cmd(client *c)
+{
+    size_t n = config_count();
+    char *seen = mem_calloc(n);
+    size_t matched = 0;
+    for (int a = 2; a < c->argc; a++)
+        for (size_t i = 0; i < n; i++) {
+            const char *name = config_name(i);
+            if (!seen[i] && str_glob(c->argv[a].p, c->argv[a].len, (const uint8_t *)name,
+                                     strlen(name), 1)) {
+                seen[i] = 1;
+                matched++;
+            }
+        }
+    rep_map(c, matched);
+    buf v = {0};
+    for (size_t i = 0; i < n; i++) {
+        if (!seen[i]) continue;
+        rep_cstr(c, config_name(i));
+        v.len = 0;
+        config_get(c->s->cfg, i, &v);
+        rep_bulk(c, v.p ? (const char *)v.p : "", v.len);
+    }
+    buf_free(&v);
+    mem_free(seen);
+}
+
+/* Copy a config (strings duplicated) so CONFIG SET can work on the copy. */
+static config *config_dup(const config *src)
+{
+    config *c = mem_alloc(sizeof *c);
+    *c = *src;
+#define DUP(f) c->f = src->f ? mem_strdup(src->f) : NULL
+    DUP(path);
+    DUP(base);
+    DUP(bind);
+    DUP(tls_cert_file);
+    DUP(tls_key_file);
+    DUP(tls_ca_cert_file);
+    DUP(tls_protocols);
+    DUP(tls_ciphers);
+    DUP(tls_ciphersuites);
+    DUP(dir);
+    DUP(aclfile);
+    DUP(master_key_file);
+    DUP(logfile);
+#undef DUP
+    return c;
+}
+
+void config_set_cmd(client *c)
+{
+    if ((c->argc - 2) % 2 != 0) {
+        rep_err(c, "ERR wrong number of arguments for 'config|set' command");
+        return;
+    }
+    srv *s = c->s;
+    config *next = config_dup(s->cfg);
+    buf changed = {0};
+    int ok = 1;
+    for (int i = 2; i < c->argc && ok; i += 2) {
+        char name[128];
+        snprintf(name, sizeof name, "%.*s", (int)(c->argv[i].len > 100 ? 100 : c->argv[i].len),
+                 (const char *)c->argv[i].p);
+        for (int j = 2; j < i; j += 2) {
+            if (str_eq_nocase(c->argv[j].p, c->argv[j].len, name)) {
+                rep_errf(c, "ERR CONFIG SET failed (possibly related to argument '%s') - "
+                            "duplicate parameter",
+                         name);
+                ok = 0;
+            }
+        }
+        if (!ok) break;
+        char *value = mem_strndup((const char *)c->argv[i + 1].p, c->argv[i + 1].len);
+        const char *av[1] = {value};
+        int immutable;
+        char why[256];
+        if (config_set(next, name, av, 1, 1, &immutable, why, sizeof why) != 0) {
+            if (immutable == 2)
+                rep_errf(c, "ERR Unknown option or number of arguments for CONFIG SET - '%s'",
+                         name);
+            else
+                rep_errf(c, "ERR CONFIG SET failed (possibly related to argument '%s') - %s",
+                         name, why);
+            ok = 0;
+        } else {
+            buf_puts(&changed, name);
+            buf_putc(&changed, ' ');
+        }
+        mem_free(value);
+    }
+    if (ok) {
+        char why[512];
+        if (srv_apply_config(s, next, buf_cstr(&changed), why, sizeof why) != 0) {
+            rep_errf(c, "ERR CONFIG SET failed - %s", why);
+            ok = 0;
+        }
+    }
+    if (ok) {
+        /* next becomes the live config; the old one is freed. */
+        config *old = s->cfg;
+        s->cfg = next;
+        config_free(old);
+        rep_ok(c);
+        log_notice("configuration changed by user %s: %s", c->username ? c->username : "?",
+                   buf_cstr(&changed));
+    } else {
+        config_free(next);
+    }
+    buf_free(&changed);
+}
+
+void config_resetstat_cmd(client *c)
+{
+    memset(&c->s->st, 0, sizeof c->s->st);
+    rep_ok(c);
+}
+
+void config_help_cmd(client *c)
+{
+    static const char *const lines[] = {
+        "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "GET <pattern>",
+        "    Return parameters matching the glob-like <pattern> and their values.",
+        "SET <directive> <value>",
+        "    Set the configuration <directive> to <value>.",
+        "RESETSTAT",
+        "    Reset statistics reported by the INFO command.",
+        "HELP",
+        "    Print this help.",
+        NULL};
+    cmd_help_reply(c, lines);
+}
+
+/* ---- FLUSHDB / FLUSHALL ---- */
+
+static void flush_generic(client *c)
+{
+    if (c->argc > 2 || (c->argc == 2 && !arg_is(c, 1, "sync") && !arg_is(c, 1, "async"))) {
+        rep_syntax(c);
+        return;
+    }
+    size_t n = db_size(c->s->db);
+    db_flush(c->s->db);
+    log_warning("%s by user %s removed %zu keys", c->cmd->name,
+                c->username ? c->username : "?", n);
+    rep_ok(c);
+}
+
+void flushdb_cmd(client *c)
+{
+    flush_generic(c);
+}
+
+void flushall_cmd(client *c)
+{
+    flush_generic(c);
+}

@@ -1,0 +1,308 @@
+/*
+ * cmd_table: every command phidb serves, as data (see cmd.h). Arity, flags,
+ * categories and key positions follow Redis 7.0 so COMMAND INFO, ACL rules and
+ * clients behave as they do against Redis. The access each key needs follows
+ * Redis's key specifications: a key that is read needs %R, one that is
+ * written needs %W, one that is only checked for existence needs either.
+ */
+#include "cmd.h"
+
+#define R  ACL_KEY_READ
+#define W  ACL_KEY_WRITE
+#define RW (ACL_KEY_READ | ACL_KEY_WRITE)
+#define C(x) ACL_CAT(x)
+
+/* name, proc, arity, flags, categories, first, last, step, first_access, other_access */
+#define CMD(n, p, a, f, cat, fk, lk, st, fa, oa, sum, since, grp)                                 \
+    {n, p, a, f, cat, fk, lk, st, fa, oa, NULL, 0, sum, since, grp, 0}
+#define CONTAINER(n, a, f, cat, subs, sum, since, grp)                                            \
+    {n, NULL, a, f, cat, 0, 0, 0, 0, 0, subs, (int)(sizeof subs / sizeof subs[0]), sum, since, grp, 0}
+
+static cmd_def client_subs[] = {
+    CMD("id", client_id_cmd, 2, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE,
+        C(SLOW) | C(CONNECTION), 0, 0, 0, 0, 0, "Returns the unique client ID of the connection.",
+        "5.0.0", "connection"),
+    CMD("setname", client_setname_cmd, 3, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE,
+        C(SLOW) | C(CONNECTION), 0, 0, 0, 0, 0, "Sets the connection name.", "2.6.9",
+        "connection"),
+    CMD("getname", client_getname_cmd, 2, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE,
+        C(SLOW) | C(CONNECTION), 0, 0, 0, 0, 0, "Returns the name of the connection.", "2.6.9",
+        "connection"),
+    CMD("info", client_info_cmd, 2, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE,
+        C(SLOW) | C(CONNECTION), 0, 0, 0, 0, 0,
+        "Returns information about the connection.", "6.2.0", "connection"),
+    CMD("list", client_list_cmd, -2, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE,
+        C(ADMIN) | C(SLOW) | C(DANGEROUS) | C(CONNECTION), 0, 0, 0, 0, 0,
+        "Lists open connections.", "2.4.0", "connection"),
+    CMD("kill", client_kill_cmd, -3, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE,
+        C(ADMIN) | C(SLOW) | C(DANGEROUS) | C(CONNECTION), 0, 0, 0, 0, 0,
+        "Terminates open connections.", "2.4.0", "connection"),
+    CMD("help", client_help_cmd, 2, CMD_LOADING | CMD_STALE, C(SLOW) | C(CONNECTION), 0, 0, 0,
+        0, 0, "Returns helpful text about the different subcommands.", "5.0.0", "connection"),
+};
+
+static cmd_def command_subs[] = {
+    CMD("count", command_count_cmd, 2, CMD_LOADING | CMD_STALE, C(SLOW) | C(CONNECTION), 0, 0,
+        0, 0, 0, "Returns a count of commands.", "2.8.13", "server"),
+    CMD("info", command_info_cmd, -2, CMD_LOADING | CMD_STALE, C(SLOW) | C(CONNECTION), 0, 0,
+        0, 0, 0, "Returns information about one, multiple or all commands.", "2.8.13",
+        "server"),
+    CMD("docs", command_docs_cmd, -2, CMD_LOADING | CMD_STALE, C(SLOW) | C(CONNECTION), 0, 0,
+        0, 0, 0, "Returns documentary information about one, multiple or all commands.",
+        "7.0.0", "server"),
+    CMD("list", command_list_cmd, -2, CMD_LOADING | CMD_STALE, C(SLOW) | C(CONNECTION), 0, 0,
+        0, 0, 0, "Returns a list of command names.", "7.0.0", "server"),
+    CMD("help", command_help_cmd, 2, CMD_LOADING | CMD_STALE, C(SLOW) | C(CONNECTION), 0, 0, 0,
+        0, 0, "Returns helpful text about the different subcommands.", "5.0.0", "server"),
+};
+
+static cmd_def config_subs[] = {
+    CMD("get", config_get_cmd, -3, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE,
+        C(ADMIN) | C(SLOW) | C(DANGEROUS), 0, 0, 0, 0, 0,
+        "Returns the effective values of configuration parameters.", "2.0.0", "server"),
+    CMD("set", config_set_cmd, -4, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE,
+        C(ADMIN) | C(SLOW) | C(DANGEROUS), 0, 0, 0, 0, 0,
+        "Sets configuration parameters in-flight.", "2.0.0", "server"),
+    CMD("resetstat", config_resetstat_cmd, 2,
+        CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, C(ADMIN) | C(SLOW) | C(DANGEROUS),
+        0, 0, 0, 0, 0, "Resets the server's statistics.", "2.0.0", "server"),
+    CMD("help", config_help_cmd, 2, CMD_LOADING | CMD_STALE, C(SLOW), 0, 0, 0, 0, 0,
+        "Returns helpful text about the different subcommands.", "5.0.0", "server"),
+};
+
+#define ACL_ADMIN_FLAGS CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE
+#define ACL_ADMIN_CATS  C(ADMIN) | C(SLOW) | C(DANGEROUS)
+static cmd_def acl_subs[] = {
+    CMD("setuser", acl_setuser_cmd, -3, ACL_ADMIN_FLAGS | CMD_NOMULTI, ACL_ADMIN_CATS, 0, 0, 0,
+        0, 0, "Creates and modifies an ACL user and its rules.", "6.0.0", "server"),
+    CMD("getuser", acl_getuser_cmd, 3, ACL_ADMIN_FLAGS, ACL_ADMIN_CATS, 0, 0, 0, 0, 0,
+        "Lists the ACL rules of a user.", "6.0.0", "server"),
+    CMD("deluser", acl_deluser_cmd, -3, ACL_ADMIN_FLAGS, ACL_ADMIN_CATS, 0, 0, 0, 0, 0,
+        "Deletes ACL users, and terminates their connections.", "6.0.0", "server"),
+    CMD("list", acl_list_cmd, 2, ACL_ADMIN_FLAGS, ACL_ADMIN_CATS, 0, 0, 0, 0, 0,
+        "Dumps the effective rules in ACL file format.", "6.0.0", "server"),
+    CMD("users", acl_users_cmd, 2, ACL_ADMIN_FLAGS, ACL_ADMIN_CATS, 0, 0, 0, 0, 0,
+        "Lists all ACL users.", "6.0.0", "server"),
+    CMD("whoami", acl_whoami_cmd, 2, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, C(SLOW), 0, 0, 0,
+        0, 0, "Returns the authenticated username of the current connection.", "6.0.0",
+        "server"),
+    CMD("cat", acl_cat_cmd, -2, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, C(SLOW), 0, 0, 0, 0, 0,
+        "Lists the ACL categories, or the commands inside a category.", "6.0.0", "server"),
+    CMD("genpass", acl_genpass_cmd, -2, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, C(SLOW), 0, 0,
+        0, 0, 0, "Generates a pseudorandom, secure password that can be used to identify ACL "
+                 "users.", "6.0.0", "server"),
+    CMD("log", acl_log_cmd, -2, ACL_ADMIN_FLAGS, ACL_ADMIN_CATS, 0, 0, 0, 0, 0,
+        "Lists recent security events generated due to ACL rules.", "6.0.0", "server"),
+    CMD("save", acl_save_cmd, 2, ACL_ADMIN_FLAGS, ACL_ADMIN_CATS, 0, 0, 0, 0, 0,
+        "Saves the effective ACL rules in the configured ACL file.", "6.0.0", "server"),
+    CMD("load", acl_load_cmd, 2, ACL_ADMIN_FLAGS, ACL_ADMIN_CATS, 0, 0, 0, 0, 0,
+        "Reloads the rules from the configured ACL file.", "6.0.0", "server"),
+    CMD("dryrun", acl_dryrun_cmd, -4, ACL_ADMIN_FLAGS, ACL_ADMIN_CATS, 0, 0, 0, 0, 0,
+        "Simulates the execution of a command by a user, without executing the command.",
+        "7.0.0", "server"),
+    CMD("help", acl_help_cmd, 2, CMD_LOADING | CMD_STALE, C(SLOW), 0, 0, 0, 0, 0,
+        "Returns helpful text about the different subcommands.", "6.0.0", "server"),
+};
+
+#define STR_R  C(READ) | C(STRING)
+#define STR_W  C(WRITE) | C(STRING)
+#define KS_R   C(KEYSPACE) | C(READ)
+#define KS_W   C(KEYSPACE) | C(WRITE)
+#define HASH_R C(READ) | C(HASH)
+#define HASH_W C(WRITE) | C(HASH)
+#define CONN   C(FAST) | C(CONNECTION)
+#define TX     C(TRANSACTION)
+
+static cmd_def commands[] = {
+    /* connection */
+    CMD("ping", ping_cmd, -1, CMD_FAST | CMD_NOAUTH | CMD_LOADING | CMD_STALE, CONN, 0, 0, 0, 0,
+        0, "Returns the server's liveliness response.", "1.0.0", "connection"),
+    CMD("echo", echo_cmd, 2, CMD_FAST | CMD_LOADING | CMD_STALE, CONN, 0, 0, 0, 0, 0,
+        "Returns the given string.", "1.0.0", "connection"),
+    CMD("hello", hello_cmd, -1,
+        CMD_FAST | CMD_NOAUTH | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_NOMULTI, CONN, 0, 0,
+        0, 0, 0, "Handshakes with the server.", "6.0.0", "connection"),
+    CMD("auth", auth_cmd, -2,
+        CMD_FAST | CMD_NOAUTH | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_NOMULTI, CONN, 0, 0,
+        0, 0, 0, "Authenticates the connection.", "1.0.0", "connection"),
+    CMD("quit", quit_cmd, -1,
+        CMD_FAST | CMD_NOAUTH | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_MULTICTL, CONN, 0,
+        0, 0, 0, 0, "Closes the connection.", "1.0.0", "connection"),
+    CMD("reset", reset_cmd, 1,
+        CMD_FAST | CMD_NOAUTH | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_MULTICTL, CONN, 0,
+        0, 0, 0, 0, "Resets the connection.", "6.2.0", "connection"),
+    CMD("select", select_cmd, 2, CMD_FAST | CMD_LOADING | CMD_STALE, CONN, 0, 0, 0, 0, 0,
+        "Changes the selected database (phidb has database 0 only).", "1.0.0", "connection"),
+    CONTAINER("client", -2, CMD_LOADING | CMD_STALE, C(SLOW), client_subs,
+              "A container for client connection commands.", "2.4.0", "connection"),
+    {"command", command_cmd, -1, CMD_LOADING | CMD_STALE, C(SLOW) | C(CONNECTION), 0, 0, 0, 0, 0,
+     command_subs, (int)(sizeof command_subs / sizeof command_subs[0]),
+     "Returns detailed information about all commands.", "2.8.13", "server", 0},
+    /* server */
+    CMD("info", info_cmd, -1, CMD_LOADING | CMD_STALE, C(SLOW) | C(DANGEROUS), 0, 0, 0, 0, 0,
+        "Returns information and statistics about the server.", "1.0.0", "server"),
+    CMD("dbsize", dbsize_cmd, 1, CMD_READONLY | CMD_FAST, KS_R | C(FAST), 0, 0, 0, 0, 0,
+        "Returns the number of keys in the database.", "1.0.0", "server"),
+    CMD("time", time_cmd, 1, CMD_LOADING | CMD_STALE | CMD_FAST, C(FAST), 0, 0, 0, 0, 0,
+        "Returns the server time.", "2.6.0", "server"),
+    CONTAINER("config", -2, 0, C(SLOW), config_subs,
+              "A container for server configuration commands.", "2.0.0", "server"),
+    CMD("flushdb", flushdb_cmd, -1, CMD_WRITE | CMD_DANGER, KS_W | C(SLOW) | C(DANGEROUS), 0, 0,
+        0, 0, 0, "Removes all keys from the current database.", "1.0.0", "server"),
+    CMD("flushall", flushall_cmd, -1, CMD_WRITE | CMD_DANGER, KS_W | C(SLOW) | C(DANGEROUS), 0,
+        0, 0, 0, 0, "Removes all keys from all databases.", "1.0.0", "server"),
+    CONTAINER("acl", -2, 0, C(SLOW), acl_subs, "A container for Access List Control commands.",
+              "6.0.0", "server"),
+    /* strings */
+    CMD("get", get_cmd, 2, CMD_READONLY | CMD_FAST, STR_R | C(FAST), 1, 1, 1, R, 0,
+        "Returns the string value of a key.", "1.0.0", "string"),
+    CMD("set", set_cmd, -3, CMD_WRITE | CMD_DENYOOM, STR_W | C(SLOW), 1, 1, 1, W, 0,
+        "Sets the string value of a key, ignoring its type. The key is created if it doesn't "
+        "exist.", "1.0.0", "string"),
+    CMD("setnx", setnx_cmd, 3, CMD_WRITE | CMD_DENYOOM | CMD_FAST, STR_W | C(FAST), 1, 1, 1, W,
+        0, "Set the string value of a key only when the key doesn't exist.", "1.0.0", "string"),
+    CMD("setex", setex_cmd, 4, CMD_WRITE | CMD_DENYOOM, STR_W | C(SLOW), 1, 1, 1, W, 0,
+        "Sets the string value and expiration time of a key.", "2.0.0", "string"),
+    CMD("psetex", psetex_cmd, 4, CMD_WRITE | CMD_DENYOOM, STR_W | C(SLOW), 1, 1, 1, W, 0,
+        "Sets both string value and expiration time in milliseconds of a key.", "2.6.0",
+        "string"),
+    CMD("mget", mget_cmd, -2, CMD_READONLY | CMD_FAST, STR_R | C(FAST), 1, -1, 1, R, R,
+        "Atomically returns the string values of one or more keys.", "1.0.0", "string"),
+    CMD("mset", mset_cmd, -3, CMD_WRITE | CMD_DENYOOM, STR_W | C(SLOW), 1, -1, 2, W, W,
+        "Atomically creates or modifies the string values of one or more keys.", "1.0.1",
+        "string"),
+    CMD("msetnx", msetnx_cmd, -3, CMD_WRITE | CMD_DENYOOM, STR_W | C(SLOW), 1, -1, 2, W, W,
+        "Atomically modifies the string values of one or more keys only when all keys don't "
+        "exist.", "1.0.1", "string"),
+    CMD("getdel", getdel_cmd, 2, CMD_WRITE | CMD_FAST, STR_W | C(FAST), 1, 1, 1, RW, 0,
+        "Returns the string value of a key after deleting the key.", "6.2.0", "string"),
+    CMD("getex", getex_cmd, -2, CMD_WRITE | CMD_FAST, STR_W | C(FAST), 1, 1, 1, RW, 0,
+        "Returns the string value of a key after setting its expiration time.", "6.2.0",
+        "string"),
+    CMD("getset", getset_cmd, 3, CMD_WRITE | CMD_DENYOOM | CMD_FAST, STR_W | C(FAST), 1, 1, 1,
+        RW, 0, "Returns the previous string value of a key after setting it to a new value.",
+        "1.0.0", "string"),
+    CMD("append", append_cmd, 3, CMD_WRITE | CMD_DENYOOM | CMD_FAST, STR_W | C(FAST), 1, 1, 1,
+        W, 0, "Appends a string to the value of a key. Creates the key if it doesn't exist.",
+        "2.0.0", "string"),
+    CMD("setrange", setrange_cmd, 4, CMD_WRITE | CMD_DENYOOM, STR_W | C(SLOW), 1, 1, 1, W, 0,
+        "Overwrites a part of a string value with another by an offset. Creates the key if it "
+        "doesn't exist.", "2.2.0", "string"),
+    CMD("strlen", strlen_cmd, 2, CMD_READONLY | CMD_FAST, STR_R | C(FAST), 1, 1, 1, R, 0,
+        "Returns the length of a string value.", "2.2.0", "string"),
+    CMD("getrange", getrange_cmd, 4, CMD_READONLY, STR_R | C(SLOW), 1, 1, 1, R, 0,
+        "Returns a substring of the string stored at a key.", "2.4.0", "string"),
+    CMD("incr", incr_cmd, 2, CMD_WRITE | CMD_DENYOOM | CMD_FAST, STR_W | C(FAST), 1, 1, 1, RW, 0,
+        "Increments the integer value of a key by one. Uses 0 as initial value if the key "
+        "doesn't exist.", "1.0.0", "string"),
+    CMD("decr", decr_cmd, 2, CMD_WRITE | CMD_DENYOOM | CMD_FAST, STR_W | C(FAST), 1, 1, 1, RW, 0,
+        "Decrements the integer value of a key by one. Uses 0 as initial value if the key "
+        "doesn't exist.", "1.0.0", "string"),
+    CMD("incrby", incrby_cmd, 3, CMD_WRITE | CMD_DENYOOM | CMD_FAST, STR_W | C(FAST), 1, 1, 1,
+        RW, 0, "Increments the integer value of a key by a number. Uses 0 as initial value if "
+               "the key doesn't exist.", "1.0.0", "string"),
+    CMD("decrby", decrby_cmd, 3, CMD_WRITE | CMD_DENYOOM | CMD_FAST, STR_W | C(FAST), 1, 1, 1,
+        RW, 0, "Decrements a number from the integer value of a key. Uses 0 as initial value "
+               "if the key doesn't exist.", "1.0.0", "string"),
+    CMD("incrbyfloat", incrbyfloat_cmd, 3, CMD_WRITE | CMD_DENYOOM | CMD_FAST, STR_W | C(FAST), 1,
+        1, 1, RW, 0, "Increment the floating point value of a key by a number. Uses 0 as "
+                     "initial value if the key doesn't exist.", "2.6.0", "string"),
+    /* keys */
+    CMD("del", del_cmd, -2, CMD_WRITE, KS_W | C(SLOW), 1, -1, 1, W, W,
+        "Deletes one or more keys.", "1.0.0", "generic"),
+    CMD("unlink", unlink_cmd, -2, CMD_WRITE | CMD_FAST, KS_W | C(FAST), 1, -1, 1, W, W,
+        "Asynchronously deletes one or more keys.", "4.0.0", "generic"),
+    CMD("exists", exists_cmd, -2, CMD_READONLY | CMD_FAST, KS_R | C(FAST), 1, -1, 1, 0, 0,
+        "Determines whether one or more keys exist.", "1.0.0", "generic"),
+    CMD("type", type_cmd, 2, CMD_READONLY | CMD_FAST, KS_R | C(FAST), 1, 1, 1, 0, 0,
+        "Determines the type of value stored at a key.", "1.0.0", "generic"),
+    CMD("expire", expire_cmd, -3, CMD_WRITE | CMD_FAST, KS_W | C(FAST), 1, 1, 1, W, 0,
+        "Sets the expiration time of a key in seconds.", "1.0.0", "generic"),
+    CMD("pexpire", pexpire_cmd, -3, CMD_WRITE | CMD_FAST, KS_W | C(FAST), 1, 1, 1, W, 0,
+        "Sets the expiration time of a key in milliseconds.", "2.6.0", "generic"),
+    CMD("expireat", expireat_cmd, -3, CMD_WRITE | CMD_FAST, KS_W | C(FAST), 1, 1, 1, W, 0,
+        "Sets the expiration time of a key to a Unix timestamp.", "1.2.0", "generic"),
+    CMD("pexpireat", pexpireat_cmd, -3, CMD_WRITE | CMD_FAST, KS_W | C(FAST), 1, 1, 1, W, 0,
+        "Sets the expiration time of a key to a Unix milliseconds timestamp.", "2.6.0",
+        "generic"),
+    CMD("expiretime", expiretime_cmd, 2, CMD_READONLY | CMD_FAST, KS_R | C(FAST), 1, 1, 1, R, 0,
+        "Returns the expiration time of a key as a Unix timestamp.", "7.0.0", "generic"),
+    CMD("pexpiretime", pexpiretime_cmd, 2, CMD_READONLY | CMD_FAST, KS_R | C(FAST), 1, 1, 1, R,
+        0, "Returns the expiration time of a key as a Unix milliseconds timestamp.", "7.0.0",
+        "generic"),
+    CMD("ttl", ttl_cmd, 2, CMD_READONLY | CMD_FAST, KS_R | C(FAST), 1, 1, 1, R, 0,
+        "Returns the expiration time in seconds of a key.", "1.0.0", "generic"),
+    CMD("pttl", pttl_cmd, 2, CMD_READONLY | CMD_FAST, KS_R | C(FAST), 1, 1, 1, R, 0,
+        "Returns the expiration time in milliseconds of a key.", "2.6.0", "generic"),
+    CMD("persist", persist_cmd, 2, CMD_WRITE | CMD_FAST, KS_W | C(FAST), 1, 1, 1, W, 0,
+        "Removes the expiration time of a key.", "2.2.0", "generic"),
+    CMD("rename", rename_cmd, 3, CMD_WRITE, KS_W | C(SLOW), 1, 2, 1, RW, W,
+        "Renames a key and overwrites the destination.", "1.0.0", "generic"),
+    CMD("renamenx", renamenx_cmd, 3, CMD_WRITE | CMD_FAST, KS_W | C(FAST), 1, 2, 1, RW, W,
+        "Renames a key only when the target key name doesn't exist.", "1.0.0", "generic"),
+    CMD("scan", scan_cmd, -2, CMD_READONLY, KS_R | C(SLOW), 0, 0, 0, 0, 0,
+        "Iterates over the key names in the database.", "2.8.0", "generic"),
+    CMD("keys", keys_cmd, 2, CMD_READONLY | CMD_DANGER, KS_R | C(SLOW) | C(DANGEROUS), 0, 0, 0,
+        0, 0, "Returns all key names that match a pattern.", "1.0.0", "generic"),
+    CMD("randomkey", randomkey_cmd, 1, CMD_READONLY, KS_R | C(SLOW), 0, 0, 0, 0, 0,
+        "Returns a random key name from the database.", "1.0.0", "generic"),
+    /* hashes */
+    CMD("hset", hset_cmd, -4, CMD_WRITE | CMD_DENYOOM | CMD_FAST, HASH_W | C(FAST), 1, 1, 1, W,
+        0, "Creates or modifies the value of a field in a hash.", "2.0.0", "hash"),
+    CMD("hsetnx", hsetnx_cmd, 4, CMD_WRITE | CMD_DENYOOM | CMD_FAST, HASH_W | C(FAST), 1, 1, 1, W,
+        0, "Sets the value of a field in a hash only when the field doesn't exist.", "2.0.0",
+        "hash"),
+    CMD("hget", hget_cmd, 3, CMD_READONLY | CMD_FAST, HASH_R | C(FAST), 1, 1, 1, R, 0,
+        "Returns the value of a field in a hash.", "2.0.0", "hash"),
+    CMD("hmget", hmget_cmd, -3, CMD_READONLY | CMD_FAST, HASH_R | C(FAST), 1, 1, 1, R, 0,
+        "Returns the values of all fields in a hash.", "2.0.0", "hash"),
+    CMD("hmset", hmset_cmd, -4, CMD_WRITE | CMD_DENYOOM | CMD_FAST, HASH_W | C(FAST), 1, 1, 1, W,
+        0, "Sets the values of multiple fields.", "2.0.0", "hash"),
+    CMD("hgetall", hgetall_cmd, 2, CMD_READONLY, HASH_R | C(SLOW), 1, 1, 1, R, 0,
+        "Returns all fields and values in a hash.", "2.0.0", "hash"),
+    CMD("hdel", hdel_cmd, -3, CMD_WRITE | CMD_FAST, HASH_W | C(FAST), 1, 1, 1, W, 0,
+        "Deletes one or more fields and their values from a hash. Deletes the hash if no "
+        "fields remain.", "2.0.0", "hash"),
+    CMD("hexists", hexists_cmd, 3, CMD_READONLY | CMD_FAST, HASH_R | C(FAST), 1, 1, 1, R, 0,
+        "Determines whether a field exists in a hash.", "2.0.0", "hash"),
+    CMD("hkeys", hkeys_cmd, 2, CMD_READONLY, HASH_R | C(SLOW), 1, 1, 1, R, 0,
+        "Returns all fields in a hash.", "2.0.0", "hash"),
+    CMD("hvals", hvals_cmd, 2, CMD_READONLY, HASH_R | C(SLOW), 1, 1, 1, R, 0,
+        "Returns all values in a hash.", "2.0.0", "hash"),
+    CMD("hlen", hlen_cmd, 2, CMD_READONLY | CMD_FAST, HASH_R | C(FAST), 1, 1, 1, R, 0,
+        "Returns the number of fields in a hash.", "2.0.0", "hash"),
+    CMD("hstrlen", hstrlen_cmd, 3, CMD_READONLY | CMD_FAST, HASH_R | C(FAST), 1, 1, 1, R, 0,
+        "Returns the length of the value of a field.", "3.2.0", "hash"),
+    CMD("hincrby", hincrby_cmd, 4, CMD_WRITE | CMD_DENYOOM | CMD_FAST, HASH_W | C(FAST), 1, 1, 1,
+        RW, 0, "Increments the integer value of a field in a hash by a number. Uses 0 as "
+               "initial value if the field doesn't exist.", "2.0.0", "hash"),
+    CMD("hincrbyfloat", hincrbyfloat_cmd, 4, CMD_WRITE | CMD_DENYOOM | CMD_FAST, HASH_W | C(FAST),
+        1, 1, 1, RW, 0, "Increments the floating point value of a field by a number. Uses 0 as "
+                        "initial value if the field doesn't exist.", "2.6.0", "hash"),
+    CMD("hscan", hscan_cmd, -3, CMD_READONLY, HASH_R | C(SLOW), 1, 1, 1, R, 0,
+        "Iterates over fields and values of a hash.", "2.8.0", "hash"),
+    CMD("hrandfield", hrandfield_cmd, -2, CMD_READONLY, HASH_R | C(SLOW), 1, 1, 1, R, 0,
+        "Returns one or more random fields from a hash.", "6.2.0", "hash"),
+    /* transactions */
+    CMD("multi", multi_cmd, 1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_MULTICTL,
+        TX | C(FAST), 0, 0, 0, 0, 0, "Starts a transaction.", "1.2.0", "transactions"),
+    CMD("exec", exec_cmd, 1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_MULTICTL,
+        TX | C(SLOW), 0, 0, 0, 0, 0, "Executes all commands in a transaction.", "1.2.0",
+        "transactions"),
+    CMD("discard", discard_cmd, 1,
+        CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_MULTICTL, TX | C(FAST), 0, 0, 0,
+        0, 0, "Discards a transaction.", "2.0.0", "transactions"),
+    CMD("watch", watch_cmd, -2,
+        CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_MULTICTL, TX | C(FAST), 1, -1, 1,
+        0, 0, "Monitors changes to keys to determine the execution of a transaction.", "2.2.0",
+        "transactions"),
+    CMD("unwatch", unwatch_cmd, 1,
+        CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_MULTICTL, TX | C(FAST), 0, 0, 0,
+        0, 0, "Forgets about watched keys of a transaction.", "2.2.0", "transactions"),
+};
+
+const cmd_def *cmd_table(size_t *n)
+{
+    *n = sizeof commands / sizeof commands[0];
+    return commands;
+}

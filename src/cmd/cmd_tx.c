@@ -1,0 +1,205 @@
+/*
+ * cmd_tx: MULTI/EXEC/DISCARD and optimistic locking with WATCH.
+ *
+ * WATCHed keys live in a table (key -> clients). The keyspace reports every
+ * change, deletion and expiry through tx_key_changed, which marks the
+ * watching clients dirty; EXEC of a dirty client replies with a null array.
+ * The table is empty unless someone watches, so the notification costs one
+ * size check on the write path.
+ */
+#include "cmd.h"
+
+#include <string.h>
+
+#include "util/mem.h"
+
+typedef struct {
+    dict_node node;   /* link in srv.watched */
+    client **cl;      /* clients watching */
+    int n, cap;       /* their count */
+    uint32_t klen;    /* key length */
+    uint8_t key[];    /* key bytes */
+} wkey;
+
+static void wkey_keyof(const dict_node *n, const uint8_t **k, size_t *len)
+{
+    const wkey *w = (const wkey *)n;
+    *k = w->key;
+    *len = w->klen;
+}
+
+const dict_type tx_watch_type = {.keyof = wkey_keyof};
+
+static void mark_all(dict_node *n, void *ud)
+{
+    (void)ud;
+    wkey *w = (wkey *)n;
+    for (int i = 0; i < w->n; i++)
+        w->cl[i]->flags |= CL_DIRTY_CAS;
+}
+
+void tx_key_changed(void *ud, const uint8_t *key, size_t klen)
+{
+    srv *s = ud;
+    if (dict_size(&s->watched) == 0) return;
+    if (!key) {
+        dict_foreach(&s->watched, mark_all, NULL);
+        return;
+    }
+    wkey *w = (wkey *)dict_find(&s->watched, key, klen, dict_hash(key, klen));
+    if (w) mark_all(&w->node, NULL);
+}
+
+static void watch_key(client *c, const arg *k)
+{
+    srv *s = c->s;
+    for (int i = 0; i < c->nwatched; i++)
+        if (c->watched[i].len == k->len && memcmp(c->watched[i].p, k->p, k->len) == 0) return;
+    uint64_t h = dict_hash(k->p, k->len);
+    wkey *w = (wkey *)dict_find(&s->watched, k->p, k->len, h);
+    if (!w) {
+        w = mem_calloc(sizeof *w + k->len);
+        w->klen = (uint32_t)k->len;
+        memcpy(w->key, k->p, k->len);
+        dict_insert(&s->watched, &w->node, h);
+    }
+    if (w->n == w->cap) {
+        w->cap = w->cap ? w->cap * 2 : 4;
+        w->cl = mem_realloc(w->cl, sizeof(client *) * (size_t)w->cap);
+    }
+    w->cl[w->n++] = c;
+    c->watched = mem_realloc(c->watched, sizeof(arg) * (size_t)(c->nwatched + 1));
+    uint8_t *copy = mem_alloc(k->len ? k->len : 1);
+    memcpy(copy, k->p, k->len);
+    c->watched[c->nwatched].p = copy;
+    c->watched[c->nwatched].len = k->len;
+    c->nwatched++;
+}
+
+static void unwatch_all(client *c)
+{
+    srv *s = c->s;
+    for (int i = 0; i < c->nwatched; i++) {
+        const arg *k = &c->watched[i];
+        uint64_t h = dict_hash(k->p, k->len);
+        wkey *w = (wkey *)dict_find(&s->watched, k->p, k->len, h);
+        if (w) {
+            for (int j = 0; j < w->n; j++) {
+                if (w->cl[j] == c) {
+                    w->cl[j] = w->cl[--w->n];
+                    break;
+                }
+            }
+            if (w->n == 0) {
+                dict_unlink(&s->watched, k->p, k->len, h);
+                mem_free(w->cl);
+                mem_free_wipe(w);
+            }
+        }
+        mem_free_wipe((void *)k->p);
+    }
+    mem_free(c->watched);
+    c->watched = NULL;
+    c->nwatched = 0;
+    c->flags &= ~CL_DIRTY_CAS;
+}
+
+static void discard_queue(client *c)
+{
+    for (int i = 0; i < c->mq_len; i++) {
+        for (int j = 0; j < c->mq[i].argc; j++)
+            mem_free_wipe((void *)c->mq[i].argv[j].p);
+        mem_free(c->mq[i].argv);
+    }
+    c->mq_len = 0;
+    c->flags &= ~(CL_MULTI | CL_DIRTY_EXEC);
+}
+
+void tx_reset(client *c)
+{
+    discard_queue(c);
+    unwatch_all(c);
+}
+
+void multi_cmd(client *c)
+{
+    if (c->flags & CL_MULTI) {
+        rep_err(c, "ERR MULTI calls can not be nested");
+        return;
+    }
+    c->flags |= CL_MULTI;
+    rep_ok(c);
+}
+
+void discard_cmd(client *c)
+{
+    if (!(c->flags & CL_MULTI)) {
+        rep_err(c, "ERR DISCARD without MULTI");
+        return;
+    }
+    tx_reset(c);
+    rep_ok(c);
+}
+
+void exec_cmd(client *c)
+{
+    if (!(c->flags & CL_MULTI)) {
+        rep_err(c, "ERR EXEC without MULTI");
+        return;
+    }
+    if (c->flags & CL_DIRTY_EXEC) {
+        rep_err(c, "EXECABORT Transaction discarded because of previous errors.");
+        tx_reset(c);
+        return;
+    }
+    /* A watched key that expired since WATCH counts as changed: looking it up removes it,
+     * which notifies the watchers. */
+    for (int i = 0; i < c->nwatched && !(c->flags & CL_DIRTY_CAS); i++)
+        db_lookup(c->s->db, c->watched[i].p, c->watched[i].len);
+    if (c->flags & CL_DIRTY_CAS) {
+        rep_null_array(c);
+        tx_reset(c);
+        return;
+    }
+    /* Run the queue. WATCH is released first so our own writes do not matter. */
+    unwatch_all(c);
+    arg *saved_argv = c->argv;
+    int saved_argc = c->argc;
+    int n = c->mq_len;
+    queued_cmd *q = c->mq;
+    c->mq = NULL;
+    c->mq_len = c->mq_cap = 0;
+    c->flags &= ~CL_MULTI;
+    rep_array(c, (size_t)n);
+    for (int i = 0; i < n; i++) {
+        c->argv = q[i].argv;
+        c->argc = q[i].argc;
+        if (cmd_check_access(c, q[i].cmd, "multi") != 0) continue;
+        cmd_call(c, q[i].cmd);
+    }
+    c->argv = saved_argv;
+    c->argc = saved_argc;
+    for (int i = 0; i < n; i++) {
+        for (int j = 0; j < q[i].argc; j++)
+            mem_free_wipe((void *)q[i].argv[j].p);
+        mem_free(q[i].argv);
+    }
+    mem_free(q);
+}
+
+void watch_cmd(client *c)
+{
+    if (c->flags & CL_MULTI) {
+        rep_err(c, "ERR WATCH inside MULTI is not allowed");
+        return;
+    }
+    for (int i = 1; i < c->argc; i++)
+        watch_key(c, &c->argv[i]);
+    rep_ok(c);
+}
+
+void unwatch_cmd(client *c)
+{
+    unwatch_all(c);
+    rep_ok(c);
+}

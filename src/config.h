@@ -1,0 +1,86 @@
+/*
+ * config: phidb.conf (redis.conf syntax) and command-line directives.
+ *
+ * Every directive is declared once in a table (name, type, bounds, default,
+ * whether CONFIG SET may change it at run time, and the help text). That one
+ * table parses the file and the command line, answers CONFIG GET and CONFIG
+ * SET, and writes the commented phidb.conf that `phidb init` generates, so the
+ * documentation cannot drift from the behaviour.
+ *
+ * Relative paths in the file are resolved against the directory that holds
+ * the file, so a data directory can be moved or started from anywhere.
+ */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include <stddef.h>
+
+#include "util/buf.h"
+
+typedef struct config {
+    char *path;              /* absolute path of the config file */
+    char *base;              /* its directory */
+    /* network */
+    char *bind;              /* space-separated addresses */
+    int port;                /* TLS port */
+    int tcp_backlog;         /* listen() backlog */
+    /* tls */
+    char *tls_cert_file, *tls_key_file, *tls_ca_cert_file;
+    int tls_auth_clients;    /* enum tls_auth */
+    char *tls_protocols, *tls_ciphers, *tls_ciphersuites;
+    /* limits */
+    int maxclients;          /* most connected clients */
+    int timeout;             /* idle seconds before a client is closed (0: never) */
+    long long proto_max_bulk_len;  /* largest bulk argument */
+    long long proto_max_args;      /* most arguments per command */
+    long long proto_max_inline;    /* longest inline command */
+    long long obuf_hard;     /* output buffer hard limit (0: none) */
+    long long obuf_soft;     /* output buffer soft limit (0: none) */
+    int obuf_soft_secs;      /* seconds over the soft limit before disconnecting */
+    long long maxmemory;     /* bytes (0: no limit) */
+    /* data */
+    char *dir;               /* data directory */
+    char *aclfile;           /* users */
+    char *master_key_file;   /* master key (kept outside dir) */
+    /* authentication */
+    int auth_max_failures;   /* consecutive failures that lock a user */
+    int auth_lockout_time;   /* seconds a lock lasts */
+    int auth_threads;        /* password hashing threads */
+    int auth_max_pending;    /* logins waiting for a hashing thread */
+    int auth_cache_ttl;      /* seconds a verified login is remembered (0: off) */
+    int auth_throttle_free;  /* failures per address before delays */
+    int auth_throttle_max;   /* longest delay, ms */
+    int argon2_memory_kib, argon2_time, argon2_lanes;
+    /* dangerous commands allowed by the operator */
+    int allow_flushall, allow_flushdb, allow_keys;
+    /* misc */
+    int hz;                  /* background task frequency */
+    int loglevel;            /* enum log_level */
+    char *logfile;           /* "" for stderr */
+} config;
+
+/* Defaults for every directive (paths unresolved). Free with config_free. */
+config *config_new(void);
+/* Free the config. */
+void config_free(config *c);
+/* Read file path, then apply argv (--name value ...). Returns 0, or -1 with a message naming
+ * the file and line (or "command line") and the reason. */
+int config_load(config *c, const char *path, int argc, char **argv, char *err, size_t errlen);
+/* Set one directive from its arguments as CONFIG SET does. runtime: refuse immutable ones.
+ * Returns 0, or -1 with a Redis-style reason ("argument must be a memory value"...). The kind
+ * of failure is in *immutable (1: cannot be set at run time, 2: unknown). */
+int config_set(config *c, const char *name, const char *const *argv, int argc, int runtime,
+               int *immutable, char *err, size_t errlen);
+/* Number of directives and the name of the i-th. */
+size_t config_count(void);
+const char *config_name(size_t i);
+/* Current value of directive i as CONFIG GET shows it. */
+void config_get(const config *c, size_t i, buf *out);
+/* Index of a directive by name (case-insensitive), or -1. */
+int config_find(const char *name);
+/* Write a complete commented config file for init (port, and paths relative to the file). */
+void config_write_template(buf *out, int port);
+/* Resolve p against the config's directory (returns a new string). */
+char *config_resolve(const config *c, const char *p);
+
+#endif

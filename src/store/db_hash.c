@@ -1,0 +1,341 @@
+/*
+ * db_hash: hash values (see db.h). Small hashes are one compact buffer scanned
+ * linearly (cache friendly, no per-field allocation); a hash with more than
+ * DB_HASH_PACK_MAX_ENTRIES fields or a field or value longer than
+ * DB_HASH_PACK_MAX_VALUE becomes a table of fields and never goes back, as in
+ * Redis. Updates in the compact form keep the field's position.
+ */
+#include "db_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/mem.h"
+
+db_entry *db_int_new_hash(db *d, const uint8_t *key, size_t klen);
+
+static void field_keyof(const dict_node *n, const uint8_t **k, size_t *len)
+{
+    const db_hfield *f = (const db_hfield *)n;
+    *k = f->data;
+    *len = f->flen;
+}
+
+static const dict_type fields_type = {.keyof = field_keyof};
+
+db_hash *db_hash_new(void)
+{
+    db_hash *h = mem_calloc(sizeof *h);
+    h->packed = 1;
+    dict_init(&h->fields, &fields_type);
+    return h;
+}
+
+static void free_field_cb(dict_node *n, void *arg)
+{
+    (void)arg;
+    mem_free_wipe(n);
+}
+
+void db_hash_free(db_hash *h)
+{
+    if (h->packed)
+        mem_free_wipe(h->pack);
+    else
+        dict_clear(&h->fields, free_field_cb, NULL);
+    mem_free(h);
+}
+
+/* ---- compact form ---- */
+
+static inline uint32_t rd32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+static inline void wr32(uint8_t *p, uint32_t v)
+{
+    memcpy(p, &v, 4);
+}
+
+/* Offset of field f in the pack, or -1. */
+static long pack_find(const db_hpack *pk, const uint8_t *f, size_t flen)
+{
+    if (!pk) return -1;
+    size_t off = 0;
+    while (off < pk->used) {
+        uint32_t fl = rd32(pk->data + off);
+        uint32_t vl = rd32(pk->data + off + 4 + fl);
+        if (fl == flen && memcmp(pk->data + off + 4, f, flen) == 0) return (long)off;
+        off += 8 + fl + vl;
+    }
+    return -1;
+}
+
+static size_t pack_entry_size(const db_hpack *pk, size_t off)
+{
+    uint32_t fl = rd32(pk->data + off);
+    uint32_t vl = rd32(pk->data + off + 4 + fl);
+    return 8 + fl + vl;
+}
+
+static void pack_ref(const db_hpack *pk, size_t off, const uint8_t **f, size_t *flen,
+                     db_ref *v)
+{
+    uint32_t fl = rd32(pk->data + off);
+    *f = pk->data + off + 4;
+    *flen = fl;
+    v->len = rd32(pk->data + off + 4 + fl);
+    v->p = pk->data + off + 8 + fl;
+}
+
+static db_hpack *pack_resize(db_hpack *pk, size_t used)
+{
+    size_t old = pk ? pk->used : 0;
+    db_hpack *n = mem_alloc(sizeof *n + used);
+    if (pk) {
+        memcpy(n, pk, sizeof *n + (old < used ? old : used));
+        mem_free_wipe(pk);
+    } else {
+        n->count = 0;
+    }
+    n->used = (uint32_t)used;
+    return n;
+}
+
+/* Replace [off, off+oldsz) with a new entry (or append when off == used). */
+static db_hpack *pack_put(db_hpack *pk, size_t off, size_t oldsz, const uint8_t *f, size_t flen,
+                          const uint8_t *v, size_t vlen)
+{
+    size_t used = pk ? pk->used : 0;
+    size_t newsz = 8 + flen + vlen;
+    size_t tail = used - off - oldsz;
+    db_hpack *n = mem_alloc(sizeof *n + used - oldsz + newsz);
+    n->count = pk ? pk->count : 0;
+    if (pk) {
+        memcpy(n->data, pk->data, off);
+        memcpy(n->data + off + newsz, pk->data + off + oldsz, tail);
+        mem_free_wipe(pk);
+    }
+    wr32(n->data + off, (uint32_t)flen);
+    memcpy(n->data + off + 4, f, flen);
+    wr32(n->data + off + 4 + flen, (uint32_t)vlen);
+    memcpy(n->data + off + 8 + flen, v, vlen);
+    n->used = (uint32_t)(used - oldsz + newsz);
+    return n;
+}
+
+/* ---- table form ---- */
+
+static db_hfield *hfield_new(const uint8_t *f, size_t flen, const uint8_t *v, size_t vlen)
+{
+    db_hfield *hf = mem_alloc(sizeof *hf + flen + vlen);
+    hf->node.next = NULL;
+    hf->flen = (uint32_t)flen;
+    hf->vlen = (uint32_t)vlen;
+    memcpy(hf->data, f, flen);
+    memcpy(hf->data + flen, v, vlen);
+    return hf;
+}
+
+static void to_table(db_hash *h)
+{
+    db_hpack *pk = h->pack;
+    size_t off = 0;
+    while (pk && off < pk->used) {
+        const uint8_t *f;
+        size_t flen;
+        db_ref v;
+        pack_ref(pk, off, &f, &flen, &v);
+        db_hfield *hf = hfield_new(f, flen, v.p, v.len);
+        dict_insert(&h->fields, &hf->node, dict_hash(f, flen));
+        off += pack_entry_size(pk, off);
+    }
+    mem_free_wipe(pk);
+    h->pack = NULL;
+    h->packed = 0;
+}
+
+/* ---- interface ---- */
+
+size_t db_hash_len(const db_entry *e)
+{
+    const db_hash *h = e->val;
+    return h->packed ? (h->pack ? h->pack->count : 0) : dict_size(&h->fields);
+}
+
+int db_hash_get(db *d, db_entry *e, const uint8_t *f, size_t flen, db_ref *out)
+{
+    (void)d;
+    db_hash *h = e->val;
+    if (h->packed) {
+        long off = pack_find(h->pack, f, flen);
+        if (off < 0) return 0;
+        const uint8_t *ff;
+        size_t fl;
+        pack_ref(h->pack, (size_t)off, &ff, &fl, out);
+        return 1;
+    }
+    db_hfield *hf = (db_hfield *)dict_find(&h->fields, f, flen, dict_hash(f, flen));
+    if (!hf) return 0;
+    out->p = hf->data + hf->flen;
+    out->len = hf->vlen;
+    return 1;
+}
+
+int db_hash_set(db *d, const uint8_t *key, size_t klen, const uint8_t *f, size_t flen,
+                const uint8_t *val, size_t vlen)
+{
+    db_entry *e = db_lookup(d, key, klen);
+    if (!e) e = db_int_new_hash(d, key, klen);
+    db_hash *h = e->val;
+    int added;
+    if (h->packed) {
+        long off = pack_find(h->pack, f, flen);
+        size_t count = h->pack ? h->pack->count : 0;
+        if (flen > DB_HASH_PACK_MAX_VALUE || vlen > DB_HASH_PACK_MAX_VALUE ||
+            (off < 0 && count + 1 > DB_HASH_PACK_MAX_ENTRIES)) {
+            to_table(h);
+        } else if (off >= 0) {
+            h->pack = pack_put(h->pack, (size_t)off, pack_entry_size(h->pack, (size_t)off), f,
+                               flen, val, vlen);
+            db_touch(d, key, klen);
+            return 0;
+        } else {
+            h->pack = pack_put(h->pack, h->pack ? h->pack->used : 0, 0, f, flen, val, vlen);
+            h->pack->count++;
+            db_touch(d, key, klen);
+            return 1;
+        }
+    }
+    uint64_t hv = dict_hash(f, flen);
+    db_hfield *old = (db_hfield *)dict_find(&h->fields, f, flen, hv);
+    db_hfield *nf = hfield_new(f, flen, val, vlen);
+    if (old) {
+        dict_replace(&h->fields, &old->node, &nf->node, hv);
+        mem_free_wipe(old);
+        added = 0;
+    } else {
+        dict_insert(&h->fields, &nf->node, hv);
+        added = 1;
+    }
+    db_touch(d, key, klen);
+    return added;
+}
+
+int db_hash_del(db *d, db_entry *e, const uint8_t *f, size_t flen)
+{
+    db_hash *h = e->val;
+    int removed = 0;
+    if (h->packed) {
+        long off = pack_find(h->pack, f, flen);
+        if (off >= 0) {
+            size_t sz = pack_entry_size(h->pack, (size_t)off);
+            db_hpack *pk = h->pack;
+            memmove(pk->data + off, pk->data + (size_t)off + sz, pk->used - (size_t)off - sz);
+            uint32_t count = pk->count - 1;
+            h->pack = pack_resize(pk, pk->used - sz);
+            h->pack->count = count;
+            removed = 1;
+        }
+    } else {
+        dict_node *n = dict_unlink(&h->fields, f, flen, dict_hash(f, flen));
+        if (n) {
+            mem_free_wipe(n);
+            removed = 1;
+        }
+    }
+    if (removed) {
+        if (db_hash_len(e) == 0) {
+            size_t klen;
+            const uint8_t *key = db_entry_key(e, &klen);
+            uint8_t small[256];
+            uint8_t *copy = klen <= sizeof small ? small : mem_alloc(klen);
+            memcpy(copy, key, klen);
+            db_delete(d, copy, klen);
+            if (copy != small) mem_free_wipe(copy);
+        } else {
+            db_touch(d, e->key, e->klen);
+        }
+    }
+    return removed;
+}
+
+typedef struct {
+    void (*fn)(void *arg, const uint8_t *f, size_t flen, const db_ref *v);
+    void *arg;
+} field_ctx;
+
+static void field_cb(dict_node *n, void *arg)
+{
+    field_ctx *c = arg;
+    db_hfield *hf = (db_hfield *)n;
+    db_ref v = {hf->data + hf->flen, hf->vlen};
+    c->fn(c->arg, hf->data, hf->flen, &v);
+}
+
+static void field_scan_cb(void *arg, dict_node *n)
+{
+    field_cb(n, arg);
+}
+
+void db_hash_foreach(db *d, db_entry *e,
+                     void (*fn)(void *arg, const uint8_t *f, size_t flen, const db_ref *v),
+                     void *arg)
+{
+    (void)d;
+    db_hash *h = e->val;
+    if (h->packed) {
+        db_hpack *pk = h->pack;
+        size_t off = 0;
+        while (pk && off < pk->used) {
+            const uint8_t *f;
+            size_t flen;
+            db_ref v;
+            pack_ref(pk, off, &f, &flen, &v);
+            fn(arg, f, flen, &v);
+            off += pack_entry_size(pk, off);
+        }
+        return;
+    }
+    field_ctx c = {fn, arg};
+    dict_foreach(&h->fields, field_cb, &c);
+}
+
+uint64_t db_hash_scan(db *d, db_entry *e, uint64_t cursor,
+                      void (*fn)(void *arg, const uint8_t *f, size_t flen, const db_ref *v),
+                      void *arg)
+{
+    db_hash *h = e->val;
+    if (h->packed) {
+        /* Compact hashes are returned whole in one step, as Redis does. */
+        db_hash_foreach(d, e, fn, arg);
+        return 0;
+    }
+    field_ctx c = {fn, arg};
+    return dict_scan(&h->fields, cursor, field_scan_cb, &c);
+}
+
+int db_hash_random(db *d, db_entry *e, const uint8_t **f, size_t *flen, db_ref *v)
+{
+    (void)d;
+    db_hash *h = e->val;
+    if (h->packed) {
+        db_hpack *pk = h->pack;
+        if (!pk || pk->count == 0) return -1;
+        size_t pick = (size_t)random() % pk->count, off = 0;
+        while (pick--)
+            off += pack_entry_size(pk, off);
+        pack_ref(pk, off, f, flen, v);
+        return 0;
+    }
+    db_hfield *hf = (db_hfield *)dict_random(&h->fields);
+    if (!hf) return -1;
+    *f = hf->data;
+    *flen = hf->flen;
+    v->p = hf->data + hf->flen;
+    v->len = hf->vlen;
+    return 0;
+}

@@ -1,0 +1,89 @@
+/* buf: growable byte buffer (see buf.h). Doubling growth, minimum 64 bytes. */
+#include "buf.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "mem.h"
+
+void buf_reserve(buf *b, size_t n)
+{
+    if (b->cap - b->len >= n) return;
+    size_t need = b->len + n;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < need)
+        cap = cap < (1u << 30) ? cap * 2 : cap + (1u << 30);
+    b->p = mem_realloc(b->p, cap);
+    b->cap = cap;
+}
+
+void buf_append(buf *b, const void *p, size_t n)
+{
+    if (n == 0) return;
+    buf_reserve(b, n);
+    memcpy(b->p + b->len, p, n);
+    b->len += n;
+}
+
+void buf_puts(buf *b, const char *s)
+{
+    buf_append(b, s, strlen(s));
+}
+
+void buf_putc(buf *b, uint8_t c)
+{
+    buf_reserve(b, 1);
+    b->p[b->len++] = c;
+}
+
+void buf_printf(buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char tmp[256];
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    if ((size_t)n < sizeof tmp) {
+        buf_append(b, tmp, (size_t)n);
+        return;
+    }
+    buf_reserve(b, (size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf((char *)b->p + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+void buf_consume(buf *b, size_t n)
+{
+    if (n >= b->len) {
+        b->len = 0;
+        return;
+    }
+    memmove(b->p, b->p + n, b->len - n);
+    b->len -= n;
+}
+
+void buf_free(buf *b)
+{
+    mem_free(b->p);
+    b->p = NULL;
+    b->len = b->cap = 0;
+}
+
+void buf_wipe_free(buf *b)
+{
+    if (b->p) OPENSSL_cleanse(b->p, b->cap);
+    buf_free(b);
+}
+
+const char *buf_cstr(buf *b)
+{
+    buf_reserve(b, 1);
+    b->p[b->len] = '\0';
+    return (const char *)b->p;
+}

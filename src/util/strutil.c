@@ -1,0 +1,286 @@
+/* strutil: numbers, globs and clocks (see strutil.h). */
+#include "strutil.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+int str_to_ull(const uint8_t *p, size_t n, unsigned long long *out)
+{
+    if (n == 0 || n > 20) return -1;
+    if (n == 1 && p[0] == '0') {
+        *out = 0;
+        return 0;
+    }
+    if (p[0] < '1' || p[0] > '9') return -1;
+    unsigned long long v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9') return -1;
+        unsigned d = (unsigned)(p[i] - '0');
+        if (v > (ULLONG_MAX - d) / 10) return -1;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return 0;
+}
+
+int str_to_ll(const uint8_t *p, size_t n, long long *out)
+{
+    if (n == 0) return -1;
+    int neg = 0;
+    if (p[0] == '-') {
+        neg = 1;
+        p++;
+        n--;
+        if (n == 0) return -1;
+        if (p[0] == '0') return -1; /* "-0" and "-01" */
+    }
+    unsigned long long v;
+    if (str_to_ull(p, n, &v) != 0) return -1;
+    if (neg) {
+        if (v > (unsigned long long)LLONG_MAX + 1) return -1;
+        *out = v == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN : -(long long)v;
+    } else {
+        if (v > (unsigned long long)LLONG_MAX) return -1;
+        *out = (long long)v;
+    }
+    return 0;
+}
+
+int str_to_ld(const uint8_t *p, size_t n, long double *out)
+{
+    char buf[STRUTIL_MAX_LD_CHARS + 1];
+    if (n == 0 || n > STRUTIL_MAX_LD_CHARS) return -1;
+    memcpy(buf, p, n);
+    buf[n] = '\0';
+    if (isspace((unsigned char)buf[0]) || isspace((unsigned char)buf[n - 1])) return -1;
+    if (memchr(buf, '\0', n)) return -1;
+    char *end;
+    errno = 0;
+    long double v = strtold(buf, &end);
+    if (*end != '\0') return -1;
+    if (errno == ERANGE && (v == HUGE_VALL || v == -HUGE_VALL || fpclassify(v) == FP_ZERO))
+        return -1;
+    if (isnan(v)) return -1;
+    *out = v;
+    return 0;
+}
+
+int str_to_d(const uint8_t *p, size_t n, double *out)
+{
+    char buf[STRUTIL_MAX_LD_CHARS + 1];
+    if (n == 0 || n > STRUTIL_MAX_LD_CHARS) return -1;
+    memcpy(buf, p, n);
+    buf[n] = '\0';
+    if (isspace((unsigned char)buf[0]) || isspace((unsigned char)buf[n - 1])) return -1;
+    if (memchr(buf, '\0', n)) return -1;
+    char *end;
+    errno = 0;
+    double v = strtod(buf, &end);
+    if (*end != '\0') return -1;
+    if (errno == ERANGE && (v == HUGE_VAL || v == -HUGE_VAL || fpclassify(v) == FP_ZERO))
+        return -1;
+    if (isnan(v)) return -1;
+    *out = v;
+    return 0;
+}
+
+size_t str_from_ll(char *out, long long v)
+{
+    char tmp[24];
+    size_t n = 0;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    size_t len = 0;
+    if (v < 0) out[len++] = '-';
+    while (n)
+        out[len++] = tmp[--n];
+    out[len] = '\0';
+    return len;
+}
+
+size_t str_from_ld(char *out, size_t cap, long double v)
+{
+    int l;
+    if (isinf(v)) {
+        l = snprintf(out, cap, v > 0 ? "inf" : "-inf");
+        return (size_t)l;
+    }
+    l = snprintf(out, cap, "%.17Lf", v);
+    if (l < 0 || (size_t)l + 1 > cap) {
+        out[0] = '\0';
+        return 0;
+    }
+    if (strchr(out, '.')) {
+        char *p = out + l - 1;
+        while (*p == '0') {
+            p--;
+            l--;
+        }
+        if (*p == '.') l--;
+    }
+    if (l == 2 && out[0] == '-' && out[1] == '0') {
+        out[0] = '0';
+        l = 1;
+    }
+    out[l] = '\0';
+    return (size_t)l;
+}
+
+size_t str_from_d(char *out, size_t cap, double v)
+{
+    int l;
+    if (isinf(v))
+        l = snprintf(out, cap, v > 0 ? "inf" : "-inf");
+    else if (isnan(v))
+        l = snprintf(out, cap, "nan");
+    else
+        l = snprintf(out, cap, "%.17g", v);
+    return l < 0 ? 0 : (size_t)l;
+}
+
+static inline uint8_t fold(uint8_t c, int nocase)
+{
+    return nocase ? (uint8_t)tolower(c) : c;
+}
+
+static int glob_rec(const uint8_t *pat, size_t plen, const uint8_t *s, size_t slen, int nocase,
+                    int depth)
+{
+    if (depth > 1000) return 0; /* pathological patterns: give up rather than recurse forever */
+    while (plen && slen) {
+        switch (pat[0]) {
+        case '*':
+            while (plen > 1 && pat[1] == '*') {
+                pat++;
+                plen--;
+            }
+            if (plen == 1) return 1;
+            while (slen) {
+                if (glob_rec(pat + 1, plen - 1, s, slen, nocase, depth + 1)) return 1;
+                s++;
+                slen--;
+            }
+            return 0;
+        case '?':
+            s++;
+            slen--;
+            break;
+        case '[': {
+            pat++;
+            plen--;
+            int neg = 0, match = 0;
+            if (plen && pat[0] == '^') {
+                neg = 1;
+                pat++;
+                plen--;
+            }
+            for (;;) {
+                if (plen == 0) {
+                    /* Unterminated set: treat as end of pattern (as Redis does). */
+                    break;
+                }
+                if (pat[0] == '\\' && plen >= 2) {
+                    pat++;
+                    plen--;
+                    if (fold(pat[0], nocase) == fold(s[0], nocase)) match = 1;
+                } else if (pat[0] == ']') {
+                    break;
+                } else if (plen >= 3 && pat[1] == '-') {
+                    uint8_t lo = fold(pat[0], nocase), hi = fold(pat[2], nocase);
+                    uint8_t c = fold(s[0], nocase);
+                    if (lo > hi) {
+                        uint8_t t = lo;
+                        lo = hi;
+                        hi = t;
+                    }
+                    if (c >= lo && c <= hi) match = 1;
+                    pat += 2;
+                    plen -= 2;
+                } else if (fold(pat[0], nocase) == fold(s[0], nocase)) {
+                    match = 1;
+                }
+                pat++;
+                plen--;
+            }
+            if (neg) match = !match;
+            if (!match) return 0;
+            s++;
+            slen--;
+            if (plen == 0) {
+                /* The set ran to the end of the pattern. */
+                return slen == 0;
+            }
+            break;
+        }
+        case '\\':
+            if (plen >= 2) {
+                pat++;
+                plen--;
+            }
+            /* fall through */
+        default:
+            if (fold(pat[0], nocase) != fold(s[0], nocase)) return 0;
+            s++;
+            slen--;
+            break;
+        }
+        pat++;
+        plen--;
+    }
+    if (slen == 0) {
+        while (plen && pat[0] == '*') {
+            pat++;
+            plen--;
+        }
+    }
+    return plen == 0 && slen == 0;
+}
+
+int str_glob(const uint8_t *pat, size_t plen, const uint8_t *s, size_t slen, int nocase)
+{
+    return glob_rec(pat, plen, s, slen, nocase, 0);
+}
+
+int str_eq_nocase(const uint8_t *p, size_t n, const char *s)
+{
+    size_t sl = strlen(s);
+    return sl == n && strncasecmp((const char *)p, s, n) == 0;
+}
+
+long long clock_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+long long clock_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+long long clock_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+long long clock_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}

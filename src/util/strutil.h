@@ -1,0 +1,43 @@
+/*
+ * strutil: number parsing and formatting with Redis's exact rules (so replies
+ * and errors match what clients expect), glob matching, and clocks.
+ *
+ * Parsing is strict: "01", "+1", " 1", "1 " and "-0" are not integers, as in
+ * Redis; this matters because the same rule decides whether INCR works on a
+ * stored value.
+ */
+#ifndef STRUTIL_H
+#define STRUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Longest text a long double may be given as (Redis uses the same bound). */
+#define STRUTIL_MAX_LD_CHARS 5120
+
+/* Parse a signed 64-bit integer; returns 0 and sets *out, or -1. */
+int str_to_ll(const uint8_t *p, size_t n, long long *out);
+/* Parse an unsigned 64-bit integer (no sign allowed); returns 0 or -1. */
+int str_to_ull(const uint8_t *p, size_t n, unsigned long long *out);
+/* Parse a long double as INCRBYFLOAT does (no spaces, no nan); returns 0 or -1. */
+int str_to_ld(const uint8_t *p, size_t n, long double *out);
+/* Parse a double (for timeouts, scores); no spaces, no nan; returns 0 or -1. */
+int str_to_d(const uint8_t *p, size_t n, double *out);
+/* Format v in decimal into out (at least 21 bytes); returns the length. */
+size_t str_from_ll(char *out, long long v);
+/* Format v as Redis's "human" long double (17 digits, trailing zeros cut); returns length. */
+size_t str_from_ld(char *out, size_t cap, long double v);
+/* Format a double as Redis's RESP3 double / %.17g; returns length. */
+size_t str_from_d(char *out, size_t cap, double v);
+/* Glob match (Redis rules: * ? [set] [^set] [a-z] \x); nocase folds ASCII. 1 on match. */
+int str_glob(const uint8_t *pat, size_t plen, const uint8_t *s, size_t slen, int nocase);
+/* ASCII case-insensitive compare of (p, n) with the C string s; 1 when equal. */
+int str_eq_nocase(const uint8_t *p, size_t n, const char *s);
+/* Wall clock in milliseconds and microseconds since the epoch. */
+long long clock_ms(void);
+long long clock_us(void);
+/* Monotonic clock in milliseconds and microseconds. */
+long long clock_mono_ms(void);
+long long clock_mono_us(void);
+
+#endif

@@ -1,0 +1,196 @@
+/* Unit tests for acl: rules, permission checks, logins, lockout, cache, files. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "access/acl.h"
+#include "unit.h"
+#include "util/buf.h"
+
+static const acl_cmd catalog[] = {
+    {"get", -1, ACL_CAT(READ) | ACL_CAT(STRING) | ACL_CAT(FAST), 0},
+    {"set", -1, ACL_CAT(WRITE) | ACL_CAT(STRING) | ACL_CAT(SLOW), 0},
+    {"config", -1, ACL_CAT(SLOW), 0},
+    {"config|get", 2, ACL_CAT(ADMIN) | ACL_CAT(DANGEROUS), 0},
+    {"config|set", 2, ACL_CAT(ADMIN) | ACL_CAT(DANGEROUS), 0},
+    {"keys", -1, ACL_CAT(READ) | ACL_CAT(KEYSPACE) | ACL_CAT(DANGEROUS), 1},
+};
+#define NCAT (sizeof catalog / sizeof catalog[0])
+
+static acl *new_acl(void)
+{
+    acl_opts o;
+    acl_opts_default(&o);
+    o.argon2_memory_kib = 64;
+    o.argon2_time = 1;
+    return acl_new(&o, catalog, NCAT);
+}
+
+static int setuser(acl *a, const char *name, const char *rules, char *err, size_t errlen)
+{
+    const uint8_t *r[16];
+    size_t l[16];
+    int n = 0;
+    char *copy = strdup(rules);
+    for (char *save = NULL, *t = strtok_r(copy, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+        r[n] = (const uint8_t *)t;
+        l[n] = strlen(t);
+        n++;
+    }
+    acl_op *op;
+    int rc = acl_op_parse(a, (const uint8_t *)name, strlen(name), r, l, n, &op, err, errlen);
+    if (rc == 0) {
+        if (acl_op_needs_work(op)) acl_op_work(op);
+        rc = acl_op_apply(a, op, err, errlen);
+        acl_op_free(op);
+    }
+    free(copy);
+    return rc;
+}
+
+static int login(acl *a, const char *user, const char *pass, enum acl_auth_why *why)
+{
+    acl_auth *job;
+    int rc = acl_auth_begin(a, (const uint8_t *)user, strlen(user), (const uint8_t *)pass,
+                            strlen(pass), "10.0.0.1:5000", &job);
+    *why = ACL_WHY_NONE;
+    if (rc == ACL_AUTH_OK) return ACL_AUTH_OK;
+    acl_auth_work(job);
+    int locked;
+    rc = acl_auth_finish(a, job, why, &locked);
+    acl_auth_free(job);
+    return rc;
+}
+
+TEST(rules_and_checks)
+{
+    acl *a = new_acl();
+    char err[256];
+    CHECK_INT(setuser(a, "alice", "on >correct-horse-battery ~patient:* %R~ref:* +@read -keys", err, sizeof err), 0);
+    acl_user *u = acl_find(a, (const uint8_t *)"alice", 5);
+    CHECK(u != NULL);
+    CHECK(acl_can_run(u, 0));  /* get via @read */
+    CHECK(!acl_can_run(u, 1)); /* set */
+    CHECK(!acl_can_run(u, 5)); /* keys: by name only */
+    CHECK(acl_can_key(u, (const uint8_t *)"patient:1", 9, ACL_KEY_READ | ACL_KEY_WRITE));
+    CHECK(acl_can_key(u, (const uint8_t *)"ref:1", 5, ACL_KEY_READ));
+    CHECK(!acl_can_key(u, (const uint8_t *)"ref:1", 5, ACL_KEY_WRITE));
+    CHECK(acl_can_key(u, (const uint8_t *)"ref:1", 5, 0)); /* existence checks: any pattern */
+    CHECK(!acl_can_key(u, (const uint8_t *)"other", 5, 0));
+    /* +@all does not grant by-name-only commands; +keys does. */
+    CHECK_INT(setuser(a, "bob", "on >correct-horse-battery allkeys +@all", err, sizeof err), 0);
+    acl_user *b = acl_find(a, (const uint8_t *)"bob", 3);
+    CHECK(!acl_can_run(b, 5));
+    CHECK(acl_can_run(b, 3));
+    CHECK_INT(setuser(a, "bob", "+keys -config", err, sizeof err), 0);
+    CHECK(acl_can_run(b, 5));
+    CHECK(!acl_can_run(b, 3) && !acl_can_run(b, 4)); /* container rule covers subcommands */
+    CHECK_INT(setuser(a, "bob", "+config|get", err, sizeof err), 0);
+    CHECK(acl_can_run(b, 3) && !acl_can_run(b, 4));
+    buf d = {0};
+    acl_describe(a, b, &d, 0);
+    CHECK(strstr(buf_cstr(&d), "#<hidden>") != NULL);
+    CHECK(strstr(buf_cstr(&d), "$argon2id") == NULL);
+    CHECK(strstr(buf_cstr(&d), "+@all +keys -config +config|get") != NULL);
+    buf_free(&d);
+    acl_free(a);
+}
+
+TEST(rule_errors)
+{
+    acl *a = new_acl();
+    char err[256];
+    CHECK(setuser(a, "x", "nopass", err, sizeof err) != 0);
+    CHECK(strstr(err, "nopass") != NULL);
+    CHECK(setuser(a, "x", ">short", err, sizeof err) != 0);
+    CHECK(strstr(err, "12") != NULL);
+    CHECK(strstr(err, "short") == NULL); /* the password is never echoed */
+    CHECK(setuser(a, "x", "+nosuchcommand", err, sizeof err) != 0);
+    CHECK(setuser(a, "x", "+@nosuchcat", err, sizeof err) != 0);
+    CHECK(setuser(a, "x", "%X~foo", err, sizeof err) != 0);
+    CHECK(setuser(a, "x", "#notahash", err, sizeof err) != 0);
+    CHECK(setuser(a, "bad name", "on", err, sizeof err) != 0);
+    CHECK(acl_find(a, (const uint8_t *)"x", 1) == NULL); /* nothing applied */
+    acl_free(a);
+}
+
+TEST(login_lockout_cache)
+{
+    acl *a = new_acl();
+    char err[256];
+    enum acl_auth_why why;
+    CHECK_INT(setuser(a, "carol", "on >correct-horse-battery allkeys +@all", err, sizeof err), 0);
+    CHECK_INT(login(a, "carol", "correct-horse-battery", &why), ACL_AUTH_OK);
+    /* The second login is answered from the cache (no work step). */
+    acl_auth *job = NULL;
+    CHECK_INT(acl_auth_begin(a, (const uint8_t *)"carol", 5,
+                             (const uint8_t *)"correct-horse-battery", 21, "10.0.0.1:1", &job),
+              ACL_AUTH_OK);
+    CHECK(job == NULL);
+    CHECK_INT(login(a, "nobody", "correct-horse-battery", &why), ACL_AUTH_FAIL);
+    CHECK_INT(why, ACL_WHY_NOUSER);
+    for (int i = 0; i < 3; i++) {
+        CHECK_INT(login(a, "carol", "wrong-password-xx", &why), ACL_AUTH_FAIL);
+        CHECK_INT(why, ACL_WHY_BADPASS);
+    }
+    /* Locked: the right password does not open it, and the cache does not either. */
+    CHECK_INT(login(a, "carol", "correct-horse-battery", &why), ACL_AUTH_FAIL);
+    CHECK_INT(why, ACL_WHY_LOCKED);
+    CHECK(acl_auth_delay_ms(a, "10.0.0.1:9") > 0); /* the address is throttled */
+    CHECK(acl_unlock(a, (const uint8_t *)"carol", 5));
+    CHECK_INT(login(a, "carol", "correct-horse-battery", &why), ACL_AUTH_OK);
+    /* Changing the password drops cached logins. */
+    CHECK_INT(setuser(a, "carol", "resetpass >another-long-password", err, sizeof err), 0);
+    CHECK_INT(login(a, "carol", "correct-horse-battery", &why), ACL_AUTH_FAIL);
+    CHECK_INT(login(a, "carol", "another-long-password", &why), ACL_AUTH_OK);
+    /* <pass removes a password by its plaintext. */
+    CHECK_INT(setuser(a, "carol", ">second-long-password <another-long-password", err, sizeof err), 0);
+    CHECK_INT(login(a, "carol", "another-long-password", &why), ACL_AUTH_FAIL);
+    CHECK_INT(login(a, "carol", "second-long-password", &why), ACL_AUTH_OK);
+    /* Disabled users cannot log in. */
+    CHECK_INT(setuser(a, "carol", "off", err, sizeof err), 0);
+    CHECK_INT(login(a, "carol", "second-long-password", &why), ACL_AUTH_FAIL);
+    CHECK_INT(why, ACL_WHY_DISABLED);
+    acl_free(a);
+}
+
+TEST(file_roundtrip)
+{
+    acl *a = new_acl();
+    char err[256];
+    char dir[] = "/tmp/phidb-acl-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char path[300];
+    snprintf(path, sizeof path, "%s/users.acl", dir);
+    CHECK_INT(setuser(a, "dave", "on >correct-horse-battery ~a:* %R~b:* &chan +get", err, sizeof err), 0);
+    CHECK_INT(acl_save_file(a, path, err, sizeof err), 0);
+    struct stat st;
+    CHECK_INT(stat(path, &st), 0);
+    CHECK_INT(st.st_mode & 0777, 0600);
+    acl *b = new_acl();
+    CHECK_INT(acl_load_file(b, path, err, sizeof err), 0);
+    acl_user *u = acl_find(b, (const uint8_t *)"dave", 4);
+    CHECK(u && acl_can_run(u, 0) && !acl_can_run(u, 1));
+    CHECK(acl_can_key(u, (const uint8_t *)"b:1", 3, ACL_KEY_READ));
+    CHECK(!acl_can_key(u, (const uint8_t *)"b:1", 3, ACL_KEY_WRITE));
+    enum acl_auth_why why;
+    CHECK_INT(login(b, "dave", "correct-horse-battery", &why), ACL_AUTH_OK);
+    /* A bad file changes nothing and names the line. */
+    FILE *f = fopen(path, "a");
+    fputs("user eve on +nosuch\n", f);
+    fclose(f);
+    CHECK(acl_load_file(b, path, err, sizeof err) != 0);
+    CHECK(strstr(err, ":2:") != NULL);
+    CHECK(acl_find(b, (const uint8_t *)"dave", 4) != NULL);
+    /* Group-readable files are refused. */
+    chmod(path, 0640);
+    CHECK(acl_load_file(b, path, err, sizeof err) != 0);
+    unlink(path);
+    rmdir(dir);
+    acl_free(a);
+    acl_free(b);
+}
+
+UNIT_MAIN(T(rules_and_checks), T(rule_errors), T(login_lockout_cache), T(file_roundtrip))
