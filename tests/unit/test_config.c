@@ -1,0 +1,120 @@
+/* Unit tests for config: defaults, file errors with line numbers, command line, CONFIG SET. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "unit.h"
+
+static char *write_tmp(const char *text)
+{
+    static char path[64];
+    snprintf(path, sizeof path, "/tmp/phidb-conf-XXXXXX");
+    int fd = mkstemp(path);
+    if (write(fd, text, strlen(text)) < 0) path[0] = '\0';
+    close(fd);
+    return path;
+}
+
+TEST(defaults_and_file)
+{
+    const char *p = write_tmp("# comment\nport 7000\nmaxmemory 1gb\nbind \"127.0.0.1 ::1\"\n"
+                              "client-output-buffer-limit normal 1mb 512kb 10\n"
+                              "allow-dangerous-commands flushdb keys\n");
+    config *c = config_new();
+    char err[512];
+    CHECK_INT(config_load(c, p, 0, NULL, err, sizeof err), 0);
+    CHECK_INT(c->port, 7000);
+    CHECK_INT(c->maxmemory, 1024LL * 1024 * 1024);
+    CHECK_STR(c->bind, "127.0.0.1 ::1");
+    CHECK_INT(c->obuf_hard, 1024 * 1024);
+    CHECK_INT(c->obuf_soft_secs, 10);
+    CHECK(c->allow_flushdb && c->allow_keys && !c->allow_flushall);
+    CHECK_INT(c->timeout, 900);
+    CHECK(c->tls_cert_file[0] == '/'); /* relative paths resolved against the file */
+    unlink(p);
+    config_free(c);
+}
+
+TEST(errors_name_file_and_line)
+{
+    const char *p = write_tmp("port 7000\n\nport abc\n");
+    config *c = config_new();
+    char err[512];
+    CHECK(config_load(c, p, 0, NULL, err, sizeof err) != 0);
+    CHECK(strstr(err, ":3:") != NULL);
+    CHECK(strstr(err, "port") != NULL);
+    unlink(p);
+    config_free(c);
+    p = write_tmp("nosuchdirective 1\n");
+    c = config_new();
+    CHECK(config_load(c, p, 0, NULL, err, sizeof err) != 0);
+    CHECK(strstr(err, "unknown directive 'nosuchdirective'") != NULL);
+    unlink(p);
+    config_free(c);
+}
+
+TEST(command_line_wins)
+{
+    const char *p = write_tmp("port 7000\n");
+    config *c = config_new();
+    char err[512];
+    char *argv[] = {"--port", "7100", "--timeout", "5"};
+    CHECK_INT(config_load(c, p, 4, argv, err, sizeof err), 0);
+    CHECK_INT(c->port, 7100);
+    CHECK_INT(c->timeout, 5);
+    char *bad[] = {"--maxmemory", "lots"};
+    config *d = config_new();
+    CHECK(config_load(d, p, 2, bad, err, sizeof err) != 0);
+    CHECK(strstr(err, "command line") != NULL);
+    unlink(p);
+    config_free(c);
+    config_free(d);
+}
+
+TEST(runtime_set)
+{
+    config *c = config_new();
+    int imm;
+    char err[256];
+    const char *v[] = {"100mb"};
+    CHECK_INT(config_set(c, "maxmemory", v, 1, 1, &imm, err, sizeof err), 0);
+    CHECK_INT(c->maxmemory, 100LL * 1024 * 1024);
+    const char *port[] = {"1"};
+    CHECK(config_set(c, "port", port, 1, 1, &imm, err, sizeof err) != 0);
+    CHECK_INT(imm, 1);
+    CHECK(config_set(c, "nope", port, 1, 1, &imm, err, sizeof err) != 0);
+    CHECK_INT(imm, 2);
+    const char *badmem[] = {"-5"};
+    CHECK(config_set(c, "maxmemory", badmem, 1, 1, &imm, err, sizeof err) != 0);
+    CHECK_STR(err, "argument must be a memory value");
+    buf b = {0};
+    config_get(c, (size_t)config_find("maxmemory"), &b);
+    CHECK_STR(buf_cstr(&b), "104857600");
+    buf_free(&b);
+    config_free(c);
+}
+
+TEST(template_parses)
+{
+    buf b = {0};
+    config_write_template(&b, 7777);
+    const char *p = write_tmp(buf_cstr(&b));
+    config *c = config_new();
+    char err[512];
+    CHECK_INT(config_load(c, p, 0, NULL, err, sizeof err), 0);
+    CHECK_INT(c->port, 7777);
+    /* Every directive is in the template, each with a comment above it. */
+    for (size_t i = 0; i < config_count(); i++) {
+        char needle[128];
+        snprintf(needle, sizeof needle, "\n%s ", config_name(i));
+        CHECK(strstr(buf_cstr(&b), needle) != NULL);
+    }
+    unlink(p);
+    config_free(c);
+    buf_free(&b);
+}
+
+UNIT_MAIN(T(defaults_and_file), T(errors_name_file_and_line), T(command_line_wins),
+          T(runtime_set), T(template_parses))
