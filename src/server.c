@@ -182,6 +182,14 @@ int server_main(int argc, char **argv)
         return 2;
     }
     harden_process();
+    /* Block the signals handled through signalfd before any thread starts, so no worker
+     * thread can receive (and die of) SIGTERM. */
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
     uint8_t seed[16];
     RAND_bytes(seed, sizeof seed);
     hash_set_key(seed);
@@ -255,12 +263,6 @@ int server_main(int argc, char **argv)
     }
     mem_free(bind);
     ev_watch(s->loop, workq_fd(s->authq), EV_READ, on_workq, s);
-    sigset_t mask;
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGTERM);
-    sigaddset(&mask, SIGINT);
-    sigaddset(&mask, SIGHUP);
-    sigprocmask(SIG_BLOCK, &mask, NULL);
     int sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
     ev_watch(s->loop, sfd, EV_READ, on_signal, s);
     s->cron_timer = ev_timer_add(s->loop, 1000 / s->cfg->hz, cron, s);

@@ -80,9 +80,12 @@ void client_accept(srv *s, int lfd)
             c->flags |= CL_REJECT;
             s->st.conns_rejected++;
         }
-        c->next = s->clients;
-        if (s->clients) s->clients->prev = c;
-        s->clients = c;
+        c->prev = s->clients_tail;
+        if (s->clients_tail)
+            s->clients_tail->next = c;
+        else
+            s->clients = c;
+        s->clients_tail = c;
         s->nclients++;
         if (ev_watch(s->loop, fd, EV_READ, on_event, c) != 0) {
             log_warning("cannot watch a new connection: %s", strerror(errno));
@@ -98,7 +101,10 @@ static void unlink_client(client *c)
         c->prev->next = c->next;
     else if (s->clients == c)
         s->clients = c->next;
-    if (c->next) c->next->prev = c->prev;
+    if (c->next)
+        c->next->prev = c->prev;
+    else if (s->clients_tail == c)
+        s->clients_tail = c->prev;
     c->prev = c->next = NULL;
     s->nclients--;
 }
@@ -482,7 +488,9 @@ void client_describe(const client *c, buf *out)
                (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
                (now - c->ctime) / 1000, (clock_mono_ms() - c->last_ms) / 1000, flags,
                (c->flags & CL_MULTI) ? c->mq_len : -1, c->qb.len, c->qb.cap - c->qb.len,
-               c->out.cap, c->out.len - c->sent, c->out.cap,
+               c->out.cap, c->out.len - c->sent,
+               /* Redis counts replies beyond its 16 KB static buffer as omem. */
+               c->out.len - c->sent > 16384 ? c->out.len - c->sent : (size_t)0,
                c->qb.cap + c->out.cap + sizeof *c, (ev & EV_READ) ? "r" : "",
                (ev & EV_WRITE) ? "w" : "", cmdname, c->username ? c->username : "(none)",
                c->proto);

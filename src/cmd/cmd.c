@@ -136,13 +136,15 @@ static void reply_unknown(client *c)
 {
     buf b = {0};
     const arg *a = c->argv;
+    /* Arguments are shown as C strings (up to a NUL), as Redis does. */
     buf_puts(&b, "ERR unknown command '");
-    buf_append(&b, a[0].p, a[0].len > 128 ? 128 : a[0].len);
+    buf_append(&b, a[0].p, strnlen((const char *)a[0].p, a[0].len > 128 ? 128 : a[0].len));
     buf_puts(&b, "', with args beginning with: ");
     size_t argslen = 0;
     for (int i = 1; i < c->argc && argslen < 128; i++) {
         size_t room = 128 - argslen;
-        size_t n = c->argv[i].len < room ? c->argv[i].len : room;
+        size_t n = strnlen((const char *)c->argv[i].p, c->argv[i].len);
+        if (n > room) n = room;
         buf_putc(&b, '\'');
         buf_append(&b, c->argv[i].p, n);
         buf_puts(&b, "' ");
@@ -277,8 +279,8 @@ void cmd_call(client *c, const cmd_def *d)
     srv *s = c->s;
     c->cmd = d;
     db_set_now(s->db, clock_ms());
+    c->lastcmd = d; /* before running: CLIENT INFO shows itself, as in Redis */
     d->proc(c);
-    c->lastcmd = d;
     c->cmd = NULL;
     s->st.commands++;
 }
@@ -303,12 +305,28 @@ static void queue_command(client *c, const cmd_def *d)
     rep_simple(c, "QUEUED");
 }
 
+/* Reply with a rejection. A rejected EXEC aborts the transaction, in or out of MULTI (as
+ * Redis does: "EXECABORT Transaction discarded because of: <reason>"); other rejections
+ * inside MULTI mark it so EXEC will abort. */
+static void reject(client *c, const cmd_def *d, const char *msg)
+{
+    if (d && d->proc == exec_cmd) {
+        const char *reason = strncmp(msg, "ERR ", 4) == 0 ? msg + 4 : msg;
+        rep_errf(c, "EXECABORT Transaction discarded because of: %s", reason);
+        tx_reset(c);
+        return;
+    }
+    rep_err(c, msg);
+    if (c->flags & CL_MULTI) c->flags |= CL_DIRTY_EXEC;
+}
+
 void cmd_dispatch(client *c)
 {
     srv *s = c->s;
     const cmd_def *parent = NULL;
     const cmd_def *d = cmd_resolve(c->argv, c->argc, &parent);
     int in_multi = (c->flags & CL_MULTI) != 0;
+    c->lastcmd = d; /* as Redis: the last command received, even if rejected or queued */
 
     if (!d) {
         const cmd_def *top = cmd_lookup(c->argv[0].p, c->argv[0].len);
@@ -322,15 +340,14 @@ void cmd_dispatch(client *c)
         return;
     }
     if (!arity_ok(d, c->argc)) {
-        char full[96];
+        char full[96], msg[160];
         cmd_fullname(d, parent, full, sizeof full);
-        rep_errf(c, "ERR wrong number of arguments for '%s' command", full);
-        if (in_multi) c->flags |= CL_DIRTY_EXEC;
+        snprintf(msg, sizeof msg, "ERR wrong number of arguments for '%s' command", full);
+        reject(c, d, msg);
         return;
     }
     if (!(c->flags & CL_AUTHED) && !(d->flags & CMD_NOAUTH)) {
-        rep_err(c, "NOAUTH Authentication required.");
-        if (in_multi) c->flags |= CL_DIRTY_EXEC;
+        reject(c, d, "NOAUTH Authentication required.");
         return;
     }
     if (c->user && c->acl_gen != acl_generation(s->acl) && client_refresh_user(c) != 0) {

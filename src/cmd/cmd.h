@@ -53,6 +53,8 @@ typedef void cmd_proc(client *c);
 #define CMD_PUBSUB   (1u << 10)
 #define CMD_DANGER   (1u << 11) /* needs allow-dangerous-commands and a by-name grant */
 #define CMD_MULTICTL (1u << 12) /* runs immediately inside MULTI (EXEC, DISCARD, ...) */
+#define CMD_ALLOW_BUSY (1u << 13) /* shown by COMMAND INFO, as in Redis */
+#define CMD_SKIP_SLOWLOG (1u << 14) /* shown by COMMAND INFO, as in Redis */
 
 typedef struct cmd_def {
     const char *name;         /* lowercase name ("get"; subcommands: "get" under "config") */
@@ -155,7 +157,8 @@ struct srv {
     tls_ctx *tls;             /* TLS context for new connections */
     int lfds[16];             /* listening sockets */
     int nlfds;                /* count */
-    client *clients;          /* all clients (list) */
+    client *clients;          /* all clients, oldest first (CLIENT LIST order) */
+    client *clients_tail;     /* newest client */
     size_t nclients;          /* count */
     uint64_t next_id;         /* client id generator */
     client **pending;         /* clients with replies to write */

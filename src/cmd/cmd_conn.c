@@ -17,7 +17,6 @@
 #include "util/mem.h"
 #include "util/strutil.h"
 
-#define PHIDB_VERSION "0.1.0"
 #define REDIS_COMPAT_VERSION "7.0.0"
 
 void ping_cmd(client *c)
@@ -50,7 +49,7 @@ typedef struct {
 
 static void hello_reply(client *c)
 {
-    rep_map(c, 8);
+    rep_map(c, 7);
     rep_cstr(c, "server");
     rep_cstr(c, "phidb");
     rep_cstr(c, "version");
@@ -65,8 +64,6 @@ static void hello_reply(client *c)
     rep_cstr(c, "master");
     rep_cstr(c, "modules");
     rep_array(c, 0);
-    rep_cstr(c, "phidb-version");
-    rep_cstr(c, PHIDB_VERSION);
 }
 
 static int valid_name(const uint8_t *p, size_t n)
@@ -261,7 +258,7 @@ void hello_cmd(client *c)
     }
     if (!(c->flags & CL_AUTHED)) {
         rep_err(c, "NOAUTH HELLO must be called with the client already authenticated, "
-                   "otherwise the HELLO <proto> AUTH <user> <pass> option can be used to "
+                   "otherwise the HELLO AUTH <user> <pass> option can be used to "
                    "authenticate the client and select the RESP protocol version at the same "
                    "time");
         return;
@@ -340,9 +337,11 @@ void client_info_cmd(client *c)
 void client_list_cmd(client *c)
 {
     uint64_t *ids = NULL;
-    int nids = 0;
+    int nids = 0, none = 0;
     for (int j = 2; j < c->argc; j++) {
         if (arg_is(c, j, "type") && j + 1 < c->argc) {
+            /* Every phidb client is "normal" (there are no replicas or subscribers yet). */
+            if (!arg_is(c, j + 1, "normal")) none = 1;
             if (!arg_is(c, j + 1, "normal") && !arg_is(c, j + 1, "master") &&
                 !arg_is(c, j + 1, "replica") && !arg_is(c, j + 1, "pubsub")) {
                 rep_errf(c, "ERR Unknown client type '%.*s'", (int)c->argv[j + 1].len,
@@ -369,7 +368,7 @@ void client_list_cmd(client *c)
         }
     }
     buf b = {0};
-    for (client *x = c->s->clients; x; x = x->next) {
+    for (client *x = c->s->clients; x && !none; x = x->next) {
         if (x->flags & CL_HANDSHAKE) continue;
         if (nids) {
             int found = 0;

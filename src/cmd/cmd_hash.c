@@ -336,7 +336,12 @@ void hrandfield_cmd(client *c)
         rep_syntax(c);
         return;
     }
-    if ((withvalues && l < -LLONG_MAX / 2) || l == LLONG_MIN) {
+    if (l == LLONG_MIN) {
+        rep_err(c, "ERR value is out of range, value must between -9223372036854775807 and "
+                   "9223372036854775807");
+        return;
+    }
+    if (withvalues && l < -LLONG_MAX / 2) {
         rep_err(c, "ERR value is out of range");
         return;
     }

@@ -4,6 +4,8 @@
  */
 #include "cmd.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -225,8 +227,20 @@ int scan_parse(client *c, int first, int allow_type, scan_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->count = 10;
-    unsigned long long cur;
-    if (str_to_ull(c->argv[first].p, c->argv[first].len, &cur) != 0) {
+    /* Parsed as Redis does (strtoul): a sign is accepted, "-1" wraps around. */
+    char tmp[32];
+    const arg *ca = &c->argv[first];
+    if (ca->len == 0 || ca->len >= sizeof tmp || memchr(ca->p, '\0', ca->len) ||
+        isspace(ca->p[0])) {
+        rep_err(c, "ERR invalid cursor");
+        return -1;
+    }
+    memcpy(tmp, ca->p, ca->len);
+    tmp[ca->len] = '\0';
+    char *end;
+    errno = 0;
+    unsigned long long cur = strtoull(tmp, &end, 10);
+    if (*end != '\0' || errno == ERANGE) {
         rep_err(c, "ERR invalid cursor");
         return -1;
     }

@@ -158,7 +158,8 @@ static void flag_names(client *c, uint32_t f)
     } names[] = {{CMD_WRITE, "write"},     {CMD_READONLY, "readonly"}, {CMD_DENYOOM, "denyoom"},
                  {CMD_ADMIN, "admin"},     {CMD_PUBSUB, "pubsub"},     {CMD_NOSCRIPT, "noscript"},
                  {CMD_LOADING, "loading"}, {CMD_STALE, "stale"},       {CMD_FAST, "fast"},
-                 {CMD_NOAUTH, "no_auth"},  {CMD_NOMULTI, "no_multi"}};
+                 {CMD_NOAUTH, "no_auth"},  {CMD_NOMULTI, "no_multi"},
+                 {CMD_ALLOW_BUSY, "allow_busy"}, {CMD_SKIP_SLOWLOG, "skip_slowlog"}};
     size_t n = 0;
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (f & names[i].bit) n++;
@@ -294,7 +295,7 @@ void command_info_cmd(client *c)
         if (d)
             command_entry(c, d, parent);
         else
-            rep_null_array(c);
+            rep_null(c);
     }
 }
 
@@ -435,7 +436,18 @@ void config_get_cmd(client *c)
     buf v = {0};
     for (size_t i = 0; i < n; i++) {
         if (!seen[i]) continue;
-        rep_cstr(c, config_name(i));
+        /* An exact (non-glob) name is echoed as the client wrote it, as Redis does. */
+        const arg *as_given = NULL;
+        for (int a = 2; a < c->argc && !as_given; a++)
+            if (!memchr(c->argv[a].p, '*', c->argv[a].len) &&
+                !memchr(c->argv[a].p, '?', c->argv[a].len) &&
+                !memchr(c->argv[a].p, '[', c->argv[a].len) &&
+                str_eq_nocase(c->argv[a].p, c->argv[a].len, config_name(i)))
+                as_given = &c->argv[a];
+        if (as_given)
+            rep_bulk(c, as_given->p, as_given->len);
+        else
+            rep_cstr(c, config_name(i));
         v.len = 0;
         config_get(c->s->cfg, i, &v);
         rep_bulk(c, v.p ? (const char *)v.p : "", v.len);

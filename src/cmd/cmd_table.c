@@ -115,16 +115,16 @@ static cmd_def acl_subs[] = {
 
 static cmd_def commands[] = {
     /* connection */
-    CMD("ping", ping_cmd, -1, CMD_FAST | CMD_NOAUTH | CMD_LOADING | CMD_STALE, CONN, 0, 0, 0, 0,
+    CMD("ping", ping_cmd, -1, CMD_FAST | CMD_NOAUTH, CONN, 0, 0, 0, 0,
         0, "Returns the server's liveliness response.", "1.0.0", "connection"),
     CMD("echo", echo_cmd, 2, CMD_FAST | CMD_LOADING | CMD_STALE, CONN, 0, 0, 0, 0, 0,
         "Returns the given string.", "1.0.0", "connection"),
     CMD("hello", hello_cmd, -1,
-        CMD_FAST | CMD_NOAUTH | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_NOMULTI, CONN, 0, 0,
-        0, 0, 0, "Handshakes with the server.", "6.0.0", "connection"),
+        CMD_FAST | CMD_NOAUTH | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_NOMULTI |
+            CMD_ALLOW_BUSY, CONN, 0, 0, 0, 0, 0, "Handshakes with the server.", "6.0.0", "connection"),
     CMD("auth", auth_cmd, -2,
-        CMD_FAST | CMD_NOAUTH | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_NOMULTI, CONN, 0, 0,
-        0, 0, 0, "Authenticates the connection.", "1.0.0", "connection"),
+        CMD_FAST | CMD_NOAUTH | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_NOMULTI |
+            CMD_ALLOW_BUSY, CONN, 0, 0, 0, 0, 0, "Authenticates the connection.", "1.0.0", "connection"),
     CMD("quit", quit_cmd, -1,
         CMD_FAST | CMD_NOAUTH | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_MULTICTL, CONN, 0,
         0, 0, 0, 0, "Closes the connection.", "1.0.0", "connection"),
@@ -133,7 +133,7 @@ static cmd_def commands[] = {
         0, 0, 0, 0, "Resets the connection.", "6.2.0", "connection"),
     CMD("select", select_cmd, 2, CMD_FAST | CMD_LOADING | CMD_STALE, CONN, 0, 0, 0, 0, 0,
         "Changes the selected database (phidb has database 0 only).", "1.0.0", "connection"),
-    CONTAINER("client", -2, CMD_LOADING | CMD_STALE, C(SLOW), client_subs,
+    CONTAINER("client", -2, 0, C(SLOW), client_subs,
               "A container for client connection commands.", "2.4.0", "connection"),
     {"command", command_cmd, -1, CMD_LOADING | CMD_STALE, C(SLOW) | C(CONNECTION), 0, 0, 0, 0, 0,
      command_subs, (int)(sizeof command_subs / sizeof command_subs[0]),
@@ -284,20 +284,22 @@ static cmd_def commands[] = {
     CMD("hrandfield", hrandfield_cmd, -2, CMD_READONLY, HASH_R | C(SLOW), 1, 1, 1, R, 0,
         "Returns one or more random fields from a hash.", "6.2.0", "hash"),
     /* transactions */
-    CMD("multi", multi_cmd, 1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_MULTICTL,
+    CMD("multi", multi_cmd, 1,
+        CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_MULTICTL | CMD_ALLOW_BUSY,
         TX | C(FAST), 0, 0, 0, 0, 0, "Starts a transaction.", "1.2.0", "transactions"),
-    CMD("exec", exec_cmd, 1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_MULTICTL,
+    CMD("exec", exec_cmd, 1,
+        CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_MULTICTL | CMD_SKIP_SLOWLOG,
         TX | C(SLOW), 0, 0, 0, 0, 0, "Executes all commands in a transaction.", "1.2.0",
         "transactions"),
     CMD("discard", discard_cmd, 1,
-        CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_MULTICTL, TX | C(FAST), 0, 0, 0,
+        CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_MULTICTL | CMD_ALLOW_BUSY, TX | C(FAST), 0, 0, 0,
         0, 0, "Discards a transaction.", "2.0.0", "transactions"),
     CMD("watch", watch_cmd, -2,
-        CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_MULTICTL, TX | C(FAST), 1, -1, 1,
+        CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_MULTICTL | CMD_ALLOW_BUSY, TX | C(FAST), 1, -1, 1,
         0, 0, "Monitors changes to keys to determine the execution of a transaction.", "2.2.0",
         "transactions"),
     CMD("unwatch", unwatch_cmd, 1,
-        CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_MULTICTL, TX | C(FAST), 0, 0, 0,
+        CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_ALLOW_BUSY, TX | C(FAST), 0, 0, 0,
         0, 0, "Forgets about watched keys of a transaction.", "2.2.0", "transactions"),
 };
 
