@@ -1,0 +1,600 @@
+/*
+ * keyring: master key, data keys, nonce reservations (see keyring.h).
+ *
+ * File format (JSON, mode 0600, replaced atomically):
+ *   {"format": 1,
+ *    "kek": {"kind": "file|passphrase|command", "salt": hex, "m": .., "t": .., "p": ..},
+ *    "purposes": {"values": [{"version": 1, "created": secs, "retired": false,
+ *                             "wrapped": hex(nonce|ciphertext|tag), "reserved": n}, ...],
+ *                 "index": [...], "log": [...], "audit": [...], "backup": [...]}}
+ * "reserved" is the nonce counter every seal with that version stays below; it is
+ * raised in blocks of NONCE_BLOCK and written before the block is used.
+ */
+#include "keyring.h"
+
+#include <argon2.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "util/mem.h"
+
+#define FORMAT 1
+#define NONCE_BLOCK (1ULL << 22)
+#define MAX_VERSIONS 4096
+
+static const char *purpose_names[KR_NPURPOSES] = {"values", "index", "log", "audit", "backup"};
+
+const char *keyring_purpose_name(int p)
+{
+    return p >= 0 && p < KR_NPURPOSES ? purpose_names[p] : NULL;
+}
+
+int keyring_purpose_find(const char *name)
+{
+    for (int i = 0; i < KR_NPURPOSES; i++)
+        if (strcasecmp(name, purpose_names[i]) == 0) return i;
+    return -1;
+}
+
+/* ---- locked memory ---- */
+
+void *keyring_secure_alloc(size_t n)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t len = (n + page - 1) / page * page;
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return NULL;
+    madvise(p, len, MADV_DONTDUMP);
+    mlock(p, len); /* best effort: RLIMIT_MEMLOCK may refuse; the pages stay non-dumpable */
+    return p;
+}
+
+void keyring_secure_free(void *p, size_t n)
+{
+    if (!p) return;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t len = (n + page - 1) / page * page;
+    OPENSSL_cleanse(p, len);
+    munlock(p, len);
+    munmap(p, len);
+}
+
+/* ---- structures ---- */
+
+typedef struct {
+    uint32_t version;       /* 1, 2, ... */
+    long long created;      /* seconds since the epoch */
+    int retired;            /* key erased; kept for the record */
+    uint8_t *key;           /* locked memory (NULL when retired) */
+    uint64_t counter;       /* next nonce counter */
+    uint64_t reserved;      /* counters below this are reserved on disk */
+} kr_version;
+
+typedef struct {
+    kr_version *v;          /* versions, oldest first */
+    size_t n;               /* count */
+} kr_series;
+
+struct keyring {
+    char *path;                     /* keyring file */
+    uint8_t *kek;                   /* master key (locked memory) */
+    char kind[16];                  /* file, passphrase, command */
+    uint8_t salt[16];               /* passphrase salt */
+    uint32_t m, t, p;               /* passphrase Argon2id parameters */
+    kr_series s[KR_NPURPOSES];      /* data keys */
+};
+
+/* ---- helpers ---- */
+
+static void tohex(const uint8_t *p, size_t n, char *out)
+{
+    static const char hx[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hx[p[i] >> 4];
+        out[2 * i + 1] = hx[p[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+static int fromhex(const char *s, uint8_t *out, size_t n)
+{
+    if (strlen(s) != 2 * n) return -1;
+    for (size_t i = 0; i < n; i++) {
+        int hi = isxdigit((unsigned char)s[2 * i]) ? (isdigit((unsigned char)s[2 * i]) ? s[2 * i] - '0' : (tolower(s[2 * i]) - 'a' + 10)) : -1;
+        int lo = isxdigit((unsigned char)s[2 * i + 1]) ? (isdigit((unsigned char)s[2 * i + 1]) ? s[2 * i + 1] - '0' : (tolower(s[2 * i + 1]) - 'a' + 10)) : -1;
+        if (hi < 0 || lo < 0) return -1;
+        out[i] = (uint8_t)(hi * 16 + lo);
+    }
+    return 0;
+}
+
+/* Parse 64 hex characters (surrounding whitespace allowed) into a 32-byte key. */
+static int parse_key_text(const char *text, size_t len, uint8_t key[KEYRING_KEY_LEN])
+{
+    while (len && isspace((unsigned char)text[len - 1]))
+        len--;
+    while (len && isspace((unsigned char)*text)) {
+        text++;
+        len--;
+    }
+    if (len != 2 * KEYRING_KEY_LEN) return -1;
+    char tmp[2 * KEYRING_KEY_LEN + 1];
+    memcpy(tmp, text, len);
+    tmp[len] = '\0';
+    int rc = fromhex(tmp, key, KEYRING_KEY_LEN);
+    OPENSSL_cleanse(tmp, sizeof tmp);
+    return rc;
+}
+
+static int gcm(int enc, const uint8_t *key, const uint8_t *nonce, const uint8_t *aad,
+               size_t aadlen, const uint8_t *in, size_t n, uint8_t *out, uint8_t *tag)
+{
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int ok = ctx && EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, nonce, enc) == 1;
+    int l = 0;
+    ok = ok && EVP_CipherUpdate(ctx, NULL, &l, aad, (int)aadlen) == 1;
+    ok = ok && EVP_CipherUpdate(ctx, out, &l, in, (int)n) == 1;
+    if (ok && !enc) ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, 16, tag) == 1;
+    ok = ok && EVP_CipherFinal_ex(ctx, out + l, &l) == 1;
+    if (ok && enc) ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, tag) == 1;
+    EVP_CIPHER_CTX_free(ctx);
+    return ok ? 0 : -1;
+}
+
+static void wrap_aad(int purpose, uint32_t version, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "phidb-keyring|%s|%u", purpose_names[purpose], version);
+}
+
+/* ---- master key ---- */
+
+static int read_key_file(const char *path, uint8_t kek[KEYRING_KEY_LEN], char *err,
+                         size_t errlen)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open master key file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || (st.st_mode & 077)) {
+        snprintf(err, errlen,
+                 "master key file %s is readable or writable by group or others (mode %03o); "
+                 "run chmod 600 on it",
+                 path, (unsigned)(st.st_mode & 0777));
+        close(fd);
+        return -1;
+    }
+    char text[256];
+    ssize_t n = read(fd, text, sizeof text);
+    close(fd);
+    int rc = n > 0 ? parse_key_text(text, (size_t)n, kek) : -1;
+    OPENSSL_cleanse(text, sizeof text);
+    if (rc != 0) snprintf(err, errlen, "master key file %s must hold 64 hex characters", path);
+    return rc;
+}
+
+static int run_key_command(const char *cmd, uint8_t kek[KEYRING_KEY_LEN], char *err,
+                           size_t errlen)
+{
+    FILE *f = popen(cmd, "r");
+    if (!f) {
+        snprintf(err, errlen, "cannot run master-key-command: %s", strerror(errno));
+        return -1;
+    }
+    char text[4096];
+    size_t n = fread(text, 1, sizeof text, f);
+    int status = pclose(f);
+    int rc = -1;
+    if (status != 0)
+        snprintf(err, errlen, "master-key-command exited with status %d", status);
+    else if (parse_key_text(text, n, kek) != 0)
+        snprintf(err, errlen, "master-key-command must print 64 hex characters");
+    else
+        rc = 0;
+    OPENSSL_cleanse(text, sizeof text);
+    return rc;
+}
+
+int keyring_kek_load(const keyring_kek_source *src, const uint8_t *salt, size_t saltlen,
+                     uint8_t kek[KEYRING_KEY_LEN], char *err, size_t errlen)
+{
+    if (src->command && *src->command) return run_key_command(src->command, kek, err, errlen);
+    if (src->passphrase && *src->passphrase) {
+        if (!salt || saltlen < 16) {
+            snprintf(err, errlen, "passphrase keyring without a salt");
+            return -1;
+        }
+        int rc = argon2id_hash_raw(3, 65536, 1, src->passphrase, strlen(src->passphrase), salt,
+                                   saltlen, kek, KEYRING_KEY_LEN);
+        if (rc != ARGON2_OK) {
+            snprintf(err, errlen, "passphrase stretching failed: %s", argon2_error_message(rc));
+            return -1;
+        }
+        return 0;
+    }
+    if (src->key_file && *src->key_file) return read_key_file(src->key_file, kek, err, errlen);
+    snprintf(err, errlen, "no master key: set master-key-file, master-key-command or "
+                          "PHIDB_PASSPHRASE");
+    return -1;
+}
+
+static const char *kind_of(const keyring_kek_source *src)
+{
+    if (src->command && *src->command) return "command";
+    if (src->passphrase && *src->passphrase) return "passphrase";
+    return "file";
+}
+
+/* ---- file ---- */
+
+static json_t *to_json(const keyring *k)
+{
+    json_t *root = json_object();
+    json_object_set_new(root, "format", json_integer(FORMAT));
+    json_t *kek = json_object();
+    json_object_set_new(kek, "kind", json_string(k->kind));
+    if (strcmp(k->kind, "passphrase") == 0) {
+        char hx[33];
+        tohex(k->salt, sizeof k->salt, hx);
+        json_object_set_new(kek, "salt", json_string(hx));
+        json_object_set_new(kek, "m", json_integer(k->m));
+        json_object_set_new(kek, "t", json_integer(k->t));
+        json_object_set_new(kek, "p", json_integer(k->p));
+    }
+    json_object_set_new(root, "kek", kek);
+    json_t *ps = json_object();
+    for (int p = 0; p < KR_NPURPOSES; p++) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < k->s[p].n; i++) {
+            const kr_version *v = &k->s[p].v[i];
+            json_t *o = json_object();
+            json_object_set_new(o, "version", json_integer(v->version));
+            json_object_set_new(o, "created", json_integer(v->created));
+            json_object_set_new(o, "retired", json_boolean(v->retired));
+            json_object_set_new(o, "reserved", json_integer((json_int_t)v->reserved));
+            if (!v->retired) {
+                uint8_t w[12 + KEYRING_KEY_LEN + 16];
+                char aad[64];
+                RAND_bytes(w, 12);
+                wrap_aad(p, v->version, aad, sizeof aad);
+                gcm(1, k->kek, w, (const uint8_t *)aad, strlen(aad), v->key, KEYRING_KEY_LEN,
+                    w + 12, w + 12 + KEYRING_KEY_LEN);
+                char hx[2 * sizeof w + 1];
+                tohex(w, sizeof w, hx);
+                json_object_set_new(o, "wrapped", json_string(hx));
+            }
+            json_array_append_new(arr, o);
+        }
+        json_object_set_new(ps, purpose_names[p], arr);
+    }
+    json_object_set_new(root, "purposes", ps);
+    return root;
+}
+
+static int write_file(keyring *k, char *err, size_t errlen)
+{
+    json_t *root = to_json(k);
+    char *text = json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS);
+    json_decref(root);
+    if (!text) {
+        snprintf(err, errlen, "cannot encode the keyring");
+        return -1;
+    }
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", k->path);
+    int rc = -1;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        size_t n = strlen(text), off = 0;
+        while (off < n) {
+            ssize_t w = write(fd, text + off, n - off);
+            if (w <= 0) break;
+            off += (size_t)w;
+        }
+        if (off == n && fsync(fd) == 0) rc = 0;
+        close(fd);
+    }
+    free(text);
+    if (rc == 0 && rename(tmp, k->path) != 0) rc = -1;
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot write keyring %s: %s", k->path, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s", k->path);
+    char *slash = strrchr(dir, '/');
+    if (slash) {
+        *slash = '\0';
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+            fsync(dfd);
+            close(dfd);
+        }
+    }
+    return 0;
+}
+
+static int add_version(keyring *k, int p, uint32_t version, long long created)
+{
+    kr_series *s = &k->s[p];
+    if (s->n >= MAX_VERSIONS) return -1;
+    s->v = mem_realloc(s->v, sizeof(kr_version) * (s->n + 1));
+    kr_version *v = &s->v[s->n++];
+    memset(v, 0, sizeof *v);
+    v->version = version;
+    v->created = created;
+    v->key = keyring_secure_alloc(KEYRING_KEY_LEN);
+    return v->key ? 0 : -1;
+}
+
+static int parse_file(keyring *k, json_t *root, const keyring_kek_source *src, char *err,
+                      size_t errlen)
+{
+    json_t *fmt = json_object_get(root, "format");
+    if (!json_is_integer(fmt) || json_integer_value(fmt) != FORMAT) {
+        snprintf(err, errlen, "keyring %s has an unknown format", k->path);
+        return -1;
+    }
+    json_t *kek = json_object_get(root, "kek");
+    const char *kind = json_string_value(json_object_get(kek, "kind"));
+    if (!kind) {
+        snprintf(err, errlen, "keyring %s has no master key description", k->path);
+        return -1;
+    }
+    snprintf(k->kind, sizeof k->kind, "%s", kind);
+    if (strcmp(kind, "passphrase") == 0) {
+        const char *salt = json_string_value(json_object_get(kek, "salt"));
+        if (!salt || fromhex(salt, k->salt, sizeof k->salt) != 0) {
+            snprintf(err, errlen, "keyring %s has a bad passphrase salt", k->path);
+            return -1;
+        }
+    }
+    if (keyring_kek_load(src, k->salt, sizeof k->salt, k->kek, err, errlen) != 0) return -1;
+    json_t *ps = json_object_get(root, "purposes");
+    for (int p = 0; p < KR_NPURPOSES; p++) {
+        json_t *arr = json_object_get(ps, purpose_names[p]);
+        if (!json_is_array(arr) || json_array_size(arr) == 0) {
+            snprintf(err, errlen, "keyring %s has no %s keys", k->path, purpose_names[p]);
+            return -1;
+        }
+        for (size_t i = 0; i < json_array_size(arr); i++) {
+            json_t *o = json_array_get(arr, i);
+            json_int_t ver = json_integer_value(json_object_get(o, "version"));
+            if (ver <= 0 || ver > 0xffffffffLL) {
+                snprintf(err, errlen, "keyring %s: bad version", k->path);
+                return -1;
+            }
+            if (add_version(k, p, (uint32_t)ver, json_integer_value(json_object_get(o, "created"))) != 0) {
+                snprintf(err, errlen, "cannot allocate locked memory for keys");
+                return -1;
+            }
+            kr_version *v = &k->s[p].v[k->s[p].n - 1];
+            v->retired = json_is_true(json_object_get(o, "retired"));
+            v->reserved = (uint64_t)json_integer_value(json_object_get(o, "reserved"));
+            v->counter = v->reserved; /* resume above everything reserved before */
+            if (v->retired) {
+                keyring_secure_free(v->key, KEYRING_KEY_LEN);
+                v->key = NULL;
+                continue;
+            }
+            const char *hx = json_string_value(json_object_get(o, "wrapped"));
+            uint8_t w[12 + KEYRING_KEY_LEN + 16];
+            char aad[64];
+            wrap_aad(p, v->version, aad, sizeof aad);
+            if (!hx || fromhex(hx, w, sizeof w) != 0) {
+                snprintf(err, errlen, "keyring %s: damaged %s key %u", k->path, purpose_names[p],
+                         v->version);
+                return -1;
+            }
+            if (gcm(0, k->kek, w, (const uint8_t *)aad, strlen(aad), w + 12, KEYRING_KEY_LEN,
+                    v->key, w + 12 + KEYRING_KEY_LEN) != 0) {
+                snprintf(err, errlen,
+                         "wrong master key: it does not unlock the keyring %s (%s master key "
+                         "expected)",
+                         k->path, k->kind);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+keyring *keyring_open(const char *path, const keyring_kek_source *src, int create, char *err,
+                      size_t errlen)
+{
+    keyring *k = mem_calloc(sizeof *k);
+    k->path = mem_strdup(path);
+    k->kek = keyring_secure_alloc(KEYRING_KEY_LEN);
+    k->m = 65536;
+    k->t = 3;
+    k->p = 1;
+    if (!k->kek) {
+        snprintf(err, errlen, "cannot allocate locked memory for keys");
+        goto fail;
+    }
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        if (errno != ENOENT || !create) {
+            snprintf(err, errlen, "cannot open keyring %s: %s", path, strerror(errno));
+            goto fail;
+        }
+        snprintf(k->kind, sizeof k->kind, "%s", kind_of(src));
+        RAND_bytes(k->salt, sizeof k->salt);
+        if (keyring_kek_load(src, k->salt, sizeof k->salt, k->kek, err, errlen) != 0) goto fail;
+        long long now = (long long)time(NULL);
+        for (int p = 0; p < KR_NPURPOSES; p++) {
+            if (add_version(k, p, 1, now) != 0) {
+                snprintf(err, errlen, "cannot allocate locked memory for keys");
+                goto fail;
+            }
+            RAND_bytes(k->s[p].v[0].key, KEYRING_KEY_LEN);
+        }
+        if (write_file(k, err, errlen) != 0) goto fail;
+        return k;
+    }
+    if (st.st_mode & 077) {
+        snprintf(err, errlen,
+                 "keyring %s is readable or writable by group or others (mode %03o); run chmod "
+                 "600 on it",
+                 path, (unsigned)(st.st_mode & 0777));
+        goto fail;
+    }
+    json_error_t je;
+    json_t *root = json_load_file(path, 0, &je);
+    if (!root) {
+        snprintf(err, errlen, "keyring %s is damaged (line %d: %s)", path, je.line, je.text);
+        goto fail;
+    }
+    int rc = parse_file(k, root, src, err, errlen);
+    json_decref(root);
+    if (rc != 0) goto fail;
+    return k;
+fail:
+    keyring_close(k);
+    return NULL;
+}
+
+void keyring_close(keyring *k)
+{
+    if (!k) return;
+    for (int p = 0; p < KR_NPURPOSES; p++) {
+        for (size_t i = 0; i < k->s[p].n; i++)
+            keyring_secure_free(k->s[p].v[i].key, KEYRING_KEY_LEN);
+        mem_free(k->s[p].v);
+    }
+    keyring_secure_free(k->kek, KEYRING_KEY_LEN);
+    mem_free(k->path);
+    mem_free(k);
+}
+
+static kr_version *find(const keyring *k, int p, uint32_t version)
+{
+    if (p < 0 || p >= KR_NPURPOSES) return NULL;
+    for (size_t i = 0; i < k->s[p].n; i++)
+        if (k->s[p].v[i].version == version) return &k->s[p].v[i];
+    return NULL;
+}
+
+uint32_t keyring_current(const keyring *k, int p)
+{
+    const kr_series *s = &k->s[p];
+    return s->n ? s->v[s->n - 1].version : 0;
+}
+
+const uint8_t *keyring_key(const keyring *k, int p, uint32_t version)
+{
+    kr_version *v = find(k, p, version);
+    return v && !v->retired ? v->key : NULL;
+}
+
+int keyring_nonce(keyring *k, int p, uint32_t version, uint8_t nonce[12])
+{
+    kr_version *v = find(k, p, version);
+    if (!v || v->retired) return -1;
+    if (v->counter >= v->reserved) {
+        uint64_t old = v->reserved;
+        v->reserved = v->counter + NONCE_BLOCK;
+        char err[256];
+        if (write_file(k, err, sizeof err) != 0) {
+            v->reserved = old;
+            return -1;
+        }
+    }
+    uint64_t c = v->counter++;
+    /* Fixed field: the purpose; invocation field: the counter (big-endian). */
+    nonce[0] = 0;
+    nonce[1] = 0;
+    nonce[2] = 0;
+    nonce[3] = (uint8_t)p;
+    for (int i = 0; i < 8; i++)
+        nonce[4 + i] = (uint8_t)(c >> (56 - 8 * i));
+    return 0;
+}
+
+uint32_t keyring_rotate(keyring *k, int p, char *err, size_t errlen)
+{
+    uint32_t next = keyring_current(k, p) + 1;
+    if (add_version(k, p, next, (long long)time(NULL)) != 0) {
+        snprintf(err, errlen, "too many key versions or no locked memory");
+        return 0;
+    }
+    RAND_bytes(k->s[p].v[k->s[p].n - 1].key, KEYRING_KEY_LEN);
+    if (write_file(k, err, errlen) != 0) {
+        kr_series *s = &k->s[p];
+        keyring_secure_free(s->v[s->n - 1].key, KEYRING_KEY_LEN);
+        s->n--;
+        return 0;
+    }
+    return next;
+}
+
+int keyring_retire(keyring *k, int p, uint32_t version, char *err, size_t errlen)
+{
+    kr_version *v = find(k, p, version);
+    if (!v || version == keyring_current(k, p)) {
+        snprintf(err, errlen, "cannot retire the current or an unknown version");
+        return -1;
+    }
+    if (v->retired) return 0;
+    v->retired = 1;
+    if (write_file(k, err, errlen) != 0) {
+        v->retired = 0;
+        return -1;
+    }
+    keyring_secure_free(v->key, KEYRING_KEY_LEN);
+    v->key = NULL;
+    return 0;
+}
+
+size_t keyring_versions(const keyring *k, int p, uint32_t *out, size_t cap)
+{
+    const kr_series *s = &k->s[p];
+    for (size_t i = 0; i < s->n && i < cap; i++)
+        out[i] = s->v[i].version;
+    return s->n;
+}
+
+int keyring_rewrap(keyring *k, const keyring_kek_source *newsrc, char *err, size_t errlen)
+{
+    uint8_t *old = keyring_secure_alloc(KEYRING_KEY_LEN);
+    if (!old) {
+        snprintf(err, errlen, "cannot allocate locked memory for keys");
+        return -1;
+    }
+    memcpy(old, k->kek, KEYRING_KEY_LEN);
+    char oldkind[16];
+    uint8_t oldsalt[16];
+    memcpy(oldkind, k->kind, sizeof oldkind);
+    memcpy(oldsalt, k->salt, sizeof oldsalt);
+    snprintf(k->kind, sizeof k->kind, "%s", kind_of(newsrc));
+    RAND_bytes(k->salt, sizeof k->salt);
+    int rc = keyring_kek_load(newsrc, k->salt, sizeof k->salt, k->kek, err, errlen);
+    if (rc == 0) rc = write_file(k, err, errlen);
+    if (rc != 0) {
+        memcpy(k->kek, old, KEYRING_KEY_LEN);
+        memcpy(k->kind, oldkind, sizeof oldkind);
+        memcpy(k->salt, oldsalt, sizeof oldsalt);
+    }
+    keyring_secure_free(old, KEYRING_KEY_LEN);
+    return rc;
+}
+
+const char *keyring_path(const keyring *k)
+{
+    return k->path;
+}

@@ -1,0 +1,160 @@
+/*
+ * seal: AES-256-GCM sealing with pre-keyed contexts (see seal.h).
+ *
+ * AAD = u32 version | u32 len1 | aad1 | u32 len2 | aad2 (lengths make the
+ * concatenation unambiguous: ("ab","c") and ("a","bc") differ).
+ */
+#include "seal.h"
+
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "util/mem.h"
+
+typedef struct {
+    uint32_t version;     /* key version */
+    EVP_CIPHER_CTX *enc;  /* keyed for sealing */
+    EVP_CIPHER_CTX *dec;  /* keyed for opening */
+} seal_ctx;
+
+struct sealer {
+    keyring *k;                    /* key source */
+    int purpose;                   /* which series */
+    seal_ctx *ctx;                 /* per version */
+    size_t n;                      /* count */
+    unsigned long long sealed, opened;
+};
+
+sealer *seal_new(keyring *k, int purpose)
+{
+    sealer *s = mem_calloc(sizeof *s);
+    s->k = k;
+    s->purpose = purpose;
+    return s;
+}
+
+void seal_free(sealer *s)
+{
+    if (!s) return;
+    for (size_t i = 0; i < s->n; i++) {
+        EVP_CIPHER_CTX_free(s->ctx[i].enc); /* frees (and cleanses) the key schedule */
+        EVP_CIPHER_CTX_free(s->ctx[i].dec);
+    }
+    mem_free(s->ctx);
+    mem_free(s);
+}
+
+static seal_ctx *ctx_for(sealer *s, uint32_t version)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (s->ctx[i].version == version) {
+            /* A retired version loses its key: drop the contexts too. */
+            if (!keyring_key(s->k, s->purpose, version)) return NULL;
+            return &s->ctx[i];
+        }
+    const uint8_t *key = keyring_key(s->k, s->purpose, version);
+    if (!key) return NULL;
+    EVP_CIPHER_CTX *enc = EVP_CIPHER_CTX_new(), *dec = EVP_CIPHER_CTX_new();
+    if (!enc || !dec || EVP_EncryptInit_ex(enc, EVP_aes_256_gcm(), NULL, key, NULL) != 1 ||
+        EVP_DecryptInit_ex(dec, EVP_aes_256_gcm(), NULL, key, NULL) != 1) {
+        EVP_CIPHER_CTX_free(enc);
+        EVP_CIPHER_CTX_free(dec);
+        return NULL;
+    }
+    s->ctx = mem_realloc(s->ctx, sizeof(seal_ctx) * (s->n + 1));
+    s->ctx[s->n].version = version;
+    s->ctx[s->n].enc = enc;
+    s->ctx[s->n].dec = dec;
+    return &s->ctx[s->n++];
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static int feed_aad(EVP_CIPHER_CTX *c, uint32_t version, const uint8_t *a1, size_t l1,
+                    const uint8_t *a2, size_t l2)
+{
+    uint8_t hdr[4];
+    int l;
+    put32(hdr, version);
+    if (EVP_CipherUpdate(c, NULL, &l, hdr, 4) != 1) return -1;
+    put32(hdr, (uint32_t)l1);
+    if (EVP_CipherUpdate(c, NULL, &l, hdr, 4) != 1) return -1;
+    if (l1 && EVP_CipherUpdate(c, NULL, &l, a1, (int)l1) != 1) return -1;
+    put32(hdr, (uint32_t)l2);
+    if (EVP_CipherUpdate(c, NULL, &l, hdr, 4) != 1) return -1;
+    if (l2 && EVP_CipherUpdate(c, NULL, &l, a2, (int)l2) != 1) return -1;
+    return 0;
+}
+
+int seal_seal(sealer *s, const uint8_t *p, size_t n, const uint8_t *aad1, size_t aad1len,
+              const uint8_t *aad2, size_t aad2len, uint8_t *out)
+{
+    uint32_t version = keyring_current(s->k, s->purpose);
+    seal_ctx *c = ctx_for(s, version);
+    if (!c || n > 0x7fffffff) return -1;
+    put32(out, version);
+    if (keyring_nonce(s->k, s->purpose, version, out + 4) != 0) return -1;
+    int l = 0, ok = EVP_EncryptInit_ex(c->enc, NULL, NULL, NULL, out + 4) == 1 &&
+                    feed_aad(c->enc, version, aad1, aad1len, aad2, aad2len) == 0 &&
+                    EVP_EncryptUpdate(c->enc, out + SEAL_HEADER, &l, p, (int)n) == 1 &&
+                    EVP_EncryptFinal_ex(c->enc, out + SEAL_HEADER + l, &l) == 1 &&
+                    EVP_CIPHER_CTX_ctrl(c->enc, EVP_CTRL_GCM_GET_TAG, SEAL_TAG,
+                                        out + SEAL_HEADER + n) == 1;
+    if (!ok) return -1;
+    s->sealed++;
+    return 0;
+}
+
+int seal_open(sealer *s, const uint8_t *in, size_t n, const uint8_t *aad1, size_t aad1len,
+              const uint8_t *aad2, size_t aad2len, uint8_t *out)
+{
+    if (n < SEAL_OVERHEAD) return -1;
+    uint32_t version = get32(in);
+    seal_ctx *c = ctx_for(s, version);
+    if (!c) return -1;
+    size_t pl = n - SEAL_OVERHEAD;
+    int l = 0, ok = EVP_DecryptInit_ex(c->dec, NULL, NULL, NULL, in + 4) == 1 &&
+                    feed_aad(c->dec, version, aad1, aad1len, aad2, aad2len) == 0 &&
+                    EVP_DecryptUpdate(c->dec, out, &l, in + SEAL_HEADER, (int)pl) == 1 &&
+                    EVP_CIPHER_CTX_ctrl(c->dec, EVP_CTRL_GCM_SET_TAG, SEAL_TAG,
+                                        (void *)(in + SEAL_HEADER + pl)) == 1 &&
+                    EVP_DecryptFinal_ex(c->dec, out + l, &l) == 1;
+    if (!ok) {
+        OPENSSL_cleanse(out, pl); /* never leave unauthenticated plaintext behind */
+        return -1;
+    }
+    s->opened++;
+    return 0;
+}
+
+uint32_t seal_version(const uint8_t *in, size_t n)
+{
+    return n >= 4 ? get32(in) : 0;
+}
+
+void seal_stats(const sealer *s, unsigned long long *sealed, unsigned long long *opened)
+{
+    *sealed = s->sealed;
+    *opened = s->opened;
+}
+
+int seal_blind(keyring *k, uint32_t version, const uint8_t *p, size_t n, uint8_t out[32])
+{
+    const uint8_t *key = keyring_key(k, KR_INDEX, version);
+    unsigned int len = 32;
+    if (!key) return -1;
+    return HMAC(EVP_sha256(), key, KEYRING_KEY_LEN, p, n, out, &len) ? 0 : -1;
+}

@@ -1,0 +1,49 @@
+/*
+ * seal: authenticated encryption of values and records (AES-256-GCM through
+ * OpenSSL EVP) and blind indexes (HMAC-SHA256).
+ *
+ * A sealed item is [u32 key version][12-byte nonce][ciphertext][16-byte tag]:
+ * SEAL_OVERHEAD bytes more than the plaintext. The additional authenticated
+ * data is given by the caller and binds the item to where it belongs (for a
+ * stored value: its key name, field name and type; for a log record: the file
+ * id and sequence number), so an item moved elsewhere fails to open. The key
+ * version is inside the AAD too.
+ *
+ * One EVP context per key version is kept initialised with its key, so a seal
+ * costs a nonce and the AES-GCM pass, not a key schedule.
+ */
+#ifndef SEAL_H
+#define SEAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/keyring.h"
+
+#define SEAL_HEADER   16 /* version + nonce */
+#define SEAL_TAG      16
+#define SEAL_OVERHEAD (SEAL_HEADER + SEAL_TAG)
+
+typedef struct sealer sealer;
+
+/* A sealer for one purpose of the keyring (the keyring must outlive it). */
+sealer *seal_new(keyring *k, int purpose);
+/* Free it (contexts wiped). */
+void seal_free(sealer *s);
+/* Seal plaintext (p, n) with the current version into out (n + SEAL_OVERHEAD bytes).
+ * aad parts are concatenated (with their lengths) into the AAD. Returns 0 or -1. */
+int seal_seal(sealer *s, const uint8_t *p, size_t n, const uint8_t *aad1, size_t aad1len,
+              const uint8_t *aad2, size_t aad2len, uint8_t *out);
+/* Open a sealed item (in, n) into out (n - SEAL_OVERHEAD bytes). Returns 0, or -1 when the
+ * item was altered, moved, or sealed with an unknown key. */
+int seal_open(sealer *s, const uint8_t *in, size_t n, const uint8_t *aad1, size_t aad1len,
+              const uint8_t *aad2, size_t aad2len, uint8_t *out);
+/* Key version of a sealed item (0 if too short). */
+uint32_t seal_version(const uint8_t *in, size_t n);
+/* Seals done and opened (for the keyring status and benchmarks). */
+void seal_stats(const sealer *s, unsigned long long *sealed, unsigned long long *opened);
+
+/* Blind index: HMAC-SHA256 under the index key of (p, n) into out[32]. Returns 0 or -1. */
+int seal_blind(keyring *k, uint32_t version, const uint8_t *p, size_t n, uint8_t out[32]);
+
+#endif

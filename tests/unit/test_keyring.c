@@ -1,0 +1,205 @@
+/* Unit tests for keyring and seal: sources of the master key, wrong keys, permissions,
+ * nonce uniqueness across restarts, rotation, retirement, re-wrapping, AAD binding. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store/keyring.h"
+#include "store/seal.h"
+#include "unit.h"
+
+static char dir[64];
+
+static void setup(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/phidb-kr-XXXXXX");
+    if (!mkdtemp(dir)) abort();
+}
+
+static void teardown(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0) abort();
+}
+
+static void write_key(const char *name, const char *hex, mode_t mode)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    fprintf(f, "%s\n", hex);
+    fclose(f);
+    chmod(path, mode);
+}
+
+static const char *K1 = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+static const char *K2 = "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100";
+
+TEST(create_open_wrong_key)
+{
+    setup();
+    char kf[128], kr[128], err[512];
+    write_key("mk", K1, 0600);
+    write_key("mk2", K2, 0600);
+    snprintf(kf, sizeof kf, "%s/mk", dir);
+    snprintf(kr, sizeof kr, "%s/keyring", dir);
+    keyring_kek_source src = {kf, NULL, NULL};
+    CHECK(keyring_open(kr, &src, 0, err, sizeof err) == NULL); /* no file, no create */
+    keyring *k = keyring_open(kr, &src, 1, err, sizeof err);
+    CHECK(k != NULL);
+    for (int p = 0; p < KR_NPURPOSES; p++)
+        CHECK_INT(keyring_current(k, p), 1);
+    uint8_t key1[32];
+    memcpy(key1, keyring_key(k, KR_VALUES, 1), 32);
+    keyring_close(k);
+    struct stat st;
+    CHECK_INT(stat(kr, &st), 0);
+    CHECK_INT(st.st_mode & 0777, 0600);
+    /* Reopen: same keys. */
+    k = keyring_open(kr, &src, 0, err, sizeof err);
+    CHECK(k && memcmp(keyring_key(k, KR_VALUES, 1), key1, 32) == 0);
+    keyring_close(k);
+    /* Wrong master key: refused with a clear message, file untouched. */
+    char before[8192], after[8192];
+    FILE *f = fopen(kr, "r");
+    size_t nb = fread(before, 1, sizeof before, f);
+    fclose(f);
+    snprintf(kf, sizeof kf, "%s/mk2", dir);
+    CHECK(keyring_open(kr, &src, 1, err, sizeof err) == NULL);
+    CHECK(strstr(err, "wrong master key") != NULL);
+    f = fopen(kr, "r");
+    size_t na = fread(after, 1, sizeof after, f);
+    fclose(f);
+    CHECK(na == nb && memcmp(before, after, nb) == 0);
+    /* A readable key file or keyring is refused. */
+    write_key("mk3", K1, 0644);
+    snprintf(kf, sizeof kf, "%s/mk3", dir);
+    CHECK(keyring_open(kr, &src, 0, err, sizeof err) == NULL);
+    CHECK(strstr(err, "chmod 600") != NULL);
+    snprintf(kf, sizeof kf, "%s/mk", dir);
+    chmod(kr, 0640);
+    CHECK(keyring_open(kr, &src, 0, err, sizeof err) == NULL);
+    CHECK(strstr(err, "chmod 600") != NULL);
+    teardown();
+}
+
+TEST(passphrase_and_command)
+{
+    setup();
+    char kr[128], err[512], cmd[256];
+    snprintf(kr, sizeof kr, "%s/keyring", dir);
+    keyring_kek_source pw = {NULL, "correct horse battery staple", NULL};
+    keyring *k = keyring_open(kr, &pw, 1, err, sizeof err);
+    CHECK(k != NULL);
+    keyring_close(k);
+    keyring_kek_source bad = {NULL, "wrong passphrase", NULL};
+    CHECK(keyring_open(kr, &bad, 0, err, sizeof err) == NULL);
+    CHECK(strstr(err, "wrong master key") != NULL);
+    /* Re-wrap under a command-supplied key, then only that works. */
+    k = keyring_open(kr, &pw, 0, err, sizeof err);
+    snprintf(cmd, sizeof cmd, "echo %s", K2);
+    keyring_kek_source cs = {NULL, NULL, cmd};
+    CHECK_INT(keyring_rewrap(k, &cs, err, sizeof err), 0);
+    keyring_close(k);
+    CHECK(keyring_open(kr, &pw, 0, err, sizeof err) == NULL);
+    k = keyring_open(kr, &cs, 0, err, sizeof err);
+    CHECK(k != NULL);
+    keyring_close(k);
+    keyring_kek_source failing = {NULL, NULL, "exit 3"};
+    CHECK(keyring_open(kr, &failing, 0, err, sizeof err) == NULL);
+    CHECK(strstr(err, "status") != NULL);
+    teardown();
+}
+
+TEST(seal_roundtrip_and_binding)
+{
+    setup();
+    char kf[128], kr[128], err[512];
+    write_key("mk", K1, 0600);
+    snprintf(kf, sizeof kf, "%s/mk", dir);
+    snprintf(kr, sizeof kr, "%s/keyring", dir);
+    keyring_kek_source src = {kf, NULL, NULL};
+    keyring *k = keyring_open(kr, &src, 1, err, sizeof err);
+    sealer *s = seal_new(k, KR_VALUES);
+    const char *msg = "Jane Doe, MRN 12345";
+    size_t n = strlen(msg);
+    uint8_t sealed[128], opened[128];
+    CHECK_INT(seal_seal(s, (const uint8_t *)msg, n, (const uint8_t *)"patient:1", 9,
+                        (const uint8_t *)"name", 4, sealed), 0);
+    CHECK(memmem(sealed, n + SEAL_OVERHEAD, "Jane", 4) == NULL);
+    CHECK_INT(seal_open(s, sealed, n + SEAL_OVERHEAD, (const uint8_t *)"patient:1", 9,
+                        (const uint8_t *)"name", 4, opened), 0);
+    CHECK(memcmp(opened, msg, n) == 0);
+    /* Moved to another key or field, or altered: refused. */
+    CHECK(seal_open(s, sealed, n + SEAL_OVERHEAD, (const uint8_t *)"patient:2", 9,
+                    (const uint8_t *)"name", 4, opened) != 0);
+    CHECK(seal_open(s, sealed, n + SEAL_OVERHEAD, (const uint8_t *)"patient:1", 9,
+                    (const uint8_t *)"ssn", 3, opened) != 0);
+    CHECK(seal_open(s, sealed, n + SEAL_OVERHEAD, (const uint8_t *)"patient:", 8,
+                    (const uint8_t *)"1name", 5, opened) != 0);
+    sealed[SEAL_HEADER + 3] ^= 1;
+    CHECK(seal_open(s, sealed, n + SEAL_OVERHEAD, (const uint8_t *)"patient:1", 9,
+                    (const uint8_t *)"name", 4, opened) != 0);
+    /* Another purpose's key cannot open it. */
+    sealed[SEAL_HEADER + 3] ^= 1;
+    sealer *other = seal_new(k, KR_LOG);
+    CHECK(seal_open(other, sealed, n + SEAL_OVERHEAD, (const uint8_t *)"patient:1", 9,
+                    (const uint8_t *)"name", 4, opened) != 0);
+    seal_free(other);
+    /* Rotation: new seals use version 2, old items still open; after retiring v1 they don't. */
+    CHECK_INT(keyring_rotate(k, KR_VALUES, err, sizeof err), 2);
+    uint8_t s2[128];
+    CHECK_INT(seal_seal(s, (const uint8_t *)msg, n, NULL, 0, NULL, 0, s2), 0);
+    CHECK_INT(seal_version(s2, n + SEAL_OVERHEAD), 2);
+    CHECK_INT(seal_open(s, sealed, n + SEAL_OVERHEAD, (const uint8_t *)"patient:1", 9,
+                        (const uint8_t *)"name", 4, opened), 0);
+    CHECK(keyring_retire(k, KR_VALUES, 2, err, sizeof err) != 0); /* current: refused */
+    CHECK_INT(keyring_retire(k, KR_VALUES, 1, err, sizeof err), 0);
+    CHECK(seal_open(s, sealed, n + SEAL_OVERHEAD, (const uint8_t *)"patient:1", 9,
+                    (const uint8_t *)"name", 4, opened) != 0);
+    seal_free(s);
+    keyring_close(k);
+    /* Retirement persists. */
+    k = keyring_open(kr, &src, 0, err, sizeof err);
+    CHECK(k && keyring_key(k, KR_VALUES, 1) == NULL && keyring_key(k, KR_VALUES, 2) != NULL);
+    keyring_close(k);
+    teardown();
+}
+
+static int cmp12(const void *a, const void *b)
+{
+    return memcmp(a, b, 12);
+}
+
+TEST(nonces_unique_across_restarts)
+{
+    setup();
+    char kf[128], kr[128], err[512];
+    write_key("mk", K1, 0600);
+    snprintf(kf, sizeof kf, "%s/mk", dir);
+    snprintf(kr, sizeof kr, "%s/keyring", dir);
+    keyring_kek_source src = {kf, NULL, NULL};
+    enum { PER = 5000, RUNS = 4 };
+    uint8_t *all = malloc(12 * PER * RUNS);
+    for (int r = 0; r < RUNS; r++) {
+        /* Each run is a "process": open, seal, then vanish without any orderly close (the
+         * keyring file is all that survives, as after kill -9). */
+        keyring *k = keyring_open(kr, &src, 1, err, sizeof err);
+        for (int i = 0; i < PER; i++)
+            CHECK_INT(keyring_nonce(k, KR_VALUES, 1, all + 12 * (r * PER + i)), 0);
+        keyring_close(k);
+    }
+    qsort(all, PER * RUNS, 12, cmp12);
+    int dups = 0;
+    for (int i = 1; i < PER * RUNS; i++)
+        if (memcmp(all + 12 * (i - 1), all + 12 * i, 12) == 0) dups++;
+    CHECK_INT(dups, 0);
+    free(all);
+    teardown();
+}
+
+UNIT_MAIN(T(create_open_wrong_key), T(passphrase_and_command), T(seal_roundtrip_and_binding),
+          T(nonces_unique_across_restarts))
