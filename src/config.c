@@ -38,6 +38,7 @@ typedef struct {
 static const char *const tls_auth_names[] = {"no", "optional", "yes", NULL};
 static const char *const loglevel_names[] = {"debug", "verbose", "notice", "warning", NULL};
 static const char *const policy_names[] = {"noeviction", NULL};
+static const char *const fsync_names[] = {"everysec", "always", NULL};
 
 #define F(field) offsetof(config, field)
 
@@ -94,10 +95,26 @@ static const directive table[] = {
     {"aclfile", T_PATH, F(aclfile), 0, 0, NULL, 0, "data/users.acl",
      "Users file (written by ACL SAVE: mode 0600, atomic replace)."},
     {"master-key-file", T_PATH, F(master_key_file), 0, 0, NULL, 0, "master.key",
-     "Master key (0600, refused when others can read it). Keep it off the data disk\n"
-     "# and out of backups."},
-    {"appendonly", T_ENUM, 0, 0, 0, NULL, 0, "no",
-     "Read-only, for clients that ask: whether the durable log is on."},
+     "Master key: 64 hex characters, mode 0600 (refused when others can read it), never\n"
+     "# inside dir. Keep it off the data disk and out of backups. Used unless\n"
+     "# master-key-command or master-key-passphrase is set."},
+    {"master-key-command", T_STR, F(master_key_command), 0, 0, NULL, 0, "\"\"",
+     "A command whose standard output is the master key (64 hex characters), for a\n"
+     "# KMS or Vault CLI, e.g. \"vault kv get -field=key secret/phidb\". Empty: unused."},
+    {"master-key-passphrase", T_BOOL, F(master_key_passphrase), 0, 0, NULL, 0, "no",
+     "yes: derive the master key from a passphrase (Argon2id, salt in the keyring),\n"
+     "# read from PHIDB_PASSPHRASE or asked on the terminal at start-up."},
+    {"appendonly", T_ENUM, 0, 0, 0, NULL, 0, "yes",
+     "Read-only, for clients that ask: the encrypted durable log is always on."},
+    {"appendfsync", T_ENUM, F(appendfsync), 0, 0, fsync_names, MUTABLE, "everysec",
+     "everysec: writes are acknowledged once written to the log, which is fsynced\n"
+     "# every second (at most about a second of writes is lost in a power failure);\n"
+     "# always: acknowledged only after fsync (one fsync per batch of writes)."},
+    {"auto-aof-rewrite-percentage", T_INT, F(aof_rewrite_pct), 0, 100000, NULL, MUTABLE, "100",
+     "Compact the log in the background when it grew this many percent over its\n"
+     "# size after the last load or compaction (0: only on BGREWRITEAOF)."},
+    {"auto-aof-rewrite-min-size", T_MEM, F(aof_rewrite_min), 0, LLONG_MAX, NULL, MUTABLE,
+     "64mb", "... and only once it is at least this big."},
     {"save", T_STR, 0, 0, 0, NULL, 0, "\"\"",
      "Read-only, for clients that ask: phidb writes no RDB snapshots."},
     /* authentication */

@@ -42,6 +42,11 @@ typedef struct config {
     char *dir;               /* data directory */
     char *aclfile;           /* users */
     char *master_key_file;   /* master key (kept outside dir) */
+    char *master_key_command; /* command printing the master key ("" when unused) */
+    int master_key_passphrase; /* derive the master key from PHIDB_PASSPHRASE or a prompt */
+    int appendfsync;         /* enum aof_fsync: everysec (0) or always (1) */
+    int aof_rewrite_pct;     /* rewrite when the log grew this % over its base (0: never) */
+    long long aof_rewrite_min; /* ... and is at least this big */
     /* authentication */
     int auth_max_failures;   /* consecutive failures that lock a user */
     int auth_lockout_time;   /* seconds a lock lasts */

@@ -7,7 +7,10 @@
 #include "server.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
+#include <termios.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +24,8 @@
 
 #include "cmd/cmd.h"
 #include "config.h"
+#include "store/keyring.h"
+#include "store/seal.h"
 #include "util/hash.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -160,6 +165,128 @@ static void usage(void)
                     "Create a data directory with: phidb init DIR\n");
 }
 
+/* Hold an exclusive lock on the data directory for the life of the process: two servers
+ * (or a server and an offline tool) must never write the same files. */
+static int lock_dir(const char *dir, char *err, size_t errlen)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/phidb.lock", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open %.512s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        char pid[32] = "?";
+        ssize_t n = read(fd, pid, sizeof pid - 1);
+        if (n > 0) pid[n] = '\0';
+        pid[strcspn(pid, "\n")] = '\0';
+        snprintf(err, errlen, "data directory %.512s is in use by another phidb process (pid %s)",
+                 dir, pid);
+        close(fd);
+        return -1;
+    }
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
+    if (ftruncate(fd, 0) != 0 || write(fd, pid, (size_t)n) != n) {
+        /* The lock itself is what matters; the pid is only for the message above. */
+    }
+    return fd; /* kept open: the lock lasts until exit */
+}
+
+/* The master key must live apart from the data: refuse a key file inside dir. */
+static int check_key_outside_dir(const config *c, char *err, size_t errlen)
+{
+    if (c->master_key_passphrase || (c->master_key_command && *c->master_key_command)) return 0;
+    char *key = realpath(c->master_key_file, NULL);
+    char *dir = realpath(c->dir, NULL);
+    int rc = 0;
+    if (key && dir) {
+        size_t dl = strlen(dir);
+        if (strncmp(key, dir, dl) == 0 && (key[dl] == '/' || key[dl] == '\0')) {
+            snprintf(err, errlen,
+                     "the master key file %s is inside the data directory %s; keep it apart "
+                     "from the data (and out of backups)",
+                     key, dir);
+            rc = -1;
+        }
+    }
+    free(key);
+    free(dir);
+    return rc;
+}
+
+/* Read a passphrase from PHIDB_PASSPHRASE (then erase it from the environment) or from the
+ * terminal without echo. Returns a locked buffer of PASS_MAX bytes, or NULL with err. */
+#define PASS_MAX 1024
+static char *read_passphrase(char *err, size_t errlen)
+{
+    char *out = keyring_secure_alloc(PASS_MAX);
+    if (!out) {
+        snprintf(err, errlen, "cannot allocate locked memory");
+        return NULL;
+    }
+    char *env = getenv("PHIDB_PASSPHRASE");
+    if (env && *env) {
+        snprintf(out, PASS_MAX, "%s", env);
+        explicit_bzero(env, strlen(env)); /* do not leave it in /proc/PID/environ */
+        unsetenv("PHIDB_PASSPHRASE");
+        return out;
+    }
+    int tty = open("/dev/tty", O_RDWR | O_CLOEXEC);
+    if (tty < 0) {
+        snprintf(err, errlen, "master-key-passphrase is set but PHIDB_PASSPHRASE is empty and "
+                              "there is no terminal to ask on");
+        keyring_secure_free(out, PASS_MAX);
+        return NULL;
+    }
+    struct termios old, noecho;
+    tcgetattr(tty, &old);
+    noecho = old;
+    noecho.c_lflag &= ~(tcflag_t)ECHO;
+    tcsetattr(tty, TCSAFLUSH, &noecho);
+    const char prompt[] = "phidb master key passphrase: ";
+    ssize_t w = write(tty, prompt, sizeof prompt - 1);
+    (void)w;
+    ssize_t n = read(tty, out, PASS_MAX - 1);
+    tcsetattr(tty, TCSAFLUSH, &old);
+    w = write(tty, "\n", 1);
+    close(tty);
+    if (n <= 0) {
+        snprintf(err, errlen, "no passphrase given");
+        keyring_secure_free(out, PASS_MAX);
+        return NULL;
+    }
+    out[n] = '\0';
+    out[strcspn(out, "\r\n")] = '\0';
+    return out;
+}
+
+/* Open (or, for a fresh data directory, create) DIR/keyring with the configured master key. */
+static keyring *open_keyring(const config *c, char *err, size_t errlen)
+{
+    char path[4200], logpath[4200];
+    snprintf(path, sizeof path, "%s/keyring", c->dir);
+    snprintf(logpath, sizeof logpath, "%s/phidb.log", c->dir);
+    char *pass = NULL;
+    keyring_kek_source src = {c->master_key_file, NULL, NULL};
+    if (c->master_key_command && *c->master_key_command) {
+        src.key_file = NULL;
+        src.command = c->master_key_command;
+    } else if (c->master_key_passphrase) {
+        pass = read_passphrase(err, errlen);
+        if (!pass) return NULL;
+        src.key_file = NULL;
+        src.passphrase = pass;
+    }
+    /* A missing keyring next to existing data means the data could never be read: do not
+     * quietly make a new one. */
+    int create = access(path, F_OK) != 0 && access(logpath, F_OK) != 0;
+    keyring *k = keyring_open(path, &src, create, err, errlen);
+    if (pass) keyring_secure_free(pass, PASS_MAX);
+    return k;
+}
+
 static int check_dir(const char *dir, char *err, size_t errlen)
 {
     struct stat st;
@@ -222,6 +349,18 @@ int server_main(int argc, char **argv)
     for (int i = 0; i < 20; i++)
         snprintf(s->run_id + 2 * i, 3, "%02x", rid[i]);
 
+    int lockfd = lock_dir(s->cfg->dir, err, sizeof err);
+    if (lockfd < 0 || check_key_outside_dir(s->cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "phidb-server: %s\n", err);
+        goto out_cfg;
+    }
+    s->keys = open_keyring(s->cfg, err, sizeof err);
+    if (!s->keys) {
+        fprintf(stderr, "phidb-server: %s\n", err);
+        goto out_cfg;
+    }
+    s->values = seal_new(s->keys, KR_VALUES);
+
     cmd_init(s);
     acl_opts ao;
     acl_opts_from(s->cfg, &ao);
@@ -235,7 +374,7 @@ int server_main(int argc, char **argv)
                 s->cfg->aclfile);
         goto out_acl;
     }
-    s->db = db_new();
+    s->db = db_new(s->values);
     dict_init(&s->watched, &tx_watch_type);
     db_on_change(s->db, tx_key_changed, s);
     s->tls = tls_from(s->cfg, err, sizeof err);
@@ -293,6 +432,8 @@ out_acl:
     acl_free(s->acl);
     cmd_shutdown(s);
 out_cfg:
+    seal_free(s->values);
+    keyring_close(s->keys);
     config_free(s->cfg);
     mem_free(s->pending);
     mem_free(s);

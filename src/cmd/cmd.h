@@ -24,6 +24,8 @@
 #include "net/ev.h"
 #include "net/resp.h"
 #include "store/db.h"
+#include "store/keyring.h"
+#include "store/seal.h"
 #include "util/buf.h"
 #include "util/dict.h"
 #include "util/workq.h"
@@ -148,6 +150,8 @@ typedef struct {
 
 struct srv {
     config *cfg;              /* configuration (CONFIG SET changes it) */
+    keyring *keys;            /* master and data keys */
+    sealer *values;           /* seals stored values */
     db *db;                   /* keyspace */
     acl *acl;                 /* users */
     acl_cmd *catalog;         /* ACL catalog built from the command table */
@@ -235,8 +239,11 @@ void rep_set(client *c, size_t n);
 void rep_double(client *c, double v);
 void rep_verbatim(client *c, const char *p, size_t n);
 void rep_bool(client *c, int v);
-/* Reply with a stored value as a bulk string, opened straight into the reply buffer. */
+/* Reply with a stored value as a bulk string, opened straight into the reply buffer (or with
+ * rep_unopenable's error if it does not open). */
 void rep_value(client *c, const db_ref *r);
+/* Error reply for a stored value that failed to open (and a log line saying so). */
+void rep_unopenable(client *c);
 /* Redis's standard errors. */
 void rep_wrongtype(client *c);
 void rep_syntax(client *c);

@@ -188,7 +188,10 @@ void hincrby_cmd(client *c)
         uint8_t tmp[32];
         int bad = len > 20;
         if (!bad) {
-            db_ref_open(c->s->db, &r, tmp);
+            if (db_ref_open(c->s->db, &r, tmp) != 0) {
+                rep_unopenable(c);
+                return;
+            }
             bad = str_to_ll(tmp, len, &v) != 0;
             OPENSSL_cleanse(tmp, sizeof tmp);
         }
@@ -226,7 +229,11 @@ void hincrbyfloat_cmd(client *c)
     if (e && db_hash_get(c->s->db, e, c->argv[2].p, c->argv[2].len, &r)) {
         size_t len = db_ref_len(&r);
         uint8_t *tmp = mem_alloc(len + 1);
-        db_ref_open(c->s->db, &r, tmp);
+        if (db_ref_open(c->s->db, &r, tmp) != 0) {
+            mem_free_wipe(tmp);
+            rep_unopenable(c);
+            return;
+        }
         int bad = str_to_ld(tmp, len, &v) != 0;
         mem_free_wipe(tmp);
         if (bad) {
@@ -251,6 +258,7 @@ typedef struct {
     size_t n;
     const scan_opts *o;
     db *d;
+    int failed; /* a value did not open */
 } hscan_acc;
 
 static void hscan_collect(void *ud, const uint8_t *f, size_t flen, const db_ref *v)
@@ -265,7 +273,7 @@ static void hscan_collect(void *ud, const uint8_t *f, size_t flen, const db_ref 
         size_t vl = db_ref_len(v);
         buf_reserve(&a->items, vl + 32);
         buf_printf(&a->items, "$%zu\r\n", vl);
-        db_ref_open(a->d, v, a->items.p + a->items.len);
+        if (db_ref_open(a->d, v, a->items.p + a->items.len) != 0) a->failed = 1;
         a->items.len += vl;
         buf_append(&a->items, "\r\n", 2);
         a->n++;
@@ -278,7 +286,7 @@ void hscan_cmd(client *c)
     if (scan_parse(c, 2, 0, &o) != 0) return;
     db_entry *e;
     if (lookup_hash(c, &e, 0) != 0) return;
-    hscan_acc a = {{0}, 0, &o, c->s->db};
+    hscan_acc a = {{0}, 0, &o, c->s->db, 0};
     uint64_t cur = 0;
     if (e) {
         cur = o.cursor;
@@ -286,6 +294,11 @@ void hscan_cmd(client *c)
         do {
             cur = db_hash_scan(c->s->db, e, cur, hscan_collect, &a);
         } while (cur && --iterations > 0 && (long long)a.n < o.count);
+    }
+    if (a.failed) {
+        buf_wipe_free(&a.items);
+        rep_unopenable(c);
+        return;
     }
     rep_array(c, 2);
     char tmp[24];

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/log.h"
 #include "util/strutil.h"
 
 void rep_ok(client *c)
@@ -97,12 +98,22 @@ void rep_value(client *c, const db_ref *r)
     size_t hl = 1 + str_from_ll(hdr + 1, (long long)n);
     hdr[hl++] = '\r';
     hdr[hl++] = '\n';
+    if (db_ref_open(c->s->db, r, b->p + hl + b->len) != 0) {
+        rep_unopenable(c);
+        return;
+    }
     memcpy(b->p + b->len, hdr, hl);
-    b->len += hl;
-    db_ref_open(c->s->db, r, b->p + b->len);
-    b->len += n;
+    b->len += hl + n;
     b->p[b->len++] = '\r';
     b->p[b->len++] = '\n';
+}
+
+void rep_unopenable(client *c)
+{
+    log_warning("a stored value failed to open (damaged in memory, or sealed with a retired "
+                "key); the command was refused");
+    rep_err(c, "ERR a stored value could not be opened (it is damaged or its key version was "
+               "retired); see the server log");
 }
 
 void rep_wrongtype(client *c)

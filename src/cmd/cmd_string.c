@@ -36,13 +36,18 @@ static db_entry *lookup_read(client *c, int i)
     return e;
 }
 
-/* Open a string entry's value into a new buffer (caller wipes with mem_free_wipe). */
+/* Open a string entry's value into a new buffer (caller wipes with mem_free_wipe); NULL after
+ * replying with an error when it does not open. */
 static uint8_t *open_str(client *c, db_entry *e, size_t *len)
 {
-    db_ref r = db_str_ref(e);
+    db_ref r = db_str_ref(c->s->db, e);
     *len = db_ref_len(&r);
     uint8_t *p = mem_alloc(*len + 1);
-    db_ref_open(c->s->db, &r, p);
+    if (db_ref_open(c->s->db, &r, p) != 0) {
+        mem_free_wipe(p);
+        rep_unopenable(c);
+        return NULL;
+    }
     p[*len] = '\0';
     return p;
 }
@@ -135,7 +140,7 @@ void get_cmd(client *c)
         rep_wrongtype(c);
         return;
     }
-    db_ref r = db_str_ref(e);
+    db_ref r = db_str_ref(c->s->db, e);
     rep_value(c, &r);
 }
 
@@ -151,7 +156,7 @@ static int reply_old(client *c)
         rep_wrongtype(c);
         return -1;
     }
-    db_ref r = db_str_ref(e);
+    db_ref r = db_str_ref(c->s->db, e);
     rep_value(c, &r);
     return 0;
 }
@@ -226,7 +231,7 @@ void mget_cmd(client *c)
             rep_null(c);
             continue;
         }
-        db_ref r = db_str_ref(e);
+        db_ref r = db_str_ref(c->s->db, e);
         rep_value(c, &r);
     }
 }
@@ -272,7 +277,7 @@ void getdel_cmd(client *c)
         rep_wrongtype(c);
         return;
     }
-    db_ref r = db_str_ref(e);
+    db_ref r = db_str_ref(c->s->db, e);
     rep_value(c, &r);
     db_delete(c->s->db, c->argv[1].p, c->argv[1].len);
 }
@@ -293,7 +298,7 @@ void getex_cmd(client *c)
     }
     long long when = 0;
     if (exp_arg && expire_ms(c, exp_arg, flags, &when) != 0) return;
-    db_ref r = db_str_ref(e);
+    db_ref r = db_str_ref(c->s->db, e);
     rep_value(c, &r);
     db *d = c->s->db;
     if ((flags & (OPT_EXAT | OPT_PXAT)) && when <= db_now(d)) {
@@ -328,11 +333,15 @@ void append_cmd(client *c)
         rep_wrongtype(c);
         return;
     }
-    db_ref r = db_str_ref(e);
+    db_ref r = db_str_ref(c->s->db, e);
     size_t old = db_ref_len(&r);
     if (check_len(c, (long long)(old + v->len)) != 0) return;
     uint8_t *nv = mem_alloc(old + v->len + 1);
-    db_ref_open(d, &r, nv);
+    if (db_ref_open(d, &r, nv) != 0) {
+        mem_free_wipe(nv);
+        rep_unopenable(c);
+        return;
+    }
     memcpy(nv + old, v->p, v->len);
     db_str_set(d, k->p, k->len, nv, old + v->len, DB_NO_EXPIRE, 1);
     mem_free_wipe(nv);
@@ -361,6 +370,7 @@ void setrange_cmd(client *c)
             return;
         }
         cur = open_str(c, e, &old);
+        if (!cur) return;
         if (v->len == 0) {
             rep_int(c, (long long)old);
             mem_free_wipe(cur);
@@ -395,7 +405,7 @@ void strlen_cmd(client *c)
         rep_wrongtype(c);
         return;
     }
-    db_ref r = db_str_ref(e);
+    db_ref r = db_str_ref(c->s->db, e);
     rep_int(c, (long long)db_ref_len(&r));
 }
 
@@ -414,6 +424,7 @@ void getrange_cmd(client *c)
     }
     size_t len;
     uint8_t *s = open_str(c, e, &len);
+    if (!s) return;
     long long n = (long long)len;
     if (start < 0 && end < 0 && start > end) {
         rep_bulk(c, "", 0);
@@ -442,14 +453,17 @@ static void incr_generic(client *c, long long by)
             rep_wrongtype(c);
             return;
         }
-        db_ref r = db_str_ref(e);
+        db_ref r = db_str_ref(c->s->db, e);
         size_t len = db_ref_len(&r);
         uint8_t tmp[32];
         if (len > 20) {
             rep_not_int(c);
             return;
         }
-        db_ref_open(d, &r, tmp);
+        if (db_ref_open(d, &r, tmp) != 0) {
+            rep_unopenable(c);
+            return;
+        }
         int bad = str_to_ll(tmp, len, &v) != 0;
         OPENSSL_cleanse(tmp, sizeof tmp);
         if (bad) {
@@ -509,6 +523,7 @@ void incrbyfloat_cmd(client *c)
         }
         size_t len;
         uint8_t *s = open_str(c, e, &len);
+        if (!s) return;
         int bad = str_to_ld(s, len, &v) != 0;
         mem_free_wipe(s);
         if (bad) {

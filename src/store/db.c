@@ -1,5 +1,6 @@
 /*
- * db: keys, strings and expiry (see db.h; hashes are in db_hash.c).
+ * db: keys, strings, sealing and expiry (see db.h; hashes are in db_hash.c,
+ * the journal in db_journal.c).
  *
  * An entry is one allocation (link, value pointer, expiry, key bytes). Keys with
  * an expiry are also listed in an array so active expiry can sample them at
@@ -9,6 +10,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/crypto.h>
 
 #include "util/mem.h"
 #include "util/strutil.h"
@@ -22,37 +25,116 @@ static void entry_keyof(const dict_node *n, const uint8_t **k, size_t *len)
 
 static const dict_type keys_type = {.keyof = entry_keyof};
 
-db *db_new(void)
+db *db_new(sealer *s)
 {
     db *d = mem_calloc(sizeof *d);
     dict_init(&d->keys, &keys_type);
     d->now = clock_ms();
+    d->seal = s;
     return d;
 }
 
-static void free_value(db_entry *e)
+/* ---- sealing ---- */
+
+void db_count(db *d, const uint8_t *stored, size_t len, int delta)
+{
+    if (!d->seal) return;
+    uint32_t v = seal_version(stored, len);
+    if (v >= d->nvcount) {
+        if (delta < 0) return;
+        size_t n = v + 8;
+        d->vcount = mem_realloc(d->vcount, n * sizeof *d->vcount);
+        memset(d->vcount + d->nvcount, 0, (n - d->nvcount) * sizeof *d->vcount);
+        d->nvcount = n;
+    }
+    if (delta > 0)
+        d->vcount[v]++;
+    else if (d->vcount[v])
+        d->vcount[v]--;
+}
+
+size_t db_version_count(const db *d, uint32_t v)
+{
+    return v < d->nvcount ? d->vcount[v] : 0;
+}
+
+void db_seal_stats(const db *d, unsigned long long *sealed, unsigned long long *opened)
+{
+    *sealed = d->sealed;
+    *opened = d->opened;
+}
+
+uint8_t *db_seal_value(db *d, const uint8_t *key, size_t klen, const uint8_t *field,
+                       size_t flen, const uint8_t *v, size_t vlen, size_t *outlen)
+{
+    if (!d->seal) {
+        uint8_t *p = mem_alloc(vlen ? vlen : 1);
+        memcpy(p, v, vlen);
+        *outlen = vlen;
+        return p;
+    }
+    uint8_t *p = mem_alloc(vlen + SEAL_OVERHEAD);
+    if (seal_seal(d->seal, v, vlen, key, klen, field, flen, p) != 0) {
+        mem_free(p);
+        return NULL;
+    }
+    d->sealed++;
+    *outlen = vlen + SEAL_OVERHEAD;
+    return p;
+}
+
+size_t db_ref_len(const db_ref *r)
+{
+    if (!r->sealed) return r->len;
+    return r->len >= SEAL_OVERHEAD ? r->len - SEAL_OVERHEAD : 0;
+}
+
+int db_ref_open(db *d, const db_ref *r, uint8_t *dst)
+{
+    if (!r->sealed) {
+        memcpy(dst, r->p, r->len);
+        return 0;
+    }
+    if (r->len < SEAL_OVERHEAD) return -1;
+    int rc = seal_open(d->seal, r->p, r->len, r->key, r->klen, r->field, r->flen, dst);
+    if (rc == 0) d->opened++;
+    return rc;
+}
+
+/* Without a sealer the stored form is the plaintext: lengths are equal. */
+static size_t plain_len(const db *d, size_t stored)
+{
+    return d->seal ? stored - SEAL_OVERHEAD : stored;
+}
+
+void db_free(db *d);
+
+static void free_value(db *d, db_entry *e)
 {
     if (!e->val) return;
-    if (e->type == DB_STRING)
-        mem_free_wipe(e->val);
-    else
-        db_hash_free(e->val);
+    if (e->type == DB_STRING) {
+        db_sval *s = e->val;
+        db_count(d, s->data, s->len, -1);
+        mem_free_wipe(s);
+    } else {
+        db_hash_free(d, e->val);
+    }
     e->val = NULL;
 }
 
 static void free_entry_cb(dict_node *n, void *arg)
 {
-    (void)arg;
     db_entry *e = (db_entry *)n;
-    free_value(e);
+    free_value(arg, e);
     mem_free_wipe(e);
 }
 
 void db_free(db *d)
 {
     if (!d) return;
-    dict_clear(&d->keys, free_entry_cb, NULL);
+    dict_clear(&d->keys, free_entry_cb, d);
     mem_free(d->exp);
+    mem_free(d->vcount);
     mem_free(d);
 }
 
@@ -70,6 +152,16 @@ void db_set_now(db *d, long long now_ms)
 long long db_now(const db *d)
 {
     return d->now;
+}
+
+void db_journal_to(db *d, buf *frame)
+{
+    d->journal = frame;
+}
+
+void db_set_loading(db *d, int loading)
+{
+    d->loading = loading;
 }
 
 void db_touch(db *d, const uint8_t *key, size_t klen)
@@ -100,6 +192,15 @@ static void exp_remove(db *d, db_entry *e)
     e->exp_idx = EXP_NONE;
 }
 
+static void set_expire_field(db *d, db_entry *e, long long when)
+{
+    e->expire = when;
+    if (when == DB_NO_EXPIRE)
+        exp_remove(d, e);
+    else
+        exp_add(d, e);
+}
+
 /* ---- keys ---- */
 
 static db_entry *find(db *d, const uint8_t *key, size_t klen, uint64_t h)
@@ -107,17 +208,38 @@ static db_entry *find(db *d, const uint8_t *key, size_t klen, uint64_t h)
     return (db_entry *)dict_find(&d->keys, key, klen, h);
 }
 
+db_entry *db_find_raw(db *d, const uint8_t *key, size_t klen)
+{
+    return find(d, key, klen, dict_hash(key, klen));
+}
+
 static void remove_entry(db *d, db_entry *e, uint64_t h)
 {
     dict_unlink(&d->keys, e->key, e->klen, h);
     exp_remove(d, e);
-    free_value(e);
+    free_value(d, e);
     mem_free_wipe(e);
 }
 
 static int expired(const db *d, const db_entry *e)
 {
-    return e->expire != DB_NO_EXPIRE && e->expire <= d->now;
+    return !d->loading && e->expire != DB_NO_EXPIRE && e->expire <= d->now;
+}
+
+/* Remove an expired entry: journaled, so a later write cannot revive its old content. */
+static void expire_entry(db *d, db_entry *e, uint64_t h)
+{
+    uint8_t small[256];
+    size_t klen = e->klen;
+    uint8_t *key = klen <= sizeof small ? small : mem_alloc(klen);
+    memcpy(key, e->key, klen);
+    remove_entry(d, e, h);
+    db_j_del(d, key, klen);
+    db_touch(d, key, klen);
+    if (key != small)
+        mem_free_wipe(key);
+    else
+        OPENSSL_cleanse(small, klen);
 }
 
 db_entry *db_lookup(db *d, const uint8_t *key, size_t klen)
@@ -125,8 +247,7 @@ db_entry *db_lookup(db *d, const uint8_t *key, size_t klen)
     uint64_t h = dict_hash(key, klen);
     db_entry *e = find(d, key, klen, h);
     if (e && expired(d, e)) {
-        remove_entry(d, e, h);
-        db_touch(d, key, klen);
+        expire_entry(d, e, h);
         return NULL;
     }
     return e;
@@ -150,6 +271,7 @@ int db_delete(db *d, const uint8_t *key, size_t klen)
     if (!e) return 0;
     int live = !expired(d, e);
     remove_entry(d, e, h);
+    db_j_del(d, key, klen);
     db_touch(d, key, klen);
     return live;
 }
@@ -161,11 +283,8 @@ long long db_get_expire(const db_entry *e)
 
 void db_set_expire(db *d, db_entry *e, long long when_ms)
 {
-    e->expire = when_ms;
-    if (when_ms == DB_NO_EXPIRE)
-        exp_remove(d, e);
-    else
-        exp_add(d, e);
+    set_expire_field(d, e, when_ms);
+    db_j_expire(d, e->key, e->klen, when_ms);
     db_touch(d, e->key, e->klen);
 }
 
@@ -182,25 +301,88 @@ static db_entry *entry_new(const uint8_t *key, size_t klen, enum db_type type)
     return e;
 }
 
+typedef struct {
+    db *d;
+    const uint8_t *src, *dst;
+    size_t slen, dlen;
+    int failed;
+} rename_ctx;
+
+static void rename_probe(void *arg, const uint8_t *f, size_t flen, const db_ref *v)
+{
+    (void)f;
+    (void)flen;
+    rename_ctx *r = arg;
+    size_t pl = db_ref_len(v);
+    uint8_t *plain = mem_alloc(pl ? pl : 1);
+    if (db_ref_open(r->d, v, plain) != 0) r->failed = 1;
+    mem_free_wipe(plain);
+}
+
+static void rename_field(void *arg, const uint8_t *f, size_t flen, const db_ref *v)
+{
+    rename_ctx *r = arg;
+    if (r->failed) return;
+    size_t pl = db_ref_len(v);
+    uint8_t *plain = mem_alloc(pl ? pl : 1);
+    if (db_ref_open(r->d, v, plain) != 0) {
+        r->failed = 1;
+        mem_free_wipe(plain);
+        return;
+    }
+    size_t sl;
+    uint8_t *stored = db_seal_value(r->d, r->dst, r->dlen, f, flen, plain, pl, &sl);
+    mem_free_wipe(plain);
+    if (!stored) {
+        r->failed = 1;
+        return;
+    }
+    /* Collected into the new hash under the destination name (see db_rename). */
+    db_raw_hset(r->d, r->dst, r->dlen, f, flen, stored, sl);
+    db_j_hset(r->d, r->dst, r->dlen, f, flen, stored, sl);
+    mem_free_wipe(stored);
+}
+
 int db_rename(db *d, const uint8_t *src, size_t slen, const uint8_t *dst, size_t dlen)
 {
     db_entry *e = db_lookup(d, src, slen);
     if (!e) return -1;
     if (slen == dlen && memcmp(src, dst, slen) == 0) return 0;
-    db_delete(d, dst, dlen);
-    uint64_t hs = dict_hash(src, slen);
-    dict_unlink(&d->keys, src, slen, hs);
-    db_entry *n = entry_new(dst, dlen, (enum db_type)e->type);
-    n->val = e->val;
-    n->expire = e->expire;
-    if (e->exp_idx != EXP_NONE) {
-        n->exp_idx = e->exp_idx;
-        d->exp[n->exp_idx] = n;
+    /* Values are bound to their key name: re-seal them for the new one. The destination is
+     * built under a temporary name first, so a value that does not open changes nothing. */
+    long long expire = e->expire;
+    if (e->type == DB_STRING) {
+        db_ref r = db_str_ref(d, e);
+        size_t pl = db_ref_len(&r);
+        uint8_t *plain = mem_alloc(pl ? pl : 1);
+        if (db_ref_open(d, &r, plain) != 0) {
+            mem_free_wipe(plain);
+            return -2;
+        }
+        size_t sl;
+        uint8_t *stored = db_seal_value(d, dst, dlen, NULL, 0, plain, pl, &sl);
+        mem_free_wipe(plain);
+        if (!stored) return -2;
+        db_delete(d, src, slen);
+        db_delete(d, dst, dlen);
+        db_entry *n = db_raw_set_str(d, dst, dlen, stored, sl, expire, 0);
+        mem_free_wipe(stored);
+        db_j_str(d, n);
+    } else {
+        /* Check every field opens before changing anything. */
+        rename_ctx probe = {d, src, NULL, slen, 0, 0};
+        db_hash_foreach(d, e, rename_probe, &probe);
+        if (probe.failed) return -2;
+        db_delete(d, dst, dlen);
+        rename_ctx r = {d, src, dst, slen, dlen, 0};
+        db_hash_foreach(d, db_find_raw(d, src, slen), rename_field, &r);
+        db_delete(d, src, slen);
+        db_entry *n = db_find_raw(d, dst, dlen);
+        if (n && expire != DB_NO_EXPIRE) {
+            set_expire_field(d, n, expire);
+            db_j_expire(d, dst, dlen, expire);
+        }
     }
-    e->val = NULL;
-    e->exp_idx = EXP_NONE;
-    mem_free_wipe(e);
-    dict_insert(&d->keys, &n->node, dict_hash(dst, dlen));
     db_touch(d, src, slen);
     db_touch(d, dst, dlen);
     return 0;
@@ -218,8 +400,9 @@ size_t db_expires(const db *d)
 
 void db_flush(db *d)
 {
-    dict_clear(&d->keys, free_entry_cb, NULL);
+    dict_clear(&d->keys, free_entry_cb, d);
     d->exp_len = 0;
+    db_j_flush(d);
     db_touch(d, NULL, 0);
 }
 
@@ -245,6 +428,7 @@ uint64_t db_scan(db *d, uint64_t cursor, void (*fn)(void *arg, db_entry *e), voi
 
 size_t db_expire_cycle(db *d, long long budget_us)
 {
+    if (d->loading) return 0;
     long long start = clock_mono_us();
     size_t removed = 0;
     for (int round = 0; d->exp_len > 0; round++) {
@@ -252,22 +436,7 @@ size_t db_expire_cycle(db *d, long long budget_us)
         for (; sampled < 20 && d->exp_len > 0; sampled++) {
             db_entry *e = d->exp[(size_t)random() % d->exp_len];
             if (e->expire <= d->now) {
-                uint8_t keybuf[256];
-                size_t klen = e->klen;
-                /* The entry (and its key) is freed: keep a copy for the notification. */
-                const uint8_t *key = e->key;
-                uint8_t *heap = NULL;
-                if (klen <= sizeof keybuf) {
-                    memcpy(keybuf, key, klen);
-                    key = keybuf;
-                } else {
-                    heap = mem_alloc(klen);
-                    memcpy(heap, key, klen);
-                    key = heap;
-                }
-                remove_entry(d, e, dict_hash(e->key, e->klen));
-                db_touch(d, key, klen);
-                mem_free_wipe(heap);
+                expire_entry(d, e, dict_hash(e->key, e->klen));
                 hit++;
                 removed++;
             }
@@ -283,60 +452,49 @@ void db_rehash(db *d, int ms)
     dict_rehash_ms(&d->keys, ms);
 }
 
-/* ---- values ---- */
-
-size_t db_ref_len(const db_ref *r)
-{
-    return r->len;
-}
-
-void db_ref_open(db *d, const db_ref *r, uint8_t *dst)
-{
-    (void)d;
-    memcpy(dst, r->p, r->len);
-}
-
 /* ---- strings ---- */
 
-db_ref db_str_ref(const db_entry *e)
+db_ref db_str_ref(const db *d, const db_entry *e)
 {
     const db_sval *s = e->val;
-    db_ref r = {s->data, s->len};
+    db_ref r = {s->data, s->len, e->key, e->klen, NULL, 0, d->seal != NULL};
     return r;
 }
 
-static db_sval *sval_new(const uint8_t *val, size_t vlen)
-{
-    db_sval *s = mem_alloc(sizeof *s + vlen);
-    s->len = (uint32_t)vlen;
-    memcpy(s->data, val, vlen);
-    return s;
-}
-
-db_entry *db_str_set(db *d, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
-                     long long expire_ms, int keep_ttl)
+db_entry *db_raw_set_str(db *d, const uint8_t *key, size_t klen, const uint8_t *stored,
+                         size_t slen, long long expire, int keep_ttl)
 {
     uint64_t h = dict_hash(key, klen);
     db_entry *e = find(d, key, klen, h);
     if (e && expired(d, e)) {
-        remove_entry(d, e, h);
+        expire_entry(d, e, h);
         e = NULL;
     }
     if (e) {
-        free_value(e);
+        free_value(d, e);
         e->type = DB_STRING;
     } else {
         e = entry_new(key, klen, DB_STRING);
         dict_insert(&d->keys, &e->node, h);
     }
-    e->val = sval_new(val, vlen);
-    if (!keep_ttl) {
-        e->expire = expire_ms;
-        if (expire_ms == DB_NO_EXPIRE)
-            exp_remove(d, e);
-        else
-            exp_add(d, e);
-    }
+    db_sval *s = mem_alloc(sizeof *s + slen);
+    s->len = (uint32_t)slen;
+    memcpy(s->data, stored, slen);
+    db_count(d, s->data, s->len, +1);
+    e->val = s;
+    if (!keep_ttl) set_expire_field(d, e, expire);
+    return e;
+}
+
+db_entry *db_str_set(db *d, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+                     long long expire_ms, int keep_ttl)
+{
+    size_t slen;
+    uint8_t *stored = db_seal_value(d, key, klen, NULL, 0, val, vlen, &slen);
+    if (!stored) return NULL;
+    db_entry *e = db_raw_set_str(d, key, klen, stored, slen, expire_ms, keep_ttl);
+    mem_free_wipe(stored);
+    db_j_str(d, e);
     db_touch(d, key, klen);
     return e;
 }
@@ -352,4 +510,10 @@ db_entry *db_int_new_hash(db *d, const uint8_t *key, size_t klen)
     e->val = db_hash_new();
     dict_insert(&d->keys, &e->node, h);
     return e;
+}
+
+size_t db_plain_len(const db *d, size_t stored);
+size_t db_plain_len(const db *d, size_t stored)
+{
+    return plain_len(d, stored);
 }

@@ -4,10 +4,20 @@
  *
  * The interface is deliberately narrow, so the keyspace can later move behind
  * another engine: callers look a key up, read a value by *opening* a reference
- * into their own buffer, and write values by handing plaintext in. How values
- * are held (sealed, once the encryption layer is in) is this module's
- * business; a reference (db_ref) is only valid until the next call that
+ * into their own buffer, and write values by handing plaintext in. Values are
+ * held sealed (AES-256-GCM with the values key, see seal.h) with their key name
+ * and field name as AAD, so a sealed value moved to another key or field fails
+ * to open; a reference (db_ref) is only valid until the next call that
  * modifies the keyspace.
+ *
+ * Journal: every mutation appends an operation with its *effect* to the frame
+ * buffer set by db_journal_to (a string's new sealed value and absolute expiry,
+ * a field set or deleted, a key deleted or expired, a flush). The caller seals
+ * the frame into the durable log after each command. Replaying frames with
+ * db_apply is deterministic and does not depend on the time it runs at: it
+ * never expires anything and stores the sealed values as they are, without
+ * opening them. Expiry deletions are journaled too, so a key that expired and
+ * was created again cannot come back with its old content.
  *
  * Time: the caller sets the command time with db_set_now before each command;
  * every expiry decision during that command uses it (as Redis does), so a key
@@ -32,9 +42,16 @@ enum db_type { DB_STRING = 0, DB_HASH = 1 };
 
 /* A stored value: what db_ref_open needs. Valid until the keyspace is modified. */
 typedef struct {
-    const uint8_t *p; /* stored form */
-    uint32_t len;     /* stored length */
+    const uint8_t *p;     /* stored (sealed) form */
+    uint32_t len;         /* stored length */
+    const uint8_t *key;   /* key the value is bound to */
+    uint32_t klen;        /* its length */
+    const uint8_t *field; /* field it is bound to (NULL for a string value) */
+    uint32_t flen;        /* its length */
+    uint8_t sealed;       /* 1 when p is sealed (0 only in keyspaces without a sealer) */
 } db_ref;
+
+typedef struct sealer sealer;
 
 #define DB_NO_EXPIRE (-1LL)
 
@@ -45,8 +62,9 @@ typedef struct {
 /* Called when key (or every key, when key is NULL) changed, was deleted or expired. */
 typedef void db_change_fn(void *arg, const uint8_t *key, size_t klen);
 
-/* New empty keyspace. */
-db *db_new(void);
+/* New empty keyspace sealing values with s (NULL keeps values in the clear: unit tests only).
+ * The sealer must outlive the keyspace. */
+db *db_new(sealer *s);
 /* Free the keyspace and every value (wiped). */
 void db_free(db *d);
 /* Set the change callback. */
@@ -69,7 +87,8 @@ int db_delete(db *d, const uint8_t *key, size_t klen);
 long long db_get_expire(const db_entry *e);
 /* Set (when_ms >= 0) or remove (DB_NO_EXPIRE) an entry's expiry. */
 void db_set_expire(db *d, db_entry *e, long long when_ms);
-/* Move src to dst (dst replaced; its expiry travels with it). Returns 0, or -1 if src absent. */
+/* Move src to dst (dst replaced; its expiry travels with it; values are re-sealed for their
+ * new name). Returns 0, -1 if src is absent, -2 if a value did not open. */
 int db_rename(db *d, const uint8_t *src, size_t slen, const uint8_t *dst, size_t dlen);
 /* Number of keys (expired but not yet removed ones included, as Redis counts). */
 size_t db_size(const db *d);
@@ -87,14 +106,34 @@ void db_rehash(db *d, int ms);
 /* ---- values ---- */
 /* Plaintext length of a stored value. */
 size_t db_ref_len(const db_ref *r);
-/* Open a stored value into dst (db_ref_len bytes). key/field are what it is bound to. */
-void db_ref_open(db *d, const db_ref *r, uint8_t *dst);
+/* Open a stored value into dst (db_ref_len bytes). Returns 0, or -1 if it does not open
+ * (damaged, or sealed with a retired key): dst is wiped then. */
+int db_ref_open(db *d, const db_ref *r, uint8_t *dst);
+
+/* ---- journal, replay, compaction, keys ---- */
+/* Append mutation operations to frame from now on (NULL: stop journaling). */
+void db_journal_to(db *d, buf *frame);
+/* Loading mode: nothing expires and nothing is journaled (set while replaying the log). */
+void db_set_loading(db *d, int loading);
+/* Replay one journal frame. Returns 0, or -1 (malformed frame; err says why). */
+int db_apply(db *d, const uint8_t *frame, size_t len, char *err, size_t errlen);
+/* Append the full state of e (delete, then contents and expiry) to out as journal operations,
+ * for a compacted log. */
+void db_snapshot_key(db *d, db_entry *e, buf *out);
+/* Number of stored values sealed with values-key version v. */
+size_t db_version_count(const db *d, uint32_t v);
+/* Re-seal up to max_keys keys whose values use another version than the current one,
+ * starting at *cursor (0 the first time; set to 0 when the keyspace was walked). Journaled
+ * like any write. Returns the number of values re-sealed. */
+size_t db_reseal_step(db *d, uint64_t *cursor, size_t max_keys);
+/* Values sealed and opened (for INFO and benchmarks). */
+void db_seal_stats(const db *d, unsigned long long *sealed, unsigned long long *opened);
 
 /* ---- strings ---- */
 /* The value of a string entry. */
-db_ref db_str_ref(const db_entry *e);
+db_ref db_str_ref(const db *d, const db_entry *e);
 /* Set key to a string value. keep_ttl keeps an existing expiry; otherwise expire_ms (or
- * DB_NO_EXPIRE) is applied. Returns the entry. */
+ * DB_NO_EXPIRE) is applied. Returns the entry, or NULL if sealing failed (nothing changed). */
 db_entry *db_str_set(db *d, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
                      long long expire_ms, int keep_ttl);
 
@@ -104,7 +143,7 @@ size_t db_hash_len(const db_entry *e);
 /* Value of field into *out; returns 1 if present, 0 if not. */
 int db_hash_get(db *d, db_entry *e, const uint8_t *f, size_t flen, db_ref *out);
 /* Set field (creating the hash if key is absent; caller checked the type). Returns 1 if
- * the field is new, 0 if updated. */
+ * the field is new, 0 if updated, -1 if sealing failed (nothing changed). */
 int db_hash_set(db *d, const uint8_t *key, size_t klen, const uint8_t *f, size_t flen,
                 const uint8_t *val, size_t vlen);
 /* Delete field; returns 1 if removed. The key is deleted when its last field goes. */

@@ -14,6 +14,9 @@
 
 db_entry *db_int_new_hash(db *d, const uint8_t *key, size_t klen);
 
+/* Count every stored value of a pack or table out of (or into) its key version. */
+static void count_pack(db *d, const db_hpack *pk, int delta);
+
 static void field_keyof(const dict_node *n, const uint8_t **k, size_t *len)
 {
     const db_hfield *f = (const db_hfield *)n;
@@ -33,16 +36,19 @@ db_hash *db_hash_new(void)
 
 static void free_field_cb(dict_node *n, void *arg)
 {
-    (void)arg;
+    db_hfield *hf = (db_hfield *)n;
+    db_count(arg, hf->data + hf->flen, hf->vlen, -1);
     mem_free_wipe(n);
 }
 
-void db_hash_free(db_hash *h)
+void db_hash_free(db *d, db_hash *h)
 {
-    if (h->packed)
+    if (h->packed) {
+        count_pack(d, h->pack, -1);
         mem_free_wipe(h->pack);
-    else
-        dict_clear(&h->fields, free_field_cb, NULL);
+    } else {
+        dict_clear(&h->fields, free_field_cb, d);
+    }
     mem_free(h);
 }
 
@@ -89,6 +95,29 @@ static void pack_ref(const db_hpack *pk, size_t off, const uint8_t **f, size_t *
     *flen = fl;
     v->len = rd32(pk->data + off + 4 + fl);
     v->p = pk->data + off + 8 + fl;
+    v->field = *f;
+    v->flen = fl;
+}
+
+static void count_pack(db *d, const db_hpack *pk, int delta)
+{
+    size_t off = 0;
+    while (pk && off < pk->used) {
+        const uint8_t *f;
+        size_t flen;
+        db_ref v;
+        pack_ref(pk, off, &f, &flen, &v);
+        db_count(d, v.p, v.len, delta);
+        off += pack_entry_size(pk, off);
+    }
+}
+
+/* A reference to a stored value of e's hash (key, field and sealing filled in). */
+static db_ref field_ref(const db *d, const db_entry *e, const uint8_t *f, size_t flen,
+                        const uint8_t *p, uint32_t len)
+{
+    db_ref r = {p, len, e->key, e->klen, f, (uint32_t)flen, d->seal != NULL};
+    return r;
 }
 
 static db_hpack *pack_resize(db_hpack *pk, size_t used)
@@ -168,52 +197,60 @@ size_t db_hash_len(const db_entry *e)
 
 int db_hash_get(db *d, db_entry *e, const uint8_t *f, size_t flen, db_ref *out)
 {
-    (void)d;
     db_hash *h = e->val;
     if (h->packed) {
         long off = pack_find(h->pack, f, flen);
         if (off < 0) return 0;
         const uint8_t *ff;
         size_t fl;
-        pack_ref(h->pack, (size_t)off, &ff, &fl, out);
+        db_ref v;
+        pack_ref(h->pack, (size_t)off, &ff, &fl, &v);
+        *out = field_ref(d, e, ff, fl, v.p, v.len);
         return 1;
     }
     db_hfield *hf = (db_hfield *)dict_find(&h->fields, f, flen, dict_hash(f, flen));
     if (!hf) return 0;
-    out->p = hf->data + hf->flen;
-    out->len = hf->vlen;
+    *out = field_ref(d, e, hf->data, hf->flen, hf->data + hf->flen, hf->vlen);
     return 1;
 }
 
-int db_hash_set(db *d, const uint8_t *key, size_t klen, const uint8_t *f, size_t flen,
+int db_raw_hset(db *d, const uint8_t *key, size_t klen, const uint8_t *f, size_t flen,
                 const uint8_t *val, size_t vlen)
 {
-    db_entry *e = db_lookup(d, key, klen);
-    if (!e) e = db_int_new_hash(d, key, klen);
+    db_entry *e = db_find_raw(d, key, klen);
+    if (!e || e->type != DB_HASH) e = db_int_new_hash(d, key, klen);
     db_hash *h = e->val;
-    int added;
+    /* Compact limits apply to the plaintext sizes. */
+    size_t plain = d->seal ? vlen - SEAL_OVERHEAD : vlen;
     if (h->packed) {
         long off = pack_find(h->pack, f, flen);
         size_t count = h->pack ? h->pack->count : 0;
-        if (flen > DB_HASH_PACK_MAX_VALUE || vlen > DB_HASH_PACK_MAX_VALUE ||
+        if (flen > DB_HASH_PACK_MAX_VALUE || plain > DB_HASH_PACK_MAX_VALUE ||
             (off < 0 && count + 1 > DB_HASH_PACK_MAX_ENTRIES)) {
             to_table(h);
         } else if (off >= 0) {
+            const uint8_t *of;
+            size_t ofl;
+            db_ref old;
+            pack_ref(h->pack, (size_t)off, &of, &ofl, &old);
+            db_count(d, old.p, old.len, -1);
             h->pack = pack_put(h->pack, (size_t)off, pack_entry_size(h->pack, (size_t)off), f,
                                flen, val, vlen);
-            db_touch(d, key, klen);
+            db_count(d, val, vlen, +1);
             return 0;
         } else {
             h->pack = pack_put(h->pack, h->pack ? h->pack->used : 0, 0, f, flen, val, vlen);
             h->pack->count++;
-            db_touch(d, key, klen);
+            db_count(d, val, vlen, +1);
             return 1;
         }
     }
     uint64_t hv = dict_hash(f, flen);
     db_hfield *old = (db_hfield *)dict_find(&h->fields, f, flen, hv);
     db_hfield *nf = hfield_new(f, flen, val, vlen);
+    int added;
     if (old) {
+        db_count(d, old->data + old->flen, old->vlen, -1);
         dict_replace(&h->fields, &old->node, &nf->node, hv);
         mem_free_wipe(old);
         added = 0;
@@ -221,6 +258,20 @@ int db_hash_set(db *d, const uint8_t *key, size_t klen, const uint8_t *f, size_t
         dict_insert(&h->fields, &nf->node, hv);
         added = 1;
     }
+    db_count(d, val, vlen, +1);
+    return added;
+}
+
+int db_hash_set(db *d, const uint8_t *key, size_t klen, const uint8_t *f, size_t flen,
+                const uint8_t *val, size_t vlen)
+{
+    db_lookup(d, key, klen); /* an expired key goes first (and that is journaled) */
+    size_t slen;
+    uint8_t *stored = db_seal_value(d, key, klen, f, flen, val, vlen, &slen);
+    if (!stored) return -1;
+    int added = db_raw_hset(d, key, klen, f, flen, stored, slen);
+    db_j_hset(d, key, klen, f, flen, stored, slen);
+    mem_free_wipe(stored);
     db_touch(d, key, klen);
     return added;
 }
@@ -234,6 +285,11 @@ int db_hash_del(db *d, db_entry *e, const uint8_t *f, size_t flen)
         if (off >= 0) {
             size_t sz = pack_entry_size(h->pack, (size_t)off);
             db_hpack *pk = h->pack;
+            const uint8_t *of;
+            size_t ofl;
+            db_ref old;
+            pack_ref(pk, (size_t)off, &of, &ofl, &old);
+            db_count(d, old.p, old.len, -1);
             memmove(pk->data + off, pk->data + (size_t)off + sz, pk->used - (size_t)off - sz);
             uint32_t count = pk->count - 1;
             h->pack = pack_resize(pk, pk->used - sz);
@@ -243,11 +299,14 @@ int db_hash_del(db *d, db_entry *e, const uint8_t *f, size_t flen)
     } else {
         dict_node *n = dict_unlink(&h->fields, f, flen, dict_hash(f, flen));
         if (n) {
+            db_hfield *hf = (db_hfield *)n;
+            db_count(d, hf->data + hf->flen, hf->vlen, -1);
             mem_free_wipe(n);
             removed = 1;
         }
     }
     if (removed) {
+        db_j_hdel(d, e->key, e->klen, f, flen);
         if (db_hash_len(e) == 0) {
             size_t klen;
             const uint8_t *key = db_entry_key(e, &klen);
@@ -266,13 +325,15 @@ int db_hash_del(db *d, db_entry *e, const uint8_t *f, size_t flen)
 typedef struct {
     void (*fn)(void *arg, const uint8_t *f, size_t flen, const db_ref *v);
     void *arg;
+    const db *d;
+    const db_entry *e;
 } field_ctx;
 
 static void field_cb(dict_node *n, void *arg)
 {
     field_ctx *c = arg;
     db_hfield *hf = (db_hfield *)n;
-    db_ref v = {hf->data + hf->flen, hf->vlen};
+    db_ref v = field_ref(c->d, c->e, hf->data, hf->flen, hf->data + hf->flen, hf->vlen);
     c->fn(c->arg, hf->data, hf->flen, &v);
 }
 
@@ -285,7 +346,6 @@ void db_hash_foreach(db *d, db_entry *e,
                      void (*fn)(void *arg, const uint8_t *f, size_t flen, const db_ref *v),
                      void *arg)
 {
-    (void)d;
     db_hash *h = e->val;
     if (h->packed) {
         db_hpack *pk = h->pack;
@@ -295,12 +355,13 @@ void db_hash_foreach(db *d, db_entry *e,
             size_t flen;
             db_ref v;
             pack_ref(pk, off, &f, &flen, &v);
+            v = field_ref(d, e, f, flen, v.p, v.len);
             fn(arg, f, flen, &v);
             off += pack_entry_size(pk, off);
         }
         return;
     }
-    field_ctx c = {fn, arg};
+    field_ctx c = {fn, arg, d, e};
     dict_foreach(&h->fields, field_cb, &c);
 }
 
@@ -314,13 +375,12 @@ uint64_t db_hash_scan(db *d, db_entry *e, uint64_t cursor,
         db_hash_foreach(d, e, fn, arg);
         return 0;
     }
-    field_ctx c = {fn, arg};
+    field_ctx c = {fn, arg, d, e};
     return dict_scan(&h->fields, cursor, field_scan_cb, &c);
 }
 
 int db_hash_random(db *d, db_entry *e, const uint8_t **f, size_t *flen, db_ref *v)
 {
-    (void)d;
     db_hash *h = e->val;
     if (h->packed) {
         db_hpack *pk = h->pack;
@@ -329,13 +389,13 @@ int db_hash_random(db *d, db_entry *e, const uint8_t **f, size_t *flen, db_ref *
         while (pick--)
             off += pack_entry_size(pk, off);
         pack_ref(pk, off, f, flen, v);
+        *v = field_ref(d, e, *f, *flen, v->p, v->len);
         return 0;
     }
     db_hfield *hf = (db_hfield *)dict_random(&h->fields);
     if (!hf) return -1;
     *f = hf->data;
     *flen = hf->flen;
-    v->p = hf->data + hf->flen;
-    v->len = hf->vlen;
+    *v = field_ref(d, e, hf->data, hf->flen, hf->data + hf->flen, hf->vlen);
     return 0;
 }

@@ -1,34 +1,46 @@
 /*
  * db_int: the keyspace's internal structures, shared by db.c (keys, strings,
- * expiry) and db_hash.c (hashes). Nothing outside src/store includes this.
+ * expiry), db_hash.c (hashes) and db_journal.c (journal, replay, snapshots,
+ * re-sealing). Nothing outside src/store includes this.
  */
 #ifndef DB_INT_H
 #define DB_INT_H
 
 #include "store/db.h"
+#include "store/seal.h"
 #include "util/dict.h"
 
 #define EXP_NONE UINT32_MAX
 
-/* A string value: length then bytes (one allocation). */
+/* Journal operations (one byte each, then their fields; lengths are u32 big-endian). */
+enum db_op {
+    OP_STR = 1,    /* key, stored value, i64 expire */
+    OP_HSET = 2,   /* key, field, stored value */
+    OP_HDEL = 3,   /* key, field */
+    OP_DEL = 4,    /* key */
+    OP_EXPIRE = 5, /* key, i64 expire (-1: none) */
+    OP_FLUSH = 6,  /* (nothing) */
+};
+
+/* A string value: length then stored bytes (one allocation). */
 typedef struct {
     uint32_t len;   /* stored length */
-    uint8_t data[]; /* stored bytes */
+    uint8_t data[]; /* stored bytes (sealed unless the keyspace has no sealer) */
 } db_sval;
 
-/* Compact hash: entries [u32 flen][field][u32 vlen][value] back to back. */
+/* Compact hash: entries [u32 flen][field][u32 vlen][stored value] back to back. */
 typedef struct {
     uint32_t count; /* fields */
     uint32_t used;  /* bytes of data[] in use */
     uint8_t data[]; /* entries */
 } db_hpack;
 
-/* A field of a hash held as a table: field then value bytes in one allocation. */
+/* A field of a hash held as a table: field then stored value in one allocation. */
 typedef struct {
     dict_node node; /* link in the hash's table */
     uint32_t flen;  /* field length */
     uint32_t vlen;  /* stored value length */
-    uint8_t data[]; /* field bytes, then value bytes */
+    uint8_t data[]; /* field bytes, then stored value bytes */
 } db_hfield;
 
 /* A hash value. */
@@ -55,14 +67,40 @@ struct db {
     long long now;           /* command time, ms */
     db_change_fn *on_change; /* WATCH notification */
     void *on_change_arg;     /* its argument */
-    uint64_t hash_scan_seed; /* unused, reserved */
+    sealer *seal;            /* values sealer (NULL: clear, unit tests) */
+    buf *journal;            /* frame the current command's operations go to (NULL: off) */
+    int loading;             /* replaying the log: no expiry, no journal */
+    size_t *vcount;          /* stored values per values-key version (index = version) */
+    size_t nvcount;          /* its size */
+    unsigned long long sealed, opened; /* counters */
 };
 
 /* Notify a change of key. */
 void db_touch(db *d, const uint8_t *key, size_t klen);
-/* Free a hash value. */
-void db_hash_free(db_hash *h);
+/* Free a hash value (counting its values out). */
+void db_hash_free(db *d, db_hash *h);
 /* Create an empty hash value. */
 db_hash *db_hash_new(void);
+/* Count a stored value in (+1) or out (-1) of its key version. */
+void db_count(db *d, const uint8_t *stored, size_t len, int delta);
+/* Seal value for (key, field) into a new allocation of *outlen bytes; NULL on failure.
+ * field NULL means a string value. */
+uint8_t *db_seal_value(db *d, const uint8_t *key, size_t klen, const uint8_t *field,
+                       size_t flen, const uint8_t *v, size_t vlen, size_t *outlen);
+/* Raw setters used by normal writes and by replay: they take stored (sealed) bytes. */
+db_entry *db_raw_set_str(db *d, const uint8_t *key, size_t klen, const uint8_t *stored,
+                         size_t slen, long long expire, int keep_ttl);
+int db_raw_hset(db *d, const uint8_t *key, size_t klen, const uint8_t *f, size_t flen,
+                const uint8_t *stored, size_t slen);
+/* Entry for key without expiring it (replay, journal). */
+db_entry *db_find_raw(db *d, const uint8_t *key, size_t klen);
+/* Journal emitters (no-ops when journaling is off). */
+void db_j_str(db *d, const db_entry *e);
+void db_j_hset(db *d, const uint8_t *key, size_t klen, const uint8_t *f, size_t flen,
+               const uint8_t *stored, size_t slen);
+void db_j_hdel(db *d, const uint8_t *key, size_t klen, const uint8_t *f, size_t flen);
+void db_j_del(db *d, const uint8_t *key, size_t klen);
+void db_j_expire(db *d, const uint8_t *key, size_t klen, long long when);
+void db_j_flush(db *d);
 
 #endif

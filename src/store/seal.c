@@ -2,7 +2,8 @@
  * seal: AES-256-GCM sealing with pre-keyed contexts (see seal.h).
  *
  * AAD = u32 version | u32 len1 | aad1 | u32 len2 | aad2 (lengths make the
- * concatenation unambiguous: ("ab","c") and ("a","bc") differ).
+ * concatenation unambiguous: ("ab","c") and ("a","bc") differ). An absent part
+ * (NULL) is written with length 0xffffffff, so it differs from an empty one.
  */
 #include "seal.h"
 
@@ -90,12 +91,12 @@ static int feed_aad(EVP_CIPHER_CTX *c, uint32_t version, const uint8_t *a1, size
     int l;
     put32(hdr, version);
     if (EVP_CipherUpdate(c, NULL, &l, hdr, 4) != 1) return -1;
-    put32(hdr, (uint32_t)l1);
+    put32(hdr, a1 ? (uint32_t)l1 : 0xffffffffu);
     if (EVP_CipherUpdate(c, NULL, &l, hdr, 4) != 1) return -1;
-    if (l1 && EVP_CipherUpdate(c, NULL, &l, a1, (int)l1) != 1) return -1;
-    put32(hdr, (uint32_t)l2);
+    if (a1 && l1 && EVP_CipherUpdate(c, NULL, &l, a1, (int)l1) != 1) return -1;
+    put32(hdr, a2 ? (uint32_t)l2 : 0xffffffffu);
     if (EVP_CipherUpdate(c, NULL, &l, hdr, 4) != 1) return -1;
-    if (l2 && EVP_CipherUpdate(c, NULL, &l, a2, (int)l2) != 1) return -1;
+    if (a2 && l2 && EVP_CipherUpdate(c, NULL, &l, a2, (int)l2) != 1) return -1;
     return 0;
 }
 
@@ -138,6 +139,16 @@ int seal_open(sealer *s, const uint8_t *in, size_t n, const uint8_t *aad1, size_
     }
     s->opened++;
     return 0;
+}
+
+keyring *seal_keyring(const sealer *s)
+{
+    return s->k;
+}
+
+int seal_purpose(const sealer *s)
+{
+    return s->purpose;
 }
 
 uint32_t seal_version(const uint8_t *in, size_t n)

@@ -31,7 +31,8 @@ sealer *seal_new(keyring *k, int purpose);
 /* Free it (contexts wiped). */
 void seal_free(sealer *s);
 /* Seal plaintext (p, n) with the current version into out (n + SEAL_OVERHEAD bytes).
- * aad parts are concatenated (with their lengths) into the AAD. Returns 0 or -1. */
+ * aad parts are concatenated (with their lengths) into the AAD; a NULL part is "absent",
+ * which differs from an empty one. Returns 0 or -1. */
 int seal_seal(sealer *s, const uint8_t *p, size_t n, const uint8_t *aad1, size_t aad1len,
               const uint8_t *aad2, size_t aad2len, uint8_t *out);
 /* Open a sealed item (in, n) into out (n - SEAL_OVERHEAD bytes). Returns 0, or -1 when the
@@ -40,6 +41,9 @@ int seal_open(sealer *s, const uint8_t *in, size_t n, const uint8_t *aad1, size_
               const uint8_t *aad2, size_t aad2len, uint8_t *out);
 /* Key version of a sealed item (0 if too short). */
 uint32_t seal_version(const uint8_t *in, size_t n);
+/* The keyring and purpose a sealer uses. */
+keyring *seal_keyring(const sealer *s);
+int seal_purpose(const sealer *s);
 /* Seals done and opened (for the keyring status and benchmarks). */
 void seal_stats(const sealer *s, unsigned long long *sealed, unsigned long long *opened);
 
