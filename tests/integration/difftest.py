@@ -179,10 +179,14 @@ class RecConn:
                     f"scenario expects {harness.show(expect)}")
         return reply
 
-    def cmd(self, *args, norm=None, expect=None):
-        """Send a command, record (normalized) reply, return the raw parsed reply."""
+    def cmd(self, *args, norm=None, expect=None, label=None):
+        """Send a command, record (normalized) reply, return the raw parsed reply.
+
+        label replaces the command text in the transcript: use it when an argument differs
+        between the servers (a password, a client id) but the reply must not.
+        """
         reply = self.raw.call(*args)
-        return self._record(_label(args), reply, norm, expect)
+        return self._record(label or _label(args), reply, norm, expect)
 
     def q(self, *args):
         """A command whose reply is not recorded (setup, polling)."""
@@ -226,6 +230,11 @@ class Side:
     def nil(self):
         """The null reply of this side's protocol."""
         return ("_",) if self.proto == 3 else NIL2
+
+    @property
+    def nil_array(self):
+        """The null array of this side's protocol (an aborted EXEC)."""
+        return ("_",) if self.proto == 3 else ("*", None)
 
     def conn(self, name="main", auth=True, protocol=None):
         """A named connection (created on first use), authenticated in this side's protocol."""
