@@ -199,6 +199,15 @@ class RecConn:
     def read(self, label="(reply)", norm=None, expect=None):
         return self._record(label, self.raw.read_reply(), norm, expect)
 
+    def alive(self, label="(still open?)"):
+        """Record whether the connection still answers (PING); no waiting if it does."""
+        try:
+            reply = ("alive", self.raw.call("PING"))
+        except (harness.ConnectionClosed, OSError):
+            reply = ("closed",)
+        self.side.transcript.append((f"{self.name}> {label}", reply))
+        return reply[0] == "alive"
+
     def closed(self, label="(closed?)"):
         """Record whether the server closed this connection (waits up to the IO timeout)."""
         v = self.raw.is_closed()
