@@ -346,8 +346,8 @@ def main(namespace, extra_checks=None, reference_kw=None, target_kw=None):
     only = {n for n in os.environ.get("PHIDB_SCENARIO", "").split(",") if n}
 
     def body(run):
-        ref = harness.start_reference(**(reference_kw or {}))
         tgt = harness.start_target(**(target_kw or {}))
+        ref = harness.start_reference(**(reference_kw or {}))
         run.log(f"reference {ref}\ntarget    {tgt}")
         d = Differ(run, ref, tgt)
         for fn in scenarios_in(namespace):

@@ -721,8 +721,9 @@ class Run:
             yield
         except CheckFailed:
             pass
-        except Exception:
-            self.fail("exception:\n" + traceback.format_exc())
+        except Exception as e:
+            self.fail(f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}\n"
+                      + traceback.format_exc())
         finally:
             status = "ok" if len(self.failures) == before else "FAILED"
             self.log(f"{status:6} {name} ({time.monotonic() - t0:.1f}s)")
