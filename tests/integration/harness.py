@@ -93,6 +93,25 @@ _TEMP_DIRS = []
 _SERVERS = []
 
 
+def cleanup_temp_dirs():
+    """Remove every temp dir made so far (for scripts that do not use Run, e.g. bench/)."""
+    while _TEMP_DIRS:
+        shutil.rmtree(_TEMP_DIRS.pop(), ignore_errors=True)
+
+
+def stop_all(check=True):
+    """Stop every server still running; with check, raise on the first unclean stop."""
+    errors = []
+    for srv in _SERVERS:
+        if srv.proc is not None:
+            try:
+                srv.stop() if check else srv.abandon()
+            except ServerError as e:
+                errors.append(e)
+    if errors:
+        raise errors[0]
+
+
 def make_temp_dir(prefix):
     d = tempfile.mkdtemp(prefix=f"phidb-it-{prefix}-")
     _TEMP_DIRS.append(d)
