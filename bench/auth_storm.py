@@ -112,8 +112,10 @@ def main():
         print(f"{name:6} {r['auth_per_s']:>9.1f} {r['auth_fail']:>7}   "
               f"{pct(b, 50) * ms:>10.3f}{pct(b, 99) * ms:>10.3f}{max(b) * ms:>10.3f}   "
               f"{pct(d, 50) * ms:>9.3f}{pct(d, 99) * ms:>10.3f}{max(d) * ms:>10.3f}")
-    print(f"ratio phidb/redis: AUTHs/s {common.ratio(res['phidb']['auth_per_s'], res['redis']['auth_per_s'])}, "
-          f"GET p99 during the storm {common.ratio(pct(res['phidb']['during'], 99), pct(res['redis']['during'], 99))}")
+    p, r = res["phidb"], res["redis"]
+    print(f"ratio phidb/redis: AUTHs/s {common.ratio(p['auth_per_s'], r['auth_per_s'])}, "
+          f"GET p99 during the storm "
+          f"{common.ratio(pct(p['during'], 99), pct(r['during'], 99))}")
     path = common.results_path("auth_storm")
     with open(path, "w", newline="") as f:
         w = csv.writer(f)

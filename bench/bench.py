@@ -9,11 +9,11 @@ test both servers get the same keyspace (key:NNNNNNNNNNNN strings and myhash fie
 redis-benchmark names them), so GET and HGET hit existing data whatever tests are chosen.
 
 The two servers are benchmarked alternately, test by test (in ABBA order), so that load
-from other jobs on the machine affects both alike. Each test runs a fixed number of requests, chosen to
-take about 10 s on redis-server with TLS on a 2-core machine.
+from other jobs on the machine affects both alike. Each test runs a fixed number of
+requests, chosen to take about 10 s on redis-server with TLS on a 2-core machine.
 
 Output: a table (test, pipeline, redis ops/s, phidb ops/s, ratio phidb/redis) and a CSV
-in bench/results/ with latencies as well.
+in bench/results/ with latencies and every round's figure as well.
 
 Environment (besides common.py's PHIDB_BUILD, PHIDB_TARGET, BENCH_ARGON2):
   BENCH_SCALE      multiply every request count (e.g. 0.05 for a quick try; default 1)
@@ -22,6 +22,8 @@ Environment (besides common.py's PHIDB_BUILD, PHIDB_TARGET, BENCH_ARGON2):
   BENCH_PIPELINES  space or comma list (default: "1 16")
   BENCH_CLIENTS    default 50;  BENCH_DATA: value size, default 256
   BENCH_KEYSPACE   -r value, default 100000
+  BENCH_ROUNDS     run every test this many times per server, interleaved, and report the
+                   median (default 1); use 3 or more for figures you want to quote
 """
 
 import csv
@@ -92,6 +94,11 @@ def run_benchmark(server, test, pipeline, n, clients, size, keyspace):
             "seconds": seconds}
 
 
+def median_run(runs):
+    """The run with the median ops/s (of an odd count; the lower middle otherwise)."""
+    return sorted(runs, key=lambda r: r["rps"])[(len(runs) - 1) // 2]
+
+
 def sanity(server, size):
     """The benchmark wrote real data (and the server did not just reply errors)."""
     c = server.raw()
@@ -119,6 +126,7 @@ def main():
     clients = env_int("BENCH_CLIENTS", 50)
     size = env_int("BENCH_DATA", 256)
     keyspace = env_int("BENCH_KEYSPACE", 100_000)
+    rounds = max(1, env_int("BENCH_ROUNDS", 1))
 
     redis, phidb = common.start_pair(fast_argon2_default=True)
     servers = (redis, phidb)
@@ -135,15 +143,18 @@ def main():
         for pipeline in pipelines:
             for test in tests:
                 n = requests_for(test, pipeline)
-                res = {}
-                order = [("redis", redis), ("phidb", phidb)]
-                if len(rows) % 2:  # ABBA order: neither server always runs first
-                    order.reverse()
-                for name, s in order:
-                    res[name] = run_benchmark(s, test, pipeline, n, clients, size, keyspace)
-                    print(f"  {test:5} -P {pipeline:<3} {name:6} {res[name]['rps']:>12,.0f} ops/s "
-                          f"({n:,} requests, {res[name]['seconds']:.1f}s)", flush=True)
-                rows.append((test, pipeline, n, res["redis"], res["phidb"]))
+                runs = {"redis": [], "phidb": []}
+                for rnd in range(rounds):
+                    order = [("redis", redis), ("phidb", phidb)]
+                    if (len(rows) + rnd) % 2:  # ABBA order: neither server always runs first
+                        order.reverse()
+                    for name, s in order:
+                        r = run_benchmark(s, test, pipeline, n, clients, size, keyspace)
+                        runs[name].append(r)
+                        print(f"  {test:5} -P {pipeline:<3} {name:6} {r['rps']:>12,.0f} ops/s "
+                              f"({n:,} requests, {r['seconds']:.1f}s)", flush=True)
+                rows.append((test, pipeline, n, median_run(runs["redis"]),
+                             median_run(runs["phidb"]), runs))
         for s in servers:
             sanity(s, size)
     except Exception as e:  # noqa: BLE001 - reported, and the exit status says so
@@ -156,7 +167,7 @@ def main():
         print()
         print(f"{'test':6} {'pipeline':>8} {'redis ops/s':>14} {'phidb ops/s':>14} "
               f"{'phidb/redis':>12}")
-        for test, pipeline, n, r, p in rows:
+        for test, pipeline, n, r, p, _ in rows:
             print(f"{test.upper():6} {pipeline:>8} {r['rps']:>14,.0f} {p['rps']:>14,.0f} "
                   f"{common.ratio(p['rps'], r['rps']):>12}")
         path = common.results_path("bench")
@@ -165,11 +176,13 @@ def main():
             w.writerow(["test", "pipeline", "clients", "data_size", "keyspace", "requests",
                         "redis_ops_per_s", "phidb_ops_per_s", "ratio_phidb_redis",
                         "redis_p50_ms", "phidb_p50_ms", "redis_p99_ms", "phidb_p99_ms",
-                        "phidb_is"])
-            for test, pipeline, n, r, p in rows:
+                        "rounds", "redis_ops_per_s_all", "phidb_ops_per_s_all", "phidb_is"])
+            for test, pipeline, n, r, p, runs in rows:
                 w.writerow([test, pipeline, clients, size, keyspace, n, r["rps"], p["rps"],
                             f"{p['rps'] / r['rps']:.4f}", r["p50"], p["p50"], r["p99"],
-                            p["p99"], phidb.kind])
+                            p["p99"], rounds,
+                            " ".join(f"{x['rps']:.0f}" for x in runs["redis"]),
+                            " ".join(f"{x['rps']:.0f}" for x in runs["phidb"]), phidb.kind])
         print(f"\nCSV: {path}")
     sys.exit(0 if ok else 1)
 

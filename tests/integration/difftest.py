@@ -218,7 +218,10 @@ class RecConn:
 def _label(args, limit=90):
     parts = []
     for a in args:
-        b = a.encode() if isinstance(a, str) else (str(a).encode() if not isinstance(a, bytes) else a)
+        if isinstance(a, str):
+            b = a.encode()
+        else:
+            b = a if isinstance(a, bytes) else str(a).encode()
         parts.append(repr(b)[2:-1] if len(b) <= 40 else repr(b[:40])[2:-1] + f"..({len(b)}B)")
     s = " ".join(parts)
     return s if len(s) <= limit else s[:limit] + "..."

@@ -468,9 +468,10 @@ class Server:
         """Run redis-cli; returns the CompletedProcess (stdout/stderr as bytes)."""
         if isinstance(input, str):
             input = input.encode()
-        return subprocess.run(self.cli_args(user, password, resp3, cert) + [str(a) for a in args],
-                              input=input, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              timeout=timeout, stdin=None if input is not None else subprocess.DEVNULL)
+        argv = self.cli_args(user, password, resp3, cert) + [str(a) for a in args]
+        return subprocess.run(argv, input=input, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              timeout=timeout,
+                              stdin=None if input is not None else subprocess.DEVNULL)
 
     def cli(self, *args, user="admin", password=None, input=None, resp3=False, cert=False):
         """Run redis-cli and return its stdout as text."""

@@ -44,8 +44,10 @@ def resp3(run, srv):
 
 
 def stdin_script(run, srv):
-    script = "".join(f"SET c:s:{i} {i}\n" for i in range(1000)) + "INCR c:s:7\nHSET c:s:7 f v\nGET c:s:7\n"
-    want = b"OK\n" * 1000 + b"8\nWRONGTYPE Operation against a key holding the wrong kind of value\n\n8\n"
+    script = "".join(f"SET c:s:{i} {i}\n" for i in range(1000))
+    script += "INCR c:s:7\nHSET c:s:7 f v\nGET c:s:7\n"
+    want = b"OK\n" * 1000 + b"8\n"
+    want += b"WRONGTYPE Operation against a key holding the wrong kind of value\n\n8\n"
     check_out(run, srv, [], want, "1003 commands on stdin", input=script)
     check_out(run, srv, ["-3"], b"OK\n", "RESP3 on stdin", input="SET c:s:0 again\n")
 

@@ -428,7 +428,8 @@ def info(s):
 @scenario()
 def unknown_commands(s):
     c = s.conn()
-    c.cmd("NOSUCHCOMMAND", expect=err("ERR unknown command 'NOSUCHCOMMAND', with args beginning with: "))
+    c.cmd("NOSUCHCOMMAND",
+          expect=err("ERR unknown command 'NOSUCHCOMMAND', with args beginning with: "))
     c.cmd("nosuchcommand", "a", "b c", "")
     c.cmd("FOO", "x" * 200, "y")
     c.cmd("FOO", b"\x00\r\n\xff")

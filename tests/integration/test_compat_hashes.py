@@ -41,7 +41,8 @@ def hset_hget_basic(s):
     c.cmd("HGET", "big", "f")
     c.cmd("HSET", "h")
     c.cmd("HSET", "h", "a")
-    c.cmd("HSET", "h", "a", "1", "b", expect=err("ERR wrong number of arguments for 'hset' command"))
+    c.cmd("HSET", "h", "a", "1", "b",
+          expect=err("ERR wrong number of arguments for 'hset' command"))
     c.cmd("HGET", "h")
     c.cmd("HGET", "h", "a", "b")
     c.cmd("HGETALL")

@@ -49,7 +49,8 @@ def get_set_errors(s):
     c.cmd("SET")
     c.cmd("SET", "k", "v", "BOGUS", expect=err("ERR syntax error"))
     c.cmd("HSET", "h", "f", "v")
-    c.cmd("GET", "h", expect=err("WRONGTYPE Operation against a key holding the wrong kind of value"))
+    c.cmd("GET", "h",
+          expect=err("WRONGTYPE Operation against a key holding the wrong kind of value"))
     c.cmd("SET", "h", "now a string", expect=OK)  # SET overwrites any type
     c.cmd("TYPE", "h", expect=("+", b"string"))
 

@@ -8,7 +8,7 @@ client library depends on exactly these replies.
 """
 
 import difftest
-from difftest import OK, QUEUED, bulk, err, integer, scenario
+from difftest import OK, QUEUED, bulk, err, scenario
 from harness import wait_until
 
 
