@@ -43,6 +43,13 @@ def del_unlink_exists_type(s):
     c.cmd("TYPE", "a", "b")
 
 
+def huge_ttl(reply):
+    """A TTL near 2^63 ms (PEXPIREAT 9223372036854775807) shrinks as time passes."""
+    if reply[0] == ":" and reply[1] > 10**12:
+        return (":", "> 10^12")
+    return reply
+
+
 @scenario()
 def expire_family(s):
     c = s.conn()
@@ -70,7 +77,7 @@ def expire_family(s):
                      ["100", "BOGUS"], [" 100"], ["100 "], ["+100"]):
             c.q("SET", "k", "v")  # a fresh key without TTL for every case
             c.cmd(cmd, "k", *args)
-            c.cmd("TTL", "k")  # an error must not have changed k
+            c.cmd("TTL", "k", norm=huge_ttl)  # an error must not have changed k
     c.cmd("EXPIRE", "k", MAX64, expect=err("ERR invalid expire time in 'expire' command"))
     # Zero, negative and past times delete the key at once.
     for cmd, val in (("EXPIRE", "0"), ("EXPIRE", "-1"), ("PEXPIRE", "0"), ("PEXPIRE", "-100"),
@@ -105,7 +112,7 @@ def expire_options_nx_xx_gt_lt(s):
     c.cmd("TTL", "k", norm=ttl_near(1200, 10))
     c.cmd("EXPIRE", "k", "100", "XX", "GT")
     c.cmd("EXPIRE", "k", "100", "XX", "LT")
-    c.cmd("TTL", "k")
+    c.cmd("TTL", "k", norm=ttl_near(100, 10))
     c.cmd("PERSIST", "k")
     c.cmd("EXPIRE", "k", "1000", "LT", expect=integer(1))  # any TTL is less than infinite
     c.cmd("PERSIST", "k")

@@ -182,7 +182,7 @@ def watch_expiring_key(s):
     """A watched key that expires before EXEC aborts the transaction (Redis 7.0)."""
     c, other = s.conn("c"), s.conn("other")
     # 1. The key expires and another client's access deletes it.
-    c.cmd("SET", "k", "v", "PX", "100")
+    c.cmd("SET", "k", "v", "PX", "400")  # long enough to WATCH it before it expires
     c.cmd("WATCH", "k")
     wait_until(lambda: other.q("EXISTS", "k") == (":", 0), what="k to expire")
     c.cmd("MULTI")
@@ -192,7 +192,7 @@ def watch_expiring_key(s):
     # 2. The key expires and the server's active expiry deletes it (nobody touches it:
     #    DBSIZE counts keys without looking them up).
     c.cmd("DEL", "k")
-    c.cmd("SET", "k", "v", "PX", "100")
+    c.cmd("SET", "k", "v", "PX", "400")  # long enough to WATCH it before it expires
     c.cmd("WATCH", "k")
     wait_until(lambda: other.q("DBSIZE") == (":", 0), timeout=60, what="active expiry of k")
     c.cmd("MULTI")
