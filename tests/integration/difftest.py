@@ -324,7 +324,7 @@ class Differ:
             # from the clock (EXAT now+1000) or from the server (a client id).
             if r[1] != t[1] or (r[0] == "(nothing)") != (t[0] == "(nothing)"):
                 mismatches.append((i, r, t))
-        run.check(not mismatches, f"{len(ref.transcript)} replies identical",
+        run.check(not mismatches, f"replies identical to redis ({len(ref.transcript)} recorded)",
                   f"{len(mismatches)} differ")
         for i, r, t in mismatches[:MAX_MISMATCHES_SHOWN]:
             label = r[0] if r[0] != "(nothing)" else t[0]

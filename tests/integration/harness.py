@@ -340,7 +340,14 @@ class Server:
                 if r == ("+", b"PONG"):
                     return
                 last = r
-            except (OSError, ConnectionClosed, ProtocolError, RuntimeError) as e:
+            except RuntimeError as e:
+                # A refused login will not get better by retrying, and retrying could trip
+                # phidb's lockout: report it at once.
+                if "WRONGPASS" in str(e):
+                    raise ServerError(f"{self.kind} refused the admin login while starting: "
+                                      f"{e}\n{self.log_tail()}") from e
+                last = e
+            except (OSError, ConnectionClosed, ProtocolError) as e:
                 last = e
             time.sleep(0.05)  # poll interval, not synchronization
         raise ServerError(f"{self.kind} on port {self.port} not ready after {START_TIMEOUT}s "
