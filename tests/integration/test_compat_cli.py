@@ -5,7 +5,8 @@ formatted output), so identical output is a compact end-to-end check of reply ty
 values and error texts as a real tool sees them. The same command script is fed on stdin
 in four output modes; single commands check exit codes, -x (value from stdin), -r (repeat),
 --scan and --pipe (mass insertion), and a login with an unknown user. Only commands with a
-deterministic output are used (no TTL values, no multi-field hash order).
+deterministic output are used (no TTL values, no multi-field hash order, no SCAN cursors:
+a small keyspace need not be returned in one SCAN call).
 """
 
 import harness
@@ -71,8 +72,6 @@ SET t
 EXEC
 CLIENT SETNAME cli-test
 CLIENT GETNAME
-SCAN 0 MATCH bin COUNT 1000
-HSCAN h 0 MATCH f
 HRANDFIELD h 0
 RENAME h h2
 HLEN h2
