@@ -1,0 +1,116 @@
+"""Shared by the benchmark scripts: start the two servers side by side, small helpers.
+
+The servers are started with tests/integration/harness.py (the same code the integration
+tests use): redis-server 7.0 with TLS and `--save '' --appendonly no`, and phidb-server
+from $PHIDB_BUILD via `phidb init` in a temp dir, both with an `admin` user. Every number
+the scripts print is a ratio of the two measured in the same run on the same machine.
+
+Environment:
+  PHIDB_BUILD     build dir holding phidb and phidb-server (default: <repo>/build)
+  PHIDB_TARGET    `redis` runs a second redis-server in phidb's place (to try the scripts)
+  BENCH_ARGON2    `fast` (default for throughput runs) passes --argon2-memory-kib 8192
+                  --argon2-time 1; `default` keeps phidb's own (slower, real) parameters
+"""
+
+import datetime
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+
+import harness  # noqa: E402  (path set up above)
+
+RESULTS = os.path.join(HERE, "results")
+
+
+def env_int(name, default):
+    v = os.environ.get(name)
+    return int(float(v)) if v not in (None, "") else default
+
+
+def env_float(name, default):
+    v = os.environ.get(name)
+    return float(v) if v not in (None, "") else default
+
+
+def start_pair(fast_argon2_default=True):
+    """(redis, phidb) servers, both ready. phidb is a redis stand-in if PHIDB_TARGET=redis."""
+    os.environ.setdefault("PHIDB_BUILD", os.path.join(ROOT, "build"))
+    redis = harness.RedisServer()
+    if harness.env_target() == "redis":
+        phidb = harness.RedisServer()
+        phidb.kind = "redis-server (standing in for phidb)"
+    else:
+        mode = os.environ.get("BENCH_ARGON2", "fast" if fast_argon2_default else "default")
+        phidb = harness.PhidbServer(fast_argon2=(mode == "fast"))
+    return redis, phidb
+
+
+def vm_rss_kib(pid):
+    """Resident set size of a process in KiB (/proc/PID/status VmRSS)."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def info_field(server, section, field):
+    """One field of INFO <section> as a string (None if absent)."""
+    c = server.raw()
+    try:
+        r = c.call("INFO", section)
+    finally:
+        c.close()
+    text = (r[2] if r[0] == "=" else r[1]).decode("utf-8", "replace")
+    for line in text.splitlines():
+        if line.startswith(field + ":"):
+            return line.split(":", 1)[1].strip()
+    return None
+
+
+def pipe_load(server, commands_iter):
+    """Feed RESP commands to `redis-cli --pipe` (streamed); return its summary text."""
+    import subprocess
+    p = subprocess.Popen(server.cli_args() + ["--pipe"], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        for chunk in commands_iter:
+            p.stdin.write(chunk)
+        p.stdin.close()
+        out = p.stdout.read().decode("utf-8", "replace")
+    finally:
+        rc = p.wait()
+    if rc != 0 or "errors: 0," not in out:
+        raise RuntimeError(f"redis-cli --pipe into {server.kind} failed (rc={rc}):\n{out}")
+    return out
+
+
+def results_path(prefix, ext="csv"):
+    os.makedirs(RESULTS, exist_ok=True)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return os.path.join(RESULTS, f"{prefix}-{stamp}.{ext}")
+
+
+def finish(servers, ok=True):
+    """Stop the servers (checking a clean exit) and remove temp dirs unless something failed."""
+    try:
+        for s in servers:
+            if s.proc is not None:
+                s.stop()
+    except harness.ServerError as e:
+        print(f"\n{e}", file=sys.stderr)
+        ok = False
+    finally:
+        harness.stop_all(check=False)
+    if ok:
+        harness.cleanup_temp_dirs()
+    else:
+        print("kept for inspection: " + " ".join(harness._TEMP_DIRS), file=sys.stderr)
+    return ok
+
+
+def ratio(a, b):
+    return f"{a / b:.2f}" if a and b else "-"

@@ -1,0 +1,462 @@
+"""Differential test: connection and server commands behave like redis-server 7.0.
+
+Checks PING ECHO HELLO (2, 3, 4, AUTH, SETNAME) AUTH QUIT RESET SELECT, CLIENT (ID SETNAME
+GETNAME INFO LIST KILL), COMMAND (COUNT INFO DOCS LIST), DBSIZE, TIME, CONFIG GET, INFO,
+unknown commands and subcommands, and what an unauthenticated connection may do.
+
+Values that legitimately differ between two servers are masked before comparison (and
+listed in README.md): HELLO's server/version/id, client ids, addresses and ages in CLIENT
+INFO/LIST, TIME, COMMAND COUNT, CONFIG values, INFO values. What is compared there is the
+shape: reply types, field names, and the fields whose values are defined (name, db, user,
+resp, cmd...).
+
+Wrong-password attempts are kept to a minimum (phidb locks accounts out after repeated
+failures) and run last.
+"""
+
+import time
+
+import difftest
+from difftest import OK, as_list, bulk, err, integer, scenario, shape, text
+
+HELLO_MASKED = {b"server", b"version", b"id"}
+
+
+def hello_norm(reply):
+    """HELLO's reply with server/version/id masked (map in RESP3, flat array in RESP2)."""
+    if reply[0] == "%":
+        return ("%", tuple((k, ("<masked>",) if text(k) in HELLO_MASKED else v)
+                           for k, v in reply[1]))
+    if reply[0] == "*" and reply[1] is not None and len(reply[1]) % 2 == 0:
+        items = list(reply[1])
+        for i in range(0, len(items), 2):
+            if items[i][0] == "$" and items[i][1] in HELLO_MASKED:
+                items[i + 1] = ("<masked>",)
+        return ("*", tuple(items))
+    return reply
+
+
+# Fields of CLIENT INFO / CLIENT LIST whose values both servers must agree on.
+CLIENT_STABLE_FIELDS = ("name", "db", "sub", "psub", "multi", "user", "resp", "cmd", "flags")
+
+
+def parse_client_line(line):
+    fields = {}
+    for part in line.split(b" "):
+        if b"=" in part:
+            k, _, v = part.partition(b"=")
+            fields[k.decode()] = v
+    return fields
+
+
+def client_info_norm(reply):
+    """CLIENT INFO: the wire type, the set of field names and the stable fields' values."""
+    if reply[0] not in ("$", "="):
+        return reply
+    f = parse_client_line(text(reply).rstrip(b"\n"))
+    return (reply[0], tuple(sorted(f)), tuple((k, f.get(k)) for k in CLIENT_STABLE_FIELDS))
+
+
+def client_list_norm(prefix):
+    """CLIENT LIST: only the lines of this scenario's connections (named prefix*)."""
+    def norm(reply):
+        if reply[0] not in ("$", "="):
+            return reply
+        lines = [parse_client_line(l) for l in text(reply).split(b"\n") if l.strip()]
+        mine = [l for l in lines if l.get("name", b"").startswith(prefix)]
+        mine.sort(key=lambda l: l["name"])
+        return (reply[0], len(mine),
+                tuple((tuple(sorted(l)), tuple((k, l.get(k)) for k in CLIENT_STABLE_FIELDS))
+                      for l in mine))
+    return norm
+
+
+@scenario()
+def ping_echo(s):
+    c = s.conn()
+    c.cmd("PING", expect=("+", b"PONG"))
+    c.cmd("PING", "hello", expect=bulk("hello"))
+    c.cmd("PING", b"\x00\r\n")
+    c.cmd("PING", "")
+    c.cmd("PING", "a", "b", expect=err("ERR wrong number of arguments for 'ping' command"))
+    c.cmd("ping")
+    c.cmd("ECHO", "hello", expect=bulk("hello"))
+    c.cmd("ECHO", b"\x00\r\nbinary\xff")
+    c.cmd("ECHO", "")
+    c.cmd("ECHO", b"e" * 100000)
+    c.cmd("ECHO")
+    c.cmd("ECHO", "a", "b")
+
+
+@scenario()
+def hello(s):
+    c = s.conn()
+    c.cmd("HELLO", norm=hello_norm)
+    c.cmd("HELLO", "2", norm=hello_norm)
+    c.cmd("PING")
+    c.cmd("GET", "missing", expect=("$", None))  # now RESP2
+    c.cmd("HELLO", "3", norm=hello_norm)
+    c.cmd("GET", "missing", expect=("_",))  # now RESP3
+    c.cmd("HGETALL", "missing")
+    c.cmd("HELLO", "4", expect=err("NOPROTO unsupported protocol version"))
+    c.cmd("HELLO", "1")
+    c.cmd("HELLO", "0")
+    c.cmd("HELLO", "-1")
+    c.cmd("HELLO", "abc")
+    c.cmd("HELLO", "3.0")
+    c.cmd("HELLO", "3", "SETNAME", "hello-client", norm=hello_norm)
+    c.cmd("CLIENT", "GETNAME", expect=bulk("hello-client"))
+    c.cmd("HELLO", "3", "SETNAME", "bad name")
+    c.cmd("HELLO", "3", "SETNAME")
+    c.cmd("HELLO", "3", "BOGUS")
+    c.cmd("HELLO", "3", "AUTH", "admin")
+    c.cmd("HELLO", "2", "AUTH", "admin", s.server.password, norm=hello_norm,
+          label="HELLO 2 AUTH admin <password>")
+    c.cmd("GET", "missing", expect=("$", None))
+    c.cmd("HELLO", "3", "AUTH", "admin", s.server.password, "SETNAME", "x", norm=hello_norm,
+          label="HELLO 3 AUTH admin <password> SETNAME x")
+    c.cmd("CLIENT", "GETNAME", expect=bulk("x"))
+    c.cmd("HELLO", "4", "AUTH", "admin", s.server.password, label="HELLO 4 AUTH admin <pw>")
+
+
+@scenario(noauth_ok=True)
+def unauthenticated(s):
+    """No default user: before AUTH only AUTH and HELLO ... AUTH work."""
+    u = s.conn("unauth", auth=False)
+    u.cmd("PING", expect=err("NOAUTH Authentication required."))
+    u.cmd("GET", "k")
+    u.cmd("SET", "k", "v")
+    u.cmd("NOSUCHCOMMAND")
+    u.cmd("CLIENT", "ID")
+    u.cmd("MULTI")
+    u.cmd("SELECT", "0")
+    u.cmd("HELLO", "3")
+    u.cmd("HELLO", "2")
+    u.cmd("HELLO")
+    u.cmd("AUTH", "admin", s.server.password, expect=OK, label="AUTH admin <password>")
+    u.cmd("PING", expect=("+", b"PONG"))
+    v = s.conn("unauth-hello", auth=False)
+    v.cmd("HELLO", "3", "AUTH", "admin", s.server.password, norm=hello_norm,
+          label="HELLO 3 AUTH admin <password>")
+    v.cmd("PING")
+    w = s.conn("unauth-quit", auth=False)
+    w.cmd("QUIT", expect=OK)
+    w.closed()
+    c = s.conn()
+    c.cmd("DBSIZE", expect=integer(0))  # nothing was written without AUTH
+
+
+@scenario(noauth_ok=True)
+def quit_and_reset(s):
+    q = s.conn("q")
+    q.cmd("SET", "k", "v")
+    q.cmd("QUIT", expect=OK)
+    q.closed()
+    r = s.conn("r")
+    r.cmd("CLIENT", "SETNAME", "before-reset")
+    r.cmd("HELLO", "3", norm=hello_norm)
+    r.cmd("SELECT", "0")
+    r.cmd("WATCH", "k")
+    r.cmd("MULTI")
+    r.cmd("SET", "k", "in-multi")
+    r.cmd("RESET", expect=("+", b"RESET"))  # allowed inside MULTI; discards it
+    # RESET returns to RESP2, no name, no transaction, and to the default user, which does
+    # not exist (phidb) / is off (the reference): the connection must AUTH again.
+    r.cmd("PING")
+    r.cmd("GET", "k")
+    r.cmd("AUTH", "admin", s.server.password, label="AUTH admin <password>")
+    r.cmd("GET", "k", expect=bulk("v"))
+    r.cmd("GET", "missing", expect=("$", None))  # RESP2 again
+    r.cmd("CLIENT", "GETNAME", expect=("$", None))
+    r.cmd("EXEC")
+    r.cmd("RESET", "extra")
+    r.cmd("QUIT", "extra")
+    r.closed()
+
+
+@scenario()
+def select(s):
+    c = s.conn()
+    c.cmd("SELECT", "0", expect=OK)
+    c.cmd("SELECT", "1", expect=err("ERR DB index is out of range"))
+    c.cmd("SELECT", "15")
+    c.cmd("SELECT", "-1")
+    c.cmd("SELECT", "abc")
+    c.cmd("SELECT", "99999999999999999999")
+    c.cmd("SELECT", "0", "1")
+    c.cmd("SELECT")
+    c.cmd("SET", "k", "v")
+    c.cmd("GET", "k", expect=bulk("v"))  # still database 0
+
+
+@scenario()
+def client_id_name(s):
+    c = s.conn()
+    c.cmd("CLIENT", "ID", norm=shape)
+    c.cmd("CLIENT", "GETNAME", expect=s.nil)
+    c.cmd("CLIENT", "SETNAME", "app-1", expect=OK)
+    c.cmd("CLIENT", "GETNAME", expect=bulk("app-1"))
+    c.cmd("CLIENT", "SETNAME", "")
+    c.cmd("CLIENT", "GETNAME")
+    c.cmd("CLIENT", "SETNAME", "has space",
+          expect=err("ERR Client names cannot contain spaces, newlines or special characters."))
+    c.cmd("CLIENT", "SETNAME", "new\nline")
+    c.cmd("CLIENT", "SETNAME", b"\x01ctl")
+    c.cmd("CLIENT", "SETNAME", "\u00e9")
+    c.cmd("CLIENT", "SETNAME", "x" * 1000)
+    c.cmd("CLIENT", "SETNAME")
+    c.cmd("CLIENT", "SETNAME", "a", "b")
+    c.cmd("CLIENT", "GETNAME", "extra")
+    c.cmd("CLIENT", "ID", "extra")
+    c.cmd("CLIENT", "NOSUCH", expect=err("ERR unknown subcommand 'NOSUCH'. Try CLIENT HELP."))
+    c.cmd("CLIENT", expect=err("ERR wrong number of arguments for 'client' command"))
+    c.cmd("client", "getname")
+    # Ids are unique and increase.
+    a = c.q("CLIENT", "ID")
+    b = s.conn("second").q("CLIENT", "ID")
+    s.note("second connection has a larger id", a[0] == ":" and b[0] == ":" and b[1] > a[1])
+
+
+@scenario()
+def client_info_list(s):
+    a = s.conn("a")
+    b = s.conn("b")
+    a.cmd("CLIENT", "SETNAME", "cl-a")
+    b.cmd("CLIENT", "SETNAME", "cl-b")
+    a.cmd("CLIENT", "INFO", norm=client_info_norm)
+    b.cmd("MULTI")
+    b.cmd("PING")
+    a.cmd("CLIENT", "LIST", norm=client_list_norm(b"cl-"))
+    b.cmd("DISCARD")
+    a.cmd("CLIENT", "LIST", "TYPE", "normal", norm=client_list_norm(b"cl-"))
+    a.cmd("CLIENT", "LIST", "TYPE", "pubsub", norm=client_list_norm(b"cl-"))
+    a.cmd("CLIENT", "LIST", "TYPE", "bogus")
+    bid = b.q("CLIENT", "ID")[1]
+    a.cmd("CLIENT", "LIST", "ID", bid, norm=client_list_norm(b"cl-"), label="CLIENT LIST ID <b>")
+    a.cmd("CLIENT", "LIST", "ID", "abc")
+    a.cmd("CLIENT", "LIST", "BOGUS")
+    a.cmd("CLIENT", "INFO", "extra")
+
+
+@scenario()
+def client_kill(s):
+    killer = s.conn("killer")
+    v1, v2, v3 = s.conn("v1"), s.conn("v2"), s.conn("v3")
+    id1 = v1.q("CLIENT", "ID")[1]
+    killer.cmd("CLIENT", "KILL", "ID", id1, expect=integer(1), label="CLIENT KILL ID <v1>")
+    v1.closed()
+    killer.cmd("CLIENT", "KILL", "ID", id1, expect=integer(0), label="CLIENT KILL ID <v1 again>")
+    killer.cmd("CLIENT", "KILL", "ID", "999999999")
+    addr2 = parse_client_line(text(v2.q("CLIENT", "INFO")))["addr"]
+    killer.cmd("CLIENT", "KILL", addr2, expect=OK, label="CLIENT KILL <v2 addr> (old form)")
+    v2.closed()
+    killer.cmd("CLIENT", "KILL", "127.0.0.1:1", expect=err("ERR No such client"))
+    addr3 = parse_client_line(text(v3.q("CLIENT", "INFO")))["addr"]
+    killer.cmd("CLIENT", "KILL", "ADDR", addr3, "SKIPME", "yes", expect=integer(1),
+               label="CLIENT KILL ADDR <v3 addr> SKIPME yes")
+    v3.closed()
+    killer.cmd("CLIENT", "KILL", "USER", "nosuchuser")
+    killer.cmd("CLIENT", "KILL", "ID", "abc")
+    killer.cmd("CLIENT", "KILL", "ID", "0")
+    killer.cmd("CLIENT", "KILL", "BOGUS", "x")
+    killer.cmd("CLIENT", "KILL", "ID")
+    killer.cmd("CLIENT", "KILL")
+    killer.cmd("CLIENT", "KILL", "SKIPME", "maybe")
+    selfid = killer.q("CLIENT", "ID")[1]
+    killer.cmd("CLIENT", "KILL", "ID", selfid, "SKIPME", "yes", expect=integer(0),
+               label="CLIENT KILL ID <self> SKIPME yes")
+    killer.cmd("CLIENT", "KILL", "ID", selfid, "SKIPME", "no", expect=integer(1),
+               label="CLIENT KILL ID <self> SKIPME no")
+    killer.closed()
+
+
+# Commands whose COMMAND INFO entries must match (the ones phidb implements).
+INFO_COMMANDS = ["get", "set", "hset", "hget", "hgetall", "del", "unlink", "exists", "expire",
+                 "pexpireat", "ttl", "mget", "mset", "msetnx", "getex", "getdel", "incrbyfloat",
+                 "hincrbyfloat", "hrandfield", "rename", "scan", "hscan", "multi", "exec",
+                 "watch", "ping", "auth", "hello", "select", "client", "command", "dbsize"]
+
+
+def command_info_norm(reply):
+    """COMMAND INFO entries: name, arity, flags, first/last/step key, ACL categories."""
+    if reply[0] != "*" or reply[1] is None:
+        return reply
+    out = []
+    for e in reply[1]:
+        if e[0] != "*" or e[1] is None:
+            out.append(e)
+            continue
+        f = e[1]
+        flags = tuple(sorted(text(x) for x in as_list(f[2])))
+        cats = tuple(sorted(text(x) for x in as_list(f[6]))) if len(f) > 6 else None
+        out.append((text(f[0]), f[1], flags, f[3], f[4], f[5], cats))
+    return ("*", tuple(out))
+
+
+def command_docs_norm(reply):
+    """COMMAND DOCS: per command, the doc fields present, its group and argument names."""
+    try:
+        items = as_list(reply)
+    except ValueError:
+        return reply
+    out = []
+    for name, doc in zip(items[0::2], items[1::2]):
+        d = as_list(doc)
+        fields = {text(k).decode(): v for k, v in zip(d[0::2], d[1::2])}
+        args = []
+        if "arguments" in fields:
+            for a in as_list(fields["arguments"]):
+                ad = as_list(a)
+                af = {text(k).decode(): v for k, v in zip(ad[0::2], ad[1::2])}
+                args.append((text(af["name"]), text(af["type"])))
+        out.append((text(name), tuple(sorted(fields)), text(fields.get("group", ("$", b""))),
+                    tuple(args)))
+    return (reply[0], tuple(sorted(out)))
+
+
+@scenario()
+def command(s):
+    c = s.conn()
+    c.cmd("COMMAND", "COUNT", norm=shape)
+    for name in INFO_COMMANDS:
+        c.cmd("COMMAND", "INFO", name, norm=command_info_norm)
+    c.cmd("COMMAND", "INFO", "GET", "nosuchcommand", norm=command_info_norm)
+    c.cmd("COMMAND", "DOCS", "get", "set", "hset", norm=command_docs_norm)
+    c.cmd("COMMAND", "DOCS", "nosuchcommand")
+    listed = {text(x).decode().lower() for x in as_list(c.q("COMMAND", "LIST"))}
+    s.note("COMMAND LIST has every command of the suite",
+           tuple(sorted(n for n in INFO_COMMANDS if n not in listed)) or "all present")
+    c.cmd("COMMAND", "NOSUCH")
+    c.cmd("COMMAND", "INFO", "client|kill", norm=command_info_norm)
+    c.cmd("COMMAND", "COUNT", "extra")
+
+
+@scenario()
+def dbsize_time(s):
+    c = s.conn()
+    c.cmd("DBSIZE", expect=integer(0))
+    c.cmd("MSET", "a", "1", "b", "2")
+    c.cmd("HSET", "h", "f", "v")
+    c.cmd("DBSIZE", expect=integer(3))
+    c.cmd("DBSIZE", "extra")
+
+    def time_norm(reply):
+        try:
+            secs, usecs = (int(text(x)) for x in as_list(reply))
+        except (ValueError, TypeError):
+            return reply
+        ok = abs(secs - time.time()) < 120 and 0 <= usecs < 1000000
+        return (reply[0], shape(reply), "now" if ok else (secs, usecs))
+    c.cmd("TIME", norm=time_norm)
+    c.cmd("TIME", "extra")
+
+
+def config_norm(reply):
+    """CONFIG GET: names and whether each value is a decimal number (values not compared)."""
+    try:
+        items = as_list(reply)
+    except ValueError:
+        return reply
+    pairs = sorted((text(k), text(v).isdigit()) for k, v in zip(items[0::2], items[1::2]))
+    return (reply[0], tuple(pairs))
+
+
+@scenario()
+def config_get(s):
+    c = s.conn()
+    c.cmd("CONFIG", "GET", "maxmemory", norm=config_norm)
+    c.cmd("CONFIG", "GET", "timeout", norm=config_norm)
+    c.cmd("CONFIG", "GET", "maxmemory", "timeout", norm=config_norm)
+    c.cmd("CONFIG", "GET", "MAXMEMORY", norm=config_norm)
+    c.cmd("CONFIG", "GET", "nosuchparameter")
+    c.cmd("CONFIG", "GET")
+    c.cmd("CONFIG")
+    c.cmd("CONFIG", "NOSUCH")
+
+
+INFO_REQUIRED = {
+    "Server": ["redis_version", "redis_mode", "process_id", "tcp_port", "uptime_in_seconds"],
+    "Clients": ["connected_clients"],
+    "Memory": ["used_memory", "used_memory_human", "maxmemory"],
+    "Persistence": ["loading"],
+    "Stats": ["total_connections_received", "total_commands_processed", "expired_keys"],
+    "Replication": ["role"],
+    "Keyspace": [],
+}
+
+
+def parse_info(reply):
+    sections, cur = {}, None
+    for line in text(reply).decode("utf-8", "replace").splitlines():
+        if line.startswith("# "):
+            cur = sections.setdefault(line[2:].strip(), {})
+        elif ":" in line and cur is not None:
+            k, _, v = line.partition(":")
+            cur[k] = v
+    return sections
+
+
+def info_norm(required):
+    """INFO: wire type, and for each required section and field whether it is present."""
+    def norm(reply):
+        if reply[0] not in ("$", "="):
+            return reply
+        secs = parse_info(reply)
+        return (reply[0], tuple((sec, sec in secs, tuple((f, f in secs.get(sec, {}))
+                                                          for f in fields))
+                                for sec, fields in required.items()))
+    return norm
+
+
+@scenario()
+def info(s):
+    c = s.conn()
+    c.cmd("INFO", norm=info_norm(INFO_REQUIRED))
+    c.cmd("INFO", "memory", norm=lambda r: (r[0], tuple(sorted(parse_info(r)))))
+    c.cmd("INFO", "server", "clients", norm=lambda r: (r[0], tuple(sorted(parse_info(r)))))
+    c.cmd("INFO", "nosuchsection")
+    c.cmd("MSET", "a", "1", "b", "2")
+    c.cmd("SET", "t", "v", "EX", "1000")
+
+    def keyspace(reply):
+        db0 = parse_info(reply).get("Keyspace", {}).get("db0", "")
+        f = dict(p.split("=", 1) for p in db0.split(",") if "=" in p)
+        return (reply[0], f.get("keys"), f.get("expires"), "avg_ttl" in f)
+    c.cmd("INFO", "keyspace", norm=keyspace)
+
+
+@scenario()
+def unknown_commands(s):
+    c = s.conn()
+    c.cmd("NOSUCHCOMMAND",
+          expect=err("ERR unknown command 'NOSUCHCOMMAND', with args beginning with: "))
+    c.cmd("nosuchcommand", "a", "b c", "")
+    c.cmd("FOO", "x" * 200, "y")
+    c.cmd("FOO", b"\x00\r\n\xff")
+    c.cmd(b"\xff\xfe", "x")
+    c.cmd("GET ", "k")
+    c.cmd("CLIENT", "NOSUCH", "arg")
+    c.cmd("CONFIG", "nosuch")
+    c.cmd("COMMAND", "nosuch")
+    c.cmd("SCRIPTX")
+
+
+@scenario(protocols=(2,))
+def auth_failures(s):
+    """Last on purpose, and RESP2 only: two failed admin logins per server, no more."""
+    c = s.conn()
+    c.cmd("AUTH", "admin", "wrong-password",
+          expect=err("WRONGPASS invalid username-password pair or user is disabled."))
+    c.cmd("PING", expect=("+", b"PONG"))  # a failed AUTH keeps the previous login
+    c.cmd("AUTH", "nosuchuser", "whatever")
+    c.cmd("AUTH", "only-a-password")  # the default user, which does not exist / is off
+    c.cmd("AUTH", "a", "b", "c", expect=err("ERR syntax error"))
+    c.cmd("AUTH")
+    c.cmd("HELLO", "3", "AUTH", "admin", "wrong-password")
+    c.cmd("GET", "missing", expect=("$", None))  # HELLO failed: still RESP2
+    c.cmd("AUTH", "admin", s.server.password, expect=OK, label="AUTH admin <password>")
+    c.cmd("AUTH", "admin", "")
+
+
+if __name__ == "__main__":
+    difftest.main(globals())

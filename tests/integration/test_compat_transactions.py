@@ -1,0 +1,224 @@
+"""Differential test: MULTI / EXEC / DISCARD / WATCH / UNWATCH behave like redis-server 7.0.
+
+Checks queuing replies, EXECABORT after a queued syntax or arity error, runtime errors
+inside EXEC that do not stop the other commands, nesting and ordering errors, WATCH with a
+modification from another client (EXEC replies nil: *-1 in RESP2, _ in RESP3), WATCH of a
+key that expires, UNWATCH and DISCARD clearing watches. Optimistic locking in every Redis
+client library depends on exactly these replies.
+"""
+
+import difftest
+from difftest import OK, QUEUED, bulk, err, scenario
+from harness import wait_until
+
+
+@scenario()
+def multi_exec_basic(s):
+    c = s.conn()
+    c.cmd("MULTI", expect=OK)
+    c.cmd("SET", "a", "1", expect=QUEUED)
+    c.cmd("INCR", "a", expect=QUEUED)
+    c.cmd("GET", "a", expect=QUEUED)
+    c.cmd("HSET", "h", "f", "v")
+    c.cmd("HGETALL", "h")
+    c.cmd("GET", "missing")
+    c.cmd("EXEC")
+    c.cmd("MULTI")
+    c.cmd("EXEC", expect=("*", ()))  # an empty transaction
+    c.cmd("EXEC", expect=err("ERR EXEC without MULTI"))
+    c.cmd("DISCARD", expect=err("ERR DISCARD without MULTI"))
+    c.cmd("MULTI")
+    c.cmd("SET", "x", "1")
+    c.cmd("DISCARD", expect=OK)
+    c.cmd("GET", "x", expect=s.nil)
+    c.cmd("MULTI")
+    c.cmd("MULTI", expect=err("ERR MULTI calls can not be nested"))
+    c.cmd("SET", "y", "1")
+    c.cmd("EXEC")  # nesting is reported but does not abort
+    c.cmd("GET", "y")
+    c.cmd("multi")
+    c.cmd("set", "z", "lower")
+    c.cmd("exec")
+    c.cmd("MULTI", "extra")
+    c.cmd("EXEC", "extra")
+    c.cmd("DISCARD", "extra")
+
+
+@scenario()
+def execabort_on_queued_errors(s):
+    c = s.conn()
+    c.cmd("SET", "a", "old")
+    c.cmd("MULTI")
+    c.cmd("SET", "a", "new", expect=QUEUED)
+    c.cmd("SET", "b", expect=err("ERR wrong number of arguments for 'set' command"))
+    c.cmd("SET", "c", "1", expect=QUEUED)
+    c.cmd("EXEC", expect=err("EXECABORT Transaction discarded because of previous errors."))
+    c.cmd("MGET", "a", "b", "c")
+    c.cmd("MULTI")
+    c.cmd("NOSUCHCOMMAND", "x")
+    c.cmd("SET", "a", "new")
+    c.cmd("EXEC")
+    c.cmd("GET", "a", expect=bulk("old"))
+    c.cmd("MULTI")
+    c.cmd("CLIENT", "NOSUCHSUB")
+    c.cmd("EXEC")
+    c.cmd("MULTI")
+    c.cmd("EXEC", "extra")  # EXEC with the wrong arity
+    c.cmd("EXEC")
+    c.cmd("MULTI")
+    c.cmd("WATCH", "a", expect=err("ERR WATCH inside MULTI is not allowed"))
+    c.cmd("SET", "a", "inside")
+    c.cmd("EXEC")
+    c.cmd("GET", "a")
+    # A syntax error that is only found when the command runs is not a queuing error.
+    c.cmd("MULTI")
+    c.cmd("SET", "a", "v", "BOGUS")
+    c.cmd("SET", "d", "1")
+    c.cmd("EXEC")
+    c.cmd("MGET", "a", "d")
+
+
+@scenario()
+def runtime_errors_do_not_stop_exec(s):
+    c = s.conn()
+    c.cmd("SET", "s", "abc")
+    c.cmd("MULTI")
+    c.cmd("INCR", "s")
+    c.cmd("HSET", "s", "f", "v")
+    c.cmd("SET", "t", "1")
+    c.cmd("INCRBYFLOAT", "s", "1")
+    c.cmd("EXPIRE", "t", "abc")
+    c.cmd("RENAME", "missing", "x")
+    c.cmd("INCR", "t")
+    c.cmd("EXEC")
+    c.cmd("GET", "t", expect=bulk("2"))
+    c.cmd("GET", "s", expect=bulk("abc"))
+
+
+@scenario()
+def watch_and_modify(s):
+    c, other = s.conn("c"), s.conn("other")
+    c.cmd("SET", "k", "1")
+    c.cmd("WATCH", "k", expect=OK)
+    other.cmd("SET", "k", "2")
+    c.cmd("MULTI")
+    c.cmd("SET", "k", "mine")
+    c.cmd("EXEC", expect=s.nil_array)
+    c.cmd("GET", "k", expect=bulk("2"))
+    # Without interference EXEC runs; after EXEC the watch is gone.
+    c.cmd("WATCH", "k")
+    c.cmd("MULTI")
+    c.cmd("SET", "k", "mine")
+    c.cmd("EXEC")
+    other.cmd("SET", "k", "3")
+    c.cmd("MULTI")
+    c.cmd("INCR", "k")
+    c.cmd("EXEC")
+    # Writing the same value still counts as a modification.
+    c.cmd("WATCH", "k")
+    other.cmd("SET", "k", "4")
+    other.cmd("SET", "k", "4")
+    c.cmd("MULTI")
+    c.cmd("GET", "k")
+    c.cmd("EXEC")
+    # A missing key that another client creates.
+    c.cmd("WATCH", "new")
+    other.cmd("SET", "new", "x")
+    c.cmd("MULTI")
+    c.cmd("GET", "new")
+    c.cmd("EXEC")
+    # A missing key that stays missing (DEL of nothing is no modification).
+    c.cmd("WATCH", "ghost")
+    other.cmd("DEL", "ghost")
+    c.cmd("MULTI")
+    c.cmd("SET", "ghost", "1")
+    c.cmd("EXEC")
+    # Several keys, only one touched, by EXPIRE / HSET / DEL / RENAME.
+    for touch in (["EXPIRE", "k", "1000"], ["HSET", "h", "f", "v"], ["DEL", "k"],
+                  ["RENAME", "new", "renamed"], ["PERSIST", "k"], ["HDEL", "h", "nope"]):
+        c.q("SET", "k", "v")
+        c.q("HSET", "h", "f", "0")
+        c.q("SET", "new", "n")
+        c.cmd("WATCH", "k", "h", "new")
+        other.cmd(*touch)
+        c.cmd("MULTI")
+        c.cmd("PING")
+        c.cmd("EXEC")
+    # The watching client's own write also invalidates its watch.
+    c.cmd("WATCH", "k")
+    c.cmd("SET", "k", "self")
+    c.cmd("MULTI")
+    c.cmd("GET", "k")
+    c.cmd("EXEC")
+    c.cmd("WATCH")
+
+
+@scenario()
+def unwatch_and_discard(s):
+    c, other = s.conn("c"), s.conn("other")
+    c.cmd("SET", "k", "1")
+    c.cmd("WATCH", "k")
+    c.cmd("UNWATCH", expect=OK)
+    other.cmd("SET", "k", "2")
+    c.cmd("MULTI")
+    c.cmd("INCR", "k")
+    c.cmd("EXEC")  # runs: nothing is watched
+    c.cmd("WATCH", "k")
+    c.cmd("MULTI")
+    c.cmd("DISCARD")  # DISCARD also forgets the watches
+    other.cmd("SET", "k", "5")
+    c.cmd("MULTI")
+    c.cmd("INCR", "k")
+    c.cmd("EXEC")
+    c.cmd("UNWATCH")  # without any watch: still OK
+    c.cmd("UNWATCH", "extra")
+    c.cmd("MULTI")
+    c.cmd("UNWATCH")  # allowed (queued) inside MULTI
+    c.cmd("EXEC")
+
+
+@scenario()
+def watch_expiring_key(s):
+    """A watched key that expires before EXEC aborts the transaction (Redis 7.0)."""
+    c, other = s.conn("c"), s.conn("other")
+    # 1. The key expires and another client's access deletes it.
+    c.cmd("SET", "k", "v", "PX", "400")  # long enough to WATCH it before it expires
+    c.cmd("WATCH", "k")
+    wait_until(lambda: other.q("EXISTS", "k") == (":", 0), what="k to expire")
+    c.cmd("MULTI")
+    c.cmd("SET", "k", "mine")
+    c.cmd("EXEC", expect=s.nil_array)
+    c.cmd("GET", "k")
+    # 2. The key expires and the server's active expiry deletes it (nobody touches it:
+    #    DBSIZE counts keys without looking them up).
+    c.cmd("DEL", "k")
+    c.cmd("SET", "k", "v", "PX", "400")  # long enough to WATCH it before it expires
+    c.cmd("WATCH", "k")
+    wait_until(lambda: other.q("DBSIZE") == (":", 0), timeout=60, what="active expiry of k")
+    c.cmd("MULTI")
+    c.cmd("SET", "k", "mine")
+    c.cmd("EXEC", expect=s.nil_array)
+    c.cmd("GET", "k")
+    # 3. A long TTL does not expire during the transaction.
+    c.cmd("SET", "k", "v", "EX", "1000")
+    c.cmd("WATCH", "k")
+    c.cmd("MULTI")
+    c.cmd("GET", "k")
+    c.cmd("EXEC", expect=("*", (("$", b"v"),)))
+
+
+@scenario()
+def transaction_isolation(s):
+    """Commands of another client wait until EXEC is done; queued commands see EXEC time."""
+    c, other = s.conn("c"), s.conn("other")
+    c.cmd("SET", "n", "0")
+    c.cmd("MULTI")
+    c.cmd("INCR", "n")
+    other.cmd("SET", "n", "10")  # runs now, before EXEC
+    c.cmd("INCR", "n")
+    c.cmd("EXEC", expect=("*", ((":", 11), (":", 12))))
+    other.cmd("GET", "n", expect=bulk("12"))
+
+
+if __name__ == "__main__":
+    difftest.main(globals())

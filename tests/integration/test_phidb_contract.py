@@ -1,0 +1,267 @@
+"""phidb's own promises from docs/CONTRACT.md, checked against the running server.
+
+- No default user: nothing but AUTH/HELLO AUTH works before authenticating.
+- admin may not run KEYS, FLUSHALL, FLUSHDB by default (not even inside MULTI); the
+  keyspace is untouched. With `allow-dangerous-commands flushall flushdb keys` AND an
+  explicit grant (ACL SETUSER admin +flushall +flushdb +keys) they work; the directive
+  alone is not enough.
+- Only database 0: SELECT 0 is OK, SELECT 1 is `-ERR DB index is out of range`.
+- TLS only: a plaintext client gets no reply; TLS 1.1 is refused; a client certificate
+  is optional, the one from `phidb init` works, one from a foreign CA is refused.
+- The log never contains key names, values or passwords.
+- Lifecycle: SIGTERM exits 0 with a clean (sanitizer-free) log; restart after SIGTERM and
+  after kill -9 comes back up.
+- `phidb init` output: files present, secrets 0600, refuses to re-init a directory.
+
+With PHIDB_TARGET=redis the stand-in redis-server has admin's ACL set to
+`+@all -keys -flushall -flushdb`, which models the default; the checks of `phidb init` and
+of the allow-dangerous-commands directive itself are phidb-only and reported as skipped.
+"""
+
+import os
+import socket
+import ssl
+import stat
+import subprocess
+import warnings
+
+import harness
+from harness import make_certs, make_temp_dir
+
+CANARY_KEY = "canary-key-7f3c1e"
+CANARY_VALUE = "canary-value-b81d04"
+CANARY_FIELD = "canary-field-5a9e2c"
+
+
+def is_error(r):
+    return r[0] == "-"
+
+
+def check_no_auth(run, srv):
+    c = srv.raw(auth=False)
+    for cmd in (["PING"], ["GET", "k"], ["SET", "k", "v"], ["DBSIZE"], ["KEYS", "*"],
+                ["HELLO", "3"], ["CLIENT", "LIST"]):
+        r = c.call(*cmd)
+        run.check(is_error(r), f"{' '.join(cmd)} before AUTH is refused", harness.show(r))
+    r = c.call("AUTH", "default", "")
+    run.check(is_error(r), "there is no usable default user", harness.show(r))
+    r = c.call("AUTH", srv.password)
+    run.check(is_error(r), "AUTH <admin password> alone (default user) is refused",
+              harness.show(r))
+    run.eq(c.call("AUTH", "admin", srv.password), ("+", b"OK"), "AUTH admin works")
+    run.eq(c.call("PING"), ("+", b"PONG"), "PING after AUTH")
+    c.close()
+
+
+def check_dangerous_refused(run, srv):
+    c = srv.raw()
+    harness.wipe(c)
+    c.call("MSET", "a", "1", "b", "2", "c", "3")
+    for cmd in (["KEYS", "*"], ["FLUSHALL"], ["FLUSHDB"], ["FLUSHALL", "ASYNC"],
+                ["FLUSHDB", "SYNC"], ["keys", "a*"]):
+        r = c.call(*cmd)
+        run.check(is_error(r), f"admin may not run {' '.join(cmd)} by default", harness.show(r))
+        run.log(f"    {' '.join(cmd)} -> {harness.show(r)}")
+    run.eq(c.call("DBSIZE"), (":", 3), "keyspace untouched")
+    run.eq(c.call("MULTI"), ("+", b"OK"), "MULTI")
+    queued = c.call("FLUSHALL")
+    run.check(is_error(queued), "FLUSHALL is refused inside MULTI too", harness.show(queued))
+    c.call("EXEC")
+    run.eq(c.call("DBSIZE"), (":", 3), "keyspace untouched after MULTI/FLUSHALL/EXEC")
+    c.close()
+
+
+def check_dangerous_enabled(run):
+    """Directive + explicit grant: allowed. Directive alone: still refused."""
+    srv = harness.start_target(
+        extra=[("allow-dangerous-commands", ["flushall", "flushdb", "keys"])])
+    try:
+        c = srv.raw()
+        c.call("MSET", "a", "1", "b", "2")
+        r = c.call("KEYS", "*")
+        run.check(is_error(r), "with the directive but no grant, KEYS is still refused",
+                  harness.show(r))
+        r = c.call("FLUSHALL")
+        run.check(is_error(r), "with the directive but no grant, FLUSHALL is still refused",
+                  harness.show(r))
+        r = c.call("ACL", "SETUSER", "admin", "+flushall", "+flushdb", "+keys")
+        run.eq(r, ("+", b"OK"), "ACL SETUSER admin +flushall +flushdb +keys")
+        r = c.call("KEYS", "*")
+        run.eq((r[0], sorted(x[1] for x in r[1]) if r[0] == "*" else r),
+               ("*", [b"a", b"b"]), "KEYS * after the grant")
+        run.eq(c.call("FLUSHDB"), ("+", b"OK"), "FLUSHDB after the grant")
+        run.eq(c.call("DBSIZE"), (":", 0), "FLUSHDB emptied the keyspace")
+        c.call("SET", "x", "1")
+        run.eq(c.call("FLUSHALL"), ("+", b"OK"), "FLUSHALL after the grant")
+        run.eq(c.call("DBSIZE"), (":", 0), "FLUSHALL emptied the keyspace")
+        c.close()
+    finally:
+        srv.stop()
+
+
+def check_select(run, srv):
+    c = srv.raw()
+    run.eq(c.call("SELECT", "0"), ("+", b"OK"), "SELECT 0")
+    run.eq(c.call("SELECT", "1"), ("-", b"ERR DB index is out of range"), "SELECT 1")
+    c.close()
+
+
+def _drain_plain(port, data):
+    """Send bytes over plain TCP; return what comes back until the server closes."""
+    s = socket.create_connection((harness.HOST, port), timeout=harness.IO_TIMEOUT)
+    got = b""
+    try:
+        s.sendall(data)
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            got += chunk
+    except (ConnectionResetError, BrokenPipeError):
+        pass
+    finally:
+        s.close()
+    return got
+
+
+def check_tls(run, srv):
+    got = _drain_plain(srv.port, b"*1\r\n$4\r\nPING\r\n")
+    run.check(b"PONG" not in got and not got.startswith((b"+", b"-", b"$", b"*")),
+              "a plaintext RESP client gets no RESP reply, and is disconnected", repr(got[:80]))
+    got = _drain_plain(srv.port, b"PING\r\n")
+    run.check(b"PONG" not in got, "a plaintext inline PING gets no reply", repr(got[:80]))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.load_verify_locations(srv.ca)
+        ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+        ctx.minimum_version = ssl.TLSVersion.TLSv1
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_1
+    s = socket.create_connection((harness.HOST, srv.port), timeout=harness.IO_TIMEOUT)
+    try:
+        t = ctx.wrap_socket(s, server_hostname=harness.HOST)
+        run.check(False, "TLS 1.1 is refused", f"handshake succeeded with {t.version()}")
+        t.close()
+    except (ssl.SSLError, OSError) as e:
+        run.check(True, "TLS 1.1 is refused")
+        run.log(f"    TLS 1.1 -> {e!r}")
+    finally:
+        s.close()
+
+    for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
+        ctx = ssl.create_default_context(cafile=srv.ca)
+        ctx.minimum_version = ctx.maximum_version = version
+        with socket.create_connection((harness.HOST, srv.port), timeout=harness.IO_TIMEOUT) as s:
+            with ctx.wrap_socket(s, server_hostname=harness.HOST) as t:
+                run.eq(t.version(), version.name.replace("v1_", "v1."), f"{version.name} works")
+
+    c = srv.raw(cert=True)
+    run.eq(c.call("PING"), ("+", b"PONG"), "connect with the client certificate, AUTH, PING")
+    c.close()
+    r = srv.client(cert=True)
+    run.eq(r.ping(), True, "redis-py with the client certificate")
+    r.close()
+
+    # A client certificate from another CA must not be accepted.
+    other = os.path.join(make_temp_dir("foreign-ca"), "tls")
+    make_certs(other)
+    try:
+        c = harness.RawConn(srv.port, srv.ca, certfile=os.path.join(other, "client.crt"),
+                            keyfile=os.path.join(other, "client.key"))
+        try:
+            r = c.call("AUTH", "admin", srv.password)
+        except (harness.ConnectionClosed, ssl.SSLError, OSError) as e:
+            r = e
+        c.close()
+    except (ssl.SSLError, OSError) as e:
+        r = e
+    run.log(f"    foreign client certificate -> {r!r}")
+    run.check(not (isinstance(r, tuple) and r == ("+", b"OK")),
+              "a client certificate from a foreign CA is refused", repr(r))
+
+
+def check_log_has_no_secrets(run, srv):
+    """Write canaries, cause errors around them, then look for them in the server log."""
+    c = srv.raw()
+    c.call("SET", CANARY_KEY, CANARY_VALUE)
+    c.call("HSET", CANARY_KEY + ":h", CANARY_FIELD, CANARY_VALUE)
+    c.call("GET", CANARY_KEY)
+    c.call("HGET", CANARY_KEY, CANARY_FIELD)          # WRONGTYPE
+    c.call("INCR", CANARY_KEY)                          # not an integer
+    c.call("NOSUCHCOMMAND", CANARY_KEY, CANARY_VALUE)   # unknown command: args may be PHI
+    c.call("DEL", CANARY_KEY)
+    c.close()
+    u = srv.raw(auth=False)
+    u.call("AUTH", "nosuchuser", CANARY_VALUE)          # a wrong password for a wrong user
+    u.call("GET", CANARY_KEY)                           # NOAUTH
+    u.close()
+
+
+def check_log_after_stop(run, srv):
+    log = srv.log_text()
+    for what, s in (("key name", CANARY_KEY), ("value", CANARY_VALUE),
+                    ("field name", CANARY_FIELD), ("admin password", srv.password)):
+        run.check(s not in log, f"the server log holds no {what}")
+
+
+def check_init_files(run, srv):
+    if not isinstance(srv, harness.PhidbServer):
+        run.log("    skipped: phidb init checks need phidb (PHIDB_TARGET=redis)")
+        return
+    d = srv.dir
+    for rel in ("phidb.conf", "tls/ca.crt", "tls/server.crt", "tls/server.key",
+                "tls/client.crt", "tls/client.key", "master.key", "admin.password",
+                "data", "data/users.acl"):
+        run.check(os.path.exists(os.path.join(d, rel)), f"phidb init created {rel}")
+    for rel in ("master.key", "admin.password", "tls/server.key", "tls/client.key"):
+        p = os.path.join(d, rel)
+        if os.path.exists(p):
+            mode = stat.S_IMODE(os.stat(p).st_mode)
+            run.check(mode & 0o077 == 0, f"{rel} is not readable by group/others",
+                      f"mode {mode:o}")
+    r = subprocess.run([srv.tool_bin, "init", d, "--port", str(srv.port)],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+    run.check(r.returncode != 0, "phidb init refuses a directory that has a phidb.conf",
+              r.stdout.decode("utf-8", "replace")[-300:])
+
+
+def check_lifecycle(run, srv):
+    c = srv.raw()
+    c.call("SET", "life", "1")
+    c.close()
+    srv.stop()  # raises unless exit 0 and a clean log
+    run.check(True, "SIGTERM: exit 0, no sanitizer report")
+    srv.restart()
+    run.eq(srv.raw().call("PING"), ("+", b"PONG"), "answers after a restart")
+    srv.kill9()
+    srv.restart()
+    run.eq(srv.raw().call("PING"), ("+", b"PONG"), "answers after kill -9 and a restart")
+
+
+def body(run):
+    srv = harness.start_target()
+    run.log(f"target {srv}")
+    with run.case("no default user, AUTH required"):
+        check_no_auth(run, srv)
+    with run.case("KEYS/FLUSHALL/FLUSHDB refused by default"):
+        check_dangerous_refused(run, srv)
+    with run.case("SELECT: only database 0"):
+        check_select(run, srv)
+    with run.case("TLS only; client certificates"):
+        check_tls(run, srv)
+    with run.case("phidb init output"):
+        check_init_files(run, srv)
+    with run.case("no key names, values or passwords in the log"):
+        check_log_has_no_secrets(run, srv)
+        srv.stop()
+        check_log_after_stop(run, srv)
+        srv.restart()
+    with run.case("stop, restart, kill -9"):
+        check_lifecycle(run, srv)
+    with run.case("allow-dangerous-commands plus an explicit grant"):
+        check_dangerous_enabled(run)
+
+
+if __name__ == "__main__":
+    harness.main(body)
