@@ -89,10 +89,10 @@ def scan(run, srv):
 
 def cert_and_login(run, srv):
     check_out(run, srv, ["PING"], b"PONG\n", "PING with --cert/--key", cert=True)
-    p = srv.cli_run("PING", user="nobody", password="x")
+    p = srv.cli_run("GET", "k", user="nobody", password="x")
     run.check(b"WRONGPASS" in p.stderr, "a failed login is reported",
               repr((p.stdout, p.stderr)))
-    run.check(b"PONG" not in p.stdout, "no PONG without a login", repr(p.stdout))
+    run.check(b"NOAUTH" in p.stdout, "no data without a login", repr(p.stdout))
 
 
 def body(run):

@@ -172,8 +172,8 @@ def body(run):
                   repr(r[0].stdout))
 
     with run.case("login with an unknown user"):
-        r = ref.cli_run("PING", user="nobody", password="x")
-        t = tgt.cli_run("PING", user="nobody", password="x")
+        r = ref.cli_run("GET", "k", user="nobody", password="x")
+        t = tgt.cli_run("GET", "k", user="nobody", password="x")
         compare(run, "--user nobody", r, t)
 
 
