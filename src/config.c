@@ -398,6 +398,21 @@ config *config_new(void)
     return c;
 }
 
+config *config_copy(const config *src)
+{
+    config *c = mem_alloc(sizeof *c);
+    *c = *src;
+    for (size_t i = 0; i < NDIRECTIVES; i++) {
+        if ((table[i].type == T_STR || table[i].type == T_PATH) && table[i].off) {
+            char **f = str_field(c, &table[i]);
+            if (*f) *f = mem_strdup(*f);
+        }
+    }
+    c->path = src->path ? mem_strdup(src->path) : NULL;
+    c->base = src->base ? mem_strdup(src->base) : NULL;
+    return c;
+}
+
 void config_free(config *c)
 {
     if (!c) return;

@@ -66,6 +66,9 @@ typedef struct config {
 
 /* Defaults for every directive (paths unresolved). Free with config_free. */
 config *config_new(void);
+/* A deep copy (every string duplicated, from the directive table, so it cannot miss a new
+ * field). Free with config_free. */
+config *config_copy(const config *c);
 /* Free the config. */
 void config_free(config *c);
 /* Read file path, then apply argv (--name value ...). Returns 0, or -1 with a message naming

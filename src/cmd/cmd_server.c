@@ -456,29 +456,6 @@ void config_get_cmd(client *c)
     mem_free(seen);
 }
 
-/* Copy a config (strings duplicated) so CONFIG SET can work on the copy. */
-static config *config_dup(const config *src)
-{
-    config *c = mem_alloc(sizeof *c);
-    *c = *src;
-#define DUP(f) c->f = src->f ? mem_strdup(src->f) : NULL
-    DUP(path);
-    DUP(base);
-    DUP(bind);
-    DUP(tls_cert_file);
-    DUP(tls_key_file);
-    DUP(tls_ca_cert_file);
-    DUP(tls_protocols);
-    DUP(tls_ciphers);
-    DUP(tls_ciphersuites);
-    DUP(dir);
-    DUP(aclfile);
-    DUP(master_key_file);
-    DUP(logfile);
-#undef DUP
-    return c;
-}
-
 void config_set_cmd(client *c)
 {
     if ((c->argc - 2) % 2 != 0) {
@@ -486,7 +463,7 @@ void config_set_cmd(client *c)
         return;
     }
     srv *s = c->s;
-    config *next = config_dup(s->cfg);
+    config *next = config_copy(s->cfg);
     buf changed = {0};
     int ok = 1;
     for (int i = 2; i < c->argc && ok; i += 2) {

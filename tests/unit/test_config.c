@@ -116,5 +116,21 @@ TEST(template_parses)
     buf_free(&b);
 }
 
-UNIT_MAIN(T(defaults_and_file), T(errors_name_file_and_line), T(command_line_wins),
+TEST(copy_is_deep)
+{
+    config *c = config_new();
+    const char *v[] = {"echo 00"};
+    int imm;
+    char err[128];
+    CHECK_INT(config_set(c, "master-key-command", v, 1, 0, &imm, err, sizeof err), 0);
+    config *d = config_copy(c);
+    CHECK_STR(d->master_key_command, "echo 00");
+    CHECK(d->master_key_command != c->master_key_command);
+    CHECK(d->tls_cert_file != c->tls_cert_file);
+    config_free(d); /* under ASan, any shared string would show up as a double free */
+    CHECK_STR(c->master_key_command, "echo 00");
+    config_free(c);
+}
+
+UNIT_MAIN(T(copy_is_deep), T(defaults_and_file), T(errors_name_file_and_line), T(command_line_wins),
           T(runtime_set), T(template_parses))

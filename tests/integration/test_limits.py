@@ -1,0 +1,226 @@
+"""Limits, hostile input and operations against the real phidb-server (issue 2).
+
+- hostile input after AUTH: negative, huge and non-numeric lengths, missing CRLF, binary
+  garbage, a long line without a newline: each gets a protocol error and a disconnect,
+  while another client keeps working and the server keeps running;
+- clients that never finish the TLS handshake or hang up mid-frame do no harm;
+- slow readers are disconnected when their unsent replies pass the hard limit;
+- maxclients: one client too many is told so and disconnected;
+- maxmemory: writes over the limit get -OOM and change nothing; reads and deletes work;
+- certificates reload with CONFIG SET without a restart (new connections see the new
+  certificate; open ones keep working); a bad certificate is refused and the old one stays;
+- configuration errors stop start-up naming the file, the line and the directive;
+- `phidb init` refuses to overwrite an existing directory.
+phidb-only: skipped when PHIDB_TARGET=redis.
+"""
+
+import os
+import random
+import socket
+import ssl
+import subprocess
+import time
+
+import harness
+
+
+def hostile_input(run, srv):
+    bystander = srv.client()
+    bystander.set("bystander", "still here")
+    cases = [
+        (b"*1\r\n$-5\r\n", b"Protocol error: invalid bulk length"),
+        (b"*3\r\n$3\r\nSET\r\n$99999999999999\r\n", b"Protocol error: invalid bulk length"),
+        (b"*1\r\n$abc\r\n", b"Protocol error: invalid bulk length"),
+        (b"*abc\r\n", b"Protocol error: invalid multibulk length"),
+        (b"*99999999999\r\n", b"Protocol error: invalid multibulk length"),
+        (b"*1\r\n$3\r\nGETxx", b"Protocol error: expected '\\r\\n' after bulk data"),
+        (b"*2\r\n$3\r\nGET\r\n:12\r\n", b"Protocol error: expected '$', got ':'"),
+        (b"x" * (70 * 1024), b"Protocol error: too big inline request"),
+        (b'SET "unterminated\r\n', b"Protocol error: unbalanced quotes in request"),
+    ]
+    for data, want in cases:
+        c = srv.raw()
+        c.send(data)
+        r = c.read_reply()
+        run.check(r[0] == "-" and want in r[1], f"{data[:30]!r}...: protocol error",
+                  harness.show(r))
+        run.check(c.is_closed(timeout=10), f"{data[:30]!r}...: disconnected")
+        c.close()
+        run.eq(bystander.get("bystander"), b"still here", "another client is unaffected")
+    rnd = random.Random(42)
+    for i in range(20):
+        c = srv.raw()
+        c.send(b"*2\r\n" + bytes(rnd.getrandbits(8) for _ in range(rnd.randint(1, 5000))))
+        try:
+            c.read_reply(timeout=2)
+        except Exception:
+            pass
+        c.close()
+    # Truncated frames and hang-ups in the middle of a command or of the handshake.
+    for data in (b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$100\r\nabc", b"*2\r\n$3\r\nGE"):
+        c = srv.raw()
+        c.send(data)
+        c.close()
+    for _ in range(20):
+        s = socket.create_connection((harness.HOST, srv.port))
+        s.send(b"\x16\x03\x01\x00\x30")  # the start of a ClientHello, then nothing
+        s.close()
+    run.eq(bystander.get("bystander"), b"still here", "the server keeps serving")
+    run.eq(bystander.ping(), True, "PING after all of it")
+
+
+def slow_reader(run):
+    srv = harness.PhidbServer(extra={"client-output-buffer-limit": ["normal", "1mb", "512kb",
+                                                                     "1"]})
+    c = srv.client()
+    c.set("big", b"x" * 100000)
+    slow = srv.raw()
+    slow.call("CLIENT", "SETNAME", "slow")
+    # Ask for ~40 MB of replies and read none of them.
+    slow.send(harness.encode_command("GET", "big") * 400)
+
+    def gone():
+        names = [l.split(" name=")[1].split(" ")[0] for l in
+                 c.execute_command("CLIENT", "LIST").decode().splitlines()]
+        return "slow" not in names
+
+    harness.wait_until(gone, timeout=30, what="the slow reader to be disconnected")
+    run.check(gone(), "a client over the output hard limit is disconnected")
+    run.eq(c.get("big")[:3], b"xxx", "others are served")
+    slow.close()
+    srv.stop()
+
+
+def maxclients(run):
+    srv = harness.PhidbServer(extra={"maxclients": 3})
+    keep = [srv.raw() for _ in range(3)]
+    extra = srv.raw(auth=False)
+    r = extra.read_reply(timeout=10)
+    run.eq(r, ("-", b"ERR max number of clients reached"), "one client too many is told so")
+    run.check(extra.is_closed(timeout=10), "... and disconnected")
+    run.eq(keep[0].call("PING"), ("+", b"PONG"), "the others keep working")
+    for k in keep:
+        k.close()
+    harness.wait_until(lambda: _can_connect(srv), timeout=15, what="a free slot")
+    srv.stop()
+
+
+def _can_connect(srv):
+    try:
+        c = srv.raw()
+        ok = c.call("PING") == ("+", b"PONG")
+        c.close()
+        return ok
+    except Exception:
+        return False
+
+
+def maxmemory(run, srv):
+    c = srv.raw()
+    c.call("SET", "before", "v")
+    run.eq(c.call("CONFIG", "SET", "maxmemory", "1"), ("+", b"OK"), "CONFIG SET maxmemory 1")
+    oom = ("-", b"OOM command not allowed when used memory > 'maxmemory'.")
+    run.eq(c.call("SET", "k", "v"), oom, "SET over the limit")
+    run.eq(c.call("HSET", "h", "f", "v"), oom, "HSET over the limit")
+    run.eq(c.call("APPEND", "before", "x"), oom, "APPEND over the limit")
+    run.eq(c.call("GET", "before"), ("$", b"v"), "reads work and nothing changed")
+    run.eq(c.call("EXISTS", "k", "h"), (":", 0), "refused writes created nothing")
+    run.eq(c.call("DEL", "before"), (":", 1), "deletes work (they free memory)")
+    run.eq(c.call("CONFIG", "SET", "maxmemory", "0"), ("+", b"OK"), "lift the limit")
+    run.eq(c.call("SET", "k", "v"), ("+", b"OK"), "writes work again")
+    c.close()
+
+
+def _openssl(*args, cwd):
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, timeout=60)
+
+
+def _peer_cert(srv, ca):
+    ctx = ssl.create_default_context(cafile=ca)
+    with socket.create_connection((harness.HOST, srv.port), timeout=10) as s:
+        with ctx.wrap_socket(s, server_hostname="localhost") as t:
+            return t.getpeercert(binary_form=True)
+
+
+def tls_reload(run, srv):
+    d = harness.make_temp_dir("newcerts")
+    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+             "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=new CA", cwd=d)
+    _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+             "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost", cwd=d)
+    with open(os.path.join(d, "ext"), "w") as f:
+        f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
+    _openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+             "-CAcreateserial", "-out", "server.crt", "-days", "2", "-extfile", "ext", cwd=d)
+    os.chmod(os.path.join(d, "server.key"), 0o600)
+    old = _peer_cert(srv, srv.ca)
+    c = srv.raw()
+    r = c.call("CONFIG", "SET", "tls-cert-file", os.path.join(d, "nosuch.crt"))
+    run.check(r[0] == "-", "a missing certificate is refused", harness.show(r))
+    run.eq(_peer_cert(srv, srv.ca), old, "... and the old certificate stays")
+    r = c.call("CONFIG", "SET", "tls-cert-file", os.path.join(d, "server.crt"),
+               "tls-key-file", os.path.join(d, "server.key"))
+    run.eq(r, ("+", b"OK"), "CONFIG SET tls-cert-file and tls-key-file together")
+    new = _peer_cert(srv, os.path.join(d, "ca.crt"))
+    run.check(new != old, "new connections get the new certificate")
+    run.eq(c.call("PING"), ("+", b"PONG"), "an open connection keeps working")
+    try:
+        _peer_cert(srv, srv.ca)
+        run.fail("the old CA still verifies the server")
+    except ssl.SSLError:
+        pass
+    # Put the original back so the rest of the file can connect with srv.ca.
+    r = c.call("CONFIG", "SET", "tls-cert-file", os.path.join(srv.dir, "tls", "server.crt"),
+               "tls-key-file", os.path.join(srv.dir, "tls", "server.key"))
+    run.eq(r, ("+", b"OK"), "switch back")
+    c.close()
+
+
+def config_errors(run, srv):
+    bad = os.path.join(harness.make_temp_dir("badconf"), "bad.conf")
+    with open(srv.conf) as f:
+        lines = f.read().splitlines()
+    lines.insert(2, "port notanumber")
+    with open(bad, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    r = subprocess.run([srv.server_bin, bad], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=60)
+    err = r.stderr.decode()
+    run.check(r.returncode != 0, "a bad directive stops start-up", err)
+    run.check("bad.conf:3:" in err and "port" in err, "the error names file, line and directive",
+              err)
+    r = subprocess.run([srv.server_bin, srv.conf, "--nosuchdirective", "1"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    err = r.stderr.decode()
+    run.check(r.returncode != 0 and "nosuchdirective" in err,
+              "an unknown command-line directive stops start-up", err)
+    r = subprocess.run([srv.tool_bin, "init", srv.dir], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=60)
+    run.check(r.returncode != 0 and b"already exists" in r.stderr,
+              "phidb init refuses an existing directory", r.stderr.decode())
+    c = srv.raw()
+    r = c.call("CONFIG", "SET", "port", "1")
+    run.check(r[0] == "-" and b"immutable" in r[1], "CONFIG SET of an immutable directive",
+              harness.show(r))
+    r = c.call("CONFIG", "SET", "timeout", "5", "maxmemory", "lots")
+    run.check(r[0] == "-" and b"maxmemory" in r[1], "CONFIG SET with one bad value fails",
+              harness.show(r))
+    run.eq(c.call("CONFIG", "GET", "timeout")[1][1], ("$", b"900"), "... and changes nothing")
+    c.close()
+
+
+def body(run):
+    if harness.env_target() == "redis":
+        run.log("skipped: phidb-only checks (PHIDB_TARGET=redis)")
+        return
+    srv = harness.PhidbServer()
+    run.cases([hostile_input, maxmemory, tls_reload, config_errors], run, srv)
+    with run.case("slow reader"):
+        slow_reader(run)
+    with run.case("maxclients"):
+        maxclients(run)
+
+
+if __name__ == "__main__":
+    harness.main(body)
