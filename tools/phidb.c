@@ -12,6 +12,8 @@ static void usage(FILE *out)
     fprintf(out, "usage: phidb <command> [args]\n"
                  "commands:\n"
                  "  init DIR [--port N]   create a ready-to-run data directory\n"
+                 "  keyring status|rewrap DIR ...  show the keyring; re-wrap the data keys\n"
+                 "                        under a new master key (server stopped)\n"
                  "  phi scan|redact ...   detect or redact PHI in free text\n");
 }
 
@@ -22,6 +24,7 @@ int main(int argc, char **argv)
         return 2;
     }
     if (strcmp(argv[1], "init") == 0) return init_cli_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "keyring") == 0) return keyring_cli_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "phi") == 0) return phi_cli_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
         strcmp(argv[1], "help") == 0) {

@@ -8,6 +8,8 @@
 
 /* phidb init DIR [--port N] (tools/init.c) */
 int init_cli_main(int argc, char **argv);
+/* phidb keyring status|rewrap DIR ... (tools/keyring_cli.c) */
+int keyring_cli_main(int argc, char **argv);
 /* phidb phi scan|redact ... (tools/phi_cli.c) */
 int phi_cli_main(int argc, char **argv);
 

@@ -99,8 +99,10 @@ tls_ctx *tls_ctx_new(const tls_conf *conf, char *err, size_t errlen)
     }
     SSL_CTX_set_min_proto_version(ctx, minv);
     SSL_CTX_set_max_proto_version(ctx, maxv);
+    /* CLEANSE_PLAINTEXT: OpenSSL wipes decrypted application data from its read buffer
+     * once it is delivered, so request bytes (values) do not linger there. */
     SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION |
-                                 SSL_OP_NO_RENEGOTIATION);
+                                 SSL_OP_NO_RENEGOTIATION | SSL_OP_CLEANSE_PLAINTEXT);
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     static const unsigned char sid[] = "phidb";
     SSL_CTX_set_session_id_context(ctx, sid, sizeof sid - 1);

@@ -1,0 +1,200 @@
+/*
+ * keyring_cli: `phidb keyring ...`, offline operations on a data directory's keyring.
+ *
+ *   phidb keyring status DIR
+ *   phidb keyring rewrap DIR (--new-key-file PATH | --new-key-command CMD | --new-passphrase)
+ *
+ * DIR is a directory made by `phidb init` (its phidb.conf says where the data and the
+ * current master key are). rewrap re-wraps every data key under a new master key and
+ * touches nothing else (no value, log record or audit segment changes). It needs the data
+ * directory lock, so it refuses to run next to a live server (whose in-memory keyring would
+ * otherwise write the old wrapping back). Afterwards point phidb.conf at the new key.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "config.h"
+#include "store/keyring.h"
+#include "tools.h"
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: phidb keyring status DIR\n"
+                    "       phidb keyring rewrap DIR (--new-key-file PATH | --new-key-command "
+                    "CMD | --new-passphrase)\n");
+}
+
+/* Load DIR/phidb.conf. */
+static config *load_conf(const char *dir, char *err, size_t errlen)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/phidb.conf", dir);
+    config *c = config_new();
+    if (config_load(c, path, 0, NULL, err, errlen) != 0) {
+        config_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static int lock_data_dir(const config *c)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/phidb.lock", c->dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        fprintf(stderr, "phidb keyring: the data directory %s is in use (is phidb-server "
+                        "running?); stop the server first\n", c->dir);
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static char *ask(const char *prompt)
+{
+    static char line[1024];
+    int tty = open("/dev/tty", O_RDWR | O_CLOEXEC);
+    if (tty < 0) return NULL;
+    struct termios old, noecho;
+    tcgetattr(tty, &old);
+    noecho = old;
+    noecho.c_lflag &= ~(tcflag_t)ECHO;
+    tcsetattr(tty, TCSAFLUSH, &noecho);
+    ssize_t w = write(tty, prompt, strlen(prompt));
+    ssize_t n = read(tty, line, sizeof line - 1);
+    tcsetattr(tty, TCSAFLUSH, &old);
+    w = write(tty, "\n", 1);
+    (void)w;
+    close(tty);
+    if (n <= 0) return NULL;
+    line[n] = '\0';
+    line[strcspn(line, "\r\n")] = '\0';
+    return line;
+}
+
+/* The current master key source, as the server would use it. */
+static int current_source(const config *c, keyring_kek_source *src)
+{
+    memset(src, 0, sizeof *src);
+    if (c->master_key_command && *c->master_key_command) {
+        src->command = c->master_key_command;
+    } else if (c->master_key_passphrase) {
+        const char *p = getenv("PHIDB_PASSPHRASE");
+        src->passphrase = p && *p ? p : ask("current master key passphrase: ");
+        if (!src->passphrase) return -1;
+    } else {
+        src->key_file = c->master_key_file;
+    }
+    return 0;
+}
+
+static keyring *open_existing(const config *c, keyring_kek_source *src)
+{
+    char path[4200], err[1024];
+    snprintf(path, sizeof path, "%s/keyring", c->dir);
+    if (current_source(c, src) != 0) {
+        fprintf(stderr, "phidb keyring: no passphrase given\n");
+        return NULL;
+    }
+    keyring *k = keyring_open(path, src, 0, err, sizeof err);
+    if (!k) fprintf(stderr, "phidb keyring: %s\n", err);
+    return k;
+}
+
+static int do_status(const config *c)
+{
+    keyring_kek_source src;
+    keyring *k = open_existing(c, &src);
+    if (!k) return 1;
+    printf("keyring %s\n", keyring_path(k));
+    for (int p = 0; p < KR_NPURPOSES; p++) {
+        uint32_t v[64];
+        size_t n = keyring_versions(k, p, v, 64);
+        printf("  %-7s current v%u, versions:", keyring_purpose_name(p), keyring_current(k, p));
+        for (size_t i = 0; i < n && i < 64; i++)
+            printf(" v%u%s", v[i], keyring_key(k, p, v[i]) ? "" : " (retired)");
+        printf("\n");
+    }
+    keyring_close(k);
+    return 0;
+}
+
+static int do_rewrap(const config *c, int argc, char **argv)
+{
+    keyring_kek_source nsrc = {0};
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--new-key-file") == 0 && i + 1 < argc)
+            nsrc.key_file = argv[++i];
+        else if (strcmp(argv[i], "--new-key-command") == 0 && i + 1 < argc)
+            nsrc.command = argv[++i];
+        else if (strcmp(argv[i], "--new-passphrase") == 0) {
+            const char *p = getenv("PHIDB_NEW_PASSPHRASE");
+            nsrc.passphrase = p && *p ? p : ask("new master key passphrase: ");
+            if (!nsrc.passphrase) {
+                fprintf(stderr, "phidb keyring: no passphrase given\n");
+                return 2;
+            }
+        } else {
+            usage();
+            return 2;
+        }
+    }
+    if (!nsrc.key_file && !nsrc.command && !nsrc.passphrase) {
+        usage();
+        return 2;
+    }
+    int lock = lock_data_dir(c);
+    if (lock < 0) return 1;
+    keyring_kek_source src;
+    keyring *k = open_existing(c, &src);
+    if (!k) return 1;
+    char err[1024];
+    int rc = keyring_rewrap(k, &nsrc, err, sizeof err);
+    keyring_close(k);
+    close(lock);
+    if (rc != 0) {
+        fprintf(stderr, "phidb keyring: %s (nothing was changed)\n", err);
+        return 1;
+    }
+    printf("Re-wrapped every data key of %s/keyring under the new master key.\n"
+           "Nothing else changed. Now point phidb.conf at the new key (%s) before the next "
+           "start.\n",
+           c->dir,
+           nsrc.key_file ? "master-key-file" : nsrc.command ? "master-key-command"
+                                                            : "master-key-passphrase yes");
+    return 0;
+}
+
+int keyring_cli_main(int argc, char **argv)
+{
+    if (argc < 3) {
+        usage();
+        return 2;
+    }
+    char err[1024];
+    config *c = load_conf(argv[2], err, sizeof err);
+    if (!c) {
+        fprintf(stderr, "phidb keyring: %s\n", err);
+        return 1;
+    }
+    int rc;
+    if (strcmp(argv[1], "status") == 0 && argc == 3)
+        rc = do_status(c);
+    else if (strcmp(argv[1], "rewrap") == 0)
+        rc = do_rewrap(c, argc - 3, argv + 3);
+    else {
+        usage();
+        rc = 2;
+    }
+    config_free(c);
+    return rc;
+}
