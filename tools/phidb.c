@@ -12,7 +12,9 @@ static void usage(FILE *out)
     fprintf(out, "usage: phidb <command> [args]\n"
                  "commands:\n"
                  "  init DIR [--port N]   create a ready-to-run data directory\n"
-                 "  phi scan|redact ...   detect or redact PHI in free text\n");
+                 "  phi scan|redact ...   detect or redact PHI in free text\n"
+                 "  check-log DIR [--repair]\n"
+                 "                        check (or repair) the durable log\n");
 }
 
 int main(int argc, char **argv)
@@ -23,6 +25,7 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "init") == 0) return init_cli_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "phi") == 0) return phi_cli_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "check-log") == 0) return checklog_cli_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
         strcmp(argv[1], "help") == 0) {
         usage(stdout);

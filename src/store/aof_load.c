@@ -348,8 +348,8 @@ static void fill_report(const aof_scan *sc, aof_check_report *r)
     r->size = sc->size;
     r->torn = sc->end == AOF_SCAN_TORN;
     if (sc->end == AOF_SCAN_TORN)
-        snprintf(r->problem, sizeof r->problem, "torn tail at offset %llu: %s (%llu bytes)",
-                 sc->bad_off, sc->why, sc->size - sc->good_end);
+        snprintf(r->problem, sizeof r->problem, "torn tail of %llu bytes at offset %llu: %s",
+                 sc->size - sc->good_end, sc->bad_off, sc->why);
     else if (sc->end != AOF_SCAN_OK)
         snprintf(r->problem, sizeof r->problem, "bad %s at offset %llu: %s",
                  sc->size < AOF_HEADER_LEN ? "header" : "record", sc->bad_off, sc->why);
