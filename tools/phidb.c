@@ -14,6 +14,8 @@ static void usage(FILE *out)
                  "  init DIR [--port N]   create a ready-to-run data directory\n"
                  "  keyring status|rewrap DIR ...  show the keyring; re-wrap the data keys\n"
                  "                        under a new master key (server stopped)\n"
+                 "  check-log DIR [--repair]\n"
+                 "                        check (or repair) the durable log\n"
                  "  phi scan|redact ...   detect or redact PHI in free text\n");
 }
 
@@ -26,6 +28,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "init") == 0) return init_cli_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "keyring") == 0) return keyring_cli_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "phi") == 0) return phi_cli_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "check-log") == 0) return checklog_cli_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
         strcmp(argv[1], "help") == 0) {
         usage(stdout);

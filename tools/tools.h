@@ -12,5 +12,7 @@ int init_cli_main(int argc, char **argv);
 int keyring_cli_main(int argc, char **argv);
 /* phidb phi scan|redact ... (tools/phi_cli.c) */
 int phi_cli_main(int argc, char **argv);
+/* phidb check-log DIR [--repair] (tools/checklog.c) */
+int checklog_cli_main(int argc, char **argv);
 
 #endif

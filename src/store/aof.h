@@ -33,6 +33,10 @@
  * Loading: a torn last record (short, or failing to open when nothing follows
  * it) is cut off with a warning giving the number of bytes dropped; a bad
  * record anywhere else stops loading with the file name and offset.
+ *
+ * The process must ignore SIGXFSZ (signal(SIGXFSZ, SIG_IGN)): a file size limit
+ * (RLIMIT_FSIZE) then makes a write fail with EFBIG, which is handled like a
+ * full disk, instead of killing the server.
  */
 #ifndef AOF_H
 #define AOF_H
@@ -89,6 +93,11 @@ void aof_set_fsync(aof *a, enum aof_fsync policy);
 unsigned long long aof_size(const aof *a);
 /* Bytes the log had after the last load or rewrite (the base for auto-rewrite ratios). */
 unsigned long long aof_base_size(const aof *a);
+/* Successful fsyncs of the active log so far (for INFO and tests). */
+unsigned long long aof_fsyncs(const aof *a);
+/* Preallocation kept ahead of the end of the log, in bytes (default 64 MB; 0 turns it off).
+ * For tests, which use small chunks. */
+void aof_set_prealloc(aof *a, unsigned long long chunk);
 
 /* ---- compaction: the caller writes a fresh log (full key states) while appends continue
  * to go to the active log; at commit the fresh log atomically replaces the active one. ---- */
@@ -113,6 +122,7 @@ typedef struct {
     unsigned long long size;      /* file size */
     int torn;                     /* the damage is a torn tail */
     char problem[256];            /* "" when the file is good */
+    char copy[1024];              /* aof_repair: where the damaged file was copied ("" if not) */
 } aof_check_report;
 /* Check path without applying anything. Returns 0 when the file is fully good, 1 when damaged
  * (report says where and how), -1 when it cannot be read (err). */

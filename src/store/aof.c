@@ -1,0 +1,768 @@
+/*
+ * aof: the durable log: appending, durability, preallocation, error states
+ * and compaction (see aof.h; reading the log is in aof_load.c).
+ *
+ * Key decisions:
+ * - aof_append seals straight into the output buffer (no plaintext copy), so
+ *   the only plaintext is the caller's. The record is accepted only once disk
+ *   space for it is reserved (fallocate with FALLOC_FL_KEEP_SIZE, a chunk ahead
+ *   of the end, renewed when less than half a chunk is left): a record that was
+ *   accepted can always be written, and a full disk is reported to the command
+ *   that would have needed the space instead of to a later write. KEEP_SIZE
+ *   leaves the file size at the last record, so a crash never leaves
+ *   preallocated zeros inside the log. A filesystem that cannot preallocate
+ *   gets a warning once and falls back to detecting a full disk at write time.
+ * - Writes are pwrite at the exact write position, so a retry after a partial
+ *   or failed write neither drops nor duplicates a byte.
+ * - Error states: a failed reservation (new appends refused; cleared when
+ *   aof_cron reserves again), a failed write (new appends refused; buffered
+ *   records kept and rewritten by aof_cron), a failed fsync. The last one is
+ *   sticky until a rewrite commits: after a failed fsync the kernel may have
+ *   dropped the dirty pages, so nothing written before it can be trusted to be
+ *   on disk, and only a fresh log written from memory restores the guarantee.
+ * - aof_synced: with always, everything appended is written and fsynced; with
+ *   everysec, everything appended is written (the fsync follows within about a
+ *   second, which is what everysec promises).
+ * - The everysec thread starts with the first flush that needs it, fsyncs at
+ *   most once a second when something was written, and never touches an fd
+ *   that is being replaced: a rewrite commit waits until it is out of
+ *   fdatasync before closing the old file, and results for a replaced file
+ *   (older epoch) are dropped.
+ */
+#include "aof_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "util/log.h"
+#include "util/mem.h"
+
+#define AOF_KEEP_BUF (4 * 1024 * 1024) /* output buffers larger than this are freed when empty */
+
+/* ---- small helpers ---- */
+
+long long aof_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static long long mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const char *aof_reason(int e)
+{
+    switch (e) {
+    case ENOSPC: return "no space left on device";
+    case EDQUOT: return "disk quota exceeded";
+    case EFBIG: return "file size limit reached";
+    default: return strerror(e);
+    }
+}
+
+/* What must happen before writes resume, for an errno. */
+static const char *until(int e)
+{
+    switch (e) {
+    case ENOSPC:
+    case EDQUOT: return "space is available";
+    case EFBIG: return "the file size limit is raised";
+    default: return "the problem is fixed";
+    }
+}
+
+size_t aof_pwrite_all(int fd, const uint8_t *p, size_t n, unsigned long long off)
+{
+    size_t done = 0;
+    while (done < n) {
+        ssize_t k = pwrite(fd, p + done, n - done, (off_t)(off + done));
+        if (k < 0) {
+            if (errno == EINTR) continue;
+            break;
+        }
+        if (k == 0) {
+            errno = EIO;
+            break;
+        }
+        done += (size_t)k;
+    }
+    return done;
+}
+
+int aof_fsync_dir_of(const char *path)
+{
+    char d[4096];
+    snprintf(d, sizeof d, "%s", path);
+    char *slash = strrchr(d, '/');
+    if (!slash)
+        snprintf(d, sizeof d, ".");
+    else if (slash == d)
+        d[1] = '\0';
+    else
+        *slash = '\0';
+    int fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    int rc = fsync(fd), e = errno;
+    close(fd);
+    errno = e;
+    return rc;
+}
+
+static char *join(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = mem_alloc(n);
+    snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static void lock(const aof *a)
+{
+    pthread_mutex_lock((pthread_mutex_t *)&a->mu);
+}
+
+static void unlock(const aof *a)
+{
+    pthread_mutex_unlock((pthread_mutex_t *)&a->mu);
+}
+
+/* Seal payload as record seq of file id and add it (length prefix included) to b. 0 or -1. */
+static int seal_into(sealer *s, buf *b, const uint8_t *id, uint64_t seq, const uint8_t *p,
+                     size_t len)
+{
+    static const uint8_t none[1] = {0};
+    size_t rec = 4 + len + SEAL_OVERHEAD;
+    uint8_t seqbe[8];
+    buf_reserve(b, rec);
+    uint8_t *dst = b->p + b->len;
+    put32(dst, (uint32_t)(len + SEAL_OVERHEAD));
+    put32(seqbe, (uint32_t)(seq >> 32));
+    put32(seqbe + 4, (uint32_t)seq);
+    if (seal_seal(s, len ? p : none, len, id, AOF_ID_LEN, seqbe, sizeof seqbe, dst + 4) != 0)
+        return -1;
+    b->len += rec;
+    return 0;
+}
+
+/* ---- error states ---- */
+
+/* Describe the current error state in err. Returns -1 in an error state, 0 when healthy. */
+static int state_msg(const aof *a, char *err, size_t errlen)
+{
+    lock(a);
+    int se = a->sync_err;
+    unlock(a);
+    if (se) {
+        snprintf(err, errlen,
+                 "durable log: fsync of %s failed (%s): writes are refused until a log rewrite "
+                 "succeeds",
+                 a->path, aof_reason(se));
+        return -1;
+    }
+    if (a->write_err) {
+        snprintf(err, errlen,
+                 "durable log: write to %s failed (%s): writes are refused until %s "
+                 "(%zu bytes waiting)",
+                 a->path, aof_reason(a->write_err), until(a->write_err), a->out.len - a->out_off);
+        return -1;
+    }
+    if (a->space_err) {
+        snprintf(err, errlen, "durable log: %s (%s): writes are refused until %s",
+                 aof_reason(a->space_err), a->path, until(a->space_err));
+        return -1;
+    }
+    return 0;
+}
+
+static void log_state(const aof *a)
+{
+    char msg[512];
+    if (state_msg(a, msg, sizeof msg) != 0) log_warning("%s", msg);
+}
+
+/* ---- preallocation ---- */
+
+/* Make sure space up to end is reserved, reserving a chunk beyond it when less than half a
+ * chunk is left (or always, with force). Returns 0, or -1 with errno. */
+static int reserve(aof *a, unsigned long long end, int force)
+{
+    if (a->chunk == 0 || a->no_prealloc) return 0;
+    if (!force && a->reserved >= end + a->chunk / 2) return 0;
+    unsigned long long from = a->reserved > a->written ? a->reserved : a->written;
+    unsigned long long to = end + a->chunk;
+    if (to <= from) return 0;
+    for (;;) {
+        if (fallocate(a->fd, FALLOC_FL_KEEP_SIZE, (off_t)from, (off_t)(to - from)) == 0) break;
+        if (errno == EINTR) continue;
+        if (errno == EOPNOTSUPP || errno == ENOSYS) {
+            a->no_prealloc = 1;
+            log_warning("durable log %s: the filesystem cannot preallocate; a full disk will "
+                        "show at write time instead of before a write is accepted",
+                        a->path);
+            return 0;
+        }
+        return -1;
+    }
+    a->reserved = to;
+    return 0;
+}
+
+/* ---- writing and fsync ---- */
+
+/* Write the unwritten part of out at the write position. Returns 0, or -1 with write_err set;
+ * what was written is accounted for exactly and the rest stays buffered. */
+static int write_out(aof *a)
+{
+    size_t n = a->out.len - a->out_off;
+    if (n) {
+        errno = 0;
+        size_t done = aof_pwrite_all(a->fd, a->out.p + a->out_off, n, a->written);
+        int e = errno ? errno : EIO;
+        a->out_off += done;
+        lock(a);
+        a->written += done;
+        unlock(a);
+        if (done < n) {
+            a->write_err = e;
+            return -1;
+        }
+    }
+    a->out.len = a->out_off = 0;
+    if (a->out.cap > AOF_KEEP_BUF) buf_free(&a->out);
+    return 0;
+}
+
+/* fdatasync the active log from the caller's thread. Returns 0, or -1 (sync_err set). */
+static int sync_now(aof *a)
+{
+    unsigned long long target = a->written;
+    int rc;
+    do
+        rc = fdatasync(a->fd);
+    while (rc != 0 && errno == EINTR);
+    int e = errno;
+    lock(a);
+    if (rc == 0) {
+        if (target > a->synced) a->synced = target;
+        a->fsyncs++;
+    } else if (!a->sync_err) {
+        a->sync_err = e;
+    }
+    unlock(a);
+    if (rc != 0) log_state(a);
+    return rc;
+}
+
+static unsigned long long synced_of(const aof *a)
+{
+    lock(a);
+    unsigned long long s = a->synced;
+    unlock(a);
+    return s;
+}
+
+/* The everysec thread: fsync at most once a second when something was written. */
+static void *fsync_main(void *arg)
+{
+    aof *a = arg;
+    pthread_mutex_lock(&a->mu);
+    while (!a->th_stop) {
+        if (a->policy == AOF_FSYNC_EVERYSEC && a->written > a->synced && !a->sync_err) {
+            int fd = a->fd;
+            unsigned long long target = a->written, ep = a->epoch;
+            a->th_busy = 1;
+            pthread_mutex_unlock(&a->mu);
+            int rc;
+            do
+                rc = fdatasync(fd);
+            while (rc != 0 && errno == EINTR);
+            int e = errno;
+            pthread_mutex_lock(&a->mu);
+            a->th_busy = 0;
+            pthread_cond_broadcast(&a->cv);
+            if (ep == a->epoch) {
+                if (rc == 0) {
+                    if (target > a->synced) a->synced = target;
+                    a->fsyncs++;
+                } else if (!a->sync_err) {
+                    a->sync_err = e; /* reported by aof_append, aof_status and aof_cron */
+                }
+            }
+        }
+        struct timespec dl;
+        clock_gettime(CLOCK_MONOTONIC, &dl);
+        dl.tv_sec += 1;
+        while (!a->th_stop && pthread_cond_timedwait(&a->cv, &a->mu, &dl) != ETIMEDOUT) {
+        }
+    }
+    pthread_mutex_unlock(&a->mu);
+    return NULL;
+}
+
+/* Start the everysec thread if it is not running (signals blocked in it: they are the main
+ * thread's business). */
+static void start_thread(aof *a)
+{
+    if (a->th_started || a->th_failed) return;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = pthread_create(&a->th, NULL, fsync_main, a);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        a->th_failed = 1;
+        log_warning("durable log: cannot start the fsync thread (%s); fsyncing from the "
+                    "periodic task instead",
+                    strerror(rc));
+        return;
+    }
+    a->th_started = 1;
+}
+
+/* ---- open and close ---- */
+
+/* Create the log holding only a header with a new file id, atomically (temporary file, fsync,
+ * rename, directory fsync), so a crash never leaves a half header. Returns 0 or -1 (err). */
+static int create_fresh(aof *a, char *err, size_t errlen)
+{
+    uint8_t h[AOF_HEADER_LEN];
+    char *tmp = join(a->dir, "phidb.log.tmp");
+    int rc = -1;
+    if (RAND_bytes(a->id, AOF_ID_LEN) != 1) {
+        snprintf(err, errlen, "durable log: no random bytes for the file id");
+        goto out_free;
+    }
+    aof_header_make(a->id, h);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(err, errlen, "durable log: cannot create %s: %s", tmp, strerror(errno));
+        goto out_free;
+    }
+    if (aof_pwrite_all(fd, h, sizeof h, 0) != sizeof h || fsync(fd) != 0) {
+        snprintf(err, errlen, "durable log: cannot write %s: %s", tmp, aof_reason(errno));
+        close(fd);
+        goto out_unlink;
+    }
+    close(fd);
+    if (rename(tmp, a->path) != 0 || aof_fsync_dir_of(a->path) != 0) {
+        snprintf(err, errlen, "durable log: cannot create %s: %s", a->path, strerror(errno));
+        goto out_unlink;
+    }
+    rc = 0;
+    goto out_free;
+out_unlink:
+    unlink(tmp);
+out_free:
+    mem_free(tmp);
+    return rc;
+}
+
+static void free_struct(aof *a)
+{
+    if (a->fd >= 0) close(a->fd);
+    buf_free(&a->out);
+    buf_free(&a->rw_out);
+    pthread_cond_destroy(&a->cv);
+    pthread_mutex_destroy(&a->mu);
+    mem_free(a->dir);
+    mem_free(a->path);
+    mem_free(a->rw_path);
+    mem_free(a);
+}
+
+aof *aof_open(const char *dir, sealer *s, enum aof_fsync policy, char *err, size_t errlen)
+{
+    aof *a = mem_calloc(sizeof *a);
+    pthread_condattr_t ca;
+    a->dir = mem_strdup(dir);
+    a->path = join(dir, "phidb.log");
+    a->rw_path = join(dir, "phidb.log.rewrite");
+    a->s = s;
+    a->fd = a->rw_fd = -1;
+    a->policy = policy;
+    a->chunk = AOF_DEFAULT_PREALLOC;
+    pthread_mutex_init(&a->mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&a->cv, &ca);
+    pthread_condattr_destroy(&ca);
+
+    if (unlink(a->rw_path) == 0) {
+        log_warning("durable log: removed the unfinished rewrite %s", a->rw_path);
+    } else if (errno != ENOENT) {
+        snprintf(err, errlen, "durable log: cannot remove the unfinished rewrite %s: %s",
+                 a->rw_path, strerror(errno));
+        goto out_free;
+    }
+    char *tmp = join(dir, "phidb.log.tmp");
+    unlink(tmp); /* a creation interrupted before its rename */
+    mem_free(tmp);
+
+    int fresh = 0;
+    a->fd = open(a->path, O_RDWR | O_CLOEXEC);
+    if (a->fd < 0 && errno != ENOENT) {
+        snprintf(err, errlen, "durable log: cannot open %s: %s", a->path, strerror(errno));
+        goto out_free;
+    }
+    if (a->fd >= 0) {
+        struct stat st;
+        if (fstat(a->fd, &st) != 0) {
+            snprintf(err, errlen, "durable log: cannot stat %s: %s", a->path, strerror(errno));
+            goto out_free;
+        }
+        if (!S_ISREG(st.st_mode)) {
+            snprintf(err, errlen, "durable log: %s is not a regular file", a->path);
+            goto out_free;
+        }
+        if (st.st_size == 0) {
+            close(a->fd);
+            a->fd = -1;
+        }
+    }
+    if (a->fd < 0) {
+        fresh = 1;
+        if (create_fresh(a, err, errlen) != 0) goto out_free;
+        a->fd = open(a->path, O_RDWR | O_CLOEXEC);
+        if (a->fd < 0) {
+            snprintf(err, errlen, "durable log: cannot open %s: %s", a->path, strerror(errno));
+            goto out_free;
+        }
+    }
+    /* check-log --repair takes the same lock, so it never cuts a log in use. */
+    if (flock(a->fd, LOCK_EX | LOCK_NB) != 0) {
+        snprintf(err, errlen, "durable log: %s is in use by another process", a->path);
+        goto out_free;
+    }
+    if (fresh) {
+        a->ready = 1;
+        a->appended = a->written = a->synced = a->reserved = a->base = AOF_HEADER_LEN;
+    }
+    return a;
+out_free:
+    free_struct(a);
+    return NULL;
+}
+
+void aof_close(aof *a)
+{
+    if (!a) return;
+    aof_rewrite_abort(a);
+    if (a->ready) {
+        lock(a);
+        int se = a->sync_err;
+        unlock(a);
+        if (se) {
+            log_warning("durable log %s: closing after a failed fsync", a->path);
+        } else if (write_out(a) != 0) {
+            log_warning("durable log %s: closing with %zu bytes that could not be written (%s)",
+                        a->path, a->out.len - a->out_off, aof_reason(a->write_err));
+        } else if (a->written > synced_of(a)) {
+            sync_now(a);
+        }
+        /* Give back the preallocated space beyond the end (same size: ext4 and xfs free
+         * blocks past EOF on truncate). */
+        if (ftruncate(a->fd, (off_t)a->written) != 0)
+            log_warning("durable log %s: cannot release preallocated space: %s", a->path,
+                        strerror(errno));
+    }
+    if (a->th_started) {
+        lock(a);
+        a->th_stop = 1;
+        pthread_cond_broadcast(&a->cv);
+        unlock(a);
+        pthread_join(a->th, NULL);
+    }
+    free_struct(a);
+}
+
+/* ---- appending ---- */
+
+int aof_append(aof *a, const uint8_t *payload, size_t len, char *err, size_t errlen)
+{
+    if (!a->ready) {
+        snprintf(err, errlen, "durable log %s: not loaded", a->path);
+        return -1;
+    }
+    if (state_msg(a, err, errlen) != 0) return -1;
+    if (len > AOF_MAX_RECORD - SEAL_OVERHEAD) {
+        snprintf(err, errlen, "durable log: a record of %zu bytes is over the limit", len);
+        return -1;
+    }
+    unsigned long long rec = 4 + (unsigned long long)len + SEAL_OVERHEAD;
+    if (reserve(a, a->appended + rec, 0) != 0) {
+        a->space_err = errno ? errno : EIO;
+        state_msg(a, err, errlen);
+        log_warning("%s", err);
+        return -1;
+    }
+    if (seal_into(a->s, &a->out, a->id, a->seq + 1, payload, len) != 0) {
+        snprintf(err, errlen,
+                 "durable log: cannot seal a record (keyring nonce reservation failed)");
+        return -1;
+    }
+    a->seq++;
+    a->appended += rec;
+    a->used = 1;
+    return 0;
+}
+
+int aof_flush(aof *a)
+{
+    if (!a->ready) return 0;
+    lock(a);
+    int se = a->sync_err;
+    unlock(a);
+    if (se || a->write_err) return -1; /* aof_cron retries */
+    if (write_out(a) != 0) {
+        log_state(a);
+        return -1;
+    }
+    if (a->policy == AOF_FSYNC_ALWAYS) {
+        if (a->written > synced_of(a) && sync_now(a) != 0) return -1;
+    } else if (a->written > synced_of(a)) {
+        start_thread(a);
+    }
+    return 0;
+}
+
+int aof_synced(const aof *a)
+{
+    lock(a);
+    int r;
+    if (a->sync_err)
+        r = 0;
+    else if (a->policy == AOF_FSYNC_ALWAYS)
+        r = a->synced == a->appended;
+    else
+        r = a->written == a->appended;
+    unlock(a);
+    return r;
+}
+
+void aof_cron(aof *a)
+{
+    if (!a || !a->ready) return;
+    lock(a);
+    int se = a->sync_err;
+    unlock(a);
+    if (se) return; /* only a rewrite clears it */
+    if (a->write_err) {
+        int was = a->write_err;
+        if (write_out(a) != 0) return;
+        a->write_err = 0;
+        log_notice("durable log %s: writing again after: %s", a->path, aof_reason(was));
+    }
+    if (a->space_err) {
+        int was = a->space_err;
+        if (reserve(a, a->appended, 1) == 0) {
+            a->space_err = 0;
+            log_notice("durable log %s: space reserved again after: %s; writes resume", a->path,
+                       aof_reason(was));
+        }
+    }
+    unsigned long long synced = synced_of(a);
+    if (a->written <= synced) return;
+    if (a->policy == AOF_FSYNC_ALWAYS) {
+        sync_now(a);
+    } else {
+        start_thread(a);
+        if (a->th_failed && mono_ms() - a->last_inline_ms >= 1000) {
+            a->last_inline_ms = mono_ms();
+            sync_now(a);
+        }
+    }
+}
+
+int aof_status(const aof *a, char *err, size_t errlen)
+{
+    return state_msg(a, err, errlen);
+}
+
+void aof_set_fsync(aof *a, enum aof_fsync policy)
+{
+    lock(a);
+    a->policy = policy;
+    pthread_cond_broadcast(&a->cv);
+    unlock(a);
+}
+
+unsigned long long aof_size(const aof *a)
+{
+    return a->appended;
+}
+
+unsigned long long aof_base_size(const aof *a)
+{
+    return a->base;
+}
+
+unsigned long long aof_fsyncs(const aof *a)
+{
+    lock(a);
+    unsigned long long n = a->fsyncs;
+    unlock(a);
+    return n;
+}
+
+void aof_set_prealloc(aof *a, unsigned long long chunk)
+{
+    a->chunk = chunk;
+}
+
+/* ---- compaction ---- */
+
+int aof_rewrite_begin(aof *a, char *err, size_t errlen)
+{
+    uint8_t h[AOF_HEADER_LEN];
+    if (!a->ready) {
+        snprintf(err, errlen, "durable log %s: not loaded", a->path);
+        return -1;
+    }
+    if (a->rw_fd >= 0) {
+        snprintf(err, errlen, "durable log: a rewrite is already in progress");
+        return -1;
+    }
+    if (RAND_bytes(a->rw_id, AOF_ID_LEN) != 1) {
+        snprintf(err, errlen, "durable log: no random bytes for the file id");
+        return -1;
+    }
+    a->rw_fd = open(a->rw_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (a->rw_fd < 0) {
+        snprintf(err, errlen, "durable log: cannot create %s: %s", a->rw_path, strerror(errno));
+        return -1;
+    }
+    aof_header_make(a->rw_id, h);
+    a->rw_out.len = 0;
+    buf_append(&a->rw_out, h, sizeof h);
+    a->rw_seq = 0;
+    a->rw_written = 0;
+    a->rw_records = 0;
+    return 0;
+}
+
+int aof_rewriting(const aof *a)
+{
+    return a->rw_fd >= 0;
+}
+
+/* Write the rewrite buffer out. Returns 0 or -1 (err). */
+static int rw_write_out(aof *a, char *err, size_t errlen)
+{
+    size_t n = a->rw_out.len;
+    if (!n) return 0;
+    errno = 0;
+    size_t done = aof_pwrite_all(a->rw_fd, a->rw_out.p, n, a->rw_written);
+    a->rw_written += done;
+    if (done < n) {
+        snprintf(err, errlen, "durable log: cannot write %s: %s", a->rw_path,
+                 aof_reason(errno ? errno : EIO));
+        return -1;
+    }
+    a->rw_out.len = 0;
+    return 0;
+}
+
+int aof_rewrite_append(aof *a, const uint8_t *payload, size_t len, char *err, size_t errlen)
+{
+    if (a->rw_fd < 0) {
+        snprintf(err, errlen, "durable log: no rewrite in progress");
+        return -1;
+    }
+    if (len > AOF_MAX_RECORD - SEAL_OVERHEAD) {
+        snprintf(err, errlen, "durable log: a record of %zu bytes is over the limit", len);
+        return -1;
+    }
+    if (seal_into(a->s, &a->rw_out, a->rw_id, a->rw_seq + 1, payload, len) != 0) {
+        snprintf(err, errlen,
+                 "durable log: cannot seal a record (keyring nonce reservation failed)");
+        return -1;
+    }
+    a->rw_seq++;
+    a->rw_records++;
+    if (a->rw_out.len >= AOF_REWRITE_CHUNK) return rw_write_out(a, err, errlen);
+    return 0;
+}
+
+int aof_rewrite_commit(aof *a, char *err, size_t errlen)
+{
+    if (a->rw_fd < 0) {
+        snprintf(err, errlen, "durable log: no rewrite in progress");
+        return -1;
+    }
+    if (rw_write_out(a, err, errlen) != 0) return -1;
+    if (fsync(a->rw_fd) != 0) {
+        snprintf(err, errlen, "durable log: cannot fsync %s: %s", a->rw_path, aof_reason(errno));
+        return -1;
+    }
+    if (flock(a->rw_fd, LOCK_EX | LOCK_NB) != 0) {
+        snprintf(err, errlen, "durable log: cannot lock %s: %s", a->rw_path, strerror(errno));
+        return -1;
+    }
+    if (rename(a->rw_path, a->path) != 0) {
+        snprintf(err, errlen, "durable log: cannot rename %s over %s: %s", a->rw_path, a->path,
+                 strerror(errno));
+        return -1;
+    }
+    /* From here the new file is the log: switch even if the directory fsync fails, but then
+     * the rename may not survive a crash, which is the sticky fsync error state. */
+    int dir_err = aof_fsync_dir_of(a->path) != 0 ? (errno ? errno : EIO) : 0;
+    size_t dropped = a->out.len - a->out_off;
+    lock(a);
+    while (a->th_busy)
+        pthread_cond_wait(&a->cv, &a->mu);
+    int old = a->fd;
+    a->fd = a->rw_fd;
+    a->epoch++;
+    a->written = a->synced = a->rw_written;
+    a->sync_err = dir_err;
+    unlock(a);
+    close(old);
+    a->rw_fd = -1;
+    memcpy(a->id, a->rw_id, AOF_ID_LEN);
+    a->seq = a->rw_seq;
+    a->appended = a->reserved = a->base = a->rw_written;
+    /* Records still buffered for the old log are superseded: the caller mirrored their
+     * effects into the rewrite. */
+    a->out.len = a->out_off = 0;
+    a->write_err = a->space_err = 0;
+    buf_free(&a->rw_out);
+    if (dir_err) log_state(a);
+    if (reserve(a, a->appended, 1) != 0) {
+        a->space_err = errno ? errno : EIO;
+        log_state(a);
+    }
+    log_notice("durable log %s rewritten: %llu records, %llu bytes%s", a->path, a->rw_records,
+               a->rw_written, dropped ? " (buffered records of the old log superseded)" : "");
+    return 0;
+}
+
+void aof_rewrite_abort(aof *a)
+{
+    if (a->rw_fd < 0) return;
+    close(a->rw_fd);
+    a->rw_fd = -1;
+    unlink(a->rw_path);
+    buf_free(&a->rw_out);
+}

@@ -1,0 +1,111 @@
+/*
+ * aof_int: the durable log's internal structures, shared by aof.c (appending,
+ * durability, preallocation, rewrite) and aof_load.c (header, scanning,
+ * loading, checking, repair). Nothing outside src/store includes this.
+ *
+ * Offsets: `appended` is where the next record will start (the logical end of
+ * the log, buffered bytes included), `written` is how far the file has been
+ * written, `synced` how far it is known durable. Always
+ * synced <= written <= appended, and appended - written is exactly the
+ * unwritten part of `out`. Writes use pwrite at `written`, so a retry after a
+ * failed or partial write lands exactly where the last good byte ended.
+ *
+ * Threads: only the EVERYSEC fsync thread runs beside the caller's thread. It
+ * reads fd, written, policy and writes synced, sync_err, fsyncs, busy; those
+ * are guarded by mu (the caller's thread also takes mu to change them).
+ * Everything else belongs to the caller's thread.
+ */
+#ifndef AOF_INT_H
+#define AOF_INT_H
+
+#include <pthread.h>
+
+#include "store/aof.h"
+#include "util/buf.h"
+
+#define AOF_MAGIC            "PHIDBLOG"
+#define AOF_FORMAT           1
+#define AOF_ID_LEN           16
+#define AOF_DEFAULT_PREALLOC (64ULL * 1024 * 1024)
+#define AOF_REWRITE_CHUNK    (1024 * 1024) /* rewrite buffer written out past this */
+
+struct aof {
+    char *dir;                   /* the data directory (owned) */
+    char *path;                  /* DIR/phidb.log (owned) */
+    char *rw_path;               /* DIR/phidb.log.rewrite (owned) */
+    sealer *s;                   /* log sealer (the caller's; outlives the aof) */
+    int fd;                      /* active log, read-write; changed only under mu */
+    uint8_t id[AOF_ID_LEN];      /* file id of the active log (AAD of every record) */
+    uint64_t seq;                /* sequence number of the last record sealed into it */
+    int ready;                   /* header verified and seq known: appends allowed */
+    int used;                    /* something was appended since open (aof_load refused) */
+    buf out;                     /* sealed records waiting to be written */
+    size_t out_off;              /* bytes at the front of out already written */
+    unsigned long long appended; /* logical end of the log (written + unwritten) */
+    unsigned long long written;  /* bytes in the file; mu */
+    unsigned long long synced;   /* bytes known durable; mu */
+    unsigned long long reserved; /* space preallocated up to this offset */
+    unsigned long long chunk;    /* preallocation kept ahead of the end (0: none) */
+    unsigned long long base;     /* size after the last load or rewrite */
+    int no_prealloc;             /* the filesystem cannot preallocate: warned once */
+    int space_err;               /* errno of a failed reservation (0: none) */
+    int write_err;               /* errno of a failed write (0: none) */
+    int sync_err;                /* errno of a failed fsync, sticky until a rewrite; mu */
+    enum aof_fsync policy;       /* fsync policy; mu for writes */
+    pthread_mutex_t mu;          /* guards the fields marked mu */
+    pthread_cond_t cv;           /* thread wake-up (stop) and busy changes */
+    pthread_t th;                /* the EVERYSEC fsync thread */
+    int th_started;              /* th is running */
+    int th_failed;               /* th could not start: aof_cron fsyncs once a second instead */
+    int th_stop;                 /* asks th to exit; mu */
+    int th_busy;                 /* th is inside fdatasync on fd; mu */
+    unsigned long long epoch;    /* bumped when fd changes (stale thread results dropped); mu */
+    unsigned long long fsyncs;   /* successful fsyncs of the active log; mu */
+    long long last_inline_ms;    /* last fsync done by aof_cron when th could not start */
+    /* rewrite in progress */
+    int rw_fd;                     /* DIR/phidb.log.rewrite, or -1 */
+    uint8_t rw_id[AOF_ID_LEN];     /* its file id */
+    uint64_t rw_seq;               /* last sequence number sealed into it */
+    buf rw_out;                    /* its sealed records not yet written */
+    unsigned long long rw_written; /* bytes written to it */
+    unsigned long long rw_records; /* records in it */
+};
+
+/* How a scan ended. */
+enum aof_scan_end {
+    AOF_SCAN_OK = 0, /* every byte accepted */
+    AOF_SCAN_TORN,   /* a torn tail after good_end (safe to cut) */
+    AOF_SCAN_BAD,    /* damage at bad_off with data after it */
+    AOF_SCAN_APPLY,  /* the apply callback refused the record at bad_off */
+};
+
+/* Result of scanning a log file. */
+typedef struct {
+    enum aof_scan_end end;       /* how it ended */
+    uint8_t id[AOF_ID_LEN];      /* file id from the header */
+    unsigned long long records;  /* good records */
+    unsigned long long last_seq; /* sequence number of the last good record */
+    unsigned long long good_end; /* offset just past the last good record (or header) */
+    unsigned long long bad_off;  /* where the damage (or refused record) starts */
+    unsigned long long size;     /* file size */
+    char why[192];               /* what is wrong ("" when end is OK) */
+} aof_scan;
+
+/* Scan the log open on fd (path for messages), opening every record with s and passing it to
+ * apply (may be NULL). Reads in bounded windows. Returns 0 (r says how it ended), or -1 with err
+ * when the file cannot be read or its header is refused (not a log, newer format). */
+int aof_scan_fd(int fd, const char *path, sealer *s, aof_apply_fn *apply, void *arg, aof_scan *r,
+                char *err, size_t errlen);
+/* Build the 64-byte header for file id into out. */
+void aof_header_make(const uint8_t id[AOF_ID_LEN], uint8_t out[AOF_HEADER_LEN]);
+/* Write all n bytes at off (EINTR and short writes retried). Returns the bytes written; fewer
+ * than n means an error, with errno set. */
+size_t aof_pwrite_all(int fd, const uint8_t *p, size_t n, unsigned long long off);
+/* fsync the directory holding path (rename durability). Returns 0 or -1 (errno). */
+int aof_fsync_dir_of(const char *path);
+/* Human reason for an errno (no space, quota, file size limit, or strerror). */
+const char *aof_reason(int e);
+/* Wall-clock milliseconds. */
+long long aof_now_ms(void);
+
+#endif

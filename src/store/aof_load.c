@@ -1,0 +1,447 @@
+/*
+ * aof_load: reading the durable log (see aof.h): header checks, the record
+ * scanner shared by start-up loading and the offline check, torn-tail
+ * truncation, and repair.
+ *
+ * The scanner reads through a fixed window (AOF_WINDOW bytes), so memory stays
+ * bounded whatever the file size; only a record larger than the window gets
+ * its own allocation, and only after its length was checked against both
+ * AOF_MAX_RECORD and the bytes actually left in the file, so a corrupt length
+ * cannot make it allocate more than the file holds.
+ *
+ * Deciding between a torn tail and damage: a crash in the middle of a write
+ * leaves a prefix of the last write, possibly followed by zeros (blocks the
+ * filesystem allocated but never filled). So the tail is "torn", and cut
+ * without asking, when the length field is short, when the length runs past
+ * the end of the file, or when the record fails to open and nothing but zero
+ * bytes follows it. A record that fails to open with real data after it, a
+ * zero length with data after it, or a length above AOF_MAX_RECORD (never
+ * written by any phidb) is damage: loading stops and nothing is changed, since
+ * cutting there would silently drop records that were acknowledged.
+ *
+ * Plaintext of opened records lives in one reused buffer, wiped when the scan
+ * ends; messages name offsets and record numbers, never contents.
+ */
+#include "aof_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "util/log.h"
+#include "util/mem.h"
+
+#define AOF_WINDOW (1024 * 1024) /* read window of the scanner */
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+    put32(p, (uint32_t)(v >> 32));
+    put32(p + 4, (uint32_t)v);
+}
+
+void aof_header_make(const uint8_t id[AOF_ID_LEN], uint8_t out[AOF_HEADER_LEN])
+{
+    memset(out, 0, AOF_HEADER_LEN);
+    memcpy(out, AOF_MAGIC, 8);
+    put32(out + 8, AOF_FORMAT);
+    put32(out + 12, 0); /* flags: none defined */
+    memcpy(out + 16, id, AOF_ID_LEN);
+    put64(out + 32, (uint64_t)aof_now_ms());
+}
+
+/* ---- the read window ---- */
+
+typedef struct {
+    int fd;                   /* file being read */
+    uint8_t *p;               /* window bytes */
+    unsigned long long start; /* file offset of p[0] */
+    size_t len;               /* valid bytes in the window */
+} reader;
+
+/* Read exactly n bytes at off into p. Returns 0, or -1 (errno; EIO for a short file). */
+static int read_exact(int fd, uint8_t *p, size_t n, unsigned long long off)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t k = pread(fd, p + got, n - got, (off_t)(off + got));
+        if (k < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        if (k == 0) {
+            errno = EIO; /* the file shrank under us */
+            return -1;
+        }
+        got += (size_t)k;
+    }
+    return 0;
+}
+
+/* Pointer to n (<= AOF_WINDOW) bytes at off, which the caller knows are in the file; NULL on a
+ * read error (errno). Valid until the next call. */
+static const uint8_t *rd_at(reader *r, unsigned long long off, size_t n)
+{
+    if (off >= r->start && off + n <= r->start + r->len) return r->p + (off - r->start);
+    size_t got = 0;
+    while (got < AOF_WINDOW) {
+        ssize_t k = pread(r->fd, r->p + got, AOF_WINDOW - got, (off_t)(off + got));
+        if (k < 0) {
+            if (errno == EINTR) continue;
+            r->len = 0;
+            return NULL;
+        }
+        if (k == 0) break;
+        got += (size_t)k;
+    }
+    r->start = off;
+    r->len = got;
+    if (got < n) {
+        errno = EIO;
+        return NULL;
+    }
+    return r->p;
+}
+
+/* 1 when every byte in [off, size) is zero, 0 if not, -1 on a read error. */
+static int zeros_to_end(reader *r, unsigned long long off, unsigned long long size)
+{
+    while (off < size) {
+        size_t n = size - off > AOF_WINDOW ? AOF_WINDOW : (size_t)(size - off);
+        const uint8_t *p = rd_at(r, off, n);
+        if (!p) return -1;
+        for (size_t i = 0; i < n; i++)
+            if (p[i]) return 0;
+        off += n;
+    }
+    return 1;
+}
+
+/* ---- header ---- */
+
+/* Check the header at the start of the file. Returns 0 (id filled), 1 when the file is too
+ * short to hold one (damage, why filled), or -1 when the file is refused outright (err). */
+static int header_check(reader *r, const char *path, unsigned long long size, uint8_t *id,
+                        char *why, size_t whylen, char *err, size_t errlen)
+{
+    if (size < AOF_HEADER_LEN) {
+        /* A header is written whole (temporary file + rename), so a short one is damage. */
+        snprintf(why, whylen, "truncated header (%llu of %d bytes)", size, AOF_HEADER_LEN);
+        return 1;
+    }
+    const uint8_t *h = rd_at(r, 0, AOF_HEADER_LEN);
+    if (!h) {
+        snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+        return -1;
+    }
+    if (memcmp(h, AOF_MAGIC, 8) != 0) {
+        snprintf(err, errlen, "%s: not a phidb log (bad magic)", path);
+        return -1;
+    }
+    uint32_t format = get32(h + 8), flags = get32(h + 12);
+    if (format > AOF_FORMAT) {
+        snprintf(err, errlen,
+                 "%s: log format %u is newer than this phidb supports (%d); use a newer phidb",
+                 path, format, AOF_FORMAT);
+        return -1;
+    }
+    if (format == 0 || flags != 0) {
+        snprintf(err, errlen, "%s: unknown log header (format %u, flags 0x%x)", path, format,
+                 flags);
+        return -1;
+    }
+    memcpy(id, h + 16, AOF_ID_LEN);
+    return 0;
+}
+
+/* ---- the scanner ---- */
+
+int aof_scan_fd(int fd, const char *path, sealer *s, aof_apply_fn *apply, void *arg, aof_scan *r,
+                char *err, size_t errlen)
+{
+    int rc = -1;
+    uint8_t *big = NULL, *pt = NULL;
+    size_t ptcap = 0;
+    reader rd = {fd, NULL, 0, 0};
+    struct stat st;
+
+    memset(r, 0, sizeof *r);
+    if (fstat(fd, &st) != 0) {
+        snprintf(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
+        return -1;
+    }
+    unsigned long long size = (unsigned long long)st.st_size;
+    r->size = size;
+    rd.p = mem_alloc(AOF_WINDOW);
+
+    int h = header_check(&rd, path, size, r->id, r->why, sizeof r->why, err, errlen);
+    if (h < 0) goto out_free;
+    if (h > 0) {
+        r->end = AOF_SCAN_BAD;
+        r->bad_off = 0;
+        rc = 0;
+        goto out_free;
+    }
+    unsigned long long off = AOF_HEADER_LEN;
+    r->good_end = off;
+    while (off < size) {
+        if (size - off < 4) {
+            r->end = AOF_SCAN_TORN;
+            snprintf(r->why, sizeof r->why, "length field cut short (%llu of 4 bytes)", size - off);
+            break;
+        }
+        const uint8_t *lp = rd_at(&rd, off, 4);
+        if (!lp) goto out_read;
+        uint32_t len = get32(lp);
+        if (len == 0) {
+            int z = zeros_to_end(&rd, off, size);
+            if (z < 0) goto out_read;
+            r->end = z ? AOF_SCAN_TORN : AOF_SCAN_BAD;
+            snprintf(r->why, sizeof r->why,
+                     z ? "zero fill after the last record" : "record %llu has length 0",
+                     r->records + 1);
+            break;
+        }
+        if (len > AOF_MAX_RECORD) {
+            r->end = AOF_SCAN_BAD;
+            snprintf(r->why, sizeof r->why, "record %llu has length %u, over the limit",
+                     r->records + 1, len);
+            break;
+        }
+        unsigned long long rend = off + 4 + len;
+        if (rend > size) {
+            r->end = AOF_SCAN_TORN;
+            snprintf(r->why, sizeof r->why, "last record incomplete (%llu of %u bytes present)",
+                     size - off - 4, len);
+            break;
+        }
+        const uint8_t *rec;
+        if (len <= AOF_WINDOW) {
+            rec = rd_at(&rd, off + 4, len);
+            if (!rec) goto out_read;
+        } else {
+            mem_free(big); /* ciphertext only */
+            big = mem_alloc(len);
+            if (read_exact(fd, big, len, off + 4) != 0) goto out_read;
+            rec = big;
+        }
+        size_t pl = len >= SEAL_OVERHEAD ? len - SEAL_OVERHEAD : 0;
+        if (pl + 1 > ptcap) {
+            mem_free_wipe(pt);
+            ptcap = pl + 1 > 4096 ? pl + 1 : 4096;
+            pt = mem_alloc(ptcap);
+        }
+        uint8_t seqbe[8];
+        put64(seqbe, r->last_seq + 1);
+        if (len < SEAL_OVERHEAD ||
+            seal_open(s, rec, len, r->id, AOF_ID_LEN, seqbe, sizeof seqbe, pt) != 0) {
+            int z = zeros_to_end(&rd, rend, size);
+            if (z < 0) goto out_read;
+            r->end = z ? AOF_SCAN_TORN : AOF_SCAN_BAD;
+            snprintf(r->why, sizeof r->why,
+                     "record %llu fails to open: altered, out of place, or sealed with a key "
+                     "this keyring does not have",
+                     r->records + 1);
+            break;
+        }
+        if (big && len > AOF_WINDOW) {
+            mem_free(big);
+            big = NULL;
+        }
+        if (apply && apply(arg, pt, pl) != 0) {
+            r->end = AOF_SCAN_APPLY;
+            snprintf(r->why, sizeof r->why, "record %llu could not be applied", r->records + 1);
+            break;
+        }
+        r->records++;
+        r->last_seq++;
+        off = rend;
+        r->good_end = off;
+    }
+    if (r->end != AOF_SCAN_OK) r->bad_off = r->good_end;
+    rc = 0;
+    goto out_free;
+out_read:
+    snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+out_free:
+    mem_free(big);
+    if (pt) mem_free_wipe(pt);
+    mem_free(rd.p);
+    return rc;
+}
+
+/* ---- loading ---- */
+
+int aof_load(aof *a, aof_apply_fn *apply, void *arg, aof_load_stats *stats, char *err,
+             size_t errlen)
+{
+    aof_scan r;
+    long long t0 = aof_now_ms();
+
+    memset(stats, 0, sizeof *stats);
+    if (a->used) {
+        snprintf(err, errlen, "%s: aof_load must run before anything is appended", a->path);
+        return -1;
+    }
+    if (aof_scan_fd(a->fd, a->path, a->s, apply, arg, &r, err, errlen) != 0) return -1;
+    if (r.end == AOF_SCAN_BAD) {
+        snprintf(err, errlen,
+                 "%s: bad %s at offset %llu (%s); the log was not changed; "
+                 "run phidb check-log %s --repair",
+                 a->path, r.size < AOF_HEADER_LEN ? "header" : "record", r.bad_off, r.why, a->dir);
+        return -1;
+    }
+    if (r.end == AOF_SCAN_APPLY) {
+        snprintf(err, errlen, "%s: the record at offset %llu (%s) could not be applied", a->path,
+                 r.bad_off, r.why);
+        return -1;
+    }
+    if (r.end == AOF_SCAN_TORN) {
+        if (ftruncate(a->fd, (off_t)r.good_end) != 0 || fdatasync(a->fd) != 0) {
+            snprintf(err, errlen, "%s: cannot cut the torn tail at offset %llu: %s", a->path,
+                     r.good_end, strerror(errno));
+            return -1;
+        }
+        log_warning("durable log %s: torn tail cut off: %llu bytes dropped at offset %llu (%s)",
+                    a->path, r.size - r.good_end, r.good_end, r.why);
+        stats->torn_bytes = r.size - r.good_end;
+    }
+    memcpy(a->id, r.id, AOF_ID_LEN);
+    a->seq = r.last_seq;
+    pthread_mutex_lock(&a->mu);
+    a->written = a->synced = r.good_end;
+    pthread_mutex_unlock(&a->mu);
+    a->appended = a->reserved = a->base = r.good_end;
+    a->ready = 1;
+    stats->records = r.records;
+    stats->bytes = r.good_end;
+    stats->load_ms = aof_now_ms() - t0;
+    return 0;
+}
+
+/* ---- offline check and repair ---- */
+
+static void fill_report(const aof_scan *sc, aof_check_report *r)
+{
+    memset(r, 0, sizeof *r);
+    r->records = sc->records;
+    r->good_end = sc->good_end;
+    r->size = sc->size;
+    r->torn = sc->end == AOF_SCAN_TORN;
+    if (sc->end == AOF_SCAN_TORN)
+        snprintf(r->problem, sizeof r->problem, "torn tail of %llu bytes at offset %llu: %s",
+                 sc->size - sc->good_end, sc->bad_off, sc->why);
+    else if (sc->end != AOF_SCAN_OK)
+        snprintf(r->problem, sizeof r->problem, "bad %s at offset %llu: %s",
+                 sc->size < AOF_HEADER_LEN ? "header" : "record", sc->bad_off, sc->why);
+}
+
+int aof_check(const char *path, sealer *s, aof_check_report *r, char *err, size_t errlen)
+{
+    aof_scan sc;
+    memset(r, 0, sizeof *r);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    int rc = aof_scan_fd(fd, path, s, NULL, NULL, &sc, err, errlen);
+    close(fd);
+    if (rc != 0) return -1;
+    fill_report(&sc, r);
+    return sc.end == AOF_SCAN_OK ? 0 : 1;
+}
+
+/* Copy the whole of fd to a new file copy (0600), fsynced. Returns 0 or -1 (err). */
+static int copy_file(int fd, const char *copy, char *err, size_t errlen)
+{
+    int rc = -1;
+    uint8_t *p = mem_alloc(AOF_WINDOW);
+    int out = open(copy, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (out < 0) {
+        snprintf(err, errlen, "cannot create %s: %s", copy, strerror(errno));
+        goto out_free;
+    }
+    unsigned long long off = 0;
+    for (;;) {
+        ssize_t k = pread(fd, p, AOF_WINDOW, (off_t)off);
+        if (k < 0) {
+            if (errno == EINTR) continue;
+            snprintf(err, errlen, "cannot read the log: %s", strerror(errno));
+            goto out_close;
+        }
+        if (k == 0) break;
+        if (aof_pwrite_all(out, p, (size_t)k, off) != (size_t)k) {
+            snprintf(err, errlen, "cannot write %s: %s", copy, aof_reason(errno));
+            goto out_close;
+        }
+        off += (unsigned long long)k;
+    }
+    if (fsync(out) != 0) {
+        snprintf(err, errlen, "cannot fsync %s: %s", copy, strerror(errno));
+        goto out_close;
+    }
+    rc = 0;
+out_close:
+    close(out);
+    if (rc != 0) unlink(copy);
+out_free:
+    mem_free(p);
+    return rc;
+}
+
+int aof_repair(const char *path, sealer *s, aof_check_report *r, char *err, size_t errlen)
+{
+    int rc = -1;
+    aof_scan sc;
+    memset(r, 0, sizeof *r);
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    /* The server holds this lock while the log is open: never cut a live log. */
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        snprintf(err, errlen, "%s is in use (is the server running?); stop it first", path);
+        goto out_close;
+    }
+    if (aof_scan_fd(fd, path, s, NULL, NULL, &sc, err, errlen) != 0) goto out_close;
+    fill_report(&sc, r);
+    if (sc.end == AOF_SCAN_OK) {
+        rc = 0;
+        goto out_close;
+    }
+    snprintf(r->copy, sizeof r->copy, "%s.bad.%lld", path, aof_now_ms());
+    if (copy_file(fd, r->copy, err, errlen) != 0) {
+        r->copy[0] = '\0';
+        goto out_close;
+    }
+    if (ftruncate(fd, (off_t)sc.good_end) != 0 || fsync(fd) != 0 || aof_fsync_dir_of(path) != 0) {
+        snprintf(err, errlen, "%s: cannot truncate at offset %llu: %s (a copy is in %s)", path,
+                 sc.good_end, strerror(errno), r->copy);
+        goto out_close;
+    }
+    rc = 0;
+out_close:
+    close(fd);
+    return rc;
+}

@@ -1,0 +1,952 @@
+/* Unit tests for aof: round trips (many records, empty and large ones), torn tails at every
+ * byte of the last record, damage in the middle (flipped byte, spliced, swapped and duplicated
+ * records), header errors, check and repair, rewrite commit and abort, the leftover rewrite
+ * file, full disk (RLIMIT_FSIZE at write time; ENOSPC from a small tmpfs at reservation time),
+ * and the always / everysec fsync policies. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store/aof.h"
+#include "store/keyring.h"
+#include "store/seal.h"
+#include "unit.h"
+#include "util/log.h"
+
+static char dir[64];      /* temp root: key file and keyring */
+static char data[96];     /* the log directory */
+static char logpath[128]; /* data/phidb.log */
+static keyring *kr;
+static sealer *ls;
+
+static const char *K1 = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+static void setup(void)
+{
+    char kf[128], krp[128], err[512];
+    snprintf(dir, sizeof dir, "/tmp/phidb-aof-XXXXXX");
+    if (!mkdtemp(dir)) abort();
+    snprintf(kf, sizeof kf, "%s/mk", dir);
+    FILE *f = fopen(kf, "w");
+    fprintf(f, "%s\n", K1);
+    fclose(f);
+    chmod(kf, 0600);
+    snprintf(krp, sizeof krp, "%s/keyring", dir);
+    keyring_kek_source src = {kf, NULL, NULL};
+    kr = keyring_open(krp, &src, 1, err, sizeof err);
+    if (!kr) {
+        fprintf(stderr, "keyring: %s\n", err);
+        abort();
+    }
+    ls = seal_new(kr, KR_LOG);
+    snprintf(data, sizeof data, "%s/data", dir);
+    mkdir(data, 0700);
+    snprintf(logpath, sizeof logpath, "%s/phidb.log", data);
+}
+
+static void teardown(void)
+{
+    char cmd[128];
+    seal_free(ls);
+    keyring_close(kr);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0) abort();
+}
+
+/* ---- helpers ---- */
+
+/* Deterministic payload bytes for record i. */
+static void gen(uint8_t *out, size_t len, unsigned i)
+{
+    uint32_t x = 2463534242u ^ (i * 2654435761u);
+    for (size_t k = 0; k < len; k++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        out[k] = (uint8_t)x;
+    }
+}
+
+static size_t len_of(unsigned i)
+{
+    return (i * 37) % 700; /* includes 0 */
+}
+
+/* Collects what aof_load replays. */
+typedef struct {
+    size_t n;                /* records seen */
+    size_t bad;              /* records that differ from gen(i) */
+    size_t refuse;           /* refuse the record with this 1-based number (0: never) */
+    size_t (*len)(unsigned); /* expected length of record i */
+} coll;
+
+static int collect(void *arg, const uint8_t *p, size_t len)
+{
+    coll *c = arg;
+    unsigned i = (unsigned)c->n;
+    if (c->refuse && c->n + 1 == c->refuse) return -1;
+    c->n++;
+    size_t want = c->len(i);
+    if (len != want) {
+        c->bad++;
+        return 0;
+    }
+    uint8_t *exp = malloc(want ? want : 1);
+    gen(exp, want, i);
+    if (memcmp(exp, p, want) != 0) c->bad++;
+    free(exp);
+    return 0;
+}
+
+static aof *open_log(enum aof_fsync pol)
+{
+    char err[512];
+    aof *a = aof_open(data, ls, pol, err, sizeof err);
+    if (!a) {
+        fprintf(stderr, "aof_open: %s\n", err);
+        return NULL;
+    }
+    aof_set_prealloc(a, 64 * 1024);
+    return a;
+}
+
+/* Open and load, checking it loads; returns the aof and fills c. */
+static aof *open_load(enum aof_fsync pol, coll *c, aof_load_stats *st)
+{
+    char err[512];
+    aof *a = open_log(pol);
+    if (!a) return NULL;
+    if (aof_load(a, collect, c, st, err, sizeof err) != 0) {
+        unit_fail(__FILE__, __LINE__, "aof_load: %s", err);
+        aof_close(a);
+        return NULL;
+    }
+    return a;
+}
+
+/* Append records first..first+n-1 (gen/len_of) and flush. */
+static void append_n(aof *a, unsigned first, unsigned n)
+{
+    char err[512];
+    uint8_t p[1024];
+    for (unsigned i = first; i < first + n; i++) {
+        gen(p, len_of(i), i);
+        if (aof_append(a, p, len_of(i), err, sizeof err) != 0)
+            unit_fail(__FILE__, __LINE__, "aof_append %u: %s", i, err);
+    }
+    CHECK_INT(aof_flush(a), 0);
+}
+
+/* Make a log holding records 0..n-1. */
+static void make_log(unsigned n)
+{
+    unlink(logpath);
+    aof *a = open_log(AOF_FSYNC_EVERYSEC);
+    coll c = {0, 0, 0, len_of};
+    aof_load_stats st;
+    char err[512];
+    CHECK_INT(aof_load(a, collect, &c, &st, err, sizeof err), 0);
+    append_n(a, 0, n);
+    aof_close(a);
+}
+
+static uint8_t *slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long sz = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *p = malloc(sz ? (size_t)sz : 1);
+    *n = fread(p, 1, (size_t)sz, f);
+    fclose(f);
+    return p;
+}
+
+static void spit(const char *path, const uint8_t *p, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    if (n) fwrite(p, 1, n, f);
+    fclose(f);
+}
+
+/* Offsets of the records of a log image (up to max); returns how many. */
+static size_t offsets(const uint8_t *p, size_t n, size_t *off, size_t max)
+{
+    size_t k = 0, o = AOF_HEADER_LEN;
+    while (o + 4 <= n && k < max) {
+        uint32_t len =
+            (uint32_t)p[o] << 24 | (uint32_t)p[o + 1] << 16 | (uint32_t)p[o + 2] << 8 | p[o + 3];
+        if (o + 4 + len > n) break;
+        off[k++] = o;
+        o += 4 + len;
+    }
+    return k;
+}
+
+static size_t rec_len(const uint8_t *p, size_t off)
+{
+    return 4 + ((uint32_t)p[off] << 24 | (uint32_t)p[off + 1] << 16 | (uint32_t)p[off + 2] << 8 |
+                p[off + 3]);
+}
+
+/* Load must fail naming offset off; the file must be unchanged. */
+static void expect_bad_at(const uint8_t *img, size_t n, size_t off, const char *line)
+{
+    char err[512], want[64];
+    spit(logpath, img, n);
+    aof *a = open_log(AOF_FSYNC_EVERYSEC);
+    coll c = {0, 0, 0, len_of};
+    aof_load_stats st;
+    CHECK(aof_load(a, collect, &c, &st, err, sizeof err) != 0);
+    snprintf(want, sizeof want, "bad record at offset %zu ", off);
+    if (!strstr(err, want)) unit_fail(__FILE__, __LINE__, "%s: got \"%s\"", line, err);
+    CHECK(strstr(err, "check-log") != NULL);
+    CHECK(strstr(err, logpath) != NULL);
+    char dummy[8];
+    CHECK(aof_append(a, (const uint8_t *)"x", 1, dummy, sizeof dummy) != 0); /* not loaded */
+    aof_close(a);
+    size_t m;
+    uint8_t *after = slurp(logpath, &m);
+    CHECK(m == n && memcmp(after, img, n) == 0);
+    free(after);
+}
+
+/* ---- tests ---- */
+
+static size_t big_len(unsigned i)
+{
+    return i == 7 ? 3 * 1024 * 1024 + 5 : len_of(i);
+}
+
+TEST(roundtrip)
+{
+    setup();
+    char err[512];
+    coll c = {0, 0, 0, len_of};
+    aof_load_stats st;
+    aof *a = open_load(AOF_FSYNC_EVERYSEC, &c, &st);
+    CHECK(a && st.records == 0 && st.torn_bytes == 0);
+    CHECK_INT(aof_size(a), AOF_HEADER_LEN);
+    append_n(a, 0, 5000);
+    unsigned long long size = aof_size(a);
+    aof_close(a);
+    struct stat sb;
+    CHECK(stat(logpath, &sb) == 0 && (unsigned long long)sb.st_size == size);
+    CHECK_INT(sb.st_mode & 0777, 0600);
+    /* Ciphertext only: a recognisable payload is nowhere in the file. */
+    a = open_load(AOF_FSYNC_ALWAYS, &c, &st);
+    CHECK_INT(c.n, 5000);
+    CHECK_INT(c.bad, 0);
+    CHECK_INT(st.records, 5000);
+    CHECK_INT(st.bytes, size);
+    CHECK_INT(st.torn_bytes, 0);
+    CHECK_INT(aof_base_size(a), size);
+    const char *secret = "PATIENT Jane Doe SSN 123-45-6789";
+    CHECK_INT(aof_append(a, (const uint8_t *)secret, strlen(secret), err, sizeof err), 0);
+    CHECK_INT(aof_flush(a), 0);
+    aof_close(a);
+    size_t n;
+    uint8_t *img = slurp(logpath, &n);
+    CHECK(memmem(img, n, "Jane", 4) == NULL);
+    free(img);
+
+    /* A record larger than the loader's read window, between small ones. */
+    unlink(logpath);
+    c = (coll){0, 0, 0, big_len};
+    a = open_load(AOF_FSYNC_EVERYSEC, &c, &st);
+    uint8_t *p = malloc(big_len(7));
+    for (unsigned i = 0; i < 10; i++) {
+        gen(p, big_len(i), i);
+        CHECK_INT(aof_append(a, p, big_len(i), err, sizeof err), 0);
+    }
+    free(p);
+    CHECK_INT(aof_flush(a), 0);
+    aof_close(a);
+    c = (coll){0, 0, 0, big_len};
+    a = open_load(AOF_FSYNC_EVERYSEC, &c, &st);
+    CHECK_INT(c.n, 10);
+    CHECK_INT(c.bad, 0);
+    /* Over the limit: refused, nothing buffered. */
+    CHECK(aof_append(a, (const uint8_t *)"", AOF_MAX_RECORD, err, sizeof err) != 0);
+    CHECK(strstr(err, "over the limit") != NULL);
+    aof_close(a);
+    teardown();
+}
+
+TEST(continue_after_reload)
+{
+    setup();
+    make_log(10);
+    coll c = {0, 0, 0, len_of};
+    aof_load_stats st;
+    aof *a = open_load(AOF_FSYNC_EVERYSEC, &c, &st);
+    append_n(a, 10, 10); /* sequence numbers continue at 11 */
+    aof_close(a);
+    c = (coll){0, 0, 0, len_of};
+    a = open_load(AOF_FSYNC_EVERYSEC, &c, &st);
+    CHECK_INT(c.n, 20);
+    CHECK_INT(c.bad, 0);
+    aof_close(a);
+    /* Appending before loading an existing log is refused (the sequence is unknown). */
+    char err[512];
+    a = open_log(AOF_FSYNC_EVERYSEC);
+    CHECK(aof_append(a, (const uint8_t *)"x", 1, err, sizeof err) != 0);
+    CHECK(strstr(err, "not loaded") != NULL);
+    aof_close(a);
+    teardown();
+}
+
+TEST(torn_tail_every_offset)
+{
+    setup();
+    make_log(6); /* record 5 has 185 payload bytes */
+    size_t n, off[8];
+    uint8_t *img = slurp(logpath, &n);
+    CHECK_INT(offsets(img, n, off, 8), 6);
+    size_t last = off[5];
+    CHECK_INT(last + rec_len(img, last), n);
+    log_set_level((enum log_level)(LOG_WARNING + 1)); /* one warning per cut otherwise */
+    for (size_t cut = last + 1; cut < n; cut++) {
+        spit(logpath, img, cut);
+        coll c = {0, 0, 0, len_of};
+        aof_load_stats st;
+        aof *a = open_load(AOF_FSYNC_EVERYSEC, &c, &st);
+        if (!a) continue;
+        if (c.n != 5 || c.bad || st.torn_bytes != cut - last || st.bytes != last)
+            unit_fail(__FILE__, __LINE__, "cut %zu: %zu records, torn %llu", cut, c.n,
+                      st.torn_bytes);
+        /* The log is cut and usable: the next record takes the dropped one's place. */
+        append_n(a, 5, 1);
+        aof_close(a);
+        c = (coll){0, 0, 0, len_of};
+        a = open_load(AOF_FSYNC_EVERYSEC, &c, &st);
+        if (!a || c.n != 6 || c.bad || st.torn_bytes)
+            unit_fail(__FILE__, __LINE__, "cut %zu: reload has %zu records", cut, c.n);
+        aof_close(a);
+    }
+    log_set_level(LOG_NOTICE);
+    /* The last record altered with nothing after it: cut as torn. */
+    uint8_t *alt = malloc(n + 4096);
+    memcpy(alt, img, n);
+    alt[n - 3] ^= 0x40;
+    spit(logpath, alt, n);
+    coll c = {0, 0, 0, len_of};
+    aof_load_stats st;
+    aof *a = open_load(AOF_FSYNC_EVERYSEC, &c, &st);
+    CHECK(a && c.n == 5 && st.torn_bytes == n - last);
+    aof_close(a);
+    /* Zeros after the last record (space the filesystem allocated but never filled). */
+    memcpy(alt, img, n);
+    memset(alt + n, 0, 4096);
+    spit(logpath, alt, n + 4096);
+    c = (coll){0, 0, 0, len_of};
+    a = open_load(AOF_FSYNC_EVERYSEC, &c, &st);
+    CHECK(a && c.n == 6 && st.torn_bytes == 4096);
+    aof_close(a);
+    struct stat sb;
+    CHECK(stat(logpath, &sb) == 0 && (size_t)sb.st_size == n);
+    free(alt);
+    free(img);
+    teardown();
+}
+
+TEST(damage_in_the_middle)
+{
+    setup();
+    make_log(12);
+    size_t n, off[16];
+    uint8_t *img = slurp(logpath, &n);
+    CHECK_INT(offsets(img, n, off, 16), 12);
+    uint8_t *bad = malloc(n * 2);
+
+    /* A flipped byte in the ciphertext of record 5 (0-based 4). */
+    memcpy(bad, img, n);
+    bad[off[4] + 4 + 20] ^= 1;
+    expect_bad_at(bad, n, off[4], "flip");
+    /* A flipped byte in the tag. */
+    memcpy(bad, img, n);
+    bad[off[4] + rec_len(img, off[4]) - 1] ^= 0x80;
+    expect_bad_at(bad, n, off[4], "tag");
+    /* A length field made shorter (still inside the file). */
+    memcpy(bad, img, n);
+    bad[off[4] + 3] -= 1;
+    expect_bad_at(bad, n, off[4], "length");
+    /* A zero length with records after it. */
+    memcpy(bad, img, n);
+    memset(bad + off[4], 0, 4);
+    expect_bad_at(bad, n, off[4], "zero length");
+    /* A length over the limit. */
+    memcpy(bad, img, n);
+    bad[off[4]] = 0xff;
+    expect_bad_at(bad, n, off[4], "huge length");
+
+    /* Two records swapped (records 2 and 3). */
+    size_t sa = rec_len(img, off[2]), sb = rec_len(img, off[3]);
+    memcpy(bad, img, off[2]);
+    memcpy(bad + off[2], img + off[3], sb);
+    memcpy(bad + off[2] + sb, img + off[2], sa);
+    memcpy(bad + off[2] + sa + sb, img + off[4], n - off[4]);
+    expect_bad_at(bad, n, off[2], "swap");
+
+    /* A record duplicated (record 2 repeated right after itself). */
+    memcpy(bad, img, off[3]);
+    memcpy(bad + off[3], img + off[2], sa);
+    memcpy(bad + off[3] + sa, img + off[3], n - off[3]);
+    expect_bad_at(bad, n + sa, off[3], "duplicate");
+
+    /* A record dropped from the middle. */
+    memcpy(bad, img, off[3]);
+    memcpy(bad + off[3], img + off[4], n - off[4]);
+    expect_bad_at(bad, n - sb, off[3], "drop");
+
+    /* A record spliced in from another log sealed with the same key: same position, same
+     * sequence number, same length, but another file id. */
+    char other[128], cmd[300];
+    snprintf(other, sizeof other, "%s/other", dir);
+    mkdir(other, 0700);
+    char err[512];
+    aof *o = aof_open(other, ls, AOF_FSYNC_EVERYSEC, err, sizeof err);
+    coll c = {0, 0, 0, len_of};
+    aof_load_stats st;
+    CHECK_INT(aof_load(o, collect, &c, &st, err, sizeof err), 0);
+    append_n(o, 0, 12);
+    aof_close(o);
+    snprintf(cmd, sizeof cmd, "%s/phidb.log", other);
+    size_t on, ooff[16];
+    uint8_t *oimg = slurp(cmd, &on);
+    CHECK_INT(offsets(oimg, on, ooff, 16), 12);
+    CHECK_INT(on, n);
+    memcpy(bad, img, n);
+    memcpy(bad + off[6], oimg + ooff[6], rec_len(img, off[6]));
+    expect_bad_at(bad, n, off[6], "splice");
+    /* The other log's header with this log's records: the first record fails. */
+    memcpy(bad, img, n);
+    memcpy(bad, oimg, AOF_HEADER_LEN);
+    expect_bad_at(bad, n, AOF_HEADER_LEN, "header swap");
+    free(oimg);
+
+    /* aof_load refusing a record (apply failed) names its offset. */
+    spit(logpath, img, n);
+    aof *a = open_log(AOF_FSYNC_EVERYSEC);
+    c = (coll){0, 0, 3, len_of};
+    CHECK(aof_load(a, collect, &c, &st, err, sizeof err) != 0);
+    char want[64];
+    snprintf(want, sizeof want, "offset %zu", off[2]);
+    CHECK(strstr(err, want) != NULL);
+    aof_close(a);
+    free(bad);
+    free(img);
+    teardown();
+}
+
+TEST(header_errors)
+{
+    setup();
+    make_log(3);
+    size_t n;
+    uint8_t *img = slurp(logpath, &n);
+    char err[512];
+    coll c = {0, 0, 0, len_of};
+    aof_load_stats st;
+    struct {
+        size_t len;      /* bytes kept */
+        int off;         /* byte to change (-1: none) */
+        uint8_t val;     /* its new value */
+        const char *msg; /* expected in the error */
+    } cases[] = {
+        {30, -1, 0, "truncated header (30 of 64 bytes)"},
+        {0, 11, 2, "format 2 is newer"}, /* format is bytes 8..11, big-endian */
+        {0, 0, 'X', "not a phidb log"},
+        {0, 15, 1, "unknown log header"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t len = cases[i].len ? cases[i].len : n;
+        uint8_t *m = malloc(n);
+        memcpy(m, img, n);
+        if (cases[i].off >= 0) m[cases[i].off] = cases[i].val;
+        spit(logpath, m, len);
+        aof *a = open_log(AOF_FSYNC_EVERYSEC);
+        CHECK(a != NULL);
+        if (a) {
+            CHECK(aof_load(a, collect, &c, &st, err, sizeof err) != 0);
+            if (!strstr(err, cases[i].msg))
+                unit_fail(__FILE__, __LINE__, "case %zu: \"%s\"", i, err);
+            aof_close(a);
+        }
+        size_t after;
+        uint8_t *now = slurp(logpath, &after);
+        CHECK(after == len && memcmp(now, m, len) == 0);
+        free(now);
+        free(m);
+    }
+    /* An empty log is a fresh start. */
+    spit(logpath, img, 0);
+    c = (coll){0, 0, 0, len_of};
+    aof *a = open_load(AOF_FSYNC_EVERYSEC, &c, &st);
+    CHECK(a && c.n == 0 && aof_size(a) == AOF_HEADER_LEN);
+    aof_close(a);
+    /* A missing directory is reported. */
+    CHECK(aof_open("/nonexistent/phidb", ls, AOF_FSYNC_EVERYSEC, err, sizeof err) == NULL);
+    CHECK(strstr(err, "/nonexistent/phidb") != NULL);
+    free(img);
+    teardown();
+}
+
+TEST(check_and_repair)
+{
+    setup();
+    make_log(8);
+    size_t n, off[8];
+    uint8_t *img = slurp(logpath, &n);
+    offsets(img, n, off, 8);
+    char err[512];
+    aof_check_report r;
+    CHECK_INT(aof_check(logpath, ls, &r, err, sizeof err), 0);
+    CHECK(r.records == 8 && r.good_end == n && r.size == n && !r.torn && !r.problem[0]);
+    /* Repair of a good file does nothing. */
+    CHECK_INT(aof_repair(logpath, ls, &r, err, sizeof err), 0);
+    CHECK(r.copy[0] == '\0');
+
+    /* Damage in the middle: check says where; repair keeps a copy and cuts there. */
+    uint8_t *bad = malloc(n);
+    memcpy(bad, img, n);
+    bad[off[5] + 30] ^= 4;
+    spit(logpath, bad, n);
+    CHECK_INT(aof_check(logpath, ls, &r, err, sizeof err), 1);
+    CHECK(r.records == 5 && r.good_end == off[5] && !r.torn);
+    char want[64];
+    snprintf(want, sizeof want, "bad record at offset %zu", off[5]);
+    CHECK(strstr(r.problem, want) != NULL);
+    /* Not while the log is open. */
+    aof *a = open_log(AOF_FSYNC_EVERYSEC);
+    CHECK(aof_repair(logpath, ls, &r, err, sizeof err) != 0);
+    CHECK(strstr(err, "in use") != NULL);
+    aof_close(a);
+    CHECK_INT(aof_repair(logpath, ls, &r, err, sizeof err), 0);
+    CHECK(r.copy[0] != '\0');
+    size_t cn, fn;
+    uint8_t *copy = slurp(r.copy, &cn);
+    CHECK(copy && cn == n && memcmp(copy, bad, n) == 0);
+    free(copy);
+    uint8_t *fixed = slurp(logpath, &fn);
+    CHECK(fn == off[5] && memcmp(fixed, img, fn) == 0);
+    free(fixed);
+    CHECK_INT(aof_check(logpath, ls, &r, err, sizeof err), 0);
+    coll c = {0, 0, 0, len_of};
+    aof_load_stats st;
+    a = open_load(AOF_FSYNC_EVERYSEC, &c, &st);
+    CHECK(a && c.n == 5 && c.bad == 0);
+    aof_close(a);
+
+    /* A torn tail: check reports it as torn. */
+    spit(logpath, img, n - 7);
+    CHECK_INT(aof_check(logpath, ls, &r, err, sizeof err), 1);
+    CHECK(r.torn && r.good_end == off[7] && strstr(r.problem, "torn") != NULL);
+    /* Unreadable: not a log. */
+    spit(logpath, (const uint8_t *)"hello world, this is not a log at all......................",
+         60);
+    CHECK_INT(aof_check(logpath, ls, &r, err, sizeof err), 1); /* too short for a header */
+    memcpy(bad, img, n);
+    bad[0] = 'Q';
+    spit(logpath, bad, n);
+    CHECK_INT(aof_check(logpath, ls, &r, err, sizeof err), -1);
+    CHECK(strstr(err, "not a phidb log") != NULL);
+    CHECK(aof_repair(logpath, ls, &r, err, sizeof err) != 0);
+    free(bad);
+    free(img);
+    teardown();
+}
+
+TEST(rewrite_commit_and_abort)
+{
+    setup();
+    char err[512], rw[160];
+    snprintf(rw, sizeof rw, "%s.rewrite", logpath);
+    make_log(100);
+    coll c = {0, 0, 0, len_of};
+    aof_load_stats st;
+    aof *a = open_load(AOF_FSYNC_EVERYSEC, &c, &st);
+    size_t n;
+    uint8_t *old = slurp(logpath, &n);
+
+    /* Abort: the rewrite file goes, the log is untouched and still in use. */
+    CHECK_INT(aof_rewrite_begin(a, err, sizeof err), 0);
+    CHECK(aof_rewriting(a));
+    CHECK(aof_rewrite_begin(a, err, sizeof err) != 0);
+    CHECK_INT(aof_rewrite_append(a, (const uint8_t *)"x", 1, err, sizeof err), 0);
+    aof_rewrite_abort(a);
+    CHECK(!aof_rewriting(a));
+    CHECK(access(rw, F_OK) != 0);
+    append_n(a, 100, 1);
+
+    /* Commit: records 0..2999 as the fresh state (over 1 MB, so written in chunks), while
+     * records 101..103 still go to the active log. */
+    CHECK_INT(aof_rewrite_begin(a, err, sizeof err), 0);
+    uint8_t p[1024];
+    for (unsigned i = 0; i < 3000; i++) {
+        gen(p, len_of(i), i);
+        CHECK_INT(aof_rewrite_append(a, p, len_of(i), err, sizeof err), 0);
+        if (i % 1000 == 0) append_n(a, 101 + i / 1000, 1);
+    }
+    struct stat sb;
+    CHECK(stat(rw, &sb) == 0 && sb.st_size > 0); /* written as it goes */
+    unsigned long long before = aof_size(a);
+    CHECK(before > n);
+    CHECK_INT(aof_rewrite_commit(a, err, sizeof err), 0);
+    CHECK(!aof_rewriting(a));
+    CHECK(access(rw, F_OK) != 0);
+    CHECK(aof_size(a) == aof_base_size(a));
+    CHECK(aof_synced(a));
+    size_t nn;
+    uint8_t *now = slurp(logpath, &nn);
+    CHECK(nn == aof_size(a));
+    CHECK(memcmp(now + 16, old + 16, 16) != 0); /* new file id */
+    free(now);
+    /* Appends continue in the new file, numbered after the rewrite's records. */
+    append_n(a, 3000, 50);
+    aof_close(a);
+    c = (coll){0, 0, 0, len_of};
+    a = open_load(AOF_FSYNC_EVERYSEC, &c, &st);
+    CHECK_INT(c.n, 3050);
+    CHECK_INT(c.bad, 0);
+    aof_close(a);
+    free(old);
+    teardown();
+}
+
+TEST(leftover_rewrite_removed)
+{
+    setup();
+    make_log(3);
+    char rw[160];
+    snprintf(rw, sizeof rw, "%s.rewrite", logpath);
+    spit(rw, (const uint8_t *)"half a rewrite", 14);
+    coll c = {0, 0, 0, len_of};
+    aof_load_stats st;
+    aof *a = open_load(AOF_FSYNC_EVERYSEC, &c, &st);
+    CHECK(access(rw, F_OK) != 0);
+    CHECK_INT(c.n, 3);
+    aof_close(a);
+    teardown();
+}
+
+TEST(fsync_policies)
+{
+    setup();
+    char err[512];
+    coll c = {0, 0, 0, len_of};
+    aof_load_stats st;
+    /* always: not synced until aof_flush, which fsyncs once per flush (group commit). */
+    aof *a = open_load(AOF_FSYNC_ALWAYS, &c, &st);
+    unsigned long long f0 = aof_fsyncs(a);
+    for (int i = 0; i < 10; i++)
+        CHECK_INT(aof_append(a, (const uint8_t *)"abc", 3, err, sizeof err), 0);
+    CHECK(!aof_synced(a));
+    CHECK_INT(aof_flush(a), 0);
+    CHECK(aof_synced(a));
+    CHECK_INT(aof_fsyncs(a), f0 + 1);
+    CHECK_INT(aof_flush(a), 0); /* nothing new: no fsync */
+    CHECK_INT(aof_fsyncs(a), f0 + 1);
+    CHECK_INT(aof_status(a, err, sizeof err), 0);
+
+    /* everysec: synced once written; the thread fsyncs within about a second, at most once
+     * a second. */
+    aof_set_fsync(a, AOF_FSYNC_EVERYSEC);
+    unsigned long long f1 = aof_fsyncs(a);
+    struct timespec t0, t1, ms20 = {0, 20 * 1000 * 1000};
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK_INT(aof_append(a, (const uint8_t *)"abc", 3, err, sizeof err), 0);
+    CHECK(!aof_synced(a));
+    CHECK_INT(aof_flush(a), 0);
+    CHECK(aof_synced(a));
+    double el = 0;
+    int polls = 0;
+    while (aof_fsyncs(a) == f1 && polls++ < 150) {
+        nanosleep(&ms20, NULL);
+        CHECK_INT(aof_append(a, (const uint8_t *)"abc", 3, err, sizeof err), 0);
+        CHECK_INT(aof_flush(a), 0);
+    }
+    CHECK(aof_fsyncs(a) > f1);
+    /* Keep writing for 1.2 s more: at most one fsync a second, plus the one above. */
+    for (int i = 0; i < 60; i++) {
+        nanosleep(&ms20, NULL);
+        CHECK_INT(aof_append(a, (const uint8_t *)"abc", 3, err, sizeof err), 0);
+        CHECK_INT(aof_flush(a), 0);
+        aof_cron(a);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    el = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    unsigned long long done = aof_fsyncs(a) - f1;
+    if (done < 1 || (double)done > el + 1.0)
+        unit_fail(__FILE__, __LINE__, "%llu fsyncs in %.2f s", done, el);
+    /* Back to always: the next flush fsyncs. */
+    aof_set_fsync(a, AOF_FSYNC_ALWAYS);
+    CHECK_INT(aof_append(a, (const uint8_t *)"abc", 3, err, sizeof err), 0);
+    CHECK_INT(aof_flush(a), 0);
+    CHECK(aof_synced(a));
+    aof_close(a);
+    teardown();
+}
+
+/* ---- full disk ---- */
+
+static size_t len_600(unsigned i)
+{
+    (void)i;
+    return 600;
+}
+
+/* Append 600-byte records from *next until one is refused or max were taken; flush every
+ * `every`. Returns the number accepted; err holds the refusal. */
+static unsigned fill(aof *a, unsigned *next, unsigned max, unsigned every, int *flush_failed,
+                     char *err, size_t errlen)
+{
+    uint8_t p[600];
+    unsigned took = 0;
+    *flush_failed = 0;
+    while (took < max) {
+        gen(p, sizeof p, *next);
+        if (aof_append(a, p, sizeof p, err, errlen) != 0) break;
+        (*next)++;
+        took++;
+        if (took % every == 0 && aof_flush(a) != 0) *flush_failed = 1;
+    }
+    return took;
+}
+
+/* A file size limit makes a write fail part-way (EFBIG): the log enters the error state,
+ * appends are refused with a clear message, and once the limit is lifted aof_cron writes the
+ * rest exactly (nothing lost, nothing doubled). Runs in a child, which owns the limit. */
+TEST(full_disk_rlimit)
+{
+    setup();
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char err[512];
+        signal(SIGXFSZ, SIG_IGN);
+        coll c = {0, 0, 0, len_600};
+        aof_load_stats st;
+        aof *a = open_load(AOF_FSYNC_ALWAYS, &c, &st);
+        struct rlimit old, lim;
+        getrlimit(RLIMIT_FSIZE, &old);
+        lim = old;
+        lim.rlim_cur = 20000; /* not a multiple of a record: the write stops mid-record */
+        setrlimit(RLIMIT_FSIZE, &lim);
+        unsigned next = 0;
+        int ff;
+        unsigned took = fill(a, &next, 1000, 7, &ff, err, sizeof err);
+        CHECK(ff);
+        CHECK(took < 1000);
+        CHECK(strstr(err, "file size limit reached") != NULL);
+        CHECK(strstr(err, "writes are refused") != NULL);
+        CHECK(strstr(err, logpath) != NULL);
+        CHECK(!aof_synced(a));
+        CHECK(aof_status(a, err, sizeof err) != 0);
+        CHECK(aof_flush(a) != 0);
+        aof_cron(a); /* still limited */
+        CHECK(!aof_synced(a));
+        struct stat sb;
+        CHECK(stat(logpath, &sb) == 0 && sb.st_size == 20000);
+        setrlimit(RLIMIT_FSIZE, &old);
+        aof_cron(a);
+        CHECK_INT(aof_status(a, err, sizeof err), 0);
+        CHECK(aof_synced(a));
+        took += fill(a, &next, 20, 5, &ff, err, sizeof err);
+        CHECK(!ff);
+        CHECK_INT(aof_flush(a), 0);
+        aof_close(a);
+        c = (coll){0, 0, 0, len_600};
+        a = open_load(AOF_FSYNC_ALWAYS, &c, &st);
+        CHECK_INT(c.n, took);
+        CHECK_INT(c.bad, 0);
+        CHECK_INT(st.torn_bytes, 0);
+        aof_close(a);
+        _exit(unit_failures ? 1 : 0);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    teardown();
+}
+
+/* Enter a private mount namespace (as root, or through a user namespace). 0 or -1. */
+static int private_mounts(void)
+{
+    if (unshare(CLONE_NEWNS) != 0) {
+        uid_t uid = getuid();
+        gid_t gid = getgid();
+        if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) return -1;
+        char m[64];
+        int fd = open("/proc/self/setgroups", O_WRONLY);
+        if (fd >= 0) {
+            if (write(fd, "deny", 4) != 4) {
+            }
+            close(fd);
+        }
+        fd = open("/proc/self/uid_map", O_WRONLY);
+        snprintf(m, sizeof m, "0 %u 1", (unsigned)uid);
+        if (fd < 0 || write(fd, m, strlen(m)) < 0) return -1;
+        close(fd);
+        fd = open("/proc/self/gid_map", O_WRONLY);
+        snprintf(m, sizeof m, "0 %u 1", (unsigned)gid);
+        if (fd < 0 || write(fd, m, strlen(m)) < 0) return -1;
+        close(fd);
+    }
+    return mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+}
+
+/* A really full filesystem (a 1 MB tmpfs): the reservation fails first, so appends are refused
+ * while every record already accepted is still written; deleting a file lets aof_cron reserve
+ * again and appends resume. Skipped where mount namespaces are not available. */
+TEST(full_disk_enospc)
+{
+    setup();
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char err[512], filler[160];
+        if (private_mounts() != 0 || mount("tmpfs", data, "tmpfs", 0, "size=1m,mode=0700") != 0)
+            _exit(77);
+        snprintf(filler, sizeof filler, "%s/filler", data);
+        uint8_t *z = calloc(1, 300 * 1024);
+        spit(filler, z, 300 * 1024);
+        free(z);
+        coll c = {0, 0, 0, len_600};
+        aof_load_stats st;
+        aof *a = open_load(AOF_FSYNC_EVERYSEC, &c, &st);
+        aof_set_prealloc(a, 128 * 1024);
+        unsigned next = 0;
+        int ff;
+        unsigned took = fill(a, &next, 5000, 9, &ff, err, sizeof err);
+        CHECK(!ff); /* every accepted record was written: its space was reserved */
+        CHECK(took < 5000);
+        CHECK(strstr(err, "durable log: no space left on device") != NULL);
+        CHECK(strstr(err, "writes are refused until space is available") != NULL);
+        CHECK_INT(aof_flush(a), 0);
+        CHECK(aof_synced(a));
+        CHECK(aof_status(a, err, sizeof err) != 0);
+        aof_cron(a); /* still full */
+        CHECK(aof_status(a, err, sizeof err) != 0);
+        char e2[512];
+        CHECK(aof_append(a, (const uint8_t *)"x", 1, e2, sizeof e2) != 0);
+        unlink(filler);
+        aof_cron(a);
+        CHECK_INT(aof_status(a, err, sizeof err), 0);
+        took += fill(a, &next, 100, 10, &ff, err, sizeof err);
+        CHECK(!ff);
+        aof_close(a);
+        c = (coll){0, 0, 0, len_600};
+        a = open_load(AOF_FSYNC_EVERYSEC, &c, &st);
+        CHECK_INT(c.n, took);
+        CHECK_INT(c.bad, 0);
+        aof_close(a);
+        _exit(unit_failures ? 1 : 0);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 77)
+        printf("skip full_disk_enospc: no mount namespace here\n");
+    else
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    teardown();
+}
+
+/* ---- phidb check-log ---- */
+
+/* Run the phidb tool next to this test binary with args; output into out. Exit status, or -1
+ * when the tool is not there. */
+static int run_tool(const char *args, char *out, size_t outlen)
+{
+    char exe[512], cmd[1536], outp[160];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) return -1;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash) return -1;
+    snprintf(slash, sizeof exe - (size_t)(slash - exe), "/phidb");
+    if (access(exe, X_OK) != 0) return -1;
+    snprintf(outp, sizeof outp, "%s/tool.out", dir);
+    snprintf(cmd, sizeof cmd, "%s %s >%s 2>&1", exe, args, outp);
+    int st = system(cmd);
+    size_t len = 0;
+    uint8_t *o = slurp(outp, &len);
+    snprintf(out, outlen, "%.*s", (int)len, o ? (const char *)o : "");
+    free(o);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+TEST(checklog_tool)
+{
+    setup();
+    char conf[160], kf[160], krp[160], err[512], out[4096], args[512], want[128];
+    /* The init layout: DIR/phidb.conf, DIR/mk, DIR/data/keyring, DIR/data/phidb.log. */
+    snprintf(conf, sizeof conf, "%s/phidb.conf", dir);
+    spit(conf, (const uint8_t *)"dir data\nmaster-key-file mk\n", 28);
+    snprintf(args, sizeof args, "check-log %s", dir);
+    int rc = run_tool(args, out, sizeof out);
+    if (rc < 0) {
+        printf("skip checklog_tool: no phidb binary beside the test\n");
+        teardown();
+        return;
+    }
+    CHECK_INT(rc, 1);
+    CHECK(strstr(out, "no keyring") != NULL);
+    snprintf(kf, sizeof kf, "%s/mk", dir);
+    snprintf(krp, sizeof krp, "%s/keyring", data);
+    keyring_kek_source src = {kf, NULL, NULL};
+    keyring *k2 = keyring_open(krp, &src, 1, err, sizeof err);
+    sealer *s2 = seal_new(k2, KR_LOG);
+    sealer *keep = ls;
+    ls = s2;
+    make_log(12);
+    ls = keep;
+    seal_free(s2);
+    keyring_close(k2);
+
+    CHECK_INT(run_tool(args, out, sizeof out), 0);
+    CHECK(strstr(out, "OK:") && strstr(out, "12 records"));
+    size_t n, off[16] = {0};
+    uint8_t *img = slurp(logpath, &n);
+    CHECK_INT(offsets(img, n, off, 16), 12);
+    img[off[7] + 10] ^= 1;
+    spit(logpath, img, n);
+    snprintf(want, sizeof want, "bad record at offset %zu", off[7]);
+    CHECK_INT(run_tool(args, out, sizeof out), 1);
+    CHECK(strstr(out, "DAMAGED") && strstr(out, want) && strstr(out, "--repair"));
+    /* The data directory (what the server's load error names) and the config file work too. */
+    snprintf(args, sizeof args, "check-log %s", data);
+    CHECK_INT(run_tool(args, out, sizeof out), 1);
+    CHECK(strstr(out, want) != NULL);
+    snprintf(args, sizeof args, "check-log %s --repair", conf);
+    CHECK_INT(run_tool(args, out, sizeof out), 0);
+    CHECK(strstr(out, "REPAIRED") && strstr(out, "copied to") && strstr(out, want));
+    snprintf(want, sizeof want, "dropped %zu bytes from offset %zu", n - off[7], off[7]);
+    CHECK(strstr(out, want) != NULL);
+    snprintf(args, sizeof args, "check-log %s", dir);
+    CHECK_INT(run_tool(args, out, sizeof out), 0);
+    CHECK(strstr(out, "7 records") != NULL);
+    /* Usage errors. */
+    CHECK_INT(run_tool("check-log", out, sizeof out), 2);
+    snprintf(args, sizeof args, "check-log %s --frobnicate", dir);
+    CHECK_INT(run_tool(args, out, sizeof out), 2);
+    CHECK_INT(run_tool("check-log /nonexistent/dir", out, sizeof out), 2);
+    free(img);
+    teardown();
+}
+
+UNIT_MAIN(T(roundtrip), T(continue_after_reload), T(torn_tail_every_offset),
+          T(damage_in_the_middle), T(header_errors), T(check_and_repair),
+          T(rewrite_commit_and_abort), T(leftover_rewrite_removed), T(fsync_policies),
+          T(full_disk_rlimit), T(full_disk_enospc), T(checklog_tool))
