@@ -23,6 +23,7 @@
 #include <openssl/rand.h>
 
 #include "cmd/cmd.h"
+#include "cmd/persist.h"
 #include "config.h"
 #include "store/keyring.h"
 #include "store/seal.h"
@@ -76,6 +77,7 @@ int srv_apply_config(srv *s, const config *next, const char *changed, char *err,
     acl_opts_from(next, &o);
     acl_set_opts(s->acl, &o);
     log_set_level((enum log_level)next->loglevel);
+    if (s->log) aof_set_fsync(s->log, (enum aof_fsync)next->appendfsync);
     return 0;
 }
 
@@ -88,6 +90,8 @@ static long long cron(ev_loop *l, long long id, void *ud)
     int hz = s->cfg->hz;
     db_set_now(s->db, clock_ms());
     s->st.expired_keys += (long long)db_expire_cycle(s->db, 250000 / hz);
+    persist_commit(s, NULL); /* expiry deletions are journaled too */
+    persist_cron(s);
     db_rehash(s->db, 1);
     if (++ticks % (unsigned long)hz == 0) {
         client_cron(s);
@@ -105,7 +109,9 @@ static long long cron(ev_loop *l, long long id, void *ud)
 static void before_wait(ev_loop *l, void *ud)
 {
     (void)l;
-    client_before_wait(ud);
+    srv *s = ud;
+    persist_step(s, 1000); /* a slice of a running log compaction, if any */
+    client_before_wait(s);
 }
 
 static void on_listen(ev_loop *l, int fd, void *ud, int mask)
@@ -156,6 +162,8 @@ static void harden_process(void)
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     umask(077);
     signal(SIGPIPE, SIG_IGN);
+    /* A file size limit must turn log writes into errors (handled), not kill the server. */
+    signal(SIGXFSZ, SIG_IGN);
 }
 
 static void usage(void)
@@ -377,6 +385,11 @@ int server_main(int argc, char **argv)
     s->db = db_new(s->values);
     dict_init(&s->watched, &tx_watch_type);
     db_on_change(s->db, tx_key_changed, s);
+    if (persist_open(s, err, sizeof err) != 0) {
+        fprintf(stderr, "phidb-server: %s\n", err);
+        log_warning("%s", err);
+        goto out_db;
+    }
     s->tls = tls_from(s->cfg, err, sizeof err);
     if (!s->tls) {
         fprintf(stderr, "phidb-server: TLS: %s\n", err);
@@ -426,6 +439,7 @@ out_loop:
     ev_free(s->loop);
     tls_ctx_free(s->tls);
 out_db:
+    persist_close(s);
     db_free(s->db);
     dict_clear(&s->watched, NULL, NULL);
 out_acl:

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cmd/persist.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/strutil.h"
@@ -411,14 +412,23 @@ void client_unblock(client *c)
 
 void client_before_wait(srv *s)
 {
-    /* Write replies first: a client closed after its reply still gets it. */
-    for (size_t i = 0; i < s->npending;) {
+    /* The log first: a reply that acknowledges a write goes out only once the write is in
+     * the log (fsynced with appendfsync always): one write and one fsync for the batch. */
+    int logged = s->log ? persist_flush(s) : 1;
+    /* Then replies: a client closed after its reply still gets it. Clients waiting for the
+     * log stay in the pending list (the cron timer wakes the loop to try again). */
+    size_t keep = 0;
+    for (size_t i = 0; i < s->npending; i++) {
         client *c = s->pending[i];
-        s->pending[i] = s->pending[--s->npending];
-        c->flags &= ~CL_PENDING_W;
+        if ((c->flags & CL_WAIT_LOG) && !logged) {
+            s->pending[keep++] = c;
+            continue;
+        }
+        c->flags &= ~(CL_PENDING_W | CL_WAIT_LOG);
         if (c->flags & (CL_CLOSE_ASAP | CL_ZOMBIE)) continue;
         if (write_out(c) == 0) update_events(c);
     }
+    s->npending = keep;
     while (s->close_list) {
         client *c = s->close_list;
         s->close_list = c->close_next;

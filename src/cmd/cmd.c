@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cmd/persist.h"
 #include "util/hash.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -262,10 +263,19 @@ static int check_dangerous(client *c, const cmd_def *d)
     return 0;
 }
 
-/* The memory limit, for commands that may grow the dataset. */
+/* The memory limit, for commands that may grow the dataset; the durable log, for writes. */
 static int check_limits(client *c, const cmd_def *d)
 {
     srv *s = c->s;
+    if ((d->flags & CMD_WRITE) && s->log) {
+        char why[256];
+        if (!persist_write_allowed(s, why, sizeof why)) {
+            rep_errf(c, "MISCONF the durable log cannot be written (%s): write commands are "
+                        "refused until it can; reads still work",
+                     why);
+            return -1;
+        }
+    }
     if ((d->flags & CMD_DENYOOM) && s->cfg->maxmemory > 0 &&
         (long long)mem_used() > s->cfg->maxmemory) {
         rep_err(c, "OOM command not allowed when used memory > 'maxmemory'.");
@@ -283,6 +293,8 @@ void cmd_call(client *c, const cmd_def *d)
     d->proc(c);
     c->cmd = NULL;
     s->st.commands++;
+    /* Whatever the command changed goes to the log before its reply goes out. */
+    persist_commit(s, c);
 }
 
 static void queue_command(client *c, const cmd_def *d)

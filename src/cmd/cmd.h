@@ -23,6 +23,7 @@
 #include "net/conn.h"
 #include "net/ev.h"
 #include "net/resp.h"
+#include "store/aof.h"
 #include "store/db.h"
 #include "store/keyring.h"
 #include "store/seal.h"
@@ -91,6 +92,7 @@ typedef struct cmd_def {
 #define CL_IN_PROCESS   (1u << 10) /* inside client_process_input (no re-entry) */
 #define CL_WRITE_WANTS_R (1u << 11) /* TLS write needs the socket readable */
 #define CL_READ_WANTS_W  (1u << 12) /* TLS read needs the socket writable */
+#define CL_WAIT_LOG      (1u << 13) /* replies wait until its writes are in the log */
 
 typedef struct {
     arg *argv;     /* owned copies of the arguments */
@@ -152,6 +154,22 @@ struct srv {
     config *cfg;              /* configuration (CONFIG SET changes it) */
     keyring *keys;            /* master and data keys */
     sealer *values;           /* seals stored values */
+    sealer *logseal;          /* seals durable log records */
+    aof *log;                 /* the durable log */
+    buf frame;                /* journal frame of the command running now */
+    buf backlog;              /* frames not yet accepted by the log (u32 length + frame) */
+    int frame_hold;           /* > 0 inside EXEC: the transaction commits as one frame */
+    uint64_t rw_cursor;       /* compaction scan cursor */
+    long long rw_started_ms;  /* when the running compaction started (0: none) */
+    long long rw_last_ms;     /* when the last compaction finished */
+    int rw_last_ok;           /* it succeeded */
+    int rw_requested;         /* start one as soon as the running one ends */
+    int reseal_active;        /* re-sealing values after a rotation */
+    uint64_t reseal_cursor;   /* its scan cursor */
+    long long retire_values_after; /* retire old values keys after a compaction started later */
+    long long retire_log_after;    /* same for old log keys */
+    unsigned long long load_records, load_bytes, load_torn; /* what start-up loaded */
+    long long load_ms;        /* how long it took */
     db *db;                   /* keyspace */
     acl *acl;                 /* users */
     acl_cmd *catalog;         /* ACL catalog built from the command table */
@@ -285,6 +303,8 @@ X(hexists_cmd) X(hkeys_cmd) X(hvals_cmd) X(hlen_cmd) X(hstrlen_cmd) X(hincrby_cm
 X(hincrbyfloat_cmd) X(hscan_cmd) X(hrandfield_cmd)
 /* transactions */
 X(multi_cmd) X(exec_cmd) X(discard_cmd) X(watch_cmd) X(unwatch_cmd)
+/* persistence and keys */
+X(bgrewriteaof_cmd) X(phi_keyring_status_cmd) X(phi_keyring_rotate_cmd) X(phi_keyring_help_cmd)
 /* acl */
 X(acl_setuser_cmd) X(acl_getuser_cmd) X(acl_deluser_cmd) X(acl_list_cmd) X(acl_users_cmd)
 X(acl_whoami_cmd) X(acl_cat_cmd) X(acl_genpass_cmd) X(acl_log_cmd) X(acl_save_cmd)

@@ -13,6 +13,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "cmd/persist.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/strutil.h"
@@ -97,9 +98,7 @@ void info_cmd(client *c)
                    "maxmemory_policy:noeviction\r\n\r\n",
                    used, h1, rss, h2, s->cfg->maxmemory, h3);
     }
-    if (want(c, "persistence", 1)) {
-        buf_printf(&b, "# Persistence\r\nloading:0\r\naof_enabled:0\r\n\r\n");
-    }
+    if (want(c, "persistence", 1)) persist_info(s, &b);
     if (want(c, "stats", 1)) {
         const srv_stats *st = &s->st;
         buf_printf(&b,

@@ -104,6 +104,19 @@ static cmd_def acl_subs[] = {
         "Returns helpful text about the different subcommands.", "6.0.0", "server"),
 };
 
+static cmd_def keyring_subs[] = {
+    CMD("status", phi_keyring_status_cmd, 2, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE,
+        C(ADMIN) | C(SLOW) | C(DANGEROUS), 0, 0, 0, 0, 0,
+        "Shows each key purpose's versions and how many items each still protects.", "phidb",
+        "phidb"),
+    CMD("rotate", phi_keyring_rotate_cmd, -2, CMD_ADMIN | CMD_NOSCRIPT,
+        C(ADMIN) | C(SLOW) | C(DANGEROUS), 0, 0, 0, 0, 0,
+        "Makes a new data key version current; old ones retire once nothing uses them.",
+        "phidb", "phidb"),
+    CMD("help", phi_keyring_help_cmd, 2, CMD_LOADING | CMD_STALE, C(SLOW), 0, 0, 0, 0, 0,
+        "Returns helpful text about the different subcommands.", "phidb", "phidb"),
+};
+
 #define STR_R  C(READ) | C(STRING)
 #define STR_W  C(WRITE) | C(STRING)
 #define KS_R   C(KEYSPACE) | C(READ)
@@ -153,6 +166,11 @@ static cmd_def commands[] = {
         0, 0, 0, 0, "Removes all keys from all databases.", "1.0.0", "server"),
     CONTAINER("acl", -2, 0, C(SLOW), acl_subs, "A container for Access List Control commands.",
               "6.0.0", "server"),
+    CMD("bgrewriteaof", bgrewriteaof_cmd, 1, CMD_ADMIN | CMD_NOSCRIPT,
+        C(ADMIN) | C(SLOW) | C(DANGEROUS), 0, 0, 0, 0, 0,
+        "Compacts the durable log in the background.", "1.0.0", "server"),
+    CONTAINER("phi.keyring", -2, 0, C(SLOW), keyring_subs,
+              "Data keys: status and rotation.", "phidb", "phidb"),
     /* strings */
     CMD("get", get_cmd, 2, CMD_READONLY | CMD_FAST, STR_R | C(FAST), 1, 1, 1, R, 0,
         "Returns the string value of a key.", "1.0.0", "string"),

@@ -11,6 +11,7 @@
 
 #include <string.h>
 
+#include "cmd/persist.h"
 #include "util/mem.h"
 
 typedef struct {
@@ -161,6 +162,19 @@ void exec_cmd(client *c)
         tx_reset(c);
         return;
     }
+    /* A transaction with writes needs a writable log (checked again here: it may have failed
+     * since the commands were queued). */
+    for (int i = 0; i < c->mq_len; i++) {
+        char why[256];
+        if ((c->mq[i].cmd->flags & CMD_WRITE) && c->s->log &&
+            !persist_write_allowed(c->s, why, sizeof why)) {
+            rep_errf(c, "MISCONF the durable log cannot be written (%s): write commands are "
+                        "refused until it can; reads still work",
+                     why);
+            tx_reset(c);
+            return;
+        }
+    }
     /* Run the queue. WATCH is released first so our own writes do not matter. */
     unwatch_all(c);
     arg *saved_argv = c->argv;
@@ -171,12 +185,15 @@ void exec_cmd(client *c)
     c->mq_len = c->mq_cap = 0;
     c->flags &= ~CL_MULTI;
     rep_array(c, (size_t)n);
+    c->s->frame_hold++; /* the whole transaction is one log record: replayed all or nothing */
     for (int i = 0; i < n; i++) {
         c->argv = q[i].argv;
         c->argc = q[i].argc;
         if (cmd_check_access(c, q[i].cmd, "multi") != 0) continue;
         cmd_call(c, q[i].cmd);
     }
+    c->s->frame_hold--;
+    persist_commit(c->s, c);
     c->argv = saved_argv;
     c->argc = saved_argc;
     for (int i = 0; i < n; i++) {

@@ -461,8 +461,9 @@ db_ref db_str_ref(const db *d, const db_entry *e)
     return r;
 }
 
-db_entry *db_raw_set_str(db *d, const uint8_t *key, size_t klen, const uint8_t *stored,
-                         size_t slen, long long expire, int keep_ttl)
+/* Put an already built string value s (taken over) under key. */
+static db_entry *set_sval(db *d, const uint8_t *key, size_t klen, db_sval *s, long long expire,
+                          int keep_ttl)
 {
     uint64_t h = dict_hash(key, klen);
     db_entry *e = find(d, key, klen, h);
@@ -477,23 +478,37 @@ db_entry *db_raw_set_str(db *d, const uint8_t *key, size_t klen, const uint8_t *
         e = entry_new(key, klen, DB_STRING);
         dict_insert(&d->keys, &e->node, h);
     }
-    db_sval *s = mem_alloc(sizeof *s + slen);
-    s->len = (uint32_t)slen;
-    memcpy(s->data, stored, slen);
     db_count(d, s->data, s->len, +1);
     e->val = s;
     if (!keep_ttl) set_expire_field(d, e, expire);
     return e;
 }
 
+db_entry *db_raw_set_str(db *d, const uint8_t *key, size_t klen, const uint8_t *stored,
+                         size_t slen, long long expire, int keep_ttl)
+{
+    db_sval *s = mem_alloc(sizeof *s + slen);
+    s->len = (uint32_t)slen;
+    memcpy(s->data, stored, slen);
+    return set_sval(d, key, klen, s, expire, keep_ttl);
+}
+
 db_entry *db_str_set(db *d, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
                      long long expire_ms, int keep_ttl)
 {
-    size_t slen;
-    uint8_t *stored = db_seal_value(d, key, klen, NULL, 0, val, vlen, &slen);
-    if (!stored) return NULL;
-    db_entry *e = db_raw_set_str(d, key, klen, stored, slen, expire_ms, keep_ttl);
-    mem_free_wipe(stored);
+    /* Sealed straight into the stored value: no temporary copy. */
+    size_t slen = d->seal ? vlen + SEAL_OVERHEAD : vlen;
+    db_sval *s = mem_alloc(sizeof *s + slen);
+    s->len = (uint32_t)slen;
+    if (!d->seal) {
+        memcpy(s->data, val, vlen);
+    } else if (seal_seal(d->seal, val, vlen, key, klen, NULL, 0, s->data) != 0) {
+        mem_free(s);
+        return NULL;
+    } else {
+        d->sealed++;
+    }
+    db_entry *e = set_sval(d, key, klen, s, expire_ms, keep_ttl);
     db_j_str(d, e);
     db_touch(d, key, klen);
     return e;

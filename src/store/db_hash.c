@@ -267,11 +267,21 @@ int db_hash_set(db *d, const uint8_t *key, size_t klen, const uint8_t *f, size_t
 {
     db_lookup(d, key, klen); /* an expired key goes first (and that is journaled) */
     size_t slen;
-    uint8_t *stored = db_seal_value(d, key, klen, f, flen, val, vlen, &slen);
-    if (!stored) return -1;
+    uint8_t small[512];
+    uint8_t *stored;
+    if (d->seal && vlen + SEAL_OVERHEAD <= sizeof small) {
+        /* Small values are sealed on the stack: no temporary allocation. */
+        if (seal_seal(d->seal, val, vlen, key, klen, f, flen, small) != 0) return -1;
+        d->sealed++;
+        stored = small;
+        slen = vlen + SEAL_OVERHEAD;
+    } else {
+        stored = db_seal_value(d, key, klen, f, flen, val, vlen, &slen);
+        if (!stored) return -1;
+    }
     int added = db_raw_hset(d, key, klen, f, flen, stored, slen);
     db_j_hset(d, key, klen, f, flen, stored, slen);
-    mem_free_wipe(stored);
+    if (stored != small) mem_free_wipe(stored);
     db_touch(d, key, klen);
     return added;
 }

@@ -1,0 +1,401 @@
+/*
+ * persist: the durable log in the running server (see persist.h).
+ */
+#include "persist.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/strutil.h"
+
+#define REWRITE_BATCH (256 * 1024)
+
+static int apply_frame(void *ud, const uint8_t *payload, size_t len)
+{
+    srv *s = ud;
+    char err[256];
+    if (db_apply(s->db, payload, len, err, sizeof err) != 0) {
+        log_warning("durable log: %s", err);
+        return -1;
+    }
+    return 0;
+}
+
+int persist_open(srv *s, char *err, size_t errlen)
+{
+    s->logseal = seal_new(s->keys, KR_LOG);
+    s->log = aof_open(s->cfg->dir, s->logseal, (enum aof_fsync)s->cfg->appendfsync, err, errlen);
+    if (!s->log) return -1;
+    aof_load_stats st = {0};
+    db_set_loading(s->db, 1);
+    int rc = aof_load(s->log, apply_frame, s, &st, err, errlen);
+    db_set_loading(s->db, 0);
+    if (rc != 0) return -1;
+    s->load_records = st.records;
+    s->load_bytes = st.bytes;
+    s->load_torn = st.torn_bytes;
+    s->load_ms = st.load_ms;
+    if (st.torn_bytes)
+        log_warning("durable log: the last record was torn (an interrupted write): %llu bytes "
+                    "dropped from the end",
+                    st.torn_bytes);
+    log_notice("durable log: %llu records (%llu bytes) loaded in %lld ms, %zu keys",
+               st.records, st.bytes, st.load_ms, db_size(s->db));
+    db_journal_to(s->db, &s->frame);
+    return 0;
+}
+
+void persist_close(srv *s)
+{
+    if (s->log) {
+        persist_commit(s, NULL);
+        if (aof_rewriting(s->log)) aof_rewrite_abort(s->log);
+        aof_close(s->log);
+        s->log = NULL;
+    }
+    db_journal_to(s->db, NULL);
+    buf_wipe_free(&s->frame);
+    buf_wipe_free(&s->backlog);
+    seal_free(s->logseal);
+    s->logseal = NULL;
+}
+
+static void backlog_add(srv *s, const uint8_t *p, size_t n)
+{
+    uint8_t len[4] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n};
+    buf_append(&s->backlog, len, 4);
+    buf_append(&s->backlog, p, n);
+}
+
+/* Hand frames kept back to the log, oldest first; returns 1 when none are left. */
+static int backlog_drain(srv *s)
+{
+    size_t off = 0;
+    char err[256];
+    while (off < s->backlog.len) {
+        const uint8_t *h = s->backlog.p + off;
+        size_t n = (size_t)h[0] << 24 | (size_t)h[1] << 16 | (size_t)h[2] << 8 | h[3];
+        if (aof_append(s->log, h + 4, n, err, sizeof err) != 0) break;
+        if (aof_rewriting(s->log) && aof_rewrite_append(s->log, h + 4, n, err, sizeof err) != 0)
+            aof_rewrite_abort(s->log);
+        off += 4 + n;
+    }
+    if (off) {
+        explicit_bzero(s->backlog.p, off);
+        buf_consume(&s->backlog, off);
+    }
+    return s->backlog.len == 0;
+}
+
+void persist_commit(srv *s, client *c)
+{
+    if (s->frame.len == 0 || s->frame_hold) return;
+    char err[256];
+    if (s->backlog.len || aof_append(s->log, s->frame.p, s->frame.len, err, sizeof err) != 0) {
+        /* The log refused (it just failed underneath us): keep the frame, in order, for
+         * when it recovers; the client's reply waits for it. */
+        backlog_add(s, s->frame.p, s->frame.len);
+    } else if (aof_rewriting(s->log) &&
+               aof_rewrite_append(s->log, s->frame.p, s->frame.len, err, sizeof err) != 0) {
+        log_warning("log compaction aborted: %s", err);
+        aof_rewrite_abort(s->log);
+        s->rw_started_ms = 0;
+        s->rw_last_ok = 0;
+    }
+    explicit_bzero(s->frame.p, s->frame.len); /* key names are identifiers */
+    s->frame.len = 0;
+    if (c) c->flags |= CL_WAIT_LOG;
+}
+
+int persist_write_allowed(srv *s, char *err, size_t errlen)
+{
+    if (s->backlog.len) {
+        snprintf(err, errlen, "the durable log cannot be written");
+        return 0;
+    }
+    char why[256];
+    if (aof_status(s->log, why, sizeof why) != 0) {
+        snprintf(err, errlen, "%s", why);
+        return 0;
+    }
+    return 1;
+}
+
+int persist_flush(srv *s)
+{
+    if (s->backlog.len && !backlog_drain(s)) return 0;
+    aof_flush(s->log);
+    return aof_synced(s->log) && s->backlog.len == 0;
+}
+
+static void retire_old(srv *s, int purpose, const char *why)
+{
+    uint32_t v[256];
+    size_t n = keyring_versions(s->keys, purpose, v, 256);
+    uint32_t cur = keyring_current(s->keys, purpose);
+    for (size_t i = 0; i < n && i < 256; i++) {
+        if (v[i] == cur || !keyring_key(s->keys, purpose, v[i])) continue;
+        if (purpose == KR_VALUES && db_version_count(s->db, v[i]) > 0) continue;
+        char err[256];
+        if (keyring_retire(s->keys, purpose, v[i], err, sizeof err) == 0)
+            log_notice("keyring: %s key v%u retired (%s)", keyring_purpose_name(purpose), v[i],
+                       why);
+        else
+            log_warning("keyring: cannot retire %s key v%u: %s", keyring_purpose_name(purpose),
+                        v[i], err);
+    }
+}
+
+static void rewrite_done(srv *s, int ok, const char *err)
+{
+    long long started = s->rw_started_ms;
+    s->rw_started_ms = 0;
+    s->rw_last_ms = clock_ms();
+    s->rw_last_ok = ok;
+    if (!ok) {
+        log_warning("log compaction failed: %s", err);
+        return;
+    }
+    log_notice("log compaction done: %llu bytes", aof_size(s->log));
+    /* A compaction that started after a rotation holds only current keys. */
+    if (s->retire_log_after && started > s->retire_log_after) {
+        retire_old(s, KR_LOG, "the log was compacted under the new key");
+        s->retire_log_after = 0;
+    }
+    if (s->retire_values_after && started > s->retire_values_after) {
+        retire_old(s, KR_VALUES, "every value was re-sealed and the log compacted");
+        s->retire_values_after = 0;
+    }
+}
+
+/* Wakes the loop every millisecond while a compaction runs (the work is done in the
+ * before-wait hook, in slices). */
+static long long rewrite_tick(ev_loop *l, long long id, void *ud)
+{
+    (void)l;
+    (void)id;
+    srv *s = ud;
+    return s->log && aof_rewriting(s->log) ? 1 : -1;
+}
+
+int persist_rewrite_start(srv *s, char *err, size_t errlen)
+{
+    if (aof_rewriting(s->log)) {
+        snprintf(err, errlen, "Background append only file rewriting already in progress");
+        return -1;
+    }
+    if (aof_rewrite_begin(s->log, err, errlen) != 0) return -1;
+    s->rw_cursor = 0;
+    s->rw_started_ms = clock_ms();
+    if (s->rw_started_ms <= s->retire_log_after) s->rw_started_ms = s->retire_log_after + 1;
+    if (s->rw_started_ms <= s->retire_values_after) s->rw_started_ms = s->retire_values_after + 1;
+    log_notice("log compaction started (%llu bytes now)", aof_size(s->log));
+    if (s->loop) ev_timer_add(s->loop, 1, rewrite_tick, s);
+    return 0;
+}
+
+typedef struct {
+    srv *s;
+    buf batch;
+} snap_ctx;
+
+static void snap_key(void *ud, db_entry *e)
+{
+    snap_ctx *x = ud;
+    db_snapshot_key(x->s->db, e, &x->batch);
+}
+
+static int flush_batch(srv *s, buf *b)
+{
+    char err[256];
+    if (b->len == 0) return 0;
+    int rc = aof_rewrite_append(s->log, b->p, b->len, err, sizeof err);
+    explicit_bzero(b->p, b->len);
+    b->len = 0;
+    if (rc != 0) {
+        aof_rewrite_abort(s->log);
+        rewrite_done(s, 0, err);
+    }
+    return rc;
+}
+
+int persist_step(srv *s, long long budget_us)
+{
+    if (!s->log || !aof_rewriting(s->log)) return 0;
+    long long start = clock_mono_us();
+    snap_ctx x = {s, {0}};
+    do {
+        s->rw_cursor = db_scan(s->db, s->rw_cursor, snap_key, &x);
+        if (x.batch.len >= REWRITE_BATCH && flush_batch(s, &x.batch) != 0) goto out;
+    } while (s->rw_cursor != 0 && clock_mono_us() - start < budget_us);
+    if (flush_batch(s, &x.batch) != 0) goto out;
+    if (s->rw_cursor == 0) {
+        char err[256];
+        if (aof_rewrite_commit(s->log, err, sizeof err) != 0) {
+            aof_rewrite_abort(s->log);
+            rewrite_done(s, 0, err);
+        } else {
+            rewrite_done(s, 1, NULL);
+        }
+    }
+out:
+    buf_wipe_free(&x.batch);
+    return aof_rewriting(s->log);
+}
+
+void persist_cron(srv *s)
+{
+    aof_cron(s->log);
+    if (s->backlog.len) backlog_drain(s);
+    char err[256];
+    if (s->reseal_active) {
+        size_t done = db_reseal_step(s->db, &s->reseal_cursor, 256);
+        persist_commit(s, NULL);
+        (void)done;
+        if (s->reseal_cursor == 0) {
+            uint32_t cur = keyring_current(s->keys, KR_VALUES);
+            size_t left = 0;
+            for (uint32_t v = 1; v < cur; v++)
+                left += db_version_count(s->db, v);
+            if (left == 0) {
+                s->reseal_active = 0;
+                log_notice("keyring: every value is sealed with values key v%u", cur);
+                s->retire_values_after = clock_ms();
+                s->rw_requested = 1;
+            }
+        }
+    }
+    if (!aof_rewriting(s->log)) {
+        unsigned long long size = aof_size(s->log), base = aof_base_size(s->log);
+        int pct = s->cfg->aof_rewrite_pct;
+        int grown = pct > 0 && size >= (unsigned long long)s->cfg->aof_rewrite_min &&
+                    size > base + base * (unsigned long long)pct / 100;
+        if ((s->rw_requested || grown) && persist_rewrite_start(s, err, sizeof err) == 0)
+            s->rw_requested = 0;
+    }
+}
+
+void persist_info(srv *s, buf *out)
+{
+    char why[256] = "ok";
+    int ok = aof_status(s->log, why, sizeof why) == 0 && s->backlog.len == 0;
+    buf_printf(out,
+               "# Persistence\r\nloading:0\r\naof_enabled:1\r\naof_fsync:%s\r\n"
+               "aof_rewrite_in_progress:%d\r\naof_last_bgrewrite_status:%s\r\n"
+               "aof_last_write_status:%s\r\naof_current_size:%llu\r\naof_base_size:%llu\r\n"
+               "aof_loaded_records:%llu\r\naof_loaded_bytes:%llu\r\naof_load_ms:%lld\r\n"
+               "aof_torn_bytes_dropped:%llu\r\nkey_reseal_in_progress:%d\r\n\r\n",
+               s->cfg->appendfsync ? "always" : "everysec", aof_rewriting(s->log) ? 1 : 0,
+               s->rw_last_ms == 0 || s->rw_last_ok ? "ok" : "err", ok ? "ok" : "err",
+               aof_size(s->log), aof_base_size(s->log), s->load_records, s->load_bytes,
+               s->load_ms, s->load_torn, s->reseal_active);
+}
+
+/* ---- commands ---- */
+
+void bgrewriteaof_cmd(client *c)
+{
+    char err[256];
+    if (persist_rewrite_start(c->s, err, sizeof err) != 0) {
+        rep_errf(c, "ERR %s", err);
+        return;
+    }
+    rep_simple(c, "Background append only file rewriting started");
+}
+
+void phi_keyring_status_cmd(client *c)
+{
+    srv *s = c->s;
+    rep_map(c, KR_NPURPOSES);
+    for (int p = 0; p < KR_NPURPOSES; p++) {
+        uint32_t v[256];
+        size_t n = keyring_versions(s->keys, p, v, 256);
+        if (n > 256) n = 256;
+        uint32_t cur = keyring_current(s->keys, p);
+        rep_cstr(c, keyring_purpose_name(p));
+        rep_array(c, n);
+        for (size_t i = 0; i < n; i++) {
+            int retired = keyring_key(s->keys, p, v[i]) == NULL;
+            rep_map(c, 3);
+            rep_cstr(c, "version");
+            rep_int(c, v[i]);
+            rep_cstr(c, "state");
+            rep_cstr(c, retired ? "retired" : v[i] == cur ? "current" : "active");
+            rep_cstr(c, "items");
+            if (p == KR_VALUES)
+                rep_int(c, (long long)db_version_count(s->db, v[i]));
+            else if (retired)
+                rep_int(c, 0);
+            else
+                rep_null(c); /* in use by files (log, audit, backups): not counted per item */
+        }
+    }
+}
+
+void phi_keyring_rotate_cmd(client *c)
+{
+    srv *s = c->s;
+    int purposes[KR_NPURPOSES], np = 0;
+    if (c->argc == 3) {
+        char name[32];
+        snprintf(name, sizeof name, "%.*s", (int)(c->argv[2].len > 30 ? 30 : c->argv[2].len),
+                 (const char *)c->argv[2].p);
+        int p = keyring_purpose_find(name);
+        if (p < 0) {
+            rep_errf(c, "ERR unknown key purpose '%s' (values, index, log, audit, backup)", name);
+            return;
+        }
+        purposes[np++] = p;
+    } else if (c->argc == 2) {
+        purposes[np++] = KR_VALUES;
+        purposes[np++] = KR_LOG;
+    } else {
+        rep_syntax(c);
+        return;
+    }
+    rep_array(c, (size_t)np);
+    for (int i = 0; i < np; i++) {
+        char err[256];
+        int p = purposes[i];
+        uint32_t v = keyring_rotate(s->keys, p, err, sizeof err);
+        if (!v) {
+            rep_errf(c, "ERR cannot rotate the %s key: %s", keyring_purpose_name(p), err);
+            continue;
+        }
+        log_notice("keyring: %s key rotated to v%u by user %s", keyring_purpose_name(p), v,
+                   c->username ? c->username : "?");
+        if (p == KR_VALUES) {
+            s->reseal_active = 1;
+            s->reseal_cursor = 0;
+        } else if (p == KR_LOG) {
+            s->retire_log_after = clock_ms();
+            s->rw_requested = 1;
+        }
+        rep_map(c, 2);
+        rep_cstr(c, "purpose");
+        rep_cstr(c, keyring_purpose_name(p));
+        rep_cstr(c, "version");
+        rep_int(c, v);
+    }
+}
+
+void cmd_help_reply(client *c, const char *const *lines);
+
+void phi_keyring_help_cmd(client *c)
+{
+    static const char *const lines[] = {
+        "PHI.KEYRING <subcommand> [<arg> ...]. Subcommands are:",
+        "STATUS",
+        "    Each key purpose's versions, their state (current, active, retired) and, for",
+        "    values, how many stored values each version still protects.",
+        "ROTATE [values|index|log|audit|backup]",
+        "    Make a new version current (values and log when no purpose is given). Values",
+        "    are re-sealed in the background and the log is compacted; an old version is",
+        "    retired once nothing uses it.",
+        "HELP",
+        "    Print this help.",
+        NULL};
+    cmd_help_reply(c, lines);
+}
