@@ -209,7 +209,7 @@ static int write_out(client *c)
     if (c->sent == c->out.len && c->out.len) {
         explicit_bzero(c->out.p, c->out.len);
         c->out.len = c->sent = 0;
-        if (c->out.cap > 256 * 1024) buf_free(&c->out);
+        if (c->out.cap > 256 * 1024) buf_wipe_free(&c->out);
         c->obuf_soft_since = 0;
     }
     if (c->sent == c->out.len && (c->flags & CL_CLOSE_AFTER)) {
@@ -380,11 +380,10 @@ static void process_input(client *c)
     /* Drop (and wipe) the bytes of the commands that were run. */
     size_t done = c->parser.start;
     if (done > 0) {
-        explicit_bzero(c->qb.p, done);
-        buf_consume(&c->qb, done);
+        buf_consume(&c->qb, done); /* wipes what was consumed and what moved */
         resp_parser_shift(&c->parser, done);
     }
-    if (c->qb.len == 0 && c->qb.cap > 64 * 1024) buf_free(&c->qb);
+    if (c->qb.len == 0 && c->qb.cap > 64 * 1024) buf_wipe_free(&c->qb);
     c->flags &= ~CL_IN_PROCESS;
     if (c->out.len > c->sent) client_want_write(c);
 }

@@ -1,4 +1,11 @@
-/* buf: growable byte buffer (see buf.h). Doubling growth, minimum 64 bytes. */
+/*
+ * buf: growable byte buffer (see buf.h). Doubling growth, minimum 64 bytes.
+ *
+ * Buffers carry requests and replies, i.e. values. So growth never uses realloc (which
+ * may free the old block with its contents intact): the bytes are copied and the old
+ * block wiped before it is freed; and consuming from the front wipes the tail that the
+ * remaining bytes were moved away from. No stale copy is left behind in the heap.
+ */
 #include "buf.h"
 
 #include <stdarg.h>
@@ -16,7 +23,13 @@ void buf_reserve(buf *b, size_t n)
     size_t cap = b->cap ? b->cap : 64;
     while (cap < need)
         cap = cap < (1u << 30) ? cap * 2 : cap + (1u << 30);
-    b->p = mem_realloc(b->p, cap);
+    uint8_t *np = mem_alloc(cap);
+    if (b->p) {
+        memcpy(np, b->p, b->len);
+        OPENSSL_cleanse(b->p, b->cap);
+        mem_free(b->p);
+    }
+    b->p = np;
     b->cap = cap;
 }
 
@@ -61,10 +74,12 @@ void buf_printf(buf *b, const char *fmt, ...)
 void buf_consume(buf *b, size_t n)
 {
     if (n >= b->len) {
+        OPENSSL_cleanse(b->p, b->len);
         b->len = 0;
         return;
     }
     memmove(b->p, b->p + n, b->len - n);
+    OPENSSL_cleanse(b->p + b->len - n, n); /* the old copy of what moved */
     b->len -= n;
 }
 

@@ -25,7 +25,7 @@ void buf_puts(buf *b, const char *s);
 void buf_putc(buf *b, uint8_t c);
 /* Append printf-formatted text. */
 void buf_printf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Drop the first n bytes (memmove the rest down). */
+/* Drop the first n bytes (memmove the rest down; the vacated tail is wiped). */
 void buf_consume(buf *b, size_t n);
 /* Release the storage. */
 void buf_free(buf *b);

@@ -1,0 +1,477 @@
+"""Encryption at rest and the durable log, end to end (issue 3).
+
+- a marker written 10,000 times in values, hash fields and key names is in no file of the
+  data directory (raw bytes, also after a compaction), and the value marker is not in the
+  server's memory (/proc/PID/mem) a second after the last reply that returned it;
+- kill -9 under a write load: with appendfsync always every acknowledged write is there
+  after a restart; with everysec the server starts and only the last moments are lost;
+- a byte flipped in the middle of the log stops start-up naming the file and the offset and
+  changes nothing; `phidb check-log` reports it, `--repair` keeps a copy and truncates;
+  a torn tail is cut with a warning; a record moved in from another log file is refused;
+- wrong master key, a readable keyring, a master key inside the data directory: refused,
+  with every file left as it was;
+- a full disk (RLIMIT_FSIZE on the running server): writes fail with a clear error, reads
+  go on, the write in flight waits and nothing acknowledged is lost; writes resume;
+- key rotation under load: data stays readable; the old values and log keys retire;
+- BGREWRITEAOF under load loses nothing.
+phidb-only: skipped when PHIDB_TARGET=redis.
+"""
+
+import hashlib
+import os
+import re
+import shutil
+import signal
+import struct
+import subprocess
+import threading
+import time
+
+import harness
+
+MARK_VALUE = b"Zq7MARKERVALUEphi"
+MARK_FIELD = b"Zq7MARKERFIELDphi"
+MARK_KEY = b"Zq7MARKERKEYphi"
+
+
+def files_under(d):
+    for root, _, names in os.walk(d):
+        for n in names:
+            yield os.path.join(root, n)
+
+
+def grep_files(d, needles):
+    hits = []
+    for p in files_under(d):
+        try:
+            with open(p, "rb") as f:
+                data = f.read()
+        except OSError:
+            continue
+        for n in needles:
+            if n in data:
+                hits.append((p, n))
+    return hits
+
+
+def snapshot(d):
+    out = {}
+    for p in files_under(d):
+        if p.endswith("phidb.lock"):
+            continue
+        with open(p, "rb") as f:
+            out[p] = hashlib.sha256(f.read()).hexdigest()
+    return out
+
+
+def memory_count(pid, needle):
+    """Occurrences of needle in the readable memory of pid, read in chunks. Mappings over
+    4 GB are address space reserved by AddressSanitizer (shadow memory), not data: skipped."""
+    n = 0
+    chunk = 8 << 20
+    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
+        for line in maps:
+            m = re.match(r"([0-9a-f]+)-([0-9a-f]+) (\S+)", line)
+            start, end, perms = int(m.group(1), 16), int(m.group(2), 16), m.group(3)
+            if "r" not in perms or end - start > (4 << 30):
+                continue
+            pos, tail = start, b""
+            while pos < end:
+                try:
+                    mem.seek(pos)
+                    data = mem.read(min(chunk, end - pos))
+                except (OSError, OverflowError, ValueError):
+                    break
+                if not data:
+                    break
+                n += (tail + data).count(needle)
+                tail = data[-(len(needle) - 1):]
+                pos += len(data)
+    return n
+
+
+def log_path(srv):
+    return os.path.join(srv.dir, "data", "phidb.log")
+
+
+def start_expect_failure(srv):
+    r = subprocess.run([srv.server_bin, srv.conf], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=120)
+    return r.returncode, r.stderr.decode("utf-8", "replace")
+
+
+# ---------------------------------------------------------------------------------------
+
+def marker_nowhere(run):
+    srv = harness.PhidbServer()
+    c = srv.client()
+    p = c.pipeline(transaction=False)
+    for i in range(10000):
+        p.set(b"plain:%d" % i, MARK_VALUE + b"-%d" % i)
+        p.hset(b"rec:%d" % (i % 100), MARK_FIELD + b"-%d" % i, b"v")
+        p.set(MARK_KEY + b"-%d" % i, b"v")
+        if i % 500 == 499:
+            p.execute()
+    p.execute()
+    got = c.mget([b"plain:%d" % i for i in range(0, 10000, 100)])
+    run.check(all(g and g.startswith(MARK_VALUE) for g in got), "values read back")
+    c.hgetall(b"rec:7")
+    last_reply = time.monotonic()
+    needles = (MARK_VALUE, MARK_FIELD, MARK_KEY)
+    run.eq(grep_files(srv.dir, needles), [], "no marker in any file under the data directory")
+    c.execute_command("BGREWRITEAOF")
+    harness.wait_until(lambda: c.info("persistence")["aof_rewrite_in_progress"] == 0,
+                       timeout=120, what="the compaction to end")
+    run.eq(grep_files(srv.dir, needles), [], "... nor after a compaction")
+    time.sleep(max(0.0, 1.0 - (time.monotonic() - last_reply)))
+    pid = srv.proc.pid
+    run.eq(memory_count(pid, MARK_VALUE), 0,
+           "the value marker is not in the server's memory a second after the last reply")
+    run.log(f"    (key and field names stay in memory by design: "
+            f"{memory_count(pid, MARK_KEY)} key-name and {memory_count(pid, MARK_FIELD)} "
+            f"field-name occurrences; on disk they are sealed)")
+    c.close()
+    srv.stop()
+    run.eq(grep_files(os.path.dirname(srv.log_path), (MARK_VALUE,)), [],
+           "no value marker in the server log either")
+
+
+def writer(srv, acked, stop, prefix, errors):
+    """Write prefix:i = i until stop; record each acknowledged write with its time."""
+    try:
+        c = srv.raw()
+        i = 0
+        while not stop.is_set():
+            k = f"{prefix}:{i}"
+            r = c.call("SET", k, str(i))
+            if r != ("+", b"OK"):
+                errors.append(r)
+                break
+            acked.append((k, time.monotonic()))
+            i += 1
+    except Exception:
+        pass  # the server was killed under us: expected
+
+
+def kill_under_load(run, policy):
+    srv = harness.PhidbServer(extra={"appendfsync": policy})
+    acked, stop, errors = [], threading.Event(), []
+    threads = [threading.Thread(target=writer, args=(srv, acked, stop, f"w{t}", errors))
+               for t in range(4)]
+    for t in threads:
+        t.start()
+    harness.wait_until(lambda: len(acked) > 3000, timeout=120, what="3000 acknowledged writes")
+    killed_at = time.monotonic()
+    srv.kill9()
+    stop.set()
+    for t in threads:
+        t.join(timeout=30)
+    run.eq(errors, [], f"{policy}: no write was refused")
+    srv.restart()
+    c = srv.raw()
+    missing = []
+    keys = list(acked)
+    for n in range(0, len(keys), 500):
+        chunk = keys[n:n + 500]
+        r = c.call("MGET", *[k for k, _ in chunk])
+        for (k, t), v in zip(chunk, r[1]):
+            if v[1] is None:
+                missing.append((k, killed_at - t))
+    if policy == "always":
+        run.eq(len(missing), 0, f"always: every one of {len(keys)} acknowledged writes survived "
+                                "kill -9")
+    else:
+        old = [m for m in missing if m[1] > 2.0]
+        run.eq(old, [], f"everysec: nothing acknowledged more than 2 s before kill -9 is lost "
+                        f"({len(missing)} of {len(keys)} writes from the last moments lost)")
+    run.check(harness.wait_until(lambda: True), "the server starts after kill -9")
+    c.close()
+    srv.stop()
+
+
+def damaged_log(run):
+    srv = harness.PhidbServer()
+    c = srv.raw()
+    for i in range(200):
+        c.call("SET", f"k{i}", f"value-{i}")
+    c.close()
+    srv.stop()
+    path = log_path(srv)
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        data = bytearray(f.read())
+    # Flip a byte in the middle.
+    pos = size // 2
+    data[pos] ^= 0x40
+    with open(path, "wb") as f:
+        f.write(data)
+    before = snapshot(srv.dir)
+    rc, err = start_expect_failure(srv)
+    run.check(rc != 0, "a bad record in the middle stops start-up", err)
+    run.check("phidb.log" in err and "offset" in err, "the error names the file and the offset",
+              err)
+    run.check("check-log" in err, "... and says how to repair it", err)
+    run.eq(snapshot(srv.dir), before, "nothing was changed")
+    r = subprocess.run([srv.tool_bin, "check-log", srv.dir], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=120)
+    out = r.stdout.decode()
+    run.check(r.returncode == 1 and "offset" in out, "phidb check-log reports the damage", out)
+    r = subprocess.run([srv.tool_bin, "check-log", srv.dir, "--repair"], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=120)
+    out = r.stdout.decode()
+    run.check(r.returncode == 0, "phidb check-log --repair", out)
+    copies = [p for p in os.listdir(os.path.dirname(path)) if p.startswith("phidb.log.bad")]
+    run.check(len(copies) == 1, "repair keeps a copy of the damaged log", str(copies))
+    srv.restart()
+    c = srv.raw()
+    run.eq(c.call("GET", "k0"), ("$", b"value-0"), "records before the damage are there")
+    n = c.call("DBSIZE")[1]
+    run.check(0 < n < 200, f"the repaired log loads ({n} of 200 keys, cut at the damage)")
+    c.close()
+    srv.stop()
+    # A torn tail: cut the last record in half.
+    size = os.path.getsize(path)
+    with open(path, "r+b") as f:
+        f.truncate(size - 7)
+    srv.restart()
+    run.check("bytes dropped" in srv.log_text(), "a torn tail is cut with a warning",
+              srv.log_tail(5))
+    c = srv.raw()
+    run.eq(c.call("GET", "k0"), ("$", b"value-0"), "the server starts and serves")
+    c.close()
+    srv.stop()
+
+
+def foreign_record(run):
+    srv = harness.PhidbServer()
+    c = srv.raw()
+    for i in range(20):
+        c.call("SET", f"a{i}", "from the first file")
+    c.close()
+    srv.stop()
+    first = open(log_path(srv), "rb").read()
+    srv.restart()
+    c = srv.raw()
+    c.call("BGREWRITEAOF")
+    harness.wait_until(lambda: b"aof_rewrite_in_progress:0" in c.call("INFO", "persistence")[1],
+                       timeout=60, what="compaction")
+    for i in range(20):
+        c.call("SET", f"b{i}", "second file")
+    c.close()
+    srv.stop()
+    second = open(log_path(srv), "rb").read()
+    # A record from the first file (same keys, other file id) inserted in the middle.
+    hdr = 64
+    n = struct.unpack(">I", first[hdr:hdr + 4])[0]
+    foreign = first[hdr:hdr + 4 + n]
+    pos, cut = hdr, len(second) // 2
+    while pos < cut:
+        pos += 4 + struct.unpack(">I", second[pos:pos + 4])[0]
+    with open(log_path(srv), "wb") as f:
+        f.write(second[:pos] + foreign + second[pos:])
+    rc, err = start_expect_failure(srv)
+    run.check(rc != 0 and "offset" in err, "a record moved in from another log file is refused",
+              err)
+    with open(log_path(srv), "wb") as f:
+        f.write(second)
+
+
+def key_problems(run):
+    srv = harness.PhidbServer()
+    c = srv.raw()
+    c.call("SET", "k", "v")
+    c.close()
+    srv.stop()
+    key = os.path.join(srv.dir, "master.key")
+    saved = open(key, "rb").read()
+    with open(key, "w") as f:
+        f.write(os.urandom(32).hex() + "\n")
+    before = snapshot(srv.dir)
+    rc, err = start_expect_failure(srv)
+    run.check(rc != 0 and "wrong master key" in err, "a wrong master key stops start-up", err)
+    run.eq(snapshot(srv.dir), before, "... and every file is left as it was")
+    with open(key, "wb") as f:
+        f.write(saved)
+    keyring = os.path.join(srv.dir, "data", "keyring")
+    os.chmod(keyring, 0o644)
+    rc, err = start_expect_failure(srv)
+    run.check(rc != 0 and "chmod 600" in err, "a keyring readable by others is refused", err)
+    os.chmod(keyring, 0o600)
+    os.chmod(key, 0o640)
+    rc, err = start_expect_failure(srv)
+    run.check(rc != 0 and "chmod 600" in err, "a master key file readable by others is refused",
+              err)
+    os.chmod(key, 0o600)
+    inside = os.path.join(srv.dir, "data", "master.key")
+    shutil.copy(key, inside)
+    os.chmod(inside, 0o600)
+    r = subprocess.run([srv.server_bin, srv.conf, "--master-key-file", inside],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    err = r.stderr.decode()
+    run.check(r.returncode != 0 and "inside the data directory" in err,
+              "a master key file inside the data directory is refused", err)
+    os.unlink(inside)
+    srv.restart()
+    run.eq(srv.raw().call("GET", "k"), ("$", b"v"), "the right key opens everything again")
+    srv.stop()
+
+
+def full_disk(run):
+    srv = harness.PhidbServer()
+    c = srv.raw()
+    for i in range(50):
+        c.call("SET", f"before:{i}", "x" * 100)
+    c.call("CONFIG", "SET", "appendfsync", "always")
+    size = os.path.getsize(log_path(srv))
+    limit = size + 3000
+    # Only the soft limit: it can be raised again afterwards.
+    subprocess.run(["prlimit", f"--pid={srv.proc.pid}", f"--fsize={limit}:unlimited"],
+                   check=True)
+    acked = []
+    refused = None
+    for i in range(1000):
+        w = srv.raw(timeout=3)
+        try:
+            r = w.call("SET", f"during:{i}", "y" * 100)
+        except Exception:
+            r = None  # the write in flight waits for the disk: no reply yet
+        w.close()
+        if r == ("+", b"OK"):
+            acked.append(f"during:{i}")
+        elif r is not None and r[0] == "-":
+            refused = r
+            break
+    run.check(refused is not None and refused[1].startswith(b"MISCONF"),
+              "a write on a full disk gets a clear error", harness.show(refused))
+    r = c.call("GET", "before:1")
+    run.eq(r, ("$", b"x" * 100), "reads go on")
+    subprocess.run(["prlimit", f"--pid={srv.proc.pid}", "--fsize=unlimited:unlimited"],
+                   check=True)
+    harness.wait_until(lambda: c.call("SET", "after", "z") == ("+", b"OK"), timeout=30,
+                       what="writes to resume")
+    run.check(True, "writes resume by themselves when space is back")
+    c.close()
+    srv.stop()
+    srv.restart()
+    c = srv.raw()
+    lost = [k for k in acked if c.call("GET", k)[1] is None]
+    run.eq(lost, [], f"none of the {len(acked)} writes acknowledged around the full disk is lost")
+    run.eq(c.call("GET", "after"), ("$", b"z"), "nor the writes after it")
+    c.close()
+    srv.stop()
+
+
+def rotation_under_load(run):
+    srv = harness.PhidbServer()
+    c = srv.raw()
+    for n in range(0, 3000, 500):
+        args = []
+        for i in range(n, n + 500):
+            args += [f"r:{i}", f"value-{i}"]
+        c.call("MSET", *args)
+        c.call("HSET", f"rh:{n}", *[x for i in range(20) for x in (f"f{i}", f"v{i}")])
+    stop, errors, reads = threading.Event(), [], [0]
+
+    def load():
+        w = srv.raw()
+        i = 0
+        while not stop.is_set():
+            k = f"r:{i % 3000}"
+            r = w.call("GET", k)
+            if r != ("$", f"value-{i % 3000}".encode()):
+                errors.append((k, r))
+            w.call("SET", f"new:{i}", "x")
+            reads[0] += 1
+            i += 1
+        w.close()
+
+    t = threading.Thread(target=load)
+    t.start()
+    r = c.call("PHI.KEYRING", "ROTATE")
+    run.check(r[0] == "*" and len(r[1]) == 2, "PHI.KEYRING ROTATE (values and log)",
+              harness.show(r))
+
+    def status():
+        st = c.call("PHI.KEYRING", "STATUS")
+        out = {}
+        items = st[1]
+        for name, versions in zip(items[0::2], items[1::2]):
+            vs = []
+            for v in versions[1]:
+                d = dict(zip([x[1] for x in v[1][0::2]], v[1][1::2]))
+                vs.append((d[b"version"][1], d[b"state"][1], d[b"items"][1]))
+            out[name[1].decode()] = vs
+        return out
+
+    def retired():
+        s = status()
+        return (s["values"][0][1] == b"retired" and s["log"][0][1] == b"retired")
+
+    harness.wait_until(retired, timeout=180, what="the old values and log keys to retire")
+    stop.set()
+    t.join(timeout=30)
+    run.eq(errors, [], f"data stayed readable throughout ({reads[0]} reads during rotation)")
+    s = status()
+    run.eq(s["values"][0][:2], (1, b"retired"), "values v1 retired")
+    run.eq(s["values"][1][1], b"current", "values v2 current")
+    run.eq(s["values"][0][2], 0, "v1 protects nothing")
+    run.eq(s["log"][0][1], b"retired", "log v1 retired after the compaction")
+    c.close()
+    srv.stop()
+    srv.restart()
+    c = srv.raw()
+    run.eq(c.call("GET", "r:2999"), ("$", b"value-2999"), "everything loads after a restart")
+    run.eq(c.call("HGET", "rh:500", "f19"), ("$", b"v19"), "hash fields too")
+    c.close()
+    srv.stop()
+
+
+def compaction_under_load(run):
+    srv = harness.PhidbServer()
+    c = srv.raw()
+    for i in range(2000):
+        c.call("SET", f"c:{i}", "old")
+    for i in range(2000):
+        c.call("SET", f"c:{i}", "new")  # the log now has twice the records it needs
+    acked, stop, errors = [], threading.Event(), []
+    t = threading.Thread(target=writer, args=(srv, acked, stop, "bg", errors))
+    t.start()
+    before = os.path.getsize(log_path(srv))
+    run.eq(c.call("BGREWRITEAOF"), ("+", b"Background append only file rewriting started"),
+           "BGREWRITEAOF")
+    harness.wait_until(lambda: b"aof_rewrite_in_progress:0" in
+                       c.call("INFO", "persistence")[1], timeout=120, what="compaction")
+    time.sleep(0.3)
+    stop.set()
+    t.join(timeout=30)
+    run.eq(errors, [], "writes went on during the compaction")
+    c.close()
+    srv.stop()
+    srv.restart()
+    c = srv.raw()
+    lost = [k for k, _ in acked if c.call("GET", k)[1] is None]
+    run.eq(lost, [], f"none of the {len(acked)} writes made during the compaction is lost")
+    run.eq(c.call("GET", "c:1999"), ("$", b"new"), "keys written before it have their last value")
+    run.check(os.path.getsize(log_path(srv)) < before + 200 * len(acked),
+              "the log was compacted")
+    c.close()
+    srv.stop()
+
+
+def body(run):
+    if harness.env_target() == "redis":
+        run.log("skipped: phidb-only checks (PHIDB_TARGET=redis)")
+        return
+    for name, fn in [("marker nowhere", marker_nowhere),
+                     ("kill -9, appendfsync always", lambda r: kill_under_load(r, "always")),
+                     ("kill -9, appendfsync everysec", lambda r: kill_under_load(r, "everysec")),
+                     ("damaged log", damaged_log), ("foreign record", foreign_record),
+                     ("key problems", key_problems), ("full disk", full_disk),
+                     ("rotation under load", rotation_under_load),
+                     ("compaction under load", compaction_under_load)]:
+        with run.case(name):
+            fn(run)
+
+
+if __name__ == "__main__":
+    harness.main(body)
