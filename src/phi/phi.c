@@ -121,8 +121,7 @@ int phi_detector_new(const phi_config *cfg, phi_detector **out)
      * CPU cannot run that one (seconds instead of milliseconds). */
     int rc = PHI_OK;
     phi_blob hsdb = phi_data_hsdb();
-    if (hs_deserialize_database((const char *)hsdb.p, hsdb.len, &d->db) != HS_SUCCESS) {
-        d->db = NULL;
+    if (phi_patterns_deserialize(hsdb.p, hsdb.len, &d->db) != PHI_OK) {
         rc = phi_patterns_compile(&d->db);
         if (rc) goto fail;
     }
@@ -158,6 +157,37 @@ int phi_detector_new(const phi_config *cfg, phi_detector **out)
             i = j + 1;
         }
     }
+    /* Cities: the whole name and each of its words carry PHI_D_CITY. */
+    {
+        phi_blob cb = phi_data_cities();
+        size_t i = 0;
+        while (i < cb.len) {
+            size_t j = i;
+            while (j < cb.len && cb.p[j] != '\n') j++;
+            size_t a = i;
+            if (a < j && cb.p[a] == '*') a++;
+            if (a < j && cb.p[a] != '#') {
+                if (d->words.count * 2 >= d->words.mask) {
+                    rc = PHI_ENOMEM;
+                    goto fail;
+                }
+                size_t w = a;
+                while (w <= j) {
+                    size_t e = w;
+                    while (e < j && cb.p[e] != ' ') e++;
+                    if (e > w) {
+                        char word[64];
+                        size_t n = e - w < sizeof word - 1 ? e - w : sizeof word - 1;
+                        memcpy(word, cb.p + w, n);
+                        word[n] = 0;
+                        if ((rc = phi_dict_add(&d->words, word, PHI_D_CITY))) goto fail;
+                    }
+                    w = e + 1;
+                }
+            }
+            i = j + 1;
+        }
+    }
     if ((rc = phi_dict_build_context(&d->ctx))) goto fail;
     if ((rc = pick_surrogates(&d->words, first, PHI_D_FIRST, &d->sur_first, &d->n_sur_first)) ||
         (rc = pick_surrogates(&d->words, last, PHI_D_LAST, &d->sur_last, &d->n_sur_last)))
@@ -177,7 +207,7 @@ fail:
 void phi_detector_free(phi_detector *d)
 {
     if (!d) return;
-    if (d->db) hs_free_database(d->db);
+    phi_dbset_free(&d->db);
     phi_dict_free(&d->words);
     phi_dict_free(&d->ctx);
     free(d->sur_first);
@@ -188,8 +218,10 @@ void phi_detector_free(phi_detector *d)
 size_t phi_detector_memory(const phi_detector *d)
 {
     if (!d) return 0;
-    size_t db = 0;
-    if (d->db) hs_database_size(d->db, &db);
+    size_t db = 0, sz = 0;
+    if (d->db.main && hs_database_size(d->db.main, &sz) == HS_SUCCESS) db += sz;
+    for (size_t i = 0; i < d->db.n; i++)
+        if (d->db.som[i] && hs_database_size(d->db.som[i], &sz) == HS_SUCCESS) db += sz;
     return sizeof *d + db + ((size_t)d->words.mask + 1) * 8 + ((size_t)d->ctx.mask + 1) * 8 +
            (d->n_sur_first + d->n_sur_last) * sizeof(uint32_t);
 }
@@ -201,7 +233,12 @@ int phi_scratch_new(const phi_detector *d, phi_scratch **out)
     phi_scratch *s = calloc(1, sizeof *s);
     if (!s) return PHI_ENOMEM;
     s->d = d;
-    if (hs_alloc_scratch(d->db, &s->hs) != HS_SUCCESS) {
+    /* One Hyperscan scratch big enough for every database of the set. */
+    bool ok = hs_alloc_scratch(d->db.main, &s->hs) == HS_SUCCESS;
+    for (size_t i = 0; ok && i < d->db.n; i++)
+        if (d->db.som[i]) ok = hs_alloc_scratch(d->db.som[i], &s->hs) == HS_SUCCESS;
+    if (!ok) {
+        if (s->hs) hs_free_scratch(s->hs);
         free(s);
         return PHI_ENOMEM;
     }
@@ -234,7 +271,7 @@ int phi_scan(const phi_detector *d, phi_scratch *s, const uint8_t *text, size_t 
     int rc = phi_scan_view(d, s, text, len, &e, &n);
     if (rc) return rc;
     *n_found = n;
-    memcpy(out, e, (n < cap ? n : cap) * sizeof *e);
+    if (n && cap) memcpy(out, e, (n < cap ? n : cap) * sizeof *e);
     return n > cap ? PHI_ETRUNC : PHI_OK;
 }
 

@@ -18,43 +18,85 @@
 
 /* ---- collecting ---- */
 
+#define START_UNKNOWN UINT32_MAX
+
 static int on_match(unsigned id, unsigned long long from, unsigned long long to, unsigned flags,
                     void *ctx)
 {
     (void)flags;
+    (void)from; /* no start-of-match tracking in the main database */
     phi_scratch *s = ctx;
     const phi_pattern *p = &phi_patterns[id];
     if (p->kind == PHI_PK_CONTEXT) {
+        /* A keyword's start: back over its last word (enough for the gap checks). */
+        size_t a = to;
+        while (a > 0 && phi_is_alpha(s->text[a - 1])) a--;
+        if (a == to && a > 0) a--; /* "#" */
         phi_kw *k = s->kws.p;
         size_t n = s->kws.n;
-        /* Same keyword, same start, longer end ("medical record" -> "... number"). */
-        for (size_t i = n; i > 0 && i + 4 > n; i--) {
-            if (k[i - 1].start == from && k[i - 1].cls == p->what) {
-                k[i - 1].end = (uint32_t)to;
-                return 0;
-            }
-        }
+        if (n && k[n - 1].cls == p->what && k[n - 1].end == to) return 0;
         phi_kw *nk = phi_vec_push(&s->kws, sizeof *nk);
         if (!nk) goto oom;
-        nk->start = (uint32_t)from, nk->end = (uint32_t)to, nk->cls = p->what;
+        nk->start = (uint32_t)a, nk->end = (uint32_t)to, nk->cls = p->what;
         return 0;
     }
     phi_cand *c = s->cands.p;
     size_t n = s->cands.n;
-    for (size_t i = n; i > 0 && i + 16 > n; i--) {
-        if (c[i - 1].pat == id && c[i - 1].start == from) {
-            if (to > c[i - 1].end) c[i - 1].end = (uint32_t)to;
+    /* A pattern ending in an open class ("[^\s]+") reports every byte: keep the last. */
+    for (size_t i = n; i > 0 && i + 8 > n && p->kind == PHI_PK_VALUE; i--) {
+        if (c[i - 1].pat == id && c[i - 1].end + 1 == to) {
+            c[i - 1].end = (uint32_t)to;
             return 0;
         }
     }
     phi_cand *nc = phi_vec_push(&s->cands, sizeof *nc);
     if (!nc) goto oom;
-    nc->start = (uint32_t)from, nc->end = (uint32_t)to, nc->pat = (uint16_t)id;
+    /* End-anchored values get their start from their validator. */
+    nc->start = p->kind == PHI_PK_VALUE_END ? (uint32_t)to : START_UNKNOWN;
+    nc->end = (uint32_t)to, nc->pat = (uint16_t)id;
     nc->type = p->what, nc->dead = 0, nc->score = p->score;
     return 0;
 oom:
     s->oom = 1;
     return 1; /* stop the scan */
+}
+
+/* Window scan: the leftmost start of a match that ends exactly at `end`. */
+typedef struct som_q {
+    unsigned long long end; /* wanted end, relative to the window */
+    unsigned long long best; /* leftmost start found */
+} som_q;
+
+static int on_som(unsigned id, unsigned long long from, unsigned long long to, unsigned flags,
+                  void *ctx)
+{
+    (void)id;
+    (void)flags;
+    som_q *q = ctx;
+    if (to == q->end && from < q->best) q->best = from;
+    return 0;
+}
+
+/* Find the start of candidate c (pattern with its own start-tracking database). */
+static int find_start(const phi_detector *d, phi_scratch *s, phi_cand *c)
+{
+    if (c->start != START_UNKNOWN) return PHI_OK;
+    const hs_database_t *db = d->db.som[c->pat];
+    size_t max = d->db.width[c->pat];
+    if (d->db.minw[c->pat] == max && max <= c->end) { /* fixed length: no scan needed */
+        c->start = (uint32_t)(c->end - max);
+        return PHI_OK;
+    }
+    size_t w = c->end > max ? c->end - max : 0;
+    /* Begin the window at a word boundary so \b means what it means in the text. */
+    for (size_t k = 0; w > 0 && k < 64 && phi_is_alnum(s->text[w - 1]); k++) w--;
+    som_q q = {c->end - w, (unsigned long long)-1};
+    if (!db || hs_scan(db, (const char *)s->text + w, (unsigned)(c->end - w), 0, s->hs, on_som, &q) !=
+                   HS_SUCCESS)
+        return PHI_EENGINE;
+    if (q.best == (unsigned long long)-1) c->dead = 1;
+    else c->start = (uint32_t)(w + q.best);
+    return PHI_OK;
 }
 
 static int cmp_cand(const void *a, const void *b)
@@ -239,6 +281,31 @@ static bool not_phi_place(const phi_detector *d, const uint8_t *t, size_t a, siz
     return any;
 }
 
+/* Walk back from pos (first byte of an anchor word) over up to maxw words
+ * written with a capital ("Mercy General", "St. Brigid's"), separated by
+ * single spaces; upper = capitals only. Returns the new start (pos if none)
+ * and the number of words in *nw. */
+static size_t walk_caps(const uint8_t *t, size_t pos, int maxw, bool upper, int *nw)
+{
+    size_t start = pos;
+    *nw = 0;
+    while (*nw < maxw && start >= 2 && (t[start - 1] == ' ' || t[start - 1] == '-')) {
+        size_t e = start - 1, b = e;
+        while (b > 0 && (phi_is_alpha(t[b - 1]) || t[b - 1] == '\'' || t[b - 1] == '.' ||
+                         t[b - 1] >= 0x80))
+            b--;
+        if (b == e || !(t[b] >= 'A' && t[b] <= 'Z')) break;
+        if (t[e - 1] == '.' && !(e - b == 3 && (t[b + 1] == 't' || t[b + 1] == 'T'))) break;
+        bool ok = true;
+        if (upper)
+            for (size_t q = b; q < e && ok; q++) ok = !(t[q] >= 'a' && t[q] <= 'z');
+        if (!ok) break;
+        start = b;
+        (*nw)++;
+    }
+    return start;
+}
+
 /* ---- validation ---- */
 
 static void kill(phi_cand *c)
@@ -259,10 +326,21 @@ static void validate_date(const phi_detector *d, phi_scratch *s, phi_cand *c, ph
     if (v == PHI_V_ORDINAL) {
         trim_to_last_token(t, c);
         size_t n = next_word(t, len, c->end, w, sizeof w);
-        static const char *const ok[] = {"of", "at", "and", "or", "in", "to", "when", "with",
-                                         "after", "before", "for", "we", "she", "he", "the",
-                                         "patient", "pt", "i", "they", NULL};
-        if (n && !in_list(w, ok)) kill(c);
+        /* "the 3rd time", "the 2nd floor", "the 4th digit": ordinals of things. */
+        static const char *const things[] = {
+            "time", "times", "floor", "day", "days", "degree", "grade", "dose", "doses", "digit",
+            "toe", "finger", "rib", "ribs", "trimester", "week", "weeks", "cycle", "nerve",
+            "ventricle", "intercostal", "space", "cranial", "percentile", "generation", "party",
+            "person", "round", "attempt", "line", "stage", "place", "year", "years", "month",
+            "visit", "try", "session", "quarter", "component", "heart", "sound", "metatarsal",
+            "metacarpal", "lumbar", "cervical", "thoracic", "sacral", "position", "order",
+            "edition", "quadrant", "pregnancy", "baby", "child", "opinion", "shift", "postoperative",
+            "post", "hospital", "admission", "episode", "fracture", "vertebra", "lumbrical",
+            "branch", "division", "interspace", "decade", "grader", "graders", "course", "infusion",
+            "injection", "level", "layer", "most", "largest", "highest", "lowest", "best", "worst",
+            "one", "ones", "st", "ave", "street", "avenue", "floor", "ward", "unit", "step",
+            "phase", "arch", "webspace", "mtp", "pip", "dip", "mcp", "cmc", "ic", "ics", NULL};
+        if (n && in_list(w, things)) kill(c);
         return;
     }
     /* Numbers glued to other numbers are not dates (versions, decimals, ranges). */
@@ -306,6 +384,21 @@ static void validate_date(const phi_detector *d, phi_scratch *s, phi_cand *c, ph
         if (!dt.m || !dt.d) return kill(c);
         if ((before | after) & CB(PHI_C_NODATE)) return kill(c);
         if (n && in_list(w, units)) return kill(c);
+        {
+            /* "on 7/22", "since 3/4", "by 6/1": short date cues right before. */
+            size_t b = c->start;
+            while (b > 0 && t[b - 1] == ' ') b--;
+            size_t e = b;
+            while (b > 0 && phi_is_alpha(t[b - 1])) b--;
+            char pw[8];
+            if (e > b && e - b < sizeof pw) {
+                for (size_t k = 0; k < e - b; k++) pw[k] = (char)phi_lower(t[b + k]);
+                pw[e - b] = 0;
+                static const char *const cue[] = {"on", "since", "by", "from", "until", "til",
+                                                  "dated", "dos", "dob", "of", "thru", NULL};
+                if (in_list(pw, cue)) before |= CB(PHI_C_DATE);
+            }
+        }
         if (before & CB(PHI_C_DATE)) c->score = 0.85f;
         /* "x/10", "x/5": scores and fractions, unless a date cue is right before. */
         if (!(before & CB(PHI_C_DATE)) && (dt.d == 10 || dt.d == 5 || dt.d == 6 || dt.d == 4))
@@ -391,7 +484,7 @@ static void validate_phone(const phi_detector *d, phi_scratch *s, phi_cand *c, p
 }
 
 /* Labelled or long identifiers. */
-static void validate_id(const phi_detector *d, phi_scratch *s, phi_cand *c)
+void phi_validate_id(const phi_detector *d, phi_scratch *s, phi_cand *c)
 {
     const uint8_t *t = s->text;
     size_t len = s->len;
@@ -432,6 +525,18 @@ static void validate_id(const phi_detector *d, phi_scratch *s, phi_cand *c)
     }
     if (before & CB(PHI_C_DEA) && L == 9) {
         c->type = PHI_ID, c->score = phi_dea_ok(t + c->start, L) ? 0.95f : 0.75f;
+        return;
+    }
+    /* "0700-1900": a shift, not an id. */
+    if (L == 9 && nl == 0 && t[c->start + 4] == '-') {
+        int h1 = (t[c->start] - '0') * 10 + (t[c->start + 1] - '0');
+        int m1 = (t[c->start + 2] - '0') * 10 + (t[c->start + 3] - '0');
+        int h2 = (t[c->start + 5] - '0') * 10 + (t[c->start + 6] - '0');
+        int m2 = (t[c->start + 7] - '0') * 10 + (t[c->start + 8] - '0');
+        if (h1 <= 24 && h2 <= 24 && m1 < 60 && m2 < 60) return kill(c);
+    }
+    if ((before & CB(PHI_C_PAGER)) && nl == 0 && nd >= 4 && nd <= 7) {
+        c->type = PHI_PHONE, c->score = 0.85f;
         return;
     }
     bool sizable = L >= 4 && nd >= 3 && !unit;
@@ -580,41 +685,131 @@ static void validate(const phi_detector *d, phi_scratch *s, phi_cand *c)
             }
         }
         return kill(c);
-    case PHI_V_IDVAL: validate_id(d, s, c); return;
+    case PHI_V_IDVAL: phi_validate_id(d, s, c); return;
     case PHI_V_ADDRESS: {
-        while (c->end > c->start && (t[c->end - 1] == ',' || t[c->end - 1] == ' ')) c->end--;
-        /* "2 Tylenol Extra Strength Road"? A street word needs a capitalized name before it,
-         * which the pattern ensures; reject number words glued to units ("5 mg Pl"). */
-        size_t i = c->start;
-        while (i < c->end && phi_is_digit(t[i])) i++;
-        char w[24];
-        if (next_word(t, len, i, w, sizeof w) && in_list(w, units)) return kill(c);
+        /* [number] [direction] Name... Suffix[.] [direction] [, unit] */
+        size_t sfx = c->end;
+        while (sfx > 0 && (phi_is_alpha(t[sfx - 1]) || t[sfx - 1] == '.')) sfx--;
+        size_t i = sfx;
+        int words = 0;
+        for (;;) {
+            if (i < 2 || t[i - 1] != ' ') break;
+            size_t e = i - 1, b = e;
+            while (b > 0 && (phi_is_alnum(t[b - 1]) || t[b - 1] == '\'' || t[b - 1] == '-' || t[b - 1] == '.'))
+                b--;
+            if (b == e) break;
+            if (phi_is_digit(t[b])) {
+                /* an ordinal street name ("5th") or the house number */
+                size_t q = b;
+                while (q < e && phi_is_digit(t[q])) q++;
+                if (e - q == 2 && phi_is_alpha(t[q]) && words < 4) {
+                    i = b, words++;
+                    continue;
+                }
+                /* house number: 1-6 digits, then nothing, one letter, or -digits */
+                bool house = q - b <= 6 && (e - q == 0 || (e - q == 1 && phi_is_alpha(t[q])));
+                if (!house && t[q] == '-' && e - q >= 2 && e - q <= 5) {
+                    house = true;
+                    for (size_t r = q + 1; r < e; r++) house = house && phi_is_digit(t[r]);
+                }
+                if (b > 0 && (t[b - 1] == ')' || t[b - 1] == '-' || t[b - 1] == '.')) house = false;
+                if (house && words >= 1 && (b == 0 || !phi_is_alnum(t[b - 1]))) {
+                    c->start = (uint32_t)b;
+                    break;
+                }
+                return kill(c);
+            }
+            if (!(t[b] >= 'A' && t[b] <= 'Z') || words >= 4) return kill(c);
+            i = b, words++;
+        }
+        if (c->start == c->end) return kill(c);
+        /* number glued to a unit: "5 mg Pl" */
+        {
+            size_t q = c->start;
+            while (q < c->end && phi_is_digit(t[q])) q++;
+            char w[24];
+            if (next_word(t, len, q, w, sizeof w) && in_list(w, units)) return kill(c);
+        }
+        /* forward: direction, then a unit ("Apt 4B", "Suite 200", "# 12") */
+        size_t q = c->end;
+        {
+            size_t r = q;
+            while (r < len && t[r] == ' ') r++;
+            size_t wb = r;
+            while (r < len && phi_is_alpha(t[r])) r++;
+            if (r - wb <= 2 && r > wb && t[wb] >= 'A' && t[wb] <= 'Z' &&
+                (r - wb == 1 ? strchr("NSEW", t[wb]) != NULL : strchr("NS", t[wb]) && strchr("EW", t[wb + 1])) &&
+                (r == len || !phi_is_alnum(t[r]))) {
+                q = r;
+                if (q < len && t[q] == '.') q++;
+            }
+        }
+        {
+            size_t r = q;
+            if (r < len && t[r] == ',') r++;
+            while (r < len && t[r] == ' ') r++;
+            static const char *const unitw[] = {"apt", "apartment", "suite", "ste", "unit", "fl", "floor",
+                                                "rm", "room", "bldg", "building", "lot", NULL};
+            size_t wb = r;
+            while (r < len && phi_is_alpha(t[r])) r++;
+            char w[16];
+            size_t wl = r - wb;
+            bool unit = false;
+            if (wl > 0 && wl < sizeof w) {
+                for (size_t k = 0; k < wl; k++) w[k] = (char)phi_lower(t[wb + k]);
+                w[wl] = 0;
+                unit = in_list(w, unitw);
+            } else if (wl == 0 && r < len && t[r] == '#') {
+                unit = true;
+            }
+            if (unit) {
+                if (r < len && t[r] == '.') r++;
+                while (r < len && (t[r] == ' ' || t[r] == '#')) r++;
+                size_t vb = r;
+                while (r < len && r - vb < 6 && (phi_is_alnum(t[r]) || t[r] == '-')) r++;
+                if (r > vb && (r == len || !phi_is_alnum(t[r]))) q = r;
+            }
+        }
+        c->end = (uint32_t)q;
         return;
     }
     case PHI_V_CITY_STATE: {
-        size_t comma = c->start;
-        while (comma < c->end && t[comma] != ',') comma++;
+        /* The match is ", ST" or ", State": find the comma, then the city before it. */
+        size_t comma = c->end;
+        while (comma > 0 && c->end - comma < 24 && t[comma - 1] != ',') comma--;
+        if (comma == 0 || t[comma - 1] != ',') return kill(c);
+        comma--;
         /* "Smith, MD" / "Jones, PA": credentials, not states, unless a ZIP follows. */
         size_t st = comma + 1;
-        while (st < c->end && t[st] == ' ') st++;
+        while (st < c->end && (t[st] == ' ' || t[st] == '\t')) st++;
         size_t sl = c->end - st;
+        size_t k = c->end;
+        while (k < len && (t[k] == ' ' || t[k] == ',')) k++;
+        bool zip = k + 5 <= len && phi_is_digit(t[k]) && phi_is_digit(t[k + 4]);
         if (sl == 2) {
+            static const char *const cred_like[] = {"MD", "PA", "DO", "ME", "OR", "IN", "ID", "OK", "HI",
+                                                    "MS", "CT", "MA", "DE", "SC", "SD", "CO", "AL",
+                                                    "MT", "NE", "LA", "GA", "VA", NULL};
             char ab[3] = {(char)t[st], (char)t[st + 1], 0};
-            if (!strcmp(ab, "MD") || !strcmp(ab, "PA") || !strcmp(ab, "DO") || !strcmp(ab, "ME") ||
-                !strcmp(ab, "OR") || !strcmp(ab, "IN") || !strcmp(ab, "ID") || !strcmp(ab, "OK") ||
-                !strcmp(ab, "HI") || !strcmp(ab, "MS") || !strcmp(ab, "CT") || !strcmp(ab, "MA") ||
-                !strcmp(ab, "NP") || !strcmp(ab, "RN") || !strcmp(ab, "DE") || !strcmp(ab, "OT") ||
-                !strcmp(ab, "SC") || !strcmp(ab, "SD") || !strcmp(ab, "CO") || !strcmp(ab, "AL")) {
-                size_t k = c->end;
-                while (k < len && (t[k] == ' ' || t[k] == ',')) k++;
-                if (!(k + 5 <= len && phi_is_digit(t[k]) && phi_is_digit(t[k + 4]))) return kill(c);
-            }
+            if (in_list(ab, cred_like) && !zip) return kill(c);
         }
+        if (zip) c->score = 0.95f;
+        int nw;
         c->end = (uint32_t)comma;
+        c->start = (uint32_t)walk_caps(t, comma + 1 > 0 ? comma : 0, 3, false, &nw);
+        /* walk_caps expects an anchor after a space: handle "City," directly */
+        {
+            size_t b = comma;
+            while (b > 0 && (phi_is_alpha(t[b - 1]) || t[b - 1] >= 0x80)) b--;
+            if (b == comma || !(t[b] >= 'A' && t[b] <= 'Z')) return kill(c);
+            c->start = (uint32_t)walk_caps(t, b, 2, false, &nw);
+        }
         trim_lead_words(d, t, c);
         if (c->end <= c->start) return kill(c);
         /* A name before a comma and a state ("Boston, MA") vs a person ("Smith, MA"). */
-        uint64_t h = phi_hash_word(t + c->start, c->end - c->start);
+        size_t wb = c->end;
+        while (wb > c->start && phi_is_alpha(t[wb - 1])) wb--;
+        uint64_t h = phi_hash_word(t + wb, c->end - wb);
         uint16_t wf = phi_dict_get(&d->ctx, h);
         if (wf & (PHI_W_NOTNAME | PHI_W_STATE | PHI_W_CRED)) return kill(c);
         return;
@@ -651,10 +846,105 @@ static void validate(const phi_detector *d, phi_scratch *s, phi_cand *c)
         if ((df & PHI_D_COMMON) && !(df & PHI_D_CITY)) c->score = 0.45f;
         return;
     }
-    case PHI_V_FACILITY: trim_lead_words(d, t, c); return;
+    case PHI_V_FACILITY: {
+        if (c->start == c->end) {
+            /* End-anchored: walk back from the facility word over the name. */
+            size_t fw = c->end;
+            /* the facility phrase may be several words ("Medical Center"): find its first */
+            const char *re = phi_patterns[c->pat].re;
+            (void)re;
+            size_t b = c->end;
+            int words = 0;
+            while (b > 0 && words < 4) {
+                size_t e = b;
+                while (b > 0 && (phi_is_alpha(t[b - 1]) || t[b - 1] == '\'')) b--;
+                words++;
+                if (b == e) break;
+                /* stop at the phrase's first word: the word before is not part of FACWORD */
+                size_t q = b;
+                if (q < 2 || t[q - 1] != ' ') break;
+                size_t pb = q - 1;
+                while (pb > 0 && (phi_is_alpha(t[pb - 1]) || t[pb - 1] == '\'')) pb--;
+                char w[24];
+                size_t wl = q - 1 - pb;
+                if (wl == 0 || wl >= sizeof w) break;
+                for (size_t k = 0; k < wl; k++) w[k] = (char)phi_lower(t[pb + k]);
+                w[wl] = 0;
+                static const char *const inner[] = {"medical", "health", "nursing", "rehabilitation",
+                                                    "rehab", "surgical", "surgery", "urgent", "care",
+                                                    "cancer", "children's", "memorial", "family",
+                                                    "dialysis", "skilled", "assisted", "psychiatric",
+                                                    NULL};
+                if (!in_list(w, inner)) break;
+                b = q - 1;
+            }
+            fw = b;
+            int nw;
+            bool upper = t[c->end - 1] >= 'A' && t[c->end - 1] <= 'Z';
+            c->start = (uint32_t)walk_caps(t, fw, 4, upper, &nw);
+            if (nw == 0) return kill(c);
+            trim_lead_words(d, t, c);
+            if (c->start >= fw) return kill(c);
+            return;
+        }
+        trim_lead_words(d, t, c);
+        return;
+    }
     case PHI_V_PLAIN:
     case PHI_V_NONE: return;
     }
+}
+
+/* ---- the id scanner ---- */
+
+/* Id-shaped tokens: runs of letters and digits joined by single - / . that
+ * hold at least three digits ("4471823", "XJH449210", "PM-448812-A"). A
+ * plain loop finds them faster than any regex, and they are frequent. */
+int phi_ids_run(const phi_detector *d, phi_scratch *s)
+{
+    (void)d;
+    static uint16_t pat = 0xFFFF;
+    if (pat == 0xFFFF)
+        for (size_t i = 0; i < phi_patterns_count; i++)
+            if (phi_patterns[i].kind == PHI_PK_TOKEN) pat = (uint16_t)i;
+    const uint8_t *t = s->text;
+    const phi_kw *kw = s->kws.p;
+    size_t len = s->len, i = 0, kc = 0;
+    while (i < len) {
+        if (!phi_is_alnum(t[i])) {
+            i++;
+            continue;
+        }
+        if (i > 0 && t[i - 1] >= 0x80) { /* glued to a non-ASCII word */
+            while (i < len && (phi_is_alnum(t[i]) || t[i] >= 0x80)) i++;
+            continue;
+        }
+        size_t a = i;
+        int nd = 0;
+        while (i < len) {
+            if (phi_is_digit(t[i])) nd++, i++;
+            else if (phi_is_alpha(t[i])) i++;
+            else if ((t[i] == '-' || t[i] == '/' || t[i] == '.') && i + 1 < len &&
+                     phi_is_alnum(t[i + 1]) && i > a)
+                i++;
+            else break;
+        }
+        if (i < len && t[i] >= 0x80) continue;
+        /* Short numbers matter only after an id label (checked cheaply here:
+         * a keyword that ends within 40 bytes before, found by a moving cursor). */
+        bool keep = nd >= 7 || (nd >= 4 && i - a > (size_t)nd);
+        if (!keep && nd >= 3) {
+            while (kc < s->kws.n && kw[kc].end <= a) kc++;
+            keep = kc > 0 && kw[kc - 1].end + 40 >= a;
+        }
+        if (keep && i - a <= 40) {
+            phi_cand *c = phi_vec_push(&s->cands, sizeof *c);
+            if (!c) return PHI_ENOMEM;
+            c->start = (uint32_t)a, c->end = (uint32_t)i, c->pat = pat;
+            c->type = PHI_ID, c->dead = 0, c->score = 0.5f;
+        }
+    }
+    return PHI_OK;
 }
 
 /* ---- overlaps ---- */
@@ -672,20 +962,28 @@ int phi_detect_run(const phi_detector *d, phi_scratch *s, const uint8_t *text, s
     s->text = text;
     s->len = len;
     if (len > 0) {
-        hs_error_t e = hs_scan(d->db, (const char *)text, (unsigned)len, 0, s->hs, on_match, s);
+        hs_error_t e = hs_scan(d->db.main, (const char *)text, (unsigned)len, 0, s->hs, on_match, s);
         if (s->oom) return PHI_ENOMEM;
         if (e != HS_SUCCESS) return PHI_EENGINE;
     }
-    qsort(s->kws.p, s->kws.n, sizeof(phi_kw), cmp_kw);
+    if (s->kws.n > 1) qsort(s->kws.p, s->kws.n, sizeof(phi_kw), cmp_kw);
     phi_cand *c = s->cands.p;
     for (size_t i = 0; i < s->cands.n; i++) {
+        int rc = find_start(d, s, &c[i]);
+        if (rc) return rc;
+    }
+    int rc = phi_ids_run(d, s);
+    if (rc) return rc;
+    c = s->cands.p;
+    for (size_t i = 0; i < s->cands.n; i++) {
+        if (c[i].dead) continue;
         validate(d, s, &c[i]);
         if (c[i].end <= c[i].start || c[i].end > len) c[i].dead = 1;
     }
-    int rc = phi_names_run(d, s);
+    rc = phi_names_run(d, s);
     if (rc) return rc;
     c = s->cands.p;
-    qsort(c, s->cands.n, sizeof *c, cmp_cand);
+    if (s->cands.n > 1) qsort(c, s->cands.n, sizeof *c, cmp_cand);
     /* Greedy sweep: keep a stack of accepted candidates; a newcomer that
      * overlaps the top either merges (same type), replaces it (better) or
      * is dropped. */

@@ -158,7 +158,11 @@ static const char *const notname[] = {
     "zip", "city", "state", "country", "contact", "emergency", "primary", "care", "provider",
     "attending", "resident", "fellow", "intern", "surgeon", "physician", "pcp", "signature",
     "user", "bot", "hi", "hello", "thanks", "thank", "please", "yes", "no", "ok", "okay",
-    "christmas", "thanksgiving", "easter", "halloween", "today", "tomorrow", "yesterday", NULL};
+    "christmas", "thanksgiving", "easter", "halloween", "today", "tomorrow", "yesterday", "npi",
+    "dea", "acct", "ssn", "tel", "vin", "dl", "ph", "fax", "pcp", "hcp", "dnr", "dni", "bed",
+    "shift", "caller", "dispo", "exam", "findings", "comparison", "impression", "procedure",
+    "surgeon", "assistant", "implant", "reason", "requesting", "consultant", "client",
+    "supervisor", "spouse", "funeral", "family", "hospice", "claim", "dear", "sincerely", NULL};
 static const char *const by[] = {"by", "with", "per", "w", "to", "from", "and", "for", "called",
                                  "paged", "notified", "cc", NULL};
 static const char *const intro[] = {"named", "called", "is", "am", "im", "i'm", "me", "under",
@@ -173,7 +177,8 @@ static const char *const eponym[] = {
     "fundoplication", "pouch", "pattern", "rule", "rules", "respirations", "breathing",
     "count", "ratio", "hernia", "diverticulum", "contracture", "nodes", "nodules", "spots",
     "lesions", "shunt", "ring", "study", "monitor", "ultrasound", "dementia", "type",
-    "kit", "gauge", "coma", "stage", "grade", "encephalopathy", "psychosis", NULL};
+    "kit", "gauge", "coma", "stage", "grade", "encephalopathy", "psychosis", "follow",
+    "guidelines", "guideline", "drain", "maneuvre", "view", "views", "effect", NULL};
 static const char *const states[] = {
     "al", "ak", "az", "ar", "ca", "co", "ct", "de", "fl", "ga", "hi", "id", "il", "in", "ia",
     "ks", "ky", "la", "me", "md", "ma", "mi", "mn", "ms", "mo", "mt", "ne", "nv", "nh", "nj",

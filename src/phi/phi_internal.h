@@ -92,6 +92,8 @@ int phi_dict_build_context(phi_dict *d);
 typedef enum phi_pkind {
     PHI_PK_VALUE = 0, /* a candidate value of some type */
     PHI_PK_CONTEXT,   /* a context keyword (label) */
+    PHI_PK_TOKEN,     /* not compiled: candidates made by the C id scanner */
+    PHI_PK_VALUE_END, /* a value whose start its validator finds (literal anchor at the end) */
 } phi_pkind;
 
 /* Context classes of keywords. */
@@ -113,6 +115,7 @@ typedef enum phi_ctx {
     PHI_C_DATE,   /* dob, admitted, seen on ... */
     PHI_C_NODATE, /* pain, strength, BP ...: m/d is not a date */
     PHI_C_ZIP,
+    PHI_C_PAGER,  /* pager, beeper: 4-5 digit numbers are phone numbers */
     PHI_C_COUNT
 } phi_ctx;
 
@@ -155,20 +158,40 @@ typedef struct phi_pattern {
     uint8_t what;       /* phi_type for values, phi_ctx for context */
     uint8_t val;        /* phi_val */
     float score;        /* base score of a value */
+    uint16_t maxlen;    /* longest match (bytes) a value can have; 0 = default (160) */
 } phi_pattern;
 
 /* The table and its size. */
 extern const phi_pattern phi_patterns[];
 extern const size_t phi_patterns_count;
 
-/* Compile the table into a block-mode database. */
-int phi_patterns_compile(hs_database_t **db);
+/* The compiled patterns. One pass of `main` (no start-of-match tracking,
+ * which would make Hyperscan several times slower) reports where matches
+ * end; the start of each value match is then found by scanning a short
+ * window before its end with that pattern's own start-tracking database. */
+typedef struct phi_dbset {
+    hs_database_t *main; /* every compiled pattern, ends only */
+    hs_database_t **som; /* per pattern index: start-tracking database (values), else NULL */
+    uint32_t *width;     /* per pattern index: longest match in bytes (Hyperscan's max_width) */
+    uint32_t *minw;      /* per pattern index: shortest match (equal to width: fixed length) */
+    size_t n;            /* entries in som and width (= phi_patterns_count) */
+} phi_dbset;
+
+/* Compile the table (slow: seconds). */
+int phi_patterns_compile(phi_dbset *set);
+/* Serialize set into a malloc'ed buffer (build time). */
+int phi_patterns_serialize(const phi_dbset *set, uint8_t **out, size_t *len);
+/* Load a serialized set; PHI_EENGINE if it was made from another table or CPU. */
+int phi_patterns_deserialize(const uint8_t *p, size_t len, phi_dbset *set);
+/* Free the databases (not the struct). */
+void phi_dbset_free(phi_dbset *set);
+
 
 /* ---- detector and scratch ---- */
 
 struct phi_detector {
     phi_config cfg;        /* effective settings */
-    hs_database_t *db;     /* compiled patterns */
+    phi_dbset db;          /* compiled patterns */
     phi_dict words;        /* names and common words */
     phi_dict ctx;          /* context words */
     uint32_t *sur_first;   /* offsets into first-name blob usable as surrogates */
@@ -239,6 +262,11 @@ struct phi_scratch {
 
 /* Run the whole scan; leaves sorted, non-overlapping entities in s->ents. */
 int phi_detect_run(const phi_detector *d, phi_scratch *s, const uint8_t *text, size_t len);
+
+/* Id scanner: appends id-shaped tokens (letters and digits) to s->cands. */
+int phi_ids_run(const phi_detector *d, phi_scratch *s);
+/* Validate one id-shaped candidate (labelled ids, long numbers). */
+void phi_validate_id(const phi_detector *d, phi_scratch *s, phi_cand *c);
 
 /* Name pass: appends name candidates to s->cands. */
 int phi_names_run(const phi_detector *d, phi_scratch *s);

@@ -127,6 +127,12 @@ static int tokenize(const phi_detector *d, phi_scratch *s)
         else if (c0 >= 'a' && c0 <= 'z') k->shape = PHI_SH_LOWER;
         else k->shape = PHI_SH_OTHER;
         size_t wl = b - a;
+        /* Contractions (I've, I'm, don't) are never names. */
+        if (wl >= 3) {
+            size_t q = b;
+            while (q > a && t[q - 1] != '\'') q--;
+            if (q > a && b - q <= 2 && b - q >= 1) k->shape = PHI_SH_OTHER;
+        }
         if (k->shape == PHI_SH_LOWER && wl > 16) continue;
         k->hash = phi_hash_word(t + a, wl);
         k->wflags = phi_dict_get(&d->ctx, k->hash);
@@ -153,7 +159,7 @@ static int tokenize(const phi_detector *d, phi_scratch *s)
 
 #define NOT_A_NAME                                                                                 \
     (PHI_W_NOTNAME | PHI_W_MONTH | PHI_W_STATE | PHI_W_TITLE | PHI_W_CRED | PHI_W_ORG |            \
-     PHI_W_EPONYM)
+     PHI_W_EPONYM | PHI_W_BY)
 
 /* Can this token be part of a name at all? */
 static bool nameable(const phi_tok *k)
@@ -310,7 +316,22 @@ int phi_names_run(const phi_detector *d, phi_scratch *s)
             }
             continue;
         }
-        if (!nameable(&k[i])) continue;
+        if (!nameable(&k[i])) {
+            /* "wife June", "Patient: April Young", "Dr. Washington": strong context makes
+             * a month or state word that is also a name a name. */
+            if ((k[i].shape == PHI_SH_CAP || k[i].shape == PHI_SH_UPPER) &&
+                (k[i].wflags & (PHI_W_MONTH | PHI_W_STATE)) &&
+                !(k[i].wflags & (NOT_A_NAME & ~(PHI_W_MONTH | PHI_W_STATE))) &&
+                (k[i].dflags & (PHI_D_FIRST | PHI_D_LAST))) {
+                float cx = context_score(t, k, i);
+                if (cx >= 0.85f) {
+                    k[i].wflags &= (uint16_t) ~(PHI_W_MONTH | PHI_W_STATE);
+                    k[i].score = cx;
+                    strong++;
+                }
+            }
+            continue;
+        }
         float sc = own_score(&k[i], sentence_start(t, k, i));
         float cx = context_score(t, k, i);
         /* Context cannot make an ordinary word a name ("Dr. Emergency"). */
@@ -388,6 +409,25 @@ int phi_names_run(const phi_detector *d, phi_scratch *s)
                 if (k[q].score < 0.7f && (k[q].shape == PHI_SH_CAP || k[q].shape == PHI_SH_UPPER) &&
                     !(k[q].wflags & NOT_A_NAME) && set_has(s, k[q].hash))
                     k[q].score = 0.7f;
+    }
+    /* Known cities after a preposition: "in Durham", "from Providence". */
+    for (size_t q = 1; q < n; q++) {
+        if (!(k[q].dflags & PHI_D_CITY) || k[q].shape != PHI_SH_CAP) continue;
+        const phi_tok *p = &k[q - 1];
+        if (p->shape != PHI_SH_LOWER || gap_kind(t, p->end, k[q].start) != G_SPACE) continue;
+        if (!(tok_is(t, p, "in") || tok_is(t, p, "from") || tok_is(t, p, "to") ||
+              tok_is(t, p, "near") || tok_is(t, p, "outside") || tok_is(t, p, "of") ||
+              tok_is(t, p, "at")))
+            continue;
+        size_t e = q + 1;
+        while (e < n && e < q + 3 && k[e].shape == PHI_SH_CAP && joined(t, &k[e - 1], &k[e]) &&
+               (k[e].dflags & PHI_D_CITY))
+            e++;
+        phi_cand *c = phi_vec_push(&s->cands, sizeof *c);
+        if (!c) return PHI_ENOMEM;
+        k = s->toks.p;
+        c->start = k[q].start, c->end = k[e - 1].end;
+        c->pat = 0xFFFF, c->type = PHI_CITY, c->dead = 0, c->score = 0.8f;
     }
     /* Emit runs of named tokens as candidates. */
     i = 0;

@@ -19,8 +19,10 @@
 #include "phi_internal.h"
 
 #define CL HS_FLAG_CASELESS
-#define V(re, fl, type, val, score) {re, fl, PHI_PK_VALUE, type, val, score}
-#define C(re, cls) {re, CL, PHI_PK_CONTEXT, cls, PHI_V_NONE, 0}
+#define V(re, fl, type, val, score) {re, fl, PHI_PK_VALUE, type, val, score, 0}
+#define VL(re, fl, type, val, score, maxlen) {re, fl, PHI_PK_VALUE, type, val, score, maxlen}
+#define E(re, fl, type, val, score) {re, fl, PHI_PK_VALUE_END, type, val, score, 0}
+#define C(re, cls) {re, CL, PHI_PK_CONTEXT, cls, PHI_V_NONE, 0, 0}
 
 #define MON                                                                                        \
     "(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"            \
@@ -36,7 +38,12 @@
     "(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Drive|Dr|Lane|Ln|Court|Ct|Place|Pl|Terrace|"  \
     "Ter|Way|Circle|Cir|Parkway|Pkwy|Highway|Hwy|Square|Sq|Trail|Trl|Pike|Row|Alley|Path|Plaza|"  \
     "Crescent|Loop|Turnpike|Tpke|Expressway|Broadway|Walk|Close|Gardens|Heights|Run|Ridge)"
-#define UNIT "(?:,?\\s*(?:Apt|Apartment|Suite|Ste|Unit|Fl|Floor|Rm|Room|Bldg|Building|#)\\.?\\s*#?\\s*[A-Za-z0-9-]{1,6})?"
+#define UNIT "(?:,?[ \t]*(?:Apt|Apartment|Suite|Ste|Unit|Fl|Floor|Rm|Room|Bldg|Building|#)\\.?\\s*#?\\s*[A-Za-z0-9-]{1,6})?"
+#define FACWORD_UP                                                                                 \
+    "(?:HOSPITAL|MEDICAL CENTER|HEALTH CENTER|CLINIC|HEALTH SYSTEM|HEALTHCARE|NURSING HOME|"        \
+    "REHABILITATION CENTER|REHAB CENTER|HOSPICE|INFIRMARY|MEDICAL GROUP|SURGICAL CENTER|"          \
+    "SURGERY CENTER|URGENT CARE|CARE CENTER|CANCER CENTER|CHILDREN'S HOSPITAL|DIALYSIS CENTER|"    \
+    "FAMILY PRACTICE|SKILLED NURSING FACILITY|ASSISTED LIVING|PSYCHIATRIC CENTER)"
 #define FACWORD                                                                                    \
     "(?:Hospital|Medical Center|Medical Centre|Health Center|Health Centre|Clinic|Health System|"  \
     "Healthcare|Health Care|Nursing Home|Nursing Facility|Rehabilitation Center|Rehab Center|"    \
@@ -95,12 +102,12 @@ const phi_pattern phi_patterns[] = {
     V("\\b[0-9]{2,4}(?:\\s[0-9]{2,4}){1,3}\\b", 0, PHI_PHONE, PHI_V_PHONE_LOOSE, 0.3f),
     V("\\b[0-9]{3}\\.[0-9]{3}\\.[0-9]{4}(?:x[0-9]{1,5})?\\b", 0, PHI_PHONE, PHI_V_PHONE_LOOSE, 0.8f),
     /* ---- internet ---- */
-    V("\\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}\\b", 0,
-      PHI_EMAIL, PHI_V_EMAIL, 0.95f),
-    V("\\b(?:https?://|ftp://|www\\.)[^\\s<>\"'()\\[\\]{}]+", CL, PHI_URL, PHI_V_URL, 0.9f),
-    V("\\b[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.(?:com|org|net|edu|gov|io|info|biz|us|health|"
+    VL("\\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}\\b", 0,
+       PHI_EMAIL, PHI_V_EMAIL, 0.95f, 320),
+    VL("\\b(?:https?://|ftp://|www\\.)[^\\s<>\"'()\\[\\]{}]+", CL, PHI_URL, PHI_V_URL, 0.9f, 2048),
+    VL("\\b[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.(?:com|org|net|edu|gov|io|info|biz|us|health|"
       "care|co\\.uk|ca|de|fr)\\b(?:/[^\\s<>\"']*)?",
-      0, PHI_URL, PHI_V_URL, 0.6f),
+      0, PHI_URL, PHI_V_URL, 0.6f, 1024),
     V("\\b(?:25[0-5]|2[0-4][0-9]|1?[0-9]{1,2})(?:\\.(?:25[0-5]|2[0-4][0-9]|1?[0-9]{1,2})){3}\\b", 0,
       PHI_IP, PHI_V_IPV4, 0.85f),
     V("(?:\\b[0-9A-Fa-f]{1,4}|::)(?::{1,2}[0-9A-Fa-f]{0,4}){2,7}(?:\\b|::)", 0, PHI_IP, PHI_V_IPV6,
@@ -115,21 +122,17 @@ const phi_pattern phi_patterns[] = {
       PHI_V_IBAN, 0.9f),
     V("\\b[A-HJ-NPR-Za-hj-npr-z0-9]{17}\\b", 0, PHI_VEHICLE, PHI_V_VIN, 0.9f),
     /* any id-shaped token: digits, or letters and digits, maybe with dashes */
-    V("\\b[A-Za-z]{0,5}[-]?[0-9][A-Za-z0-9]*(?:[-/.][A-Za-z0-9]+){0,4}\\b", 0, PHI_ID, PHI_V_IDVAL,
-      0.5f),
+    {NULL, 0, PHI_PK_TOKEN, PHI_ID, PHI_V_IDVAL, 0.5f, 0}, /* made by phi_ids_run */
     /* ---- places ---- */
-    V("\\b[0-9]{1,6}[A-Za-z]?(?:-[0-9]{1,4})?\\s+(?:(?:N|S|E|W|NE|NW|SE|SW|North|South|East|West)\\.?\\s+)?"
-      "(?:(?:[0-9]{1,3}(?:st|nd|rd|th)|[A-Z][A-Za-z'-]*\\.?)\\s+){0,3}(?:[0-9]{1,3}(?:st|nd|rd|th)|[A-Z][A-Za-z'-]*)\\s+" STREET
-      "\\b\\.?(?:\\s+(?:N|S|E|W|NE|NW|SE|SW)\\b\\.?)?" UNIT,
-      0, PHI_ADDRESS, PHI_V_ADDRESS, 0.9f),
+    /* street suffix: the validator walks back to the house number and forward over the unit */
+    E("\\b" STREET "\\b\\.?", 0, PHI_ADDRESS, PHI_V_ADDRESS, 0.9f),
     V("\\b(?:P\\.?\\s?O\\.?\\s?Box|Post Office Box|PO Box)\\s+[0-9]{1,6}\\b", CL, PHI_ADDRESS,
       PHI_V_PLAIN, 0.9f),
     V("\\b(?:PSC|Unit|CMR)\\s+[0-9]{3,5},?\\s+Box\\s+[0-9]{3,5}\\b", 0, PHI_ADDRESS, PHI_V_PLAIN,
       0.9f),
     V("\\b(?:APO|FPO|DPO)\\s+A[AEP]\\s+[0-9]{5}\\b", 0, PHI_ADDRESS, PHI_V_PLAIN, 0.9f),
-    V("\\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+){0,2},\\s+" STATE_ABBR "\\b", 0, PHI_CITY,
-      PHI_V_CITY_STATE, 0.85f),
-    V("\\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+){0,2},\\s+(?:Alabama|Alaska|Arizona|Arkansas|California|Colorado|"
+    /* ", MA" / ", Ohio": the validator walks back over the city's words */
+    E(",[ \t]+(?:" STATE_ABBR "|Alabama|Alaska|Arizona|Arkansas|California|Colorado|"
       "Connecticut|Delaware|Florida|Georgia|Hawaii|Idaho|Illinois|Indiana|Iowa|Kansas|Kentucky|"
       "Louisiana|Maine|Maryland|Massachusetts|Michigan|Minnesota|Mississippi|Missouri|Montana|"
       "Nebraska|Nevada|New Hampshire|New Jersey|New Mexico|New York|North Carolina|North Dakota|"
@@ -143,7 +146,9 @@ const phi_pattern phi_patterns[] = {
       "travel(?:l?ed)?|transferred|visiting|returned|home)\\s+(?:in|to|from|at|near|back to)\\s+"
       "(?:[A-Z][a-z]+|[A-Z]{3,})(?:[ -](?:[A-Z][a-z]+|[A-Z]{3,})){0,2}\\b",
       0, PHI_CITY, PHI_V_CITY_CTX, 0.7f),
-    V("\\b(?:[A-Z][A-Za-z'.-]+\\s+){1,4}" FACWORD "\\b", 0, PHI_FACILITY, PHI_V_FACILITY, 0.85f),
+    /* facility words: the validator walks back over the name's capitalized words */
+    E("\\b" FACWORD "\\b", 0, PHI_FACILITY, PHI_V_FACILITY, 0.85f),
+    E("\\b" FACWORD_UP "\\b", 0, PHI_FACILITY, PHI_V_FACILITY, 0.85f),
     V("\\b(?:St\\.?|Saint)\\s+[A-Z][a-z]+'s\\b(?:\\s+(?:Regional|Medical|General|Community|Memorial|"
       "Hospital|Health|Clinic|Center|Centre))*",
       0, PHI_FACILITY, PHI_V_FACILITY, 0.75f),
@@ -172,8 +177,8 @@ const phi_pattern phi_patterns[] = {
     C("\\b(?:ssn|social\\s+security(?:\\s+(?:number|no|#))?|ss#|ss\\s+no|soc\\s+sec)\\b\\.?",
       PHI_C_SSN),
     C("\\b(?:phone|ph|tel|telephone|cell|cellphone|mobile|call|called|calling|pager|pgr|beeper|page|paged|"
-      "contact|reach|reached|text|texted|messages|voicemail|vm|home|work|office|landline|cel|"
-      "number|dial|registered|answering|ext|extension)\\b\\.?",
+      "contact|reach|reached|text|texted|messages|voicemail|home|work|office|landline|"
+      "number|dial|registered|answering|extension)\\b\\.?",
       PHI_C_PHONE),
     C("\\b(?:fax|facsimile|faxed|fx)\\b\\.?", PHI_C_FAX),
     C("\\b(?:card|credit|debit|visa|mastercard|amex|american\\s+express|discover|cc|diners|jcb)\\b",
@@ -185,51 +190,210 @@ const phi_pattern phi_patterns[] = {
       "requisition|barcode|ticket|employee|badge|student|member)\\b\\.?|#",
       PHI_C_ID),
     C("\\b(?:dob|d\\.o\\.b|birth|born|birthday|bday|admitted|admission|admit|discharged|discharge|seen|"
-      "visit|visited|date|dated|dos|surgery|procedure|since|until|from|through|on|last|next|"
+      "visit|visited|date|dated|surgery|procedure|since|until|through|"
       "appointment|appt|follow[\\s-]?up|f/u|scheduled|expired|died|death|deceased|delivered|"
-      "edd|lmp|started|stopped|returned|presented|onset|injury|accident|fell|fall)\\b",
+      "started|stopped|returned|presented|onset|injury|accident)\\b",
       PHI_C_DATE),
-    C("\\b(?:pain|score|scale|strength|bp|blood\\s+pressure|murmur|grade|ratio|tab|tabs|tablet|tablets|"
-      "cap|caps|dose|doses|vision|acuity|gcs|apgar|motor|power|reflexes|sbp|dbp|pressure|gravida|para|"
-      "g[0-9]p[0-9]|units|mg|ml|mcg|out\\s+of|times|nihss|phq|gad|mmse|moca|ejection|ef|rr|hr|"
-      "breaths|beats|sat|sats|spo2|fio2|peep|vt|cm|mm|inch|inches|cups|drinks|packs|pack|"
-      "ppd|strength|sensation|pulses|reflex|glasgow|edema|equal|hypertension|hypotension|htn|"
-      "systolic|diastolic|lying|standing|sitting|orthostatic|vitals)\\b",
+    C("\\b(?:pain|score|scale|strength|blood\\s+pressure|murmur|grade|ratio|tablet|tablets|"
+      "dose|doses|vision|acuity|apgar|motor|power|reflexes|pressure|gravida|"
+      "nihss|mmse|moca|ejection|breaths|beats|spo2|fio2|peep|inches|cups|drinks|packs|"
+      "sensation|pulses|reflex|glasgow|edema|systolic|diastolic|orthostatic|vitals)\\b",
       PHI_C_NODATE),
     C("\\b(?:zip|zip\\s?code|postal|postcode)\\b", PHI_C_ZIP),
+    C("\\b(?:pager|pgr|beeper|bleep|pg)\\b\\.?", PHI_C_PAGER),
 };
 
 const size_t phi_patterns_count = sizeof phi_patterns / sizeof phi_patterns[0];
 
-int phi_patterns_compile(hs_database_t **db)
+/* Fingerprint of the table, so a database built from another table is refused. */
+static uint64_t table_hash(void)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < phi_patterns_count; i++) {
+        const char *r = phi_patterns[i].re ? phi_patterns[i].re : "";
+        for (; *r; r++) h = (h ^ (uint8_t)*r) * 0x100000001b3ull;
+        h = (h ^ phi_patterns[i].flags ^ ((uint64_t)phi_patterns[i].kind << 40)) * 0x100000001b3ull;
+    }
+    return h;
+}
+
+void phi_dbset_free(phi_dbset *set)
+{
+    if (set->main) hs_free_database(set->main);
+    for (size_t i = 0; set->som && i < set->n; i++)
+        if (set->som[i]) hs_free_database(set->som[i]);
+    free(set->som);
+    free(set->width);
+    free(set->minw);
+    memset(set, 0, sizeof *set);
+}
+
+static int compile_error(hs_compile_error_t *err)
+{
+    /* Only pattern text (never input) goes to stderr: this is a build bug. */
+    if (err) {
+        fprintf(stderr, "phi: a pattern does not compile: %s\n", err->message);
+        hs_free_compile_error(err);
+    }
+    return PHI_EENGINE;
+}
+
+int phi_patterns_compile(phi_dbset *set)
 {
     size_t n = phi_patterns_count;
     const char **exprs = calloc(n, sizeof *exprs);
     unsigned *flags = calloc(n, sizeof *flags);
     unsigned *ids = calloc(n, sizeof *ids);
     int rc = PHI_ENOMEM;
-    if (!exprs || !flags || !ids) goto out_free;
-    for (size_t i = 0; i < n; i++) {
-        exprs[i] = phi_patterns[i].re;
-        flags[i] = phi_patterns[i].flags | HS_FLAG_SOM_LEFTMOST;
-        ids[i] = (unsigned)i;
-    }
     hs_compile_error_t *err = NULL;
-    if (hs_compile_multi(exprs, flags, ids, (unsigned)n, HS_MODE_BLOCK, NULL, db, &err) !=
-        HS_SUCCESS) {
-        /* Only pattern text (never input) goes to stderr: this is a build bug. */
-        if (err) {
-            fprintf(stderr, "phi: pattern %d does not compile: %s\n", err->expression,
-                    err->message);
-            hs_free_compile_error(err);
-        }
-        rc = PHI_EENGINE;
+    memset(set, 0, sizeof *set);
+    set->som = calloc(n, sizeof *set->som);
+    set->width = calloc(n, sizeof *set->width);
+    set->minw = calloc(n, sizeof *set->minw);
+    set->n = n;
+    if (!exprs || !flags || !ids || !set->som || !set->width || !set->minw) goto out_free;
+    unsigned k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (phi_patterns[i].kind == PHI_PK_TOKEN) continue; /* not a regex */
+        exprs[k] = phi_patterns[i].re;
+        flags[k] = phi_patterns[i].flags;
+        ids[k] = (unsigned)i;
+        k++;
+    }
+    if (hs_compile_multi(exprs, flags, ids, k, HS_MODE_BLOCK, NULL, &set->main, &err) != HS_SUCCESS) {
+        rc = compile_error(err);
         goto out_free;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (phi_patterns[i].kind != PHI_PK_VALUE) continue; /* only these need a start */
+        if (hs_compile(phi_patterns[i].re, phi_patterns[i].flags | HS_FLAG_SOM_LEFTMOST,
+                       HS_MODE_BLOCK, NULL, &set->som[i], &err) != HS_SUCCESS) {
+            rc = compile_error(err);
+            goto out_free;
+        }
+        /* The window scanned for a start is the pattern's longest match. */
+        hs_expr_info_t *info = NULL;
+        if (hs_expression_info(phi_patterns[i].re, phi_patterns[i].flags, &info, &err) !=
+            HS_SUCCESS) {
+            rc = compile_error(err);
+            goto out_free;
+        }
+        unsigned cap = phi_patterns[i].maxlen ? phi_patterns[i].maxlen : 256;
+        set->width[i] = info->max_width < cap ? info->max_width : cap;
+        set->minw[i] = info->min_width;
+        free(info);
     }
     rc = PHI_OK;
 out_free:
     free(exprs);
     free(flags);
     free(ids);
+    if (rc) phi_dbset_free(set);
     return rc;
+}
+
+/* Serialized form: "PHIDBv3\0", table hash (8), count (4), the longest and
+ * shortest widths (4 each per pattern), then for the main
+ * database and each pattern: length (4) and the serialized bytes (length 0
+ * for none). Integers little-endian. */
+static void put32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+int phi_patterns_serialize(const phi_dbset *set, uint8_t **out, size_t *len)
+{
+    size_t cap = 20, used = 0;
+    uint8_t *buf = malloc(cap);
+    if (!buf) return PHI_ENOMEM;
+    memcpy(buf, "PHIDBv3", 8);
+    uint64_t h = table_hash();
+    for (int i = 0; i < 8; i++) buf[8 + i] = (uint8_t)(h >> (8 * i));
+    put32(buf + 16, (uint32_t)set->n);
+    used = 20;
+    {
+        uint8_t *nb = realloc(buf, used + 4 * set->n);
+        if (!nb) {
+            free(buf);
+            return PHI_ENOMEM;
+        }
+        buf = nb;
+        for (size_t i = 0; i < set->n; i++) put32(buf + used + 4 * i, set->width[i]);
+        used += 4 * set->n;
+        nb = realloc(buf, used + 4 * set->n);
+        if (!nb) {
+            free(buf);
+            return PHI_ENOMEM;
+        }
+        buf = nb;
+        for (size_t i = 0; i < set->n; i++) put32(buf + used + 4 * i, set->minw[i]);
+        used += 4 * set->n;
+    }
+    for (size_t i = 0; i <= set->n; i++) {
+        hs_database_t *db = i == 0 ? set->main : set->som[i - 1];
+        char *bytes = NULL;
+        size_t bl = 0;
+        if (db && hs_serialize_database(db, &bytes, &bl) != HS_SUCCESS) {
+            free(buf);
+            return PHI_EENGINE;
+        }
+        uint8_t *nb = realloc(buf, used + 4 + bl);
+        if (!nb) {
+            free(bytes);
+            free(buf);
+            return PHI_ENOMEM;
+        }
+        buf = nb;
+        put32(buf + used, (uint32_t)bl);
+        if (bl) memcpy(buf + used + 4, bytes, bl);
+        used += 4 + bl;
+        free(bytes);
+    }
+    *out = buf;
+    *len = used;
+    return PHI_OK;
+}
+
+int phi_patterns_deserialize(const uint8_t *p, size_t len, phi_dbset *set)
+{
+    memset(set, 0, sizeof *set);
+    if (len < 20 || memcmp(p, "PHIDBv3", 8) != 0) return PHI_EENGINE;
+    uint64_t h = 0;
+    for (int i = 0; i < 8; i++) h |= (uint64_t)p[8 + i] << (8 * i);
+    if (h != table_hash() || get32(p + 16) != phi_patterns_count) return PHI_EENGINE;
+    set->n = phi_patterns_count;
+    set->som = calloc(set->n, sizeof *set->som);
+    set->width = calloc(set->n, sizeof *set->width);
+    set->minw = calloc(set->n, sizeof *set->minw);
+    if (!set->som || !set->width || !set->minw) {
+        phi_dbset_free(set);
+        return PHI_ENOMEM;
+    }
+    size_t off = 20;
+    if (len < off + 8 * set->n) goto bad;
+    for (size_t i = 0; i < set->n; i++) set->width[i] = get32(p + off + 4 * i);
+    off += 4 * set->n;
+    for (size_t i = 0; i < set->n; i++) set->minw[i] = get32(p + off + 4 * i);
+    off += 4 * set->n;
+    for (size_t i = 0; i <= set->n; i++) {
+        if (off + 4 > len) goto bad;
+        size_t bl = get32(p + off);
+        off += 4;
+        if (bl > len - off) goto bad;
+        if (bl) {
+            hs_database_t **dst = i == 0 ? &set->main : &set->som[i - 1];
+            if (hs_deserialize_database((const char *)p + off, bl, dst) != HS_SUCCESS) goto bad;
+        }
+        off += bl;
+    }
+    if (!set->main) goto bad;
+    return PHI_OK;
+bad:
+    phi_dbset_free(set);
+    return PHI_EENGINE;
 }

@@ -3,8 +3,8 @@
  * into a Hyperscan database and writes it serialized to the file named on
  * the command line; phi_data.c embeds that file.
  *
- * Why: compiling the ~70 patterns with start-of-match tracking takes
- * Hyperscan a few seconds, far too long for detector creation. Deserializing
+ * Why: compiling the ~70 patterns takes Hyperscan seconds, far too long
+ * for detector creation. Deserializing
  * the precompiled database takes milliseconds. The database is compiled for
  * the build machine's CPU; phi_detector_new falls back to compiling at run
  * time when the running CPU cannot use it.
@@ -20,11 +20,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: phi-hsgen OUTPUT\n");
         return 2;
     }
-    hs_database_t *db = NULL;
-    if (phi_patterns_compile(&db) != PHI_OK) return 1;
-    char *bytes = NULL;
+    phi_dbset set;
+    if (phi_patterns_compile(&set) != PHI_OK) return 1;
+    uint8_t *bytes = NULL;
     size_t len = 0;
-    if (hs_serialize_database(db, &bytes, &len) != HS_SUCCESS) {
+    if (phi_patterns_serialize(&set, &bytes, &len) != PHI_OK) {
         fprintf(stderr, "phi-hsgen: serialize failed\n");
         return 1;
     }
@@ -34,6 +34,6 @@ int main(int argc, char **argv)
         return 1;
     }
     free(bytes);
-    hs_free_database(db);
+    phi_dbset_free(&set);
     return 0;
 }
