@@ -33,3 +33,14 @@ if(EXISTS ${CMAKE_SOURCE_DIR}/bench/phi/phi_bench.c)
   add_executable(phi-bench bench/phi/phi_bench.c)
   target_link_libraries(phi-bench PRIVATE phi)
 endif()
+
+# ctest: the clinical-notes evaluation must meet the targets (recall >= 0.97 for
+# names, dates, phones and ids; precision >= 0.85) on the development split; the
+# CLI test drives the real `phidb phi` binary. Benchmarks are not tests.
+enable_testing()
+add_test(NAME phi_eval_clinical
+         COMMAND phi-eval --check --split dev --notes ${CMAKE_SOURCE_DIR}/tests/phi/clinical-notes.jsonl)
+set_tests_properties(phi_eval_clinical PROPERTIES LABELS phi TIMEOUT 300)
+add_test(NAME phi_cli COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/phi/test_phi_cli.py)
+set_tests_properties(phi_cli PROPERTIES LABELS phi TIMEOUT 300
+                     ENVIRONMENT "PHIDB_BUILD=${CMAKE_BINARY_DIR};PHIDB_SOURCE=${CMAKE_SOURCE_DIR}")

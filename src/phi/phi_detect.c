@@ -159,6 +159,27 @@ static uint32_t ctx_before(const phi_detector *d, const phi_scratch *s, size_t p
     return m;
 }
 
+/* Of the classes in mask, the bit of the keyword ending nearest before pos
+ * (0 when none qualifies). */
+static uint32_t ctx_nearest(const phi_detector *d, const phi_scratch *s, size_t pos, size_t window,
+                            uint32_t mask)
+{
+    const phi_kw *k = s->kws.p;
+    size_t lo = 0, hi = s->kws.n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (k[mid].end <= pos) lo = mid + 1;
+        else hi = mid;
+    }
+    for (size_t i = lo; i > 0; i--) {
+        const phi_kw *w = &k[i - 1];
+        if (w->end + window < pos) break;
+        if ((mask & (1u << w->cls)) && w->start < pos && gap_ok(d, s->text, w->end, pos))
+            return 1u << w->cls;
+    }
+    return 0;
+}
+
 /* Classes of keywords that start within `window` bytes after pos (separators only between). */
 static uint32_t ctx_after(const phi_detector *d, const phi_scratch *s, size_t pos, size_t window)
 {
@@ -547,6 +568,11 @@ void phi_validate_id(const phi_detector *d, phi_scratch *s, phi_cand *c)
                {PHI_C_PLAN, PHI_HEALTH_PLAN, 0.9f},   {PHI_C_LICENSE, PHI_LICENSE, 0.9f},
                {PHI_C_VEHICLE, PHI_VEHICLE, 0.85f},  {PHI_C_DEVICE, PHI_DEVICE, 0.85f},
                {PHI_C_CARD, PHI_CARD, 0.8f},         {PHI_C_ID, PHI_ID, 0.8f}};
+    /* Several labels before the value ("License plate"): the nearest decides. */
+    uint32_t generic = CB(PHI_C_ID) | CB(PHI_C_PHONE) | CB(PHI_C_FAX) | CB(PHI_C_DATE) |
+                       CB(PHI_C_NODATE) | CB(PHI_C_PAGER);
+    uint32_t near = ctx_nearest(d, s, c->start, 40, before & ~generic);
+    if (near) before = near | (before & generic);
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
         if (!(before & CB(map[i].ctx))) continue;
         if (!sizable) break;
@@ -656,7 +682,7 @@ static void validate(const phi_detector *d, phi_scratch *s, phi_cand *c)
             c->score = (before & CB(PHI_C_CARD)) ? 0.95f : 0.85f;
             if (before & (CB(PHI_C_ACCOUNT) | CB(PHI_C_PLAN) | CB(PHI_C_MRN))) kill(c);
         } else if (before & CB(PHI_C_CARD)) {
-            c->score = 0.6f;
+            c->type = PHI_ID, c->score = 0.6f; /* fails Luhn: not a card, still an identifier */
         } else {
             kill(c);
         }

@@ -387,8 +387,15 @@ int phi_names_run(const phi_detector *d, phi_scratch *s)
         }
         if (j - i == 1 && k[i].shape == PHI_SH_INITIAL) best = 0;
         for (size_t q = i; q < j; q++) {
-            if (kill) k[q].score = 0;
-            else if (best >= 0.5f && k[q].score < best - 0.05f) k[q].score = best - 0.05f;
+            if (kill) {
+                k[q].score = 0;
+                continue;
+            }
+            /* "Later Kowalski": a sentence-initial ordinary word is not absorbed. */
+            if (q == i && first_start && k[q].score < 0.6f && (k[q].dflags & PHI_D_COMMON) &&
+                !(k[q].dflags & PHI_D_FIRST))
+                continue;
+            if (best >= 0.5f && k[q].score < best - 0.05f) k[q].score = best - 0.05f;
         }
         i = j;
     }
@@ -432,13 +439,13 @@ int phi_names_run(const phi_detector *d, phi_scratch *s)
     /* Emit runs of named tokens as candidates. */
     i = 0;
     while (i < n) {
-        if (k[i].score < 0.3f) {
+        if (k[i].score < 0.45f) {
             i++;
             continue;
         }
         size_t j = i + 1;
         float best = k[i].score;
-        while (j < n && k[j].score >= 0.3f && joined(t, &k[j - 1], &k[j])) {
+        while (j < n && k[j].score >= 0.45f && joined(t, &k[j - 1], &k[j])) {
             if (k[j].score > best) best = k[j].score;
             j++;
         }
