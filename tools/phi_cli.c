@@ -126,11 +126,13 @@ static int do_jsonl(const phi_detector *d, phi_scratch *s, const opts *o, const 
     int status = 0;
     while (i < len) {
         size_t j = i;
-        while (j < len && buf[j] != '\n') j++;
+        while (j < len && buf[j] != '\n')
+            j++;
         lineno++;
         size_t a = i, b = j;
         i = j + 1;
-        while (a < b && (buf[a] == ' ' || buf[a] == '\t' || buf[a] == '\r')) a++;
+        while (a < b && (buf[a] == ' ' || buf[a] == '\t' || buf[a] == '\r'))
+            a++;
         if (a == b) continue;
         json_error_t err;
         json_t *in = json_loadb((const char *)buf + a, b - a, JSON_ALLOW_NUL, &err);
@@ -167,7 +169,8 @@ static int do_jsonl(const phi_detector *d, phi_scratch *s, const opts *o, const 
                     json_object_set_new(x, "start", json_integer(e[k].start));
                     json_object_set_new(x, "end", json_integer(e[k].end));
                     json_object_set_new(x, "type", json_string(phi_type_name(e[k].type)));
-                    json_object_set_new(x, "score", json_real((int)(e[k].score * 100 + 0.5) / 100.0));
+                    json_object_set_new(x, "score",
+                                        json_real((int)(e[k].score * 100 + 0.5) / 100.0));
                     json_array_append_new(arr, x);
                 }
                 json_object_set_new(res, "entities", arr);
@@ -205,8 +208,10 @@ int phi_cli_main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    if (strcmp(argv[1], "scan") == 0) o.redact = 0;
-    else if (strcmp(argv[1], "redact") == 0) o.redact = 1;
+    if (strcmp(argv[1], "scan") == 0)
+        o.redact = 0;
+    else if (strcmp(argv[1], "redact") == 0)
+        o.redact = 1;
     else {
         fprintf(stderr, "phidb phi: unknown subcommand '%s'\n", argv[1]);
         usage(stderr);

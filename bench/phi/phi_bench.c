@@ -39,9 +39,12 @@ int main(int argc, char **argv)
     int redact = 0;
     const char *path = NULL;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--mb") && i + 1 < argc) mb = atof(argv[++i]);
-        else if (!strcmp(argv[i], "--redact")) redact = 1;
-        else path = argv[i];
+        if (!strcmp(argv[i], "--mb") && i + 1 < argc)
+            mb = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--redact"))
+            redact = 1;
+        else
+            path = argv[i];
     }
     if (!path) {
         fprintf(stderr, "usage: phi-bench [--mb N] [--redact] NOTES.jsonl\n");
@@ -96,8 +99,8 @@ int main(int argc, char **argv)
         }
     }
     double dt = now() - t0;
-    printf("per-note scan: %.1f MB in %.3f s = %.1f MB/s (%.0f notes/s, %zu entities)\n", done / 1e6,
-           dt, done / 1e6 / dt, done / (total / (double)nn) / dt, ents);
+    printf("per-note scan: %.1f MB in %.3f s = %.1f MB/s (%.0f notes/s, %zu entities)\n",
+           done / 1e6, dt, done / 1e6 / dt, done / (total / (double)nn) / dt, ents);
 
     /* one big document */
     char *big = malloc(target + 4096);
@@ -129,7 +132,8 @@ int main(int argc, char **argv)
         printf("per-note redact: %.1f MB in %.3f s = %.1f MB/s\n", done / 1e6, dt, done / 1e6 / dt);
     }
     free(big);
-    for (size_t i = 0; i < nn; i++) free(notes[i].p);
+    for (size_t i = 0; i < nn; i++)
+        free(notes[i].p);
     free(notes);
     phi_scratch_free(s);
     phi_detector_free(d);

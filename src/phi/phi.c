@@ -14,9 +14,9 @@
 #include "phi_internal.h"
 
 static const char *const type_names[PHI_TYPE_COUNT] = {
-    "NAME", "DATE", "AGE",     "PHONE",   "FAX",     "EMAIL",    "SSN",
-    "MRN",  "ACCOUNT", "HEALTH_PLAN", "LICENSE", "VEHICLE", "DEVICE", "URL",
-    "IP",   "ADDRESS", "CITY",    "ZIP",     "FACILITY", "CARD",     "ID"};
+    "NAME", "DATE",    "AGE",         "PHONE",   "FAX",      "EMAIL",  "SSN",
+    "MRN",  "ACCOUNT", "HEALTH_PLAN", "LICENSE", "VEHICLE",  "DEVICE", "URL",
+    "IP",   "ADDRESS", "CITY",        "ZIP",     "FACILITY", "CARD",   "ID"};
 
 const char *phi_strerror(int status)
 {
@@ -49,8 +49,7 @@ int phi_type_from_name(const char *p, size_t len)
 
 void *phi_vec_push(phi_vec *v, size_t sz)
 {
-    if (v->n == v->cap && phi_vec_reserve(v, v->cap ? v->cap * 2 : 256, sz) != PHI_OK)
-        return NULL;
+    if (v->n == v->cap && phi_vec_reserve(v, v->cap ? v->cap * 2 : 256, sz) != PHI_OK) return NULL;
     return (uint8_t *)v->p + sz * v->n++;
 }
 
@@ -58,7 +57,8 @@ int phi_vec_reserve(phi_vec *v, size_t want, size_t sz)
 {
     if (want <= v->cap) return PHI_OK;
     size_t cap = v->cap ? v->cap : 256;
-    while (cap < want) cap *= 2;
+    while (cap < want)
+        cap *= 2;
     void *np = realloc(v->p, cap * sz);
     if (!np) return PHI_ENOMEM;
     v->p = np;
@@ -75,10 +75,12 @@ static int pick_surrogates(const phi_dict *words, phi_blob b, uint16_t want, uin
     uint32_t *arr = NULL;
     while (i < b.len) {
         size_t j = i;
-        while (j < b.len && b.p[j] != '\n') j++;
+        while (j < b.len && b.p[j] != '\n')
+            j++;
         size_t len = j - i;
         bool alpha = len >= 4 && len <= 8;
-        for (size_t q = i; q < j && alpha; q++) alpha = b.p[q] >= 'a' && b.p[q] <= 'z';
+        for (size_t q = i; q < j && alpha; q++)
+            alpha = b.p[q] >= 'a' && b.p[q] <= 'z';
         if (alpha) {
             uint16_t f = phi_dict_get(words, phi_hash_word(b.p + i, len));
             if ((f & want) && !(f & (PHI_D_COMMON | PHI_D_AMBIG)) && (k++ % 4) == 0) {
@@ -141,7 +143,8 @@ int phi_detector_new(const phi_config *cfg, phi_detector **out)
         size_t i = 0;
         while (i < ov.len) {
             size_t j = i;
-            while (j < ov.len && ov.p[j] != '\n') j++;
+            while (j < ov.len && ov.p[j] != '\n')
+                j++;
             if (j > i) {
                 uint64_t h = phi_hash_word(ov.p + i, j - i);
                 uint64_t fp = h & ~(uint64_t)0xFFFF;
@@ -163,7 +166,8 @@ int phi_detector_new(const phi_config *cfg, phi_detector **out)
         size_t i = 0;
         while (i < cb.len) {
             size_t j = i;
-            while (j < cb.len && cb.p[j] != '\n') j++;
+            while (j < cb.len && cb.p[j] != '\n')
+                j++;
             size_t a = i;
             if (a < j && cb.p[a] == '*') a++;
             if (a < j && cb.p[a] != '#') {
@@ -174,7 +178,8 @@ int phi_detector_new(const phi_config *cfg, phi_detector **out)
                 size_t w = a;
                 while (w <= j) {
                     size_t e = w;
-                    while (e < j && cb.p[e] != ' ') e++;
+                    while (e < j && cb.p[e] != ' ')
+                        e++;
                     if (e > w) {
                         char word[64];
                         size_t n = e - w < sizeof word - 1 ? e - w : sizeof word - 1;

@@ -76,13 +76,16 @@ int phi_deid_age(const uint8_t *p, size_t len, char *out, size_t cap, size_t *ou
     trim(&p, &len);
     size_t i = 0;
     int v = 0;
-    while (i < len && phi_is_digit(p[i]) && i < 4) v = v * 10 + (p[i++] - '0');
+    while (i < len && phi_is_digit(p[i]) && i < 4)
+        v = v * 10 + (p[i++] - '0');
     if (i == 0 || (i < len && phi_is_digit(p[i]))) return PHI_EPARSE;
     /* Allowed suffixes: spaces then y, yo, y/o, yr(s), year(s) [old]. */
     size_t j = i;
-    while (j < len && p[j] == ' ') j++;
+    while (j < len && p[j] == ' ')
+        j++;
     if (j < len) {
-        static const char *const suf[] = {"y", "yo", "y/o", "y.o.", "yr", "yrs", "year", "years",
+        static const char *const suf[] = {"y",         "yo",       "y/o",     "y.o.",
+                                          "yr",        "yrs",      "year",    "years",
                                           "years old", "year old", "yrs old", NULL};
         bool ok = false;
         for (const char *const *s = suf; *s && !ok; s++)
@@ -154,10 +157,14 @@ int phi_deid_field(const phi_detector *d, phi_scratch *s, const char *kind, cons
     int t = phi_type_from_name(kind, strlen(kind));
     if (t < 0) {
         /* Schema spellings that are not type names. */
-        if (strcasecmp(kind, "address") == 0 || strcasecmp(kind, "street") == 0) t = PHI_ADDRESS;
-        else if (strcasecmp(kind, "plan") == 0) t = PHI_HEALTH_PLAN;
-        else if (strcasecmp(kind, "licence") == 0) t = PHI_LICENSE;
-        else return PHI_EINVAL;
+        if (strcasecmp(kind, "address") == 0 || strcasecmp(kind, "street") == 0)
+            t = PHI_ADDRESS;
+        else if (strcasecmp(kind, "plan") == 0)
+            t = PHI_HEALTH_PLAN;
+        else if (strcasecmp(kind, "licence") == 0)
+            t = PHI_LICENSE;
+        else
+            return PHI_EINVAL;
     }
     snprintf(b, sizeof b, "[%s]", phi_type_name((phi_type)t));
     return dup_out(b, strlen(b), out, out_len);

@@ -29,13 +29,13 @@ typedef struct phi_blob {
     size_t len;       /* bytes */
 } phi_blob;
 
-phi_blob phi_data_first_names(void);  /* lower-case first names */
-phi_blob phi_data_last_names(void);   /* lower-case surnames */
-phi_blob phi_data_common_words(void); /* allow-list: words that are not names */
-phi_blob phi_data_ambiguous(void);    /* English words that are names too (need context) */
+phi_blob phi_data_first_names(void);   /* lower-case first names */
+phi_blob phi_data_last_names(void);    /* lower-case surnames */
+phi_blob phi_data_common_words(void);  /* allow-list: words that are not names */
+phi_blob phi_data_ambiguous(void);     /* English words that are names too (need context) */
 phi_blob phi_data_name_override(void); /* allow-list entries that are names after all */
-phi_blob phi_data_cities(void);       /* US cities and towns */
-phi_blob phi_data_hsdb(void);         /* serialized Hyperscan database of phi_patterns */
+phi_blob phi_data_cities(void);        /* US cities and towns */
+phi_blob phi_data_hsdb(void);          /* serialized Hyperscan database of phi_patterns */
 
 /* ---- dictionaries (phi_dict.c) ---- */
 
@@ -115,50 +115,50 @@ typedef enum phi_ctx {
     PHI_C_DATE,   /* dob, admitted, seen on ... */
     PHI_C_NODATE, /* pain, strength, BP ...: m/d is not a date */
     PHI_C_ZIP,
-    PHI_C_PAGER,  /* pager, beeper: 4-5 digit numbers are phone numbers */
+    PHI_C_PAGER, /* pager, beeper: 4-5 digit numbers are phone numbers */
     PHI_C_COUNT
 } phi_ctx;
 
 /* Validators / interpreters of value patterns. */
 typedef enum phi_val {
     PHI_V_NONE = 0,
-    PHI_V_DATE_NUM,   /* m/d/y, y-m-d */
-    PHI_V_DATE_MD,    /* m/d without year: context decides */
-    PHI_V_DATE_MY,    /* m/yyyy */
-    PHI_V_DATE_TEXT,  /* month names */
-    PHI_V_MONTH_ONLY, /* "in March": trim to the month */
-    PHI_V_ORDINAL,    /* "on the 3rd": trim to the ordinal */
-    PHI_V_AGE,        /* number 90..119 inside the match */
-    PHI_V_PHONE,      /* NANP */
+    PHI_V_DATE_NUM,    /* m/d/y, y-m-d */
+    PHI_V_DATE_MD,     /* m/d without year: context decides */
+    PHI_V_DATE_MY,     /* m/yyyy */
+    PHI_V_DATE_TEXT,   /* month names */
+    PHI_V_MONTH_ONLY,  /* "in March": trim to the month */
+    PHI_V_ORDINAL,     /* "on the 3rd": trim to the ordinal */
+    PHI_V_AGE,         /* number 90..119 inside the match */
+    PHI_V_PHONE,       /* NANP */
     PHI_V_PHONE_LOOSE, /* other layouts: need context unless strongly formatted */
     PHI_V_EMAIL,
     PHI_V_URL,
     PHI_V_IPV4,
     PHI_V_IPV6,
     PHI_V_SSN,
-    PHI_V_DIGITS,     /* long digit runs: card (Luhn), NPI, ABA, or an id */
+    PHI_V_DIGITS, /* long digit runs: card (Luhn), NPI, ABA, or an id */
     PHI_V_DEA,
     PHI_V_IBAN,
     PHI_V_VIN,
-    PHI_V_IDVAL,      /* an id-looking token: labelled ids */
+    PHI_V_IDVAL, /* an id-looking token: labelled ids */
     PHI_V_ADDRESS,
     PHI_V_CITY_STATE, /* "City, ST": trim to the city */
     PHI_V_ZIP_STATE,  /* "ST 02115": trim to the zip */
     PHI_V_ZIP_CTX,    /* "zip: 02115": trim to the zip */
     PHI_V_FACILITY,
-    PHI_V_CITY_CTX,   /* "lives in Springfield": trim to the place */
-    PHI_V_PLAIN,      /* accept as is */
+    PHI_V_CITY_CTX, /* "lives in Springfield": trim to the place */
+    PHI_V_PLAIN,    /* accept as is */
 } phi_val;
 
 /* One pattern of the table. */
 typedef struct phi_pattern {
-    const char *re;     /* Hyperscan expression */
-    unsigned flags;     /* HS_FLAG_* besides SOM_LEFTMOST */
-    uint8_t kind;       /* phi_pkind */
-    uint8_t what;       /* phi_type for values, phi_ctx for context */
-    uint8_t val;        /* phi_val */
-    float score;        /* base score of a value */
-    uint16_t maxlen;    /* longest match (bytes) a value can have; 0 = default (160) */
+    const char *re;  /* Hyperscan expression */
+    unsigned flags;  /* HS_FLAG_* besides SOM_LEFTMOST */
+    uint8_t kind;    /* phi_pkind */
+    uint8_t what;    /* phi_type for values, phi_ctx for context */
+    uint8_t val;     /* phi_val */
+    float score;     /* base score of a value */
+    uint16_t maxlen; /* longest match (bytes) a value can have; 0 = default (160) */
 } phi_pattern;
 
 /* The table and its size. */
@@ -186,19 +186,18 @@ int phi_patterns_deserialize(const uint8_t *p, size_t len, phi_dbset *set);
 /* Free the databases (not the struct). */
 void phi_dbset_free(phi_dbset *set);
 
-
 /* ---- detector and scratch ---- */
 
 struct phi_detector {
-    phi_config cfg;        /* effective settings */
-    phi_dbset db;          /* compiled patterns */
-    phi_dict words;        /* names and common words */
-    phi_dict ctx;          /* context words */
-    uint32_t *sur_first;   /* offsets into first-name blob usable as surrogates */
-    uint32_t n_sur_first;  /* count */
-    uint32_t *sur_last;    /* offsets into last-name blob usable as surrogates */
-    uint32_t n_sur_last;   /* count */
-    double build_ms;       /* time phi_detector_new took */
+    phi_config cfg;       /* effective settings */
+    phi_dbset db;         /* compiled patterns */
+    phi_dict words;       /* names and common words */
+    phi_dict ctx;         /* context words */
+    uint32_t *sur_first;  /* offsets into first-name blob usable as surrogates */
+    uint32_t n_sur_first; /* count */
+    uint32_t *sur_last;   /* offsets into last-name blob usable as surrogates */
+    uint32_t n_sur_last;  /* count */
+    double build_ms;      /* time phi_detector_new took */
 };
 
 /* A candidate from the regex pass or the name pass. */
@@ -271,29 +270,67 @@ void phi_validate_id(const phi_detector *d, phi_scratch *s, phi_cand *c);
 /* Name pass: appends name candidates to s->cands. */
 int phi_names_run(const phi_detector *d, phi_scratch *s);
 
+/* ---- context helpers (phi_context.c) ---- */
+
+/* Bit of a phi_ctx class in a mask. */
+#define CB(c) (1u << (c))
+
+/* Is text[a, b) only separators and filler words ("is", "number")? */
+bool phi_gap_ok(const phi_detector *d, const uint8_t *t, size_t a, size_t b);
+/* Bit mask of phi_ctx classes of labels ending within window bytes before pos. */
+uint32_t phi_ctx_before(const phi_detector *d, const phi_scratch *s, size_t pos, size_t window);
+/* Of the classes in mask, the bit of the label nearest before pos (0 if none). */
+uint32_t phi_ctx_nearest(const phi_detector *d, const phi_scratch *s, size_t pos, size_t window,
+                         uint32_t mask);
+/* Bit mask of classes of labels starting within window bytes after pos. */
+uint32_t phi_ctx_after(const phi_detector *d, const phi_scratch *s, size_t pos, size_t window);
+/* The next word after pos, lower-cased into buf (NUL-terminated); its length. */
+size_t phi_next_word(const uint8_t *t, size_t len, size_t pos, char *buf, size_t cap);
+/* Is w one of the NULL-terminated list? */
+bool phi_in_list(const char *w, const char *const *list);
+/* Unit and measure words ("mg", "tabs", "strength") that make a number a quantity. */
+extern const char *const phi_units[];
+/* Digits and ASCII letters in t[a, b). */
+void phi_count_chars(const uint8_t *t, size_t a, size_t b, int *nd, int *nl);
+/* Shrink c to its last token (labels in front of a value). */
+void phi_trim_to_last_token(const uint8_t *t, phi_cand *c);
+/* Drop leading words that cannot begin a place name ("the", "at", "admitted"). */
+void phi_trim_lead_words(const phi_detector *d, const uint8_t *t, phi_cand *c);
+/* Are all words of t[a, b) states or countries (not PHI)? */
+bool phi_not_phi_place(const phi_detector *d, const uint8_t *t, size_t a, size_t b);
+/* Start of up to maxw capitalized words before pos; *nw gets how many. */
+size_t phi_walk_caps(const uint8_t *t, size_t pos, int maxw, bool upper, int *nw);
+
+/* ---- places (phi_places.c) ---- */
+
+void phi_validate_address(const phi_detector *d, phi_scratch *s, phi_cand *c);
+void phi_validate_city_state(const phi_detector *d, phi_scratch *s, phi_cand *c);
+void phi_validate_city_ctx(const phi_detector *d, phi_scratch *s, phi_cand *c);
+void phi_validate_facility(const phi_detector *d, phi_scratch *s, phi_cand *c);
+
 /* ---- validators (phi_validate.c) ---- */
 
-bool phi_luhn_ok(const uint8_t *digits, size_t n);  /* digits are 0..9 values */
-bool phi_ssn_ok(const uint8_t *p, size_t len);      /* "123-45-6789" or 9 digits */
-bool phi_npi_ok(const uint8_t *digits, size_t n);   /* 10 digits */
-bool phi_aba_ok(const uint8_t *digits, size_t n);   /* 9 digits */
-bool phi_dea_ok(const uint8_t *p, size_t len);      /* 2 letters + 7 digits */
-bool phi_vin_ok(const uint8_t *p, size_t len);      /* 17 chars, check digit */
-bool phi_iban_ok(const uint8_t *p, size_t len);     /* mod-97 */
+bool phi_luhn_ok(const uint8_t *digits, size_t n); /* digits are 0..9 values */
+bool phi_ssn_ok(const uint8_t *p, size_t len);     /* "123-45-6789" or 9 digits */
+bool phi_npi_ok(const uint8_t *digits, size_t n);  /* 10 digits */
+bool phi_aba_ok(const uint8_t *digits, size_t n);  /* 9 digits */
+bool phi_dea_ok(const uint8_t *p, size_t len);     /* 2 letters + 7 digits */
+bool phi_vin_ok(const uint8_t *p, size_t len);     /* 17 chars, check digit */
+bool phi_iban_ok(const uint8_t *p, size_t len);    /* mod-97 */
 bool phi_ipv4_ok(const uint8_t *p, size_t len);
 bool phi_ipv6_ok(const uint8_t *p, size_t len);
 
 /* A parsed date and how it was written (so a surrogate can be written alike). */
 typedef struct phi_date {
-    int y, m, d;      /* year (0 = none), month 1..12 (0 = none), day (0 = none) */
-    int order;        /* PHI_DO_* */
-    char sep;         /* numeric separator */
-    uint8_t yd;       /* digits of the year as written (2 or 4) */
-    uint8_t pad;      /* month/day zero-padded */
-    uint8_t mstyle;   /* 0 numeric, 1 abbreviated name, 2 full name */
-    uint8_t ordinal;  /* day written with st/nd/rd/th */
-    uint8_t comma;    /* comma before the year */
-    uint8_t upper;    /* month name in capitals */
+    int y, m, d;     /* year (0 = none), month 1..12 (0 = none), day (0 = none) */
+    int order;       /* PHI_DO_* */
+    char sep;        /* numeric separator */
+    uint8_t yd;      /* digits of the year as written (2 or 4) */
+    uint8_t pad;     /* month/day zero-padded */
+    uint8_t mstyle;  /* 0 numeric, 1 abbreviated name, 2 full name */
+    uint8_t ordinal; /* day written with st/nd/rd/th */
+    uint8_t comma;   /* comma before the year */
+    uint8_t upper;   /* month name in capitals */
 } phi_date;
 
 enum { PHI_DO_MDY = 0, PHI_DO_YMD, PHI_DO_DMY, PHI_DO_MY, PHI_DO_MD, PHI_DO_DM };

@@ -57,11 +57,16 @@ static int gap_kind(const uint8_t *t, size_t a, size_t b)
     for (size_t i = a; i < b; i++) {
         uint8_t c = t[i];
         if (c == ' ' || c == '\t' || c == '\r') continue;
-        if (c == '.') dot++;
-        else if (c == ',') comma++;
-        else if (c == ':') colon++;
-        else if (c == '\n') nl++;
-        else other++;
+        if (c == '.')
+            dot++;
+        else if (c == ',')
+            comma++;
+        else if (c == ':')
+            colon++;
+        else if (c == '\n')
+            nl++;
+        else
+            other++;
     }
     if (nl) return colon ? G_COLON : G_NEWLINE;
     if (other) return G_OTHER;
@@ -106,7 +111,8 @@ static int tokenize(const phi_detector *d, phi_scratch *s)
         }
         size_t b = i;
         /* A curly apostrophe + s (E2 80 99 73) ends the word too. */
-        if (b - a > 4 && t[b - 1] == 's' && t[b - 2] == 0x99 && t[b - 3] == 0x80 && t[b - 4] == 0xE2)
+        if (b - a > 4 && t[b - 1] == 's' && t[b - 2] == 0x99 && t[b - 3] == 0x80 &&
+            t[b - 4] == 0xE2)
             b -= 4;
         if (b - a > 0xFFFF) continue; /* absurd "words" (binary junk) are ignored */
         phi_tok *k = phi_vec_push(&s->toks, sizeof *k);
@@ -117,20 +123,29 @@ static int tokenize(const phi_detector *d, phi_scratch *s)
         int up0 = (c0 >= 'A' && c0 <= 'Z') || utf8_upper(t + a, b - a);
         int lower = 0, upper = up0;
         for (size_t q = a + 1; q < b; q++) {
-            if (t[q] >= 'a' && t[q] <= 'z') lower = 1;
-            else if (t[q] >= 'A' && t[q] <= 'Z') upper++;
-            else if (t[q] >= 0xC0 && !utf8_upper(t + q, b - q)) lower = 1;
+            if (t[q] >= 'a' && t[q] <= 'z')
+                lower = 1;
+            else if (t[q] >= 'A' && t[q] <= 'Z')
+                upper++;
+            else if (t[q] >= 0xC0 && !utf8_upper(t + q, b - q))
+                lower = 1;
         }
-        if (b - a == 1 && c0 >= 'A' && c0 <= 'Z') k->shape = PHI_SH_INITIAL;
-        else if (up0 && lower) k->shape = PHI_SH_CAP;
-        else if (up0 && !lower) k->shape = PHI_SH_UPPER;
-        else if (c0 >= 'a' && c0 <= 'z') k->shape = PHI_SH_LOWER;
-        else k->shape = PHI_SH_OTHER;
+        if (b - a == 1 && c0 >= 'A' && c0 <= 'Z')
+            k->shape = PHI_SH_INITIAL;
+        else if (up0 && lower)
+            k->shape = PHI_SH_CAP;
+        else if (up0 && !lower)
+            k->shape = PHI_SH_UPPER;
+        else if (c0 >= 'a' && c0 <= 'z')
+            k->shape = PHI_SH_LOWER;
+        else
+            k->shape = PHI_SH_OTHER;
         size_t wl = b - a;
         /* Contractions (I've, I'm, don't) are never names. */
         if (wl >= 3) {
             size_t q = b;
-            while (q > a && t[q - 1] != '\'') q--;
+            while (q > a && t[q - 1] != '\'')
+                q--;
             if (q > a && b - q <= 2 && b - q >= 1) k->shape = PHI_SH_OTHER;
         }
         if (k->shape == PHI_SH_LOWER && wl > 16) continue;
@@ -141,7 +156,8 @@ static int tokenize(const phi_detector *d, phi_scratch *s)
             if (!(k->dflags & (PHI_D_FIRST | PHI_D_LAST | PHI_D_COMMON))) {
                 /* Hyphenated or apostrophe names: judge by their parts. */
                 size_t q = a;
-                while (q < b && t[q] != '-' && t[q] != '\'') q++;
+                while (q < b && t[q] != '-' && t[q] != '\'')
+                    q++;
                 if (q < b) {
                     uint8_t f1 = (uint8_t)phi_dict_get(&d->words, phi_hash_word(t + a, q - a));
                     uint8_t f2 =
@@ -217,17 +233,15 @@ static float context_score(const uint8_t *t, const phi_tok *k, size_t i)
         /* "my name is X", "wife is X", "son named X", "called X" */
         if (sp && tok_is(t, p1, "is") && (tok_is(t, p2, "name") || (p2->wflags & PHI_W_RELATION)))
             return 0.9f;
-        if (sp && (tok_is(t, p1, "named") || tok_is(t, p1, "called")))
-            return 0.85f;
+        if (sp && (tok_is(t, p1, "named") || tok_is(t, p1, "called"))) return 0.85f;
         if (g1 == G_SPACE && tok_is(t, p1, "am") && tok_is(t, p2, "i")) return 0.8f;
         /* "signed by X", "seen by X", "dictated by X" */
         if (g1 == G_SPACE && tok_is(t, p1, "by") && p2->shape == PHI_SH_LOWER) return 0.6f;
         /* "Dr. and Mrs. X" is rare; "Dr Jane Smith": handled by runs. */
     }
-    if (g1 == G_SPACE && (tok_is(t, p1, "named") || tok_is(t, p1, "im")))
-        return 0.85f;
-    if (g1 == G_OTHER && p1->end + 3 >= k[i].start && tok_is(t, p1, "i") &&
-        t[p1->end] == '\'' && t[p1->end + 1] == 'm')
+    if (g1 == G_SPACE && (tok_is(t, p1, "named") || tok_is(t, p1, "im"))) return 0.85f;
+    if (g1 == G_OTHER && p1->end + 3 >= k[i].start && tok_is(t, p1, "i") && t[p1->end] == '\'' &&
+        t[p1->end + 1] == 'm')
         return 0.85f;
     return 0;
 }
@@ -241,8 +255,8 @@ static bool sentence_start(const uint8_t *t, const phi_tok *k, size_t i)
         uint8_t c = t[j - 1];
         if (c == '.' || c == '!' || c == '?' || c == '\n' || c == '"' || c == '*' || c == '-' ||
             c == '>' || c == '(' || c == '[')
-            return !(c == '.' && (k[i - 1].shape == PHI_SH_INITIAL ||
-                                  (k[i - 1].wflags & PHI_W_TITLE)));
+            return !(c == '.' &&
+                     (k[i - 1].shape == PHI_SH_INITIAL || (k[i - 1].wflags & PHI_W_TITLE)));
         j--;
     }
     return false;
@@ -253,7 +267,8 @@ static bool sentence_start(const uint8_t *t, const phi_tok *k, size_t i)
 static int set_reset(phi_scratch *s, size_t want)
 {
     size_t cap = 64;
-    while (cap < want * 2) cap <<= 1;
+    while (cap < want * 2)
+        cap <<= 1;
     if (phi_vec_reserve(&s->nameset, cap, sizeof(uint64_t)) != PHI_OK) return PHI_ENOMEM;
     memset(s->nameset.p, 0, cap * sizeof(uint64_t));
     s->nameset.n = cap; /* n is the table size here */
@@ -264,7 +279,8 @@ static void set_add(phi_scratch *s, uint64_t h)
 {
     uint64_t *tab = s->nameset.p;
     size_t mask = s->nameset.n - 1, i = (size_t)(h >> 7) & mask;
-    while (tab[i] && tab[i] != h) i = (i + 1) & mask;
+    while (tab[i] && tab[i] != h)
+        i = (i + 1) & mask;
     tab[i] = h;
 }
 
@@ -358,7 +374,8 @@ int phi_names_run(const phi_detector *d, phi_scratch *s)
             continue;
         }
         size_t j = i + 1;
-        while (j < n && j - i < 5 && nameable(&k[j]) && joined(t, &k[j - 1], &k[j])) j++;
+        while (j < n && j - i < 5 && nameable(&k[j]) && joined(t, &k[j - 1], &k[j]))
+            j++;
         /* [i, j) is a run */
         float best = 0;
         int named = 0, unknown = 0, words = 0;
@@ -366,8 +383,10 @@ int phi_names_run(const phi_detector *d, phi_scratch *s)
             if (k[q].score > best) best = k[q].score;
             if (k[q].shape == PHI_SH_INITIAL) continue;
             words++;
-            if (k[q].dflags & (PHI_D_FIRST | PHI_D_LAST)) named++;
-            else if (!(k[q].dflags & PHI_D_COMMON)) unknown++;
+            if (k[q].dflags & (PHI_D_FIRST | PHI_D_LAST))
+                named++;
+            else if (!(k[q].dflags & PHI_D_COMMON))
+                unknown++;
         }
         bool first_start = sentence_start(t, k, i);
         if (best < 0.6f && words >= 2 && named + unknown == words && j - i <= 3) {

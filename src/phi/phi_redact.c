@@ -61,7 +61,8 @@ typedef struct surctx {
 static int map_reserve(phi_scratch *s, size_t want)
 {
     size_t cap = 256;
-    while (cap < want * 4) cap <<= 1;
+    while (cap < want * 4)
+        cap <<= 1;
     if (phi_vec_reserve(&s->surmap, cap * 2, sizeof(uint64_t)) != PHI_OK) return PHI_ENOMEM;
     memset(s->surmap.p, 0, cap * 2 * sizeof(uint64_t));
     s->surmap.n = cap;
@@ -72,7 +73,8 @@ static uint64_t *map_slot(phi_scratch *s, uint64_t key)
 {
     uint64_t *tab = s->surmap.p;
     size_t mask = s->surmap.n - 1, i = (size_t)mix(key) & mask;
-    while (tab[2 * i] && tab[2 * i] != key) i = (i + 1) & mask;
+    while (tab[2 * i] && tab[2 * i] != key)
+        i = (i + 1) & mask;
     return &tab[2 * i];
 }
 
@@ -117,7 +119,8 @@ static void list_word(const phi_detector *d, int list, uint32_t idx, const uint8
     phi_blob b = list == 0 ? phi_data_first_names() : phi_data_last_names();
     uint32_t off = list == 0 ? d->sur_first[idx] : d->sur_last[idx];
     size_t e = off;
-    while (e < b.len && b.p[e] != '\n') e++;
+    while (e < b.len && b.p[e] != '\n')
+        e++;
     *w = b.p + off;
     *wl = e - off;
 }
@@ -139,19 +142,22 @@ static int sur_words(surctx *x, phi_vec *o, const uint8_t *t, size_t a, size_t b
             continue;
         }
         size_t j = i;
-        while (j < b && (phi_is_alpha(t[j]) || t[j] >= 0x80)) j++;
+        while (j < b && (phi_is_alpha(t[j]) || t[j] >= 0x80))
+            j++;
         uint64_t h = phi_hash_word(t + i, j - i);
         uint16_t wf = phi_dict_get(&d->ctx, h);
         int shape = PHI_SH_CAP;
         bool up = t[i] >= 'A' && t[i] <= 'Z', allup = up;
         for (size_t q = i + 1; q < j; q++)
             if (!(t[q] >= 'A' && t[q] <= 'Z')) allup = false;
-        if (allup && j - i > 1) shape = PHI_SH_UPPER;
-        else if (!up && t[i] < 0x80) shape = PHI_SH_LOWER;
+        if (allup && j - i > 1)
+            shape = PHI_SH_UPPER;
+        else if (!up && t[i] < 0x80)
+            shape = PHI_SH_LOWER;
         if (j - i == 1 && up) {
             uint8_t c = (uint8_t)('A' + mix(h ^ x->seed) % 26);
             if (out_put(o, &c, 1)) return PHI_ENOMEM;
-        } else if (force_last && (wf & (PHI_W_NOTNAME | PHI_W_STATE | PHI_W_ORG)) ) {
+        } else if (force_last && (wf & (PHI_W_NOTNAME | PHI_W_STATE | PHI_W_ORG))) {
             if (out_put(o, t + i, j - i)) return PHI_ENOMEM; /* "Street", "Hospital" stay */
         } else {
             uint16_t df = phi_dict_get(&d->words, h);
@@ -171,8 +177,9 @@ static int sur_words(surctx *x, phi_vec *o, const uint8_t *t, size_t a, size_t b
 
 /* ---- dates ---- */
 
-static const char *const mfull[12] = {"January", "February", "March",     "April",   "May",      "June",
-                                      "July",    "August",   "September", "October", "November", "December"};
+static const char *const mfull[12] = {"January",   "February", "March",    "April",
+                                      "May",       "June",     "July",     "August",
+                                      "September", "October",  "November", "December"};
 
 static int put_num(phi_vec *o, int v, int width)
 {
@@ -188,7 +195,8 @@ static int put_month(phi_vec *o, const phi_date *dt, int m)
     size_t n = dt->mstyle == 1 ? 3 : strlen(name);
     memcpy(b, name, n);
     if (dt->upper)
-        for (size_t i = 0; i < n; i++) b[i] = (char)(b[i] >= 'a' ? b[i] - 32 : b[i]);
+        for (size_t i = 0; i < n; i++)
+            b[i] = (char)(b[i] >= 'a' ? b[i] - 32 : b[i]);
     return out_put(o, b, n);
 }
 
@@ -206,7 +214,8 @@ static const char *ord_suffix(int d)
 static int sur_date(surctx *x, phi_vec *o, const uint8_t *t, size_t a, size_t b)
 {
     phi_date dt;
-    if (phi_date_parse(t + a, b - a, &dt) != PHI_OK || (!dt.m && !dt.d)) return out_str(o, "[DATE]");
+    if (phi_date_parse(t + a, b - a, &dt) != PHI_OK || (!dt.m && !dt.d))
+        return out_str(o, "[DATE]");
     int y = dt.y ? dt.y : 2001, m = dt.m, d = dt.d;
     if (m && d) {
         long z = phi_days_from_civil(y, m, d) + x->shift;
@@ -234,8 +243,10 @@ static int sur_date(surctx *x, phi_vec *o, const uint8_t *t, size_t a, size_t b)
             break;
         case PHI_DO_MY: rc = put_num(o, m, pw) || out_put(o, &sep, 1) || put_num(o, y, 4); break;
         case PHI_DO_MD:
-            if (m) rc = put_num(o, m, pw) || out_put(o, &sep, 1) || put_num(o, d, pw);
-            else rc = put_num(o, d, 1) || out_str(o, ord_suffix(d));
+            if (m)
+                rc = put_num(o, m, pw) || out_put(o, &sep, 1) || put_num(o, d, pw);
+            else
+                rc = put_num(o, d, 1) || out_str(o, ord_suffix(d));
             break;
         default:
             rc = put_num(o, m, pw) || out_put(o, &sep, 1) || put_num(o, d, pw) ||
@@ -279,8 +290,10 @@ static int sur_chars(surctx *x, phi_vec *o, const uint8_t *t, size_t a, size_t b
         return out_put(o, buf, (size_t)n);
     case PHI_IP: {
         bool v6 = memchr(t + a, ':', b - a) != NULL;
-        if (v6) n = snprintf(buf, sizeof buf, "2001:db8::%x", (unsigned)(h & 0xffff));
-        else n = snprintf(buf, sizeof buf, "192.0.2.%u", (unsigned)(h % 254 + 1));
+        if (v6)
+            n = snprintf(buf, sizeof buf, "2001:db8::%x", (unsigned)(h & 0xffff));
+        else
+            n = snprintf(buf, sizeof buf, "192.0.2.%u", (unsigned)(h % 254 + 1));
         return out_put(o, buf, (size_t)n);
     }
     case PHI_AGE: return out_str(o, "90+");
@@ -320,14 +333,16 @@ static int build(const phi_detector *d, phi_scratch *s, const uint8_t *text, siz
     if (mode == PHI_REDACT_SURROGATE) {
         x.seed = opts->seed;
         while (x.seed == 0)
-            if (getrandom(&x.seed, sizeof x.seed, 0) != sizeof x.seed) x.seed = 0x9e3779b97f4a7c15ull;
+            if (getrandom(&x.seed, sizeof x.seed, 0) != sizeof x.seed)
+                x.seed = 0x9e3779b97f4a7c15ull;
         uint64_t r = mix(x.seed);
         x.shift = (long)(r % 364) + 1;
         if (r & (1ull << 40)) x.shift = -x.shift;
         /* Each word of a finding takes two entries; words are at least a byte
          * plus a separator, so the bytes of all findings bound the entries. */
         size_t bytes = 16;
-        for (size_t i = 0; i < n; i++) bytes += e[i].end > e[i].start ? e[i].end - e[i].start : 0;
+        for (size_t i = 0; i < n; i++)
+            bytes += e[i].end > e[i].start ? e[i].end - e[i].start : 0;
         if (map_reserve(s, bytes)) return PHI_ENOMEM;
     }
     size_t pos = 0;
@@ -341,7 +356,8 @@ static int build(const phi_detector *d, phi_scratch *s, const uint8_t *text, siz
         } else if (mode == PHI_REDACT_MASK) {
             if (phi_vec_reserve(o, o->n + (b - a) + 1, 1)) return PHI_ENOMEM;
             uint8_t *w = (uint8_t *)o->p + o->n;
-            for (size_t q = a; q < b; q++) w[q - a] = text[q] == '\n' ? '\n' : '*';
+            for (size_t q = a; q < b; q++)
+                w[q - a] = text[q] == '\n' ? '\n' : '*';
             o->n += b - a;
         } else {
             switch (e[i].type) {

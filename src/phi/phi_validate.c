@@ -84,7 +84,8 @@ bool phi_dea_ok(const uint8_t *p, size_t len)
     for (size_t i = 2; i < 9; i++)
         if (!phi_is_digit(p[i])) return false;
     unsigned d[7];
-    for (int i = 0; i < 7; i++) d[i] = p[2 + i] - '0';
+    for (int i = 0; i < 7; i++)
+        d[i] = p[2 + i] - '0';
     unsigned s = (d[0] + d[2] + d[4]) + 2u * (d[1] + d[3] + d[5]);
     return s % 10 == d[6];
 }
@@ -108,8 +109,10 @@ bool phi_vin_ok(const uint8_t *p, size_t len)
     for (int i = 0; i < 17; i++) {
         int v = vin_value(p[i]);
         if (v < 0) return false;
-        if (phi_is_digit(p[i])) digits++;
-        else letters++;
+        if (phi_is_digit(p[i]))
+            digits++;
+        else
+            letters++;
         sum += v * w[i];
     }
     if (digits < 4 || letters < 2) return false; /* not a VIN-shaped code */
@@ -160,27 +163,30 @@ bool phi_ipv6_ok(const uint8_t *p, size_t len)
     memcpy(buf, p, len);
     buf[len] = 0;
     int colons = 0;
-    for (size_t i = 0; i < len; i++) colons += buf[i] == ':';
+    for (size_t i = 0; i < len; i++)
+        colons += buf[i] == ':';
     if (colons < 2) return false;
     return inet_pton(AF_INET6, buf, &a) == 1;
 }
 
 /* ---- dates ---- */
 
-static const char *const month_full[12] = {"january", "february", "march",     "april",
-                                           "may",     "june",     "july",      "august",
-                                           "september", "october", "november", "december"};
+static const char *const month_full[12] = {"january",   "february", "march",    "april",
+                                           "may",       "june",     "july",     "august",
+                                           "september", "october",  "november", "december"};
 
 int phi_month_name(const uint8_t *p, size_t len, size_t *used)
 {
     size_t n = 0;
-    while (n < len && phi_is_alpha(p[n])) n++;
+    while (n < len && phi_is_alpha(p[n]))
+        n++;
     if (n < 3) return 0;
     for (int m = 0; m < 12; m++) {
         size_t fl = strlen(month_full[m]);
         bool ok = true;
         if (n > fl) continue;
-        for (size_t i = 0; i < n && ok; i++) ok = phi_lower(p[i]) == month_full[m][i];
+        for (size_t i = 0; i < n && ok; i++)
+            ok = phi_lower(p[i]) == month_full[m][i];
         if (!ok) continue;
         /* Full name, or a 3-letter abbreviation, or "Sept". */
         if (n == fl || n == 3 || (m == 8 && n == 4)) {
@@ -218,12 +224,12 @@ void phi_civil_from_days(long z, int *y, int *m, int *d)
 
 /* One element of a date as written. */
 typedef struct part {
-    int kind;     /* 1 number, 2 month name */
-    int v;        /* value */
-    int nd;       /* digits (numbers), letters (names) */
-    int ord;      /* st/nd/rd/th followed */
-    int apos;     /* '21 */
-    int upper;    /* name in capitals */
+    int kind;      /* 1 number, 2 month name */
+    int v;         /* value */
+    int nd;        /* digits (numbers), letters (names) */
+    int ord;       /* st/nd/rd/th followed */
+    int apos;      /* '21 */
+    int upper;     /* name in capitals */
     char sepafter; /* separator after it */
 } part;
 
@@ -237,7 +243,8 @@ int phi_date_parse(const uint8_t *p, size_t len, phi_date *o)
         uint8_t c = p[i];
         if (phi_is_digit(c)) {
             int v = 0, nd = 0;
-            while (i < len && phi_is_digit(p[i]) && nd < 5) v = v * 10 + (p[i++] - '0'), nd++;
+            while (i < len && phi_is_digit(p[i]) && nd < 5)
+                v = v * 10 + (p[i++] - '0'), nd++;
             if (i < len && phi_is_digit(p[i])) return PHI_EPARSE;
             part *q = &pt[np++];
             memset(q, 0, sizeof *q);
@@ -255,12 +262,14 @@ int phi_date_parse(const uint8_t *p, size_t len, phi_date *o)
             size_t used = 0;
             int m = phi_month_name(p + i, len - i, &used);
             size_t n = 0;
-            while (i + n < len && phi_is_alpha(p[i + n])) n++;
+            while (i + n < len && phi_is_alpha(p[i + n]))
+                n++;
             if (m) {
                 part *q = &pt[np++];
                 memset(q, 0, sizeof *q);
                 q->kind = 2, q->v = m, q->nd = (int)used;
-                q->upper = c >= 'A' && c <= 'Z' && i + 1 < len && p[i + 1] >= 'A' && p[i + 1] <= 'Z';
+                q->upper =
+                    c >= 'A' && c <= 'Z' && i + 1 < len && p[i + 1] >= 'A' && p[i + 1] <= 'Z';
                 q->sepafter = (char)(i + n < len ? p[i + n] : 0);
             } else if (n == 1 && (c == 'T' || c == 't') && np == 3) {
                 break;
@@ -289,12 +298,15 @@ int phi_date_parse(const uint8_t *p, size_t len, phi_date *o)
         if (pt[0].nd == 4) {
             y = pt[0].v, m = pt[1].v, d = pt[2].v, o->order = PHI_DO_YMD, o->yd = 4;
         } else if (pt[0].v > 12 && pt[1].v <= 12) {
-            d = pt[0].v, m = pt[1].v, y = YEAR(pt[2]), o->order = PHI_DO_DMY, o->yd = (uint8_t)pt[2].nd;
+            d = pt[0].v, m = pt[1].v, y = YEAR(pt[2]), o->order = PHI_DO_DMY,
+            o->yd = (uint8_t)pt[2].nd;
         } else {
-            m = pt[0].v, d = pt[1].v, y = YEAR(pt[2]), o->order = PHI_DO_MDY, o->yd = (uint8_t)pt[2].nd;
+            m = pt[0].v, d = pt[1].v, y = YEAR(pt[2]), o->order = PHI_DO_MDY,
+            o->yd = (uint8_t)pt[2].nd;
         }
         o->pad = (pt[0].nd == 2 && pt[0].v < 10) || (pt[1].nd == 2 && pt[1].v < 10);
-        if (o->order == PHI_DO_YMD) o->pad = (pt[1].nd == 2 && pt[1].v < 10) || (pt[2].nd == 2 && pt[2].v < 10);
+        if (o->order == PHI_DO_YMD)
+            o->pad = (pt[1].nd == 2 && pt[1].v < 10) || (pt[2].nd == 2 && pt[2].v < 10);
         if ((o->order != PHI_DO_YMD && pt[2].nd != 2 && pt[2].nd != 4)) return PHI_EPARSE;
     } else if (np >= 2 && pt[0].kind == 1 && pt[1].kind == 1) {
         o->sep = pt[0].sepafter;
@@ -324,11 +336,15 @@ int phi_date_parse(const uint8_t *p, size_t len, phi_date *o)
     } else if (pt[0].kind == 1 && np >= 2 && pt[1].kind == 2) {
         d = pt[0].v, m = pt[1].v, o->order = PHI_DO_DM;
         o->sep = pt[0].sepafter == '-' ? '-' : ' ';
-        if (np == 3 && pt[2].kind == 1) y = YEAR(pt[2]), o->order = PHI_DO_DMY, o->yd = (uint8_t)pt[2].nd;
+        if (np == 3 && pt[2].kind == 1)
+            y = YEAR(pt[2]), o->order = PHI_DO_DMY, o->yd = (uint8_t)pt[2].nd;
     } else if (pt[0].kind == 1 && np == 1) {
-        if (pt[0].nd == 4) y = pt[0].v, o->yd = 4;
-        else if (pt[0].ord) d = pt[0].v;
-        else return PHI_EPARSE;
+        if (pt[0].nd == 4)
+            y = pt[0].v, o->yd = 4;
+        else if (pt[0].ord)
+            d = pt[0].v;
+        else
+            return PHI_EPARSE;
         o->order = PHI_DO_MD;
     } else {
         return PHI_EPARSE;

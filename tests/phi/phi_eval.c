@@ -70,7 +70,7 @@ typedef struct counts {
 } counts;
 
 #define IGNORED (-2)
-#define NONE (-1)
+#define NONE    (-1)
 
 static int strict_mode, show_errors;
 
@@ -87,8 +87,8 @@ static void score_doc(counts *c, const uint8_t *t, size_t len, const int *gold, 
         }
         size_t j = i;
         int g = gold[i], p = NONE;
-        while (j < len && ((t[j] >= '0' && t[j] <= '9') || ((t[j] | 32) >= 'a' && (t[j] | 32) <= 'z') ||
-                           t[j] >= 0x80)) {
+        while (j < len && ((t[j] >= '0' && t[j] <= '9') ||
+                           ((t[j] | 32) >= 'a' && (t[j] | 32) <= 'z') || t[j] >= 0x80)) {
             if (p == NONE && pred[j] != NONE) p = pred[j];
             if (g == NONE && gold[j] != NONE) g = gold[j];
             j++;
@@ -101,11 +101,15 @@ static void score_doc(counts *c, const uint8_t *t, size_t len, const int *gold, 
             i = j;
             continue;
         }
-        if (g != NONE && p != NONE) c->otp++;
-        else if (g != NONE) c->ofn++;
-        else if (p != NONE) c->ofp++;
+        if (g != NONE && p != NONE)
+            c->otp++;
+        else if (g != NONE)
+            c->ofn++;
+        else if (p != NONE)
+            c->ofp++;
         int gg = g == NONE ? NONE : group_of(g), pg = p == NONE ? NONE : group_of(p);
-        if (gg != NONE && gg == pg) c->tp[gg]++;
+        if (gg != NONE && gg == pg)
+            c->tp[gg]++;
         else {
             if (gg != NONE) c->fn[gg]++;
             if (pg != NONE) c->fp[pg]++;
@@ -136,7 +140,9 @@ static void report(const char *title, const counts *c)
         if (group_of(t) != t) continue;
         if (!c->tp[t] && !c->fp[t] && !c->fn[t]) continue;
         double p = ratio(c->tp[t], c->tp[t] + c->fp[t]), r = ratio(c->tp[t], c->tp[t] + c->fn[t]);
-        const char *name = t == PHI_ID ? "IDS" : t == PHI_PHONE ? "PHONE+FAX" : phi_type_name((phi_type)t);
+        const char *name = t == PHI_ID      ? "IDS"
+                           : t == PHI_PHONE ? "PHONE+FAX"
+                                            : phi_type_name((phi_type)t);
         printf("%-12s %8ld %8ld %8ld %7.3f %7.3f %7.3f\n", name, c->tp[t], c->fp[t], c->fn[t], p, r,
                f2(p, r));
     }
@@ -153,7 +159,8 @@ static int check_targets(const counts *c)
         int t = groups[i];
         double r = ratio(c->tp[t], c->tp[t] + c->fn[t]);
         if (r < 0.97) {
-            printf("TARGET MISSED: recall of %s %.3f < 0.97\n", t == PHI_ID ? "IDS" : phi_type_name((phi_type)t), r);
+            printf("TARGET MISSED: recall of %s %.3f < 0.97\n",
+                   t == PHI_ID ? "IDS" : phi_type_name((phi_type)t), r);
             ok = 0;
         }
     }
@@ -162,7 +169,8 @@ static int check_targets(const counts *c)
         printf("TARGET MISSED: overall precision %.3f < 0.85\n", p);
         ok = 0;
     }
-    if (ok) printf("targets met (recall >= 0.97 for names, dates, phones, ids; precision >= 0.85)\n");
+    if (ok)
+        printf("targets met (recall >= 0.97 for names, dates, phones, ids; precision >= 0.85)\n");
     return ok;
 }
 
@@ -179,13 +187,15 @@ static int predict(const phi_detector *d, phi_scratch *s, const uint8_t *t, size
 {
     const phi_entity *e;
     size_t n;
-    for (size_t i = 0; i < len; i++) pred[i] = NONE;
+    for (size_t i = 0; i < len; i++)
+        pred[i] = NONE;
     double t0 = now();
     int rc = phi_scan_view(d, s, t, len, &e, &n);
     c->secs += now() - t0;
     if (rc) return rc;
     for (size_t k = 0; k < n; k++)
-        for (size_t i = e[k].start; i < e[k].end && i < len; i++) pred[i] = (int)e[k].type;
+        for (size_t i = e[k].start; i < e[k].end && i < len; i++)
+            pred[i] = (int)e[k].type;
     c->docs++;
     c->bytes += (long)len;
     return 0;
@@ -221,10 +231,12 @@ static int run_notes(const phi_detector *d, phi_scratch *s, const char *path, co
             free(gold), free(pred), json_decref(o);
             break;
         }
-        for (size_t i = 0; i < len; i++) gold[i] = NONE;
+        for (size_t i = 0; i < len; i++)
+            gold[i] = NONE;
         size_t k;
         json_t *span;
-        json_array_foreach(json_object_get(o, "spans"), k, span) {
+        json_array_foreach(json_object_get(o, "spans"), k, span)
+        {
             json_int_t a = json_integer_value(json_object_get(span, "start"));
             json_int_t b = json_integer_value(json_object_get(span, "end"));
             const char *ty = json_string_value(json_object_get(span, "type"));
@@ -233,10 +245,13 @@ static int run_notes(const phi_detector *d, phi_scratch *s, const char *path, co
                 fprintf(stderr, "%s: bad span\n", path);
                 continue;
             }
-            for (json_int_t i = a; i < b; i++) gold[i] = tt;
+            for (json_int_t i = a; i < b; i++)
+                gold[i] = tt;
         }
-        if (predict(d, s, t, len, pred, c)) rc = -1;
-        else score_doc(c, t, len, gold, pred, json_string_value(json_object_get(o, "id")));
+        if (predict(d, s, t, len, pred, c))
+            rc = -1;
+        else
+            score_doc(c, t, len, gold, pred, json_string_value(json_object_get(o, "id")));
         free(gold);
         free(pred);
         json_decref(o);
@@ -251,41 +266,42 @@ static int run_notes(const phi_detector *d, phi_scratch *s, const char *path, co
 static const char *const not_phi_places[] = {
     "nan", "usa", "us", "united states", "america", "canada", "mexico", "brazil", "argentina",
     "chile", "peru", "colombia", "venezuela", "uruguay", "paraguay", "bolivia", "ecuador",
-    "united kingdom", "uk", "england", "scotland", "wales", "ireland", "northern ireland",
-    "france", "germany", "italy", "spain", "portugal", "netherlands", "the netherlands",
-    "belgium", "switzerland", "austria", "denmark", "norway", "sweden", "finland", "iceland",
-    "estonia", "latvia", "lithuania", "poland", "czech republic", "czechia", "slovakia",
-    "hungary", "romania", "bulgaria", "greece", "cyprus", "turkey", "russia", "ukraine",
-    "belarus", "croatia", "serbia", "slovenia", "bosnia", "albania", "israel", "lebanon",
-    "jordan", "egypt", "morocco", "tunisia", "algeria", "libya", "nigeria", "ghana", "kenya",
-    "ethiopia", "somalia", "south africa", "africa", "china", "japan", "korea", "south korea",
-    "north korea", "india", "pakistan", "bangladesh", "vietnam", "thailand", "cambodia", "laos",
-    "philippines", "indonesia", "malaysia", "singapore", "australia", "new zealand", "haiti",
-    "cuba", "jamaica", "iran", "iraq", "syria", "afghanistan", "europe", "asia", "luxembourg",
-    "moldova", "armenia", "azerbaijan", "kazakhstan", "greenland", "faroe islands", "malta",
-    "monaco", "andorra", "liechtenstein", "san marino", "montenegro", "macedonia",
-    "north macedonia", "kosovo", "georgia", "saudi arabia", "united arab emirates", "qatar",
-    "kuwait", "oman", "yemen", "bahrain", "nepal", "sri lanka", "myanmar", "mongolia", "taiwan",
-    "hong kong", "fiji", "samoa", "tonga", "belize", "guatemala", "honduras", "el salvador",
-    "nicaragua", "costa rica", "panama", "dominican republic", "puerto rico", "trinidad",
-    "bahamas", "barbados", "senegal", "mali", "niger", "chad", "sudan", "uganda", "tanzania",
-    "rwanda", "zambia", "zimbabwe", "botswana", "namibia", "angola", "mozambique",
-    "madagascar", "cameroon", "congo", "gabon", "ivory coast", "liberia", "sierra leone",
-    "guinea", "benin", "togo", "burkina faso", "mauritania", "eritrea", "djibouti",
+    "united kingdom", "uk", "england", "scotland", "wales", "ireland", "northern ireland", "france",
+    "germany", "italy", "spain", "portugal", "netherlands", "the netherlands", "belgium",
+    "switzerland", "austria", "denmark", "norway", "sweden", "finland", "iceland", "estonia",
+    "latvia", "lithuania", "poland", "czech republic", "czechia", "slovakia", "hungary", "romania",
+    "bulgaria", "greece", "cyprus", "turkey", "russia", "ukraine", "belarus", "croatia", "serbia",
+    "slovenia", "bosnia", "albania", "israel", "lebanon", "jordan", "egypt", "morocco", "tunisia",
+    "algeria", "libya", "nigeria", "ghana", "kenya", "ethiopia", "somalia", "south africa",
+    "africa", "china", "japan", "korea", "south korea", "north korea", "india", "pakistan",
+    "bangladesh", "vietnam", "thailand", "cambodia", "laos", "philippines", "indonesia", "malaysia",
+    "singapore", "australia", "new zealand", "haiti", "cuba", "jamaica", "iran", "iraq", "syria",
+    "afghanistan", "europe", "asia", "luxembourg", "moldova", "armenia", "azerbaijan", "kazakhstan",
+    "greenland", "faroe islands", "malta", "monaco", "andorra", "liechtenstein", "san marino",
+    "montenegro", "macedonia", "north macedonia", "kosovo", "georgia", "saudi arabia",
+    "united arab emirates", "qatar", "kuwait", "oman", "yemen", "bahrain", "nepal", "sri lanka",
+    "myanmar", "mongolia", "taiwan", "hong kong", "fiji", "samoa", "tonga", "belize", "guatemala",
+    "honduras", "el salvador", "nicaragua", "costa rica", "panama", "dominican republic",
+    "puerto rico", "trinidad", "bahamas", "barbados", "senegal", "mali", "niger", "chad", "sudan",
+    "uganda", "tanzania", "rwanda", "zambia", "zimbabwe", "botswana", "namibia", "angola",
+    "mozambique", "madagascar", "cameroon", "congo", "gabon", "ivory coast", "liberia",
+    "sierra leone", "guinea", "benin", "togo", "burkina faso", "mauritania", "eritrea", "djibouti",
     "southern italy", "southern tunisia", "northern italy",
     /* US states and their abbreviations */
-    "alabama", "alaska", "arizona", "arkansas", "california", "colorado", "connecticut",
-    "delaware", "florida", "hawaii", "idaho", "illinois", "indiana", "iowa", "kansas",
-    "kentucky", "louisiana", "maine", "maryland", "massachusetts", "michigan", "minnesota",
-    "mississippi", "missouri", "montana", "nebraska", "nevada", "new hampshire", "new jersey",
-    "new mexico", "new york state", "north carolina", "north dakota", "ohio", "oklahoma",
-    "oregon", "pennsylvania", "rhode island", "south carolina", "south dakota", "tennessee",
-    "texas", "utah", "vermont", "virginia", "west virginia", "wisconsin", "wyoming", NULL};
+    "alabama", "alaska", "arizona", "arkansas", "california", "colorado", "connecticut", "delaware",
+    "florida", "hawaii", "idaho", "illinois", "indiana", "iowa", "kansas", "kentucky", "louisiana",
+    "maine", "maryland", "massachusetts", "michigan", "minnesota", "mississippi", "missouri",
+    "montana", "nebraska", "nevada", "new hampshire", "new jersey", "new mexico", "new york state",
+    "north carolina", "north dakota", "ohio", "oklahoma", "oregon", "pennsylvania", "rhode island",
+    "south carolina", "south dakota", "tennessee", "texas", "utah", "vermont", "virginia",
+    "west virginia", "wisconsin", "wyoming", NULL};
 
 static int is_not_phi_place(const char *p, size_t n)
 {
-    while (n && (*p == ' ' || *p == '\n')) p++, n--;
-    while (n && (p[n - 1] == ' ' || p[n - 1] == '\n' || p[n - 1] == '.' || p[n - 1] == ',')) n--;
+    while (n && (*p == ' ' || *p == '\n'))
+        p++, n--;
+    while (n && (p[n - 1] == ' ' || p[n - 1] == '\n' || p[n - 1] == '.' || p[n - 1] == ','))
+        n--;
     if (n == 2 && p[0] >= 'A' && p[0] <= 'Z' && p[1] >= 'A' && p[1] <= 'Z') return 1; /* states */
     for (const char *const *w = not_phi_places; *w; w++)
         if (strlen(*w) == n && strncasecmp(*w, p, n) == 0) return 1;
@@ -294,15 +310,16 @@ static int is_not_phi_place(const char *p, size_t n)
 
 static int map_presidio(const char *ty, const char *val, size_t vlen)
 {
-    static const char *const weekdays[] = {"monday", "tuesday", "wednesday", "thursday",
-                                           "friday", "saturday", "sunday", NULL};
+    static const char *const weekdays[] = {"monday", "tuesday",  "wednesday", "thursday",
+                                           "friday", "saturday", "sunday",    NULL};
     if (!strcmp(ty, "PERSON")) return PHI_NAME;
     if (!strcmp(ty, "STREET_ADDRESS")) return PHI_ADDRESS;
     if (!strcmp(ty, "GPE")) return is_not_phi_place(val, vlen) ? IGNORED : PHI_CITY;
     if (!strcmp(ty, "CREDIT_CARD")) return PHI_CARD;
     if (!strcmp(ty, "DATE_TIME")) {
         bool year = vlen == 4;
-        for (size_t i = 0; i < vlen && year; i++) year = val[i] >= '0' && val[i] <= '9';
+        for (size_t i = 0; i < vlen && year; i++)
+            year = val[i] >= '0' && val[i] <= '9';
         if (year) return IGNORED;
         for (const char *const *w = weekdays; *w; w++)
             if (strlen(*w) == vlen && strncasecmp(*w, val, vlen) == 0) return IGNORED;
@@ -326,7 +343,8 @@ static size_t byte_of_char(const uint8_t *t, size_t len, size_t ci)
     size_t i = 0, c = 0;
     while (i < len && c < ci) {
         i++;
-        while (i < len && (t[i] & 0xC0) == 0x80) i++;
+        while (i < len && (t[i] & 0xC0) == 0x80)
+            i++;
         c++;
     }
     return i;
@@ -345,7 +363,8 @@ static int run_presidio(const phi_detector *d, phi_scratch *s, const char *path,
     size_t n = json_array_size(all), idx;
     json_t *doc;
     int rc = 0;
-    json_array_foreach(all, idx, doc) {
+    json_array_foreach(all, idx, doc)
+    {
         if (half == 1 && idx >= n / 2) break;
         if (half == 2 && idx < n / 2) continue;
         json_t *jt = json_object_get(doc, "full_text");
@@ -357,25 +376,32 @@ static int run_presidio(const phi_detector *d, phi_scratch *s, const char *path,
             rc = -1;
             break;
         }
-        for (size_t i = 0; i < len; i++) gold[i] = NONE;
+        for (size_t i = 0; i < len; i++)
+            gold[i] = NONE;
         /* Ignored regions first, so a PHI span inside one still counts. */
         for (int pass = 0; pass < 2; pass++) {
             size_t k;
             json_t *sp;
-            json_array_foreach(json_object_get(doc, "spans"), k, sp) {
-                size_t a = byte_of_char(t, len, (size_t)json_integer_value(json_object_get(sp, "start_position")));
-                size_t b = byte_of_char(t, len, (size_t)json_integer_value(json_object_get(sp, "end_position")));
+            json_array_foreach(json_object_get(doc, "spans"), k, sp)
+            {
+                size_t a = byte_of_char(
+                    t, len, (size_t)json_integer_value(json_object_get(sp, "start_position")));
+                size_t b = byte_of_char(
+                    t, len, (size_t)json_integer_value(json_object_get(sp, "end_position")));
                 const char *ty = json_string_value(json_object_get(sp, "entity_type"));
                 if (!ty || a > b) continue;
                 int m = map_presidio(ty, (const char *)t + a, b - a);
                 if ((pass == 0) != (m == IGNORED)) continue;
-                for (size_t i = a; i < b; i++) gold[i] = m;
+                for (size_t i = a; i < b; i++)
+                    gold[i] = m;
             }
         }
         char id[32];
         snprintf(id, sizeof id, "presidio-%zu", idx);
-        if (predict(d, s, t, len, pred, c)) rc = -1;
-        else score_doc(c, t, len, gold, pred, id);
+        if (predict(d, s, t, len, pred, c))
+            rc = -1;
+        else
+            score_doc(c, t, len, gold, pred, id);
         free(gold);
         free(pred);
     }
@@ -389,14 +415,22 @@ int main(int argc, char **argv)
     int check = 0, half = 0;
     float min_score = 0;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--notes") && i + 1 < argc) notes = argv[++i];
-        else if (!strcmp(argv[i], "--presidio") && i + 1 < argc) presidio = argv[++i];
-        else if (!strcmp(argv[i], "--split") && i + 1 < argc) split = argv[++i];
-        else if (!strcmp(argv[i], "--half") && i + 1 < argc) half = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--min-score") && i + 1 < argc) min_score = strtof(argv[++i], NULL);
-        else if (!strcmp(argv[i], "--check")) check = 1;
-        else if (!strcmp(argv[i], "--errors")) show_errors = 1;
-        else if (!strcmp(argv[i], "--strict")) strict_mode = 1;
+        if (!strcmp(argv[i], "--notes") && i + 1 < argc)
+            notes = argv[++i];
+        else if (!strcmp(argv[i], "--presidio") && i + 1 < argc)
+            presidio = argv[++i];
+        else if (!strcmp(argv[i], "--split") && i + 1 < argc)
+            split = argv[++i];
+        else if (!strcmp(argv[i], "--half") && i + 1 < argc)
+            half = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--min-score") && i + 1 < argc)
+            min_score = strtof(argv[++i], NULL);
+        else if (!strcmp(argv[i], "--check"))
+            check = 1;
+        else if (!strcmp(argv[i], "--errors"))
+            show_errors = 1;
+        else if (!strcmp(argv[i], "--strict"))
+            strict_mode = 1;
         else {
             fprintf(stderr, "usage: phi-eval [--check] [--split S] [--errors] [--strict] "
                             "[--min-score X] (--notes FILE | --presidio FILE [--half 1|2])\n");
@@ -428,7 +462,8 @@ int main(int argc, char **argv)
     if (notes) {
         if (run_notes(d, s, notes, split, &c)) status = 1;
         char title[128];
-        snprintf(title, sizeof title, "clinical notes%s%s", split ? ", split " : "", split ? split : "");
+        snprintf(title, sizeof title, "clinical notes%s%s", split ? ", split " : "",
+                 split ? split : "");
         report(title, &c);
         if (check && !check_targets(&c)) status = 1;
     } else {

@@ -156,8 +156,10 @@ TEST(phones_near_misses)
 TEST(internet)
 {
     CHECK(found_as("Email hope.k@example.net today.", "hope.k@example.net", PHI_EMAIL));
-    CHECK(found_as("Portal https://portal.example.org/x?id=3.", "https://portal.example.org/x?id=3", PHI_URL));
-    CHECK(found_as("See www.riverbend.example.com for hours.", "www.riverbend.example.com", PHI_URL));
+    CHECK(found_as("Portal https://portal.example.org/x?id=3.", "https://portal.example.org/x?id=3",
+                   PHI_URL));
+    CHECK(
+        found_as("See www.riverbend.example.com for hours.", "www.riverbend.example.com", PHI_URL));
     CHECK(found_as("Logged in from 10.0.0.12 yesterday.", "10.0.0.12", PHI_IP));
     CHECK(found_as("From 2001:db8::8a2e:370:7334 too.", "2001:db8::8a2e:370:7334", PHI_IP));
     CHECK(untouched("Version 1.2.3 installed at 10:30:15.", "10:30:15"));
@@ -190,9 +192,10 @@ TEST(ids)
 
 TEST(places)
 {
-    CHECK(found_as("Lives at 45 Maple Street, Apt 3, Springfield, MA 01103.", "45 Maple Street, Apt 3",
-                   PHI_ADDRESS));
-    CHECK(found_as("Lives at 45 Maple Street, Apt 3, Springfield, MA 01103.", "Springfield", PHI_CITY));
+    CHECK(found_as("Lives at 45 Maple Street, Apt 3, Springfield, MA 01103.",
+                   "45 Maple Street, Apt 3", PHI_ADDRESS));
+    CHECK(found_as("Lives at 45 Maple Street, Apt 3, Springfield, MA 01103.", "Springfield",
+                   PHI_CITY));
     CHECK(found_as("Lives at 45 Maple Street, Apt 3, Springfield, MA 01103.", "01103", PHI_ZIP));
     CHECK(found_as("Send to PO Box 3321 please.", "PO Box 3321", PHI_ADDRESS));
     CHECK(found_as("Transferred to Mercy General Hospital overnight.", "Mercy General Hospital",
@@ -221,8 +224,10 @@ TEST(utf8_and_invalid_bytes)
     }
     memcpy(junk + 100, "MRN: 1234567 Dr. Smith 7/22/2021 \xff\xfe\xc3", 37);
     CHECK_INT(phi_scan_view(det, scr, junk, sizeof junk, &e, &n), 0);
-    for (size_t i = 0; i < n; i++) CHECK(e[i].start < e[i].end && e[i].end <= sizeof junk);
-    for (size_t i = 1; i < n; i++) CHECK(e[i - 1].end <= e[i].start);
+    for (size_t i = 0; i < n; i++)
+        CHECK(e[i].start < e[i].end && e[i].end <= sizeof junk);
+    for (size_t i = 1; i < n; i++)
+        CHECK(e[i - 1].end <= e[i].start);
     uint8_t *out;
     size_t ol;
     phi_redact_opts o = {PHI_REDACT_SURROGATE, 9};
@@ -242,13 +247,15 @@ TEST(ten_megabytes)
     uint8_t *big = malloc(len);
     CHECK(big != NULL);
     if (!big) return;
-    for (size_t i = 0; i < len; i++) big[i] = (uint8_t)note[i % nl];
+    for (size_t i = 0; i < len; i++)
+        big[i] = (uint8_t)note[i % nl];
     const phi_entity *e;
     size_t n;
     CHECK_INT(phi_scan_view(det, scr, big, len, &e, &n), 0);
     size_t per = 9; /* name, mrn, date, name, phone, address, city, zip (+ partial ends) */
     CHECK(n >= (len / nl) * (per - 1));
-    for (size_t i = 0; i < n; i++) CHECK(e[i].end <= len);
+    for (size_t i = 0; i < n; i++)
+        CHECK(e[i].end <= len);
     free(big);
 }
 
@@ -266,20 +273,25 @@ TEST(truncation_and_errors)
     CHECK_INT(phi_scan(NULL, scr, (const uint8_t *)t, 3, out, 2, &n), PHI_EINVAL);
     uint8_t small[8];
     size_t need = 0;
-    CHECK_INT(phi_redact_into(det, scr, (const uint8_t *)t, strlen(t), NULL, small, sizeof small, &need),
-              PHI_ENOSPACE);
+    CHECK_INT(
+        phi_redact_into(det, scr, (const uint8_t *)t, strlen(t), NULL, small, sizeof small, &need),
+        PHI_ENOSPACE);
     CHECK(need > sizeof small);
     uint8_t *buf = malloc(need + 1);
     size_t got = 0;
-    CHECK_INT(phi_redact_into(det, scr, (const uint8_t *)t, strlen(t), NULL, buf, need + 1, &got), 0);
+    CHECK_INT(phi_redact_into(det, scr, (const uint8_t *)t, strlen(t), NULL, buf, need + 1, &got),
+              0);
     CHECK_MEM(buf, got, "MRN [MRN], DOB [DATE], call [PHONE].");
     free(buf);
     int found = -1;
     CHECK_INT(phi_contains(det, scr, (const uint8_t *)t, strlen(t), 0.5f, 0, &found), 0);
     CHECK_INT(found, 1);
-    CHECK_INT(phi_contains(det, scr, (const uint8_t *)"user:settings:theme", 19, 0.5f, 0, &found), 0);
+    CHECK_INT(phi_contains(det, scr, (const uint8_t *)"user:settings:theme", 19, 0.5f, 0, &found),
+              0);
     CHECK_INT(found, 0);
-    CHECK_INT(phi_contains(det, scr, (const uint8_t *)t, strlen(t), 0.5f, PHI_TYPE_BIT(PHI_EMAIL), &found), 0);
+    CHECK_INT(phi_contains(det, scr, (const uint8_t *)t, strlen(t), 0.5f, PHI_TYPE_BIT(PHI_EMAIL),
+                           &found),
+              0);
     CHECK_INT(found, 0);
     CHECK_STR(phi_type_name(PHI_HEALTH_PLAN), "HEALTH_PLAN");
     CHECK_INT(phi_type_from_name("mrn", 3), PHI_MRN);
@@ -290,7 +302,8 @@ TEST(truncation_and_errors)
 TEST(redaction_modes)
 {
     setup();
-    const char *t = "Mrs. Hope Kowalski seen 07/22/2021; Kowalski returns 07/25/2021. SSN 123-45-6789.";
+    const char *t =
+        "Mrs. Hope Kowalski seen 07/22/2021; Kowalski returns 07/25/2021. SSN 123-45-6789.";
     uint8_t *out;
     size_t ol;
     phi_redact_opts mask = {PHI_REDACT_MASK, 0};
@@ -385,20 +398,24 @@ TEST(deid_fields)
     setup();
     uint8_t *out;
     size_t ol;
-    CHECK_INT(phi_deid_field(det, scr, "date", (const uint8_t *)"03/14/1931", 10, NULL, &out, &ol), 0);
+    CHECK_INT(phi_deid_field(det, scr, "date", (const uint8_t *)"03/14/1931", 10, NULL, &out, &ol),
+              0);
     CHECK_MEM(out, ol, "1931");
     free(out);
     CHECK_INT(phi_deid_field(det, scr, "date", (const uint8_t *)"soon", 4, NULL, &out, &ol), 0);
     CHECK_MEM(out, ol, "[DATE]");
     free(out);
-    CHECK_INT(phi_deid_field(det, scr, "ssn", (const uint8_t *)"123-45-6789", 11, NULL, &out, &ol), 0);
+    CHECK_INT(phi_deid_field(det, scr, "ssn", (const uint8_t *)"123-45-6789", 11, NULL, &out, &ol),
+              0);
     CHECK_MEM(out, ol, "[SSN]");
     free(out);
     const char *note = "Dr. Alan Whitfield called 617-555-0142.";
-    CHECK_INT(phi_deid_field(det, scr, "text", (const uint8_t *)note, strlen(note), NULL, &out, &ol), 0);
+    CHECK_INT(
+        phi_deid_field(det, scr, "text", (const uint8_t *)note, strlen(note), NULL, &out, &ol), 0);
     CHECK_MEM(out, ol, "Dr. [NAME] called [PHONE].");
     free(out);
-    CHECK_INT(phi_deid_field(det, scr, "colour", (const uint8_t *)"x", 1, NULL, &out, &ol), PHI_EINVAL);
+    CHECK_INT(phi_deid_field(det, scr, "colour", (const uint8_t *)"x", 1, NULL, &out, &ol),
+              PHI_EINVAL);
 }
 
 static const char *thread_text =
@@ -424,12 +441,15 @@ TEST(threads_share_a_detector)
     setup();
     pthread_t th[4];
     size_t counts[4] = {0, 0, 0, 0};
-    for (int i = 0; i < 4; i++) pthread_create(&th[i], NULL, worker, &counts[i]);
-    for (int i = 0; i < 4; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i < 4; i++)
+        pthread_create(&th[i], NULL, worker, &counts[i]);
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
     const phi_entity *e;
     size_t n;
     phi_scan_view(det, scr, (const uint8_t *)thread_text, strlen(thread_text), &e, &n);
-    for (int i = 0; i < 4; i++) CHECK_INT(counts[i], 200 * n);
+    for (int i = 0; i < 4; i++)
+        CHECK_INT(counts[i], 200 * n);
 }
 
 TEST(teardown)

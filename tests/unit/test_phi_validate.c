@@ -63,10 +63,10 @@ TEST(dea)
 TEST(vin)
 {
     CHECK(phi_vin_ok(S("1HGCM82633A004352")));
-    CHECK(!phi_vin_ok(S("1HGCM82633A004353")));  /* wrong check digit */
-    CHECK(!phi_vin_ok(S("1HGCM82633A00435")));   /* 16 characters */
-    CHECK(!phi_vin_ok(S("11111111111111111")));  /* passes the sum, not VIN-shaped */
-    CHECK(!phi_vin_ok(S("1HGCM82633A0O4352")));  /* O is never used */
+    CHECK(!phi_vin_ok(S("1HGCM82633A004353"))); /* wrong check digit */
+    CHECK(!phi_vin_ok(S("1HGCM82633A00435")));  /* 16 characters */
+    CHECK(!phi_vin_ok(S("11111111111111111"))); /* passes the sum, not VIN-shaped */
+    CHECK(!phi_vin_ok(S("1HGCM82633A0O4352"))); /* O is never used */
 }
 
 TEST(iban)
