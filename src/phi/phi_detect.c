@@ -276,7 +276,9 @@ static void validate_phone(const phi_detector *d, phi_scratch *s, phi_cand *c, p
     uint32_t before = phi_ctx_before(d, s, c->start, 40);
     size_t n = phi_next_word(t, len, c->end, w, sizeof w);
     if (n && phi_in_list(w, phi_units)) return kill(c);
-    bool phone_ctx = before & (CB(PHI_C_PHONE) | CB(PHI_C_FAX));
+    /* "416 60 039 office", "... 8211-Office": a label right after counts too */
+    uint32_t after = phi_ctx_after(d, s, c->end, 3);
+    bool phone_ctx = (before | after) & (CB(PHI_C_PHONE) | CB(PHI_C_FAX));
     /* "-Fax", " (fax)" right after the number; a label after a comma belongs
      * to the next number. */
     size_t q = c->end;
@@ -436,7 +438,18 @@ static void validate(const phi_detector *d, phi_scratch *s, phi_cand *c)
     case PHI_V_ADDRESS: phi_validate_address(d, s, c); return;
     case PHI_V_CITY_STATE: phi_validate_city_state(d, s, c); return;
     case PHI_V_ZIP_STATE:
-    case PHI_V_ZIP_CTX: phi_trim_to_last_token(t, c); return;
+    case PHI_V_ZIP_CTX: {
+        /* "ZIP: 394 13", "postal code B0J 2H0": the value starts at its first digit, or
+         * at a letter followed by a digit. */
+        size_t i = c->start;
+        while (i < c->end && !phi_is_digit(t[i]) &&
+               !(phi_is_alpha(t[i]) && i + 1 < c->end && phi_is_digit(t[i + 1]) &&
+                 (i == c->start || !phi_is_alpha(t[i - 1]))))
+            i++;
+        if (i >= c->end) return kill(c);
+        c->start = (uint32_t)i;
+        return;
+    }
     case PHI_V_CITY_CTX: phi_validate_city_ctx(d, s, c); return;
     case PHI_V_FACILITY: phi_validate_facility(d, s, c); return;
     case PHI_V_PLAIN:
@@ -480,30 +493,43 @@ int phi_detect_run(const phi_detector *d, phi_scratch *s, const uint8_t *text, s
     }
     rc = phi_names_run(d, s);
     if (rc) return rc;
+    rc = phi_addr_grab(d, s);
+    if (rc) return rc;
     c = s->cands.p;
     if (s->cands.n > 1) qsort(c, s->cands.n, sizeof *c, cmp_cand);
     /* Greedy sweep: keep a stack of accepted candidates; a newcomer that
-     * overlaps the top either merges (same type), replaces it (better) or
-     * is dropped. */
+     * overlaps the top merges with it (same type), or the better of the two
+     * keeps the overlap and the other keeps what lies outside it (an address
+     * block that runs into a city keeps its street part). */
     size_t top = 0; /* accepted are c[0..top) (compacted in place) */
     for (size_t i = 0; i < s->cands.n; i++) {
         phi_cand x = c[i];
         if (x.dead) continue;
         bool keep = true;
-        while (top > 0 && c[top - 1].end > x.start) {
+        while (keep && top > 0 && c[top - 1].end > x.start) {
             phi_cand *y = &c[top - 1];
             if (y->type == x.type) {
                 if (x.end > y->end) y->end = x.end;
                 if (x.score > y->score) y->score = x.score;
                 keep = false;
-                break;
-            }
-            if (better(&x, y)) {
+            } else if (better(&x, y)) {
+                size_t e = x.start;
+                while (e > y->start && !phi_is_alnum(text[e - 1]) && text[e - 1] < 0x80)
+                    e--;
+                if (e > y->start) {
+                    y->end = (uint32_t)e;
+                    break;
+                }
                 top--;
-                continue;
+            } else {
+                size_t b = y->end;
+                while (b < x.end && !phi_is_alnum(text[b]) && text[b] < 0x80)
+                    b++;
+                if (b >= x.end)
+                    keep = false;
+                else
+                    x.start = (uint32_t)b;
             }
-            keep = false;
-            break;
         }
         if (keep) c[top++] = x;
     }

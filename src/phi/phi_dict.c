@@ -225,6 +225,8 @@ static const char *const notname[] = {"the",        "a",          "an",
                                       "client",     "supervisor", "spouse",
                                       "funeral",    "family",     "hospice",
                                       "claim",      "dear",       "sincerely",
+                                      "sir",        "madam",      "lord",
+                                      "lady",       "iban",       "tv",
                                       NULL};
 static const char *const by[] = {"by",  "with",   "per",   "w",        "to", "from", "and",
                                  "for", "called", "paged", "notified", "cc", NULL};
@@ -276,7 +278,8 @@ static const char *const filler[] = {
     "patient",  "pt",         "s",        "a",        "an",         "as",         "be",
     "reached",  "plate",      "vehicle",  "vin",      "mrn",        "ssn",        "social",
     "security", "dob",        "birth",    "date",     "listed",     "registered", "updated",
-    "changed",  "confirmed",  "verified", "provided", "given",      NULL};
+    "changed",  "confirmed",  "verified", "provided", "given",      "me",         "us",
+    "him",      "them",       "back",     NULL};
 /* Places that are not PHI (states are in `states`): countries and regions. */
 static const char *const countries[] = {
     "america",    "usa",        "us",          "canada",   "mexico",      "brazil",

@@ -116,6 +116,7 @@ typedef enum phi_ctx {
     PHI_C_NODATE, /* pain, strength, BP ...: m/d is not a date */
     PHI_C_ZIP,
     PHI_C_PAGER, /* pager, beeper: 4-5 digit numbers are phone numbers */
+    PHI_C_ADDR,  /* "address:", "lives at": an address may follow */
     PHI_C_COUNT
 } phi_ctx;
 
@@ -225,6 +226,7 @@ typedef struct phi_tok {
     uint16_t wflags; /* context word flags */
     uint8_t dflags;  /* dictionary flags */
     uint8_t shape;   /* PHI_SH_* */
+    uint8_t foreign; /* holds non-ASCII letters: a name rather than an English word */
     float score;     /* name score so far */
 } phi_tok;
 
@@ -307,6 +309,8 @@ void phi_validate_address(const phi_detector *d, phi_scratch *s, phi_cand *c);
 void phi_validate_city_state(const phi_detector *d, phi_scratch *s, phi_cand *c);
 void phi_validate_city_ctx(const phi_detector *d, phi_scratch *s, phi_cand *c);
 void phi_validate_facility(const phi_detector *d, phi_scratch *s, phi_cand *c);
+/* Free-form addresses after an address cue or opening a line; appends candidates. */
+int phi_addr_grab(const phi_detector *d, phi_scratch *s);
 
 /* ---- validators (phi_validate.c) ---- */
 

@@ -130,6 +130,9 @@ static int tokenize(const phi_detector *d, phi_scratch *s)
             else if (t[q] >= 0xC0 && !utf8_upper(t + q, b - q))
                 lower = 1;
         }
+        k->foreign = 0;
+        for (size_t q = a; q < b && !k->foreign; q++)
+            k->foreign = t[q] >= 0x80;
         if (b - a == 1 && c0 >= 'A' && c0 <= 'Z')
             k->shape = PHI_SH_INITIAL;
         else if (up0 && lower)
@@ -202,8 +205,9 @@ static float own_score(const phi_tok *k, bool sent_start)
     }
     if (named) return 0.3f;
     if (common) return 0;
-    if (k->shape == PHI_SH_UPPER) return 0; /* acronyms */
-    return sent_start ? 0.2f : 0.35f;       /* unknown capitalized word */
+    if (k->shape == PHI_SH_UPPER) return 0;           /* acronyms */
+    if (k->foreign) return sent_start ? 0.5f : 0.55f; /* "Szöllösy": not an English word */
+    return sent_start ? 0.2f : 0.35f;                 /* unknown capitalized word */
 }
 
 /* Score from the words before token i (titles, relations, labels, intros). */
@@ -234,6 +238,11 @@ static float context_score(const uint8_t *t, const phi_tok *k, size_t i)
         if (sp && tok_is(t, p1, "is") && (tok_is(t, p2, "name") || (p2->wflags & PHI_W_RELATION)))
             return 0.9f;
         if (sp && (tok_is(t, p1, "named") || tok_is(t, p1, "called"))) return 0.85f;
+        /* "named him Frank", "call me Ishmael" */
+        if (sp && (tok_is(t, p2, "named") || tok_is(t, p2, "called") || tok_is(t, p2, "call")) &&
+            (tok_is(t, p1, "him") || tok_is(t, p1, "her") || tok_is(t, p1, "me") ||
+             tok_is(t, p1, "them") || tok_is(t, p1, "it")))
+            return 0.85f;
         if (g1 == G_SPACE && tok_is(t, p1, "am") && tok_is(t, p2, "i")) return 0.8f;
         /* "signed by X", "seen by X", "dictated by X" */
         if (g1 == G_SPACE && tok_is(t, p1, "by") && p2->shape == PHI_SH_LOWER) return 0.6f;
@@ -365,6 +374,53 @@ int phi_names_run(const phi_detector *d, phi_scratch *s)
         }
         k[i].score = sc;
         if (sc >= 0.6f) strong++;
+    }
+    /* Speaker labels of transcripts and chats: "Ubul: What a wife." at a line start. */
+    for (size_t i = 0; i < n; i++) {
+        if (k[i].shape != PHI_SH_CAP || !nameable(&k[i]) || k[i].score >= 0.7f) continue;
+        if ((k[i].dflags & PHI_D_COMMON) && !(k[i].dflags & (PHI_D_FIRST | PHI_D_LAST))) continue;
+        size_t a = k[i].start;
+        while (a > 0 && (t[a - 1] == ' ' || t[a - 1] == '\t' || t[a - 1] == '>'))
+            a--;
+        if (a > 0 && t[a - 1] != '\n') continue;
+        if (k[i].end + 1 >= s->len || t[k[i].end] != ':' || t[k[i].end + 1] != ' ') continue;
+        k[i].score = 0.7f;
+        strong++;
+    }
+    /* Coordinated names share evidence: "Kónya, Becker and Vasquez". */
+    for (size_t i = 0; i < n; i++) {
+        if (k[i].score < 0.6f || k[i].shape != PHI_SH_CAP) continue;
+        for (int dir = -1; dir <= 1; dir += 2) {
+            size_t q = i;
+            for (int hops = 0; hops < 6; hops++) {
+                size_t b;
+                if (dir < 0) {
+                    if (q < 1) break;
+                    b = q - 1;
+                } else {
+                    if (q + 1 >= n) break;
+                    b = q + 1;
+                }
+                size_t lo = dir < 0 ? b : q, hi = dir < 0 ? q : b;
+                int g = gap_kind(t, k[lo].end, k[hi].start);
+                size_t nxt = b;
+                if (g != G_COMMA) {
+                    /* " and " between */
+                    if (g != G_SPACE || !tok_is(t, &k[b], "and")) break;
+                    if (dir < 0 ? b < 1 : b + 1 >= n) break;
+                    nxt = dir < 0 ? b - 1 : b + 1;
+                    size_t lo2 = dir < 0 ? nxt : b, hi2 = dir < 0 ? b : nxt;
+                    if (gap_kind(t, k[lo2].end, k[hi2].start) != G_SPACE) break;
+                }
+                phi_tok *o = &k[nxt];
+                if (o->shape != PHI_SH_CAP || !nameable(o)) break;
+                if ((o->dflags & PHI_D_COMMON) && !(o->dflags & (PHI_D_FIRST | PHI_D_LAST)) &&
+                    !o->foreign)
+                    break;
+                if (o->score < 0.6f) o->score = 0.6f;
+                q = nxt;
+            }
+        }
     }
     /* 3: runs share their best evidence. */
     size_t i = 0;

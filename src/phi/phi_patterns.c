@@ -111,7 +111,7 @@ const phi_pattern phi_patterns[] = {
     /* ---- phones ---- */
     V("(?:\\+?1[\\s.-]?)?(?:\\([2-9][0-9]{2}\\)\\s?|\\b[2-9][0-9]{2}[\\s.-]?)[2-9][0-9]{2}[\\s.-]?["
       "0-9]{4}\\b"
-      "(?:\\s*(?:x|ext\\.?|extension)\\s*[0-9]{1,5}\\b)?",
+      "(?:\\s*(?:x|ext\\.?|extension)\\s*[0-9]{1,5})?\\b",
       CL, PHI_PHONE, PHI_V_PHONE, 0.85f),
     V("\\b[2-9][0-9]{2}-[0-9]{4}\\b", 0, PHI_PHONE, PHI_V_PHONE_LOOSE, 0.5f),
     V("\\+[1-9][0-9]{0,2}[\\s.-]?(?:\\(0\\)\\s?)?(?:\\([0-9]{1,4}\\)\\s?)?[0-9]{1,4}(?:[\\s.-]?[0-"
@@ -165,13 +165,14 @@ const phi_pattern phi_patterns[] = {
       "Utah|Vermont|Virginia|Washington|West Virginia|Wisconsin|Wyoming)\\b",
       0, PHI_CITY, PHI_V_CITY_STATE, 0.85f),
     V("\\b" STATE_ABBR ",?\\s+[0-9]{5}(?:-[0-9]{4})?\\b", 0, PHI_ZIP, PHI_V_ZIP_STATE, 0.9f),
-    V("\\b(?:zip|zip\\s?code|postal\\s?code|postcode)\\s*:?\\s*(?:is\\s+)?[0-9]{5}(?:-[0-9]{4})?"
-      "\\b",
+    V("\\b(?:zip|zip\\s?code|postal\\s?code|postcode)\\s*:?\\s*(?:is\\s+)?"
+      "(?:[0-9]{3,5}(?:[ -][0-9A-Za-z]{2,4})?|[A-Za-z][0-9][A-Za-z] ?[0-9][A-Za-z][0-9])\\b",
       CL, PHI_ZIP, PHI_V_ZIP_CTX, 0.9f),
-    V("\\b(?:lives|living|lived|resides|residing|resident|moved|moving|relocated|born|raised|grew "
-      "up|"
-      "travel(?:l?ed)?|transferred|visiting|returned|home)\\s+(?:in|to|from|at|near|back to)\\s+"
-      "(?:[A-Z][a-z]+|[A-Z]{3,})(?:[ -](?:[A-Z][a-z]+|[A-Z]{3,})){0,2}\\b",
+    V("\\b(?:lives|living|lived|resides|residing|resident|moved|moving|relocated|born|raised|"
+      "grew up|travel(?:l?ed)?|transferred|visiting|returned|home|flew|flying|I'm|I am|am|we're|"
+      "originally|currently|year|years)\\s+(?:in|to|from|at|near|back to|here from)\\s+"
+      "(?:[A-Z\\xc0-\\xff][a-z\\x80-\\xff]+|[A-Z\\x80-\\xff]{3,})"
+      "(?:[ -](?:[A-Z\\xc0-\\xff][a-z\\x80-\\xff]+|[A-Z\\x80-\\xff]{3,})){0,2}",
       0, PHI_CITY, PHI_V_CITY_CTX, 0.7f),
     /* facility words: the validator walks back over the name's capitalized words */
     E("\\b" FACWORD "\\b", 0, PHI_FACILITY, PHI_V_FACILITY, 0.85f),
@@ -242,6 +243,14 @@ const phi_pattern phi_patterns[] = {
       PHI_C_NODATE),
     C("\\b(?:zip|zip\\s?code|postal|postcode)\\b", PHI_C_ZIP),
     C("\\b(?:pager|pgr|beeper|bleep|pg)\\b\\.?", PHI_C_PAGER),
+    C("\\b(?:address(?:es)?(?:\\s+is)?|lives\\s+at|live\\s+at|living\\s+at|located\\s+at|"
+      "resides\\s+at|"
+      "is\\s+at|are\\s+at|meet\\s+you\\s+at|off\\s+at|sent\\s+to|send\\s+(?:it|them|this|that|a\\s+"
+      "new\\s+one)\\s+to|"
+      "return\\s+to|moved\\s+to|deliver(?:ed)?\\s+to|mail(?:ed)?\\s+to|ship(?:ped)?\\s+to|with|"
+      "here\\s+they\\s+are|"
+      "refers\\s+to|corner\\s+of)\\b:?",
+      PHI_C_ADDR),
 };
 
 const size_t phi_patterns_count = sizeof phi_patterns / sizeof phi_patterns[0];

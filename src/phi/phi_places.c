@@ -181,22 +181,26 @@ void phi_validate_city_ctx(const phi_detector *d, phi_scratch *s, phi_cand *c)
     const uint8_t *t = s->text;
     size_t len = s->len;
     (void)len;
-    /* Keep the capitalized words after the preposition. */
+    /* Keep the capitalized words after the preposition (UTF-8 letters count). */
     size_t i = c->end, start = c->end;
+#define LET(x) (phi_is_alpha(x) || (x) >= 0x80)
+#define CAP(x) (((x) >= 'A' && (x) <= 'Z') || (x) >= 0xC0)
     for (;;) {
         size_t j = i;
-        while (j > c->start && phi_is_alpha(t[j - 1]))
+        while (j > c->start && LET(t[j - 1]))
             j--;
-        if (j == i || !(t[j] >= 'A' && t[j] <= 'Z')) break;
+        if (j == i || !CAP(t[j])) break;
         start = j;
         if (j == c->start || !(t[j - 1] == ' ' || t[j - 1] == '-')) break;
         i = j - 1;
         /* stop at the preposition (lower-case word) */
         size_t k = i;
-        while (k > c->start && phi_is_alpha(t[k - 1]))
+        while (k > c->start && LET(t[k - 1]))
             k--;
-        if (!(t[k] >= 'A' && t[k] <= 'Z')) break;
+        if (!CAP(t[k])) break;
     }
+#undef LET
+#undef CAP
     c->start = (uint32_t)start;
     if (c->end <= c->start) return kill(c);
     if (phi_not_phi_place(d, t, c->start, c->end)) return kill(c);
@@ -264,4 +268,183 @@ void phi_validate_facility(const phi_detector *d, phi_scratch *s, phi_cand *c)
     }
     phi_trim_lead_words(d, t, c);
     return;
+}
+
+/* ---- free-form addresses ---- */
+
+/* Lower-case words that may stand inside an address ("Rua do Arenque",
+ * "Eleftheriou Venizelou str", "Apt. 12"). */
+static const char *const addr_lower[] = {
+    "str",   "st",     "ave",     "rd",    "u",     "utca",    "ul",       "rue",   "via",
+    "rua",   "do",     "da",      "dos",   "das",   "de",      "del",      "della", "la",
+    "le",    "les",    "van",     "von",   "der",   "den",     "am",       "an",    "apt",
+    "suite", "unit",   "box",     "and",   "of",    "the",     "corner",   "nan",   "bus",
+    "no",    "nr",     "strasse", "gasse", "vej",   "gade",    "katu",     "tie",   "street",
+    "road",  "avenue", "lane",    "drive", "floor", "fl",      "building", "bldg",  "room",
+    "rm",    "po",     "p",       "o",     "calle", "avenida", "plaza",    "piso",  NULL};
+
+/* Street and unit words that make a word-poor region an address anyway. */
+static const char *const addr_strong[] = {
+    "street", "st",  "str",     "avenue", "ave",       "road", "rd",    "lane",    "ln",
+    "drive",  "dr",  "court",   "ct",     "boulevard", "blvd", "way",   "place",   "pl",
+    "square", "sq",  "terrace", "apt",    "suite",     "unit", "box",   "po",      "psc",
+    "apo",    "fpo", "dpo",     "floor",  "strasse",   "utca", "rua",   "rue",     "via",
+    "calle",  "vej", "gade",    "katu",   "highway",   "hwy",  "route", "parkway", NULL};
+
+/* Scan an address-like region from p; returns its end (== p when none). */
+static size_t addr_region(const phi_detector *d, const uint8_t *t, size_t len, size_t p,
+                          int *numbers, int *good_words)
+{
+    size_t i = p, end = p;
+    int nl = 0, words = 0;
+    *numbers = 0, *good_words = 0;
+    while (i < len && i - p < 160) {
+        uint8_t c = t[i];
+        if (c == ' ' || c == '\t' || c == '\r') {
+            i++;
+            continue;
+        }
+        if (c == '\n') {
+            if (++nl > 4) break;
+            /* a blank line ends the block unless the next line is clearly part of it */
+            i++;
+            continue;
+        }
+        if (c == ',' || c == '#' || c == '-' || c == '/') {
+            i++;
+            continue;
+        }
+        if (c == '.') {
+            /* "Apt. 5", "u. 15.": a dot not followed by the end of a sentence */
+            size_t q = i + 1;
+            while (q < len && (t[q] == ' ' || t[q] == '\t'))
+                q++;
+            if (q < len && t[q] == '\n') {
+                size_t r = q + 1;
+                while (r < len && (t[r] == ' ' || t[r] == '\t'))
+                    r++;
+                if (r < len &&
+                    (phi_is_digit(t[r]) || (t[r] >= 'A' && t[r] <= 'Z') || t[r] >= 0xC0)) {
+                    i = q;
+                    continue;
+                }
+            }
+            if (q >= len || t[q] == '\n' || (t[q] >= 'a' && t[q] <= 'z' && q > i + 1)) {
+                end = i + 1 > end && words ? end : end;
+                break;
+            }
+            i++;
+            continue;
+        }
+        if (phi_is_digit(c)) {
+            size_t j = i;
+            while (j < len && (phi_is_alnum(t[j])))
+                j++;
+            if (j - i > 10) break;
+            (*numbers)++;
+            i = end = j;
+            continue;
+        }
+        if (phi_is_alpha(c) || c >= 0x80) {
+            size_t j = i;
+            while (j < len && (phi_is_alpha(t[j]) || t[j] >= 0x80 || t[j] == '\''))
+                j++;
+            size_t wl = j - i;
+            char w[24];
+            bool lower = c >= 'a' && c <= 'z';
+            if (wl < sizeof w) {
+                for (size_t k = 0; k < wl; k++)
+                    w[k] = (char)phi_lower(t[i + k]);
+                w[wl] = 0;
+            } else {
+                w[0] = 0;
+            }
+            bool strong = w[0] && phi_in_list(w, addr_strong);
+            if (lower && !(w[0] && phi_in_list(w, addr_lower))) break;
+            if (w[0] && (!strcmp(w, "am") || !strcmp(w, "pm")) && !lower) break;
+            uint16_t f = phi_dict_get(&d->words, phi_hash_word(t + i, wl));
+            uint16_t cf = phi_dict_get(&d->ctx, phi_hash_word(t + i, wl));
+            if (!lower && (cf & (PHI_W_MONTH | PHI_W_TITLE)) && !strong) break;
+            words++;
+            if (strong || (wl >= 3 && (!(f & PHI_D_COMMON) || c >= 0x80))) (*good_words)++;
+            i = end = j;
+            continue;
+        }
+        break;
+    }
+    (void)nl;
+    return end;
+}
+
+int phi_addr_grab(const phi_detector *d, phi_scratch *s)
+{
+    const uint8_t *t = s->text;
+    size_t len = s->len;
+    const phi_kw *k = s->kws.p;
+    size_t nk = s->kws.n, last_end = 0;
+    for (size_t i = 0; i < nk; i++) {
+        if (k[i].cls != PHI_C_ADDR || k[i].end < last_end) continue;
+        size_t p = k[i].end;
+        while (p < len && (t[p] == ' ' || t[p] == ':' || t[p] == '\n' || t[p] == '\t'))
+            p++;
+        /* "the corner of 159 ..." */
+        if (p + 14 < len && strncmp((const char *)t + p, "the corner of ", 14) == 0) p += 14;
+        if (p < len && !phi_is_digit(t[p])) {
+            /* "The address of Persint is 6750 ...": skip to " is " or ": " before a number */
+            size_t q = p;
+            while (q + 4 < len && q < p + 60 && t[q] != '\n' && t[q] != '.') {
+                if ((t[q] == ' ' && t[q + 1] == 'i' && t[q + 2] == 's' && t[q + 3] == ' ' &&
+                     phi_is_digit(t[q + 4])) ||
+                    (t[q] == ':' && t[q + 1] == ' ' && phi_is_digit(t[q + 2]))) {
+                    p = q + (t[q] == ':' ? 2 : 4);
+                    break;
+                }
+                q++;
+            }
+        }
+        if (p >= len || !(phi_is_digit(t[p]) || (t[p] >= 'A' && t[p] <= 'Z') || t[p] >= 0x80))
+            continue;
+        int nums, good;
+        size_t e = addr_region(d, t, len, p, &nums, &good);
+        if (e <= p || nums < 1 || good < 1) continue;
+        /* "at 5 PM", "with 2 L": need a real word next to the number */
+        while (e > p && (t[e - 1] == ',' || t[e - 1] == ' ' || t[e - 1] == '\n' || t[e - 1] == '-'))
+            e--;
+        phi_cand *c = phi_vec_push(&s->cands, sizeof *c);
+        if (!c) return PHI_ENOMEM;
+        k = s->kws.p;
+        c->start = (uint32_t)p, c->end = (uint32_t)e, c->pat = 0xFFFF;
+        c->type = PHI_ADDRESS, c->dead = 0, c->score = good >= 2 || nums >= 2 ? 0.75f : 0.55f;
+        last_end = e;
+    }
+    /* A line that opens with a house number and a street name ("20789 Allika 46"). */
+    for (size_t i = 0; i < len; i++) {
+        if (t[i] != '\n') continue;
+        size_t p = i + 1;
+        while (p < len && (t[p] == ' ' || t[p] == '\t'))
+            p++;
+        if (p >= len || !phi_is_digit(t[p]) || p < last_end) continue;
+        size_t q = p;
+        while (q < len && phi_is_digit(t[q]))
+            q++;
+        if (q - p > 6 || q >= len || t[q] != ' ') continue;
+        size_t w = q + 1;
+        if (w >= len || !((t[w] >= 'A' && t[w] <= 'Z') || t[w] >= 0x80)) continue;
+        size_t we = w;
+        while (we < len && (phi_is_alpha(t[we]) || t[we] >= 0x80))
+            we++;
+        uint16_t f = phi_dict_get(&d->words, phi_hash_word(t + w, we - w));
+        if ((f & PHI_D_COMMON) && t[w] < 0x80) continue;
+        int nums, good;
+        size_t e = addr_region(d, t, len, p, &nums, &good);
+        if (e <= p || nums < 2 || good < 1) continue;
+        while (e > p && (t[e - 1] == ',' || t[e - 1] == ' ' || t[e - 1] == '\n' || t[e - 1] == '-'))
+            e--;
+        phi_cand *c = phi_vec_push(&s->cands, sizeof *c);
+        if (!c) return PHI_ENOMEM;
+        c->start = (uint32_t)p, c->end = (uint32_t)e, c->pat = 0xFFFF;
+        c->type = PHI_ADDRESS, c->dead = 0, c->score = 0.6f;
+        last_end = e;
+    }
+    return PHI_OK;
 }
