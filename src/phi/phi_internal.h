@@ -115,8 +115,9 @@ typedef enum phi_ctx {
     PHI_C_DATE,   /* dob, admitted, seen on ... */
     PHI_C_NODATE, /* pain, strength, BP ...: m/d is not a date */
     PHI_C_ZIP,
-    PHI_C_PAGER, /* pager, beeper: 4-5 digit numbers are phone numbers */
-    PHI_C_ADDR,  /* "address:", "lives at": an address may follow */
+    PHI_C_PAGER,     /* pager, beeper: 4-5 digit numbers are phone numbers */
+    PHI_C_ADDR,      /* "address:", "lives at": an address may follow */
+    PHI_C_ADDR_WEAK, /* "at 12", "to 4": an address may follow if it looks like one */
     PHI_C_COUNT
 } phi_ctx;
 

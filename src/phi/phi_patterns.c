@@ -174,6 +174,9 @@ const phi_pattern phi_patterns[] = {
       "(?:[A-Z\\xc0-\\xff][a-z\\x80-\\xff]+|[A-Z\\x80-\\xff]{3,})"
       "(?:[ -](?:[A-Z\\xc0-\\xff][a-z\\x80-\\xff]+|[A-Z\\x80-\\xff]{3,})){0,2}",
       0, PHI_CITY, PHI_V_CITY_CTX, 0.7f),
+    V("\\b(?:in|at|from|to)\\s+(?:[A-Z\\xc0-\\xff][a-z\\x80-\\xff]+|[A-Z\\x80-\\xff]{3,})"
+      "(?:[ -](?:[A-Z\\xc0-\\xff][a-z\\x80-\\xff]+|[A-Z\\x80-\\xff]{3,})){0,2}",
+      0, PHI_CITY, PHI_V_CITY_CTX, 0.5f),
     /* facility words: the validator walks back over the name's capitalized words */
     E("\\b" FACWORD "\\b", 0, PHI_FACILITY, PHI_V_FACILITY, 0.85f),
     E("\\b" FACWORD_UP "\\b", 0, PHI_FACILITY, PHI_V_FACILITY, 0.85f),
@@ -249,8 +252,10 @@ const phi_pattern phi_patterns[] = {
       "new\\s+one)\\s+to|"
       "return\\s+to|moved\\s+to|deliver(?:ed)?\\s+to|mail(?:ed)?\\s+to|ship(?:ped)?\\s+to|with|"
       "here\\s+they\\s+are|"
-      "refers\\s+to|corner\\s+of)\\b:?",
+      "refers\\s+to|corner\\s+of|meet\\s+(?:me|you|us)\\s+at|arrived\\s+at|based\\s+in|drops\\s+"
+      "you\\s+off\\s+at)\\b:?",
       PHI_C_ADDR),
+    C("\\b(?:at|on|in|to|from|is|of|are)\\s+[0-9]", PHI_C_ADDR_WEAK),
 };
 
 const size_t phi_patterns_count = sizeof phi_patterns / sizeof phi_patterns[0];

@@ -213,8 +213,12 @@ void phi_validate_city_ctx(const phi_detector *d, phi_scratch *s, phi_cand *c)
     uint64_t hw = phi_hash_word(t + c->start, j - c->start);
     uint16_t df = phi_dict_get(&d->words, hw);
     uint16_t wf = phi_dict_get(&d->ctx, hw);
-    if (wf & (PHI_W_NOTNAME | PHI_W_MONTH | PHI_W_TITLE)) return kill(c);
+    if (wf & (PHI_W_NOTNAME | PHI_W_MONTH | PHI_W_TITLE | PHI_W_STATE)) return kill(c);
     if ((df & PHI_D_COMMON) && !(df & PHI_D_CITY)) c->score = 0.45f;
+    /* The bare "in X" pattern: only words no dictionary knows (or known cities). */
+    if (phi_patterns[c->pat].score < 0.6f && !(df & PHI_D_CITY) &&
+        (df & (PHI_D_COMMON | PHI_D_FIRST | PHI_D_LAST)))
+        return kill(c);
     return;
 }
 
@@ -293,11 +297,11 @@ static const char *const addr_strong[] = {
 
 /* Scan an address-like region from p; returns its end (== p when none). */
 static size_t addr_region(const phi_detector *d, const uint8_t *t, size_t len, size_t p,
-                          int *numbers, int *good_words)
+                          int *numbers, int *good_words, int *strong_words)
 {
     size_t i = p, end = p;
     int nl = 0, words = 0;
-    *numbers = 0, *good_words = 0;
+    *numbers = 0, *good_words = 0, *strong_words = 0;
     while (i < len && i - p < 160) {
         uint8_t c = t[i];
         if (c == ' ' || c == '\t' || c == '\r') {
@@ -310,7 +314,7 @@ static size_t addr_region(const phi_detector *d, const uint8_t *t, size_t len, s
             i++;
             continue;
         }
-        if (c == ',' || c == '#' || c == '-' || c == '/') {
+        if (c == ',' || c == '#' || c == '-' || c == '/' || (c == '>' && nl)) {
             i++;
             continue;
         }
@@ -360,7 +364,15 @@ static size_t addr_region(const phi_detector *d, const uint8_t *t, size_t len, s
                 w[0] = 0;
             }
             bool strong = w[0] && phi_in_list(w, addr_strong);
-            if (lower && !(w[0] && phi_in_list(w, addr_lower))) break;
+            if (lower && !(w[0] && phi_in_list(w, addr_lower))) {
+                /* foreign street words: "tér", "hersnapvej", "midtvollen" */
+                bool nonascii = false;
+                for (size_t q = i; q < j && !nonascii; q++)
+                    nonascii = t[q] >= 0x80;
+                uint16_t lf = phi_dict_get(&d->words, phi_hash_word(t + i, wl));
+                if (!(nonascii || (*numbers >= 1 && wl >= 4 && lf == 0))) break;
+            }
+            if (strong) (*strong_words)++;
             if (w[0] && (!strcmp(w, "am") || !strcmp(w, "pm")) && !lower) break;
             uint16_t f = phi_dict_get(&d->words, phi_hash_word(t + i, wl));
             uint16_t cf = phi_dict_get(&d->ctx, phi_hash_word(t + i, wl));
@@ -383,7 +395,8 @@ int phi_addr_grab(const phi_detector *d, phi_scratch *s)
     const phi_kw *k = s->kws.p;
     size_t nk = s->kws.n, last_end = 0;
     for (size_t i = 0; i < nk; i++) {
-        if (k[i].cls != PHI_C_ADDR || k[i].end < last_end) continue;
+        if ((k[i].cls != PHI_C_ADDR && k[i].cls != PHI_C_ADDR_WEAK) || k[i].end < last_end)
+            continue;
         size_t p = k[i].end;
         while (p < len && (t[p] == ' ' || t[p] == ':' || t[p] == '\n' || t[p] == '\t'))
             p++;
@@ -404,9 +417,12 @@ int phi_addr_grab(const phi_detector *d, phi_scratch *s)
         }
         if (p >= len || !(phi_is_digit(t[p]) || (t[p] >= 'A' && t[p] <= 'Z') || t[p] >= 0x80))
             continue;
-        int nums, good;
-        size_t e = addr_region(d, t, len, p, &nums, &good);
+        int nums, good, strong;
+        bool weak = k[i].cls == PHI_C_ADDR_WEAK;
+        if (weak && k[i].end > 0 && phi_is_digit(t[k[i].end - 1])) p = k[i].end - 1;
+        size_t e = addr_region(d, t, len, p, &nums, &good, &strong);
         if (e <= p || nums < 1 || good < 1) continue;
+        if (weak && !(nums >= 2 || strong >= 1)) continue;
         /* "at 5 PM", "with 2 L": need a real word next to the number */
         while (e > p && (t[e - 1] == ',' || t[e - 1] == ' ' || t[e - 1] == '\n' || t[e - 1] == '-'))
             e--;
@@ -435,8 +451,8 @@ int phi_addr_grab(const phi_detector *d, phi_scratch *s)
             we++;
         uint16_t f = phi_dict_get(&d->words, phi_hash_word(t + w, we - w));
         if ((f & PHI_D_COMMON) && t[w] < 0x80) continue;
-        int nums, good;
-        size_t e = addr_region(d, t, len, p, &nums, &good);
+        int nums, good, strong;
+        size_t e = addr_region(d, t, len, p, &nums, &good, &strong);
         if (e <= p || nums < 2 || good < 1) continue;
         while (e > p && (t[e - 1] == ',' || t[e - 1] == ' ' || t[e - 1] == '\n' || t[e - 1] == '-'))
             e--;
