@@ -129,8 +129,15 @@ int phi_detector_new(const phi_config *cfg, phi_detector **out)
     }
     phi_blob first = phi_data_first_names(), last = phi_data_last_names(),
              common = phi_data_common_words();
-    /* Roughly one word per 9 bytes of list. */
-    rc = phi_dict_init(&d->words, (first.len + last.len + common.len) / 7 + 4096);
+    /* One entry per line at most (the lists overlap, so fewer in fact). */
+    size_t lines = 4096;
+    for (size_t i = 0; i < first.len; i++)
+        lines += first.p[i] == '\n';
+    for (size_t i = 0; i < last.len; i++)
+        lines += last.p[i] == '\n';
+    for (size_t i = 0; i < common.len; i++)
+        lines += common.p[i] == '\n';
+    rc = phi_dict_init(&d->words, lines);
     if (rc) goto fail;
     if ((rc = phi_dict_add_lines(&d->words, first, PHI_D_FIRST)) ||
         (rc = phi_dict_add_lines(&d->words, last, PHI_D_LAST)) ||
