@@ -249,6 +249,11 @@ static float context_score(const uint8_t *t, const phi_tok *k, size_t i)
         /* "Dr. and Mrs. X" is rare; "Dr Jane Smith": handled by runs. */
     }
     if (g1 == G_SPACE && (tok_is(t, p1, "named") || tok_is(t, p1, "im"))) return 0.85f;
+    /* "Pt Trelawney", "Patient Okafor": the patient word right before a capitalized word */
+    if (g1 == G_SPACE && (p1->shape == PHI_SH_CAP || p1->shape == PHI_SH_UPPER) &&
+        (tok_is(t, p1, "pt") || tok_is(t, p1, "patient") || tok_is(t, p1, "resident") ||
+         tok_is(t, p1, "client")))
+        return 0.75f;
     if (g1 == G_OTHER && p1->end + 3 >= k[i].start && tok_is(t, p1, "i") && t[p1->end] == '\'' &&
         t[p1->end + 1] == 'm')
         return 0.85f;

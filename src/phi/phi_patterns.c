@@ -170,7 +170,8 @@ const phi_pattern phi_patterns[] = {
       CL, PHI_ZIP, PHI_V_ZIP_CTX, 0.9f),
     V("\\b(?:lives|living|lived|resides|residing|resident|moved|moving|relocated|born|raised|"
       "grew up|travel(?:l?ed)?|transferred|visiting|returned|home|flew|flying|I'm|I am|am|we're|"
-      "originally|currently|year|years)\\s+(?:in|to|from|at|near|back to|here from)\\s+"
+      "originally|currently|year|years)\\s+(?:(?:nearby|alone|now|still|together|here|there|"
+      "mostly|up|down|out|over)\\s+)?(?:in|to|from|at|near|back to|here from)\\s+"
       "(?:[A-Z\\xc0-\\xff][a-z\\x80-\\xff]+|[A-Z\\x80-\\xff]{3,})"
       "(?:[ -](?:[A-Z\\xc0-\\xff][a-z\\x80-\\xff]+|[A-Z\\x80-\\xff]{3,})){0,2}",
       0, PHI_CITY, PHI_V_CITY_CTX, 0.7f),
