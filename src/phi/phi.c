@@ -208,6 +208,8 @@ int phi_detector_new(const phi_config *cfg, phi_detector **out)
         rc = PHI_EINVAL;
         goto fail;
     }
+    for (size_t i = 0; i < phi_patterns_count; i++)
+        if (phi_patterns[i].kind == PHI_PK_TOKEN) d->idscan_pat = (uint16_t)i;
     d->build_ms = now_ms() - t0;
     *out = d;
     return PHI_OK;

@@ -99,6 +99,17 @@ uint32_t phi_ctx_after(const phi_detector *d, const phi_scratch *s, size_t pos, 
     return m;
 }
 
+bool phi_next_is_unit(const phi_detector *d, const uint8_t *t, size_t len, size_t pos)
+{
+    while (pos < len && (t[pos] == ' ' || t[pos] == '\t'))
+        pos++;
+    size_t e = pos;
+    while (e < len && phi_is_alpha(t[e]))
+        e++;
+    if (e == pos || e - pos > 16) return false;
+    return (phi_dict_get(&d->ctx, phi_hash_word(t + pos, e - pos)) & PHI_W_UNIT) != 0;
+}
+
 /* Next word after pos (skipping spaces), lower-cased into buf; returns its length. */
 size_t phi_next_word(const uint8_t *t, size_t len, size_t pos, char *buf, size_t cap)
 {
@@ -119,7 +130,7 @@ bool phi_in_list(const char *w, const char *const *list)
 }
 
 const char *const phi_units[] = {
-    "mg",      "mcg",     "g",        "kg",      "ml",     "l",        "cc",        "phi_units",
+    "mg",      "mcg",     "g",        "kg",      "ml",     "l",        "cc",        "units",
     "unit",    "u",       "iu",       "meq",     "mmol",   "tabs",     "tab",       "tablets",
     "tablet",  "caps",    "capsules", "puffs",   "drops",  "mm",       "cm",        "hours",
     "hrs",     "minutes", "min",      "mins",    "days",   "weeks",    "times",     "x",

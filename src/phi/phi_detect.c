@@ -206,7 +206,7 @@ static void validate_date(const phi_detector *d, phi_scratch *s, phi_cand *c, ph
         size_t n = phi_next_word(t, len, c->end, w, sizeof w);
         if (!dt.m || !dt.d) return kill(c);
         if ((before | after) & CB(PHI_C_NODATE)) return kill(c);
-        if (n && phi_in_list(w, phi_units)) return kill(c);
+        if (n && phi_next_is_unit(d, t, len, c->end)) return kill(c);
         {
             /* "on 7/22", "since 3/4", "by 6/1": short date cues right before. */
             size_t b = c->start;
@@ -246,9 +246,9 @@ static void validate_date(const phi_detector *d, phi_scratch *s, phi_cand *c, ph
             if (!cap && (used <= 4 || dt.m == 5)) return kill(c);
         }
         if (!dt.m) return kill(c);
-        /* "Mar 5 mg" or "5 Mar" inside a dose line: phi_units right after. */
+        /* "Mar 5 mg" or "5 Mar" inside a dose line: units right after. */
         size_t n = phi_next_word(t, len, c->end, w, sizeof w);
-        if (n && phi_in_list(w, phi_units) && !dt.y) return kill(c);
+        if (n && phi_next_is_unit(d, t, len, c->end) && !dt.y) return kill(c);
     }
 }
 
@@ -275,7 +275,7 @@ static void validate_phone(const phi_detector *d, phi_scratch *s, phi_cand *c, p
     phi_count_chars(t, c->start, c->end, &nd, &nl);
     uint32_t before = phi_ctx_before(d, s, c->start, 40);
     size_t n = phi_next_word(t, len, c->end, w, sizeof w);
-    if (n && phi_in_list(w, phi_units)) return kill(c);
+    if (n && phi_next_is_unit(d, t, len, c->end)) return kill(c);
     /* "416 60 039 office", "... 8211-Office": a label right after counts too */
     uint32_t after = phi_ctx_after(d, s, c->end, 3);
     bool phone_ctx = (before | after) & (CB(PHI_C_PHONE) | CB(PHI_C_FAX));

@@ -343,15 +343,15 @@ static int add_all(phi_dict *d, const char *const *w, uint16_t flags)
 
 int phi_dict_build_context(phi_dict *d)
 {
-    int rc = phi_dict_init(d, 1024);
+    int rc = phi_dict_init(d, 2048);
     if (rc) return rc;
     if ((rc = add_all(d, titles, PHI_W_TITLE)) || (rc = add_all(d, relations, PHI_W_RELATION)) ||
         (rc = add_all(d, labels, PHI_W_LABEL)) || (rc = add_all(d, creds, PHI_W_CRED)) ||
         (rc = add_all(d, months, PHI_W_MONTH)) || (rc = add_all(d, notname, PHI_W_NOTNAME)) ||
         (rc = add_all(d, by, PHI_W_BY)) || (rc = add_all(d, intro, PHI_W_INTRO)) ||
         (rc = add_all(d, eponym, PHI_W_EPONYM)) || (rc = add_all(d, states, PHI_W_STATE)) ||
-        (rc = add_all(d, filler, PHI_W_FILLER)) || (rc = add_all(d, countries, PHI_W_STATE)) ||
-        (rc = add_all(d, org, PHI_W_ORG)))
+        (rc = add_all(d, filler, PHI_W_FILLER)) || (rc = add_all(d, phi_units, PHI_W_UNIT)) ||
+        (rc = add_all(d, countries, PHI_W_STATE)) || (rc = add_all(d, org, PHI_W_ORG)))
         return rc;
     return PHI_OK;
 }

@@ -35,7 +35,7 @@ void phi_validate_id(const phi_detector *d, phi_scratch *s, phi_cand *c)
         if (t[i] == '.' || t[i] == '/') dotted = true;
     uint32_t before = phi_ctx_before(d, s, c->start, 40);
     size_t n = phi_next_word(t, len, c->end, w, sizeof w);
-    bool unit = n && phi_in_list(w, phi_units);
+    bool unit = n && phi_next_is_unit(d, t, len, c->end);
     if (before & CB(PHI_C_SSN) && nd == 9) {
         if (phi_ssn_ok(t + c->start, L)) {
             c->type = PHI_SSN, c->score = 0.95f;
@@ -119,11 +119,7 @@ void phi_validate_id(const phi_detector *d, phi_scratch *s, phi_cand *c)
  * plain loop finds them faster than any regex, and they are frequent. */
 int phi_ids_run(const phi_detector *d, phi_scratch *s)
 {
-    (void)d;
-    static uint16_t pat = 0xFFFF;
-    if (pat == 0xFFFF)
-        for (size_t i = 0; i < phi_patterns_count; i++)
-            if (phi_patterns[i].kind == PHI_PK_TOKEN) pat = (uint16_t)i;
+    uint16_t pat = d->idscan_pat;
     const uint8_t *t = s->text;
     const phi_kw *kw = s->kws.p;
     size_t len = s->len, i = 0, kc = 0;

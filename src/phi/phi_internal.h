@@ -62,6 +62,7 @@ enum {
     PHI_W_STATE = 1 << 9,    /* US state name or abbreviation */
     PHI_W_FILLER = 1 << 10,  /* is, no, number ...: allowed between a label and a value */
     PHI_W_ORG = 1 << 11,     /* Inc, Corp, University ...: the words before are not a person */
+    PHI_W_UNIT = 1 << 12,    /* mg, tabs, strength ...: the number before is a quantity */
 };
 
 /* An open-addressing hash set of words with flags; read-only after build. */
@@ -200,6 +201,7 @@ struct phi_detector {
     uint32_t *sur_last;   /* offsets into last-name blob usable as surrogates */
     uint32_t n_sur_last;  /* count */
     double build_ms;      /* time phi_detector_new took */
+    uint16_t idscan_pat;  /* index of the id scanner's pseudo-pattern in phi_patterns */
 };
 
 /* A candidate from the regex pass or the name pass. */
@@ -289,6 +291,8 @@ uint32_t phi_ctx_nearest(const phi_detector *d, const phi_scratch *s, size_t pos
 uint32_t phi_ctx_after(const phi_detector *d, const phi_scratch *s, size_t pos, size_t window);
 /* The next word after pos, lower-cased into buf (NUL-terminated); its length. */
 size_t phi_next_word(const uint8_t *t, size_t len, size_t pos, char *buf, size_t cap);
+/* Is the word after pos a unit or measure word (PHI_W_UNIT)? */
+bool phi_next_is_unit(const phi_detector *d, const uint8_t *t, size_t len, size_t pos);
 /* Is w one of the NULL-terminated list? */
 bool phi_in_list(const char *w, const char *const *list);
 /* Unit and measure words ("mg", "tabs", "strength") that make a number a quantity. */

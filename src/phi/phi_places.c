@@ -67,8 +67,7 @@ void phi_validate_address(const phi_detector *d, phi_scratch *s, phi_cand *c)
         size_t q = c->start;
         while (q < c->end && phi_is_digit(t[q]))
             q++;
-        char w[24];
-        if (phi_next_word(t, len, q, w, sizeof w) && phi_in_list(w, phi_units)) return kill(c);
+        if (phi_next_is_unit(d, t, len, q)) return kill(c);
     }
     /* forward: direction, then a unit ("Apt 4B", "Suite 200", "# 12") */
     size_t q = c->end;

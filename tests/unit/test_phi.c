@@ -188,6 +188,7 @@ TEST(ids)
     CHECK(found_as("Card 4111 1111 1111 1112 declined.", "4111 1111 1111 1112", PHI_ID));
     CHECK(untouched("HbA1c 7.2%, COVID-19 negative, B12 normal.", "COVID-19"));
     CHECK(untouched("Shift: 0700-1900.", "0700-1900"));
+    CHECK(untouched("Penicillin G 24000000 units daily.", "24000000"));
 }
 
 TEST(places)
