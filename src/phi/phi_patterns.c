@@ -73,45 +73,47 @@
 const phi_pattern phi_patterns[] = {
     /* ---- dates ---- */
     V("\\b" MM "([/.-])" DAY
-      "[/.-](?:19|20)?[0-9]{2}\\b(?:\\s+[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?(?:\\s?[AaPp][Mm])?)?",
+      "[/.-](?:19|20)?[0-9]{2}\\b(?:\\s{1,3}[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?(?:\\s?[AaPp][Mm])?)?",
       0, PHI_DATE, PHI_V_DATE_NUM, 0.9f),
     V("\\b" DAY "[/.-]" MM "[/.-](?:19|20)[0-9]{2}\\b", 0, PHI_DATE, PHI_V_DATE_NUM, 0.85f),
     V("\\b(?:1[89]|20)[0-9]{2}[/.-]" MM "[/.-]" DAY
-      "\\b(?:[T ][0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?(?:\\.[0-9]+)?Z?)?",
+      "\\b(?:[T ][0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?(?:\\.[0-9]{1,9})?Z?)?",
       0, PHI_DATE, PHI_V_DATE_NUM, 0.9f),
     V("\\b" MM "/" DAY "\\b", 0, PHI_DATE, PHI_V_DATE_MD, 0.6f),
     V("\\b" MM "[/-](?:19|20)[0-9]{2}\\b", 0, PHI_DATE, PHI_V_DATE_MY, 0.8f),
     V("\\b" MON "\\.?\\s{0,2}" DAY ORD "?\\b(?:,?\\s{0,2}(?:(?:19|20)[0-9]{2}|'[0-9]{2})\\b)?", CL,
       PHI_DATE, PHI_V_DATE_TEXT, 0.9f),
-    V("\\b" DAY ORD "?(?:\\s+of)?[\\s-]{1,2}" MON
+    V("\\b" DAY ORD "?(?:\\s{1,3}of)?[\\s-]{1,2}" MON
       "\\b\\.?(?:[\\s,-]{1,3}(?:(?:19|20)?[0-9]{2})\\b)?",
       CL, PHI_DATE, PHI_V_DATE_TEXT, 0.85f),
     V("\\b" MON "\\.?,?\\s{1,2}(?:of\\s)?(?:(?:19|20)[0-9]{2}|'[0-9]{2})\\b", CL, PHI_DATE,
       PHI_V_DATE_TEXT, 0.85f),
     V("\\b(?:in|since|during|until|till|by|of|early|late|mid|last|next|this|before|after)[\\s-]"
-      "+" MONFULL "\\b",
+      "{1,3}" MONFULL "\\b",
       0, PHI_DATE, PHI_V_MONTH_ONLY, 0.7f),
-    V("\\b(?:on|the|of|by|since|until)\\s+(?:the\\s+)?(?:[1-9]|[12][0-9]|3[01])" ORD "\\b", CL,
-      PHI_DATE, PHI_V_ORDINAL, 0.7f),
+    V("\\b(?:on|the|of|by|since|until)\\s{1,3}(?:the\\s{1,3})?(?:[1-9]|[12][0-9]|3[01])" ORD "\\b",
+      CL, PHI_DATE, PHI_V_ORDINAL, 0.7f),
     V("\\b(?:Christmas(?: Eve| Day)?|Thanksgiving(?: Day)?|Easter(?: Sunday)?|New Year'?s(?: Day| "
       "Eve)?|"
       "Independence Day|July 4th|Fourth of July|Labor Day|Memorial Day|Halloween|Valentine'?s Day|"
       "Veterans Day|Mother'?s Day|Father'?s Day|Martin Luther King Day|MLK Day|Presidents'? Day|"
       "Columbus Day|Hanukkah|Passover|Ramadan|Yom Kippur|Rosh Hashanah|Diwali|Eid)"
-      ",?\\s+(?:of\\s+)?(?:19|20)[0-9]{2}\\b",
+      ",?\\s{1,3}(?:of\\s{1,3})?(?:19|20)[0-9]{2}\\b",
       0, PHI_DATE, PHI_V_PLAIN, 0.9f),
     /* ---- ages over 89 ---- */
-    V("\\b(?:9[0-9]|1[01][0-9])(?:\\s*-\\s*|\\s+)?(?:y/"
+    V("\\b(?:9[0-9]|1[01][0-9])(?:\\s{0,3}-\\s{0,3}|\\s{1,3})?(?:y/"
       "?o\\b|y\\.o\\.|yo\\b|yrs?\\b|years?\\b|year-old|yr-old|-year)",
       CL, PHI_AGE, PHI_V_AGE, 0.9f),
-    V("\\b(?:age[ds]?|aged|age:)\\s*:?\\s*(?:9[0-9]|1[01][0-9])\\b", CL, PHI_AGE, PHI_V_AGE, 0.9f),
-    V("\\b(?:9[0-9]|1[01][0-9])\\s*(?:M|F|yM|yF)\\b", 0, PHI_AGE, PHI_V_AGE, 0.6f),
-    V("\\bin\\s+(?:his|her|their)\\s+(?:early\\s+|mid[\\s-]|late\\s+)?(?:90|100)'?s\\b", CL,
-      PHI_AGE, PHI_V_AGE, 0.85f),
+    V("\\b(?:age[ds]?|aged|age:)\\s{0,3}:?\\s{0,3}(?:9[0-9]|1[01][0-9])\\b", CL, PHI_AGE, PHI_V_AGE,
+      0.9f),
+    V("\\b(?:9[0-9]|1[01][0-9])\\s{0,3}(?:M|F|yM|yF)\\b", 0, PHI_AGE, PHI_V_AGE, 0.6f),
+    V("\\bin\\s{1,3}(?:his|her|their)\\s{1,3}(?:early\\s{1,3}|mid[\\s-]|late\\s{1,3})?(?:90|100)'?"
+      "s\\b",
+      CL, PHI_AGE, PHI_V_AGE, 0.85f),
     /* ---- phones ---- */
     V("(?:\\+?1[\\s.-]?)?(?:\\([2-9][0-9]{2}\\)\\s?|\\b[2-9][0-9]{2}[\\s.-]?)[2-9][0-9]{2}[\\s.-]?["
-      "0-9]{4}\\b"
-      "(?:\\s*(?:x|ext\\.?|extension)\\s*[0-9]{1,5})?\\b",
+      "0-9]{4}"
+      "(?:\\s{0,3}(?:x|ext\\.?|extension)\\s{0,3}[0-9]{1,5})?\\b",
       CL, PHI_PHONE, PHI_V_PHONE, 0.85f),
     V("\\b[2-9][0-9]{2}-[0-9]{4}\\b", 0, PHI_PHONE, PHI_V_PHONE_LOOSE, 0.5f),
     V("\\+[1-9][0-9]{0,2}[\\s.-]?(?:\\(0\\)\\s?)?(?:\\([0-9]{1,4}\\)\\s?)?[0-9]{1,4}(?:[\\s.-]?[0-"
@@ -129,10 +131,10 @@ const phi_pattern phi_patterns[] = {
     /* ---- internet ---- */
     VL("\\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}\\b", 0, PHI_EMAIL,
        PHI_V_EMAIL, 0.95f, 320),
-    VL("\\b(?:https?://|ftp://|www\\.)[^\\s<>\"'()\\[\\]{}]+", CL, PHI_URL, PHI_V_URL, 0.9f, 2048),
+    VL("\\b(?:https?://|ftp://|www\\.)[^\\s<>\"'()\\[\\]{}]+", CL, PHI_URL, PHI_V_URL, 0.9f, 512),
     VL("\\b[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.(?:com|org|net|edu|gov|io|info|biz|us|health|"
        "care|co\\.uk|ca|de|fr)\\b(?:/[^\\s<>\"']*)?",
-       0, PHI_URL, PHI_V_URL, 0.6f, 1024),
+       0, PHI_URL, PHI_V_URL, 0.6f, 160),
     V("\\b(?:25[0-5]|2[0-4][0-9]|1?[0-9]{1,2})(?:\\.(?:25[0-5]|2[0-4][0-9]|1?[0-9]{1,2})){3}\\b", 0,
       PHI_IP, PHI_V_IPV4, 0.85f),
     V("(?:\\b[0-9A-Fa-f]{1,4}|::)(?::{1,2}[0-9A-Fa-f]{0,4}){2,7}(?:\\b|::)", 0, PHI_IP, PHI_V_IPV6,
@@ -151,11 +153,11 @@ const phi_pattern phi_patterns[] = {
     /* ---- places ---- */
     /* street suffix: the validator walks back to the house number and forward over the unit */
     E("\\b" STREET "\\b\\.?", 0, PHI_ADDRESS, PHI_V_ADDRESS, 0.9f),
-    V("\\b(?:P\\.?\\s?O\\.?\\s?Box|Post Office Box|PO Box)\\s+[0-9]{1,6}\\b", CL, PHI_ADDRESS,
+    V("\\b(?:P\\.?\\s?O\\.?\\s?Box|Post Office Box|PO Box)\\s{1,3}[0-9]{1,6}\\b", CL, PHI_ADDRESS,
       PHI_V_PLAIN, 0.9f),
-    V("\\b(?:PSC|Unit|CMR)\\s+[0-9]{3,5},?\\s+Box\\s+[0-9]{3,5}\\b", 0, PHI_ADDRESS, PHI_V_PLAIN,
-      0.9f),
-    V("\\b(?:APO|FPO|DPO)\\s+A[AEP]\\s+[0-9]{5}\\b", 0, PHI_ADDRESS, PHI_V_PLAIN, 0.9f),
+    V("\\b(?:PSC|Unit|CMR)\\s{1,3}[0-9]{3,5},?\\s{1,3}Box\\s{1,3}[0-9]{3,5}\\b", 0, PHI_ADDRESS,
+      PHI_V_PLAIN, 0.9f),
+    V("\\b(?:APO|FPO|DPO)\\s{1,3}A[AEP]\\s{1,3}[0-9]{5}\\b", 0, PHI_ADDRESS, PHI_V_PLAIN, 0.9f),
     /* ", MA" / ", Ohio": the validator walks back over the city's words */
     E(",[ \t]+(?:" STATE_ABBR "|Alabama|Alaska|Arizona|Arkansas|California|Colorado|"
       "Connecticut|Delaware|Florida|Georgia|Hawaii|Idaho|Illinois|Indiana|Iowa|Kansas|Kentucky|"
@@ -164,29 +166,31 @@ const phi_pattern phi_patterns[] = {
       "Ohio|Oklahoma|Oregon|Pennsylvania|Rhode Island|South Carolina|South Dakota|Tennessee|Texas|"
       "Utah|Vermont|Virginia|Washington|West Virginia|Wisconsin|Wyoming)\\b",
       0, PHI_CITY, PHI_V_CITY_STATE, 0.85f),
-    V("\\b" STATE_ABBR ",?\\s+[0-9]{5}(?:-[0-9]{4})?\\b", 0, PHI_ZIP, PHI_V_ZIP_STATE, 0.9f),
-    V("\\b(?:zip|zip\\s?code|postal\\s?code|postcode)\\s*:?\\s*(?:is\\s+)?"
+    V("\\b" STATE_ABBR ",?\\s{1,3}[0-9]{5}(?:-[0-9]{4})?\\b", 0, PHI_ZIP, PHI_V_ZIP_STATE, 0.9f),
+    V("\\b(?:zip|zip\\s?code|postal\\s?code|postcode)\\s{0,3}:?\\s{0,3}(?:is\\s{1,3})?"
       "(?:[0-9]{3,5}(?:[ -][0-9A-Za-z]{2,4})?|[A-Za-z][0-9][A-Za-z] ?[0-9][A-Za-z][0-9])\\b",
       CL, PHI_ZIP, PHI_V_ZIP_CTX, 0.9f),
     V("\\b(?:lives|living|lived|resides|residing|resident|moved|moving|relocated|born|raised|"
       "grew up|travel(?:l?ed)?|transferred|visiting|returned|home|flew|flying|I'm|I am|am|we're|"
-      "originally|currently|year|years)\\s+(?:(?:nearby|alone|now|still|together|here|there|"
-      "mostly|up|down|out|over)\\s+)?(?:in|to|from|at|near|back to|here from)\\s+"
-      "(?:[A-Z\\xc0-\\xff][a-z\\x80-\\xff]+|[A-Z\\x80-\\xff]{3,})"
-      "(?:[ -](?:[A-Z\\xc0-\\xff][a-z\\x80-\\xff]+|[A-Z\\x80-\\xff]{3,})){0,2}",
+      "originally|currently|year|years)\\s{1,3}(?:(?:nearby|alone|now|still|together|here|there|"
+      "mostly|up|down|out|over)\\s{1,3})?(?:in|to|from|at|near|back to|here from)\\s{1,3}"
+      "(?:[A-Z\\xc0-\\xff][a-z\\x80-\\xff]{1,30}|[A-Z\\x80-\\xff]{3,30})"
+      "(?:[ -](?:[A-Z\\xc0-\\xff][a-z\\x80-\\xff]{1,30}|[A-Z\\x80-\\xff]{3,30})){0,2}",
       0, PHI_CITY, PHI_V_CITY_CTX, 0.7f),
-    V("\\b(?:in|at|from|to)\\s+(?:[A-Z\\xc0-\\xff][a-z\\x80-\\xff]+|[A-Z\\x80-\\xff]{3,})"
-      "(?:[ -](?:[A-Z\\xc0-\\xff][a-z\\x80-\\xff]+|[A-Z\\x80-\\xff]{3,})){0,2}",
+    V("\\b(?:in|at|from|to)\\s{1,3}(?:[A-Z\\xc0-\\xff][a-z\\x80-\\xff]{1,30}|[A-Z\\x80-\\xff]{3,30}"
+      ")"
+      "(?:[ -](?:[A-Z\\xc0-\\xff][a-z\\x80-\\xff]{1,30}|[A-Z\\x80-\\xff]{3,30})){0,2}",
       0, PHI_CITY, PHI_V_CITY_CTX, 0.5f),
     /* facility words: the validator walks back over the name's capitalized words */
     E("\\b" FACWORD "\\b", 0, PHI_FACILITY, PHI_V_FACILITY, 0.85f),
     E("\\b" FACWORD_UP "\\b", 0, PHI_FACILITY, PHI_V_FACILITY, 0.85f),
-    V("\\b(?:St\\.?|Saint)\\s+[A-Z][a-z]+'s\\b(?:\\s+(?:Regional|Medical|General|Community|"
+    V("\\b(?:St\\.?|Saint)\\s{1,3}[A-Z][a-z]+'s\\b(?:\\s{1,3}(?:Regional|Medical|General|Community|"
       "Memorial|"
-      "Hospital|Health|Clinic|Center|Centre))*",
+      "Hospital|Health|Clinic|Center|Centre)){0,3}",
       0, PHI_FACILITY, PHI_V_FACILITY, 0.75f),
-    V("\\b(?:Hospital|Clinic|Hospice|Infirmary)\\s+(?:of|de|del)\\s+(?:the\\s+)?[A-Z][a-z]+(?:\\s+["
-      "A-Z][a-z]+){0,3}\\b",
+    V("\\b(?:Hospital|Clinic|Hospice|Infirmary)\\s{1,3}(?:of|de|del)\\s{1,3}(?:the\\s{1,3})?[A-Z]["
+      "a-z]{1,20}(?: ["
+      "A-Z][a-z]{1,20}){0,2}\\b",
       0, PHI_FACILITY, PHI_V_FACILITY, 0.8f),
 
     /* ---- context labels ---- */
