@@ -310,14 +310,21 @@ size_t phi_walk_caps(const uint8_t *t, size_t pos, int maxw, bool upper, int *nw
 
 /* ---- places (phi_places.c) ---- */
 
+/* Each validator reads s->text, then sets c's span and score or marks it dead. */
+/* A street suffix match: find the house number before it and the unit after it. */
 void phi_validate_address(const phi_detector *d, phi_scratch *s, phi_cand *c);
+/* ", ST" / ", State": the city is the capitalized words before the comma. */
 void phi_validate_city_state(const phi_detector *d, phi_scratch *s, phi_cand *c);
+/* "lives in X", "in X": keep the place; refuse states, countries, known words. */
 void phi_validate_city_ctx(const phi_detector *d, phi_scratch *s, phi_cand *c);
+/* A facility word: walk back over the facility's name. */
 void phi_validate_facility(const phi_detector *d, phi_scratch *s, phi_cand *c);
 /* Free-form addresses after an address cue or opening a line; appends candidates. */
 int phi_addr_grab(const phi_detector *d, phi_scratch *s);
 
 /* ---- validators (phi_validate.c) ---- */
+
+/* Each returns true when the value passes its published check (see phi_validate.c). */
 
 bool phi_luhn_ok(const uint8_t *digits, size_t n); /* digits are 0..9 values */
 bool phi_ssn_ok(const uint8_t *p, size_t len);     /* "123-45-6789" or 9 digits */
@@ -326,8 +333,8 @@ bool phi_aba_ok(const uint8_t *digits, size_t n);  /* 9 digits */
 bool phi_dea_ok(const uint8_t *p, size_t len);     /* 2 letters + 7 digits */
 bool phi_vin_ok(const uint8_t *p, size_t len);     /* 17 chars, check digit */
 bool phi_iban_ok(const uint8_t *p, size_t len);    /* mod-97 */
-bool phi_ipv4_ok(const uint8_t *p, size_t len);
-bool phi_ipv6_ok(const uint8_t *p, size_t len);
+bool phi_ipv4_ok(const uint8_t *p, size_t len);    /* dotted quad, no leading zeros */
+bool phi_ipv6_ok(const uint8_t *p, size_t len);    /* inet_pton, at least two colons */
 
 /* A parsed date and how it was written (so a surrogate can be written alike). */
 typedef struct phi_date {
