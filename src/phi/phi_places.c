@@ -434,9 +434,9 @@ int phi_addr_grab(const phi_detector *d, phi_scratch *s)
     }
     /* A line that opens with a house number and a street name ("20789 Allika 46"). */
     for (size_t i = 0; i < len; i++) {
-        if (t[i] != '\n') continue;
-        size_t p = i + 1;
-        while (p < len && (t[p] == ' ' || t[p] == '\t'))
+        if (t[i] != '\n' && i != 0) continue;
+        size_t p = t[i] == '\n' ? i + 1 : 0;
+        while (p < len && (t[p] == ' ' || t[p] == '\t' || t[p] == '>')) /* "> " quoting */
             p++;
         if (p >= len || !phi_is_digit(t[p]) || p < last_end) continue;
         size_t q = p;

@@ -202,6 +202,11 @@ TEST(places)
     CHECK(found_as("Transferred to Mercy General Hospital overnight.", "Mercy General Hospital",
                    PHI_FACILITY));
     CHECK(found_as("She lives in Durham with her son.", "Durham", PHI_CITY));
+    CHECK(found_as("The address of Persint is 6750 Koskikatu 25 Apt. 864\nArtilleros",
+                   "6750 Koskikatu 25 Apt. 864\nArtilleros", PHI_ADDRESS));
+    CHECK(found_as("28030 Edeby 55\n Apt. 297\n TYSTBERGA", "28030 Edeby 55\n Apt. 297\n TYSTBERGA",
+                   PHI_ADDRESS));
+    CHECK(untouched("2 Tylenol 325 mg every 6 hours as needed.", "Tylenol"));
     CHECK(untouched("Signed, Jane Roe, MD", "MD"));
     CHECK(untouched("Moved back to Texas last year.", "Texas"));
 }
