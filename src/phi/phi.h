@@ -133,7 +133,9 @@ int phi_scan_view(const phi_detector *d, phi_scratch *s, const uint8_t *text, si
                   const phi_entity **ents, size_t *n);
 
 /* Does (text, len) hold PHI of a type in `types` (0 = all) with score >= threshold?
- * Sets *found to 1 or 0. For dlp checks of key names and undeclared fields. */
+ * Sets *found to 1 or 0. For dlp checks of key names and undeclared fields. It
+ * runs a full scan (microseconds for a key name); a threshold below the
+ * detector's min_score acts as min_score. */
 int phi_contains(const phi_detector *d, phi_scratch *s, const uint8_t *text, size_t len,
                  float threshold, uint32_t types, int *found);
 
