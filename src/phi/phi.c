@@ -265,6 +265,7 @@ void phi_scratch_free(phi_scratch *s)
     if (!s) return;
     if (s->hs) hs_free_scratch(s->hs);
     free(s->cands.p);
+    free(s->tmp.p);
     free(s->kws.p);
     free(s->toks.p);
     free(s->ents.p);

@@ -111,6 +111,43 @@ static int cmp_cand(const void *a, const void *b)
     return x->pat < y->pat ? -1 : x->pat > y->pat;
 }
 
+/* Sort candidates by cmp_cand without allocating: a bottom-up merge sort
+ * through a buffer owned by the scratch (glibc's qsort may malloc). Runs
+ * that are already in order (the id and name passes append sorted runs)
+ * cost one comparison per element. */
+static int sort_cands(phi_scratch *s)
+{
+    size_t n = s->cands.n;
+    if (n < 2) return PHI_OK;
+    if (phi_vec_reserve(&s->tmp, n, sizeof(phi_cand)) != PHI_OK) return PHI_ENOMEM;
+    phi_cand *a = s->cands.p, *b = s->tmp.p;
+    for (size_t w = 1; w < n; w *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * w) {
+            size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+            size_t i = lo, j = mid, k = lo;
+            if (mid >= hi || cmp_cand(&a[mid - 1], &a[mid]) <= 0) {
+                memcpy(b + lo, a + lo, (hi - lo) * sizeof *a);
+                continue;
+            }
+            while (i < mid && j < hi)
+                b[k++] = cmp_cand(&a[j], &a[i]) < 0 ? a[j++] : a[i++];
+            while (i < mid)
+                b[k++] = a[i++];
+            while (j < hi)
+                b[k++] = a[j++];
+        }
+        phi_cand *t = a;
+        a = b, b = t;
+    }
+    if (a != s->cands.p) {
+        /* the sorted data is in tmp: swap the buffers (capacities travel with them) */
+        phi_vec v = s->cands;
+        s->cands.p = s->tmp.p, s->cands.cap = s->tmp.cap;
+        s->tmp.p = v.p, s->tmp.cap = v.cap;
+    }
+    return PHI_OK;
+}
+
 static int cmp_kw(const void *a, const void *b)
 {
     const phi_kw *x = a, *y = b;
@@ -477,7 +514,14 @@ int phi_detect_run(const phi_detector *d, phi_scratch *s, const uint8_t *text, s
         if (s->oom) return PHI_ENOMEM;
         if (e != HS_SUCCESS) return PHI_EENGINE;
     }
-    if (s->kws.n > 1) qsort(s->kws.p, s->kws.n, sizeof(phi_kw), cmp_kw);
+    /* Hyperscan reports in order of end; sort only if that ever changes. */
+    {
+        const phi_kw *k = s->kws.p;
+        bool sorted = true;
+        for (size_t i = 1; i < s->kws.n && sorted; i++)
+            sorted = cmp_kw(&k[i - 1], &k[i]) <= 0;
+        if (!sorted) qsort(s->kws.p, s->kws.n, sizeof(phi_kw), cmp_kw);
+    }
     phi_cand *c = s->cands.p;
     for (size_t i = 0; i < s->cands.n; i++) {
         int rc = find_start(d, s, &c[i]);
@@ -496,7 +540,9 @@ int phi_detect_run(const phi_detector *d, phi_scratch *s, const uint8_t *text, s
     rc = phi_addr_grab(d, s);
     if (rc) return rc;
     c = s->cands.p;
-    if (s->cands.n > 1) qsort(c, s->cands.n, sizeof *c, cmp_cand);
+    rc = sort_cands(s);
+    if (rc) return rc;
+    c = s->cands.p;
     /* Greedy sweep: keep a stack of accepted candidates; a newcomer that
      * overlaps the top merges with it (same type), or the better of the two
      * keeps the overlap and the other keeps what lies outside it (an address

@@ -251,6 +251,7 @@ struct phi_scratch {
     const phi_detector *d; /* detector this scratch belongs to */
     hs_scratch_t *hs;      /* Hyperscan scratch */
     phi_vec cands;         /* phi_cand */
+    phi_vec tmp;           /* phi_cand: merge buffer for sorting cands */
     phi_vec kws;           /* phi_kw */
     phi_vec toks;          /* phi_tok */
     phi_vec ents;          /* phi_entity: the last result */
