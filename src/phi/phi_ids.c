@@ -1,0 +1,166 @@
+/*
+ * phi_ids: identifiers. A plain loop finds id-shaped tokens (letters and
+ * digits joined by - / . with at least three digits), faster than any regex
+ * and they are frequent; the validator types them by the nearest label
+ * before them (MRN, account, member, licence, serial, plate, NPI, DEA,
+ * routing) or, unlabelled, keeps only long digit runs and letter+digit codes.
+ */
+#include <string.h>
+
+#include "phi_internal.h"
+
+static void kill(phi_cand *c)
+{
+    c->dead = 1;
+}
+
+/* Labelled or long identifiers. */
+void phi_validate_id(const phi_detector *d, phi_scratch *s, phi_cand *c)
+{
+    const uint8_t *t = s->text;
+    size_t len = s->len;
+    int nd, nl;
+    char w[24];
+    /* Decimal numbers and glued values are not ids. */
+    if (c->start > 0 &&
+        (t[c->start - 1] == '.' || t[c->start - 1] == '/' || t[c->start - 1] == '$'))
+        return kill(c);
+    while (c->end > c->start && (t[c->end - 1] == '.' || t[c->end - 1] == '-'))
+        c->end--;
+    phi_count_chars(t, c->start, c->end, &nd, &nl);
+    size_t L = c->end - c->start;
+    if (nd == 0) return kill(c);
+    bool dotted = false;
+    for (size_t i = c->start; i < c->end; i++)
+        if (t[i] == '.' || t[i] == '/') dotted = true;
+    uint32_t before = phi_ctx_before(d, s, c->start, 40);
+    size_t n = phi_next_word(t, len, c->end, w, sizeof w);
+    bool unit = n && phi_next_is_unit(d, t, len, c->end);
+    if (before & CB(PHI_C_SSN) && nd == 9) {
+        if (phi_ssn_ok(t + c->start, L)) {
+            c->type = PHI_SSN, c->score = 0.95f;
+            return;
+        }
+        return kill(c);
+    }
+    if (dotted && nl == 0) return kill(c); /* decimals, dates, fractions */
+    uint8_t dg[40];
+    size_t ndg = 0;
+    for (size_t i = c->start; i < c->end && ndg < sizeof dg; i++)
+        if (phi_is_digit(t[i])) dg[ndg++] = (uint8_t)(t[i] - '0');
+    if ((before & CB(PHI_C_NPI)) && ndg == 10) {
+        c->type = PHI_ID, c->score = phi_npi_ok(dg, ndg) ? 0.95f : 0.8f;
+        return;
+    }
+    if ((before & CB(PHI_C_ROUTING)) && ndg == 9 && nl == 0) {
+        c->type = PHI_ACCOUNT, c->score = phi_aba_ok(dg, ndg) ? 0.95f : 0.7f;
+        return;
+    }
+    if (before & CB(PHI_C_DEA) && L == 9) {
+        c->type = PHI_ID, c->score = phi_dea_ok(t + c->start, L) ? 0.95f : 0.75f;
+        return;
+    }
+    /* "0700-1900": a shift, not an id. */
+    if (L == 9 && nl == 0 && t[c->start + 4] == '-') {
+        int h1 = (t[c->start] - '0') * 10 + (t[c->start + 1] - '0');
+        int m1 = (t[c->start + 2] - '0') * 10 + (t[c->start + 3] - '0');
+        int h2 = (t[c->start + 5] - '0') * 10 + (t[c->start + 6] - '0');
+        int m2 = (t[c->start + 7] - '0') * 10 + (t[c->start + 8] - '0');
+        if (h1 <= 24 && h2 <= 24 && m1 < 60 && m2 < 60) return kill(c);
+    }
+    if ((before & CB(PHI_C_PAGER)) && nl == 0 && nd >= 4 && nd <= 7) {
+        c->type = PHI_PHONE, c->score = 0.85f;
+        return;
+    }
+    bool sizable = L >= 4 && nd >= 3 && !unit;
+    static const struct {
+        uint8_t ctx, type;
+        float score;
+    } map[] = {{PHI_C_MRN, PHI_MRN, 0.95f},         {PHI_C_ACCOUNT, PHI_ACCOUNT, 0.9f},
+               {PHI_C_PLAN, PHI_HEALTH_PLAN, 0.9f}, {PHI_C_LICENSE, PHI_LICENSE, 0.9f},
+               {PHI_C_VEHICLE, PHI_VEHICLE, 0.85f}, {PHI_C_DEVICE, PHI_DEVICE, 0.85f},
+               {PHI_C_CARD, PHI_CARD, 0.8f},        {PHI_C_ID, PHI_ID, 0.8f}};
+    /* Several labels before the value ("License plate"): the nearest decides. */
+    uint32_t generic = CB(PHI_C_ID) | CB(PHI_C_PHONE) | CB(PHI_C_FAX) | CB(PHI_C_DATE) |
+                       CB(PHI_C_NODATE) | CB(PHI_C_PAGER);
+    uint32_t near = phi_ctx_nearest(d, s, c->start, 40, before & ~generic);
+    if (near) before = near | (before & generic);
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+        if (!(before & CB(map[i].ctx))) continue;
+        if (!sizable) break;
+        if (map[i].ctx == PHI_C_VEHICLE && nl == 0 && nd < 5) break;
+        if (map[i].ctx == PHI_C_DEVICE && L < 5) break;
+        if (map[i].ctx == PHI_C_CARD && (ndg < 12 || ndg > 19)) break;
+        c->type = map[i].type, c->score = map[i].score;
+        return;
+    }
+    if ((before & CB(PHI_C_ZIP)) && nd == 5 && L == 5) {
+        c->type = PHI_ZIP, c->score = 0.9f;
+        return;
+    }
+    if (before & (CB(PHI_C_PHONE) | CB(PHI_C_FAX))) return kill(c);
+    /* Unlabelled: long digit runs and letter+digit codes are identifiers. */
+    if (unit) return kill(c);
+    if (ndg >= 12 && ndg <= 19 && phi_luhn_ok(dg, ndg) && nl == 0) {
+        c->type = PHI_CARD, c->score = 0.8f;
+        return;
+    }
+    if (nd >= 7 || (nl >= 1 && nd >= 5 && L >= 7)) {
+        /* An SSN shape that failed the SSA rules is not an id either. */
+        if (L == 11 && t[c->start + 3] == '-' && t[c->start + 6] == '-') return kill(c);
+        c->type = PHI_ID, c->score = 0.55f;
+        return;
+    }
+    kill(c);
+}
+
+/* Id-shaped tokens: runs of letters and digits joined by single - / . that
+ * hold at least three digits ("4471823", "XJH449210", "PM-448812-A"). A
+ * plain loop finds them faster than any regex, and they are frequent. */
+int phi_ids_run(const phi_detector *d, phi_scratch *s)
+{
+    uint16_t pat = d->idscan_pat;
+    const uint8_t *t = s->text;
+    const phi_kw *kw = s->kws.p;
+    size_t len = s->len, i = 0, kc = 0;
+    while (i < len) {
+        if (!phi_is_alnum(t[i])) {
+            i++;
+            continue;
+        }
+        if (i > 0 && t[i - 1] >= 0x80) { /* glued to a non-ASCII word */
+            while (i < len && (phi_is_alnum(t[i]) || t[i] >= 0x80))
+                i++;
+            continue;
+        }
+        size_t a = i;
+        int nd = 0;
+        while (i < len) {
+            if (phi_is_digit(t[i]))
+                nd++, i++;
+            else if (phi_is_alpha(t[i]))
+                i++;
+            else if ((t[i] == '-' || t[i] == '/' || t[i] == '.') && i + 1 < len &&
+                     phi_is_alnum(t[i + 1]) && i > a)
+                i++;
+            else
+                break;
+        }
+        if (i < len && t[i] >= 0x80) continue;
+        /* Short numbers matter only after an id label (checked cheaply here:
+         * a keyword that ends within 40 bytes before, found by a moving cursor). */
+        bool keep = nd >= 7 || (nd >= 4 && i - a > (size_t)nd);
+        if (!keep && nd >= 3) {
+            while (kc < s->kws.n && kw[kc].end <= a)
+                kc++;
+            keep = kc > 0 && kw[kc - 1].end + 40 >= a;
+        }
+        if (keep && i - a <= 40) {
+            phi_cand *c = phi_vec_push(&s->cands, sizeof *c);
+            if (!c) return PHI_ENOMEM;
+            c->start = (uint32_t)a, c->end = (uint32_t)i, c->pat = pat;
+            c->type = PHI_ID, c->dead = 0, c->score = 0.5f;
+        }
+    }
+    return PHI_OK;
+}

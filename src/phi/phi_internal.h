@@ -1,0 +1,382 @@
+/*
+ * phi_internal: structures shared by the files of the phi module (not part of
+ * the public API; only the src/phi sources include it).
+ *
+ * The detector is split by responsibility:
+ *   phi.c           lifetime of detector and scratch, errors, type names
+ *   phi_data.c      the dictionaries embedded at build time (.incbin)
+ *   phi_dict.c      compact read-only hash tables built from them
+ *   phi_patterns.c  the Hyperscan pattern table and its compilation
+ *   phi_validate.c  checksums and parsers (SSN, Luhn, DEA, ABA, VIN, IBAN, dates, IPs)
+ *   phi_detect.c    the scan: one Hyperscan pass, validation, context, overlaps
+ *   phi_names.c     the token pass: names, with dictionaries and context
+ *   phi_redact.c    tags, masks and surrogates
+ *   phi_deid.c      Safe Harbor de-identification of field values
+ */
+#ifndef PHI_INTERNAL_H
+#define PHI_INTERNAL_H
+
+#include <hs/hs.h>
+#include <stdbool.h>
+
+#include "phi.h"
+
+/* ---- embedded data (phi_data.c) ---- */
+
+/* A newline-separated word list embedded in the binary (read-only, static). */
+typedef struct phi_blob {
+    const uint8_t *p; /* first byte */
+    size_t len;       /* bytes */
+} phi_blob;
+
+phi_blob phi_data_first_names(void);   /* lower-case first names */
+phi_blob phi_data_last_names(void);    /* lower-case surnames */
+phi_blob phi_data_common_words(void);  /* allow-list: words that are not names */
+phi_blob phi_data_ambiguous(void);     /* English words that are names too (need context) */
+phi_blob phi_data_name_override(void); /* allow-list entries that are names after all */
+phi_blob phi_data_cities(void);        /* US cities and towns */
+phi_blob phi_data_hsdb(void);          /* serialized Hyperscan database of phi_patterns */
+
+/* ---- dictionaries (phi_dict.c) ---- */
+
+/* Big table flags (8 bits). */
+enum {
+    PHI_D_FIRST = 1 << 0,  /* a first name */
+    PHI_D_LAST = 1 << 1,   /* a surname */
+    PHI_D_COMMON = 1 << 2, /* an ordinary or clinical word */
+    PHI_D_AMBIG = 1 << 3,  /* a name that is also a common English word */
+    PHI_D_CITY = 1 << 4,   /* first word of a city name */
+};
+
+/* Context word flags (16 bits). */
+enum {
+    PHI_W_TITLE = 1 << 0,    /* Mr, Dr, ...: the next capitalized word is a name */
+    PHI_W_RELATION = 1 << 1, /* wife, son, ...: a name may follow */
+    PHI_W_LABEL = 1 << 2,    /* Name, Patient, Attending ...: a name follows ':' */
+    PHI_W_CRED = 1 << 3,     /* MD, RN, ...: the words before are a name */
+    PHI_W_MONTH = 1 << 4,    /* month name */
+    PHI_W_NOTNAME = 1 << 5,  /* never a name, even capitalized (stop words, headings) */
+    PHI_W_BY = 1 << 6,       /* by, with, per: a name may follow */
+    PHI_W_INTRO = 1 << 7,    /* named, called, is (after "name"): a name follows */
+    PHI_W_EPONYM = 1 << 8,   /* disease, sign, score ...: the word before is an eponym */
+    PHI_W_STATE = 1 << 9,    /* US state name or abbreviation */
+    PHI_W_FILLER = 1 << 10,  /* is, no, number ...: allowed between a label and a value */
+    PHI_W_ORG = 1 << 11,     /* Inc, Corp, University ...: the words before are not a person */
+    PHI_W_UNIT = 1 << 12,    /* mg, tabs, strength ...: the number before is a quantity */
+};
+
+/* An open-addressing hash set of words with flags; read-only after build. */
+typedef struct phi_dict {
+    uint64_t *slots; /* hash fingerprint (high bits) | flags (low 16 bits); 0 = empty */
+    uint32_t mask;   /* slot count - 1 (a power of two) */
+    uint32_t count;  /* entries */
+} phi_dict;
+
+/* Hash of a word, lower-cased (ASCII) on the fly. */
+uint64_t phi_hash_word(const uint8_t *p, size_t len);
+/* Add every line of blob with flags (OR-ed into an existing entry). */
+int phi_dict_add_lines(phi_dict *d, phi_blob blob, uint16_t flags);
+/* Add one NUL-terminated word. */
+int phi_dict_add(phi_dict *d, const char *word, uint16_t flags);
+/* Allocate an empty table for about n words. */
+int phi_dict_init(phi_dict *d, size_t n);
+/* Release the table. */
+void phi_dict_free(phi_dict *d);
+/* Flags of the word with hash h (0 when absent). */
+uint16_t phi_dict_get(const phi_dict *d, uint64_t h);
+/* Build the context-word table (titles, relations, months ...). */
+int phi_dict_build_context(phi_dict *d);
+
+/* ---- patterns (phi_patterns.c) ---- */
+
+/* What a pattern match means. */
+typedef enum phi_pkind {
+    PHI_PK_VALUE = 0, /* a candidate value of some type */
+    PHI_PK_CONTEXT,   /* a context keyword (label) */
+    PHI_PK_TOKEN,     /* not compiled: candidates made by the C id scanner */
+    PHI_PK_VALUE_END, /* a value whose start its validator finds (literal anchor at the end) */
+} phi_pkind;
+
+/* Context classes of keywords. */
+typedef enum phi_ctx {
+    PHI_C_MRN = 0,
+    PHI_C_ACCOUNT,
+    PHI_C_PLAN,
+    PHI_C_LICENSE,
+    PHI_C_DEVICE,
+    PHI_C_VEHICLE,
+    PHI_C_SSN,
+    PHI_C_PHONE,
+    PHI_C_FAX,
+    PHI_C_CARD,
+    PHI_C_NPI,
+    PHI_C_DEA,
+    PHI_C_ROUTING,
+    PHI_C_ID,
+    PHI_C_DATE,   /* dob, admitted, seen on ... */
+    PHI_C_NODATE, /* pain, strength, BP ...: m/d is not a date */
+    PHI_C_ZIP,
+    PHI_C_PAGER,     /* pager, beeper: 4-5 digit numbers are phone numbers */
+    PHI_C_ADDR,      /* "address:", "lives at": an address may follow */
+    PHI_C_ADDR_WEAK, /* "at 12", "to 4": an address may follow if it looks like one */
+    PHI_C_COUNT
+} phi_ctx;
+
+/* Validators / interpreters of value patterns. */
+typedef enum phi_val {
+    PHI_V_NONE = 0,
+    PHI_V_DATE_NUM,    /* m/d/y, y-m-d */
+    PHI_V_DATE_MD,     /* m/d without year: context decides */
+    PHI_V_DATE_MY,     /* m/yyyy */
+    PHI_V_DATE_TEXT,   /* month names */
+    PHI_V_MONTH_ONLY,  /* "in March": trim to the month */
+    PHI_V_ORDINAL,     /* "on the 3rd": trim to the ordinal */
+    PHI_V_AGE,         /* number 90..119 inside the match */
+    PHI_V_PHONE,       /* NANP */
+    PHI_V_PHONE_LOOSE, /* other layouts: need context unless strongly formatted */
+    PHI_V_EMAIL,
+    PHI_V_URL,
+    PHI_V_IPV4,
+    PHI_V_IPV6,
+    PHI_V_SSN,
+    PHI_V_DIGITS, /* long digit runs: card (Luhn), NPI, ABA, or an id */
+    PHI_V_DEA,
+    PHI_V_IBAN,
+    PHI_V_VIN,
+    PHI_V_IDVAL, /* an id-looking token: labelled ids */
+    PHI_V_ADDRESS,
+    PHI_V_CITY_STATE, /* "City, ST": trim to the city */
+    PHI_V_ZIP_STATE,  /* "ST 02115": trim to the zip */
+    PHI_V_ZIP_CTX,    /* "zip: 02115": trim to the zip */
+    PHI_V_FACILITY,
+    PHI_V_CITY_CTX, /* "lives in Springfield": trim to the place */
+    PHI_V_PLAIN,    /* accept as is */
+} phi_val;
+
+/* One pattern of the table. */
+typedef struct phi_pattern {
+    const char *re;  /* Hyperscan expression */
+    unsigned flags;  /* HS_FLAG_* besides SOM_LEFTMOST */
+    uint8_t kind;    /* phi_pkind */
+    uint8_t what;    /* phi_type for values, phi_ctx for context */
+    uint8_t val;     /* phi_val */
+    float score;     /* base score of a value */
+    uint16_t maxlen; /* longest match (bytes) a value can have; 0 = default (160) */
+} phi_pattern;
+
+/* The table and its size. */
+extern const phi_pattern phi_patterns[];
+extern const size_t phi_patterns_count;
+
+/* The compiled patterns. One pass of `main` (no start-of-match tracking,
+ * which would make Hyperscan several times slower) reports where matches
+ * end; the start of each value match is then found by scanning a short
+ * window before its end with that pattern's own start-tracking database. */
+typedef struct phi_dbset {
+    hs_database_t *main; /* every compiled pattern, ends only */
+    hs_database_t **som; /* per pattern index: start-tracking database (values), else NULL */
+    uint32_t *width;     /* per pattern index: longest match in bytes (Hyperscan's max_width) */
+    uint32_t *minw;      /* per pattern index: shortest match (equal to width: fixed length) */
+    size_t n;            /* entries in som and width (= phi_patterns_count) */
+} phi_dbset;
+
+/* Compile the table (slow: seconds). */
+int phi_patterns_compile(phi_dbset *set);
+/* Serialize set into a malloc'ed buffer (build time). */
+int phi_patterns_serialize(const phi_dbset *set, uint8_t **out, size_t *len);
+/* Load a serialized set; PHI_EENGINE if it was made from another table or CPU. */
+int phi_patterns_deserialize(const uint8_t *p, size_t len, phi_dbset *set);
+/* Free the databases (not the struct). */
+void phi_dbset_free(phi_dbset *set);
+
+/* ---- detector and scratch ---- */
+
+struct phi_detector {
+    phi_config cfg;       /* effective settings */
+    phi_dbset db;         /* compiled patterns */
+    phi_dict words;       /* names and common words */
+    phi_dict ctx;         /* context words */
+    uint32_t *sur_first;  /* offsets into first-name blob usable as surrogates */
+    uint32_t n_sur_first; /* count */
+    uint32_t *sur_last;   /* offsets into last-name blob usable as surrogates */
+    uint32_t n_sur_last;  /* count */
+    double build_ms;      /* time phi_detector_new took */
+    uint16_t idscan_pat;  /* index of the id scanner's pseudo-pattern in phi_patterns */
+};
+
+/* A candidate from the regex pass or the name pass. */
+typedef struct phi_cand {
+    uint32_t start; /* first byte */
+    uint32_t end;   /* one past */
+    uint16_t pat;   /* pattern index (0xFFFF for names) */
+    uint8_t type;   /* phi_type after validation */
+    uint8_t dead;   /* dropped by validation */
+    float score;    /* after validation and context */
+} phi_cand;
+
+/* A context keyword hit. */
+typedef struct phi_kw {
+    uint32_t start; /* first byte */
+    uint32_t end;   /* one past */
+    uint8_t cls;    /* phi_ctx */
+} phi_kw;
+
+/* A word token of the name pass. */
+typedef struct phi_tok {
+    uint32_t start;  /* first byte */
+    uint32_t end;    /* one past */
+    uint64_t hash;   /* phi_hash_word of the word */
+    uint16_t wflags; /* context word flags */
+    uint8_t dflags;  /* dictionary flags */
+    uint8_t shape;   /* PHI_SH_* */
+    uint8_t foreign; /* holds non-ASCII letters: a name rather than an English word */
+    float score;     /* name score so far */
+} phi_tok;
+
+enum { PHI_SH_LOWER = 0, PHI_SH_CAP, PHI_SH_UPPER, PHI_SH_INITIAL, PHI_SH_OTHER };
+
+/* A growable array owned by a scratch (grows geometrically, never shrinks). */
+typedef struct phi_vec {
+    void *p;    /* elements */
+    size_t n;   /* used */
+    size_t cap; /* allocated */
+} phi_vec;
+
+/* Make room for one more element of size sz; returns the slot or NULL (no memory). */
+void *phi_vec_push(phi_vec *v, size_t sz);
+/* Make room for want elements in total. */
+int phi_vec_reserve(phi_vec *v, size_t want, size_t sz);
+
+struct phi_scratch {
+    const phi_detector *d; /* detector this scratch belongs to */
+    hs_scratch_t *hs;      /* Hyperscan scratch */
+    phi_vec cands;         /* phi_cand */
+    phi_vec tmp;           /* phi_cand: merge buffer for sorting cands */
+    phi_vec kws;           /* phi_kw */
+    phi_vec toks;          /* phi_tok */
+    phi_vec ents;          /* phi_entity: the last result */
+    phi_vec nameset;       /* uint64_t open-addressing set of name hashes */
+    phi_vec surmap;        /* redaction: uint64_t original hash -> surrogate (packed) */
+    phi_vec out;           /* redaction output buffer */
+    int oom;               /* set by callbacks when a push failed */
+    const uint8_t *text;   /* document being scanned */
+    size_t len;            /* its length */
+};
+
+/* ---- the passes ---- */
+
+/* Run the whole scan; leaves sorted, non-overlapping entities in s->ents. */
+int phi_detect_run(const phi_detector *d, phi_scratch *s, const uint8_t *text, size_t len);
+
+/* Id scanner: appends id-shaped tokens (letters and digits) to s->cands. */
+int phi_ids_run(const phi_detector *d, phi_scratch *s);
+/* Validate one id-shaped candidate (labelled ids, long numbers). */
+void phi_validate_id(const phi_detector *d, phi_scratch *s, phi_cand *c);
+
+/* Name pass: appends name candidates to s->cands. */
+int phi_names_run(const phi_detector *d, phi_scratch *s);
+
+/* ---- context helpers (phi_context.c) ---- */
+
+/* Bit of a phi_ctx class in a mask. */
+#define CB(c) (1u << (c))
+
+/* Is text[a, b) only separators and filler words ("is", "number")? */
+bool phi_gap_ok(const phi_detector *d, const uint8_t *t, size_t a, size_t b);
+/* Bit mask of phi_ctx classes of labels ending within window bytes before pos. */
+uint32_t phi_ctx_before(const phi_detector *d, const phi_scratch *s, size_t pos, size_t window);
+/* Of the classes in mask, the bit of the label nearest before pos (0 if none). */
+uint32_t phi_ctx_nearest(const phi_detector *d, const phi_scratch *s, size_t pos, size_t window,
+                         uint32_t mask);
+/* Bit mask of classes of labels starting within window bytes after pos. */
+uint32_t phi_ctx_after(const phi_detector *d, const phi_scratch *s, size_t pos, size_t window);
+/* The next word after pos, lower-cased into buf (NUL-terminated); its length. */
+size_t phi_next_word(const uint8_t *t, size_t len, size_t pos, char *buf, size_t cap);
+/* Is the word after pos a unit or measure word (PHI_W_UNIT)? */
+bool phi_next_is_unit(const phi_detector *d, const uint8_t *t, size_t len, size_t pos);
+/* Is w one of the NULL-terminated list? */
+bool phi_in_list(const char *w, const char *const *list);
+/* Unit and measure words ("mg", "tabs", "strength") that make a number a quantity. */
+extern const char *const phi_units[];
+/* Digits and ASCII letters in t[a, b). */
+void phi_count_chars(const uint8_t *t, size_t a, size_t b, int *nd, int *nl);
+/* Shrink c to its last token (labels in front of a value). */
+void phi_trim_to_last_token(const uint8_t *t, phi_cand *c);
+/* Drop leading words that cannot begin a place name ("the", "at", "admitted"). */
+void phi_trim_lead_words(const phi_detector *d, const uint8_t *t, phi_cand *c);
+/* Are all words of t[a, b) states or countries (not PHI)? */
+bool phi_not_phi_place(const phi_detector *d, const uint8_t *t, size_t a, size_t b);
+/* Start of up to maxw capitalized words before pos; *nw gets how many. */
+size_t phi_walk_caps(const uint8_t *t, size_t pos, int maxw, bool upper, int *nw);
+
+/* ---- places (phi_places.c) ---- */
+
+/* Each validator reads s->text, then sets c's span and score or marks it dead. */
+/* A street suffix match: find the house number before it and the unit after it. */
+void phi_validate_address(const phi_detector *d, phi_scratch *s, phi_cand *c);
+/* ", ST" / ", State": the city is the capitalized words before the comma. */
+void phi_validate_city_state(const phi_detector *d, phi_scratch *s, phi_cand *c);
+/* "lives in X", "in X": keep the place; refuse states, countries, known words. */
+void phi_validate_city_ctx(const phi_detector *d, phi_scratch *s, phi_cand *c);
+/* A facility word: walk back over the facility's name. */
+void phi_validate_facility(const phi_detector *d, phi_scratch *s, phi_cand *c);
+/* Free-form addresses after an address cue or opening a line; appends candidates. */
+int phi_addr_grab(const phi_detector *d, phi_scratch *s);
+
+/* ---- validators (phi_validate.c) ---- */
+
+/* Each returns true when the value passes its published check (see phi_validate.c). */
+
+bool phi_luhn_ok(const uint8_t *digits, size_t n); /* digits are 0..9 values */
+bool phi_ssn_ok(const uint8_t *p, size_t len);     /* "123-45-6789" or 9 digits */
+bool phi_npi_ok(const uint8_t *digits, size_t n);  /* 10 digits */
+bool phi_aba_ok(const uint8_t *digits, size_t n);  /* 9 digits */
+bool phi_dea_ok(const uint8_t *p, size_t len);     /* 2 letters + 7 digits */
+bool phi_vin_ok(const uint8_t *p, size_t len);     /* 17 chars, check digit */
+bool phi_iban_ok(const uint8_t *p, size_t len);    /* mod-97 */
+bool phi_ipv4_ok(const uint8_t *p, size_t len);    /* dotted quad, no leading zeros */
+bool phi_ipv6_ok(const uint8_t *p, size_t len);    /* inet_pton, at least two colons */
+
+/* A parsed date and how it was written (so a surrogate can be written alike). */
+typedef struct phi_date {
+    int y, m, d;     /* year (0 = none), month 1..12 (0 = none), day (0 = none) */
+    int order;       /* PHI_DO_* */
+    char sep;        /* numeric separator */
+    uint8_t yd;      /* digits of the year as written (2 or 4) */
+    uint8_t pad;     /* month/day zero-padded */
+    uint8_t mstyle;  /* 0 numeric, 1 abbreviated name, 2 full name */
+    uint8_t ordinal; /* day written with st/nd/rd/th */
+    uint8_t comma;   /* comma before the year */
+    uint8_t upper;   /* month name in capitals */
+} phi_date;
+
+enum { PHI_DO_MDY = 0, PHI_DO_YMD, PHI_DO_DMY, PHI_DO_MY, PHI_DO_MD, PHI_DO_DM };
+
+/* Parse a date in any recognized form; returns 0 or PHI_EPARSE. */
+int phi_date_parse(const uint8_t *p, size_t len, phi_date *out);
+/* Month number of a month name at p (3+ letters); 0 when none. *used gets its length. */
+int phi_month_name(const uint8_t *p, size_t len, size_t *used);
+/* Days since 1970-01-01 and back. */
+long phi_days_from_civil(int y, int m, int d);
+void phi_civil_from_days(long z, int *y, int *m, int *d);
+
+/* ---- small helpers ---- */
+
+static inline int phi_is_digit(uint8_t c)
+{
+    return c >= '0' && c <= '9';
+}
+static inline int phi_is_alpha(uint8_t c)
+{
+    return (c | 32) >= 'a' && (c | 32) <= 'z';
+}
+static inline int phi_is_alnum(uint8_t c)
+{
+    return phi_is_digit(c) || phi_is_alpha(c);
+}
+static inline uint8_t phi_lower(uint8_t c)
+{
+    return (c >= 'A' && c <= 'Z') ? (uint8_t)(c | 32) : c;
+}
+
+#endif

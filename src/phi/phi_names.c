@@ -1,0 +1,544 @@
+/*
+ * phi_names: the name pass. Person names have no shape a regex can check, so
+ * they are found from words and their neighbours:
+ *
+ *   1. Tokenize into words (ASCII letters, any byte >= 0x80 so UTF-8 letters
+ *      and even invalid bytes stay inside words, inner ' and -). Each word
+ *      gets a shape (Capitalized, UPPER, initial, lower) and, when it could
+ *      matter, its flags from the name/common-word table and the context
+ *      table.
+ *   2. Own evidence per word: a capitalized first or last name that is not a
+ *      common word scores high; a name that is also a word ("Hope", "Bill",
+ *      "Will") scores low and needs support; a word right after a title
+ *      ("Dr."), a relation ("wife", "daughter"), a label ("Name:",
+ *      "Attending:"), an introduction ("named", "my name is") or before a
+ *      credential (", MD") scores high whatever the dictionaries say.
+ *   3. Runs of adjacent capitalized words share the best evidence of the run
+ *      ("Hope Kowalski", "John A. Smith"), unless an eponym cue follows
+ *      ("Foley catheter", "Parkinson's disease") or an organization word.
+ *   4. A word accepted on its own evidence is a name wherever else it occurs
+ *      in the same document (capitalized).
+ */
+#include <string.h>
+
+#include "phi_internal.h"
+
+/* Is the UTF-8 sequence at p (n bytes left) an upper-case letter? Covers
+ * Latin-1, Latin Extended-A (approximately), Greek and Cyrillic. */
+static int utf8_upper(const uint8_t *p, size_t n)
+{
+    if (n < 2) return 0;
+    uint8_t a = p[0], b = p[1];
+    if (a == 0xC3) return b >= 0x80 && b <= 0x9E && b != 0x97;
+    if (a == 0xC4 || a == 0xC5) return (b & 1) == 0;
+    if (a == 0xCE) return b >= 0x91 && b <= 0xA9;
+    if (a == 0xD0) return b >= 0x80 && b <= 0xAF;
+    return 0;
+}
+
+/* Word byte: letters, and every byte >= 0x80 (UTF-8 letters, stray bytes). */
+static int wordc(uint8_t c)
+{
+    return phi_is_alpha(c) || c >= 0x80;
+}
+
+enum { G_SPACE = 0, G_DOTSPACE, G_COMMA, G_COLON, G_NEWLINE, G_OTHER, G_NONE };
+
+/* Classify the bytes between two tokens. */
+static int gap_kind(const uint8_t *t, size_t a, size_t b)
+{
+    if (b <= a) return G_OTHER;
+    if (b - a > 6) {
+        for (size_t i = a; i < b; i++)
+            if (t[i] == '\n') return G_NEWLINE;
+        return G_OTHER;
+    }
+    int dot = 0, comma = 0, colon = 0, nl = 0, other = 0;
+    for (size_t i = a; i < b; i++) {
+        uint8_t c = t[i];
+        if (c == ' ' || c == '\t' || c == '\r') continue;
+        if (c == '.')
+            dot++;
+        else if (c == ',')
+            comma++;
+        else if (c == ':')
+            colon++;
+        else if (c == '\n')
+            nl++;
+        else
+            other++;
+    }
+    if (nl) return colon ? G_COLON : G_NEWLINE;
+    if (other) return G_OTHER;
+    if (colon) return G_COLON;
+    if (comma == 1 && !dot) return G_COMMA;
+    if (dot == 1 && !comma) return G_DOTSPACE;
+    if (!dot && !comma) return G_SPACE;
+    return G_OTHER;
+}
+
+/* Does the word at tok equal lit (lower-case)? */
+static bool tok_is(const uint8_t *t, const phi_tok *k, const char *lit)
+{
+    size_t n = strlen(lit);
+    if (k->end - k->start != n) return false;
+    for (size_t i = 0; i < n; i++)
+        if (phi_lower(t[k->start + i]) != (uint8_t)lit[i]) return false;
+    return true;
+}
+
+/* Tokenize s->text into s->toks. */
+static int tokenize(const phi_detector *d, phi_scratch *s)
+{
+    const uint8_t *t = s->text;
+    size_t len = s->len, i = 0;
+    while (i < len) {
+        if (!wordc(t[i])) {
+            i++;
+            continue;
+        }
+        size_t a = i;
+        while (i < len) {
+            if (wordc(t[i])) {
+                i++;
+            } else if ((t[i] == '\'' || t[i] == '-') && i + 1 < len && wordc(t[i + 1]) &&
+                       !(t[i] == '\'' && (t[i + 1] == 's' || t[i + 1] == 'S') &&
+                         (i + 2 >= len || !wordc(t[i + 2])))) {
+                i++;
+            } else {
+                break;
+            }
+        }
+        size_t b = i;
+        /* A curly apostrophe + s (E2 80 99 73) ends the word too. */
+        if (b - a > 4 && t[b - 1] == 's' && t[b - 2] == 0x99 && t[b - 3] == 0x80 &&
+            t[b - 4] == 0xE2)
+            b -= 4;
+        if (b - a > 0xFFFF) continue; /* absurd "words" (binary junk) are ignored */
+        phi_tok *k = phi_vec_push(&s->toks, sizeof *k);
+        if (!k) return PHI_ENOMEM;
+        k->start = (uint32_t)a, k->end = (uint32_t)b;
+        k->score = 0, k->dflags = 0, k->wflags = 0, k->hash = 0;
+        uint8_t c0 = t[a];
+        int up0 = (c0 >= 'A' && c0 <= 'Z') || utf8_upper(t + a, b - a);
+        int lower = 0, upper = up0;
+        for (size_t q = a + 1; q < b; q++) {
+            if (t[q] >= 'a' && t[q] <= 'z')
+                lower = 1;
+            else if (t[q] >= 'A' && t[q] <= 'Z')
+                upper++;
+            else if (t[q] >= 0xC0 && !utf8_upper(t + q, b - q))
+                lower = 1;
+        }
+        k->foreign = 0;
+        for (size_t q = a; q < b && !k->foreign; q++)
+            k->foreign = t[q] >= 0x80;
+        if (b - a == 1 && c0 >= 'A' && c0 <= 'Z')
+            k->shape = PHI_SH_INITIAL;
+        else if (up0 && lower)
+            k->shape = PHI_SH_CAP;
+        else if (up0 && !lower)
+            k->shape = PHI_SH_UPPER;
+        else if (c0 >= 'a' && c0 <= 'z')
+            k->shape = PHI_SH_LOWER;
+        else
+            k->shape = PHI_SH_OTHER;
+        size_t wl = b - a;
+        /* Contractions (I've, I'm, don't) are never names. */
+        if (wl >= 3) {
+            size_t q = b;
+            while (q > a && t[q - 1] != '\'')
+                q--;
+            if (q > a && b - q <= 2 && b - q >= 1) k->shape = PHI_SH_OTHER;
+        }
+        if (k->shape == PHI_SH_LOWER && wl > 16) continue;
+        k->hash = phi_hash_word(t + a, wl);
+        k->wflags = phi_dict_get(&d->ctx, k->hash);
+        if (k->shape == PHI_SH_CAP || k->shape == PHI_SH_UPPER) {
+            k->dflags = (uint8_t)phi_dict_get(&d->words, k->hash);
+            if (!(k->dflags & (PHI_D_FIRST | PHI_D_LAST | PHI_D_COMMON))) {
+                /* Hyphenated or apostrophe names: judge by their parts. */
+                size_t q = a;
+                while (q < b && t[q] != '-' && t[q] != '\'')
+                    q++;
+                if (q < b) {
+                    uint8_t f1 = (uint8_t)phi_dict_get(&d->words, phi_hash_word(t + a, q - a));
+                    uint8_t f2 =
+                        (uint8_t)phi_dict_get(&d->words, phi_hash_word(t + q + 1, b - q - 1));
+                    if ((f1 | f2) & (PHI_D_FIRST | PHI_D_LAST))
+                        k->dflags = (uint8_t)(((f1 | f2) & (PHI_D_FIRST | PHI_D_LAST)));
+                    else if ((f1 & PHI_D_COMMON) && (f2 & PHI_D_COMMON))
+                        k->dflags = PHI_D_COMMON;
+                }
+            }
+        }
+    }
+    return PHI_OK;
+}
+
+#define NOT_A_NAME                                                                                 \
+    (PHI_W_NOTNAME | PHI_W_MONTH | PHI_W_STATE | PHI_W_TITLE | PHI_W_CRED | PHI_W_ORG |            \
+     PHI_W_EPONYM | PHI_W_BY)
+
+/* Can this token be part of a name at all? */
+static bool nameable(const phi_tok *k)
+{
+    if (k->shape == PHI_SH_INITIAL) return true;
+    if (k->shape != PHI_SH_CAP && k->shape != PHI_SH_UPPER) return false;
+    if (k->wflags & NOT_A_NAME) return false;
+    if (k->wflags & (PHI_W_LABEL | PHI_W_RELATION) && !(k->dflags & (PHI_D_FIRST | PHI_D_LAST)))
+        return false;
+    return true;
+}
+
+/* Evidence a token carries by itself (dictionaries and shape). */
+static float own_score(const phi_tok *k, bool sent_start)
+{
+    if (!nameable(k) || k->shape == PHI_SH_INITIAL) return 0;
+    bool named = k->dflags & (PHI_D_FIRST | PHI_D_LAST);
+    bool common = k->dflags & PHI_D_COMMON;
+    bool ambig = k->dflags & PHI_D_AMBIG;
+    if (k->end - k->start < 2) return 0;
+    if (named && !common && !ambig) {
+        if (k->shape == PHI_SH_UPPER) return 0.5f;
+        return sent_start ? 0.6f : 0.75f;
+    }
+    if (named) return 0.3f;
+    if (common) return 0;
+    if (k->shape == PHI_SH_UPPER) return 0;           /* acronyms */
+    if (k->foreign) return sent_start ? 0.5f : 0.55f; /* "Szöllösy": not an English word */
+    return sent_start ? 0.2f : 0.35f;                 /* unknown capitalized word */
+}
+
+/* Score from the words before token i (titles, relations, labels, intros). */
+static float context_score(const uint8_t *t, const phi_tok *k, size_t i)
+{
+    if (i == 0) return 0;
+    const phi_tok *p1 = &k[i - 1];
+    int g1 = gap_kind(t, p1->end, k[i].start);
+    /* "Dr. Smith", "Mrs Jones" (the title itself capitalized). */
+    if ((p1->wflags & PHI_W_TITLE) && (p1->shape == PHI_SH_CAP || p1->shape == PHI_SH_UPPER) &&
+        (g1 == G_SPACE || g1 == G_DOTSPACE))
+        return 0.95f;
+    /* "wife Mary", "daughter, Hope", "son: Tom" */
+    if ((p1->wflags & PHI_W_RELATION) && (g1 == G_SPACE || g1 == G_COMMA || g1 == G_COLON))
+        return 0.85f;
+    /* "Name: X", "Attending physician: X", "Emergency contact: X" */
+    if (g1 == G_COLON) {
+        for (size_t j = i; j > 0 && i - j < 3; j--) {
+            if (k[j - 1].wflags & (PHI_W_LABEL | PHI_W_RELATION)) return 0.9f;
+            if (j - 1 > 0 && gap_kind(t, k[j - 2].end, k[j - 1].start) != G_SPACE) break;
+        }
+    }
+    if (i >= 2) {
+        const phi_tok *p2 = &k[i - 2];
+        int g2 = gap_kind(t, p2->end, p1->start);
+        bool sp = g1 == G_SPACE && (g2 == G_SPACE || g2 == G_COMMA);
+        /* "my name is X", "wife is X", "son named X", "called X" */
+        if (sp && tok_is(t, p1, "is") && (tok_is(t, p2, "name") || (p2->wflags & PHI_W_RELATION)))
+            return 0.9f;
+        if (sp && (tok_is(t, p1, "named") || tok_is(t, p1, "called"))) return 0.85f;
+        /* "named him Frank", "call me Ishmael" */
+        if (sp && (tok_is(t, p2, "named") || tok_is(t, p2, "called") || tok_is(t, p2, "call")) &&
+            (tok_is(t, p1, "him") || tok_is(t, p1, "her") || tok_is(t, p1, "me") ||
+             tok_is(t, p1, "them") || tok_is(t, p1, "it")))
+            return 0.85f;
+        if (g1 == G_SPACE && tok_is(t, p1, "am") && tok_is(t, p2, "i")) return 0.8f;
+        /* "signed by X", "seen by X", "dictated by X" */
+        if (g1 == G_SPACE && tok_is(t, p1, "by") && p2->shape == PHI_SH_LOWER) return 0.6f;
+        /* "Dr. and Mrs. X" is rare; "Dr Jane Smith": handled by runs. */
+    }
+    if (g1 == G_SPACE && (tok_is(t, p1, "named") || tok_is(t, p1, "im"))) return 0.85f;
+    /* "Pt Trelawney", "Patient Okafor": the patient word right before a capitalized word */
+    if (g1 == G_SPACE && (p1->shape == PHI_SH_CAP || p1->shape == PHI_SH_UPPER) &&
+        (tok_is(t, p1, "pt") || tok_is(t, p1, "patient") || tok_is(t, p1, "resident") ||
+         tok_is(t, p1, "client")))
+        return 0.75f;
+    if (g1 == G_OTHER && p1->end + 3 >= k[i].start && tok_is(t, p1, "i") && t[p1->end] == '\'' &&
+        t[p1->end + 1] == 'm')
+        return 0.85f;
+    return 0;
+}
+
+/* Sentence start: first token, or after . ! ? or a line break or a quote. */
+static bool sentence_start(const uint8_t *t, const phi_tok *k, size_t i)
+{
+    if (i == 0) return true;
+    size_t j = k[i].start;
+    while (j > k[i - 1].end) {
+        uint8_t c = t[j - 1];
+        if (c == '.' || c == '!' || c == '?' || c == '\n' || c == '"' || c == '*' || c == '-' ||
+            c == '>' || c == '(' || c == '[')
+            return !(c == '.' &&
+                     (k[i - 1].shape == PHI_SH_INITIAL || (k[i - 1].wflags & PHI_W_TITLE)));
+        j--;
+    }
+    return false;
+}
+
+/* ---- the document name set ---- */
+
+static int set_reset(phi_scratch *s, size_t want)
+{
+    size_t cap = 64;
+    while (cap < want * 2)
+        cap <<= 1;
+    if (phi_vec_reserve(&s->nameset, cap, sizeof(uint64_t)) != PHI_OK) return PHI_ENOMEM;
+    memset(s->nameset.p, 0, cap * sizeof(uint64_t));
+    s->nameset.n = cap; /* n is the table size here */
+    return PHI_OK;
+}
+
+static void set_add(phi_scratch *s, uint64_t h)
+{
+    uint64_t *tab = s->nameset.p;
+    size_t mask = s->nameset.n - 1, i = (size_t)(h >> 7) & mask;
+    while (tab[i] && tab[i] != h)
+        i = (i + 1) & mask;
+    tab[i] = h;
+}
+
+static bool set_has(const phi_scratch *s, uint64_t h)
+{
+    const uint64_t *tab = s->nameset.p;
+    size_t mask = s->nameset.n - 1, i = (size_t)(h >> 7) & mask;
+    while (tab[i]) {
+        if (tab[i] == h) return true;
+        i = (i + 1) & mask;
+    }
+    return false;
+}
+
+/* Are tokens a and b (a before b) adjacent inside one name? */
+static bool joined(const uint8_t *t, const phi_tok *a, const phi_tok *b)
+{
+    int g = gap_kind(t, a->end, b->start);
+    if (g == G_SPACE) return b->start - a->end <= 2;
+    if (g == G_DOTSPACE) return a->shape == PHI_SH_INITIAL && b->start - a->end <= 2;
+    return false;
+}
+
+int phi_names_run(const phi_detector *d, phi_scratch *s)
+{
+    int rc = tokenize(d, s);
+    if (rc) return rc;
+    const uint8_t *t = s->text;
+    phi_tok *k = s->toks.p;
+    size_t n = s->toks.n;
+    float *evid = NULL; /* own evidence is kept in score; runs write to a second pass */
+    (void)evid;
+    size_t strong = 0;
+    /* 1-2: own evidence and context. */
+    for (size_t i = 0; i < n; i++) {
+        if (k[i].shape == PHI_SH_LOWER || k[i].shape == PHI_SH_OTHER) {
+            /* "wife mary", "dr. smith": lower-case names only after strong context. */
+            if (k[i].shape == PHI_SH_LOWER && i > 0 &&
+                (k[i - 1].wflags & (PHI_W_TITLE | PHI_W_RELATION)) &&
+                !(k[i].wflags & (NOT_A_NAME | PHI_W_BY | PHI_W_INTRO | PHI_W_FILLER))) {
+                uint8_t f = (uint8_t)phi_dict_get(&d->words, k[i].hash);
+                int g = gap_kind(t, k[i - 1].end, k[i].start);
+                if ((f & (PHI_D_FIRST | PHI_D_LAST)) && !(f & (PHI_D_COMMON | PHI_D_AMBIG)) &&
+                    (g == G_SPACE || g == G_DOTSPACE || g == G_COMMA)) {
+                    k[i].dflags = f;
+                    k[i].score = 0.7f;
+                    strong++;
+                }
+            }
+            continue;
+        }
+        if (!nameable(&k[i])) {
+            /* "wife June", "Patient: April Young", "Dr. Washington": strong context makes
+             * a month or state word that is also a name a name. */
+            if ((k[i].shape == PHI_SH_CAP || k[i].shape == PHI_SH_UPPER) &&
+                (k[i].wflags & (PHI_W_MONTH | PHI_W_STATE)) &&
+                !(k[i].wflags & (NOT_A_NAME & ~(PHI_W_MONTH | PHI_W_STATE))) &&
+                (k[i].dflags & (PHI_D_FIRST | PHI_D_LAST))) {
+                float cx = context_score(t, k, i);
+                if (cx >= 0.85f) {
+                    k[i].wflags &= (uint16_t) ~(PHI_W_MONTH | PHI_W_STATE);
+                    k[i].score = cx;
+                    strong++;
+                }
+            }
+            continue;
+        }
+        float sc = own_score(&k[i], sentence_start(t, k, i));
+        float cx = context_score(t, k, i);
+        /* Context cannot make an ordinary word a name ("Dr. Emergency"). */
+        if (cx > 0 && (k[i].dflags & PHI_D_COMMON) && !(k[i].dflags & (PHI_D_FIRST | PHI_D_LAST)))
+            cx = 0;
+        if (cx > sc) sc = cx;
+        /* ", MD" / " RN" after the word. */
+        if (i + 1 < n && (k[i + 1].wflags & PHI_W_CRED) &&
+            (k[i + 1].shape == PHI_SH_UPPER || k[i + 1].shape == PHI_SH_CAP ||
+             k[i + 1].shape == PHI_SH_INITIAL)) {
+            int g = gap_kind(t, k[i].end, k[i + 1].start);
+            if ((g == G_COMMA || g == G_SPACE) && k[i].shape != PHI_SH_INITIAL &&
+                !((k[i].dflags & PHI_D_COMMON) && !(k[i].dflags & (PHI_D_FIRST | PHI_D_LAST))))
+                if (sc < 0.85f) sc = 0.85f;
+        }
+        k[i].score = sc;
+        if (sc >= 0.6f) strong++;
+    }
+    /* Speaker labels of transcripts and chats: "Ubul: What a wife." at a line start. */
+    for (size_t i = 0; i < n; i++) {
+        if (k[i].shape != PHI_SH_CAP || !nameable(&k[i]) || k[i].score >= 0.7f) continue;
+        if ((k[i].dflags & PHI_D_COMMON) && !(k[i].dflags & (PHI_D_FIRST | PHI_D_LAST))) continue;
+        size_t a = k[i].start;
+        while (a > 0 && (t[a - 1] == ' ' || t[a - 1] == '\t' || t[a - 1] == '>'))
+            a--;
+        if (a > 0 && t[a - 1] != '\n') continue;
+        if (k[i].end + 1 >= s->len || t[k[i].end] != ':' || t[k[i].end + 1] != ' ') continue;
+        k[i].score = 0.7f;
+        strong++;
+    }
+    /* Coordinated names share evidence: "Kónya, Becker and Vasquez". */
+    for (size_t i = 0; i < n; i++) {
+        if (k[i].score < 0.6f || k[i].shape != PHI_SH_CAP) continue;
+        for (int dir = -1; dir <= 1; dir += 2) {
+            size_t q = i;
+            for (int hops = 0; hops < 6; hops++) {
+                size_t b;
+                if (dir < 0) {
+                    if (q < 1) break;
+                    b = q - 1;
+                } else {
+                    if (q + 1 >= n) break;
+                    b = q + 1;
+                }
+                size_t lo = dir < 0 ? b : q, hi = dir < 0 ? q : b;
+                int g = gap_kind(t, k[lo].end, k[hi].start);
+                size_t nxt = b;
+                if (g != G_COMMA) {
+                    /* " and " between */
+                    if (g != G_SPACE || !tok_is(t, &k[b], "and")) break;
+                    if (dir < 0 ? b < 1 : b + 1 >= n) break;
+                    nxt = dir < 0 ? b - 1 : b + 1;
+                    size_t lo2 = dir < 0 ? nxt : b, hi2 = dir < 0 ? b : nxt;
+                    if (gap_kind(t, k[lo2].end, k[hi2].start) != G_SPACE) break;
+                }
+                phi_tok *o = &k[nxt];
+                if (o->shape != PHI_SH_CAP || !nameable(o)) break;
+                if ((o->dflags & PHI_D_COMMON) && !(o->dflags & (PHI_D_FIRST | PHI_D_LAST)) &&
+                    !o->foreign)
+                    break;
+                if (o->score < 0.6f) o->score = 0.6f;
+                q = nxt;
+            }
+        }
+    }
+    /* 3: runs share their best evidence. */
+    size_t i = 0;
+    while (i < n) {
+        if (!nameable(&k[i])) {
+            i++;
+            continue;
+        }
+        size_t j = i + 1;
+        while (j < n && j - i < 5 && nameable(&k[j]) && joined(t, &k[j - 1], &k[j]))
+            j++;
+        /* [i, j) is a run */
+        float best = 0;
+        int named = 0, unknown = 0, words = 0;
+        for (size_t q = i; q < j; q++) {
+            if (k[q].score > best) best = k[q].score;
+            if (k[q].shape == PHI_SH_INITIAL) continue;
+            words++;
+            if (k[q].dflags & (PHI_D_FIRST | PHI_D_LAST))
+                named++;
+            else if (!(k[q].dflags & PHI_D_COMMON))
+                unknown++;
+        }
+        bool first_start = sentence_start(t, k, i);
+        if (best < 0.6f && words >= 2 && named + unknown == words && j - i <= 3) {
+            /* Two or three name-like words together: "Hope Young", "Sigurlaug Karlsdottir". */
+            best = named ? 0.55f : (first_start ? 0.4f : 0.5f);
+        }
+        /* Eponyms and organizations: "Foley catheter", "Parkinson's disease", "Smith Inc". */
+        bool kill = false;
+        if (j < n && best < 0.95f) {
+            const phi_tok *nx = &k[j];
+            size_t gapb = nx->start - k[j - 1].end;
+            bool poss = gapb <= 3 && t[k[j - 1].end] == '\'';
+            if ((nx->wflags & PHI_W_EPONYM) && nx->shape == PHI_SH_LOWER && (gapb <= 2 || poss))
+                kill = true;
+            if ((nx->wflags & PHI_W_ORG) && gapb <= 2 && nx->shape != PHI_SH_LOWER) kill = true;
+            if (poss && j + 1 < n && (k[j + 1].wflags & PHI_W_EPONYM)) kill = true;
+        }
+        if (j - i == 1 && k[i].shape == PHI_SH_INITIAL) best = 0;
+        for (size_t q = i; q < j; q++) {
+            if (kill) {
+                k[q].score = 0;
+                continue;
+            }
+            /* "Later Kowalski": a sentence-initial ordinary word is not absorbed. */
+            if (q == i && first_start && k[q].score < 0.6f && (k[q].dflags & PHI_D_COMMON) &&
+                !(k[q].dflags & PHI_D_FIRST))
+                continue;
+            if (best >= 0.5f && k[q].score < best - 0.05f) k[q].score = best - 0.05f;
+        }
+        i = j;
+    }
+    /* 4: names found on their own evidence recur elsewhere in the document. */
+    if (strong) {
+        rc = set_reset(s, strong);
+        if (rc) return rc;
+        size_t added = 0;
+        for (size_t q = 0; q < n; q++) {
+            if (k[q].score >= 0.7f && k[q].shape != PHI_SH_INITIAL && k[q].end - k[q].start >= 2 &&
+                !(k[q].wflags & NOT_A_NAME)) {
+                bool ambig_only = (k[q].dflags & (PHI_D_COMMON | PHI_D_AMBIG)) && k[q].score < 0.8f;
+                if (!ambig_only) set_add(s, k[q].hash), added++;
+            }
+        }
+        if (added)
+            for (size_t q = 0; q < n; q++)
+                if (k[q].score < 0.7f && (k[q].shape == PHI_SH_CAP || k[q].shape == PHI_SH_UPPER) &&
+                    !(k[q].wflags & NOT_A_NAME) && set_has(s, k[q].hash))
+                    k[q].score = 0.7f;
+    }
+    /* Known cities after a preposition: "in Durham", "from Providence". */
+    for (size_t q = 1; q < n; q++) {
+        if (!(k[q].dflags & PHI_D_CITY) || k[q].shape != PHI_SH_CAP) continue;
+        const phi_tok *p = &k[q - 1];
+        if (p->shape != PHI_SH_LOWER || gap_kind(t, p->end, k[q].start) != G_SPACE) continue;
+        if (!(tok_is(t, p, "in") || tok_is(t, p, "from") || tok_is(t, p, "to") ||
+              tok_is(t, p, "near") || tok_is(t, p, "outside") || tok_is(t, p, "of") ||
+              tok_is(t, p, "at")))
+            continue;
+        size_t e = q + 1;
+        while (e < n && e < q + 3 && k[e].shape == PHI_SH_CAP && joined(t, &k[e - 1], &k[e]) &&
+               (k[e].dflags & PHI_D_CITY))
+            e++;
+        phi_cand *c = phi_vec_push(&s->cands, sizeof *c);
+        if (!c) return PHI_ENOMEM;
+        k = s->toks.p;
+        c->start = k[q].start, c->end = k[e - 1].end;
+        c->pat = 0xFFFF, c->type = PHI_CITY, c->dead = 0, c->score = 0.8f;
+    }
+    /* Emit runs of named tokens as candidates. */
+    i = 0;
+    while (i < n) {
+        if (k[i].score < 0.45f) {
+            i++;
+            continue;
+        }
+        size_t j = i + 1;
+        float best = k[i].score;
+        while (j < n && k[j].score >= 0.45f && joined(t, &k[j - 1], &k[j])) {
+            if (k[j].score > best) best = k[j].score;
+            j++;
+        }
+        /* A lone initial is not a name. */
+        if (!(j - i == 1 && k[i].shape == PHI_SH_INITIAL)) {
+            phi_cand *c = phi_vec_push(&s->cands, sizeof *c);
+            if (!c) return PHI_ENOMEM;
+            c->start = k[i].start;
+            c->end = k[j - 1].end;
+            if (k[j - 1].shape == PHI_SH_INITIAL && c->end < s->len && t[c->end] == '.') c->end++;
+            c->pat = 0xFFFF, c->type = PHI_NAME, c->dead = 0, c->score = best;
+        }
+        i = j;
+    }
+    return PHI_OK;
+}

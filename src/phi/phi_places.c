@@ -1,0 +1,465 @@
+/*
+ * phi_places: streets, cities and facilities. Their patterns end on a
+ * literal anchor (a street suffix, ", MA", "Hospital") so Hyperscan can find
+ * them fast; the validators here walk back from the anchor over the house
+ * number and the capitalized words of the name, and forward over a unit
+ * ("Apt 4B"). Also the address grabber for free-form (often non-US)
+ * addresses after an address cue ("lives at", "Address:").
+ */
+#include <string.h>
+
+#include "phi_internal.h"
+
+static void kill(phi_cand *c)
+{
+    c->dead = 1;
+}
+
+/* "[number] [direction] Name... Suffix [direction] [, unit]": find the number, extend over the
+ * unit. */
+void phi_validate_address(const phi_detector *d, phi_scratch *s, phi_cand *c)
+{
+    const uint8_t *t = s->text;
+    size_t len = s->len;
+    (void)len;
+    /* [number] [direction] Name... Suffix[.] [direction] [, unit] */
+    size_t sfx = c->end;
+    while (sfx > 0 && (phi_is_alpha(t[sfx - 1]) || t[sfx - 1] == '.'))
+        sfx--;
+    size_t i = sfx;
+    int words = 0;
+    for (;;) {
+        if (i < 2 || t[i - 1] != ' ') break;
+        size_t e = i - 1, b = e;
+        while (b > 0 &&
+               (phi_is_alnum(t[b - 1]) || t[b - 1] == '\'' || t[b - 1] == '-' || t[b - 1] == '.'))
+            b--;
+        if (b == e) break;
+        if (phi_is_digit(t[b])) {
+            /* an ordinal street name ("5th") or the house number */
+            size_t q = b;
+            while (q < e && phi_is_digit(t[q]))
+                q++;
+            if (e - q == 2 && phi_is_alpha(t[q]) && words < 4) {
+                i = b, words++;
+                continue;
+            }
+            /* house number: 1-6 digits, then nothing, one letter, or -digits */
+            bool house = q - b <= 6 && (e - q == 0 || (e - q == 1 && phi_is_alpha(t[q])));
+            if (!house && t[q] == '-' && e - q >= 2 && e - q <= 5) {
+                house = true;
+                for (size_t r = q + 1; r < e; r++)
+                    house = house && phi_is_digit(t[r]);
+            }
+            if (b > 0 && (t[b - 1] == ')' || t[b - 1] == '-' || t[b - 1] == '.')) house = false;
+            if (house && words >= 1 && (b == 0 || !phi_is_alnum(t[b - 1]))) {
+                c->start = (uint32_t)b;
+                break;
+            }
+            return kill(c);
+        }
+        if (!(t[b] >= 'A' && t[b] <= 'Z') || words >= 4) return kill(c);
+        i = b, words++;
+    }
+    if (c->start == c->end) return kill(c);
+    /* number glued to a unit: "5 mg Pl" */
+    {
+        size_t q = c->start;
+        while (q < c->end && phi_is_digit(t[q]))
+            q++;
+        if (phi_next_is_unit(d, t, len, q)) return kill(c);
+    }
+    /* forward: direction, then a unit ("Apt 4B", "Suite 200", "# 12") */
+    size_t q = c->end;
+    {
+        size_t r = q;
+        while (r < len && t[r] == ' ')
+            r++;
+        size_t wb = r;
+        while (r < len && phi_is_alpha(t[r]))
+            r++;
+        if (r - wb <= 2 && r > wb && t[wb] >= 'A' && t[wb] <= 'Z' &&
+            (r - wb == 1 ? strchr("NSEW", t[wb]) != NULL
+                         : strchr("NS", t[wb]) && strchr("EW", t[wb + 1])) &&
+            (r == len || !phi_is_alnum(t[r]))) {
+            q = r;
+            if (q < len && t[q] == '.') q++;
+        }
+    }
+    {
+        size_t r = q;
+        if (r < len && t[r] == ',') r++;
+        while (r < len && t[r] == ' ')
+            r++;
+        static const char *const unitw[] = {"apt",      "apartment", "suite", "ste",  "unit",
+                                            "fl",       "floor",     "rm",    "room", "bldg",
+                                            "building", "lot",       NULL};
+        size_t wb = r;
+        while (r < len && phi_is_alpha(t[r]))
+            r++;
+        char w[16];
+        size_t wl = r - wb;
+        bool unit = false;
+        if (wl > 0 && wl < sizeof w) {
+            for (size_t k = 0; k < wl; k++)
+                w[k] = (char)phi_lower(t[wb + k]);
+            w[wl] = 0;
+            unit = phi_in_list(w, unitw);
+        } else if (wl == 0 && r < len && t[r] == '#') {
+            unit = true;
+        }
+        if (unit) {
+            if (r < len && t[r] == '.') r++;
+            while (r < len && (t[r] == ' ' || t[r] == '#'))
+                r++;
+            size_t vb = r;
+            while (r < len && r - vb < 6 && (phi_is_alnum(t[r]) || t[r] == '-'))
+                r++;
+            if (r > vb && (r == len || !phi_is_alnum(t[r]))) q = r;
+        }
+    }
+    c->end = (uint32_t)q;
+    return;
+}
+
+/* ", MA" / ", Ohio": the city is the capitalized words before the comma. */
+void phi_validate_city_state(const phi_detector *d, phi_scratch *s, phi_cand *c)
+{
+    const uint8_t *t = s->text;
+    size_t len = s->len;
+    (void)len;
+    /* The match is ", ST" or ", State": find the comma, then the city before it. */
+    size_t comma = c->end;
+    while (comma > 0 && c->end - comma < 24 && t[comma - 1] != ',')
+        comma--;
+    if (comma == 0 || t[comma - 1] != ',') return kill(c);
+    comma--;
+    /* "Smith, MD" / "Jones, PA": credentials, not states, unless a ZIP follows. */
+    size_t st = comma + 1;
+    while (st < c->end && (t[st] == ' ' || t[st] == '\t'))
+        st++;
+    size_t sl = c->end - st;
+    size_t k = c->end;
+    while (k < len && (t[k] == ' ' || t[k] == ','))
+        k++;
+    bool zip = k + 5 <= len && phi_is_digit(t[k]) && phi_is_digit(t[k + 4]);
+    if (sl == 2) {
+        static const char *const cred_like[] = {"MD", "PA", "DO", "ME", "OR", "IN", "ID", "OK",
+                                                "HI", "MS", "CT", "MA", "DE", "SC", "SD", "CO",
+                                                "AL", "MT", "NE", "LA", "GA", "VA", NULL};
+        char ab[3] = {(char)t[st], (char)t[st + 1], 0};
+        if (phi_in_list(ab, cred_like) && !zip) return kill(c);
+    }
+    if (zip) c->score = 0.95f;
+    int nw;
+    c->end = (uint32_t)comma;
+    c->start = (uint32_t)phi_walk_caps(t, comma + 1 > 0 ? comma : 0, 3, false, &nw);
+    /* walk_caps expects an anchor after a space: handle "City," directly */
+    {
+        size_t b = comma;
+        while (b > 0 && (phi_is_alpha(t[b - 1]) || t[b - 1] >= 0x80))
+            b--;
+        if (b == comma || !(t[b] >= 'A' && t[b] <= 'Z')) return kill(c);
+        c->start = (uint32_t)phi_walk_caps(t, b, 2, false, &nw);
+    }
+    phi_trim_lead_words(d, t, c);
+    if (c->end <= c->start) return kill(c);
+    /* A name before a comma and a state ("Boston, MA") vs a person ("Smith, MA"). */
+    size_t wb = c->end;
+    while (wb > c->start && phi_is_alpha(t[wb - 1]))
+        wb--;
+    uint64_t h = phi_hash_word(t + wb, c->end - wb);
+    uint16_t wf = phi_dict_get(&d->ctx, h);
+    if (wf & (PHI_W_NOTNAME | PHI_W_STATE | PHI_W_CRED)) return kill(c);
+    return;
+}
+
+/* "lives in Springfield": keep the place, not the verb. */
+void phi_validate_city_ctx(const phi_detector *d, phi_scratch *s, phi_cand *c)
+{
+    const uint8_t *t = s->text;
+    size_t len = s->len;
+    (void)len;
+    /* Keep the capitalized words after the preposition (UTF-8 letters count). */
+    size_t i = c->end, start = c->end;
+#define LET(x) (phi_is_alpha(x) || (x) >= 0x80)
+#define CAP(x) (((x) >= 'A' && (x) <= 'Z') || (x) >= 0xC0)
+    for (;;) {
+        size_t j = i;
+        while (j > c->start && LET(t[j - 1]))
+            j--;
+        if (j == i || !CAP(t[j])) break;
+        start = j;
+        if (j == c->start || !(t[j - 1] == ' ' || t[j - 1] == '-')) break;
+        i = j - 1;
+        /* stop at the preposition (lower-case word) */
+        size_t k = i;
+        while (k > c->start && LET(t[k - 1]))
+            k--;
+        if (!CAP(t[k])) break;
+    }
+#undef LET
+#undef CAP
+    c->start = (uint32_t)start;
+    if (c->end <= c->start) return kill(c);
+    if (phi_not_phi_place(d, t, c->start, c->end)) return kill(c);
+    uint64_t h = phi_hash_word(t + c->start, 0);
+    (void)h;
+    /* First word: a known city, or not an ordinary word. */
+    size_t j = c->start;
+    while (j < c->end && phi_is_alpha(t[j]))
+        j++;
+    uint64_t hw = phi_hash_word(t + c->start, j - c->start);
+    uint16_t df = phi_dict_get(&d->words, hw);
+    uint16_t wf = phi_dict_get(&d->ctx, hw);
+    if (wf & (PHI_W_NOTNAME | PHI_W_MONTH | PHI_W_TITLE | PHI_W_STATE)) return kill(c);
+    if ((df & PHI_D_COMMON) && !(df & PHI_D_CITY)) c->score = 0.45f;
+    /* The bare "in X" pattern: only words no dictionary knows (or known cities). */
+    if (phi_patterns[c->pat].score < 0.6f && !(df & PHI_D_CITY) &&
+        (df & (PHI_D_COMMON | PHI_D_FIRST | PHI_D_LAST)))
+        return kill(c);
+    return;
+}
+
+/* "Mercy General Hospital": walk back from the facility word over the name. */
+void phi_validate_facility(const phi_detector *d, phi_scratch *s, phi_cand *c)
+{
+    const uint8_t *t = s->text;
+    size_t len = s->len;
+    (void)len;
+    if (c->start == c->end) {
+        /* End-anchored: walk back from the facility word over the name. */
+        size_t fw = c->end;
+        /* the facility phrase may be several words ("Medical Center"): find its first */
+        const char *re = phi_patterns[c->pat].re;
+        (void)re;
+        size_t b = c->end;
+        int words = 0;
+        while (b > 0 && words < 4) {
+            size_t e = b;
+            while (b > 0 && (phi_is_alpha(t[b - 1]) || t[b - 1] == '\''))
+                b--;
+            words++;
+            if (b == e) break;
+            /* stop at the phrase's first word: the word before is not part of FACWORD */
+            size_t q = b;
+            if (q < 2 || t[q - 1] != ' ') break;
+            size_t pb = q - 1;
+            while (pb > 0 && (phi_is_alpha(t[pb - 1]) || t[pb - 1] == '\''))
+                pb--;
+            char w[24];
+            size_t wl = q - 1 - pb;
+            if (wl == 0 || wl >= sizeof w) break;
+            for (size_t k = 0; k < wl; k++)
+                w[k] = (char)phi_lower(t[pb + k]);
+            w[wl] = 0;
+            static const char *const inner[] = {
+                "medical", "health",   "nursing", "rehabilitation", "rehab",       "surgical",
+                "surgery", "urgent",   "care",    "cancer",         "children's",  "memorial",
+                "family",  "dialysis", "skilled", "assisted",       "psychiatric", NULL};
+            if (!phi_in_list(w, inner)) break;
+            b = q - 1;
+        }
+        fw = b;
+        int nw;
+        bool upper = t[c->end - 1] >= 'A' && t[c->end - 1] <= 'Z';
+        c->start = (uint32_t)phi_walk_caps(t, fw, 4, upper, &nw);
+        if (nw == 0) return kill(c);
+        phi_trim_lead_words(d, t, c);
+        if (c->start >= fw) return kill(c);
+        return;
+    }
+    phi_trim_lead_words(d, t, c);
+    return;
+}
+
+/* ---- free-form addresses ---- */
+
+/* Lower-case words that may stand inside an address ("Rua do Arenque",
+ * "Eleftheriou Venizelou str", "Apt. 12"). */
+static const char *const addr_lower[] = {
+    "str",   "st",     "ave",     "rd",    "u",     "utca",    "ul",       "rue",   "via",
+    "rua",   "do",     "da",      "dos",   "das",   "de",      "del",      "della", "la",
+    "le",    "les",    "van",     "von",   "der",   "den",     "am",       "an",    "apt",
+    "suite", "unit",   "box",     "and",   "of",    "the",     "corner",   "nan",   "bus",
+    "no",    "nr",     "strasse", "gasse", "vej",   "gade",    "katu",     "tie",   "street",
+    "road",  "avenue", "lane",    "drive", "floor", "fl",      "building", "bldg",  "room",
+    "rm",    "po",     "p",       "o",     "calle", "avenida", "plaza",    "piso",  NULL};
+
+/* Street and unit words that make a word-poor region an address anyway. */
+static const char *const addr_strong[] = {
+    "street", "st",  "str",     "avenue", "ave",       "road", "rd",    "lane",    "ln",
+    "drive",  "dr",  "court",   "ct",     "boulevard", "blvd", "way",   "place",   "pl",
+    "square", "sq",  "terrace", "apt",    "suite",     "unit", "box",   "po",      "psc",
+    "apo",    "fpo", "dpo",     "floor",  "strasse",   "utca", "rua",   "rue",     "via",
+    "calle",  "vej", "gade",    "katu",   "highway",   "hwy",  "route", "parkway", NULL};
+
+/* Scan an address-like region from p; returns its end (== p when none). */
+static size_t addr_region(const phi_detector *d, const uint8_t *t, size_t len, size_t p,
+                          int *numbers, int *good_words, int *strong_words)
+{
+    size_t i = p, end = p;
+    int nl = 0, words = 0;
+    *numbers = 0, *good_words = 0, *strong_words = 0;
+    while (i < len && i - p < 160) {
+        uint8_t c = t[i];
+        if (c == ' ' || c == '\t' || c == '\r') {
+            i++;
+            continue;
+        }
+        if (c == '\n') {
+            if (++nl > 4) break;
+            /* a blank line ends the block unless the next line is clearly part of it */
+            i++;
+            continue;
+        }
+        if (c == ',' || c == '#' || c == '-' || c == '/' || (c == '>' && nl)) {
+            i++;
+            continue;
+        }
+        if (c == '.') {
+            /* "Apt. 5", "u. 15.": a dot not followed by the end of a sentence */
+            size_t q = i + 1;
+            while (q < len && (t[q] == ' ' || t[q] == '\t'))
+                q++;
+            if (q < len && t[q] == '\n') {
+                size_t r = q + 1;
+                while (r < len && (t[r] == ' ' || t[r] == '\t'))
+                    r++;
+                if (r < len &&
+                    (phi_is_digit(t[r]) || (t[r] >= 'A' && t[r] <= 'Z') || t[r] >= 0xC0)) {
+                    i = q;
+                    continue;
+                }
+            }
+            if (q >= len || t[q] == '\n' || (t[q] >= 'a' && t[q] <= 'z' && q > i + 1)) {
+                end = i + 1 > end && words ? end : end;
+                break;
+            }
+            i++;
+            continue;
+        }
+        if (phi_is_digit(c)) {
+            size_t j = i;
+            while (j < len && (phi_is_alnum(t[j])))
+                j++;
+            if (j - i > 10) break;
+            (*numbers)++;
+            i = end = j;
+            continue;
+        }
+        if (phi_is_alpha(c) || c >= 0x80) {
+            size_t j = i;
+            while (j < len && (phi_is_alpha(t[j]) || t[j] >= 0x80 || t[j] == '\''))
+                j++;
+            size_t wl = j - i;
+            char w[24];
+            bool lower = c >= 'a' && c <= 'z';
+            if (wl < sizeof w) {
+                for (size_t k = 0; k < wl; k++)
+                    w[k] = (char)phi_lower(t[i + k]);
+                w[wl] = 0;
+            } else {
+                w[0] = 0;
+            }
+            bool strong = w[0] && phi_in_list(w, addr_strong);
+            if (lower && !(w[0] && phi_in_list(w, addr_lower))) {
+                /* foreign street words: "tér", "hersnapvej", "midtvollen" */
+                bool nonascii = false;
+                for (size_t q = i; q < j && !nonascii; q++)
+                    nonascii = t[q] >= 0x80;
+                uint16_t lf = phi_dict_get(&d->words, phi_hash_word(t + i, wl));
+                if (!(nonascii || (*numbers >= 1 && wl >= 4 && lf == 0))) break;
+            }
+            if (strong) (*strong_words)++;
+            if (w[0] && (!strcmp(w, "am") || !strcmp(w, "pm")) && !lower) break;
+            uint16_t f = phi_dict_get(&d->words, phi_hash_word(t + i, wl));
+            uint16_t cf = phi_dict_get(&d->ctx, phi_hash_word(t + i, wl));
+            if (!lower && (cf & (PHI_W_MONTH | PHI_W_TITLE)) && !strong) break;
+            words++;
+            if (strong || (wl >= 3 && (!(f & PHI_D_COMMON) || c >= 0x80))) (*good_words)++;
+            i = end = j;
+            continue;
+        }
+        break;
+    }
+    (void)nl;
+    return end;
+}
+
+int phi_addr_grab(const phi_detector *d, phi_scratch *s)
+{
+    const uint8_t *t = s->text;
+    size_t len = s->len;
+    const phi_kw *k = s->kws.p;
+    size_t nk = s->kws.n, last_end = 0;
+    for (size_t i = 0; i < nk; i++) {
+        if ((k[i].cls != PHI_C_ADDR && k[i].cls != PHI_C_ADDR_WEAK) || k[i].end < last_end)
+            continue;
+        size_t p = k[i].end;
+        while (p < len && (t[p] == ' ' || t[p] == ':' || t[p] == '\n' || t[p] == '\t'))
+            p++;
+        /* "the corner of 159 ..." */
+        if (p + 14 < len && strncmp((const char *)t + p, "the corner of ", 14) == 0) p += 14;
+        if (p < len && !phi_is_digit(t[p])) {
+            /* "The address of Persint is 6750 ...": skip to " is " or ": " before a number */
+            size_t q = p;
+            while (q + 4 < len && q < p + 60 && t[q] != '\n' && t[q] != '.') {
+                if ((t[q] == ' ' && t[q + 1] == 'i' && t[q + 2] == 's' && t[q + 3] == ' ' &&
+                     phi_is_digit(t[q + 4])) ||
+                    (t[q] == ':' && t[q + 1] == ' ' && phi_is_digit(t[q + 2]))) {
+                    p = q + (t[q] == ':' ? 2 : 4);
+                    break;
+                }
+                q++;
+            }
+        }
+        if (p >= len || !(phi_is_digit(t[p]) || (t[p] >= 'A' && t[p] <= 'Z') || t[p] >= 0x80))
+            continue;
+        int nums, good, strong;
+        bool weak = k[i].cls == PHI_C_ADDR_WEAK;
+        if (weak && k[i].end > 0 && phi_is_digit(t[k[i].end - 1])) p = k[i].end - 1;
+        size_t e = addr_region(d, t, len, p, &nums, &good, &strong);
+        if (e <= p || nums < 1 || good < 1) continue;
+        if (weak && !(nums >= 2 || strong >= 1)) continue;
+        /* "at 5 PM", "with 2 L": need a real word next to the number */
+        while (e > p && (t[e - 1] == ',' || t[e - 1] == ' ' || t[e - 1] == '\n' || t[e - 1] == '-'))
+            e--;
+        phi_cand *c = phi_vec_push(&s->cands, sizeof *c);
+        if (!c) return PHI_ENOMEM;
+        k = s->kws.p;
+        c->start = (uint32_t)p, c->end = (uint32_t)e, c->pat = 0xFFFF;
+        c->type = PHI_ADDRESS, c->dead = 0, c->score = good >= 2 || nums >= 2 ? 0.75f : 0.55f;
+        last_end = e;
+    }
+    /* A line that opens with a house number and a street name ("20789 Allika 46"). */
+    for (size_t i = 0; i < len; i++) {
+        if (t[i] != '\n' && i != 0) continue;
+        size_t p = t[i] == '\n' ? i + 1 : 0;
+        while (p < len && (t[p] == ' ' || t[p] == '\t' || t[p] == '>')) /* "> " quoting */
+            p++;
+        if (p >= len || !phi_is_digit(t[p]) || p < last_end) continue;
+        size_t q = p;
+        while (q < len && phi_is_digit(t[q]))
+            q++;
+        if (q - p > 6 || q >= len || t[q] != ' ') continue;
+        size_t w = q + 1;
+        if (w >= len || !((t[w] >= 'A' && t[w] <= 'Z') || t[w] >= 0x80)) continue;
+        size_t we = w;
+        while (we < len && (phi_is_alpha(t[we]) || t[we] >= 0x80))
+            we++;
+        uint16_t f = phi_dict_get(&d->words, phi_hash_word(t + w, we - w));
+        if ((f & PHI_D_COMMON) && t[w] < 0x80) continue;
+        int nums, good, strong;
+        size_t e = addr_region(d, t, len, p, &nums, &good, &strong);
+        if (e <= p || nums < 2 || good < 1) continue;
+        while (e > p && (t[e - 1] == ',' || t[e - 1] == ' ' || t[e - 1] == '\n' || t[e - 1] == '-'))
+            e--;
+        phi_cand *c = phi_vec_push(&s->cands, sizeof *c);
+        if (!c) return PHI_ENOMEM;
+        c->start = (uint32_t)p, c->end = (uint32_t)e, c->pat = 0xFFFF;
+        c->type = PHI_ADDRESS, c->dead = 0, c->score = 0.6f;
+        last_end = e;
+    }
+    return PHI_OK;
+}
