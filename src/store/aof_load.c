@@ -191,6 +191,7 @@ int aof_scan_fd(int fd, const char *path, sealer *s, aof_apply_fn *apply, void *
     }
     unsigned long long size = (unsigned long long)st.st_size;
     r->size = size;
+    if (size == 0) return 0; /* an empty log is a fresh start (aof_open writes its header) */
     rd.p = mem_alloc(AOF_WINDOW);
 
     int h = header_check(&rd, path, size, r->id, r->why, sizeof r->why, err, errlen);

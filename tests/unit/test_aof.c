@@ -20,8 +20,10 @@
 #include "store/aof.h"
 #include "store/keyring.h"
 #include "store/seal.h"
+#include "../../fuzz/aof_fixture.h"
 #include "unit.h"
 #include "util/log.h"
+#include <dirent.h>
 
 static char dir[64];      /* temp root: key file and keyring */
 static char data[96];     /* the log directory */
@@ -946,7 +948,151 @@ TEST(checklog_tool)
     teardown();
 }
 
+/* ---- the fuzz corpus ---- */
+
+/* Like setup(), but with the fixed keyring of fuzz/aof_fixture.h. */
+static void fixture_setup(void)
+{
+    char kf[128], krp[128], err[512];
+    snprintf(dir, sizeof dir, "/tmp/phidb-aof-XXXXXX");
+    if (!mkdtemp(dir)) abort();
+    snprintf(kf, sizeof kf, "%s/mk", dir);
+    snprintf(krp, sizeof krp, "%s/keyring", dir);
+    spit(kf, (const uint8_t *)aof_fixture_master_key, strlen(aof_fixture_master_key));
+    spit(krp, (const uint8_t *)aof_fixture_keyring, strlen(aof_fixture_keyring));
+    chmod(kf, 0600);
+    chmod(krp, 0600);
+    keyring_kek_source src = {kf, NULL, NULL};
+    kr = keyring_open(krp, &src, 0, err, sizeof err);
+    if (!kr) {
+        fprintf(stderr, "fixture keyring: %s\n", err);
+        abort();
+    }
+    ls = seal_new(kr, KR_LOG);
+    snprintf(data, sizeof data, "%s/data", dir);
+    mkdir(data, 0700);
+    snprintf(logpath, sizeof logpath, "%s/phidb.log", data);
+}
+
+static void seed(const char *out, const char *name, const uint8_t *p, size_t n)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", out, name);
+    spit(path, p, n);
+}
+
+/* Write the seed corpus of fuzz_aof into out. */
+static void write_seeds(const char *out)
+{
+    size_t n, one, off[32];
+    make_log(0);
+    uint8_t *img = slurp(logpath, &n);
+    seed(out, "valid_empty", img, n);
+    free(img);
+    make_log(1);
+    img = slurp(logpath, &one);
+    seed(out, "valid_one", img, one);
+    free(img);
+    make_log(20);
+    img = slurp(logpath, &n);
+    CHECK_INT(offsets(img, n, off, 32), 20);
+    seed(out, "valid_many", img, n);
+    seed(out, "torn_length", img, off[19] + 2);
+    seed(out, "torn_body", img, off[19] + rec_len(img, off[19]) / 2);
+    uint8_t *m = calloc(1, n + 100);
+    memcpy(m, img, n);
+    seed(out, "torn_zero_fill", m, n + 100);
+    m[n - 5] ^= 1;
+    seed(out, "torn_last_bad", m, n);
+    memcpy(m, img, n);
+    m[off[9] + 30] ^= 1;
+    seed(out, "bad_flip", m, n);
+    size_t sa = rec_len(img, off[2]), sb = rec_len(img, off[3]);
+    memcpy(m, img, n);
+    memcpy(m + off[2], img + off[3], sb);
+    memcpy(m + off[2] + sb, img + off[2], sa);
+    seed(out, "bad_swap", m, n);
+    memcpy(m, img, n);
+    memset(m + off[5], 0xff, 4);
+    seed(out, "bad_huge_length", m, n);
+    memset(m + off[5], 0, 4);
+    seed(out, "bad_zero_length", m, n);
+    free(m);
+    m = malloc(n + sa);
+    memcpy(m, img, off[3]);
+    memcpy(m + off[3], img + off[2], sa);
+    memcpy(m + off[3] + sa, img + off[3], n - off[3]);
+    seed(out, "bad_duplicate", m, n + sa);
+    memcpy(m, img, n);
+    seed(out, "header_short", m, 30);
+    m[11] = 2;
+    seed(out, "header_newer", m, n);
+    m[11] = 1;
+    m[7] = 'X';
+    seed(out, "header_magic", m, n);
+    for (size_t i = 0; i < 256; i++)
+        m[i] = (uint8_t)(i * 167 + 13);
+    seed(out, "garbage", m, 256);
+    seed(out, "empty", m, 0);
+    free(m);
+    free(img);
+    /* Zero-length payloads. */
+    unlink(logpath);
+    aof *a = open_log(AOF_FSYNC_EVERYSEC);
+    coll c = {0, 0, 0, len_of};
+    aof_load_stats st;
+    char err[512];
+    CHECK_INT(aof_load(a, collect, &c, &st, err, sizeof err), 0);
+    for (int i = 0; i < 3; i++)
+        CHECK_INT(aof_append(a, NULL, 0, err, sizeof err), 0);
+    aof_close(a);
+    img = slurp(logpath, &n);
+    seed(out, "valid_zero_length", img, n);
+    free(img);
+}
+
+/* The seeds of fuzz/corpus/aof are what their names say with the fixture keyring (so the
+ * fuzzer starts from real logs); PHIDB_AOF_WRITE_SEEDS=DIR writes them afresh. */
+TEST(fuzz_corpus_fixture)
+{
+    fixture_setup();
+    const char *out = getenv("PHIDB_AOF_WRITE_SEEDS");
+    if (out) write_seeds(out);
+    const char *srcdir = getenv("PHIDB_SOURCE");
+    char cdir[1024];
+    if (out)
+        snprintf(cdir, sizeof cdir, "%s", out);
+    else
+        snprintf(cdir, sizeof cdir, "%s/fuzz/corpus/aof", srcdir ? srcdir : ".");
+    DIR *d = opendir(cdir);
+    if (!d) {
+        printf("skip fuzz_corpus_fixture: no %s\n", cdir);
+        teardown();
+        return;
+    }
+    struct dirent *e;
+    int seen = 0;
+    while ((e = readdir(d)) != NULL) {
+        char path[1300], err[512];
+        aof_check_report r;
+        if (e->d_name[0] == '.') continue;
+        snprintf(path, sizeof path, "%s/%s", cdir, e->d_name);
+        int rc = aof_check(path, ls, &r, err, sizeof err);
+        int ok = 1;
+        if (strncmp(e->d_name, "valid_", 6) == 0) ok = rc == 0 && r.records > 0;
+        if (strcmp(e->d_name, "valid_empty") == 0) ok = rc == 0 && r.records == 0;
+        if (strncmp(e->d_name, "torn_", 5) == 0) ok = rc == 1 && r.torn;
+        if (strncmp(e->d_name, "bad_", 4) == 0) ok = rc == 1 && !r.torn && r.records > 0;
+        if (strncmp(e->d_name, "header_", 7) == 0) ok = rc != 0;
+        if (!ok) unit_fail(__FILE__, __LINE__, "seed %s: check %d (%s)", e->d_name, rc, r.problem);
+        seen++;
+    }
+    closedir(d);
+    CHECK(seen >= 12);
+    teardown();
+}
+
 UNIT_MAIN(T(roundtrip), T(continue_after_reload), T(torn_tail_every_offset),
           T(damage_in_the_middle), T(header_errors), T(check_and_repair),
           T(rewrite_commit_and_abort), T(leftover_rewrite_removed), T(fsync_policies),
-          T(full_disk_rlimit), T(full_disk_enospc), T(checklog_tool))
+          T(full_disk_rlimit), T(full_disk_enospc), T(checklog_tool), T(fuzz_corpus_fixture))
