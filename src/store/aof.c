@@ -22,7 +22,9 @@
  *   on disk, and only a fresh log written from memory restores the guarantee.
  * - aof_synced: with always, everything appended is written and fsynced; with
  *   everysec, everything appended is written (the fsync follows within about a
- *   second, which is what everysec promises).
+ *   second, which is what everysec promises). aof_flush fails only in the write
+ *   and fsync states: in the space state every accepted record had its space
+ *   reserved, so it is written and the caller may release those replies.
  * - The everysec thread starts with the first flush that needs it, fsyncs at
  *   most once a second when something was written, and never touches an fd
  *   that is being replaced: a rewrite commit waits until it is out of
