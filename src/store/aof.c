@@ -273,7 +273,10 @@ static int sync_now(aof *a)
         a->sync_err = e;
     }
     unlock(a);
-    if (rc != 0) log_state(a);
+    if (rc != 0 && !a->sync_logged) {
+        log_state(a);
+        a->sync_logged = 1;
+    }
     return rc;
 }
 
@@ -569,7 +572,11 @@ void aof_cron(aof *a)
     lock(a);
     int se = a->sync_err;
     unlock(a);
-    if (se) return; /* only a rewrite clears it */
+    if (se) {                              /* only a rewrite clears it */
+        if (!a->sync_logged) log_state(a); /* a failure of the everysec thread */
+        a->sync_logged = 1;
+        return;
+    }
     if (a->write_err) {
         int was = a->write_err;
         if (write_out(a) != 0) return;
@@ -740,6 +747,7 @@ int aof_rewrite_commit(aof *a, char *err, size_t errlen)
     a->written = a->synced = a->rw_written;
     a->sync_err = dir_err;
     unlock(a);
+    a->sync_logged = 0;
     close(old);
     a->rw_fd = -1;
     memcpy(a->id, a->rw_id, AOF_ID_LEN);
@@ -750,7 +758,10 @@ int aof_rewrite_commit(aof *a, char *err, size_t errlen)
     a->out.len = a->out_off = 0;
     a->write_err = a->space_err = 0;
     buf_free(&a->rw_out);
-    if (dir_err) log_state(a);
+    if (dir_err) {
+        log_state(a);
+        a->sync_logged = 1;
+    }
     if (reserve(a, a->appended, 1) != 0) {
         a->space_err = errno ? errno : EIO;
         log_state(a);

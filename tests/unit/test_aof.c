@@ -3,6 +3,7 @@
  * records), header errors, check and repair, rewrite commit and abort, the leftover rewrite
  * file, full disk (RLIMIT_FSIZE at write time; ENOSPC from a small tmpfs at reservation time),
  * and the always / everysec fsync policies. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -63,6 +64,26 @@ static void teardown(void)
     keyring_close(kr);
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0) abort();
+}
+
+/* fdatasync with injected failures: the aof code linked into this test calls this one. */
+static int fail_fdatasync; /* errno to fail with (0: the real call); atomic access */
+
+static int (*real_fdatasync)(int); /* libc's, found before main (no lazy race) */
+
+__attribute__((constructor)) static void find_fdatasync(void)
+{
+    real_fdatasync = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
+}
+
+int fdatasync(int fd)
+{
+    int e = __atomic_load_n(&fail_fdatasync, __ATOMIC_SEQ_CST);
+    if (e) {
+        errno = e;
+        return -1;
+    }
+    return real_fdatasync(fd);
 }
 
 /* ---- helpers ---- */
@@ -701,6 +722,69 @@ TEST(fsync_policies)
     teardown();
 }
 
+/* A failed fsync is sticky: the kernel may have dropped the pages, so appends stay refused
+ * (and nothing reads as synced) until a rewrite writes a fresh log; retrying does not clear
+ * it. Both the always path (caller's thread) and the everysec thread. */
+TEST(fsync_failure)
+{
+    setup();
+    char err[512];
+    coll c = {0, 0, 0, len_of};
+    aof_load_stats st;
+    aof *a = open_load(AOF_FSYNC_ALWAYS, &c, &st);
+    append_n(a, 0, 5);
+    uint8_t p[1024];
+    gen(p, len_of(5), 5);
+    CHECK_INT(aof_append(a, p, len_of(5), err, sizeof err), 0);
+    __atomic_store_n(&fail_fdatasync, EIO, __ATOMIC_SEQ_CST);
+    CHECK(aof_flush(a) != 0);
+    __atomic_store_n(&fail_fdatasync, 0, __ATOMIC_SEQ_CST);
+    CHECK(!aof_synced(a));
+    CHECK(aof_status(a, err, sizeof err) != 0);
+    CHECK(strstr(err, "fsync of") && strstr(err, "until a log rewrite succeeds"));
+    CHECK(aof_append(a, p, 1, err, sizeof err) != 0);
+    aof_cron(a);
+    CHECK(aof_flush(a) != 0);
+    CHECK(aof_status(a, err, sizeof err) != 0);
+    /* The rewrite restores the guarantee: records 0..5 as the fresh state. */
+    CHECK_INT(aof_rewrite_begin(a, err, sizeof err), 0);
+    for (unsigned i = 0; i < 6; i++) {
+        gen(p, len_of(i), i);
+        CHECK_INT(aof_rewrite_append(a, p, len_of(i), err, sizeof err), 0);
+    }
+    CHECK_INT(aof_rewrite_commit(a, err, sizeof err), 0);
+    CHECK_INT(aof_status(a, err, sizeof err), 0);
+    CHECK(aof_synced(a));
+    append_n(a, 6, 2);
+
+    /* everysec: the thread's failure shows within about a second. */
+    aof_set_fsync(a, AOF_FSYNC_EVERYSEC);
+    __atomic_store_n(&fail_fdatasync, EIO, __ATOMIC_SEQ_CST);
+    append_n(a, 8, 1);
+    struct timespec ms20 = {0, 20 * 1000 * 1000};
+    for (int i = 0; i < 150 && aof_status(a, err, sizeof err) == 0; i++)
+        nanosleep(&ms20, NULL);
+    __atomic_store_n(&fail_fdatasync, 0, __ATOMIC_SEQ_CST);
+    CHECK(aof_status(a, err, sizeof err) != 0);
+    CHECK(!aof_synced(a));
+    aof_cron(a);
+    CHECK(aof_append(a, p, 1, err, sizeof err) != 0);
+    CHECK_INT(aof_rewrite_begin(a, err, sizeof err), 0);
+    for (unsigned i = 0; i < 9; i++) {
+        gen(p, len_of(i), i);
+        CHECK_INT(aof_rewrite_append(a, p, len_of(i), err, sizeof err), 0);
+    }
+    CHECK_INT(aof_rewrite_commit(a, err, sizeof err), 0);
+    append_n(a, 9, 3);
+    aof_close(a);
+    c = (coll){0, 0, 0, len_of};
+    a = open_load(AOF_FSYNC_EVERYSEC, &c, &st);
+    CHECK_INT(c.n, 12);
+    CHECK_INT(c.bad, 0);
+    aof_close(a);
+    teardown();
+}
+
 /* ---- full disk ---- */
 
 static size_t len_600(unsigned i)
@@ -1095,4 +1179,5 @@ TEST(fuzz_corpus_fixture)
 UNIT_MAIN(T(roundtrip), T(continue_after_reload), T(torn_tail_every_offset),
           T(damage_in_the_middle), T(header_errors), T(check_and_repair),
           T(rewrite_commit_and_abort), T(leftover_rewrite_removed), T(fsync_policies),
-          T(full_disk_rlimit), T(full_disk_enospc), T(checklog_tool), T(fuzz_corpus_fixture))
+          T(fsync_failure), T(full_disk_rlimit), T(full_disk_enospc), T(checklog_tool),
+          T(fuzz_corpus_fixture))
