@@ -414,18 +414,7 @@ aof *aof_open(const char *dir, sealer *s, enum aof_fsync policy, char *err, size
     pthread_cond_init(&a->cv, &ca);
     pthread_condattr_destroy(&ca);
 
-    if (unlink(a->rw_path) == 0) {
-        log_warning("durable log: removed the unfinished rewrite %s", a->rw_path);
-    } else if (errno != ENOENT) {
-        snprintf(err, errlen, "durable log: cannot remove the unfinished rewrite %s: %s",
-                 a->rw_path, strerror(errno));
-        goto out_free;
-    }
-    char *tmp = join(dir, "phidb.log.tmp");
-    unlink(tmp); /* a creation interrupted before its rename */
-    mem_free(tmp);
-
-    int fresh = 0;
+    int fresh = 0, old = -1;
     a->fd = open(a->path, O_RDWR | O_CLOEXEC);
     if (a->fd < 0 && errno != ENOENT) {
         snprintf(err, errlen, "durable log: cannot open %s: %s", a->path, strerror(errno));
@@ -441,25 +430,42 @@ aof *aof_open(const char *dir, sealer *s, enum aof_fsync policy, char *err, size
             snprintf(err, errlen, "durable log: %s is not a regular file", a->path);
             goto out_free;
         }
-        if (st.st_size == 0) {
-            close(a->fd);
+        /* check-log --repair takes the same lock, so it never cuts a log in use; and nothing
+         * below (leftover removal included) happens to a directory another process uses. */
+        if (flock(a->fd, LOCK_EX | LOCK_NB) != 0) {
+            snprintf(err, errlen, "durable log: %s is in use by another process", a->path);
+            goto out_free;
+        }
+        if (st.st_size == 0) { /* replaced below; its lock is held until then */
+            old = a->fd;
             a->fd = -1;
         }
     }
     if (a->fd < 0) {
         fresh = 1;
-        if (create_fresh(a, err, errlen) != 0) goto out_free;
+        int rc = create_fresh(a, err, errlen);
+        if (old >= 0) close(old);
+        if (rc != 0) goto out_free;
         a->fd = open(a->path, O_RDWR | O_CLOEXEC);
         if (a->fd < 0) {
             snprintf(err, errlen, "durable log: cannot open %s: %s", a->path, strerror(errno));
             goto out_free;
         }
+        if (flock(a->fd, LOCK_EX | LOCK_NB) != 0) {
+            snprintf(err, errlen, "durable log: %s is in use by another process", a->path);
+            goto out_free;
+        }
     }
-    /* check-log --repair takes the same lock, so it never cuts a log in use. */
-    if (flock(a->fd, LOCK_EX | LOCK_NB) != 0) {
-        snprintf(err, errlen, "durable log: %s is in use by another process", a->path);
+    if (unlink(a->rw_path) == 0) {
+        log_warning("durable log: removed the unfinished rewrite %s", a->rw_path);
+    } else if (errno != ENOENT) {
+        snprintf(err, errlen, "durable log: cannot remove the unfinished rewrite %s: %s",
+                 a->rw_path, strerror(errno));
         goto out_free;
     }
+    char *tmp = join(dir, "phidb.log.tmp");
+    unlink(tmp); /* a creation interrupted before its rename */
+    mem_free(tmp);
     if (fresh) {
         a->ready = 1;
         a->appended = a->written = a->synced = a->reserved = a->base = AOF_HEADER_LEN;

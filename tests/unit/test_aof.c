@@ -452,7 +452,14 @@ TEST(leftover_rewrite_removed)
     aof *a = open_load(AOF_FSYNC_EVERYSEC, &c, &st);
     CHECK(access(rw, F_OK) != 0);
     CHECK_INT(c.n, 3);
-    aof_close(a);
+    /* A second open of a log in use is refused, and leaves the live rewrite alone. */
+    char err[512];
+    CHECK_INT(aof_rewrite_begin(a, err, sizeof err), 0);
+    CHECK(aof_open(data, ls, AOF_FSYNC_EVERYSEC, err, sizeof err) == NULL);
+    CHECK(strstr(err, "in use") != NULL);
+    CHECK(access(rw, F_OK) == 0);
+    aof_close(a); /* aborts the rewrite */
+    CHECK(access(rw, F_OK) != 0);
     teardown();
 }
 
