@@ -312,8 +312,7 @@ int aof_load(aof *a, aof_apply_fn *apply, void *arg, aof_load_stats *stats, char
         return -1;
     }
     if (r.end == AOF_SCAN_APPLY) {
-        snprintf(err, errlen, "%s: the record at offset %llu (%s) could not be applied", a->path,
-                 r.bad_off, r.why);
+        snprintf(err, errlen, "%s: loading stopped at offset %llu: %s", a->path, r.bad_off, r.why);
         return -1;
     }
     if (r.end == AOF_SCAN_TORN) {
