@@ -22,7 +22,9 @@
  *   on disk, and only a fresh log written from memory restores the guarantee.
  * - aof_synced: with always, everything appended is written and fsynced; with
  *   everysec, everything appended is written (the fsync follows within about a
- *   second, which is what everysec promises).
+ *   second, which is what everysec promises). aof_flush fails only in the write
+ *   and fsync states: in the space state every accepted record had its space
+ *   reserved, so it is written and the caller may release those replies.
  * - The everysec thread starts with the first flush that needs it, fsyncs at
  *   most once a second when something was written, and never touches an fd
  *   that is being replaced: a rewrite commit waits until it is out of
@@ -271,7 +273,10 @@ static int sync_now(aof *a)
         a->sync_err = e;
     }
     unlock(a);
-    if (rc != 0) log_state(a);
+    if (rc != 0 && !a->sync_logged) {
+        log_state(a);
+        a->sync_logged = 1;
+    }
     return rc;
 }
 
@@ -409,18 +414,7 @@ aof *aof_open(const char *dir, sealer *s, enum aof_fsync policy, char *err, size
     pthread_cond_init(&a->cv, &ca);
     pthread_condattr_destroy(&ca);
 
-    if (unlink(a->rw_path) == 0) {
-        log_warning("durable log: removed the unfinished rewrite %s", a->rw_path);
-    } else if (errno != ENOENT) {
-        snprintf(err, errlen, "durable log: cannot remove the unfinished rewrite %s: %s",
-                 a->rw_path, strerror(errno));
-        goto out_free;
-    }
-    char *tmp = join(dir, "phidb.log.tmp");
-    unlink(tmp); /* a creation interrupted before its rename */
-    mem_free(tmp);
-
-    int fresh = 0;
+    int fresh = 0, old = -1;
     a->fd = open(a->path, O_RDWR | O_CLOEXEC);
     if (a->fd < 0 && errno != ENOENT) {
         snprintf(err, errlen, "durable log: cannot open %s: %s", a->path, strerror(errno));
@@ -436,25 +430,42 @@ aof *aof_open(const char *dir, sealer *s, enum aof_fsync policy, char *err, size
             snprintf(err, errlen, "durable log: %s is not a regular file", a->path);
             goto out_free;
         }
-        if (st.st_size == 0) {
-            close(a->fd);
+        /* check-log --repair takes the same lock, so it never cuts a log in use; and nothing
+         * below (leftover removal included) happens to a directory another process uses. */
+        if (flock(a->fd, LOCK_EX | LOCK_NB) != 0) {
+            snprintf(err, errlen, "durable log: %s is in use by another process", a->path);
+            goto out_free;
+        }
+        if (st.st_size == 0) { /* replaced below; its lock is held until then */
+            old = a->fd;
             a->fd = -1;
         }
     }
     if (a->fd < 0) {
         fresh = 1;
-        if (create_fresh(a, err, errlen) != 0) goto out_free;
+        int rc = create_fresh(a, err, errlen);
+        if (old >= 0) close(old);
+        if (rc != 0) goto out_free;
         a->fd = open(a->path, O_RDWR | O_CLOEXEC);
         if (a->fd < 0) {
             snprintf(err, errlen, "durable log: cannot open %s: %s", a->path, strerror(errno));
             goto out_free;
         }
+        if (flock(a->fd, LOCK_EX | LOCK_NB) != 0) {
+            snprintf(err, errlen, "durable log: %s is in use by another process", a->path);
+            goto out_free;
+        }
     }
-    /* check-log --repair takes the same lock, so it never cuts a log in use. */
-    if (flock(a->fd, LOCK_EX | LOCK_NB) != 0) {
-        snprintf(err, errlen, "durable log: %s is in use by another process", a->path);
+    if (unlink(a->rw_path) == 0) {
+        log_warning("durable log: removed the unfinished rewrite %s", a->rw_path);
+    } else if (errno != ENOENT) {
+        snprintf(err, errlen, "durable log: cannot remove the unfinished rewrite %s: %s",
+                 a->rw_path, strerror(errno));
         goto out_free;
     }
+    char *tmp = join(dir, "phidb.log.tmp");
+    unlink(tmp); /* a creation interrupted before its rename */
+    mem_free(tmp);
     if (fresh) {
         a->ready = 1;
         a->appended = a->written = a->synced = a->reserved = a->base = AOF_HEADER_LEN;
@@ -567,7 +578,11 @@ void aof_cron(aof *a)
     lock(a);
     int se = a->sync_err;
     unlock(a);
-    if (se) return; /* only a rewrite clears it */
+    if (se) {                              /* only a rewrite clears it */
+        if (!a->sync_logged) log_state(a); /* a failure of the everysec thread */
+        a->sync_logged = 1;
+        return;
+    }
     if (a->write_err) {
         int was = a->write_err;
         if (write_out(a) != 0) return;
@@ -738,6 +753,7 @@ int aof_rewrite_commit(aof *a, char *err, size_t errlen)
     a->written = a->synced = a->rw_written;
     a->sync_err = dir_err;
     unlock(a);
+    a->sync_logged = 0;
     close(old);
     a->rw_fd = -1;
     memcpy(a->id, a->rw_id, AOF_ID_LEN);
@@ -748,7 +764,10 @@ int aof_rewrite_commit(aof *a, char *err, size_t errlen)
     a->out.len = a->out_off = 0;
     a->write_err = a->space_err = 0;
     buf_free(&a->rw_out);
-    if (dir_err) log_state(a);
+    if (dir_err) {
+        log_state(a);
+        a->sync_logged = 1;
+    }
     if (reserve(a, a->appended, 1) != 0) {
         a->space_err = errno ? errno : EIO;
         log_state(a);

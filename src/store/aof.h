@@ -79,9 +79,13 @@ int aof_load(aof *a, aof_apply_fn *apply, void *arg, aof_load_stats *stats, char
 int aof_append(aof *a, const uint8_t *payload, size_t len, char *err, size_t errlen);
 /* Write buffered records (and fsync with ALWAYS). Returns 0 when everything appended so far
  * is written as the policy requires; -1 when the log is in an error state (buffered records
- * are kept for aof_cron to retry). */
+ * are kept for aof_cron to retry). A refused reservation alone (disk full: new appends
+ * refused) still returns 0 here, since every record accepted before it had its space
+ * reserved and is written. */
 int aof_flush(aof *a);
-/* 1 when every record appended so far is durable as the policy requires. */
+/* 1 when every record appended so far is durable as the policy requires: with ALWAYS written
+ * and fsynced; with EVERYSEC written (the fsync follows within about a second). 0 after a
+ * failed fsync until a rewrite commits. */
 int aof_synced(const aof *a);
 /* Periodic work (call about every 100 ms): everysec bookkeeping, retrying after errors. */
 void aof_cron(aof *a);

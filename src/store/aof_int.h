@@ -51,6 +51,7 @@ struct aof {
     int space_err;               /* errno of a failed reservation (0: none) */
     int write_err;               /* errno of a failed write (0: none) */
     int sync_err;                /* errno of a failed fsync, sticky until a rewrite; mu */
+    int sync_logged;             /* sync_err was logged (the thread does not log) */
     enum aof_fsync policy;       /* fsync policy; mu for writes */
     pthread_mutex_t mu;          /* guards the fields marked mu */
     pthread_cond_t cv;           /* thread wake-up (stop) and busy changes */

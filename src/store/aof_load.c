@@ -191,6 +191,7 @@ int aof_scan_fd(int fd, const char *path, sealer *s, aof_apply_fn *apply, void *
     }
     unsigned long long size = (unsigned long long)st.st_size;
     r->size = size;
+    if (size == 0) return 0; /* an empty log is a fresh start (aof_open writes its header) */
     rd.p = mem_alloc(AOF_WINDOW);
 
     int h = header_check(&rd, path, size, r->id, r->why, sizeof r->why, err, errlen);
@@ -311,8 +312,7 @@ int aof_load(aof *a, aof_apply_fn *apply, void *arg, aof_load_stats *stats, char
         return -1;
     }
     if (r.end == AOF_SCAN_APPLY) {
-        snprintf(err, errlen, "%s: the record at offset %llu (%s) could not be applied", a->path,
-                 r.bad_off, r.why);
+        snprintf(err, errlen, "%s: loading stopped at offset %llu: %s", a->path, r.bad_off, r.why);
         return -1;
     }
     if (r.end == AOF_SCAN_TORN) {

@@ -1,204 +1,19 @@
 /* Unit tests for aof: round trips (many records, empty and large ones), torn tails at every
- * byte of the last record, damage in the middle (flipped byte, spliced, swapped and duplicated
- * records), header errors, check and repair, rewrite commit and abort, the leftover rewrite
- * file, full disk (RLIMIT_FSIZE at write time; ENOSPC from a small tmpfs at reservation time),
- * and the always / everysec fsync policies. */
-#include <errno.h>
-#include <fcntl.h>
-#include <sched.h>
-#include <signal.h>
+ * byte of the last record, damage in the middle (flipped byte, spliced, swapped, duplicated and
+ * dropped records), header errors, check and repair, rewrite commit and abort, the leftover
+ * rewrite file, phidb check-log end to end, and the fuzz corpus fixture. Durability (fsync
+ * policies, fsync failure, full disk) is in test_aof_durability.c. */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "store/aof.h"
-#include "store/keyring.h"
-#include "store/seal.h"
-#include "unit.h"
+#include "../../fuzz/aof_fixture.h"
+#include "aof_test.h"
 #include "util/log.h"
-
-static char dir[64];      /* temp root: key file and keyring */
-static char data[96];     /* the log directory */
-static char logpath[128]; /* data/phidb.log */
-static keyring *kr;
-static sealer *ls;
-
-static const char *K1 = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
-
-static void setup(void)
-{
-    char kf[128], krp[128], err[512];
-    snprintf(dir, sizeof dir, "/tmp/phidb-aof-XXXXXX");
-    if (!mkdtemp(dir)) abort();
-    snprintf(kf, sizeof kf, "%s/mk", dir);
-    FILE *f = fopen(kf, "w");
-    fprintf(f, "%s\n", K1);
-    fclose(f);
-    chmod(kf, 0600);
-    snprintf(krp, sizeof krp, "%s/keyring", dir);
-    keyring_kek_source src = {kf, NULL, NULL};
-    kr = keyring_open(krp, &src, 1, err, sizeof err);
-    if (!kr) {
-        fprintf(stderr, "keyring: %s\n", err);
-        abort();
-    }
-    ls = seal_new(kr, KR_LOG);
-    snprintf(data, sizeof data, "%s/data", dir);
-    mkdir(data, 0700);
-    snprintf(logpath, sizeof logpath, "%s/phidb.log", data);
-}
-
-static void teardown(void)
-{
-    char cmd[128];
-    seal_free(ls);
-    keyring_close(kr);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0) abort();
-}
-
-/* ---- helpers ---- */
-
-/* Deterministic payload bytes for record i. */
-static void gen(uint8_t *out, size_t len, unsigned i)
-{
-    uint32_t x = 2463534242u ^ (i * 2654435761u);
-    for (size_t k = 0; k < len; k++) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        out[k] = (uint8_t)x;
-    }
-}
-
-static size_t len_of(unsigned i)
-{
-    return (i * 37) % 700; /* includes 0 */
-}
-
-/* Collects what aof_load replays. */
-typedef struct {
-    size_t n;                /* records seen */
-    size_t bad;              /* records that differ from gen(i) */
-    size_t refuse;           /* refuse the record with this 1-based number (0: never) */
-    size_t (*len)(unsigned); /* expected length of record i */
-} coll;
-
-static int collect(void *arg, const uint8_t *p, size_t len)
-{
-    coll *c = arg;
-    unsigned i = (unsigned)c->n;
-    if (c->refuse && c->n + 1 == c->refuse) return -1;
-    c->n++;
-    size_t want = c->len(i);
-    if (len != want) {
-        c->bad++;
-        return 0;
-    }
-    uint8_t *exp = malloc(want ? want : 1);
-    gen(exp, want, i);
-    if (memcmp(exp, p, want) != 0) c->bad++;
-    free(exp);
-    return 0;
-}
-
-static aof *open_log(enum aof_fsync pol)
-{
-    char err[512];
-    aof *a = aof_open(data, ls, pol, err, sizeof err);
-    if (!a) {
-        fprintf(stderr, "aof_open: %s\n", err);
-        return NULL;
-    }
-    aof_set_prealloc(a, 64 * 1024);
-    return a;
-}
-
-/* Open and load, checking it loads; returns the aof and fills c. */
-static aof *open_load(enum aof_fsync pol, coll *c, aof_load_stats *st)
-{
-    char err[512];
-    aof *a = open_log(pol);
-    if (!a) return NULL;
-    if (aof_load(a, collect, c, st, err, sizeof err) != 0) {
-        unit_fail(__FILE__, __LINE__, "aof_load: %s", err);
-        aof_close(a);
-        return NULL;
-    }
-    return a;
-}
-
-/* Append records first..first+n-1 (gen/len_of) and flush. */
-static void append_n(aof *a, unsigned first, unsigned n)
-{
-    char err[512];
-    uint8_t p[1024];
-    for (unsigned i = first; i < first + n; i++) {
-        gen(p, len_of(i), i);
-        if (aof_append(a, p, len_of(i), err, sizeof err) != 0)
-            unit_fail(__FILE__, __LINE__, "aof_append %u: %s", i, err);
-    }
-    CHECK_INT(aof_flush(a), 0);
-}
-
-/* Make a log holding records 0..n-1. */
-static void make_log(unsigned n)
-{
-    unlink(logpath);
-    aof *a = open_log(AOF_FSYNC_EVERYSEC);
-    coll c = {0, 0, 0, len_of};
-    aof_load_stats st;
-    char err[512];
-    CHECK_INT(aof_load(a, collect, &c, &st, err, sizeof err), 0);
-    append_n(a, 0, n);
-    aof_close(a);
-}
-
-static uint8_t *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long sz = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *p = malloc(sz ? (size_t)sz : 1);
-    *n = fread(p, 1, (size_t)sz, f);
-    fclose(f);
-    return p;
-}
-
-static void spit(const char *path, const uint8_t *p, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (n) fwrite(p, 1, n, f);
-    fclose(f);
-}
-
-/* Offsets of the records of a log image (up to max); returns how many. */
-static size_t offsets(const uint8_t *p, size_t n, size_t *off, size_t max)
-{
-    size_t k = 0, o = AOF_HEADER_LEN;
-    while (o + 4 <= n && k < max) {
-        uint32_t len =
-            (uint32_t)p[o] << 24 | (uint32_t)p[o + 1] << 16 | (uint32_t)p[o + 2] << 8 | p[o + 3];
-        if (o + 4 + len > n) break;
-        off[k++] = o;
-        o += 4 + len;
-    }
-    return k;
-}
-
-static size_t rec_len(const uint8_t *p, size_t off)
-{
-    return 4 + ((uint32_t)p[off] << 24 | (uint32_t)p[off + 1] << 16 | (uint32_t)p[off + 2] << 8 |
-                p[off + 3]);
-}
 
 /* Load must fail naming offset off; the file must be unchanged. */
 static void expect_bad_at(const uint8_t *img, size_t n, size_t off, const char *line)
@@ -637,229 +452,14 @@ TEST(leftover_rewrite_removed)
     aof *a = open_load(AOF_FSYNC_EVERYSEC, &c, &st);
     CHECK(access(rw, F_OK) != 0);
     CHECK_INT(c.n, 3);
-    aof_close(a);
-    teardown();
-}
-
-TEST(fsync_policies)
-{
-    setup();
+    /* A second open of a log in use is refused, and leaves the live rewrite alone. */
     char err[512];
-    coll c = {0, 0, 0, len_of};
-    aof_load_stats st;
-    /* always: not synced until aof_flush, which fsyncs once per flush (group commit). */
-    aof *a = open_load(AOF_FSYNC_ALWAYS, &c, &st);
-    unsigned long long f0 = aof_fsyncs(a);
-    for (int i = 0; i < 10; i++)
-        CHECK_INT(aof_append(a, (const uint8_t *)"abc", 3, err, sizeof err), 0);
-    CHECK(!aof_synced(a));
-    CHECK_INT(aof_flush(a), 0);
-    CHECK(aof_synced(a));
-    CHECK_INT(aof_fsyncs(a), f0 + 1);
-    CHECK_INT(aof_flush(a), 0); /* nothing new: no fsync */
-    CHECK_INT(aof_fsyncs(a), f0 + 1);
-    CHECK_INT(aof_status(a, err, sizeof err), 0);
-
-    /* everysec: synced once written; the thread fsyncs within about a second, at most once
-     * a second. */
-    aof_set_fsync(a, AOF_FSYNC_EVERYSEC);
-    unsigned long long f1 = aof_fsyncs(a);
-    struct timespec t0, t1, ms20 = {0, 20 * 1000 * 1000};
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    CHECK_INT(aof_append(a, (const uint8_t *)"abc", 3, err, sizeof err), 0);
-    CHECK(!aof_synced(a));
-    CHECK_INT(aof_flush(a), 0);
-    CHECK(aof_synced(a));
-    double el = 0;
-    int polls = 0;
-    while (aof_fsyncs(a) == f1 && polls++ < 150) {
-        nanosleep(&ms20, NULL);
-        CHECK_INT(aof_append(a, (const uint8_t *)"abc", 3, err, sizeof err), 0);
-        CHECK_INT(aof_flush(a), 0);
-    }
-    CHECK(aof_fsyncs(a) > f1);
-    /* Keep writing for 1.2 s more: at most one fsync a second, plus the one above. */
-    for (int i = 0; i < 60; i++) {
-        nanosleep(&ms20, NULL);
-        CHECK_INT(aof_append(a, (const uint8_t *)"abc", 3, err, sizeof err), 0);
-        CHECK_INT(aof_flush(a), 0);
-        aof_cron(a);
-    }
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    el = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    unsigned long long done = aof_fsyncs(a) - f1;
-    if (done < 1 || (double)done > el + 1.0)
-        unit_fail(__FILE__, __LINE__, "%llu fsyncs in %.2f s", done, el);
-    /* Back to always: the next flush fsyncs. */
-    aof_set_fsync(a, AOF_FSYNC_ALWAYS);
-    CHECK_INT(aof_append(a, (const uint8_t *)"abc", 3, err, sizeof err), 0);
-    CHECK_INT(aof_flush(a), 0);
-    CHECK(aof_synced(a));
-    aof_close(a);
-    teardown();
-}
-
-/* ---- full disk ---- */
-
-static size_t len_600(unsigned i)
-{
-    (void)i;
-    return 600;
-}
-
-/* Append 600-byte records from *next until one is refused or max were taken; flush every
- * `every`. Returns the number accepted; err holds the refusal. */
-static unsigned fill(aof *a, unsigned *next, unsigned max, unsigned every, int *flush_failed,
-                     char *err, size_t errlen)
-{
-    uint8_t p[600];
-    unsigned took = 0;
-    *flush_failed = 0;
-    while (took < max) {
-        gen(p, sizeof p, *next);
-        if (aof_append(a, p, sizeof p, err, errlen) != 0) break;
-        (*next)++;
-        took++;
-        if (took % every == 0 && aof_flush(a) != 0) *flush_failed = 1;
-    }
-    return took;
-}
-
-/* A file size limit makes a write fail part-way (EFBIG): the log enters the error state,
- * appends are refused with a clear message, and once the limit is lifted aof_cron writes the
- * rest exactly (nothing lost, nothing doubled). Runs in a child, which owns the limit. */
-TEST(full_disk_rlimit)
-{
-    setup();
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        char err[512];
-        signal(SIGXFSZ, SIG_IGN);
-        coll c = {0, 0, 0, len_600};
-        aof_load_stats st;
-        aof *a = open_load(AOF_FSYNC_ALWAYS, &c, &st);
-        struct rlimit old, lim;
-        getrlimit(RLIMIT_FSIZE, &old);
-        lim = old;
-        lim.rlim_cur = 20000; /* not a multiple of a record: the write stops mid-record */
-        setrlimit(RLIMIT_FSIZE, &lim);
-        unsigned next = 0;
-        int ff;
-        unsigned took = fill(a, &next, 1000, 7, &ff, err, sizeof err);
-        CHECK(ff);
-        CHECK(took < 1000);
-        CHECK(strstr(err, "file size limit reached") != NULL);
-        CHECK(strstr(err, "writes are refused") != NULL);
-        CHECK(strstr(err, logpath) != NULL);
-        CHECK(!aof_synced(a));
-        CHECK(aof_status(a, err, sizeof err) != 0);
-        CHECK(aof_flush(a) != 0);
-        aof_cron(a); /* still limited */
-        CHECK(!aof_synced(a));
-        struct stat sb;
-        CHECK(stat(logpath, &sb) == 0 && sb.st_size == 20000);
-        setrlimit(RLIMIT_FSIZE, &old);
-        aof_cron(a);
-        CHECK_INT(aof_status(a, err, sizeof err), 0);
-        CHECK(aof_synced(a));
-        took += fill(a, &next, 20, 5, &ff, err, sizeof err);
-        CHECK(!ff);
-        CHECK_INT(aof_flush(a), 0);
-        aof_close(a);
-        c = (coll){0, 0, 0, len_600};
-        a = open_load(AOF_FSYNC_ALWAYS, &c, &st);
-        CHECK_INT(c.n, took);
-        CHECK_INT(c.bad, 0);
-        CHECK_INT(st.torn_bytes, 0);
-        aof_close(a);
-        _exit(unit_failures ? 1 : 0);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    teardown();
-}
-
-/* Enter a private mount namespace (as root, or through a user namespace). 0 or -1. */
-static int private_mounts(void)
-{
-    if (unshare(CLONE_NEWNS) != 0) {
-        uid_t uid = getuid();
-        gid_t gid = getgid();
-        if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) return -1;
-        char m[64];
-        int fd = open("/proc/self/setgroups", O_WRONLY);
-        if (fd >= 0) {
-            if (write(fd, "deny", 4) != 4) {
-            }
-            close(fd);
-        }
-        fd = open("/proc/self/uid_map", O_WRONLY);
-        snprintf(m, sizeof m, "0 %u 1", (unsigned)uid);
-        if (fd < 0 || write(fd, m, strlen(m)) < 0) return -1;
-        close(fd);
-        fd = open("/proc/self/gid_map", O_WRONLY);
-        snprintf(m, sizeof m, "0 %u 1", (unsigned)gid);
-        if (fd < 0 || write(fd, m, strlen(m)) < 0) return -1;
-        close(fd);
-    }
-    return mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
-}
-
-/* A really full filesystem (a 1 MB tmpfs): the reservation fails first, so appends are refused
- * while every record already accepted is still written; deleting a file lets aof_cron reserve
- * again and appends resume. Skipped where mount namespaces are not available. */
-TEST(full_disk_enospc)
-{
-    setup();
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        char err[512], filler[160];
-        if (private_mounts() != 0 || mount("tmpfs", data, "tmpfs", 0, "size=1m,mode=0700") != 0)
-            _exit(77);
-        snprintf(filler, sizeof filler, "%s/filler", data);
-        uint8_t *z = calloc(1, 300 * 1024);
-        spit(filler, z, 300 * 1024);
-        free(z);
-        coll c = {0, 0, 0, len_600};
-        aof_load_stats st;
-        aof *a = open_load(AOF_FSYNC_EVERYSEC, &c, &st);
-        aof_set_prealloc(a, 128 * 1024);
-        unsigned next = 0;
-        int ff;
-        unsigned took = fill(a, &next, 5000, 9, &ff, err, sizeof err);
-        CHECK(!ff); /* every accepted record was written: its space was reserved */
-        CHECK(took < 5000);
-        CHECK(strstr(err, "durable log: no space left on device") != NULL);
-        CHECK(strstr(err, "writes are refused until space is available") != NULL);
-        CHECK_INT(aof_flush(a), 0);
-        CHECK(aof_synced(a));
-        CHECK(aof_status(a, err, sizeof err) != 0);
-        aof_cron(a); /* still full */
-        CHECK(aof_status(a, err, sizeof err) != 0);
-        char e2[512];
-        CHECK(aof_append(a, (const uint8_t *)"x", 1, e2, sizeof e2) != 0);
-        unlink(filler);
-        aof_cron(a);
-        CHECK_INT(aof_status(a, err, sizeof err), 0);
-        took += fill(a, &next, 100, 10, &ff, err, sizeof err);
-        CHECK(!ff);
-        aof_close(a);
-        c = (coll){0, 0, 0, len_600};
-        a = open_load(AOF_FSYNC_EVERYSEC, &c, &st);
-        CHECK_INT(c.n, took);
-        CHECK_INT(c.bad, 0);
-        aof_close(a);
-        _exit(unit_failures ? 1 : 0);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 77)
-        printf("skip full_disk_enospc: no mount namespace here\n");
-    else
-        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK_INT(aof_rewrite_begin(a, err, sizeof err), 0);
+    CHECK(aof_open(data, ls, AOF_FSYNC_EVERYSEC, err, sizeof err) == NULL);
+    CHECK(strstr(err, "in use") != NULL);
+    CHECK(access(rw, F_OK) == 0);
+    aof_close(a); /* aborts the rewrite */
+    CHECK(access(rw, F_OK) != 0);
     teardown();
 }
 
@@ -946,7 +546,155 @@ TEST(checklog_tool)
     teardown();
 }
 
+/* ---- the fuzz corpus ---- */
+
+/* Like setup(), but with the fixed keyring of fuzz/aof_fixture.h. */
+static void fixture_setup(void)
+{
+    char kf[128], krp[128], err[512];
+    snprintf(dir, sizeof dir, "/tmp/phidb-aof-XXXXXX");
+    if (!mkdtemp(dir)) abort();
+    snprintf(kf, sizeof kf, "%s/mk", dir);
+    snprintf(krp, sizeof krp, "%s/keyring", dir);
+    spit(kf, (const uint8_t *)aof_fixture_master_key, strlen(aof_fixture_master_key));
+    spit(krp, (const uint8_t *)aof_fixture_keyring, strlen(aof_fixture_keyring));
+    chmod(kf, 0600);
+    chmod(krp, 0600);
+    keyring_kek_source src = {kf, NULL, NULL};
+    kr = keyring_open(krp, &src, 0, err, sizeof err);
+    if (!kr) {
+        fprintf(stderr, "fixture keyring: %s\n", err);
+        abort();
+    }
+    ls = seal_new(kr, KR_LOG);
+    snprintf(data, sizeof data, "%s/data", dir);
+    mkdir(data, 0700);
+    snprintf(logpath, sizeof logpath, "%s/phidb.log", data);
+}
+
+static void seed(const char *out, const char *name, const uint8_t *p, size_t n)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", out, name);
+    spit(path, p, n);
+}
+
+/* Write the seed corpus of fuzz_aof into out. */
+static void write_seeds(const char *out)
+{
+    size_t n, one, off[32];
+    make_log(0);
+    uint8_t *img = slurp(logpath, &n);
+    seed(out, "valid_empty", img, n);
+    free(img);
+    make_log(1);
+    img = slurp(logpath, &one);
+    seed(out, "valid_one", img, one);
+    free(img);
+    make_log(20);
+    img = slurp(logpath, &n);
+    if (!img || n < 1000 || offsets(img, n, off, 32) != 20) {
+        unit_fail(__FILE__, __LINE__, "cannot make the seed log");
+        free(img);
+        return;
+    }
+    seed(out, "valid_many", img, n);
+    seed(out, "torn_length", img, off[19] + 2);
+    seed(out, "torn_body", img, off[19] + rec_len(img, off[19]) / 2);
+    uint8_t *m = calloc(1, n + 100);
+    memcpy(m, img, n);
+    seed(out, "torn_zero_fill", m, n + 100);
+    m[n - 5] ^= 1;
+    seed(out, "torn_last_bad", m, n);
+    memcpy(m, img, n);
+    m[off[9] + 30] ^= 1;
+    seed(out, "bad_flip", m, n);
+    size_t sa = rec_len(img, off[2]), sb = rec_len(img, off[3]);
+    memcpy(m, img, n);
+    memcpy(m + off[2], img + off[3], sb);
+    memcpy(m + off[2] + sb, img + off[2], sa);
+    seed(out, "bad_swap", m, n);
+    memcpy(m, img, n);
+    memset(m + off[5], 0xff, 4);
+    seed(out, "bad_huge_length", m, n);
+    memset(m + off[5], 0, 4);
+    seed(out, "bad_zero_length", m, n);
+    free(m);
+    m = malloc(n + sa);
+    memcpy(m, img, off[3]);
+    memcpy(m + off[3], img + off[2], sa);
+    memcpy(m + off[3] + sa, img + off[3], n - off[3]);
+    seed(out, "bad_duplicate", m, n + sa);
+    memcpy(m, img, n);
+    seed(out, "header_short", m, 30);
+    m[11] = 2;
+    seed(out, "header_newer", m, n);
+    m[11] = 1;
+    m[7] = 'X';
+    seed(out, "header_magic", m, n);
+    for (size_t i = 0; i < 256; i++)
+        m[i] = (uint8_t)(i * 167 + 13);
+    seed(out, "garbage", m, 256);
+    seed(out, "empty", m, 0);
+    free(m);
+    free(img);
+    /* Zero-length payloads. */
+    unlink(logpath);
+    aof *a = open_log(AOF_FSYNC_EVERYSEC);
+    coll c = {0, 0, 0, len_of};
+    aof_load_stats st;
+    char err[512];
+    CHECK_INT(aof_load(a, collect, &c, &st, err, sizeof err), 0);
+    for (int i = 0; i < 3; i++)
+        CHECK_INT(aof_append(a, NULL, 0, err, sizeof err), 0);
+    aof_close(a);
+    img = slurp(logpath, &n);
+    seed(out, "valid_zero_length", img, n);
+    free(img);
+}
+
+/* The seeds of fuzz/corpus/aof are what their names say with the fixture keyring (so the
+ * fuzzer starts from real logs); PHIDB_AOF_WRITE_SEEDS=DIR writes them afresh. */
+TEST(fuzz_corpus_fixture)
+{
+    fixture_setup();
+    const char *out = getenv("PHIDB_AOF_WRITE_SEEDS");
+    if (out) write_seeds(out);
+    const char *srcdir = getenv("PHIDB_SOURCE");
+    char cdir[1024];
+    if (out)
+        snprintf(cdir, sizeof cdir, "%s", out);
+    else
+        snprintf(cdir, sizeof cdir, "%s/fuzz/corpus/aof", srcdir ? srcdir : ".");
+    DIR *d = opendir(cdir);
+    if (!d) {
+        printf("skip fuzz_corpus_fixture: no %s\n", cdir);
+        teardown();
+        return;
+    }
+    struct dirent *e;
+    int seen = 0;
+    while ((e = readdir(d)) != NULL) {
+        char path[1300], err[512];
+        aof_check_report r;
+        if (e->d_name[0] == '.') continue;
+        snprintf(path, sizeof path, "%s/%s", cdir, e->d_name);
+        int rc = aof_check(path, ls, &r, err, sizeof err);
+        int ok = 1;
+        if (strncmp(e->d_name, "valid_", 6) == 0) ok = rc == 0 && r.records > 0;
+        if (strcmp(e->d_name, "valid_empty") == 0) ok = rc == 0 && r.records == 0;
+        if (strncmp(e->d_name, "torn_", 5) == 0) ok = rc == 1 && r.torn;
+        if (strncmp(e->d_name, "bad_", 4) == 0) ok = rc == 1 && !r.torn && r.records > 0;
+        if (strncmp(e->d_name, "header_", 7) == 0) ok = rc != 0;
+        if (!ok) unit_fail(__FILE__, __LINE__, "seed %s: check %d (%s)", e->d_name, rc, r.problem);
+        seen++;
+    }
+    closedir(d);
+    CHECK(seen >= 12);
+    teardown();
+}
+
 UNIT_MAIN(T(roundtrip), T(continue_after_reload), T(torn_tail_every_offset),
           T(damage_in_the_middle), T(header_errors), T(check_and_repair),
-          T(rewrite_commit_and_abort), T(leftover_rewrite_removed), T(fsync_policies),
-          T(full_disk_rlimit), T(full_disk_enospc), T(checklog_tool))
+          T(rewrite_commit_and_abort), T(leftover_rewrite_removed), T(checklog_tool),
+          T(fuzz_corpus_fixture))
