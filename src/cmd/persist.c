@@ -267,6 +267,16 @@ void persist_cron(srv *s)
             }
         }
     }
+    if (!aof_rewriting(s->log) && aof_needs_rewrite(s->log)) {
+        /* A failed fsync: only a fresh log written from memory restores the guarantee. */
+        static long long last_try;
+        long long now = clock_mono_ms();
+        if (now - last_try > 5000) {
+            last_try = now;
+            if (persist_rewrite_start(s, err, sizeof err) != 0)
+                log_warning("durable log: cannot start the rewrite after a failed fsync: %s", err);
+        }
+    }
     if (!aof_rewriting(s->log)) {
         unsigned long long size = aof_size(s->log), base = aof_base_size(s->log);
         int pct = s->cfg->aof_rewrite_pct;

@@ -610,6 +610,14 @@ void aof_cron(aof *a)
     }
 }
 
+int aof_needs_rewrite(const aof *a)
+{
+    lock(a);
+    int se = a->sync_err;
+    unlock(a);
+    return se != 0;
+}
+
 int aof_status(const aof *a, char *err, size_t errlen)
 {
     return state_msg(a, err, errlen);

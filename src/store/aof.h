@@ -89,6 +89,9 @@ int aof_flush(aof *a);
 int aof_synced(const aof *a);
 /* Periodic work (call about every 100 ms): everysec bookkeeping, retrying after errors. */
 void aof_cron(aof *a);
+/* 1 after a failed fsync: only a completed rewrite (a fresh log written from memory) makes
+ * the log trustworthy again, so the caller should start one. */
+int aof_needs_rewrite(const aof *a);
 /* 0 if healthy; otherwise -1 and the reason in err. */
 int aof_status(const aof *a, char *err, size_t errlen);
 /* Change the fsync policy. */
