@@ -10,6 +10,9 @@ Environment:
   PHIDB_TARGET    `redis` runs a second redis-server in phidb's place (to try the scripts)
   BENCH_ARGON2    `fast` (default for throughput runs) passes --argon2-memory-kib 8192
                   --argon2-time 1; `default` keeps phidb's own (slower, real) parameters
+  BENCH_AOF       `everysec` or `always`: redis-server runs with `appendonly yes` and that
+                  appendfsync, phidb with the same appendfsync (its durable log is always
+                  on). Unset: redis-server without AOF (phidb still logs, with everysec).
 """
 
 import datetime
@@ -38,13 +41,18 @@ def env_float(name, default):
 def start_pair(fast_argon2_default=True):
     """(redis, phidb) servers, both ready. phidb is a redis stand-in if PHIDB_TARGET=redis."""
     os.environ.setdefault("PHIDB_BUILD", os.path.join(ROOT, "build"))
-    redis = harness.RedisServer()
+    aof = os.environ.get("BENCH_AOF", "")
+    if aof not in ("", "everysec", "always"):
+        raise SystemExit("BENCH_AOF must be everysec or always")
+    redis_extra = {"appendonly": "yes", "appendfsync": aof} if aof else None
+    phidb_extra = {"appendfsync": aof} if aof else None
+    redis = harness.RedisServer(extra=redis_extra)
     if harness.env_target() == "redis":
-        phidb = harness.RedisServer()
+        phidb = harness.RedisServer(extra=redis_extra)
         phidb.kind = "redis-server (standing in for phidb)"
     else:
         mode = os.environ.get("BENCH_ARGON2", "fast" if fast_argon2_default else "default")
-        phidb = harness.PhidbServer(fast_argon2=(mode == "fast"))
+        phidb = harness.PhidbServer(extra=phidb_extra, fast_argon2=(mode == "fast"))
     return redis, phidb
 
 
