@@ -39,6 +39,7 @@ static const char *const tls_auth_names[] = {"no", "optional", "yes", NULL};
 static const char *const loglevel_names[] = {"debug", "verbose", "notice", "warning", NULL};
 static const char *const policy_names[] = {"noeviction", NULL};
 static const char *const fsync_names[] = {"everysec", "always", NULL};
+static const char *const dlp_names[] = {"off", "warn", "block", NULL};
 
 #define F(field) offsetof(config, field)
 
@@ -142,6 +143,13 @@ static const directive table[] = {
     {"allow-dangerous-commands", T_DANGEROUS, 0, 0, 0, NULL, 0, "\"\"",
      "Commands that can erase or list every record: any of flushall flushdb keys.\n"
      "# Refused unless listed here AND granted to the user by name (+flushall)."},
+    /* PHI detection */
+    {"dlp-mode", T_ENUM, F(dlp_mode), 0, 0, dlp_names, MUTABLE, "off",
+     "Data-loss prevention on writes: PHI found by the detector in a key name, or in a\n"
+     "# value that is not a field declared as PHI, is reported (warn: logged and alerted,\n"
+     "# types only, never the text) or refused (block). Costs a scan per write."},
+    {"dlp-min-score", T_INT, F(dlp_min_score), 0, 100, NULL, MUTABLE, "60",
+     "Findings with a lower score (percent) do not count for dlp-mode."},
     /* misc */
     {"hz", T_INT, F(hz), 1, 500, NULL, MUTABLE, "10",
      "Background task frequency (expiry, timeouts) per second."},

@@ -59,6 +59,8 @@ typedef struct config {
     /* dangerous commands allowed by the operator */
     int allow_flushall, allow_flushdb, allow_keys;
     /* misc */
+    int dlp_mode;            /* 0 off, 1 warn, 2 block */
+    int dlp_min_score;       /* findings below this score (percent) are ignored */
     int hz;                  /* background task frequency */
     int loglevel;            /* enum log_level */
     char *logfile;           /* "" for stderr */

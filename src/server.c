@@ -25,6 +25,7 @@
 #include "cmd/cmd.h"
 #include "cmd/persist.h"
 #include "config.h"
+#include "phi/phi.h"
 #include "store/keyring.h"
 #include "store/seal.h"
 #include "util/hash.h"
@@ -35,6 +36,7 @@
 #define PHIDB_VERSION "0.1.0"
 
 extern const dict_type tx_watch_type;
+extern const dict_type pubsub_channel_type;
 
 const char *srv_version(void);
 const char *srv_version(void)
@@ -382,8 +384,13 @@ int server_main(int argc, char **argv)
                 s->cfg->aclfile);
         goto out_acl;
     }
+    if (phi_detector_new(NULL, &s->phi) != 0 || phi_scratch_new(s->phi, &s->phi_scratch) != 0) {
+        fprintf(stderr, "phidb-server: cannot build the PHI detector\n");
+        goto out_acl;
+    }
     s->db = db_new(s->values);
     dict_init(&s->watched, &tx_watch_type);
+    dict_init(&s->channels, &pubsub_channel_type);
     db_on_change(s->db, tx_key_changed, s);
     if (persist_open(s, err, sizeof err) != 0) {
         fprintf(stderr, "phidb-server: %s\n", err);
@@ -442,7 +449,10 @@ out_db:
     persist_close(s);
     db_free(s->db);
     dict_clear(&s->watched, NULL, NULL);
+    dict_clear(&s->channels, NULL, NULL);
 out_acl:
+    phi_scratch_free(s->phi_scratch);
+    phi_detector_free(s->phi);
     acl_free(s->acl);
     cmd_shutdown(s);
 out_cfg:

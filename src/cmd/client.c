@@ -140,6 +140,7 @@ static void teardown(client *c)
 {
     srv *s = c->s;
     tx_reset(c);
+    pubsub_unsubscribe_all(c);
     drop_pending(c);
     if (c->reply_timer) {
         ev_timer_del(s->loop, c->reply_timer);

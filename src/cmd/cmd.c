@@ -366,6 +366,16 @@ void cmd_dispatch(client *c)
         rep_err(c, "NOAUTH Authentication required.");
         return;
     }
+    if (c->nsubs > 0 && c->proto == 2 && d->proc != subscribe_cmd &&
+        d->proc != unsubscribe_cmd && d->proc != ping_cmd && d->proc != quit_cmd &&
+        d->proc != reset_cmd) {
+        char full[96];
+        cmd_fullname(d, parent, full, sizeof full);
+        rep_errf(c, "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT "
+                    "/ RESET are allowed in this context",
+                 full);
+        return;
+    }
     if (in_multi && !(d->flags & CMD_MULTICTL)) {
         if (d->flags & CMD_NOMULTI) {
             rep_err(c, "ERR Command not allowed inside a transaction");
@@ -383,5 +393,6 @@ void cmd_dispatch(client *c)
     if (check_dangerous(c, d) != 0) return;
     if (cmd_check_access(c, d, "toplevel") != 0) return;
     if (check_limits(c, d) != 0) return;
+    if (cmd_dlp_check(c, d) != 0) return;
     cmd_call(c, d);
 }

@@ -127,6 +127,8 @@ struct client {
     int mq_len, mq_cap;       /* its size */
     arg *watched;             /* WATCHed keys (owned copies) */
     int nwatched;             /* count */
+    arg *subs;                /* subscribed channels (owned copies) */
+    int nsubs;                /* count */
     int pending_jobs;         /* worker jobs holding this client */
     long long ctime;          /* connected at (ms) */
     long long last_ms;        /* last interaction (ms, monotonic) */
@@ -145,6 +147,7 @@ typedef struct {
     long long auth_ok, auth_fail, auth_cached; /* logins */
     long long lockouts;         /* accounts locked */
     long long tls_failures;     /* failed handshakes (incl. plaintext) */
+    long long dlp_findings;     /* writes in which dlp found PHI */
     long long ops_sample_cmds;  /* commands at the last sample */
     long long ops_sample_ms;    /* time of the last sample */
     long long ops_per_sec;      /* instantaneous_ops_per_sec */
@@ -154,6 +157,8 @@ struct srv {
     config *cfg;              /* configuration (CONFIG SET changes it) */
     keyring *keys;            /* master and data keys */
     sealer *values;           /* seals stored values */
+    struct phi_detector *phi; /* PHI detector (shared, immutable) */
+    struct phi_scratch *phi_scratch; /* its working memory for the event loop */
     sealer *logseal;          /* seals durable log records */
     aof *log;                 /* the durable log */
     buf frame;                /* journal frame of the command running now */
@@ -187,6 +192,7 @@ struct srv {
     size_t npending, cap_pending; /* its size */
     client *close_list;       /* clients to free in the before-wait hook */
     dict watched;             /* key -> clients WATCHing it */
+    dict channels;            /* pub/sub channel -> subscribed clients */
     srv_stats st;             /* INFO stats */
     long long start_ms;       /* start time */
     long long cron_timer;     /* server cron timer id */
@@ -272,6 +278,18 @@ int arg_ll(client *c, int i, long long *out);
 /* 1 if argv[i] equals s (ASCII case-insensitive). */
 int arg_is(const client *c, int i, const char *s);
 
+/* ---- pub/sub (cmd_pubsub.c) ---- */
+/* Send msg to every subscriber of channel ch; returns how many got it. */
+size_t pubsub_publish(srv *s, const uint8_t *ch, size_t chlen, const uint8_t *msg, size_t len);
+/* Drop every subscription of c (when it closes or resets). */
+void pubsub_unsubscribe_all(client *c);
+
+/* ---- data-loss prevention (cmd_phi.c) ---- */
+/* dlp-mode: scan a write's key names and values; 0 to go on, -1 after refusing (block). */
+int cmd_dlp_check(client *c, const cmd_def *d);
+/* 1 if argv[i] of command d is the value of a field declared as PHI (not checked). */
+int cmd_dlp_exempt(client *c, const cmd_def *d, int i);
+
 /* ---- hooks between groups ---- */
 /* WATCH bookkeeping (cmd_tx.c): the keyspace change callback. */
 void tx_key_changed(void *arg, const uint8_t *key, size_t klen);
@@ -303,6 +321,10 @@ X(hexists_cmd) X(hkeys_cmd) X(hvals_cmd) X(hlen_cmd) X(hstrlen_cmd) X(hincrby_cm
 X(hincrbyfloat_cmd) X(hscan_cmd) X(hrandfield_cmd)
 /* transactions */
 X(multi_cmd) X(exec_cmd) X(discard_cmd) X(watch_cmd) X(unwatch_cmd)
+/* pub/sub */
+X(subscribe_cmd) X(unsubscribe_cmd) X(publish_cmd)
+/* PHI detection */
+X(phi_scan_cmd) X(phi_redact_cmd)
 /* persistence and keys */
 X(bgrewriteaof_cmd) X(phi_keyring_status_cmd) X(phi_keyring_rotate_cmd) X(phi_keyring_help_cmd)
 /* acl */

@@ -25,6 +25,16 @@ void ping_cmd(client *c)
         rep_arity(c);
         return;
     }
+    if (c->nsubs > 0 && c->proto == 2) {
+        /* In subscribed mode Redis answers PING with a two-element array. */
+        rep_array(c, 2);
+        rep_cstr(c, "pong");
+        if (c->argc == 2)
+            rep_bulk(c, c->argv[1].p, c->argv[1].len);
+        else
+            rep_bulk(c, "", 0);
+        return;
+    }
     if (c->argc == 2)
         rep_bulk(c, c->argv[1].p, c->argv[1].len);
     else
@@ -277,6 +287,7 @@ void quit_cmd(client *c)
 void reset_cmd(client *c)
 {
     tx_reset(c);
+    pubsub_unsubscribe_all(c);
     c->proto = 2;
     set_name(c, NULL, 0);
     c->user = NULL;

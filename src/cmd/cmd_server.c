@@ -107,10 +107,12 @@ void info_cmd(client *c)
                    "total_net_output_bytes:%lld\r\nrejected_connections:%lld\r\n"
                    "expired_keys:%lld\r\nkeyspace_hits:%lld\r\nkeyspace_misses:%lld\r\n"
                    "auth_successes:%lld\r\nauth_cached_successes:%lld\r\nauth_failures:%lld\r\n"
-                   "auth_lockouts:%lld\r\ntls_rejected_connections:%lld\r\n\r\n",
+                   "auth_lockouts:%lld\r\ntls_rejected_connections:%lld\r\n"
+                   "dlp_findings:%lld\r\n\r\n",
                    st->conns_received, st->commands, st->ops_per_sec, st->net_in, st->net_out,
                    st->conns_rejected, st->expired_keys, st->hits, st->misses, st->auth_ok,
-                   st->auth_cached, st->auth_fail, st->lockouts, st->tls_failures);
+                   st->auth_cached, st->auth_fail, st->lockouts, st->tls_failures,
+                   st->dlp_findings);
     }
     if (want(c, "replication", 1)) buf_printf(&b, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n\r\n");
     if (want(c, "cpu", 1)) {

@@ -1,0 +1,169 @@
+/*
+ * cmd_pubsub: SUBSCRIBE, UNSUBSCRIBE, PUBLISH and the server's own publishing (alerts on
+ * the __phidb:alerts channel). Channel access follows the ACL's & rules (Redis 7: a user
+ * needs a matching channel pattern to subscribe or publish).
+ *
+ * Channels are a table channel -> subscribed clients; each client keeps the list of its
+ * channels, so closing a connection unsubscribes it. In RESP2 a subscribed client may only
+ * run (UN)SUBSCRIBE, PING, QUIT and RESET, as in Redis; in RESP3 messages arrive as push
+ * replies and every command stays available.
+ */
+#include "cmd.h"
+
+#include <string.h>
+
+#include "util/mem.h"
+
+typedef struct {
+    dict_node node;   /* link in srv.channels */
+    client **cl;      /* subscribers */
+    int n, cap;       /* their count */
+    uint32_t len;     /* channel name length */
+    uint8_t name[];   /* channel name */
+} channel;
+
+static void channel_keyof(const dict_node *n, const uint8_t **k, size_t *len)
+{
+    const channel *ch = (const channel *)n;
+    *k = ch->name;
+    *len = ch->len;
+}
+
+const dict_type pubsub_channel_type = {.keyof = channel_keyof};
+
+static int has_sub(const client *c, const uint8_t *p, size_t n)
+{
+    for (int i = 0; i < c->nsubs; i++)
+        if (c->subs[i].len == n && memcmp(c->subs[i].p, p, n) == 0) return i;
+    return -1;
+}
+
+static void sub_reply(client *c, const char *kind, const uint8_t *p, size_t n, long long count)
+{
+    resp_push(&c->out, 3, c->proto);
+    rep_cstr(c, kind);
+    if (p)
+        rep_bulk(c, p, n);
+    else
+        rep_null(c);
+    rep_int(c, count);
+}
+
+static void subscribe_one(client *c, const arg *a)
+{
+    srv *s = c->s;
+    if (has_sub(c, a->p, a->len) < 0) {
+        uint64_t h = dict_hash(a->p, a->len);
+        channel *ch = (channel *)dict_find(&s->channels, a->p, a->len, h);
+        if (!ch) {
+            ch = mem_calloc(sizeof *ch + a->len);
+            ch->len = (uint32_t)a->len;
+            memcpy(ch->name, a->p, a->len);
+            dict_insert(&s->channels, &ch->node, h);
+        }
+        if (ch->n == ch->cap) {
+            ch->cap = ch->cap ? ch->cap * 2 : 4;
+            ch->cl = mem_realloc(ch->cl, sizeof(client *) * (size_t)ch->cap);
+        }
+        ch->cl[ch->n++] = c;
+        c->subs = mem_realloc(c->subs, sizeof(arg) * (size_t)(c->nsubs + 1));
+        uint8_t *copy = mem_alloc(a->len ? a->len : 1);
+        memcpy(copy, a->p, a->len);
+        c->subs[c->nsubs].p = copy;
+        c->subs[c->nsubs].len = a->len;
+        c->nsubs++;
+    }
+    sub_reply(c, "subscribe", a->p, a->len, c->nsubs);
+}
+
+static void unsubscribe_one(client *c, int idx, int reply)
+{
+    srv *s = c->s;
+    arg a = c->subs[idx];
+    uint64_t h = dict_hash(a.p, a.len);
+    channel *ch = (channel *)dict_find(&s->channels, a.p, a.len, h);
+    if (ch) {
+        for (int i = 0; i < ch->n; i++)
+            if (ch->cl[i] == c) {
+                ch->cl[i] = ch->cl[--ch->n];
+                break;
+            }
+        if (ch->n == 0) {
+            dict_unlink(&s->channels, a.p, a.len, h);
+            mem_free(ch->cl);
+            mem_free(ch);
+        }
+    }
+    c->subs[idx] = c->subs[--c->nsubs];
+    if (reply) sub_reply(c, "unsubscribe", a.p, a.len, c->nsubs);
+    mem_free((void *)a.p);
+}
+
+void pubsub_unsubscribe_all(client *c)
+{
+    while (c->nsubs > 0)
+        unsubscribe_one(c, c->nsubs - 1, 0);
+    mem_free(c->subs);
+    c->subs = NULL;
+}
+
+void subscribe_cmd(client *c)
+{
+    for (int i = 1; i < c->argc; i++) {
+        if (c->user && !acl_can_channel(c->user, c->argv[i].p, c->argv[i].len)) {
+            rep_err(c, "NOPERM this user has no permissions to access one of the channels "
+                       "used as arguments");
+            return;
+        }
+    }
+    for (int i = 1; i < c->argc; i++)
+        subscribe_one(c, &c->argv[i]);
+}
+
+void unsubscribe_cmd(client *c)
+{
+    if (c->argc == 1) {
+        if (c->nsubs == 0) sub_reply(c, "unsubscribe", NULL, 0, 0);
+        while (c->nsubs > 0)
+            unsubscribe_one(c, c->nsubs - 1, 1);
+        return;
+    }
+    for (int i = 1; i < c->argc; i++) {
+        int idx = has_sub(c, c->argv[i].p, c->argv[i].len);
+        if (idx >= 0)
+            unsubscribe_one(c, idx, 1);
+        else
+            sub_reply(c, "unsubscribe", c->argv[i].p, c->argv[i].len, c->nsubs);
+    }
+}
+
+size_t pubsub_publish(srv *s, const uint8_t *ch, size_t chlen, const uint8_t *msg, size_t len)
+{
+    channel *x = (channel *)dict_find(&s->channels, ch, chlen, dict_hash(ch, chlen));
+    if (!x) return 0;
+    for (int i = 0; i < x->n; i++) {
+        client *c = x->cl[i];
+        resp_push(&c->out, 3, c->proto);
+        resp_bulk(&c->out, "message", 7);
+        resp_bulk(&c->out, ch, chlen);
+        resp_bulk(&c->out, msg, len);
+        client_want_write(c);
+    }
+    return (size_t)x->n;
+}
+
+void publish_cmd(client *c)
+{
+    if (c->user && !acl_can_channel(c->user, c->argv[1].p, c->argv[1].len)) {
+        rep_err(c, "NOPERM this user has no permissions to access one of the channels used as "
+                   "arguments");
+        return;
+    }
+    /* The server's own channels are written by the server only. */
+    if (c->argv[1].len >= 8 && memcmp(c->argv[1].p, "__phidb:", 8) == 0) {
+        rep_err(c, "ERR channels starting with __phidb: are published by the server only");
+        return;
+    }
+    rep_int(c, (long long)pubsub_publish(c->s, c->argv[1].p, c->argv[1].len, c->argv[2].p,
+                                         c->argv[2].len));
+}

@@ -1,0 +1,82 @@
+"""The PHI detector in the server (issue 6): PHI.SCAN, PHI.REDACT, dlp-mode warn/block.
+
+Drives the real server with redis-py and raw RESP: findings come back with byte offsets
+that slice the text exactly; redaction in tag and mask mode; dlp-mode block refuses a
+write whose key name or value holds PHI and changes nothing; warn lets it through and
+logs the types found (never the text); off (the default) checks nothing.
+phidb-only: skipped when PHIDB_TARGET=redis.
+"""
+
+import harness
+
+NOTE = ("Pt Jane Whitfield seen 03/14/2021 by Dr. Omar Haddad. Call 617-555-0142. "
+        "SSN 219-09-9999. Lisinopril 10 mg daily.")
+
+
+def scan_and_redact(run, srv):
+    c = srv.raw()
+    r = c.call("PHI.SCAN", NOTE)
+    run.check(r[0] == "*" and len(r[1]) >= 4, "PHI.SCAN finds names, date, phone, SSN",
+              harness.show(r, 2000))
+    found = {}
+    text = NOTE.encode()
+    for e in r[1]:
+        d = {k[1]: v for k, v in zip(e[1][0::2], e[1][1::2])}
+        span = text[d[b"start"][1]:d[b"end"][1]]
+        found.setdefault(d[b"type"][1].decode(), []).append(span)
+    run.check(b"Jane Whitfield" in found.get("NAME", []), "the patient's name, exact offsets",
+              str(found))
+    run.check(b"03/14/2021" in found.get("DATE", []), "the date", str(found))
+    run.check(b"617-555-0142" in found.get("PHONE", []), "the phone number", str(found))
+    run.check(not any(b"Lisinopril" in s or b"10 mg" in s for v in found.values() for s in v),
+              "a drug dose is not PHI", str(found))
+    r = c.call("PHI.REDACT", NOTE)
+    red = r[1]
+    run.check(b"Whitfield" not in red and b"617-555" not in red and b"[NAME]" in red
+              and b"Lisinopril 10 mg daily" in red, "PHI.REDACT replaces findings by tags",
+              red.decode())
+    r = c.call("PHI.REDACT", NOTE, "MASK")
+    run.eq(len(r[1]), len(text), "MASK keeps the length")
+    r = c.call("PHI.REDACT", NOTE, "bogus")
+    run.eq(r, ("-", b"ERR syntax error"), "an unknown mode is a syntax error")
+    run.eq(c.call("PHI.SCAN"), ("-", b"ERR wrong number of arguments for 'phi.scan' command"),
+           "arity")
+    binary = bytes(range(256)) * 40
+    r = c.call("PHI.SCAN", binary)
+    run.check(r[0] == "*", "binary input is scanned without trouble", harness.show(r))
+    c.close()
+
+
+def dlp(run, srv):
+    c = srv.raw()
+    run.eq(c.call("SET", "note:Jane Whitfield 03/14/2021", "x"), ("+", b"OK"),
+           "dlp-mode off (the default) checks nothing")
+    run.eq(c.call("CONFIG", "SET", "dlp-mode", "block"), ("+", b"OK"), "dlp-mode block")
+    r = c.call("SET", "visit:Jane Whitfield", "ok")
+    run.check(r[0] == "-" and b"key name" in r[1] and b"NAME" in r[1],
+              "block: PHI in a key name is refused", harness.show(r))
+    r = c.call("HSET", "ticket:1", "comment", "patient SSN 219-09-9999, call 617-555-0142")
+    run.check(r[0] == "-" and b"dlp" in r[1] and b"value" in r[1],
+              "block: PHI in an undeclared value is refused", harness.show(r))
+    run.eq(c.call("EXISTS", "visit:Jane Whitfield", "ticket:1"), (":", 0), "nothing was written")
+    run.eq(c.call("SET", "visit:17", "routine follow-up"), ("+", b"OK"), "clean writes pass")
+    run.eq(c.call("CONFIG", "SET", "dlp-mode", "warn"), ("+", b"OK"), "dlp-mode warn")
+    run.eq(c.call("SET", "visit:Omar Haddad", "x"), ("+", b"OK"), "warn: the write goes through")
+    log = srv.log_text()
+    run.check("dlp:" in log and "NAME" in log, "warn: the finding is logged", srv.log_tail(5))
+    run.check("Haddad" not in log and "Whitfield" not in log,
+              "the log names the types, never the text")
+    c.call("CONFIG", "SET", "dlp-mode", "off")
+    c.close()
+
+
+def body(run):
+    if harness.env_target() == "redis":
+        run.log("skipped: phidb-only checks (PHIDB_TARGET=redis)")
+        return
+    srv = harness.PhidbServer()
+    run.cases([scan_and_redact, dlp], run, srv)
+
+
+if __name__ == "__main__":
+    harness.main(body)
