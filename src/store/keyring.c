@@ -35,7 +35,8 @@
 #define NONCE_BLOCK (1ULL << 22)
 #define MAX_VERSIONS 4096
 
-static const char *purpose_names[KR_NPURPOSES] = {"values", "index", "log", "audit", "backup"};
+static const char *purpose_names[KR_NPURPOSES] = {"values", "index", "log",
+                                                  "audit",  "backup", "sign"};
 
 const char *keyring_purpose_name(int p)
 {
@@ -95,6 +96,7 @@ struct keyring {
     uint8_t salt[16];               /* passphrase salt */
     uint32_t m, t, p;               /* passphrase Argon2id parameters */
     kr_series s[KR_NPURPOSES];      /* data keys */
+    int upgraded;                   /* a purpose was added on open: write the file back */
 };
 
 /* ---- helpers ---- */
@@ -368,6 +370,16 @@ static int parse_file(keyring *k, json_t *root, const keyring_kek_source *src, c
     json_t *ps = json_object_get(root, "purposes");
     for (int p = 0; p < KR_NPURPOSES; p++) {
         json_t *arr = json_object_get(ps, purpose_names[p]);
+        if (!arr && p == KR_SIGN) {
+            /* A keyring from before signing keys existed: it gets one (written below). */
+            if (add_version(k, p, 1, (long long)time(NULL)) != 0) {
+                snprintf(err, errlen, "cannot allocate locked memory for keys");
+                return -1;
+            }
+            RAND_bytes(k->s[p].v[0].key, KEYRING_KEY_LEN);
+            k->upgraded = 1;
+            continue;
+        }
         if (!json_is_array(arr) || json_array_size(arr) == 0) {
             snprintf(err, errlen, "keyring %s has no %s keys", k->path, purpose_names[p]);
             return -1;
@@ -463,6 +475,7 @@ keyring *keyring_open(const char *path, const keyring_kek_source *src, int creat
     int rc = parse_file(k, root, src, err, errlen);
     json_decref(root);
     if (rc != 0) goto fail;
+    if (k->upgraded && write_file(k, err, errlen) != 0) goto fail;
     return k;
 fail:
     keyring_close(k);

@@ -40,10 +40,11 @@ enum keyring_purpose {
     KR_LOG = 2,    /* the durable log */
     KR_AUDIT = 3,  /* audit segments (and the wrapped signing key) */
     KR_BACKUP = 4, /* backups */
+    KR_SIGN = 5,   /* Ed25519 signing seed (backup manifests; the public key is derived) */
     KR_NPURPOSES
 };
 
-/* Purpose name ("values", "index", "log", "audit", "backup"), or NULL. */
+/* Purpose name ("values", "index", "log", "audit", "backup", "sign"), or NULL. */
 const char *keyring_purpose_name(int p);
 /* Purpose by name; -1 if unknown. */
 int keyring_purpose_find(const char *name);
