@@ -117,6 +117,27 @@ void db_journal_to(db *d, buf *frame);
 void db_set_loading(db *d, int loading);
 /* Replay one journal frame. Returns 0, or -1 (malformed frame; err says why). */
 int db_apply(db *d, const uint8_t *frame, size_t len, char *err, size_t errlen);
+/* One journal operation, as db_frame_foreach reports it. */
+typedef struct {
+    int op;                /* 1 string set, 2 field set, 3 field delete, 4 key delete,
+                              5 expiry, 6 flush */
+    const uint8_t *key;    /* key (NULL for a flush) */
+    size_t klen;           /* its length */
+    const uint8_t *field;  /* field (ops 2 and 3), else NULL */
+    size_t flen;           /* its length */
+    const uint8_t *stored; /* stored (sealed) value (ops 1 and 2), else NULL */
+    size_t slen;           /* its length */
+    long long expire;      /* ops 1 and 5: absolute ms, or DB_NO_EXPIRE */
+} db_op_view;
+/* Walk the operations of a journal frame without applying them (for tools that check or
+ * convert frames). fn returns 0 to go on. Returns 0, -1 if the frame is malformed (err), or
+ * what fn returned when it stopped the walk. Pointers are into frame. */
+int db_frame_foreach(const uint8_t *frame, size_t len, int (*fn)(void *ud, const db_op_view *op),
+                     void *ud, char *err, size_t errlen);
+/* Open a stored value that a frame carries, for key and field (NULL for a string), with the
+ * values sealer s, into dst (slen - SEAL_OVERHEAD bytes). Returns 0 or -1. */
+int db_open_stored(sealer *s, const uint8_t *key, size_t klen, const uint8_t *field,
+                   size_t flen, const uint8_t *stored, size_t slen, uint8_t *dst);
 /* Append the full state of e (delete, then contents and expiry) to out as journal operations,
  * for a compacted log. */
 void db_snapshot_key(db *d, db_entry *e, buf *out);

@@ -185,6 +185,54 @@ int db_apply(db *d, const uint8_t *frame, size_t len, char *err, size_t errlen)
     return rc;
 }
 
+int db_frame_foreach(const uint8_t *frame, size_t len, int (*fn)(void *ud, const db_op_view *op),
+                     void *ud, char *err, size_t errlen)
+{
+    reader r = {frame, len, 0};
+    while (r.pos < r.len) {
+        db_op_view v = {0};
+        uint8_t op = 0;
+        get8(&r, &op);
+        v.op = op;
+        v.expire = DB_NO_EXPIRE;
+        int bad = 0;
+        switch (op) {
+        case OP_STR:
+            bad = get_bytes(&r, &v.key, &v.klen) || get_bytes(&r, &v.stored, &v.slen) ||
+                  get_i64(&r, &v.expire) || v.expire < DB_NO_EXPIRE;
+            break;
+        case OP_HSET:
+            bad = get_bytes(&r, &v.key, &v.klen) || get_bytes(&r, &v.field, &v.flen) ||
+                  get_bytes(&r, &v.stored, &v.slen);
+            break;
+        case OP_HDEL:
+            bad = get_bytes(&r, &v.key, &v.klen) || get_bytes(&r, &v.field, &v.flen);
+            break;
+        case OP_DEL: bad = get_bytes(&r, &v.key, &v.klen); break;
+        case OP_EXPIRE:
+            bad = get_bytes(&r, &v.key, &v.klen) || get_i64(&r, &v.expire) ||
+                  v.expire < DB_NO_EXPIRE;
+            break;
+        case OP_FLUSH: break;
+        default: bad = 1;
+        }
+        if (bad) {
+            snprintf(err, errlen, "malformed journal operation at byte %zu of the record", r.pos);
+            return -1;
+        }
+        int rc = fn(ud, &v);
+        if (rc != 0) return rc;
+    }
+    return 0;
+}
+
+int db_open_stored(sealer *s, const uint8_t *key, size_t klen, const uint8_t *field,
+                   size_t flen, const uint8_t *stored, size_t slen, uint8_t *dst)
+{
+    if (slen < SEAL_OVERHEAD) return -1;
+    return seal_open(s, stored, slen, key, klen, field, flen, dst);
+}
+
 /* ---- snapshots ---- */
 
 typedef struct {
