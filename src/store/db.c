@@ -132,6 +132,7 @@ static void free_entry_cb(dict_node *n, void *arg)
 void db_free(db *d)
 {
     if (!d) return;
+    buf_wipe_free(&d->snap_out);
     dict_clear(&d->keys, free_entry_cb, d);
     mem_free(d->exp);
     mem_free(d->vcount);
@@ -215,6 +216,7 @@ db_entry *db_find_raw(db *d, const uint8_t *key, size_t klen)
 
 static void remove_entry(db *d, db_entry *e, uint64_t h)
 {
+    db_snap_capture(d, e);
     dict_unlink(&d->keys, e->key, e->klen, h);
     exp_remove(d, e);
     free_value(d, e);
@@ -283,6 +285,7 @@ long long db_get_expire(const db_entry *e)
 
 void db_set_expire(db *d, db_entry *e, long long when_ms)
 {
+    db_snap_capture(d, e);
     set_expire_field(d, e, when_ms);
     db_j_expire(d, e->key, e->klen, when_ms);
     db_touch(d, e->key, e->klen);
@@ -297,6 +300,7 @@ static db_entry *entry_new(const uint8_t *key, size_t klen, enum db_type type)
     e->klen = (uint32_t)klen;
     e->exp_idx = EXP_NONE;
     e->type = (uint8_t)type;
+    e->snap = 0;
     memcpy(e->key, key, klen);
     return e;
 }
@@ -398,8 +402,14 @@ size_t db_expires(const db *d)
     return d->exp_len;
 }
 
+static void capture_cb(dict_node *n, void *ud)
+{
+    db_snap_capture(ud, (db_entry *)n);
+}
+
 void db_flush(db *d)
 {
+    if (d->snap_active) dict_foreach(&d->keys, capture_cb, d); /* the snapshot keeps them */
     dict_clear(&d->keys, free_entry_cb, d);
     d->exp_len = 0;
     db_j_flush(d);
@@ -472,10 +482,12 @@ static db_entry *set_sval(db *d, const uint8_t *key, size_t klen, db_sval *s, lo
         e = NULL;
     }
     if (e) {
+        db_snap_capture(d, e);
         free_value(d, e);
         e->type = DB_STRING;
     } else {
         e = entry_new(key, klen, DB_STRING);
+        if (d->snap_active) e->snap = d->snap_epoch; /* born after the snapshot point */
         dict_insert(&d->keys, &e->node, h);
     }
     db_count(d, s->data, s->len, +1);
@@ -522,9 +534,76 @@ db_entry *db_int_new_hash(db *d, const uint8_t *key, size_t klen)
     db_entry *e = find(d, key, klen, h);
     if (e) remove_entry(d, e, h);
     e = entry_new(key, klen, DB_HASH);
+    if (d->snap_active) e->snap = d->snap_epoch; /* born after the snapshot point */
     e->val = db_hash_new();
     dict_insert(&d->keys, &e->node, h);
     return e;
+}
+
+/* ---- online point-in-time snapshot ---- */
+
+static void snap_flush(db *d, int force)
+{
+    if (d->snap_out.len == 0 || (!force && d->snap_out.len < (1u << 20))) return;
+    d->snap_emit(d->snap_ud, d->snap_out.p, d->snap_out.len);
+    explicit_bzero(d->snap_out.p, d->snap_out.len);
+    d->snap_out.len = 0;
+}
+
+void db_snap_capture(db *d, db_entry *e)
+{
+    if (!d->snap_active || e->snap == d->snap_epoch) return;
+    e->snap = d->snap_epoch;
+    if (e->expire != DB_NO_EXPIRE && e->expire <= d->snap_time) return; /* gone at the point */
+    db_snapshot_key(d, e, &d->snap_out);
+    snap_flush(d, 0);
+}
+
+int db_snapshot_begin(db *d, void (*emit)(void *ud, const uint8_t *ops, size_t len), void *ud)
+{
+    if (d->snap_active) return -1;
+    d->snap_active = 1;
+    d->snap_epoch++;
+    if (d->snap_epoch == 0) d->snap_epoch = 1; /* 0 is what new entries start with */
+    d->snap_time = d->now;
+    d->snap_cursor = 0;
+    d->snap_scanned = 0;
+    d->snap_emit = emit;
+    d->snap_ud = ud;
+    return 0;
+}
+
+static void snap_scan_cb(void *ud, dict_node *n)
+{
+    db_snap_capture(ud, (db_entry *)n);
+}
+
+int db_snapshot_step(db *d, long long budget_us)
+{
+    if (!d->snap_active) return 0;
+    long long start = clock_mono_us();
+    while (!d->snap_scanned && clock_mono_us() - start < budget_us) {
+        for (int i = 0; i < 64 && !d->snap_scanned; i++) {
+            d->snap_cursor = dict_scan(&d->keys, d->snap_cursor, snap_scan_cb, d);
+            if (d->snap_cursor == 0) d->snap_scanned = 1;
+        }
+    }
+    if (!d->snap_scanned) return 1;
+    snap_flush(d, 1);
+    d->snap_active = 0;
+    buf_wipe_free(&d->snap_out);
+    return 0;
+}
+
+void db_snapshot_abort(db *d)
+{
+    d->snap_active = 0;
+    buf_wipe_free(&d->snap_out);
+}
+
+int db_snapshot_running(const db *d)
+{
+    return d->snap_active;
 }
 
 size_t db_plain_len(const db *d, size_t stored);

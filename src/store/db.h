@@ -141,6 +141,21 @@ int db_open_stored(sealer *s, const uint8_t *key, size_t klen, const uint8_t *fi
 /* Append the full state of e (delete, then contents and expiry) to out as journal operations,
  * for a compacted log. */
 void db_snapshot_key(db *d, db_entry *e, buf *out);
+/* ---- online point-in-time snapshot (backups) ----
+ * A snapshot records the keyspace as it is when db_snapshot_begin is called, while writes
+ * go on: before a key the snapshot does not have yet is changed, deleted or expires, its
+ * state is handed to emit first; keys created afterwards are never emitted; an incremental
+ * scan (db_snapshot_step) hands over the rest. emit receives batches of journal operations
+ * (each key's full state; at most about 1 MB at a time), so memory stays bounded. */
+/* Start one (the point is the current command time). Returns 0, or -1 if one is running. */
+int db_snapshot_begin(db *d, void (*emit)(void *ud, const uint8_t *ops, size_t len), void *ud);
+/* Scan for about budget_us; returns 1 while there is more, 0 once everything is emitted. */
+int db_snapshot_step(db *d, long long budget_us);
+/* Stop a snapshot (what was emitted is the caller's to discard). */
+void db_snapshot_abort(db *d);
+/* 1 while a snapshot is being taken. */
+int db_snapshot_running(const db *d);
+
 /* Number of stored values sealed with values-key version v. */
 size_t db_version_count(const db *d, uint32_t v);
 /* Re-seal up to max_keys keys whose values use another version than the current one,

@@ -218,7 +218,10 @@ int db_raw_hset(db *d, const uint8_t *key, size_t klen, const uint8_t *f, size_t
                 const uint8_t *val, size_t vlen)
 {
     db_entry *e = db_find_raw(d, key, klen);
-    if (!e || e->type != DB_HASH) e = db_int_new_hash(d, key, klen);
+    if (!e || e->type != DB_HASH)
+        e = db_int_new_hash(d, key, klen);
+    else
+        db_snap_capture(d, e);
     db_hash *h = e->val;
     /* Compact limits apply to the plaintext sizes. */
     size_t plain = d->seal ? vlen - SEAL_OVERHEAD : vlen;
@@ -288,6 +291,7 @@ int db_hash_set(db *d, const uint8_t *key, size_t klen, const uint8_t *f, size_t
 
 int db_hash_del(db *d, db_entry *e, const uint8_t *f, size_t flen)
 {
+    db_snap_capture(d, e);
     db_hash *h = e->val;
     int removed = 0;
     if (h->packed) {

@@ -56,6 +56,8 @@ struct db_entry {
     long long expire;  /* ms since the epoch, or DB_NO_EXPIRE */
     uint32_t klen;     /* key length */
     uint32_t exp_idx;  /* index in db.exp, EXP_NONE when no expiry */
+    uint32_t snap;     /* snapshot epoch that already has this key (captured, or created
+                          after the snapshot point) */
     uint8_t type;      /* enum db_type */
     uint8_t key[];     /* key bytes */
 };
@@ -73,8 +75,20 @@ struct db {
     size_t *vcount;          /* stored values per values-key version (index = version) */
     size_t nvcount;          /* its size */
     unsigned long long sealed, opened; /* counters */
+    /* online point-in-time snapshot (backups) */
+    int snap_active;         /* a snapshot is being taken */
+    uint32_t snap_epoch;     /* its epoch (entries with snap == epoch are done) */
+    long long snap_time;     /* the snapshot point (ms): keys expired by then are left out */
+    uint64_t snap_cursor;    /* scan position */
+    int snap_scanned;        /* the scan is complete */
+    buf snap_out;            /* operations not yet handed to emit */
+    void (*snap_emit)(void *ud, const uint8_t *ops, size_t len); /* receives batches */
+    void *snap_ud;           /* its argument */
 };
 
+/* Before e changes (or goes): if a snapshot is running and does not have e yet, hand it e's
+ * current state. */
+void db_snap_capture(db *d, db_entry *e);
 /* Notify a change of key. */
 void db_touch(db *d, const uint8_t *key, size_t klen);
 /* Free a hash value (counting its values out). */

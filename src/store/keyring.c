@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +98,8 @@ struct keyring {
     uint32_t m, t, p;               /* passphrase Argon2id parameters */
     kr_series s[KR_NPURPOSES];      /* data keys */
     int upgraded;                   /* a purpose was added on open: write the file back */
+    pthread_mutex_t nonce_lock;     /* nonces may be taken from several threads (a backup
+                                       writer seals on its own thread) */
 };
 
 /* ---- helpers ---- */
@@ -430,6 +433,7 @@ keyring *keyring_open(const char *path, const keyring_kek_source *src, int creat
                       size_t errlen)
 {
     keyring *k = mem_calloc(sizeof *k);
+    pthread_mutex_init(&k->nonce_lock, NULL);
     k->path = mem_strdup(path);
     k->kek = keyring_secure_alloc(KEYRING_KEY_LEN);
     k->m = 65536;
@@ -491,6 +495,7 @@ void keyring_close(keyring *k)
         mem_free(k->s[p].v);
     }
     keyring_secure_free(k->kek, KEYRING_KEY_LEN);
+    pthread_mutex_destroy(&k->nonce_lock);
     mem_free(k->path);
     mem_free(k);
 }
@@ -517,18 +522,24 @@ const uint8_t *keyring_key(const keyring *k, int p, uint32_t version)
 
 int keyring_nonce(keyring *k, int p, uint32_t version, uint8_t nonce[12])
 {
+    pthread_mutex_lock(&k->nonce_lock);
     kr_version *v = find(k, p, version);
-    if (!v || v->retired) return -1;
+    if (!v || v->retired) {
+        pthread_mutex_unlock(&k->nonce_lock);
+        return -1;
+    }
     if (v->counter >= v->reserved) {
         uint64_t old = v->reserved;
         v->reserved = v->counter + NONCE_BLOCK;
         char err[256];
         if (write_file(k, err, sizeof err) != 0) {
             v->reserved = old;
+            pthread_mutex_unlock(&k->nonce_lock);
             return -1;
         }
     }
     uint64_t c = v->counter++;
+    pthread_mutex_unlock(&k->nonce_lock);
     /* Fixed field: the purpose; invocation field: the counter (big-endian). */
     nonce[0] = 0;
     nonce[1] = 0;

@@ -23,6 +23,9 @@
  *
  * Key material lives in locked, non-dumpable memory (mlock, MADV_DONTDUMP) and
  * is wiped when freed.
+ *
+ * Threads: keyring_nonce may be called from any thread (a mutex guards the counters).
+ * Everything else (rotation, retirement, re-wrapping) runs on one thread, the owner's.
  */
 #ifndef KEYRING_H
 #define KEYRING_H
