@@ -52,13 +52,14 @@ static void exercise(const policy *p, const uint8_t *s, size_t n)
         for (int op = POLICY_READ; op <= POLICY_DELETE; op++) {
             const char *g = NULL;
             int rc = policy_can(ro, sc, op == POLICY_DELETE ? NULL : f, (enum policy_op)op, &g);
-            if (rc > 0 || rc < POLICY_DENY_PURPOSE) fail("decision out of range");
+            if (rc > 0 || rc < POLICY_DENY_DEID) fail("decision out of range");
             if (rc == POLICY_DENY_GROUP && !g) fail("group denial without a group");
             msg.len = 0;
             policy_deny_message(&msg, rc, ro, sc, s, n, g, (enum policy_op)op, 0);
             if (memchr(msg.p, '\n', msg.len) || memchr(msg.p, '\r', msg.len)) fail("newline in error");
         }
         if (ro) {
+            (void)policy_key_visible(ro, sc);
             policy_filter flt;
             policy_filter_init(&flt, ro, sc, 0);
             int vis = policy_filter_field(&flt, s, n, NULL);

@@ -77,6 +77,9 @@ enum policy_result {
     POLICY_DENY_DEID = -5,       /* the field is removed in the de-identified view */
     POLICY_DENY_SCOPE = -6,      /* scope=self: the record's subject is not the user's */
     POLICY_DENY_PURPOSE = -7,    /* the session's purpose is not allowed for the role */
+    POLICY_DENY_COMMAND = -8,    /* a non-hash command on a record key (records are hashes) */
+    POLICY_DENY_MOVE = -9,       /* RENAME into, out of, or across record types */
+    POLICY_DENY_BREAKGLASS = -10, /* PHI.BREAKGLASS by a role without breakglass=yes */
 };
 
 /* Purposes of use (PHI.PURPOSE). */
@@ -199,6 +202,11 @@ void policy_filter_init(policy_filter *flt, const policy_role *r, const policy_s
 int policy_filter_field(const policy_filter *flt, const uint8_t *name, size_t len,
                         const policy_field **f);
 
+/* 1 if a user of role r may see that key k of schema s exists (SCAN, KEYS, RANDOMKEY, EXISTS,
+ * TYPE, TTL...): the role has a role and can read at least one field of the type in its view
+ * (some declared field visible, or undeclared fields). r NULL: 0. Scope is checked apart. */
+int policy_key_visible(const policy_role *r, const policy_schema *s);
+
 /* ---- purposes ---- */
 
 /* Name of a purpose ("public-health"), or NULL. */
@@ -223,8 +231,8 @@ int policy_scope_ok(const policy_role *r, const uint8_t *us, size_t ulen, const 
 /* Append the text of a -NOPERM error for denial `result` (without the leading '-', e.g.
  * "NOPERM this user's role 'nurse' may not read field group 'diagnosis'") to out. role
  * may be NULL (no role), field and schema may be NULL; group is what policy_can returned;
- * purpose is used for POLICY_DENY_PURPOSE. No value, key name or subject id is ever put in
- * the text. */
+ * purpose is used for POLICY_DENY_PURPOSE. For POLICY_DENY_COMMAND, (field, flen) is the
+ * command name. No value, key name or subject id is ever put in the text. */
 void policy_deny_message(buf *out, int result, const policy_role *r, const policy_schema *s,
                          const uint8_t *field, size_t flen, const char *group, enum policy_op op,
                          int purpose);

@@ -182,6 +182,20 @@ int policy_filter_field(const policy_filter *flt, const uint8_t *name, size_t le
     return 1;
 }
 
+int policy_key_visible(const policy_role *r, const policy_schema *s)
+{
+    if (!r || !s) return 0;
+    const policy_type *t = s->type;
+    if (r->view == POLICY_VIEW_FULL)
+        return (r->read & (t->groups | 1ULL << POLICY_GROUP_UNDECLARED)) != 0;
+    /* De-identified: undeclared fields are dropped; a field counts if it survives the view. */
+    for (size_t i = 0; i < t->nfields; i++)
+        if ((r->read & (1ULL << t->fields[i]->group)) &&
+            policy_view_action(t->fields[i]) != POLICY_VIEW_DROP)
+            return 1;
+    return 0;
+}
+
 /* ---- purposes and scope ---- */
 
 int policy_purpose_ok(const policy_role *r, enum policy_purpose pp)
@@ -258,6 +272,21 @@ void policy_deny_message(buf *out, int result, const policy_role *r, const polic
     case POLICY_DENY_PURPOSE:
         buf_printf(out, "NOPERM this user's role '%s' may not act for purpose '%s'", rn,
                    policy_purpose_name(purpose) ? policy_purpose_name(purpose) : "unknown");
+        break;
+    case POLICY_DENY_COMMAND:
+        buf_puts(out, "NOPERM command '");
+        put_field(out, field, flen);
+        buf_printf(out, "' may not be used on '%s' records (they are hashes)", tn);
+        break;
+    case POLICY_DENY_MOVE:
+        buf_printf(out, "NOPERM '%s' records may not be renamed into, out of, or across record types",
+                   tn);
+        break;
+    case POLICY_DENY_BREAKGLASS:
+        if (r)
+            buf_printf(out, "NOPERM this user's role '%s' may not use break-glass access", rn);
+        else
+            buf_puts(out, "NOPERM this user has no role that may use break-glass access");
         break;
     default: buf_puts(out, "NOPERM access denied by the PHI policy"); break;
     }

@@ -442,6 +442,36 @@ TEST(scope_self)
     policy_unref(p);
 }
 
+TEST(key_visibility)
+{
+    const char *text = "schema patient:* type=patient subject=id\n"
+                       "schema lab:* type=lab subject=pid\n"
+                       "schema idonly:* type=idonly subject=id\n"
+                       "field patient name group=demo phi=name\n"
+                       "field patient dx group=dx\n"
+                       "field lab value group=labs\n"
+                       "field idonly mrn group=ids phi=mrn\n"
+                       "role doc read=demo,dx\n"
+                       "role billing read=billing\n"
+                       "role res read=* view=deidentified purpose=research\n"
+                       "role names read=demo view=deidentified purpose=research\n"
+                       "role any read=undeclared\n";
+    policy *p = parse_ok(text);
+    if (!p) return;
+    const policy_schema *pt = schema(p, "patient:1"), *lab = schema(p, "lab:1"),
+                        *ido = schema(p, "idonly:1");
+    CHECK(policy_key_visible(role(p, "doc"), pt));
+    CHECK(!policy_key_visible(role(p, "doc"), lab));
+    CHECK(!policy_key_visible(role(p, "billing"), pt));
+    CHECK(policy_key_visible(role(p, "res"), pt));   /* dx survives the view */
+    CHECK(!policy_key_visible(role(p, "res"), ido)); /* only an identifier: nothing survives */
+    CHECK(!policy_key_visible(role(p, "names"), pt));
+    CHECK(policy_key_visible(role(p, "any"), lab));  /* undeclared fields, full view */
+    CHECK(!policy_key_visible(NULL, pt));
+    CHECK(!policy_key_visible(role(p, "doc"), NULL));
+    policy_unref(p);
+}
+
 TEST(enumeration_filter)
 {
     policy *p = parse_ok(clinic);
@@ -515,6 +545,16 @@ TEST(noperm_texts)
     CHECK_STR(deny_text(p, POLICY_DENY_PURPOSE, "billing", "patient:1", NULL, NULL, POLICY_READ,
                         POLICY_PURPOSE_RESEARCH),
               "NOPERM this user's role 'billing' may not act for purpose 'research'");
+    CHECK_STR(deny_text(p, POLICY_DENY_COMMAND, "nurse", "patient:1", "get", NULL, POLICY_READ, 0),
+              "NOPERM command 'get' may not be used on 'patient' records (they are hashes)");
+    CHECK_STR(deny_text(p, POLICY_DENY_MOVE, "registrar", "patient:1", NULL, NULL, POLICY_DELETE, 0),
+              "NOPERM 'patient' records may not be renamed into, out of, or across record types");
+    CHECK_STR(deny_text(p, POLICY_DENY_BREAKGLASS, "billing", NULL, NULL, NULL, POLICY_READ, 0),
+              "NOPERM this user's role 'billing' may not use break-glass access");
+    CHECK_STR(deny_text(p, POLICY_DENY_BREAKGLASS, NULL, NULL, NULL, NULL, POLICY_READ, 0),
+              "NOPERM this user has no role that may use break-glass access");
+    CHECK_STR(deny_text(p, 12345, NULL, NULL, NULL, NULL, POLICY_READ, 0),
+              "NOPERM access denied by the PHI policy");
     /* Field names from clients are sanitised and cut. */
     const char *t = deny_text(p, POLICY_DENY_UNDECLARED, "labtech", "lab:1:result",
                               "a'b\nc\x01"
@@ -882,6 +922,6 @@ TEST(decision_cost)
 
 UNIT_MAIN(T(design_example_parses), T(schema_matching), T(field_lookup), T(parse_errors),
           T(parse_defaults_and_options), T(purpose_names), T(clinic_matrix), T(scope_self),
-          T(enumeration_filter), T(noperm_texts), T(show_round_trip), T(refcount_and_file),
+          T(key_visibility), T(enumeration_filter), T(noperm_texts), T(show_round_trip), T(refcount_and_file),
           T(deid_values), T(deid_text_redaction), T(pseudonyms), T(blind_normalisation),
           T(decision_cost))
