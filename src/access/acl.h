@@ -192,17 +192,20 @@ enum acl_mfa { ACL_MFA_NONE = 0, ACL_MFA_TOTP = 1 };
 /* Value of attribute a (NUL-terminated, owned by the user, valid until the user changes), or
  * NULL when unset. */
 const char *acl_user_attr(const acl_user *u, enum acl_attr a);
-/* Shorthands: role name, subject id, required certificate CN (NULL when unset). */
+/* The user's role name in the PHI policy (role=), or NULL. Owned by the user. */
 const char *acl_user_role(const acl_user *u);
+/* The patient id the user is (subject=), or NULL. Owned by the user. */
 const char *acl_user_subject(const acl_user *u);
+/* The client certificate subject CN the user must present (cert=), or NULL. */
 const char *acl_user_cert(const acl_user *u);
 /* ACL_MFA_TOTP when the user has mfa=totp. */
 int acl_user_mfa(const acl_user *u);
 /* The sealed TOTP secret (hex, see policy_totp.h), or NULL when not enrolled. */
 const char *acl_user_totp_secret(const acl_user *u);
 /* Last TOTP time step accepted for the user (replay protection; kept in memory, across
- * ACL LOAD), and setting it. */
+ * ACL LOAD; 0 at start). */
 long long acl_user_totp_step(const acl_user *u);
+/* Record an accepted step (the value only moves forward). */
 void acl_user_set_totp_step(acl_user *u, long long step);
 /* A failed second factor: counts toward lockout like a bad password. Returns 1 when this
  * failure locked the account. */

@@ -367,6 +367,7 @@ static int do_field(pctx *c, const args *av)
     policy_field *f = mem_calloc(sizeof *f);
     f->name = mem_strndup(av->v[2], av->len[2]);
     f->len = av->len[2];
+    policy_field_words((const uint8_t *)f->name, f->len, &f->wa, &f->wb);
     f->type = ty;
     f->group = group;
     f->kind = kind < 0 ? POLICY_KIND_NONE : (enum policy_kind)kind;
@@ -528,8 +529,46 @@ static int do_zip(pctx *c, const args *av)
 
 /* ---- finishing: tables built once the whole file is known ---- */
 
+/* Fill table (size slots) under seed; 1 when no two fields share a slot. */
+static int try_seed(const policy_type *t, uint32_t *table, uint32_t size, uint64_t seed)
+{
+    memset(table, 0, sizeof(uint32_t) * size);
+    for (size_t i = 0; i < t->nfields; i++) {
+        const policy_field *f = t->fields[i];
+        uint64_t h = policy_field_mix(seed, f->wa, f->wb, f->len);
+        uint32_t *slot = &table[h & (size - 1)];
+        if (*slot) return 0;
+        *slot = (uint32_t)i + 1;
+    }
+    return 1;
+}
+
 static void build_field_table(policy_type *t)
 {
+    /* A collision-free seed for tables of 4n to 64n slots (the chance that a random seed
+     * works is about exp(-n / 2c) for c slots per field), 64 seeds each. */
+    if (t->nfields <= POLICY_PERFECT_MAX) {
+        for (uint32_t per = 4; per <= 64; per *= 2) {
+            uint32_t size = 8;
+            while (size < t->nfields * per)
+                size *= 2;
+            uint32_t *table = mem_alloc(sizeof(uint32_t) * size);
+            uint64_t seed = 0x9e3779b97f4a7c15ULL;
+            for (int k = 0; k < 64; k++) {
+                seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+                if (try_seed(t, table, size, seed)) {
+                    t->table = table;
+                    t->tmask = size - 1;
+                    t->seed = seed;
+                    t->perfect = 1;
+                    return;
+                }
+            }
+            mem_free(table);
+        }
+    }
+    /* Fallback (huge types, or names alike in their first and last 8 bytes): FNV-1a with
+     * linear probing at load <= 1/2. */
     uint32_t size = 4;
     while (size < t->nfields * 2)
         size *= 2;

@@ -25,8 +25,10 @@
  *    prefix and a rest (exact, "prefix*" or a general glob), and schemas are bucketed
  *    by the first byte of their prefix; a key that matches nothing usually costs one
  *    table load and one or two memcmp. First matching schema in file order wins.
- *  - Field lookup is a static open-addressing table per record type, built at parse
- *    time; its probe lengths depend only on the declared fields, so client-chosen
+ *  - Field lookup is a static table per record type, built at parse time with a seed
+ *    under which no two declared fields collide: one constant-time hash, one slot, one
+ *    memcmp (policy_int.h). Types where no such seed is found use FNV-1a with probing;
+ *    either way probe lengths depend only on the declared fields, so client-chosen
  *    field names cannot make it slow.
  *  - Decisions are pure functions of (role, schema, field, operation); facts that
  *    need the keyspace (a record's subject, a break-glass grant) are checked by the
@@ -145,22 +147,31 @@ const policy_field *policy_type_field(const policy_type *t, const uint8_t *name,
 /* Role by name (the ACL rule role=NAME), or NULL: an unknown role is no role. */
 const policy_role *policy_role_find(const policy *p, const uint8_t *name, size_t len);
 
-/* Accessors. Strings are NUL-terminated and owned by the policy. */
+/* Accessors. Strings are NUL-terminated and owned by the policy (valid while it is
+ * referenced). */
+/* Record type of a schema. */
 const policy_type *policy_schema_type(const policy_schema *s);
+/* Key pattern of a schema, as written. */
 const char *policy_schema_pattern(const policy_schema *s);
 /* Name of the field that holds the record's subject (the patient id). */
 const char *policy_schema_subject(const policy_schema *s);
 /* 1 when the schema refuses undeclared fields. */
 int policy_schema_strict(const policy_schema *s);
+/* Name of a record type. */
 const char *policy_type_name(const policy_type *t);
+/* Name of a field. */
 const char *policy_field_name(const policy_field *f);
-/* The field's group name, and its bit number (mask bit 1 << n). */
+/* The field's group name. */
 const char *policy_field_group(const policy_field *f);
+/* The field's group bit number (mask bit 1 << n). */
 int policy_field_group_bit(const policy_field *f);
+/* The field's PHI kind (POLICY_KIND_NONE when not declared). */
 enum policy_kind policy_field_kind(const policy_field *f);
 /* 1 when the field carries a blind index (index=blind). */
 int policy_field_indexed(const policy_field *f);
+/* Record type a field belongs to. */
 const policy_type *policy_field_type(const policy_field *f);
+/* Name of a role. */
 const char *policy_role_name(const policy_role *r);
 /* 1 when the role reaches only records whose subject is the user's own (scope=self). */
 int policy_role_self(const policy_role *r);
@@ -171,9 +182,14 @@ enum policy_view policy_role_view(const policy_role *r);
 uint64_t policy_role_read_mask(const policy_role *r);
 /* Name of group bit n ("undeclared" for 0), or NULL when unused. */
 const char *policy_group_name(const policy *p, int bit);
-/* Kind name ("ssn") and kind by name (case-insensitive; -1 if unknown). */
+/* Kind name ("ssn"; "none" when out of range). */
 const char *policy_kind_name(enum policy_kind k);
+/* Kind by name (case-insensitive, aliases accepted; -1 if unknown). */
 int policy_kind_find(const uint8_t *name, size_t len);
+/* Short name of a decision result for logs and audit records ("granted", "no-role", "group",
+ * "undeclared", "view", "deidentified", "scope", "purpose", "command", "move", "breakglass";
+ * "unknown" otherwise). Static string. */
+const char *policy_strerror(int result);
 
 /* ---- decisions (pure; hot path) ---- */
 

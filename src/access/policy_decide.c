@@ -50,6 +50,15 @@ const policy_schema *policy_schema_for(const policy *p, const uint8_t *key, size
 const policy_field *policy_type_field(const policy_type *t, const uint8_t *name, size_t len)
 {
     if (!t || !t->nfields) return NULL;
+    if (t->perfect) {
+        uint64_t a, b;
+        policy_field_words(name, len, &a, &b);
+        uint32_t e = t->table[policy_field_mix(t->seed, a, b, len) & t->tmask];
+        if (!e) return NULL;
+        const policy_field *f = t->fields[e - 1];
+        if (f->len != len || f->wa != a || f->wb != b) return NULL;
+        return len <= 16 || memcmp(f->name, name, len) == 0 ? f : NULL;
+    }
     uint32_t h = policy_name_hash(name, len);
     for (;;) {
         uint32_t e = t->table[h & t->tmask];
@@ -173,6 +182,7 @@ void policy_filter_init(policy_filter *flt, const policy_role *r, const policy_s
 int policy_filter_field(const policy_filter *flt, const uint8_t *name, size_t len,
                         const policy_field **fp)
 {
+    if (flt->all && !fp) return 1; /* no lookup at all for roles that see every field */
     const policy_field *f = policy_type_field(flt->s->type, name, len);
     if (fp) *fp = f;
     if (flt->all) return 1;
@@ -219,6 +229,15 @@ int policy_scope_ok(const policy_role *r, const uint8_t *us, size_t ulen, const 
 }
 
 /* ---- error texts ---- */
+
+const char *policy_strerror(int result)
+{
+    static const char *const names[] = {"granted", "no-role",    "group",   "undeclared",
+                                        "view",    "deidentified", "scope", "purpose",
+                                        "command", "move",       "breakglass"};
+    int i = -result;
+    return i >= 0 && i < (int)(sizeof names / sizeof names[0]) ? names[i] : "unknown";
+}
 
 static const char *op_verb(enum policy_op op)
 {
@@ -326,7 +345,9 @@ void policy_show(const policy *p, buf *out)
     size_t nf = 0;
     for (size_t i = 0; i < p->ntypes; i++)
         nf += p->types[i]->nfields;
-    buf_printf(out, "# policy %s, generation %llu\n", p->source, (unsigned long long)p->generation);
+    buf_puts(out, "# policy ");
+    put_field(out, (const uint8_t *)p->source, strlen(p->source)); /* no newline can escape */
+    buf_printf(out, ", generation %llu\n", (unsigned long long)p->generation);
     buf_printf(out, "# %zu schemas, %zu record types, %zu fields (%d with a blind index), %zu roles, %d groups\n",
                p->nschemas, p->ntypes, nf, p->nindexed, p->nroles, p->ngroups - 1);
     buf_puts(out, "zip-restricted ");

@@ -72,9 +72,10 @@ int policy_grants_user_has(const policy_grants *g, const char *user, long long n
  * match, the one expiring last. */
 int policy_grant_check(const policy_grants *g, const char *user, const uint8_t *subject,
                        size_t slen, long long now_ms, policy_grant *out);
-/* Number of live grants, and the i-th (0 <= i < count, oldest first) into *out; returns 0 or
- * -1 when i is out of range. For PHI.BREAKGLASS LIST. */
+/* Number of live grants at now_ms (PHI.BREAKGLASS LIST). */
 size_t policy_grants_count(const policy_grants *g, long long now_ms);
+/* The i-th live grant (0 <= i < count, oldest first) into *out; returns 0, or -1 when i is out
+ * of range. */
 int policy_grant_at(const policy_grants *g, size_t i, long long now_ms, policy_grant *out);
 /* Revoke grant id. Returns 1 when revoked, 0 when no live grant has that id, -1 when it was
  * revoked in memory but the file could not be written (err set; the server should report it). */

@@ -59,8 +59,9 @@ void policy_index_rename(policy_index *ix, const uint8_t *from, size_t flen, con
  * Not const: a lookup may move a step of incremental rehashing. */
 size_t policy_index_find(policy_index *ix, const policy_field *f, const uint8_t hmac[32],
                          void (*fn)(void *ctx, const uint8_t *key, size_t klen), void *ctx);
-/* Number of (key, field) entries, and bytes held. */
+/* Number of (key, field) entries. */
 size_t policy_index_entries(const policy_index *ix);
+/* Bytes the index holds (entries and tables), for INFO memory. */
 size_t policy_index_memory(const policy_index *ix);
 /* Forget everything (before a rebuild). */
 void policy_index_clear(policy_index *ix);

@@ -6,6 +6,8 @@
 #ifndef POLICY_INT_H
 #define POLICY_INT_H
 
+#include <string.h>
+
 #include "access/policy.h"
 
 /* How a schema pattern is matched after its literal prefix. */
@@ -18,6 +20,7 @@ enum policy_match {
 struct policy_field {
     char *name;               /* field name (NUL-terminated) */
     size_t len;               /* its length */
+    uint64_t wa, wb;          /* its words as policy_field_words makes them (fast compare) */
     policy_type *type;        /* record type it belongs to */
     int group;                /* group bit number (1..63) */
     enum policy_kind kind;    /* PHI kind (NONE when not declared) */
@@ -32,8 +35,10 @@ struct policy_type {
     policy *pol;              /* policy it belongs to */
     policy_field **fields;    /* declared fields, in file order */
     size_t nfields;           /* count */
-    uint32_t *table;          /* open addressing: 1 + index into fields, 0 = empty */
-    uint32_t tmask;           /* table size - 1 (size a power of two, load <= 1/2) */
+    uint32_t *table;          /* 1 + index into fields, 0 = empty */
+    uint32_t tmask;           /* table size - 1 (a power of two) */
+    uint64_t seed;            /* seed of policy_field_mix under which no two fields collide */
+    int perfect;              /* 1: one slot decides (seeded hash); 0: FNV-1a, linear probing */
     uint64_t groups;          /* mask of the groups of its fields */
 };
 
@@ -89,8 +94,44 @@ struct policy {
     char *index_sig;          /* text identifying what the blind index depends on */
 };
 
-/* FNV-1a of (p, n): the field table hash (the table is static, see policy.h). */
+/* FNV-1a of (p, n): the fallback field table hash (the table is static, see policy.h). */
 uint32_t policy_name_hash(const uint8_t *p, size_t n);
+
+/* Largest type for which a collision-free seed is searched (beyond: FNV and probing). */
+#define POLICY_PERFECT_MAX 256
+
+/* Two words that hold every byte of a name of up to 16 bytes (the first and last 8, 4 or
+ * 1..3 bytes): for such names, equal length and words mean equal names, so a lookup compares
+ * three integers instead of calling memcmp. Longer names also need memcmp. */
+static inline void policy_field_words(const uint8_t *p, size_t n, uint64_t *wa, uint64_t *wb)
+{
+    uint64_t a = 0, b = 0;
+    if (n >= 8) {
+        memcpy(&a, p, 8);
+        memcpy(&b, p + n - 8, 8);
+    } else if (n >= 4) {
+        uint32_t x, y;
+        memcpy(&x, p, 4);
+        memcpy(&y, p + n - 4, 4);
+        a = x;
+        b = y;
+    } else if (n > 0) {
+        a = (uint64_t)p[0] | (uint64_t)p[n >> 1] << 8 | (uint64_t)p[n - 1] << 16;
+    }
+    *wa = a;
+    *wb = b;
+}
+
+/* The hot-path field hash of a name's words and length: constant time whatever the length,
+ * one 64x64->128 multiply. The parser picks a seed under which the declared fields of a type
+ * land in distinct slots, so a lookup is one slot and one compare; a name that is not
+ * declared may share a slot and fails the compare. */
+static inline uint64_t policy_field_mix(uint64_t seed, uint64_t a, uint64_t b, size_t n)
+{
+    __uint128_t r = (__uint128_t)(a ^ seed ^ 0xa0761d6478bd642fULL) *
+                    (b ^ (uint64_t)n ^ 0xe7037ed1a0b428dbULL);
+    return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
 /* Free every part of a policy (used by the parser on errors and by policy_unref). */
 void policy_destroy(policy *p);
 /* Append a comma-separated list of the group names in mask (or "none" / "*"). */

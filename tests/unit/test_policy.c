@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "access/policy.h"
+#include "access/policy_int.h" /* to see which field table a type got */
 #include "phi/phi.h"
 #include "unit.h"
 #include "util/buf.h"
@@ -169,6 +170,7 @@ TEST(field_lookup)
         if (!f || strcmp(policy_field_name(f), name) != 0 || strcmp(policy_field_group(f), g) != 0)
             unit_fail(__FILE__, __LINE__, "field %s not found or wrong", name);
     }
+    CHECK(!policy_schema_type(s)->perfect); /* over POLICY_PERFECT_MAX: the fallback */
     CHECK(policy_field_find(s, K("f300")) == NULL);
     CHECK(policy_field_find(s, K("")) == NULL);
     CHECK(policy_field_find(s, K("f1 ")) == NULL);
@@ -176,6 +178,43 @@ TEST(field_lookup)
     const policy_type *ty = policy_type_find(p, K("r"));
     CHECK(ty && policy_type_field(ty, K("f7")) != NULL);
     CHECK(policy_type_find(p, K("nosuch")) == NULL);
+    policy_unref(p);
+    /* Names of every length class (1-3, 4-7, 8-16, longer), and long names that share their
+     * first and last 8 bytes (the fast compare is not enough: memcmp decides). */
+    static const char *names[] = {"a", "ab", "abc", "abcd", "abcdefg", "abcdefgh",
+                                  "abcdefghijklmnop", "abcdefghijklmnopq",
+                                  "history_of_present_illness", "history_of_recent_illness"};
+    static const char *absent[] = {"b", "ba", "abd", "abce", "abcdefh", "abcdefgi",
+                                   "abcdefghijklmnoq", "abcdefghijklmnopr",
+                                   "history_of_presXnt_illness", "history_of_illness",
+                                   "history_of_present_illnesss", ""};
+    buf u = {0};
+    buf_puts(&u, "schema s:* type=s subject=a\n");
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        buf_printf(&u, "field s %s group=g%zu\n", names[i], i);
+    /* A second type whose names differ only in the middle of long names: no seed can
+     * separate them, so it uses the fallback table. */
+    buf_puts(&u, "schema t:* type=t subject=x\n"
+                 "field t xxxxxxxx_1_yyyyyyyy group=g\n"
+                 "field t xxxxxxxx_2_yyyyyyyy group=h\n");
+    p = parse_ok(buf_cstr(&u));
+    buf_free(&u);
+    if (!p) return;
+    s = schema(p, "s:1");
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        const policy_field *f = policy_field_find(s, K(names[i]));
+        if (!f || strcmp(policy_field_name(f), names[i]) != 0)
+            unit_fail(__FILE__, __LINE__, "field '%s' not found", names[i]);
+    }
+    for (size_t i = 0; i < sizeof absent / sizeof absent[0]; i++)
+        if (policy_field_find(s, K(absent[i])) != NULL)
+            unit_fail(__FILE__, __LINE__, "field '%s' found but not declared", absent[i]);
+    CHECK(policy_schema_type(s)->perfect);
+    const policy_schema *t2 = schema(p, "t:1");
+    CHECK(!policy_schema_type(t2)->perfect);
+    CHECK_STR(policy_field_group(policy_field_find(t2, K("xxxxxxxx_1_yyyyyyyy"))), "g");
+    CHECK_STR(policy_field_group(policy_field_find(t2, K("xxxxxxxx_2_yyyyyyyy"))), "h");
+    CHECK(policy_field_find(t2, K("xxxxxxxx_3_yyyyyyyy")) == NULL);
     policy_unref(p);
 }
 
@@ -334,6 +373,13 @@ TEST(purpose_names)
     CHECK_INT(policy_kind_find(K("health-plan")), POLICY_KIND_HEALTH_PLAN);
     CHECK_INT(policy_kind_find(K("dna")), -1);
     CHECK_STR(policy_kind_name(POLICY_KIND_TEXT), "text");
+    CHECK_STR(policy_kind_name((enum policy_kind)99), "none");
+    CHECK_STR(policy_strerror(POLICY_ALLOW), "granted");
+    CHECK_STR(policy_strerror(POLICY_DENY_GROUP), "group");
+    CHECK_STR(policy_strerror(POLICY_DENY_DEID), "deidentified");
+    CHECK_STR(policy_strerror(POLICY_DENY_BREAKGLASS), "breakglass");
+    CHECK_STR(policy_strerror(-11), "unknown");
+    CHECK_STR(policy_strerror(1), "unknown");
 }
 
 /* The clinic matrix: who may read, write, delete what. */
@@ -342,6 +388,7 @@ TEST(clinic_matrix)
     policy *p = parse_ok(clinic);
     if (!p) return;
     const char *pk = "patient:42";
+    CHECK(policy_schema_type(schema(p, pk))->perfect); /* the one-slot field table */
     /* Reads of declared fields. */
     struct {
         const char *role, *field;
@@ -880,38 +927,44 @@ TEST(decision_cost)
     if (!p) return;
     const policy_role *r = role(p, "physician");
     static const char *fields[] = {"name", "diagnosis", "bp", "meds", "notes", "dob"};
+    static const char *rec[] = {"id", "name", "ssn", "dob", "zip", "diagnosis", "notes", "bp",
+                                "meds", "balance"};
     char keys[64][24];
     for (int i = 0; i < 64; i++)
         snprintf(keys[i], sizeof keys[i], "patient:%d", 100000 + i * 7919);
-    const long long iters = 2000000;
+    const long long iters = 400000;
     volatile int sink = 0;
-    struct timespec t0, t1, t2, t3;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (long long i = 0; i < iters; i++) {
-        const char *k = keys[i & 63], *fn = fields[i % 6];
-        const policy_schema *s = policy_schema_for(p, (const uint8_t *)k, 14);
-        const policy_field *f = policy_field_find(s, (const uint8_t *)fn, strlen(fn));
-        sink += policy_can(r, s, f, POLICY_READ, NULL);
+    /* Best of five rounds: the machine is shared, and the minimum is the cost. */
+    double dec = 1e9, miss = 1e9, hga = 1e9;
+    for (int round = 0; round < 5; round++) {
+        struct timespec t0, t1, t2, t3;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        for (long long i = 0; i < iters; i++) {
+            const char *k = keys[i & 63], *fn = fields[i % 6];
+            const policy_schema *s = policy_schema_for(p, (const uint8_t *)k, 14);
+            const policy_field *f = policy_field_find(s, (const uint8_t *)fn, strlen(fn));
+            sink += policy_can(r, s, f, POLICY_READ, NULL);
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        for (long long i = 0; i < iters; i++)
+            sink += policy_schema_for(p, (const uint8_t *)"session:abcdef", 14) != NULL;
+        clock_gettime(CLOCK_MONOTONIC, &t2);
+        /* HGETALL of a 10-field record by a role that reads some groups: every field checked. */
+        for (long long i = 0; i < iters / 10; i++) {
+            policy_filter flt;
+            const policy_schema *s = policy_schema_for(p, (const uint8_t *)keys[i & 63], 14);
+            policy_filter_init(&flt, r, s, 0);
+            for (int j = 0; j < 10; j++)
+                sink += policy_filter_field(&flt, (const uint8_t *)rec[j], strlen(rec[j]), NULL);
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t3);
+        double a = ns_per(iters, t0, t1), b = ns_per(iters, t1, t2), c = ns_per(iters / 10, t2, t3);
+        dec = a < dec ? a : dec;
+        miss = b < miss ? b : miss;
+        hga = c < hga ? c : hga;
     }
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    for (long long i = 0; i < iters; i++)
-        sink += policy_schema_for(p, (const uint8_t *)"session:abcdef", 14) != NULL;
-    clock_gettime(CLOCK_MONOTONIC, &t2);
-    /* HGETALL of a 10-field record by a role that reads some groups: filter every field. */
-    static const char *rec[] = {"id", "name", "ssn", "dob", "zip", "diagnosis", "notes", "bp",
-                                "meds", "balance"};
-    for (long long i = 0; i < iters / 10; i++) {
-        policy_filter flt;
-        const policy_schema *s = policy_schema_for(p, (const uint8_t *)keys[i & 63], 14);
-        policy_filter_init(&flt, r, s, 0);
-        for (int j = 0; j < 10; j++)
-            sink += policy_filter_field(&flt, (const uint8_t *)rec[j], strlen(rec[j]), NULL);
-    }
-    clock_gettime(CLOCK_MONOTONIC, &t3);
-    double dec = ns_per(iters, t0, t1), miss = ns_per(iters, t1, t2),
-           hga = ns_per(iters / 10, t2, t3);
     printf("  decision (schema + field + can): %.1f ns; key outside any schema: %.1f ns; "
-           "HGETALL filter of 10 fields: %.1f ns\n",
+           "HGETALL filter of 10 fields: %.1f ns (best of 5)\n",
            dec, miss, hga);
     /* Generous bounds (sanitizer builds, a busy shared machine): a regression by orders of
      * magnitude still fails. */
