@@ -44,7 +44,8 @@ static void exercise(const policy *p, const uint8_t *s, size_t n)
         if (ro) {
             if (!policy_role_name(ro)) fail("role name");
             (void)policy_purpose_ok(ro, policy_role_default_purpose(ro));
-            if (!policy_purpose_ok(ro, policy_role_default_purpose(ro))) fail("default purpose not allowed");
+            if (!policy_purpose_ok(ro, policy_role_default_purpose(ro)))
+                fail("default purpose not allowed");
             (void)policy_scope_ok(ro, s, n, s, n);
         }
         if (!sc) continue;
@@ -56,7 +57,8 @@ static void exercise(const policy *p, const uint8_t *s, size_t n)
             if (rc == POLICY_DENY_GROUP && !g) fail("group denial without a group");
             msg.len = 0;
             policy_deny_message(&msg, rc, ro, sc, s, n, g, (enum policy_op)op, 0);
-            if (memchr(msg.p, '\n', msg.len) || memchr(msg.p, '\r', msg.len)) fail("newline in error");
+            if (memchr(msg.p, '\n', msg.len) || memchr(msg.p, '\r', msg.len))
+                fail("newline in error");
         }
         if (ro) {
             (void)policy_key_visible(ro, sc);
@@ -73,7 +75,8 @@ static void exercise(const policy *p, const uint8_t *s, size_t n)
             policy_view_ctx ctx = {NULL, NULL, 2025};
             int a = policy_view_value(p, f, s, n, &ctx, &v);
             if (a != POLICY_VIEW_TRANSFORM && v.len) fail("view wrote output for keep/drop");
-            if (a == POLICY_VIEW_KEEP && policy_view_action(f) != POLICY_VIEW_KEEP) fail("view action");
+            if (a == POLICY_VIEW_KEEP && policy_view_action(f) != POLICY_VIEW_KEEP)
+                fail("view action");
         }
     }
     buf_free(&msg);

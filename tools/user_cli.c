@@ -66,8 +66,10 @@ static int lock_data_dir(const config *c)
     snprintf(path, sizeof path, "%s/phidb.lock", c->dir);
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        fprintf(stderr, "phidb user: the data directory %s is in use (is phidb-server running?); "
-                        "stop the server first\n", c->dir);
+        fprintf(stderr,
+                "phidb user: the data directory %s is in use (is phidb-server running?); "
+                "stop the server first\n",
+                c->dir);
         if (fd >= 0) close(fd);
         return -1;
     }
@@ -140,8 +142,7 @@ static int print_qr(const char *text)
     QRcode *qr = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
     if (!qr) return -1;
     int w = qr->width, q = 2;
-#define DARK(x, y)                                                                                 \
-    ((x) >= 0 && (y) >= 0 && (x) < w && (y) < w && (qr->data[(y) * w + (x)] & 1))
+#define DARK(x, y) ((x) >= 0 && (y) >= 0 && (x) < w && (y) < w && (qr->data[(y)*w + (x)] & 1))
     for (int y = -q; y < w + q; y += 2) {
         fputs("\033[47;30m", stdout);
         for (int x = -q; x < w + q; x++) {
@@ -228,7 +229,8 @@ static int enroll(acl *a, const config *c, const mfa_opts *o)
            "Scan the QR code with an authenticator app, or enter the key by hand.\n"
            "This is the only time the key is shown.\n\n",
            o->name, o->issuer);
-    if (o->qr && print_qr(buf_cstr(&uri)) != 0) fprintf(stderr, "phidb user: no QR code (too long?)\n");
+    if (o->qr && print_qr(buf_cstr(&uri)) != 0)
+        fprintf(stderr, "phidb user: no QR code (too long?)\n");
     printf("\n%s\nkey: %s (SHA1, 6 digits, 30 s)\n\n", buf_cstr(&uri), b32);
     fflush(stdout);
     OPENSSL_cleanse(b32, sizeof b32);
@@ -277,8 +279,10 @@ static int check_code(acl *a, const config *c, const mfa_opts *o)
     long long last = -1;
     int rc = 1;
     if (policy_totp_unseal(s, o->name, acl_user_totp_secret(u), secret, sizeof secret, &n) != 0)
-        fprintf(stderr, "phidb user: the stored secret of %s does not open (altered, or another "
-                        "master key)\n", o->name);
+        fprintf(stderr,
+                "phidb user: the stored secret of %s does not open (altered, or another "
+                "master key)\n",
+                o->name);
     else if (policy_totp_verify(secret, n, (const uint8_t *)o->check, strlen(o->check),
                                 (long long)time(NULL), &last) == POLICY_TOTP_OK) {
         printf("code accepted\n");
@@ -345,8 +349,10 @@ int user_cli_main(int argc, char **argv)
         goto free_acl;
     }
     if (!acl_find(a, (const uint8_t *)o.name, strlen(o.name))) {
-        fprintf(stderr, "phidb user: no user '%s' in %s (create it with ACL SETUSER and ACL SAVE "
-                        "first)\n", o.name, c->aclfile);
+        fprintf(stderr,
+                "phidb user: no user '%s' in %s (create it with ACL SETUSER and ACL SAVE "
+                "first)\n",
+                o.name, c->aclfile);
         goto free_acl;
     }
     if (o.check) {

@@ -24,9 +24,9 @@
 static const char *const attr_names[ACL_ATTR_COUNT] = {"role", "subject", "mfa", "cert",
                                                        "totp-secret"};
 
-#define ATTR_MAX 128          /* longest value (role names: 64) */
-#define TOTP_HEX_MIN 64       /* sealed secret: overhead (32 bytes) and at least 16 bytes... */
-#define TOTP_HEX_MAX 512      /* ...and at most 224 bytes of secret, as hex */
+#define ATTR_MAX     128 /* longest value (role names: 64) */
+#define TOTP_HEX_MIN 64  /* sealed secret: overhead (32 bytes) and at least 16 bytes... */
+#define TOTP_HEX_MAX 512 /* ...and at most 224 bytes of secret, as hex */
 
 static int printable(const char *v, size_t n)
 {
@@ -85,7 +85,8 @@ int acl_attr_parse(const char *r, size_t n, int *id, const char **val, size_t *v
         }
         for (size_t i = 0; i < vl; i++)
             if (!((v[i] >= '0' && v[i] <= '9') || (v[i] >= 'a' && v[i] <= 'f'))) {
-                snprintf(err, errlen, "totp-secret holds a sealed secret written by 'phidb user mfa'");
+                snprintf(err, errlen,
+                         "totp-secret holds a sealed secret written by 'phidb user mfa'");
                 return -1;
             }
         break;

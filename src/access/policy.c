@@ -34,10 +34,10 @@
 #include "util/mem.h"
 
 static const char *const kind_names[POLICY_KIND_COUNT] = {
-    "none",    "name",        "ssn",     "date",    "zip",    "age",    "phone",
-    "fax",     "email",       "address", "city",    "mrn",    "account", "health-plan",
-    "license", "vehicle",     "device",  "url",     "ip",     "biometric", "photo",
-    "card",    "id",          "facility", "text"};
+    "none",    "name",    "ssn",      "date", "zip", "age",       "phone",
+    "fax",     "email",   "address",  "city", "mrn", "account",   "health-plan",
+    "license", "vehicle", "device",   "url",  "ip",  "biometric", "photo",
+    "card",    "id",      "facility", "text"};
 
 static const char *const purpose_names[POLICY_PURPOSE_COUNT] = {
     "treatment", "payment", "operations", "research", "public-health", "legal", "emergency"};
@@ -60,11 +60,12 @@ int policy_kind_find(const uint8_t *name, size_t len)
     static const struct {
         const char *alias;
         enum policy_kind kind;
-    } aliases[] = {{"plan", POLICY_KIND_HEALTH_PLAN},   {"health_plan", POLICY_KIND_HEALTH_PLAN},
-                   {"licence", POLICY_KIND_LICENSE},    {"street", POLICY_KIND_ADDRESS},
-                   {"free-text", POLICY_KIND_TEXT},     {"notes", POLICY_KIND_TEXT}};
+    } aliases[] = {{"plan", POLICY_KIND_HEALTH_PLAN}, {"health_plan", POLICY_KIND_HEALTH_PLAN},
+                   {"licence", POLICY_KIND_LICENSE},  {"street", POLICY_KIND_ADDRESS},
+                   {"free-text", POLICY_KIND_TEXT},   {"notes", POLICY_KIND_TEXT}};
     for (int i = 0; i < POLICY_KIND_COUNT; i++)
-        if (strlen(kind_names[i]) == len && strncasecmp(kind_names[i], (const char *)name, len) == 0)
+        if (strlen(kind_names[i]) == len &&
+            strncasecmp(kind_names[i], (const char *)name, len) == 0)
             return i;
     for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
         if (strlen(aliases[i].alias) == len &&
@@ -100,12 +101,12 @@ uint32_t policy_name_hash(const uint8_t *p, size_t n)
 /* ---- parse state and messages ---- */
 
 typedef struct {
-    policy *p;          /* policy being built */
-    const char *name;   /* file name for messages */
-    int line;           /* current line */
-    char *err;          /* message out */
-    size_t errlen;      /* its size */
-    int zip_line;       /* line of zip-restricted (0: not given) */
+    policy *p;        /* policy being built */
+    const char *name; /* file name for messages */
+    int line;         /* current line */
+    char *err;        /* message out */
+    size_t errlen;    /* its size */
+    int zip_line;     /* line of zip-restricted (0: not given) */
 } pctx;
 
 static int perr(pctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -254,7 +255,9 @@ static int do_schema(pctx *c, const args *av)
 {
     policy *p = c->p;
     char t[68];
-    if (av->n < 2) return perr(c, "schema needs a key pattern: schema <pattern> type=<name> subject=<field> [strict]");
+    if (av->n < 2)
+        return perr(
+            c, "schema needs a key pattern: schema <pattern> type=<name> subject=<field> [strict]");
     if (!valid_token(av->v[1], av->len[1]))
         return perr(c, "invalid key pattern '%s' (printable, no spaces or quotes, at most %d)",
                     show_tok(av->v[1], av->len[1], t), POLICY_MAX_FIELD);
@@ -316,7 +319,8 @@ static int do_field(pctx *c, const args *av)
     policy *p = c->p;
     char t[68], t2[68];
     if (av->n < 3)
-        return perr(c, "field needs a type and a name: field <type> <name> group=<group> [phi=<kind>] [index=blind]");
+        return perr(c, "field needs a type and a name: field <type> <name> group=<group> "
+                       "[phi=<kind>] [index=blind]");
     policy_type *ty = type_find(p, av->v[1], av->len[1]);
     if (!ty)
         return perr(c, "unknown record type '%s' (declare it with a schema line before its fields)",
@@ -325,13 +329,15 @@ static int do_field(pctx *c, const args *av)
         return perr(c, "invalid field name '%s' (printable, no spaces or quotes, at most %d)",
                     show_tok(av->v[2], av->len[2], t), POLICY_MAX_FIELD);
     for (size_t i = 0; i < ty->nfields; i++)
-        if (ty->fields[i]->len == av->len[2] && memcmp(ty->fields[i]->name, av->v[2], av->len[2]) == 0)
+        if (ty->fields[i]->len == av->len[2] &&
+            memcmp(ty->fields[i]->name, av->v[2], av->len[2]) == 0)
             return perr(c, "duplicate field '%s' of type '%s' (first on line %d)",
                         show_tok(av->v[2], av->len[2], t), ty->name, ty->fields[i]->line);
     size_t total = 0;
     for (size_t i = 0; i < p->ntypes; i++)
         total += p->types[i]->nfields;
-    if (total >= POLICY_MAX_FIELDS) return perr(c, "too many fields (at most %d)", POLICY_MAX_FIELDS);
+    if (total >= POLICY_MAX_FIELDS)
+        return perr(c, "too many fields (at most %d)", POLICY_MAX_FIELDS);
     int group = -1, kind = -1, indexed = -1;
     for (int i = 3; i < av->n; i++) {
         const char *v;
@@ -341,7 +347,8 @@ static int do_field(pctx *c, const args *av)
                         show_tok(av->v[i], av->len[i], t));
         if (KEY_IS(av->v[i], kl, "group") && group < 0) {
             if (vl == 10 && strncasecmp(v, "undeclared", 10) == 0)
-                return perr(c, "group 'undeclared' is reserved for fields a schema does not declare");
+                return perr(c,
+                            "group 'undeclared' is reserved for fields a schema does not declare");
             if ((group = group_bit(c, v, vl)) < 0) return -1;
         } else if (KEY_IS(av->v[i], kl, "phi") && kind < 0) {
             kind = policy_kind_find((const uint8_t *)v, vl);
@@ -397,8 +404,9 @@ static int purpose_list(pctx *c, const char *v, size_t n, uint32_t *set, int *fi
             j++;
         int pp = policy_purpose_find((const uint8_t *)v + i, j - i);
         if (pp < 0)
-            return perr(c, "unknown purpose '%s' (treatment, payment, operations, research, "
-                           "public-health, legal, emergency)",
+            return perr(c,
+                        "unknown purpose '%s' (treatment, payment, operations, research, "
+                        "public-health, legal, emergency)",
                         show_tok(v + i, j - i, t));
         if (*first < 0) *first = pp;
         *set |= 1u << pp;
@@ -419,7 +427,8 @@ static int do_role(pctx *c, const args *av)
         if (p->roles[i]->len == av->len[1] && memcmp(p->roles[i]->name, av->v[1], av->len[1]) == 0)
             return perr(c, "duplicate role '%s' (first on line %d)", p->roles[i]->name,
                         p->roles[i]->line);
-    if (p->nroles >= POLICY_MAX_ROLES) return perr(c, "too many roles (at most %d)", POLICY_MAX_ROLES);
+    if (p->nroles >= POLICY_MAX_ROLES)
+        return perr(c, "too many roles (at most %d)", POLICY_MAX_ROLES);
     uint64_t rd = 0, wr = 0, dl = 0;
     uint32_t purposes = TPO_PURPOSES;
     int have_rd = 0, have_wr = 0, have_dl = 0, have_scope = 0, have_purpose = 0, have_bg = 0,
@@ -430,8 +439,9 @@ static int do_role(pctx *c, const args *av)
         size_t vl, kl;
         const char *k = av->v[i];
         if (!option(k, av->len[i], &v, &vl, &kl))
-            return perr(c, "unknown role option '%s' (read=, write=, delete=, scope=, purpose=, "
-                           "default-purpose=, breakglass=, view=)",
+            return perr(c,
+                        "unknown role option '%s' (read=, write=, delete=, scope=, purpose=, "
+                        "default-purpose=, breakglass=, view=)",
                         show_tok(k, av->len[i], t));
         if (KEY_IS(k, kl, "read") && !have_rd++) {
             if (group_list(c, "read", v, vl, &rd) != 0) return -1;
@@ -466,10 +476,12 @@ static int do_role(pctx *c, const args *av)
     }
     const char *rn = show_tok(av->v[1], av->len[1], t);
     if (view == POLICY_VIEW_DEIDENTIFIED && (wr || dl))
-        return perr(c, "role '%s' has a de-identified view and cannot write or delete "
-                       "(remove write= and delete=)",
+        return perr(c,
+                    "role '%s' has a de-identified view and cannot write or delete "
+                    "(remove write= and delete=)",
                     rn);
-    if (bg && self) return perr(c, "role '%s': breakglass=yes cannot be combined with scope=self", rn);
+    if (bg && self)
+        return perr(c, "role '%s': breakglass=yes cannot be combined with scope=self", rn);
     if (bg && view == POLICY_VIEW_DEIDENTIFIED)
         return perr(c, "role '%s': breakglass=yes cannot be combined with view=deidentified", rn);
     if (dflt >= 0 && !(purposes & (1u << dflt)))
@@ -621,7 +633,8 @@ static void finish(policy *p)
         }
         if (!any) continue;
         for (size_t j = 0; j < p->nschemas; j++)
-            if (p->schemas[j]->type == t) buf_printf(&sig, "schema %s %s\n", p->schemas[j]->pattern, t->name);
+            if (p->schemas[j]->type == t)
+                buf_printf(&sig, "schema %s %s\n", p->schemas[j]->pattern, t->name);
     }
     p->index_sig = mem_strndup(sig.p ? (const char *)sig.p : "", sig.len);
     buf_free(&sig);

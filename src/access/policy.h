@@ -72,15 +72,15 @@ enum policy_op {
 /* Results of the decision functions: 0 allows, a negative value names the denial. */
 enum policy_result {
     POLICY_ALLOW = 0,
-    POLICY_DENY_NO_ROLE = -1,    /* the user has no role, or a role the policy does not define */
-    POLICY_DENY_GROUP = -2,      /* the role is not granted the field's group for this op */
-    POLICY_DENY_UNDECLARED = -3, /* strict schema: the field is not declared */
-    POLICY_DENY_VIEW = -4,       /* a de-identified role writes or deletes */
-    POLICY_DENY_DEID = -5,       /* the field is removed in the de-identified view */
-    POLICY_DENY_SCOPE = -6,      /* scope=self: the record's subject is not the user's */
-    POLICY_DENY_PURPOSE = -7,    /* the session's purpose is not allowed for the role */
-    POLICY_DENY_COMMAND = -8,    /* a non-hash command on a record key (records are hashes) */
-    POLICY_DENY_MOVE = -9,       /* RENAME into, out of, or across record types */
+    POLICY_DENY_NO_ROLE = -1,     /* the user has no role, or a role the policy does not define */
+    POLICY_DENY_GROUP = -2,       /* the role is not granted the field's group for this op */
+    POLICY_DENY_UNDECLARED = -3,  /* strict schema: the field is not declared */
+    POLICY_DENY_VIEW = -4,        /* a de-identified role writes or deletes */
+    POLICY_DENY_DEID = -5,        /* the field is removed in the de-identified view */
+    POLICY_DENY_SCOPE = -6,       /* scope=self: the record's subject is not the user's */
+    POLICY_DENY_PURPOSE = -7,     /* the session's purpose is not allowed for the role */
+    POLICY_DENY_COMMAND = -8,     /* a non-hash command on a record key (records are hashes) */
+    POLICY_DENY_MOVE = -9,        /* RENAME into, out of, or across record types */
     POLICY_DENY_BREAKGLASS = -10, /* PHI.BREAKGLASS by a role without breakglass=yes */
 };
 
@@ -104,12 +104,32 @@ enum policy_view {
 
 /* PHI kinds a field may declare (phi=<kind>); NONE for fields that hold no identifier. */
 enum policy_kind {
-    POLICY_KIND_NONE = 0, POLICY_KIND_NAME, POLICY_KIND_SSN, POLICY_KIND_DATE, POLICY_KIND_ZIP,
-    POLICY_KIND_AGE, POLICY_KIND_PHONE, POLICY_KIND_FAX, POLICY_KIND_EMAIL, POLICY_KIND_ADDRESS,
-    POLICY_KIND_CITY, POLICY_KIND_MRN, POLICY_KIND_ACCOUNT, POLICY_KIND_HEALTH_PLAN,
-    POLICY_KIND_LICENSE, POLICY_KIND_VEHICLE, POLICY_KIND_DEVICE, POLICY_KIND_URL, POLICY_KIND_IP,
-    POLICY_KIND_BIOMETRIC, POLICY_KIND_PHOTO, POLICY_KIND_CARD, POLICY_KIND_ID,
-    POLICY_KIND_FACILITY, POLICY_KIND_TEXT, POLICY_KIND_COUNT
+    POLICY_KIND_NONE = 0,
+    POLICY_KIND_NAME,
+    POLICY_KIND_SSN,
+    POLICY_KIND_DATE,
+    POLICY_KIND_ZIP,
+    POLICY_KIND_AGE,
+    POLICY_KIND_PHONE,
+    POLICY_KIND_FAX,
+    POLICY_KIND_EMAIL,
+    POLICY_KIND_ADDRESS,
+    POLICY_KIND_CITY,
+    POLICY_KIND_MRN,
+    POLICY_KIND_ACCOUNT,
+    POLICY_KIND_HEALTH_PLAN,
+    POLICY_KIND_LICENSE,
+    POLICY_KIND_VEHICLE,
+    POLICY_KIND_DEVICE,
+    POLICY_KIND_URL,
+    POLICY_KIND_IP,
+    POLICY_KIND_BIOMETRIC,
+    POLICY_KIND_PHOTO,
+    POLICY_KIND_CARD,
+    POLICY_KIND_ID,
+    POLICY_KIND_FACILITY,
+    POLICY_KIND_TEXT,
+    POLICY_KIND_COUNT
 };
 
 /* ---- loading and lifetime ---- */
@@ -270,8 +290,8 @@ struct phi_scratch;
 /* What the view needs besides the policy. */
 typedef struct {
     const struct phi_detector *det; /* PHI detector for text fields; NULL: text is dropped */
-    struct phi_scratch *scratch;     /* its per-thread scratch (with det) */
-    int now_year;                    /* current year for the age-over-89 rule (0: today, UTC) */
+    struct phi_scratch *scratch;    /* its per-thread scratch (with det) */
+    int now_year;                   /* current year for the age-over-89 rule (0: today, UTC) */
 } policy_view_ctx;
 /* De-identify one value (v, n) of field f under policy p. Returns POLICY_VIEW_KEEP (send v
  * as is), POLICY_VIEW_DROP (omit the field; also when a date, age or zip cannot be parsed,

@@ -92,22 +92,70 @@ const policy_role *policy_role_find(const policy *p, const uint8_t *name, size_t
 
 /* ---- accessors ---- */
 
-const policy_type *policy_schema_type(const policy_schema *s) { return s->type; }
-const char *policy_schema_pattern(const policy_schema *s) { return s->pattern; }
-const char *policy_schema_subject(const policy_schema *s) { return s->subject; }
-int policy_schema_strict(const policy_schema *s) { return s->strict; }
-const char *policy_type_name(const policy_type *t) { return t->name; }
-const char *policy_field_name(const policy_field *f) { return f->name; }
-const char *policy_field_group(const policy_field *f) { return f->type->pol->groups[f->group]; }
-int policy_field_group_bit(const policy_field *f) { return f->group; }
-enum policy_kind policy_field_kind(const policy_field *f) { return f->kind; }
-int policy_field_indexed(const policy_field *f) { return f->indexed; }
-const policy_type *policy_field_type(const policy_field *f) { return f->type; }
-const char *policy_role_name(const policy_role *r) { return r->name; }
-int policy_role_self(const policy_role *r) { return r->self; }
-int policy_role_breakglass(const policy_role *r) { return r->breakglass; }
-enum policy_view policy_role_view(const policy_role *r) { return r->view; }
-uint64_t policy_role_read_mask(const policy_role *r) { return r->read; }
+const policy_type *policy_schema_type(const policy_schema *s)
+{
+    return s->type;
+}
+const char *policy_schema_pattern(const policy_schema *s)
+{
+    return s->pattern;
+}
+const char *policy_schema_subject(const policy_schema *s)
+{
+    return s->subject;
+}
+int policy_schema_strict(const policy_schema *s)
+{
+    return s->strict;
+}
+const char *policy_type_name(const policy_type *t)
+{
+    return t->name;
+}
+const char *policy_field_name(const policy_field *f)
+{
+    return f->name;
+}
+const char *policy_field_group(const policy_field *f)
+{
+    return f->type->pol->groups[f->group];
+}
+int policy_field_group_bit(const policy_field *f)
+{
+    return f->group;
+}
+enum policy_kind policy_field_kind(const policy_field *f)
+{
+    return f->kind;
+}
+int policy_field_indexed(const policy_field *f)
+{
+    return f->indexed;
+}
+const policy_type *policy_field_type(const policy_field *f)
+{
+    return f->type;
+}
+const char *policy_role_name(const policy_role *r)
+{
+    return r->name;
+}
+int policy_role_self(const policy_role *r)
+{
+    return r->self;
+}
+int policy_role_breakglass(const policy_role *r)
+{
+    return r->breakglass;
+}
+enum policy_view policy_role_view(const policy_role *r)
+{
+    return r->view;
+}
+uint64_t policy_role_read_mask(const policy_role *r)
+{
+    return r->read;
+}
 
 const char *policy_group_name(const policy *p, int bit)
 {
@@ -232,9 +280,9 @@ int policy_scope_ok(const policy_role *r, const uint8_t *us, size_t ulen, const 
 
 const char *policy_strerror(int result)
 {
-    static const char *const names[] = {"granted", "no-role",    "group",   "undeclared",
-                                        "view",    "deidentified", "scope", "purpose",
-                                        "command", "move",       "breakglass"};
+    static const char *const names[] = {"granted", "no-role",      "group",     "undeclared",
+                                        "view",    "deidentified", "scope",     "purpose",
+                                        "command", "move",         "breakglass"};
     int i = -result;
     return i >= 0 && i < (int)(sizeof names / sizeof names[0]) ? names[i] : "unknown";
 }
@@ -265,8 +313,9 @@ void policy_deny_message(buf *out, int result, const policy_role *r, const polic
         break;
     case POLICY_DENY_GROUP:
         if (op == POLICY_DELETE && !field)
-            buf_printf(out, "NOPERM this user's role '%s' may not delete '%s' records (field group '%s')",
-                       rn, tn, group ? group : "undeclared");
+            buf_printf(
+                out, "NOPERM this user's role '%s' may not delete '%s' records (field group '%s')",
+                rn, tn, group ? group : "undeclared");
         else
             buf_printf(out, "NOPERM this user's role '%s' may not %s field group '%s'", rn,
                        op_verb(op), group ? group : "undeclared");
@@ -277,8 +326,10 @@ void policy_deny_message(buf *out, int result, const policy_role *r, const polic
         buf_printf(out, "' is not declared for '%s' records (strict schema)", tn);
         break;
     case POLICY_DENY_VIEW:
-        buf_printf(out, "NOPERM this user's role '%s' has a de-identified view and may not write or delete",
-                   rn);
+        buf_printf(
+            out,
+            "NOPERM this user's role '%s' has a de-identified view and may not write or delete",
+            rn);
         break;
     case POLICY_DENY_DEID:
         buf_puts(out, "NOPERM field '");
@@ -298,8 +349,8 @@ void policy_deny_message(buf *out, int result, const policy_role *r, const polic
         buf_printf(out, "' may not be used on '%s' records (they are hashes)", tn);
         break;
     case POLICY_DENY_MOVE:
-        buf_printf(out, "NOPERM '%s' records may not be renamed into, out of, or across record types",
-                   tn);
+        buf_printf(
+            out, "NOPERM '%s' records may not be renamed into, out of, or across record types", tn);
         break;
     case POLICY_DENY_BREAKGLASS:
         if (r)
@@ -348,7 +399,9 @@ void policy_show(const policy *p, buf *out)
     buf_puts(out, "# policy ");
     put_field(out, (const uint8_t *)p->source, strlen(p->source)); /* no newline can escape */
     buf_printf(out, ", generation %llu\n", (unsigned long long)p->generation);
-    buf_printf(out, "# %zu schemas, %zu record types, %zu fields (%d with a blind index), %zu roles, %d groups\n",
+    buf_printf(out,
+               "# %zu schemas, %zu record types, %zu fields (%d with a blind index), %zu roles, %d "
+               "groups\n",
                p->nschemas, p->ntypes, nf, p->nindexed, p->nroles, p->ngroups - 1);
     buf_puts(out, "zip-restricted ");
     if (p->nzip3 == 0) buf_puts(out, "none");

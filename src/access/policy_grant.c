@@ -353,8 +353,10 @@ int policy_grant_add(policy_grants *g, const char *user, const uint8_t *subject,
                      const uint8_t *reason, size_t rlen, long long ttl_ms, long long now_ms,
                      policy_grant *out, char *err, size_t errlen)
 {
-    while (rlen && (reason[0] == ' ' || reason[0] == '\t')) reason++, rlen--;
-    while (rlen && (reason[rlen - 1] == ' ' || reason[rlen - 1] == '\t')) rlen--;
+    while (rlen && (reason[0] == ' ' || reason[0] == '\t'))
+        reason++, rlen--;
+    while (rlen && (reason[rlen - 1] == ' ' || reason[rlen - 1] == '\t'))
+        rlen--;
     if (rlen < POLICY_GRANT_MIN_REASON) {
         snprintf(err, errlen, "a break-glass reason of at least %d characters is required",
                  POLICY_GRANT_MIN_REASON);
@@ -453,8 +455,8 @@ int policy_grant_at(const policy_grants *g, size_t idx, long long now_ms, policy
     return -1;
 }
 
-int policy_grant_revoke(policy_grants *g, const char *id, size_t idlen, long long now_ms,
-                        char *err, size_t errlen)
+int policy_grant_revoke(policy_grants *g, const char *id, size_t idlen, long long now_ms, char *err,
+                        size_t errlen)
 {
     for (size_t i = 0; i < g->n; i++) {
         grant *x = &g->g[i];

@@ -28,11 +28,11 @@
 
 struct sealer;
 
-#define POLICY_GRANT_MIN_REASON 20   /* shortest accepted reason (characters) */
-#define POLICY_GRANT_MAX_REASON 1024 /* longest accepted reason */
-#define POLICY_GRANT_MAX_SUBJECT 128 /* longest subject id */
-#define POLICY_GRANT_MAX 4096        /* live grants at most */
-#define POLICY_GRANT_ID_LEN 16       /* hex characters of an id */
+#define POLICY_GRANT_MIN_REASON     20                  /* shortest accepted reason (characters) */
+#define POLICY_GRANT_MAX_REASON     1024                /* longest accepted reason */
+#define POLICY_GRANT_MAX_SUBJECT    128                 /* longest subject id */
+#define POLICY_GRANT_MAX            4096                /* live grants at most */
+#define POLICY_GRANT_ID_LEN         16                  /* hex characters of an id */
 #define POLICY_GRANT_TTL_DEFAULT_MS (4LL * 3600 * 1000) /* breakglass-ttl default */
 
 typedef struct policy_grants policy_grants;
@@ -79,8 +79,8 @@ size_t policy_grants_count(const policy_grants *g, long long now_ms);
 int policy_grant_at(const policy_grants *g, size_t i, long long now_ms, policy_grant *out);
 /* Revoke grant id. Returns 1 when revoked, 0 when no live grant has that id, -1 when it was
  * revoked in memory but the file could not be written (err set; the server should report it). */
-int policy_grant_revoke(policy_grants *g, const char *id, size_t idlen, long long now_ms,
-                        char *err, size_t errlen);
+int policy_grant_revoke(policy_grants *g, const char *id, size_t idlen, long long now_ms, char *err,
+                        size_t errlen);
 /* Drop expired grants (persisting when any went). Returns how many went, or -1 with err. */
 int policy_grants_expire(policy_grants *g, long long now_ms, char *err, size_t errlen);
 

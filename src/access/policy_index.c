@@ -19,27 +19,27 @@
 typedef struct ixkey ixkey;
 
 typedef struct {
-    dict_node node;           /* link in the values table */
-    uint8_t k[34];            /* slot (2 bytes) + blind value (32 bytes) */
-    ixkey **keys;             /* keys holding this value */
-    uint32_t n;               /* count */
-    uint32_t cap;             /* allocated */
+    dict_node node; /* link in the values table */
+    uint8_t k[34];  /* slot (2 bytes) + blind value (32 bytes) */
+    ixkey **keys;   /* keys holding this value */
+    uint32_t n;     /* count */
+    uint32_t cap;   /* allocated */
 } ixval;
 
 struct ixkey {
-    dict_node node;           /* link in the keys table */
-    ixval *val;               /* its current value */
-    uint32_t pos;             /* its position in val->keys */
-    size_t klen;              /* bytes in k (2 + key name) */
-    uint8_t k[];              /* slot (2 bytes) + key name */
+    dict_node node; /* link in the keys table */
+    ixval *val;     /* its current value */
+    uint32_t pos;   /* its position in val->keys */
+    size_t klen;    /* bytes in k (2 + key name) */
+    uint8_t k[];    /* slot (2 bytes) + key name */
 };
 
 struct policy_index {
-    policy *pol;              /* policy whose indexed fields this serves (referenced) */
-    dict vals;                /* ixval by slot + HMAC */
-    dict keys;                /* ixkey by slot + key name */
-    size_t bytes;             /* bytes allocated for entries */
-    size_t entries;           /* ixkey count */
+    policy *pol;    /* policy whose indexed fields this serves (referenced) */
+    dict vals;      /* ixval by slot + HMAC */
+    dict keys;      /* ixkey by slot + key name */
+    size_t bytes;   /* bytes allocated for entries */
+    size_t entries; /* ixkey count */
 };
 
 static void val_keyof(const dict_node *n, const uint8_t **k, size_t *len)

@@ -18,80 +18,80 @@ enum policy_match {
 };
 
 struct policy_field {
-    char *name;               /* field name (NUL-terminated) */
-    size_t len;               /* its length */
-    uint64_t wa, wb;          /* its words as policy_field_words makes them (fast compare) */
-    policy_type *type;        /* record type it belongs to */
-    int group;                /* group bit number (1..63) */
-    enum policy_kind kind;    /* PHI kind (NONE when not declared) */
-    int indexed;              /* index=blind */
-    int slot;                 /* index slot among all indexed fields, -1 when not indexed */
-    int line;                 /* line of the declaration (for SHOW and errors) */
+    char *name;            /* field name (NUL-terminated) */
+    size_t len;            /* its length */
+    uint64_t wa, wb;       /* its words as policy_field_words makes them (fast compare) */
+    policy_type *type;     /* record type it belongs to */
+    int group;             /* group bit number (1..63) */
+    enum policy_kind kind; /* PHI kind (NONE when not declared) */
+    int indexed;           /* index=blind */
+    int slot;              /* index slot among all indexed fields, -1 when not indexed */
+    int line;              /* line of the declaration (for SHOW and errors) */
 };
 
 struct policy_type {
-    char *name;               /* type name */
-    size_t len;               /* its length */
-    policy *pol;              /* policy it belongs to */
-    policy_field **fields;    /* declared fields, in file order */
-    size_t nfields;           /* count */
-    uint32_t *table;          /* 1 + index into fields, 0 = empty */
-    uint32_t tmask;           /* table size - 1 (a power of two) */
-    uint64_t seed;            /* seed of policy_field_mix under which no two fields collide */
-    int perfect;              /* 1: one slot decides (seeded hash); 0: FNV-1a, linear probing */
-    uint64_t groups;          /* mask of the groups of its fields */
+    char *name;            /* type name */
+    size_t len;            /* its length */
+    policy *pol;           /* policy it belongs to */
+    policy_field **fields; /* declared fields, in file order */
+    size_t nfields;        /* count */
+    uint32_t *table;       /* 1 + index into fields, 0 = empty */
+    uint32_t tmask;        /* table size - 1 (a power of two) */
+    uint64_t seed;         /* seed of policy_field_mix under which no two fields collide */
+    int perfect;           /* 1: one slot decides (seeded hash); 0: FNV-1a, linear probing */
+    uint64_t groups;       /* mask of the groups of its fields */
 };
 
 struct policy_schema {
-    char *pattern;            /* key pattern as written */
-    size_t plen;              /* its length */
-    size_t prefix_len;        /* bytes of literal prefix (before the first glob character) */
-    enum policy_match match;  /* how the rest is matched */
-    policy_type *type;        /* record type */
-    char *subject;            /* name of the subject field */
-    size_t subject_len;       /* its length */
-    int strict;               /* undeclared fields refused */
-    uint64_t delete_need;     /* groups a role must delete to delete a record */
-    int line;                 /* line of the declaration */
+    char *pattern;           /* key pattern as written */
+    size_t plen;             /* its length */
+    size_t prefix_len;       /* bytes of literal prefix (before the first glob character) */
+    enum policy_match match; /* how the rest is matched */
+    policy_type *type;       /* record type */
+    char *subject;           /* name of the subject field */
+    size_t subject_len;      /* its length */
+    int strict;              /* undeclared fields refused */
+    uint64_t delete_need;    /* groups a role must delete to delete a record */
+    int line;                /* line of the declaration */
 };
 
 struct policy_role {
-    char *name;               /* role name */
-    size_t len;               /* its length */
-    policy *pol;              /* policy it belongs to */
-    uint64_t read;            /* groups readable */
-    uint64_t write;           /* groups writable */
-    uint64_t del;             /* groups deletable */
-    int self;                 /* scope=self */
-    uint32_t purposes;        /* allowed purposes, bit per enum policy_purpose */
+    char *name;                          /* role name */
+    size_t len;                          /* its length */
+    policy *pol;                         /* policy it belongs to */
+    uint64_t read;                       /* groups readable */
+    uint64_t write;                      /* groups writable */
+    uint64_t del;                        /* groups deletable */
+    int self;                            /* scope=self */
+    uint32_t purposes;                   /* allowed purposes, bit per enum policy_purpose */
     enum policy_purpose default_purpose; /* purpose of a new session */
-    int breakglass;           /* may request break-glass grants */
-    enum policy_view view;    /* full or de-identified */
-    int line;                 /* line of the declaration */
+    int breakglass;                      /* may request break-glass grants */
+    enum policy_view view;               /* full or de-identified */
+    int line;                            /* line of the declaration */
 };
 
 struct policy {
-    int refs;                 /* reference count */
-    uint64_t generation;      /* unique per parse */
-    char *source;             /* file name given to the parser */
+    int refs;                        /* reference count */
+    uint64_t generation;             /* unique per parse */
+    char *source;                    /* file name given to the parser */
     char *groups[POLICY_MAX_GROUPS]; /* group names by bit ("undeclared" at 0) */
-    int ngroups;              /* bits in use */
-    policy_type **types;      /* record types, in order of first schema line */
-    size_t ntypes;            /* count */
-    policy_schema **schemas;  /* schemas, in file order */
-    size_t nschemas;          /* count */
-    uint16_t *bucket[256];    /* per first key byte: schema indexes to try, in file order */
-    uint16_t nbucket[256];    /* their counts */
-    uint16_t *anyfirst;       /* schemas with an empty literal prefix (tried for every key) */
-    uint16_t nanyfirst;       /* count */
-    policy_role **roles;      /* roles, in file order */
-    size_t nroles;            /* count */
-    uint16_t *zip3;           /* restricted three-digit ZIP prefixes */
-    size_t nzip3;             /* count */
-    int zip_default;          /* 1 when zip-restricted was not given (the HHS list) */
-    int nindexed;             /* fields with index=blind (slots 0..nindexed-1) */
-    policy_field **indexed;   /* those fields by slot */
-    char *index_sig;          /* text identifying what the blind index depends on */
+    int ngroups;                     /* bits in use */
+    policy_type **types;             /* record types, in order of first schema line */
+    size_t ntypes;                   /* count */
+    policy_schema **schemas;         /* schemas, in file order */
+    size_t nschemas;                 /* count */
+    uint16_t *bucket[256];           /* per first key byte: schema indexes to try, in file order */
+    uint16_t nbucket[256];           /* their counts */
+    uint16_t *anyfirst;     /* schemas with an empty literal prefix (tried for every key) */
+    uint16_t nanyfirst;     /* count */
+    policy_role **roles;    /* roles, in file order */
+    size_t nroles;          /* count */
+    uint16_t *zip3;         /* restricted three-digit ZIP prefixes */
+    size_t nzip3;           /* count */
+    int zip_default;        /* 1 when zip-restricted was not given (the HHS list) */
+    int nindexed;           /* fields with index=blind (slots 0..nindexed-1) */
+    policy_field **indexed; /* those fields by slot */
+    char *index_sig;        /* text identifying what the blind index depends on */
 };
 
 /* FNV-1a of (p, n): the fallback field table hash (the table is static, see policy.h). */
@@ -128,8 +128,8 @@ static inline void policy_field_words(const uint8_t *p, size_t n, uint64_t *wa, 
  * declared may share a slot and fails the compare. */
 static inline uint64_t policy_field_mix(uint64_t seed, uint64_t a, uint64_t b, size_t n)
 {
-    __uint128_t r = (__uint128_t)(a ^ seed ^ 0xa0761d6478bd642fULL) *
-                    (b ^ (uint64_t)n ^ 0xe7037ed1a0b428dbULL);
+    __uint128_t r =
+        (__uint128_t)(a ^ seed ^ 0xa0761d6478bd642fULL) * (b ^ (uint64_t)n ^ 0xe7037ed1a0b428dbULL);
     return (uint64_t)r ^ (uint64_t)(r >> 64);
 }
 /* Free every part of a policy (used by the parser on errors and by policy_unref). */

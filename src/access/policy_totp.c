@@ -18,8 +18,7 @@
 
 int policy_hotp(const uint8_t *key, size_t klen, uint64_t counter, int digits, uint32_t *code)
 {
-    static const uint32_t pow10[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
-                                     100000000};
+    static const uint32_t pow10[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000};
     if (digits < 6 || digits > 8 || !key || klen == 0) return -1;
     uint8_t msg[8], mac[20];
     unsigned int ml = sizeof mac;

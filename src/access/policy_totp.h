@@ -32,9 +32,9 @@
 
 struct sealer;
 
-#define POLICY_TOTP_STEP 30       /* seconds per time step */
-#define POLICY_TOTP_DIGITS 6      /* digits of a code */
-#define POLICY_TOTP_WINDOW 1      /* steps accepted before and after the current one */
+#define POLICY_TOTP_STEP       30 /* seconds per time step */
+#define POLICY_TOTP_DIGITS     6  /* digits of a code */
+#define POLICY_TOTP_WINDOW     1  /* steps accepted before and after the current one */
 #define POLICY_TOTP_SECRET_LEN 20 /* bytes of a new secret (160 bits, RFC 4226 section 4) */
 #define POLICY_TOTP_SECRET_MAX 64 /* longest secret accepted */
 

@@ -26,7 +26,8 @@ static const char *design_example =
     "field patient notes     group=notes phi=text\n"
     "role physician read=demographics,diagnosis,medications,vitals,labs "
     "write=diagnosis,medications,notes breakglass=yes\n"
-    "role nurse     read=demographics,vitals,medications,allergies write=vitals,notes breakglass=yes\n"
+    "role nurse     read=demographics,vitals,medications,allergies write=vitals,notes "
+    "breakglass=yes\n"
     "role billing   read=demographics,billing,insurance write=billing\n"
     "role research  read=* view=deidentified purpose=research\n"
     "role patient   read=demographics,vitals,medications scope=self\n";
@@ -54,7 +55,8 @@ static const char *clinic =
     "field lab value   group=labs\n"
     "role physician read=demographics,diagnosis,medications,vitals,labs "
     "write=diagnosis,medications,notes breakglass=yes\n"
-    "role nurse     read=demographics,vitals,medications,allergies write=vitals,notes breakglass=yes\n"
+    "role nurse     read=demographics,vitals,medications,allergies write=vitals,notes "
+    "breakglass=yes\n"
     "role billing   read=demographics,billing,insurance write=billing purpose=payment,operations\n"
     "role research  read=* view=deidentified purpose=research\n"
     "role patient   read=demographics,vitals,medications scope=self\n"
@@ -128,19 +130,30 @@ TEST(schema_matching)
         const char *key;
         const char *type; /* NULL: no schema */
     } cases[] = {
-        {"patient:1", "patient"},   {"patient:", "patient"},     {"patient", NULL},
-        {"patient:vip:3", "patient"}, {"visit:9:notes", "visit"}, {"visit:9:notes2", NULL},
-        {"visit::notes", "visit"},  {"config", "config"},        {"config2", NULL},
-        {"x:phi", "tagged"},        {":phi", "tagged"},          {"patient:phi", "patient"},
-        {"v1:x", "ver"},            {"va:x", NULL},              {"esc*:1", "esc"},
-        {"escX:1", NULL},           {"other:1", NULL},           {"", NULL},
+        {"patient:1", "patient"},
+        {"patient:", "patient"},
+        {"patient", NULL},
+        {"patient:vip:3", "patient"},
+        {"visit:9:notes", "visit"},
+        {"visit:9:notes2", NULL},
+        {"visit::notes", "visit"},
+        {"config", "config"},
+        {"config2", NULL},
+        {"x:phi", "tagged"},
+        {":phi", "tagged"},
+        {"patient:phi", "patient"},
+        {"v1:x", "ver"},
+        {"va:x", NULL},
+        {"esc*:1", "esc"},
+        {"escX:1", NULL},
+        {"other:1", NULL},
+        {"", NULL},
         {"Patient:1", NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const policy_schema *s = schema(p, cases[i].key);
         const char *got = s ? policy_type_name(policy_schema_type(s)) : NULL;
-        if ((got == NULL) != (cases[i].type == NULL) ||
-            (got && strcmp(got, cases[i].type) != 0))
+        if ((got == NULL) != (cases[i].type == NULL) || (got && strcmp(got, cases[i].type) != 0))
             unit_fail(__FILE__, __LINE__, "key '%s': schema %s, expected %s", cases[i].key,
                       got ? got : "none", cases[i].type ? cases[i].type : "none");
     }
@@ -181,13 +194,28 @@ TEST(field_lookup)
     policy_unref(p);
     /* Names of every length class (1-3, 4-7, 8-16, longer), and long names that share their
      * first and last 8 bytes (the fast compare is not enough: memcmp decides). */
-    static const char *names[] = {"a", "ab", "abc", "abcd", "abcdefg", "abcdefgh",
-                                  "abcdefghijklmnop", "abcdefghijklmnopq",
-                                  "history_of_present_illness", "history_of_recent_illness"};
-    static const char *absent[] = {"b", "ba", "abd", "abce", "abcdefh", "abcdefgi",
-                                   "abcdefghijklmnoq", "abcdefghijklmnopr",
-                                   "history_of_presXnt_illness", "history_of_illness",
-                                   "history_of_present_illnesss", ""};
+    static const char *names[] = {"a",
+                                  "ab",
+                                  "abc",
+                                  "abcd",
+                                  "abcdefg",
+                                  "abcdefgh",
+                                  "abcdefghijklmnop",
+                                  "abcdefghijklmnopq",
+                                  "history_of_present_illness",
+                                  "history_of_recent_illness"};
+    static const char *absent[] = {"b",
+                                   "ba",
+                                   "abd",
+                                   "abce",
+                                   "abcdefh",
+                                   "abcdefgi",
+                                   "abcdefghijklmnoq",
+                                   "abcdefghijklmnopr",
+                                   "history_of_presXnt_illness",
+                                   "history_of_illness",
+                                   "history_of_present_illnesss",
+                                   ""};
     buf u = {0};
     buf_puts(&u, "schema s:* type=s subject=a\n");
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
@@ -233,7 +261,8 @@ TEST(parse_errors)
         {"schema a:* type=a\n", 2, "needs subject="},
         {"schema a:* type=a subject=id loose\n", 2, "unknown schema option 'loose'"},
         {"schema a:* type=a type=b subject=id\n", 2, "repeated schema option"},
-        {"schema patient:* type=p2 subject=id\n", 2, "duplicate schema for pattern 'patient:*' (first on line 1)"},
+        {"schema patient:* type=p2 subject=id\n", 2,
+         "duplicate schema for pattern 'patient:*' (first on line 1)"},
         {"schema a:* type=bad/type subject=id\n", 2, "invalid type name"},
         {"schema \"a:* type=a subject=id\n", 2, "unbalanced quotes"},
         {"schema a\"b type=a subject=id\n", 2, "invalid key pattern"},
@@ -247,7 +276,8 @@ TEST(parse_errors)
         {"field patient x group=g extra\n", 2, "unknown field option 'extra'"},
         {"field patient x group=undeclared\n", 2, "reserved"},
         {"field patient x group=a,b\n", 2, "invalid group name"},
-        {"field patient x group=g\nfield patient x group=h\n", 3, "duplicate field 'x' of type 'patient' (first on line 2)"},
+        {"field patient x group=g\nfield patient x group=h\n", 3,
+         "duplicate field 'x' of type 'patient' (first on line 2)"},
         {"field patient n group=g phi=text index=blind\n", 2, "not free text"},
         {"role\n", 2, "needs a name"},
         {"role a:b read=x\n", 2, "invalid role name"},
@@ -260,14 +290,17 @@ TEST(parse_errors)
         {"role r scope=team\n", 2, "scope= must be 'self' or 'all'"},
         {"role r purpose=fun\n", 2, "unknown purpose 'fun'"},
         {"role r default-purpose=fun\n", 2, "unknown default purpose"},
-        {"role r purpose=research default-purpose=treatment\n", 2, "default-purpose 'treatment' is not among"},
+        {"role r purpose=research default-purpose=treatment\n", 2,
+         "default-purpose 'treatment' is not among"},
         {"role r default-purpose=research\n", 2, "not among its purposes"},
         {"role r breakglass=maybe\n", 2, "breakglass= must be"},
         {"role r view=partial\n", 2, "view= must be"},
-        {"role r read=* write=notes view=deidentified\n", 2, "de-identified view and cannot write or delete"},
+        {"role r read=* write=notes view=deidentified\n", 2,
+         "de-identified view and cannot write or delete"},
         {"role r read=* delete=* view=deidentified\n", 2, "cannot write or delete"},
         {"role r read=a scope=self breakglass=yes\n", 2, "cannot be combined with scope=self"},
-        {"role r read=a view=deidentified breakglass=yes\n", 2, "cannot be combined with view=deidentified"},
+        {"role r read=a view=deidentified breakglass=yes\n", 2,
+         "cannot be combined with view=deidentified"},
         {"zip-restricted\n", 2, "needs a list"},
         {"zip-restricted 03\n", 2, "three-digit ZIP prefixes, not '03'"},
         {"zip-restricted 036,abc\n", 2, "not 'abc'"},
@@ -312,8 +345,8 @@ TEST(parse_defaults_and_options)
 {
     const char *text = "  # comment\n"
                        "\n"
-                       "SCHEMA a:* TYPE=a SUBJECT=id STRICT\n"  /* case-insensitive words */
-                       "field a x group=g phi=PLAN index=none\n"  /* alias, explicit none */
+                       "SCHEMA a:* TYPE=a SUBJECT=id STRICT\n"   /* case-insensitive words */
+                       "field a x group=g phi=PLAN index=none\n" /* alias, explicit none */
                        "field a y group=g phi=licence\n"
                        "role plain\n"
                        "role all read=* write=* delete=* purpose=* scope=all\r\n"
@@ -359,8 +392,8 @@ TEST(parse_defaults_and_options)
 
 TEST(purpose_names)
 {
-    static const char *names[] = {"treatment", "payment", "operations", "research",
-                                  "public-health", "legal", "emergency"};
+    static const char *names[] = {"treatment",     "payment", "operations", "research",
+                                  "public-health", "legal",   "emergency"};
     for (int i = 0; i < POLICY_PURPOSE_COUNT; i++) {
         CHECK_STR(policy_purpose_name(i), names[i]);
         CHECK_INT(policy_purpose_find(K(names[i])), i);
@@ -394,20 +427,34 @@ TEST(clinic_matrix)
         const char *role, *field;
         int want;
     } reads[] = {
-        {"physician", "name", POLICY_ALLOW},       {"physician", "diagnosis", POLICY_ALLOW},
-        {"physician", "meds", POLICY_ALLOW},       {"physician", "bp", POLICY_ALLOW},
-        {"physician", "notes", POLICY_DENY_GROUP}, {"physician", "balance", POLICY_DENY_GROUP},
-        {"nurse", "name", POLICY_ALLOW},           {"nurse", "bp", POLICY_ALLOW},
-        {"nurse", "diagnosis", POLICY_DENY_GROUP}, {"nurse", "notes", POLICY_DENY_GROUP},
-        {"billing", "balance", POLICY_ALLOW},      {"billing", "ssn", POLICY_ALLOW},
-        {"billing", "diagnosis", POLICY_DENY_GROUP}, {"billing", "bp", POLICY_DENY_GROUP},
-        {"research", "diagnosis", POLICY_ALLOW},   {"research", "dob", POLICY_ALLOW},
-        {"research", "zip", POLICY_ALLOW},         {"research", "age", POLICY_ALLOW},
-        {"research", "notes", POLICY_ALLOW},       {"research", "bp", POLICY_ALLOW},
-        {"research", "name", POLICY_DENY_DEID},    {"research", "ssn", POLICY_DENY_DEID},
-        {"research", "phone", POLICY_DENY_DEID},   {"research", "id", POLICY_DENY_DEID},
-        {"patient", "name", POLICY_ALLOW},         {"patient", "bp", POLICY_ALLOW},
-        {"patient", "diagnosis", POLICY_DENY_GROUP}, {"registrar", "notes", POLICY_ALLOW},
+        {"physician", "name", POLICY_ALLOW},
+        {"physician", "diagnosis", POLICY_ALLOW},
+        {"physician", "meds", POLICY_ALLOW},
+        {"physician", "bp", POLICY_ALLOW},
+        {"physician", "notes", POLICY_DENY_GROUP},
+        {"physician", "balance", POLICY_DENY_GROUP},
+        {"nurse", "name", POLICY_ALLOW},
+        {"nurse", "bp", POLICY_ALLOW},
+        {"nurse", "diagnosis", POLICY_DENY_GROUP},
+        {"nurse", "notes", POLICY_DENY_GROUP},
+        {"billing", "balance", POLICY_ALLOW},
+        {"billing", "ssn", POLICY_ALLOW},
+        {"billing", "diagnosis", POLICY_DENY_GROUP},
+        {"billing", "bp", POLICY_DENY_GROUP},
+        {"research", "diagnosis", POLICY_ALLOW},
+        {"research", "dob", POLICY_ALLOW},
+        {"research", "zip", POLICY_ALLOW},
+        {"research", "age", POLICY_ALLOW},
+        {"research", "notes", POLICY_ALLOW},
+        {"research", "bp", POLICY_ALLOW},
+        {"research", "name", POLICY_DENY_DEID},
+        {"research", "ssn", POLICY_DENY_DEID},
+        {"research", "phone", POLICY_DENY_DEID},
+        {"research", "id", POLICY_DENY_DEID},
+        {"patient", "name", POLICY_ALLOW},
+        {"patient", "bp", POLICY_ALLOW},
+        {"patient", "diagnosis", POLICY_DENY_GROUP},
+        {"registrar", "notes", POLICY_ALLOW},
         {"labtech", "name", POLICY_DENY_GROUP},
     };
     for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++) {
@@ -419,8 +466,9 @@ TEST(clinic_matrix)
     /* The group named in the denial. */
     const char *g = NULL;
     const policy_schema *s = schema(p, pk);
-    CHECK_INT(policy_can(role(p, "nurse"), s, policy_field_find(s, K("diagnosis")), POLICY_READ, &g),
-              POLICY_DENY_GROUP);
+    CHECK_INT(
+        policy_can(role(p, "nurse"), s, policy_field_find(s, K("diagnosis")), POLICY_READ, &g),
+        POLICY_DENY_GROUP);
     CHECK_STR(g, "diagnosis");
     /* Undeclared fields of a non-strict schema are group "undeclared". */
     CHECK_INT(can(p, "physician", pk, NULL, POLICY_READ), POLICY_DENY_GROUP);
@@ -466,10 +514,12 @@ TEST(clinic_matrix)
     CHECK(schema(p, "session:abc") == NULL);
     /* PHI.FIND checks with a field and no schema. */
     const policy_type *ty = policy_type_find(p, K("patient"));
-    CHECK_INT(policy_can(role(p, "billing"), NULL, policy_type_field(ty, K("ssn")), POLICY_READ, NULL),
-              POLICY_ALLOW);
-    CHECK_INT(policy_can(role(p, "research"), NULL, policy_type_field(ty, K("ssn")), POLICY_READ, NULL),
-              POLICY_DENY_DEID);
+    CHECK_INT(
+        policy_can(role(p, "billing"), NULL, policy_type_field(ty, K("ssn")), POLICY_READ, NULL),
+        POLICY_ALLOW);
+    CHECK_INT(
+        policy_can(role(p, "research"), NULL, policy_type_field(ty, K("ssn")), POLICY_READ, NULL),
+        POLICY_DENY_DEID);
     policy_unref(p);
 }
 
@@ -481,10 +531,10 @@ TEST(scope_self)
     CHECK(policy_scope_ok(pt, K("p-7"), K("p-7")));
     CHECK(!policy_scope_ok(pt, K("p-7"), K("p-8")));
     CHECK(!policy_scope_ok(pt, K("p-7"), K("p-70")));
-    CHECK(!policy_scope_ok(pt, NULL, 0, K("p-7")));  /* patient user without subject= */
-    CHECK(!policy_scope_ok(pt, K("p-7"), NULL, 0));  /* record without a subject */
+    CHECK(!policy_scope_ok(pt, NULL, 0, K("p-7"))); /* patient user without subject= */
+    CHECK(!policy_scope_ok(pt, K("p-7"), NULL, 0)); /* record without a subject */
     CHECK(!policy_scope_ok(pt, K(""), K("")));
-    CHECK(policy_scope_ok(doc, NULL, 0, K("p-8")));  /* not self-scoped */
+    CHECK(policy_scope_ok(doc, NULL, 0, K("p-8"))); /* not self-scoped */
     CHECK(!policy_scope_ok(NULL, K("p-7"), K("p-7")));
     policy_unref(p);
 }
@@ -513,7 +563,7 @@ TEST(key_visibility)
     CHECK(policy_key_visible(role(p, "res"), pt));   /* dx survives the view */
     CHECK(!policy_key_visible(role(p, "res"), ido)); /* only an identifier: nothing survives */
     CHECK(!policy_key_visible(role(p, "names"), pt));
-    CHECK(policy_key_visible(role(p, "any"), lab));  /* undeclared fields, full view */
+    CHECK(policy_key_visible(role(p, "any"), lab)); /* undeclared fields, full view */
     CHECK(!policy_key_visible(NULL, pt));
     CHECK(!policy_key_visible(role(p, "doc"), NULL));
     policy_unref(p);
@@ -558,8 +608,8 @@ static const char *deny_text(policy *p, int result, const char *rname, const cha
     static char out[512];
     buf b = {0};
     policy_deny_message(&b, result, rname ? role(p, rname) : NULL, key ? schema(p, key) : NULL,
-                        field ? (const uint8_t *)field : NULL, field ? strlen(field) : 0, group,
-                        op, purpose);
+                        field ? (const uint8_t *)field : NULL, field ? strlen(field) : 0, group, op,
+                        purpose);
     snprintf(out, sizeof out, "%s", buf_cstr(&b));
     buf_free(&b);
     return out;
@@ -579,12 +629,14 @@ TEST(noperm_texts)
               "NOPERM this user's role 'nurse' may not write field group 'demographics'");
     CHECK_STR(deny_text(p, POLICY_DENY_GROUP, "physician", "patient:1", NULL, "billing",
                         POLICY_DELETE, 0),
-              "NOPERM this user's role 'physician' may not delete 'patient' records (field group 'billing')");
+              "NOPERM this user's role 'physician' may not delete 'patient' records (field group "
+              "'billing')");
     CHECK_STR(deny_text(p, POLICY_DENY_UNDECLARED, "labtech", "lab:1:result", "colour", NULL,
                         POLICY_WRITE, 0),
               "NOPERM field 'colour' is not declared for 'lab' records (strict schema)");
-    CHECK_STR(deny_text(p, POLICY_DENY_VIEW, "research", "patient:1", "notes", NULL, POLICY_WRITE, 0),
-              "NOPERM this user's role 'research' has a de-identified view and may not write or delete");
+    CHECK_STR(
+        deny_text(p, POLICY_DENY_VIEW, "research", "patient:1", "notes", NULL, POLICY_WRITE, 0),
+        "NOPERM this user's role 'research' has a de-identified view and may not write or delete");
     CHECK_STR(deny_text(p, POLICY_DENY_DEID, "research", "patient:1", "ssn", NULL, POLICY_READ, 0),
               "NOPERM field 'ssn' is removed in the de-identified view of role 'research'");
     CHECK_STR(deny_text(p, POLICY_DENY_SCOPE, "patient", "patient:1", NULL, NULL, POLICY_READ, 0),
@@ -594,8 +646,9 @@ TEST(noperm_texts)
               "NOPERM this user's role 'billing' may not act for purpose 'research'");
     CHECK_STR(deny_text(p, POLICY_DENY_COMMAND, "nurse", "patient:1", "get", NULL, POLICY_READ, 0),
               "NOPERM command 'get' may not be used on 'patient' records (they are hashes)");
-    CHECK_STR(deny_text(p, POLICY_DENY_MOVE, "registrar", "patient:1", NULL, NULL, POLICY_DELETE, 0),
-              "NOPERM 'patient' records may not be renamed into, out of, or across record types");
+    CHECK_STR(
+        deny_text(p, POLICY_DENY_MOVE, "registrar", "patient:1", NULL, NULL, POLICY_DELETE, 0),
+        "NOPERM 'patient' records may not be renamed into, out of, or across record types");
     CHECK_STR(deny_text(p, POLICY_DENY_BREAKGLASS, "billing", NULL, NULL, NULL, POLICY_READ, 0),
               "NOPERM this user's role 'billing' may not use break-glass access");
     CHECK_STR(deny_text(p, POLICY_DENY_BREAKGLASS, NULL, NULL, NULL, NULL, POLICY_READ, 0),
@@ -603,10 +656,11 @@ TEST(noperm_texts)
     CHECK_STR(deny_text(p, 12345, NULL, NULL, NULL, NULL, POLICY_READ, 0),
               "NOPERM access denied by the PHI policy");
     /* Field names from clients are sanitised and cut. */
-    const char *t = deny_text(p, POLICY_DENY_UNDECLARED, "labtech", "lab:1:result",
-                              "a'b\nc\x01"
-                              "01234567890123456789012345678901234567890123456789012345678901234567890",
-                              NULL, POLICY_WRITE, 0);
+    const char *t =
+        deny_text(p, POLICY_DENY_UNDECLARED, "labtech", "lab:1:result",
+                  "a'b\nc\x01"
+                  "01234567890123456789012345678901234567890123456789012345678901234567890",
+                  NULL, POLICY_WRITE, 0);
     CHECK(strstr(t, "a?b?c?") != NULL && strstr(t, "...'") != NULL && !strchr(t, '\n'));
     policy_unref(p);
 }
@@ -643,7 +697,8 @@ TEST(show_round_trip)
                        "default-purpose=research breakglass=no view=deidentified\n") != NULL);
     CHECK(strstr(text, "zip-restricted 036,059,063,102,203,556,692,790,821,823,830,831,878,879,"
                        "884,890,893\n") != NULL);
-    CHECK(strstr(text, "# groups named by roles but held by no field: allergies,insurance\n") != NULL);
+    CHECK(strstr(text, "# groups named by roles but held by no field: allergies,insurance\n") !=
+          NULL);
     /* SHOW is itself a policy file that shows the same. */
     policy *q = parse_ok(text);
     if (q) {
@@ -721,8 +776,8 @@ TEST(deid_values)
     policy_view_ctx ctx = {NULL, NULL, 2025};
     char out[256];
     /* Dates of several forms become the year. */
-    static const char *dates[] = {"1980-03-04", "03/04/1980", "March 4, 1980", "4 Mar 1980",
-                                  "1980", "1980-03-04T10:22:00Z"};
+    static const char *dates[] = {"1980-03-04", "03/04/1980", "March 4, 1980",
+                                  "4 Mar 1980", "1980",       "1980-03-04T10:22:00Z"};
     for (size_t i = 0; i < sizeof dates / sizeof dates[0]; i++) {
         int rc = view(p, "dob", dates[i], &ctx, out, sizeof out);
         if (rc != POLICY_VIEW_TRANSFORM || strcmp(out, "1980") != 0)
@@ -822,7 +877,8 @@ TEST(deid_text_redaction)
     }
     policy_view_ctx ctx = {det, scr, 2025};
     char out[512];
-    const char *note = "Patient John Smith (SSN 123-45-6789) seen on 03/14/2021, call 617-555-0134.";
+    const char *note =
+        "Patient John Smith (SSN 123-45-6789) seen on 03/14/2021, call 617-555-0134.";
     CHECK_INT(view(p, "notes", note, &ctx, out, sizeof out), POLICY_VIEW_TRANSFORM);
     CHECK(strstr(out, "John") == NULL && strstr(out, "Smith") == NULL);
     CHECK(strstr(out, "123-45-6789") == NULL && strstr(out, "617-555-0134") == NULL);
@@ -855,7 +911,7 @@ TEST(pseudonyms)
     CHECK_INT(policy_pseudonym(t, K("patient:1002"), k1, c, sizeof c), 25);
     CHECK(strcmp(a, c) != 0);
     CHECK_INT(policy_pseudonym(t, K("patient:1001"), k2, d, sizeof d), 25);
-    CHECK(strcmp(a, d) != 0); /* keyed */
+    CHECK(strcmp(a, d) != 0);                                         /* keyed */
     CHECK_INT(policy_pseudonym(t, K("patient:1001"), k1, d, 25), -1); /* no room for the NUL */
     /* A known value: HMAC-SHA256(0x11 * 32, "patient:1001"), first 80 bits in base32. */
     FILE *f = popen("printf %s patient:1001 | openssl dgst -sha256 -mac HMAC -macopt "
@@ -927,8 +983,8 @@ TEST(decision_cost)
     if (!p) return;
     const policy_role *r = role(p, "physician");
     static const char *fields[] = {"name", "diagnosis", "bp", "meds", "notes", "dob"};
-    static const char *rec[] = {"id", "name", "ssn", "dob", "zip", "diagnosis", "notes", "bp",
-                                "meds", "balance"};
+    static const char *rec[] = {"id",        "name",  "ssn", "dob",  "zip",
+                                "diagnosis", "notes", "bp",  "meds", "balance"};
     char keys[64][24];
     for (int i = 0; i < 64; i++)
         snprintf(keys[i], sizeof keys[i], "patient:%d", 100000 + i * 7919);
@@ -975,6 +1031,6 @@ TEST(decision_cost)
 
 UNIT_MAIN(T(design_example_parses), T(schema_matching), T(field_lookup), T(parse_errors),
           T(parse_defaults_and_options), T(purpose_names), T(clinic_matrix), T(scope_self),
-          T(key_visibility), T(enumeration_filter), T(noperm_texts), T(show_round_trip), T(refcount_and_file),
-          T(deid_values), T(deid_text_redaction), T(pseudonyms), T(blind_normalisation),
-          T(decision_cost))
+          T(key_visibility), T(enumeration_filter), T(noperm_texts), T(show_round_trip),
+          T(refcount_and_file), T(deid_values), T(deid_text_redaction), T(pseudonyms),
+          T(blind_normalisation), T(decision_cost))

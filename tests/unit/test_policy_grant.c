@@ -68,17 +68,28 @@ TEST(grant_rules_and_lookup)
     policy_grant out;
     long long now = 1700000000000LL;
     /* The reason is mandatory: at least 20 characters once blanks are cut. */
-    CHECK_INT(policy_grant_add(g, "drjones", K("p-7"), K("emergency"), HOUR, now, &out, err, sizeof err), -1);
+    CHECK_INT(
+        policy_grant_add(g, "drjones", K("p-7"), K("emergency"), HOUR, now, &out, err, sizeof err),
+        -1);
     CHECK(strstr(err, "at least 20 characters") != NULL);
-    CHECK_INT(policy_grant_add(g, "drjones", K("p-7"), K("      short reason       "), HOUR, now, &out, err, sizeof err), -1);
-    CHECK_INT(policy_grant_add(g, "drjones", K("p-7"), K("12345678901234567890"), HOUR, now, &out, err, sizeof err), 0);
-    CHECK_INT(policy_grant_add(g, "drjones", K(""), K(REASON), HOUR, now, &out, err, sizeof err), -1);
+    CHECK_INT(policy_grant_add(g, "drjones", K("p-7"), K("      short reason       "), HOUR, now,
+                               &out, err, sizeof err),
+              -1);
+    CHECK_INT(policy_grant_add(g, "drjones", K("p-7"), K("12345678901234567890"), HOUR, now, &out,
+                               err, sizeof err),
+              0);
+    CHECK_INT(policy_grant_add(g, "drjones", K(""), K(REASON), HOUR, now, &out, err, sizeof err),
+              -1);
     CHECK(strstr(err, "subject id") != NULL);
     char longreason[1100];
     memset(longreason, 'x', sizeof longreason - 1);
     longreason[sizeof longreason - 1] = '\0';
-    CHECK_INT(policy_grant_add(g, "drjones", K("p-7"), K(longreason), HOUR, now, &out, err, sizeof err), -1);
-    CHECK_INT(policy_grant_add(g, "drjones", K("p-8"), K(REASON), 4 * HOUR, now, &out, err, sizeof err), 0);
+    CHECK_INT(
+        policy_grant_add(g, "drjones", K("p-7"), K(longreason), HOUR, now, &out, err, sizeof err),
+        -1);
+    CHECK_INT(
+        policy_grant_add(g, "drjones", K("p-8"), K(REASON), 4 * HOUR, now, &out, err, sizeof err),
+        0);
     CHECK_INT(strlen(out.id), POLICY_GRANT_ID_LEN);
     CHECK_INT(out.expires_ms, now + 4 * HOUR);
     CHECK_INT(out.created_ms, now);
@@ -125,10 +136,14 @@ TEST(grant_persistence)
     policy_grants *g = policy_grants_new(path, values);
     CHECK_INT(policy_grants_load(g, now, err, sizeof err), 0); /* no file yet: empty */
     policy_grant out;
-    CHECK_INT(policy_grant_add(g, "drjones", K("SUBJ-4711"), K(REASON), 4 * HOUR, now, &out, err, sizeof err), 0);
+    CHECK_INT(policy_grant_add(g, "drjones", K("SUBJ-4711"), K(REASON), 4 * HOUR, now, &out, err,
+                               sizeof err),
+              0);
     char id1[POLICY_GRANT_ID_LEN + 1];
     memcpy(id1, out.id, sizeof id1);
-    CHECK_INT(policy_grant_add(g, "nurse1", K("SUBJ-0815"), K(REASON), HOUR, now, &out, err, sizeof err), 0);
+    CHECK_INT(
+        policy_grant_add(g, "nurse1", K("SUBJ-0815"), K(REASON), HOUR, now, &out, err, sizeof err),
+        0);
     struct stat st;
     CHECK_INT(stat(path, &st), 0);
     CHECK_INT(st.st_mode & 0777, 0600);
@@ -159,7 +174,9 @@ TEST(grant_persistence)
     policy_grants_free(g);
     /* Tampering: one flipped byte and the file is refused. */
     g = policy_grants_new(path, values);
-    CHECK_INT(policy_grant_add(g, "drjones", K("SUBJ-1"), K(REASON), HOUR, now, &out, err, sizeof err), 0);
+    CHECK_INT(
+        policy_grant_add(g, "drjones", K("SUBJ-1"), K(REASON), HOUR, now, &out, err, sizeof err),
+        0);
     policy_grants_free(g);
     FILE *f = fopen(path, "r+b");
     fseek(f, 40, SEEK_SET);
@@ -189,7 +206,9 @@ TEST(grant_persistence)
     char bad[160];
     snprintf(bad, sizeof bad, "%s/no/such/dir/breakglass", dir);
     g = policy_grants_new(bad, values);
-    CHECK_INT(policy_grant_add(g, "drjones", K("SUBJ-1"), K(REASON), HOUR, now, &out, err, sizeof err), -1);
+    CHECK_INT(
+        policy_grant_add(g, "drjones", K("SUBJ-1"), K(REASON), HOUR, now, &out, err, sizeof err),
+        -1);
     CHECK(strstr(err, "cannot write") != NULL);
     CHECK_INT(policy_grants_count(g, now), 0);
     policy_grants_free(g);
@@ -204,7 +223,9 @@ TEST(grant_rotation_reseals)
     long long now = 1700000000000LL;
     policy_grants *g = policy_grants_new(path, values);
     policy_grant out;
-    CHECK_INT(policy_grant_add(g, "drjones", K("SUBJ-1"), K(REASON), HOUR, now, &out, err, sizeof err), 0);
+    CHECK_INT(
+        policy_grant_add(g, "drjones", K("SUBJ-1"), K(REASON), HOUR, now, &out, err, sizeof err),
+        0);
     policy_grants_free(g);
     CHECK(keyring_rotate(kr, KR_VALUES, err, sizeof err) == 2);
     /* Loading re-seals the file under the current version, so the old one can be retired. */
@@ -230,8 +251,10 @@ TEST(keyed_helpers)
                        "field member ssn group=d phi=ssn index=blind\n"
                        "field patient name group=d phi=name index=blind\n";
     CHECK_INT(policy_parse(text, strlen(text), "t", &p, err, sizeof err), 0);
-    const policy_type *pt = policy_type_find(p, K("patient")), *mt = policy_type_find(p, K("member"));
-    const policy_field *ssn = policy_type_field(pt, K("ssn")), *mssn = policy_type_field(mt, K("ssn")),
+    const policy_type *pt = policy_type_find(p, K("patient")),
+                      *mt = policy_type_find(p, K("member"));
+    const policy_field *ssn = policy_type_field(pt, K("ssn")),
+                       *mssn = policy_type_field(mt, K("ssn")),
                        *name = policy_type_field(pt, K("name"));
     uint32_t v = keyring_current(kr, KR_INDEX);
     uint8_t a[32], b[32], c[32];
@@ -245,7 +268,7 @@ TEST(keyed_helpers)
     CHECK_INT(policy_blind_value(kr, v, name, K("John Smith"), a), 0);
     CHECK_INT(policy_blind_value(kr, v, name, K("JOHN  SMITH"), b), 0);
     CHECK(memcmp(a, b, 32) == 0);
-    CHECK_INT(policy_blind_value(kr, v, ssn, K("none"), a), -1);   /* nothing to index */
+    CHECK_INT(policy_blind_value(kr, v, ssn, K("none"), a), -1);       /* nothing to index */
     CHECK_INT(policy_blind_value(kr, 99, ssn, K("123456789"), a), -1); /* no such version */
     /* The pseudonym key: stable for a keyring, different from the raw index key. */
     uint8_t k1[32], k2[32];

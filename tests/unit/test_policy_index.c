@@ -81,7 +81,7 @@ TEST(set_find_forget_rename)
     policy_index_set(ix, ssn, K("patient:2"), h); /* same value, two records */
     hm(h, 2);
     policy_index_set(ix, ssn, K("patient:3"), h);
-    policy_index_set(ix, mrn, K("patient:1"), h); /* same HMAC, another field: separate */
+    policy_index_set(ix, mrn, K("patient:1"), h);  /* same HMAC, another field: separate */
     policy_index_set(ix, name, K("patient:1"), h); /* not indexed: ignored */
     CHECK_STR(find(ix, ssn, 1), "patient:1,patient:2");
     CHECK_STR(find(ix, ssn, 2), "patient:3");
@@ -226,7 +226,9 @@ TEST(randomized_model)
             uint8_t h[32];
             hm(h, v);
             size_t got = policy_index_find(ix, fs[f], h, NULL, NULL);
-            if (got != want) unit_fail(__FILE__, __LINE__, "field %d value %d: %zu keys, expected %zu", f, v, got, want);
+            if (got != want)
+                unit_fail(__FILE__, __LINE__, "field %d value %d: %zu keys, expected %zu", f, v,
+                          got, want);
         }
         for (int k = 0; k < KEYS; k++)
             entries += model[f][k] >= 0;

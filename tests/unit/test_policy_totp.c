@@ -152,7 +152,9 @@ TEST(base32_and_uri)
     CHECK_INT(policy_base32_encode(K("foobar"), out, 10), 0); /* no room for the NUL */
     uint8_t dec[64];
     size_t n;
-    CHECK_INT(policy_base32_decode("mzxw 6ytb-oi======", strlen("mzxw 6ytb-oi======"), dec, sizeof dec, &n), 0);
+    CHECK_INT(policy_base32_decode("mzxw 6ytb-oi======", strlen("mzxw 6ytb-oi======"), dec,
+                                   sizeof dec, &n),
+              0);
     CHECK_MEM(dec, n, "foobar");
     CHECK_INT(policy_base32_decode("MZXW1", strlen("MZXW1"), dec, sizeof dec, &n), -1);
     CHECK_INT(policy_base32_decode("MZXW6YTBOI", strlen("MZXW6YTBOI"), dec, 3, &n), -1);
@@ -245,7 +247,8 @@ TEST(sealed_secret_and_mfa_check)
     CHECK_INT(acl_op_apply(a, op, err, sizeof err), 0);
     acl_op_free(op);
     for (int i = 0; i < 5; i++)
-        CHECK_INT(policy_mfa_verify(a, u, s, K(code), now + 90000, &locked), POLICY_TOTP_NOT_ENROLLED);
+        CHECK_INT(policy_mfa_verify(a, u, s, K(code), now + 90000, &locked),
+                  POLICY_TOTP_NOT_ENROLLED);
     CHECK(!acl_user_locked(u, now + 90000));
     acl_free(a);
     buf_wipe_free(&hex);
