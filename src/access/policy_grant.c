@@ -357,7 +357,10 @@ int policy_grant_add(policy_grants *g, const char *user, const uint8_t *subject,
         reason++, rlen--;
     while (rlen && (reason[rlen - 1] == ' ' || reason[rlen - 1] == '\t'))
         rlen--;
-    if (rlen < POLICY_GRANT_MIN_REASON) {
+    size_t chars = 0; /* UTF-8 characters: bytes that do not continue a sequence */
+    for (size_t i = 0; i < rlen; i++)
+        chars += (reason[i] & 0xc0) != 0x80;
+    if (chars < POLICY_GRANT_MIN_REASON) {
         snprintf(err, errlen, "a break-glass reason of at least %d characters is required",
                  POLICY_GRANT_MIN_REASON);
         return -1;

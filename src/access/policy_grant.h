@@ -29,7 +29,7 @@
 struct sealer;
 
 #define POLICY_GRANT_MIN_REASON     20                  /* shortest accepted reason (characters) */
-#define POLICY_GRANT_MAX_REASON     1024                /* longest accepted reason */
+#define POLICY_GRANT_MAX_REASON     1024                /* longest accepted reason (bytes) */
 #define POLICY_GRANT_MAX_SUBJECT    128                 /* longest subject id */
 #define POLICY_GRANT_MAX            4096                /* live grants at most */
 #define POLICY_GRANT_ID_LEN         16                  /* hex characters of an id */

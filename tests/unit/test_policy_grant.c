@@ -78,6 +78,16 @@ TEST(grant_rules_and_lookup)
     CHECK_INT(policy_grant_add(g, "drjones", K("p-7"), K("12345678901234567890"), HOUR, now, &out,
                                err, sizeof err),
               0);
+    /* Characters, not bytes: ten two-byte letters are ten characters. */
+    CHECK_INT(policy_grant_add(g, "drjones", K("p-7"),
+                               K("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+                                 "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"),
+                               HOUR, now, &out, err, sizeof err),
+              -1);
+    CHECK_INT(policy_grant_add(g, "drjones", K("p-7"),
+                               K("Patient bewusstlos, Notfallma\xc3\x9fnahme"), HOUR, now, &out,
+                               err, sizeof err),
+              0);
     CHECK_INT(policy_grant_add(g, "drjones", K(""), K(REASON), HOUR, now, &out, err, sizeof err),
               -1);
     CHECK(strstr(err, "subject id") != NULL);
@@ -107,7 +117,7 @@ TEST(grant_rules_and_lookup)
     CHECK(policy_grant_check(g, "drjones", K("p-7"), now + HOUR - 1, NULL));
     CHECK(!policy_grant_check(g, "drjones", K("p-7"), now + HOUR, NULL));
     /* List: live grants, oldest first. */
-    CHECK_INT(policy_grants_count(g, now), 2);
+    CHECK_INT(policy_grants_count(g, now), 3);
     CHECK_INT(policy_grants_count(g, now + 2 * HOUR), 1);
     CHECK_INT(policy_grant_at(g, 0, now + 2 * HOUR, &out), 0);
     CHECK_STR(out.id, id8);
@@ -119,7 +129,7 @@ TEST(grant_rules_and_lookup)
     CHECK(!policy_grant_check(g, "drjones", K("p-8"), now, NULL));
     CHECK_INT(policy_grant_revoke(g, id8, 16, now, err, sizeof err), 0);
     /* Expiry sweep. */
-    CHECK_INT(policy_grants_expire(g, now + 2 * HOUR, err, sizeof err), 1);
+    CHECK_INT(policy_grants_expire(g, now + 2 * HOUR, err, sizeof err), 2);
     CHECK_INT(policy_grants_count(g, now), 0);
     CHECK(!policy_grants_user_has(g, "drjones", now));
     CHECK(!policy_grants_user_has(NULL, "drjones", now));
