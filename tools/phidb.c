@@ -16,7 +16,9 @@ static void usage(FILE *out)
                  "                        under a new master key (server stopped)\n"
                  "  check-log DIR [--repair]\n"
                  "                        check (or repair) the durable log\n"
-                 "  phi scan|redact ...   detect or redact PHI in free text\n");
+                 "  phi scan|redact ...   detect or redact PHI in free text\n"
+                 "  user mfa DIR NAME [--issuer NAME] [--no-qr] [--no-confirm] [--remove]\n"
+                 "                        enroll a user in TOTP (server stopped)\n");
 }
 
 int main(int argc, char **argv)
@@ -29,6 +31,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "keyring") == 0) return keyring_cli_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "phi") == 0) return phi_cli_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "check-log") == 0) return checklog_cli_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "user") == 0) return user_cli_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
         strcmp(argv[1], "help") == 0) {
         usage(stdout);

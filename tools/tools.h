@@ -14,5 +14,7 @@ int keyring_cli_main(int argc, char **argv);
 int phi_cli_main(int argc, char **argv);
 /* phidb check-log DIR [--repair] (tools/checklog.c) */
 int checklog_cli_main(int argc, char **argv);
+/* phidb user mfa DIR NAME [...] (tools/user_cli.c) */
+int user_cli_main(int argc, char **argv);
 
 #endif

@@ -83,6 +83,7 @@ void acl_user_free(acl_user *u)
     for (size_t i = 0; i < u->nchans; i++)
         mem_free(u->chans[i].pat);
     mem_free(u->chans);
+    acl_attr_clear(u);
     mem_free(u->name);
     mem_free(u);
 }
@@ -249,7 +250,7 @@ int acl_can_channel(const acl_user *u, const uint8_t *ch, size_t n)
 enum rule_kind {
     R_ON, R_OFF, R_ADDPASS, R_DELPASS, R_ADDHASH, R_DELHASH, R_RESETPASS, R_KEY, R_ALLKEYS,
     R_RESETKEYS, R_CHAN, R_ALLCHANNELS, R_RESETCHANNELS, R_CMD_ALLOW, R_CMD_DENY, R_CAT_ALLOW,
-    R_CAT_DENY, R_ALLCOMMANDS, R_NOCOMMANDS, R_RESET, R_UNLOCK, R_NOOP
+    R_CAT_DENY, R_ALLCOMMANDS, R_NOCOMMANDS, R_RESET, R_UNLOCK, R_NOOP, R_ATTR
 };
 
 typedef struct {
@@ -409,6 +410,22 @@ static int parse_rule(acl *a, const char *r, size_t n, acl_rule *out, char *err,
     } else if (r[0] == '(') {
         rule_err(err, errlen, r, n, "selectors are not supported");
         return -1;
+    } else if (memchr(r, '=', n)) { /* role=, subject=, mfa=, cert=, totp-secret= */
+        const char *v;
+        size_t vl;
+        char why[160];
+        int rc = acl_attr_parse(r, n, &out->id, &v, &vl, why, sizeof why);
+        if (rc < 0) {
+            rule_err(err, errlen, r, (size_t)((const char *)memchr(r, '=', n) - r) + 1, why);
+            return -1;
+        }
+        if (rc == 0) {
+            rule_err(err, errlen, r, n, "Syntax error");
+            return -1;
+        }
+        out->kind = R_ATTR;
+        out->arg = mem_strndup(v, vl);
+        out->len = vl;
     } else {
         rule_err(err, errlen, r, n, "Syntax error");
         return -1;
@@ -695,6 +712,7 @@ int acl_op_apply(acl *a, acl_op *op, char *err, size_t errlen)
             clear_patterns(&u->chans, &u->nchans);
             set_all(a, u, 0);
             rules_text(u, "-@all", NULL);
+            acl_attr_clear(u);
             cred_changed = 1;
             break;
         case R_UNLOCK:
@@ -702,6 +720,7 @@ int acl_op_apply(acl *a, acl_op *op, char *err, size_t errlen)
             u->locked_until = 0;
             break;
         case R_NOOP: break;
+        case R_ATTR: acl_attr_set(u, r->id, r->arg, r->len); break;
         }
     }
     if (cred_changed) u->cred_epoch++;
@@ -762,6 +781,7 @@ void acl_describe(const acl *a, const acl_user *u, buf *out, int with_hashes)
         buf_puts(out, "resetchannels");
     buf_putc(out, ' ');
     acl_describe_commands(a, u, out);
+    acl_describe_attrs(u, out, with_hashes);
 }
 
 /* ---- files ---- */
@@ -855,6 +875,7 @@ int acl_load_file(acl *a, const char *path, char *err, size_t errlen)
         if (old) {
             tmp.users[i]->failures = old->failures;
             tmp.users[i]->locked_until = old->locked_until;
+            tmp.users[i]->totp_step = old->totp_step; /* a reload must not allow a replay */
         }
     }
     for (size_t i = 0; i < a->nusers; i++)

@@ -11,7 +11,9 @@
  *    through a category or allcommands, only by an explicit +name;
  *  - consecutive failures lock an account for a while, and a correct password
  *    does not open a locked account (`unlock` does);
- *  - failures from one client address delay that address's next attempts.
+ *  - failures from one client address delay that address's next attempts;
+ *  - users carry attributes for the PHI policy and MFA (role=, subject=, mfa=,
+ *    cert=, totp-secret=; see below), parsed as rules like any other.
  *
  * Hashing is slow on purpose, so it never runs on the event loop: rule changes
  * and logins are two-phase. The loop thread parses/begins, a worker runs the
@@ -171,6 +173,48 @@ int acl_save_file(acl *a, const char *path, char *err, size_t errlen);
  * Returns 0 or -1. Slow: never call on the event loop. */
 int acl_hash_password(const acl_opts *o, const uint8_t *pass, size_t plen, char *out,
                       size_t outlen);
+
+/* ---- per-user attributes (PHI policy, MFA, client certificates) ----
+ * Set with ACL SETUSER rules and kept in the ACL file:
+ *   role=NAME      the user's role in the PHI policy (role= clears it)
+ *   subject=ID     the patient the user is (for roles with scope=self; subject= clears it)
+ *   mfa=totp       a TOTP code is required after the password (mfa=none clears it and the
+ *                  secret)
+ *   cert=CN        the client certificate's subject CN must equal CN (cert= clears it)
+ *   totp-secret=H  the TOTP secret, sealed (hex; written by `phidb user mfa`); shown only in
+ *                  the ACL file, never in ACL LIST or GETUSER (totp-secret= clears it)
+ * Values are 1 to 128 printable ASCII characters without spaces or quotes (role names:
+ * letters, digits, '_', '-', '.'). `reset` clears every attribute. */
+enum acl_attr { ACL_ATTR_ROLE, ACL_ATTR_SUBJECT, ACL_ATTR_MFA, ACL_ATTR_CERT, ACL_ATTR_TOTP,
+                ACL_ATTR_COUNT };
+/* Second factor required of a user. */
+enum acl_mfa { ACL_MFA_NONE = 0, ACL_MFA_TOTP = 1 };
+/* Value of attribute a (NUL-terminated, owned by the user, valid until the user changes), or
+ * NULL when unset. */
+const char *acl_user_attr(const acl_user *u, enum acl_attr a);
+/* The user's role name in the PHI policy (role=), or NULL. Owned by the user. */
+const char *acl_user_role(const acl_user *u);
+/* The patient id the user is (subject=), or NULL. Owned by the user. */
+const char *acl_user_subject(const acl_user *u);
+/* The client certificate subject CN the user must present (cert=), or NULL. */
+const char *acl_user_cert(const acl_user *u);
+/* ACL_MFA_TOTP when the user has mfa=totp. */
+int acl_user_mfa(const acl_user *u);
+/* The sealed TOTP secret (hex, see policy_totp.h), or NULL when not enrolled. */
+const char *acl_user_totp_secret(const acl_user *u);
+/* Last TOTP time step accepted for the user (replay protection; kept in memory, across
+ * ACL LOAD; 0 at start). */
+long long acl_user_totp_step(const acl_user *u);
+/* Record an accepted step (the value only moves forward). */
+void acl_user_set_totp_step(acl_user *u, long long step);
+/* A failed second factor: counts toward lockout like a bad password. Returns 1 when this
+ * failure locked the account. */
+int acl_mfa_failure(acl *a, acl_user *u, long long now_ms);
+/* A passed second factor: clears the failure count. */
+void acl_mfa_success(acl *a, acl_user *u);
+/* Append the attributes as rules (" role=x subject=y ..."), the sealed secret only when
+ * with_secrets (the ACL file). */
+void acl_describe_attrs(const acl_user *u, buf *out, int with_secrets);
 
 /* ---- ACL LOG ---- */
 /* Record a denial: reason "command", "key", "channel" or "auth"; context "toplevel" or

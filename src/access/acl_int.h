@@ -33,6 +33,8 @@ struct acl_user {
     size_t nchans;        /* count */
     int failures;         /* consecutive failed logins */
     long long locked_until; /* ms since the epoch; 0 when not locked */
+    char *attrs[ACL_ATTR_COUNT]; /* attributes (role=, subject=, ...); NULL when unset */
+    long long totp_step;  /* last TOTP time step accepted (replay protection) */
 };
 
 typedef struct {
@@ -75,6 +77,16 @@ struct acl {
     acl_log_entry log[ACL_LOG_MAX]; /* ring, newest at log_head-1 */
     size_t log_len;            /* entries in use */
 };
+
+/* If rule (r, n) is an attribute rule ("name=value"), check it: returns 1 with *id and the
+ * value (*val, *vlen point into r), 0 when it is not an attribute rule, -1 with err when it
+ * is one but invalid. (acl_attr.c) */
+int acl_attr_parse(const char *r, size_t n, int *id, const char **val, size_t *vlen, char *err,
+                   size_t errlen);
+/* Set attribute id of u to (val, len) (len 0 clears it; mfa=none also clears the secret). */
+void acl_attr_set(acl_user *u, int id, const char *val, size_t len);
+/* Clear every attribute of u (reset; freeing). Secrets are wiped. */
+void acl_attr_clear(acl_user *u);
 
 /* 1 if pass matches the encoded Argon2id hash (constant time). Slow. */
 int acl_verify_hash(const char *encoded, const uint8_t *pass, size_t plen);

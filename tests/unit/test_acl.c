@@ -193,4 +193,125 @@ TEST(file_roundtrip)
     acl_free(b);
 }
 
-UNIT_MAIN(T(rules_and_checks), T(rule_errors), T(login_lockout_cache), T(file_roundtrip))
+TEST(attributes)
+{
+    acl *a = new_acl();
+    char err[256];
+    CHECK_INT(setuser(a, "doc", "on >correct-horse-battery ~patient:* +@all role=physician "
+                      "mfa=TOTP cert=svc-lab.example subject=p-001", err, sizeof err), 0);
+    acl_user *u = acl_find(a, (const uint8_t *)"doc", 3);
+    CHECK_STR(acl_user_role(u), "physician");
+    CHECK_STR(acl_user_subject(u), "p-001");
+    CHECK_STR(acl_user_cert(u), "svc-lab.example");
+    CHECK_INT(acl_user_mfa(u), ACL_MFA_TOTP);
+    CHECK_STR(acl_user_attr(u, ACL_ATTR_MFA), "totp"); /* normalised */
+    CHECK(acl_user_totp_secret(u) == NULL);             /* not enrolled yet */
+    buf d = {0};
+    acl_describe(a, u, &d, 0);
+    CHECK(strstr(buf_cstr(&d), " role=physician subject=p-001 mfa=totp cert=svc-lab.example") != NULL);
+    buf_free(&d);
+    /* A sealed secret: shown in the file form only. */
+    char hex[200];
+    for (int i = 0; i < 104; i++)
+        hex[i] = "0123456789abcdef"[i % 16];
+    hex[104] = '\0';
+    char rule[256];
+    snprintf(rule, sizeof rule, "totp-secret=%s", hex);
+    CHECK_INT(setuser(a, "doc", rule, err, sizeof err), 0);
+    CHECK_STR(acl_user_totp_secret(u), hex);
+    acl_describe(a, u, &d, 0);
+    CHECK(strstr(buf_cstr(&d), "totp-secret") == NULL && strstr(buf_cstr(&d), hex) == NULL);
+    d.len = 0;
+    acl_describe(a, u, &d, 1);
+    CHECK(strstr(buf_cstr(&d), rule) != NULL);
+    buf_free(&d);
+    /* Clearing: empty values; mfa=none also forgets the secret. */
+    CHECK_INT(setuser(a, "doc", "role= cert=", err, sizeof err), 0);
+    CHECK(acl_user_role(u) == NULL && acl_user_cert(u) == NULL);
+    CHECK_STR(acl_user_subject(u), "p-001");
+    CHECK_INT(setuser(a, "doc", "mfa=none", err, sizeof err), 0);
+    CHECK_INT(acl_user_mfa(u), ACL_MFA_NONE);
+    CHECK(acl_user_totp_secret(u) == NULL);
+    /* reset clears every attribute. */
+    CHECK_INT(setuser(a, "doc", "role=nurse mfa=totp", err, sizeof err), 0);
+    CHECK_INT(setuser(a, "doc", "reset", err, sizeof err), 0);
+    CHECK(acl_user_role(u) == NULL && acl_user_subject(u) == NULL && acl_user_mfa(u) == 0);
+    /* Replay protection state only moves forward. */
+    acl_user_set_totp_step(u, 100);
+    acl_user_set_totp_step(u, 99);
+    CHECK_INT(acl_user_totp_step(u), 100);
+    acl_free(a);
+}
+
+TEST(attribute_errors)
+{
+    acl *a = new_acl();
+    char err[256];
+    CHECK(setuser(a, "x", "role=a/b", err, sizeof err) != 0);
+    CHECK(strstr(err, "role=") != NULL && strstr(err, "role names") != NULL);
+    CHECK(setuser(a, "x", "mfa=sms", err, sizeof err) != 0);
+    CHECK(strstr(err, "'totp' or 'none'") != NULL);
+    CHECK(setuser(a, "x", "mfa=", err, sizeof err) != 0);
+    CHECK(setuser(a, "x", "totp-secret=abc", err, sizeof err) != 0);
+    CHECK(setuser(a, "x", "totp-secret=zz00000000000000000000000000000000000000000000000000000000000000", err, sizeof err) != 0);
+    CHECK(strstr(err, "phidb user mfa") != NULL);
+    CHECK(setuser(a, "x", "subject=a\"b", err, sizeof err) != 0);
+    CHECK(setuser(a, "x", "colour=blue", err, sizeof err) != 0);
+    CHECK(strstr(err, "Syntax error") != NULL);
+    char big[200];
+    memset(big, 'a', sizeof big);
+    memcpy(big, "subject=", 8);
+    big[199] = '\0';
+    CHECK(setuser(a, "x", big, err, sizeof err) != 0);
+    CHECK(acl_find(a, (const uint8_t *)"x", 1) == NULL); /* nothing applied */
+    acl_free(a);
+}
+
+TEST(attributes_in_file)
+{
+    acl *a = new_acl();
+    char err[256];
+    char dir[] = "/tmp/phidb-acl-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char path[300];
+    snprintf(path, sizeof path, "%s/users.acl", dir);
+    char hex[105];
+    for (int i = 0; i < 104; i++)
+        hex[i] = "0123456789abcdef"[(i * 7) % 16];
+    hex[104] = '\0';
+    char rules[400];
+    snprintf(rules, sizeof rules, "on >correct-horse-battery ~* +@all role=patient subject=p-9 "
+             "mfa=totp totp-secret=%s", hex);
+    CHECK_INT(setuser(a, "pat", rules, err, sizeof err), 0);
+    CHECK_INT(setuser(a, "svc", "on >correct-horse-battery ~* +get cert=lab-feed", err, sizeof err), 0);
+    acl_user_set_totp_step(acl_find(a, (const uint8_t *)"pat", 3), 12345);
+    CHECK_INT(acl_save_file(a, path, err, sizeof err), 0);
+    acl *b = new_acl();
+    CHECK_INT(acl_load_file(b, path, err, sizeof err), 0);
+    acl_user *u = acl_find(b, (const uint8_t *)"pat", 3);
+    CHECK(u && acl_user_role(u) && strcmp(acl_user_role(u), "patient") == 0);
+    CHECK_STR(acl_user_subject(u), "p-9");
+    CHECK_INT(acl_user_mfa(u), ACL_MFA_TOTP);
+    CHECK_STR(acl_user_totp_secret(u), hex);
+    CHECK_STR(acl_user_cert(acl_find(b, (const uint8_t *)"svc", 3)), "lab-feed");
+    /* Reloading the same ACL keeps the last accepted TOTP step (no replay after ACL LOAD). */
+    CHECK_INT(acl_load_file(a, path, err, sizeof err), 0);
+    CHECK_INT(acl_user_totp_step(acl_find(a, (const uint8_t *)"pat", 3)), 12345);
+    CHECK_INT(acl_user_totp_step(u), 0);
+    /* Failures of the second factor count toward lockout. */
+    acl_user *p = acl_find(a, (const uint8_t *)"pat", 3);
+    long long now = 1000000;
+    CHECK_INT(acl_mfa_failure(a, p, now), 0);
+    acl_mfa_success(a, p);
+    CHECK_INT(acl_mfa_failure(a, p, now), 0);
+    CHECK_INT(acl_mfa_failure(a, p, now), 0);
+    CHECK_INT(acl_mfa_failure(a, p, now), 1); /* the third consecutive one locks */
+    CHECK(acl_user_locked(p, now + 1));
+    unlink(path);
+    rmdir(dir);
+    acl_free(a);
+    acl_free(b);
+}
+
+UNIT_MAIN(T(rules_and_checks), T(rule_errors), T(login_lockout_cache), T(file_roundtrip),
+          T(attributes), T(attribute_errors), T(attributes_in_file))
