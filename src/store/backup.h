@@ -148,7 +148,13 @@ typedef struct {
     const char *data_dir;        /* where keyring, users.acl and phidb.log go (created) */
     const char *policy_path;     /* where the policy part goes (NULL: into data_dir) */
     const char *new_key_file;    /* a passphrase copy: re-wrap the keys under this master key
-                                    file (it must exist, 0600); NULL keeps the master key */
+                                    file (0600; before_write may create it); NULL keeps the
+                                    master key */
+    /* Called once everything is verified, before anything is written (may be NULL): the
+     * caller prepares what surrounds data_dir. Returns 0, or -1 with err to stop. */
+    int (*before_write)(void *ud, const backup_info *info, char *err, size_t errlen);
+    backup_frame_fn *tap;        /* sees every frame as it is written (may be NULL) */
+    void *ud;                    /* for before_write and tap */
 } backup_restore_opts;
 
 /* Restore into o->data_dir, which must be empty or absent: verify everything first (nothing

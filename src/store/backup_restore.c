@@ -80,6 +80,7 @@ static int on_part(void *ud, const char *name, const uint8_t *p, size_t len, cha
 static int on_frame(void *ud, const uint8_t *f, size_t n, char *err, size_t errlen)
 {
     rs *x = ud;
+    if (x->o->tap && x->o->tap(x->o->ud, f, n, err, errlen) != 0) return -1;
     if (aof_append(x->log, f, n, err, errlen) != 0) return -1;
     x->since_flush += n;
     if (x->since_flush >= (8u << 20)) {
@@ -139,6 +140,10 @@ int backup_restore(const char *path, const backup_keys *keys, const backup_resto
         return -1;
     }
 
+    if (o->before_write && o->before_write(o->ud, info, err, errlen) != 0) {
+        keyring_close(kr);
+        return -1;
+    }
     int made_dir = 0;
     if (mkdir(o->data_dir, 0700) == 0)
         made_dir = 1;
