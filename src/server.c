@@ -24,6 +24,7 @@
 
 #include "cmd/cmd.h"
 #include "cmd/persist.h"
+#include "cmd/cmd_policy.h"
 #include "config.h"
 #include "phi/phi.h"
 #include "store/keyring.h"
@@ -83,6 +84,13 @@ int srv_apply_config(srv *s, const config *next, const char *changed, char *err,
     return 0;
 }
 
+/* Every keyspace change: WATCH and the policy's derived state (pseudonyms, blind index). */
+static void on_key_changed(void *ud, const uint8_t *key, size_t klen)
+{
+    tx_key_changed(ud, key, klen);
+    cmd_policy_key_changed(ud, key, klen);
+}
+
 static long long cron(ev_loop *l, long long id, void *ud)
 {
     (void)l;
@@ -95,6 +103,7 @@ static long long cron(ev_loop *l, long long id, void *ud)
     persist_commit(s, NULL); /* expiry deletions are journaled too */
     persist_cron(s);
     db_rehash(s->db, 1);
+    cmd_policy_cron(s);
     if (++ticks % (unsigned long)hz == 0) {
         client_cron(s);
         long long now = clock_mono_ms();
@@ -151,6 +160,12 @@ static void on_signal(ev_loop *l, int fd, void *ud, int mask)
                 log_notice("SIGHUP: TLS certificates reloaded");
             } else {
                 log_warning("SIGHUP: TLS reload failed, keeping the old certificates: %s", err);
+            }
+            if (s->cfg->policy_file && *s->cfg->policy_file) {
+                if (cmd_policy_reload(s, err, sizeof err) == 0)
+                    log_notice("SIGHUP: policy reloaded");
+                else
+                    log_warning("SIGHUP: %s", err);
             }
         }
     }
@@ -391,10 +406,15 @@ int server_main(int argc, char **argv)
     s->db = db_new(s->values);
     dict_init(&s->watched, &tx_watch_type);
     dict_init(&s->channels, &pubsub_channel_type);
-    db_on_change(s->db, tx_key_changed, s);
+    db_on_change(s->db, on_key_changed, s);
     if (persist_open(s, err, sizeof err) != 0) {
         fprintf(stderr, "phidb-server: %s\n", err);
         log_warning("%s", err);
+        goto out_db;
+    }
+    if (cmd_policy_open(s, err, sizeof err) != 0) {
+        fprintf(stderr, "phidb-server: policy: %s\n", err);
+        log_warning("policy: %s", err);
         goto out_db;
     }
     s->tls = tls_from(s->cfg, err, sizeof err);
@@ -446,6 +466,7 @@ out_loop:
     ev_free(s->loop);
     tls_ctx_free(s->tls);
 out_db:
+    cmd_policy_close(s);
     persist_close(s);
     db_free(s->db);
     dict_clear(&s->watched, NULL, NULL);
