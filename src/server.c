@@ -60,9 +60,9 @@ static void acl_opts_from(const config *c, acl_opts *o)
 
 static tls_ctx *tls_from(const config *c, char *err, size_t errlen)
 {
-    tls_conf tc = {c->tls_cert_file,           c->tls_key_file,  c->tls_ca_cert_file,
-                   (enum tls_auth)c->tls_auth_clients, c->tls_protocols, c->tls_ciphers,
-                   c->tls_ciphersuites};
+    tls_conf tc = {
+        c->tls_cert_file, c->tls_key_file, c->tls_ca_cert_file, (enum tls_auth)c->tls_auth_clients,
+        c->tls_protocols, c->tls_ciphers,  c->tls_ciphersuites};
     return tls_ctx_new(&tc, err, errlen);
 }
 
@@ -148,7 +148,8 @@ static void on_signal(ev_loop *l, int fd, void *ud, int mask)
     struct signalfd_siginfo si;
     while (read(fd, &si, sizeof si) == (ssize_t)sizeof si) {
         if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
-            log_notice("received %s, shutting down", si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+            log_notice("received %s, shutting down",
+                       si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
             s->shutdown = 1;
             ev_stop(l);
         } else if (si.ssi_signo == SIGHUP) {
@@ -260,8 +261,9 @@ static char *read_passphrase(char *err, size_t errlen)
     }
     int tty = open("/dev/tty", O_RDWR | O_CLOEXEC);
     if (tty < 0) {
-        snprintf(err, errlen, "master-key-passphrase is set but PHIDB_PASSPHRASE is empty and "
-                              "there is no terminal to ask on");
+        snprintf(err, errlen,
+                 "master-key-passphrase is set but PHIDB_PASSPHRASE is empty and "
+                 "there is no terminal to ask on");
         keyring_secure_free(out, PASS_MAX);
         return NULL;
     }
@@ -316,8 +318,7 @@ static int check_dir(const char *dir, char *err, size_t errlen)
 {
     struct stat st;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        snprintf(err, errlen, "data directory %s does not exist (create it with phidb init)",
-                 dir);
+        snprintf(err, errlen, "data directory %s does not exist (create it with phidb init)", dir);
         return -1;
     }
     return 0;

@@ -56,8 +56,8 @@ void hset_cmd(client *c)
     if (lookup_hash(c, &e, 0) != 0) return;
     long long created = 0;
     for (int i = 2; i < c->argc; i += 2)
-        created += db_hash_set(c->s->db, c->argv[1].p, c->argv[1].len, c->argv[i].p,
-                               c->argv[i].len, c->argv[i + 1].p, c->argv[i + 1].len);
+        created += db_hash_set(c->s->db, c->argv[1].p, c->argv[1].len, c->argv[i].p, c->argv[i].len,
+                               c->argv[i + 1].p, c->argv[i + 1].len);
     if (c->cmd && c->cmd->proc == hmset_cmd)
         rep_ok(c);
     else
@@ -78,8 +78,8 @@ void hsetnx_cmd(client *c)
         rep_int(c, 0);
         return;
     }
-    db_hash_set(c->s->db, c->argv[1].p, c->argv[1].len, c->argv[2].p, c->argv[2].len,
-                c->argv[3].p, c->argv[3].len);
+    db_hash_set(c->s->db, c->argv[1].p, c->argv[1].len, c->argv[2].p, c->argv[2].len, c->argv[3].p,
+                c->argv[3].len);
     rep_int(c, 1);
 }
 
@@ -112,7 +112,7 @@ void hmget_cmd(client *c)
 typedef struct {
     client *c;
     int fields, values;
-    buf items;  /* filtered: the reply's elements, counted in n */
+    buf items; /* filtered: the reply's elements, counted in n */
     size_t n;
     int failed; /* a value did not open */
 } emit_ctx;
@@ -419,8 +419,7 @@ static void collect_cb(void *ud, const uint8_t *f, size_t flen, const db_ref *v)
 
 /* HRANDFIELD under the policy: picks among the fields the session may see; single for the
  * form without a count (one field or nil), l the count otherwise. */
-static void hrandfield_filtered(client *c, db_entry *e, int single, long long l,
-                                int withvalues)
+static void hrandfield_filtered(client *c, db_entry *e, int single, long long l, int withvalues)
 {
     size_t size = db_hash_len(e);
     collect_all a = {mem_alloc(sizeof(*a.f) * size), mem_alloc(sizeof(*a.flen) * size),

@@ -68,8 +68,8 @@ static void expire_generic(client *c, long long base, int seconds)
         else if (arg_is(c, j, "lt"))
             flags |= EXP_LT;
         else {
-            rep_errf(c, "ERR Unsupported option %.*s", (int)(c->argv[j].len > 64 ? 64 : c->argv[j].len),
-                     (const char *)c->argv[j].p);
+            rep_errf(c, "ERR Unsupported option %.*s",
+                     (int)(c->argv[j].len > 64 ? 64 : c->argv[j].len), (const char *)c->argv[j].p);
             return;
         }
     }
@@ -275,10 +275,10 @@ int scan_parse(client *c, int first, int allow_type, scan_opts *o)
 }
 
 typedef struct {
-    buf keys;          /* collected key replies (bulk strings) */
-    size_t n;          /* how many */
+    buf keys; /* collected key replies (bulk strings) */
+    size_t n; /* how many */
     const scan_opts *o;
-    client *c;         /* set when the policy lists keys (roles, pseudonyms) */
+    client *c; /* set when the policy lists keys (roles, pseudonyms) */
 } scan_acc;
 
 static void scan_collect(void *ud, db_entry *e)
@@ -316,7 +316,8 @@ void scan_cmd(client *c)
     rep_array(c, 2);
     char tmp[24];
     size_t tl = str_from_ll(tmp, (long long)cur);
-    if (cur > (uint64_t)LLONG_MAX) tl = (size_t)snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)cur);
+    if (cur > (uint64_t)LLONG_MAX)
+        tl = (size_t)snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)cur);
     rep_bulk(c, tmp, tl);
     rep_array(c, a.n);
     buf_append(&c->out, a.keys.p, a.keys.len);
@@ -340,8 +341,7 @@ static void keys_collect(void *ud, db_entry *e)
     if (exp != DB_NO_EXPIRE && exp <= a->now) return;
     char alias[192];
     if (a->c && !pv_key_listed(a->c, k, klen, &k, &klen, alias)) return;
-    if (!(a->pat->len == 1 && a->pat->p[0] == '*') &&
-        !str_glob(a->pat->p, a->pat->len, k, klen, 0))
+    if (!(a->pat->len == 1 && a->pat->p[0] == '*') && !str_glob(a->pat->p, a->pat->len, k, klen, 0))
         return;
     resp_bulk(&a->keys, k, klen);
     a->n++;

@@ -27,8 +27,7 @@ void phi_policy_reload_cmd(client *c)
 void phi_policy_show_cmd(client *c)
 {
     if (!c->s->pol) {
-        rep_verbatim(c, "# no policy-file is configured: keys are governed by the ACL alone\n",
-                     67);
+        rep_verbatim(c, "# no policy-file is configured: keys are governed by the ACL alone\n", 67);
         return;
     }
     buf b = {0};
@@ -62,8 +61,9 @@ void phi_purpose_cmd(client *c)
     }
     int p = policy_purpose_find(c->argv[1].p, c->argv[1].len);
     if (p < 0) {
-        rep_errf(c, "ERR unknown purpose '%.*s' (treatment, payment, operations, research, "
-                    "public-health, legal, emergency)",
+        rep_errf(c,
+                 "ERR unknown purpose '%.*s' (treatment, payment, operations, research, "
+                 "public-health, legal, emergency)",
                  (int)(c->argv[1].len > 32 ? 32 : c->argv[1].len), (const char *)c->argv[1].p);
         return;
     }
@@ -93,8 +93,8 @@ void phi_breakglass_cmd(client *c)
     }
     if (!r || !policy_role_breakglass(r)) {
         buf b = {0};
-        policy_deny_message(&b, r ? POLICY_DENY_BREAKGLASS : POLICY_DENY_NO_ROLE, r, NULL, NULL,
-                            0, NULL, POLICY_READ, c->purpose);
+        policy_deny_message(&b, r ? POLICY_DENY_BREAKGLASS : POLICY_DENY_NO_ROLE, r, NULL, NULL, 0,
+                            NULL, POLICY_READ, c->purpose);
         rep_err(c, buf_cstr(&b));
         buf_free(&b);
         return;
@@ -109,8 +109,7 @@ void phi_breakglass_cmd(client *c)
     long long now = clock_ms();
     int rc = policy_grant_add(s->grants, c->username, c->argv[1].p, c->argv[1].len,
                               reason.p ? reason.p : (const uint8_t *)"", reason.len,
-                              (long long)s->cfg->breakglass_ttl * 1000, now, &g, err,
-                              sizeof err);
+                              (long long)s->cfg->breakglass_ttl * 1000, now, &g, err, sizeof err);
     buf_wipe_free(&reason);
     if (rc != 0) {
         rep_errf(c, "ERR %s", err);
@@ -250,8 +249,8 @@ void phi_mfa_cmd(client *c)
         return;
     }
     int locked_now = 0;
-    int rc = policy_mfa_verify(s->acl, c->user, s->values, c->argv[1].p, c->argv[1].len,
-                               clock_ms(), &locked_now);
+    int rc = policy_mfa_verify(s->acl, c->user, s->values, c->argv[1].p, c->argv[1].len, clock_ms(),
+                               &locked_now);
     if (rc == POLICY_TOTP_OK) {
         c->flags &= ~CL_MFA_PENDING;
         c->flags |= CL_AUTHED;

@@ -16,25 +16,25 @@
 
 /* Command classes (docs/policy.md 2.3). */
 enum pclass {
-    PC_NONE = 0,   /* no record keys */
-    PC_FREAD,      /* explicit field reads */
-    PC_ENUM,       /* enumerations of a record's fields */
-    PC_FWRITE,     /* explicit field writes */
-    PC_RMW,        /* read-modify-write of a field */
-    PC_DELETE,     /* whole-record delete / expire */
-    PC_RENAME,     /* RENAME, RENAMENX */
-    PC_META,       /* existence and TTL, WATCH */
-    PC_STRING,     /* string commands: refused on records */
-    PC_KEYENUM,    /* SCAN, KEYS, RANDOMKEY */
-    PC_FLUSH,      /* FLUSHDB, FLUSHALL */
+    PC_NONE = 0, /* no record keys */
+    PC_FREAD,    /* explicit field reads */
+    PC_ENUM,     /* enumerations of a record's fields */
+    PC_FWRITE,   /* explicit field writes */
+    PC_RMW,      /* read-modify-write of a field */
+    PC_DELETE,   /* whole-record delete / expire */
+    PC_RENAME,   /* RENAME, RENAMENX */
+    PC_META,     /* existence and TTL, WATCH */
+    PC_STRING,   /* string commands: refused on records */
+    PC_KEYENUM,  /* SCAN, KEYS, RANDOMKEY */
+    PC_FLUSH,    /* FLUSHDB, FLUSHALL */
 };
 
 static enum pclass class_of(const cmd_def *d)
 {
     cmd_proc *p = d->proc;
     if (p == hget_cmd || p == hmget_cmd || p == hstrlen_cmd || p == hexists_cmd) return PC_FREAD;
-    if (p == hgetall_cmd || p == hkeys_cmd || p == hvals_cmd || p == hscan_cmd ||
-        p == hlen_cmd || p == hrandfield_cmd)
+    if (p == hgetall_cmd || p == hkeys_cmd || p == hvals_cmd || p == hscan_cmd || p == hlen_cmd ||
+        p == hrandfield_cmd)
         return PC_ENUM;
     if (p == hset_cmd || p == hmset_cmd || p == hsetnx_cmd || p == hdel_cmd) return PC_FWRITE;
     if (p == hincrby_cmd || p == hincrbyfloat_cmd) return PC_RMW;
@@ -42,8 +42,8 @@ static enum pclass class_of(const cmd_def *d)
         p == expireat_cmd || p == pexpireat_cmd || p == persist_cmd)
         return PC_DELETE;
     if (p == rename_cmd || p == renamenx_cmd) return PC_RENAME;
-    if (p == exists_cmd || p == type_cmd || p == ttl_cmd || p == pttl_cmd ||
-        p == expiretime_cmd || p == pexpiretime_cmd || p == watch_cmd)
+    if (p == exists_cmd || p == type_cmd || p == ttl_cmd || p == pttl_cmd || p == expiretime_cmd ||
+        p == pexpiretime_cmd || p == watch_cmd)
         return PC_META;
     if (p == scan_cmd || p == keys_cmd || p == randomkey_cmd) return PC_KEYENUM;
     if (p == flushdb_cmd || p == flushall_cmd) return PC_FLUSH;
@@ -66,10 +66,10 @@ static void named_fields(const cmd_def *d, int argc, int *first, int *step, int 
 /* ---- pseudonyms ---- */
 
 typedef struct {
-    dict_node node;   /* link in srv.pseudo */
-    uint32_t plen;    /* pseudonym length */
-    uint32_t klen;    /* key length */
-    uint8_t data[];   /* pseudonym, then key */
+    dict_node node; /* link in srv.pseudo */
+    uint32_t plen;  /* pseudonym length */
+    uint32_t klen;  /* key length */
+    uint8_t data[]; /* pseudonym, then key */
 } pseudo_ent;
 
 static void pseudo_keyof(const dict_node *n, const uint8_t **k, size_t *len)
@@ -324,8 +324,8 @@ void cmd_policy_key_changed(srv *s, const uint8_t *key, size_t klen)
 
 /* ---- decisions ---- */
 
-static int deny(client *c, int result, const policy_schema *sch, const uint8_t *field,
-                size_t flen, const char *group, enum policy_op op)
+static int deny(client *c, int result, const policy_schema *sch, const uint8_t *field, size_t flen,
+                const char *group, enum policy_op op)
 {
     buf b = {0};
     policy_deny_message(&b, result, c->pv.role, sch, field, flen, group, op, c->purpose);
@@ -336,8 +336,8 @@ static int deny(client *c, int result, const policy_schema *sch, const uint8_t *
     const char *what = field ? "field" : "key";
     acl_log_add(c->s->acl, what, (c->flags & CL_MULTI) ? "multi" : "toplevel",
                 field ? field : (const uint8_t *)policy_strerror(result),
-                field ? flen : strlen(policy_strerror(result)),
-                c->username ? c->username : "", info);
+                field ? flen : strlen(policy_strerror(result)), c->username ? c->username : "",
+                info);
     c->pv.denied = result;
     return -1;
 }
@@ -397,8 +397,8 @@ static int breakglass(client *c, const policy_schema *sch, const uint8_t *key, s
 
 /* Creating a record under scope=self: the command must set the subject field to the user's
  * own subject; and no write may change an existing record's subject to another value. */
-static int self_write_ok(client *c, const cmd_def *d, const policy_schema *sch,
-                         const uint8_t *key, size_t klen)
+static int self_write_ok(client *c, const cmd_def *d, const policy_schema *sch, const uint8_t *key,
+                         size_t klen)
 {
     const policy_role *r = c->pv.role;
     if (!policy_role_self(r)) return 1;
@@ -444,8 +444,9 @@ static int translate(client *c, const cmd_def *d, int first, int last, int step)
         } else if (policy_schema_for(s->pol, a->p, a->len)) {
             /* A real record name from a de-identified role: refused, so record numbers
              * cannot be probed. */
-            rep_errf(c, "NOPERM this user's role '%s' has a de-identified view and addresses "
-                        "records by their pseudonyms only",
+            rep_errf(c,
+                     "NOPERM this user's role '%s' has a de-identified view and addresses "
+                     "records by their pseudonyms only",
                      policy_role_name(c->pv.role));
             c->pv.denied = POLICY_DENY_VIEW;
             return -1;
@@ -467,8 +468,7 @@ void cmd_policy_done(client *c)
 }
 
 /* Check one record key of the command. */
-static int check_key(client *c, const cmd_def *d, enum pclass cls, int i,
-                     const policy_schema *sch)
+static int check_key(client *c, const cmd_def *d, enum pclass cls, int i, const policy_schema *sch)
 {
     const policy_role *r = c->pv.role;
     const uint8_t *key = c->argv[i].p;
@@ -693,8 +693,7 @@ void rep_hvalue(client *c, const void *pf, const uint8_t *f, size_t flen, const 
     if (r == -2) rep_unopenable(c);
 }
 
-long long pv_hvalue_len(client *c, const void *pf, const uint8_t *f, size_t flen,
-                        const db_ref *v)
+long long pv_hvalue_len(client *c, const void *pf, const uint8_t *f, size_t flen, const db_ref *v)
 {
     if (!c->pv.deid) return (long long)db_ref_len(v);
     if (!pf) pf = policy_field_find(c->pv.schema, f, flen);
@@ -706,8 +705,8 @@ long long pv_hvalue_len(client *c, const void *pf, const uint8_t *f, size_t flen
     return n;
 }
 
-int pv_key_listed(client *c, const uint8_t *key, size_t klen, const uint8_t **name,
-                  size_t *nlen, char *out)
+int pv_key_listed(client *c, const uint8_t *key, size_t klen, const uint8_t **name, size_t *nlen,
+                  char *out)
 {
     *name = key;
     *nlen = klen;

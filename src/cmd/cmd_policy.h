@@ -51,11 +51,10 @@ void rep_hvalue(client *c, const void *pf, const uint8_t *f, size_t flen, const 
 int pv_hvalue_into(client *c, const void *pf, const uint8_t *f, size_t flen, const db_ref *v,
                    buf *out);
 /* Length of the value as the session may see it, or -1 when withheld (HSTRLEN). */
-long long pv_hvalue_len(client *c, const void *pf, const uint8_t *f, size_t flen,
-                        const db_ref *v);
+long long pv_hvalue_len(client *c, const void *pf, const uint8_t *f, size_t flen, const db_ref *v);
 /* SCAN, KEYS, RANDOMKEY: 1 if key is listed for the session; *name and *nlen get the name to show
  * (the key, or its pseudonym in out for de-identified roles; out has at least 192 bytes). */
-int pv_key_listed(client *c, const uint8_t *key, size_t klen, const uint8_t **name,
-                  size_t *nlen, char *out);
+int pv_key_listed(client *c, const uint8_t *key, size_t klen, const uint8_t **name, size_t *nlen,
+                  char *out);
 
 #endif
