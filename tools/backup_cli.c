@@ -71,9 +71,8 @@ void restore_print_info(const char *path, const backup_info *i)
 
 /* ---- verify ---- */
 
-int restore_keys_from_args(const char *prog, const char *from, const char *mkf,
-                           const char *ppfile, backup_keys *k, config **cfg, char *pp,
-                           size_t pplen)
+int restore_keys_from_args(const char *prog, const char *from, const char *mkf, const char *ppfile,
+                           backup_keys *k, config **cfg, char *pp, size_t pplen)
 {
     memset(k, 0, sizeof *k);
     *cfg = NULL;
@@ -92,8 +91,9 @@ int restore_keys_from_args(const char *prog, const char *from, const char *mkf,
         k->passphrase = pp;
     }
     if (!from && !mkf && !k->passphrase) {
-        fprintf(stderr, "%s: give the master key (--from DIR or --master-key-file F) or the "
-                        "backup's passphrase (--passphrase-file F)\n",
+        fprintf(stderr,
+                "%s: give the master key (--from DIR or --master-key-file F) or the "
+                "backup's passphrase (--passphrase-file F)\n",
                 prog);
         return -1;
     }

@@ -32,6 +32,7 @@
 #include <openssl/crypto.h>
 
 #include "access/acl.h"
+#include "access/policy.h"
 #include "initdir.h"
 #include "restore.h"
 #include "store/db.h"
@@ -50,12 +51,12 @@ typedef struct {
 } sample;
 
 typedef struct {
-    sample *s;              /* reservoir */
-    size_t cap, n;          /* its size, how many are filled */
-    unsigned long long seen;/* values seen so far */
+    sample *s;                  /* reservoir */
+    size_t cap, n;              /* its size, how many are filled */
+    unsigned long long seen;    /* values seen so far */
     unsigned long long expired; /* keys whose expiry is already past */
-    long long now;          /* drill time (ms) */
-    uint64_t rng;           /* xorshift state */
+    long long now;              /* drill time (ms) */
+    uint64_t rng;               /* xorshift state */
 } picker;
 
 static uint64_t next_rand(picker *p)
@@ -140,7 +141,9 @@ static pid_t start_server(const char *dir)
         dup2(fd, 1);
         dup2(fd, 2);
     }
-    char *argv[] = {server, conf, NULL};
+    /* The drill reads every record as its own user: the restored policy is checked to load
+     * (drill_cli_main) but not enforced on this throwaway server. */
+    char *argv[] = {server, conf, "--policy-file", "", NULL};
     execv(server, argv);
     _exit(127);
 }
@@ -157,8 +160,8 @@ static void stop_server(pid_t pid)
     waitpid(pid, NULL, 0);
 }
 
-static rclient *connect_drill(const char *dir, int port, const char *pw, pid_t pid,
-                              char *err, size_t errlen)
+static rclient *connect_drill(const char *dir, int port, const char *pw, pid_t pid, char *err,
+                              size_t errlen)
 {
     char ca[PATH_MAX];
     snprintf(ca, sizeof ca, "%s/tls/ca.crt", dir);
@@ -196,8 +199,7 @@ static int add_drill_user(const char *dir, char *pw, size_t pwlen)
     o.argon2_memory_kib = 8192; /* a throwaway password in a throwaway copy */
     o.argon2_time = 1;
     char hash[256], path[PATH_MAX];
-    if (acl_hash_password(&o, (const uint8_t *)pw, strlen(pw), hash, sizeof hash) != 0)
-        return -1;
+    if (acl_hash_password(&o, (const uint8_t *)pw, strlen(pw), hash, sizeof hash) != 0) return -1;
     snprintf(path, sizeof path, "%s/data/users.acl", dir);
     FILE *f = fopen(path, "a");
     if (!f) return -1;
@@ -252,7 +254,7 @@ int drill_cli_main(int argc, char **argv)
     long long t0 = clock_mono_ms();
     picker pk = {calloc((size_t)nsample, sizeof(sample)), (size_t)nsample, 0, 0, 0, clock_ms(),
                  0x9e3779b97f4a7c15ULL ^ (uint64_t)t0};
-    int port = free_port(), rc = 1, mismatches = 0, checked = 0;
+    int port = free_port(), rc = 1, mismatches = 0, checked = 0, policy_ok = 0;
     pid_t pid = -1;
     rclient *rc_cli = NULL;
     keyring *kr = NULL;
@@ -273,6 +275,14 @@ int drill_cli_main(int argc, char **argv)
     kr = keyring_open(krp, &src, 0, err, sizeof err);
     if (!kr) goto out;
     vs = seal_new(kr, KR_VALUES);
+    char polpath[PATH_MAX];
+    snprintf(polpath, sizeof polpath, "%s/policy.conf", dir);
+    if (access(polpath, F_OK) == 0) {
+        policy *pol = NULL;
+        if (policy_load_file(polpath, &pol, err, sizeof err) != 0) goto out;
+        policy_unref(pol);
+        policy_ok = 1;
+    }
     long long ts = clock_mono_ms();
     pid = start_server(dir);
     rc_cli = pid > 0 ? connect_drill(dir, port, pw, pid, err, sizeof err) : NULL;
@@ -359,7 +369,8 @@ out:
     printf("OK: drill passed in %lld ms: restore %lld ms, server ready %lld ms, compare %lld "
            "ms\n  keys: %lld served, %llu in the manifest (%llu expired since the backup)\n"
            "  sample: %d values identical (GET/HGET against the backup)\n"
-           "  the temporary copy was removed\n",
-           total, t_restore, t_ready, t_cmp, dbsize, info.manifest.keys, pk.expired, checked);
+           "  policy: %s\n  the temporary copy was removed\n",
+           total, t_restore, t_ready, t_cmp, dbsize, info.manifest.keys, pk.expired, checked,
+           policy_ok ? "restored and loads" : "none in the backup");
     return 0;
 }

@@ -87,8 +87,8 @@ static int add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
 }
 
 /* Make a certificate for key signed by (issuer, issuer_key); issuer NULL means self-signed. */
-static X509 *make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issuer_key,
-                       int days, int is_ca, const char *eku, const char *san)
+static X509 *make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issuer_key, int days,
+                       int is_ca, const char *eku, const char *san)
 {
     X509 *x = X509_new();
     if (!x) return NULL;
@@ -103,8 +103,7 @@ static X509 *make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *is
     X509_gmtime_adj(X509_getm_notAfter(x), (long)days * 86400);
     X509_set_pubkey(x, key);
     X509_NAME *name = X509_get_subject_name(x);
-    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"phidb", -1, -1,
-                               0);
+    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"phidb", -1, -1, 0);
     X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
     X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : name);
     X509 *iss = issuer ? issuer : x;
@@ -177,8 +176,7 @@ void initdir_hex(const uint8_t *p, size_t n, char *out)
 void initdir_random_password(char *out, size_t chars)
 {
     /* Letters and digits only, so it pastes into any shell or client. */
-    static const char alphabet[] =
-        "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+    static const char alphabet[] = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
     size_t m = sizeof alphabet - 1;
     size_t i = 0;
     while (i < chars) {
@@ -198,4 +196,3 @@ int initdir_mkdir(const char *path)
     }
     return 0;
 }
-

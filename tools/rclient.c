@@ -17,7 +17,7 @@
 #include <openssl/ssl.h>
 
 #define MAX_DEPTH 8
-#define MAX_BULK (512L << 20)
+#define MAX_BULK  (512L << 20)
 
 struct rclient {
     int fd;          /* socket */

@@ -11,16 +11,15 @@
 
 typedef struct rclient rclient;
 
-enum { RR_STATUS = '+', RR_ERROR = '-', RR_INT = ':', RR_BULK = '$', RR_ARRAY = '*',
-       RR_NIL = '_' };
+enum { RR_STATUS = '+', RR_ERROR = '-', RR_INT = ':', RR_BULK = '$', RR_ARRAY = '*', RR_NIL = '_' };
 
 typedef struct rreply {
-    int type;               /* RR_* */
-    long long i;            /* RR_INT */
-    char *str;              /* RR_STATUS, RR_ERROR, RR_BULK (NUL-terminated, owned) */
-    size_t len;             /* its length */
-    struct rreply **elem;   /* RR_ARRAY elements (owned) */
-    size_t n;               /* their count */
+    int type;             /* RR_* */
+    long long i;          /* RR_INT */
+    char *str;            /* RR_STATUS, RR_ERROR, RR_BULK (NUL-terminated, owned) */
+    size_t len;           /* its length */
+    struct rreply **elem; /* RR_ARRAY elements (owned) */
+    size_t n;             /* their count */
 } rreply;
 
 /* Connect to host:port with TLS, checking the server against ca (and presenting cert/key

@@ -33,27 +33,23 @@
 
 const char *restore_backup_dir(const config *c)
 {
-    static char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/backups", c->base);
-    return path;
+    return c->backup_dir;
 }
 
 const char *restore_policy_file(const config *c)
 {
-    (void)c;
-    return NULL; /* until the policy-file directive exists */
+    return c->policy_file && *c->policy_file ? c->policy_file : NULL;
 }
 
 static int usage(FILE *out)
 {
-    fprintf(out,
-            "usage: phidb restore PATH --to DIR [--from SRC | --master-key-file F]\n"
-            "                     [--passphrase-file F] [--port N]\n"
-            "       phidb restore --drill PATH [--from SRC | --master-key-file F]\n"
-            "                     [--passphrase-file F] [--sample N]\n"
-            "  DIR must be empty or absent. SRC: the instance the backup came from (its\n"
-            "  phidb.conf names the master key). A passphrase copy (--passphrase-file) is\n"
-            "  restored under a new master key, DIR/master.key.\n");
+    fprintf(out, "usage: phidb restore PATH --to DIR [--from SRC | --master-key-file F]\n"
+                 "                     [--passphrase-file F] [--port N]\n"
+                 "       phidb restore --drill PATH [--from SRC | --master-key-file F]\n"
+                 "                     [--passphrase-file F] [--sample N]\n"
+                 "  DIR must be empty or absent. SRC: the instance the backup came from (its\n"
+                 "  phidb.conf names the master key). A passphrase copy (--passphrase-file) is\n"
+                 "  restored under a new master key, DIR/master.key.\n");
     return 2;
 }
 
@@ -96,14 +92,15 @@ static int prepare(void *ud, const backup_info *info, char *err, size_t errlen)
 }
 
 int restore_instance(const char *prog, const char *path, const backup_keys *keys,
-                     const char *master_key_file, const char *dir, int port,
-                     backup_frame_fn *tap, void *ud, backup_info *info)
+                     const char *master_key_file, const char *dir, int port, backup_frame_fn *tap,
+                     void *ud, backup_info *info)
 {
     char data[PATH_MAX], keyf[PATH_MAX], policy[PATH_MAX], err[1024];
     initdir_prog = prog;
     if (!backup_dir_empty(dir)) {
-        fprintf(stderr, "%s: %s is not empty: a restore goes into an empty directory only "
-                        "(nothing was written)\n",
+        fprintf(stderr,
+                "%s: %s is not empty: a restore goes into an empty directory only "
+                "(nothing was written)\n",
                 prog, dir);
         return -1;
     }
@@ -111,8 +108,12 @@ int restore_instance(const char *prog, const char *path, const backup_keys *keys
     snprintf(keyf, sizeof keyf, "%s/master.key", dir);
     snprintf(policy, sizeof policy, "%s/policy.conf", dir);
     prep p = {dir, 0, 0, tap, ud};
-    backup_restore_opts o = {.data_dir = data, .policy_path = policy, .new_key_file = keyf,
-                             .before_write = prepare, .tap = tap ? tap_tramp : NULL, .ud = &p};
+    backup_restore_opts o = {.data_dir = data,
+                             .policy_path = policy,
+                             .new_key_file = keyf,
+                             .before_write = prepare,
+                             .tap = tap ? tap_tramp : NULL,
+                             .ud = &p};
     long long t0 = clock_mono_ms();
     int rc = backup_restore(path, keys, &o, info, err, sizeof err);
     if (rc != 0) {

@@ -66,8 +66,7 @@ int tool_read_passphrase(const char *prog, const char *path, char *out, size_t o
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0) {
-        fprintf(stderr, "%s: cannot read passphrase file %s: %s\n", prog, path,
-                strerror(errno));
+        fprintf(stderr, "%s: cannot read passphrase file %s: %s\n", prog, path, strerror(errno));
         if (fd >= 0) close(fd);
         return -1;
     }
@@ -120,8 +119,7 @@ rclient *tool_admin_connect(const char *prog, const config *c, int timeout_s)
     rclient *r = rclient_connect("127.0.0.1", c->port, ca, have_cert ? cert : NULL,
                                  have_cert ? key : NULL, timeout_s, err, sizeof err);
     if (!r) {
-        fprintf(stderr, "%s: cannot reach the running server on port %d: %s\n", prog, c->port,
-                err);
+        fprintf(stderr, "%s: cannot reach the running server on port %d: %s\n", prog, c->port, err);
         OPENSSL_cleanse(pw, sizeof pw);
         return NULL;
     }

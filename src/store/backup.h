@@ -46,24 +46,24 @@
 
 #include "store/keyring.h"
 
-#define BACKUP_FORMAT 1
-#define BACKUP_HEADER_LEN 128
-#define BACKUP_TRAILER_LEN 128
-#define BACKUP_RECORD_MAX (16u << 20)   /* larger record lengths are damage */
+#define BACKUP_FORMAT         1
+#define BACKUP_HEADER_LEN     128
+#define BACKUP_TRAILER_LEN    128
+#define BACKUP_RECORD_MAX     (16u << 20) /* larger record lengths are damage */
 #define BACKUP_PASSPHRASE_MIN 12
 
 typedef struct backup_writer backup_writer;
 
 /* Counts, per type (what the manifest holds and verify reports). */
 typedef struct {
-    unsigned long long keys;       /* keys */
-    unsigned long long strings;    /* string keys */
-    unsigned long long hashes;     /* hash keys */
-    unsigned long long fields;     /* hash fields */
-    unsigned long long expires;    /* keys with an expiry */
-    unsigned long long frames;     /* frames in the keyspace stream */
-    unsigned long long parts;      /* named parts */
-    unsigned long long bytes;      /* file size */
+    unsigned long long keys;    /* keys */
+    unsigned long long strings; /* string keys */
+    unsigned long long hashes;  /* hash keys */
+    unsigned long long fields;  /* hash fields */
+    unsigned long long expires; /* keys with an expiry */
+    unsigned long long frames;  /* frames in the keyspace stream */
+    unsigned long long parts;   /* named parts */
+    unsigned long long bytes;   /* file size */
 } backup_counts;
 
 typedef struct {
@@ -73,31 +73,30 @@ typedef struct {
 } backup_opts;
 
 typedef struct {
-    backup_counts counts;   /* what went in */
-    char id[33];            /* backup id (hex) */
-    long long created_ms;   /* the backup's point (ms) */
-    long long took_ms;      /* open to close */
+    backup_counts counts; /* what went in */
+    char id[33];          /* backup id (hex) */
+    long long created_ms; /* the backup's point (ms) */
+    long long took_ms;    /* open to close */
 } backup_report;
 
 /* ---- writing ---- */
 /* Start a backup into path (written as path.tmp, renamed by close) from keyring k. With a
  * passphrase, this spends about 0.2 s in Argon2id. Returns the writer or NULL with err. */
-backup_writer *backup_writer_open(const char *path, keyring *k, const backup_opts *o,
-                                  char *err, size_t errlen);
+backup_writer *backup_writer_open(const char *path, keyring *k, const backup_opts *o, char *err,
+                                  size_t errlen);
 /* Add journal operations making up whole keys' states (what db_snapshot emits): copied.
  * Returns 0, or -1 with err (then call backup_writer_abort). */
-int backup_writer_frame(backup_writer *w, const uint8_t *ops, size_t len, char *err,
-                        size_t errlen);
+int backup_writer_frame(backup_writer *w, const uint8_t *ops, size_t len, char *err, size_t errlen);
 /* 1 when the I/O thread is behind (the caller should pause the snapshot scan). */
 int backup_writer_busy(backup_writer *w);
 /* Add a named part (copied). Returns 0 or -1 with err. */
-int backup_writer_part(backup_writer *w, const char *name, const uint8_t *p, size_t len,
-                       char *err, size_t errlen);
+int backup_writer_part(backup_writer *w, const char *name, const uint8_t *p, size_t len, char *err,
+                       size_t errlen);
 /* Finish: manifest (audit_head: hex chain head or NULL), signature, fsync, rename over path,
  * fsync of the directory. Frees w whatever happens. Returns 0 (report filled) or -1 with err
  * (nothing is left behind). */
-int backup_writer_close(backup_writer *w, const char *audit_head, backup_report *r,
-                        char *err, size_t errlen);
+int backup_writer_close(backup_writer *w, const char *audit_head, backup_report *r, char *err,
+                        size_t errlen);
 /* Give up: the temporary file is removed. Frees w. */
 void backup_writer_abort(backup_writer *w);
 
@@ -105,31 +104,30 @@ void backup_writer_abort(backup_writer *w);
 /* What opens a backup: the master key source of the data directory it came from, or the
  * passphrase of a passphrase copy. */
 typedef struct {
-    keyring_kek_source kek;    /* master key source (key_file, command or passphrase) */
-    const char *passphrase;    /* the backup's passphrase (a passphrase copy), else NULL */
+    keyring_kek_source kek; /* master key source (key_file, command or passphrase) */
+    const char *passphrase; /* the backup's passphrase (a passphrase copy), else NULL */
 } backup_keys;
 
 typedef struct {
-    backup_counts counts;     /* counted while reading */
-    backup_counts manifest;   /* what the manifest says */
-    char id[33];              /* backup id */
-    long long created_ms;     /* the backup's point */
-    int passphrase;           /* a passphrase copy */
-    char made_by[256];        /* from the manifest */
-    char audit_head[130];     /* from the manifest ("" when none) */
-    char sign_pub[65];        /* signing public key (hex) */
-    char parts[8][64];        /* part names */
-    int nparts;               /* count */
-    long long took_ms;        /* time taken */
+    backup_counts counts;   /* counted while reading */
+    backup_counts manifest; /* what the manifest says */
+    char id[33];            /* backup id */
+    long long created_ms;   /* the backup's point */
+    int passphrase;         /* a passphrase copy */
+    char made_by[256];      /* from the manifest */
+    char audit_head[130];   /* from the manifest ("" when none) */
+    char sign_pub[65];      /* signing public key (hex) */
+    char parts[8][64];      /* part names */
+    int nparts;             /* count */
+    long long took_ms;      /* time taken */
 } backup_info;
 
 /* Called for each keyspace frame while reading (pointers valid during the call); returns 0
  * to go on, -1 to stop (the read then fails with err as the callback left it). */
-typedef int backup_frame_fn(void *ud, const uint8_t *frame, size_t len, char *err,
-                            size_t errlen);
+typedef int backup_frame_fn(void *ud, const uint8_t *frame, size_t len, char *err, size_t errlen);
 /* Called for each named part. Same contract. */
-typedef int backup_part_fn(void *ud, const char *name, const uint8_t *p, size_t len,
-                           char *err, size_t errlen);
+typedef int backup_part_fn(void *ud, const char *name, const uint8_t *p, size_t len, char *err,
+                           size_t errlen);
 
 /* Check everything without restoring: header, format, trailer, signature, every record,
  * every part's checksum, every stored value opening with its key, the counts against the
@@ -139,22 +137,21 @@ int backup_verify(const char *path, const backup_keys *keys, backup_info *info, 
 /* Verify, then read again calling fn/pfn (either may be NULL) for every frame and part.
  * The keyring of the backup (opened) is handed back in *kr when kr is not NULL (the caller
  * closes it). Returns 0 or -1 with err. */
-int backup_read(const char *path, const backup_keys *keys, backup_frame_fn *fn,
-                backup_part_fn *pfn, void *ud, keyring **kr, backup_info *info, char *err,
-                size_t errlen);
+int backup_read(const char *path, const backup_keys *keys, backup_frame_fn *fn, backup_part_fn *pfn,
+                void *ud, keyring **kr, backup_info *info, char *err, size_t errlen);
 
 /* ---- restoring ---- */
 typedef struct {
-    const char *data_dir;        /* where keyring, users.acl and phidb.log go (created) */
-    const char *policy_path;     /* where the policy part goes (NULL: into data_dir) */
-    const char *new_key_file;    /* a passphrase copy: re-wrap the keys under this master key
-                                    file (0600; before_write may create it); NULL keeps the
-                                    master key */
+    const char *data_dir;     /* where keyring, users.acl and phidb.log go (created) */
+    const char *policy_path;  /* where the policy part goes (NULL: into data_dir) */
+    const char *new_key_file; /* a passphrase copy: re-wrap the keys under this master key
+                                 file (0600; before_write may create it); NULL keeps the
+                                 master key */
     /* Called once everything is verified, before anything is written (may be NULL): the
      * caller prepares what surrounds data_dir. Returns 0, or -1 with err to stop. */
     int (*before_write)(void *ud, const backup_info *info, char *err, size_t errlen);
-    backup_frame_fn *tap;        /* sees every frame as it is written (may be NULL) */
-    void *ud;                    /* for before_write and tap */
+    backup_frame_fn *tap; /* sees every frame as it is written (may be NULL) */
+    void *ud;             /* for before_write and tap */
 } backup_restore_opts;
 
 /* Restore into o->data_dir, which must be empty or absent: verify everything first (nothing
@@ -174,7 +171,6 @@ typedef void backup_audit_fn(const char *action, const char *path, const char *w
                              const char *why);
 extern backup_audit_fn *backup_audit_hook;
 /* Call the hook if set. */
-void backup_audit(const char *action, const char *path, const char *who, int ok,
-                  const char *why);
+void backup_audit(const char *action, const char *path, const char *who, int ok, const char *why);
 
 #endif

@@ -13,22 +13,22 @@
 
 #include "store/backup.h"
 
-#define BK_MAGIC "PHIDBBAK"
-#define BK_SIG_MAGIC "PHIDBSIG"
+#define BK_MAGIC           "PHIDBBAK"
+#define BK_SIG_MAGIC       "PHIDBSIG"
 #define BK_FLAG_PASSPHRASE 1u
-#define BK_KIND_DATA 1
-#define BK_KIND_PART 2
-#define BK_KIND_MANIFEST 3
-#define BK_CHUNK (1u << 20)      /* plaintext bytes per DATA record */
-#define BK_WRAP_AAD_LEN 36       /* header bytes bound to the wrapped file key */
-#define BK_OFF_ID 16             /* header offsets */
-#define BK_OFF_CREATED 32
-#define BK_OFF_KEYVER 40
-#define BK_OFF_WRAP 44           /* 12 nonce + 32 ciphertext + 16 tag */
-#define BK_OFF_SIGNVER 104
-#define BK_PART_NAME_MAX 60
-#define BK_MAX_FRAME (1024u << 20) /* a frame longer than this is damage */
-#define BK_KEYRING_MAX (4u << 20)
+#define BK_KIND_DATA       1
+#define BK_KIND_PART       2
+#define BK_KIND_MANIFEST   3
+#define BK_CHUNK           (1u << 20) /* plaintext bytes per DATA record */
+#define BK_WRAP_AAD_LEN    36         /* header bytes bound to the wrapped file key */
+#define BK_OFF_ID          16         /* header offsets */
+#define BK_OFF_CREATED     32
+#define BK_OFF_KEYVER      40
+#define BK_OFF_WRAP        44 /* 12 nonce + 32 ciphertext + 16 tag */
+#define BK_OFF_SIGNVER     104
+#define BK_PART_NAME_MAX   60
+#define BK_MAX_FRAME       (1024u << 20) /* a frame longer than this is damage */
+#define BK_KEYRING_MAX     (4u << 20)
 
 static inline void bk_put32(uint8_t *p, uint32_t v)
 {
@@ -54,8 +54,8 @@ static inline uint64_t bk_get64(const uint8_t *p)
 /* Seal (enc 1) or open (enc 0) one record under the file key: nonce and AAD from the backup
  * id, sequence number and kind. out gets n bytes; tag is 16 bytes (written when sealing,
  * checked when opening). ctx is reused (initialised with the key once). Returns 0 or -1. */
-int bk_record_crypt(EVP_CIPHER_CTX *ctx, int enc, const uint8_t id[16], uint64_t seq,
-                    uint8_t kind, const uint8_t *in, size_t n, uint8_t *out, uint8_t tag[16]);
+int bk_record_crypt(EVP_CIPHER_CTX *ctx, int enc, const uint8_t id[16], uint64_t seq, uint8_t kind,
+                    const uint8_t *in, size_t n, uint8_t *out, uint8_t tag[16]);
 /* A cipher context holding key (32 bytes) for bk_record_crypt; NULL on failure. */
 EVP_CIPHER_CTX *bk_record_ctx(const uint8_t *key);
 /* Wrap (enc 1) or unwrap the 32-byte file key with the backup key under hdr's first
@@ -74,8 +74,8 @@ void bk_hex(const uint8_t *p, size_t n, char *out);
 
 /* Key-state counter over journal operations (what the writer and the reader both count). */
 typedef struct {
-    backup_counts *c;  /* counts to add to */
-    int pending;       /* a key was deleted (its state follows) and not counted yet */
+    backup_counts *c; /* counts to add to */
+    int pending;      /* a key was deleted (its state follows) and not counted yet */
 } bk_counter;
 /* Count the operations of one frame. Returns 0, or -1 (malformed, or an operation that is
  * not part of a key's state) with err. */
@@ -84,8 +84,8 @@ int bk_count_frame(bk_counter *k, const uint8_t *ops, size_t len, char *err, siz
 /* One full streaming pass over a backup: every check; with check_values, every stored value
  * is opened too; fn/pfn (may be NULL) get frames and parts; *kr (when kr is not NULL) gets
  * the opened keyring. Returns 0 or -1 with err. */
-int bk_read_pass(const char *path, const backup_keys *keys, int check_values,
-                 backup_frame_fn *fn, backup_part_fn *pfn, void *ud, keyring **kr,
-                 backup_info *info, char *err, size_t errlen);
+int bk_read_pass(const char *path, const backup_keys *keys, int check_values, backup_frame_fn *fn,
+                 backup_part_fn *pfn, void *ud, keyring **kr, backup_info *info, char *err,
+                 size_t errlen);
 
 #endif

@@ -33,35 +33,35 @@
 #define MAX_PARTS 8
 
 typedef struct {
-    const char *path;          /* the file */
-    int fd;                    /* open on it */
-    uint64_t size;             /* its size */
-    uint64_t pos;              /* read position */
-    uint64_t end;              /* where the trailer starts */
-    uint8_t hdr[BACKUP_HEADER_LEN];   /* header */
-    uint8_t tr[BACKUP_TRAILER_LEN];   /* trailer */
-    EVP_MD_CTX *sha;           /* hash of everything before the trailer */
+    const char *path;               /* the file */
+    int fd;                         /* open on it */
+    uint64_t size;                  /* its size */
+    uint64_t pos;                   /* read position */
+    uint64_t end;                   /* where the trailer starts */
+    uint8_t hdr[BACKUP_HEADER_LEN]; /* header */
+    uint8_t tr[BACKUP_TRAILER_LEN]; /* trailer */
+    EVP_MD_CTX *sha;                /* hash of everything before the trailer */
     struct {
         char name[BK_PART_NAME_MAX + 1];
         EVP_MD_CTX *sha;
         unsigned long long bytes;
-    } parts[MAX_PARTS];        /* 0 keyring, 1 keyspace, then named parts in file order */
-    int nparts;                /* count */
-    keyring *kr;               /* the backup's keyring, opened */
-    sealer *values;            /* its values sealer (value checks) */
-    EVP_CIPHER_CTX *ctx;       /* file key */
-    uint64_t seq;              /* records read */
-    buf rec;                   /* the record being read (ciphertext) */
-    buf plain;                 /* its plaintext */
-    buf stream;                /* keyspace bytes not yet a whole frame */
-    buf scratch;               /* opened values (wiped) */
-    json_t *manifest;          /* the manifest, once read */
-    bk_counter counter;        /* key-state counting */
-    backup_info *info;         /* filled as we go */
-    int check_values;          /* open every stored value */
-    backup_frame_fn *fn;       /* caller's frame callback */
-    backup_part_fn *pfn;       /* caller's part callback */
-    void *ud;                  /* their argument */
+    } parts[MAX_PARTS];  /* 0 keyring, 1 keyspace, then named parts in file order */
+    int nparts;          /* count */
+    keyring *kr;         /* the backup's keyring, opened */
+    sealer *values;      /* its values sealer (value checks) */
+    EVP_CIPHER_CTX *ctx; /* file key */
+    uint64_t seq;        /* records read */
+    buf rec;             /* the record being read (ciphertext) */
+    buf plain;           /* its plaintext */
+    buf stream;          /* keyspace bytes not yet a whole frame */
+    buf scratch;         /* opened values (wiped) */
+    json_t *manifest;    /* the manifest, once read */
+    bk_counter counter;  /* key-state counting */
+    backup_info *info;   /* filled as we go */
+    int check_values;    /* open every stored value */
+    backup_frame_fn *fn; /* caller's frame callback */
+    backup_part_fn *pfn; /* caller's part callback */
+    void *ud;            /* their argument */
 } rd;
 
 static int read_exact(rd *r, void *p, size_t n, char *err, size_t errlen)
@@ -90,8 +90,8 @@ static int value_check(void *ud, const db_op_view *op)
     if (op->slen < SEAL_OVERHEAD) return 1;
     size_t n = op->slen - SEAL_OVERHEAD;
     if (r->scratch.cap < n + 1) buf_reserve(&r->scratch, n + 1);
-    int rc = db_open_stored(r->values, op->key, op->klen, op->field, op->flen, op->stored,
-                            op->slen, r->scratch.p);
+    int rc = db_open_stored(r->values, op->key, op->klen, op->field, op->flen, op->stored, op->slen,
+                            r->scratch.p);
     OPENSSL_cleanse(r->scratch.p, n);
     return rc == 0 ? 0 : 1;
 }
@@ -169,8 +169,8 @@ static int open_header(rd *r, const backup_keys *keys, char *err, size_t errlen)
         return -1;
     }
     if (r->size < BACKUP_HEADER_LEN + 4 + BACKUP_TRAILER_LEN) {
-        snprintf(err, errlen, "%s is truncated (%llu bytes): the backup is incomplete",
-                 r->path, (unsigned long long)r->size);
+        snprintf(err, errlen, "%s is truncated (%llu bytes): the backup is incomplete", r->path,
+                 (unsigned long long)r->size);
         return -1;
     }
     memcpy(r->hdr, magic, 8);
@@ -232,8 +232,7 @@ static int open_header(rd *r, const backup_keys *keys, char *err, size_t errlen)
         if (!keys->passphrase || !*keys->passphrase) {
             mem_free(text);
             snprintf(err, errlen,
-                     "%s is a passphrase copy: give its passphrase (--passphrase-file)",
-                     r->path);
+                     "%s is a passphrase copy: give its passphrase (--passphrase-file)", r->path);
             return -1;
         }
         src = (keyring_kek_source){.passphrase = keys->passphrase};
@@ -265,10 +264,9 @@ static int open_header(rd *r, const backup_keys *keys, char *err, size_t errlen)
     const uint8_t *bkey = keyring_key(r->kr, KR_BACKUP, bk_get32(r->hdr + BK_OFF_KEYVER));
     uint8_t *filekey = keyring_secure_alloc(32);
     int rc = -1;
-    if (!bkey || !filekey ||
-        bk_wrap_key(0, bkey, r->hdr, filekey, r->hdr + BK_OFF_WRAP) != 0) {
-        snprintf(err, errlen,
-                 "%s: the backup's file key does not open (the header was altered)", r->path);
+    if (!bkey || !filekey || bk_wrap_key(0, bkey, r->hdr, filekey, r->hdr + BK_OFF_WRAP) != 0) {
+        snprintf(err, errlen, "%s: the backup's file key does not open (the header was altered)",
+                 r->path);
     } else if (!(r->ctx = bk_record_ctx(filekey))) {
         snprintf(err, errlen, "cannot set up the backup cipher");
     } else {
@@ -302,8 +300,8 @@ static int read_record(rd *r, char *err, size_t errlen)
     r->plain.len = 0;
     buf_reserve(&r->plain, n);
     uint8_t kind = h[4];
-    if (bk_record_crypt(r->ctx, 0, r->hdr + BK_OFF_ID, ++r->seq, kind, r->rec.p, n - 16,
-                        r->plain.p, r->rec.p + n - 16) != 0) {
+    if (bk_record_crypt(r->ctx, 0, r->hdr + BK_OFF_ID, ++r->seq, kind, r->rec.p, n - 16, r->plain.p,
+                        r->rec.p + n - 16) != 0) {
         snprintf(err, errlen,
                  "%s: record %llu at offset %llu does not open: the backup was altered, "
                  "damaged, or has a record missing",
@@ -335,8 +333,8 @@ static int read_record(rd *r, char *err, size_t errlen)
         if (r->info->nparts < 8)
             snprintf(r->info->parts[r->info->nparts++], sizeof r->info->parts[0], "%s", name);
         r->info->counts.parts++;
-        if (r->pfn && r->pfn(r->ud, name, r->plain.p + 2 + nl, r->plain.len - 2 - nl, err,
-                             errlen) != 0)
+        if (r->pfn &&
+            r->pfn(r->ud, name, r->plain.p + 2 + nl, r->plain.len - 2 - nl, err, errlen) != 0)
             return -1;
     } else if (kind == BK_KIND_MANIFEST) {
         idx = -1;
@@ -373,8 +371,7 @@ static int check_end(rd *r, char *err, size_t errlen)
     EVP_MD_CTX_free(r->sha);
     r->sha = NULL;
     if (CRYPTO_memcmp(hash, r->tr + 16, 32) != 0) {
-        snprintf(err, errlen, "%s: checksum mismatch: the backup was altered or damaged",
-                 r->path);
+        snprintf(err, errlen, "%s: checksum mismatch: the backup was altered or damaged", r->path);
         return -1;
     }
     const uint8_t *seed = keyring_key(r->kr, KR_SIGN, bk_get32(r->hdr + BK_OFF_SIGNVER));
@@ -419,7 +416,8 @@ static int check_end(rd *r, char *err, size_t errlen)
     json_t *parts = json_object_get(m, "parts");
     if (r->nparts < 2) part_index(r, "keyspace", err, errlen); /* an empty keyspace */
     if (!json_is_array(parts) || json_array_size(parts) != (size_t)r->nparts) {
-        snprintf(err, errlen, "%s: the manifest lists %zu parts, the backup holds %d: a part "
+        snprintf(err, errlen,
+                 "%s: the manifest lists %zu parts, the backup holds %d: a part "
                  "is missing",
                  r->path, json_is_array(parts) ? json_array_size(parts) : 0, r->nparts);
         return -1;
@@ -466,9 +464,9 @@ static void rd_free(rd *r)
     json_decref(r->manifest);
 }
 
-int bk_read_pass(const char *path, const backup_keys *keys, int check_values,
-                backup_frame_fn *fn, backup_part_fn *pfn, void *ud, keyring **kr,
-                backup_info *info, char *err, size_t errlen)
+int bk_read_pass(const char *path, const backup_keys *keys, int check_values, backup_frame_fn *fn,
+                 backup_part_fn *pfn, void *ud, keyring **kr, backup_info *info, char *err,
+                 size_t errlen)
 {
     long long t0 = clock_mono_ms();
     memset(info, 0, sizeof *info);
@@ -511,9 +509,8 @@ int backup_verify(const char *path, const backup_keys *keys, backup_info *info, 
     return bk_read_pass(path, keys, 1, NULL, NULL, NULL, NULL, info, err, errlen);
 }
 
-int backup_read(const char *path, const backup_keys *keys, backup_frame_fn *fn,
-                backup_part_fn *pfn, void *ud, keyring **kr, backup_info *info, char *err,
-                size_t errlen)
+int backup_read(const char *path, const backup_keys *keys, backup_frame_fn *fn, backup_part_fn *pfn,
+                void *ud, keyring **kr, backup_info *info, char *err, size_t errlen)
 {
     long long t0 = clock_mono_ms();
     if (bk_read_pass(path, keys, 1, NULL, NULL, NULL, NULL, info, err, errlen) != 0) return -1;

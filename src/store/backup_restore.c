@@ -28,13 +28,12 @@
 #include "util/mem.h"
 
 typedef struct {
-    const backup_restore_opts *o; /* where things go */
-    aof *log;                     /* the new log */
+    const backup_restore_opts *o;   /* where things go */
+    aof *log;                       /* the new log */
     unsigned long long since_flush; /* bytes appended since the last flush */
 } rs;
 
-static int write_new_file(const char *path, const uint8_t *p, size_t n, char *err,
-                          size_t errlen)
+static int write_new_file(const char *path, const uint8_t *p, size_t n, char *err, size_t errlen)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
@@ -104,8 +103,9 @@ static int no_records(void *ud, const uint8_t *p, size_t n)
 /* Remove what a failed restore wrote (only the files it creates). */
 static void undo(const backup_restore_opts *o, int made_dir)
 {
-    static const char *const names[] = {"keyring", "keyring.tmp", "users.acl", "policy.conf",
-                                        "phidb.log", "phidb.log.rewrite", "phidb.lock", NULL};
+    static const char *const names[] = {"keyring",     "keyring.tmp", "users.acl",
+                                        "policy.conf", "phidb.log",   "phidb.log.rewrite",
+                                        "phidb.lock",  NULL};
     char path[4096];
     for (int i = 0; names[i]; i++) {
         snprintf(path, sizeof path, "%s/%s", o->data_dir, names[i]);

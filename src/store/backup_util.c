@@ -17,8 +17,7 @@
 
 backup_audit_fn *backup_audit_hook;
 
-void backup_audit(const char *action, const char *path, const char *who, int ok,
-                  const char *why)
+void backup_audit(const char *action, const char *path, const char *who, int ok, const char *why)
 {
     /* AUDIT HOOK: the audit module sets backup_audit_hook at start-up (one line in
      * server.c); every backup, verify, restore and drill already calls this. */
@@ -46,8 +45,8 @@ EVP_CIPHER_CTX *bk_record_ctx(const uint8_t *key)
     return ctx;
 }
 
-int bk_record_crypt(EVP_CIPHER_CTX *ctx, int enc, const uint8_t id[16], uint64_t seq,
-                    uint8_t kind, const uint8_t *in, size_t n, uint8_t *out, uint8_t tag[16])
+int bk_record_crypt(EVP_CIPHER_CTX *ctx, int enc, const uint8_t id[16], uint64_t seq, uint8_t kind,
+                    const uint8_t *in, size_t n, uint8_t *out, uint8_t tag[16])
 {
     uint8_t nonce[12] = {0}, aad[25];
     bk_put64(nonce + 4, seq);
@@ -153,9 +152,7 @@ static int count_op(void *ud, const db_op_view *op)
 {
     bk_counter *k = ud;
     switch (op->op) {
-    case 4: /* delete: a key's state follows */
-        k->pending = 1;
-        return 0;
+    case 4: /* delete: a key's state follows */ k->pending = 1; return 0;
     case 1: /* string */
         if (!k->pending) return 1;
         k->pending = 0;
@@ -174,8 +171,7 @@ static int count_op(void *ud, const db_op_view *op)
     case 5: /* expiry of the hash just written */
         if (op->expire != DB_NO_EXPIRE) k->c->expires++;
         return 0;
-    default: /* field deletes and flushes are not part of a key's state */
-        return 1;
+    default: /* field deletes and flushes are not part of a key's state */ return 1;
     }
 }
 

@@ -36,14 +36,14 @@
 #define QUEUE_SOFT 4
 #define QUEUE_HARD 16
 #define SYNC_EVERY (16ull << 20)
-#define MAX_PARTS 8
+#define MAX_PARTS  8
 
 typedef struct job {
-    uint8_t kind;      /* BK_KIND_* */
-    uint8_t *p;        /* plaintext (owned; wiped when done) */
-    size_t len;        /* its length */
-    int part;          /* index into parts[] whose hash it feeds */
-    struct job *next;  /* queue link */
+    uint8_t kind;     /* BK_KIND_* */
+    uint8_t *p;       /* plaintext (owned; wiped when done) */
+    size_t len;       /* its length */
+    int part;         /* index into parts[] whose hash it feeds */
+    struct job *next; /* queue link */
 } job;
 
 typedef struct {
@@ -53,32 +53,32 @@ typedef struct {
 } part_hash;
 
 struct backup_writer {
-    char *path, *tmp;          /* final and temporary file */
-    int fd;                    /* the temporary file */
-    keyring *k;                /* the keyring (caller's) */
-    uint8_t id[16];            /* backup id */
-    long long created_ms;      /* the point */
-    long long opened_mono;     /* for took_ms */
-    int passphrase;            /* a passphrase copy */
-    char made_by[256];         /* for the manifest */
-    EVP_CIPHER_CTX *ctx;       /* file key (I/O thread, then close) */
-    EVP_MD_CTX *file_sha;      /* SHA-256 of everything written (NULL after the trailer's hash) */
-    uint64_t seq;              /* records written */
+    char *path, *tmp;      /* final and temporary file */
+    int fd;                /* the temporary file */
+    keyring *k;            /* the keyring (caller's) */
+    uint8_t id[16];        /* backup id */
+    long long created_ms;  /* the point */
+    long long opened_mono; /* for took_ms */
+    int passphrase;        /* a passphrase copy */
+    char made_by[256];     /* for the manifest */
+    EVP_CIPHER_CTX *ctx;   /* file key (I/O thread, then close) */
+    EVP_MD_CTX *file_sha;  /* SHA-256 of everything written (NULL after the trailer's hash) */
+    uint64_t seq;          /* records written */
     unsigned long long written, synced; /* bytes */
-    part_hash parts[MAX_PARTS];/* 0 keyring, 1 keyspace, then named parts */
-    int nparts;                /* count */
-    buf chunk;                 /* DATA record being filled */
-    backup_counts counts;      /* what went in */
-    bk_counter counter;        /* its state */
-    pthread_t thread;          /* I/O thread */
-    int thread_started;        /* it runs */
-    pthread_mutex_t mu;        /* guards the queue, stop and err */
-    pthread_cond_t cv;         /* queue changed */
-    job *head, *tail;          /* queue */
-    int queued;                /* its length */
-    int stop;                  /* the I/O thread should end once the queue is empty */
-    int failed;                /* the I/O thread failed (err set) */
-    char err[256];             /* its reason */
+    part_hash parts[MAX_PARTS];         /* 0 keyring, 1 keyspace, then named parts */
+    int nparts;                         /* count */
+    buf chunk;                          /* DATA record being filled */
+    backup_counts counts;               /* what went in */
+    bk_counter counter;                 /* its state */
+    pthread_t thread;                   /* I/O thread */
+    int thread_started;                 /* it runs */
+    pthread_mutex_t mu;                 /* guards the queue, stop and err */
+    pthread_cond_t cv;                  /* queue changed */
+    job *head, *tail;                   /* queue */
+    int queued;                         /* its length */
+    int stop;                           /* the I/O thread should end once the queue is empty */
+    int failed;                         /* the I/O thread failed (err set) */
+    char err[256];                      /* its reason */
 };
 
 static int write_all(backup_writer *w, const uint8_t *p, size_t n, char *err, size_t errlen)
@@ -187,8 +187,8 @@ static int flush_chunk(backup_writer *w, char *err, size_t errlen)
     return enqueue(w, BK_KIND_DATA, p, n, 1, err, errlen);
 }
 
-backup_writer *backup_writer_open(const char *path, keyring *k, const backup_opts *o,
-                                  char *err, size_t errlen)
+backup_writer *backup_writer_open(const char *path, keyring *k, const backup_opts *o, char *err,
+                                  size_t errlen)
 {
     if (o && o->passphrase && strlen(o->passphrase) < BACKUP_PASSPHRASE_MIN) {
         snprintf(err, errlen, "a backup passphrase needs at least %d characters",
@@ -289,8 +289,7 @@ fail:
     return NULL;
 }
 
-int backup_writer_frame(backup_writer *w, const uint8_t *ops, size_t len, char *err,
-                        size_t errlen)
+int backup_writer_frame(backup_writer *w, const uint8_t *ops, size_t len, char *err, size_t errlen)
 {
     if (len == 0) return 0;
     if (len > BK_MAX_FRAME) {
@@ -324,14 +323,13 @@ int backup_writer_busy(backup_writer *w)
     return busy;
 }
 
-int backup_writer_part(backup_writer *w, const char *name, const uint8_t *p, size_t len,
-                       char *err, size_t errlen)
+int backup_writer_part(backup_writer *w, const char *name, const uint8_t *p, size_t len, char *err,
+                       size_t errlen)
 {
     size_t nl = strlen(name);
     if (nl == 0 || nl > BK_PART_NAME_MAX || w->nparts >= MAX_PARTS ||
         len > BACKUP_RECORD_MAX - 64) {
-        snprintf(err, errlen, "cannot add part '%s' (bad name, too many parts or too large)",
-                 name);
+        snprintf(err, errlen, "cannot add part '%s' (bad name, too many parts or too large)", name);
         return -1;
     }
     for (int i = 0; i < w->nparts; i++)
@@ -374,8 +372,8 @@ static json_t *counts_json(const backup_counts *c)
     return o;
 }
 
-int backup_writer_close(backup_writer *w, const char *audit_head, backup_report *r,
-                        char *err, size_t errlen)
+int backup_writer_close(backup_writer *w, const char *audit_head, backup_report *r, char *err,
+                        size_t errlen)
 {
     int rc = -1;
     if (flush_chunk(w, err, errlen) != 0) goto out;
@@ -428,8 +426,8 @@ int backup_writer_close(backup_writer *w, const char *audit_head, backup_report 
         snprintf(err, errlen, "cannot encode the manifest");
         goto out;
     }
-    int wr = write_record(w, BK_KIND_MANIFEST, (const uint8_t *)text, strlen(text), -1, err,
-                          errlen);
+    int wr =
+        write_record(w, BK_KIND_MANIFEST, (const uint8_t *)text, strlen(text), -1, err, errlen);
     free(text);
     if (wr != 0) goto out;
     /* The trailer: hash of everything before it, signed. */

@@ -19,11 +19,11 @@
 #include "store/seal.h"
 #include "unit.h"
 
-static char dir[64];       /* temp root */
-static char keyfile[128];  /* dir/mk (the master key) */
-static keyring *kr;        /* dir/keyring */
-static sealer *vs;         /* values sealer */
-static db *kdb;            /* the keyspace */
+static char dir[64];      /* temp root */
+static char keyfile[128]; /* dir/mk (the master key) */
+static keyring *kr;       /* dir/keyring */
+static sealer *vs;        /* values sealer */
+static db *kdb;           /* the keyspace */
 
 static const char *MK = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 #define MARKER "PLAINTEXT-MARKER-7f3a"
@@ -118,9 +118,8 @@ static inline int make_backup(const char *path, const char *passphrase, backup_r
     while (db_snapshot_step(kdb, 1000))
         ;
     const char *users = "user admin on #abc ~* +@all\n";
-    if (x.failed ||
-        backup_writer_part(w, "users.acl", (const uint8_t *)users, strlen(users), err,
-                           sizeof err) != 0) {
+    if (x.failed || backup_writer_part(w, "users.acl", (const uint8_t *)users, strlen(users), err,
+                                       sizeof err) != 0) {
         backup_writer_abort(w);
         return -1;
     }

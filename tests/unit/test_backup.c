@@ -111,8 +111,8 @@ TEST(damage_refused)
     CHECK(contains(err, "truncated"));
     /* A record (the first DATA record after the keyring) missing. */
     p = bt_read(path, &n);
-    uint32_t klen = (uint32_t)p[128] << 24 | (uint32_t)p[129] << 16 | (uint32_t)p[130] << 8 |
-                    p[131];
+    uint32_t klen =
+        (uint32_t)p[128] << 24 | (uint32_t)p[129] << 16 | (uint32_t)p[130] << 8 | p[131];
     long rec = 128 + 4 + (long)klen;
     uint32_t rlen = (uint32_t)p[rec] << 24 | (uint32_t)p[rec + 1] << 16 |
                     (uint32_t)p[rec + 2] << 8 | p[rec + 3];
