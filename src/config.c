@@ -157,7 +157,7 @@ static const directive table[] = {
      "Where PHI.BACKUP and scheduled backups are written (PHI.BACKUP PATH must be inside\n"
      "# it). Keep it on another disk, and copy backups off the host."},
     {"backup-schedule", T_STR, F(backup_schedule), 0, 0, NULL, MUTABLE, "\"\"",
-     "Automatic backups: \"daily HH:MM\" (UTC), \"every Nh\" or \"every Nm\"; empty: none."},
+     "Automatic backups: \"daily HH:MM\" (UTC), \"every 6h\" (or m, s); empty: none."},
     {"backup-keep-count", T_INT, F(backup_keep_count), 0, 100000, NULL, MUTABLE, "7",
      "Scheduled backups kept in backup-dir (0: no limit by count). The newest verified\n"
      "# backup is never removed."},

@@ -102,8 +102,9 @@ static long long next_time(const char *spec, long long now)
         long long t = day + (hh * 3600LL + mm * 60LL) * 1000;
         return t > now ? t : t + 86400000LL;
     }
-    if (sscanf(spec, "every %d%c", &n, &unit) == 2 && n > 0 && (unit == 'h' || unit == 'm')) {
-        long long step = (unit == 'h' ? 3600000LL : 60000LL) * n;
+    if (sscanf(spec, "every %d%c", &n, &unit) == 2 && n > 0 &&
+        (unit == 'h' || unit == 'm' || unit == 's')) {
+        long long step = (unit == 'h' ? 3600000LL : unit == 'm' ? 60000LL : 1000LL) * n;
         return now + step;
     }
     return -1;
@@ -525,7 +526,7 @@ int cmd_backup_init(srv *s, char *err, size_t errlen)
 {
     if (!cmd_backup_schedule_valid(s->cfg->backup_schedule)) {
         snprintf(err, errlen,
-                 "backup-schedule '%s': use \"daily HH:MM\" (UTC), \"every Nh\" or \"every Nm\"",
+                 "backup-schedule '%s': use \"daily HH:MM\" (UTC) or \"every N\" with h, m or s",
                  s->cfg->backup_schedule);
         return -1;
     }
