@@ -70,7 +70,7 @@ static void mutate(const char *src, const char *dst, long flip, long cut, long d
     unsigned char *p = bt_read(src, &n);
     if (flip >= 0) p[flip] ^= 0x01;
     if (cut >= 0) n = (size_t)cut;
-    if (drop_off >= 0) {
+    if (drop_off >= 0 && drop_len >= 0 && (size_t)drop_off + (size_t)drop_len <= n) {
         memmove(p + drop_off, p + drop_off + drop_len, n - (size_t)drop_off - (size_t)drop_len);
         n -= (size_t)drop_len;
     }
@@ -248,5 +248,52 @@ TEST(point_in_time)
     teardown();
 }
 
-UNIT_MAIN(T(roundtrip_counts), T(empty_keyspace), T(damage_refused), T(passphrase_copy),
+/* The fuzz corpus (fuzz/corpus/backup/): real backups under the fixture master key (the same
+ * key as MK here). PHIDB_BACKUP_WRITE_SEEDS=DIR writes them afresh; otherwise the committed
+ * valid seeds must still verify. */
+TEST(fuzz_seeds)
+{
+    setup();
+    const char *out = getenv("PHIDB_BACKUP_WRITE_SEEDS");
+    const char *src = getenv("PHIDB_SOURCE");
+    char path[256], err[512];
+    backup_keys k = master_keys();
+    backup_info info;
+    if (out) {
+        backup_report rep;
+        snprintf(path, sizeof path, "%s/empty.phib", out);
+        unlink(path);
+        CHECK_INT(make_backup(path, NULL, &rep), 0);
+        fill(12);
+        db_str_set(kdb, (const uint8_t *)"bin\0key", 7, (const uint8_t *)"\0\1\2", 3, DB_NO_EXPIRE,
+                   0);
+        snprintf(path, sizeof path, "%s/valid.phib", out);
+        unlink(path);
+        CHECK_INT(make_backup(path, NULL, &rep), 0);
+        size_t n = 0;
+        unsigned char *p = bt_read(path, &n);
+        char bad[256];
+        snprintf(bad, sizeof bad, "%s/truncated.phib", out);
+        bt_write(bad, p, n - 100, 0600);
+        p[n / 2] ^= 4;
+        snprintf(bad, sizeof bad, "%s/flipped.phib", out);
+        bt_write(bad, p, n, 0600);
+        free(p);
+        return teardown();
+    }
+    if (!src) {
+        teardown();
+        return;
+    }
+    static const char *const valid[] = {"empty.phib", "valid.phib"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/fuzz/corpus/backup/%s", src, valid[i]);
+        int rc = backup_verify(path, &k, &info, err, sizeof err);
+        if (rc) fprintf(stderr, "%s\n", err);
+        CHECK_INT(rc, 0);
+    }
+    teardown();
+}
+
+UNIT_MAIN(T(fuzz_seeds), T(roundtrip_counts), T(empty_keyspace), T(damage_refused), T(passphrase_copy),
           T(point_in_time))
