@@ -22,7 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -129,6 +131,9 @@ static int write_record(backup_writer *w, uint8_t kind, const uint8_t *p, size_t
 static void *io_main(void *ud)
 {
     backup_writer *w = ud;
+    /* Lowest CPU priority for this thread only (Linux: a thread id is a PRIO_PROCESS id):
+     * sealing, hashing and writing a backup must not take CPU from the clients. */
+    setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
     pthread_mutex_lock(&w->mu);
     for (;;) {
         while (!w->head && !w->stop)
