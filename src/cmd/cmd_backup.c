@@ -196,6 +196,19 @@ static int add_file(bk_job *j, const char *name, const char *path)
     return rc;
 }
 
+/* The users in the users file's format (what ACL SAVE would write now). */
+static int add_users(bk_job *j, acl *a)
+{
+    buf b = {0};
+    for (size_t i = 0; i < acl_user_count(a); i++) {
+        acl_describe(a, acl_user_at(a, i), &b, 1);
+        buf_putc(&b, '\n');
+    }
+    int rc = backup_writer_part(j->w, "users.acl", b.p, b.len, j->err, sizeof j->err);
+    buf_wipe_free(&b);
+    return rc;
+}
+
 /* Worker thread: close (manifest, signature, fsync, rename), then verify. */
 static void close_work(void *ud)
 {
@@ -356,8 +369,9 @@ static int start(srv *s, const char *path, const char *pp, size_t pplen, client 
         job_free(j);
         return -1;
     }
-    /* The users and the policy, at the snapshot's point. */
-    if (add_file(j, "users.acl", s->cfg->aclfile) != 0 ||
+    /* The users (as the server holds them, ACL SETUSER changes not yet saved included) and
+     * the policy, at the snapshot's point. */
+    if (add_users(j, s->acl) != 0 ||
         add_file(j, "policy", s->cfg->policy_file) != 0) {
         snprintf(err, errlen, "%s", *j->err ? j->err : "cannot read the users or policy file");
         db_snapshot_abort(s->db);

@@ -364,6 +364,61 @@ def schedule(run):
     srv.stop()
 
 
+POLICY = """\
+schema patient:* type=patient subject=id
+field patient id        group=demographics phi=mrn
+field patient name      group=demographics phi=name
+field patient diagnosis group=diagnosis
+role registrar read=* write=* delete=* purpose=*
+role nurse     read=demographics
+"""
+
+
+def with_policy(run):
+    """The policy file is part of the backup; the restored server enforces it again."""
+    srv = harness.PhidbServer()
+    pol = os.path.join(srv.dir, "policy.conf")
+    with open(pol, "w") as f:
+        f.write(POLICY)
+    os.chmod(pol, 0o600)
+    srv.extra.append(("policy-file", pol))
+    srv.stop()
+    srv.restart()
+    c = srv.raw()
+    run.eq(c.call("ACL", "SETUSER", "admin", "role=registrar"), ("+", b"OK"), "admin registrar")
+    run.eq(c.call("ACL", "SETUSER", "nina", "on", ">Zq7-nurse-password", "~*", "+@all",
+                  "-@dangerous", "role=nurse"), ("+", b"OK"), "a nurse")
+    run.eq(c.call("HSET", "patient:1", "id", "1", "name", "Jane", "diagnosis", "flu"),
+           (":", 3), "a record")
+    r = c.call("PHI.BACKUP", "pol.phib")
+    run.require(r[0] == "*", "PHI.BACKUP with a policy", harness.show(r))
+    c.close()
+    path = backup_path(srv, "pol.phib")
+    rc, out, err = tool(srv, "backup", "verify", path, "--from", srv.dir)
+    run.check(rc == 0 and "users.acl policy" in out, "the backup holds the users and the policy",
+              out + err)
+    root = harness.make_temp_dir("polrestore")
+    inst = os.path.join(root, "inst")
+    port = harness.free_port()
+    rc, out, err = tool(srv, "restore", path, "--to", inst, "--from", srv.dir, "--port", port)
+    run.require(rc == 0, "restore with a policy", out + err)
+    with open(os.path.join(inst, "policy.conf")) as f:
+        run.eq(f.read(), POLICY, "the policy file is restored as it was")
+    r2 = RestoredServer(srv, inst, port, srv.password)
+    a = r2.raw()
+    run.eq(a.call("HGET", "patient:1", "diagnosis"), ("$", b"flu"), "the registrar reads it")
+    a.close()
+    n = r2.raw(user="nina", password="Zq7-nurse-password")
+    r = n.call("HGET", "patient:1", "diagnosis")
+    run.check(r[0] == "-" and b"NOPERM" in r[1], "the restored policy is enforced",
+              harness.show(r))
+    n.close()
+    r2.stop()
+    rc, out, err = tool(srv, "restore", "--drill", path, "--from", srv.dir)
+    run.check(rc == 0 and "policy: restored and loads" in out, "drill with a policy", out + err)
+    srv.stop()
+
+
 def body(run):
     if harness.env_target() == "redis":
         run.log("skipped: phidb-only checks (PHIDB_TARGET=redis)")
@@ -389,6 +444,8 @@ def body(run):
     srv.stop()
     with run.case("schedule and retention"):
         schedule(run)
+    with run.case("the policy file travels with the backup"):
+        with_policy(run)
 
 
 if __name__ == "__main__":
