@@ -153,6 +153,9 @@ struct client {
     int pending_jobs;         /* worker jobs holding this client */
     int purpose;              /* purpose of use (enum policy_purpose) */
     cmd_pview pv;             /* the policy's decision for the running command */
+    const uint8_t *shown[32]; /* fields an enumeration showed under the policy (audit) */
+    size_t shownlen[32];      /* their lengths */
+    int nshown;               /* how many (at most 32 are named) */
     long long ctime;          /* connected at (ms) */
     long long last_ms;        /* last interaction (ms, monotonic) */
     long long reply_timer;    /* timer delaying a throttled login reply (0: none) */
