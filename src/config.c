@@ -40,6 +40,9 @@ static const char *const loglevel_names[] = {"debug", "verbose", "notice", "warn
 static const char *const policy_names[] = {"noeviction", NULL};
 static const char *const fsync_names[] = {"everysec", "always", NULL};
 static const char *const dlp_names[] = {"off", "warn", "block", NULL};
+static const char *const unclassified_names[] = {"none", "writes", "all", NULL};
+static const char *const syslog_records_names[] = {"all", "redacted", "checkpoints", NULL};
+static const char *const sinks_names[] = {"none", "syslog", NULL};
 
 #define F(field) offsetof(config, field)
 
@@ -183,6 +186,55 @@ static const directive table[] = {
      "debug, verbose, notice or warning. The log never holds values or key names."},
     {"logfile", T_STR, F(logfile), 0, 0, NULL, 0, "\"\"",
      "Log file; empty for standard error."},
+    /* audit and alerts (docs/audit.md) */
+    {"audit-dir", T_PATH, F(audit_dir), 0, 0, NULL, 0, "data/audit",
+     "Directory of the audit segments (encrypted with the audit key, hash-chained,\n"
+     "# signed checkpoints; the public key is published there as audit.pub)."},
+    {"audit-fsync", T_ENUM, F(audit_fsync), 0, 0, fsync_names, 0, "everysec",
+     "always: an audited command is answered only after its record is fsynced;\n"
+     "# everysec: once written, fsynced every second."},
+    {"audit-retention-days", T_INT, F(audit_retention_days), 1, 36500, NULL, 0, "2555",
+     "Segments are kept at least this long (2555 days = 7 years) and removed only by\n"
+     "# `phidb audit prune`, which records the removal in the trail."},
+    {"audit-unclassified", T_ENUM, F(audit_unclassified), 0, 0, unclassified_names, 0, "all",
+     "Access to keys that match no record schema: audited never (none), for writes\n"
+     "# only (writes), or always (all). Schema keys are always audited."},
+    {"audit-segment-max-bytes", T_MEM, F(audit_segment_max), 65536, 4LL << 30, NULL, 0, "64mb",
+     "Start a new segment beyond this size (and at every UTC midnight)."},
+    {"audit-checkpoint-records", T_INT, F(audit_ckpt_records), 1, 100000000, NULL, 0, "1000",
+     "A signed checkpoint every N records ..."},
+    {"audit-checkpoint-secs", T_INT, F(audit_ckpt_secs), 1, 86400, NULL, 0, "60",
+     "... or every T seconds while records come in. Checkpoints also go to the sinks."},
+    {"audit-syslog-host", T_STR, F(audit_syslog_host), 0, 0, NULL, 0, "\"\"",
+     "SIEM receiving the audit records as RFC 5424 syslog over TLS (RFC 5425); empty: none."},
+    {"audit-syslog-port", T_INT, F(audit_syslog_port), 1, 65535, NULL, 0, "6514",
+     "Its TLS port."},
+    {"audit-syslog-ca", T_PATH, F(audit_syslog_ca), 0, 0, NULL, 0, "\"\"",
+     "CA certificates the SIEM's certificate must chain to (required with a host)."},
+    {"audit-syslog-cert", T_PATH, F(audit_syslog_cert), 0, 0, NULL, 0, "\"\"",
+     "Client certificate for the SIEM (optional)."},
+    {"audit-syslog-key", T_PATH, F(audit_syslog_key), 0, 0, NULL, 0, "\"\"",
+     "Its private key."},
+    {"audit-syslog-records", T_ENUM, F(audit_syslog_records), 0, 0, syslog_records_names, 0,
+     "redacted",
+     "What the SIEM receives: all (every record as written, key names and subjects\n"
+     "# included), redacted (every record without key and subject), checkpoints (only the\n"
+     "# signed checkpoints)."},
+    {"audit-required-sinks", T_ENUM, F(audit_required_sinks), 0, 0, sinks_names, 0, "none",
+     "syslog: fail closed (refuse audited commands) while the SIEM is unreachable;\n"
+     "# none: records queue for it (bounded) and the local segments are enough."},
+    {"alert-denials-per-hour", T_INT, F(alert_denials), 0, 1000000, NULL, 0, "10",
+     "Alert when one user is denied this many times within an hour (0: off)."},
+    {"alert-hours", T_STR, F(alert_hours), 0, 0, NULL, 0, "07:00-19:00",
+     "Working hours: a granted access to PHI outside them alerts (once per user and\n"
+     "# hour). May wrap midnight (19:00-07:00). Empty: off."},
+    {"alert-timezone", T_STR, F(alert_timezone), 0, 0, NULL, 0, "UTC",
+     "IANA time zone of alert-hours, e.g. America/New_York."},
+    {"alert-subjects-count", T_INT, F(alert_subjects_count), 0, 100000, NULL, 0, "50",
+     "Alert when one user reaches more than this many distinct subjects (patients)\n"
+     "# within alert-subjects-minutes (0: off)."},
+    {"alert-subjects-minutes", T_INT, F(alert_subjects_minutes), 1, 10080, NULL, 0, "10",
+     "Window of alert-subjects-count."},
 };
 
 #define NDIRECTIVES (sizeof table / sizeof table[0])

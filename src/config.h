@@ -74,6 +74,24 @@ typedef struct config {
     int hz;                  /* background task frequency */
     int loglevel;            /* enum log_level */
     char *logfile;           /* "" for stderr */
+    /* audit and alerts (src/audit/audit_conf.c turns these into audit_opts / alert_opts) */
+    char *audit_dir;         /* segment directory */
+    int audit_fsync;         /* 0 everysec, 1 always */
+    int audit_retention_days; /* kept at least this long; removed only by phidb audit prune */
+    int audit_unclassified;  /* keys outside every schema: 0 none, 1 writes, 2 all audited */
+    long long audit_segment_max; /* rotate segments beyond this size */
+    int audit_ckpt_records;  /* a signed checkpoint every N records ... */
+    int audit_ckpt_secs;     /* ... or every T seconds */
+    char *audit_syslog_host; /* SIEM host ("" : no syslog sink) */
+    int audit_syslog_port;   /* its port (RFC 5425: 6514) */
+    char *audit_syslog_ca, *audit_syslog_cert, *audit_syslog_key; /* TLS files */
+    int audit_syslog_records; /* 0 all, 1 redacted (no key, no subject), 2 checkpoints */
+    int audit_required_sinks; /* 0 none, 1 syslog */
+    int alert_denials;       /* denials per user per hour that alert (0: off) */
+    char *alert_hours;       /* working hours "07:00-19:00" ("" : off) */
+    char *alert_timezone;    /* IANA zone of alert-hours */
+    int alert_subjects_count; /* distinct subjects by one user that alert (0: off) */
+    int alert_subjects_minutes; /* ... within this many minutes */
 } config;
 
 /* Defaults for every directive (paths unresolved). Free with config_free. */

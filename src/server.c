@@ -25,6 +25,7 @@
 #include "cmd/cmd.h"
 #include "cmd/cmd_backup.h"
 #include "cmd/persist.h"
+#include "cmd/cmd_audit.h"
 #include "cmd/cmd_policy.h"
 #include "config.h"
 #include "phi/phi.h"
@@ -142,6 +143,14 @@ static void on_workq(ev_loop *l, int fd, void *ud, int mask)
     (void)mask;
     srv *s = ud;
     workq_drain(s->authq);
+}
+
+static void on_audit(ev_loop *l, int fd, void *ud, int mask)
+{
+    (void)l;
+    (void)fd;
+    (void)mask;
+    srv_audit_notified(ud);
 }
 
 static void on_signal(ev_loop *l, int fd, void *ud, int mask)
@@ -421,6 +430,11 @@ int server_main(int argc, char **argv)
         log_warning("policy: %s", err);
         goto out_db;
     }
+    if (srv_audit_open(s, err, sizeof err) != 0) {
+        fprintf(stderr, "phidb-server: audit trail: %s\n", err);
+        log_warning("audit trail: %s", err);
+        goto out_db;
+    }
     s->tls = tls_from(s->cfg, err, sizeof err);
     if (!s->tls) {
         fprintf(stderr, "phidb-server: TLS: %s\n", err);
@@ -446,6 +460,7 @@ int server_main(int argc, char **argv)
     }
     mem_free(bind);
     ev_watch(s->loop, workq_fd(s->authq), EV_READ, on_workq, s);
+    if (s->audit) ev_watch(s->loop, audit_notify_fd(s->audit), EV_READ, on_audit, s);
     int sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
     ev_watch(s->loop, sfd, EV_READ, on_signal, s);
     s->cron_timer = ev_timer_add(s->loop, 1000 / s->cfg->hz, cron, s);
@@ -476,6 +491,7 @@ out_loop:
     ev_free(s->loop);
     tls_ctx_free(s->tls);
 out_db:
+    srv_audit_close(s);
     cmd_policy_close(s);
     persist_close(s);
     db_free(s->db);

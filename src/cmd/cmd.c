@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cmd/cmd_audit.h"
 #include "cmd/cmd_policy.h"
 #include "cmd/persist.h"
 #include "util/hash.h"
@@ -291,9 +292,17 @@ void cmd_call(client *c, const cmd_def *d)
     c->cmd = d;
     db_set_now(s->db, clock_ms());
     c->lastcmd = d; /* before running: CLIENT INFO shows itself, as in Redis */
+    /* The audit record: a write's before it runs, a read's after (refused: no reply). */
+    if (cmd_audit_before(c, d) != 0) {
+        c->cmd = NULL;
+        cmd_policy_done(c);
+        return;
+    }
+    size_t mark = c->out.len;
     d->proc(c);
     c->cmd = NULL;
     s->st.commands++;
+    cmd_audit_after(c, d, mark);
     cmd_policy_after(c, d); /* blind index of the records it wrote */
     cmd_policy_done(c);     /* give back the arguments pseudonyms stood for */
     /* Whatever the command changed goes to the log before its reply goes out. */
@@ -399,9 +408,15 @@ void cmd_dispatch(client *c)
         return;
     }
     if (check_dangerous(c, d) != 0) return;
-    if (cmd_check_access(c, d, "toplevel") != 0) return;
+    if (cmd_check_access(c, d, "toplevel") != 0) {
+        cmd_audit_denied(c, d, "acl");
+        return;
+    }
     if (check_limits(c, d) != 0) return;
-    if (cmd_policy_check(c, d) != 0) return;
+    if (cmd_policy_check(c, d) != 0) {
+        cmd_audit_denied(c, d, policy_strerror(c->pv.denied));
+        return;
+    }
     if (cmd_dlp_check(c, d) != 0) {
         cmd_policy_done(c);
         return;

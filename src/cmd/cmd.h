@@ -154,6 +154,13 @@ struct client {
     int pending_jobs;         /* worker jobs holding this client */
     int purpose;              /* purpose of use (enum policy_purpose) */
     cmd_pview pv;             /* the policy's decision for the running command */
+    const uint8_t *shown[32]; /* fields an enumeration showed under the policy (audit) */
+    size_t shownlen[32];      /* their lengths */
+    int nshown;               /* how many (at most 32 are named) */
+    uint64_t audit_seq;       /* its last audit record (replies wait for it: fsync always) */
+    int audit_scope;          /* the running command is audited */
+    int audit_done;           /* ... and its record was accepted before it ran */
+    const char *bye;          /* why the session ends ("quit", "idle-timeout"; NULL: closed) */
     long long ctime;          /* connected at (ms) */
     long long last_ms;        /* last interaction (ms, monotonic) */
     long long reply_timer;    /* timer delaying a throttled login reply (0: none) */
@@ -181,6 +188,9 @@ struct srv {
     config *cfg;              /* configuration (CONFIG SET changes it) */
     keyring *keys;            /* master and data keys */
     sealer *values;           /* seals stored values */
+    struct audit *audit;      /* audit trail (src/audit) */
+    struct alert_engine *alerts; /* alert rules */
+    int audit_was_healthy;    /* health last seen (alerts on change) */
     policy *pol;              /* access policy (NULL: none, the ACL alone decides) */
     policy_grants *grants;    /* break-glass grants */
     char *grant_path;         /* their sealed file */

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cmd/cmd_audit.h"
 #include "cmd/cmd_policy.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -161,7 +162,13 @@ static void login_done(void *ud)
         acl_user *u = acl_find(s->acl, (const uint8_t *)user, strlen(user));
         if (u && c->conn && !accept_login(c, u)) rc = ACL_AUTH_FAIL;
         log_verbose("user %s authenticated from %s", user, c->addr);
+        cmd_audit_event(s, c, AUDIT_EV_AUTH, rc == ACL_AUTH_OK ? AUDIT_GRANTED : AUDIT_DENIED,
+                        user, "password", rc == ACL_AUTH_OK ? NULL : "cert", NULL);
     } else {
+        cmd_audit_event(s, c, AUDIT_EV_AUTH, AUDIT_DENIED, user, "password", why_text(why),
+                        NULL);
+        if (locked_now)
+            cmd_audit_event(s, c, AUDIT_EV_LOCKOUT, AUDIT_GRANTED, user, "password", NULL, NULL);
         s->st.auth_fail++;
         log_notice("failed login for user '%s' from %s (%s)", user, c->addr, why_text(why));
         if (locked_now) {
@@ -213,6 +220,8 @@ static void start_login(client *c, const arg *user, const arg *pass, login *prot
         s->st.auth_cached++;
         acl_user *u = acl_find(s->acl, user->p, user->len);
         int ok = accept_login(c, u);
+        cmd_audit_event(s, c, AUDIT_EV_AUTH, ok ? AUDIT_GRANTED : AUDIT_DENIED, acl_user_name(u),
+                        "password", ok ? NULL : "cert", NULL);
         login l = *proto;
         l.c = c;
         login_done_common(&l, ok);
@@ -306,6 +315,7 @@ void hello_cmd(client *c)
 
 void quit_cmd(client *c)
 {
+    c->bye = "quit";
     rep_ok(c);
     c->flags |= CL_CLOSE_AFTER;
 }
@@ -316,6 +326,8 @@ void reset_cmd(client *c)
     pubsub_unsubscribe_all(c);
     c->proto = 2;
     set_name(c, NULL, 0);
+    if (c->username && (c->flags & (CL_AUTHED | CL_MFA_PENDING)))
+        cmd_audit_event(c->s, c, AUDIT_EV_LOGOUT, AUDIT_GRANTED, NULL, "reset", NULL, NULL);
     c->user = NULL;
     mem_free(c->username);
     c->username = NULL;

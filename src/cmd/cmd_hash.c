@@ -124,6 +124,22 @@ static void emit_field(void *ud, const uint8_t *f, size_t flen, const db_ref *v)
     if (x->values) rep_value(x->c, v);
 }
 
+static void count_visible(void *ud, const uint8_t *f, size_t flen, const db_ref *v)
+{
+    (void)v;
+    emit_ctx *x = ud;
+    if (pv_field_visible(x->c, f, flen, NULL)) x->n++;
+}
+
+static void emit_visible_direct(void *ud, const uint8_t *f, size_t flen, const db_ref *v)
+{
+    emit_ctx *x = ud;
+    if (!pv_field_visible(x->c, f, flen, NULL)) return;
+    if (x->fields) rep_bulk(x->c, f, flen);
+    if (x->values) rep_value(x->c, v);
+    pv_shown(x->c, f, flen);
+}
+
 /* The fields the session may see, as reply elements in x->items. */
 static void emit_visible(void *ud, const uint8_t *f, size_t flen, const db_ref *v)
 {
@@ -134,6 +150,7 @@ static void emit_visible(void *ud, const uint8_t *f, size_t flen, const db_ref *
         if (x->c->pv.deid && pv_hvalue_len(x->c, pf, f, flen, v) < 0) return;
         resp_bulk(&x->items, f, flen);
         x->n++;
+        pv_shown(x->c, f, flen);
         return;
     }
     size_t mark = x->items.len;
@@ -146,12 +163,24 @@ static void emit_visible(void *ud, const uint8_t *f, size_t flen, const db_ref *
         return;
     }
     x->n++;
+    pv_shown(x->c, f, flen);
 }
 
 static void hgetall_generic(client *c, int fields, int values)
 {
     db_entry *e;
     if (lookup_hash(c, &e, 1) != 0) return;
+    if (e && filtered(c) && !c->pv.deid) {
+        /* Visibility does not depend on values: count, then reply straight away. */
+        emit_ctx x = {c, fields, values, {0}, 0, 0};
+        db_hash_foreach(c->s->db, e, count_visible, &x);
+        if (fields && values)
+            rep_map(c, x.n);
+        else
+            rep_array(c, x.n);
+        db_hash_foreach(c->s->db, e, emit_visible_direct, &x);
+        return;
+    }
     if (e && filtered(c)) {
         emit_ctx x = {c, fields, values, {0}, 0, 0};
         db_hash_foreach(c->s->db, e, emit_visible, &x);
@@ -342,6 +371,7 @@ static void hscan_collect(void *ud, const uint8_t *f, size_t flen, const db_ref 
             if (a->c->pv.deid && pv_hvalue_len(a->c, pf, f, flen, v) < 0) return;
             resp_bulk(&a->items, f, flen);
             a->n++;
+            pv_shown(a->c, f, flen);
             return;
         }
         size_t mark = a->items.len;
@@ -354,6 +384,7 @@ static void hscan_collect(void *ud, const uint8_t *f, size_t flen, const db_ref 
             return;
         }
         a->n += 2;
+        pv_shown(a->c, f, flen);
         return;
     }
     resp_bulk(&a->items, f, flen);

@@ -2,6 +2,7 @@
  * cmd_phipolicy: PHI.POLICY, PHI.PURPOSE, PHI.BREAKGLASS, PHI.FIND and PHI.MFA
  * (docs/policy.md, sections 2.1, 2.4, 2.8, 2.10 and 4).
  */
+#include "cmd_audit.h"
 #include "cmd_policy.h"
 
 #include <stdio.h>
@@ -18,9 +19,14 @@ void phi_policy_reload_cmd(client *c)
 {
     char err[1200];
     if (cmd_policy_reload(c->s, err, sizeof err) != 0) {
+        cmd_audit_event(c->s, c, AUDIT_EV_POLICY, AUDIT_FAILED, NULL, "reload", err, NULL);
         rep_errf(c, "ERR %s", err);
         return;
     }
+    char detail[128];
+    snprintf(detail, sizeof detail, "{\"generation\":%llu}",
+             (unsigned long long)policy_generation(c->s->pol));
+    cmd_audit_event(c->s, c, AUDIT_EV_POLICY, AUDIT_GRANTED, NULL, "reload", NULL, detail);
     rep_ok(c);
 }
 
@@ -110,6 +116,21 @@ void phi_breakglass_cmd(client *c)
     int rc = policy_grant_add(s->grants, c->username, c->argv[1].p, c->argv[1].len,
                               reason.p ? reason.p : (const uint8_t *)"", reason.len,
                               (long long)s->cfg->breakglass_ttl * 1000, now, &g, err, sizeof err);
+    audit_rec ar = {0};
+    ar.type = AUDIT_EV_BREAKGLASS;
+    ar.action = "grant";
+    ar.subject = (const char *)c->argv[1].p;
+    ar.subjectlen = c->argv[1].len;
+    buf_putc(&reason, '\0');
+    ar.reason = rc == 0 ? (const char *)reason.p : err;
+    ar.result = rc == 0 ? AUDIT_GRANTED : AUDIT_FAILED;
+    ar.emergency = rc == 0 ? g.id : NULL;
+    char detail[64];
+    if (rc == 0) {
+        snprintf(detail, sizeof detail, "{\"expires\":%lld}", g.expires_ms / 1000);
+        ar.detail = detail;
+    }
+    cmd_audit_record(s, c, &ar);
     buf_wipe_free(&reason);
     if (rc != 0) {
         rep_errf(c, "ERR %s", err);
@@ -161,9 +182,19 @@ void phi_breakglass_revoke_cmd(client *c)
         rep_errf(c, "ERR grant revoked but not saved: %s", err);
         return;
     }
-    if (rc == 1)
+    if (rc == 1) {
         log_warning("break-glass grant %.*s revoked by user %s", (int)c->argv[2].len,
                     (const char *)c->argv[2].p, c->username ? c->username : "?");
+        char id[40];
+        snprintf(id, sizeof id, "%.*s", (int)(c->argv[2].len < 32 ? c->argv[2].len : 32),
+                 (const char *)c->argv[2].p);
+        audit_rec ar = {0};
+        ar.type = AUDIT_EV_BREAKGLASS;
+        ar.action = "revoke";
+        ar.result = AUDIT_GRANTED;
+        ar.emergency = id;
+        cmd_audit_record(c->s, c, &ar);
+    }
     rep_int(c, rc);
 }
 
@@ -256,12 +287,16 @@ void phi_mfa_cmd(client *c)
         c->flags |= CL_AUTHED;
         cmd_policy_login(c);
         log_verbose("user %s completed MFA from %s", c->username, c->addr);
+        cmd_audit_event(s, c, AUDIT_EV_MFA, AUDIT_GRANTED, NULL, "totp", NULL, NULL);
         rep_ok(c);
         return;
     }
     s->st.auth_fail++;
     log_notice("failed TOTP code for user '%s' from %s", c->username, c->addr);
+    cmd_audit_event(s, c, AUDIT_EV_MFA, AUDIT_DENIED, NULL, "totp",
+                    rc == POLICY_TOTP_REPLAY ? "replay" : "bad-code", NULL);
     if (locked_now) {
+        cmd_audit_event(s, c, AUDIT_EV_LOCKOUT, AUDIT_GRANTED, NULL, "totp", NULL, NULL);
         s->st.lockouts++;
         log_warning("user '%s' locked after consecutive failed logins (TOTP, last from %s)",
                     c->username, c->addr);

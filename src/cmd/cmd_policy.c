@@ -51,6 +51,19 @@ static enum pclass class_of(const cmd_def *d)
     return PC_NONE;
 }
 
+static void named_fields(const cmd_def *d, int argc, int *first, int *step, int *last);
+
+int cmd_policy_named_fields(const cmd_def *d, int argc, int *first, int *step, int *last)
+{
+    cmd_proc *p = d->proc;
+    if (p != hget_cmd && p != hmget_cmd && p != hstrlen_cmd && p != hexists_cmd && p != hset_cmd &&
+        p != hmset_cmd && p != hsetnx_cmd && p != hdel_cmd && p != hincrby_cmd &&
+        p != hincrbyfloat_cmd)
+        return 0;
+    named_fields(d, argc, first, step, last);
+    return 1;
+}
+
 /* Fields named by a field command: first index and step (HSET pairs: 2, step 2). */
 static void named_fields(const cmd_def *d, int argc, int *first, int *step, int *last)
 {
@@ -358,6 +371,12 @@ static int record_subject(client *c, const policy_schema *sch, const uint8_t *ke
     return 1;
 }
 
+int cmd_policy_subject(client *c, const policy_schema *sch, const uint8_t *key, size_t klen,
+                       buf *out)
+{
+    return record_subject(c, sch, key, klen, out);
+}
+
 static int scope_ok(client *c, const policy_schema *sch, const uint8_t *key, size_t klen)
 {
     const policy_role *r = c->pv.role;
@@ -566,6 +585,7 @@ int cmd_policy_check(client *c, const cmd_def *d)
 {
     cmd_policy_done(c);
     memset(&c->pv, 0, sizeof c->pv);
+    c->nshown = 0;
     if (!c->s->pol) return 0;
     if (check(c, d) == 0) return 0;
     cmd_policy_done(c); /* a refusal gives the arguments back at once (EXEC moves on) */
@@ -588,6 +608,13 @@ static int check(client *c, const cmd_def *d)
          * checked on every schema the keyspace has keys of would need a walk; the policy
          * asks for delete on every group, which is what a record delete needs. */
         if (!r) return deny(c, POLICY_DENY_NO_ROLE, NULL, NULL, 0, NULL, POLICY_DELETE);
+        if (!policy_role_deletes_all(r) || policy_role_self(r)) {
+            rep_errf(c, "NOPERM this user's role '%s' may not delete every record (%s needs "
+                        "delete on every field group)",
+                     policy_role_name(r), d->name);
+            c->pv.denied = POLICY_DENY_GROUP;
+            return -1;
+        }
         return 0;
     }
     int last = d->last_key < 0 ? c->argc + d->last_key : d->last_key;
@@ -619,11 +646,24 @@ void cmd_policy_after(client *c, const cmd_def *d)
 {
     srv *s = c->s;
     if (!s->pol || !s->pix || !(d->flags & CMD_WRITE) || d->first_key <= 0) return;
-    int last = d->last_key < 0 ? c->argc + d->last_key : d->last_key;
-    int step = d->key_step ? d->key_step : 1;
-    for (int i = d->first_key; i <= last && i < c->argc; i += step) {
-        const policy_schema *sch = policy_schema_for(s->pol, c->argv[i].p, c->argv[i].len);
-        if (sch) reindex_key(s, sch, c->argv[i].p, c->argv[i].len);
+    if (d->proc != rename_cmd && d->proc != renamenx_cmd) {
+        /* Only a field command that names an indexed field changes the index (deletions
+         * go through cmd_policy_key_changed). */
+        int first, step, last;
+        if (!cmd_policy_named_fields(d, c->argc, &first, &step, &last)) return;
+        const policy_schema *sch = policy_schema_for(s->pol, c->argv[1].p, c->argv[1].len);
+        if (!sch) return;
+        int indexed = 0;
+        for (int j = first; j <= last && j < c->argc && !indexed; j += step) {
+            const policy_field *f = policy_field_find(sch, c->argv[j].p, c->argv[j].len);
+            indexed = f && policy_field_indexed(f);
+        }
+        if (indexed) reindex_key(s, sch, c->argv[1].p, c->argv[1].len);
+        return;
+    }
+    {
+        const policy_schema *sch = policy_schema_for(s->pol, c->argv[2].p, c->argv[2].len);
+        if (sch) reindex_key(s, sch, c->argv[2].p, c->argv[2].len);
     }
     if (d->proc == rename_cmd || d->proc == renamenx_cmd) {
         const policy_schema *sch = policy_schema_for(s->pol, c->argv[1].p, c->argv[1].len);
@@ -667,10 +707,16 @@ int pv_hvalue_into(client *c, const void *pf, const uint8_t *f, size_t flen, con
     if (!c->pv.deid) {
         size_t n = db_ref_len(v);
         buf_reserve(out, n + 32);
-        buf_printf(out, "$%zu\r\n", n);
-        if (db_ref_open(c->s->db, v, out->p + out->len) != 0) return -2;
-        out->len += n;
-        buf_append(out, "\r\n", 2);
+        char hdr[24];
+        hdr[0] = '$';
+        size_t hl = 1 + str_from_ll(hdr + 1, (long long)n);
+        hdr[hl++] = '\r';
+        hdr[hl++] = '\n';
+        if (db_ref_open(c->s->db, v, out->p + out->len + hl) != 0) return -2;
+        memcpy(out->p + out->len, hdr, hl);
+        out->len += hl + n;
+        out->p[out->len++] = '\r';
+        out->p[out->len++] = '\n';
         return 0;
     }
     buf plain = {0}, val = {0};

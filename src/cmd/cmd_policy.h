@@ -39,6 +39,22 @@ void cmd_policy_login(client *c);
 /* Undo pseudonym translation of c->argv after the command (restores the client's args). */
 void cmd_policy_done(client *c);
 
+/* For the audit record: the fields command d names (first, step, last argument index);
+ * 0 when it names none. */
+int cmd_policy_named_fields(const cmd_def *d, int argc, int *first, int *step, int *last);
+/* The subject of record key into out (1), or 0 when the record has none. */
+int cmd_policy_subject(client *c, const policy_schema *sch, const uint8_t *key, size_t klen,
+                       buf *out);
+/* An enumeration showed field f (kept for the audit record). */
+static inline void pv_shown(client *c, const uint8_t *f, size_t flen)
+{
+    if (c->nshown < 32) {
+        c->shown[c->nshown] = f;
+        c->shownlen[c->nshown] = flen;
+    }
+    c->nshown++;
+}
+
 /* ---- for handlers ---- */
 /* 1 if field (f, flen) of the command's record is shown (enumerations); *pf gets its
  * declaration (NULL if undeclared or no policy). */

@@ -423,6 +423,22 @@ def bad_policy(run, srv):
     srv.restart()
 
 
+def flush(run, srv):
+    a = srv.raw()
+    for u in ("doc", "reg"):
+        run.eq(val(a.call("ACL", "SETUSER", u, "+flushdb")), "OK", f"{u} gets FLUSHDB")
+    a.close()
+    d = srv.raw("doc", PW)
+    r = val(d.call("FLUSHDB"))
+    run.check(is_noperm(r, "every record"), "FLUSHDB needs delete on every group", r)
+    d.close()
+    g = srv.raw("reg", PW)
+    run.eq(val(g.call("FLUSHDB")), "OK", "the registrar (delete=*) may flush")
+    run.eq(val(g.call("DBSIZE")), 0, "everything is gone")
+    run.eq(val(g.call("PHI.FIND", "patient", "ssn", P1["ssn"])), [], "so is the blind index")
+    g.close()
+
+
 def body(run):
     if harness.env_target() != "phidb":
         run.log("SKIP: phidb-only test")
@@ -433,11 +449,11 @@ def body(run):
         f.write(POLICY)
     os.chmod(pol, 0o600)
     srv_probe.stop()
-    srv_probe.extra = [("policy-file", pol)]
+    srv_probe.extra = [("policy-file", pol), ("allow-dangerous-commands", "flushdb")]
     srv_probe.restart()
     srv = srv_probe
     run.cases([setup, matrix, patient_scope, research_view, purpose, blind_index, breakglass,
-               mfa, cert_user, bad_policy], run, srv)
+               mfa, cert_user, bad_policy, flush], run, srv)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,360 @@
+/*
+ * audit_seg: segment and block encoding, names, hashing, checkpoint signatures
+ * (see audit_seg.h for the byte layout). Compression is zstd, sealing is the
+ * store's AES-256-GCM sealer, signatures are OpenSSL's Ed25519: nothing here
+ * is hand-made crypto or compression.
+ */
+#include "audit/audit_seg.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/sha.h>
+#include <zstd.h>
+
+#include "util/mem.h"
+
+static void be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static void be64(uint8_t *p, uint64_t v)
+{
+    be32(p, (uint32_t)(v >> 32));
+    be32(p + 4, (uint32_t)v);
+}
+
+static uint32_t rd32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint64_t rd64(const uint8_t *p)
+{
+    return (uint64_t)rd32(p) << 32 | rd32(p + 4);
+}
+
+void audit_seg_header_encode(audit_seg_header *h)
+{
+    memcpy(h->raw, AUDIT_SEG_MAGIC, 8);
+    be64(h->raw + 8, h->id);
+    be64(h->raw + 16, h->first_seq);
+    be64(h->raw + 24, (uint64_t)h->created_us);
+    memcpy(h->raw + 32, h->prev, 32);
+}
+
+int audit_seg_header_decode(const uint8_t *p, audit_seg_header *h)
+{
+    if (memcmp(p, AUDIT_SEG_MAGIC, 8) != 0) return -1;
+    memcpy(h->raw, p, AUDIT_SEG_HEADER);
+    h->id = rd64(p + 8);
+    h->first_seq = rd64(p + 16);
+    h->created_us = (int64_t)rd64(p + 24);
+    memcpy(h->prev, p + 32, 32);
+    return 0;
+}
+
+void audit_blk_header_encode(audit_blk_header *b)
+{
+    be32(b->raw, AUDIT_BLK_MAGIC);
+    be32(b->raw + 4, b->sealed_len);
+    be64(b->raw + 8, b->block_no);
+    be64(b->raw + 16, b->first_seq);
+    be32(b->raw + 24, b->nrec);
+    be32(b->raw + 28, b->raw_len);
+}
+
+int audit_blk_header_decode(const uint8_t *p, audit_blk_header *b)
+{
+    if (rd32(p) != AUDIT_BLK_MAGIC) return -1;
+    memcpy(b->raw, p, AUDIT_BLK_HEADER);
+    b->sealed_len = rd32(p + 4);
+    b->block_no = rd64(p + 8);
+    b->first_seq = rd64(p + 16);
+    b->nrec = rd32(p + 24);
+    b->raw_len = rd32(p + 28);
+    if (b->raw_len > AUDIT_BLK_MAX_RAW || b->sealed_len < SEAL_OVERHEAD ||
+        b->sealed_len > ZSTD_compressBound(AUDIT_BLK_MAX_RAW) + SEAL_OVERHEAD || b->nrec == 0 ||
+        b->nrec > b->raw_len / 2)
+        return -1;
+    return 0;
+}
+
+int audit_blk_build(sealer *s, const audit_seg_header *h, uint64_t block_no, uint64_t first_seq,
+                    uint32_t nrec, const uint8_t *p, size_t n, int level, void *zcctx, buf *tmp,
+                    buf *out)
+{
+    if (n > AUDIT_BLK_MAX_RAW || nrec == 0) return -1;
+    tmp->len = 0;
+    buf_reserve(tmp, ZSTD_compressBound(n));
+    size_t c;
+    if (zcctx)
+        c = ZSTD_compressCCtx(zcctx, tmp->p, tmp->cap, p, n, level);
+    else
+        c = ZSTD_compress(tmp->p, tmp->cap, p, n, level);
+    if (ZSTD_isError(c)) return -1;
+    audit_blk_header b = {.sealed_len = (uint32_t)(c + SEAL_OVERHEAD),
+                          .block_no = block_no,
+                          .first_seq = first_seq,
+                          .nrec = nrec,
+                          .raw_len = (uint32_t)n};
+    audit_blk_header_encode(&b);
+    buf_reserve(out, AUDIT_BLK_HEADER + b.sealed_len);
+    uint8_t *o = out->p + out->len;
+    memcpy(o, b.raw, AUDIT_BLK_HEADER);
+    if (seal_seal(s, tmp->p, c, h->raw, AUDIT_SEG_HEADER, b.raw, AUDIT_BLK_HEADER,
+                  o + AUDIT_BLK_HEADER) != 0)
+        return -1;
+    out->len += AUDIT_BLK_HEADER + b.sealed_len;
+    return 0;
+}
+
+int audit_blk_open(sealer *s, const audit_seg_header *h, const audit_blk_header *b,
+                   const uint8_t *in, void *zdctx, buf *tmp, buf *out)
+{
+    size_t plen = b->sealed_len - SEAL_OVERHEAD;
+    tmp->len = 0;
+    buf_reserve(tmp, plen + 1);
+    if (seal_open(s, in, b->sealed_len, h->raw, AUDIT_SEG_HEADER, b->raw, AUDIT_BLK_HEADER,
+                  tmp->p) != 0)
+        return -1;
+    unsigned long long fs = ZSTD_getFrameContentSize(tmp->p, plen);
+    if (fs != b->raw_len) return -2;
+    buf_reserve(out, b->raw_len + 1);
+    size_t d = zdctx ? ZSTD_decompressDCtx(zdctx, out->p + out->len, b->raw_len, tmp->p, plen)
+                     : ZSTD_decompress(out->p + out->len, b->raw_len, tmp->p, plen);
+    if (ZSTD_isError(d) || d != b->raw_len) return -2;
+    out->len += d;
+    return 0;
+}
+
+void audit_seg_name(char *out, size_t cap, uint64_t id, int64_t created_us)
+{
+    time_t t = (time_t)(created_us / 1000000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    snprintf(out, cap, "audit-%010llu-%04d%02d%02d.seg", (unsigned long long)id, tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday);
+}
+
+uint64_t audit_seg_parse_name(const char *name)
+{
+    /* audit-NNNNNNNNNN-YYYYMMDD.seg */
+    if (strlen(name) != 29 || strncmp(name, "audit-", 6) != 0 || name[16] != '-' ||
+        strcmp(name + 25, ".seg") != 0)
+        return 0;
+    uint64_t id = 0;
+    for (int i = 6; i < 16; i++) {
+        if (name[i] < '0' || name[i] > '9') return 0;
+        id = id * 10 + (uint64_t)(name[i] - '0');
+    }
+    for (int i = 17; i < 25; i++)
+        if (name[i] < '0' || name[i] > '9') return 0;
+    return id;
+}
+
+typedef struct {
+    uint64_t id;
+    char *name;
+} seg_ent;
+
+static int ent_cmp(const void *a, const void *b)
+{
+    const seg_ent *x = a, *y = b;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+int audit_seg_list(const char *dir, uint64_t **ids, char ***names)
+{
+    DIR *d = opendir(dir);
+    *ids = NULL;
+    *names = NULL;
+    if (!d) return -1;
+    seg_ent *e = NULL;
+    int n = 0, cap = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        uint64_t id = audit_seg_parse_name(de->d_name);
+        if (!id) continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            e = mem_realloc(e, (size_t)cap * sizeof *e);
+        }
+        e[n].id = id;
+        e[n].name = mem_strdup(de->d_name);
+        n++;
+    }
+    closedir(d);
+    if (n) qsort(e, (size_t)n, sizeof *e, ent_cmp);
+    *ids = mem_alloc(sizeof **ids * (size_t)(n ? n : 1));
+    *names = mem_alloc(sizeof **names * (size_t)(n ? n : 1));
+    for (int i = 0; i < n; i++) {
+        (*ids)[i] = e[i].id;
+        (*names)[i] = e[i].name;
+    }
+    mem_free(e);
+    return n;
+}
+
+void audit_seg_list_free(uint64_t *ids, char **names, int n)
+{
+    for (int i = 0; i < n; i++)
+        mem_free(names[i]);
+    mem_free(names);
+    mem_free(ids);
+}
+
+void audit_hash(const uint8_t *line, size_t n, uint8_t out[32])
+{
+    SHA256(line, n, out);
+}
+
+void audit_hex(const uint8_t *p, size_t n, char *out)
+{
+    static const char h[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = h[p[i] >> 4];
+        out[2 * i + 1] = h[p[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
+int audit_unhex(const char *s, size_t n, uint8_t *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        int a = hexval(s[2 * i]), b = hexval(s[2 * i + 1]);
+        if (a < 0 || b < 0) return -1;
+        out[i] = (uint8_t)(a << 4 | b);
+    }
+    return 0;
+}
+
+int audit_line_parse(const char *line, size_t n, audit_line_info *li)
+{
+    static const char pre[] = "{\"seq\":";
+    if (n < sizeof pre - 1 + 1 + 7 + 27 + 8 + 1 + AUDIT_PREV_SUFFIX) return -1;
+    if (memcmp(line, pre, sizeof pre - 1) != 0) return -1;
+    size_t i = sizeof pre - 1;
+    uint64_t seq = 0;
+    size_t d0 = i;
+    while (i < n && line[i] >= '0' && line[i] <= '9' && i - d0 < 20) {
+        seq = seq * 10 + (uint64_t)(line[i] - '0');
+        i++;
+    }
+    if (i == d0 || seq == 0) return -1;
+    if (n - i < 7 + 27 + 8 + AUDIT_PREV_SUFFIX || memcmp(line + i, ",\"ts\":\"", 7) != 0) return -1;
+    li->ts = line + i + 7;
+    i += 7 + 27;
+    if (memcmp(line + i, "\",\"ev\":\"", 8) != 0) return -1;
+    i += 8;
+    li->ev = line + i;
+    size_t end = n - AUDIT_PREV_SUFFIX;
+    while (i < end && line[i] != '"')
+        i++;
+    if (i >= end) return -1;
+    li->evlen = (size_t)(line + i - li->ev);
+    if (memcmp(line + end, ",\"prev\":\"", 9) != 0 || memcmp(line + n - 2, "\"}", 2) != 0)
+        return -1;
+    if (audit_unhex(line + end + 9, 32, li->prev) != 0) return -1;
+    li->seq = seq;
+    return 0;
+}
+
+int audit_ed25519_pub(const uint8_t seed[32], uint8_t pub[32])
+{
+    EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32);
+    size_t n = 32;
+    int rc = k && EVP_PKEY_get_raw_public_key(k, pub, &n) == 1 && n == 32 ? 0 : -1;
+    EVP_PKEY_free(k);
+    return rc;
+}
+
+int audit_ed25519_sign(const uint8_t seed[32], const uint8_t *msg, size_t n, uint8_t sig[64])
+{
+    EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32);
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    size_t sl = 64;
+    int rc = k && c && EVP_DigestSignInit(c, NULL, NULL, NULL, k) == 1 &&
+                     EVP_DigestSign(c, sig, &sl, msg, n) == 1 && sl == 64
+                 ? 0
+                 : -1;
+    EVP_MD_CTX_free(c);
+    EVP_PKEY_free(k);
+    return rc;
+}
+
+static int ed25519_verify(const uint8_t pub[32], const uint8_t *msg, size_t n,
+                          const uint8_t sig[64])
+{
+    EVP_PKEY *k = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub, 32);
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    int ok = k && c && EVP_DigestVerifyInit(c, NULL, NULL, NULL, k) == 1 &&
+             EVP_DigestVerify(c, sig, 64, msg, n) == 1;
+    EVP_MD_CTX_free(c);
+    EVP_PKEY_free(k);
+    return ok;
+}
+
+int audit_ckpt_verify(const uint8_t pub[32], const char *line, size_t n, const audit_line_info *li)
+{
+    const char *p = memmem(line, n, "\"sig\":\"", 7);
+    if (!p || (size_t)(line + n - p) < 7 + 128 + 1) return -1;
+    uint8_t sig[64];
+    if (audit_unhex(p + 7, 64, sig) != 0 || p[7 + 128] != '"') return 0;
+    uint8_t msg[sizeof AUDIT_SIGN_CTX - 1 + 8 + 32];
+    memcpy(msg, AUDIT_SIGN_CTX, sizeof AUDIT_SIGN_CTX - 1);
+    be64(msg + sizeof AUDIT_SIGN_CTX - 1, li->seq);
+    memcpy(msg + sizeof AUDIT_SIGN_CTX - 1 + 8, li->prev, 32);
+    return ed25519_verify(pub, msg, sizeof msg, sig);
+}
+
+int audit_pub_read(const char *path, uint8_t pub[32])
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    EVP_PKEY *k = PEM_read_PUBKEY(f, NULL, NULL, NULL);
+    fclose(f);
+    size_t n = 32;
+    int rc = k && EVP_PKEY_get_base_id(k) == EVP_PKEY_ED25519 &&
+                     EVP_PKEY_get_raw_public_key(k, pub, &n) == 1 && n == 32
+                 ? 0
+                 : -1;
+    EVP_PKEY_free(k);
+    return rc;
+}
+
+int audit_pub_write(const char *path, const uint8_t pub[32])
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    EVP_PKEY *k = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub, 32);
+    FILE *f = k ? fopen(tmp, "w") : NULL;
+    int rc = -1;
+    if (f) {
+        int ok = PEM_write_PUBKEY(f, k) == 1;
+        ok = fflush(f) == 0 && ok;
+        ok = fclose(f) == 0 && ok;
+        if (ok && rename(tmp, path) == 0)
+            rc = 0;
+        else
+            remove(tmp);
+    }
+    EVP_PKEY_free(k);
+    return rc;
+}

@@ -1,0 +1,151 @@
+/*
+ * audit_seg: the segment file format of the audit trail, shared by the writer
+ * (audit.c), the verifier (audit_verify.c), the tools and the tests.
+ *
+ *   file  DIR/audit-<id:10 digits>-<YYYYMMDD>.seg
+ *   header (64 bytes, big-endian): "PHIDBAU1" | u64 id | u64 first_seq | i64 created_us |
+ *          prev[32] (hash of the record before this segment's first; zeros for the first)
+ *   block  frame (32 bytes): u32 "ABLK" | u32 sealed_len | u64 block_no (0, 1, ...) |
+ *          u64 first_seq | u32 nrec | u32 raw_len, then sealed_len bytes:
+ *          seal_seal(zstd(lines)), AAD = the segment header and the frame header.
+ *
+ * A line is a JSON record ending in ,"prev":"<64 hex>"}\n (audit_format). The hash of a
+ * record is the SHA-256 of its line without the '\n'.
+ */
+#ifndef AUDIT_SEG_H
+#define AUDIT_SEG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/seal.h"
+#include "util/buf.h"
+
+#define AUDIT_SEG_MAGIC   "PHIDBAU1"
+#define AUDIT_SEG_HEADER  64
+#define AUDIT_BLK_MAGIC   0x41424c4bu /* "ABLK" */
+#define AUDIT_BLK_HEADER  32
+#define AUDIT_BLK_MAX_RAW (16u << 20) /* a block holds at most 16 MB of lines */
+#define AUDIT_PREV_SUFFIX 75          /* ,"prev":"<64 hex>"} */
+
+typedef struct {
+    uint64_t id;                   /* segment number, 1, 2, ... */
+    uint64_t first_seq;            /* seq of its first record */
+    int64_t created_us;            /* creation time */
+    uint8_t prev[32];              /* hash of the record before its first */
+    uint8_t raw[AUDIT_SEG_HEADER]; /* the header bytes (AAD) */
+} audit_seg_header;
+
+typedef struct {
+    uint32_t sealed_len;
+    uint64_t block_no;
+    uint64_t first_seq;
+    uint32_t nrec;
+    uint32_t raw_len;
+    uint8_t raw[AUDIT_BLK_HEADER];
+} audit_blk_header;
+
+/* Encode / decode a segment header. decode returns 0, or -1 (bad magic). */
+void audit_seg_header_encode(audit_seg_header *h);
+int audit_seg_header_decode(const uint8_t *p, audit_seg_header *h);
+/* Encode / decode a frame header. decode returns 0 or -1 (bad magic or limits). */
+void audit_blk_header_encode(audit_blk_header *b);
+int audit_blk_header_decode(const uint8_t *p, audit_blk_header *b);
+
+/* Build a sealed block of the lines (p, n) (nrec records) into out (appended: frame header
+ * + sealed bytes). zcctx is a ZSTD_CCtx (NULL: a temporary one). tmp is scratch space.
+ * Returns 0 or -1. */
+int audit_blk_build(sealer *s, const audit_seg_header *h, uint64_t block_no, uint64_t first_seq,
+                    uint32_t nrec, const uint8_t *p, size_t n, int level, void *zcctx, buf *tmp,
+                    buf *out);
+/* Open the block whose frame header is b and sealed bytes (in, b->sealed_len): the lines are
+ * appended to out (zdctx: a ZSTD_DCtx or NULL; tmp: scratch). Returns 0, -1 (authentication
+ * failed), -2 (decompression failed or the size does not match). */
+int audit_blk_open(sealer *s, const audit_seg_header *h, const audit_blk_header *b,
+                   const uint8_t *in, void *zdctx, buf *tmp, buf *out);
+
+/* Segment file name for id and UTC day of created_us, into out. */
+void audit_seg_name(char *out, size_t cap, uint64_t id, int64_t created_us);
+/* Parse a segment file name; returns the id, or 0 when the name is not a segment. */
+uint64_t audit_seg_parse_name(const char *name);
+/* Segments of dir sorted by id: *ids (mem_alloc'd, caller frees) and their names
+ * (*names[i] mem_alloc'd; free with audit_seg_list_free). Returns the count, or -1. */
+int audit_seg_list(const char *dir, uint64_t **ids, char ***names);
+void audit_seg_list_free(uint64_t *ids, char **names, int n);
+
+/* SHA-256 of a record line (without '\n') and the hex form. */
+void audit_hash(const uint8_t *line, size_t n, uint8_t out[32]);
+void audit_hex(const uint8_t *p, size_t n, char *out);
+int audit_unhex(const char *s, size_t n, uint8_t *out);
+
+/* Parts of a record line found without a JSON parser (positions are fixed by the format).
+ * Returns 0, or -1 when the line is not shaped like a record. */
+typedef struct {
+    uint64_t seq;
+    const char *ev; /* event name (not NUL-terminated) */
+    size_t evlen;
+    const char *ts; /* 27 characters */
+    uint8_t prev[32];
+} audit_line_info;
+int audit_line_parse(const char *line, size_t n, audit_line_info *li);
+
+/* ---- checkpoints ---- */
+
+/* The message a checkpoint signs: "phidb-audit-checkpoint/v1" | be64 seq | prev[32]. */
+#define AUDIT_SIGN_CTX "phidb-audit-checkpoint/v1"
+/* Verify the "sig" of checkpoint line (line, n) with the public key (raw 32 bytes).
+ * Returns 1 good, 0 bad, -1 no signature in the line. */
+int audit_ckpt_verify(const uint8_t pub[32], const char *line, size_t n, const audit_line_info *li);
+/* Ed25519: derive the public key of a 32-byte seed; sign msg. Return 0 or -1. */
+int audit_ed25519_pub(const uint8_t seed[32], uint8_t pub[32]);
+int audit_ed25519_sign(const uint8_t seed[32], const uint8_t *msg, size_t n, uint8_t sig[64]);
+/* Read / write the public key file (PEM, SubjectPublicKeyInfo). Return 0 or -1. */
+int audit_pub_read(const char *path, uint8_t pub[32]);
+int audit_pub_write(const char *path, const uint8_t pub[32]);
+
+/* ---- reading and verifying a whole trail ---- */
+
+typedef struct {
+    uint64_t segments, blocks, records, checkpoints;
+    uint64_t bytes; /* uncompressed line bytes */
+    uint64_t first_seq, last_seq;
+    uint64_t last_ckpt_seq;  /* last signed checkpoint */
+    uint64_t pruned_through; /* segments before the first were pruned (0: none) */
+    uint8_t head[32];        /* hash of the last record */
+} audit_verify_stats;
+
+/* Called for each good record line (without '\n'), in order. Return non-zero to stop. */
+typedef int (*audit_line_fn)(void *ud, const char *line, size_t n, const audit_line_info *li);
+
+/* Read every segment of dir in order, checking everything (chain, sequence, blocks,
+ * signatures with pub; pub NULL skips signatures), and calling fn for every record.
+ * Returns 0 when the trail is intact, 1 when it is damaged (why in err: the first bad spot
+ * with segment, block and seq, and the kind: altered, removed, reordered, inserted,
+ * truncated, bad signature, missing segment), -1 when it cannot be read at all. */
+int audit_verify_dir(const char *dir, sealer *s, const uint8_t *pub, audit_line_fn fn, void *ud,
+                     audit_verify_stats *st, char *err, size_t errlen);
+/* Verify one segment image (data, n) as if it were the whole trail (fuzzing, tests).
+ * Same results as audit_verify_dir. */
+int audit_verify_mem(const uint8_t *data, size_t n, sealer *s, const uint8_t *pub, audit_line_fn fn,
+                     void *ud, audit_verify_stats *st, char *err, size_t errlen);
+
+/* ---- formatting internals (audit_fmt.c) ---- */
+
+struct audit_rec;
+/* Cache of the formatted UTC second, so most records skip gmtime. */
+typedef struct {
+    int64_t sec;   /* second of text, -1: empty */
+    char text[20]; /* "YYYY-MM-DDTHH:MM:SS" */
+} audit_ts_cache;
+/* Append the record without its chain suffix: {"seq":..., up to the last field (no '}').
+ * c may be NULL. */
+void audit_format_body(const struct audit_rec *r, uint64_t seq, int64_t ts_us, audit_ts_cache *c,
+                       buf *out);
+/* Append ,"prev":"<hex>"} (AUDIT_PREV_SUFFIX bytes). */
+void audit_format_suffix(const uint8_t prev[32], buf *out);
+/* Format ts_us as 2026-12-06T14:17:02.123456Z (27 characters + NUL) into out[28]. */
+void audit_format_ts(int64_t ts_us, audit_ts_cache *c, char out[28]);
+/* Parse such a time back (also accepts YYYY-MM-DD and YYYY-MM-DDTHH:MM[:SS]); -1 if bad. */
+int audit_parse_ts(const char *s, int64_t *ts_us);
+
+#endif

@@ -1,0 +1,230 @@
+/*
+ * audit_test: shared fixtures of the audit unit tests: a temporary directory with a
+ * keyring, an audit trail in DIR/audit, helpers that read a segment's lines and write
+ * them back re-sealed (what an attacker holding the audit key could do), and a chain
+ * re-computation. Included once per test executable.
+ */
+#ifndef AUDIT_TEST_H
+#define AUDIT_TEST_H
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "audit/audit.h"
+#include "audit/audit_seg.h"
+#include "store/keyring.h"
+#include "store/seal.h"
+#include "unit.h"
+#include "util/mem.h"
+
+static char tdir[64];    /* temp root */
+static char adir[96];    /* the audit dir */
+static keyring *kr;      /* test keyring */
+static sealer *asl;      /* audit sealer for the tests' own reading */
+static uint8_t apub[32]; /* the published key */
+
+static inline void setup(void)
+{
+    char kf[128], krp[128], err[512];
+    snprintf(tdir, sizeof tdir, "/tmp/phidb-audit-XXXXXX");
+    if (!mkdtemp(tdir)) abort();
+    snprintf(kf, sizeof kf, "%s/mk", tdir);
+    FILE *f = fopen(kf, "w");
+    fprintf(f, "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n");
+    fclose(f);
+    chmod(kf, 0600);
+    snprintf(krp, sizeof krp, "%s/keyring", tdir);
+    keyring_kek_source src = {kf, NULL, NULL};
+    kr = keyring_open(krp, &src, 1, err, sizeof err);
+    if (!kr) {
+        fprintf(stderr, "keyring: %s\n", err);
+        abort();
+    }
+    asl = seal_new(kr, KR_AUDIT);
+    snprintf(adir, sizeof adir, "%s/audit", tdir);
+    audit_ed25519_pub(keyring_key(kr, KR_SIGN, keyring_current(kr, KR_SIGN)), apub);
+}
+
+static inline void teardown(void)
+{
+    char cmd[128];
+    seal_free(asl);
+    keyring_close(kr);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tdir);
+    if (system(cmd) != 0) abort();
+}
+
+static inline audit *open_trail(audit_opts *o)
+{
+    char err[512];
+    o->dir = adir;
+    audit *a = audit_open(o, kr, err, sizeof err);
+    if (!a) unit_fail(__FILE__, __LINE__, "audit_open: %s", err);
+    return a;
+}
+
+/* A typical access record for user u on patient i. */
+static inline audit_rec access_rec(const char *u, int i, char *keyb, char *subjb)
+{
+    static const char *const fields[] = {"name", "dob", "diagnosis"};
+    static const size_t lens[] = {4, 3, 9};
+    sprintf(keyb, "patient:%d", i);
+    sprintf(subjb, "%d", i);
+    audit_rec r = {.type = AUDIT_EV_ACCESS,
+                   .result = AUDIT_GRANTED,
+                   .user = u,
+                   .role = "nurse",
+                   .addr = "10.1.2.3:51234",
+                   .session = 42,
+                   .cmd = "hmget",
+                   .key = keyb,
+                   .keylen = strlen(keyb),
+                   .subject = subjb,
+                   .subjectlen = strlen(subjb),
+                   .fields = fields,
+                   .fieldlens = lens,
+                   .nfields = 3,
+                   .purpose = "treatment"};
+    return r;
+}
+
+/* Append n access records and wait until they are written. */
+static inline void append_n(audit *a, int n, int first)
+{
+    char k[64], s[64];
+    for (int i = 0; i < n; i++) {
+        audit_rec r = access_rec("alice", first + i, k, s);
+        CHECK_INT(audit_append(a, &r), 0);
+    }
+    CHECK_INT(audit_flush(a, 10000), 0);
+}
+
+/* Verify the test trail; returns audit_verify_dir's result, the message in err. */
+static inline int verify(audit_verify_stats *st, char *err, size_t errlen)
+{
+    return audit_verify_dir(adir, asl, apub, NULL, NULL, st, err, errlen);
+}
+
+/* ---- segment surgery ---- */
+
+typedef struct {
+    char **v; /* lines without '\n' (mem_strndup) */
+    int n;
+    audit_seg_header h;
+} seg_lines;
+
+static inline void seg_path(int idx, char *out, size_t cap)
+{
+    uint64_t *ids;
+    char **names;
+    int n = audit_seg_list(adir, &ids, &names);
+    if (idx < 0) idx += n;
+    snprintf(out, cap, "%s/%s", adir, idx >= 0 && idx < n ? names[idx] : "none");
+    audit_seg_list_free(ids, names, n);
+}
+
+static inline uint8_t *slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *p = malloc((size_t)len + 1);
+    *n = fread(p, 1, (size_t)len, f);
+    fclose(f);
+    return p;
+}
+
+static inline void spit(const char *path, const uint8_t *p, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    fwrite(p, 1, n, f);
+    fclose(f);
+}
+
+static inline int seg_read(const char *path, seg_lines *sl)
+{
+    size_t n;
+    uint8_t *d = slurp(path, &n);
+    memset(sl, 0, sizeof *sl);
+    if (!d || audit_seg_header_decode(d, &sl->h) != 0) return -1;
+    size_t off = AUDIT_SEG_HEADER;
+    buf plain = {0}, tmp = {0};
+    while (off + AUDIT_BLK_HEADER <= n) {
+        audit_blk_header b;
+        if (audit_blk_header_decode(d + off, &b) != 0) break;
+        plain.len = 0;
+        if (audit_blk_open(asl, &sl->h, &b, d + off + AUDIT_BLK_HEADER, NULL, &tmp, &plain) != 0)
+            break;
+        char *p = (char *)plain.p, *end = p + plain.len;
+        while (p < end) {
+            char *nl = memchr(p, '\n', (size_t)(end - p));
+            sl->v = realloc(sl->v, sizeof(char *) * (size_t)(sl->n + 1));
+            sl->v[sl->n++] = mem_strndup(p, (size_t)(nl - p));
+            p = nl + 1;
+        }
+        off += AUDIT_BLK_HEADER + b.sealed_len;
+    }
+    buf_free(&plain);
+    buf_free(&tmp);
+    free(d);
+    return 0;
+}
+
+/* Write the lines back as one block (same header), re-sealed with the audit key. */
+static inline void seg_write(const char *path, seg_lines *sl)
+{
+    buf lines = {0}, out = {0}, tmp = {0};
+    for (int i = 0; i < sl->n; i++) {
+        buf_puts(&lines, sl->v[i]);
+        buf_putc(&lines, '\n');
+    }
+    buf_append(&out, sl->h.raw, AUDIT_SEG_HEADER);
+    audit_line_info li;
+    uint64_t first = sl->n && audit_line_parse(sl->v[0], strlen(sl->v[0]), &li) == 0 ? li.seq : 1;
+    if (sl->n && audit_blk_build(asl, &sl->h, 0, first, (uint32_t)sl->n, lines.p, lines.len, 3,
+                                 NULL, &tmp, &out) != 0)
+        abort();
+    spit(path, out.p, out.len);
+    buf_free(&lines);
+    buf_free(&out);
+    buf_free(&tmp);
+}
+
+static inline void seg_free(seg_lines *sl)
+{
+    for (int i = 0; i < sl->n; i++)
+        mem_free(sl->v[i]);
+    free(sl->v);
+}
+
+/* Replace line i's text (keeping nothing of the old). */
+static inline void seg_set(seg_lines *sl, int i, const char *text)
+{
+    mem_free(sl->v[i]);
+    sl->v[i] = mem_strdup(text);
+}
+
+/* Recompute the "prev" of lines from..n-1 from line from-1 (or prev0 when from is 0). */
+static inline void rechain(seg_lines *sl, int from, const uint8_t prev0[32])
+{
+    uint8_t h[32];
+    if (from == 0)
+        memcpy(h, prev0, 32);
+    else
+        audit_hash((const uint8_t *)sl->v[from - 1], strlen(sl->v[from - 1]), h);
+    for (int i = from; i < sl->n; i++) {
+        size_t n = strlen(sl->v[i]);
+        char hex[65];
+        audit_hex(h, 32, hex);
+        memcpy(sl->v[i] + n - AUDIT_PREV_SUFFIX + 9, hex, 64);
+        audit_hash((const uint8_t *)sl->v[i], n, h);
+    }
+}
+
+#endif

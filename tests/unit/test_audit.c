@@ -1,0 +1,451 @@
+/*
+ * test_audit: the audit trail: record format, chain and checkpoints, resume, tampering
+ * (each kind found and named), fail-closed on a full disk with recovery and no loss,
+ * prune after retention.
+ */
+#include <signal.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "audit_test.h"
+
+static int64_t wall_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+TEST(t_format)
+{
+    static const char *const f[] = {"name", "dob"};
+    static const size_t fl[] = {4, 3};
+    audit_rec r = {.type = AUDIT_EV_ACCESS,
+                   .result = AUDIT_DENIED,
+                   .user = "alice",
+                   .role = "nurse",
+                   .addr = "127.0.0.1:5000",
+                   .session = 7,
+                   .cmd = "hget",
+                   .key = "patient:1",
+                   .keylen = 9,
+                   .subject = "1",
+                   .subjectlen = 1,
+                   .fields = f,
+                   .fieldlens = fl,
+                   .nfields = 2,
+                   .purpose = "treatment",
+                   .reason = "group \"diagnosis\"\n"};
+    buf b = {0};
+    uint8_t prev[32];
+    memset(prev, 0xab, 32);
+    audit_format(&r, 12, 1796566622123456LL, prev, &b);
+    CHECK_STR(buf_cstr(&b),
+              "{\"seq\":12,\"ts\":\"2026-12-06T14:17:02.123456Z\",\"ev\":\"access\",\"res\":"
+              "\"denied\",\"user\":\"alice\",\"role\":\"nurse\",\"addr\":\"127.0.0.1:5000\","
+              "\"sess\":7,\"cmd\":\"hget\",\"key\":\"patient:1\",\"subject\":\"1\",\"fields\":"
+              "[\"name\",\"dob\"],\"purpose\":\"treatment\",\"reason\":\"group "
+              "\\\"diagnosis\\\"\\u000a\",\"prev\":"
+              "\"abababababababababababababababababababababababababababababababab\"}\n");
+    audit_line_info li;
+    CHECK_INT(audit_line_parse((const char *)b.p, b.len - 1, &li), 0);
+    CHECK_INT(li.seq, 12);
+    CHECK_MEM(li.ev, li.evlen, "access");
+    /* Binary key: hex; bad UTF-8 in text: U+FFFD; detail kept on one line. */
+    b.len = 0;
+    audit_rec r2 = {.type = AUDIT_EV_CONFIG,
+                    .result = AUDIT_GRANTED,
+                    .user = "b\xffob",
+                    .key = "k\x80",
+                    .keylen = 2,
+                    .detail = "{\"old\":\"a\",\n\"new\":\"b\"}"};
+    audit_format(&r2, 1, 0, NULL, &b);
+    CHECK(strstr(buf_cstr(&b), "\"user\":\"b\\ufffdob\""));
+    CHECK(strstr(buf_cstr(&b), "\"key_hex\":\"6b80\""));
+    CHECK(strstr(buf_cstr(&b), "\"detail\":{\"old\":\"a\", \"new\":\"b\"}"));
+    CHECK(strstr(buf_cstr(&b), "1970-01-01T00:00:00.000000Z"));
+    int64_t t;
+    CHECK_INT(audit_parse_ts("2026-12-06T14:17:02.123456Z", &t), 0);
+    CHECK_INT(t, 1796566622123456LL);
+    CHECK_INT(audit_parse_ts("2026-12-06", &t), 0);
+    CHECK_INT(t, 1796515200000000LL);
+    CHECK_STR(audit_event_name(AUDIT_EV_BREAKGLASS), "breakglass");
+    CHECK_INT(audit_event_find("prune"), AUDIT_EV_PRUNE);
+    buf_free(&b);
+}
+
+TEST(t_roundtrip)
+{
+    setup();
+    audit_opts o;
+    audit_opts_default(&o);
+    o.checkpoint_records = 1000;
+    audit *a = open_trail(&o);
+    if (!a) goto out;
+    CHECK(audit_healthy(a));
+    CHECK_STR(audit_error(a), "");
+    append_n(a, 2500, 0);
+    CHECK(audit_durable_seq(a) >= 2500);
+    uint64_t hs;
+    uint8_t hh[32];
+    audit_head(a, &hs, hh);
+    CHECK_INT(hs, audit_last_seq(a));
+    audit_close(a);
+    audit_verify_stats st;
+    char err[512];
+    CHECK_INT(verify(&st, err, sizeof err), 0);
+    CHECK_INT(st.records - st.checkpoints, 2500);
+    CHECK(st.checkpoints >= 3);
+    CHECK_INT(st.last_ckpt_seq, st.last_seq); /* the final checkpoint closes the trail */
+    CHECK(st.bytes / st.records <= 400);
+    /* Resume: the chain continues in a new segment. */
+    a = open_trail(&o);
+    if (!a) goto out;
+    CHECK_INT(audit_last_seq(a), st.last_seq);
+    append_n(a, 10, 5000);
+    audit_close(a);
+    audit_verify_stats st2;
+    CHECK_INT(verify(&st2, err, sizeof err), 0);
+    CHECK_INT(st2.records - st2.checkpoints, 2510);
+    CHECK_INT(st2.segments, 2);
+    /* The published key is PEM and matches the keyring. */
+    char pp[160];
+    uint8_t pk[32];
+    snprintf(pp, sizeof pp, "%s/audit.pub", adir);
+    CHECK_INT(audit_pub_read(pp, pk), 0);
+    CHECK(memcmp(pk, apub, 32) == 0);
+out:
+    teardown();
+}
+
+TEST(t_resume_torn)
+{
+    setup();
+    audit_opts o;
+    audit_opts_default(&o);
+    audit *a = open_trail(&o);
+    if (!a) goto out;
+    append_n(a, 50, 0);
+    audit_close(a);
+    char p[256];
+    seg_path(-1, p, sizeof p);
+    FILE *f = fopen(p, "ab");
+    fwrite("ABLK\0\0\1\0partial", 1, 15, f); /* a torn block header */
+    fclose(f);
+    a = open_trail(&o);
+    if (!a) goto out;
+    append_n(a, 5, 100);
+    audit_close(a);
+    audit_verify_stats st;
+    char err[512];
+    CHECK_INT(verify(&st, err, sizeof err), 0);
+    CHECK_INT(st.records - st.checkpoints, 55);
+out:
+    teardown();
+}
+
+/* A trail of several segments, several blocks each, checkpoints every 30 records. */
+static void build(void)
+{
+    audit_opts o;
+    audit_opts_default(&o);
+    o.checkpoint_records = 30;
+    o.segment_max_bytes = 3000;
+    audit *a = open_trail(&o);
+    if (!a) return;
+    for (int i = 0; i < 12; i++)
+        append_n(a, 20, i * 20);
+    audit_close(a);
+    audit_verify_stats st;
+    char err[512];
+    CHECK_INT(verify(&st, err, sizeof err), 0);
+    CHECK(st.segments >= 3);
+}
+
+static int has(const char *err, const char *what)
+{
+    if (strstr(err, what)) return 1;
+    fprintf(stderr, "  verify said: %s (expected \"%s\")\n", err, what);
+    return 0;
+}
+
+/* Run one tampering on a fresh trail and check verify names it. */
+static void tamper(void (*fn)(void), const char *what)
+{
+    setup();
+    build();
+    fn();
+    audit_verify_stats st;
+    char err[512] = "";
+    CHECK_INT(verify(&st, err, sizeof err), 1);
+    CHECK(has(err, what));
+    CHECK(strstr(err, "segment ") != NULL);
+    teardown();
+}
+
+static void do_flip(void)
+{
+    char p[256];
+    seg_path(0, p, sizeof p);
+    size_t n;
+    uint8_t *d = slurp(p, &n);
+    d[AUDIT_SEG_HEADER + AUDIT_BLK_HEADER + 20] ^= 1;
+    spit(p, d, n);
+    free(d);
+}
+
+static void do_alter(void)
+{
+    char p[256];
+    seg_lines sl;
+    seg_path(0, p, sizeof p);
+    seg_read(p, &sl);
+    char *u = strstr(sl.v[5], "alice");
+    memcpy(u, "mallo", 5);
+    seg_write(p, &sl);
+    seg_free(&sl);
+}
+
+static void do_delete(void)
+{
+    char p[256];
+    seg_lines sl;
+    seg_path(0, p, sizeof p);
+    seg_read(p, &sl);
+    mem_free(sl.v[5]);
+    memmove(&sl.v[5], &sl.v[6], sizeof(char *) * (size_t)(sl.n - 6));
+    sl.n--;
+    seg_write(p, &sl);
+    seg_free(&sl);
+}
+
+static void do_swap(void)
+{
+    char p[256];
+    seg_lines sl;
+    seg_path(0, p, sizeof p);
+    seg_read(p, &sl);
+    char *t = sl.v[5];
+    sl.v[5] = sl.v[6];
+    sl.v[6] = t;
+    seg_write(p, &sl);
+    seg_free(&sl);
+}
+
+static void do_insert(void)
+{
+    char p[256];
+    seg_lines sl;
+    seg_path(0, p, sizeof p);
+    seg_read(p, &sl);
+    char *forged = mem_strdup(sl.v[5]);
+    memcpy(strstr(forged, "alice"), "eve__", 5);
+    sl.v = realloc(sl.v, sizeof(char *) * (size_t)(sl.n + 1));
+    memmove(&sl.v[6], &sl.v[5], sizeof(char *) * (size_t)(sl.n - 5));
+    sl.v[5] = forged;
+    sl.n++;
+    seg_write(p, &sl);
+    seg_free(&sl);
+}
+
+static void do_truncate(void)
+{
+    char p[256];
+    seg_path(-1, p, sizeof p);
+    struct stat sb;
+    stat(p, &sb);
+    if (truncate(p, sb.st_size - 7) != 0) abort();
+}
+
+static void do_drop(void)
+{
+    char p[256];
+    seg_path(1, p, sizeof p);
+    unlink(p);
+}
+
+/* Re-sign a checkpoint of the last segment with another key (chain kept consistent). */
+static void do_resign(void)
+{
+    char p[256];
+    seg_lines sl;
+    seg_path(-1, p, sizeof p);
+    seg_read(p, &sl);
+    int i;
+    for (i = 0; i < sl.n; i++)
+        if (strstr(sl.v[i], "\"ev\":\"checkpoint\"")) break;
+    if (i == sl.n) abort();
+    audit_line_info li;
+    audit_line_parse(sl.v[i], strlen(sl.v[i]), &li);
+    uint8_t seed[32], msg[sizeof AUDIT_SIGN_CTX - 1 + 40], sig[64];
+    memset(seed, 7, 32);
+    memcpy(msg, AUDIT_SIGN_CTX, sizeof AUDIT_SIGN_CTX - 1);
+    for (int k = 0; k < 8; k++)
+        msg[sizeof AUDIT_SIGN_CTX - 1 + k] = (uint8_t)(li.seq >> (56 - 8 * k));
+    memcpy(msg + sizeof AUDIT_SIGN_CTX - 1 + 8, li.prev, 32);
+    audit_ed25519_sign(seed, msg, sizeof msg, sig);
+    char hex[129];
+    audit_hex(sig, 64, hex);
+    memcpy(strstr(sl.v[i], "\"sig\":\"") + 7, hex, 128);
+    rechain(&sl, i + 1, NULL);
+    seg_write(p, &sl);
+    seg_free(&sl);
+}
+
+/* Rewrite history with the audit key (but not the signing key): change a record and
+ * recompute the chain after it. */
+static void do_rewrite(void)
+{
+    char p[256];
+    seg_lines sl;
+    seg_path(-1, p, sizeof p);
+    seg_read(p, &sl);
+    memcpy(strstr(sl.v[1], "alice"), "mallo", 5);
+    rechain(&sl, 2, NULL);
+    seg_write(p, &sl);
+    seg_free(&sl);
+}
+
+TEST(t_tamper_flip)
+{
+    tamper(do_flip, "altered: the block fails authentication");
+}
+TEST(t_tamper_alter)
+{
+    tamper(do_alter, "altered: seq 7 does not chain to seq 6");
+}
+TEST(t_tamper_delete)
+{
+    tamper(do_delete, "removed: records 6..6");
+}
+TEST(t_tamper_swap)
+{
+    tamper(do_swap, "reordered: seq 7 comes before seq 6");
+}
+TEST(t_tamper_insert)
+{
+    tamper(do_insert, "inserted or reordered: seq 6 appears where seq 7 belongs");
+}
+TEST(t_tamper_truncate)
+{
+    tamper(do_truncate, "truncated");
+}
+TEST(t_tamper_drop)
+{
+    setup();
+    build();
+    do_drop();
+    audit_verify_stats st;
+    char err[512] = "";
+    CHECK_INT(verify(&st, err, sizeof err), 1);
+    CHECK(has(err, "missing segment: segment 2 is absent"));
+    teardown();
+}
+TEST(t_tamper_resign)
+{
+    tamper(do_resign, "bad signature");
+}
+TEST(t_tamper_rewrite)
+{
+    tamper(do_rewrite, "bad signature");
+}
+
+/* Dropping the newest segment is found through audit.head. */
+TEST(t_tamper_drop_last)
+{
+    setup();
+    build();
+    char p[256];
+    seg_path(-1, p, sizeof p);
+    unlink(p);
+    audit_verify_stats st;
+    char err[512] = "";
+    CHECK_INT(verify(&st, err, sizeof err), 1);
+    CHECK(has(err, "truncated: the trail ends at seq"));
+    teardown();
+}
+
+TEST(t_fail_closed)
+{
+    setup();
+    signal(SIGXFSZ, SIG_IGN);
+    audit_opts o;
+    audit_opts_default(&o);
+    o.retry_ms = 50;
+    o.fsync_always = 1;
+    audit *a = open_trail(&o);
+    if (!a) goto out;
+    append_n(a, 20, 0);
+    char p[256];
+    seg_path(-1, p, sizeof p);
+    struct stat sb;
+    stat(p, &sb);
+    struct rlimit old, lim;
+    getrlimit(RLIMIT_FSIZE, &old);
+    lim = old;
+    lim.rlim_cur = (rlim_t)sb.st_size + 3000;
+    setrlimit(RLIMIT_FSIZE, &lim);
+    int accepted = 20, refused = 0;
+    char k[64], s[64];
+    for (int i = 0; i < 2000 && !refused; i++) {
+        audit_rec r = access_rec("bob", 1000 + i, k, s);
+        if (audit_append(a, &r) == 0)
+            accepted++;
+        else
+            refused = 1;
+        if (i % 10 == 9) audit_flush(a, 2000);
+    }
+    CHECK(refused);
+    CHECK(!audit_healthy(a));
+    CHECK(strstr(audit_error(a), "cannot write a segment") != NULL);
+    /* Still refusing while the disk is full. */
+    audit_rec r = access_rec("bob", 1, k, s);
+    CHECK_INT(audit_append(a, &r), -1);
+    uint64_t before = audit_durable_seq(a);
+    setrlimit(RLIMIT_FSIZE, &old);
+    for (int i = 0; i < 200 && !audit_healthy(a); i++)
+        usleep(20000);
+    CHECK(audit_healthy(a));
+    CHECK(audit_durable_seq(a) > before);
+    append_n(a, 5, 5000);
+    accepted += 5;
+    audit_close(a);
+    audit_verify_stats st;
+    char err[512];
+    CHECK_INT(verify(&st, err, sizeof err), 0);
+    CHECK_INT(st.records - st.checkpoints, accepted);
+out:
+    signal(SIGXFSZ, SIG_DFL);
+    teardown();
+}
+
+TEST(t_prune)
+{
+    setup();
+    build();
+    audit_opts o;
+    audit_opts_default(&o);
+    o.dir = adir;
+    audit_verify_stats st0;
+    char err[512];
+    CHECK_INT(verify(&st0, err, sizeof err), 0);
+    int removed = -1;
+    /* Nothing is old enough today. */
+    CHECK_INT(audit_prune_dir(&o, kr, wall_us(), "admin", &removed, err, sizeof err), 0);
+    CHECK_INT(removed, 0);
+    /* 2556 days later every segment but the newest may go. */
+    int64_t later = wall_us() + 2556LL * 86400 * 1000000;
+    CHECK_INT(audit_prune_dir(&o, kr, later, "admin", &removed, err, sizeof err), 0);
+    CHECK_INT(removed, (int)st0.segments - 1);
+    audit_verify_stats st;
+    CHECK_INT(verify(&st, err, sizeof err), 0);
+    if (*err) fprintf(stderr, "%s\n", err);
+    CHECK(st.pruned_through > 0);
+    CHECK_INT(st.segments, 2); /* the newest kept + the prune record's own segment */
+    teardown();
+}
+
+UNIT_MAIN(T(t_format), T(t_roundtrip), T(t_resume_torn), T(t_tamper_flip), T(t_tamper_alter),
+          T(t_tamper_delete), T(t_tamper_swap), T(t_tamper_insert), T(t_tamper_truncate),
+          T(t_tamper_drop), T(t_tamper_resign), T(t_tamper_rewrite), T(t_tamper_drop_last),
+          T(t_fail_closed), T(t_prune))
