@@ -40,6 +40,10 @@
 
 #include <openssl/crypto.h>
 
+#include <jansson.h>
+
+#include "audit/audit.h"
+#include "cmd/cmd_audit.h"
 #include "store/backup.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -67,6 +71,7 @@ typedef struct bk_job {
     long long started_ms;   /* wall clock */
     long long started_mono; /* for durations */
     keyring_kek_source kek; /* master key source for verify (strings owned by cfg) */
+    char audit_head[96];    /* "<seq>:<sha256 hex>" of the audit chain at the point ("": none) */
 } bk_job;
 
 struct cmd_backup {
@@ -84,6 +89,16 @@ struct cmd_backup {
     long long last_ms, last_took, last_keys;
     char newest_verified[PATH_MAX]; /* never removed by retention */
 };
+
+static void bk_hex32(const uint8_t *p, char *out)
+{
+    static const char hx[] = "0123456789abcdef";
+    for (int i = 0; i < 32; i++) {
+        out[2 * i] = hx[p[i] >> 4];
+        out[2 * i + 1] = hx[p[i] & 15];
+    }
+    out[64] = '\0';
+}
 
 static void job_free(bk_job *j)
 {
@@ -217,8 +232,9 @@ static void close_work(void *ud)
     j->w = NULL;
     /* This worker only runs backups: lowest CPU priority, so the clients keep theirs. */
     setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
-    /* AUDIT HOOK: the audit chain head at the backup's point goes here (NULL for now). */
-    if (backup_writer_close(w, NULL, &j->rep, j->err, sizeof j->err) != 0) {
+    /* The audit chain head at the backup's point (none without an audit trail). */
+    if (backup_writer_close(w, *j->audit_head ? j->audit_head : NULL, &j->rep, j->err,
+                            sizeof j->err) != 0) {
         j->failed = 1;
         return;
     }
@@ -281,6 +297,21 @@ static void finish(srv *s, bk_job *j)
                    j->rep.counts.keys, j->rep.counts.bytes, j->verified ? ", verified" : "");
     }
     backup_audit("backup", j->path, who, !j->failed, j->failed ? j->err : NULL);
+    /* The audit record: path, id, counts; never a passphrase. */
+    json_t *d = json_object();
+    json_object_set_new(d, "path", json_string(j->path));
+    json_object_set_new(d, "id", json_string(j->rep.id));
+    json_object_set_new(d, "keys", json_integer((json_int_t)j->rep.counts.keys));
+    json_object_set_new(d, "bytes", json_integer((json_int_t)j->rep.counts.bytes));
+    json_object_set_new(d, "passphrase", json_boolean(j->pp != NULL));
+    json_object_set_new(d, "verified", json_boolean(j->verified));
+    json_object_set_new(d, "scheduled", json_boolean(j->scheduled));
+    char *detail = json_dumps(d, JSON_COMPACT);
+    json_decref(d);
+    cmd_audit_event(s, j->c, AUDIT_EV_BACKUP, j->failed ? AUDIT_FAILED : AUDIT_GRANTED,
+                    j->scheduled ? "backup-schedule" : NULL, "backup", j->failed ? j->err : NULL,
+                    detail);
+    free(detail);
     snprintf(b->last_path, sizeof b->last_path, "%s", j->path);
     snprintf(b->last_err, sizeof b->last_err, "%s", j->failed ? j->err : "");
     b->last_ok = !j->failed;
@@ -369,10 +400,17 @@ static int start(srv *s, const char *path, const char *pp, size_t pplen, client 
         job_free(j);
         return -1;
     }
+    if (s->audit) {
+        uint64_t seq;
+        uint8_t h[32];
+        char hx[65];
+        audit_head(s->audit, &seq, h);
+        bk_hex32(h, hx);
+        snprintf(j->audit_head, sizeof j->audit_head, "%llu:%s", (unsigned long long)seq, hx);
+    }
     /* The users (as the server holds them, ACL SETUSER changes not yet saved included) and
      * the policy, at the snapshot's point. */
-    if (add_users(j, s->acl) != 0 ||
-        add_file(j, "policy", s->cfg->policy_file) != 0) {
+    if (add_users(j, s->acl) != 0 || add_file(j, "policy", s->cfg->policy_file) != 0) {
         snprintf(err, errlen, "%s", *j->err ? j->err : "cannot read the users or policy file");
         db_snapshot_abort(s->db);
         backup_writer_abort(j->w);
