@@ -79,6 +79,7 @@ struct cmd_backup {
     int state;            /* BK_* */
     bk_job *job;          /* the running backup */
     long long next_slice; /* duty cycle */
+    long long last_cmds;  /* commands served at the last slice (idle detection) */
     long long next_due;   /* next scheduled backup (ms, 0: none) */
     char sched_seen[64];  /* backup-schedule the next_due was computed for */
     int retire_deferred;  /* a key retirement waits for the backup to end */
@@ -436,7 +437,11 @@ void cmd_backup_step(srv *s)
     if (now < b->next_slice || backup_writer_busy(j->w)) return;
     int more = db_snapshot_step(s->db, SLICE_US);
     long long took = clock_mono_us() - now;
-    b->next_slice = clock_mono_us() + took * (DUTY - 1);
+    /* Clients served since the last slice: leave them DUTY - 1 times the slice's time. An
+     * idle server lets the snapshot run at full speed. */
+    int busy = s->st.commands != b->last_cmds;
+    b->last_cmds = s->st.commands;
+    b->next_slice = busy ? clock_mono_us() + took * (DUTY - 1) : 0;
     if (j->failed) {
         db_snapshot_abort(s->db);
         backup_writer_abort(j->w);
