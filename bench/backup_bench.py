@@ -132,9 +132,13 @@ def main():
                       f"{during:,.0f} ops/s ({loop.count} backups ran), ratio "
                       f"{during / base:.2f}")
         for test, (a, b) in results.items():
+            ratios = sorted(y / x for x, y in zip(a, b))
+            med = ratios[(len(ratios) - 1) // 2]
             ra, rb = sorted(a)[(len(a) - 1) // 2], sorted(b)[(len(b) - 1) // 2]
-            rows.append((f"{test.upper()} ops/s without / during backup",
-                         f"{ra:.0f} / {rb:.0f}", f"ratio {rb / ra:.2f}"))
+            rows.append((f"{test.upper()} ops/s without / during (medians)",
+                         f"{ra:.0f} / {rb:.0f}",
+                         f"ratio during/without: median {med:.2f}, range "
+                         f"{ratios[0]:.2f}-{ratios[-1]:.2f} over {len(ratios)} rounds"))
 
         srv.stop()
         root = harness.make_temp_dir("bkbench")
