@@ -17,4 +17,9 @@ int checklog_cli_main(int argc, char **argv);
 /* phidb user mfa DIR NAME [...] (tools/user_cli.c) */
 int user_cli_main(int argc, char **argv);
 
+/* phidb audit verify|report|accounting|tail|export|prune DIR ... (tools/audit_cli.c) */
+int audit_cli_main(int argc, char **argv);
+/* phidb breach-report DIR --incident ID --start T --end T ... (tools/breach.c) */
+int breach_cli_main(int argc, char **argv);
+
 #endif
