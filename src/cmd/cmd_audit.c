@@ -17,6 +17,7 @@
 #include "cmd/cmd_policy.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/strutil.h"
 
 #define MAX_RECORD_KEYS 64 /* per command: beyond, one record names the first key */
 
@@ -261,6 +262,21 @@ int cmd_audit_waiting(client *c)
 
 /* ---- other events ---- */
 
+/* A record that could not be written: said in the log at most once a second. */
+static void lost(srv *s, int type)
+{
+    static long long last_ms;
+    static unsigned long long n;
+    n++;
+    long long now = clock_ms();
+    if (now - last_ms < 1000) return;
+    last_ms = now;
+    log_warning("audit: %llu record(s) could not be written, the last a %s record (%s)", n,
+                audit_event_name(type), audit_error(s->audit));
+    n = 0;
+}
+
+
 void cmd_audit_change(srv *s, client *c, int type, const char *action, const char *what,
                       const char *old, const char *newv)
 {
@@ -286,9 +302,7 @@ void cmd_audit_record(srv *s, client *c, audit_rec *r)
     if (!r->session) r->session = w.session;
     if (!r->purpose) r->purpose = w.purpose;
     if (!r->cmd && c && c->lastcmd) r->cmd = c->lastcmd->name;
-    if (append(s, c, r) != 0)
-        log_warning("audit: a %s record could not be written (%s)", audit_event_name(r->type),
-                    audit_error(s->audit));
+    if (append(s, c, r) != 0) lost(s, r->type);
 }
 
 void cmd_audit_event(srv *s, client *c, int type, int result, const char *user, const char *action,
@@ -304,7 +318,5 @@ void cmd_audit_event(srv *s, client *c, int type, int result, const char *user, 
     r.action = action;
     r.reason = reason;
     r.detail = detail;
-    if (append(s, c, &r) != 0)
-        log_warning("audit: a %s record could not be written (%s)", audit_event_name(type),
-                    audit_error(s->audit));
+    if (append(s, c, &r) != 0) lost(s, type);
 }
