@@ -20,6 +20,10 @@
 #include "util/strutil.h"
 
 #define MAX_RECORD_KEYS 64 /* per command: beyond, one record names the first key */
+/* Longest key, subject and field name a record holds: a client must not be able to make a
+ * record too big for the trail (a key may be 512 MB). Longer ones are cut, and the record
+ * says how long they were. */
+#define MAX_NAME 1024
 
 static int64_t now_us(void)
 {
@@ -165,12 +169,12 @@ static int append_access(client *c, const cmd_def *d, int result, const char *re
     if (cmd_policy_named_fields(d, c->argc, &first, &step, &last)) {
         for (int j = first; j <= last && j < c->argc && nf < 64; j += step) {
             fp[nf] = (const char *)c->argv[j].p;
-            fl[nf++] = c->argv[j].len;
+            fl[nf++] = c->argv[j].len < MAX_NAME ? c->argv[j].len : MAX_NAME;
         }
     } else {
         for (int j = 0; j < c->nshown && j < 32 && nf < 64; j++) {
             fp[nf] = (const char *)c->shown[j];
-            fl[nf++] = c->shownlen[j];
+            fl[nf++] = c->shownlen[j] < MAX_NAME ? c->shownlen[j] : MAX_NAME;
         }
     }
     r.fields = fp;
@@ -187,12 +191,19 @@ static int append_access(client *c, const cmd_def *d, int result, const char *re
         if (++n > MAX_RECORD_KEYS) break;
         r.key = (const char *)c->argv[i].p;
         r.keylen = c->argv[i].len;
+        char cut[48];
+        r.detail = NULL;
+        if (r.keylen > MAX_NAME) {
+            snprintf(cut, sizeof cut, "{\"key_length\":%zu}", r.keylen);
+            r.keylen = MAX_NAME;
+            r.detail = cut;
+        }
         buf subj = {0};
         r.subject = NULL;
         r.subjectlen = 0;
         if (sch && cmd_policy_subject(c, sch, c->argv[i].p, c->argv[i].len, &subj)) {
             r.subject = (const char *)subj.p;
-            r.subjectlen = subj.len;
+            r.subjectlen = subj.len < MAX_NAME ? subj.len : MAX_NAME;
         }
         int rc = append(s, c, &r);
         buf_wipe_free(&subj);
@@ -275,7 +286,6 @@ static void lost(srv *s, int type)
                 audit_event_name(type), audit_error(s->audit));
     n = 0;
 }
-
 
 void cmd_audit_change(srv *s, client *c, int type, const char *action, const char *what,
                       const char *old, const char *newv)

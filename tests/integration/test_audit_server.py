@@ -90,6 +90,10 @@ def body(run):
         run.eq(val(a.call("PHI.POLICY", "RELOAD")), "OK", "policy reload")
         run.check(isinstance(val(a.call("PHI.KEYRING", "ROTATE", "audit")), list), "rotate")
         run.eq(val(a.call("GET", "plain:1")), "not a record", "unclassified read")
+        # A key longer than a whole audit block: its record holds a cut name.
+        run.eq(val(a.call("SET", "L" * (17 << 20), "v")), "OK", "a 17 MB key name")
+        run.eq(val(a.call("DEL", "L" * (17 << 20))), 1, "deleted again")
+        run.eq(val(a.call("GET", "plain:1")), "not a record", "the trail still works")
         # Alerts: the break-glass grant and the lockout (and after-hours accesses: the
         # working hours are one minute long).
         got = []
@@ -177,6 +181,11 @@ def body(run):
         for secret in ("Alice Smith", "123-45-6789", PW, "wrong-password-123", "asthma"):
             run.check(secret not in text, f"no value or password in the records: {secret!r}")
         run.check(find(recs, ev="checkpoint"), "signed checkpoints")
+        long = [r for r in find(recs, ev="access", cmd="set") if r.get("key", "").startswith("LLL")]
+        run.check(long and len(long[0]["key"]) == 1024 and
+                  long[0].get("detail", {}).get("key_length") == 17 << 20,
+                  "a long key name is cut in its record, with its length",
+                  [len(x.get("key", "")) for x in long])
 
     with run.case("verify and raw files"):
         r = subprocess.run([srv.tool_bin, "audit", "verify", srv.dir], stdout=subprocess.PIPE,
