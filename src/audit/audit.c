@@ -88,6 +88,7 @@ struct audit {
     uint64_t next_seg_id; /* id of the next segment */
     int unsynced;         /* written but not fsynced */
     int64_t last_sync_us;
+    int64_t last_take_us; /* when the writer last took the pending records */
     int64_t retry_at_us; /* next write attempt after a failure */
     ZSTD_CCtx *cctx;
     buf out, tmp; /* block bytes, compression scratch */
@@ -249,6 +250,8 @@ static void write_head_file(audit *a)
 /* Largest block written at once: blk can hold far more when the writer fell behind (a burst,
  * or a disk that was failing), so it goes out in blocks of at most this many bytes. */
 #define BLK_TARGET (4u << 20)
+#define BATCH_US 20000          /* fsync everysec: records are taken at least this often */
+#define BATCH_BYTES (1u << 20)  /* ... or as soon as this much waits */
 
 /* Drop the first len bytes (nrec records) of blk: they are in the file. */
 static void consume(audit *a, size_t len, uint32_t nrec)
@@ -434,12 +437,17 @@ static void *writer_main(void *arg)
         int retry_due = a->blk_n > 0 && t >= a->retry_at_us;
         int sync_due =
             a->unsynced && !atomic_load(&a->write_failed) && t - a->last_sync_us >= 1000000;
-        if (a->pending.len == 0 && !retry_due && !sync_due) {
+        /* With fsync everysec the writer takes records in batches (at most every BATCH_US,
+         * sooner when BATCH_BYTES wait): fewer, larger blocks and far fewer wake-ups. */
+        int batching = !a->o.fsync_always && !stopping && a->pending.len > 0 &&
+                       a->pending.len < BATCH_BYTES && t - a->last_take_us < BATCH_US;
+        if ((a->pending.len == 0 || batching) && !retry_due && !sync_due) {
             if (stopping && a->blk_n == 0) break;
             if (stopping && a->blk_n > 0 && t > give_up) break;
             int64_t until = a->last_ckpt_us + (int64_t)a->o.checkpoint_ms * 1000;
             if (a->unsynced && a->last_sync_us + 1000000 < until) until = a->last_sync_us + 1000000;
             if (a->blk_n > 0 && a->retry_at_us < until) until = a->retry_at_us;
+            if (batching && a->last_take_us + BATCH_US < until) until = a->last_take_us + BATCH_US;
             if (until < t + 1000) until = t + 1000;
             if (until > t + 1000000) until = t + 1000000;
             struct timespec ts = {until / 1000000, (until % 1000000) * 1000};
@@ -448,6 +456,7 @@ static void *writer_main(void *arg)
             a->writer_waiting = 0;
             continue;
         }
+        a->last_take_us = t;
         buf tmpb = a->work;
         a->work = a->pending;
         a->pending = tmpb;
@@ -706,10 +715,12 @@ int audit_append(audit *a, const audit_rec *r)
         pthread_mutex_unlock(&a->mu);
         return -1;
     }
+    int was_empty = a->pending.len == 0;
     audit_format_body(r, ++a->last_seq, t, &a->tsc, &a->pending);
     buf_putc(&a->pending, '\n');
     if (++a->pend_since_ckpt >= (uint64_t)a->o.checkpoint_records) queue_checkpoint(a, t);
-    if (a->writer_waiting) pthread_cond_signal(&a->wake);
+    if (a->writer_waiting && (a->o.fsync_always || was_empty || a->pending.len >= BATCH_BYTES))
+        pthread_cond_signal(&a->wake);
     pthread_mutex_unlock(&a->mu);
     return 0;
 }
