@@ -56,7 +56,7 @@ static int append(srv *s, client *c, const audit_rec *r)
 {
     if (!s->audit) return 0;
     if (audit_append(s->audit, r) != 0) return -1;
-    if (c) c->audit_seq = audit_last_seq(s->audit);
+    if (c && s->cfg->audit_fsync == 1) c->audit_seq = audit_last_seq(s->audit);
     if (s->alerts) alert_observe(s->alerts, r, now_us(), on_alert, s);
     return 0;
 }
