@@ -139,6 +139,7 @@ static int in_scope(client *c, const cmd_def *d)
     srv *s = c->s;
     if (!is_data(d)) return 0;
     if (c->pv.active || c->pv.keyenum) return 1;
+    if (d->proc == phi_find_cmd && s->pol) return 1; /* a lookup in PHI */
     if (s->pol && d->first_key > 0) {
         int last = d->last_key < 0 ? c->argc + d->last_key : d->last_key;
         int step = d->key_step ? d->key_step : 1;
@@ -166,7 +167,10 @@ static int append_access(client *c, const cmd_def *d, int result, const char *re
     size_t fl[64];
     int nf = 0;
     int first, step, last;
-    if (cmd_policy_named_fields(d, c->argc, &first, &step, &last)) {
+    if (d->proc == phi_find_cmd && c->argc == 4) {
+        fp[nf] = (const char *)c->argv[2].p; /* PHI.FIND type field value: the field */
+        fl[nf++] = c->argv[2].len < MAX_NAME ? c->argv[2].len : MAX_NAME;
+    } else if (cmd_policy_named_fields(d, c->argc, &first, &step, &last)) {
         for (int j = first; j <= last && j < c->argc && nf < 64; j += step) {
             fp[nf] = (const char *)c->argv[j].p;
             fl[nf++] = c->argv[j].len < MAX_NAME ? c->argv[j].len : MAX_NAME;
