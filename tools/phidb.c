@@ -27,7 +27,11 @@ static void usage(FILE *out)
                  "  restore --drill PATH [...]  restore into a temporary directory, start a\n"
                  "                        server on it, compare with the backup, clean up\n"
                  "  user mfa DIR NAME [--issuer NAME] [--no-qr] [--no-confirm] [--remove]\n"
-                 "                        enroll a user in TOTP (server stopped)\n");
+                 "                        enroll a user in TOTP (server stopped)\n"
+                 "  audit verify|report|accounting|tail|export|prune DIR ...\n"
+                 "                        check and read the audit trail (phidb audit for help)\n"
+                 "  breach-report DIR --incident ID --start T --end T [--user U] [--key PATTERN]\n"
+                 "                        who and what an incident exposed, deadlines\n");
 }
 
 int main(int argc, char **argv)
@@ -43,6 +47,8 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "backup") == 0) return backup_cli_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "restore") == 0) return restore_cli_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "user") == 0) return user_cli_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "audit") == 0) return audit_cli_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "breach-report") == 0) return breach_cli_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
         strcmp(argv[1], "help") == 0) {
         usage(stdout);

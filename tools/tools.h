@@ -23,5 +23,9 @@ int backup_cli_main(int argc, char **argv);
 int restore_cli_main(int argc, char **argv);
 /* phidb restore --drill PATH ... (tools/drill.c) */
 int drill_cli_main(int argc, char **argv);
+/* phidb audit verify|report|accounting|tail|export|prune DIR ... (tools/audit_cli.c) */
+int audit_cli_main(int argc, char **argv);
+/* phidb breach-report DIR --incident ID --start T --end T ... (tools/breach.c) */
+int breach_cli_main(int argc, char **argv);
 
 #endif

@@ -17,8 +17,13 @@
 #include "cmd/cmd_policy.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/strutil.h"
 
 #define MAX_RECORD_KEYS 64 /* per command: beyond, one record names the first key */
+/* Longest key, subject and field name a record holds: a client must not be able to make a
+ * record too big for the trail (a key may be 512 MB). Longer ones are cut, and the record
+ * says how long they were. */
+#define MAX_NAME 1024
 
 static int64_t now_us(void)
 {
@@ -51,7 +56,7 @@ static int append(srv *s, client *c, const audit_rec *r)
 {
     if (!s->audit) return 0;
     if (audit_append(s->audit, r) != 0) return -1;
-    if (c) c->audit_seq = audit_last_seq(s->audit);
+    if (c && s->cfg->audit_fsync == 1) c->audit_seq = audit_last_seq(s->audit);
     if (s->alerts) alert_observe(s->alerts, r, now_us(), on_alert, s);
     return 0;
 }
@@ -134,6 +139,7 @@ static int in_scope(client *c, const cmd_def *d)
     srv *s = c->s;
     if (!is_data(d)) return 0;
     if (c->pv.active || c->pv.keyenum) return 1;
+    if (d->proc == phi_find_cmd && s->pol) return 1; /* a lookup in PHI */
     if (s->pol && d->first_key > 0) {
         int last = d->last_key < 0 ? c->argc + d->last_key : d->last_key;
         int step = d->key_step ? d->key_step : 1;
@@ -161,15 +167,18 @@ static int append_access(client *c, const cmd_def *d, int result, const char *re
     size_t fl[64];
     int nf = 0;
     int first, step, last;
-    if (cmd_policy_named_fields(d, c->argc, &first, &step, &last)) {
+    if (d->proc == phi_find_cmd && c->argc == 4) {
+        fp[nf] = (const char *)c->argv[2].p; /* PHI.FIND type field value: the field */
+        fl[nf++] = c->argv[2].len < MAX_NAME ? c->argv[2].len : MAX_NAME;
+    } else if (cmd_policy_named_fields(d, c->argc, &first, &step, &last)) {
         for (int j = first; j <= last && j < c->argc && nf < 64; j += step) {
             fp[nf] = (const char *)c->argv[j].p;
-            fl[nf++] = c->argv[j].len;
+            fl[nf++] = c->argv[j].len < MAX_NAME ? c->argv[j].len : MAX_NAME;
         }
     } else {
         for (int j = 0; j < c->nshown && j < 32 && nf < 64; j++) {
             fp[nf] = (const char *)c->shown[j];
-            fl[nf++] = c->shownlen[j];
+            fl[nf++] = c->shownlen[j] < MAX_NAME ? c->shownlen[j] : MAX_NAME;
         }
     }
     r.fields = fp;
@@ -186,12 +195,19 @@ static int append_access(client *c, const cmd_def *d, int result, const char *re
         if (++n > MAX_RECORD_KEYS) break;
         r.key = (const char *)c->argv[i].p;
         r.keylen = c->argv[i].len;
+        char cut[48];
+        r.detail = NULL;
+        if (r.keylen > MAX_NAME) {
+            snprintf(cut, sizeof cut, "{\"key_length\":%zu}", r.keylen);
+            r.keylen = MAX_NAME;
+            r.detail = cut;
+        }
         buf subj = {0};
         r.subject = NULL;
         r.subjectlen = 0;
         if (sch && cmd_policy_subject(c, sch, c->argv[i].p, c->argv[i].len, &subj)) {
             r.subject = (const char *)subj.p;
-            r.subjectlen = subj.len;
+            r.subjectlen = subj.len < MAX_NAME ? subj.len : MAX_NAME;
         }
         int rc = append(s, c, &r);
         buf_wipe_free(&subj);
@@ -261,6 +277,20 @@ int cmd_audit_waiting(client *c)
 
 /* ---- other events ---- */
 
+/* A record that could not be written: said in the log at most once a second. */
+static void lost(srv *s, int type)
+{
+    static long long last_ms;
+    static unsigned long long n;
+    n++;
+    long long now = clock_ms();
+    if (now - last_ms < 1000) return;
+    last_ms = now;
+    log_warning("audit: %llu record(s) could not be written, the last a %s record (%s)", n,
+                audit_event_name(type), audit_error(s->audit));
+    n = 0;
+}
+
 void cmd_audit_change(srv *s, client *c, int type, const char *action, const char *what,
                       const char *old, const char *newv)
 {
@@ -286,9 +316,7 @@ void cmd_audit_record(srv *s, client *c, audit_rec *r)
     if (!r->session) r->session = w.session;
     if (!r->purpose) r->purpose = w.purpose;
     if (!r->cmd && c && c->lastcmd) r->cmd = c->lastcmd->name;
-    if (append(s, c, r) != 0)
-        log_warning("audit: a %s record could not be written (%s)", audit_event_name(r->type),
-                    audit_error(s->audit));
+    if (append(s, c, r) != 0) lost(s, r->type);
 }
 
 void cmd_audit_event(srv *s, client *c, int type, int result, const char *user, const char *action,
@@ -304,7 +332,5 @@ void cmd_audit_event(srv *s, client *c, int type, int result, const char *user, 
     r.action = action;
     r.reason = reason;
     r.detail = detail;
-    if (append(s, c, &r) != 0)
-        log_warning("audit: a %s record could not be written (%s)", audit_event_name(type),
-                    audit_error(s->audit));
+    if (append(s, c, &r) != 0) lost(s, type);
 }

@@ -1,0 +1,608 @@
+/*
+ * audit_cli: `phidb audit ...`, offline work on a data directory's audit trail.
+ *
+ *   phidb audit verify DIR [--pubkey FILE]
+ *   phidb audit report DIR [--from T] [--to T] [--user U] [--subject S] [--format text|json|csv]
+ *   phidb audit accounting DIR --subject S [--from T] [--to T] [--all] [--format text|json|csv]
+ *   phidb audit tail DIR [-n N] [-f]
+ *   phidb audit export DIR [--format jsonl|csv] [--from T] [--to T] [--user U] [--subject S]
+ *   phidb audit prune DIR [--now T]
+ *
+ * DIR is a directory holding phidb.conf (as `phidb init` makes it) or the path of a
+ * config file; audit-dir and the master key come from it. Everything but prune only
+ * reads, so it may run beside a live server; prune writes a segment (its own record) and
+ * therefore needs the server stopped (the data directory lock). Times are UTC:
+ * YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]. A --to date without a time means the whole day.
+ *
+ * The public key used to check checkpoint signatures is audit-dir/audit.pub, which must
+ * match the keyring's signing key; --pubkey names a trusted copy kept elsewhere (the
+ * stronger check: someone who can rewrite the trail may also replace audit.pub).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "audit/audit.h"
+#include "audit/audit_conf.h"
+#include "audit/audit_report.h"
+#include "audit/audit_seg.h"
+#include "config.h"
+#include "store/keyring.h"
+#include "store/seal.h"
+#include "audit_tool.h"
+#include "tools.h"
+
+static void usage(void)
+{
+    fprintf(
+        stderr,
+        "usage: phidb audit verify DIR [--pubkey FILE]\n"
+        "       phidb audit report DIR [--from T] [--to T] [--user U] [--subject S]\n"
+        "                              [--format text|json|csv]\n"
+        "       phidb audit accounting DIR --subject S [--from T] [--to T] [--all]\n"
+        "                              [--format text|json|csv]\n"
+        "       phidb audit tail DIR [-n N] [-f]\n"
+        "       phidb audit export DIR [--format jsonl|csv] [--from T] [--to T] [--user U]\n"
+        "                              [--subject S]\n"
+        "       phidb audit prune DIR [--now T]\n"
+        "DIR holds phidb.conf (or is a config file); times are UTC (YYYY-MM-DD[THH:MM[:SS]]).\n");
+}
+
+int audit_tool_open(const char *arg, audit_tool *t, const char *pubfile)
+{
+    memset(t, 0, sizeof *t);
+    char path[4200], err[1024];
+    struct stat sb;
+    if (stat(arg, &sb) == 0 && S_ISDIR(sb.st_mode))
+        snprintf(path, sizeof path, "%s/phidb.conf", arg);
+    else
+        snprintf(path, sizeof path, "%s", arg);
+    t->conf = config_new();
+    if (config_load(t->conf, path, 0, NULL, err, sizeof err) != 0) {
+        fprintf(stderr, "phidb: %s\n", err);
+        goto fail;
+    }
+    audit_opts_from_config(t->conf, &t->opts);
+    keyring_kek_source src = {0};
+    if (t->conf->master_key_command && *t->conf->master_key_command)
+        src.command = t->conf->master_key_command;
+    else if (t->conf->master_key_passphrase) {
+        src.passphrase = getenv("PHIDB_PASSPHRASE");
+        if (!src.passphrase || !*src.passphrase) {
+            fprintf(stderr, "phidb: set PHIDB_PASSPHRASE (master-key-passphrase is yes)\n");
+            goto fail;
+        }
+    } else
+        src.key_file = t->conf->master_key_file;
+    char krp[4200];
+    snprintf(krp, sizeof krp, "%s/keyring", t->conf->dir);
+    t->kr = keyring_open(krp, &src, 0, err, sizeof err);
+    if (!t->kr) {
+        fprintf(stderr, "phidb: %s\n", err);
+        goto fail;
+    }
+    t->s = seal_new(t->kr, KR_AUDIT);
+    uint8_t derived[32];
+    const uint8_t *seed = keyring_key(t->kr, KR_SIGN, keyring_current(t->kr, KR_SIGN));
+    if (!seed || audit_ed25519_pub(seed, derived) != 0) {
+        fprintf(stderr, "phidb: the keyring has no signing key\n");
+        goto fail;
+    }
+    char pp[4200];
+    if (pubfile)
+        snprintf(pp, sizeof pp, "%s", pubfile);
+    else
+        snprintf(pp, sizeof pp, "%s/audit.pub", t->opts.dir);
+    if (audit_pub_read(pp, t->pub) != 0) {
+        if (pubfile) {
+            fprintf(stderr, "phidb: cannot read the public key %s\n", pp);
+            goto fail;
+        }
+        memcpy(t->pub, derived, 32); /* no trail yet */
+    } else if (memcmp(t->pub, derived, 32) != 0) {
+        fprintf(stderr,
+                "phidb: %s does not match the keyring's signing key: checkpoints are checked "
+                "with %s (signatures by the current key will fail)\n",
+                pp, pp);
+    }
+    t->src.dir = t->opts.dir;
+    t->src.s = t->s;
+    t->src.pub = t->pub;
+    return 0;
+fail:
+    audit_tool_close(t);
+    return -1;
+}
+
+void audit_tool_close(audit_tool *t)
+{
+    seal_free(t->s);
+    keyring_close(t->kr);
+    config_free(t->conf);
+    memset(t, 0, sizeof *t);
+}
+
+int audit_tool_time(const char *s, int end_of_day, int64_t *out)
+{
+    if (audit_parse_ts(s, out) != 0) {
+        fprintf(stderr, "phidb: bad time '%s' (YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS], UTC)\n", s);
+        return -1;
+    }
+    if (end_of_day && strlen(s) == 10) *out += 86400LL * 1000000 - 1;
+    return 0;
+}
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ---- verify ---- */
+
+static int do_verify(audit_tool *t)
+{
+    audit_verify_stats st;
+    char err[1024];
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    int rc = audit_verify_dir(t->opts.dir, t->s, t->pub, NULL, NULL, &st, err, sizeof err);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    double secs = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+    if (rc < 0) {
+        fprintf(stderr, "phidb audit verify: %s\n", err);
+        return 1;
+    }
+    if (rc > 0) {
+        printf("DAMAGED: %s\n", err);
+        printf("(checked before the bad spot: %llu segments, %llu records)\n",
+               (unsigned long long)st.segments, (unsigned long long)st.records);
+        return 1;
+    }
+    char head[65];
+    audit_hex(st.head, 32, head);
+    printf("OK: %llu segments, %llu blocks, %llu records (%llu signed checkpoints), %.1f MB of "
+           "records, seq %llu..%llu, checked in %.2f s\n",
+           (unsigned long long)st.segments, (unsigned long long)st.blocks,
+           (unsigned long long)st.records, (unsigned long long)st.checkpoints,
+           (double)st.bytes / 1e6, (unsigned long long)st.first_seq,
+           (unsigned long long)st.last_seq, secs);
+    if (st.pruned_through)
+        printf("records 1..%llu were pruned after retention (recorded in the trail)\n",
+               (unsigned long long)st.pruned_through);
+    if (st.records && st.last_ckpt_seq != st.last_seq)
+        printf("note: %llu records after the last checkpoint (seq %llu) are chained but not yet "
+               "signed\n",
+               (unsigned long long)(st.last_seq - st.last_ckpt_seq),
+               (unsigned long long)st.last_ckpt_seq);
+    printf("head %s\n", head);
+    return 0;
+}
+
+/* ---- export and tail ---- */
+
+static const char *const csv_cols[] = {
+    "seq",    "ts",  "ev",      "res",    "user",    "role",      "addr",   "sess", "cmd",
+    "action", "key", "subject", "fields", "purpose", "emergency", "reason", NULL};
+
+void audit_tool_csv_field(FILE *out, const char *s)
+{
+    if (!strpbrk(s, ",\"\n\r")) {
+        fputs(s, out);
+        return;
+    }
+    fputc('"', out);
+    for (; *s; s++) {
+        if (*s == '"') fputc('"', out);
+        fputc(*s, out);
+    }
+    fputc('"', out);
+}
+
+static void csv_value(FILE *out, json_t *v)
+{
+    if (json_is_string(v))
+        audit_tool_csv_field(out, json_string_value(v));
+    else if (json_is_integer(v))
+        fprintf(out, "%lld", (long long)json_integer_value(v));
+    else if (json_is_array(v)) {
+        buf b = {0};
+        size_t i;
+        json_t *e;
+        json_array_foreach(v, i, e)
+        {
+            if (i) buf_putc(&b, ';');
+            if (json_is_string(e)) buf_puts(&b, json_string_value(e));
+        }
+        audit_tool_csv_field(out, buf_cstr(&b));
+        buf_free(&b);
+    } else if (v) {
+        char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (s) audit_tool_csv_field(out, s);
+        free(s);
+    }
+}
+
+static int export_line(void *ud, json_t *rec, const char *line, size_t n)
+{
+    int csv = *(int *)ud;
+    if (!csv) {
+        fwrite(line, 1, n, stdout);
+        fputc('\n', stdout);
+        return 0;
+    }
+    for (int i = 0; csv_cols[i]; i++) {
+        if (i) fputc(',', stdout);
+        json_t *v = json_object_get(rec, csv_cols[i]);
+        if (!v && strcmp(csv_cols[i], "key") == 0) v = json_object_get(rec, "key_hex");
+        if (!v && strcmp(csv_cols[i], "subject") == 0) v = json_object_get(rec, "subject_hex");
+        csv_value(stdout, v);
+    }
+    fputc('\n', stdout);
+    return 0;
+}
+
+static int report_damage(int rc, const char *warn)
+{
+    if (rc > 0)
+        fprintf(stderr,
+                "phidb audit: WARNING: the trail is damaged, results stop at the "
+                "bad spot: %s\n",
+                warn);
+    if (rc < 0) fprintf(stderr, "phidb audit: %s\n", warn);
+    return rc != 0;
+}
+
+typedef struct {
+    uint64_t *ring; /* seq of the kept lines (indices into lines) */
+    char **lines;
+    size_t n, cap, next;
+    uint64_t last; /* last seq printed */
+} tail_ctx;
+
+static int tail_line(void *ud, const char *line, size_t n, const audit_line_info *li)
+{
+    tail_ctx *c = ud;
+    if (li->seq <= c->last) return 0;
+    free(c->lines[c->next]);
+    c->lines[c->next] = strndup(line, n);
+    c->ring[c->next] = li->seq;
+    c->next = (c->next + 1) % c->cap;
+    if (c->n < c->cap) c->n++;
+    return 0;
+}
+
+static int do_tail(audit_tool *t, int nlines, int follow)
+{
+    tail_ctx c = {0};
+    c.cap = nlines > 0 ? (size_t)nlines : 1;
+    c.ring = calloc(c.cap, sizeof *c.ring);
+    c.lines = calloc(c.cap, sizeof *c.lines);
+    int rc = 0;
+    for (;;) {
+        audit_verify_stats st;
+        char err[1024];
+        c.n = 0;
+        c.next = 0;
+        int r = audit_verify_dir(t->opts.dir, t->s, t->pub, tail_line, &c, &st, err, sizeof err);
+        if (r != 0) {
+            report_damage(r, err);
+            rc = 1;
+            if (r < 0) break;
+        }
+        size_t start = (c.next + c.cap - c.n) % c.cap;
+        for (size_t i = 0; i < c.n; i++) {
+            size_t k = (start + i) % c.cap;
+            if (nlines > 0 || c.last) puts(c.lines[k]);
+            c.last = c.ring[k];
+        }
+        fflush(stdout);
+        if (!follow) break;
+        if (c.cap < 4096) { /* after the first screen, follow everything new */
+            for (size_t i = 0; i < c.cap; i++)
+                free(c.lines[i]);
+            free(c.lines);
+            free(c.ring);
+            c.cap = 4096;
+            c.ring = calloc(c.cap, sizeof *c.ring);
+            c.lines = calloc(c.cap, sizeof *c.lines);
+        }
+        if (st.last_seq > c.last) c.last = st.last_seq;
+        sleep(1);
+    }
+    for (size_t i = 0; i < c.cap; i++)
+        free(c.lines[i]);
+    free(c.lines);
+    free(c.ring);
+    return rc;
+}
+
+/* ---- report and accounting ---- */
+
+static void print_report_text(json_t *r)
+{
+    json_t *tot = json_object_get(r, "totals");
+    printf("Audit activity report %s .. %s\n\n",
+           json_string_value(json_object_get(r, "from"))
+               ? json_string_value(json_object_get(r, "from"))
+               : "(start)",
+           json_string_value(json_object_get(r, "to")) ? json_string_value(json_object_get(r, "to"))
+                                                       : "(now)");
+    const char *names[] = {"events",        "granted", "denied",   "logins",
+                           "failed_logins", "exports", "emergency"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        printf("  %-14s %lld\n", names[i],
+               (long long)json_integer_value(json_object_get(tot, names[i])));
+    printf("\nActivity per user:\n  %-24s %8s %8s %8s %9s %8s\n", "user", "events", "granted",
+           "denied", "emergency", "subjects");
+    size_t i;
+    json_t *u;
+    json_array_foreach(json_object_get(r, "users"), i, u) printf(
+        "  %-24s %8lld %8lld %8lld %9lld %8lld\n", json_string_value(json_object_get(u, "user")),
+        (long long)json_integer_value(json_object_get(u, "events")),
+        (long long)json_integer_value(json_object_get(u, "granted")),
+        (long long)json_integer_value(json_object_get(u, "denied")),
+        (long long)json_integer_value(json_object_get(u, "emergency")),
+        (long long)json_integer_value(json_object_get(u, "subjects")));
+    printf("\nAccess per subject:\n  %-24s %8s %8s %8s\n", "subject", "accesses", "denied",
+           "users");
+    json_array_foreach(json_object_get(r, "subjects"), i, u)
+        printf("  %-24s %8lld %8lld %8lld\n", json_string_value(json_object_get(u, "subject")),
+               (long long)json_integer_value(json_object_get(u, "accesses")),
+               (long long)json_integer_value(json_object_get(u, "denied")),
+               (long long)json_integer_value(json_object_get(u, "users")));
+}
+
+static void print_report_csv(json_t *r)
+{
+    json_t *tot = json_object_get(r, "totals");
+    const char *k;
+    json_t *v;
+    printf("section,name,events,granted,denied,emergency,subjects_or_users\n");
+    json_object_foreach(tot, k, v)
+        printf("total,%s,%lld,,,,\n", k, (long long)json_integer_value(v));
+    size_t i;
+    json_array_foreach(json_object_get(r, "users"), i, v)
+    {
+        printf("user,");
+        audit_tool_csv_field(stdout, json_string_value(json_object_get(v, "user")));
+        printf(",%lld,%lld,%lld,%lld,%lld\n",
+               (long long)json_integer_value(json_object_get(v, "events")),
+               (long long)json_integer_value(json_object_get(v, "granted")),
+               (long long)json_integer_value(json_object_get(v, "denied")),
+               (long long)json_integer_value(json_object_get(v, "emergency")),
+               (long long)json_integer_value(json_object_get(v, "subjects")));
+    }
+    json_array_foreach(json_object_get(r, "subjects"), i, v)
+    {
+        printf("subject,");
+        audit_tool_csv_field(stdout, json_string_value(json_object_get(v, "subject")));
+        printf(",%lld,,%lld,,%lld\n", (long long)json_integer_value(json_object_get(v, "accesses")),
+               (long long)json_integer_value(json_object_get(v, "denied")),
+               (long long)json_integer_value(json_object_get(v, "users")));
+    }
+}
+
+static void print_accounting(json_t *r, int fmt)
+{
+    json_t *d;
+    size_t i;
+    if (fmt == 2) {
+        printf("date,user,role,command,fields,purpose,emergency,reason\n");
+        json_array_foreach(json_object_get(r, "disclosures"), i, d)
+        {
+            const char *cols[] = {"date",   "user",    "role",      "command",
+                                  "fields", "purpose", "emergency", "reason"};
+            for (size_t c = 0; c < 8; c++) {
+                if (c) putchar(',');
+                csv_value(stdout, json_object_get(d, cols[c]));
+            }
+            putchar('\n');
+        }
+        return;
+    }
+    printf("Accounting of disclosures (45 CFR 164.528) for subject %s\n",
+           json_string_value(json_object_get(r, "subject")));
+    printf("Period %s .. %s; %lld disclosures%s\n\n", json_string_value(json_object_get(r, "from")),
+           json_string_value(json_object_get(r, "to")),
+           (long long)json_integer_value(json_object_get(r, "count")),
+           json_array_size(json_object_get(r, "excluded_purposes"))
+               ? " (treatment, payment and health care operations excluded)"
+               : "");
+    json_array_foreach(json_object_get(r, "disclosures"), i, d)
+    {
+        json_t *f = json_object_get(d, "fields");
+        char *fs = f ? json_dumps(f, JSON_COMPACT) : NULL;
+        printf("%s  %s (%s)  %s  %s  purpose: %s%s%s\n",
+               json_string_value(json_object_get(d, "date")),
+               json_string_value(json_object_get(d, "user"))
+                   ? json_string_value(json_object_get(d, "user"))
+                   : "-",
+               json_string_value(json_object_get(d, "role"))
+                   ? json_string_value(json_object_get(d, "role"))
+                   : "-",
+               json_string_value(json_object_get(d, "command"))
+                   ? json_string_value(json_object_get(d, "command"))
+                   : "-",
+               fs ? fs : "(whole record)",
+               json_string_value(json_object_get(d, "purpose"))
+                   ? json_string_value(json_object_get(d, "purpose"))
+                   : "unspecified",
+               json_object_get(d, "emergency") ? "  EMERGENCY " : "",
+               json_object_get(d, "emergency") ? json_string_value(json_object_get(d, "emergency"))
+                                               : "");
+        free(fs);
+    }
+}
+
+static int parse_common(int argc, char **argv, int i, audit_query *q, int *fmt,
+                        const char *const *fmts)
+{
+    for (; i < argc; i++) {
+        if (strcmp(argv[i], "--from") == 0 && i + 1 < argc) {
+            if (audit_tool_time(argv[++i], 0, &q->from_us) != 0) return -1;
+        } else if (strcmp(argv[i], "--to") == 0 && i + 1 < argc) {
+            if (audit_tool_time(argv[++i], 1, &q->to_us) != 0) return -1;
+        } else if (strcmp(argv[i], "--user") == 0 && i + 1 < argc) {
+            q->user = argv[++i];
+        } else if (strcmp(argv[i], "--subject") == 0 && i + 1 < argc) {
+            q->subject = argv[++i];
+        } else if (strcmp(argv[i], "--all") == 0) {
+            q->all_purposes = 1;
+        } else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc && fmts) {
+            i++;
+            int k;
+            for (k = 0; fmts[k]; k++)
+                if (strcmp(argv[i], fmts[k]) == 0) break;
+            if (!fmts[k]) return -1;
+            *fmt = k;
+        } else {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int lock_data_dir(const config *c)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/phidb.lock", c->dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        fprintf(stderr,
+                "phidb audit prune: the data directory %s is in use (is phidb-server "
+                "running?); stop the server first\n",
+                c->dir);
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int audit_cli_main(int argc, char **argv)
+{
+    if (argc < 3) {
+        usage();
+        return 2;
+    }
+    const char *cmd = argv[1];
+    const char *pubfile = NULL;
+    int nlines = 10, follow = 0, fmt = 0;
+    int64_t now = now_us();
+    audit_query q = {0};
+    static const char *const report_fmts[] = {"text", "json", "csv", NULL};
+    static const char *const export_fmts[] = {"jsonl", "csv", NULL};
+    if (strcmp(cmd, "verify") == 0) {
+        for (int i = 3; i < argc; i++) {
+            if (strcmp(argv[i], "--pubkey") == 0 && i + 1 < argc)
+                pubfile = argv[++i];
+            else {
+                usage();
+                return 2;
+            }
+        }
+    } else if (strcmp(cmd, "tail") == 0) {
+        for (int i = 3; i < argc; i++) {
+            if (strcmp(argv[i], "-f") == 0)
+                follow = 1;
+            else if (strcmp(argv[i], "-n") == 0 && i + 1 < argc)
+                nlines = atoi(argv[++i]);
+            else {
+                usage();
+                return 2;
+            }
+        }
+    } else if (strcmp(cmd, "prune") == 0) {
+        for (int i = 3; i < argc; i++) {
+            if (strcmp(argv[i], "--now") == 0 && i + 1 < argc) {
+                if (audit_tool_time(argv[++i], 0, &now) != 0) return 2;
+            } else {
+                usage();
+                return 2;
+            }
+        }
+    } else if (strcmp(cmd, "report") == 0 || strcmp(cmd, "accounting") == 0) {
+        if (parse_common(argc, argv, 3, &q, &fmt, report_fmts) != 0) {
+            usage();
+            return 2;
+        }
+        if (strcmp(cmd, "accounting") == 0 && !q.subject) {
+            fprintf(stderr, "phidb audit accounting: --subject is required\n");
+            return 2;
+        }
+    } else if (strcmp(cmd, "export") == 0) {
+        if (parse_common(argc, argv, 3, &q, &fmt, export_fmts) != 0) {
+            usage();
+            return 2;
+        }
+    } else {
+        usage();
+        return 2;
+    }
+    audit_tool t;
+    if (audit_tool_open(argv[2], &t, pubfile) != 0) return 1;
+    int rc = 0;
+    char warn[1024] = "";
+    if (strcmp(cmd, "verify") == 0) {
+        rc = do_verify(&t);
+    } else if (strcmp(cmd, "tail") == 0) {
+        rc = do_tail(&t, nlines, follow);
+    } else if (strcmp(cmd, "export") == 0) {
+        if (fmt == 1) {
+            for (int i = 0; csv_cols[i]; i++)
+                printf("%s%s", i ? "," : "", csv_cols[i]);
+            printf("\n");
+        }
+        int csv = fmt == 1;
+        rc = report_damage(audit_scan(&t.src, &q, export_line, &csv, warn, sizeof warn), warn);
+    } else if (strcmp(cmd, "report") == 0 || strcmp(cmd, "accounting") == 0) {
+        json_t *r = NULL;
+        int vr = strcmp(cmd, "report") == 0
+                     ? audit_report_build(&t.src, &q, &r, warn, sizeof warn)
+                     : audit_accounting_build(&t.src, &q, &r, warn, sizeof warn);
+        rc = report_damage(vr, warn);
+        if (fmt == 1) {
+            char *s = json_dumps(r, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+            puts(s);
+            free(s);
+        } else if (strcmp(cmd, "report") == 0) {
+            if (fmt == 2)
+                print_report_csv(r);
+            else
+                print_report_text(r);
+        } else {
+            print_accounting(r, fmt);
+        }
+        json_decref(r);
+    } else if (strcmp(cmd, "prune") == 0) {
+        int lock = lock_data_dir(t.conf);
+        if (lock < 0)
+            rc = 1;
+        else {
+            int removed;
+            char err[1024];
+            const char *who = getenv("SUDO_USER") ? getenv("SUDO_USER") : getenv("USER");
+            if (audit_prune_dir(&t.opts, t.kr, now, who ? who : "operator", &removed, err,
+                                sizeof err) != 0) {
+                fprintf(stderr, "phidb audit prune: %s\n", err);
+                rc = 1;
+            } else {
+                printf("removed %d segment%s older than %d days%s\n", removed,
+                       removed == 1 ? "" : "s", t.opts.retention_days,
+                       removed ? " (the prune is recorded in the trail)" : "");
+            }
+            close(lock);
+        }
+    }
+    audit_tool_close(&t);
+    return rc;
+}

@@ -1,0 +1,198 @@
+/*
+ * breach: `phidb breach-report`, the impact of a security incident from the audit trail
+ * (45 CFR 164.404-410).
+ *
+ *   phidb breach-report DIR --incident ID --start T --end T [--user U] [--key PATTERN]
+ *                       [--discovered T] [--policy FILE] [--states FILE] [--format text|json]
+ *
+ * Counted: granted accesses and exports in [start, end] (by U, on keys matching PATTERN).
+ * Affected individuals are the distinct subjects of those records. Field groups and PHI
+ * kinds come from the policy file (--policy, else the config's policy-file directive when
+ * it has one): audit records carry field names, the policy says what they hold. Deadlines:
+ * individuals within 60 days of discovery (--discovered, default now); HHS at the same time
+ * when 500 or more are affected; media when more than 500 residents of one state are.
+ * Audit records hold no values, so residence comes from --states, a CSV of "subject,state"
+ * lines exported from the record system; without it media notice is "undetermined" above
+ * 500 affected.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "access/policy.h"
+#include "audit_tool.h"
+#include "tools.h"
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: phidb breach-report DIR --incident ID --start T --end T [--user U]\n"
+                    "                           [--key PATTERN] [--discovered T] [--policy FILE]\n"
+                    "                           [--states FILE] [--format text|json]\n");
+}
+
+static json_t *load_states(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return NULL;
+    json_t *m = json_object();
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        char *comma = strchr(line, ',');
+        if (!comma || strcmp(line, "subject,state") == 0) continue;
+        *comma = '\0';
+        json_object_set_new(m, line, json_string(comma + 1));
+    }
+    fclose(f);
+    return m;
+}
+
+static void print_counts(const char *title, json_t *o)
+{
+    printf("%s:", title);
+    if (!json_object_size(o)) printf(" none");
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v) printf(" %s (%lld)", k, (long long)json_integer_value(v));
+    printf("\n");
+}
+
+static void print_text(json_t *r)
+{
+#define S(k)                                                                                       \
+    (json_string_value(json_object_get(r, k)) ? json_string_value(json_object_get(r, k)) : "-")
+#define I(k) ((long long)json_integer_value(json_object_get(r, k)))
+    printf("Breach report for incident %s\n", S("incident"));
+    printf("Window: %s .. %s%s%s%s%s\n", S("from"), S("to"),
+           json_object_get(r, "user") ? ", user " : "", json_object_get(r, "user") ? S("user") : "",
+           json_object_get(r, "key_pattern") ? ", keys " : "",
+           json_object_get(r, "key_pattern") ? S("key_pattern") : "");
+    printf("Discovered: %s\n\n", S("discovered"));
+    printf("Records counted (granted accesses and exports): %lld\n", I("records"));
+    printf("Affected individuals (distinct subjects): %lld\n", I("affected_count"));
+    printf("Keys without a subject: %lld\n", I("keys_without_subject"));
+    print_counts("Field groups exposed", json_object_get(r, "field_groups"));
+    print_counts("PHI kinds exposed", json_object_get(r, "phi_kinds"));
+    print_counts("Fields exposed", json_object_get(r, "fields"));
+    print_counts("Accesses per user", json_object_get(r, "users"));
+    if (!json_is_true(json_object_get(r, "policy_used")))
+        printf("(no policy file: field groups and PHI kinds unknown, field names listed)\n");
+    printf("\nNotify individuals by: %s (60 days after discovery)\n", S("notification_deadline"));
+    printf("HHS: %s\n", json_is_true(json_object_get(r, "hhs_immediate"))
+                            ? "notify now, together with the individuals (500 or more affected)"
+                            : "log it; report within 60 days after the end of the calendar "
+                              "year (fewer than 500 affected)");
+    printf("Media notice: %s", S("media_notice"));
+    if (json_object_get(r, "residents_by_state"))
+        print_counts(" (residents by state", json_object_get(r, "residents_by_state")),
+            printf(")\n");
+    else
+        printf(" (no --states mapping: state of residence unknown)\n");
+    printf("\nAffected subjects:\n");
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(r, "affected_subjects"), i, v)
+        printf("  %s\n", json_string_value(v));
+#undef S
+#undef I
+}
+
+int breach_cli_main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage();
+        return 2;
+    }
+    audit_query q = {0};
+    const char *incident = NULL, *states_file = NULL, *policy_file = NULL;
+    int json_out = 0, have_start = 0, have_end = 0;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t discovered = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!v && strcmp(a, "--help") != 0) {
+            usage();
+            return 2;
+        }
+        if (strcmp(a, "--incident") == 0)
+            incident = v;
+        else if (strcmp(a, "--start") == 0) {
+            if (audit_tool_time(v, 0, &q.from_us) != 0) return 2;
+            have_start = 1;
+        } else if (strcmp(a, "--end") == 0) {
+            if (audit_tool_time(v, 1, &q.to_us) != 0) return 2;
+            have_end = 1;
+        } else if (strcmp(a, "--discovered") == 0) {
+            if (audit_tool_time(v, 0, &discovered) != 0) return 2;
+        } else if (strcmp(a, "--user") == 0)
+            q.user = v;
+        else if (strcmp(a, "--key") == 0)
+            q.key_pattern = v;
+        else if (strcmp(a, "--states") == 0)
+            states_file = v;
+        else if (strcmp(a, "--policy") == 0)
+            policy_file = v;
+        else if (strcmp(a, "--format") == 0 && (!strcmp(v, "json") || !strcmp(v, "text")))
+            json_out = strcmp(v, "json") == 0;
+        else {
+            usage();
+            return 2;
+        }
+        i++;
+    }
+    if (!incident || !have_start || !have_end) {
+        usage();
+        return 2;
+    }
+    audit_tool t;
+    if (audit_tool_open(argv[1], &t, NULL) != 0) return 1;
+    int rc = 0;
+    policy *pol = NULL;
+    json_t *states = NULL;
+    buf pf = {0};
+    if (!policy_file) {
+        int d = config_find("policy-file");
+        if (d >= 0) {
+            config_get(t.conf, (size_t)d, &pf);
+            if (pf.len) policy_file = buf_cstr(&pf);
+        }
+    }
+    char err[1024];
+    if (policy_file && policy_load_file(policy_file, &pol, err, sizeof err) != 0) {
+        fprintf(stderr, "phidb breach-report: %s\n", err);
+        rc = 1;
+        goto out;
+    }
+    if (states_file && !(states = load_states(states_file))) {
+        fprintf(stderr, "phidb breach-report: cannot read %s\n", states_file);
+        rc = 1;
+        goto out;
+    }
+    json_t *r = NULL;
+    char warn[1024] = "";
+    int vr =
+        audit_breach_build(&t.src, &q, incident, discovered, pol, states, &r, warn, sizeof warn);
+    if (vr != 0) {
+        fprintf(stderr, "phidb breach-report: WARNING: %s\n", warn);
+        rc = 1;
+    }
+    if (json_out) {
+        char *s = json_dumps(r, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        puts(s);
+        free(s);
+    } else {
+        print_text(r);
+    }
+    json_decref(r);
+out:
+    json_decref(states);
+    policy_unref(pol);
+    buf_free(&pf);
+    audit_tool_close(&t);
+    return rc;
+}
