@@ -67,31 +67,37 @@ struct audit {
     pthread_t thr;      /* the writer */
     audit_sink *sink;   /* syslog sink, or NULL */
     /* writer thread only */
-    buf work;             /* taken from pending */
-    buf blk;              /* complete lines of the block being built */
-    uint32_t blk_n;       /* records in blk */
-    uint64_t blk_first;   /* seq of the first one */
-    uint8_t blk_prev[32]; /* hash before the first one */
-    uint64_t w_seq;       /* seq of the last line chained */
-    uint8_t w_head[32];   /* its hash */
-    uint64_t since_ckpt;  /* records since the last checkpoint */
-    int ckpt_queued;      /* a checkpoint is in pending */
-    int64_t last_ckpt_us; /* when the last one was queued */
-    int blk_has_ckpt;     /* blk holds a checkpoint: sync and update audit.head */
-    char head_line[256];  /* audit.head content for it */
-    int fd;               /* current segment (-1: none) */
-    int fd_broken;        /* could not cut back a partial write: start a new segment */
-    audit_seg_header seg; /* its header */
-    uint64_t seg_bytes;   /* its size */
-    uint64_t next_block;  /* its next block number */
-    int64_t seg_day;      /* its UTC day */
-    uint64_t next_seg_id; /* id of the next segment */
-    int unsynced;         /* written but not fsynced */
+    buf work;                /* taken from pending */
+    size_t work_off;         /* lines before it are chained */
+    buf blk;                 /* complete lines of the block being built */
+    uint32_t blk_n;          /* records in blk */
+    uint64_t blk_first;      /* seq of the first one */
+    uint8_t blk_prev[32];    /* hash before the first one */
+    uint64_t w_seq;          /* seq of the last line chained */
+    uint8_t w_head[32];      /* its hash */
+    uint64_t since_ckpt;     /* records since the last checkpoint */
+    int ckpt_queued;         /* a checkpoint is in pending */
+    int64_t last_ckpt_us;    /* when the last one was queued */
+    int blk_has_ckpt;        /* blk holds a checkpoint */
+    char head_line[256];     /* audit.head content for the last checkpoint written */
+    int head_dirty;          /* head_line is newer than audit.head (written after an fsync) */
+    int64_t head_written_us; /* when audit.head was last written (at most once a second) */
+    int fd;                  /* current segment (-1: none) */
+    int fd_broken;           /* could not cut back a partial write: start a new segment */
+    audit_seg_header seg;    /* its header */
+    uint64_t seg_bytes;      /* its size */
+    uint64_t next_block;     /* its next block number */
+    int64_t seg_day;         /* its UTC day */
+    uint64_t next_seg_id;    /* id of the next segment */
+    int unsynced;            /* written but not fsynced */
     int64_t last_sync_us;
     int64_t retry_at_us; /* next write attempt after a failure */
     ZSTD_CCtx *cctx;
     buf out, tmp; /* block bytes, compression scratch */
 };
+
+/* A block holds about this many bytes of lines (more under load, one batch at low load). */
+#define AUDIT_BLOCK_TARGET (1u << 20)
 
 static int64_t now_us(void)
 {
@@ -246,6 +252,18 @@ static void write_head_file(audit *a)
         unlink(tmp);
 }
 
+/* After an fsync of the segment: publish the last checkpoint in audit.head (at most once a
+ * second unless forced), so audit.head never names a record that is not on disk. */
+static void synced(audit *a, int force)
+{
+    int64_t t = now_us();
+    if (a->head_dirty && (force || t - a->head_written_us >= 1000000)) {
+        write_head_file(a);
+        a->head_dirty = 0;
+        a->head_written_us = t;
+    }
+}
+
 /* Write blk as one block. Returns 0, or -1 (blk kept, module failed). */
 static int flush_block(audit *a)
 {
@@ -271,7 +289,9 @@ static int flush_block(audit *a)
     a->seg_bytes += a->out.len;
     a->next_block++;
     a->unsynced = 1;
-    if (a->o.fsync_always || a->blk_has_ckpt) {
+    if (a->blk_has_ckpt) a->head_dirty = 1;
+    a->blk_has_ckpt = 0;
+    if (a->o.fsync_always) {
         if (fdatasync(a->fd) != 0) {
             /* The block may or may not be on disk: never rewrite it into this file. */
             int e = errno;
@@ -296,8 +316,7 @@ static int flush_block(audit *a)
             p = nl + 1;
         }
     }
-    if (a->blk_has_ckpt) write_head_file(a);
-    a->blk_has_ckpt = 0;
+    if (!a->unsynced) synced(a, 0);
     uint64_t last = a->blk_first + a->blk_n - 1;
     a->blk_n = 0;
     a->blk.len = 0;
@@ -311,11 +330,12 @@ static int flush_block(audit *a)
     return 0;
 }
 
-/* Chain the lines of work into blk (signing checkpoints). */
+/* Chain lines of work into blk (signing checkpoints) until blk holds about a block's worth. */
 static void chain(audit *a)
 {
-    const char *p = (const char *)a->work.p, *end = p + a->work.len;
-    while (p < end) {
+    const char *p = (const char *)a->work.p + a->work_off,
+               *end = (const char *)a->work.p + a->work.len;
+    while (p < end && a->blk.len < AUDIT_BLOCK_TARGET) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t n = (size_t)(nl - p);
         if (a->blk_n == 0) {
@@ -354,7 +374,8 @@ static void chain(audit *a)
         a->blk_n++;
         p = nl + 1;
     }
-    a->work.len = 0;
+    a->work_off = (size_t)(p - (const char *)a->work.p);
+    if (a->work_off == a->work.len) a->work.len = a->work_off = 0;
     pthread_mutex_lock(&a->mu);
     a->head_seq = a->w_seq;
     memcpy(a->head, a->w_head, 32);
@@ -391,10 +412,15 @@ static void *writer_main(void *arg)
         if (!a->ckpt_queued && a->pend_since_ckpt > 0 &&
             (t - a->last_ckpt_us >= (int64_t)a->o.checkpoint_ms * 1000 || stopping))
             queue_checkpoint(a, t);
-        int retry_due = a->blk_n > 0 && t >= a->retry_at_us;
+        int blocked = a->blk_n > 0 && t < a->retry_at_us; /* waiting to retry a failed write */
+        /* After a failed fsync nothing is left to write: retry by starting a new segment. */
+        int reopen =
+            atomic_load(&a->write_failed) && a->blk_n == 0 && a->fd_broken && t >= a->retry_at_us;
+        int can_work =
+            !blocked && (a->pending.len > 0 || a->work.len > 0 || a->blk_n > 0 || reopen);
         int sync_due =
             a->unsynced && !atomic_load(&a->write_failed) && t - a->last_sync_us >= 1000000;
-        if (a->pending.len == 0 && !retry_due && !sync_due) {
+        if (!can_work && !sync_due) {
             if (stopping && a->blk_n == 0) break;
             if (stopping && a->blk_n > 0 && t > give_up) break;
             int64_t until = a->last_ckpt_us + (int64_t)a->o.checkpoint_ms * 1000;
@@ -408,20 +434,43 @@ static void *writer_main(void *arg)
             a->writer_waiting = 0;
             continue;
         }
-        buf tmpb = a->work;
-        a->work = a->pending;
-        a->pending = tmpb;
-        a->pending.len = 0;
-        if (a->work.len && a->ckpt_queued) {
-            /* The checkpoint is now in work. */
-            a->ckpt_queued = 0;
+        if (a->work.len == 0 && a->pending.len > 0) {
+            buf tmpb = a->work;
+            a->work = a->pending;
+            a->pending = tmpb;
+            a->pending.len = 0;
+            a->work_off = 0;
+            a->ckpt_queued = 0; /* a queued checkpoint is now in work */
+            if (atomic_load(&a->backlog)) atomic_store(&a->backlog, 0);
         }
-        if (atomic_load(&a->backlog)) atomic_store(&a->backlog, 0);
         pthread_mutex_unlock(&a->mu);
 
-        if (a->work.len) chain(a);
-        if (a->blk_n > 0 && now_us() >= a->retry_at_us) {
-            if (flush_block(a) != 0) a->retry_at_us = now_us() + (int64_t)a->o.retry_ms * 1000;
+        if (reopen) {
+            close_segment(a);
+            if (open_segment(a, a->w_seq + 1, a->w_head) != 0) {
+                a->retry_at_us = now_us() + (int64_t)a->o.retry_ms * 1000;
+                can_work = 0;
+            } else {
+                log_warning("audit: records up to seq %llu may be lost (a failed fsync); "
+                            "continuing in a new segment",
+                            (unsigned long long)a->w_seq);
+                pthread_mutex_lock(&a->mu);
+                atomic_store(&a->durable_seq, a->w_seq);
+                atomic_store(&a->write_failed, 0);
+                pthread_cond_broadcast(&a->moved);
+                pthread_mutex_unlock(&a->mu);
+                notify(a);
+            }
+        }
+        /* Blocks of about AUDIT_BLOCK_TARGET bytes until the work is done or a write fails. */
+        while (can_work) {
+            if (a->work.len && a->blk.len < AUDIT_BLOCK_TARGET) chain(a);
+            if (a->blk_n == 0) break;
+            if (flush_block(a) != 0) {
+                a->retry_at_us = now_us() + (int64_t)a->o.retry_ms * 1000;
+                break;
+            }
+            if (a->work.len == 0) break;
         }
         if (a->unsynced && !atomic_load(&a->write_failed) &&
             now_us() - a->last_sync_us >= 1000000 && a->fd >= 0) {
@@ -429,7 +478,8 @@ static void *writer_main(void *arg)
                 a->fd_broken = 1;
                 set_failed(a, "fsync of a segment failed", errno);
                 a->retry_at_us = now_us() + (int64_t)a->o.retry_ms * 1000;
-            }
+            } else
+                synced(a, 0);
             a->unsynced = 0;
             a->last_sync_us = now_us();
         }
@@ -438,7 +488,9 @@ static void *writer_main(void *arg)
     pthread_mutex_unlock(&a->mu);
     if (a->blk_n > 0)
         log_warning("audit: %u accepted audit records could not be written at shutdown", a->blk_n);
+    int clean = a->fd >= 0 && !a->fd_broken;
     close_segment(a);
+    if (clean) synced(a, 1);
     return NULL;
 }
 
