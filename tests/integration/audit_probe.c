@@ -38,7 +38,7 @@ int main(int argc, char **argv)
     }
     keyring_kek_source src = {c->master_key_file, NULL, NULL};
     snprintf(krp, sizeof krp, "%s/keyring", c->dir);
-    keyring *kr = keyring_open(krp, &src, 0, err, sizeof err);
+    keyring *kr = keyring_open(krp, &src, 1, err, sizeof err); /* as the server would */
     if (!kr) {
         fprintf(stderr, "audit_probe: %s\n", err);
         return 1;
