@@ -146,6 +146,15 @@ static const directive table[] = {
     {"allow-dangerous-commands", T_DANGEROUS, 0, 0, 0, NULL, 0, "\"\"",
      "Commands that can erase or list every record: any of flushall flushdb keys.\n"
      "# Refused unless listed here AND granted to the user by name (+flushall)."},
+    /* access policy */
+    {"policy-file", T_PATH, F(policy_file), 0, 0, NULL, 0, "\"\"",
+     "The PHI access policy (record schemas, fields, roles; see docs/policy.md). Empty: no\n"
+     "# policy, every key is governed by the ACL alone. Reload with PHI.POLICY RELOAD or\n"
+     "# SIGHUP (a bad file is refused with its line and the old policy stays)."},
+    {"breakglass-ttl", T_INT, F(breakglass_ttl), 1, 604800, NULL, MUTABLE, "14400",
+     "Seconds a break-glass grant (PHI.BREAKGLASS) lasts."},
+    {"mfa-issuer", T_STR, F(mfa_issuer), 0, 0, NULL, MUTABLE, "phidb",
+     "Issuer name authenticator apps show for TOTP enrollments."},
     /* PHI detection */
     {"dlp-mode", T_ENUM, F(dlp_mode), 0, 0, dlp_names, MUTABLE, "off",
      "Data-loss prevention on writes: PHI found by the detector in a key name, or in a\n"

@@ -59,6 +59,9 @@ typedef struct config {
     /* dangerous commands allowed by the operator */
     int allow_flushall, allow_flushdb, allow_keys;
     /* misc */
+    char *policy_file;       /* access policy ("" for none) */
+    int breakglass_ttl;      /* seconds a break-glass grant lasts */
+    char *mfa_issuer;        /* issuer shown by authenticator apps */
     int dlp_mode;            /* 0 off, 1 warn, 2 block */
     int dlp_min_score;       /* findings below this score (percent) are ignored */
     int hz;                  /* background task frequency */

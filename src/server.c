@@ -24,6 +24,8 @@
 
 #include "cmd/cmd.h"
 #include "cmd/persist.h"
+#include "cmd/cmd_audit.h"
+#include "cmd/cmd_policy.h"
 #include "config.h"
 #include "phi/phi.h"
 #include "store/keyring.h"
@@ -59,9 +61,9 @@ static void acl_opts_from(const config *c, acl_opts *o)
 
 static tls_ctx *tls_from(const config *c, char *err, size_t errlen)
 {
-    tls_conf tc = {c->tls_cert_file,           c->tls_key_file,  c->tls_ca_cert_file,
-                   (enum tls_auth)c->tls_auth_clients, c->tls_protocols, c->tls_ciphers,
-                   c->tls_ciphersuites};
+    tls_conf tc = {
+        c->tls_cert_file, c->tls_key_file, c->tls_ca_cert_file, (enum tls_auth)c->tls_auth_clients,
+        c->tls_protocols, c->tls_ciphers,  c->tls_ciphersuites};
     return tls_ctx_new(&tc, err, errlen);
 }
 
@@ -83,6 +85,13 @@ int srv_apply_config(srv *s, const config *next, const char *changed, char *err,
     return 0;
 }
 
+/* Every keyspace change: WATCH and the policy's derived state (pseudonyms, blind index). */
+static void on_key_changed(void *ud, const uint8_t *key, size_t klen)
+{
+    tx_key_changed(ud, key, klen);
+    cmd_policy_key_changed(ud, key, klen);
+}
+
 static long long cron(ev_loop *l, long long id, void *ud)
 {
     (void)l;
@@ -95,6 +104,7 @@ static long long cron(ev_loop *l, long long id, void *ud)
     persist_commit(s, NULL); /* expiry deletions are journaled too */
     persist_cron(s);
     db_rehash(s->db, 1);
+    cmd_policy_cron(s);
     if (++ticks % (unsigned long)hz == 0) {
         client_cron(s);
         long long now = clock_mono_ms();
@@ -132,6 +142,14 @@ static void on_workq(ev_loop *l, int fd, void *ud, int mask)
     workq_drain(s->authq);
 }
 
+static void on_audit(ev_loop *l, int fd, void *ud, int mask)
+{
+    (void)l;
+    (void)fd;
+    (void)mask;
+    srv_audit_notified(ud);
+}
+
 static void on_signal(ev_loop *l, int fd, void *ud, int mask)
 {
     (void)mask;
@@ -139,7 +157,8 @@ static void on_signal(ev_loop *l, int fd, void *ud, int mask)
     struct signalfd_siginfo si;
     while (read(fd, &si, sizeof si) == (ssize_t)sizeof si) {
         if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
-            log_notice("received %s, shutting down", si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+            log_notice("received %s, shutting down",
+                       si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
             s->shutdown = 1;
             ev_stop(l);
         } else if (si.ssi_signo == SIGHUP) {
@@ -151,6 +170,12 @@ static void on_signal(ev_loop *l, int fd, void *ud, int mask)
                 log_notice("SIGHUP: TLS certificates reloaded");
             } else {
                 log_warning("SIGHUP: TLS reload failed, keeping the old certificates: %s", err);
+            }
+            if (s->cfg->policy_file && *s->cfg->policy_file) {
+                if (cmd_policy_reload(s, err, sizeof err) == 0)
+                    log_notice("SIGHUP: policy reloaded");
+                else
+                    log_warning("SIGHUP: %s", err);
             }
         }
     }
@@ -245,8 +270,9 @@ static char *read_passphrase(char *err, size_t errlen)
     }
     int tty = open("/dev/tty", O_RDWR | O_CLOEXEC);
     if (tty < 0) {
-        snprintf(err, errlen, "master-key-passphrase is set but PHIDB_PASSPHRASE is empty and "
-                              "there is no terminal to ask on");
+        snprintf(err, errlen,
+                 "master-key-passphrase is set but PHIDB_PASSPHRASE is empty and "
+                 "there is no terminal to ask on");
         keyring_secure_free(out, PASS_MAX);
         return NULL;
     }
@@ -301,8 +327,7 @@ static int check_dir(const char *dir, char *err, size_t errlen)
 {
     struct stat st;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        snprintf(err, errlen, "data directory %s does not exist (create it with phidb init)",
-                 dir);
+        snprintf(err, errlen, "data directory %s does not exist (create it with phidb init)", dir);
         return -1;
     }
     return 0;
@@ -391,10 +416,20 @@ int server_main(int argc, char **argv)
     s->db = db_new(s->values);
     dict_init(&s->watched, &tx_watch_type);
     dict_init(&s->channels, &pubsub_channel_type);
-    db_on_change(s->db, tx_key_changed, s);
+    db_on_change(s->db, on_key_changed, s);
     if (persist_open(s, err, sizeof err) != 0) {
         fprintf(stderr, "phidb-server: %s\n", err);
         log_warning("%s", err);
+        goto out_db;
+    }
+    if (cmd_policy_open(s, err, sizeof err) != 0) {
+        fprintf(stderr, "phidb-server: policy: %s\n", err);
+        log_warning("policy: %s", err);
+        goto out_db;
+    }
+    if (srv_audit_open(s, err, sizeof err) != 0) {
+        fprintf(stderr, "phidb-server: audit trail: %s\n", err);
+        log_warning("audit trail: %s", err);
         goto out_db;
     }
     s->tls = tls_from(s->cfg, err, sizeof err);
@@ -422,6 +457,7 @@ int server_main(int argc, char **argv)
     }
     mem_free(bind);
     ev_watch(s->loop, workq_fd(s->authq), EV_READ, on_workq, s);
+    if (s->audit) ev_watch(s->loop, audit_notify_fd(s->audit), EV_READ, on_audit, s);
     int sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
     ev_watch(s->loop, sfd, EV_READ, on_signal, s);
     s->cron_timer = ev_timer_add(s->loop, 1000 / s->cfg->hz, cron, s);
@@ -446,6 +482,8 @@ out_loop:
     ev_free(s->loop);
     tls_ctx_free(s->tls);
 out_db:
+    srv_audit_close(s);
+    cmd_policy_close(s);
     persist_close(s);
     db_free(s->db);
     dict_clear(&s->watched, NULL, NULL);

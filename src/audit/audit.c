@@ -68,7 +68,6 @@ struct audit {
     audit_sink *sink;   /* syslog sink, or NULL */
     /* writer thread only */
     buf work;                /* taken from pending */
-    size_t work_off;         /* lines before it are chained */
     buf blk;                 /* complete lines of the block being built */
     uint32_t blk_n;          /* records in blk */
     uint64_t blk_first;      /* seq of the first one */
@@ -79,9 +78,9 @@ struct audit {
     int ckpt_queued;         /* a checkpoint is in pending */
     int64_t last_ckpt_us;    /* when the last one was queued */
     int blk_has_ckpt;        /* blk holds a checkpoint */
-    char head_line[256];     /* audit.head content for the last checkpoint written */
     int head_dirty;          /* head_line is newer than audit.head (written after an fsync) */
     int64_t head_written_us; /* when audit.head was last written (at most once a second) */
+    char head_line[256];     /* audit.head content for it */
     int fd;                  /* current segment (-1: none) */
     int fd_broken;           /* could not cut back a partial write: start a new segment */
     audit_seg_header seg;    /* its header */
@@ -91,13 +90,11 @@ struct audit {
     uint64_t next_seg_id;    /* id of the next segment */
     int unsynced;            /* written but not fsynced */
     int64_t last_sync_us;
-    int64_t retry_at_us; /* next write attempt after a failure */
+    int64_t last_take_us; /* when the writer last took the pending records */
+    int64_t retry_at_us;  /* next write attempt after a failure */
     ZSTD_CCtx *cctx;
     buf out, tmp; /* block bytes, compression scratch */
 };
-
-/* A block holds about this many bytes of lines (more under load, one batch at low load). */
-#define AUDIT_BLOCK_TARGET (1u << 20)
 
 static int64_t now_us(void)
 {
@@ -115,7 +112,7 @@ void audit_opts_default(audit_opts *o)
     o->retention_days = 2555;
     o->retry_ms = 1000;
     o->pending_max = 64u << 20;
-    o->zstd_level = 3;
+    o->zstd_level = 1; /* on audit lines: twice as fast as 3 and smaller (x4.8 vs x4.2) */
     o->syslog.port = 6514;
     o->syslog.queue_max = 100000;
 }
@@ -252,8 +249,15 @@ static void write_head_file(audit *a)
         unlink(tmp);
 }
 
+/* Largest block written at once: blk can hold far more when the writer fell behind (a burst,
+ * or a disk that was failing), so it goes out in blocks of at most this many bytes. */
+#define BLK_TARGET  (4u << 20)
+#define BATCH_US    20000      /* fsync everysec: records are taken at least this often */
+#define BATCH_BYTES (1u << 20) /* ... or as soon as this much waits */
+
 /* After an fsync of the segment: publish the last checkpoint in audit.head (at most once a
- * second unless forced), so audit.head never names a record that is not on disk. */
+ * second unless forced), so audit.head never names a record that is not on disk and a busy
+ * trail does not pay two more fsyncs per checkpoint. */
 static void synced(audit *a, int force)
 {
     int64_t t = now_us();
@@ -264,20 +268,35 @@ static void synced(audit *a, int force)
     }
 }
 
-/* Write blk as one block. Returns 0, or -1 (blk kept, module failed). */
-static int flush_block(audit *a)
+/* Drop the first len bytes (nrec records) of blk: they are in the file. */
+static void consume(audit *a, size_t len, uint32_t nrec)
 {
-    if (a->blk_n == 0) return 0;
+    /* The hash before the next record is the hash of the last one consumed. */
+    const uint8_t *p = a->blk.p, *e = p + len - 1; /* e: its newline */
+    const uint8_t *ls = e;
+    while (ls > p && ls[-1] != '\n')
+        ls--;
+    audit_hash(ls, (size_t)(e - ls), a->blk_prev);
+    memmove(a->blk.p, a->blk.p + len, a->blk.len - len);
+    a->blk.len -= len;
+    a->blk_first += nrec;
+    a->blk_n -= nrec;
+}
+
+/* Write the first len bytes of blk (nrec records) as one block. Returns 0, or -1 (module
+ * failed; what was not written stays in blk). */
+static int flush_chunk(audit *a, size_t len, uint32_t nrec, int last_chunk)
+{
     int64_t t = now_us();
     if (a->fd >= 0 &&
         (a->fd_broken || day_of(t) != a->seg_day ||
-         (a->next_block > 0 && a->seg_bytes + a->blk.len / 2 > (uint64_t)a->o.segment_max_bytes)))
+         (a->next_block > 0 && a->seg_bytes + len / 2 > (uint64_t)a->o.segment_max_bytes)))
         close_segment(a);
     if (a->fd < 0 && open_segment(a, a->blk_first, a->blk_prev) != 0) return -1;
     a->out.len = 0;
-    if (audit_blk_build(a->s, &a->seg, a->next_block, a->blk_first, a->blk_n, a->blk.p, a->blk.len,
+    if (audit_blk_build(a->s, &a->seg, a->next_block, a->blk_first, nrec, a->blk.p, len,
                         a->o.zstd_level, a->cctx, &a->tmp, &a->out) != 0) {
-        set_failed(a, "cannot seal a block (keyring nonce reservation failed?)", EIO);
+        set_failed(a, "cannot seal a block", EIO);
         return -1;
     }
     if (write_all(a->fd, a->out.p, a->out.len, (off_t)a->seg_bytes) != 0) {
@@ -289,23 +308,22 @@ static int flush_block(audit *a)
     a->seg_bytes += a->out.len;
     a->next_block++;
     a->unsynced = 1;
-    if (a->blk_has_ckpt) a->head_dirty = 1;
-    a->blk_has_ckpt = 0;
+    if (last_chunk && a->blk_has_ckpt) a->head_dirty = 1;
+    if (last_chunk) a->blk_has_ckpt = 0;
     if (a->o.fsync_always) {
         if (fdatasync(a->fd) != 0) {
             /* The block may or may not be on disk: never rewrite it into this file. */
             int e = errno;
             a->fd_broken = 1;
             set_failed(a, "fsync of a segment failed", e);
-            a->blk_n = 0; /* it is in the file: retrying would duplicate it */
-            a->blk.len = 0;
+            consume(a, len, nrec); /* it is in the file: retrying would duplicate it */
             return -1;
         }
         a->unsynced = 0;
         a->last_sync_us = t;
     }
     if (a->sink) {
-        const char *p = (const char *)a->blk.p, *end = p + a->blk.len;
+        const char *p = (const char *)a->blk.p, *end = p + len;
         while (p < end) {
             const char *nl = memchr(p, '\n', (size_t)(end - p));
             audit_line_info li;
@@ -316,10 +334,9 @@ static int flush_block(audit *a)
             p = nl + 1;
         }
     }
+    uint64_t last = a->blk_first + nrec - 1;
+    consume(a, len, nrec);
     if (!a->unsynced) synced(a, 0);
-    uint64_t last = a->blk_first + a->blk_n - 1;
-    a->blk_n = 0;
-    a->blk.len = 0;
     pthread_mutex_lock(&a->mu);
     atomic_store(&a->durable_seq, last);
     int was = atomic_exchange(&a->write_failed, 0);
@@ -330,12 +347,32 @@ static int flush_block(audit *a)
     return 0;
 }
 
-/* Chain lines of work into blk (signing checkpoints) until blk holds about a block's worth. */
+/* Write blk as blocks of at most BLK_TARGET bytes. Returns 0, or -1 (the rest kept, module
+ * failed). */
+static int flush_block(audit *a)
+{
+    while (a->blk_n > 0) {
+        size_t len = 0;
+        uint32_t nrec = 0;
+        const uint8_t *p = a->blk.p, *end = p + a->blk.len;
+        while (p < end && nrec < a->blk_n) {
+            const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
+            size_t l = (size_t)(nl - p) + 1;
+            if (nrec > 0 && len + l > BLK_TARGET) break;
+            len += l;
+            nrec++;
+            p = nl + 1;
+        }
+        if (flush_chunk(a, len, nrec, nrec == a->blk_n) != 0) return -1;
+    }
+    return 0;
+}
+
+/* Chain the lines of work into blk (signing checkpoints). */
 static void chain(audit *a)
 {
-    const char *p = (const char *)a->work.p + a->work_off,
-               *end = (const char *)a->work.p + a->work.len;
-    while (p < end && a->blk.len < AUDIT_BLOCK_TARGET) {
+    const char *p = (const char *)a->work.p, *end = p + a->work.len;
+    while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t n = (size_t)(nl - p);
         if (a->blk_n == 0) {
@@ -374,8 +411,7 @@ static void chain(audit *a)
         a->blk_n++;
         p = nl + 1;
     }
-    a->work_off = (size_t)(p - (const char *)a->work.p);
-    if (a->work_off == a->work.len) a->work.len = a->work_off = 0;
+    a->work.len = 0;
     pthread_mutex_lock(&a->mu);
     a->head_seq = a->w_seq;
     memcpy(a->head, a->w_head, 32);
@@ -412,20 +448,23 @@ static void *writer_main(void *arg)
         if (!a->ckpt_queued && a->pend_since_ckpt > 0 &&
             (t - a->last_ckpt_us >= (int64_t)a->o.checkpoint_ms * 1000 || stopping))
             queue_checkpoint(a, t);
-        int blocked = a->blk_n > 0 && t < a->retry_at_us; /* waiting to retry a failed write */
+        int retry_due = a->blk_n > 0 && t >= a->retry_at_us;
         /* After a failed fsync nothing is left to write: retry by starting a new segment. */
         int reopen =
             atomic_load(&a->write_failed) && a->blk_n == 0 && a->fd_broken && t >= a->retry_at_us;
-        int can_work =
-            !blocked && (a->pending.len > 0 || a->work.len > 0 || a->blk_n > 0 || reopen);
         int sync_due =
             a->unsynced && !atomic_load(&a->write_failed) && t - a->last_sync_us >= 1000000;
-        if (!can_work && !sync_due) {
+        /* With fsync everysec the writer takes records in batches (at most every BATCH_US,
+         * sooner when BATCH_BYTES wait): fewer, larger blocks and far fewer wake-ups. */
+        int batching = !a->o.fsync_always && !stopping && a->pending.len > 0 &&
+                       a->pending.len < BATCH_BYTES && t - a->last_take_us < BATCH_US;
+        if ((a->pending.len == 0 || batching) && !retry_due && !sync_due && !reopen) {
             if (stopping && a->blk_n == 0) break;
             if (stopping && a->blk_n > 0 && t > give_up) break;
             int64_t until = a->last_ckpt_us + (int64_t)a->o.checkpoint_ms * 1000;
             if (a->unsynced && a->last_sync_us + 1000000 < until) until = a->last_sync_us + 1000000;
             if (a->blk_n > 0 && a->retry_at_us < until) until = a->retry_at_us;
+            if (batching && a->last_take_us + BATCH_US < until) until = a->last_take_us + BATCH_US;
             if (until < t + 1000) until = t + 1000;
             if (until > t + 1000000) until = t + 1000000;
             struct timespec ts = {until / 1000000, (until % 1000000) * 1000};
@@ -434,22 +473,22 @@ static void *writer_main(void *arg)
             a->writer_waiting = 0;
             continue;
         }
-        if (a->work.len == 0 && a->pending.len > 0) {
-            buf tmpb = a->work;
-            a->work = a->pending;
-            a->pending = tmpb;
-            a->pending.len = 0;
-            a->work_off = 0;
-            a->ckpt_queued = 0; /* a queued checkpoint is now in work */
-            if (atomic_load(&a->backlog)) atomic_store(&a->backlog, 0);
+        a->last_take_us = t;
+        buf tmpb = a->work;
+        a->work = a->pending;
+        a->pending = tmpb;
+        a->pending.len = 0;
+        if (a->work.len && a->ckpt_queued) {
+            /* The checkpoint is now in work. */
+            a->ckpt_queued = 0;
         }
+        if (atomic_load(&a->backlog)) atomic_store(&a->backlog, 0);
         pthread_mutex_unlock(&a->mu);
 
         if (reopen) {
             close_segment(a);
             if (open_segment(a, a->w_seq + 1, a->w_head) != 0) {
                 a->retry_at_us = now_us() + (int64_t)a->o.retry_ms * 1000;
-                can_work = 0;
             } else {
                 log_warning("audit: records up to seq %llu may be lost (a failed fsync); "
                             "continuing in a new segment",
@@ -462,15 +501,9 @@ static void *writer_main(void *arg)
                 notify(a);
             }
         }
-        /* Blocks of about AUDIT_BLOCK_TARGET bytes until the work is done or a write fails. */
-        while (can_work) {
-            if (a->work.len && a->blk.len < AUDIT_BLOCK_TARGET) chain(a);
-            if (a->blk_n == 0) break;
-            if (flush_block(a) != 0) {
-                a->retry_at_us = now_us() + (int64_t)a->o.retry_ms * 1000;
-                break;
-            }
-            if (a->work.len == 0) break;
+        if (a->work.len) chain(a);
+        if (a->blk_n > 0 && now_us() >= a->retry_at_us) {
+            if (flush_block(a) != 0) a->retry_at_us = now_us() + (int64_t)a->o.retry_ms * 1000;
         }
         if (a->unsynced && !atomic_load(&a->write_failed) &&
             now_us() - a->last_sync_us >= 1000000 && a->fd >= 0) {
@@ -478,8 +511,9 @@ static void *writer_main(void *arg)
                 a->fd_broken = 1;
                 set_failed(a, "fsync of a segment failed", errno);
                 a->retry_at_us = now_us() + (int64_t)a->o.retry_ms * 1000;
-            } else
+            } else {
                 synced(a, 0);
+            }
             a->unsynced = 0;
             a->last_sync_us = now_us();
         }
@@ -641,7 +675,7 @@ audit *audit_open(const audit_opts *o, keyring *kr, char *err, size_t errlen)
     if (a->o.retry_ms <= 0) a->o.retry_ms = 1000;
     if (a->o.segment_max_bytes <= 0) a->o.segment_max_bytes = 64LL << 20;
     if (!a->o.pending_max) a->o.pending_max = 64u << 20;
-    if (a->o.zstd_level == 0) a->o.zstd_level = 3;
+    if (a->o.zstd_level == 0) a->o.zstd_level = 1;
     a->kr = kr;
     a->fd = -1;
     a->efd = -1;
@@ -718,10 +752,12 @@ int audit_append(audit *a, const audit_rec *r)
         pthread_mutex_unlock(&a->mu);
         return -1;
     }
+    int was_empty = a->pending.len == 0;
     audit_format_body(r, ++a->last_seq, t, &a->tsc, &a->pending);
     buf_putc(&a->pending, '\n');
     if (++a->pend_since_ckpt >= (uint64_t)a->o.checkpoint_records) queue_checkpoint(a, t);
-    if (a->writer_waiting) pthread_cond_signal(&a->wake);
+    if (a->writer_waiting && (a->o.fsync_always || was_empty || a->pending.len >= BATCH_BYTES))
+        pthread_cond_signal(&a->wake);
     pthread_mutex_unlock(&a->mu);
     return 0;
 }

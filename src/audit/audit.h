@@ -102,7 +102,7 @@ typedef struct audit_opts {
     int retention_days;          /* for audit_prune_dir (default 2555) */
     int retry_ms;                /* retry a failed write this often (default 1000) */
     size_t pending_max;          /* bytes accepted but not written before refusing (64 MB) */
-    int zstd_level;              /* compression level (default 3) */
+    int zstd_level;              /* compression level (default 1) */
     audit_syslog_opts syslog;    /* the SIEM sink */
 } audit_opts;
 

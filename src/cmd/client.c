@@ -13,6 +13,7 @@
  * lives on (a zombie) until the worker releases it.
  */
 #include "cmd.h"
+#include "cmd/cmd_audit.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -139,6 +140,11 @@ static void free_mq(client *c)
 static void teardown(client *c)
 {
     srv *s = c->s;
+    if (c->username && (c->flags & (CL_AUTHED | CL_MFA_PENDING))) {
+        int idle = c->bye && strcmp(c->bye, "idle-timeout") == 0;
+        cmd_audit_event(s, c, idle ? AUDIT_EV_TIMEOUT : AUDIT_EV_LOGOUT, AUDIT_GRANTED, NULL,
+                        c->bye ? c->bye : "disconnect", NULL, NULL);
+    }
     tx_reset(c);
     pubsub_unsubscribe_all(c);
     drop_pending(c);
@@ -420,7 +426,7 @@ void client_before_wait(srv *s)
     size_t keep = 0;
     for (size_t i = 0; i < s->npending; i++) {
         client *c = s->pending[i];
-        if ((c->flags & CL_WAIT_LOG) && !logged) {
+        if (((c->flags & CL_WAIT_LOG) && !logged) || cmd_audit_waiting(c)) {
             s->pending[keep++] = c;
             continue;
         }
@@ -460,6 +466,7 @@ void client_cron(srv *s)
             now - c->last_ms > (long long)s->cfg->timeout * 1000) {
             log_verbose("closing idle client id=%llu addr=%s user=%s", (unsigned long long)c->id,
                         c->addr, c->username ? c->username : "(none)");
+            c->bye = "idle-timeout";
             client_close_async(c);
             continue;
         }

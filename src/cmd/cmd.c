@@ -9,6 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cmd/cmd_audit.h"
+#include "cmd/cmd_policy.h"
 #include "cmd/persist.h"
 #include "util/hash.h"
 #include "util/log.h"
@@ -290,9 +292,19 @@ void cmd_call(client *c, const cmd_def *d)
     c->cmd = d;
     db_set_now(s->db, clock_ms());
     c->lastcmd = d; /* before running: CLIENT INFO shows itself, as in Redis */
+    /* The audit record: a write's before it runs, a read's after (refused: no reply). */
+    if (cmd_audit_before(c, d) != 0) {
+        c->cmd = NULL;
+        cmd_policy_done(c);
+        return;
+    }
+    size_t mark = c->out.len;
     d->proc(c);
     c->cmd = NULL;
     s->st.commands++;
+    cmd_audit_after(c, d, mark);
+    cmd_policy_after(c, d); /* blind index of the records it wrote */
+    cmd_policy_done(c);     /* give back the arguments pseudonyms stood for */
     /* Whatever the command changed goes to the log before its reply goes out. */
     persist_commit(s, c);
 }
@@ -358,6 +370,11 @@ void cmd_dispatch(client *c)
         reject(c, d, msg);
         return;
     }
+    if ((c->flags & CL_MFA_PENDING) && d->proc != phi_mfa_cmd && d->proc != quit_cmd &&
+        d->proc != reset_cmd && !(d->proc == hello_cmd && c->argc <= 2)) {
+        reject(c, d, "NOAUTH a TOTP code is required: send PHI.MFA <code>");
+        return;
+    }
     if (!(c->flags & CL_AUTHED) && !(d->flags & CMD_NOAUTH)) {
         reject(c, d, "NOAUTH Authentication required.");
         return;
@@ -391,8 +408,18 @@ void cmd_dispatch(client *c)
         return;
     }
     if (check_dangerous(c, d) != 0) return;
-    if (cmd_check_access(c, d, "toplevel") != 0) return;
+    if (cmd_check_access(c, d, "toplevel") != 0) {
+        cmd_audit_denied(c, d, "acl");
+        return;
+    }
     if (check_limits(c, d) != 0) return;
-    if (cmd_dlp_check(c, d) != 0) return;
+    if (cmd_policy_check(c, d) != 0) {
+        cmd_audit_denied(c, d, policy_strerror(c->pv.denied));
+        return;
+    }
+    if (cmd_dlp_check(c, d) != 0) {
+        cmd_policy_done(c);
+        return;
+    }
     cmd_call(c, d);
 }

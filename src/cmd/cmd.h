@@ -19,6 +19,9 @@
 #include <stdint.h>
 
 #include "access/acl.h"
+#include "access/policy.h"
+#include "access/policy_grant.h"
+#include "access/policy_index.h"
 #include "config.h"
 #include "net/conn.h"
 #include "net/ev.h"
@@ -93,6 +96,24 @@ typedef struct cmd_def {
 #define CL_WRITE_WANTS_R (1u << 11) /* TLS write needs the socket readable */
 #define CL_READ_WANTS_W  (1u << 12) /* TLS read needs the socket writable */
 #define CL_WAIT_LOG      (1u << 13) /* replies wait until its writes are in the log */
+#define CL_MFA_PENDING   (1u << 14) /* password accepted, TOTP code (PHI.MFA) still missing */
+
+/* What the policy decided for the command being run (cmd_policy.c), for its handler and
+ * its audit record. */
+typedef struct {
+    int active;                    /* a record schema governs the command's key */
+    int keyenum;                   /* SCAN/KEYS/RANDOMKEY under a policy: filter the keys */
+    int deid;                      /* the de-identified view applies */
+    int emergency;                 /* read through a break-glass grant */
+    char grant_id[24];             /* that grant */
+    const policy_role *role;       /* the session's role (NULL: none) */
+    const policy_schema *schema;   /* schema of the (first) record key */
+    policy_filter flt;             /* which fields an enumeration shows */
+    arg *saved;                    /* original arguments replaced by pseudonym translation */
+    int *saved_idx;                /* their positions */
+    int nsaved;                    /* how many */
+    int denied;                    /* the policy result of a refusal (0: allowed) */
+} cmd_pview;
 
 typedef struct {
     arg *argv;     /* owned copies of the arguments */
@@ -130,6 +151,15 @@ struct client {
     arg *subs;                /* subscribed channels (owned copies) */
     int nsubs;                /* count */
     int pending_jobs;         /* worker jobs holding this client */
+    int purpose;              /* purpose of use (enum policy_purpose) */
+    cmd_pview pv;             /* the policy's decision for the running command */
+    const uint8_t *shown[32]; /* fields an enumeration showed under the policy (audit) */
+    size_t shownlen[32];      /* their lengths */
+    int nshown;               /* how many (at most 32 are named) */
+    uint64_t audit_seq;       /* its last audit record (replies wait for it: fsync always) */
+    int audit_scope;          /* the running command is audited */
+    int audit_done;           /* ... and its record was accepted before it ran */
+    const char *bye;          /* why the session ends ("quit", "idle-timeout"; NULL: closed) */
     long long ctime;          /* connected at (ms) */
     long long last_ms;        /* last interaction (ms, monotonic) */
     long long reply_timer;    /* timer delaying a throttled login reply (0: none) */
@@ -157,6 +187,16 @@ struct srv {
     config *cfg;              /* configuration (CONFIG SET changes it) */
     keyring *keys;            /* master and data keys */
     sealer *values;           /* seals stored values */
+    struct audit *audit;      /* audit trail (src/audit) */
+    struct alert_engine *alerts; /* alert rules */
+    int audit_was_healthy;    /* health last seen (alerts on change) */
+    policy *pol;              /* access policy (NULL: none, the ACL alone decides) */
+    policy_grants *grants;    /* break-glass grants */
+    char *grant_path;         /* their sealed file */
+    policy_index *pix;        /* blind indexes */
+    uint8_t *pkey;            /* pseudonym key (locked memory, 32 bytes) */
+    dict pseudo;              /* pseudonym -> key, for de-identified roles */
+    int pseudo_on;            /* the policy has a de-identified role: keep pseudo */
     struct phi_detector *phi; /* PHI detector (shared, immutable) */
     struct phi_scratch *phi_scratch; /* its working memory for the event loop */
     sealer *logseal;          /* seals durable log records */
@@ -323,6 +363,10 @@ X(hincrbyfloat_cmd) X(hscan_cmd) X(hrandfield_cmd)
 X(multi_cmd) X(exec_cmd) X(discard_cmd) X(watch_cmd) X(unwatch_cmd)
 /* pub/sub */
 X(subscribe_cmd) X(unsubscribe_cmd) X(publish_cmd)
+/* policy */
+X(phi_policy_reload_cmd) X(phi_policy_show_cmd) X(phi_policy_help_cmd) X(phi_purpose_cmd)
+X(phi_breakglass_cmd) X(phi_breakglass_list_cmd) X(phi_breakglass_revoke_cmd) X(phi_find_cmd)
+X(phi_mfa_cmd)
 /* PHI detection */
 X(phi_scan_cmd) X(phi_redact_cmd)
 /* persistence and keys */

@@ -10,6 +10,7 @@
 
 #include <openssl/rand.h>
 
+#include "cmd/cmd_audit.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/strutil.h"
@@ -25,11 +26,20 @@ static void setuser_finish(client *c, acl_op *op, const char *name)
 {
     srv *s = c->s;
     char err[512];
+    buf before = {0}, after = {0};
+    acl_user *u = acl_find(s->acl, (const uint8_t *)name, strlen(name));
+    if (u) acl_describe(s->acl, u, &before, 0);
     if (acl_op_apply(s->acl, op, err, sizeof err) != 0) {
+        buf_free(&before);
         if (c->conn) rep_errf(c, "ERR %s", err);
         return;
     }
-    acl_user *u = acl_find(s->acl, (const uint8_t *)name, strlen(name));
+    u = acl_find(s->acl, (const uint8_t *)name, strlen(name));
+    if (u) acl_describe(s->acl, u, &after, 0);
+    cmd_audit_change(s, c, AUDIT_EV_ACL, "setuser", name, before.len ? buf_cstr(&before) : NULL,
+                     after.len ? buf_cstr(&after) : NULL);
+    buf_free(&before);
+    buf_free(&after);
     if (u && !acl_user_enabled(u)) client_kill_user(s, name, NULL);
     log_notice("ACL SETUSER %s by user %s", name, c->username ? c->username : "?");
     if (c->conn) rep_ok(c);
@@ -130,11 +140,17 @@ void acl_deluser_cmd(client *c)
         char name[130];
         snprintf(name, sizeof name, "%.*s", (int)(c->argv[i].len > 128 ? 128 : c->argv[i].len),
                  (const char *)c->argv[i].p);
+        buf before = {0};
+        acl_user *u = acl_find(c->s->acl, c->argv[i].p, c->argv[i].len);
+        if (u) acl_describe(c->s->acl, u, &before, 0);
         if (acl_deluser(c->s->acl, c->argv[i].p, c->argv[i].len)) {
             n++;
+            cmd_audit_change(c->s, c, AUDIT_EV_ACL, "deluser", name,
+                             before.len ? buf_cstr(&before) : NULL, NULL);
             client_kill_user(c->s, name, NULL);
             log_notice("ACL DELUSER %s by user %s", name, c->username ? c->username : "?");
         }
+        buf_free(&before);
     }
     rep_int(c, n);
 }
@@ -271,6 +287,7 @@ void acl_save_cmd(client *c)
         rep_errf(c, "ERR There was an error trying to save the ACLs: %s", err);
         return;
     }
+    cmd_audit_change(c->s, c, AUDIT_EV_ACL, "save", c->s->cfg->aclfile, NULL, NULL);
     rep_ok(c);
 }
 
@@ -281,6 +298,7 @@ void acl_load_cmd(client *c)
         rep_errf(c, "ERR %s", err);
         return;
     }
+    cmd_audit_change(c->s, c, AUDIT_EV_ACL, "load", c->s->cfg->aclfile, NULL, NULL);
     /* Users may be gone or replaced: every client re-resolves its user (and goes if it
      * no longer exists) on its next command; do it now for those that are idle. */
     for (client *x = c->s->clients; x; x = x->next)

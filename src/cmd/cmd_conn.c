@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cmd/cmd_audit.h"
+#include "cmd/cmd_policy.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/strutil.h"
@@ -115,6 +117,31 @@ static void login_done_common(login *l, int ok)
     }
 }
 
+/* After a correct password: the user's other conditions (a client certificate whose CN
+ * matches cert=, a TOTP code for mfa=totp), then the session. Returns 1 if the login
+ * stands (possibly waiting for PHI.MFA), 0 if it is refused. */
+static int accept_login(client *c, acl_user *u)
+{
+    const char *cert = acl_user_cert(u);
+    if (cert) {
+        char cn[256];
+        if (!c->conn || conn_peer_cn(c->conn, cn, sizeof cn) != 0 || strcmp(cn, cert) != 0) {
+            log_notice("login for user '%s' from %s refused: it needs a client certificate "
+                       "for CN '%s'",
+                       acl_user_name(u), c->addr, cert);
+            return 0;
+        }
+    }
+    client_set_user(c, u);
+    if (acl_user_mfa(u) == ACL_MFA_TOTP) {
+        /* The password is right; the session opens with PHI.MFA <code>. */
+        c->flags &= ~CL_AUTHED;
+        c->flags |= CL_MFA_PENDING;
+    }
+    cmd_policy_login(c);
+    return 1;
+}
+
 static void login_work(void *ud)
 {
     login *l = ud;
@@ -133,9 +160,15 @@ static void login_done(void *ud)
     if (rc == ACL_AUTH_OK) {
         s->st.auth_ok++;
         acl_user *u = acl_find(s->acl, (const uint8_t *)user, strlen(user));
-        if (u && c->conn) client_set_user(c, u);
+        if (u && c->conn && !accept_login(c, u)) rc = ACL_AUTH_FAIL;
         log_verbose("user %s authenticated from %s", user, c->addr);
+        cmd_audit_event(s, c, AUDIT_EV_AUTH, rc == ACL_AUTH_OK ? AUDIT_GRANTED : AUDIT_DENIED,
+                        user, "password", rc == ACL_AUTH_OK ? NULL : "cert", NULL);
     } else {
+        cmd_audit_event(s, c, AUDIT_EV_AUTH, AUDIT_DENIED, user, "password", why_text(why),
+                        NULL);
+        if (locked_now)
+            cmd_audit_event(s, c, AUDIT_EV_LOCKOUT, AUDIT_GRANTED, user, "password", NULL, NULL);
         s->st.auth_fail++;
         log_notice("failed login for user '%s' from %s (%s)", user, c->addr, why_text(why));
         if (locked_now) {
@@ -186,10 +219,12 @@ static void start_login(client *c, const arg *user, const arg *pass, login *prot
         s->st.auth_ok++;
         s->st.auth_cached++;
         acl_user *u = acl_find(s->acl, user->p, user->len);
-        client_set_user(c, u);
+        int ok = accept_login(c, u);
+        cmd_audit_event(s, c, AUDIT_EV_AUTH, ok ? AUDIT_GRANTED : AUDIT_DENIED, acl_user_name(u),
+                        "password", ok ? NULL : "cert", NULL);
         login l = *proto;
         l.c = c;
-        login_done_common(&l, 1);
+        login_done_common(&l, ok);
         mem_free(proto->setname);
         return;
     }
@@ -280,6 +315,7 @@ void hello_cmd(client *c)
 
 void quit_cmd(client *c)
 {
+    c->bye = "quit";
     rep_ok(c);
     c->flags |= CL_CLOSE_AFTER;
 }
@@ -290,10 +326,12 @@ void reset_cmd(client *c)
     pubsub_unsubscribe_all(c);
     c->proto = 2;
     set_name(c, NULL, 0);
+    if (c->username && (c->flags & (CL_AUTHED | CL_MFA_PENDING)))
+        cmd_audit_event(c->s, c, AUDIT_EV_LOGOUT, AUDIT_GRANTED, NULL, "reset", NULL, NULL);
     c->user = NULL;
     mem_free(c->username);
     c->username = NULL;
-    c->flags &= ~CL_AUTHED;
+    c->flags &= ~(CL_AUTHED | CL_MFA_PENDING);
     rep_simple(c, "RESET");
 }
 

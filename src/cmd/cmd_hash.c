@@ -2,6 +2,7 @@
  * cmd_hash: hash commands (Redis 7.0 semantics and error texts).
  */
 #include "cmd.h"
+#include "cmd_policy.h"
 
 #include <limits.h>
 #include <math.h>
@@ -12,6 +13,21 @@
 
 #include "util/mem.h"
 #include "util/strutil.h"
+
+/* 1 when the policy filters or transforms this command's fields (a record schema governs
+ * its key); the plain paths below are taken otherwise. */
+static int filtered(const client *c)
+{
+    return c->pv.active && c->pv.schema;
+}
+
+/* 1 if field f is shown to the session; *pf gets its declaration. Under the de-identified
+ * view a field whose value the view withholds is not shown either. */
+static int shown(client *c, const uint8_t *f, size_t flen, const db_ref *v, const void **pf)
+{
+    if (!pv_field_visible(c, f, flen, pf)) return 0;
+    return !c->pv.deid || pv_hvalue_len(c, *pf, f, flen, v) >= 0;
+}
 
 /* Look key up for a hash command: 0 with *e (may be NULL), or -1 after WRONGTYPE. */
 static int lookup_hash(client *c, db_entry **e, int count_stats)
@@ -40,8 +56,8 @@ void hset_cmd(client *c)
     if (lookup_hash(c, &e, 0) != 0) return;
     long long created = 0;
     for (int i = 2; i < c->argc; i += 2)
-        created += db_hash_set(c->s->db, c->argv[1].p, c->argv[1].len, c->argv[i].p,
-                               c->argv[i].len, c->argv[i + 1].p, c->argv[i + 1].len);
+        created += db_hash_set(c->s->db, c->argv[1].p, c->argv[1].len, c->argv[i].p, c->argv[i].len,
+                               c->argv[i + 1].p, c->argv[i + 1].len);
     if (c->cmd && c->cmd->proc == hmset_cmd)
         rep_ok(c);
     else
@@ -62,8 +78,8 @@ void hsetnx_cmd(client *c)
         rep_int(c, 0);
         return;
     }
-    db_hash_set(c->s->db, c->argv[1].p, c->argv[1].len, c->argv[2].p, c->argv[2].len,
-                c->argv[3].p, c->argv[3].len);
+    db_hash_set(c->s->db, c->argv[1].p, c->argv[1].len, c->argv[2].p, c->argv[2].len, c->argv[3].p,
+                c->argv[3].len);
     rep_int(c, 1);
 }
 
@@ -76,7 +92,7 @@ void hget_cmd(client *c)
         rep_null(c);
         return;
     }
-    rep_value(c, &r);
+    rep_hvalue(c, NULL, c->argv[2].p, c->argv[2].len, &r);
 }
 
 void hmget_cmd(client *c)
@@ -87,7 +103,7 @@ void hmget_cmd(client *c)
     for (int i = 2; i < c->argc; i++) {
         db_ref r;
         if (e && db_hash_get(c->s->db, e, c->argv[i].p, c->argv[i].len, &r))
-            rep_value(c, &r);
+            rep_hvalue(c, NULL, c->argv[i].p, c->argv[i].len, &r);
         else
             rep_null(c);
     }
@@ -96,6 +112,9 @@ void hmget_cmd(client *c)
 typedef struct {
     client *c;
     int fields, values;
+    buf items; /* filtered: the reply's elements, counted in n */
+    size_t n;
+    int failed; /* a value did not open */
 } emit_ctx;
 
 static void emit_field(void *ud, const uint8_t *f, size_t flen, const db_ref *v)
@@ -105,17 +124,86 @@ static void emit_field(void *ud, const uint8_t *f, size_t flen, const db_ref *v)
     if (x->values) rep_value(x->c, v);
 }
 
+static void count_visible(void *ud, const uint8_t *f, size_t flen, const db_ref *v)
+{
+    (void)v;
+    emit_ctx *x = ud;
+    if (pv_field_visible(x->c, f, flen, NULL)) x->n++;
+}
+
+static void emit_visible_direct(void *ud, const uint8_t *f, size_t flen, const db_ref *v)
+{
+    emit_ctx *x = ud;
+    if (!pv_field_visible(x->c, f, flen, NULL)) return;
+    if (x->fields) rep_bulk(x->c, f, flen);
+    if (x->values) rep_value(x->c, v);
+    pv_shown(x->c, f, flen);
+}
+
+/* The fields the session may see, as reply elements in x->items. */
+static void emit_visible(void *ud, const uint8_t *f, size_t flen, const db_ref *v)
+{
+    emit_ctx *x = ud;
+    const void *pf;
+    if (!pv_field_visible(x->c, f, flen, &pf)) return;
+    if (!x->values) {
+        if (x->c->pv.deid && pv_hvalue_len(x->c, pf, f, flen, v) < 0) return;
+        resp_bulk(&x->items, f, flen);
+        x->n++;
+        pv_shown(x->c, f, flen);
+        return;
+    }
+    size_t mark = x->items.len;
+    if (x->fields) resp_bulk(&x->items, f, flen);
+    int r = pv_hvalue_into(x->c, pf, f, flen, v, &x->items);
+    if (r == -2) x->failed = 1;
+    if (r != 0) {
+        OPENSSL_cleanse(x->items.p + mark, x->items.len - mark);
+        x->items.len = mark; /* withheld by the view: the field is not shown */
+        return;
+    }
+    x->n++;
+    pv_shown(x->c, f, flen);
+}
+
 static void hgetall_generic(client *c, int fields, int values)
 {
     db_entry *e;
     if (lookup_hash(c, &e, 1) != 0) return;
+    if (e && filtered(c) && !c->pv.deid) {
+        /* Visibility does not depend on values: count, then reply straight away. */
+        emit_ctx x = {c, fields, values, {0}, 0, 0};
+        db_hash_foreach(c->s->db, e, count_visible, &x);
+        if (fields && values)
+            rep_map(c, x.n);
+        else
+            rep_array(c, x.n);
+        db_hash_foreach(c->s->db, e, emit_visible_direct, &x);
+        return;
+    }
+    if (e && filtered(c)) {
+        emit_ctx x = {c, fields, values, {0}, 0, 0};
+        db_hash_foreach(c->s->db, e, emit_visible, &x);
+        if (x.failed) {
+            buf_wipe_free(&x.items);
+            rep_unopenable(c);
+            return;
+        }
+        if (fields && values)
+            rep_map(c, x.n);
+        else
+            rep_array(c, x.n);
+        buf_append(&c->out, x.items.p, x.items.len);
+        buf_wipe_free(&x.items);
+        return;
+    }
     size_t n = e ? db_hash_len(e) : 0;
     if (fields && values)
         rep_map(c, n);
     else
         rep_array(c, n);
     if (!e) return;
-    emit_ctx x = {c, fields, values};
+    emit_ctx x = {c, fields, values, {0}, 0, 0};
     db_hash_foreach(c->s->db, e, emit_field, &x);
 }
 
@@ -161,6 +249,13 @@ void hlen_cmd(client *c)
 {
     db_entry *e;
     if (lookup_hash(c, &e, 1) != 0) return;
+    if (e && filtered(c)) {
+        emit_ctx x = {c, 1, 0, {0}, 0, 0};
+        db_hash_foreach(c->s->db, e, emit_visible, &x);
+        buf_wipe_free(&x.items);
+        rep_int(c, (long long)x.n);
+        return;
+    }
     rep_int(c, e ? (long long)db_hash_len(e) : 0);
 }
 
@@ -173,7 +268,8 @@ void hstrlen_cmd(client *c)
         rep_int(c, 0);
         return;
     }
-    rep_int(c, (long long)db_ref_len(&r));
+    long long n = pv_hvalue_len(c, NULL, c->argv[2].p, c->argv[2].len, &r);
+    rep_int(c, n < 0 ? 0 : n);
 }
 
 void hincrby_cmd(client *c)
@@ -259,6 +355,7 @@ typedef struct {
     const scan_opts *o;
     db *d;
     int failed; /* a value did not open */
+    client *c;  /* set when the policy filters the fields */
 } hscan_acc;
 
 static void hscan_collect(void *ud, const uint8_t *f, size_t flen, const db_ref *v)
@@ -267,6 +364,29 @@ static void hscan_collect(void *ud, const uint8_t *f, size_t flen, const db_ref 
     if (a->o->match && !(a->o->match->len == 1 && a->o->match->p[0] == '*') &&
         !str_glob(a->o->match->p, a->o->match->len, f, flen, 0))
         return;
+    if (a->c) {
+        const void *pf;
+        if (!pv_field_visible(a->c, f, flen, &pf)) return;
+        if (a->o->novalues) {
+            if (a->c->pv.deid && pv_hvalue_len(a->c, pf, f, flen, v) < 0) return;
+            resp_bulk(&a->items, f, flen);
+            a->n++;
+            pv_shown(a->c, f, flen);
+            return;
+        }
+        size_t mark = a->items.len;
+        resp_bulk(&a->items, f, flen);
+        int r = pv_hvalue_into(a->c, pf, f, flen, v, &a->items);
+        if (r == -2) a->failed = 1;
+        if (r != 0) {
+            OPENSSL_cleanse(a->items.p + mark, a->items.len - mark);
+            a->items.len = mark;
+            return;
+        }
+        a->n += 2;
+        pv_shown(a->c, f, flen);
+        return;
+    }
     resp_bulk(&a->items, f, flen);
     a->n++;
     if (!a->o->novalues) {
@@ -286,7 +406,7 @@ void hscan_cmd(client *c)
     if (scan_parse(c, 2, 0, &o) != 0) return;
     db_entry *e;
     if (lookup_hash(c, &e, 0) != 0) return;
-    hscan_acc a = {{0}, 0, &o, c->s->db, 0};
+    hscan_acc a = {{0}, 0, &o, c->s->db, 0, filtered(c) ? c : NULL};
     uint64_t cur = 0;
     if (e) {
         cur = o.cursor;
@@ -314,15 +434,65 @@ typedef struct {
     size_t *flen;
     db_ref *v;
     size_t n;
+    client *c; /* set when the policy filters the fields */
 } collect_all;
 
 static void collect_cb(void *ud, const uint8_t *f, size_t flen, const db_ref *v)
 {
     collect_all *a = ud;
+    const void *pf;
+    if (a->c && !shown(a->c, f, flen, v, &pf)) return;
     a->f[a->n] = f;
     a->flen[a->n] = flen;
     a->v[a->n] = *v;
     a->n++;
+}
+
+/* HRANDFIELD under the policy: picks among the fields the session may see; single for the
+ * form without a count (one field or nil), l the count otherwise. */
+static void hrandfield_filtered(client *c, db_entry *e, int single, long long l, int withvalues)
+{
+    size_t size = db_hash_len(e);
+    collect_all a = {mem_alloc(sizeof(*a.f) * size), mem_alloc(sizeof(*a.flen) * size),
+                     mem_alloc(sizeof(*a.v) * size), 0, c};
+    db_hash_foreach(c->s->db, e, collect_cb, &a);
+    int resp3_pairs = withvalues && c->proto >= 3;
+    if (single) {
+        size_t j = a.n ? (size_t)random() % a.n : 0;
+        if (a.n == 0)
+            rep_null(c);
+        else
+            rep_bulk(c, a.f[j], a.flen[j]);
+    } else if (a.n == 0) {
+        rep_array(c, 0);
+    } else {
+        size_t count = l < 0 ? (size_t)(-l) : ((size_t)l < a.n ? (size_t)l : a.n);
+        rep_array(c, withvalues && !resp3_pairs ? count * 2 : count);
+        for (size_t i = 0; i < count; i++) {
+            size_t j = i;
+            if (l < 0)
+                j = (size_t)random() % a.n;
+            else if (count < a.n) { /* partial Fisher-Yates: distinct picks */
+                j = i + (size_t)random() % (a.n - i);
+                const uint8_t *tf = a.f[i];
+                a.f[i] = a.f[j];
+                a.f[j] = tf;
+                size_t tl = a.flen[i];
+                a.flen[i] = a.flen[j];
+                a.flen[j] = tl;
+                db_ref tv = a.v[i];
+                a.v[i] = a.v[j];
+                a.v[j] = tv;
+                j = i;
+            }
+            if (resp3_pairs) rep_array(c, 2);
+            rep_bulk(c, a.f[j], a.flen[j]);
+            if (withvalues) rep_hvalue(c, NULL, a.f[j], a.flen[j], &a.v[j]);
+        }
+    }
+    mem_free(a.f);
+    mem_free(a.flen);
+    mem_free(a.v);
 }
 
 void hrandfield_cmd(client *c)
@@ -331,6 +501,10 @@ void hrandfield_cmd(client *c)
     if (c->argc == 2) {
         db_entry *e;
         if (lookup_hash(c, &e, 1) != 0) return;
+        if (e && filtered(c)) {
+            hrandfield_filtered(c, e, 1, 1, 0);
+            return;
+        }
         const uint8_t *f;
         size_t flen;
         db_ref v;
@@ -364,6 +538,10 @@ void hrandfield_cmd(client *c)
         rep_array(c, 0);
         return;
     }
+    if (filtered(c)) {
+        hrandfield_filtered(c, e, 0, l, withvalues);
+        return;
+    }
     size_t size = db_hash_len(e);
     int resp3_pairs = withvalues && c->proto >= 3;
     if (l < 0) {
@@ -387,6 +565,7 @@ void hrandfield_cmd(client *c)
     a.flen = mem_alloc(sizeof(*a.flen) * size);
     a.v = mem_alloc(sizeof(*a.v) * size);
     a.n = 0;
+    a.c = NULL;
     db_hash_foreach(d, e, collect_cb, &a);
     /* Partial Fisher-Yates: the first count slots become a random distinct sample. */
     for (size_t i = 0; i < count && count < size; i++) {

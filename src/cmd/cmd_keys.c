@@ -3,6 +3,7 @@
  * option parser shared by SCAN and HSCAN.
  */
 #include "cmd.h"
+#include "cmd_policy.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -67,8 +68,8 @@ static void expire_generic(client *c, long long base, int seconds)
         else if (arg_is(c, j, "lt"))
             flags |= EXP_LT;
         else {
-            rep_errf(c, "ERR Unsupported option %.*s", (int)(c->argv[j].len > 64 ? 64 : c->argv[j].len),
-                     (const char *)c->argv[j].p);
+            rep_errf(c, "ERR Unsupported option %.*s",
+                     (int)(c->argv[j].len > 64 ? 64 : c->argv[j].len), (const char *)c->argv[j].p);
             return;
         }
     }
@@ -274,9 +275,10 @@ int scan_parse(client *c, int first, int allow_type, scan_opts *o)
 }
 
 typedef struct {
-    buf keys;          /* collected key replies (bulk strings) */
-    size_t n;          /* how many */
+    buf keys; /* collected key replies (bulk strings) */
+    size_t n; /* how many */
     const scan_opts *o;
+    client *c; /* set when the policy lists keys (roles, pseudonyms) */
 } scan_acc;
 
 static void scan_collect(void *ud, db_entry *e)
@@ -284,6 +286,8 @@ static void scan_collect(void *ud, db_entry *e)
     scan_acc *a = ud;
     size_t klen;
     const uint8_t *k = db_entry_key(e, &klen);
+    char alias[192];
+    if (a->c && !pv_key_listed(a->c, k, klen, &k, &klen, alias)) return;
     if (a->o->match && !(a->o->match->len == 1 && a->o->match->p[0] == '*') &&
         !str_glob(a->o->match->p, a->o->match->len, k, klen, 0))
         return;
@@ -299,7 +303,7 @@ void scan_cmd(client *c)
 {
     scan_opts o;
     if (scan_parse(c, 1, 1, &o) != 0) return;
-    scan_acc a = {{0}, 0, &o};
+    scan_acc a = {{0}, 0, &o, c->pv.keyenum ? c : NULL};
     uint64_t cur = o.cursor;
     long long iterations = o.count * 10;
     size_t visited = 0;
@@ -312,7 +316,8 @@ void scan_cmd(client *c)
     rep_array(c, 2);
     char tmp[24];
     size_t tl = str_from_ll(tmp, (long long)cur);
-    if (cur > (uint64_t)LLONG_MAX) tl = (size_t)snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)cur);
+    if (cur > (uint64_t)LLONG_MAX)
+        tl = (size_t)snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)cur);
     rep_bulk(c, tmp, tl);
     rep_array(c, a.n);
     buf_append(&c->out, a.keys.p, a.keys.len);
@@ -324,6 +329,7 @@ typedef struct {
     size_t n;
     const arg *pat;
     long long now;
+    client *c; /* set when the policy lists keys */
 } keys_acc;
 
 static void keys_collect(void *ud, db_entry *e)
@@ -333,8 +339,9 @@ static void keys_collect(void *ud, db_entry *e)
     const uint8_t *k = db_entry_key(e, &klen);
     long long exp = db_get_expire(e);
     if (exp != DB_NO_EXPIRE && exp <= a->now) return;
-    if (!(a->pat->len == 1 && a->pat->p[0] == '*') &&
-        !str_glob(a->pat->p, a->pat->len, k, klen, 0))
+    char alias[192];
+    if (a->c && !pv_key_listed(a->c, k, klen, &k, &klen, alias)) return;
+    if (!(a->pat->len == 1 && a->pat->p[0] == '*') && !str_glob(a->pat->p, a->pat->len, k, klen, 0))
         return;
     resp_bulk(&a->keys, k, klen);
     a->n++;
@@ -342,7 +349,7 @@ static void keys_collect(void *ud, db_entry *e)
 
 void keys_cmd(client *c)
 {
-    keys_acc a = {{0}, 0, &c->argv[1], db_now(c->s->db)};
+    keys_acc a = {{0}, 0, &c->argv[1], db_now(c->s->db), c->pv.keyenum ? c : NULL};
     uint64_t cur = 0;
     do {
         cur = db_scan(c->s->db, cur, (void (*)(void *, db_entry *))keys_collect, &a);
@@ -363,7 +370,7 @@ void randomkey_cmd(client *c)
     for (int tries = 0; tries < 100; tries++) {
         scan_opts o = {0};
         o.count = 1;
-        scan_acc a = {{0}, 0, &o};
+        scan_acc a = {{0}, 0, &o, c->pv.keyenum ? c : NULL};
         uint64_t cur = ((uint64_t)random() << 32) ^ (uint64_t)random();
         db_scan(d, cur, scan_collect, &a);
         if (a.n > 0) {

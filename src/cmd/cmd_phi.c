@@ -131,8 +131,14 @@ int cmd_dlp_check(client *c, const cmd_def *d)
 
 int cmd_dlp_exempt(client *c, const cmd_def *d, int i)
 {
-    (void)c;
-    (void)d;
-    (void)i;
-    return 0; /* no policy yet: nothing is declared as PHI */
+    /* The value of a hash field the policy declares with a PHI kind is expected to hold
+     * PHI: HSET/HMSET/HSETNX key field value ... (values at 3, 5, ...). */
+    srv *s = c->s;
+    if (!s->pol || (d->proc != hset_cmd && d->proc != hmset_cmd && d->proc != hsetnx_cmd))
+        return 0;
+    if (i < 3 || (i - 3) % 2 != 0) return 0;
+    const policy_schema *sch = policy_schema_for(s->pol, c->argv[1].p, c->argv[1].len);
+    if (!sch) return 0;
+    const policy_field *f = policy_field_find(sch, c->argv[i - 1].p, c->argv[i - 1].len);
+    return f && policy_field_kind(f) != POLICY_KIND_NONE;
 }

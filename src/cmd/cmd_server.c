@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cmd/persist.h"
+#include "cmd/cmd_audit.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/strutil.h"
@@ -506,6 +507,23 @@ void config_set_cmd(client *c)
         }
     }
     if (ok) {
+        /* The audit record of each change, old and new value (no directive holds a secret:
+         * passphrases and keys are files or commands). */
+        for (int i = 2; i < c->argc; i += 2) {
+            char name[128];
+            snprintf(name, sizeof name, "%.*s",
+                     (int)(c->argv[i].len > 100 ? 100 : c->argv[i].len),
+                     (const char *)c->argv[i].p);
+            int k = config_find(name);
+            if (k < 0) continue;
+            buf ov = {0}, nv = {0};
+            config_get(s->cfg, (size_t)k, &ov);
+            config_get(next, (size_t)k, &nv);
+            cmd_audit_change(s, c, AUDIT_EV_CONFIG, "set", config_name((size_t)k),
+                             buf_cstr(&ov), buf_cstr(&nv));
+            buf_free(&ov);
+            buf_free(&nv);
+        }
         /* next becomes the live config; the old one is freed. */
         config *old = s->cfg;
         s->cfg = next;

@@ -117,6 +117,26 @@ static cmd_def keyring_subs[] = {
         "Returns helpful text about the different subcommands.", "phidb", "phidb"),
 };
 
+static cmd_def policy_subs[] = {
+    CMD("reload", phi_policy_reload_cmd, 2, CMD_ADMIN | CMD_NOSCRIPT,
+        C(ADMIN) | C(SLOW) | C(DANGEROUS), 0, 0, 0, 0, 0,
+        "Reads the policy file again (all or nothing).", "phidb", "phidb"),
+    CMD("show", phi_policy_show_cmd, 2, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE,
+        C(ADMIN) | C(SLOW), 0, 0, 0, 0, 0, "The policy in force, every default spelled out.",
+        "phidb", "phidb"),
+    CMD("help", phi_policy_help_cmd, 2, CMD_LOADING | CMD_STALE, C(SLOW), 0, 0, 0, 0, 0,
+        "Returns helpful text about the different subcommands.", "phidb", "phidb"),
+};
+
+static cmd_def breakglass_subs[] = {
+    CMD("list", phi_breakglass_list_cmd, 2, CMD_ADMIN | CMD_NOSCRIPT,
+        C(ADMIN) | C(SLOW) | C(DANGEROUS), 0, 0, 0, 0, 0, "Lists the live break-glass grants.",
+        "phidb", "phidb"),
+    CMD("revoke", phi_breakglass_revoke_cmd, 3, CMD_ADMIN | CMD_NOSCRIPT,
+        C(ADMIN) | C(SLOW) | C(DANGEROUS), 0, 0, 0, 0, 0, "Revokes a break-glass grant.",
+        "phidb", "phidb"),
+};
+
 #define STR_R  C(READ) | C(STRING)
 #define STR_W  C(WRITE) | C(STRING)
 #define KS_R   C(KEYSPACE) | C(READ)
@@ -180,6 +200,20 @@ static cmd_def commands[] = {
     CMD("publish", publish_cmd, 3,
         CMD_PUBSUB | CMD_LOADING | CMD_STALE | CMD_FAST, C(PUBSUB) | C(FAST), 0, 0, 0, 0, 0,
         "Posts a message to a channel.", "2.0.0", "pubsub"),
+    CONTAINER("phi.policy", -2, 0, C(SLOW), policy_subs, "The PHI access policy.", "phidb",
+              "phidb"),
+    CMD("phi.purpose", phi_purpose_cmd, -1, CMD_FAST | CMD_LOADING | CMD_STALE, C(FAST), 0, 0,
+        0, 0, 0, "Sets (or shows) the session's purpose of use.", "phidb", "phidb"),
+    {"phi.breakglass", phi_breakglass_cmd, -3, CMD_NOSCRIPT, C(SLOW), 0, 0, 0, 0, 0,
+     breakglass_subs, (int)(sizeof breakglass_subs / sizeof breakglass_subs[0]),
+     "Emergency read access to one subject's records, for a limited time, with a reason.",
+     "phidb", "phidb", 0},
+    CMD("phi.find", phi_find_cmd, 4, CMD_READONLY, C(READ) | C(SLOW), 0, 0, 0, 0, 0,
+        "Keys of the records whose indexed field equals a value (blind index).", "phidb",
+        "phidb"),
+    CMD("phi.mfa", phi_mfa_cmd, 2, CMD_NOAUTH | CMD_FAST | CMD_NOMULTI | CMD_NOSCRIPT,
+        C(FAST) | C(CONNECTION), 0, 0, 0, 0, 0,
+        "Completes a login with a TOTP code (users with mfa=totp).", "phidb", "phidb"),
     CMD("phi.scan", phi_scan_cmd, 2, CMD_READONLY | CMD_FAST, C(READ) | C(FAST), 0, 0, 0, 0, 0,
         "Finds PHI in a text: start, end, type and score of each finding.", "phidb", "phidb"),
     CMD("phi.redact", phi_redact_cmd, -2, CMD_READONLY | CMD_FAST, C(READ) | C(FAST), 0, 0, 0, 0,

@@ -11,6 +11,8 @@
 
 #include <string.h>
 
+#include "cmd/cmd_audit.h"
+#include "cmd/cmd_policy.h"
 #include "cmd/persist.h"
 #include "util/mem.h"
 
@@ -189,7 +191,16 @@ void exec_cmd(client *c)
     for (int i = 0; i < n; i++) {
         c->argv = q[i].argv;
         c->argc = q[i].argc;
-        if (cmd_check_access(c, q[i].cmd, "multi") != 0) continue;
+        if (cmd_check_access(c, q[i].cmd, "multi") != 0) {
+            cmd_audit_denied(c, q[i].cmd, "acl");
+            continue;
+        }
+        /* The policy decides when the command runs: the policy or a record's subject
+         * may have changed since it was queued. */
+        if (cmd_policy_check(c, q[i].cmd) != 0) {
+            cmd_audit_denied(c, q[i].cmd, policy_strerror(c->pv.denied));
+            continue;
+        }
         cmd_call(c, q[i].cmd);
     }
     c->s->frame_hold--;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cmd/cmd_audit.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/strutil.h"
@@ -379,8 +380,16 @@ void phi_keyring_rotate_cmd(client *c)
         int p = purposes[i];
         uint32_t v = keyring_rotate(s->keys, p, err, sizeof err);
         if (!v) {
+            cmd_audit_event(s, c, AUDIT_EV_KEYROTATE, AUDIT_FAILED, NULL,
+                            keyring_purpose_name(p), err, NULL);
             rep_errf(c, "ERR cannot rotate the %s key: %s", keyring_purpose_name(p), err);
             continue;
+        }
+        {
+            char ov[16], nv[16];
+            snprintf(ov, sizeof ov, "v%u", v - 1);
+            snprintf(nv, sizeof nv, "v%u", v);
+            cmd_audit_change(s, c, AUDIT_EV_KEYROTATE, "rotate", keyring_purpose_name(p), ov, nv);
         }
         log_notice("keyring: %s key rotated to v%u by user %s", keyring_purpose_name(p), v,
                    c->username ? c->username : "?");

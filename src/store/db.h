@@ -77,6 +77,8 @@ long long db_now(const db *d);
 /* ---- keys ---- */
 /* Live entry for key, or NULL (an expired key is deleted here). */
 db_entry *db_lookup(db *d, const uint8_t *key, size_t klen);
+/* Entry for key even when expired, never deleting (change callbacks use it). */
+db_entry *db_find_raw(db *d, const uint8_t *key, size_t klen);
 /* Type of an entry. */
 enum db_type db_entry_type(const db_entry *e);
 /* Key of an entry (valid while the entry lives). */

@@ -1,0 +1,336 @@
+/*
+ * cmd_audit: what the server records in the audit trail (see cmd_audit.h).
+ */
+#include "cmd_audit.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <openssl/crypto.h>
+
+#include "audit/alert.h"
+#include "audit/audit_conf.h"
+#include "cmd/cmd_policy.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/strutil.h"
+
+#define MAX_RECORD_KEYS 64 /* per command: beyond, one record names the first key */
+/* Longest key, subject and field name a record holds: a client must not be able to make a
+ * record too big for the trail (a key may be 512 MB). Longer ones are cut, and the record
+ * says how long they were. */
+#define MAX_NAME 1024
+
+static int64_t now_us(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
+}
+
+/* ---- alerts ---- */
+
+static void on_alert(void *ud, const char *json, size_t len)
+{
+    srv *s = ud;
+    static const char ch[] = "__phidb:alerts";
+    pubsub_publish(s, (const uint8_t *)ch, sizeof ch - 1, (const uint8_t *)json, len);
+    if (!s->audit) return;
+    char *detail = mem_alloc(len + 1);
+    memcpy(detail, json, len);
+    detail[len] = '\0';
+    audit_rec r = {0};
+    r.type = AUDIT_EV_ALERT;
+    r.result = AUDIT_GRANTED;
+    r.detail = detail;
+    audit_append(s->audit, &r); /* refused while unhealthy: the alert still went out */
+    mem_free(detail);
+}
+
+/* Append r and let the alert rules see it. 0 accepted, -1 refused. */
+static int append(srv *s, client *c, const audit_rec *r)
+{
+    if (!s->audit) return 0;
+    if (audit_append(s->audit, r) != 0) return -1;
+    if (c && s->cfg->audit_fsync == 1) c->audit_seq = audit_last_seq(s->audit);
+    if (s->alerts) alert_observe(s->alerts, r, now_us(), on_alert, s);
+    return 0;
+}
+
+static void fill_who(audit_rec *r, client *c)
+{
+    if (!c) return;
+    r->user = c->username;
+    r->addr = c->addr;
+    r->session = (unsigned long long)c->id;
+    if (c->pv.role)
+        r->role = policy_role_name(c->pv.role);
+    else if (c->s->pol && c->user) {
+        const char *role = acl_user_role(c->user);
+        r->role = role && *role ? role : NULL;
+    }
+    if (c->s->pol && c->user) r->purpose = policy_purpose_name(c->purpose);
+}
+
+/* ---- lifetime ---- */
+
+int srv_audit_open(srv *s, char *err, size_t errlen)
+{
+    audit_opts o;
+    audit_opts_from_config(s->cfg, &o);
+    s->audit = audit_open(&o, s->keys, err, errlen);
+    if (!s->audit) return -1;
+    alert_opts ao;
+    alert_opts_from_config(s->cfg, &ao);
+    char why[256];
+    s->alerts = alert_new(&ao, why, sizeof why);
+    if (!s->alerts) log_warning("alerts are off: %s", why);
+    s->audit_was_healthy = 1;
+    cmd_audit_event(s, NULL, AUDIT_EV_START, AUDIT_GRANTED, NULL, NULL, NULL, NULL);
+    return 0;
+}
+
+void srv_audit_close(srv *s)
+{
+    if (!s->audit) return;
+    cmd_audit_event(s, NULL, AUDIT_EV_STOP, AUDIT_GRANTED, NULL, NULL, NULL, NULL);
+    audit_close(s->audit);
+    s->audit = NULL;
+    alert_free(s->alerts);
+    s->alerts = NULL;
+}
+
+void srv_audit_notified(srv *s)
+{
+    uint64_t v;
+    if (read(audit_notify_fd(s->audit), &v, sizeof v) < 0) { /* nothing to read: fine */
+    }
+    int ok = audit_healthy(s->audit);
+    if (ok == s->audit_was_healthy) return;
+    s->audit_was_healthy = ok;
+    if (!ok)
+        log_warning("audit trail cannot be written (%s): commands on PHI are refused until it "
+                    "recovers",
+                    audit_error(s->audit));
+    else
+        log_notice("audit trail writable again: service resumed");
+    if (s->alerts)
+        alert_health(s->alerts, "audit", ok, ok ? NULL : audit_error(s->audit), now_us(), on_alert,
+                     s);
+}
+
+/* ---- data commands ---- */
+
+/* Commands that touch data: keyed commands, key enumerations, PHI.FIND. */
+static int is_data(const cmd_def *d)
+{
+    return d->first_key > 0 || d->proc == scan_cmd || d->proc == keys_cmd ||
+           d->proc == randomkey_cmd || d->proc == phi_find_cmd;
+}
+
+/* Is the command in the trail's scope? Keys under a schema always; others per
+ * audit-unclassified (0 none, 1 writes, 2 all). */
+static int in_scope(client *c, const cmd_def *d)
+{
+    srv *s = c->s;
+    if (!is_data(d)) return 0;
+    if (c->pv.active || c->pv.keyenum) return 1;
+    if (d->proc == phi_find_cmd && s->pol) return 1; /* a lookup in PHI */
+    if (s->pol && d->first_key > 0) {
+        int last = d->last_key < 0 ? c->argc + d->last_key : d->last_key;
+        int step = d->key_step ? d->key_step : 1;
+        for (int i = d->first_key; i <= last && i < c->argc; i += step)
+            if (policy_schema_for(s->pol, c->argv[i].p, c->argv[i].len)) return 1;
+    }
+    int mode = s->cfg->audit_unclassified;
+    return mode == 2 || (mode == 1 && (d->flags & CMD_WRITE));
+}
+
+/* The records of one access decision: one per record key (with its subject and fields),
+ * or one naming the first key for commands on unclassified keys. */
+static int append_access(client *c, const cmd_def *d, int result, const char *reason)
+{
+    srv *s = c->s;
+    audit_rec r = {0};
+    r.type = AUDIT_EV_ACCESS;
+    r.result = result;
+    fill_who(&r, c);
+    r.cmd = d->name;
+    r.reason = reason;
+    if (c->pv.emergency) r.emergency = c->pv.grant_id;
+    /* Fields: named by the command, or shown by an enumeration. */
+    const char *fp[64];
+    size_t fl[64];
+    int nf = 0;
+    int first, step, last;
+    if (d->proc == phi_find_cmd && c->argc == 4) {
+        fp[nf] = (const char *)c->argv[2].p; /* PHI.FIND type field value: the field */
+        fl[nf++] = c->argv[2].len < MAX_NAME ? c->argv[2].len : MAX_NAME;
+    } else if (cmd_policy_named_fields(d, c->argc, &first, &step, &last)) {
+        for (int j = first; j <= last && j < c->argc && nf < 64; j += step) {
+            fp[nf] = (const char *)c->argv[j].p;
+            fl[nf++] = c->argv[j].len < MAX_NAME ? c->argv[j].len : MAX_NAME;
+        }
+    } else {
+        for (int j = 0; j < c->nshown && j < 32 && nf < 64; j++) {
+            fp[nf] = (const char *)c->shown[j];
+            fl[nf++] = c->shownlen[j] < MAX_NAME ? c->shownlen[j] : MAX_NAME;
+        }
+    }
+    r.fields = fp;
+    r.fieldlens = fl;
+    r.nfields = nf;
+    if (d->first_key <= 0) return append(s, c, &r);
+    int lastk = d->last_key < 0 ? c->argc + d->last_key : d->last_key;
+    int stepk = d->key_step ? d->key_step : 1;
+    int done = 0, n = 0;
+    for (int i = d->first_key; i <= lastk && i < c->argc; i += stepk) {
+        const policy_schema *sch =
+            s->pol ? policy_schema_for(s->pol, c->argv[i].p, c->argv[i].len) : NULL;
+        if (!sch && done) continue;
+        if (++n > MAX_RECORD_KEYS) break;
+        r.key = (const char *)c->argv[i].p;
+        r.keylen = c->argv[i].len;
+        char cut[48];
+        r.detail = NULL;
+        if (r.keylen > MAX_NAME) {
+            snprintf(cut, sizeof cut, "{\"key_length\":%zu}", r.keylen);
+            r.keylen = MAX_NAME;
+            r.detail = cut;
+        }
+        buf subj = {0};
+        r.subject = NULL;
+        r.subjectlen = 0;
+        if (sch && cmd_policy_subject(c, sch, c->argv[i].p, c->argv[i].len, &subj)) {
+            r.subject = (const char *)subj.p;
+            r.subjectlen = subj.len < MAX_NAME ? subj.len : MAX_NAME;
+        }
+        int rc = append(s, c, &r);
+        buf_wipe_free(&subj);
+        if (rc != 0) return -1;
+        if (!sch) done = 1;
+        if (c->pv.emergency && sch) {
+            audit_rec u = r;
+            u.type = AUDIT_EV_BREAKGLASS;
+            u.action = "use";
+            if (append(s, c, &u) != 0) return -1;
+        }
+    }
+    return 0;
+}
+
+static void refuse(client *c)
+{
+    rep_errf(c, "AUDITFAIL %s; commands on PHI are refused until it recovers",
+             audit_error(c->s->audit));
+}
+
+int cmd_audit_before(client *c, const cmd_def *d)
+{
+    c->audit_scope = 0;
+    c->audit_done = 0;
+    if (!c->s->audit || !in_scope(c, d)) return 0;
+    c->audit_scope = 1;
+    if (!audit_healthy(c->s->audit)) {
+        refuse(c);
+        return -1;
+    }
+    if (d->flags & CMD_WRITE) {
+        /* A write is recorded before it runs: it never happens unrecorded. */
+        if (append_access(c, d, AUDIT_GRANTED, NULL) != 0) {
+            refuse(c);
+            return -1;
+        }
+        c->audit_done = 1;
+    }
+    return 0;
+}
+
+void cmd_audit_after(client *c, const cmd_def *d, size_t mark)
+{
+    if (!c->audit_scope || c->audit_done) return;
+    c->audit_scope = 0;
+    if (append_access(c, d, AUDIT_GRANTED, NULL) == 0) return;
+    /* Not recorded: the reply (PHI) does not leave. */
+    if (c->out.len > mark) {
+        OPENSSL_cleanse(c->out.p + mark, c->out.len - mark);
+        c->out.len = mark;
+    }
+    refuse(c);
+}
+
+void cmd_audit_denied(client *c, const cmd_def *d, const char *reason)
+{
+    if (!c->s->audit || !in_scope(c, d)) return;
+    append_access(c, d, AUDIT_DENIED, reason); /* refused anyway if it cannot be recorded */
+}
+
+int cmd_audit_waiting(client *c)
+{
+    srv *s = c->s;
+    return s->audit && s->cfg->audit_fsync == 1 && c->audit_seq > audit_durable_seq(s->audit);
+}
+
+/* ---- other events ---- */
+
+/* A record that could not be written: said in the log at most once a second. */
+static void lost(srv *s, int type)
+{
+    static long long last_ms;
+    static unsigned long long n;
+    n++;
+    long long now = clock_ms();
+    if (now - last_ms < 1000) return;
+    last_ms = now;
+    log_warning("audit: %llu record(s) could not be written, the last a %s record (%s)", n,
+                audit_event_name(type), audit_error(s->audit));
+    n = 0;
+}
+
+void cmd_audit_change(srv *s, client *c, int type, const char *action, const char *what,
+                      const char *old, const char *newv)
+{
+    if (!s->audit) return;
+    json_t *j = json_object();
+    json_object_set_new(j, "name", what ? json_string(what) : json_null());
+    json_object_set_new(j, "old", old ? json_string(old) : json_null());
+    json_object_set_new(j, "new", newv ? json_string(newv) : json_null());
+    char *t = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    cmd_audit_event(s, c, type, AUDIT_GRANTED, NULL, action, NULL, t);
+    free(t);
+}
+
+void cmd_audit_record(srv *s, client *c, audit_rec *r)
+{
+    if (!s->audit) return;
+    audit_rec w = {0};
+    fill_who(&w, c);
+    if (!r->user) r->user = w.user;
+    if (!r->role) r->role = w.role;
+    if (!r->addr) r->addr = w.addr;
+    if (!r->session) r->session = w.session;
+    if (!r->purpose) r->purpose = w.purpose;
+    if (!r->cmd && c && c->lastcmd) r->cmd = c->lastcmd->name;
+    if (append(s, c, r) != 0) lost(s, r->type);
+}
+
+void cmd_audit_event(srv *s, client *c, int type, int result, const char *user, const char *action,
+                     const char *reason, const char *detail)
+{
+    if (!s->audit) return;
+    audit_rec r = {0};
+    r.type = type;
+    r.result = result;
+    fill_who(&r, c);
+    if (user) r.user = user;
+    if (c && c->lastcmd) r.cmd = c->lastcmd->name;
+    r.action = action;
+    r.reason = reason;
+    r.detail = detail;
+    if (append(s, c, &r) != 0) lost(s, type);
+}

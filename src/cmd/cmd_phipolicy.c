@@ -1,0 +1,305 @@
+/*
+ * cmd_phipolicy: PHI.POLICY, PHI.PURPOSE, PHI.BREAKGLASS, PHI.FIND and PHI.MFA
+ * (docs/policy.md, sections 2.1, 2.4, 2.8, 2.10 and 4).
+ */
+#include "cmd_audit.h"
+#include "cmd_policy.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "access/policy_totp.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/strutil.h"
+
+void cmd_help_reply(client *c, const char *const *lines);
+
+void phi_policy_reload_cmd(client *c)
+{
+    char err[1200];
+    if (cmd_policy_reload(c->s, err, sizeof err) != 0) {
+        cmd_audit_event(c->s, c, AUDIT_EV_POLICY, AUDIT_FAILED, NULL, "reload", err, NULL);
+        rep_errf(c, "ERR %s", err);
+        return;
+    }
+    char detail[128];
+    snprintf(detail, sizeof detail, "{\"generation\":%llu}",
+             (unsigned long long)policy_generation(c->s->pol));
+    cmd_audit_event(c->s, c, AUDIT_EV_POLICY, AUDIT_GRANTED, NULL, "reload", NULL, detail);
+    rep_ok(c);
+}
+
+void phi_policy_show_cmd(client *c)
+{
+    if (!c->s->pol) {
+        rep_verbatim(c, "# no policy-file is configured: keys are governed by the ACL alone\n", 67);
+        return;
+    }
+    buf b = {0};
+    policy_show(c->s->pol, &b);
+    rep_verbatim(c, (const char *)b.p, b.len);
+    buf_free(&b);
+}
+
+void phi_policy_help_cmd(client *c)
+{
+    static const char *const lines[] = {
+        "PHI.POLICY <subcommand>. Subcommands are:",
+        "RELOAD",
+        "    Read policy-file again; a bad file is refused with its line and the old policy",
+        "    stays.",
+        "SHOW",
+        "    The policy in force, as a policy file with every default spelled out.",
+        NULL};
+    cmd_help_reply(c, lines);
+}
+
+void phi_purpose_cmd(client *c)
+{
+    if (c->argc == 1) {
+        rep_cstr(c, policy_purpose_name(c->purpose));
+        return;
+    }
+    if (c->argc != 2) {
+        rep_arity(c);
+        return;
+    }
+    int p = policy_purpose_find(c->argv[1].p, c->argv[1].len);
+    if (p < 0) {
+        rep_errf(c,
+                 "ERR unknown purpose '%.*s' (treatment, payment, operations, research, "
+                 "public-health, legal, emergency)",
+                 (int)(c->argv[1].len > 32 ? 32 : c->argv[1].len), (const char *)c->argv[1].p);
+        return;
+    }
+    const policy_role *r = NULL;
+    if (c->s->pol && c->user) {
+        const char *name = acl_user_role(c->user);
+        if (name) r = policy_role_find(c->s->pol, (const uint8_t *)name, strlen(name));
+    }
+    if (r && !policy_purpose_ok(r, (enum policy_purpose)p)) {
+        buf b = {0};
+        policy_deny_message(&b, POLICY_DENY_PURPOSE, r, NULL, NULL, 0, NULL, POLICY_READ, p);
+        rep_err(c, buf_cstr(&b));
+        buf_free(&b);
+        return;
+    }
+    c->purpose = p;
+    rep_ok(c);
+}
+
+void phi_breakglass_cmd(client *c)
+{
+    srv *s = c->s;
+    const policy_role *r = NULL;
+    if (s->pol && c->user) {
+        const char *name = acl_user_role(c->user);
+        if (name) r = policy_role_find(s->pol, (const uint8_t *)name, strlen(name));
+    }
+    if (!r || !policy_role_breakglass(r)) {
+        buf b = {0};
+        policy_deny_message(&b, r ? POLICY_DENY_BREAKGLASS : POLICY_DENY_NO_ROLE, r, NULL, NULL, 0,
+                            NULL, POLICY_READ, c->purpose);
+        rep_err(c, buf_cstr(&b));
+        buf_free(&b);
+        return;
+    }
+    buf reason = {0};
+    for (int i = 2; i < c->argc; i++) {
+        if (i > 2) buf_putc(&reason, ' ');
+        buf_append(&reason, c->argv[i].p, c->argv[i].len);
+    }
+    policy_grant g;
+    char err[256];
+    long long now = clock_ms();
+    int rc = policy_grant_add(s->grants, c->username, c->argv[1].p, c->argv[1].len,
+                              reason.p ? reason.p : (const uint8_t *)"", reason.len,
+                              (long long)s->cfg->breakglass_ttl * 1000, now, &g, err, sizeof err);
+    audit_rec ar = {0};
+    ar.type = AUDIT_EV_BREAKGLASS;
+    ar.action = "grant";
+    ar.subject = (const char *)c->argv[1].p;
+    ar.subjectlen = c->argv[1].len;
+    buf_putc(&reason, '\0');
+    ar.reason = rc == 0 ? (const char *)reason.p : err;
+    ar.result = rc == 0 ? AUDIT_GRANTED : AUDIT_FAILED;
+    ar.emergency = rc == 0 ? g.id : NULL;
+    char detail[64];
+    if (rc == 0) {
+        snprintf(detail, sizeof detail, "{\"expires\":%lld}", g.expires_ms / 1000);
+        ar.detail = detail;
+    }
+    cmd_audit_record(s, c, &ar);
+    buf_wipe_free(&reason);
+    if (rc != 0) {
+        rep_errf(c, "ERR %s", err);
+        return;
+    }
+    log_warning("break-glass grant %s to user %s (role %s) for %lld s", g.id, c->username,
+                policy_role_name(r), (long long)s->cfg->breakglass_ttl);
+    c->pv.emergency = 1;
+    snprintf(c->pv.grant_id, sizeof c->pv.grant_id, "%s", g.id);
+    rep_array(c, 2);
+    rep_cstr(c, g.id);
+    rep_int(c, g.expires_ms / 1000);
+}
+
+void phi_breakglass_list_cmd(client *c)
+{
+    srv *s = c->s;
+    long long now = clock_ms();
+    size_t n = s->grants ? policy_grants_count(s->grants, now) : 0;
+    rep_array(c, n);
+    for (size_t i = 0; i < n; i++) {
+        policy_grant g;
+        if (policy_grant_at(s->grants, i, now, &g) != 0) {
+            rep_null(c);
+            continue;
+        }
+        rep_map(c, 6);
+        rep_cstr(c, "id");
+        rep_cstr(c, g.id);
+        rep_cstr(c, "user");
+        rep_cstr(c, g.user);
+        rep_cstr(c, "subject");
+        rep_bulk(c, g.subject, g.subject_len);
+        rep_cstr(c, "reason");
+        rep_bulk(c, g.reason, g.reason_len);
+        rep_cstr(c, "created");
+        rep_int(c, g.created_ms / 1000);
+        rep_cstr(c, "expires");
+        rep_int(c, g.expires_ms / 1000);
+    }
+}
+
+void phi_breakglass_revoke_cmd(client *c)
+{
+    char err[256];
+    int rc = policy_grant_revoke(c->s->grants, (const char *)c->argv[2].p, c->argv[2].len,
+                                 clock_ms(), err, sizeof err);
+    if (rc < 0) {
+        rep_errf(c, "ERR grant revoked but not saved: %s", err);
+        return;
+    }
+    if (rc == 1) {
+        log_warning("break-glass grant %.*s revoked by user %s", (int)c->argv[2].len,
+                    (const char *)c->argv[2].p, c->username ? c->username : "?");
+        char id[40];
+        snprintf(id, sizeof id, "%.*s", (int)(c->argv[2].len < 32 ? c->argv[2].len : 32),
+                 (const char *)c->argv[2].p);
+        audit_rec ar = {0};
+        ar.type = AUDIT_EV_BREAKGLASS;
+        ar.action = "revoke";
+        ar.result = AUDIT_GRANTED;
+        ar.emergency = id;
+        cmd_audit_record(c->s, c, &ar);
+    }
+    rep_int(c, rc);
+}
+
+typedef struct {
+    client *c;
+    buf keys;
+    size_t n;
+    const policy_role *r;
+} find_ctx;
+
+static void found_key(void *ud, const uint8_t *key, size_t klen)
+{
+    find_ctx *x = ud;
+    client *c = x->c;
+    if (c->user && !acl_can_key(c->user, key, klen, ACL_KEY_READ)) return;
+    const uint8_t *name;
+    size_t nlen;
+    char pseudo[192];
+    c->pv.keyenum = 1;
+    c->pv.role = x->r;
+    int listed = pv_key_listed(c, key, klen, &name, &nlen, pseudo);
+    c->pv.keyenum = 0;
+    if (!listed) return;
+    resp_bulk(&x->keys, name, nlen);
+    x->n++;
+}
+
+void phi_find_cmd(client *c)
+{
+    srv *s = c->s;
+    if (!s->pol) {
+        rep_err(c, "ERR no policy-file is configured: there are no record types");
+        return;
+    }
+    const policy_type *t = policy_type_find(s->pol, c->argv[1].p, c->argv[1].len);
+    if (!t) {
+        rep_errf(c, "ERR unknown record type '%.*s'",
+                 (int)(c->argv[1].len > 64 ? 64 : c->argv[1].len), (const char *)c->argv[1].p);
+        return;
+    }
+    const policy_field *f = policy_type_field(t, c->argv[2].p, c->argv[2].len);
+    if (!f || !policy_field_indexed(f)) {
+        rep_errf(c, "ERR field '%.*s' of '%s' has no blind index",
+                 (int)(c->argv[2].len > 64 ? 64 : c->argv[2].len), (const char *)c->argv[2].p,
+                 policy_type_name(t));
+        return;
+    }
+    const policy_role *r = NULL;
+    if (c->user) {
+        const char *name = acl_user_role(c->user);
+        if (name) r = policy_role_find(s->pol, (const uint8_t *)name, strlen(name));
+    }
+    const char *group = NULL;
+    int rc = r ? policy_can(r, NULL, f, POLICY_READ, &group) : POLICY_DENY_NO_ROLE;
+    if (rc == POLICY_ALLOW && !policy_purpose_ok(r, (enum policy_purpose)c->purpose))
+        rc = POLICY_DENY_PURPOSE;
+    if (rc != POLICY_ALLOW) {
+        buf b = {0};
+        policy_deny_message(&b, rc, r, NULL, c->argv[2].p, c->argv[2].len, group, POLICY_READ,
+                            c->purpose);
+        rep_err(c, buf_cstr(&b));
+        buf_free(&b);
+        return;
+    }
+    uint8_t hmac[32];
+    if (policy_blind_value(s->keys, keyring_current(s->keys, KR_INDEX), f, c->argv[3].p,
+                           c->argv[3].len, hmac) != 0) {
+        rep_array(c, 0);
+        return;
+    }
+    find_ctx x = {c, {0}, 0, r};
+    policy_index_find(s->pix, f, hmac, found_key, &x);
+    rep_array(c, x.n);
+    buf_append(&c->out, x.keys.p, x.keys.len);
+    buf_free(&x.keys);
+}
+
+void phi_mfa_cmd(client *c)
+{
+    srv *s = c->s;
+    if (!(c->flags & CL_MFA_PENDING) || !c->user) {
+        rep_err(c, "ERR no TOTP code is expected on this connection");
+        return;
+    }
+    int locked_now = 0;
+    int rc = policy_mfa_verify(s->acl, c->user, s->values, c->argv[1].p, c->argv[1].len, clock_ms(),
+                               &locked_now);
+    if (rc == POLICY_TOTP_OK) {
+        c->flags &= ~CL_MFA_PENDING;
+        c->flags |= CL_AUTHED;
+        cmd_policy_login(c);
+        log_verbose("user %s completed MFA from %s", c->username, c->addr);
+        cmd_audit_event(s, c, AUDIT_EV_MFA, AUDIT_GRANTED, NULL, "totp", NULL, NULL);
+        rep_ok(c);
+        return;
+    }
+    s->st.auth_fail++;
+    log_notice("failed TOTP code for user '%s' from %s", c->username, c->addr);
+    cmd_audit_event(s, c, AUDIT_EV_MFA, AUDIT_DENIED, NULL, "totp",
+                    rc == POLICY_TOTP_REPLAY ? "replay" : "bad-code", NULL);
+    if (locked_now) {
+        cmd_audit_event(s, c, AUDIT_EV_LOCKOUT, AUDIT_GRANTED, NULL, "totp", NULL, NULL);
+        s->st.lockouts++;
+        log_warning("user '%s' locked after consecutive failed logins (TOTP, last from %s)",
+                    c->username, c->addr);
+    }
+    rep_err(c, "WRONGPASS invalid TOTP code");
+}

@@ -1,0 +1,76 @@
+/*
+ * cmd_policy: the access policy applied to commands (docs/policy.md, section 2), in the
+ * one place dispatch calls for every command, plus the helpers hash handlers use to
+ * honour the decision taken there (which fields an enumeration shows, the de-identified
+ * view of a value, which keys a SCAN lists and under which name).
+ *
+ * Per command, dispatch calls cmd_policy_check after the ACL: it resolves the session's
+ * role, translates pseudonyms (de-identified roles address records by pseudonym only),
+ * finds each key's schema, and applies the rules of the command's class: explicit field
+ * reads and writes (policy_can per field, before anything runs: one denial refuses the
+ * whole command), enumerations (a filter the handler consults per field), record deletes,
+ * renames, metadata, string commands (refused on records), then scope=self and
+ * break-glass, which need the record's subject. The result is kept in c->pv for the
+ * handler and the audit record.
+ */
+#ifndef CMD_POLICY_H
+#define CMD_POLICY_H
+
+#include "cmd/cmd.h"
+
+/* Load the policy (policy-file), grants, blind index and pseudonyms at start-up.
+ * Returns 0 or -1 with err. */
+int cmd_policy_open(srv *s, char *err, size_t errlen);
+/* Free them at shutdown. */
+void cmd_policy_close(srv *s);
+/* Reload the policy file (PHI.POLICY RELOAD, SIGHUP). Returns 0 or -1 with err (the old
+ * policy stays). */
+int cmd_policy_reload(srv *s, char *err, size_t errlen);
+/* The decision for c's current command d: 0 allowed (c->pv set), -1 after a NOPERM reply. */
+int cmd_policy_check(client *c, const cmd_def *d);
+/* After a write command ran: keep the blind index current for the records it wrote. */
+void cmd_policy_after(client *c, const cmd_def *d);
+/* Keyspace change notification (pseudonyms, blind index on deletion/expiry). */
+void cmd_policy_key_changed(srv *s, const uint8_t *key, size_t klen);
+/* Periodic work: expire grants. */
+void cmd_policy_cron(srv *s);
+/* At login: the session's role and default purpose. */
+void cmd_policy_login(client *c);
+/* Undo pseudonym translation of c->argv after the command (restores the client's args). */
+void cmd_policy_done(client *c);
+
+/* For the audit record: the fields command d names (first, step, last argument index);
+ * 0 when it names none. */
+int cmd_policy_named_fields(const cmd_def *d, int argc, int *first, int *step, int *last);
+/* The subject of record key into out (1), or 0 when the record has none. */
+int cmd_policy_subject(client *c, const policy_schema *sch, const uint8_t *key, size_t klen,
+                       buf *out);
+/* An enumeration showed field f (kept for the audit record). */
+static inline void pv_shown(client *c, const uint8_t *f, size_t flen)
+{
+    if (c->nshown < 32) {
+        c->shown[c->nshown] = f;
+        c->shownlen[c->nshown] = flen;
+    }
+    c->nshown++;
+}
+
+/* ---- for handlers ---- */
+/* 1 if field (f, flen) of the command's record is shown (enumerations); *pf gets its
+ * declaration (NULL if undeclared or no policy). */
+int pv_field_visible(client *c, const uint8_t *f, size_t flen, const void **pf);
+/* Reply with a field's value as the session may see it (the de-identified view transforms
+ * or withholds it: nil). */
+void rep_hvalue(client *c, const void *pf, const uint8_t *f, size_t flen, const db_ref *v);
+/* The value as the session may see it, appended to out as a RESP bulk; returns 0, or -1
+ * when the view withholds it (nothing appended). */
+int pv_hvalue_into(client *c, const void *pf, const uint8_t *f, size_t flen, const db_ref *v,
+                   buf *out);
+/* Length of the value as the session may see it, or -1 when withheld (HSTRLEN). */
+long long pv_hvalue_len(client *c, const void *pf, const uint8_t *f, size_t flen, const db_ref *v);
+/* SCAN, KEYS, RANDOMKEY: 1 if key is listed for the session; *name and *nlen get the name to show
+ * (the key, or its pseudonym in out for de-identified roles; out has at least 192 bytes). */
+int pv_key_listed(client *c, const uint8_t *key, size_t klen, const uint8_t **name, size_t *nlen,
+                  char *out);
+
+#endif

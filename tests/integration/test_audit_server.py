@@ -1,0 +1,209 @@
+"""The audit trail of the real server (issue 5), read back with the real tools.
+
+A policy-governed clinic (the policy of test_policy_server.py), driven by raw TLS clients
+and redis-cli: granted and denied accesses, a failed and a locked login, MFA-less logins and
+logouts, break-glass grant and use, an ACL change, a CONFIG SET, a policy reload, a key
+rotation. Then `phidb audit export` must show each as a record with the right fields (user,
+role, client, command, key, subject, field names, purpose, emergency mark, old/new values)
+and never a value or a password; `phidb audit verify` reports OK; the segment files hold no
+key name, subject or value in plaintext; alerts arrive on __phidb:alerts (break-glass,
+lockout); and with a full disk (RLIMIT_FSIZE) a read of PHI is refused (AUDITFAIL), then
+served again once the disk recovers, with nothing accepted lost.
+phidb-only: skipped when PHIDB_TARGET=redis.
+"""
+
+import glob
+import json
+import os
+import subprocess
+import time
+
+import harness
+from test_policy_server import P1, P2, POLICY, PW, is_noperm, pairs, val
+
+
+def records(srv):
+    r = subprocess.run([srv.tool_bin, "audit", "export", srv.dir, "--format", "jsonl"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
+    if r.returncode != 0:
+        raise RuntimeError("phidb audit export failed: " + r.stderr.decode())
+    return [json.loads(x) for x in r.stdout.decode().splitlines() if x.strip()]
+
+
+def find(recs, **kw):
+    out = []
+    for r in recs:
+        if all(r.get(k) == v for k, v in kw.items()):
+            out.append(r)
+    return out
+
+
+def body(run):
+    if harness.env_target() != "phidb":
+        run.log("SKIP: phidb-only test")
+        return
+    srv = harness.PhidbServer()
+    pol = os.path.join(srv.dir, "policy.conf")
+    with open(pol, "w") as f:
+        f.write(POLICY)
+    os.chmod(pol, 0o600)
+    srv.stop()
+    srv.extra = [("policy-file", pol), ("audit-checkpoint-records", "50"),
+                 ("alert-hours", "00:00-00:01"), ("auth-max-failures", "2")]
+    srv.restart()
+
+    with run.case("activity"):
+        a = srv.raw()
+        a.call("ACL", "SETUSER", "admin", "role=registrar", "+phi.policy|reload")
+        for u, role in (("doc", "physician"), ("nina", "nurse"), ("vic", "billing")):
+            run.eq(val(a.call("ACL", "SETUSER", u, "on", ">" + PW, "~*", "+@all", "-@dangerous",
+                              "role=" + role)), "OK", "user " + u)
+        for key, rec in (("patient:1001", P1), ("patient:1002", P2)):
+            a.call("HSET", key, *[x for kv in rec.items() for x in kv])
+        a.call("SET", "plain:1", "not a record")
+        # Alerts channel.
+        sub = srv.raw()
+        run.eq(val(sub.call("SUBSCRIBE", "__phidb:alerts"))[0], "subscribe", "subscribed")
+
+        d = srv.raw("doc", PW)
+        run.eq(val(d.call("HGET", "patient:1001", "name")), "Alice Smith", "granted read")
+        run.check(is_noperm(val(d.call("HGET", "patient:1001", "balance"))), "denied read")
+        run.eq(val(d.call("PHI.PURPOSE", "operations")), "OK", "purpose")
+        run.eq(len(pairs(val(d.call("HGETALL", "patient:1002")))), 9, "enumeration")
+        run.eq(val(d.call("HSET", "patient:1001", "diagnosis", "stable")), 0, "write")
+        d.call("QUIT")
+        d.close()
+
+        n = srv.raw("nina", PW)
+        g = val(n.call("PHI.BREAKGLASS", "P1002", "cardiac arrest, chart needed right now"))
+        run.require(isinstance(g, list), "break-glass grant", g)
+        run.eq(val(n.call("HGET", "patient:1002", "diagnosis")), "asthma", "emergency read")
+        n.close()
+
+        # A failed login, then a lockout (auth-max-failures 2).
+        for _ in range(2):
+            try:
+                srv.raw("vic", "wrong-password-123")
+            except RuntimeError:
+                pass
+        run.eq(val(a.call("CONFIG", "SET", "timeout", "1234")), "OK", "CONFIG SET")
+        run.eq(val(a.call("PHI.POLICY", "RELOAD")), "OK", "policy reload")
+        run.check(isinstance(val(a.call("PHI.KEYRING", "ROTATE", "audit")), list), "rotate")
+        run.eq(val(a.call("GET", "plain:1")), "not a record", "unclassified read")
+        # A key longer than a whole audit block: its record holds a cut name.
+        run.eq(val(a.call("SET", "L" * (17 << 20), "v")), "OK", "a 17 MB key name")
+        run.eq(val(a.call("DEL", "L" * (17 << 20))), 1, "deleted again")
+        run.eq(val(a.call("GET", "plain:1")), "not a record", "the trail still works")
+        # Alerts: the break-glass grant and the lockout (and after-hours accesses: the
+        # working hours are one minute long).
+        got = []
+        deadline = time.time() + 20
+        while time.time() < deadline and not ({"breakglass", "lockout"} <= set(got)):
+            try:
+                m = sub.read_reply(timeout=2)
+            except Exception:
+                continue
+            msg = val(m)
+            if isinstance(msg, list) and msg[0] == "message":
+                got.append(json.loads(msg[2]).get("rule", json.loads(msg[2]).get("alert")))
+        run.check({"breakglass", "lockout"} <= set(got), "alerts on __phidb:alerts", got)
+        sub.close()
+        a.close()
+
+    with run.case("full disk"):
+        d = srv.raw("doc", PW)
+        seg_dir = os.path.join(srv.dir, "data", "audit")
+        used = sum(os.path.getsize(p) for p in glob.glob(os.path.join(seg_dir, "*")))
+        subprocess.run(["prlimit", f"--pid={srv.proc.pid}", "--fsize=1:unlimited"], check=True)
+        refused = None
+        for i in range(200):
+            r = val(d.call("HGET", "patient:1001", "name"))
+            if isinstance(r, tuple) and r[1].startswith("AUDITFAIL"):
+                refused = r
+                break
+            time.sleep(0.05)
+        run.check(refused is not None, "with a full disk a read of PHI is refused", refused)
+        run.check(refused is None or "Alice" not in refused[1], "and no PHI in the error")
+        subprocess.run(["prlimit", f"--pid={srv.proc.pid}", "--fsize=unlimited:unlimited"],
+                       check=True)
+        harness.wait_until(lambda: val(d.call("HGET", "patient:1001", "name")) == "Alice Smith",
+                           timeout=30, what="service resumes when the disk recovers")
+        d.close()
+        run.check(used >= 0, "segments exist")
+
+    srv.stop()
+    recs = records(srv)
+
+    with run.case("records"):
+        run.check(len(find(recs, ev="start")) >= 2 and len(find(recs, ev="stop")) >= 2,
+                  "start and stop records")
+        g = [r for r in find(recs, ev="access", res="granted", cmd="hget", user="doc")
+             if r.get("key") == "patient:1001"]
+        run.require(g, "the granted HGET is recorded")
+        r = g[0]
+        run.eq(r.get("role"), "physician", "role")
+        run.eq(r.get("subject"), "P1001", "subject")
+        run.eq(r.get("fields"), ["name"], "field names")
+        run.eq(r.get("purpose"), "treatment", "purpose")
+        run.check(r.get("addr", "").startswith("127.0.0.1:") and r.get("sess"), "client")
+        dn = find(recs, ev="access", res="denied", cmd="hget", user="doc")
+        run.check(dn and dn[0].get("fields") == ["balance"] and dn[0].get("reason"),
+                  "the denied HGET with its reason", dn[:1])
+        en = find(recs, ev="access", cmd="hgetall", user="doc")
+        run.check(en and en[0].get("purpose") == "operations" and "balance" not in
+                  en[0].get("fields", []) and "name" in en[0].get("fields", []),
+                  "an enumeration names the fields it showed", en[:1])
+        w = find(recs, ev="access", cmd="hset", user="doc")
+        run.check(w and w[0].get("fields") == ["diagnosis"], "a write", w[:1])
+        bg = find(recs, ev="breakglass", action="grant", user="nina")
+        run.check(bg and bg[0].get("subject") == "P1002" and "cardiac" in bg[0].get("reason", ""),
+                  "break-glass grant with reason", bg[:1])
+        em = [r for r in find(recs, ev="access", user="nina") if r.get("emergency")]
+        run.check(em and em[0].get("subject") == "P1002", "emergency access marked", em[:1])
+        run.check(find(recs, ev="breakglass", action="use", user="nina"), "break-glass use")
+        run.check(find(recs, ev="auth", res="denied", user="vic"), "failed login")
+        run.check(find(recs, ev="lockout", user="vic"), "lockout")
+        run.check(find(recs, ev="auth", res="granted", user="doc"), "login")
+        run.check(find(recs, ev="logout", user="doc", action="quit"), "logout")
+        cs = find(recs, ev="config")
+        det = [json.loads(x["detail"]) if isinstance(x.get("detail"), str) else x.get("detail")
+               for x in cs]
+        run.check(any(x and x.get("name") == "timeout" and x.get("old") == "900" and
+                      x.get("new") == "1234" for x in det), "CONFIG SET old and new", det)
+        acl = find(recs, ev="acl", action="setuser")
+        run.check(acl, "ACL change recorded")
+        run.check(find(recs, ev="policy", action="reload"), "policy reload")
+        run.check(find(recs, ev="keyrotate"), "key rotation")
+        run.check(find(recs, ev="alert"), "alerts are records too")
+        run.check(find(recs, ev="access", cmd="get", key="plain:1"),
+                  "unclassified access (audit-unclassified all)")
+        text = json.dumps(recs)
+        for secret in ("Alice Smith", "123-45-6789", PW, "wrong-password-123", "asthma"):
+            run.check(secret not in text, f"no value or password in the records: {secret!r}")
+        run.check(find(recs, ev="checkpoint"), "signed checkpoints")
+        long = [r for r in find(recs, ev="access", cmd="set") if r.get("key", "").startswith("LLL")]
+        run.check(long and len(long[0]["key"]) == 1024 and
+                  long[0].get("detail", {}).get("key_length") == 17 << 20,
+                  "a long key name is cut in its record, with its length",
+                  [len(x.get("key", "")) for x in long])
+
+    with run.case("verify and raw files"):
+        r = subprocess.run([srv.tool_bin, "audit", "verify", srv.dir], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=300)
+        out = r.stdout.decode()
+        run.check(r.returncode == 0 and "OK" in out, "phidb audit verify: OK", out[-500:])
+        blob = b""
+        for p in glob.glob(os.path.join(srv.dir, "data", "audit", "*")):
+            with open(p, "rb") as f:
+                blob += f.read()
+        for marker in (b"patient:1001", b"P1001", b"Alice", b"doc"):
+            run.check(marker not in blob, f"no plaintext {marker!r} in the audit files")
+        rep = subprocess.run([srv.tool_bin, "audit", "accounting", srv.dir, "--subject", "P1002",
+                              "--all", "--format", "json"], stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, timeout=300)
+        run.check(rep.returncode == 0 and b"nina" in rep.stdout,
+                  "accounting of disclosures lists the emergency access", rep.stdout[-400:])
+
+
+if __name__ == "__main__":
+    harness.main(body)

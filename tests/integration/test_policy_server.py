@@ -1,0 +1,460 @@
+"""The PHI access policy on the real server (issue 4), driven by redis-cli, redis-py and raw TLS.
+
+The access matrix of a clinic (physician, nurse, billing, registrar, patient, research) with
+HGET, HMGET, HGETALL, HSCAN, HSET and DEL; scope=self; the research (de-identified) view
+exactly as specified (dates -> year, ZIPs incl. a restricted prefix -> 000, ages over 89 ->
+"90+", identifying fields removed, free text redacted, keys shown as pseudonyms); purpose of
+use; break-glass grant, use, expiry, survival across a restart and revoke; PHI.FIND over
+the blind index; TOTP MFA with codes computed by oathtool; a client-certificate user
+(cert=CN); a bad policy file refused with its line (RELOAD, SIGHUP, start-up).
+phidb-only: skipped when PHIDB_TARGET=redis.
+"""
+
+import os
+import re
+import signal
+import subprocess
+import time
+
+import harness
+
+PW = "clinic-password-4711"
+
+POLICY = """\
+# test clinic policy
+schema patient:* type=patient subject=id
+field patient id        group=demographics phi=mrn
+field patient name      group=demographics phi=name
+field patient ssn       group=demographics phi=ssn index=blind
+field patient dob       group=demographics phi=date
+field patient zip       group=demographics phi=zip
+field patient age       group=demographics phi=age
+field patient diagnosis group=diagnosis
+field patient pulse     group=vitals
+field patient notes     group=notes phi=text
+field patient balance   group=billing
+schema lab:* type=lab subject=patient strict
+field lab patient group=labs phi=mrn
+field lab result  group=labs
+role physician read=demographics,diagnosis,medications,vitals,labs,notes write=diagnosis,medications,notes,labs breakglass=yes
+role nurse     read=demographics,vitals,medications write=vitals,notes breakglass=yes
+role billing   read=demographics,billing write=billing
+role research  read=* view=deidentified purpose=research
+role patient   read=demographics,vitals,medications scope=self
+role registrar read=* write=* delete=* purpose=*
+"""
+
+P1 = {"id": "P1001", "name": "Alice Smith", "ssn": "123-45-6789", "dob": "1950-03-14",
+      "zip": "02139", "age": "76", "diagnosis": "hypertension", "pulse": "72",
+      "notes": "Seen by Dr. John Carter on 03/02/2024, call 617-555-0199.", "balance": "120"}
+P2 = {"id": "P1002", "name": "Bob Jones", "ssn": "987-65-4321", "dob": "1930-01-01",
+      "zip": "03601", "age": "93", "diagnosis": "asthma", "pulse": "80",
+      "notes": "stable", "balance": "40"}
+
+USERS = {
+    "doc": "physician", "nina": "nurse", "bill": "billing", "reg": "registrar",
+    "res": "research",
+}
+
+
+def val(r):
+    """A RawConn reply as plain Python (errors as ('ERR', text))."""
+    t = r[0]
+    if t == "-":
+        return ("ERR", r[1].decode())
+    if t in ("$", "+"):
+        return None if r[1] is None else r[1].decode()
+    if t == ":":
+        return r[1]
+    if t == "*":
+        return None if r[1] is None else [val(x) for x in r[1]]
+    return r
+
+
+def pairs(lst):
+    return dict(zip(lst[0::2], lst[1::2]))
+
+
+def is_noperm(r, *words):
+    return (isinstance(r, tuple) and r[0] == "ERR" and r[1].startswith("NOPERM")
+            and all(w in r[1] for w in words))
+
+
+def setup(run, srv):
+    pol = os.path.join(srv.dir, "policy.conf")
+    with open(pol, "w") as f:
+        f.write(POLICY)
+    os.chmod(pol, 0o600)
+    srv.policy_path = pol
+    a = srv.raw()
+    run.eq(val(a.call("CONFIG", "GET", "policy-file")), ["policy-file", pol],
+           "the server runs with the policy file")
+    # The admin of `phidb init` gets the registrar role to load the records, and the
+    # dangerous policy subcommands by name.
+    run.eq(val(a.call("ACL", "SETUSER", "admin", "role=registrar", "+phi.breakglass|list",
+                      "+phi.breakglass|revoke", "+phi.policy|reload")), "OK", "admin setup")
+    for u, role in USERS.items():
+        run.eq(val(a.call("ACL", "SETUSER", u, "on", ">" + PW, "~*", "+@all", "-@dangerous",
+                          "role=" + role)), "OK", f"user {u}")
+    run.eq(val(a.call("ACL", "SETUSER", "pat", "on", ">" + PW, "~patient:*", "+@all",
+                      "-@dangerous", "role=patient", "subject=P1001")), "OK", "patient user")
+    run.eq(val(a.call("ACL", "SETUSER", "norole", "on", ">" + PW, "~*", "+@all")), "OK",
+           "user without a role")
+    for key, rec in (("patient:1001", P1), ("patient:1002", P2)):
+        args = [x for kv in rec.items() for x in kv]
+        run.eq(val(a.call("HSET", key, *args)), len(rec), f"HSET {key} by the registrar")
+    run.eq(val(a.call("HSET", "lab:1", "patient", "P1001", "result", "K 4.1")), 2, "lab record")
+    run.eq(val(a.call("SET", "other:1", "not a record")), "OK", "a key outside every schema")
+    run.eq(val(a.call("ACL", "SAVE")), "OK", "users saved (the test restarts the server)")
+    a.close()
+
+
+def matrix(run, srv):
+    doc = srv.raw("doc", PW)
+    run.eq(val(doc.call("HGET", "patient:1001", "name")), "Alice Smith", "physician reads a name")
+    run.check(is_noperm(val(doc.call("HGET", "patient:1001", "balance")), "physician", "billing"),
+              "physician may not read billing", val(doc.call("HGET", "patient:1001", "balance")))
+    r = val(doc.call("HMGET", "patient:1001", "name", "diagnosis"))
+    run.eq(r, ["Alice Smith", "hypertension"], "physician HMGET")
+    run.check(is_noperm(val(doc.call("HMGET", "patient:1001", "name", "balance"))),
+              "one refused field refuses the whole HMGET")
+    got = pairs(val(doc.call("HGETALL", "patient:1001")))
+    want = {k: v for k, v in P1.items() if k != "balance"}
+    run.eq(got, want, "physician HGETALL shows every field but billing")
+    run.eq(val(doc.call("HLEN", "patient:1001")), len(want), "HLEN counts visible fields")
+    run.eq(sorted(val(doc.call("HKEYS", "patient:1001"))), sorted(want), "HKEYS filtered")
+    run.eq(val(doc.call("HSET", "patient:1001", "diagnosis", "hypertension, treated")), 0,
+           "physician writes a diagnosis")
+    run.check(is_noperm(val(doc.call("HSET", "patient:1001", "balance", "0")), "billing"),
+              "physician may not write billing")
+    run.check(is_noperm(val(doc.call("HSET", "patient:1001", "diagnosis", "x", "balance", "0"))),
+              "a write with one refused field")
+    run.check(is_noperm(val(doc.call("DEL", "patient:1001")), "delete"), "physician may not delete")
+    run.check(is_noperm(val(doc.call("GET", "patient:1001"))), "string commands on records refused")
+    run.eq(val(doc.call("GET", "other:1")), "not a record", "keys outside schemas: the ACL alone")
+    run.eq(val(doc.call("HGET", "lab:1", "result")), "K 4.1", "physician reads labs")
+    run.check(is_noperm(val(doc.call("HSET", "lab:1", "colour", "red")), "strict"),
+              "strict schema refuses an undeclared field")
+    doc.close()
+
+    # Nurse with redis-py: HGETALL and HSCAN filtered, writes of vitals only.
+    import redis
+    nina = srv.client("nina", PW, decode_responses=True)
+    got = nina.hgetall("patient:1001")
+    run.eq(set(got), {"id", "name", "ssn", "dob", "zip", "age", "pulse"},
+           "nurse HGETALL: demographics and vitals only")
+    cur, scanned = nina.hscan("patient:1001", 0, count=100)
+    run.eq(set(scanned), set(got), "nurse HSCAN shows the same fields")
+    try:
+        nina.hget("patient:1001", "diagnosis")
+        run.fail("nurse read a diagnosis")
+    except redis.exceptions.ResponseError as e:
+        run.check("may not read" in str(e) and "diagnosis" in str(e), "nurse refused diagnosis",
+                  str(e))
+    run.eq(nina.hset("patient:1001", "pulse", "75"), 0, "nurse writes vitals")
+    run.eq(nina.hget("patient:1001", "pulse"), "75", "the new pulse")
+    nina.close()
+
+    # Billing with redis-cli.
+    out = srv.cli("HGET", "patient:1002", "balance", user="bill", password=PW).strip()
+    run.eq(out, "40", "billing reads the balance (redis-cli)")
+    out = srv.cli("HGET", "patient:1002", "diagnosis", user="bill", password=PW)
+    run.check("NOPERM" in out and "diagnosis" in out, "billing refused a diagnosis (redis-cli)",
+              out)
+    out = srv.cli("HSET", "patient:1002", "balance", "41", user="bill", password=PW).strip()
+    run.eq(out, "0", "billing writes billing (redis-cli)")
+
+    # A user with no role reaches no record.
+    nr = srv.raw("norole", PW)
+    run.check(is_noperm(val(nr.call("HGET", "patient:1001", "name")), "no role"),
+              "no role: denied", val(nr.call("HGET", "patient:1001", "name")))
+    run.eq(val(nr.call("GET", "other:1")), "not a record", "no role: other keys by the ACL")
+    nr.close()
+
+    # The registrar deletes.
+    reg = srv.raw("reg", PW)
+    run.eq(val(reg.call("HSET", "patient:1999", "id", "P1999", "name", "Temp")), 2, "new record")
+    run.eq(val(reg.call("DEL", "patient:1999")), 1, "registrar deletes a record")
+    reg.close()
+
+
+def patient_scope(run, srv):
+    p = srv.raw("pat", PW)
+    got = pairs(val(p.call("HGETALL", "patient:1001")))
+    run.eq(set(got), {"id", "name", "ssn", "dob", "zip", "age", "pulse"},
+           "the patient reads its own demographics and vitals")
+    r = val(p.call("HGETALL", "patient:1002"))
+    run.check(is_noperm(r, "own records"), "the patient may not read another's record", r)
+    r = val(p.call("HGET", "patient:1002", "name"))
+    run.check(is_noperm(r, "own records"), "nor one field of it", r)
+    run.check(is_noperm(val(p.call("HGET", "patient:1001", "diagnosis"))),
+              "the patient's role does not read diagnosis")
+    keys = val(p.call("SCAN", "0", "MATCH", "patient:*", "COUNT", "1000"))[1]
+    run.eq(keys, ["patient:1001"], "SCAN lists only the patient's own record")
+    p.close()
+
+
+def research_view(run, srv):
+    r = srv.raw("res", PW)
+    run.eq(val(r.call("PHI.PURPOSE")), "research", "research's default purpose")
+    keys = sorted(val(r.call("SCAN", "0", "COUNT", "1000"))[1])
+    pseud = [k for k in keys if k.startswith("patient:")]
+    run.check(len(pseud) == 2, "two patient records listed", keys)
+    run.check(all(re.fullmatch(r"patient:~[a-z2-7]{16}", k) for k in pseud),
+              "pseudonymous keys", keys)
+    run.check(not any("1001" in k or "1002" in k for k in keys), "no record number leaks", keys)
+    run.check("other:1" in keys, "keys outside schemas keep their names")
+    views = {}
+    for k in pseud:
+        views[k] = pairs(val(r.call("HGETALL", k)))
+    by_zip = {v.get("zip"): v for v in views.values()}
+    v1, v2 = by_zip.get("021"), by_zip.get("000")
+    run.require(v1 is not None and v2 is not None, "ZIPs: first three digits, 000 for 036",
+                views)
+    run.eq(v1.get("dob"), "1950", "a date becomes its year")
+    run.eq(v1.get("age"), "76", "an age under 90 stays")
+    run.eq(v2.get("age"), "90+", "an age over 89 becomes 90+")
+    run.eq(v2.get("dob"), "<=1936", "a birth year 90+ years back is capped")
+    for f in ("id", "name", "ssn"):
+        run.check(f not in v1 and f not in v2, f"identifying field {f} removed")
+    run.eq(v1.get("diagnosis"), "hypertension, treated", "a field with no PHI kind stays")
+    notes = v1.get("notes", "")
+    run.check("Carter" not in notes and "617-555-0199" not in notes and "[" in notes,
+              "free text redacted by the PHI detector", notes)
+    k1 = [k for k, v in views.items() if v.get("zip") == "021"][0]
+    run.eq(val(r.call("HGET", k1, "dob")), "1950", "HGET by pseudonym gives the view value")
+    run.check(is_noperm(val(r.call("HGET", k1, "ssn")), "de-identified"),
+              "explicit read of an identifying field refused")
+    run.check(is_noperm(val(r.call("HGETALL", "patient:1001")), "pseudonym"),
+              "real record names refused from a de-identified role")
+    run.check(is_noperm(val(r.call("HSET", k1, "pulse", "1")), "de-identified"),
+              "a de-identified role may not write")
+    run.check(is_noperm(val(r.call("PHI.FIND", "patient", "ssn", "123-45-6789"))),
+              "a de-identified role may not look up an SSN")
+    # Purpose: research may not act for treatment.
+    run.check(is_noperm(val(r.call("PHI.PURPOSE", "treatment")), "purpose"),
+              "research may not use purpose treatment")
+    r.close()
+
+
+def purpose(run, srv):
+    b = srv.raw("bill", PW)
+    run.eq(val(b.call("PHI.PURPOSE")), "treatment", "default purpose")
+    run.check(is_noperm(val(b.call("PHI.PURPOSE", "research")), "research"),
+              "billing may not act for research")
+    run.eq(val(b.call("PHI.PURPOSE", "payment")), "OK", "billing acts for payment")
+    run.eq(val(b.call("PHI.PURPOSE")), "payment", "the purpose is kept")
+    r = val(b.call("PHI.PURPOSE", "shopping"))
+    run.check(r[0] == "ERR" and "unknown purpose" in r[1], "unknown purpose", r)
+    b.close()
+
+
+def blind_index(run, srv):
+    d = srv.raw("doc", PW)
+    run.eq(val(d.call("PHI.FIND", "patient", "ssn", "123 45 6789")), ["patient:1001"],
+           "PHI.FIND with another spelling of the SSN")
+    run.eq(val(d.call("PHI.FIND", "patient", "ssn", "000-00-0000")), [], "no match")
+    reg = srv.raw("reg", PW)
+    reg.call("HSET", "patient:1002", "ssn", "111-22-3333")
+    run.eq(val(d.call("PHI.FIND", "patient", "ssn", "987654321")), [], "old value forgotten")
+    run.eq(val(d.call("PHI.FIND", "patient", "ssn", "111223333")), ["patient:1002"],
+           "kept current on write")
+    reg.call("HSET", "patient:1002", "ssn", P2["ssn"])
+    r = val(d.call("PHI.FIND", "patient", "name", "Alice Smith"))
+    run.check(r[0] == "ERR" and "blind index" in r[1], "unindexed field refused", r)
+    d.close()
+    reg.close()
+
+
+def breakglass(run, srv):
+    n = srv.raw("nina", PW)
+    run.check(is_noperm(val(n.call("HGET", "patient:1001", "diagnosis"))), "before: refused")
+    r = val(n.call("PHI.BREAKGLASS", "P1001", "too", "short"))
+    run.check(r[0] == "ERR" and "20" in r[1], "a short reason is refused", r)
+    b = srv.raw("bill", PW)
+    r = val(b.call("PHI.BREAKGLASS", "P1001", "patient collapsed in the waiting room"))
+    run.check(is_noperm(r, "break-glass"), "billing may not break the glass", r)
+    b.close()
+    r = val(n.call("PHI.BREAKGLASS", "P1001", "patient", "unconscious", "in", "the", "ER,",
+                   "no", "physician", "reachable"))
+    run.require(isinstance(r, list) and len(r) == 2, "grant: [id, expires]", r)
+    gid, exp = r
+    run.check(re.fullmatch(r"[0-9a-f]{16}", gid) is not None, "grant id", gid)
+    run.check(abs(int(exp) - (time.time() + 14400)) < 120, "expires in breakglass-ttl", exp)
+    run.eq(val(n.call("HGET", "patient:1001", "diagnosis")), "hypertension, treated",
+           "with the grant: the diagnosis is readable")
+    got = pairs(val(n.call("HGETALL", "patient:1001")))
+    run.check("diagnosis" in got and "balance" in got, "every group of that subject", got)
+    run.check(is_noperm(val(n.call("HGET", "patient:1002", "diagnosis"))),
+              "another subject stays refused")
+    run.check(is_noperm(val(n.call("HSET", "patient:1001", "diagnosis", "x"))),
+              "a grant is read-only")
+    other = srv.raw("doc", PW)
+    run.check(is_noperm(val(other.call("HGET", "patient:1001", "balance"))),
+              "the grant is for that user only")
+    other.close()
+    a = srv.raw()
+    lst = val(a.call("PHI.BREAKGLASS", "LIST"))
+    run.check(isinstance(lst, list) and any(gid in str(x) for x in lst), "LIST shows it", lst)
+    # Grants survive a restart.
+    n.close()
+    a.close()
+    srv.restart()
+    n = srv.raw("nina", PW)
+    run.eq(val(n.call("HGET", "patient:1001", "diagnosis")), "hypertension, treated",
+           "the grant survives a restart")
+    a = srv.raw()
+    run.eq(val(a.call("PHI.BREAKGLASS", "REVOKE", gid)), 1, "REVOKE")
+    run.eq(val(a.call("PHI.BREAKGLASS", "REVOKE", gid)), 0, "REVOKE again: unknown")
+    run.check(is_noperm(val(n.call("HGET", "patient:1001", "diagnosis"))), "revoked: refused")
+    # Expiry.
+    run.eq(val(a.call("CONFIG", "SET", "breakglass-ttl", "2")), "OK", "short grants")
+    r = val(n.call("PHI.BREAKGLASS", "P1001", "second emergency for the expiry test"))
+    run.require(isinstance(r, list), "second grant", r)
+    run.eq(val(n.call("HGET", "patient:1001", "diagnosis")), "hypertension, treated",
+           "usable at once")
+    time.sleep(3.2)
+    run.check(is_noperm(val(n.call("HGET", "patient:1001", "diagnosis"))), "expired: refused")
+    run.eq(val(a.call("CONFIG", "SET", "breakglass-ttl", "14400")), "OK", "ttl back")
+    n.close()
+    a.close()
+
+
+def oathtool(secret_b32, offset=0):
+    t = int(time.time()) + offset
+    r = subprocess.run(["oathtool", "--totp", "-b", "-N", f"@{t}", secret_b32],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=True)
+    return r.stdout.decode().strip()
+
+
+def mfa(run, srv):
+    a = srv.raw()
+    run.eq(val(a.call("ACL", "SETUSER", "mfauser", "on", ">" + PW, "~*", "+@all",
+                      "-@dangerous", "role=physician")), "OK", "a person")
+    run.eq(val(a.call("ACL", "SAVE")), "OK", "ACL SAVE")
+    a.close()
+    srv.stop()
+    r = subprocess.run([srv.tool_bin, "user", "mfa", srv.dir, "mfauser", "--no-qr",
+                        "--no-confirm"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       stdin=subprocess.DEVNULL, timeout=120)
+    out = r.stdout.decode()
+    run.require(r.returncode == 0, "phidb user mfa enrolls", r.stderr.decode())
+    m = re.search(r"^key: ([A-Z2-7]+)", out, re.M)
+    run.require(m is not None and "otpauth://totp/" in out, "URI and key printed", out)
+    secret = m.group(1)
+    srv.restart()
+    c = srv.raw("mfauser", PW)  # the password is right: MFA pending
+    r = val(c.call("HGET", "patient:1001", "name"))
+    run.check(r[0] == "ERR" and r[1].startswith("NOAUTH") and "PHI.MFA" in r[1],
+              "nothing before the code", r)
+    r = val(c.call("PHI.MFA", "000000" if oathtool(secret) != "000000" else "111111"))
+    run.check(r[0] == "ERR" and "WRONGPASS" in r[1], "a wrong code", r)
+    code = oathtool(secret)
+    run.eq(val(c.call("PHI.MFA", code)), "OK", "the right code (oathtool)")
+    run.eq(val(c.call("HGET", "patient:1001", "name")), "Alice Smith", "then the session works")
+    c2 = srv.raw("mfauser", PW)
+    r = val(c2.call("PHI.MFA", code))
+    run.check(r[0] == "ERR" and "WRONGPASS" in r[1], "a code is accepted once", r)
+    c2.close()
+    c.close()
+
+
+def cert_user(run, srv):
+    a = srv.raw()
+    run.eq(val(a.call("ACL", "SETUSER", "svc", "on", ">" + PW, "~*", "+@all", "-@dangerous",
+                      "role=registrar", "cert=phidb-client")), "OK", "a service user")
+    a.close()
+    try:
+        srv.raw("svc", PW)
+        run.fail("a cert= user logged in without a client certificate")
+    except Exception as e:
+        run.check("WRONGPASS" in str(e) or "invalid" in str(e).lower(),
+                  "no certificate: the login fails", str(e))
+    cn = subprocess.run(["openssl", "x509", "-noout", "-subject", "-in", srv.client_cert],
+                        stdout=subprocess.PIPE, check=True).stdout.decode()
+    m = re.search(r"CN\s*=\s*([^,/\n]+)", cn)
+    run.require(m is not None, "client certificate CN", cn)
+    a = srv.raw()
+    a.call("ACL", "SETUSER", "svc", "cert=" + m.group(1).strip())
+    a.close()
+    c = srv.raw("svc", PW, cert=True)
+    run.eq(val(c.call("HGET", "patient:1001", "id")), "P1001", "with the certificate: in")
+    c.close()
+
+
+def bad_policy(run, srv):
+    good = open(srv.policy_path).read()
+    with open(srv.policy_path, "w") as f:
+        f.write(good + "role intern read=demographics frobnicate=yes\n")
+    a = srv.raw()
+    r = val(a.call("PHI.POLICY", "RELOAD"))
+    line = len(good.splitlines()) + 1
+    run.check(r[0] == "ERR" and f":{line}:" in r[1], "RELOAD refuses the file with its line", r)
+    d = srv.raw("doc", PW)
+    run.eq(val(d.call("HGET", "patient:1001", "name")), "Alice Smith", "the old policy stays")
+    os.kill(srv.proc.pid, signal.SIGHUP)
+    harness.wait_until(lambda: "SIGHUP" in srv.log_text() and f":{line}:" in srv.log_text(),
+                       what="SIGHUP reload refused in the log")
+    run.eq(val(d.call("HGET", "patient:1001", "name")), "Alice Smith", "still after SIGHUP")
+    # A good change takes effect: nurses may now read diagnosis.
+    with open(srv.policy_path, "w") as f:
+        f.write(good.replace("role nurse     read=demographics,vitals,medications",
+                             "role nurse     read=demographics,vitals,medications,diagnosis"))
+    run.eq(val(a.call("PHI.POLICY", "RELOAD")), "OK", "RELOAD of a good file")
+    n = srv.raw("nina", PW)
+    run.eq(val(n.call("HGET", "patient:1001", "diagnosis")), "hypertension, treated",
+           "the new policy is in force")
+    shown = val(a.call("PHI.POLICY", "SHOW"))
+    run.check("role nurse" in shown and "diagnosis" in shown, "PHI.POLICY SHOW", shown[:200])
+    n.close()
+    d.close()
+    a.close()
+    # A bad file stops start-up with file, line and reason.
+    with open(srv.policy_path, "w") as f:
+        f.write("schema patient:* type=patient\n")
+    srv.stop()
+    r = subprocess.run([srv.server_bin, srv.conf, "--policy-file", srv.policy_path],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+    out = r.stdout.decode()
+    run.check(r.returncode != 0 and "policy.conf:1:" in out and "subject" in out,
+              "start-up refused with the file and line", out[-400:])
+    with open(srv.policy_path, "w") as f:
+        f.write(good)
+    srv.restart()
+
+
+def flush(run, srv):
+    a = srv.raw()
+    for u in ("doc", "reg"):
+        run.eq(val(a.call("ACL", "SETUSER", u, "+flushdb")), "OK", f"{u} gets FLUSHDB")
+    a.close()
+    d = srv.raw("doc", PW)
+    r = val(d.call("FLUSHDB"))
+    run.check(is_noperm(r, "every record"), "FLUSHDB needs delete on every group", r)
+    d.close()
+    g = srv.raw("reg", PW)
+    run.eq(val(g.call("FLUSHDB")), "OK", "the registrar (delete=*) may flush")
+    run.eq(val(g.call("DBSIZE")), 0, "everything is gone")
+    run.eq(val(g.call("PHI.FIND", "patient", "ssn", P1["ssn"])), [], "so is the blind index")
+    g.close()
+
+
+def body(run):
+    if harness.env_target() != "phidb":
+        run.log("SKIP: phidb-only test")
+        return
+    srv_probe = harness.PhidbServer()
+    pol = os.path.join(srv_probe.dir, "policy.conf")
+    with open(pol, "w") as f:
+        f.write(POLICY)
+    os.chmod(pol, 0o600)
+    srv_probe.stop()
+    srv_probe.extra = [("policy-file", pol), ("allow-dangerous-commands", "flushdb")]
+    srv_probe.restart()
+    srv = srv_probe
+    run.cases([setup, matrix, patient_scope, research_view, purpose, blind_index, breakglass,
+               mfa, cert_user, bad_policy, flush], run, srv)
+
+
+if __name__ == "__main__":
+    harness.main(body)
