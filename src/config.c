@@ -155,6 +155,23 @@ static const directive table[] = {
      "Seconds a break-glass grant (PHI.BREAKGLASS) lasts."},
     {"mfa-issuer", T_STR, F(mfa_issuer), 0, 0, NULL, MUTABLE, "phidb",
      "Issuer name authenticator apps show for TOTP enrollments."},
+    /* backups (cmd_backup.c, docs/backup.md) */
+    {"backup-dir", T_PATH, F(backup_dir), 0, 0, NULL, MUTABLE, "backups",
+     "Where PHI.BACKUP and scheduled backups are written (PHI.BACKUP PATH must be inside\n"
+     "# it). Keep it on another disk, and copy backups off the host."},
+    {"backup-schedule", T_STR, F(backup_schedule), 0, 0, NULL, MUTABLE, "\"\"",
+     "Automatic backups: \"daily HH:MM\" (UTC), \"every 6h\" (or m, s); empty: none."},
+    {"backup-keep-count", T_INT, F(backup_keep_count), 0, 100000, NULL, MUTABLE, "7",
+     "Scheduled backups kept in backup-dir (0: no limit by count). The newest verified\n"
+     "# backup is never removed."},
+    {"backup-keep-days", T_INT, F(backup_keep_days), 0, 36500, NULL, MUTABLE, "35",
+     "Scheduled backups older than this many days are removed (0: no limit by age)."},
+    {"backup-passphrase-file", T_PATH, F(backup_passphrase_file), 0, 0, NULL, MUTABLE, "\"\"",
+     "If set (a 0600 file outside dir), scheduled backups are passphrase copies that this\n"
+     "# passphrase opens (for off-site storage) instead of the master key."},
+    {"backup-verify", T_BOOL, F(backup_verify), 0, 0, NULL, MUTABLE, "yes",
+     "Verify every backup (open it again end to end on a worker thread) before reporting\n"
+     "# success."},
     /* PHI detection */
     {"dlp-mode", T_ENUM, F(dlp_mode), 0, 0, dlp_names, MUTABLE, "off",
      "Data-loss prevention on writes: PHI found by the detector in a key name, or in a\n"

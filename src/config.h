@@ -58,6 +58,13 @@ typedef struct config {
     int argon2_memory_kib, argon2_time, argon2_lanes;
     /* dangerous commands allowed by the operator */
     int allow_flushall, allow_flushdb, allow_keys;
+    /* backups */
+    char *backup_dir;        /* where backups go */
+    char *backup_schedule;   /* "" (none), "daily HH:MM" (UTC), "every Nh" / "every Nm" */
+    int backup_keep_count;   /* scheduled backups kept (0: no limit) */
+    int backup_keep_days;    /* ... and their age limit (0: none) */
+    char *backup_passphrase_file; /* "" or a file: scheduled backups are passphrase copies */
+    int backup_verify;       /* verify each backup before reporting success */
     /* misc */
     char *policy_file;       /* access policy ("" for none) */
     int breakglass_ttl;      /* seconds a break-glass grant lasts */

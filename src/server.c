@@ -23,6 +23,7 @@
 #include <openssl/rand.h>
 
 #include "cmd/cmd.h"
+#include "cmd/cmd_backup.h"
 #include "cmd/persist.h"
 #include "cmd/cmd_audit.h"
 #include "cmd/cmd_policy.h"
@@ -105,6 +106,7 @@ static long long cron(ev_loop *l, long long id, void *ud)
     persist_cron(s);
     db_rehash(s->db, 1);
     cmd_policy_cron(s);
+    cmd_backup_cron(s);
     if (++ticks % (unsigned long)hz == 0) {
         client_cron(s);
         long long now = clock_mono_ms();
@@ -123,6 +125,7 @@ static void before_wait(ev_loop *l, void *ud)
     (void)l;
     srv *s = ud;
     persist_step(s, 1000); /* a slice of a running log compaction, if any */
+    cmd_backup_step(s);    /* a slice of a running backup's snapshot, if any */
     client_before_wait(s);
 }
 
@@ -462,6 +465,11 @@ int server_main(int argc, char **argv)
     ev_watch(s->loop, sfd, EV_READ, on_signal, s);
     s->cron_timer = ev_timer_add(s->loop, 1000 / s->cfg->hz, cron, s);
     ev_before_wait(s->loop, before_wait, s);
+    if (cmd_backup_init(s, err, sizeof err) != 0) {
+        fprintf(stderr, "phidb-server: %s\n", err);
+        close(sfd);
+        goto out_listen;
+    }
 
     log_notice("phidb %s ready: TLS on port %d (%s), %zu users, pid %d", PHIDB_VERSION,
                s->cfg->port, s->cfg->bind, acl_user_count(s->acl), (int)getpid());
@@ -478,6 +486,7 @@ out_listen:
     for (int i = 0; i < s->nlfds; i++)
         close(s->lfds[i]);
 out_loop:
+    cmd_backup_close(s);
     workq_free(s->authq);
     ev_free(s->loop);
     tls_ctx_free(s->tls);

@@ -17,6 +17,15 @@ static void usage(FILE *out)
                  "  check-log DIR [--repair]\n"
                  "                        check (or repair) the durable log\n"
                  "  phi scan|redact ...   detect or redact PHI in free text\n"
+                 "  backup DIR [--to PATH] [--passphrase-file F]\n"
+                 "                        encrypted, signed, verified backup (online through\n"
+                 "                        PHI.BACKUP when the server runs)\n"
+                 "  backup verify PATH [--from DIR | --master-key-file F] [--passphrase-file F]\n"
+                 "                        check a backup without restoring it\n"
+                 "  restore PATH --to DIR [--from SRC | --master-key-file F] [--passphrase-file F]\n"
+                 "                        restore into a new, empty instance directory\n"
+                 "  restore --drill PATH [...]  restore into a temporary directory, start a\n"
+                 "                        server on it, compare with the backup, clean up\n"
                  "  user mfa DIR NAME [--issuer NAME] [--no-qr] [--no-confirm] [--remove]\n"
                  "                        enroll a user in TOTP (server stopped)\n"
                  "  audit verify|report|accounting|tail|export|prune DIR ...\n"
@@ -35,6 +44,8 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "keyring") == 0) return keyring_cli_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "phi") == 0) return phi_cli_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "check-log") == 0) return checklog_cli_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "backup") == 0) return backup_cli_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "restore") == 0) return restore_cli_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "user") == 0) return user_cli_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "audit") == 0) return audit_cli_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "breach-report") == 0) return breach_cli_main(argc - 1, argv + 1);

@@ -17,6 +17,12 @@ int checklog_cli_main(int argc, char **argv);
 /* phidb user mfa DIR NAME [...] (tools/user_cli.c) */
 int user_cli_main(int argc, char **argv);
 
+/* phidb backup DIR [--to PATH] ... | backup verify PATH ... (tools/backup_cli.c) */
+int backup_cli_main(int argc, char **argv);
+/* phidb restore PATH --to DIR ... (tools/restore_cli.c) */
+int restore_cli_main(int argc, char **argv);
+/* phidb restore --drill PATH ... (tools/drill.c) */
+int drill_cli_main(int argc, char **argv);
 /* phidb audit verify|report|accounting|tail|export|prune DIR ... (tools/audit_cli.c) */
 int audit_cli_main(int argc, char **argv);
 /* phidb breach-report DIR --incident ID --start T --end T ... (tools/breach.c) */

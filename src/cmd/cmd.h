@@ -36,6 +36,7 @@
 
 typedef struct client client;
 typedef struct srv srv;
+typedef struct cmd_backup cmd_backup;
 
 /* One argument: bytes and length (not NUL-terminated). */
 typedef struct {
@@ -215,6 +216,7 @@ struct srv {
     long long retire_log_after;    /* same for old log keys */
     unsigned long long load_records, load_bytes, load_torn; /* what start-up loaded */
     long long load_ms;        /* how long it took */
+    cmd_backup *backup;       /* PHI.BACKUP and scheduled backups (cmd_backup.c) */
     db *db;                   /* keyspace */
     acl *acl;                 /* users */
     acl_cmd *catalog;         /* ACL catalog built from the command table */
@@ -370,7 +372,7 @@ X(phi_mfa_cmd)
 /* PHI detection */
 X(phi_scan_cmd) X(phi_redact_cmd)
 /* persistence and keys */
-X(bgrewriteaof_cmd) X(phi_keyring_status_cmd) X(phi_keyring_rotate_cmd) X(phi_keyring_help_cmd)
+X(bgrewriteaof_cmd) X(phi_backup_cmd) X(phi_keyring_status_cmd) X(phi_keyring_rotate_cmd) X(phi_keyring_help_cmd)
 /* acl */
 X(acl_setuser_cmd) X(acl_getuser_cmd) X(acl_deluser_cmd) X(acl_list_cmd) X(acl_users_cmd)
 X(acl_whoami_cmd) X(acl_cat_cmd) X(acl_genpass_cmd) X(acl_log_cmd) X(acl_save_cmd)

@@ -210,15 +210,16 @@ static int append_access(client *c, const cmd_def *d, int result, const char *re
             r.subjectlen = subj.len < MAX_NAME ? subj.len : MAX_NAME;
         }
         int rc = append(s, c, &r);
-        buf_wipe_free(&subj);
-        if (rc != 0) return -1;
-        if (!sch) done = 1;
-        if (c->pv.emergency && sch) {
+        if (rc == 0 && c->pv.emergency && sch) {
+            /* Before subj is freed: the break-glass record names the same subject. */
             audit_rec u = r;
             u.type = AUDIT_EV_BREAKGLASS;
             u.action = "use";
-            if (append(s, c, &u) != 0) return -1;
+            rc = append(s, c, &u);
         }
+        buf_wipe_free(&subj);
+        if (rc != 0) return -1;
+        if (!sch) done = 1;
     }
     return 0;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cmd/cmd_audit.h"
+#include "cmd/cmd_backup.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/strutil.h"
@@ -161,6 +162,12 @@ static void rewrite_done(srv *s, int ok, const char *err)
         return;
     }
     log_notice("log compaction done: %llu bytes", aof_size(s->log));
+    if (cmd_backup_running(s) && (s->retire_log_after || s->retire_values_after)) {
+        /* A running backup may hold values or records under the old keys: retire after it. */
+        log_notice("keyring: retiring old keys waits for the running backup");
+        cmd_backup_defer_retire(s);
+        return;
+    }
     /* A compaction that started after a rotation holds only current keys. */
     if (s->retire_log_after && started > s->retire_log_after) {
         retire_old(s, KR_LOG, "the log was compacted under the new key");
@@ -372,6 +379,11 @@ void phi_keyring_rotate_cmd(client *c)
         purposes[np++] = KR_LOG;
     } else {
         rep_syntax(c);
+        return;
+    }
+    if (cmd_backup_running(s)) {
+        rep_err(c, "ERR a backup is running: rotate keys after it has finished (PHI.BACKUP "
+                   "STATUS)");
         return;
     }
     rep_array(c, (size_t)np);

@@ -98,6 +98,8 @@ struct keyring {
     uint32_t m, t, p;               /* passphrase Argon2id parameters */
     kr_series s[KR_NPURPOSES];      /* data keys */
     int upgraded;                   /* a purpose was added on open: write the file back */
+    int memonly;                    /* opened from a buffer: nothing is written until
+                                       keyring_save_as gives it a file */
     pthread_mutex_t nonce_lock;     /* nonces may be taken from several threads (a backup
                                        writer seals on its own thread) */
 };
@@ -246,15 +248,17 @@ static const char *kind_of(const keyring_kek_source *src)
 
 /* ---- file ---- */
 
-static json_t *to_json(const keyring *k)
+/* The keyring as JSON, every key wrapped under kek (kind and salt describe it). */
+static json_t *to_json_with(const keyring *k, const uint8_t *wrapkek, const char *kind,
+                            const uint8_t *salt)
 {
     json_t *root = json_object();
     json_object_set_new(root, "format", json_integer(FORMAT));
     json_t *kek = json_object();
-    json_object_set_new(kek, "kind", json_string(k->kind));
-    if (strcmp(k->kind, "passphrase") == 0) {
+    json_object_set_new(kek, "kind", json_string(kind));
+    if (strcmp(kind, "passphrase") == 0) {
         char hx[33];
-        tohex(k->salt, sizeof k->salt, hx);
+        tohex(salt, 16, hx);
         json_object_set_new(kek, "salt", json_string(hx));
         json_object_set_new(kek, "m", json_integer(k->m));
         json_object_set_new(kek, "t", json_integer(k->t));
@@ -276,7 +280,7 @@ static json_t *to_json(const keyring *k)
                 char aad[64];
                 RAND_bytes(w, 12);
                 wrap_aad(p, v->version, aad, sizeof aad);
-                gcm(1, k->kek, w, (const uint8_t *)aad, strlen(aad), v->key, KEYRING_KEY_LEN,
+                gcm(1, wrapkek, w, (const uint8_t *)aad, strlen(aad), v->key, KEYRING_KEY_LEN,
                     w + 12, w + 12 + KEYRING_KEY_LEN);
                 char hx[2 * sizeof w + 1];
                 tohex(w, sizeof w, hx);
@@ -290,8 +294,17 @@ static json_t *to_json(const keyring *k)
     return root;
 }
 
+static json_t *to_json(const keyring *k)
+{
+    return to_json_with(k, k->kek, k->kind, k->salt);
+}
+
 static int write_file(keyring *k, char *err, size_t errlen)
 {
+    if (k->memonly) {
+        snprintf(err, errlen, "this keyring (read from a backup) has no file yet");
+        return -1;
+    }
     json_t *root = to_json(k);
     char *text = json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS);
     json_decref(root);
@@ -621,4 +634,82 @@ int keyring_rewrap(keyring *k, const keyring_kek_source *newsrc, char *err, size
 const char *keyring_path(const keyring *k)
 {
     return k->path;
+}
+
+keyring *keyring_open_buf(const char *text, size_t len, const char *label,
+                          const keyring_kek_source *src, char *err, size_t errlen)
+{
+    keyring *k = mem_calloc(sizeof *k);
+    pthread_mutex_init(&k->nonce_lock, NULL);
+    k->path = mem_strdup(label);
+    k->memonly = 1;
+    k->kek = keyring_secure_alloc(KEYRING_KEY_LEN);
+    k->m = 65536;
+    k->t = 3;
+    k->p = 1;
+    if (!k->kek) {
+        snprintf(err, errlen, "cannot allocate locked memory for keys");
+        goto fail;
+    }
+    json_error_t je;
+    json_t *root = json_loadb(text, len, 0, &je);
+    if (!root || !json_is_object(root)) {
+        json_decref(root);
+        snprintf(err, errlen, "keyring %s is damaged (line %d: %s)", label, je.line, je.text);
+        goto fail;
+    }
+    int rc = parse_file(k, root, src, err, errlen);
+    json_decref(root);
+    if (rc != 0) goto fail;
+    return k;
+fail:
+    keyring_close(k);
+    return NULL;
+}
+
+int keyring_save_as(keyring *k, const char *path, char *err, size_t errlen)
+{
+    char *old = k->path;
+    int was = k->memonly;
+    k->path = mem_strdup(path);
+    k->memonly = 0;
+    if (write_file(k, err, errlen) != 0) {
+        mem_free(k->path);
+        k->path = old;
+        k->memonly = was;
+        return -1;
+    }
+    mem_free(old);
+    return 0;
+}
+
+char *keyring_export(const keyring *k, const keyring_kek_source *newsrc, size_t *len,
+                     char *err, size_t errlen)
+{
+    json_t *root;
+    if (!newsrc) {
+        root = to_json(k);
+    } else {
+        uint8_t *kek = keyring_secure_alloc(KEYRING_KEY_LEN);
+        uint8_t salt[16];
+        RAND_bytes(salt, sizeof salt);
+        if (!kek || keyring_kek_load(newsrc, salt, sizeof salt, kek, err, errlen) != 0) {
+            if (!kek) snprintf(err, errlen, "cannot allocate locked memory for keys");
+            keyring_secure_free(kek, KEYRING_KEY_LEN);
+            return NULL;
+        }
+        root = to_json_with(k, kek, kind_of(newsrc), salt);
+        keyring_secure_free(kek, KEYRING_KEY_LEN);
+    }
+    char *text = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(root);
+    if (!text) {
+        snprintf(err, errlen, "cannot encode the keyring");
+        return NULL;
+    }
+    *len = strlen(text);
+    char *out = mem_alloc(*len + 1);
+    memcpy(out, text, *len + 1);
+    free(text);
+    return out;
 }

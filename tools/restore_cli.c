@@ -1,0 +1,205 @@
+/*
+ * restore_cli: `phidb restore PATH --to DIR [--from SRC | --master-key-file F]
+ * [--passphrase-file F] [--port N]` and `phidb restore --drill PATH ...` (drill.c).
+ *
+ * DIR becomes a ready-to-run instance, like `phidb init` makes: phidb.conf, fresh TLS
+ * certificates (a new private CA: certificates are not in backups), and DIR/data with the
+ * restored keyring, users and log; the policy file when the backup has one. The users are
+ * the backed-up ones, with their passwords. Master key: a backup sealed for the master key
+ * keeps it (the restored phidb.conf names the same key file, or the same command); a
+ * passphrase copy is restored under a new master key, DIR/master.key.
+ *
+ * Nothing is written until the whole backup has been verified, and DIR must be empty.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "initdir.h"
+#include "restore.h"
+#include "tools.h"
+#include "toolutil.h"
+#include "util/buf.h"
+#include "util/strutil.h"
+
+#define PROG "phidb restore"
+
+const char *restore_backup_dir(const config *c)
+{
+    return c->backup_dir;
+}
+
+const char *restore_policy_file(const config *c)
+{
+    return c->policy_file && *c->policy_file ? c->policy_file : NULL;
+}
+
+static int usage(FILE *out)
+{
+    fprintf(out, "usage: phidb restore PATH --to DIR [--from SRC | --master-key-file F]\n"
+                 "                     [--passphrase-file F] [--port N]\n"
+                 "       phidb restore --drill PATH [--from SRC | --master-key-file F]\n"
+                 "                     [--passphrase-file F] [--sample N]\n"
+                 "  DIR must be empty or absent. SRC: the instance the backup came from (its\n"
+                 "  phidb.conf names the master key). A passphrase copy (--passphrase-file) is\n"
+                 "  restored under a new master key, DIR/master.key.\n");
+    return 2;
+}
+
+typedef struct {
+    const char *dir;      /* instance directory */
+    int passphrase;       /* set by prepare: a passphrase copy */
+    int made;             /* prepare created dir */
+    backup_frame_fn *tap; /* the caller's frame tap (may be NULL) */
+    void *ud;             /* its argument */
+} prep;
+
+static int tap_tramp(void *ud, const uint8_t *f, size_t n, char *err, size_t errlen)
+{
+    prep *p = ud;
+    return p->tap(p->ud, f, n, err, errlen);
+}
+
+static int prepare(void *ud, const backup_info *info, char *err, size_t errlen)
+{
+    prep *p = ud;
+    if (mkdir(p->dir, 0700) == 0)
+        p->made = 1;
+    else if (errno != EEXIST) {
+        snprintf(err, errlen, "cannot create %s: %s", p->dir, strerror(errno));
+        return -1;
+    }
+    p->passphrase = info->passphrase;
+    if (!info->passphrase) return 0;
+    uint8_t mk[32];
+    char mkhex[66], path[PATH_MAX];
+    RAND_bytes(mk, sizeof mk);
+    initdir_hex(mk, sizeof mk, mkhex);
+    mkhex[64] = '\n';
+    snprintf(path, sizeof path, "%s/master.key", p->dir);
+    int rc = initdir_write_file(path, mkhex, 65, 0600);
+    OPENSSL_cleanse(mk, sizeof mk);
+    OPENSSL_cleanse(mkhex, sizeof mkhex);
+    if (rc != 0) snprintf(err, errlen, "cannot write %s", path);
+    return rc;
+}
+
+int restore_instance(const char *prog, const char *path, const backup_keys *keys,
+                     const char *master_key_file, const char *dir, int port, backup_frame_fn *tap,
+                     void *ud, backup_info *info)
+{
+    char data[PATH_MAX], keyf[PATH_MAX], policy[PATH_MAX], err[1024];
+    initdir_prog = prog;
+    if (!backup_dir_empty(dir)) {
+        fprintf(stderr,
+                "%s: %s is not empty: a restore goes into an empty directory only "
+                "(nothing was written)\n",
+                prog, dir);
+        return -1;
+    }
+    snprintf(data, sizeof data, "%s/data", dir);
+    snprintf(keyf, sizeof keyf, "%s/master.key", dir);
+    snprintf(policy, sizeof policy, "%s/policy.conf", dir);
+    prep p = {dir, 0, 0, tap, ud};
+    backup_restore_opts o = {.data_dir = data,
+                             .policy_path = policy,
+                             .new_key_file = keyf,
+                             .before_write = prepare,
+                             .tap = tap ? tap_tramp : NULL,
+                             .ud = &p};
+    long long t0 = clock_mono_ms();
+    int rc = backup_restore(path, keys, &o, info, err, sizeof err);
+    if (rc != 0) {
+        fprintf(stderr, "FAILED: %s\n", err);
+        if (p.made) rmdir(dir);
+        return -1;
+    }
+    char tls[PATH_MAX];
+    snprintf(tls, sizeof tls, "%s/tls", dir);
+    if (initdir_mkdir(tls) != 0 || initdir_make_tls(dir) != 0) return -1;
+    buf conf = {0};
+    config_write_template(&conf, port);
+    buf_printf(&conf, "# ---- restored by phidb restore from backup %s ----\n", info->id);
+    if (p.passphrase || info->passphrase) {
+        buf_puts(&conf, "master-key-file master.key\n");
+    } else if (keys->kek.command) {
+        buf_puts(&conf, "master-key-command \"");
+        for (const char *s = keys->kek.command; *s; s++) {
+            if (*s == '"' || *s == '\\') buf_putc(&conf, '\\');
+            buf_putc(&conf, (uint8_t)*s);
+        }
+        buf_puts(&conf, "\"\n");
+    } else if (keys->kek.passphrase) {
+        buf_puts(&conf, "master-key-passphrase yes\n");
+    } else {
+        buf_printf(&conf, "master-key-file \"%s\"\n", master_key_file);
+    }
+    if (access(policy, F_OK) == 0) buf_puts(&conf, "policy-file policy.conf\n");
+    char cpath[PATH_MAX];
+    snprintf(cpath, sizeof cpath, "%s/phidb.conf", dir);
+    int bad = initdir_write_file(cpath, conf.p, conf.len, 0600);
+    buf_free(&conf);
+    if (bad) return -1;
+    info->took_ms = clock_mono_ms() - t0;
+    return 0;
+}
+
+int restore_cli_main(int argc, char **argv)
+{
+    const char *path = NULL, *to = NULL, *from = NULL, *mkf = NULL, *ppf = NULL;
+    long port = 6380;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--drill") == 0) return drill_cli_main(argc, argv);
+    }
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--to") == 0 && i + 1 < argc)
+            to = argv[++i];
+        else if (strcmp(argv[i], "--from") == 0 && i + 1 < argc)
+            from = argv[++i];
+        else if (strcmp(argv[i], "--master-key-file") == 0 && i + 1 < argc)
+            mkf = argv[++i];
+        else if (strcmp(argv[i], "--passphrase-file") == 0 && i + 1 < argc)
+            ppf = argv[++i];
+        else if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
+            char *end;
+            port = strtol(argv[++i], &end, 10);
+            if (*end || port < 1 || port > 65535) return usage(stderr);
+        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (argv[i][0] == '-' || path) {
+            return usage(stderr);
+        } else {
+            path = argv[i];
+        }
+    }
+    if (!path || !to) return usage(stderr);
+    umask(077);
+    backup_keys k;
+    config *c = NULL;
+    char pp[1024], mkabs[PATH_MAX] = "";
+    if (restore_keys_from_args(PROG, from, mkf, ppf, &k, &c, pp, sizeof pp) != 0) return 1;
+    const char *keyfile = k.kek.key_file;
+    if (keyfile && !realpath(keyfile, mkabs)) {
+        fprintf(stderr, PROG ": master key file %s: %s\n", keyfile, strerror(errno));
+        config_free(c);
+        return 1;
+    }
+    backup_info info;
+    int rc = restore_instance(PROG, path, &k, mkabs, to, (int)port, NULL, NULL, &info);
+    OPENSSL_cleanse(pp, sizeof pp);
+    backup_audit("restore", path, "phidb restore", rc == 0, rc ? "see the tool's output" : NULL);
+    config_free(c);
+    if (rc != 0) return 1;
+    printf("OK: restored %llu keys in %lld ms into %s\n", info.counts.keys, info.took_ms, to);
+    restore_print_info(path, &info);
+    printf("Start it:  phidb-server %s/phidb.conf\n", to);
+    return 0;
+}

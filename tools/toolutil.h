@@ -1,0 +1,30 @@
+/*
+ * toolutil: what the backup and restore tools share: finding and loading an instance's
+ * config, its master key source, passphrase files, the data directory lock, and the admin
+ * connection to a running server.
+ */
+#ifndef TOOLUTIL_H
+#define TOOLUTIL_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "rclient.h"
+#include "store/keyring.h"
+
+/* Find the config for arg (the init directory, its phidb.conf, or its data directory) and
+ * load it. prog names the tool in messages. Returns the config or NULL (message printed). */
+config *tool_load_config(const char *prog, const char *arg);
+/* The master key source a config names (PHIDB_PASSPHRASE for a passphrase master key). */
+keyring_kek_source tool_kek_source(const config *c);
+/* Read a passphrase from a file (refused when group or others may read it; trailing newline
+ * dropped) into out. Returns 0, or -1 (message printed). */
+int tool_read_passphrase(const char *prog, const char *path, char *out, size_t outlen);
+/* Try to take the data directory's lock (dir/phidb.lock). Returns the fd holding it, -2 when
+ * a server holds it, -1 on error (message printed). */
+int tool_lock_dir(const char *prog, const char *dir);
+/* Connect to the running server of config c as admin (password from <base>/admin.password,
+ * client certificate from <base>/tls when present). NULL with a message printed. */
+rclient *tool_admin_connect(const char *prog, const config *c, int timeout_s);
+
+#endif
