@@ -67,29 +67,31 @@ struct audit {
     pthread_t thr;      /* the writer */
     audit_sink *sink;   /* syslog sink, or NULL */
     /* writer thread only */
-    buf work;             /* taken from pending */
-    buf blk;              /* complete lines of the block being built */
-    uint32_t blk_n;       /* records in blk */
-    uint64_t blk_first;   /* seq of the first one */
-    uint8_t blk_prev[32]; /* hash before the first one */
-    uint64_t w_seq;       /* seq of the last line chained */
-    uint8_t w_head[32];   /* its hash */
-    uint64_t since_ckpt;  /* records since the last checkpoint */
-    int ckpt_queued;      /* a checkpoint is in pending */
-    int64_t last_ckpt_us; /* when the last one was queued */
-    int blk_has_ckpt;     /* blk holds a checkpoint: sync and update audit.head */
-    char head_line[256];  /* audit.head content for it */
-    int fd;               /* current segment (-1: none) */
-    int fd_broken;        /* could not cut back a partial write: start a new segment */
-    audit_seg_header seg; /* its header */
-    uint64_t seg_bytes;   /* its size */
-    uint64_t next_block;  /* its next block number */
-    int64_t seg_day;      /* its UTC day */
-    uint64_t next_seg_id; /* id of the next segment */
-    int unsynced;         /* written but not fsynced */
+    buf work;                /* taken from pending */
+    buf blk;                 /* complete lines of the block being built */
+    uint32_t blk_n;          /* records in blk */
+    uint64_t blk_first;      /* seq of the first one */
+    uint8_t blk_prev[32];    /* hash before the first one */
+    uint64_t w_seq;          /* seq of the last line chained */
+    uint8_t w_head[32];      /* its hash */
+    uint64_t since_ckpt;     /* records since the last checkpoint */
+    int ckpt_queued;         /* a checkpoint is in pending */
+    int64_t last_ckpt_us;    /* when the last one was queued */
+    int blk_has_ckpt;        /* blk holds a checkpoint */
+    int head_dirty;          /* head_line is newer than audit.head (written after an fsync) */
+    int64_t head_written_us; /* when audit.head was last written (at most once a second) */
+    char head_line[256];     /* audit.head content for it */
+    int fd;                  /* current segment (-1: none) */
+    int fd_broken;           /* could not cut back a partial write: start a new segment */
+    audit_seg_header seg;    /* its header */
+    uint64_t seg_bytes;      /* its size */
+    uint64_t next_block;     /* its next block number */
+    int64_t seg_day;         /* its UTC day */
+    uint64_t next_seg_id;    /* id of the next segment */
+    int unsynced;            /* written but not fsynced */
     int64_t last_sync_us;
     int64_t last_take_us; /* when the writer last took the pending records */
-    int64_t retry_at_us; /* next write attempt after a failure */
+    int64_t retry_at_us;  /* next write attempt after a failure */
     ZSTD_CCtx *cctx;
     buf out, tmp; /* block bytes, compression scratch */
 };
@@ -249,9 +251,22 @@ static void write_head_file(audit *a)
 
 /* Largest block written at once: blk can hold far more when the writer fell behind (a burst,
  * or a disk that was failing), so it goes out in blocks of at most this many bytes. */
-#define BLK_TARGET (4u << 20)
-#define BATCH_US 20000          /* fsync everysec: records are taken at least this often */
-#define BATCH_BYTES (1u << 20)  /* ... or as soon as this much waits */
+#define BLK_TARGET  (4u << 20)
+#define BATCH_US    20000      /* fsync everysec: records are taken at least this often */
+#define BATCH_BYTES (1u << 20) /* ... or as soon as this much waits */
+
+/* After an fsync of the segment: publish the last checkpoint in audit.head (at most once a
+ * second unless forced), so audit.head never names a record that is not on disk and a busy
+ * trail does not pay two more fsyncs per checkpoint. */
+static void synced(audit *a, int force)
+{
+    int64_t t = now_us();
+    if (a->head_dirty && (force || t - a->head_written_us >= 1000000)) {
+        write_head_file(a);
+        a->head_dirty = 0;
+        a->head_written_us = t;
+    }
+}
 
 /* Drop the first len bytes (nrec records) of blk: they are in the file. */
 static void consume(audit *a, size_t len, uint32_t nrec)
@@ -293,7 +308,9 @@ static int flush_chunk(audit *a, size_t len, uint32_t nrec, int last_chunk)
     a->seg_bytes += a->out.len;
     a->next_block++;
     a->unsynced = 1;
-    if (a->o.fsync_always || (last_chunk && a->blk_has_ckpt)) {
+    if (last_chunk && a->blk_has_ckpt) a->head_dirty = 1;
+    if (last_chunk) a->blk_has_ckpt = 0;
+    if (a->o.fsync_always) {
         if (fdatasync(a->fd) != 0) {
             /* The block may or may not be on disk: never rewrite it into this file. */
             int e = errno;
@@ -319,10 +336,7 @@ static int flush_chunk(audit *a, size_t len, uint32_t nrec, int last_chunk)
     }
     uint64_t last = a->blk_first + nrec - 1;
     consume(a, len, nrec);
-    if (last_chunk) {
-        if (a->blk_has_ckpt) write_head_file(a);
-        a->blk_has_ckpt = 0;
-    }
+    if (!a->unsynced) synced(a, 0);
     pthread_mutex_lock(&a->mu);
     atomic_store(&a->durable_seq, last);
     int was = atomic_exchange(&a->write_failed, 0);
@@ -435,13 +449,16 @@ static void *writer_main(void *arg)
             (t - a->last_ckpt_us >= (int64_t)a->o.checkpoint_ms * 1000 || stopping))
             queue_checkpoint(a, t);
         int retry_due = a->blk_n > 0 && t >= a->retry_at_us;
+        /* After a failed fsync nothing is left to write: retry by starting a new segment. */
+        int reopen =
+            atomic_load(&a->write_failed) && a->blk_n == 0 && a->fd_broken && t >= a->retry_at_us;
         int sync_due =
             a->unsynced && !atomic_load(&a->write_failed) && t - a->last_sync_us >= 1000000;
         /* With fsync everysec the writer takes records in batches (at most every BATCH_US,
          * sooner when BATCH_BYTES wait): fewer, larger blocks and far fewer wake-ups. */
         int batching = !a->o.fsync_always && !stopping && a->pending.len > 0 &&
                        a->pending.len < BATCH_BYTES && t - a->last_take_us < BATCH_US;
-        if ((a->pending.len == 0 || batching) && !retry_due && !sync_due) {
+        if ((a->pending.len == 0 || batching) && !retry_due && !sync_due && !reopen) {
             if (stopping && a->blk_n == 0) break;
             if (stopping && a->blk_n > 0 && t > give_up) break;
             int64_t until = a->last_ckpt_us + (int64_t)a->o.checkpoint_ms * 1000;
@@ -468,6 +485,22 @@ static void *writer_main(void *arg)
         if (atomic_load(&a->backlog)) atomic_store(&a->backlog, 0);
         pthread_mutex_unlock(&a->mu);
 
+        if (reopen) {
+            close_segment(a);
+            if (open_segment(a, a->w_seq + 1, a->w_head) != 0) {
+                a->retry_at_us = now_us() + (int64_t)a->o.retry_ms * 1000;
+            } else {
+                log_warning("audit: records up to seq %llu may be lost (a failed fsync); "
+                            "continuing in a new segment",
+                            (unsigned long long)a->w_seq);
+                pthread_mutex_lock(&a->mu);
+                atomic_store(&a->durable_seq, a->w_seq);
+                atomic_store(&a->write_failed, 0);
+                pthread_cond_broadcast(&a->moved);
+                pthread_mutex_unlock(&a->mu);
+                notify(a);
+            }
+        }
         if (a->work.len) chain(a);
         if (a->blk_n > 0 && now_us() >= a->retry_at_us) {
             if (flush_block(a) != 0) a->retry_at_us = now_us() + (int64_t)a->o.retry_ms * 1000;
@@ -478,6 +511,8 @@ static void *writer_main(void *arg)
                 a->fd_broken = 1;
                 set_failed(a, "fsync of a segment failed", errno);
                 a->retry_at_us = now_us() + (int64_t)a->o.retry_ms * 1000;
+            } else {
+                synced(a, 0);
             }
             a->unsynced = 0;
             a->last_sync_us = now_us();
@@ -487,7 +522,9 @@ static void *writer_main(void *arg)
     pthread_mutex_unlock(&a->mu);
     if (a->blk_n > 0)
         log_warning("audit: %u accepted audit records could not be written at shutdown", a->blk_n);
+    int clean = a->fd >= 0 && !a->fd_broken;
     close_segment(a);
+    if (clean) synced(a, 1);
     return NULL;
 }
 

@@ -214,6 +214,7 @@ static void *sink_main(void *arg)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     int backoff = 100;
     int64_t next_try = 0;
+    buf batch = {0};
     pthread_mutex_lock(&s->mu);
     for (;;) {
         int64_t now = mono_ms();
@@ -255,10 +256,18 @@ static void *sink_main(void *arg)
             }
             continue;
         }
-        msg m = s->q[s->head];
+        /* Messages that fit in one TLS record go in one write (fewer records, fewer calls). */
+        size_t k = 0;
+        batch.len = 0;
+        while (k < s->count) {
+            msg *m = &s->q[(s->head + k) % s->cap];
+            if (k > 0 && batch.len + m->n > 16000) break;
+            buf_append(&batch, m->p, m->n);
+            k++;
+        }
         pthread_mutex_unlock(&s->mu);
-        int w = SSL_write(s->ssl, m.p, (int)m.n);
-        int ok = w == (int)m.n;
+        int w = SSL_write(s->ssl, batch.p, (int)batch.len);
+        int ok = w == (int)batch.len;
         if (!ok) {
             ERR_clear_error();
             disconnect(s);
@@ -266,15 +275,34 @@ static void *sink_main(void *arg)
         }
         pthread_mutex_lock(&s->mu);
         if (ok) {
-            s->head = (s->head + 1) % s->cap;
-            s->count--;
-            mem_free(m.p);
-            atomic_fetch_add(&s->sent, 1);
+            for (size_t i = 0; i < k; i++) {
+                mem_free(s->q[s->head].p);
+                s->head = (s->head + 1) % s->cap;
+                s->count--;
+            }
+            atomic_fetch_add(&s->sent, k);
         }
     }
     pthread_mutex_unlock(&s->mu);
-    if (s->ssl) SSL_shutdown(s->ssl);
+    if (s->ssl) {
+        /* Close gracefully: give the receiver a moment to process what it has read (rsyslog
+         * 8.2302 drops unprocessed input of a session that ends), then close_notify, then
+         * wait (up to 2 s) for the peer to close too. */
+        usleep(500000);
+        SSL_shutdown(s->ssl);
+        shutdown(s->fd, SHUT_WR);
+        int64_t until = mono_ms() + 2000;
+        char tmp[512];
+        for (;;) {
+            int64_t left = until - mono_ms();
+            struct pollfd p = {s->fd, POLLIN, 0};
+            if (left <= 0 || poll(&p, 1, (int)left) <= 0) break;
+            if (SSL_read(s->ssl, tmp, sizeof tmp) <= 0) break;
+        }
+        ERR_clear_error();
+    }
     disconnect(s);
+    buf_wipe_free(&batch);
     return NULL;
 }
 

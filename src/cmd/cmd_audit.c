@@ -67,9 +67,8 @@ static void fill_who(audit_rec *r, client *c)
     r->user = c->username;
     r->addr = c->addr;
     r->session = (unsigned long long)c->id;
-    if (c->pv.role)
-        r->role = policy_role_name(c->pv.role);
-    else if (c->s->pol && c->user) {
+    /* The role by name from the user (c->pv.role may point into a policy since replaced). */
+    if (c->user) {
         const char *role = acl_user_role(c->user);
         r->role = role && *role ? role : NULL;
     }
