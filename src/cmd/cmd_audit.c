@@ -67,12 +67,18 @@ static void fill_who(audit_rec *r, client *c)
     r->user = c->username;
     r->addr = c->addr;
     r->session = (unsigned long long)c->id;
-    /* The role by name from the user (c->pv.role may point into a policy since replaced). */
-    if (c->user) {
-        const char *role = acl_user_role(c->user);
+    /* The role by name from the user (c->pv.role may point into a policy since replaced).
+     * c->user is only valid while the ACL has not changed since it was resolved (ACL DELUSER
+     * frees it, and the session's logout record is written after): else look it up again. */
+    acl_user *u = c->user;
+    if (u && c->acl_gen != acl_generation(c->s->acl))
+        u = c->username ? acl_find(c->s->acl, (const uint8_t *)c->username, strlen(c->username))
+                        : NULL;
+    if (u) {
+        const char *role = acl_user_role(u);
         r->role = role && *role ? role : NULL;
     }
-    if (c->s->pol && c->user) r->purpose = policy_purpose_name(c->purpose);
+    if (c->s->pol && u) r->purpose = policy_purpose_name(c->purpose);
 }
 
 /* ---- lifetime ---- */
