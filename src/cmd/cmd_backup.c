@@ -53,7 +53,7 @@
 #define SLICE_US 1000 /* one slice */
 #define PP_MAX   1024 /* longest passphrase */
 
-enum { BK_IDLE, BK_SNAPSHOT, BK_CLOSING };
+enum { BK_IDLE, BK_SNAPSHOT, BK_CLOSING, BK_DERIVING };
 
 typedef struct bk_job {
     srv *s;                 /* server */
@@ -72,6 +72,9 @@ typedef struct bk_job {
     long long started_mono; /* for durations */
     keyring_kek_source kek; /* master key source for verify (strings owned by cfg) */
     char audit_head[96];    /* "<seq>:<sha256 hex>" of the audit chain at the point ("": none) */
+    char who[256];          /* made_by for the manifest */
+    uint8_t *kek_pp;        /* the passphrase's stretched key (locked memory) or NULL */
+    uint8_t salt[16];       /* its salt */
 } bk_job;
 
 struct cmd_backup {
@@ -82,6 +85,7 @@ struct cmd_backup {
     long long last_cmds;  /* commands served at the last slice (idle detection) */
     long long next_due;   /* next scheduled backup (ms, 0: none) */
     char sched_seen[64];  /* backup-schedule the next_due was computed for */
+    int closing;          /* cmd_backup_close runs */
     int retire_deferred;  /* a key retirement waits for the backup to end */
     /* last result (STATUS) */
     char last_path[PATH_MAX];
@@ -105,6 +109,7 @@ static void job_free(bk_job *j)
 {
     if (!j) return;
     if (j->pp) keyring_secure_free(j->pp, PP_MAX);
+    if (j->kek_pp) keyring_secure_free(j->kek_pp, KEYRING_KEY_LEN);
     mem_free(j);
 }
 
@@ -348,7 +353,73 @@ static long long tick(ev_loop *l, long long id, void *ud)
     return s->backup && s->backup->state == BK_SNAPSHOT ? 1 : -1;
 }
 
-/* Start a backup into path (checked). c (may be NULL) waits for the result. */
+/* The snapshot's point: open the writer, begin the snapshot, add the users and the policy.
+ * Returns 0, or -1 with j->err (nothing is left running). */
+static int begin(srv *s, bk_job *j)
+{
+    cmd_backup *b = s->backup;
+    backup_opts o = {.passphrase = j->pp, .made_by = j->who};
+    if (j->pp) {
+        o.passphrase_kek = j->kek_pp;
+        o.passphrase_salt = j->salt;
+    }
+    j->w = backup_writer_open(j->path, s->keys, &o, j->err, sizeof j->err);
+    if (!j->w) return -1;
+    db_set_now(s->db, clock_ms());
+    if (db_snapshot_begin(s->db, emit, j) != 0) {
+        snprintf(j->err, sizeof j->err, "a snapshot is already being taken");
+        backup_writer_abort(j->w);
+        j->w = NULL;
+        return -1;
+    }
+    if (s->audit) {
+        uint64_t seq;
+        uint8_t h[32];
+        char hx[65];
+        audit_head(s->audit, &seq, h);
+        bk_hex32(h, hx);
+        snprintf(j->audit_head, sizeof j->audit_head, "%llu:%s", (unsigned long long)seq, hx);
+    }
+    /* The users (as the server holds them, ACL SETUSER changes not yet saved included) and
+     * the policy, at the snapshot's point. */
+    if (add_users(j, s->acl) != 0 || add_file(j, "policy", s->cfg->policy_file) != 0) {
+        if (!*j->err) snprintf(j->err, sizeof j->err, "cannot read the users or policy file");
+        db_snapshot_abort(s->db);
+        backup_writer_abort(j->w);
+        j->w = NULL;
+        return -1;
+    }
+    b->state = BK_SNAPSHOT;
+    b->next_slice = 0;
+    log_notice("backup %s started (%s, %zu keys)", j->path, j->who, db_size(s->db));
+    if (s->loop) ev_timer_add(s->loop, 1, tick, s);
+    return 0;
+}
+
+/* Worker thread: stretch the passphrase (Argon2id, about 0.2 s: never on the event loop). */
+static void derive_work(void *ud)
+{
+    bk_job *j = ud;
+    setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
+    if (keyring_passphrase_kek(j->pp, j->salt, j->kek_pp, j->err, sizeof j->err) != 0)
+        j->failed = 1;
+}
+
+static void derive_done(void *ud)
+{
+    bk_job *j = ud;
+    if (!j->failed && j->s->backup->closing) {
+        j->failed = 1;
+        snprintf(j->err, sizeof j->err, "the server is shutting down");
+    }
+    if (j->failed || begin(j->s, j) != 0) {
+        j->failed = 1;
+        finish(j->s, j);
+    }
+}
+
+/* Start a backup into path (checked). c (may be NULL) waits for the result. Returns 0 (the
+ * result comes later), or -1 with err when nothing was started. */
 static int start(srv *s, const char *path, const char *pp, size_t pplen, client *c, int scheduled,
                  char *err, size_t errlen)
 {
@@ -372,7 +443,8 @@ static int start(srv *s, const char *path, const char *pp, size_t pplen, client 
         j->verify = 0; /* the server does not keep a passphrase master key to re-open with */
     if (pp) {
         j->pp = keyring_secure_alloc(PP_MAX);
-        if (!j->pp || pplen >= PP_MAX) {
+        j->kek_pp = keyring_secure_alloc(KEYRING_KEY_LEN);
+        if (!j->pp || !j->kek_pp || pplen >= PP_MAX) {
             snprintf(err, errlen, "cannot hold the passphrase");
             job_free(j);
             return -1;
@@ -380,51 +452,29 @@ static int start(srv *s, const char *path, const char *pp, size_t pplen, client 
         memcpy(j->pp, pp, pplen);
         j->pp[pplen] = '\0';
     }
-    char who[256];
-    snprintf(who, sizeof who, "PHI.BACKUP by %s from %s",
+    snprintf(j->who, sizeof j->who, "PHI.BACKUP by %s from %s",
              scheduled          ? "backup-schedule"
              : c && c->username ? c->username
                                 : "?",
              scheduled ? "the server"
              : c       ? c->addr
                        : "?");
-    backup_opts o = {.passphrase = j->pp, .made_by = who};
-    j->w = backup_writer_open(path, s->keys, &o, err, errlen);
-    if (!j->w) {
+    if (pp) {
+        /* The snapshot begins once the passphrase is stretched, on the worker. */
+        if (workq_submit(b->q, derive_work, derive_done, j) != 0) {
+            snprintf(err, errlen, "the backup worker is busy");
+            job_free(j);
+            return -1;
+        }
+        b->state = BK_DERIVING;
+    } else if (begin(s, j) != 0) {
+        snprintf(err, errlen, "%s", j->err);
         job_free(j);
         return -1;
     }
-    db_set_now(s->db, clock_ms());
-    if (db_snapshot_begin(s->db, emit, j) != 0) {
-        snprintf(err, errlen, "a snapshot is already being taken");
-        backup_writer_abort(j->w);
-        job_free(j);
-        return -1;
-    }
-    if (s->audit) {
-        uint64_t seq;
-        uint8_t h[32];
-        char hx[65];
-        audit_head(s->audit, &seq, h);
-        bk_hex32(h, hx);
-        snprintf(j->audit_head, sizeof j->audit_head, "%llu:%s", (unsigned long long)seq, hx);
-    }
-    /* The users (as the server holds them, ACL SETUSER changes not yet saved included) and
-     * the policy, at the snapshot's point. */
-    if (add_users(j, s->acl) != 0 || add_file(j, "policy", s->cfg->policy_file) != 0) {
-        snprintf(err, errlen, "%s", *j->err ? j->err : "cannot read the users or policy file");
-        db_snapshot_abort(s->db);
-        backup_writer_abort(j->w);
-        job_free(j);
-        return -1;
-    }
+    b->job = j;
     j->c = c;
     if (c) client_block(c);
-    b->job = j;
-    b->state = BK_SNAPSHOT;
-    b->next_slice = 0;
-    log_notice("backup %s started (%s, %zu keys)", path, who, db_size(s->db));
-    if (s->loop) ev_timer_add(s->loop, 1, tick, s);
     return 0;
 }
 
@@ -520,7 +570,7 @@ static int resolve_path(srv *s, const arg *a, char *out, size_t outlen, char *er
 static void status_reply(client *c)
 {
     cmd_backup *b = c->s->backup;
-    static const char *const states[] = {"idle", "snapshot", "closing"};
+    static const char *const states[] = {"idle", "snapshot", "closing", "passphrase"};
     rep_map(c, 8);
     rep_cstr(c, "state");
     rep_cstr(c, states[b->state]);
@@ -616,6 +666,7 @@ void cmd_backup_close(srv *s)
         snprintf(b->job->err, sizeof b->job->err, "the server is shutting down");
         finish(s, b->job);
     }
+    b->closing = 1;   /* a passphrase being stretched does not start a snapshot now */
     workq_free(b->q); /* waits for a close/verify in progress; its completion runs */
     mem_free(b);
     s->backup = NULL;

@@ -70,6 +70,10 @@ typedef struct {
     const char *passphrase; /* NULL: sealed for the master key; else an off-site copy that
                                this passphrase (>= BACKUP_PASSPHRASE_MIN characters) opens */
     const char *made_by;    /* free text for the manifest ("PHI.BACKUP by alice ..."), or NULL */
+    const uint8_t *passphrase_kek;  /* with passphrase: its key already stretched with
+                                       keyring_passphrase_kek (then open does no Argon2id
+                                       work), or NULL */
+    const uint8_t *passphrase_salt; /* the salt it was stretched with (16 bytes) */
 } backup_opts;
 
 typedef struct {
@@ -81,7 +85,8 @@ typedef struct {
 
 /* ---- writing ---- */
 /* Start a backup into path (written as path.tmp, renamed by close) from keyring k. With a
- * passphrase, this spends about 0.2 s in Argon2id. Returns the writer or NULL with err. */
+ * passphrase (and no passphrase_kek), this spends about 0.2 s in Argon2id. Returns the writer
+ * or NULL with err. */
 backup_writer *backup_writer_open(const char *path, keyring *k, const backup_opts *o, char *err,
                                   size_t errlen);
 /* Add journal operations making up whole keys' states (what db_snapshot emits): copied.

@@ -239,7 +239,10 @@ backup_writer *backup_writer_open(const char *path, keyring *k, const backup_opt
     }
     RAND_bytes(filekey, 32);
     keyring_kek_source pp = {.passphrase = w->passphrase ? o->passphrase : NULL};
-    kr = keyring_export(k, w->passphrase ? &pp : NULL, &krlen, err, errlen);
+    if (w->passphrase && o->passphrase_kek && o->passphrase_salt)
+        kr = keyring_export_kek(k, o->passphrase_kek, o->passphrase_salt, &krlen, err, errlen);
+    else
+        kr = keyring_export(k, w->passphrase ? &pp : NULL, &krlen, err, errlen);
     if (!kr) goto fail;
     if (krlen > BK_KEYRING_MAX) {
         snprintf(err, errlen, "the keyring is too large to back up");

@@ -32,11 +32,11 @@
 
 #include "util/mem.h"
 
-#define FORMAT 1
-#define NONCE_BLOCK (1ULL << 22)
+#define FORMAT       1
+#define NONCE_BLOCK  (1ULL << 22)
 #define MAX_VERSIONS 4096
 
-static const char *purpose_names[KR_NPURPOSES] = {"values", "index", "log",
+static const char *purpose_names[KR_NPURPOSES] = {"values", "index",  "log",
                                                   "audit",  "backup", "sign"};
 
 const char *keyring_purpose_name(int p)
@@ -77,31 +77,31 @@ void keyring_secure_free(void *p, size_t n)
 /* ---- structures ---- */
 
 typedef struct {
-    uint32_t version;       /* 1, 2, ... */
-    long long created;      /* seconds since the epoch */
-    int retired;            /* key erased; kept for the record */
-    uint8_t *key;           /* locked memory (NULL when retired) */
-    uint64_t counter;       /* next nonce counter */
-    uint64_t reserved;      /* counters below this are reserved on disk */
+    uint32_t version;  /* 1, 2, ... */
+    long long created; /* seconds since the epoch */
+    int retired;       /* key erased; kept for the record */
+    uint8_t *key;      /* locked memory (NULL when retired) */
+    uint64_t counter;  /* next nonce counter */
+    uint64_t reserved; /* counters below this are reserved on disk */
 } kr_version;
 
 typedef struct {
-    kr_version *v;          /* versions, oldest first */
-    size_t n;               /* count */
+    kr_version *v; /* versions, oldest first */
+    size_t n;      /* count */
 } kr_series;
 
 struct keyring {
-    char *path;                     /* keyring file */
-    uint8_t *kek;                   /* master key (locked memory) */
-    char kind[16];                  /* file, passphrase, command */
-    uint8_t salt[16];               /* passphrase salt */
-    uint32_t m, t, p;               /* passphrase Argon2id parameters */
-    kr_series s[KR_NPURPOSES];      /* data keys */
-    int upgraded;                   /* a purpose was added on open: write the file back */
-    int memonly;                    /* opened from a buffer: nothing is written until
-                                       keyring_save_as gives it a file */
-    pthread_mutex_t nonce_lock;     /* nonces may be taken from several threads (a backup
-                                       writer seals on its own thread) */
+    char *path;                 /* keyring file */
+    uint8_t *kek;               /* master key (locked memory) */
+    char kind[16];              /* file, passphrase, command */
+    uint8_t salt[16];           /* passphrase salt */
+    uint32_t m, t, p;           /* passphrase Argon2id parameters */
+    kr_series s[KR_NPURPOSES];  /* data keys */
+    int upgraded;               /* a purpose was added on open: write the file back */
+    int memonly;                /* opened from a buffer: nothing is written until
+                                   keyring_save_as gives it a file */
+    pthread_mutex_t nonce_lock; /* nonces may be taken from several threads (a backup
+                                   writer seals on its own thread) */
 };
 
 /* ---- helpers ---- */
@@ -120,8 +120,14 @@ static int fromhex(const char *s, uint8_t *out, size_t n)
 {
     if (strlen(s) != 2 * n) return -1;
     for (size_t i = 0; i < n; i++) {
-        int hi = isxdigit((unsigned char)s[2 * i]) ? (isdigit((unsigned char)s[2 * i]) ? s[2 * i] - '0' : (tolower(s[2 * i]) - 'a' + 10)) : -1;
-        int lo = isxdigit((unsigned char)s[2 * i + 1]) ? (isdigit((unsigned char)s[2 * i + 1]) ? s[2 * i + 1] - '0' : (tolower(s[2 * i + 1]) - 'a' + 10)) : -1;
+        int hi = isxdigit((unsigned char)s[2 * i])
+                     ? (isdigit((unsigned char)s[2 * i]) ? s[2 * i] - '0'
+                                                         : (tolower(s[2 * i]) - 'a' + 10))
+                     : -1;
+        int lo = isxdigit((unsigned char)s[2 * i + 1])
+                     ? (isdigit((unsigned char)s[2 * i + 1]) ? s[2 * i + 1] - '0'
+                                                             : (tolower(s[2 * i + 1]) - 'a' + 10))
+                     : -1;
         if (hi < 0 || lo < 0) return -1;
         out[i] = (uint8_t)(hi * 16 + lo);
     }
@@ -146,8 +152,8 @@ static int parse_key_text(const char *text, size_t len, uint8_t key[KEYRING_KEY_
     return rc;
 }
 
-static int gcm(int enc, const uint8_t *key, const uint8_t *nonce, const uint8_t *aad,
-               size_t aadlen, const uint8_t *in, size_t n, uint8_t *out, uint8_t *tag)
+static int gcm(int enc, const uint8_t *key, const uint8_t *nonce, const uint8_t *aad, size_t aadlen,
+               const uint8_t *in, size_t n, uint8_t *out, uint8_t *tag)
 {
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
     int ok = ctx && EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, nonce, enc) == 1;
@@ -168,8 +174,7 @@ static void wrap_aad(int purpose, uint32_t version, char *out, size_t outlen)
 
 /* ---- master key ---- */
 
-static int read_key_file(const char *path, uint8_t kek[KEYRING_KEY_LEN], char *err,
-                         size_t errlen)
+static int read_key_file(const char *path, uint8_t kek[KEYRING_KEY_LEN], char *err, size_t errlen)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -194,8 +199,7 @@ static int read_key_file(const char *path, uint8_t kek[KEYRING_KEY_LEN], char *e
     return rc;
 }
 
-static int run_key_command(const char *cmd, uint8_t kek[KEYRING_KEY_LEN], char *err,
-                           size_t errlen)
+static int run_key_command(const char *cmd, uint8_t kek[KEYRING_KEY_LEN], char *err, size_t errlen)
 {
     FILE *f = popen(cmd, "r");
     if (!f) {
@@ -234,8 +238,9 @@ int keyring_kek_load(const keyring_kek_source *src, const uint8_t *salt, size_t 
         return 0;
     }
     if (src->key_file && *src->key_file) return read_key_file(src->key_file, kek, err, errlen);
-    snprintf(err, errlen, "no master key: set master-key-file, master-key-command or "
-                          "PHIDB_PASSPHRASE");
+    snprintf(err, errlen,
+             "no master key: set master-key-file, master-key-command or "
+             "PHIDB_PASSPHRASE");
     return -1;
 }
 
@@ -407,7 +412,8 @@ static int parse_file(keyring *k, json_t *root, const keyring_kek_source *src, c
                 snprintf(err, errlen, "keyring %s: bad version", k->path);
                 return -1;
             }
-            if (add_version(k, p, (uint32_t)ver, json_integer_value(json_object_get(o, "created"))) != 0) {
+            if (add_version(k, p, (uint32_t)ver,
+                            json_integer_value(json_object_get(o, "created"))) != 0) {
                 snprintf(err, errlen, "cannot allocate locked memory for keys");
                 return -1;
             }
@@ -563,7 +569,7 @@ int keyring_nonce(keyring *k, int p, uint32_t version, uint8_t nonce[12])
     return 0;
 }
 
-uint32_t keyring_rotate(keyring *k, int p, char *err, size_t errlen)
+static uint32_t rotate_locked(keyring *k, int p, char *err, size_t errlen)
 {
     uint32_t next = keyring_current(k, p) + 1;
     if (add_version(k, p, next, (long long)time(NULL)) != 0) {
@@ -580,7 +586,18 @@ uint32_t keyring_rotate(keyring *k, int p, char *err, size_t errlen)
     return next;
 }
 
-int keyring_retire(keyring *k, int p, uint32_t version, char *err, size_t errlen)
+/* Changes to the versions and the file happen under the lock that keyring_nonce takes, so
+ * a thread taking a nonce (the audit writer, the backup writer) never sees the version
+ * array reallocated or the keyring file half replaced. */
+uint32_t keyring_rotate(keyring *k, int p, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&k->nonce_lock);
+    uint32_t rc = rotate_locked(k, p, err, errlen);
+    pthread_mutex_unlock(&k->nonce_lock);
+    return rc;
+}
+
+static int retire_locked(keyring *k, int p, uint32_t version, char *err, size_t errlen)
 {
     kr_version *v = find(k, p, version);
     if (!v || version == keyring_current(k, p)) {
@@ -598,6 +615,17 @@ int keyring_retire(keyring *k, int p, uint32_t version, char *err, size_t errlen
     return 0;
 }
 
+/* Changes to the versions and the file happen under the lock that keyring_nonce takes, so
+ * a thread taking a nonce (the audit writer, the backup writer) never sees the version
+ * array reallocated or the keyring file half replaced. */
+int keyring_retire(keyring *k, int p, uint32_t version, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&k->nonce_lock);
+    int rc = retire_locked(k, p, version, err, errlen);
+    pthread_mutex_unlock(&k->nonce_lock);
+    return rc;
+}
+
 size_t keyring_versions(const keyring *k, int p, uint32_t *out, size_t cap)
 {
     const kr_series *s = &k->s[p];
@@ -606,7 +634,7 @@ size_t keyring_versions(const keyring *k, int p, uint32_t *out, size_t cap)
     return s->n;
 }
 
-int keyring_rewrap(keyring *k, const keyring_kek_source *newsrc, char *err, size_t errlen)
+static int rewrap_locked(keyring *k, const keyring_kek_source *newsrc, char *err, size_t errlen)
 {
     uint8_t *old = keyring_secure_alloc(KEYRING_KEY_LEN);
     if (!old) {
@@ -628,6 +656,17 @@ int keyring_rewrap(keyring *k, const keyring_kek_source *newsrc, char *err, size
         memcpy(k->salt, oldsalt, sizeof oldsalt);
     }
     keyring_secure_free(old, KEYRING_KEY_LEN);
+    return rc;
+}
+
+/* Changes to the versions and the file happen under the lock that keyring_nonce takes, so
+ * a thread taking a nonce (the audit writer, the backup writer) never sees the version
+ * array reallocated or the keyring file half replaced. */
+int keyring_rewrap(keyring *k, const keyring_kek_source *newsrc, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&k->nonce_lock);
+    int rc = rewrap_locked(k, newsrc, err, errlen);
+    pthread_mutex_unlock(&k->nonce_lock);
     return rc;
 }
 
@@ -667,7 +706,7 @@ fail:
     return NULL;
 }
 
-int keyring_save_as(keyring *k, const char *path, char *err, size_t errlen)
+static int save_as_locked(keyring *k, const char *path, char *err, size_t errlen)
 {
     char *old = k->path;
     int was = k->memonly;
@@ -683,24 +722,19 @@ int keyring_save_as(keyring *k, const char *path, char *err, size_t errlen)
     return 0;
 }
 
-char *keyring_export(const keyring *k, const keyring_kek_source *newsrc, size_t *len,
-                     char *err, size_t errlen)
+/* Changes to the versions and the file happen under the lock that keyring_nonce takes, so
+ * a thread taking a nonce (the audit writer, the backup writer) never sees the version
+ * array reallocated or the keyring file half replaced. */
+int keyring_save_as(keyring *k, const char *path, char *err, size_t errlen)
 {
-    json_t *root;
-    if (!newsrc) {
-        root = to_json(k);
-    } else {
-        uint8_t *kek = keyring_secure_alloc(KEYRING_KEY_LEN);
-        uint8_t salt[16];
-        RAND_bytes(salt, sizeof salt);
-        if (!kek || keyring_kek_load(newsrc, salt, sizeof salt, kek, err, errlen) != 0) {
-            if (!kek) snprintf(err, errlen, "cannot allocate locked memory for keys");
-            keyring_secure_free(kek, KEYRING_KEY_LEN);
-            return NULL;
-        }
-        root = to_json_with(k, kek, kind_of(newsrc), salt);
-        keyring_secure_free(kek, KEYRING_KEY_LEN);
-    }
+    pthread_mutex_lock(&k->nonce_lock);
+    int rc = save_as_locked(k, path, err, errlen);
+    pthread_mutex_unlock(&k->nonce_lock);
+    return rc;
+}
+
+static char *export_text(json_t *root, size_t *len, char *err, size_t errlen)
+{
     char *text = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(root);
     if (!text) {
@@ -712,4 +746,47 @@ char *keyring_export(const keyring *k, const keyring_kek_source *newsrc, size_t 
     memcpy(out, text, *len + 1);
     free(text);
     return out;
+}
+
+int keyring_passphrase_kek(const char *passphrase, uint8_t salt[16], uint8_t kek[KEYRING_KEY_LEN],
+                           char *err, size_t errlen)
+{
+    keyring_kek_source src = {.passphrase = passphrase};
+    RAND_bytes(salt, 16);
+    return keyring_kek_load(&src, salt, 16, kek, err, errlen);
+}
+
+/* The JSON of k under the nonce lock (a nonce reservation may be writing meanwhile). */
+static json_t *locked_json(const keyring *k, const uint8_t *kek, const char *kind,
+                           const uint8_t *salt)
+{
+    pthread_mutex_t *mu = (pthread_mutex_t *)&k->nonce_lock;
+    pthread_mutex_lock(mu);
+    json_t *root =
+        to_json_with(k, kek ? kek : k->kek, kind ? kind : k->kind, salt ? salt : k->salt);
+    pthread_mutex_unlock(mu);
+    return root;
+}
+
+char *keyring_export_kek(const keyring *k, const uint8_t kek[KEYRING_KEY_LEN],
+                         const uint8_t salt[16], size_t *len, char *err, size_t errlen)
+{
+    return export_text(locked_json(k, kek, "passphrase", salt), len, err, errlen);
+}
+
+char *keyring_export(const keyring *k, const keyring_kek_source *newsrc, size_t *len, char *err,
+                     size_t errlen)
+{
+    if (!newsrc) return export_text(locked_json(k, NULL, NULL, NULL), len, err, errlen);
+    uint8_t *kek = keyring_secure_alloc(KEYRING_KEY_LEN);
+    uint8_t salt[16];
+    RAND_bytes(salt, sizeof salt);
+    if (!kek || keyring_kek_load(newsrc, salt, sizeof salt, kek, err, errlen) != 0) {
+        if (!kek) snprintf(err, errlen, "cannot allocate locked memory for keys");
+        keyring_secure_free(kek, KEYRING_KEY_LEN);
+        return NULL;
+    }
+    json_t *root = locked_json(k, kek, kind_of(newsrc), salt);
+    keyring_secure_free(kek, KEYRING_KEY_LEN);
+    return export_text(root, len, err, errlen);
 }

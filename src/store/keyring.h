@@ -54,9 +54,9 @@ int keyring_purpose_find(const char *name);
 
 /* How to obtain the master key. */
 typedef struct {
-    const char *key_file;     /* path of a key file (64 hex characters), or NULL */
-    const char *passphrase;   /* a passphrase (from PHIDB_PASSPHRASE or a prompt), or NULL */
-    const char *command;      /* a shell command printing the key (64 hex characters), or NULL */
+    const char *key_file;   /* path of a key file (64 hex characters), or NULL */
+    const char *passphrase; /* a passphrase (from PHIDB_PASSPHRASE or a prompt), or NULL */
+    const char *command;    /* a shell command printing the key (64 hex characters), or NULL */
 } keyring_kek_source;
 
 #define KEYRING_KEY_LEN 32
@@ -95,8 +95,16 @@ int keyring_rewrap(keyring *k, const keyring_kek_source *newsrc, char *err, size
  * NULL, else under a master key from newsrc (a passphrase: new salt). Nonce reservations are
  * copied as they are. Returns a buffer the caller frees with mem_free (*len set), or NULL
  * with err. k is not changed. */
-char *keyring_export(const keyring *k, const keyring_kek_source *newsrc, size_t *len,
-                     char *err, size_t errlen);
+char *keyring_export(const keyring *k, const keyring_kek_source *newsrc, size_t *len, char *err,
+                     size_t errlen);
+/* A passphrase master key: a new random salt into salt[16], and the key stretched from
+ * passphrase with Argon2id into kek (as keyring_kek_load does). Slow (about 0.2 s); touches
+ * no keyring, so any thread may call it. Returns 0 or -1 with err. */
+int keyring_passphrase_kek(const char *passphrase, uint8_t salt[16], uint8_t kek[KEYRING_KEY_LEN],
+                           char *err, size_t errlen);
+/* keyring_export under a passphrase key already stretched by keyring_passphrase_kek. */
+char *keyring_export_kek(const keyring *k, const uint8_t kek[KEYRING_KEY_LEN],
+                         const uint8_t salt[16], size_t *len, char *err, size_t errlen);
 /* Open a keyring from JSON text (as keyring_export made it) with the master key from src.
  * label names it in messages. Nothing is written (rotations and nonce reservations fail)
  * until keyring_save_as gives it a file. Returns the keyring or NULL with err. */

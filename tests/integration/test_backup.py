@@ -250,7 +250,15 @@ def passphrase_copy(run, srv):
     run.eq(c.call("PHI.BACKUP", "x.phib", "PASSPHRASE", "short")[0], "-",
            "a short passphrase is refused")
     run.check(pp not in srv.log_text(), "the passphrase is not in the server log")
+    run.eq(c.call("ACL", "SETUSER", "ops", "on", ">Zq7-ops-password-1", "~*", "+@all",
+                  "-phi.backup"), ("+", b"OK"), "a user without PHI.BACKUP")
+    o = srv.raw(user="ops", password="Zq7-ops-password-1")
+    r = o.call("PHI.BACKUP", "denied.phib", "PASSPHRASE", pp)
+    run.check(r[0] == "-" and b"NOPERM" in r[1], "PHI.BACKUP is refused without the grant",
+              harness.show(r))
+    o.close()
     acl_log = harness.show(c.call("ACL", "LOG"), 100000)
+    run.check("phi.backup" in acl_log.lower(), "the refusal is in the ACL log", acl_log[:300])
     run.check(pp not in acl_log, "the passphrase is not in the ACL log")
     c.close()
     path = backup_path(srv, "offsite.phib")
