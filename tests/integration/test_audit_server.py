@@ -233,5 +233,54 @@ def body(run):
                   "accounting of disclosures lists the emergency access", rep.stdout[-400:])
 
 
+def syslog_sink(run):
+    """The server's records reach a real rsyslogd (TLS); with the sink required, losing it
+    fails closed, and service resumes when it is back."""
+    from test_audit import Rsyslog
+    srv = harness.PhidbServer()
+    tls = os.path.join(srv.dir, "tls")
+    root = harness.make_temp_dir("rsyslog")
+    rs = Rsyslog(root, tls)
+    srv.stop()
+    srv.extra = [("audit-syslog-host", "127.0.0.1"), ("audit-syslog-port", str(rs.port)),
+                 ("audit-syslog-ca", os.path.join(tls, "ca.crt")),
+                 ("audit-required-sinks", "syslog")]
+    srv.restart()
+    c = srv.raw()
+    run.eq(val(c.call("SET", "sink:1", "v")), "OK", "a write with the SIEM up")
+    harness.wait_until(lambda: any('"set"' in l for l in rs.lines()), timeout=30,
+                       what="rsyslogd receives the server's records")
+    run.check(not any("sink:1" in l for l in rs.lines()),
+              "key names are left out of syslog (redacted by default)")
+    port = rs.port
+    rs.stop()
+    refused = None
+    for _ in range(300):
+        r = val(c.call("GET", "sink:1"))
+        if isinstance(r, tuple) and r[1].startswith("AUDITFAIL"):
+            refused = r
+            break
+        time.sleep(0.1)
+    run.check(refused is not None, "the required sink down: fail closed", refused)
+    real_free_port = harness.free_port
+    harness.free_port = lambda: port
+    try:
+        rs = Rsyslog(harness.make_temp_dir("rsyslog"), tls)
+    finally:
+        harness.free_port = real_free_port
+    harness.wait_until(lambda: val(c.call("GET", "sink:1")) == "v", timeout=60,
+                       what="service resumes when the SIEM is back")
+    c.close()
+    srv.stop()
+    rs.stop()
+
+
+def all_cases(run):
+    body(run)
+    if harness.env_target() == "phidb":
+        with run.case("syslog sink"):
+            syslog_sink(run)
+
+
 if __name__ == "__main__":
-    harness.main(body)
+    harness.main(all_cases)
