@@ -332,6 +332,14 @@ static const char *const org[] = {"inc",
                                   "solutions",
                                   NULL};
 
+/* Verbs of contacting a person: "call Okafor", "paged Whitfield". */
+static const char *const contact[] = {
+    "call",   "called",   "calling",   "page",     "paged",    "paging",  "text", "texted",
+    "notify", "notified", "contacted", "emailed",  "messaged", "told",    "tell", "informed",
+    "thank",  "thanked",  "remind",    "reminded", "update",   "updated", NULL};
+/* Where a patient lies: "bed 12 Osterhaut", "rm 4 Penrose". */
+static const char *const place[] = {"bed", "rm", "room", "bay", NULL};
+
 static int add_all(phi_dict *d, const char *const *w, uint16_t flags)
 {
     for (; *w; w++) {
@@ -351,7 +359,8 @@ int phi_dict_build_context(phi_dict *d)
         (rc = add_all(d, by, PHI_W_BY)) || (rc = add_all(d, intro, PHI_W_INTRO)) ||
         (rc = add_all(d, eponym, PHI_W_EPONYM)) || (rc = add_all(d, states, PHI_W_STATE)) ||
         (rc = add_all(d, filler, PHI_W_FILLER)) || (rc = add_all(d, phi_units, PHI_W_UNIT)) ||
-        (rc = add_all(d, countries, PHI_W_STATE)) || (rc = add_all(d, org, PHI_W_ORG)))
+        (rc = add_all(d, countries, PHI_W_STATE)) || (rc = add_all(d, org, PHI_W_ORG)) ||
+        (rc = add_all(d, contact, PHI_W_CONTACT)) || (rc = add_all(d, place, PHI_W_PLACE)))
         return rc;
     return PHI_OK;
 }

@@ -63,6 +63,8 @@ enum {
     PHI_W_FILLER = 1 << 10,  /* is, no, number ...: allowed between a label and a value */
     PHI_W_ORG = 1 << 11,     /* Inc, Corp, University ...: the words before are not a person */
     PHI_W_UNIT = 1 << 12,    /* mg, tabs, strength ...: the number before is a quantity */
+    PHI_W_CONTACT = 1 << 13, /* call, paged, notified ...: a person's name may follow */
+    PHI_W_PLACE = 1 << 14,   /* bed, rm, room, bay: "bed 12 Name" */
 };
 
 /* An open-addressing hash set of words with flags; read-only after build. */
@@ -230,6 +232,7 @@ typedef struct phi_tok {
     uint8_t dflags;  /* dictionary flags */
     uint8_t shape;   /* PHI_SH_* */
     uint8_t foreign; /* holds non-ASCII letters: a name rather than an English word */
+    uint8_t surname; /* last word of a strong multi-word name ("Winifred Fox") */
     float score;     /* name score so far */
 } phi_tok;
 

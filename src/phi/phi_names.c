@@ -118,7 +118,7 @@ static int tokenize(const phi_detector *d, phi_scratch *s)
         phi_tok *k = phi_vec_push(&s->toks, sizeof *k);
         if (!k) return PHI_ENOMEM;
         k->start = (uint32_t)a, k->end = (uint32_t)b;
-        k->score = 0, k->dflags = 0, k->wflags = 0, k->hash = 0;
+        k->score = 0, k->dflags = 0, k->wflags = 0, k->hash = 0, k->surname = 0;
         uint8_t c0 = t[a];
         int up0 = (c0 >= 'A' && c0 <= 'Z') || utf8_upper(t + a, b - a);
         int lower = 0, upper = up0;
@@ -134,7 +134,10 @@ static int tokenize(const phi_detector *d, phi_scratch *s)
         for (size_t q = a; q < b && !k->foreign; q++)
             k->foreign = t[q] >= 0x80;
         if (b - a == 1 && c0 >= 'A' && c0 <= 'Z')
-            k->shape = PHI_SH_INITIAL;
+            /* a letter glued to digits ("M3535549", "4B") is part of a code, not an initial */
+            k->shape = (b < len && phi_is_digit(t[b])) || (a > 0 && phi_is_digit(t[a - 1]))
+                           ? PHI_SH_OTHER
+                           : PHI_SH_INITIAL;
         else if (up0 && lower)
             k->shape = PHI_SH_CAP;
         else if (up0 && !lower)
@@ -161,7 +164,7 @@ static int tokenize(const phi_detector *d, phi_scratch *s)
                 size_t q = a;
                 while (q < b && t[q] != '-' && t[q] != '\'')
                     q++;
-                if (q < b) {
+                if (q < b && q - a >= 2 && b - q - 1 >= 2) {
                     uint8_t f1 = (uint8_t)phi_dict_get(&d->words, phi_hash_word(t + a, q - a));
                     uint8_t f2 =
                         (uint8_t)phi_dict_get(&d->words, phi_hash_word(t + q + 1, b - q - 1));
@@ -249,11 +252,33 @@ static float context_score(const uint8_t *t, const phi_tok *k, size_t i)
         /* "Dr. and Mrs. X" is rare; "Dr Jane Smith": handled by runs. */
     }
     if (g1 == G_SPACE && (tok_is(t, p1, "named") || tok_is(t, p1, "im"))) return 0.85f;
+    /* "Dear Quennell," (letters; "Dear Mr. X" goes through the title) */
+    if (g1 == G_SPACE && tok_is(t, p1, "dear")) return 0.85f;
+    /* "call Prosper", "paged Imhoff", "spoke with Mordecai Oyelaran", "ask for Pearl" */
+    if (g1 == G_SPACE && (p1->wflags & PHI_W_CONTACT)) return 0.75f;
+    if (g1 == G_SPACE && i >= 2 && gap_kind(t, k[i - 2].end, p1->start) == G_SPACE) {
+        const phi_tok *p2 = &k[i - 2];
+        if ((tok_is(t, p1, "to") || tok_is(t, p1, "with")) &&
+            (tok_is(t, p2, "spoke") || tok_is(t, p2, "speak") || tok_is(t, p2, "spoken") ||
+             tok_is(t, p2, "talked") || tok_is(t, p2, "talk") || tok_is(t, p2, "met")))
+            return 0.75f;
+        if (tok_is(t, p1, "for") && (tok_is(t, p2, "ask") || tok_is(t, p2, "asked"))) return 0.75f;
+    }
+    /* "bed 12 Osterhaut", "rm 4 Penrose": a room number, then the patient */
+    if ((p1->wflags & PHI_W_PLACE) && k[i].start - p1->end <= 8) {
+        size_t q = p1->end, nd = 0;
+        while (q < k[i].start && t[q] == ' ')
+            q++;
+        while (q < k[i].start && phi_is_digit(t[q]))
+            q++, nd++;
+        while (q < k[i].start && t[q] == ' ')
+            q++;
+        if (q == k[i].start && nd >= 1 && nd <= 4 && t[k[i].start - 1] == ' ') return 0.75f;
+    }
     /* "Pt Trelawney", "Patient Okafor": the patient word right before a capitalized word */
-    if (g1 == G_SPACE && (p1->shape == PHI_SH_CAP || p1->shape == PHI_SH_UPPER) &&
-        (tok_is(t, p1, "pt") || tok_is(t, p1, "patient") || tok_is(t, p1, "resident") ||
-         tok_is(t, p1, "client")))
-        return 0.75f;
+    if (g1 == G_SPACE && (tok_is(t, p1, "pt") || tok_is(t, p1, "patient") ||
+                          tok_is(t, p1, "resident") || tok_is(t, p1, "client")))
+        return (p1->shape == PHI_SH_CAP || p1->shape == PHI_SH_UPPER) ? 0.75f : 0.7f;
     if (g1 == G_OTHER && p1->end + 3 >= k[i].start && tok_is(t, p1, "i") && t[p1->end] == '\'' &&
         t[p1->end + 1] == 'm')
         return 0.85f;
@@ -274,6 +299,22 @@ static bool sentence_start(const uint8_t *t, const phi_tok *k, size_t i)
         j--;
     }
     return false;
+}
+
+/* Does token i open a line or follow a colon ("Patient: X", "\nX")? */
+static bool line_start(const uint8_t *t, const phi_tok *k, size_t i)
+{
+    if (i == 0) return true;
+    for (size_t j = k[i - 1].end; j < k[i].start; j++)
+        if (t[j] == '\n' || t[j] == ':') return true;
+    return false;
+}
+
+/* Is the token one of the possessives/articles before a relation word? */
+static bool poss_word(const uint8_t *t, const phi_tok *k)
+{
+    return tok_is(t, k, "the") || tok_is(t, k, "his") || tok_is(t, k, "her") ||
+           tok_is(t, k, "my") || tok_is(t, k, "our") || tok_is(t, k, "their");
 }
 
 /* ---- the document name set ---- */
@@ -377,6 +418,26 @@ int phi_names_run(const phi_detector *d, phi_scratch *s)
                 !((k[i].dflags & PHI_D_COMMON) && !(k[i].dflags & (PHI_D_FIRST | PHI_D_LAST))))
                 if (sc < 0.85f) sc = 0.85f;
         }
+        /* "Prosper, the neighbor": a relation in apposition after the word. */
+        if (i + 2 < n && gap_kind(t, k[i].end, k[i + 1].start) == G_COMMA &&
+            poss_word(t, &k[i + 1]) && (k[i + 2].wflags & PHI_W_RELATION) &&
+            gap_kind(t, k[i + 1].end, k[i + 2].start) == G_SPACE &&
+            !((k[i].dflags & PHI_D_COMMON) && !(k[i].dflags & (PHI_D_FIRST | PHI_D_LAST))))
+            if (sc < 0.85f) sc = 0.85f;
+        /* "DUNMORROW, CLIFF", "Kellerby, Chidi, a 102 year old": Last, First opening a line
+         * or after a label, the second word a first name, no lower-case word right after
+         * ("Boston, Mary said" is a sentence). */
+        if (i + 1 < n && k[i].shape != PHI_SH_INITIAL && k[i + 1].shape == k[i].shape &&
+            (k[i + 1].dflags & PHI_D_FIRST) && nameable(&k[i + 1]) &&
+            gap_kind(t, k[i].end, k[i + 1].start) == G_COMMA && line_start(t, k, i) &&
+            ((k[i].dflags & (PHI_D_FIRST | PHI_D_LAST)) || !(k[i].dflags & PHI_D_COMMON))) {
+            int ga = i + 2 < n ? gap_kind(t, k[i + 1].end, k[i + 2].start) : G_NONE;
+            if (!((ga == G_SPACE || ga == G_DOTSPACE) && k[i + 2].shape == PHI_SH_LOWER)) {
+                if (sc < 0.8f) sc = 0.8f;
+                if (k[i + 1].score < 0.8f) k[i + 1].score = 0.8f;
+            }
+        }
+        if (k[i].score > sc) sc = k[i].score; /* raised by the word before it */
         k[i].score = sc;
         if (sc >= 0.6f) strong++;
     }
@@ -466,6 +527,9 @@ int phi_names_run(const phi_detector *d, phi_scratch *s)
             if (poss && j + 1 < n && (k[j + 1].wflags & PHI_W_EPONYM)) kill = true;
         }
         if (j - i == 1 && k[i].shape == PHI_SH_INITIAL) best = 0;
+        /* The surname of a strong full name recurs alone, even when it is a word ("Fox"). */
+        if (!kill && words >= 2 && best >= 0.75f && k[j - 1].shape != PHI_SH_INITIAL)
+            k[j - 1].surname = 1;
         for (size_t q = i; q < j; q++) {
             if (kill) {
                 k[q].score = 0;
@@ -487,15 +551,28 @@ int phi_names_run(const phi_detector *d, phi_scratch *s)
         for (size_t q = 0; q < n; q++) {
             if (k[q].score >= 0.7f && k[q].shape != PHI_SH_INITIAL && k[q].end - k[q].start >= 2 &&
                 !(k[q].wflags & NOT_A_NAME)) {
-                bool ambig_only = (k[q].dflags & (PHI_D_COMMON | PHI_D_AMBIG)) && k[q].score < 0.8f;
+                bool ambig_only = (k[q].dflags & (PHI_D_COMMON | PHI_D_AMBIG)) &&
+                                  k[q].score < 0.8f && !k[q].surname;
                 if (!ambig_only) set_add(s, k[q].hash), added++;
             }
         }
         if (added)
             for (size_t q = 0; q < n; q++)
                 if (k[q].score < 0.7f && (k[q].shape == PHI_SH_CAP || k[q].shape == PHI_SH_UPPER) &&
-                    !(k[q].wflags & NOT_A_NAME) && set_has(s, k[q].hash))
+                    !(k[q].wflags & NOT_A_NAME) && set_has(s, k[q].hash)) {
                     k[q].score = 0.7f;
+                    /* "Saoirse Brackwater" on a letter's first line, once "Mr. Brackwater"
+                     * is known: a name-like neighbour joins the known word. */
+                    for (int dir = -1; dir <= 1; dir += 2) {
+                        if (dir < 0 ? q == 0 : q + 1 >= n) continue;
+                        phi_tok *o = &k[dir < 0 ? q - 1 : q + 1];
+                        if (o->score >= 0.45f || !nameable(o) || o->shape == PHI_SH_INITIAL)
+                            continue;
+                        if ((o->dflags & PHI_D_COMMON) && !(o->dflags & PHI_D_FIRST)) continue;
+                        if (!joined(t, dir < 0 ? o : &k[q], dir < 0 ? &k[q] : o)) continue;
+                        o->score = 0.6f;
+                    }
+                }
     }
     /* Known cities after a preposition: "in Durham", "from Providence". */
     for (size_t q = 1; q < n; q++) {
