@@ -209,7 +209,10 @@ int phi_detector_new(const phi_config *cfg, phi_detector **out)
         goto fail;
     }
     for (size_t i = 0; i < phi_patterns_count; i++)
-        if (phi_patterns[i].kind == PHI_PK_TOKEN) d->idscan_pat = (uint16_t)i;
+        if (phi_patterns[i].kind == PHI_PK_TOKEN)
+            d->idscan_pat = (uint16_t)i;
+        else if (phi_patterns[i].kind == PHI_PK_CSCAN)
+            d->prep_pat = (uint16_t)i;
     d->build_ms = now_ms() - t0;
     *out = d;
     return PHI_OK;
@@ -272,6 +275,7 @@ void phi_scratch_free(phi_scratch *s)
     free(s->nameset.p);
     free(s->surmap.p);
     free(s->out.p);
+    free(s->prep.p);
     free(s);
 }
 

@@ -522,6 +522,10 @@ int phi_detect_run(const phi_detector *d, phi_scratch *s, const uint8_t *text, s
             sorted = cmp_kw(&k[i - 1], &k[i]) <= 0;
         if (!sorted) qsort(s->kws.p, s->kws.n, sizeof(phi_kw), cmp_kw);
     }
+    {
+        int rc = phi_city_prep_scan(d, s, d->prep_pat);
+        if (rc) return rc;
+    }
     phi_cand *c = s->cands.p;
     for (size_t i = 0; i < s->cands.n; i++) {
         int rc = find_start(d, s, &c[i]);

@@ -97,6 +97,7 @@ typedef enum phi_pkind {
     PHI_PK_CONTEXT,   /* a context keyword (label) */
     PHI_PK_TOKEN,     /* not compiled: candidates made by the C id scanner */
     PHI_PK_VALUE_END, /* a value whose start its validator finds (literal anchor at the end) */
+    PHI_PK_CSCAN,     /* not compiled: the expression is matched by C code (phi_city_prep_scan) */
 } phi_pkind;
 
 /* Context classes of keywords. */
@@ -204,6 +205,7 @@ struct phi_detector {
     uint32_t n_sur_last;  /* count */
     double build_ms;      /* time phi_detector_new took */
     uint16_t idscan_pat;  /* index of the id scanner's pseudo-pattern in phi_patterns */
+    uint16_t prep_pat;    /* index of the "in X" pattern that phi_city_prep_scan matches */
 };
 
 /* A candidate from the regex pass or the name pass. */
@@ -261,6 +263,7 @@ struct phi_scratch {
     phi_vec nameset;       /* uint64_t open-addressing set of name hashes */
     phi_vec surmap;        /* redaction: uint64_t original hash -> surrogate (packed) */
     phi_vec out;           /* redaction output buffer */
+    phi_vec prep;          /* phi_city_prep_scan: matches before they become candidates */
     int oom;               /* set by callbacks when a push failed */
     const uint8_t *text;   /* document being scanned */
     size_t len;            /* its length */
@@ -323,6 +326,8 @@ void phi_validate_city_state(const phi_detector *d, phi_scratch *s, phi_cand *c)
 void phi_validate_city_ctx(const phi_detector *d, phi_scratch *s, phi_cand *c);
 /* A facility word: walk back over the facility's name. */
 void phi_validate_facility(const phi_detector *d, phi_scratch *s, phi_cand *c);
+/* "in X", "from X" (pattern prep_pat) matched in C; appends candidates with their starts. */
+int phi_city_prep_scan(const phi_detector *d, phi_scratch *s, uint16_t pat);
 /* Free-form addresses after an address cue or opening a line; appends candidates. */
 int phi_addr_grab(const phi_detector *d, phi_scratch *s);
 

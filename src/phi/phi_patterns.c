@@ -177,10 +177,10 @@ const phi_pattern phi_patterns[] = {
       "(?:[A-Z\\xc0-\\xff][a-z\\x80-\\xff]{1,30}|[A-Z\\x80-\\xff]{3,30})"
       "(?:[ -](?:[A-Z\\xc0-\\xff][a-z\\x80-\\xff]{1,30}|[A-Z\\x80-\\xff]{3,30})){0,2}",
       0, PHI_CITY, PHI_V_CITY_CTX, 0.7f),
-    V("\\b(?:in|at|from|to)\\s{1,3}(?:[A-Z\\xc0-\\xff][a-z\\x80-\\xff]{1,30}|[A-Z\\x80-\\xff]{3,30}"
-      ")"
-      "(?:[ -](?:[A-Z\\xc0-\\xff][a-z\\x80-\\xff]{1,30}|[A-Z\\x80-\\xff]{3,30})){0,2}",
-      0, PHI_CITY, PHI_V_CITY_CTX, 0.5f),
+    /* "in X": matched by phi_city_prep_scan (C), not compiled; the expression says what it does */
+    {"\\b(?:in|at|from|to)\\s{1,3}(?:[A-Z\\xc0-\\xff][a-z\\x80-\\xff]{1,30}|[A-Z\\x80-\\xff]{3,30})"
+     "(?:[ -](?:[A-Z\\xc0-\\xff][a-z\\x80-\\xff]{1,30}|[A-Z\\x80-\\xff]{3,30})){0,2}",
+     0, PHI_PK_CSCAN, PHI_CITY, PHI_V_CITY_CTX, 0.5f, 0},
     /* facility words: the validator walks back over the name's capitalized words */
     E("\\b" FACWORD "\\b", 0, PHI_FACILITY, PHI_V_FACILITY, 0.85f),
     E("\\b" FACWORD_UP "\\b", 0, PHI_FACILITY, PHI_V_FACILITY, 0.85f),
@@ -315,7 +315,8 @@ int phi_patterns_compile(phi_dbset *set)
     if (!exprs || !flags || !ids || !set->som || !set->width || !set->minw) goto out_free;
     unsigned k = 0;
     for (size_t i = 0; i < n; i++) {
-        if (phi_patterns[i].kind == PHI_PK_TOKEN) continue; /* not a regex */
+        if (phi_patterns[i].kind == PHI_PK_TOKEN || phi_patterns[i].kind == PHI_PK_CSCAN)
+            continue; /* not compiled */
         exprs[k] = phi_patterns[i].re;
         flags[k] = phi_patterns[i].flags;
         ids[k] = (unsigned)i;

@@ -463,3 +463,140 @@ int phi_addr_grab(const phi_detector *d, phi_scratch *s)
     }
     return PHI_OK;
 }
+
+/* ---- "in X", "at X", "from X", "to X" without Hyperscan ----
+ *
+ * The expression
+ *   \b(?:in|at|from|to)\s{1,3}W(?:[ -]W){0,2}
+ *   W = [A-Z\xc0-\xff][a-z\x80-\xff]{1,30} | [A-Z\x80-\xff]{3,30}
+ * matched at nearly every capitalized word after a preposition: in the
+ * Hyperscan pass it reported a match at every byte of those words, and the
+ * start of each candidate cost a window scan. The same matches are cheap to
+ * find directly: every end the expression can reach from each preposition,
+ * the leftmost start for each end, and (as the Hyperscan callback did) one
+ * candidate per run of consecutive ends. */
+
+static int hs_space(uint8_t c)
+{
+    return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+static int hs_word(uint8_t c)
+{
+    return phi_is_alnum(c) || c == '_';
+}
+
+/* A found end and its start (leftmost wins). */
+typedef struct prep_m {
+    uint32_t start, end;
+} prep_m;
+
+/* Record every end reachable from a W at pos, with up to `more` further words. */
+static int prep_words(phi_scratch *s, phi_vec *v, uint32_t start, size_t pos, int more)
+{
+    const uint8_t *t = s->text;
+    size_t len = s->len;
+    if (pos >= len) return PHI_OK;
+    uint8_t c0 = t[pos];
+    /* alternative 1: [A-Z\xc0-\xff][a-z\x80-\xff]{1,30} */
+    if ((c0 >= 'A' && c0 <= 'Z') || c0 >= 0xC0) {
+        size_t k = 0;
+        while (pos + 1 + k < len && k < 30 &&
+               ((t[pos + 1 + k] >= 'a' && t[pos + 1 + k] <= 'z') || t[pos + 1 + k] >= 0x80))
+            k++;
+        for (size_t q = 1; q <= k; q++) {
+            prep_m *m = phi_vec_push(v, sizeof *m);
+            if (!m) return PHI_ENOMEM;
+            m->start = start, m->end = (uint32_t)(pos + 1 + q);
+        }
+        size_t e = pos + 1 + k;
+        if (k >= 1 && more > 0 && e < len && (t[e] == ' ' || t[e] == '-')) {
+            int rc = prep_words(s, v, start, e + 1, more - 1);
+            if (rc) return rc;
+        }
+    }
+    /* alternative 2: [A-Z\x80-\xff]{3,30} */
+    {
+        size_t m = 0;
+        while (pos + m < len && m < 30 &&
+               ((t[pos + m] >= 'A' && t[pos + m] <= 'Z') || t[pos + m] >= 0x80))
+            m++;
+        for (size_t q = 3; q <= m; q++) {
+            prep_m *r = phi_vec_push(v, sizeof *r);
+            if (!r) return PHI_ENOMEM;
+            r->start = start, r->end = (uint32_t)(pos + q);
+        }
+        size_t e = pos + m;
+        if (m >= 3 && more > 0 && e < len && (t[e] == ' ' || t[e] == '-')) {
+            int rc = prep_words(s, v, start, e + 1, more - 1);
+            if (rc) return rc;
+        }
+    }
+    return PHI_OK;
+}
+
+static bool prep_less(const prep_m *x, const prep_m *y)
+{
+    return x->end != y->end ? x->end < y->end : x->start < y->start;
+}
+
+int phi_city_prep_scan(const phi_detector *d, phi_scratch *s, uint16_t pat)
+{
+    (void)d;
+    const uint8_t *t = s->text;
+    size_t len = s->len;
+    phi_vec *v = &s->prep;
+    v->n = 0;
+    size_t i = 0;
+    while (i + 3 < len) {
+        /* next 'i', 'a', 'f' or 't' that starts a word */
+        uint8_t c = t[i];
+        if (!(c == 'i' || c == 'a' || c == 'f' || c == 't') || (i > 0 && hs_word(t[i - 1]))) {
+            i++;
+            continue;
+        }
+        size_t w = 0;
+        if ((c == 'i' && t[i + 1] == 'n') || (c == 'a' && t[i + 1] == 't') ||
+            (c == 't' && t[i + 1] == 'o'))
+            w = 2;
+        else if (c == 'f' && i + 4 < len && t[i + 1] == 'r' && t[i + 2] == 'o' && t[i + 3] == 'm')
+            w = 4;
+        if (!w || !hs_space(t[i + w])) {
+            i++;
+            continue;
+        }
+        size_t p = i + w, sp = 0;
+        while (p < len && sp < 3 && hs_space(t[p]))
+            p++, sp++;
+        int rc = prep_words(s, v, (uint32_t)i, p, 2); /* a space cannot start a word */
+        if (rc) return rc;
+        i++;
+    }
+    if (v->n == 0) return PHI_OK;
+    prep_m *m = v->p;
+    size_t n = v->n;
+    /* Nearly sorted already (starts ascend, a start's ends mostly ascend): an
+     * insertion sort costs about one comparison each and never allocates. */
+    for (size_t k = 1; k < n; k++) {
+        prep_m x = m[k];
+        size_t j = k;
+        while (j > 0 && prep_less(&x, &m[j - 1])) {
+            m[j] = m[j - 1];
+            j--;
+        }
+        m[j] = x;
+    }
+    /* unique ends (leftmost start), then one candidate per run of consecutive ends */
+    size_t u = 0;
+    for (size_t k = 0; k < n; k++)
+        if (u == 0 || m[u - 1].end != m[k].end) m[u++] = m[k];
+    for (size_t k = 0; k < u; k++) {
+        if (k + 1 < u && m[k + 1].end == m[k].end + 1) continue; /* the run goes on */
+        phi_cand *c = phi_vec_push(&s->cands, sizeof *c);
+        if (!c) return PHI_ENOMEM;
+        c->start = m[k].start, c->end = m[k].end, c->pat = pat;
+        c->type = phi_patterns[pat].what, c->dead = 0, c->score = phi_patterns[pat].score;
+    }
+    v->n = 0;
+    return PHI_OK;
+}
