@@ -200,7 +200,9 @@ int phi_detector_new(const phi_config *cfg, phi_detector **out)
             i = j + 1;
         }
     }
-    if ((rc = phi_dict_build_context(&d->ctx))) goto fail;
+    if ((rc = phi_dict_build_context(&d->ctx)) || (rc = phi_places_build_dict(&d->addrw)) ||
+        (rc = phi_labels_build(&d->labels)))
+        goto fail;
     if ((rc = pick_surrogates(&d->words, first, PHI_D_FIRST, &d->sur_first, &d->n_sur_first)) ||
         (rc = pick_surrogates(&d->words, last, PHI_D_LAST, &d->sur_last, &d->n_sur_last)))
         goto fail;
@@ -227,6 +229,8 @@ void phi_detector_free(phi_detector *d)
     phi_dbset_free(&d->db);
     phi_dict_free(&d->words);
     phi_dict_free(&d->ctx);
+    phi_dict_free(&d->addrw);
+    phi_labels_free(&d->labels);
     free(d->sur_first);
     free(d->sur_last);
     free(d);
@@ -240,7 +244,7 @@ size_t phi_detector_memory(const phi_detector *d)
     for (size_t i = 0; i < d->db.n; i++)
         if (d->db.som[i] && hs_database_size(d->db.som[i], &sz) == HS_SUCCESS) db += sz;
     return sizeof *d + db + ((size_t)d->words.mask + 1) * 8 + ((size_t)d->ctx.mask + 1) * 8 +
-           (d->n_sur_first + d->n_sur_last) * sizeof(uint32_t);
+           ((size_t)d->addrw.mask + 1) * 8 + (d->n_sur_first + d->n_sur_last) * sizeof(uint32_t);
 }
 
 int phi_scratch_new(const phi_detector *d, phi_scratch **out)

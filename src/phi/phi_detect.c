@@ -1,6 +1,7 @@
 /*
- * phi_detect: the scan. One Hyperscan pass collects value candidates and
- * context keywords; each candidate is then validated (checksums, calendar,
+ * phi_detect: the scan. One Hyperscan pass collects value candidates, C
+ * loops the context keywords (phi_labels.c), the "in X" places and the id
+ * tokens; each candidate is then validated (checksums, calendar,
  * SSA rules) and scored with the keywords just before or after it; the name
  * pass adds person names; overlaps are resolved and the survivors become the
  * entities of the result.
@@ -27,20 +28,7 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
     (void)from; /* no start-of-match tracking in the main database */
     phi_scratch *s = ctx;
     const phi_pattern *p = &phi_patterns[id];
-    if (p->kind == PHI_PK_CONTEXT) {
-        /* A keyword's start: back over its last word (enough for the gap checks). */
-        size_t a = to;
-        while (a > 0 && phi_is_alpha(s->text[a - 1]))
-            a--;
-        if (a == to && a > 0) a--; /* "#" */
-        phi_kw *k = s->kws.p;
-        size_t n = s->kws.n;
-        if (n && k[n - 1].cls == p->what && k[n - 1].end == to) return 0;
-        phi_kw *nk = phi_vec_push(&s->kws, sizeof *nk);
-        if (!nk) goto oom;
-        nk->start = (uint32_t)a, nk->end = (uint32_t)to, nk->cls = p->what;
-        return 0;
-    }
+    /* Context labels are not in the database: phi_labels_scan finds them. */
     phi_cand *c = s->cands.p;
     size_t n = s->cands.n;
     /* A pattern ending in an open class ("[^\s]+") reports every byte: keep the last. */
@@ -523,7 +511,8 @@ int phi_detect_run(const phi_detector *d, phi_scratch *s, const uint8_t *text, s
         if (!sorted) qsort(s->kws.p, s->kws.n, sizeof(phi_kw), cmp_kw);
     }
     {
-        int rc = phi_city_prep_scan(d, s, d->prep_pat);
+        int rc = phi_labels_scan(d, s);
+        if (!rc) rc = phi_city_prep_scan(d, s, d->prep_pat);
         if (rc) return rc;
     }
     phi_cand *c = s->cands.p;

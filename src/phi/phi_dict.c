@@ -92,6 +92,13 @@ int phi_dict_add(phi_dict *d, const char *word, uint16_t flags)
     return PHI_OK;
 }
 
+int phi_dict_add_hash(phi_dict *d, uint64_t h, uint16_t flags)
+{
+    if (d->count * 2 >= d->mask) return PHI_ENOMEM; /* sized too small: a bug */
+    put(d, h, flags);
+    return PHI_OK;
+}
+
 int phi_dict_add_lines(phi_dict *d, phi_blob b, uint16_t flags)
 {
     size_t i = 0;

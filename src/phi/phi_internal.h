@@ -84,8 +84,15 @@ int phi_dict_add(phi_dict *d, const char *word, uint16_t flags);
 int phi_dict_init(phi_dict *d, size_t n);
 /* Release the table. */
 void phi_dict_free(phi_dict *d);
+/* Add a word by its hash (phi_hash_word) with flags. */
+int phi_dict_add_hash(phi_dict *d, uint64_t h, uint16_t flags);
 /* Flags of the word with hash h (0 when absent). */
 uint16_t phi_dict_get(const phi_dict *d, uint64_t h);
+/* Start loading the slot of hash h (a lookup soon after finds it in cache). */
+static inline void phi_dict_prefetch(const phi_dict *d, uint64_t h)
+{
+    __builtin_prefetch(&d->slots[(uint32_t)(h >> 20) & d->mask]);
+}
 /* Build the context-word table (titles, relations, months ...). */
 int phi_dict_build_context(phi_dict *d);
 
@@ -192,6 +199,22 @@ int phi_patterns_deserialize(const uint8_t *p, size_t len, phi_dbset *set);
 /* Free the databases (not the struct). */
 void phi_dbset_free(phi_dbset *set);
 
+/* ---- context labels in C (phi_labels.c) ---- */
+
+/* The label phrases indexed by their first word (read-only after build). */
+typedef struct phi_labels {
+    phi_dict first;  /* hash of a first word -> 1 + index into order of its first phrase */
+    phi_dict weak;   /* "at", "on", "in" ...: weak address cues before a number */
+    uint16_t *order; /* phrase indices sorted by the hash of their first word */
+    uint64_t *hash;  /* per phrase: hash of its first word */
+    size_t n;        /* phrases */
+} phi_labels;
+
+/* Build the phrase index. */
+int phi_labels_build(phi_labels *l);
+/* Release it. */
+void phi_labels_free(phi_labels *l);
+
 /* ---- detector and scratch ---- */
 
 struct phi_detector {
@@ -199,6 +222,8 @@ struct phi_detector {
     phi_dbset db;         /* compiled patterns */
     phi_dict words;       /* names and common words */
     phi_dict ctx;         /* context words */
+    phi_dict addrw;       /* address words (PHI_A_*) for the free-form address grabber */
+    phi_labels labels;    /* context label phrases */
     uint32_t *sur_first;  /* offsets into first-name blob usable as surrogates */
     uint32_t n_sur_first; /* count */
     uint32_t *sur_last;   /* offsets into last-name blob usable as surrogates */
@@ -274,6 +299,8 @@ struct phi_scratch {
 /* Run the whole scan; leaves sorted, non-overlapping entities in s->ents. */
 int phi_detect_run(const phi_detector *d, phi_scratch *s, const uint8_t *text, size_t len);
 
+/* Context labels: fills s->kws (sorted by end, then class) from the text. */
+int phi_labels_scan(const phi_detector *d, phi_scratch *s);
 /* Id scanner: appends id-shaped tokens (letters and digits) to s->cands. */
 int phi_ids_run(const phi_detector *d, phi_scratch *s);
 /* Validate one id-shaped candidate (labelled ids, long numbers). */
@@ -326,6 +353,13 @@ void phi_validate_city_state(const phi_detector *d, phi_scratch *s, phi_cand *c)
 void phi_validate_city_ctx(const phi_detector *d, phi_scratch *s, phi_cand *c);
 /* A facility word: walk back over the facility's name. */
 void phi_validate_facility(const phi_detector *d, phi_scratch *s, phi_cand *c);
+/* Address word flags (phi_detector.addrw). */
+enum {
+    PHI_A_LOWER = 1 << 0,  /* lower-case word that may stand inside an address ("rua", "apt") */
+    PHI_A_STRONG = 1 << 1, /* street or unit word ("street", "suite", "box") */
+};
+/* Build the address word table. */
+int phi_places_build_dict(phi_dict *d);
 /* "in X", "from X" (pattern prep_pat) matched in C; appends candidates with their starts. */
 int phi_city_prep_scan(const phi_detector *d, phi_scratch *s, uint16_t pat);
 /* Free-form addresses after an address cue or opening a line; appends candidates. */

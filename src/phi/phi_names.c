@@ -157,6 +157,21 @@ static int tokenize(const phi_detector *d, phi_scratch *s)
         if (k->shape == PHI_SH_LOWER && wl > 16) continue;
         k->hash = phi_hash_word(t + a, wl);
         k->wflags = phi_dict_get(&d->ctx, k->hash);
+        if (k->shape == PHI_SH_CAP || k->shape == PHI_SH_UPPER)
+            phi_dict_prefetch(&d->words, k->hash); /* looked up below, after more words */
+    }
+    /* Second pass: the big word table for capitalized words. Its slots were
+     * prefetched in the first pass; PREFETCH_AHEAD more are requested here so
+     * that the cache misses of a long document overlap. */
+    phi_tok *toks = s->toks.p;
+    size_t nt = s->toks.n;
+    enum { PREFETCH_AHEAD = 16 };
+    for (size_t q0 = 0; q0 < nt; q0++) {
+        if (q0 + PREFETCH_AHEAD < nt && (toks[q0 + PREFETCH_AHEAD].shape == PHI_SH_CAP ||
+                                         toks[q0 + PREFETCH_AHEAD].shape == PHI_SH_UPPER))
+            phi_dict_prefetch(&d->words, toks[q0 + PREFETCH_AHEAD].hash);
+        phi_tok *k = &toks[q0];
+        size_t a = k->start, b = k->end;
         if (k->shape == PHI_SH_CAP || k->shape == PHI_SH_UPPER) {
             k->dflags = (uint8_t)phi_dict_get(&d->words, k->hash);
             if (!(k->dflags & (PHI_D_FIRST | PHI_D_LAST | PHI_D_COMMON))) {

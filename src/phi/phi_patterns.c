@@ -1,9 +1,11 @@
 /*
  * phi_patterns: the Hyperscan expressions of the single regex pass.
  *
- * Two kinds of patterns share one database, so one pass over the text finds
- * both: VALUE patterns (a date, a phone number, an id-shaped token ...) and
- * CONTEXT patterns (labels such as "MRN", "fax", "DOB", "pain"). Validators
+ * Two kinds of patterns: VALUE patterns (a date, a phone number ...), compiled
+ * into one Hyperscan database, and CONTEXT patterns (labels such as "MRN",
+ * "fax", "DOB", "pain"), which are the definition of what phi_labels.c
+ * matches in C (cheaper: short words that occur everywhere were a third of
+ * the database's cost) and are compiled only by its test. Validators
  * and context scoring in phi_detect.c combine them afterwards. Keeping the
  * labels out of the value patterns keeps each expression small (Hyperscan
  * compiles faster and scans faster) and lets any label serve any value form.
@@ -315,8 +317,9 @@ int phi_patterns_compile(phi_dbset *set)
     if (!exprs || !flags || !ids || !set->som || !set->width || !set->minw) goto out_free;
     unsigned k = 0;
     for (size_t i = 0; i < n; i++) {
-        if (phi_patterns[i].kind == PHI_PK_TOKEN || phi_patterns[i].kind == PHI_PK_CSCAN)
-            continue; /* not compiled */
+        if (phi_patterns[i].kind == PHI_PK_TOKEN || phi_patterns[i].kind == PHI_PK_CSCAN ||
+            phi_patterns[i].kind == PHI_PK_CONTEXT)
+            continue; /* not compiled: matched in C (labels: phi_labels.c) */
         exprs[k] = phi_patterns[i].re;
         flags[k] = phi_patterns[i].flags;
         ids[k] = (unsigned)i;

@@ -294,6 +294,16 @@ static const char *const addr_strong[] = {
     "apo",    "fpo", "dpo",     "floor",  "strasse",   "utca", "rua",   "rue",     "via",
     "calle",  "vej", "gade",    "katu",   "highway",   "hwy",  "route", "parkway", NULL};
 
+int phi_places_build_dict(phi_dict *d)
+{
+    int rc = phi_dict_init(d, 256);
+    for (size_t i = 0; !rc && addr_lower[i]; i++)
+        rc = phi_dict_add(d, addr_lower[i], PHI_A_LOWER);
+    for (size_t i = 0; !rc && addr_strong[i]; i++)
+        rc = phi_dict_add(d, addr_strong[i], PHI_A_STRONG);
+    return rc;
+}
+
 /* Scan an address-like region from p; returns its end (== p when none). */
 static size_t addr_region(const phi_detector *d, const uint8_t *t, size_t len, size_t p,
                           int *numbers, int *good_words, int *strong_words)
@@ -353,28 +363,24 @@ static size_t addr_region(const phi_detector *d, const uint8_t *t, size_t len, s
             while (j < len && (phi_is_alpha(t[j]) || t[j] >= 0x80 || t[j] == '\''))
                 j++;
             size_t wl = j - i;
-            char w[24];
             bool lower = c >= 'a' && c <= 'z';
-            if (wl < sizeof w) {
-                for (size_t k = 0; k < wl; k++)
-                    w[k] = (char)phi_lower(t[i + k]);
-                w[wl] = 0;
-            } else {
-                w[0] = 0;
-            }
-            bool strong = w[0] && phi_in_list(w, addr_strong);
-            if (lower && !(w[0] && phi_in_list(w, addr_lower))) {
+            /* one hash per word for the three tables (lists hold words under 24 bytes) */
+            uint64_t h = phi_hash_word(t + i, wl);
+            uint16_t af = wl < 24 ? phi_dict_get(&d->addrw, h) : 0;
+            bool strong = af & PHI_A_STRONG;
+            uint16_t f = phi_dict_get(&d->words, h);
+            if (lower && !(af & PHI_A_LOWER)) {
                 /* foreign street words: "tér", "hersnapvej", "midtvollen" */
                 bool nonascii = false;
                 for (size_t q = i; q < j && !nonascii; q++)
                     nonascii = t[q] >= 0x80;
-                uint16_t lf = phi_dict_get(&d->words, phi_hash_word(t + i, wl));
-                if (!(nonascii || (*numbers >= 1 && wl >= 4 && lf == 0))) break;
+                if (!(nonascii || (*numbers >= 1 && wl >= 4 && f == 0))) break;
             }
             if (strong) (*strong_words)++;
-            if (w[0] && (!strcmp(w, "am") || !strcmp(w, "pm")) && !lower) break;
-            uint16_t f = phi_dict_get(&d->words, phi_hash_word(t + i, wl));
-            uint16_t cf = phi_dict_get(&d->ctx, phi_hash_word(t + i, wl));
+            if (wl == 2 && (phi_lower(t[i]) == 'a' || phi_lower(t[i]) == 'p') &&
+                phi_lower(t[i + 1]) == 'm' && !lower)
+                break;
+            uint16_t cf = phi_dict_get(&d->ctx, h);
             if (!lower && (cf & (PHI_W_MONTH | PHI_W_TITLE)) && !strong) break;
             words++;
             if (strong || (wl >= 3 && (!(f & PHI_D_COMMON) || c >= 0x80))) (*good_words)++;

@@ -1,11 +1,12 @@
 /*
  * test_phi_cscan: expressions of the pattern table that C code matches
- * instead of Hyperscan (phi_city_prep_scan) give the same candidates as
+ * instead of Hyperscan (phi_city_prep_scan, phi_labels_scan) give the same results as
  * Hyperscan would: for every reachable end, the leftmost start, and one
  * candidate per run of consecutive ends. Compared on random strings built
  * from the pieces the expressions care about (prepositions, capitals, spaces
  * of every kind, hyphens, UTF-8 and stray high bytes, underscores, digits).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,4 +121,143 @@ TEST(city_prep_scan_matches_hyperscan)
     phi_detector_free(det);
 }
 
-UNIT_MAIN(T(city_prep_scan_matches_hyperscan))
+/* ---- context labels ---- */
+
+typedef struct kwlist {
+    phi_kw k[8192]; /* keywords as the Hyperscan callback made them */
+    size_t n;       /* count */
+    const uint8_t *text;
+} kwlist;
+
+/* The callback phi_detect.c used for context patterns before phi_labels_scan. */
+static int on_label(unsigned id, unsigned long long from, unsigned long long to, unsigned fl,
+                    void *ctx)
+{
+    (void)from;
+    (void)fl;
+    kwlist *l = ctx;
+    size_t a = to;
+    while (a > 0 && phi_is_alpha(l->text[a - 1]))
+        a--;
+    if (a == to && a > 0) a--;
+    uint8_t cls = phi_patterns[id].what;
+    if (l->n && l->k[l->n - 1].cls == cls && l->k[l->n - 1].end == to) return 0;
+    if (l->n < 8192) {
+        l->k[l->n].start = (uint32_t)a, l->k[l->n].end = (uint32_t)to, l->k[l->n].cls = cls;
+        l->n++;
+    }
+    return 0;
+}
+
+static int cmp_kw(const void *a, const void *b)
+{
+    const phi_kw *x = a, *y = b;
+    if (x->end != y->end) return x->end < y->end ? -1 : 1;
+    return x->cls < y->cls ? -1 : x->cls > y->cls;
+}
+
+/* Compare phi_labels_scan with the context expressions on one text; 0 when equal. */
+static int labels_differ(hs_database_t *db, hs_scratch_t *hss, const char *buf, size_t len)
+{
+    static kwlist want;
+    want.n = 0, want.text = (const uint8_t *)buf;
+    if (hs_scan(db, buf, (unsigned)len, 0, hss, on_label, &want) != HS_SUCCESS) return 1;
+    /* Hyperscan orders by end; within one end the order is its own: compare sorted sets */
+    qsort(want.k, want.n, sizeof want.k[0], cmp_kw);
+    scr->text = (const uint8_t *)buf, scr->len = len, scr->kws.n = 0;
+    if (phi_labels_scan(det, scr) != PHI_OK) return 1;
+    const phi_kw *g = scr->kws.p;
+    int bad = scr->kws.n != want.n;
+    for (size_t i = 0; !bad && i < want.n; i++)
+        bad =
+            g[i].start != want.k[i].start || g[i].end != want.k[i].end || g[i].cls != want.k[i].cls;
+    if (bad) {
+        fprintf(stderr, "  text [%.*s]\n  hyperscan:", (int)(len > 300 ? 300 : len), buf);
+        for (size_t i = 0; i < want.n && i < 40; i++)
+            fprintf(stderr, " %u-%u/%u", want.k[i].start, want.k[i].end, want.k[i].cls);
+        fprintf(stderr, "\n  C:        ");
+        for (size_t i = 0; i < scr->kws.n && i < 40; i++)
+            fprintf(stderr, " %u-%u/%u", g[i].start, g[i].end, g[i].cls);
+        fprintf(stderr, "\n");
+    }
+    return bad;
+}
+
+TEST(labels_match_hyperscan)
+{
+    CHECK_INT(phi_detector_new(NULL, &det), PHI_OK);
+    CHECK_INT(phi_scratch_new(det, &scr), PHI_OK);
+    const char *ex[64];
+    unsigned fl[64], ids[64], n = 0;
+    for (size_t i = 0; i < phi_patterns_count && n < 64; i++)
+        if (phi_patterns[i].kind == PHI_PK_CONTEXT)
+            ex[n] = phi_patterns[i].re, fl[n] = phi_patterns[i].flags, ids[n] = (unsigned)i, n++;
+    CHECK(n >= 20);
+    hs_database_t *db = NULL;
+    hs_compile_error_t *err = NULL;
+    hs_scratch_t *hss = NULL;
+    CHECK_INT(hs_compile_multi(ex, fl, ids, n, HS_MODE_BLOCK, NULL, &db, &err), HS_SUCCESS);
+    CHECK_INT(hs_alloc_scratch(db, &hss), HS_SUCCESS);
+    /* random texts from label words, their pieces, separators and look-alikes */
+    static const char *const pieces[] = {
+        "MRN",      "mr",        "#",         " ",        "  ",        "\n",      "\t",
+        "\v",       ".",         ":",         "-",        "/",         "_",       "1",
+        "42",       "medical",   "record",    "Record",   "number",    "no",      "No.",
+        "med",      "rec",       "chart",     "unit",     "hospital",  "id",      "ID",
+        "patient",  "pt",        "encounter", "visit",    "csn",       "fin",     "har",
+        "a/c",      "a",         "c",         "acct",     "account",   "billing", "claim",
+        "bank",     "iban",      "member",    "health",   "plan",      "united",  "healthcare",
+        "driver",   "driver's",  "drivers",   "'",        "s",         "lic",     "license",
+        "licence",  "state",     "s/n",       "sn",       "mac",       "address", "hearing",
+        "aid",      "plate",     "vin",       "ss#",      "ss",        "social",  "security",
+        "soc",      "sec",       "phone",     "ph",       "cell",      "text",    "fax",
+        "fx",       "card",      "american",  "express",  "cc",        "npi",     "dea",
+        "aba",      "ref",       "order",     "dob",      "d.o.b",     "D.O.B.",  "d",
+        "o",        "b",         "follow",    "up",       "follow-up", "f/u",     "f",
+        "u",        "pain",      "blood",     "pressure", "spo2",      "SpO2",    "fio2",
+        "zip",      "code",      "zipcode",   "postal",   "pager",     "pg",      "addresses",
+        "is",       "lives",     "at",        "live",     "on",        "in",      "to",
+        "from",     "of",        "are",       "meet",     "you",       "us",      "me",
+        "off",      "send",      "it",        "a",        "new",       "one",     "return",
+        "deliver",  "delivered", "mail",      "ship",     "shipped",   "with",    "here",
+        "they",     "refers",    "corner",    "arrived",  "based",     "drops",   "x",
+        "\xc3\xa9", "\x80",      "Mrn2",      "withheld", "phones",    "#5",      "7"};
+    size_t np = sizeof pieces / sizeof pieces[0];
+    char buf[2048];
+    unsigned seed = 7301;
+    int bad = 0;
+    for (int it = 0; it < 20000 && bad < 3; it++) {
+        size_t len = 0;
+        seed = seed * 1103515245u + 12345u;
+        int m = 1 + (int)((seed >> 16) % 40);
+        for (int k = 0; k < m; k++) {
+            seed = seed * 1103515245u + 12345u;
+            const char *w = pieces[(seed >> 16) % np];
+            memcpy(buf + len, w, strlen(w));
+            len += strlen(w);
+        }
+        bad += labels_differ(db, hss, buf, len);
+    }
+    CHECK_INT(bad, 0);
+    /* and the clinical notes, line by line (real text, real label density) */
+    const char *src = getenv("PHIDB_SOURCE");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/phi/clinical-notes.jsonl", src ? src : ".");
+    FILE *f = fopen(path, "rb");
+    CHECK(f != NULL);
+    int lines = 0;
+    while (f && fgets(buf, sizeof buf, f) && bad < 3) {
+        bad += labels_differ(db, hss, buf, strlen(buf));
+        lines++;
+    }
+    if (f) fclose(f);
+    CHECK(lines > 200);
+    CHECK_INT(bad, 0);
+    hs_free_scratch(hss);
+    hs_free_database(db);
+    scr->kws.n = 0;
+    phi_scratch_free(scr);
+    phi_detector_free(det);
+}
+
+UNIT_MAIN(T(city_prep_scan_matches_hyperscan), T(labels_match_hyperscan))
