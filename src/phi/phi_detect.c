@@ -70,6 +70,13 @@ static int on_som(unsigned id, unsigned long long from, unsigned long long to, u
 static int find_start(const phi_detector *d, phi_scratch *s, phi_cand *c)
 {
     if (c->start != START_UNKNOWN) return PHI_OK;
+    if (phi_patterns[c->pat].start) { /* a walk back instead of a window scan */
+        size_t st = phi_start_fast(s->text, s->len, c->pat, c->end);
+        if (st != SIZE_MAX) {
+            c->start = (uint32_t)st;
+            return PHI_OK;
+        }
+    }
     const hs_database_t *db = d->db.som[c->pat];
     size_t max = d->db.width[c->pat];
     if (d->db.minw[c->pat] == max && max <= c->end) { /* fixed length: no scan needed */

@@ -172,7 +172,27 @@ typedef struct phi_pattern {
     uint8_t val;     /* phi_val */
     float score;     /* base score of a value */
     uint16_t maxlen; /* longest match (bytes) a value can have; 0 = default (160) */
+    uint8_t start;   /* phi_start: how phi_start_fast finds the start (0: window scan) */
 } phi_pattern;
+
+/* Start finders of frequent value patterns (phi_starts.c). */
+typedef enum phi_start {
+    PHI_S_NONE = 0,
+    PHI_S_MDY,       /* m/d/y (a time after it: window scan) */
+    PHI_S_DMY,       /* d/m/yyyy */
+    PHI_S_YMD,       /* yyyy-m-d (a time after it: window scan) */
+    PHI_S_MD,        /* m/d */
+    PHI_S_MY,        /* m/yyyy */
+    PHI_S_MONTH_DAY, /* "Jan 5", "March 3rd, 2021" */
+    PHI_S_NANP,      /* (617) 555-0142, 617-555-0142, +1 617 555 0142 (extensions: window scan) */
+    PHI_S_GROUPS,    /* "12 34 5678": digit groups */
+    PHI_S_STATE_ZIP, /* "MA 01103", "MA, 01103-1234" */
+} phi_start;
+
+/* Start of the match of pattern pat that ends at end, when it can be found by
+ * walking back (exactly the leftmost start Hyperscan would report); SIZE_MAX
+ * when the caller must scan a window instead. */
+size_t phi_start_fast(const uint8_t *t, size_t len, uint16_t pat, size_t end);
 
 /* The table and its size. */
 extern const phi_pattern phi_patterns[];

@@ -23,19 +23,24 @@
 #define CL HS_FLAG_CASELESS
 #define V(re, fl, type, val, score)                                                                \
     {                                                                                              \
-        re, fl, PHI_PK_VALUE, type, val, score, 0                                                  \
+        re, fl, PHI_PK_VALUE, type, val, score, 0, 0                                               \
     }
 #define VL(re, fl, type, val, score, maxlen)                                                       \
     {                                                                                              \
-        re, fl, PHI_PK_VALUE, type, val, score, maxlen                                             \
+        re, fl, PHI_PK_VALUE, type, val, score, maxlen, 0                                          \
+    }
+/* A value whose start phi_start_fast can find without a window scan. */
+#define VS(re, fl, type, val, score, st)                                                           \
+    {                                                                                              \
+        re, fl, PHI_PK_VALUE, type, val, score, 0, st                                              \
     }
 #define E(re, fl, type, val, score)                                                                \
     {                                                                                              \
-        re, fl, PHI_PK_VALUE_END, type, val, score, 0                                              \
+        re, fl, PHI_PK_VALUE_END, type, val, score, 0, 0                                           \
     }
 #define C(re, cls)                                                                                 \
     {                                                                                              \
-        re, CL, PHI_PK_CONTEXT, cls, PHI_V_NONE, 0, 0                                              \
+        re, CL, PHI_PK_CONTEXT, cls, PHI_V_NONE, 0, 0, 0                                           \
     }
 
 #define MON                                                                                        \
@@ -74,17 +79,18 @@
 
 const phi_pattern phi_patterns[] = {
     /* ---- dates ---- */
-    V("\\b" MM "([/.-])" DAY
-      "[/.-](?:19|20)?[0-9]{2}\\b(?:\\s{1,3}[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?(?:\\s?[AaPp][Mm])?)?",
-      0, PHI_DATE, PHI_V_DATE_NUM, 0.9f),
-    V("\\b" DAY "[/.-]" MM "[/.-](?:19|20)[0-9]{2}\\b", 0, PHI_DATE, PHI_V_DATE_NUM, 0.85f),
-    V("\\b(?:1[89]|20)[0-9]{2}[/.-]" MM "[/.-]" DAY
-      "\\b(?:[T ][0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?(?:\\.[0-9]{1,9})?Z?)?",
-      0, PHI_DATE, PHI_V_DATE_NUM, 0.9f),
-    V("\\b" MM "/" DAY "\\b", 0, PHI_DATE, PHI_V_DATE_MD, 0.6f),
-    V("\\b" MM "[/-](?:19|20)[0-9]{2}\\b", 0, PHI_DATE, PHI_V_DATE_MY, 0.8f),
-    V("\\b" MON "\\.?\\s{0,2}" DAY ORD "?\\b(?:,?\\s{0,2}(?:(?:19|20)[0-9]{2}|'[0-9]{2})\\b)?", CL,
-      PHI_DATE, PHI_V_DATE_TEXT, 0.9f),
+    VS("\\b" MM "([/.-])" DAY "[/"
+       ".-](?:19|20)?[0-9]{2}\\b(?:\\s{1,3}[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?(?:\\s?[AaPp][Mm])?)?",
+       0, PHI_DATE, PHI_V_DATE_NUM, 0.9f, PHI_S_MDY),
+    VS("\\b" DAY "[/.-]" MM "[/.-](?:19|20)[0-9]{2}\\b", 0, PHI_DATE, PHI_V_DATE_NUM, 0.85f,
+       PHI_S_DMY),
+    VS("\\b(?:1[89]|20)[0-9]{2}[/.-]" MM "[/.-]" DAY
+       "\\b(?:[T ][0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?(?:\\.[0-9]{1,9})?Z?)?",
+       0, PHI_DATE, PHI_V_DATE_NUM, 0.9f, PHI_S_YMD),
+    VS("\\b" MM "/" DAY "\\b", 0, PHI_DATE, PHI_V_DATE_MD, 0.6f, PHI_S_MD),
+    VS("\\b" MM "[/-](?:19|20)[0-9]{2}\\b", 0, PHI_DATE, PHI_V_DATE_MY, 0.8f, PHI_S_MY),
+    VS("\\b" MON "\\.?\\s{0,2}" DAY ORD "?\\b(?:,?\\s{0,2}(?:(?:19|20)[0-9]{2}|'[0-9]{2})\\b)?", CL,
+       PHI_DATE, PHI_V_DATE_TEXT, 0.9f, PHI_S_MONTH_DAY),
     V("\\b" DAY ORD "?(?:\\s{1,3}of)?[\\s-]{1,2}" MON
       "\\b\\.?(?:[\\s,-]{1,3}(?:(?:19|20)?[0-9]{2})\\b)?",
       CL, PHI_DATE, PHI_V_DATE_TEXT, 0.85f),
@@ -113,10 +119,10 @@ const phi_pattern phi_patterns[] = {
       "s\\b",
       CL, PHI_AGE, PHI_V_AGE, 0.85f),
     /* ---- phones ---- */
-    V("(?:\\+?1[\\s.-]?)?(?:\\([2-9][0-9]{2}\\)\\s?|\\b[2-9][0-9]{2}[\\s.-]?)[2-9][0-9]{2}[\\s.-]?["
-      "0-9]{4}"
-      "(?:\\s{0,3}(?:x|ext\\.?|extension)\\s{0,3}[0-9]{1,5})?\\b",
-      CL, PHI_PHONE, PHI_V_PHONE, 0.85f),
+    {"(?:\\+?1[\\s.-]?)?(?:\\([2-9][0-9]{2}\\)\\s?|\\b[2-9][0-9]{2}[\\s.-]?)[2-9][0-9]{2}[\\s.-]?["
+     "0-9]{4}"
+     "(?:\\s{0,3}(?:x|ext\\.?|extension)\\s{0,3}[0-9]{1,5})?\\b",
+     CL, PHI_PK_VALUE, PHI_PHONE, PHI_V_PHONE, 0.85f, 0, PHI_S_NANP},
     V("\\b[2-9][0-9]{2}-[0-9]{4}\\b", 0, PHI_PHONE, PHI_V_PHONE_LOOSE, 0.5f),
     V("\\+[1-9][0-9]{0,2}[\\s.-]?(?:\\(0\\)\\s?)?(?:\\([0-9]{1,4}\\)\\s?)?[0-9]{1,4}(?:[\\s.-]?[0-"
       "9]{2,4}){1,4}\\b",
@@ -127,7 +133,8 @@ const phi_pattern phi_patterns[] = {
     V("\\([0-9]{2,4}\\)\\s?[0-9]{3,4}[\\s-][0-9]{3,4}\\b", 0, PHI_PHONE, PHI_V_PHONE_LOOSE, 0.7f),
     V("\\b[0-9]{2}([.-])[0-9]{2}[.-][0-9]{2}[.-][0-9]{2}(?:[.-][0-9]{2})?\\b", 0, PHI_PHONE,
       PHI_V_PHONE_LOOSE, 0.5f),
-    V("\\b[0-9]{2,4}(?:\\s[0-9]{2,4}){1,3}\\b", 0, PHI_PHONE, PHI_V_PHONE_LOOSE, 0.3f),
+    VS("\\b[0-9]{2,4}(?:\\s[0-9]{2,4}){1,3}\\b", 0, PHI_PHONE, PHI_V_PHONE_LOOSE, 0.3f,
+       PHI_S_GROUPS),
     V("\\b[0-9]{3}\\.[0-9]{3}\\.[0-9]{4}(?:x[0-9]{1,5})?\\b", 0, PHI_PHONE, PHI_V_PHONE_LOOSE,
       0.8f),
     /* ---- internet ---- */
@@ -151,7 +158,7 @@ const phi_pattern phi_patterns[] = {
       PHI_ACCOUNT, PHI_V_IBAN, 0.9f),
     V("\\b[A-HJ-NPR-Za-hj-npr-z0-9]{17}\\b", 0, PHI_VEHICLE, PHI_V_VIN, 0.9f),
     /* any id-shaped token: digits, or letters and digits, maybe with dashes */
-    {NULL, 0, PHI_PK_TOKEN, PHI_ID, PHI_V_IDVAL, 0.5f, 0}, /* made by phi_ids_run */
+    {NULL, 0, PHI_PK_TOKEN, PHI_ID, PHI_V_IDVAL, 0.5f, 0, 0}, /* made by phi_ids_run */
     /* ---- places ---- */
     /* street suffix: the validator walks back to the house number and forward over the unit */
     E("\\b" STREET "\\b\\.?", 0, PHI_ADDRESS, PHI_V_ADDRESS, 0.9f),
@@ -168,7 +175,8 @@ const phi_pattern phi_patterns[] = {
       "Ohio|Oklahoma|Oregon|Pennsylvania|Rhode Island|South Carolina|South Dakota|Tennessee|Texas|"
       "Utah|Vermont|Virginia|Washington|West Virginia|Wisconsin|Wyoming)\\b",
       0, PHI_CITY, PHI_V_CITY_STATE, 0.85f),
-    V("\\b" STATE_ABBR ",?\\s{1,3}[0-9]{5}(?:-[0-9]{4})?\\b", 0, PHI_ZIP, PHI_V_ZIP_STATE, 0.9f),
+    VS("\\b" STATE_ABBR ",?\\s{1,3}[0-9]{5}(?:-[0-9]{4})?\\b", 0, PHI_ZIP, PHI_V_ZIP_STATE, 0.9f,
+       PHI_S_STATE_ZIP),
     V("\\b(?:zip|zip\\s?code|postal\\s?code|postcode)\\s{0,3}:?\\s{0,3}(?:is\\s{1,3})?"
       "(?:[0-9]{3,5}(?:[ -][0-9A-Za-z]{2,4})?|[A-Za-z][0-9][A-Za-z] ?[0-9][A-Za-z][0-9])\\b",
       CL, PHI_ZIP, PHI_V_ZIP_CTX, 0.9f),
@@ -182,7 +190,7 @@ const phi_pattern phi_patterns[] = {
     /* "in X": matched by phi_city_prep_scan (C), not compiled; the expression says what it does */
     {"\\b(?:in|at|from|to)\\s{1,3}(?:[A-Z\\xc0-\\xff][a-z\\x80-\\xff]{1,30}|[A-Z\\x80-\\xff]{3,30})"
      "(?:[ -](?:[A-Z\\xc0-\\xff][a-z\\x80-\\xff]{1,30}|[A-Z\\x80-\\xff]{3,30})){0,2}",
-     0, PHI_PK_CSCAN, PHI_CITY, PHI_V_CITY_CTX, 0.5f, 0},
+     0, PHI_PK_CSCAN, PHI_CITY, PHI_V_CITY_CTX, 0.5f, 0, 0},
     /* facility words: the validator walks back over the name's capitalized words */
     E("\\b" FACWORD "\\b", 0, PHI_FACILITY, PHI_V_FACILITY, 0.85f),
     E("\\b" FACWORD_UP "\\b", 0, PHI_FACILITY, PHI_V_FACILITY, 0.85f),

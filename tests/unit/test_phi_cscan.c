@@ -260,4 +260,106 @@ TEST(labels_match_hyperscan)
     phi_detector_free(det);
 }
 
-UNIT_MAIN(T(city_prep_scan_matches_hyperscan), T(labels_match_hyperscan))
+/* ---- start finders ---- */
+
+TEST(start_finders_match_hyperscan)
+{
+    CHECK_INT(phi_detector_new(NULL, &det), PHI_OK);
+    /* per family: value pieces and the separators between them, alternated, so
+     * that random strings often match */
+    static const char *const dnum[] = {"1",  "2",    "3",  "0",  "9",    "12",   "31",
+                                       "07", "13",   "19", "20", "2021", "1999", "1899",
+                                       "21", "2120", "05", "00", "123"};
+    static const char *const dsep[] = {"/",  "-", ".", " ",  "  ", ":", "T", "Z",
+                                       "AM", "a", "_", "\n", "/",  "-", "/"};
+    static const char *const pnum[] = {"617", "555", "0142", "1", "212",     "55",
+                                       "01",  "12",  "1617", "0", "5550142", "9"};
+    static const char *const psep[] = {"-",  ".", " ",   "(",  ")",  "+",  "x", "ext. ", "\t",
+                                       "  ", "a", "+1 ", "1-", ") ", " (", "-", " "};
+    static const char *const mnum[] = {"Jan", "Sept", "May", "jan", "xJan", "September", "5",
+                                       "12",  "31",   "32",  "th",  "st",   "Th",        "2021",
+                                       "'21", "1999", "3",   "0",   "5th",  "a"};
+    static const char *const msep[] = {" ", "  ", "   ", ".", ",", ", ", ". ", "_", "\n", ""};
+    static const char *const znum[] = {"MA",  "NY", "XX", "ma",   "01103",     "1234",
+                                       "123", "a",  "9",  "0110", "01103-1234"};
+    static const char *const zsep[] = {" ", "  ", ",", ", ", "\t", "    ", "-", "_", ""};
+    static const char *const gnum[] = {"12", "123", "1234", "12345", "1", "a", "9", "98"};
+    static const char *const gsep[] = {" ", "  ", "\t", ".", "_", "\n", " ", " "};
+    static hits hs;
+    char buf[512];
+    unsigned seed = 99;
+    int bad = 0, pats = 0;
+    long handled = 0, total = 0;
+    for (size_t pat = 0; pat < phi_patterns_count; pat++) {
+        if (!phi_patterns[pat].start) continue;
+        pats++;
+        long handled0 = handled, total0 = total;
+        const char *const *num = dnum, *const *sep = dsep;
+        size_t nn = sizeof dnum / sizeof dnum[0], ns = sizeof dsep / sizeof dsep[0];
+        switch ((phi_start)phi_patterns[pat].start) {
+        case PHI_S_NANP:
+            num = pnum, sep = psep, nn = sizeof pnum / sizeof pnum[0];
+            ns = sizeof psep / sizeof psep[0];
+            break;
+        case PHI_S_MONTH_DAY:
+            num = mnum, sep = msep, nn = sizeof mnum / sizeof mnum[0];
+            ns = sizeof msep / sizeof msep[0];
+            break;
+        case PHI_S_STATE_ZIP:
+            num = znum, sep = zsep, nn = sizeof znum / sizeof znum[0];
+            ns = sizeof zsep / sizeof zsep[0];
+            break;
+        case PHI_S_GROUPS:
+            num = gnum, sep = gsep, nn = sizeof gnum / sizeof gnum[0];
+            ns = sizeof gsep / sizeof gsep[0];
+            break;
+        default: break;
+        }
+        hs_database_t *db = NULL;
+        hs_compile_error_t *err = NULL;
+        hs_scratch_t *hss = NULL;
+        CHECK_INT(hs_compile(phi_patterns[pat].re, phi_patterns[pat].flags | HS_FLAG_SOM_LEFTMOST,
+                             HS_MODE_BLOCK, NULL, &db, &err),
+                  HS_SUCCESS);
+        CHECK_INT(hs_alloc_scratch(db, &hss), HS_SUCCESS);
+        for (int it = 0; it < 30000 && bad < 5; it++) {
+            size_t len = 0;
+            seed = seed * 1103515245u + 12345u;
+            int n = 1 + (int)((seed >> 16) % 12);
+            for (int k = 0; k < n; k++) {
+                seed = seed * 1103515245u + 12345u;
+                const char *w = (k & 1) ? sep[(seed >> 16) % ns] : num[(seed >> 16) % nn];
+                memcpy(buf + len, w, strlen(w));
+                len += strlen(w);
+            }
+            hs.n = 0;
+            CHECK_INT(hs_scan(db, buf, (unsigned)len, 0, hss, on_hit, &hs), HS_SUCCESS);
+            for (size_t i = 0; i < hs.n; i++) {
+                unsigned long long best = hs.h[i].from;
+                for (size_t j = 0; j < hs.n; j++)
+                    if (hs.h[j].to == hs.h[i].to && hs.h[j].from < best) best = hs.h[j].from;
+                size_t got = phi_start_fast((const uint8_t *)buf, len, (uint16_t)pat, hs.h[i].to);
+                total++;
+                if (got == SIZE_MAX) continue;
+                handled++;
+                if (got != best) {
+                    fprintf(stderr, "  pattern %zu text [%.*s] end %llu: hyperscan %llu, C %zu\n",
+                            pat, (int)len, buf, hs.h[i].to, best, got);
+                    bad++;
+                }
+            }
+        }
+        if (getenv("PHI_CSCAN_VERBOSE"))
+            fprintf(stderr, "  pattern %zu: %ld of %ld matches by walking back\n", pat,
+                    handled - handled0, total - total0);
+        hs_free_scratch(hss);
+        hs_free_database(db);
+    }
+    CHECK(pats >= 9);
+    CHECK_INT(bad, 0);
+    CHECK(handled * 2 > total); /* the finders take most matches, not just a few */
+    phi_detector_free(det);
+}
+
+UNIT_MAIN(T(city_prep_scan_matches_hyperscan), T(labels_match_hyperscan),
+          T(start_finders_match_hyperscan))
