@@ -213,8 +213,19 @@ int phi_detector_new(const phi_config *cfg, phi_detector **out)
     for (size_t i = 0; i < phi_patterns_count; i++)
         if (phi_patterns[i].kind == PHI_PK_TOKEN)
             d->idscan_pat = (uint16_t)i;
-        else if (phi_patterns[i].kind == PHI_PK_CSCAN)
-            d->prep_pat = (uint16_t)i;
+        else if (phi_patterns[i].kind == PHI_PK_CSCAN) {
+            uint16_t k = (uint16_t)i;
+            switch ((phi_start)phi_patterns[i].start) {
+            case PHI_S_SCAN_PREP: d->prep_pat = k; break;
+            case PHI_S_SCAN_SSN: d->cscan.ssn = k; break;
+            case PHI_S_SCAN_SSN_SPACED: d->cscan.ssn_spaced = k; break;
+            case PHI_S_SCAN_DEA: d->cscan.dea = k; break;
+            case PHI_S_SCAN_VIN: d->cscan.vin = k; break;
+            case PHI_S_SCAN_COMMA_STATE: d->cscan.comma_state = k; break;
+            case PHI_S_SCAN_STATE_ZIP: d->cscan.state_zip = k; break;
+            default: break;
+            }
+        }
     d->build_ms = now_ms() - t0;
     *out = d;
     return PHI_OK;

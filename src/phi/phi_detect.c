@@ -520,6 +520,7 @@ int phi_detect_run(const phi_detector *d, phi_scratch *s, const uint8_t *text, s
     {
         int rc = phi_labels_scan(d, s);
         if (!rc) rc = phi_city_prep_scan(d, s, d->prep_pat);
+        if (!rc) rc = phi_shapes_scan(d, s);
         if (rc) return rc;
     }
     phi_cand *c = s->cands.p;

@@ -187,7 +187,21 @@ typedef enum phi_start {
     PHI_S_NANP,      /* (617) 555-0142, 617-555-0142, +1 617 555 0142 (extensions: window scan) */
     PHI_S_GROUPS,    /* "12 34 5678": digit groups */
     PHI_S_STATE_ZIP, /* "MA 01103", "MA, 01103-1234" */
+    /* For patterns of kind PHI_PK_CSCAN: which C loop matches them. */
+    PHI_S_SCAN_PREP,        /* "in X" (phi_city_prep_scan) */
+    PHI_S_SCAN_SSN,         /* 123-45-6789 (phi_shapes_scan, as the rest) */
+    PHI_S_SCAN_SSN_SPACED,  /* 123 45 6789 */
+    PHI_S_SCAN_DEA,         /* AB1234563 */
+    PHI_S_SCAN_VIN,         /* 17 VIN characters */
+    PHI_S_SCAN_COMMA_STATE, /* ", MA", ", Ohio" (end-anchored) */
+    PHI_S_SCAN_STATE_ZIP,   /* "MA 01103" */
 } phi_start;
+
+/* Indices in phi_patterns of the patterns phi_shapes_scan matches. */
+typedef struct phi_cscan_pats {
+    uint16_t ssn, ssn_spaced, dea, vin; /* number shapes */
+    uint16_t comma_state, state_zip;    /* ", ST" and "ST 01103" */
+} phi_cscan_pats;
 
 /* Start of the match of pattern pat that ends at end, when it can be found by
  * walking back (exactly the leftmost start Hyperscan would report); SIZE_MAX
@@ -251,6 +265,7 @@ struct phi_detector {
     double build_ms;      /* time phi_detector_new took */
     uint16_t idscan_pat;  /* index of the id scanner's pseudo-pattern in phi_patterns */
     uint16_t prep_pat;    /* index of the "in X" pattern that phi_city_prep_scan matches */
+    phi_cscan_pats cscan; /* indices of the patterns phi_shapes_scan matches */
 };
 
 /* A candidate from the regex pass or the name pass. */
@@ -319,6 +334,8 @@ struct phi_scratch {
 /* Run the whole scan; leaves sorted, non-overlapping entities in s->ents. */
 int phi_detect_run(const phi_detector *d, phi_scratch *s, const uint8_t *text, size_t len);
 
+/* SSN, DEA and VIN shapes, ", ST" and "ST 01103" (patterns in d->cscan): appends candidates. */
+int phi_shapes_scan(const phi_detector *d, phi_scratch *s);
 /* Context labels: fills s->kws (sorted by end, then class) from the text. */
 int phi_labels_scan(const phi_detector *d, phi_scratch *s);
 /* Id scanner: appends id-shaped tokens (letters and digits) to s->cands. */

@@ -29,6 +29,11 @@
     {                                                                                              \
         re, fl, PHI_PK_VALUE, type, val, score, maxlen, 0                                          \
     }
+/* A value matched by C code (phi_shapes.c): the expression is its definition. */
+#define CS(re, fl, type, val, score, st)                                                           \
+    {                                                                                              \
+        re, fl, PHI_PK_CSCAN, type, val, score, 0, st                                              \
+    }
 /* A value whose start phi_start_fast can find without a window scan. */
 #define VS(re, fl, type, val, score, st)                                                           \
     {                                                                                              \
@@ -149,14 +154,14 @@ const phi_pattern phi_patterns[] = {
     V("(?:\\b[0-9A-Fa-f]{1,4}|::)(?::{1,2}[0-9A-Fa-f]{0,4}){2,7}(?:\\b|::)", 0, PHI_IP, PHI_V_IPV6,
       0.85f),
     /* ---- numbers with checks ---- */
-    V("\\b[0-9]{3}-[0-9]{2}-[0-9]{4}\\b", 0, PHI_SSN, PHI_V_SSN, 0.85f),
-    V("\\b[0-9]{3}\\s[0-9]{2}\\s[0-9]{4}\\b", 0, PHI_SSN, PHI_V_SSN, 0.6f),
+    CS("\\b[0-9]{3}-[0-9]{2}-[0-9]{4}\\b", 0, PHI_SSN, PHI_V_SSN, 0.85f, PHI_S_SCAN_SSN),
+    CS("\\b[0-9]{3}\\s[0-9]{2}\\s[0-9]{4}\\b", 0, PHI_SSN, PHI_V_SSN, 0.6f, PHI_S_SCAN_SSN_SPACED),
     V("\\b[0-9]{4}(?:[\\s-]?[0-9]{4}){2}[\\s-]?[0-9]{1,7}\\b", 0, PHI_CARD, PHI_V_DIGITS, 0.8f),
     V("\\b[0-9]{4}[\\s-]?[0-9]{6}[\\s-]?[0-9]{5}\\b", 0, PHI_CARD, PHI_V_DIGITS, 0.8f),
-    V("\\b[A-Za-z][A-Za-z9][0-9]{7}\\b", 0, PHI_ID, PHI_V_DEA, 0.85f),
+    CS("\\b[A-Za-z][A-Za-z9][0-9]{7}\\b", 0, PHI_ID, PHI_V_DEA, 0.85f, PHI_S_SCAN_DEA),
     V("\\b[A-Za-z]{2}[0-9]{2}(?:\\s?[A-Za-z0-9]{4}){2,7}(?:\\s?[A-Za-z0-9]{1,4})?\\b", 0,
       PHI_ACCOUNT, PHI_V_IBAN, 0.9f),
-    V("\\b[A-HJ-NPR-Za-hj-npr-z0-9]{17}\\b", 0, PHI_VEHICLE, PHI_V_VIN, 0.9f),
+    CS("\\b[A-HJ-NPR-Za-hj-npr-z0-9]{17}\\b", 0, PHI_VEHICLE, PHI_V_VIN, 0.9f, PHI_S_SCAN_VIN),
     /* any id-shaped token: digits, or letters and digits, maybe with dashes */
     {NULL, 0, PHI_PK_TOKEN, PHI_ID, PHI_V_IDVAL, 0.5f, 0, 0}, /* made by phi_ids_run */
     /* ---- places ---- */
@@ -168,15 +173,15 @@ const phi_pattern phi_patterns[] = {
       PHI_V_PLAIN, 0.9f),
     V("\\b(?:APO|FPO|DPO)\\s{1,3}A[AEP]\\s{1,3}[0-9]{5}\\b", 0, PHI_ADDRESS, PHI_V_PLAIN, 0.9f),
     /* ", MA" / ", Ohio": the validator walks back over the city's words */
-    E(",[ \t]+(?:" STATE_ABBR "|Alabama|Alaska|Arizona|Arkansas|California|Colorado|"
-      "Connecticut|Delaware|Florida|Georgia|Hawaii|Idaho|Illinois|Indiana|Iowa|Kansas|Kentucky|"
-      "Louisiana|Maine|Maryland|Massachusetts|Michigan|Minnesota|Mississippi|Missouri|Montana|"
-      "Nebraska|Nevada|New Hampshire|New Jersey|New Mexico|New York|North Carolina|North Dakota|"
-      "Ohio|Oklahoma|Oregon|Pennsylvania|Rhode Island|South Carolina|South Dakota|Tennessee|Texas|"
-      "Utah|Vermont|Virginia|Washington|West Virginia|Wisconsin|Wyoming)\\b",
-      0, PHI_CITY, PHI_V_CITY_STATE, 0.85f),
-    VS("\\b" STATE_ABBR ",?\\s{1,3}[0-9]{5}(?:-[0-9]{4})?\\b", 0, PHI_ZIP, PHI_V_ZIP_STATE, 0.9f,
-       PHI_S_STATE_ZIP),
+    CS(",[ \t]+(?:" STATE_ABBR "|Alabama|Alaska|Arizona|Arkansas|California|Colorado|"
+       "Connecticut|Delaware|Florida|Georgia|Hawaii|Idaho|Illinois|Indiana|Iowa|Kansas|Kentucky|"
+       "Louisiana|Maine|Maryland|Massachusetts|Michigan|Minnesota|Mississippi|Missouri|Montana|"
+       "Nebraska|Nevada|New Hampshire|New Jersey|New Mexico|New York|North Carolina|North Dakota|"
+       "Ohio|Oklahoma|Oregon|Pennsylvania|Rhode Island|South Carolina|South Dakota|Tennessee|Texas|"
+       "Utah|Vermont|Virginia|Washington|West Virginia|Wisconsin|Wyoming)\\b",
+       0, PHI_CITY, PHI_V_CITY_STATE, 0.85f, PHI_S_SCAN_COMMA_STATE),
+    CS("\\b" STATE_ABBR ",?\\s{1,3}[0-9]{5}(?:-[0-9]{4})?\\b", 0, PHI_ZIP, PHI_V_ZIP_STATE, 0.9f,
+       PHI_S_SCAN_STATE_ZIP),
     V("\\b(?:zip|zip\\s?code|postal\\s?code|postcode)\\s{0,3}:?\\s{0,3}(?:is\\s{1,3})?"
       "(?:[0-9]{3,5}(?:[ -][0-9A-Za-z]{2,4})?|[A-Za-z][0-9][A-Za-z] ?[0-9][A-Za-z][0-9])\\b",
       CL, PHI_ZIP, PHI_V_ZIP_CTX, 0.9f),
@@ -190,7 +195,7 @@ const phi_pattern phi_patterns[] = {
     /* "in X": matched by phi_city_prep_scan (C), not compiled; the expression says what it does */
     {"\\b(?:in|at|from|to)\\s{1,3}(?:[A-Z\\xc0-\\xff][a-z\\x80-\\xff]{1,30}|[A-Z\\x80-\\xff]{3,30})"
      "(?:[ -](?:[A-Z\\xc0-\\xff][a-z\\x80-\\xff]{1,30}|[A-Z\\x80-\\xff]{3,30})){0,2}",
-     0, PHI_PK_CSCAN, PHI_CITY, PHI_V_CITY_CTX, 0.5f, 0, 0},
+     0, PHI_PK_CSCAN, PHI_CITY, PHI_V_CITY_CTX, 0.5f, 0, PHI_S_SCAN_PREP},
     /* facility words: the validator walks back over the name's capitalized words */
     E("\\b" FACWORD "\\b", 0, PHI_FACILITY, PHI_V_FACILITY, 0.85f),
     E("\\b" FACWORD_UP "\\b", 0, PHI_FACILITY, PHI_V_FACILITY, 0.85f),

@@ -246,7 +246,7 @@ size_t phi_start_fast(const uint8_t *t, size_t len, uint16_t pat, size_t end)
     case PHI_S_NANP: return nanp(t, end);
     case PHI_S_GROUPS: return digit_groups(t, end);
     case PHI_S_STATE_ZIP: return state_zip(t, end);
-    case PHI_S_NONE: break;
+    default: break; /* none, or a pattern matched in C (its start is known) */
     }
     return NONE;
 }

@@ -1,0 +1,202 @@
+/*
+ * phi_shapes: value patterns of a fixed, simple shape matched in C instead
+ * of Hyperscan: SSNs (123-45-6789, 123 45 6789), DEA numbers, VINs, ", ST"
+ * after a city and "ST 02115".
+ *
+ * In the Hyperscan database the two-letter state abbreviations (which match
+ * "HR", "BP", "IV" and every other pair of capitals) cost about a quarter
+ * of the whole pass, and the fixed-width number shapes another sixth; here
+ * they are a few comparisons at each comma, each word start and each word.
+ * The expressions stay in phi_patterns.c (kind PHI_PK_CSCAN) as the
+ * definition; test_phi_cscan checks on random text that these loops produce
+ * exactly the candidates the Hyperscan pass made from them.
+ */
+#include <string.h>
+
+#include "phi_internal.h"
+
+static int hs_word(uint8_t c)
+{
+    return phi_is_alnum(c) || c == '_';
+}
+
+static int hs_space(uint8_t c)
+{
+    return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+/* Two capitals at p that are a state abbreviation of STATE_ABBR. */
+static bool state_abbr(const uint8_t *t, size_t len, size_t p)
+{
+    if (p + 2 > len) return false;
+    uint8_t a = t[p], b = t[p + 1];
+    switch (a) {
+    case 'A': return b == 'L' || b == 'K' || b == 'Z' || b == 'R';
+    case 'C': return b == 'A' || b == 'O' || b == 'T';
+    case 'D': return b == 'E' || b == 'C';
+    case 'F': return b == 'L';
+    case 'G': return b == 'A';
+    case 'H': return b == 'I';
+    case 'I': return b == 'D' || b == 'L' || b == 'N' || b == 'A';
+    case 'K': return b == 'S' || b == 'Y';
+    case 'L': return b == 'A';
+    case 'M':
+        return b == 'E' || b == 'D' || b == 'A' || b == 'I' || b == 'N' || b == 'S' || b == 'O' ||
+               b == 'T';
+    case 'N':
+        return b == 'E' || b == 'V' || b == 'H' || b == 'J' || b == 'M' || b == 'Y' || b == 'C' ||
+               b == 'D';
+    case 'O': return b == 'H' || b == 'K' || b == 'R';
+    case 'P': return b == 'A';
+    case 'R': return b == 'I';
+    case 'S': return b == 'C' || b == 'D';
+    case 'T': return b == 'N' || b == 'X';
+    case 'U': return b == 'T';
+    case 'V': return b == 'T' || b == 'A';
+    case 'W': return b == 'A' || b == 'V' || b == 'I' || b == 'Y';
+    default: return false;
+    }
+}
+
+/* The state names of the ", State" expression (case as written there). */
+static const char *const state_names[] = {"Alabama",        "Alaska",        "Arizona",
+                                          "Arkansas",       "California",    "Colorado",
+                                          "Connecticut",    "Delaware",      "Florida",
+                                          "Georgia",        "Hawaii",        "Idaho",
+                                          "Illinois",       "Indiana",       "Iowa",
+                                          "Kansas",         "Kentucky",      "Louisiana",
+                                          "Maine",          "Maryland",      "Massachusetts",
+                                          "Michigan",       "Minnesota",     "Mississippi",
+                                          "Missouri",       "Montana",       "Nebraska",
+                                          "Nevada",         "New Hampshire", "New Jersey",
+                                          "New Mexico",     "New York",      "North Carolina",
+                                          "North Dakota",   "Ohio",          "Oklahoma",
+                                          "Oregon",         "Pennsylvania",  "Rhode Island",
+                                          "South Carolina", "South Dakota",  "Tennessee",
+                                          "Texas",          "Utah",          "Vermont",
+                                          "Virginia",       "Washington",    "West Virginia",
+                                          "Wisconsin",      "Wyoming",       NULL};
+
+static int push(phi_scratch *s, uint16_t pat, size_t start, size_t end)
+{
+    phi_cand *c = phi_vec_push(&s->cands, sizeof *c);
+    if (!c) return PHI_ENOMEM;
+    c->start = (uint32_t)start, c->end = (uint32_t)end, c->pat = pat;
+    c->type = phi_patterns[pat].what, c->dead = 0, c->score = phi_patterns[pat].score;
+    return PHI_OK;
+}
+
+/* ",[ \t]+(STATE_ABBR|State name)\b" at the comma i: ends of the matches. */
+static int comma_state(phi_scratch *s, uint16_t pat, size_t i)
+{
+    const uint8_t *t = s->text;
+    size_t len = s->len, k = i + 1;
+    if (k >= len || (t[k] != ' ' && t[k] != '\t')) return PHI_OK;
+    while (k < len && (t[k] == ' ' || t[k] == '\t'))
+        k++;
+    if (k >= len || t[k] < 'A' || t[k] > 'Z') return PHI_OK;
+    /* an end-anchored value: its validator finds the start (start == end here) */
+    if (state_abbr(t, len, k) && (k + 2 == len || !hs_word(t[k + 2]))) {
+        int rc = push(s, pat, k + 2, k + 2);
+        if (rc) return rc;
+    }
+    for (const char *const *n = state_names; *n; n++) {
+        if ((uint8_t)(*n)[0] != t[k]) continue;
+        size_t l = strlen(*n);
+        if (k + l <= len && memcmp(t + k, *n, l) == 0 && (k + l == len || !hs_word(t[k + l]))) {
+            int rc = push(s, pat, k + l, k + l);
+            if (rc) return rc;
+        }
+    }
+    return PHI_OK;
+}
+
+/* "\bSTATE_ABBR,?\s{1,3}[0-9]{5}(-[0-9]{4})?\b" with the abbreviation at p. */
+static int state_zip(phi_scratch *s, uint16_t pat, size_t p)
+{
+    const uint8_t *t = s->text;
+    size_t len = s->len, k = p + 2;
+    if (k < len && t[k] == ',') k++;
+    size_t sp = 0;
+    while (k < len && hs_space(t[k]) && sp < 4)
+        k++, sp++;
+    if (sp < 1 || sp > 3) return PHI_OK;
+    size_t d = 0;
+    while (k + d < len && phi_is_digit(t[k + d]) && d < 6)
+        d++;
+    if (d != 5) return PHI_OK;
+    size_t e = k + 5;
+    if (e < len && hs_word(t[e])) return PHI_OK;
+    int rc = push(s, pat, p, e);
+    if (rc) return rc;
+    if (e + 5 <= len && t[e] == '-') {
+        size_t q = 0;
+        while (q < 5 && e + 1 + q < len && phi_is_digit(t[e + 1 + q]))
+            q++;
+        if (q == 4 && (e + 5 == len || !hs_word(t[e + 5]))) return push(s, pat, p, e + 5);
+    }
+    return PHI_OK;
+}
+
+/* Digits t[p, p+n) (all inside the text)? */
+static bool digits(const uint8_t *t, size_t len, size_t p, size_t n)
+{
+    if (p + n > len) return false;
+    for (size_t i = 0; i < n; i++)
+        if (!phi_is_digit(t[p + i])) return false;
+    return true;
+}
+
+/* A VIN character: [A-HJ-NPR-Za-hj-npr-z0-9]. */
+static bool vin_char(uint8_t c)
+{
+    uint8_t l = phi_lower(c);
+    return phi_is_digit(c) || (phi_is_alpha(c) && l != 'i' && l != 'o' && l != 'q');
+}
+
+int phi_shapes_scan(const phi_detector *d, phi_scratch *s)
+{
+    const phi_cscan_pats *pp = &d->cscan;
+    const uint8_t *t = s->text;
+    size_t len = s->len, i = 0;
+    while (i < len) {
+        uint8_t c = t[i];
+        if (c == ',') {
+            int rc = comma_state(s, pp->comma_state, i);
+            if (rc) return rc;
+            i++;
+            continue;
+        }
+        if (!hs_word(c)) {
+            i++;
+            continue;
+        }
+        /* a word (the run \b delimits): [i, e) */
+        size_t e = i;
+        while (e < len && hs_word(t[e]))
+            e++;
+        size_t n = e - i;
+        int rc = PHI_OK;
+        if (n == 2 && state_abbr(t, len, i))
+            rc = state_zip(s, pp->state_zip, i);
+        else if (n == 3 && digits(t, len, i, 3) && e + 8 <= len && digits(t, len, e + 1, 2) &&
+                 digits(t, len, e + 4, 4) && (e + 8 == len || !hs_word(t[e + 8]))) {
+            /* 123-45-6789, or 123 45 6789 with any white-space byte each time */
+            if (t[e] == '-' && t[e + 3] == '-')
+                rc = push(s, pp->ssn, i, e + 8);
+            else if (hs_space(t[e]) && hs_space(t[e + 3]))
+                rc = push(s, pp->ssn_spaced, i, e + 8);
+        } else if (n == 9 && phi_is_alpha(t[i]) && (phi_is_alpha(t[i + 1]) || t[i + 1] == '9') &&
+                   digits(t, len, i + 2, 7)) {
+            rc = push(s, pp->dea, i, e);
+        } else if (n == 17) {
+            bool ok = true;
+            for (size_t q = i; q < e && ok; q++)
+                ok = vin_char(t[q]);
+            if (ok) rc = push(s, pp->vin, i, e);
+        }
+        if (rc) return rc;
+        i = e;
+    }
+    return PHI_OK;
+}
