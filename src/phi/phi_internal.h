@@ -9,7 +9,11 @@
  *   phi_patterns.c  the Hyperscan pattern table and its compilation
  *   phi_validate.c  checksums and parsers (SSN, Luhn, DEA, ABA, VIN, IBAN, dates, IPs)
  *   phi_detect.c    the scan: one Hyperscan pass, validation, context, overlaps
+ *   phi_labels.c    context labels ("MRN", "fax", "DOB") by a word walk
+ *   phi_shapes.c    SSN, DEA, VIN shapes, ", ST" and "ST 02115" in C
+ *   phi_starts.c    starts of frequent value matches found by walking back
  *   phi_names.c     the token pass: names, with dictionaries and context
+ *   phi_places.c    addresses, cities ("in X" in C), facilities
  *   phi_redact.c    tags, masks and surrogates
  *   phi_deid.c      Safe Harbor de-identification of field values
  */
