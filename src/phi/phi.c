@@ -223,6 +223,10 @@ int phi_detector_new(const phi_config *cfg, phi_detector **out)
             case PHI_S_SCAN_VIN: d->cscan.vin = k; break;
             case PHI_S_SCAN_COMMA_STATE: d->cscan.comma_state = k; break;
             case PHI_S_SCAN_STATE_ZIP: d->cscan.state_zip = k; break;
+            case PHI_S_SCAN_PHONE_DASH: d->cscan.phone_dash = k; break;
+            case PHI_S_SCAN_PHONE_001: d->cscan.phone_001 = k; break;
+            case PHI_S_SCAN_PHONE_DOTS: d->cscan.phone_dots = k; break;
+            case PHI_S_SCAN_STREET: d->cscan.street = k; break;
             default: break;
             }
         }

@@ -199,12 +199,18 @@ typedef enum phi_start {
     PHI_S_SCAN_VIN,         /* 17 VIN characters */
     PHI_S_SCAN_COMMA_STATE, /* ", MA", ", Ohio" (end-anchored) */
     PHI_S_SCAN_STATE_ZIP,   /* "MA 01103" */
+    PHI_S_SCAN_PHONE_DASH,  /* 555-0142 */
+    PHI_S_SCAN_PHONE_001,   /* 001-617-555-0142 */
+    PHI_S_SCAN_PHONE_DOTS,  /* 617.555.0142, 617.555.0142x12 */
+    PHI_S_SCAN_STREET,      /* street suffix words (end-anchored) */
 } phi_start;
 
 /* Indices in phi_patterns of the patterns phi_shapes_scan matches. */
 typedef struct phi_cscan_pats {
     uint16_t ssn, ssn_spaced, dea, vin; /* number shapes */
     uint16_t comma_state, state_zip;    /* ", ST" and "ST 01103" */
+    uint16_t phone_dash, phone_001;     /* 555-0142, 001-617-555-0142 */
+    uint16_t phone_dots, street;        /* 617.555.0142, "Street", "Ave" */
 } phi_cscan_pats;
 
 /* Start of the match of pattern pat that ends at end, when it can be found by

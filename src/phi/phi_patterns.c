@@ -128,11 +128,13 @@ const phi_pattern phi_patterns[] = {
      "0-9]{4}"
      "(?:\\s{0,3}(?:x|ext\\.?|extension)\\s{0,3}[0-9]{1,5})?\\b",
      CL, PHI_PK_VALUE, PHI_PHONE, PHI_V_PHONE, 0.85f, 0, PHI_S_NANP},
-    V("\\b[2-9][0-9]{2}-[0-9]{4}\\b", 0, PHI_PHONE, PHI_V_PHONE_LOOSE, 0.5f),
+    CS("\\b[2-9][0-9]{2}-[0-9]{4}\\b", 0, PHI_PHONE, PHI_V_PHONE_LOOSE, 0.5f,
+       PHI_S_SCAN_PHONE_DASH),
     V("\\+[1-9][0-9]{0,2}[\\s.-]?(?:\\(0\\)\\s?)?(?:\\([0-9]{1,4}\\)\\s?)?[0-9]{1,4}(?:[\\s.-]?[0-"
       "9]{2,4}){1,4}\\b",
       0, PHI_PHONE, PHI_V_PHONE_LOOSE, 0.8f),
-    V("\\b00?1-[0-9]{3}-[0-9]{3}-[0-9]{4}\\b", 0, PHI_PHONE, PHI_V_PHONE_LOOSE, 0.8f),
+    CS("\\b00?1-[0-9]{3}-[0-9]{3}-[0-9]{4}\\b", 0, PHI_PHONE, PHI_V_PHONE_LOOSE, 0.8f,
+       PHI_S_SCAN_PHONE_001),
     V("\\b0[0-9]{2,4}[\\s.-][0-9]{2,4}(?:[\\s.-][0-9]{2,4}){1,3}\\b", 0, PHI_PHONE,
       PHI_V_PHONE_LOOSE, 0.6f),
     V("\\([0-9]{2,4}\\)\\s?[0-9]{3,4}[\\s-][0-9]{3,4}\\b", 0, PHI_PHONE, PHI_V_PHONE_LOOSE, 0.7f),
@@ -140,8 +142,8 @@ const phi_pattern phi_patterns[] = {
       PHI_V_PHONE_LOOSE, 0.5f),
     VS("\\b[0-9]{2,4}(?:\\s[0-9]{2,4}){1,3}\\b", 0, PHI_PHONE, PHI_V_PHONE_LOOSE, 0.3f,
        PHI_S_GROUPS),
-    V("\\b[0-9]{3}\\.[0-9]{3}\\.[0-9]{4}(?:x[0-9]{1,5})?\\b", 0, PHI_PHONE, PHI_V_PHONE_LOOSE,
-      0.8f),
+    CS("\\b[0-9]{3}\\.[0-9]{3}\\.[0-9]{4}(?:x[0-9]{1,5})?\\b", 0, PHI_PHONE, PHI_V_PHONE_LOOSE,
+       0.8f, PHI_S_SCAN_PHONE_DOTS),
     /* ---- internet ---- */
     VL("\\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}\\b", 0, PHI_EMAIL,
        PHI_V_EMAIL, 0.95f, 320),
@@ -166,7 +168,7 @@ const phi_pattern phi_patterns[] = {
     {NULL, 0, PHI_PK_TOKEN, PHI_ID, PHI_V_IDVAL, 0.5f, 0, 0}, /* made by phi_ids_run */
     /* ---- places ---- */
     /* street suffix: the validator walks back to the house number and forward over the unit */
-    E("\\b" STREET "\\b\\.?", 0, PHI_ADDRESS, PHI_V_ADDRESS, 0.9f),
+    CS("\\b" STREET "\\b\\.?", 0, PHI_ADDRESS, PHI_V_ADDRESS, 0.9f, PHI_S_SCAN_STREET),
     V("\\b(?:P\\.?\\s?O\\.?\\s?Box|Post Office Box|PO Box)\\s{1,3}[0-9]{1,6}\\b", CL, PHI_ADDRESS,
       PHI_V_PLAIN, 0.9f),
     V("\\b(?:PSC|Unit|CMR)\\s{1,3}[0-9]{3,5},?\\s{1,3}Box\\s{1,3}[0-9]{3,5}\\b", 0, PHI_ADDRESS,

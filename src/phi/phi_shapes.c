@@ -1,11 +1,13 @@
 /*
  * phi_shapes: value patterns of a fixed, simple shape matched in C instead
- * of Hyperscan: SSNs (123-45-6789, 123 45 6789), DEA numbers, VINs, ", ST"
+ * of Hyperscan: SSNs (123-45-6789, 123 45 6789), DEA numbers, VINs, phones
+ * 555-0142, 617.555.0142 and 001-617-555-0142, street suffix words, ", ST"
  * after a city and "ST 02115".
  *
  * In the Hyperscan database the two-letter state abbreviations (which match
  * "HR", "BP", "IV" and every other pair of capitals) cost about a quarter
- * of the whole pass, and the fixed-width number shapes another sixth; here
+ * of the whole pass, and the fixed-width number shapes (and the street
+ * suffix words) another good part; here
  * they are a few comparisons at each comma, each word start and each word.
  * The expressions stay in phi_patterns.c (kind PHI_PK_CSCAN) as the
  * definition; test_phi_cscan checks on random text that these loops produce
@@ -138,6 +140,23 @@ static int state_zip(phi_scratch *s, uint16_t pat, size_t p)
     return PHI_OK;
 }
 
+/* The street suffix words of the STREET expression (case as written there). */
+static const char *const street_words[] = {
+    "Street",  "St",     "Avenue",   "Ave",     "Road",     "Rd",      "Boulevard",  "Blvd",
+    "Drive",   "Dr",     "Lane",     "Ln",      "Court",    "Ct",      "Place",      "Pl",
+    "Terrace", "Ter",    "Way",      "Circle",  "Cir",      "Parkway", "Pkwy",       "Highway",
+    "Hwy",     "Square", "Sq",       "Trail",   "Trl",      "Pike",    "Row",        "Alley",
+    "Path",    "Plaza",  "Crescent", "Loop",    "Turnpike", "Tpke",    "Expressway", "Broadway",
+    "Walk",    "Close",  "Gardens",  "Heights", "Run",      "Ridge",   NULL};
+
+static bool street_word(const uint8_t *t, size_t n)
+{
+    if (n < 2 || n > 10) return false;
+    for (const char *const *w = street_words; *w; w++)
+        if ((uint8_t)(*w)[0] == t[0] && strlen(*w) == n && memcmp(*w, t, n) == 0) return true;
+    return false;
+}
+
 /* Digits t[p, p+n) (all inside the text)? */
 static bool digits(const uint8_t *t, size_t len, size_t p, size_t n)
 {
@@ -152,6 +171,59 @@ static bool vin_char(uint8_t c)
 {
     uint8_t l = phi_lower(c);
     return phi_is_digit(c) || (phi_is_alpha(c) && l != 'i' && l != 'o' && l != 'q');
+}
+
+/* Length of the word (\b-delimited run) starting at p. */
+static size_t word_len(const uint8_t *t, size_t len, size_t p)
+{
+    size_t m = 0;
+    while (p + m < len && hs_word(t[p + m]))
+        m++;
+    return m;
+}
+
+/* The shapes that open with a 3-digit word [i, e): SSNs, 555-0142, 617.555.0142(x12). */
+static int three_digits(phi_scratch *s, const phi_cscan_pats *pp, size_t i, size_t e)
+{
+    const uint8_t *t = s->text;
+    size_t len = s->len;
+    int rc = PHI_OK;
+    if (e + 8 <= len && digits(t, len, e + 1, 2) && digits(t, len, e + 4, 4) &&
+        (e + 8 == len || !hs_word(t[e + 8]))) {
+        /* 123-45-6789, or 123 45 6789 with any white-space byte each time */
+        if (t[e] == '-' && t[e + 3] == '-')
+            rc = push(s, pp->ssn, i, e + 8);
+        else if (hs_space(t[e]) && hs_space(t[e + 3]))
+            rc = push(s, pp->ssn_spaced, i, e + 8);
+        if (rc) return rc;
+    }
+    if (e >= len) return PHI_OK;
+    if (t[e] == '-' && t[i] >= '2' && word_len(t, len, e + 1) == 4 && digits(t, len, e + 1, 4))
+        rc = push(s, pp->phone_dash, i, e + 5); /* 555-0142 */
+    if (!rc && t[e] == '.' && word_len(t, len, e + 1) == 3 && digits(t, len, e + 1, 3) &&
+        e + 5 < len && t[e + 4] == '.') {
+        /* 617.555.0142, 617.555.0142x12 */
+        size_t q = e + 5, m = word_len(t, len, q);
+        if (m >= 4 && digits(t, len, q, 4) &&
+            (m == 4 || (m >= 6 && m <= 10 && t[q + 4] == 'x' && digits(t, len, q + 5, m - 5))))
+            rc = push(s, pp->phone_dots, i, q + m);
+    }
+    return rc;
+}
+
+/* 001-617-555-0142 or 01-617-555-0142 with the "0(0)1" word at [i, e). */
+static int zero_zero_one(phi_scratch *s, const phi_cscan_pats *pp, size_t i, size_t e)
+{
+    const uint8_t *t = s->text;
+    size_t len = s->len, q = e;
+    static const size_t groups[3] = {3, 3, 4};
+    for (int g = 0; g < 3; g++) {
+        if (q >= len || t[q] != '-') return PHI_OK;
+        q++;
+        if (word_len(t, len, q) != groups[g] || !digits(t, len, q, groups[g])) return PHI_OK;
+        q += groups[g];
+    }
+    return push(s, pp->phone_001, i, q);
 }
 
 int phi_shapes_scan(const phi_detector *d, phi_scratch *s)
@@ -177,15 +249,10 @@ int phi_shapes_scan(const phi_detector *d, phi_scratch *s)
             e++;
         size_t n = e - i;
         int rc = PHI_OK;
-        if (n == 2 && state_abbr(t, len, i))
+        if (n == 2 && state_abbr(t, len, i)) {
             rc = state_zip(s, pp->state_zip, i);
-        else if (n == 3 && digits(t, len, i, 3) && e + 8 <= len && digits(t, len, e + 1, 2) &&
-                 digits(t, len, e + 4, 4) && (e + 8 == len || !hs_word(t[e + 8]))) {
-            /* 123-45-6789, or 123 45 6789 with any white-space byte each time */
-            if (t[e] == '-' && t[e + 3] == '-')
-                rc = push(s, pp->ssn, i, e + 8);
-            else if (hs_space(t[e]) && hs_space(t[e + 3]))
-                rc = push(s, pp->ssn_spaced, i, e + 8);
+        } else if (n == 3 && digits(t, len, i, 3)) {
+            rc = three_digits(s, pp, i, e);
         } else if (n == 9 && phi_is_alpha(t[i]) && (phi_is_alpha(t[i + 1]) || t[i + 1] == '9') &&
                    digits(t, len, i + 2, 7)) {
             rc = push(s, pp->dea, i, e);
@@ -194,6 +261,14 @@ int phi_shapes_scan(const phi_detector *d, phi_scratch *s)
             for (size_t q = i; q < e && ok; q++)
                 ok = vin_char(t[q]);
             if (ok) rc = push(s, pp->vin, i, e);
+        }
+        if (!rc && (n == 2 || n == 3) && t[i] == '0' && t[e - 1] == '1' &&
+            (n == 2 || t[i + 1] == '0'))
+            rc = zero_zero_one(s, pp, i, e); /* 01-... or 001-... */
+        if (!rc && t[i] >= 'A' && t[i] <= 'Z' && street_word(t + i, n)) {
+            /* an end-anchored value: the validator finds the house number; "St." ends twice */
+            rc = push(s, pp->street, e, e);
+            if (!rc && e < len && t[e] == '.') rc = push(s, pp->street, e + 1, e + 1);
         }
         if (rc) return rc;
         i = e;
