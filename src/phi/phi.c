@@ -227,6 +227,8 @@ int phi_detector_new(const phi_config *cfg, phi_detector **out)
             case PHI_S_SCAN_PHONE_001: d->cscan.phone_001 = k; break;
             case PHI_S_SCAN_PHONE_DOTS: d->cscan.phone_dots = k; break;
             case PHI_S_SCAN_STREET: d->cscan.street = k; break;
+            case PHI_S_SCAN_EMAIL: d->cscan.email = k; break;
+            case PHI_S_SCAN_IPV4: d->cscan.ipv4 = k; break;
             default: break;
             }
         }

@@ -203,6 +203,8 @@ typedef enum phi_start {
     PHI_S_SCAN_PHONE_001,   /* 001-617-555-0142 */
     PHI_S_SCAN_PHONE_DOTS,  /* 617.555.0142, 617.555.0142x12 */
     PHI_S_SCAN_STREET,      /* street suffix words (end-anchored) */
+    PHI_S_SCAN_EMAIL,       /* local@domain.tld */
+    PHI_S_SCAN_IPV4,        /* dotted quad */
 } phi_start;
 
 /* Indices in phi_patterns of the patterns phi_shapes_scan matches. */
@@ -211,6 +213,7 @@ typedef struct phi_cscan_pats {
     uint16_t comma_state, state_zip;    /* ", ST" and "ST 01103" */
     uint16_t phone_dash, phone_001;     /* 555-0142, 001-617-555-0142 */
     uint16_t phone_dots, street;        /* 617.555.0142, "Street", "Ave" */
+    uint16_t email, ipv4;               /* e-mail addresses, dotted quads */
 } phi_cscan_pats;
 
 /* Start of the match of pattern pat that ends at end, when it can be found by

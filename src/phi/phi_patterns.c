@@ -145,14 +145,14 @@ const phi_pattern phi_patterns[] = {
     CS("\\b[0-9]{3}\\.[0-9]{3}\\.[0-9]{4}(?:x[0-9]{1,5})?\\b", 0, PHI_PHONE, PHI_V_PHONE_LOOSE,
        0.8f, PHI_S_SCAN_PHONE_DOTS),
     /* ---- internet ---- */
-    VL("\\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}\\b", 0, PHI_EMAIL,
-       PHI_V_EMAIL, 0.95f, 320),
+    CS("\\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}\\b", 0, PHI_EMAIL,
+       PHI_V_EMAIL, 0.95f, PHI_S_SCAN_EMAIL),
     VL("\\b(?:https?://|ftp://|www\\.)[^\\s<>\"'()\\[\\]{}]+", CL, PHI_URL, PHI_V_URL, 0.9f, 512),
     VL("\\b[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.(?:com|org|net|edu|gov|io|info|biz|us|health|"
        "care|co\\.uk|ca|de|fr)\\b(?:/[^\\s<>\"']*)?",
        0, PHI_URL, PHI_V_URL, 0.6f, 160),
-    V("\\b(?:25[0-5]|2[0-4][0-9]|1?[0-9]{1,2})(?:\\.(?:25[0-5]|2[0-4][0-9]|1?[0-9]{1,2})){3}\\b", 0,
-      PHI_IP, PHI_V_IPV4, 0.85f),
+    CS("\\b(?:25[0-5]|2[0-4][0-9]|1?[0-9]{1,2})(?:\\.(?:25[0-5]|2[0-4][0-9]|1?[0-9]{1,2})){3}\\b",
+       0, PHI_IP, PHI_V_IPV4, 0.85f, PHI_S_SCAN_IPV4),
     V("(?:\\b[0-9A-Fa-f]{1,4}|::)(?::{1,2}[0-9A-Fa-f]{0,4}){2,7}(?:\\b|::)", 0, PHI_IP, PHI_V_IPV6,
       0.85f),
     /* ---- numbers with checks ---- */

@@ -1,6 +1,7 @@
 /*
  * phi_shapes: value patterns of a fixed, simple shape matched in C instead
- * of Hyperscan: SSNs (123-45-6789, 123 45 6789), DEA numbers, VINs, phones
+ * of Hyperscan: e-mail addresses, IPv4 dotted quads, SSNs (123-45-6789,
+ * 123 45 6789), DEA numbers, VINs, phones
  * 555-0142, 617.555.0142 and 001-617-555-0142, street suffix words, ", ST"
  * after a city and "ST 02115".
  *
@@ -149,9 +150,16 @@ static const char *const street_words[] = {
     "Path",    "Plaza",  "Crescent", "Loop",    "Turnpike", "Tpke",    "Expressway", "Broadway",
     "Walk",    "Close",  "Gardens",  "Heights", "Run",      "Ridge",   NULL};
 
+/* Lengths of the street words by first letter, A..Z (bit n: a word of n letters);
+ * written out from street_words (test_phi_cscan would catch a missing bit). */
+static const uint16_t street_lens[26] = {0x68, 0x310, 0x16c, 0x24, 0x400, 0x0, 0x80, 0x88, 0x0,
+                                         0x0,  0x0,   0x14,  0x0,  0x0,   0x0, 0xb4, 0x0,  0x3c,
+                                         0x44, 0x1b8, 0x0,   0x0,  0x18,  0x0, 0x0,  0x0};
+
+/* Is t[0, n) (starting with a capital) one of the street words? */
 static bool street_word(const uint8_t *t, size_t n)
 {
-    if (n < 2 || n > 10) return false;
+    if (n < 2 || n > 10 || !(street_lens[t[0] - 'A'] & (1u << n))) return false;
     for (const char *const *w = street_words; *w; w++)
         if ((uint8_t)(*w)[0] == t[0] && strlen(*w) == n && memcmp(*w, t, n) == 0) return true;
     return false;
@@ -226,6 +234,73 @@ static int zero_zero_one(phi_scratch *s, const phi_cscan_pats *pp, size_t i, siz
     return push(s, pp->phone_001, i, q);
 }
 
+/* A dotted-quad octet: 25[0-5] | 2[0-4][0-9] | 1?[0-9]{1,2} (the whole digit word). */
+static bool octet(const uint8_t *t, size_t n)
+{
+    if (n == 1 || n == 2) return true;
+    if (n != 3) return false;
+    if (t[0] == '1') return true;
+    if (t[0] != '2') return false;
+    return t[1] < '5' || (t[1] == '5' && t[2] <= '5');
+}
+
+/* Dotted quads that start with the digit word [i, e). */
+static int dotted_quad(phi_scratch *s, uint16_t pat, size_t i, size_t e)
+{
+    const uint8_t *t = s->text;
+    size_t len = s->len, q = i, w = e - i;
+    for (int k = 0; k < 4; k++) {
+        if (!octet(t + q, w) || !digits(t, len, q, w)) return PHI_OK;
+        q += w;
+        if (k == 3) break;
+        if (q >= len || t[q] != '.') return PHI_OK;
+        q++;
+        w = word_len(t, len, q);
+    }
+    return push(s, pat, i, q); /* q ends a word: \b holds */
+}
+
+/* E-mail addresses around the '@' at a: every end its domain can take, with the
+ * leftmost start of the local part where \b holds. */
+static int email_at(phi_scratch *s, uint16_t pat, size_t a)
+{
+    const uint8_t *t = s->text;
+    size_t len = s->len;
+#define LOCAL(c)                                                                                   \
+    (phi_is_alnum(c) || (c) == '.' || (c) == '_' || (c) == '%' || (c) == '+' || (c) == '-')
+#define DOM(c) (phi_is_alnum(c) || (c) == '-')
+    size_t r0 = a;
+    while (r0 > 0 && LOCAL(t[r0 - 1]))
+        r0--;
+    size_t p = r0;
+    while (p < a && (p == 0 ? !hs_word(t[p]) : hs_word(t[p - 1]) == hs_word(t[p])))
+        p++;
+    if (p >= a) return PHI_OK; /* no word boundary in the local part */
+    size_t q = a + 1;
+    size_t lab = 0;
+    while (q + lab < len && DOM(t[q + lab]))
+        lab++;
+    if (lab == 0) return PHI_OK;
+    q += lab;
+    while (q < len && t[q] == '.') {
+        size_t r = q + 1, l = 0;
+        while (r + l < len && phi_is_alpha(t[r + l]))
+            l++;
+        if (l >= 2 && (r + l == len || !hs_word(t[r + l]))) {
+            int rc = push(s, pat, p, r + l);
+            if (rc) return rc;
+        }
+        l = 0;
+        while (r + l < len && DOM(t[r + l]))
+            l++;
+        if (l == 0) break;
+        q = r + l;
+    }
+#undef LOCAL
+#undef DOM
+    return PHI_OK;
+}
+
 int phi_shapes_scan(const phi_detector *d, phi_scratch *s)
 {
     const phi_cscan_pats *pp = &d->cscan;
@@ -233,8 +308,8 @@ int phi_shapes_scan(const phi_detector *d, phi_scratch *s)
     size_t len = s->len, i = 0;
     while (i < len) {
         uint8_t c = t[i];
-        if (c == ',') {
-            int rc = comma_state(s, pp->comma_state, i);
+        if (c == ',' || c == '@') {
+            int rc = c == ',' ? comma_state(s, pp->comma_state, i) : email_at(s, pp->email, i);
             if (rc) return rc;
             i++;
             continue;
@@ -249,6 +324,10 @@ int phi_shapes_scan(const phi_detector *d, phi_scratch *s)
             e++;
         size_t n = e - i;
         int rc = PHI_OK;
+        if (n <= 3 && e < len && t[e] == '.' && phi_is_digit(t[i])) {
+            rc = dotted_quad(s, pp->ipv4, i, e);
+            if (rc) return rc;
+        }
         if (n == 2 && state_abbr(t, len, i)) {
             rc = state_zip(s, pp->state_zip, i);
         } else if (n == 3 && digits(t, len, i, 3)) {

@@ -371,7 +371,7 @@ TEST(shapes_match_hyperscan)
     const phi_cscan_pats *pp = &det->cscan;
     uint16_t pats[] = {pp->ssn,         pp->ssn_spaced, pp->dea,        pp->vin,
                        pp->comma_state, pp->state_zip,  pp->phone_dash, pp->phone_001,
-                       pp->phone_dots,  pp->street};
+                       pp->phone_dots,  pp->street,     pp->email,      pp->ipv4};
     /* per pattern: value pieces and separators, alternated */
     static const char *const ssn_v[] = {"123", "45", "6789", "12", "1234", "a", "1", "123456"};
     static const char *const ssn_s[] = {"-", "-", "-", " ", " ", "\t", "_", "", "\n"};
@@ -396,6 +396,12 @@ TEST(shapes_match_hyperscan)
                                         "Broadway", "Close", "Ter",    "Terrace", "x",
                                         "12",       "Dr",    "street", "Sts"};
     static const char *const str_s[] = {" ", ".", ". ", "_", "", "-", "\n", "..", "5", " ", ". "};
+    static const char *const em_v[] = {"hope", "h.k", "a", "x1",  ".",    "_",       "%+", "-",
+                                       "com",  "co",  "c", "b-c", "net1", "example", "uk", "Z9"};
+    static const char *const em_s[] = {"@", "@", ".", ".", "-", " ", "", "_", "..", "@@", "+"};
+    static const char *const ip_v[] = {"10",  "0",   "255", "256", "192",  "168", "1", "012",
+                                       "199", "249", "250", "300", "1234", "a1",  "09"};
+    static const char *const ip_s[] = {".", ".", ".", ".", " ", "", "..", "_", "a", "-"};
     static hits hs;
     static char buf[1024], want[8192], got[8192];
     unsigned seed = 4242;
@@ -418,6 +424,12 @@ TEST(shapes_match_hyperscan)
         } else if (k == 9) {
             num = str_v, sep = str_s;
             nn = sizeof str_v / sizeof str_v[0], ns = sizeof str_s / sizeof str_s[0];
+        } else if (k == 10) {
+            num = em_v, sep = em_s;
+            nn = sizeof em_v / sizeof em_v[0], ns = sizeof em_s / sizeof em_s[0];
+        } else if (k == 11) {
+            num = ip_v, sep = ip_s;
+            nn = sizeof ip_v / sizeof ip_v[0], ns = sizeof ip_s / sizeof ip_s[0];
         }
         hs_database_t *db = NULL;
         hs_compile_error_t *err = NULL;
