@@ -20,16 +20,10 @@ uint64_t phi_hash_word(const uint8_t *p, size_t len)
 {
     /* FNV-1a over lower-cased bytes, then a final mix so the low bits (the
      * slot index) depend on every byte. */
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < len; i++) {
-        h ^= phi_lower(p[i]);
-        h *= 0x100000001b3ull;
-    }
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    if ((h & FP_MASK) == 0) h |= 0x10000; /* 0 marks an empty slot */
-    return h;
+    uint64_t h = PHI_HASH_SEED;
+    for (size_t i = 0; i < len; i++)
+        h = phi_hash_step(h, p[i]);
+    return phi_hash_finish(h);
 }
 
 int phi_dict_init(phi_dict *d, size_t n)

@@ -80,6 +80,9 @@ typedef struct phi_dict {
 
 /* Hash of a word, lower-cased (ASCII) on the fly. */
 uint64_t phi_hash_word(const uint8_t *p, size_t len);
+/* phi_hash_word in pieces, for loops that look at each byte anyway:
+ * h = PHI_HASH_SEED; h = phi_hash_step(h, byte)...; phi_hash_finish(h). */
+#define PHI_HASH_SEED 0xcbf29ce484222325ull
 /* Add every line of blob with flags (OR-ed into an existing entry). */
 int phi_dict_add_lines(phi_dict *d, phi_blob blob, uint16_t flags);
 /* Add one NUL-terminated word. */
@@ -308,6 +311,7 @@ typedef struct phi_tok {
     uint8_t shape;   /* PHI_SH_* */
     uint8_t foreign; /* holds non-ASCII letters: a name rather than an English word */
     uint8_t surname; /* last word of a strong multi-word name ("Winifred Fox") */
+    uint8_t gap;     /* kind of the gap from the previous token (phi_names.c G_*) */
     float score;     /* name score so far */
 } phi_tok;
 
@@ -469,6 +473,23 @@ static inline int phi_is_alnum(uint8_t c)
 static inline uint8_t phi_lower(uint8_t c)
 {
     return (c >= 'A' && c <= 'Z') ? (uint8_t)(c | 32) : c;
+}
+
+/* One byte of phi_hash_word (FNV-1a over the lower-cased byte). */
+static inline uint64_t phi_hash_step(uint64_t h, uint8_t c)
+{
+    return (h ^ phi_lower(c)) * 0x100000001b3ull;
+}
+
+/* The end of phi_hash_word: a final mix so the low bits depend on every byte;
+ * never 0 in the fingerprint bits (0 marks an empty slot). */
+static inline uint64_t phi_hash_finish(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    if ((h & ~(uint64_t)0xFFFF) == 0) h |= 0x10000;
+    return h;
 }
 
 #endif
