@@ -147,7 +147,8 @@ const phi_pattern phi_patterns[] = {
     /* ---- internet ---- */
     CS("\\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}\\b", 0, PHI_EMAIL,
        PHI_V_EMAIL, 0.95f, PHI_S_SCAN_EMAIL),
-    VL("\\b(?:https?://|ftp://|www\\.)[^\\s<>\"'()\\[\\]{}]+", CL, PHI_URL, PHI_V_URL, 0.9f, 512),
+    {"\\b(?:https?://|ftp://|www\\.)[^\\s<>\"'()\\[\\]{}]+", CL, PHI_PK_VALUE, PHI_URL, PHI_V_URL,
+     0.9f, 512, PHI_S_URL},
     VL("\\b[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.(?:com|org|net|edu|gov|io|info|biz|us|health|"
        "care|co\\.uk|ca|de|fr)\\b(?:/[^\\s<>\"']*)?",
        0, PHI_URL, PHI_V_URL, 0.6f, 160),

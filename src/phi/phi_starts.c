@@ -201,31 +201,39 @@ static size_t digit_groups(const uint8_t *t, size_t e)
     return groups >= 2 ? start : NONE;
 }
 
-/* \bSTATE,?\s{1,3}[0-9]{5}(-[0-9]{4})?\b (STATE: the two-letter abbreviations) */
-static size_t state_zip(const uint8_t *t, size_t e)
+/* A byte of the URL body class [^\s<>"'()\[\]{}]. */
+static bool url_char(uint8_t c)
 {
-    size_t p = e, n = run_back(t, p);
-    if (n == 4 && p >= 5 && t[p - 5] == '-') {
-        p -= 5;
-        n = run_back(t, p);
+    return !hs_space(c) && !strchr("<>\"'()[]{}", c) && c != 0;
+}
+
+/* Does t[p..] start with lit (lower case), ignoring ASCII case? */
+static bool starts_ci(const uint8_t *t, size_t len, size_t p, const char *lit, size_t n)
+{
+    if (p + n > len) return false;
+    for (size_t i = 0; i < n; i++)
+        if (phi_lower(t[p + i]) != (uint8_t)lit[i]) return false;
+    return true;
+}
+
+/* \b(https?://|ftp://|www\.)[^\s<>"'()\[\]{}]+ : the first prefix, at a word
+ * boundary, in the run of URL bytes that ends at e, with a byte after it. */
+static size_t url(const uint8_t *t, size_t len, size_t e)
+{
+    size_t r = e;
+    while (r > 0 && url_char(t[r - 1]))
+        r--;
+    static const struct {
+        const char *s;
+        size_t n;
+    } pre[] = {{"http://", 7}, {"https://", 8}, {"ftp://", 6}, {"www.", 4}};
+    for (size_t p = r; p < e; p++) {
+        uint8_t c = phi_lower(t[p]);
+        if ((c != 'h' && c != 'f' && c != 'w') || !boundary_before(t, p)) continue;
+        for (size_t k = 0; k < 4; k++)
+            if (p + pre[k].n < e && starts_ci(t, len, p, pre[k].s, pre[k].n)) return p;
     }
-    if (n != 5) return NONE;
-    p -= 5;
-    int sp = 0;
-    while (p > 0 && hs_space(t[p - 1]) && sp < 4)
-        p--, sp++;
-    if (sp < 1 || sp > 3) return NONE;
-    if (p > 0 && t[p - 1] == ',') p--;
-    if (p < 2) return NONE;
-    uint8_t a = t[p - 2], b = t[p - 1];
-    static const char *const st[] = {
-        "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID",
-        "IL", "IN", "IA", "KS", "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO",
-        "MT", "NE", "NV", "NH", "NJ", "NM", "NY", "NC", "ND", "OH", "OK", "OR", "PA",
-        "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA", "WV", "WI", "WY", NULL};
-    char w[3] = {(char)a, (char)b, 0};
-    if (!phi_in_list(w, st) || !boundary_before(t, p - 2)) return NONE;
-    return p - 2;
+    return NONE;
 }
 
 size_t phi_start_fast(const uint8_t *t, size_t len, uint16_t pat, size_t end)
@@ -245,7 +253,7 @@ size_t phi_start_fast(const uint8_t *t, size_t len, uint16_t pat, size_t end)
     case PHI_S_MONTH_DAY: return month_day(t, end);
     case PHI_S_NANP: return nanp(t, end);
     case PHI_S_GROUPS: return digit_groups(t, end);
-    case PHI_S_STATE_ZIP: return state_zip(t, end);
+    case PHI_S_URL: return url(t, len, end);
     default: break; /* none, or a pattern matched in C (its start is known) */
     }
     return NONE;
