@@ -160,8 +160,13 @@ static const uint16_t street_lens[26] = {0x68, 0x310, 0x16c, 0x24, 0x400, 0x0, 0
 static bool street_word(const uint8_t *t, size_t n)
 {
     if (n < 2 || n > 10 || !(street_lens[t[0] - 'A'] & (1u << n))) return false;
-    for (const char *const *w = street_words; *w; w++)
-        if ((uint8_t)(*w)[0] == t[0] && strlen(*w) == n && memcmp(*w, t, n) == 0) return true;
+    for (const char *const *w = street_words; *w; w++) {
+        if ((uint8_t)(*w)[0] != t[0]) continue;
+        size_t j = 1;
+        while (j < n && (*w)[j] && (uint8_t)(*w)[j] == t[j])
+            j++;
+        if (j == n && (*w)[n] == 0) return true; /* (*w)[n] exists: the word has n bytes */
+    }
     return false;
 }
 
