@@ -458,17 +458,40 @@ void phi_civil_from_days(long z, int *y, int *m, int *d);
 
 /* ---- small helpers ---- */
 
+/* Byte classes (phi_ctype): one load instead of range tests in the loops that
+ * look at every byte. PHI_CT_WORD is Hyperscan's \w ([A-Za-z0-9_]), PHI_CT_SPACE
+ * its \s ([\t\n\v\f\r ]). */
+enum {
+    PHI_CT_DIGIT = 1,
+    PHI_CT_ALPHA = 2,
+    PHI_CT_UPPER = 4,
+    PHI_CT_LOWER = 8,
+    PHI_CT_WORD = 16,
+    PHI_CT_SPACE = 32,
+    PHI_CT_HIGH = 64, /* >= 0x80 */
+};
+extern const uint8_t phi_ctype[256];
+
 static inline int phi_is_digit(uint8_t c)
 {
-    return c >= '0' && c <= '9';
+    return phi_ctype[c] & PHI_CT_DIGIT;
 }
 static inline int phi_is_alpha(uint8_t c)
 {
-    return (c | 32) >= 'a' && (c | 32) <= 'z';
+    return phi_ctype[c] & PHI_CT_ALPHA;
 }
 static inline int phi_is_alnum(uint8_t c)
 {
-    return phi_is_digit(c) || phi_is_alpha(c);
+    return phi_ctype[c] & (PHI_CT_DIGIT | PHI_CT_ALPHA);
+}
+/* Hyperscan's word byte ([A-Za-z0-9_]) and white space (\s). */
+static inline int phi_is_hs_word(uint8_t c)
+{
+    return phi_ctype[c] & PHI_CT_WORD;
+}
+static inline int phi_is_hs_space(uint8_t c)
+{
+    return phi_ctype[c] & PHI_CT_SPACE;
 }
 static inline uint8_t phi_lower(uint8_t c)
 {

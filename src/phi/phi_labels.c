@@ -396,16 +396,6 @@ static const char *const weak[] = {"at", "on", "in", "to", "from", "is", "of", "
      CB(PHI_C_VEHICLE) | CB(PHI_C_SSN) | CB(PHI_C_PHONE) | CB(PHI_C_FAX) | CB(PHI_C_ID) |          \
      CB(PHI_C_PAGER))
 
-static int hs_word(uint8_t c)
-{
-    return phi_is_alnum(c) || c == '_';
-}
-
-static int hs_space(uint8_t c)
-{
-    return c == ' ' || (c >= '\t' && c <= '\r');
-}
-
 /* Length of the first run of letters of a phrase. */
 static size_t first_run(const char *p)
 {
@@ -465,15 +455,15 @@ static size_t match_phrase(const uint8_t *t, size_t len, size_t p, const char *t
     for (const char *c = txt; *c; c++) {
         switch (*c) {
         case ' ':
-            if (i >= len || !hs_space(t[i])) return 0;
-            while (i < len && hs_space(t[i]))
+            if (i >= len || !phi_is_hs_space(t[i])) return 0;
+            while (i < len && phi_is_hs_space(t[i]))
                 i++;
             break;
         case '~':
-            if (i < len && hs_space(t[i])) i++;
+            if (i < len && phi_is_hs_space(t[i])) i++;
             break;
         case '^':
-            if (i < len && (hs_space(t[i]) || t[i] == '-')) i++;
+            if (i < len && (phi_is_hs_space(t[i]) || t[i] == '-')) i++;
             break;
         default:
             if (i >= len || phi_lower(t[i]) != (uint8_t)*c) return 0;
@@ -481,7 +471,7 @@ static size_t match_phrase(const uint8_t *t, size_t len, size_t p, const char *t
         }
     }
     /* \b after the phrase */
-    if (hs_word(t[i - 1]) == (i < len && hs_word(t[i]))) return 0;
+    if (phi_is_hs_word(t[i - 1]) == (i < len && phi_is_hs_word(t[i]))) return 0;
     return i;
 }
 
@@ -527,8 +517,8 @@ int phi_labels_scan(const phi_detector *d, phi_scratch *s)
             i++;
             continue;
         }
-        if (i > 0 && hs_word(t[i - 1])) { /* inside a word: skip to its end */
-            while (i < len && hs_word(t[i]))
+        if (i > 0 && phi_is_hs_word(t[i - 1])) { /* inside a word: skip to its end */
+            while (i < len && phi_is_hs_word(t[i]))
                 i++;
             continue;
         }
@@ -552,7 +542,7 @@ int phi_labels_scan(const phi_detector *d, phi_scratch *s)
             /* "at 12", "on 4": a weak address cue ends after the first digit */
             if (e - i <= 4 && phi_dict_get(&l->weak, h)) {
                 size_t q = e;
-                while (q < len && hs_space(t[q]))
+                while (q < len && phi_is_hs_space(t[q]))
                     q++;
                 if (q > e && q < len && phi_is_digit(t[q])) {
                     int rc = add_kw(s, q + 1, PHI_C_ADDR_WEAK);

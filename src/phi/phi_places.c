@@ -482,16 +482,6 @@ int phi_addr_grab(const phi_detector *d, phi_scratch *s)
  * the leftmost start for each end, and (as the Hyperscan callback did) one
  * candidate per run of consecutive ends. */
 
-static int hs_space(uint8_t c)
-{
-    return c == ' ' || (c >= '\t' && c <= '\r');
-}
-
-static int hs_word(uint8_t c)
-{
-    return phi_is_alnum(c) || c == '_';
-}
-
 /* A found end and its start (leftmost wins). */
 typedef struct prep_m {
     uint32_t start, end;
@@ -557,7 +547,8 @@ int phi_city_prep_scan(const phi_detector *d, phi_scratch *s, uint16_t pat)
     while (i + 3 < len) {
         /* next 'i', 'a', 'f' or 't' that starts a word */
         uint8_t c = t[i];
-        if (!(c == 'i' || c == 'a' || c == 'f' || c == 't') || (i > 0 && hs_word(t[i - 1]))) {
+        if (!(c == 'i' || c == 'a' || c == 'f' || c == 't') ||
+            (i > 0 && phi_is_hs_word(t[i - 1]))) {
             i++;
             continue;
         }
@@ -567,12 +558,12 @@ int phi_city_prep_scan(const phi_detector *d, phi_scratch *s, uint16_t pat)
             w = 2;
         else if (c == 'f' && i + 4 < len && t[i + 1] == 'r' && t[i + 2] == 'o' && t[i + 3] == 'm')
             w = 4;
-        if (!w || !hs_space(t[i + w])) {
+        if (!w || !phi_is_hs_space(t[i + w])) {
             i++;
             continue;
         }
         size_t p = i + w, sp = 0;
-        while (p < len && sp < 3 && hs_space(t[p]))
+        while (p < len && sp < 3 && phi_is_hs_space(t[p]))
             p++, sp++;
         int rc = prep_words(s, v, (uint32_t)i, p, 2); /* a space cannot start a word */
         if (rc) return rc;

@@ -18,16 +18,6 @@
 
 #include "phi_internal.h"
 
-static int hs_word(uint8_t c)
-{
-    return phi_is_alnum(c) || c == '_';
-}
-
-static int hs_space(uint8_t c)
-{
-    return c == ' ' || (c >= '\t' && c <= '\r');
-}
-
 /* Two capitals at p that are a state abbreviation of STATE_ABBR. */
 static bool state_abbr(const uint8_t *t, size_t len, size_t p)
 {
@@ -99,14 +89,15 @@ static int comma_state(phi_scratch *s, uint16_t pat, size_t i)
         k++;
     if (k >= len || t[k] < 'A' || t[k] > 'Z') return PHI_OK;
     /* an end-anchored value: its validator finds the start (start == end here) */
-    if (state_abbr(t, len, k) && (k + 2 == len || !hs_word(t[k + 2]))) {
+    if (state_abbr(t, len, k) && (k + 2 == len || !phi_is_hs_word(t[k + 2]))) {
         int rc = push(s, pat, k + 2, k + 2);
         if (rc) return rc;
     }
     for (const char *const *n = state_names; *n; n++) {
         if ((uint8_t)(*n)[0] != t[k]) continue;
         size_t l = strlen(*n);
-        if (k + l <= len && memcmp(t + k, *n, l) == 0 && (k + l == len || !hs_word(t[k + l]))) {
+        if (k + l <= len && memcmp(t + k, *n, l) == 0 &&
+            (k + l == len || !phi_is_hs_word(t[k + l]))) {
             int rc = push(s, pat, k + l, k + l);
             if (rc) return rc;
         }
@@ -121,7 +112,7 @@ static int state_zip(phi_scratch *s, uint16_t pat, size_t p)
     size_t len = s->len, k = p + 2;
     if (k < len && t[k] == ',') k++;
     size_t sp = 0;
-    while (k < len && hs_space(t[k]) && sp < 4)
+    while (k < len && phi_is_hs_space(t[k]) && sp < 4)
         k++, sp++;
     if (sp < 1 || sp > 3) return PHI_OK;
     size_t d = 0;
@@ -129,14 +120,14 @@ static int state_zip(phi_scratch *s, uint16_t pat, size_t p)
         d++;
     if (d != 5) return PHI_OK;
     size_t e = k + 5;
-    if (e < len && hs_word(t[e])) return PHI_OK;
+    if (e < len && phi_is_hs_word(t[e])) return PHI_OK;
     int rc = push(s, pat, p, e);
     if (rc) return rc;
     if (e + 5 <= len && t[e] == '-') {
         size_t q = 0;
         while (q < 5 && e + 1 + q < len && phi_is_digit(t[e + 1 + q]))
             q++;
-        if (q == 4 && (e + 5 == len || !hs_word(t[e + 5]))) return push(s, pat, p, e + 5);
+        if (q == 4 && (e + 5 == len || !phi_is_hs_word(t[e + 5]))) return push(s, pat, p, e + 5);
     }
     return PHI_OK;
 }
@@ -190,7 +181,7 @@ static bool vin_char(uint8_t c)
 static size_t word_len(const uint8_t *t, size_t len, size_t p)
 {
     size_t m = 0;
-    while (p + m < len && hs_word(t[p + m]))
+    while (p + m < len && phi_is_hs_word(t[p + m]))
         m++;
     return m;
 }
@@ -202,11 +193,11 @@ static int three_digits(phi_scratch *s, const phi_cscan_pats *pp, size_t i, size
     size_t len = s->len;
     int rc = PHI_OK;
     if (e + 8 <= len && digits(t, len, e + 1, 2) && digits(t, len, e + 4, 4) &&
-        (e + 8 == len || !hs_word(t[e + 8]))) {
+        (e + 8 == len || !phi_is_hs_word(t[e + 8]))) {
         /* 123-45-6789, or 123 45 6789 with any white-space byte each time */
         if (t[e] == '-' && t[e + 3] == '-')
             rc = push(s, pp->ssn, i, e + 8);
-        else if (hs_space(t[e]) && hs_space(t[e + 3]))
+        else if (phi_is_hs_space(t[e]) && phi_is_hs_space(t[e + 3]))
             rc = push(s, pp->ssn_spaced, i, e + 8);
         if (rc) return rc;
     }
@@ -278,7 +269,8 @@ static int email_at(phi_scratch *s, uint16_t pat, size_t a)
     while (r0 > 0 && LOCAL(t[r0 - 1]))
         r0--;
     size_t p = r0;
-    while (p < a && (p == 0 ? !hs_word(t[p]) : hs_word(t[p - 1]) == hs_word(t[p])))
+    while (p < a &&
+           (p == 0 ? !phi_is_hs_word(t[p]) : phi_is_hs_word(t[p - 1]) == phi_is_hs_word(t[p])))
         p++;
     if (p >= a) return PHI_OK; /* no word boundary in the local part */
     size_t q = a + 1;
@@ -291,7 +283,7 @@ static int email_at(phi_scratch *s, uint16_t pat, size_t a)
         size_t r = q + 1, l = 0;
         while (r + l < len && phi_is_alpha(t[r + l]))
             l++;
-        if (l >= 2 && (r + l == len || !hs_word(t[r + l]))) {
+        if (l >= 2 && (r + l == len || !phi_is_hs_word(t[r + l]))) {
             int rc = push(s, pat, p, r + l);
             if (rc) return rc;
         }
@@ -319,13 +311,13 @@ int phi_shapes_scan(const phi_detector *d, phi_scratch *s)
             i++;
             continue;
         }
-        if (!hs_word(c)) {
+        if (!phi_is_hs_word(c)) {
             i++;
             continue;
         }
         /* a word (the run \b delimits): [i, e) */
         size_t e = i;
-        while (e < len && hs_word(t[e]))
+        while (e < len && phi_is_hs_word(t[e]))
             e++;
         size_t n = e - i;
         int rc = PHI_OK;

@@ -17,16 +17,6 @@
 
 #define NONE SIZE_MAX
 
-static int hs_word(uint8_t c)
-{
-    return phi_is_alnum(c) || c == '_';
-}
-
-static int hs_space(uint8_t c)
-{
-    return c == ' ' || (c >= '\t' && c <= '\r');
-}
-
 /* Digits ending at e (t[e-1], t[e-2], ...). */
 static size_t run_back(const uint8_t *t, size_t e)
 {
@@ -39,7 +29,7 @@ static size_t run_back(const uint8_t *t, size_t e)
 /* Is t[p-1] (if any) a non-word byte, so that \b holds before p? */
 static bool boundary_before(const uint8_t *t, size_t p)
 {
-    return p == 0 || !hs_word(t[p - 1]);
+    return p == 0 || !phi_is_hs_word(t[p - 1]);
 }
 
 /* 0?[1-9]|1[0-2] */
@@ -121,11 +111,11 @@ static size_t month_day(const uint8_t *t, size_t e)
         if (n == 4 && !year4(t + p - 4, 4)) return NONE;
         p -= n == 4 ? 4 : 3;
         int sp = 0;
-        while (p > 0 && hs_space(t[p - 1]) && sp < 3)
+        while (p > 0 && phi_is_hs_space(t[p - 1]) && sp < 3)
             p--, sp++;
         if (sp > 2) return NONE;
         if (p > 0 && t[p - 1] == ',') p--;
-        if (p == 0 || !hs_word(t[p - 1])) return NONE; /* \b after the day */
+        if (p == 0 || !phi_is_hs_word(t[p - 1])) return NONE; /* \b after the day */
     }
     /* the day, maybe with an ordinal suffix */
     if (p >= 2 && phi_is_alpha(t[p - 1])) {
@@ -139,7 +129,7 @@ static size_t month_day(const uint8_t *t, size_t e)
     if (!day_ok(t + p - n, n)) return NONE;
     p -= n;
     int sp = 0;
-    while (p > 0 && hs_space(t[p - 1]) && sp < 3)
+    while (p > 0 && phi_is_hs_space(t[p - 1]) && sp < 3)
         p--, sp++;
     if (sp > 2) return NONE;
     if (p > 0 && t[p - 1] == '.') p--;
@@ -156,26 +146,26 @@ static size_t nanp(const uint8_t *t, size_t e)
     size_t p = e;
     if (run_back(t, p) != 4) return NONE;
     p -= 4;
-    if (p > 0 && (hs_space(t[p - 1]) || t[p - 1] == '.' || t[p - 1] == '-')) p--;
+    if (p > 0 && (phi_is_hs_space(t[p - 1]) || t[p - 1] == '.' || t[p - 1] == '-')) p--;
     if (run_back(t, p) != 3 || t[p - 3] < '2') return NONE;
     p -= 3;
     size_t s0;
     size_t q = p;
-    if (q >= 1 && hs_space(t[q - 1]) && q >= 2 && t[q - 2] == ')') q--;
+    if (q >= 1 && phi_is_hs_space(t[q - 1]) && q >= 2 && t[q - 2] == ')') q--;
     if (q >= 1 && t[q - 1] == ')') {
         /* "(617)" */
         if (q < 5 || t[q - 5] != '(' || run_back(t, q - 1) != 3 || t[q - 4] < '2') return NONE;
         s0 = q - 5;
     } else {
         size_t r = p;
-        if (r > 0 && (hs_space(t[r - 1]) || t[r - 1] == '.' || t[r - 1] == '-')) r--;
+        if (r > 0 && (phi_is_hs_space(t[r - 1]) || t[r - 1] == '.' || t[r - 1] == '-')) r--;
         if (run_back(t, r) != 3 || t[r - 3] < '2') return NONE;
         s0 = r - 3;
         if (!boundary_before(t, s0)) return NONE;
     }
     /* the optional country code: the leftmost start takes it */
     size_t s1 = s0;
-    if (s0 >= 2 && (hs_space(t[s0 - 1]) || t[s0 - 1] == '.' || t[s0 - 1] == '-') &&
+    if (s0 >= 2 && (phi_is_hs_space(t[s0 - 1]) || t[s0 - 1] == '.' || t[s0 - 1] == '-') &&
         t[s0 - 2] == '1')
         s1 = s0 - 2;
     else if (s0 >= 1 && t[s0 - 1] == '1')
@@ -191,7 +181,8 @@ static size_t digit_groups(const uint8_t *t, size_t e)
     if (n < 2 || n > 4) return NONE;
     size_t start = e - n;
     int groups = 1;
-    while (groups < 4 && start >= 2 && hs_space(t[start - 1]) && phi_is_digit(t[start - 2])) {
+    while (groups < 4 && start >= 2 && phi_is_hs_space(t[start - 1]) &&
+           phi_is_digit(t[start - 2])) {
         size_t m = run_back(t, start - 1);
         size_t s = start - 1 - m;
         if (m < 2 || m > 4 || !boundary_before(t, s)) break;
@@ -204,7 +195,7 @@ static size_t digit_groups(const uint8_t *t, size_t e)
 /* A byte of the URL body class [^\s<>"'()\[\]{}]. */
 static bool url_char(uint8_t c)
 {
-    return !hs_space(c) && !strchr("<>\"'()[]{}", c) && c != 0;
+    return !phi_is_hs_space(c) && !strchr("<>\"'()[]{}", c) && c != 0;
 }
 
 /* Does t[p..] start with lit (lower case), ignoring ASCII case? */
@@ -238,7 +229,9 @@ static size_t url(const uint8_t *t, size_t len, size_t e)
 
 size_t phi_start_fast(const uint8_t *t, size_t len, uint16_t pat, size_t end)
 {
-    if (end == 0 || end > len || (end < len && hs_word(t[end]) && hs_word(t[end - 1]))) return NONE;
+    if (end == 0 || end > len ||
+        (end < len && phi_is_hs_word(t[end]) && phi_is_hs_word(t[end - 1])))
+        return NONE;
     static const group_fn mdy[] = {month_ok, day_ok, year_mdy};
     static const group_fn dmy[] = {day_ok, month_ok, year4};
     static const group_fn ymd[] = {year4_ymd, month_ok, day_ok};
