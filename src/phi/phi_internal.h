@@ -459,7 +459,7 @@ void phi_civil_from_days(long z, int *y, int *m, int *d);
 /* ---- small helpers ---- */
 
 /* Byte classes (phi_ctype): one load instead of range tests in the loops that
- * look at every byte. PHI_CT_WORD is Hyperscan's \w ([A-Za-z0-9_]), PHI_CT_SPACE
+ * look at every byte. The predicates return 0 or 1 (callers compare them). PHI_CT_WORD is Hyperscan's \w ([A-Za-z0-9_]), PHI_CT_SPACE
  * its \s ([\t\n\v\f\r ]). */
 enum {
     PHI_CT_DIGIT = 1,
@@ -474,24 +474,24 @@ extern const uint8_t phi_ctype[256];
 
 static inline int phi_is_digit(uint8_t c)
 {
-    return phi_ctype[c] & PHI_CT_DIGIT;
+    return (phi_ctype[c] & PHI_CT_DIGIT) != 0;
 }
 static inline int phi_is_alpha(uint8_t c)
 {
-    return phi_ctype[c] & PHI_CT_ALPHA;
+    return (phi_ctype[c] & PHI_CT_ALPHA) != 0;
 }
 static inline int phi_is_alnum(uint8_t c)
 {
-    return phi_ctype[c] & (PHI_CT_DIGIT | PHI_CT_ALPHA);
+    return (phi_ctype[c] & (PHI_CT_DIGIT | PHI_CT_ALPHA)) != 0;
 }
 /* Hyperscan's word byte ([A-Za-z0-9_]) and white space (\s). */
 static inline int phi_is_hs_word(uint8_t c)
 {
-    return phi_ctype[c] & PHI_CT_WORD;
+    return (phi_ctype[c] & PHI_CT_WORD) != 0;
 }
 static inline int phi_is_hs_space(uint8_t c)
 {
-    return phi_ctype[c] & PHI_CT_SPACE;
+    return (phi_ctype[c] & PHI_CT_SPACE) != 0;
 }
 static inline uint8_t phi_lower(uint8_t c)
 {

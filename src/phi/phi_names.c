@@ -39,7 +39,7 @@ static int utf8_upper(const uint8_t *p, size_t n)
 /* Word byte: letters, and every byte >= 0x80 (UTF-8 letters, stray bytes). */
 static int wordc(uint8_t c)
 {
-    return phi_ctype[c] & (PHI_CT_ALPHA | PHI_CT_HIGH);
+    return (phi_ctype[c] & (PHI_CT_ALPHA | PHI_CT_HIGH)) != 0;
 }
 
 enum { G_SPACE = 0, G_DOTSPACE, G_COMMA, G_COLON, G_NEWLINE, G_OTHER, G_NONE };
