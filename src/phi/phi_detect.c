@@ -98,6 +98,40 @@ static int find_start(const phi_detector *d, phi_scratch *s, phi_cand *c)
     return PHI_OK;
 }
 
+/* One walk over the words of the text for the C matchers: labels, "in X" places
+ * and shapes (each also has its own walk, phi_*_scan, which the tests use). */
+static int text_walk(const phi_detector *d, phi_scratch *s)
+{
+    const uint8_t *t = s->text;
+    size_t len = s->len, i = 0;
+    s->prep.n = 0;
+    while (i < len) {
+        uint8_t c = t[i];
+        int rc = PHI_OK;
+        if (!phi_is_hs_word(c)) {
+            if (c == '#')
+                rc = phi_labels_hash(s, i);
+            else if (c == ',' || c == '@')
+                rc = phi_shapes_punct(d, s, i);
+            if (rc) return rc;
+            i++;
+            continue;
+        }
+        size_t e = i + 1;
+        while (e < len && phi_is_hs_word(t[e]))
+            e++;
+        if (phi_is_alpha(c)) {
+            rc = phi_labels_word(d, s, i);
+            if (!rc && (c == 'i' || c == 'a' || c == 'f' || c == 't')) rc = phi_city_prep_at(s, i);
+            if (rc) return rc;
+        }
+        rc = phi_shapes_word(d, s, i, e);
+        if (rc) return rc;
+        i = e;
+    }
+    return phi_city_prep_finish(s, d->prep_pat);
+}
+
 static int cmp_cand(const void *a, const void *b)
 {
     const phi_cand *x = a, *y = b;
@@ -518,9 +552,7 @@ int phi_detect_run(const phi_detector *d, phi_scratch *s, const uint8_t *text, s
         if (!sorted) qsort(s->kws.p, s->kws.n, sizeof(phi_kw), cmp_kw);
     }
     {
-        int rc = phi_labels_scan(d, s);
-        if (!rc) rc = phi_city_prep_scan(d, s, d->prep_pat);
-        if (!rc) rc = phi_shapes_scan(d, s);
+        int rc = text_walk(d, s);
         if (rc) return rc;
     }
     phi_cand *c = s->cands.p;

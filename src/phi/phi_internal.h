@@ -351,10 +351,17 @@ struct phi_scratch {
 /* Run the whole scan; leaves sorted, non-overlapping entities in s->ents. */
 int phi_detect_run(const phi_detector *d, phi_scratch *s, const uint8_t *text, size_t len);
 
-/* SSN, DEA and VIN shapes, ", ST" and "ST 01103" (patterns in d->cscan): appends candidates. */
+/* The shapes of phi_shapes.c (patterns in d->cscan): appends candidates. */
 int phi_shapes_scan(const phi_detector *d, phi_scratch *s);
+/* Its pieces, for one walk over the text: the word [i, e) (a \b-delimited run);
+ * the non-word byte at i (',' and '@' start shapes). */
+int phi_shapes_word(const phi_detector *d, phi_scratch *s, size_t i, size_t e);
+int phi_shapes_punct(const phi_detector *d, phi_scratch *s, size_t i);
 /* Context labels: fills s->kws (sorted by end, then class) from the text. */
 int phi_labels_scan(const phi_detector *d, phi_scratch *s);
+/* Its pieces: the labels that begin at the word start i (a letter); a '#' at i. */
+int phi_labels_word(const phi_detector *d, phi_scratch *s, size_t i);
+int phi_labels_hash(phi_scratch *s, size_t i);
 /* Id scanner: appends id-shaped tokens (letters and digits) to s->cands. */
 int phi_ids_run(const phi_detector *d, phi_scratch *s);
 /* Validate one id-shaped candidate (labelled ids, long numbers). */
@@ -416,6 +423,10 @@ enum {
 int phi_places_build_dict(phi_dict *d);
 /* "in X", "from X" (pattern prep_pat) matched in C; appends candidates with their starts. */
 int phi_city_prep_scan(const phi_detector *d, phi_scratch *s, uint16_t pat);
+/* Its pieces: the matches from the word start i (into s->prep, emptied by the caller
+ * first); then the candidates from them. */
+int phi_city_prep_at(phi_scratch *s, size_t i);
+int phi_city_prep_finish(phi_scratch *s, uint16_t pat);
 /* Free-form addresses after an address cue or opening a line; appends candidates. */
 int phi_addr_grab(const phi_detector *d, phi_scratch *s);
 
@@ -459,8 +470,8 @@ void phi_civil_from_days(long z, int *y, int *m, int *d);
 /* ---- small helpers ---- */
 
 /* Byte classes (phi_ctype): one load instead of range tests in the loops that
- * look at every byte. The predicates return 0 or 1 (callers compare them). PHI_CT_WORD is Hyperscan's \w ([A-Za-z0-9_]), PHI_CT_SPACE
- * its \s ([\t\n\v\f\r ]). */
+ * look at every byte. The predicates return 0 or 1 (callers compare them). PHI_CT_WORD is
+ * Hyperscan's \w ([A-Za-z0-9_]), PHI_CT_SPACE its \s ([\t\n\v\f\r ]). */
 enum {
     PHI_CT_DIGIT = 1,
     PHI_CT_ALPHA = 2,

@@ -500,57 +500,62 @@ static int add_kw(phi_scratch *s, size_t end, uint8_t cls)
     return PHI_OK;
 }
 
-int phi_labels_scan(const phi_detector *d, phi_scratch *s)
+int phi_labels_hash(phi_scratch *s, size_t i)
+{
+    return add_kw(s, i + 1, PHI_C_ID);
+}
+
+int phi_labels_word(const phi_detector *d, phi_scratch *s, size_t i)
 {
     const phi_labels *l = &d->labels;
+    const uint8_t *t = s->text;
+    size_t len = s->len, e = i;
+    while (e < len && phi_is_alpha(t[e]))
+        e++;
+    if (e - i > 16) return PHI_OK;
+    uint64_t h = phi_hash_word(t + i, e - i);
+    uint16_t at = phi_dict_get(&l->first, h);
+    for (size_t q = at ? at - 1u : l->n; q < l->n && l->hash[l->order[q]] == h; q++) {
+        const phrase *ph = &phrases[l->order[q]];
+        size_t end = match_phrase(t, len, i, ph->txt);
+        if (!end) continue;
+        int rc = add_kw(s, end, ph->cls);
+        if (!rc && end < len &&
+            ((t[end] == '.' && (DOT_CLASSES & CB(ph->cls))) ||
+             (t[end] == ':' && ph->cls == PHI_C_ADDR)))
+            rc = add_kw(s, end + 1, ph->cls);
+        if (rc) return rc;
+    }
+    /* "at 12", "on 4": a weak address cue ends after the first digit */
+    if (e - i <= 4 && phi_dict_get(&l->weak, h)) {
+        size_t q = e;
+        while (q < len && phi_is_hs_space(t[q]))
+            q++;
+        if (q > e && q < len && phi_is_digit(t[q])) return add_kw(s, q + 1, PHI_C_ADDR_WEAK);
+    }
+    return PHI_OK;
+}
+
+int phi_labels_scan(const phi_detector *d, phi_scratch *s)
+{
     const uint8_t *t = s->text;
     size_t len = s->len, i = 0;
     while (i < len) {
         uint8_t c = t[i];
-        if (c == '#') {
-            int rc = add_kw(s, i + 1, PHI_C_ID);
-            if (rc) return rc;
-            i++;
-            continue;
-        }
-        if (!phi_is_alpha(c)) {
-            i++;
-            continue;
-        }
-        if (i > 0 && phi_is_hs_word(t[i - 1])) { /* inside a word: skip to its end */
-            while (i < len && phi_is_hs_word(t[i]))
-                i++;
-            continue;
-        }
-        size_t e = i;
-        while (e < len && phi_is_alpha(t[e]))
-            e++;
-        if (e - i <= 16) {
-            uint64_t h = phi_hash_word(t + i, e - i);
-            uint16_t at = phi_dict_get(&l->first, h);
-            for (size_t q = at ? at - 1u : l->n; q < l->n && l->hash[l->order[q]] == h; q++) {
-                const phrase *ph = &phrases[l->order[q]];
-                size_t end = match_phrase(t, len, i, ph->txt);
-                if (!end) continue;
-                int rc = add_kw(s, end, ph->cls);
-                if (!rc && end < len &&
-                    ((t[end] == '.' && (DOT_CLASSES & CB(ph->cls))) ||
-                     (t[end] == ':' && ph->cls == PHI_C_ADDR)))
-                    rc = add_kw(s, end + 1, ph->cls);
+        if (!phi_is_hs_word(c)) {
+            if (c == '#') {
+                int rc = phi_labels_hash(s, i);
                 if (rc) return rc;
             }
-            /* "at 12", "on 4": a weak address cue ends after the first digit */
-            if (e - i <= 4 && phi_dict_get(&l->weak, h)) {
-                size_t q = e;
-                while (q < len && phi_is_hs_space(t[q]))
-                    q++;
-                if (q > e && q < len && phi_is_digit(t[q])) {
-                    int rc = add_kw(s, q + 1, PHI_C_ADDR_WEAK);
-                    if (rc) return rc;
-                }
-            }
+            i++;
+            continue;
         }
-        i = e;
+        if (phi_is_alpha(c)) { /* a word start (the byte before is not a word byte) */
+            int rc = phi_labels_word(d, s, i);
+            if (rc) return rc;
+        }
+        while (i < len && phi_is_hs_word(t[i]))
+            i++;
     }
     return PHI_OK;
 }

@@ -536,39 +536,28 @@ static bool prep_less(const prep_m *x, const prep_m *y)
     return x->end != y->end ? x->end < y->end : x->start < y->start;
 }
 
-int phi_city_prep_scan(const phi_detector *d, phi_scratch *s, uint16_t pat)
+int phi_city_prep_at(phi_scratch *s, size_t i)
 {
-    (void)d;
     const uint8_t *t = s->text;
     size_t len = s->len;
+    if (i + 3 >= len) return PHI_OK;
+    uint8_t c = t[i];
+    size_t w = 0;
+    if ((c == 'i' && t[i + 1] == 'n') || (c == 'a' && t[i + 1] == 't') ||
+        (c == 't' && t[i + 1] == 'o'))
+        w = 2;
+    else if (c == 'f' && i + 4 < len && t[i + 1] == 'r' && t[i + 2] == 'o' && t[i + 3] == 'm')
+        w = 4;
+    if (!w || !phi_is_hs_space(t[i + w])) return PHI_OK;
+    size_t p = i + w, sp = 0;
+    while (p < len && sp < 3 && phi_is_hs_space(t[p]))
+        p++, sp++;
+    return prep_words(s, &s->prep, (uint32_t)i, p, 2); /* a space cannot start a word */
+}
+
+int phi_city_prep_finish(phi_scratch *s, uint16_t pat)
+{
     phi_vec *v = &s->prep;
-    v->n = 0;
-    size_t i = 0;
-    while (i + 3 < len) {
-        /* next 'i', 'a', 'f' or 't' that starts a word */
-        uint8_t c = t[i];
-        if (!(c == 'i' || c == 'a' || c == 'f' || c == 't') ||
-            (i > 0 && phi_is_hs_word(t[i - 1]))) {
-            i++;
-            continue;
-        }
-        size_t w = 0;
-        if ((c == 'i' && t[i + 1] == 'n') || (c == 'a' && t[i + 1] == 't') ||
-            (c == 't' && t[i + 1] == 'o'))
-            w = 2;
-        else if (c == 'f' && i + 4 < len && t[i + 1] == 'r' && t[i + 2] == 'o' && t[i + 3] == 'm')
-            w = 4;
-        if (!w || !phi_is_hs_space(t[i + w])) {
-            i++;
-            continue;
-        }
-        size_t p = i + w, sp = 0;
-        while (p < len && sp < 3 && phi_is_hs_space(t[p]))
-            p++, sp++;
-        int rc = prep_words(s, v, (uint32_t)i, p, 2); /* a space cannot start a word */
-        if (rc) return rc;
-        i++;
-    }
     if (v->n == 0) return PHI_OK;
     prep_m *m = v->p;
     size_t n = v->n;
@@ -596,4 +585,22 @@ int phi_city_prep_scan(const phi_detector *d, phi_scratch *s, uint16_t pat)
     }
     v->n = 0;
     return PHI_OK;
+}
+
+int phi_city_prep_scan(const phi_detector *d, phi_scratch *s, uint16_t pat)
+{
+    (void)d;
+    const uint8_t *t = s->text;
+    size_t len = s->len;
+    s->prep.n = 0;
+    for (size_t i = 0; i < len; i++) {
+        uint8_t c = t[i];
+        /* an 'i', 'a', 'f' or 't' that starts a word */
+        if ((c == 'i' || c == 'a' || c == 'f' || c == 't') &&
+            (i == 0 || !phi_is_hs_word(t[i - 1]))) {
+            int rc = phi_city_prep_at(s, i);
+            if (rc) return rc;
+        }
+    }
+    return phi_city_prep_finish(s, pat);
 }

@@ -298,54 +298,62 @@ static int email_at(phi_scratch *s, uint16_t pat, size_t a)
     return PHI_OK;
 }
 
-int phi_shapes_scan(const phi_detector *d, phi_scratch *s)
+int phi_shapes_punct(const phi_detector *d, phi_scratch *s, size_t i)
+{
+    uint8_t c = s->text[i];
+    if (c == ',') return comma_state(s, d->cscan.comma_state, i);
+    if (c == '@') return email_at(s, d->cscan.email, i);
+    return PHI_OK;
+}
+
+int phi_shapes_word(const phi_detector *d, phi_scratch *s, size_t i, size_t e)
 {
     const phi_cscan_pats *pp = &d->cscan;
     const uint8_t *t = s->text;
+    size_t len = s->len, n = e - i;
+    int rc = PHI_OK;
+    if (n <= 3 && e < len && t[e] == '.' && phi_is_digit(t[i])) {
+        rc = dotted_quad(s, pp->ipv4, i, e);
+        if (rc) return rc;
+    }
+    if (n == 2 && state_abbr(t, len, i)) {
+        rc = state_zip(s, pp->state_zip, i);
+    } else if (n == 3 && digits(t, len, i, 3)) {
+        rc = three_digits(s, pp, i, e);
+    } else if (n == 9 && phi_is_alpha(t[i]) && (phi_is_alpha(t[i + 1]) || t[i + 1] == '9') &&
+               digits(t, len, i + 2, 7)) {
+        rc = push(s, pp->dea, i, e);
+    } else if (n == 17) {
+        bool ok = true;
+        for (size_t q = i; q < e && ok; q++)
+            ok = vin_char(t[q]);
+        if (ok) rc = push(s, pp->vin, i, e);
+    }
+    if (!rc && (n == 2 || n == 3) && t[i] == '0' && t[e - 1] == '1' && (n == 2 || t[i + 1] == '0'))
+        rc = zero_zero_one(s, pp, i, e); /* 01-... or 001-... */
+    if (!rc && t[i] >= 'A' && t[i] <= 'Z' && street_word(t + i, n)) {
+        /* an end-anchored value: the validator finds the house number; "St." ends twice */
+        rc = push(s, pp->street, e, e);
+        if (!rc && e < len && t[e] == '.') rc = push(s, pp->street, e + 1, e + 1);
+    }
+    return rc;
+}
+
+int phi_shapes_scan(const phi_detector *d, phi_scratch *s)
+{
+    const uint8_t *t = s->text;
     size_t len = s->len, i = 0;
     while (i < len) {
-        uint8_t c = t[i];
-        if (c == ',' || c == '@') {
-            int rc = c == ',' ? comma_state(s, pp->comma_state, i) : email_at(s, pp->email, i);
+        if (!phi_is_hs_word(t[i])) {
+            int rc = phi_shapes_punct(d, s, i);
             if (rc) return rc;
             i++;
             continue;
         }
-        if (!phi_is_hs_word(c)) {
-            i++;
-            continue;
-        }
-        /* a word (the run \b delimits): [i, e) */
-        size_t e = i;
+        size_t e = i; /* a word (the run \b delimits): [i, e) */
         while (e < len && phi_is_hs_word(t[e]))
             e++;
-        size_t n = e - i;
-        int rc = PHI_OK;
-        if (n <= 3 && e < len && t[e] == '.' && phi_is_digit(t[i])) {
-            rc = dotted_quad(s, pp->ipv4, i, e);
-            if (rc) return rc;
-        }
-        if (n == 2 && state_abbr(t, len, i)) {
-            rc = state_zip(s, pp->state_zip, i);
-        } else if (n == 3 && digits(t, len, i, 3)) {
-            rc = three_digits(s, pp, i, e);
-        } else if (n == 9 && phi_is_alpha(t[i]) && (phi_is_alpha(t[i + 1]) || t[i + 1] == '9') &&
-                   digits(t, len, i + 2, 7)) {
-            rc = push(s, pp->dea, i, e);
-        } else if (n == 17) {
-            bool ok = true;
-            for (size_t q = i; q < e && ok; q++)
-                ok = vin_char(t[q]);
-            if (ok) rc = push(s, pp->vin, i, e);
-        }
-        if (!rc && (n == 2 || n == 3) && t[i] == '0' && t[e - 1] == '1' &&
-            (n == 2 || t[i + 1] == '0'))
-            rc = zero_zero_one(s, pp, i, e); /* 01-... or 001-... */
-        if (!rc && t[i] >= 'A' && t[i] <= 'Z' && street_word(t + i, n)) {
-            /* an end-anchored value: the validator finds the house number; "St." ends twice */
-            rc = push(s, pp->street, e, e);
-            if (!rc && e < len && t[e] == '.') rc = push(s, pp->street, e + 1, e + 1);
-        }
+        int rc = phi_shapes_word(d, s, i, e);
         if (rc) return rc;
         i = e;
     }
