@@ -109,6 +109,7 @@ static long long cron(ev_loop *l, long long id, void *ud)
     cmd_backup_cron(s);
     if (++ticks % (unsigned long)hz == 0) {
         client_cron(s);
+        srv_audit_cron(s);
         long long now = clock_mono_ms();
         if (s->st.ops_sample_ms) {
             long long dt = now - s->st.ops_sample_ms;

@@ -29,6 +29,7 @@
 #include "store/db.h"
 #include "store/seal.h"
 #include "tools.h"
+#include "tool_audit.h"
 #include "toolutil.h"
 #include "util/buf.h"
 #include "util/strutil.h"
@@ -124,6 +125,7 @@ static int verify_main(int argc, char **argv)
     backup_info info;
     int rc = backup_verify(path, &k, &info, err, sizeof err);
     OPENSSL_cleanse(pp, sizeof pp);
+    tool_audit_for(c ? c->path : NULL);
     backup_audit("verify", path, "phidb backup verify", rc == 0, rc ? err : NULL);
     config_free(c);
     if (rc != 0) {
@@ -319,6 +321,7 @@ int backup_cli_main(int argc, char **argv)
     } else {
         ok = offline(c, path, *pp ? pp : NULL, &rep, err, sizeof err) == 0;
         close(lock);
+        tool_audit_for(c->path);
         backup_audit("backup", path, "phidb backup (offline)", ok, ok ? NULL : err);
     }
     if (!ok) {

@@ -38,6 +38,7 @@
 #include "store/db.h"
 #include "store/seal.h"
 #include "tools.h"
+#include "tool_audit.h"
 #include "toolutil.h"
 #include "util/buf.h"
 #include "util/strutil.h"
@@ -360,6 +361,7 @@ out:
     OPENSSL_cleanse(pp, sizeof pp);
     OPENSSL_cleanse(pw, sizeof pw);
     long long total = clock_mono_ms() - t0;
+    tool_audit_for(c ? c->path : NULL);
     backup_audit("drill", path, "phidb restore --drill", rc == 0, rc ? err : NULL);
     config_free(c);
     if (rc != 0) {

@@ -25,6 +25,7 @@
 #include "initdir.h"
 #include "restore.h"
 #include "tools.h"
+#include "tool_audit.h"
 #include "toolutil.h"
 #include "util/buf.h"
 #include "util/strutil.h"
@@ -195,6 +196,9 @@ int restore_cli_main(int argc, char **argv)
     backup_info info;
     int rc = restore_instance(PROG, path, &k, mkabs, to, (int)port, NULL, NULL, &info);
     OPENSSL_cleanse(pp, sizeof pp);
+    /* Recorded in the restored instance's trail (or, when the restore failed, in the
+     * source's, if given). */
+    tool_audit_for(rc == 0 ? to : (c ? c->path : NULL));
     backup_audit("restore", path, "phidb restore", rc == 0, rc ? "see the tool's output" : NULL);
     config_free(c);
     if (rc != 0) return 1;

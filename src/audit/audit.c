@@ -47,6 +47,7 @@ struct audit {
     uint8_t *seed;            /* Ed25519 seed, locked memory */
     uint8_t pub[32];          /* its public key */
     pthread_mutex_t mu;       /* guards the fields up to `stop` */
+    pthread_mutex_t wmu;     /* held by the writer while it uses the keyring (sealing) */
     pthread_cond_t wake;      /* writer: work to do */
     pthread_cond_t moved;     /* audit_flush: durable_seq or health moved */
     buf pending;              /* formatted bodies, '\n'-separated, not yet taken */
@@ -484,6 +485,7 @@ static void *writer_main(void *arg)
         }
         if (atomic_load(&a->backlog)) atomic_store(&a->backlog, 0);
         pthread_mutex_unlock(&a->mu);
+        pthread_mutex_lock(&a->wmu); /* the keyring is used below (audit_rotate_key) */
 
         if (reopen) {
             close_segment(a);
@@ -517,6 +519,7 @@ static void *writer_main(void *arg)
             a->unsynced = 0;
             a->last_sync_us = now_us();
         }
+        pthread_mutex_unlock(&a->wmu);
         pthread_mutex_lock(&a->mu);
     }
     pthread_mutex_unlock(&a->mu);
@@ -684,6 +687,7 @@ audit *audit_open(const audit_opts *o, keyring *kr, char *err, size_t errlen)
     memcpy(a->seed, sk, 32);
     a->tsc.sec = -1;
     pthread_mutex_init(&a->mu, NULL);
+    pthread_mutex_init(&a->wmu, NULL);
     pthread_cond_init(&a->wake, NULL);
     pthread_cond_init(&a->moved, NULL);
     char pubpath[4200];
@@ -730,6 +734,7 @@ fail:
     seal_free(a->s);
     keyring_secure_free(a->seed, 32);
     pthread_mutex_destroy(&a->mu);
+    pthread_mutex_destroy(&a->wmu);
     pthread_cond_destroy(&a->wake);
     pthread_cond_destroy(&a->moved);
     mem_free(a->dir);
@@ -828,6 +833,22 @@ int audit_flush(audit *a, int timeout_ms)
     return rc;
 }
 
+uint32_t audit_rotate_key(audit *a, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&a->wmu);
+    uint32_t v = keyring_rotate(a->kr, KR_AUDIT, err, errlen);
+    pthread_mutex_unlock(&a->wmu);
+    return v;
+}
+
+int audit_retire_key(audit *a, uint32_t version, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&a->wmu);
+    int rc = keyring_retire(a->kr, KR_AUDIT, version, err, errlen);
+    pthread_mutex_unlock(&a->wmu);
+    return rc;
+}
+
 void audit_sink_stats(audit *a, int *connected, uint64_t *sent, uint64_t *dropped)
 {
     *connected = a->sink ? audit_sink_up(a->sink) : 0;
@@ -854,6 +875,7 @@ void audit_close(audit *a)
     buf_wipe_free(&a->out);
     buf_wipe_free(&a->tmp);
     pthread_mutex_destroy(&a->mu);
+    pthread_mutex_destroy(&a->wmu);
     pthread_cond_destroy(&a->wake);
     pthread_cond_destroy(&a->moved);
     mem_free(a->dir);

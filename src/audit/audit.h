@@ -133,6 +133,14 @@ void audit_head(audit *a, uint64_t *seq, uint8_t hash[32]);
 /* Block until every accepted record is written (or the module is unhealthy, or timeout_ms
  * passed). Returns 0 when durable_seq >= last_seq, else -1. For tools and tests. */
 int audit_flush(audit *a, int timeout_ms);
+/* Rotate the audit key (KR_AUDIT) while the writer thread is not sealing: the keyring is
+ * not safe against a rotation of a purpose another thread seals with, so a running server
+ * must use this instead of keyring_rotate(kr, KR_AUDIT). New blocks use the new version;
+ * old segments keep opening with the old one until it is retired (audit_retire_key: only
+ * once no segment sealed with it is kept). Returns the new version, or 0 with err. */
+uint32_t audit_rotate_key(audit *a, char *err, size_t errlen);
+/* Retire an old audit key version, likewise. Returns 0 or -1 with err. */
+int audit_retire_key(audit *a, uint32_t version, char *err, size_t errlen);
 /* Syslog sink state: connected (1/0), messages sent and dropped. */
 void audit_sink_stats(audit *a, int *connected, uint64_t *sent, uint64_t *dropped);
 /* Flush everything, write a final checkpoint, join the threads, free. NULL is fine. */

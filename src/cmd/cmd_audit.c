@@ -3,6 +3,7 @@
  */
 #include "cmd_audit.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,18 +68,19 @@ static void fill_who(audit_rec *r, client *c)
     r->user = c->username;
     r->addr = c->addr;
     r->session = (unsigned long long)c->id;
-    /* The role by name from the user (c->pv.role may point into a policy since replaced).
-     * c->user is only valid while the ACL has not changed since it was resolved (ACL DELUSER
-     * frees it, and the session's logout record is written after): else look it up again. */
-    acl_user *u = c->user;
-    if (u && c->acl_gen != acl_generation(c->s->acl))
-        u = c->username ? acl_find(c->s->acl, (const uint8_t *)c->username, strlen(c->username))
-                        : NULL;
+    /* The role by name from the user (c->pv.role may point into a policy since replaced). */
+    /* c->user is only valid while the ACL has not changed since it was resolved (a deleted
+     * user is freed before its sessions are torn down): otherwise look the name up. */
+    const acl_user *u = NULL;
+    if (c->user && c->acl_gen == acl_generation(c->s->acl))
+        u = c->user;
+    else if (c->username)
+        u = acl_find(c->s->acl, (const uint8_t *)c->username, strlen(c->username));
     if (u) {
         const char *role = acl_user_role(u);
         r->role = role && *role ? role : NULL;
     }
-    if (c->s->pol && u) r->purpose = policy_purpose_name(c->purpose);
+    if (c->s->pol && c->user) r->purpose = policy_purpose_name(c->purpose);
 }
 
 /* ---- lifetime ---- */
@@ -339,4 +341,56 @@ void cmd_audit_event(srv *s, client *c, int type, int result, const char *user, 
     r.reason = reason;
     r.detail = detail;
     if (append(s, c, &r) != 0) lost(s, type);
+}
+
+/* ---- records left by the offline tools (tools/tool_audit.c) ---- */
+
+static int inbox_type(const char *action)
+{
+    if (strcmp(action, "restore") == 0 || strcmp(action, "drill") == 0) return AUDIT_EV_RESTORE;
+    if (strcmp(action, "export") == 0) return AUDIT_EV_EXPORT;
+    return AUDIT_EV_BACKUP;
+}
+
+void srv_audit_cron(srv *s)
+{
+    if (!s->audit || !audit_healthy(s->audit)) return;
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/inbox", s->cfg->audit_dir);
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    int n = 0;
+    while ((e = readdir(d)) != NULL && n < 100) {
+        size_t l = strlen(e->d_name);
+        if (e->d_name[0] == '.' || l < 6 || strcmp(e->d_name + l - 5, ".json") != 0) continue;
+        char path[4500];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        json_error_t jerr;
+        json_t *j = json_load_file(path, 0, &jerr);
+        const char *action = j ? json_string_value(json_object_get(j, "action")) : NULL;
+        if (!action) {
+            log_warning("audit inbox: %s is not a tool record; left in place", e->d_name);
+            json_decref(j);
+            continue;
+        }
+        const char *bpath = json_string_value(json_object_get(j, "path"));
+        json_t *det = json_pack("{s:s, s:O?}", "path", bpath ? bpath : "", "tool_ts_us",
+                                json_object_get(j, "ts_us"));
+        char *dt = det ? json_dumps(det, JSON_COMPACT) : NULL;
+        json_decref(det);
+        const char *why = json_string_value(json_object_get(j, "why"));
+        audit_rec r = {0};
+        r.type = inbox_type(action);
+        r.result = json_is_true(json_object_get(j, "ok")) ? AUDIT_GRANTED : AUDIT_FAILED;
+        r.user = json_string_value(json_object_get(j, "who"));
+        r.action = action;
+        r.reason = why && *why ? why : NULL;
+        r.detail = dt;
+        if (append(s, NULL, &r) == 0) unlink(path);
+        free(dt);
+        json_decref(j);
+        n++;
+    }
+    closedir(d);
 }

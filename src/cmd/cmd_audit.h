@@ -20,6 +20,8 @@
 int srv_audit_open(srv *s, char *err, size_t errlen);
 /* Append the stop record, flush, close. */
 void srv_audit_close(srv *s);
+/* Every second: records the offline tools left in <audit-dir>/inbox (tools/tool_audit.c). */
+void srv_audit_cron(srv *s);
 /* Event loop: the trail's notification fd became readable. */
 void srv_audit_notified(srv *s);
 

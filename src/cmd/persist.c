@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "audit/audit.h"
 #include "cmd/cmd_audit.h"
 #include "cmd/cmd_backup.h"
 #include "util/log.h"
@@ -390,7 +391,11 @@ void phi_keyring_rotate_cmd(client *c)
     for (int i = 0; i < np; i++) {
         char err[256];
         int p = purposes[i];
-        uint32_t v = keyring_rotate(s->keys, p, err, sizeof err);
+        /* The audit writer thread seals with the audit key: rotate it through the audit
+         * module, which waits until the writer is not sealing (the keyring does not guard
+         * a version list against a concurrent rotation). */
+        uint32_t v = p == KR_AUDIT && s->audit ? audit_rotate_key(s->audit, err, sizeof err)
+                                                : keyring_rotate(s->keys, p, err, sizeof err);
         if (!v) {
             cmd_audit_event(s, c, AUDIT_EV_KEYROTATE, AUDIT_FAILED, NULL,
                             keyring_purpose_name(p), err, NULL);

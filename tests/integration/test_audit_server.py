@@ -131,7 +131,27 @@ def body(run):
         d.close()
         run.check(used >= 0, "segments exist")
 
+    with run.case("backup tools"):
+        a = srv.raw()
+        rep = val(a.call("PHI.BACKUP"))
+        a.close()
+        run.require(isinstance(rep, list) and "path" in rep, "PHI.BACKUP", rep)
+        bpath = rep[rep.index("path") + 1]
+        srv.backup_path = bpath
+        # Beside the running server: the record goes through its inbox.
+        r = subprocess.run([srv.tool_bin, "backup", "verify", bpath, "--from", srv.dir],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
+        run.check(r.returncode == 0, "phidb backup verify", r.stdout.decode()[-300:])
+        inbox = os.path.join(srv.dir, "data", "audit", "inbox")
+        harness.wait_until(lambda: not [f for f in os.listdir(inbox) if f.endswith(".json")],
+                           timeout=30, what="the server takes the tool's record")
+
     srv.stop()
+    with run.case("drill offline"):
+        r = subprocess.run([srv.tool_bin, "restore", "--drill", srv.backup_path, "--from",
+                            srv.dir], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           timeout=600)
+        run.check(r.returncode == 0, "phidb restore --drill", r.stdout.decode()[-400:])
     recs = records(srv)
 
     with run.case("records"):
@@ -181,6 +201,12 @@ def body(run):
         for secret in ("Alice Smith", "123-45-6789", PW, "wrong-password-123", "asthma"):
             run.check(secret not in text, f"no value or password in the records: {secret!r}")
         run.check(find(recs, ev="checkpoint"), "signed checkpoints")
+        run.check(find(recs, ev="backup", res="granted", user="admin"), "PHI.BACKUP recorded")
+        v = find(recs, ev="backup", action="verify")
+        run.check(v and "phidb backup verify" in v[0].get("user", ""),
+                  "the verify beside the running server (inbox)", v[:1])
+        dr = find(recs, ev="restore", action="drill")
+        run.check(dr and dr[0].get("res") == "granted", "the offline drill (direct)", dr[:1])
         long = [r for r in find(recs, ev="access", cmd="set") if r.get("key", "").startswith("LLL")]
         run.check(long and len(long[0]["key"]) == 1024 and
                   long[0].get("detail", {}).get("key_length") == 17 << 20,
@@ -194,6 +220,8 @@ def body(run):
         run.check(r.returncode == 0 and "OK" in out, "phidb audit verify: OK", out[-500:])
         blob = b""
         for p in glob.glob(os.path.join(srv.dir, "data", "audit", "*")):
+            if os.path.isdir(p):
+                continue
             with open(p, "rb") as f:
                 blob += f.read()
         for marker in (b"patient:1001", b"P1001", b"Alice", b"doc"):
@@ -205,5 +233,73 @@ def body(run):
                   "accounting of disclosures lists the emergency access", rep.stdout[-400:])
 
 
+def syslog_sink(run):
+    """The server's records reach a real rsyslogd (TLS); with the sink required, losing it
+    fails closed, and service resumes when it is back."""
+    from test_audit import Rsyslog
+    srv = harness.PhidbServer()
+    tls = os.path.join(srv.dir, "tls")
+    root = harness.make_temp_dir("rsyslog")
+    rs = Rsyslog(root, tls)
+    srv.stop()
+    srv.extra = [("audit-syslog-host", "127.0.0.1"), ("audit-syslog-port", str(rs.port)),
+                 ("audit-syslog-ca", os.path.join(tls, "ca.crt")),
+                 ("audit-required-sinks", "syslog")]
+    srv.restart()
+    c = srv.raw()
+    run.eq(val(c.call("SET", "sink:1", "v")), "OK", "a write with the SIEM up")
+    harness.wait_until(lambda: any('"set"' in l for l in rs.lines()), timeout=30,
+                       what="rsyslogd receives the server's records")
+    run.check(not any("sink:1" in l for l in rs.lines()),
+              "key names are left out of syslog (redacted by default)")
+    port = rs.port
+    rs.stop()
+    refused = None
+    for _ in range(300):
+        r = val(c.call("GET", "sink:1"))
+        if isinstance(r, tuple) and r[1].startswith("AUDITFAIL"):
+            refused = r
+            break
+        time.sleep(0.1)
+    run.check(refused is not None, "the required sink down: fail closed", refused)
+    real_free_port = harness.free_port
+    harness.free_port = lambda: port
+    try:
+        rs = Rsyslog(harness.make_temp_dir("rsyslog"), tls)
+    finally:
+        harness.free_port = real_free_port
+    harness.wait_until(lambda: val(c.call("GET", "sink:1")) == "v", timeout=60,
+                       what="service resumes when the SIEM is back")
+    c.close()
+    srv.stop()
+    rs.stop()
+
+
+def fsync_always(run):
+    """audit-fsync always: each reply waits for its record to be on disk, and comes."""
+    srv = harness.PhidbServer(extra={"audit-fsync": "always"})
+    c = srv.raw()
+    for i in range(50):
+        run.eq(val(c.call("SET", f"fs:{i}", "v")), "OK", f"write {i}")
+    c.send(b"".join(harness.encode_command("GET", f"fs:{i}") for i in range(50)))
+    got = [val(c.read_reply()) for _ in range(50)]
+    run.eq(got, ["v"] * 50, "a pipeline of 50 reads, each recorded before its reply")
+    c.close()
+    srv.kill9()
+    recs = records(srv)
+    run.check(len([r for r in find(recs, ev="access", cmd="get")
+                   if r.get("key", "").startswith("fs:")]) == 50,
+              "every acknowledged read is in the trail after kill -9")
+
+
+def all_cases(run):
+    body(run)
+    if harness.env_target() == "phidb":
+        with run.case("fsync always"):
+            fsync_always(run)
+        with run.case("syslog sink"):
+            syslog_sink(run)
+
+
 if __name__ == "__main__":
-    harness.main(body)
+    harness.main(all_cases)
