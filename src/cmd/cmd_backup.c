@@ -7,9 +7,8 @@
  * and known good (like Redis's SAVE, not BGSAVE), with its path and counts, so a script
  * can rely on "OK means restorable". The client that asked waits (blocked like a client
  * waiting for a password check); nobody else does: the snapshot runs on the event loop in
- * slices (at most about a tenth of its time), the writer's and the worker's threads run at
- * the lowest CPU priority (nice 19), the file is
- * sealed and written by the writer's own thread, and closing and verifying run on a
+ * slices (at most about a sixteenth of its time while clients are served, full speed when
+ * none are), the file is sealed and written by the writer's own thread (at nice 19), and closing and verifying run on a
  * worker thread. PHI.BACKUP STATUS shows the running backup and the last result for
  * monitoring; a client that disconnects does not stop the backup.
  *
@@ -49,7 +48,7 @@
 #include "util/mem.h"
 #include "util/strutil.h"
 
-#define DUTY     10   /* the snapshot takes at most about 1/DUTY of the loop's time */
+#define DUTY     16   /* the snapshot takes at most about 1/DUTY of the loop's time */
 #define SLICE_US 1000 /* one slice */
 #define PP_MAX   1024 /* longest passphrase */
 
