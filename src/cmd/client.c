@@ -42,7 +42,10 @@ static void update_events(client *c)
         mask = conn_wants(c->conn);
     } else {
         if (!(c->flags & CL_BLOCKED)) mask |= EV_READ;
-        if (c->sent < c->out.len || (c->flags & CL_READ_WANTS_W)) mask |= EV_WRITE;
+        /* Replies waiting for their audit records to reach the disk are sent from
+         * client_before_wait when the trail says so, not when the socket is writable. */
+        if ((c->sent < c->out.len && !cmd_audit_waiting(c)) || (c->flags & CL_READ_WANTS_W))
+            mask |= EV_WRITE;
         if (c->flags & CL_WRITE_WANTS_R) mask |= EV_READ;
     }
     ev_mask(c->s->loop, c->fd, mask);
@@ -196,6 +199,10 @@ void client_want_write(client *c)
 static int write_out(client *c)
 {
     srv *s = c->s;
+    if (cmd_audit_waiting(c)) { /* audit-fsync always: not before the records are on disk */
+        client_want_write(c);
+        return 0;
+    }
     c->flags &= ~CL_WRITE_WANTS_R;
     while (c->sent < c->out.len) {
         ssize_t n = conn_write(c->conn, c->out.p + c->sent, c->out.len - c->sent);

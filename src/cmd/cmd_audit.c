@@ -69,8 +69,15 @@ static void fill_who(audit_rec *r, client *c)
     r->addr = c->addr;
     r->session = (unsigned long long)c->id;
     /* The role by name from the user (c->pv.role may point into a policy since replaced). */
-    if (c->user) {
-        const char *role = acl_user_role(c->user);
+    /* c->user is only valid while the ACL has not changed since it was resolved (a deleted
+     * user is freed before its sessions are torn down): otherwise look the name up. */
+    const acl_user *u = NULL;
+    if (c->user && c->acl_gen == acl_generation(c->s->acl))
+        u = c->user;
+    else if (c->username)
+        u = acl_find(c->s->acl, (const uint8_t *)c->username, strlen(c->username));
+    if (u) {
+        const char *role = acl_user_role(u);
         r->role = role && *role ? role : NULL;
     }
     if (c->s->pol && c->user) r->purpose = policy_purpose_name(c->purpose);

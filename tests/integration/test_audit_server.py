@@ -275,9 +275,28 @@ def syslog_sink(run):
     rs.stop()
 
 
+def fsync_always(run):
+    """audit-fsync always: each reply waits for its record to be on disk, and comes."""
+    srv = harness.PhidbServer(extra={"audit-fsync": "always"})
+    c = srv.raw()
+    for i in range(50):
+        run.eq(val(c.call("SET", f"fs:{i}", "v")), "OK", f"write {i}")
+    c.send(b"".join(harness.encode_command("GET", f"fs:{i}") for i in range(50)))
+    got = [val(c.read_reply()) for _ in range(50)]
+    run.eq(got, ["v"] * 50, "a pipeline of 50 reads, each recorded before its reply")
+    c.close()
+    srv.kill9()
+    recs = records(srv)
+    run.check(len([r for r in find(recs, ev="access", cmd="get")
+                   if r.get("key", "").startswith("fs:")]) == 50,
+              "every acknowledged read is in the trail after kill -9")
+
+
 def all_cases(run):
     body(run)
     if harness.env_target() == "phidb":
+        with run.case("fsync always"):
+            fsync_always(run)
         with run.case("syslog sink"):
             syslog_sink(run)
 
