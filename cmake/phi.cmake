@@ -41,6 +41,10 @@ enable_testing()
 add_test(NAME phi_eval_clinical
          COMMAND phi-eval --check --split dev --notes ${CMAKE_SOURCE_DIR}/tests/phi/clinical-notes.jsonl)
 set_tests_properties(phi_eval_clinical PROPERTIES LABELS phi TIMEOUT 300)
+# The second development set (pool C: rare and invented surnames, other note kinds).
+add_test(NAME phi_eval_clinical_dev2
+         COMMAND phi-eval --check --notes ${CMAKE_SOURCE_DIR}/tests/phi/clinical-notes-dev2.jsonl)
+set_tests_properties(phi_eval_clinical_dev2 PROPERTIES LABELS phi TIMEOUT 300)
 add_test(NAME phi_cli COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/phi/test_phi_cli.py)
 set_tests_properties(phi_cli PROPERTIES LABELS phi TIMEOUT 300
                      ENVIRONMENT "PHIDB_BUILD=${CMAKE_BINARY_DIR};PHIDB_SOURCE=${CMAKE_SOURCE_DIR}")

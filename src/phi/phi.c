@@ -200,7 +200,9 @@ int phi_detector_new(const phi_config *cfg, phi_detector **out)
             i = j + 1;
         }
     }
-    if ((rc = phi_dict_build_context(&d->ctx))) goto fail;
+    if ((rc = phi_dict_build_context(&d->ctx)) || (rc = phi_places_build_dict(&d->addrw)) ||
+        (rc = phi_labels_build(&d->labels)))
+        goto fail;
     if ((rc = pick_surrogates(&d->words, first, PHI_D_FIRST, &d->sur_first, &d->n_sur_first)) ||
         (rc = pick_surrogates(&d->words, last, PHI_D_LAST, &d->sur_last, &d->n_sur_last)))
         goto fail;
@@ -209,7 +211,27 @@ int phi_detector_new(const phi_config *cfg, phi_detector **out)
         goto fail;
     }
     for (size_t i = 0; i < phi_patterns_count; i++)
-        if (phi_patterns[i].kind == PHI_PK_TOKEN) d->idscan_pat = (uint16_t)i;
+        if (phi_patterns[i].kind == PHI_PK_TOKEN)
+            d->idscan_pat = (uint16_t)i;
+        else if (phi_patterns[i].kind == PHI_PK_CSCAN) {
+            uint16_t k = (uint16_t)i;
+            switch ((phi_start)phi_patterns[i].start) {
+            case PHI_S_SCAN_PREP: d->prep_pat = k; break;
+            case PHI_S_SCAN_SSN: d->cscan.ssn = k; break;
+            case PHI_S_SCAN_SSN_SPACED: d->cscan.ssn_spaced = k; break;
+            case PHI_S_SCAN_DEA: d->cscan.dea = k; break;
+            case PHI_S_SCAN_VIN: d->cscan.vin = k; break;
+            case PHI_S_SCAN_COMMA_STATE: d->cscan.comma_state = k; break;
+            case PHI_S_SCAN_STATE_ZIP: d->cscan.state_zip = k; break;
+            case PHI_S_SCAN_PHONE_DASH: d->cscan.phone_dash = k; break;
+            case PHI_S_SCAN_PHONE_001: d->cscan.phone_001 = k; break;
+            case PHI_S_SCAN_PHONE_DOTS: d->cscan.phone_dots = k; break;
+            case PHI_S_SCAN_STREET: d->cscan.street = k; break;
+            case PHI_S_SCAN_EMAIL: d->cscan.email = k; break;
+            case PHI_S_SCAN_IPV4: d->cscan.ipv4 = k; break;
+            default: break;
+            }
+        }
     d->build_ms = now_ms() - t0;
     *out = d;
     return PHI_OK;
@@ -224,6 +246,8 @@ void phi_detector_free(phi_detector *d)
     phi_dbset_free(&d->db);
     phi_dict_free(&d->words);
     phi_dict_free(&d->ctx);
+    phi_dict_free(&d->addrw);
+    phi_labels_free(&d->labels);
     free(d->sur_first);
     free(d->sur_last);
     free(d);
@@ -237,7 +261,7 @@ size_t phi_detector_memory(const phi_detector *d)
     for (size_t i = 0; i < d->db.n; i++)
         if (d->db.som[i] && hs_database_size(d->db.som[i], &sz) == HS_SUCCESS) db += sz;
     return sizeof *d + db + ((size_t)d->words.mask + 1) * 8 + ((size_t)d->ctx.mask + 1) * 8 +
-           (d->n_sur_first + d->n_sur_last) * sizeof(uint32_t);
+           ((size_t)d->addrw.mask + 1) * 8 + (d->n_sur_first + d->n_sur_last) * sizeof(uint32_t);
 }
 
 int phi_scratch_new(const phi_detector *d, phi_scratch **out)
@@ -272,6 +296,7 @@ void phi_scratch_free(phi_scratch *s)
     free(s->nameset.p);
     free(s->surmap.p);
     free(s->out.p);
+    free(s->prep.p);
     free(s);
 }
 

@@ -1,6 +1,7 @@
 /*
- * phi_detect: the scan. One Hyperscan pass collects value candidates and
- * context keywords; each candidate is then validated (checksums, calendar,
+ * phi_detect: the scan. One Hyperscan pass collects value candidates, C
+ * loops the context keywords (phi_labels.c), the "in X" places and the id
+ * tokens; each candidate is then validated (checksums, calendar,
  * SSA rules) and scored with the keywords just before or after it; the name
  * pass adds person names; overlaps are resolved and the survivors become the
  * entities of the result.
@@ -27,20 +28,7 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
     (void)from; /* no start-of-match tracking in the main database */
     phi_scratch *s = ctx;
     const phi_pattern *p = &phi_patterns[id];
-    if (p->kind == PHI_PK_CONTEXT) {
-        /* A keyword's start: back over its last word (enough for the gap checks). */
-        size_t a = to;
-        while (a > 0 && phi_is_alpha(s->text[a - 1]))
-            a--;
-        if (a == to && a > 0) a--; /* "#" */
-        phi_kw *k = s->kws.p;
-        size_t n = s->kws.n;
-        if (n && k[n - 1].cls == p->what && k[n - 1].end == to) return 0;
-        phi_kw *nk = phi_vec_push(&s->kws, sizeof *nk);
-        if (!nk) goto oom;
-        nk->start = (uint32_t)a, nk->end = (uint32_t)to, nk->cls = p->what;
-        return 0;
-    }
+    /* Context labels are not in the database: phi_labels_scan finds them. */
     phi_cand *c = s->cands.p;
     size_t n = s->cands.n;
     /* A pattern ending in an open class ("[^\s]+") reports every byte: keep the last. */
@@ -82,6 +70,13 @@ static int on_som(unsigned id, unsigned long long from, unsigned long long to, u
 static int find_start(const phi_detector *d, phi_scratch *s, phi_cand *c)
 {
     if (c->start != START_UNKNOWN) return PHI_OK;
+    if (phi_patterns[c->pat].start) { /* a walk back instead of a window scan */
+        size_t st = phi_start_fast(s->text, s->len, c->pat, c->end);
+        if (st != SIZE_MAX) {
+            c->start = (uint32_t)st;
+            return PHI_OK;
+        }
+    }
     const hs_database_t *db = d->db.som[c->pat];
     size_t max = d->db.width[c->pat];
     if (d->db.minw[c->pat] == max && max <= c->end) { /* fixed length: no scan needed */
@@ -101,6 +96,40 @@ static int find_start(const phi_detector *d, phi_scratch *s, phi_cand *c)
     else
         c->start = (uint32_t)(w + q.best);
     return PHI_OK;
+}
+
+/* One walk over the words of the text for the C matchers: labels, "in X" places
+ * and shapes (each also has its own walk, phi_*_scan, which the tests use). */
+static int text_walk(const phi_detector *d, phi_scratch *s)
+{
+    const uint8_t *t = s->text;
+    size_t len = s->len, i = 0;
+    s->prep.n = 0;
+    while (i < len) {
+        uint8_t c = t[i];
+        int rc = PHI_OK;
+        if (!phi_is_hs_word(c)) {
+            if (c == '#')
+                rc = phi_labels_hash(s, i);
+            else if (c == ',' || c == '@')
+                rc = phi_shapes_punct(d, s, i);
+            if (rc) return rc;
+            i++;
+            continue;
+        }
+        size_t e = i + 1;
+        while (e < len && phi_is_hs_word(t[e]))
+            e++;
+        if (phi_is_alpha(c)) {
+            rc = phi_labels_word(d, s, i);
+            if (!rc && (c == 'i' || c == 'a' || c == 'f' || c == 't')) rc = phi_city_prep_at(s, i);
+            if (rc) return rc;
+        }
+        rc = phi_shapes_word(d, s, i, e);
+        if (rc) return rc;
+        i = e;
+    }
+    return phi_city_prep_finish(s, d->prep_pat);
 }
 
 static int cmp_cand(const void *a, const void *b)
@@ -521,6 +550,10 @@ int phi_detect_run(const phi_detector *d, phi_scratch *s, const uint8_t *text, s
         for (size_t i = 1; i < s->kws.n && sorted; i++)
             sorted = cmp_kw(&k[i - 1], &k[i]) <= 0;
         if (!sorted) qsort(s->kws.p, s->kws.n, sizeof(phi_kw), cmp_kw);
+    }
+    {
+        int rc = text_walk(d, s);
+        if (rc) return rc;
     }
     phi_cand *c = s->cands.p;
     for (size_t i = 0; i < s->cands.n; i++) {

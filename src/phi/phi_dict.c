@@ -20,16 +20,10 @@ uint64_t phi_hash_word(const uint8_t *p, size_t len)
 {
     /* FNV-1a over lower-cased bytes, then a final mix so the low bits (the
      * slot index) depend on every byte. */
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < len; i++) {
-        h ^= phi_lower(p[i]);
-        h *= 0x100000001b3ull;
-    }
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    if ((h & FP_MASK) == 0) h |= 0x10000; /* 0 marks an empty slot */
-    return h;
+    uint64_t h = PHI_HASH_SEED;
+    for (size_t i = 0; i < len; i++)
+        h = phi_hash_step(h, p[i]);
+    return phi_hash_finish(h);
 }
 
 int phi_dict_init(phi_dict *d, size_t n)
@@ -89,6 +83,13 @@ int phi_dict_add(phi_dict *d, const char *word, uint16_t flags)
 {
     if (d->count * 2 >= d->mask) return PHI_ENOMEM; /* sized too small: a bug */
     put(d, phi_hash_word((const uint8_t *)word, strlen(word)), flags);
+    return PHI_OK;
+}
+
+int phi_dict_add_hash(phi_dict *d, uint64_t h, uint16_t flags)
+{
+    if (d->count * 2 >= d->mask) return PHI_ENOMEM; /* sized too small: a bug */
+    put(d, h, flags);
     return PHI_OK;
 }
 
@@ -332,6 +333,14 @@ static const char *const org[] = {"inc",
                                   "solutions",
                                   NULL};
 
+/* Verbs of contacting a person: "call Okafor", "paged Whitfield". */
+static const char *const contact[] = {
+    "call",   "called",   "calling",   "page",     "paged",    "paging",  "text", "texted",
+    "notify", "notified", "contacted", "emailed",  "messaged", "told",    "tell", "informed",
+    "thank",  "thanked",  "remind",    "reminded", "update",   "updated", NULL};
+/* Where a patient lies: "bed 12 Osterhaut", "rm 4 Penrose". */
+static const char *const place[] = {"bed", "rm", "room", "bay", NULL};
+
 static int add_all(phi_dict *d, const char *const *w, uint16_t flags)
 {
     for (; *w; w++) {
@@ -351,7 +360,8 @@ int phi_dict_build_context(phi_dict *d)
         (rc = add_all(d, by, PHI_W_BY)) || (rc = add_all(d, intro, PHI_W_INTRO)) ||
         (rc = add_all(d, eponym, PHI_W_EPONYM)) || (rc = add_all(d, states, PHI_W_STATE)) ||
         (rc = add_all(d, filler, PHI_W_FILLER)) || (rc = add_all(d, phi_units, PHI_W_UNIT)) ||
-        (rc = add_all(d, countries, PHI_W_STATE)) || (rc = add_all(d, org, PHI_W_ORG)))
+        (rc = add_all(d, countries, PHI_W_STATE)) || (rc = add_all(d, org, PHI_W_ORG)) ||
+        (rc = add_all(d, contact, PHI_W_CONTACT)) || (rc = add_all(d, place, PHI_W_PLACE)))
         return rc;
     return PHI_OK;
 }

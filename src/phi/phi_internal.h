@@ -9,7 +9,11 @@
  *   phi_patterns.c  the Hyperscan pattern table and its compilation
  *   phi_validate.c  checksums and parsers (SSN, Luhn, DEA, ABA, VIN, IBAN, dates, IPs)
  *   phi_detect.c    the scan: one Hyperscan pass, validation, context, overlaps
+ *   phi_labels.c    context labels ("MRN", "fax", "DOB") by a word walk
+ *   phi_shapes.c    SSN, DEA, VIN shapes, ", ST" and "ST 02115" in C
+ *   phi_starts.c    starts of frequent value matches found by walking back
  *   phi_names.c     the token pass: names, with dictionaries and context
+ *   phi_places.c    addresses, cities ("in X" in C), facilities
  *   phi_redact.c    tags, masks and surrogates
  *   phi_deid.c      Safe Harbor de-identification of field values
  */
@@ -63,6 +67,8 @@ enum {
     PHI_W_FILLER = 1 << 10,  /* is, no, number ...: allowed between a label and a value */
     PHI_W_ORG = 1 << 11,     /* Inc, Corp, University ...: the words before are not a person */
     PHI_W_UNIT = 1 << 12,    /* mg, tabs, strength ...: the number before is a quantity */
+    PHI_W_CONTACT = 1 << 13, /* call, paged, notified ...: a person's name may follow */
+    PHI_W_PLACE = 1 << 14,   /* bed, rm, room, bay: "bed 12 Name" */
 };
 
 /* An open-addressing hash set of words with flags; read-only after build. */
@@ -74,6 +80,9 @@ typedef struct phi_dict {
 
 /* Hash of a word, lower-cased (ASCII) on the fly. */
 uint64_t phi_hash_word(const uint8_t *p, size_t len);
+/* phi_hash_word in pieces, for loops that look at each byte anyway:
+ * h = PHI_HASH_SEED; h = phi_hash_step(h, byte)...; phi_hash_finish(h). */
+#define PHI_HASH_SEED 0xcbf29ce484222325ull
 /* Add every line of blob with flags (OR-ed into an existing entry). */
 int phi_dict_add_lines(phi_dict *d, phi_blob blob, uint16_t flags);
 /* Add one NUL-terminated word. */
@@ -82,8 +91,15 @@ int phi_dict_add(phi_dict *d, const char *word, uint16_t flags);
 int phi_dict_init(phi_dict *d, size_t n);
 /* Release the table. */
 void phi_dict_free(phi_dict *d);
+/* Add a word by its hash (phi_hash_word) with flags. */
+int phi_dict_add_hash(phi_dict *d, uint64_t h, uint16_t flags);
 /* Flags of the word with hash h (0 when absent). */
 uint16_t phi_dict_get(const phi_dict *d, uint64_t h);
+/* Start loading the slot of hash h (a lookup soon after finds it in cache). */
+static inline void phi_dict_prefetch(const phi_dict *d, uint64_t h)
+{
+    __builtin_prefetch(&d->slots[(uint32_t)(h >> 20) & d->mask]);
+}
 /* Build the context-word table (titles, relations, months ...). */
 int phi_dict_build_context(phi_dict *d);
 
@@ -95,6 +111,7 @@ typedef enum phi_pkind {
     PHI_PK_CONTEXT,   /* a context keyword (label) */
     PHI_PK_TOKEN,     /* not compiled: candidates made by the C id scanner */
     PHI_PK_VALUE_END, /* a value whose start its validator finds (literal anchor at the end) */
+    PHI_PK_CSCAN,     /* not compiled: the expression is matched by C code (phi_city_prep_scan) */
 } phi_pkind;
 
 /* Context classes of keywords. */
@@ -162,7 +179,50 @@ typedef struct phi_pattern {
     uint8_t val;     /* phi_val */
     float score;     /* base score of a value */
     uint16_t maxlen; /* longest match (bytes) a value can have; 0 = default (160) */
+    uint8_t start;   /* phi_start: how phi_start_fast finds the start (0: window scan) */
 } phi_pattern;
+
+/* Start finders of frequent value patterns (phi_starts.c). */
+typedef enum phi_start {
+    PHI_S_NONE = 0,
+    PHI_S_MDY,       /* m/d/y (a time after it: window scan) */
+    PHI_S_DMY,       /* d/m/yyyy */
+    PHI_S_YMD,       /* yyyy-m-d (a time after it: window scan) */
+    PHI_S_MD,        /* m/d */
+    PHI_S_MY,        /* m/yyyy */
+    PHI_S_MONTH_DAY, /* "Jan 5", "March 3rd, 2021" */
+    PHI_S_NANP,      /* (617) 555-0142, 617-555-0142, +1 617 555 0142 (extensions: window scan) */
+    PHI_S_GROUPS,    /* "12 34 5678": digit groups */
+    PHI_S_URL,       /* http://, https://, ftp://, www. and what follows */
+    /* For patterns of kind PHI_PK_CSCAN: which C loop matches them. */
+    PHI_S_SCAN_PREP,        /* "in X" (phi_city_prep_scan) */
+    PHI_S_SCAN_SSN,         /* 123-45-6789 (phi_shapes_scan, as the rest) */
+    PHI_S_SCAN_SSN_SPACED,  /* 123 45 6789 */
+    PHI_S_SCAN_DEA,         /* AB1234563 */
+    PHI_S_SCAN_VIN,         /* 17 VIN characters */
+    PHI_S_SCAN_COMMA_STATE, /* ", MA", ", Ohio" (end-anchored) */
+    PHI_S_SCAN_STATE_ZIP,   /* "MA 01103" */
+    PHI_S_SCAN_PHONE_DASH,  /* 555-0142 */
+    PHI_S_SCAN_PHONE_001,   /* 001-617-555-0142 */
+    PHI_S_SCAN_PHONE_DOTS,  /* 617.555.0142, 617.555.0142x12 */
+    PHI_S_SCAN_STREET,      /* street suffix words (end-anchored) */
+    PHI_S_SCAN_EMAIL,       /* local@domain.tld */
+    PHI_S_SCAN_IPV4,        /* dotted quad */
+} phi_start;
+
+/* Indices in phi_patterns of the patterns phi_shapes_scan matches. */
+typedef struct phi_cscan_pats {
+    uint16_t ssn, ssn_spaced, dea, vin; /* number shapes */
+    uint16_t comma_state, state_zip;    /* ", ST" and "ST 01103" */
+    uint16_t phone_dash, phone_001;     /* 555-0142, 001-617-555-0142 */
+    uint16_t phone_dots, street;        /* 617.555.0142, "Street", "Ave" */
+    uint16_t email, ipv4;               /* e-mail addresses, dotted quads */
+} phi_cscan_pats;
+
+/* Start of the match of pattern pat that ends at end, when it can be found by
+ * walking back (exactly the leftmost start Hyperscan would report); SIZE_MAX
+ * when the caller must scan a window instead. */
+size_t phi_start_fast(const uint8_t *t, size_t len, uint16_t pat, size_t end);
 
 /* The table and its size. */
 extern const phi_pattern phi_patterns[];
@@ -189,6 +249,22 @@ int phi_patterns_deserialize(const uint8_t *p, size_t len, phi_dbset *set);
 /* Free the databases (not the struct). */
 void phi_dbset_free(phi_dbset *set);
 
+/* ---- context labels in C (phi_labels.c) ---- */
+
+/* The label phrases indexed by their first word (read-only after build). */
+typedef struct phi_labels {
+    phi_dict first;  /* hash of a first word -> 1 + index into order of its first phrase */
+    phi_dict weak;   /* "at", "on", "in" ...: weak address cues before a number */
+    uint16_t *order; /* phrase indices sorted by the hash of their first word */
+    uint64_t *hash;  /* per phrase: hash of its first word */
+    size_t n;        /* phrases */
+} phi_labels;
+
+/* Build the phrase index. */
+int phi_labels_build(phi_labels *l);
+/* Release it. */
+void phi_labels_free(phi_labels *l);
+
 /* ---- detector and scratch ---- */
 
 struct phi_detector {
@@ -196,12 +272,16 @@ struct phi_detector {
     phi_dbset db;         /* compiled patterns */
     phi_dict words;       /* names and common words */
     phi_dict ctx;         /* context words */
+    phi_dict addrw;       /* address words (PHI_A_*) for the free-form address grabber */
+    phi_labels labels;    /* context label phrases */
     uint32_t *sur_first;  /* offsets into first-name blob usable as surrogates */
     uint32_t n_sur_first; /* count */
     uint32_t *sur_last;   /* offsets into last-name blob usable as surrogates */
     uint32_t n_sur_last;  /* count */
     double build_ms;      /* time phi_detector_new took */
     uint16_t idscan_pat;  /* index of the id scanner's pseudo-pattern in phi_patterns */
+    uint16_t prep_pat;    /* index of the "in X" pattern that phi_city_prep_scan matches */
+    phi_cscan_pats cscan; /* indices of the patterns phi_shapes_scan matches */
 };
 
 /* A candidate from the regex pass or the name pass. */
@@ -230,6 +310,8 @@ typedef struct phi_tok {
     uint8_t dflags;  /* dictionary flags */
     uint8_t shape;   /* PHI_SH_* */
     uint8_t foreign; /* holds non-ASCII letters: a name rather than an English word */
+    uint8_t surname; /* last word of a strong multi-word name ("Winifred Fox") */
+    uint8_t gap;     /* kind of the gap from the previous token (phi_names.c G_*) */
     float score;     /* name score so far */
 } phi_tok;
 
@@ -258,6 +340,7 @@ struct phi_scratch {
     phi_vec nameset;       /* uint64_t open-addressing set of name hashes */
     phi_vec surmap;        /* redaction: uint64_t original hash -> surrogate (packed) */
     phi_vec out;           /* redaction output buffer */
+    phi_vec prep;          /* phi_city_prep_scan: matches before they become candidates */
     int oom;               /* set by callbacks when a push failed */
     const uint8_t *text;   /* document being scanned */
     size_t len;            /* its length */
@@ -268,6 +351,17 @@ struct phi_scratch {
 /* Run the whole scan; leaves sorted, non-overlapping entities in s->ents. */
 int phi_detect_run(const phi_detector *d, phi_scratch *s, const uint8_t *text, size_t len);
 
+/* The shapes of phi_shapes.c (patterns in d->cscan): appends candidates. */
+int phi_shapes_scan(const phi_detector *d, phi_scratch *s);
+/* Its pieces, for one walk over the text: the word [i, e) (a \b-delimited run);
+ * the non-word byte at i (',' and '@' start shapes). */
+int phi_shapes_word(const phi_detector *d, phi_scratch *s, size_t i, size_t e);
+int phi_shapes_punct(const phi_detector *d, phi_scratch *s, size_t i);
+/* Context labels: fills s->kws (sorted by end, then class) from the text. */
+int phi_labels_scan(const phi_detector *d, phi_scratch *s);
+/* Its pieces: the labels that begin at the word start i (a letter); a '#' at i. */
+int phi_labels_word(const phi_detector *d, phi_scratch *s, size_t i);
+int phi_labels_hash(phi_scratch *s, size_t i);
 /* Id scanner: appends id-shaped tokens (letters and digits) to s->cands. */
 int phi_ids_run(const phi_detector *d, phi_scratch *s);
 /* Validate one id-shaped candidate (labelled ids, long numbers). */
@@ -320,6 +414,19 @@ void phi_validate_city_state(const phi_detector *d, phi_scratch *s, phi_cand *c)
 void phi_validate_city_ctx(const phi_detector *d, phi_scratch *s, phi_cand *c);
 /* A facility word: walk back over the facility's name. */
 void phi_validate_facility(const phi_detector *d, phi_scratch *s, phi_cand *c);
+/* Address word flags (phi_detector.addrw). */
+enum {
+    PHI_A_LOWER = 1 << 0,  /* lower-case word that may stand inside an address ("rua", "apt") */
+    PHI_A_STRONG = 1 << 1, /* street or unit word ("street", "suite", "box") */
+};
+/* Build the address word table. */
+int phi_places_build_dict(phi_dict *d);
+/* "in X", "from X" (pattern prep_pat) matched in C; appends candidates with their starts. */
+int phi_city_prep_scan(const phi_detector *d, phi_scratch *s, uint16_t pat);
+/* Its pieces: the matches from the word start i (into s->prep, emptied by the caller
+ * first); then the candidates from them. */
+int phi_city_prep_at(phi_scratch *s, size_t i);
+int phi_city_prep_finish(phi_scratch *s, uint16_t pat);
 /* Free-form addresses after an address cue or opening a line; appends candidates. */
 int phi_addr_grab(const phi_detector *d, phi_scratch *s);
 
@@ -362,21 +469,61 @@ void phi_civil_from_days(long z, int *y, int *m, int *d);
 
 /* ---- small helpers ---- */
 
+/* Byte classes (phi_ctype): one load instead of range tests in the loops that
+ * look at every byte. The predicates return 0 or 1 (callers compare them). PHI_CT_WORD is
+ * Hyperscan's \w ([A-Za-z0-9_]), PHI_CT_SPACE its \s ([\t\n\v\f\r ]). */
+enum {
+    PHI_CT_DIGIT = 1,
+    PHI_CT_ALPHA = 2,
+    PHI_CT_UPPER = 4,
+    PHI_CT_LOWER = 8,
+    PHI_CT_WORD = 16,
+    PHI_CT_SPACE = 32,
+    PHI_CT_HIGH = 64, /* >= 0x80 */
+};
+extern const uint8_t phi_ctype[256];
+
 static inline int phi_is_digit(uint8_t c)
 {
-    return c >= '0' && c <= '9';
+    return (phi_ctype[c] & PHI_CT_DIGIT) != 0;
 }
 static inline int phi_is_alpha(uint8_t c)
 {
-    return (c | 32) >= 'a' && (c | 32) <= 'z';
+    return (phi_ctype[c] & PHI_CT_ALPHA) != 0;
 }
 static inline int phi_is_alnum(uint8_t c)
 {
-    return phi_is_digit(c) || phi_is_alpha(c);
+    return (phi_ctype[c] & (PHI_CT_DIGIT | PHI_CT_ALPHA)) != 0;
+}
+/* Hyperscan's word byte ([A-Za-z0-9_]) and white space (\s). */
+static inline int phi_is_hs_word(uint8_t c)
+{
+    return (phi_ctype[c] & PHI_CT_WORD) != 0;
+}
+static inline int phi_is_hs_space(uint8_t c)
+{
+    return (phi_ctype[c] & PHI_CT_SPACE) != 0;
 }
 static inline uint8_t phi_lower(uint8_t c)
 {
     return (c >= 'A' && c <= 'Z') ? (uint8_t)(c | 32) : c;
+}
+
+/* One byte of phi_hash_word (FNV-1a over the lower-cased byte). */
+static inline uint64_t phi_hash_step(uint64_t h, uint8_t c)
+{
+    return (h ^ phi_lower(c)) * 0x100000001b3ull;
+}
+
+/* The end of phi_hash_word: a final mix so the low bits depend on every byte;
+ * never 0 in the fingerprint bits (0 marks an empty slot). */
+static inline uint64_t phi_hash_finish(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    if ((h & ~(uint64_t)0xFFFF) == 0) h |= 0x10000;
+    return h;
 }
 
 #endif

@@ -39,7 +39,7 @@ static int utf8_upper(const uint8_t *p, size_t n)
 /* Word byte: letters, and every byte >= 0x80 (UTF-8 letters, stray bytes). */
 static int wordc(uint8_t c)
 {
-    return phi_is_alpha(c) || c >= 0x80;
+    return (phi_ctype[c] & (PHI_CT_ALPHA | PHI_CT_HIGH)) != 0;
 }
 
 enum { G_SPACE = 0, G_DOTSPACE, G_COMMA, G_COLON, G_NEWLINE, G_OTHER, G_NONE };
@@ -118,23 +118,33 @@ static int tokenize(const phi_detector *d, phi_scratch *s)
         phi_tok *k = phi_vec_push(&s->toks, sizeof *k);
         if (!k) return PHI_ENOMEM;
         k->start = (uint32_t)a, k->end = (uint32_t)b;
-        k->score = 0, k->dflags = 0, k->wflags = 0, k->hash = 0;
+        k->score = 0, k->dflags = 0, k->wflags = 0, k->hash = 0, k->surname = 0;
         uint8_t c0 = t[a];
         int up0 = (c0 >= 'A' && c0 <= 'Z') || utf8_upper(t + a, b - a);
         int lower = 0, upper = up0;
+        /* one pass over the word: case, non-ASCII bytes, the last apostrophe, the hash */
+        uint64_t h = phi_hash_step(PHI_HASH_SEED, c0);
+        uint8_t foreign = c0 >= 0x80;
+        size_t apos = c0 == '\'' ? a + 1 : 0; /* one past the last apostrophe (0: none) */
         for (size_t q = a + 1; q < b; q++) {
-            if (t[q] >= 'a' && t[q] <= 'z')
+            uint8_t c = t[q];
+            h = phi_hash_step(h, c);
+            if (c >= 'a' && c <= 'z')
                 lower = 1;
-            else if (t[q] >= 'A' && t[q] <= 'Z')
+            else if (c >= 'A' && c <= 'Z')
                 upper++;
-            else if (t[q] >= 0xC0 && !utf8_upper(t + q, b - q))
-                lower = 1;
+            else if (c >= 0x80) {
+                foreign = 1;
+                if (c >= 0xC0 && !utf8_upper(t + q, b - q)) lower = 1;
+            } else if (c == '\'')
+                apos = q + 1;
         }
-        k->foreign = 0;
-        for (size_t q = a; q < b && !k->foreign; q++)
-            k->foreign = t[q] >= 0x80;
+        k->foreign = foreign;
         if (b - a == 1 && c0 >= 'A' && c0 <= 'Z')
-            k->shape = PHI_SH_INITIAL;
+            /* a letter glued to digits ("M3535549", "4B") is part of a code, not an initial */
+            k->shape = (b < len && phi_is_digit(t[b])) || (a > 0 && phi_is_digit(t[a - 1]))
+                           ? PHI_SH_OTHER
+                           : PHI_SH_INITIAL;
         else if (up0 && lower)
             k->shape = PHI_SH_CAP;
         else if (up0 && !lower)
@@ -145,15 +155,26 @@ static int tokenize(const phi_detector *d, phi_scratch *s)
             k->shape = PHI_SH_OTHER;
         size_t wl = b - a;
         /* Contractions (I've, I'm, don't) are never names. */
-        if (wl >= 3) {
-            size_t q = b;
-            while (q > a && t[q - 1] != '\'')
-                q--;
-            if (q > a && b - q <= 2 && b - q >= 1) k->shape = PHI_SH_OTHER;
-        }
+        if (wl >= 3 && apos > a && b - apos <= 2 && b - apos >= 1) k->shape = PHI_SH_OTHER;
         if (k->shape == PHI_SH_LOWER && wl > 16) continue;
-        k->hash = phi_hash_word(t + a, wl);
+        k->hash = phi_hash_finish(h);
         k->wflags = phi_dict_get(&d->ctx, k->hash);
+        if (k->shape == PHI_SH_CAP || k->shape == PHI_SH_UPPER)
+            phi_dict_prefetch(&d->words, k->hash); /* looked up below, after more words */
+    }
+    /* Second pass: the big word table for capitalized words. Its slots were
+     * prefetched in the first pass; PREFETCH_AHEAD more are requested here so
+     * that the cache misses of a long document overlap. */
+    phi_tok *toks = s->toks.p;
+    size_t nt = s->toks.n;
+    enum { PREFETCH_AHEAD = 16 };
+    for (size_t q0 = 0; q0 < nt; q0++) {
+        if (q0 + PREFETCH_AHEAD < nt && (toks[q0 + PREFETCH_AHEAD].shape == PHI_SH_CAP ||
+                                         toks[q0 + PREFETCH_AHEAD].shape == PHI_SH_UPPER))
+            phi_dict_prefetch(&d->words, toks[q0 + PREFETCH_AHEAD].hash);
+        phi_tok *k = &toks[q0];
+        size_t a = k->start, b = k->end;
+        k->gap = q0 ? (uint8_t)gap_kind(t, toks[q0 - 1].end, a) : G_OTHER;
         if (k->shape == PHI_SH_CAP || k->shape == PHI_SH_UPPER) {
             k->dflags = (uint8_t)phi_dict_get(&d->words, k->hash);
             if (!(k->dflags & (PHI_D_FIRST | PHI_D_LAST | PHI_D_COMMON))) {
@@ -161,7 +182,7 @@ static int tokenize(const phi_detector *d, phi_scratch *s)
                 size_t q = a;
                 while (q < b && t[q] != '-' && t[q] != '\'')
                     q++;
-                if (q < b) {
+                if (q < b && q - a >= 2 && b - q - 1 >= 2) {
                     uint8_t f1 = (uint8_t)phi_dict_get(&d->words, phi_hash_word(t + a, q - a));
                     uint8_t f2 =
                         (uint8_t)phi_dict_get(&d->words, phi_hash_word(t + q + 1, b - q - 1));
@@ -215,7 +236,7 @@ static float context_score(const uint8_t *t, const phi_tok *k, size_t i)
 {
     if (i == 0) return 0;
     const phi_tok *p1 = &k[i - 1];
-    int g1 = gap_kind(t, p1->end, k[i].start);
+    int g1 = k[i].gap;
     /* "Dr. Smith", "Mrs Jones" (the title itself capitalized). */
     if ((p1->wflags & PHI_W_TITLE) && (p1->shape == PHI_SH_CAP || p1->shape == PHI_SH_UPPER) &&
         (g1 == G_SPACE || g1 == G_DOTSPACE))
@@ -227,12 +248,12 @@ static float context_score(const uint8_t *t, const phi_tok *k, size_t i)
     if (g1 == G_COLON) {
         for (size_t j = i; j > 0 && i - j < 3; j--) {
             if (k[j - 1].wflags & (PHI_W_LABEL | PHI_W_RELATION)) return 0.9f;
-            if (j - 1 > 0 && gap_kind(t, k[j - 2].end, k[j - 1].start) != G_SPACE) break;
+            if (j - 1 > 0 && k[j - 1].gap != G_SPACE) break;
         }
     }
     if (i >= 2) {
         const phi_tok *p2 = &k[i - 2];
-        int g2 = gap_kind(t, p2->end, p1->start);
+        int g2 = k[i - 1].gap;
         bool sp = g1 == G_SPACE && (g2 == G_SPACE || g2 == G_COMMA);
         /* "my name is X", "wife is X", "son named X", "called X" */
         if (sp && tok_is(t, p1, "is") && (tok_is(t, p2, "name") || (p2->wflags & PHI_W_RELATION)))
@@ -249,11 +270,33 @@ static float context_score(const uint8_t *t, const phi_tok *k, size_t i)
         /* "Dr. and Mrs. X" is rare; "Dr Jane Smith": handled by runs. */
     }
     if (g1 == G_SPACE && (tok_is(t, p1, "named") || tok_is(t, p1, "im"))) return 0.85f;
+    /* "Dear Quennell," (letters; "Dear Mr. X" goes through the title) */
+    if (g1 == G_SPACE && tok_is(t, p1, "dear")) return 0.85f;
+    /* "call Prosper", "paged Imhoff", "spoke with Mordecai Oyelaran", "ask for Pearl" */
+    if (g1 == G_SPACE && (p1->wflags & PHI_W_CONTACT)) return 0.75f;
+    if (g1 == G_SPACE && i >= 2 && k[i - 1].gap == G_SPACE) {
+        const phi_tok *p2 = &k[i - 2];
+        if ((tok_is(t, p1, "to") || tok_is(t, p1, "with")) &&
+            (tok_is(t, p2, "spoke") || tok_is(t, p2, "speak") || tok_is(t, p2, "spoken") ||
+             tok_is(t, p2, "talked") || tok_is(t, p2, "talk") || tok_is(t, p2, "met")))
+            return 0.75f;
+        if (tok_is(t, p1, "for") && (tok_is(t, p2, "ask") || tok_is(t, p2, "asked"))) return 0.75f;
+    }
+    /* "bed 12 Osterhaut", "rm 4 Penrose": a room number, then the patient */
+    if ((p1->wflags & PHI_W_PLACE) && k[i].start - p1->end <= 8) {
+        size_t q = p1->end, nd = 0;
+        while (q < k[i].start && t[q] == ' ')
+            q++;
+        while (q < k[i].start && phi_is_digit(t[q]))
+            q++, nd++;
+        while (q < k[i].start && t[q] == ' ')
+            q++;
+        if (q == k[i].start && nd >= 1 && nd <= 4 && t[k[i].start - 1] == ' ') return 0.75f;
+    }
     /* "Pt Trelawney", "Patient Okafor": the patient word right before a capitalized word */
-    if (g1 == G_SPACE && (p1->shape == PHI_SH_CAP || p1->shape == PHI_SH_UPPER) &&
-        (tok_is(t, p1, "pt") || tok_is(t, p1, "patient") || tok_is(t, p1, "resident") ||
-         tok_is(t, p1, "client")))
-        return 0.75f;
+    if (g1 == G_SPACE && (tok_is(t, p1, "pt") || tok_is(t, p1, "patient") ||
+                          tok_is(t, p1, "resident") || tok_is(t, p1, "client")))
+        return (p1->shape == PHI_SH_CAP || p1->shape == PHI_SH_UPPER) ? 0.75f : 0.7f;
     if (g1 == G_OTHER && p1->end + 3 >= k[i].start && tok_is(t, p1, "i") && t[p1->end] == '\'' &&
         t[p1->end + 1] == 'm')
         return 0.85f;
@@ -274,6 +317,22 @@ static bool sentence_start(const uint8_t *t, const phi_tok *k, size_t i)
         j--;
     }
     return false;
+}
+
+/* Does token i open a line or follow a colon ("Patient: X", "\nX")? */
+static bool line_start(const uint8_t *t, const phi_tok *k, size_t i)
+{
+    if (i == 0) return true;
+    for (size_t j = k[i - 1].end; j < k[i].start; j++)
+        if (t[j] == '\n' || t[j] == ':') return true;
+    return false;
+}
+
+/* Is the token one of the possessives/articles before a relation word? */
+static bool poss_word(const uint8_t *t, const phi_tok *k)
+{
+    return tok_is(t, k, "the") || tok_is(t, k, "his") || tok_is(t, k, "her") ||
+           tok_is(t, k, "my") || tok_is(t, k, "our") || tok_is(t, k, "their");
 }
 
 /* ---- the document name set ---- */
@@ -312,7 +371,7 @@ static bool set_has(const phi_scratch *s, uint64_t h)
 /* Are tokens a and b (a before b) adjacent inside one name? */
 static bool joined(const uint8_t *t, const phi_tok *a, const phi_tok *b)
 {
-    int g = gap_kind(t, a->end, b->start);
+    int g = b->gap; /* b follows a */
     if (g == G_SPACE) return b->start - a->end <= 2;
     if (g == G_DOTSPACE) return a->shape == PHI_SH_INITIAL && b->start - a->end <= 2;
     return false;
@@ -336,7 +395,7 @@ int phi_names_run(const phi_detector *d, phi_scratch *s)
                 (k[i - 1].wflags & (PHI_W_TITLE | PHI_W_RELATION)) &&
                 !(k[i].wflags & (NOT_A_NAME | PHI_W_BY | PHI_W_INTRO | PHI_W_FILLER))) {
                 uint8_t f = (uint8_t)phi_dict_get(&d->words, k[i].hash);
-                int g = gap_kind(t, k[i - 1].end, k[i].start);
+                int g = k[i].gap;
                 if ((f & (PHI_D_FIRST | PHI_D_LAST)) && !(f & (PHI_D_COMMON | PHI_D_AMBIG)) &&
                     (g == G_SPACE || g == G_DOTSPACE || g == G_COMMA)) {
                     k[i].dflags = f;
@@ -372,11 +431,30 @@ int phi_names_run(const phi_detector *d, phi_scratch *s)
         if (i + 1 < n && (k[i + 1].wflags & PHI_W_CRED) &&
             (k[i + 1].shape == PHI_SH_UPPER || k[i + 1].shape == PHI_SH_CAP ||
              k[i + 1].shape == PHI_SH_INITIAL)) {
-            int g = gap_kind(t, k[i].end, k[i + 1].start);
+            int g = k[i + 1].gap;
             if ((g == G_COMMA || g == G_SPACE) && k[i].shape != PHI_SH_INITIAL &&
                 !((k[i].dflags & PHI_D_COMMON) && !(k[i].dflags & (PHI_D_FIRST | PHI_D_LAST))))
                 if (sc < 0.85f) sc = 0.85f;
         }
+        /* "Prosper, the neighbor": a relation in apposition after the word. */
+        if (i + 2 < n && k[i + 1].gap == G_COMMA && poss_word(t, &k[i + 1]) &&
+            (k[i + 2].wflags & PHI_W_RELATION) && k[i + 2].gap == G_SPACE &&
+            !((k[i].dflags & PHI_D_COMMON) && !(k[i].dflags & (PHI_D_FIRST | PHI_D_LAST))))
+            if (sc < 0.85f) sc = 0.85f;
+        /* "DUNMORROW, CLIFF", "Kellerby, Chidi, a 102 year old": Last, First opening a line
+         * or after a label, the second word a first name, no lower-case word right after
+         * ("Boston, Mary said" is a sentence). */
+        if (i + 1 < n && k[i].shape != PHI_SH_INITIAL && k[i + 1].shape == k[i].shape &&
+            (k[i + 1].dflags & PHI_D_FIRST) && nameable(&k[i + 1]) && k[i + 1].gap == G_COMMA &&
+            line_start(t, k, i) &&
+            ((k[i].dflags & (PHI_D_FIRST | PHI_D_LAST)) || !(k[i].dflags & PHI_D_COMMON))) {
+            int ga = i + 2 < n ? k[i + 2].gap : G_NONE;
+            if (!((ga == G_SPACE || ga == G_DOTSPACE) && k[i + 2].shape == PHI_SH_LOWER)) {
+                if (sc < 0.8f) sc = 0.8f;
+                if (k[i + 1].score < 0.8f) k[i + 1].score = 0.8f;
+            }
+        }
+        if (k[i].score > sc) sc = k[i].score; /* raised by the word before it */
         k[i].score = sc;
         if (sc >= 0.6f) strong++;
     }
@@ -406,16 +484,16 @@ int phi_names_run(const phi_detector *d, phi_scratch *s)
                     if (q + 1 >= n) break;
                     b = q + 1;
                 }
-                size_t lo = dir < 0 ? b : q, hi = dir < 0 ? q : b;
-                int g = gap_kind(t, k[lo].end, k[hi].start);
+                size_t hi = dir < 0 ? q : b; /* the later of the two tokens */
+                int g = k[hi].gap;
                 size_t nxt = b;
                 if (g != G_COMMA) {
                     /* " and " between */
                     if (g != G_SPACE || !tok_is(t, &k[b], "and")) break;
                     if (dir < 0 ? b < 1 : b + 1 >= n) break;
                     nxt = dir < 0 ? b - 1 : b + 1;
-                    size_t lo2 = dir < 0 ? nxt : b, hi2 = dir < 0 ? b : nxt;
-                    if (gap_kind(t, k[lo2].end, k[hi2].start) != G_SPACE) break;
+                    size_t hi2 = dir < 0 ? b : nxt;
+                    if (k[hi2].gap != G_SPACE) break;
                 }
                 phi_tok *o = &k[nxt];
                 if (o->shape != PHI_SH_CAP || !nameable(o)) break;
@@ -466,6 +544,9 @@ int phi_names_run(const phi_detector *d, phi_scratch *s)
             if (poss && j + 1 < n && (k[j + 1].wflags & PHI_W_EPONYM)) kill = true;
         }
         if (j - i == 1 && k[i].shape == PHI_SH_INITIAL) best = 0;
+        /* The surname of a strong full name recurs alone, even when it is a word ("Fox"). */
+        if (!kill && words >= 2 && best >= 0.75f && k[j - 1].shape != PHI_SH_INITIAL)
+            k[j - 1].surname = 1;
         for (size_t q = i; q < j; q++) {
             if (kill) {
                 k[q].score = 0;
@@ -487,21 +568,34 @@ int phi_names_run(const phi_detector *d, phi_scratch *s)
         for (size_t q = 0; q < n; q++) {
             if (k[q].score >= 0.7f && k[q].shape != PHI_SH_INITIAL && k[q].end - k[q].start >= 2 &&
                 !(k[q].wflags & NOT_A_NAME)) {
-                bool ambig_only = (k[q].dflags & (PHI_D_COMMON | PHI_D_AMBIG)) && k[q].score < 0.8f;
+                bool ambig_only = (k[q].dflags & (PHI_D_COMMON | PHI_D_AMBIG)) &&
+                                  k[q].score < 0.8f && !k[q].surname;
                 if (!ambig_only) set_add(s, k[q].hash), added++;
             }
         }
         if (added)
             for (size_t q = 0; q < n; q++)
                 if (k[q].score < 0.7f && (k[q].shape == PHI_SH_CAP || k[q].shape == PHI_SH_UPPER) &&
-                    !(k[q].wflags & NOT_A_NAME) && set_has(s, k[q].hash))
+                    !(k[q].wflags & NOT_A_NAME) && set_has(s, k[q].hash)) {
                     k[q].score = 0.7f;
+                    /* "Saoirse Brackwater" on a letter's first line, once "Mr. Brackwater"
+                     * is known: a name-like neighbour joins the known word. */
+                    for (int dir = -1; dir <= 1; dir += 2) {
+                        if (dir < 0 ? q == 0 : q + 1 >= n) continue;
+                        phi_tok *o = &k[dir < 0 ? q - 1 : q + 1];
+                        if (o->score >= 0.45f || !nameable(o) || o->shape == PHI_SH_INITIAL)
+                            continue;
+                        if ((o->dflags & PHI_D_COMMON) && !(o->dflags & PHI_D_FIRST)) continue;
+                        if (!joined(t, dir < 0 ? o : &k[q], dir < 0 ? &k[q] : o)) continue;
+                        o->score = 0.6f;
+                    }
+                }
     }
     /* Known cities after a preposition: "in Durham", "from Providence". */
     for (size_t q = 1; q < n; q++) {
         if (!(k[q].dflags & PHI_D_CITY) || k[q].shape != PHI_SH_CAP) continue;
         const phi_tok *p = &k[q - 1];
-        if (p->shape != PHI_SH_LOWER || gap_kind(t, p->end, k[q].start) != G_SPACE) continue;
+        if (p->shape != PHI_SH_LOWER || k[q].gap != G_SPACE) continue;
         if (!(tok_is(t, p, "in") || tok_is(t, p, "from") || tok_is(t, p, "to") ||
               tok_is(t, p, "near") || tok_is(t, p, "outside") || tok_is(t, p, "of") ||
               tok_is(t, p, "at")))

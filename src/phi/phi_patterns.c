@@ -1,9 +1,11 @@
 /*
  * phi_patterns: the Hyperscan expressions of the single regex pass.
  *
- * Two kinds of patterns share one database, so one pass over the text finds
- * both: VALUE patterns (a date, a phone number, an id-shaped token ...) and
- * CONTEXT patterns (labels such as "MRN", "fax", "DOB", "pain"). Validators
+ * Two kinds of patterns: VALUE patterns (a date, a phone number ...), compiled
+ * into one Hyperscan database, and CONTEXT patterns (labels such as "MRN",
+ * "fax", "DOB", "pain"), which are the definition of what phi_labels.c
+ * matches in C (cheaper: short words that occur everywhere were a third of
+ * the database's cost) and are compiled only by its test. Validators
  * and context scoring in phi_detect.c combine them afterwards. Keeping the
  * labels out of the value patterns keeps each expression small (Hyperscan
  * compiles faster and scans faster) and lets any label serve any value form.
@@ -21,19 +23,29 @@
 #define CL HS_FLAG_CASELESS
 #define V(re, fl, type, val, score)                                                                \
     {                                                                                              \
-        re, fl, PHI_PK_VALUE, type, val, score, 0                                                  \
+        re, fl, PHI_PK_VALUE, type, val, score, 0, 0                                               \
     }
 #define VL(re, fl, type, val, score, maxlen)                                                       \
     {                                                                                              \
-        re, fl, PHI_PK_VALUE, type, val, score, maxlen                                             \
+        re, fl, PHI_PK_VALUE, type, val, score, maxlen, 0                                          \
+    }
+/* A value matched by C code (phi_shapes.c): the expression is its definition. */
+#define CS(re, fl, type, val, score, st)                                                           \
+    {                                                                                              \
+        re, fl, PHI_PK_CSCAN, type, val, score, 0, st                                              \
+    }
+/* A value whose start phi_start_fast can find without a window scan. */
+#define VS(re, fl, type, val, score, st)                                                           \
+    {                                                                                              \
+        re, fl, PHI_PK_VALUE, type, val, score, 0, st                                              \
     }
 #define E(re, fl, type, val, score)                                                                \
     {                                                                                              \
-        re, fl, PHI_PK_VALUE_END, type, val, score, 0                                              \
+        re, fl, PHI_PK_VALUE_END, type, val, score, 0, 0                                           \
     }
 #define C(re, cls)                                                                                 \
     {                                                                                              \
-        re, CL, PHI_PK_CONTEXT, cls, PHI_V_NONE, 0, 0                                              \
+        re, CL, PHI_PK_CONTEXT, cls, PHI_V_NONE, 0, 0, 0                                           \
     }
 
 #define MON                                                                                        \
@@ -72,17 +84,18 @@
 
 const phi_pattern phi_patterns[] = {
     /* ---- dates ---- */
-    V("\\b" MM "([/.-])" DAY
-      "[/.-](?:19|20)?[0-9]{2}\\b(?:\\s{1,3}[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?(?:\\s?[AaPp][Mm])?)?",
-      0, PHI_DATE, PHI_V_DATE_NUM, 0.9f),
-    V("\\b" DAY "[/.-]" MM "[/.-](?:19|20)[0-9]{2}\\b", 0, PHI_DATE, PHI_V_DATE_NUM, 0.85f),
-    V("\\b(?:1[89]|20)[0-9]{2}[/.-]" MM "[/.-]" DAY
-      "\\b(?:[T ][0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?(?:\\.[0-9]{1,9})?Z?)?",
-      0, PHI_DATE, PHI_V_DATE_NUM, 0.9f),
-    V("\\b" MM "/" DAY "\\b", 0, PHI_DATE, PHI_V_DATE_MD, 0.6f),
-    V("\\b" MM "[/-](?:19|20)[0-9]{2}\\b", 0, PHI_DATE, PHI_V_DATE_MY, 0.8f),
-    V("\\b" MON "\\.?\\s{0,2}" DAY ORD "?\\b(?:,?\\s{0,2}(?:(?:19|20)[0-9]{2}|'[0-9]{2})\\b)?", CL,
-      PHI_DATE, PHI_V_DATE_TEXT, 0.9f),
+    VS("\\b" MM "([/.-])" DAY "[/"
+       ".-](?:19|20)?[0-9]{2}\\b(?:\\s{1,3}[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?(?:\\s?[AaPp][Mm])?)?",
+       0, PHI_DATE, PHI_V_DATE_NUM, 0.9f, PHI_S_MDY),
+    VS("\\b" DAY "[/.-]" MM "[/.-](?:19|20)[0-9]{2}\\b", 0, PHI_DATE, PHI_V_DATE_NUM, 0.85f,
+       PHI_S_DMY),
+    VS("\\b(?:1[89]|20)[0-9]{2}[/.-]" MM "[/.-]" DAY
+       "\\b(?:[T ][0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?(?:\\.[0-9]{1,9})?Z?)?",
+       0, PHI_DATE, PHI_V_DATE_NUM, 0.9f, PHI_S_YMD),
+    VS("\\b" MM "/" DAY "\\b", 0, PHI_DATE, PHI_V_DATE_MD, 0.6f, PHI_S_MD),
+    VS("\\b" MM "[/-](?:19|20)[0-9]{2}\\b", 0, PHI_DATE, PHI_V_DATE_MY, 0.8f, PHI_S_MY),
+    VS("\\b" MON "\\.?\\s{0,2}" DAY ORD "?\\b(?:,?\\s{0,2}(?:(?:19|20)[0-9]{2}|'[0-9]{2})\\b)?", CL,
+       PHI_DATE, PHI_V_DATE_TEXT, 0.9f, PHI_S_MONTH_DAY),
     V("\\b" DAY ORD "?(?:\\s{1,3}of)?[\\s-]{1,2}" MON
       "\\b\\.?(?:[\\s,-]{1,3}(?:(?:19|20)?[0-9]{2})\\b)?",
       CL, PHI_DATE, PHI_V_DATE_TEXT, 0.85f),
@@ -111,62 +124,67 @@ const phi_pattern phi_patterns[] = {
       "s\\b",
       CL, PHI_AGE, PHI_V_AGE, 0.85f),
     /* ---- phones ---- */
-    V("(?:\\+?1[\\s.-]?)?(?:\\([2-9][0-9]{2}\\)\\s?|\\b[2-9][0-9]{2}[\\s.-]?)[2-9][0-9]{2}[\\s.-]?["
-      "0-9]{4}"
-      "(?:\\s{0,3}(?:x|ext\\.?|extension)\\s{0,3}[0-9]{1,5})?\\b",
-      CL, PHI_PHONE, PHI_V_PHONE, 0.85f),
-    V("\\b[2-9][0-9]{2}-[0-9]{4}\\b", 0, PHI_PHONE, PHI_V_PHONE_LOOSE, 0.5f),
+    {"(?:\\+?1[\\s.-]?)?(?:\\([2-9][0-9]{2}\\)\\s?|\\b[2-9][0-9]{2}[\\s.-]?)[2-9][0-9]{2}[\\s.-]?["
+     "0-9]{4}"
+     "(?:\\s{0,3}(?:x|ext\\.?|extension)\\s{0,3}[0-9]{1,5})?\\b",
+     CL, PHI_PK_VALUE, PHI_PHONE, PHI_V_PHONE, 0.85f, 0, PHI_S_NANP},
+    CS("\\b[2-9][0-9]{2}-[0-9]{4}\\b", 0, PHI_PHONE, PHI_V_PHONE_LOOSE, 0.5f,
+       PHI_S_SCAN_PHONE_DASH),
     V("\\+[1-9][0-9]{0,2}[\\s.-]?(?:\\(0\\)\\s?)?(?:\\([0-9]{1,4}\\)\\s?)?[0-9]{1,4}(?:[\\s.-]?[0-"
       "9]{2,4}){1,4}\\b",
       0, PHI_PHONE, PHI_V_PHONE_LOOSE, 0.8f),
-    V("\\b00?1-[0-9]{3}-[0-9]{3}-[0-9]{4}\\b", 0, PHI_PHONE, PHI_V_PHONE_LOOSE, 0.8f),
+    CS("\\b00?1-[0-9]{3}-[0-9]{3}-[0-9]{4}\\b", 0, PHI_PHONE, PHI_V_PHONE_LOOSE, 0.8f,
+       PHI_S_SCAN_PHONE_001),
     V("\\b0[0-9]{2,4}[\\s.-][0-9]{2,4}(?:[\\s.-][0-9]{2,4}){1,3}\\b", 0, PHI_PHONE,
       PHI_V_PHONE_LOOSE, 0.6f),
     V("\\([0-9]{2,4}\\)\\s?[0-9]{3,4}[\\s-][0-9]{3,4}\\b", 0, PHI_PHONE, PHI_V_PHONE_LOOSE, 0.7f),
     V("\\b[0-9]{2}([.-])[0-9]{2}[.-][0-9]{2}[.-][0-9]{2}(?:[.-][0-9]{2})?\\b", 0, PHI_PHONE,
       PHI_V_PHONE_LOOSE, 0.5f),
-    V("\\b[0-9]{2,4}(?:\\s[0-9]{2,4}){1,3}\\b", 0, PHI_PHONE, PHI_V_PHONE_LOOSE, 0.3f),
-    V("\\b[0-9]{3}\\.[0-9]{3}\\.[0-9]{4}(?:x[0-9]{1,5})?\\b", 0, PHI_PHONE, PHI_V_PHONE_LOOSE,
-      0.8f),
+    VS("\\b[0-9]{2,4}(?:\\s[0-9]{2,4}){1,3}\\b", 0, PHI_PHONE, PHI_V_PHONE_LOOSE, 0.3f,
+       PHI_S_GROUPS),
+    CS("\\b[0-9]{3}\\.[0-9]{3}\\.[0-9]{4}(?:x[0-9]{1,5})?\\b", 0, PHI_PHONE, PHI_V_PHONE_LOOSE,
+       0.8f, PHI_S_SCAN_PHONE_DOTS),
     /* ---- internet ---- */
-    VL("\\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}\\b", 0, PHI_EMAIL,
-       PHI_V_EMAIL, 0.95f, 320),
-    VL("\\b(?:https?://|ftp://|www\\.)[^\\s<>\"'()\\[\\]{}]+", CL, PHI_URL, PHI_V_URL, 0.9f, 512),
+    CS("\\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}\\b", 0, PHI_EMAIL,
+       PHI_V_EMAIL, 0.95f, PHI_S_SCAN_EMAIL),
+    {"\\b(?:https?://|ftp://|www\\.)[^\\s<>\"'()\\[\\]{}]+", CL, PHI_PK_VALUE, PHI_URL, PHI_V_URL,
+     0.9f, 512, PHI_S_URL},
     VL("\\b[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.(?:com|org|net|edu|gov|io|info|biz|us|health|"
        "care|co\\.uk|ca|de|fr)\\b(?:/[^\\s<>\"']*)?",
        0, PHI_URL, PHI_V_URL, 0.6f, 160),
-    V("\\b(?:25[0-5]|2[0-4][0-9]|1?[0-9]{1,2})(?:\\.(?:25[0-5]|2[0-4][0-9]|1?[0-9]{1,2})){3}\\b", 0,
-      PHI_IP, PHI_V_IPV4, 0.85f),
+    CS("\\b(?:25[0-5]|2[0-4][0-9]|1?[0-9]{1,2})(?:\\.(?:25[0-5]|2[0-4][0-9]|1?[0-9]{1,2})){3}\\b",
+       0, PHI_IP, PHI_V_IPV4, 0.85f, PHI_S_SCAN_IPV4),
     V("(?:\\b[0-9A-Fa-f]{1,4}|::)(?::{1,2}[0-9A-Fa-f]{0,4}){2,7}(?:\\b|::)", 0, PHI_IP, PHI_V_IPV6,
       0.85f),
     /* ---- numbers with checks ---- */
-    V("\\b[0-9]{3}-[0-9]{2}-[0-9]{4}\\b", 0, PHI_SSN, PHI_V_SSN, 0.85f),
-    V("\\b[0-9]{3}\\s[0-9]{2}\\s[0-9]{4}\\b", 0, PHI_SSN, PHI_V_SSN, 0.6f),
+    CS("\\b[0-9]{3}-[0-9]{2}-[0-9]{4}\\b", 0, PHI_SSN, PHI_V_SSN, 0.85f, PHI_S_SCAN_SSN),
+    CS("\\b[0-9]{3}\\s[0-9]{2}\\s[0-9]{4}\\b", 0, PHI_SSN, PHI_V_SSN, 0.6f, PHI_S_SCAN_SSN_SPACED),
     V("\\b[0-9]{4}(?:[\\s-]?[0-9]{4}){2}[\\s-]?[0-9]{1,7}\\b", 0, PHI_CARD, PHI_V_DIGITS, 0.8f),
     V("\\b[0-9]{4}[\\s-]?[0-9]{6}[\\s-]?[0-9]{5}\\b", 0, PHI_CARD, PHI_V_DIGITS, 0.8f),
-    V("\\b[A-Za-z][A-Za-z9][0-9]{7}\\b", 0, PHI_ID, PHI_V_DEA, 0.85f),
+    CS("\\b[A-Za-z][A-Za-z9][0-9]{7}\\b", 0, PHI_ID, PHI_V_DEA, 0.85f, PHI_S_SCAN_DEA),
     V("\\b[A-Za-z]{2}[0-9]{2}(?:\\s?[A-Za-z0-9]{4}){2,7}(?:\\s?[A-Za-z0-9]{1,4})?\\b", 0,
       PHI_ACCOUNT, PHI_V_IBAN, 0.9f),
-    V("\\b[A-HJ-NPR-Za-hj-npr-z0-9]{17}\\b", 0, PHI_VEHICLE, PHI_V_VIN, 0.9f),
+    CS("\\b[A-HJ-NPR-Za-hj-npr-z0-9]{17}\\b", 0, PHI_VEHICLE, PHI_V_VIN, 0.9f, PHI_S_SCAN_VIN),
     /* any id-shaped token: digits, or letters and digits, maybe with dashes */
-    {NULL, 0, PHI_PK_TOKEN, PHI_ID, PHI_V_IDVAL, 0.5f, 0}, /* made by phi_ids_run */
+    {NULL, 0, PHI_PK_TOKEN, PHI_ID, PHI_V_IDVAL, 0.5f, 0, 0}, /* made by phi_ids_run */
     /* ---- places ---- */
     /* street suffix: the validator walks back to the house number and forward over the unit */
-    E("\\b" STREET "\\b\\.?", 0, PHI_ADDRESS, PHI_V_ADDRESS, 0.9f),
+    CS("\\b" STREET "\\b\\.?", 0, PHI_ADDRESS, PHI_V_ADDRESS, 0.9f, PHI_S_SCAN_STREET),
     V("\\b(?:P\\.?\\s?O\\.?\\s?Box|Post Office Box|PO Box)\\s{1,3}[0-9]{1,6}\\b", CL, PHI_ADDRESS,
       PHI_V_PLAIN, 0.9f),
     V("\\b(?:PSC|Unit|CMR)\\s{1,3}[0-9]{3,5},?\\s{1,3}Box\\s{1,3}[0-9]{3,5}\\b", 0, PHI_ADDRESS,
       PHI_V_PLAIN, 0.9f),
     V("\\b(?:APO|FPO|DPO)\\s{1,3}A[AEP]\\s{1,3}[0-9]{5}\\b", 0, PHI_ADDRESS, PHI_V_PLAIN, 0.9f),
     /* ", MA" / ", Ohio": the validator walks back over the city's words */
-    E(",[ \t]+(?:" STATE_ABBR "|Alabama|Alaska|Arizona|Arkansas|California|Colorado|"
-      "Connecticut|Delaware|Florida|Georgia|Hawaii|Idaho|Illinois|Indiana|Iowa|Kansas|Kentucky|"
-      "Louisiana|Maine|Maryland|Massachusetts|Michigan|Minnesota|Mississippi|Missouri|Montana|"
-      "Nebraska|Nevada|New Hampshire|New Jersey|New Mexico|New York|North Carolina|North Dakota|"
-      "Ohio|Oklahoma|Oregon|Pennsylvania|Rhode Island|South Carolina|South Dakota|Tennessee|Texas|"
-      "Utah|Vermont|Virginia|Washington|West Virginia|Wisconsin|Wyoming)\\b",
-      0, PHI_CITY, PHI_V_CITY_STATE, 0.85f),
-    V("\\b" STATE_ABBR ",?\\s{1,3}[0-9]{5}(?:-[0-9]{4})?\\b", 0, PHI_ZIP, PHI_V_ZIP_STATE, 0.9f),
+    CS(",[ \t]+(?:" STATE_ABBR "|Alabama|Alaska|Arizona|Arkansas|California|Colorado|"
+       "Connecticut|Delaware|Florida|Georgia|Hawaii|Idaho|Illinois|Indiana|Iowa|Kansas|Kentucky|"
+       "Louisiana|Maine|Maryland|Massachusetts|Michigan|Minnesota|Mississippi|Missouri|Montana|"
+       "Nebraska|Nevada|New Hampshire|New Jersey|New Mexico|New York|North Carolina|North Dakota|"
+       "Ohio|Oklahoma|Oregon|Pennsylvania|Rhode Island|South Carolina|South Dakota|Tennessee|Texas|"
+       "Utah|Vermont|Virginia|Washington|West Virginia|Wisconsin|Wyoming)\\b",
+       0, PHI_CITY, PHI_V_CITY_STATE, 0.85f, PHI_S_SCAN_COMMA_STATE),
+    CS("\\b" STATE_ABBR ",?\\s{1,3}[0-9]{5}(?:-[0-9]{4})?\\b", 0, PHI_ZIP, PHI_V_ZIP_STATE, 0.9f,
+       PHI_S_SCAN_STATE_ZIP),
     V("\\b(?:zip|zip\\s?code|postal\\s?code|postcode)\\s{0,3}:?\\s{0,3}(?:is\\s{1,3})?"
       "(?:[0-9]{3,5}(?:[ -][0-9A-Za-z]{2,4})?|[A-Za-z][0-9][A-Za-z] ?[0-9][A-Za-z][0-9])\\b",
       CL, PHI_ZIP, PHI_V_ZIP_CTX, 0.9f),
@@ -177,10 +195,10 @@ const phi_pattern phi_patterns[] = {
       "(?:[A-Z\\xc0-\\xff][a-z\\x80-\\xff]{1,30}|[A-Z\\x80-\\xff]{3,30})"
       "(?:[ -](?:[A-Z\\xc0-\\xff][a-z\\x80-\\xff]{1,30}|[A-Z\\x80-\\xff]{3,30})){0,2}",
       0, PHI_CITY, PHI_V_CITY_CTX, 0.7f),
-    V("\\b(?:in|at|from|to)\\s{1,3}(?:[A-Z\\xc0-\\xff][a-z\\x80-\\xff]{1,30}|[A-Z\\x80-\\xff]{3,30}"
-      ")"
-      "(?:[ -](?:[A-Z\\xc0-\\xff][a-z\\x80-\\xff]{1,30}|[A-Z\\x80-\\xff]{3,30})){0,2}",
-      0, PHI_CITY, PHI_V_CITY_CTX, 0.5f),
+    /* "in X": matched by phi_city_prep_scan (C), not compiled; the expression says what it does */
+    {"\\b(?:in|at|from|to)\\s{1,3}(?:[A-Z\\xc0-\\xff][a-z\\x80-\\xff]{1,30}|[A-Z\\x80-\\xff]{3,30})"
+     "(?:[ -](?:[A-Z\\xc0-\\xff][a-z\\x80-\\xff]{1,30}|[A-Z\\x80-\\xff]{3,30})){0,2}",
+     0, PHI_PK_CSCAN, PHI_CITY, PHI_V_CITY_CTX, 0.5f, 0, PHI_S_SCAN_PREP},
     /* facility words: the validator walks back over the name's capitalized words */
     E("\\b" FACWORD "\\b", 0, PHI_FACILITY, PHI_V_FACILITY, 0.85f),
     E("\\b" FACWORD_UP "\\b", 0, PHI_FACILITY, PHI_V_FACILITY, 0.85f),
@@ -315,7 +333,9 @@ int phi_patterns_compile(phi_dbset *set)
     if (!exprs || !flags || !ids || !set->som || !set->width || !set->minw) goto out_free;
     unsigned k = 0;
     for (size_t i = 0; i < n; i++) {
-        if (phi_patterns[i].kind == PHI_PK_TOKEN) continue; /* not a regex */
+        if (phi_patterns[i].kind == PHI_PK_TOKEN || phi_patterns[i].kind == PHI_PK_CSCAN ||
+            phi_patterns[i].kind == PHI_PK_CONTEXT)
+            continue; /* not compiled: matched in C (labels: phi_labels.c) */
         exprs[k] = phi_patterns[i].re;
         flags[k] = phi_patterns[i].flags;
         ids[k] = (unsigned)i;

@@ -294,6 +294,16 @@ static const char *const addr_strong[] = {
     "apo",    "fpo", "dpo",     "floor",  "strasse",   "utca", "rua",   "rue",     "via",
     "calle",  "vej", "gade",    "katu",   "highway",   "hwy",  "route", "parkway", NULL};
 
+int phi_places_build_dict(phi_dict *d)
+{
+    int rc = phi_dict_init(d, 256);
+    for (size_t i = 0; !rc && addr_lower[i]; i++)
+        rc = phi_dict_add(d, addr_lower[i], PHI_A_LOWER);
+    for (size_t i = 0; !rc && addr_strong[i]; i++)
+        rc = phi_dict_add(d, addr_strong[i], PHI_A_STRONG);
+    return rc;
+}
+
 /* Scan an address-like region from p; returns its end (== p when none). */
 static size_t addr_region(const phi_detector *d, const uint8_t *t, size_t len, size_t p,
                           int *numbers, int *good_words, int *strong_words)
@@ -353,28 +363,24 @@ static size_t addr_region(const phi_detector *d, const uint8_t *t, size_t len, s
             while (j < len && (phi_is_alpha(t[j]) || t[j] >= 0x80 || t[j] == '\''))
                 j++;
             size_t wl = j - i;
-            char w[24];
             bool lower = c >= 'a' && c <= 'z';
-            if (wl < sizeof w) {
-                for (size_t k = 0; k < wl; k++)
-                    w[k] = (char)phi_lower(t[i + k]);
-                w[wl] = 0;
-            } else {
-                w[0] = 0;
-            }
-            bool strong = w[0] && phi_in_list(w, addr_strong);
-            if (lower && !(w[0] && phi_in_list(w, addr_lower))) {
+            /* one hash per word for the three tables (lists hold words under 24 bytes) */
+            uint64_t h = phi_hash_word(t + i, wl);
+            uint16_t af = wl < 24 ? phi_dict_get(&d->addrw, h) : 0;
+            bool strong = af & PHI_A_STRONG;
+            uint16_t f = phi_dict_get(&d->words, h);
+            if (lower && !(af & PHI_A_LOWER)) {
                 /* foreign street words: "tér", "hersnapvej", "midtvollen" */
                 bool nonascii = false;
                 for (size_t q = i; q < j && !nonascii; q++)
                     nonascii = t[q] >= 0x80;
-                uint16_t lf = phi_dict_get(&d->words, phi_hash_word(t + i, wl));
-                if (!(nonascii || (*numbers >= 1 && wl >= 4 && lf == 0))) break;
+                if (!(nonascii || (*numbers >= 1 && wl >= 4 && f == 0))) break;
             }
             if (strong) (*strong_words)++;
-            if (w[0] && (!strcmp(w, "am") || !strcmp(w, "pm")) && !lower) break;
-            uint16_t f = phi_dict_get(&d->words, phi_hash_word(t + i, wl));
-            uint16_t cf = phi_dict_get(&d->ctx, phi_hash_word(t + i, wl));
+            if (wl == 2 && (phi_lower(t[i]) == 'a' || phi_lower(t[i]) == 'p') &&
+                phi_lower(t[i + 1]) == 'm' && !lower)
+                break;
+            uint16_t cf = phi_dict_get(&d->ctx, h);
             if (!lower && (cf & (PHI_W_MONTH | PHI_W_TITLE)) && !strong) break;
             words++;
             if (strong || (wl >= 3 && (!(f & PHI_D_COMMON) || c >= 0x80))) (*good_words)++;
@@ -462,4 +468,139 @@ int phi_addr_grab(const phi_detector *d, phi_scratch *s)
         last_end = e;
     }
     return PHI_OK;
+}
+
+/* ---- "in X", "at X", "from X", "to X" without Hyperscan ----
+ *
+ * The expression
+ *   \b(?:in|at|from|to)\s{1,3}W(?:[ -]W){0,2}
+ *   W = [A-Z\xc0-\xff][a-z\x80-\xff]{1,30} | [A-Z\x80-\xff]{3,30}
+ * matched at nearly every capitalized word after a preposition: in the
+ * Hyperscan pass it reported a match at every byte of those words, and the
+ * start of each candidate cost a window scan. The same matches are cheap to
+ * find directly: every end the expression can reach from each preposition,
+ * the leftmost start for each end, and (as the Hyperscan callback did) one
+ * candidate per run of consecutive ends. */
+
+/* A found end and its start (leftmost wins). */
+typedef struct prep_m {
+    uint32_t start, end;
+} prep_m;
+
+/* Record every end reachable from a W at pos, with up to `more` further words. */
+static int prep_words(phi_scratch *s, phi_vec *v, uint32_t start, size_t pos, int more)
+{
+    const uint8_t *t = s->text;
+    size_t len = s->len;
+    if (pos >= len) return PHI_OK;
+    uint8_t c0 = t[pos];
+    /* alternative 1: [A-Z\xc0-\xff][a-z\x80-\xff]{1,30} */
+    if ((c0 >= 'A' && c0 <= 'Z') || c0 >= 0xC0) {
+        size_t k = 0;
+        while (pos + 1 + k < len && k < 30 &&
+               ((t[pos + 1 + k] >= 'a' && t[pos + 1 + k] <= 'z') || t[pos + 1 + k] >= 0x80))
+            k++;
+        for (size_t q = 1; q <= k; q++) {
+            prep_m *m = phi_vec_push(v, sizeof *m);
+            if (!m) return PHI_ENOMEM;
+            m->start = start, m->end = (uint32_t)(pos + 1 + q);
+        }
+        size_t e = pos + 1 + k;
+        if (k >= 1 && more > 0 && e < len && (t[e] == ' ' || t[e] == '-')) {
+            int rc = prep_words(s, v, start, e + 1, more - 1);
+            if (rc) return rc;
+        }
+    }
+    /* alternative 2: [A-Z\x80-\xff]{3,30} */
+    {
+        size_t m = 0;
+        while (pos + m < len && m < 30 &&
+               ((t[pos + m] >= 'A' && t[pos + m] <= 'Z') || t[pos + m] >= 0x80))
+            m++;
+        for (size_t q = 3; q <= m; q++) {
+            prep_m *r = phi_vec_push(v, sizeof *r);
+            if (!r) return PHI_ENOMEM;
+            r->start = start, r->end = (uint32_t)(pos + q);
+        }
+        size_t e = pos + m;
+        if (m >= 3 && more > 0 && e < len && (t[e] == ' ' || t[e] == '-')) {
+            int rc = prep_words(s, v, start, e + 1, more - 1);
+            if (rc) return rc;
+        }
+    }
+    return PHI_OK;
+}
+
+static bool prep_less(const prep_m *x, const prep_m *y)
+{
+    return x->end != y->end ? x->end < y->end : x->start < y->start;
+}
+
+int phi_city_prep_at(phi_scratch *s, size_t i)
+{
+    const uint8_t *t = s->text;
+    size_t len = s->len;
+    if (i + 3 >= len) return PHI_OK;
+    uint8_t c = t[i];
+    size_t w = 0;
+    if ((c == 'i' && t[i + 1] == 'n') || (c == 'a' && t[i + 1] == 't') ||
+        (c == 't' && t[i + 1] == 'o'))
+        w = 2;
+    else if (c == 'f' && i + 4 < len && t[i + 1] == 'r' && t[i + 2] == 'o' && t[i + 3] == 'm')
+        w = 4;
+    if (!w || !phi_is_hs_space(t[i + w])) return PHI_OK;
+    size_t p = i + w, sp = 0;
+    while (p < len && sp < 3 && phi_is_hs_space(t[p]))
+        p++, sp++;
+    return prep_words(s, &s->prep, (uint32_t)i, p, 2); /* a space cannot start a word */
+}
+
+int phi_city_prep_finish(phi_scratch *s, uint16_t pat)
+{
+    phi_vec *v = &s->prep;
+    if (v->n == 0) return PHI_OK;
+    prep_m *m = v->p;
+    size_t n = v->n;
+    /* Nearly sorted already (starts ascend, a start's ends mostly ascend): an
+     * insertion sort costs about one comparison each and never allocates. */
+    for (size_t k = 1; k < n; k++) {
+        prep_m x = m[k];
+        size_t j = k;
+        while (j > 0 && prep_less(&x, &m[j - 1])) {
+            m[j] = m[j - 1];
+            j--;
+        }
+        m[j] = x;
+    }
+    /* unique ends (leftmost start), then one candidate per run of consecutive ends */
+    size_t u = 0;
+    for (size_t k = 0; k < n; k++)
+        if (u == 0 || m[u - 1].end != m[k].end) m[u++] = m[k];
+    for (size_t k = 0; k < u; k++) {
+        if (k + 1 < u && m[k + 1].end == m[k].end + 1) continue; /* the run goes on */
+        phi_cand *c = phi_vec_push(&s->cands, sizeof *c);
+        if (!c) return PHI_ENOMEM;
+        c->start = m[k].start, c->end = m[k].end, c->pat = pat;
+        c->type = phi_patterns[pat].what, c->dead = 0, c->score = phi_patterns[pat].score;
+    }
+    v->n = 0;
+    return PHI_OK;
+}
+
+int phi_city_prep_scan(const phi_detector *d, phi_scratch *s, uint16_t pat)
+{
+    (void)d;
+    const uint8_t *t = s->text;
+    size_t len = s->len;
+    s->prep.n = 0;
+    for (size_t i = 0; i < len; i++) {
+        uint8_t c = t[i];
+        /* an 'i', 'a', 'f' or 't' that starts a word */
+        if ((c == 'i' || c == 'a' || c == 'f' || c == 't') &&
+            (i == 0 || !phi_is_hs_word(t[i - 1]))) {
+            int rc = phi_city_prep_at(s, i);
+            if (rc) return rc;
+        }
+    }
+    return phi_city_prep_finish(s, pat);
 }

@@ -28,6 +28,7 @@ Annotation conventions (docs/phi.md repeats them):
   ids       the value only, never its label.
 
 Usage: gen_notes.py OUTPUT [--seed N]
+       gen_notes.py OUTPUT --dev2   (the second development set, pool C)
 """
 import json
 import random
@@ -643,8 +644,162 @@ def sms_thread(d, w):
 TEMPLATES_B = [consult_note, operative_note, home_health, hospice_note, insurance_letter, sms_thread]
 
 
+# ---------------------------------------------------------------- templates C (second development set)
+# Written for the name rules after the held-out figure was first measured:
+# other note kinds again (therapy, pharmacy, ICU handoff, nutrition, letters,
+# triage, case management, team huddle) and pool C, whose surnames are
+# invented or rare (most in no shipped dictionary) and include English words.
+# Its errors may be studied; the held-out split stays unstudied.
+
+FIRST_C = ["Aurelio", "Bettina", "Casimir", "Delphine", "Evander", "Fenella", "Gideon", "Hester",
+           "Ivo", "Jolanta", "Kasimir", "Lucasta", "Mordecai", "Niamh", "Oriel", "Prosper",
+           "Radomir", "Saoirse", "Tobiah", "Ursula", "Valentin", "Winifred", "Zebulon", "Amara",
+           "Destiny", "Sunny", "Autumn", "Forrest", "Cliff", "Ray", "Pearl", "Sky", "Ngozi", "Chidi"]
+LAST_C = ["Pryzbylewski", "Ekwueme", "Featherstonhaugh", "Oyelaran", "Penhaligon", "Grimsdottir",
+          "Tsvetkova", "Oyelowo", "Adebayo-Cole", "Nakashima-Wells", "Castellanos-Reyes",
+          "Quillfeather", "Ravensworth", "Dunmorrow", "Ashgrove", "Kellerby", "Vostrikova",
+          "Anyanwu", "Thorncroft", "Wychwood", "Marchetti-Lowe", "Brackwater", "Osterhaut",
+          "Fairweather", "Holloway-Nunn", "Cartwright", "Wexford", "Fox", "Bird", "Swift", "Lamb",
+          "Moss", "Wren", "Sparrow", "Gladstone", "Tolliver", "Quennell", "Penrose", "Hardcastle"]
+CLIN_LAST_C = ["Ogundipe", "Vandermolen", "Szabados", "Rowntree", "Thackeray", "Imhoff",
+               "Kirkegaard", "Lusardi"]
+FAC_C = ["Wrenfield General Hospital", "Larkspur Medical Center", "Stonebridge Rehabilitation Center",
+         "Glenmoor Nursing Home", "Saint Osric Hospital"]
+PLACES_C = [("Leominster", "MA", "01453"), ("Saco", "ME", "04072"), ("Rutland", "VT", "05701"),
+            ("Elmira", "NY", "14901"), ("Moab", "UT", "84532"), ("Laramie", "WY", "82070")]
+
+
+class WorldC(World):
+    """A World drawing people and places from pool C."""
+
+    def __init__(self, rng):
+        World.__init__(self, rng, "A")
+        r = rng
+        self.first, self.last = r.choice(FIRST_C), r.choice(LAST_C)
+        self.rel_first = r.choice(FIRST_C)
+        self.doc_first = r.choice(FIRST_C)
+        self.doc_last, self.doc2_last = r.choice(CLIN_LAST_C), r.choice(CLIN_LAST_C)
+        self.nurse_first, self.nurse_last = r.choice(FIRST_C), r.choice(LAST_C)
+        self.fac, self.fac2 = r.choice(FAC_C), r.choice(FAC_C)
+        self.city, self.state, self.zip = r.choice(PLACES_C)
+
+
+def pt_note(d, w):
+    r = w.r
+    d.t("PHYSICAL THERAPY EVALUATION\n")
+    d.t("Patient name: "); name(d, w, w.first, w.last, r.choice(["L,F", "UP", "FML", "FL"]))
+    d.t("\nReferring provider: "); doctor(d, w, full=True); d.t("\n")
+    d.t("Date of evaluation: "); d.phi(w.date("%m/%d/%Y"), "DATE"); d.t("\n")
+    d.phi(w.last, "NAME"); d.t(" is "); age_phrase(d, w); d.t(" seen for gait training after a fall. ")
+    d.t("Strength 4/5 hip flexors, Berg 38/56. ")
+    d.phi(w.first, "NAME"); d.t(" was accompanied by " + r.choice(["her", "his"]) + " %s, " % w.rel)
+    d.phi("%s %s" % (w.rel_first, w.last), "NAME"); d.t(", who will assist with the home program. ")
+    d.t("Plan: 2x/week for 6 weeks. ")
+    d.phi(w.last, "NAME"); d.t(" agreed with the plan.\n")
+    name(d, w, w.nurse_first, w.nurse_last, "FL"); d.t(r.choice([", PT, DPT", ", PT", " PT"])); d.t("\n")
+
+
+def pharmacy_consult(d, w):
+    r = w.r
+    d.t("PHARMACY CONSULT - vancomycin dosing\n")
+    d.t("Pt: "); name(d, w, w.first, w.last, r.choice(["L,F", "FL"])); d.t("  MRN "); d.phi(w.mrn(), "MRN"); d.t("\n")
+    d.t("Consult requested by "); d.phi("%s %s" % (w.doc_first, w.doc_last), "NAME"); d.t(" for AKI on vancomycin. ")
+    d.t("Trough 22.4 on "); d.phi(w.date("%-m/%-d"), "DATE"); d.t(". Cr 1.9 from 1.1. ")
+    d.t("Spoke with "); d.phi("%s %s" % (w.nurse_first, w.nurse_last), "NAME"); d.t(" on 5 West about the timing. ")
+    d.t("Recommend 1250 mg q24h, next level before the 4th dose.\n")
+    d.t(r.choice(["-- ", "Signed: ", ""])); d.phi("%s. %s" % (w.rel_first[0], w.last), "NAME"); d.t(", PharmD\n")
+
+
+def icu_handoff(d, w):
+    r = w.r
+    d.t("ICU HANDOFF (I-PASS)\n")
+    d.t("Bed 7: "); name(d, w, w.first, w.last, r.choice(["UP", "L,F", "FL"])); d.t(", "); age_phrase(d, w)
+    d.t(", septic shock. On norepinephrine 0.08. ")
+    d.t("Family: %s " % w.rel); d.phi(w.rel_first, "NAME"); d.t(" is the surrogate; call ")
+    d.phi(w.phone(), "PHONE"); d.t(". ")
+    d.t("Overnight team: "); d.phi("%s %s" % (w.doc_first, w.doc2_last), "NAME"); d.t(" and ")
+    d.phi("%s %s" % (w.nurse_first, w.nurse_last), "NAME"); d.t(". ")
+    d.t("If MAP < 65, page "); d.phi(w.doc2_last, "NAME"); d.t(". ")
+    d.phi(w.last, "NAME"); d.t(" may need a second pressor.\n")
+
+
+def nutrition_note(d, w):
+    r = w.r
+    d.t("NUTRITION NOTE\n")
+    d.t("Name: "); name(d, w, w.first, w.last, r.choice(["FML", "L,F", "FL"])); d.t("   DOB: ")
+    d.phi(w.fmt_date(w.dob_year, w.month, w.day, "%m/%d/%Y"), "DATE"); d.t("\n")
+    d.t("Weight 58.2 kg, BMI 19.1. Intake 40% of meals. ")
+    d.t("Discussed oral supplements with the patient and "); d.phi("%s %s" % (w.rel_first, w.last), "NAME")
+    d.t(" (%s). " % w.rel)
+    d.t(r.choice(["Mrs. ", "Ms. ", "Mr. "])); d.phi(w.last, "NAME"); d.t(" prefers vanilla Ensure. ")
+    d.t("Will follow up on "); d.phi(w.date("Mon %-d"), "DATE"); d.t(".\n")
+    name(d, w, w.nurse_first, w.nurse_last, "FL"); d.t(", RD, LDN\n")
+
+
+def patient_letter(d, w):
+    r = w.r
+    d.phi(w.fac, "FACILITY"); d.t("\n"); d.phi(w.date("Month %-d, %Y"), "DATE"); d.t("\n\n")
+    name(d, w, w.first, w.last, "FL"); d.t("\n"); address_block(d, w); d.t("\n\n")
+    d.t("Dear " + r.choice(["Mr. ", "Ms. ", ""])); d.phi(w.last if r.random() < 0.5 else w.first, "NAME"); d.t(",\n")
+    d.t("Your recent test results are normal. ")
+    d.t("Please bring this letter to your visit with "); d.phi("%s %s" % (w.doc_first, w.doc_last), "NAME")
+    d.t(" on "); d.phi(w.date("%m/%d/%Y"), "DATE"); d.t(". ")
+    d.t("If you have questions, ask for "); d.phi(w.nurse_first, "NAME"); d.t(" at "); d.phi(w.phone(), "PHONE"); d.t(".\n")
+    d.t("Sincerely,\n"); d.phi("%s %s" % (w.doc_first, w.doc_last), "NAME"); d.t(", MD\n")
+
+
+def triage_note(d, w):
+    r = w.r
+    d.t("ED TRIAGE\n")
+    d.phi(w.last.upper() + ", " + w.first.upper(), "NAME"); d.t("  "); d.phi(w.mrn(), "MRN"); d.t("\n")
+    d.t("Arrived "); d.phi(w.date("%m/%d/%Y"), "DATE"); d.t(" by private car with "); d.phi(w.rel_first, "NAME")
+    d.t(" (%s). " % w.rel)
+    d.t("CC: abdominal pain 6/10. ESI 3. ")
+    d.t("Triage RN "); d.phi("%s %s" % (w.nurse_first, w.nurse_last), "NAME"); d.t(". ")
+    d.t("Seen by "); d.phi("%s %s" % (w.doc_first, w.doc_last), "NAME"); d.t(" at 14:10.\n")
+
+
+def case_management(d, w):
+    r = w.r
+    d.t("CASE MANAGEMENT\n")
+    d.t("Patient "); name(d, w, w.first, w.last, "FL"); d.t(" ("); d.phi(w.mrn(), "MRN"); d.t(") ")
+    d.t("discharging to "); d.phi(w.fac2, "FACILITY"); d.t(". ")
+    d.t("Spoke to intake coordinator "); d.phi("%s %s" % (w.rel_first, w.nurse_last), "NAME")
+    d.t(" who accepted. Transport by wheelchair van. ")
+    d.t("Attendees: "); d.phi(w.first, "NAME"); d.t(", "); d.phi("%s %s" % (w.doc_first, w.doc_last), "NAME")
+    d.t(" and "); d.phi("%s %s" % (w.nurse_first, w.nurse_last), "NAME"); d.t(". ")
+    d.phi(w.nurse_last, "NAME"); d.t(" will fax the packet.\n")
+
+
+def huddle_chat(d, w):
+    r = w.r
+    d.t("[unit huddle]\n")
+    d.phi(w.doc_first, "NAME"); d.t(": rm 4 "); d.phi(w.last, "NAME"); d.t(" refusing meds again\n")
+    d.phi(w.nurse_first, "NAME"); d.t(": I'll call "); d.phi(w.rel_first, "NAME"); d.t(", the %s\n" % w.rel)
+    d.phi(w.doc_first, "NAME"); d.t(": ok. "); d.phi(w.last, "NAME"); d.t(" also needs labs at 0600\n")
+
+
+TEMPLATES_C = [pt_note, pharmacy_consult, icu_handoff, nutrition_note, patient_letter, triage_note,
+               case_management, huddle_chat]
+
+
+def dev2(out, seed=7301):
+    """Write the second development set (pool C, templates C) to out."""
+    rng = random.Random(seed)
+    with open(out, "w", encoding="utf-8") as f:
+        for i in range(120):
+            w = WorldC(rng)
+            d = Doc()
+            TEMPLATES_C[i % len(TEMPLATES_C)](d, w)
+            f.write(json.dumps({"id": "dev2-%03d" % i, "split": "dev2", "text": d.text(),
+                                "spans": d.spans}, ensure_ascii=False) + "\n")
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else "clinical-notes.jsonl"
+    if len(sys.argv) > 2 and sys.argv[2] == "--dev2":
+        dev2(out)
+        return
     seed = int(sys.argv[3]) if len(sys.argv) > 3 and sys.argv[2] == "--seed" else 20261122
     rng = random.Random(seed)
     notes = []

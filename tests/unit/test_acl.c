@@ -68,7 +68,9 @@ TEST(rules_and_checks)
 {
     acl *a = new_acl();
     char err[256];
-    CHECK_INT(setuser(a, "alice", "on >correct-horse-battery ~patient:* %R~ref:* +@read -keys", err, sizeof err), 0);
+    CHECK_INT(setuser(a, "alice", "on >correct-horse-battery ~patient:* %R~ref:* +@read -keys", err,
+                      sizeof err),
+              0);
     acl_user *u = acl_find(a, (const uint8_t *)"alice", 5);
     CHECK(u != NULL);
     CHECK(acl_can_run(u, 0));  /* get via @read */
@@ -146,7 +148,8 @@ TEST(login_lockout_cache)
     CHECK_INT(login(a, "carol", "correct-horse-battery", &why), ACL_AUTH_FAIL);
     CHECK_INT(login(a, "carol", "another-long-password", &why), ACL_AUTH_OK);
     /* <pass removes a password by its plaintext. */
-    CHECK_INT(setuser(a, "carol", ">second-long-password <another-long-password", err, sizeof err), 0);
+    CHECK_INT(setuser(a, "carol", ">second-long-password <another-long-password", err, sizeof err),
+              0);
     CHECK_INT(login(a, "carol", "another-long-password", &why), ACL_AUTH_FAIL);
     CHECK_INT(login(a, "carol", "second-long-password", &why), ACL_AUTH_OK);
     /* Disabled users cannot log in. */
@@ -164,7 +167,8 @@ TEST(file_roundtrip)
     CHECK(mkdtemp(dir) != NULL);
     char path[300];
     snprintf(path, sizeof path, "%s/users.acl", dir);
-    CHECK_INT(setuser(a, "dave", "on >correct-horse-battery ~a:* %R~b:* &chan +get", err, sizeof err), 0);
+    CHECK_INT(
+        setuser(a, "dave", "on >correct-horse-battery ~a:* %R~b:* &chan +get", err, sizeof err), 0);
     CHECK_INT(acl_save_file(a, path, err, sizeof err), 0);
     struct stat st;
     CHECK_INT(stat(path, &st), 0);
@@ -197,18 +201,22 @@ TEST(attributes)
 {
     acl *a = new_acl();
     char err[256];
-    CHECK_INT(setuser(a, "doc", "on >correct-horse-battery ~patient:* +@all role=physician "
-                      "mfa=TOTP cert=svc-lab.example subject=p-001", err, sizeof err), 0);
+    CHECK_INT(setuser(a, "doc",
+                      "on >correct-horse-battery ~patient:* +@all role=physician "
+                      "mfa=TOTP cert=svc-lab.example subject=p-001",
+                      err, sizeof err),
+              0);
     acl_user *u = acl_find(a, (const uint8_t *)"doc", 3);
     CHECK_STR(acl_user_role(u), "physician");
     CHECK_STR(acl_user_subject(u), "p-001");
     CHECK_STR(acl_user_cert(u), "svc-lab.example");
     CHECK_INT(acl_user_mfa(u), ACL_MFA_TOTP);
     CHECK_STR(acl_user_attr(u, ACL_ATTR_MFA), "totp"); /* normalised */
-    CHECK(acl_user_totp_secret(u) == NULL);             /* not enrolled yet */
+    CHECK(acl_user_totp_secret(u) == NULL);            /* not enrolled yet */
     buf d = {0};
     acl_describe(a, u, &d, 0);
-    CHECK(strstr(buf_cstr(&d), " role=physician subject=p-001 mfa=totp cert=svc-lab.example") != NULL);
+    CHECK(strstr(buf_cstr(&d), " role=physician subject=p-001 mfa=totp cert=svc-lab.example") !=
+          NULL);
     buf_free(&d);
     /* A sealed secret: shown in the file form only. */
     char hex[200];
@@ -253,7 +261,9 @@ TEST(attribute_errors)
     CHECK(strstr(err, "'totp' or 'none'") != NULL);
     CHECK(setuser(a, "x", "mfa=", err, sizeof err) != 0);
     CHECK(setuser(a, "x", "totp-secret=abc", err, sizeof err) != 0);
-    CHECK(setuser(a, "x", "totp-secret=zz00000000000000000000000000000000000000000000000000000000000000", err, sizeof err) != 0);
+    CHECK(setuser(a, "x",
+                  "totp-secret=zz00000000000000000000000000000000000000000000000000000000000000",
+                  err, sizeof err) != 0);
     CHECK(strstr(err, "phidb user mfa") != NULL);
     CHECK(setuser(a, "x", "subject=a\"b", err, sizeof err) != 0);
     CHECK(setuser(a, "x", "colour=blue", err, sizeof err) != 0);
@@ -280,10 +290,13 @@ TEST(attributes_in_file)
         hex[i] = "0123456789abcdef"[(i * 7) % 16];
     hex[104] = '\0';
     char rules[400];
-    snprintf(rules, sizeof rules, "on >correct-horse-battery ~* +@all role=patient subject=p-9 "
-             "mfa=totp totp-secret=%s", hex);
+    snprintf(rules, sizeof rules,
+             "on >correct-horse-battery ~* +@all role=patient subject=p-9 "
+             "mfa=totp totp-secret=%s",
+             hex);
     CHECK_INT(setuser(a, "pat", rules, err, sizeof err), 0);
-    CHECK_INT(setuser(a, "svc", "on >correct-horse-battery ~* +get cert=lab-feed", err, sizeof err), 0);
+    CHECK_INT(setuser(a, "svc", "on >correct-horse-battery ~* +get cert=lab-feed", err, sizeof err),
+              0);
     acl_user_set_totp_step(acl_find(a, (const uint8_t *)"pat", 3), 12345);
     CHECK_INT(acl_save_file(a, path, err, sizeof err), 0);
     acl *b = new_acl();

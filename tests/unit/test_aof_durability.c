@@ -369,8 +369,8 @@ TEST(kill_mid_write)
         if (c.n < acked || c.bad)
             unit_fail(__FILE__, __LINE__, "round %d: %zu records (%zu bad), %u acknowledged", round,
                       c.n, c.bad, acked);
-        printf("  round %d: %u acknowledged, %zu loaded, %llu torn bytes cut\n", round, acked,
-               c.n, st.torn_bytes);
+        printf("  round %d: %u acknowledged, %zu loaded, %llu torn bytes cut\n", round, acked, c.n,
+               st.torn_bytes);
         aof_close(a);
     }
     teardown();

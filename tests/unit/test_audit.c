@@ -183,6 +183,20 @@ static void tamper(void (*fn)(void), const char *what)
     teardown();
 }
 
+/* The first segment with at least min lines (how records fall into blocks and segments
+ * depends on the writer's timing), read into sl. */
+static void seg_with_lines(int min, char *p, size_t cap, seg_lines *sl)
+{
+    for (int i = 0; i < 64; i++) {
+        seg_path(i, p, cap);
+        if (seg_read(p, sl) != 0) break;
+        if (sl->n >= min) return;
+        seg_free(sl);
+    }
+    fprintf(stderr, "  no segment with %d lines\n", min);
+    abort();
+}
+
 static void do_flip(void)
 {
     char p[256];
@@ -198,8 +212,7 @@ static void do_alter(void)
 {
     char p[256];
     seg_lines sl;
-    seg_path(0, p, sizeof p);
-    seg_read(p, &sl);
+    seg_with_lines(8, p, sizeof p, &sl);
     char *u = strstr(sl.v[5], "alice");
     memcpy(u, "mallo", 5);
     seg_write(p, &sl);
@@ -210,8 +223,7 @@ static void do_delete(void)
 {
     char p[256];
     seg_lines sl;
-    seg_path(0, p, sizeof p);
-    seg_read(p, &sl);
+    seg_with_lines(8, p, sizeof p, &sl);
     mem_free(sl.v[5]);
     memmove(&sl.v[5], &sl.v[6], sizeof(char *) * (size_t)(sl.n - 6));
     sl.n--;
@@ -223,8 +235,7 @@ static void do_swap(void)
 {
     char p[256];
     seg_lines sl;
-    seg_path(0, p, sizeof p);
-    seg_read(p, &sl);
+    seg_with_lines(8, p, sizeof p, &sl);
     char *t = sl.v[5];
     sl.v[5] = sl.v[6];
     sl.v[6] = t;
@@ -236,8 +247,7 @@ static void do_insert(void)
 {
     char p[256];
     seg_lines sl;
-    seg_path(0, p, sizeof p);
-    seg_read(p, &sl);
+    seg_with_lines(8, p, sizeof p, &sl);
     char *forged = mem_strdup(sl.v[5]);
     memcpy(strstr(forged, "alice"), "eve__", 5);
     sl.v = realloc(sl.v, sizeof(char *) * (size_t)(sl.n + 1));

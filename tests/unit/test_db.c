@@ -369,5 +369,6 @@ TEST(snapshot_point_in_time)
     db_free(d);
 }
 
-UNIT_MAIN(T(snapshot_point_in_time), T(strings_and_expiry), T(rename_moves_ttl), T(hashes_both_encodings), T(scan_all),
-          T(values_sealed_and_bound), T(journal_replay_is_equivalent), T(snapshot_and_reseal))
+UNIT_MAIN(T(snapshot_point_in_time), T(strings_and_expiry), T(rename_moves_ttl),
+          T(hashes_both_encodings), T(scan_all), T(values_sealed_and_bound),
+          T(journal_replay_is_equivalent), T(snapshot_and_reseal))

@@ -52,12 +52,14 @@ TEST(insert_find_delete)
     for (int i = 0; i < 10000; i += 7) {
         char k[16];
         snprintf(k, sizeof k, "k%d", i);
-        CHECK(dict_find(&d, (const uint8_t *)k, strlen(k), dict_hash((const uint8_t *)k, strlen(k))) != NULL);
+        CHECK(dict_find(&d, (const uint8_t *)k, strlen(k),
+                        dict_hash((const uint8_t *)k, strlen(k))) != NULL);
     }
     for (int i = 0; i < 10000; i += 2) {
         char k[16];
         snprintf(k, sizeof k, "k%d", i);
-        dict_node *n = dict_unlink(&d, (const uint8_t *)k, strlen(k), dict_hash((const uint8_t *)k, strlen(k)));
+        dict_node *n = dict_unlink(&d, (const uint8_t *)k, strlen(k),
+                                   dict_hash((const uint8_t *)k, strlen(k)));
         CHECK(n != NULL);
         free(n);
     }
@@ -74,7 +76,8 @@ TEST(scan_survives_resizes)
     item *items[2000];
     for (int i = 0; i < 1000; i++) {
         items[i] = mk(i);
-        dict_insert(&d, &items[i]->node, dict_hash((const uint8_t *)items[i]->key, strlen(items[i]->key)));
+        dict_insert(&d, &items[i]->node,
+                    dict_hash((const uint8_t *)items[i]->key, strlen(items[i]->key)));
     }
     /* Scan while the table grows (new items) and is rehashed: every item present from the
      * start to the end must be seen at least once. */
@@ -84,7 +87,8 @@ TEST(scan_survives_resizes)
         cur = dict_scan(&d, cur, mark, NULL);
         if (next < 2000) {
             items[next] = mk(next);
-            dict_insert(&d, &items[next]->node, dict_hash((const uint8_t *)items[next]->key, strlen(items[next]->key)));
+            dict_insert(&d, &items[next]->node,
+                        dict_hash((const uint8_t *)items[next]->key, strlen(items[next]->key)));
             next++;
         }
         steps++;

@@ -128,10 +128,12 @@ TEST(seal_roundtrip_and_binding)
     size_t n = strlen(msg);
     uint8_t sealed[128], opened[128];
     CHECK_INT(seal_seal(s, (const uint8_t *)msg, n, (const uint8_t *)"patient:1", 9,
-                        (const uint8_t *)"name", 4, sealed), 0);
+                        (const uint8_t *)"name", 4, sealed),
+              0);
     CHECK(memmem(sealed, n + SEAL_OVERHEAD, "Jane", 4) == NULL);
     CHECK_INT(seal_open(s, sealed, n + SEAL_OVERHEAD, (const uint8_t *)"patient:1", 9,
-                        (const uint8_t *)"name", 4, opened), 0);
+                        (const uint8_t *)"name", 4, opened),
+              0);
     CHECK(memcmp(opened, msg, n) == 0);
     /* Moved to another key or field, or altered: refused. */
     CHECK(seal_open(s, sealed, n + SEAL_OVERHEAD, (const uint8_t *)"patient:2", 9,
@@ -155,7 +157,8 @@ TEST(seal_roundtrip_and_binding)
     CHECK_INT(seal_seal(s, (const uint8_t *)msg, n, NULL, 0, NULL, 0, s2), 0);
     CHECK_INT(seal_version(s2, n + SEAL_OVERHEAD), 2);
     CHECK_INT(seal_open(s, sealed, n + SEAL_OVERHEAD, (const uint8_t *)"patient:1", 9,
-                        (const uint8_t *)"name", 4, opened), 0);
+                        (const uint8_t *)"name", 4, opened),
+              0);
     CHECK(keyring_retire(k, KR_VALUES, 2, err, sizeof err) != 0); /* current: refused */
     CHECK_INT(keyring_retire(k, KR_VALUES, 1, err, sizeof err), 0);
     CHECK(seal_open(s, sealed, n + SEAL_OVERHEAD, (const uint8_t *)"patient:1", 9,

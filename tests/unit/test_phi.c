@@ -43,6 +43,23 @@ static int found_as(const char *text, const char *what, phi_type type)
     return 0;
 }
 
+/* Is there an entity of `type` exactly over the nth (1-based) occurrence of `what`? */
+static int found_nth(const char *text, const char *what, int nth, phi_type type)
+{
+    const phi_entity *e;
+    size_t n;
+    setup();
+    if (phi_scan_view(det, scr, (const uint8_t *)text, strlen(text), &e, &n) != 0) return 0;
+    const char *at = text - 1;
+    for (int i = 0; i < nth && at; i++)
+        at = strstr(at + 1, what);
+    if (!at) return 0;
+    size_t a = (size_t)(at - text), b = a + strlen(what);
+    for (size_t i = 0; i < n; i++)
+        if (e[i].start == a && e[i].end == b && e[i].type == type) return 1;
+    return 0;
+}
+
 /* Does no entity touch the first occurrence of `what`? */
 static int untouched(const char *text, const char *what)
 {
@@ -82,6 +99,38 @@ TEST(names)
         phi_scan_view(det, scr, (const uint8_t *)t, strlen(t), &e, &n);
         CHECK_INT(n, 2);
     }
+}
+
+/* The rules added for surnames outside every dictionary (invented names here). */
+TEST(names_context_rules)
+{
+    /* Last, First opening a line or after a label */
+    CHECK(found_as("DUNMORROW, CLIFF  13073047\nArrived by car.", "DUNMORROW", PHI_NAME));
+    CHECK(found_as("DUNMORROW, CLIFF  13073047\nArrived by car.", "CLIFF", PHI_NAME));
+    CHECK(found_as("Bed 7: Kellerby, Chidi, a 59-year-old man.", "Kellerby", PHI_NAME));
+    CHECK(found_as("Bed 7: Kellerby, Chidi, a 59-year-old man.", "Chidi", PHI_NAME));
+    CHECK(!found_as("Went to Boston, Mary said, for a visit.", "Boston", PHI_NAME));
+    /* contact verbs, letters, rooms, apposition */
+    CHECK(found_as("If MAP < 65, page Ogundipe.", "Ogundipe", PHI_NAME));
+    CHECK(found_as("Spoke with Mordecai Oyelaran on 5 West.", "Mordecai Oyelaran", PHI_NAME));
+    CHECK(found_as("Questions: ask for Radomir at the desk.", "Radomir", PHI_NAME));
+    CHECK(found_as("Dear Oyelaran,\nYour results are normal.", "Oyelaran", PHI_NAME));
+    CHECK(found_as("rm 4 Osterhaut refusing meds again", "Osterhaut", PHI_NAME));
+    CHECK(found_as("I'll call Lucasta, the neighbor", "Lucasta", PHI_NAME));
+    CHECK(untouched("Please call Radiology for the slot.", "Radiology"));
+    CHECK(untouched("Bed 4 Foley catheter removed.", "Foley"));
+    /* the surname of a full name recurs alone even when it is a word */
+    CHECK(!found_as("Intake: Winifred Fox accepted. Fox will fax it.", "Fox will", PHI_NAME));
+    CHECK(found_as("Intake: Winifred Fox accepted. Fox will fax it.", "Winifred Fox", PHI_NAME));
+    CHECK(found_nth("Intake: Winifred Fox accepted. Fox will fax it.", "Fox", 2, PHI_NAME));
+    /* a known surname pulls in the unknown first name beside it */
+    CHECK(found_as("Saoirse Brackwater\n3 Elm St\n\nDear Mr. Brackwater,", "Saoirse Brackwater",
+                   PHI_NAME));
+    /* a letter glued to digits is a code, not an initial; scale eponyms are not names */
+    CHECK(found_as("KELLERBY, RAY  M3535549", "RAY", PHI_NAME));
+    CHECK(found_as("KELLERBY, RAY  M3535549", "M3535549", PHI_ID));
+    CHECK(untouched("Strength 4/5 hip flexors, Berg 38/56.", "Berg"));
+    CHECK(untouched("ICU HANDOFF (I-PASS)", "I-PASS"));
 }
 
 TEST(names_near_misses)
@@ -466,7 +515,7 @@ TEST(teardown)
     det = NULL;
 }
 
-UNIT_MAIN(T(names), T(names_near_misses), T(dates), T(dates_near_misses), T(ages), T(phones),
-          T(phones_near_misses), T(internet), T(ids), T(places), T(utf8_and_invalid_bytes),
-          T(ten_megabytes), T(truncation_and_errors), T(redaction_modes), T(deid_fields),
-          T(threads_share_a_detector), T(teardown))
+UNIT_MAIN(T(names), T(names_context_rules), T(names_near_misses), T(dates), T(dates_near_misses),
+          T(ages), T(phones), T(phones_near_misses), T(internet), T(ids), T(places),
+          T(utf8_and_invalid_bytes), T(ten_megabytes), T(truncation_and_errors), T(redaction_modes),
+          T(deid_fields), T(threads_share_a_detector), T(teardown))

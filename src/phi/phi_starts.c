@@ -1,0 +1,253 @@
+/*
+ * phi_starts: where a match begins, for the most frequent value patterns,
+ * found by walking back from its end instead of scanning a window with the
+ * pattern's start-tracking database (each such scan costs a Hyperscan call,
+ * several hundred nanoseconds, and these patterns make most of them).
+ *
+ * Each finder parses the match backwards over the shapes its pattern allows
+ * and returns a start only when the whole text between start and end is a
+ * match and no match can start further left; anything else (a time after a
+ * date, a phone extension, an unexpected layout) returns SIZE_MAX and the
+ * caller falls back to the window scan. test_phi_cscan compares every
+ * finder with Hyperscan's leftmost start on random text.
+ */
+#include <string.h>
+
+#include "phi_internal.h"
+
+#define NONE SIZE_MAX
+
+/* Digits ending at e (t[e-1], t[e-2], ...). */
+static size_t run_back(const uint8_t *t, size_t e)
+{
+    size_t n = 0;
+    while (n < e && phi_is_digit(t[e - 1 - n]))
+        n++;
+    return n;
+}
+
+/* Is t[p-1] (if any) a non-word byte, so that \b holds before p? */
+static bool boundary_before(const uint8_t *t, size_t p)
+{
+    return p == 0 || !phi_is_hs_word(t[p - 1]);
+}
+
+/* 0?[1-9]|1[0-2] */
+static bool month_ok(const uint8_t *p, size_t n)
+{
+    if (n == 1) return p[0] >= '1' && p[0] <= '9';
+    if (n != 2) return false;
+    return (p[0] == '0' && p[1] >= '1' && p[1] <= '9') || (p[0] == '1' && p[1] <= '2');
+}
+
+/* 0?[1-9]|[12][0-9]|3[01] */
+static bool day_ok(const uint8_t *p, size_t n)
+{
+    if (n == 1) return p[0] >= '1' && p[0] <= '9';
+    if (n != 2) return false;
+    return (p[0] == '0' && p[1] >= '1') || p[0] == '1' || p[0] == '2' ||
+           (p[0] == '3' && p[1] <= '1');
+}
+
+static bool sep_ok(uint8_t c, const char *set)
+{
+    return c && strchr(set, c) != NULL;
+}
+
+/* Parse "G1 S G2 S G3" backwards from e, the groups checked by the callbacks
+ * (NULL: any), the separators from sets; returns the start of G1 or NONE. */
+typedef bool (*group_fn)(const uint8_t *p, size_t n);
+
+static bool year4(const uint8_t *p, size_t n)
+{
+    return n == 4 && ((p[0] == '1' && p[1] == '9') || (p[0] == '2' && p[1] == '0'));
+}
+
+static bool year4_ymd(const uint8_t *p, size_t n)
+{
+    return n == 4 &&
+           ((p[0] == '1' && (p[1] == '8' || p[1] == '9')) || (p[0] == '2' && p[1] == '0'));
+}
+
+static bool year_mdy(const uint8_t *p, size_t n)
+{
+    return n == 2 || year4(p, n);
+}
+
+static size_t groups_back(const uint8_t *t, size_t e, int ng, const group_fn *g, const char *sep)
+{
+    size_t p = e;
+    for (int i = ng - 1; i >= 0; i--) {
+        size_t n = run_back(t, p);
+        if (n == 0 || !g[i](t + p - n, n)) return NONE;
+        p -= n;
+        if (i > 0) {
+            if (p == 0 || !sep_ok(t[p - 1], sep)) return NONE;
+            p--;
+        }
+    }
+    return boundary_before(t, p) ? p : NONE;
+}
+
+static bool is_month_word(const uint8_t *p, size_t n)
+{
+    static const char *const m[] = {
+        "jan", "january", "feb", "february", "mar", "march",    "apr", "april", "may",
+        "jun", "june",    "jul", "july",     "aug", "august",   "sep", "sept",  "september",
+        "oct", "october", "nov", "november", "dec", "december", NULL};
+    char w[10];
+    if (n == 0 || n >= sizeof w) return false;
+    for (size_t i = 0; i < n; i++)
+        w[i] = (char)phi_lower(p[i]);
+    w[n] = 0;
+    return phi_in_list(w, m);
+}
+
+/* \bMON\.?\s{0,2}DAY(st|nd|rd|th)?\b(,?\s{0,2}((19|20)dd|'dd)\b)? */
+static size_t month_day(const uint8_t *t, size_t e)
+{
+    size_t p = e, n = run_back(t, p);
+    if (n == 4 || (n == 2 && p >= 3 && t[p - 3] == '\'')) { /* a year */
+        if (n == 4 && !year4(t + p - 4, 4)) return NONE;
+        p -= n == 4 ? 4 : 3;
+        int sp = 0;
+        while (p > 0 && phi_is_hs_space(t[p - 1]) && sp < 3)
+            p--, sp++;
+        if (sp > 2) return NONE;
+        if (p > 0 && t[p - 1] == ',') p--;
+        if (p == 0 || !phi_is_hs_word(t[p - 1])) return NONE; /* \b after the day */
+    }
+    /* the day, maybe with an ordinal suffix */
+    if (p >= 2 && phi_is_alpha(t[p - 1])) {
+        uint8_t a = phi_lower(t[p - 2]), b = phi_lower(t[p - 1]);
+        if (!((a == 's' && b == 't') || (a == 'n' && b == 'd') || (a == 'r' && b == 'd') ||
+              (a == 't' && b == 'h')))
+            return NONE;
+        p -= 2;
+    }
+    n = run_back(t, p);
+    if (!day_ok(t + p - n, n)) return NONE;
+    p -= n;
+    int sp = 0;
+    while (p > 0 && phi_is_hs_space(t[p - 1]) && sp < 3)
+        p--, sp++;
+    if (sp > 2) return NONE;
+    if (p > 0 && t[p - 1] == '.') p--;
+    size_t w = p;
+    while (w > 0 && phi_is_alpha(t[w - 1]))
+        w--;
+    if (!is_month_word(t + w, p - w) || !boundary_before(t, w)) return NONE;
+    return w;
+}
+
+/* (\+?1[\s.-]?)?(\([2-9]dd\)\s?|\b[2-9]dd[\s.-]?)[2-9]dd[\s.-]?dddd, no extension */
+static size_t nanp(const uint8_t *t, size_t e)
+{
+    size_t p = e;
+    if (run_back(t, p) != 4) return NONE;
+    p -= 4;
+    if (p > 0 && (phi_is_hs_space(t[p - 1]) || t[p - 1] == '.' || t[p - 1] == '-')) p--;
+    if (run_back(t, p) != 3 || t[p - 3] < '2') return NONE;
+    p -= 3;
+    size_t s0;
+    size_t q = p;
+    if (q >= 1 && phi_is_hs_space(t[q - 1]) && q >= 2 && t[q - 2] == ')') q--;
+    if (q >= 1 && t[q - 1] == ')') {
+        /* "(617)" */
+        if (q < 5 || t[q - 5] != '(' || run_back(t, q - 1) != 3 || t[q - 4] < '2') return NONE;
+        s0 = q - 5;
+    } else {
+        size_t r = p;
+        if (r > 0 && (phi_is_hs_space(t[r - 1]) || t[r - 1] == '.' || t[r - 1] == '-')) r--;
+        if (run_back(t, r) != 3 || t[r - 3] < '2') return NONE;
+        s0 = r - 3;
+        if (!boundary_before(t, s0)) return NONE;
+    }
+    /* the optional country code: the leftmost start takes it */
+    size_t s1 = s0;
+    if (s0 >= 2 && (phi_is_hs_space(t[s0 - 1]) || t[s0 - 1] == '.' || t[s0 - 1] == '-') &&
+        t[s0 - 2] == '1')
+        s1 = s0 - 2;
+    else if (s0 >= 1 && t[s0 - 1] == '1')
+        s1 = s0 - 1;
+    if (s1 < s0 && s1 >= 1 && t[s1 - 1] == '+') s1--;
+    return s1;
+}
+
+/* \b[0-9]{2,4}(\s[0-9]{2,4}){1,3}\b */
+static size_t digit_groups(const uint8_t *t, size_t e)
+{
+    size_t n = run_back(t, e);
+    if (n < 2 || n > 4) return NONE;
+    size_t start = e - n;
+    int groups = 1;
+    while (groups < 4 && start >= 2 && phi_is_hs_space(t[start - 1]) &&
+           phi_is_digit(t[start - 2])) {
+        size_t m = run_back(t, start - 1);
+        size_t s = start - 1 - m;
+        if (m < 2 || m > 4 || !boundary_before(t, s)) break;
+        start = s;
+        groups++;
+    }
+    return groups >= 2 ? start : NONE;
+}
+
+/* A byte of the URL body class [^\s<>"'()\[\]{}]. */
+static bool url_char(uint8_t c)
+{
+    return !phi_is_hs_space(c) && !strchr("<>\"'()[]{}", c) && c != 0;
+}
+
+/* Does t[p..] start with lit (lower case), ignoring ASCII case? */
+static bool starts_ci(const uint8_t *t, size_t len, size_t p, const char *lit, size_t n)
+{
+    if (p + n > len) return false;
+    for (size_t i = 0; i < n; i++)
+        if (phi_lower(t[p + i]) != (uint8_t)lit[i]) return false;
+    return true;
+}
+
+/* \b(https?://|ftp://|www\.)[^\s<>"'()\[\]{}]+ : the first prefix, at a word
+ * boundary, in the run of URL bytes that ends at e, with a byte after it. */
+static size_t url(const uint8_t *t, size_t len, size_t e)
+{
+    size_t r = e;
+    while (r > 0 && url_char(t[r - 1]))
+        r--;
+    static const struct {
+        const char *s;
+        size_t n;
+    } pre[] = {{"http://", 7}, {"https://", 8}, {"ftp://", 6}, {"www.", 4}};
+    for (size_t p = r; p < e; p++) {
+        uint8_t c = phi_lower(t[p]);
+        if ((c != 'h' && c != 'f' && c != 'w') || !boundary_before(t, p)) continue;
+        for (size_t k = 0; k < 4; k++)
+            if (p + pre[k].n < e && starts_ci(t, len, p, pre[k].s, pre[k].n)) return p;
+    }
+    return NONE;
+}
+
+size_t phi_start_fast(const uint8_t *t, size_t len, uint16_t pat, size_t end)
+{
+    if (end == 0 || end > len ||
+        (end < len && phi_is_hs_word(t[end]) && phi_is_hs_word(t[end - 1])))
+        return NONE;
+    static const group_fn mdy[] = {month_ok, day_ok, year_mdy};
+    static const group_fn dmy[] = {day_ok, month_ok, year4};
+    static const group_fn ymd[] = {year4_ymd, month_ok, day_ok};
+    static const group_fn md[] = {month_ok, day_ok};
+    static const group_fn my[] = {month_ok, year4};
+    switch ((phi_start)phi_patterns[pat].start) {
+    case PHI_S_MDY: return groups_back(t, end, 3, mdy, "/.-");
+    case PHI_S_DMY: return groups_back(t, end, 3, dmy, "/.-");
+    case PHI_S_YMD: return groups_back(t, end, 3, ymd, "/.-");
+    case PHI_S_MD: return groups_back(t, end, 2, md, "/");
+    case PHI_S_MY: return groups_back(t, end, 2, my, "/-");
+    case PHI_S_MONTH_DAY: return month_day(t, end);
+    case PHI_S_NANP: return nanp(t, end);
+    case PHI_S_GROUPS: return digit_groups(t, end);
+    case PHI_S_URL: return url(t, len, end);
+    default: break; /* none, or a pattern matched in C (its start is known) */
+    }
+    return NONE;
+}

@@ -1,0 +1,531 @@
+/*
+ * test_phi_cscan: expressions of the pattern table that C code matches
+ * instead of Hyperscan (phi_city_prep_scan, phi_labels_scan, phi_shapes_scan) and the
+ * start finders (phi_start_fast) give the same results as
+ * Hyperscan would: for every reachable end, the leftmost start, and one
+ * candidate per run of consecutive ends. Compared on random strings built
+ * from the pieces the expressions care about (prepositions, capitals, spaces
+ * of every kind, hyphens, UTF-8 and stray high bytes, underscores, digits).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "phi/phi_internal.h"
+#include "unit.h"
+
+static phi_detector *det;
+static phi_scratch *scr;
+
+typedef struct hit {
+    unsigned long long from, to;
+} hit;
+
+typedef struct hits {
+    hit h[4096]; /* matches reported by Hyperscan */
+    size_t n;    /* count */
+} hits;
+
+static int on_hit(unsigned id, unsigned long long from, unsigned long long to, unsigned fl,
+                  void *ctx)
+{
+    (void)id;
+    (void)fl;
+    hits *hs = ctx;
+    if (hs->n < 4096) hs->h[hs->n].from = from, hs->h[hs->n].to = to, hs->n++;
+    return 0;
+}
+
+/* Expected candidates "start-end " from Hyperscan's start-tracking matches. */
+static void expected(const hits *hs, char *out, size_t cap)
+{
+    unsigned long long es[4096], st[4096];
+    size_t ne = 0;
+    for (size_t i = 0; i < hs->n; i++) {
+        size_t j = 0;
+        while (j < ne && es[j] != hs->h[i].to)
+            j++;
+        if (j == ne)
+            es[ne] = hs->h[i].to, st[ne] = hs->h[i].from, ne++;
+        else if (hs->h[i].from < st[j])
+            st[j] = hs->h[i].from;
+    }
+    for (size_t a = 1; a < ne; a++) {
+        unsigned long long x = es[a], y = st[a];
+        size_t b = a;
+        while (b > 0 && es[b - 1] > x)
+            es[b] = es[b - 1], st[b] = st[b - 1], b--;
+        es[b] = x, st[b] = y;
+    }
+    out[0] = 0;
+    size_t used = 0;
+    for (size_t a = 0; a < ne; a++) {
+        if (a + 1 < ne && es[a + 1] == es[a] + 1) continue;
+        used += (size_t)snprintf(out + used, cap - used, "%llu-%llu ", st[a], es[a]);
+        if (used >= cap) return;
+    }
+}
+
+TEST(city_prep_scan_matches_hyperscan)
+{
+    CHECK_INT(phi_detector_new(NULL, &det), PHI_OK);
+    CHECK_INT(phi_scratch_new(det, &scr), PHI_OK);
+    const phi_pattern *p = &phi_patterns[det->prep_pat];
+    CHECK(p->kind == PHI_PK_CSCAN);
+    hs_database_t *db = NULL;
+    hs_compile_error_t *err = NULL;
+    hs_scratch_t *hss = NULL;
+    CHECK_INT(hs_compile(p->re, p->flags | HS_FLAG_SOM_LEFTMOST, HS_MODE_BLOCK, NULL, &db, &err),
+              HS_SUCCESS);
+    CHECK_INT(hs_alloc_scratch(db, &hss), HS_SUCCESS);
+    static const char *const pieces[] = {
+        "in",     "at", "from", "to",  " ",    "  ",         "   ",      "    ",
+        "-",      "Ab", "Bo",   "ABC", "NEW",  "\xc3\x89to", "\xc3\x89", "\x80",
+        "x",      "In", "\t",   "\n",  "\v",   "_",          "9",        "McDonald",
+        "O'Neil", "aa", "Z",    "New", "York", "into",       "Boston"};
+    size_t np = sizeof pieces / sizeof pieces[0];
+    static hits hs;
+    char buf[1024], want[8192], got[8192];
+    unsigned seed = 20261206;
+    int bad = 0;
+    for (int it = 0; it < 20000 && bad < 3; it++) {
+        size_t len = 0;
+        seed = seed * 1103515245u + 12345u;
+        int n = 1 + (int)((seed >> 16) % 30);
+        for (int k = 0; k < n; k++) {
+            seed = seed * 1103515245u + 12345u;
+            const char *w = pieces[(seed >> 16) % np];
+            memcpy(buf + len, w, strlen(w));
+            len += strlen(w);
+        }
+        hs.n = 0;
+        CHECK_INT(hs_scan(db, buf, (unsigned)len, 0, hss, on_hit, &hs), HS_SUCCESS);
+        expected(&hs, want, sizeof want);
+        scr->text = (const uint8_t *)buf, scr->len = len, scr->cands.n = 0;
+        CHECK_INT(phi_city_prep_scan(det, scr, det->prep_pat), PHI_OK);
+        got[0] = 0;
+        size_t used = 0;
+        const phi_cand *c = scr->cands.p;
+        for (size_t a = 0; a < scr->cands.n && used < sizeof got; a++)
+            used += (size_t)snprintf(got + used, sizeof got - used, "%u-%u ", c[a].start, c[a].end);
+        if (strcmp(want, got) != 0) {
+            fprintf(stderr, "  text [%.*s]\n  hyperscan %s\n  C         %s\n", (int)len, buf, want,
+                    got);
+            bad++;
+        }
+    }
+    CHECK_INT(bad, 0);
+    hs_free_scratch(hss);
+    hs_free_database(db);
+    scr->cands.n = 0;
+    phi_scratch_free(scr);
+    phi_detector_free(det);
+}
+
+/* ---- context labels ---- */
+
+typedef struct kwlist {
+    phi_kw k[8192]; /* keywords as the Hyperscan callback made them */
+    size_t n;       /* count */
+    const uint8_t *text;
+} kwlist;
+
+/* The callback phi_detect.c used for context patterns before phi_labels_scan. */
+static int on_label(unsigned id, unsigned long long from, unsigned long long to, unsigned fl,
+                    void *ctx)
+{
+    (void)from;
+    (void)fl;
+    kwlist *l = ctx;
+    size_t a = to;
+    while (a > 0 && phi_is_alpha(l->text[a - 1]))
+        a--;
+    if (a == to && a > 0) a--;
+    uint8_t cls = phi_patterns[id].what;
+    if (l->n && l->k[l->n - 1].cls == cls && l->k[l->n - 1].end == to) return 0;
+    if (l->n < 8192) {
+        l->k[l->n].start = (uint32_t)a, l->k[l->n].end = (uint32_t)to, l->k[l->n].cls = cls;
+        l->n++;
+    }
+    return 0;
+}
+
+static int cmp_kw(const void *a, const void *b)
+{
+    const phi_kw *x = a, *y = b;
+    if (x->end != y->end) return x->end < y->end ? -1 : 1;
+    return x->cls < y->cls ? -1 : x->cls > y->cls;
+}
+
+/* Compare phi_labels_scan with the context expressions on one text; 0 when equal. */
+static int labels_differ(hs_database_t *db, hs_scratch_t *hss, const char *buf, size_t len)
+{
+    static kwlist want;
+    want.n = 0, want.text = (const uint8_t *)buf;
+    if (hs_scan(db, buf, (unsigned)len, 0, hss, on_label, &want) != HS_SUCCESS) return 1;
+    /* Hyperscan orders by end; within one end the order is its own: compare sorted sets */
+    qsort(want.k, want.n, sizeof want.k[0], cmp_kw);
+    scr->text = (const uint8_t *)buf, scr->len = len, scr->kws.n = 0;
+    if (phi_labels_scan(det, scr) != PHI_OK) return 1;
+    const phi_kw *g = scr->kws.p;
+    int bad = scr->kws.n != want.n;
+    for (size_t i = 0; !bad && i < want.n; i++)
+        bad =
+            g[i].start != want.k[i].start || g[i].end != want.k[i].end || g[i].cls != want.k[i].cls;
+    if (bad) {
+        fprintf(stderr, "  text [%.*s]\n  hyperscan:", (int)(len > 300 ? 300 : len), buf);
+        for (size_t i = 0; i < want.n && i < 40; i++)
+            fprintf(stderr, " %u-%u/%u", want.k[i].start, want.k[i].end, want.k[i].cls);
+        fprintf(stderr, "\n  C:        ");
+        for (size_t i = 0; i < scr->kws.n && i < 40; i++)
+            fprintf(stderr, " %u-%u/%u", g[i].start, g[i].end, g[i].cls);
+        fprintf(stderr, "\n");
+    }
+    return bad;
+}
+
+TEST(labels_match_hyperscan)
+{
+    CHECK_INT(phi_detector_new(NULL, &det), PHI_OK);
+    CHECK_INT(phi_scratch_new(det, &scr), PHI_OK);
+    const char *ex[64];
+    unsigned fl[64], ids[64], n = 0;
+    for (size_t i = 0; i < phi_patterns_count && n < 64; i++)
+        if (phi_patterns[i].kind == PHI_PK_CONTEXT)
+            ex[n] = phi_patterns[i].re, fl[n] = phi_patterns[i].flags, ids[n] = (unsigned)i, n++;
+    CHECK(n >= 20);
+    hs_database_t *db = NULL;
+    hs_compile_error_t *err = NULL;
+    hs_scratch_t *hss = NULL;
+    CHECK_INT(hs_compile_multi(ex, fl, ids, n, HS_MODE_BLOCK, NULL, &db, &err), HS_SUCCESS);
+    CHECK_INT(hs_alloc_scratch(db, &hss), HS_SUCCESS);
+    /* random texts from label words, their pieces, separators and look-alikes */
+    static const char *const pieces[] = {
+        "MRN",      "mr",        "#",         " ",        "  ",        "\n",      "\t",
+        "\v",       ".",         ":",         "-",        "/",         "_",       "1",
+        "42",       "medical",   "record",    "Record",   "number",    "no",      "No.",
+        "med",      "rec",       "chart",     "unit",     "hospital",  "id",      "ID",
+        "patient",  "pt",        "encounter", "visit",    "csn",       "fin",     "har",
+        "a/c",      "a",         "c",         "acct",     "account",   "billing", "claim",
+        "bank",     "iban",      "member",    "health",   "plan",      "united",  "healthcare",
+        "driver",   "driver's",  "drivers",   "'",        "s",         "lic",     "license",
+        "licence",  "state",     "s/n",       "sn",       "mac",       "address", "hearing",
+        "aid",      "plate",     "vin",       "ss#",      "ss",        "social",  "security",
+        "soc",      "sec",       "phone",     "ph",       "cell",      "text",    "fax",
+        "fx",       "card",      "american",  "express",  "cc",        "npi",     "dea",
+        "aba",      "ref",       "order",     "dob",      "d.o.b",     "D.O.B.",  "d",
+        "o",        "b",         "follow",    "up",       "follow-up", "f/u",     "f",
+        "u",        "pain",      "blood",     "pressure", "spo2",      "SpO2",    "fio2",
+        "zip",      "code",      "zipcode",   "postal",   "pager",     "pg",      "addresses",
+        "is",       "lives",     "at",        "live",     "on",        "in",      "to",
+        "from",     "of",        "are",       "meet",     "you",       "us",      "me",
+        "off",      "send",      "it",        "a",        "new",       "one",     "return",
+        "deliver",  "delivered", "mail",      "ship",     "shipped",   "with",    "here",
+        "they",     "refers",    "corner",    "arrived",  "based",     "drops",   "x",
+        "\xc3\xa9", "\x80",      "Mrn2",      "withheld", "phones",    "#5",      "7"};
+    size_t np = sizeof pieces / sizeof pieces[0];
+    char buf[2048];
+    unsigned seed = 7301;
+    int bad = 0;
+    for (int it = 0; it < 20000 && bad < 3; it++) {
+        size_t len = 0;
+        seed = seed * 1103515245u + 12345u;
+        int m = 1 + (int)((seed >> 16) % 40);
+        for (int k = 0; k < m; k++) {
+            seed = seed * 1103515245u + 12345u;
+            const char *w = pieces[(seed >> 16) % np];
+            memcpy(buf + len, w, strlen(w));
+            len += strlen(w);
+        }
+        bad += labels_differ(db, hss, buf, len);
+    }
+    CHECK_INT(bad, 0);
+    /* and the clinical notes, line by line (real text, real label density) */
+    const char *src = getenv("PHIDB_SOURCE");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/phi/clinical-notes.jsonl", src ? src : ".");
+    FILE *f = fopen(path, "rb");
+    CHECK(f != NULL);
+    int lines = 0;
+    while (f && fgets(buf, sizeof buf, f) && bad < 3) {
+        bad += labels_differ(db, hss, buf, strlen(buf));
+        lines++;
+    }
+    if (f) fclose(f);
+    CHECK(lines > 200);
+    CHECK_INT(bad, 0);
+    hs_free_scratch(hss);
+    hs_free_database(db);
+    scr->kws.n = 0;
+    phi_scratch_free(scr);
+    phi_detector_free(det);
+}
+
+/* ---- start finders ---- */
+
+TEST(start_finders_match_hyperscan)
+{
+    CHECK_INT(phi_detector_new(NULL, &det), PHI_OK);
+    /* per family: value pieces and the separators between them, alternated, so
+     * that random strings often match */
+    static const char *const dnum[] = {"1",  "2",    "3",  "0",  "9",    "12",   "31",
+                                       "07", "13",   "19", "20", "2021", "1999", "1899",
+                                       "21", "2120", "05", "00", "123"};
+    static const char *const dsep[] = {"/",  "-", ".", " ",  "  ", ":", "T", "Z",
+                                       "AM", "a", "_", "\n", "/",  "-", "/"};
+    static const char *const pnum[] = {"617", "555", "0142", "1", "212",     "55",
+                                       "01",  "12",  "1617", "0", "5550142", "9"};
+    static const char *const psep[] = {"-",  ".", " ",   "(",  ")",  "+",  "x", "ext. ", "\t",
+                                       "  ", "a", "+1 ", "1-", ") ", " (", "-", " "};
+    static const char *const mnum[] = {"Jan", "Sept", "May", "jan", "xJan", "September", "5",
+                                       "12",  "31",   "32",  "th",  "st",   "Th",        "2021",
+                                       "'21", "1999", "3",   "0",   "5th",  "a"};
+    static const char *const msep[] = {" ", "  ", "   ", ".", ",", ", ", ". ", "_", "\n", ""};
+    static const char *const gnum[] = {"12", "123", "1234", "12345", "1", "a", "9", "98"};
+    static const char *const gsep[] = {" ", "  ", "\t", ".", "_", "\n", " ", " "};
+    static const char *const uv[] = {"http://", "https://", "HTTP://", "ftp://",  "www.",
+                                     "xwww.",   "a",        "b.com",   "/x",      "9",
+                                     "_",       "Www.",     "http:/",  "\xc3\xa9"};
+    static const char *const us[] = {"", "", " ", "(", ")", "\"", "<", "'", ".", "/", "\n", "{"};
+    static hits hs;
+    char buf[512];
+    unsigned seed = 99;
+    int bad = 0, pats = 0;
+    long handled = 0, total = 0;
+    for (size_t pat = 0; pat < phi_patterns_count; pat++) {
+        if (!phi_patterns[pat].start || phi_patterns[pat].kind != PHI_PK_VALUE) continue;
+        pats++;
+        long handled0 = handled, total0 = total;
+        const char *const *num = dnum, *const *sep = dsep;
+        size_t nn = sizeof dnum / sizeof dnum[0], ns = sizeof dsep / sizeof dsep[0];
+        switch ((phi_start)phi_patterns[pat].start) {
+        case PHI_S_NANP:
+            num = pnum, sep = psep, nn = sizeof pnum / sizeof pnum[0];
+            ns = sizeof psep / sizeof psep[0];
+            break;
+        case PHI_S_MONTH_DAY:
+            num = mnum, sep = msep, nn = sizeof mnum / sizeof mnum[0];
+            ns = sizeof msep / sizeof msep[0];
+            break;
+        case PHI_S_URL:
+            num = uv, sep = us, nn = sizeof uv / sizeof uv[0];
+            ns = sizeof us / sizeof us[0];
+            break;
+        case PHI_S_GROUPS:
+            num = gnum, sep = gsep, nn = sizeof gnum / sizeof gnum[0];
+            ns = sizeof gsep / sizeof gsep[0];
+            break;
+        default: break;
+        }
+        hs_database_t *db = NULL;
+        hs_compile_error_t *err = NULL;
+        hs_scratch_t *hss = NULL;
+        CHECK_INT(hs_compile(phi_patterns[pat].re, phi_patterns[pat].flags | HS_FLAG_SOM_LEFTMOST,
+                             HS_MODE_BLOCK, NULL, &db, &err),
+                  HS_SUCCESS);
+        CHECK_INT(hs_alloc_scratch(db, &hss), HS_SUCCESS);
+        for (int it = 0; it < 30000 && bad < 5; it++) {
+            size_t len = 0;
+            seed = seed * 1103515245u + 12345u;
+            int n = 1 + (int)((seed >> 16) % 12);
+            for (int k = 0; k < n; k++) {
+                seed = seed * 1103515245u + 12345u;
+                const char *w = (k & 1) ? sep[(seed >> 16) % ns] : num[(seed >> 16) % nn];
+                memcpy(buf + len, w, strlen(w));
+                len += strlen(w);
+            }
+            hs.n = 0;
+            CHECK_INT(hs_scan(db, buf, (unsigned)len, 0, hss, on_hit, &hs), HS_SUCCESS);
+            for (size_t i = 0; i < hs.n; i++) {
+                unsigned long long best = hs.h[i].from;
+                for (size_t j = 0; j < hs.n; j++)
+                    if (hs.h[j].to == hs.h[i].to && hs.h[j].from < best) best = hs.h[j].from;
+                size_t got = phi_start_fast((const uint8_t *)buf, len, (uint16_t)pat, hs.h[i].to);
+                total++;
+                if (got == SIZE_MAX) continue;
+                handled++;
+                if (got != best) {
+                    fprintf(stderr, "  pattern %zu text [%.*s] end %llu: hyperscan %llu, C %zu\n",
+                            pat, (int)len, buf, hs.h[i].to, best, got);
+                    bad++;
+                }
+            }
+        }
+        if (getenv("PHI_CSCAN_VERBOSE"))
+            fprintf(stderr, "  pattern %zu: %ld of %ld matches by walking back\n", pat,
+                    handled - handled0, total - total0);
+        hs_free_scratch(hss);
+        hs_free_database(db);
+    }
+    CHECK(pats >= 9);
+    CHECK_INT(bad, 0);
+    CHECK(handled * 2 > total); /* the finders take most matches, not just a few */
+    phi_detector_free(det);
+}
+
+/* ---- number shapes and states ---- */
+
+TEST(shapes_match_hyperscan)
+{
+    CHECK_INT(phi_detector_new(NULL, &det), PHI_OK);
+    CHECK_INT(phi_scratch_new(det, &scr), PHI_OK);
+    const phi_cscan_pats *pp = &det->cscan;
+    uint16_t pats[] = {pp->ssn,         pp->ssn_spaced, pp->dea,        pp->vin,
+                       pp->comma_state, pp->state_zip,  pp->phone_dash, pp->phone_001,
+                       pp->phone_dots,  pp->street,     pp->email,      pp->ipv4};
+    /* per pattern: value pieces and separators, alternated */
+    static const char *const ssn_v[] = {"123", "45", "6789", "12", "1234", "a", "1", "123456"};
+    static const char *const ssn_s[] = {"-", "-", "-", " ", " ", "\t", "_", "", "\n"};
+    static const char *const tok_v[] = {
+        "AB1234567",         "Ab91234567",       "A91234567",          "AB12345678",
+        "ab1234567",         "1B1234567",        "AB123456",           "x",
+        "1HGCM82633A004352", "1HGCM82633A00435", "1HGCM82633A0043522", "IHGCM82633A004352",
+        "1hgcm82633a004352"};
+    static const char *const tok_s[] = {" ", "_", "", "-", "\xc3\xa9", "."};
+    static const char *const st_v[] = {
+        "Boston",        "MA",       "NY",    "Ohio",   "New York",  "New",
+        "West Virginia", "Virginia", "MAINE", "ME",     "MEDICAL",   "x",
+        "01103",         "0110",     "1234",  "123456", "01103-1234"};
+    static const char *const st_s[] = {",", ", ", ",  ", ",\t",  " ", "",  "_",
+                                       ".", "\n", "  ",  "    ", "-", ", "};
+    static const char *const ph_v[] = {"555", "0142", "617",     "123",         "001",
+                                       "01",  "1",    "0142x12", "0142x123456", "01421",
+                                       "x",   "5550", "a555",    "1555"};
+    static const char *const ph_s[] = {"-", "-", ".", ".", " ", "", "_", "x", "\n"};
+    static const char *const str_v[] = {"Street",   "St",    "Ave",    "Avenue",  "Stone",
+                                        "STREET",   "Rd",    "Run",    "Ridge",   "Heights",
+                                        "Broadway", "Close", "Ter",    "Terrace", "x",
+                                        "12",       "Dr",    "street", "Sts"};
+    static const char *const str_s[] = {" ", ".", ". ", "_", "", "-", "\n", "..", "5", " ", ". "};
+    static const char *const em_v[] = {"hope", "h.k", "a", "x1",  ".",    "_",       "%+", "-",
+                                       "com",  "co",  "c", "b-c", "net1", "example", "uk", "Z9"};
+    static const char *const em_s[] = {"@", "@", ".", ".", "-", " ", "", "_", "..", "@@", "+"};
+    static const char *const ip_v[] = {"10",  "0",   "255", "256", "192",  "168", "1", "012",
+                                       "199", "249", "250", "300", "1234", "a1",  "09"};
+    static const char *const ip_s[] = {".", ".", ".", ".", " ", "", "..", "_", "a", "-"};
+    static hits hs;
+    static char buf[1024], want[8192], got[8192];
+    unsigned seed = 4242;
+    int bad = 0;
+    for (size_t k = 0; k < sizeof pats / sizeof pats[0]; k++) {
+        const phi_pattern *p = &phi_patterns[pats[k]];
+        CHECK(p->kind == PHI_PK_CSCAN);
+        bool end_anchored = pats[k] == pp->comma_state || pats[k] == pp->street;
+        const char *const *num = st_v, *const *sep = st_s;
+        size_t nn = sizeof st_v / sizeof st_v[0], ns = sizeof st_s / sizeof st_s[0];
+        if (k < 2) {
+            num = ssn_v, sep = ssn_s;
+            nn = sizeof ssn_v / sizeof ssn_v[0], ns = sizeof ssn_s / sizeof ssn_s[0];
+        } else if (k < 4) {
+            num = tok_v, sep = tok_s;
+            nn = sizeof tok_v / sizeof tok_v[0], ns = sizeof tok_s / sizeof tok_s[0];
+        } else if (k >= 6 && k < 9) {
+            num = ph_v, sep = ph_s;
+            nn = sizeof ph_v / sizeof ph_v[0], ns = sizeof ph_s / sizeof ph_s[0];
+        } else if (k == 9) {
+            num = str_v, sep = str_s;
+            nn = sizeof str_v / sizeof str_v[0], ns = sizeof str_s / sizeof str_s[0];
+        } else if (k == 10) {
+            num = em_v, sep = em_s;
+            nn = sizeof em_v / sizeof em_v[0], ns = sizeof em_s / sizeof em_s[0];
+        } else if (k == 11) {
+            num = ip_v, sep = ip_s;
+            nn = sizeof ip_v / sizeof ip_v[0], ns = sizeof ip_s / sizeof ip_s[0];
+        }
+        hs_database_t *db = NULL;
+        hs_compile_error_t *err = NULL;
+        hs_scratch_t *hss = NULL;
+        CHECK_INT(hs_compile(p->re, p->flags | (end_anchored ? 0 : HS_FLAG_SOM_LEFTMOST),
+                             HS_MODE_BLOCK, NULL, &db, &err),
+                  HS_SUCCESS);
+        CHECK_INT(hs_alloc_scratch(db, &hss), HS_SUCCESS);
+        long matched = 0;
+        for (int it = 0; it < 20000 && bad < 3; it++) {
+            size_t len = 0;
+            seed = seed * 1103515245u + 12345u;
+            int n = 1 + (int)((seed >> 16) % 10);
+            for (int q = 0; q < n; q++) {
+                seed = seed * 1103515245u + 12345u;
+                const char *w = (q & 1) ? sep[(seed >> 16) % ns] : num[(seed >> 16) % nn];
+                if ((k == 7 || k == 8) && (q & 1)) {
+                    static const char *const dash[] = {"-", "-", "-", " ", "."};
+                    static const char *const dot[] = {".", ".", ".", " ", "-"};
+                    w = (k == 7 ? dash : dot)[(seed >> 16) % 5];
+                }
+                if ((k == 7 || k == 8) && !(q & 1)) { /* phone groups in their order */
+                    static const char *const g7[4][4] = {{"001", "01", "1", "0011"},
+                                                         {"617", "61", "617", "6170"},
+                                                         {"555", "5555", "555", "555"},
+                                                         {"0142", "014", "0142", "0142a"}};
+                    static const char *const g8[3][4] = {
+                        {"617", "61", "617", "a617"},
+                        {"555", "55", "555", "555"},
+                        {"0142", "0142x12", "0142x123456", "01421"}};
+                    w = k == 7 ? g7[(q / 2) % 4][(seed >> 16) % 4]
+                               : g8[(q / 2) % 3][(seed >> 16) % 4];
+                }
+                if (k < 2 && !(q & 1)) { /* SSN groups in their order, with near misses */
+                    static const char *const g[3][4] = {{"123", "123", "1234", "a123"},
+                                                        {"45", "4", "456", "45"},
+                                                        {"6789", "6789", "67890", "6789a"}};
+                    w = g[(q / 2) % 3][(seed >> 16) % 4];
+                }
+                memcpy(buf + len, w, strlen(w));
+                len += strlen(w);
+            }
+            hs.n = 0;
+            CHECK_INT(hs_scan(db, buf, (unsigned)len, 0, hss, on_hit, &hs), HS_SUCCESS);
+            matched += (long)hs.n;
+            if (end_anchored) {
+                /* every end is its own candidate, start == end (the validator finds the
+                 * start); the Hyperscan callback never merged these */
+                unsigned long long es[4096];
+                size_t ne = 0;
+                for (size_t i = 0; i < hs.n; i++) {
+                    size_t j = 0;
+                    while (j < ne && es[j] != hs.h[i].to)
+                        j++;
+                    if (j == ne) es[ne++] = hs.h[i].to;
+                }
+                for (size_t a = 1; a < ne; a++)
+                    for (size_t b = a; b > 0 && es[b - 1] > es[b]; b--) {
+                        unsigned long long x = es[b];
+                        es[b] = es[b - 1], es[b - 1] = x;
+                    }
+                size_t used = 0;
+                want[0] = 0;
+                for (size_t a = 0; a < ne && used < sizeof want; a++)
+                    used += (size_t)snprintf(want + used, sizeof want - used, "%llu-%llu ", es[a],
+                                             es[a]);
+            } else {
+                expected(&hs, want, sizeof want);
+            }
+            scr->text = (const uint8_t *)buf, scr->len = len, scr->cands.n = 0;
+            CHECK_INT(phi_shapes_scan(det, scr), PHI_OK);
+            got[0] = 0;
+            size_t used = 0;
+            const phi_cand *c = scr->cands.p;
+            for (size_t a = 0; a < scr->cands.n && used < sizeof got; a++)
+                if (c[a].pat == pats[k])
+                    used += (size_t)snprintf(got + used, sizeof got - used, "%u-%u ", c[a].start,
+                                             c[a].end);
+            if (strcmp(want, got) != 0) {
+                fprintf(stderr, "  pattern %u text [%.*s]\n  hyperscan %s\n  C         %s\n",
+                        pats[k], (int)len, buf, want, got);
+                bad++;
+            }
+        }
+        if (getenv("PHI_CSCAN_VERBOSE"))
+            fprintf(stderr, "  pattern %u: %ld matches\n", pats[k], matched);
+        CHECK(matched > 100);
+        hs_free_scratch(hss);
+        hs_free_database(db);
+    }
+    CHECK_INT(bad, 0);
+    scr->cands.n = 0;
+    phi_scratch_free(scr);
+    phi_detector_free(det);
+}
+
+UNIT_MAIN(T(city_prep_scan_matches_hyperscan), T(labels_match_hyperscan),
+          T(start_finders_match_hyperscan), T(shapes_match_hyperscan))
