@@ -40,6 +40,8 @@
 #include "store/keyring.h"
 #include "store/seal.h"
 #include "audit_tool.h"
+#include "store/backup.h"
+#include "tool_audit.h"
 #include "tools.h"
 
 static void usage(void)
@@ -652,5 +654,12 @@ int audit_cli_main(int argc, char **argv)
         }
     }
     audit_tool_close(&t);
+    if (strcmp(cmd, "export") == 0) {
+        /* An export of the trail is itself an audit event (in the same trail). */
+        tool_audit_for(argv[2]);
+        backup_audit("export", fmt == 1 ? "stdout (csv)" : "stdout (jsonl)", "phidb audit export",
+                     rc == 0, rc ? "the trail is damaged" : NULL);
+        tool_audit_for(NULL);
+    }
     return rc;
 }
