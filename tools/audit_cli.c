@@ -1,7 +1,7 @@
 /*
  * audit_cli: `phidb audit ...`, offline work on a data directory's audit trail.
  *
- *   phidb audit verify DIR [--pubkey FILE]
+ *   phidb audit verify DIR [--pubkey FILE] [--checkpoint LINE]
  *   phidb audit report DIR [--from T] [--to T] [--user U] [--subject S] [--format text|json|csv]
  *   phidb audit accounting DIR --subject S [--from T] [--to T] [--all] [--format text|json|csv]
  *   phidb audit tail DIR [-n N] [-f]
@@ -17,6 +17,8 @@
  * The public key used to check checkpoint signatures is audit-dir/audit.pub, which must
  * match the keyring's signing key; --pubkey names a trusted copy kept elsewhere (the
  * stronger check: someone who can rewrite the trail may also replace audit.pub).
+ * --checkpoint takes the last checkpoint record the SIEM received (the whole line): the
+ * trail must hold it byte for byte, which catches a tail cut together with audit.head.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,13 +40,15 @@
 #include "store/keyring.h"
 #include "store/seal.h"
 #include "audit_tool.h"
+#include "store/backup.h"
+#include "tool_audit.h"
 #include "tools.h"
 
 static void usage(void)
 {
     fprintf(
         stderr,
-        "usage: phidb audit verify DIR [--pubkey FILE]\n"
+        "usage: phidb audit verify DIR [--pubkey FILE] [--checkpoint LINE]\n"
         "       phidb audit report DIR [--from T] [--to T] [--user U] [--subject S]\n"
         "                              [--format text|json|csv]\n"
         "       phidb audit accounting DIR --subject S [--from T] [--to T] [--all]\n"
@@ -149,13 +153,56 @@ static int64_t now_us(void)
 
 /* ---- verify ---- */
 
-static int do_verify(audit_tool *t)
+/* --checkpoint LINE: a record as the SIEM received it must be in the trail, byte for byte. */
+typedef struct {
+    const char *line; /* the expected record (NULL: none) */
+    size_t n;
+    uint64_t seq; /* its seq */
+    int found, differs;
+} expect_ctx;
+
+static int expect_line(void *ud, const char *line, size_t n, const audit_line_info *li)
+{
+    expect_ctx *e = ud;
+    if (li->seq == e->seq) {
+        e->found = 1;
+        e->differs = n != e->n || memcmp(line, e->line, n) != 0;
+    }
+    return 0;
+}
+
+static int do_verify(audit_tool *t, const char *expect)
 {
     audit_verify_stats st;
     char err[1024];
     struct timespec a, b;
+    expect_ctx e = {0};
+    if (expect) {
+        audit_line_info li;
+        e.line = expect;
+        e.n = strcspn(expect, "\r\n");
+        if (audit_line_parse(expect, e.n, &li) != 0) {
+            fprintf(stderr, "phidb audit verify: --checkpoint needs a record line as written "
+                            "(JSON, ending in ,\"prev\":\"...\"})\n");
+            return 2;
+        }
+        e.seq = li.seq;
+    }
     clock_gettime(CLOCK_MONOTONIC, &a);
-    int rc = audit_verify_dir(t->opts.dir, t->s, t->pub, NULL, NULL, &st, err, sizeof err);
+    int rc = audit_verify_dir(t->opts.dir, t->s, t->pub, expect ? expect_line : NULL, &e, &st, err,
+                              sizeof err);
+    if (rc == 0 && expect && !e.found) {
+        snprintf(err, sizeof err,
+                 "truncated: the trail ends at seq %llu, before seq %llu which the SIEM holds",
+                 (unsigned long long)st.last_seq, (unsigned long long)e.seq);
+        rc = 1;
+    } else if (rc == 0 && expect && e.differs) {
+        snprintf(err, sizeof err,
+                 "altered: the record at seq %llu differs from the SIEM's copy (the trail was "
+                 "rewritten from there or earlier)",
+                 (unsigned long long)e.seq);
+        rc = 1;
+    }
     clock_gettime(CLOCK_MONOTONIC, &b);
     double secs = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
     if (rc < 0) {
@@ -185,6 +232,7 @@ static int do_verify(audit_tool *t)
                (unsigned long long)(st.last_seq - st.last_ckpt_seq),
                (unsigned long long)st.last_ckpt_seq);
     printf("head %s\n", head);
+    if (expect) printf("seq %llu matches the SIEM's copy\n", (unsigned long long)e.seq);
     return 0;
 }
 
@@ -495,7 +543,7 @@ int audit_cli_main(int argc, char **argv)
         return 2;
     }
     const char *cmd = argv[1];
-    const char *pubfile = NULL;
+    const char *pubfile = NULL, *expect = NULL;
     int nlines = 10, follow = 0, fmt = 0;
     int64_t now = now_us();
     audit_query q = {0};
@@ -505,6 +553,8 @@ int audit_cli_main(int argc, char **argv)
         for (int i = 3; i < argc; i++) {
             if (strcmp(argv[i], "--pubkey") == 0 && i + 1 < argc)
                 pubfile = argv[++i];
+            else if (strcmp(argv[i], "--checkpoint") == 0 && i + 1 < argc)
+                expect = argv[++i];
             else {
                 usage();
                 return 2;
@@ -553,7 +603,7 @@ int audit_cli_main(int argc, char **argv)
     int rc = 0;
     char warn[1024] = "";
     if (strcmp(cmd, "verify") == 0) {
-        rc = do_verify(&t);
+        rc = do_verify(&t, expect);
     } else if (strcmp(cmd, "tail") == 0) {
         rc = do_tail(&t, nlines, follow);
     } else if (strcmp(cmd, "export") == 0) {
@@ -604,5 +654,12 @@ int audit_cli_main(int argc, char **argv)
         }
     }
     audit_tool_close(&t);
+    if (strcmp(cmd, "export") == 0) {
+        /* An export of the trail is itself an audit event (in the same trail). */
+        tool_audit_for(argv[2]);
+        backup_audit("export", fmt == 1 ? "stdout (csv)" : "stdout (jsonl)", "phidb audit export",
+                     rc == 0, rc ? "the trail is damaged" : NULL);
+        tool_audit_for(NULL);
+    }
     return rc;
 }

@@ -154,6 +154,14 @@ def body(run):
             ck = [l for l in got if l.startswith("checkpoint ")]
             run.eq(len(ck), total - 300, "checkpoints marked with MSGID checkpoint")
             run.check(all('"sig":"' in l for l in ck), "checkpoints carry their signature")
+            last = ck[-1].split(" ", 1)[1]
+            rc, out = phidb("audit", "verify", d, "--checkpoint", last)
+            run.check(rc == 0 and "matches the SIEM's copy" in out,
+                      "verify --checkpoint with the SIEM's last checkpoint", out)
+            forged = last.replace('"count":', '"count":1')
+            rc, out = phidb("audit", "verify", d, "--checkpoint", forged, ok=False)
+            run.check(rc == 1 and "differs from the SIEM's copy" in out,
+                      "a checkpoint the trail does not hold is reported", out)
 
         with run.case("syslog sink: redacted"):
             before = len(rs.lines())

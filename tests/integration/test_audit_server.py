@@ -205,6 +205,10 @@ def body(run):
         v = find(recs, ev="backup", action="verify")
         run.check(v and "phidb backup verify" in v[0].get("user", ""),
                   "the verify beside the running server (inbox)", v[:1])
+        again = records(srv)
+        ex = find(again, ev="export")
+        run.check(ex and "phidb audit export" in ex[-1].get("user", ""),
+                  "an export of the trail is recorded in it", ex[-1:])
         dr = find(recs, ev="restore", action="drill")
         run.check(dr and dr[0].get("res") == "granted", "the offline drill (direct)", dr[:1])
         long = [r for r in find(recs, ev="access", cmd="set") if r.get("key", "").startswith("LLL")]
