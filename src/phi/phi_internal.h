@@ -78,8 +78,8 @@ typedef struct phi_dict {
     uint32_t count;  /* entries */
 } phi_dict;
 
-/* Hash of a word, lower-cased (ASCII) on the fly. */
-uint64_t phi_hash_word(const uint8_t *p, size_t len);
+/* Hash of a word, lower-cased (ASCII) on the fly (inline, below). */
+static inline uint64_t phi_hash_word(const uint8_t *p, size_t len);
 /* phi_hash_word in pieces, for loops that look at each byte anyway:
  * h = PHI_HASH_SEED; h = phi_hash_step(h, byte)...; phi_hash_finish(h). */
 #define PHI_HASH_SEED 0xcbf29ce484222325ull
@@ -93,8 +93,19 @@ int phi_dict_init(phi_dict *d, size_t n);
 void phi_dict_free(phi_dict *d);
 /* Add a word by its hash (phi_hash_word) with flags. */
 int phi_dict_add_hash(phi_dict *d, uint64_t h, uint16_t flags);
-/* Flags of the word with hash h (0 when absent). */
-uint16_t phi_dict_get(const phi_dict *d, uint64_t h);
+/* Flags of the word with hash h (0 when absent). Inline: called for most
+ * words of a text. */
+static inline uint16_t phi_dict_get(const phi_dict *d, uint64_t h)
+{
+    uint64_t fp = h & ~(uint64_t)0xFFFF;
+    uint32_t i = (uint32_t)(h >> 20) & d->mask;
+    for (;;) {
+        uint64_t v = d->slots[i];
+        if (v == 0) return 0;
+        if ((v & ~(uint64_t)0xFFFF) == fp) return (uint16_t)(v & 0xFFFF);
+        i = (i + 1) & d->mask;
+    }
+}
 /* Start loading the slot of hash h (a lookup soon after finds it in cache). */
 static inline void phi_dict_prefetch(const phi_dict *d, uint64_t h)
 {
@@ -324,10 +335,15 @@ typedef struct phi_vec {
     size_t cap; /* allocated */
 } phi_vec;
 
-/* Make room for one more element of size sz; returns the slot or NULL (no memory). */
-void *phi_vec_push(phi_vec *v, size_t sz);
 /* Make room for want elements in total. */
 int phi_vec_reserve(phi_vec *v, size_t want, size_t sz);
+/* Make room for one more element of size sz; returns the slot or NULL (no memory).
+ * Inline: the callers push per word or per match; only growing is a call. */
+static inline void *phi_vec_push(phi_vec *v, size_t sz)
+{
+    if (v->n == v->cap && phi_vec_reserve(v, v->cap ? v->cap * 2 : 256, sz) != PHI_OK) return NULL;
+    return (uint8_t *)v->p + sz * v->n++;
+}
 
 struct phi_scratch {
     const phi_detector *d; /* detector this scratch belongs to */
@@ -524,6 +540,16 @@ static inline uint64_t phi_hash_finish(uint64_t h)
     h ^= h >> 33;
     if ((h & ~(uint64_t)0xFFFF) == 0) h |= 0x10000;
     return h;
+}
+
+static inline uint64_t phi_hash_word(const uint8_t *p, size_t len)
+{
+    /* FNV-1a over lower-cased bytes, then a final mix so the low bits (the
+     * slot index) depend on every byte. */
+    uint64_t h = PHI_HASH_SEED;
+    for (size_t i = 0; i < len; i++)
+        h = phi_hash_step(h, p[i]);
+    return phi_hash_finish(h);
 }
 
 #endif
