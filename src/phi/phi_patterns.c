@@ -149,9 +149,9 @@ const phi_pattern phi_patterns[] = {
        PHI_V_EMAIL, 0.95f, PHI_S_SCAN_EMAIL),
     {"\\b(?:https?://|ftp://|www\\.)[^\\s<>\"'()\\[\\]{}]+", CL, PHI_PK_VALUE, PHI_URL, PHI_V_URL,
      0.9f, 512, PHI_S_URL},
-    VL("\\b[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.(?:com|org|net|edu|gov|io|info|biz|us|health|"
-       "care|co\\.uk|ca|de|fr)\\b(?:/[^\\s<>\"']*)?",
-       0, PHI_URL, PHI_V_URL, 0.6f, 160),
+    {"\\b[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.(?:com|org|net|edu|gov|io|info|biz|us|health|"
+     "care|co\\.uk|ca|de|fr)\\b(?:/[^\\s<>\"']*)?",
+     0, PHI_PK_VALUE, PHI_URL, PHI_V_URL, 0.6f, 160, PHI_S_DOMAIN},
     CS("\\b(?:25[0-5]|2[0-4][0-9]|1?[0-9]{1,2})(?:\\.(?:25[0-5]|2[0-4][0-9]|1?[0-9]{1,2})){3}\\b",
        0, PHI_IP, PHI_V_IPV4, 0.85f, PHI_S_SCAN_IPV4),
     V("(?:\\b[0-9A-Fa-f]{1,4}|::)(?::{1,2}[0-9A-Fa-f]{0,4}){2,7}(?:\\b|::)", 0, PHI_IP, PHI_V_IPV6,

@@ -227,6 +227,51 @@ static size_t url(const uint8_t *t, size_t len, size_t e)
     return NONE;
 }
 
+/* [A-Za-z0-9-]: a byte of a domain label. */
+static bool label_char(uint8_t c)
+{
+    return phi_is_alnum(c) || c == '-';
+}
+
+/* \b[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.(com|org|...|co\.uk|ca|de|fr)\b(/[^\s<>"']*)?
+ * without the path: the top-level domain ending at e (no name of the list is a
+ * suffix of another, so there is one), then the leftmost start in the run of
+ * labels before it. A '/' within reach to the left could make a longer match
+ * (a path after an earlier domain), and very long runs could leave the window
+ * the fallback scans: both go to the window scan. */
+static size_t domain(const uint8_t *t, size_t len, size_t e)
+{
+    static const char *const tld[] = {"com", "org",    "net",  "edu",   "gov", "io", "info", "biz",
+                                      "us",  "health", "care", "co.uk", "ca",  "de", "fr",   NULL};
+    if (e < len && phi_is_hs_word(t[e])) return NONE; /* \b after the domain */
+    size_t dot = NONE;
+    for (size_t k = 0; tld[k]; k++) {
+        size_t n = strlen(tld[k]);
+        if (e >= n + 2 && t[e - n - 1] == '.' && memcmp(t + e - n, tld[k], n) == 0) {
+            dot = e - n - 1;
+            break;
+        }
+    }
+    if (dot == NONE || !label_char(t[dot - 1])) return NONE;
+    /* the run of labels: label bytes and single dots */
+    size_t r = dot;
+    while (r > 0 && (label_char(t[r - 1]) || (t[r - 1] == '.' && t[r] != '.')))
+        r--;
+    if (e - r > 100) return NONE;
+    /* an earlier domain whose path runs to e: leave it to the window scan */
+    for (size_t q = r; q > 0; q--) {
+        uint8_t c = t[q - 1];
+        if (phi_is_hs_space(c) || c == '<' || c == '>' || c == '"' || c == '\'') break;
+        if (c == '/' || e - q >= 150) return NONE;
+    }
+    for (size_t p = r; p < dot; p++) {
+        if (t[p] == '.') continue;
+        bool w = phi_is_hs_word(t[p]);
+        if (p == 0 ? w : phi_is_hs_word(t[p - 1]) != w) return p;
+    }
+    return NONE;
+}
+
 size_t phi_start_fast(const uint8_t *t, size_t len, uint16_t pat, size_t end)
 {
     if (end == 0 || end > len ||
@@ -247,6 +292,7 @@ size_t phi_start_fast(const uint8_t *t, size_t len, uint16_t pat, size_t end)
     case PHI_S_NANP: return nanp(t, end);
     case PHI_S_GROUPS: return digit_groups(t, end);
     case PHI_S_URL: return url(t, len, end);
+    case PHI_S_DOMAIN: return domain(t, len, end);
     default: break; /* none, or a pattern matched in C (its start is known) */
     }
     return NONE;

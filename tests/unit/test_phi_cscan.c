@@ -287,6 +287,10 @@ TEST(start_finders_match_hyperscan)
                                      "xwww.",   "a",        "b.com",   "/x",      "9",
                                      "_",       "Www.",     "http:/",  "\xc3\xa9"};
     static const char *const us[] = {"", "", " ", "(", ")", "\"", "<", "'", ".", "/", "\n", "{"};
+    static const char *const nv[] = {"example", "a",  "b-c",   "-",    "com", "org",      "co",
+                                     "uk",      "us", "ca",    "care", "9",   "x_y",      "COM",
+                                     "de",      "fr", "co.uk", "info", "io",  "\xc3\xa9", "health"};
+    static const char *const ns_[] = {".", ".", ".", "..", "/", " ", "-", "", "_", "\"", "x", "\n"};
     static hits hs;
     char buf[512];
     unsigned seed = 99;
@@ -314,6 +318,10 @@ TEST(start_finders_match_hyperscan)
         case PHI_S_GROUPS:
             num = gnum, sep = gsep, nn = sizeof gnum / sizeof gnum[0];
             ns = sizeof gsep / sizeof gsep[0];
+            break;
+        case PHI_S_DOMAIN:
+            num = nv, sep = ns_, nn = sizeof nv / sizeof nv[0];
+            ns = sizeof ns_ / sizeof ns_[0];
             break;
         default: break;
         }
@@ -357,7 +365,7 @@ TEST(start_finders_match_hyperscan)
         hs_free_scratch(hss);
         hs_free_database(db);
     }
-    CHECK(pats >= 9);
+    CHECK(pats >= 10);
     CHECK_INT(bad, 0);
     CHECK(handled * 2 > total); /* the finders take most matches, not just a few */
     phi_detector_free(det);
