@@ -270,7 +270,15 @@ typedef struct phi_labels {
     uint16_t *order; /* phrase indices sorted by the hash of their first word */
     uint64_t *hash;  /* per phrase: hash of its first word */
     size_t n;        /* phrases */
+    /* One bit per (length, first letter, second letter) of the first words of
+     * the phrases and of the weak cues: most words of a text have no bit, and
+     * are passed over without hashing (PHI_LABELS_KEY gives the bit). */
+    uint8_t maybe[(16 * 26 * 27 + 7) / 8];
 } phi_labels;
+/* The bit of labels.maybe for a run of n (1..16) ASCII letters starting at p. */
+#define PHI_LABELS_KEY(p, n)                                                                       \
+    (((n)-1) * 26 * 27 + (size_t)(phi_lower((p)[0]) - 'a') * 27 +                                  \
+     ((n) > 1 ? (size_t)(phi_lower((p)[1]) - 'a') + 1 : 0))
 
 /* Build the phrase index. */
 int phi_labels_build(phi_labels *l);
