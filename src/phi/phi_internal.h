@@ -206,6 +206,7 @@ typedef enum phi_start {
     PHI_S_GROUPS,    /* "12 34 5678": digit groups */
     PHI_S_URL,       /* http://, https://, ftp://, www. and what follows */
     PHI_S_DOMAIN,    /* example.com (a path after it: window scan) */
+    PHI_S_PAREN,     /* (030) 1234-5678: an area code in parentheses */
     /* For patterns of kind PHI_PK_CSCAN: which C loop matches them. */
     PHI_S_SCAN_PREP,        /* "in X" (phi_city_prep_scan) */
     PHI_S_SCAN_SSN,         /* 123-45-6789 (phi_shapes_scan, as the rest) */

@@ -272,6 +272,29 @@ static size_t domain(const uint8_t *t, size_t len, size_t e)
     return NONE;
 }
 
+/* \([0-9]{2,4}\)\s?[0-9]{3,4}[\s-][0-9]{3,4}\b: each group is a whole run of
+ * digits (a longer run leaves a digit where a separator must be), so there is
+ * one parse, and it starts at the '('. */
+static size_t paren_phone(const uint8_t *t, size_t e)
+{
+    size_t n = run_back(t, e);
+    if (n < 3 || n > 4) return NONE;
+    size_t p = e - n;
+    if (p == 0 || !(phi_is_hs_space(t[p - 1]) || t[p - 1] == '-')) return NONE;
+    p--;
+    n = run_back(t, p);
+    if (n < 3 || n > 4) return NONE;
+    p -= n;
+    if (p >= 2 && phi_is_hs_space(t[p - 1]) && t[p - 2] == ')') p--;
+    if (p == 0 || t[p - 1] != ')') return NONE;
+    p--;
+    n = run_back(t, p);
+    if (n < 2 || n > 4) return NONE;
+    p -= n;
+    if (p == 0 || t[p - 1] != '(') return NONE;
+    return p - 1;
+}
+
 size_t phi_start_fast(const uint8_t *t, size_t len, uint16_t pat, size_t end)
 {
     if (end == 0 || end > len ||
@@ -293,6 +316,7 @@ size_t phi_start_fast(const uint8_t *t, size_t len, uint16_t pat, size_t end)
     case PHI_S_GROUPS: return digit_groups(t, end);
     case PHI_S_URL: return url(t, len, end);
     case PHI_S_DOMAIN: return domain(t, len, end);
+    case PHI_S_PAREN: return paren_phone(t, end);
     default: break; /* none, or a pattern matched in C (its start is known) */
     }
     return NONE;
