@@ -130,9 +130,9 @@ const phi_pattern phi_patterns[] = {
      CL, PHI_PK_VALUE, PHI_PHONE, PHI_V_PHONE, 0.85f, 0, PHI_S_NANP},
     CS("\\b[2-9][0-9]{2}-[0-9]{4}\\b", 0, PHI_PHONE, PHI_V_PHONE_LOOSE, 0.5f,
        PHI_S_SCAN_PHONE_DASH),
-    V("\\+[1-9][0-9]{0,2}[\\s.-]?(?:\\(0\\)\\s?)?(?:\\([0-9]{1,4}\\)\\s?)?[0-9]{1,4}(?:[\\s.-]?[0-"
-      "9]{2,4}){1,4}\\b",
-      0, PHI_PHONE, PHI_V_PHONE_LOOSE, 0.8f),
+    VS("\\+[1-9][0-9]{0,2}[\\s.-]?(?:\\(0\\)\\s?)?(?:\\([0-9]{1,4}\\)\\s?)?[0-9]{1,4}(?:[\\s.-]?[0-"
+       "9]{2,4}){1,4}\\b",
+       0, PHI_PHONE, PHI_V_PHONE_LOOSE, 0.8f, PHI_S_INTL),
     CS("\\b00?1-[0-9]{3}-[0-9]{3}-[0-9]{4}\\b", 0, PHI_PHONE, PHI_V_PHONE_LOOSE, 0.8f,
        PHI_S_SCAN_PHONE_001),
     V("\\b0[0-9]{2,4}[\\s.-][0-9]{2,4}(?:[\\s.-][0-9]{2,4}){1,3}\\b", 0, PHI_PHONE,

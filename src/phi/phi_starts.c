@@ -295,6 +295,97 @@ static size_t paren_phone(const uint8_t *t, size_t e)
     return p - 1;
 }
 
+/* [\s.-] */
+static bool phone_sep(uint8_t c)
+{
+    return phi_is_hs_space(c) || c == '.' || c == '-';
+}
+
+/* Does t[p, e) match ([\s.-]?[0-9]{2,4}){reps,4}, with reps more groups
+ * still required (backtracking over the optional separators and the group
+ * widths)? */
+static bool intl_groups(const uint8_t *t, size_t p, size_t e, int done)
+{
+    if (p == e) return done >= 1;
+    if (done == 4) return false;
+    for (int sep = 0; sep <= 1; sep++) {
+        size_t q = p;
+        if (sep) {
+            if (!phone_sep(t[q])) continue;
+            q++;
+        }
+        for (size_t n = 2; n <= 4 && q + n <= e; n++) {
+            if (!phi_is_digit(t[q + n - 1])) break;
+            if (n >= 2 && !phi_is_digit(t[q])) break;
+            if (intl_groups(t, q + n, e, done + 1)) return true;
+        }
+    }
+    return false;
+}
+
+/* Does t[p, e) match the rest of the international number after "+[1-9]":
+ * [0-9]{0,2}[\s.-]?(\(0\)\s?)?(\([0-9]{1,4}\)\s?)?[0-9]{1,4}(groups){1,4}? */
+static bool intl_rest(const uint8_t *t, size_t p, size_t e)
+{
+    for (size_t cc = 0; cc <= 2; cc++) { /* more country-code digits */
+        if (cc && (p + cc > e || !phi_is_digit(t[p + cc - 1]))) break;
+        for (int sep = 0; sep <= 1; sep++) {
+            size_t q = p + cc;
+            if (sep) {
+                if (q >= e || !phone_sep(t[q])) continue;
+                q++;
+            }
+            for (int zero = 0; zero <= 1; zero++) { /* (0) */
+                size_t r = q;
+                if (zero) {
+                    if (r + 3 > e || t[r] != '(' || t[r + 1] != '0' || t[r + 2] != ')') continue;
+                    r += 3;
+                }
+                for (int zsp = 0; zsp <= zero; zsp++) {
+                    size_t u = r;
+                    if (zsp) {
+                        if (u >= e || !phi_is_hs_space(t[u])) continue;
+                        u++;
+                    }
+                    for (size_t an = 0; an <= 4; an++) { /* (area), an digits; 0: none */
+                        size_t v = u;
+                        if (an) {
+                            if (v + an + 2 > e || t[v] != '(') continue;
+                            size_t k = 0;
+                            while (k < an && phi_is_digit(t[v + 1 + k]))
+                                k++;
+                            if (k < an || t[v + 1 + an] != ')') continue;
+                            v += an + 2;
+                        }
+                        for (int asp = 0; asp <= (an ? 1 : 0); asp++) {
+                            size_t x = v;
+                            if (asp) {
+                                if (x >= e || !phi_is_hs_space(t[x])) continue;
+                                x++;
+                            }
+                            for (size_t dn = 1; dn <= 4 && x + dn <= e; dn++) {
+                                if (!phi_is_digit(t[x + dn - 1])) break;
+                                if (intl_groups(t, x + dn, e, 0)) return true;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return false;
+}
+
+/* \+[1-9][0-9]{0,2}[\s.-]?(\(0\)\s?)?(\([0-9]{1,4}\)\s?)?[0-9]{1,4}([\s.-]?[0-9]{2,4}){1,4}\b:
+ * every match starts at a '+'; the leftmost '+' within the longest match (40
+ * bytes) from which the text matches up to e. */
+static size_t intl_phone(const uint8_t *t, size_t e)
+{
+    for (size_t p = e > 40 ? e - 40 : 0; p + 1 < e; p++)
+        if (t[p] == '+' && t[p + 1] >= '1' && t[p + 1] <= '9' && intl_rest(t, p + 2, e)) return p;
+    return NONE;
+}
+
 size_t phi_start_fast(const uint8_t *t, size_t len, uint16_t pat, size_t end)
 {
     if (end == 0 || end > len ||
@@ -317,6 +408,7 @@ size_t phi_start_fast(const uint8_t *t, size_t len, uint16_t pat, size_t end)
     case PHI_S_URL: return url(t, len, end);
     case PHI_S_DOMAIN: return domain(t, len, end);
     case PHI_S_PAREN: return paren_phone(t, end);
+    case PHI_S_INTL: return intl_phone(t, end);
     default: break; /* none, or a pattern matched in C (its start is known) */
     }
     return NONE;
