@@ -103,6 +103,34 @@ static bool is_month_word(const uint8_t *p, size_t n)
     return phi_in_list(w, m);
 }
 
+/* m/d/y followed by a time, \s{1,3}[0-9]{1,2}:[0-9]{2}(:[0-9]{2})?(\s?[AaPp][Mm])?,
+ * ending at e: peel the time from the right (each piece has one parse: the hour
+ * follows white space, the minutes and seconds a colon), then the date. */
+static size_t mdy_time(const uint8_t *t, size_t e)
+{
+    static const group_fn mdy[] = {month_ok, day_ok, year_mdy};
+    size_t p = e;
+    if (p >= 2 && phi_lower(t[p - 1]) == 'm' &&
+        (phi_lower(t[p - 2]) == 'a' || phi_lower(t[p - 2]) == 'p')) {
+        p -= 2;
+        if (p > 0 && phi_is_hs_space(t[p - 1])) p--;
+    }
+    if (run_back(t, p) != 2 || p < 3 || t[p - 3] != ':') return NONE;
+    p -= 3;
+    size_t n = run_back(t, p);
+    if (n == 2 && p >= 3 && t[p - 3] == ':') { /* seconds: these were the minutes */
+        p -= 3;
+        n = run_back(t, p);
+    }
+    if (n < 1 || n > 2) return NONE;
+    p -= n;
+    size_t sp = 0;
+    while (p > 0 && phi_is_hs_space(t[p - 1]) && sp < 4)
+        p--, sp++;
+    if (sp < 1 || sp > 3) return NONE;
+    return groups_back(t, p, 3, mdy, "/.-");
+}
+
 /* \bMON\.?\s{0,2}DAY(st|nd|rd|th)?\b(,?\s{0,2}((19|20)dd|'dd)\b)? */
 static size_t month_day(const uint8_t *t, size_t e)
 {
@@ -172,6 +200,41 @@ static size_t nanp(const uint8_t *t, size_t e)
         s1 = s0 - 1;
     if (s1 < s0 && s1 >= 1 && t[s1 - 1] == '+') s1--;
     return s1;
+}
+
+/* The extension of a NANP number, (\s{0,3}(x|ext\.?|extension)\s{0,3}[0-9]{1,5}),
+ * ending at e: the start of the number before it. The digits and each run of
+ * spaces are whole runs (a digit or a space left over could match nothing
+ * else), and the last byte of the word says which word it is. No layout
+ * without an extension can end at the same place (its last four digits would
+ * need three more right before them). */
+static bool starts_ci(const uint8_t *t, size_t len, size_t p, const char *lit, size_t n);
+
+static size_t nanp_ext(const uint8_t *t, size_t e)
+{
+    size_t n = run_back(t, e);
+    if (n < 1 || n > 5) return NONE;
+    size_t p = e - n, sp = 0;
+    while (p > 0 && phi_is_hs_space(t[p - 1]) && sp < 4)
+        p--, sp++;
+    if (sp > 3 || p == 0) return NONE;
+    static const char *const words[] = {"x", "ext", "ext.", "extension"};
+    size_t w;
+    switch (phi_lower(t[p - 1])) {
+    case 'x': w = 0; break;
+    case 't': w = 1; break;
+    case '.': w = 2; break;
+    case 'n': w = 3; break;
+    default: return NONE;
+    }
+    size_t wl = strlen(words[w]);
+    if (p < wl || !starts_ci(t, e, p - wl, words[w], wl)) return NONE;
+    p -= wl;
+    sp = 0;
+    while (p > 0 && phi_is_hs_space(t[p - 1]) && sp < 4)
+        p--, sp++;
+    if (sp > 3) return NONE;
+    return nanp(t, p);
 }
 
 /* \b[0-9]{2,4}(\s[0-9]{2,4}){1,3}\b */
@@ -397,13 +460,19 @@ size_t phi_start_fast(const uint8_t *t, size_t len, uint16_t pat, size_t end)
     static const group_fn md[] = {month_ok, day_ok};
     static const group_fn my[] = {month_ok, year4};
     switch ((phi_start)phi_patterns[pat].start) {
-    case PHI_S_MDY: return groups_back(t, end, 3, mdy, "/.-");
+    case PHI_S_MDY: {
+        size_t st = groups_back(t, end, 3, mdy, "/.-");
+        return st != NONE ? st : mdy_time(t, end);
+    }
     case PHI_S_DMY: return groups_back(t, end, 3, dmy, "/.-");
     case PHI_S_YMD: return groups_back(t, end, 3, ymd, "/.-");
     case PHI_S_MD: return groups_back(t, end, 2, md, "/");
     case PHI_S_MY: return groups_back(t, end, 2, my, "/-");
     case PHI_S_MONTH_DAY: return month_day(t, end);
-    case PHI_S_NANP: return nanp(t, end);
+    case PHI_S_NANP: {
+        size_t st = nanp(t, end);
+        return st != NONE ? st : nanp_ext(t, end);
+    }
     case PHI_S_GROUPS: return digit_groups(t, end);
     case PHI_S_URL: return url(t, len, end);
     case PHI_S_DOMAIN: return domain(t, len, end);

@@ -294,6 +294,14 @@ TEST(start_finders_match_hyperscan)
                                      "de",      "fr", "co.uk", "info", "io",  "\xc3\xa9", "health"};
     static const char *const qv[] = {"030", "12", "1234", "617", "5", "12345", "0142", "a1"};
     static const char *const qs[] = {"(", ")", ") ", "-", " ", "(", ")", "-", "\t", "", "_"};
+    /* dates followed by times, numbers followed by extensions (every other text) */
+    static const char *const tnum[] = {"7",  "07", "12", "22",   "31", "2021", "21", "10",
+                                       "30", "45", "9",  "1999", "13", "5",    "123"};
+    static const char *const tsep[] = {"/",  "-",   ".",  " ",    "  ", ":", ":", " AM",
+                                       "am", " pm", "PM", "    ", "\t", "/", " ", "a"};
+    static const char *const xsep[] = {"-",    ".",     " ",     "x",         "X",  "ext",
+                                       "ext.", "Ext. ", " ext ", "extension", "  ", "   x",
+                                       "\t",   " ",     "-",     "ex"};
     static const char *const ns_[] = {".", ".", ".", "..", "/", " ", "-", "", "_", "\"", "x", "\n"};
     static hits hs;
     char buf[512];
@@ -345,16 +353,25 @@ TEST(start_finders_match_hyperscan)
                   HS_SUCCESS);
         CHECK_INT(hs_alloc_scratch(db, &hss), HS_SUCCESS);
         /* the parenthesized layout needs a rare order of pieces: more texts */
-        int iters = phi_patterns[pat].start == PHI_S_PAREN || phi_patterns[pat].start == PHI_S_INTL
-                        ? 300000
-                        : 30000;
+        int iters =
+            phi_patterns[pat].start == PHI_S_PAREN || phi_patterns[pat].start == PHI_S_INTL ||
+                    phi_patterns[pat].start == PHI_S_MDY || phi_patterns[pat].start == PHI_S_NANP
+                ? 300000
+                : 30000;
         for (int it = 0; it < iters && bad < 5; it++) {
             size_t len = 0;
             seed = seed * 1103515245u + 12345u;
             int n = 1 + (int)((seed >> 16) % 12);
+            const char *const *fnum = num, *const *fsep = sep;
+            size_t fnn = nn, fns = ns;
+            if ((it & 1) && phi_patterns[pat].start == PHI_S_MDY)
+                fnum = tnum, fsep = tsep, fnn = sizeof tnum / sizeof tnum[0],
+                fns = sizeof tsep / sizeof tsep[0];
+            if ((it & 1) && phi_patterns[pat].start == PHI_S_NANP)
+                fsep = xsep, fns = sizeof xsep / sizeof xsep[0];
             for (int k = 0; k < n; k++) {
                 seed = seed * 1103515245u + 12345u;
-                const char *w = (k & 1) ? sep[(seed >> 16) % ns] : num[(seed >> 16) % nn];
+                const char *w = (k & 1) ? fsep[(seed >> 16) % fns] : fnum[(seed >> 16) % fnn];
                 memcpy(buf + len, w, strlen(w));
                 len += strlen(w);
             }
