@@ -208,6 +208,7 @@ typedef enum phi_start {
     PHI_S_DOMAIN,    /* example.com (a path after it: window scan) */
     PHI_S_PAREN,     /* (030) 1234-5678: an area code in parentheses */
     PHI_S_INTL,      /* +41 (0)69 979 80 58: international numbers */
+    PHI_S_DAY_MONTH, /* "22 May", "3rd of March 2021", "4-Feb-21" */
     /* For patterns of kind PHI_PK_CSCAN: which C loop matches them. */
     PHI_S_SCAN_PREP,        /* "in X" (phi_city_prep_scan) */
     PHI_S_SCAN_SSN,         /* 123-45-6789 (phi_shapes_scan, as the rest) */

@@ -96,9 +96,9 @@ const phi_pattern phi_patterns[] = {
     VS("\\b" MM "[/-](?:19|20)[0-9]{2}\\b", 0, PHI_DATE, PHI_V_DATE_MY, 0.8f, PHI_S_MY),
     VS("\\b" MON "\\.?\\s{0,2}" DAY ORD "?\\b(?:,?\\s{0,2}(?:(?:19|20)[0-9]{2}|'[0-9]{2})\\b)?", CL,
        PHI_DATE, PHI_V_DATE_TEXT, 0.9f, PHI_S_MONTH_DAY),
-    V("\\b" DAY ORD "?(?:\\s{1,3}of)?[\\s-]{1,2}" MON
-      "\\b\\.?(?:[\\s,-]{1,3}(?:(?:19|20)?[0-9]{2})\\b)?",
-      CL, PHI_DATE, PHI_V_DATE_TEXT, 0.85f),
+    VS("\\b" DAY ORD "?(?:\\s{1,3}of)?[\\s-]{1,2}" MON
+       "\\b\\.?(?:[\\s,-]{1,3}(?:(?:19|20)?[0-9]{2})\\b)?",
+       CL, PHI_DATE, PHI_V_DATE_TEXT, 0.85f, PHI_S_DAY_MONTH),
     V("\\b" MON "\\.?,?\\s{1,2}(?:of\\s)?(?:(?:19|20)[0-9]{2}|'[0-9]{2})\\b", CL, PHI_DATE,
       PHI_V_DATE_TEXT, 0.85f),
     V("\\b(?:in|since|during|until|till|by|of|early|late|mid|last|next|this|before|after)[\\s-]"

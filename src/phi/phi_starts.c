@@ -449,6 +449,86 @@ static size_t intl_phone(const uint8_t *t, size_t e)
     return NONE;
 }
 
+/* Does t[p, e) match [\s,-]{1,3}(19|20)?[0-9]{2} (the year after a day and month)? */
+static bool dm_year(const uint8_t *t, size_t p, size_t e)
+{
+    for (size_t k = 1; k <= 3 && p + k < e; k++) {
+        uint8_t c = t[p + k - 1];
+        if (!phi_is_hs_space(c) && c != ',' && c != '-') break;
+        size_t y = p + k, n = e - y;
+        if ((n == 2 ||
+             (n == 4 && (t[y] == '1' || t[y] == '2') && t[y + 1] == (t[y] == '1' ? '9' : '0'))) &&
+            run_back(t, e) >= n)
+            return true;
+    }
+    return false;
+}
+
+/* Does t[p, e) match MON\b\.?(year)? (caseless month names)? */
+static bool dm_month(const uint8_t *t, size_t p, size_t e)
+{
+    static const char *const m[] = {
+        "jan", "january", "feb", "february", "mar", "march",    "apr", "april", "may",
+        "jun", "june",    "jul", "july",     "aug", "august",   "sep", "sept",  "september",
+        "oct", "october", "nov", "november", "dec", "december", NULL};
+    for (size_t k = 0; m[k]; k++) {
+        size_t n = strlen(m[k]);
+        if (p + n > e || !starts_ci(t, e, p, m[k], n)) continue;
+        size_t q = p + n;
+        if (q < e && phi_is_hs_word(t[q])) continue; /* \b after the month */
+        if (q == e || dm_year(t, q, e)) return true;
+        if (t[q] == '.' && (q + 1 == e || dm_year(t, q + 1, e))) return true;
+    }
+    return false;
+}
+
+/* Does t[p, e) match DAY(st|nd|rd|th)?(\s{1,3}of)?[\s-]{1,2}MON... ? */
+static bool dm_at(const uint8_t *t, size_t p, size_t e)
+{
+    for (size_t d = 1; d <= 2 && p + d < e; d++) {
+        if ((d == 2 && !phi_is_digit(t[p + 1])) || !day_ok(t + p, d)) continue;
+        size_t q0 = p + d;
+        static const char *const ord[] = {"st", "nd", "rd", "th"};
+        for (int o = -1; o < 4; o++) {
+            size_t q = q0;
+            if (o >= 0) {
+                if (!starts_ci(t, e, q, ord[o], 2)) continue;
+                q += 2;
+            }
+            for (size_t of = 0; of <= 3; of++) { /* 0: no "of"; else the spaces before it */
+                size_t r = q;
+                if (of) {
+                    size_t k = 0;
+                    while (k < of && r + k < e && phi_is_hs_space(t[r + k]))
+                        k++;
+                    if (k < of || !starts_ci(t, e, r + of, "of", 2)) continue;
+                    r += of + 2;
+                }
+                for (size_t sp = 1; sp <= 2 && r + sp < e; sp++) {
+                    uint8_t c = t[r + sp - 1];
+                    if (!phi_is_hs_space(c) && c != '-') break;
+                    if (dm_month(t, r + sp, e)) return true;
+                }
+            }
+        }
+    }
+    return false;
+}
+
+/* \bDAY ORD?(\s{1,3}of)?[\s-]{1,2}MON\b\.?([\s,-]{1,3}((19|20)?[0-9]{2})\b)?: the
+ * leftmost day at a word boundary from which a small backtracking matcher
+ * reaches e. A match can be 28 bytes long; one that long that starts right
+ * after a '_' (where the fallback's window would see a boundary that the
+ * text does not have) is left to the window scan. */
+static size_t day_month(const uint8_t *t, size_t e)
+{
+    enum { W = 28 };
+    if (e > W && phi_is_digit(t[e - W]) && phi_is_hs_word(t[e - W - 1])) return NONE;
+    for (size_t p = e > W ? e - W : 0; p < e; p++)
+        if (phi_is_digit(t[p]) && boundary_before(t, p) && dm_at(t, p, e)) return p;
+    return NONE;
+}
+
 size_t phi_start_fast(const uint8_t *t, size_t len, uint16_t pat, size_t end)
 {
     if (end == 0 || end > len ||
@@ -478,6 +558,7 @@ size_t phi_start_fast(const uint8_t *t, size_t len, uint16_t pat, size_t end)
     case PHI_S_DOMAIN: return domain(t, len, end);
     case PHI_S_PAREN: return paren_phone(t, end);
     case PHI_S_INTL: return intl_phone(t, end);
+    case PHI_S_DAY_MONTH: return day_month(t, end);
     default: break; /* none, or a pattern matched in C (its start is known) */
     }
     return NONE;
