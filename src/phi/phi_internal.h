@@ -196,19 +196,21 @@ typedef struct phi_pattern {
 /* Start finders of frequent value patterns (phi_starts.c). */
 typedef enum phi_start {
     PHI_S_NONE = 0,
-    PHI_S_MDY,       /* m/d/y (a time after it: window scan) */
-    PHI_S_DMY,       /* d/m/yyyy */
-    PHI_S_YMD,       /* yyyy-m-d (a time after it: window scan) */
-    PHI_S_MD,        /* m/d */
-    PHI_S_MY,        /* m/yyyy */
-    PHI_S_MONTH_DAY, /* "Jan 5", "March 3rd, 2021" */
-    PHI_S_NANP,      /* (617) 555-0142, 617-555-0142, +1 617 555 0142 (extensions: window scan) */
-    PHI_S_GROUPS,    /* "12 34 5678": digit groups */
-    PHI_S_URL,       /* http://, https://, ftp://, www. and what follows */
-    PHI_S_DOMAIN,    /* example.com (a path after it: window scan) */
-    PHI_S_PAREN,     /* (030) 1234-5678: an area code in parentheses */
-    PHI_S_INTL,      /* +41 (0)69 979 80 58: international numbers */
-    PHI_S_DAY_MONTH, /* "22 May", "3rd of March 2021", "4-Feb-21" */
+    PHI_S_MDY,        /* m/d/y (a time after it: window scan) */
+    PHI_S_DMY,        /* d/m/yyyy */
+    PHI_S_YMD,        /* yyyy-m-d (a time after it: window scan) */
+    PHI_S_MD,         /* m/d */
+    PHI_S_MY,         /* m/yyyy */
+    PHI_S_MONTH_DAY,  /* "Jan 5", "March 3rd, 2021" */
+    PHI_S_NANP,       /* (617) 555-0142, 617-555-0142, +1 617 555 0142 (extensions: window scan) */
+    PHI_S_GROUPS,     /* "12 34 5678": digit groups */
+    PHI_S_URL,        /* http://, https://, ftp://, www. and what follows */
+    PHI_S_DOMAIN,     /* example.com (a path after it: window scan) */
+    PHI_S_PAREN,      /* (030) 1234-5678: an area code in parentheses */
+    PHI_S_INTL,       /* +41 (0)69 979 80 58: international numbers */
+    PHI_S_DAY_MONTH,  /* "22 May", "3rd of March 2021", "4-Feb-21" */
+    PHI_S_MONTH_YEAR, /* "March 2020", "Dec. of 2019", "Jan '21" */
+    PHI_S_AGE,        /* "92-year-old", "101 y/o" */
     /* For patterns of kind PHI_PK_CSCAN: which C loop matches them. */
     PHI_S_SCAN_PREP,        /* "in X" (phi_city_prep_scan) */
     PHI_S_SCAN_SSN,         /* 123-45-6789 (phi_shapes_scan, as the rest) */

@@ -99,8 +99,8 @@ const phi_pattern phi_patterns[] = {
     VS("\\b" DAY ORD "?(?:\\s{1,3}of)?[\\s-]{1,2}" MON
        "\\b\\.?(?:[\\s,-]{1,3}(?:(?:19|20)?[0-9]{2})\\b)?",
        CL, PHI_DATE, PHI_V_DATE_TEXT, 0.85f, PHI_S_DAY_MONTH),
-    V("\\b" MON "\\.?,?\\s{1,2}(?:of\\s)?(?:(?:19|20)[0-9]{2}|'[0-9]{2})\\b", CL, PHI_DATE,
-      PHI_V_DATE_TEXT, 0.85f),
+    VS("\\b" MON "\\.?,?\\s{1,2}(?:of\\s)?(?:(?:19|20)[0-9]{2}|'[0-9]{2})\\b", CL, PHI_DATE,
+       PHI_V_DATE_TEXT, 0.85f, PHI_S_MONTH_YEAR),
     V("\\b(?:in|since|during|until|till|by|of|early|late|mid|last|next|this|before|after)[\\s-]"
       "{1,3}" MONFULL "\\b",
       0, PHI_DATE, PHI_V_MONTH_ONLY, 0.7f),
@@ -114,9 +114,9 @@ const phi_pattern phi_patterns[] = {
       ",?\\s{1,3}(?:of\\s{1,3})?(?:19|20)[0-9]{2}\\b",
       0, PHI_DATE, PHI_V_PLAIN, 0.9f),
     /* ---- ages over 89 ---- */
-    V("\\b(?:9[0-9]|1[01][0-9])(?:\\s{0,3}-\\s{0,3}|\\s{1,3})?(?:y/"
-      "?o\\b|y\\.o\\.|yo\\b|yrs?\\b|years?\\b|year-old|yr-old|-year)",
-      CL, PHI_AGE, PHI_V_AGE, 0.9f),
+    VS("\\b(?:9[0-9]|1[01][0-9])(?:\\s{0,3}-\\s{0,3}|\\s{1,3})?(?:y/"
+       "?o\\b|y\\.o\\.|yo\\b|yrs?\\b|years?\\b|year-old|yr-old|-year)",
+       CL, PHI_AGE, PHI_V_AGE, 0.9f, PHI_S_AGE),
     V("\\b(?:age[ds]?|aged|age:)\\s{0,3}:?\\s{0,3}(?:9[0-9]|1[01][0-9])\\b", CL, PHI_AGE, PHI_V_AGE,
       0.9f),
     V("\\b(?:9[0-9]|1[01][0-9])\\s{0,3}(?:M|F|yM|yF)\\b", 0, PHI_AGE, PHI_V_AGE, 0.6f),

@@ -529,6 +529,105 @@ static size_t day_month(const uint8_t *t, size_t e)
     return NONE;
 }
 
+/* Does t[p, e) match MON\.?,?\s{1,2}(of\s)?((19|20)[0-9]{2}|'[0-9]{2})? */
+static bool my_at(const uint8_t *t, size_t p, size_t e)
+{
+    static const char *const m[] = {
+        "jan", "january", "feb", "february", "mar", "march",    "apr", "april", "may",
+        "jun", "june",    "jul", "july",     "aug", "august",   "sep", "sept",  "september",
+        "oct", "october", "nov", "november", "dec", "december", NULL};
+    size_t n = run_back(t, e), y; /* the year: a whole run of digits */
+    if (n == 4 && year4(t + e - 4, 4))
+        y = e - 4;
+    else if (n == 2 && e >= 3 && t[e - 3] == '\'')
+        y = e - 3;
+    else
+        return false;
+    for (size_t k = 0; m[k]; k++) {
+        size_t l = strlen(m[k]);
+        if (p + l > y || !starts_ci(t, y, p, m[k], l)) continue;
+        size_t q0 = p + l;
+        for (int dot = 0; dot <= 1; dot++) {
+            size_t q1 = q0;
+            if (dot) {
+                if (t[q1] != '.') continue;
+                q1++;
+            }
+            for (int comma = 0; comma <= 1; comma++) {
+                size_t q2 = q1;
+                if (comma) {
+                    if (q2 >= y || t[q2] != ',') continue;
+                    q2++;
+                }
+                for (size_t sp = 1; sp <= 2 && q2 + sp <= y; sp++) {
+                    if (!phi_is_hs_space(t[q2 + sp - 1])) break;
+                    size_t q3 = q2 + sp;
+                    if (q3 == y) return true;
+                    if (q3 + 3 == y && starts_ci(t, y, q3, "of", 2) && phi_is_hs_space(t[q3 + 2]))
+                        return true;
+                }
+            }
+        }
+    }
+    return false;
+}
+
+/* \bMON\.?,?\s{1,2}(of\s)?((19|20)[0-9]{2}|'[0-9]{2})\b: the leftmost month word
+ * at a word boundary from which the rest matches up to e (20 bytes at most). */
+static size_t month_year(const uint8_t *t, size_t e)
+{
+    enum { W = 20 };
+    if (e > W && phi_is_alpha(t[e - W]) && phi_is_hs_word(t[e - W - 1])) return NONE;
+    for (size_t p = e > W ? e - W : 0; p < e; p++)
+        if (phi_is_alpha(t[p]) && boundary_before(t, p) && my_at(t, p, e)) return p;
+    return NONE;
+}
+
+/* \b(9[0-9]|1[01][0-9])(\s{0,3}-\s{0,3}|\s{1,3})?(y/?o\b|y\.o\.|yo\b|yrs?\b|years?\b|
+ * year-old|yr-old|-year): the leftmost number at a word boundary from which a
+ * separator and a suffix reach e exactly (18 bytes at most). */
+static size_t age(const uint8_t *t, size_t e)
+{
+    enum { W = 18 };
+    static const char *const suf[] = {"y/o",  "yo",    "y.o.",     "yr",     "yrs",
+                                      "year", "years", "year-old", "yr-old", "-year"};
+    if (e > W && phi_is_digit(t[e - W]) && phi_is_hs_word(t[e - W - 1])) return NONE;
+    for (size_t p = e > W ? e - W : 0; p + 2 < e; p++) {
+        if (!phi_is_digit(t[p]) || !boundary_before(t, p)) continue;
+        size_t d = 0;
+        if (t[p] == '9' && phi_is_digit(t[p + 1]))
+            d = 2;
+        else if (t[p] == '1' && (t[p + 1] == '0' || t[p + 1] == '1') && phi_is_digit(t[p + 2]))
+            d = 3;
+        if (!d) continue;
+        size_t q = p + d;
+        /* the separator: none, \s{1,3}, or \s{0,3}-\s{0,3}; then a suffix ending at e */
+        for (size_t a = 0; a <= 3 && q + a < e; a++) {
+            if (a && !phi_is_hs_space(t[q + a - 1])) break;
+            for (int dash = 0; dash <= 1; dash++) {
+                size_t r = q + a;
+                if (dash) {
+                    if (t[r] != '-') continue;
+                    r++;
+                    for (size_t b = 0; b <= 3 && r + b <= e; b++) {
+                        if (b && !phi_is_hs_space(t[r + b - 1])) break;
+                        for (size_t k = 0; k < sizeof suf / sizeof suf[0]; k++) {
+                            size_t l = strlen(suf[k]);
+                            if (r + b + l == e && starts_ci(t, e, r + b, suf[k], l)) return p;
+                        }
+                    }
+                } else {
+                    for (size_t k = 0; k < sizeof suf / sizeof suf[0]; k++) {
+                        size_t l = strlen(suf[k]);
+                        if (r + l == e && starts_ci(t, e, r, suf[k], l)) return p;
+                    }
+                }
+            }
+        }
+    }
+    return NONE;
+}
+
 size_t phi_start_fast(const uint8_t *t, size_t len, uint16_t pat, size_t end)
 {
     if (end == 0 || end > len ||
@@ -559,6 +658,8 @@ size_t phi_start_fast(const uint8_t *t, size_t len, uint16_t pat, size_t end)
     case PHI_S_PAREN: return paren_phone(t, end);
     case PHI_S_INTL: return intl_phone(t, end);
     case PHI_S_DAY_MONTH: return day_month(t, end);
+    case PHI_S_MONTH_YEAR: return month_year(t, end);
+    case PHI_S_AGE: return age(t, end);
     default: break; /* none, or a pattern matched in C (its start is known) */
     }
     return NONE;

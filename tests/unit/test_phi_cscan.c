@@ -307,6 +307,14 @@ TEST(start_finders_match_hyperscan)
         "of", "Jan", "January", "sept", "MAY", "Dec", "21", "2021", "1999", "19",  "x"};
     static const char *const dmsep[] = {" ", "  ", "   ", "-",   "--", ".", ", ",
                                         ",", "-",  "",    " - ", "\t", "_"};
+    static const char *const mynum[] = {"Jan",  "January", "sept", "MAY", "Dec", "of",  "2021",
+                                        "1999", "'21",     "'9",   "21",  "x",   "1850"};
+    static const char *const mysep[] = {" ",  "  ", ".",  ",",   ", ", ". ",
+                                        ".,", "",   "\t", "   ", "_"};
+    static const char *const agnum[] = {
+        "92", "95",  "101",  "119",   "120",      "9",      "89",    "y/o", "yo", "y.o.",
+        "yr", "yrs", "year", "years", "year-old", "yr-old", "-year", "YO",  "old"};
+    static const char *const agsep[] = {"", " ", "  ", "-", " - ", "   ", "\t", "_", "/", "    "};
     static const char *const ns_[] = {".", ".", ".", "..", "/", " ", "-", "", "_", "\"", "x", "\n"};
     static hits hs;
     char buf[512];
@@ -327,6 +335,14 @@ TEST(start_finders_match_hyperscan)
         case PHI_S_NANP:
             num = pnum, sep = psep, nn = sizeof pnum / sizeof pnum[0];
             ns = sizeof psep / sizeof psep[0];
+            break;
+        case PHI_S_MONTH_YEAR:
+            num = mynum, sep = mysep, nn = sizeof mynum / sizeof mynum[0];
+            ns = sizeof mysep / sizeof mysep[0];
+            break;
+        case PHI_S_AGE:
+            num = agnum, sep = agsep, nn = sizeof agnum / sizeof agnum[0];
+            ns = sizeof agsep / sizeof agsep[0];
             break;
         case PHI_S_DAY_MONTH:
             num = dmnum, sep = dmsep, nn = sizeof dmnum / sizeof dmnum[0];
@@ -365,7 +381,9 @@ TEST(start_finders_match_hyperscan)
         int iters =
             phi_patterns[pat].start == PHI_S_PAREN || phi_patterns[pat].start == PHI_S_INTL ||
                     phi_patterns[pat].start == PHI_S_MDY || phi_patterns[pat].start == PHI_S_NANP ||
-                    phi_patterns[pat].start == PHI_S_DAY_MONTH
+                    phi_patterns[pat].start == PHI_S_DAY_MONTH ||
+                    phi_patterns[pat].start == PHI_S_MONTH_YEAR ||
+                    phi_patterns[pat].start == PHI_S_AGE
                 ? 300000
                 : 30000;
         for (int it = 0; it < iters && bad < 5; it++) {
@@ -408,7 +426,7 @@ TEST(start_finders_match_hyperscan)
         hs_free_scratch(hss);
         hs_free_database(db);
     }
-    CHECK(pats >= 13);
+    CHECK(pats >= 15);
     CHECK_INT(bad, 0);
     CHECK(handled * 2 > total); /* the finders take most matches, not just a few */
     phi_detector_free(det);
