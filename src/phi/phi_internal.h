@@ -211,6 +211,9 @@ typedef enum phi_start {
     PHI_S_DAY_MONTH,  /* "22 May", "3rd of March 2021", "4-Feb-21" */
     PHI_S_MONTH_YEAR, /* "March 2020", "Dec. of 2019", "Jan '21" */
     PHI_S_AGE,        /* "92-year-old", "101 y/o" */
+    PHI_S_IN_MONTH,   /* "in March", "since December" */
+    PHI_S_ON_THE,     /* "on the 3rd", "since 21st" */
+    PHI_S_AGE_LABEL,  /* "age 92", "aged: 101" */
     /* For patterns of kind PHI_PK_CSCAN: which C loop matches them. */
     PHI_S_SCAN_PREP,        /* "in X" (phi_city_prep_scan) */
     PHI_S_SCAN_SSN,         /* 123-45-6789 (phi_shapes_scan, as the rest) */

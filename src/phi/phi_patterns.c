@@ -101,11 +101,11 @@ const phi_pattern phi_patterns[] = {
        CL, PHI_DATE, PHI_V_DATE_TEXT, 0.85f, PHI_S_DAY_MONTH),
     VS("\\b" MON "\\.?,?\\s{1,2}(?:of\\s)?(?:(?:19|20)[0-9]{2}|'[0-9]{2})\\b", CL, PHI_DATE,
        PHI_V_DATE_TEXT, 0.85f, PHI_S_MONTH_YEAR),
-    V("\\b(?:in|since|during|until|till|by|of|early|late|mid|last|next|this|before|after)[\\s-]"
-      "{1,3}" MONFULL "\\b",
-      0, PHI_DATE, PHI_V_MONTH_ONLY, 0.7f),
-    V("\\b(?:on|the|of|by|since|until)\\s{1,3}(?:the\\s{1,3})?(?:[1-9]|[12][0-9]|3[01])" ORD "\\b",
-      CL, PHI_DATE, PHI_V_ORDINAL, 0.7f),
+    VS("\\b(?:in|since|during|until|till|by|of|early|late|mid|last|next|this|before|after)[\\s-]"
+       "{1,3}" MONFULL "\\b",
+       0, PHI_DATE, PHI_V_MONTH_ONLY, 0.7f, PHI_S_IN_MONTH),
+    VS("\\b(?:on|the|of|by|since|until)\\s{1,3}(?:the\\s{1,3})?(?:[1-9]|[12][0-9]|3[01])" ORD "\\b",
+       CL, PHI_DATE, PHI_V_ORDINAL, 0.7f, PHI_S_ON_THE),
     V("\\b(?:Christmas(?: Eve| Day)?|Thanksgiving(?: Day)?|Easter(?: Sunday)?|New Year'?s(?: Day| "
       "Eve)?|"
       "Independence Day|July 4th|Fourth of July|Labor Day|Memorial Day|Halloween|Valentine'?s Day|"
@@ -117,8 +117,8 @@ const phi_pattern phi_patterns[] = {
     VS("\\b(?:9[0-9]|1[01][0-9])(?:\\s{0,3}-\\s{0,3}|\\s{1,3})?(?:y/"
        "?o\\b|y\\.o\\.|yo\\b|yrs?\\b|years?\\b|year-old|yr-old|-year)",
        CL, PHI_AGE, PHI_V_AGE, 0.9f, PHI_S_AGE),
-    V("\\b(?:age[ds]?|aged|age:)\\s{0,3}:?\\s{0,3}(?:9[0-9]|1[01][0-9])\\b", CL, PHI_AGE, PHI_V_AGE,
-      0.9f),
+    VS("\\b(?:age[ds]?|aged|age:)\\s{0,3}:?\\s{0,3}(?:9[0-9]|1[01][0-9])\\b", CL, PHI_AGE,
+       PHI_V_AGE, 0.9f, PHI_S_AGE_LABEL),
     V("\\b(?:9[0-9]|1[01][0-9])\\s{0,3}(?:M|F|yM|yF)\\b", 0, PHI_AGE, PHI_V_AGE, 0.6f),
     V("\\bin\\s{1,3}(?:his|her|their)\\s{1,3}(?:early\\s{1,3}|mid[\\s-]|late\\s{1,3})?(?:90|100)'?"
       "s\\b",

@@ -628,6 +628,112 @@ static size_t age(const uint8_t *t, size_t e)
     return NONE;
 }
 
+/* Is t[a, b) exactly one of the words of list (compared ignoring case, or not)? */
+static bool word_in(const uint8_t *t, size_t a, size_t b, const char *const *list, bool ci)
+{
+    for (size_t k = 0; list[k]; k++) {
+        size_t n = strlen(list[k]);
+        if (n != b - a) continue;
+        if (ci ? starts_ci(t, b, a, list[k], n) : memcmp(t + a, list[k], n) == 0) return true;
+    }
+    return false;
+}
+
+/* Start of the run of letters ending at e. */
+static size_t letters_back(const uint8_t *t, size_t e)
+{
+    while (e > 0 && phi_is_alpha(t[e - 1]))
+        e--;
+    return e;
+}
+
+/* \b(in|since|...|after)[\s-]{1,3}MONFULL\b (case as written): the month and the
+ * cue are whole runs of letters (a letter before either would leave no
+ * separator or no boundary), and so is the run of separators between. */
+static size_t in_month(const uint8_t *t, size_t e)
+{
+    static const char *const months[] = {"January", "February", "March",    "April",
+                                         "June",    "July",     "August",   "September",
+                                         "October", "November", "December", NULL};
+    static const char *const cues[] = {"in",   "since",  "during", "until", "till", "by",
+                                       "of",   "early",  "late",   "mid",   "last", "next",
+                                       "this", "before", "after",  NULL};
+    size_t m = letters_back(t, e);
+    if (!word_in(t, m, e, months, false)) return NONE;
+    size_t p = m, k = 0;
+    while (p > 0 && (phi_is_hs_space(t[p - 1]) || t[p - 1] == '-') && k < 4)
+        p--, k++;
+    if (k < 1 || k > 3) return NONE;
+    size_t c = letters_back(t, p);
+    if (!word_in(t, c, p, cues, false) || !boundary_before(t, c)) return NONE;
+    return c;
+}
+
+/* \b(on|the|of|by|since|until)\s{1,3}(the\s{1,3})?([1-9]|[12][0-9]|3[01])ORD\b
+ * (any case): the day and each run of spaces are whole runs; "on the 3rd"
+ * starts at "on", "the 3rd" alone at "the". */
+static size_t on_the(const uint8_t *t, size_t e)
+{
+    static const char *const cues[] = {"on", "the", "of", "by", "since", "until", NULL};
+    static const char *const ords[] = {"st", "nd", "rd", "th", NULL};
+    if (e < 3 || !word_in(t, e - 2, e, ords, true)) return NONE;
+    size_t p = e - 2, n = run_back(t, p);
+    if (n < 1 || n > 2) return NONE;
+    if (n == 1 ? t[p - 1] == '0'
+               : !(t[p - 2] == '1' || t[p - 2] == '2' || (t[p - 2] == '3' && t[p - 1] <= '1')))
+        return NONE;
+    p -= n;
+    size_t k = 0;
+    while (p > 0 && phi_is_hs_space(t[p - 1]) && k < 4)
+        p--, k++;
+    if (k < 1 || k > 3) return NONE;
+    size_t w1 = letters_back(t, p);
+    if (!word_in(t, w1, p, cues, true) || !boundary_before(t, w1)) return NONE;
+    if (p - w1 == 3 && starts_ci(t, p, w1, "the", 3)) { /* a cue before "the"? */
+        size_t q = w1;
+        k = 0;
+        while (q > 0 && phi_is_hs_space(t[q - 1]) && k < 4)
+            q--, k++;
+        size_t w2 = letters_back(t, q);
+        if (k >= 1 && k <= 3 && word_in(t, w2, q, cues, true) && boundary_before(t, w2)) return w2;
+    }
+    return w1;
+}
+
+/* \b(age[ds]?|aged|age:)\s{0,3}:?\s{0,3}(9[0-9]|1[01][0-9])\b (any case): the
+ * number is a whole run of digits, the word a whole run of letters. */
+static size_t age_label(const uint8_t *t, size_t e)
+{
+    static const char *const words[] = {"age", "ages", "aged", NULL};
+    size_t n = run_back(t, e);
+    if (n == 2 ? t[e - 2] != '9'
+               : n != 3 || t[e - 3] != '1' || (t[e - 2] != '0' && t[e - 2] != '1'))
+        return NONE;
+    size_t g = e - n; /* the gap [w, g) between the word and the number */
+    size_t w = g;
+    while (w > 0 && (phi_is_hs_space(t[w - 1]) || t[w - 1] == ':') && g - w < 8)
+        w--;
+    size_t a = letters_back(t, w);
+    if (!word_in(t, a, w, words, true) || !boundary_before(t, a)) return NONE;
+    /* the gap: (':' after "age")? \s{0,3} ':'? \s{0,3} */
+    for (int lab = 0; lab <= 1; lab++) {
+        size_t i = w;
+        if (lab) {
+            if (w - a != 3 || i >= g || t[i] != ':') continue;
+            i++;
+        }
+        size_t k = 0;
+        while (i < g && phi_is_hs_space(t[i]) && k < 3)
+            i++, k++;
+        if (i < g && t[i] == ':') i++;
+        k = 0;
+        while (i < g && phi_is_hs_space(t[i]) && k < 3)
+            i++, k++;
+        if (i == g) return a;
+    }
+    return NONE;
+}
+
 size_t phi_start_fast(const uint8_t *t, size_t len, uint16_t pat, size_t end)
 {
     if (end == 0 || end > len ||
@@ -660,6 +766,9 @@ size_t phi_start_fast(const uint8_t *t, size_t len, uint16_t pat, size_t end)
     case PHI_S_DAY_MONTH: return day_month(t, end);
     case PHI_S_MONTH_YEAR: return month_year(t, end);
     case PHI_S_AGE: return age(t, end);
+    case PHI_S_IN_MONTH: return in_month(t, end);
+    case PHI_S_ON_THE: return on_the(t, end);
+    case PHI_S_AGE_LABEL: return age_label(t, end);
     default: break; /* none, or a pattern matched in C (its start is known) */
     }
     return NONE;
