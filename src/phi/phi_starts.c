@@ -296,13 +296,11 @@ static bool label_char(uint8_t c)
     return phi_is_alnum(c) || c == '-';
 }
 
-/* \b[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.(com|org|...|co\.uk|ca|de|fr)\b(/[^\s<>"']*)?
- * without the path: the top-level domain ending at e (no name of the list is a
- * suffix of another, so there is one), then the leftmost start in the run of
- * labels before it. A '/' within reach to the left could make a longer match
- * (a path after an earlier domain), and very long runs could leave the window
- * the fallback scans: both go to the window scan. */
-static size_t domain(const uint8_t *t, size_t len, size_t e)
+/* The leftmost start of \b[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.(com|...|fr)\b ending at
+ * e: the top-level domain ending at e (no name of the list is a suffix of
+ * another, so there is one), then the leftmost start at a word boundary in the
+ * run of labels and single dots before it. */
+static size_t domain_end(const uint8_t *t, size_t len, size_t e)
 {
     static const char *const tld[] = {"com", "org",    "net",  "edu",   "gov", "io", "info", "biz",
                                       "us",  "health", "care", "co.uk", "ca",  "de", "fr",   NULL};
@@ -316,23 +314,39 @@ static size_t domain(const uint8_t *t, size_t len, size_t e)
         }
     }
     if (dot == NONE || !label_char(t[dot - 1])) return NONE;
-    /* the run of labels: label bytes and single dots */
     size_t r = dot;
     while (r > 0 && (label_char(t[r - 1]) || (t[r - 1] == '.' && t[r] != '.')))
         r--;
-    if (e - r > 100) return NONE;
-    /* an earlier domain whose path runs to e: leave it to the window scan */
-    for (size_t q = r; q > 0; q--) {
-        uint8_t c = t[q - 1];
-        if (phi_is_hs_space(c) || c == '<' || c == '>' || c == '"' || c == '\'') break;
-        if (c == '/' || e - q >= 150) return NONE;
-    }
     for (size_t p = r; p < dot; p++) {
         if (t[p] == '.') continue;
         bool w = phi_is_hs_word(t[p]);
         if (p == 0 ? w : phi_is_hs_word(t[p - 1]) != w) return p;
     }
     return NONE;
+}
+
+/* The domain expression with its optional path, (/[^\s<>"']*)?, ending at e.
+ * Every byte of a match is a path byte, so a match lies in the run of path bytes
+ * that ends at e. A domain that ends at a '/' of that run starts before it, and
+ * so before any domain that ends further right: the first '/' with a domain
+ * before it gives the leftmost start; without one, the domain must end at e.
+ * Runs of 150 bytes or more, and matches longer than 100, are left to the
+ * window scan (its window is 160 bytes). */
+static size_t domain(const uint8_t *t, size_t len, size_t e)
+{
+    size_t r0 = e;
+    while (r0 > 0 && e - r0 < 150) {
+        uint8_t c = t[r0 - 1];
+        if (phi_is_hs_space(c) || c == '<' || c == '>' || c == '"' || c == '\'') break;
+        r0--;
+    }
+    if (e - r0 >= 150) return NONE;
+    size_t best = NONE;
+    for (size_t q = r0; q < e && best == NONE; q++)
+        if (t[q] == '/') best = domain_end(t, len, q);
+    if (best == NONE) best = domain_end(t, len, e);
+    if (best == NONE || e - best > 100) return NONE;
+    return best;
 }
 
 /* \([0-9]{2,4}\)\s?[0-9]{3,4}[\s-][0-9]{3,4}\b: each group is a whole run of
