@@ -1,7 +1,7 @@
 /*
  * phi-bench: throughput of the PHI detector on clinical text, one core.
  *
- *   phi-bench [--mb N] [--redact] NOTES.jsonl
+ *   phi-bench [--mb N] [--redact] [--only note|doc] NOTES.jsonl
  *
  * Reads the "text" of every line of NOTES.jsonl (tests/phi/clinical-notes.jsonl)
  * and measures, on one thread:
@@ -9,6 +9,7 @@
  *              repeated until N MB (default 50) have been scanned;
  *   one-doc:   all notes joined into one document of about N MB, scanned once;
  *   redact:    (with --redact) per-note tag redaction.
+ * --only runs one of the two scans (for profiling one mode).
  * Also prints detector build time and memory. It measures and never fails on
  * a figure: it is not a ctest. Times are the thread's CPU time (one core,
  * unaffected by other processes sharing the machine).
@@ -37,17 +38,22 @@ int main(int argc, char **argv)
 {
     double mb = 50;
     int redact = 0;
+    int do_note = 1, do_doc = 1; /* --only note|doc */
     const char *path = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--mb") && i + 1 < argc)
             mb = atof(argv[++i]);
         else if (!strcmp(argv[i], "--redact"))
             redact = 1;
-        else
+        else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
+            i++;
+            do_note = !strcmp(argv[i], "note");
+            do_doc = !strcmp(argv[i], "doc");
+        } else
             path = argv[i];
     }
     if (!path) {
-        fprintf(stderr, "usage: phi-bench [--mb N] [--redact] NOTES.jsonl\n");
+        fprintf(stderr, "usage: phi-bench [--mb N] [--redact] [--only note|doc] NOTES.jsonl\n");
         return 2;
     }
     FILE *f = fopen(path, "rb");
@@ -91,7 +97,7 @@ int main(int argc, char **argv)
     const phi_entity *e;
     size_t n;
     t0 = now();
-    while (done < target) {
+    while (do_note && done < target) {
         for (size_t i = 0; i < nn && done < target; i++) {
             phi_scan_view(d, s, (const uint8_t *)notes[i].p, notes[i].n, &e, &n);
             done += notes[i].n;
@@ -99,8 +105,9 @@ int main(int argc, char **argv)
         }
     }
     double dt = now() - t0;
-    printf("per-note scan: %.1f MB in %.3f s = %.1f MB/s (%.0f notes/s, %zu entities)\n",
-           done / 1e6, dt, done / 1e6 / dt, done / (total / (double)nn) / dt, ents);
+    if (do_note)
+        printf("per-note scan: %.1f MB in %.3f s = %.1f MB/s (%.0f notes/s, %zu entities)\n",
+               done / 1e6, dt, done / 1e6 / dt, done / (total / (double)nn) / dt, ents);
 
     /* one big document */
     char *big = malloc(target + 4096);
@@ -112,10 +119,11 @@ int main(int argc, char **argv)
             big[bl++] = '\n';
         }
     t0 = now();
-    phi_scan_view(d, s, (const uint8_t *)big, bl, &e, &n);
+    if (do_doc) phi_scan_view(d, s, (const uint8_t *)big, bl, &e, &n);
     dt = now() - t0;
-    printf("one-document scan: %.1f MB in %.3f s = %.1f MB/s (%zu entities)\n", bl / 1e6, dt,
-           bl / 1e6 / dt, n);
+    if (do_doc)
+        printf("one-document scan: %.1f MB in %.3f s = %.1f MB/s (%zu entities)\n", bl / 1e6, dt,
+               bl / 1e6 / dt, n);
 
     if (redact) {
         done = 0;

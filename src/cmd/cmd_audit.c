@@ -273,6 +273,13 @@ void cmd_audit_after(client *c, const cmd_def *d, size_t mark)
 
 void cmd_audit_denied(client *c, const cmd_def *d, const char *reason)
 {
+    /* Nothing was shown; and after an ACL refusal the policy has not looked at this command,
+     * so what c->pv holds is the previous command's. */
+    c->nshown = 0;
+    if (strcmp(reason, "acl") == 0) {
+        cmd_policy_done(c);
+        memset(&c->pv, 0, sizeof c->pv);
+    }
     if (!c->s->audit || !in_scope(c, d)) return;
     append_access(c, d, AUDIT_DENIED, reason); /* refused anyway if it cannot be recorded */
 }

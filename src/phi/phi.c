@@ -47,12 +47,6 @@ int phi_type_from_name(const char *p, size_t len)
     return PHI_EINVAL;
 }
 
-void *phi_vec_push(phi_vec *v, size_t sz)
-{
-    if (v->n == v->cap && phi_vec_reserve(v, v->cap ? v->cap * 2 : 256, sz) != PHI_OK) return NULL;
-    return (uint8_t *)v->p + sz * v->n++;
-}
-
 int phi_vec_reserve(phi_vec *v, size_t want, size_t sz)
 {
     if (want <= v->cap) return PHI_OK;

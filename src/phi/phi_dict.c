@@ -16,16 +16,6 @@
 
 #define FP_MASK (~(uint64_t)0xFFFF)
 
-uint64_t phi_hash_word(const uint8_t *p, size_t len)
-{
-    /* FNV-1a over lower-cased bytes, then a final mix so the low bits (the
-     * slot index) depend on every byte. */
-    uint64_t h = PHI_HASH_SEED;
-    for (size_t i = 0; i < len; i++)
-        h = phi_hash_step(h, p[i]);
-    return phi_hash_finish(h);
-}
-
 int phi_dict_init(phi_dict *d, size_t n)
 {
     size_t cap = 64;
@@ -63,18 +53,6 @@ static void put(phi_dict *d, uint64_t h, uint16_t flags)
             d->slots[i] = v | flags;
             return;
         }
-        i = (i + 1) & d->mask;
-    }
-}
-
-uint16_t phi_dict_get(const phi_dict *d, uint64_t h)
-{
-    uint64_t fp = h & FP_MASK;
-    uint32_t i = (uint32_t)(h >> 20) & d->mask;
-    for (;;) {
-        uint64_t v = d->slots[i];
-        if (v == 0) return 0;
-        if ((v & FP_MASK) == fp) return (uint16_t)(v & 0xFFFF);
         i = (i + 1) & d->mask;
     }
 }

@@ -78,8 +78,8 @@ typedef struct phi_dict {
     uint32_t count;  /* entries */
 } phi_dict;
 
-/* Hash of a word, lower-cased (ASCII) on the fly. */
-uint64_t phi_hash_word(const uint8_t *p, size_t len);
+/* Hash of a word, lower-cased (ASCII) on the fly (inline, below). */
+static inline uint64_t phi_hash_word(const uint8_t *p, size_t len);
 /* phi_hash_word in pieces, for loops that look at each byte anyway:
  * h = PHI_HASH_SEED; h = phi_hash_step(h, byte)...; phi_hash_finish(h). */
 #define PHI_HASH_SEED 0xcbf29ce484222325ull
@@ -93,8 +93,19 @@ int phi_dict_init(phi_dict *d, size_t n);
 void phi_dict_free(phi_dict *d);
 /* Add a word by its hash (phi_hash_word) with flags. */
 int phi_dict_add_hash(phi_dict *d, uint64_t h, uint16_t flags);
-/* Flags of the word with hash h (0 when absent). */
-uint16_t phi_dict_get(const phi_dict *d, uint64_t h);
+/* Flags of the word with hash h (0 when absent). Inline: called for most
+ * words of a text. */
+static inline uint16_t phi_dict_get(const phi_dict *d, uint64_t h)
+{
+    uint64_t fp = h & ~(uint64_t)0xFFFF;
+    uint32_t i = (uint32_t)(h >> 20) & d->mask;
+    for (;;) {
+        uint64_t v = d->slots[i];
+        if (v == 0) return 0;
+        if ((v & ~(uint64_t)0xFFFF) == fp) return (uint16_t)(v & 0xFFFF);
+        i = (i + 1) & d->mask;
+    }
+}
 /* Start loading the slot of hash h (a lookup soon after finds it in cache). */
 static inline void phi_dict_prefetch(const phi_dict *d, uint64_t h)
 {
@@ -185,15 +196,24 @@ typedef struct phi_pattern {
 /* Start finders of frequent value patterns (phi_starts.c). */
 typedef enum phi_start {
     PHI_S_NONE = 0,
-    PHI_S_MDY,       /* m/d/y (a time after it: window scan) */
-    PHI_S_DMY,       /* d/m/yyyy */
-    PHI_S_YMD,       /* yyyy-m-d (a time after it: window scan) */
-    PHI_S_MD,        /* m/d */
-    PHI_S_MY,        /* m/yyyy */
-    PHI_S_MONTH_DAY, /* "Jan 5", "March 3rd, 2021" */
-    PHI_S_NANP,      /* (617) 555-0142, 617-555-0142, +1 617 555 0142 (extensions: window scan) */
-    PHI_S_GROUPS,    /* "12 34 5678": digit groups */
-    PHI_S_URL,       /* http://, https://, ftp://, www. and what follows */
+    PHI_S_MDY,        /* m/d/y (a time after it: window scan) */
+    PHI_S_DMY,        /* d/m/yyyy */
+    PHI_S_YMD,        /* yyyy-m-d (a time after it: window scan) */
+    PHI_S_MD,         /* m/d */
+    PHI_S_MY,         /* m/yyyy */
+    PHI_S_MONTH_DAY,  /* "Jan 5", "March 3rd, 2021" */
+    PHI_S_NANP,       /* (617) 555-0142, 617-555-0142, +1 617 555 0142 (extensions: window scan) */
+    PHI_S_GROUPS,     /* "12 34 5678": digit groups */
+    PHI_S_URL,        /* http://, https://, ftp://, www. and what follows */
+    PHI_S_DOMAIN,     /* example.com (a path after it: window scan) */
+    PHI_S_PAREN,      /* (030) 1234-5678: an area code in parentheses */
+    PHI_S_INTL,       /* +41 (0)69 979 80 58: international numbers */
+    PHI_S_DAY_MONTH,  /* "22 May", "3rd of March 2021", "4-Feb-21" */
+    PHI_S_MONTH_YEAR, /* "March 2020", "Dec. of 2019", "Jan '21" */
+    PHI_S_AGE,        /* "92-year-old", "101 y/o" */
+    PHI_S_IN_MONTH,   /* "in March", "since December" */
+    PHI_S_ON_THE,     /* "on the 3rd", "since 21st" */
+    PHI_S_AGE_LABEL,  /* "age 92", "aged: 101" */
     /* For patterns of kind PHI_PK_CSCAN: which C loop matches them. */
     PHI_S_SCAN_PREP,        /* "in X" (phi_city_prep_scan) */
     PHI_S_SCAN_SSN,         /* 123-45-6789 (phi_shapes_scan, as the rest) */
@@ -258,7 +278,15 @@ typedef struct phi_labels {
     uint16_t *order; /* phrase indices sorted by the hash of their first word */
     uint64_t *hash;  /* per phrase: hash of its first word */
     size_t n;        /* phrases */
+    /* One bit per (length, first letter, second letter) of the first words of
+     * the phrases and of the weak cues: most words of a text have no bit, and
+     * are passed over without hashing (PHI_LABELS_KEY gives the bit). */
+    uint8_t maybe[(16 * 26 * 27 + 7) / 8];
 } phi_labels;
+/* The bit of labels.maybe for a run of n (1..16) ASCII letters starting at p. */
+#define PHI_LABELS_KEY(p, n)                                                                       \
+    (((n)-1) * 26 * 27 + (size_t)(phi_lower((p)[0]) - 'a') * 27 +                                  \
+     ((n) > 1 ? (size_t)(phi_lower((p)[1]) - 'a') + 1 : 0))
 
 /* Build the phrase index. */
 int phi_labels_build(phi_labels *l);
@@ -324,10 +352,15 @@ typedef struct phi_vec {
     size_t cap; /* allocated */
 } phi_vec;
 
-/* Make room for one more element of size sz; returns the slot or NULL (no memory). */
-void *phi_vec_push(phi_vec *v, size_t sz);
 /* Make room for want elements in total. */
 int phi_vec_reserve(phi_vec *v, size_t want, size_t sz);
+/* Make room for one more element of size sz; returns the slot or NULL (no memory).
+ * Inline: the callers push per word or per match; only growing is a call. */
+static inline void *phi_vec_push(phi_vec *v, size_t sz)
+{
+    if (v->n == v->cap && phi_vec_reserve(v, v->cap ? v->cap * 2 : 256, sz) != PHI_OK) return NULL;
+    return (uint8_t *)v->p + sz * v->n++;
+}
 
 struct phi_scratch {
     const phi_detector *d; /* detector this scratch belongs to */
@@ -524,6 +557,16 @@ static inline uint64_t phi_hash_finish(uint64_t h)
     h ^= h >> 33;
     if ((h & ~(uint64_t)0xFFFF) == 0) h |= 0x10000;
     return h;
+}
+
+static inline uint64_t phi_hash_word(const uint8_t *p, size_t len)
+{
+    /* FNV-1a over lower-cased bytes, then a final mix so the low bits (the
+     * slot index) depend on every byte. */
+    uint64_t h = PHI_HASH_SEED;
+    for (size_t i = 0; i < len; i++)
+        h = phi_hash_step(h, p[i]);
+    return phi_hash_finish(h);
 }
 
 #endif

@@ -414,11 +414,18 @@ int phi_labels_build(phi_labels *l)
     if (!l->order || !l->hash) return PHI_ENOMEM;
     if (phi_dict_init(&l->first, NPHRASES + 16) != PHI_OK) return PHI_ENOMEM;
     if (phi_dict_init(&l->weak, 16) != PHI_OK) return PHI_ENOMEM;
-    for (size_t i = 0; weak[i]; i++)
+    for (size_t i = 0; weak[i]; i++) {
         if (phi_dict_add(&l->weak, weak[i], 1) != PHI_OK) return PHI_ENOMEM;
+        size_t k = PHI_LABELS_KEY((const uint8_t *)weak[i], strlen(weak[i]));
+        l->maybe[k / 8] |= (uint8_t)(1u << (k % 8));
+    }
     for (size_t i = 0; i < NPHRASES; i++) {
+        size_t n = first_run(phrases[i].txt);
         l->order[i] = (uint16_t)i;
-        l->hash[i] = phi_hash_word((const uint8_t *)phrases[i].txt, first_run(phrases[i].txt));
+        l->hash[i] = phi_hash_word((const uint8_t *)phrases[i].txt, n);
+        if (n < 1 || n > 16) return PHI_EINVAL; /* a phrase starts with 1-16 letters */
+        size_t k = PHI_LABELS_KEY((const uint8_t *)phrases[i].txt, n);
+        l->maybe[k / 8] |= (uint8_t)(1u << (k % 8));
     }
     /* Phrases sorted by the hash of their first word (insertion sort: built once). */
     for (size_t i = 1; i < NPHRASES; i++) {
@@ -513,6 +520,11 @@ int phi_labels_word(const phi_detector *d, phi_scratch *s, size_t i)
     while (e < len && phi_is_alpha(t[e]))
         e++;
     if (e - i > 16) return PHI_OK;
+    /* No phrase or weak cue starts with a word of this length and these
+     * letters: the lookups below could only miss (a phrase is matched
+     * against the text after its hash is found, so skipping cannot lose one). */
+    size_t key = PHI_LABELS_KEY(t + i, e - i);
+    if (!(l->maybe[key / 8] & (1u << (key % 8)))) return PHI_OK;
     uint64_t h = phi_hash_word(t + i, e - i);
     uint16_t at = phi_dict_get(&l->first, h);
     for (size_t q = at ? at - 1u : l->n; q < l->n && l->hash[l->order[q]] == h; q++) {

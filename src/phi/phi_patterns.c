@@ -96,16 +96,16 @@ const phi_pattern phi_patterns[] = {
     VS("\\b" MM "[/-](?:19|20)[0-9]{2}\\b", 0, PHI_DATE, PHI_V_DATE_MY, 0.8f, PHI_S_MY),
     VS("\\b" MON "\\.?\\s{0,2}" DAY ORD "?\\b(?:,?\\s{0,2}(?:(?:19|20)[0-9]{2}|'[0-9]{2})\\b)?", CL,
        PHI_DATE, PHI_V_DATE_TEXT, 0.9f, PHI_S_MONTH_DAY),
-    V("\\b" DAY ORD "?(?:\\s{1,3}of)?[\\s-]{1,2}" MON
-      "\\b\\.?(?:[\\s,-]{1,3}(?:(?:19|20)?[0-9]{2})\\b)?",
-      CL, PHI_DATE, PHI_V_DATE_TEXT, 0.85f),
-    V("\\b" MON "\\.?,?\\s{1,2}(?:of\\s)?(?:(?:19|20)[0-9]{2}|'[0-9]{2})\\b", CL, PHI_DATE,
-      PHI_V_DATE_TEXT, 0.85f),
-    V("\\b(?:in|since|during|until|till|by|of|early|late|mid|last|next|this|before|after)[\\s-]"
-      "{1,3}" MONFULL "\\b",
-      0, PHI_DATE, PHI_V_MONTH_ONLY, 0.7f),
-    V("\\b(?:on|the|of|by|since|until)\\s{1,3}(?:the\\s{1,3})?(?:[1-9]|[12][0-9]|3[01])" ORD "\\b",
-      CL, PHI_DATE, PHI_V_ORDINAL, 0.7f),
+    VS("\\b" DAY ORD "?(?:\\s{1,3}of)?[\\s-]{1,2}" MON
+       "\\b\\.?(?:[\\s,-]{1,3}(?:(?:19|20)?[0-9]{2})\\b)?",
+       CL, PHI_DATE, PHI_V_DATE_TEXT, 0.85f, PHI_S_DAY_MONTH),
+    VS("\\b" MON "\\.?,?\\s{1,2}(?:of\\s)?(?:(?:19|20)[0-9]{2}|'[0-9]{2})\\b", CL, PHI_DATE,
+       PHI_V_DATE_TEXT, 0.85f, PHI_S_MONTH_YEAR),
+    VS("\\b(?:in|since|during|until|till|by|of|early|late|mid|last|next|this|before|after)[\\s-]"
+       "{1,3}" MONFULL "\\b",
+       0, PHI_DATE, PHI_V_MONTH_ONLY, 0.7f, PHI_S_IN_MONTH),
+    VS("\\b(?:on|the|of|by|since|until)\\s{1,3}(?:the\\s{1,3})?(?:[1-9]|[12][0-9]|3[01])" ORD "\\b",
+       CL, PHI_DATE, PHI_V_ORDINAL, 0.7f, PHI_S_ON_THE),
     V("\\b(?:Christmas(?: Eve| Day)?|Thanksgiving(?: Day)?|Easter(?: Sunday)?|New Year'?s(?: Day| "
       "Eve)?|"
       "Independence Day|July 4th|Fourth of July|Labor Day|Memorial Day|Halloween|Valentine'?s Day|"
@@ -114,11 +114,11 @@ const phi_pattern phi_patterns[] = {
       ",?\\s{1,3}(?:of\\s{1,3})?(?:19|20)[0-9]{2}\\b",
       0, PHI_DATE, PHI_V_PLAIN, 0.9f),
     /* ---- ages over 89 ---- */
-    V("\\b(?:9[0-9]|1[01][0-9])(?:\\s{0,3}-\\s{0,3}|\\s{1,3})?(?:y/"
-      "?o\\b|y\\.o\\.|yo\\b|yrs?\\b|years?\\b|year-old|yr-old|-year)",
-      CL, PHI_AGE, PHI_V_AGE, 0.9f),
-    V("\\b(?:age[ds]?|aged|age:)\\s{0,3}:?\\s{0,3}(?:9[0-9]|1[01][0-9])\\b", CL, PHI_AGE, PHI_V_AGE,
-      0.9f),
+    VS("\\b(?:9[0-9]|1[01][0-9])(?:\\s{0,3}-\\s{0,3}|\\s{1,3})?(?:y/"
+       "?o\\b|y\\.o\\.|yo\\b|yrs?\\b|years?\\b|year-old|yr-old|-year)",
+       CL, PHI_AGE, PHI_V_AGE, 0.9f, PHI_S_AGE),
+    VS("\\b(?:age[ds]?|aged|age:)\\s{0,3}:?\\s{0,3}(?:9[0-9]|1[01][0-9])\\b", CL, PHI_AGE,
+       PHI_V_AGE, 0.9f, PHI_S_AGE_LABEL),
     V("\\b(?:9[0-9]|1[01][0-9])\\s{0,3}(?:M|F|yM|yF)\\b", 0, PHI_AGE, PHI_V_AGE, 0.6f),
     V("\\bin\\s{1,3}(?:his|her|their)\\s{1,3}(?:early\\s{1,3}|mid[\\s-]|late\\s{1,3})?(?:90|100)'?"
       "s\\b",
@@ -130,14 +130,15 @@ const phi_pattern phi_patterns[] = {
      CL, PHI_PK_VALUE, PHI_PHONE, PHI_V_PHONE, 0.85f, 0, PHI_S_NANP},
     CS("\\b[2-9][0-9]{2}-[0-9]{4}\\b", 0, PHI_PHONE, PHI_V_PHONE_LOOSE, 0.5f,
        PHI_S_SCAN_PHONE_DASH),
-    V("\\+[1-9][0-9]{0,2}[\\s.-]?(?:\\(0\\)\\s?)?(?:\\([0-9]{1,4}\\)\\s?)?[0-9]{1,4}(?:[\\s.-]?[0-"
-      "9]{2,4}){1,4}\\b",
-      0, PHI_PHONE, PHI_V_PHONE_LOOSE, 0.8f),
+    VS("\\+[1-9][0-9]{0,2}[\\s.-]?(?:\\(0\\)\\s?)?(?:\\([0-9]{1,4}\\)\\s?)?[0-9]{1,4}(?:[\\s.-]?[0-"
+       "9]{2,4}){1,4}\\b",
+       0, PHI_PHONE, PHI_V_PHONE_LOOSE, 0.8f, PHI_S_INTL),
     CS("\\b00?1-[0-9]{3}-[0-9]{3}-[0-9]{4}\\b", 0, PHI_PHONE, PHI_V_PHONE_LOOSE, 0.8f,
        PHI_S_SCAN_PHONE_001),
     V("\\b0[0-9]{2,4}[\\s.-][0-9]{2,4}(?:[\\s.-][0-9]{2,4}){1,3}\\b", 0, PHI_PHONE,
       PHI_V_PHONE_LOOSE, 0.6f),
-    V("\\([0-9]{2,4}\\)\\s?[0-9]{3,4}[\\s-][0-9]{3,4}\\b", 0, PHI_PHONE, PHI_V_PHONE_LOOSE, 0.7f),
+    VS("\\([0-9]{2,4}\\)\\s?[0-9]{3,4}[\\s-][0-9]{3,4}\\b", 0, PHI_PHONE, PHI_V_PHONE_LOOSE, 0.7f,
+       PHI_S_PAREN),
     V("\\b[0-9]{2}([.-])[0-9]{2}[.-][0-9]{2}[.-][0-9]{2}(?:[.-][0-9]{2})?\\b", 0, PHI_PHONE,
       PHI_V_PHONE_LOOSE, 0.5f),
     VS("\\b[0-9]{2,4}(?:\\s[0-9]{2,4}){1,3}\\b", 0, PHI_PHONE, PHI_V_PHONE_LOOSE, 0.3f,
@@ -149,9 +150,9 @@ const phi_pattern phi_patterns[] = {
        PHI_V_EMAIL, 0.95f, PHI_S_SCAN_EMAIL),
     {"\\b(?:https?://|ftp://|www\\.)[^\\s<>\"'()\\[\\]{}]+", CL, PHI_PK_VALUE, PHI_URL, PHI_V_URL,
      0.9f, 512, PHI_S_URL},
-    VL("\\b[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.(?:com|org|net|edu|gov|io|info|biz|us|health|"
-       "care|co\\.uk|ca|de|fr)\\b(?:/[^\\s<>\"']*)?",
-       0, PHI_URL, PHI_V_URL, 0.6f, 160),
+    {"\\b[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.(?:com|org|net|edu|gov|io|info|biz|us|health|"
+     "care|co\\.uk|ca|de|fr)\\b(?:/[^\\s<>\"']*)?",
+     0, PHI_PK_VALUE, PHI_URL, PHI_V_URL, 0.6f, 160, PHI_S_DOMAIN},
     CS("\\b(?:25[0-5]|2[0-4][0-9]|1?[0-9]{1,2})(?:\\.(?:25[0-5]|2[0-4][0-9]|1?[0-9]{1,2})){3}\\b",
        0, PHI_IP, PHI_V_IPV4, 0.85f, PHI_S_SCAN_IPV4),
     V("(?:\\b[0-9A-Fa-f]{1,4}|::)(?::{1,2}[0-9A-Fa-f]{0,4}){2,7}(?:\\b|::)", 0, PHI_IP, PHI_V_IPV6,

@@ -275,6 +275,8 @@ TEST(start_finders_match_hyperscan)
                                        "AM", "a", "_", "\n", "/",  "-", "/"};
     static const char *const pnum[] = {"617", "555", "0142", "1", "212",     "55",
                                        "01",  "12",  "1617", "0", "5550142", "9"};
+    static const char *const inum[] = {"617", "555",  "0142", "1", "212", "55",  "01",
+                                       "12",  "1617", "0",    "9", "+41", "(0)", "+1"};
     static const char *const psep[] = {"-",  ".", " ",   "(",  ")",  "+",  "x", "ext. ", "\t",
                                        "  ", "a", "+1 ", "1-", ") ", " (", "-", " "};
     static const char *const mnum[] = {"Jan", "Sept", "May", "jan", "xJan", "September", "5",
@@ -287,6 +289,44 @@ TEST(start_finders_match_hyperscan)
                                      "xwww.",   "a",        "b.com",   "/x",      "9",
                                      "_",       "Www.",     "http:/",  "\xc3\xa9"};
     static const char *const us[] = {"", "", " ", "(", ")", "\"", "<", "'", ".", "/", "\n", "{"};
+    static const char *const nv[] = {"example", "a",  "b-c",   "-",    "com", "org",      "co",
+                                     "uk",      "us", "ca",    "care", "9",   "x_y",      "COM",
+                                     "de",      "fr", "co.uk", "info", "io",  "\xc3\xa9", "health"};
+    static const char *const qv[] = {"030", "12", "1234", "617", "5", "12345", "0142", "a1"};
+    static const char *const qs[] = {"(", ")", ") ", "-", " ", "(", ")", "-", "\t", "", "_"};
+    /* dates followed by times, numbers followed by extensions (every other text) */
+    static const char *const tnum[] = {"7",  "07", "12", "22",   "31", "2021", "21", "10",
+                                       "30", "45", "9",  "1999", "13", "5",    "123"};
+    static const char *const tsep[] = {"/",  "-",   ".",  " ",    "  ", ":", ":", " AM",
+                                       "am", " pm", "PM", "    ", "\t", "/", " ", "a"};
+    static const char *const xsep[] = {"-",    ".",     " ",     "x",         "X",  "ext",
+                                       "ext.", "Ext. ", " ext ", "extension", "  ", "   x",
+                                       "\t",   " ",     "-",     "ex"};
+    static const char *const dmnum[] = {
+        "5",  "12",  "31",      "32",   "3",   "0",   "22", "1st",  "2nd",  "3rd", "4th", "5TH",
+        "of", "Jan", "January", "sept", "MAY", "Dec", "21", "2021", "1999", "19",  "x"};
+    static const char *const dmsep[] = {" ", "  ", "   ", "-",   "--", ".", ", ",
+                                        ",", "-",  "",    " - ", "\t", "_"};
+    static const char *const mynum[] = {"Jan",  "January", "sept", "MAY", "Dec", "of",  "2021",
+                                        "1999", "'21",     "'9",   "21",  "x",   "1850"};
+    static const char *const mysep[] = {" ",  "  ", ".",  ",",   ", ", ". ",
+                                        ".,", "",   "\t", "   ", "_"};
+    static const char *const agnum[] = {
+        "92", "95",  "101",  "119",   "120",      "9",      "89",    "y/o", "yo", "y.o.",
+        "yr", "yrs", "year", "years", "year-old", "yr-old", "-year", "YO",  "old"};
+    static const char *const agsep[] = {"", " ", "  ", "-", " - ", "   ", "\t", "_", "/", "    "};
+    static const char *const imnum[] = {"in",   "since",    "In",    "during", "after",
+                                        "xin",  "January",  "March", "May",    "march",
+                                        "Sept", "December", "_",     "of"};
+    static const char *const imsep[] = {" ", "-", "  ", "--", " - ", "   -", "", "\t", "."};
+    static const char *const otnum[] = {"on", "the", "THE", "of", "by",  "since", "until", "x",
+                                        "1",  "3",   "21",  "31", "32",  "0",     "01",    "st",
+                                        "nd", "rd",  "th",  "TH", "3rd", "21st"};
+    static const char *const otsep[] = {" ", "  ", "   ", "    ", "", "\t", "-"};
+    static const char *const alnum[] = {"age", "ages", "aged", "Age", "AGE", "x",
+                                        "92",  "101",  "119",  "120", "9",   "1992"};
+    static const char *const alsep[] = {" ", ":", ": ", " : ", "   ", "    :", "", "::", "\t", "-"};
+    static const char *const ns_[] = {".", ".", ".", "..", "/", " ", "-", "", "_", "\"", "x", "\n"};
     static hits hs;
     char buf[512];
     unsigned seed = 99;
@@ -299,9 +339,37 @@ TEST(start_finders_match_hyperscan)
         const char *const *num = dnum, *const *sep = dsep;
         size_t nn = sizeof dnum / sizeof dnum[0], ns = sizeof dsep / sizeof dsep[0];
         switch ((phi_start)phi_patterns[pat].start) {
+        case PHI_S_INTL:
+            num = inum, sep = psep, nn = sizeof inum / sizeof inum[0];
+            ns = sizeof psep / sizeof psep[0];
+            break;
         case PHI_S_NANP:
             num = pnum, sep = psep, nn = sizeof pnum / sizeof pnum[0];
             ns = sizeof psep / sizeof psep[0];
+            break;
+        case PHI_S_IN_MONTH:
+            num = imnum, sep = imsep, nn = sizeof imnum / sizeof imnum[0];
+            ns = sizeof imsep / sizeof imsep[0];
+            break;
+        case PHI_S_ON_THE:
+            num = otnum, sep = otsep, nn = sizeof otnum / sizeof otnum[0];
+            ns = sizeof otsep / sizeof otsep[0];
+            break;
+        case PHI_S_AGE_LABEL:
+            num = alnum, sep = alsep, nn = sizeof alnum / sizeof alnum[0];
+            ns = sizeof alsep / sizeof alsep[0];
+            break;
+        case PHI_S_MONTH_YEAR:
+            num = mynum, sep = mysep, nn = sizeof mynum / sizeof mynum[0];
+            ns = sizeof mysep / sizeof mysep[0];
+            break;
+        case PHI_S_AGE:
+            num = agnum, sep = agsep, nn = sizeof agnum / sizeof agnum[0];
+            ns = sizeof agsep / sizeof agsep[0];
+            break;
+        case PHI_S_DAY_MONTH:
+            num = dmnum, sep = dmsep, nn = sizeof dmnum / sizeof dmnum[0];
+            ns = sizeof dmsep / sizeof dmsep[0];
             break;
         case PHI_S_MONTH_DAY:
             num = mnum, sep = msep, nn = sizeof mnum / sizeof mnum[0];
@@ -315,6 +383,14 @@ TEST(start_finders_match_hyperscan)
             num = gnum, sep = gsep, nn = sizeof gnum / sizeof gnum[0];
             ns = sizeof gsep / sizeof gsep[0];
             break;
+        case PHI_S_PAREN:
+            num = qv, sep = qs, nn = sizeof qv / sizeof qv[0];
+            ns = sizeof qs / sizeof qs[0];
+            break;
+        case PHI_S_DOMAIN:
+            num = nv, sep = ns_, nn = sizeof nv / sizeof nv[0];
+            ns = sizeof ns_ / sizeof ns_[0];
+            break;
         default: break;
         }
         hs_database_t *db = NULL;
@@ -324,13 +400,24 @@ TEST(start_finders_match_hyperscan)
                              HS_MODE_BLOCK, NULL, &db, &err),
                   HS_SUCCESS);
         CHECK_INT(hs_alloc_scratch(db, &hss), HS_SUCCESS);
-        for (int it = 0; it < 30000 && bad < 5; it++) {
+        /* families whose layouts need a rare order of pieces: more texts */
+        int iters = phi_patterns[pat].start == PHI_S_GROUPS || phi_patterns[pat].start == PHI_S_URL
+                        ? 30000
+                        : 300000;
+        for (int it = 0; it < iters && bad < 5; it++) {
             size_t len = 0;
             seed = seed * 1103515245u + 12345u;
             int n = 1 + (int)((seed >> 16) % 12);
+            const char *const *fnum = num, *const *fsep = sep;
+            size_t fnn = nn, fns = ns;
+            if ((it & 1) && phi_patterns[pat].start == PHI_S_MDY)
+                fnum = tnum, fsep = tsep, fnn = sizeof tnum / sizeof tnum[0],
+                fns = sizeof tsep / sizeof tsep[0];
+            if ((it & 1) && phi_patterns[pat].start == PHI_S_NANP)
+                fsep = xsep, fns = sizeof xsep / sizeof xsep[0];
             for (int k = 0; k < n; k++) {
                 seed = seed * 1103515245u + 12345u;
-                const char *w = (k & 1) ? sep[(seed >> 16) % ns] : num[(seed >> 16) % nn];
+                const char *w = (k & 1) ? fsep[(seed >> 16) % fns] : fnum[(seed >> 16) % fnn];
                 memcpy(buf + len, w, strlen(w));
                 len += strlen(w);
             }
@@ -357,7 +444,7 @@ TEST(start_finders_match_hyperscan)
         hs_free_scratch(hss);
         hs_free_database(db);
     }
-    CHECK(pats >= 9);
+    CHECK(pats >= 18);
     CHECK_INT(bad, 0);
     CHECK(handled * 2 > total); /* the finders take most matches, not just a few */
     phi_detector_free(det);
