@@ -68,8 +68,8 @@ static void fill_who(audit_rec *r, client *c)
     r->user = c->username;
     r->addr = c->addr;
     r->session = (unsigned long long)c->id;
-    /* The role by name from the user (c->pv.role may point into a policy since replaced). */
-    /* c->user is only valid while the ACL has not changed since it was resolved (a deleted
+    /* The role from the user, not c->pv.role (which may point into a replaced policy).
+     * c->user is only valid while the ACL has not changed since it was resolved (a deleted
      * user is freed before its sessions are torn down): otherwise look the name up. */
     const acl_user *u = NULL;
     if (c->user && c->acl_gen == acl_generation(c->s->acl))
