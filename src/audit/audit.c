@@ -47,7 +47,7 @@ struct audit {
     uint8_t *seed;            /* Ed25519 seed, locked memory */
     uint8_t pub[32];          /* its public key */
     pthread_mutex_t mu;       /* guards the fields up to `stop` */
-    pthread_mutex_t wmu;     /* held by the writer while it uses the keyring (sealing) */
+    pthread_mutex_t wmu;      /* held by the writer while it uses the keyring (sealing) */
     pthread_cond_t wake;      /* writer: work to do */
     pthread_cond_t moved;     /* audit_flush: durable_seq or health moved */
     buf pending;              /* formatted bodies, '\n'-separated, not yet taken */

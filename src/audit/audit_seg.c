@@ -236,8 +236,7 @@ void audit_hash(const uint8_t *line, size_t n, uint8_t out[32])
 {
     pthread_once(&sha256_once, sha256_init);
     EVP_MD_CTX *ctx = pthread_getspecific(sha256_key);
-    if (!ctx && sha256_md && (ctx = EVP_MD_CTX_new()) != NULL)
-        pthread_setspecific(sha256_key, ctx);
+    if (!ctx && sha256_md && (ctx = EVP_MD_CTX_new()) != NULL) pthread_setspecific(sha256_key, ctx);
     unsigned int len = 32;
     if (!ctx || !EVP_DigestInit_ex2(ctx, sha256_md, NULL) || !EVP_DigestUpdate(ctx, line, n) ||
         !EVP_DigestFinal_ex(ctx, out, &len))

@@ -609,8 +609,9 @@ static int check(client *c, const cmd_def *d)
          * asks for delete on every group, which is what a record delete needs. */
         if (!r) return deny(c, POLICY_DENY_NO_ROLE, NULL, NULL, 0, NULL, POLICY_DELETE);
         if (!policy_role_deletes_all(r) || policy_role_self(r)) {
-            rep_errf(c, "NOPERM this user's role '%s' may not delete every record (%s needs "
-                        "delete on every field group)",
+            rep_errf(c,
+                     "NOPERM this user's role '%s' may not delete every record (%s needs "
+                     "delete on every field group)",
                      policy_role_name(r), d->name);
             c->pv.denied = POLICY_DENY_GROUP;
             return -1;
