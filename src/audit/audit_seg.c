@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/sha.h>
@@ -310,17 +311,31 @@ int audit_ed25519_pub(const uint8_t seed[32], uint8_t pub[32])
     return rc;
 }
 
+/* The signing key, made once per seed: making it derives the public key (a scalar
+ * multiplication, as costly as the signature itself). Recognised by a hash of the seed, so
+ * no copy of the seed is kept outside the keyring's locked memory. */
+static pthread_mutex_t sign_mu = PTHREAD_MUTEX_INITIALIZER;
+static EVP_PKEY *sign_key;
+static uint8_t sign_id[32];
+
 int audit_ed25519_sign(const uint8_t seed[32], const uint8_t *msg, size_t n, uint8_t sig[64])
 {
-    EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32);
+    uint8_t id[32];
+    audit_hash(seed, 32, id);
+    pthread_mutex_lock(&sign_mu);
+    if (!sign_key || CRYPTO_memcmp(id, sign_id, 32) != 0) {
+        EVP_PKEY_free(sign_key);
+        sign_key = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32);
+        memcpy(sign_id, id, 32);
+    }
     EVP_MD_CTX *c = EVP_MD_CTX_new();
     size_t sl = 64;
-    int rc = k && c && EVP_DigestSignInit(c, NULL, NULL, NULL, k) == 1 &&
+    int rc = sign_key && c && EVP_DigestSignInit(c, NULL, NULL, NULL, sign_key) == 1 &&
                      EVP_DigestSign(c, sig, &sl, msg, n) == 1 && sl == 64
                  ? 0
                  : -1;
+    pthread_mutex_unlock(&sign_mu);
     EVP_MD_CTX_free(c);
-    EVP_PKEY_free(k);
     return rc;
 }
 
