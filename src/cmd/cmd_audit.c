@@ -157,6 +157,19 @@ static int in_scope(client *c, const cmd_def *d)
     return mode == 2 || (mode == 1 && (d->flags & CMD_WRITE));
 }
 
+/* The value an HSET, HMSET or HSETNX gives the record's subject field, or NULL. */
+static const arg *subject_in_args(client *c, const cmd_def *d, const policy_schema *sch)
+{
+    if (d->proc != hset_cmd && d->proc != hmset_cmd && d->proc != hsetnx_cmd) return NULL;
+    const char *sf = policy_schema_subject(sch);
+    size_t sfl = strlen(sf);
+    for (int j = 2; j + 1 < c->argc; j += 2) {
+        if (c->argv[j].len == sfl && memcmp(c->argv[j].p, sf, sfl) == 0) return &c->argv[j + 1];
+        if (d->proc == hsetnx_cmd) break;
+    }
+    return NULL;
+}
+
 /* The records of one access decision: one per record key (with its subject and fields),
  * or one naming the first key for commands on unclassified keys. */
 static int append_access(client *c, const cmd_def *d, int result, const char *reason)
@@ -212,7 +225,13 @@ static int append_access(client *c, const cmd_def *d, int result, const char *re
         buf subj = {0};
         r.subject = NULL;
         r.subjectlen = 0;
-        if (sch && cmd_policy_subject(c, sch, c->argv[i].p, c->argv[i].len, &subj)) {
+        const arg *set = sch ? subject_in_args(c, d, sch) : NULL;
+        if (set) {
+            /* The write sets the subject field (it may create the record): that is the
+             * subject, and nothing needs opening. */
+            r.subject = (const char *)set->p;
+            r.subjectlen = set->len < MAX_NAME ? set->len : MAX_NAME;
+        } else if (sch && cmd_policy_subject(c, sch, c->argv[i].p, c->argv[i].len, &subj)) {
             r.subject = (const char *)subj.p;
             r.subjectlen = subj.len < MAX_NAME ? subj.len : MAX_NAME;
         }

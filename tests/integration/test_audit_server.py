@@ -173,6 +173,10 @@ def body(run):
         run.check(en and en[0].get("purpose") == "operations" and "balance" not in
                   en[0].get("fields", []) and "name" in en[0].get("fields", []),
                   "an enumeration names the fields it showed", en[:1])
+        cr = [r for r in find(recs, ev="access", cmd="hset", user="admin")
+              if r.get("key") == "patient:1002"]
+        run.check(cr and cr[0].get("subject") == "P1002",
+                  "a write creating a record names its subject", cr[:1])
         w = find(recs, ev="access", cmd="hset", user="doc")
         run.check(w and w[0].get("fields") == ["diagnosis"], "a write", w[:1])
         bg = find(recs, ev="breakglass", action="grant", user="nina")
