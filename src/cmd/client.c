@@ -42,9 +42,12 @@ static void update_events(client *c)
         mask = conn_wants(c->conn);
     } else {
         if (!(c->flags & CL_BLOCKED)) mask |= EV_READ;
-        /* Replies waiting for their audit records to reach the disk are sent from
-         * client_before_wait when the trail says so, not when the socket is writable. */
-        if ((c->sent < c->out.len && !cmd_audit_waiting(c)) || (c->flags & CL_READ_WANTS_W))
+        /* Replies of a client in the pending list are written by client_before_wait before
+         * the loop waits (no need to ask epoll, which costs two epoll_ctl calls per batch);
+         * only what a write leaves unsent waits for the socket. Replies waiting for their
+         * audit records to reach the disk are sent when the trail says so. */
+        if ((c->sent < c->out.len && !(c->flags & CL_PENDING_W) && !cmd_audit_waiting(c)) ||
+            (c->flags & CL_READ_WANTS_W))
             mask |= EV_WRITE;
         if (c->flags & CL_WRITE_WANTS_R) mask |= EV_READ;
     }
