@@ -102,8 +102,8 @@ int acl_load_file(acl *a, const char *path, char *err, size_t errlen)
     }
     /* Keep lock state across reloads: reloading must not reset a lockout. */
     for (size_t i = 0; i < tmp.nusers; i++) {
-        acl_user *old = acl_find(a, (const uint8_t *)tmp.users[i]->name,
-                                 strlen(tmp.users[i]->name));
+        acl_user *old =
+            acl_find(a, (const uint8_t *)tmp.users[i]->name, strlen(tmp.users[i]->name));
         if (old) {
             tmp.users[i]->failures = old->failures;
             tmp.users[i]->locked_until = old->locked_until;
@@ -172,4 +172,3 @@ int acl_save_file(acl *a, const char *path, char *err, size_t errlen)
     }
     return 0;
 }
-
