@@ -43,6 +43,7 @@
 #include "store/backup.h"
 #include "tool_audit.h"
 #include "tools.h"
+#include "toolutil.h"
 
 static void usage(void)
 {
@@ -520,22 +521,6 @@ static int parse_common(int argc, char **argv, int i, audit_query *q, int *fmt,
     return 0;
 }
 
-static int lock_data_dir(const config *c)
-{
-    char path[4200];
-    snprintf(path, sizeof path, "%s/phidb.lock", c->dir);
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        fprintf(stderr,
-                "phidb audit prune: the data directory %s is in use (is phidb-server "
-                "running?); stop the server first\n",
-                c->dir);
-        if (fd >= 0) close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 int audit_cli_main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -634,7 +619,7 @@ int audit_cli_main(int argc, char **argv)
         }
         json_decref(r);
     } else if (strcmp(cmd, "prune") == 0) {
-        int lock = lock_data_dir(t.conf);
+        int lock = tool_lock_dir_offline("phidb audit prune", t.conf->dir);
         if (lock < 0)
             rc = 1;
         else {

@@ -24,6 +24,7 @@
 #include "config.h"
 #include "store/keyring.h"
 #include "tools.h"
+#include "toolutil.h"
 
 static void usage(void)
 {
@@ -43,20 +44,6 @@ static config *load_conf(const char *dir, char *err, size_t errlen)
         return NULL;
     }
     return c;
-}
-
-static int lock_data_dir(const config *c)
-{
-    char path[4200];
-    snprintf(path, sizeof path, "%s/phidb.lock", c->dir);
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        fprintf(stderr, "phidb keyring: the data directory %s is in use (is phidb-server "
-                        "running?); stop the server first\n", c->dir);
-        if (fd >= 0) close(fd);
-        return -1;
-    }
-    return fd;
 }
 
 static char *ask(const char *prompt)
@@ -152,7 +139,7 @@ static int do_rewrap(const config *c, int argc, char **argv)
         usage();
         return 2;
     }
-    int lock = lock_data_dir(c);
+    int lock = tool_lock_dir_offline("phidb keyring", c->dir);
     if (lock < 0) return 1;
     keyring_kek_source src;
     keyring *k = open_existing(c, &src);

@@ -107,6 +107,17 @@ int tool_lock_dir(const char *prog, const char *dir)
     return fd;
 }
 
+int tool_lock_dir_offline(const char *prog, const char *dir)
+{
+    int fd = tool_lock_dir(prog, dir);
+    if (fd == -2)
+        fprintf(stderr,
+                "%s: the data directory %s is in use (is phidb-server running?); stop the "
+                "server first\n",
+                prog, dir);
+    return fd >= 0 ? fd : -1;
+}
+
 rclient *tool_admin_connect(const char *prog, const config *c, int timeout_s)
 {
     char pwpath[PATH_MAX], ca[PATH_MAX], cert[PATH_MAX], key[PATH_MAX], pw[256], err[512];

@@ -23,6 +23,9 @@ int tool_read_passphrase(const char *prog, const char *path, char *out, size_t o
 /* Try to take the data directory's lock (dir/phidb.lock). Returns the fd holding it, -2 when
  * a server holds it, -1 on error (message printed). */
 int tool_lock_dir(const char *prog, const char *dir);
+/* The same for a tool that needs the server stopped: the fd, or -1 with a message (also
+ * when a server holds the lock). */
+int tool_lock_dir_offline(const char *prog, const char *dir);
 /* Connect to the running server of config c as admin (password from <base>/admin.password,
  * client certificate from <base>/tls when present). NULL with a message printed. */
 rclient *tool_admin_connect(const char *prog, const config *c, int timeout_s);

@@ -41,6 +41,7 @@
 #include "store/seal.h"
 #include "tools.h"
 #include "util/mem.h"
+#include "toolutil.h"
 
 static void usage(void)
 {
@@ -59,22 +60,6 @@ typedef struct {
     int remove;         /* --remove */
     const char *check;  /* --check CODE */
 } mfa_opts;
-
-static int lock_data_dir(const config *c)
-{
-    char path[4200];
-    snprintf(path, sizeof path, "%s/phidb.lock", c->dir);
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        fprintf(stderr,
-                "phidb user: the data directory %s is in use (is phidb-server running?); "
-                "stop the server first\n",
-                c->dir);
-        if (fd >= 0) close(fd);
-        return -1;
-    }
-    return fd;
-}
 
 /* A line from the terminal (echo off for secrets); NULL without a terminal. */
 static char *ask_tty(const char *prompt, int echo, char *line, size_t cap)
@@ -337,7 +322,7 @@ int user_cli_main(int argc, char **argv)
         config_free(c);
         return 1;
     }
-    int rc = 1, lock = lock_data_dir(c);
+    int rc = 1, lock = tool_lock_dir_offline("phidb user", c->dir);
     if (lock < 0) goto free_conf;
     size_t ncat;
     acl_cmd *cat = build_catalog(&ncat);
