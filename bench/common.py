@@ -122,3 +122,19 @@ def finish(servers, ok=True):
 
 def ratio(a, b):
     return f"{a / b:.2f}" if a and b else "-"
+
+
+def custom_rps(server, args, n, pipeline, clients, keyspace):
+    """ops/s of one redis-benchmark run of a custom command (args, with __rand_int__) over
+    TLS as admin; raises when it fails or the server answered errors."""
+    import subprocess
+    cmd = ["redis-benchmark", "--tls", "--cacert", server.ca, "-h", harness.HOST,
+           "-p", str(server.port), "--user", "admin", "-a", server.password,
+           "-c", str(clients), "-n", str(n), "-r", str(keyspace), "-P", str(pipeline),
+           "--csv"] + list(args)
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=3600)
+    out = p.stdout.decode()
+    rows = [r.split(",") for r in out.splitlines() if r and not r.startswith('"test"')]
+    if p.returncode != 0 or not rows or "ERR" in out or "NOPERM" in out:
+        raise RuntimeError(f"redis-benchmark failed: {out[-800:]} {p.stderr.decode()[-800:]}")
+    return float(rows[-1][1].strip('"'))

@@ -14,7 +14,6 @@ schema/no-schema (issue 4: at least 0.95), with redis-server beside it for scale
 """
 
 import os
-import subprocess
 import sys
 import time
 
@@ -58,16 +57,7 @@ def fill(server, prefixes):
 
 
 def bench(server, args, n, pipeline):
-    cmd = ["redis-benchmark", "--tls", "--cacert", server.ca, "-h", harness.HOST,
-           "-p", str(server.port), "--user", "admin", "-a", server.password,
-           "-c", str(CLIENTS), "-n", str(n), "-r", str(RECORDS), "-P", str(pipeline),
-           "--csv"] + args
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=3600)
-    out = p.stdout.decode()
-    rows = [r.split(",") for r in out.splitlines() if r and not r.startswith('"test"')]
-    if p.returncode != 0 or not rows or "ERR" in out or "NOPERM" in out:
-        raise RuntimeError(f"redis-benchmark failed: {out[-800:]} {p.stderr.decode()[-800:]}")
-    return float(rows[-1][1].strip('"'))
+    return common.custom_rps(server, args, n, pipeline, CLIENTS, RECORDS)
 
 
 def main():
