@@ -113,7 +113,8 @@ def body(run):
     with run.case("full disk"):
         d = srv.raw("doc", PW)
         seg_dir = os.path.join(srv.dir, "data", "audit")
-        used = sum(os.path.getsize(p) for p in glob.glob(os.path.join(seg_dir, "*")))
+        used = sum(os.path.getsize(p) for p in glob.glob(os.path.join(seg_dir, "*.seg*"))
+                   if os.path.isfile(p))
         subprocess.run(["prlimit", f"--pid={srv.proc.pid}", "--fsize=1:unlimited"], check=True)
         refused = None
         for i in range(200):
@@ -129,7 +130,10 @@ def body(run):
         harness.wait_until(lambda: val(d.call("HGET", "patient:1001", "name")) == "Alice Smith",
                            timeout=30, what="service resumes when the disk recovers")
         d.close()
-        run.check(used >= 0, "segments exist")
+        after = sum(os.path.getsize(p) for p in glob.glob(os.path.join(seg_dir, "*.seg*"))
+                    if os.path.isfile(p))
+        run.check(used > 0 and after > used,
+                  "the records held back during the failure reached the segments", (used, after))
 
     with run.case("backup tools"):
         a = srv.raw()
