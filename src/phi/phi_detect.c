@@ -98,13 +98,15 @@ static int find_start(const phi_detector *d, phi_scratch *s, phi_cand *c)
     return PHI_OK;
 }
 
-/* One walk over the words of the text for the C matchers: labels, "in X" places
- * and shapes (each also has its own walk, phi_*_scan, which the tests use). */
+/* One walk over the words of the text for the C matchers: labels, "in X" places,
+ * shapes and id tokens (each also has its own walk, phi_*_scan and phi_ids_run,
+ * which the tests use). */
 static int text_walk(const phi_detector *d, phi_scratch *s)
 {
     const uint8_t *t = s->text;
     size_t len = s->len, i = 0;
     s->prep.n = 0;
+    phi_ids_reset(s);
     while (i < len) {
         uint8_t c = t[i];
         int rc = PHI_OK;
@@ -118,14 +120,16 @@ static int text_walk(const phi_detector *d, phi_scratch *s)
             continue;
         }
         size_t e = i + 1;
+        uint8_t cls = phi_ctype[c];
         while (e < len && phi_is_hs_word(t[e]))
-            e++;
+            cls |= phi_ctype[t[e++]];
         if (phi_is_alpha(c)) {
             rc = phi_labels_word(d, s, i);
             if (!rc && (c == 'i' || c == 'a' || c == 'f' || c == 't')) rc = phi_city_prep_at(s, i);
             if (rc) return rc;
         }
         rc = phi_shapes_word(d, s, i, e);
+        if (!rc && (cls & PHI_CT_DIGIT)) rc = phi_ids_word(d, s, i, e);
         if (rc) return rc;
         i = e;
     }
@@ -560,8 +564,7 @@ int phi_detect_run(const phi_detector *d, phi_scratch *s, const uint8_t *text, s
         int rc = find_start(d, s, &c[i]);
         if (rc) return rc;
     }
-    int rc = phi_ids_run(d, s);
-    if (rc) return rc;
+    int rc;
     c = s->cands.p;
     for (size_t i = 0; i < s->cands.n; i++) {
         if (c[i].dead) continue;

@@ -116,14 +116,21 @@ void phi_validate_id(const phi_detector *d, phi_scratch *s, phi_cand *c)
 
 /* Id-shaped tokens: runs of letters and digits joined by single - / . that
  * hold at least three digits ("4471823", "XJH449210", "PM-448812-A"). A
- * plain loop finds them faster than any regex, and they are frequent. */
-int phi_ids_run(const phi_detector *d, phi_scratch *s)
+ * plain loop finds them faster than any regex, and they are frequent.
+ *
+ * The loop resumes where it stopped (s->ids_pos, with its keyword cursor
+ * s->ids_kc): the scan calls it only for the words that hold a digit
+ * (phi_ids_word), since a token without digits is never kept. Between two
+ * tokens the loop carries no state but its position, so it may also start
+ * afresh after any byte that no token and no skipped non-ASCII run can hold
+ * (not a letter, digit, byte >= 0x80, '-', '/' or '.'). */
+static int ids_scan(const phi_detector *d, phi_scratch *s, size_t i, size_t to)
 {
     uint16_t pat = d->idscan_pat;
     const uint8_t *t = s->text;
     const phi_kw *kw = s->kws.p;
-    size_t len = s->len, i = 0, kc = 0;
-    while (i < len) {
+    size_t len = s->len, kc = s->ids_kc;
+    while (i < to) {
         if (!phi_is_alnum(t[i])) {
             i++;
             continue;
@@ -148,7 +155,9 @@ int phi_ids_run(const phi_detector *d, phi_scratch *s)
         }
         if (i < len && t[i] >= 0x80) continue;
         /* Short numbers matter only after an id label (checked cheaply here:
-         * a keyword that ends within 40 bytes before, found by a moving cursor). */
+         * a keyword that ends within 40 bytes before, found by a moving cursor;
+         * every keyword ending at or before a is known by now, since each
+         * starts before it ends). */
         bool keep = nd >= 7 || (nd >= 4 && i - a > (size_t)nd);
         if (!keep && nd >= 3) {
             while (kc < s->kws.n && kw[kc].end <= a)
@@ -162,5 +171,30 @@ int phi_ids_run(const phi_detector *d, phi_scratch *s)
             c->type = PHI_ID, c->dead = 0, c->score = 0.5f;
         }
     }
+    s->ids_pos = i, s->ids_kc = kc;
     return PHI_OK;
+}
+
+void phi_ids_reset(phi_scratch *s)
+{
+    s->ids_pos = 0, s->ids_kc = 0;
+}
+
+int phi_ids_word(const phi_detector *d, phi_scratch *s, size_t i, size_t e)
+{
+    const uint8_t *t = s->text;
+    if (e <= s->ids_pos) return PHI_OK; /* inside a token already scanned */
+    /* Back to a byte after which the loop starts afresh (or to where it stopped). */
+    size_t from = i;
+    while (from > s->ids_pos && (phi_is_alnum(t[from - 1]) || t[from - 1] >= 0x80 ||
+                                 t[from - 1] == '-' || t[from - 1] == '/' || t[from - 1] == '.'))
+        from--;
+    if (from < s->ids_pos) from = s->ids_pos;
+    return ids_scan(d, s, from, e);
+}
+
+int phi_ids_run(const phi_detector *d, phi_scratch *s)
+{
+    phi_ids_reset(s);
+    return ids_scan(d, s, 0, s->len);
 }

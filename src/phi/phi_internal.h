@@ -374,6 +374,8 @@ struct phi_scratch {
     phi_vec surmap;        /* redaction: uint64_t original hash -> surrogate (packed) */
     phi_vec out;           /* redaction output buffer */
     phi_vec prep;          /* phi_city_prep_scan: matches before they become candidates */
+    size_t ids_pos;        /* phi_ids_word: where the id loop stopped */
+    size_t ids_kc;         /* phi_ids_word: its keyword cursor */
     int oom;               /* set by callbacks when a push failed */
     const uint8_t *text;   /* document being scanned */
     size_t len;            /* its length */
@@ -395,8 +397,14 @@ int phi_labels_scan(const phi_detector *d, phi_scratch *s);
 /* Its pieces: the labels that begin at the word start i (a letter); a '#' at i. */
 int phi_labels_word(const phi_detector *d, phi_scratch *s, size_t i);
 int phi_labels_hash(phi_scratch *s, size_t i);
-/* Id scanner: appends id-shaped tokens (letters and digits) to s->cands. */
+/* Id scanner: appends id-shaped tokens (letters and digits) to s->cands; needs
+ * s->kws filled. */
 int phi_ids_run(const phi_detector *d, phi_scratch *s);
+/* The same in pieces, for one walk over the text: reset, then every \b-delimited
+ * word [i, e) that holds a digit, in order (a token without digits is never kept);
+ * the keywords that end at or before i must be in s->kws by then. */
+void phi_ids_reset(phi_scratch *s);
+int phi_ids_word(const phi_detector *d, phi_scratch *s, size_t i, size_t e);
 /* Validate one id-shaped candidate (labelled ids, long numbers). */
 void phi_validate_id(const phi_detector *d, phi_scratch *s, phi_cand *c);
 

@@ -614,5 +614,76 @@ TEST(shapes_match_hyperscan)
     phi_detector_free(det);
 }
 
+/* ---- id tokens in pieces ---- */
+
+/* The id tokens of the scan's word walk (phi_ids_word for the words that hold
+ * a digit) are those of phi_ids_run over the whole text, in the same order. */
+TEST(ids_by_word_match_whole_scan)
+{
+    CHECK_INT(phi_detector_new(NULL, &det), PHI_OK);
+    CHECK_INT(phi_scratch_new(det, &scr), PHI_OK);
+    static const char *const piece[] = {"12",        "1234567",
+                                        "4471823",   "AB",
+                                        "x",         "-",
+                                        "/",         ".",
+                                        "_",         " ",
+                                        "  ",        "\n",
+                                        "\xc3\xa9",  "\x80",
+                                        "MRN",       "mrn: ",
+                                        "#",         "a1b2c3",
+                                        "--",        "..",
+                                        "9",         "PM-448812-A",
+                                        "Acct",      "member id ",
+                                        "0700-1900", "\xe2\x80\x99s",
+                                        "'",         "A",
+                                        "z9"};
+    static char text[512];
+    static phi_cand want[512];
+    unsigned seed = 777;
+    long bad = 0, kept = 0;
+    for (int it = 0; it < 200000; it++) {
+        size_t len = 0, np = 1 + (size_t)(rand_r(&seed) % 40);
+        for (size_t k = 0; k < np; k++) {
+            const char *p = piece[(size_t)rand_r(&seed) % (sizeof piece / sizeof piece[0])];
+            size_t n = strlen(p);
+            if (len + n > sizeof text) break;
+            memcpy(text + len, p, n);
+            len += n;
+        }
+        scr->text = (const uint8_t *)text, scr->len = len;
+        scr->kws.n = 0, scr->cands.n = 0;
+        CHECK_INT(phi_labels_scan(det, scr), PHI_OK);
+        CHECK_INT(phi_ids_run(det, scr), PHI_OK);
+        size_t nw = scr->cands.n;
+        memcpy(want, scr->cands.p, nw * sizeof *want);
+        kept += (long)nw;
+        scr->cands.n = 0;
+        phi_ids_reset(scr);
+        const uint8_t *t = scr->text;
+        for (size_t i = 0; i < len;) {
+            if (!phi_is_hs_word(t[i])) {
+                i++;
+                continue;
+            }
+            size_t e = i, digit = 0;
+            while (e < len && phi_is_hs_word(t[e]))
+                digit |= (size_t)phi_is_digit(t[e++]);
+            if (digit) CHECK_INT(phi_ids_word(det, scr, i, e), PHI_OK);
+            i = e;
+        }
+        const phi_cand *got = scr->cands.p;
+        bool same = scr->cands.n == nw;
+        for (size_t k = 0; same && k < nw; k++)
+            same = got[k].start == want[k].start && got[k].end == want[k].end;
+        if (!same && bad++ < 5) fprintf(stderr, "  ids differ on [%.*s]\n", (int)len, text);
+    }
+    CHECK_INT(bad, 0);
+    CHECK(kept > 100000); /* the texts hold many kept tokens, not a few */
+    scr->cands.n = 0;
+    phi_scratch_free(scr);
+    phi_detector_free(det);
+}
+
 UNIT_MAIN(T(city_prep_scan_matches_hyperscan), T(labels_match_hyperscan),
-          T(start_finders_match_hyperscan), T(shapes_match_hyperscan))
+          T(start_finders_match_hyperscan), T(shapes_match_hyperscan),
+          T(ids_by_word_match_whole_scan))
