@@ -1,15 +1,17 @@
 /*
  * phi-bench: throughput of the PHI detector on clinical text, one core.
  *
- *   phi-bench [--mb N] [--redact] [--only note|doc] NOTES.jsonl
+ *   phi-bench [--mb N] [--redact] [--only note|batch|doc] NOTES.jsonl
  *
  * Reads the "text" of every line of NOTES.jsonl (tests/phi/clinical-notes.jsonl)
  * and measures, on one thread:
  *   per-note:  each note scanned as its own document (what PHI.SCAN sees),
  *              repeated until N MB (default 50) have been scanned;
+ *   batch:     the same notes, 64 per phi_scan_batch call (each still its own
+ *              document);
  *   one-doc:   all notes joined into one document of about N MB, scanned once;
  *   redact:    (with --redact) per-note tag redaction.
- * --only runs one of the two scans (for profiling one mode).
+ * --only runs one of the three scans (for profiling one mode).
  * Also prints detector build time and memory. It measures and never fails on
  * a figure: it is not a ctest. Times are the thread's CPU time (one core,
  * unaffected by other processes sharing the machine).
@@ -38,7 +40,7 @@ int main(int argc, char **argv)
 {
     double mb = 50;
     int redact = 0;
-    int do_note = 1, do_doc = 1; /* --only note|doc */
+    int do_note = 1, do_batch = 1, do_doc = 1; /* --only note|batch|doc */
     const char *path = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--mb") && i + 1 < argc)
@@ -48,12 +50,14 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
             i++;
             do_note = !strcmp(argv[i], "note");
+            do_batch = !strcmp(argv[i], "batch");
             do_doc = !strcmp(argv[i], "doc");
         } else
             path = argv[i];
     }
     if (!path) {
-        fprintf(stderr, "usage: phi-bench [--mb N] [--redact] [--only note|doc] NOTES.jsonl\n");
+        fprintf(stderr,
+                "usage: phi-bench [--mb N] [--redact] [--only note|batch|doc] NOTES.jsonl\n");
         return 2;
     }
     FILE *f = fopen(path, "rb");
@@ -107,6 +111,28 @@ int main(int argc, char **argv)
     double dt = now() - t0;
     if (do_note)
         printf("per-note scan: %.1f MB in %.3f s = %.1f MB/s (%.0f notes/s, %zu entities)\n",
+               done / 1e6, dt, done / 1e6 / dt, done / (total / (double)nn) / dt, ents);
+
+    /* per-note, BATCH notes a call */
+    enum { BATCH = 256 };
+    phi_batch_doc docs[BATCH];
+    done = 0, ents = 0;
+    t0 = now();
+    while (do_batch && done < target) {
+        for (size_t i = 0; i < nn && done < target; i += BATCH) {
+            size_t m = 0;
+            for (; m < BATCH && i + m < nn && done < target; m++) {
+                docs[m].text = (const uint8_t *)notes[i + m].p, docs[m].len = notes[i + m].n;
+                done += notes[i + m].n;
+            }
+            phi_scan_batch(d, s, docs, m);
+            for (size_t k = 0; k < m; k++)
+                ents += docs[k].n;
+        }
+    }
+    dt = now() - t0;
+    if (do_batch)
+        printf("batch scan: %.1f MB in %.3f s = %.1f MB/s (%.0f notes/s, %zu entities)\n",
                done / 1e6, dt, done / 1e6 / dt, done / (total / (double)nn) / dt, ents);
 
     /* one big document */

@@ -291,6 +291,15 @@ void phi_scratch_free(phi_scratch *s)
     free(s->surmap.p);
     free(s->out.p);
     free(s->prep.p);
+    if (s->docst)
+        for (size_t i = 0; i < PHI_BATCH_CHUNK; i++) {
+            free(s->docst[i].cands.p);
+            free(s->docst[i].kws.p);
+            free(s->docst[i].toks.p);
+            free(s->docst[i].ents.p);
+        }
+    free(s->docst);
+    free(s->batch_ents.p);
     free(s);
 }
 
@@ -319,6 +328,12 @@ int phi_scan_view(const phi_detector *d, phi_scratch *s, const uint8_t *text, si
     *ents = s->ents.p;
     *n = s->ents.n;
     return PHI_OK;
+}
+
+int phi_scan_batch(const phi_detector *d, phi_scratch *s, phi_batch_doc *docs, size_t n)
+{
+    if (!d || !s || (!docs && n) || s->d != d) return PHI_EINVAL;
+    return phi_detect_batch(d, s, docs, n);
 }
 
 int phi_contains(const phi_detector *d, phi_scratch *s, const uint8_t *text, size_t len,

@@ -132,6 +132,23 @@ int phi_scan(const phi_detector *d, phi_scratch *s, const uint8_t *text, size_t 
 int phi_scan_view(const phi_detector *d, phi_scratch *s, const uint8_t *text, size_t len,
                   const phi_entity **ents, size_t *n);
 
+/* One document of phi_scan_batch. */
+typedef struct phi_batch_doc {
+    const uint8_t *text;    /* in: the document (read only during the call) */
+    size_t len;             /* in: its length */
+    const phi_entity *ents; /* out: its entities (owned by the scratch, valid until the next
+                             * call with it); NULL when status is not PHI_OK */
+    size_t n;               /* out: how many */
+    int status;             /* out: PHI_OK, or this document's error (PHI_ETOOBIG ...) */
+} phi_batch_doc;
+
+/* Scan n documents, each on its own (the same entities as phi_scan_view on each),
+ * faster than n calls for short texts: each pass of the detector runs over
+ * several documents before the next pass, so its code stays in the caches.
+ * Returns PHI_OK with each document's status set, or PHI_EINVAL / PHI_ENOMEM
+ * for the whole call (then no status is set). */
+int phi_scan_batch(const phi_detector *d, phi_scratch *s, phi_batch_doc *docs, size_t n);
+
 /* Does (text, len) hold PHI of a type in `types` (0 = all) with score >= threshold?
  * Sets *found to 1 or 0. For dlp checks of key names and undeclared fields. It
  * runs a full scan (microseconds for a key name); a threshold below the

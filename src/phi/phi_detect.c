@@ -535,50 +535,57 @@ static bool better(const phi_cand *a, const phi_cand *b)
     return (a->end - a->start) > (b->end - b->start);
 }
 
-int phi_detect_run(const phi_detector *d, phi_scratch *s, const uint8_t *text, size_t len)
+/* ---- the passes ---- */
+
+/* Each pass reads and writes only the document's own state in s (text, len,
+ * cands, kws, toks, ents, ids_pos, ids_kc) and buffers it empties or resets
+ * before use (tmp, prep, nameset), so the passes of several documents can be
+ * interleaved (phi_detect_batch). */
+typedef int (*pass_fn)(const phi_detector *d, phi_scratch *s);
+
+/* Hyperscan's main pass: value candidates by their ends. */
+static int pass_regex(const phi_detector *d, phi_scratch *s)
 {
     s->cands.n = s->kws.n = s->toks.n = s->ents.n = 0;
     s->oom = 0;
-    s->text = text;
-    s->len = len;
-    if (len > 0) {
+    if (s->len > 0) {
         hs_error_t e =
-            hs_scan(d->db.main, (const char *)text, (unsigned)len, 0, s->hs, on_match, s);
+            hs_scan(d->db.main, (const char *)s->text, (unsigned)s->len, 0, s->hs, on_match, s);
         if (s->oom) return PHI_ENOMEM;
         if (e != HS_SUCCESS) return PHI_EENGINE;
     }
     /* Hyperscan reports in order of end; sort only if that ever changes. */
-    {
-        const phi_kw *k = s->kws.p;
-        bool sorted = true;
-        for (size_t i = 1; i < s->kws.n && sorted; i++)
-            sorted = cmp_kw(&k[i - 1], &k[i]) <= 0;
-        if (!sorted) qsort(s->kws.p, s->kws.n, sizeof(phi_kw), cmp_kw);
-    }
-    {
-        int rc = text_walk(d, s);
-        if (rc) return rc;
-    }
+    const phi_kw *k = s->kws.p;
+    bool sorted = true;
+    for (size_t i = 1; i < s->kws.n && sorted; i++)
+        sorted = cmp_kw(&k[i - 1], &k[i]) <= 0;
+    if (!sorted) qsort(s->kws.p, s->kws.n, sizeof(phi_kw), cmp_kw);
+    return PHI_OK;
+}
+
+/* The starts of the value candidates, then their validation. */
+static int pass_validate(const phi_detector *d, phi_scratch *s)
+{
     phi_cand *c = s->cands.p;
     for (size_t i = 0; i < s->cands.n; i++) {
         int rc = find_start(d, s, &c[i]);
         if (rc) return rc;
     }
-    int rc;
-    c = s->cands.p;
     for (size_t i = 0; i < s->cands.n; i++) {
         if (c[i].dead) continue;
         validate(d, s, &c[i]);
-        if (c[i].end <= c[i].start || c[i].end > len) c[i].dead = 1;
+        if (c[i].end <= c[i].start || c[i].end > s->len) c[i].dead = 1;
     }
-    rc = phi_names_run(d, s);
+    return PHI_OK;
+}
+
+/* Overlaps, then the entities of the result. */
+static int pass_resolve(const phi_detector *d, phi_scratch *s)
+{
+    const uint8_t *text = s->text;
+    int rc = sort_cands(s);
     if (rc) return rc;
-    rc = phi_addr_grab(d, s);
-    if (rc) return rc;
-    c = s->cands.p;
-    rc = sort_cands(s);
-    if (rc) return rc;
-    c = s->cands.p;
+    phi_cand *c = s->cands.p;
     /* Greedy sweep: keep a stack of accepted candidates; a newcomer that
      * overlaps the top merges with it (same type), or the better of the two
      * keeps the overlap and the other keeps what lies outside it (an address
@@ -630,5 +637,82 @@ int phi_detect_run(const phi_detector *d, phi_scratch *s, const uint8_t *text, s
         n++;
     }
     s->ents.n = n;
+    return PHI_OK;
+}
+
+static const pass_fn passes[] = {pass_regex,    text_walk,     pass_validate,
+                                 phi_names_run, phi_addr_grab, pass_resolve};
+enum { NPASSES = sizeof passes / sizeof passes[0] };
+
+int phi_detect_run(const phi_detector *d, phi_scratch *s, const uint8_t *text, size_t len)
+{
+    s->text = text;
+    s->len = len;
+    for (size_t p = 0; p < NPASSES; p++) {
+        int rc = passes[p](d, s);
+        if (rc) return rc;
+    }
+    return PHI_OK;
+}
+
+/* Exchange the document state of s with st (before and after each pass). */
+static void doc_swap(phi_scratch *s, phi_docst *st)
+{
+    phi_docst t = {s->text, s->len, s->cands, s->kws, s->toks, s->ents, s->ids_pos, s->ids_kc, 0};
+    s->text = st->text, s->len = st->len, s->cands = st->cands, s->kws = st->kws;
+    s->toks = st->toks, s->ents = st->ents, s->ids_pos = st->ids_pos, s->ids_kc = st->ids_kc;
+    t.rc = st->rc;
+    *st = t;
+}
+
+int phi_detect_batch(const phi_detector *d, phi_scratch *s, phi_batch_doc *docs, size_t n)
+{
+    if (!s->docst) {
+        s->docst = calloc(PHI_BATCH_CHUNK, sizeof *s->docst);
+        if (!s->docst) return PHI_ENOMEM;
+    }
+    s->batch_ents.n = 0;
+    for (size_t c0 = 0; c0 < n; c0 += PHI_BATCH_CHUNK) {
+        size_t m = n - c0 < PHI_BATCH_CHUNK ? n - c0 : PHI_BATCH_CHUNK;
+        for (size_t k = 0; k < m; k++) {
+            phi_docst *st = &s->docst[k];
+            const phi_batch_doc *doc = &docs[c0 + k];
+            st->text = doc->text ? doc->text : (const uint8_t *)"", st->len = doc->len;
+            st->rc = PHI_OK;
+            if (!doc->text && doc->len) st->rc = PHI_EINVAL;
+            if (doc->len > PHI_MAX_INPUT) st->rc = PHI_ETOOBIG;
+        }
+        /* Each pass over every document of the chunk before the next pass: the
+         * pass's code and tables stay in the caches. */
+        for (size_t p = 0; p < NPASSES; p++)
+            for (size_t k = 0; k < m; k++) {
+                phi_docst *st = &s->docst[k];
+                if (st->rc) continue;
+                doc_swap(s, st);
+                int rc = passes[p](d, s);
+                doc_swap(s, st);
+                st->rc = rc;
+            }
+        for (size_t k = 0; k < m; k++) {
+            phi_docst *st = &s->docst[k];
+            phi_batch_doc *doc = &docs[c0 + k];
+            doc->n = 0, doc->ents = NULL;
+            if (!st->rc && phi_vec_reserve(&s->batch_ents, s->batch_ents.n + st->ents.n + 1,
+                                           sizeof(phi_entity)) != PHI_OK)
+                st->rc = PHI_ENOMEM;
+            doc->status = st->rc;
+            if (st->rc) continue;
+            memcpy((phi_entity *)s->batch_ents.p + s->batch_ents.n, st->ents.p,
+                   st->ents.n * sizeof(phi_entity));
+            s->batch_ents.n += st->ents.n;
+            doc->n = st->ents.n;
+        }
+    }
+    /* The results are in order in one array, which may have moved while it grew. */
+    const phi_entity *e = s->batch_ents.p;
+    for (size_t i = 0; i < n; i++) {
+        docs[i].ents = docs[i].status ? NULL : e;
+        e += docs[i].n;
+    }
     return PHI_OK;
 }

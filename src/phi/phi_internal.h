@@ -362,6 +362,23 @@ static inline void *phi_vec_push(phi_vec *v, size_t sz)
     return (uint8_t *)v->p + sz * v->n++;
 }
 
+/* The state of one document of a batch while the passes of the others run
+ * (phi_detect_batch swaps it with the scratch's fields of the same names). */
+typedef struct phi_docst {
+    const uint8_t *text; /* the document */
+    size_t len;          /* its length */
+    phi_vec cands;       /* phi_cand */
+    phi_vec kws;         /* phi_kw */
+    phi_vec toks;        /* phi_tok */
+    phi_vec ents;        /* phi_entity: its result */
+    size_t ids_pos;      /* phi_ids_word state */
+    size_t ids_kc;       /* phi_ids_word state */
+    int rc;              /* PHI_OK, or the error that stopped this document */
+} phi_docst;
+
+/* Documents a batch runs side by side (phi_detect_batch). */
+#define PHI_BATCH_CHUNK 256
+
 struct phi_scratch {
     const phi_detector *d; /* detector this scratch belongs to */
     hs_scratch_t *hs;      /* Hyperscan scratch */
@@ -377,6 +394,8 @@ struct phi_scratch {
     size_t ids_pos;        /* phi_ids_word: where the id loop stopped */
     size_t ids_kc;         /* phi_ids_word: its keyword cursor */
     int oom;               /* set by callbacks when a push failed */
+    phi_docst *docst;      /* PHI_BATCH_CHUNK document states (first batch allocates) */
+    phi_vec batch_ents;    /* phi_entity: the results of the last batch, in order */
     const uint8_t *text;   /* document being scanned */
     size_t len;            /* its length */
 };
@@ -385,6 +404,10 @@ struct phi_scratch {
 
 /* Run the whole scan; leaves sorted, non-overlapping entities in s->ents. */
 int phi_detect_run(const phi_detector *d, phi_scratch *s, const uint8_t *text, size_t len);
+/* Run the whole scan on each document of docs, each pass over up to
+ * PHI_BATCH_CHUNK documents before the next pass; fills each document's result
+ * (into s->batch_ents) and status. PHI_ENOMEM when no state could be allocated. */
+int phi_detect_batch(const phi_detector *d, phi_scratch *s, phi_batch_doc *docs, size_t n);
 
 /* The shapes of phi_shapes.c (patterns in d->cscan): appends candidates. */
 int phi_shapes_scan(const phi_detector *d, phi_scratch *s);

@@ -79,7 +79,8 @@ static int gap_kind(const uint8_t *t, size_t a, size_t b)
 
 /* Does the word at tok equal lit (lower-case)? Always inlined: lit is a
  * literal, so its length is a constant and most calls end at the length test. */
-static inline __attribute__((always_inline)) bool tok_is(const uint8_t *t, const phi_tok *k, const char *lit)
+static inline __attribute__((always_inline)) bool tok_is(const uint8_t *t, const phi_tok *k,
+                                                         const char *lit)
 {
     size_t n = strlen(lit);
     if (k->end - k->start != n) return false;

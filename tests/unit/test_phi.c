@@ -507,6 +507,69 @@ TEST(threads_share_a_detector)
         CHECK_INT(counts[i], 200 * n);
 }
 
+/* phi_scan_batch gives each document what phi_scan_view gives it alone: the
+ * clinical notes (raw JSON lines), copies with bytes changed, empty texts and
+ * bad documents, more than one chunk of them, twice. */
+TEST(batch_equals_one_by_one)
+{
+    setup();
+    enum { MAXDOCS = 1200 };
+    static char *texts[MAXDOCS];
+    static phi_batch_doc docs[MAXDOCS];
+    size_t n = 0;
+    const char *src = getenv("PHIDB_SOURCE");
+    const char *files[] = {"clinical-notes.jsonl", "clinical-notes-dev2.jsonl"};
+    char line[16384], path[1024];
+    for (size_t f = 0; f < 2; f++) {
+        snprintf(path, sizeof path, "%s/tests/phi/%s", src ? src : ".", files[f]);
+        FILE *fp = fopen(path, "rb");
+        CHECK(fp != NULL);
+        while (fp && n + 2 < MAXDOCS && fgets(line, sizeof line, fp)) {
+            texts[n++] = strdup(line);
+            /* a copy with a few bytes changed (stray high bytes, digits, letters) */
+            char *m = strdup(line);
+            size_t len = strlen(m);
+            for (size_t k = 0; k < 6 && len; k++)
+                m[(n * 7919 + k * 104729) % len] = "\xc3\x80"
+                                                   "9Az,-"[(n + k) % 7];
+            texts[n++] = m;
+        }
+        if (fp) fclose(fp);
+    }
+    CHECK(n > 600); /* more than two chunks of the batch */
+    texts[n++] = strdup("");
+    for (size_t i = 0; i < n; i++)
+        docs[i].text = (const uint8_t *)texts[i], docs[i].len = strlen(texts[i]);
+    /* a NULL text with a length, and one too long (neither is read) */
+    docs[n].text = NULL, docs[n].len = 5;
+    docs[n + 1].text = (const uint8_t *)texts[0], docs[n + 1].len = PHI_MAX_INPUT + 1;
+    size_t total = n + 2;
+    long bad = 0, ents = 0;
+    for (int round = 0; round < 2; round++) {
+        CHECK_INT(phi_scan_batch(det, scr, docs + round, total - round), PHI_OK);
+        for (size_t i = round; i < total; i++) {
+            const phi_batch_doc *b = &docs[i];
+            const phi_entity *e = NULL;
+            size_t ne = 0;
+            int rc = phi_scan_view(det, scr, b->text, b->len, &e, &ne);
+            /* (phi_scan_view leaves the batch's results alone) */
+            if (rc != b->status ||
+                (rc == PHI_OK && (ne != b->n || (ne && memcmp(e, b->ents, ne * sizeof *e)))))
+                bad++;
+            ents += (long)ne;
+        }
+    }
+    CHECK_INT(bad, 0);
+    CHECK(ents > 10000);
+    CHECK_INT(docs[n].status, PHI_EINVAL);
+    CHECK_INT(docs[n + 1].status, PHI_ETOOBIG);
+    CHECK(docs[n - 1].status == PHI_OK && docs[n - 1].n == 0);
+    CHECK_INT(phi_scan_batch(det, scr, NULL, 0), PHI_OK);
+    CHECK_INT(phi_scan_batch(det, scr, NULL, 1), PHI_EINVAL);
+    for (size_t i = 0; i < n; i++)
+        free(texts[i]);
+}
+
 TEST(teardown)
 {
     phi_scratch_free(scr);
@@ -518,4 +581,4 @@ TEST(teardown)
 UNIT_MAIN(T(names), T(names_context_rules), T(names_near_misses), T(dates), T(dates_near_misses),
           T(ages), T(phones), T(phones_near_misses), T(internet), T(ids), T(places),
           T(utf8_and_invalid_bytes), T(ten_megabytes), T(truncation_and_errors), T(redaction_modes),
-          T(deid_fields), T(threads_share_a_detector), T(teardown))
+          T(deid_fields), T(threads_share_a_detector), T(batch_equals_one_by_one), T(teardown))
