@@ -655,7 +655,7 @@ TEST(ids_by_word_match_whole_scan)
         CHECK_INT(phi_labels_scan(det, scr), PHI_OK);
         CHECK_INT(phi_ids_run(det, scr), PHI_OK);
         size_t nw = scr->cands.n;
-        memcpy(want, scr->cands.p, nw * sizeof *want);
+        if (nw) memcpy(want, scr->cands.p, nw * sizeof *want);
         kept += (long)nw;
         scr->cands.n = 0;
         phi_ids_reset(scr);
