@@ -120,16 +120,22 @@ static int text_walk(const phi_detector *d, phi_scratch *s)
             continue;
         }
         size_t e = i + 1;
-        uint8_t cls = phi_ctype[c];
-        while (e < len && phi_is_hs_word(t[e]))
-            cls |= phi_ctype[t[e++]];
+        uint8_t any = phi_ctype[c], all = any; /* classes of some byte, of every byte */
+        while (e < len && phi_is_hs_word(t[e])) {
+            uint8_t ct = phi_ctype[t[e++]];
+            any |= ct, all &= ct;
+        }
         if (phi_is_alpha(c)) {
-            rc = phi_labels_word(d, s, i);
+            size_t ae = e; /* end of the letters that open the word */
+            if (!(all & PHI_CT_ALPHA))
+                for (ae = i + 1; ae < e && phi_is_alpha(t[ae]);)
+                    ae++;
+            rc = phi_labels_word(d, s, i, ae);
             if (!rc && (c == 'i' || c == 'a' || c == 'f' || c == 't')) rc = phi_city_prep_at(s, i);
             if (rc) return rc;
         }
         rc = phi_shapes_word(d, s, i, e);
-        if (!rc && (cls & PHI_CT_DIGIT)) rc = phi_ids_word(d, s, i, e);
+        if (!rc && (any & PHI_CT_DIGIT)) rc = phi_ids_word(d, s, i, e);
         if (rc) return rc;
         i = e;
     }

@@ -417,8 +417,9 @@ int phi_shapes_word(const phi_detector *d, phi_scratch *s, size_t i, size_t e);
 int phi_shapes_punct(const phi_detector *d, phi_scratch *s, size_t i);
 /* Context labels: fills s->kws (sorted by end, then class) from the text. */
 int phi_labels_scan(const phi_detector *d, phi_scratch *s);
-/* Its pieces: the labels that begin at the word start i (a letter); a '#' at i. */
-int phi_labels_word(const phi_detector *d, phi_scratch *s, size_t i);
+/* Its pieces: the labels that begin at the word start i (a letter), whose letters
+ * end at e; a '#' at i. */
+int phi_labels_word(const phi_detector *d, phi_scratch *s, size_t i, size_t e);
 int phi_labels_hash(phi_scratch *s, size_t i);
 /* Id scanner: appends id-shaped tokens (letters and digits) to s->cands; needs
  * s->kws filled. */

@@ -512,13 +512,11 @@ int phi_labels_hash(phi_scratch *s, size_t i)
     return add_kw(s, i + 1, PHI_C_ID);
 }
 
-int phi_labels_word(const phi_detector *d, phi_scratch *s, size_t i)
+int phi_labels_word(const phi_detector *d, phi_scratch *s, size_t i, size_t e)
 {
     const phi_labels *l = &d->labels;
     const uint8_t *t = s->text;
-    size_t len = s->len, e = i;
-    while (e < len && phi_is_alpha(t[e]))
-        e++;
+    size_t len = s->len;
     if (e - i > 16) return PHI_OK;
     /* No phrase or weak cue starts with a word of this length and these
      * letters: the lookups below could only miss (a phrase is matched
@@ -563,7 +561,10 @@ int phi_labels_scan(const phi_detector *d, phi_scratch *s)
             continue;
         }
         if (phi_is_alpha(c)) { /* a word start (the byte before is not a word byte) */
-            int rc = phi_labels_word(d, s, i);
+            size_t e = i;
+            while (e < len && phi_is_alpha(t[e]))
+                e++;
+            int rc = phi_labels_word(d, s, i, e);
             if (rc) return rc;
         }
         while (i < len && phi_is_hs_word(t[i]))

@@ -93,8 +93,9 @@ static int comma_state(phi_scratch *s, uint16_t pat, size_t i)
         int rc = push(s, pat, k + 2, k + 2);
         if (rc) return rc;
     }
-    for (const char *const *n = state_names; *n; n++) {
-        if ((uint8_t)(*n)[0] != t[k]) continue;
+    /* Every state name has 4+ letters: compare two before the rest. */
+    for (const char *const *n = state_names; k + 1 < len && *n; n++) {
+        if ((uint8_t)(*n)[0] != t[k] || (uint8_t)(*n)[1] != t[k + 1]) continue;
         size_t l = strlen(*n);
         if (k + l <= len && memcmp(t + k, *n, l) == 0 &&
             (k + l == len || !phi_is_hs_word(t[k + l]))) {
