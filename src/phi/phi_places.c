@@ -393,6 +393,13 @@ static size_t addr_region(const phi_detector *d, const uint8_t *t, size_t len, s
     return end;
 }
 
+/* The first newline after i (len when none). */
+static size_t next_newline(const uint8_t *t, size_t len, size_t i)
+{
+    const uint8_t *nl = memchr(t + i + 1, '\n', len - i - 1);
+    return nl ? (size_t)(nl - t) : len;
+}
+
 int phi_addr_grab(const phi_detector *d, phi_scratch *s)
 {
     const uint8_t *t = s->text;
@@ -439,8 +446,7 @@ int phi_addr_grab(const phi_detector *d, phi_scratch *s)
         last_end = e;
     }
     /* A line that opens with a house number and a street name ("20789 Allika 46"). */
-    for (size_t i = 0; i < len; i++) {
-        if (t[i] != '\n' && i != 0) continue;
+    for (size_t i = 0; i < len; i = next_newline(t, len, i)) {
         size_t p = t[i] == '\n' ? i + 1 : 0;
         while (p < len && (t[p] == ' ' || t[p] == '\t' || t[p] == '>')) /* "> " quoting */
             p++;
