@@ -69,6 +69,22 @@ static const char *const state_names[] = {"Alabama",        "Alaska",        "Ar
                                           "Texas",          "Utah",          "Vermont",
                                           "Virginia",       "Washington",    "West Virginia",
                                           "Wisconsin",      "Wyoming",       NULL};
+enum { NSTATES = sizeof state_names / sizeof state_names[0] - 1 };
+
+/* The first word of list (n words in byte order, then NULL) that does not
+ * start before byte c: the words that start with c follow it. */
+static const char *const *first_from(const char *const *list, size_t n, uint8_t c)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if ((uint8_t)list[mid][0] < c)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return list + lo;
+}
 
 static int push(phi_scratch *s, uint16_t pat, size_t start, size_t end)
 {
@@ -94,8 +110,9 @@ static int comma_state(phi_scratch *s, uint16_t pat, size_t i)
         if (rc) return rc;
     }
     /* Every state name has 4+ letters: compare two before the rest. */
-    for (const char *const *n = state_names; k + 1 < len && *n; n++) {
-        if ((uint8_t)(*n)[0] != t[k] || (uint8_t)(*n)[1] != t[k + 1]) continue;
+    for (const char *const *n = first_from(state_names, NSTATES, t[k]);
+         k + 1 < len && *n && (uint8_t)(*n)[0] == t[k]; n++) {
+        if ((uint8_t)(*n)[1] != t[k + 1]) continue;
         size_t l = strlen(*n);
         if (k + l <= len && memcmp(t + k, *n, l) == 0 &&
             (k + l == len || !phi_is_hs_word(t[k + l]))) {
@@ -133,14 +150,15 @@ static int state_zip(phi_scratch *s, uint16_t pat, size_t p)
     return PHI_OK;
 }
 
-/* The street suffix words of the STREET expression (case as written there). */
+/* The street suffix words of the STREET expression (case as written there), in
+ * byte order (first_from finds a letter's words). */
 static const char *const street_words[] = {
-    "Street",  "St",     "Avenue",   "Ave",     "Road",     "Rd",      "Boulevard",  "Blvd",
-    "Drive",   "Dr",     "Lane",     "Ln",      "Court",    "Ct",      "Place",      "Pl",
-    "Terrace", "Ter",    "Way",      "Circle",  "Cir",      "Parkway", "Pkwy",       "Highway",
-    "Hwy",     "Square", "Sq",       "Trail",   "Trl",      "Pike",    "Row",        "Alley",
-    "Path",    "Plaza",  "Crescent", "Loop",    "Turnpike", "Tpke",    "Expressway", "Broadway",
-    "Walk",    "Close",  "Gardens",  "Heights", "Run",      "Ridge",   NULL};
+    "Alley",   "Ave",     "Avenue",   "Blvd",     "Boulevard", "Broadway", "Cir",        "Circle",
+    "Close",   "Court",   "Crescent", "Ct",       "Dr",        "Drive",    "Expressway", "Gardens",
+    "Heights", "Highway", "Hwy",      "Lane",     "Ln",        "Loop",     "Parkway",    "Path",
+    "Pike",    "Pkwy",    "Pl",       "Place",    "Plaza",     "Rd",       "Ridge",      "Road",
+    "Row",     "Run",     "Sq",       "Square",   "St",        "Street",   "Ter",        "Terrace",
+    "Tpke",    "Trail",   "Trl",      "Turnpike", "Walk",      "Way",      NULL};
 
 /* Lengths of the street words by first letter, A..Z (bit n: a word of n letters);
  * written out from street_words (test_phi_cscan would catch a missing bit). */
@@ -148,12 +166,14 @@ static const uint16_t street_lens[26] = {0x68, 0x310, 0x16c, 0x24, 0x400, 0x0, 0
                                          0x0,  0x0,   0x14,  0x0,  0x0,   0x0, 0xb4, 0x0,  0x3c,
                                          0x44, 0x1b8, 0x0,   0x0,  0x18,  0x0, 0x0,  0x0};
 
+enum { NSTREET = sizeof street_words / sizeof street_words[0] - 1 };
+
 /* Is t[0, n) (starting with a capital) one of the street words? */
 static bool street_word(const uint8_t *t, size_t n)
 {
     if (n < 2 || n > 10 || !(street_lens[t[0] - 'A'] & (1u << n))) return false;
-    for (const char *const *w = street_words; *w; w++) {
-        if ((uint8_t)(*w)[0] != t[0]) continue;
+    for (const char *const *w = first_from(street_words, NSTREET, t[0]);
+         *w && (uint8_t)(*w)[0] == t[0]; w++) {
         size_t j = 1;
         while (j < n && (*w)[j] && (uint8_t)(*w)[j] == t[j])
             j++;
