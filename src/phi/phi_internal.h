@@ -569,9 +569,12 @@ static inline int phi_is_hs_space(uint8_t c)
 {
     return (phi_ctype[c] & PHI_CT_SPACE) != 0;
 }
+/* ASCII lower case (phi_data.c: one load instead of a compare and a select, in
+ * the word hash and the phrase matchers that look at most bytes of a text). */
+extern const uint8_t phi_lowercase[256];
 static inline uint8_t phi_lower(uint8_t c)
 {
-    return (c >= 'A' && c <= 'Z') ? (uint8_t)(c | 32) : c;
+    return phi_lowercase[c];
 }
 
 /* One byte of phi_hash_word (FNV-1a over the lower-cased byte). */

@@ -162,5 +162,18 @@ TEST(dict)
     phi_dict_free(&d);
 }
 
+/* The byte tables: phi_lower is ASCII lower case; the classes match their definitions. */
+TEST(byte_tables)
+{
+    int bad = 0;
+    for (int c = 0; c < 256; c++) {
+        int want = c >= 'A' && c <= 'Z' ? c + 32 : c;
+        bad += phi_lower((uint8_t)c) != want;
+        bad += phi_is_digit((uint8_t)c) != (c >= '0' && c <= '9');
+        bad += phi_is_alpha((uint8_t)c) != ((c | 32) >= 'a' && (c | 32) <= 'z');
+    }
+    CHECK_INT(bad, 0);
+}
+
 UNIT_MAIN(T(luhn), T(npi), T(aba), T(dea), T(vin), T(iban), T(ssn), T(ip), T(month_names),
-          T(date_parse), T(civil_days), T(dict))
+          T(date_parse), T(civil_days), T(dict), T(byte_tables))
