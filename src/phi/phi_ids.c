@@ -33,6 +33,9 @@ void phi_validate_id(const phi_detector *d, phi_scratch *s, phi_cand *c)
     bool dotted = false;
     for (size_t i = c->start; i < c->end; i++)
         if (t[i] == '.' || t[i] == '/') dotted = true;
+    /* Decimals, dates, fractions (below), decided before the context is read:
+     * only a 9-digit number after an SSN label escapes this rule. */
+    if (dotted && nl == 0 && nd != 9) return kill(c);
     uint32_t before = phi_ctx_before(d, s, c->start, 40);
     size_t n = phi_next_word(t, len, c->end, w, sizeof w);
     bool unit = n && phi_next_is_unit(d, t, len, c->end);
