@@ -25,10 +25,10 @@
 #include "util/mem.h"
 #include "util/strutil.h"
 
-#define CL_ZOMBIE (1u << 20)
-#define READ_CHUNK (16 * 1024)
-#define READ_BUDGET (1024 * 1024)
-#define QUERY_BUF_LIMIT (1024LL * 1024 * 1024)
+#define CL_ZOMBIE            (1u << 20)
+#define READ_CHUNK           (16 * 1024)
+#define READ_BUDGET          (1024 * 1024)
+#define QUERY_BUF_LIMIT      (1024LL * 1024 * 1024)
 #define HANDSHAKE_TIMEOUT_MS 10000
 
 static void on_event(ev_loop *l, int fd, void *ud, int mask);
@@ -297,7 +297,7 @@ static void read_in(client *c)
         /* A large bulk argument in progress: read it in bigger pieces. */
         if (c->parser.mb_left > 0 && c->parser.bulk_len > READ_CHUNK)
             want = (size_t)c->parser.bulk_len + 2 > READ_BUDGET ? READ_BUDGET
-                                                                 : (size_t)c->parser.bulk_len + 2;
+                                                                : (size_t)c->parser.bulk_len + 2;
         buf_reserve(&c->qb, want);
         ssize_t n = conn_read(c->conn, c->qb.p + c->qb.len, c->qb.cap - c->qb.len);
         if (n > 0) {
@@ -329,8 +329,7 @@ static void read_in(client *c)
     if (budget) c->last_ms = clock_mono_ms();
     process_input(c);
     /* Bytes OpenSSL already decrypted but we did not take are not signalled by epoll. */
-    if (!(c->flags & (CL_CLOSE_ASAP | CL_BLOCKED)) && conn_pending(c->conn) > 0)
-        read_in(c);
+    if (!(c->flags & (CL_CLOSE_ASAP | CL_BLOCKED)) && conn_pending(c->conn) > 0) read_in(c);
 }
 
 static void on_event(ev_loop *l, int fd, void *ud, int mask)
@@ -366,9 +365,30 @@ static void set_argv(client *c)
     c->argc = (int)p->argc;
 }
 
+/* Prefetch the keys of the commands waiting from the parser's position on, when the
+ * client pipelines (two or more complete commands queued). */
+static void prefetch_ahead(client *c, size_t *upto)
+{
+    resp_peeked pk[DB_PREFETCH_MAX];
+    const uint8_t *key[DB_PREFETCH_MAX], *field[DB_PREFETCH_MAX];
+    size_t klen[DB_PREFETCH_MAX], flen[DB_PREFETCH_MAX], end, n = 0;
+    size_t from = c->parser.start,
+           cmds = resp_peek(c->qb.p + from, c->qb.len - from, pk, DB_PREFETCH_MAX, &end);
+    *upto = from + (end ? end : 1);
+    for (size_t i = 0; i < cmds; i++) {
+        if (pk[i].argc < 2) continue;
+        key[n] = c->qb.p + from + pk[i].arg[1].off;
+        klen[n] = pk[i].arg[1].len;
+        field[n] = pk[i].argc > 2 ? c->qb.p + from + pk[i].arg[2].off : NULL;
+        flen[n++] = pk[i].argc > 2 ? pk[i].arg[2].len : 0;
+    }
+    if (n >= 2) db_prefetch(c->s->db, key, klen, field, flen, n);
+}
+
 static void process_input(client *c)
 {
     srv *s = c->s;
+    size_t prefetched = 0; /* the look-ahead covered the query buffer up to here */
     if (c->flags & (CL_BLOCKED | CL_CLOSE_AFTER | CL_CLOSE_ASAP | CL_IN_PROCESS | CL_ZOMBIE))
         return;
     c->flags |= CL_IN_PROCESS;
@@ -377,12 +397,15 @@ static void process_input(client *c)
     while (!(c->flags & (CL_BLOCKED | CL_CLOSE_AFTER | CL_CLOSE_ASAP))) {
         const char *err = NULL;
         lim.unauth = !(c->flags & CL_AUTHED);
+        if (c->parser.start >= prefetched && c->parser.pos == c->parser.start &&
+            (c->flags & CL_AUTHED) && c->qb.len - c->parser.start > 64)
+            prefetch_ahead(c, &prefetched);
         int rc = resp_parse(&c->parser, c->qb.p, c->qb.len, &lim, &err);
         if (rc == RESP_NEED_MORE) break;
         if (rc == RESP_EPROTO) {
             rep_errf(c, "ERR %s", err);
-            log_verbose("protocol error from client id=%llu addr=%s: %s",
-                        (unsigned long long)c->id, c->addr, err);
+            log_verbose("protocol error from client id=%llu addr=%s: %s", (unsigned long long)c->id,
+                        c->addr, err);
             c->flags |= CL_CLOSE_AFTER;
             break;
         }
@@ -514,13 +537,12 @@ void client_describe(const client *c, buf *out)
                "resp=%d",
                (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
                (now - c->ctime) / 1000, (clock_mono_ms() - c->last_ms) / 1000, flags,
-               (c->flags & CL_MULTI) ? c->mq_len : -1, c->qb.len, c->qb.cap - c->qb.len,
-               c->out.cap, c->out.len - c->sent,
+               (c->flags & CL_MULTI) ? c->mq_len : -1, c->qb.len, c->qb.cap - c->qb.len, c->out.cap,
+               c->out.len - c->sent,
                /* Redis counts replies beyond its 16 KB static buffer as omem. */
                c->out.len - c->sent > 16384 ? c->out.len - c->sent : (size_t)0,
                c->qb.cap + c->out.cap + sizeof *c, (ev & EV_READ) ? "r" : "",
-               (ev & EV_WRITE) ? "w" : "", cmdname, c->username ? c->username : "(none)",
-               c->proto);
+               (ev & EV_WRITE) ? "w" : "", cmdname, c->username ? c->username : "(none)", c->proto);
 }
 
 void client_set_user(client *c, acl_user *u)
@@ -534,9 +556,8 @@ void client_set_user(client *c, acl_user *u)
 
 int client_refresh_user(client *c)
 {
-    acl_user *u = c->username ? acl_find(c->s->acl, (const uint8_t *)c->username,
-                                         strlen(c->username))
-                              : NULL;
+    acl_user *u =
+        c->username ? acl_find(c->s->acl, (const uint8_t *)c->username, strlen(c->username)) : NULL;
     if (!u || !acl_user_enabled(u)) {
         c->user = NULL;
         c->flags &= ~CL_AUTHED;

@@ -203,8 +203,7 @@ static int parse_len(const uint8_t *qb, size_t from, size_t cr, long long *out)
     return str_to_ll(qb + from + 1, cr - from - 1, out);
 }
 
-int resp_parse(resp_parser *p, uint8_t *qb, size_t len, const resp_limits *lim,
-               const char **err)
+int resp_parse(resp_parser *p, uint8_t *qb, size_t len, const resp_limits *lim, const char **err)
 {
     if (p->mb_left == 0) {
         /* Between commands. */
@@ -237,8 +236,8 @@ int resp_parse(resp_parser *p, uint8_t *qb, size_t len, const resp_limits *lim,
         p->mb_left = n;
         p->bulk_len = -1;
     }
-    size_t max_bulk = lim->unauth && lim->max_bulk > UNAUTH_MAX_BULK ? UNAUTH_MAX_BULK
-                                                                      : lim->max_bulk;
+    size_t max_bulk =
+        lim->unauth && lim->max_bulk > UNAUTH_MAX_BULK ? UNAUTH_MAX_BULK : lim->max_bulk;
     while (p->mb_left > 0) {
         if (p->bulk_len < 0) {
             if (p->pos >= len) return RESP_NEED_MORE;
@@ -429,4 +428,46 @@ void resp_verbatim(buf *b, const char *p, size_t n, int proto)
     } else {
         resp_bulk(b, p, n);
     }
+}
+
+/* ---- look-ahead ---- */
+
+/* Read a decimal at p[*i..len) ended by CRLF; returns it, or -1 when not exactly that. */
+static long long peek_num(const uint8_t *p, size_t len, size_t *i)
+{
+    long long v = 0;
+    size_t k = *i, first = k;
+    while (k < len && p[k] >= '0' && p[k] <= '9' && k - first < 10)
+        v = v * 10 + (p[k++] - '0');
+    if (k == first || k + 1 >= len || p[k] != '\r' || p[k + 1] != '\n') return -1;
+    *i = k + 2;
+    return v;
+}
+
+size_t resp_peek(const uint8_t *p, size_t len, resp_peeked *out, size_t max, size_t *end)
+{
+    size_t n = 0, i = 0;
+    *end = 0;
+    while (n < max && i < len && p[i] == '*') {
+        i++;
+        long long argc = peek_num(p, len, &i);
+        if (argc < 1 || argc > 1024 * 1024) break;
+        resp_peeked pk;
+        memset(&pk, 0, sizeof pk);
+        pk.argc = (size_t)argc;
+        long long a;
+        for (a = 0; a < argc; a++) {
+            if (i >= len || p[i] != '$') break;
+            i++;
+            long long l = peek_num(p, len, &i);
+            if (l < 0 || (unsigned long long)l + 2 > len - i) break;
+            if (p[i + (size_t)l] != '\r' || p[i + (size_t)l + 1] != '\n') break;
+            if (a < 3) pk.arg[a] = (resp_arg){i, (size_t)l};
+            i += (size_t)l + 2;
+        }
+        if (a < argc) break;
+        out[n++] = pk;
+        *end = i;
+    }
+    return n;
 }

@@ -60,6 +60,18 @@ void resp_parser_next(resp_parser *p);
 /* The caller dropped the first n bytes of the buffer (n <= p->start): rebase offsets. */
 void resp_parser_shift(resp_parser *p, size_t n);
 
+/* A look-ahead over the complete multibulk commands at the start of buf (at most max),
+ * for prefetching: each one's argument count and its first three arguments (offsets
+ * relative to buf; arguments past argc are zero). It stops at the first thing that is not
+ * a plain complete multibulk command (an inline command, a partial one, a malformed one)
+ * and checks no limits: resp_parse still parses every byte. Returns the number of commands
+ * described; *end is the offset just past the last (0 if none). */
+typedef struct {
+    size_t argc;
+    resp_arg arg[3];
+} resp_peeked;
+size_t resp_peek(const uint8_t *buf, size_t len, resp_peeked *out, size_t max, size_t *end);
+
 /* ---- replies ---- */
 void resp_simple(buf *b, const char *s);                         /* +s */
 void resp_error(buf *b, const char *msg);                        /* -msg (CR/LF replaced) */

@@ -3,8 +3,12 @@
  * and compaction (see aof.h; reading the log is in aof_load.c).
  *
  * Key decisions:
- * - aof_append seals straight into the output buffer (no plaintext copy), so
- *   the only plaintext is the caller's. The record is accepted only once disk
+ * - aof_append adds the payload to the batch of the loop iteration (format 2),
+ *   which aof_flush seals once; the batch buffer holds key names and values in
+ *   their stored (sealed) form for that long and is wiped when sealed. The
+ *   nonce is reserved with the batch's first payload, so the step that can fail
+ *   (the keyring writing its file) fails the command, not the later flush.
+ *   A payload is accepted only once disk
  *   space for it is reserved (fallocate with FALLOC_FL_KEEP_SIZE, a chunk ahead
  *   of the end, renewed when less than half a chunk is left): a record that was
  *   accepted can always be written, and a full disk is reported to the command
@@ -43,6 +47,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "util/log.h"
@@ -140,6 +145,17 @@ static void put32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)v;
 }
 
+/* Forget a batch's entries (wiped: they hold key names). */
+static void batch_clear(aof_batch *bt)
+{
+    if (bt->p.cap > AOF_KEEP_BUF) {
+        buf_wipe_free(&bt->p);
+    } else if (bt->p.len) {
+        OPENSSL_cleanse(bt->p.p, bt->p.len);
+        bt->p.len = 0;
+    }
+}
+
 static void lock(const aof *a)
 {
     pthread_mutex_lock((pthread_mutex_t *)&a->mu);
@@ -165,6 +181,53 @@ static int seal_into(sealer *s, buf *b, const uint8_t *id, uint64_t seq, const u
     if (seal_seal(s, len ? p : none, len, id, AOF_ID_LEN, seqbe, sizeof seqbe, dst + 4) != 0)
         return -1;
     b->len += rec;
+    return 0;
+}
+
+/* Seal the batch bt as record seq of file id into b (length prefix included) and wipe it.
+ * Returns 0, or -1 (bt kept, with a fresh nonce to be reserved before the next try). */
+static int seal_batch(sealer *s, aof_batch *bt, buf *b, const uint8_t *id, uint64_t seq)
+{
+    if (!bt->reserved) {
+        if (seal_reserve(s, bt->hdr) != 0) return -1;
+        bt->reserved = 1;
+    }
+    size_t len = bt->p.len, rec = 4 + len + SEAL_OVERHEAD;
+    uint8_t seqbe[8];
+    buf_reserve(b, rec);
+    uint8_t *dst = b->p + b->len;
+    put32(dst, (uint32_t)(len + SEAL_OVERHEAD));
+    put32(seqbe, (uint32_t)(seq >> 32));
+    put32(seqbe + 4, (uint32_t)seq);
+    bt->reserved = 0; /* the nonce is spent whatever happens below */
+    if (seal_seal_reserved(s, bt->hdr, bt->p.p, len, id, AOF_ID_LEN, seqbe, sizeof seqbe,
+                           dst + 4) != 0)
+        return -1;
+    b->len += rec;
+    batch_clear(bt);
+    return 0;
+}
+
+/* Add an entry (u32 length | payload) to bt, reserving its nonce when it is the first. */
+static int batch_add(sealer *s, aof_batch *bt, const uint8_t *p, size_t len)
+{
+    if (!bt->reserved) {
+        if (seal_reserve(s, bt->hdr) != 0) return -1;
+        bt->reserved = 1;
+    }
+    uint8_t hdr[4];
+    put32(hdr, (uint32_t)len);
+    buf_append(&bt->p, hdr, 4);
+    if (len) buf_append(&bt->p, p, len);
+    return 0;
+}
+
+/* Seal the active log's batch into out. Returns 0 or -1. */
+static int close_batch(aof *a)
+{
+    if (a->batch.p.len == 0) return 0;
+    if (seal_batch(a->s, &a->batch, &a->out, a->id, a->seq + 1) != 0) return -1;
+    a->seq++;
     return 0;
 }
 
@@ -389,6 +452,8 @@ static void free_struct(aof *a)
     if (a->fd >= 0) close(a->fd);
     buf_free(&a->out);
     buf_free(&a->rw_out);
+    buf_wipe_free(&a->batch.p);
+    buf_wipe_free(&a->rw_batch.p);
     pthread_cond_destroy(&a->cv);
     pthread_mutex_destroy(&a->mu);
     mem_free(a->dir);
@@ -468,6 +533,7 @@ aof *aof_open(const char *dir, sealer *s, enum aof_fsync policy, char *err, size
     mem_free(tmp);
     if (fresh) {
         a->ready = 1;
+        a->format = AOF_FORMAT;
         a->appended = a->written = a->synced = a->reserved = a->base = AOF_HEADER_LEN;
     }
     return a;
@@ -486,6 +552,9 @@ void aof_close(aof *a)
         unlock(a);
         if (se) {
             log_warning("durable log %s: closing after a failed fsync", a->path);
+        } else if (close_batch(a) != 0) {
+            log_warning("durable log %s: closing with %zu bytes that could not be sealed", a->path,
+                        a->batch.p.len);
         } else if (write_out(a) != 0) {
             log_warning("durable log %s: closing with %zu bytes that could not be written (%s)",
                         a->path, a->out.len - a->out_off, aof_reason(a->write_err));
@@ -517,23 +586,37 @@ int aof_append(aof *a, const uint8_t *payload, size_t len, char *err, size_t err
         return -1;
     }
     if (state_msg(a, err, errlen) != 0) return -1;
-    if (len > AOF_MAX_RECORD - SEAL_OVERHEAD) {
+    if (len > AOF_ENTRY_MAX) {
         snprintf(err, errlen, "durable log: a record of %zu bytes is over the limit", len);
         return -1;
     }
-    unsigned long long rec = 4 + (unsigned long long)len + SEAL_OVERHEAD;
+    /* Format 2 gathers the payloads of a loop iteration into one batch, sealed once by
+     * aof_flush (or here, when it would grow past AOF_BATCH_MAX); a log written in format 1
+     * keeps a sealed record per payload until a rewrite replaces it. */
+    int v1 = a->format == 1;
+    int full = !v1 && a->batch.p.len && a->batch.p.len + 4 + len > AOF_BATCH_MAX;
+    int fresh = v1 || a->batch.p.len == 0 || full;
+    unsigned long long rec =
+        (v1 ? 0 : 4) + (unsigned long long)len + (fresh ? 4 + SEAL_OVERHEAD : 0);
     if (reserve(a, a->appended + rec, 0) != 0) {
         a->space_err = errno ? errno : EIO;
         state_msg(a, err, errlen);
         log_warning("%s", err);
         return -1;
     }
-    if (seal_into(a->s, &a->out, a->id, a->seq + 1, payload, len) != 0) {
+    int rc;
+    if (v1) {
+        rc = seal_into(a->s, &a->out, a->id, a->seq + 1, payload, len);
+        if (rc == 0) a->seq++;
+    } else {
+        rc = full ? close_batch(a) : 0;
+        if (rc == 0) rc = batch_add(a->s, &a->batch, payload, len);
+    }
+    if (rc != 0) {
         snprintf(err, errlen,
                  "durable log: cannot seal a record (keyring nonce reservation failed)");
         return -1;
     }
-    a->seq++;
     a->appended += rec;
     a->used = 1;
     return 0;
@@ -546,6 +629,12 @@ int aof_flush(aof *a)
     int se = a->sync_err;
     unlock(a);
     if (se || a->write_err) return -1; /* aof_cron retries */
+    if (close_batch(a) != 0) {
+        a->write_err = EIO;
+        log_warning("durable log %s: cannot seal %zu buffered bytes; retrying", a->path,
+                    a->batch.p.len);
+        return -1;
+    }
     if (write_out(a) != 0) {
         log_state(a);
         return -1;
@@ -585,7 +674,7 @@ void aof_cron(aof *a)
     }
     if (a->write_err) {
         int was = a->write_err;
-        if (write_out(a) != 0) return;
+        if (close_batch(a) != 0 || write_out(a) != 0) return;
         a->write_err = 0;
         log_notice("durable log %s: writing again after: %s", a->path, aof_reason(was));
     }
@@ -682,6 +771,7 @@ int aof_rewrite_begin(aof *a, char *err, size_t errlen)
     a->rw_seq = 0;
     a->rw_written = 0;
     a->rw_records = 0;
+    batch_clear(&a->rw_batch);
     return 0;
 }
 
@@ -707,24 +797,40 @@ static int rw_write_out(aof *a, char *err, size_t errlen)
     return 0;
 }
 
+/* Seal the rewrite's batch into rw_out. Returns 0 or -1 (err). */
+static int rw_close_batch(aof *a, char *err, size_t errlen)
+{
+    if (a->rw_batch.p.len == 0) return 0;
+    if (seal_batch(a->s, &a->rw_batch, &a->rw_out, a->rw_id, a->rw_seq + 1) != 0) {
+        snprintf(err, errlen,
+                 "durable log: cannot seal a record (keyring nonce reservation failed)");
+        return -1;
+    }
+    a->rw_seq++;
+    return 0;
+}
+
 int aof_rewrite_append(aof *a, const uint8_t *payload, size_t len, char *err, size_t errlen)
 {
     if (a->rw_fd < 0) {
         snprintf(err, errlen, "durable log: no rewrite in progress");
         return -1;
     }
-    if (len > AOF_MAX_RECORD - SEAL_OVERHEAD) {
+    if (len > AOF_ENTRY_MAX) {
         snprintf(err, errlen, "durable log: a record of %zu bytes is over the limit", len);
         return -1;
     }
-    if (seal_into(a->s, &a->rw_out, a->rw_id, a->rw_seq + 1, payload, len) != 0) {
+    if (a->rw_batch.p.len && a->rw_batch.p.len + 4 + len > AOF_BATCH_MAX &&
+        rw_close_batch(a, err, errlen) != 0)
+        return -1;
+    if (batch_add(a->s, &a->rw_batch, payload, len) != 0) {
         snprintf(err, errlen,
                  "durable log: cannot seal a record (keyring nonce reservation failed)");
         return -1;
     }
-    a->rw_seq++;
     a->rw_records++;
-    if (a->rw_out.len >= AOF_REWRITE_CHUNK) return rw_write_out(a, err, errlen);
+    if (a->rw_batch.p.len >= AOF_BATCH_MAX && rw_close_batch(a, err, errlen) != 0) return -1;
+    if (a->rw_out.len) return rw_write_out(a, err, errlen); /* a sealed batch, about 1 MB */
     return 0;
 }
 
@@ -734,7 +840,7 @@ int aof_rewrite_commit(aof *a, char *err, size_t errlen)
         snprintf(err, errlen, "durable log: no rewrite in progress");
         return -1;
     }
-    if (rw_write_out(a, err, errlen) != 0) return -1;
+    if (rw_close_batch(a, err, errlen) != 0 || rw_write_out(a, err, errlen) != 0) return -1;
     if (fsync(a->rw_fd) != 0) {
         snprintf(err, errlen, "durable log: cannot fsync %s: %s", a->rw_path, aof_reason(errno));
         return -1;
@@ -751,7 +857,7 @@ int aof_rewrite_commit(aof *a, char *err, size_t errlen)
     /* From here the new file is the log: switch even if the directory fsync fails, but then
      * the rename may not survive a crash, which is the sticky fsync error state. */
     int dir_err = aof_fsync_dir_of(a->path) != 0 ? (errno ? errno : EIO) : 0;
-    size_t dropped = a->out.len - a->out_off;
+    size_t dropped = a->out.len - a->out_off + a->batch.p.len;
     lock(a);
     while (a->th_busy)
         pthread_cond_wait(&a->cv, &a->mu);
@@ -770,6 +876,9 @@ int aof_rewrite_commit(aof *a, char *err, size_t errlen)
     /* Records still buffered for the old log are superseded: the caller mirrored their
      * effects into the rewrite. */
     a->out.len = a->out_off = 0;
+    batch_clear(&a->batch);
+    a->batch.reserved = 0;
+    a->format = AOF_FORMAT;
     a->write_err = a->space_err = 0;
     buf_free(&a->rw_out);
     if (dir_err) {
@@ -792,4 +901,6 @@ void aof_rewrite_abort(aof *a)
     a->rw_fd = -1;
     unlink(a->rw_path);
     buf_free(&a->rw_out);
+    batch_clear(&a->rw_batch);
+    a->rw_batch.reserved = 0;
 }

@@ -15,13 +15,21 @@
  *                                 u64 created (ms) | zero padding
  *   records: u32 length (big-endian) | sealed payload (seal.h format: version, nonce,
  *            ciphertext, tag)
- * Each payload is sealed with the log key; the AAD is the file id and the record's
+ * Each record is sealed with the log key; the AAD is the file id and the record's
  * sequence number (1, 2, 3 ... within the file), so a record cannot be altered,
  * dropped from the middle, reordered, duplicated or moved from another file
  * without failing to open. Key names are inside the seal.
  *
- * Durability: aof_append only buffers (the seal happens there). aof_flush, called
- * by the server before replies are written, writes the buffer; with
+ * Format 2 (written now): a record is a batch, the payloads appended during one
+ * loop iteration (between two aof_flush calls, at most about 1 MB), each as
+ * u32 length (big-endian) | payload; one seal per batch instead of one per
+ * command. Format 1 (read, and appended to in its own format until the next
+ * rewrite): a record is one payload. A batch is written whole or torn whole, so
+ * a crash keeps a prefix of the flushed batches.
+ *
+ * Durability: aof_append only buffers (and reserves the batch's nonce, so a keyring
+ * that cannot reserve fails the command). aof_flush, called by the server before
+ * replies are written, seals the batch and writes it; with
  * appendfsync always it also fsyncs (one fsync for every command of the loop
  * iteration: group commit); with everysec a background thread fsyncs once a
  * second. Disk space is preallocated ahead of the write position, so an

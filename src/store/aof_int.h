@@ -24,10 +24,20 @@
 #include "util/buf.h"
 
 #define AOF_MAGIC            "PHIDBLOG"
-#define AOF_FORMAT           1
+#define AOF_FORMAT           2 /* 1: a sealed record per payload; 2: a record per batch */
 #define AOF_ID_LEN           16
 #define AOF_DEFAULT_PREALLOC (64ULL * 1024 * 1024)
-#define AOF_REWRITE_CHUNK    (1024 * 1024) /* rewrite buffer written out past this */
+#define AOF_BATCH_MAX        (1024 * 1024) /* a batch is sealed before it grows past this */
+#define AOF_ENTRY_MAX        (AOF_MAX_RECORD - SEAL_OVERHEAD - 4) /* largest payload */
+
+/* A batch being gathered (format 2): entries (u32 big-endian length | payload) not sealed
+ * yet, and the version and nonce reserved for sealing them. The entries hold key names and
+ * values in their stored (sealed) form; the buffer is wiped once sealed. */
+typedef struct {
+    buf p;
+    uint8_t hdr[SEAL_HEADER];
+    int reserved; /* hdr holds a nonce not used yet */
+} aof_batch;
 
 struct aof {
     char *dir;                   /* the data directory (owned) */
@@ -37,6 +47,8 @@ struct aof {
     int fd;                      /* active log, read-write; changed only under mu */
     uint8_t id[AOF_ID_LEN];      /* file id of the active log (AAD of every record) */
     uint64_t seq;                /* sequence number of the last record sealed into it */
+    int format;                  /* its format: 1 (kept for a log written by phidb 1) or 2 */
+    aof_batch batch;             /* format 2: the batch being gathered for it */
     int ready;                   /* header verified and seq known: appends allowed */
     int used;                    /* something was appended since open (aof_load refused) */
     buf out;                     /* sealed records waiting to be written */
@@ -68,6 +80,7 @@ struct aof {
     uint8_t rw_id[AOF_ID_LEN];     /* its file id */
     uint64_t rw_seq;               /* last sequence number sealed into it */
     buf rw_out;                    /* its sealed records not yet written */
+    aof_batch rw_batch;            /* the batch being gathered for it */
     unsigned long long rw_written; /* bytes written to it */
     unsigned long long rw_records; /* records in it */
 };
@@ -83,6 +96,7 @@ enum aof_scan_end {
 /* Result of scanning a log file. */
 typedef struct {
     enum aof_scan_end end;       /* how it ended */
+    int format;                  /* header format (0 when there is no header) */
     uint8_t id[AOF_ID_LEN];      /* file id from the header */
     unsigned long long records;  /* good records */
     unsigned long long last_seq; /* sequence number of the last good record */

@@ -140,7 +140,7 @@ static int zeros_to_end(reader *r, unsigned long long off, unsigned long long si
 
 /* Check the header at the start of the file. Returns 0 (id filled), 1 when the file is too
  * short to hold one (damage, why filled), or -1 when the file is refused outright (err). */
-static int header_check(reader *r, const char *path, unsigned long long size, uint8_t *id,
+static int header_check(reader *r, const char *path, unsigned long long size, uint8_t *id, int *fmt,
                         char *why, size_t whylen, char *err, size_t errlen)
 {
     if (size < AOF_HEADER_LEN) {
@@ -170,6 +170,26 @@ static int header_check(reader *r, const char *path, unsigned long long size, ui
         return -1;
     }
     memcpy(id, h + 16, AOF_ID_LEN);
+    *fmt = (int)format;
+    return 0;
+}
+
+/* Pass the entries of an opened format-2 record (u32 length | payload, to its end) to
+ * apply. Returns 0, 1 when the entries do not fill the record exactly (damage: the record
+ * opened, so it was written like that), or 2 when apply refused one. *n counts the entries
+ * applied. */
+static int apply_batch(const uint8_t *p, size_t len, aof_apply_fn *apply, void *arg,
+                       unsigned long long *n)
+{
+    size_t off = 0;
+    while (off < len) {
+        if (len - off < 4) return 1;
+        uint32_t el = get32(p + off);
+        if (el > len - off - 4) return 1;
+        if (apply && apply(arg, p + off + 4, el) != 0) return 2;
+        off += 4 + (size_t)el;
+        (*n)++;
+    }
     return 0;
 }
 
@@ -194,7 +214,7 @@ int aof_scan_fd(int fd, const char *path, sealer *s, aof_apply_fn *apply, void *
     if (size == 0) return 0; /* an empty log is a fresh start (aof_open writes its header) */
     rd.p = mem_alloc(AOF_WINDOW);
 
-    int h = header_check(&rd, path, size, r->id, r->why, sizeof r->why, err, errlen);
+    int h = header_check(&rd, path, size, r->id, &r->format, r->why, sizeof r->why, err, errlen);
     if (h < 0) goto out_free;
     if (h > 0) {
         r->end = AOF_SCAN_BAD;
@@ -219,13 +239,13 @@ int aof_scan_fd(int fd, const char *path, sealer *s, aof_apply_fn *apply, void *
             r->end = z ? AOF_SCAN_TORN : AOF_SCAN_BAD;
             snprintf(r->why, sizeof r->why,
                      z ? "zero fill after the last record" : "record %llu has length 0",
-                     r->records + 1);
+                     r->last_seq + 1);
             break;
         }
         if (len > AOF_MAX_RECORD) {
             r->end = AOF_SCAN_BAD;
             snprintf(r->why, sizeof r->why, "record %llu has length %u, over the limit",
-                     r->records + 1, len);
+                     r->last_seq + 1, len);
             break;
         }
         unsigned long long rend = off + 4 + len;
@@ -261,19 +281,37 @@ int aof_scan_fd(int fd, const char *path, sealer *s, aof_apply_fn *apply, void *
             snprintf(r->why, sizeof r->why,
                      "record %llu fails to open: altered, out of place, or sealed with a key "
                      "this keyring does not have",
-                     r->records + 1);
+                     r->last_seq + 1);
             break;
         }
         if (big && len > AOF_WINDOW) {
             mem_free(big);
             big = NULL;
         }
-        if (apply && apply(arg, pt, pl) != 0) {
-            r->end = AOF_SCAN_APPLY;
-            snprintf(r->why, sizeof r->why, "record %llu could not be applied", r->records + 1);
-            break;
+        if (r->format == 1) {
+            if (apply && apply(arg, pt, pl) != 0) {
+                r->end = AOF_SCAN_APPLY;
+                snprintf(r->why, sizeof r->why, "record %llu could not be applied",
+                         r->last_seq + 1);
+                break;
+            }
+            r->records++;
+        } else {
+            unsigned long long applied = 0;
+            int b = apply_batch(pt, pl, apply, arg, &applied);
+            r->records += applied;
+            if (b != 0) {
+                /* good_end stays before the batch: it was sealed as one write, so it is
+                 * accepted or refused whole (the caller stops loading either way). */
+                r->end = b == 1 ? AOF_SCAN_BAD : AOF_SCAN_APPLY;
+                snprintf(r->why, sizeof r->why,
+                         b == 1 ? "record %llu opens but its entries are malformed"
+                                : "record %llu could not be applied (entry %llu of it)",
+                         r->last_seq + 1, applied + 1);
+                r->records -= applied;
+                break;
+            }
         }
-        r->records++;
         r->last_seq++;
         off = rend;
         r->good_end = off;
@@ -327,6 +365,7 @@ int aof_load(aof *a, aof_apply_fn *apply, void *arg, aof_load_stats *stats, char
     }
     memcpy(a->id, r.id, AOF_ID_LEN);
     a->seq = r.last_seq;
+    a->format = r.format ? r.format : AOF_FORMAT;
     pthread_mutex_lock(&a->mu);
     a->written = a->synced = r.good_end;
     pthread_mutex_unlock(&a->mu);

@@ -64,8 +64,8 @@ void db_seal_stats(const db *d, unsigned long long *sealed, unsigned long long *
     *opened = d->opened;
 }
 
-uint8_t *db_seal_value(db *d, const uint8_t *key, size_t klen, const uint8_t *field,
-                       size_t flen, const uint8_t *v, size_t vlen, size_t *outlen)
+uint8_t *db_seal_value(db *d, const uint8_t *key, size_t klen, const uint8_t *field, size_t flen,
+                       const uint8_t *v, size_t vlen, size_t *outlen)
 {
     if (!d->seal) {
         uint8_t *p = mem_alloc(vlen ? vlen : 1);
@@ -212,6 +212,54 @@ static db_entry *find(db *d, const uint8_t *key, size_t klen, uint64_t h)
 db_entry *db_find_raw(db *d, const uint8_t *key, size_t klen)
 {
     return find(d, key, klen, dict_hash(key, klen));
+}
+
+void db_prefetch(db *d, const uint8_t *const *keys, const size_t *lens,
+                 const uint8_t *const *fields, const size_t *flens, size_t n)
+{
+    dict_node *const *b[DB_PREFETCH_MAX][2];
+    if (n > DB_PREFETCH_MAX) n = DB_PREFETCH_MAX;
+    for (size_t i = 0; i < n; i++) {
+        dict_buckets(&d->keys, dict_hash(keys[i], lens[i]), b[i]);
+        for (int t = 0; t < 2; t++)
+            if (b[i][t]) __builtin_prefetch(b[i][t]);
+    }
+    /* Each stage reads what the one before asked for (all n requests in flight at once)
+     * and asks for the next level: bucket heads, entries, values, hash field buckets. */
+    const db_entry *e[DB_PREFETCH_MAX];
+    for (size_t i = 0; i < n; i++) {
+        e[i] = b[i][0] ? (const db_entry *)*b[i][0] : NULL;
+        if (!e[i] && b[i][1]) e[i] = (const db_entry *)*b[i][1];
+        if (e[i]) __builtin_prefetch(e[i]);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (e[i] && e[i]->klen != lens[i]) e[i] = NULL;
+        if (!e[i]) continue;
+        const uint8_t *v = e[i]->val;
+        __builtin_prefetch(v);
+        if (e[i]->type == DB_STRING) {
+            __builtin_prefetch(v + 64);
+            __builtin_prefetch(v + 128);
+        }
+    }
+    if (!fields) return;
+    for (size_t i = 0; i < n; i++) {
+        b[i][0] = b[i][1] = NULL;
+        if (!e[i] || e[i]->type != DB_HASH || !fields[i]) continue;
+        const db_hash *h = e[i]->val;
+        if (h->packed) {
+            if (h->pack) __builtin_prefetch(h->pack);
+            continue;
+        }
+        dict_buckets(&h->fields, dict_hash(fields[i], flens[i]), b[i]);
+        for (int t = 0; t < 2; t++)
+            if (b[i][t]) __builtin_prefetch(b[i][t]);
+    }
+    for (size_t i = 0; i < n; i++) {
+        const dict_node *f = b[i][0] ? *b[i][0] : NULL;
+        if (!f && b[i][1]) f = *b[i][1];
+        if (f) __builtin_prefetch(f);
+    }
 }
 
 static void remove_entry(db *d, db_entry *e, uint64_t h)
@@ -496,8 +544,8 @@ static db_entry *set_sval(db *d, const uint8_t *key, size_t klen, db_sval *s, lo
     return e;
 }
 
-db_entry *db_raw_set_str(db *d, const uint8_t *key, size_t klen, const uint8_t *stored,
-                         size_t slen, long long expire, int keep_ttl)
+db_entry *db_raw_set_str(db *d, const uint8_t *key, size_t klen, const uint8_t *stored, size_t slen,
+                         long long expire, int keep_ttl)
 {
     db_sval *s = mem_alloc(sizeof *s + slen);
     s->len = (uint32_t)slen;

@@ -79,6 +79,13 @@ long long db_now(const db *d);
 db_entry *db_lookup(db *d, const uint8_t *key, size_t klen);
 /* Entry for key even when expired, never deleting (change callbacks use it). */
 db_entry *db_find_raw(db *d, const uint8_t *key, size_t klen);
+/* A hint that keys[0..n) (at most DB_PREFETCH_MAX) are about to be looked up, with
+ * fields[i] (NULL: none) of a hash: buckets, entries, values and hash fields are
+ * prefetched into the cache in stages, so the misses of a pipeline of commands overlap
+ * instead of coming one after another. Changes nothing. */
+#define DB_PREFETCH_MAX 16
+void db_prefetch(db *d, const uint8_t *const *keys, const size_t *lens,
+                 const uint8_t *const *fields, const size_t *flens, size_t n);
 /* Type of an entry. */
 enum db_type db_entry_type(const db_entry *e);
 /* Key of an entry (valid while the entry lives). */

@@ -15,16 +15,16 @@
 #include "util/mem.h"
 
 typedef struct {
-    uint32_t version;     /* key version */
-    EVP_CIPHER_CTX *enc;  /* keyed for sealing */
-    EVP_CIPHER_CTX *dec;  /* keyed for opening */
+    uint32_t version;    /* key version */
+    EVP_CIPHER_CTX *enc; /* keyed for sealing */
+    EVP_CIPHER_CTX *dec; /* keyed for opening */
 } seal_ctx;
 
 struct sealer {
-    keyring *k;                    /* key source */
-    int purpose;                   /* which series */
-    seal_ctx *ctx;                 /* per version */
-    size_t n;                      /* count */
+    keyring *k;    /* key source */
+    int purpose;   /* which series */
+    seal_ctx *ctx; /* per version */
+    size_t n;      /* count */
     unsigned long long sealed, opened;
 };
 
@@ -113,14 +113,21 @@ static int feed_aad(EVP_CIPHER_CTX *c, uint32_t version, const uint8_t *a1, size
     return 0;
 }
 
-int seal_seal(sealer *s, const uint8_t *p, size_t n, const uint8_t *aad1, size_t aad1len,
-              const uint8_t *aad2, size_t aad2len, uint8_t *out)
+int seal_reserve(sealer *s, uint8_t hdr[SEAL_HEADER])
 {
     uint32_t version = keyring_current(s->k, s->purpose);
+    put32(hdr, version);
+    return keyring_nonce(s->k, s->purpose, version, hdr + 4);
+}
+
+int seal_seal_reserved(sealer *s, const uint8_t hdr[SEAL_HEADER], const uint8_t *p, size_t n,
+                       const uint8_t *aad1, size_t aad1len, const uint8_t *aad2, size_t aad2len,
+                       uint8_t *out)
+{
+    uint32_t version = get32(hdr);
     seal_ctx *c = ctx_for(s, version);
     if (!c || n > 0x7fffffff) return -1;
-    put32(out, version);
-    if (keyring_nonce(s->k, s->purpose, version, out + 4) != 0) return -1;
+    if (out != hdr) memmove(out, hdr, SEAL_HEADER);
     int l = 0, ok = EVP_EncryptInit_ex(c->enc, NULL, NULL, NULL, out + 4) == 1 &&
                     feed_aad(c->enc, version, aad1, aad1len, aad2, aad2len) == 0 &&
                     EVP_EncryptUpdate(c->enc, out + SEAL_HEADER, &l, p, (int)n) == 1 &&
@@ -130,6 +137,13 @@ int seal_seal(sealer *s, const uint8_t *p, size_t n, const uint8_t *aad1, size_t
     if (!ok) return -1;
     s->sealed++;
     return 0;
+}
+
+int seal_seal(sealer *s, const uint8_t *p, size_t n, const uint8_t *aad1, size_t aad1len,
+              const uint8_t *aad2, size_t aad2len, uint8_t *out)
+{
+    if (n > 0x7fffffff || seal_reserve(s, out) != 0) return -1;
+    return seal_seal_reserved(s, out, p, n, aad1, aad1len, aad2, aad2len, out);
 }
 
 int seal_open(sealer *s, const uint8_t *in, size_t n, const uint8_t *aad1, size_t aad1len,

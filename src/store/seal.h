@@ -35,6 +35,15 @@ void seal_free(sealer *s);
  * which differs from an empty one. Returns 0 or -1. */
 int seal_seal(sealer *s, const uint8_t *p, size_t n, const uint8_t *aad1, size_t aad1len,
               const uint8_t *aad2, size_t aad2len, uint8_t *out);
+/* seal_seal in two steps, for a caller that gathers the plaintext first but must learn at
+ * once whether it can be sealed: seal_reserve takes the current version and a fresh nonce
+ * into hdr (the only step that can fail in practice: the keyring may have to write its
+ * file to reserve nonces); seal_seal_reserved seals with them (hdr is copied to out). Each
+ * hdr must be used for one seal at most. Both return 0 or -1. */
+int seal_reserve(sealer *s, uint8_t hdr[SEAL_HEADER]);
+int seal_seal_reserved(sealer *s, const uint8_t hdr[SEAL_HEADER], const uint8_t *p, size_t n,
+                       const uint8_t *aad1, size_t aad1len, const uint8_t *aad2, size_t aad2len,
+                       uint8_t *out);
 /* Open a sealed item (in, n) into out (n - SEAL_OVERHEAD bytes). Returns 0, or -1 when the
  * item was altered, moved, or sealed with an unknown key. */
 int seal_open(sealer *s, const uint8_t *in, size_t n, const uint8_t *aad1, size_t aad1len,

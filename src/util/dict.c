@@ -139,6 +139,12 @@ dict_node *dict_find(dict *d, const uint8_t *k, size_t len, uint64_t h)
     return NULL;
 }
 
+void dict_buckets(const dict *d, uint64_t h, dict_node *const *b[2])
+{
+    for (int t = 0; t <= 1; t++)
+        b[t] = d->size[t] ? &d->t[t][h & (d->size[t] - 1)] : NULL;
+}
+
 void dict_insert(dict *d, dict_node *n, uint64_t h)
 {
     maybe_resize(d);

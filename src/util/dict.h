@@ -62,6 +62,9 @@ int dict_rehash_ms(dict *d, int ms);
 void dict_clear(dict *d, void (*fn)(dict_node *n, void *arg), void *arg);
 /* Call fn on every record without modifying the table; fn must not insert or unlink. */
 void dict_foreach(dict *d, void (*fn)(dict_node *n, void *arg), void *arg);
+/* Where the chain for hash h starts in each table (NULL for a table not in use), for
+ * callers that prefetch: nothing is read through them here. */
+void dict_buckets(const dict *d, uint64_t h, dict_node *const *b[2]);
 /* Bytes used by the bucket arrays (for memory reports). */
 size_t dict_overhead(const dict *d);
 

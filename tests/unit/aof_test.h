@@ -130,7 +130,8 @@ static inline aof *open_load(enum aof_fsync pol, coll *c, aof_load_stats *st)
     return a;
 }
 
-/* Append records first..first+n-1 (gen/len_of) and flush. */
+/* Append records first..first+n-1 (gen/len_of), each flushed on its own, so each is one
+ * sealed record of the file (one batch of one payload). */
 static inline void append_n(aof *a, unsigned first, unsigned n)
 {
     char err[512];
@@ -139,8 +140,8 @@ static inline void append_n(aof *a, unsigned first, unsigned n)
         gen(p, len_of(i), i);
         if (aof_append(a, p, len_of(i), err, sizeof err) != 0)
             unit_fail(__FILE__, __LINE__, "aof_append %u: %s", i, err);
+        CHECK_INT(aof_flush(a), 0);
     }
-    CHECK_INT(aof_flush(a), 0);
 }
 
 /* Make a log holding records 0..n-1. */

@@ -281,7 +281,7 @@ TEST(header_errors)
         const char *msg; /* expected in the error */
     } cases[] = {
         {30, -1, 0, "truncated header (30 of 64 bytes)"},
-        {0, 11, 2, "format 2 is newer"}, /* format is bytes 8..11, big-endian */
+        {0, 11, 3, "format 3 is newer"}, /* format is bytes 8..11, big-endian */
         {0, 0, 'X', "not a phidb log"},
         {0, 15, 1, "unknown log header"},
     };
@@ -627,9 +627,9 @@ static void write_seeds(const char *out)
     seed(out, "bad_duplicate", m, n + sa);
     memcpy(m, img, n);
     seed(out, "header_short", m, 30);
-    m[11] = 2;
+    m[11] = 3;
     seed(out, "header_newer", m, n);
-    m[11] = 1;
+    m[11] = 2;
     m[7] = 'X';
     seed(out, "header_magic", m, n);
     for (size_t i = 0; i < 256; i++)
