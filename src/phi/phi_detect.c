@@ -6,6 +6,11 @@
  * pass adds person names; overlaps are resolved and the survivors become the
  * entities of the result.
  *
+ * The scan is a list of passes over the document's state in the scratch;
+ * phi_detect_batch runs each pass over many documents before the next one
+ * (their caches stay warm: about a fifth faster on short notes), swapping each
+ * document's state in and out, so every document gets what it would alone.
+ *
  * Nothing here allocates per match: candidates, keywords and results live in
  * arrays owned by the scratch, which grow geometrically only when a document
  * needs more room than any earlier one. The Hyperscan callback only appends
