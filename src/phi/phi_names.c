@@ -100,16 +100,26 @@ static int tokenize(const phi_detector *d, phi_scratch *s)
             continue;
         }
         size_t a = i;
-        while (i < len) {
-            if (wordc(t[i])) {
-                i++;
-            } else if ((t[i] == '\'' || t[i] == '-') && i + 1 < len && wordc(t[i + 1]) &&
-                       !(t[i] == '\'' && (t[i + 1] == 's' || t[i + 1] == 'S') &&
+        /* Find the word's end and, for an ASCII word (nearly all), its hash, case and
+         * last apostrophe on the way; a word with a byte >= 0x80 is read again below. */
+        uint8_t c0 = t[a];
+        uint64_t h = phi_hash_step(PHI_HASH_SEED, c0);
+        int lower = 0;             /* a lower-case letter after the first byte */
+        uint8_t high = c0 >= 0x80; /* a byte >= 0x80 */
+        size_t apos = 0;           /* one past the last apostrophe (0: none) */
+        for (i = a + 1; i < len; i++) {
+            uint8_t c = t[i];
+            if (wordc(c)) {
+                lower |= c >= 'a' && c <= 'z';
+                high |= c >= 0x80;
+            } else if ((c == '\'' || c == '-') && i + 1 < len && wordc(t[i + 1]) &&
+                       !(c == '\'' && (t[i + 1] == 's' || t[i + 1] == 'S') &&
                          (i + 2 >= len || !wordc(t[i + 2])))) {
-                i++;
+                if (c == '\'') apos = i + 1;
             } else {
                 break;
             }
+            h = phi_hash_step(h, c);
         }
         size_t b = i;
         /* A curly apostrophe + s (E2 80 99 73) ends the word too. */
@@ -121,25 +131,25 @@ static int tokenize(const phi_detector *d, phi_scratch *s)
         if (!k) return PHI_ENOMEM;
         k->start = (uint32_t)a, k->end = (uint32_t)b;
         k->score = 0, k->dflags = 0, k->wflags = 0, k->hash = 0, k->surname = 0;
-        uint8_t c0 = t[a];
-        int up0 = (c0 >= 'A' && c0 <= 'Z') || utf8_upper(t + a, b - a);
-        int lower = 0, upper = up0;
-        /* one pass over the word: case, non-ASCII bytes, the last apostrophe, the hash */
-        uint64_t h = phi_hash_step(PHI_HASH_SEED, c0);
-        uint8_t foreign = c0 >= 0x80;
-        size_t apos = c0 == '\'' ? a + 1 : 0; /* one past the last apostrophe (0: none) */
-        for (size_t q = a + 1; q < b; q++) {
-            uint8_t c = t[q];
-            h = phi_hash_step(h, c);
-            if (c >= 'a' && c <= 'z')
-                lower = 1;
-            else if (c >= 'A' && c <= 'Z')
-                upper++;
-            else if (c >= 0x80) {
-                foreign = 1;
-                if (c >= 0xC0 && !utf8_upper(t + q, b - q)) lower = 1;
-            } else if (c == '\'')
-                apos = q + 1;
+        int up0 = c0 >= 'A' && c0 <= 'Z';
+        uint8_t foreign = 0;
+        if (high) {
+            /* again, with UTF-8 capitals (which need the word's end) and without the
+             * bytes a curly apostrophe cut off */
+            up0 = up0 || utf8_upper(t + a, b - a);
+            lower = 0, apos = 0, foreign = c0 >= 0x80;
+            h = phi_hash_step(PHI_HASH_SEED, c0);
+            for (size_t q = a + 1; q < b; q++) {
+                uint8_t c = t[q];
+                h = phi_hash_step(h, c);
+                if (c >= 'a' && c <= 'z')
+                    lower = 1;
+                else if (c >= 0x80) {
+                    foreign = 1;
+                    if (c >= 0xC0 && !utf8_upper(t + q, b - q)) lower = 1;
+                } else if (c == '\'')
+                    apos = q + 1;
+            }
         }
         k->foreign = foreign;
         if (b - a == 1 && c0 >= 'A' && c0 <= 'Z')
