@@ -2,8 +2,10 @@
  * fuzz_phi: libFuzzer target for the PHI scanner. Any bytes go through scan,
  * the three redaction modes and the field de-identifiers; the invariants the
  * server relies on are checked (entities sorted, non-overlapping, inside the
- * input; masking keeps the length; tags and surrogates produce output) and
- * a violation aborts so the fuzzer reports it. The detector is built once.
+ * input; masking keeps the length; tags and surrogates produce output; a
+ * batch scan of the input and its lines gives each what a scan of it alone
+ * gives) and a violation aborts so the fuzzer reports it. The detector is
+ * built once.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -44,6 +46,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (phi_scan_view(det, scr, data, size, &e, &n2) != 0 || n2 != n ||
         memcmp(copy, e, k * sizeof *e) != 0)
         fail("scan not deterministic");
+    /* A batch of the whole input and its first lines: each document gets what it
+     * gets alone. */
+    enum { MAXDOCS = 9 };
+    phi_batch_doc docs[MAXDOCS];
+    size_t nd = 0, at = 0;
+    docs[nd].text = data, docs[nd++].len = size;
+    while (nd < MAXDOCS && at <= size) {
+        const uint8_t *nl = size > at ? memchr(data + at, '\n', size - at) : NULL;
+        size_t end = nl ? (size_t)(nl - data) : size;
+        docs[nd].text = data + at, docs[nd++].len = end - at;
+        at = end + 1;
+    }
+    if (phi_scan_batch(det, scr, docs, nd) != 0) fail("batch");
+    for (size_t i = 0; i < nd; i++) {
+        const phi_entity *one;
+        size_t n1;
+        if (docs[i].status != 0) fail("batch status");
+        if (phi_scan_view(det, scr, docs[i].text, docs[i].len, &one, &n1) != 0 || n1 != docs[i].n ||
+            (n1 && memcmp(one, docs[i].ents, n1 * sizeof *one) != 0))
+            fail("batch differs from one scan");
+    }
     static const phi_redact_mode modes[] = {PHI_REDACT_TAG, PHI_REDACT_MASK, PHI_REDACT_SURROGATE};
     for (size_t m = 0; m < 3; m++) {
         phi_redact_opts o = {modes[m], 1234};
