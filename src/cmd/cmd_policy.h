@@ -43,6 +43,10 @@ void cmd_policy_done(client *c);
  * 0 when it names none. */
 int cmd_policy_named_fields(const cmd_def *d, int argc, int *first, int *step, int *last);
 /* The subject of record key into out (1), or 0 when the record has none. */
+/* Remember, for the rest of the running command, that key's record has subject subj (the
+ * first one only; too long ones are not kept). */
+void cmd_policy_memo(client *c, const uint8_t *key, size_t klen, const uint8_t *subj,
+                     size_t slen);
 int cmd_policy_subject(client *c, const policy_schema *sch, const uint8_t *key, size_t klen,
                        buf *out);
 /* An enumeration showed field f (kept for the audit record). */
