@@ -759,10 +759,23 @@ int pv_hvalue_into(client *c, const void *pf, const uint8_t *f, size_t flen, con
     return r > 0 ? 0 : (r == 0 ? -1 : -2);
 }
 
+void pv_rep_value(client *c, const uint8_t *f, size_t flen, const db_ref *v)
+{
+    size_t mark = c->out.len, n = db_ref_len(v);
+    rep_value(c, v);
+    if (!is_subject_field(c, f, flen)) return;
+    /* The reply is "$<n>\r\n<value>\r\n" when the value opened: keep the subject. */
+    char hdr[24];
+    hdr[0] = '$';
+    size_t hl = 1 + str_from_ll(hdr + 1, (long long)n);
+    if (c->out.len - mark == hl + 2 + n + 2 && memcmp(c->out.p + mark, hdr, hl) == 0)
+        cmd_policy_memo(c, v->key, v->klen, c->out.p + mark + hl + 2, n);
+}
+
 void rep_hvalue(client *c, const void *pf, const uint8_t *f, size_t flen, const db_ref *v)
 {
     if (!c->pv.deid) {
-        rep_value(c, v);
+        pv_rep_value(c, f, flen, v);
         return;
     }
     if (!pf) pf = policy_field_find(c->pv.schema, f, flen);
