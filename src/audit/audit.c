@@ -744,7 +744,7 @@ fail:
 
 int audit_append(audit *a, const audit_rec *r)
 {
-    int64_t t = now_us();
+    int64_t t = r->ts_us ? r->ts_us : now_us();
     pthread_mutex_lock(&a->mu);
     if (!healthy(a)) {
         pthread_mutex_unlock(&a->mu);

@@ -79,6 +79,7 @@ typedef struct audit_rec {
     const char *detail;    /* extra JSON object text, already valid JSON, or NULL */
     const char *action;    /* addition: sub-kind, e.g. "grant"/"use"/"revoke" for
                               AUDIT_EV_BREAKGLASS, "set"/"deluser" for ACL */
+    int64_t ts_us;         /* when, in microseconds since the epoch (0: now) */
 } audit_rec;
 
 /* A syslog (RFC 5424 over TLS, RFC 5425 framing) sink. */

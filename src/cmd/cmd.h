@@ -114,6 +114,12 @@ typedef struct {
     int *saved_idx;                /* their positions */
     int nsaved;                    /* how many */
     int denied;                    /* the policy result of a refusal (0: allowed) */
+    /* The subject of one record, once opened during this command (by the policy, or by a
+     * reply that showed the subject field), so its audit record does not open it again:
+     * key bytes then subject bytes. Wiped when the command ends (cmd_policy_done). */
+    uint8_t memo[256];
+    uint16_t memo_klen, memo_slen;
+    int memo_have;
 } cmd_pview;
 
 typedef struct {

@@ -56,9 +56,11 @@ static void on_alert(void *ud, const char *json, size_t len)
 static int append(srv *s, client *c, const audit_rec *r)
 {
     if (!s->audit) return 0;
-    if (audit_append(s->audit, r) != 0) return -1;
+    audit_rec t = *r; /* one clock reading for the record and the alert rules */
+    if (!t.ts_us) t.ts_us = now_us();
+    if (audit_append(s->audit, &t) != 0) return -1;
     if (c && s->cfg->audit_fsync == 1) c->audit_seq = audit_last_seq(s->audit);
-    if (s->alerts) alert_observe(s->alerts, r, now_us(), on_alert, s);
+    if (s->alerts) alert_observe(s->alerts, &t, t.ts_us, on_alert, s);
     return 0;
 }
 

@@ -136,7 +136,7 @@ static void emit_visible_direct(void *ud, const uint8_t *f, size_t flen, const d
     emit_ctx *x = ud;
     if (!pv_field_visible(x->c, f, flen, NULL)) return;
     if (x->fields) rep_bulk(x->c, f, flen);
-    if (x->values) rep_value(x->c, v);
+    if (x->values) pv_rep_value(x->c, f, flen, v);
     pv_shown(x->c, f, flen);
 }
 

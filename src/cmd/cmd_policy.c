@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
+
 #include "phi/phi.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -356,9 +358,23 @@ static int deny(client *c, int result, const policy_schema *sch, const uint8_t *
 }
 
 /* The record's subject field value into out; 1 when the record exists and has one. */
+void cmd_policy_memo(client *c, const uint8_t *key, size_t klen, const uint8_t *subj, size_t slen)
+{
+    if (c->pv.memo_have || klen + slen > sizeof c->pv.memo) return;
+    memcpy(c->pv.memo, key, klen);
+    memcpy(c->pv.memo + klen, subj, slen);
+    c->pv.memo_klen = (uint16_t)klen;
+    c->pv.memo_slen = (uint16_t)slen;
+    c->pv.memo_have = 1;
+}
+
 static int record_subject(client *c, const policy_schema *sch, const uint8_t *key, size_t klen,
                           buf *out)
 {
+    if (c->pv.memo_have && c->pv.memo_klen == klen && memcmp(c->pv.memo, key, klen) == 0) {
+        buf_append(out, c->pv.memo + klen, c->pv.memo_slen);
+        return 1;
+    }
     db_entry *e = db_lookup(c->s->db, key, klen);
     if (!e || db_entry_type(e) != DB_HASH) return 0;
     const char *sf = policy_schema_subject(sch);
@@ -367,6 +383,7 @@ static int record_subject(client *c, const policy_schema *sch, const uint8_t *ke
     size_t n = db_ref_len(&v);
     buf_reserve(out, n + 1);
     if (db_ref_open(c->s->db, &v, out->p + out->len) != 0) return 0;
+    cmd_policy_memo(c, key, klen, out->p + out->len, n);
     out->len += n;
     return 1;
 }
@@ -477,6 +494,10 @@ static int translate(client *c, const cmd_def *d, int first, int last, int step)
 
 void cmd_policy_done(client *c)
 {
+    if (c->pv.memo_have) {
+        OPENSSL_cleanse(c->pv.memo, sizeof c->pv.memo);
+        c->pv.memo_have = 0;
+    }
     for (int i = 0; i < c->pv.nsaved; i++)
         c->argv[c->pv.saved_idx[i]] = c->pv.saved[i];
     mem_free(c->pv.saved);
@@ -683,6 +704,14 @@ int pv_field_visible(client *c, const uint8_t *f, size_t flen, const void **pf)
     return 1;
 }
 
+/* f names the subject field of the command's schema? */
+static int is_subject_field(const client *c, const uint8_t *f, size_t flen)
+{
+    if (!c->pv.schema || c->pv.memo_have || !f) return 0;
+    const char *sf = policy_schema_subject(c->pv.schema);
+    return sf && strlen(sf) == flen && memcmp(sf, f, flen) == 0;
+}
+
 /* The view value of v into out (bulk or nothing): 1 sent as stored, 2 transformed, 0 withheld,
  * -1 the value did not open. */
 static int view_of(client *c, const void *pf, const db_ref *v, buf *plain, buf *out)
@@ -714,6 +743,8 @@ int pv_hvalue_into(client *c, const void *pf, const uint8_t *f, size_t flen, con
         hdr[hl++] = '\r';
         hdr[hl++] = '\n';
         if (db_ref_open(c->s->db, v, out->p + out->len + hl) != 0) return -2;
+        if (is_subject_field(c, f, flen))
+            cmd_policy_memo(c, v->key, v->klen, out->p + out->len + hl, n);
         memcpy(out->p + out->len, hdr, hl);
         out->len += hl + n;
         out->p[out->len++] = '\r';
@@ -728,10 +759,23 @@ int pv_hvalue_into(client *c, const void *pf, const uint8_t *f, size_t flen, con
     return r > 0 ? 0 : (r == 0 ? -1 : -2);
 }
 
+void pv_rep_value(client *c, const uint8_t *f, size_t flen, const db_ref *v)
+{
+    size_t mark = c->out.len, n = db_ref_len(v);
+    rep_value(c, v);
+    if (!is_subject_field(c, f, flen)) return;
+    /* The reply is "$<n>\r\n<value>\r\n" when the value opened: keep the subject. */
+    char hdr[24];
+    hdr[0] = '$';
+    size_t hl = 1 + str_from_ll(hdr + 1, (long long)n);
+    if (c->out.len - mark == hl + 2 + n + 2 && memcmp(c->out.p + mark, hdr, hl) == 0)
+        cmd_policy_memo(c, v->key, v->klen, c->out.p + mark + hl + 2, n);
+}
+
 void rep_hvalue(client *c, const void *pf, const uint8_t *f, size_t flen, const db_ref *v)
 {
     if (!c->pv.deid) {
-        rep_value(c, v);
+        pv_rep_value(c, f, flen, v);
         return;
     }
     if (!pf) pf = policy_field_find(c->pv.schema, f, flen);

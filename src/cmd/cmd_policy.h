@@ -43,6 +43,9 @@ void cmd_policy_done(client *c);
  * 0 when it names none. */
 int cmd_policy_named_fields(const cmd_def *d, int argc, int *first, int *step, int *last);
 /* The subject of record key into out (1), or 0 when the record has none. */
+/* Remember, for the rest of the running command, that key's record has subject subj (the
+ * first one only; too long ones are not kept). */
+void cmd_policy_memo(client *c, const uint8_t *key, size_t klen, const uint8_t *subj, size_t slen);
 int cmd_policy_subject(client *c, const policy_schema *sch, const uint8_t *key, size_t klen,
                        buf *out);
 /* An enumeration showed field f (kept for the audit record). */
@@ -61,6 +64,9 @@ static inline void pv_shown(client *c, const uint8_t *f, size_t flen)
 int pv_field_visible(client *c, const uint8_t *f, size_t flen, const void **pf);
 /* Reply with a field's value as the session may see it (the de-identified view transforms
  * or withholds it: nil). */
+/* rep_value of hash field f, keeping the record's subject for the audit record when f is
+ * the subject field (cmd_policy_memo). */
+void pv_rep_value(client *c, const uint8_t *f, size_t flen, const db_ref *v);
 void rep_hvalue(client *c, const void *pf, const uint8_t *f, size_t flen, const db_ref *v);
 /* The value as the session may see it, appended to out as a RESP bulk; returns 0, or -1
  * when the view withholds it (nothing appended). */

@@ -177,6 +177,9 @@ def body(run):
         run.check(en and en[0].get("purpose") == "operations" and "balance" not in
                   en[0].get("fields", []) and "name" in en[0].get("fields", []),
                   "an enumeration names the fields it showed", en[:1])
+        # The subject the reply showed is the one recorded (taken from the reply's opening).
+        run.check(en and en[0].get("subject") == "P1002", "an enumeration names its subject",
+                  en[:1])
         cr = [r for r in find(recs, ev="access", cmd="hset", user="admin")
               if r.get("key") == "patient:1002"]
         run.check(cr and cr[0].get("subject") == "P1002",
