@@ -95,29 +95,27 @@ static int parse_set_opts(client *c, int first, int *flags, const arg **exp_arg,
             *flags |= OPT_XX;
         } else if (!for_getex && is_opt(a, "get")) {
             *flags |= OPT_GET;
-        } else if (!for_getex && is_opt(a, "keepttl") && !(f & OPT_PERSIST) &&
-                   !(f & OPT_ANY_EXP)) {
+        } else if (!for_getex && is_opt(a, "keepttl") && !(f & OPT_PERSIST) && !(f & OPT_ANY_EXP)) {
             *flags |= OPT_KEEPTTL;
-        } else if (for_getex && is_opt(a, "persist") && !(f & OPT_ANY_EXP) &&
-                   !(f & OPT_KEEPTTL)) {
+        } else if (for_getex && is_opt(a, "persist") && !(f & OPT_ANY_EXP) && !(f & OPT_KEEPTTL)) {
             *flags |= OPT_PERSIST;
-        } else if (is_opt(a, "ex") && !(f & (OPT_KEEPTTL | OPT_PERSIST | OPT_EXAT | OPT_PX |
-                                            OPT_PXAT)) && next) {
+        } else if (is_opt(a, "ex") &&
+                   !(f & (OPT_KEEPTTL | OPT_PERSIST | OPT_EXAT | OPT_PX | OPT_PXAT)) && next) {
             *flags |= OPT_EX;
             *exp_arg = next;
             j++;
-        } else if (is_opt(a, "px") && !(f & (OPT_KEEPTTL | OPT_PERSIST | OPT_EX | OPT_EXAT |
-                                            OPT_PXAT)) && next) {
+        } else if (is_opt(a, "px") &&
+                   !(f & (OPT_KEEPTTL | OPT_PERSIST | OPT_EX | OPT_EXAT | OPT_PXAT)) && next) {
             *flags |= OPT_PX;
             *exp_arg = next;
             j++;
-        } else if (is_opt(a, "exat") && !(f & (OPT_KEEPTTL | OPT_PERSIST | OPT_EX | OPT_PX |
-                                              OPT_PXAT)) && next) {
+        } else if (is_opt(a, "exat") &&
+                   !(f & (OPT_KEEPTTL | OPT_PERSIST | OPT_EX | OPT_PX | OPT_PXAT)) && next) {
             *flags |= OPT_EXAT;
             *exp_arg = next;
             j++;
-        } else if (is_opt(a, "pxat") && !(f & (OPT_KEEPTTL | OPT_PERSIST | OPT_EX | OPT_EXAT |
-                                              OPT_PX)) && next) {
+        } else if (is_opt(a, "pxat") &&
+                   !(f & (OPT_KEEPTTL | OPT_PERSIST | OPT_EX | OPT_EXAT | OPT_PX)) && next) {
             *flags |= OPT_PXAT;
             *exp_arg = next;
             j++;
@@ -218,14 +216,28 @@ void psetex_cmd(client *c)
 void getset_cmd(client *c)
 {
     if (reply_old(c) != 0) return;
-    db_str_set(c->s->db, c->argv[1].p, c->argv[1].len, c->argv[2].p, c->argv[2].len,
-               DB_NO_EXPIRE, 0);
+    db_str_set(c->s->db, c->argv[1].p, c->argv[1].len, c->argv[2].p, c->argv[2].len, DB_NO_EXPIRE,
+               0);
+}
+
+/* Prefetch the keys argv[from], argv[from + step] ... (at most DB_PREFETCH_MAX of them) that a
+ * multi-key command is about to look up, so their cache misses overlap. */
+static void prefetch_keys(client *c, int from, int step)
+{
+    const uint8_t *k[DB_PREFETCH_MAX];
+    size_t l[DB_PREFETCH_MAX], n = 0;
+    for (int i = from; i < c->argc && n < DB_PREFETCH_MAX; i += step) {
+        k[n] = c->argv[i].p;
+        l[n++] = c->argv[i].len;
+    }
+    if (n > 1) db_prefetch(c->s->db, k, l, NULL, NULL, n);
 }
 
 void mget_cmd(client *c)
 {
     rep_array(c, (size_t)(c->argc - 1));
     for (int i = 1; i < c->argc; i++) {
+        if ((i - 1) % DB_PREFETCH_MAX == 0) prefetch_keys(c, i, 1);
         db_entry *e = lookup_read(c, i);
         if (!e || db_entry_type(e) != DB_STRING) {
             rep_null(c);
@@ -242,9 +254,11 @@ void mset_cmd(client *c)
         rep_arity(c);
         return;
     }
-    for (int i = 1; i < c->argc; i += 2)
+    for (int i = 1; i < c->argc; i += 2) {
+        if ((i - 1) / 2 % DB_PREFETCH_MAX == 0) prefetch_keys(c, i, 2);
         db_str_set(c->s->db, c->argv[i].p, c->argv[i].len, c->argv[i + 1].p, c->argv[i + 1].len,
                    DB_NO_EXPIRE, 0);
+    }
     rep_ok(c);
 }
 
@@ -255,6 +269,7 @@ void msetnx_cmd(client *c)
         return;
     }
     for (int i = 1; i < c->argc; i += 2) {
+        if ((i - 1) / 2 % DB_PREFETCH_MAX == 0) prefetch_keys(c, i, 2);
         if (db_lookup(c->s->db, c->argv[i].p, c->argv[i].len)) {
             rep_int(c, 0);
             return;
