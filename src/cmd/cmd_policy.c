@@ -357,7 +357,6 @@ static int deny(client *c, int result, const policy_schema *sch, const uint8_t *
     return -1;
 }
 
-/* The record's subject field value into out; 1 when the record exists and has one. */
 void cmd_policy_memo(client *c, const uint8_t *key, size_t klen, const uint8_t *subj, size_t slen)
 {
     if (c->pv.memo_have || klen + slen > sizeof c->pv.memo) return;
@@ -368,6 +367,8 @@ void cmd_policy_memo(client *c, const uint8_t *key, size_t klen, const uint8_t *
     c->pv.memo_have = 1;
 }
 
+/* The record's subject field value into out; 1 when the record exists and has one. Taken
+ * from the command's memo when it already opened it. */
 static int record_subject(client *c, const policy_schema *sch, const uint8_t *key, size_t klen,
                           buf *out)
 {
