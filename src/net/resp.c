@@ -432,15 +432,14 @@ void resp_verbatim(buf *b, const char *p, size_t n, int proto)
 
 /* ---- look-ahead ---- */
 
-/* Read a decimal at p[*i..len) ended by CRLF; returns it, or -1 when not exactly that. */
-static long long peek_num(const uint8_t *p, size_t len, size_t *i)
+/* The length line at p[*i] (its type byte, a decimal, CRLF), read as the parser reads it;
+ * -1 when it is incomplete or not a number. *i moves past it. */
+static long long peek_len(const uint8_t *p, size_t len, size_t *i)
 {
-    long long v = 0;
-    size_t k = *i, first = k;
-    while (k < len && p[k] >= '0' && p[k] <= '9' && k - first < 10)
-        v = v * 10 + (p[k++] - '0');
-    if (k == first || k + 1 >= len || p[k] != '\r' || p[k + 1] != '\n') return -1;
-    *i = k + 2;
+    long cr = find_crlf(p, *i, len);
+    long long v;
+    if (cr < 0 || parse_len(p, *i, (size_t)cr, &v) != 0) return -1;
+    *i = (size_t)cr + 2;
     return v;
 }
 
@@ -449,8 +448,7 @@ size_t resp_peek(const uint8_t *p, size_t len, resp_peeked *out, size_t max, siz
     size_t n = 0, i = 0;
     *end = 0;
     while (n < max && i < len && p[i] == '*') {
-        i++;
-        long long argc = peek_num(p, len, &i);
+        long long argc = peek_len(p, len, &i);
         if (argc < 1 || argc > 1024 * 1024) break;
         resp_peeked pk;
         memset(&pk, 0, sizeof pk);
@@ -458,8 +456,7 @@ size_t resp_peek(const uint8_t *p, size_t len, resp_peeked *out, size_t max, siz
         long long a;
         for (a = 0; a < argc; a++) {
             if (i >= len || p[i] != '$') break;
-            i++;
-            long long l = peek_num(p, len, &i);
+            long long l = peek_len(p, len, &i);
             if (l < 0 || (unsigned long long)l + 2 > len - i) break;
             if (p[i + (size_t)l] != '\r' || p[i + (size_t)l + 1] != '\n') break;
             if (a < 3) pk.arg[a] = (resp_arg){i, (size_t)l};
