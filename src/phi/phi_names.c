@@ -47,6 +47,18 @@ enum { G_SPACE = 0, G_DOTSPACE, G_COMMA, G_COLON, G_NEWLINE, G_OTHER, G_NONE };
 /* Classify the bytes between two tokens. */
 static int gap_kind(const uint8_t *t, size_t a, size_t b)
 {
+    if (b == a + 1) { /* one byte (mostly a space): what the loop below would say */
+        switch (t[a]) {
+        case ' ':
+        case '\t':
+        case '\r': return G_SPACE;
+        case '.': return G_DOTSPACE;
+        case ',': return G_COMMA;
+        case ':': return G_COLON;
+        case '\n': return G_NEWLINE;
+        default: return G_OTHER;
+        }
+    }
     if (b <= a) return G_OTHER;
     if (b - a > 6) {
         for (size_t i = a; i < b; i++)
@@ -104,14 +116,12 @@ static int tokenize(const phi_detector *d, phi_scratch *s)
          * last apostrophe on the way; a word with a byte >= 0x80 is read again below. */
         uint8_t c0 = t[a];
         uint64_t h = phi_hash_step(PHI_HASH_SEED, c0);
-        int lower = 0;             /* a lower-case letter after the first byte */
-        uint8_t high = c0 >= 0x80; /* a byte >= 0x80 */
-        size_t apos = 0;           /* one past the last apostrophe (0: none) */
+        uint8_t any = 0; /* byte classes (phi_ctype) of the word bytes after the first */
+        size_t apos = 0; /* one past the last apostrophe (0: none) */
         for (i = a + 1; i < len; i++) {
-            uint8_t c = t[i];
-            if (wordc(c)) {
-                lower |= c >= 'a' && c <= 'z';
-                high |= c >= 0x80;
+            uint8_t c = t[i], ct = phi_ctype[c];
+            if (ct & (PHI_CT_ALPHA | PHI_CT_HIGH)) {
+                any |= ct;
             } else if ((c == '\'' || c == '-') && i + 1 < len && wordc(t[i + 1]) &&
                        !(c == '\'' && (t[i + 1] == 's' || t[i + 1] == 'S') &&
                          (i + 2 >= len || !wordc(t[i + 2])))) {
@@ -121,6 +131,8 @@ static int tokenize(const phi_detector *d, phi_scratch *s)
             }
             h = phi_hash_step(h, c);
         }
+        int lower = (any & PHI_CT_LOWER) != 0; /* a lower-case letter after the first byte */
+        uint8_t high = c0 >= 0x80 || (any & PHI_CT_HIGH); /* a byte >= 0x80 */
         size_t b = i;
         /* A curly apostrophe + s (E2 80 99 73) ends the word too. */
         if (b - a > 4 && t[b - 1] == 's' && t[b - 2] == 0x99 && t[b - 3] == 0x80 &&
