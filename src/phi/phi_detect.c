@@ -135,11 +135,11 @@ static int text_walk(const phi_detector *d, phi_scratch *s)
             if (!(all & PHI_CT_ALPHA))
                 for (ae = i + 1; ae < e && phi_is_alpha(t[ae]);)
                     ae++;
-            rc = phi_labels_word(d, s, i, ae);
+            if (phi_labels_maybe(&d->labels, t + i, ae - i)) rc = phi_labels_word(d, s, i, ae);
             if (!rc && (c == 'i' || c == 'a' || c == 'f' || c == 't')) rc = phi_city_prep_at(s, i);
             if (rc) return rc;
         }
-        rc = phi_shapes_word(d, s, i, e);
+        if (phi_shapes_maybe(c, e - i)) rc = phi_shapes_word(d, s, i, e);
         if (!rc && (any & PHI_CT_DIGIT)) rc = phi_ids_word(d, s, i, e);
         if (rc) return rc;
         i = e;

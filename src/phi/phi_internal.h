@@ -288,6 +288,9 @@ typedef struct phi_labels {
     (((n)-1) * 26 * 27 + (size_t)(phi_lower((p)[0]) - 'a') * 27 +                                  \
      ((n) > 1 ? (size_t)(phi_lower((p)[1]) - 'a') + 1 : 0))
 
+/* Can a phrase or weak cue start with the n ASCII letters at p? (the first test of
+ * phi_labels_word, inline so the word walk calls it only for the words that pass) */
+static inline bool phi_labels_maybe(const phi_labels *l, const uint8_t *p, size_t n);
 /* Build the phrase index. */
 int phi_labels_build(phi_labels *l);
 /* Release it. */
@@ -415,6 +418,9 @@ int phi_shapes_scan(const phi_detector *d, phi_scratch *s);
  * the non-word byte at i (',' and '@' start shapes). */
 int phi_shapes_word(const phi_detector *d, phi_scratch *s, size_t i, size_t e);
 int phi_shapes_punct(const phi_detector *d, phi_scratch *s, size_t i);
+/* Can phi_shapes_word find anything in a word of n bytes whose first byte is c? False
+ * only when it cannot (most words: lower-case ones, long ones), so the walk skips the call. */
+static inline bool phi_shapes_maybe(uint8_t c, size_t n);
 /* Context labels: fills s->kws (sorted by end, then class) from the text. */
 int phi_labels_scan(const phi_detector *d, phi_scratch *s);
 /* Its pieces: the labels that begin at the word start i (a letter), whose letters
@@ -592,6 +598,24 @@ static inline uint64_t phi_hash_finish(uint64_t h)
     h ^= h >> 33;
     if ((h & ~(uint64_t)0xFFFF) == 0) h |= 0x10000;
     return h;
+}
+
+static inline bool phi_labels_maybe(const phi_labels *l, const uint8_t *p, size_t n)
+{
+    if (n > 16) return false;
+    size_t key = PHI_LABELS_KEY(p, n);
+    return (l->maybe[key / 8] & (1u << (key % 8))) != 0;
+}
+
+static inline bool phi_shapes_maybe(uint8_t c, size_t n)
+{
+    /* A DEA number (9) or a VIN (17) may start with any letter or digit; an IPv4 quad,
+     * three digits or 0(0)1- start with a digit and are at most 3 long; a state
+     * abbreviation or a street suffix word starts upper-case and is 2 to 10 long. */
+    if (n == 9 || n == 17) return true;
+    if (phi_ctype[c] & PHI_CT_DIGIT) return n <= 3;
+    if (phi_ctype[c] & PHI_CT_UPPER) return n >= 2 && n <= 10;
+    return false;
 }
 
 static inline uint64_t phi_hash_word(const uint8_t *p, size_t len)

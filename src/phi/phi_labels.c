@@ -517,12 +517,10 @@ int phi_labels_word(const phi_detector *d, phi_scratch *s, size_t i, size_t e)
     const phi_labels *l = &d->labels;
     const uint8_t *t = s->text;
     size_t len = s->len;
-    if (e - i > 16) return PHI_OK;
     /* No phrase or weak cue starts with a word of this length and these
      * letters: the lookups below could only miss (a phrase is matched
      * against the text after its hash is found, so skipping cannot lose one). */
-    size_t key = PHI_LABELS_KEY(t + i, e - i);
-    if (!(l->maybe[key / 8] & (1u << (key % 8)))) return PHI_OK;
+    if (!phi_labels_maybe(l, t + i, e - i)) return PHI_OK;
     uint64_t h = phi_hash_word(t + i, e - i);
     uint16_t at = phi_dict_get(&l->first, h);
     for (size_t q = at ? at - 1u : l->n; q < l->n && l->hash[l->order[q]] == h; q++) {
