@@ -288,6 +288,7 @@ void phi_scratch_free(phi_scratch *s)
     free(s->toks.p);
     free(s->ents.p);
     free(s->nameset.p);
+    free(s->named.p);
     free(s->surmap.p);
     free(s->out.p);
     free(s->prep.p);

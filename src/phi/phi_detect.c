@@ -550,7 +550,7 @@ static bool better(const phi_cand *a, const phi_cand *b)
 
 /* Each pass reads and writes only the document's own state in s (text, len,
  * cands, kws, toks, ents, ids_pos, ids_kc) and buffers it empties or resets
- * before use (tmp, prep, nameset), so the passes of several documents can be
+ * before use (tmp, prep, nameset, named), so the passes of several documents can be
  * interleaved (phi_detect_batch). */
 typedef int (*pass_fn)(const phi_detector *d, phi_scratch *s);
 

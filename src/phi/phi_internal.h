@@ -391,6 +391,7 @@ struct phi_scratch {
     phi_vec toks;          /* phi_tok */
     phi_vec ents;          /* phi_entity: the last result */
     phi_vec nameset;       /* uint64_t open-addressing set of name hashes */
+    phi_vec named;         /* uint32_t: the tokens that can score as names (phi_names.c) */
     phi_vec surmap;        /* redaction: uint64_t original hash -> surrogate (packed) */
     phi_vec out;           /* redaction output buffer */
     phi_vec prep;          /* phi_city_prep_scan: matches before they become candidates */

@@ -411,6 +411,12 @@ int phi_names_run(const phi_detector *d, phi_scratch *s)
     float *evid = NULL; /* own evidence is kept in score; runs write to a second pass */
     (void)evid;
     size_t strong = 0;
+    /* Only capitalized words, initials and the lower-case words scored below can ever
+     * score (every rule below starts from one of them): the later loops walk this list
+     * of their indices instead of every token. */
+    if (phi_vec_reserve(&s->named, n ? n : 1, sizeof(uint32_t)) != PHI_OK) return PHI_ENOMEM;
+    uint32_t *ix = s->named.p;
+    size_t nn = 0;
     /* 1-2: own evidence and context. */
     for (size_t i = 0; i < n; i++) {
         if (k[i].shape == PHI_SH_LOWER || k[i].shape == PHI_SH_OTHER) {
@@ -425,10 +431,12 @@ int phi_names_run(const phi_detector *d, phi_scratch *s)
                     k[i].dflags = f;
                     k[i].score = 0.7f;
                     strong++;
+                    ix[nn++] = (uint32_t)i;
                 }
             }
             continue;
         }
+        ix[nn++] = (uint32_t)i; /* capitalized, upper case or an initial */
         if (!nameable(&k[i])) {
             /* "wife June", "Patient: April Young", "Dr. Washington": strong context makes
              * a month or state word that is also a name a name. */
@@ -483,7 +491,8 @@ int phi_names_run(const phi_detector *d, phi_scratch *s)
         if (sc >= 0.6f) strong++;
     }
     /* Speaker labels of transcripts and chats: "Ubul: What a wife." at a line start. */
-    for (size_t i = 0; i < n; i++) {
+    for (size_t x = 0; x < nn; x++) {
+        size_t i = ix[x];
         if (k[i].shape != PHI_SH_CAP || !nameable(&k[i]) || k[i].score >= 0.7f) continue;
         if ((k[i].dflags & PHI_D_COMMON) && !(k[i].dflags & (PHI_D_FIRST | PHI_D_LAST))) continue;
         size_t a = k[i].start;
@@ -495,7 +504,8 @@ int phi_names_run(const phi_detector *d, phi_scratch *s)
         strong++;
     }
     /* Coordinated names share evidence: "Kónya, Becker and Vasquez". */
-    for (size_t i = 0; i < n; i++) {
+    for (size_t x = 0; x < nn; x++) {
+        size_t i = ix[x];
         if (k[i].score < 0.6f || k[i].shape != PHI_SH_CAP) continue;
         for (int dir = -1; dir <= 1; dir += 2) {
             size_t q = i;
@@ -530,12 +540,9 @@ int phi_names_run(const phi_detector *d, phi_scratch *s)
         }
     }
     /* 3: runs share their best evidence. */
-    size_t i = 0;
-    while (i < n) {
-        if (!nameable(&k[i])) {
-            i++;
-            continue;
-        }
+    for (size_t x = 0, next = 0; x < nn; x++) {
+        size_t i = ix[x];
+        if (i < next || !nameable(&k[i])) continue; /* inside the run before, or not a name */
         size_t j = i + 1;
         while (j < n && j - i < 5 && nameable(&k[j]) && joined(t, &k[j - 1], &k[j]))
             j++;
@@ -582,14 +589,15 @@ int phi_names_run(const phi_detector *d, phi_scratch *s)
                 continue;
             if (best >= 0.5f && k[q].score < best - 0.05f) k[q].score = best - 0.05f;
         }
-        i = j;
+        next = j;
     }
     /* 4: names found on their own evidence recur elsewhere in the document. */
     if (strong) {
         rc = set_reset(s, strong);
         if (rc) return rc;
         size_t added = 0;
-        for (size_t q = 0; q < n; q++) {
+        for (size_t x = 0; x < nn; x++) {
+            size_t q = ix[x];
             if (k[q].score >= 0.7f && k[q].shape != PHI_SH_INITIAL && k[q].end - k[q].start >= 2 &&
                 !(k[q].wflags & NOT_A_NAME)) {
                 bool ambig_only = (k[q].dflags & (PHI_D_COMMON | PHI_D_AMBIG)) &&
@@ -597,27 +605,28 @@ int phi_names_run(const phi_detector *d, phi_scratch *s)
                 if (!ambig_only) set_add(s, k[q].hash), added++;
             }
         }
-        if (added)
-            for (size_t q = 0; q < n; q++)
-                if (k[q].score < 0.7f && (k[q].shape == PHI_SH_CAP || k[q].shape == PHI_SH_UPPER) &&
-                    !(k[q].wflags & NOT_A_NAME) && set_has(s, k[q].hash)) {
-                    k[q].score = 0.7f;
-                    /* "Saoirse Brackwater" on a letter's first line, once "Mr. Brackwater"
-                     * is known: a name-like neighbour joins the known word. */
-                    for (int dir = -1; dir <= 1; dir += 2) {
-                        if (dir < 0 ? q == 0 : q + 1 >= n) continue;
-                        phi_tok *o = &k[dir < 0 ? q - 1 : q + 1];
-                        if (o->score >= 0.45f || !nameable(o) || o->shape == PHI_SH_INITIAL)
-                            continue;
-                        if ((o->dflags & PHI_D_COMMON) && !(o->dflags & PHI_D_FIRST)) continue;
-                        if (!joined(t, dir < 0 ? o : &k[q], dir < 0 ? &k[q] : o)) continue;
-                        o->score = 0.6f;
-                    }
+        for (size_t x = 0; added && x < nn; x++) {
+            size_t q = ix[x];
+            if (k[q].score < 0.7f && (k[q].shape == PHI_SH_CAP || k[q].shape == PHI_SH_UPPER) &&
+                !(k[q].wflags & NOT_A_NAME) && set_has(s, k[q].hash)) {
+                k[q].score = 0.7f;
+                /* "Saoirse Brackwater" on a letter's first line, once "Mr. Brackwater"
+                 * is known: a name-like neighbour joins the known word. */
+                for (int dir = -1; dir <= 1; dir += 2) {
+                    if (dir < 0 ? q == 0 : q + 1 >= n) continue;
+                    phi_tok *o = &k[dir < 0 ? q - 1 : q + 1];
+                    if (o->score >= 0.45f || !nameable(o) || o->shape == PHI_SH_INITIAL) continue;
+                    if ((o->dflags & PHI_D_COMMON) && !(o->dflags & PHI_D_FIRST)) continue;
+                    if (!joined(t, dir < 0 ? o : &k[q], dir < 0 ? &k[q] : o)) continue;
+                    o->score = 0.6f;
                 }
+            }
+        }
     }
     /* Known cities after a preposition: "in Durham", "from Providence". */
-    for (size_t q = 1; q < n; q++) {
-        if (!(k[q].dflags & PHI_D_CITY) || k[q].shape != PHI_SH_CAP) continue;
+    for (size_t x = 0; x < nn; x++) {
+        size_t q = ix[x];
+        if (q == 0 || !(k[q].dflags & PHI_D_CITY) || k[q].shape != PHI_SH_CAP) continue;
         const phi_tok *p = &k[q - 1];
         if (p->shape != PHI_SH_LOWER || k[q].gap != G_SPACE) continue;
         if (!(tok_is(t, p, "in") || tok_is(t, p, "from") || tok_is(t, p, "to") ||
@@ -635,12 +644,9 @@ int phi_names_run(const phi_detector *d, phi_scratch *s)
         c->pat = 0xFFFF, c->type = PHI_CITY, c->dead = 0, c->score = 0.8f;
     }
     /* Emit runs of named tokens as candidates. */
-    i = 0;
-    while (i < n) {
-        if (k[i].score < 0.45f) {
-            i++;
-            continue;
-        }
+    for (size_t x = 0, next = 0; x < nn; x++) {
+        size_t i = ix[x];
+        if (i < next || k[i].score < 0.45f) continue; /* inside the run before, or too weak */
         size_t j = i + 1;
         float best = k[i].score;
         while (j < n && k[j].score >= 0.45f && joined(t, &k[j - 1], &k[j])) {
@@ -656,7 +662,7 @@ int phi_names_run(const phi_detector *d, phi_scratch *s)
             if (k[j - 1].shape == PHI_SH_INITIAL && c->end < s->len && t[c->end] == '.') c->end++;
             c->pat = 0xFFFF, c->type = PHI_NAME, c->dead = 0, c->score = best;
         }
-        i = j;
+        next = j;
     }
     return PHI_OK;
 }
