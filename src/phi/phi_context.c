@@ -124,8 +124,8 @@ size_t phi_next_word(const uint8_t *t, size_t len, size_t pos, char *buf, size_t
 
 bool phi_in_list(const char *w, const char *const *list)
 {
-    for (; *list; list++)
-        if (strcmp(w, *list) == 0) return true;
+    for (; *list; list++) /* the first byte first: most entries differ there */
+        if ((*list)[0] == w[0] && strcmp(w, *list) == 0) return true;
     return false;
 }
 

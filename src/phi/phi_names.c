@@ -132,10 +132,11 @@ static int tokenize(const phi_detector *d, phi_scratch *s)
             h = phi_hash_step(h, c);
         }
         int lower = (any & PHI_CT_LOWER) != 0; /* a lower-case letter after the first byte */
-        uint8_t high = c0 >= 0x80 || (any & PHI_CT_HIGH); /* a byte >= 0x80 */
+        uint8_t high = (phi_ctype[c0] | any) & PHI_CT_HIGH; /* a byte >= 0x80 */
         size_t b = i;
-        /* A curly apostrophe + s (E2 80 99 73) ends the word too. */
-        if (b - a > 4 && t[b - 1] == 's' && t[b - 2] == 0x99 && t[b - 3] == 0x80 &&
+        /* A curly apostrophe + s (E2 80 99 73) ends the word too (only a word with
+         * bytes >= 0x80 can hold one). */
+        if (high && b - a > 4 && t[b - 1] == 's' && t[b - 2] == 0x99 && t[b - 3] == 0x80 &&
             t[b - 4] == 0xE2)
             b -= 4;
         if (b - a > 0xFFFF) continue; /* absurd "words" (binary junk) are ignored */
@@ -179,7 +180,7 @@ static int tokenize(const phi_detector *d, phi_scratch *s)
             k->shape = PHI_SH_OTHER;
         size_t wl = b - a;
         /* Contractions (I've, I'm, don't) are never names. */
-        if (wl >= 3 && apos > a && b - apos <= 2 && b - apos >= 1) k->shape = PHI_SH_OTHER;
+        if (apos > a && wl >= 3 && b - apos <= 2 && b - apos >= 1) k->shape = PHI_SH_OTHER;
         if (k->shape == PHI_SH_LOWER && wl > 16) continue;
         k->hash = phi_hash_finish(h);
         k->wflags = phi_dict_get(&d->ctx, k->hash);
