@@ -8,6 +8,20 @@
 
 #include "phi_internal.h"
 
+/* Separators between a label and its value: space, tab, CR, LF and : # . - = ( ) , / ' " [ ] >
+ * (a bit per byte, two words for the bytes below 128: one test instead of 18 compares). */
+#define SEP_BIT(c) (1ull << ((c)&63))
+static const uint64_t sep_lo = SEP_BIT(' ') | SEP_BIT('\t') | SEP_BIT(':') | SEP_BIT('#') |
+                               SEP_BIT('.') | SEP_BIT('-') | SEP_BIT('=') | SEP_BIT('(') |
+                               SEP_BIT(')') | SEP_BIT(',') | SEP_BIT('/') | SEP_BIT('\r') |
+                               SEP_BIT('\n') | SEP_BIT('\'') | SEP_BIT('"') | SEP_BIT('>');
+static const uint64_t sep_hi = SEP_BIT('[') | SEP_BIT(']');
+
+static inline bool gap_sep(uint8_t c)
+{
+    return c < 64 ? (sep_lo >> c) & 1 : c < 128 ? (sep_hi >> (c - 64)) & 1 : false;
+}
+
 /* Is text[a, b) only separators and filler words ("is", "number", ...)? */
 bool phi_gap_ok(const phi_detector *d, const uint8_t *t, size_t a, size_t b)
 {
@@ -15,9 +29,7 @@ bool phi_gap_ok(const phi_detector *d, const uint8_t *t, size_t a, size_t b)
     int words = 0;
     while (i < b) {
         uint8_t c = t[i];
-        if (c == ' ' || c == '\t' || c == ':' || c == '#' || c == '.' || c == '-' || c == '=' ||
-            c == '(' || c == ')' || c == ',' || c == '/' || c == '\r' || c == '\n' || c == '\'' ||
-            c == '"' || c == '[' || c == ']' || c == '>') {
+        if (gap_sep(c)) {
             i++;
             continue;
         }
