@@ -71,20 +71,13 @@ static const char *const state_names[] = {"Alabama",        "Alaska",        "Ar
                                           "Wisconsin",      "Wyoming",       NULL};
 enum { NSTATES = sizeof state_names / sizeof state_names[0] - 1 };
 
-/* The first word of list (n words in byte order, then NULL) that does not
- * start before byte c: the words that start with c follow it. */
-static const char *const *first_from(const char *const *list, size_t n, uint8_t c)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if ((uint8_t)list[mid][0] < c)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return list + lo;
-}
+/* Index in state_names and street_words of the first word that does not start
+ * before the letter A..Z (the words that start with it follow); written out from
+ * the lists (test_phi_cscan compares both expressions with Hyperscan). */
+static const uint8_t state_first[26] = {0,  4,  4,  7,  8,  8,  9,  10, 11, 15, 15, 17, 18,
+                                        26, 34, 37, 38, 38, 39, 41, 43, 44, 46, 50, 50, 50};
+static const uint8_t street_first[26] = {0,  3,  6,  12, 14, 15, 15, 16, 19, 19, 19, 19, 22,
+                                         22, 22, 22, 29, 29, 34, 38, 44, 44, 44, 46, 46, 46};
 
 static int push(phi_scratch *s, uint16_t pat, size_t start, size_t end)
 {
@@ -110,7 +103,7 @@ static int comma_state(phi_scratch *s, uint16_t pat, size_t i)
         if (rc) return rc;
     }
     /* Every state name has 4+ letters: compare two before the rest. */
-    for (const char *const *n = first_from(state_names, NSTATES, t[k]);
+    for (const char *const *n = state_names + state_first[t[k] - 'A'];
          k + 1 < len && *n && (uint8_t)(*n)[0] == t[k]; n++) {
         if ((uint8_t)(*n)[1] != t[k + 1]) continue;
         size_t l = strlen(*n);
@@ -151,7 +144,7 @@ static int state_zip(phi_scratch *s, uint16_t pat, size_t p)
 }
 
 /* The street suffix words of the STREET expression (case as written there), in
- * byte order (first_from finds a letter's words). */
+ * byte order (street_first finds a letter's words). */
 static const char *const street_words[] = {
     "Alley",   "Ave",     "Avenue",   "Blvd",     "Boulevard", "Broadway", "Cir",        "Circle",
     "Close",   "Court",   "Crescent", "Ct",       "Dr",        "Drive",    "Expressway", "Gardens",
@@ -167,12 +160,13 @@ static const uint16_t street_lens[26] = {0x68, 0x310, 0x16c, 0x24, 0x400, 0x0, 0
                                          0x44, 0x1b8, 0x0,   0x0,  0x18,  0x0, 0x0,  0x0};
 
 enum { NSTREET = sizeof street_words / sizeof street_words[0] - 1 };
+_Static_assert(NSTATES == 50 && NSTREET == 46, "state_first and street_first follow the lists");
 
 /* Is t[0, n) (starting with a capital) one of the street words? */
 static bool street_word(const uint8_t *t, size_t n)
 {
     if (n < 2 || n > 10 || !(street_lens[t[0] - 'A'] & (1u << n))) return false;
-    for (const char *const *w = first_from(street_words, NSTREET, t[0]);
+    for (const char *const *w = street_words + street_first[t[0] - 'A'];
          *w && (uint8_t)(*w)[0] == t[0]; w++) {
         size_t j = 1;
         while (j < n && (*w)[j] && (uint8_t)(*w)[j] == t[j])
