@@ -155,33 +155,63 @@ static int cmp_cand(const void *a, const void *b)
     return x->pat < y->pat ? -1 : x->pat > y->pat;
 }
 
-/* Sort candidates by cmp_cand without allocating: a bottom-up merge sort
- * through a buffer owned by the scratch (glibc's qsort may malloc). Runs
- * that are already in order (the id and name passes append sorted runs)
- * cost one comparison per element. */
+/* Merge the sorted runs a[lo, mid) and a[mid, hi) into b[lo, hi); on equal keys the
+ * left run's element comes first (the sort is stable). */
+static void merge_runs(const phi_cand *a, phi_cand *b, size_t lo, size_t mid, size_t hi)
+{
+    size_t i = lo, j = mid, k = lo;
+    while (i < mid && j < hi)
+        b[k++] = cmp_cand(&a[j], &a[i]) < 0 ? a[j++] : a[i++];
+    while (i < mid)
+        b[k++] = a[i++];
+    while (j < hi)
+        b[k++] = a[j++];
+}
+
+/* Sort candidates by cmp_cand without allocating (glibc's qsort may malloc), stably
+ * (candidates equal by cmp_cand keep their order, so any stable sort gives the same
+ * array). The candidates come as a few sorted runs (Hyperscan's by end, then the
+ * word walk's, the id tokens' and the name pass's by position): the runs are found
+ * once and merged pairwise through a buffer owned by the scratch, about log2(runs)
+ * passes; a text with more runs than the run table holds is sorted bottom-up. */
 static int sort_cands(phi_scratch *s)
 {
     size_t n = s->cands.n;
     if (n < 2) return PHI_OK;
     if (phi_vec_reserve(&s->tmp, n, sizeof(phi_cand)) != PHI_OK) return PHI_ENOMEM;
     phi_cand *a = s->cands.p, *b = s->tmp.p;
-    for (size_t w = 1; w < n; w *= 2) {
-        for (size_t lo = 0; lo < n; lo += 2 * w) {
-            size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
-            size_t i = lo, j = mid, k = lo;
-            if (mid >= hi || cmp_cand(&a[mid - 1], &a[mid]) <= 0) {
-                memcpy(b + lo, a + lo, (hi - lo) * sizeof *a);
-                continue;
+    enum { MAXRUNS = 64 };
+    size_t run[MAXRUNS + 1], nr = 0; /* run r is [run[r], run[r + 1]) */
+    run[0] = 0;
+    for (size_t i = 1; i <= n && nr < MAXRUNS; i++)
+        if (i == n || cmp_cand(&a[i - 1], &a[i]) > 0) run[++nr] = i;
+    if (nr == 1) return PHI_OK; /* already sorted */
+    if (run[nr] == n) {
+        while (nr > 1) { /* merge runs 2k and 2k+1 of a into b */
+            size_t m = 0;
+            for (size_t r = 0; r < nr; r += 2) {
+                if (r + 1 < nr)
+                    merge_runs(a, b, run[r], run[r + 1], run[r + 2]);
+                else
+                    memcpy(b + run[r], a + run[r], (run[r + 1] - run[r]) * sizeof *a);
+                run[m++] = run[r];
             }
-            while (i < mid && j < hi)
-                b[k++] = cmp_cand(&a[j], &a[i]) < 0 ? a[j++] : a[i++];
-            while (i < mid)
-                b[k++] = a[i++];
-            while (j < hi)
-                b[k++] = a[j++];
+            run[m] = n, nr = m;
+            phi_cand *t = a;
+            a = b, b = t;
         }
-        phi_cand *t = a;
-        a = b, b = t;
+    } else {
+        for (size_t w = 1; w < n; w *= 2) { /* bottom-up: blocks of w, 2w, ... */
+            for (size_t lo = 0; lo < n; lo += 2 * w) {
+                size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+                if (mid >= hi || cmp_cand(&a[mid - 1], &a[mid]) <= 0)
+                    memcpy(b + lo, a + lo, (hi - lo) * sizeof *a);
+                else
+                    merge_runs(a, b, lo, mid, hi);
+            }
+            phi_cand *t = a;
+            a = b, b = t;
+        }
     }
     if (a != s->cands.p) {
         /* the sorted data is in tmp: swap the buffers (capacities travel with them) */
