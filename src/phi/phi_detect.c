@@ -1,10 +1,10 @@
 /*
- * phi_detect: the scan. One Hyperscan pass collects value candidates, C
- * loops the context keywords (phi_labels.c), the "in X" places and the id
- * tokens; each candidate is then validated (checksums, calendar,
- * SSA rules) and scored with the keywords just before or after it; the name
- * pass adds person names; overlaps are resolved and the survivors become the
- * entities of the result.
+ * phi_detect: the scan. One Hyperscan pass collects value candidates, one
+ * walk over the words (phi_walk.c) the context keywords (phi_labels.c), the
+ * "in X" places, the shapes, the id tokens and the name pass's words; each
+ * candidate is then validated (checksums, calendar, SSA rules) and scored
+ * with the keywords just before or after it; the name pass adds person names;
+ * overlaps are resolved and the survivors become the entities of the result.
  *
  * The scan is a list of passes over the document's state in the scratch;
  * phi_detect_batch runs each pass over many documents before the next one
@@ -101,50 +101,6 @@ static int find_start(const phi_detector *d, phi_scratch *s, phi_cand *c)
     else
         c->start = (uint32_t)(w + q.best);
     return PHI_OK;
-}
-
-/* One walk over the words of the text for the C matchers: labels, "in X" places,
- * shapes and id tokens (each also has its own walk, phi_*_scan and phi_ids_run,
- * which the tests use). */
-static int text_walk(const phi_detector *d, phi_scratch *s)
-{
-    const uint8_t *t = s->text;
-    size_t len = s->len, i = 0;
-    s->prep.n = 0;
-    phi_ids_reset(s);
-    while (i < len) {
-        uint8_t c = t[i];
-        int rc = PHI_OK;
-        if (!phi_is_hs_word(c)) {
-            if (c == '#')
-                rc = phi_labels_hash(s, i);
-            else if (c == ',' || c == '@')
-                rc = phi_shapes_punct(d, s, i);
-            if (rc) return rc;
-            i++;
-            continue;
-        }
-        size_t e = i + 1;
-        uint8_t any = phi_ctype[c], all = any; /* classes of some byte, of every byte */
-        while (e < len && phi_is_hs_word(t[e])) {
-            uint8_t ct = phi_ctype[t[e++]];
-            any |= ct, all &= ct;
-        }
-        if (phi_is_alpha(c)) {
-            size_t ae = e; /* end of the letters that open the word */
-            if (!(all & PHI_CT_ALPHA))
-                for (ae = i + 1; ae < e && phi_is_alpha(t[ae]);)
-                    ae++;
-            if (phi_labels_maybe(&d->labels, t + i, ae - i)) rc = phi_labels_word(d, s, i, ae);
-            if (!rc && (c == 'i' || c == 'a' || c == 'f' || c == 't')) rc = phi_city_prep_at(s, i);
-            if (rc) return rc;
-        }
-        if (phi_shapes_maybe(c, e - i)) rc = phi_shapes_word(d, s, i, e);
-        if (!rc && (any & PHI_CT_DIGIT)) rc = phi_ids_word(d, s, i, e);
-        if (rc) return rc;
-        i = e;
-    }
-    return phi_city_prep_finish(s, d->prep_pat);
 }
 
 static int cmp_cand(const void *a, const void *b)
@@ -681,7 +637,7 @@ static int pass_resolve(const phi_detector *d, phi_scratch *s)
     return PHI_OK;
 }
 
-static const pass_fn passes[] = {pass_regex,    text_walk,     pass_validate,
+static const pass_fn passes[] = {pass_regex,    phi_walk_run,  pass_validate,
                                  phi_names_run, phi_addr_grab, pass_resolve};
 enum { NPASSES = sizeof passes / sizeof passes[0] };
 

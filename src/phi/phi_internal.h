@@ -12,6 +12,7 @@
  *   phi_labels.c    context labels ("MRN", "fax", "DOB") by a word walk
  *   phi_shapes.c    SSN, DEA, VIN shapes, ", ST" and "ST 02115" in C
  *   phi_starts.c    starts of frequent value matches found by walking back
+ *   phi_walk.c      one walk over the words: C matchers and the name pass's tokens
  *   phi_names.c     the token pass: names, with dictionaries and context
  *   phi_places.c    addresses, cities ("in X" in C), facilities
  *   phi_redact.c    tags, masks and surrogates
@@ -427,6 +428,8 @@ int phi_labels_scan(const phi_detector *d, phi_scratch *s);
 /* Its pieces: the labels that begin at the word start i (a letter), whose letters
  * end at e; a '#' at i. */
 int phi_labels_word(const phi_detector *d, phi_scratch *s, size_t i, size_t e);
+/* The same for a word that passed phi_labels_maybe, h its phi_hash_word. */
+int phi_labels_word_hash(const phi_detector *d, phi_scratch *s, size_t i, size_t e, uint64_t h);
 int phi_labels_hash(phi_scratch *s, size_t i);
 /* Id scanner: appends id-shaped tokens (letters and digits) to s->cands; needs
  * s->kws filled. */
@@ -439,7 +442,14 @@ int phi_ids_word(const phi_detector *d, phi_scratch *s, size_t i, size_t e);
 /* Validate one id-shaped candidate (labelled ids, long numbers). */
 void phi_validate_id(const phi_detector *d, phi_scratch *s, phi_cand *c);
 
-/* Name pass: appends name candidates to s->cands. */
+/* The walk (phi_walk.c): one pass over the words of the text for the labels, "in X"
+ * places, shapes and id tokens (appends to s->kws and s->cands) and the name pass's
+ * tokens (s->toks). */
+int phi_walk_run(const phi_detector *d, phi_scratch *s);
+/* The name pass's tokens alone (appended to s->toks), by the word loop the walk
+ * replaces: the tests compare the two. */
+int phi_names_tokenize(const phi_detector *d, phi_scratch *s);
+/* Name pass: scores the tokens of the walk; appends name candidates to s->cands. */
 int phi_names_run(const phi_detector *d, phi_scratch *s);
 
 /* ---- context helpers (phi_context.c) ---- */

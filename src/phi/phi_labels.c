@@ -514,14 +514,18 @@ int phi_labels_hash(phi_scratch *s, size_t i)
 
 int phi_labels_word(const phi_detector *d, phi_scratch *s, size_t i, size_t e)
 {
+    /* No phrase or weak cue starts with a word of this length and these
+     * letters: the lookups could only miss (a phrase is matched against the
+     * text after its hash is found, so skipping cannot lose one). */
+    if (!phi_labels_maybe(&d->labels, s->text + i, e - i)) return PHI_OK;
+    return phi_labels_word_hash(d, s, i, e, phi_hash_word(s->text + i, e - i));
+}
+
+int phi_labels_word_hash(const phi_detector *d, phi_scratch *s, size_t i, size_t e, uint64_t h)
+{
     const phi_labels *l = &d->labels;
     const uint8_t *t = s->text;
     size_t len = s->len;
-    /* No phrase or weak cue starts with a word of this length and these
-     * letters: the lookups below could only miss (a phrase is matched
-     * against the text after its hash is found, so skipping cannot lose one). */
-    if (!phi_labels_maybe(l, t + i, e - i)) return PHI_OK;
-    uint64_t h = phi_hash_word(t + i, e - i);
     uint16_t at = phi_dict_get(&l->first, h);
     for (size_t q = at ? at - 1u : l->n; q < l->n && l->hash[l->order[q]] == h; q++) {
         const phrase *ph = &phrases[l->order[q]];

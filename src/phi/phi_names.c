@@ -2,11 +2,11 @@
  * phi_names: the name pass. Person names have no shape a regex can check, so
  * they are found from words and their neighbours:
  *
- *   1. Tokenize into words (ASCII letters, any byte >= 0x80 so UTF-8 letters
- *      and even invalid bytes stay inside words, inner ' and -). Each word
- *      gets a shape (Capitalized, UPPER, initial, lower) and, when it could
- *      matter, its flags from the name/common-word table and the context
- *      table.
+ *   1. Words: ASCII letters, any byte >= 0x80 so UTF-8 letters and even
+ *      invalid bytes stay inside words, inner ' and - (the walk, phi_walk.c,
+ *      makes their tokens). Each word gets a shape (Capitalized, UPPER,
+ *      initial, lower) and, when it could matter, its flags from the
+ *      name/common-word table and the context table.
  *   2. Own evidence per word: a capitalized first or last name that is not a
  *      common word scores high; a name that is also a word ("Hope", "Bill",
  *      "Will") scores low and needs support; a word right after a title
@@ -22,25 +22,6 @@
 #include <string.h>
 
 #include "phi_internal.h"
-
-/* Is the UTF-8 sequence at p (n bytes left) an upper-case letter? Covers
- * Latin-1, Latin Extended-A (approximately), Greek and Cyrillic. */
-static int utf8_upper(const uint8_t *p, size_t n)
-{
-    if (n < 2) return 0;
-    uint8_t a = p[0], b = p[1];
-    if (a == 0xC3) return b >= 0x80 && b <= 0x9E && b != 0x97;
-    if (a == 0xC4 || a == 0xC5) return (b & 1) == 0;
-    if (a == 0xCE) return b >= 0x91 && b <= 0xA9;
-    if (a == 0xD0) return b >= 0x80 && b <= 0xAF;
-    return 0;
-}
-
-/* Word byte: letters, and every byte >= 0x80 (UTF-8 letters, stray bytes). */
-static int wordc(uint8_t c)
-{
-    return (phi_ctype[c] & (PHI_CT_ALPHA | PHI_CT_HIGH)) != 0;
-}
 
 enum { G_SPACE = 0, G_DOTSPACE, G_COMMA, G_COLON, G_NEWLINE, G_OTHER, G_NONE };
 
@@ -101,94 +82,13 @@ static inline __attribute__((always_inline)) bool tok_is(const uint8_t *t, const
     return true;
 }
 
-/* Tokenize s->text into s->toks. */
-static int tokenize(const phi_detector *d, phi_scratch *s)
+/* The tokens of s->toks (made by the walk, phi_walk.c) get the kind of the gap
+ * before them and, capitalized, their flags from the big word table. */
+static int tokens_finish(const phi_detector *d, phi_scratch *s)
 {
     const uint8_t *t = s->text;
-    size_t len = s->len, i = 0;
-    while (i < len) {
-        if (!wordc(t[i])) {
-            i++;
-            continue;
-        }
-        size_t a = i;
-        /* Find the word's end and, for an ASCII word (nearly all), its hash, case and
-         * last apostrophe on the way; a word with a byte >= 0x80 is read again below. */
-        uint8_t c0 = t[a];
-        uint64_t h = phi_hash_step(PHI_HASH_SEED, c0);
-        uint8_t any = 0; /* byte classes (phi_ctype) of the word bytes after the first */
-        size_t apos = 0; /* one past the last apostrophe (0: none) */
-        for (i = a + 1; i < len; i++) {
-            uint8_t c = t[i], ct = phi_ctype[c];
-            if (ct & (PHI_CT_ALPHA | PHI_CT_HIGH)) {
-                any |= ct;
-            } else if ((c == '\'' || c == '-') && i + 1 < len && wordc(t[i + 1]) &&
-                       !(c == '\'' && (t[i + 1] == 's' || t[i + 1] == 'S') &&
-                         (i + 2 >= len || !wordc(t[i + 2])))) {
-                if (c == '\'') apos = i + 1;
-            } else {
-                break;
-            }
-            h = phi_hash_step(h, c);
-        }
-        int lower = (any & PHI_CT_LOWER) != 0; /* a lower-case letter after the first byte */
-        uint8_t high = (phi_ctype[c0] | any) & PHI_CT_HIGH; /* a byte >= 0x80 */
-        size_t b = i;
-        /* A curly apostrophe + s (E2 80 99 73) ends the word too (only a word with
-         * bytes >= 0x80 can hold one). */
-        if (high && b - a > 4 && t[b - 1] == 's' && t[b - 2] == 0x99 && t[b - 3] == 0x80 &&
-            t[b - 4] == 0xE2)
-            b -= 4;
-        if (b - a > 0xFFFF) continue; /* absurd "words" (binary junk) are ignored */
-        phi_tok *k = phi_vec_push(&s->toks, sizeof *k);
-        if (!k) return PHI_ENOMEM;
-        k->start = (uint32_t)a, k->end = (uint32_t)b;
-        k->score = 0, k->dflags = 0, k->wflags = 0, k->hash = 0, k->surname = 0;
-        int up0 = c0 >= 'A' && c0 <= 'Z';
-        uint8_t foreign = 0;
-        if (high) {
-            /* again, with UTF-8 capitals (which need the word's end) and without the
-             * bytes a curly apostrophe cut off */
-            up0 = up0 || utf8_upper(t + a, b - a);
-            lower = 0, apos = 0, foreign = c0 >= 0x80;
-            h = phi_hash_step(PHI_HASH_SEED, c0);
-            for (size_t q = a + 1; q < b; q++) {
-                uint8_t c = t[q];
-                h = phi_hash_step(h, c);
-                if (c >= 'a' && c <= 'z')
-                    lower = 1;
-                else if (c >= 0x80) {
-                    foreign = 1;
-                    if (c >= 0xC0 && !utf8_upper(t + q, b - q)) lower = 1;
-                } else if (c == '\'')
-                    apos = q + 1;
-            }
-        }
-        k->foreign = foreign;
-        if (b - a == 1 && c0 >= 'A' && c0 <= 'Z')
-            /* a letter glued to digits ("M3535549", "4B") is part of a code, not an initial */
-            k->shape = (b < len && phi_is_digit(t[b])) || (a > 0 && phi_is_digit(t[a - 1]))
-                           ? PHI_SH_OTHER
-                           : PHI_SH_INITIAL;
-        else if (up0 && lower)
-            k->shape = PHI_SH_CAP;
-        else if (up0 && !lower)
-            k->shape = PHI_SH_UPPER;
-        else if (c0 >= 'a' && c0 <= 'z')
-            k->shape = PHI_SH_LOWER;
-        else
-            k->shape = PHI_SH_OTHER;
-        size_t wl = b - a;
-        /* Contractions (I've, I'm, don't) are never names. */
-        if (apos > a && wl >= 3 && b - apos <= 2 && b - apos >= 1) k->shape = PHI_SH_OTHER;
-        if (k->shape == PHI_SH_LOWER && wl > 16) continue;
-        k->hash = phi_hash_finish(h);
-        k->wflags = phi_dict_get(&d->ctx, k->hash);
-        if (k->shape == PHI_SH_CAP || k->shape == PHI_SH_UPPER)
-            phi_dict_prefetch(&d->words, k->hash); /* looked up below, after more words */
-    }
-    /* Second pass: the big word table for capitalized words. Its slots were
-     * prefetched in the first pass; PREFETCH_AHEAD more are requested here so
+    /* The big word table for capitalized words. Their slots were prefetched
+     * when the walk made their tokens; PREFETCH_AHEAD more are requested here so
      * that the cache misses of a long document overlap. */
     phi_tok *toks = s->toks.p;
     size_t nt = s->toks.n;
@@ -404,7 +304,7 @@ static bool joined(const uint8_t *t, const phi_tok *a, const phi_tok *b)
 
 int phi_names_run(const phi_detector *d, phi_scratch *s)
 {
-    int rc = tokenize(d, s);
+    int rc = tokens_finish(d, s);
     if (rc) return rc;
     const uint8_t *t = s->text;
     phi_tok *k = s->toks.p;

@@ -684,6 +684,187 @@ TEST(ids_by_word_match_whole_scan)
     phi_detector_free(det);
 }
 
+/* ---- the walk ---- */
+
+static int cmp_cand3(const void *a, const void *b)
+{
+    const phi_cand *x = a, *y = b;
+    if (x->start != y->start) return x->start < y->start ? -1 : 1;
+    if (x->end != y->end) return x->end < y->end ? -1 : 1;
+    return x->pat < y->pat ? -1 : x->pat > y->pat;
+}
+
+/* Does phi_walk_run give text what the pieces it replaces give: the name pass's
+ * tokens of phi_names_tokenize (in order, every field), the labels of
+ * phi_labels_scan and the candidates of phi_shapes_scan, phi_city_prep_scan and
+ * phi_ids_run? 1 (and a message) when not. */
+static int walk_differs(const char *text, size_t len)
+{
+    static phi_tok tok[4096];
+    static phi_kw kw[4096];
+    static phi_cand cand[4096], got[4096];
+    scr->text = (const uint8_t *)text, scr->len = len;
+    scr->toks.n = scr->kws.n = scr->cands.n = 0;
+    CHECK_INT(phi_names_tokenize(det, scr), PHI_OK);
+    CHECK_INT(phi_labels_scan(det, scr), PHI_OK);
+    CHECK_INT(phi_shapes_scan(det, scr), PHI_OK);
+    CHECK_INT(phi_city_prep_scan(det, scr, det->prep_pat), PHI_OK);
+    CHECK_INT(phi_ids_run(det, scr), PHI_OK);
+    size_t nt = scr->toks.n, nk = scr->kws.n, nc = scr->cands.n;
+    if (nt > 4096 || nk > 4096 || nc > 4096) return 1;
+    memcpy(tok, scr->toks.p, nt * sizeof *tok);
+    memcpy(kw, scr->kws.p, nk * sizeof *kw);
+    memcpy(cand, scr->cands.p, nc * sizeof *cand);
+    scr->toks.n = scr->kws.n = scr->cands.n = 0;
+    CHECK_INT(phi_walk_run(det, scr), PHI_OK);
+    const char *what = NULL;
+    const phi_tok *t = scr->toks.p;
+    if (scr->toks.n != nt) what = "token count";
+    for (size_t i = 0; !what && i < nt; i++)
+        if (t[i].start != tok[i].start || t[i].end != tok[i].end || t[i].hash != tok[i].hash ||
+            t[i].wflags != tok[i].wflags || t[i].dflags != tok[i].dflags ||
+            t[i].shape != tok[i].shape || t[i].foreign != tok[i].foreign ||
+            t[i].surname != tok[i].surname || t[i].score != tok[i].score)
+            what = "a token";
+    const phi_kw *k = scr->kws.p;
+    if (!what && scr->kws.n != nk) what = "label count";
+    for (size_t i = 0; !what && i < nk; i++)
+        if (k[i].start != kw[i].start || k[i].end != kw[i].end || k[i].cls != kw[i].cls)
+            what = "a label";
+    if (!what && scr->cands.n != nc) what = "candidate count";
+    if (!what && nc) {
+        memcpy(got, scr->cands.p, nc * sizeof *got);
+        qsort(got, nc, sizeof *got, cmp_cand3);
+        qsort(cand, nc, sizeof *cand, cmp_cand3);
+        for (size_t i = 0; !what && i < nc; i++)
+            if (cmp_cand3(&got[i], &cand[i]) || got[i].score != cand[i].score ||
+                got[i].type != cand[i].type)
+                what = "a candidate";
+    }
+    if (what) fprintf(stderr, "  walk differs (%s) on [%.*s]\n", what, (int)len, text);
+    return what != NULL;
+}
+
+/* The walk gives what the name tokenizer, the label scan, the shapes, the "in X"
+ * places and the id tokens give each by its own loop: on random texts of words,
+ * apostrophes and hyphens (straight and curly), digits, underscores, UTF-8 and
+ * stray bytes, and on the clinical notes. */
+TEST(walk_matches_its_pieces)
+{
+    CHECK_INT(phi_detector_new(NULL, &det), PHI_OK);
+    CHECK_INT(phi_scratch_new(det, &scr), PHI_OK);
+    static const char *const pieces[] = {"Hope",
+                                         "O",
+                                         "Brien",
+                                         "'",
+                                         "'s",
+                                         "'S",
+                                         "-",
+                                         "--",
+                                         "\xe2\x80\x99s",
+                                         "\xe2\x80\x99",
+                                         "s",
+                                         "S",
+                                         "K",
+                                         "\xc3\xb3",
+                                         "\xc3\x93",
+                                         "nya",
+                                         "\xce\x91",
+                                         "\xd0\x94",
+                                         "\xd0\xb4",
+                                         "\x80",
+                                         "\xff",
+                                         "\xc3",
+                                         " ",
+                                         "  ",
+                                         "\n",
+                                         "\t",
+                                         ",",
+                                         ", ",
+                                         "@",
+                                         "#",
+                                         ".",
+                                         ":",
+                                         "_",
+                                         "1",
+                                         "42",
+                                         "4471823",
+                                         "M3535549",
+                                         "2nd",
+                                         "MRN",
+                                         "mrn: ",
+                                         "phone",
+                                         "DOB",
+                                         "at 12",
+                                         "in",
+                                         "In",
+                                         "Boston",
+                                         "from",
+                                         "to",
+                                         "Street",
+                                         "St",
+                                         "St.",
+                                         "Ave",
+                                         "MA",
+                                         "02115",
+                                         "555-0142",
+                                         "123-45-6789",
+                                         "a@b.com",
+                                         "10.0.0.1",
+                                         "AB1234563",
+                                         "Dr",
+                                         "Mr.",
+                                         "wife",
+                                         "mary",
+                                         "I",
+                                         "I'm",
+                                         "don't",
+                                         "ve",
+                                         "abcdefghijklmnopqrst",
+                                         "x",
+                                         "A",
+                                         "DUNMORROW",
+                                         "CLIFF",
+                                         "Kowalski"};
+    size_t np = sizeof pieces / sizeof pieces[0];
+    char buf[2048];
+    unsigned seed = 4242;
+    int bad = 0;
+    for (int it = 0; it < 100000 && bad < 3; it++) {
+        size_t len = 0;
+        int m = 1 + rand_r(&seed) % 40;
+        for (int q = 0; q < m; q++) {
+            const char *w = pieces[(size_t)rand_r(&seed) % np];
+            memcpy(buf + len, w, strlen(w));
+            len += strlen(w);
+        }
+        bad += walk_differs(buf, len);
+    }
+    CHECK_INT(bad, 0);
+    /* a word longer than a token can be (it is ignored either way) */
+    static char big[70010];
+    memset(big, 'a', sizeof big);
+    memcpy(big, "Dr Hope ", 8);
+    memcpy(big + sizeof big - 6, " Fox.", 5);
+    CHECK_INT(walk_differs(big, sizeof big), 0);
+    const char *src = getenv("PHIDB_SOURCE");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/phi/clinical-notes.jsonl", src ? src : ".");
+    FILE *f = fopen(path, "rb");
+    CHECK(f != NULL);
+    int lines = 0;
+    while (f && fgets(buf, sizeof buf, f) && bad < 3) {
+        bad += walk_differs(buf, strlen(buf));
+        lines++;
+    }
+    if (f) fclose(f);
+    CHECK(lines > 200);
+    CHECK_INT(bad, 0);
+    scr->toks.n = scr->kws.n = scr->cands.n = 0;
+    phi_scratch_free(scr);
+    phi_detector_free(det);
+}
+
 UNIT_MAIN(T(city_prep_scan_matches_hyperscan), T(labels_match_hyperscan),
           T(start_finders_match_hyperscan), T(shapes_match_hyperscan),
-          T(ids_by_word_match_whole_scan))
+          T(ids_by_word_match_whole_scan), T(walk_matches_its_pieces))

@@ -1,0 +1,249 @@
+/*
+ * phi_walk: one walk over the words of a text for the C matchers and the name
+ * pass. The matchers (context labels, "in X" places, the shapes, id tokens)
+ * look at the runs Hyperscan's \b delimits ([A-Za-z0-9_]); the name pass at its
+ * own words (letters and bytes >= 0x80, with inner apostrophes and hyphens). The
+ * walk reads each byte once and builds both: the letters that open a run are the
+ * name word's bytes too, hashed once for the word's token and for the label
+ * lookup. phi_names_run scores the tokens later.
+ *
+ * phi_names_tokenize is the name pass's word loop on its own; test_phi_cscan
+ * checks that the walk makes the same tokens.
+ */
+#include "phi_internal.h"
+
+/* Is the UTF-8 sequence at p (n bytes left) an upper-case letter? Covers
+ * Latin-1, Latin Extended-A (approximately), Greek and Cyrillic. */
+static int utf8_upper(const uint8_t *p, size_t n)
+{
+    if (n < 2) return 0;
+    uint8_t a = p[0], b = p[1];
+    if (a == 0xC3) return b >= 0x80 && b <= 0x9E && b != 0x97;
+    if (a == 0xC4 || a == 0xC5) return (b & 1) == 0;
+    if (a == 0xCE) return b >= 0x91 && b <= 0xA9;
+    if (a == 0xD0) return b >= 0x80 && b <= 0xAF;
+    return 0;
+}
+
+/* Word byte of the name pass: letters, and every byte >= 0x80 (UTF-8 letters,
+ * stray bytes). */
+static inline int wordc(uint8_t c)
+{
+    return (phi_ctype[c] & (PHI_CT_ALPHA | PHI_CT_HIGH)) != 0;
+}
+
+/* May the apostrophe or hyphen c at i join the word before it to the next one?
+ * (a word byte follows, and it is not the "'s" of a possessive) */
+static inline bool joins(const uint8_t *t, size_t len, size_t i, uint8_t c)
+{
+    return (c == '\'' || c == '-') && i + 1 < len && wordc(t[i + 1]) &&
+           !(c == '\'' && (t[i + 1] == 's' || t[i + 1] == 'S') &&
+             (i + 2 >= len || !wordc(t[i + 2])));
+}
+
+/* A word of the name pass while it is read. */
+typedef struct nword {
+    size_t a;    /* first byte */
+    size_t e;    /* one past the last byte read; NONE: no word open */
+    size_t apos; /* one past its last apostrophe (0: none) */
+    uint64_t h;  /* hash steps so far */
+    uint8_t any; /* byte classes of its word bytes after the first */
+} nword;
+
+/* The name pass's word w as read, t[w->a, w->e) (its first byte a word byte, then
+ * word bytes and joining apostrophes and hyphens; h the hash steps over its bytes,
+ * any the byte classes of its word bytes after the first): appends its token (span,
+ * shape, hash, context flags) to s->toks. A word with bytes >= 0x80 is read again. */
+static int name_token(const phi_detector *d, phi_scratch *s, const nword *w)
+{
+    const uint8_t *t = s->text;
+    size_t len = s->len, a = w->a, apos = w->apos;
+    uint64_t h = w->h;
+    uint8_t any = w->any, c0 = t[a];
+    int lower = (any & PHI_CT_LOWER) != 0; /* a lower-case letter after the first byte */
+    uint8_t high = (phi_ctype[c0] | any) & PHI_CT_HIGH; /* a byte >= 0x80 */
+    size_t b = w->e;
+    /* A curly apostrophe + s (E2 80 99 73) ends the word too (only a word with
+     * bytes >= 0x80 can hold one). */
+    if (high && b - a > 4 && t[b - 1] == 's' && t[b - 2] == 0x99 && t[b - 3] == 0x80 &&
+        t[b - 4] == 0xE2)
+        b -= 4;
+    if (b - a > 0xFFFF) return PHI_OK; /* absurd "words" (binary junk) are ignored */
+    phi_tok *k = phi_vec_push(&s->toks, sizeof *k);
+    if (!k) return PHI_ENOMEM;
+    *k = (phi_tok){.start = (uint32_t)a, .end = (uint32_t)b};
+    int up0 = c0 >= 'A' && c0 <= 'Z';
+    uint8_t foreign = 0;
+    if (high) {
+        /* again, with UTF-8 capitals (which need the word's end) and without the
+         * bytes a curly apostrophe cut off */
+        up0 = up0 || utf8_upper(t + a, b - a);
+        lower = 0, apos = 0, foreign = c0 >= 0x80;
+        h = phi_hash_step(PHI_HASH_SEED, c0);
+        for (size_t q = a + 1; q < b; q++) {
+            uint8_t c = t[q];
+            h = phi_hash_step(h, c);
+            if (c >= 'a' && c <= 'z')
+                lower = 1;
+            else if (c >= 0x80) {
+                foreign = 1;
+                if (c >= 0xC0 && !utf8_upper(t + q, b - q)) lower = 1;
+            } else if (c == '\'')
+                apos = q + 1;
+        }
+    }
+    k->foreign = foreign;
+    if (b - a == 1 && c0 >= 'A' && c0 <= 'Z')
+        /* a letter glued to digits ("M3535549", "4B") is part of a code, not an initial */
+        k->shape = (b < len && phi_is_digit(t[b])) || (a > 0 && phi_is_digit(t[a - 1]))
+                       ? PHI_SH_OTHER
+                       : PHI_SH_INITIAL;
+    else if (up0 && lower)
+        k->shape = PHI_SH_CAP;
+    else if (up0 && !lower)
+        k->shape = PHI_SH_UPPER;
+    else if (c0 >= 'a' && c0 <= 'z')
+        k->shape = PHI_SH_LOWER;
+    else
+        k->shape = PHI_SH_OTHER;
+    size_t wl = b - a;
+    /* Contractions (I've, I'm, don't) are never names. */
+    if (apos != 0 && wl >= 3 && b - apos <= 2 && b - apos >= 1) k->shape = PHI_SH_OTHER;
+    if (k->shape == PHI_SH_LOWER && wl > 16) return PHI_OK;
+    k->hash = phi_hash_finish(h);
+    k->wflags = phi_dict_get(&d->ctx, k->hash);
+    if (k->shape == PHI_SH_CAP || k->shape == PHI_SH_UPPER)
+        phi_dict_prefetch(&d->words, k->hash); /* looked up below, after more words */
+    return PHI_OK;
+}
+
+int phi_names_tokenize(const phi_detector *d, phi_scratch *s)
+{
+    const uint8_t *t = s->text;
+    size_t len = s->len, i = 0;
+    while (i < len) {
+        if (!wordc(t[i])) {
+            i++;
+            continue;
+        }
+        size_t a = i;
+        /* Find the word's end and, for an ASCII word (nearly all), its hash, case and
+         * last apostrophe on the way; a word with a byte >= 0x80 is read again. */
+        uint64_t h = phi_hash_step(PHI_HASH_SEED, t[a]);
+        uint8_t any = 0; /* byte classes (phi_ctype) of the word bytes after the first */
+        size_t apos = 0; /* one past the last apostrophe (0: none) */
+        for (i = a + 1; i < len; i++) {
+            uint8_t c = t[i], ct = phi_ctype[c];
+            if (ct & (PHI_CT_ALPHA | PHI_CT_HIGH))
+                any |= ct;
+            else if (joins(t, len, i, c))
+                apos = c == '\'' ? i + 1 : apos;
+            else
+                break;
+            h = phi_hash_step(h, c);
+        }
+        nword w = {a, i, apos, h, any};
+        int rc = name_token(d, s, &w);
+        if (rc) return rc;
+    }
+    return PHI_OK;
+}
+
+#define NONE SIZE_MAX
+
+/* The word ends: its token. */
+static inline int nword_close(const phi_detector *d, phi_scratch *s, nword *w)
+{
+    if (w->e == NONE) return PHI_OK;
+    int rc = name_token(d, s, w);
+    w->e = NONE;
+    return rc;
+}
+
+/* A word byte c at i: the open word goes on, or the word before ends and one begins. */
+static inline int nword_byte(const phi_detector *d, phi_scratch *s, nword *w, size_t i, uint8_t c)
+{
+    if (w->e == i) {
+        w->any |= phi_ctype[c], w->h = phi_hash_step(w->h, c), w->e = i + 1;
+        return PHI_OK;
+    }
+    int rc = nword_close(d, s, w);
+    w->a = i, w->e = i + 1, w->apos = 0, w->h = phi_hash_step(PHI_HASH_SEED, c), w->any = 0;
+    return rc;
+}
+
+int phi_walk_run(const phi_detector *d, phi_scratch *s)
+{
+    const uint8_t *t = s->text;
+    size_t len = s->len, i = 0;
+    nword w = {0, NONE, 0, 0, 0};
+    int rc;
+    s->prep.n = 0;
+    phi_ids_reset(s);
+    while (i < len) {
+        uint8_t c = t[i], ct = phi_ctype[c];
+        if (!(ct & PHI_CT_WORD)) {
+            if (ct & PHI_CT_HIGH) {
+                rc = nword_byte(d, s, &w, i, c);
+            } else if (w.e == i && joins(t, len, i, c)) {
+                w.h = phi_hash_step(w.h, c), w.e = i + 1;
+                if (c == '\'') w.apos = i + 1;
+                rc = PHI_OK;
+            } else {
+                rc = nword_close(d, s, &w);
+                if (!rc && c == '#')
+                    rc = phi_labels_hash(s, i);
+                else if (!rc && (c == ',' || c == '@'))
+                    rc = phi_shapes_punct(d, s, i);
+            }
+            if (rc) return rc;
+            i++;
+            continue;
+        }
+        /* A run [i, e) of \w bytes; ae: the end of the letters that open it. */
+        size_t e = i + 1, ae = i;
+        uint8_t any = ct, rest = 0; /* classes of the run's bytes, of those after ae */
+        if (ct & PHI_CT_ALPHA) {
+            uint64_t h = phi_hash_step(PHI_HASH_SEED, c); /* of the letters [i, e) */
+            uint8_t lany = 0;                             /* their classes after the first */
+            while (e < len && (phi_ctype[t[e]] & PHI_CT_ALPHA)) {
+                lany |= phi_ctype[t[e]];
+                h = phi_hash_step(h, t[e++]);
+            }
+            ae = e, any |= lany;
+            if (w.e == i) { /* the word goes on after an apostrophe, hyphen or byte >= 0x80 */
+                w.any |= ct | lany;
+                for (size_t q = i; q < ae; q++)
+                    w.h = phi_hash_step(w.h, t[q]);
+                w.e = ae;
+            } else {
+                rc = nword_close(d, s, &w);
+                if (rc) return rc;
+                w.a = i, w.e = ae, w.apos = 0, w.h = h, w.any = lany;
+            }
+            rc = PHI_OK;
+            if (phi_labels_maybe(&d->labels, t + i, ae - i))
+                rc = phi_labels_word_hash(d, s, i, ae, phi_hash_finish(h));
+            if (!rc && (c == 'i' || c == 'a' || c == 'f' || c == 't')) rc = phi_city_prep_at(s, i);
+            if (rc) return rc;
+        }
+        while (e < len && (phi_ctype[t[e]] & PHI_CT_WORD))
+            rest |= phi_ctype[t[e++]];
+        if (ae < e) {
+            /* digits and '_' end a name word; letters after them begin one */
+            any |= rest;
+            rc = nword_close(d, s, &w);
+            for (size_t q = ae; !rc && (rest & PHI_CT_ALPHA) && q < e; q++)
+                rc = phi_is_alpha(t[q]) ? nword_byte(d, s, &w, q, t[q]) : nword_close(d, s, &w);
+            if (rc) return rc;
+        }
+        rc = PHI_OK;
+        if (phi_shapes_maybe(c, e - i)) rc = phi_shapes_word(d, s, i, e);
+        if (!rc && (any & PHI_CT_DIGIT)) rc = phi_ids_word(d, s, i, e);
+        if (rc) return rc;
+        i = e;
+    }
+    rc = nword_close(d, s, &w);
+    if (rc) return rc;
+    return phi_city_prep_finish(s, d->prep_pat);
+}
