@@ -48,6 +48,13 @@ bool phi_gap_ok(const phi_detector *d, const uint8_t *t, size_t a, size_t b)
  * separators and filler words between them and pos (bit mask of phi_ctx). */
 uint32_t phi_ctx_before(const phi_detector *d, const phi_scratch *s, size_t pos, size_t window)
 {
+    size_t n;
+    return phi_ctx_before_list(d, s, pos, window, NULL, 0, &n);
+}
+
+uint32_t phi_ctx_before_list(const phi_detector *d, const phi_scratch *s, size_t pos, size_t window,
+                             uint8_t *cls, size_t cap, size_t *n)
+{
     const phi_kw *k = s->kws.p;
     size_t lo = 0, hi = s->kws.n;
     while (lo < hi) { /* first keyword with end > pos */
@@ -58,10 +65,15 @@ uint32_t phi_ctx_before(const phi_detector *d, const phi_scratch *s, size_t pos,
             hi = mid;
     }
     uint32_t m = 0;
+    *n = 0;
     for (size_t i = lo; i > 0; i--) {
         const phi_kw *w = &k[i - 1];
         if (w->end + window < pos) break;
-        if (w->start < pos && phi_gap_ok(d, s->text, w->end, pos)) m |= 1u << w->cls;
+        if (w->start < pos && phi_gap_ok(d, s->text, w->end, pos)) {
+            m |= 1u << w->cls;
+            if (*n < cap) cls[*n] = w->cls;
+            ++*n;
+        }
     }
     return m;
 }

@@ -36,7 +36,9 @@ void phi_validate_id(const phi_detector *d, phi_scratch *s, phi_cand *c)
     /* Decimals, dates, fractions (below), decided before the context is read:
      * only a 9-digit number after an SSN label escapes this rule. */
     if (dotted && nl == 0 && nd != 9) return kill(c);
-    uint32_t before = phi_ctx_before(d, s, c->start, 40);
+    uint8_t seen[16]; /* classes of the labels before, nearest first */
+    size_t nseen;
+    uint32_t before = phi_ctx_before_list(d, s, c->start, 40, seen, sizeof seen, &nseen);
     size_t n = phi_next_word(t, len, c->end, w, sizeof w);
     bool unit = n && phi_next_is_unit(d, t, len, c->end);
     if (before & CB(PHI_C_SSN) && nd == 9) {
@@ -86,7 +88,11 @@ void phi_validate_id(const phi_detector *d, phi_scratch *s, phi_cand *c)
     /* Several labels before the value ("License plate"): the nearest decides. */
     uint32_t generic = CB(PHI_C_ID) | CB(PHI_C_PHONE) | CB(PHI_C_FAX) | CB(PHI_C_DATE) |
                        CB(PHI_C_NODATE) | CB(PHI_C_PAGER);
-    uint32_t near = phi_ctx_nearest(d, s, c->start, 40, before & ~generic);
+    uint32_t mask = before & ~generic, near = 0;
+    if (nseen > sizeof seen) /* more labels than kept: look again */
+        near = phi_ctx_nearest(d, s, c->start, 40, mask);
+    for (size_t i = 0; i < nseen && i < sizeof seen && !near; i++)
+        if (mask & CB(seen[i])) near = CB(seen[i]);
     if (near) before = near | (before & generic);
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
         if (!(before & CB(map[i].ctx))) continue;

@@ -461,6 +461,10 @@ int phi_names_run(const phi_detector *d, phi_scratch *s);
 bool phi_gap_ok(const phi_detector *d, const uint8_t *t, size_t a, size_t b);
 /* Bit mask of phi_ctx classes of labels ending within window bytes before pos. */
 uint32_t phi_ctx_before(const phi_detector *d, const phi_scratch *s, size_t pos, size_t window);
+/* The same, also writing the classes of those labels, nearest first, to cls (up to cap
+ * of them); *n gets how many there are, even past cap. */
+uint32_t phi_ctx_before_list(const phi_detector *d, const phi_scratch *s, size_t pos, size_t window,
+                             uint8_t *cls, size_t cap, size_t *n);
 /* Of the classes in mask, the bit of the label nearest before pos (0 if none). */
 uint32_t phi_ctx_nearest(const phi_detector *d, const phi_scratch *s, size_t pos, size_t window,
                          uint32_t mask);
