@@ -108,7 +108,7 @@ static int name_token(const phi_detector *d, phi_scratch *s, const nword *w)
         k->shape = PHI_SH_OTHER;
     size_t wl = b - a;
     /* Contractions (I've, I'm, don't) are never names. */
-    if (apos != 0 && wl >= 3 && b - apos <= 2 && b - apos >= 1) k->shape = PHI_SH_OTHER;
+    if (apos != 0 && b - apos - 1 <= 1 && wl >= 3) k->shape = PHI_SH_OTHER; /* b - apos: 1 or 2 */
     if (k->shape == PHI_SH_LOWER && wl > 16) return PHI_OK;
     k->hash = phi_hash_finish(h);
     k->wflags = phi_dict_get(&d->ctx, k->hash);
@@ -191,10 +191,12 @@ int phi_walk_run(const phi_detector *d, phi_scratch *s)
                 rc = PHI_OK;
             } else {
                 rc = nword_close(d, s, &w);
-                if (!rc && c == '#')
-                    rc = phi_labels_hash(s, i);
-                else if (!rc && (c == ',' || c == '@'))
-                    rc = phi_shapes_punct(d, s, i);
+                if (!rc && c != ' ') { /* nothing starts at a space, the most frequent byte */
+                    if (c == '#')
+                        rc = phi_labels_hash(s, i);
+                    else if (c == ',' || c == '@')
+                        rc = phi_shapes_punct(d, s, i);
+                }
             }
             if (rc) return rc;
             i++;
