@@ -212,6 +212,7 @@ struct srv {
     buf backlog;              /* frames not yet accepted by the log (u32 length + frame) */
     int frame_hold;           /* > 0 inside EXEC: the transaction commits as one frame */
     uint64_t rw_cursor;       /* compaction scan cursor */
+    buf rw_snap;              /* compaction: snapshot bytes of one slice (kept between slices) */
     long long rw_started_ms;  /* when the running compaction started (0: none) */
     long long rw_last_ms;     /* when the last compaction finished */
     int rw_last_ok;           /* it succeeded */

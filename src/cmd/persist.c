@@ -62,6 +62,7 @@ void persist_close(srv *s)
     db_journal_to(s->db, NULL);
     buf_wipe_free(&s->frame);
     buf_wipe_free(&s->backlog);
+    buf_wipe_free(&s->rw_snap);
     seal_free(s->logseal);
     s->logseal = NULL;
 }
@@ -233,14 +234,20 @@ static int flush_batch(srv *s, buf *b)
 
 int persist_step(srv *s, long long budget_us)
 {
-    if (!s->log || !aof_rewriting(s->log)) return 0;
+    if (!s->log || !aof_rewriting(s->log)) {
+        if (s->rw_snap.cap) buf_wipe_free(&s->rw_snap); /* a compaction ended elsewhere */
+        return 0;
+    }
     long long start = clock_mono_us();
     /* Duty cycle: a compaction may take at most about 1 part in REWRITE_DUTY of the loop's
      * time, so clients keep most of the CPU (a slice of budget_us, then a pause of
      * REWRITE_DUTY - 1 times what the slice took). */
     static long long next_slice;
     if (start < next_slice) return 1;
-    snap_ctx x = {s, {0}};
+    /* The snapshot buffer lives for the whole compaction: a fresh one per slice would fault
+     * its pages in again every time (large buffers come straight from mmap). It is wiped
+     * after each flush. */
+    snap_ctx x = {s, s->rw_snap};
     do {
         s->rw_cursor = db_scan(s->db, s->rw_cursor, snap_key, &x);
         if (x.batch.len >= REWRITE_BATCH && flush_batch(s, &x.batch) != 0) goto out;
@@ -258,7 +265,10 @@ int persist_step(srv *s, long long budget_us)
         }
     }
 out:
-    buf_wipe_free(&x.batch);
+    if (x.batch.len) explicit_bzero(x.batch.p, x.batch.len);
+    x.batch.len = 0;
+    s->rw_snap = x.batch;
+    if (!aof_rewriting(s->log)) buf_wipe_free(&s->rw_snap);
     return aof_rewriting(s->log);
 }
 

@@ -145,10 +145,11 @@ static void put32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)v;
 }
 
-/* Forget a batch's entries (wiped: they hold key names). */
+/* Forget a batch's entries (wiped: they hold key names). A large buffer is freed unless
+ * the batch keeps it: a rewrite refills it at once, and a fresh one faults in every page. */
 static void batch_clear(aof_batch *bt)
 {
-    if (bt->p.cap > AOF_KEEP_BUF) {
+    if (bt->p.cap > AOF_KEEP_BUF && !bt->keep) {
         buf_wipe_free(&bt->p);
     } else if (bt->p.len) {
         OPENSSL_cleanse(bt->p.p, bt->p.len);
@@ -772,6 +773,7 @@ int aof_rewrite_begin(aof *a, char *err, size_t errlen)
     a->rw_written = 0;
     a->rw_records = 0;
     batch_clear(&a->rw_batch);
+    a->rw_batch.keep = 1;
     return 0;
 }
 
@@ -881,6 +883,8 @@ int aof_rewrite_commit(aof *a, char *err, size_t errlen)
     a->format = AOF_FORMAT;
     a->write_err = a->space_err = 0;
     buf_free(&a->rw_out);
+    a->rw_batch.keep = 0;
+    buf_wipe_free(&a->rw_batch.p);
     if (dir_err) {
         log_state(a);
         a->sync_logged = 1;
@@ -901,6 +905,7 @@ void aof_rewrite_abort(aof *a)
     a->rw_fd = -1;
     unlink(a->rw_path);
     buf_free(&a->rw_out);
-    batch_clear(&a->rw_batch);
+    a->rw_batch.keep = 0;
+    buf_wipe_free(&a->rw_batch.p);
     a->rw_batch.reserved = 0;
 }

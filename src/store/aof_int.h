@@ -37,6 +37,7 @@ typedef struct {
     buf p;
     uint8_t hdr[SEAL_HEADER];
     int reserved; /* hdr holds a nonce not used yet */
+    int keep;     /* keep the buffer however large it grew (a rewrite's, until it ends) */
 } aof_batch;
 
 struct aof {

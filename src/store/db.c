@@ -115,7 +115,12 @@ static void free_value(db *d, db_entry *e)
     if (e->type == DB_STRING) {
         db_sval *s = e->val;
         db_count(d, s->data, s->len, -1);
-        mem_free_wipe(s);
+        /* A sealed value is ciphertext: wiping it would protect nothing. Without a sealer
+         * (tests and tools) it is the plaintext. */
+        if (d->seal)
+            mem_free(s);
+        else
+            mem_free_wipe(s);
     } else {
         db_hash_free(d, e->val);
     }
