@@ -34,6 +34,9 @@ db *db_new(sealer *s)
     return d;
 }
 
+/* Largest stored string value SET overwrites in place (sealed on the stack first). */
+#define DB_SET_IN_PLACE_MAX 1024
+
 /* ---- sealing ---- */
 
 void db_count(db *d, const uint8_t *stored, size_t len, int delta)
@@ -525,11 +528,10 @@ db_ref db_str_ref(const db *d, const db_entry *e)
 }
 
 /* Put an already built string value s (taken over) under key. */
-static db_entry *set_sval(db *d, const uint8_t *key, size_t klen, db_sval *s, long long expire,
-                          int keep_ttl)
+/* Store s as the value of key (hash h; e: its entry as found, or NULL). */
+static db_entry *set_sval_at(db *d, const uint8_t *key, size_t klen, uint64_t h, db_entry *e,
+                             db_sval *s, long long expire, int keep_ttl)
 {
-    uint64_t h = dict_hash(key, klen);
-    db_entry *e = find(d, key, klen, h);
     if (e && expired(d, e)) {
         expire_entry(d, e, h);
         e = NULL;
@@ -549,6 +551,13 @@ static db_entry *set_sval(db *d, const uint8_t *key, size_t klen, db_sval *s, lo
     return e;
 }
 
+static db_entry *set_sval(db *d, const uint8_t *key, size_t klen, db_sval *s, long long expire,
+                          int keep_ttl)
+{
+    uint64_t h = dict_hash(key, klen);
+    return set_sval_at(d, key, klen, h, find(d, key, klen, h), s, expire, keep_ttl);
+}
+
 db_entry *db_raw_set_str(db *d, const uint8_t *key, size_t klen, const uint8_t *stored, size_t slen,
                          long long expire, int keep_ttl)
 {
@@ -561,8 +570,27 @@ db_entry *db_raw_set_str(db *d, const uint8_t *key, size_t klen, const uint8_t *
 db_entry *db_str_set(db *d, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
                      long long expire_ms, int keep_ttl)
 {
-    /* Sealed straight into the stored value: no temporary copy. */
     size_t slen = d->seal ? vlen + SEAL_OVERHEAD : vlen;
+    uint64_t h = dict_hash(key, klen);
+    db_entry *e = find(d, key, klen, h);
+    if (d->seal && e && e->type == DB_STRING && e->val && !expired(d, e) &&
+        ((db_sval *)e->val)->len == slen && slen <= DB_SET_IN_PLACE_MAX) {
+        /* Same stored length (the usual overwrite): sealed on the stack, then copied over
+         * the old value, so a failed seal leaves it untouched. */
+        uint8_t tmp[DB_SET_IN_PLACE_MAX];
+        if (seal_seal(d->seal, val, vlen, key, klen, NULL, 0, tmp) != 0) return NULL;
+        d->sealed++;
+        db_snap_capture(d, e);
+        db_sval *old = e->val;
+        db_count(d, old->data, old->len, -1);
+        memcpy(old->data, tmp, slen);
+        db_count(d, old->data, old->len, +1);
+        if (!keep_ttl) set_expire_field(d, e, expire_ms);
+        db_j_str(d, e);
+        db_touch(d, key, klen);
+        return e;
+    }
+    /* Sealed straight into the stored value: no temporary copy. */
     db_sval *s = mem_alloc(sizeof *s + slen);
     s->len = (uint32_t)slen;
     if (!d->seal) {
@@ -573,7 +601,7 @@ db_entry *db_str_set(db *d, const uint8_t *key, size_t klen, const uint8_t *val,
     } else {
         d->sealed++;
     }
-    db_entry *e = set_sval(d, key, klen, s, expire_ms, keep_ttl);
+    e = set_sval_at(d, key, klen, h, e, s, expire_ms, keep_ttl);
     db_j_str(d, e);
     db_touch(d, key, klen);
     return e;
