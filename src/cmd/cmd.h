@@ -296,6 +296,10 @@ size_t client_kill_user(srv *s, const char *name, client *skip);
 /* Re-resolve c's user after ACL changes; returns 0, or -1 if it no longer exists. */
 int client_refresh_user(client *c);
 
+/* Prefetch argv[from], argv[from + step] ... (up to DB_PREFETCH_MAX keys) before a multi-key
+ * command looks them up (cmd_string.c). */
+void cmd_prefetch_keys(client *c, int from, int step);
+
 /* ---- replies (cmd_reply.c) ---- */
 void rep_ok(client *c);
 void rep_simple(client *c, const char *s);
