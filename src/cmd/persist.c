@@ -210,12 +210,29 @@ int persist_rewrite_start(srv *s, char *err, size_t errlen)
 typedef struct {
     srv *s;
     buf batch;
+    int failed; /* a flush failed: the compaction was aborted */
 } snap_ctx;
+
+static int flush_batch(srv *s, buf *b);
+
+/* A large hash is handed to the log in parts as it is read (its parts follow each other in
+ * the new log: no command runs in between), so the snapshot of one key never sits in
+ * memory whole, nor exceeds the log's record limit. */
+static void snap_flush(void *ud, buf *b)
+{
+    snap_ctx *x = ud;
+    if (x->failed) {
+        explicit_bzero(b->p, b->len);
+        b->len = 0;
+    } else if (flush_batch(x->s, b) != 0) {
+        x->failed = 1;
+    }
+}
 
 static void snap_key(void *ud, db_entry *e)
 {
     snap_ctx *x = ud;
-    db_snapshot_key(x->s->db, e, &x->batch);
+    db_snapshot_key_chunked(x->s->db, e, &x->batch, REWRITE_BATCH, snap_flush, x);
 }
 
 static int flush_batch(srv *s, buf *b)
@@ -247,9 +264,10 @@ int persist_step(srv *s, long long budget_us)
     /* The snapshot buffer lives for the whole compaction: a fresh one per slice would fault
      * its pages in again every time (large buffers come straight from mmap). It is wiped
      * after each flush. */
-    snap_ctx x = {s, s->rw_snap};
+    snap_ctx x = {s, s->rw_snap, 0};
     do {
         s->rw_cursor = db_scan(s->db, s->rw_cursor, snap_key, &x);
+        if (x.failed) goto out;
         if (x.batch.len >= REWRITE_BATCH && flush_batch(s, &x.batch) != 0) goto out;
     } while (s->rw_cursor != 0 && clock_mono_us() - start < budget_us);
     if (flush_batch(s, &x.batch) != 0) goto out;

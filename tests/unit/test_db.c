@@ -417,6 +417,38 @@ TEST(overwrite_in_place)
     db_free(d);
 }
 
+static void chunk_flush(void *arg, buf *out)
+{
+    buf *all = arg;
+    CHECK(out->len >= 4096);
+    buf_append(all, out->p, out->len);
+    out->len = 0;
+}
+
+/* A key's snapshot in parts: the parts together are the whole snapshot, byte for byte. */
+TEST(snapshot_key_chunked)
+{
+    db *d = new_db();
+    for (int i = 0; i < 1000; i++) {
+        char f[16];
+        snprintf(f, sizeof f, "field%04d", i);
+        db_hash_set(d, K("big"), K(f), K("some value of a field"));
+    }
+    db_set_expire(d, db_lookup(d, K("big")), 1LL << 45);
+    db_entry *e = db_lookup(d, K("big"));
+    buf whole = {0}, parts = {0}, out = {0};
+    db_snapshot_key(d, e, &whole);
+    db_snapshot_key_chunked(d, e, &out, 4096, chunk_flush, &parts);
+    CHECK(parts.len >= 4096 * 10); /* it was flushed many times */
+    buf_append(&parts, out.p, out.len);
+    CHECK(parts.len == whole.len && memcmp(parts.p, whole.p, whole.len) == 0);
+    buf_free(&whole);
+    buf_free(&parts);
+    buf_free(&out);
+    db_free(d);
+}
+
 UNIT_MAIN(T(snapshot_point_in_time), T(strings_and_expiry), T(rename_moves_ttl),
           T(hashes_both_encodings), T(scan_all), T(values_sealed_and_bound),
-          T(journal_replay_is_equivalent), T(snapshot_and_reseal), T(overwrite_in_place))
+          T(journal_replay_is_equivalent), T(snapshot_and_reseal), T(overwrite_in_place),
+          T(snapshot_key_chunked))
