@@ -623,12 +623,21 @@ db_entry *db_int_new_hash(db *d, const uint8_t *key, size_t klen)
 
 /* ---- online point-in-time snapshot ---- */
 
+#define SNAP_CHUNK (1u << 20) /* the snapshot stream is handed out in parts of about this */
+
 static void snap_flush(db *d, int force)
 {
-    if (d->snap_out.len == 0 || (!force && d->snap_out.len < (1u << 20))) return;
+    if (d->snap_out.len == 0 || (!force && d->snap_out.len < SNAP_CHUNK)) return;
     d->snap_emit(d->snap_ud, d->snap_out.p, d->snap_out.len);
     explicit_bzero(d->snap_out.p, d->snap_out.len);
     d->snap_out.len = 0;
+}
+
+static void snap_part(void *arg, buf *out)
+{
+    db *d = arg;
+    (void)out; /* d->snap_out */
+    snap_flush(d, 1);
 }
 
 void db_snap_capture(db *d, db_entry *e)
@@ -636,7 +645,9 @@ void db_snap_capture(db *d, db_entry *e)
     if (!d->snap_active || e->snap == d->snap_epoch) return;
     e->snap = d->snap_epoch;
     if (e->expire != DB_NO_EXPIRE && e->expire <= d->snap_time) return; /* gone at the point */
-    db_snapshot_key(d, e, &d->snap_out);
+    /* A large hash goes out in parts of about 1 MB as it is read, so it never sits in memory
+     * whole (the parts follow each other in the stream: no write runs in between). */
+    db_snapshot_key_chunked(d, e, &d->snap_out, SNAP_CHUNK, snap_part, d);
     snap_flush(d, 0);
 }
 
