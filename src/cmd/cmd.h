@@ -213,6 +213,7 @@ struct srv {
     int frame_hold;           /* > 0 inside EXEC: the transaction commits as one frame */
     uint64_t rw_cursor;       /* compaction scan cursor */
     buf rw_snap;              /* compaction: snapshot bytes of one slice (kept between slices) */
+    unsigned long long rw_snap_bytes, rw_mirror_bytes; /* compaction: written by each side */
     long long rw_started_ms;  /* when the running compaction started (0: none) */
     long long rw_last_ms;     /* when the last compaction finished */
     int rw_last_ok;           /* it succeeded */
