@@ -15,6 +15,7 @@
 
 #define REWRITE_BATCH (256 * 1024)
 #define REWRITE_DUTY 8 /* a compaction takes at most about 1/8 of the event loop's time */
+#define REWRITE_DUTY_BUSY 2 /* ... or 1/2 while it mirrors more writes than it snapshots */
 
 static int apply_frame(void *ud, const uint8_t *payload, size_t len)
 {
@@ -62,6 +63,7 @@ void persist_close(srv *s)
     db_journal_to(s->db, NULL);
     buf_wipe_free(&s->frame);
     buf_wipe_free(&s->backlog);
+    buf_wipe_free(&s->rw_snap);
     seal_free(s->logseal);
     s->logseal = NULL;
 }
@@ -101,12 +103,14 @@ void persist_commit(srv *s, client *c)
         /* The log refused (it just failed underneath us): keep the frame, in order, for
          * when it recovers; the client's reply waits for it. */
         backlog_add(s, s->frame.p, s->frame.len);
-    } else if (aof_rewriting(s->log) &&
-               aof_rewrite_append(s->log, s->frame.p, s->frame.len, err, sizeof err) != 0) {
-        log_warning("log compaction aborted: %s", err);
-        aof_rewrite_abort(s->log);
-        s->rw_started_ms = 0;
-        s->rw_last_ok = 0;
+    } else if (aof_rewriting(s->log)) {
+        s->rw_mirror_bytes += s->frame.len;
+        if (aof_rewrite_append(s->log, s->frame.p, s->frame.len, err, sizeof err) != 0) {
+            log_warning("log compaction aborted: %s", err);
+            aof_rewrite_abort(s->log);
+            s->rw_started_ms = 0;
+            s->rw_last_ok = 0;
+        }
     }
     explicit_bzero(s->frame.p, s->frame.len); /* key names are identifiers */
     s->frame.len = 0;
@@ -162,7 +166,9 @@ static void rewrite_done(srv *s, int ok, const char *err)
         log_warning("log compaction failed: %s", err);
         return;
     }
-    log_notice("log compaction done: %llu bytes", aof_size(s->log));
+    log_notice("log compaction done in %lld ms: %llu bytes (snapshot %llu, writes made "
+               "meanwhile %llu)",
+               s->rw_last_ms - started, aof_size(s->log), s->rw_snap_bytes, s->rw_mirror_bytes);
     if (cmd_backup_running(s) && (s->retire_log_after || s->retire_values_after)) {
         /* A running backup may hold values or records under the old keys: retire after it. */
         log_notice("keyring: retiring old keys waits for the running backup");
@@ -198,6 +204,7 @@ int persist_rewrite_start(srv *s, char *err, size_t errlen)
     }
     if (aof_rewrite_begin(s->log, err, errlen) != 0) return -1;
     s->rw_cursor = 0;
+    s->rw_snap_bytes = s->rw_mirror_bytes = 0;
     s->rw_started_ms = clock_ms();
     if (s->rw_started_ms <= s->retire_log_after) s->rw_started_ms = s->retire_log_after + 1;
     if (s->rw_started_ms <= s->retire_values_after) s->rw_started_ms = s->retire_values_after + 1;
@@ -209,18 +216,36 @@ int persist_rewrite_start(srv *s, char *err, size_t errlen)
 typedef struct {
     srv *s;
     buf batch;
+    int failed; /* a flush failed: the compaction was aborted */
 } snap_ctx;
+
+static int flush_batch(srv *s, buf *b);
+
+/* A large hash is handed to the log in parts as it is read (its parts follow each other in
+ * the new log: no command runs in between), so the snapshot of one key never sits in
+ * memory whole, nor exceeds the log's record limit. */
+static void snap_flush(void *ud, buf *b)
+{
+    snap_ctx *x = ud;
+    if (x->failed) {
+        explicit_bzero(b->p, b->len);
+        b->len = 0;
+    } else if (flush_batch(x->s, b) != 0) {
+        x->failed = 1;
+    }
+}
 
 static void snap_key(void *ud, db_entry *e)
 {
     snap_ctx *x = ud;
-    db_snapshot_key(x->s->db, e, &x->batch);
+    db_snapshot_key_chunked(x->s->db, e, &x->batch, REWRITE_BATCH, snap_flush, x);
 }
 
 static int flush_batch(srv *s, buf *b)
 {
     char err[256];
     if (b->len == 0) return 0;
+    s->rw_snap_bytes += b->len;
     int rc = aof_rewrite_append(s->log, b->p, b->len, err, sizeof err);
     explicit_bzero(b->p, b->len);
     b->len = 0;
@@ -233,21 +258,32 @@ static int flush_batch(srv *s, buf *b)
 
 int persist_step(srv *s, long long budget_us)
 {
-    if (!s->log || !aof_rewriting(s->log)) return 0;
+    if (!s->log || !aof_rewriting(s->log)) {
+        if (s->rw_snap.cap) buf_wipe_free(&s->rw_snap); /* a compaction ended elsewhere */
+        return 0;
+    }
     long long start = clock_mono_us();
     /* Duty cycle: a compaction may take at most about 1 part in REWRITE_DUTY of the loop's
      * time, so clients keep most of the CPU (a slice of budget_us, then a pause of
-     * REWRITE_DUTY - 1 times what the slice took). */
+     * REWRITE_DUTY - 1 times what the slice took). Every write made meanwhile is written to
+     * the new log as well, so under a heavy write load a slow compaction costs more than it
+     * saves (and the new log is hardly smaller): once those writes outweigh the snapshot,
+     * it runs at 1 part in REWRITE_DUTY_BUSY. */
     static long long next_slice;
     if (start < next_slice) return 1;
-    snap_ctx x = {s, {0}};
+    /* The snapshot buffer lives for the whole compaction: a fresh one per slice would fault
+     * its pages in again every time (large buffers come straight from mmap). It is wiped
+     * after each flush. */
+    snap_ctx x = {s, s->rw_snap, 0};
     do {
         s->rw_cursor = db_scan(s->db, s->rw_cursor, snap_key, &x);
+        if (x.failed) goto out;
         if (x.batch.len >= REWRITE_BATCH && flush_batch(s, &x.batch) != 0) goto out;
     } while (s->rw_cursor != 0 && clock_mono_us() - start < budget_us);
     if (flush_batch(s, &x.batch) != 0) goto out;
     long long took = clock_mono_us() - start;
-    next_slice = clock_mono_us() + took * (REWRITE_DUTY - 1);
+    int duty = s->rw_mirror_bytes > s->rw_snap_bytes ? REWRITE_DUTY_BUSY : REWRITE_DUTY;
+    next_slice = clock_mono_us() + took * (duty - 1);
     if (s->rw_cursor == 0) {
         char err[256];
         if (aof_rewrite_commit(s->log, err, sizeof err) != 0) {
@@ -258,7 +294,10 @@ int persist_step(srv *s, long long budget_us)
         }
     }
 out:
-    buf_wipe_free(&x.batch);
+    if (x.batch.len) explicit_bzero(x.batch.p, x.batch.len);
+    x.batch.len = 0;
+    s->rw_snap = x.batch;
+    if (!aof_rewriting(s->log)) buf_wipe_free(&s->rw_snap);
     return aof_rewriting(s->log);
 }
 

@@ -435,6 +435,12 @@ def compaction_under_load(run):
         c.call("SET", f"c:{i}", "old")
     for i in range(2000):
         c.call("SET", f"c:{i}", "new")  # the log now has twice the records it needs
+    # A hash whose snapshot (about 2 MB) is handed to the new log in parts.
+    for part in range(20):
+        args = []
+        for i in range(part * 1000, part * 1000 + 1000):
+            args += [f"field:{i}", f"value of field {i} " + "x" * 40]
+        c.call("HSET", "bighash", *args)
     acked, stop, errors = [], threading.Event(), []
     t = threading.Thread(target=writer, args=(srv, acked, stop, "bg", errors))
     t.start()
@@ -454,6 +460,9 @@ def compaction_under_load(run):
     lost = [k for k, _ in acked if c.call("GET", k)[1] is None]
     run.eq(lost, [], f"none of the {len(acked)} writes made during the compaction is lost")
     run.eq(c.call("GET", "c:1999"), ("$", b"new"), "keys written before it have their last value")
+    run.eq(c.call("HLEN", "bighash"), (":", 20000), "a large hash is whole after the compaction")
+    run.eq(c.call("HGET", "bighash", "field:19999"),
+           ("$", b"value of field 19999 " + b"x" * 40), "... with its values")
     run.check(os.path.getsize(log_path(srv)) < before + 200 * len(acked),
               "the log was compacted")
     c.close()
