@@ -72,30 +72,31 @@ struct audit {
     pthread_t thr;      /* the writer */
     audit_sink *sink;   /* syslog sink, or NULL */
     /* writer thread only */
-    buf work;                /* taken from pending */
-    buf blk;                 /* stored lines (without prev) of the block being built */
-    buf blk_hash;            /* the hash of each of them, 32 bytes apiece */
-    buf line;                /* a full line rebuilt for the sink */
-    uint32_t blk_n;          /* records in blk */
-    uint64_t blk_first;      /* seq of the first one */
-    uint8_t blk_prev[32];    /* hash before the first one */
-    uint64_t w_seq;          /* seq of the last line chained */
-    uint8_t w_head[32];      /* its hash */
-    uint64_t since_ckpt;     /* records since the last checkpoint */
-    int ckpt_queued;         /* a checkpoint is in pending */
-    int64_t last_ckpt_us;    /* when the last one was queued */
-    int blk_has_ckpt;        /* blk holds a checkpoint */
-    int head_dirty;          /* head_line is newer than audit.head (written after an fsync) */
-    int64_t head_written_us; /* when audit.head was last written (at most once a second) */
-    char head_line[256];     /* audit.head content for it */
-    int fd;                  /* current segment (-1: none) */
-    int fd_broken;           /* could not cut back a partial write: start a new segment */
-    audit_seg_header seg;    /* its header */
-    uint64_t seg_bytes;      /* its size */
-    uint64_t next_block;     /* its next block number */
-    int64_t seg_day;         /* its UTC day */
-    uint64_t next_seg_id;    /* id of the next segment */
-    int unsynced;            /* written but not fsynced */
+    buf work;                 /* taken from pending */
+    buf blk;                  /* stored lines (without prev) of the block being built */
+    buf blk_hash;             /* the hash of each of them, 32 bytes apiece */
+    size_t blk_off, blkh_off; /* bytes of blk and blk_hash already written (consumed) */
+    buf line;                 /* a full line rebuilt for the sink */
+    uint32_t blk_n;           /* records in blk */
+    uint64_t blk_first;       /* seq of the first one */
+    uint8_t blk_prev[32];     /* hash before the first one */
+    uint64_t w_seq;           /* seq of the last line chained */
+    uint8_t w_head[32];       /* its hash */
+    uint64_t since_ckpt;      /* records since the last checkpoint */
+    int ckpt_queued;          /* a checkpoint is in pending */
+    int64_t last_ckpt_us;     /* when the last one was queued */
+    int blk_has_ckpt;         /* blk holds a checkpoint */
+    int head_dirty;           /* head_line is newer than audit.head (written after an fsync) */
+    int64_t head_written_us;  /* when audit.head was last written (at most once a second) */
+    char head_line[256];      /* audit.head content for it */
+    int fd;                   /* current segment (-1: none) */
+    int fd_broken;            /* could not cut back a partial write: start a new segment */
+    audit_seg_header seg;     /* its header */
+    uint64_t seg_bytes;       /* its size */
+    uint64_t next_block;      /* its next block number */
+    int64_t seg_day;          /* its UTC day */
+    uint64_t next_seg_id;     /* id of the next segment */
+    int unsynced;             /* written but not fsynced */
     int64_t last_sync_us;
     int64_t last_take_us; /* when the writer last took the pending records */
     int64_t retry_at_us;  /* next write attempt after a failure */
@@ -276,17 +277,33 @@ static void synced(audit *a, int force)
     }
 }
 
-/* Drop the first len bytes (nrec records) of blk: they are in the file. */
+/* Drop the first len bytes (nrec records) of blk: they are in the file. Only offsets move
+ * (a burst is written in many blocks: moving the rest down after each one cost the square
+ * of the backlog); blk is emptied when all is written, compacted by compact_blk. */
 static void consume(audit *a, size_t len, uint32_t nrec)
 {
     /* The hash before the next record is the hash of the last one consumed. */
-    memcpy(a->blk_prev, a->blk_hash.p + ((size_t)nrec - 1) * 32, 32);
-    memmove(a->blk.p, a->blk.p + len, a->blk.len - len);
-    a->blk.len -= len;
-    memmove(a->blk_hash.p, a->blk_hash.p + (size_t)nrec * 32, a->blk_hash.len - (size_t)nrec * 32);
-    a->blk_hash.len -= (size_t)nrec * 32;
+    memcpy(a->blk_prev, a->blk_hash.p + a->blkh_off + ((size_t)nrec - 1) * 32, 32);
+    a->blk_off += len;
+    a->blkh_off += (size_t)nrec * 32;
     a->blk_first += nrec;
     a->blk_n -= nrec;
+    if (a->blk_n == 0) a->blk.len = a->blk_off = a->blk_hash.len = a->blkh_off = 0;
+}
+
+/* Move what is left of blk (after a failed write) to the front, once. */
+static void compact_blk(audit *a)
+{
+    if (a->blk_off) {
+        memmove(a->blk.p, a->blk.p + a->blk_off, a->blk.len - a->blk_off);
+        a->blk.len -= a->blk_off;
+        a->blk_off = 0;
+    }
+    if (a->blkh_off) {
+        memmove(a->blk_hash.p, a->blk_hash.p + a->blkh_off, a->blk_hash.len - a->blkh_off);
+        a->blk_hash.len -= a->blkh_off;
+        a->blkh_off = 0;
+    }
 }
 
 /* Write the first len bytes of blk (nrec records) as one block. Returns 0, or -1 (module
@@ -300,8 +317,8 @@ static int flush_chunk(audit *a, size_t len, uint32_t nrec, int last_chunk)
         close_segment(a);
     if (a->fd < 0 && open_segment(a, a->blk_first, a->blk_prev) != 0) return -1;
     a->out.len = 0;
-    if (audit_blk_build(a->s, &a->seg, a->next_block, a->blk_first, nrec, a->blk.p, len,
-                        a->o.zstd_level, a->cctx, &a->tmp, &a->out) != 0) {
+    if (audit_blk_build(a->s, &a->seg, a->next_block, a->blk_first, nrec, a->blk.p + a->blk_off,
+                        len, a->o.zstd_level, a->cctx, &a->tmp, &a->out) != 0) {
         set_failed(a, "cannot seal a block", EIO);
         return -1;
     }
@@ -330,12 +347,13 @@ static int flush_chunk(audit *a, size_t len, uint32_t nrec, int last_chunk)
     }
     if (a->sink) {
         /* The sink gets full lines: each stored line with the hash of the one before. */
-        const char *p = (const char *)a->blk.p, *end = p + len;
+        const char *p = (const char *)a->blk.p + a->blk_off, *end = p + len;
+        const uint8_t *hs = a->blk_hash.p + a->blkh_off;
         for (uint32_t i = 0; p < end; i++) {
             const char *nl = memchr(p, '\n', (size_t)(end - p));
             a->line.len = 0;
             buf_append(&a->line, p, (size_t)(nl - p) - 1); /* without its final '}' */
-            audit_format_suffix(i ? a->blk_hash.p + ((size_t)i - 1) * 32 : a->blk_prev, &a->line);
+            audit_format_suffix(i ? hs + ((size_t)i - 1) * 32 : a->blk_prev, &a->line);
             audit_line_info li;
             const char *l = (const char *)a->line.p;
             int ck = audit_line_parse(l, a->line.len, &li) == 0 && li.evlen == 10 &&
@@ -361,10 +379,11 @@ static int flush_chunk(audit *a, size_t len, uint32_t nrec, int last_chunk)
  * failed). */
 static int flush_block(audit *a)
 {
+    compact_blk(a);
     while (a->blk_n > 0) {
         size_t len = 0;
         uint32_t nrec = 0;
-        const uint8_t *p = a->blk.p, *end = p + a->blk.len;
+        const uint8_t *p = a->blk.p + a->blk_off, *end = a->blk.p + a->blk.len;
         while (p < end && nrec < a->blk_n) {
             const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
             size_t l = (size_t)(nl - p) + 1;
@@ -381,6 +400,7 @@ static int flush_block(audit *a)
 /* Chain the lines of work into blk (signing checkpoints). */
 static void chain(audit *a)
 {
+    compact_blk(a);
     const char *p = (const char *)a->work.p, *end = p + a->work.len;
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
