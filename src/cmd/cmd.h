@@ -214,6 +214,9 @@ struct srv {
     uint64_t rw_cursor;       /* compaction scan cursor */
     buf rw_snap;              /* compaction: snapshot bytes of one slice (kept between slices) */
     unsigned long long rw_snap_bytes, rw_mirror_bytes; /* compaction: written by each side */
+    uint8_t *rw_big;          /* compaction: name of the large hash being read in parts */
+    size_t rw_big_len;        /* its length */
+    uint64_t rw_big_cursor;   /* where its next part starts */
     long long rw_started_ms;  /* when the running compaction started (0: none) */
     long long rw_last_ms;     /* when the last compaction finished */
     int rw_last_ok;           /* it succeeded */

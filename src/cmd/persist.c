@@ -14,8 +14,18 @@
 #include "util/strutil.h"
 
 #define REWRITE_BATCH (256 * 1024)
+#define REWRITE_BIG_FIELDS 4096 /* hashes with more fields are read in parts, across slices */
 #define REWRITE_DUTY 8 /* a compaction takes at most about 1/8 of the event loop's time */
 #define REWRITE_DUTY_BUSY 2 /* ... or 1/2 while it mirrors more writes than it snapshots */
+
+/* Forget the large hash a compaction was reading in parts (its name is an identifier). */
+static void big_forget(srv *s)
+{
+    if (s->rw_big) mem_free_wipe(s->rw_big);
+    s->rw_big = NULL;
+    s->rw_big_len = 0;
+    s->rw_big_cursor = 0;
+}
 
 static int apply_frame(void *ud, const uint8_t *payload, size_t len)
 {
@@ -64,6 +74,7 @@ void persist_close(srv *s)
     buf_wipe_free(&s->frame);
     buf_wipe_free(&s->backlog);
     buf_wipe_free(&s->rw_snap);
+    big_forget(s);
     seal_free(s->logseal);
     s->logseal = NULL;
 }
@@ -205,6 +216,7 @@ int persist_rewrite_start(srv *s, char *err, size_t errlen)
     if (aof_rewrite_begin(s->log, err, errlen) != 0) return -1;
     s->rw_cursor = 0;
     s->rw_snap_bytes = s->rw_mirror_bytes = 0;
+    big_forget(s);
     s->rw_started_ms = clock_ms();
     if (s->rw_started_ms <= s->retire_log_after) s->rw_started_ms = s->retire_log_after + 1;
     if (s->rw_started_ms <= s->retire_values_after) s->rw_started_ms = s->retire_values_after + 1;
@@ -238,7 +250,38 @@ static void snap_flush(void *ud, buf *b)
 static void snap_key(void *ud, db_entry *e)
 {
     snap_ctx *x = ud;
-    db_snapshot_key_chunked(x->s->db, e, &x->batch, REWRITE_BATCH, snap_flush, x);
+    srv *s = x->s;
+    if (!s->rw_big && db_entry_type(e) == DB_HASH && db_hash_len(e) > REWRITE_BIG_FIELDS) {
+        /* A large hash is read in parts, one a slice, so clients are served in between
+         * (a hash of 100,000 fields took 150 ms at once). Writes to it in between reach the
+         * new log after the parts before them; the parts after them hold its state then. */
+        uint64_t cur = db_snapshot_hash_part(s->db, e, 0, 1, REWRITE_BATCH, &x->batch);
+        if (cur) {
+            size_t klen;
+            const uint8_t *key = db_entry_key(e, &klen);
+            s->rw_big = mem_alloc(klen ? klen : 1);
+            memcpy(s->rw_big, key, klen);
+            s->rw_big_len = klen;
+            s->rw_big_cursor = cur;
+        }
+        return;
+    }
+    db_snapshot_key_chunked(s->db, e, &x->batch, REWRITE_BATCH, snap_flush, x);
+}
+
+/* The next part of the large hash being read; it is done when the hash is (or when it was
+ * deleted or replaced meanwhile: those writes reached the new log already). */
+static void big_step(snap_ctx *x)
+{
+    srv *s = x->s;
+    db_entry *e = db_find_raw(s->db, s->rw_big, s->rw_big_len);
+    uint64_t cur = 0;
+    if (e && db_entry_type(e) == DB_HASH)
+        cur = db_snapshot_hash_part(s->db, e, s->rw_big_cursor, 0, REWRITE_BATCH, &x->batch);
+    if (cur)
+        s->rw_big_cursor = cur;
+    else
+        big_forget(s);
 }
 
 static int flush_batch(srv *s, buf *b)
@@ -260,6 +303,7 @@ int persist_step(srv *s, long long budget_us)
 {
     if (!s->log || !aof_rewriting(s->log)) {
         if (s->rw_snap.cap) buf_wipe_free(&s->rw_snap); /* a compaction ended elsewhere */
+        big_forget(s);
         return 0;
     }
     long long start = clock_mono_us();
@@ -276,15 +320,18 @@ int persist_step(srv *s, long long budget_us)
      * after each flush. */
     snap_ctx x = {s, s->rw_snap, 0};
     do {
-        s->rw_cursor = db_scan(s->db, s->rw_cursor, snap_key, &x);
+        if (s->rw_big)
+            big_step(&x);
+        else
+            s->rw_cursor = db_scan(s->db, s->rw_cursor, snap_key, &x);
         if (x.failed) goto out;
         if (x.batch.len >= REWRITE_BATCH && flush_batch(s, &x.batch) != 0) goto out;
-    } while (s->rw_cursor != 0 && clock_mono_us() - start < budget_us);
+    } while ((s->rw_cursor != 0 || s->rw_big) && clock_mono_us() - start < budget_us);
     if (flush_batch(s, &x.batch) != 0) goto out;
     long long took = clock_mono_us() - start;
     int duty = s->rw_mirror_bytes > s->rw_snap_bytes ? REWRITE_DUTY_BUSY : REWRITE_DUTY;
     next_slice = clock_mono_us() + took * (duty - 1);
-    if (s->rw_cursor == 0) {
+    if (s->rw_cursor == 0 && !s->rw_big) {
         char err[256];
         if (aof_rewrite_commit(s->log, err, sizeof err) != 0) {
             aof_rewrite_abort(s->log);

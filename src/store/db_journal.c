@@ -277,6 +277,26 @@ void db_snapshot_key_chunked(db *d, db_entry *e, buf *out, size_t chunk,
     }
 }
 
+uint64_t db_snapshot_hash_part(db *d, db_entry *e, uint64_t cursor, int first, size_t max,
+                               buf *out)
+{
+    if (first) {
+        put8(out, OP_DEL);
+        put_bytes(out, e->key, e->klen);
+    }
+    snap_ctx s = {out, e, 0, NULL, NULL};
+    size_t start = out->len;
+    do {
+        cursor = db_hash_scan(d, e, cursor, snap_field, &s);
+    } while (cursor && out->len - start < max);
+    if (!cursor && e->expire != DB_NO_EXPIRE) {
+        put8(out, OP_EXPIRE);
+        put_bytes(out, e->key, e->klen);
+        put_i64(out, e->expire);
+    }
+    return cursor;
+}
+
 /* ---- re-sealing after rotation ---- */
 
 typedef struct {
