@@ -27,6 +27,7 @@ Environment (besides common.py's PHIDB_BUILD, PHIDB_TARGET, BENCH_ARGON2):
 """
 
 import csv
+import os
 import re
 import subprocess
 import sys
@@ -135,6 +136,8 @@ def main():
     try:
         print(f"redis: {redis.kind} port {redis.port}; phidb: {phidb.kind} port {phidb.port}")
         print(f"{clients} clients, {size}-byte values, keyspace {keyspace}, TLS, user admin")
+        print(f"redis AOF: {os.environ.get('BENCH_AOF') or 'off'}; phidb audit of unclassified "
+              f"keys: {'none' if os.environ.get('BENCH_AUDIT') else 'all (default)'}")
         for s in servers:
             t0 = time.monotonic()
             fill(s, keyspace, size)

@@ -4,12 +4,15 @@
  * checkpoint signatures) as the whole trail. Beyond "no crash, no leak, no read out of
  * bounds", results must be consistent: 0 (intact) or 1 (damaged, with a message naming a
  * segment), never -1 for an image; an intact image's records are consecutive, the callback
- * saw each exactly once, and the bytes it saw add up to the reported total.
+ * saw each exactly once, the bytes it saw add up to the reported total, and each line it
+ * saw chains to the one before by its own prev member (for v2 segments: the lines were
+ * rebuilt right).
  *
  * The audit key is the fixed one of fuzz/aof_fixture.h (so the seed corpus opens), the
  * checkpoint signing seed a constant below (test material only). With
  * PHIDB_AUDIT_WRITE_SEEDS=DIR the replay binary first writes fresh seeds into DIR: valid
- * segments (one block, several blocks, checkpoints, a binary key) and damaged ones.
+ * segments (one block, several blocks, checkpoints, a binary key) and damaged ones, in
+ * format v1 and v2 (v2_*), and the lines of a good, an altered and a malformed block.
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -54,10 +57,12 @@ static void cleanup(void)
     rmdir(root);
 }
 
-/* A segment of n records (blocks of per_block), checkpoint every ckpt records. */
-static void make_segment(buf *out, int n, int per_block, int ckpt, int binary_key)
+/* A segment of format version (1 or 2) of n records (blocks of per_block), checkpoint every
+ * ckpt records. */
+static void make_segment(buf *out, int version, int n, int per_block, int ckpt, int binary_key)
 {
-    audit_seg_header h = {.id = 1, .first_seq = 1, .created_us = 1796566622000000LL};
+    audit_seg_header h = {
+        .version = version, .id = 1, .first_seq = 1, .created_us = 1796566622000000LL};
     audit_seg_header_encode(&h);
     buf_append(out, h.raw, AUDIT_SEG_HEADER);
     uint8_t prev[32] = {0};
@@ -104,6 +109,10 @@ static void make_segment(buf *out, int n, int per_block, int ckpt, int binary_ke
             since++;
         }
         audit_hash(lines.p + start, lines.len - start, prev);
+        if (version == 2) { /* stored without the prev member */
+            lines.len -= AUDIT_PREV_SUFFIX;
+            buf_putc(&lines, '}');
+        }
         buf_putc(&lines, '\n');
         if (++in_block == per_block || i == n) {
             if (audit_blk_build(as, &h, block++, first, (uint32_t)in_block, lines.p, lines.len, 3,
@@ -131,38 +140,46 @@ static void write_seeds(const char *dir)
         {"bad_flip", 20, 5, 0, 0, 150, 0},     {"bad_truncated", 20, 5, 0, 0, -1, 9},
         {"bad_header", 8, 8, 0, 0, 3, 0},
     };
-    /* Lines-mode seeds: the lines of a good segment, and one with a changed record. */
-    for (int bad = 0; bad < 2; bad++) {
+    /* Lines-mode seeds: the lines of a good segment, one with a changed record (L: v1), and
+     * for v2 (M) also one with a malformed stored line. */
+    for (int i = 0; i < 5; i++) {
+        int version = i < 2 ? 1 : 2, bad = i < 2 ? i : i - 2;
         buf b = {0}, plain = {0}, tmp = {0};
-        make_segment(&b, 25, 25, 10, 0);
+        make_segment(&b, version, 25, 25, 10, 0);
         audit_seg_header h;
         audit_blk_header bh;
         audit_seg_header_decode(b.p, &h);
         audit_blk_header_decode(b.p + AUDIT_SEG_HEADER, &bh);
-        buf_putc(&plain, 'L');
+        buf_putc(&plain, version == 1 ? 'L' : 'M');
         if (audit_blk_open(as, &h, &bh, b.p + AUDIT_SEG_HEADER + AUDIT_BLK_HEADER, NULL, &tmp,
                            &plain) != 0)
             abort();
-        if (bad) {
+        if (bad == 1) {
             uint8_t *u = memmem(plain.p, plain.len, "fuzz", 4);
             if (u) u[0] = 'F';
+        } else if (bad == 2) {
+            uint8_t *u = memmem(plain.p, plain.len, "}\n", 2);
+            if (u) u[0] = ' ';
         }
+        static const char *const kinds[] = {"good", "altered", "malformed"};
         char p[4200];
-        snprintf(p, sizeof p, "%s/lines_%s", dir, bad ? "altered" : "good");
+        snprintf(p, sizeof p, "%s/lines%s_%s", dir, version == 1 ? "" : "2", kinds[bad]);
         put(p, plain.p, plain.len);
         buf_free(&b);
         buf_free(&plain);
         buf_free(&tmp);
     }
-    for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++) {
-        buf b = {0};
-        make_segment(&b, seeds[i].n, seeds[i].per, seeds[i].ckpt, seeds[i].bin);
-        if (seeds[i].flip >= 0 && (size_t)seeds[i].flip < b.len) b.p[seeds[i].flip] ^= 0x10;
-        if (seeds[i].cut) b.len -= (size_t)seeds[i].cut;
-        char p[4200];
-        snprintf(p, sizeof p, "%s/%s", dir, seeds[i].name);
-        put(p, b.p, b.len);
-        buf_free(&b);
+    for (int version = 1; version <= 2; version++) {
+        for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++) {
+            buf b = {0};
+            make_segment(&b, version, seeds[i].n, seeds[i].per, seeds[i].ckpt, seeds[i].bin);
+            if (seeds[i].flip >= 0 && (size_t)seeds[i].flip < b.len) b.p[seeds[i].flip] ^= 0x10;
+            if (seeds[i].cut) b.len -= (size_t)seeds[i].cut;
+            char p[4200];
+            snprintf(p, sizeof p, "%s/%s%s", dir, version == 1 ? "" : "v2_", seeds[i].name);
+            put(p, b.p, b.len);
+            buf_free(&b);
+        }
     }
 }
 
@@ -190,6 +207,7 @@ static void init(void)
 
 typedef struct {
     uint64_t n, bytes, last;
+    uint8_t hash[32]; /* of the last line */
     int bad;
 } seen;
 
@@ -197,6 +215,8 @@ static int on_line(void *ud, const char *line, size_t n, const audit_line_info *
 {
     seen *s = ud;
     if (s->n && li->seq != s->last + 1) s->bad = 1;
+    if (s->n && memcmp(li->prev, s->hash, 32) != 0) s->bad = 1;
+    audit_hash((const uint8_t *)line, n, s->hash);
     s->last = li->seq;
     s->n++;
     s->bytes += n + 1;
@@ -204,20 +224,29 @@ static int on_line(void *ud, const char *line, size_t n, const audit_line_info *
 }
 
 /* Inputs starting with 'L' are record lines: they are sealed into a valid one-block segment
- * first, so the fuzzer reaches the line parser, the chain and the checkpoint checks that
- * AES-GCM otherwise keeps it away from. */
-static size_t lines_to_segment(const uint8_t *data, size_t size, buf *img)
+ * first (v1: full lines), so the fuzzer reaches the line parser, the chain and the
+ * checkpoint checks that AES-GCM otherwise keeps it away from. 'M' likewise makes a v2
+ * segment of stored lines (without prev members), for the rebuilding of lines. */
+static size_t lines_to_segment(const uint8_t *data, size_t size, int version, buf *img)
 {
     uint32_t nrec = 0;
     for (size_t i = 0; i < size; i++)
         nrec += data[i] == '\n';
     if (nrec == 0 || size > 65536) return 0;
-    audit_seg_header h = {.id = 1, .first_seq = 1, .created_us = 1796566622000000LL};
+    audit_seg_header h = {
+        .version = version, .id = 1, .first_seq = 1, .created_us = 1796566622000000LL};
     audit_seg_header_encode(&h);
     buf_append(img, h.raw, AUDIT_SEG_HEADER);
     buf tmp = {0};
+    uint64_t first = 1;
     audit_line_info li;
-    uint64_t first = audit_line_parse((const char *)data, size, &li) == 0 ? li.seq : 1;
+    if (version == 1 && audit_line_parse((const char *)data, size, &li) == 0) first = li.seq;
+    if (version == 2 && size > 7 && memcmp(data, "{\"seq\":", 7) == 0) {
+        uint64_t v = 0;
+        for (size_t i = 7; i < size && i < 26 && data[i] >= '0' && data[i] <= '9'; i++)
+            v = v * 10 + (uint64_t)(data[i] - '0');
+        if (v) first = v;
+    }
     int rc = audit_blk_build(as, &h, 0, first, nrec, data, size, 1, NULL, &tmp, img);
     buf_free(&tmp);
     return rc == 0 ? img->len : 0;
@@ -228,8 +257,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!kr) init();
     buf img = {0};
-    if (size > 0 && data[0] == 'L') {
-        if (!lines_to_segment(data + 1, size - 1, &img)) {
+    if (size > 0 && (data[0] == 'L' || data[0] == 'M')) {
+        if (!lines_to_segment(data + 1, size - 1, data[0] == 'L' ? 1 : 2, &img)) {
             buf_free(&img);
             return 0;
         }

@@ -47,7 +47,8 @@ static uint64_t rd64(const uint8_t *p)
 
 void audit_seg_header_encode(audit_seg_header *h)
 {
-    memcpy(h->raw, AUDIT_SEG_MAGIC, 8);
+    if (h->version == 0) h->version = AUDIT_SEG_VERSION;
+    memcpy(h->raw, h->version == 1 ? AUDIT_SEG_MAGIC1 : AUDIT_SEG_MAGIC2, 8);
     be64(h->raw + 8, h->id);
     be64(h->raw + 16, h->first_seq);
     be64(h->raw + 24, (uint64_t)h->created_us);
@@ -56,7 +57,12 @@ void audit_seg_header_encode(audit_seg_header *h)
 
 int audit_seg_header_decode(const uint8_t *p, audit_seg_header *h)
 {
-    if (memcmp(p, AUDIT_SEG_MAGIC, 8) != 0) return -1;
+    if (memcmp(p, AUDIT_SEG_MAGIC1, 8) == 0)
+        h->version = 1;
+    else if (memcmp(p, AUDIT_SEG_MAGIC2, 8) == 0)
+        h->version = 2;
+    else
+        return -1;
     memcpy(h->raw, p, AUDIT_SEG_HEADER);
     h->id = rd64(p + 8);
     h->first_seq = rd64(p + 16);
@@ -269,6 +275,77 @@ int audit_unhex(const char *s, size_t n, uint8_t *out)
         out[i] = (uint8_t)(a << 4 | b);
     }
     return 0;
+}
+
+/* 1 when the n bytes at line end in ,"prev":"<64 lower-case hex>"}. */
+static int ends_in_prev(const char *line, size_t n)
+{
+    if (n < AUDIT_PREV_SUFFIX) return 0;
+    const char *s = line + n - AUDIT_PREV_SUFFIX;
+    if (memcmp(s, ",\"prev\":\"", 9) != 0 || memcmp(line + n - 2, "\"}", 2) != 0) return 0;
+    for (int i = 9; i < 9 + 64; i++)
+        if (hexval(s[i]) < 0) return 0;
+    return 1;
+}
+
+/* 1 when the stored line (s, n) ends in a string member named prev: ,"prev":"..."} with any
+ * value (no quote inside: an escaped one has a '\\' before it, never the ':' of the
+ * pattern). The writer never stores one: found there it would be a second prev once the
+ * line is rebuilt (a v1 line in a v2 block, or a forged one). */
+static int ends_in_prev_member(const char *s, size_t n)
+{
+    if (n < 11 || s[n - 1] != '}' || s[n - 2] != '"') return 0;
+    size_t q = n - 3;
+    while (q > 0 && s[q] != '"')
+        q--;
+    return q >= 8 && memcmp(s + q - 8, ",\"prev\":\"", 9) == 0;
+}
+
+int audit_line_store(const char *line, size_t n, buf *out)
+{
+    if (!ends_in_prev(line, n)) return -1;
+    buf_append(out, line, n - AUDIT_PREV_SUFFIX);
+    buf_putc(out, '}');
+    return 0;
+}
+
+void audit_lines_start(audit_lines *it, int version, const uint8_t *p, size_t n,
+                       const uint8_t prev[32])
+{
+    it->p = (const char *)p;
+    it->end = (const char *)p + n;
+    it->version = version;
+    memcpy(it->prev, prev, 32);
+}
+
+int audit_lines_next(audit_lines *it, const char **line, size_t *len, uint8_t hash[32])
+{
+    if (it->p >= it->end) return 0;
+    const char *s = it->p, *nl = memchr(s, '\n', (size_t)(it->end - s));
+    if (!nl) return AUDIT_LINES_NOEND;
+    size_t n = (size_t)(nl - s);
+    if (it->version == 1) {
+        *line = s;
+        *len = n;
+    } else {
+        if (n == 0 || s[n - 1] != '}' || ends_in_prev_member(s, n)) return AUDIT_LINES_MALFORMED;
+        it->line.len = 0;
+        buf_reserve(&it->line, n - 1 + AUDIT_PREV_SUFFIX);
+        memcpy(it->line.p, s, n - 1);
+        it->line.len = n - 1;
+        audit_format_suffix(it->prev, &it->line);
+        *line = (const char *)it->line.p;
+        *len = it->line.len;
+    }
+    audit_hash((const uint8_t *)*line, *len, hash);
+    memcpy(it->prev, hash, 32);
+    it->p = nl + 1;
+    return 1;
+}
+
+void audit_lines_free(audit_lines *it)
+{
+    buf_wipe_free(&it->line);
 }
 
 int audit_line_parse(const char *line, size_t n, audit_line_info *li)

@@ -3,14 +3,20 @@
  * (audit.c), the verifier (audit_verify.c), the tools and the tests.
  *
  *   file  DIR/audit-<id:10 digits>-<YYYYMMDD>.seg
- *   header (64 bytes, big-endian): "PHIDBAU1" | u64 id | u64 first_seq | i64 created_us |
- *          prev[32] (hash of the record before this segment's first; zeros for the first)
+ *   header (64 bytes, big-endian): "PHIDBAU2" (v1: "PHIDBAU1") | u64 id | u64 first_seq |
+ *          i64 created_us | prev[32] (hash of the record before this segment's first; zeros
+ *          for the first)
  *   block  frame (32 bytes): u32 "ABLK" | u32 sealed_len | u64 block_no (0, 1, ...) |
  *          u64 first_seq | u32 nrec | u32 raw_len, then sealed_len bytes:
  *          seal_seal(zstd(lines)), AAD = the segment header and the frame header.
  *
- * A line is a JSON record ending in ,"prev":"<64 hex>"}\n (audit_format). The hash of a
- * record is the SHA-256 of its line without the '\n'.
+ * A record's full line is a JSON object ending in ,"prev":"<64 hex>"} (audit_format), and
+ * the hash of a record is the SHA-256 of its full line. v1 segments store the full lines;
+ * v2 segments (written since) store each line without its prev member (it ends in the
+ * record's final '}'): the 74 bytes of hex are derivable from the lines before and do not
+ * compress, so leaving them out makes zstd about 3x cheaper and the blocks about 4x
+ * smaller. Readers get full lines either way through audit_lines, which rebuilds a v2 line
+ * from the running hash and hands out each line's hash with it, so nobody hashes twice.
  */
 #ifndef AUDIT_SEG_H
 #define AUDIT_SEG_H
@@ -21,7 +27,9 @@
 #include "store/seal.h"
 #include "util/buf.h"
 
-#define AUDIT_SEG_MAGIC   "PHIDBAU1"
+#define AUDIT_SEG_MAGIC1  "PHIDBAU1" /* v1: full lines */
+#define AUDIT_SEG_MAGIC2  "PHIDBAU2" /* v2: lines without their prev member */
+#define AUDIT_SEG_VERSION 2          /* what the writer writes */
 #define AUDIT_SEG_HEADER  64
 #define AUDIT_BLK_MAGIC   0x41424c4bu /* "ABLK" */
 #define AUDIT_BLK_HEADER  32
@@ -29,6 +37,7 @@
 #define AUDIT_PREV_SUFFIX 75          /* ,"prev":"<64 hex>"} */
 
 typedef struct {
+    int version;                   /* 1 or 2 (encode: 0 means AUDIT_SEG_VERSION) */
     uint64_t id;                   /* segment number, 1, 2, ... */
     uint64_t first_seq;            /* seq of its first record */
     int64_t created_us;            /* creation time */
@@ -45,22 +54,24 @@ typedef struct {
     uint8_t raw[AUDIT_BLK_HEADER];
 } audit_blk_header;
 
-/* Encode / decode a segment header. decode returns 0, or -1 (bad magic). */
+/* Encode / decode a segment header (version from / into h->version). decode returns 0, or
+ * -1 (bad magic). */
 void audit_seg_header_encode(audit_seg_header *h);
 int audit_seg_header_decode(const uint8_t *p, audit_seg_header *h);
 /* Encode / decode a frame header. decode returns 0 or -1 (bad magic or limits). */
 void audit_blk_header_encode(audit_blk_header *b);
 int audit_blk_header_decode(const uint8_t *p, audit_blk_header *b);
 
-/* Build a sealed block of the lines (p, n) (nrec records) into out (appended: frame header
+/* Build a sealed block of the stored lines (p, n) (nrec records) into out (appended: frame header
  * + sealed bytes). zcctx is a ZSTD_CCtx (NULL: a temporary one). tmp is scratch space.
  * Returns 0 or -1. */
 int audit_blk_build(sealer *s, const audit_seg_header *h, uint64_t block_no, uint64_t first_seq,
                     uint32_t nrec, const uint8_t *p, size_t n, int level, void *zcctx, buf *tmp,
                     buf *out);
-/* Open the block whose frame header is b and sealed bytes (in, b->sealed_len): the lines are
- * appended to out (zdctx: a ZSTD_DCtx or NULL; tmp: scratch). Returns 0, -1 (authentication
- * failed), -2 (decompression failed or the size does not match). */
+/* Open the block whose frame header is b and sealed bytes (in, b->sealed_len): the stored
+ * lines (v2: without prev members; read them with audit_lines) are appended to out (zdctx: a
+ * ZSTD_DCtx or NULL; tmp: scratch). Returns 0, -1 (authentication failed), -2 (decompression failed
+ * or the size does not match). */
 int audit_blk_open(sealer *s, const audit_seg_header *h, const audit_blk_header *b,
                    const uint8_t *in, void *zdctx, buf *tmp, buf *out);
 
@@ -77,6 +88,39 @@ void audit_seg_list_free(uint64_t *ids, char **names, int n);
 void audit_hash(const uint8_t *line, size_t n, uint8_t out[32]);
 void audit_hex(const uint8_t *p, size_t n, char *out);
 int audit_unhex(const char *s, size_t n, uint8_t *out);
+
+/* Append the v2 stored form of the full line (line, n; no '\n'): the line without its
+ * ,"prev":"<64 hex>" member (no '\n' either). Returns 0, or -1 (nothing appended) when the
+ * line does not end in a prev member. For tools and tests: the writer strips in place. */
+int audit_line_store(const char *line, size_t n, buf *out);
+
+/* The full lines of a block, whatever the segment's version, each with its hash.
+ * Zero it once, then audit_lines_start for each block (prev carries over from the block
+ * before when the caller passes it back), audit_lines_next for each line, and
+ * audit_lines_free at the end (it wipes the rebuilt line: records hold key names). */
+typedef struct {
+    const char *p, *end; /* stored lines not read yet */
+    int version;         /* of the segment: 1 or 2 */
+    uint8_t prev[32];    /* hash of the last line given (before the first: the one before) */
+    buf line;            /* v2: the last line given, rebuilt */
+} audit_lines;
+
+enum {
+    AUDIT_LINES_NOEND = -1,     /* the last line has no '\n' */
+    AUDIT_LINES_MALFORMED = -2, /* a v2 line that is empty, does not end in '}', or already
+                                   ends in a prev member (,"prev":"..."}) */
+};
+
+/* Read the stored lines (p, n) of an opened block of a version `version` segment; prev is
+ * the hash of the record before the block's first (v2 lines get it as their prev). */
+void audit_lines_start(audit_lines *it, int version, const uint8_t *p, size_t n,
+                       const uint8_t prev[32]);
+/* The next full line: *line (valid until the next call), *len (without '\n'), hash (its
+ * SHA-256, also kept in it->prev). v1 lines come as stored (their prev is the caller's to
+ * check); a v2 line gets ,"prev":"<hex of it->prev>" before its final '}'. Returns 1 (a
+ * line), 0 (no more), AUDIT_LINES_NOEND or AUDIT_LINES_MALFORMED. */
+int audit_lines_next(audit_lines *it, const char **line, size_t *len, uint8_t hash[32]);
+void audit_lines_free(audit_lines *it);
 
 /* Parts of a record line found without a JSON parser (positions are fixed by the format).
  * Returns 0, or -1 when the line is not shaped like a record. */

@@ -6,7 +6,9 @@
  * the chain, blocks are numbered 0, 1, ... (removed, reordered), every block authenticates
  * (altered: only the audit key can make a block that opens) and decompresses, record
  * sequence numbers are consecutive (removed, reordered, inserted), each record's "prev"
- * equals the SHA-256 of the one before (altered, inserted), checkpoint signatures verify
+ * equals the SHA-256 of the one before (altered, inserted; v1 segments only: v2 segments
+ * do not store prev, their lines get the running hash, so a changed v2 record changes
+ * every hash after it and is found at the next checkpoint), checkpoint signatures verify
  * with the published public key (bad signature: the history before it was rewritten by
  * someone with the audit key but not the signing key), the file ends on a block boundary
  * (truncated), and the trail reaches the checkpoint recorded in audit.head (truncated).
@@ -54,6 +56,7 @@ typedef struct {
     uint64_t segid;
     uint64_t block;
     buf plain, tmp;
+    audit_lines lines; /* full lines of the block being checked, with their hashes */
     ZSTD_DCtx *dctx;
 } vstate;
 
@@ -81,20 +84,36 @@ static uint64_t num_after(const char *line, size_t n, const char *name)
     return v;
 }
 
-/* Check the lines of one opened block. */
-static int check_lines(vstate *v, const char *p, size_t n, uint32_t nrec)
+/* The seq at the front of a stored line ({"seq":N), 0 when there is none. */
+static uint64_t stored_seq(const char *line, size_t n)
+{
+    if (n < 8 || memcmp(line, "{\"seq\":", 7) != 0) return 0;
+    uint64_t seq = 0;
+    for (size_t i = 7; i < n && i < 27 && line[i] >= '0' && line[i] <= '9'; i++)
+        seq = seq * 10 + (uint64_t)(line[i] - '0');
+    return seq;
+}
+
+/* Check the lines of one opened block (stored lines p, n of a version `version` segment). */
+static int check_lines(vstate *v, int version, const char *p, size_t n, uint32_t nrec)
 {
     uint32_t count = 0;
-    size_t i = 0;
-    while (i < n) {
-        const char *nl = memchr(p + i, '\n', n - i);
-        if (!nl) return bad(v, "altered: the last record of the block has no end");
-        size_t len = (size_t)(nl - (p + i));
-        const char *line = p + i;
+    audit_lines_start(&v->lines, version, (const uint8_t *)p, n, v->last);
+    for (;;) {
+        const char *line;
+        size_t len;
+        uint8_t hash[32];
+        int r = audit_lines_next(&v->lines, &line, &len, hash);
+        if (r == 0) break;
+        if (r == AUDIT_LINES_NOEND)
+            return bad(v, "altered: the last record of the block has no end");
         audit_line_info li;
-        if (audit_line_parse(line, len, &li) != 0)
-            return bad(v, "altered: record %u of the block is malformed (after seq %llu)",
-                       count + 1, (unsigned long long)(v->next_seq - 1));
+        if (r == AUDIT_LINES_MALFORMED || audit_line_parse(line, len, &li) != 0)
+            return bad(v, "altered: record %u of the block is malformed (after seq %llu)%s",
+                       count + 1, (unsigned long long)(v->next_seq - 1),
+                       r == AUDIT_LINES_MALFORMED
+                           ? ": a stored line must end in '}' and hold no prev member there"
+                           : "");
         if (!v->started) {
             v->started = 1;
             v->next_seq = li.seq;
@@ -105,11 +124,9 @@ static int check_lines(vstate *v, const char *p, size_t n, uint32_t nrec)
         if (li.seq != v->next_seq) {
             if (li.seq > v->next_seq) {
                 /* A later record with the expected seq means a swap, not a gap. */
-                const char *q = nl + 1;
-                const char *nl2 = q < p + n ? memchr(q, '\n', (size_t)(p + n - q)) : NULL;
-                audit_line_info l2;
-                if (nl2 && audit_line_parse(q, (size_t)(nl2 - q), &l2) == 0 &&
-                    l2.seq == v->next_seq)
+                const char *q = v->lines.p, *e = p + n;
+                const char *nl2 = q < e ? memchr(q, '\n', (size_t)(e - q)) : NULL;
+                if (nl2 && stored_seq(q, (size_t)(nl2 - q)) == v->next_seq)
                     return bad(v, "reordered: seq %llu comes before seq %llu",
                                (unsigned long long)li.seq, (unsigned long long)v->next_seq);
                 return bad(v, "removed: records %llu..%llu are missing (next present is %llu)",
@@ -119,22 +136,30 @@ static int check_lines(vstate *v, const char *p, size_t n, uint32_t nrec)
             return bad(v, "inserted or reordered: seq %llu appears where seq %llu belongs",
                        (unsigned long long)li.seq, (unsigned long long)v->next_seq);
         }
+        /* v1 only: a v2 line's prev is the running hash by construction, so an altered v2
+         * record shows up at the next checkpoint (signature) or at audit.head instead. */
         if (memcmp(li.prev, v->last, 32) != 0)
             return bad(v,
                        "altered: seq %llu does not chain to seq %llu (one of them was changed, "
                        "or a record was inserted)",
                        (unsigned long long)li.seq, (unsigned long long)(li.seq - 1));
-        audit_hash((const uint8_t *)line, len, v->last);
+        memcpy(v->last, hash, 32);
         int is_ckpt = li.evlen == 10 && memcmp(li.ev, "checkpoint", 10) == 0;
         if (is_ckpt) {
             if (v->pub) {
-                int r = audit_ckpt_verify(v->pub, line, len, &li);
-                if (r != 1)
-                    return bad(v, "bad signature: checkpoint seq %llu %s",
-                               (unsigned long long)li.seq,
-                               r < 0 ? "has no signature"
-                                     : "does not verify with the published key (the records "
-                                       "before it were rewritten, or the key is not ours)");
+                int sr = audit_ckpt_verify(v->pub, line, len, &li);
+                /* The checkpoint before (its own line is not signed) or the first record. */
+                uint64_t from = v->st->last_ckpt_seq ? v->st->last_ckpt_seq : v->start_seq;
+                if (sr < 0)
+                    return bad(v, "bad signature: checkpoint seq %llu has no signature",
+                               (unsigned long long)li.seq);
+                if (sr != 1)
+                    return bad(v,
+                               "bad signature: checkpoint seq %llu does not verify with the "
+                               "published key (a record of seq %llu..%llu was altered, the "
+                               "history before it was rewritten, or the key is not ours)",
+                               (unsigned long long)li.seq, (unsigned long long)from,
+                               (unsigned long long)(li.seq - 1));
             }
             v->st->checkpoints++;
             v->st->last_ckpt_seq = li.seq;
@@ -159,7 +184,6 @@ static int check_lines(vstate *v, const char *p, size_t n, uint32_t nrec)
         v->st->bytes += len + 1;
         v->next_seq = li.seq + 1;
         count++;
-        i += len + 1;
     }
     if (count != nrec)
         return bad(v, "altered: the block holds %u records, its header says %u", count, nrec);
@@ -188,7 +212,11 @@ static int check_segment(vstate *v, const uint8_t *d, size_t n)
         return bad(v, "inserted or reordered: the segment starts at seq %llu, expected %llu",
                    (unsigned long long)h.first_seq, (unsigned long long)v->next_seq);
     } else if (memcmp(h.prev, v->last, 32) != 0) {
-        return bad(v, "altered: the segment does not continue the chain of the one before");
+        uint64_t from = v->st->last_ckpt_seq ? v->st->last_ckpt_seq : v->start_seq;
+        return bad(v,
+                   "altered: the segment does not continue the chain of the one before (a "
+                   "record of seq %llu..%llu or this header was changed)",
+                   (unsigned long long)from, (unsigned long long)(v->next_seq - 1));
     }
     v->st->segments++;
     size_t off = AUDIT_SEG_HEADER;
@@ -218,7 +246,7 @@ static int check_segment(vstate *v, const uint8_t *d, size_t n)
             return bad(v, "%s: the block starts at seq %llu, expected %llu",
                        b.first_seq > v->next_seq ? "removed" : "inserted or reordered",
                        (unsigned long long)b.first_seq, (unsigned long long)v->next_seq);
-        int rc = check_lines(v, (const char *)v->plain.p, v->plain.len, b.nrec);
+        int rc = check_lines(v, h.version, (const char *)v->plain.p, v->plain.len, b.nrec);
         if (rc) return rc;
         v->st->blocks++;
         off += AUDIT_BLK_HEADER + b.sealed_len;
@@ -249,6 +277,7 @@ static int vfinish(vstate *v, int rc)
     ZSTD_freeDCtx(v->dctx);
     buf_wipe_free(&v->plain);
     buf_wipe_free(&v->tmp);
+    audit_lines_free(&v->lines);
     if (rc == 0) {
         memcpy(v->st->head, v->last, 32);
         if (v->started && v->start_seq > 1) {

@@ -212,6 +212,11 @@ struct srv {
     buf backlog;              /* frames not yet accepted by the log (u32 length + frame) */
     int frame_hold;           /* > 0 inside EXEC: the transaction commits as one frame */
     uint64_t rw_cursor;       /* compaction scan cursor */
+    buf rw_snap;              /* compaction: snapshot bytes of one slice (kept between slices) */
+    unsigned long long rw_snap_bytes, rw_mirror_bytes; /* compaction: written by each side */
+    uint8_t *rw_big;          /* compaction: name of the large hash being read in parts */
+    size_t rw_big_len;        /* its length */
+    uint64_t rw_big_cursor;   /* where its next part starts */
     long long rw_started_ms;  /* when the running compaction started (0: none) */
     long long rw_last_ms;     /* when the last compaction finished */
     int rw_last_ok;           /* it succeeded */
@@ -294,6 +299,10 @@ void client_set_user(client *c, acl_user *u);
 size_t client_kill_user(srv *s, const char *name, client *skip);
 /* Re-resolve c's user after ACL changes; returns 0, or -1 if it no longer exists. */
 int client_refresh_user(client *c);
+
+/* Prefetch argv[from], argv[from + step] ... (up to DB_PREFETCH_MAX keys) before a multi-key
+ * command looks them up (cmd_string.c). */
+void cmd_prefetch_keys(client *c, int from, int step);
 
 /* ---- replies (cmd_reply.c) ---- */
 void rep_ok(client *c);

@@ -18,8 +18,10 @@
 static void del_generic(client *c)
 {
     long long n = 0;
-    for (int i = 1; i < c->argc; i++)
+    for (int i = 1; i < c->argc; i++) {
+        if (c->argc > 2 && (i - 1) % DB_PREFETCH_MAX == 0) cmd_prefetch_keys(c, i, 1);
         n += db_delete(c->s->db, c->argv[i].p, c->argv[i].len);
+    }
     rep_int(c, n);
 }
 
@@ -36,8 +38,10 @@ void unlink_cmd(client *c)
 void exists_cmd(client *c)
 {
     long long n = 0;
-    for (int i = 1; i < c->argc; i++)
+    for (int i = 1; i < c->argc; i++) {
+        if (c->argc > 2 && (i - 1) % DB_PREFETCH_MAX == 0) cmd_prefetch_keys(c, i, 1);
         if (db_lookup(c->s->db, c->argv[i].p, c->argv[i].len)) n++;
+    }
     rep_int(c, n);
 }
 

@@ -222,7 +222,7 @@ void getset_cmd(client *c)
 
 /* Prefetch the keys argv[from], argv[from + step] ... (at most DB_PREFETCH_MAX of them) that a
  * multi-key command is about to look up, so their cache misses overlap. */
-static void prefetch_keys(client *c, int from, int step)
+void cmd_prefetch_keys(client *c, int from, int step)
 {
     const uint8_t *k[DB_PREFETCH_MAX];
     size_t l[DB_PREFETCH_MAX], n = 0;
@@ -237,7 +237,7 @@ void mget_cmd(client *c)
 {
     rep_array(c, (size_t)(c->argc - 1));
     for (int i = 1; i < c->argc; i++) {
-        if ((i - 1) % DB_PREFETCH_MAX == 0) prefetch_keys(c, i, 1);
+        if ((i - 1) % DB_PREFETCH_MAX == 0) cmd_prefetch_keys(c, i, 1);
         db_entry *e = lookup_read(c, i);
         if (!e || db_entry_type(e) != DB_STRING) {
             rep_null(c);
@@ -255,7 +255,7 @@ void mset_cmd(client *c)
         return;
     }
     for (int i = 1; i < c->argc; i += 2) {
-        if ((i - 1) / 2 % DB_PREFETCH_MAX == 0) prefetch_keys(c, i, 2);
+        if ((i - 1) / 2 % DB_PREFETCH_MAX == 0) cmd_prefetch_keys(c, i, 2);
         db_str_set(c->s->db, c->argv[i].p, c->argv[i].len, c->argv[i + 1].p, c->argv[i + 1].len,
                    DB_NO_EXPIRE, 0);
     }
@@ -269,7 +269,7 @@ void msetnx_cmd(client *c)
         return;
     }
     for (int i = 1; i < c->argc; i += 2) {
-        if ((i - 1) / 2 % DB_PREFETCH_MAX == 0) prefetch_keys(c, i, 2);
+        if ((i - 1) / 2 % DB_PREFETCH_MAX == 0) cmd_prefetch_keys(c, i, 2);
         if (db_lookup(c->s->db, c->argv[i].p, c->argv[i].len)) {
             rep_int(c, 0);
             return;

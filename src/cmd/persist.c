@@ -14,7 +14,18 @@
 #include "util/strutil.h"
 
 #define REWRITE_BATCH (256 * 1024)
+#define REWRITE_BIG_FIELDS 4096 /* hashes with more fields are read in parts, across slices */
 #define REWRITE_DUTY 8 /* a compaction takes at most about 1/8 of the event loop's time */
+#define REWRITE_DUTY_BUSY 2 /* ... or 1/2 while it mirrors more writes than it snapshots */
+
+/* Forget the large hash a compaction was reading in parts (its name is an identifier). */
+static void big_forget(srv *s)
+{
+    if (s->rw_big) mem_free_wipe(s->rw_big);
+    s->rw_big = NULL;
+    s->rw_big_len = 0;
+    s->rw_big_cursor = 0;
+}
 
 static int apply_frame(void *ud, const uint8_t *payload, size_t len)
 {
@@ -62,6 +73,8 @@ void persist_close(srv *s)
     db_journal_to(s->db, NULL);
     buf_wipe_free(&s->frame);
     buf_wipe_free(&s->backlog);
+    buf_wipe_free(&s->rw_snap);
+    big_forget(s);
     seal_free(s->logseal);
     s->logseal = NULL;
 }
@@ -101,12 +114,14 @@ void persist_commit(srv *s, client *c)
         /* The log refused (it just failed underneath us): keep the frame, in order, for
          * when it recovers; the client's reply waits for it. */
         backlog_add(s, s->frame.p, s->frame.len);
-    } else if (aof_rewriting(s->log) &&
-               aof_rewrite_append(s->log, s->frame.p, s->frame.len, err, sizeof err) != 0) {
-        log_warning("log compaction aborted: %s", err);
-        aof_rewrite_abort(s->log);
-        s->rw_started_ms = 0;
-        s->rw_last_ok = 0;
+    } else if (aof_rewriting(s->log)) {
+        s->rw_mirror_bytes += s->frame.len;
+        if (aof_rewrite_append(s->log, s->frame.p, s->frame.len, err, sizeof err) != 0) {
+            log_warning("log compaction aborted: %s", err);
+            aof_rewrite_abort(s->log);
+            s->rw_started_ms = 0;
+            s->rw_last_ok = 0;
+        }
     }
     explicit_bzero(s->frame.p, s->frame.len); /* key names are identifiers */
     s->frame.len = 0;
@@ -162,7 +177,9 @@ static void rewrite_done(srv *s, int ok, const char *err)
         log_warning("log compaction failed: %s", err);
         return;
     }
-    log_notice("log compaction done: %llu bytes", aof_size(s->log));
+    log_notice("log compaction done in %lld ms: %llu bytes (snapshot %llu, writes made "
+               "meanwhile %llu)",
+               s->rw_last_ms - started, aof_size(s->log), s->rw_snap_bytes, s->rw_mirror_bytes);
     if (cmd_backup_running(s) && (s->retire_log_after || s->retire_values_after)) {
         /* A running backup may hold values or records under the old keys: retire after it. */
         log_notice("keyring: retiring old keys waits for the running backup");
@@ -198,6 +215,8 @@ int persist_rewrite_start(srv *s, char *err, size_t errlen)
     }
     if (aof_rewrite_begin(s->log, err, errlen) != 0) return -1;
     s->rw_cursor = 0;
+    s->rw_snap_bytes = s->rw_mirror_bytes = 0;
+    big_forget(s);
     s->rw_started_ms = clock_ms();
     if (s->rw_started_ms <= s->retire_log_after) s->rw_started_ms = s->retire_log_after + 1;
     if (s->rw_started_ms <= s->retire_values_after) s->rw_started_ms = s->retire_values_after + 1;
@@ -209,18 +228,67 @@ int persist_rewrite_start(srv *s, char *err, size_t errlen)
 typedef struct {
     srv *s;
     buf batch;
+    int failed; /* a flush failed: the compaction was aborted */
 } snap_ctx;
+
+static int flush_batch(srv *s, buf *b);
+
+/* A large hash is handed to the log in parts as it is read (its parts follow each other in
+ * the new log: no command runs in between), so the snapshot of one key never sits in
+ * memory whole, nor exceeds the log's record limit. */
+static void snap_flush(void *ud, buf *b)
+{
+    snap_ctx *x = ud;
+    if (x->failed) {
+        explicit_bzero(b->p, b->len);
+        b->len = 0;
+    } else if (flush_batch(x->s, b) != 0) {
+        x->failed = 1;
+    }
+}
 
 static void snap_key(void *ud, db_entry *e)
 {
     snap_ctx *x = ud;
-    db_snapshot_key(x->s->db, e, &x->batch);
+    srv *s = x->s;
+    if (!s->rw_big && db_entry_type(e) == DB_HASH && db_hash_len(e) > REWRITE_BIG_FIELDS) {
+        /* A large hash is read in parts, one a slice, so clients are served in between
+         * (a hash of 100,000 fields took 150 ms at once). Writes to it in between reach the
+         * new log after the parts before them; the parts after them hold its state then. */
+        uint64_t cur = db_snapshot_hash_part(s->db, e, 0, 1, REWRITE_BATCH, &x->batch);
+        if (cur) {
+            size_t klen;
+            const uint8_t *key = db_entry_key(e, &klen);
+            s->rw_big = mem_alloc(klen ? klen : 1);
+            memcpy(s->rw_big, key, klen);
+            s->rw_big_len = klen;
+            s->rw_big_cursor = cur;
+        }
+        return;
+    }
+    db_snapshot_key_chunked(s->db, e, &x->batch, REWRITE_BATCH, snap_flush, x);
+}
+
+/* The next part of the large hash being read; it is done when the hash is (or when it was
+ * deleted or replaced meanwhile: those writes reached the new log already). */
+static void big_step(snap_ctx *x)
+{
+    srv *s = x->s;
+    db_entry *e = db_find_raw(s->db, s->rw_big, s->rw_big_len);
+    uint64_t cur = 0;
+    if (e && db_entry_type(e) == DB_HASH)
+        cur = db_snapshot_hash_part(s->db, e, s->rw_big_cursor, 0, REWRITE_BATCH, &x->batch);
+    if (cur)
+        s->rw_big_cursor = cur;
+    else
+        big_forget(s);
 }
 
 static int flush_batch(srv *s, buf *b)
 {
     char err[256];
     if (b->len == 0) return 0;
+    s->rw_snap_bytes += b->len;
     int rc = aof_rewrite_append(s->log, b->p, b->len, err, sizeof err);
     explicit_bzero(b->p, b->len);
     b->len = 0;
@@ -233,22 +301,37 @@ static int flush_batch(srv *s, buf *b)
 
 int persist_step(srv *s, long long budget_us)
 {
-    if (!s->log || !aof_rewriting(s->log)) return 0;
+    if (!s->log || !aof_rewriting(s->log)) {
+        if (s->rw_snap.cap) buf_wipe_free(&s->rw_snap); /* a compaction ended elsewhere */
+        big_forget(s);
+        return 0;
+    }
     long long start = clock_mono_us();
     /* Duty cycle: a compaction may take at most about 1 part in REWRITE_DUTY of the loop's
      * time, so clients keep most of the CPU (a slice of budget_us, then a pause of
-     * REWRITE_DUTY - 1 times what the slice took). */
+     * REWRITE_DUTY - 1 times what the slice took). Every write made meanwhile is written to
+     * the new log as well, so under a heavy write load a slow compaction costs more than it
+     * saves (and the new log is hardly smaller): once those writes outweigh the snapshot,
+     * it runs at 1 part in REWRITE_DUTY_BUSY. */
     static long long next_slice;
     if (start < next_slice) return 1;
-    snap_ctx x = {s, {0}};
+    /* The snapshot buffer lives for the whole compaction: a fresh one per slice would fault
+     * its pages in again every time (large buffers come straight from mmap). It is wiped
+     * after each flush. */
+    snap_ctx x = {s, s->rw_snap, 0};
     do {
-        s->rw_cursor = db_scan(s->db, s->rw_cursor, snap_key, &x);
+        if (s->rw_big)
+            big_step(&x);
+        else
+            s->rw_cursor = db_scan(s->db, s->rw_cursor, snap_key, &x);
+        if (x.failed) goto out;
         if (x.batch.len >= REWRITE_BATCH && flush_batch(s, &x.batch) != 0) goto out;
-    } while (s->rw_cursor != 0 && clock_mono_us() - start < budget_us);
+    } while ((s->rw_cursor != 0 || s->rw_big) && clock_mono_us() - start < budget_us);
     if (flush_batch(s, &x.batch) != 0) goto out;
     long long took = clock_mono_us() - start;
-    next_slice = clock_mono_us() + took * (REWRITE_DUTY - 1);
-    if (s->rw_cursor == 0) {
+    int duty = s->rw_mirror_bytes > s->rw_snap_bytes ? REWRITE_DUTY_BUSY : REWRITE_DUTY;
+    next_slice = clock_mono_us() + took * (duty - 1);
+    if (s->rw_cursor == 0 && !s->rw_big) {
         char err[256];
         if (aof_rewrite_commit(s->log, err, sizeof err) != 0) {
             aof_rewrite_abort(s->log);
@@ -258,7 +341,10 @@ int persist_step(srv *s, long long budget_us)
         }
     }
 out:
-    buf_wipe_free(&x.batch);
+    if (x.batch.len) explicit_bzero(x.batch.p, x.batch.len);
+    x.batch.len = 0;
+    s->rw_snap = x.batch;
+    if (!aof_rewriting(s->log)) buf_wipe_free(&s->rw_snap);
     return aof_rewriting(s->log);
 }
 

@@ -1,6 +1,6 @@
 /*
- * aof: the durable log: appending, durability, preallocation, error states
- * and compaction (see aof.h; reading the log is in aof_load.c).
+ * aof: the durable log: appending, durability, preallocation and error states
+ * (see aof.h; compaction is in aof_rewrite.c, reading the log in aof_load.c).
  *
  * Key decisions:
  * - aof_append adds the payload to the batch of the loop iteration (format 2),
@@ -145,10 +145,11 @@ static void put32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)v;
 }
 
-/* Forget a batch's entries (wiped: they hold key names). */
-static void batch_clear(aof_batch *bt)
+/* Forget a batch's entries (wiped: they hold key names). A large buffer is freed unless
+ * the batch keeps it: a rewrite refills it at once, and a fresh one faults in every page. */
+void aof_batch_clear(aof_batch *bt)
 {
-    if (bt->p.cap > AOF_KEEP_BUF) {
+    if (bt->p.cap > AOF_KEEP_BUF && !bt->keep) {
         buf_wipe_free(&bt->p);
     } else if (bt->p.len) {
         OPENSSL_cleanse(bt->p.p, bt->p.len);
@@ -156,12 +157,12 @@ static void batch_clear(aof_batch *bt)
     }
 }
 
-static void lock(const aof *a)
+void aof_lock(const aof *a)
 {
     pthread_mutex_lock((pthread_mutex_t *)&a->mu);
 }
 
-static void unlock(const aof *a)
+void aof_unlock(const aof *a)
 {
     pthread_mutex_unlock((pthread_mutex_t *)&a->mu);
 }
@@ -186,7 +187,7 @@ static int seal_into(sealer *s, buf *b, const uint8_t *id, uint64_t seq, const u
 
 /* Seal the batch bt as record seq of file id into b (length prefix included) and wipe it.
  * Returns 0, or -1 (bt kept, with a fresh nonce to be reserved before the next try). */
-static int seal_batch(sealer *s, aof_batch *bt, buf *b, const uint8_t *id, uint64_t seq)
+int aof_seal_batch(sealer *s, aof_batch *bt, buf *b, const uint8_t *id, uint64_t seq)
 {
     if (!bt->reserved) {
         if (seal_reserve(s, bt->hdr) != 0) return -1;
@@ -204,12 +205,12 @@ static int seal_batch(sealer *s, aof_batch *bt, buf *b, const uint8_t *id, uint6
                            dst + 4) != 0)
         return -1;
     b->len += rec;
-    batch_clear(bt);
+    aof_batch_clear(bt);
     return 0;
 }
 
 /* Add an entry (u32 length | payload) to bt, reserving its nonce when it is the first. */
-static int batch_add(sealer *s, aof_batch *bt, const uint8_t *p, size_t len)
+int aof_batch_add(sealer *s, aof_batch *bt, const uint8_t *p, size_t len)
 {
     if (!bt->reserved) {
         if (seal_reserve(s, bt->hdr) != 0) return -1;
@@ -226,7 +227,7 @@ static int batch_add(sealer *s, aof_batch *bt, const uint8_t *p, size_t len)
 static int close_batch(aof *a)
 {
     if (a->batch.p.len == 0) return 0;
-    if (seal_batch(a->s, &a->batch, &a->out, a->id, a->seq + 1) != 0) return -1;
+    if (aof_seal_batch(a->s, &a->batch, &a->out, a->id, a->seq + 1) != 0) return -1;
     a->seq++;
     return 0;
 }
@@ -236,9 +237,9 @@ static int close_batch(aof *a)
 /* Describe the current error state in err. Returns -1 in an error state, 0 when healthy. */
 static int state_msg(const aof *a, char *err, size_t errlen)
 {
-    lock(a);
+    aof_lock(a);
     int se = a->sync_err;
-    unlock(a);
+    aof_unlock(a);
     if (se) {
         snprintf(err, errlen,
                  "durable log: fsync of %s failed (%s): writes are refused until a log rewrite "
@@ -261,7 +262,7 @@ static int state_msg(const aof *a, char *err, size_t errlen)
     return 0;
 }
 
-static void log_state(const aof *a)
+void aof_log_state(const aof *a)
 {
     char msg[512];
     if (state_msg(a, msg, sizeof msg) != 0) log_warning("%s", msg);
@@ -271,7 +272,7 @@ static void log_state(const aof *a)
 
 /* Make sure space up to end is reserved, reserving a chunk beyond it when less than half a
  * chunk is left (or always, with force). Returns 0, or -1 with errno. */
-static int reserve(aof *a, unsigned long long end, int force)
+int aof_reserve(aof *a, unsigned long long end, int force)
 {
     if (a->chunk == 0 || a->no_prealloc) return 0;
     if (!force && a->reserved >= end + a->chunk / 2) return 0;
@@ -306,9 +307,9 @@ static int write_out(aof *a)
         size_t done = aof_pwrite_all(a->fd, a->out.p + a->out_off, n, a->written);
         int e = errno ? errno : EIO;
         a->out_off += done;
-        lock(a);
+        aof_lock(a);
         a->written += done;
-        unlock(a);
+        aof_unlock(a);
         if (done < n) {
             a->write_err = e;
             return -1;
@@ -328,16 +329,16 @@ static int sync_now(aof *a)
         rc = fdatasync(a->fd);
     while (rc != 0 && errno == EINTR);
     int e = errno;
-    lock(a);
+    aof_lock(a);
     if (rc == 0) {
         if (target > a->synced) a->synced = target;
         a->fsyncs++;
     } else if (!a->sync_err) {
         a->sync_err = e;
     }
-    unlock(a);
+    aof_unlock(a);
     if (rc != 0 && !a->sync_logged) {
-        log_state(a);
+        aof_log_state(a);
         a->sync_logged = 1;
     }
     return rc;
@@ -345,9 +346,9 @@ static int sync_now(aof *a)
 
 static unsigned long long synced_of(const aof *a)
 {
-    lock(a);
+    aof_lock(a);
     unsigned long long s = a->synced;
-    unlock(a);
+    aof_unlock(a);
     return s;
 }
 
@@ -547,9 +548,9 @@ void aof_close(aof *a)
     if (!a) return;
     aof_rewrite_abort(a);
     if (a->ready) {
-        lock(a);
+        aof_lock(a);
         int se = a->sync_err;
-        unlock(a);
+        aof_unlock(a);
         if (se) {
             log_warning("durable log %s: closing after a failed fsync", a->path);
         } else if (close_batch(a) != 0) {
@@ -568,10 +569,10 @@ void aof_close(aof *a)
                         strerror(errno));
     }
     if (a->th_started) {
-        lock(a);
+        aof_lock(a);
         a->th_stop = 1;
         pthread_cond_broadcast(&a->cv);
-        unlock(a);
+        aof_unlock(a);
         pthread_join(a->th, NULL);
     }
     free_struct(a);
@@ -598,7 +599,7 @@ int aof_append(aof *a, const uint8_t *payload, size_t len, char *err, size_t err
     int fresh = v1 || a->batch.p.len == 0 || full;
     unsigned long long rec =
         (v1 ? 0 : 4) + (unsigned long long)len + (fresh ? 4 + SEAL_OVERHEAD : 0);
-    if (reserve(a, a->appended + rec, 0) != 0) {
+    if (aof_reserve(a, a->appended + rec, 0) != 0) {
         a->space_err = errno ? errno : EIO;
         state_msg(a, err, errlen);
         log_warning("%s", err);
@@ -610,7 +611,7 @@ int aof_append(aof *a, const uint8_t *payload, size_t len, char *err, size_t err
         if (rc == 0) a->seq++;
     } else {
         rc = full ? close_batch(a) : 0;
-        if (rc == 0) rc = batch_add(a->s, &a->batch, payload, len);
+        if (rc == 0) rc = aof_batch_add(a->s, &a->batch, payload, len);
     }
     if (rc != 0) {
         snprintf(err, errlen,
@@ -625,9 +626,9 @@ int aof_append(aof *a, const uint8_t *payload, size_t len, char *err, size_t err
 int aof_flush(aof *a)
 {
     if (!a->ready) return 0;
-    lock(a);
+    aof_lock(a);
     int se = a->sync_err;
-    unlock(a);
+    aof_unlock(a);
     if (se || a->write_err) return -1; /* aof_cron retries */
     if (close_batch(a) != 0) {
         a->write_err = EIO;
@@ -636,7 +637,7 @@ int aof_flush(aof *a)
         return -1;
     }
     if (write_out(a) != 0) {
-        log_state(a);
+        aof_log_state(a);
         return -1;
     }
     if (a->policy == AOF_FSYNC_ALWAYS) {
@@ -649,7 +650,7 @@ int aof_flush(aof *a)
 
 int aof_synced(const aof *a)
 {
-    lock(a);
+    aof_lock(a);
     int r;
     if (a->sync_err)
         r = 0;
@@ -657,18 +658,18 @@ int aof_synced(const aof *a)
         r = a->synced == a->appended;
     else
         r = a->written == a->appended;
-    unlock(a);
+    aof_unlock(a);
     return r;
 }
 
 void aof_cron(aof *a)
 {
     if (!a || !a->ready) return;
-    lock(a);
+    aof_lock(a);
     int se = a->sync_err;
-    unlock(a);
+    aof_unlock(a);
     if (se) {                              /* only a rewrite clears it */
-        if (!a->sync_logged) log_state(a); /* a failure of the everysec thread */
+        if (!a->sync_logged) aof_log_state(a); /* a failure of the everysec thread */
         a->sync_logged = 1;
         return;
     }
@@ -680,7 +681,7 @@ void aof_cron(aof *a)
     }
     if (a->space_err) {
         int was = a->space_err;
-        if (reserve(a, a->appended, 1) == 0) {
+        if (aof_reserve(a, a->appended, 1) == 0) {
             a->space_err = 0;
             log_notice("durable log %s: space reserved again after: %s; writes resume", a->path,
                        aof_reason(was));
@@ -701,9 +702,9 @@ void aof_cron(aof *a)
 
 int aof_needs_rewrite(const aof *a)
 {
-    lock(a);
+    aof_lock(a);
     int se = a->sync_err;
-    unlock(a);
+    aof_unlock(a);
     return se != 0;
 }
 
@@ -714,10 +715,10 @@ int aof_status(const aof *a, char *err, size_t errlen)
 
 void aof_set_fsync(aof *a, enum aof_fsync policy)
 {
-    lock(a);
+    aof_lock(a);
     a->policy = policy;
     pthread_cond_broadcast(&a->cv);
-    unlock(a);
+    aof_unlock(a);
 }
 
 unsigned long long aof_size(const aof *a)
@@ -732,175 +733,13 @@ unsigned long long aof_base_size(const aof *a)
 
 unsigned long long aof_fsyncs(const aof *a)
 {
-    lock(a);
+    aof_lock(a);
     unsigned long long n = a->fsyncs;
-    unlock(a);
+    aof_unlock(a);
     return n;
 }
 
 void aof_set_prealloc(aof *a, unsigned long long chunk)
 {
     a->chunk = chunk;
-}
-
-/* ---- compaction ---- */
-
-int aof_rewrite_begin(aof *a, char *err, size_t errlen)
-{
-    uint8_t h[AOF_HEADER_LEN];
-    if (!a->ready) {
-        snprintf(err, errlen, "durable log %s: not loaded", a->path);
-        return -1;
-    }
-    if (a->rw_fd >= 0) {
-        snprintf(err, errlen, "durable log: a rewrite is already in progress");
-        return -1;
-    }
-    if (RAND_bytes(a->rw_id, AOF_ID_LEN) != 1) {
-        snprintf(err, errlen, "durable log: no random bytes for the file id");
-        return -1;
-    }
-    a->rw_fd = open(a->rw_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (a->rw_fd < 0) {
-        snprintf(err, errlen, "durable log: cannot create %s: %s", a->rw_path, strerror(errno));
-        return -1;
-    }
-    aof_header_make(a->rw_id, h);
-    a->rw_out.len = 0;
-    buf_append(&a->rw_out, h, sizeof h);
-    a->rw_seq = 0;
-    a->rw_written = 0;
-    a->rw_records = 0;
-    batch_clear(&a->rw_batch);
-    return 0;
-}
-
-int aof_rewriting(const aof *a)
-{
-    return a->rw_fd >= 0;
-}
-
-/* Write the rewrite buffer out. Returns 0 or -1 (err). */
-static int rw_write_out(aof *a, char *err, size_t errlen)
-{
-    size_t n = a->rw_out.len;
-    if (!n) return 0;
-    errno = 0;
-    size_t done = aof_pwrite_all(a->rw_fd, a->rw_out.p, n, a->rw_written);
-    a->rw_written += done;
-    if (done < n) {
-        snprintf(err, errlen, "durable log: cannot write %s: %s", a->rw_path,
-                 aof_reason(errno ? errno : EIO));
-        return -1;
-    }
-    a->rw_out.len = 0;
-    return 0;
-}
-
-/* Seal the rewrite's batch into rw_out. Returns 0 or -1 (err). */
-static int rw_close_batch(aof *a, char *err, size_t errlen)
-{
-    if (a->rw_batch.p.len == 0) return 0;
-    if (seal_batch(a->s, &a->rw_batch, &a->rw_out, a->rw_id, a->rw_seq + 1) != 0) {
-        snprintf(err, errlen,
-                 "durable log: cannot seal a record (keyring nonce reservation failed)");
-        return -1;
-    }
-    a->rw_seq++;
-    return 0;
-}
-
-int aof_rewrite_append(aof *a, const uint8_t *payload, size_t len, char *err, size_t errlen)
-{
-    if (a->rw_fd < 0) {
-        snprintf(err, errlen, "durable log: no rewrite in progress");
-        return -1;
-    }
-    if (len > AOF_ENTRY_MAX) {
-        snprintf(err, errlen, "durable log: a record of %zu bytes is over the limit", len);
-        return -1;
-    }
-    if (a->rw_batch.p.len && a->rw_batch.p.len + 4 + len > AOF_BATCH_MAX &&
-        rw_close_batch(a, err, errlen) != 0)
-        return -1;
-    if (batch_add(a->s, &a->rw_batch, payload, len) != 0) {
-        snprintf(err, errlen,
-                 "durable log: cannot seal a record (keyring nonce reservation failed)");
-        return -1;
-    }
-    a->rw_records++;
-    if (a->rw_batch.p.len >= AOF_BATCH_MAX && rw_close_batch(a, err, errlen) != 0) return -1;
-    if (a->rw_out.len) return rw_write_out(a, err, errlen); /* a sealed batch, about 1 MB */
-    return 0;
-}
-
-int aof_rewrite_commit(aof *a, char *err, size_t errlen)
-{
-    if (a->rw_fd < 0) {
-        snprintf(err, errlen, "durable log: no rewrite in progress");
-        return -1;
-    }
-    if (rw_close_batch(a, err, errlen) != 0 || rw_write_out(a, err, errlen) != 0) return -1;
-    if (fsync(a->rw_fd) != 0) {
-        snprintf(err, errlen, "durable log: cannot fsync %s: %s", a->rw_path, aof_reason(errno));
-        return -1;
-    }
-    if (flock(a->rw_fd, LOCK_EX | LOCK_NB) != 0) {
-        snprintf(err, errlen, "durable log: cannot lock %s: %s", a->rw_path, strerror(errno));
-        return -1;
-    }
-    if (rename(a->rw_path, a->path) != 0) {
-        snprintf(err, errlen, "durable log: cannot rename %s over %s: %s", a->rw_path, a->path,
-                 strerror(errno));
-        return -1;
-    }
-    /* From here the new file is the log: switch even if the directory fsync fails, but then
-     * the rename may not survive a crash, which is the sticky fsync error state. */
-    int dir_err = aof_fsync_dir_of(a->path) != 0 ? (errno ? errno : EIO) : 0;
-    size_t dropped = a->out.len - a->out_off + a->batch.p.len;
-    lock(a);
-    while (a->th_busy)
-        pthread_cond_wait(&a->cv, &a->mu);
-    int old = a->fd;
-    a->fd = a->rw_fd;
-    a->epoch++;
-    a->written = a->synced = a->rw_written;
-    a->sync_err = dir_err;
-    unlock(a);
-    a->sync_logged = 0;
-    close(old);
-    a->rw_fd = -1;
-    memcpy(a->id, a->rw_id, AOF_ID_LEN);
-    a->seq = a->rw_seq;
-    a->appended = a->reserved = a->base = a->rw_written;
-    /* Records still buffered for the old log are superseded: the caller mirrored their
-     * effects into the rewrite. */
-    a->out.len = a->out_off = 0;
-    batch_clear(&a->batch);
-    a->batch.reserved = 0;
-    a->format = AOF_FORMAT;
-    a->write_err = a->space_err = 0;
-    buf_free(&a->rw_out);
-    if (dir_err) {
-        log_state(a);
-        a->sync_logged = 1;
-    }
-    if (reserve(a, a->appended, 1) != 0) {
-        a->space_err = errno ? errno : EIO;
-        log_state(a);
-    }
-    log_notice("durable log %s rewritten: %llu records, %llu bytes%s", a->path, a->rw_records,
-               a->rw_written, dropped ? " (buffered records of the old log superseded)" : "");
-    return 0;
-}
-
-void aof_rewrite_abort(aof *a)
-{
-    if (a->rw_fd < 0) return;
-    close(a->rw_fd);
-    a->rw_fd = -1;
-    unlink(a->rw_path);
-    buf_free(&a->rw_out);
-    batch_clear(&a->rw_batch);
-    a->rw_batch.reserved = 0;
 }

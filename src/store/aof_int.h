@@ -1,6 +1,6 @@
 /*
  * aof_int: the durable log's internal structures, shared by aof.c (appending,
- * durability, preallocation, rewrite) and aof_load.c (header, scanning,
+ * durability, preallocation), aof_rewrite.c (compaction) and aof_load.c (header, scanning,
  * loading, checking, repair). Nothing outside src/store includes this.
  *
  * Offsets: `appended` is where the next record will start (the logical end of
@@ -10,9 +10,10 @@
  * unwritten part of `out`. Writes use pwrite at `written`, so a retry after a
  * failed or partial write lands exactly where the last good byte ended.
  *
- * Threads: only the EVERYSEC fsync thread runs beside the caller's thread. It
+ * Threads: the EVERYSEC fsync thread runs beside the caller's thread. It
  * reads fd, written, policy and writes synced, sync_err, fsyncs, busy; those
- * are guarded by mu (the caller's thread also takes mu to change them).
+ * are guarded by mu (the caller's thread also takes mu to change them). While
+ * a compaction runs, its writer thread (aof_rewrite.c) owns rw_fd and rw_io.
  * Everything else belongs to the caller's thread.
  */
 #ifndef AOF_INT_H
@@ -37,6 +38,7 @@ typedef struct {
     buf p;
     uint8_t hdr[SEAL_HEADER];
     int reserved; /* hdr holds a nonce not used yet */
+    int keep;     /* keep the buffer however large it grew (a rewrite's, until it ends) */
 } aof_batch;
 
 struct aof {
@@ -83,7 +85,26 @@ struct aof {
     aof_batch rw_batch;            /* the batch being gathered for it */
     unsigned long long rw_written; /* bytes written to it */
     unsigned long long rw_records; /* records in it */
+    /* its writer thread (aof_rewrite.c): writes rw_io at rw_written; rw_mu guards
+     * rw_io_busy, rw_io_err, rw_stop and rw_written while it runs */
+    pthread_t rw_th;
+    int rw_th_started;
+    pthread_mutex_t rw_mu;
+    pthread_cond_t rw_cv;
+    buf rw_io;      /* sealed bytes handed to the thread (its own while rw_io_busy) */
+    int rw_io_busy; /* rw_io is being written */
+    int rw_io_err;  /* errno of the thread's failed write (0: none) */
+    int rw_stop;    /* asks the thread to exit once idle */
 };
+
+/* Shared by aof.c and aof_rewrite.c. */
+void aof_batch_clear(aof_batch *bt);
+int aof_seal_batch(sealer *s, aof_batch *bt, buf *b, const uint8_t *id, uint64_t seq);
+int aof_batch_add(sealer *s, aof_batch *bt, const uint8_t *p, size_t len);
+void aof_lock(const aof *a);
+void aof_unlock(const aof *a);
+void aof_log_state(const aof *a);
+int aof_reserve(aof *a, unsigned long long end, int force);
 
 /* How a scan ended. */
 enum aof_scan_end {

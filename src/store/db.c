@@ -34,6 +34,9 @@ db *db_new(sealer *s)
     return d;
 }
 
+/* Largest stored string value SET overwrites in place (sealed on the stack first). */
+#define DB_SET_IN_PLACE_MAX 1024
+
 /* ---- sealing ---- */
 
 void db_count(db *d, const uint8_t *stored, size_t len, int delta)
@@ -115,7 +118,12 @@ static void free_value(db *d, db_entry *e)
     if (e->type == DB_STRING) {
         db_sval *s = e->val;
         db_count(d, s->data, s->len, -1);
-        mem_free_wipe(s);
+        /* A sealed value is ciphertext: wiping it would protect nothing. Without a sealer
+         * (tests and tools) it is the plaintext. */
+        if (d->seal)
+            mem_free(s);
+        else
+            mem_free_wipe(s);
     } else {
         db_hash_free(d, e->val);
     }
@@ -520,11 +528,10 @@ db_ref db_str_ref(const db *d, const db_entry *e)
 }
 
 /* Put an already built string value s (taken over) under key. */
-static db_entry *set_sval(db *d, const uint8_t *key, size_t klen, db_sval *s, long long expire,
-                          int keep_ttl)
+/* Store s as the value of key (hash h; e: its entry as found, or NULL). */
+static db_entry *set_sval_at(db *d, const uint8_t *key, size_t klen, uint64_t h, db_entry *e,
+                             db_sval *s, long long expire, int keep_ttl)
 {
-    uint64_t h = dict_hash(key, klen);
-    db_entry *e = find(d, key, klen, h);
     if (e && expired(d, e)) {
         expire_entry(d, e, h);
         e = NULL;
@@ -544,6 +551,13 @@ static db_entry *set_sval(db *d, const uint8_t *key, size_t klen, db_sval *s, lo
     return e;
 }
 
+static db_entry *set_sval(db *d, const uint8_t *key, size_t klen, db_sval *s, long long expire,
+                          int keep_ttl)
+{
+    uint64_t h = dict_hash(key, klen);
+    return set_sval_at(d, key, klen, h, find(d, key, klen, h), s, expire, keep_ttl);
+}
+
 db_entry *db_raw_set_str(db *d, const uint8_t *key, size_t klen, const uint8_t *stored, size_t slen,
                          long long expire, int keep_ttl)
 {
@@ -556,8 +570,27 @@ db_entry *db_raw_set_str(db *d, const uint8_t *key, size_t klen, const uint8_t *
 db_entry *db_str_set(db *d, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
                      long long expire_ms, int keep_ttl)
 {
-    /* Sealed straight into the stored value: no temporary copy. */
     size_t slen = d->seal ? vlen + SEAL_OVERHEAD : vlen;
+    uint64_t h = dict_hash(key, klen);
+    db_entry *e = find(d, key, klen, h);
+    if (d->seal && e && e->type == DB_STRING && e->val && !expired(d, e) &&
+        ((db_sval *)e->val)->len == slen && slen <= DB_SET_IN_PLACE_MAX) {
+        /* Same stored length (the usual overwrite): sealed on the stack, then copied over
+         * the old value, so a failed seal leaves it untouched. */
+        uint8_t tmp[DB_SET_IN_PLACE_MAX];
+        if (seal_seal(d->seal, val, vlen, key, klen, NULL, 0, tmp) != 0) return NULL;
+        d->sealed++;
+        db_snap_capture(d, e);
+        db_sval *old = e->val;
+        db_count(d, old->data, old->len, -1);
+        memcpy(old->data, tmp, slen);
+        db_count(d, old->data, old->len, +1);
+        if (!keep_ttl) set_expire_field(d, e, expire_ms);
+        db_j_str(d, e);
+        db_touch(d, key, klen);
+        return e;
+    }
+    /* Sealed straight into the stored value: no temporary copy. */
     db_sval *s = mem_alloc(sizeof *s + slen);
     s->len = (uint32_t)slen;
     if (!d->seal) {
@@ -568,7 +601,7 @@ db_entry *db_str_set(db *d, const uint8_t *key, size_t klen, const uint8_t *val,
     } else {
         d->sealed++;
     }
-    db_entry *e = set_sval(d, key, klen, s, expire_ms, keep_ttl);
+    e = set_sval_at(d, key, klen, h, e, s, expire_ms, keep_ttl);
     db_j_str(d, e);
     db_touch(d, key, klen);
     return e;
@@ -590,12 +623,21 @@ db_entry *db_int_new_hash(db *d, const uint8_t *key, size_t klen)
 
 /* ---- online point-in-time snapshot ---- */
 
+#define SNAP_CHUNK (1u << 20) /* the snapshot stream is handed out in parts of about this */
+
 static void snap_flush(db *d, int force)
 {
-    if (d->snap_out.len == 0 || (!force && d->snap_out.len < (1u << 20))) return;
+    if (d->snap_out.len == 0 || (!force && d->snap_out.len < SNAP_CHUNK)) return;
     d->snap_emit(d->snap_ud, d->snap_out.p, d->snap_out.len);
     explicit_bzero(d->snap_out.p, d->snap_out.len);
     d->snap_out.len = 0;
+}
+
+static void snap_part(void *arg, buf *out)
+{
+    db *d = arg;
+    (void)out; /* d->snap_out */
+    snap_flush(d, 1);
 }
 
 void db_snap_capture(db *d, db_entry *e)
@@ -603,7 +645,9 @@ void db_snap_capture(db *d, db_entry *e)
     if (!d->snap_active || e->snap == d->snap_epoch) return;
     e->snap = d->snap_epoch;
     if (e->expire != DB_NO_EXPIRE && e->expire <= d->snap_time) return; /* gone at the point */
-    db_snapshot_key(d, e, &d->snap_out);
+    /* A large hash goes out in parts of about 1 MB as it is read, so it never sits in memory
+     * whole (the parts follow each other in the stream: no write runs in between). */
+    db_snapshot_key_chunked(d, e, &d->snap_out, SNAP_CHUNK, snap_part, d);
     snap_flush(d, 0);
 }
 

@@ -150,6 +150,17 @@ int db_open_stored(sealer *s, const uint8_t *key, size_t klen, const uint8_t *fi
 /* Append the full state of e (delete, then contents and expiry) to out as journal operations,
  * for a compacted log. */
 void db_snapshot_key(db *d, db_entry *e, buf *out);
+/* The same, handing out to flush (which must empty it) whenever it holds chunk bytes or more
+ * between two fields, so a large hash never sits in memory whole. */
+void db_snapshot_key_chunked(db *d, db_entry *e, buf *out, size_t chunk,
+                             void (*flush)(void *arg, buf *out), void *arg);
+/* Part of the state of hash e from scan cursor on (first: the delete, from cursor 0), about
+ * max bytes of it, and the expiry with the last part. Returns the cursor to go on from, 0
+ * when done. Between parts the caller may let writes run, provided they reach the same
+ * stream (the journal holds states, not commands, so any write of the hash is re-applied
+ * over the parts; a compact hash is returned whole). */
+uint64_t db_snapshot_hash_part(db *d, db_entry *e, uint64_t cursor, int first, size_t max,
+                               buf *out);
 /* ---- online point-in-time snapshot (backups) ----
  * A snapshot records the keyspace as it is when db_snapshot_begin is called, while writes
  * go on: before a key the snapshot does not have yet is changed, deleted or expires, its

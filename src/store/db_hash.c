@@ -250,6 +250,13 @@ int db_raw_hset(db *d, const uint8_t *key, size_t klen, const uint8_t *f, size_t
     }
     uint64_t hv = dict_hash(f, flen);
     db_hfield *old = (db_hfield *)dict_find(&h->fields, f, flen, hv);
+    if (old && old->vlen == vlen) {
+        /* Same stored length (the usual overwrite): the value is replaced in place. */
+        db_count(d, old->data + old->flen, old->vlen, -1);
+        memcpy(old->data + old->flen, val, vlen);
+        db_count(d, val, vlen, +1);
+        return 0;
+    }
     db_hfield *nf = hfield_new(f, flen, val, vlen);
     int added;
     if (old) {

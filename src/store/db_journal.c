@@ -238,6 +238,9 @@ int db_open_stored(sealer *s, const uint8_t *key, size_t klen, const uint8_t *fi
 typedef struct {
     buf *out;
     const db_entry *e;
+    size_t chunk;
+    void (*flush)(void *arg, buf *out);
+    void *arg;
 } snap_ctx;
 
 static void snap_field(void *arg, const uint8_t *f, size_t flen, const db_ref *v)
@@ -247,9 +250,16 @@ static void snap_field(void *arg, const uint8_t *f, size_t flen, const db_ref *v
     put_bytes(s->out, s->e->key, s->e->klen);
     put_bytes(s->out, f, flen);
     put_bytes(s->out, v->p, v->len);
+    if (s->flush && s->out->len >= s->chunk) s->flush(s->arg, s->out);
 }
 
 void db_snapshot_key(db *d, db_entry *e, buf *out)
+{
+    db_snapshot_key_chunked(d, e, out, 0, NULL, NULL);
+}
+
+void db_snapshot_key_chunked(db *d, db_entry *e, buf *out, size_t chunk,
+                             void (*flush)(void *arg, buf *out), void *arg)
 {
     /* Replace semantics: whatever the compacted log held for this key before goes. */
     put8(out, OP_DEL);
@@ -258,13 +268,33 @@ void db_snapshot_key(db *d, db_entry *e, buf *out)
         emit_str(out, e);
         return;
     }
-    snap_ctx s = {out, e};
+    snap_ctx s = {out, e, chunk, flush, arg};
     db_hash_foreach(d, e, snap_field, &s);
     if (e->expire != DB_NO_EXPIRE) {
         put8(out, OP_EXPIRE);
         put_bytes(out, e->key, e->klen);
         put_i64(out, e->expire);
     }
+}
+
+uint64_t db_snapshot_hash_part(db *d, db_entry *e, uint64_t cursor, int first, size_t max,
+                               buf *out)
+{
+    if (first) {
+        put8(out, OP_DEL);
+        put_bytes(out, e->key, e->klen);
+    }
+    snap_ctx s = {out, e, 0, NULL, NULL};
+    size_t start = out->len;
+    do {
+        cursor = db_hash_scan(d, e, cursor, snap_field, &s);
+    } while (cursor && out->len - start < max);
+    if (!cursor && e->expire != DB_NO_EXPIRE) {
+        put8(out, OP_EXPIRE);
+        put_bytes(out, e->key, e->klen);
+        put_i64(out, e->expire);
+    }
+    return cursor;
 }
 
 /* ---- re-sealing after rotation ---- */

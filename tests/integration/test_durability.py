@@ -428,6 +428,12 @@ def rotation_under_load(run):
     srv.stop()
 
 
+def pairs(items):
+    """HGETALL's reply items (bulk tuples) as a dict of field -> value."""
+    flat = [x[1] for x in items]
+    return dict(zip(flat[0::2], flat[1::2]))
+
+
 def compaction_under_load(run):
     srv = harness.PhidbServer()
     c = srv.raw()
@@ -435,9 +441,33 @@ def compaction_under_load(run):
         c.call("SET", f"c:{i}", "old")
     for i in range(2000):
         c.call("SET", f"c:{i}", "new")  # the log now has twice the records it needs
+    # A hash whose snapshot (about 2 MB) is handed to the new log in parts.
+    for part in range(20):
+        args = []
+        for i in range(part * 1000, part * 1000 + 1000):
+            args += [f"field:{i}", f"value of field {i} " + "x" * 40]
+        c.call("HSET", "bighash", *args)
     acked, stop, errors = [], threading.Event(), []
     t = threading.Thread(target=writer, args=(srv, acked, stop, "bg", errors))
     t.start()
+
+    # Meanwhile the large hash (read by the compaction in parts, across slices) is changed:
+    # fields overwritten, deleted and added, between and during its parts.
+    def change_bighash():
+        h = srv.raw()
+        n = 0
+        try:
+            while not stop.is_set():
+                h.call("HSET", "bighash", f"field:{(n * 7919) % 20000}", f"changed {n}",
+                       f"new:{n}", "added")
+                h.call("HDEL", "bighash", f"field:{(n * 104729 + 3) % 20000}")
+                n += 1
+        except Exception as e:  # noqa: BLE001 (reported below)
+            errors.append(repr(e))
+        h.close()
+
+    t2 = threading.Thread(target=change_bighash)
+    t2.start()
     before = os.path.getsize(log_path(srv))
     run.eq(c.call("BGREWRITEAOF"), ("+", b"Background append only file rewriting started"),
            "BGREWRITEAOF")
@@ -446,7 +476,9 @@ def compaction_under_load(run):
     time.sleep(0.3)
     stop.set()
     t.join(timeout=30)
+    t2.join(timeout=30)
     run.eq(errors, [], "writes went on during the compaction")
+    big_before = pairs(c.call("HGETALL", "bighash")[1])
     c.close()
     srv.stop()
     srv.restart()
@@ -454,6 +486,11 @@ def compaction_under_load(run):
     lost = [k for k, _ in acked if c.call("GET", k)[1] is None]
     run.eq(lost, [], f"none of the {len(acked)} writes made during the compaction is lost")
     run.eq(c.call("GET", "c:1999"), ("$", b"new"), "keys written before it have their last value")
+    big_after = pairs(c.call("HGETALL", "bighash")[1])
+    diff = {k for k in set(big_before) | set(big_after) if big_before.get(k) != big_after.get(k)}
+    run.check(len(big_before) > 15000 and not diff,
+              "a large hash changed while the compaction read it in parts is exactly as it was",
+              f"{len(big_before)} fields before, {len(big_after)} after, {len(diff)} differ")
     run.check(os.path.getsize(log_path(srv)) < before + 200 * len(acked),
               "the log was compacted")
     c.close()

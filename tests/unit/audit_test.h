@@ -1,7 +1,8 @@
 /*
  * audit_test: shared fixtures of the audit unit tests: a temporary directory with a
- * keyring, an audit trail in DIR/audit, helpers that read a segment's lines and write
- * them back re-sealed (what an attacker holding the audit key could do), and a chain
+ * keyring, an audit trail in DIR/audit, helpers that read a segment's lines (full lines,
+ * whatever the segment's version) and write them back re-sealed (what an attacker holding
+ * the audit key could do), in the segment's version or another one, and a chain
  * re-computation. Included once per test executable.
  */
 #ifndef AUDIT_TEST_H
@@ -109,12 +110,30 @@ static inline int verify(audit_verify_stats *st, char *err, size_t errlen)
     return audit_verify_dir(adir, asl, apub, NULL, NULL, st, err, errlen);
 }
 
+/* A trail of several segments, several blocks each, checkpoints every 30 records. */
+static inline void build_trail(void)
+{
+    audit_opts o;
+    audit_opts_default(&o);
+    o.checkpoint_records = 30;
+    o.segment_max_bytes = 3000;
+    audit *a = open_trail(&o);
+    if (!a) return;
+    for (int i = 0; i < 12; i++)
+        append_n(a, 20, i * 20);
+    audit_close(a);
+    audit_verify_stats st;
+    char err[512];
+    CHECK_INT(verify(&st, err, sizeof err), 0);
+    CHECK(st.segments >= 3);
+}
+
 /* ---- segment surgery ---- */
 
 typedef struct {
-    char **v; /* lines without '\n' (mem_strndup) */
+    char **v; /* full lines without '\n' (mem_strndup) */
     int n;
-    audit_seg_header h;
+    audit_seg_header h; /* seg_write writes h.version (and re-encodes the header) */
 } seg_lines;
 
 static inline void seg_path(int idx, char *out, size_t cap)
@@ -155,35 +174,44 @@ static inline int seg_read(const char *path, seg_lines *sl)
     if (!d || audit_seg_header_decode(d, &sl->h) != 0) return -1;
     size_t off = AUDIT_SEG_HEADER;
     buf plain = {0}, tmp = {0};
+    audit_lines it;
+    memset(&it, 0, sizeof it);
+    memcpy(it.prev, sl->h.prev, 32);
     while (off + AUDIT_BLK_HEADER <= n) {
         audit_blk_header b;
         if (audit_blk_header_decode(d + off, &b) != 0) break;
         plain.len = 0;
         if (audit_blk_open(asl, &sl->h, &b, d + off + AUDIT_BLK_HEADER, NULL, &tmp, &plain) != 0)
             break;
-        char *p = (char *)plain.p, *end = p + plain.len;
-        while (p < end) {
-            char *nl = memchr(p, '\n', (size_t)(end - p));
+        audit_lines_start(&it, sl->h.version, plain.p, plain.len, it.prev);
+        const char *line;
+        size_t len;
+        uint8_t hash[32];
+        while (audit_lines_next(&it, &line, &len, hash) == 1) {
             sl->v = realloc(sl->v, sizeof(char *) * (size_t)(sl->n + 1));
-            sl->v[sl->n++] = mem_strndup(p, (size_t)(nl - p));
-            p = nl + 1;
+            sl->v[sl->n++] = mem_strndup(line, len);
         }
         off += AUDIT_BLK_HEADER + b.sealed_len;
     }
+    audit_lines_free(&it);
     buf_free(&plain);
     buf_free(&tmp);
     free(d);
     return 0;
 }
 
-/* Write the lines back as one block (same header), re-sealed with the audit key. */
+/* Write the lines back as one block (same header, in version h.version), re-sealed with
+ * the audit key. In a v2 segment a line is stored without its prev member, and as it is
+ * when it has none (so tests can store malformed lines). */
 static inline void seg_write(const char *path, seg_lines *sl)
 {
     buf lines = {0}, out = {0}, tmp = {0};
     for (int i = 0; i < sl->n; i++) {
-        buf_puts(&lines, sl->v[i]);
+        if (sl->h.version == 1 || audit_line_store(sl->v[i], strlen(sl->v[i]), &lines) != 0)
+            buf_puts(&lines, sl->v[i]);
         buf_putc(&lines, '\n');
     }
+    audit_seg_header_encode(&sl->h);
     buf_append(&out, sl->h.raw, AUDIT_SEG_HEADER);
     audit_line_info li;
     uint64_t first = sl->n && audit_line_parse(sl->v[0], strlen(sl->v[0]), &li) == 0 ? li.seq : 1;
@@ -194,6 +222,41 @@ static inline void seg_write(const char *path, seg_lines *sl)
     buf_free(&lines);
     buf_free(&out);
     buf_free(&tmp);
+}
+
+/* Rewrite segments [from, to) of the trail (to < 0: counted from the end) in version
+ * `version` (one block each), as an older or newer writer would have written them. */
+static inline void trail_convert(int from, int to, int version)
+{
+    uint64_t *ids;
+    char **names;
+    int n = audit_seg_list(adir, &ids, &names);
+    audit_seg_list_free(ids, names, n);
+    if (to < 0) to += n + 1;
+    for (int i = from; i < to && i < n; i++) {
+        char p[256];
+        seg_lines sl;
+        seg_path(i, p, sizeof p);
+        if (seg_read(p, &sl) != 0) abort();
+        sl.h.version = version;
+        seg_write(p, &sl);
+        for (int k = 0; k < sl.n; k++)
+            mem_free(sl.v[k]);
+        free(sl.v);
+    }
+}
+
+/* The version of segment idx (as seg_path), or -1. */
+static inline int seg_version(int idx)
+{
+    char p[256];
+    size_t n;
+    seg_path(idx, p, sizeof p);
+    uint8_t *d = slurp(p, &n);
+    audit_seg_header h;
+    int v = d && n >= AUDIT_SEG_HEADER && audit_seg_header_decode(d, &h) == 0 ? h.version : -1;
+    free(d);
+    return v;
 }
 
 static inline void seg_free(seg_lines *sl)

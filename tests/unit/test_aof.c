@@ -415,7 +415,10 @@ TEST(rewrite_commit_and_abort)
         if (i % 1000 == 0) append_n(a, 101 + i / 1000, 1);
     }
     struct stat sb;
-    CHECK(stat(rw, &sb) == 0 && sb.st_size > 0); /* written as it goes */
+    /* Written as it goes (by the compaction's writer thread: wait for it, up to 10 s). */
+    for (int i = 0; i < 1000 && (stat(rw, &sb) != 0 || sb.st_size == 0); i++)
+        usleep(10000);
+    CHECK(stat(rw, &sb) == 0 && sb.st_size > 0);
     unsigned long long before = aof_size(a);
     CHECK(before > n);
     CHECK_INT(aof_rewrite_commit(a, err, sizeof err), 0);

@@ -376,5 +376,57 @@ TEST(kill_mid_write)
     teardown();
 }
 
+/* A compaction whose writes fail (its writer thread hits the file size limit): the error
+ * reaches the caller by a later append or by the commit, which fails; after the abort the
+ * active log is untouched and keeps taking appends. Runs in a child, which owns the limit. */
+TEST(rewrite_write_fails)
+{
+    setup();
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char err[512] = "";
+        signal(SIGXFSZ, SIG_IGN);
+        coll c = {0, 0, 0, len_of};
+        aof_load_stats st;
+        aof *a = open_load(AOF_FSYNC_ALWAYS, &c, &st);
+        append_n(a, 0, 50);
+        struct rlimit old, lim;
+        getrlimit(RLIMIT_FSIZE, &old);
+        lim = old;
+        lim.rlim_cur = 1500000; /* the rewrite's second megabyte does not fit */
+        setrlimit(RLIMIT_FSIZE, &lim);
+        CHECK_INT(aof_rewrite_begin(a, err, sizeof err), 0);
+        uint8_t p[1024];
+        int failed = 0;
+        for (unsigned i = 0; i < 20000 && !failed; i++) {
+            gen(p, len_of(i), i);
+            failed = aof_rewrite_append(a, p, len_of(i), err, sizeof err) != 0;
+        }
+        if (!failed) failed = aof_rewrite_commit(a, err, sizeof err) != 0;
+        CHECK(failed);
+        CHECK(strstr(err, "cannot write") && strstr(err, "phidb.log.rewrite") &&
+              strstr(err, "file size limit reached"));
+        aof_rewrite_abort(a);
+        CHECK(!aof_rewriting(a));
+        char rw[160];
+        snprintf(rw, sizeof rw, "%s.rewrite", logpath);
+        CHECK(access(rw, F_OK) != 0);
+        setrlimit(RLIMIT_FSIZE, &old);
+        CHECK_INT(aof_status(a, err, sizeof err), 0);
+        append_n(a, 50, 10);
+        aof_close(a);
+        c = (coll){0, 0, 0, len_of};
+        a = open_load(AOF_FSYNC_ALWAYS, &c, &st);
+        CHECK_INT(c.n, 60);
+        CHECK_INT(c.bad, 0);
+        aof_close(a);
+        _exit(unit_failures ? 1 : 0);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 UNIT_MAIN(T(fsync_policies), T(fsync_failure), T(full_disk_rlimit), T(full_disk_enospc),
-          T(kill_mid_write))
+          T(kill_mid_write), T(rewrite_write_fails))

@@ -144,22 +144,14 @@ out:
     teardown();
 }
 
-/* A trail of several segments, several blocks each, checkpoints every 30 records. */
+/* The segment version the tamperings run on: 2 (as the writer writes), or 1 (the trail
+ * rewritten as the previous release wrote it). */
+static int tamper_version = 2;
+
 static void build(void)
 {
-    audit_opts o;
-    audit_opts_default(&o);
-    o.checkpoint_records = 30;
-    o.segment_max_bytes = 3000;
-    audit *a = open_trail(&o);
-    if (!a) return;
-    for (int i = 0; i < 12; i++)
-        append_n(a, 20, i * 20);
-    audit_close(a);
-    audit_verify_stats st;
-    char err[512];
-    CHECK_INT(verify(&st, err, sizeof err), 0);
-    CHECK(st.segments >= 3);
+    build_trail();
+    if (tamper_version == 1) trail_convert(0, -1, 1);
 }
 
 static int has(const char *err, const char *what)
@@ -174,9 +166,9 @@ static int has(const char *err, const char *what)
  * relative to it. */
 static long long seg_first;
 
-/* Run one tampering on a fresh trail and check verify names it: what is a format with
- * two %lld, filled with seg_first + d1 and seg_first + d2 (for tamperings that go
- * through seg_with_lines; others have no %). */
+/* Run one tampering on a fresh trail (of version tamper_version) and check verify names
+ * it: what is a format with two %lld, filled with seg_first + d1 and seg_first + d2 (for
+ * tamperings that go through seg_with_lines; others have no %). */
 static void tamper2(void (*fn)(void), const char *what, int d1, int d2)
 {
     setup();
@@ -342,9 +334,25 @@ TEST(t_tamper_flip)
 {
     tamper(do_flip, "altered: the block fails authentication");
 }
+/* v2 stores no prev: the changed record changes every hash after it, which the next
+ * checkpoint's signature or the next segment's header catches, naming a range of seqs
+ * that holds the changed one. */
 TEST(t_tamper_alter)
 {
-    tamper2(do_alter, "altered: seq %lld does not chain to seq %lld", 6, 5);
+    setup();
+    build();
+    seg_first = 0;
+    do_alter();
+    audit_verify_stats st;
+    char err[512] = "";
+    CHECK_INT(verify(&st, err, sizeof err), 1);
+    CHECK(strstr(err, "bad signature: checkpoint seq") ||
+          has(err, "altered: the segment does not continue the chain"));
+    const char *r = strstr(err, "a record of seq ");
+    unsigned long long lo = 0, hi = 0;
+    CHECK(r && sscanf(r + 16, "%llu..%llu", &lo, &hi) == 2);
+    CHECK((long long)lo <= seg_first + 5 && seg_first + 5 <= (long long)hi);
+    teardown();
 }
 TEST(t_tamper_delete)
 {
@@ -395,6 +403,43 @@ TEST(t_tamper_drop_last)
     CHECK_INT(verify(&st, err, sizeof err), 1);
     CHECK(has(err, "truncated: the trail ends at seq"));
     teardown();
+}
+
+/* Every tampering above on a trail of v1 segments (as the previous release wrote them):
+ * the same findings, except that a changed record is found at the next record. */
+TEST(t_tamper_v1)
+{
+    tamper_version = 1;
+    setup();
+    build();
+    CHECK_INT(seg_version(0), 1);
+    CHECK_INT(seg_version(-1), 1);
+    teardown();
+    tamper(do_flip, "altered: the block fails authentication");
+    tamper2(do_alter, "altered: seq %lld does not chain to seq %lld", 6, 5);
+    tamper2(do_delete, "removed: records %lld..%lld", 5, 5);
+    tamper2(do_swap, "reordered: seq %lld comes before seq %lld", 6, 5);
+    tamper2(do_insert, "inserted or reordered: seq %lld appears where seq %lld belongs", 5, 6);
+    tamper(do_truncate, "truncated");
+    tamper(do_resign, "bad signature");
+    tamper(do_rewrite, "bad signature");
+    setup();
+    build();
+    do_drop();
+    audit_verify_stats st;
+    char err[512] = "";
+    CHECK_INT(verify(&st, err, sizeof err), 1);
+    CHECK(has(err, "missing segment: segment 2 is absent"));
+    teardown();
+    setup();
+    build();
+    char p[256];
+    seg_path(-1, p, sizeof p);
+    unlink(p);
+    CHECK_INT(verify(&st, err, sizeof err), 1);
+    CHECK(has(err, "truncated: the trail ends at seq"));
+    teardown();
+    tamper_version = 2;
 }
 
 TEST(t_fail_closed)
@@ -506,4 +551,4 @@ out:
 UNIT_MAIN(T(t_rotate), T(t_format), T(t_roundtrip), T(t_resume_torn), T(t_tamper_flip),
           T(t_tamper_alter), T(t_tamper_delete), T(t_tamper_swap), T(t_tamper_insert),
           T(t_tamper_truncate), T(t_tamper_drop), T(t_tamper_resign), T(t_tamper_rewrite),
-          T(t_tamper_drop_last), T(t_fail_closed), T(t_prune))
+          T(t_tamper_drop_last), T(t_tamper_v1), T(t_fail_closed), T(t_prune))

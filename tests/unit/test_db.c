@@ -369,6 +369,184 @@ TEST(snapshot_point_in_time)
     db_free(d);
 }
 
+/* Overwrites with a value of the same stored length are done in place: the snapshot still
+ * gets the old value, TTL rules hold, and the hash table form behaves like a new field. */
+TEST(overwrite_in_place)
+{
+    db *d = new_db();
+    db_set_now(d, 1000);
+    db_str_set(d, K("s"), K("first!"), 5000, 0);
+    db_str_set(d, K("s"), K("second"), DB_NO_EXPIRE, 1); /* KEEPTTL */
+    CHECK(str_is(d, "s", "second") && db_get_expire(db_lookup(d, K("s"))) == 5000);
+    db_str_set(d, K("s"), K("third!"), DB_NO_EXPIRE, 0);
+    CHECK(str_is(d, "s", "third!") && db_get_expire(db_lookup(d, K("s"))) == DB_NO_EXPIRE);
+    db_str_set(d, K("old"), K("expire"), 1500, 0);
+    db_set_now(d, 1600); /* expired: the overwrite makes a new key without the old TTL */
+    db_str_set(d, K("old"), K("newval"), DB_NO_EXPIRE, 1);
+    CHECK(str_is(d, "old", "newval") && db_get_expire(db_lookup(d, K("old"))) == DB_NO_EXPIRE);
+    for (int i = 0; i < DB_HASH_PACK_MAX_ENTRIES + 10; i++) {
+        char f[16];
+        snprintf(f, sizeof f, "f%03d", i);
+        db_hash_set(d, K("h"), K(f), K("v-one"));
+    }
+    CHECK_INT(db_hash_set(d, K("h"), K("f007"), K("v-two")), 0);
+    buf out = {0};
+    CHECK_INT(db_snapshot_begin(d, collect, &out), 0);
+    /* Changes after the snapshot point, before any key was visited. */
+    db_str_set(d, K("s"), K("fourth"), DB_NO_EXPIRE, 0);
+    db_hash_set(d, K("h"), K("f007"), K("v-new"));
+    db_hash_set(d, K("h"), K("f008"), K("v-new"));
+    while (db_snapshot_step(d, 1)) {
+    }
+    db *r = new_db();
+    db_set_now(r, 1600);
+    char err[128];
+    CHECK_INT(db_apply(r, out.p, out.len, err, sizeof err), 0);
+    db_ref v;
+    db_entry *h = db_lookup(r, K("h"));
+    CHECK(str_is(r, "s", "third!") && h && db_hash_get(r, h, K("f007"), &v) &&
+          value_is(r, v, "v-two") && db_hash_get(r, h, K("f008"), &v) && value_is(r, v, "v-one"));
+    h = db_lookup(d, K("h"));
+    CHECK(str_is(d, "s", "fourth") && db_hash_get(d, h, K("f007"), &v) && value_is(d, v, "v-new") &&
+          db_hash_get(d, h, K("f008"), &v) && value_is(d, v, "v-new"));
+    CHECK_INT(db_hash_len(h), DB_HASH_PACK_MAX_ENTRIES + 10);
+    CHECK_INT(db_version_count(d, keyring_current(kr, KR_VALUES)),
+              2 + DB_HASH_PACK_MAX_ENTRIES + 10);
+    buf_wipe_free(&out);
+    db_free(r);
+    db_free(d);
+}
+
+static void chunk_flush(void *arg, buf *out)
+{
+    buf *all = arg;
+    CHECK(out->len >= 4096);
+    buf_append(all, out->p, out->len);
+    out->len = 0;
+}
+
+/* A key's snapshot in parts: the parts together are the whole snapshot, byte for byte. */
+TEST(snapshot_key_chunked)
+{
+    db *d = new_db();
+    for (int i = 0; i < 1000; i++) {
+        char f[16];
+        snprintf(f, sizeof f, "field%04d", i);
+        db_hash_set(d, K("big"), K(f), K("some value of a field"));
+    }
+    db_set_expire(d, db_lookup(d, K("big")), 1LL << 45);
+    db_entry *e = db_lookup(d, K("big"));
+    buf whole = {0}, parts = {0}, out = {0};
+    db_snapshot_key(d, e, &whole);
+    db_snapshot_key_chunked(d, e, &out, 4096, chunk_flush, &parts);
+    CHECK(parts.len >= 4096 * 10); /* it was flushed many times */
+    buf_append(&parts, out.p, out.len);
+    CHECK(parts.len == whole.len && memcmp(parts.p, whole.p, whole.len) == 0);
+    buf_free(&whole);
+    buf_free(&parts);
+    buf_free(&out);
+    db_free(d);
+}
+
+static int pieces;
+static size_t max_piece;
+
+static void collect_count(void *ud, const uint8_t *ops, size_t len)
+{
+    pieces++;
+    if (len > max_piece) max_piece = len;
+    buf_append((buf *)ud, ops, len);
+}
+
+/* An online snapshot hands a large hash out in parts; replayed, they give the whole hash. */
+TEST(snapshot_large_hash_in_parts)
+{
+    db *d = new_db();
+    for (int i = 0; i < 40000; i++) {
+        char f[16];
+        snprintf(f, sizeof f, "f%05d", i);
+        db_hash_set(d, K("big"), K(f), K("a value long enough"));
+    }
+    db_str_set(d, K("s"), K("v"), DB_NO_EXPIRE, 0);
+    buf out = {0};
+    pieces = 0;
+    max_piece = 0;
+    CHECK_INT(db_snapshot_begin(d, collect_count, &out), 0);
+    while (db_snapshot_step(d, 1000)) {
+    }
+    CHECK(pieces >= 3);
+    CHECK(max_piece < (1u << 20) + 4096); /* about 1 MB at most, however large the hash */
+    db *r = new_db();
+    char err[128];
+    CHECK_INT(db_apply(r, out.p, out.len, err, sizeof err), 0);
+    db_entry *h = db_lookup(r, K("big"));
+    db_ref v;
+    CHECK(h && db_hash_len(h) == 40000 && db_hash_get(r, h, K("f39999"), &v) &&
+          value_is(r, v, "a value long enough") && str_is(r, "s", "v"));
+    buf_wipe_free(&out);
+    db_free(r);
+    db_free(d);
+}
+
+/* A hash read in parts while it changes (what compaction does, the changes journaled into the
+ * same stream in between): replayed, the stream gives the hash as it ends up. */
+TEST(hash_parts_with_writes_between)
+{
+    db *d = new_db();
+    for (int i = 0; i < 5000; i++) {
+        char f[16];
+        snprintf(f, sizeof f, "f%04d", i);
+        db_hash_set(d, K("big"), K(f), K("first value"));
+    }
+    db_set_expire(d, db_lookup(d, K("big")), 1LL << 45);
+    buf stream = {0};
+    int parts = 0;
+    uint64_t cur = 0;
+    do {
+        db_entry *e = db_find_raw(d, K("big"));
+        cur = db_snapshot_hash_part(d, e, cur, parts == 0, 2048, &stream);
+        parts++;
+        /* Writes between parts, journaled into the same stream. */
+        db_journal_to(d, &stream);
+        char f[16];
+        snprintf(f, sizeof f, "f%04d", (parts * 997) % 5000);
+        db_hash_set(d, K("big"), K(f), K("changed"));
+        snprintf(f, sizeof f, "f%04d", (parts * 1499 + 7) % 5000);
+        db_hash_del(d, db_lookup(d, K("big")), K(f));
+        snprintf(f, sizeof f, "n%04d", parts);
+        db_hash_set(d, K("big"), K(f), K("added"));
+        if (parts == 5) db_set_expire(d, db_lookup(d, K("big")), 1LL << 46);
+        db_journal_to(d, NULL);
+    } while (cur);
+    CHECK(parts > 10);
+    db *r = new_db();
+    char err[128];
+    CHECK_INT(db_apply(r, stream.p, stream.len, err, sizeof err), 0);
+    db_entry *a = db_lookup(d, K("big")), *b = db_lookup(r, K("big"));
+    CHECK(a && b && db_hash_len(a) == db_hash_len(b));
+    CHECK(db_get_expire(b) == 1LL << 46);
+    int same = 1;
+    for (int i = 0; i < 5000 + parts + 1 && same; i++) {
+        char f[16];
+        snprintf(f, sizeof f, i < 5000 ? "f%04d" : "n%04d", i < 5000 ? i : i - 5000);
+        db_ref va, vb;
+        int ha = db_hash_get(d, a, K(f), &va), hb = db_hash_get(r, b, K(f), &vb);
+        uint8_t pa[64], pb[64];
+        if (ha != hb) same = 0;
+        if (ha && hb) {
+            db_ref_open(d, &va, pa);
+            db_ref_open(r, &vb, pb);
+            same = db_ref_len(&va) == db_ref_len(&vb) && memcmp(pa, pb, db_ref_len(&va)) == 0;
+        }
+    }
+    CHECK(same);
+    buf_wipe_free(&stream);
+    db_free(r);
+    db_free(d);
+}
+
 UNIT_MAIN(T(snapshot_point_in_time), T(strings_and_expiry), T(rename_moves_ttl),
           T(hashes_both_encodings), T(scan_all), T(values_sealed_and_bound),
-          T(journal_replay_is_equivalent), T(snapshot_and_reseal))
+          T(journal_replay_is_equivalent), T(snapshot_and_reseal), T(overwrite_in_place),
+          T(snapshot_key_chunked), T(snapshot_large_hash_in_parts),
+          T(hash_parts_with_writes_between))
