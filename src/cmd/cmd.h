@@ -220,6 +220,8 @@ struct srv {
     long long rw_started_ms;  /* when the running compaction started (0: none) */
     long long rw_last_ms;     /* when the last compaction finished */
     int rw_last_ok;           /* it succeeded */
+    long long rw_last_took_ms; /* how long it took (-1: none yet) */
+    unsigned long long rw_count; /* compactions that succeeded */
     int rw_requested;         /* start one as soon as the running one ends */
     int reseal_active;        /* re-sealing values after a rotation */
     uint64_t reseal_cursor;   /* its scan cursor */

@@ -40,6 +40,7 @@ static int apply_frame(void *ud, const uint8_t *payload, size_t len)
 
 int persist_open(srv *s, char *err, size_t errlen)
 {
+    s->rw_last_took_ms = -1;
     s->logseal = seal_new(s->keys, KR_LOG);
     s->log = aof_open(s->cfg->dir, s->logseal, (enum aof_fsync)s->cfg->appendfsync, err, errlen);
     if (!s->log) return -1;
@@ -173,10 +174,12 @@ static void rewrite_done(srv *s, int ok, const char *err)
     s->rw_started_ms = 0;
     s->rw_last_ms = clock_ms();
     s->rw_last_ok = ok;
+    if (started) s->rw_last_took_ms = s->rw_last_ms - started;
     if (!ok) {
         log_warning("log compaction failed: %s", err);
         return;
     }
+    s->rw_count++;
     log_notice("log compaction done in %lld ms: %llu bytes (snapshot %llu, writes made "
                "meanwhile %llu)",
                s->rw_last_ms - started, aof_size(s->log), s->rw_snap_bytes, s->rw_mirror_bytes);
@@ -396,12 +399,17 @@ void persist_info(srv *s, buf *out)
     int ok = aof_status(s->log, why, sizeof why) == 0 && s->backlog.len == 0;
     buf_printf(out,
                "# Persistence\r\nloading:0\r\naof_enabled:1\r\naof_fsync:%s\r\n"
-               "aof_rewrite_in_progress:%d\r\naof_last_bgrewrite_status:%s\r\n"
+               "aof_rewrite_in_progress:%d\r\naof_last_rewrite_time_sec:%lld\r\n"
+               "aof_current_rewrite_time_sec:%lld\r\naof_rewrites:%llu\r\n"
+               "aof_last_bgrewrite_status:%s\r\n"
                "aof_last_write_status:%s\r\naof_current_size:%llu\r\naof_base_size:%llu\r\n"
                "aof_loaded_records:%llu\r\naof_loaded_bytes:%llu\r\naof_load_ms:%lld\r\n"
                "aof_torn_bytes_dropped:%llu\r\nkey_reseal_in_progress:%d\r\n\r\n",
                s->cfg->appendfsync ? "always" : "everysec", aof_rewriting(s->log) ? 1 : 0,
-               s->rw_last_ms == 0 || s->rw_last_ok ? "ok" : "err", ok ? "ok" : "err",
+               s->rw_last_took_ms < 0 ? -1 : s->rw_last_took_ms / 1000,
+               aof_rewriting(s->log) && s->rw_started_ms ? (clock_ms() - s->rw_started_ms) / 1000
+                                                         : -1,
+               s->rw_count, s->rw_last_ms == 0 || s->rw_last_ok ? "ok" : "err", ok ? "ok" : "err",
                aof_size(s->log), aof_base_size(s->log), s->load_records, s->load_bytes,
                s->load_ms, s->load_torn, s->reseal_active);
 }

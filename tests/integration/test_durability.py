@@ -473,6 +473,10 @@ def compaction_under_load(run):
            "BGREWRITEAOF")
     harness.wait_until(lambda: b"aof_rewrite_in_progress:0" in
                        c.call("INFO", "persistence")[1], timeout=120, what="compaction")
+    info = c.call("INFO", "persistence")[1]
+    run.check(b"aof_rewrites:1\r\n" in info and b"aof_last_rewrite_time_sec:" in info and
+              b"aof_current_rewrite_time_sec:-1\r\n" in info,
+              "INFO persistence counts the compaction and its time, as Redis names them")
     time.sleep(0.3)
     stop.set()
     t.join(timeout=30)
