@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/rand.h>
+
 #include "store/keyring.h"
 #include "store/seal.h"
 
@@ -33,8 +35,12 @@ int main(int argc, char **argv)
     char kf[128], kr[128], err[512];
     snprintf(kf, sizeof kf, "%s/mk", dir);
     snprintf(kr, sizeof kr, "%s/keyring", dir);
+    unsigned char mk[32]; /* a master key made for this run */
+    if (RAND_bytes(mk, sizeof mk) != 1) return 1;
     FILE *f = fopen(kf, "w");
-    fputs("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n", f);
+    for (size_t i = 0; i < sizeof mk; i++)
+        fprintf(f, "%02x", mk[i]);
+    fputc('\n', f);
     fclose(f);
     chmod(kf, 0600);
     keyring_kek_source src = {kf, NULL, NULL};

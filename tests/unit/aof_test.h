@@ -25,7 +25,7 @@ static char logpath[128]; /* data/phidb.log */
 static keyring *kr;       /* the test keyring (dir/keyring) */
 static sealer *ls;        /* its log sealer */
 
-static const char *K1 = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+#define K1 unit_hex_key(0) /* the test master key, made at run time */
 
 static inline void setup(void)
 {

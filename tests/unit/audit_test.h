@@ -35,7 +35,7 @@ static inline void setup(void)
     if (!mkdtemp(tdir)) abort();
     snprintf(kf, sizeof kf, "%s/mk", tdir);
     FILE *f = fopen(kf, "w");
-    fprintf(f, "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n");
+    fprintf(f, "%s\n", unit_hex_key(0));
     fclose(f);
     chmod(kf, 0600);
     snprintf(krp, sizeof krp, "%s/keyring", tdir);

@@ -25,6 +25,9 @@ static keyring *kr;       /* dir/keyring */
 static sealer *vs;        /* values sealer */
 static db *kdb;           /* the keyspace */
 
+/* The public master key of the fuzz fixture (fuzz/aof_fixture.h, TEST MATERIAL ONLY): the
+ * committed fuzz seeds (fuzz/corpus/backup/) are backups under it, and fuzz_seeds checks
+ * they still verify. Every other test key is made at run time (unit_hex_key). */
 static const char *MK = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 #define MARKER "PLAINTEXT-MARKER-7f3a"
 

@@ -426,6 +426,7 @@ TEST(rewrite_write_fails)
     int status = 0;
     waitpid(pid, &status, 0);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    teardown();
 }
 
 UNIT_MAIN(T(fsync_policies), T(fsync_failure), T(full_disk_rlimit), T(full_disk_enospc),

@@ -135,7 +135,7 @@ TEST(damage_refused)
     /* Wrong master key. */
     char other[128];
     snprintf(other, sizeof other, "%s/mk2", dir);
-    const char *mk2 = "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100";
+    const char *mk2 = unit_hex_key(1); /* another master key */
     bt_write(other, mk2, strlen(mk2), 0600);
     backup_keys wrong = {{other, NULL, NULL}, NULL};
     CHECK(backup_verify(path, &wrong, &info, err, sizeof err) != 0);

@@ -133,7 +133,7 @@ TEST(restore_passphrase_copy)
     snprintf(path, sizeof path, "%s/pp.phib", dir);
     snprintf(out, sizeof out, "%s/restored", dir);
     snprintf(nk, sizeof nk, "%s/newkey", dir);
-    const char *mk2 = "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100";
+    const char *mk2 = unit_hex_key(1); /* another master key */
     bt_write(nk, mk2, strlen(mk2), 0600);
     backup_report rep;
     CHECK_INT(make_backup(path, "a long enough passphrase", &rep), 0);

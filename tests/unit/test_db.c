@@ -16,16 +16,28 @@ static keyring *kr;
 static sealer *vs;
 static char krdir[64];
 
+/* The throw-away keyring's directory goes when the process ends. */
+static void remove_krdir(void)
+{
+    char p[128];
+    snprintf(p, sizeof p, "%s/mk", krdir);
+    unlink(p);
+    snprintf(p, sizeof p, "%s/keyring", krdir);
+    unlink(p);
+    rmdir(krdir);
+}
+
 /* A keyspace sealing with a throw-away keyring. */
 static db *new_db(void)
 {
     if (!kr) {
         snprintf(krdir, sizeof krdir, "/tmp/phidb-dbt-XXXXXX");
         if (!mkdtemp(krdir)) abort();
+        atexit(remove_krdir);
         char kf[128], path[128], err[256];
         snprintf(kf, sizeof kf, "%s/mk", krdir);
         FILE *f = fopen(kf, "w");
-        fputs("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n", f);
+        fprintf(f, "%s\n", unit_hex_key(0));
         fclose(f);
         chmod(kf, 0600);
         snprintf(path, sizeof path, "%s/keyring", krdir);

@@ -35,8 +35,8 @@ static void write_key(const char *name, const char *hex, mode_t mode)
     chmod(path, mode);
 }
 
-static const char *K1 = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
-static const char *K2 = "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100";
+#define K1 unit_hex_key(0) /* test master keys, made at run time */
+#define K2 unit_hex_key(1)
 
 TEST(create_open_wrong_key)
 {

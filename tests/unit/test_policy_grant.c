@@ -24,7 +24,7 @@ static void setup(void)
     char kf[128], path[128], err[512];
     snprintf(kf, sizeof kf, "%s/mk", dir);
     FILE *f = fopen(kf, "w");
-    fputs("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n", f);
+    fprintf(f, "%s\n", unit_hex_key(0));
     fclose(f);
     chmod(kf, 0600);
     snprintf(path, sizeof path, "%s/keyring", dir);

@@ -175,7 +175,7 @@ TEST(sealed_secret_and_mfa_check)
     char kf[128], krp[128], err[512];
     snprintf(kf, sizeof kf, "%s/mk", dir);
     FILE *f = fopen(kf, "w");
-    fputs("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n", f);
+    fprintf(f, "%s\n", unit_hex_key(0));
     fclose(f);
     chmod(kf, 0600);
     snprintf(krp, sizeof krp, "%s/keyring", dir);

@@ -4,6 +4,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 
+#include <openssl/rand.h>
+
 int unit_failures;
 const char *unit_current = "";
 
@@ -16,6 +18,19 @@ void unit_fail(const char *file, int line, const char *fmt, ...)
     va_end(ap);
     fputc('\n', stderr);
     unit_failures++;
+}
+
+const char *unit_hex_key(int slot)
+{
+    static char keys[4][65];
+    if (slot < 0 || slot > 3) abort();
+    if (!keys[slot][0]) {
+        unsigned char k[32];
+        if (RAND_bytes(k, sizeof k) != 1) abort();
+        for (int i = 0; i < 32; i++)
+            snprintf(keys[slot] + 2 * i, 3, "%02x", k[i]);
+    }
+    return keys[slot];
 }
 
 int unit_run(const unit_test *tests, size_t n, int argc, char **argv)

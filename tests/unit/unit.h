@@ -57,6 +57,10 @@ typedef struct {
     void (*fn)(void);
 } unit_test;
 
+/* A test master key made at run time (64 hex characters), one per slot (0-3) and process:
+ * test keys are never committed (the fuzz fixture's public key is the one exception). */
+const char *unit_hex_key(int slot);
+
 /* Run the listed tests (all, or those named on the command line). */
 int unit_run(const unit_test *tests, size_t n, int argc, char **argv);
 
