@@ -15,6 +15,7 @@
 #include <openssl/crypto.h>
 
 #include "util/args.h"
+#include "util/fsutil.h"
 #include "util/mem.h"
 #include "util/strutil.h"
 
@@ -157,18 +158,6 @@ int acl_save_file(acl *a, const char *path, char *err, size_t errlen)
         unlink(tmp);
         return -1;
     }
-    /* Make the rename itself durable. */
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        *slash = '\0';
-    else
-        snprintf(dir, sizeof dir, ".");
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
+    (void)fsync_dir_of(path); /* make the rename itself durable (best effort, as before) */
     return 0;
 }

@@ -22,6 +22,7 @@
 
 #include "store/seal.h"
 #include "util/buf.h"
+#include "util/fsutil.h"
 #include "util/mem.h"
 
 #define GRANT_MAGIC     "PHIDBBG1"
@@ -210,20 +211,7 @@ static int save(policy_grants *g, char *err, size_t errlen)
         snprintf(err, errlen, "cannot rename %s to %s: %s", tmp, g->path, strerror(errno));
         goto unlink_tmp;
     }
-    {
-        char dir[4200];
-        snprintf(dir, sizeof dir, "%s", g->path);
-        char *slash = strrchr(dir, '/');
-        if (slash)
-            *slash = '\0';
-        else
-            snprintf(dir, sizeof dir, ".");
-        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd >= 0) {
-            fsync(dfd);
-            close(dfd);
-        }
-    }
+    (void)fsync_dir_of(g->path); /* the rename itself (best effort) */
     rc = 0;
     goto free_bufs;
 unlink_tmp:

@@ -51,6 +51,7 @@
 #include <openssl/rand.h>
 
 #include "util/log.h"
+#include "util/fsutil.h"
 #include "util/mem.h"
 
 #define AOF_KEEP_BUF (4 * 1024 * 1024) /* output buffers larger than this are freed when empty */
@@ -112,21 +113,7 @@ size_t aof_pwrite_all(int fd, const uint8_t *p, size_t n, unsigned long long off
 
 int aof_fsync_dir_of(const char *path)
 {
-    char d[4096];
-    snprintf(d, sizeof d, "%s", path);
-    char *slash = strrchr(d, '/');
-    if (!slash)
-        snprintf(d, sizeof d, ".");
-    else if (slash == d)
-        d[1] = '\0';
-    else
-        *slash = '\0';
-    int fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return -1;
-    int rc = fsync(fd), e = errno;
-    close(fd);
-    errno = e;
-    return rc;
+    return fsync_dir_of(path);
 }
 
 static char *join(const char *dir, const char *name)
@@ -167,21 +154,28 @@ void aof_unlock(const aof *a)
     pthread_mutex_unlock((pthread_mutex_t *)&a->mu);
 }
 
+/* Make room for a record of len plaintext bytes at the end of b and write its length prefix;
+ * seqbe gets sequence number seq (big-endian, the record's AAD). Returns where the sealed
+ * bytes go; the caller adds 4 + len + SEAL_OVERHEAD to b->len once they are there. */
+static uint8_t *record_at(buf *b, size_t len, uint64_t seq, uint8_t seqbe[8])
+{
+    buf_reserve(b, 4 + len + SEAL_OVERHEAD);
+    uint8_t *dst = b->p + b->len;
+    put32(dst, (uint32_t)(len + SEAL_OVERHEAD));
+    put32(seqbe, (uint32_t)(seq >> 32));
+    put32(seqbe + 4, (uint32_t)seq);
+    return dst + 4;
+}
+
 /* Seal payload as record seq of file id and add it (length prefix included) to b. 0 or -1. */
 static int seal_into(sealer *s, buf *b, const uint8_t *id, uint64_t seq, const uint8_t *p,
                      size_t len)
 {
     static const uint8_t none[1] = {0};
-    size_t rec = 4 + len + SEAL_OVERHEAD;
     uint8_t seqbe[8];
-    buf_reserve(b, rec);
-    uint8_t *dst = b->p + b->len;
-    put32(dst, (uint32_t)(len + SEAL_OVERHEAD));
-    put32(seqbe, (uint32_t)(seq >> 32));
-    put32(seqbe + 4, (uint32_t)seq);
-    if (seal_seal(s, len ? p : none, len, id, AOF_ID_LEN, seqbe, sizeof seqbe, dst + 4) != 0)
-        return -1;
-    b->len += rec;
+    uint8_t *dst = record_at(b, len, seq, seqbe);
+    if (seal_seal(s, len ? p : none, len, id, AOF_ID_LEN, seqbe, sizeof seqbe, dst) != 0) return -1;
+    b->len += 4 + len + SEAL_OVERHEAD;
     return 0;
 }
 
@@ -193,18 +187,13 @@ int aof_seal_batch(sealer *s, aof_batch *bt, buf *b, const uint8_t *id, uint64_t
         if (seal_reserve(s, bt->hdr) != 0) return -1;
         bt->reserved = 1;
     }
-    size_t len = bt->p.len, rec = 4 + len + SEAL_OVERHEAD;
+    size_t len = bt->p.len;
     uint8_t seqbe[8];
-    buf_reserve(b, rec);
-    uint8_t *dst = b->p + b->len;
-    put32(dst, (uint32_t)(len + SEAL_OVERHEAD));
-    put32(seqbe, (uint32_t)(seq >> 32));
-    put32(seqbe + 4, (uint32_t)seq);
+    uint8_t *dst = record_at(b, len, seq, seqbe);
     bt->reserved = 0; /* the nonce is spent whatever happens below */
-    if (seal_seal_reserved(s, bt->hdr, bt->p.p, len, id, AOF_ID_LEN, seqbe, sizeof seqbe,
-                           dst + 4) != 0)
+    if (seal_seal_reserved(s, bt->hdr, bt->p.p, len, id, AOF_ID_LEN, seqbe, sizeof seqbe, dst) != 0)
         return -1;
-    b->len += rec;
+    b->len += 4 + len + SEAL_OVERHEAD;
     aof_batch_clear(bt);
     return 0;
 }

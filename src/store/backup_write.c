@@ -32,6 +32,7 @@
 #include <openssl/rand.h>
 
 #include "util/buf.h"
+#include "util/fsutil.h"
 #include "util/mem.h"
 #include "util/strutil.h"
 
@@ -463,20 +464,7 @@ int backup_writer_close(backup_writer *w, const char *audit_head, backup_report 
         snprintf(err, errlen, "cannot rename %s: %s", w->tmp, strerror(errno));
         goto out;
     }
-    char *dir = mem_strdup(w->path);
-    char *slash = strrchr(dir, '/');
-    if (slash) {
-        *(slash == dir ? slash + 1 : slash) = '\0';
-    } else {
-        dir[0] = '.';
-        dir[1] = '\0';
-    }
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-    mem_free(dir);
+    (void)fsync_dir_of(w->path); /* the rename itself (best effort) */
     if (r) {
         memset(r, 0, sizeof *r);
         r->counts = w->counts;

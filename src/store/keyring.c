@@ -30,6 +30,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "util/fsutil.h"
 #include "util/mem.h"
 
 #define FORMAT       1
@@ -338,17 +339,7 @@ static int write_file(keyring *k, char *err, size_t errlen)
         unlink(tmp);
         return -1;
     }
-    char dir[4200];
-    snprintf(dir, sizeof dir, "%s", k->path);
-    char *slash = strrchr(dir, '/');
-    if (slash) {
-        *slash = '\0';
-        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd >= 0) {
-            fsync(dfd);
-            close(dfd);
-        }
-    }
+    (void)fsync_dir_of(k->path); /* the rename itself (best effort) */
     return 0;
 }
 
