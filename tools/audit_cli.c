@@ -10,8 +10,10 @@
  *
  * DIR is a directory holding phidb.conf (as `phidb init` makes it) or the path of a
  * config file; audit-dir and the master key come from it. Everything but prune only
- * reads, so it may run beside a live server; prune writes a segment (its own record) and
- * therefore needs the server stopped (the data directory lock). Times are UTC:
+ * reads, so it may run beside a live server. prune records itself in the trail: with the
+ * server stopped it takes the data directory lock and writes a segment of its own; with
+ * the server running it asks the server (PHI.AUDIT PRUNE as admin), which records the
+ * prune in its trail and removes the segments (--now is then refused). Times are UTC:
  * YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]. A --to date without a time means the whole day.
  *
  * The public key used to check checkpoint signatures is audit-dir/audit.pub, which must
@@ -521,6 +523,57 @@ static int parse_common(int argc, char **argv, int i, audit_query *q, int *fmt,
     return 0;
 }
 
+/* Offline: under the data directory lock, in a trail segment of its own. Online (the
+ * server holds the lock): through PHI.AUDIT PRUNE, which uses the server's clock. */
+static int prune_main(audit_tool *t, int64_t now, int now_given)
+{
+    const char *prog = "phidb audit prune";
+    int removed = 0, days = t->opts.retention_days;
+    char err[1024];
+    int lock = tool_lock_dir(prog, t->conf->dir);
+    if (lock == -1) return 1;
+    if (lock == -2) {
+        if (now_given) {
+            fprintf(stderr,
+                    "%s: --now needs the server stopped (the server prunes by its own clock)\n",
+                    prog);
+            return 1;
+        }
+        rclient *r = tool_admin_connect(prog, t->conf, 60);
+        if (!r) return 1;
+        const char *av[] = {"PHI.AUDIT", "PRUNE"};
+        rreply *rep = rclient_call(r, 2, av, err, sizeof err);
+        rclient_close(r);
+        if (!rep) {
+            fprintf(stderr, "%s: %s\n", prog, err);
+            return 1;
+        }
+        int ok = rep->type == RR_ARRAY && rep->n == 4 && rep->elem[1]->type == RR_INT &&
+                 rep->elem[3]->type == RR_INT;
+        if (ok) {
+            removed = (int)rep->elem[1]->i;
+            days = (int)rep->elem[3]->i;
+        } else {
+            fprintf(stderr, "%s: the server refused: %s\n", prog,
+                    rep->type == RR_ERROR && rep->str ? rep->str : "unexpected reply");
+        }
+        rreply_free(rep);
+        if (!ok) return 1;
+    } else {
+        const char *who = getenv("SUDO_USER") ? getenv("SUDO_USER") : getenv("USER");
+        int rc = audit_prune_dir(&t->opts, t->kr, now, who ? who : "operator", &removed, err,
+                                 sizeof err);
+        close(lock);
+        if (rc != 0) {
+            fprintf(stderr, "%s: %s\n", prog, err);
+            return 1;
+        }
+    }
+    printf("removed %d segment%s older than %d days%s\n", removed, removed == 1 ? "" : "s", days,
+           removed ? " (the prune is recorded in the trail)" : "");
+    return 0;
+}
+
 int audit_cli_main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -531,6 +584,7 @@ int audit_cli_main(int argc, char **argv)
     const char *pubfile = NULL, *expect = NULL;
     int nlines = 10, follow = 0, fmt = 0;
     int64_t now = now_us();
+    int now_given = 0;
     audit_query q = {0};
     static const char *const report_fmts[] = {"text", "json", "csv", NULL};
     static const char *const export_fmts[] = {"jsonl", "csv", NULL};
@@ -560,6 +614,7 @@ int audit_cli_main(int argc, char **argv)
         for (int i = 3; i < argc; i++) {
             if (strcmp(argv[i], "--now") == 0 && i + 1 < argc) {
                 if (audit_tool_time(argv[++i], 0, &now) != 0) return 2;
+                now_given = 1;
             } else {
                 usage();
                 return 2;
@@ -619,24 +674,7 @@ int audit_cli_main(int argc, char **argv)
         }
         json_decref(r);
     } else if (strcmp(cmd, "prune") == 0) {
-        int lock = tool_lock_dir_offline("phidb audit prune", t.conf->dir);
-        if (lock < 0)
-            rc = 1;
-        else {
-            int removed;
-            char err[1024];
-            const char *who = getenv("SUDO_USER") ? getenv("SUDO_USER") : getenv("USER");
-            if (audit_prune_dir(&t.opts, t.kr, now, who ? who : "operator", &removed, err,
-                                sizeof err) != 0) {
-                fprintf(stderr, "phidb audit prune: %s\n", err);
-                rc = 1;
-            } else {
-                printf("removed %d segment%s older than %d days%s\n", removed,
-                       removed == 1 ? "" : "s", t.opts.retention_days,
-                       removed ? " (the prune is recorded in the trail)" : "");
-            }
-            close(lock);
-        }
+        rc = prune_main(&t, now, now_given);
     }
     audit_tool_close(&t);
     if (strcmp(cmd, "export") == 0) {

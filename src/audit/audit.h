@@ -161,7 +161,7 @@ const char *audit_result_name(int result);
 void audit_format(const audit_rec *r, uint64_t seq, int64_t ts_us, const uint8_t prev[32],
                   buf *out);
 
-/* ---- offline ---- */
+/* ---- retention ---- */
 
 /* Remove whole segments of dir whose UTC day is more than retention_days before now
  * (oldest first, never the newest segment), then record the prune: open the trail (a new
@@ -170,5 +170,11 @@ void audit_format(const audit_rec *r, uint64_t seq, int64_t ts_us, const uint8_t
  * gets the count. Returns 0 or -1 with err. */
 int audit_prune_dir(const audit_opts *o, keyring *kr, int64_t now_us, const char *user,
                     int *removed, char *err, size_t errlen);
+/* The same beside a running writer a (PHI.AUDIT PRUNE): the prune record (with who's user,
+ * role, address and session) goes into a's trail, and the segments are removed once it is
+ * written (at most 5 s of waiting; on failure nothing is removed). o gives the directory
+ * and retention (a's own, from the same config). */
+int audit_prune_live(audit *a, const audit_opts *o, int64_t now_us, const audit_rec *who,
+                     int *removed, char *err, size_t errlen);
 
 #endif

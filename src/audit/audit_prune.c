@@ -8,6 +8,10 @@
  * learn the chain position (its header: first seq and the hash before it), which goes
  * into the prune record as "through_seq" and "head"; `audit verify` then accepts a trail
  * that starts there, and only there.
+ *
+ * Offline (`phidb audit prune`, server stopped) the record goes into a trail opened for
+ * it; online (PHI.AUDIT PRUNE) into the running server's trail, and the segments are
+ * removed once the writer has written it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,8 +23,11 @@
 #include "audit/audit_seg.h"
 #include "util/mem.h"
 
-int audit_prune_dir(const audit_opts *o, keyring *kr, int64_t now_us, const char *user,
-                    int *removed, char *err, size_t errlen)
+/* Remove the planned segments [0, k) of o->dir, after recording the prune in live (the
+ * running server's trail) or, when live is NULL, in a trail opened for the purpose. who
+ * gives the user, role, address and session of the record. */
+static int prune(const audit_opts *o, keyring *kr, audit *live, int64_t now_us,
+                 const audit_rec *who, int *removed, char *err, size_t errlen)
 {
     *removed = 0;
     uint64_t *ids;
@@ -41,7 +48,8 @@ int audit_prune_dir(const audit_opts *o, keyring *kr, int64_t now_us, const char
     }
     int rc = 0;
     if (k > 0) {
-        /* The chain position after the removed ones: the header of segment k. */
+        /* The chain position after the removed ones: the header of segment k. Segments
+         * before the newest are complete: a running writer only writes the newest. */
         char path[4200];
         snprintf(path, sizeof path, "%s/%s", o->dir, names[k]);
         uint8_t hb[AUDIT_SEG_HEADER];
@@ -56,7 +64,7 @@ int audit_prune_dir(const audit_opts *o, keyring *kr, int64_t now_us, const char
         }
         close(fd);
         /* Record first (a trail whose prune is not recorded would look tampered with). */
-        audit *a = audit_open(o, kr, err, errlen);
+        audit *a = live ? live : audit_open(o, kr, err, errlen);
         if (!a) {
             audit_seg_list_free(ids, names, n);
             return -1;
@@ -68,18 +76,20 @@ int audit_prune_dir(const audit_opts *o, keyring *kr, int64_t now_us, const char
                  "\"through_seq\":%llu,\"head\":\"%s\",\"retention_days\":%d}",
                  k, (unsigned long long)ids[0], (unsigned long long)ids[k - 1],
                  (unsigned long long)(h.first_seq - 1), head, o->retention_days);
-        audit_rec r = {.type = AUDIT_EV_PRUNE,
-                       .result = AUDIT_GRANTED,
-                       .user = user,
-                       .cmd = "audit prune",
-                       .detail = detail};
-        if (audit_append(a, &r) != 0 || audit_flush(a, 30000) != 0) {
+        audit_rec r = *who;
+        r.type = AUDIT_EV_PRUNE;
+        r.result = AUDIT_GRANTED;
+        r.cmd = live ? "phi.audit" : "audit prune";
+        r.action = live ? "prune" : NULL;
+        r.detail = detail;
+        r.ts_us = 0;
+        if (audit_append(a, &r) != 0 || audit_flush(a, live ? 5000 : 30000) != 0) {
             snprintf(err, errlen, "cannot record the prune: %s", audit_error(a));
-            audit_close(a);
+            if (!live) audit_close(a);
             audit_seg_list_free(ids, names, n);
             return -1;
         }
-        audit_close(a);
+        if (!live) audit_close(a);
         for (int i = 0; i < k; i++) {
             snprintf(path, sizeof path, "%s/%s", o->dir, names[i]);
             if (unlink(path) != 0) {
@@ -92,4 +102,17 @@ int audit_prune_dir(const audit_opts *o, keyring *kr, int64_t now_us, const char
     }
     audit_seg_list_free(ids, names, n);
     return rc;
+}
+
+int audit_prune_dir(const audit_opts *o, keyring *kr, int64_t now_us, const char *user,
+                    int *removed, char *err, size_t errlen)
+{
+    audit_rec who = {.user = user};
+    return prune(o, kr, NULL, now_us, &who, removed, err, errlen);
+}
+
+int audit_prune_live(audit *a, const audit_opts *o, int64_t now_us, const audit_rec *who,
+                     int *removed, char *err, size_t errlen)
+{
+    return prune(o, NULL, a, now_us, who, removed, err, errlen);
 }

@@ -300,7 +300,18 @@ static int vfinish(vstate *v, int rc)
             }
             v->st->pruned_through = v->prune_through;
         }
-        if (v->head_seq && !v->head_seen) {
+        /* audit.head may name a checkpoint a prune has since removed (a live prune, before
+         * the server's next checkpoint): the prune record says what that record was. */
+        int head_pruned = v->head_seq && v->started && v->head_seq < v->start_seq;
+        if (head_pruned && v->head_seq == v->prune_through &&
+            memcmp(v->head_hash, v->prune_head, 32) != 0) {
+            snprintf(v->err, v->errlen,
+                     "altered: audit.head's checkpoint at seq %llu differs from the record the "
+                     "prune removed",
+                     (unsigned long long)v->head_seq);
+            return 1;
+        }
+        if (v->head_seq && !v->head_seen && !head_pruned) {
             snprintf(v->err, v->errlen,
                      "truncated: the trail ends at seq %llu but audit.head records a signed "
                      "checkpoint at seq %llu",

@@ -332,6 +332,8 @@ void rep_wrongtype(client *c);
 void rep_syntax(client *c);
 void rep_not_int(client *c);
 void rep_arity(client *c);
+/* The reply of a HELP subcommand: lines (NULL-terminated) as status strings. */
+void cmd_help_reply(client *c, const char *const *lines);
 /* Parse argv[i] as an integer; on failure reply "value is not an integer" and return -1. */
 int arg_ll(client *c, int i, long long *out);
 /* 1 if argv[i] equals s (ASCII case-insensitive). */
@@ -390,6 +392,7 @@ X(phi_mfa_cmd)
 X(phi_scan_cmd) X(phi_redact_cmd)
 /* persistence and keys */
 X(bgrewriteaof_cmd) X(phi_backup_cmd) X(phi_keyring_status_cmd) X(phi_keyring_rotate_cmd) X(phi_keyring_help_cmd)
+X(phi_audit_prune_cmd) X(phi_audit_help_cmd)
 /* acl */
 X(acl_setuser_cmd) X(acl_getuser_cmd) X(acl_deluser_cmd) X(acl_list_cmd) X(acl_users_cmd)
 X(acl_whoami_cmd) X(acl_cat_cmd) X(acl_genpass_cmd) X(acl_log_cmd) X(acl_save_cmd)

@@ -15,7 +15,6 @@
 #include "util/mem.h"
 #include "util/strutil.h"
 
-void cmd_help_reply(client *c, const char *const *lines);
 
 typedef struct {
     client *c;   /* waiting client */

@@ -422,3 +422,44 @@ void srv_audit_cron(srv *s)
     }
     closedir(d);
 }
+
+/* ---- PHI.AUDIT ---- */
+
+/* PHI.AUDIT PRUNE: remove the segments past audit-retention-days, as `phidb audit prune`
+ * does offline; the prune is recorded in this trail first. */
+void phi_audit_prune_cmd(client *c)
+{
+    srv *s = c->s;
+    if (!s->audit) {
+        rep_err(c, "ERR the audit trail is off (no audit-dir)");
+        return;
+    }
+    audit_opts o;
+    audit_opts_from_config(s->cfg, &o);
+    audit_rec who = {0};
+    fill_who(&who, c);
+    int removed = 0;
+    char err[512];
+    if (audit_prune_live(s->audit, &o, now_us(), &who, &removed, err, sizeof err) != 0) {
+        rep_errf(c, "ERR audit prune: %s", err);
+        return;
+    }
+    rep_map(c, 2);
+    rep_cstr(c, "removed");
+    rep_int(c, removed);
+    rep_cstr(c, "retention_days");
+    rep_int(c, o.retention_days);
+}
+
+void phi_audit_help_cmd(client *c)
+{
+    static const char *const lines[] = {
+        "PHI.AUDIT <subcommand> [<arg> ...]. Subcommands are:",
+        "PRUNE",
+        "    Remove the audit segments whose day is more than audit-retention-days ago",
+        "    (oldest first, never the newest), after recording the prune in the trail.",
+        "HELP",
+        "    Print this help.",
+        NULL};
+    cmd_help_reply(c, lines);
+}

@@ -564,7 +564,6 @@ void client_help_cmd(client *c)
 }
 
 /* Shared with cmd_server.c and cmd_acl.c. */
-void cmd_help_reply(client *c, const char *const *lines);
 void cmd_help_reply(client *c, const char *const *lines)
 {
     help_reply(c, lines);

@@ -13,7 +13,6 @@
 #include "util/mem.h"
 #include "util/strutil.h"
 
-void cmd_help_reply(client *c, const char *const *lines);
 
 void phi_policy_reload_cmd(client *c)
 {

@@ -19,7 +19,6 @@
 #include "util/mem.h"
 #include "util/strutil.h"
 
-void cmd_help_reply(client *c, const char *const *lines);
 /* Apply a changed configuration to the running modules (server.c provides it). */
 int srv_apply_config(srv *s, const config *next, const char *changed, char *err, size_t errlen);
 const char *srv_version(void);

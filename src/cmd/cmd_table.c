@@ -117,6 +117,15 @@ static cmd_def keyring_subs[] = {
         "Returns helpful text about the different subcommands.", "phidb", "phidb"),
 };
 
+static cmd_def audit_subs[] = {
+    CMD("prune", phi_audit_prune_cmd, 2, CMD_ADMIN | CMD_NOSCRIPT | CMD_NOMULTI,
+        C(ADMIN) | C(SLOW) | C(DANGEROUS), 0, 0, 0, 0, 0,
+        "Removes the audit segments past audit-retention-days, recording the prune first.",
+        "phidb", "phidb"),
+    CMD("help", phi_audit_help_cmd, 2, CMD_LOADING | CMD_STALE, C(SLOW), 0, 0, 0, 0, 0,
+        "Returns helpful text about the different subcommands.", "phidb", "phidb"),
+};
+
 static cmd_def policy_subs[] = {
     CMD("reload", phi_policy_reload_cmd, 2, CMD_ADMIN | CMD_NOSCRIPT,
         C(ADMIN) | C(SLOW) | C(DANGEROUS), 0, 0, 0, 0, 0,
@@ -192,6 +201,8 @@ static cmd_def commands[] = {
     CMD("phi.backup", phi_backup_cmd, -1, CMD_ADMIN | CMD_NOSCRIPT | CMD_NOMULTI | CMD_SKIP_SLOWLOG, C(ADMIN) | C(SLOW) | C(DANGEROUS), 0, 0, 0, 0, 0, "Writes an encrypted, signed, verified backup (PHI.BACKUP [PATH] [PASSPHRASE pp] | STATUS).", "phidb", "phidb"),
     CONTAINER("phi.keyring", -2, 0, C(SLOW), keyring_subs,
               "Data keys: status and rotation.", "phidb", "phidb"),
+    CONTAINER("phi.audit", -2, 0, C(SLOW), audit_subs, "The audit trail: retention.", "phidb",
+              "phidb"),
     CMD("subscribe", subscribe_cmd, -2,
         CMD_PUBSUB | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, C(PUBSUB) | C(SLOW), 0, 0, 0, 0, 0,
         "Listens for messages published to channels.", "2.0.0", "pubsub"),

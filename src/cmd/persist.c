@@ -519,7 +519,6 @@ void phi_keyring_rotate_cmd(client *c)
     }
 }
 
-void cmd_help_reply(client *c, const char *const *lines);
 
 void phi_keyring_help_cmd(client *c)
 {

@@ -494,11 +494,12 @@ class PhidbServer(Server):
 
     extra: directives passed as `--name value ...` after the config file; a dict or a list
     of (name, value) pairs, where value may be a list for multi-word directives.
+    before_start: called with the server after `phidb init` and before the first start.
     """
 
     kind = "phidb"
 
-    def __init__(self, extra=None, fast_argon2=True):
+    def __init__(self, extra=None, fast_argon2=True, before_start=None):
         super().__init__()
         build = build_dir()
         self.server_bin = os.path.join(build, "phidb-server")
@@ -517,6 +518,8 @@ class PhidbServer(Server):
             self.dir = os.path.join(root, "srv")  # `phidb init` creates it
             self.log_path = os.path.join(root, "server.log")
             self._init(root)
+            if before_start:
+                before_start(self)
             try:
                 self._spawn()
                 return

@@ -8,7 +8,8 @@ role, client, command, key, subject, field names, purpose, emergency mark, old/n
 and never a value or a password; `phidb audit verify` reports OK; the segment files hold no
 key name, subject or value in plaintext; alerts arrive on __phidb:alerts (break-glass,
 lockout); and with a full disk (RLIMIT_FSIZE) a read of PHI is refused (AUDITFAIL), then
-served again once the disk recovers, with nothing accepted lost.
+served again once the disk recovers, with nothing accepted lost. `phidb audit prune` beside
+the running server goes through PHI.AUDIT PRUNE (an old segment made under libfaketime).
 phidb-only: skipped when PHIDB_TARGET=redis.
 """
 
@@ -307,6 +308,74 @@ def fsync_always(run):
               "every acknowledged read is in the trail after kill -9")
 
 
+def prune_online(run):
+    """`phidb audit prune` beside the running server goes through PHI.AUDIT PRUNE: the
+    server records the prune in its own trail, then removes the segments past
+    audit-retention-days (here an old one, written before the first start by audit_probe
+    under libfaketime, three days back); the trail still verifies; --now is refused while
+    the server runs; a user without the command is refused."""
+    probe = os.path.join(harness.build_dir(), "audit_probe")
+
+    def old_segment(s):
+        env = dict(os.environ, FAKETIME_DONT_FAKE_MONOTONIC="1",
+                   ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0")
+        r = subprocess.run(["faketime", "-m", "-f", "-3d", probe, s.conf, "20"], env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+        if r.returncode != 0:
+            raise RuntimeError("audit_probe under faketime: " + r.stdout.decode())
+
+    srv = harness.PhidbServer(extra={"audit-retention-days": "1"}, before_start=old_segment)
+    adir = os.path.join(srv.dir, "data", "audit")
+
+    def segments():
+        return sorted(n for n in os.listdir(adir) if n.endswith(".seg"))
+
+    before = segments()
+    run.require(len(before) == 2, "an old segment and the server's", before)
+
+    def tool(*args):
+        r = subprocess.run([srv.tool_bin, "audit", *args], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=300)
+        return r.returncode, r.stdout.decode()
+
+    rc, out = tool("prune", srv.dir, "--now", "2100-01-01")
+    run.check(rc == 1 and "--now needs the server stopped" in out, "--now refused online", out)
+    run.eq(segments(), before, "and nothing removed")
+    c = srv.raw()
+    run.eq(val(c.call("ACL", "SETUSER", "ops", "on", ">ops-password-123", "+@all",
+                      "-@dangerous")), "OK", "a user without dangerous commands")
+    o = srv.raw(auth=False)
+    run.eq(val(o.call("AUTH", "ops", "ops-password-123")), "OK", "ops logs in")
+    r = o.call("PHI.AUDIT", "PRUNE")
+    run.check(r[0] == "-" and b"NOPERM" in r[1], "PHI.AUDIT PRUNE needs the permission", r)
+    o.close()
+    run.eq(segments(), before, "nothing removed by the refused command")
+    rc, out = tool("prune", srv.dir)
+    run.check(rc == 0 and out.startswith("removed 1 segment older than 1 days (the prune is "
+                                         "recorded"), "the tool prunes through the server", out)
+    run.eq(segments(), before[1:], "the old segment is gone, the server's stays")
+    rep = val(c.call("PHI.AUDIT", "PRUNE"))
+    run.eq(rep, ["removed", 0, "retention_days", 1], "again: nothing left to remove")
+    run.eq(val(c.call("SET", "after:prune", "v")), "OK", "the server goes on")
+    c.close()
+    rc, out = tool("verify", srv.dir)
+    run.check(rc == 0 and out.startswith("OK") and "pruned after retention" in out,
+              "the trail verifies beside the server, the prune accounted for", out)
+    recs = records(srv)
+    pr = find(recs, ev="prune")
+    run.check(len(pr) == 1 and pr[0].get("user") == "admin" and pr[0].get("cmd") == "phi.audit"
+              and pr[0].get("addr", "").startswith("127.0.0.1:")
+              and pr[0].get("detail", {}).get("removed") == 1
+              and pr[0]["detail"].get("through_seq", 0) >= 20,
+              "the prune record: who, from where, what", pr)
+    # Records are written within 20 ms of their command (audit-fsync everysec).
+    harness.wait_until(lambda: find(records(srv), ev="access", cmd="set", key="after:prune"),
+                       timeout=30, what="the records after the prune")
+    srv.stop()
+    rc, out = tool("verify", srv.dir)
+    run.check(rc == 0 and out.startswith("OK"), "and after a stop", out)
+
+
 def all_cases(run):
     body(run)
     if harness.env_target() == "phidb":
@@ -314,6 +383,8 @@ def all_cases(run):
             fsync_always(run)
         with run.case("syslog sink"):
             syslog_sink(run)
+        with run.case("prune beside the running server"):
+            prune_online(run)
 
 
 if __name__ == "__main__":

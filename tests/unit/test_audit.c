@@ -522,6 +522,69 @@ TEST(t_prune)
     teardown();
 }
 
+/* PHI.AUDIT PRUNE's path: beside a running writer, the prune record goes into the live
+ * trail, the old segments go once it is written, the writer goes on, and the trail
+ * verifies from the first remaining segment. */
+TEST(t_prune_live)
+{
+    setup();
+    build();
+    audit_opts o;
+    audit_opts_default(&o);
+    o.checkpoint_records = 100000; /* no checkpoint before the close: audit.head stays put */
+    o.segment_max_bytes = 3000;
+    audit *a = open_trail(&o);
+    if (!a) goto out;
+    append_n(a, 20, 1000);
+    audit_rec who = {.user = "admin", .role = "admin", .addr = "127.0.0.1:6000", .session = 9};
+    char err[512];
+    int removed = -1;
+    CHECK_INT(audit_prune_live(a, &o, wall_us(), &who, &removed, err, sizeof err), 0);
+    CHECK_INT(removed, 0);
+    uint64_t *ids;
+    char **names;
+    int n = audit_seg_list(adir, &ids, &names);
+    CHECK(n >= 3);
+    audit_seg_list_free(ids, names, n);
+    uint64_t before = audit_last_seq(a);
+    int64_t later = wall_us() + 2556LL * 86400 * 1000000;
+    CHECK_INT(audit_prune_live(a, &o, later, &who, &removed, err, sizeof err), 0);
+    CHECK_INT(removed, n - 1);
+    CHECK(audit_durable_seq(a) > before); /* the record was written before the removal */
+    /* Beside the writer, before its next checkpoint: audit.head names a removed record,
+     * which the prune record accounts for (and a different one would not match it). */
+    audit_verify_stats st;
+    CHECK_INT(verify(&st, err, sizeof err), 0);
+    if (*err) fprintf(stderr, "%s\n", err);
+    char hp[200], hl[256];
+    snprintf(hp, sizeof hp, "%s/audit.head", adir);
+    FILE *f = fopen(hp, "r+");
+    CHECK(f && fgets(hl, sizeof hl, f));
+    if (f) {
+        char *sp = strchr(hl, ' ');
+        CHECK(sp && strtoull(hl, NULL, 10) < st.first_seq);
+        if (sp) {
+            sp[1] = sp[1] == '0' ? '1' : '0';
+            rewind(f);
+            fputs(hl, f);
+        }
+        fclose(f);
+        CHECK_INT(verify(&st, err, sizeof err), 1);
+        CHECK(has(err, "differs from the record the prune removed"));
+        if (sp) sp[1] = sp[1] == '0' ? '1' : '0';
+        f = fopen(hp, "w");
+        if (f) fputs(hl, f), fclose(f);
+    }
+    append_n(a, 20, 2000);
+    audit_close(a);
+    CHECK_INT(verify(&st, err, sizeof err), 0);
+    if (*err) fprintf(stderr, "%s\n", err);
+    CHECK(st.pruned_through > 0);
+    CHECK(st.records >= 21);
+out:
+    teardown();
+}
+
 /* Rotating the audit key under a running writer: new blocks use the new key, the trail
  * still verifies (old blocks open with the old version). */
 TEST(t_rotate)
@@ -551,4 +614,5 @@ out:
 UNIT_MAIN(T(t_rotate), T(t_format), T(t_roundtrip), T(t_resume_torn), T(t_tamper_flip),
           T(t_tamper_alter), T(t_tamper_delete), T(t_tamper_swap), T(t_tamper_insert),
           T(t_tamper_truncate), T(t_tamper_drop), T(t_tamper_resign), T(t_tamper_rewrite),
-          T(t_tamper_drop_last), T(t_tamper_v1), T(t_fail_closed), T(t_prune))
+          T(t_tamper_drop_last), T(t_tamper_v1), T(t_fail_closed), T(t_prune),
+          T(t_prune_live))
