@@ -583,6 +583,19 @@ static int resume(audit *a, char *err, size_t errlen)
     a->next_seg_id = 1;
     memset(a->w_head, 0, 32);
     a->w_seq = 0;
+    /* audit.head names the last checkpoint known to be on disk (it is written after the
+     * fsync that made it durable): a trail that ends before it, or differs there, was cut
+     * or altered while no server ran. Going on would overwrite audit.head at the next
+     * checkpoint and with it the evidence, so the trail is refused. */
+    uint64_t hseq = 0;
+    uint8_t hhash[32];
+    int hr = audit_head_read(a->dir, &hseq, hhash);
+    if (hr < 0) {
+        snprintf(err, errlen, "%s/audit.head cannot be read; run phidb audit verify", a->dir);
+        audit_seg_list_free(ids, names, n);
+        return -1;
+    }
+    if (hr == 0) hseq = 0;
     while (n > 0) {
         char path[4200];
         snprintf(path, sizeof path, "%s/%s", a->dir, names[n - 1]);
@@ -673,6 +686,14 @@ static int resume(audit *a, char *err, size_t errlen)
                     rc = -1;
                     break;
                 }
+                if (li.seq == hseq && memcmp(hash, hhash, 32) != 0) {
+                    snprintf(err, errlen,
+                             "audit segment %s: seq %llu differs from the checkpoint in "
+                             "audit.head (altered); run phidb audit verify",
+                             names[n - 1], (unsigned long long)li.seq);
+                    rc = -1;
+                    break;
+                }
                 memcpy(last, hash, 32);
                 seq = li.seq;
             }
@@ -689,6 +710,14 @@ static int resume(audit *a, char *err, size_t errlen)
             a->next_seg_id = ids[n - 1] + 1;
         }
         break;
+    }
+    if (rc == 0 && hseq > a->w_seq) {
+        snprintf(err, errlen,
+                 "the audit trail in %s ends at seq %llu but audit.head records a signed "
+                 "checkpoint at seq %llu: segments were cut or removed; run phidb audit verify "
+                 "(to go on regardless, keep audit.head elsewhere as evidence and remove it)",
+                 a->dir, (unsigned long long)a->w_seq, (unsigned long long)hseq);
+        rc = -1;
     }
     audit_seg_list_free(ids, names, n);
     return rc;

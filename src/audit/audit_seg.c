@@ -7,6 +7,7 @@
 #include "audit/audit_seg.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <pthread.h>
@@ -258,6 +259,26 @@ void audit_hex(const uint8_t *p, size_t n, char *out)
         out[2 * i + 1] = h[p[i] & 15];
     }
     out[2 * n] = '\0';
+}
+
+int audit_head_read(const char *dir, uint64_t *seq, uint8_t hash[32])
+{
+    char path[4200], line[512];
+    snprintf(path, sizeof path, "%s/audit.head", dir);
+    FILE *f = fopen(path, "r");
+    if (!f) return errno == ENOENT ? 0 : -1;
+    int rc = -1;
+    if (fgets(line, sizeof line, f)) {
+        unsigned long long s;
+        char hex[65];
+        if (sscanf(line, "%llu %64s", &s, hex) == 2 && strlen(hex) == 64 &&
+            audit_unhex(hex, 32, hash) == 0) {
+            *seq = s;
+            rc = 1;
+        }
+    }
+    fclose(f);
+    return rc;
 }
 
 static int hexval(char c)

@@ -88,6 +88,9 @@ void audit_seg_list_free(uint64_t *ids, char **names, int n);
 void audit_hash(const uint8_t *line, size_t n, uint8_t out[32]);
 void audit_hex(const uint8_t *p, size_t n, char *out);
 int audit_unhex(const char *s, size_t n, uint8_t *out);
+/* The last checkpoint on disk, from dir/audit.head ("seq hexhash"): 1 with *seq and hash,
+ * 0 when there is no such file, -1 when it cannot be read or parsed. */
+int audit_head_read(const char *dir, uint64_t *seq, uint8_t hash[32]);
 
 /* Append the v2 stored form of the full line (line, n; no '\n'): the line without its
  * ,"prev":"<64 hex>" member (no '\n' either). Returns 0, or -1 (nothing appended) when the

@@ -335,21 +335,11 @@ int audit_verify_mem(const uint8_t *data, size_t n, sealer *s, const uint8_t *pu
     return vfinish(&v, rc);
 }
 
-/* Read audit.head ("seq hexhash ..."): 0 when absent. */
+/* Read audit.head ("seq hexhash ..."): head_seq stays 0 when absent or unreadable. */
 static void read_head(const char *dir, vstate *v)
 {
-    char path[4200], line[512];
-    snprintf(path, sizeof path, "%s/audit.head", dir);
-    FILE *f = fopen(path, "r");
-    if (!f) return;
-    if (fgets(line, sizeof line, f)) {
-        unsigned long long seq;
-        char hex[65];
-        if (sscanf(line, "%llu %64s", &seq, hex) == 2 && strlen(hex) == 64 &&
-            audit_unhex(hex, 32, v->head_hash) == 0)
-            v->head_seq = seq;
-    }
-    fclose(f);
+    uint64_t seq;
+    if (audit_head_read(dir, &seq, v->head_hash) == 1) v->head_seq = seq;
 }
 
 int audit_verify_dir(const char *dir, sealer *s, const uint8_t *pub, audit_line_fn fn, void *ud,

@@ -405,6 +405,49 @@ TEST(t_tamper_drop_last)
     teardown();
 }
 
+/* A trail cut while no server ran is refused at start-up, before the next checkpoint would
+ * overwrite audit.head (the evidence); with audit.head kept aside it opens again. */
+TEST(t_resume_cut)
+{
+    setup();
+    build();
+    char p[256], h[200], aside[220], err[512] = "";
+    seg_path(-1, p, sizeof p);
+    unlink(p);
+    audit_opts o;
+    audit_opts_default(&o);
+    o.dir = adir;
+    audit *a = audit_open(&o, kr, err, sizeof err);
+    CHECK(a == NULL);
+    CHECK(has(err, "but audit.head records a signed checkpoint at seq"));
+    if (a) audit_close(a);
+    /* An altered head record in the newest segment: the hash differs. */
+    snprintf(h, sizeof h, "%s/audit.head", adir);
+    snprintf(aside, sizeof aside, "%s/audit.head.cut", adir);
+    CHECK_INT(rename(h, aside), 0);
+    a = open_trail(&o);
+    if (!a) goto out;
+    append_n(a, 5, 9000);
+    audit_close(a);
+    FILE *f = fopen(h, "r+");
+    char line[256];
+    CHECK(f && fgets(line, sizeof line, f));
+    if (f) {
+        char *sp = strchr(line, ' ');
+        if (sp) sp[1] = sp[1] == 'f' ? 'e' : 'f';
+        rewind(f);
+        fputs(line, f);
+        fclose(f);
+    }
+    err[0] = '\0';
+    a = audit_open(&o, kr, err, sizeof err);
+    CHECK(a == NULL);
+    CHECK(has(err, "differs from the checkpoint in audit.head"));
+    if (a) audit_close(a);
+out:
+    teardown();
+}
+
 /* Every tampering above on a trail of v1 segments (as the previous release wrote them):
  * the same findings, except that a changed record is found at the next record. */
 TEST(t_tamper_v1)
@@ -614,5 +657,5 @@ out:
 UNIT_MAIN(T(t_rotate), T(t_format), T(t_roundtrip), T(t_resume_torn), T(t_tamper_flip),
           T(t_tamper_alter), T(t_tamper_delete), T(t_tamper_swap), T(t_tamper_insert),
           T(t_tamper_truncate), T(t_tamper_drop), T(t_tamper_resign), T(t_tamper_rewrite),
-          T(t_tamper_drop_last), T(t_tamper_v1), T(t_fail_closed), T(t_prune),
+          T(t_tamper_drop_last), T(t_resume_cut), T(t_tamper_v1), T(t_fail_closed), T(t_prune),
           T(t_prune_live))
