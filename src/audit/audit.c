@@ -569,6 +569,21 @@ static void *writer_main(void *arg)
 
 /* ---- resume ---- */
 
+/* The seq at the start of a record line ({"seq":N,...). Returns 0, or -1. */
+static int line_seq(const char *l, size_t n, uint64_t *seq)
+{
+    static const char pre[] = "{\"seq\":";
+    size_t i = sizeof pre - 1;
+    if (n <= i + 1 || memcmp(l, pre, i) != 0) return -1;
+    uint64_t v = 0;
+    size_t d0 = i;
+    while (i < n && l[i] >= '0' && l[i] <= '9' && i - d0 < 19)
+        v = v * 10 + (uint64_t)(l[i++] - '0');
+    if (i == d0 || i >= n || l[i] != ',') return -1;
+    *seq = v;
+    return 0;
+}
+
 /* Scan the newest segment: chain state, torn tail cut. Returns 0, or -1 with err. */
 static int resume(audit *a, char *err, size_t errlen)
 {
@@ -676,9 +691,14 @@ static int resume(audit *a, char *err, size_t errlen)
                 uint8_t hash[32];
                 int r = audit_lines_next(&lines, &l, &ll, hash);
                 if (r == 0) break;
+                /* A v2 line's prev is rebuilt from the running hash (audit_lines): only its
+                 * seq needs reading; a v1 line carries its own prev, which must chain. */
                 audit_line_info li;
-                if (r < 0 || audit_line_parse(l, ll, &li) != 0 || li.seq != seq + 1 ||
-                    memcmp(li.prev, last, 32) != 0) {
+                if (r < 0 ||
+                    (h.version == 1
+                         ? audit_line_parse(l, ll, &li) != 0 || memcmp(li.prev, last, 32) != 0
+                         : line_seq(l, ll, &li.seq) != 0) ||
+                    li.seq != seq + 1) {
                     snprintf(err, errlen,
                              "audit segment %s does not chain at offset %zu; run phidb audit "
                              "verify",
