@@ -9,7 +9,8 @@
  *   DIR/tls/client.crt    client certificate, CN=admin
  *   DIR/tls/client.key
  *   DIR/master.key        256-bit master key, 0600, outside DIR/data
- *   DIR/data/users.acl    user admin (all commands but the dangerous ones)
+ *   DIR/data/users.acl    user admin: +@all, which never grants the dangerous commands
+ *                         (FLUSHALL, FLUSHDB, KEYS: by name and allow-dangerous-commands only)
  *   DIR/admin.password    admin's random password, 0600 (also printed once)
  *
  * Files are created with O_EXCL so an existing directory is never overwritten.

@@ -4,8 +4,12 @@
  */
 #include "policy_totp.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -13,6 +17,7 @@
 #include <openssl/rand.h>
 
 #include "store/seal.h"
+#include "util/fsutil.h"
 
 #define TOTP_AAD "phidb/totp/v1"
 
@@ -189,7 +194,7 @@ int policy_totp_unseal(struct sealer *s, const char *user, const char *hex, uint
 }
 
 int policy_mfa_verify(acl *a, acl_user *u, struct sealer *s, const uint8_t *code, size_t clen,
-                      long long now_ms, int *locked_now)
+                      long long now_ms, long long floor, int *locked_now)
 {
     *locked_now = 0;
     if (acl_user_locked(u, now_ms)) return POLICY_TOTP_LOCKED;
@@ -202,6 +207,7 @@ int policy_mfa_verify(acl *a, acl_user *u, struct sealer *s, const uint8_t *code
         return POLICY_TOTP_NOT_ENROLLED;
     }
     long long step = acl_user_totp_step(u);
+    if (step < floor) step = floor;
     int rc = policy_totp_verify(secret, n, code, clen, now_ms / 1000, &step);
     OPENSSL_cleanse(secret, sizeof secret);
     if (rc == POLICY_TOTP_OK) {
@@ -211,4 +217,50 @@ int policy_mfa_verify(acl *a, acl_user *u, struct sealer *s, const uint8_t *code
         *locked_now = acl_mfa_failure(a, u, now_ms);
     }
     return rc;
+}
+
+int policy_totp_floor_load(const char *path, long long now_s, long long *floor)
+{
+    *floor = 0;
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        if (errno == ENOENT) return 0;
+        *floor = now_s / POLICY_TOTP_STEP + POLICY_TOTP_WINDOW;
+        return -1;
+    }
+    char line[64];
+    char *end = NULL;
+    long long v = -1;
+    if (fgets(line, sizeof line, f)) {
+        errno = 0;
+        v = strtoll(line, &end, 10);
+        if (errno || end == line || (*end != '\n' && *end != '\0')) v = -1;
+    }
+    fclose(f);
+    if (v < 0) {
+        *floor = now_s / POLICY_TOTP_STEP + POLICY_TOTP_WINDOW;
+        return -1;
+    }
+    *floor = v;
+    return 0;
+}
+
+int policy_totp_floor_save(const char *path, long long floor)
+{
+    char tmp[4200], line[32];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int n = snprintf(line, sizeof line, "%lld\n", floor);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return -1;
+    int ok = write(fd, line, (size_t)n) == n && fdatasync(fd) == 0;
+    int e = errno;
+    close(fd);
+    if (!ok || rename(tmp, path) != 0) {
+        e = ok ? errno : e;
+        unlink(tmp);
+        errno = e;
+        return -1;
+    }
+    fsync_dir_of(path);
+    return 0;
 }

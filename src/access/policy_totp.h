@@ -77,10 +77,21 @@ int policy_totp_seal(struct sealer *s, const char *user, const uint8_t *secret, 
 int policy_totp_unseal(struct sealer *s, const char *user, const char *hex, uint8_t *secret,
                        size_t cap, size_t *n);
 /* The whole PHI.MFA check for user u: refuses at once when locked; opens the secret; checks
- * the code at now_ms with replay protection (updating the user's last step); counts a wrong
- * code or a replay toward lockout (*locked_now = 1 when this failure locked the account) and
- * clears the failure count on success. Returns a policy_totp_result. */
+ * the code at now_ms with replay protection (updating the user's last step; steps up to
+ * floor count as used: policy_totp_floor_load); counts a wrong code or a replay toward
+ * lockout (*locked_now = 1 when this failure locked the account) and clears the failure
+ * count on success. Returns a policy_totp_result. */
 int policy_mfa_verify(acl *a, acl_user *u, struct sealer *s, const uint8_t *code, size_t clen,
-                      long long now_ms, int *locked_now);
+                      long long now_ms, long long floor, int *locked_now);
+/* The replay floor across restarts. The last step accepted per user is kept in memory, so
+ * a restart would forget it; instead the highest step accepted by anyone is kept in a small
+ * file (path: one decimal number, no user names), and after a restart every step up to it
+ * counts as used, for everybody: a code accepted before the restart is refused after it,
+ * and for about a minute after the last MFA before a restart other users wait for their
+ * next code. load: *floor from the file (0 when there is none); -1 when it cannot be read
+ * or parsed (*floor is then the current step plus the window: nothing from before is
+ * accepted). save: atomically (temporary file, fsync, rename); 0 or -1 with errno. */
+int policy_totp_floor_load(const char *path, long long now_s, long long *floor);
+int policy_totp_floor_save(const char *path, long long floor);
 
 #endif

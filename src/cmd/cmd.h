@@ -200,6 +200,9 @@ struct srv {
     policy *pol;              /* access policy (NULL: none, the ACL alone decides) */
     policy_grants *grants;    /* break-glass grants */
     char *grant_path;         /* their sealed file */
+    char *totp_floor_path;    /* the TOTP replay floor (policy_totp_floor_load) */
+    long long totp_floor;     /* steps up to it were used before this start */
+    long long totp_floor_saved; /* the highest step accepted, as in the file */
     policy_index *pix;        /* blind indexes */
     uint8_t *pkey;            /* pseudonym key (locked memory, 32 bytes) */
     dict pseudo;              /* pseudonym -> key, for de-identified roles */

@@ -5,6 +5,7 @@
 #include "cmd_audit.h"
 #include "cmd_policy.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,7 +13,6 @@
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/strutil.h"
-
 
 void phi_policy_reload_cmd(client *c)
 {
@@ -280,8 +280,18 @@ void phi_mfa_cmd(client *c)
     }
     int locked_now = 0;
     int rc = policy_mfa_verify(s->acl, c->user, s->values, c->argv[1].p, c->argv[1].len, clock_ms(),
-                               &locked_now);
+                               s->totp_floor, &locked_now);
     if (rc == POLICY_TOTP_OK) {
+        /* Kept for the next start, so that no code is accepted twice across a restart. */
+        long long step = acl_user_totp_step(c->user);
+        if (step > s->totp_floor_saved) {
+            if (policy_totp_floor_save(s->totp_floor_path, step) == 0)
+                s->totp_floor_saved = step;
+            else
+                log_warning("cannot write %s (%s): a TOTP code accepted now could be accepted "
+                            "again after a restart",
+                            s->totp_floor_path, strerror(errno));
+        }
         c->flags &= ~CL_MFA_PENDING;
         c->flags |= CL_AUTHED;
         cmd_policy_login(c);

@@ -11,6 +11,7 @@
 
 #include <openssl/crypto.h>
 
+#include "access/policy_totp.h"
 #include "phi/phi.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -228,6 +229,13 @@ int cmd_policy_open(srv *s, char *err, size_t errlen)
     s->grant_path = mem_strdup(path);
     s->grants = policy_grants_new(s->grant_path, s->values);
     if (policy_grants_load(s->grants, clock_ms(), err, errlen) != 0) return -1;
+    snprintf(path, sizeof path, "%s/totp.floor", s->cfg->dir);
+    s->totp_floor_path = mem_strdup(path);
+    if (policy_totp_floor_load(path, clock_ms() / 1000, &s->totp_floor) != 0)
+        log_warning("%s cannot be read: TOTP codes are accepted again from the next time step "
+                    "but one",
+                    path);
+    s->totp_floor_saved = s->totp_floor;
     if (!s->cfg->policy_file || !*s->cfg->policy_file) return 0;
     if (policy_load_file(s->cfg->policy_file, &s->pol, err, errlen) != 0) return -1;
     s->pkey = keyring_secure_alloc(32);
@@ -256,6 +264,8 @@ void cmd_policy_close(srv *s)
     s->pkey = NULL;
     mem_free(s->grant_path);
     s->grant_path = NULL;
+    mem_free(s->totp_floor_path);
+    s->totp_floor_path = NULL;
 }
 
 int cmd_policy_reload(srv *s, char *err, size_t errlen)

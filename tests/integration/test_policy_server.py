@@ -357,6 +357,14 @@ def mfa(run, srv):
     run.check(r[0] == "ERR" and "WRONGPASS" in r[1], "a code is accepted once", r)
     c2.close()
     c.close()
+    # Also across a restart (the code is still inside its window: the server keeps the
+    # highest step accepted in data/totp.floor).
+    srv.restart()
+    c3 = srv.raw("mfauser", PW)
+    r = val(c3.call("PHI.MFA", code))
+    run.check(r[0] == "ERR" and "WRONGPASS" in r[1], "a code is accepted once, even after a "
+              "restart", r)
+    c3.close()
 
 
 def cert_user(run, srv):

@@ -224,22 +224,28 @@ TEST(sealed_secret_and_mfa_check)
     char code[8];
     code_at(secret, sizeof secret, now / 1000, code);
     int locked = 0;
-    CHECK_INT(policy_mfa_verify(a, u, s, K(code), now, &locked), POLICY_TOTP_OK);
-    CHECK_INT(policy_mfa_verify(a, u, s, K(code), now, &locked), POLICY_TOTP_REPLAY);
+    CHECK_INT(policy_mfa_verify(a, u, s, K(code), now, 0, &locked), POLICY_TOTP_OK);
+    CHECK_INT(policy_mfa_verify(a, u, s, K(code), now, 0, &locked), POLICY_TOTP_REPLAY);
     CHECK(!locked);
     CHECK(!acl_user_locked(u, now));
     /* The replay counted; two wrong codes make three consecutive failures: locked. */
     char wrong[8];
     wrong_code(secret, sizeof secret, now / 1000 + 30, wrong);
-    CHECK_INT(policy_mfa_verify(a, u, s, K(wrong), now + 30000, &locked), POLICY_TOTP_BAD);
+    CHECK_INT(policy_mfa_verify(a, u, s, K(wrong), now + 30000, 0, &locked), POLICY_TOTP_BAD);
     CHECK(!locked);
-    CHECK_INT(policy_mfa_verify(a, u, s, K(wrong), now + 30000, &locked), POLICY_TOTP_BAD);
+    CHECK_INT(policy_mfa_verify(a, u, s, K(wrong), now + 30000, 0, &locked), POLICY_TOTP_BAD);
     CHECK(locked);
     CHECK(acl_user_locked(u, now + 30000));
     code_at(secret, sizeof secret, now / 1000 + 60, code);
-    CHECK_INT(policy_mfa_verify(a, u, s, K(code), now + 60000, &locked), POLICY_TOTP_LOCKED);
+    CHECK_INT(policy_mfa_verify(a, u, s, K(code), now + 60000, 0, &locked), POLICY_TOTP_LOCKED);
     CHECK(acl_unlock(a, K("drjones")));
-    CHECK_INT(policy_mfa_verify(a, u, s, K(code), now + 60000, &locked), POLICY_TOTP_OK);
+    /* The floor from before a restart: a code of a step up to it counts as used. */
+    long long step60 = (now + 60000) / 1000 / POLICY_TOTP_STEP;
+    CHECK_INT(policy_mfa_verify(a, u, s, K(code), now + 60000, step60, &locked),
+              POLICY_TOTP_REPLAY);
+    CHECK(acl_unlock(a, K("drjones")));
+    CHECK_INT(policy_mfa_verify(a, u, s, K(code), now + 60000, step60 - 1, &locked),
+              POLICY_TOTP_OK);
     /* mfa=totp without a secret: not enrolled, and not counted as a failure. */
     const uint8_t *r2[] = {(const uint8_t *)"totp-secret="};
     size_t l2[] = {12};
@@ -247,7 +253,7 @@ TEST(sealed_secret_and_mfa_check)
     CHECK_INT(acl_op_apply(a, op, err, sizeof err), 0);
     acl_op_free(op);
     for (int i = 0; i < 5; i++)
-        CHECK_INT(policy_mfa_verify(a, u, s, K(code), now + 90000, &locked),
+        CHECK_INT(policy_mfa_verify(a, u, s, K(code), now + 90000, 0, &locked),
                   POLICY_TOTP_NOT_ENROLLED);
     CHECK(!acl_user_locked(u, now + 90000));
     acl_free(a);
@@ -259,5 +265,27 @@ TEST(sealed_secret_and_mfa_check)
     CHECK_INT(system(cmd), 0);
 }
 
+/* The floor file: absent (0), saved and loaded back, unreadable (the current step plus the
+ * window). */
+TEST(replay_floor_file)
+{
+    char dir[] = "/tmp/phidb-totp-floor-XXXXXX", path[128];
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof path, "%s/totp.floor", dir);
+    long long f = -5;
+    CHECK_INT(policy_totp_floor_load(path, 1700000000, &f), 0);
+    CHECK_INT(f, 0);
+    CHECK_INT(policy_totp_floor_save(path, 56666667), 0);
+    CHECK_INT(policy_totp_floor_load(path, 1700000000, &f), 0);
+    CHECK_INT(f, 56666667);
+    FILE *w = fopen(path, "w");
+    CHECK(w != NULL);
+    if (w) fputs("12x\n", w), fclose(w);
+    CHECK_INT(policy_totp_floor_load(path, 1700000000, &f), -1);
+    CHECK_INT(f, 1700000000 / POLICY_TOTP_STEP + POLICY_TOTP_WINDOW);
+    unlink(path);
+    rmdir(dir);
+}
+
 UNIT_MAIN(T(rfc4226_hotp), T(rfc6238_vectors), T(oathtool_cross_check), T(window_and_replay),
-          T(base32_and_uri), T(sealed_secret_and_mfa_check))
+          T(base32_and_uri), T(sealed_secret_and_mfa_check), T(replay_floor_file))
