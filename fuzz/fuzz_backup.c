@@ -167,7 +167,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size)
         build_stream_backup(in + 1, size - 1);
     else
         put(input, in, size);
-    backup_keys k = {{keyf, NULL, NULL}, NULL};
+    backup_keys k = {{keyf, NULL, NULL}, NULL, NULL};
     backup_info info;
     char err[1024];
     int ok = backup_verify(input, &k, &info, err, sizeof err) == 0;

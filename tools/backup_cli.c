@@ -330,7 +330,7 @@ int backup_cli_main(int argc, char **argv)
     }
     printf("OK: backup written in %lld ms: %s\n", clock_mono_ms() - t0, path);
     if (verify) {
-        backup_keys k = {tool_kek_source(c), *pp ? pp : NULL};
+        backup_keys k = {tool_kek_source(c), *pp ? pp : NULL, NULL};
         if (*pp) memset(&k.kek, 0, sizeof k.kek);
         backup_info info;
         if (backup_verify(path, &k, &info, err, sizeof err) != 0) {

@@ -70,6 +70,7 @@ typedef struct bk_job {
     long long started_ms;   /* wall clock */
     long long started_mono; /* for durations */
     keyring_kek_source kek; /* master key source for verify (strings owned by cfg) */
+    keyring *live;          /* or the server's keyring (a passphrase master key) */
     char audit_head[96];    /* "<seq>:<sha256 hex>" of the audit chain at the point ("": none) */
     char who[256];          /* made_by for the manifest */
     uint8_t *kek_pp;        /* the passphrase's stretched key (locked memory) or NULL */
@@ -244,7 +245,7 @@ static void close_work(void *ud)
         return;
     }
     if (!j->verify) return;
-    backup_keys k = {j->kek, j->pp};
+    backup_keys k = {j->kek, j->pp, j->live};
     if (j->pp) memset(&k.kek, 0, sizeof k.kek);
     if (backup_verify(j->path, &k, &j->info, j->err, sizeof j->err) != 0) {
         j->failed = 1;
@@ -439,7 +440,8 @@ static int start(srv *s, const char *path, const char *pp, size_t pplen, client 
     else if (!s->cfg->master_key_passphrase)
         j->kek.key_file = s->cfg->master_key_file;
     else if (!pp)
-        j->verify = 0; /* the server does not keep a passphrase master key to re-open with */
+        j->live = s->keys; /* no master key to re-open with (a passphrase the server does not
+                              keep): verify with the keys themselves */
     if (pp) {
         j->pp = keyring_secure_alloc(PP_MAX);
         j->kek_pp = keyring_secure_alloc(KEYRING_KEY_LEN);

@@ -111,6 +111,13 @@ void backup_writer_abort(backup_writer *w);
 typedef struct {
     keyring_kek_source kek; /* master key source (key_file, command or passphrase) */
     const char *passphrase; /* the backup's passphrase (a passphrase copy), else NULL */
+    /* For backup_verify only, instead of kek: the running server's own keyring (read, never
+     * changed; nothing may rotate or retire meanwhile), for a server whose master key came
+     * from a passphrase it does not keep. The backup's keyring block is then checked by the
+     * file's hash and signature but not unwrapped (that needs the master key: restore,
+     * `phidb backup verify`); everything else is checked as with the master key. Not for
+     * passphrase copies. */
+    keyring *live;
 } backup_keys;
 
 typedef struct {

@@ -48,6 +48,7 @@ typedef struct {
     } parts[MAX_PARTS];  /* 0 keyring, 1 keyspace, then named parts in file order */
     int nparts;          /* count */
     keyring *kr;         /* the backup's keyring, opened */
+    int kr_borrowed;     /* kr is backup_keys.live: not ours to close */
     sealer *values;      /* its values sealer (value checks) */
     EVP_CIPHER_CTX *ctx; /* file key */
     uint64_t seq;        /* records read */
@@ -228,6 +229,14 @@ static int open_header(rd *r, const backup_keys *keys, char *err, size_t errlen)
     EVP_DigestUpdate(r->parts[kp].sha, text, klen);
     r->parts[kp].bytes = 4 + klen;
     keyring_kek_source src = keys->kek;
+    if (keys->live && !r->info->passphrase) {
+        /* The server's own keyring holds the same keys (the block is its export). */
+        OPENSSL_cleanse(text, klen);
+        mem_free(text);
+        r->kr = keys->live;
+        r->kr_borrowed = 1;
+        goto file_key;
+    }
     if (r->info->passphrase) {
         if (!keys->passphrase || !*keys->passphrase) {
             mem_free(text);
@@ -261,6 +270,7 @@ static int open_header(rd *r, const backup_keys *keys, char *err, size_t errlen)
             snprintf(err, errlen, "%s: %s", r->path, kerr);
         return -1;
     }
+file_key:;
     const uint8_t *bkey = keyring_key(r->kr, KR_BACKUP, bk_get32(r->hdr + BK_OFF_KEYVER));
     uint8_t *filekey = keyring_secure_alloc(32);
     int rc = -1;
@@ -456,7 +466,7 @@ static void rd_free(rd *r)
         EVP_MD_CTX_free(r->parts[i].sha);
     if (r->ctx) EVP_CIPHER_CTX_free(r->ctx);
     seal_free(r->values);
-    if (r->kr) keyring_close(r->kr);
+    if (r->kr && !r->kr_borrowed) keyring_close(r->kr);
     buf_free(&r->rec);
     buf_wipe_free(&r->plain);
     buf_wipe_free(&r->stream);
@@ -493,7 +503,7 @@ int bk_read_pass(const char *path, const backup_keys *keys, int check_values, ba
         if (read_record(&r, err, errlen) != 0) goto out;
     if (check_end(&r, err, errlen) != 0) goto out;
     info->took_ms = clock_mono_ms() - t0;
-    if (kr) {
+    if (kr && !r.kr_borrowed) {
         *kr = r.kr;
         r.kr = NULL;
     }

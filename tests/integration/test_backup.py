@@ -463,6 +463,40 @@ def body(run):
         schedule(run)
     with run.case("the policy file travels with the backup"):
         with_policy(run)
+    with run.case("a passphrase master key: PHI.BACKUP still verifies"):
+        passphrase_master(run)
+
+
+def passphrase_master(run):
+    """A server whose master key is a passphrase keeps no master key to re-open a backup
+    with: PHI.BACKUP verifies with the server's own keys (and says verified 1); the tool
+    with the passphrase verifies the same file, keyring block included."""
+    srv = harness.PhidbServer()
+    srv.stop()
+    pp = "a master passphrase for this test only"
+    env = dict(os.environ, PHIDB_NEW_PASSPHRASE=pp)
+    r = subprocess.run([srv.tool_bin, "keyring", "rewrap", srv.dir, "--new-passphrase"],
+                       env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
+    run.require(r.returncode == 0, "phidb keyring rewrap --new-passphrase", r.stdout.decode())
+    with open(srv.conf, "a") as f:  # for the tools too
+        f.write("\nmaster-key-passphrase yes\n")
+    os.environ["PHIDB_PASSPHRASE"] = pp
+    try:
+        srv.restart()
+        c = srv.raw()
+        run.eq(c.call("SET", "pp:1", "value under a passphrase master key")[0], "+", "a write")
+        r = c.call("PHI.BACKUP", timeout=600)
+        c.close()
+        run.require(r[0] == "*", "PHI.BACKUP", harness.show(r))
+        fields = dict(zip([x[1] for x in r[1][0::2]], [x[1] for x in r[1][1::2]]))
+        run.eq(fields.get(b"verified"), 1, "verified with the server's own keys")
+        path = fields[b"path"].decode()
+        rc, out, err = tool(srv, "backup", "verify", path, "--from", srv.dir)
+        run.check(rc == 0 and "OK: backup verified" in out, "and by the tool, with the "
+                  "passphrase (PHIDB_PASSPHRASE)", out + err)
+        srv.stop()
+    finally:
+        del os.environ["PHIDB_PASSPHRASE"]
 
 
 if __name__ == "__main__":

@@ -150,7 +150,7 @@ static inline unsigned char *bt_read(const char *path, size_t *n)
 
 static inline backup_keys master_keys(void)
 {
-    backup_keys k = {{keyfile, NULL, NULL}, NULL};
+    backup_keys k = {{keyfile, NULL, NULL}, NULL, NULL};
     return k;
 }
 

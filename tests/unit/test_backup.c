@@ -41,6 +41,26 @@ TEST(roundtrip_counts)
     CHECK(p && memmem(p, n, "s:17", 4) == NULL);
     CHECK(p && memmem(p, n, "user admin", 10) == NULL);
     free(p);
+    /* With the writer's own keyring instead of the master key (a server whose master key
+     * was a passphrase): the same checks, and a flipped byte is still found. */
+    backup_keys live = {{NULL, NULL, NULL}, NULL, kr};
+    rc = backup_verify(path, &live, &info, err, sizeof err);
+    if (rc) fprintf(stderr, "%s\n", err);
+    CHECK_INT(rc, 0);
+    CHECK_INT(info.counts.keys, 500);
+    CHECK(keyring_key(kr, KR_VALUES, keyring_current(kr, KR_VALUES)) != NULL); /* kept open */
+    p = bt_read(path, &n);
+    if (p) {
+        char flipped[140];
+        snprintf(flipped, sizeof flipped, "%s.flipped", path);
+        p[n / 2] ^= 1;
+        FILE *f = fopen(flipped, "wb");
+        CHECK(f && fwrite(p, 1, n, f) == n);
+        if (f) fclose(f);
+        CHECK(backup_verify(flipped, &live, &info, err, sizeof err) != 0);
+        unlink(flipped);
+        free(p);
+    }
     /* A backup never overwrites. */
     backup_opts o = {0};
     CHECK(backup_writer_open(path, kr, &o, err, sizeof err) == NULL);
@@ -137,7 +157,7 @@ TEST(damage_refused)
     snprintf(other, sizeof other, "%s/mk2", dir);
     const char *mk2 = unit_hex_key(1); /* another master key */
     bt_write(other, mk2, strlen(mk2), 0600);
-    backup_keys wrong = {{other, NULL, NULL}, NULL};
+    backup_keys wrong = {{other, NULL, NULL}, NULL, NULL};
     CHECK(backup_verify(path, &wrong, &info, err, sizeof err) != 0);
     CHECK(contains(err, "wrong master key"));
     /* The original still verifies. */
@@ -160,13 +180,16 @@ TEST(passphrase_copy)
     backup_keys k = master_keys();
     CHECK(backup_verify(path, &k, &info, err, sizeof err) != 0);
     CHECK(contains(err, "passphrase"));
-    backup_keys wrong = {{NULL, NULL, NULL}, "incorrect horse battery"};
+    backup_keys wrong = {{NULL, NULL, NULL}, "incorrect horse battery", NULL};
     CHECK(backup_verify(path, &wrong, &info, err, sizeof err) != 0);
     CHECK(contains(err, "wrong passphrase"));
-    backup_keys right = {{NULL, NULL, NULL}, "correct horse battery"};
+    backup_keys right = {{NULL, NULL, NULL}, "correct horse battery", NULL};
     CHECK_INT(backup_verify(path, &right, &info, err, sizeof err), 0);
     CHECK_INT(info.passphrase, 1);
     CHECK_INT(info.counts.keys, 250);
+    backup_keys live = {{NULL, NULL, NULL}, NULL, kr}; /* not for a passphrase copy */
+    CHECK(backup_verify(path, &live, &info, err, sizeof err) != 0);
+    CHECK(contains(err, "passphrase"));
     teardown();
 }
 

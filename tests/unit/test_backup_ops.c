@@ -137,7 +137,7 @@ TEST(restore_passphrase_copy)
     bt_write(nk, mk2, strlen(mk2), 0600);
     backup_report rep;
     CHECK_INT(make_backup(path, "a long enough passphrase", &rep), 0);
-    backup_keys k = {{NULL, NULL, NULL}, "a long enough passphrase"};
+    backup_keys k = {{NULL, NULL, NULL}, "a long enough passphrase", NULL};
     backup_restore_opts o = {.data_dir = out};
     backup_info info;
     CHECK(backup_restore(path, &k, &o, &info, err, sizeof err) != 0); /* needs a new key */
