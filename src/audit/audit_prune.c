@@ -23,13 +23,12 @@
 #include "audit/audit_seg.h"
 #include "util/mem.h"
 
-/* Remove the planned segments [0, k) of o->dir, after recording the prune in live (the
+/* Remove the segments past retention from o->dir, after recording the prune in live (the
  * running server's trail) or, when live is NULL, in a trail opened for the purpose. who
- * gives the user, role, address and session of the record. */
-static int prune(const audit_opts *o, keyring *kr, audit *live, int64_t now_us,
-                 const audit_rec *who, int *removed, char *err, size_t errlen)
+ * gives the user, role, address and session of the record. Under the readers' lock. */
+static int prune_locked(const audit_opts *o, keyring *kr, audit *live, int64_t now_us,
+                        const audit_rec *who, int *removed, char *err, size_t errlen)
 {
-    *removed = 0;
     uint64_t *ids;
     char **names;
     int n = audit_seg_list(o->dir, &ids, &names);
@@ -101,6 +100,27 @@ static int prune(const audit_opts *o, keyring *kr, audit *live, int64_t now_us,
         }
     }
     audit_seg_list_free(ids, names, n);
+    return rc;
+}
+
+/* prune_locked, once no reader of the trail is running (it does not wait for one). */
+static int prune(const audit_opts *o, keyring *kr, audit *live, int64_t now_us,
+                 const audit_rec *who, int *removed, char *err, size_t errlen)
+{
+    *removed = 0;
+    /* Readers (verify, reports, export, tail) hold the lock shared for a whole pass. */
+    int lk = audit_dir_lock(o->dir, 1);
+    if (lk < 0) {
+        if (lk == -2)
+            snprintf(err, errlen,
+                     "a reader of the trail (phidb audit verify, report, export, tail, "
+                     "accounting or breach-report) is running: try again when it has finished");
+        else
+            snprintf(err, errlen, "cannot lock %s/audit.lock: %s", o->dir, strerror(errno));
+        return -1;
+    }
+    int rc = prune_locked(o, kr, live, now_us, who, removed, err, errlen);
+    close(lk);
     return rc;
 }
 

@@ -8,11 +8,14 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <pthread.h>
 #include <string.h>
 #include <time.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -279,6 +282,26 @@ int audit_head_read(const char *dir, uint64_t *seq, uint8_t hash[32])
     }
     fclose(f);
     return rc;
+}
+
+int audit_dir_lock(const char *dir, int exclusive)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/audit.lock", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) fd = open(path, O_RDONLY | O_CLOEXEC); /* a reader without write access */
+    if (fd < 0) return -1;
+    int rc;
+    do
+        rc = flock(fd, exclusive ? LOCK_EX | LOCK_NB : LOCK_SH);
+    while (rc != 0 && errno == EINTR);
+    if (rc != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return exclusive && e == EWOULDBLOCK ? -2 : -1;
+    }
+    return fd;
 }
 
 static int hexval(char c)

@@ -91,6 +91,12 @@ int audit_unhex(const char *s, size_t n, uint8_t *out);
 /* The last checkpoint on disk, from dir/audit.head ("seq hexhash"): 1 with *seq and hash,
  * 0 when there is no such file, -1 when it cannot be read or parsed. */
 int audit_head_read(const char *dir, uint64_t *seq, uint8_t hash[32]);
+/* The lock between readers of the trail and a prune (dir/audit.lock, flock): shared for a
+ * reader (audit_verify_dir, for its whole pass), exclusive and without waiting for a prune
+ * (segments must not vanish under a reader that has listed them). Returns the fd to close
+ * when done; -1 when the lock file cannot be opened or created (errno); -2 (exclusive
+ * only) when a reader holds it. */
+int audit_dir_lock(const char *dir, int exclusive);
 
 /* Append the v2 stored form of the full line (line, n; no '\n'): the line without its
  * ,"prev":"<64 hex>" member (no '\n' either). Returns 0, or -1 (nothing appended) when the

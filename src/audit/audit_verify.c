@@ -347,11 +347,15 @@ int audit_verify_dir(const char *dir, sealer *s, const uint8_t *pub, audit_line_
 {
     vstate v;
     vinit(&v, s, pub, fn, ud, st, err, errlen);
+    /* No prune removes a segment while this pass runs (without the lock file, as for a
+     * reader without write access to a directory that has none yet, it goes on). */
+    int lk = audit_dir_lock(dir, 0);
     uint64_t *ids;
     char **names;
     int n = audit_seg_list(dir, &ids, &names);
     if (n < 0) {
         snprintf(err, errlen, "cannot read the audit directory %s: %s", dir, strerror(errno));
+        if (lk >= 0) close(lk);
         vfinish(&v, -1);
         return -1;
     }
@@ -395,9 +399,7 @@ int audit_verify_dir(const char *dir, sealer *s, const uint8_t *pub, audit_line_
         if (len) munmap(m, len);
     }
     audit_seg_list_free(ids, names, n);
-    if (rc < 0) {
-        vfinish(&v, -1);
-        return -1;
-    }
-    return vfinish(&v, rc);
+    int vr = vfinish(&v, rc < 0 ? -1 : rc);
+    if (lk >= 0) close(lk);
+    return rc < 0 ? -1 : vr;
 }

@@ -565,6 +565,18 @@ TEST(t_prune)
     teardown();
 }
 
+/* A line callback that tries a prune's lock while verify reads: -2 (a reader holds it). */
+static int try_prune_lock(void *ud, const char *line, size_t n, const audit_line_info *li)
+{
+    (void)line, (void)n, (void)li;
+    int *got = ud;
+    if (*got == 0) {
+        *got = audit_dir_lock(adir, 1);
+        if (*got >= 0) close(*got);
+    }
+    return 0;
+}
+
 /* PHI.AUDIT PRUNE's path: beside a running writer, the prune record goes into the live
  * trail, the old segments go once it is written, the writer goes on, and the trail
  * verifies from the first remaining segment. */
@@ -591,6 +603,15 @@ TEST(t_prune_live)
     audit_seg_list_free(ids, names, n);
     uint64_t before = audit_last_seq(a);
     int64_t later = wall_us() + 2556LL * 86400 * 1000000;
+    /* A reader holds the lock (as audit_verify_dir does for its pass): nothing happens. */
+    int rd = audit_dir_lock(adir, 0);
+    CHECK(rd >= 0);
+    CHECK_INT(audit_dir_lock(adir, 1), -2);
+    CHECK_INT(audit_prune_live(a, &o, later, &who, &removed, err, sizeof err), -1);
+    CHECK(has(err, "a reader of the trail"));
+    CHECK_INT(removed, 0);
+    CHECK_INT(audit_last_seq(a), before); /* not even recorded */
+    if (rd >= 0) close(rd);
     CHECK_INT(audit_prune_live(a, &o, later, &who, &removed, err, sizeof err), 0);
     CHECK_INT(removed, n - 1);
     CHECK(audit_durable_seq(a) > before); /* the record was written before the removal */
@@ -624,6 +645,9 @@ TEST(t_prune_live)
     if (*err) fprintf(stderr, "%s\n", err);
     CHECK(st.pruned_through > 0);
     CHECK(st.records >= 21);
+    int got = 0;
+    CHECK_INT(audit_verify_dir(adir, asl, apub, try_prune_lock, &got, &st, err, sizeof err), 0);
+    CHECK_INT(got, -2); /* verify holds the readers' lock for its whole pass */
 out:
     teardown();
 }
