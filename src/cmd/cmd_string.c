@@ -127,17 +127,26 @@ static int parse_set_opts(client *c, int first, int *flags, const arg **exp_arg,
     return 0;
 }
 
-void get_cmd(client *c)
+/* The string at argv[1] (GET, GETDEL, GETEX), or NULL once a missing key (nil) or another
+ * type (WRONGTYPE) has been answered. */
+static db_entry *string_or_reply(client *c)
 {
     db_entry *e = lookup_read(c, 1);
     if (!e) {
         rep_null(c);
-        return;
+        return NULL;
     }
     if (db_entry_type(e) != DB_STRING) {
         rep_wrongtype(c);
-        return;
+        return NULL;
     }
+    return e;
+}
+
+void get_cmd(client *c)
+{
+    db_entry *e = string_or_reply(c);
+    if (!e) return;
     db_ref r = db_str_ref(c->s->db, e);
     rep_value(c, &r);
 }
@@ -283,15 +292,8 @@ void msetnx_cmd(client *c)
 
 void getdel_cmd(client *c)
 {
-    db_entry *e = lookup_read(c, 1);
-    if (!e) {
-        rep_null(c);
-        return;
-    }
-    if (db_entry_type(e) != DB_STRING) {
-        rep_wrongtype(c);
-        return;
-    }
+    db_entry *e = string_or_reply(c);
+    if (!e) return;
     db_ref r = db_str_ref(c->s->db, e);
     rep_value(c, &r);
     db_delete(c->s->db, c->argv[1].p, c->argv[1].len);
@@ -302,15 +304,8 @@ void getex_cmd(client *c)
     int flags;
     const arg *exp_arg;
     if (parse_set_opts(c, 2, &flags, &exp_arg, 1) != 0) return;
-    db_entry *e = lookup_read(c, 1);
-    if (!e) {
-        rep_null(c);
-        return;
-    }
-    if (db_entry_type(e) != DB_STRING) {
-        rep_wrongtype(c);
-        return;
-    }
+    db_entry *e = string_or_reply(c);
+    if (!e) return;
     long long when = 0;
     if (exp_arg && expire_ms(c, exp_arg, flags, &when) != 0) return;
     db_ref r = db_str_ref(c->s->db, e);
