@@ -163,7 +163,10 @@ static int check_lines(vstate *v, int version, const char *p, size_t n, uint32_t
             }
             v->st->checkpoints++;
             v->st->last_ckpt_seq = li.seq;
-        } else if (li.evlen == 5 && memcmp(li.ev, "prune", 5) == 0) {
+        } else if (li.evlen == 5 && memcmp(li.ev, "prune", 5) == 0 &&
+                   (size_t)(line + len - (li.ev + 5)) > 17 &&
+                   memcmp(li.ev + 5, "\",\"res\":\"granted\"", 17) == 0) {
+            /* A prune that happened (a refused one records its reason, and no position). */
             uint64_t t = num_after(line, len, "\"through_seq\":");
             const char *h = memmem(line, len, "\"head\":\"", 8);
             if (t > v->prune_through && h && (size_t)(line + len - h) > 8 + 64) {

@@ -441,6 +441,8 @@ void phi_audit_prune_cmd(client *c)
     int removed = 0;
     char err[512];
     if (audit_prune_live(s->audit, &o, now_us(), &who, &removed, err, sizeof err) != 0) {
+        /* Recorded too (when the trail can take it): who tried, and why it did not happen. */
+        cmd_audit_event(s, c, AUDIT_EV_PRUNE, AUDIT_FAILED, NULL, "prune", err, NULL);
         rep_errf(c, "ERR audit prune: %s", err);
         return;
     }

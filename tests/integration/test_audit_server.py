@@ -349,6 +349,15 @@ def prune_online(run):
     r = o.call("PHI.AUDIT", "PRUNE")
     run.check(r[0] == "-" and b"NOPERM" in r[1], "PHI.AUDIT PRUNE needs the permission", r)
     o.close()
+    # A reader of the trail holds audit.lock: the prune is refused, and the refusal recorded.
+    import fcntl
+    with open(os.path.join(adir, "audit.lock"), "a+") as lk:
+        fcntl.flock(lk, fcntl.LOCK_SH)
+        r = c.call("PHI.AUDIT", "PRUNE")
+        fcntl.flock(lk, fcntl.LOCK_UN)
+    run.check(r[0] == "-" and b"a reader of the trail" in r[1], "refused while a reader runs",
+              r)
+    run.eq(segments(), before, "and nothing removed")
     run.eq(segments(), before, "nothing removed by the refused command")
     rc, out = tool("prune", srv.dir)
     run.check(rc == 0 and out.startswith("removed 1 segment older than 1 days (the prune is "
@@ -362,7 +371,10 @@ def prune_online(run):
     run.check(rc == 0 and out.startswith("OK") and "pruned after retention" in out,
               "the trail verifies beside the server, the prune accounted for", out)
     recs = records(srv)
-    pr = find(recs, ev="prune")
+    failed = find(recs, ev="prune", res="failed")
+    run.check(len(failed) == 1 and "a reader of the trail" in failed[0].get("reason", ""),
+              "the refused prune is recorded with its reason", failed)
+    pr = find(recs, ev="prune", res="granted")
     run.check(len(pr) == 1 and pr[0].get("user") == "admin" and pr[0].get("cmd") == "phi.audit"
               and pr[0].get("addr", "").startswith("127.0.0.1:")
               and pr[0].get("detail", {}).get("removed") == 1
