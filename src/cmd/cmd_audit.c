@@ -15,6 +15,7 @@
 
 #include "audit/alert.h"
 #include "audit/audit_conf.h"
+#include "cmd/cmd_backup.h"
 #include "cmd/cmd_policy.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -426,7 +427,54 @@ void srv_audit_cron(srv *s)
 /* ---- PHI.AUDIT ---- */
 
 /* PHI.AUDIT PRUNE: remove the segments past audit-retention-days, as `phidb audit prune`
- * does offline; the prune is recorded in this trail first. */
+ * does offline; the prune is recorded in this trail first. It waits for the writer to write
+ * that record, so it runs on the backup worker thread while the client waits (blocked, as
+ * for PHI.BACKUP) and the others are served. */
+typedef struct {
+    srv *s;
+    client *c;
+    audit_opts o; /* directory and retention, from the config when the command came */
+    char user[128], role[128], addr[64], purpose[32];
+    unsigned long long session;
+    int64_t now;
+    int removed, rc;
+    char err[512];
+} prune_job;
+
+static void prune_work(void *ud)
+{
+    prune_job *j = ud;
+    audit_rec who = {.user = j->user[0] ? j->user : NULL,
+                     .role = j->role[0] ? j->role : NULL,
+                     .addr = j->addr[0] ? j->addr : NULL,
+                     .purpose = j->purpose[0] ? j->purpose : NULL,
+                     .session = j->session};
+    j->rc = audit_prune_live(j->s->audit, &j->o, j->now, &who, &j->removed, j->err, sizeof j->err);
+}
+
+static void prune_done(void *ud)
+{
+    prune_job *j = ud;
+    client *c = j->c;
+    if (j->rc != 0) {
+        /* Recorded too (when the trail can take it): who tried, and why it did not happen. */
+        cmd_audit_event(j->s, c, AUDIT_EV_PRUNE, AUDIT_FAILED, NULL, "prune", j->err, NULL);
+    }
+    if (c->conn) {
+        if (j->rc != 0) {
+            rep_errf(c, "ERR audit prune: %s", j->err);
+        } else {
+            rep_map(c, 2);
+            rep_cstr(c, "removed");
+            rep_int(c, j->removed);
+            rep_cstr(c, "retention_days");
+            rep_int(c, j->o.retention_days);
+        }
+    }
+    client_unblock(c);
+    mem_free(j);
+}
+
 void phi_audit_prune_cmd(client *c)
 {
     srv *s = c->s;
@@ -434,23 +482,27 @@ void phi_audit_prune_cmd(client *c)
         rep_err(c, "ERR the audit trail is off (no audit-dir)");
         return;
     }
-    audit_opts o;
-    audit_opts_from_config(s->cfg, &o);
+    prune_job *j = mem_calloc(sizeof *j);
+    j->s = s;
+    j->c = c;
+    audit_opts_from_config(s->cfg, &j->o);
     audit_rec who = {0};
     fill_who(&who, c);
-    int removed = 0;
-    char err[512];
-    if (audit_prune_live(s->audit, &o, now_us(), &who, &removed, err, sizeof err) != 0) {
-        /* Recorded too (when the trail can take it): who tried, and why it did not happen. */
-        cmd_audit_event(s, c, AUDIT_EV_PRUNE, AUDIT_FAILED, NULL, "prune", err, NULL);
-        rep_errf(c, "ERR audit prune: %s", err);
+    /* Copies: the user (and its role) may be deleted before the worker gets to it. */
+    snprintf(j->user, sizeof j->user, "%s", who.user ? who.user : "");
+    snprintf(j->role, sizeof j->role, "%s", who.role ? who.role : "");
+    snprintf(j->addr, sizeof j->addr, "%s", who.addr ? who.addr : "");
+    snprintf(j->purpose, sizeof j->purpose, "%s", who.purpose ? who.purpose : "");
+    j->session = who.session;
+    j->now = now_us();
+    j->rc = -1; /* unless the work runs (a shutdown completes queued jobs without it) */
+    snprintf(j->err, sizeof j->err, "the server is shutting down");
+    if (cmd_backup_submit(s, prune_work, prune_done, j) != 0) {
+        mem_free(j);
+        rep_err(c, "ERR audit prune: the worker is busy (a backup is closing); try again");
         return;
     }
-    rep_map(c, 2);
-    rep_cstr(c, "removed");
-    rep_int(c, removed);
-    rep_cstr(c, "retention_days");
-    rep_int(c, o.retention_days);
+    client_block(c);
 }
 
 void phi_audit_help_cmd(client *c)

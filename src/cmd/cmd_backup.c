@@ -673,6 +673,11 @@ void cmd_backup_close(srv *s)
     s->backup = NULL;
 }
 
+int cmd_backup_submit(srv *s, void (*work)(void *), void (*done)(void *), void *ud)
+{
+    return s->backup ? workq_submit(s->backup->q, work, done, ud) : -1;
+}
+
 int cmd_backup_running(const srv *s)
 {
     return s->backup && s->backup->state != BK_IDLE;

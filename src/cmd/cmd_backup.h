@@ -19,6 +19,10 @@ void cmd_backup_cron(srv *s);
 int cmd_backup_running(const srv *s);
 /* A key retirement was put off because a backup runs: compact again when it ends. */
 void cmd_backup_defer_retire(srv *s);
+/* Run work(ud) on the backup worker thread (after a backup's close and verify, if one is
+ * in progress) and done(ud) on the loop thread afterwards; at shutdown a queued job gets
+ * done without work. Returns 0, or -1 when the queue is full. */
+int cmd_backup_submit(srv *s, void (*work)(void *), void (*done)(void *), void *ud);
 /* 1 if spec is a valid backup-schedule ("" included). */
 int cmd_backup_schedule_valid(const char *spec);
 

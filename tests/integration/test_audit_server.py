@@ -365,6 +365,12 @@ def prune_online(run):
     run.eq(segments(), before[1:], "the old segment is gone, the server's stays")
     rep = val(c.call("PHI.AUDIT", "PRUNE"))
     run.eq(rep, ["removed", 0, "retention_days", 1], "again: nothing left to remove")
+    # A client that leaves while its prune runs on the worker (its connection is torn down
+    # while the job holds it): the server carries on.
+    for _ in range(5):
+        z = srv.raw()
+        z.send(harness.encode_command("PHI.AUDIT", "PRUNE"))
+        z.close()
     run.eq(val(c.call("SET", "after:prune", "v")), "OK", "the server goes on")
     c.close()
     rc, out = tool("verify", srv.dir)
