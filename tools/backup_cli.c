@@ -225,6 +225,9 @@ static int offline(config *c, const char *path, const char *pp, backup_report *r
     }
     if (restore_add_file_part(w, "users.acl", c->aclfile, err, errlen) != 0) goto out;
     if (restore_add_file_part(w, "policy", restore_policy_file(c), err, errlen) != 0) goto out;
+    char floorf[PATH_MAX];
+    snprintf(floorf, sizeof floorf, "%s/totp.floor", c->dir);
+    if (restore_add_file_part(w, "totp.floor", floorf, err, errlen) != 0) goto out;
     rc = backup_writer_close(w, NULL, rep, err, errlen);
     w = NULL;
 out:

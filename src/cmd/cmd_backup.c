@@ -380,9 +380,10 @@ static int begin(srv *s, bk_job *j)
         bk_hex32(h, hx);
         snprintf(j->audit_head, sizeof j->audit_head, "%llu:%s", (unsigned long long)seq, hx);
     }
-    /* The users (as the server holds them, ACL SETUSER changes not yet saved included) and
-     * the policy, at the snapshot's point. */
-    if (add_users(j, s->acl) != 0 || add_file(j, "policy", s->cfg->policy_file) != 0) {
+    /* The users (as the server holds them, ACL SETUSER changes not yet saved included), the
+     * policy and the TOTP replay floor, at the snapshot's point. */
+    if (add_users(j, s->acl) != 0 || add_file(j, "policy", s->cfg->policy_file) != 0 ||
+        add_file(j, "totp.floor", s->totp_floor_path) != 0) {
         if (!*j->err) snprintf(j->err, sizeof j->err, "cannot read the users or policy file");
         db_snapshot_abort(s->db);
         backup_writer_abort(j->w);

@@ -65,6 +65,9 @@ static int on_part(void *ud, const char *name, const uint8_t *p, size_t len, cha
     char path[4096];
     if (strcmp(name, "users.acl") == 0) {
         snprintf(path, sizeof path, "%s/users.acl", x->o->data_dir);
+    } else if (strcmp(name, "totp.floor") == 0) {
+        /* No TOTP code accepted by the original is accepted again by the copy. */
+        snprintf(path, sizeof path, "%s/totp.floor", x->o->data_dir);
     } else if (strcmp(name, "policy") == 0) {
         if (x->o->policy_path)
             snprintf(path, sizeof path, "%s", x->o->policy_path);
@@ -105,7 +108,7 @@ static void undo(const backup_restore_opts *o, int made_dir)
 {
     static const char *const names[] = {"keyring",     "keyring.tmp", "users.acl",
                                         "policy.conf", "phidb.log",   "phidb.log.rewrite",
-                                        "phidb.lock",  NULL};
+                                        "phidb.lock",  "totp.floor",  NULL};
     char path[4096];
     for (int i = 0; names[i]; i++) {
         snprintf(path, sizeof path, "%s/%s", o->data_dir, names[i]);

@@ -124,7 +124,12 @@ def check_prefix(run, c, n, acked_before, sent_after, what):
     return k
 
 
+FLOOR = "59712345\n"  # a TOTP replay floor (data/totp.floor), as after an MFA login
+
+
 def backup_under_load(run, srv):
+    with open(os.path.join(srv.dir, "data", "totp.floor"), "w") as f:
+        f.write(FLOOR)
     c = srv.raw()
     preload(c, NPRE)
     # A hash of about 2 MB: the snapshot hands it to the backup in parts.
@@ -186,6 +191,8 @@ def restore_and_check(run, srv, path, acked_before, sent_after):
     port = harness.free_port()
     rc, out, err = tool(srv, "restore", path, "--to", inst, "--from", srv.dir, "--port", port)
     run.require(rc == 0, "phidb restore succeeded", out + err)
+    with open(os.path.join(inst, "data", "totp.floor")) as f:
+        run.eq(f.read(), FLOOR, "the TOTP replay floor travels with the backup")
     r = RestoredServer(srv, inst, port, srv.password)
     c = r.raw()
     k = check_prefix(run, c, NPRE, acked_before, sent_after, "restored server")
