@@ -39,6 +39,9 @@ int cmd_audit_waiting(client *c);
  * Callers never pass passwords or secrets. */
 void cmd_audit_change(srv *s, client *c, int type, const char *action, const char *what,
                       const char *old, const char *newv);
+/* The "# Audit" section of INFO: health and its reason, fsync mode, the last sequence
+ * number handed out and the last written, the syslog sink's state and counts. */
+void srv_audit_info(srv *s, buf *out);
 /* Append r (who: filled from c where r leaves it empty). */
 void cmd_audit_record(srv *s, client *c, audit_rec *r);
 /* Other events. user may be NULL (the client's). detail: JSON object text or NULL. */

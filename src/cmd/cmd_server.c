@@ -99,6 +99,7 @@ void info_cmd(client *c)
                    used, h1, rss, h2, s->cfg->maxmemory, h3);
     }
     if (want(c, "persistence", 1)) persist_info(s, &b);
+    if (want(c, "audit", 1)) srv_audit_info(s, &b);
     if (want(c, "stats", 1)) {
         const srv_stats *st = &s->st;
         buf_printf(&b,

@@ -31,6 +31,13 @@ def records(srv):
     return [json.loads(x) for x in r.stdout.decode().splitlines() if x.strip()]
 
 
+def info_audit(c):
+    """INFO audit as a dict."""
+    r = c.call("INFO", "audit")
+    text = r[1].decode() if isinstance(r[1], bytes) else str(r[1])
+    return dict(l.split(":", 1) for l in text.splitlines() if ":" in l)
+
+
 def find(recs, **kw):
     out = []
     for r in recs:
@@ -268,6 +275,10 @@ def syslog_sink(run):
                        what="rsyslogd receives the server's records")
     run.check(not any("sink:1" in l for l in rs.lines()),
               "key names are left out of syslog (redacted by default)")
+    inf = info_audit(c)
+    run.check(inf.get("audit_sink") == "syslog" and inf.get("audit_sink_connected") == "1"
+              and int(inf.get("audit_sink_sent", 0)) > 0 and inf.get("audit_healthy") == "1",
+              "INFO audit: the sink connected and sending", inf)
     port = rs.port
     rs.stop()
     refused = None
@@ -278,6 +289,9 @@ def syslog_sink(run):
             break
         time.sleep(0.1)
     run.check(refused is not None, "the required sink down: fail closed", refused)
+    inf = info_audit(c)
+    run.check(inf.get("audit_healthy") == "0" and "syslog" in inf.get("audit_error", ""),
+              "INFO audit says why", inf)
     real_free_port = harness.free_port
     harness.free_port = lambda: port
     try:
@@ -300,6 +314,12 @@ def fsync_always(run):
     c.send(b"".join(harness.encode_command("GET", f"fs:{i}") for i in range(50)))
     got = [val(c.read_reply()) for _ in range(50)]
     run.eq(got, ["v"] * 50, "a pipeline of 50 reads, each recorded before its reply")
+    inf = info_audit(c)
+    run.check(inf.get("audit_enabled") == "1" and inf.get("audit_fsync") == "always" and
+              inf.get("audit_sink") == "none" and
+              int(inf.get("audit_written_seq", 0)) >= 100 and
+              int(inf.get("audit_last_seq", 0)) >= int(inf.get("audit_written_seq", 0)),
+              "INFO audit", inf)
     c.close()
     srv.kill9()
     recs = records(srv)
