@@ -474,6 +474,7 @@ static void queue_checkpoint(audit *a, int64_t t)
 static void *writer_main(void *arg)
 {
     audit *a = arg;
+    pthread_setname_np(pthread_self(), "phidb-audit");
     int64_t give_up = 0; /* at shutdown, stop retrying a failing disk after 5 s */
     pthread_mutex_lock(&a->mu);
     for (;;) {

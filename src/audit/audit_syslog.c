@@ -208,6 +208,7 @@ static int peer_closed(audit_sink *s)
 static void *sink_main(void *arg)
 {
     audit_sink *s = arg;
+    pthread_setname_np(pthread_self(), "phidb-syslog");
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGPIPE);

@@ -345,6 +345,7 @@ static unsigned long long synced_of(const aof *a)
 static void *fsync_main(void *arg)
 {
     aof *a = arg;
+    pthread_setname_np(pthread_self(), "phidb-fsync");
     pthread_mutex_lock(&a->mu);
     while (!a->th_stop) {
         if (a->policy == AOF_FSYNC_EVERYSEC && a->written > a->synced && !a->sync_err) {

@@ -36,6 +36,7 @@
 static void *rw_main(void *arg)
 {
     aof *a = arg;
+    pthread_setname_np(pthread_self(), "phidb-rewrite");
     pthread_mutex_lock(&a->rw_mu);
     for (;;) {
         while (!a->rw_io_busy && !a->rw_stop)

@@ -132,6 +132,7 @@ static int write_record(backup_writer *w, uint8_t kind, const uint8_t *p, size_t
 static void *io_main(void *ud)
 {
     backup_writer *w = ud;
+    pthread_setname_np(pthread_self(), "phidb-backup");
     /* Lowest CPU priority for this thread only (Linux: a thread id is a PRIO_PROCESS id):
      * sealing, hashing and writing a backup must not take CPU from the clients. */
     setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);

@@ -31,6 +31,7 @@ struct workq {
 static void *worker(void *p)
 {
     workq *q = p;
+    pthread_setname_np(pthread_self(), "phidb-worker"); /* top -H, perf: which thread */
     pthread_mutex_lock(&q->lock);
     for (;;) {
         while (!q->head && !q->stop)
