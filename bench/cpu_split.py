@@ -31,7 +31,7 @@ TESTS = {"set": ["-t", "set"], "get": ["-t", "get"], "hset": ["-t", "hset"],
 
 
 def threads(pid):
-    """{tid: (name, cpu seconds)} of a process."""
+    """{tid: (name, cpu seconds, minor page faults)} of a process."""
     tick = os.sysconf("SC_CLK_TCK")
     out = {}
     for t in os.listdir(f"/proc/{pid}/task"):
@@ -42,7 +42,7 @@ def threads(pid):
             continue  # the thread ended
         name = st[st.index("(") + 1:st.rindex(")")]
         x = st[st.rindex(")") + 2:].split()
-        out[t] = (name, (int(x[11]) + int(x[12])) / tick)
+        out[t] = (name, (int(x[11]) + int(x[12])) / tick, int(x[7]))
     return out
 
 
@@ -76,13 +76,16 @@ def main():
             raise RuntimeError(f"redis-benchmark said: {out[-400:]}")
         print(f"{'redis-server' if use_redis else 'phidb'} {test} -P {pipeline}: "
               f"{float(m.group(1)):,.0f} ops/s")
-        per = {}
-        for t, (name, cpu) in after.items():
-            per[name] = per.get(name, 0.0) + cpu - before.get(t, (name, 0.0))[1]
+        per, faults = {}, {}
+        for t, (name, cpu, flt) in after.items():
+            b = before.get(t, (name, 0.0, 0))
+            per[name] = per.get(name, 0.0) + cpu - b[1]
+            faults[name] = faults.get(name, 0) + flt - b[2]
         total = 0.0
         for name, cpu in sorted(per.items(), key=lambda kv: -kv[1]):
             if cpu > 0:
-                print(f"  {name:16} {cpu / n * 1e6:6.2f} us/op")
+                print(f"  {name:16} {cpu / n * 1e6:6.2f} us/op  {faults[name] / n * 1000:7.2f} "
+                      f"page faults per 1000 ops")
                 total += cpu
         client = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
         print(f"  {'(server total)':16} {total / n * 1e6:6.2f} us/op")
