@@ -299,7 +299,8 @@ static void read_in(client *c)
             want = (size_t)c->parser.bulk_len + 2 > READ_BUDGET ? READ_BUDGET
                                                                 : (size_t)c->parser.bulk_len + 2;
         buf_reserve(&c->qb, want);
-        ssize_t n = conn_read(c->conn, c->qb.p + c->qb.len, c->qb.cap - c->qb.len);
+        size_t space = c->qb.cap - c->qb.len;
+        ssize_t n = conn_read(c->conn, c->qb.p + c->qb.len, space);
         if (n > 0) {
             c->qb.len += (size_t)n;
             s->st.net_in += n;
@@ -311,6 +312,10 @@ static void read_in(client *c)
                 return;
             }
             if (budget >= READ_BUDGET) break; /* let others run; the rest stays readable */
+            /* A short read took everything the TLS layer had: more can only come from the
+             * socket, and the loop (level-triggered) says when it is readable. Reading on
+             * would mostly return EAGAIN: one more system call per request at pipeline 1. */
+            if ((size_t)n < space && !conn_buffered(c->conn)) break;
             continue;
         }
         if (n == CONN_AGAIN) {

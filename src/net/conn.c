@@ -393,6 +393,11 @@ size_t conn_pending(conn *c)
     return c->type->pending(c);
 }
 
+int conn_buffered(conn *c)
+{
+    return c->type->pending(c) > 0 || (c->ssl && SSL_has_pending(c->ssl));
+}
+
 int conn_wants(conn *c)
 {
     return c->wants;

@@ -62,6 +62,10 @@ ssize_t conn_read(conn *c, void *buf, size_t n);
 ssize_t conn_write(conn *c, const void *buf, size_t n);
 /* Decrypted bytes already buffered inside the TLS layer (readable without an event). */
 size_t conn_pending(conn *c);
+/* 1 when the TLS layer holds anything a read would return without the socket becoming
+ * readable again (decrypted bytes, or received bytes not yet processed); 0 when it has
+ * handed out all it received, so the next bytes can only come from the socket. */
+int conn_buffered(conn *c);
 /* Events the transport waits for after CONN_AGAIN: EV_READ and/or EV_WRITE. */
 int conn_wants(conn *c);
 /* The socket descriptor. */
