@@ -153,102 +153,94 @@ static inline uint8_t fold(uint8_t c, int nocase)
     return nocase ? (uint8_t)tolower(c) : c;
 }
 
-static int glob_rec(const uint8_t *pat, size_t plen, const uint8_t *s, size_t slen, int nocase,
-                    int depth)
+/* Does byte c match the pattern element at pat[i] (anything but '*')? *next is set past
+ * the element. A set left open ("[ab") runs to the end of the pattern, as in Redis, and
+ * then must match the last byte of the string: *last says so. */
+static int glob_one(const uint8_t *pat, size_t plen, size_t i, uint8_t c, int nocase, size_t *next,
+                    int *last)
 {
-    if (depth > 1000) return 0; /* pathological patterns: give up rather than recurse forever */
-    while (plen && slen) {
-        switch (pat[0]) {
-        case '*':
-            while (plen > 1 && pat[1] == '*') {
-                pat++;
-                plen--;
+    *last = 0;
+    c = fold(c, nocase);
+    switch (pat[i]) {
+    case '?': *next = i + 1; return 1;
+    case '[': {
+        int neg = 0, match = 0;
+        i++;
+        if (i < plen && pat[i] == '^') {
+            neg = 1;
+            i++;
+        }
+        for (;; i++) {
+            if (i >= plen) {
+                *last = 1;
+                break;
             }
-            if (plen == 1) return 1;
-            while (slen) {
-                if (glob_rec(pat + 1, plen - 1, s, slen, nocase, depth + 1)) return 1;
-                s++;
-                slen--;
-            }
-            return 0;
-        case '?':
-            s++;
-            slen--;
-            break;
-        case '[': {
-            pat++;
-            plen--;
-            int neg = 0, match = 0;
-            if (plen && pat[0] == '^') {
-                neg = 1;
-                pat++;
-                plen--;
-            }
-            for (;;) {
-                if (plen == 0) {
-                    /* Unterminated set: treat as end of pattern (as Redis does). */
-                    break;
+            if (pat[i] == '\\' && plen - i >= 2) {
+                i++;
+                if (fold(pat[i], nocase) == c) match = 1;
+            } else if (pat[i] == ']') {
+                break;
+            } else if (plen - i >= 3 && pat[i + 1] == '-') {
+                uint8_t lo = fold(pat[i], nocase), hi = fold(pat[i + 2], nocase);
+                if (lo > hi) {
+                    uint8_t t = lo;
+                    lo = hi;
+                    hi = t;
                 }
-                if (pat[0] == '\\' && plen >= 2) {
-                    pat++;
-                    plen--;
-                    if (fold(pat[0], nocase) == fold(s[0], nocase)) match = 1;
-                } else if (pat[0] == ']') {
-                    break;
-                } else if (plen >= 3 && pat[1] == '-') {
-                    uint8_t lo = fold(pat[0], nocase), hi = fold(pat[2], nocase);
-                    uint8_t c = fold(s[0], nocase);
-                    if (lo > hi) {
-                        uint8_t t = lo;
-                        lo = hi;
-                        hi = t;
-                    }
-                    if (c >= lo && c <= hi) match = 1;
-                    pat += 2;
-                    plen -= 2;
-                } else if (fold(pat[0], nocase) == fold(s[0], nocase)) {
-                    match = 1;
-                }
-                pat++;
-                plen--;
+                if (c >= lo && c <= hi) match = 1;
+                i += 2;
+            } else if (fold(pat[i], nocase) == c) {
+                match = 1;
             }
-            if (neg) match = !match;
-            if (!match) return 0;
-            s++;
-            slen--;
-            if (plen == 0) {
-                /* The set ran to the end of the pattern. */
-                return slen == 0;
-            }
-            break;
         }
-        case '\\':
-            if (plen >= 2) {
-                pat++;
-                plen--;
-            }
-            /* fall through */
-        default:
-            if (fold(pat[0], nocase) != fold(s[0], nocase)) return 0;
-            s++;
-            slen--;
-            break;
-        }
-        pat++;
-        plen--;
+        *next = *last ? plen : i + 1;
+        return neg ? !match : match;
     }
-    if (slen == 0) {
-        while (plen && pat[0] == '*') {
-            pat++;
-            plen--;
-        }
+    case '\\':
+        if (plen - i >= 2) i++;
+        /* fall through */
+    default: *next = i + 1; return fold(pat[i], nocase) == c;
     }
-    return plen == 0 && slen == 0;
 }
 
+/*
+ * Every element but '*' consumes exactly one byte, so only the latest '*' ever needs to
+ * take more: on a mismatch the match restarts after that star, one byte further on.
+ * When the string runs out first, a later start cannot help either. The time is at most
+ * pattern length x string length, however many stars a pattern has (a recursive matcher
+ * is exponential in them: "a*a*a*a*a*a*a*a*b" against 200 "a"s would stall the server).
+ */
 int str_glob(const uint8_t *pat, size_t plen, const uint8_t *s, size_t slen, int nocase)
 {
-    return glob_rec(pat, plen, s, slen, nocase, 0);
+    size_t pi = 0, si = 0, star_p = 0, star_s = 0;
+    int starred = 0;
+    while (si < slen) {
+        if (pi < plen && pat[pi] == '*') {
+            while (pi < plen && pat[pi] == '*')
+                pi++;
+            if (pi == plen) return 1;
+            starred = 1;
+            star_p = pi;
+            star_s = si;
+            continue;
+        }
+        if (pi < plen) {
+            size_t next;
+            int last;
+            if (glob_one(pat, plen, pi, s[si], nocase, &next, &last)) {
+                pi = next;
+                si++;
+                if (!last) continue;
+                if (si == slen) return 1;
+            }
+        }
+        if (!starred) return 0;
+        pi = star_p;
+        si = ++star_s;
+    }
+    while (pi < plen && pat[pi] == '*')
+        pi++;
+    return pi == plen;
 }
 
 int str_eq_nocase(const uint8_t *p, size_t n, const char *s)

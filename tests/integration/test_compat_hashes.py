@@ -183,6 +183,7 @@ def hscan(s):
     for _ in range(500):
         c.raw.read_reply()
     c.q("HSET", "small", BINARY, BINARY)
+    c.q("HSET", "small", "f" * 300, "v")
     scan_all(c, "HSCAN", "small", label="HSCAN small", pairs=True)
     scan_all(c, "HSCAN", "large", label="HSCAN large", pairs=True)
     scan_all(c, "HSCAN", "large", "COUNT", "3", label="HSCAN large COUNT 3", pairs=True)
@@ -190,6 +191,9 @@ def hscan(s):
     scan_all(c, "HSCAN", "small", "MATCH", "f?", "COUNT", "2", label="HSCAN small MATCH f?",
              pairs=True)
     scan_all(c, "HSCAN", "missing", label="HSCAN missing key", pairs=True)
+    # Many stars against a long field name (exponential for a recursive matcher).
+    scan_all(c, "HSCAN", "small", "MATCH", "f*" * 12 + "g", label="HSCAN MATCH f*f*...g",
+             pairs=True)
     c.cmd("HSCAN", "small", "abc")
     c.cmd("HSCAN", "small", "0", "COUNT", "0")
     c.cmd("HSCAN", "small", "0", "COUNT", "x")

@@ -198,7 +198,8 @@ def scan(s):
     c.cmd("SET", b"bin\x00ary", "v")
     c.cmd("SET", "a*b", "v")
     c.cmd("SET", "axb", "v")
-    c.cmd("DBSIZE", expect=integer(353))
+    c.cmd("SET", "a" * 300, "v")
+    c.cmd("DBSIZE", expect=integer(354))
     scan_all(c, "SCAN", label="SCAN")
     scan_all(c, "SCAN", "COUNT", "7", label="SCAN COUNT 7")
     scan_all(c, "SCAN", "COUNT", "1000", label="SCAN COUNT 1000")
@@ -215,6 +216,10 @@ def scan(s):
     scan_all(c, "SCAN", "TYPE", "HASH", label="TYPE HASH (upper case)")
     scan_all(c, "SCAN", "TYPE", "list", label="TYPE list")
     scan_all(c, "SCAN", "MATCH", "*", "MATCH", "rec:*", label="MATCH twice: last wins")
+    # Many stars that cannot match a long key: a recursive matcher takes exponential time
+    # here and stalls the whole server (CVE-2022-36021 in Redis); both must answer.
+    scan_all(c, "SCAN", "MATCH", "a*" * 12 + "b", label="MATCH a*a*...b (12 stars)")
+    scan_all(c, "SCAN", "MATCH", "a*" * 12 + "a", label="MATCH a*a*...a (12 stars)")
     c.cmd("SCAN", "abc", expect=err("ERR invalid cursor"))
     c.cmd("SCAN", "-1", norm=scan_shape)  # read as 2^64-1: a valid cursor, content varies
     c.cmd("SCAN", "18446744073709551616")

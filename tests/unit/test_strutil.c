@@ -2,6 +2,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "../../fuzz/glob_ref.h"
 #include "unit.h"
 #include "util/strutil.h"
 
@@ -69,17 +70,78 @@ TEST(globs)
     CHECK(!g("a\\*b", "axb"));
     CHECK(g("**a", "bba"));
     CHECK(str_glob((const uint8_t *)"MAX*", 4, (const uint8_t *)"maxmemory", 9, 1));
-    /* A pathological pattern ends quickly instead of exploding. */
-    char pat[200], s[400];
-    for (int i = 0; i < 100; i++) {
-        pat[2 * i] = 'a';
-        pat[2 * i + 1] = '*';
-    }
-    pat[199] = 'b';
-    memset(s, 'a', 399);
-    s[399] = '\0';
-    pat[199] = '\0';
-    g(pat, s);
+    CHECK(g("[abc", "b")); /* a set left open ends the pattern (Redis) */
+    CHECK(!g("[abc", "bx"));
+    CHECK(g("*[abc", "xxb"));
+    CHECK(g("a\\", "a\\")); /* a trailing backslash is itself */
 }
 
-UNIT_MAIN(T(integers), T(long_doubles), T(globs))
+/* Patterns with many stars that cannot match: a recursive matcher tries every way to
+ * split the string among the stars (exponential); str_glob must not. The case behind
+ * it: SCAN MATCH "a*a*a*a*a*a*a*a*b" against a 200-byte key stalled the server. Each
+ * call here would take longer than the test's time-out if the time grew that way. */
+TEST(globs_many_stars)
+{
+    static uint8_t s[20000];
+    memset(s, 'a', sizeof s);
+    uint8_t pat[2002];
+    size_t n = 0;
+    for (int i = 0; i < 1000; i++) {
+        pat[n++] = 'a';
+        pat[n++] = '*';
+    }
+    pat[n++] = 'b';
+    CHECK(!str_glob(pat, n, s, 200, 0));
+    CHECK(!str_glob((const uint8_t *)"a*a*a*a*a*a*a*a*b", 17, s, sizeof s, 0));
+    CHECK(!str_glob(pat, n, s, sizeof s, 1));
+    CHECK(str_glob(pat, n - 1, s, sizeof s, 0)); /* without the b: a match */
+    s[sizeof s - 1] = 'b';
+    CHECK(str_glob(pat, n, s, sizeof s, 0));
+    CHECK(str_glob((const uint8_t *)"*?*?*?*?*[^a]", 13, s, sizeof s, 0));
+    CHECK(!str_glob((const uint8_t *)"*?*?*?*?*[^b]", 13, s, sizeof s, 0));
+}
+
+/* str_glob against the recursive oracle on every pattern of up to 5 symbols and every
+ * string of up to 4 bytes over small alphabets (sets, ranges, negation, escapes, open
+ * sets, case folding). */
+TEST(globs_oracle)
+{
+    static const char pa[] = "aA*?[]^-\\", sa[] = "ab-";
+    const size_t np = sizeof pa - 1, ns = sizeof sa - 1;
+    uint8_t pat[5], str[4];
+    size_t checked = 0, differ = 0;
+    for (size_t plen = 0; plen <= 5; plen++) {
+        size_t pcount = 1;
+        for (size_t i = 0; i < plen; i++)
+            pcount *= np;
+        for (size_t pc = 0; pc < pcount; pc++) {
+            size_t x = pc;
+            for (size_t i = 0; i < plen; i++, x /= np)
+                pat[i] = (uint8_t)pa[x % np];
+            for (size_t slen = 0; slen <= 4; slen++) {
+                size_t scount = 1;
+                for (size_t i = 0; i < slen; i++)
+                    scount *= ns;
+                for (size_t sc = 0; sc < scount; sc++) {
+                    size_t y = sc;
+                    for (size_t i = 0; i < slen; i++, y /= ns)
+                        str[i] = (uint8_t)sa[y % ns];
+                    for (int nocase = 0; nocase <= 1; nocase++) {
+                        checked++;
+                        if (str_glob(pat, plen, str, slen, nocase) !=
+                            glob_ref(pat, plen, str, slen, nocase)) {
+                            if (differ++ < 5)
+                                fprintf(stderr, "  differs: pattern \"%.*s\" string \"%.*s\"%s\n",
+                                        (int)plen, (const char *)pat, (int)slen, (const char *)str,
+                                        nocase ? " nocase" : "");
+                        }
+                    }
+                }
+            }
+        }
+    }
+    CHECK(checked > 10000000);
+    CHECK(differ == 0);
+}
+
+UNIT_MAIN(T(integers), T(long_doubles), T(globs), T(globs_many_stars), T(globs_oracle))
