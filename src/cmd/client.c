@@ -262,6 +262,18 @@ static void check_obuf(client *c)
     }
 }
 
+int client_reply_over(client *c)
+{
+    long long hard = c->s->cfg->obuf_hard;
+    size_t limit = hard > 0 ? (size_t)hard : (size_t)4 << 30;
+    if (c->out.len - c->sent <= limit) return 0;
+    log_notice("closing client id=%llu addr=%s: a reply passed the output buffer hard limit "
+               "while it was built (%zu bytes)",
+               (unsigned long long)c->id, c->addr, c->out.len - c->sent);
+    client_close_async(c);
+    return 1;
+}
+
 static void finish_handshake(client *c)
 {
     int rc = conn_handshake(c->conn);

@@ -286,6 +286,16 @@ int cmd_check_access(client *c, const cmd_def *d, const char *context);
 void client_accept(srv *s, int lfd);
 /* Schedule c to be closed and freed in the before-wait hook. */
 void client_close_async(client *c);
+/* 1, with the client closed, when the reply being built has passed the output buffer hard
+ * limit (4 GiB when none is set); 0 otherwise. For commands whose reply can outgrow the
+ * data (HRANDFIELD with a negative count, MGET and HMGET naming a key many times): they
+ * stop building it. The limit is otherwise checked only after each command. */
+int client_reply_over(client *c);
+/* The cheap test to call once per element: client_reply_over past the first megabyte. */
+static inline int rep_too_big(client *c)
+{
+    return c->out.len - c->sent > ((size_t)1 << 20) && client_reply_over(c);
+}
 /* Mark c as having replies to write. */
 void client_want_write(client *c);
 /* Free the clients in the close list and write pending replies (before each wait). */

@@ -101,6 +101,7 @@ void hmget_cmd(client *c)
     if (lookup_hash(c, &e, 1) != 0) return;
     rep_array(c, (size_t)(c->argc - 2));
     for (int i = 2; i < c->argc; i++) {
+        if (rep_too_big(c)) return;
         db_ref r;
         if (e && db_hash_get(c->s->db, e, c->argv[i].p, c->argv[i].len, &r))
             rep_hvalue(c, NULL, c->argv[i].p, c->argv[i].len, &r);
@@ -468,7 +469,7 @@ static void hrandfield_filtered(client *c, db_entry *e, int single, long long l,
     } else {
         size_t count = l < 0 ? (size_t)(-l) : ((size_t)l < a.n ? (size_t)l : a.n);
         rep_array(c, withvalues && !resp3_pairs ? count * 2 : count);
-        for (size_t i = 0; i < count; i++) {
+        for (size_t i = 0; i < count && !rep_too_big(c); i++) {
             size_t j = i;
             if (l < 0)
                 j = (size_t)random() % a.n;
@@ -548,7 +549,7 @@ void hrandfield_cmd(client *c)
         /* Repetitions allowed: |count| independent picks. */
         size_t count = (size_t)(-l);
         rep_array(c, withvalues && !resp3_pairs ? count * 2 : count);
-        for (size_t i = 0; i < count; i++) {
+        for (size_t i = 0; i < count && !rep_too_big(c); i++) {
             const uint8_t *f;
             size_t flen;
             db_ref v;

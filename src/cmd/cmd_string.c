@@ -247,6 +247,7 @@ void mget_cmd(client *c)
     rep_array(c, (size_t)(c->argc - 1));
     for (int i = 1; i < c->argc; i++) {
         if ((i - 1) % DB_PREFETCH_MAX == 0) cmd_prefetch_keys(c, i, 1);
+        if (rep_too_big(c)) return;
         db_entry *e = lookup_read(c, i);
         if (!e || db_entry_type(e) != DB_STRING) {
             rep_null(c);

@@ -88,7 +88,42 @@ def slow_reader(run):
     run.check(gone(), "a client over the output hard limit is disconnected")
     run.eq(c.get("big")[:3], b"xxx", "others are served")
     slow.close()
+    amplified_replies(run, srv, c)
     srv.stop()
+
+
+def closed_by_server(conn):
+    """Reads replies until the server closes the connection; False if one never came."""
+    try:
+        while True:
+            conn.read_reply()
+    except harness.ConnectionClosed:
+        return True
+    except Exception:  # noqa: BLE001 - a time-out or a cut reply: not closed
+        return False
+
+
+def amplified_replies(run, srv, c):
+    """Commands whose reply can be far larger than the data they read stop building it at
+    the output hard limit (1 MB here) and the client is closed: before, HRANDFIELD with a
+    count of -10^12 looped for hours and grew the reply without bound (until the process
+    ran out of memory), as MGET and HMGET naming one large value thousands of times did."""
+    c.hset("h", "f", "v")
+    c.hset("hbig", "f", b"y" * 100000)
+    asks = [("HRANDFIELD", "h", "-1000000000000"),
+            ("HRANDFIELD", "h", "-1000000000000", "WITHVALUES"),
+            ("MGET",) + ("big",) * 1000,
+            ("HMGET", "hbig") + ("f",) * 1000]
+    for ask in asks:
+        r = srv.raw()
+        r.send(harness.encode_command(*ask))
+        run.check(closed_by_server(r), f"{ask[0]} with a reply past the hard limit: closed")
+        r.close()
+    run.eq(c.hrandfield("h", -3), [b"f", b"f", b"f"], "HRANDFIELD -3 still answers")
+    run.eq(len(c.mget(["big"] * 5)), 5, "MGET under the limit still answers")
+    run.eq(c.ping(), True, "the server keeps serving")
+    run.check("while it was built" in srv.log_text(), "the server log says why",
+              srv.log_text()[-500:])
 
 
 def maxclients(run):
