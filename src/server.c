@@ -471,7 +471,7 @@ int server_main(int argc, char **argv)
     ev_watch(s->loop, sfd, EV_READ, on_signal, s);
     s->cron_timer = ev_timer_add(s->loop, 1000 / s->cfg->hz, cron, s);
     ev_before_wait(s->loop, before_wait, s);
-    if (cmd_backup_init(s, err, sizeof err) != 0) {
+    if (cmd_backup_init(s, err, sizeof err) != 0 || cmd_phi_init(s, err, sizeof err) != 0) {
         fprintf(stderr, "phidb-server: %s\n", err);
         close(sfd);
         goto out_listen;
@@ -492,6 +492,7 @@ out_listen:
     for (int i = 0; i < s->nlfds; i++)
         close(s->lfds[i]);
 out_loop:
+    cmd_phi_close(s);
     cmd_backup_close(s);
     workq_free(s->authq);
     ev_free(s->loop);

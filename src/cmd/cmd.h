@@ -98,6 +98,7 @@ typedef struct cmd_def {
 #define CL_READ_WANTS_W  (1u << 12) /* TLS read needs the socket writable */
 #define CL_WAIT_LOG      (1u << 13) /* replies wait until its writes are in the log */
 #define CL_MFA_PENDING   (1u << 14) /* password accepted, TOTP code (PHI.MFA) still missing */
+#define CL_IN_EXEC       (1u << 15) /* running the commands of EXEC (none may block) */
 
 /* What the policy decided for the command being run (cmd_policy.c), for its handler and
  * its audit record. */
@@ -209,6 +210,8 @@ struct srv {
     int pseudo_on;            /* the policy has a de-identified role: keep pseudo */
     struct phi_detector *phi; /* PHI detector (shared, immutable) */
     struct phi_scratch *phi_scratch; /* its working memory for the event loop */
+    struct phi_scratch *phi_wscratch; /* the PHI worker's (phiq has one thread) */
+    workq *phiq;              /* the PHI worker: PHI.SCAN and PHI.REDACT of large texts */
     sealer *logseal;          /* seals durable log records */
     aof *log;                 /* the durable log */
     buf frame;                /* journal frame of the command running now */
@@ -358,7 +361,11 @@ size_t pubsub_publish(srv *s, const uint8_t *ch, size_t chlen, const uint8_t *ms
 /* Drop every subscription of c (when it closes or resets). */
 void pubsub_unsubscribe_all(client *c);
 
-/* ---- data-loss prevention (cmd_phi.c) ---- */
+/* ---- the PHI detector (cmd_phi.c) ---- */
+/* Start the PHI worker (after the loop exists); -1 with err. */
+int cmd_phi_init(srv *s, char *err, size_t errlen);
+/* Stop it (waits for a scan in progress; its client gets no reply if it is gone). */
+void cmd_phi_close(srv *s);
 /* dlp-mode: scan a write's key names and values; 0 to go on, -1 after refusing (block). */
 int cmd_dlp_check(client *c, const cmd_def *d);
 /* 1 if argv[i] of command d is the value of a field declared as PHI (not checked). */

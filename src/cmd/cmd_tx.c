@@ -188,6 +188,7 @@ void exec_cmd(client *c)
     c->flags &= ~CL_MULTI;
     rep_array(c, (size_t)n);
     c->s->frame_hold++; /* the whole transaction is one log record: replayed all or nothing */
+    c->flags |= CL_IN_EXEC;
     for (int i = 0; i < n; i++) {
         c->argv = q[i].argv;
         c->argc = q[i].argc;
@@ -203,6 +204,7 @@ void exec_cmd(client *c)
         }
         cmd_call(c, q[i].cmd);
     }
+    c->flags &= ~CL_IN_EXEC;
     c->s->frame_hold--;
     persist_commit(c->s, c);
     c->argv = saved_argv;

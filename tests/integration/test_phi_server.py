@@ -47,6 +47,49 @@ def scan_and_redact(run, srv):
     c.close()
 
 
+def large_texts(run, srv):
+    """Texts over 64 KB are scanned on the PHI worker thread while their client waits;
+    other clients are served meanwhile. Inside EXEC they are scanned at once, on the
+    loop: the same text must give the same reply both ways."""
+    c = srv.raw()
+    big = (NOTE + "\n") * 1000  # 129 KB
+    worker = c.call("PHI.SCAN", big)
+    run.check(worker[0] == "*" and len(worker[1]) >= 4000, "PHI.SCAN of 129 KB on the worker",
+              harness.show(worker, 300))
+    run.eq(c.call("MULTI"), ("+", b"OK"), "MULTI")
+    c.call("PHI.SCAN", big)
+    c.call("PHI.REDACT", big)
+    c.call("PHI.REDACT", big, "MASK")
+    inline = c.call("EXEC")
+    run.check(inline[0] == "*" and len(inline[1]) == 3, "EXEC runs them", harness.show(inline))
+    run.check(inline[1][0] == worker, "the same findings on the worker and on the loop")
+    run.check(c.call("PHI.REDACT", big) == inline[1][1], "the same redaction (tag)")
+    run.check(c.call("PHI.REDACT", big, "MASK") == inline[1][2], "the same redaction (mask)")
+    # Pipelined behind a large scan: replies keep their order.
+    c.send(harness.encode_command("PHI.SCAN", big) + harness.encode_command("PING") +
+           harness.encode_command("PHI.REDACT", big, "MASK"))
+    run.check(c.read_reply() == worker, "pipelined: the scan's reply first")
+    run.eq(c.read_reply(), ("+", b"PONG"), "then PING's")
+    run.check(c.read_reply() == inline[1][2], "then the redaction's")
+    # A crafted text the detector is slow on (2 MB of "ab:", under 1 MB/s): while it is
+    # scanned, another client is served.
+    slow = ("ab:" * 700000).encode()
+    c.send(harness.encode_command("PHI.SCAN", slow))
+    other = srv.raw()
+    run.eq(other.call("PING"), ("+", b"PONG"), "another client is served during a slow scan")
+    run.check(not c.is_closed(timeout=0.05) and c.buf == b"",
+              "... before the slow scan's reply has come", harness.show(c.buf[:100]))
+    r = c.read_reply(timeout=600)
+    run.check(r[0] == "*", "the slow scan's reply comes", harness.show(r, 300))
+    # A client that leaves while its scan is on the worker.
+    gone = srv.raw()
+    gone.send(harness.encode_command("PHI.SCAN", big))
+    gone.close()
+    run.eq(other.call("PHI.SCAN", "hello"), ("*", ()), "the server goes on")
+    other.close()
+    c.close()
+
+
 def dlp(run, srv):
     c = srv.raw()
     run.eq(c.call("SET", "note:Jane Whitfield 03/14/2021", "x"), ("+", b"OK"),
@@ -75,7 +118,7 @@ def body(run):
         run.log("skipped: phidb-only checks (PHIDB_TARGET=redis)")
         return
     srv = harness.PhidbServer()
-    run.cases([scan_and_redact, dlp], run, srv)
+    run.cases([scan_and_redact, large_texts, dlp], run, srv)
 
 
 if __name__ == "__main__":
