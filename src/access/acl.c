@@ -8,6 +8,7 @@
  */
 #include "acl_int.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -293,6 +294,16 @@ static void rule_err(char *err, size_t errlen, const char *mod, size_t mlen, con
              mod, why);
 }
 
+/* Key and channel patterns are written unquoted into the users file, one user a line, as
+ * Redis writes them: white space or a NUL byte would split or end the rule there (and a
+ * newline would start another user), so they are refused, as Redis refuses them. */
+static int pattern_ok(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] == '\0' || isspace((unsigned char)p[i])) return 0;
+    return 1;
+}
+
 static int parse_rule(acl *a, const char *r, size_t n, acl_rule *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
@@ -365,11 +376,19 @@ static int parse_rule(acl *a, const char *r, size_t n, acl_rule *out, char *err,
             }
             off = i + 1;
         }
+        if (!pattern_ok(r + off, n - off)) {
+            rule_err(err, errlen, r, n, "Syntax error");
+            return -1;
+        }
         out->kind = R_KEY;
         out->flags = flags;
         out->arg = mem_strndup(r + off, n - off);
         out->len = n - off;
     } else if (r[0] == '&') {
+        if (!pattern_ok(r + 1, n - 1)) {
+            rule_err(err, errlen, r, n, "Syntax error");
+            return -1;
+        }
         out->kind = R_CHAN;
         out->arg = mem_strndup(r + 1, n - 1);
         out->len = n - 1;
@@ -764,7 +783,18 @@ void acl_describe_commands(const acl *a, const acl_user *u, buf *out)
 
 void acl_describe(const acl *a, const acl_user *u, buf *out, int with_hashes)
 {
-    buf_printf(out, "user %s %s", u->name, u->enabled ? "on" : "off");
+    if (with_hashes && (u->name[0] == '"' || u->name[0] == '\'')) {
+        /* The file form: a name that opens with a quote would read back as a quoted
+         * string (args_split), so it is written as one. */
+        buf_puts(out, "user \"");
+        for (const char *p = u->name; *p; p++) {
+            if (*p == '"' || *p == '\\') buf_putc(out, '\\');
+            buf_putc(out, (uint8_t)*p);
+        }
+        buf_printf(out, "\" %s", u->enabled ? "on" : "off");
+    } else {
+        buf_printf(out, "user %s %s", u->name, u->enabled ? "on" : "off");
+    }
     for (size_t i = 0; i < u->nhashes; i++) {
         buf_puts(out, " #");
         buf_puts(out, with_hashes ? u->hashes[i] : "<hidden>");

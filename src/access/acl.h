@@ -103,7 +103,8 @@ size_t acl_user_count(const acl *a);
 acl_user *acl_user_at(acl *a, size_t i);
 /* Delete a user; returns 1 if it existed. */
 int acl_deluser(acl *a, const uint8_t *name, size_t n);
-/* Append the user's rules as ACL LIST shows them (hashes hidden unless with_hashes). */
+/* Append the user's rules as ACL LIST shows them (hashes hidden), or with with_hashes as the
+ * users file holds them (hashes shown, a name that opens with a quote quoted). */
 void acl_describe(const acl *a, const acl_user *u, buf *out, int with_hashes);
 /* Number of passwords of the user. */
 size_t acl_user_password_count(const acl_user *u);

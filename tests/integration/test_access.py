@@ -34,6 +34,15 @@ def passwords(run, srv):
     run.check(r[0] == "-" and b"nopass" in r[1], "nopass is refused", harness.show(r))
     run.eq(c.call("ACL", "GETUSER", "nobody"), ("$", None), "nothing was created")
     run.eq(setuser(c, "alice", "on", ">" + PW, "~*", "+@read"), ("+", b"OK"), "ACL SETUSER")
+    # What the users file cannot hold is refused (white space in a pattern would split the
+    # rule, a newline would start a forged user), and a name that opens with a quote is
+    # written quoted: either made a file the server could not read at its next start.
+    for bad in ("~a b", "~a\nuser mallory on >" + PW + " ~* +@all", "&x y"):
+        r = setuser(c, "carol", "on", ">" + PW, bad)
+        run.check(r[0] == "-" and b"Syntax error" in r[1], f"pattern {bad[:8]!r}... is refused",
+                  harness.show(r))
+    run.eq(setuser(c, "'quoted\"", "on", ">" + PW, "~q\"*", "+get"), ("+", b"OK"),
+           "a name that opens with a quote, a quote in a pattern")
     listing = c.call("ACL", "LIST")
     text = b"\n".join(x[1] for x in listing[1])
     run.check(PW.encode() not in text and b"$argon2id" not in text,
@@ -56,6 +65,11 @@ def passwords(run, srv):
     a = srv.raw("alice", PW)
     run.eq(a.call("GET", "x"), ("$", None), "users survive a restart through ACL SAVE")
     a.close()
+    q = srv.raw("'quoted\"", PW)
+    run.eq(q.call("GET", 'q"1'), ("$", None), "... the quoted name and its pattern too")
+    run.check(q.call("GET", "other")[0] == "-", "... with the same key pattern")
+    q.close()
+    run.eq(srv.raw().call("ACL", "GETUSER", "mallory"), ("$", None), "no forged user")
 
 
 def lockout(run, srv):

@@ -118,6 +118,57 @@ TEST(rule_errors)
     acl_free(a);
 }
 
+/* One rule, given whole (it may hold spaces). */
+static int setuser1(acl *a, const char *name, const char *rule, size_t rlen, char *err,
+                    size_t errlen)
+{
+    const uint8_t *r[1] = {(const uint8_t *)rule};
+    size_t l[1] = {rlen};
+    acl_op *op;
+    int rc = acl_op_parse(a, (const uint8_t *)name, strlen(name), r, l, 1, &op, err, errlen);
+    if (rc == 0) {
+        rc = acl_op_apply(a, op, err, errlen);
+        acl_op_free(op);
+    }
+    return rc;
+}
+
+/* What the users file cannot hold unquoted is refused or quoted (found by fuzz_acl: the
+ * server wrote files it could not read back, so it would not start again). */
+TEST(file_safe_rules)
+{
+    acl *a = new_acl();
+    char err[256];
+    static const char *bad[] = {"~a b", "~a\nuser evil on +@all", "%R~a\tb", "&ch an", "~a\rb"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CHECK(setuser1(a, "x", bad[i], strlen(bad[i]), err, sizeof err) != 0);
+        CHECK(strstr(err, "Syntax error") != NULL);
+    }
+    CHECK(setuser1(a, "x", "~a\0b", 4, err, sizeof err) != 0); /* a NUL byte */
+    CHECK(acl_find(a, (const uint8_t *)"x", 1) == NULL);
+    /* Quotes inside a pattern and a name that opens with one go through the file. */
+    CHECK_INT(setuser1(a, "'q\"\\", "~a\"b'", 5, err, sizeof err), 0);
+    CHECK_INT(setuser1(a, "\"d", "&'c", 3, err, sizeof err), 0);
+    char dir[] = "/tmp/phidb-acl-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char path[300];
+    snprintf(path, sizeof path, "%s/users.acl", dir);
+    CHECK_INT(acl_save_file(a, path, err, sizeof err), 0);
+    acl *b = new_acl();
+    CHECK_INT(acl_load_file(b, path, err, sizeof err), 0);
+    acl_user *u = acl_find(b, (const uint8_t *)"'q\"\\", 4);
+    CHECK(u && acl_can_key(u, (const uint8_t *)"a\"b'", 4, ACL_KEY_READ));
+    CHECK(acl_find(b, (const uint8_t *)"\"d", 2) != NULL);
+    buf d = {0};
+    acl_describe(b, u, &d, 0);
+    CHECK(strncmp(buf_cstr(&d), "user 'q\"\\ ", 10) == 0); /* ACL LIST: the name as is */
+    buf_free(&d);
+    unlink(path);
+    rmdir(dir);
+    acl_free(a);
+    acl_free(b);
+}
+
 TEST(login_lockout_cache)
 {
     acl *a = new_acl();
@@ -326,5 +377,5 @@ TEST(attributes_in_file)
     acl_free(b);
 }
 
-UNIT_MAIN(T(rules_and_checks), T(rule_errors), T(login_lockout_cache), T(file_roundtrip),
-          T(attributes), T(attribute_errors), T(attributes_in_file))
+UNIT_MAIN(T(rules_and_checks), T(rule_errors), T(file_safe_rules), T(login_lockout_cache),
+          T(file_roundtrip), T(attributes), T(attribute_errors), T(attributes_in_file))
