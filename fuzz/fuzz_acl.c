@@ -52,15 +52,24 @@ static acl *new_acl(void)
     return acl_new(&o, catalog, NCAT);
 }
 
+static char dir[64], file[96];
+
+static void cleanup(void)
+{
+    unlink(file);
+    rmdir(dir);
+}
+
+/* A scratch file in a directory of its own, removed at exit. */
 static const char *path(void)
 {
-    static char p[64];
-    if (!p[0]) {
-        char dir[] = "/tmp/fuzz-acl-XXXXXX";
+    if (!file[0]) {
+        snprintf(dir, sizeof dir, "/tmp/fuzz-acl-XXXXXX");
         if (!mkdtemp(dir)) fail("mkdtemp", NULL);
-        snprintf(p, sizeof p, "%s/users.acl", dir);
+        snprintf(file, sizeof file, "%s/users.acl", dir);
+        atexit(cleanup);
     }
-    return p;
+    return file;
 }
 
 static void same_answers(acl_user *u, acl_user *v, const uint8_t *const *lines, const size_t *lens,
