@@ -496,6 +496,39 @@ static void hrandfield_filtered(client *c, db_entry *e, int single, long long l,
     mem_free(a.v);
 }
 
+/*
+ * HRANDFIELD with a count of at most a third of the hash: distinct fields drawn at random,
+ * a repeat drawn again (at most 1.5 draws a field on average), instead of copying the
+ * whole hash as the general case does (120 ms for one field of a million-field hash).
+ * Fields are told apart by where their names are stored, in a small open-addressing set.
+ */
+static void hrandfield_sample(client *c, db_entry *e, size_t count, int withvalues, int resp3_pairs)
+{
+    db *d = c->s->db;
+    int bits = 4;
+    while (((size_t)1 << bits) < count * 2)
+        bits++;
+    size_t cap = (size_t)1 << bits;
+    const uint8_t **seen = mem_calloc(sizeof *seen * cap);
+    rep_array(c, withvalues && !resp3_pairs ? count * 2 : count);
+    for (size_t got = 0; got < count && !rep_too_big(c);) {
+        const uint8_t *f;
+        size_t flen;
+        db_ref v;
+        if (db_hash_random(d, e, &f, &flen, &v) != 0) break; /* not for a non-empty hash */
+        size_t i = (size_t)(((uint64_t)(uintptr_t)f * 0x9E3779B97F4A7C15ULL) >> (64 - bits));
+        while (seen[i] && seen[i] != f)
+            i = (i + 1) & (cap - 1);
+        if (seen[i]) continue; /* drawn before */
+        seen[i] = f;
+        got++;
+        if (resp3_pairs) rep_array(c, 2);
+        rep_bulk(c, f, flen);
+        if (withvalues) rep_value(c, &v);
+    }
+    mem_free(seen);
+}
+
 void hrandfield_cmd(client *c)
 {
     db *d = c->s->db;
@@ -561,6 +594,10 @@ void hrandfield_cmd(client *c)
         return;
     }
     size_t count = (size_t)l < size ? (size_t)l : size;
+    if (count * 3 <= size) {
+        hrandfield_sample(c, e, count, withvalues, resp3_pairs);
+        return;
+    }
     collect_all a;
     a.f = mem_alloc(sizeof(*a.f) * size);
     a.flen = mem_alloc(sizeof(*a.flen) * size);

@@ -269,6 +269,15 @@ def hrandfield(s):
     c.cmd("HRANDFIELD", "h", MIN64)
     c.cmd("HRANDFIELD", "h", "-9223372036854775807", "WITHVALUES")
     c.cmd("HRANDFIELD")
+    # A large hash: a third or less of it is drawn at random (distinct), more is copied.
+    big = {f"g{i}".encode(): f"w{i}".encode() for i in range(1000)}
+    for i in range(0, 1000, 100):
+        c.q("HSET", "big", *[x for kv in list(big.items())[i:i + 100] for x in kv])
+    for n in (1, 10, 333, 334, 999, 1000):
+        c.cmd("HRANDFIELD", "big", str(n), norm=random_fields(set(big), n, True))
+    c.cmd("HRANDFIELD", "big", "300", "WITHVALUES",
+          norm=random_fields(set(big), 300, True, True, big))
+    c.cmd("HRANDFIELD", "h", "1", "WITHVALUES", norm=random_fields(fields, 1, True, True, values))
 
 
 if __name__ == "__main__":
