@@ -202,6 +202,11 @@ void exec_cmd(client *c)
             cmd_audit_denied(c, q[i].cmd, policy_strerror(c->pv.denied));
             continue;
         }
+        /* dlp-mode, as at top level: a queued write was never checked. */
+        if (cmd_dlp_check(c, q[i].cmd) != 0) {
+            cmd_policy_done(c);
+            continue;
+        }
         cmd_call(c, q[i].cmd);
     }
     c->flags &= ~CL_IN_EXEC;

@@ -103,6 +103,19 @@ def dlp(run, srv):
               "block: PHI in an undeclared value is refused", harness.show(r))
     run.eq(c.call("EXISTS", "visit:Jane Whitfield", "ticket:1"), (":", 0), "nothing was written")
     run.eq(c.call("SET", "visit:17", "routine follow-up"), ("+", b"OK"), "clean writes pass")
+    # Inside a transaction each write is checked when EXEC runs it (they went through
+    # unchecked before): the refused one gets its error in EXEC's reply, the rest run.
+    run.eq(c.call("MULTI"), ("+", b"OK"), "MULTI")
+    c.call("SET", "visit:18", "routine")
+    c.call("HSET", "ticket:2", "comment", "patient SSN 219-09-9999, call 617-555-0142")
+    c.call("SET", "visit:Jane Whitfield", "x")
+    r = c.call("EXEC")
+    run.check(r[0] == "*" and r[1][0] == ("+", b"OK") and r[1][1][0] == "-"
+              and b"dlp" in r[1][1][1] and r[1][2][0] == "-" and b"key name" in r[1][2][1],
+              "block inside EXEC: the writes holding PHI are refused", harness.show(r))
+    run.eq(c.call("EXISTS", "ticket:2", "visit:Jane Whitfield"), (":", 0),
+           "... and not written")
+    run.eq(c.call("EXISTS", "visit:18"), (":", 1), "... the clean one is")
     run.eq(c.call("CONFIG", "SET", "dlp-mode", "warn"), ("+", b"OK"), "dlp-mode warn")
     run.eq(c.call("SET", "visit:Omar Haddad", "x"), ("+", b"OK"), "warn: the write goes through")
     log = srv.log_text()
