@@ -404,6 +404,13 @@ void cmd_dispatch(client *c)
             c->flags |= CL_DIRTY_EXEC;
             return;
         }
+        /* Over maxmemory nothing more is queued, reads included (the queue is memory too),
+         * as in Redis. */
+        if (s->cfg->maxmemory > 0 && (long long)mem_used() > s->cfg->maxmemory) {
+            rep_err(c, "OOM command not allowed when used memory > 'maxmemory'.");
+            c->flags |= CL_DIRTY_EXEC;
+            return;
+        }
         queue_command(c, d);
         return;
     }

@@ -177,6 +177,17 @@ void exec_cmd(client *c)
             return;
         }
     }
+    /* Memory may have passed maxmemory since the writes were queued: as Redis, the whole
+     * transaction is discarded then. */
+    if (c->s->cfg->maxmemory > 0 && (long long)mem_used() > c->s->cfg->maxmemory) {
+        for (int i = 0; i < c->mq_len; i++) {
+            if (!(c->mq[i].cmd->flags & CMD_DENYOOM)) continue;
+            rep_err(c, "EXECABORT Transaction discarded because of: OOM command not allowed "
+                       "when used memory > 'maxmemory'.");
+            tx_reset(c);
+            return;
+        }
+    }
     /* Run the queue. WATCH is released first so our own writes do not matter. */
     unwatch_all(c);
     arg *saved_argv = c->argv;

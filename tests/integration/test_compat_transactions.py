@@ -45,6 +45,24 @@ def multi_exec_basic(s):
 
 
 @scenario()
+def exec_over_maxmemory(s):
+    """Memory that passed maxmemory after the writes were queued: EXEC discards them all
+    (EXECABORT naming the OOM); over maxmemory nothing more is queued, reads included."""
+    c = s.conn()
+    admin = s.conn()
+    c.cmd("MULTI", expect=OK)
+    c.cmd("SET", "a", "1", expect=QUEUED)
+    c.cmd("GET", "a", expect=QUEUED)
+    admin.q("CONFIG", "SET", "maxmemory", "1")
+    c.cmd("EXEC")
+    c.cmd("MULTI", expect=OK)
+    c.cmd("GET", "a")
+    c.cmd("EXEC")
+    admin.q("CONFIG", "SET", "maxmemory", "0")
+    c.cmd("EXISTS", "a")
+
+
+@scenario()
 def execabort_on_queued_errors(s):
     c = s.conn()
     c.cmd("SET", "a", "old")
