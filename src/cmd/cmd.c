@@ -344,6 +344,29 @@ static void reject(client *c, const cmd_def *d, const char *msg)
     if (c->flags & CL_MULTI) c->flags |= CL_DIRTY_EXEC;
 }
 
+/* The checks of a command at top level (not queued) and its run. A write whose texts are
+ * large waits for its dlp scan on the PHI worker (cmd_dlp_defer), then comes back through
+ * cmd_resume, which checks it all again. */
+static void run_toplevel(client *c, const cmd_def *d)
+{
+    if (check_dangerous(c, d) != 0) return;
+    if (cmd_check_access(c, d, "toplevel") != 0) {
+        cmd_audit_denied(c, d, "acl");
+        return;
+    }
+    if (check_limits(c, d) != 0) return;
+    if (cmd_dlp_defer(c, d) == 0) return;
+    if (cmd_policy_check(c, d) != 0) {
+        cmd_audit_denied(c, d, policy_strerror(c->pv.denied));
+        return;
+    }
+    if (cmd_dlp_check(c, d) != 0) {
+        cmd_policy_done(c);
+        return;
+    }
+    cmd_call(c, d);
+}
+
 void cmd_dispatch(client *c)
 {
     srv *s = c->s;
@@ -414,19 +437,15 @@ void cmd_dispatch(client *c)
         queue_command(c, d);
         return;
     }
-    if (check_dangerous(c, d) != 0) return;
-    if (cmd_check_access(c, d, "toplevel") != 0) {
-        cmd_audit_denied(c, d, "acl");
+    run_toplevel(c, d);
+}
+
+void cmd_resume(client *c, const cmd_def *d)
+{
+    srv *s = c->s;
+    if (c->user && c->acl_gen != acl_generation(s->acl) && client_refresh_user(c) != 0) {
+        rep_err(c, "NOAUTH Authentication required.");
         return;
     }
-    if (check_limits(c, d) != 0) return;
-    if (cmd_policy_check(c, d) != 0) {
-        cmd_audit_denied(c, d, policy_strerror(c->pv.denied));
-        return;
-    }
-    if (cmd_dlp_check(c, d) != 0) {
-        cmd_policy_done(c);
-        return;
-    }
-    cmd_call(c, d);
+    run_toplevel(c, d);
 }

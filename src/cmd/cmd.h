@@ -159,6 +159,8 @@ struct client {
     arg *subs;                /* subscribed channels (owned copies) */
     int nsubs;                /* count */
     int pending_jobs;         /* worker jobs holding this client */
+    int dlp_ready;            /* the running command's dlp scan was done (on the worker) */
+    uint32_t dlp_keys, dlp_values; /* ... and found these types in key names, values */
     int purpose;              /* purpose of use (enum policy_purpose) */
     cmd_pview pv;             /* the policy's decision for the running command */
     const uint8_t *shown[32]; /* fields an enumeration showed under the policy (audit) */
@@ -366,6 +368,12 @@ void pubsub_unsubscribe_all(client *c);
 int cmd_phi_init(srv *s, char *err, size_t errlen);
 /* Stop it (waits for a scan in progress; its client gets no reply if it is gone). */
 void cmd_phi_close(srv *s);
+/* dlp-mode, for a write whose texts to scan pass 64 KB (at top level): 0 when the scan was
+ * handed to the PHI worker (the client waits; the command comes back through cmd_resume,
+ * or got "busy"), -1 to go on at once. */
+int cmd_dlp_defer(client *c, const cmd_def *d);
+/* Run a command again from its top-level checks (after a worker, c->argv set). */
+void cmd_resume(client *c, const cmd_def *d);
 /* dlp-mode: scan a write's key names and values; 0 to go on, -1 after refusing (block). */
 int cmd_dlp_check(client *c, const cmd_def *d);
 /* 1 if argv[i] of command d is the value of a field declared as PHI (not checked). */

@@ -203,17 +203,121 @@ void cmd_phi_close(srv *s)
     s->phi_wscratch = NULL;
 }
 
-/* Types found in (p, n), as a bit mask (0: none). */
-static uint32_t found_types(srv *s, const uint8_t *p, size_t n)
+/* Types found in (p, n) scoring at least min, as a bit mask (0: none). */
+static uint32_t found_types(const phi_detector *det, phi_scratch *scratch, float min,
+                            const uint8_t *p, size_t n)
 {
     const phi_entity *ents;
     size_t cnt;
-    if (n == 0 || phi_scan_view(s->phi, s->phi_scratch, p, n, &ents, &cnt) != 0) return 0;
+    if (n == 0 || phi_scan_view(det, scratch, p, n, &ents, &cnt) != 0) return 0;
     uint32_t mask = 0;
-    float min = (float)s->cfg->dlp_min_score / 100.0f;
     for (size_t i = 0; i < cnt; i++)
         if (ents[i].score >= min) mask |= PHI_TYPE_BIT(ents[i].type);
     return mask;
+}
+
+/* What dlp scans of argument i of d: 0 nothing, 1 a key name, 2 a value. */
+static int dlp_kind(client *c, const cmd_def *d, int i)
+{
+    int last = d->last_key < 0 ? c->argc + d->last_key : d->last_key;
+    int is_key = d->first_key > 0 && i >= d->first_key && i <= last &&
+                 (i - d->first_key) % (d->key_step ? d->key_step : 1) == 0;
+    /* Values of fields the policy declares as PHI are expected to hold PHI: not checked
+     * (cmd_dlp_exempt is told by the policy layer, when there is one). */
+    if (!is_key && cmd_dlp_exempt(c, d, i)) return 0;
+    return is_key ? 1 : 2;
+}
+
+/* A write's dlp scan on the PHI worker (its texts pass PHI_INLINE_MAX). */
+typedef struct {
+    client *c;
+    const cmd_def *d;
+    const phi_detector *det;
+    phi_scratch *scratch; /* the worker's */
+    float min;
+    arg *argv; /* copies of the command's arguments (wiped when freed) */
+    int argc;
+    uint8_t *kind;         /* dlp_kind of each argument */
+    uint32_t keys, values; /* types found */
+} dlp_job;
+
+static void dlp_work(void *ud)
+{
+    dlp_job *j = ud;
+    for (int i = 1; i < j->argc; i++) {
+        if (!j->kind[i]) continue;
+        uint32_t m = found_types(j->det, j->scratch, j->min, j->argv[i].p, j->argv[i].len);
+        if (j->kind[i] == 1)
+            j->keys |= m;
+        else
+            j->values |= m;
+    }
+}
+
+static void dlp_free(dlp_job *j)
+{
+    for (int i = 0; i < j->argc; i++)
+        mem_free_wipe((void *)j->argv[i].p);
+    mem_free(j->argv);
+    mem_free(j->kind);
+    mem_free(j);
+}
+
+static void dlp_done(void *ud)
+{
+    dlp_job *j = ud;
+    client *c = j->c;
+    if (c->conn) { /* not gone meanwhile: run the command, checked again, on its copies */
+        arg *argv = c->argv;
+        int argc = c->argc;
+        c->argv = j->argv;
+        c->argc = j->argc;
+        c->dlp_ready = 1;
+        c->dlp_keys = j->keys;
+        c->dlp_values = j->values;
+        cmd_resume(c, j->d);
+        c->dlp_ready = 0;
+        c->argv = argv;
+        c->argc = argc;
+    }
+    dlp_free(j);
+    client_unblock(c);
+}
+
+int cmd_dlp_defer(client *c, const cmd_def *d)
+{
+    srv *s = c->s;
+    if (c->dlp_ready || s->cfg->dlp_mode == 0 || !(d->flags & CMD_WRITE) || !s->phi || !s->phiq ||
+        (c->flags & CL_IN_EXEC))
+        return -1;
+    size_t total = 0;
+    for (int i = 1; i < c->argc; i++)
+        total += c->argv[i].len;
+    if (total <= PHI_INLINE_MAX) return -1;
+    dlp_job *j = mem_calloc(sizeof *j);
+    j->c = c;
+    j->d = d;
+    j->det = s->phi;
+    j->scratch = s->phi_wscratch;
+    j->min = (float)s->cfg->dlp_min_score / 100.0f;
+    j->argc = c->argc;
+    j->argv = mem_alloc(sizeof(arg) * (size_t)c->argc);
+    j->kind = mem_calloc((size_t)c->argc);
+    for (int i = 0; i < c->argc; i++) {
+        uint8_t *p = mem_alloc(c->argv[i].len + 1);
+        memcpy(p, c->argv[i].p, c->argv[i].len);
+        p[c->argv[i].len] = '\0';
+        j->argv[i].p = p;
+        j->argv[i].len = c->argv[i].len;
+        if (i > 0) j->kind[i] = (uint8_t)dlp_kind(c, d, i);
+    }
+    client_block(c);
+    if (workq_submit(s->phiq, dlp_work, dlp_done, j) != 0) {
+        rep_err(c, "ERR server busy: too many large PHI scans in progress, try again later");
+        dlp_free(j);
+        client_unblock(c);
+    }
+    return 0;
 }
 
 static void type_list(uint32_t mask, char *out, size_t outlen)
@@ -231,18 +335,21 @@ int cmd_dlp_check(client *c, const cmd_def *d)
     srv *s = c->s;
     if (s->cfg->dlp_mode == 0 || !(d->flags & CMD_WRITE) || !s->phi) return 0;
     uint32_t in_keys = 0, in_values = 0;
-    int last = d->last_key < 0 ? c->argc + d->last_key : d->last_key;
-    for (int i = 1; i < c->argc; i++) {
-        int is_key = d->first_key > 0 && i >= d->first_key && i <= last &&
-                     (i - d->first_key) % (d->key_step ? d->key_step : 1) == 0;
-        /* Values of fields the policy declares as PHI are expected to hold PHI: not checked
-         * (cmd_dlp_exempt is told by the policy layer, when there is one). */
-        if (!is_key && cmd_dlp_exempt(c, d, i)) continue;
-        uint32_t m = found_types(s, c->argv[i].p, c->argv[i].len);
-        if (is_key)
-            in_keys |= m;
-        else
-            in_values |= m;
+    if (c->dlp_ready) { /* scanned on the worker */
+        in_keys = c->dlp_keys;
+        in_values = c->dlp_values;
+        c->dlp_ready = 0;
+    } else {
+        float min = (float)s->cfg->dlp_min_score / 100.0f;
+        for (int i = 1; i < c->argc; i++) {
+            int kind = dlp_kind(c, d, i);
+            if (!kind) continue;
+            uint32_t m = found_types(s->phi, s->phi_scratch, min, c->argv[i].p, c->argv[i].len);
+            if (kind == 1)
+                in_keys |= m;
+            else
+                in_values |= m;
+        }
     }
     if (!in_keys && !in_values) return 0;
     char kt[256], vt[256];

@@ -116,7 +116,34 @@ def dlp(run, srv):
     run.eq(c.call("EXISTS", "ticket:2", "visit:Jane Whitfield"), (":", 0),
            "... and not written")
     run.eq(c.call("EXISTS", "visit:18"), (":", 1), "... the clean one is")
+    # Writes whose texts pass 64 KB are scanned on the PHI worker while their client waits,
+    # then run (checked again) or refused, as at once.
+    filler = "routine follow-up, no change in medication. " * 5000  # 225 KB
+    r = c.call("SET", "note:big", filler + NOTE)
+    run.check(r[0] == "-" and b"dlp" in r[1], "block: PHI at the end of a 225 KB value",
+              harness.show(r))
+    run.eq(c.call("EXISTS", "note:big"), (":", 0), "... not written")
+    c.send(harness.encode_command("SET", "note:clean", filler) +
+           harness.encode_command("STRLEN", "note:clean") + harness.encode_command("PING"))
+    run.eq(c.read_reply(), ("+", b"OK"), "a clean 225 KB value is written")
+    run.eq(c.read_reply(), (":", len(filler)), "pipelined behind it: STRLEN sees it")
+    run.eq(c.read_reply(), ("+", b"PONG"), "... then PING")
+    slow = ("ab:" * 700000).encode()
+    c.send(harness.encode_command("SET", "note:slow", slow))
+    other = srv.raw()
+    run.eq(other.call("PING"), ("+", b"PONG"), "another client is served during a slow dlp scan")
+    run.check(not c.is_closed(timeout=0.05) and c.buf == b"",
+              "... before the slow write's reply has come", harness.show(c.buf[:100]))
+    r = c.read_reply(timeout=600)
+    run.check(r[0] in "+-", "the slow write gets its reply", harness.show(r))
+    gone = srv.raw()
+    gone.send(harness.encode_command("SET", "note:gone", filler))
+    gone.close()
+    run.eq(other.call("PING"), ("+", b"PONG"), "a client leaving mid-scan: the server goes on")
+    other.close()
     run.eq(c.call("CONFIG", "SET", "dlp-mode", "warn"), ("+", b"OK"), "dlp-mode warn")
+    run.eq(c.call("SET", "note:big", filler + NOTE), ("+", b"OK"),
+           "warn: a large value holding PHI goes through")
     run.eq(c.call("SET", "visit:Omar Haddad", "x"), ("+", b"OK"), "warn: the write goes through")
     log = srv.log_text()
     run.check("dlp:" in log and "NAME" in log, "warn: the finding is logged", srv.log_tail(5))
