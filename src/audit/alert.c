@@ -33,6 +33,7 @@ typedef struct {
     subj_ent *subj;      /* recent distinct subjects (cap subjects_count + 1) */
     int nsubj;
     int64_t subj_alert; /* last bulk-subjects alert */
+    int64_t dlp_alert;  /* last dlp alert */
 } user_ent;
 
 struct alert_engine {
@@ -237,7 +238,7 @@ static user_ent *user_get(alert_engine *e, const char *name, int64_t now)
     user_ent *u = &e->u[i];
     u->name = mem_strndup(name, len);
     u->seen = now;
-    u->den_alert = u->hours_alert = u->subj_alert = INT64_MIN / 2;
+    u->den_alert = u->hours_alert = u->subj_alert = u->dlp_alert = INT64_MIN / 2;
     if (e->subj_cap) u->subj = mem_alloc(sizeof *u->subj * (size_t)e->subj_cap);
     e->n++;
     return u;
@@ -267,6 +268,23 @@ static json_t *alert_obj(const char *kind, const audit_rec *r)
     if (r && r->role) json_object_set_new(j, "role", json_string(r->role));
     if (r && r->addr) json_object_set_new(j, "addr", json_string(r->addr));
     return j;
+}
+
+void alert_dlp(alert_engine *e, const audit_rec *r, const char *in_keys, const char *in_values,
+               int refused, int64_t now, void (*emit)(void *ud, const char *json, size_t len),
+               void *ud)
+{
+    if (r->user) {
+        user_ent *u = user_get(e, r->user, now);
+        if (now - u->dlp_alert < MINUTE_US) return;
+        u->dlp_alert = now;
+    }
+    json_t *j = alert_obj("dlp", r);
+    if (r->cmd) json_object_set_new(j, "cmd", json_string(r->cmd));
+    if (in_keys && *in_keys) json_object_set_new(j, "in_key_names", json_string(in_keys));
+    if (in_values && *in_values) json_object_set_new(j, "in_values", json_string(in_values));
+    json_object_set_new(j, "action", json_string(refused ? "refused" : "allowed"));
+    fire(j, now, emit, ud);
 }
 
 void alert_observe(alert_engine *e, const audit_rec *r, int64_t now,

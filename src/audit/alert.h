@@ -10,7 +10,10 @@
  *                     subjects_minutes;
  *  - "breakglass":    every break-glass grant;
  *  - "lockout":       every lockout;
- *  - "audit-failure": the audit trail or a sink failing (alert_health).
+ *  - "audit-failure": the audit trail or a sink failing (alert_health);
+ *  - "dlp":           dlp-mode found PHI in a write's key names or undeclared values
+ *                     (alert_dlp), with the types found and whether it was refused: at
+ *                     most one a user a minute.
  * A rule that fired for a user stays quiet for that user for its window (an hour, or
  * subjects_minutes), so one incident is one alert, not thousands.
  *
@@ -60,6 +63,11 @@ void alert_observe(alert_engine *e, const audit_rec *r, int64_t now_us,
  * when it turns bad (reason: no PHI). */
 void alert_health(alert_engine *e, const char *component, int ok, const char *reason,
                   int64_t now_us, void (*emit)(void *ud, const char *json, size_t len), void *ud);
+/* A dlp finding by r's user (r: who, cmd): in_keys and in_values name the types found
+ * ("NAME, DATE"; NULL or "" for none), refused says block. Never the text. */
+void alert_dlp(alert_engine *e, const audit_rec *r, const char *in_keys, const char *in_values,
+               int refused, int64_t now_us, void (*emit)(void *ud, const char *json, size_t len),
+               void *ud);
 /* Users currently tracked (for tests of the memory bound). */
 size_t alert_tracked_users(const alert_engine *e);
 /* UTC offset in seconds of the engine's time zone at t (UTC seconds). */

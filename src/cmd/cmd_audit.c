@@ -306,6 +306,21 @@ void cmd_audit_denied(client *c, const cmd_def *d, const char *reason)
     append_access(c, d, AUDIT_DENIED, reason); /* refused anyway if it cannot be recorded */
 }
 
+void cmd_audit_dlp(client *c, const cmd_def *d, const char *in_keys, const char *in_values,
+                   int refused)
+{
+    srv *s = c->s;
+    if (s->alerts) {
+        audit_rec r = {0};
+        r.type = AUDIT_EV_ACCESS;
+        r.result = refused ? AUDIT_DENIED : AUDIT_GRANTED;
+        r.cmd = d->name;
+        fill_who(&r, c);
+        alert_dlp(s->alerts, &r, in_keys, in_values, refused, now_us(), on_alert, s);
+    }
+    if (refused) cmd_audit_denied(c, d, "dlp");
+}
+
 int cmd_audit_waiting(client *c)
 {
     srv *s = c->s;

@@ -32,6 +32,10 @@ int cmd_audit_before(client *c, const cmd_def *d);
 void cmd_audit_after(client *c, const cmd_def *d, size_t mark);
 /* The ACL or the policy refused d (reason: short text, no PHI). */
 void cmd_audit_denied(client *c, const cmd_def *d, const char *reason);
+/* dlp-mode found PHI in a write: the "dlp" alert (published and recorded; types only, at
+ * most one a user a minute) and, when refused, the denied access record (reason "dlp"). */
+void cmd_audit_dlp(client *c, const cmd_def *d, const char *in_keys, const char *in_values,
+                   int refused);
 /* 1 while the client's replies must wait for its records to reach the disk. */
 int cmd_audit_waiting(client *c);
 

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmd/cmd_audit.h"
 #include "phi/phi.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -360,7 +361,8 @@ int cmd_dlp_check(client *c, const cmd_def *d)
                in_values ? " in values of undeclared fields (" : "", in_values ? vt : "",
                d->name, s->cfg->dlp_mode == 2 ? "refused" : "allowed");
     s->st.dlp_findings++;
-    if (s->cfg->dlp_mode != 2) return 0; /* warn: reported (and alerted), not refused */
+    cmd_audit_dlp(c, d, in_keys ? kt : NULL, in_values ? vt : NULL, s->cfg->dlp_mode == 2);
+    if (s->cfg->dlp_mode != 2) return 0; /* warn: reported and alerted, not refused */
     if (in_keys)
         rep_errf(c, "ERR dlp: PHI (%s) found in a key name; dlp-mode is block, write refused", kt);
     else

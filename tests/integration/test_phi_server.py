@@ -7,6 +7,8 @@ logs the types found (never the text); off (the default) checks nothing.
 phidb-only: skipped when PHIDB_TARGET=redis.
 """
 
+import json
+
 import harness
 
 NOTE = ("Pt Jane Whitfield seen 03/14/2021 by Dr. Omar Haddad. Call 617-555-0142. "
@@ -94,10 +96,19 @@ def dlp(run, srv):
     c = srv.raw()
     run.eq(c.call("SET", "note:Jane Whitfield 03/14/2021", "x"), ("+", b"OK"),
            "dlp-mode off (the default) checks nothing")
+    sub = srv.raw()
+    run.eq(sub.call("SUBSCRIBE", "__phidb:alerts")[0], "*", "subscribed to the alerts")
     run.eq(c.call("CONFIG", "SET", "dlp-mode", "block"), ("+", b"OK"), "dlp-mode block")
     r = c.call("SET", "visit:Jane Whitfield", "ok")
     run.check(r[0] == "-" and b"key name" in r[1] and b"NAME" in r[1],
               "block: PHI in a key name is refused", harness.show(r))
+    m = sub.read_reply(timeout=10)
+    alert = json.loads(m[1][2][1]) if m[0] == "*" and len(m[1]) == 3 else {}
+    run.check(alert.get("alert") == "dlp" and alert.get("action") == "refused"
+              and "NAME" in alert.get("in_key_names", "") and alert.get("user") == "admin"
+              and alert.get("cmd") == "set", "the dlp alert on __phidb:alerts", harness.show(m))
+    run.check(b"Whitfield" not in m[1][2][1], "the alert names types, never the text")
+    sub.close()
     r = c.call("HSET", "ticket:1", "comment", "patient SSN 219-09-9999, call 617-555-0142")
     run.check(r[0] == "-" and b"dlp" in r[1] and b"value" in r[1],
               "block: PHI in an undeclared value is refused", harness.show(r))

@@ -213,6 +213,31 @@ TEST(t_events)
     alert_free(e);
 }
 
+TEST(t_dlp)
+{
+    alert_opts o;
+    alert_opts_default(&o);
+    alert_engine *e = mk(&o);
+    sink s = {0};
+    int64_t t = at("2026-03-02T10:00:00Z");
+    audit_rec w = {.type = AUDIT_EV_ACCESS, .result = AUDIT_DENIED, .user = "hal", .cmd = "set"};
+    alert_dlp(e, &w, "NAME", NULL, 1, t, emit, &s);
+    CHECK_INT(s.n, 1);
+    CHECK(strstr(s.last, "\"alert\":\"dlp\"") && strstr(s.last, "\"in_key_names\":\"NAME\"") &&
+          strstr(s.last, "\"action\":\"refused\"") && !strstr(s.last, "in_values"));
+    /* One incident, one alert: the same user within the minute is quiet, others are not. */
+    alert_dlp(e, &w, NULL, "SSN", 0, t + 59000000LL, emit, &s);
+    CHECK_INT(s.n, 1);
+    audit_rec v = w;
+    v.user = "ida";
+    alert_dlp(e, &v, NULL, "SSN, PHONE", 0, t + 1000000LL, emit, &s);
+    CHECK_INT(s.n, 2);
+    CHECK(strstr(s.last, "\"in_values\":\"SSN, PHONE\"") && strstr(s.last, "\"allowed\""));
+    alert_dlp(e, &w, NULL, "SSN", 0, t + 60000000LL, emit, &s);
+    CHECK_INT(s.n, 3);
+    alert_free(e);
+}
+
 TEST(t_bound)
 {
     alert_opts o;
@@ -231,4 +256,4 @@ TEST(t_bound)
     alert_free(e);
 }
 
-UNIT_MAIN(T(t_denials), T(t_after_hours), T(t_subjects), T(t_events), T(t_bound))
+UNIT_MAIN(T(t_denials), T(t_after_hours), T(t_subjects), T(t_events), T(t_dlp), T(t_bound))
