@@ -23,17 +23,10 @@
 #include <unistd.h>
 
 #include "access/acl.h"
+#include "acl_catalog.h"
+#include "scratch.h"
 #include "util/buf.h"
 
-static const acl_cmd catalog[] = {
-    {"get", -1, ACL_CAT(READ) | ACL_CAT(STRING) | ACL_CAT(FAST), 0},
-    {"set", -1, ACL_CAT(WRITE) | ACL_CAT(STRING) | ACL_CAT(SLOW), 0},
-    {"config", -1, ACL_CAT(SLOW), 0},
-    {"config|get", 2, ACL_CAT(ADMIN) | ACL_CAT(DANGEROUS), 0},
-    {"config|set", 2, ACL_CAT(ADMIN) | ACL_CAT(DANGEROUS), 0},
-    {"keys", -1, ACL_CAT(READ) | ACL_CAT(KEYSPACE) | ACL_CAT(DANGEROUS), 1},
-};
-#define NCAT      (sizeof catalog / sizeof catalog[0])
 #define MAX_RULES 64
 
 static void fail(const char *what, const char *detail)
@@ -52,24 +45,11 @@ static acl *new_acl(void)
     return acl_new(&o, catalog, NCAT);
 }
 
-static char dir[64], file[96];
-
-static void cleanup(void)
-{
-    unlink(file);
-    rmdir(dir);
-}
-
-/* A scratch file in a directory of its own, removed at exit. */
 static const char *path(void)
 {
-    if (!file[0]) {
-        snprintf(dir, sizeof dir, "/tmp/fuzz-acl-XXXXXX");
-        if (!mkdtemp(dir)) fail("mkdtemp", NULL);
-        snprintf(file, sizeof file, "%s/users.acl", dir);
-        atexit(cleanup);
-    }
-    return file;
+    const char *p = scratch_path("acl", "users.acl");
+    if (!p) fail("mkdtemp", NULL);
+    return p;
 }
 
 static void same_answers(acl_user *u, acl_user *v, const uint8_t *const *lines, const size_t *lens,

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "scratch.h"
 #include "util/args.h"
 #include "util/buf.h"
 
@@ -28,24 +29,11 @@ static void fail(const char *what, const char *detail)
     abort();
 }
 
-static char dir[64], file[96];
-
-static void cleanup(void)
-{
-    unlink(file);
-    rmdir(dir);
-}
-
-/* A scratch file in a directory of its own, removed at exit. */
 static const char *path(void)
 {
-    if (!file[0]) {
-        snprintf(dir, sizeof dir, "/tmp/fuzz-config-XXXXXX");
-        if (!mkdtemp(dir)) fail("mkdtemp", NULL);
-        snprintf(file, sizeof file, "%s/phidb.conf", dir);
-        atexit(cleanup);
-    }
-    return file;
+    const char *p = scratch_path("config", "phidb.conf");
+    if (!p) fail("mkdtemp", NULL);
+    return p;
 }
 
 /* Every directive's CONFIG GET value, set again on a copy, reads back the same. */

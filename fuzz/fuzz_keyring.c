@@ -17,10 +17,9 @@
 #include <unistd.h>
 
 #include "aof_fixture.h"
+#include "scratch.h"
 #include "store/keyring.h"
 #include "util/mem.h"
-
-static char dir[64], mk[96];
 
 static void fail(const char *what, const char *detail)
 {
@@ -28,23 +27,15 @@ static void fail(const char *what, const char *detail)
     abort();
 }
 
-static void cleanup(void)
-{
-    unlink(mk);
-    rmdir(dir);
-}
-
 static const char *master_key_file(void)
 {
-    if (!mk[0]) {
-        snprintf(dir, sizeof dir, "/tmp/fuzz-keyring-XXXXXX");
-        if (!mkdtemp(dir)) fail("mkdtemp", NULL);
-        snprintf(mk, sizeof mk, "%s/master.key", dir);
-        FILE *f = fopen(mk, "w");
-        if (!f || fputs(aof_fixture_master_key, f) < 0) fail("cannot write", mk);
+    static const char *mk;
+    if (!mk) {
+        mk = scratch_path("keyring", "master.key");
+        FILE *f = mk ? fopen(mk, "w") : NULL;
+        if (!f || fputs(aof_fixture_master_key, f) < 0) fail("cannot write the master key", mk);
         fclose(f);
         chmod(mk, 0600);
-        atexit(cleanup);
     }
     return mk;
 }

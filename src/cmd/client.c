@@ -132,11 +132,8 @@ static void drop_pending(client *c)
 
 static void free_mq(client *c)
 {
-    for (int i = 0; i < c->mq_len; i++) {
-        for (int j = 0; j < c->mq[i].argc; j++)
-            mem_free_wipe((void *)c->mq[i].argv[j].p);
-        mem_free(c->mq[i].argv);
-    }
+    for (int i = 0; i < c->mq_len; i++)
+        cmd_args_free(c->mq[i].argv, c->mq[i].argc);
     mem_free(c->mq);
     c->mq = NULL;
     c->mq_len = c->mq_cap = 0;

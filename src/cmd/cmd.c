@@ -318,15 +318,28 @@ static void queue_command(client *c, const cmd_def *d)
     queued_cmd *q = &c->mq[c->mq_len++];
     q->cmd = d;
     q->argc = c->argc;
-    q->argv = mem_alloc(sizeof(arg) * (size_t)c->argc);
-    for (int i = 0; i < c->argc; i++) {
-        uint8_t *p = mem_alloc(c->argv[i].len + 1);
-        memcpy(p, c->argv[i].p, c->argv[i].len);
-        p[c->argv[i].len] = '\0';
-        q->argv[i].p = p;
-        q->argv[i].len = c->argv[i].len;
-    }
+    q->argv = cmd_args_copy(c->argv, c->argc);
     rep_simple(c, "QUEUED");
+}
+
+arg *cmd_args_copy(const arg *argv, int argc)
+{
+    arg *out = mem_alloc(sizeof(arg) * (size_t)(argc ? argc : 1));
+    for (int i = 0; i < argc; i++) {
+        uint8_t *p = mem_alloc(argv[i].len + 1);
+        memcpy(p, argv[i].p, argv[i].len);
+        p[argv[i].len] = '\0';
+        out[i].p = p;
+        out[i].len = argv[i].len;
+    }
+    return out;
+}
+
+void cmd_args_free(arg *argv, int argc)
+{
+    for (int i = 0; i < argc; i++)
+        mem_free_wipe((void *)argv[i].p);
+    mem_free(argv);
 }
 
 /* Reply with a rejection. A rejected EXEC aborts the transaction, in or out of MULTI (as

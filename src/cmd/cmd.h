@@ -372,6 +372,10 @@ void cmd_phi_close(srv *s);
  * handed to the PHI worker (the client waits; the command comes back through cmd_resume,
  * or got "busy"), -1 to go on at once. */
 int cmd_dlp_defer(client *c, const cmd_def *d);
+/* Owned copies of argv[0..argc), each NUL-terminated (MULTI's queue, a command that waits
+ * for a worker); free them with cmd_args_free, which wipes them. */
+arg *cmd_args_copy(const arg *argv, int argc);
+void cmd_args_free(arg *argv, int argc);
 /* Run a command again from its top-level checks (after a worker, c->argv set). */
 void cmd_resume(client *c, const cmd_def *d);
 /* dlp-mode: scan a write's key names and values; 0 to go on, -1 after refusing (block). */

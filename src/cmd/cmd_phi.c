@@ -257,9 +257,7 @@ static void dlp_work(void *ud)
 
 static void dlp_free(dlp_job *j)
 {
-    for (int i = 0; i < j->argc; i++)
-        mem_free_wipe((void *)j->argv[i].p);
-    mem_free(j->argv);
+    cmd_args_free(j->argv, j->argc);
     mem_free(j->kind);
     mem_free(j);
 }
@@ -302,16 +300,10 @@ int cmd_dlp_defer(client *c, const cmd_def *d)
     j->scratch = s->phi_wscratch;
     j->min = (float)s->cfg->dlp_min_score / 100.0f;
     j->argc = c->argc;
-    j->argv = mem_alloc(sizeof(arg) * (size_t)c->argc);
+    j->argv = cmd_args_copy(c->argv, c->argc);
     j->kind = mem_calloc((size_t)c->argc);
-    for (int i = 0; i < c->argc; i++) {
-        uint8_t *p = mem_alloc(c->argv[i].len + 1);
-        memcpy(p, c->argv[i].p, c->argv[i].len);
-        p[c->argv[i].len] = '\0';
-        j->argv[i].p = p;
-        j->argv[i].len = c->argv[i].len;
-        if (i > 0) j->kind[i] = (uint8_t)dlp_kind(c, d, i);
-    }
+    for (int i = 1; i < c->argc; i++)
+        j->kind[i] = (uint8_t)dlp_kind(c, d, i);
     client_block(c);
     if (workq_submit(s->phiq, dlp_work, dlp_done, j) != 0) {
         rep_err(c, "ERR server busy: too many large PHI scans in progress, try again later");

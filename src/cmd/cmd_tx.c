@@ -109,11 +109,8 @@ static void unwatch_all(client *c)
 
 static void discard_queue(client *c)
 {
-    for (int i = 0; i < c->mq_len; i++) {
-        for (int j = 0; j < c->mq[i].argc; j++)
-            mem_free_wipe((void *)c->mq[i].argv[j].p);
-        mem_free(c->mq[i].argv);
-    }
+    for (int i = 0; i < c->mq_len; i++)
+        cmd_args_free(c->mq[i].argv, c->mq[i].argc);
     c->mq_len = 0;
     c->flags &= ~(CL_MULTI | CL_DIRTY_EXEC);
 }
@@ -225,11 +222,8 @@ void exec_cmd(client *c)
     persist_commit(c->s, c);
     c->argv = saved_argv;
     c->argc = saved_argc;
-    for (int i = 0; i < n; i++) {
-        for (int j = 0; j < q[i].argc; j++)
-            mem_free_wipe((void *)q[i].argv[j].p);
-        mem_free(q[i].argv);
-    }
+    for (int i = 0; i < n; i++)
+        cmd_args_free(q[i].argv, q[i].argc);
     mem_free(q);
 }
 

@@ -6,18 +6,9 @@
 #include <unistd.h>
 
 #include "access/acl.h"
+#include "../../fuzz/acl_catalog.h"
 #include "unit.h"
 #include "util/buf.h"
-
-static const acl_cmd catalog[] = {
-    {"get", -1, ACL_CAT(READ) | ACL_CAT(STRING) | ACL_CAT(FAST), 0},
-    {"set", -1, ACL_CAT(WRITE) | ACL_CAT(STRING) | ACL_CAT(SLOW), 0},
-    {"config", -1, ACL_CAT(SLOW), 0},
-    {"config|get", 2, ACL_CAT(ADMIN) | ACL_CAT(DANGEROUS), 0},
-    {"config|set", 2, ACL_CAT(ADMIN) | ACL_CAT(DANGEROUS), 0},
-    {"keys", -1, ACL_CAT(READ) | ACL_CAT(KEYSPACE) | ACL_CAT(DANGEROUS), 1},
-};
-#define NCAT (sizeof catalog / sizeof catalog[0])
 
 static acl *new_acl(void)
 {
