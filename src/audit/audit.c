@@ -685,6 +685,7 @@ static int resume(audit *a, char *err, size_t errlen)
                 rc = -1;
                 break;
             }
+            seal_nonce_note(a->s, m + off + AUDIT_BLK_HEADER, b.sealed_len);
             audit_lines_start(&lines, h.version, plain.p, plain.len, last);
             for (;;) {
                 const char *l;
@@ -795,6 +796,12 @@ audit *audit_open(const audit_opts *o, keyring *kr, char *err, size_t errlen)
         goto fail;
     }
     if (resume(a, err, errlen) != 0) goto fail;
+    char why[200];
+    if (seal_nonces_commit(a->s, why, sizeof why))
+        log_warning("keyring: nonce counters raised above nonces found in the audit trail (%s): "
+                    "the keyring file is older than the trail (restored from an older copy, or "
+                    "altered); no nonce will be used twice",
+                    why);
     a->last_seq = a->w_seq;
     a->head_seq = a->w_seq;
     memcpy(a->head, a->w_head, 32);

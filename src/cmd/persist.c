@@ -49,6 +49,15 @@ int persist_open(srv *s, char *err, size_t errlen)
     int rc = aof_load(s->log, apply_frame, s, &st, err, errlen);
     db_set_loading(s->db, 0);
     if (rc != 0) return -1;
+    /* Later seals must stay above every nonce in the data, whatever the keyring says. */
+    char why_log[200], why_val[200];
+    int raised = seal_nonces_commit(s->logseal, why_log, sizeof why_log);
+    int raised_val = seal_nonces_commit(s->values, why_val, sizeof why_val);
+    if (raised || raised_val)
+        log_warning("keyring: nonce counters raised above nonces found in the durable log (%s): "
+                    "the keyring file is older than the data (restored from an older copy, or "
+                    "altered); no nonce will be used twice",
+                    raised ? why_log : why_val);
     s->load_records = st.records;
     s->load_bytes = st.bytes;
     s->load_torn = st.torn_bytes;

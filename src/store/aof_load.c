@@ -284,6 +284,7 @@ int aof_scan_fd(int fd, const char *path, sealer *s, aof_apply_fn *apply, void *
                      r->last_seq + 1);
             break;
         }
+        seal_nonce_note(s, rec, len); /* later records must not reuse its nonce */
         if (big && len > AOF_WINDOW) {
             mem_free(big);
             big = NULL;

@@ -149,12 +149,14 @@ int db_apply(db *d, const uint8_t *frame, size_t len, char *err, size_t errlen)
             if (get_bytes(&r, &k, &kl) || get_bytes(&r, &v, &vl) || get_i64(&r, &t) ||
                 (d->seal && vl < SEAL_OVERHEAD) || t < DB_NO_EXPIRE)
                 goto bad;
+            if (d->seal) seal_nonce_note(d->seal, v, vl);
             db_raw_set_str(d, k, kl, v, vl, t, 0);
             break;
         case OP_HSET:
             if (get_bytes(&r, &k, &kl) || get_bytes(&r, &f, &fl) || get_bytes(&r, &v, &vl) ||
                 (d->seal && vl < SEAL_OVERHEAD))
                 goto bad;
+            if (d->seal) seal_nonce_note(d->seal, v, vl);
             db_raw_hset(d, k, kl, f, fl, v, vl);
             break;
         case OP_HDEL: {

@@ -560,6 +560,28 @@ int keyring_nonce(keyring *k, int p, uint32_t version, uint8_t nonce[12])
     return 0;
 }
 
+int keyring_nonce_seen(keyring *k, int p, uint32_t version, const uint8_t nonce[12], uint64_t *was)
+{
+    if (nonce[0] || nonce[1] || nonce[2] || nonce[3] != (uint8_t)p) return -1;
+    uint64_t c = 0;
+    for (int i = 0; i < 8; i++)
+        c = c << 8 | nonce[4 + i];
+    pthread_mutex_lock(&k->nonce_lock);
+    kr_version *v = find(k, p, version);
+    int rc = -1;
+    if (v && c != UINT64_MAX) {
+        rc = 0;
+        if (v->counter <= c) {
+            /* keyring_nonce reserves a new block above it before the next seal */
+            *was = v->counter;
+            v->counter = c + 1;
+            rc = 1;
+        }
+    }
+    pthread_mutex_unlock(&k->nonce_lock);
+    return rc;
+}
+
 static uint32_t rotate_locked(keyring *k, int p, char *err, size_t errlen)
 {
     uint32_t next = keyring_current(k, p) + 1;

@@ -82,6 +82,13 @@ const uint8_t *keyring_key(const keyring *k, int purpose, uint32_t version);
 /* Reserve the next nonce for (purpose, version) into nonce[12]. Persists a new reservation
  * block when needed. Returns 0, or -1 (the keyring file could not be written: do not seal). */
 int keyring_nonce(keyring *k, int purpose, uint32_t version, uint8_t nonce[12]);
+/* A counter nonce of (purpose, version) that is already in use (seen in the data): make
+ * sure later nonces are above it. Returns 1 when the counter had to be raised (the keyring
+ * is older than the data holding that nonce: restored from an older copy, or altered),
+ * with the counter it had in *was; 0 when it was above already; -1 for an unknown version
+ * or a nonce that is not this purpose's counter nonce. */
+int keyring_nonce_seen(keyring *k, int purpose, uint32_t version, const uint8_t nonce[12],
+                       uint64_t *was);
 /* Add a new version to purpose and make it current (persisted). Returns the version or 0. */
 uint32_t keyring_rotate(keyring *k, int purpose, char *err, size_t errlen);
 /* Mark an old version retired (its key is erased from file and memory). Returns 0 or -1. */

@@ -7,6 +7,7 @@
  */
 #include "seal.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -20,12 +21,24 @@ typedef struct {
     EVP_CIPHER_CTX *dec; /* keyed for opening */
 } seal_ctx;
 
+/* The highest nonce noted for a version (seal_nonce_note). */
+typedef struct {
+    uint32_t version;
+    uint8_t nonce[12]; /* big-endian: compares as the counter does */
+} seen_nonce;
+
+#define MAX_SEEN 16 /* versions noted at once; more are committed at once */
+
 struct sealer {
     keyring *k;    /* key source */
     int purpose;   /* which series */
     seal_ctx *ctx; /* per version */
     size_t n;      /* count */
     unsigned long long sealed, opened;
+    seen_nonce seen[MAX_SEEN];
+    int nseen;
+    int raised; /* versions raised by commits since the last seal_nonces_commit */
+    char raised_msg[160];
 };
 
 sealer *seal_new(keyring *k, int purpose)
@@ -166,6 +179,50 @@ int seal_open(sealer *s, const uint8_t *in, size_t n, const uint8_t *aad1, size_
     }
     s->opened++;
     return 0;
+}
+
+static void seen_commit_one(sealer *s, uint32_t version, const uint8_t nonce[12])
+{
+    uint64_t was = 0;
+    if (keyring_nonce_seen(s->k, s->purpose, version, nonce, &was) != 1) return;
+    if (!s->raised++) {
+        unsigned long long c = 0;
+        for (int i = 0; i < 8; i++)
+            c = c << 8 | nonce[4 + i];
+        snprintf(s->raised_msg, sizeof s->raised_msg,
+                 "%s key version %u: the data holds nonce counter %llu, the keyring was at %llu",
+                 keyring_purpose_name(s->purpose), version, c, (unsigned long long)was);
+    }
+}
+
+void seal_nonce_note(sealer *s, const uint8_t *in, size_t n)
+{
+    if (n < SEAL_HEADER) return;
+    uint32_t version = get32(in);
+    const uint8_t *nonce = in + 4;
+    if (nonce[0] || nonce[1] || nonce[2] || nonce[3] != (uint8_t)s->purpose) return;
+    for (int i = 0; i < s->nseen; i++) {
+        if (s->seen[i].version != version) continue;
+        if (memcmp(nonce, s->seen[i].nonce, 12) > 0) memcpy(s->seen[i].nonce, nonce, 12);
+        return;
+    }
+    if (s->nseen == MAX_SEEN) {
+        seen_commit_one(s, version, nonce);
+        return;
+    }
+    s->seen[s->nseen].version = version;
+    memcpy(s->seen[s->nseen++].nonce, nonce, 12);
+}
+
+int seal_nonces_commit(sealer *s, char *msg, size_t msglen)
+{
+    for (int i = 0; i < s->nseen; i++)
+        seen_commit_one(s, s->seen[i].version, s->seen[i].nonce);
+    s->nseen = 0;
+    int raised = s->raised;
+    if (msg && msglen) snprintf(msg, msglen, "%s", raised ? s->raised_msg : "");
+    s->raised = 0;
+    return raised;
 }
 
 keyring *seal_keyring(const sealer *s)

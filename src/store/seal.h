@@ -48,6 +48,14 @@ int seal_seal_reserved(sealer *s, const uint8_t hdr[SEAL_HEADER], const uint8_t 
  * item was altered, moved, or sealed with an unknown key. */
 int seal_open(sealer *s, const uint8_t *in, size_t n, const uint8_t *aad1, size_t aad1len,
               const uint8_t *aad2, size_t aad2len, uint8_t *out);
+/* While loading stored items: note the nonce of a sealed item (in, n) that exists, so that
+ * seal_nonces_commit can keep later seals above it. Cheap (no lock, no keyring call). */
+void seal_nonce_note(sealer *s, const uint8_t *in, size_t n);
+/* Raise the keyring's nonce counters above every nonce noted (keyring_nonce_seen) and
+ * forget them. Returns how many versions had to be raised (their counters were not above
+ * nonces in the data: the keyring file is older than the data); the first one is described
+ * in msg. */
+int seal_nonces_commit(sealer *s, char *msg, size_t msglen);
 /* Key version of a sealed item (0 if too short). */
 uint32_t seal_version(const uint8_t *in, size_t n);
 /* The keyring and purpose a sealer uses. */

@@ -18,6 +18,7 @@ phidb-only: skipped when PHIDB_TARGET=redis.
 """
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -316,6 +317,50 @@ def key_problems(run):
     srv.stop()
 
 
+def reserved(srv, purpose):
+    with open(os.path.join(srv.dir, "data", "keyring")) as f:
+        return max(v["reserved"] for v in json.load(f)["purposes"][purpose])
+
+
+def old_keyring(run):
+    """A keyring file older than the data (copied back from an earlier moment) must not
+    make the server seal with nonces the data already holds: start-up raises the counters
+    above every nonce in the log and the audit trail, and says so."""
+    srv = harness.PhidbServer()
+    c = srv.raw()
+    c.call("SET", "a", "1")
+    c.close()
+    srv.stop()
+    keyring = os.path.join(srv.dir, "data", "keyring")
+    first = open(keyring, "rb").read()  # reserves the first block of every purpose
+    block = reserved(srv, "values")
+    srv.restart()  # resumes above that block: the next writes use nonces of the second
+    c = srv.raw()
+    for i in range(50):
+        c.call("SET", f"b{i}", "2")
+    c.close()
+    srv.stop()
+    with open(keyring, "wb") as f:
+        f.write(first)
+    srv.restart()
+    c = srv.raw()
+    run.eq(c.call("GET", "b49"), ("$", b"2"), "the data opens with the older keyring")
+    c.call("SET", "c", "3")
+    c.close()
+    log = srv.log_text()
+    run.check("nonce counters raised above nonces found in the durable log" in log,
+              "start-up says the keyring is older than the log", srv.log_tail(10))
+    run.check("nonce counters raised above nonces found in the audit trail" in log,
+              "... and than the audit trail", srv.log_tail(10))
+    # Without the check the counter would resume at the old block's end and reserve up to
+    # exactly two blocks, reusing the nonces of the 50 writes.
+    run.check(reserved(srv, "values") > 2 * block, "new values are sealed above them",
+              f"{reserved(srv, 'values')} vs {2 * block}")
+    run.check(reserved(srv, "log") > 2 * block, "so are new log records",
+              f"{reserved(srv, 'log')} vs {2 * block}")
+    srv.stop()
+
+
 def full_disk(run):
     # The durable log's behaviour alone: these keys are outside any schema and not audited
     # (a full disk under the audit trail is tested in test_audit_server.py).
@@ -509,7 +554,8 @@ def body(run):
                      ("kill -9, appendfsync always", lambda r: kill_under_load(r, "always")),
                      ("kill -9, appendfsync everysec", lambda r: kill_under_load(r, "everysec")),
                      ("damaged log", damaged_log), ("foreign record", foreign_record),
-                     ("key problems", key_problems), ("full disk", full_disk),
+                     ("key problems", key_problems), ("old keyring", old_keyring),
+                     ("full disk", full_disk),
                      ("rotation under load", rotation_under_load),
                      ("compaction under load", compaction_under_load)]:
         with run.case(name):

@@ -204,5 +204,57 @@ TEST(nonces_unique_across_restarts)
     teardown();
 }
 
+/* A keyring file older than the data: nonces noted while loading the data raise the
+ * counters, so no later seal reuses them (seal_nonce_note, seal_nonces_commit). */
+TEST(nonces_above_the_data)
+{
+    setup();
+    char kf[128], kr[128], old[128], err[512], cmd[512];
+    write_key("mk", K1, 0600);
+    snprintf(kf, sizeof kf, "%s/mk", dir);
+    snprintf(kr, sizeof kr, "%s/keyring", dir);
+    snprintf(old, sizeof old, "%s/keyring.old", dir);
+    keyring_kek_source src = {kf, NULL, NULL};
+    keyring *k = keyring_open(kr, &src, 1, err, sizeof err);
+    uint8_t n0[12];
+    CHECK_INT(keyring_nonce(k, KR_VALUES, 1, n0), 0); /* reserves the first block */
+    keyring_close(k);
+    snprintf(cmd, sizeof cmd, "cp -p %s %s", kr, old);
+    CHECK_INT(system(cmd), 0);
+    /* A later run seals items (nonces of the second block)... */
+    k = keyring_open(kr, &src, 0, err, sizeof err);
+    sealer *s = seal_new(k, KR_VALUES);
+    uint8_t items[3][SEAL_OVERHEAD + 1];
+    for (int i = 0; i < 3; i++)
+        CHECK_INT(seal_seal(s, (const uint8_t *)"x", 1, NULL, 0, NULL, 0, items[i]), 0);
+    seal_free(s);
+    keyring_close(k);
+    /* ... then the old keyring file comes back. */
+    snprintf(cmd, sizeof cmd, "cp -p %s %s", old, kr);
+    CHECK_INT(system(cmd), 0);
+    k = keyring_open(kr, &src, 0, err, sizeof err);
+    s = seal_new(k, KR_VALUES);
+    seal_nonce_note(s, items[1], sizeof items[1]);
+    seal_nonce_note(s, items[2], sizeof items[2]);
+    seal_nonce_note(s, items[0], sizeof items[0]);
+    char msg[200];
+    CHECK_INT(seal_nonces_commit(s, msg, sizeof msg), 1);
+    CHECK(strstr(msg, "values key version 1") != NULL);
+    uint8_t next[SEAL_OVERHEAD + 1];
+    CHECK_INT(seal_seal(s, (const uint8_t *)"y", 1, NULL, 0, NULL, 0, next), 0);
+    CHECK(memcmp(next + 4, items[2] + 4, 12) > 0);        /* above the highest one seen */
+    CHECK_INT(seal_nonces_commit(s, msg, sizeof msg), 0); /* nothing noted since */
+    /* Notes below the counter, and nonces of another purpose, change nothing. */
+    seal_nonce_note(s, items[0], sizeof items[0]);
+    CHECK_INT(seal_nonces_commit(s, msg, sizeof msg), 0);
+    uint64_t was;
+    uint8_t foreign[12] = {0, 0, 0, KR_LOG, 0xff};
+    CHECK_INT(keyring_nonce_seen(k, KR_VALUES, 1, foreign, &was), -1);
+    CHECK_INT(keyring_nonce_seen(k, KR_VALUES, 99, items[0] + 4, &was), -1);
+    seal_free(s);
+    keyring_close(k);
+    teardown();
+}
+
 UNIT_MAIN(T(create_open_wrong_key), T(passphrase_and_command), T(seal_roundtrip_and_binding),
-          T(nonces_unique_across_restarts))
+          T(nonces_unique_across_restarts), T(nonces_above_the_data))
