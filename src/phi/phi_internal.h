@@ -420,9 +420,14 @@ int phi_shapes_scan(const phi_detector *d, phi_scratch *s);
  * the non-word byte at i (',' and '@' start shapes). */
 int phi_shapes_word(const phi_detector *d, phi_scratch *s, size_t i, size_t e);
 int phi_shapes_punct(const phi_detector *d, phi_scratch *s, size_t i);
-/* Can phi_shapes_word find anything in a word of n bytes whose first byte is c? False
- * only when it cannot (most words: lower-case ones, long ones), so the walk skips the call. */
-static inline bool phi_shapes_maybe(uint8_t c, size_t n);
+/* Can phi_shapes_word find anything in the word t[i, e) (t has len bytes)? False only
+ * when it cannot (most words: lower-case ones, long ones, most capitalized ones, most
+ * numbers), so the walk skips the call. */
+static inline bool phi_shapes_maybe(const uint8_t *t, size_t len, size_t i, size_t e);
+/* Bit n of entry c - 'A': a street suffix word of n letters starts with c; bit x - 'a'
+ * of the second: one has the second letter x (phi_shapes.c). */
+extern const uint16_t phi_shapes_street_lens[26];
+extern const uint32_t phi_shapes_street_second[26];
 /* Context labels: fills s->kws (sorted by end, then class) from the text. */
 int phi_labels_scan(const phi_detector *d, phi_scratch *s);
 /* Its pieces: the labels that begin at the word start i (a letter), whose letters
@@ -622,14 +627,29 @@ static inline bool phi_labels_maybe(const phi_labels *l, const uint8_t *p, size_
     return (l->maybe[key / 8] & (1u << (key % 8))) != 0;
 }
 
-static inline bool phi_shapes_maybe(uint8_t c, size_t n)
+static inline bool phi_shapes_maybe(const uint8_t *t, size_t len, size_t i, size_t e)
 {
-    /* A DEA number (9) or a VIN (17) may start with any letter or digit; an IPv4 quad,
-     * three digits or 0(0)1- start with a digit and are at most 3 long; a state
-     * abbreviation or a street suffix word starts upper-case and is 2 to 10 long. */
-    if (n == 9 || n == 17) return true;
-    if (phi_ctype[c] & PHI_CT_DIGIT) return n <= 3;
-    if (phi_ctype[c] & PHI_CT_UPPER) return n >= 2 && n <= 10;
+    size_t n = e - i;
+    uint8_t c = t[i], ct = phi_ctype[c];
+    /* A VIN (17 bytes); a DEA number (9, the last a digit). */
+    if (n == 17 || (n == 9 && phi_is_digit(t[e - 1]))) return true;
+    /* A state abbreviation (two capitals); a street suffix word (a capital, a second
+     * letter and a length of one of that capital's street words). */
+    if (ct & PHI_CT_UPPER) {
+        if (n < 2) return false;
+        uint8_t c1 = t[i + 1], ct1 = phi_ctype[c1];
+        return (n == 2 && (ct1 & PHI_CT_UPPER)) ||
+               (n <= 10 && (phi_shapes_street_lens[c - 'A'] >> n & 1) && (ct1 & PHI_CT_LOWER) &&
+                (phi_shapes_street_second[c - 'A'] >> (c1 - 'a') & 1));
+    }
+    /* Up to three digits before a dot (IPv4, 617.555.0142) or a hyphen (SSN, 555-0142,
+     * 001-...); three before white space and a digit (123 45 6789). */
+    if (ct & PHI_CT_DIGIT) {
+        if (n > 3 || e >= len) return false;
+        uint8_t x = t[e];
+        return x == '.' || x == '-' ||
+               (n == 3 && phi_is_hs_space(x) && e + 1 < len && phi_is_digit(t[e + 1]));
+    }
     return false;
 }
 

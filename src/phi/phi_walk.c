@@ -240,7 +240,7 @@ int phi_walk_run(const phi_detector *d, phi_scratch *s)
             if (rc) return rc;
         }
         rc = PHI_OK;
-        if (phi_shapes_maybe(c, e - i)) rc = phi_shapes_word(d, s, i, e);
+        if (phi_shapes_maybe(t, len, i, e)) rc = phi_shapes_word(d, s, i, e);
         if (!rc && (any & PHI_CT_DIGIT)) rc = phi_ids_word(d, s, i, e);
         if (rc) return rc;
         i = e;
