@@ -70,6 +70,7 @@ enum {
     PHI_W_UNIT = 1 << 12,    /* mg, tabs, strength ...: the number before is a quantity */
     PHI_W_CONTACT = 1 << 13, /* call, paged, notified ...: a person's name may follow */
     PHI_W_PLACE = 1 << 14,   /* bed, rm, room, bay: "bed 12 Name" */
+    PHI_W_LABELS = 1 << 15,  /* first word of a label phrase or a weak cue (phi_labels.c) */
 };
 
 /* An open-addressing hash set of words with flags; read-only after build. */
@@ -294,6 +295,10 @@ typedef struct phi_labels {
 static inline bool phi_labels_maybe(const phi_labels *l, const uint8_t *p, size_t n);
 /* Build the phrase index. */
 int phi_labels_build(phi_labels *l);
+/* Mark the first words of the phrases and the weak cues PHI_W_LABELS in the context-word
+ * table, so the word walk, which looks every word up there, calls the label matcher
+ * only for them. */
+int phi_labels_mark(const phi_labels *l, phi_dict *ctx);
 /* Release it. */
 void phi_labels_free(phi_labels *l);
 

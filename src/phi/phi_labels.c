@@ -446,6 +446,15 @@ int phi_labels_build(phi_labels *l)
     return PHI_OK;
 }
 
+int phi_labels_mark(const phi_labels *l, phi_dict *ctx)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (phi_dict_add_hash(ctx, l->hash[i], PHI_W_LABELS) != PHI_OK) return PHI_ENOMEM;
+    for (size_t i = 0; weak[i]; i++)
+        if (phi_dict_add(ctx, weak[i], PHI_W_LABELS) != PHI_OK) return PHI_ENOMEM;
+    return PHI_OK;
+}
+
 void phi_labels_free(phi_labels *l)
 {
     free(l->order);

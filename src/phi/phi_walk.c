@@ -48,6 +48,8 @@ typedef struct nword {
     size_t apos; /* one past its last apostrophe (0: none) */
     uint64_t h;  /* hash steps so far */
     uint8_t any; /* byte classes of its word bytes after the first */
+    uint16_t rf; /* context-word flags of the hash rh (the walk looked them up for the */
+    uint64_t rh; /* letters that open a \w run; 0: none): a word with that hash reuses them */
 } nword;
 
 /* The name pass's word w as read, t[w->a, w->e) (its first byte a word byte, then
@@ -111,7 +113,7 @@ static int name_token(const phi_detector *d, phi_scratch *s, const nword *w)
     if (apos != 0 && b - apos - 1 <= 1 && wl >= 3) k->shape = PHI_SH_OTHER; /* b - apos: 1 or 2 */
     if (k->shape == PHI_SH_LOWER && wl > 16) return PHI_OK;
     k->hash = phi_hash_finish(h);
-    k->wflags = phi_dict_get(&d->ctx, k->hash);
+    k->wflags = k->hash == w->rh ? w->rf : phi_dict_get(&d->ctx, k->hash);
     if (k->shape == PHI_SH_CAP || k->shape == PHI_SH_UPPER)
         phi_dict_prefetch(&d->words, k->hash); /* looked up below, after more words */
     return PHI_OK;
@@ -142,7 +144,7 @@ int phi_names_tokenize(const phi_detector *d, phi_scratch *s)
                 break;
             h = phi_hash_step(h, c);
         }
-        nword w = {a, i, apos, h, any};
+        nword w = {a, i, apos, h, any, 0, 0};
         int rc = name_token(d, s, &w);
         if (rc) return rc;
     }
@@ -176,7 +178,7 @@ int phi_walk_run(const phi_detector *d, phi_scratch *s)
 {
     const uint8_t *t = s->text;
     size_t len = s->len, i = 0;
-    nword w = {0, NONE, 0, 0, 0};
+    nword w = {0, NONE, 0, 0, 0, 0, 0};
     int rc;
     s->prep.n = 0;
     phi_ids_reset(s);
@@ -223,9 +225,15 @@ int phi_walk_run(const phi_detector *d, phi_scratch *s)
                 if (rc) return rc;
                 w.a = i, w.e = ae, w.apos = 0, w.h = h, w.any = lany;
             }
+            /* One context-word lookup for the letters: the labels are matched only
+             * after a first word of a phrase or a weak cue, and the name word's token
+             * (nearly always these letters) takes the flags from here. */
+            uint64_t hr = phi_hash_finish(h);
+            uint16_t fr = phi_dict_get(&d->ctx, hr);
+            w.rh = hr, w.rf = fr;
             rc = PHI_OK;
-            if (phi_labels_maybe(&d->labels, t + i, ae - i))
-                rc = phi_labels_word_hash(d, s, i, ae, phi_hash_finish(h));
+            if ((fr & PHI_W_LABELS) && phi_labels_maybe(&d->labels, t + i, ae - i))
+                rc = phi_labels_word_hash(d, s, i, ae, hr);
             if (!rc && (c == 'i' || c == 'a' || c == 'f' || c == 't')) rc = phi_city_prep_at(s, i);
             if (rc) return rc;
         }
