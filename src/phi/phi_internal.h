@@ -354,6 +354,10 @@ typedef struct phi_tok {
 
 enum { PHI_SH_LOWER = 0, PHI_SH_CAP, PHI_SH_UPPER, PHI_SH_INITIAL, PHI_SH_OTHER };
 
+/* Kinds of the bytes between two tokens (phi_tok.gap): spaces only; one dot; one comma;
+ * a colon; a line break; anything else (also before the first token). */
+enum { PHI_G_SPACE = 0, PHI_G_DOTSPACE, PHI_G_COMMA, PHI_G_COLON, PHI_G_NEWLINE, PHI_G_OTHER };
+
 /* A growable array owned by a scratch (grows geometrically, never shrinks). */
 typedef struct phi_vec {
     void *p;    /* elements */
@@ -459,6 +463,9 @@ int phi_walk_run(const phi_detector *d, phi_scratch *s);
 /* The name pass's tokens alone (appended to s->toks), by the word loop the walk
  * replaces: the tests compare the two. */
 int phi_names_tokenize(const phi_detector *d, phi_scratch *s);
+/* The gap kind (PHI_G_*) of t[a, b), the bytes between two tokens (phi_names.c; the walk
+ * gives each token the kind of the gap before it). */
+uint8_t phi_names_gap(const uint8_t *t, size_t a, size_t b);
 /* Name pass: scores the tokens of the walk; appends name candidates to s->cands. */
 int phi_names_run(const phi_detector *d, phi_scratch *s);
 

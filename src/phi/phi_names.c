@@ -23,46 +23,40 @@
 
 #include "phi_internal.h"
 
-enum { G_SPACE = 0, G_DOTSPACE, G_COMMA, G_COLON, G_NEWLINE, G_OTHER, G_NONE };
+enum {
+    G_SPACE = PHI_G_SPACE,
+    G_DOTSPACE = PHI_G_DOTSPACE,
+    G_COMMA = PHI_G_COMMA,
+    G_COLON = PHI_G_COLON,
+    G_NEWLINE = PHI_G_NEWLINE,
+    G_OTHER = PHI_G_OTHER,
+    G_NONE /* no token */
+};
 
-/* Classify the bytes between two tokens. */
-static int gap_kind(const uint8_t *t, size_t a, size_t b)
+/* The bytes of a gap counted in five 4-bit fields (dots, commas, colons, line breaks,
+ * other bytes; spaces, tabs and CRs count nowhere), XOR one "other": the default 0
+ * counts an other byte. The gaps counted hold at most 6 bytes: no field overflows. */
+#define GC_DOT   1u
+#define GC_COMMA (1u << 4)
+#define GC_COLON (1u << 8)
+#define GC_NL    (1u << 12)
+#define GC_OTHER (1u << 16)
+static const uint32_t gap_count[256] = {
+    [' '] = GC_OTHER,          ['\t'] = GC_OTHER,           ['\r'] = GC_OTHER,
+    ['.'] = GC_DOT ^ GC_OTHER, [','] = GC_COMMA ^ GC_OTHER, [':'] = GC_COLON ^ GC_OTHER,
+    ['\n'] = GC_NL ^ GC_OTHER,
+};
+
+uint8_t phi_names_gap(const uint8_t *t, size_t a, size_t b)
 {
-    if (b == a + 1) { /* one byte (mostly a space): what the loop below would say */
-        switch (t[a]) {
-        case ' ':
-        case '\t':
-        case '\r': return G_SPACE;
-        case '.': return G_DOTSPACE;
-        case ',': return G_COMMA;
-        case ':': return G_COLON;
-        case '\n': return G_NEWLINE;
-        default: return G_OTHER;
-        }
-    }
     if (b <= a) return G_OTHER;
-    if (b - a > 6) {
-        for (size_t i = a; i < b; i++)
-            if (t[i] == '\n') return G_NEWLINE;
-        return G_OTHER;
-    }
-    int dot = 0, comma = 0, colon = 0, nl = 0, other = 0;
-    for (size_t i = a; i < b; i++) {
-        uint8_t c = t[i];
-        if (c == ' ' || c == '\t' || c == '\r') continue;
-        if (c == '.')
-            dot++;
-        else if (c == ',')
-            comma++;
-        else if (c == ':')
-            colon++;
-        else if (c == '\n')
-            nl++;
-        else
-            other++;
-    }
+    if (b - a > 6) return memchr(t + a, '\n', b - a) ? G_NEWLINE : G_OTHER;
+    uint32_t n = 0;
+    for (size_t i = a; i < b; i++)
+        n += gap_count[t[i]] ^ GC_OTHER;
+    unsigned dot = n & 15, comma = (n >> 4) & 15, colon = (n >> 8) & 15, nl = (n >> 12) & 15;
     if (nl) return colon ? G_COLON : G_NEWLINE;
-    if (other) return G_OTHER;
+    if (n >> 16) return G_OTHER;
     if (colon) return G_COLON;
     if (comma == 1 && !dot) return G_COMMA;
     if (dot == 1 && !comma) return G_DOTSPACE;
@@ -82,8 +76,8 @@ static inline __attribute__((always_inline)) bool tok_is(const uint8_t *t, const
     return true;
 }
 
-/* The tokens of s->toks (made by the walk, phi_walk.c) get the kind of the gap
- * before them and, capitalized, their flags from the big word table. */
+/* The capitalized tokens of s->toks (made by the walk, phi_walk.c) get their flags
+ * from the big word table. */
 static int tokens_finish(const phi_detector *d, phi_scratch *s)
 {
     const uint8_t *t = s->text;
@@ -99,7 +93,6 @@ static int tokens_finish(const phi_detector *d, phi_scratch *s)
             phi_dict_prefetch(&d->words, toks[q0 + PREFETCH_AHEAD].hash);
         phi_tok *k = &toks[q0];
         size_t a = k->start, b = k->end;
-        k->gap = q0 ? (uint8_t)gap_kind(t, toks[q0 - 1].end, a) : G_OTHER;
         if (k->shape == PHI_SH_CAP || k->shape == PHI_SH_UPPER) {
             k->dflags = (uint8_t)phi_dict_get(&d->words, k->hash);
             if (!(k->dflags & (PHI_D_FIRST | PHI_D_LAST | PHI_D_COMMON))) {

@@ -52,6 +52,15 @@ typedef struct nword {
     uint64_t rh; /* letters that open a \w run; 0: none): a word with that hash reuses them */
 } nword;
 
+/* The gap kind of one byte between two tokens, by the byte, XOR PHI_G_OTHER (what
+ * phi_names_gap says; 0, the default, is PHI_G_OTHER). */
+static const uint8_t gap1[256] = {
+    [' '] = PHI_G_SPACE ^ PHI_G_OTHER,    ['\t'] = PHI_G_SPACE ^ PHI_G_OTHER,
+    ['\r'] = PHI_G_SPACE ^ PHI_G_OTHER,   ['.'] = PHI_G_DOTSPACE ^ PHI_G_OTHER,
+    [','] = PHI_G_COMMA ^ PHI_G_OTHER,    [':'] = PHI_G_COLON ^ PHI_G_OTHER,
+    ['\n'] = PHI_G_NEWLINE ^ PHI_G_OTHER,
+};
+
 /* The token of the name pass's word t[a, b) (b - a <= 0xFFFF; c0 = t[a]): up0, its
  * first letter is a capital; lower, a lower-case letter follows; apos, one past its
  * last apostrophe (0: none); foreign, it holds a non-ASCII letter; h, the hash steps
@@ -82,9 +91,17 @@ static inline __attribute__((always_inline)) int token_put(const phi_detector *d
     if (apos != 0 && b - apos - 1 <= 1 && wl >= 3) shape = PHI_SH_OTHER; /* b - apos: 1 or 2 */
     phi_tok *k = phi_vec_push(&s->toks, sizeof *k);
     if (!k) return PHI_ENOMEM;
+    uint8_t gap = PHI_G_OTHER; /* of the bytes since the token before */
+    if (k != s->toks.p) {
+        size_t pe = k[-1].end;
+        gap = a == pe + 1 ? gap1[t[pe]] ^ PHI_G_OTHER : phi_names_gap(t, pe, a);
+    }
     if (shape == PHI_SH_LOWER && wl > 16) { /* kept without hash or flags */
-        *k =
-            (phi_tok){.start = (uint32_t)a, .end = (uint32_t)b, .shape = shape, .foreign = foreign};
+        *k = (phi_tok){.start = (uint32_t)a,
+                       .end = (uint32_t)b,
+                       .shape = shape,
+                       .foreign = foreign,
+                       .gap = gap};
         return PHI_OK;
     }
     uint64_t hf = phi_hash_finish(h);
@@ -94,7 +111,8 @@ static inline __attribute__((always_inline)) int token_put(const phi_detector *d
                    .hash = hf,
                    .wflags = wf,
                    .shape = shape,
-                   .foreign = foreign};
+                   .foreign = foreign,
+                   .gap = gap};
     if (shape == PHI_SH_CAP || shape == PHI_SH_UPPER)
         phi_dict_prefetch(&d->words, hf); /* looked up below, after more words */
     return PHI_OK;

@@ -844,7 +844,7 @@ static int walk_differs(const char *text, size_t len)
         if (t[i].start != tok[i].start || t[i].end != tok[i].end || t[i].hash != tok[i].hash ||
             t[i].wflags != tok[i].wflags || t[i].dflags != tok[i].dflags ||
             t[i].shape != tok[i].shape || t[i].foreign != tok[i].foreign ||
-            t[i].surname != tok[i].surname || t[i].score != tok[i].score)
+            t[i].surname != tok[i].surname || t[i].score != tok[i].score || t[i].gap != tok[i].gap)
             what = "a token";
     const phi_kw *k = scr->kws.p;
     if (!what && scr->kws.n != nk) what = "label count";
