@@ -193,6 +193,16 @@ int phi_ids_word(const phi_detector *d, phi_scratch *s, size_t i, size_t e)
 {
     const uint8_t *t = s->text;
     if (e <= s->ids_pos) return PHI_OK; /* inside a token already scanned */
+    /* Fewer than three digits, and the byte after the word ends every token (not '-',
+     * '/', '.' or >= 0x80): the word's token holds no more digits than the word, unless
+     * an earlier word of it has some, whose scan took this word in already. No token
+     * to keep; and the loop would start afresh after that byte anyway. */
+    if (e == s->len || (t[e] < 0x80 && t[e] != '-' && t[e] != '/' && t[e] != '.')) {
+        int nd = 0;
+        for (size_t q = i; q < e && nd < 3; q++)
+            nd += phi_is_digit(t[q]);
+        if (nd < 3) return PHI_OK;
+    }
     /* Back to a byte after which the loop starts afresh (or to where it stopped). */
     size_t from = i;
     while (from > s->ids_pos && (phi_is_alnum(t[from - 1]) || t[from - 1] >= 0x80 ||
