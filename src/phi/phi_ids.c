@@ -19,7 +19,6 @@ void phi_validate_id(const phi_detector *d, phi_scratch *s, phi_cand *c)
 {
     const uint8_t *t = s->text;
     size_t len = s->len;
-    int nd, nl;
     char w[24];
     /* Decimal numbers and glued values are not ids. */
     if (c->start > 0 &&
@@ -27,12 +26,23 @@ void phi_validate_id(const phi_detector *d, phi_scratch *s, phi_cand *c)
         return kill(c);
     while (c->end > c->start && (t[c->end - 1] == '.' || t[c->end - 1] == '-'))
         c->end--;
-    phi_count_chars(t, c->start, c->end, &nd, &nl);
+    /* One pass: digits (and their values, for the checksums), letters, dots and slashes. */
+    int nd = 0, nl = 0;
+    bool dotted = false;
+    uint8_t dg[40];
+    size_t ndg = 0;
+    for (size_t i = c->start; i < c->end; i++) {
+        uint8_t ch = t[i], ct = phi_ctype[ch];
+        if (ct & PHI_CT_DIGIT) {
+            nd++;
+            if (ndg < sizeof dg) dg[ndg++] = (uint8_t)(ch - '0');
+        } else if (ct & PHI_CT_ALPHA)
+            nl++;
+        else if (ch == '.' || ch == '/')
+            dotted = true;
+    }
     size_t L = c->end - c->start;
     if (nd == 0) return kill(c);
-    bool dotted = false;
-    for (size_t i = c->start; i < c->end; i++)
-        if (t[i] == '.' || t[i] == '/') dotted = true;
     /* Decimals, dates, fractions (below), decided before the context is read:
      * only a 9-digit number after an SSN label escapes this rule. */
     if (dotted && nl == 0 && nd != 9) return kill(c);
@@ -49,10 +59,6 @@ void phi_validate_id(const phi_detector *d, phi_scratch *s, phi_cand *c)
         return kill(c);
     }
     if (dotted && nl == 0) return kill(c); /* decimals, dates, fractions */
-    uint8_t dg[40];
-    size_t ndg = 0;
-    for (size_t i = c->start; i < c->end && ndg < sizeof dg; i++)
-        if (phi_is_digit(t[i])) dg[ndg++] = (uint8_t)(t[i] - '0');
     if ((before & CB(PHI_C_NPI)) && ndg == 10) {
         c->type = PHI_ID, c->score = phi_npi_ok(dg, ndg) ? 0.95f : 0.8f;
         return;
