@@ -225,6 +225,13 @@ static float context_score(const uint8_t *t, const phi_tok *k, size_t i)
 static bool sentence_start(const uint8_t *t, const phi_tok *k, size_t i)
 {
     if (i == 0) return true;
+    /* The kind of the gap decides the frequent cases without reading it again: spaces
+     * only, or with one comma, hold none of the bytes below; with one dot, that dot is
+     * the nearest. */
+    int g = k[i].gap;
+    if (g == G_SPACE || g == G_COMMA) return false;
+    if (g == G_DOTSPACE)
+        return !(k[i - 1].shape == PHI_SH_INITIAL || (k[i - 1].wflags & PHI_W_TITLE));
     size_t j = k[i].start;
     while (j > k[i - 1].end) {
         uint8_t c = t[j - 1];
