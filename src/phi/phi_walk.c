@@ -276,7 +276,9 @@ int phi_walk_run(const phi_detector *d, phi_scratch *s)
             rc = PHI_OK;
             if ((fr & PHI_W_LABELS) && phi_labels_maybe(&d->labels, t + i, ae - i))
                 rc = phi_labels_word_hash(d, s, i, ae, hr);
-            if (!rc && (c == 'i' || c == 'a' || c == 'f' || c == 't')) rc = phi_city_prep_at(s, i);
+            /* "in", "at", "to", "from" (the letters alone: a space must follow) */
+            if (!rc && (ae - i == 2 ? c == 'i' || c == 'a' || c == 't' : ae - i == 4 && c == 'f'))
+                rc = phi_city_prep_at(s, i);
             if (rc) return rc;
         }
         while (e < len && (phi_ctype[t[e]] & PHI_CT_WORD))
