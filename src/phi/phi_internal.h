@@ -466,6 +466,26 @@ int phi_names_tokenize(const phi_detector *d, phi_scratch *s);
 /* The gap kind (PHI_G_*) of t[a, b), the bytes between two tokens (phi_names.c; the walk
  * gives each token the kind of the gap before it). */
 uint8_t phi_names_gap(const uint8_t *t, size_t a, size_t b);
+/* A gap's bytes counted in 4-bit fields (the sum of phi_gap_count[byte] ^ PHI_GC_OTHER
+ * over at most 6 bytes): dots, commas, colons, line breaks, other bytes. */
+#define PHI_GC_DOT   1u
+#define PHI_GC_COMMA (1u << 4)
+#define PHI_GC_COLON (1u << 8)
+#define PHI_GC_NL    (1u << 12)
+#define PHI_GC_OTHER (1u << 16)
+extern const uint32_t phi_gap_count[256];
+/* The gap kind of such a count. */
+static inline uint8_t phi_gap_of_count(uint32_t n)
+{
+    unsigned dot = n & 15, comma = (n >> 4) & 15, colon = (n >> 8) & 15, nl = (n >> 12) & 15;
+    if (nl) return colon ? PHI_G_COLON : PHI_G_NEWLINE;
+    if (n >> 16) return PHI_G_OTHER;
+    if (colon) return PHI_G_COLON;
+    if (comma == 1 && !dot) return PHI_G_COMMA;
+    if (dot == 1 && !comma) return PHI_G_DOTSPACE;
+    if (!dot && !comma) return PHI_G_SPACE;
+    return PHI_G_OTHER;
+}
 /* Name pass: scores the tokens of the walk; appends name candidates to s->cands. */
 int phi_names_run(const phi_detector *d, phi_scratch *s);
 

@@ -36,15 +36,14 @@ enum {
 /* The bytes of a gap counted in five 4-bit fields (dots, commas, colons, line breaks,
  * other bytes; spaces, tabs and CRs count nowhere), XOR one "other": the default 0
  * counts an other byte. The gaps counted hold at most 6 bytes: no field overflows. */
-#define GC_DOT   1u
-#define GC_COMMA (1u << 4)
-#define GC_COLON (1u << 8)
-#define GC_NL    (1u << 12)
-#define GC_OTHER (1u << 16)
-static const uint32_t gap_count[256] = {
-    [' '] = GC_OTHER,          ['\t'] = GC_OTHER,           ['\r'] = GC_OTHER,
-    ['.'] = GC_DOT ^ GC_OTHER, [','] = GC_COMMA ^ GC_OTHER, [':'] = GC_COLON ^ GC_OTHER,
-    ['\n'] = GC_NL ^ GC_OTHER,
+const uint32_t phi_gap_count[256] = {
+    [' '] = PHI_GC_OTHER,
+    ['\t'] = PHI_GC_OTHER,
+    ['\r'] = PHI_GC_OTHER,
+    ['.'] = PHI_GC_DOT ^ PHI_GC_OTHER,
+    [','] = PHI_GC_COMMA ^ PHI_GC_OTHER,
+    [':'] = PHI_GC_COLON ^ PHI_GC_OTHER,
+    ['\n'] = PHI_GC_NL ^ PHI_GC_OTHER,
 };
 
 uint8_t phi_names_gap(const uint8_t *t, size_t a, size_t b)
@@ -53,15 +52,8 @@ uint8_t phi_names_gap(const uint8_t *t, size_t a, size_t b)
     if (b - a > 6) return memchr(t + a, '\n', b - a) ? G_NEWLINE : G_OTHER;
     uint32_t n = 0;
     for (size_t i = a; i < b; i++)
-        n += gap_count[t[i]] ^ GC_OTHER;
-    unsigned dot = n & 15, comma = (n >> 4) & 15, colon = (n >> 8) & 15, nl = (n >> 12) & 15;
-    if (nl) return colon ? G_COLON : G_NEWLINE;
-    if (n >> 16) return G_OTHER;
-    if (colon) return G_COLON;
-    if (comma == 1 && !dot) return G_COMMA;
-    if (dot == 1 && !comma) return G_DOTSPACE;
-    if (!dot && !comma) return G_SPACE;
-    return G_OTHER;
+        n += phi_gap_count[t[i]] ^ PHI_GC_OTHER;
+    return phi_gap_of_count(n);
 }
 
 /* Does the word at tok equal lit (lower-case)? Always inlined: lit is a

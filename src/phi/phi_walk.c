@@ -94,7 +94,13 @@ static inline __attribute__((always_inline)) int token_put(const phi_detector *d
     uint8_t gap = PHI_G_OTHER; /* of the bytes since the token before */
     if (k != s->toks.p) {
         size_t pe = k[-1].end;
-        gap = a == pe + 1 ? gap1[t[pe]] ^ PHI_G_OTHER : phi_names_gap(t, pe, a);
+        if (a == pe + 1)
+            gap = gap1[t[pe]] ^ PHI_G_OTHER;
+        else if (a == pe + 2) /* ". ", ", ", ": " */
+            gap = phi_gap_of_count((phi_gap_count[t[pe]] ^ PHI_GC_OTHER) +
+                                   (phi_gap_count[t[pe + 1]] ^ PHI_GC_OTHER));
+        else
+            gap = phi_names_gap(t, pe, a);
     }
     if (shape == PHI_SH_LOWER && wl > 16) { /* kept without hash or flags */
         *k = (phi_tok){.start = (uint32_t)a,
