@@ -464,40 +464,42 @@ void phi_labels_free(phi_labels *l)
     memset(l, 0, sizeof *l);
 }
 
-/* Match phrase txt at p; returns the end (0 when it does not match). */
-static size_t match_phrase(const uint8_t *t, size_t len, size_t p, const char *txt)
+/* Match phrase txt at p (a word start); returns the end (0 when it does not match) and
+ * in *last where the letters that end the match begin (the end when it ends otherwise). */
+static size_t match_phrase(const uint8_t *t, size_t len, size_t p, const char *txt, size_t *last)
 {
-    size_t i = p;
+    size_t i = p, a = p; /* a: after the last byte matched that is not a letter */
     for (const char *c = txt; *c; c++) {
         switch (*c) {
         case ' ':
             if (i >= len || !phi_is_hs_space(t[i])) return 0;
             while (i < len && phi_is_hs_space(t[i]))
                 i++;
+            a = i;
             break;
         case '~':
-            if (i < len && phi_is_hs_space(t[i])) i++;
+            if (i < len && phi_is_hs_space(t[i])) a = ++i;
             break;
         case '^':
-            if (i < len && (phi_is_hs_space(t[i]) || t[i] == '-')) i++;
+            if (i < len && (phi_is_hs_space(t[i]) || t[i] == '-')) a = ++i;
             break;
         default:
             if (i >= len || phi_lower(t[i]) != (uint8_t)*c) return 0;
             i++;
+            if (!(*c >= 'a' && *c <= 'z')) a = i;
         }
     }
     /* \b after the phrase */
     if (phi_is_hs_word(t[i - 1]) == (i < len && phi_is_hs_word(t[i]))) return 0;
+    *last = a;
     return i;
 }
 
-/* Add keyword (end, cls) keeping s->kws sorted by end, then class, without duplicates. */
-static int add_kw(phi_scratch *s, size_t end, uint8_t cls)
+/* Add keyword (end, cls) keeping s->kws sorted by end, then class, without duplicates;
+ * it starts at a, where the letters before end begin (when none, a = end: one byte
+ * before, the "#" or the digit). */
+static int add_kw_at(phi_scratch *s, size_t a, size_t end, uint8_t cls)
 {
-    const uint8_t *t = s->text;
-    size_t a = end;
-    while (a > 0 && phi_is_alpha(t[a - 1]))
-        a--;
     if (a == end && a > 0) a--; /* "#", a digit */
     phi_kw *nk = phi_vec_push(&s->kws, sizeof *nk);
     if (!nk) return PHI_ENOMEM;
@@ -518,7 +520,7 @@ static int add_kw(phi_scratch *s, size_t end, uint8_t cls)
 
 int phi_labels_hash(phi_scratch *s, size_t i)
 {
-    return add_kw(s, i + 1, PHI_C_ID);
+    return add_kw_at(s, i + 1, i + 1, PHI_C_ID); /* the '#' */
 }
 
 int phi_labels_word(const phi_detector *d, phi_scratch *s, size_t i, size_t e)
@@ -538,13 +540,13 @@ int phi_labels_word_hash(const phi_detector *d, phi_scratch *s, size_t i, size_t
     uint16_t at = phi_dict_get(&l->first, h);
     for (size_t q = at ? at - 1u : l->n; q < l->n && l->hash[l->order[q]] == h; q++) {
         const phrase *ph = &phrases[l->order[q]];
-        size_t end = match_phrase(t, len, i, ph->txt);
+        size_t a, end = match_phrase(t, len, i, ph->txt, &a);
         if (!end) continue;
-        int rc = add_kw(s, end, ph->cls);
+        int rc = add_kw_at(s, a, end, ph->cls);
         if (!rc && end < len &&
             ((t[end] == '.' && (DOT_CLASSES & CB(ph->cls))) ||
              (t[end] == ':' && ph->cls == PHI_C_ADDR)))
-            rc = add_kw(s, end + 1, ph->cls);
+            rc = add_kw_at(s, end + 1, end + 1, ph->cls); /* the dot or colon */
         if (rc) return rc;
     }
     /* "at 12", "on 4": a weak address cue ends after the first digit */
@@ -552,7 +554,8 @@ int phi_labels_word_hash(const phi_detector *d, phi_scratch *s, size_t i, size_t
         size_t q = e;
         while (q < len && phi_is_hs_space(t[q]))
             q++;
-        if (q > e && q < len && phi_is_digit(t[q])) return add_kw(s, q + 1, PHI_C_ADDR_WEAK);
+        if (q > e && q < len && phi_is_digit(t[q]))
+            return add_kw_at(s, q + 1, q + 1, PHI_C_ADDR_WEAK); /* the digit */
     }
     return PHI_OK;
 }
