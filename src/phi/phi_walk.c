@@ -48,9 +48,20 @@ typedef struct nword {
     size_t apos; /* one past its last apostrophe (0: none) */
     uint64_t h;  /* hash steps so far */
     uint8_t any; /* byte classes of its word bytes after the first */
-    uint16_t rf; /* context-word flags of the hash rh (the walk looked them up for the */
-    uint64_t rh; /* letters that open a \w run; 0: none): a word with that hash reuses them */
+    /* The letters that open the last \w run: their hash steps, hash and context-word
+     * flags (the walk looked them up); a word with the same steps (nearly always those
+     * letters) reuses them. */
+    uint64_t rs; /* hash steps */
+    uint64_t rh; /* phi_hash_finish(rs) */
+    uint16_t rf; /* context-word flags of rh */
 } nword;
+
+/* No word open; the reused hash that of the empty word (consistent, like every later one). */
+static nword nword_none(const phi_detector *d)
+{
+    uint64_t h = phi_hash_finish(PHI_HASH_SEED);
+    return (nword){.e = SIZE_MAX, .rs = PHI_HASH_SEED, .rh = h, .rf = phi_dict_get(&d->ctx, h)};
+}
 
 /* The gap kind of one byte between two tokens, by the byte, XOR PHI_G_OTHER (what
  * phi_names_gap says; 0, the default, is PHI_G_OTHER). */
@@ -110,8 +121,12 @@ static inline __attribute__((always_inline)) int token_put(const phi_detector *d
                        .gap = gap};
         return PHI_OK;
     }
-    uint64_t hf = phi_hash_finish(h);
-    uint16_t wf = hf == w->rh ? w->rf : phi_dict_get(&d->ctx, hf);
+    uint64_t hf;
+    uint16_t wf;
+    if (h == w->rs)
+        hf = w->rh, wf = w->rf;
+    else
+        hf = phi_hash_finish(h), wf = phi_dict_get(&d->ctx, hf);
     *k = (phi_tok){.start = (uint32_t)a,
                    .end = (uint32_t)b,
                    .hash = hf,
@@ -171,6 +186,7 @@ int phi_names_tokenize(const phi_detector *d, phi_scratch *s)
 {
     const uint8_t *t = s->text;
     size_t len = s->len, i = 0;
+    nword w = nword_none(d); /* each word's token reads only its own fields */
     while (i < len) {
         if (!wordc(t[i])) {
             i++;
@@ -192,7 +208,7 @@ int phi_names_tokenize(const phi_detector *d, phi_scratch *s)
                 break;
             h = phi_hash_step(h, c);
         }
-        nword w = {a, i, apos, h, any, 0, 0};
+        w.a = a, w.e = i, w.apos = apos, w.h = h, w.any = any;
         int rc = name_token(d, s, &w);
         if (rc) return rc;
     }
@@ -226,7 +242,7 @@ int phi_walk_run(const phi_detector *d, phi_scratch *s)
 {
     const uint8_t *t = s->text;
     size_t len = s->len, i = 0;
-    nword w = {0, NONE, 0, 0, 0, 0, 0};
+    nword w = nword_none(d);
     int rc;
     s->prep.n = 0;
     phi_ids_reset(s);
@@ -278,7 +294,7 @@ int phi_walk_run(const phi_detector *d, phi_scratch *s)
              * (nearly always these letters) takes the flags from here. */
             uint64_t hr = phi_hash_finish(h);
             uint16_t fr = phi_dict_get(&d->ctx, hr);
-            w.rh = hr, w.rf = fr;
+            w.rs = h, w.rh = hr, w.rf = fr;
             rc = PHI_OK;
             if ((fr & PHI_W_LABELS) && phi_labels_maybe(&d->labels, t + i, ae - i))
                 rc = phi_labels_word_hash(d, s, i, ae, hr);
