@@ -580,9 +580,16 @@ static int pass_validate(const phi_detector *d, phi_scratch *s)
 static int pass_resolve(const phi_detector *d, phi_scratch *s)
 {
     const uint8_t *text = s->text;
+    /* The dead candidates out first, in order: the stable sort of the rest puts them
+     * where sorting all would have (and the sweep passes over the dead anyway). */
+    phi_cand *c = s->cands.p;
+    size_t live = 0;
+    for (size_t i = 0; i < s->cands.n; i++)
+        if (!c[i].dead) c[live++] = c[i];
+    s->cands.n = live;
     int rc = sort_cands(s);
     if (rc) return rc;
-    phi_cand *c = s->cands.p;
+    c = s->cands.p;
     /* Greedy sweep: keep a stack of accepted candidates; a newcomer that
      * overlaps the top merges with it (same type), or the better of the two
      * keeps the overlap and the other keeps what lies outside it (an address
