@@ -279,6 +279,7 @@ typedef struct phi_labels {
     phi_dict weak;   /* "at", "on", "in" ...: weak address cues before a number */
     uint16_t *order; /* phrase indices sorted by the hash of their first word */
     uint64_t *hash;  /* per phrase: hash of its first word */
+    uint8_t *n1;     /* per phrase: letters of its first word */
     size_t n;        /* phrases */
     /* One bit per (length, first letter, second letter) of the first words of
      * the phrases and of the weak cues: most words of a text have no bit, and

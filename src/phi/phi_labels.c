@@ -411,7 +411,8 @@ int phi_labels_build(phi_labels *l)
     l->n = NPHRASES;
     l->order = calloc(NPHRASES, sizeof *l->order);
     l->hash = calloc(NPHRASES, sizeof *l->hash);
-    if (!l->order || !l->hash) return PHI_ENOMEM;
+    l->n1 = calloc(NPHRASES, sizeof *l->n1);
+    if (!l->order || !l->hash || !l->n1) return PHI_ENOMEM;
     if (phi_dict_init(&l->first, NPHRASES + 16) != PHI_OK) return PHI_ENOMEM;
     if (phi_dict_init(&l->weak, 16) != PHI_OK) return PHI_ENOMEM;
     for (size_t i = 0; weak[i]; i++) {
@@ -424,6 +425,7 @@ int phi_labels_build(phi_labels *l)
         l->order[i] = (uint16_t)i;
         l->hash[i] = phi_hash_word((const uint8_t *)phrases[i].txt, n);
         if (n < 1 || n > 16) return PHI_EINVAL; /* a phrase starts with 1-16 letters */
+        l->n1[i] = (uint8_t)n;
         size_t k = PHI_LABELS_KEY((const uint8_t *)phrases[i].txt, n);
         l->maybe[k / 8] |= (uint8_t)(1u << (k % 8));
     }
@@ -459,17 +461,23 @@ void phi_labels_free(phi_labels *l)
 {
     free(l->order);
     free(l->hash);
+    free(l->n1);
     phi_dict_free(&l->first);
     phi_dict_free(&l->weak);
     memset(l, 0, sizeof *l);
 }
 
-/* Match phrase txt at p (a word start); returns the end (0 when it does not match) and
- * in *last where the letters that end the match begin (the end when it ends otherwise). */
-static size_t match_phrase(const uint8_t *t, size_t len, size_t p, const char *txt, size_t *last)
+/* Match phrase txt, whose first word has n1 letters, at p (a word start); returns the
+ * end (0 when it does not match) and in *last where the letters that end the match
+ * begin (the end when it ends otherwise). */
+static size_t match_phrase(const uint8_t *t, size_t len, size_t p, const char *txt, size_t n1,
+                           size_t *last)
 {
-    size_t i = p, a = p; /* a: after the last byte matched that is not a letter */
-    for (const char *c = txt; *c; c++) {
+    if (p + n1 > len) return 0;
+    for (size_t k = 0; k < n1; k++) /* the first word: letters only */
+        if (phi_lower(t[p + k]) != (uint8_t)txt[k]) return 0;
+    size_t i = p + n1, a = p; /* a: after the last byte matched that is not a letter */
+    for (const char *c = txt + n1; *c; c++) {
         switch (*c) {
         case ' ':
             if (i >= len || !phi_is_hs_space(t[i])) return 0;
@@ -540,7 +548,7 @@ int phi_labels_word_hash(const phi_detector *d, phi_scratch *s, size_t i, size_t
     uint16_t at = phi_dict_get(&l->first, h);
     for (size_t q = at ? at - 1u : l->n; q < l->n && l->hash[l->order[q]] == h; q++) {
         const phrase *ph = &phrases[l->order[q]];
-        size_t a, end = match_phrase(t, len, i, ph->txt, &a);
+        size_t a, end = match_phrase(t, len, i, ph->txt, l->n1[l->order[q]], &a);
         if (!end) continue;
         int rc = add_kw_at(s, a, end, ph->cls);
         if (!rc && end < len &&
