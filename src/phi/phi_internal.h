@@ -274,18 +274,28 @@ void phi_dbset_free(phi_dbset *set);
 /* ---- context labels in C (phi_labels.c) ---- */
 
 /* The label phrases indexed by their first word (read-only after build). */
+/* A label phrase (phi_labels.c). */
+typedef struct phi_label_phrase {
+    uint64_t hash;   /* phi_hash_word of its first word */
+    const char *txt; /* the phrase in phi_labels.c's notation */
+    uint8_t n1;      /* letters of its first word */
+    uint8_t cls;     /* phi_ctx */
+} phi_label_phrase;
+
 typedef struct phi_labels {
-    phi_dict first;  /* hash of a first word -> 1 + index into order of its first phrase */
-    phi_dict weak;   /* "at", "on", "in" ...: weak address cues before a number */
-    uint16_t *order; /* phrase indices sorted by the hash of their first word */
-    uint64_t *hash;  /* per phrase: hash of its first word */
-    uint8_t *n1;     /* per phrase: letters of its first word */
-    size_t n;        /* phrases */
+    /* hash of a first word -> 1 + index into ph of its first phrase (low 15 bits; 0:
+     * none), and PHI_LABELS_WEAK for "at", "on", "in" ...: weak address cues before a
+     * number */
+    phi_dict first;
+    phi_label_phrase *ph; /* the phrases sorted by the hash of their first word */
+    size_t n;             /* phrases */
     /* One bit per (length, first letter, second letter) of the first words of
      * the phrases and of the weak cues: most words of a text have no bit, and
      * are passed over without hashing (PHI_LABELS_KEY gives the bit). */
     uint8_t maybe[(16 * 26 * 27 + 7) / 8];
 } phi_labels;
+/* The flag of a weak address cue in labels.first. */
+#define PHI_LABELS_WEAK 0x8000
 /* The bit of labels.maybe for a run of n (1..16) ASCII letters starting at p. */
 #define PHI_LABELS_KEY(p, n)                                                                       \
     (((n)-1) * 26 * 27 + (size_t)(phi_lower((p)[0]) - 'a') * 27 +                                  \

@@ -409,41 +409,34 @@ int phi_labels_build(phi_labels *l)
 {
     memset(l, 0, sizeof *l);
     l->n = NPHRASES;
-    l->order = calloc(NPHRASES, sizeof *l->order);
-    l->hash = calloc(NPHRASES, sizeof *l->hash);
-    l->n1 = calloc(NPHRASES, sizeof *l->n1);
-    if (!l->order || !l->hash || !l->n1) return PHI_ENOMEM;
+    l->ph = calloc(NPHRASES, sizeof *l->ph);
+    if (!l->ph) return PHI_ENOMEM;
     if (phi_dict_init(&l->first, NPHRASES + 16) != PHI_OK) return PHI_ENOMEM;
-    if (phi_dict_init(&l->weak, 16) != PHI_OK) return PHI_ENOMEM;
-    for (size_t i = 0; weak[i]; i++) {
-        if (phi_dict_add(&l->weak, weak[i], 1) != PHI_OK) return PHI_ENOMEM;
-        size_t k = PHI_LABELS_KEY((const uint8_t *)weak[i], strlen(weak[i]));
-        l->maybe[k / 8] |= (uint8_t)(1u << (k % 8));
-    }
     for (size_t i = 0; i < NPHRASES; i++) {
         size_t n = first_run(phrases[i].txt);
-        l->order[i] = (uint16_t)i;
-        l->hash[i] = phi_hash_word((const uint8_t *)phrases[i].txt, n);
         if (n < 1 || n > 16) return PHI_EINVAL; /* a phrase starts with 1-16 letters */
-        l->n1[i] = (uint8_t)n;
+        phi_label_phrase x = {phi_hash_word((const uint8_t *)phrases[i].txt, n), phrases[i].txt,
+                              (uint8_t)n, phrases[i].cls};
         size_t k = PHI_LABELS_KEY((const uint8_t *)phrases[i].txt, n);
         l->maybe[k / 8] |= (uint8_t)(1u << (k % 8));
-    }
-    /* Phrases sorted by the hash of their first word (insertion sort: built once). */
-    for (size_t i = 1; i < NPHRASES; i++) {
-        uint16_t x = l->order[i];
+        /* sorted by the hash of the first word, stably (insertion sort: built once) */
         size_t j = i;
-        while (j > 0 && l->hash[l->order[j - 1]] > l->hash[x]) {
-            l->order[j] = l->order[j - 1];
+        while (j > 0 && l->ph[j - 1].hash > x.hash) {
+            l->ph[j] = l->ph[j - 1];
             j--;
         }
-        l->order[j] = x;
+        l->ph[j] = x;
     }
     /* The first-word table: flags hold the index of the first phrase with that word (+1). */
     for (size_t i = 0; i < NPHRASES; i++) {
-        uint64_t h = l->hash[l->order[i]];
-        if (i > 0 && l->hash[l->order[i - 1]] == h) continue;
+        uint64_t h = l->ph[i].hash;
+        if (i > 0 && l->ph[i - 1].hash == h) continue;
         if (phi_dict_add_hash(&l->first, h, (uint16_t)(i + 1)) != PHI_OK) return PHI_ENOMEM;
+    }
+    for (size_t i = 0; weak[i]; i++) {
+        if (phi_dict_add(&l->first, weak[i], PHI_LABELS_WEAK) != PHI_OK) return PHI_ENOMEM;
+        size_t k = PHI_LABELS_KEY((const uint8_t *)weak[i], strlen(weak[i]));
+        l->maybe[k / 8] |= (uint8_t)(1u << (k % 8));
     }
     return PHI_OK;
 }
@@ -451,7 +444,7 @@ int phi_labels_build(phi_labels *l)
 int phi_labels_mark(const phi_labels *l, phi_dict *ctx)
 {
     for (size_t i = 0; i < l->n; i++)
-        if (phi_dict_add_hash(ctx, l->hash[i], PHI_W_LABELS) != PHI_OK) return PHI_ENOMEM;
+        if (phi_dict_add_hash(ctx, l->ph[i].hash, PHI_W_LABELS) != PHI_OK) return PHI_ENOMEM;
     for (size_t i = 0; weak[i]; i++)
         if (phi_dict_add(ctx, weak[i], PHI_W_LABELS) != PHI_OK) return PHI_ENOMEM;
     return PHI_OK;
@@ -459,11 +452,8 @@ int phi_labels_mark(const phi_labels *l, phi_dict *ctx)
 
 void phi_labels_free(phi_labels *l)
 {
-    free(l->order);
-    free(l->hash);
-    free(l->n1);
+    free(l->ph);
     phi_dict_free(&l->first);
-    phi_dict_free(&l->weak);
     memset(l, 0, sizeof *l);
 }
 
@@ -545,10 +535,10 @@ int phi_labels_word_hash(const phi_detector *d, phi_scratch *s, size_t i, size_t
     const phi_labels *l = &d->labels;
     const uint8_t *t = s->text;
     size_t len = s->len;
-    uint16_t at = phi_dict_get(&l->first, h);
-    for (size_t q = at ? at - 1u : l->n; q < l->n && l->hash[l->order[q]] == h; q++) {
-        const phrase *ph = &phrases[l->order[q]];
-        size_t a, end = match_phrase(t, len, i, ph->txt, l->n1[l->order[q]], &a);
+    uint16_t f = phi_dict_get(&l->first, h), at = f & (PHI_LABELS_WEAK - 1);
+    for (size_t q = at ? at - 1u : l->n; q < l->n && l->ph[q].hash == h; q++) {
+        const phi_label_phrase *ph = &l->ph[q];
+        size_t a, end = match_phrase(t, len, i, ph->txt, ph->n1, &a);
         if (!end) continue;
         int rc = add_kw_at(s, a, end, ph->cls);
         if (!rc && end < len &&
@@ -558,7 +548,7 @@ int phi_labels_word_hash(const phi_detector *d, phi_scratch *s, size_t i, size_t
         if (rc) return rc;
     }
     /* "at 12", "on 4": a weak address cue ends after the first digit */
-    if (e - i <= 4 && phi_dict_get(&l->weak, h)) {
+    if (e - i <= 4 && (f & PHI_LABELS_WEAK)) {
         size_t q = e;
         while (q < len && phi_is_hs_space(t[q]))
             q++;
