@@ -19,7 +19,6 @@ void phi_validate_id(const phi_detector *d, phi_scratch *s, phi_cand *c)
 {
     const uint8_t *t = s->text;
     size_t len = s->len;
-    char w[24];
     /* Decimal numbers and glued values are not ids. */
     if (c->start > 0 &&
         (t[c->start - 1] == '.' || t[c->start - 1] == '/' || t[c->start - 1] == '$'))
@@ -49,8 +48,7 @@ void phi_validate_id(const phi_detector *d, phi_scratch *s, phi_cand *c)
     uint8_t seen[16]; /* classes of the labels before, nearest first */
     size_t nseen;
     uint32_t before = phi_ctx_before_list(d, s, c->start, 40, seen, sizeof seen, &nseen);
-    size_t n = phi_next_word(t, len, c->end, w, sizeof w);
-    bool unit = n && phi_next_is_unit(d, t, len, c->end);
+    bool unit = phi_next_is_unit(d, t, len, c->end); /* false when no word follows */
     if (before & CB(PHI_C_SSN) && nd == 9) {
         if (phi_ssn_ok(t + c->start, L)) {
             c->type = PHI_SSN, c->score = 0.95f;
