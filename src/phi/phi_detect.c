@@ -270,10 +270,9 @@ static void validate_date(const phi_detector *d, phi_scratch *s, phi_cand *c, ph
     if (v == PHI_V_DATE_MD) {
         uint32_t before = phi_ctx_before(d, s, c->start, 24);
         uint32_t after = phi_ctx_after(d, s, c->end, 12);
-        size_t n = phi_next_word(t, len, c->end, w, sizeof w);
         if (!dt.m || !dt.d) return kill(c);
         if ((before | after) & CB(PHI_C_NODATE)) return kill(c);
-        if (n && phi_next_is_unit(d, t, len, c->end)) return kill(c);
+        if (phi_next_is_unit(d, t, len, c->end)) return kill(c); /* false with no word after */
         {
             /* "on 7/22", "since 3/4", "by 6/1": short date cues right before. */
             size_t b = c->start;
@@ -314,8 +313,7 @@ static void validate_date(const phi_detector *d, phi_scratch *s, phi_cand *c, ph
         }
         if (!dt.m) return kill(c);
         /* "Mar 5 mg" or "5 Mar" inside a dose line: units right after. */
-        size_t n = phi_next_word(t, len, c->end, w, sizeof w);
-        if (n && phi_next_is_unit(d, t, len, c->end) && !dt.y) return kill(c);
+        if (phi_next_is_unit(d, t, len, c->end) && !dt.y) return kill(c);
     }
 }
 
@@ -324,7 +322,6 @@ static void validate_phone(const phi_detector *d, phi_scratch *s, phi_cand *c, p
     const uint8_t *t = s->text;
     size_t len = s->len;
     int nd, nl;
-    char w[24];
     /* Glued to more digits: part of something longer. */
     if (c->start > 0) {
         uint8_t p = t[c->start - 1];
@@ -341,8 +338,7 @@ static void validate_phone(const phi_detector *d, phi_scratch *s, phi_cand *c, p
     }
     phi_count_chars(t, c->start, c->end, &nd, &nl);
     uint32_t before = phi_ctx_before(d, s, c->start, 40);
-    size_t n = phi_next_word(t, len, c->end, w, sizeof w);
-    if (n && phi_next_is_unit(d, t, len, c->end)) return kill(c);
+    if (phi_next_is_unit(d, t, len, c->end)) return kill(c); /* false with no word after */
     /* "416 60 039 office", "... 8211-Office": a label right after counts too */
     uint32_t after = phi_ctx_after(d, s, c->end, 3);
     bool phone_ctx = (before | after) & (CB(PHI_C_PHONE) | CB(PHI_C_FAX));
