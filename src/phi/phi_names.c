@@ -79,13 +79,14 @@ static int tokens_finish(const phi_detector *d, phi_scratch *s)
     phi_tok *toks = s->toks.p;
     size_t nt = s->toks.n;
     enum { PREFETCH_AHEAD = 16 };
+    _Static_assert(PHI_SH_UPPER == PHI_SH_CAP + 1, "one test for both shapes");
     for (size_t q0 = 0; q0 < nt; q0++) {
-        if (q0 + PREFETCH_AHEAD < nt && (toks[q0 + PREFETCH_AHEAD].shape == PHI_SH_CAP ||
-                                         toks[q0 + PREFETCH_AHEAD].shape == PHI_SH_UPPER))
+        if (q0 + PREFETCH_AHEAD < nt &&
+            (unsigned)(toks[q0 + PREFETCH_AHEAD].shape - PHI_SH_CAP) <= 1) /* CAP or UPPER */
             phi_dict_prefetch(&d->words, toks[q0 + PREFETCH_AHEAD].hash);
         phi_tok *k = &toks[q0];
-        size_t a = k->start, b = k->end;
-        if (k->shape == PHI_SH_CAP || k->shape == PHI_SH_UPPER) {
+        if ((unsigned)(k->shape - PHI_SH_CAP) <= 1) {
+            size_t a = k->start, b = k->end;
             k->dflags = (uint8_t)phi_dict_get(&d->words, k->hash);
             if (!(k->dflags & (PHI_D_FIRST | PHI_D_LAST | PHI_D_COMMON))) {
                 /* Hyphenated or apostrophe names: judge by their parts. */
