@@ -286,6 +286,7 @@ void phi_scratch_free(phi_scratch *s)
     free(s->tmp.p);
     free(s->kws.p);
     free(s->toks.p);
+    free(s->caps.p);
     free(s->ents.p);
     free(s->nameset.p);
     free(s->named.p);
@@ -297,6 +298,7 @@ void phi_scratch_free(phi_scratch *s)
             free(s->docst[i].cands.p);
             free(s->docst[i].kws.p);
             free(s->docst[i].toks.p);
+            free(s->docst[i].caps.p);
             free(s->docst[i].ents.p);
         }
     free(s->docst);

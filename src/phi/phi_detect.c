@@ -539,7 +539,7 @@ typedef int (*pass_fn)(const phi_detector *d, phi_scratch *s);
 /* Hyperscan's main pass: value candidates by their ends. */
 static int pass_regex(const phi_detector *d, phi_scratch *s)
 {
-    s->cands.n = s->kws.n = s->toks.n = s->ents.n = 0;
+    s->cands.n = s->kws.n = s->toks.n = s->caps.n = s->ents.n = 0;
     s->oom = 0;
     if (s->len > 0) {
         hs_error_t e =
@@ -658,9 +658,11 @@ int phi_detect_run(const phi_detector *d, phi_scratch *s, const uint8_t *text, s
 /* Exchange the document state of s with st (before and after each pass). */
 static void doc_swap(phi_scratch *s, phi_docst *st)
 {
-    phi_docst t = {s->text, s->len, s->cands, s->kws, s->toks, s->ents, s->ids_pos, s->ids_kc, 0};
+    phi_docst t = {s->text, s->len,  s->cands,   s->kws,    s->toks,
+                   s->caps, s->ents, s->ids_pos, s->ids_kc, 0};
     s->text = st->text, s->len = st->len, s->cands = st->cands, s->kws = st->kws;
-    s->toks = st->toks, s->ents = st->ents, s->ids_pos = st->ids_pos, s->ids_kc = st->ids_kc;
+    s->toks = st->toks, s->caps = st->caps, s->ents = st->ents, s->ids_pos = st->ids_pos;
+    s->ids_kc = st->ids_kc;
     t.rc = st->rc;
     *st = t;
 }

@@ -394,6 +394,7 @@ typedef struct phi_docst {
     phi_vec cands;       /* phi_cand */
     phi_vec kws;         /* phi_kw */
     phi_vec toks;        /* phi_tok */
+    phi_vec caps;        /* uint32_t */
     phi_vec ents;        /* phi_entity: its result */
     size_t ids_pos;      /* phi_ids_word state */
     size_t ids_kc;       /* phi_ids_word state */
@@ -410,6 +411,7 @@ struct phi_scratch {
     phi_vec tmp;           /* phi_cand: merge buffer for sorting cands */
     phi_vec kws;           /* phi_kw */
     phi_vec toks;          /* phi_tok */
+    phi_vec caps;          /* uint32_t: indices in toks of the capitalized and upper-case tokens */
     phi_vec ents;          /* phi_entity: the last result */
     phi_vec nameset;       /* uint64_t open-addressing set of name hashes */
     phi_vec named;         /* uint32_t: the tokens that can score as names (phi_names.c) */

@@ -77,31 +77,27 @@ static int tokens_finish(const phi_detector *d, phi_scratch *s)
      * when the walk made their tokens; PREFETCH_AHEAD more are requested here so
      * that the cache misses of a long document overlap. */
     phi_tok *toks = s->toks.p;
-    size_t nt = s->toks.n;
+    const uint32_t *caps = s->caps.p; /* the walk's list of them */
+    size_t nc = s->caps.n;
     enum { PREFETCH_AHEAD = 16 };
-    _Static_assert(PHI_SH_UPPER == PHI_SH_CAP + 1, "one test for both shapes");
-    for (size_t q0 = 0; q0 < nt; q0++) {
-        if (q0 + PREFETCH_AHEAD < nt &&
-            (unsigned)(toks[q0 + PREFETCH_AHEAD].shape - PHI_SH_CAP) <= 1) /* CAP or UPPER */
-            phi_dict_prefetch(&d->words, toks[q0 + PREFETCH_AHEAD].hash);
-        phi_tok *k = &toks[q0];
-        if ((unsigned)(k->shape - PHI_SH_CAP) <= 1) {
-            size_t a = k->start, b = k->end;
-            k->dflags = (uint8_t)phi_dict_get(&d->words, k->hash);
-            if (!(k->dflags & (PHI_D_FIRST | PHI_D_LAST | PHI_D_COMMON))) {
-                /* Hyphenated or apostrophe names: judge by their parts. */
-                size_t q = a;
-                while (q < b && t[q] != '-' && t[q] != '\'')
-                    q++;
-                if (q < b && q - a >= 2 && b - q - 1 >= 2) {
-                    uint8_t f1 = (uint8_t)phi_dict_get(&d->words, phi_hash_word(t + a, q - a));
-                    uint8_t f2 =
-                        (uint8_t)phi_dict_get(&d->words, phi_hash_word(t + q + 1, b - q - 1));
-                    if ((f1 | f2) & (PHI_D_FIRST | PHI_D_LAST))
-                        k->dflags = (uint8_t)(((f1 | f2) & (PHI_D_FIRST | PHI_D_LAST)));
-                    else if ((f1 & PHI_D_COMMON) && (f2 & PHI_D_COMMON))
-                        k->dflags = PHI_D_COMMON;
-                }
+    for (size_t x = 0; x < nc; x++) {
+        if (x + PREFETCH_AHEAD < nc)
+            phi_dict_prefetch(&d->words, toks[caps[x + PREFETCH_AHEAD]].hash);
+        phi_tok *k = &toks[caps[x]];
+        size_t a = k->start, b = k->end;
+        k->dflags = (uint8_t)phi_dict_get(&d->words, k->hash);
+        if (!(k->dflags & (PHI_D_FIRST | PHI_D_LAST | PHI_D_COMMON))) {
+            /* Hyphenated or apostrophe names: judge by their parts. */
+            size_t q = a;
+            while (q < b && t[q] != '-' && t[q] != '\'')
+                q++;
+            if (q < b && q - a >= 2 && b - q - 1 >= 2) {
+                uint8_t f1 = (uint8_t)phi_dict_get(&d->words, phi_hash_word(t + a, q - a));
+                uint8_t f2 = (uint8_t)phi_dict_get(&d->words, phi_hash_word(t + q + 1, b - q - 1));
+                if ((f1 | f2) & (PHI_D_FIRST | PHI_D_LAST))
+                    k->dflags = (uint8_t)(((f1 | f2) & (PHI_D_FIRST | PHI_D_LAST)));
+                else if ((f1 & PHI_D_COMMON) && (f2 & PHI_D_COMMON))
+                    k->dflags = PHI_D_COMMON;
             }
         }
     }

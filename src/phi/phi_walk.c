@@ -134,8 +134,12 @@ static inline __attribute__((always_inline)) int token_put(const phi_detector *d
                    .shape = shape,
                    .foreign = foreign,
                    .gap = gap};
-    if (shape == PHI_SH_CAP || shape == PHI_SH_UPPER)
-        phi_dict_prefetch(&d->words, hf); /* looked up below, after more words */
+    if (shape == PHI_SH_CAP || shape == PHI_SH_UPPER) {
+        phi_dict_prefetch(&d->words, hf); /* looked up later (phi_names_run), after more words */
+        uint32_t *x = phi_vec_push(&s->caps, sizeof *x);
+        if (!x) return PHI_ENOMEM;
+        *x = (uint32_t)(s->toks.n - 1);
+    }
     return PHI_OK;
 }
 
@@ -244,7 +248,7 @@ int phi_walk_run(const phi_detector *d, phi_scratch *s)
     size_t len = s->len, i = 0;
     nword w = nword_none(d);
     int rc;
-    s->prep.n = 0;
+    s->prep.n = 0, s->caps.n = 0;
     phi_ids_reset(s);
     while (i < len) {
         uint8_t c = t[i], ct = phi_ctype[c];
