@@ -195,7 +195,7 @@ int phi_detector_new(const phi_config *cfg, phi_detector **out)
         }
     }
     if ((rc = phi_dict_build_context(&d->ctx)) || (rc = phi_places_build_dict(&d->addrw)) ||
-        (rc = phi_labels_build(&d->labels)))
+        (rc = phi_labels_build(&d->labels)) || (rc = phi_labels_mark(&d->labels, &d->ctx)))
         goto fail;
     if ((rc = pick_surrogates(&d->words, first, PHI_D_FIRST, &d->sur_first, &d->n_sur_first)) ||
         (rc = pick_surrogates(&d->words, last, PHI_D_LAST, &d->sur_last, &d->n_sur_last)))
@@ -286,6 +286,7 @@ void phi_scratch_free(phi_scratch *s)
     free(s->tmp.p);
     free(s->kws.p);
     free(s->toks.p);
+    free(s->caps.p);
     free(s->ents.p);
     free(s->nameset.p);
     free(s->named.p);
@@ -297,6 +298,7 @@ void phi_scratch_free(phi_scratch *s)
             free(s->docst[i].cands.p);
             free(s->docst[i].kws.p);
             free(s->docst[i].toks.p);
+            free(s->docst[i].caps.p);
             free(s->docst[i].ents.p);
         }
     free(s->docst);

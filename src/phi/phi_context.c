@@ -22,8 +22,13 @@ static inline bool gap_sep(uint8_t c)
     return c < 64 ? (sep_lo >> c) & 1 : c < 128 ? (sep_hi >> (c - 64)) & 1 : false;
 }
 
-/* Is text[a, b) only separators and filler words ("is", "number", ...)? */
-bool phi_gap_ok(const phi_detector *d, const uint8_t *t, size_t a, size_t b)
+enum { GAP_OK = 0, GAP_NO, GAP_BYTE };
+
+/* Is text[a, b) only separators and filler words ("is", "number", ...)? GAP_OK when it
+ * is; GAP_BYTE when a byte that is neither a separator nor a letter is in the way
+ * (then no longer gap [a', b), a' <= a, is fine either: no word holds that byte);
+ * GAP_NO otherwise. */
+static inline int gap_check(const phi_detector *d, const uint8_t *t, size_t a, size_t b)
 {
     size_t i = a;
     int words = 0;
@@ -33,15 +38,20 @@ bool phi_gap_ok(const phi_detector *d, const uint8_t *t, size_t a, size_t b)
             i++;
             continue;
         }
-        if (!phi_is_alpha(c)) return false;
+        if (!phi_is_alpha(c)) return GAP_BYTE;
         size_t j = i;
         while (j < b && (phi_is_alpha(t[j]) || t[j] == '\''))
             j++;
-        if (!(phi_dict_get(&d->ctx, phi_hash_word(t + i, j - i)) & PHI_W_FILLER)) return false;
-        if (++words > 4) return false;
+        if (!(phi_dict_get(&d->ctx, phi_hash_word(t + i, j - i)) & PHI_W_FILLER)) return GAP_NO;
+        if (++words > 4) return GAP_NO;
         i = j;
     }
-    return true;
+    return GAP_OK;
+}
+
+bool phi_gap_ok(const phi_detector *d, const uint8_t *t, size_t a, size_t b)
+{
+    return gap_check(d, t, a, b) == GAP_OK;
 }
 
 /* Classes of keywords that end within `window` bytes before pos, with only
@@ -69,7 +79,10 @@ uint32_t phi_ctx_before_list(const phi_detector *d, const phi_scratch *s, size_t
     for (size_t i = lo; i > 0; i--) {
         const phi_kw *w = &k[i - 1];
         if (w->end + window < pos) break;
-        if (w->start < pos && phi_gap_ok(d, s->text, w->end, pos)) {
+        if (w->start >= pos) continue;
+        int g = gap_check(d, s->text, w->end, pos);
+        if (g == GAP_BYTE) break; /* the labels further back end before that byte */
+        if (g == GAP_OK) {
             m |= 1u << w->cls;
             if (*n < cap) cls[*n] = w->cls;
             ++*n;

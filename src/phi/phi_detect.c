@@ -270,10 +270,9 @@ static void validate_date(const phi_detector *d, phi_scratch *s, phi_cand *c, ph
     if (v == PHI_V_DATE_MD) {
         uint32_t before = phi_ctx_before(d, s, c->start, 24);
         uint32_t after = phi_ctx_after(d, s, c->end, 12);
-        size_t n = phi_next_word(t, len, c->end, w, sizeof w);
         if (!dt.m || !dt.d) return kill(c);
         if ((before | after) & CB(PHI_C_NODATE)) return kill(c);
-        if (n && phi_next_is_unit(d, t, len, c->end)) return kill(c);
+        if (phi_next_is_unit(d, t, len, c->end)) return kill(c); /* false with no word after */
         {
             /* "on 7/22", "since 3/4", "by 6/1": short date cues right before. */
             size_t b = c->start;
@@ -314,8 +313,7 @@ static void validate_date(const phi_detector *d, phi_scratch *s, phi_cand *c, ph
         }
         if (!dt.m) return kill(c);
         /* "Mar 5 mg" or "5 Mar" inside a dose line: units right after. */
-        size_t n = phi_next_word(t, len, c->end, w, sizeof w);
-        if (n && phi_next_is_unit(d, t, len, c->end) && !dt.y) return kill(c);
+        if (phi_next_is_unit(d, t, len, c->end) && !dt.y) return kill(c);
     }
 }
 
@@ -324,7 +322,6 @@ static void validate_phone(const phi_detector *d, phi_scratch *s, phi_cand *c, p
     const uint8_t *t = s->text;
     size_t len = s->len;
     int nd, nl;
-    char w[24];
     /* Glued to more digits: part of something longer. */
     if (c->start > 0) {
         uint8_t p = t[c->start - 1];
@@ -341,8 +338,7 @@ static void validate_phone(const phi_detector *d, phi_scratch *s, phi_cand *c, p
     }
     phi_count_chars(t, c->start, c->end, &nd, &nl);
     uint32_t before = phi_ctx_before(d, s, c->start, 40);
-    size_t n = phi_next_word(t, len, c->end, w, sizeof w);
-    if (n && phi_next_is_unit(d, t, len, c->end)) return kill(c);
+    if (phi_next_is_unit(d, t, len, c->end)) return kill(c); /* false with no word after */
     /* "416 60 039 office", "... 8211-Office": a label right after counts too */
     uint32_t after = phi_ctx_after(d, s, c->end, 3);
     bool phone_ctx = (before | after) & (CB(PHI_C_PHONE) | CB(PHI_C_FAX));
@@ -543,7 +539,7 @@ typedef int (*pass_fn)(const phi_detector *d, phi_scratch *s);
 /* Hyperscan's main pass: value candidates by their ends. */
 static int pass_regex(const phi_detector *d, phi_scratch *s)
 {
-    s->cands.n = s->kws.n = s->toks.n = s->ents.n = 0;
+    s->cands.n = s->kws.n = s->toks.n = s->caps.n = s->ents.n = 0;
     s->oom = 0;
     if (s->len > 0) {
         hs_error_t e =
@@ -580,9 +576,16 @@ static int pass_validate(const phi_detector *d, phi_scratch *s)
 static int pass_resolve(const phi_detector *d, phi_scratch *s)
 {
     const uint8_t *text = s->text;
+    /* The dead candidates out first, in order: the stable sort of the rest puts them
+     * where sorting all would have (and the sweep passes over the dead anyway). */
+    phi_cand *c = s->cands.p;
+    size_t live = 0;
+    for (size_t i = 0; i < s->cands.n; i++)
+        if (!c[i].dead) c[live++] = c[i];
+    s->cands.n = live;
     int rc = sort_cands(s);
     if (rc) return rc;
-    phi_cand *c = s->cands.p;
+    c = s->cands.p;
     /* Greedy sweep: keep a stack of accepted candidates; a newcomer that
      * overlaps the top merges with it (same type), or the better of the two
      * keeps the overlap and the other keeps what lies outside it (an address
@@ -655,9 +658,11 @@ int phi_detect_run(const phi_detector *d, phi_scratch *s, const uint8_t *text, s
 /* Exchange the document state of s with st (before and after each pass). */
 static void doc_swap(phi_scratch *s, phi_docst *st)
 {
-    phi_docst t = {s->text, s->len, s->cands, s->kws, s->toks, s->ents, s->ids_pos, s->ids_kc, 0};
+    phi_docst t = {s->text, s->len,  s->cands,   s->kws,    s->toks,
+                   s->caps, s->ents, s->ids_pos, s->ids_kc, 0};
     s->text = st->text, s->len = st->len, s->cands = st->cands, s->kws = st->kws;
-    s->toks = st->toks, s->ents = st->ents, s->ids_pos = st->ids_pos, s->ids_kc = st->ids_kc;
+    s->toks = st->toks, s->caps = st->caps, s->ents = st->ents, s->ids_pos = st->ids_pos;
+    s->ids_kc = st->ids_kc;
     t.rc = st->rc;
     *st = t;
 }

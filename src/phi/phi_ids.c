@@ -19,28 +19,36 @@ void phi_validate_id(const phi_detector *d, phi_scratch *s, phi_cand *c)
 {
     const uint8_t *t = s->text;
     size_t len = s->len;
-    int nd, nl;
-    char w[24];
     /* Decimal numbers and glued values are not ids. */
     if (c->start > 0 &&
         (t[c->start - 1] == '.' || t[c->start - 1] == '/' || t[c->start - 1] == '$'))
         return kill(c);
     while (c->end > c->start && (t[c->end - 1] == '.' || t[c->end - 1] == '-'))
         c->end--;
-    phi_count_chars(t, c->start, c->end, &nd, &nl);
+    /* One pass: digits (and their values, for the checksums), letters, dots and slashes. */
+    int nd = 0, nl = 0;
+    bool dotted = false;
+    uint8_t dg[40];
+    size_t ndg = 0;
+    for (size_t i = c->start; i < c->end; i++) {
+        uint8_t ch = t[i], ct = phi_ctype[ch];
+        if (ct & PHI_CT_DIGIT) {
+            nd++;
+            if (ndg < sizeof dg) dg[ndg++] = (uint8_t)(ch - '0');
+        } else if (ct & PHI_CT_ALPHA)
+            nl++;
+        else if (ch == '.' || ch == '/')
+            dotted = true;
+    }
     size_t L = c->end - c->start;
     if (nd == 0) return kill(c);
-    bool dotted = false;
-    for (size_t i = c->start; i < c->end; i++)
-        if (t[i] == '.' || t[i] == '/') dotted = true;
     /* Decimals, dates, fractions (below), decided before the context is read:
      * only a 9-digit number after an SSN label escapes this rule. */
     if (dotted && nl == 0 && nd != 9) return kill(c);
     uint8_t seen[16]; /* classes of the labels before, nearest first */
     size_t nseen;
     uint32_t before = phi_ctx_before_list(d, s, c->start, 40, seen, sizeof seen, &nseen);
-    size_t n = phi_next_word(t, len, c->end, w, sizeof w);
-    bool unit = n && phi_next_is_unit(d, t, len, c->end);
+    bool unit = phi_next_is_unit(d, t, len, c->end); /* false when no word follows */
     if (before & CB(PHI_C_SSN) && nd == 9) {
         if (phi_ssn_ok(t + c->start, L)) {
             c->type = PHI_SSN, c->score = 0.95f;
@@ -49,10 +57,6 @@ void phi_validate_id(const phi_detector *d, phi_scratch *s, phi_cand *c)
         return kill(c);
     }
     if (dotted && nl == 0) return kill(c); /* decimals, dates, fractions */
-    uint8_t dg[40];
-    size_t ndg = 0;
-    for (size_t i = c->start; i < c->end && ndg < sizeof dg; i++)
-        if (phi_is_digit(t[i])) dg[ndg++] = (uint8_t)(t[i] - '0');
     if ((before & CB(PHI_C_NPI)) && ndg == 10) {
         c->type = PHI_ID, c->score = phi_npi_ok(dg, ndg) ? 0.95f : 0.8f;
         return;
@@ -193,6 +197,16 @@ int phi_ids_word(const phi_detector *d, phi_scratch *s, size_t i, size_t e)
 {
     const uint8_t *t = s->text;
     if (e <= s->ids_pos) return PHI_OK; /* inside a token already scanned */
+    /* Fewer than three digits, and the byte after the word ends every token (not '-',
+     * '/', '.' or >= 0x80): the word's token holds no more digits than the word, unless
+     * an earlier word of it has some, whose scan took this word in already. No token
+     * to keep; and the loop would start afresh after that byte anyway. */
+    if (e == s->len || (t[e] < 0x80 && t[e] != '-' && t[e] != '/' && t[e] != '.')) {
+        int nd = 0;
+        for (size_t q = i; q < e && nd < 3; q++)
+            nd += phi_is_digit(t[q]);
+        if (nd < 3) return PHI_OK;
+    }
     /* Back to a byte after which the loop starts afresh (or to where it stopped). */
     size_t from = i;
     while (from > s->ids_pos && (phi_is_alnum(t[from - 1]) || t[from - 1] >= 0x80 ||

@@ -70,6 +70,7 @@ enum {
     PHI_W_UNIT = 1 << 12,    /* mg, tabs, strength ...: the number before is a quantity */
     PHI_W_CONTACT = 1 << 13, /* call, paged, notified ...: a person's name may follow */
     PHI_W_PLACE = 1 << 14,   /* bed, rm, room, bay: "bed 12 Name" */
+    PHI_W_LABELS = 1 << 15,  /* first word of a label phrase or a weak cue (phi_labels.c) */
 };
 
 /* An open-addressing hash set of words with flags; read-only after build. */
@@ -273,17 +274,28 @@ void phi_dbset_free(phi_dbset *set);
 /* ---- context labels in C (phi_labels.c) ---- */
 
 /* The label phrases indexed by their first word (read-only after build). */
+/* A label phrase (phi_labels.c). */
+typedef struct phi_label_phrase {
+    uint64_t hash;   /* phi_hash_word of its first word */
+    const char *txt; /* the phrase in phi_labels.c's notation */
+    uint8_t n1;      /* letters of its first word */
+    uint8_t cls;     /* phi_ctx */
+} phi_label_phrase;
+
 typedef struct phi_labels {
-    phi_dict first;  /* hash of a first word -> 1 + index into order of its first phrase */
-    phi_dict weak;   /* "at", "on", "in" ...: weak address cues before a number */
-    uint16_t *order; /* phrase indices sorted by the hash of their first word */
-    uint64_t *hash;  /* per phrase: hash of its first word */
-    size_t n;        /* phrases */
+    /* hash of a first word -> 1 + index into ph of its first phrase (low 15 bits; 0:
+     * none), and PHI_LABELS_WEAK for "at", "on", "in" ...: weak address cues before a
+     * number */
+    phi_dict first;
+    phi_label_phrase *ph; /* the phrases sorted by the hash of their first word */
+    size_t n;             /* phrases */
     /* One bit per (length, first letter, second letter) of the first words of
      * the phrases and of the weak cues: most words of a text have no bit, and
      * are passed over without hashing (PHI_LABELS_KEY gives the bit). */
     uint8_t maybe[(16 * 26 * 27 + 7) / 8];
 } phi_labels;
+/* The flag of a weak address cue in labels.first. */
+#define PHI_LABELS_WEAK 0x8000
 /* The bit of labels.maybe for a run of n (1..16) ASCII letters starting at p. */
 #define PHI_LABELS_KEY(p, n)                                                                       \
     (((n)-1) * 26 * 27 + (size_t)(phi_lower((p)[0]) - 'a') * 27 +                                  \
@@ -294,6 +306,10 @@ typedef struct phi_labels {
 static inline bool phi_labels_maybe(const phi_labels *l, const uint8_t *p, size_t n);
 /* Build the phrase index. */
 int phi_labels_build(phi_labels *l);
+/* Mark the first words of the phrases and the weak cues PHI_W_LABELS in the context-word
+ * table, so the word walk, which looks every word up there, calls the label matcher
+ * only for them. */
+int phi_labels_mark(const phi_labels *l, phi_dict *ctx);
 /* Release it. */
 void phi_labels_free(phi_labels *l);
 
@@ -349,6 +365,10 @@ typedef struct phi_tok {
 
 enum { PHI_SH_LOWER = 0, PHI_SH_CAP, PHI_SH_UPPER, PHI_SH_INITIAL, PHI_SH_OTHER };
 
+/* Kinds of the bytes between two tokens (phi_tok.gap): spaces only; one dot; one comma;
+ * a colon; a line break; anything else (also before the first token). */
+enum { PHI_G_SPACE = 0, PHI_G_DOTSPACE, PHI_G_COMMA, PHI_G_COLON, PHI_G_NEWLINE, PHI_G_OTHER };
+
 /* A growable array owned by a scratch (grows geometrically, never shrinks). */
 typedef struct phi_vec {
     void *p;    /* elements */
@@ -374,6 +394,7 @@ typedef struct phi_docst {
     phi_vec cands;       /* phi_cand */
     phi_vec kws;         /* phi_kw */
     phi_vec toks;        /* phi_tok */
+    phi_vec caps;        /* uint32_t */
     phi_vec ents;        /* phi_entity: its result */
     size_t ids_pos;      /* phi_ids_word state */
     size_t ids_kc;       /* phi_ids_word state */
@@ -390,6 +411,7 @@ struct phi_scratch {
     phi_vec tmp;           /* phi_cand: merge buffer for sorting cands */
     phi_vec kws;           /* phi_kw */
     phi_vec toks;          /* phi_tok */
+    phi_vec caps;          /* uint32_t: indices in toks of the capitalized and upper-case tokens */
     phi_vec ents;          /* phi_entity: the last result */
     phi_vec nameset;       /* uint64_t open-addressing set of name hashes */
     phi_vec named;         /* uint32_t: the tokens that can score as names (phi_names.c) */
@@ -420,9 +442,14 @@ int phi_shapes_scan(const phi_detector *d, phi_scratch *s);
  * the non-word byte at i (',' and '@' start shapes). */
 int phi_shapes_word(const phi_detector *d, phi_scratch *s, size_t i, size_t e);
 int phi_shapes_punct(const phi_detector *d, phi_scratch *s, size_t i);
-/* Can phi_shapes_word find anything in a word of n bytes whose first byte is c? False
- * only when it cannot (most words: lower-case ones, long ones), so the walk skips the call. */
-static inline bool phi_shapes_maybe(uint8_t c, size_t n);
+/* Can phi_shapes_word find anything in the word t[i, e) (t has len bytes)? False only
+ * when it cannot (most words: lower-case ones, long ones, most capitalized ones, most
+ * numbers), so the walk skips the call. */
+static inline bool phi_shapes_maybe(const uint8_t *t, size_t len, size_t i, size_t e);
+/* Bit n of entry c - 'A': a street suffix word of n letters starts with c; bit x - 'a'
+ * of the second: one has the second letter x (phi_shapes.c). */
+extern const uint16_t phi_shapes_street_lens[26];
+extern const uint32_t phi_shapes_street_second[26];
 /* Context labels: fills s->kws (sorted by end, then class) from the text. */
 int phi_labels_scan(const phi_detector *d, phi_scratch *s);
 /* Its pieces: the labels that begin at the word start i (a letter), whose letters
@@ -449,6 +476,29 @@ int phi_walk_run(const phi_detector *d, phi_scratch *s);
 /* The name pass's tokens alone (appended to s->toks), by the word loop the walk
  * replaces: the tests compare the two. */
 int phi_names_tokenize(const phi_detector *d, phi_scratch *s);
+/* The gap kind (PHI_G_*) of t[a, b), the bytes between two tokens (phi_names.c; the walk
+ * gives each token the kind of the gap before it). */
+uint8_t phi_names_gap(const uint8_t *t, size_t a, size_t b);
+/* A gap's bytes counted in 4-bit fields (the sum of phi_gap_count[byte] ^ PHI_GC_OTHER
+ * over at most 6 bytes): dots, commas, colons, line breaks, other bytes. */
+#define PHI_GC_DOT   1u
+#define PHI_GC_COMMA (1u << 4)
+#define PHI_GC_COLON (1u << 8)
+#define PHI_GC_NL    (1u << 12)
+#define PHI_GC_OTHER (1u << 16)
+extern const uint32_t phi_gap_count[256];
+/* The gap kind of such a count. */
+static inline uint8_t phi_gap_of_count(uint32_t n)
+{
+    unsigned dot = n & 15, comma = (n >> 4) & 15, colon = (n >> 8) & 15, nl = (n >> 12) & 15;
+    if (nl) return colon ? PHI_G_COLON : PHI_G_NEWLINE;
+    if (n >> 16) return PHI_G_OTHER;
+    if (colon) return PHI_G_COLON;
+    if (comma == 1 && !dot) return PHI_G_COMMA;
+    if (dot == 1 && !comma) return PHI_G_DOTSPACE;
+    if (!dot && !comma) return PHI_G_SPACE;
+    return PHI_G_OTHER;
+}
 /* Name pass: scores the tokens of the walk; appends name candidates to s->cands. */
 int phi_names_run(const phi_detector *d, phi_scratch *s);
 
@@ -622,14 +672,29 @@ static inline bool phi_labels_maybe(const phi_labels *l, const uint8_t *p, size_
     return (l->maybe[key / 8] & (1u << (key % 8))) != 0;
 }
 
-static inline bool phi_shapes_maybe(uint8_t c, size_t n)
+static inline bool phi_shapes_maybe(const uint8_t *t, size_t len, size_t i, size_t e)
 {
-    /* A DEA number (9) or a VIN (17) may start with any letter or digit; an IPv4 quad,
-     * three digits or 0(0)1- start with a digit and are at most 3 long; a state
-     * abbreviation or a street suffix word starts upper-case and is 2 to 10 long. */
-    if (n == 9 || n == 17) return true;
-    if (phi_ctype[c] & PHI_CT_DIGIT) return n <= 3;
-    if (phi_ctype[c] & PHI_CT_UPPER) return n >= 2 && n <= 10;
+    size_t n = e - i;
+    uint8_t c = t[i], ct = phi_ctype[c];
+    /* A VIN (17 bytes); a DEA number (9, the last a digit). */
+    if (n == 17 || (n == 9 && phi_is_digit(t[e - 1]))) return true;
+    /* A state abbreviation (two capitals); a street suffix word (a capital, a second
+     * letter and a length of one of that capital's street words). */
+    if (ct & PHI_CT_UPPER) {
+        if (n < 2) return false;
+        uint8_t c1 = t[i + 1], ct1 = phi_ctype[c1];
+        return (n == 2 && (ct1 & PHI_CT_UPPER)) ||
+               (n <= 10 && (phi_shapes_street_lens[c - 'A'] >> n & 1) && (ct1 & PHI_CT_LOWER) &&
+                (phi_shapes_street_second[c - 'A'] >> (c1 - 'a') & 1));
+    }
+    /* Up to three digits before a dot (IPv4, 617.555.0142) or a hyphen (SSN, 555-0142,
+     * 001-...); three before white space and a digit (123 45 6789). */
+    if (ct & PHI_CT_DIGIT) {
+        if (n > 3 || e >= len) return false;
+        uint8_t x = t[e];
+        return x == '.' || x == '-' ||
+               (n == 3 && phi_is_hs_space(x) && e + 1 < len && phi_is_digit(t[e + 1]));
+    }
     return false;
 }
 

@@ -409,86 +409,95 @@ int phi_labels_build(phi_labels *l)
 {
     memset(l, 0, sizeof *l);
     l->n = NPHRASES;
-    l->order = calloc(NPHRASES, sizeof *l->order);
-    l->hash = calloc(NPHRASES, sizeof *l->hash);
-    if (!l->order || !l->hash) return PHI_ENOMEM;
+    l->ph = calloc(NPHRASES, sizeof *l->ph);
+    if (!l->ph) return PHI_ENOMEM;
     if (phi_dict_init(&l->first, NPHRASES + 16) != PHI_OK) return PHI_ENOMEM;
-    if (phi_dict_init(&l->weak, 16) != PHI_OK) return PHI_ENOMEM;
-    for (size_t i = 0; weak[i]; i++) {
-        if (phi_dict_add(&l->weak, weak[i], 1) != PHI_OK) return PHI_ENOMEM;
-        size_t k = PHI_LABELS_KEY((const uint8_t *)weak[i], strlen(weak[i]));
-        l->maybe[k / 8] |= (uint8_t)(1u << (k % 8));
-    }
     for (size_t i = 0; i < NPHRASES; i++) {
         size_t n = first_run(phrases[i].txt);
-        l->order[i] = (uint16_t)i;
-        l->hash[i] = phi_hash_word((const uint8_t *)phrases[i].txt, n);
         if (n < 1 || n > 16) return PHI_EINVAL; /* a phrase starts with 1-16 letters */
+        phi_label_phrase x = {phi_hash_word((const uint8_t *)phrases[i].txt, n), phrases[i].txt,
+                              (uint8_t)n, phrases[i].cls};
         size_t k = PHI_LABELS_KEY((const uint8_t *)phrases[i].txt, n);
         l->maybe[k / 8] |= (uint8_t)(1u << (k % 8));
-    }
-    /* Phrases sorted by the hash of their first word (insertion sort: built once). */
-    for (size_t i = 1; i < NPHRASES; i++) {
-        uint16_t x = l->order[i];
+        /* sorted by the hash of the first word, stably (insertion sort: built once) */
         size_t j = i;
-        while (j > 0 && l->hash[l->order[j - 1]] > l->hash[x]) {
-            l->order[j] = l->order[j - 1];
+        while (j > 0 && l->ph[j - 1].hash > x.hash) {
+            l->ph[j] = l->ph[j - 1];
             j--;
         }
-        l->order[j] = x;
+        l->ph[j] = x;
     }
     /* The first-word table: flags hold the index of the first phrase with that word (+1). */
     for (size_t i = 0; i < NPHRASES; i++) {
-        uint64_t h = l->hash[l->order[i]];
-        if (i > 0 && l->hash[l->order[i - 1]] == h) continue;
+        uint64_t h = l->ph[i].hash;
+        if (i > 0 && l->ph[i - 1].hash == h) continue;
         if (phi_dict_add_hash(&l->first, h, (uint16_t)(i + 1)) != PHI_OK) return PHI_ENOMEM;
     }
+    for (size_t i = 0; weak[i]; i++) {
+        if (phi_dict_add(&l->first, weak[i], PHI_LABELS_WEAK) != PHI_OK) return PHI_ENOMEM;
+        size_t k = PHI_LABELS_KEY((const uint8_t *)weak[i], strlen(weak[i]));
+        l->maybe[k / 8] |= (uint8_t)(1u << (k % 8));
+    }
+    return PHI_OK;
+}
+
+int phi_labels_mark(const phi_labels *l, phi_dict *ctx)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (phi_dict_add_hash(ctx, l->ph[i].hash, PHI_W_LABELS) != PHI_OK) return PHI_ENOMEM;
+    for (size_t i = 0; weak[i]; i++)
+        if (phi_dict_add(ctx, weak[i], PHI_W_LABELS) != PHI_OK) return PHI_ENOMEM;
     return PHI_OK;
 }
 
 void phi_labels_free(phi_labels *l)
 {
-    free(l->order);
-    free(l->hash);
+    free(l->ph);
     phi_dict_free(&l->first);
-    phi_dict_free(&l->weak);
     memset(l, 0, sizeof *l);
 }
 
-/* Match phrase txt at p; returns the end (0 when it does not match). */
-static size_t match_phrase(const uint8_t *t, size_t len, size_t p, const char *txt)
+/* Match phrase txt, whose first word has n1 letters, at p (a word start); returns the
+ * end (0 when it does not match) and in *last where the letters that end the match
+ * begin (the end when it ends otherwise). */
+static size_t match_phrase(const uint8_t *t, size_t len, size_t p, const char *txt, size_t n1,
+                           size_t *last)
 {
-    size_t i = p;
-    for (const char *c = txt; *c; c++) {
+    if (p + n1 > len) return 0;
+    for (size_t k = 0; k < n1; k++) /* the first word: letters only */
+        if (phi_lower(t[p + k]) != (uint8_t)txt[k]) return 0;
+    size_t i = p + n1, a = p; /* a: after the last byte matched that is not a letter */
+    for (const char *c = txt + n1; *c; c++) {
         switch (*c) {
         case ' ':
             if (i >= len || !phi_is_hs_space(t[i])) return 0;
             while (i < len && phi_is_hs_space(t[i]))
                 i++;
+            a = i;
             break;
         case '~':
-            if (i < len && phi_is_hs_space(t[i])) i++;
+            if (i < len && phi_is_hs_space(t[i])) a = ++i;
             break;
         case '^':
-            if (i < len && (phi_is_hs_space(t[i]) || t[i] == '-')) i++;
+            if (i < len && (phi_is_hs_space(t[i]) || t[i] == '-')) a = ++i;
             break;
         default:
             if (i >= len || phi_lower(t[i]) != (uint8_t)*c) return 0;
             i++;
+            if (!(*c >= 'a' && *c <= 'z')) a = i;
         }
     }
     /* \b after the phrase */
     if (phi_is_hs_word(t[i - 1]) == (i < len && phi_is_hs_word(t[i]))) return 0;
+    *last = a;
     return i;
 }
 
-/* Add keyword (end, cls) keeping s->kws sorted by end, then class, without duplicates. */
-static int add_kw(phi_scratch *s, size_t end, uint8_t cls)
+/* Add keyword (end, cls) keeping s->kws sorted by end, then class, without duplicates;
+ * it starts at a, where the letters before end begin (when none, a = end: one byte
+ * before, the "#" or the digit). */
+static int add_kw_at(phi_scratch *s, size_t a, size_t end, uint8_t cls)
 {
-    const uint8_t *t = s->text;
-    size_t a = end;
-    while (a > 0 && phi_is_alpha(t[a - 1]))
-        a--;
     if (a == end && a > 0) a--; /* "#", a digit */
     phi_kw *nk = phi_vec_push(&s->kws, sizeof *nk);
     if (!nk) return PHI_ENOMEM;
@@ -509,7 +518,7 @@ static int add_kw(phi_scratch *s, size_t end, uint8_t cls)
 
 int phi_labels_hash(phi_scratch *s, size_t i)
 {
-    return add_kw(s, i + 1, PHI_C_ID);
+    return add_kw_at(s, i + 1, i + 1, PHI_C_ID); /* the '#' */
 }
 
 int phi_labels_word(const phi_detector *d, phi_scratch *s, size_t i, size_t e)
@@ -526,24 +535,25 @@ int phi_labels_word_hash(const phi_detector *d, phi_scratch *s, size_t i, size_t
     const phi_labels *l = &d->labels;
     const uint8_t *t = s->text;
     size_t len = s->len;
-    uint16_t at = phi_dict_get(&l->first, h);
-    for (size_t q = at ? at - 1u : l->n; q < l->n && l->hash[l->order[q]] == h; q++) {
-        const phrase *ph = &phrases[l->order[q]];
-        size_t end = match_phrase(t, len, i, ph->txt);
+    uint16_t f = phi_dict_get(&l->first, h), at = f & (PHI_LABELS_WEAK - 1);
+    for (size_t q = at ? at - 1u : l->n; q < l->n && l->ph[q].hash == h; q++) {
+        const phi_label_phrase *ph = &l->ph[q];
+        size_t a, end = match_phrase(t, len, i, ph->txt, ph->n1, &a);
         if (!end) continue;
-        int rc = add_kw(s, end, ph->cls);
+        int rc = add_kw_at(s, a, end, ph->cls);
         if (!rc && end < len &&
             ((t[end] == '.' && (DOT_CLASSES & CB(ph->cls))) ||
              (t[end] == ':' && ph->cls == PHI_C_ADDR)))
-            rc = add_kw(s, end + 1, ph->cls);
+            rc = add_kw_at(s, end + 1, end + 1, ph->cls); /* the dot or colon */
         if (rc) return rc;
     }
     /* "at 12", "on 4": a weak address cue ends after the first digit */
-    if (e - i <= 4 && phi_dict_get(&l->weak, h)) {
+    if (e - i <= 4 && (f & PHI_LABELS_WEAK)) {
         size_t q = e;
         while (q < len && phi_is_hs_space(t[q]))
             q++;
-        if (q > e && q < len && phi_is_digit(t[q])) return add_kw(s, q + 1, PHI_C_ADDR_WEAK);
+        if (q > e && q < len && phi_is_digit(t[q]))
+            return add_kw_at(s, q + 1, q + 1, PHI_C_ADDR_WEAK); /* the digit */
     }
     return PHI_OK;
 }

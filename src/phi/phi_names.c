@@ -23,51 +23,37 @@
 
 #include "phi_internal.h"
 
-enum { G_SPACE = 0, G_DOTSPACE, G_COMMA, G_COLON, G_NEWLINE, G_OTHER, G_NONE };
+enum {
+    G_SPACE = PHI_G_SPACE,
+    G_DOTSPACE = PHI_G_DOTSPACE,
+    G_COMMA = PHI_G_COMMA,
+    G_COLON = PHI_G_COLON,
+    G_NEWLINE = PHI_G_NEWLINE,
+    G_OTHER = PHI_G_OTHER,
+    G_NONE /* no token */
+};
 
-/* Classify the bytes between two tokens. */
-static int gap_kind(const uint8_t *t, size_t a, size_t b)
+/* The bytes of a gap counted in five 4-bit fields (dots, commas, colons, line breaks,
+ * other bytes; spaces, tabs and CRs count nowhere), XOR one "other": the default 0
+ * counts an other byte. The gaps counted hold at most 6 bytes: no field overflows. */
+const uint32_t phi_gap_count[256] = {
+    [' '] = PHI_GC_OTHER,
+    ['\t'] = PHI_GC_OTHER,
+    ['\r'] = PHI_GC_OTHER,
+    ['.'] = PHI_GC_DOT ^ PHI_GC_OTHER,
+    [','] = PHI_GC_COMMA ^ PHI_GC_OTHER,
+    [':'] = PHI_GC_COLON ^ PHI_GC_OTHER,
+    ['\n'] = PHI_GC_NL ^ PHI_GC_OTHER,
+};
+
+uint8_t phi_names_gap(const uint8_t *t, size_t a, size_t b)
 {
-    if (b == a + 1) { /* one byte (mostly a space): what the loop below would say */
-        switch (t[a]) {
-        case ' ':
-        case '\t':
-        case '\r': return G_SPACE;
-        case '.': return G_DOTSPACE;
-        case ',': return G_COMMA;
-        case ':': return G_COLON;
-        case '\n': return G_NEWLINE;
-        default: return G_OTHER;
-        }
-    }
     if (b <= a) return G_OTHER;
-    if (b - a > 6) {
-        for (size_t i = a; i < b; i++)
-            if (t[i] == '\n') return G_NEWLINE;
-        return G_OTHER;
-    }
-    int dot = 0, comma = 0, colon = 0, nl = 0, other = 0;
-    for (size_t i = a; i < b; i++) {
-        uint8_t c = t[i];
-        if (c == ' ' || c == '\t' || c == '\r') continue;
-        if (c == '.')
-            dot++;
-        else if (c == ',')
-            comma++;
-        else if (c == ':')
-            colon++;
-        else if (c == '\n')
-            nl++;
-        else
-            other++;
-    }
-    if (nl) return colon ? G_COLON : G_NEWLINE;
-    if (other) return G_OTHER;
-    if (colon) return G_COLON;
-    if (comma == 1 && !dot) return G_COMMA;
-    if (dot == 1 && !comma) return G_DOTSPACE;
-    if (!dot && !comma) return G_SPACE;
-    return G_OTHER;
+    if (b - a > 6) return memchr(t + a, '\n', b - a) ? G_NEWLINE : G_OTHER;
+    uint32_t n = 0;
+    for (size_t i = a; i < b; i++)
+        n += phi_gap_count[t[i]] ^ PHI_GC_OTHER;
+    return phi_gap_of_count(n);
 }
 
 /* Does the word at tok equal lit (lower-case)? Always inlined: lit is a
@@ -82,8 +68,8 @@ static inline __attribute__((always_inline)) bool tok_is(const uint8_t *t, const
     return true;
 }
 
-/* The tokens of s->toks (made by the walk, phi_walk.c) get the kind of the gap
- * before them and, capitalized, their flags from the big word table. */
+/* The capitalized tokens of s->toks (made by the walk, phi_walk.c) get their flags
+ * from the big word table. */
 static int tokens_finish(const phi_detector *d, phi_scratch *s)
 {
     const uint8_t *t = s->text;
@@ -91,31 +77,27 @@ static int tokens_finish(const phi_detector *d, phi_scratch *s)
      * when the walk made their tokens; PREFETCH_AHEAD more are requested here so
      * that the cache misses of a long document overlap. */
     phi_tok *toks = s->toks.p;
-    size_t nt = s->toks.n;
+    const uint32_t *caps = s->caps.p; /* the walk's list of them */
+    size_t nc = s->caps.n;
     enum { PREFETCH_AHEAD = 16 };
-    for (size_t q0 = 0; q0 < nt; q0++) {
-        if (q0 + PREFETCH_AHEAD < nt && (toks[q0 + PREFETCH_AHEAD].shape == PHI_SH_CAP ||
-                                         toks[q0 + PREFETCH_AHEAD].shape == PHI_SH_UPPER))
-            phi_dict_prefetch(&d->words, toks[q0 + PREFETCH_AHEAD].hash);
-        phi_tok *k = &toks[q0];
+    for (size_t x = 0; x < nc; x++) {
+        if (x + PREFETCH_AHEAD < nc)
+            phi_dict_prefetch(&d->words, toks[caps[x + PREFETCH_AHEAD]].hash);
+        phi_tok *k = &toks[caps[x]];
         size_t a = k->start, b = k->end;
-        k->gap = q0 ? (uint8_t)gap_kind(t, toks[q0 - 1].end, a) : G_OTHER;
-        if (k->shape == PHI_SH_CAP || k->shape == PHI_SH_UPPER) {
-            k->dflags = (uint8_t)phi_dict_get(&d->words, k->hash);
-            if (!(k->dflags & (PHI_D_FIRST | PHI_D_LAST | PHI_D_COMMON))) {
-                /* Hyphenated or apostrophe names: judge by their parts. */
-                size_t q = a;
-                while (q < b && t[q] != '-' && t[q] != '\'')
-                    q++;
-                if (q < b && q - a >= 2 && b - q - 1 >= 2) {
-                    uint8_t f1 = (uint8_t)phi_dict_get(&d->words, phi_hash_word(t + a, q - a));
-                    uint8_t f2 =
-                        (uint8_t)phi_dict_get(&d->words, phi_hash_word(t + q + 1, b - q - 1));
-                    if ((f1 | f2) & (PHI_D_FIRST | PHI_D_LAST))
-                        k->dflags = (uint8_t)(((f1 | f2) & (PHI_D_FIRST | PHI_D_LAST)));
-                    else if ((f1 & PHI_D_COMMON) && (f2 & PHI_D_COMMON))
-                        k->dflags = PHI_D_COMMON;
-                }
+        k->dflags = (uint8_t)phi_dict_get(&d->words, k->hash);
+        if (!(k->dflags & (PHI_D_FIRST | PHI_D_LAST | PHI_D_COMMON))) {
+            /* Hyphenated or apostrophe names: judge by their parts. */
+            size_t q = a;
+            while (q < b && t[q] != '-' && t[q] != '\'')
+                q++;
+            if (q < b && q - a >= 2 && b - q - 1 >= 2) {
+                uint8_t f1 = (uint8_t)phi_dict_get(&d->words, phi_hash_word(t + a, q - a));
+                uint8_t f2 = (uint8_t)phi_dict_get(&d->words, phi_hash_word(t + q + 1, b - q - 1));
+                if ((f1 | f2) & (PHI_D_FIRST | PHI_D_LAST))
+                    k->dflags = (uint8_t)(((f1 | f2) & (PHI_D_FIRST | PHI_D_LAST)));
+                else if ((f1 & PHI_D_COMMON) && (f2 & PHI_D_COMMON))
+                    k->dflags = PHI_D_COMMON;
             }
         }
     }
@@ -232,6 +214,13 @@ static float context_score(const uint8_t *t, const phi_tok *k, size_t i)
 static bool sentence_start(const uint8_t *t, const phi_tok *k, size_t i)
 {
     if (i == 0) return true;
+    /* The kind of the gap decides the frequent cases without reading it again: spaces
+     * only, or with one comma, hold none of the bytes below; with one dot, that dot is
+     * the nearest. */
+    int g = k[i].gap;
+    if (g == G_SPACE || g == G_COMMA) return false;
+    if (g == G_DOTSPACE)
+        return !(k[i - 1].shape == PHI_SH_INITIAL || (k[i - 1].wflags & PHI_W_TITLE));
     size_t j = k[i].start;
     while (j > k[i - 1].end) {
         uint8_t c = t[j - 1];

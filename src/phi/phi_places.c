@@ -416,15 +416,17 @@ int phi_addr_grab(const phi_detector *d, phi_scratch *s)
         if (p + 14 < len && strncmp((const char *)t + p, "the corner of ", 14) == 0) p += 14;
         if (p < len && !phi_is_digit(t[p])) {
             /* "The address of Persint is 6750 ...": skip to " is " or ": " before a number */
-            size_t q = p;
-            while (q + 4 < len && q < p + 60 && t[q] != '\n' && t[q] != '.') {
-                if ((t[q] == ' ' && t[q + 1] == 'i' && t[q + 2] == 's' && t[q + 3] == ' ' &&
+            size_t lim = len > 4 ? len - 4 : 0; /* q + 4 < len, q < p + 60 */
+            if (lim > p + 60) lim = p + 60;
+            for (size_t q = p; q < lim; q++) {
+                uint8_t c = t[q];
+                if (c == '\n' || c == '.') break;
+                if ((c == ' ' && t[q + 1] == 'i' && t[q + 2] == 's' && t[q + 3] == ' ' &&
                      phi_is_digit(t[q + 4])) ||
-                    (t[q] == ':' && t[q + 1] == ' ' && phi_is_digit(t[q + 2]))) {
-                    p = q + (t[q] == ':' ? 2 : 4);
+                    (c == ':' && t[q + 1] == ' ' && phi_is_digit(t[q + 2]))) {
+                    p = q + (c == ':' ? 2 : 4);
                     break;
                 }
-                q++;
             }
         }
         if (p >= len || !(phi_is_digit(t[p]) || (t[p] >= 'A' && t[p] <= 'Z') || t[p] >= 0x80))

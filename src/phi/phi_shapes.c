@@ -153,11 +153,17 @@ static const char *const street_words[] = {
     "Row",     "Run",     "Sq",       "Square",   "St",        "Street",   "Ter",        "Terrace",
     "Tpke",    "Trail",   "Trl",      "Turnpike", "Walk",      "Way",      NULL};
 
-/* Lengths of the street words by first letter, A..Z (bit n: a word of n letters);
- * written out from street_words (test_phi_cscan would catch a missing bit). */
-static const uint16_t street_lens[26] = {0x68, 0x310, 0x16c, 0x24, 0x400, 0x0, 0x80, 0x88, 0x0,
-                                         0x0,  0x0,   0x14,  0x0,  0x0,   0x0, 0xb4, 0x0,  0x3c,
-                                         0x44, 0x1b8, 0x0,   0x0,  0x18,  0x0, 0x0,  0x0};
+/* Lengths of the street words by first letter, A..Z (bit n: a word of n letters),
+ * and their second letters (bit x - 'a'); written out from street_words
+ * (test_phi_cscan checks every word against both). phi_shapes_maybe reads them, so
+ * the walk calls phi_shapes_word for few capitalized words. */
+const uint16_t phi_shapes_street_lens[26] = {0x68, 0x310, 0x16c, 0x24, 0x400, 0x0, 0x80, 0x88, 0x0,
+                                             0x0,  0x0,   0x14,  0x0,  0x0,   0x0, 0xb4, 0x0,  0x3c,
+                                             0x44, 0x1b8, 0x0,   0x0,  0x18,  0x0, 0x0,  0x0};
+const uint32_t phi_shapes_street_second[26] = {
+    0x200800, 0x24800,  0xa4900, 0x20000, 0x800000, 0x0, 0x1,   0x400110, 0x0,
+    0x0,      0x0,      0x6001,  0x0,     0x0,      0x0, 0xd01, 0x0,      0x104108,
+    0x90000,  0x128010, 0x0,     0x0,     0x1,      0x0, 0x0,   0x0};
 
 enum { NSTREET = sizeof street_words / sizeof street_words[0] - 1 };
 _Static_assert(NSTATES == 50 && NSTREET == 46, "state_first and street_first follow the lists");
@@ -165,7 +171,7 @@ _Static_assert(NSTATES == 50 && NSTREET == 46, "state_first and street_first fol
 /* Is t[0, n) (starting with a capital) one of the street words? */
 static bool street_word(const uint8_t *t, size_t n)
 {
-    if (n < 2 || n > 10 || !(street_lens[t[0] - 'A'] & (1u << n))) return false;
+    if (n < 2 || n > 10 || !(phi_shapes_street_lens[t[0] - 'A'] & (1u << n))) return false;
     for (const char *const *w = street_words + street_first[t[0] - 'A'];
          *w && (uint8_t)(*w)[0] == t[0]; w++) {
         size_t j = 1;

@@ -174,6 +174,8 @@ bool phi_ipv6_ok(const uint8_t *p, size_t len)
 static const char *const month_full[12] = {"january",   "february", "march",    "april",
                                            "may",       "june",     "july",     "august",
                                            "september", "october",  "november", "december"};
+/* Their lengths (test_phi_validate checks every name and every prefix). */
+static const uint8_t month_len[12] = {7, 8, 5, 5, 3, 4, 4, 6, 9, 7, 8, 8};
 
 int phi_month_name(const uint8_t *p, size_t len, size_t *used)
 {
@@ -182,7 +184,7 @@ int phi_month_name(const uint8_t *p, size_t len, size_t *used)
         n++;
     if (n < 3) return 0;
     for (int m = 0; m < 12; m++) {
-        size_t fl = strlen(month_full[m]);
+        size_t fl = month_len[m];
         bool ok = true;
         if (n > fl) continue;
         for (size_t i = 0; i < n && ok; i++)

@@ -48,7 +48,129 @@ typedef struct nword {
     size_t apos; /* one past its last apostrophe (0: none) */
     uint64_t h;  /* hash steps so far */
     uint8_t any; /* byte classes of its word bytes after the first */
+    /* The letters that open the last \w run: their hash steps, hash and context-word
+     * flags (the walk looked them up); a word with the same steps (nearly always those
+     * letters) reuses them. */
+    uint64_t rs; /* hash steps */
+    uint64_t rh; /* phi_hash_finish(rs) */
+    uint16_t rf; /* context-word flags of rh */
 } nword;
+
+/* No word open; the reused hash that of the empty word (consistent, like every later one). */
+static nword nword_none(const phi_detector *d)
+{
+    uint64_t h = phi_hash_finish(PHI_HASH_SEED);
+    return (nword){.e = SIZE_MAX, .rs = PHI_HASH_SEED, .rh = h, .rf = phi_dict_get(&d->ctx, h)};
+}
+
+/* The gap kind of one byte between two tokens, by the byte, XOR PHI_G_OTHER (what
+ * phi_names_gap says; 0, the default, is PHI_G_OTHER). */
+static const uint8_t gap1[256] = {
+    [' '] = PHI_G_SPACE ^ PHI_G_OTHER,    ['\t'] = PHI_G_SPACE ^ PHI_G_OTHER,
+    ['\r'] = PHI_G_SPACE ^ PHI_G_OTHER,   ['.'] = PHI_G_DOTSPACE ^ PHI_G_OTHER,
+    [','] = PHI_G_COMMA ^ PHI_G_OTHER,    [':'] = PHI_G_COLON ^ PHI_G_OTHER,
+    ['\n'] = PHI_G_NEWLINE ^ PHI_G_OTHER,
+};
+
+/* The token of the name pass's word t[a, b) (b - a <= 0xFFFF; c0 = t[a]): up0, its
+ * first letter is a capital; lower, a lower-case letter follows; apos, one past its
+ * last apostrophe (0: none); foreign, it holds a non-ASCII letter; h, the hash steps
+ * over its bytes. The context-word flags come from w when the walk looked the same
+ * hash up. Appends the token to s->toks. */
+static inline __attribute__((always_inline)) int token_put(const phi_detector *d, phi_scratch *s,
+                                                           const nword *w, size_t a, size_t b,
+                                                           int up0, int lower, size_t apos,
+                                                           uint8_t foreign, uint64_t h)
+{
+    const uint8_t *t = s->text;
+    uint8_t c0 = t[a], shape;
+    size_t wl = b - a;
+    if (wl == 1 && c0 >= 'A' && c0 <= 'Z')
+        /* a letter glued to digits ("M3535549", "4B") is part of a code, not an initial */
+        shape = (b < s->len && phi_is_digit(t[b])) || (a > 0 && phi_is_digit(t[a - 1]))
+                    ? PHI_SH_OTHER
+                    : PHI_SH_INITIAL;
+    else if (up0 && lower)
+        shape = PHI_SH_CAP;
+    else if (up0 && !lower)
+        shape = PHI_SH_UPPER;
+    else if (c0 >= 'a' && c0 <= 'z')
+        shape = PHI_SH_LOWER;
+    else
+        shape = PHI_SH_OTHER;
+    /* Contractions (I've, I'm, don't) are never names. */
+    if (apos != 0 && b - apos - 1 <= 1 && wl >= 3) shape = PHI_SH_OTHER; /* b - apos: 1 or 2 */
+    phi_tok *k = phi_vec_push(&s->toks, sizeof *k);
+    if (!k) return PHI_ENOMEM;
+    uint8_t gap = PHI_G_OTHER; /* of the bytes since the token before */
+    if (k != s->toks.p) {
+        size_t pe = k[-1].end;
+        if (a == pe + 1)
+            gap = gap1[t[pe]] ^ PHI_G_OTHER;
+        else if (a == pe + 2) /* ". ", ", ", ": " */
+            gap = phi_gap_of_count((phi_gap_count[t[pe]] ^ PHI_GC_OTHER) +
+                                   (phi_gap_count[t[pe + 1]] ^ PHI_GC_OTHER));
+        else
+            gap = phi_names_gap(t, pe, a);
+    }
+    if (shape == PHI_SH_LOWER && wl > 16) { /* kept without hash or flags */
+        *k = (phi_tok){.start = (uint32_t)a,
+                       .end = (uint32_t)b,
+                       .shape = shape,
+                       .foreign = foreign,
+                       .gap = gap};
+        return PHI_OK;
+    }
+    uint64_t hf;
+    uint16_t wf;
+    if (h == w->rs)
+        hf = w->rh, wf = w->rf;
+    else
+        hf = phi_hash_finish(h), wf = phi_dict_get(&d->ctx, hf);
+    *k = (phi_tok){.start = (uint32_t)a,
+                   .end = (uint32_t)b,
+                   .hash = hf,
+                   .wflags = wf,
+                   .shape = shape,
+                   .foreign = foreign,
+                   .gap = gap};
+    if (shape == PHI_SH_CAP || shape == PHI_SH_UPPER) {
+        phi_dict_prefetch(&d->words, hf); /* looked up later (phi_names_run), after more words */
+        uint32_t *x = phi_vec_push(&s->caps, sizeof *x);
+        if (!x) return PHI_ENOMEM;
+        *x = (uint32_t)(s->toks.n - 1);
+    }
+    return PHI_OK;
+}
+
+/* name_token for a word with bytes >= 0x80: read again, for UTF-8 capitals (which
+ * need the word's end) and without the bytes a curly apostrophe cuts off. */
+static __attribute__((noinline)) int name_token_high(const phi_detector *d, phi_scratch *s,
+                                                     const nword *w)
+{
+    const uint8_t *t = s->text;
+    size_t a = w->a, b = w->e, apos = 0;
+    uint8_t c0 = t[a];
+    /* A curly apostrophe + s (E2 80 99 73) ends the word too. */
+    if (b - a > 4 && t[b - 1] == 's' && t[b - 2] == 0x99 && t[b - 3] == 0x80 && t[b - 4] == 0xE2)
+        b -= 4;
+    if (b - a > 0xFFFF) return PHI_OK; /* absurd "words" (binary junk) are ignored */
+    int up0 = (c0 >= 'A' && c0 <= 'Z') || utf8_upper(t + a, b - a), lower = 0;
+    uint8_t foreign = c0 >= 0x80;
+    uint64_t h = phi_hash_step(PHI_HASH_SEED, c0);
+    for (size_t q = a + 1; q < b; q++) {
+        uint8_t c = t[q];
+        h = phi_hash_step(h, c);
+        if (c >= 'a' && c <= 'z')
+            lower = 1;
+        else if (c >= 0x80) {
+            foreign = 1;
+            if (c >= 0xC0 && !utf8_upper(t + q, b - q)) lower = 1;
+        } else if (c == '\'')
+            apos = q + 1;
+    }
+    return token_put(d, s, w, a, b, up0, lower, apos, foreign, h);
+}
 
 /* The name pass's word w as read, t[w->a, w->e) (its first byte a word byte, then
  * word bytes and joining apostrophes and hyphens; h the hash steps over its bytes,
@@ -56,71 +178,19 @@ typedef struct nword {
  * shape, hash, context flags) to s->toks. A word with bytes >= 0x80 is read again. */
 static int name_token(const phi_detector *d, phi_scratch *s, const nword *w)
 {
-    const uint8_t *t = s->text;
-    size_t len = s->len, a = w->a, apos = w->apos;
-    uint64_t h = w->h;
-    uint8_t any = w->any, c0 = t[a];
-    int lower = (any & PHI_CT_LOWER) != 0; /* a lower-case letter after the first byte */
-    uint8_t high = (phi_ctype[c0] | any) & PHI_CT_HIGH; /* a byte >= 0x80 */
-    size_t b = w->e;
-    /* A curly apostrophe + s (E2 80 99 73) ends the word too (only a word with
-     * bytes >= 0x80 can hold one). */
-    if (high && b - a > 4 && t[b - 1] == 's' && t[b - 2] == 0x99 && t[b - 3] == 0x80 &&
-        t[b - 4] == 0xE2)
-        b -= 4;
+    size_t a = w->a, b = w->e;
+    uint8_t c0 = s->text[a];
+    if ((phi_ctype[c0] | w->any) & PHI_CT_HIGH) return name_token_high(d, s, w);
     if (b - a > 0xFFFF) return PHI_OK; /* absurd "words" (binary junk) are ignored */
-    phi_tok *k = phi_vec_push(&s->toks, sizeof *k);
-    if (!k) return PHI_ENOMEM;
-    *k = (phi_tok){.start = (uint32_t)a, .end = (uint32_t)b};
-    int up0 = c0 >= 'A' && c0 <= 'Z';
-    uint8_t foreign = 0;
-    if (high) {
-        /* again, with UTF-8 capitals (which need the word's end) and without the
-         * bytes a curly apostrophe cut off */
-        up0 = up0 || utf8_upper(t + a, b - a);
-        lower = 0, apos = 0, foreign = c0 >= 0x80;
-        h = phi_hash_step(PHI_HASH_SEED, c0);
-        for (size_t q = a + 1; q < b; q++) {
-            uint8_t c = t[q];
-            h = phi_hash_step(h, c);
-            if (c >= 'a' && c <= 'z')
-                lower = 1;
-            else if (c >= 0x80) {
-                foreign = 1;
-                if (c >= 0xC0 && !utf8_upper(t + q, b - q)) lower = 1;
-            } else if (c == '\'')
-                apos = q + 1;
-        }
-    }
-    k->foreign = foreign;
-    if (b - a == 1 && c0 >= 'A' && c0 <= 'Z')
-        /* a letter glued to digits ("M3535549", "4B") is part of a code, not an initial */
-        k->shape = (b < len && phi_is_digit(t[b])) || (a > 0 && phi_is_digit(t[a - 1]))
-                       ? PHI_SH_OTHER
-                       : PHI_SH_INITIAL;
-    else if (up0 && lower)
-        k->shape = PHI_SH_CAP;
-    else if (up0 && !lower)
-        k->shape = PHI_SH_UPPER;
-    else if (c0 >= 'a' && c0 <= 'z')
-        k->shape = PHI_SH_LOWER;
-    else
-        k->shape = PHI_SH_OTHER;
-    size_t wl = b - a;
-    /* Contractions (I've, I'm, don't) are never names. */
-    if (apos != 0 && b - apos - 1 <= 1 && wl >= 3) k->shape = PHI_SH_OTHER; /* b - apos: 1 or 2 */
-    if (k->shape == PHI_SH_LOWER && wl > 16) return PHI_OK;
-    k->hash = phi_hash_finish(h);
-    k->wflags = phi_dict_get(&d->ctx, k->hash);
-    if (k->shape == PHI_SH_CAP || k->shape == PHI_SH_UPPER)
-        phi_dict_prefetch(&d->words, k->hash); /* looked up below, after more words */
-    return PHI_OK;
+    return token_put(d, s, w, a, b, c0 >= 'A' && c0 <= 'Z', (w->any & PHI_CT_LOWER) != 0, w->apos,
+                     0, w->h);
 }
 
 int phi_names_tokenize(const phi_detector *d, phi_scratch *s)
 {
     const uint8_t *t = s->text;
     size_t len = s->len, i = 0;
+    nword w = nword_none(d); /* each word's token reads only its own fields */
     while (i < len) {
         if (!wordc(t[i])) {
             i++;
@@ -142,7 +212,7 @@ int phi_names_tokenize(const phi_detector *d, phi_scratch *s)
                 break;
             h = phi_hash_step(h, c);
         }
-        nword w = {a, i, apos, h, any};
+        w.a = a, w.e = i, w.apos = apos, w.h = h, w.any = any;
         int rc = name_token(d, s, &w);
         if (rc) return rc;
     }
@@ -176,9 +246,9 @@ int phi_walk_run(const phi_detector *d, phi_scratch *s)
 {
     const uint8_t *t = s->text;
     size_t len = s->len, i = 0;
-    nword w = {0, NONE, 0, 0, 0};
+    nword w = nword_none(d);
     int rc;
-    s->prep.n = 0;
+    s->prep.n = 0, s->caps.n = 0;
     phi_ids_reset(s);
     while (i < len) {
         uint8_t c = t[i], ct = phi_ctype[c];
@@ -223,10 +293,18 @@ int phi_walk_run(const phi_detector *d, phi_scratch *s)
                 if (rc) return rc;
                 w.a = i, w.e = ae, w.apos = 0, w.h = h, w.any = lany;
             }
+            /* One context-word lookup for the letters: the labels are matched only
+             * after a first word of a phrase or a weak cue, and the name word's token
+             * (nearly always these letters) takes the flags from here. */
+            uint64_t hr = phi_hash_finish(h);
+            uint16_t fr = phi_dict_get(&d->ctx, hr);
+            w.rs = h, w.rh = hr, w.rf = fr;
             rc = PHI_OK;
-            if (phi_labels_maybe(&d->labels, t + i, ae - i))
-                rc = phi_labels_word_hash(d, s, i, ae, phi_hash_finish(h));
-            if (!rc && (c == 'i' || c == 'a' || c == 'f' || c == 't')) rc = phi_city_prep_at(s, i);
+            if ((fr & PHI_W_LABELS) && phi_labels_maybe(&d->labels, t + i, ae - i))
+                rc = phi_labels_word_hash(d, s, i, ae, hr);
+            /* "in", "at", "to", "from" (the letters alone: a space must follow) */
+            if (!rc && (ae - i == 2 ? c == 'i' || c == 'a' || c == 't' : ae - i == 4 && c == 'f'))
+                rc = phi_city_prep_at(s, i);
             if (rc) return rc;
         }
         while (e < len && (phi_ctype[t[e]] & PHI_CT_WORD))
@@ -240,7 +318,7 @@ int phi_walk_run(const phi_detector *d, phi_scratch *s)
             if (rc) return rc;
         }
         rc = PHI_OK;
-        if (phi_shapes_maybe(c, e - i)) rc = phi_shapes_word(d, s, i, e);
+        if (phi_shapes_maybe(t, len, i, e)) rc = phi_shapes_word(d, s, i, e);
         if (!rc && (any & PHI_CT_DIGIT)) rc = phi_ids_word(d, s, i, e);
         if (rc) return rc;
         i = e;

@@ -614,6 +614,126 @@ TEST(shapes_match_hyperscan)
     phi_detector_free(det);
 }
 
+/* ---- the walk's shape filter ---- */
+
+/* phi_shapes_maybe is false only for words in which phi_shapes_word finds nothing:
+ * every street suffix word, every two-byte word of letters and digits, digit words
+ * and nine- and seventeen-byte words, each before the bytes the shapes look at. */
+TEST(shapes_maybe_misses_nothing)
+{
+    CHECK_INT(phi_detector_new(NULL, &det), PHI_OK);
+    CHECK_INT(phi_scratch_new(det, &scr), PHI_OK);
+    static const char *const word[] = {"Alley",
+                                       "Ave",
+                                       "Avenue",
+                                       "Blvd",
+                                       "Boulevard",
+                                       "Broadway",
+                                       "Cir",
+                                       "Circle",
+                                       "Close",
+                                       "Court",
+                                       "Crescent",
+                                       "Ct",
+                                       "Dr",
+                                       "Drive",
+                                       "Expressway",
+                                       "Gardens",
+                                       "Heights",
+                                       "Highway",
+                                       "Hwy",
+                                       "Lane",
+                                       "Ln",
+                                       "Loop",
+                                       "Parkway",
+                                       "Path",
+                                       "Pike",
+                                       "Pkwy",
+                                       "Pl",
+                                       "Place",
+                                       "Plaza",
+                                       "Rd",
+                                       "Ridge",
+                                       "Road",
+                                       "Row",
+                                       "Run",
+                                       "Sq",
+                                       "Square",
+                                       "St",
+                                       "Street",
+                                       "Ter",
+                                       "Terrace",
+                                       "Tpke",
+                                       "Trail",
+                                       "Trl",
+                                       "Turnpike",
+                                       "Walk",
+                                       "Way",
+                                       "Streets",
+                                       "Stre",
+                                       "0",
+                                       "1",
+                                       "01",
+                                       "001",
+                                       "555",
+                                       "617",
+                                       "123",
+                                       "10",
+                                       "255",
+                                       "1234",
+                                       "AB1234563",
+                                       "ab1234563",
+                                       "A91234563",
+                                       "123456789",
+                                       "Boulevars",
+                                       "abcdefghj",
+                                       "1HGCM82633A004352",
+                                       "1hgcm82633a004352",
+                                       "abcdefghjklmnprst",
+                                       "M",
+                                       "Mr",
+                                       "MRN"};
+    static const char *const after[] = {"",           " ",
+                                        ".",          "-",
+                                        "-45-6789",   " 45 6789",
+                                        "\t45\n6789", "-0142",
+                                        ".555.0142",  ".555.0142x12",
+                                        ".0.0.1",     "-617-555-0142",
+                                        " 02115",     ",",
+                                        "_",          " 1"};
+    static char text[64];
+    int bad = 0;
+    long found = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        size_t nw = pass ? 62 * 62 : sizeof word / sizeof word[0];
+        for (size_t w = 0; w < nw; w++) {
+            char two[3] = {0};
+            const char *wd = word[pass ? 0 : w];
+            if (pass) {
+                static const char al[] =
+                    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+                two[0] = al[w / 62], two[1] = al[w % 62];
+                wd = two;
+            }
+            for (size_t a = 0; a < sizeof after / sizeof after[0]; a++) {
+                int len = snprintf(text, sizeof text, "x %s%s", wd, after[a]);
+                size_t i = 2, e = 2 + strlen(wd);
+                scr->text = (const uint8_t *)text, scr->len = (size_t)len;
+                scr->cands.n = 0;
+                CHECK_INT(phi_shapes_word(det, scr, i, e), PHI_OK);
+                found += (long)scr->cands.n;
+                if (scr->cands.n && !phi_shapes_maybe(scr->text, scr->len, i, e) && bad++ < 5)
+                    fprintf(stderr, "  the filter passes over [%s]\n", text);
+            }
+        }
+    }
+    CHECK_INT(bad, 0);
+    CHECK(found > 200); /* the words above make many shapes */
+    scr->cands.n = 0;
+    phi_scratch_free(scr);
+    phi_detector_free(det);
+}
+
 /* ---- id tokens in pieces ---- */
 
 /* The id tokens of the scan's word walk (phi_ids_word for the words that hold
@@ -724,7 +844,7 @@ static int walk_differs(const char *text, size_t len)
         if (t[i].start != tok[i].start || t[i].end != tok[i].end || t[i].hash != tok[i].hash ||
             t[i].wflags != tok[i].wflags || t[i].dflags != tok[i].dflags ||
             t[i].shape != tok[i].shape || t[i].foreign != tok[i].foreign ||
-            t[i].surname != tok[i].surname || t[i].score != tok[i].score)
+            t[i].surname != tok[i].surname || t[i].score != tok[i].score || t[i].gap != tok[i].gap)
             what = "a token";
     const phi_kw *k = scr->kws.p;
     if (!what && scr->kws.n != nk) what = "label count";
@@ -867,4 +987,5 @@ TEST(walk_matches_its_pieces)
 
 UNIT_MAIN(T(city_prep_scan_matches_hyperscan), T(labels_match_hyperscan),
           T(start_finders_match_hyperscan), T(shapes_match_hyperscan),
-          T(ids_by_word_match_whole_scan), T(walk_matches_its_pieces))
+          T(shapes_maybe_misses_nothing), T(ids_by_word_match_whole_scan),
+          T(walk_matches_its_pieces))

@@ -110,6 +110,22 @@ TEST(month_names)
     CHECK_INT(phi_month_name(S("Dec"), &used), 12);
     CHECK_INT(phi_month_name(S("Ju"), &used), 0);
     CHECK_INT(phi_month_name(S("Julyish"), &used), 0);
+    /* every full name and every prefix of it (three letters and more) */
+    static const char *const full[12] = {"January",   "February", "March",    "April",
+                                         "May",       "June",     "July",     "August",
+                                         "September", "October",  "November", "December"};
+    for (int m = 0; m < 12; m++) {
+        size_t fl = strlen(full[m]);
+        for (size_t n = 3; n <= fl + 1; n++) {
+            char w[16];
+            memcpy(w, full[m], fl);
+            w[fl] = 'x';
+            int want = n == fl || n == 3 || (m == 8 && n == 4) ? m + 1 : 0;
+            used = 0;
+            CHECK_INT(phi_month_name((const uint8_t *)w, n, &used), want);
+            if (want) CHECK_INT(used, n);
+        }
+    }
 }
 
 TEST(date_parse)
