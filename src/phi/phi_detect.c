@@ -77,6 +77,10 @@ static int find_start(const phi_detector *d, phi_scratch *s, phi_cand *c)
     if (c->start != START_UNKNOWN) return PHI_OK;
     if (phi_patterns[c->pat].start) { /* a walk back instead of a window scan */
         size_t st = phi_start_fast(s->text, s->len, c->pat, c->end);
+        if (st == PHI_START_DEAD) { /* no match ends there: the window scan would say so */
+            c->dead = 1;
+            return PHI_OK;
+        }
         if (st != SIZE_MAX) {
             c->start = (uint32_t)st;
             return PHI_OK;

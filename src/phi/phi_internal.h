@@ -216,6 +216,7 @@ typedef enum phi_start {
     PHI_S_IN_MONTH,   /* "in March", "since December" */
     PHI_S_ON_THE,     /* "on the 3rd", "since 21st" */
     PHI_S_AGE_LABEL,  /* "age 92", "aged: 101" */
+    PHI_S_IPV6,       /* fe80::1, 2001:db8:0:0:1:0:0:1 (as find_start's window sees it) */
     /* For patterns of kind PHI_PK_CSCAN: which C loop matches them. */
     PHI_S_SCAN_PREP,        /* "in X" (phi_city_prep_scan) */
     PHI_S_SCAN_SSN,         /* 123-45-6789 (phi_shapes_scan, as the rest) */
@@ -245,6 +246,12 @@ typedef struct phi_cscan_pats {
  * walking back (exactly the leftmost start Hyperscan would report); SIZE_MAX
  * when the caller must scan a window instead. */
 size_t phi_start_fast(const uint8_t *t, size_t len, uint16_t pat, size_t end);
+/* phi_start_fast's answer when it knows that the window scan would find no match ending
+ * at end (the candidate is dropped); SIZE_MAX means it does not know. */
+#define PHI_START_DEAD ((size_t)-2)
+/* The IPv6 expression's longest match (48: "1234" + 7 x "::abcd" + "::"); find_start's
+ * window for it, and so phi_start_fast's emulation of that window, depend on it. */
+#define PHI_IPV6_MAX 48
 
 /* The table and its size. */
 extern const phi_pattern phi_patterns[];

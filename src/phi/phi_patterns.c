@@ -155,8 +155,8 @@ const phi_pattern phi_patterns[] = {
      0, PHI_PK_VALUE, PHI_URL, PHI_V_URL, 0.6f, 160, PHI_S_DOMAIN},
     CS("\\b(?:25[0-5]|2[0-4][0-9]|1?[0-9]{1,2})(?:\\.(?:25[0-5]|2[0-4][0-9]|1?[0-9]{1,2})){3}\\b",
        0, PHI_IP, PHI_V_IPV4, 0.85f, PHI_S_SCAN_IPV4),
-    V("(?:\\b[0-9A-Fa-f]{1,4}|::)(?::{1,2}[0-9A-Fa-f]{0,4}){2,7}(?:\\b|::)", 0, PHI_IP, PHI_V_IPV6,
-      0.85f),
+    VS("(?:\\b[0-9A-Fa-f]{1,4}|::)(?::{1,2}[0-9A-Fa-f]{0,4}){2,7}(?:\\b|::)", 0, PHI_IP, PHI_V_IPV6,
+       0.85f, PHI_S_IPV6),
     /* ---- numbers with checks ---- */
     CS("\\b[0-9]{3}-[0-9]{2}-[0-9]{4}\\b", 0, PHI_SSN, PHI_V_SSN, 0.85f, PHI_S_SCAN_SSN),
     CS("\\b[0-9]{3}\\s[0-9]{2}\\s[0-9]{4}\\b", 0, PHI_SSN, PHI_V_SSN, 0.6f, PHI_S_SCAN_SSN_SPACED),

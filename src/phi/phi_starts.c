@@ -748,6 +748,72 @@ static size_t age_label(const uint8_t *t, size_t e)
     return NONE;
 }
 
+/*
+ * IPv6, (?:\b[0-9A-Fa-f]{1,4}|::)(?::{1,2}[0-9A-Fa-f]{0,4}){2,7}(?:\b|::), exactly as
+ * find_start's window scan sees it, so the result is the same: the window runs from w
+ * (PHI_IPV6_MAX bytes before end, moved back over at most 64 letters and digits) to end;
+ * \b holds at w (the start of the data) and at end after a word byte (its end). Every
+ * match is found by walking the colon and hex runs; which (position, repetitions) can
+ * still reach end exactly is remembered across the starts tried, so a long run of
+ * "ab:ab:ab:..." (every position ends a candidate) costs a few hundred steps a candidate
+ * instead of a window scan. A candidate that the window would not match (it ends after
+ * a colon followed by a word byte: \b holds in the text but not at the window's end)
+ * is PHI_START_DEAD, as the window scan would find.
+ */
+#define IPV6_SPAN (PHI_IPV6_MAX + 64)
+
+typedef struct {
+    const uint8_t *t;
+    size_t w, end;
+    int endb;                       /* \b at end */
+    uint8_t memo[IPV6_SPAN + 1][8]; /* (pos - w, reps): 0 unknown, 1 reaches end, 2 not */
+} ipv6_walk;
+
+static int ipv6_hex(uint8_t c)
+{
+    return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
+}
+
+/* Can (?::{1,2}[0-9A-Fa-f]{0,4}){2-k..7-k}(?:\b|::) match t[pos, end) exactly? */
+static int ipv6_rest(ipv6_walk *v, size_t pos, int k)
+{
+    uint8_t *m = &v->memo[pos - v->w][k];
+    if (*m) return *m == 1;
+    const uint8_t *t = v->t;
+    int ok = 0;
+    if (k >= 2 &&
+        ((pos == v->end && v->endb) || (pos + 2 == v->end && t[pos] == ':' && t[pos + 1] == ':')))
+        ok = 1;
+    for (size_t c = 1; !ok && k < 7 && c <= 2 && pos + c <= v->end && t[pos + c - 1] == ':'; c++)
+        for (size_t h = 0; !ok && h <= 4 && pos + c + h <= v->end; h++) {
+            if (h && !ipv6_hex(t[pos + c + h - 1])) break;
+            ok = ipv6_rest(v, pos + c + h, k + 1);
+        }
+    *m = ok ? 1 : 2;
+    return ok;
+}
+
+static size_t ipv6(const uint8_t *t, size_t end)
+{
+    ipv6_walk v;
+    v.t = t;
+    v.end = end;
+    v.w = end > PHI_IPV6_MAX ? end - PHI_IPV6_MAX : 0;
+    for (size_t k = 0; v.w > 0 && k < 64 && phi_is_alnum(t[v.w - 1]); k++)
+        v.w--;
+    v.endb = phi_is_hs_word(t[end - 1]);
+    /* Every match ends with \b (after a word byte, here) or "::". */
+    if (!v.endb && !(end >= 2 && t[end - 2] == ':' && t[end - 1] == ':')) return PHI_START_DEAD;
+    memset(v.memo, 0, sizeof v.memo);
+    for (size_t s = v.w; s < end; s++) {
+        if (s + 2 <= end && t[s] == ':' && t[s + 1] == ':' && ipv6_rest(&v, s + 2, 0)) return s;
+        if (!ipv6_hex(t[s]) || (s > v.w && phi_is_hs_word(t[s - 1]))) continue;
+        for (size_t n = 1; n <= 4 && s + n <= end && ipv6_hex(t[s + n - 1]); n++)
+            if (ipv6_rest(&v, s + n, 0)) return s;
+    }
+    return PHI_START_DEAD; /* no match ends there, in the window scan's view either */
+}
+
 size_t phi_start_fast(const uint8_t *t, size_t len, uint16_t pat, size_t end)
 {
     if (end == 0 || end > len ||
@@ -783,6 +849,7 @@ size_t phi_start_fast(const uint8_t *t, size_t len, uint16_t pat, size_t end)
     case PHI_S_IN_MONTH: return in_month(t, end);
     case PHI_S_ON_THE: return on_the(t, end);
     case PHI_S_AGE_LABEL: return age_label(t, end);
+    case PHI_S_IPV6: return ipv6(t, end);
     default: break; /* none, or a pattern matched in C (its start is known) */
     }
     return NONE;

@@ -429,7 +429,9 @@ TEST(start_finders_match_hyperscan)
                     if (hs.h[j].to == hs.h[i].to && hs.h[j].from < best) best = hs.h[j].from;
                 size_t got = phi_start_fast((const uint8_t *)buf, len, (uint16_t)pat, hs.h[i].to);
                 total++;
-                if (got == SIZE_MAX) continue;
+                /* DEAD: the window scan would not match (its end is the text's end); the
+                 * IPv6 finder's own test checks those against the window */
+                if (got == SIZE_MAX || got == PHI_START_DEAD) continue;
                 handled++;
                 if (got != best) {
                     fprintf(stderr, "  pattern %zu text [%.*s] end %llu: hyperscan %llu, C %zu\n",

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <hs/hs.h>
+
 #include "phi/phi_internal.h"
 #include "unit.h"
 
@@ -158,4 +160,106 @@ TEST(labels_before)
     phi_detector_free(det);
 }
 
-UNIT_MAIN(T(gap_kinds), T(labels_before))
+/* The IPv6 start finder against what it replaces, find_start's window scan (the
+ * pattern's start-tracking database over the window it would scan), at every end the
+ * main scan can report in random texts of hex groups, colons, word bytes and separators:
+ * the same start, or PHI_START_DEAD where the window finds no match; it must agree
+ * wherever it answers, answer for almost every end, and the window must be PHI_IPV6_MAX
+ * wide. */
+typedef struct {
+    unsigned long long end, best;
+} som_want;
+
+static int on_som_want(unsigned id, unsigned long long from, unsigned long long to, unsigned fl,
+                       void *ctx)
+{
+    (void)id;
+    (void)fl;
+    som_want *q = ctx;
+    if (to == q->end && from < q->best) q->best = from;
+    return 0;
+}
+
+static int on_end(unsigned id, unsigned long long from, unsigned long long to, unsigned fl,
+                  void *ctx)
+{
+    (void)id;
+    (void)from;
+    (void)fl;
+    ((uint8_t *)ctx)[to] = 1;
+    return 0;
+}
+
+TEST(ipv6_start_as_window)
+{
+    size_t pat = 0;
+    while (pat < phi_patterns_count && phi_patterns[pat].start != PHI_S_IPV6)
+        pat++;
+    CHECK(pat < phi_patterns_count);
+    if (pat == phi_patterns_count) return;
+    phi_detector *det;
+    CHECK_INT(phi_detector_new(NULL, &det), PHI_OK);
+    CHECK_INT(det->db.width[pat], PHI_IPV6_MAX);
+    hs_database_t *db = NULL;
+    hs_compile_error_t *err = NULL;
+    hs_scratch_t *hss = NULL;
+    CHECK_INT(hs_compile(phi_patterns[pat].re, phi_patterns[pat].flags | HS_FLAG_SOM_LEFTMOST,
+                         HS_MODE_BLOCK, NULL, &db, &err),
+              HS_SUCCESS);
+    CHECK_INT(hs_alloc_scratch(db, &hss), HS_SUCCESS);
+    static const char *const tok[] = {"a",  "ab", "1",   "1234", "fe80", "ABCD", "12345",
+                                      ":",  "::", ":::", ":",    "::",   "_",    "x",
+                                      "g1", " ",  ".",   "0",    "db8",  "ffff:"};
+    const size_t ntok = sizeof tok / sizeof tok[0];
+    char buf[300];
+    unsigned seed = 7;
+    long agree = 0, fallback = 0, bad = 0, matches = 0;
+    for (int it = 0; it < 40000 && bad < 5; it++) {
+        size_t len = 0;
+        seed = seed * 1103515245u + 12345u;
+        int n = 1 + (int)((seed >> 16) % 40);
+        for (int k = 0; k < n && len + 8 < sizeof buf; k++) {
+            seed = seed * 1103515245u + 12345u;
+            const char *w = tok[(seed >> 16) % ntok];
+            memcpy(buf + len, w, strlen(w));
+            len += strlen(w);
+        }
+        /* The ends the detector's main scan can report (matches in the whole text). */
+        uint8_t ends[sizeof buf + 1] = {0};
+        CHECK_INT(hs_scan(db, buf, (unsigned)len, 0, hss, on_end, ends), HS_SUCCESS);
+        for (size_t end = 1; end <= len; end++) {
+            if (!ends[end]) continue;
+            size_t w = end > PHI_IPV6_MAX ? end - PHI_IPV6_MAX : 0;
+            for (size_t k = 0; w > 0 && k < 64 && phi_is_alnum((uint8_t)buf[w - 1]); k++)
+                w--;
+            som_want q = {end - w, (unsigned long long)-1};
+            CHECK_INT(hs_scan(db, buf + w, (unsigned)(end - w), 0, hss, on_som_want, &q),
+                      HS_SUCCESS);
+            size_t want = q.best == (unsigned long long)-1 ? PHI_START_DEAD : w + q.best;
+            size_t got = phi_start_fast((const uint8_t *)buf, len, (uint16_t)pat, end);
+            matches++;
+            if (got == SIZE_MAX) {
+                fallback++;
+                continue;
+            }
+            if (got == want) {
+                agree++;
+                continue;
+            }
+            fprintf(stderr, "  text [%.*s] end %zu: window %zu, C %zu\n", (int)len, buf, end, want,
+                    got);
+            bad++;
+        }
+    }
+    CHECK_INT(bad, 0);
+    CHECK(matches > 20000);
+    CHECK(agree * 10 > matches * 9); /* the finder answers for almost every match */
+    if (getenv("PHI_CSCAN_VERBOSE"))
+        fprintf(stderr, "  %ld matches: %ld by walking, %ld by the window scan\n", matches, agree,
+                fallback);
+    hs_free_scratch(hss);
+    hs_free_database(db);
+    phi_detector_free(det);
+}
+
+UNIT_MAIN(T(gap_kinds), T(labels_before), T(ipv6_start_as_window))
