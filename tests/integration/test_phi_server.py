@@ -73,9 +73,9 @@ def large_texts(run, srv):
     run.check(c.read_reply() == worker, "pipelined: the scan's reply first")
     run.eq(c.read_reply(), ("+", b"PONG"), "then PING's")
     run.check(c.read_reply() == inline[1][2], "then the redaction's")
-    # A crafted text the detector is slow on (2 MB of "ab:", under 1 MB/s): while it is
+    # A crafted text the detector is slow on (3 MB of "1::", about 1 MB/s): while it is
     # scanned, another client is served.
-    slow = ("ab:" * 700000).encode()
+    slow = ("1::" * 1000000).encode()
     c.send(harness.encode_command("PHI.SCAN", slow))
     other = srv.raw()
     run.eq(other.call("PING"), ("+", b"PONG"), "another client is served during a slow scan")
@@ -139,7 +139,7 @@ def dlp(run, srv):
     run.eq(c.read_reply(), ("+", b"OK"), "a clean 225 KB value is written")
     run.eq(c.read_reply(), (":", len(filler)), "pipelined behind it: STRLEN sees it")
     run.eq(c.read_reply(), ("+", b"PONG"), "... then PING")
-    slow = ("ab:" * 700000).encode()
+    slow = ("1::" * 1000000).encode()
     c.send(harness.encode_command("SET", "note:slow", slow))
     other = srv.raw()
     run.eq(other.call("PING"), ("+", b"PONG"), "another client is served during a slow dlp scan")
