@@ -585,7 +585,8 @@ static int line_seq(const char *l, size_t n, uint64_t *seq)
     return 0;
 }
 
-/* Scan the newest segment: chain state, torn tail cut. Returns 0, or -1 with err. */
+/* Scan the newest segment: chain state, torn tail cut, the nonces its blocks used (or
+ * those of the newest segment with blocks). Returns 0, or -1 with err. */
 static int resume(audit *a, char *err, size_t errlen)
 {
     uint64_t *ids;
@@ -651,6 +652,9 @@ static int resume(audit *a, char *err, size_t errlen)
             rc = -1;
             break;
         }
+        /* Before a torn tail is cut: its nonce was used. */
+        if (len && m && audit_seg_note_nonces(a->s, m, len) == 0)
+            audit_seg_note_older_nonces(a->s, a->dir, names, n - 1);
         uint64_t seq = h.first_seq - 1;
         uint8_t last[32];
         memcpy(last, h.prev, 32);
@@ -685,7 +689,6 @@ static int resume(audit *a, char *err, size_t errlen)
                 rc = -1;
                 break;
             }
-            seal_nonce_note(a->s, m + off + AUDIT_BLK_HEADER, b.sealed_len);
             audit_lines_start(&lines, h.version, plain.p, plain.len, last);
             for (;;) {
                 const char *l;

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <time.h>
 #include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -518,4 +520,49 @@ int audit_pub_write(const char *path, const uint8_t pub[32])
     }
     EVP_PKEY_free(k);
     return rc;
+}
+
+/* ---- nonces ---- */
+
+int audit_seg_note_nonces(sealer *s, const uint8_t *m, size_t len)
+{
+    int noted = 0;
+    size_t off = AUDIT_SEG_HEADER;
+    audit_blk_header b;
+    while (len - off >= AUDIT_BLK_HEADER + SEAL_HEADER &&
+           audit_blk_header_decode(m + off, &b) == 0) {
+        size_t avail = len - off - AUDIT_BLK_HEADER;
+        seal_nonce_note(s, m + off + AUDIT_BLK_HEADER, avail < b.sealed_len ? avail : b.sealed_len);
+        noted++;
+        if (avail <= b.sealed_len) break;
+        off += AUDIT_BLK_HEADER + b.sealed_len;
+    }
+    return noted;
+}
+
+/* A segment without blocks was created, then the server stopped or crashed before its
+ * first block was written (or after a failed fsync moved the writer to a new segment). */
+void audit_seg_note_older_nonces(sealer *s, const char *dir, char **names, int n)
+{
+    for (int i = n - 1; i >= 0; i--) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        struct stat sb;
+        if (fd < 0 || fstat(fd, &sb) != 0) {
+            if (fd >= 0) close(fd);
+            continue; /* audit verify reports it */
+        }
+        size_t len = (size_t)sb.st_size;
+        int noted = 0;
+        if (len > AUDIT_SEG_HEADER) {
+            uint8_t *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+            if (m != MAP_FAILED) {
+                noted = audit_seg_note_nonces(s, m, len);
+                munmap(m, len);
+            }
+        }
+        close(fd);
+        if (noted) return;
+    }
 }

@@ -84,6 +84,15 @@ uint64_t audit_seg_parse_name(const char *name);
 int audit_seg_list(const char *dir, uint64_t **ids, char ***names);
 void audit_seg_list_free(uint64_t *ids, char **names, int n);
 
+/* While resuming a trail with a keyring that may be older than it: note (seal_nonce_note)
+ * the nonce of every block of the segment mapped at (m, len) whose sealed part starts in
+ * it, torn or not (a torn block's nonce was used too). Returns how many were noted.
+ * Nothing is opened or checked (audit verify does that). */
+int audit_seg_note_nonces(sealer *s, const uint8_t *m, size_t len);
+/* The same for the newest of the segments names[0..n) (audit_seg_list order) that has a
+ * block: where the latest nonces are when the newest segment has none. */
+void audit_seg_note_older_nonces(sealer *s, const char *dir, char **names, int n);
+
 /* SHA-256 of a record line (without '\n') and the hex form. */
 void audit_hash(const uint8_t *line, size_t n, uint8_t out[32]);
 void audit_hex(const uint8_t *p, size_t n, char *out);

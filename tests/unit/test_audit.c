@@ -673,8 +673,115 @@ out:
     teardown();
 }
 
-UNIT_MAIN(T(t_rotate), T(t_format), T(t_roundtrip), T(t_resume_torn), T(t_tamper_flip),
-          T(t_tamper_alter), T(t_tamper_delete), T(t_tamper_swap), T(t_tamper_insert),
-          T(t_tamper_truncate), T(t_tamper_drop), T(t_tamper_resign), T(t_tamper_rewrite),
-          T(t_tamper_drop_last), T(t_resume_cut), T(t_tamper_v1), T(t_fail_closed), T(t_prune),
-          T(t_prune_live))
+/* The highest audit-key nonce counter among the blocks of every segment. */
+static uint64_t trail_max_nonce(void)
+{
+    uint64_t *ids, top = 0;
+    char **names;
+    int n = audit_seg_list(adir, &ids, &names);
+    for (int i = 0; i < n; i++) {
+        char p[256];
+        size_t len;
+        snprintf(p, sizeof p, "%s/%s", adir, names[i]);
+        uint8_t *d = slurp(p, &len);
+        size_t off = AUDIT_SEG_HEADER;
+        audit_blk_header b;
+        while (d && off + AUDIT_BLK_HEADER + SEAL_HEADER <= len &&
+               audit_blk_header_decode(d + off, &b) == 0) {
+            uint64_t c = 0;
+            for (int k = 0; k < 8; k++) /* version (4), fixed field (4), counter (8) */
+                c = c << 8 | d[off + AUDIT_BLK_HEADER + 8 + k];
+            if (c > top) top = c;
+            off += AUDIT_BLK_HEADER + b.sealed_len;
+        }
+        free(d);
+    }
+    audit_seg_list_free(ids, names, n);
+    return top;
+}
+
+static void reopen_keyring(void)
+{
+    char kf[128], krp[128], err[512];
+    seal_free(asl);
+    keyring_close(kr);
+    snprintf(kf, sizeof kf, "%s/mk", tdir);
+    snprintf(krp, sizeof krp, "%s/keyring", tdir);
+    keyring_kek_source src = {kf, NULL, NULL};
+    kr = keyring_open(krp, &src, 0, err, sizeof err);
+    if (!kr) {
+        fprintf(stderr, "keyring: %s\n", err);
+        abort();
+    }
+    asl = seal_new(kr, KR_AUDIT);
+}
+
+/* A keyring file older than the trail (copied back) while the newest segment has no
+ * block yet (the writer created it, then the server stopped): resuming must still raise
+ * the audit key's nonce counter above the nonces of the blocks before it. */
+TEST(t_resume_nonces)
+{
+    setup();
+    char krp[128], p[256];
+    snprintf(krp, sizeof krp, "%s/keyring", tdir);
+    audit_opts o;
+    audit_opts_default(&o);
+    audit *a = open_trail(&o);
+    if (!a) goto out;
+    append_n(a, 20, 0);
+    audit_close(a);
+    size_t oldn = 0;
+    uint8_t *old = slurp(krp, &oldn); /* reserves the first block of nonces */
+    reopen_keyring();                 /* the next run resumes above that block */
+    a = open_trail(&o);
+    if (!a) goto out;
+    append_n(a, 20, 20);
+    audit_close(a);
+    uint64_t used = trail_max_nonce();
+    /* A segment whose header was written but no block: the next id, chained to the end. */
+    seg_lines sl;
+    seg_path(-1, p, sizeof p);
+    CHECK_INT(seg_read(p, &sl), 0);
+    audit_line_info li;
+    CHECK_INT(audit_line_parse(sl.v[sl.n - 1], strlen(sl.v[sl.n - 1]), &li), 0);
+    audit_seg_header h = {.version = AUDIT_SEG_VERSION,
+                          .id = sl.h.id + 1,
+                          .first_seq = li.seq + 1,
+                          .created_us = wall_us()};
+    audit_hash((const uint8_t *)sl.v[sl.n - 1], strlen(sl.v[sl.n - 1]), h.prev);
+    seg_free(&sl);
+    audit_seg_header_encode(&h);
+    char name[64];
+    audit_seg_name(name, sizeof name, h.id, h.created_us);
+    snprintf(p, sizeof p, "%s/%s", adir, name);
+    spit(p, h.raw, AUDIT_SEG_HEADER);
+    spit(krp, old, oldn); /* the older keyring */
+    free(old);
+    reopen_keyring();
+    a = open_trail(&o); /* notes the nonces of the segment before the empty one */
+    if (!a) goto out;
+    uint8_t nonce[12];
+    CHECK_INT(keyring_nonce(kr, KR_AUDIT, keyring_current(kr, KR_AUDIT), nonce), 0);
+    uint64_t next = 0;
+    for (int k = 0; k < 8; k++)
+        next = next << 8 | nonce[4 + k];
+    CHECK(next > used);
+    if (next <= used)
+        fprintf(stderr, "  next nonce %llu, the trail used up to %llu\n", (unsigned long long)next,
+                (unsigned long long)used);
+    append_n(a, 5, 40);
+    audit_close(a);
+    audit_verify_stats st;
+    char err[512];
+    CHECK_INT(verify(&st, err, sizeof err), 0);
+    if (*err) fprintf(stderr, "%s\n", err);
+    CHECK_INT(st.records - st.checkpoints, 45);
+out:
+    teardown();
+}
+
+UNIT_MAIN(T(t_rotate), T(t_resume_nonces), T(t_format), T(t_roundtrip), T(t_resume_torn),
+          T(t_tamper_flip), T(t_tamper_alter), T(t_tamper_delete), T(t_tamper_swap),
+          T(t_tamper_insert), T(t_tamper_truncate), T(t_tamper_drop), T(t_tamper_resign),
+          T(t_tamper_rewrite), T(t_tamper_drop_last), T(t_resume_cut), T(t_tamper_v1),
+          T(t_fail_closed), T(t_prune), T(t_prune_live))
