@@ -15,6 +15,7 @@
 #ifndef CMD_H
 #define CMD_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -161,6 +162,7 @@ struct client {
     int pending_jobs;         /* worker jobs holding this client */
     int dlp_ready;            /* the running command's dlp scan was done (on the worker) */
     uint32_t dlp_keys, dlp_values; /* ... and found these types in key names, values */
+    int dlp_failed;           /* ... or could not run (a phi_status) */
     int purpose;              /* purpose of use (enum policy_purpose) */
     cmd_pview pv;             /* the policy's decision for the running command */
     const uint8_t *shown[32]; /* fields an enumeration showed under the policy (audit) */
@@ -214,6 +216,8 @@ struct srv {
     struct phi_scratch *phi_scratch; /* its working memory for the event loop */
     struct phi_scratch *phi_wscratch; /* the PHI worker's (phiq has one thread) */
     workq *phiq;              /* the PHI worker: PHI.SCAN and PHI.REDACT of large texts */
+    atomic_int phi_cancel;    /* set at shutdown: the worker's scans stop (PHI_ECANCELED) */
+    size_t phi_cancelled;     /* ... and how many did (for the shutdown's log line) */
     sealer *logseal;          /* seals durable log records */
     aof *log;                 /* the durable log */
     buf frame;                /* journal frame of the command running now */

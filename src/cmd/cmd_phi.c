@@ -89,11 +89,14 @@ static void phi_done(void *ud)
 {
     phi_job *j = ud;
     client *c = j->c;
+    if (j->rc == PHI_ECANCELED) c->s->phi_cancelled++;
     if (!c->conn) { /* gone while it waited */
         if (j->out) {
             explicit_bzero(j->out, j->outlen);
             free(j->out);
         }
+    } else if (j->rc == PHI_ECANCELED) {
+        rep_err(c, "ERR the server is shutting down: PHI scan cancelled");
     } else if (j->rc != PHI_OK) {
         rep_errf(c, "ERR PHI detector: %s", phi_strerror(j->rc));
     } else if (j->redact) {
@@ -191,6 +194,8 @@ int cmd_phi_init(srv *s, char *err, size_t errlen)
         snprintf(err, errlen, "cannot start the PHI worker");
         return -1;
     }
+    atomic_store(&s->phi_cancel, 0);
+    phi_scratch_set_cancel(s->phi_wscratch, &s->phi_cancel);
     ev_watch(s->loop, workq_fd(s->phiq), EV_READ, on_phiq, s);
     return 0;
 }
@@ -198,19 +203,30 @@ int cmd_phi_init(srv *s, char *err, size_t errlen)
 void cmd_phi_close(srv *s)
 {
     if (!s->phiq) return;
-    workq_free(s->phiq); /* waits for a scan in progress; queued ones complete */
+    /* A scan in progress stops within milliseconds, and the queued ones end at once: a
+     * stop does not wait for up to PHI_MAX_PENDING large texts to be scanned. */
+    atomic_store(&s->phi_cancel, 1);
+    s->phi_cancelled = 0;
+    workq_free(s->phiq); /* joins the worker; the jobs complete (cancelled) */
+    if (s->phi_cancelled) log_notice("shutdown: %zu large PHI scans cancelled", s->phi_cancelled);
     s->phiq = NULL;
     phi_scratch_free(s->phi_wscratch);
     s->phi_wscratch = NULL;
 }
 
-/* Types found in (p, n) scoring at least min, as a bit mask (0: none). */
+/* Types found in (p, n) scoring at least min, as a bit mask (0: none). A scan that
+ * cannot run sets *failed to its phi_status (the caller must not take 0 for "no PHI"). */
 static uint32_t found_types(const phi_detector *det, phi_scratch *scratch, float min,
-                            const uint8_t *p, size_t n)
+                            const uint8_t *p, size_t n, int *failed)
 {
     const phi_entity *ents;
     size_t cnt;
-    if (n == 0 || phi_scan_view(det, scratch, p, n, &ents, &cnt) != 0) return 0;
+    if (n == 0) return 0;
+    int rc = phi_scan_view(det, scratch, p, n, &ents, &cnt);
+    if (rc != PHI_OK) {
+        *failed = rc;
+        return 0;
+    }
     uint32_t mask = 0;
     for (size_t i = 0; i < cnt; i++)
         if (ents[i].score >= min) mask |= PHI_TYPE_BIT(ents[i].type);
@@ -240,6 +256,7 @@ typedef struct {
     int argc;
     uint8_t *kind;         /* dlp_kind of each argument */
     uint32_t keys, values; /* types found */
+    int failed;            /* a scan that could not run (phi_status), or 0 */
 } dlp_job;
 
 static void dlp_work(void *ud)
@@ -247,7 +264,8 @@ static void dlp_work(void *ud)
     dlp_job *j = ud;
     for (int i = 1; i < j->argc; i++) {
         if (!j->kind[i]) continue;
-        uint32_t m = found_types(j->det, j->scratch, j->min, j->argv[i].p, j->argv[i].len);
+        uint32_t m =
+            found_types(j->det, j->scratch, j->min, j->argv[i].p, j->argv[i].len, &j->failed);
         if (j->kind[i] == 1)
             j->keys |= m;
         else
@@ -266,7 +284,10 @@ static void dlp_done(void *ud)
 {
     dlp_job *j = ud;
     client *c = j->c;
-    if (c->conn) { /* not gone meanwhile: run the command, checked again, on its copies */
+    if (j->failed == PHI_ECANCELED) c->s->phi_cancelled++;
+    if (c->conn && j->failed == PHI_ECANCELED) { /* at shutdown: the write is not run */
+        rep_err(c, "ERR the server is shutting down: dlp check cancelled, write not run");
+    } else if (c->conn) { /* not gone meanwhile: run the command, checked again, on its copies */
         arg *argv = c->argv;
         int argc = c->argc;
         c->argv = j->argv;
@@ -274,6 +295,7 @@ static void dlp_done(void *ud)
         c->dlp_ready = 1;
         c->dlp_keys = j->keys;
         c->dlp_values = j->values;
+        c->dlp_failed = j->failed;
         cmd_resume(c, j->d);
         c->dlp_ready = 0;
         c->argv = argv;
@@ -328,21 +350,34 @@ int cmd_dlp_check(client *c, const cmd_def *d)
     srv *s = c->s;
     if (s->cfg->dlp_mode == 0 || !(d->flags & CMD_WRITE) || !s->phi) return 0;
     uint32_t in_keys = 0, in_values = 0;
+    int failed = 0;
     if (c->dlp_ready) { /* scanned on the worker */
         in_keys = c->dlp_keys;
         in_values = c->dlp_values;
+        failed = c->dlp_failed;
         c->dlp_ready = 0;
     } else {
         float min = (float)s->cfg->dlp_min_score / 100.0f;
         for (int i = 1; i < c->argc; i++) {
             int kind = dlp_kind(c, d, i);
             if (!kind) continue;
-            uint32_t m = found_types(s->phi, s->phi_scratch, min, c->argv[i].p, c->argv[i].len);
+            uint32_t m = found_types(s->phi, s->phi_scratch, min, c->argv[i].p, c->argv[i].len,
+                                     &failed);
             if (kind == 1)
                 in_keys |= m;
             else
                 in_values |= m;
         }
+    }
+    if (failed && !in_keys && !in_values) {
+        /* Not knowing is not "no PHI": block mode refuses, warn mode says so. */
+        log_warning("dlp: the PHI check of a %s by user %s could not run (%s); %s", d->name,
+                    c->username ? c->username : "?", phi_strerror(failed),
+                    s->cfg->dlp_mode == 2 ? "refused" : "allowed (dlp-mode warn)");
+        if (s->cfg->dlp_mode != 2) return 0;
+        rep_errf(c, "ERR dlp: the PHI check could not run (%s); dlp-mode is block, write refused",
+                 phi_strerror(failed));
+        return -1;
     }
     if (!in_keys && !in_values) return 0;
     char kt[256], vt[256];

@@ -29,6 +29,7 @@ const char *phi_strerror(int status)
     case PHI_ENOSPACE: return "output buffer too small";
     case PHI_EPARSE: return "value could not be parsed";
     case PHI_ETOOBIG: return "input too large";
+    case PHI_ECANCELED: return "cancelled";
     default: return "unknown error";
     }
 }
@@ -276,6 +277,11 @@ int phi_scratch_new(const phi_detector *d, phi_scratch **out)
     }
     *out = s;
     return PHI_OK;
+}
+
+void phi_scratch_set_cancel(phi_scratch *s, const atomic_int *flag)
+{
+    if (s) s->cancel = flag;
 }
 
 void phi_scratch_free(phi_scratch *s)

@@ -33,6 +33,10 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
     (void)from; /* no start-of-match tracking in the main database */
     phi_scratch *s = ctx;
     const phi_pattern *p = &phi_patterns[id];
+    if ((++s->tick & 0xFFF) == 0 && phi_cancelled(s)) {
+        s->cancelled = 1;
+        return 1; /* stop the scan */
+    }
     /* Context labels are not in the database: phi_labels_scan finds them. */
     phi_cand *c = s->cands.p;
     size_t n = s->cands.n;
@@ -544,11 +548,12 @@ typedef int (*pass_fn)(const phi_detector *d, phi_scratch *s);
 static int pass_regex(const phi_detector *d, phi_scratch *s)
 {
     s->cands.n = s->kws.n = s->toks.n = s->caps.n = s->ents.n = 0;
-    s->oom = 0;
+    s->oom = s->cancelled = 0;
     if (s->len > 0) {
         hs_error_t e =
             hs_scan(d->db.main, (const char *)s->text, (unsigned)s->len, 0, s->hs, on_match, s);
         if (s->oom) return PHI_ENOMEM;
+        if (s->cancelled) return PHI_ECANCELED;
         if (e != HS_SUCCESS) return PHI_EENGINE;
     }
     /* Hyperscan reports in order of end; sort only if that ever changes. */
@@ -565,10 +570,12 @@ static int pass_validate(const phi_detector *d, phi_scratch *s)
 {
     phi_cand *c = s->cands.p;
     for (size_t i = 0; i < s->cands.n; i++) {
+        if ((i & 0xFFF) == 0xFFF && phi_cancelled(s)) return PHI_ECANCELED;
         int rc = find_start(d, s, &c[i]);
         if (rc) return rc;
     }
     for (size_t i = 0; i < s->cands.n; i++) {
+        if ((i & 0xFFF) == 0xFFF && phi_cancelled(s)) return PHI_ECANCELED;
         if (c[i].dead) continue;
         validate(d, s, &c[i]);
         if (c[i].end <= c[i].start || c[i].end > s->len) c[i].dead = 1;
@@ -653,6 +660,7 @@ int phi_detect_run(const phi_detector *d, phi_scratch *s, const uint8_t *text, s
     s->text = text;
     s->len = len;
     for (size_t p = 0; p < NPASSES; p++) {
+        if (phi_cancelled(s)) return PHI_ECANCELED;
         int rc = passes[p](d, s);
         if (rc) return rc;
     }
@@ -694,6 +702,10 @@ int phi_detect_batch(const phi_detector *d, phi_scratch *s, phi_batch_doc *docs,
             for (size_t k = 0; k < m; k++) {
                 phi_docst *st = &s->docst[k];
                 if (st->rc) continue;
+                if (phi_cancelled(s)) {
+                    st->rc = PHI_ECANCELED;
+                    continue;
+                }
                 doc_swap(s, st);
                 int rc = passes[p](d, s);
                 doc_swap(s, st);

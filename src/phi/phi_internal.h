@@ -428,6 +428,9 @@ struct phi_scratch {
     size_t ids_pos;        /* phi_ids_word: where the id loop stopped */
     size_t ids_kc;         /* phi_ids_word: its keyword cursor */
     int oom;               /* set by callbacks when a push failed */
+    const atomic_int *cancel; /* phi_scratch_set_cancel's flag, or NULL */
+    uint32_t tick;            /* on_match calls, for checking cancel now and then */
+    int cancelled;            /* set by on_match when it stopped the scan for cancel */
     phi_docst *docst;      /* PHI_BATCH_CHUNK document states (first batch allocates) */
     phi_vec batch_ents;    /* phi_entity: the results of the last batch, in order */
     const uint8_t *text;   /* document being scanned */
@@ -435,6 +438,12 @@ struct phi_scratch {
 };
 
 /* ---- the passes ---- */
+
+/* Whether the scan with s is to stop (phi_scratch_set_cancel). */
+static inline bool phi_cancelled(const phi_scratch *s)
+{
+    return s->cancel && atomic_load_explicit(s->cancel, memory_order_relaxed);
+}
 
 /* Run the whole scan; leaves sorted, non-overlapping entities in s->ents. */
 int phi_detect_run(const phi_detector *d, phi_scratch *s, const uint8_t *text, size_t len);

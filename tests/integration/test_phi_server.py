@@ -3,11 +3,14 @@
 Drives the real server with redis-py and raw RESP: findings come back with byte offsets
 that slice the text exactly; redaction in tag and mask mode; dlp-mode block refuses a
 write whose key name or value holds PHI and changes nothing; warn lets it through and
-logs the types found (never the text); off (the default) checks nothing.
+logs the types found (never the text); off (the default) checks nothing. A stop cancels
+the large scans waiting on the PHI worker.
 phidb-only: skipped when PHIDB_TARGET=redis.
 """
 
 import json
+import re
+import time
 
 import harness
 
@@ -164,12 +167,55 @@ def dlp(run, srv):
     c.close()
 
 
+def shutdown_cancels(run):
+    """A stop does not wait for the large scans queued on the PHI worker (up to 64 texts of
+    up to 512 MB): the one in progress stops early, the queued ones end at once, their
+    clients get an error or a closed connection, and the server exits cleanly."""
+    srv = harness.PhidbServer()
+    slow = ("1::" * 1000000).encode()  # about 1.6 s each to scan
+    waiting = []
+    for _ in range(6):
+        w = srv.raw()
+        w.send(harness.encode_command("PHI.SCAN", slow))
+        waiting.append(w)
+    ping = srv.raw()
+    run.eq(ping.call("PING"), ("+", b"PONG"), "served while the scans wait")
+    run.eq(ping.call("CONFIG", "SET", "dlp-mode", "warn"), ("+", b"OK"), "dlp-mode warn")
+    late = srv.raw()  # a large write whose dlp scan waits behind them
+    late.send(harness.encode_command("SET", "note:late", "routine follow-up. " * 10000))
+    time.sleep(0.5)  # the 18 MB have arrived: one scan runs, the others are queued
+    t0 = time.monotonic()
+    srv.stop()  # raises unless it exits 0 with no sanitizer report
+    run.log(f"stopped {time.monotonic() - t0:.2f} s after SIGTERM with six 3 MB scans waiting")
+    log = srv.log_text()
+    m = re.search(r"shutdown: (\d+) large PHI scans cancelled", log)
+    run.check(m is not None and int(m.group(1)) >= 2, "the waiting scans are cancelled",
+              srv.log_tail(8))
+    for w in waiting + [late]:
+        try:
+            r = w.read_reply(timeout=5)
+            run.check(r[0] == "-" and b"shutting down" in r[1], "a waiting client is told",
+                      harness.show(r, 200))
+        except (harness.ConnectionClosed, OSError):
+            pass  # closed before its scan ended: also fine
+        w.close()
+    late.close()
+    ping.close()
+    srv.restart()
+    c = srv.raw()
+    run.eq(c.call("EXISTS", "note:late"), (":", 0),
+           "the write whose dlp check was cancelled did not run (it was never answered)")
+    c.close()
+    srv.stop()
+
+
 def body(run):
     if harness.env_target() == "redis":
         run.log("skipped: phidb-only checks (PHIDB_TARGET=redis)")
         return
     srv = harness.PhidbServer()
     run.cases([scan_and_redact, large_texts, dlp], run, srv)
+    run.cases([shutdown_cancels], run)
 
 
 if __name__ == "__main__":
