@@ -72,7 +72,7 @@ static void exercise(const policy *p, const uint8_t *s, size_t n)
         }
         if (f) {
             v.len = 0;
-            policy_view_ctx ctx = {NULL, NULL, 2025};
+            policy_view_ctx ctx = {NULL, NULL, 2025, 0};
             int a = policy_view_value(p, f, s, n, &ctx, &v);
             if (a != POLICY_VIEW_TRANSFORM && v.len) fail("view wrote output for keep/drop");
             if (a == POLICY_VIEW_KEEP && policy_view_action(f) != POLICY_VIEW_KEEP)

@@ -71,6 +71,7 @@ typedef struct config {
     char *mfa_issuer;        /* issuer shown by authenticator apps */
     int dlp_mode;            /* 0 off, 1 warn, 2 block */
     int dlp_min_score;       /* findings below this score (percent) are ignored */
+    long long deid_text_max; /* de-identified views withhold longer text fields (0: no limit) */
     int hz;                  /* background task frequency */
     int loglevel;            /* enum log_level */
     char *logfile;           /* "" for stderr */

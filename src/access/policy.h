@@ -294,6 +294,7 @@ typedef struct {
     const struct phi_detector *det; /* PHI detector for text fields; NULL: text is dropped */
     struct phi_scratch *scratch;    /* its per-thread scratch (with det) */
     int now_year;                   /* current year for the age-over-89 rule (0: today, UTC) */
+    size_t text_max;                /* longer text is withheld, not redacted (0: no limit) */
 } policy_view_ctx;
 /* De-identify one value (v, n) of field f under policy p. Returns POLICY_VIEW_KEEP (send v
  * as is), POLICY_VIEW_DROP (omit the field; also when a date, age or zip cannot be parsed,

@@ -74,6 +74,9 @@ int policy_view_value(const policy *p, const policy_field *f, const uint8_t *v, 
     }
     case POLICY_KIND_TEXT: {
         if (!ctx || !ctx->det || !ctx->scratch) return POLICY_VIEW_DROP;
+        /* Redaction runs on the caller's thread (the server's event loop): a text longer
+         * than the bound is withheld rather than scanned (crafted text can take 1 s a MB). */
+        if (ctx->text_max && n > ctx->text_max) return POLICY_VIEW_DROP;
         uint8_t *red = NULL;
         size_t rl = 0;
         phi_redact_opts o = {PHI_REDACT_TAG, 0};

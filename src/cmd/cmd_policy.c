@@ -731,7 +731,7 @@ static int view_of(client *c, const void *pf, const db_ref *v, buf *plain, buf *
     buf_reserve(plain, n + 1);
     if (db_ref_open(c->s->db, v, plain->p) != 0) return -1;
     plain->len = n;
-    policy_view_ctx ctx = {c->s->phi, c->s->phi_scratch, 0};
+    policy_view_ctx ctx = {c->s->phi, c->s->phi_scratch, 0, (size_t)c->s->cfg->deid_text_max};
     int a = policy_view_value(c->s->pol, pf, plain->p, n, &ctx, out);
     if (a == POLICY_VIEW_KEEP) {
         buf_append(out, plain->p, n);

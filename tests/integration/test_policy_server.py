@@ -231,6 +231,24 @@ def research_view(run, srv):
               "a de-identified role may not write")
     run.check(is_noperm(val(r.call("PHI.FIND", "patient", "ssn", "123-45-6789"))),
               "a de-identified role may not look up an SSN")
+    # Free text longer than deid-text-max (256 KB by default) is withheld, not scanned on
+    # the event loop (3 MB of crafted text would take seconds); shorter text is redacted.
+    a = srv.raw()
+    k2 = [k for k, v in views.items() if v.get("zip") == "000"][0]
+    run.eq(val(a.call("HSET", "patient:1002", "notes", "1::" * 1000000)), 0, "a 3 MB note")
+    v2 = pairs(val(r.call("HGETALL", k2)))
+    run.check("notes" not in v2 and v2.get("age") == "90+", "over deid-text-max: withheld",
+              str(v2)[:200])
+    run.check(val(r.call("HGET", k2, "notes")) is None, "... by HGET too")
+    long_note = ("Seen by Dr. John Carter, stable. " * 6000)[:190000]
+    run.eq(val(a.call("HSET", "patient:1002", "notes", long_note)), 0, "a 190 KB note")
+    got = val(r.call("HGET", k2, "notes")) or ""
+    run.check("Carter" not in got and "[NAME]" in got, "under the bound: redacted", got[:80])
+    run.eq(val(a.call("CONFIG", "SET", "deid-text-max", "100kb")), "OK", "deid-text-max 100kb")
+    run.check(val(r.call("HGET", k2, "notes")) is None, "then the 190 KB note is withheld")
+    run.eq(val(a.call("CONFIG", "SET", "deid-text-max", "256kb")), "OK", "back to 256kb")
+    run.eq(val(a.call("HSET", "patient:1002", "notes", P2["notes"])), 0, "the note restored")
+    a.close()
     # Purpose: research may not act for treatment.
     run.check(is_noperm(val(r.call("PHI.PURPOSE", "treatment")), "purpose"),
               "research may not use purpose treatment")

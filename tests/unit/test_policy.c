@@ -773,7 +773,7 @@ TEST(deid_values)
 {
     policy *p = parse_ok(clinic);
     if (!p) return;
-    policy_view_ctx ctx = {NULL, NULL, 2025};
+    policy_view_ctx ctx = {NULL, NULL, 2025, 0};
     char out[256];
     /* Dates of several forms become the year. */
     static const char *dates[] = {"1980-03-04", "03/04/1980", "March 4, 1980",
@@ -854,7 +854,7 @@ TEST(deid_values)
     /* The year defaults to the current one. */
     p = parse_ok(clinic);
     if (p) {
-        policy_view_ctx now = {NULL, NULL, 0};
+        policy_view_ctx now = {NULL, NULL, 0, 0};
         time_t tt = time(NULL);
         struct tm tmv;
         gmtime_r(&tt, &tmv);
@@ -875,7 +875,7 @@ TEST(deid_text_redaction)
         unit_fail(__FILE__, __LINE__, "setup");
         return;
     }
-    policy_view_ctx ctx = {det, scr, 2025};
+    policy_view_ctx ctx = {det, scr, 2025, 0};
     char out[512];
     const char *note =
         "Patient John Smith (SSN 123-45-6789) seen on 03/14/2021, call 617-555-0134.";
