@@ -146,6 +146,15 @@ static void on_workq(ev_loop *l, int fd, void *ud, int mask)
     workq_drain(s->authq);
 }
 
+static void on_lazyfree(ev_loop *l, int fd, void *ud, int mask)
+{
+    (void)l;
+    (void)fd;
+    (void)mask;
+    srv *s = ud;
+    db_lazyfree_drain(s->db);
+}
+
 static void on_audit(ev_loop *l, int fd, void *ud, int mask)
 {
     (void)l;
@@ -448,7 +457,7 @@ int server_main(int argc, char **argv)
     }
     s->loop = ev_new(s->cfg->maxclients + 256);
     s->authq = workq_new(s->cfg->auth_threads, (size_t)s->cfg->auth_max_pending);
-    if (!s->loop || !s->authq) {
+    if (!s->loop || !s->authq || db_lazyfree_start(s->db) != 0) {
         fprintf(stderr, "phidb-server: cannot start the event loop or worker threads\n");
         goto out_loop;
     }
@@ -466,6 +475,7 @@ int server_main(int argc, char **argv)
     }
     mem_free(bind);
     ev_watch(s->loop, workq_fd(s->authq), EV_READ, on_workq, s);
+    ev_watch(s->loop, db_lazyfree_fd(s->db), EV_READ, on_lazyfree, s);
     if (s->audit) ev_watch(s->loop, audit_notify_fd(s->audit), EV_READ, on_audit, s);
     int sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
     ev_watch(s->loop, sfd, EV_READ, on_signal, s);

@@ -15,24 +15,25 @@
 #include "util/mem.h"
 #include "util/strutil.h"
 
-static void del_generic(client *c)
+static void del_generic(client *c, int (*del)(db *, const uint8_t *, size_t))
 {
     long long n = 0;
     for (int i = 1; i < c->argc; i++) {
         if (c->argc > 2 && (i - 1) % DB_PREFETCH_MAX == 0) cmd_prefetch_keys(c, i, 1);
-        n += db_delete(c->s->db, c->argv[i].p, c->argv[i].len);
+        n += del(c->s->db, c->argv[i].p, c->argv[i].len);
     }
     rep_int(c, n);
 }
 
 void del_cmd(client *c)
 {
-    del_generic(c);
+    del_generic(c, db_delete);
 }
 
+/* As DEL, but a large hash is freed on the lazy-free thread (db_unlink). */
 void unlink_cmd(client *c)
 {
-    del_generic(c);
+    del_generic(c, db_unlink);
 }
 
 void exists_cmd(client *c)

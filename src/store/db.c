@@ -56,6 +56,11 @@ void db_count(db *d, const uint8_t *stored, size_t len, int delta)
         d->vcount[v]--;
 }
 
+void db_uncount(db *d, uint32_t v, size_t n)
+{
+    if (v < d->nvcount) d->vcount[v] = d->vcount[v] > n ? d->vcount[v] - n : 0;
+}
+
 size_t db_version_count(const db *d, uint32_t v)
 {
     return v < d->nvcount ? d->vcount[v] : 0;
@@ -140,6 +145,7 @@ static void free_entry_cb(dict_node *n, void *arg)
 void db_free(db *d)
 {
     if (!d) return;
+    db_lazyfree_stop(d);
     buf_wipe_free(&d->snap_out);
     dict_clear(&d->keys, free_entry_cb, d);
     mem_free(d->exp);
@@ -322,16 +328,31 @@ const uint8_t *db_entry_key(const db_entry *e, size_t *klen)
     return e->key;
 }
 
-int db_delete(db *d, const uint8_t *key, size_t klen)
+static int delete_key(db *d, const uint8_t *key, size_t klen, int lazy)
 {
     uint64_t h = dict_hash(key, klen);
     db_entry *e = find(d, key, klen, h);
     if (!e) return 0;
     int live = !expired(d, e);
+    if (lazy && d->lazyq && e->type == DB_HASH && !((db_hash *)e->val)->packed &&
+        db_hash_len(e) > DB_LAZYFREE_MIN) {
+        db_snap_capture(d, e); /* as remove_entry, but the value goes to the thread */
+        if (db_lazyfree_hash(d, e->val) == 0) e->val = NULL;
+    }
     remove_entry(d, e, h);
     db_j_del(d, key, klen);
     db_touch(d, key, klen);
     return live;
+}
+
+int db_delete(db *d, const uint8_t *key, size_t klen)
+{
+    return delete_key(d, key, klen, 0);
+}
+
+int db_unlink(db *d, const uint8_t *key, size_t klen)
+{
+    return delete_key(d, key, klen, 1);
 }
 
 long long db_get_expire(const db_entry *e)

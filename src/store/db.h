@@ -92,6 +92,19 @@ enum db_type db_entry_type(const db_entry *e);
 const uint8_t *db_entry_key(const db_entry *e, size_t *klen);
 /* Delete key; returns 1 if it existed. */
 int db_delete(db *d, const uint8_t *key, size_t klen);
+/* Delete key as UNLINK does: the same, except that a hash of more than DB_LAZYFREE_MIN
+ * fields is gone from the keyspace at once and freed (wiped) on the lazy-free thread, so
+ * the call takes the same short time whatever its size. Without db_lazyfree_start, or
+ * when that thread's queue is full, the hash is freed here. */
+#define DB_LAZYFREE_MIN 64
+int db_unlink(db *d, const uint8_t *key, size_t klen);
+/* Start the lazy-free thread (0, or -1); db_lazyfree_stop waits until everything handed
+ * to it is freed (before db_free). Completions run from db_lazyfree_fd's readiness:
+ * call db_lazyfree_drain then, on the thread that owns d. */
+int db_lazyfree_start(db *d);
+void db_lazyfree_stop(db *d);
+int db_lazyfree_fd(const db *d);
+void db_lazyfree_drain(db *d);
 /* Expiry of an entry in ms since the epoch, or DB_NO_EXPIRE. */
 long long db_get_expire(const db_entry *e);
 /* Set (when_ms >= 0) or remove (DB_NO_EXPIRE) an entry's expiry. */

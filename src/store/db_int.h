@@ -73,6 +73,7 @@ struct db {
     buf *journal;            /* frame the current command's operations go to (NULL: off) */
     int loading;             /* replaying the log: no expiry, no journal */
     size_t *vcount;          /* stored values per values-key version (index = version) */
+    struct workq *lazyq;     /* the lazy-free thread (db_lazyfree.c), or NULL */
     size_t nvcount;          /* its size */
     unsigned long long sealed, opened; /* counters */
     /* online point-in-time snapshot (backups) */
@@ -97,6 +98,11 @@ void db_hash_free(db *d, db_hash *h);
 db_hash *db_hash_new(void);
 /* Count a stored value in (+1) or out (-1) of its key version. */
 void db_count(db *d, const uint8_t *stored, size_t len, int delta);
+/* Take n values of version v out of the counts (a lazy free's tally). */
+void db_uncount(db *d, uint32_t v, size_t n);
+/* Hand hash h (already out of the keyspace) to the lazy-free thread; 0, or -1 (not taken:
+ * the caller frees it). */
+int db_lazyfree_hash(db *d, db_hash *h);
 /* Seal value for (key, field) into a new allocation of *outlen bytes; NULL on failure.
  * field NULL means a string value. */
 uint8_t *db_seal_value(db *d, const uint8_t *key, size_t klen, const uint8_t *field,

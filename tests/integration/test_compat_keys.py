@@ -10,7 +10,7 @@ KEYS is not used here: phidb refuses it by default (see test_phidb_contract.py).
 import time
 
 import difftest
-from difftest import OK, bulk, err, integer, scan_all, scan_shape, scenario, ttl_near
+from difftest import OK, bulk, err, integer, pairs, scan_all, scan_shape, scenario, ttl_near
 
 MAX64 = "9223372036854775807"
 MIN64 = "-9223372036854775808"
@@ -48,6 +48,26 @@ def huge_ttl(reply):
     if reply[0] == ":" and reply[1] > 10**12:
         return (":", "> 10^12")
     return reply
+
+
+@scenario()
+def unlink_large_hash(s):
+    """UNLINK of a hash large enough to be freed in the background (phidb: more than 64
+    fields): gone at once, the name free for a new value while the old one is freed."""
+    c = s.conn()
+    fields = [x for i in range(300) for x in (f"f{i}", f"value {i}")]
+    c.cmd("HSET", "big", *fields, expect=integer(300))
+    c.cmd("HSET", "big2", *fields[:200], expect=integer(100))
+    c.cmd("UNLINK", "big", "big2", "missing", expect=integer(2))
+    c.cmd("EXISTS", "big", "big2", expect=integer(0))
+    c.cmd("HLEN", "big", expect=integer(0))
+    c.cmd("HSET", "big", "f1", "new", expect=integer(1))
+    c.cmd("HGETALL", "big", norm=pairs)
+    c.cmd("SET", "big2", "a string now", expect=OK)
+    c.cmd("DBSIZE", expect=integer(2))
+    c.cmd("HSET", "big", *fields, expect=integer(299))
+    c.cmd("UNLINK", "big", expect=integer(1))
+    c.cmd("TYPE", "big", expect=("+", b"none"))
 
 
 @scenario()

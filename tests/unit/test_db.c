@@ -1,5 +1,6 @@
 /* Unit tests for db: strings, hashes (both encodings), expiry, rename, scan, notification. */
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 #include <stdio.h>
@@ -557,7 +558,54 @@ TEST(hash_parts_with_writes_between)
     db_free(d);
 }
 
-UNIT_MAIN(T(snapshot_point_in_time), T(strings_and_expiry), T(rename_moves_ttl),
+/* UNLINK of a large hash: gone from the keyspace at once, freed on the lazy-free thread,
+ * and the values per key version fall when its completion is drained; the same name can
+ * be used again meanwhile. Without the thread (tools) it is freed at once. */
+TEST(unlink_lazy)
+{
+    db *d = new_db();
+    uint32_t v = keyring_current(kr, KR_VALUES);
+    CHECK_INT(db_lazyfree_start(d), 0);
+    CHECK(db_lazyfree_fd(d) >= 0);
+    for (int i = 0; i < 500; i++) {
+        char f[16];
+        snprintf(f, sizeof f, "f%d", i);
+        db_hash_set(d, K("big"), K(f), K("value"));
+        if (i < 10) db_hash_set(d, K("small"), K(f), K("v"));
+    }
+    db_str_set(d, K("s"), K("x"), DB_NO_EXPIRE, 0);
+    CHECK_INT(db_version_count(d, v), 511);
+    CHECK_INT(db_unlink(d, K("big")), 1);
+    CHECK(db_lookup(d, K("big")) == NULL);
+    CHECK_INT(db_unlink(d, K("small")), 1); /* small: freed at once */
+    CHECK_INT(db_unlink(d, K("missing")), 0);
+    for (int i = 0; i < 3; i++) {
+        char f[16];
+        snprintf(f, sizeof f, "n%d", i);
+        db_hash_set(d, K("big"), K(f), K("new"));
+    }
+    for (int i = 0; i < 500 && db_version_count(d, v) != 4; i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        db_lazyfree_drain(d);
+    }
+    CHECK_INT(db_version_count(d, v), 4); /* "s" and the new hash's three */
+    CHECK_INT(db_hash_len(db_lookup(d, K("big"))), 3);
+    db_ref r;
+    CHECK(db_hash_get(d, db_lookup(d, K("big")), K("n1"), &r) && value_is(d, r, "new"));
+    db_free(d);
+    d = new_db(); /* no thread */
+    for (int i = 0; i < 200; i++) {
+        char f[16];
+        snprintf(f, sizeof f, "f%d", i);
+        db_hash_set(d, K("big"), K(f), K("value"));
+    }
+    CHECK_INT(db_unlink(d, K("big")), 1);
+    CHECK_INT(db_version_count(d, v), 0);
+    db_free(d);
+}
+
+UNIT_MAIN(T(unlink_lazy), T(snapshot_point_in_time), T(strings_and_expiry), T(rename_moves_ttl),
           T(hashes_both_encodings), T(scan_all), T(values_sealed_and_bound),
           T(journal_replay_is_equivalent), T(snapshot_and_reseal), T(overwrite_in_place),
           T(snapshot_key_chunked), T(snapshot_large_hash_in_parts),
