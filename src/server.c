@@ -371,10 +371,12 @@ int server_main(int argc, char **argv)
     sigaddset(&mask, SIGHUP);
     sigprocmask(SIG_BLOCK, &mask, NULL);
     uint8_t seed[16];
-    RAND_bytes(seed, sizeof seed);
-    hash_set_key(seed);
     unsigned int rs;
-    RAND_bytes((uint8_t *)&rs, sizeof rs);
+    if (RAND_bytes(seed, sizeof seed) != 1 || RAND_bytes((uint8_t *)&rs, sizeof rs) != 1) {
+        fprintf(stderr, "phidb-server: the random generator failed (OpenSSL RAND_bytes)\n");
+        return 1;
+    }
+    hash_set_key(seed);
     srandom(rs);
 
     char err[1024];

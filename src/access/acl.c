@@ -64,7 +64,8 @@ acl *acl_new(const acl_opts *opts, const acl_cmd *catalog, size_t ncmds)
     a->words = (ncmds + 63) / 64;
     a->next_user_id = 1;
     a->generation = 1;
-    RAND_bytes(a->cache_key, sizeof a->cache_key);
+    if (RAND_bytes(a->cache_key, sizeof a->cache_key) != 1)
+        a->o.cache_ttl_ms = 0; /* no key for the credential cache: no cache */
     a->cache = mem_calloc(sizeof(acl_cache_slot) * ACL_CACHE_SLOTS);
     a->throttle = mem_calloc(sizeof(acl_throttle_slot) * ACL_THROTTLE_SLOTS);
     return a;

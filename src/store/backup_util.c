@@ -74,7 +74,7 @@ int bk_wrap_key(int enc, const uint8_t *bkey, const uint8_t *hdr, uint8_t *filek
     EVP_CIPHER_CTX *ctx = bk_record_ctx(bkey);
     if (!ctx) return -1;
     int l = 0, ok = 1;
-    if (enc) RAND_bytes(wrap, 12);
+    if (enc) ok = RAND_bytes(wrap, 12) == 1; /* a random nonce: one wrap per file */
     ok = ok && EVP_CipherInit_ex(ctx, NULL, NULL, NULL, wrap, enc) == 1;
     ok = ok && EVP_CipherUpdate(ctx, NULL, &l, hdr, BK_WRAP_AAD_LEN) == 1;
     if (enc)

@@ -284,7 +284,13 @@ static json_t *to_json_with(const keyring *k, const uint8_t *wrapkek, const char
             if (!v->retired) {
                 uint8_t w[12 + KEYRING_KEY_LEN + 16];
                 char aad[64];
-                RAND_bytes(w, 12);
+                if (RAND_bytes(w, 12) != 1) {
+                    json_decref(o);
+                    json_decref(arr);
+                    json_decref(ps);
+                    json_decref(root);
+                    return NULL; /* no wrapping nonce: nothing is written */
+                }
                 wrap_aad(p, v->version, aad, sizeof aad);
                 gcm(1, wrapkek, w, (const uint8_t *)aad, strlen(aad), v->key, KEYRING_KEY_LEN,
                     w + 12, w + 12 + KEYRING_KEY_LEN);
@@ -312,6 +318,10 @@ static int write_file(keyring *k, char *err, size_t errlen)
         return -1;
     }
     json_t *root = to_json(k);
+    if (!root) {
+        snprintf(err, errlen, "the random generator failed: the keyring cannot be wrapped");
+        return -1;
+    }
     char *text = json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS);
     json_decref(root);
     if (!text) {
@@ -388,7 +398,10 @@ static int parse_file(keyring *k, json_t *root, const keyring_kek_source *src, c
                 snprintf(err, errlen, "cannot allocate locked memory for keys");
                 return -1;
             }
-            RAND_bytes(k->s[p].v[0].key, KEYRING_KEY_LEN);
+            if (RAND_bytes(k->s[p].v[0].key, KEYRING_KEY_LEN) != 1) {
+                snprintf(err, errlen, "the random generator failed: no key can be made");
+                return -1;
+            }
             k->upgraded = 1;
             continue;
         }
@@ -460,7 +473,10 @@ keyring *keyring_open(const char *path, const keyring_kek_source *src, int creat
             goto fail;
         }
         snprintf(k->kind, sizeof k->kind, "%s", kind_of(src));
-        RAND_bytes(k->salt, sizeof k->salt);
+        if (RAND_bytes(k->salt, sizeof k->salt) != 1) {
+            snprintf(err, errlen, "the random generator failed: no key can be made");
+            goto fail;
+        }
         if (keyring_kek_load(src, k->salt, sizeof k->salt, k->kek, err, errlen) != 0) goto fail;
         long long now = (long long)time(NULL);
         for (int p = 0; p < KR_NPURPOSES; p++) {
@@ -468,7 +484,10 @@ keyring *keyring_open(const char *path, const keyring_kek_source *src, int creat
                 snprintf(err, errlen, "cannot allocate locked memory for keys");
                 goto fail;
             }
-            RAND_bytes(k->s[p].v[0].key, KEYRING_KEY_LEN);
+            if (RAND_bytes(k->s[p].v[0].key, KEYRING_KEY_LEN) != 1) {
+                snprintf(err, errlen, "the random generator failed: no key can be made");
+                goto fail;
+            }
         }
         if (write_file(k, err, errlen) != 0) goto fail;
         return k;
@@ -589,8 +608,9 @@ static uint32_t rotate_locked(keyring *k, int p, char *err, size_t errlen)
         snprintf(err, errlen, "too many key versions or no locked memory");
         return 0;
     }
-    RAND_bytes(k->s[p].v[k->s[p].n - 1].key, KEYRING_KEY_LEN);
-    if (write_file(k, err, errlen) != 0) {
+    int fresh = RAND_bytes(k->s[p].v[k->s[p].n - 1].key, KEYRING_KEY_LEN) == 1;
+    if (!fresh) snprintf(err, errlen, "the random generator failed: no key can be made");
+    if (!fresh || write_file(k, err, errlen) != 0) {
         kr_series *s = &k->s[p];
         keyring_secure_free(s->v[s->n - 1].key, KEYRING_KEY_LEN);
         s->n--;
@@ -660,8 +680,9 @@ static int rewrap_locked(keyring *k, const keyring_kek_source *newsrc, char *err
     memcpy(oldkind, k->kind, sizeof oldkind);
     memcpy(oldsalt, k->salt, sizeof oldsalt);
     snprintf(k->kind, sizeof k->kind, "%s", kind_of(newsrc));
-    RAND_bytes(k->salt, sizeof k->salt);
-    int rc = keyring_kek_load(newsrc, k->salt, sizeof k->salt, k->kek, err, errlen);
+    int rc = RAND_bytes(k->salt, sizeof k->salt) == 1 ? 0 : -1;
+    if (rc != 0) snprintf(err, errlen, "the random generator failed: no salt can be made");
+    if (rc == 0) rc = keyring_kek_load(newsrc, k->salt, sizeof k->salt, k->kek, err, errlen);
     if (rc == 0) rc = write_file(k, err, errlen);
     if (rc != 0) {
         memcpy(k->kek, old, KEYRING_KEY_LEN);
@@ -748,6 +769,10 @@ int keyring_save_as(keyring *k, const char *path, char *err, size_t errlen)
 
 static char *export_text(json_t *root, size_t *len, char *err, size_t errlen)
 {
+    if (!root) {
+        snprintf(err, errlen, "the random generator failed: the keyring cannot be wrapped");
+        return NULL;
+    }
     char *text = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(root);
     if (!text) {
@@ -765,7 +790,10 @@ int keyring_passphrase_kek(const char *passphrase, uint8_t salt[16], uint8_t kek
                            char *err, size_t errlen)
 {
     keyring_kek_source src = {.passphrase = passphrase};
-    RAND_bytes(salt, 16);
+    if (RAND_bytes(salt, 16) != 1) {
+        snprintf(err, errlen, "the random generator failed: no salt can be made");
+        return -1;
+    }
     return keyring_kek_load(&src, salt, 16, kek, err, errlen);
 }
 
@@ -793,9 +821,10 @@ char *keyring_export(const keyring *k, const keyring_kek_source *newsrc, size_t 
     if (!newsrc) return export_text(locked_json(k, NULL, NULL, NULL), len, err, errlen);
     uint8_t *kek = keyring_secure_alloc(KEYRING_KEY_LEN);
     uint8_t salt[16];
-    RAND_bytes(salt, sizeof salt);
-    if (!kek || keyring_kek_load(newsrc, salt, sizeof salt, kek, err, errlen) != 0) {
+    int salted = RAND_bytes(salt, sizeof salt) == 1;
+    if (!kek || !salted || keyring_kek_load(newsrc, salt, sizeof salt, kek, err, errlen) != 0) {
         if (!kek) snprintf(err, errlen, "cannot allocate locked memory for keys");
+        if (kek && !salted) snprintf(err, errlen, "the random generator failed: no salt");
         keyring_secure_free(kek, KEYRING_KEY_LEN);
         return NULL;
     }

@@ -1,10 +1,13 @@
 /* Unit tests for keyring and seal: sources of the master key, wrong keys, permissions,
  * nonce uniqueness across restarts, rotation, retirement, re-wrapping, AAD binding. */
+#define OPENSSL_SUPPRESS_DEPRECATED /* RAND_set_rand_method: a generator that fails */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <openssl/rand.h>
 
 #include "store/keyring.h"
 #include "store/seal.h"
@@ -256,5 +259,50 @@ TEST(nonces_above_the_data)
     teardown();
 }
 
-UNIT_MAIN(T(create_open_wrong_key), T(passphrase_and_command), T(seal_roundtrip_and_binding),
+/* A random generator that fails (RAND_bytes returns 0): no keyring is created, a rotation
+ * fails with a clear error and changes nothing, instead of keys or salts left as zeros. */
+static int no_bytes(unsigned char *p, int n)
+{
+    (void)p;
+    (void)n;
+    return 0;
+}
+
+static int no_status(void)
+{
+    return 0;
+}
+
+TEST(random_failure)
+{
+    setup();
+    char kf[128], kr[128], kr2[128], err[512] = "";
+    write_key("mk", K1, 0600);
+    snprintf(kf, sizeof kf, "%s/mk", dir);
+    snprintf(kr, sizeof kr, "%s/keyring", dir);
+    snprintf(kr2, sizeof kr2, "%s/keyring2", dir);
+    keyring_kek_source src = {kf, NULL, NULL};
+    keyring *k = keyring_open(kr, &src, 1, err, sizeof err);
+    CHECK(k != NULL);
+    struct stat before, after;
+    CHECK_INT(stat(kr, &before), 0);
+    static const RAND_METHOD failing = {NULL, no_bytes, NULL, NULL, no_bytes, no_status};
+    CHECK_INT(RAND_set_rand_method(&failing), 1);
+    CHECK(keyring_open(kr2, &src, 1, err, sizeof err) == NULL);
+    CHECK(strstr(err, "random generator") != NULL);
+    CHECK(access(kr2, F_OK) != 0); /* nothing written */
+    err[0] = '\0';
+    CHECK_INT(keyring_rotate(k, KR_VALUES, err, sizeof err), 0);
+    CHECK(strstr(err, "random generator") != NULL);
+    CHECK_INT(keyring_current(k, KR_VALUES), 1);
+    RAND_set_rand_method(NULL); /* OpenSSL's own again */
+    CHECK_INT(stat(kr, &after), 0);
+    CHECK(before.st_mtim.tv_sec == after.st_mtim.tv_sec &&
+          before.st_mtim.tv_nsec == after.st_mtim.tv_nsec && before.st_ino == after.st_ino);
+    CHECK_INT(keyring_rotate(k, KR_VALUES, err, sizeof err), 2);
+    keyring_close(k);
+    teardown();
+}
+
+UNIT_MAIN(T(random_failure), T(create_open_wrong_key), T(passphrase_and_command), T(seal_roundtrip_and_binding),
           T(nonces_unique_across_restarts), T(nonces_above_the_data))
