@@ -180,9 +180,9 @@ static const directive table[] = {
     {"dlp-min-score", T_INT, F(dlp_min_score), 0, 100, NULL, MUTABLE, "60",
      "Findings with a lower score (percent) do not count for dlp-mode."},
     {"deid-text-max", T_MEM, F(deid_text_max), 0, 4LL << 30, NULL, MUTABLE, "256kb",
-     "In de-identified views, free-text fields (phi=text) longer than this are withheld\n"
-     "# instead of redacted: the redaction runs on the event loop (about 30 ms per MB of\n"
-     "# clinical text, up to 1 s per MB of crafted text). 0: no limit."},
+     "In de-identified views, the most free text (phi=text fields) one reply redacts;\n"
+     "# fields beyond it are withheld: the redaction runs on the event loop (about 30 ms\n"
+     "# per MB of clinical text, up to 1 s per MB of crafted text). 0: no limit."},
     /* misc */
     {"hz", T_INT, F(hz), 1, 500, NULL, MUTABLE, "10",
      "Background task frequency (expiry, timeouts) per second."},

@@ -116,6 +116,7 @@ typedef struct {
     int *saved_idx;                /* their positions */
     int nsaved;                    /* how many */
     int denied;                    /* the policy result of a refusal (0: allowed) */
+    size_t deid_text;              /* free text redacted for this command's reply so far */
     /* The subject of one record, once opened during this command (by the policy, or by a
      * reply that showed the subject field), so its audit record does not open it again:
      * key bytes then subject bytes. Wiped when the command ends (cmd_policy_done). */

@@ -244,6 +244,10 @@ def research_view(run, srv):
     run.eq(val(a.call("HSET", "patient:1002", "notes", long_note)), 0, "a 190 KB note")
     got = val(r.call("HGET", k2, "notes")) or ""
     run.check("Carter" not in got and "[NAME]" in got, "under the bound: redacted", got[:80])
+    two = val(r.call("HMGET", k2, "notes", "notes"))
+    run.check(isinstance(two, list) and len(two) == 2 and two[0] == got and two[1] is None,
+              "the bound is per reply: the same 190 KB twice, the second withheld",
+              str(two)[:200])
     run.eq(val(a.call("CONFIG", "SET", "deid-text-max", "100kb")), "OK", "deid-text-max 100kb")
     run.check(val(r.call("HGET", k2, "notes")) is None, "then the 190 KB note is withheld")
     run.eq(val(a.call("CONFIG", "SET", "deid-text-max", "256kb")), "OK", "back to 256kb")
