@@ -285,6 +285,17 @@ static void remove_entry(db *d, db_entry *e, uint64_t h)
     mem_free_wipe(e);
 }
 
+/* A large hash about to be removed goes to the lazy-free thread (db_lazyfree.c) instead of
+ * being freed by remove_entry. */
+static void lazy_take(db *d, db_entry *e)
+{
+    if (!d->lazyq || e->type != DB_HASH || ((db_hash *)e->val)->packed ||
+        db_hash_len(e) <= DB_LAZYFREE_MIN)
+        return;
+    db_snap_capture(d, e); /* as remove_entry, before the value goes */
+    if (db_lazyfree_hash(d, e->val) == 0) e->val = NULL;
+}
+
 static int expired(const db *d, const db_entry *e)
 {
     return !d->loading && e->expire != DB_NO_EXPIRE && e->expire <= d->now;
@@ -297,6 +308,7 @@ static void expire_entry(db *d, db_entry *e, uint64_t h)
     size_t klen = e->klen;
     uint8_t *key = klen <= sizeof small ? small : mem_alloc(klen);
     memcpy(key, e->key, klen);
+    lazy_take(d, e); /* expiry frees large hashes off the loop (Valkey's default too) */
     remove_entry(d, e, h);
     db_j_del(d, key, klen);
     db_touch(d, key, klen);
@@ -334,11 +346,7 @@ static int delete_key(db *d, const uint8_t *key, size_t klen, int lazy)
     db_entry *e = find(d, key, klen, h);
     if (!e) return 0;
     int live = !expired(d, e);
-    if (lazy && d->lazyq && e->type == DB_HASH && !((db_hash *)e->val)->packed &&
-        db_hash_len(e) > DB_LAZYFREE_MIN) {
-        db_snap_capture(d, e); /* as remove_entry, but the value goes to the thread */
-        if (db_lazyfree_hash(d, e->val) == 0) e->val = NULL;
-    }
+    if (lazy) lazy_take(d, e);
     remove_entry(d, e, h);
     db_j_del(d, key, klen);
     db_touch(d, key, klen);

@@ -593,6 +593,22 @@ TEST(unlink_lazy)
     CHECK_INT(db_hash_len(db_lookup(d, K("big"))), 3);
     db_ref r;
     CHECK(db_hash_get(d, db_lookup(d, K("big")), K("n1"), &r) && value_is(d, r, "new"));
+    /* Expiry frees a large hash on the thread too. */
+    for (int i = 0; i < 300; i++) {
+        char f[16];
+        snprintf(f, sizeof f, "f%d", i);
+        db_hash_set(d, K("exp"), K(f), K("value"));
+    }
+    db_set_now(d, 1000000);
+    db_set_expire(d, db_lookup(d, K("exp")), 1000001);
+    db_set_now(d, 1000002);
+    CHECK(db_lookup(d, K("exp")) == NULL);
+    for (int i = 0; i < 500 && db_version_count(d, v) != 4; i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        db_lazyfree_drain(d);
+    }
+    CHECK_INT(db_version_count(d, v), 4);
     db_free(d);
     d = new_db(); /* no thread */
     for (int i = 0; i < 200; i++) {
