@@ -270,7 +270,7 @@ backup_writer *backup_writer_open(const char *path, keyring *k, const backup_opt
         snprintf(err, errlen, "cannot set up the backup cipher");
         goto fail;
     }
-    w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (w->fd < 0) {
         snprintf(err, errlen, "cannot create %s: %s", w->tmp, strerror(errno));
         goto fail;
