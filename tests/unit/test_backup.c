@@ -3,6 +3,8 @@
  * kind of damage refused with a clear message (flipped byte, missing record, wrong key,
  * truncation, a newer format), no plaintext in the file, passphrase copies.
  */
+#include <sys/stat.h>
+
 #include "backup_test.h"
 
 static int contains(const char *s, const char *sub)
@@ -65,6 +67,18 @@ TEST(roundtrip_counts)
     backup_opts o = {0};
     CHECK(backup_writer_open(path, kr, &o, err, sizeof err) == NULL);
     CHECK(contains(err, "already exists"));
+    /* Nor does it follow a symlink planted at its temporary name. */
+    char sym[160], victim[160], target[160];
+    snprintf(victim, sizeof victim, "%s/victim", dir);
+    snprintf(sym, sizeof sym, "%s/sym.phib.tmp", dir);
+    snprintf(target, sizeof target, "%s/sym.phib", dir);
+    FILE *vf = fopen(victim, "w");
+    CHECK(vf && fputs("keep", vf) >= 0);
+    if (vf) fclose(vf);
+    CHECK_INT(symlink(victim, sym), 0);
+    CHECK(backup_writer_open(target, kr, &o, err, sizeof err) == NULL);
+    struct stat vst;
+    CHECK(stat(victim, &vst) == 0 && vst.st_size == 4);
     teardown();
 }
 
