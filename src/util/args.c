@@ -4,8 +4,6 @@
 #include <ctype.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-
 #include "buf.h"
 #include "mem.h"
 
@@ -24,7 +22,7 @@ static void push(args *a, buf *cur)
     a->v[a->n] = mem_strndup(cur->p ? (const char *)cur->p : "", cur->len);
     a->len[a->n] = cur->len;
     a->n++;
-    if (cur->p) OPENSSL_cleanse(cur->p, cur->cap);
+    if (cur->p) explicit_bzero(cur->p, cur->cap);
     cur->len = 0;
 }
 
@@ -107,7 +105,7 @@ unbalanced:
 void args_free(args *a)
 {
     for (int i = 0; i < a->n; i++) {
-        OPENSSL_cleanse(a->v[i], a->len[i]);
+        explicit_bzero(a->v[i], a->len[i]);
         mem_free(a->v[i]);
     }
     mem_free(a->v);

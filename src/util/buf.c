@@ -12,8 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-
 #include "mem.h"
 
 void buf_reserve(buf *b, size_t n)
@@ -26,7 +24,7 @@ void buf_reserve(buf *b, size_t n)
     uint8_t *np = mem_alloc(cap);
     if (b->p) {
         memcpy(np, b->p, b->len);
-        OPENSSL_cleanse(b->p, b->cap);
+        explicit_bzero(b->p, b->cap);
         mem_free(b->p);
     }
     b->p = np;
@@ -74,12 +72,12 @@ void buf_printf(buf *b, const char *fmt, ...)
 void buf_consume(buf *b, size_t n)
 {
     if (n >= b->len) {
-        OPENSSL_cleanse(b->p, b->len);
+        explicit_bzero(b->p, b->len);
         b->len = 0;
         return;
     }
     memmove(b->p, b->p + n, b->len - n);
-    OPENSSL_cleanse(b->p + b->len - n, n); /* the old copy of what moved */
+    explicit_bzero(b->p + b->len - n, n); /* the old copy of what moved */
     b->len -= n;
 }
 
@@ -92,7 +90,7 @@ void buf_free(buf *b)
 
 void buf_wipe_free(buf *b)
 {
-    if (b->p) OPENSSL_cleanse(b->p, b->cap);
+    if (b->p) explicit_bzero(b->p, b->cap);
     buf_free(b);
 }
 

@@ -12,8 +12,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-
 static _Atomic size_t used;
 
 static void mem_oom(size_t n)
@@ -67,7 +65,7 @@ void mem_free_wipe(void *p)
 {
     if (!p) return;
     size_t n = malloc_usable_size(p);
-    OPENSSL_cleanse(p, n);
+    explicit_bzero(p, n);
     atomic_fetch_sub_explicit(&used, n, memory_order_relaxed);
     free(p);
 }
