@@ -71,6 +71,19 @@ static tls_ctx *tls_from(const config *c, char *err, size_t errlen)
 int srv_apply_config(srv *s, const config *next, const char *changed, char *err, size_t errlen);
 int srv_apply_config(srv *s, const config *next, const char *changed, char *err, size_t errlen)
 {
+    /* Checks first: a refused CONFIG SET applies nothing. */
+    if (strstr(changed, "backup-schedule ") &&
+        !cmd_backup_schedule_valid(next->backup_schedule)) {
+        snprintf(err, errlen,
+                 "backup-schedule '%.100s': use \"daily HH:MM\" (UTC), \"every N\" with h, m or s, "
+                 "or \"\" (off)",
+                 next->backup_schedule);
+        return -1;
+    }
+    if (strstr(changed, "backup-dir ") && (!next->backup_dir || !*next->backup_dir)) {
+        snprintf(err, errlen, "backup-dir must name a directory");
+        return -1;
+    }
     if (strstr(changed, "tls-")) {
         tls_ctx *t = tls_from(next, err, errlen);
         if (!t) return -1;

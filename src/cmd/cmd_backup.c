@@ -118,15 +118,18 @@ static void job_free(bk_job *j)
 /* Next time (ms) for spec after now, or 0 when spec is empty; -1 when malformed. */
 static long long next_time(const char *spec, long long now)
 {
-    int hh, mm, n;
+    int hh, mm, n, end = 0;
     char unit;
     if (!spec || !*spec) return 0;
-    if (sscanf(spec, "daily %d:%d", &hh, &mm) == 2 && hh >= 0 && hh < 24 && mm >= 0 && mm < 60) {
+    /* Whole-string forms only (%n: nothing may follow); at most 6 digits, so no overflow. */
+    if (sscanf(spec, "daily %2d:%2d%n", &hh, &mm, &end) == 2 && !spec[end] && hh >= 0 &&
+        hh < 24 && mm >= 0 && mm < 60) {
         long long day = now / 86400000LL * 86400000LL;
         long long t = day + (hh * 3600LL + mm * 60LL) * 1000;
         return t > now ? t : t + 86400000LL;
     }
-    if (sscanf(spec, "every %d%c", &n, &unit) == 2 && n > 0 &&
+    end = 0;
+    if (sscanf(spec, "every %6d%c%n", &n, &unit, &end) == 2 && !spec[end] && n > 0 &&
         (unit == 'h' || unit == 'm' || unit == 's')) {
         long long step = (unit == 'h' ? 3600000LL : unit == 'm' ? 60000LL : 1000LL) * n;
         return now + step;

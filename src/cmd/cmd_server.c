@@ -493,8 +493,9 @@ void config_set_cmd(client *c)
                 rep_errf(c, "ERR CONFIG SET failed (possibly related to argument '%s') - %s",
                          name, why);
             ok = 0;
-        } else {
-            buf_puts(&changed, name);
+        } else { /* canonical names: srv_apply_config looks for them */
+            int k = config_find(name);
+            buf_puts(&changed, k >= 0 ? config_name((size_t)k) : name);
             buf_putc(&changed, ' ');
         }
         mem_free(value);

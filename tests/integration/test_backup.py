@@ -374,6 +374,15 @@ def schedule(run):
     for name in ("phidb-20200102T000000000Z.phib", "phidb-20200103T000000000Z.phib"):
         shutil.copy(os.path.join(bdir, "phidb-20200101T000000000Z.phib"),
                     os.path.join(bdir, name))
+    for bad in ("daily 25:00", "every 0s", "every 5sx", "daily 02:30 junk", "every 9999999h",
+                "weekly"):
+        r = c.call("CONFIG", "SET", "backup-schedule", bad)
+        run.check(r[0] == "-" and b"backup-schedule" in r[1], f"backup-schedule '{bad}' refused",
+                  harness.show(r))
+    r = c.call("CONFIG", "SET", "backup-dir", "")
+    run.check(r[0] == "-" and b"backup-dir" in r[1], "an empty backup-dir refused", harness.show(r))
+    run.eq(c.call("CONFIG", "GET", "backup-schedule"), ("*", (("$", b"backup-schedule"),
+                                                            ("$", b""))), "... nothing changed")
     run.eq(c.call("CONFIG", "SET", "backup-schedule", "every 1s"), ("+", b"OK"),
            "CONFIG SET backup-schedule")
     harness.wait_until(lambda: any(not n.startswith("phidb-2020") for n in os.listdir(bdir))

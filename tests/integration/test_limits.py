@@ -194,9 +194,10 @@ def tls_reload(run, srv):
     r = c.call("CONFIG", "SET", "tls-cert-file", os.path.join(d, "nosuch.crt"))
     run.check(r[0] == "-", "a missing certificate is refused", harness.show(r))
     run.eq(_peer_cert(srv, srv.ca), old, "... and the old certificate stays")
-    r = c.call("CONFIG", "SET", "tls-cert-file", os.path.join(d, "server.crt"),
-               "tls-key-file", os.path.join(d, "server.key"))
-    run.eq(r, ("+", b"OK"), "CONFIG SET tls-cert-file and tls-key-file together")
+    # Names are case-insensitive (Redis): the reload must happen whatever the case.
+    r = c.call("CONFIG", "SET", "TLS-CERT-FILE", os.path.join(d, "server.crt"),
+               "Tls-Key-File", os.path.join(d, "server.key"))
+    run.eq(r, ("+", b"OK"), "CONFIG SET tls-cert-file and tls-key-file together (upper case)")
     new = _peer_cert(srv, os.path.join(d, "ca.crt"))
     run.check(new != old, "new connections get the new certificate")
     run.eq(c.call("PING"), ("+", b"PONG"), "an open connection keeps working")
