@@ -84,6 +84,9 @@ int srv_apply_config(srv *s, const config *next, const char *changed, char *err,
         snprintf(err, errlen, "backup-dir must name a directory");
         return -1;
     }
+    if (strstr(changed, "backup-passphrase-file ") &&
+        cmd_backup_passphrase_check(next->backup_passphrase_file, next->dir, err, errlen) != 0)
+        return -1;
     if (strstr(changed, "tls-")) {
         tls_ctx *t = tls_from(next, err, errlen);
         if (!t) return -1;

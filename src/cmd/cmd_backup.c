@@ -142,6 +142,62 @@ int cmd_backup_schedule_valid(const char *spec)
     return next_time(spec, 0) >= 0;
 }
 
+/* The passphrase in file path (the end of line cut) into pp (NUL-terminated). It must be
+ * readable by its owner only, outside the data directory datadir (an off-site copy that
+ * the data directory's own files open protects nothing), and at least
+ * BACKUP_PASSPHRASE_MIN characters long. Returns its length, or -1 with err. */
+static long read_passphrase(const char *path, const char *datadir, char *pp, size_t cap,
+                            char *err, size_t errlen)
+{
+    char real[PATH_MAX], rdir[PATH_MAX];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "backup-passphrase-file %s: %s", path,
+                 fd < 0 ? strerror(errno) : "not a regular file");
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    if (st.st_mode & 077) {
+        close(fd);
+        snprintf(err, errlen, "backup-passphrase-file %s is readable by others (chmod 600)",
+                 path);
+        return -1;
+    }
+    size_t dl = realpath(datadir, rdir) ? strlen(rdir) : 0;
+    if (realpath(path, real) && dl && strncmp(real, rdir, dl) == 0 && real[dl] == '/') {
+        close(fd);
+        snprintf(err, errlen, "backup-passphrase-file %s is inside the data directory", path);
+        return -1;
+    }
+    ssize_t n = read(fd, pp, cap - 1);
+    int e = errno;
+    close(fd);
+    while (n > 0 && (pp[n - 1] == '\n' || pp[n - 1] == '\r'))
+        n--;
+    if (n < BACKUP_PASSPHRASE_MIN) {
+        OPENSSL_cleanse(pp, cap);
+        if (n < 0)
+            snprintf(err, errlen, "backup-passphrase-file %s: %s", path, strerror(e));
+        else
+            snprintf(err, errlen, "backup-passphrase-file %s: shorter than %d characters", path,
+                     BACKUP_PASSPHRASE_MIN);
+        return -1;
+    }
+    pp[n] = '\0';
+    return (long)n;
+}
+
+int cmd_backup_passphrase_check(const char *path, const char *datadir, char *err,
+                                size_t errlen)
+{
+    if (!path || !*path) return 0;
+    char pp[PP_MAX];
+    long n = read_passphrase(path, datadir, pp, sizeof pp, err, errlen);
+    OPENSSL_cleanse(pp, sizeof pp);
+    return n < 0 ? -1 : 0;
+}
+
 /* ---- retention ---- */
 
 typedef struct {
@@ -647,6 +703,9 @@ int cmd_backup_init(srv *s, char *err, size_t errlen)
                  s->cfg->backup_schedule);
         return -1;
     }
+    if (cmd_backup_passphrase_check(s->cfg->backup_passphrase_file, s->cfg->dir, err, errlen) !=
+        0)
+        return -1;
     cmd_backup *b = mem_calloc(sizeof *b);
     b->q = workq_new(1, 4);
     if (!b->q) {
@@ -713,23 +772,13 @@ void cmd_backup_cron(srv *s)
     const char *ppf = s->cfg->backup_passphrase_file;
     size_t pplen = 0;
     if (ppf && *ppf) {
-        int fd = open(ppf, O_RDONLY | O_CLOEXEC);
-        struct stat st;
-        ssize_t n = fd >= 0 && fstat(fd, &st) == 0 && !(st.st_mode & 077)
-                        ? read(fd, pp, sizeof pp - 1)
-                        : -1;
-        if (fd >= 0) close(fd);
-        while (n > 0 && (pp[n - 1] == '\n' || pp[n - 1] == '\r'))
-            n--;
-        if (n < BACKUP_PASSPHRASE_MIN) {
-            log_warning("scheduled backup skipped: backup-passphrase-file %s is unreadable, "
-                        "readable by others, or shorter than %d characters",
-                        ppf, BACKUP_PASSPHRASE_MIN);
+        long n = read_passphrase(ppf, s->cfg->dir, pp, sizeof pp, err, sizeof err);
+        if (n < 0) {
+            log_warning("scheduled backup skipped: %s", err);
             OPENSSL_cleanse(pp, sizeof pp);
             return;
         }
         pplen = (size_t)n;
-        pp[pplen] = '\0';
     }
     if (resolve_path(s, NULL, path, sizeof path, err, sizeof err) != 0 ||
         start(s, path, pplen ? pp : NULL, pplen, NULL, 1, err, sizeof err) != 0)

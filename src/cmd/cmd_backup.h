@@ -25,5 +25,10 @@ void cmd_backup_defer_retire(srv *s);
 int cmd_backup_submit(srv *s, void (*work)(void *), void (*done)(void *), void *ud);
 /* 1 if spec is a valid backup-schedule ("" included). */
 int cmd_backup_schedule_valid(const char *spec);
+/* 0 if path ("" or NULL: none) holds a usable backup passphrase: a regular file readable by
+ * its owner only, outside the data directory datadir, 12 characters or more; else -1 with
+ * err (which never holds the passphrase). */
+int cmd_backup_passphrase_check(const char *path, const char *datadir, char *err,
+                                size_t errlen);
 
 #endif

@@ -381,6 +381,28 @@ def schedule(run):
                   harness.show(r))
     r = c.call("CONFIG", "SET", "backup-dir", "")
     run.check(r[0] == "-" and b"backup-dir" in r[1], "an empty backup-dir refused", harness.show(r))
+    # The passphrase file of scheduled off-site copies is checked when it is set.
+    outside = harness.make_temp_dir("ppf")
+    secret = "correct horse battery staple"
+    cases = [(os.path.join(srv.dir, "data", "pp"), secret, 0o600, b"inside the data directory"),
+             (os.path.join(outside, "open"), secret, 0o644, b"readable by others"),
+             (os.path.join(outside, "short"), "tiny", 0o600, b"shorter than 12"),
+             (os.path.join(outside, "missing"), None, 0, b"No such file")]
+    for path, text, mode, why in cases:
+        if text is not None:
+            with open(path, "w") as f:
+                f.write(text + "\n")
+            os.chmod(path, mode)
+        r = c.call("CONFIG", "SET", "backup-passphrase-file", path)
+        run.check(r[0] == "-" and why in r[1] and secret.encode() not in r[1],
+                  f"backup-passphrase-file refused: {why.decode()}", harness.show(r))
+    good = os.path.join(outside, "good")
+    with open(good, "w") as f:
+        f.write(secret + "\n")
+    os.chmod(good, 0o600)
+    run.eq(c.call("CONFIG", "SET", "backup-passphrase-file", good), ("+", b"OK"),
+           "a good passphrase file is accepted")
+    run.eq(c.call("CONFIG", "SET", "backup-passphrase-file", ""), ("+", b"OK"), "and unset")
     run.eq(c.call("CONFIG", "GET", "backup-schedule"), ("*", (("$", b"backup-schedule"),
                                                             ("$", b""))), "... nothing changed")
     run.eq(c.call("CONFIG", "SET", "backup-schedule", "every 1s"), ("+", b"OK"),
