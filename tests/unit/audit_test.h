@@ -28,9 +28,24 @@ static keyring *kr;      /* test keyring */
 static sealer *asl;      /* audit sealer for the tests' own reading */
 static uint8_t apub[32]; /* the published key */
 
-static inline void setup(void)
+/* Open (or create) the test keyring TDIR/keyring and the tests' audit sealer. */
+static inline void open_keyring(int create)
 {
     char kf[128], krp[128], err[512];
+    snprintf(kf, sizeof kf, "%s/mk", tdir);
+    snprintf(krp, sizeof krp, "%s/keyring", tdir);
+    keyring_kek_source src = {kf, NULL, NULL};
+    kr = keyring_open(krp, &src, create, err, sizeof err);
+    if (!kr) {
+        fprintf(stderr, "keyring: %s\n", err);
+        abort();
+    }
+    asl = seal_new(kr, KR_AUDIT);
+}
+
+static inline void setup(void)
+{
+    char kf[128];
     snprintf(tdir, sizeof tdir, "/tmp/phidb-audit-XXXXXX");
     if (!mkdtemp(tdir)) abort();
     snprintf(kf, sizeof kf, "%s/mk", tdir);
@@ -38,14 +53,7 @@ static inline void setup(void)
     fprintf(f, "%s\n", unit_hex_key(0));
     fclose(f);
     chmod(kf, 0600);
-    snprintf(krp, sizeof krp, "%s/keyring", tdir);
-    keyring_kek_source src = {kf, NULL, NULL};
-    kr = keyring_open(krp, &src, 1, err, sizeof err);
-    if (!kr) {
-        fprintf(stderr, "keyring: %s\n", err);
-        abort();
-    }
-    asl = seal_new(kr, KR_AUDIT);
+    open_keyring(1);
     snprintf(adir, sizeof adir, "%s/audit", tdir);
     audit_ed25519_pub(keyring_key(kr, KR_SIGN, keyring_current(kr, KR_SIGN)), apub);
 }

@@ -702,18 +702,9 @@ static uint64_t trail_max_nonce(void)
 
 static void reopen_keyring(void)
 {
-    char kf[128], krp[128], err[512];
     seal_free(asl);
     keyring_close(kr);
-    snprintf(kf, sizeof kf, "%s/mk", tdir);
-    snprintf(krp, sizeof krp, "%s/keyring", tdir);
-    keyring_kek_source src = {kf, NULL, NULL};
-    kr = keyring_open(krp, &src, 0, err, sizeof err);
-    if (!kr) {
-        fprintf(stderr, "keyring: %s\n", err);
-        abort();
-    }
-    asl = seal_new(kr, KR_AUDIT);
+    open_keyring(0);
 }
 
 /* A keyring file older than the trail (copied back) while the newest segment has no
