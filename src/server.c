@@ -522,7 +522,13 @@ out_listen:
 out_loop:
     cmd_phi_close(s);
     cmd_backup_close(s);
+    /* Logins and password changes still queued are not run (one Argon2id each: a stop
+     * would otherwise wait for up to auth-max-pending of them). */
+    workq_cancel(s->authq);
     workq_free(s->authq);
+    if (s->st.auth_cancelled)
+        log_notice("shutdown: %lld logins waiting for a password check were cancelled",
+                   s->st.auth_cancelled);
     ev_free(s->loop);
     tls_ctx_free(s->tls);
 out_db:

@@ -188,6 +188,7 @@ typedef struct {
     long long expired_keys;     /* removed by expiry */
     long long hits, misses;     /* keyspace lookups */
     long long auth_ok, auth_fail, auth_cached; /* logins */
+    long long auth_cancelled;                   /* logins not checked: the server stopped */
     long long lockouts;         /* accounts locked */
     long long tls_failures;     /* failed handshakes (incl. plaintext) */
     long long dlp_findings;     /* writes in which dlp found PHI */

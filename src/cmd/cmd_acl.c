@@ -19,6 +19,8 @@
 typedef struct {
     client *c;   /* waiting client */
     acl_op *op;  /* parsed change */
+    workq *q;    /* the queue it runs on */
+    int skipped; /* cancelled at shutdown: the change is not made */
 } setuser_job;
 
 static void setuser_finish(client *c, acl_op *op, const char *name)
@@ -47,13 +49,21 @@ static void setuser_finish(client *c, acl_op *op, const char *name)
 static void setuser_work(void *ud)
 {
     setuser_job *j = ud;
+    if (workq_cancelled(j->q)) {
+        j->skipped = 1;
+        return;
+    }
     acl_op_work(j->op);
 }
 
 static void setuser_done(void *ud)
 {
     setuser_job *j = ud;
-    setuser_finish(j->c, j->op, acl_op_name(j->op));
+    if (j->skipped) {
+        if (j->c->conn) rep_err(j->c, "ERR the server is shutting down: the change was not made");
+    } else {
+        setuser_finish(j->c, j->op, acl_op_name(j->op));
+    }
     acl_op_free(j->op);
     client *c = j->c;
     mem_free(j);
@@ -88,6 +98,8 @@ void acl_setuser_cmd(client *c)
     setuser_job *j = mem_alloc(sizeof *j);
     j->c = c;
     j->op = op;
+    j->q = s->authq;
+    j->skipped = 0;
     client_block(c);
     if (workq_submit(s->authq, setuser_work, setuser_done, j) != 0) {
         rep_err(c, "ERR server busy: too many password operations in progress, try again later");

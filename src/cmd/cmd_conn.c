@@ -57,6 +57,8 @@ typedef struct {
     int proto;          /* HELLO protocol (0: unchanged) */
     char *setname;      /* HELLO SETNAME value (owned) */
     int has_setname;    /* SETNAME was given */
+    workq *q;           /* the queue it runs on */
+    int skipped;        /* cancelled at shutdown before its password was checked */
 } login;
 
 static void hello_reply(client *c)
@@ -145,6 +147,10 @@ static int accept_login(client *c, acl_user *u)
 static void login_work(void *ud)
 {
     login *l = ud;
+    if (workq_cancelled(l->q)) {
+        l->skipped = 1; /* no failed login counted, nothing recorded: it never ran */
+        return;
+    }
     acl_auth_work(l->job);
 }
 
@@ -153,6 +159,15 @@ static void login_done(void *ud)
     login *l = ud;
     client *c = l->c;
     srv *s = c->s;
+    if (l->skipped) {
+        s->st.auth_cancelled++;
+        if (c->conn) rep_err(c, "ERR the server is shutting down");
+        acl_auth_free(l->job);
+        mem_free(l->setname);
+        mem_free(l);
+        client_unblock(c);
+        return;
+    }
     enum acl_auth_why why;
     int locked_now;
     int rc = acl_auth_finish(s->acl, l->job, &why, &locked_now);
@@ -232,6 +247,8 @@ static void start_login(client *c, const arg *user, const arg *pass, login *prot
     *l = *proto;
     l->c = c;
     l->job = job;
+    l->q = s->authq;
+    l->skipped = 0;
     client_block(c);
     long long delay = acl_auth_delay_ms(s->acl, c->addr);
     if (delay > 0) {

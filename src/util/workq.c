@@ -2,6 +2,7 @@
 #include "workq.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -23,6 +24,7 @@ struct workq {
     size_t pending;        /* queued + running + finished-not-drained */
     size_t max_pending;    /* bound for workq_submit */
     int stop;              /* set by workq_free */
+    atomic_int cancel;     /* set by workq_cancel (read by jobs without the lock) */
     int efd;               /* eventfd signalled on completion */
     int nthreads;          /* threads started */
     pthread_t *threads;    /* the workers */
@@ -91,6 +93,16 @@ void workq_free(workq *q)
     pthread_mutex_destroy(&q->lock);
     pthread_cond_destroy(&q->cond);
     mem_free(q);
+}
+
+void workq_cancel(workq *q)
+{
+    if (q) atomic_store(&q->cancel, 1);
+}
+
+int workq_cancelled(const workq *q)
+{
+    return q && atomic_load(&q->cancel);
 }
 
 int workq_submit(workq *q, void (*work)(void *), void (*done)(void *), void *arg)

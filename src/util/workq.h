@@ -18,6 +18,11 @@ typedef struct workq workq;
 workq *workq_new(int nthreads, size_t max_pending);
 /* Stop the workers (waits for running jobs; queued ones complete with done). */
 void workq_free(workq *q);
+/* From now on jobs are to be skipped: work() checks workq_cancelled at its start and
+ * leaves its arg marked as not done, for done() to answer so (used before workq_free at
+ * shutdown, so a stop does not wait for every queued job). */
+void workq_cancel(workq *q);
+int workq_cancelled(const workq *q);
 /* Queue a job; returns 0, or -1 when the queue is full (caller answers "busy"). */
 int workq_submit(workq *q, void (*work)(void *arg), void (*done)(void *arg), void *arg);
 /* File descriptor (eventfd) readable when completions are waiting. */

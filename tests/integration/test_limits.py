@@ -16,6 +16,7 @@ phidb-only: skipped when PHIDB_TARGET=redis.
 
 import os
 import random
+import re
 import socket
 import ssl
 import subprocess
@@ -246,6 +247,28 @@ def config_errors(run, srv):
     c.close()
 
 
+def shutdown_cancels_logins(run):
+    """A stop does not check every password still waiting for a hashing thread (up to
+    auth-max-pending of them, one Argon2id each): the queued logins end at once, uncounted
+    (no failed login, no lockout), and the server exits cleanly."""
+    srv = harness.PhidbServer(fast_argon2=False)  # 64 MB, 3 passes: tens of ms a check
+    waiting = []
+    for _ in range(60):
+        w = srv.raw(auth=False)
+        w.send(harness.encode_command("AUTH", "admin", "wrong password"))
+        waiting.append(w)
+    ping = srv.raw(auth=False)
+    run.eq(ping.call("PING"), ("+", b"PONG"), "PING is served while the logins wait")
+    srv.stop()  # raises unless it exits 0 with no sanitizer report
+    log = srv.log_text()
+    m = re.search(r"shutdown: (\d+) logins waiting for a password check were cancelled", log)
+    run.check(m is not None and int(m.group(1)) >= 10, "the queued logins are cancelled",
+              srv.log_tail(6))
+    run.check("locked for" not in log, "no lockout from logins that never ran")
+    for w in waiting + [ping]:
+        w.close()
+
+
 def body(run):
     if harness.env_target() == "redis":
         run.log("skipped: phidb-only checks (PHIDB_TARGET=redis)")
@@ -256,6 +279,8 @@ def body(run):
         slow_reader(run)
     with run.case("maxclients"):
         maxclients(run)
+    with run.case("shutdown cancels logins"):
+        shutdown_cancels_logins(run)
 
 
 if __name__ == "__main__":
