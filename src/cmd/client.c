@@ -154,6 +154,8 @@ static void teardown(client *c)
     if (c->reply_timer) {
         ev_timer_del(s->loop, c->reply_timer);
         c->reply_timer = 0;
+        if (c->reply_timer_cancel) c->reply_timer_cancel(c, c->reply_timer_ud);
+        c->reply_timer_cancel = NULL;
     }
     ev_unwatch(s->loop, c->fd);
     conn_close(c->conn);

@@ -176,6 +176,8 @@ struct client {
     long long ctime;          /* connected at (ms) */
     long long last_ms;        /* last interaction (ms, monotonic) */
     long long reply_timer;    /* timer delaying a throttled login reply (0: none) */
+    void (*reply_timer_cancel)(client *c, void *ud); /* frees its job if the client goes */
+    void *reply_timer_ud;                              /* ... that job */
     client *prev, *next;      /* all clients */
     client *close_next;       /* close list link */
 };

@@ -206,12 +206,24 @@ static void login_done(void *ud)
     client_unblock(c);
 }
 
+/* The client went away while its throttled login waited for its timer: the job (which
+ * holds the password) is freed and the client's hold on its structure released. */
+static void login_forget(client *c, void *ud)
+{
+    login *l = ud;
+    acl_auth_free(l->job);
+    mem_free(l->setname);
+    mem_free(l);
+    c->pending_jobs--; /* the caller frees the structure once none is left */
+}
+
 static long long login_delayed(ev_loop *loop, long long id, void *ud)
 {
     (void)loop;
     (void)id;
     login *l = ud;
     l->c->reply_timer = 0;
+    l->c->reply_timer_cancel = NULL;
     if (workq_submit(l->c->s->authq, login_work, login_done, l) != 0) {
         /* Queue full: fail this attempt without counting it against the user. */
         client *c = l->c;
@@ -253,6 +265,8 @@ static void start_login(client *c, const arg *user, const arg *pass, login *prot
     long long delay = acl_auth_delay_ms(s->acl, c->addr);
     if (delay > 0) {
         c->reply_timer = ev_timer_add(s->loop, delay, login_delayed, l);
+        c->reply_timer_cancel = login_forget;
+        c->reply_timer_ud = l;
         return;
     }
     login_delayed(s->loop, 0, l);
