@@ -202,7 +202,15 @@ static int write_all(int fd, const uint8_t *p, size_t n, off_t off)
 static void close_segment(audit *a)
 {
     if (a->fd < 0) return;
-    if (a->unsynced) fdatasync(a->fd);
+    if (a->unsynced && fdatasync(a->fd) != 0) {
+        /* As a failed periodic fsync: said, and the trail fails closed until a write in
+         * the next segment works (its records may be gone from this one). */
+        int e = errno;
+        log_warning("audit: records up to seq %llu may be lost (a failed fsync of the "
+                    "segment being closed)",
+                    (unsigned long long)a->w_seq);
+        set_failed(a, "fsync of a segment failed", e);
+    }
     a->unsynced = 0;
     close(a->fd);
     a->fd = -1;
