@@ -212,13 +212,34 @@ static int glob_one(const uint8_t *pat, size_t plen, size_t i, uint8_t c, int no
  */
 int str_glob(const uint8_t *pat, size_t plen, const uint8_t *s, size_t slen, int nocase)
 {
+    unsigned long long unlimited = ~0ULL;
+    return str_glob_budget(pat, plen, s, slen, nocase, &unlimited);
+}
+
+int str_glob_budget(const uint8_t *pat, size_t plen, const uint8_t *s, size_t slen, int nocase,
+                    unsigned long long *budget)
+{
     size_t pi = 0, si = 0, star_p = 0, star_s = 0;
-    int starred = 0;
+    int starred = 0, rc;
+    /* Every step costs 1, and an element of the pattern what reading it costs (a class
+     * "[...]" its length): the budget bounds the time whatever the pattern. */
+    unsigned long long left = *budget;
+#define SPEND(n)                      \
+    do {                              \
+        if ((n) > left) goto spent;   \
+        left -= (n);                  \
+    } while (0)
     while (si < slen) {
+        SPEND(1);
         if (pi < plen && pat[pi] == '*') {
+            size_t p0 = pi;
             while (pi < plen && pat[pi] == '*')
                 pi++;
-            if (pi == plen) return 1;
+            SPEND(pi - p0);
+            if (pi == plen) {
+                rc = 1;
+                goto out;
+            }
             starred = 1;
             star_p = pi;
             star_s = si;
@@ -227,20 +248,39 @@ int str_glob(const uint8_t *pat, size_t plen, const uint8_t *s, size_t slen, int
         if (pi < plen) {
             size_t next;
             int last;
-            if (glob_one(pat, plen, pi, s[si], nocase, &next, &last)) {
+            int m = glob_one(pat, plen, pi, s[si], nocase, &next, &last);
+            SPEND(next - pi);
+            if (m) {
                 pi = next;
                 si++;
                 if (!last) continue;
-                if (si == slen) return 1;
+                if (si == slen) {
+                    rc = 1;
+                    goto out;
+                }
             }
         }
-        if (!starred) return 0;
+        if (!starred) {
+            rc = 0;
+            goto out;
+        }
         pi = star_p;
         si = ++star_s;
     }
-    while (pi < plen && pat[pi] == '*')
-        pi++;
-    return pi == plen;
+    {
+        size_t p0 = pi;
+        while (pi < plen && pat[pi] == '*')
+            pi++;
+        SPEND(pi - p0);
+    }
+    rc = pi == plen;
+out:
+    *budget = left;
+    return rc;
+spent:
+    *budget = 0;
+    return -1;
+#undef SPEND
 }
 
 int str_eq_nocase(const uint8_t *p, size_t n, const char *s)

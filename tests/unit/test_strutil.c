@@ -144,4 +144,40 @@ TEST(globs_oracle)
     CHECK(differ == 0);
 }
 
-UNIT_MAIN(T(integers), T(long_doubles), T(globs), T(globs_many_stars), T(globs_oracle))
+/* A budget bounds the quadratic cases ("*aaa...ab*" against a run of a's: length^2/2
+ * steps); with enough budget the answer is str_glob's, and the budget falls by the steps. */
+TEST(globs_budget)
+{
+    static uint8_t s[20000], pat[10003];
+    memset(s, 'a', sizeof s);
+    size_t n = 0;
+    pat[n++] = '*';
+    memset(pat + n, 'a', 10000);
+    n += 10000;
+    pat[n++] = 'b';
+    pat[n++] = '*';
+    unsigned long long b = 1000000;
+    CHECK_INT(str_glob_budget(pat, n, s, sizeof s, 0, &b), -1); /* would be 10^8 steps */
+    CHECK(b == 0);
+    b = ~0ULL;
+    CHECK_INT(str_glob_budget(pat, n, s, sizeof s, 0, &b), 0);
+    CHECK(~0ULL - b > 50000000ULL); /* it did cost that much */
+    /* Long classes cost their length at every step. */
+    static uint8_t cls[100003];
+    cls[0] = '*';
+    cls[1] = '[';
+    memset(cls + 2, 'c', 100000);
+    cls[100002] = ']';
+    b = 1000000;
+    CHECK_INT(str_glob_budget(cls, sizeof cls, s, 100, 0, &b), -1);
+    const char *pats[] = {"*", "a*", "*a", "a?a*", "[ab]*", "*b*", "user:*:name", "\\*"};
+    for (size_t i = 0; i < sizeof pats / sizeof pats[0]; i++) {
+        b = 1000;
+        const uint8_t *p = (const uint8_t *)pats[i];
+        CHECK_INT(str_glob_budget(p, strlen(pats[i]), s, 50, 0, &b),
+                  str_glob(p, strlen(pats[i]), s, 50, 0));
+        CHECK(b > 0 && b < 1000);
+    }
+}
+
+UNIT_MAIN(T(integers), T(globs_budget), T(long_doubles), T(globs), T(globs_many_stars), T(globs_oracle))
