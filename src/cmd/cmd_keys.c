@@ -283,19 +283,36 @@ typedef struct {
     buf keys; /* collected key replies (bulk strings) */
     size_t n; /* how many */
     const scan_opts *o;
-    client *c; /* set when the policy lists keys (roles, pseudonyms) */
+    client *c;     /* set when the policy lists keys (roles, pseudonyms) */
+    long long now; /* command time (db_scan_raw steps only: 0 otherwise) */
+    buf expired;   /* expired keys met that match: [u32 length][key] each */
 } scan_acc;
+
+static int scan_matches(const scan_opts *o, const uint8_t *k, size_t klen)
+{
+    return !o->match || (o->match->len == 1 && o->match->p[0] == '*') ||
+           str_glob(o->match->p, o->match->len, k, klen, 0);
+}
 
 static void scan_collect(void *ud, db_entry *e)
 {
     scan_acc *a = ud;
     size_t klen;
     const uint8_t *k = db_entry_key(e, &klen);
+    long long exp = db_get_expire(e);
+    if (exp != DB_NO_EXPIRE && exp <= a->now) {
+        /* Expired, not removed yet: as Redis's SCAN, remove it if it matches the pattern
+         * (after the step: the table must not change under the scan). */
+        if (scan_matches(a->o, k, klen)) {
+            uint32_t l = (uint32_t)klen;
+            buf_append(&a->expired, &l, sizeof l);
+            buf_append(&a->expired, k, klen);
+        }
+        return;
+    }
     char alias[192];
     if (a->c && !pv_key_listed(a->c, k, klen, &k, &klen, alias)) return;
-    if (a->o->match && !(a->o->match->len == 1 && a->o->match->p[0] == '*') &&
-        !str_glob(a->o->match->p, a->o->match->len, k, klen, 0))
-        return;
+    if (!scan_matches(a->o, k, klen)) return;
     if (a->o->type) {
         const char *t = db_entry_type(e) == DB_STRING ? "string" : "hash";
         if (!str_eq_nocase(a->o->type->p, a->o->type->len, t)) return;
@@ -308,16 +325,24 @@ void scan_cmd(client *c)
 {
     scan_opts o;
     if (scan_parse(c, 1, 1, &o) != 0) return;
-    scan_acc a = {{0}, 0, &o, c->pv.keyenum ? c : NULL};
+    scan_acc a = {{0}, 0, &o, c->pv.keyenum ? c : NULL, db_now(c->s->db), {0}};
     uint64_t cur = o.cursor;
     long long iterations = o.count * 10;
     size_t visited = 0;
     do {
         size_t before = a.n;
-        cur = db_scan(c->s->db, cur, scan_collect, &a);
+        cur = db_scan_raw(c->s->db, cur, scan_collect, &a);
         visited += a.n - before;
         (void)visited;
     } while (cur && --iterations > 0 && (long long)a.n < o.count);
+    /* The lookup removes each (journaled, watchers told). */
+    for (size_t off = 0; off < a.expired.len;) {
+        uint32_t l;
+        memcpy(&l, a.expired.p + off, sizeof l);
+        db_lookup(c->s->db, a.expired.p + off + sizeof l, l);
+        off += sizeof l + l;
+    }
+    buf_wipe_free(&a.expired);
     rep_array(c, 2);
     char tmp[24];
     size_t tl = str_from_ll(tmp, (long long)cur);
@@ -375,7 +400,7 @@ void randomkey_cmd(client *c)
     for (int tries = 0; tries < 100; tries++) {
         scan_opts o = {0};
         o.count = 1;
-        scan_acc a = {{0}, 0, &o, c->pv.keyenum ? c : NULL};
+        scan_acc a = {{0}, 0, &o, c->pv.keyenum ? c : NULL, 0, {0}};
         uint64_t cur = ((uint64_t)random() << 32) ^ (uint64_t)random();
         db_scan(d, cur, scan_collect, &a);
         if (a.n > 0) {

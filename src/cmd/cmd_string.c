@@ -321,9 +321,12 @@ void getex_cmd(client *c)
     }
 }
 
-static int check_len(client *c, long long total)
+/* A string of size + append bytes may be made (size >= 0), as Redis's checkStringLength:
+ * the sum is unsigned so that SETRANGE at an offset near LLONG_MAX does not wrap. */
+static int check_len(client *c, long long size, size_t append)
 {
-    if (total > c->s->cfg->proto_max_bulk_len) {
+    unsigned long long total = (unsigned long long)size + append;
+    if (total > (unsigned long long)c->s->cfg->proto_max_bulk_len) {
         rep_err(c, "ERR string exceeds maximum allowed size (proto-max-bulk-len)");
         return -1;
     }
@@ -346,7 +349,7 @@ void append_cmd(client *c)
     }
     db_ref r = db_str_ref(c->s->db, e);
     size_t old = db_ref_len(&r);
-    if (check_len(c, (long long)(old + v->len)) != 0) return;
+    if (check_len(c, (long long)old, v->len) != 0) return;
     uint8_t *nv = mem_alloc(old + v->len + 1);
     if (db_ref_open(d, &r, nv) != 0) {
         mem_free_wipe(nv);
@@ -391,7 +394,7 @@ void setrange_cmd(client *c)
         rep_int(c, 0);
         return;
     }
-    if (check_len(c, off + (long long)v->len) != 0) {
+    if (check_len(c, off, v->len) != 0) {
         mem_free_wipe(cur);
         return;
     }

@@ -6,6 +6,10 @@
  * watching clients dirty; EXEC of a dirty client replies with a null array.
  * The table is empty unless someone watches, so the notification costs one
  * size check on the write path.
+ *
+ * As in Redis 7, a key that was already expired (but not yet removed) when a
+ * client WATCHed it reads as absent to that client, so its removal is no
+ * change for it; any later write is.
  */
 #include "cmd.h"
 
@@ -19,6 +23,7 @@
 typedef struct {
     dict_node node;   /* link in srv.watched */
     client **cl;      /* clients watching */
+    uint8_t *expired; /* per client: the key was already expired when it WATCHed */
     int n, cap;       /* their count */
     uint32_t klen;    /* key length */
     uint8_t key[];    /* key bytes */
@@ -41,6 +46,19 @@ static void mark_all(dict_node *n, void *ud)
         w->cl[i]->flags |= CL_DIRTY_CAS;
 }
 
+/* Key w changed: its watchers are dirty, except those that WATCHed it already expired. For
+ * them the removal of that expired key is no change (and what follows it is). */
+static void mark_watchers(srv *s, wkey *w)
+{
+    for (int i = 0; i < w->n; i++) {
+        if (w->expired[i]) {
+            if (!db_find_raw(s->db, w->key, w->klen)) w->expired[i] = 0;
+            continue;
+        }
+        w->cl[i]->flags |= CL_DIRTY_CAS;
+    }
+}
+
 void tx_key_changed(void *ud, const uint8_t *key, size_t klen)
 {
     srv *s = ud;
@@ -50,7 +68,7 @@ void tx_key_changed(void *ud, const uint8_t *key, size_t klen)
         return;
     }
     wkey *w = (wkey *)dict_find(&s->watched, key, klen, dict_hash(key, klen));
-    if (w) mark_all(&w->node, NULL);
+    if (w) mark_watchers(s, w);
 }
 
 static void watch_key(client *c, const arg *k)
@@ -69,7 +87,11 @@ static void watch_key(client *c, const arg *k)
     if (w->n == w->cap) {
         w->cap = w->cap ? w->cap * 2 : 4;
         w->cl = mem_realloc(w->cl, sizeof(client *) * (size_t)w->cap);
+        w->expired = mem_realloc(w->expired, (size_t)w->cap);
     }
+    db_entry *e = db_find_raw(s->db, k->p, k->len);
+    long long when = e ? db_get_expire(e) : DB_NO_EXPIRE;
+    w->expired[w->n] = when != DB_NO_EXPIRE && when <= db_now(s->db);
     w->cl[w->n++] = c;
     c->watched = mem_realloc(c->watched, sizeof(arg) * (size_t)(c->nwatched + 1));
     uint8_t *copy = mem_alloc(k->len ? k->len : 1);
@@ -90,12 +112,14 @@ static void unwatch_all(client *c)
             for (int j = 0; j < w->n; j++) {
                 if (w->cl[j] == c) {
                     w->cl[j] = w->cl[--w->n];
+                    w->expired[j] = w->expired[w->n];
                     break;
                 }
             }
             if (w->n == 0) {
                 dict_unlink(&s->watched, k->p, k->len, h);
                 mem_free(w->cl);
+                mem_free(w->expired);
                 mem_free_wipe(w);
             }
         }
@@ -153,7 +177,7 @@ void exec_cmd(client *c)
         return;
     }
     /* A watched key that expired since WATCH counts as changed: looking it up removes it,
-     * which notifies the watchers. */
+     * which notifies the watchers (not those that WATCHed it already expired). */
     for (int i = 0; i < c->nwatched && !(c->flags & CL_DIRTY_CAS); i++)
         db_lookup(c->s->db, c->watched[i].p, c->watched[i].len);
     if (c->flags & CL_DIRTY_CAS) {

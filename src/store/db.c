@@ -521,6 +521,18 @@ uint64_t db_scan(db *d, uint64_t cursor, void (*fn)(void *arg, db_entry *e), voi
     return dict_scan(&d->keys, cursor, scan_cb, &s);
 }
 
+static void scan_raw_cb(void *arg, dict_node *n)
+{
+    scan_ctx *s = arg;
+    s->fn(s->arg, (db_entry *)n);
+}
+
+uint64_t db_scan_raw(db *d, uint64_t cursor, void (*fn)(void *arg, db_entry *e), void *arg)
+{
+    scan_ctx s = {d, fn, arg};
+    return dict_scan(&d->keys, cursor, scan_raw_cb, &s);
+}
+
 size_t db_expire_cycle(db *d, long long budget_us)
 {
     if (d->loading) return 0;

@@ -120,6 +120,9 @@ size_t db_expires(const db *d);
 void db_flush(db *d);
 /* One SCAN step: calls fn for each live key; returns the next cursor (0 = done). */
 uint64_t db_scan(db *d, uint64_t cursor, void (*fn)(void *arg, db_entry *e), void *arg);
+/* The same, but fn also sees keys that expired and are not removed yet (it must not change
+ * the keyspace: remove them after the step). */
+uint64_t db_scan_raw(db *d, uint64_t cursor, void (*fn)(void *arg, db_entry *e), void *arg);
 /* Active expiry: sample keys with a TTL for at most budget_us; returns keys removed. */
 size_t db_expire_cycle(db *d, long long budget_us);
 /* Incremental rehash work for at most ms. */

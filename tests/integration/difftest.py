@@ -351,6 +351,8 @@ class Differ:
                     f"         {self.tgt.kind}: {harness.show(t[1], 400)}")
         if len(mismatches) > MAX_MISMATCHES_SHOWN:
             run.log(f"      ... and {len(mismatches) - MAX_MISMATCHES_SHOWN} more")
+        if mismatches and getattr(fn, "diff_hint", None):
+            run.log(fn.diff_hint)  # how to rerun it (e.g. a generated scenario's seed)
 
     def close(self):
         for c in self.maint.values():

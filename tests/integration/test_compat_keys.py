@@ -256,5 +256,19 @@ def scan(s):
     c.cmd("SCAN", "0", expect=("*", (("$", b"0"), ("*", ()))))
 
 
+@scenario()
+def scan_removes_expired_keys(s):
+    """A key set with a time in the past stays in the keyspace (DBSIZE counts it) until it
+    is looked up or the active expiry finds it; SCAN removes the expired keys it meets.
+    phidb's SCAN skipped them and left them counted (and in the way of later tests)."""
+    c = s.conn()
+    for i in range(50):
+        c.q("SET", f"gone:{i}", "v", "PXAT", "1")
+    c.cmd("SET", "live", "v")
+    scan_all(c, "SCAN", label="SCAN")
+    c.cmd("DBSIZE", expect=integer(1))
+    c.cmd("EXISTS", "gone:0", expect=integer(0))
+
+
 if __name__ == "__main__":
     difftest.main(globals())

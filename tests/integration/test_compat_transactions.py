@@ -226,6 +226,30 @@ def watch_expiring_key(s):
 
 
 @scenario()
+def watch_already_expired_key(s):
+    """A key set with a time in the past (SET PXAT 1) stays in the keyspace, expired, until
+    something looks it up. WATCHing it then watches an absent key (Redis 7.0): its removal
+    is no change, a new value is. phidb aborted these transactions."""
+    c, other = s.conn("c"), s.conn("other")
+    c.cmd("SET", "x", "1")
+    for touch in ([], ["GET", "k"], ["DEL", "k"], ["EXPIRE", "k", "100"], ["SET", "k", "new"],
+                  ["HSET", "k", "f", "v"], ["INCR", "k"], ["SET", "k", "v", "XX"]):
+        c.cmd("SET", "k", "v", "PXAT", "1", expect=OK)
+        c.cmd("WATCH", "k", expect=OK)
+        if touch:
+            other.cmd(*touch)
+        c.cmd("MULTI")
+        c.cmd("GET", "x")
+        c.cmd("EXEC")
+        c.cmd("DEL", "k")
+    c.cmd("SET", "k", "v", "PXAT", "1")
+    c.cmd("WATCH", "k")
+    c.cmd("MULTI")
+    c.cmd("GET", "x")
+    c.cmd("EXEC", expect=("*", (("$", b"1"),)))
+
+
+@scenario()
 def transaction_isolation(s):
     """Commands of another client wait until EXEC is done; queued commands see EXEC time."""
     c, other = s.conn("c"), s.conn("other")

@@ -186,6 +186,26 @@ TEST(scan_all)
     db_free(d);
 }
 
+TEST(scan_raw_sees_expired)
+{
+    db *d = new_db();
+    db_set_now(d, 1000);
+    db_str_set(d, K("live"), K("v"), DB_NO_EXPIRE, 0);
+    db_str_set(d, K("gone"), K("v"), 999, 0); /* expired, not removed yet */
+    int live = 0, all = 0;
+    uint64_t cur = 0;
+    do {
+        cur = db_scan(d, cur, count_key, &live);
+    } while (cur);
+    do {
+        cur = db_scan_raw(d, cur, count_key, &all);
+    } while (cur);
+    CHECK_INT(live, 1);
+    CHECK_INT(all, 2);
+    CHECK_INT(db_size(d), 2); /* neither scan removes anything */
+    db_free(d);
+}
+
 TEST(values_sealed_and_bound)
 {
     db *d = new_db();
@@ -622,7 +642,7 @@ TEST(unlink_lazy)
 }
 
 UNIT_MAIN(T(unlink_lazy), T(snapshot_point_in_time), T(strings_and_expiry), T(rename_moves_ttl),
-          T(hashes_both_encodings), T(scan_all), T(values_sealed_and_bound),
-          T(journal_replay_is_equivalent), T(snapshot_and_reseal), T(overwrite_in_place),
-          T(snapshot_key_chunked), T(snapshot_large_hash_in_parts),
+          T(hashes_both_encodings), T(scan_all), T(scan_raw_sees_expired),
+          T(values_sealed_and_bound), T(journal_replay_is_equivalent), T(snapshot_and_reseal),
+          T(overwrite_in_place), T(snapshot_key_chunked), T(snapshot_large_hash_in_parts),
           T(hash_parts_with_writes_between))
