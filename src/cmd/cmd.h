@@ -446,7 +446,14 @@ typedef struct {
     long long count;   /* COUNT (default 10) */
     const arg *type;   /* TYPE or NULL (SCAN only) */
     int novalues;      /* HSCAN NOVALUES */
+    unsigned long long glob_left; /* steps the MATCH pattern may still take (STR_GLOB_BUDGET) */
+    int glob_spent;               /* ... spent: the command answers with an error */
 } scan_opts;
+/* Does (s, n) match o's MATCH pattern (no pattern, or "*": yes)? Within o's step budget;
+ * once it is spent, no (and o->glob_spent is set). */
+int scan_glob(scan_opts *o, const uint8_t *s, size_t n);
+/* The error for a command whose pattern spent its budget. */
+void rep_glob_spent(client *c);
 /* Parse; replies and returns -1 on error. */
 int scan_parse(client *c, int first, int allow_type, scan_opts *o);
 

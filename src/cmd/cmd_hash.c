@@ -353,7 +353,7 @@ void hincrbyfloat_cmd(client *c)
 typedef struct {
     buf items;
     size_t n;
-    const scan_opts *o;
+    scan_opts *o;
     db *d;
     int failed; /* a value did not open */
     client *c;  /* set when the policy filters the fields */
@@ -362,9 +362,7 @@ typedef struct {
 static void hscan_collect(void *ud, const uint8_t *f, size_t flen, const db_ref *v)
 {
     hscan_acc *a = ud;
-    if (a->o->match && !(a->o->match->len == 1 && a->o->match->p[0] == '*') &&
-        !str_glob(a->o->match->p, a->o->match->len, f, flen, 0))
-        return;
+    if (a->o->glob_spent || !scan_glob(a->o, f, flen)) return;
     if (a->c) {
         const void *pf;
         if (!pv_field_visible(a->c, f, flen, &pf)) return;
@@ -414,11 +412,16 @@ void hscan_cmd(client *c)
         long long iterations = o.count * 10;
         do {
             cur = db_hash_scan(c->s->db, e, cur, hscan_collect, &a);
-        } while (cur && --iterations > 0 && (long long)a.n < o.count);
+        } while (cur && --iterations > 0 && (long long)a.n < o.count && !o.glob_spent);
     }
     if (a.failed) {
         buf_wipe_free(&a.items);
         rep_unopenable(c);
+        return;
+    }
+    if (o.glob_spent) {
+        buf_wipe_free(&a.items);
+        rep_glob_spent(c);
         return;
     }
     rep_array(c, 2);

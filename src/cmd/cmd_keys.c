@@ -229,10 +229,26 @@ void renamenx_cmd(client *c)
     rename_generic(c, 1);
 }
 
+int scan_glob(scan_opts *o, const uint8_t *s, size_t n)
+{
+    if (!o->match || (o->match->len == 1 && o->match->p[0] == '*')) return 1;
+    int r = str_glob_budget(o->match->p, o->match->len, s, n, 0, &o->glob_left);
+    if (r < 0) o->glob_spent = 1;
+    return r == 1;
+}
+
+void rep_glob_spent(client *c)
+{
+    rep_errf(c, "ERR the pattern takes too long to match (over %llu steps in one call); "
+                "use a simpler pattern",
+             STR_GLOB_BUDGET);
+}
+
 int scan_parse(client *c, int first, int allow_type, scan_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->count = 10;
+    o->glob_left = STR_GLOB_BUDGET;
     /* Parsed as Redis does (strtoul): a sign is accepted, "-1" wraps around. */
     char tmp[32];
     const arg *ca = &c->argv[first];
@@ -282,17 +298,11 @@ int scan_parse(client *c, int first, int allow_type, scan_opts *o)
 typedef struct {
     buf keys; /* collected key replies (bulk strings) */
     size_t n; /* how many */
-    const scan_opts *o;
+    scan_opts *o;
     client *c;     /* set when the policy lists keys (roles, pseudonyms) */
     long long now; /* command time (db_scan_raw steps only: 0 otherwise) */
     buf expired;   /* expired keys met that match: [u32 length][key] each */
 } scan_acc;
-
-static int scan_matches(const scan_opts *o, const uint8_t *k, size_t klen)
-{
-    return !o->match || (o->match->len == 1 && o->match->p[0] == '*') ||
-           str_glob(o->match->p, o->match->len, k, klen, 0);
-}
 
 static void scan_collect(void *ud, db_entry *e)
 {
@@ -303,7 +313,7 @@ static void scan_collect(void *ud, db_entry *e)
     if (exp != DB_NO_EXPIRE && exp <= a->now) {
         /* Expired, not removed yet: as Redis's SCAN, remove it if it matches the pattern
          * (after the step: the table must not change under the scan). */
-        if (scan_matches(a->o, k, klen)) {
+        if (scan_glob(a->o, k, klen)) {
             uint32_t l = (uint32_t)klen;
             buf_append(&a->expired, &l, sizeof l);
             buf_append(&a->expired, k, klen);
@@ -312,7 +322,7 @@ static void scan_collect(void *ud, db_entry *e)
     }
     char alias[192];
     if (a->c && !pv_key_listed(a->c, k, klen, &k, &klen, alias)) return;
-    if (!scan_matches(a->o, k, klen)) return;
+    if (!scan_glob(a->o, k, klen)) return;
     if (a->o->type) {
         const char *t = db_entry_type(e) == DB_STRING ? "string" : "hash";
         if (!str_eq_nocase(a->o->type->p, a->o->type->len, t)) return;
@@ -334,7 +344,7 @@ void scan_cmd(client *c)
         cur = db_scan_raw(c->s->db, cur, scan_collect, &a);
         visited += a.n - before;
         (void)visited;
-    } while (cur && --iterations > 0 && (long long)a.n < o.count);
+    } while (cur && --iterations > 0 && (long long)a.n < o.count && !o.glob_spent);
     /* The lookup removes each (journaled, watchers told). */
     for (size_t off = 0; off < a.expired.len;) {
         uint32_t l;
@@ -343,6 +353,11 @@ void scan_cmd(client *c)
         off += sizeof l + l;
     }
     buf_wipe_free(&a.expired);
+    if (o.glob_spent) {
+        buf_free(&a.keys);
+        rep_glob_spent(c);
+        return;
+    }
     rep_array(c, 2);
     char tmp[24];
     size_t tl = str_from_ll(tmp, (long long)cur);
@@ -357,7 +372,7 @@ void scan_cmd(client *c)
 typedef struct {
     buf keys;
     size_t n;
-    const arg *pat;
+    scan_opts pat; /* its MATCH is the pattern (for scan_glob's budget) */
     long long now;
     client *c; /* set when the policy lists keys */
 } keys_acc;
@@ -371,19 +386,27 @@ static void keys_collect(void *ud, db_entry *e)
     if (exp != DB_NO_EXPIRE && exp <= a->now) return;
     char alias[192];
     if (a->c && !pv_key_listed(a->c, k, klen, &k, &klen, alias)) return;
-    if (!(a->pat->len == 1 && a->pat->p[0] == '*') && !str_glob(a->pat->p, a->pat->len, k, klen, 0))
-        return;
+    if (a->pat.glob_spent || !scan_glob(&a->pat, k, klen)) return;
     resp_bulk(&a->keys, k, klen);
     a->n++;
 }
 
 void keys_cmd(client *c)
 {
-    keys_acc a = {{0}, 0, &c->argv[1], db_now(c->s->db), c->pv.keyenum ? c : NULL};
+    keys_acc a = {{0}, 0, {0}, db_now(c->s->db), c->pv.keyenum ? c : NULL};
+    a.pat.match = &c->argv[1];
+    /* KEYS reads every key: the budget grows with the keyspace (a plain pattern takes a
+     * few steps a key), so only a pathological pattern runs out. */
+    a.pat.glob_left = STR_GLOB_BUDGET + 64ULL * db_size(c->s->db);
     uint64_t cur = 0;
     do {
         cur = db_scan(c->s->db, cur, (void (*)(void *, db_entry *))keys_collect, &a);
-    } while (cur);
+    } while (cur && !a.pat.glob_spent);
+    if (a.pat.glob_spent) {
+        buf_free(&a.keys);
+        rep_glob_spent(c);
+        return;
+    }
     rep_array(c, a.n);
     buf_append(&c->out, a.keys.p, a.keys.len);
     buf_free(&a.keys);

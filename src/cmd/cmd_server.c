@@ -380,14 +380,21 @@ void command_list_cmd(client *c)
     }
     buf names = {0};
     size_t count = 0;
+    unsigned long long left = STR_GLOB_BUDGET;
     for (size_t i = 0; i < n; i++) {
         for (int j = -1; j < t[i].nsubs; j++) {
             const cmd_def *d = j < 0 ? &t[i] : &t[i].subs[j];
             char name[96];
             cmd_fullname(d, j < 0 ? NULL : &t[i], name, sizeof name);
-            if (pattern && !str_glob(pattern->p, pattern->len, (const uint8_t *)name,
-                                     strlen(name), 1))
-                continue;
+            int m = pattern ? str_glob_budget(pattern->p, pattern->len, (const uint8_t *)name,
+                                              strlen(name), 1, &left)
+                            : 1;
+            if (m < 0) {
+                buf_free(&names);
+                rep_glob_spent(c);
+                return;
+            }
+            if (!m) continue;
             if (cat >= 0 && !(d->categories & (1ULL << cat))) continue;
             resp_bulk(&names, name, strlen(name));
             count++;

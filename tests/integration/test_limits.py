@@ -290,12 +290,39 @@ def throttled_login_gone(run):
     w.close()
 
 
+def costly_patterns(run, srv):
+    """MATCH patterns are matched within a budget of steps (str_glob_budget): one whose
+    matching would take pattern length x name length steps (here 10^9, seconds of the event
+    loop) gets an error instead; ordinary patterns answer as before."""
+    c = srv.raw()
+    n = 40000
+    c.call("SET", b"a" * n, "v")
+    c.call("HSET", "costly:h", b"a" * n, "v")
+    costly = b"*" + b"a" * (n // 2) + b"b*"
+    for cmd in (["SCAN", "0", "MATCH", costly], ["HSCAN", "costly:h", "0", "MATCH", costly]):
+        t = time.monotonic()
+        r = c.call(*cmd, timeout=120)
+        run.check(r[0] == "-" and b"too long to match" in r[1],
+                  f"{cmd[0]}: a pathological pattern is refused", harness.show(r))
+        run.log(f"{cmd[0]}: refused after {time.monotonic() - t:.2f} s")
+    r = c.call("SCAN", "0", "MATCH", b"a" * 10 + b"*", "COUNT", "1000")
+    run.check(r[0] == "*" and ("$", b"a" * n) in r[1][1][1], "an ordinary pattern answers",
+              harness.show(r, 100))
+    r = c.call("HSCAN", "costly:h", "0", "MATCH", b"*a")
+    run.check(r[0] == "*" and len(r[1][1][1]) == 2, "HSCAN too", harness.show(r, 100))
+    # Names of commands are short: even a 2 MB pattern costs little against them.
+    r = c.call("COMMAND", "LIST", "FILTERBY", "PATTERN", b"*" + b"a" * 2000000 + b"b*")
+    run.eq(r, ("*", ()), "COMMAND LIST with a huge pattern answers")
+    run.eq(c.call("DEL", b"a" * n, "costly:h"), (":", 2), "clean up")
+    c.close()
+
+
 def body(run):
     if harness.env_target() == "redis":
         run.log("skipped: phidb-only checks (PHIDB_TARGET=redis)")
         return
     srv = harness.PhidbServer()
-    run.cases([hostile_input, maxmemory, tls_reload, config_errors], run, srv)
+    run.cases([hostile_input, maxmemory, tls_reload, config_errors, costly_patterns], run, srv)
     with run.case("slow reader"):
         slow_reader(run)
     with run.case("maxclients"):
