@@ -185,7 +185,12 @@ static void login_done(void *ud)
         if (locked_now)
             cmd_audit_event(s, c, AUDIT_EV_LOCKOUT, AUDIT_GRANTED, user, "password", NULL, NULL);
         s->st.auth_fail++;
-        log_notice("failed login for user '%s' from %s (%s)", user, c->addr, why_text(why));
+        /* A name that is no user may be a password typed into the wrong field: the plain
+         * server log does not get it (the audit trail, which is encrypted, does). */
+        if (why == ACL_WHY_NOUSER)
+            log_notice("failed login for a user name that does not exist from %s", c->addr);
+        else
+            log_notice("failed login for user '%s' from %s (%s)", user, c->addr, why_text(why));
         if (locked_now) {
             s->st.lockouts++;
             log_warning("user '%s' locked for %d s after %d consecutive failed logins (last "

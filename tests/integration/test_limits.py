@@ -288,6 +288,11 @@ def throttled_login_gone(run):
     run.eq(srv.raw(auth=False).call("PING"), ("+", b"PONG"), "served while the login waits")
     srv.stop()  # the waiting login (400 ms) is torn down; raises on a sanitizer report
     w.close()
+    log = srv.log_text()
+    run.check("failed login for a user name that does not exist" in log and
+              "nosuchuser" not in log,
+              "a name that is no user is not written to the plain log (it may be a password)",
+              srv.log_tail(5))
 
 
 def costly_patterns(run, srv):
