@@ -78,6 +78,10 @@ static const directive table[] = {
     {"timeout", T_INT, F(timeout), 0, INT_MAX, NULL, MUTABLE, "900",
      "Close a session idle for this many seconds (0: never). HIPAA asks for\n"
      "# automatic logoff (164.312(a)(2)(iii))."},
+    {"auth-timeout", T_INT, F(auth_timeout), 0, INT_MAX, NULL, MUTABLE, "60",
+     "Close a connection that has not logged in (AUTH or HELLO, and PHI.MFA when the\n"
+     "# user needs it) this many seconds after it connected (0: never), so connections\n"
+     "# that never log in cannot hold the maxclients slots."},
     {"proto-max-bulk-len", T_MEM, F(proto_max_bulk_len), 1024, 4LL << 30, NULL, MUTABLE, "512mb",
      "Largest single argument a client may send (checked before reading it)."},
     {"proto-max-args", T_INT, F(proto_max_args), 1, INT_MAX, NULL, MUTABLE, "1048576",

@@ -31,6 +31,7 @@ typedef struct config {
     /* limits */
     int maxclients;          /* most connected clients */
     int timeout;             /* idle seconds before a client is closed (0: never) */
+    int auth_timeout;        /* seconds a connection may stay without logging in (0: no limit) */
     long long proto_max_bulk_len;  /* largest bulk argument */
     long long proto_max_args;      /* most arguments per command */
     long long proto_max_inline;    /* longest inline command */

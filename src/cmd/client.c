@@ -511,6 +511,14 @@ void client_cron(srv *s)
             }
             continue;
         }
+        if (s->cfg->auth_timeout > 0 && !(c->flags & (CL_AUTHED | CL_BLOCKED)) &&
+            wall - c->ctime > (long long)s->cfg->auth_timeout * 1000) {
+            log_verbose("connection from %s closed: no login within %d s", c->addr,
+                        s->cfg->auth_timeout);
+            c->bye = "auth-timeout";
+            client_close_async(c);
+            continue;
+        }
         if (s->cfg->timeout > 0 && !(c->flags & CL_BLOCKED) &&
             now - c->last_ms > (long long)s->cfg->timeout * 1000) {
             log_verbose("closing idle client id=%llu addr=%s user=%s", (unsigned long long)c->id,

@@ -322,6 +322,23 @@ def costly_patterns(run, srv):
     c.close()
 
 
+def auth_timeout(run):
+    """A connection that does not log in within auth-timeout seconds is closed (it would
+    otherwise keep a maxclients slot for the whole idle timeout); a logged-in one is not."""
+    srv = harness.PhidbServer(extra={"auth-timeout": 1})
+    anon = srv.raw(auth=False)
+    run.eq(anon.call("PING"), ("+", b"PONG"), "PING before AUTH is served")
+    logged = srv.raw()
+    harness.wait_until(lambda: anon.is_closed(timeout=0.5), timeout=30,
+                       what="the connection without a login to be closed")
+    time.sleep(1.5)
+    run.eq(logged.call("PING"), ("+", b"PONG"), "a logged-in connection stays")
+    run.eq(logged.call("CONFIG", "GET", "auth-timeout"), ("*", (("$", b"auth-timeout"),
+                                                               ("$", b"1"))), "CONFIG GET")
+    logged.close()
+    srv.stop()
+
+
 def body(run):
     if harness.env_target() == "redis":
         run.log("skipped: phidb-only checks (PHIDB_TARGET=redis)")
@@ -336,6 +353,8 @@ def body(run):
         shutdown_cancels_logins(run)
     with run.case("throttled login gone"):
         throttled_login_gone(run)
+    with run.case("auth timeout"):
+        auth_timeout(run)
 
 
 if __name__ == "__main__":
