@@ -375,6 +375,7 @@ int cmd_dlp_check(client *c, const cmd_def *d)
                     c->username ? c->username : "?", phi_strerror(failed),
                     s->cfg->dlp_mode == 2 ? "refused" : "allowed (dlp-mode warn)");
         if (s->cfg->dlp_mode != 2) return 0;
+        cmd_audit_denied(c, d, "dlp-unchecked"); /* a denied access record, as any refusal */
         rep_errf(c, "ERR dlp: the PHI check could not run (%s); dlp-mode is block, write refused",
                  phi_strerror(failed));
         return -1;
