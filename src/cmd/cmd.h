@@ -164,6 +164,7 @@ struct client {
     int dlp_ready;            /* the running command's dlp scan was done (on the worker) */
     uint32_t dlp_keys, dlp_values; /* ... and found these types in key names, values */
     int dlp_failed;           /* ... or could not run (a phi_status) */
+    size_t exec_scanned;      /* text the running EXEC's commands scanned for PHI (bytes) */
     int purpose;              /* purpose of use (enum policy_purpose) */
     cmd_pview pv;             /* the policy's decision for the running command */
     const uint8_t *shown[32]; /* fields an enumeration showed under the policy (audit) */

@@ -28,6 +28,9 @@
  * in order, with one scratch (s->phi_wscratch).
  */
 #define PHI_INLINE_MAX  ((size_t)64 * 1024)
+/* Inside EXEC nothing may wait for the worker, so texts are scanned on the event loop: at
+ * most this much in one transaction (about 1 s of crafted text, 30 ms of clinical text). */
+#define PHI_EXEC_MAX ((size_t)1024 * 1024)
 #define PHI_MAX_PENDING 64
 
 typedef struct {
@@ -109,6 +112,22 @@ static void phi_done(void *ud)
     client_unblock(c);
 }
 
+/* Inside EXEC: may n more bytes be scanned on the loop (PHI_EXEC_MAX)? Counts them if so. */
+static int exec_budget(client *c, size_t n)
+{
+    if (!(c->flags & CL_IN_EXEC)) return 0;
+    if (n > PHI_EXEC_MAX - (c->exec_scanned < PHI_EXEC_MAX ? c->exec_scanned : PHI_EXEC_MAX))
+        return -1;
+    c->exec_scanned += n;
+    return 0;
+}
+
+static void rep_exec_budget(client *c)
+{
+    rep_err(c, "ERR more than 1 MB of text to scan for PHI inside one transaction: send it "
+               "outside MULTI/EXEC");
+}
+
 /* Hands a large text to the worker (the client waits); 0 if it did, -1 to run it now. */
 static int phi_submit(client *c, int redact, const phi_redact_opts *opts)
 {
@@ -138,6 +157,10 @@ void phi_scan_cmd(client *c)
 {
     srv *s = c->s;
     if (phi_submit(c, 0, NULL) == 0) return;
+    if (exec_budget(c, c->argv[1].len) != 0) {
+        rep_exec_budget(c);
+        return;
+    }
     const phi_entity *ents;
     size_t n;
     int rc = phi_scan_view(s->phi, s->phi_scratch, c->argv[1].p, c->argv[1].len, &ents, &n);
@@ -166,6 +189,10 @@ void phi_redact_cmd(client *c)
         return;
     }
     if (phi_submit(c, 1, &opts) == 0) return;
+    if (exec_budget(c, c->argv[1].len) != 0) {
+        rep_exec_budget(c);
+        return;
+    }
     uint8_t *out = NULL;
     size_t len = 0;
     int rc = phi_redact(s->phi, s->phi_scratch, c->argv[1].p, c->argv[1].len, &opts, &out, &len);
@@ -358,7 +385,11 @@ int cmd_dlp_check(client *c, const cmd_def *d)
         c->dlp_ready = 0;
     } else {
         float min = (float)s->cfg->dlp_min_score / 100.0f;
-        for (int i = 1; i < c->argc; i++) {
+        size_t total = 0;
+        for (int i = 1; i < c->argc; i++)
+            if (dlp_kind(c, d, i)) total += c->argv[i].len;
+        if (exec_budget(c, total) != 0) failed = PHI_ETOOBIG; /* not scanned: see below */
+        for (int i = 1; i < c->argc && !failed; i++) {
             int kind = dlp_kind(c, d, i);
             if (!kind) continue;
             uint32_t m = found_types(s->phi, s->phi_scratch, min, c->argv[i].p, c->argv[i].len,

@@ -221,6 +221,7 @@ void exec_cmd(client *c)
     rep_array(c, (size_t)n);
     c->s->frame_hold++; /* the whole transaction is one log record: replayed all or nothing */
     c->flags |= CL_IN_EXEC;
+    c->exec_scanned = 0;
     for (int i = 0; i < n; i++) {
         c->argv = q[i].argv;
         c->argc = q[i].argc;

@@ -70,6 +70,15 @@ def large_texts(run, srv):
     run.check(inline[1][0] == worker, "the same findings on the worker and on the loop")
     run.check(c.call("PHI.REDACT", big) == inline[1][1], "the same redaction (tag)")
     run.check(c.call("PHI.REDACT", big, "MASK") == inline[1][2], "the same redaction (mask)")
+    # Inside EXEC texts are scanned on the loop: at most 1 MB of them in one transaction.
+    half = (NOTE + "\n") * 5000  # 645 KB
+    run.eq(c.call("MULTI"), ("+", b"OK"), "MULTI")
+    c.call("PHI.SCAN", half)
+    c.call("PHI.REDACT", half)
+    r = c.call("EXEC")
+    run.check(r[0] == "*" and r[1][0][0] == "*" and r[1][1][0] == "-" and
+              b"inside one transaction" in r[1][1][1],
+              "EXEC: the text past 1 MB is refused, the rest scanned", harness.show(r, 200))
     # Pipelined behind a large scan: replies keep their order.
     c.send(harness.encode_command("PHI.SCAN", big) + harness.encode_command("PING") +
            harness.encode_command("PHI.REDACT", big, "MASK"))
@@ -130,6 +139,18 @@ def dlp(run, srv):
     run.eq(c.call("EXISTS", "ticket:2", "visit:Jane Whitfield"), (":", 0),
            "... and not written")
     run.eq(c.call("EXISTS", "visit:18"), (":", 1), "... the clean one is")
+    # dlp checks inside EXEC run on the loop too, at most 1 MB a transaction: beyond it the
+    # check cannot run, and block mode refuses.
+    clean = "routine follow-up, no change in medication. " * 25000  # 1.1 MB
+    run.eq(c.call("MULTI"), ("+", b"OK"), "MULTI")
+    c.call("SET", "visit:19", "routine")
+    c.call("SET", "note:huge", clean)
+    r = c.call("EXEC")
+    run.check(r[0] == "*" and r[1][0] == ("+", b"OK") and r[1][1][0] == "-" and
+              b"could not run" in r[1][1][1],
+              "block inside EXEC: a write past the 1 MB scanning budget is refused",
+              harness.show(r, 200))
+    run.eq(c.call("EXISTS", "note:huge"), (":", 0), "... and not written")
     # Writes whose texts pass 64 KB are scanned on the PHI worker while their client waits,
     # then run (checked again) or refused, as at once.
     filler = "routine follow-up, no change in medication. " * 5000  # 225 KB
