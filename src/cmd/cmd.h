@@ -389,6 +389,9 @@ void cmd_args_free(arg *argv, int argc);
 void cmd_resume(client *c, const cmd_def *d);
 /* dlp-mode: scan a write's key names and values; 0 to go on, -1 after refusing (block). */
 int cmd_dlp_check(client *c, const cmd_def *d);
+/* Inside EXEC: may n more bytes of text be scanned for PHI on the event loop (at most 1 MB
+ * a transaction)? 0 and counted if so (always outside EXEC), -1 if not. */
+int cmd_phi_exec_budget(client *c, size_t n);
 /* 1 if argv[i] of command d is the value of a field declared as PHI (not checked). */
 int cmd_dlp_exempt(client *c, const cmd_def *d, int i);
 

@@ -112,8 +112,7 @@ static void phi_done(void *ud)
     client_unblock(c);
 }
 
-/* Inside EXEC: may n more bytes be scanned on the loop (PHI_EXEC_MAX)? Counts them if so. */
-static int exec_budget(client *c, size_t n)
+int cmd_phi_exec_budget(client *c, size_t n)
 {
     if (!(c->flags & CL_IN_EXEC)) return 0;
     if (n > PHI_EXEC_MAX - (c->exec_scanned < PHI_EXEC_MAX ? c->exec_scanned : PHI_EXEC_MAX))
@@ -157,7 +156,7 @@ void phi_scan_cmd(client *c)
 {
     srv *s = c->s;
     if (phi_submit(c, 0, NULL) == 0) return;
-    if (exec_budget(c, c->argv[1].len) != 0) {
+    if (cmd_phi_exec_budget(c, c->argv[1].len) != 0) {
         rep_exec_budget(c);
         return;
     }
@@ -189,7 +188,7 @@ void phi_redact_cmd(client *c)
         return;
     }
     if (phi_submit(c, 1, &opts) == 0) return;
-    if (exec_budget(c, c->argv[1].len) != 0) {
+    if (cmd_phi_exec_budget(c, c->argv[1].len) != 0) {
         rep_exec_budget(c);
         return;
     }
@@ -388,7 +387,7 @@ int cmd_dlp_check(client *c, const cmd_def *d)
         size_t total = 0;
         for (int i = 1; i < c->argc; i++)
             if (dlp_kind(c, d, i)) total += c->argv[i].len;
-        if (exec_budget(c, total) != 0) failed = PHI_ETOOBIG; /* not scanned: see below */
+        if (cmd_phi_exec_budget(c, total) != 0) failed = PHI_ETOOBIG; /* not scanned: see below */
         for (int i = 1; i < c->argc && !failed; i++) {
             int kind = dlp_kind(c, d, i);
             if (!kind) continue;

@@ -733,6 +733,7 @@ static int view_of(client *c, const void *pf, const db_ref *v, buf *plain, buf *
     size_t max = (size_t)c->s->cfg->deid_text_max;
     if (max && policy_field_kind(pf) == POLICY_KIND_TEXT) {
         if (n > max - (c->pv.deid_text < max ? c->pv.deid_text : max)) return 0;
+        if (cmd_phi_exec_budget(c, n) != 0) return 0; /* and 1 MB for a whole EXEC */
         c->pv.deid_text += n;
     }
     buf_reserve(plain, n + 1);

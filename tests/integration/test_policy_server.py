@@ -248,6 +248,15 @@ def research_view(run, srv):
     run.check(isinstance(two, list) and len(two) == 2 and two[0] == got and two[1] is None,
               "the bound is per reply: the same 190 KB twice, the second withheld",
               str(two)[:200])
+    # ... and 1 MB for a whole transaction: six reads of it in one EXEC, the sixth withheld.
+    run.eq(val(r.call("MULTI")), "OK", "MULTI")
+    for _ in range(6):
+        r.call("HGET", k2, "notes")
+    ex = r.call("EXEC")
+    got6 = [x[1] for x in ex[1]] if ex[0] == "*" else []
+    run.check(len(got6) == 6 and all(g is not None for g in got6[:5]) and got6[5] is None,
+              "EXEC: at most 1 MB of free text redacted in one transaction",
+              str([None if g is None else len(g) for g in got6]))
     run.eq(val(a.call("CONFIG", "SET", "deid-text-max", "100kb")), "OK", "deid-text-max 100kb")
     run.check(val(r.call("HGET", k2, "notes")) is None, "then the 190 KB note is withheld")
     run.eq(val(a.call("CONFIG", "SET", "deid-text-max", "256kb")), "OK", "back to 256kb")
