@@ -275,6 +275,13 @@ def syslog_sink(run):
                        what="rsyslogd receives the server's records")
     run.check(not any("sink:1" in l for l in rs.lines()),
               "key names are left out of syslog (redacted by default)")
+    # The sink thread counts a batch once SSL_write has returned, which can be after
+    # rsyslogd has already written its lines: wait for the count, do not race it.
+    try:
+        harness.wait_until(lambda: int(info_audit(c).get("audit_sink_sent", 0)) > 0,
+                           timeout=30, what="INFO audit_sink_sent to count the records")
+    except TimeoutError:
+        pass  # reported by the check below
     inf = info_audit(c)
     run.check(inf.get("audit_sink") == "syslog" and inf.get("audit_sink_connected") == "1"
               and int(inf.get("audit_sink_sent", 0)) > 0 and inf.get("audit_healthy") == "1",
