@@ -72,8 +72,7 @@ int srv_apply_config(srv *s, const config *next, const char *changed, char *err,
 int srv_apply_config(srv *s, const config *next, const char *changed, char *err, size_t errlen)
 {
     /* Checks first: a refused CONFIG SET applies nothing. */
-    if (strstr(changed, "backup-schedule ") &&
-        !cmd_backup_schedule_valid(next->backup_schedule)) {
+    if (strstr(changed, "backup-schedule ") && !cmd_backup_schedule_valid(next->backup_schedule)) {
         snprintf(err, errlen,
                  "backup-schedule '%.100s': use \"daily HH:MM\" (UTC), \"every N\" with h, m or s, "
                  "or \"\" (off)",

@@ -163,8 +163,8 @@ struct client {
     int pending_jobs;         /* worker jobs holding this client */
     int dlp_ready;            /* the running command's dlp scan was done (on the worker) */
     uint32_t dlp_keys, dlp_values; /* ... and found these types in key names, values */
-    int dlp_failed;           /* ... or could not run (a phi_status) */
-    size_t exec_scanned;      /* text the running EXEC's commands scanned for PHI (bytes) */
+    int dlp_failed;                /* ... or could not run (a phi_status) */
+    size_t exec_scanned;           /* text the running EXEC's commands scanned for PHI (bytes) */
     int purpose;              /* purpose of use (enum policy_purpose) */
     cmd_pview pv;             /* the policy's decision for the running command */
     const uint8_t *shown[32]; /* fields an enumeration showed under the policy (audit) */
@@ -178,7 +178,7 @@ struct client {
     long long last_ms;        /* last interaction (ms, monotonic) */
     long long reply_timer;    /* timer delaying a throttled login reply (0: none) */
     void (*reply_timer_cancel)(client *c, void *ud); /* frees its job if the client goes */
-    void *reply_timer_ud;                              /* ... that job */
+    void *reply_timer_ud;                            /* ... that job */
     client *prev, *next;      /* all clients */
     client *close_next;       /* close list link */
 };
@@ -191,7 +191,7 @@ typedef struct {
     long long expired_keys;     /* removed by expiry */
     long long hits, misses;     /* keyspace lookups */
     long long auth_ok, auth_fail, auth_cached; /* logins */
-    long long auth_cancelled;                   /* logins not checked: the server stopped */
+    long long auth_cancelled;                  /* logins not checked: the server stopped */
     long long lockouts;         /* accounts locked */
     long long tls_failures;     /* failed handshakes (incl. plaintext) */
     long long dlp_findings;     /* writes in which dlp found PHI */

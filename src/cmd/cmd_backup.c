@@ -122,8 +122,8 @@ static long long next_time(const char *spec, long long now)
     char unit;
     if (!spec || !*spec) return 0;
     /* Whole-string forms only (%n: nothing may follow); at most 6 digits, so no overflow. */
-    if (sscanf(spec, "daily %2d:%2d%n", &hh, &mm, &end) == 2 && !spec[end] && hh >= 0 &&
-        hh < 24 && mm >= 0 && mm < 60) {
+    if (sscanf(spec, "daily %2d:%2d%n", &hh, &mm, &end) == 2 && !spec[end] && hh >= 0 && hh < 24 &&
+        mm >= 0 && mm < 60) {
         long long day = now / 86400000LL * 86400000LL;
         long long t = day + (hh * 3600LL + mm * 60LL) * 1000;
         return t > now ? t : t + 86400000LL;
@@ -146,8 +146,8 @@ int cmd_backup_schedule_valid(const char *spec)
  * readable by its owner only, outside the data directory datadir (an off-site copy that
  * the data directory's own files open protects nothing), and at least
  * BACKUP_PASSPHRASE_MIN characters long. Returns its length, or -1 with err. */
-static long read_passphrase(const char *path, const char *datadir, char *pp, size_t cap,
-                            char *err, size_t errlen)
+static long read_passphrase(const char *path, const char *datadir, char *pp, size_t cap, char *err,
+                            size_t errlen)
 {
     char real[PATH_MAX], rdir[PATH_MAX];
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -160,8 +160,7 @@ static long read_passphrase(const char *path, const char *datadir, char *pp, siz
     }
     if (st.st_mode & 077) {
         close(fd);
-        snprintf(err, errlen, "backup-passphrase-file %s is readable by others (chmod 600)",
-                 path);
+        snprintf(err, errlen, "backup-passphrase-file %s is readable by others (chmod 600)", path);
         return -1;
     }
     size_t dl = realpath(datadir, rdir) ? strlen(rdir) : 0;
@@ -188,8 +187,7 @@ static long read_passphrase(const char *path, const char *datadir, char *pp, siz
     return (long)n;
 }
 
-int cmd_backup_passphrase_check(const char *path, const char *datadir, char *err,
-                                size_t errlen)
+int cmd_backup_passphrase_check(const char *path, const char *datadir, char *err, size_t errlen)
 {
     if (!path || !*path) return 0;
     char pp[PP_MAX];
@@ -703,8 +701,7 @@ int cmd_backup_init(srv *s, char *err, size_t errlen)
                  s->cfg->backup_schedule);
         return -1;
     }
-    if (cmd_backup_passphrase_check(s->cfg->backup_passphrase_file, s->cfg->dir, err, errlen) !=
-        0)
+    if (cmd_backup_passphrase_check(s->cfg->backup_passphrase_file, s->cfg->dir, err, errlen) != 0)
         return -1;
     cmd_backup *b = mem_calloc(sizeof *b);
     b->q = workq_new(1, 4);

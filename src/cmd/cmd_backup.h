@@ -28,7 +28,6 @@ int cmd_backup_schedule_valid(const char *spec);
 /* 0 if path ("" or NULL: none) holds a usable backup passphrase: a regular file readable by
  * its owner only, outside the data directory datadir, 12 characters or more; else -1 with
  * err (which never holds the passphrase). */
-int cmd_backup_passphrase_check(const char *path, const char *datadir, char *err,
-                                size_t errlen);
+int cmd_backup_passphrase_check(const char *path, const char *datadir, char *err, size_t errlen);
 
 #endif

@@ -239,8 +239,9 @@ int scan_glob(scan_opts *o, const uint8_t *s, size_t n)
 
 void rep_glob_spent(client *c)
 {
-    rep_errf(c, "ERR the pattern takes too long to match (over %llu steps in one call); "
-                "use a simpler pattern",
+    rep_errf(c,
+             "ERR the pattern takes too long to match (over %llu steps in one call); "
+             "use a simpler pattern",
              STR_GLOB_BUDGET);
 }
 

@@ -30,7 +30,7 @@
 #define PHI_INLINE_MAX  ((size_t)64 * 1024)
 /* Inside EXEC nothing may wait for the worker, so texts are scanned on the event loop: at
  * most this much in one transaction (about 1 s of crafted text, 30 ms of clinical text). */
-#define PHI_EXEC_MAX ((size_t)1024 * 1024)
+#define PHI_EXEC_MAX    ((size_t)1024 * 1024)
 #define PHI_MAX_PENDING 64
 
 typedef struct {
@@ -391,8 +391,8 @@ int cmd_dlp_check(client *c, const cmd_def *d)
         for (int i = 1; i < c->argc && !failed; i++) {
             int kind = dlp_kind(c, d, i);
             if (!kind) continue;
-            uint32_t m = found_types(s->phi, s->phi_scratch, min, c->argv[i].p, c->argv[i].len,
-                                     &failed);
+            uint32_t m =
+                found_types(s->phi, s->phi_scratch, min, c->argv[i].p, c->argv[i].len, &failed);
             if (kind == 1)
                 in_keys |= m;
             else

@@ -34,13 +34,13 @@
 /* Status codes (0 is success). */
 typedef enum phi_status {
     PHI_OK = 0,
-    PHI_ENOMEM = -1,   /* allocation failed */
-    PHI_EINVAL = -2,   /* bad argument (NULL pointer, unknown mode or kind) */
-    PHI_EENGINE = -3,  /* Hyperscan refused to compile or scan */
-    PHI_ETRUNC = -4,   /* more entities than the caller's array holds */
-    PHI_ENOSPACE = -5, /* output buffer too small; the needed size is reported */
-    PHI_EPARSE = -6,   /* a field value could not be parsed (date, age, zip) */
-    PHI_ETOOBIG = -7,  /* input longer than PHI_MAX_INPUT */
+    PHI_ENOMEM = -1,    /* allocation failed */
+    PHI_EINVAL = -2,    /* bad argument (NULL pointer, unknown mode or kind) */
+    PHI_EENGINE = -3,   /* Hyperscan refused to compile or scan */
+    PHI_ETRUNC = -4,    /* more entities than the caller's array holds */
+    PHI_ENOSPACE = -5,  /* output buffer too small; the needed size is reported */
+    PHI_EPARSE = -6,    /* a field value could not be parsed (date, age, zip) */
+    PHI_ETOOBIG = -7,   /* input longer than PHI_MAX_INPUT */
     PHI_ECANCELED = -8, /* stopped by the scratch's cancel flag (phi_scratch_set_cancel) */
 } phi_status;
 

@@ -286,8 +286,8 @@ static json_t *to_json_with(const keyring *k, const uint8_t *wrapkek, const char
                 char aad[64];
                 wrap_aad(p, v->version, aad, sizeof aad);
                 if (RAND_bytes(w, 12) != 1 ||
-                    gcm(1, wrapkek, w, (const uint8_t *)aad, strlen(aad), v->key,
-                        KEYRING_KEY_LEN, w + 12, w + 12 + KEYRING_KEY_LEN) != 0) {
+                    gcm(1, wrapkek, w, (const uint8_t *)aad, strlen(aad), v->key, KEYRING_KEY_LEN,
+                        w + 12, w + 12 + KEYRING_KEY_LEN) != 0) {
                     json_decref(o);
                     json_decref(arr);
                     json_decref(ps);
@@ -319,7 +319,8 @@ static int write_file(keyring *k, char *err, size_t errlen)
     }
     json_t *root = to_json(k);
     if (!root) {
-        snprintf(err, errlen, "the keyring cannot be wrapped (the random generator or AES-GCM failed)");
+        snprintf(err, errlen,
+                 "the keyring cannot be wrapped (the random generator or AES-GCM failed)");
         return -1;
     }
     char *text = json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS);
@@ -770,7 +771,8 @@ int keyring_save_as(keyring *k, const char *path, char *err, size_t errlen)
 static char *export_text(json_t *root, size_t *len, char *err, size_t errlen)
 {
     if (!root) {
-        snprintf(err, errlen, "the keyring cannot be wrapped (the random generator or AES-GCM failed)");
+        snprintf(err, errlen,
+                 "the keyring cannot be wrapped (the random generator or AES-GCM failed)");
         return NULL;
     }
     char *text = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);

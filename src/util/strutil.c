@@ -224,10 +224,10 @@ int str_glob_budget(const uint8_t *pat, size_t plen, const uint8_t *s, size_t sl
     /* Every step costs 1, and an element of the pattern what reading it costs (a class
      * "[...]" its length): the budget bounds the time whatever the pattern. */
     unsigned long long left = *budget;
-#define SPEND(n)                      \
-    do {                              \
-        if ((n) > left) goto spent;   \
-        left -= (n);                  \
+#define SPEND(n)                                                                                   \
+    do {                                                                                           \
+        if ((n) > left) goto spent;                                                                \
+        left -= (n);                                                                               \
     } while (0)
     while (si < slen) {
         SPEND(1);

@@ -304,5 +304,5 @@ TEST(random_failure)
     teardown();
 }
 
-UNIT_MAIN(T(random_failure), T(create_open_wrong_key), T(passphrase_and_command), T(seal_roundtrip_and_binding),
-          T(nonces_unique_across_restarts), T(nonces_above_the_data))
+UNIT_MAIN(T(random_failure), T(create_open_wrong_key), T(passphrase_and_command),
+          T(seal_roundtrip_and_binding), T(nonces_unique_across_restarts), T(nonces_above_the_data))

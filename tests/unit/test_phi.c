@@ -647,7 +647,8 @@ TEST(cancel)
     phi_scratch_free(s);
 }
 
-UNIT_MAIN(T(names), T(cancel), T(names_context_rules), T(names_near_misses), T(dates), T(dates_near_misses),
-          T(ages), T(phones), T(phones_near_misses), T(internet), T(ids), T(places),
-          T(utf8_and_invalid_bytes), T(ten_megabytes), T(truncation_and_errors), T(redaction_modes),
-          T(deid_fields), T(threads_share_a_detector), T(batch_equals_one_by_one), T(teardown))
+UNIT_MAIN(T(names), T(cancel), T(names_context_rules), T(names_near_misses), T(dates),
+          T(dates_near_misses), T(ages), T(phones), T(phones_near_misses), T(internet), T(ids),
+          T(places), T(utf8_and_invalid_bytes), T(ten_megabytes), T(truncation_and_errors),
+          T(redaction_modes), T(deid_fields), T(threads_share_a_detector),
+          T(batch_equals_one_by_one), T(teardown))

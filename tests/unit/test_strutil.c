@@ -180,4 +180,5 @@ TEST(globs_budget)
     }
 }
 
-UNIT_MAIN(T(integers), T(globs_budget), T(long_doubles), T(globs), T(globs_many_stars), T(globs_oracle))
+UNIT_MAIN(T(integers), T(globs_budget), T(long_doubles), T(globs), T(globs_many_stars),
+          T(globs_oracle))
