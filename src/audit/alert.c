@@ -14,6 +14,7 @@
 
 #include "audit/audit_seg.h"
 #include "util/mem.h"
+#include "util/tzrule.h"
 
 #define HOUR_US   3600000000LL
 #define MINUTE_US 60000000LL
@@ -44,6 +45,8 @@ struct alert_engine {
     int32_t *toff;          /* offset after each transition */
     size_t ntt;
     int32_t off0; /* offset before the first transition */
+    tz_rule rule; /* the file's footer (TZif v2+), for times after its last transition */
+    int has_rule;
     user_ent *u;  /* table */
     size_t cap, n;
     int subj_cap;
@@ -113,6 +116,14 @@ static int tz_load(alert_engine *e, const char *dir, const char *name)
             e->toff[i] = (int32_t)rd32(types + 6 * ti);
         }
         e->ntt = timecnt;
+        /* The footer: "\n<POSIX TZ rule>\n" after the 64-bit block. */
+        const uint8_t *ft = p + need, *fe = d + n;
+        if (w == 8 && ft < fe && *ft == '\n') {
+            const uint8_t *nl = memchr(ft + 1, '\n', (size_t)(fe - ft - 1));
+            if (nl && nl > ft + 1 &&
+                tz_rule_parse((const char *)ft + 1, (size_t)(nl - ft - 1), &e->rule) == 0)
+                e->has_rule = 1;
+        }
         e->off0 = (int32_t)rd32(types);
         for (uint32_t i = 0; i < typecnt; i++)
             if (types[6 * i + 4] == 0) { /* first standard-time type */
@@ -128,6 +139,7 @@ static int tz_load(alert_engine *e, const char *dir, const char *name)
 
 int alert_utc_offset(const alert_engine *e, int64_t t)
 {
+    if (e->has_rule && (e->ntt == 0 || t >= e->tt[e->ntt - 1])) return tz_rule_offset(&e->rule, t);
     if (e->ntt == 0 || t < e->tt[0]) return e->off0;
     size_t lo = 0, hi = e->ntt; /* last tt[i] <= t */
     while (hi - lo > 1) {

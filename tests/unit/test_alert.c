@@ -4,10 +4,13 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "audit/alert.h"
 #include "audit/audit_seg.h"
 #include "unit.h"
+#include "util/tzrule.h"
 
 typedef struct {
     int n;
@@ -95,6 +98,9 @@ TEST(t_after_hours)
     if (!e) return;
     CHECK_INT(alert_utc_offset(e, at("2026-01-15T12:00:00Z") / 1000000), -5 * 3600);
     CHECK_INT(alert_utc_offset(e, at("2026-07-15T12:00:00Z") / 1000000), -4 * 3600);
+    /* After the file's last transition (2037 in Debian's files) its footer's rule holds. */
+    CHECK_INT(alert_utc_offset(e, at("2040-07-15T12:00:00Z") / 1000000), -4 * 3600);
+    CHECK_INT(alert_utc_offset(e, at("2040-12-15T12:00:00Z") / 1000000), -5 * 3600);
     sink s = {0};
     audit_rec r = acc("carol", "9", AUDIT_GRANTED);
     alert_observe(e, &r, at("2026-07-01T12:00:00Z"), emit, &s); /* 08:00 EDT */
@@ -134,6 +140,165 @@ TEST(t_after_hours)
     o.timezone = "UTC";
     o.hours = "7-19";
     CHECK(alert_new(&o, err, sizeof err) == NULL);
+}
+
+/* The POSIX rules of TZif footers, against glibc's reading of the same TZ strings. */
+TEST(t_tzrule)
+{
+    static const char *good[] = {"EST5EDT,M3.2.0,M11.1.0",
+                                 "AEST-10AEDT,M10.1.0,M4.1.0/3",
+                                 "IST-1GMT0,M10.5.0,M3.5.0/1",
+                                 "<-03>3<-02>,M3.5.0/-2,M10.5.0/-1",
+                                 "CET-1CEST,M3.5.0,M10.5.0/3",
+                                 "NZST-12NZDT,M9.5.0,M4.1.0/3",
+                                 "<+0330>-3:30",
+                                 "XXX3YYY,J60/1:30,300/23:59:59",
+                                 "UTC0"};
+    tz_rule r;
+    int bad_allyear = 0;
+    const char *old = getenv("TZ");
+    char *saved = old ? strdup(old) : NULL;
+    uint64_t x = 88172645463325252ULL;
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        CHECK(tz_rule_parse(good[i], strlen(good[i]), &r) == 0);
+        setenv("TZ", good[i], 1);
+        tzset();
+        int bad = 0;
+        for (int k = 0; k < 20000; k++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            /* 1970 to 2300 (glibc counts rules from 1970 only), and every hour of 2041 */
+            int64_t t = k < 10000 ? (int64_t)(x % 10413792000ULL)
+                                  : 2240524800LL + (int64_t)(k - 10000) * 3599;
+            time_t tt = (time_t)t;
+            struct tm tm;
+            if (!localtime_r(&tt, &tm)) continue;
+            if (tm.tm_gmtoff != tz_rule_offset(&r, t) && bad++ < 3)
+                unit_fail(__FILE__, __LINE__, "%s at %lld: glibc %ld, tz_rule %d", good[i],
+                          (long long)t, tm.tm_gmtoff, tz_rule_offset(&r, t));
+        }
+    }
+    if (saved) {
+        setenv("TZ", saved, 1);
+        free(saved);
+    } else {
+        unsetenv("TZ");
+    }
+    tzset();
+    /* Daylight time all year (RFC 8536, 3.3.1), the turn of the year included (where glibc
+     * gives standard time for the hours between the two years' rules). */
+    CHECK(tz_rule_parse("EST5EDT,0/0,J365/25", 19, &r) == 0);
+    for (int64_t t = at("2193-12-30T00:00:00Z") / 1000000; t < at("2194-01-03T00:00:00Z") / 1000000;
+         t += 1800)
+        if (tz_rule_offset(&r, t) != -4 * 3600 && bad_allyear++ < 3)
+            unit_fail(__FILE__, __LINE__, "all-year daylight time at %lld", (long long)t);
+    CHECK_INT(tz_rule_offset(&r, at("2040-07-01T00:00:00Z") / 1000000), -4 * 3600);
+    /* March 11 2040, 02:00 EST = 07:00 UTC; November 4 2040, 02:00 EDT = 06:00 UTC. */
+    CHECK(tz_rule_parse("EST5EDT,M3.2.0,M11.1.0", 22, &r) == 0);
+    CHECK_INT(tz_rule_offset(&r, at("2040-03-11T06:59:59Z") / 1000000), -5 * 3600);
+    CHECK_INT(tz_rule_offset(&r, at("2040-03-11T07:00:00Z") / 1000000), -4 * 3600);
+    CHECK_INT(tz_rule_offset(&r, at("2040-11-04T05:59:59Z") / 1000000), -4 * 3600);
+    CHECK_INT(tz_rule_offset(&r, at("2040-11-04T06:00:00Z") / 1000000), -5 * 3600);
+    static const char *bad[] = {"",
+                                "E5",
+                                "EST",
+                                "EST5EDT",
+                                "EST5EDT,M3.2.0",
+                                "EST5EDT,M13.1.0,M11.1.0",
+                                "EST5EDT,M3.6.0,M11.1.0",
+                                "EST5EDT,M3.2.7,M11.1.0",
+                                "EST5EDT,M3.2,M11.1.0",
+                                "EST5EDT,J0,J365",
+                                "EST5EDT,J366,J1",
+                                "EST5EDT,366,1",
+                                "EST5EDT,M3.2.0/168,M11.1.0",
+                                "EST5EDT,M3.2.0,M11.1.0x",
+                                "EST25",
+                                "EST5:60",
+                                "EST5:00:60",
+                                "<AB>5",
+                                "<A B>5",
+                                "<ABC5",
+                                "EST0005"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        if (tz_rule_parse(bad[i], strlen(bad[i]), &r) == 0)
+            unit_fail(__FILE__, __LINE__, "'%s' was accepted", bad[i]);
+}
+
+/* Whole zones (their transitions, then their footers) against glibc's reading of the same
+ * files, from 1970 to 2100. */
+TEST(t_zones)
+{
+    static const char *zones[] = {"America/New_York", "Europe/Berlin",       "Europe/Dublin",
+                                  "Australia/Sydney", "Australia/Lord_Howe", "America/Sao_Paulo",
+                                  "Asia/Tehran",      "Pacific/Auckland",    "Africa/Casablanca",
+                                  "America/Nuuk",     "Asia/Kolkata",        "America/Santiago"};
+    const char *old = getenv("TZ");
+    char *saved = old ? strdup(old) : NULL, tz[128];
+    uint64_t x = 0x9E3779B97F4A7C15ULL;
+    for (size_t i = 0; i < sizeof zones / sizeof *zones; i++) {
+        alert_opts o;
+        alert_opts_default(&o);
+        o.timezone = zones[i];
+        alert_engine *e = mk(&o);
+        if (!e) continue;
+        snprintf(tz, sizeof tz, ":/usr/share/zoneinfo/%s", zones[i]);
+        setenv("TZ", tz, 1);
+        tzset();
+        int bad = 0;
+        for (int k = 0; k < 20000; k++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            int64_t t = (int64_t)(x % 4102444800ULL);
+            time_t tt = (time_t)t;
+            struct tm tm;
+            if (localtime_r(&tt, &tm) && tm.tm_gmtoff != alert_utc_offset(e, t) && bad++ < 3)
+                unit_fail(__FILE__, __LINE__, "%s at %lld: glibc %ld, alert %d", zones[i],
+                          (long long)t, tm.tm_gmtoff, alert_utc_offset(e, t));
+        }
+        alert_free(e);
+    }
+    if (saved) {
+        setenv("TZ", saved, 1);
+        free(saved);
+    } else {
+        unsetenv("TZ");
+    }
+    tzset();
+}
+
+/* A "slim" TZif file (zic -b slim) lists no regular daylight-saving change: they all come
+ * from its footer. */
+TEST(t_slim_zone)
+{
+    char dir[] = "/tmp/phidb-test-tz-XXXXXX", src[64], cmd[256];
+    if (!mkdtemp(dir)) {
+        unit_fail(__FILE__, __LINE__, "mkdtemp");
+        return;
+    }
+    snprintf(src, sizeof src, "%s/zones", dir);
+    FILE *f = fopen(src, "w");
+    CHECK(f != NULL);
+    if (!f) return;
+    fputs("Rule T 2007 max - Mar Sun>=8 2:00 1:00 D\n"
+          "Rule T 2007 max - Nov Sun>=1 2:00 0 S\n"
+          "Zone Test/Slim -5:00 T E%sT\n",
+          f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "/usr/sbin/zic -b slim -d %s %s", dir, src);
+    CHECK_INT(system(cmd), 0);
+    alert_opts o;
+    alert_opts_default(&o);
+    o.zoneinfo_dir = dir;
+    o.timezone = "Test/Slim";
+    alert_engine *e = mk(&o);
+    if (e) {
+        CHECK_INT(alert_utc_offset(e, at("2026-01-15T12:00:00Z") / 1000000), -5 * 3600);
+        CHECK_INT(alert_utc_offset(e, at("2026-07-15T12:00:00Z") / 1000000), -4 * 3600);
+        CHECK_INT(alert_utc_offset(e, at("2031-03-09T06:59:59Z") / 1000000), -5 * 3600);
+        CHECK_INT(alert_utc_offset(e, at("2031-03-09T07:00:00Z") / 1000000), -4 * 3600);
+        alert_free(e);
+    }
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK_INT(system(cmd), 0);
 }
 
 TEST(t_subjects)
@@ -256,4 +421,4 @@ TEST(t_bound)
     alert_free(e);
 }
 
-UNIT_MAIN(T(t_denials), T(t_after_hours), T(t_subjects), T(t_events), T(t_dlp), T(t_bound))
+UNIT_MAIN(T(t_denials), T(t_after_hours), T(t_tzrule), T(t_zones), T(t_slim_zone), T(t_subjects), T(t_events), T(t_dlp), T(t_bound))
