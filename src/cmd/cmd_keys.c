@@ -277,7 +277,9 @@ int scan_parse(client *c, int first, int allow_type, scan_opts *o)
                 rep_syntax(c);
                 return -1;
             }
-            o->count = n;
+            /* The scans visit up to 10 * COUNT buckets: keep that product in range (no
+             * keyspace comes near either bound). */
+            o->count = n > LLONG_MAX / 10 ? LLONG_MAX / 10 : n;
             j += 2;
         } else if (arg_is(c, j, "match") && left >= 1) {
             o->match = &c->argv[j + 1];
@@ -339,12 +341,8 @@ void scan_cmd(client *c)
     scan_acc a = {{0}, 0, &o, c->pv.keyenum ? c : NULL, db_now(c->s->db), {0}};
     uint64_t cur = o.cursor;
     long long iterations = o.count * 10;
-    size_t visited = 0;
     do {
-        size_t before = a.n;
         cur = db_scan_raw(c->s->db, cur, scan_collect, &a);
-        visited += a.n - before;
-        (void)visited;
     } while (cur && --iterations > 0 && (long long)a.n < o.count && !o.glob_spent);
     /* The lookup removes each (journaled, watchers told). */
     for (size_t off = 0; off < a.expired.len;) {

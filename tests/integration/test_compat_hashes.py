@@ -188,6 +188,9 @@ def hscan(s):
     scan_all(c, "HSCAN", "large", label="HSCAN large", pairs=True)
     scan_all(c, "HSCAN", "large", "COUNT", "3", label="HSCAN large COUNT 3", pairs=True)
     scan_all(c, "HSCAN", "large", "MATCH", "f1*", label="HSCAN large MATCH f1*", pairs=True)
+    # The largest COUNT (phidb multiplied it by 10 in a signed integer: UBSan stopped it).
+    scan_all(c, "HSCAN", "large", "COUNT", "9223372036854775807", label="HSCAN COUNT 2^63-1",
+             pairs=True)
     scan_all(c, "HSCAN", "small", "MATCH", "f?", "COUNT", "2", label="HSCAN small MATCH f?",
              pairs=True)
     scan_all(c, "HSCAN", "missing", label="HSCAN missing key", pairs=True)

@@ -223,6 +223,7 @@ def scan(s):
     scan_all(c, "SCAN", label="SCAN")
     scan_all(c, "SCAN", "COUNT", "7", label="SCAN COUNT 7")
     scan_all(c, "SCAN", "COUNT", "1000", label="SCAN COUNT 1000")
+    scan_all(c, "SCAN", "COUNT", "9223372036854775807", label="SCAN COUNT 2^63-1")
     scan_all(c, "SCAN", "MATCH", "user:1*", label="MATCH user:1*")
     scan_all(c, "SCAN", "MATCH", "user:?", "COUNT", "3", label="MATCH user:? COUNT 3")
     scan_all(c, "SCAN", "MATCH", "user:[12]0", label="MATCH user:[12]0")
