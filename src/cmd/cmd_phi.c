@@ -414,10 +414,11 @@ int cmd_dlp_check(client *c, const cmd_def *d)
     char kt[256], vt[256];
     type_list(in_keys, kt, sizeof kt);
     type_list(in_values, vt, sizeof vt);
-    log_notice("dlp: user %s wrote PHI %s%s%s%s%s with %s (%s)", c->username ? c->username : "?",
-               in_keys ? "in a key name (" : "", kt, in_keys ? ")" : "",
+    log_notice("dlp: user %s wrote PHI%s%s%s%s%s%s%s with %s (%s)", c->username ? c->username : "?",
+               in_keys ? " in a key name (" : "", in_keys ? kt : "", in_keys ? ")" : "",
+               in_keys && in_values ? " and" : "",
                in_values ? " in values of undeclared fields (" : "", in_values ? vt : "",
-               d->name, s->cfg->dlp_mode == 2 ? "refused" : "allowed");
+               in_values ? ")" : "", d->name, s->cfg->dlp_mode == 2 ? "refused" : "allowed");
     s->st.dlp_findings++;
     cmd_audit_dlp(c, d, in_keys ? kt : NULL, in_values ? vt : NULL, s->cfg->dlp_mode == 2);
     if (s->cfg->dlp_mode != 2) return 0; /* warn: reported and alerted, not refused */

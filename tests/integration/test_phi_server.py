@@ -182,6 +182,11 @@ def dlp(run, srv):
     run.eq(c.call("SET", "visit:Omar Haddad", "x"), ("+", b"OK"), "warn: the write goes through")
     log = srv.log_text()
     run.check("dlp:" in log and "NAME" in log, "warn: the finding is logged", srv.log_tail(5))
+    run.check(re.search(r"wrote PHI in values of undeclared fields \([A-Z, ]*NAME[A-Z, ]*\) "
+                        r"with set \(allowed\)", log) and
+              re.search(r"wrote PHI in a key name \([A-Z, ]*NAME[A-Z, ]*\) with set \(allowed\)",
+                        log),
+              "warn: the log line says where the PHI was and what was done", srv.log_tail(5))
     run.check("Haddad" not in log and "Whitfield" not in log,
               "the log names the types, never the text")
     c.call("CONFIG", "SET", "dlp-mode", "off")
