@@ -340,7 +340,7 @@ void resp_bulk(buf *b, const void *p, size_t n)
 {
     buf_reserve(b, n + 24);
     put_len_line(b, '$', (long long)n);
-    memcpy(b->p + b->len, p, n);
+    if (n) memcpy(b->p + b->len, p, n); /* an empty value may come as NULL */
     b->len += n;
     b->p[b->len++] = '\r';
     b->p[b->len++] = '\n';

@@ -260,6 +260,12 @@ def research_view(run, srv):
     run.eq(val(a.call("CONFIG", "SET", "deid-text-max", "100kb")), "OK", "deid-text-max 100kb")
     run.check(val(r.call("HGET", k2, "notes")) is None, "then the 190 KB note is withheld")
     run.eq(val(a.call("CONFIG", "SET", "deid-text-max", "256kb")), "OK", "back to 256kb")
+    # An empty note redacts to an empty value (its copy was a null pointer, which the
+    # sanitized build stopped on in HSCAN and HGETALL).
+    run.eq(val(a.call("HSET", "patient:1002", "notes", "")), 0, "an empty note")
+    run.eq(pairs(val(r.call("HSCAN", k2, "0"))[1]).get("notes"), "", "HSCAN: the empty note")
+    run.eq(pairs(val(r.call("HGETALL", k2))).get("notes"), "", "HGETALL: the empty note")
+    run.eq(val(a.call("HSET", "patient:1002", "notes", "stable")), 0, "the note back")
     run.eq(val(a.call("HSET", "patient:1002", "notes", P2["notes"])), 0, "the note restored")
     a.close()
     # Purpose: research may not act for treatment.
