@@ -26,6 +26,7 @@
 
 #include "access/policy.h"
 #include "audit/audit_seg.h"
+#include "util/buf.h"
 
 typedef struct {
     const audit_query *q;
@@ -34,13 +35,49 @@ typedef struct {
     void *ud;
 } scan_ctx;
 
+/* A string member that holds NUL bytes (a key, subject or field name may: they are binary)
+ * gets them written as \u0000, as the record's JSON has them. The reports work on C
+ * strings, which would end at the first NUL (and filters and tallies would mix up
+ * "P\0X" and "P"). */
+static void show_nul(json_t *v)
+{
+    size_t n = json_string_length(v);
+    const char *p = json_string_value(v);
+    if (!p || strlen(p) == n) return;
+    buf b = {0};
+    for (size_t i = 0; i < n; i++) {
+        if (p[i])
+            buf_putc(&b, p[i]);
+        else
+            buf_puts(&b, "\\u0000");
+    }
+    json_string_setn(v, (const char *)b.p, b.len);
+    buf_free(&b);
+}
+
 static int scan_line(void *ud, const char *line, size_t n, const audit_line_info *li)
 {
     scan_ctx *c = ud;
     if (c->from[0] && memcmp(li->ts, c->from, 27) < 0) return 0;
     if (c->to[0] && memcmp(li->ts, c->to, 27) > 0) return 0;
-    json_t *rec = json_loadb(line, n, 0, NULL);
-    if (!rec) return 0;
+    /* JSON_ALLOW_NUL: without it a record whose key or subject holds a NUL byte (written
+     * as \u0000) did not parse and was left out of every report and export. */
+    json_t *rec = json_loadb(line, n, JSON_ALLOW_NUL, NULL);
+    if (!rec) {
+        /* Never skipped: a record the writer made always parses, but if one did not, the
+         * reports still count it and export still prints its line. */
+        rec = json_pack("{s:I,s:s}", "seq", (json_int_t)li->seq, "ev", "unreadable");
+        if (!rec) return 1;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(rec, k, v)
+    {
+        if (json_is_string(v)) show_nul(v);
+        size_t i;
+        json_t *e;
+        if (json_is_array(v)) json_array_foreach(v, i, e) show_nul(e);
+    }
     int stop = 0;
     const char *u = json_string_value(json_object_get(rec, "user"));
     const char *s = json_string_value(json_object_get(rec, "subject"));

@@ -237,4 +237,58 @@ out:
     teardown();
 }
 
-UNIT_MAIN(T(t_reports), T(t_breach_large))
+/* Keys and subjects are binary: a NUL byte in one (written as \u0000 in the JSON) must not
+ * take the record out of the reports, nor make "P\0X" count as "P". */
+TEST(t_nul_bytes)
+{
+    setup();
+    audit_opts o;
+    audit_opts_default(&o);
+    A = open_trail(&o);
+    if (!A) goto out;
+    static const char key1[] = "patient:\0x", key2[] = "patient:9";
+    static const char *subj[2] = {"P\0X", "P"};
+    static const size_t subjlen[2] = {3, 1};
+    for (int i = 0; i < 2; i++) {
+        audit_rec r = {.type = AUDIT_EV_ACCESS,
+                       .result = AUDIT_GRANTED,
+                       .user = "eve",
+                       .role = "nurse",
+                       .cmd = "hgetall",
+                       .key = i ? key2 : key1,
+                       .keylen = i ? strlen(key2) : sizeof key1 - 1,
+                       .subject = subj[i],
+                       .subjectlen = subjlen[i],
+                       .purpose = "research"};
+        CHECK_INT(audit_append(A, &r), 0);
+    }
+    audit_close(A);
+    audit_source src = {adir, asl, apub};
+    audit_query q = {0};
+    json_t *r = NULL;
+    char warn[512];
+    CHECK_INT(audit_report_build(&src, &q, &r, warn, sizeof warn), 0);
+    CHECK_INT(geti(r, "totals.events"), 2);
+    json_t *a = find(json_object_get(r, "subjects"), "subject", "P\\u0000X");
+    json_t *b = find(json_object_get(r, "subjects"), "subject", "P");
+    CHECK(a && geti(a, "accesses") == 1);
+    CHECK(b && geti(b, "accesses") == 1);
+    json_decref(r);
+    audit_query qa = {.subject = "P"};
+    CHECK_INT(audit_accounting_build(&src, &qa, &r, warn, sizeof warn), 0);
+    CHECK_INT(geti(r, "count"), 1);
+    json_decref(r);
+    policy *pol = NULL;
+    char err[256];
+    CHECK_INT(policy_parse(pol_text, strlen(pol_text), "test", &pol, err, sizeof err), 0);
+    audit_query qb = {.user = "eve", .key_pattern = "patient:*"};
+    CHECK_INT(audit_breach_build(&src, &qb, "INC-2", 0, pol, NULL, &r, warn, sizeof warn), 0);
+    CHECK_INT(geti(r, "affected_count"), 2);
+    CHECK_INT(geti(r, "records"), 2);
+    json_decref(r);
+    policy_unref(pol);
+out:
+    teardown();
+}
+
+UNIT_MAIN(T(t_reports), T(t_breach_large), T(t_nul_bytes))
