@@ -13,7 +13,8 @@
 - a full disk (RLIMIT_FSIZE on the running server): writes fail with a clear error, reads
   go on, the write in flight waits and nothing acknowledged is lost; writes resume;
 - key rotation under load: data stays readable; the old values and log keys retire;
-- BGREWRITEAOF under load loses nothing.
+- BGREWRITEAOF under load loses nothing, and neither does kill -9 during a compaction
+  (appendfsync always, three points after its start).
 phidb-only: skipped when PHIDB_TARGET=redis.
 """
 
@@ -546,6 +547,53 @@ def compaction_under_load(run):
     srv.stop()
 
 
+def kill_during_compaction(run):
+    """kill -9 while a compaction runs (after its start, at three points), with appendfsync
+    always and writers going on: every acknowledged write survives, and the keys the
+    compaction was copying keep their last values."""
+    srv = harness.PhidbServer(extra={"appendfsync": "always"})
+    c = srv.raw()
+    n = 40000
+    for value in ("v" * 200, "w" * 200):  # twice the records the keys need
+        c.send(b"".join(harness.encode_command("SET", f"p:{i}", value) for i in range(n)))
+        for _ in range(n):
+            c.read_reply()
+    acked, errors, seen = [], [], 0
+    for rnd, delay in enumerate([0.0, 0.01, 0.05]):
+        stop = threading.Event()
+        threads = [threading.Thread(target=writer, args=(srv, acked, stop, f"k{rnd}w{t}", errors))
+                   for t in range(3)]
+        for t in threads:
+            t.start()
+        harness.wait_until(lambda: len(acked) > 200 * (rnd + 1), timeout=60, what="writes")
+        run.eq(c.call("BGREWRITEAOF"), ("+", b"Background append only file rewriting started"),
+               f"BGREWRITEAOF ({rnd + 1})")
+        if b"aof_rewrite_in_progress:1" in c.call("INFO", "persistence")[1]:
+            seen += 1
+        time.sleep(delay)
+        srv.kill9()
+        stop.set()
+        for t in threads:
+            t.join(timeout=30)
+        srv.restart()
+        c = srv.raw()
+        lost = []
+        keys = [k for k, _ in acked]
+        for j in range(0, len(keys), 500):
+            chunk = keys[j:j + 500]
+            lost += [k for k, v in zip(chunk, c.call("MGET", *chunk)[1]) if v[1] is None]
+        run.eq(lost, [], f"kill -9 {delay * 1000:.0f} ms into a compaction: none of the "
+                         f"{len(keys)} acknowledged writes is lost")
+        r = c.call("MGET", *[f"p:{i}" for i in range(0, n, 7)])[1]
+        run.eq([v for v in r if v[1] != b"w" * 200], [],
+               "the keys being compacted have their last values")
+    run.eq(errors, [], "no write was refused")
+    run.check(seen > 0, "the compaction was running when the server was killed",
+              f"{seen} of 3 times")
+    c.close()
+    srv.stop()
+
+
 def body(run):
     if harness.env_target() == "redis":
         run.log("skipped: phidb-only checks (PHIDB_TARGET=redis)")
@@ -557,7 +605,8 @@ def body(run):
                      ("key problems", key_problems), ("old keyring", old_keyring),
                      ("full disk", full_disk),
                      ("rotation under load", rotation_under_load),
-                     ("compaction under load", compaction_under_load)]:
+                     ("compaction under load", compaction_under_load),
+                     ("kill -9 during compaction", kill_during_compaction)]:
         with run.case(name):
             fn(run)
 
