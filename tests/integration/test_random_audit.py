@@ -134,7 +134,8 @@ def body(run):
         cmd = args[0].decode().lower()
         first, last, step = keyspec.get(cmd.encode(), (0, 0, 0))
         window = [recs[s] for s in range(before + 1, after + 1) if s in recs]
-        where = f"{u}: {harness.show(args, 100)} -> {harness.show(reply, 120)} (seq {before + 1}..{after})"
+        where = (f"{u}: {harness.show(args, 100)} -> {harness.show(reply, 120)} "
+                 f"(seq {before + 1}..{after})")
         if len(window) != after - before:
             problems.append(f"records missing from the export: {where}")
         foreign = [r for r in window if r["ev"] not in ("alert", "breakglass", "checkpoint")
@@ -150,8 +151,8 @@ def body(run):
             problems.append(f"no access record: {where}")
             continue
         lastk = len(args) + last if last < 0 else last
-        keys = [args[i].decode("utf-8", "replace") for i in range(first, min(lastk, len(args) - 1) + 1,
-                                                                   step or 1)]
+        keys = [args[i].decode("utf-8", "replace")
+                for i in range(first, min(lastk, len(args) - 1) + 1, step or 1)]
         record_keys = [k for k in keys if k.encode().startswith(RECORD_PREFIXES)][:64]
         named = {r.get("key") for r in acc}
         want = record_keys if record_keys else keys[:1]

@@ -82,7 +82,8 @@ WORDS = [b"treatment", b"research", b"emergency", b"payment", b"legal", b"operat
 def shapes(rnd, key):
     f = lambda: rnd.choice(FIELDS)  # noqa: E731
     v = lambda: rnd.choice(VALS)  # noqa: E731
-    n = lambda: rnd.choice([b"0", b"1", b"-1", b"5", b"100", b"9223372036854775807", b"1.5"])  # noqa: E731
+    n = lambda: rnd.choice([b"0", b"1", b"-1", b"5", b"100", b"-0", b"1.5",  # noqa: E731
+                            b"9223372036854775807"])
     fv = lambda: [x for _ in range(rnd.randint(1, 3)) for x in (f(), v())]  # noqa: E731
     return {
         "HGET": lambda: [key(), f()], "HMGET": lambda: [key()] + [f() for _ in range(4)],
@@ -285,7 +286,8 @@ def body(run):
                              f"(seed {seed})", "\n".join(chk.leaks[:8]))
     run.check(len(pseudonyms) > 0, "the research user saw pseudonyms", str(len(pseudonyms)))
     run.log(f"{count} random commands (seed {seed}), {chk.serial} record writes, "
-            f"{len(pseudonyms)} pseudonyms, grants {sorted((u, sorted(s)) for u, s in chk.glass.items() if s)}")
+            f"{len(pseudonyms)} pseudonyms, "
+            f"grants {sorted((u, sorted(s)) for u, s in chk.glass.items() if s)}")
     admin.close()
     srv.stop()  # raises on a non-zero exit or a sanitizer report
 
