@@ -232,14 +232,10 @@ static int match_patterns(const acl_pattern *p, size_t n, const uint8_t *s, size
 
 int acl_can_key(const acl_user *u, const uint8_t *key, size_t n, int access)
 {
-    /* Each access asked must be granted by some pattern (a key may need R and W
-     * from different patterns, as in Redis). */
-    if (access == 0) return match_patterns(u->keys, u->nkeys, key, n, 0); /* any pattern */
-    if ((access & ACL_KEY_READ) && !match_patterns(u->keys, u->nkeys, key, n, ACL_KEY_READ))
-        return 0;
-    if ((access & ACL_KEY_WRITE) && !match_patterns(u->keys, u->nkeys, key, n, ACL_KEY_WRITE))
-        return 0;
-    return 1;
+    /* One pattern must grant every access asked, as in Redis 7: %R~x %W~* lets INCR
+     * write x but not read it, so INCR x is refused. access 0 (a key only checked for
+     * existence or size): any pattern that matches. */
+    return match_patterns(u->keys, u->nkeys, key, n, access);
 }
 
 int acl_can_channel(const acl_user *u, const uint8_t *ch, size_t n)
@@ -385,6 +381,8 @@ static int parse_rule(acl *a, const char *r, size_t n, acl_rule *out, char *err,
         out->flags = flags;
         out->arg = mem_strndup(r + off, n - off);
         out->len = n - off;
+        out->text = mem_strndup(r, n); /* for an error naming the modifier */
+        if (n == 2 && r[0] == '~' && r[1] == '*') out->kind = R_ALLKEYS; /* as Redis */
     } else if (r[0] == '&') {
         if (!pattern_ok(r + 1, n - 1)) {
             rule_err(err, errlen, r, n, "Syntax error");
@@ -393,6 +391,8 @@ static int parse_rule(acl *a, const char *r, size_t n, acl_rule *out, char *err,
         out->kind = R_CHAN;
         out->arg = mem_strndup(r + 1, n - 1);
         out->len = n - 1;
+        out->text = mem_strndup(r, n);
+        if (n == 2 && r[1] == '*') out->kind = R_ALLCHANNELS;
     } else if (r[0] == '+' || r[0] == '-') {
         int allow = r[0] == '+';
         if (n > 1 && r[1] == '@') {
@@ -654,6 +654,40 @@ static void rules_text(acl_user *u, const char *reset_to, const char *append)
     }
 }
 
+/* As Redis 7: once allkeys (or ~*) is set, a key pattern added after it has no effect and
+ * is refused, until resetkeys or reset; the same for channels. Checks the rules in order
+ * from the user's present state, changing nothing. Returns 0 or -1 with err. */
+static int patterns_after_all(const acl_user *u, const acl_op *op, char *err, size_t errlen)
+{
+    int keys = u ? u->allkeys : 0, chans = u ? u->allchannels : 0;
+    for (int i = 0; i < op->n; i++) {
+        const acl_rule *r = &op->rules[i];
+        switch (r->kind) {
+        case R_ALLKEYS: keys = 1; break;
+        case R_RESETKEYS: keys = 0; break;
+        case R_ALLCHANNELS: chans = 1; break;
+        case R_RESETCHANNELS: chans = 0; break;
+        case R_RESET: keys = chans = 0; break;
+        case R_KEY:
+            if (!keys) break;
+            rule_err(err, errlen, r->text, strlen(r->text),
+                     "Adding a pattern after the * pattern (or the 'allkeys' flag) is not valid "
+                     "and does not have any effect. Try 'resetkeys' to start with an empty list "
+                     "of patterns");
+            return -1;
+        case R_CHAN:
+            if (!chans) break;
+            rule_err(err, errlen, r->text, strlen(r->text),
+                     "Adding a pattern after the * pattern (or the 'allchannels' flag) is not "
+                     "valid and does not have any effect. Try 'resetchannels' to start with an "
+                     "empty list of channels");
+            return -1;
+        default: break;
+        }
+    }
+    return 0;
+}
+
 int acl_op_apply(acl *a, acl_op *op, char *err, size_t errlen)
 {
     if (op->needs_work) {
@@ -666,6 +700,7 @@ int acl_op_apply(acl *a, acl_op *op, char *err, size_t errlen)
     }
     size_t nlen = strlen(op->name);
     acl_user *u = acl_find(a, (const uint8_t *)op->name, nlen);
+    if (patterns_after_all(u, op, err, errlen) != 0) return -1; /* before any change */
     int created = 0;
     if (!u) {
         u = user_new(a, (const uint8_t *)op->name, nlen);
@@ -699,14 +734,22 @@ int acl_op_apply(acl *a, acl_op *op, char *err, size_t errlen)
         case R_ALLKEYS:
             clear_patterns(&u->keys, &u->nkeys);
             add_pattern(&u->keys, &u->nkeys, "*", 1, ACL_KEY_READ | ACL_KEY_WRITE);
+            u->allkeys = 1;
             break;
-        case R_RESETKEYS: clear_patterns(&u->keys, &u->nkeys); break;
+        case R_RESETKEYS:
+            clear_patterns(&u->keys, &u->nkeys);
+            u->allkeys = 0;
+            break;
         case R_CHAN: add_pattern(&u->chans, &u->nchans, r->arg, r->len, 3); break;
         case R_ALLCHANNELS:
             clear_patterns(&u->chans, &u->nchans);
             add_pattern(&u->chans, &u->nchans, "*", 1, 3);
+            u->allchannels = 1;
             break;
-        case R_RESETCHANNELS: clear_patterns(&u->chans, &u->nchans); break;
+        case R_RESETCHANNELS:
+            clear_patterns(&u->chans, &u->nchans);
+            u->allchannels = 0;
+            break;
         case R_CMD_ALLOW:
         case R_CMD_DENY:
             set_command(a, u, r->id, r->kind == R_CMD_ALLOW);
@@ -730,6 +773,7 @@ int acl_op_apply(acl *a, acl_op *op, char *err, size_t errlen)
             clear_hashes(u);
             clear_patterns(&u->keys, &u->nkeys);
             clear_patterns(&u->chans, &u->nchans);
+            u->allkeys = u->allchannels = 0;
             set_all(a, u, 0);
             rules_text(u, "-@all", NULL);
             acl_attr_clear(u);
@@ -750,7 +794,7 @@ int acl_op_apply(acl *a, acl_op *op, char *err, size_t errlen)
 
 /* ---- description ---- */
 
-static void describe_patterns(const acl_pattern *p, size_t n, char sigil, buf *out,
+static void describe_patterns(const acl_pattern *p, size_t n, char sigil, int all, buf *out,
                               const char *none)
 {
     if (n == 0) {
@@ -761,6 +805,8 @@ static void describe_patterns(const acl_pattern *p, size_t n, char sigil, buf *o
         if (i) buf_putc(out, ' ');
         if (sigil == '~' && p[i].flags != (ACL_KEY_READ | ACL_KEY_WRITE))
             buf_puts(out, p[i].flags == ACL_KEY_READ ? "%R" : "%W");
+        else if (sigil == '~' && !all && n > 1 && p[i].len == 1 && p[i].pat[0] == '*')
+            buf_puts(out, "%RW"); /* "~*" would read back as allkeys, refusing the others */
         buf_putc(out, (uint8_t)sigil);
         buf_append(out, p[i].pat, p[i].len);
     }
@@ -768,12 +814,12 @@ static void describe_patterns(const acl_pattern *p, size_t n, char sigil, buf *o
 
 void acl_describe_keys(const acl_user *u, buf *out)
 {
-    describe_patterns(u->keys, u->nkeys, '~', out, "");
+    describe_patterns(u->keys, u->nkeys, '~', u->allkeys, out, "");
 }
 
 void acl_describe_channels(const acl_user *u, buf *out)
 {
-    describe_patterns(u->chans, u->nchans, '&', out, "");
+    describe_patterns(u->chans, u->nchans, '&', u->allchannels, out, "");
 }
 
 void acl_describe_commands(const acl *a, const acl_user *u, buf *out)
@@ -802,12 +848,12 @@ void acl_describe(const acl *a, const acl_user *u, buf *out, int with_hashes)
     }
     buf_putc(out, ' ');
     if (u->nkeys)
-        describe_patterns(u->keys, u->nkeys, '~', out, "");
+        describe_patterns(u->keys, u->nkeys, '~', u->allkeys, out, "");
     else
         buf_puts(out, "resetkeys");
     buf_putc(out, ' ');
     if (u->nchans)
-        describe_patterns(u->chans, u->nchans, '&', out, "");
+        describe_patterns(u->chans, u->nchans, '&', u->allchannels, out, "");
     else
         buf_puts(out, "resetchannels");
     buf_putc(out, ' ');

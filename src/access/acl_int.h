@@ -31,6 +31,9 @@ struct acl_user {
     size_t nkeys;         /* count */
     acl_pattern *chans;   /* channel patterns */
     size_t nchans;        /* count */
+    int allkeys;          /* set by allkeys or ~* (cleared by resetkeys, reset): as in Redis,
+                             adding a key pattern after it is refused */
+    int allchannels;      /* the same for allchannels or &* */
     int failures;         /* consecutive failed logins */
     long long locked_until; /* ms since the epoch; 0 when not locked */
     char *attrs[ACL_ATTR_COUNT]; /* attributes (role=, subject=, ...); NULL when unset */

@@ -194,11 +194,13 @@ static void keyspec(client *c, const cmd_def *d)
     rep_array(c, 1);
     rep_map(c, 3);
     rep_cstr(c, "flags");
-    int acc = d->first_access;
-    rep_set(c, acc == 0 ? 1 : (acc == 3 ? 2 : 1));
-    if (acc == 0) rep_simple(c, "RO");
-    if (acc & ACL_KEY_READ) rep_simple(c, (acc & ACL_KEY_WRITE) ? "RW" : "RO");
-    if (acc & ACL_KEY_WRITE) rep_simple(c, (acc & ACL_KEY_READ) ? "ACCESS" : "OW");
+    /* Flags from which Redis's rule gives back the ACL access the key needs: ACCESS -> %R,
+     * UPDATE -> %W, neither -> any pattern. */
+    int acc = d->first_access, r = (acc & ACL_KEY_READ) != 0, w = (acc & ACL_KEY_WRITE) != 0;
+    rep_set(c, (size_t)(1 + r + w));
+    rep_simple(c, r && w ? "RW" : (w ? "OW" : "RO"));
+    if (r) rep_simple(c, "ACCESS");
+    if (w) rep_simple(c, "UPDATE");
     rep_cstr(c, "begin_search");
     rep_map(c, 2);
     rep_cstr(c, "type");

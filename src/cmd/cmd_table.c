@@ -2,8 +2,10 @@
  * cmd_table: every command phidb serves, as data (see cmd.h). Arity, flags,
  * categories and key positions follow Redis 7.0 so COMMAND INFO, ACL rules and
  * clients behave as they do against Redis. The access each key needs follows
- * Redis's key specifications: a key that is read needs %R, one that is
- * written needs %W, one that is only checked for existence needs either.
+ * Redis's key specifications: a key whose value is read needs %R, one that is
+ * written needs %W, one read and written needs one pattern granting both, and
+ * one only checked for existence, type or size (EXISTS, TYPE, STRLEN, HLEN,
+ * HEXISTS, HSTRLEN) needs any pattern that matches it.
  */
 #include "cmd.h"
 
@@ -266,7 +268,7 @@ static cmd_def commands[] = {
     CMD("setrange", setrange_cmd, 4, CMD_WRITE | CMD_DENYOOM, STR_W | C(SLOW), 1, 1, 1, W, 0,
         "Overwrites a part of a string value with another by an offset. Creates the key if it "
         "doesn't exist.", "2.2.0", "string"),
-    CMD("strlen", strlen_cmd, 2, CMD_READONLY | CMD_FAST, STR_R | C(FAST), 1, 1, 1, R, 0,
+    CMD("strlen", strlen_cmd, 2, CMD_READONLY | CMD_FAST, STR_R | C(FAST), 1, 1, 1, 0, 0,
         "Returns the length of a string value.", "2.2.0", "string"),
     CMD("getrange", getrange_cmd, 4, CMD_READONLY, STR_R | C(SLOW), 1, 1, 1, R, 0,
         "Returns a substring of the string stored at a key.", "2.4.0", "string"),
@@ -341,15 +343,15 @@ static cmd_def commands[] = {
     CMD("hdel", hdel_cmd, -3, CMD_WRITE | CMD_FAST, HASH_W | C(FAST), 1, 1, 1, W, 0,
         "Deletes one or more fields and their values from a hash. Deletes the hash if no "
         "fields remain.", "2.0.0", "hash"),
-    CMD("hexists", hexists_cmd, 3, CMD_READONLY | CMD_FAST, HASH_R | C(FAST), 1, 1, 1, R, 0,
+    CMD("hexists", hexists_cmd, 3, CMD_READONLY | CMD_FAST, HASH_R | C(FAST), 1, 1, 1, 0, 0,
         "Determines whether a field exists in a hash.", "2.0.0", "hash"),
     CMD("hkeys", hkeys_cmd, 2, CMD_READONLY, HASH_R | C(SLOW), 1, 1, 1, R, 0,
         "Returns all fields in a hash.", "2.0.0", "hash"),
     CMD("hvals", hvals_cmd, 2, CMD_READONLY, HASH_R | C(SLOW), 1, 1, 1, R, 0,
         "Returns all values in a hash.", "2.0.0", "hash"),
-    CMD("hlen", hlen_cmd, 2, CMD_READONLY | CMD_FAST, HASH_R | C(FAST), 1, 1, 1, R, 0,
+    CMD("hlen", hlen_cmd, 2, CMD_READONLY | CMD_FAST, HASH_R | C(FAST), 1, 1, 1, 0, 0,
         "Returns the number of fields in a hash.", "2.0.0", "hash"),
-    CMD("hstrlen", hstrlen_cmd, 3, CMD_READONLY | CMD_FAST, HASH_R | C(FAST), 1, 1, 1, R, 0,
+    CMD("hstrlen", hstrlen_cmd, 3, CMD_READONLY | CMD_FAST, HASH_R | C(FAST), 1, 1, 1, 0, 0,
         "Returns the length of the value of a field.", "3.2.0", "hash"),
     CMD("hincrby", hincrby_cmd, 4, CMD_WRITE | CMD_DENYOOM | CMD_FAST, HASH_W | C(FAST), 1, 1, 1,
         RW, 0, "Increments the integer value of a field in a hash by a number. Uses 0 as "

@@ -109,6 +109,49 @@ TEST(rule_errors)
     acl_free(a);
 }
 
+/* Key patterns as Redis 7 reads them: one pattern must grant all the access a key needs;
+ * a pattern added after allkeys (or ~*) is refused until resetkeys. */
+TEST(key_pattern_semantics)
+{
+    acl *a = new_acl();
+    char err[512];
+    CHECK_INT(setuser(a, "w", "on >correct-horse-battery %W~* %R~x", err, sizeof err), 0);
+    acl_user *u = acl_find(a, (const uint8_t *)"w", 1);
+    CHECK(u != NULL);
+    if (!u) goto out;
+    CHECK(acl_can_key(u, (const uint8_t *)"x", 1, ACL_KEY_READ));
+    CHECK(acl_can_key(u, (const uint8_t *)"x", 1, ACL_KEY_WRITE));
+    /* R from one pattern and W from another: not both (INCR x is refused, as in Redis). */
+    CHECK(!acl_can_key(u, (const uint8_t *)"x", 1, ACL_KEY_READ | ACL_KEY_WRITE));
+    CHECK(acl_can_key(u, (const uint8_t *)"y", 1, 0)); /* HLEN, STRLEN: any pattern */
+    CHECK(!acl_can_key(u, (const uint8_t *)"y", 1, ACL_KEY_READ));
+    CHECK_INT(setuser(a, "w", "%RW~x", err, sizeof err), 0); /* now one pattern grants both */
+    CHECK(acl_can_key(u, (const uint8_t *)"x", 1, ACL_KEY_READ | ACL_KEY_WRITE));
+    /* After allkeys or ~*, another pattern is an error, and nothing of the rules applies. */
+    CHECK(setuser(a, "k", "on >correct-horse-battery ~* %R~a", err, sizeof err) != 0);
+    CHECK(strstr(err, "modifier '%R~a'") && strstr(err, "Adding a pattern after the * pattern"));
+    CHECK(acl_find(a, (const uint8_t *)"k", 1) == NULL);
+    CHECK(setuser(a, "k", "on >correct-horse-battery allkeys ~a", err, sizeof err) != 0);
+    CHECK_INT(setuser(a, "k", "on >correct-horse-battery allkeys resetkeys ~a ~*", err, sizeof err),
+              0);
+    CHECK(setuser(a, "k", "~b", err, sizeof err) != 0); /* the user has allkeys already */
+    CHECK_INT(setuser(a, "k", "~*", err, sizeof err), 0);
+    CHECK_INT(setuser(a, "k", "reset ~b", err, sizeof err), 0);
+    CHECK(setuser(a, "k", "allchannels &news", err, sizeof err) != 0);
+    CHECK(strstr(err, "'allchannels'") != NULL);
+    CHECK(setuser(a, "k", "&* &news", err, sizeof err) != 0);
+    /* %RW~* is a pattern like any other (it does not set allkeys), and is shown so when
+     * other patterns follow, so that the users file reads back the same. */
+    CHECK_INT(setuser(a, "p", "on >correct-horse-battery %RW~* ~a", err, sizeof err), 0);
+    acl_user *p = acl_find(a, (const uint8_t *)"p", 1);
+    buf d = {0};
+    if (p) acl_describe_keys(p, &d);
+    CHECK_STR(buf_cstr(&d), "%RW~* ~a");
+    buf_free(&d);
+out:
+    acl_free(a);
+}
+
 /* One rule, given whole (it may hold spaces). */
 static int setuser1(acl *a, const char *name, const char *rule, size_t rlen, char *err,
                     size_t errlen)
@@ -368,5 +411,5 @@ TEST(attributes_in_file)
     acl_free(b);
 }
 
-UNIT_MAIN(T(rules_and_checks), T(rule_errors), T(file_safe_rules), T(login_lockout_cache),
+UNIT_MAIN(T(rules_and_checks), T(rule_errors), T(key_pattern_semantics), T(file_safe_rules), T(login_lockout_cache),
           T(file_roundtrip), T(attributes), T(attribute_errors), T(attributes_in_file))
