@@ -129,7 +129,9 @@ const cmd_def *cmd_resolve(const arg *argv, int argc, const cmd_def **parent)
             *parent = d;
             return sd;
         }
-        if (d->proc) return d; /* COMMAND with an unknown subcommand: handled by COMMAND */
+        /* PHI.BREAKGLASS <subject> <reason...>: the command itself takes other arguments.
+         * COMMAND's unknown subcommand is an error before any ACL check, as in Redis. */
+        if (d->proc && d->proc != command_cmd) return d;
         return NULL;
     }
     return d;

@@ -127,6 +127,7 @@ def unauthenticated(s):
     u.cmd("GET", "k")
     u.cmd("SET", "k", "v")
     u.cmd("NOSUCHCOMMAND")
+    u.cmd("COMMAND", "NOSUCH")  # an unknown subcommand is an error before any access check
     u.cmd("CLIENT", "ID")
     u.cmd("MULTI")
     u.cmd("SELECT", "0")
