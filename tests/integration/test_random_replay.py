@@ -7,7 +7,8 @@ transactions) over a few keys with edge names and values, with a compaction
 (BGREWRITEAOF) every 700 commands and appendfsync always. Then every key's type, value
 (or fields) and expiry time are read, the server is stopped (SIGTERM, then once more
 with kill -9) and restarted, and the same is read again: it must be equal (expiry times
-within 3 s; keys within 5 s of expiring are left out).
+within 3 s; keys within 5 s of expiring are left out). Last, the same through PHI.BACKUP
+and `phidb restore` into a new directory.
 
     PHIDB_REPLAY_COMMANDS=20000 PHIDB_REPLAY_SEED=7 /usr/bin/python3 tests/integration/test_random_replay.py
 
@@ -19,6 +20,7 @@ import random
 import time
 
 import harness
+from test_backup import RestoredServer, tool
 
 
 def body(run):
@@ -145,6 +147,21 @@ def body(run):
         srv.restart()
         c = srv.raw()
         compare(before, snapshot(), how)
+    # The same state through an online backup and `phidb restore` into a new directory.
+    before = snapshot()
+    r = c.call("PHI.BACKUP", "random.phib", timeout=600)
+    run.require(r[0] == "*", "PHI.BACKUP", harness.show(r))
+    root = harness.make_temp_dir("restore")
+    inst, port = os.path.join(root, "inst"), harness.free_port()
+    rc, out, err = tool(srv, "restore", os.path.join(srv.dir, "backups", "random.phib"), "--to",
+                        inst, "--from", srv.dir, "--port", port)
+    run.require(rc == 0, "phidb restore", out + err)
+    restored = RestoredServer(srv, inst, port, srv.password)
+    original, c = c, restored.raw()
+    compare(before, snapshot(), "backup and restore")
+    c.close()
+    restored.stop()
+    c = original
     run.log(f"{count} random writes twice (seed {seed})")
     c.close()
     srv.stop()  # raises on a non-zero exit or a sanitizer report
