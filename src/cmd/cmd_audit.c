@@ -21,7 +21,6 @@
 #include "util/mem.h"
 #include "util/strutil.h"
 
-#define MAX_RECORD_KEYS 64 /* per command: beyond, one record names the first key */
 /* Longest key, subject and field name a record holds: a client must not be able to make a
  * record too big for the trail (a key may be 512 MB). Longer ones are cut, and the record
  * says how long they were. */
@@ -210,12 +209,11 @@ static int append_access(client *c, const cmd_def *d, int result, const char *re
     if (d->first_key <= 0) return append(s, c, &r);
     int lastk = d->last_key < 0 ? c->argc + d->last_key : d->last_key;
     int stepk = d->key_step ? d->key_step : 1;
-    int done = 0, n = 0;
+    int done = 0;
     for (int i = d->first_key; i <= lastk && i < c->argc; i += stepk) {
         const policy_schema *sch =
             s->pol ? policy_schema_for(s->pol, c->argv[i].p, c->argv[i].len) : NULL;
-        if (!sch && done) continue;
-        if (++n > MAX_RECORD_KEYS) break;
+        if (!sch && done) continue; /* keys outside every schema: the first one only */
         r.key = (const char *)c->argv[i].p;
         r.keylen = c->argv[i].len;
         char cut[48];

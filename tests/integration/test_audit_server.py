@@ -68,6 +68,9 @@ def body(run):
                               "role=" + role)), "OK", "user " + u)
         for key, rec in (("patient:1001", P1), ("patient:1002", P2)):
             a.call("HSET", key, *[x for kv in rec.items() for x in kv])
+        # One command on 100 record keys: a record for each (there were 64 at most).
+        run.eq(a.call("EXISTS", *[f"patient:m{i}" for i in range(100)]), (":", 0),
+               "EXISTS of 100 record keys")
         a.call("SET", "plain:1", "not a record")
         # Alerts channel.
         sub = srv.raw()
@@ -167,6 +170,9 @@ def body(run):
     recs = records(srv)
 
     with run.case("records"):
+        many = {r.get("key") for r in find(recs, ev="access", cmd="exists", user="admin")}
+        run.eq(len(many & {f"patient:m{i}" for i in range(100)}), 100,
+               "a command on 100 record keys: a record for each key")
         run.check(len(find(recs, ev="start")) >= 2 and len(find(recs, ev="stop")) >= 2,
                   "start and stop records")
         g = [r for r in find(recs, ev="access", res="granted", cmd="hget", user="doc")

@@ -9,7 +9,7 @@ reads the trail back and `phidb audit verify` checks it. For every command that 
 keys (COMMAND INFO) and got past its arity check (in a transaction: at least one access
 record of it in the EXEC's records):
 - at least one access record of this user and command;
-- a record for every key under a schema it names (up to 64), and for the first key when
+- a record for every key under a schema it names, and for the first key when
   none is;
 - NOPERM: a denied record; a reply that is not an error: every access record granted;
 - no access record of another user or command in between (alerts excepted).
@@ -153,7 +153,7 @@ def body(run):
         lastk = len(args) + last if last < 0 else last
         keys = [args[i].decode("utf-8", "replace")
                 for i in range(first, min(lastk, len(args) - 1) + 1, step or 1)]
-        record_keys = [k for k in keys if k.encode().startswith(RECORD_PREFIXES)][:64]
+        record_keys = [k for k in keys if k.encode().startswith(RECORD_PREFIXES)]
         named = {r.get("key") for r in acc}
         want = record_keys if record_keys else keys[:1]
         if any(k not in named for k in want):
