@@ -80,6 +80,9 @@ def body(run):
         run.eq(r, ("+", b"PONG"), f"PING answers after {sent} random commands")
     c.close()
     run.log(f"{sent} random commands (seed {seed})")
+    log = srv.log_text()
+    run.check("patient:1" not in log and "\ufffd" not in log and "aaaaaaaaaa" not in log,
+              "no key name or value in the server log", srv.log_tail(20))
     srv.stop()  # raises on a non-zero exit or a sanitizer report
 
 

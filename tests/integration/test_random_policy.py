@@ -289,6 +289,10 @@ def body(run):
             f"{len(pseudonyms)} pseudonyms, "
             f"grants {sorted((u, sorted(s)) for u, s in chk.glass.items() if s)}")
     admin.close()
+    log = srv.log_text()
+    shown = [w for w in ("MARK", "Ann Lee", "Fruit St", "John Carter", "123-45-6789", "P1002",
+                         "patient:1", "lab:1", "patient:~") if w in log]
+    run.eq(shown, [], "the server log holds no value, subject or key name")
     srv.stop()  # raises on a non-zero exit or a sanitizer report
 
 
