@@ -112,7 +112,7 @@ int breach_cli_main(int argc, char **argv)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     int64_t discovered = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-    for (int i = 2; i < argc; i++) {
+    for (int i = 2; i < argc; i += 2) { /* options and their values */
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v && strcmp(a, "--help") != 0) {
@@ -143,7 +143,6 @@ int breach_cli_main(int argc, char **argv)
             usage();
             return 2;
         }
-        i++;
     }
     if (!incident || !have_start || !have_end) {
         usage();
