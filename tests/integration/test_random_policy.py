@@ -15,6 +15,9 @@ Every reply (errors included) is searched for markers:
   which records a marker may be in);
 - the research role sees no name, SSN, exact date of birth, full ZIP, the note's
   identifiers, or real record key names (only pseudonyms).
+And a command answered with an error (NOPERM, a dlp refusal, a syntax error ...) outside a
+transaction changes nothing that admin can see of the keys in play; the server log holds
+no value, subject or key name.
 
     PHIDB_POLICY_COMMANDS=50000 PHIDB_POLICY_SEED=7 /usr/bin/python3 tests/integration/test_random_policy.py
 
@@ -245,6 +248,23 @@ def body(run):
         return lambda: rnd.choice(RECORDS + [b"other", b"patient:7", b"lab:"])
 
     users = sorted(USERS)
+    changed = []  # errors after which the data was not as before
+    watched = RECORDS + [b"other", b"patient:7", b"lab:"]
+
+    def state():
+        """What admin sees of the keys the commands use: type, value or fields, expiry."""
+        out = {}
+        for k in watched:
+            t = admin.call("TYPE", k)[1]
+            if t == b"hash":
+                x = admin.call("HGETALL", k)[1]
+                out[k] = (t, sorted((a[1], b[1]) for a, b in zip(x[0::2], x[1::2])))
+            elif t == b"string":
+                out[k] = (t, admin.call("GET", k)[1])
+            if t != b"none":
+                out[k] += (admin.call("PTTL", k)[1] > 0,)
+        return out
+
     for n in range(count):
         if n % 50 == 0:
             chk.write_record(rnd)
@@ -253,6 +273,7 @@ def body(run):
         name = rnd.choice(sorted(table))
         args = [name.encode()] + table[name]()
         c = conn(u)
+        before = state()
         try:
             reply = c.call(*args, timeout=60)
         except harness.ConnectionClosed:
@@ -261,6 +282,11 @@ def body(run):
             conns.pop(u)
             continue
         chk.check(u, args, reply)
+        if reply[0] == "-" and queued[u] is None and args[0].upper() != b"EXEC":
+            after = state()
+            if after != before:
+                changed.append(f"{u}: {harness.show(args, 120)} -> {harness.show(reply, 120)}: "
+                               f"{sorted(k for k in after if after[k] != before.get(k))}")
         if USERS[u] == "research":
             for t in strings(reply):
                 for p in PSEUDONYM.findall(t):
@@ -282,6 +308,7 @@ def body(run):
             chk.glass[u].add(args[1])
     for c in conns.values():
         c.close()
+    run.eq(changed[:5], [], "a command answered with an error changed nothing")
     run.check(not chk.leaks, f"no value shown against the policy in {count} random commands "
                              f"(seed {seed})", "\n".join(chk.leaks[:8]))
     run.check(len(pseudonyms) > 0, "the research user saw pseudonyms", str(len(pseudonyms)))
