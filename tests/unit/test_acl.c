@@ -411,5 +411,6 @@ TEST(attributes_in_file)
     acl_free(b);
 }
 
-UNIT_MAIN(T(rules_and_checks), T(rule_errors), T(key_pattern_semantics), T(file_safe_rules), T(login_lockout_cache),
-          T(file_roundtrip), T(attributes), T(attribute_errors), T(attributes_in_file))
+UNIT_MAIN(T(rules_and_checks), T(rule_errors), T(key_pattern_semantics), T(file_safe_rules),
+          T(login_lockout_cache), T(file_roundtrip), T(attributes), T(attribute_errors),
+          T(attributes_in_file))

@@ -421,4 +421,5 @@ TEST(t_bound)
     alert_free(e);
 }
 
-UNIT_MAIN(T(t_denials), T(t_after_hours), T(t_tzrule), T(t_zones), T(t_slim_zone), T(t_subjects), T(t_events), T(t_dlp), T(t_bound))
+UNIT_MAIN(T(t_denials), T(t_after_hours), T(t_tzrule), T(t_zones), T(t_slim_zone), T(t_subjects),
+          T(t_events), T(t_dlp), T(t_bound))
