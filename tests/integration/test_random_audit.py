@@ -32,7 +32,7 @@ import random
 import subprocess
 
 import harness
-from test_random_policy import MARK, POLICY, PW, USERS, Checker, shapes
+from test_random_policy import MARK, PW, USERS, Checker, shapes, start_clinic
 
 RECORD_PREFIXES = (b"patient:", b"lab:")
 POOL = [b"patient:1", b"patient:2", b"patient:3", b"lab:1", b"other", b"patient:7", b"diagnosis",
@@ -65,22 +65,7 @@ def body(run):
     count = int(os.environ.get("PHIDB_AUDIT_COMMANDS", "3000"))
     seed = int(os.environ.get("PHIDB_AUDIT_SEED", "1"))
     rnd = random.Random(seed)
-    srv = harness.PhidbServer()
-    pol = os.path.join(srv.dir, "policy.conf")
-    with open(pol, "w") as f:
-        f.write(POLICY)
-    os.chmod(pol, 0o600)
-    srv.stop()
-    srv.extra = [("policy-file", pol)]
-    srv.restart()
-    admin = srv.raw()
-    run.eq(admin.call("ACL", "SETUSER", "admin", "role=registrar"), ("+", b"OK"), "admin role")
-    for u, role in USERS.items():
-        if u == "admin":
-            continue
-        extra = ["subject=P1001", "~patient:*"] if role == "patient" else ["~*"]
-        run.eq(admin.call("ACL", "SETUSER", u, "on", ">" + PW, "+@all", "-@dangerous",
-                          "role=" + role, *extra), ("+", b"OK"), f"user {u} ({role})")
+    srv, admin = start_clinic(run)
     # Key positions of every command, from the server (first key, last key, step).
     keyspec = {}
     for d in admin.call("COMMAND")[1]:

@@ -206,20 +206,15 @@ class Checker:
                     self.leaks.append(f"de-identified view shows a real key name: {where}")
 
 
-def body(run):
-    if harness.env_target() == "redis":
-        run.log("skipped: phidb-only checks (PHIDB_TARGET=redis)")
-        return
-    count = int(os.environ.get("PHIDB_POLICY_COMMANDS", "4000"))
-    seed = int(os.environ.get("PHIDB_POLICY_SEED", "1"))
-    rnd = random.Random(seed)
+def start_clinic(run, extra=()):
+    """A server with POLICY and a user of each role; returns it and admin's connection."""
     srv = harness.PhidbServer()
     pol = os.path.join(srv.dir, "policy.conf")
     with open(pol, "w") as f:
         f.write(POLICY)
     os.chmod(pol, 0o600)
     srv.stop()
-    srv.extra = [("policy-file", pol), ("dlp-mode", rnd.choice(["off", "warn", "block"]))]
+    srv.extra = [("policy-file", pol), *extra]
     srv.restart()
     admin = srv.raw()
     run.eq(admin.call("ACL", "SETUSER", "admin", "role=registrar", "+phi.breakglass|list"),
@@ -230,6 +225,17 @@ def body(run):
         extra = ["subject=P1001", "~patient:*"] if role == "patient" else ["~*"]
         run.eq(admin.call("ACL", "SETUSER", u, "on", ">" + PW, "+@all", "-@dangerous",
                           "role=" + role, *extra), ("+", b"OK"), f"user {u} ({role})")
+    return srv, admin
+
+
+def body(run):
+    if harness.env_target() == "redis":
+        run.log("skipped: phidb-only checks (PHIDB_TARGET=redis)")
+        return
+    count = int(os.environ.get("PHIDB_POLICY_COMMANDS", "4000"))
+    seed = int(os.environ.get("PHIDB_POLICY_SEED", "1"))
+    rnd = random.Random(seed)
+    srv, admin = start_clinic(run, [("dlp-mode", rnd.choice(["off", "warn", "block"]))])
     chk = Checker(admin)
     for _ in range(12):
         chk.write_record(rnd)

@@ -142,6 +142,34 @@ TEST(t_after_hours)
     CHECK(alert_new(&o, err, sizeof err) == NULL);
 }
 
+/* glibc reads TZ for localtime_r: the tests set it and put it back. */
+static char *tz_saved;
+static int tz_had;
+
+static void tz_set(const char *tz)
+{
+    if (!tz_had) {
+        const char *old = getenv("TZ");
+        tz_saved = old ? strdup(old) : NULL;
+        tz_had = 1;
+    }
+    setenv("TZ", tz, 1);
+    tzset();
+}
+
+static void tz_restore(void)
+{
+    if (!tz_had) return;
+    if (tz_saved)
+        setenv("TZ", tz_saved, 1);
+    else
+        unsetenv("TZ");
+    free(tz_saved);
+    tz_saved = NULL;
+    tz_had = 0;
+    tzset();
+}
+
 /* The POSIX rules of TZif footers, against glibc's reading of the same TZ strings. */
 TEST(t_tzrule)
 {
@@ -156,13 +184,10 @@ TEST(t_tzrule)
                                  "UTC0"};
     tz_rule r;
     int bad_allyear = 0;
-    const char *old = getenv("TZ");
-    char *saved = old ? strdup(old) : NULL;
     uint64_t x = 88172645463325252ULL;
     for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
         CHECK(tz_rule_parse(good[i], strlen(good[i]), &r) == 0);
-        setenv("TZ", good[i], 1);
-        tzset();
+        tz_set(good[i]);
         int bad = 0;
         for (int k = 0; k < 20000; k++) {
             x ^= x << 13, x ^= x >> 7, x ^= x << 17;
@@ -177,13 +202,7 @@ TEST(t_tzrule)
                           (long long)t, tm.tm_gmtoff, tz_rule_offset(&r, t));
         }
     }
-    if (saved) {
-        setenv("TZ", saved, 1);
-        free(saved);
-    } else {
-        unsetenv("TZ");
-    }
-    tzset();
+    tz_restore();
     /* Daylight time all year (RFC 8536, 3.3.1), the turn of the year included (where glibc
      * gives standard time for the hours between the two years' rules). */
     CHECK(tz_rule_parse("EST5EDT,0/0,J365/25", 19, &r) == 0);
@@ -232,8 +251,7 @@ TEST(t_zones)
                                   "Australia/Sydney", "Australia/Lord_Howe", "America/Sao_Paulo",
                                   "Asia/Tehran",      "Pacific/Auckland",    "Africa/Casablanca",
                                   "America/Nuuk",     "Asia/Kolkata",        "America/Santiago"};
-    const char *old = getenv("TZ");
-    char *saved = old ? strdup(old) : NULL, tz[128];
+    char tz[128];
     uint64_t x = 0x9E3779B97F4A7C15ULL;
     for (size_t i = 0; i < sizeof zones / sizeof *zones; i++) {
         alert_opts o;
@@ -242,8 +260,7 @@ TEST(t_zones)
         alert_engine *e = mk(&o);
         if (!e) continue;
         snprintf(tz, sizeof tz, ":/usr/share/zoneinfo/%s", zones[i]);
-        setenv("TZ", tz, 1);
-        tzset();
+        tz_set(tz);
         int bad = 0;
         for (int k = 0; k < 20000; k++) {
             x ^= x << 13, x ^= x >> 7, x ^= x << 17;
@@ -256,13 +273,7 @@ TEST(t_zones)
         }
         alert_free(e);
     }
-    if (saved) {
-        setenv("TZ", saved, 1);
-        free(saved);
-    } else {
-        unsetenv("TZ");
-    }
-    tzset();
+    tz_restore();
 }
 
 /* A "slim" TZif file (zic -b slim) lists no regular daylight-saving change: they all come
