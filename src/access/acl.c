@@ -654,11 +654,9 @@ static void rules_text(acl_user *u, const char *reset_to, const char *append)
     }
 }
 
-/* As Redis 7: once allkeys (or ~*) is set, a key pattern added after it has no effect and
- * is refused, until resetkeys or reset; the same for channels. Checks the rules in order
- * from the user's present state, changing nothing. Returns 0 or -1 with err. */
-static int patterns_after_all(const acl_user *u, const acl_op *op, char *err, size_t errlen)
+int acl_op_check(acl *a, const acl_op *op, char *err, size_t errlen)
 {
+    const acl_user *u = acl_find(a, (const uint8_t *)op->name, strlen(op->name));
     int keys = u ? u->allkeys : 0, chans = u ? u->allchannels : 0;
     for (int i = 0; i < op->n; i++) {
         const acl_rule *r = &op->rules[i];
@@ -700,7 +698,6 @@ int acl_op_apply(acl *a, acl_op *op, char *err, size_t errlen)
     }
     size_t nlen = strlen(op->name);
     acl_user *u = acl_find(a, (const uint8_t *)op->name, nlen);
-    if (patterns_after_all(u, op, err, errlen) != 0) return -1; /* before any change */
     int created = 0;
     if (!u) {
         u = user_new(a, (const uint8_t *)op->name, nlen);

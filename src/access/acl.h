@@ -124,6 +124,11 @@ int acl_op_parse(acl *a, const uint8_t *name, size_t nlen, const uint8_t *const 
 int acl_op_needs_work(const acl_op *op);
 /* Hash new passwords and match removed ones. Touches only op: safe on a worker thread. */
 void acl_op_work(acl_op *op);
+/* What ACL SETUSER refuses beyond parsing, as Redis 7 does, from the user's present state:
+ * a key pattern after allkeys or ~* (until resetkeys or reset), a channel pattern after
+ * allchannels or &*. Changes nothing. Returns 0, or -1 with err. Users files are loaded
+ * without it: files written before it may hold such (harmless) patterns. */
+int acl_op_check(acl *a, const acl_op *op, char *err, size_t errlen);
 /* Apply the change (creating the user if needed). Returns 0, or -1 with err. */
 int acl_op_apply(acl *a, acl_op *op, char *err, size_t errlen);
 /* Name of the user an op changes (owned by the op). */

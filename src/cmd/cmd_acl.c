@@ -30,7 +30,8 @@ static void setuser_finish(client *c, acl_op *op, const char *name)
     buf before = {0}, after = {0};
     acl_user *u = acl_find(s->acl, (const uint8_t *)name, strlen(name));
     if (u) acl_describe(s->acl, u, &before, 0);
-    if (acl_op_apply(s->acl, op, err, sizeof err) != 0) {
+    if (acl_op_check(s->acl, op, err, sizeof err) != 0 ||
+        acl_op_apply(s->acl, op, err, sizeof err) != 0) {
         buf_free(&before);
         if (c->conn) rep_errf(c, "ERR %s", err);
         return;

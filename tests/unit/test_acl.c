@@ -34,7 +34,8 @@ static int setuser(acl *a, const char *name, const char *rules, char *err, size_
     int rc = acl_op_parse(a, (const uint8_t *)name, strlen(name), r, l, n, &op, err, errlen);
     if (rc == 0) {
         if (acl_op_needs_work(op)) acl_op_work(op);
-        rc = acl_op_apply(a, op, err, errlen);
+        rc = acl_op_check(a, op, err, errlen);
+        if (rc == 0) rc = acl_op_apply(a, op, err, errlen);
         acl_op_free(op);
     }
     free(copy);
@@ -273,6 +274,13 @@ TEST(file_roundtrip)
     CHECK(acl_load_file(b, path, err, sizeof err) != 0);
     CHECK(strstr(err, ":2:") != NULL);
     CHECK(acl_find(b, (const uint8_t *)"dave", 4) != NULL);
+    /* A users file written before ACL SETUSER refused patterns after ~* still loads. */
+    f = fopen(path, "w");
+    fputs("user old on >correct-horse-battery ~* %R~x &* &news +@all\n", f);
+    fclose(f);
+    CHECK_INT(acl_load_file(b, path, err, sizeof err), 0);
+    u = acl_find(b, (const uint8_t *)"old", 3);
+    CHECK(u && acl_can_key(u, (const uint8_t *)"y", 1, ACL_KEY_READ | ACL_KEY_WRITE));
     /* Group-readable files are refused. */
     chmod(path, 0640);
     CHECK(acl_load_file(b, path, err, sizeof err) != 0);
