@@ -803,7 +803,7 @@ static void describe_patterns(const acl_pattern *p, size_t n, char sigil, int al
         if (sigil == '~' && p[i].flags != (ACL_KEY_READ | ACL_KEY_WRITE))
             buf_puts(out, p[i].flags == ACL_KEY_READ ? "%R" : "%W");
         else if (sigil == '~' && !all && n > 1 && p[i].len == 1 && p[i].pat[0] == '*')
-            buf_puts(out, "%RW"); /* "~*" would read back as allkeys, refusing the others */
+            buf_puts(out, "%RW"); /* "~*" would read back as allkeys (the flag) */
         buf_putc(out, (uint8_t)sigil);
         buf_append(out, p[i].pat, p[i].len);
     }
