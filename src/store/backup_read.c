@@ -192,11 +192,14 @@ static int open_header(rd *r, const backup_keys *keys, char *err, size_t errlen)
                    (ssize_t)sizeof r->tr &&
                memcmp(r->tr, BK_SIG_MAGIC, 8) == 0;
     if (trok && bk_get64(r->tr + 8) != r->size - BACKUP_TRAILER_LEN) {
-        long long diff = (long long)(r->size - BACKUP_TRAILER_LEN) - (long long)bk_get64(r->tr + 8);
+        /* Unsigned: the signed length is any 64-bit number in a damaged file. */
+        uint64_t have = r->size - BACKUP_TRAILER_LEN, signed_len = bk_get64(r->tr + 8);
         snprintf(err, errlen,
-                 "%s was altered: it is %lld bytes %s than when it was signed (a part or record "
+                 "%s was altered: it is %llu bytes %s than when it was signed (a part or record "
                  "is missing or was added)",
-                 r->path, diff < 0 ? -diff : diff, diff < 0 ? "shorter" : "longer");
+                 r->path,
+                 (unsigned long long)(have > signed_len ? have - signed_len : signed_len - have),
+                 have < signed_len ? "shorter" : "longer");
         return -1;
     }
     if (!trok) {

@@ -29,7 +29,7 @@ SKIP = {"shutdown", "quit", "reset", "monitor", "subscribe", "psubscribe", "ssub
         "psync", "replicaof", "slaveof", "bgrewriteaof", "bgsave", "save", "failover", "cluster",
         "module", "script", "eval", "evalsha", "function", "fcall", "fcall_ro", "eval_ro",
         "evalsha_ro", "multi", "exec", "watch"}
-KEYS = ["a", "b", "user:1", "user:2", "log:x", "k{t}", "x"]
+KEYS = ["a", "b", "user:1", "user:2", "log:x", "k{t}", "x", "ch1", "news"]  # keys and channels
 SUBCOMMANDS = ["config|get", "client|id", "client|setname", "command|count", "acl|whoami"]
 FIXED = [["~*", "~a"], ["%RW~*", "~a"], ["%R~*", "~a"], ["%R~*", "%W~*", "~a"],
          ["allkeys", "~a"], ["allkeys", "resetkeys", "~a"], ["~a", "~*"], ["&*", "&a"],

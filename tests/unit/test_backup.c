@@ -155,6 +155,17 @@ TEST(damage_refused)
     CHECK(backup_verify(bad, &k, &info, err, sizeof err) != 0);
     if (!(contains(err, "missing") || contains(err, "altered"))) fprintf(stderr, "err: %s\n", err);
     CHECK(contains(err, "missing") || contains(err, "altered"));
+    char want[64];
+    snprintf(want, sizeof want, "%lu bytes shorter", 5 + (unsigned long)rlen);
+    CHECK(contains(err, want));
+    /* A signed length of 2^63 in the trailer (the difference overflowed a signed integer). */
+    p = bt_read(path, &n);
+    memset(p + n - BACKUP_TRAILER_LEN + 8, 0, 8);
+    p[n - BACKUP_TRAILER_LEN + 8] = 0x80;
+    bt_write(bad, p, n, 0600);
+    free(p);
+    CHECK(backup_verify(bad, &k, &info, err, sizeof err) != 0);
+    CHECK(contains(err, "altered") && contains(err, "bytes shorter"));
     /* A newer format. */
     p = bt_read(path, &n);
     p[11] = 9;
