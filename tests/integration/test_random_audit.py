@@ -13,6 +13,8 @@ record of it in the EXEC's records):
 - a record for every key under a schema it names, and for the first key when
   none is;
 - NOPERM: a denied record; a reply that is not an error: every access record granted;
+- every access record carries the session's purpose (the role's default, or the last one
+  PHI.PURPOSE set);
 - no access record of another user or command in between (alerts excepted).
 And over the whole trail: no value admin wrote (each carries a marker) is in any record,
 and the texts the users write are in none but as a subject (an HSET of the subject field
@@ -74,7 +76,7 @@ def body(run):
     chk = Checker(admin)
     for _ in range(12):
         chk.write_record(rnd)
-    conns, in_multi, sent, execs = {}, {}, [], []
+    conns, in_multi, sent, execs, purpose = {}, {}, [], [], {}
     users = sorted(u for u in USERS if u != "admin")
     for n in range(count):
         if n % 50 == 0:
@@ -93,6 +95,7 @@ def body(run):
         if u not in conns:
             conns[u] = srv.raw(u, PW)
             in_multi[u] = False
+            purpose[u] = conns[u].call("PHI.PURPOSE")[1]  # the role's default
         before = last_seq(admin)
         try:
             reply = conns[u].call(*args, timeout=60)
@@ -108,12 +111,17 @@ def body(run):
         elif up in ("EXEC", "DISCARD") and not (reply[0] == "-" and b"wrong number" in reply[1]):
             if up == "EXEC" and in_multi[u] and reply[0] == "*" and reply[1] is not None:
                 execs.append((u, in_multi[u], reply, before, after))
+                for a, r in zip(in_multi[u], reply[1]):
+                    if a[0].upper() == b"PHI.PURPOSE" and len(a) == 2 and r == ("+", b"OK"):
+                        purpose[u] = a[1].lower()
             in_multi[u] = False
         elif in_multi[u] is not False:
             if reply == ("+", b"QUEUED"):
                 in_multi[u].append(args)
         else:
-            sent.append((u, args, reply, before, after))
+            sent.append((u, args, reply, before, after, purpose[u]))
+            if up == "PHI.PURPOSE" and len(args) == 2 and reply == ("+", b"OK"):
+                purpose[u] = args[1].lower()
     for c in conns.values():
         c.close()
 
@@ -129,7 +137,7 @@ def body(run):
         recs[r["seq"]] = r
     problems = []
     checked = 0
-    for u, args, reply, before, after in sent:
+    for u, args, reply, before, after, used in sent:
         cmd = args[0].decode().lower()
         first, last, step = keyspec.get(cmd.encode(), (0, 0, 0))
         window = [recs[s] for s in range(before + 1, after + 1) if s in recs]
@@ -149,6 +157,8 @@ def body(run):
         if not acc:
             problems.append(f"no access record: {where}")
             continue
+        if any(r.get("purpose", "").encode() != used for r in acc):
+            problems.append(f"purpose is not the session's ({used!r}): {where}: {acc[:1]}")
         lastk = len(args) + last if last < 0 else last
         keys = [args[i].decode("utf-8", "replace")
                 for i in range(first, min(lastk, len(args) - 1) + 1, step or 1)]
