@@ -66,6 +66,7 @@ static int parse_hms(cursor *c, int maxh, int32_t *out)
             if (parse_num(c, 2, &s) != 0 || s > 59) return -1;
         }
     }
+    if (h * 3600 + m * 60 + s > maxh * 3600) return -1; /* 24:59 is past 24 hours */
     *out = sign * (h * 3600 + m * 60 + s);
     return 0;
 }

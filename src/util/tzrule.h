@@ -9,8 +9,8 @@
  *
  * Accepted: std offset [dst [offset] [,start[/time],end[/time]]], names alphabetic (3 or
  * more letters) or quoted in <>, offsets [+-]hh[:mm[:ss]] (west of Greenwich positive,
- * as POSIX has it), dates Jn (1-365, February 29 never counted), n (0-365) and Mm.w.d,
- * times [+-]hh[:mm[:ss]] up to 167 hours (the RFC 8536 extension). A dst name without
+ * as POSIX has it; at most 24 hours), dates Jn (1-365, February 29 never counted), n
+ * (0-365) and Mm.w.d, times [+-]hh[:mm[:ss]] up to 167 hours (the RFC 8536 extension). A dst name without
  * a rule is refused: the TZif footers zic writes always carry one.
  */
 #ifndef TZRULE_H
