@@ -17,7 +17,8 @@ Every reply (errors included) is searched for markers:
   identifiers, or real record key names (only pseudonyms).
 And a command answered with an error (NOPERM, a dlp refusal, a syntax error ...) outside a
 transaction changes nothing that admin can see of the keys in play; the server log holds
-no value, subject or key name.
+no value, subject or key name; with dlp-mode block (the default seed; seeds cycle through
+block, warn, off) PHI.SCAN finds no PHI in key names or outside the fields declared as PHI.
 
     PHIDB_POLICY_COMMANDS=50000 PHIDB_POLICY_SEED=7 /usr/bin/python3 tests/integration/test_random_policy.py
 
@@ -206,6 +207,47 @@ class Checker:
                     self.leaks.append(f"de-identified view shows a real key name: {where}")
 
 
+# Fields declared as PHI (phi=...): dlp-mode lets PHI be written there and nowhere else.
+PHI_FIELDS = {b"patient": {b"id", b"name", b"ssn", b"dob", b"zip", b"notes"},
+              b"lab": {b"patient"}}
+
+
+def phi_outside_phi_fields(admin):
+    """Key names, and values and field names outside PHI fields, in which PHI.SCAN finds
+    something at dlp-min-score or above."""
+    min_score = int(admin.call("CONFIG", "GET", "dlp-min-score")[1][1][1]) / 100
+
+    def phi(text):
+        r = admin.call("PHI.SCAN", text)
+        return r[0] == "*" and any(
+            float(dict(zip(e[1][0::2], e[1][1::2]))[("$", b"score")][1]) >= min_score
+            for e in r[1])
+
+    found, cur = [], b"0"
+    while True:
+        r = admin.call("SCAN", cur, "COUNT", "1000")
+        cur = r[1][0][1]
+        for item in r[1][1][1]:
+            key = item[1]
+            t = admin.call("TYPE", key)[1]
+            if phi(key):
+                found.append(("key name", key))
+            if t == b"string":
+                v = admin.call("GET", key)[1]
+                if v and phi(v):
+                    found.append(("value", key, v[:60]))
+            elif t == b"hash":
+                x = admin.call("HGETALL", key)[1]
+                kind = key.split(b":")[0] if key.startswith((b"patient:", b"lab:")) else None
+                for f, v in ((a[1], b[1]) for a, b in zip(x[0::2], x[1::2])):
+                    if f in PHI_FIELDS.get(kind, ()):
+                        continue
+                    if phi(f) or (v and phi(v)):
+                        found.append(("field", key, f, v[:60]))
+        if cur == b"0":
+            return found
+
+
 def start_clinic(run, extra=()):
     """A server with POLICY and a user of each role; returns it and admin's connection."""
     srv = harness.PhidbServer()
@@ -235,7 +277,8 @@ def body(run):
     count = int(os.environ.get("PHIDB_POLICY_COMMANDS", "4000"))
     seed = int(os.environ.get("PHIDB_POLICY_SEED", "1"))
     rnd = random.Random(seed)
-    srv, admin = start_clinic(run, [("dlp-mode", rnd.choice(["off", "warn", "block"]))])
+    dlp = ("block", "warn", "off")[(seed - 1) % 3]  # the default seed: block
+    srv, admin = start_clinic(run, [("dlp-mode", dlp)])
     chk = Checker(admin)
     for _ in range(12):
         chk.write_record(rnd)
@@ -315,6 +358,10 @@ def body(run):
     for c in conns.values():
         c.close()
     run.eq(changed[:5], [], "a command answered with an error changed nothing")
+    if dlp == "block":
+        found = phi_outside_phi_fields(admin)
+        run.eq(found[:5], [], "dlp-mode block: no PHI in key names, undeclared fields or "
+                              "fields not declared as PHI")
     run.check(not chk.leaks, f"no value shown against the policy in {count} random commands "
                              f"(seed {seed})", "\n".join(chk.leaks[:8]))
     run.check(len(pseudonyms) > 0, "the research user saw pseudonyms", str(len(pseudonyms)))
