@@ -210,6 +210,15 @@ int cmd_access_denied(const acl_user *u, const cmd_def *d, const arg *argv, int 
             }
         }
     }
+    /* Channels: every argument of SUBSCRIBE, the first of PUBLISH (as Redis, before the
+     * command runs, so that MULTI refuses it when queued and ACL DRYRUN sees it). */
+    int chans = d->proc == subscribe_cmd ? argc - 1 : (d->proc == publish_cmd ? 1 : 0);
+    for (int i = 1; i <= chans && i < argc; i++) {
+        if (!acl_can_channel(u, argv[i].p, argv[i].len)) {
+            *keyidx = i;
+            return 3;
+        }
+    }
     return 0;
 }
 
@@ -235,10 +244,15 @@ int cmd_check_access(client *c, const cmd_def *d, const char *context)
         acl_log_add(c->s->acl, "command", context, (const uint8_t *)full, strlen(full),
                     acl_user_name(u), info);
         rep_errf(c, "NOPERM this user has no permissions to run the '%s' command", full);
-    } else {
+    } else if (denied == 2) {
         acl_log_add(c->s->acl, "key", context, c->argv[keyidx].p, c->argv[keyidx].len,
                     acl_user_name(u), info);
         rep_err(c, "NOPERM this user has no permissions to access one of the keys used as "
+                   "arguments");
+    } else {
+        acl_log_add(c->s->acl, "channel", context, c->argv[keyidx].p, c->argv[keyidx].len,
+                    acl_user_name(u), info);
+        rep_err(c, "NOPERM this user has no permissions to access one of the channels used as "
                    "arguments");
     }
     return -1;

@@ -347,11 +347,11 @@ void acl_dryrun_cmd(client *c)
         char msg[256];
         snprintf(msg, sizeof msg, "This user has no permissions to run the '%s' command", full);
         rep_cstr(c, msg);
-    } else if (denied == 2) {
+    } else if (denied == 2 || denied == 3) {
         buf b = {0};
         buf_printf(&b, "This user has no permissions to access the '");
         buf_append(&b, c->argv[3 + keyidx].p, c->argv[3 + keyidx].len);
-        buf_puts(&b, "' key");
+        buf_puts(&b, denied == 2 ? "' key" : "' channel");
         rep_bulk(c, b.p, b.len);
         buf_free(&b);
     } else {

@@ -109,13 +109,7 @@ void pubsub_unsubscribe_all(client *c)
 
 void subscribe_cmd(client *c)
 {
-    for (int i = 1; i < c->argc; i++) {
-        if (c->user && !acl_can_channel(c->user, c->argv[i].p, c->argv[i].len)) {
-            rep_err(c, "NOPERM this user has no permissions to access one of the channels "
-                       "used as arguments");
-            return;
-        }
-    }
+    /* Channel permissions are checked before the command runs (cmd_access_denied). */
     for (int i = 1; i < c->argc; i++)
         subscribe_one(c, &c->argv[i]);
 }
@@ -154,11 +148,6 @@ size_t pubsub_publish(srv *s, const uint8_t *ch, size_t chlen, const uint8_t *ms
 
 void publish_cmd(client *c)
 {
-    if (c->user && !acl_can_channel(c->user, c->argv[1].p, c->argv[1].len)) {
-        rep_err(c, "NOPERM this user has no permissions to access one of the channels used as "
-                   "arguments");
-        return;
-    }
     /* The server's own channels are written by the server only. */
     if (c->argv[1].len >= 8 && memcmp(c->argv[1].p, "__phidb:", 8) == 0) {
         rep_err(c, "ERR channels starting with __phidb: are published by the server only");
