@@ -137,6 +137,19 @@ def key_patterns_and_categories(run, srv):
     r = k.call("EXEC")
     run.check(r[0] == "-" and r[1].startswith(b"EXECABORT"), "EXEC aborts", harness.show(r))
     k.close()
+    # Channels: refused before the command runs, with an ACL LOG entry naming the channel.
+    setuser(c, "herald", "on", ">" + PW, "~*", "resetchannels", "&news", "+@all")
+    h = srv.raw("herald", PW)
+    run.eq(h.call("PUBLISH", "news", "m"), (":", 0), "PUBLISH to a granted channel")
+    run.eq(h.call("PUBLISH", "secret-ward", "m"),
+           ("-", b"NOPERM this user has no permissions to access one of the channels used as "
+                 b"arguments"), "PUBLISH to another channel refused")
+    entry = c.call("ACL", "LOG", "1")[1][0][1]
+    fields = {entry[i][1]: entry[i + 1][1] for i in range(0, len(entry), 2)}
+    run.check(fields.get(b"reason") == b"channel" and fields.get(b"object") == b"secret-ward"
+              and fields.get(b"username") == b"herald", "ACL LOG: reason channel, the channel",
+              harness.show(entry, 600))
+    h.close()
     c.close()
 
 
