@@ -15,7 +15,8 @@ Every reply (errors included) is searched for markers:
   which records a marker may be in);
 - the research role sees no name, SSN, exact date of birth, full ZIP, the note's
   identifiers, or real record key names (only pseudonyms).
-And a command answered with an error (NOPERM, a dlp refusal, a syntax error ...) outside a
+Every 150 commands PHI.POLICY RELOAD gives the nurse the diagnosis group or takes it back,
+and the checks follow the policy of the moment. And a command answered with an error (NOPERM, a dlp refusal, a syntax error ...) outside a
 transaction changes nothing that admin can see of the keys in play; the server log holds
 no value, subject or key name; with dlp-mode block (the default seed; seeds cycle through
 block, warn, off) PHI.SCAN finds no PHI in key names or outside the fields declared as PHI.
@@ -133,6 +134,7 @@ class Checker:
         self.glass = {u: set() for u in USERS}  # user -> subjects of their grants
         self.serial = 0
         self.leaks = []
+        self.reads = {role: set(groups) for role, groups in READS.items()}  # policy now
 
     def write_record(self, rnd):
         key = rnd.choice(RECORDS)
@@ -187,11 +189,11 @@ class Checker:
                 if role == "research" and m.group(1) == b"NAME":
                     self.leaks.append(f"de-identified view shows a name: {where}")
                     continue
-                if group in READS[role] and role != "patient":
+                if group in self.reads[role] and role != "patient":
                     continue
                 keys = self.loc.get(serial, set())
                 subjects = {self.subject(k) for k in keys}
-                if role == "patient" and group in READS[role] and SELF in subjects:
+                if role == "patient" and group in self.reads[role] and SELF in subjects:
                     continue
                 if subjects & self.glass[user]:
                     continue  # a break-glass grant for this record's subject
@@ -314,9 +316,25 @@ def body(run):
                 out[k] += (admin.call("PTTL", k)[1] > 0,)
         return out
 
+    # Every 150 commands the policy is reloaded, giving the nurse diagnosis or taking it
+    # back: open sessions (and transactions queued before) follow the policy of the moment.
+    wider = POLICY.replace("role nurse     read=demographics,vitals ",
+                           "role nurse     read=demographics,vitals,diagnosis ")
+    run.check(wider != POLICY, "a wider policy for the reloads")
+    reloads = 0
     for n in range(count):
         if n % 50 == 0:
             chk.write_record(rnd)
+        if n % 150 == 75:
+            widen = reloads % 2 == 0
+            with open(os.path.join(srv.dir, "policy.conf"), "w") as f:
+                f.write(wider if widen else POLICY)
+            run.require(admin.call("PHI.POLICY", "RELOAD") == ("+", b"OK"), "PHI.POLICY RELOAD")
+            reloads += 1
+            if widen:
+                chk.reads["nurse"].add("diagnosis")
+            else:
+                chk.reads["nurse"].discard("diagnosis")
         u = rnd.choice(users)
         table = shapes(rnd, key_for(u))
         name = rnd.choice(sorted(table))
