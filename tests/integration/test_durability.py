@@ -23,7 +23,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import struct
 import subprocess
 import threading
