@@ -15,6 +15,7 @@
 
 #define REWRITE_BATCH (256 * 1024)
 #define REWRITE_BIG_FIELDS 4096 /* hashes with more fields are read in parts, across slices */
+#define REWRITE_SCAN_STEPS 32   /* buckets read at once, their records prefetched together */
 #define REWRITE_DUTY 8 /* a compaction takes at most about 1/8 of the event loop's time */
 #define REWRITE_DUTY_BUSY 2 /* ... or 1/2 while it mirrors more writes than it snapshots */
 
@@ -335,7 +336,7 @@ int persist_step(srv *s, long long budget_us)
         if (s->rw_big)
             big_step(&x);
         else
-            s->rw_cursor = db_scan(s->db, s->rw_cursor, snap_key, &x);
+            s->rw_cursor = db_scan_batch(s->db, s->rw_cursor, REWRITE_SCAN_STEPS, snap_key, &x);
         if (x.failed) goto out;
         if (x.batch.len >= REWRITE_BATCH && flush_batch(s, &x.batch) != 0) goto out;
     } while ((s->rw_cursor != 0 || s->rw_big) && clock_mono_us() - start < budget_us);

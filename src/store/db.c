@@ -521,6 +521,23 @@ uint64_t db_scan(db *d, uint64_t cursor, void (*fn)(void *arg, db_entry *e), voi
     return dict_scan(&d->keys, cursor, scan_cb, &s);
 }
 
+static void scan_prefetch_val(dict_node *n)
+{
+    const db_entry *e = (const db_entry *)n;
+    /* A sealed value of a few hundred bytes is read whole right after (prefetching past the
+     * end of a smaller one is harmless: a prefetch never faults). */
+    if (e->val)
+        for (int i = 0; i < 6; i++)
+            __builtin_prefetch((const char *)e->val + 64 * i);
+}
+
+uint64_t db_scan_batch(db *d, uint64_t cursor, int steps, void (*fn)(void *arg, db_entry *e),
+                       void *arg)
+{
+    scan_ctx s = {d, fn, arg};
+    return dict_scan_prefetch(&d->keys, cursor, steps, scan_prefetch_val, scan_cb, &s);
+}
+
 static void scan_raw_cb(void *arg, dict_node *n)
 {
     scan_ctx *s = arg;

@@ -120,6 +120,10 @@ size_t db_expires(const db *d);
 void db_flush(db *d);
 /* One SCAN step: calls fn for each live key; returns the next cursor (0 = done). */
 uint64_t db_scan(db *d, uint64_t cursor, void (*fn)(void *arg, db_entry *e), void *arg);
+/* Up to steps db_scan steps at once, with the entries and their values prefetched (a walk
+ * over the whole keyspace: log compaction). fn must not add, remove or replace keys. */
+uint64_t db_scan_batch(db *d, uint64_t cursor, int steps, void (*fn)(void *arg, db_entry *e),
+                       void *arg);
 /* The same, but fn also sees keys that expired and are not removed yet (it must not change
  * the keyspace: remove them after the step). */
 uint64_t db_scan_raw(db *d, uint64_t cursor, void (*fn)(void *arg, db_entry *e), void *arg);
@@ -228,6 +232,11 @@ void db_hash_foreach(db *d, db_entry *e,
 uint64_t db_hash_scan(db *d, db_entry *e, uint64_t cursor,
                       void (*fn)(void *arg, const uint8_t *f, size_t flen, const db_ref *v),
                       void *arg);
+/* Up to steps HSCAN steps at once, the fields prefetched (see db_scan_batch); fn must not
+ * modify the keyspace. */
+uint64_t db_hash_scan_batch(db *d, db_entry *e, uint64_t cursor, int steps,
+                            void (*fn)(void *arg, const uint8_t *f, size_t flen, const db_ref *v),
+                            void *arg);
 /* A random field of the hash (index into storage); returns 0 and fills f/v, or -1 if empty. */
 int db_hash_random(db *d, db_entry *e, const uint8_t **f, size_t *flen, db_ref *v);
 

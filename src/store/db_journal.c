@@ -289,7 +289,7 @@ uint64_t db_snapshot_hash_part(db *d, db_entry *e, uint64_t cursor, int first, s
     snap_ctx s = {out, e, 0, NULL, NULL};
     size_t start = out->len;
     do {
-        cursor = db_hash_scan(d, e, cursor, snap_field, &s);
+        cursor = db_hash_scan_batch(d, e, cursor, 32, snap_field, &s);
     } while (cursor && out->len - start < max);
     if (!cursor && e->expire != DB_NO_EXPIRE) {
         put8(out, OP_EXPIRE);

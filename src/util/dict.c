@@ -242,6 +242,59 @@ uint64_t dict_scan(dict *d, uint64_t v, void (*fn)(void *arg, dict_node *n), voi
     return v;
 }
 
+#define SCAN_HEADS 64  /* buckets a prefetching scan looks ahead */
+#define SCAN_NODES 128 /* records it gathers before calling back */
+
+static void scan_run(dict_node **nodes, size_t n, void (*pf)(dict_node *n),
+                     void (*fn)(void *arg, dict_node *n), void *arg)
+{
+    if (pf)
+        for (size_t i = 0; i < n; i++)
+            pf(nodes[i]);
+    for (size_t i = 0; i < n; i++)
+        fn(arg, nodes[i]);
+}
+
+uint64_t dict_scan_prefetch(dict *d, uint64_t v, int steps, void (*pf)(dict_node *n),
+                            void (*fn)(void *arg, dict_node *n), void *arg)
+{
+    if (dict_size(d) == 0) return 0;
+    if (rehashing(d) || steps <= 1) return dict_scan(d, v, fn, arg);
+    if (steps > SCAN_HEADS) steps = SCAN_HEADS;
+    d->iterators++;
+    /* The buckets of the next steps first, each chain's head prefetched as it is found:
+     * in a large table every record is a cache miss, and this way they overlap. */
+    uint64_t m0 = d->size[0] - 1;
+    dict_node *heads[SCAN_HEADS];
+    int nh = 0;
+    do {
+        dict_node *h = d->t[0][v & m0];
+        if (h) {
+            __builtin_prefetch(h);
+            heads[nh++] = h;
+        }
+        v |= ~m0;
+        v = rev64(v);
+        v++;
+        v = rev64(v);
+    } while (v != 0 && --steps > 0);
+    dict_node *nodes[SCAN_NODES];
+    size_t n = 0;
+    for (int i = 0; i < nh; i++) {
+        for (dict_node *e = heads[i]; e; e = e->next) {
+            if (e->next) __builtin_prefetch(e->next);
+            if (n == SCAN_NODES) {
+                scan_run(nodes, n, pf, fn, arg);
+                n = 0;
+            }
+            nodes[n++] = e;
+        }
+    }
+    scan_run(nodes, n, pf, fn, arg);
+    d->iterators--;
+    return v;
+}
+
 dict_node *dict_random(dict *d)
 {
     if (dict_size(d) == 0) return NULL;

@@ -54,6 +54,13 @@ dict_node *dict_unlink(dict *d, const uint8_t *k, size_t len, uint64_t h);
 void dict_replace(dict *d, dict_node *old, dict_node *nn, uint64_t h);
 /* One scan step from cursor; calls fn for each record; returns the next cursor (0 = done). */
 uint64_t dict_scan(dict *d, uint64_t cursor, void (*fn)(void *arg, dict_node *n), void *arg);
+/* Up to steps scan steps from cursor at once (as many dict_scan calls would make), for a
+ * walk over a large table: the records of several buckets are gathered and prefetched, then
+ * pf (if not NULL, e.g. to prefetch what a record points to) is called on each of a group,
+ * then fn. Between gathering and fn, nothing may insert or unlink records: fn must not,
+ * nor pf. While the table is rehashing this is one dict_scan step. */
+uint64_t dict_scan_prefetch(dict *d, uint64_t cursor, int steps, void (*pf)(dict_node *n),
+                            void (*fn)(void *arg, dict_node *n), void *arg);
 /* A random record (roughly uniform); NULL when empty. */
 dict_node *dict_random(dict *d);
 /* Do rehash steps for about ms milliseconds; returns 1 if more remain. */
