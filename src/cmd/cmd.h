@@ -234,6 +234,8 @@ struct srv {
     uint8_t *rw_big;          /* compaction: name of the large hash being read in parts */
     size_t rw_big_len;        /* its length */
     uint64_t rw_big_cursor;   /* where its next part starts */
+    buf rw_big_wait;          /* more large hashes met meanwhile, first part read: u32
+                                 name length, name, u64 cursor each */
     long long rw_started_ms;  /* when the running compaction started (0: none) */
     long long rw_last_ms;     /* when the last compaction finished */
     int rw_last_ok;           /* it succeeded */

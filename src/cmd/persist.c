@@ -19,13 +19,55 @@
 #define REWRITE_DUTY 8 /* a compaction takes at most about 1/8 of the event loop's time */
 #define REWRITE_DUTY_BUSY 2 /* ... or 1/2 while it mirrors more writes than it snapshots */
 
-/* Forget the large hash a compaction was reading in parts (its name is an identifier). */
-static void big_forget(srv *s)
+static void big_drop_current(srv *s)
 {
     if (s->rw_big) mem_free_wipe(s->rw_big);
     s->rw_big = NULL;
     s->rw_big_len = 0;
     s->rw_big_cursor = 0;
+}
+
+/* Forget the large hashes a compaction was reading in parts (their names are identifiers). */
+static void big_forget(srv *s)
+{
+    big_drop_current(s);
+    buf_wipe_free(&s->rw_big_wait);
+}
+
+/* A large hash whose first part was read: it is read on in later slices, after the ones
+ * met before it (a scan step can meet several). */
+static void big_push(srv *s, const uint8_t *key, size_t klen, uint64_t cursor)
+{
+    if (!s->rw_big) {
+        s->rw_big = mem_alloc(klen ? klen : 1);
+        memcpy(s->rw_big, key, klen);
+        s->rw_big_len = klen;
+        s->rw_big_cursor = cursor;
+        return;
+    }
+    uint8_t hdr[4] = {(uint8_t)(klen >> 24), (uint8_t)(klen >> 16), (uint8_t)(klen >> 8),
+                      (uint8_t)klen};
+    buf_append(&s->rw_big_wait, hdr, 4);
+    buf_append(&s->rw_big_wait, key, klen);
+    buf_append(&s->rw_big_wait, &cursor, sizeof cursor);
+}
+
+/* The current large hash is done: the next waiting one, if any, becomes current. */
+static void big_next(srv *s)
+{
+    big_drop_current(s);
+    if (s->rw_big_wait.len == 0) return;
+    const uint8_t *h = s->rw_big_wait.p;
+    size_t klen = (size_t)h[0] << 24 | (size_t)h[1] << 16 | (size_t)h[2] << 8 | h[3];
+    uint64_t cursor;
+    memcpy(&cursor, h + 4 + klen, sizeof cursor);
+    s->rw_big = mem_alloc(klen ? klen : 1);
+    memcpy(s->rw_big, h + 4, klen);
+    s->rw_big_len = klen;
+    s->rw_big_cursor = cursor;
+    size_t n = 4 + klen + sizeof cursor;
+    explicit_bzero(s->rw_big_wait.p, n);
+    buf_consume(&s->rw_big_wait, n);
 }
 
 static int apply_frame(void *ud, const uint8_t *payload, size_t len)
@@ -264,18 +306,16 @@ static void snap_key(void *ud, db_entry *e)
 {
     snap_ctx *x = ud;
     srv *s = x->s;
-    if (!s->rw_big && db_entry_type(e) == DB_HASH && db_hash_len(e) > REWRITE_BIG_FIELDS) {
+    if (db_entry_type(e) == DB_HASH && db_hash_len(e) > REWRITE_BIG_FIELDS) {
         /* A large hash is read in parts, one a slice, so clients are served in between
          * (a hash of 100,000 fields took 150 ms at once). Writes to it in between reach the
-         * new log after the parts before them; the parts after them hold its state then. */
+         * new log after the parts before them; the parts after them hold its state then.
+         * Several met in one scan step are read one after the other. */
         uint64_t cur = db_snapshot_hash_part(s->db, e, 0, 1, REWRITE_BATCH, &x->batch);
         if (cur) {
             size_t klen;
             const uint8_t *key = db_entry_key(e, &klen);
-            s->rw_big = mem_alloc(klen ? klen : 1);
-            memcpy(s->rw_big, key, klen);
-            s->rw_big_len = klen;
-            s->rw_big_cursor = cur;
+            big_push(s, key, klen, cur);
         }
         return;
     }
@@ -294,7 +334,7 @@ static void big_step(snap_ctx *x)
     if (cur)
         s->rw_big_cursor = cur;
     else
-        big_forget(s);
+        big_next(s);
 }
 
 static int flush_batch(srv *s, buf *b)

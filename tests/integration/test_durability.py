@@ -14,7 +14,8 @@
   go on, the write in flight waits and nothing acknowledged is lost; writes resume;
 - key rotation under load: data stays readable; the old values and log keys retire;
 - BGREWRITEAOF under load loses nothing, and neither does kill -9 during a compaction
-  (appendfsync always, three points after its start).
+  (appendfsync always, three points after its start); many large hashes read in parts
+  while they change come back exactly as they were.
 phidb-only: skipped when PHIDB_TARGET=redis.
 """
 
@@ -546,6 +547,60 @@ def compaction_under_load(run):
     srv.stop()
 
 
+def many_large_hashes(run):
+    """A compaction meets several large hashes in one scan step (it reads 32 buckets at a
+    time) and reads each in parts, one after the other, while they are changed: after a
+    restart every hash is exactly as it was."""
+    srv = harness.PhidbServer()
+    c = srv.raw()
+    n_hashes, n_fields = 48, 4200
+    for h in range(n_hashes):
+        args = []
+        for i in range(n_fields):
+            args += [f"f{i}", f"v{h}.{i}"]
+        c.call("HSET", f"bh:{h}", *args)
+    for i in range(300):
+        c.call("SET", f"small:{i}", "x")
+    stop, errors = threading.Event(), []
+
+    def change():
+        w = srv.raw()
+        n = 0
+        try:
+            while not stop.is_set():
+                h = (n * 31) % n_hashes
+                w.call("HSET", f"bh:{h}", f"f{(n * 7919) % n_fields}", f"changed {n}",
+                       f"new{n}", "added")
+                w.call("HDEL", f"bh:{(h + 5) % n_hashes}", f"f{(n * 104729) % n_fields}")
+                n += 1
+        except Exception as e:  # noqa: BLE001 (reported below)
+            errors.append(repr(e))
+        w.close()
+
+    t = threading.Thread(target=change)
+    t.start()
+    run.eq(c.call("BGREWRITEAOF"), ("+", b"Background append only file rewriting started"),
+           "BGREWRITEAOF")
+    harness.wait_until(lambda: b"aof_rewrite_in_progress:0" in
+                       c.call("INFO", "persistence")[1], timeout=120, what="compaction")
+    time.sleep(0.2)
+    stop.set()
+    t.join(timeout=30)
+    run.eq(errors, [], "the hashes were changed during the compaction")
+    run.check(b"aof_rewrites:1\r\n" in c.call("INFO", "persistence")[1] and
+              "log compaction done" in srv.log_text(), "the compaction finished")
+    before = {h: pairs(c.call("HGETALL", f"bh:{h}")[1]) for h in range(n_hashes)}
+    c.close()
+    srv.stop()
+    srv.restart()
+    c = srv.raw()
+    differ = [h for h in range(n_hashes) if pairs(c.call("HGETALL", f"bh:{h}")[1]) != before[h]]
+    run.eq(differ, [], f"all {n_hashes} large hashes are as they were after the restart")
+    run.check(all(len(v) > n_fields - 100 for v in before.values()), "the hashes were large")
+    c.close()
+    srv.stop()
+
+
 def kill_during_compaction(run):
     """kill -9 while a compaction runs (after its start, at three points), with appendfsync
     always and writers going on: every acknowledged write survives, and the keys the
@@ -605,6 +660,7 @@ def body(run):
                      ("full disk", full_disk),
                      ("rotation under load", rotation_under_load),
                      ("compaction under load", compaction_under_load),
+                     ("many large hashes", many_large_hashes),
                      ("kill -9 during compaction", kill_during_compaction)]:
         with run.case(name):
             fn(run)
