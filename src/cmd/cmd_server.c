@@ -185,22 +185,18 @@ static void cat_names(client *c, uint64_t cats)
     }
 }
 
-static void keyspec(client *c, const cmd_def *d)
+/* One key spec: keys from argument index `begin`, lastkey relative to it, with the flags
+ * from which Redis's rule gives back the ACL access the keys need: ACCESS -> %R, UPDATE ->
+ * %W, neither -> any pattern. */
+static void keyspec_one(client *c, int access, int begin, int lastkey, int step)
 {
-    if (d->first_key <= 0) {
-        rep_array(c, 0);
-        return;
-    }
-    rep_array(c, 1);
+    int r = (access & ACL_KEY_READ) != 0, w = (access & ACL_KEY_WRITE) != 0;
     rep_map(c, 3);
     rep_cstr(c, "flags");
-    /* Flags from which Redis's rule gives back the ACL access the key needs: ACCESS -> %R,
-     * UPDATE -> %W, neither -> any pattern. */
-    int acc = d->first_access, r = (acc & ACL_KEY_READ) != 0, w = (acc & ACL_KEY_WRITE) != 0;
     rep_set(c, (size_t)(1 + r + w));
     rep_simple(c, r && w ? "RW" : (w ? "OW" : "RO"));
-    if (r) rep_simple(c, "ACCESS");
-    if (w) rep_simple(c, "UPDATE");
+    if (r) rep_simple(c, "access");
+    if (w) rep_simple(c, "update");
     rep_cstr(c, "begin_search");
     rep_map(c, 2);
     rep_cstr(c, "type");
@@ -208,7 +204,7 @@ static void keyspec(client *c, const cmd_def *d)
     rep_cstr(c, "spec");
     rep_map(c, 1);
     rep_cstr(c, "index");
-    rep_int(c, d->first_key);
+    rep_int(c, begin);
     rep_cstr(c, "find_keys");
     rep_map(c, 2);
     rep_cstr(c, "type");
@@ -216,11 +212,32 @@ static void keyspec(client *c, const cmd_def *d)
     rep_cstr(c, "spec");
     rep_map(c, 3);
     rep_cstr(c, "lastkey");
-    rep_int(c, d->last_key < 0 ? d->last_key : d->last_key - d->first_key);
+    rep_int(c, lastkey);
     rep_cstr(c, "keystep");
-    rep_int(c, d->key_step);
+    rep_int(c, step);
     rep_cstr(c, "limit");
     rep_int(c, 0);
+}
+
+static void keyspec(client *c, const cmd_def *d)
+{
+    if (d->first_key <= 0) {
+        rep_array(c, 0);
+        return;
+    }
+    int lastkey = d->last_key < 0 ? d->last_key : d->last_key - d->first_key;
+    if (d->other_access == d->first_access || lastkey == 0) {
+        rep_array(c, 1);
+        keyspec_one(c, d->first_access, d->first_key, lastkey, d->key_step);
+        return;
+    }
+    /* The first key needs other access than the rest (RENAME: the source is read and
+     * deleted, the destination only written): one spec each, as Redis gives them. */
+    int next = d->first_key + d->key_step;
+    rep_array(c, 2);
+    keyspec_one(c, d->first_access, d->first_key, 0, 1);
+    keyspec_one(c, d->other_access, next, d->last_key < 0 ? d->last_key : d->last_key - next,
+                d->key_step);
 }
 
 static void command_entry(client *c, const cmd_def *d, const cmd_def *parent)

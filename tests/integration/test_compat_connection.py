@@ -274,12 +274,41 @@ def client_kill(s):
 # Commands whose COMMAND INFO entries must match (the ones phidb implements).
 INFO_COMMANDS = ["get", "set", "hset", "hget", "hgetall", "del", "unlink", "exists", "expire",
                  "pexpireat", "ttl", "mget", "mset", "msetnx", "getex", "getdel", "incrbyfloat",
-                 "hincrbyfloat", "hrandfield", "rename", "scan", "hscan", "multi", "exec",
+                 "hincrbyfloat", "hrandfield", "rename", "renamenx", "append", "hdel",
+                 "strlen", "hstrlen", "setnx", "scan", "hscan", "multi", "exec",
                  "watch", "ping", "auth", "hello", "select", "client", "command", "dbsize"]
 
 
+# Key spec flags as Redis 7 spells them: the storage ones upper case, the others lower.
+_SPEC_FLAGS = {b"RO", b"RW", b"OW", b"RM", b"access", b"update", b"insert", b"delete",
+               b"not_key", b"incomplete", b"variable_flags"}
+
+
+def key_specs_norm(specs):
+    """Key specs as what they mean for ACL key patterns (Redis's rule: access -> %R, insert,
+    update or delete -> %W) and where the keys are: begin index, last key, step. The flags
+    must be spelled as Redis spells them. Redis resolves variable_flags when the command
+    runs (SET needs %R only with GET), so a spec with it is taken without its access flag."""
+    out = []
+    for spec in as_list(specs):
+        d = as_list(spec)
+        f = {text(k).decode(): v for k, v in zip(d[0::2], d[1::2])}
+        flags = {text(x) for x in as_list(f["flags"])}
+        begin = as_list(f["begin_search"])
+        bspec = as_list(begin[3])
+        keys = as_list(f["find_keys"])
+        kspec = as_list(keys[3])
+        r = b"access" in flags and b"variable_flags" not in flags
+        w = bool(flags & {b"insert", b"update", b"delete"})
+        out.append((r, w, text(begin[1]), bspec[1], text(keys[1]), kspec[1], kspec[3],
+                    "flags spelled as Redis does" if flags <= _SPEC_FLAGS else
+                    tuple(sorted(flags - _SPEC_FLAGS))))
+    return tuple(out)
+
+
 def command_info_norm(reply):
-    """COMMAND INFO entries: name, arity, flags, first/last/step key, ACL categories."""
+    """COMMAND INFO entries: name, arity, flags, first/last/step key, ACL categories, key
+    specs (key_specs_norm)."""
     if reply[0] != "*" or reply[1] is None:
         return reply
     out = []
@@ -290,7 +319,8 @@ def command_info_norm(reply):
         f = e[1]
         flags = tuple(sorted(text(x) for x in as_list(f[2])))
         cats = tuple(sorted(text(x) for x in as_list(f[6]))) if len(f) > 6 else None
-        out.append((text(f[0]), f[1], flags, f[3], f[4], f[5], cats))
+        specs = key_specs_norm(f[8]) if len(f) > 8 else None
+        out.append((text(f[0]), f[1], flags, f[3], f[4], f[5], cats, specs))
     return ("*", tuple(out))
 
 
@@ -320,11 +350,11 @@ def command_docs_norm(reply):
 _AUTH_FLAGS = (b"allow_busy", b"fast", b"loading", b"no_auth", b"no_multi", b"noscript", b"stale")
 PHIDB_INFO = {
     "ping": ("*", ((b"ping", (":", -1), (b"fast", b"no_auth"), (":", 0), (":", 0), (":", 0),
-                    (b"@connection", b"@fast")),)),
+                    (b"@connection", b"@fast"), ()),)),
     "auth": ("*", ((b"auth", (":", -2), _AUTH_FLAGS, (":", 0), (":", 0), (":", 0),
-                    (b"@connection", b"@fast")),)),
+                    (b"@connection", b"@fast"), ()),)),
     "hello": ("*", ((b"hello", (":", -1), _AUTH_FLAGS, (":", 0), (":", 0), (":", 0),
-                     (b"@connection", b"@fast")),)),
+                     (b"@connection", b"@fast"), ()),)),
 }
 
 
