@@ -88,9 +88,12 @@ static const directive table[] = {
      "Most arguments in one command."},
     {"proto-max-inline", T_MEM, F(proto_max_inline), 1024, 1 << 20, NULL, MUTABLE, "64kb",
      "Longest inline (telnet-style) command."},
-    {"client-output-buffer-limit", T_OBUF, 0, 0, 0, NULL, MUTABLE, "normal 256mb 64mb 60",
-     "normal <hard> <soft> <seconds>: a client whose unsent replies exceed <hard>, or\n"
-     "# stay above <soft> for <seconds>, is disconnected instead of buffered forever."},
+    {"client-output-buffer-limit", T_OBUF, 0, 0, 0, NULL, MUTABLE,
+     "normal 256mb 64mb 60 pubsub 32mb 8mb 60",
+     "<class> <hard> <soft> <seconds>: a client whose unsent replies exceed <hard>, or\n"
+     "# stay above <soft> for <seconds>, is disconnected instead of buffered forever (0:\n"
+     "# no limit). Classes: normal, and pubsub for clients with subscriptions; replica\n"
+     "# (or slave) is accepted and has no effect (phidb has no replicas)."},
     {"maxmemory", T_MEM, F(maxmemory), 0, LLONG_MAX, NULL, MUTABLE, "0",
      "Memory limit for data (0: none). Writes over it fail with -OOM; nothing is\n"
      "# ever evicted, because PHI must not silently disappear."},
@@ -121,8 +124,8 @@ static const directive table[] = {
     {"auto-aof-rewrite-percentage", T_INT, F(aof_rewrite_pct), 0, 100000, NULL, MUTABLE, "100",
      "Compact the log in the background when it grew this many percent over its\n"
      "# size after the last load or compaction (0: only on BGREWRITEAOF)."},
-    {"auto-aof-rewrite-min-size", T_MEM, F(aof_rewrite_min), 0, LLONG_MAX, NULL, MUTABLE,
-     "64mb", "... and only once it is at least this big."},
+    {"auto-aof-rewrite-min-size", T_MEM, F(aof_rewrite_min), 0, LLONG_MAX, NULL, MUTABLE, "64mb",
+     "... and only once it is at least this big."},
     {"save", T_STR, 0, 0, 0, NULL, 0, "\"\"",
      "Read-only, for clients that ask: phidb writes no RDB snapshots."},
     /* authentication */
@@ -192,8 +195,7 @@ static const directive table[] = {
      "Background task frequency (expiry, timeouts) per second."},
     {"loglevel", T_ENUM, F(loglevel), 0, 0, loglevel_names, MUTABLE, "notice",
      "debug, verbose, notice or warning. The log never holds values or key names."},
-    {"logfile", T_STR, F(logfile), 0, 0, NULL, 0, "\"\"",
-     "Log file; empty for standard error."},
+    {"logfile", T_STR, F(logfile), 0, 0, NULL, 0, "\"\"", "Log file; empty for standard error."},
     /* audit and alerts (docs/audit.md) */
     {"audit-dir", T_PATH, F(audit_dir), 0, 0, NULL, 0, "data/audit",
      "Directory of the audit segments (encrypted with the audit key, hash-chained,\n"
@@ -215,14 +217,12 @@ static const directive table[] = {
      "... or every T seconds while records come in. Checkpoints also go to the sinks."},
     {"audit-syslog-host", T_STR, F(audit_syslog_host), 0, 0, NULL, 0, "\"\"",
      "SIEM receiving the audit records as RFC 5424 syslog over TLS (RFC 5425); empty: none."},
-    {"audit-syslog-port", T_INT, F(audit_syslog_port), 1, 65535, NULL, 0, "6514",
-     "Its TLS port."},
+    {"audit-syslog-port", T_INT, F(audit_syslog_port), 1, 65535, NULL, 0, "6514", "Its TLS port."},
     {"audit-syslog-ca", T_PATH, F(audit_syslog_ca), 0, 0, NULL, 0, "\"\"",
      "CA certificates the SIEM's certificate must chain to (required with a host)."},
     {"audit-syslog-cert", T_PATH, F(audit_syslog_cert), 0, 0, NULL, 0, "\"\"",
      "Client certificate for the SIEM (optional)."},
-    {"audit-syslog-key", T_PATH, F(audit_syslog_key), 0, 0, NULL, 0, "\"\"",
-     "Its private key."},
+    {"audit-syslog-key", T_PATH, F(audit_syslog_key), 0, 0, NULL, 0, "\"\"", "Its private key."},
     {"audit-syslog-records", T_ENUM, F(audit_syslog_records), 0, 0, syslog_records_names, 0,
      "redacted",
      "What the SIEM receives: all (every record as written, key names and subjects\n"
@@ -416,10 +416,9 @@ static int set_one(config *c, const directive *d, const char *const *argv, int a
         }
         for (int i = 0; rc == 0 && i < ac; i += 4) {
             long long hard, soft, secs;
-            if (strcasecmp(av[i], "normal") != 0) {
-                if (strcasecmp(av[i], "replica") == 0 || strcasecmp(av[i], "pubsub") == 0 ||
-                    strcasecmp(av[i], "slave") == 0)
-                    continue; /* classes phidb does not have; accepted for compatibility */
+            int pubsub = strcasecmp(av[i], "pubsub") == 0;
+            if (!pubsub && strcasecmp(av[i], "normal") != 0 && strcasecmp(av[i], "replica") != 0 &&
+                strcasecmp(av[i], "slave") != 0) {
                 snprintf(err, errlen, "Invalid client class specified in buffer limit configuration.");
                 rc = -1;
                 break;
@@ -431,9 +430,15 @@ static int set_one(config *c, const directive *d, const char *const *argv, int a
                 rc = -1;
                 break;
             }
-            c->obuf_hard = hard;
-            c->obuf_soft = soft;
-            c->obuf_soft_secs = (int)secs;
+            if (pubsub) {
+                c->obuf_ps_hard = hard;
+                c->obuf_ps_soft = soft;
+                c->obuf_ps_soft_secs = (int)secs;
+            } else if (strcasecmp(av[i], "normal") == 0) {
+                c->obuf_hard = hard;
+                c->obuf_soft = soft;
+                c->obuf_soft_secs = (int)secs;
+            } /* replica: a class phidb does not have, checked and accepted for compatibility */
         }
         args_free(&split);
         return rc;
@@ -666,7 +671,8 @@ void config_get(const config *cc, size_t i, buf *out)
         if (d->off) buf_puts(out, *str_field(c, d) ? *str_field(c, d) : "");
         break;
     case T_OBUF:
-        buf_printf(out, "normal %lld %lld %d", c->obuf_hard, c->obuf_soft, c->obuf_soft_secs);
+        buf_printf(out, "normal %lld %lld %d pubsub %lld %lld %d", c->obuf_hard, c->obuf_soft,
+                   c->obuf_soft_secs, c->obuf_ps_hard, c->obuf_ps_soft, c->obuf_ps_soft_secs);
         break;
     case T_DANGEROUS: {
         int first = 1;

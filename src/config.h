@@ -38,6 +38,9 @@ typedef struct config {
     long long obuf_hard;     /* output buffer hard limit (0: none) */
     long long obuf_soft;     /* output buffer soft limit (0: none) */
     int obuf_soft_secs;      /* seconds over the soft limit before disconnecting */
+    long long obuf_ps_hard;  /* the same for clients with subscriptions (class pubsub) */
+    long long obuf_ps_soft;
+    int obuf_ps_soft_secs;
     long long maxmemory;     /* bytes (0: no limit) */
     /* data */
     char *dir;               /* data directory */

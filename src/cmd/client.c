@@ -235,25 +235,37 @@ static int write_out(client *c)
     return 0;
 }
 
+/* The output buffer limits of c's class: pubsub while it has subscriptions (as Redis). */
+static void obuf_limits(const client *c, long long *hard, long long *soft, int *secs)
+{
+    const config *cfg = c->s->cfg;
+    int ps = c->nsubs > 0;
+    *hard = ps ? cfg->obuf_ps_hard : cfg->obuf_hard;
+    *soft = ps ? cfg->obuf_ps_soft : cfg->obuf_soft;
+    *secs = ps ? cfg->obuf_ps_soft_secs : cfg->obuf_soft_secs;
+}
+
 static void check_obuf(client *c)
 {
-    config *cfg = c->s->cfg;
+    long long hard_lim, soft_lim;
+    int soft_secs;
+    obuf_limits(c, &hard_lim, &soft_lim, &soft_secs);
     size_t pending = c->out.len - c->sent;
-    if (cfg->obuf_hard > 0 && (long long)pending > cfg->obuf_hard) {
+    if (hard_lim > 0 && (long long)pending > hard_lim) {
         log_notice("closing client id=%llu addr=%s: output buffer over the hard limit "
                    "(%zu bytes)",
                    (unsigned long long)c->id, c->addr, pending);
         client_close_async(c);
         return;
     }
-    if (cfg->obuf_soft > 0 && (long long)pending > cfg->obuf_soft) {
+    if (soft_lim > 0 && (long long)pending > soft_lim) {
         long long now = clock_mono_ms();
         if (!c->obuf_soft_since)
             c->obuf_soft_since = now;
-        else if (now - c->obuf_soft_since > (long long)cfg->obuf_soft_secs * 1000) {
+        else if (now - c->obuf_soft_since > (long long)soft_secs * 1000) {
             log_notice("closing client id=%llu addr=%s: output buffer over the soft limit "
                        "for %d s",
-                       (unsigned long long)c->id, c->addr, cfg->obuf_soft_secs);
+                       (unsigned long long)c->id, c->addr, soft_secs);
             client_close_async(c);
         }
     } else {
@@ -263,7 +275,9 @@ static void check_obuf(client *c)
 
 int client_reply_over(client *c)
 {
-    long long hard = c->s->cfg->obuf_hard;
+    long long hard, soft;
+    int secs;
+    obuf_limits(c, &hard, &soft, &secs);
     size_t limit = hard > 0 ? (size_t)hard : (size_t)4 << 30;
     if (c->out.len - c->sent <= limit) return 0;
     log_notice("closing client id=%llu addr=%s: a reply passed the output buffer hard limit "

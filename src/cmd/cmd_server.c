@@ -491,6 +491,29 @@ void config_set_cmd(client *c)
         return;
     }
     srv *s = c->s;
+    /* As Redis does: every name is looked up and checked for repeats first (errors name
+     * the argument as given), then the values are parsed (errors name the directive). */
+    for (int i = 2; i < c->argc; i += 2) {
+        char name[128];
+        snprintf(name, sizeof name, "%.*s", (int)(c->argv[i].len > 100 ? 100 : c->argv[i].len),
+                 (const char *)c->argv[i].p);
+        int k = memchr(c->argv[i].p, 0, c->argv[i].len) ? -1 : config_find(name);
+        if (k < 0) {
+            rep_errf(c, "ERR Unknown option or number of arguments for CONFIG SET - '%s'", name);
+            return;
+        }
+        for (int j = 2; j < i; j += 2) {
+            char prev[128];
+            snprintf(prev, sizeof prev, "%.*s", (int)(c->argv[j].len > 100 ? 100 : c->argv[j].len),
+                     (const char *)c->argv[j].p);
+            if (config_find(prev) == k) {
+                rep_errf(c, "ERR CONFIG SET failed (possibly related to argument '%s') - "
+                            "duplicate parameter",
+                         name);
+                return;
+            }
+        }
+    }
     config *next = config_copy(s->cfg);
     buf changed = {0};
     int ok = 1;
@@ -498,30 +521,17 @@ void config_set_cmd(client *c)
         char name[128];
         snprintf(name, sizeof name, "%.*s", (int)(c->argv[i].len > 100 ? 100 : c->argv[i].len),
                  (const char *)c->argv[i].p);
-        for (int j = 2; j < i; j += 2) {
-            if (str_eq_nocase(c->argv[j].p, c->argv[j].len, name)) {
-                rep_errf(c, "ERR CONFIG SET failed (possibly related to argument '%s') - "
-                            "duplicate parameter",
-                         name);
-                ok = 0;
-            }
-        }
-        if (!ok) break;
+        const char *canon = config_name((size_t)config_find(name));
         char *value = mem_strndup((const char *)c->argv[i + 1].p, c->argv[i + 1].len);
         const char *av[1] = {value};
         int immutable;
         char why[256];
-        if (config_set(next, name, av, 1, 1, &immutable, why, sizeof why) != 0) {
-            if (immutable == 2)
-                rep_errf(c, "ERR Unknown option or number of arguments for CONFIG SET - '%s'",
-                         name);
-            else
-                rep_errf(c, "ERR CONFIG SET failed (possibly related to argument '%s') - %s",
-                         name, why);
+        if (config_set(next, canon, av, 1, 1, &immutable, why, sizeof why) != 0) {
+            rep_errf(c, "ERR CONFIG SET failed (possibly related to argument '%s') - %s", canon,
+                     why);
             ok = 0;
         } else { /* canonical names: srv_apply_config looks for them */
-            int k = config_find(name);
-            buf_puts(&changed, k >= 0 ? config_name((size_t)k) : name);
+            buf_puts(&changed, canon);
             buf_putc(&changed, ' ');
         }
         mem_free(value);

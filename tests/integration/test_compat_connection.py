@@ -430,6 +430,25 @@ def config_get(s):
     c.cmd("CONFIG", "NOSUCH")
 
 
+@scenario()
+def config_set_errors(s):
+    """CONFIG SET refusals, as Redis gives them: every name is checked (unknown, repeated)
+    before any value, an unknown or repeated name is quoted as given, a bad value names the
+    directive; nothing changes."""
+    c = s.conn()
+    c.cmd("CONFIG", "GET", "hz")
+    c.cmd("CONFIG", "SET", "MAXCLIENTS", "abc")
+    c.cmd("CONFIG", "SET", "Hz", "many")
+    c.cmd("CONFIG", "SET", "hz", "20", "HZ", "30")
+    c.cmd("CONFIG", "SET", "hz", "x", "hz", "30")
+    c.cmd("CONFIG", "SET", "hz", "x", "nosuch", "1")
+    c.cmd("CONFIG", "SET", "nosuch", "1", "hz", "x")
+    c.cmd("CONFIG", "SET", "hz\0junk", "20")
+    c.cmd("CONFIG", "SET", "hz", "20", "maxmemory", "lots")
+    c.cmd("CONFIG", "SET", "client-output-buffer-limit", "nosuchclass 1mb 1mb 1")
+    c.cmd("CONFIG", "GET", "hz")
+
+
 INFO_REQUIRED = {
     "Server": ["redis_version", "redis_mode", "process_id", "tcp_port", "uptime_in_seconds"],
     "Clients": ["connected_clients"],

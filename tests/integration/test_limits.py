@@ -4,7 +4,8 @@
   garbage, a long line without a newline: each gets a protocol error and a disconnect,
   while another client keeps working and the server keeps running;
 - clients that never finish the TLS handshake or hang up mid-frame do no harm;
-- slow readers are disconnected when their unsent replies pass the hard limit;
+- slow readers are disconnected when their unsent replies pass the hard limit, and slow
+  subscribers at the pubsub class's;
 - maxclients: one client too many is told so and disconnected;
 - maxmemory: writes over the limit get -OOM and change nothing; reads and deletes work;
 - certificates reload with CONFIG SET without a restart (new connections see the new
@@ -90,6 +91,41 @@ def slow_reader(run):
     run.eq(c.get("big")[:3], b"xxx", "others are served")
     slow.close()
     amplified_replies(run, srv, c)
+    srv.stop()
+
+
+def slow_subscriber(run):
+    """The pubsub class of client-output-buffer-limit applies to clients with subscriptions
+    (it was accepted and ignored: they had the normal class's 256 MB)."""
+    srv = harness.PhidbServer(extra={"client-output-buffer-limit": ["pubsub", "1mb", "0",
+                                                                     "0"]})
+    c = srv.client()
+    run.eq(c.config_get("client-output-buffer-limit"),
+           {"client-output-buffer-limit": "normal 268435456 67108864 60 pubsub 1048576 0 0"},
+           "CONFIG GET shows both classes")
+    sub = srv.raw()
+    sub.call("CLIENT", "SETNAME", "sub")
+    sub.call("SUBSCRIBE", "news")
+
+    def gone():
+        names = [l.split(" name=")[1].split(" ")[0] for l in
+                 c.execute_command("CLIENT", "LIST").decode().splitlines()]
+        return "sub" not in names
+
+    payload = b"x" * 100000
+    for _ in range(400):  # 40 MB the subscriber never reads
+        c.publish("news", payload)
+        if gone():
+            break
+    harness.wait_until(gone, timeout=30, what="the slow subscriber to be disconnected")
+    run.check(gone(), "a subscriber over the pubsub class's hard limit is disconnected")
+    run.check("output buffer over the hard limit" in srv.log_text(), "and the log says why")
+    run.eq(c.ping(), True, "others are served")
+    run.eq(c.config_set("client-output-buffer-limit", "replica 1mb 1mb 1"), True,
+           "the replica class is accepted")
+    run.eq(c.config_get("client-output-buffer-limit")["client-output-buffer-limit"],
+           "normal 268435456 67108864 60 pubsub 1048576 0 0", "and changes nothing")
+    sub.close()
     srv.stop()
 
 
@@ -347,6 +383,8 @@ def body(run):
     run.cases([hostile_input, maxmemory, tls_reload, config_errors, costly_patterns], run, srv)
     with run.case("slow reader"):
         slow_reader(run)
+    with run.case("slow subscriber"):
+        slow_subscriber(run)
     with run.case("maxclients"):
         maxclients(run)
     with run.case("shutdown cancels logins"):
