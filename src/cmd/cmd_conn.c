@@ -419,54 +419,68 @@ void client_info_cmd(client *c)
     buf_free(&b);
 }
 
+/* Client classes as Redis names them (CLIENT LIST TYPE, CLIENT KILL TYPE): 0 normal, 1 pubsub
+ * (a client with subscriptions), 2 master or replica (phidb has none); -1 unknown. */
+static int client_class_by_name(const arg *v)
+{
+    if (str_eq_nocase(v->p, v->len, "normal")) return 0;
+    if (str_eq_nocase(v->p, v->len, "pubsub")) return 1;
+    if (str_eq_nocase(v->p, v->len, "master") || str_eq_nocase(v->p, v->len, "replica") ||
+        str_eq_nocase(v->p, v->len, "slave"))
+        return 2;
+    return -1;
+}
+
+static int client_class(const client *x)
+{
+    return x->nsubs > 0 ? 1 : 0;
+}
+
+static void unknown_type(client *c, const arg *v)
+{
+    rep_errf(c, "ERR Unknown client type '%.*s'", (int)(v->len > 64 ? 64 : v->len),
+             (const char *)v->p);
+}
+
+static void list_one(const client *x, buf *b)
+{
+    client_describe(x, b);
+    buf_putc(b, '\n');
+}
+
+/* CLIENT LIST [TYPE type | ID id ...], with Redis's forms: TYPE takes exactly one value;
+ * ID lists the clients in the order given (an id that is no client lists nothing). */
 void client_list_cmd(client *c)
 {
-    uint64_t *ids = NULL;
-    int nids = 0, none = 0;
-    for (int j = 2; j < c->argc; j++) {
-        if (arg_is(c, j, "type") && j + 1 < c->argc) {
-            /* Every phidb client is "normal" (there are no replicas or subscribers yet). */
-            if (!arg_is(c, j + 1, "normal")) none = 1;
-            if (!arg_is(c, j + 1, "normal") && !arg_is(c, j + 1, "master") &&
-                !arg_is(c, j + 1, "replica") && !arg_is(c, j + 1, "pubsub")) {
-                rep_errf(c, "ERR Unknown client type '%.*s'", (int)c->argv[j + 1].len,
-                         (const char *)c->argv[j + 1].p);
-                mem_free(ids);
-                return;
-            }
-            j++;
-        } else if (arg_is(c, j, "id") && j + 1 < c->argc) {
-            for (j = j + 1; j < c->argc; j++) {
-                long long id;
-                if (str_to_ll(c->argv[j].p, c->argv[j].len, &id) != 0 || id < 1) {
-                    rep_err(c, "ERR Invalid client ID");
-                    mem_free(ids);
-                    return;
-                }
-                ids = mem_realloc(ids, sizeof(uint64_t) * (size_t)(nids + 1));
-                ids[nids++] = (uint64_t)id;
-            }
-        } else {
-            rep_syntax(c);
-            mem_free(ids);
+    buf b = {0};
+    if (c->argc == 4 && arg_is(c, 2, "type")) {
+        int type = client_class_by_name(&c->argv[3]);
+        if (type < 0) {
+            unknown_type(c, &c->argv[3]);
             return;
         }
-    }
-    buf b = {0};
-    for (client *x = c->s->clients; x && !none; x = x->next) {
-        if (x->flags & CL_HANDSHAKE) continue;
-        if (nids) {
-            int found = 0;
-            for (int i = 0; i < nids; i++)
-                if (ids[i] == x->id) found = 1;
-            if (!found) continue;
+        for (client *x = c->s->clients; x; x = x->next)
+            if (!(x->flags & CL_HANDSHAKE) && client_class(x) == type) list_one(x, &b);
+    } else if (c->argc > 3 && arg_is(c, 2, "id")) {
+        for (int j = 3; j < c->argc; j++) {
+            long long id;
+            if (str_to_ll(c->argv[j].p, c->argv[j].len, &id) != 0) {
+                rep_err(c, "ERR Invalid client ID");
+                buf_free(&b);
+                return;
+            }
+            for (client *x = c->s->clients; x; x = x->next)
+                if (!(x->flags & CL_HANDSHAKE) && x->id == (uint64_t)id && id > 0) list_one(x, &b);
         }
-        client_describe(x, &b);
-        buf_putc(&b, '\n');
+    } else if (c->argc != 2) {
+        rep_syntax(c);
+        return;
+    } else {
+        for (client *x = c->s->clients; x; x = x->next)
+            if (!(x->flags & CL_HANDSHAKE)) list_one(x, &b);
     }
     rep_verbatim(c, b.p ? (const char *)b.p : "", b.len);
     buf_free(&b);
-    mem_free(ids);
 }
 
 void client_kill_cmd(client *c)
@@ -491,12 +505,13 @@ void client_kill_cmd(client *c)
     }
     long long id = 0, maxage = 0;
     const arg *addr = NULL, *laddr = NULL, *user = NULL;
-    int skipme = 1;
-    if ((c->argc - 2) % 2 != 0) {
-        rep_syntax(c);
-        return;
-    }
+    int skipme = 1, type = -1;
+    /* Filters are read in order, as Redis does: the first bad one is the error. */
     for (int j = 2; j < c->argc; j += 2) {
+        if (j + 1 >= c->argc) {
+            rep_syntax(c);
+            return;
+        }
         const arg *v = &c->argv[j + 1];
         if (arg_is(c, j, "id")) {
             if (str_to_ll(v->p, v->len, &id) != 0 || id <= 0) {
@@ -515,11 +530,9 @@ void client_kill_cmd(client *c)
                 return;
             }
         } else if (arg_is(c, j, "type")) {
-            if (!str_eq_nocase(v->p, v->len, "normal") && !str_eq_nocase(v->p, v->len, "master") &&
-                !str_eq_nocase(v->p, v->len, "replica") && !str_eq_nocase(v->p, v->len, "pubsub") &&
-                !str_eq_nocase(v->p, v->len, "slave")) {
-                rep_errf(c, "ERR Unknown client type '%.*s'", (int)(v->len > 64 ? 64 : v->len),
-                         (const char *)v->p);
+            type = client_class_by_name(v);
+            if (type < 0) {
+                unknown_type(c, v);
                 return;
             }
         } else if (arg_is(c, j, "skipme")) {
@@ -546,6 +559,7 @@ void client_kill_cmd(client *c)
     for (client *x = s->clients; x; x = x->next) {
         if (x->flags & (CL_CLOSE_ASAP | CL_HANDSHAKE)) continue;
         if (id && x->id != (uint64_t)id) continue;
+        if (type >= 0 && client_class(x) != type) continue;
         if (addr && !(strlen(x->addr) == addr->len && memcmp(x->addr, addr->p, addr->len) == 0))
             continue;
         if (laddr &&

@@ -271,6 +271,36 @@ def client_kill(s):
     killer.closed()
 
 
+@scenario()
+def client_pubsub_class(s):
+    """A client with subscriptions is of class pubsub: flags P and sub=<count> in CLIENT
+    LIST, listed by TYPE pubsub and not by TYPE normal, killed by CLIENT KILL TYPE pubsub
+    and by no other type (TYPE was checked and then ignored: every client matched)."""
+    sub, other = s.conn("sub"), s.conn("other")
+    sub.cmd("CLIENT", "SETNAME", "ps-sub")
+    other.cmd("CLIENT", "SETNAME", "ps-other")
+    sub.cmd("SUBSCRIBE", "news", "weather")
+    norm = client_list_norm(b"ps-")
+    other.cmd("CLIENT", "LIST", norm=norm)
+    other.cmd("CLIENT", "LIST", "TYPE", "pubsub", norm=norm)
+    other.cmd("CLIENT", "LIST", "TYPE", "normal", norm=norm)
+    other.cmd("CLIENT", "LIST", "TYPE", "master", norm=norm)
+    other.cmd("CLIENT", "KILL", "TYPE", "master", "SKIPME", "yes", expect=integer(0))
+    other.cmd("CLIENT", "KILL", "TYPE", "replica", "SKIPME", "yes", expect=integer(0))
+    other.cmd("CLIENT", "KILL", "TYPE", "pubsub", "SKIPME", "yes", expect=integer(1))
+    sub.closed()
+    other.cmd("CLIENT", "LIST", "TYPE", "pubsub", norm=norm)
+    other.cmd("CLIENT", "LIST", "TYPE", "normal", norm=norm)
+    # Malformed filters: the first bad one, read in order, is the error.
+    other.cmd("CLIENT", "KILL", "ID", "ADDR", "no", "SKIPME", "yes")
+    other.cmd("CLIENT", "KILL", "TYPE", "x", "LADDR", "no", "admin", "SKIPME", "yes")
+    other.cmd("CLIENT", "KILL", "SKIPME", "yes", "TYPE")
+    other.cmd("CLIENT", "LIST", "TYPE", "normal", "ID", "1")
+    other.cmd("CLIENT", "LIST", "TYPE", "bogus", "extra")
+    other.cmd("CLIENT", "LIST", "ID", "0", "-5", norm=norm)
+    other.cmd("CLIENT", "LIST", "ID", "1", "x")
+
+
 # Commands whose COMMAND INFO entries must match (the ones phidb implements).
 INFO_COMMANDS = ["get", "set", "hset", "hget", "hgetall", "del", "unlink", "exists", "expire",
                  "pexpireat", "ttl", "mget", "mset", "msetnx", "getex", "getdel", "incrbyfloat",
