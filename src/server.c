@@ -140,6 +140,7 @@ static void before_wait(ev_loop *l, void *ud)
 {
     (void)l;
     srv *s = ud;
+    s->real_minus_mono_us = clock_us() - clock_mono_us();
     persist_step(s, 1000); /* a slice of a running log compaction, if any */
     cmd_backup_step(s);    /* a slice of a running backup's snapshot, if any */
     client_before_wait(s);
@@ -414,6 +415,7 @@ int server_main(int argc, char **argv)
         goto out_cfg;
     }
     s->start_ms = clock_ms();
+    s->real_minus_mono_us = clock_us() - clock_mono_us();
     uint8_t rid[20];
     RAND_bytes(rid, sizeof rid);
     for (int i = 0; i < 20; i++)

@@ -62,6 +62,7 @@ void cmd_init(srv *s)
     for (size_t i = 0; i < n; i++)
         total += (size_t)t[i].nsubs;
     s->catalog = mem_calloc(sizeof(acl_cmd) * total);
+    s->cmdstats = mem_calloc(sizeof(cmd_stat) * total);
     size_t id = 0;
     for (size_t i = 0; i < n; i++) {
         cmd_def *d = (cmd_def *)&t[i];
@@ -95,6 +96,8 @@ void cmd_shutdown(srv *s)
         if (s->catalog[i].parent >= 0) mem_free((void *)s->catalog[i].name);
     mem_free(s->catalog);
     s->catalog = NULL;
+    mem_free(s->cmdstats);
+    s->cmdstats = NULL;
     for (int i = 0; i < LOOKUP_BUCKETS; i++) {
         while (lookup[i]) {
             lookup_ent *e = lookup[i];
@@ -306,7 +309,10 @@ void cmd_call(client *c, const cmd_def *d)
 {
     srv *s = c->s;
     c->cmd = d;
-    db_set_now(s->db, clock_ms());
+    /* One clock reading gives the command's time (the wall clock, for expiry) and the start
+     * of its duration (INFO commandstats). */
+    long long t0 = clock_mono_us();
+    db_set_now(s->db, (t0 + s->real_minus_mono_us) / 1000);
     c->lastcmd = d; /* before running: CLIENT INFO shows itself, as in Redis */
     /* The audit record: a write's before it runs, a read's after (refused: no reply). */
     if (cmd_audit_before(c, d) != 0) {
@@ -316,6 +322,12 @@ void cmd_call(client *c, const cmd_def *d)
     }
     size_t mark = c->out.len;
     d->proc(c);
+    cmd_stat *cs = &s->cmdstats[d->id];
+    cs->usec += (unsigned long long)(clock_mono_us() - t0);
+    cs->calls++;
+    /* Failed: its reply is an error (errors inside EXEC's reply count for the commands that
+     * sent them, not for EXEC, as in Redis). */
+    if (c->out.len > mark && c->out.p[mark] == '-') cs->failed++;
     c->cmd = NULL;
     s->st.commands++;
     cmd_audit_after(c, d, mark);
@@ -396,7 +408,25 @@ static void run_toplevel(client *c, const cmd_def *d)
     cmd_call(c, d);
 }
 
+static void dispatch(client *c);
+
+/* A command refused before it ran (an error and no run) counts as rejected in INFO
+ * commandstats. */
+static void count_rejected(client *c, unsigned long long nerr, long long ran)
+{
+    if (c->nerr != nerr && c->s->st.commands == ran && c->lastcmd)
+        c->s->cmdstats[c->lastcmd->id].rejected++;
+}
+
 void cmd_dispatch(client *c)
+{
+    unsigned long long nerr = c->nerr;
+    long long ran = c->s->st.commands;
+    dispatch(c);
+    count_rejected(c, nerr, ran);
+}
+
+static void dispatch(client *c)
 {
     srv *s = c->s;
     const cmd_def *parent = NULL;
@@ -472,9 +502,11 @@ void cmd_dispatch(client *c)
 void cmd_resume(client *c, const cmd_def *d)
 {
     srv *s = c->s;
-    if (c->user && c->acl_gen != acl_generation(s->acl) && client_refresh_user(c) != 0) {
+    unsigned long long nerr = c->nerr;
+    long long ran = s->st.commands;
+    if (c->user && c->acl_gen != acl_generation(s->acl) && client_refresh_user(c) != 0)
         rep_err(c, "NOAUTH Authentication required.");
-        return;
-    }
-    run_toplevel(c, d);
+    else
+        run_toplevel(c, d);
+    count_rejected(c, nerr, ran);
 }

@@ -179,6 +179,7 @@ struct client {
     long long reply_timer;    /* timer delaying a throttled login reply (0: none) */
     void (*reply_timer_cancel)(client *c, void *ud); /* frees its job if the client goes */
     void *reply_timer_ud;                            /* ... that job */
+    unsigned long long nerr;  /* error replies sent to it (commandstats: failed, rejected) */
     client *prev, *next;      /* all clients */
     client *close_next;       /* close list link */
 };
@@ -198,7 +199,24 @@ typedef struct {
     long long ops_sample_cmds;  /* commands at the last sample */
     long long ops_sample_ms;    /* time of the last sample */
     long long ops_per_sec;      /* instantaneous_ops_per_sec */
+    long long error_replies;    /* total_error_replies */
 } srv_stats;
+
+/* INFO commandstats: per command (catalog id). */
+typedef struct {
+    unsigned long long calls;    /* times it ran */
+    unsigned long long usec;     /* time it took in all */
+    unsigned long long rejected; /* refused before it ran (arity, ACL, policy, limits) */
+    unsigned long long failed;   /* ran and replied with an error */
+} cmd_stat;
+
+/* INFO errorstats: error replies by their code (the first word: ERR, WRONGTYPE, NOPERM).
+ * As in Redis, at most ERRSTAT_MAX codes are kept apart. */
+#define ERRSTAT_MAX 128
+typedef struct {
+    char code[32];
+    unsigned long long count;
+} err_stat;
 
 struct srv {
     config *cfg;              /* configuration (CONFIG SET changes it) */
@@ -253,6 +271,11 @@ struct srv {
     acl *acl;                 /* users */
     acl_cmd *catalog;         /* ACL catalog built from the command table */
     size_t ncatalog;          /* its size */
+    cmd_stat *cmdstats;       /* INFO commandstats, by catalog id */
+    long long real_minus_mono_us;   /* wall clock minus monotonic clock, taken once a loop
+                                       iteration: a command's time from one clock reading */
+    err_stat errstats[ERRSTAT_MAX]; /* INFO errorstats */
+    int nerrstats;                  /* codes in use */
     ev_loop *loop;            /* event loop */
     workq *authq;             /* password hashing workers */
     tls_ctx *tls;             /* TLS context for new connections */

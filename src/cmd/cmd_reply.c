@@ -18,9 +18,33 @@ void rep_simple(client *c, const char *s)
     resp_simple(&c->out, s);
 }
 
+/* Count an error reply: INFO stats total_error_replies, INFO errorstats by code, and the
+ * client's count (the command that sent it failed, or was rejected). */
+static void count_error(client *c, const char *msg)
+{
+    c->nerr++;
+    srv *s = c->s;
+    if (!s) return;
+    s->st.error_replies++;
+    size_t n = strcspn(msg, " \r\n:,"); /* the code, and nothing that would break INFO */
+    if (n >= sizeof s->errstats[0].code) n = sizeof s->errstats[0].code - 1;
+    for (int i = 0; i < s->nerrstats; i++) {
+        if (strlen(s->errstats[i].code) == n && memcmp(s->errstats[i].code, msg, n) == 0) {
+            s->errstats[i].count++;
+            return;
+        }
+    }
+    if (s->nerrstats == ERRSTAT_MAX) return; /* as Redis: no more codes kept apart */
+    err_stat *e = &s->errstats[s->nerrstats++];
+    memcpy(e->code, msg, n);
+    e->code[n] = '\0';
+    e->count = 1;
+}
+
 void rep_err(client *c, const char *msg)
 {
     resp_error(&c->out, msg);
+    count_error(c, msg);
 }
 
 void rep_errf(client *c, const char *fmt, ...)
@@ -31,6 +55,7 @@ void rep_errf(client *c, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     resp_error(&c->out, msg);
+    count_error(c, msg);
 }
 
 void rep_int(client *c, long long v)

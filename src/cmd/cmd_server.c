@@ -109,11 +109,11 @@ void info_cmd(client *c)
                    "expired_keys:%lld\r\nkeyspace_hits:%lld\r\nkeyspace_misses:%lld\r\n"
                    "auth_successes:%lld\r\nauth_cached_successes:%lld\r\nauth_failures:%lld\r\n"
                    "auth_lockouts:%lld\r\ntls_rejected_connections:%lld\r\n"
-                   "dlp_findings:%lld\r\n\r\n",
+                   "dlp_findings:%lld\r\ntotal_error_replies:%lld\r\n\r\n",
                    st->conns_received, st->commands, st->ops_per_sec, st->net_in, st->net_out,
                    st->conns_rejected, st->expired_keys, st->hits, st->misses, st->auth_ok,
-                   st->auth_cached, st->auth_fail, st->lockouts, st->tls_failures,
-                   st->dlp_findings);
+                   st->auth_cached, st->auth_fail, st->lockouts, st->tls_failures, st->dlp_findings,
+                   st->error_replies);
     }
     if (want(c, "replication", 1)) buf_printf(&b, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n\r\n");
     if (want(c, "cpu", 1)) {
@@ -123,6 +123,31 @@ void info_cmd(client *c)
                    (long)ru.ru_stime.tv_sec, (long)ru.ru_stime.tv_usec, (long)ru.ru_utime.tv_sec,
                    (long)ru.ru_utime.tv_usec);
     }
+    /* Sections in Redis 7.0's order: modules (none), commandstats (not by default),
+     * errorstats, cluster. Latencystats is not kept. */
+    if (want(c, "modules", 1)) buf_puts(&b, "# Modules\r\n\r\n");
+    if (want(c, "commandstats", 0)) {
+        buf_puts(&b, "# Commandstats\r\n");
+        for (size_t i = 0; i < s->ncatalog; i++) {
+            const cmd_stat *cs = &s->cmdstats[i];
+            if (!cs->calls && !cs->rejected && !cs->failed) continue;
+            buf_printf(&b,
+                       "cmdstat_%s:calls=%llu,usec=%llu,usec_per_call=%.2f,rejected_calls=%llu,"
+                       "failed_calls=%llu\r\n",
+                       s->catalog[i].name, cs->calls, cs->usec,
+                       cs->calls ? (double)cs->usec / (double)cs->calls : 0.0, cs->rejected,
+                       cs->failed);
+        }
+        buf_puts(&b, "\r\n");
+    }
+    if (want(c, "errorstats", 1)) {
+        buf_puts(&b, "# Errorstats\r\n");
+        for (int i = 0; i < s->nerrstats; i++)
+            buf_printf(&b, "errorstat_%s:count=%llu\r\n", s->errstats[i].code,
+                       s->errstats[i].count);
+        buf_puts(&b, "\r\n");
+    }
+    if (want(c, "cluster", 1)) buf_puts(&b, "# Cluster\r\ncluster_enabled:0\r\n\r\n");
     if (want(c, "keyspace", 1)) {
         buf_puts(&b, "# Keyspace\r\n");
         if (db_size(s->db))
@@ -576,7 +601,10 @@ void config_set_cmd(client *c)
 
 void config_resetstat_cmd(client *c)
 {
-    memset(&c->s->st, 0, sizeof c->s->st);
+    srv *s = c->s;
+    memset(&s->st, 0, sizeof s->st);
+    memset(s->cmdstats, 0, sizeof(cmd_stat) * s->ncatalog);
+    s->nerrstats = 0;
     rep_ok(c);
 }
 

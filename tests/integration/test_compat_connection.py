@@ -484,8 +484,12 @@ INFO_REQUIRED = {
     "Clients": ["connected_clients"],
     "Memory": ["used_memory", "used_memory_human", "maxmemory"],
     "Persistence": ["loading"],
-    "Stats": ["total_connections_received", "total_commands_processed", "expired_keys"],
+    "Stats": ["total_connections_received", "total_commands_processed", "expired_keys",
+              "total_error_replies"],
     "Replication": ["role"],
+    "Modules": [],
+    "Errorstats": [],
+    "Cluster": ["cluster_enabled"],
     "Keyspace": [],
 }
 
@@ -511,6 +515,45 @@ def info_norm(required):
                                                           for f in fields))
                                 for sec, fields in required.items()))
     return norm
+
+
+STAT_COMMANDS = ("set", "get", "hset", "hget", "incr", "incrby", "expire", "multi", "exec",
+                 "config|get", "config|set")
+
+
+def command_stats_norm(reply):
+    """INFO commandstats and errorstats: calls, rejected and failed calls of the commands
+    this scenario sends (not their time), and the count of each error code."""
+    if reply[0] not in ("$", "="):
+        return reply
+    secs = parse_info(reply)
+    cmds = []
+    for k, v in secs.get("Commandstats", {}).items():
+        if k.startswith("cmdstat_") and k[8:] in STAT_COMMANDS:
+            f = dict(p.split("=", 1) for p in v.split(","))
+            cmds.append((k, f["calls"], f["rejected_calls"], f["failed_calls"],
+                         sorted(f) == ["calls", "failed_calls", "rejected_calls", "usec",
+                                       "usec_per_call"]))
+    return (reply[0], tuple(sorted(cmds)), tuple(sorted(secs.get("Errorstats", {}).items())))
+
+
+@scenario()
+def command_stats(s):
+    """INFO commandstats and errorstats count as Redis does: a command refused before it runs
+    (arity, unknown subcommand) is rejected, one whose reply is an error failed; errors inside
+    EXEC's reply count for the commands that sent them; EXECABORT fails EXEC."""
+    c = s.conn()
+    c.cmd("CONFIG", "RESETSTAT")
+    for cmd in [("SET", "k", "v"), ("GET", "k"), ("HSET", "k", "f", "v"), ("INCR", "k"),
+                ("GET",), ("GET", "a", "b"), ("NOSUCH",), ("CONFIG", "NOSUCH"),
+                ("CONFIG", "GET", "hz"), ("CONFIG", "SET", "hz", "x"), ("MULTI",),
+                ("SET", "x", "1"), ("INCR", "k"), ("EXEC",), ("MULTI",), ("GET",), ("EXEC",),
+                ("EXPIRE", "k", "abc"), ("HGET", "k", "f"), ("SET", "n", "1"),
+                ("INCRBY", "n", "x")]:
+        c.cmd(*cmd)
+    c.cmd("INFO", "commandstats", "errorstats", norm=command_stats_norm)
+    c.cmd("CONFIG", "RESETSTAT")
+    c.cmd("INFO", "commandstats", "errorstats", norm=command_stats_norm)
 
 
 @scenario()
