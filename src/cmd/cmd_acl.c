@@ -261,10 +261,11 @@ void acl_log_cmd(client *c)
             rep_ok(c);
             return;
         }
-        if (str_to_ll(c->argv[2].p, c->argv[2].len, &count) != 0 || count < 0) {
+        if (str_to_ll(c->argv[2].p, c->argv[2].len, &count) != 0) {
             rep_not_int(c);
             return;
         }
+        if (count < 0) count = 0; /* as Redis */
     }
     size_t n = acl_log_len(a);
     if ((size_t)count < n) n = (size_t)count;

@@ -149,6 +149,9 @@ def key_patterns_and_categories(run, srv):
     run.check(fields.get(b"reason") == b"channel" and fields.get(b"object") == b"secret-ward"
               and fields.get(b"username") == b"herald", "ACL LOG: reason channel, the channel",
               harness.show(entry, 600))
+    run.eq(c.call("ACL", "LOG", "-1"), ("*", ()), "ACL LOG with a negative count: none, as Redis")
+    run.eq(c.call("ACL", "LOG", "x"), ("-", b"ERR value is not an integer or out of range"),
+           "ACL LOG with a count that is no number")
     h.close()
     c.close()
 
