@@ -49,12 +49,16 @@ struct acl_auth {
     uint64_t user_id;      /* user at begin (0: none) */
     uint64_t cred_epoch;   /* its epoch at begin */
     uint8_t digest[32];    /* cache key of this login */
+    int digest_ok;         /* it could be computed */
     int verified;          /* result of the work step */
 };
 
-static void digest_login(const acl *a, const uint8_t *user, size_t ulen, const uint8_t *pass,
-                         size_t plen, uint8_t out[32])
+/* The login cache's key for user and password: 0, or -1 when it cannot be computed (the
+ * login then neither uses nor fills the cache). */
+static int digest_login(const acl *a, const uint8_t *user, size_t ulen, const uint8_t *pass,
+                        size_t plen, uint8_t out[32])
 {
+    int ok;
     uint8_t len4[4] = {(uint8_t)(ulen >> 24), (uint8_t)(ulen >> 16), (uint8_t)(ulen >> 8),
                        (uint8_t)ulen};
     {
@@ -63,15 +67,14 @@ static void digest_login(const acl *a, const uint8_t *user, size_t ulen, const u
         OSSL_PARAM params[2] = {OSSL_PARAM_construct_utf8_string("digest", "SHA256", 0),
                                 OSSL_PARAM_construct_end()};
         size_t outl = 0;
-        if (!ctx || !EVP_MAC_init(ctx, a->cache_key, sizeof a->cache_key, params) ||
-            !EVP_MAC_update(ctx, len4, 4) || !EVP_MAC_update(ctx, user, ulen) ||
-            !EVP_MAC_update(ctx, pass, plen) || !EVP_MAC_final(ctx, out, &outl, 32)) {
-            /* No digest: make it one that cannot match a stored slot. */
-            RAND_bytes(out, 32);
-        }
+        ok = ctx && EVP_MAC_init(ctx, a->cache_key, sizeof a->cache_key, params) &&
+             EVP_MAC_update(ctx, len4, 4) && EVP_MAC_update(ctx, user, ulen) &&
+             EVP_MAC_update(ctx, pass, plen) && EVP_MAC_final(ctx, out, &outl, 32) && outl == 32;
         EVP_MAC_CTX_free(ctx);
         EVP_MAC_free(mac);
     }
+    if (!ok) OPENSSL_cleanse(out, 32);
+    return ok ? 0 : -1;
 }
 
 static acl_cache_slot *cache_slot(acl *a, const uint8_t digest[32])
@@ -135,7 +138,9 @@ static void ensure_dummy(acl *a)
     if (a->dummy_hash) return;
     char enc[ACL_HASH_MAX];
     uint8_t pw[24];
-    RAND_bytes(pw, sizeof pw);
+    /* The dummy only makes a login for no such user take as long as one for a user; its
+     * password is never checked for a match. */
+    if (RAND_bytes(pw, sizeof pw) != 1) memset(pw, 0x5a, sizeof pw);
     if (acl_hash_password(&a->o, pw, sizeof pw, enc, sizeof enc) == 0)
         a->dummy_hash = mem_strdup(enc);
     OPENSSL_cleanse(pw, sizeof pw);
@@ -149,8 +154,8 @@ int acl_auth_begin(acl *a, const uint8_t *user, size_t ulen, const uint8_t *pass
     acl_user *u = acl_find(a, user, ulen);
     long long now = clock_ms();
     uint8_t digest[32];
-    digest_login(a, user, ulen, pass, plen, digest);
-    if (u && u->enabled && !acl_user_locked(u, now) && a->o.cache_ttl_ms > 0) {
+    int digest_ok = digest_login(a, user, ulen, pass, plen, digest) == 0;
+    if (digest_ok && u && u->enabled && !acl_user_locked(u, now) && a->o.cache_ttl_ms > 0) {
         acl_cache_slot *s = cache_slot(a, digest);
         if (s->user_id == u->id && s->cred_epoch == u->cred_epoch && s->expires > now &&
             CRYPTO_memcmp(s->digest, digest, 32) == 0) {
@@ -168,6 +173,7 @@ int acl_auth_begin(acl *a, const uint8_t *user, size_t ulen, const uint8_t *pass
     j->plen = plen;
     addr_ip(addr, j->addr, sizeof j->addr);
     memcpy(j->digest, digest, 32);
+    j->digest_ok = digest_ok;
     OPENSSL_cleanse(digest, sizeof digest);
     if (u && u->enabled && u->nhashes) {
         j->user_id = u->id;
@@ -221,7 +227,7 @@ int acl_auth_finish(acl *a, acl_auth *j, enum acl_auth_why *why, int *locked_now
         u->failures = 0;
         u->locked_until = 0;
         throttle_record(a, j->addr, 0);
-        if (a->o.cache_ttl_ms > 0) {
+        if (a->o.cache_ttl_ms > 0 && j->digest_ok) {
             acl_cache_slot *s = cache_slot(a, j->digest);
             memcpy(s->digest, j->digest, 32);
             s->user_id = u->id;

@@ -195,10 +195,17 @@ void acl_whoami_cmd(client *c)
     rep_cstr(c, c->username ? c->username : "");
 }
 
+/* Too many arguments for an ACL subcommand, in Redis's words. */
+static void acl_sub_syntax(client *c)
+{
+    rep_errf(c, "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try ACL HELP.",
+             (int)(c->argv[1].len > 64 ? 64 : c->argv[1].len), (const char *)c->argv[1].p);
+}
+
 void acl_cat_cmd(client *c)
 {
     if (c->argc > 3) {
-        rep_arity(c);
+        acl_sub_syntax(c);
         return;
     }
     if (c->argc == 2) {
@@ -227,11 +234,14 @@ void acl_genpass_cmd(client *c)
 {
     long long bits = 256;
     if (c->argc > 3) {
-        rep_arity(c);
+        acl_sub_syntax(c);
         return;
     }
-    if (c->argc == 3 &&
-        (str_to_ll(c->argv[2].p, c->argv[2].len, &bits) != 0 || bits <= 0 || bits > 4096)) {
+    if (c->argc == 3 && str_to_ll(c->argv[2].p, c->argv[2].len, &bits) != 0) {
+        rep_not_int(c);
+        return;
+    }
+    if (bits <= 0 || bits > 4096) {
         rep_err(c, "ERR ACL GENPASS argument must be the number of bits for the output "
                    "password, a positive number up to 4096");
         return;
@@ -239,7 +249,10 @@ void acl_genpass_cmd(client *c)
     size_t chars = (size_t)(bits + 3) / 4;
     uint8_t raw[512];
     char hex[1025];
-    RAND_bytes(raw, (int)((chars + 1) / 2));
+    if (RAND_bytes(raw, (int)((chars + 1) / 2)) != 1) {
+        rep_err(c, "ERR the random generator failed: no password was made");
+        return;
+    }
     for (size_t i = 0; i < chars; i++)
         hex[i] = "0123456789abcdef"[(raw[i / 2] >> ((i % 2) ? 0 : 4)) & 15];
     rep_bulk(c, hex, chars);
@@ -252,7 +265,7 @@ void acl_log_cmd(client *c)
     acl *a = c->s->acl;
     long long count = 10;
     if (c->argc > 3) {
-        rep_arity(c);
+        acl_sub_syntax(c);
         return;
     }
     if (c->argc == 3) {

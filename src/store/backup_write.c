@@ -230,7 +230,6 @@ backup_writer *backup_writer_open(const char *path, keyring *k, const backup_opt
         w->parts[i].sha = EVP_MD_CTX_new();
         EVP_DigestInit_ex(w->parts[i].sha, EVP_sha256(), NULL);
     }
-    RAND_bytes(w->id, sizeof w->id);
 
     uint8_t *filekey = keyring_secure_alloc(32);
     char *kr = NULL;
@@ -239,7 +238,12 @@ backup_writer *backup_writer_open(const char *path, keyring *k, const backup_opt
         snprintf(err, errlen, "cannot allocate locked memory for keys");
         goto fail;
     }
-    RAND_bytes(filekey, 32);
+    /* The backup's id and its file key: nothing is written with a key the random generator
+     * did not make (a failed RAND_bytes leaves the locked buffer zero). */
+    if (RAND_bytes(w->id, sizeof w->id) != 1 || RAND_bytes(filekey, 32) != 1) {
+        snprintf(err, errlen, "the random generator failed: no backup key was made");
+        goto fail;
+    }
     keyring_kek_source pp = {.passphrase = w->passphrase ? o->passphrase : NULL};
     if (w->passphrase && o->passphrase_kek && o->passphrase_salt)
         kr = keyring_export_kek(k, o->passphrase_kek, o->passphrase_salt, &krlen, err, errlen);

@@ -301,6 +301,21 @@ def client_pubsub_class(s):
     other.cmd("CLIENT", "LIST", "ID", "1", "x")
 
 
+@scenario()
+def acl_subcommand_errors(s):
+    """ACL subcommands refuse bad arguments with Redis's words."""
+    c = s.conn()
+    c.cmd("ACL", "CAT", "read", "extra")
+    c.cmd("ACL", "CAT", "nosuchcategory")
+    c.cmd("ACL", "GENPASS", "x")
+    c.cmd("ACL", "GENPASS", "0")
+    c.cmd("ACL", "GENPASS", "4097")
+    c.cmd("ACL", "GENPASS", "8", "extra")
+    c.cmd("ACL", "GENPASS", "8", norm=shape)
+    c.cmd("ACL", "LOG", "1", "extra")
+    c.cmd("ACL", "LOG", "-1")
+
+
 # Commands whose COMMAND INFO entries must match (the ones phidb implements).
 INFO_COMMANDS = ["get", "set", "hset", "hget", "hgetall", "del", "unlink", "exists", "expire",
                  "pexpireat", "ttl", "mget", "mset", "msetnx", "getex", "getdel", "incrbyfloat",

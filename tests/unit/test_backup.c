@@ -3,7 +3,10 @@
  * kind of damage refused with a clear message (flipped byte, missing record, wrong key,
  * truncation, a newer format), no plaintext in the file, passphrase copies.
  */
+#define OPENSSL_SUPPRESS_DEPRECATED /* RAND_set_rand_method: a generator that fails */
 #include <sys/stat.h>
+
+#include <openssl/rand.h>
 
 #include "backup_test.h"
 
@@ -93,6 +96,39 @@ TEST(empty_keyspace)
     backup_info info;
     CHECK_INT(backup_verify(path, &k, &info, err, sizeof err), 0);
     CHECK_INT(info.counts.keys, 0);
+    teardown();
+}
+
+static int no_bytes(unsigned char *p, int n)
+{
+    (void)p;
+    (void)n;
+    return 0;
+}
+
+static int no_status(void)
+{
+    return 0;
+}
+
+/* A random generator that fails: no backup is written (its file key would be zero). */
+TEST(random_failure)
+{
+    setup();
+    char path[128], err[512] = "";
+    snprintf(path, sizeof path, "%s/norand.phib", dir);
+    static const RAND_METHOD failing = {NULL, no_bytes, NULL, NULL, no_bytes, no_status};
+    CHECK_INT(RAND_set_rand_method(&failing), 1);
+    backup_opts o = {0};
+    backup_writer *w = backup_writer_open(path, kr, &o, err, sizeof err);
+    RAND_set_rand_method(NULL); /* OpenSSL's own again */
+    CHECK(w == NULL);
+    if (w) backup_writer_abort(w);
+    CHECK(contains(err, "random generator"));
+    CHECK(access(path, F_OK) != 0);
+    char tmp[140];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    CHECK(access(tmp, F_OK) != 0);
     teardown();
 }
 
@@ -343,5 +379,5 @@ TEST(fuzz_seeds)
     teardown();
 }
 
-UNIT_MAIN(T(fuzz_seeds), T(roundtrip_counts), T(empty_keyspace), T(damage_refused), T(passphrase_copy),
-          T(point_in_time))
+UNIT_MAIN(T(fuzz_seeds), T(roundtrip_counts), T(empty_keyspace), T(random_failure),
+          T(damage_refused), T(passphrase_copy), T(point_in_time))
