@@ -533,7 +533,7 @@ def info_norm(required):
 
 
 STAT_COMMANDS = ("set", "get", "hset", "hget", "incr", "incrby", "expire", "multi", "exec",
-                 "config|get", "config|set")
+                 "config|get", "config|set", "auth")
 
 
 def command_stats_norm(reply):
@@ -564,7 +564,8 @@ def command_stats(s):
                 ("CONFIG", "GET", "hz"), ("CONFIG", "SET", "hz", "x"), ("MULTI",),
                 ("SET", "x", "1"), ("INCR", "k"), ("EXEC",), ("MULTI",), ("GET",), ("EXEC",),
                 ("EXPIRE", "k", "abc"), ("HGET", "k", "f"), ("SET", "n", "1"),
-                ("INCRBY", "n", "x")]:
+                ("INCRBY", "n", "x"), ("AUTH", "nosuchuser", "wrong-password-1234"),
+                ("AUTH", "a", "b", "c")]:
         c.cmd(*cmd)
     c.cmd("INFO", "commandstats", "errorstats", norm=command_stats_norm)
     c.cmd("CONFIG", "RESETSTAT")
