@@ -284,7 +284,7 @@ static int check_code(acl *a, const config *c, const mfa_opts *o)
 static int parse_args(int argc, char **argv, mfa_opts *o)
 {
     memset(o, 0, sizeof *o);
-    o->issuer = "phidb";
+    o->issuer = NULL; /* --issuer, else the mfa-issuer directive */
     o->qr = 1;
     o->confirm = 1;
     if (argc < 4 || strcmp(argv[1], "mfa") != 0) return -1;
@@ -322,6 +322,7 @@ int user_cli_main(int argc, char **argv)
         config_free(c);
         return 1;
     }
+    if (!o.issuer) o.issuer = c->mfa_issuer && *c->mfa_issuer ? c->mfa_issuer : "phidb";
     int rc = 1, lock = tool_lock_dir_offline("phidb user", c->dir);
     if (lock < 0) goto free_conf;
     size_t ncat;

@@ -372,11 +372,16 @@ def mfa(run, srv):
     run.eq(val(a.call("ACL", "SAVE")), "OK", "ACL SAVE")
     a.close()
     srv.stop()
+    # The issuer authenticator apps show comes from the mfa-issuer directive.
+    with open(os.path.join(srv.dir, "phidb.conf"), "a") as f:
+        f.write('\nmfa-issuer "Example Clinic"\n')
     r = subprocess.run([srv.tool_bin, "user", "mfa", srv.dir, "mfauser", "--no-qr",
                         "--no-confirm"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        stdin=subprocess.DEVNULL, timeout=120)
     out = r.stdout.decode()
     run.require(r.returncode == 0, "phidb user mfa enrolls", r.stderr.decode())
+    run.check("(issuer Example Clinic)" in out and "issuer=Example%20Clinic" in out,
+              "with the issuer of mfa-issuer", out)
     m = re.search(r"^key: ([A-Z2-7]+)", out, re.M)
     run.require(m is not None and "otpauth://totp/" in out, "URI and key printed", out)
     secret = m.group(1)
