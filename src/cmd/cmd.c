@@ -189,8 +189,7 @@ static const char *client_info_short(client *c, char *out, size_t outlen)
     return out;
 }
 
-/* Key access the command needs for argv[i] (SET ... GET also reads). */
-static int key_access(const cmd_def *d, const arg *argv, int argc, int i)
+int cmd_key_access(const cmd_def *d, const arg *argv, int argc, int i)
 {
     int access = i == d->first_key ? d->first_access : d->other_access;
     if (d->proc == set_cmd) {
@@ -207,7 +206,7 @@ int cmd_access_denied(const acl_user *u, const cmd_def *d, const arg *argv, int 
     if (d->first_key > 0) {
         int last = d->last_key < 0 ? argc + d->last_key : d->last_key;
         for (int i = d->first_key; i <= last && i < argc; i += d->key_step) {
-            if (!acl_can_key(u, argv[i].p, argv[i].len, key_access(d, argv, argc, i))) {
+            if (!acl_can_key(u, argv[i].p, argv[i].len, cmd_key_access(d, argv, argc, i))) {
                 *keyidx = i;
                 return 2;
             }

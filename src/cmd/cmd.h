@@ -312,6 +312,8 @@ void cmd_dispatch(client *c);
 void cmd_fullname(const cmd_def *d, const cmd_def *parent, char *out, size_t outlen);
 /* Resolve a command and its subcommand for c->argv; returns the executable def or NULL. */
 const cmd_def *cmd_resolve(const arg *argv, int argc, const cmd_def **parent);
+/* ACL_KEY_* access the command in argv needs for its key argv[i] (SET ... GET also reads). */
+int cmd_key_access(const cmd_def *d, const arg *argv, int argc, int i);
 /* Execute an already checked command (EXEC uses it). Re-checks access; replies on failure. */
 void cmd_call(client *c, const cmd_def *d);
 /* ACL decision without side effects: 0 allowed, 1 command denied, 2 key argv[*keyidx] denied. */
@@ -429,47 +431,49 @@ void tx_reset(client *c);
 /* Handlers, by group. */
 #define X(n) void n(client *c);
 /* connection */
-X(ping_cmd) X(echo_cmd) X(hello_cmd) X(auth_cmd) X(quit_cmd) X(reset_cmd) X(select_cmd)
-X(client_id_cmd) X(client_setname_cmd) X(client_getname_cmd) X(client_info_cmd)
-X(client_list_cmd) X(client_kill_cmd) X(client_help_cmd) X(command_cmd) X(command_count_cmd)
-X(command_info_cmd) X(command_docs_cmd) X(command_list_cmd) X(command_help_cmd)
-/* server */
-X(info_cmd) X(dbsize_cmd) X(time_cmd) X(config_get_cmd) X(config_set_cmd) X(config_help_cmd)
-X(config_resetstat_cmd) X(flushdb_cmd) X(flushall_cmd)
-/* strings */
-X(get_cmd) X(set_cmd) X(setnx_cmd) X(setex_cmd) X(psetex_cmd) X(mget_cmd) X(mset_cmd)
-X(msetnx_cmd) X(getdel_cmd) X(getex_cmd) X(append_cmd) X(strlen_cmd) X(getrange_cmd)
-X(incr_cmd) X(decr_cmd) X(incrby_cmd) X(decrby_cmd) X(incrbyfloat_cmd) X(getset_cmd)
-X(setrange_cmd)
-/* keys */
-X(del_cmd) X(unlink_cmd) X(exists_cmd) X(type_cmd) X(expire_cmd) X(pexpire_cmd)
-X(expireat_cmd) X(pexpireat_cmd) X(ttl_cmd) X(pttl_cmd) X(persist_cmd) X(rename_cmd)
-X(renamenx_cmd) X(scan_cmd) X(keys_cmd) X(expiretime_cmd) X(pexpiretime_cmd) X(randomkey_cmd)
-/* hashes */
-X(hset_cmd) X(hsetnx_cmd) X(hget_cmd) X(hmget_cmd) X(hmset_cmd) X(hgetall_cmd) X(hdel_cmd)
-X(hexists_cmd) X(hkeys_cmd) X(hvals_cmd) X(hlen_cmd) X(hstrlen_cmd) X(hincrby_cmd)
-X(hincrbyfloat_cmd) X(hscan_cmd) X(hrandfield_cmd)
-/* transactions */
-X(multi_cmd) X(exec_cmd) X(discard_cmd) X(watch_cmd) X(unwatch_cmd)
-/* pub/sub */
-X(subscribe_cmd) X(unsubscribe_cmd) X(publish_cmd)
-/* policy */
-X(phi_policy_reload_cmd) X(phi_policy_show_cmd) X(phi_policy_help_cmd) X(phi_purpose_cmd)
-X(phi_breakglass_cmd) X(phi_breakglass_list_cmd) X(phi_breakglass_revoke_cmd) X(phi_find_cmd)
-X(phi_mfa_cmd)
-/* PHI detection */
-X(phi_scan_cmd) X(phi_redact_cmd)
-/* persistence and keys */
-X(bgrewriteaof_cmd) X(phi_backup_cmd) X(phi_keyring_status_cmd) X(phi_keyring_rotate_cmd) X(phi_keyring_help_cmd)
-X(phi_audit_prune_cmd) X(phi_audit_help_cmd)
-/* acl */
-X(acl_setuser_cmd) X(acl_getuser_cmd) X(acl_deluser_cmd) X(acl_list_cmd) X(acl_users_cmd)
-X(acl_whoami_cmd) X(acl_cat_cmd) X(acl_genpass_cmd) X(acl_log_cmd) X(acl_save_cmd)
-X(acl_load_cmd) X(acl_help_cmd) X(acl_dryrun_cmd)
+X(ping_cmd)
+X(echo_cmd) X(hello_cmd) X(auth_cmd) X(quit_cmd) X(reset_cmd) X(select_cmd) X(client_id_cmd)
+    X(client_setname_cmd) X(client_getname_cmd) X(client_info_cmd) X(client_list_cmd)
+        X(client_kill_cmd) X(client_help_cmd) X(command_cmd) X(command_count_cmd)
+            X(command_getkeys_cmd) X(command_getkeysandflags_cmd) X(command_info_cmd)
+                X(command_docs_cmd) X(command_list_cmd) X(command_help_cmd)
+    /* server */
+    X(info_cmd) X(dbsize_cmd) X(time_cmd) X(config_get_cmd) X(config_set_cmd) X(config_help_cmd)
+        X(config_resetstat_cmd) X(flushdb_cmd) X(flushall_cmd)
+    /* strings */
+    X(get_cmd) X(set_cmd) X(setnx_cmd) X(setex_cmd) X(psetex_cmd) X(mget_cmd) X(mset_cmd)
+        X(msetnx_cmd) X(getdel_cmd) X(getex_cmd) X(append_cmd) X(strlen_cmd) X(getrange_cmd)
+            X(incr_cmd) X(decr_cmd) X(incrby_cmd) X(decrby_cmd) X(incrbyfloat_cmd) X(getset_cmd)
+                X(setrange_cmd)
+    /* keys */
+    X(del_cmd) X(unlink_cmd) X(exists_cmd) X(type_cmd) X(expire_cmd) X(pexpire_cmd) X(expireat_cmd)
+        X(pexpireat_cmd) X(ttl_cmd) X(pttl_cmd) X(persist_cmd) X(rename_cmd) X(renamenx_cmd)
+            X(scan_cmd) X(keys_cmd) X(expiretime_cmd) X(pexpiretime_cmd) X(randomkey_cmd)
+    /* hashes */
+    X(hset_cmd) X(hsetnx_cmd) X(hget_cmd) X(hmget_cmd) X(hmset_cmd) X(hgetall_cmd) X(hdel_cmd)
+        X(hexists_cmd) X(hkeys_cmd) X(hvals_cmd) X(hlen_cmd) X(hstrlen_cmd) X(hincrby_cmd)
+            X(hincrbyfloat_cmd) X(hscan_cmd) X(hrandfield_cmd)
+    /* transactions */
+    X(multi_cmd) X(exec_cmd) X(discard_cmd) X(watch_cmd) X(unwatch_cmd)
+    /* pub/sub */
+    X(subscribe_cmd) X(unsubscribe_cmd) X(publish_cmd)
+    /* policy */
+    X(phi_policy_reload_cmd) X(phi_policy_show_cmd) X(phi_policy_help_cmd) X(phi_purpose_cmd)
+        X(phi_breakglass_cmd) X(phi_breakglass_list_cmd) X(phi_breakglass_revoke_cmd)
+            X(phi_find_cmd) X(phi_mfa_cmd)
+    /* PHI detection */
+    X(phi_scan_cmd) X(phi_redact_cmd)
+    /* persistence and keys */
+    X(bgrewriteaof_cmd) X(phi_backup_cmd) X(phi_keyring_status_cmd) X(phi_keyring_rotate_cmd)
+        X(phi_keyring_help_cmd) X(phi_audit_prune_cmd) X(phi_audit_help_cmd)
+    /* acl */
+    X(acl_setuser_cmd) X(acl_getuser_cmd) X(acl_deluser_cmd) X(acl_list_cmd) X(acl_users_cmd)
+        X(acl_whoami_cmd) X(acl_cat_cmd) X(acl_genpass_cmd) X(acl_log_cmd) X(acl_save_cmd)
+            X(acl_load_cmd) X(acl_help_cmd) X(acl_dryrun_cmd)
 #undef X
 
-/* Shared by SCAN and HSCAN: parse "cursor [MATCH p] [COUNT n] [TYPE t]" from argv[first]. */
-typedef struct {
+    /* Shared by SCAN and HSCAN: parse "cursor [MATCH p] [COUNT n] [TYPE t]" from argv[first]. */
+    typedef struct {
     uint64_t cursor;   /* start cursor */
     const arg *match;  /* MATCH pattern or NULL */
     long long count;   /* COUNT (default 10) */

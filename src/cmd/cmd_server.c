@@ -449,6 +449,60 @@ void command_list_cmd(client *c)
     buf_free(&names);
 }
 
+/* COMMAND GETKEYS / GETKEYSANDFLAGS <command> <args ...>: the keys a command would use,
+ * from the command table's key positions (what the access decision and the audit record
+ * use), with Redis's errors. */
+static void getkeys(client *c, int with_flags)
+{
+    const arg *av = c->argv + 2;
+    int ac = c->argc - 2;
+    const cmd_def *parent;
+    const cmd_def *d = cmd_resolve(av, ac, &parent);
+    if (!d) {
+        rep_err(c, "ERR Invalid command specified");
+        return;
+    }
+    if (d->arity > 0 ? ac != d->arity : ac < -d->arity) {
+        rep_err(c, "ERR Invalid number of arguments specified for command");
+        return;
+    }
+    if (d->first_key <= 0 || d->first_key >= ac) {
+        rep_err(c, "ERR The command has no key arguments");
+        return;
+    }
+    int last = d->last_key < 0 ? ac + d->last_key : d->last_key;
+    if (last >= ac) last = ac - 1;
+    int step = d->key_step > 0 ? d->key_step : 1;
+    size_t n = 0;
+    for (int i = d->first_key; i <= last; i += step)
+        n++;
+    rep_array(c, n);
+    for (int i = d->first_key; i <= last; i += step) {
+        if (!with_flags) {
+            rep_bulk(c, av[i].p, av[i].len);
+            continue;
+        }
+        int acc = cmd_key_access(d, av, ac, i);
+        int r = (acc & ACL_KEY_READ) != 0, w = (acc & ACL_KEY_WRITE) != 0;
+        rep_array(c, 2);
+        rep_bulk(c, av[i].p, av[i].len);
+        rep_array(c, (size_t)(1 + r + w));
+        rep_simple(c, r && w ? "RW" : (w ? "OW" : "RO"));
+        if (r) rep_simple(c, "access");
+        if (w) rep_simple(c, "update");
+    }
+}
+
+void command_getkeys_cmd(client *c)
+{
+    getkeys(c, 0);
+}
+
+void command_getkeysandflags_cmd(client *c)
+{
+    getkeys(c, 1);
+}
+
 void command_help_cmd(client *c)
 {
     static const char *const lines[] = {
@@ -463,6 +517,10 @@ void command_help_cmd(client *c)
         "    Return details about multiple commands.",
         "DOCS [<command-name> ...]",
         "    Return documentation details about multiple commands.",
+        "GETKEYS <full-command>",
+        "    Return the keys from a full command.",
+        "GETKEYSANDFLAGS <full-command>",
+        "    Return the keys and the access flags from a full command.",
         "HELP",
         "    Print this help.",
         NULL};

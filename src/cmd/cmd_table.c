@@ -54,6 +54,11 @@ static cmd_def command_subs[] = {
         "7.0.0", "server"),
     CMD("list", command_list_cmd, -2, CMD_LOADING | CMD_STALE, C(SLOW) | C(CONNECTION), 0, 0,
         0, 0, 0, "Returns a list of command names.", "7.0.0", "server"),
+    CMD("getkeys", command_getkeys_cmd, -4, CMD_LOADING | CMD_STALE, C(SLOW) | C(CONNECTION),
+        0, 0, 0, 0, 0, "Extracts the key names from an arbitrary command.", "2.8.13", "server"),
+    CMD("getkeysandflags", command_getkeysandflags_cmd, -4, CMD_LOADING | CMD_STALE,
+        C(SLOW) | C(CONNECTION), 0, 0, 0, 0, 0,
+        "Extracts the key names and access flags for an arbitrary command.", "7.0.0", "server"),
     CMD("help", command_help_cmd, 2, CMD_LOADING | CMD_STALE, C(SLOW) | C(CONNECTION), 0, 0, 0,
         0, 0, "Returns helpful text about the different subcommands.", "5.0.0", "server"),
 };

@@ -271,6 +271,40 @@ def client_kill(s):
     killer.closed()
 
 
+def keys_and_flags_norm(reply):
+    """COMMAND GETKEYSANDFLAGS: each key with what it needs under ACL key patterns (access ->
+    %R; insert, update or delete -> %W; phidb says update where Redis may say insert or
+    delete, as in its key specs)."""
+    if reply[0] != "*" or reply[1] is None:
+        return reply
+    out = []
+    for k in reply[1]:
+        name, flags = k[1][0], {text(f) for f in as_list(k[1][1])}
+        out.append((text(name), b"access" in flags,
+                    bool(flags & {b"insert", b"update", b"delete"}),
+                    tuple(sorted(flags & {b"RO", b"RW", b"OW", b"RM"}))))
+    return ("*", tuple(out))
+
+
+@scenario()
+def command_getkeys(s):
+    """COMMAND GETKEYS and GETKEYSANDFLAGS: the keys of a command, as Redis extracts them,
+    and Redis's errors."""
+    c = s.conn()
+    for args in (("get", "a"), ("mset", "a", "1", "b", "2"), ("mset", "a", "1", "b"),
+                 ("del", "a", "b", "c"), ("rename", "a", "b"), ("hset", "h", "f", "v"),
+                 ("hmget", "h", "f", "g"), ("exists", "a", "b")):
+        c.cmd("COMMAND", "GETKEYS", *args)
+    for args in (("get", "a", "b"), ("nosuch", "a"), ("config", "get", "x"), ("scan", "0"),
+                 ("client", "kill", "x"), ("config|get", "x")):
+        c.cmd("COMMAND", "GETKEYS", *args)
+    c.cmd("COMMAND", "GETKEYS", "get")
+    c.cmd("COMMAND", "GETKEYS", "ping")
+    for args in (("set", "a", "b"), ("set", "a", "b", "GET"), ("getdel", "a"),
+                 ("rename", "a", "b"), ("mget", "a", "b"), ("incr", "a"), ("strlen", "a")):
+        c.cmd("COMMAND", "GETKEYSANDFLAGS", *args, norm=keys_and_flags_norm)
+
+
 @scenario()
 def client_pubsub_class(s):
     """A client with subscriptions is of class pubsub: flags P and sub=<count> in CLIENT
