@@ -147,7 +147,10 @@ static int part_index(rd *r, const char *name, char *err, size_t errlen)
     int i = r->nparts++;
     snprintf(r->parts[i].name, sizeof r->parts[i].name, "%s", name);
     r->parts[i].sha = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(r->parts[i].sha, EVP_sha256(), NULL);
+    if (!r->parts[i].sha || EVP_DigestInit_ex(r->parts[i].sha, EVP_sha256(), NULL) != 1) {
+        snprintf(err, errlen, "cannot start SHA-256 (out of memory?)");
+        return -1;
+    }
     return i;
 }
 
@@ -380,9 +383,13 @@ static unsigned long long jcount(json_t *o, const char *k)
 static int check_end(rd *r, char *err, size_t errlen)
 {
     uint8_t hash[32], pub[32];
-    EVP_DigestFinal_ex(r->sha, hash, NULL);
+    int fin = EVP_DigestFinal_ex(r->sha, hash, NULL);
     EVP_MD_CTX_free(r->sha);
     r->sha = NULL;
+    if (fin != 1) {
+        snprintf(err, errlen, "%s: SHA-256 failed (out of memory?)", r->path);
+        return -1;
+    }
     if (CRYPTO_memcmp(hash, r->tr + 16, 32) != 0) {
         snprintf(err, errlen, "%s: checksum mismatch: the backup was altered or damaged", r->path);
         return -1;
@@ -438,7 +445,10 @@ static int check_end(rd *r, char *err, size_t errlen)
     for (int i = 0; i < r->nparts; i++) {
         uint8_t d[32];
         char hx[65];
-        EVP_DigestFinal_ex(r->parts[i].sha, d, NULL);
+        if (EVP_DigestFinal_ex(r->parts[i].sha, d, NULL) != 1) {
+            snprintf(err, errlen, "%s: SHA-256 failed (out of memory?)", r->path);
+            return -1;
+        }
         bk_hex(d, 32, hx);
         json_t *p = NULL;
         for (size_t j = 0; j < json_array_size(parts); j++) {
@@ -493,9 +503,13 @@ int bk_read_pass(const char *path, const backup_keys *keys, int check_values, ba
     r.ud = ud;
     r.counter.c = &info->counts;
     r.sha = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(r.sha, EVP_sha256(), NULL);
-    r.fd = open(path, O_RDONLY | O_CLOEXEC);
+    int sha_ok = r.sha && EVP_DigestInit_ex(r.sha, EVP_sha256(), NULL) == 1;
+    r.fd = sha_ok ? open(path, O_RDONLY | O_CLOEXEC) : -1;
     int rc = -1;
+    if (!sha_ok) {
+        snprintf(err, errlen, "cannot start SHA-256 (out of memory?)");
+        goto out;
+    }
     if (r.fd < 0) {
         snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
         goto out;

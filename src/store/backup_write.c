@@ -221,19 +221,23 @@ backup_writer *backup_writer_open(const char *path, keyring *k, const backup_opt
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
     w->file_sha = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(w->file_sha, EVP_sha256(), NULL);
+    int sha_ok = w->file_sha && EVP_DigestInit_ex(w->file_sha, EVP_sha256(), NULL) == 1;
     w->counter.c = &w->counts;
     snprintf(w->parts[0].name, sizeof w->parts[0].name, "keyring");
     snprintf(w->parts[1].name, sizeof w->parts[1].name, "keyspace");
     w->nparts = 2;
     for (int i = 0; i < MAX_PARTS; i++) {
         w->parts[i].sha = EVP_MD_CTX_new();
-        EVP_DigestInit_ex(w->parts[i].sha, EVP_sha256(), NULL);
+        sha_ok &= w->parts[i].sha && EVP_DigestInit_ex(w->parts[i].sha, EVP_sha256(), NULL) == 1;
     }
 
     uint8_t *filekey = keyring_secure_alloc(32);
     char *kr = NULL;
     size_t krlen = 0;
+    if (!sha_ok) {
+        snprintf(err, errlen, "cannot start SHA-256 (out of memory?)");
+        goto fail;
+    }
     if (!filekey) {
         snprintf(err, errlen, "cannot allocate locked memory for keys");
         goto fail;
@@ -415,7 +419,12 @@ int backup_writer_close(backup_writer *w, const char *audit_head, backup_report 
     json_t *parts = json_array();
     for (int i = 0; i < w->nparts; i++) {
         uint8_t d[32];
-        EVP_DigestFinal_ex(w->parts[i].sha, d, NULL);
+        if (EVP_DigestFinal_ex(w->parts[i].sha, d, NULL) != 1) {
+            json_decref(parts);
+            json_decref(m);
+            snprintf(err, errlen, "SHA-256 of part '%s' failed", w->parts[i].name);
+            goto out;
+        }
         bk_hex(d, 32, hx);
         json_t *p = json_object();
         json_object_set_new(p, "name", json_string(w->parts[i].name));
@@ -447,9 +456,13 @@ int backup_writer_close(backup_writer *w, const char *audit_head, backup_report 
     /* The trailer: hash of everything before it, signed. */
     uint8_t tr[BACKUP_TRAILER_LEN] = {0};
     unsigned long long at = w->written;
-    EVP_DigestFinal_ex(w->file_sha, hash, NULL);
+    int fin = EVP_DigestFinal_ex(w->file_sha, hash, NULL);
     EVP_MD_CTX_free(w->file_sha);
     w->file_sha = NULL;
+    if (fin != 1) {
+        snprintf(err, errlen, "SHA-256 of the backup failed");
+        goto out;
+    }
     if (bk_sign(seed, hash, sig, NULL) != 0) {
         snprintf(err, errlen, "cannot sign the backup");
         goto out;
