@@ -544,15 +544,35 @@ void acl_op_work(acl_op *op)
             r->arg = mem_strdup(enc);
             r->len = strlen(enc);
             r->kind = R_ADDHASH;
+        }
+    }
+    /* <password matches the hashes the user has at that point of the rules, as Redis applies
+     * them in order: the ones it had, plus those added before it, minus those reset or
+     * removed before it. */
+    const char **have = mem_calloc(sizeof(char *) * (op->nexisting + (size_t)op->n + 1));
+    size_t nhave = 0;
+    for (size_t h = 0; h < op->nexisting; h++)
+        have[nhave++] = op->existing[h];
+    for (int i = 0; i < op->n && !op->failed; i++) {
+        acl_rule *r = &op->rules[i];
+        if (r->kind == R_RESETPASS || r->kind == R_RESET) {
+            nhave = 0;
+        } else if (r->kind == R_ADDHASH) {
+            have[nhave++] = r->arg;
+        } else if (r->kind == R_DELHASH) {
+            for (size_t h = 0; h < nhave; h++)
+                if (strcmp(have[h], r->arg) == 0) have[h--] = have[--nhave];
         } else if (r->kind == R_DELPASS) {
-            for (size_t h = 0; h < op->nexisting; h++) {
-                if (acl_verify_hash(op->existing[h], (const uint8_t *)r->arg, r->len)) {
+            for (size_t h = 0; h < nhave; h++) {
+                if (acl_verify_hash(have[h], (const uint8_t *)r->arg, r->len)) {
                     r->matched = mem_realloc(r->matched, sizeof(char *) * (r->nmatched + 1));
-                    r->matched[r->nmatched++] = mem_strdup(op->existing[h]);
+                    r->matched[r->nmatched++] = mem_strdup(have[h]);
+                    have[h--] = have[--nhave];
                 }
             }
         }
     }
+    mem_free(have);
     op->needs_work = 0;
 }
 
@@ -672,6 +692,11 @@ int acl_op_check(acl *a, const acl_op *op, char *err, size_t errlen)
                      "Adding a pattern after the * pattern (or the 'allkeys' flag) is not valid "
                      "and does not have any effect. Try 'resetkeys' to start with an empty list "
                      "of patterns");
+            return -1;
+        case R_DELPASS:
+            if (r->nmatched > 0) break;
+            rule_err(err, errlen, "<***", 4,
+                     "The password you are trying to remove from the user does not exist");
             return -1;
         case R_CHAN:
             if (!chans) break;

@@ -70,6 +70,27 @@ def passwords(run, srv):
     run.check(q.call("GET", "other")[0] == "-", "... with the same key pattern")
     q.close()
     run.eq(srv.raw().call("ACL", "GETUSER", "mallory"), ("$", None), "no forged user")
+    # <password removes a password the user has at that point of the rules, as Redis: one it
+    # does not have is an error that changes nothing, and the password is not echoed.
+    c = srv.raw()
+    pw2 = PW + "-two"
+
+    def npass():
+        return len(c.call("ACL", "GETUSER", "alice")[1][3][1])
+    r = setuser(c, "alice", "<" + pw2)
+    run.check(r[0] == "-" and b"does not exist" in r[1] and pw2.encode() not in r[1],
+              "removing a password alice does not have is an error", harness.show(r))
+    run.eq(npass(), 1, "and changes nothing")
+    run.eq(setuser(c, "alice", ">" + pw2, "<" + pw2), ("+", b"OK"),
+           "a password added earlier in the same SETUSER can be removed")
+    r = setuser(c, "alice", "resetpass", "<" + PW)
+    run.check(r[0] == "-" and b"does not exist" in r[1], "not one reset before it",
+              harness.show(r))
+    run.eq(npass(), 1, "alice still has her password")
+    run.eq(setuser(c, "alice", "<" + PW), ("+", b"OK"), "removing the one she has")
+    run.eq(npass(), 0, "leaves none")
+    run.eq(setuser(c, "alice", ">" + PW), ("+", b"OK"), "her password back")
+    c.close()
 
 
 def lockout(run, srv):
