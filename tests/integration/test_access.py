@@ -83,6 +83,7 @@ def passwords(run, srv):
     run.eq(npass(), 1, "and changes nothing")
     run.eq(setuser(c, "alice", ">" + pw2, "<" + pw2), ("+", b"OK"),
            "a password added earlier in the same SETUSER can be removed")
+    run.eq(npass(), 1, "and is gone")
     r = setuser(c, "alice", "resetpass", "<" + PW)
     run.check(r[0] == "-" and b"does not exist" in r[1], "not one reset before it",
               harness.show(r))
