@@ -678,37 +678,66 @@ int acl_op_check(acl *a, const acl_op *op, char *err, size_t errlen)
 {
     const acl_user *u = acl_find(a, (const uint8_t *)op->name, strlen(op->name));
     int keys = u ? u->allkeys : 0, chans = u ? u->allchannels : 0;
-    for (int i = 0; i < op->n; i++) {
+    /* The hashes the user has at each rule, for !hash (as Redis: removing one it does not
+     * have is an error). */
+    const char **have = mem_calloc(sizeof(char *) * ((u ? u->nhashes : 0) + (size_t)op->n + 1));
+    size_t nhave = 0;
+    for (size_t h = 0; u && h < u->nhashes; h++)
+        have[nhave++] = u->hashes[h];
+    int rc = 0;
+    for (int i = 0; i < op->n && rc == 0; i++) {
         const acl_rule *r = &op->rules[i];
         switch (r->kind) {
+        case R_RESETPASS: nhave = 0; break;
+        case R_ADDHASH: have[nhave++] = r->arg; break;
+        case R_DELHASH: {
+            size_t h = 0;
+            while (h < nhave && strcmp(have[h], r->arg) != 0)
+                h++;
+            if (h < nhave) {
+                have[h] = have[--nhave];
+                break;
+            }
+            rule_err(err, errlen, "!...", 4,
+                     "The password you are trying to remove from the user does not exist");
+            rc = -1;
+            break;
+        }
         case R_ALLKEYS: keys = 1; break;
         case R_RESETKEYS: keys = 0; break;
         case R_ALLCHANNELS: chans = 1; break;
         case R_RESETCHANNELS: chans = 0; break;
-        case R_RESET: keys = chans = 0; break;
+        case R_RESET:
+            keys = chans = 0;
+            nhave = 0;
+            break;
         case R_KEY:
             if (!keys) break;
             rule_err(err, errlen, r->text, strlen(r->text),
                      "Adding a pattern after the * pattern (or the 'allkeys' flag) is not valid "
                      "and does not have any effect. Try 'resetkeys' to start with an empty list "
                      "of patterns");
-            return -1;
+            rc = -1;
+            break;
         case R_DELPASS:
             if (r->nmatched > 0) break;
             rule_err(err, errlen, "<***", 4,
                      "The password you are trying to remove from the user does not exist");
-            return -1;
+            rc = -1;
+            break;
         case R_CHAN:
             if (!chans) break;
             rule_err(err, errlen, r->text, strlen(r->text),
                      "Adding a pattern after the * pattern (or the 'allchannels' flag) is not "
                      "valid and does not have any effect. Try 'resetchannels' to start with an "
                      "empty list of channels");
-            return -1;
+            rc = -1;
+            break;
         default: break;
         }
     }
-    return 0;
+    mem_free(have);
+    return rc;
 }
 
 int acl_op_apply(acl *a, acl_op *op, char *err, size_t errlen)

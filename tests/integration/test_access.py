@@ -91,6 +91,22 @@ def passwords(run, srv):
     run.eq(setuser(c, "alice", "<" + PW), ("+", b"OK"), "removing the one she has")
     run.eq(npass(), 0, "leaves none")
     run.eq(setuser(c, "alice", ">" + PW), ("+", b"OK"), "her password back")
+    # !hash the same way (the hash as ACL SAVE wrote it).
+    run.eq(c.call("ACL", "SAVE"), ("+", b"OK"), "ACL SAVE")
+    with open(acl, encoding="utf-8") as f:
+        line = [ln for ln in f if ln.startswith("user alice ")][0]
+    h = [t for t in line.split() if t.startswith("#$argon2id")][0][1:]
+    other = h[:-4] + ("AAAA" if not h.endswith("AAAA") else "BBBB")
+    r = setuser(c, "alice", "!" + other)
+    run.check(r[0] == "-" and b"does not exist" in r[1], "removing a hash alice does not "
+              "have is an error", harness.show(r))
+    run.eq(npass(), 1, "that changes nothing")
+    run.eq(setuser(c, "alice", "!" + h), ("+", b"OK"), "removing her hash")
+    run.eq(npass(), 0, "leaves none")
+    run.eq(setuser(c, "alice", "#" + h), ("+", b"OK"), "and it can be put back")
+    a = srv.raw("alice", PW)
+    run.eq(a.call("GET", "x"), ("$", None), "her password works again")
+    a.close()
     c.close()
 
 
