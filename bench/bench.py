@@ -13,7 +13,11 @@ from other jobs on the machine affects both alike. Each test runs a fixed number
 requests, chosen to take about 10 s on redis-server with TLS on a 2-core machine.
 
 Output: a table (test, pipeline, redis ops/s, phidb ops/s, ratio phidb/redis) and a CSV
-in bench/results/ with latencies and every round's figure as well.
+in bench/results/ with latencies and every round's figure as well. The table also gives
+each server's CPU time per operation (all its threads, from /proc; the median run's) and
+their ratio redis/phidb: on a machine the client shares, throughput moves with whatever
+else runs, while the CPU a server spends on an operation is its own cost (1.0: as cheap
+as redis-server; 0.5: twice its CPU).
 
 Environment (besides common.py's PHIDB_BUILD, PHIDB_TARGET, BENCH_ARGON2):
   BENCH_SCALE      multiply every request count (e.g. 0.05 for a quick try; default 1)
@@ -80,7 +84,9 @@ def run_benchmark(server, test, pipeline, n, clients, size, keyspace):
            "-c", str(clients), "-n", str(n), "-d", str(size), "-r", str(keyspace),
            "-P", str(pipeline), "--csv"] + TEST_ARGS[test]
     t0 = time.monotonic()
+    cpu0 = common.cpu_seconds(server.proc.pid)
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=3600)
+    cpu = common.cpu_seconds(server.proc.pid) - cpu0
     seconds = time.monotonic() - t0
     out = p.stdout.decode("utf-8", "replace")
     err = p.stderr.decode("utf-8", "replace")
@@ -92,7 +98,7 @@ def run_benchmark(server, test, pipeline, n, clients, size, keyspace):
     # "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms",
     # "p99_latency_ms","max_latency_ms"
     return {"rps": float(row[1]), "p50": float(row[4]), "p99": float(row[6]),
-            "seconds": seconds}
+            "seconds": seconds, "cpu_us": cpu / n * 1e6}
 
 
 def median_run(runs):
@@ -169,23 +175,27 @@ def main():
     if rows:
         print()
         print(f"{'test':6} {'pipeline':>8} {'redis ops/s':>14} {'phidb ops/s':>14} "
-              f"{'phidb/redis':>12}")
+              f"{'phidb/redis':>12} {'redis us/op':>12} {'phidb us/op':>12} "
+              f"{'CPU redis/phidb':>16}")
         for test, pipeline, n, r, p, _ in rows:
             print(f"{test.upper():6} {pipeline:>8} {r['rps']:>14,.0f} {p['rps']:>14,.0f} "
-                  f"{common.ratio(p['rps'], r['rps']):>12}")
+                  f"{common.ratio(p['rps'], r['rps']):>12} {r['cpu_us']:>12.2f} "
+                  f"{p['cpu_us']:>12.2f} {common.ratio(r['cpu_us'], p['cpu_us']):>16}")
         path = common.results_path("bench")
         with open(path, "w", newline="") as f:
             w = csv.writer(f)
             w.writerow(["test", "pipeline", "clients", "data_size", "keyspace", "requests",
                         "redis_ops_per_s", "phidb_ops_per_s", "ratio_phidb_redis",
                         "redis_p50_ms", "phidb_p50_ms", "redis_p99_ms", "phidb_p99_ms",
-                        "rounds", "redis_ops_per_s_all", "phidb_ops_per_s_all", "phidb_is"])
+                        "rounds", "redis_ops_per_s_all", "phidb_ops_per_s_all", "phidb_is",
+                        "redis_cpu_us_per_op", "phidb_cpu_us_per_op"])
             for test, pipeline, n, r, p, runs in rows:
                 w.writerow([test, pipeline, clients, size, keyspace, n, r["rps"], p["rps"],
                             f"{p['rps'] / r['rps']:.4f}", r["p50"], p["p50"], r["p99"],
                             p["p99"], rounds,
                             " ".join(f"{x['rps']:.0f}" for x in runs["redis"]),
-                            " ".join(f"{x['rps']:.0f}" for x in runs["phidb"]), phidb.kind])
+                            " ".join(f"{x['rps']:.0f}" for x in runs["phidb"]), phidb.kind,
+                            f"{r['cpu_us']:.3f}", f"{p['cpu_us']:.3f}"])
         print(f"\nCSV: {path}")
     sys.exit(0 if ok else 1)
 

@@ -74,6 +74,14 @@ def vm_rss_kib(pid):
     raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
+def cpu_seconds(pid):
+    """CPU time (user + system) a process used so far, all its threads (/proc/PID/stat)."""
+    with open(f"/proc/{pid}/stat") as f:
+        st = f.read()
+    x = st[st.rindex(")") + 2:].split()
+    return (int(x[11]) + int(x[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def info_field(server, section, field):
     """One field of INFO <section> as a string (None if absent)."""
     c = server.raw()
