@@ -720,6 +720,9 @@ int acl_op_check(acl *a, const acl_op *op, char *err, size_t errlen)
             rc = -1;
             break;
         case R_DELPASS:
+            for (size_t m = 0; m < r->nmatched; m++)
+                for (size_t h = 0; h < nhave; h++)
+                    if (strcmp(have[h], r->matched[m]) == 0) have[h--] = have[--nhave];
             if (r->nmatched > 0) break;
             rule_err(err, errlen, "<***", 4,
                      "The password you are trying to remove from the user does not exist");
