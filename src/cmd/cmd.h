@@ -189,7 +189,6 @@ typedef struct {
     long long conns_rejected;   /* rejected_connections */
     long long commands;         /* total_commands_processed */
     long long net_in, net_out;  /* bytes */
-    long long expired_keys;     /* removed by expiry */
     long long hits, misses;     /* keyspace lookups */
     long long auth_ok, auth_fail, auth_cached; /* logins */
     long long auth_cancelled;                  /* logins not checked: the server stopped */

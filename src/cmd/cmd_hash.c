@@ -404,7 +404,7 @@ void hscan_cmd(client *c)
     scan_opts o;
     if (scan_parse(c, 2, 0, &o) != 0) return;
     db_entry *e;
-    if (lookup_hash(c, &e, 0) != 0) return;
+    if (lookup_hash(c, &e, 1) != 0) return;
     hscan_acc a = {{0}, 0, &o, c->s->db, 0, filtered(c) ? c : NULL};
     uint64_t cur = 0;
     if (e) {

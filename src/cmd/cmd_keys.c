@@ -41,14 +41,31 @@ void exists_cmd(client *c)
     long long n = 0;
     for (int i = 1; i < c->argc; i++) {
         if (c->argc > 2 && (i - 1) % DB_PREFETCH_MAX == 0) cmd_prefetch_keys(c, i, 1);
-        if (db_lookup(c->s->db, c->argv[i].p, c->argv[i].len)) n++;
+        if (db_lookup(c->s->db, c->argv[i].p, c->argv[i].len)) {
+            n++;
+            c->s->st.hits++;
+        } else {
+            c->s->st.misses++;
+        }
     }
     rep_int(c, n);
 }
 
-void type_cmd(client *c)
+/* A read lookup that counts in INFO keyspace_hits/misses, as Redis counts EXISTS, TYPE,
+ * TTL and the like. */
+static db_entry *lookup_counted(client *c)
 {
     db_entry *e = db_lookup(c->s->db, c->argv[1].p, c->argv[1].len);
+    if (e)
+        c->s->st.hits++;
+    else
+        c->s->st.misses++;
+    return e;
+}
+
+void type_cmd(client *c)
+{
+    db_entry *e = lookup_counted(c);
     if (!e)
         rep_simple(c, "none");
     else
@@ -142,7 +159,7 @@ void pexpireat_cmd(client *c)
 
 static void ttl_generic(client *c, int ms, int absolute)
 {
-    db_entry *e = db_lookup(c->s->db, c->argv[1].p, c->argv[1].len);
+    db_entry *e = lookup_counted(c);
     if (!e) {
         rep_int(c, -2);
         return;

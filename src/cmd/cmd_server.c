@@ -111,9 +111,9 @@ void info_cmd(client *c)
                    "auth_lockouts:%lld\r\ntls_rejected_connections:%lld\r\n"
                    "dlp_findings:%lld\r\ntotal_error_replies:%lld\r\n\r\n",
                    st->conns_received, st->commands, st->ops_per_sec, st->net_in, st->net_out,
-                   st->conns_rejected, st->expired_keys, st->hits, st->misses, st->auth_ok,
-                   st->auth_cached, st->auth_fail, st->lockouts, st->tls_failures, st->dlp_findings,
-                   st->error_replies);
+                   st->conns_rejected, (long long)db_expired_count(s->db), st->hits, st->misses,
+                   st->auth_ok, st->auth_cached, st->auth_fail, st->lockouts, st->tls_failures,
+                   st->dlp_findings, st->error_replies);
     }
     if (want(c, "replication", 1)) buf_printf(&b, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n\r\n");
     if (want(c, "cpu", 1)) {
@@ -662,6 +662,7 @@ void config_resetstat_cmd(client *c)
     srv *s = c->s;
     memset(&s->st, 0, sizeof s->st);
     memset(s->cmdstats, 0, sizeof(cmd_stat) * s->ncatalog);
+    db_expired_count_reset(s->db);
     s->nerrstats = 0;
     rep_ok(c);
 }

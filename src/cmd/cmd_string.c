@@ -154,7 +154,7 @@ void get_cmd(client *c)
 /* Reply with the current value for SET ... GET / GETSET; returns -1 on WRONGTYPE. */
 static int reply_old(client *c)
 {
-    db_entry *e = db_lookup(c->s->db, c->argv[1].p, c->argv[1].len);
+    db_entry *e = lookup_read(c, 1);
     if (!e) {
         rep_null(c);
         return 0;

@@ -308,6 +308,7 @@ static void expire_entry(db *d, db_entry *e, uint64_t h)
     size_t klen = e->klen;
     uint8_t *key = klen <= sizeof small ? small : mem_alloc(klen);
     memcpy(key, e->key, klen);
+    d->expired_n++;
     lazy_take(d, e); /* expiry frees large hashes off the loop (Valkey's default too) */
     remove_entry(d, e, h);
     db_j_del(d, key, klen);
@@ -316,6 +317,16 @@ static void expire_entry(db *d, db_entry *e, uint64_t h)
         mem_free_wipe(key);
     else
         OPENSSL_cleanse(small, klen);
+}
+
+unsigned long long db_expired_count(const db *d)
+{
+    return d->expired_n;
+}
+
+void db_expired_count_reset(db *d)
+{
+    d->expired_n = 0;
 }
 
 db_entry *db_lookup(db *d, const uint8_t *key, size_t klen)

@@ -127,6 +127,10 @@ uint64_t db_scan_batch(db *d, uint64_t cursor, int steps, void (*fn)(void *arg, 
 /* The same, but fn also sees keys that expired and are not removed yet (it must not change
  * the keyspace: remove them after the step). */
 uint64_t db_scan_raw(db *d, uint64_t cursor, void (*fn)(void *arg, db_entry *e), void *arg);
+/* Keys removed because they expired, on access or by active expiry (INFO expired_keys),
+ * and its reset (CONFIG RESETSTAT). */
+unsigned long long db_expired_count(const db *d);
+void db_expired_count_reset(db *d);
 /* Active expiry: sample keys with a TTL for at most budget_us; returns keys removed. */
 size_t db_expire_cycle(db *d, long long budget_us);
 /* Incremental rehash work for at most ms. */

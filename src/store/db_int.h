@@ -76,6 +76,7 @@ struct db {
     struct workq *lazyq;     /* the lazy-free thread (db_lazyfree.c), or NULL */
     size_t nvcount;          /* its size */
     unsigned long long sealed, opened; /* counters */
+    unsigned long long expired_n;      /* keys removed because they expired (lazily or not) */
     /* online point-in-time snapshot (backups) */
     int snap_active;         /* a snapshot is being taken */
     uint32_t snap_epoch;     /* its epoch (entries with snap == epoch are done) */

@@ -586,6 +586,37 @@ def command_stats_norm(reply):
     return (reply[0], tuple(sorted(cmds)), tuple(sorted(secs.get("Errorstats", {}).items())))
 
 
+def keyspace_stats_norm(reply):
+    """INFO stats: keyspace_hits, keyspace_misses, expired_keys."""
+    if reply[0] not in ("$", "="):
+        return reply
+    st = parse_info(reply).get("Stats", {})
+    return (reply[0], tuple((k, st.get(k)) for k in ("keyspace_hits", "keyspace_misses",
+                                                      "expired_keys")))
+
+
+@scenario()
+def keyspace_stats(s):
+    """keyspace_hits and keyspace_misses count the lookups Redis counts (GET, HGET, MGET,
+    EXISTS, TYPE, TTL, STRLEN, HSCAN, SET ... GET ...; not writes), and expired_keys counts
+    a key removed when it is read after its expiry as well as by active expiry."""
+    c = s.conn()
+    c.cmd("SET", "a", "12")
+    c.cmd("HSET", "h", "f", "v")
+    c.cmd("CONFIG", "RESETSTAT")
+    for cmd in [("GET", "a"), ("GET", "b"), ("HGET", "h", "f"), ("HGET", "h", "g"),
+                ("HGET", "x", "f"), ("EXISTS", "a", "zz"), ("TYPE", "a"), ("TYPE", "zz"),
+                ("TTL", "a"), ("PTTL", "zz"), ("EXPIRETIME", "a"), ("STRLEN", "a"),
+                ("MGET", "a", "b", "c"), ("HGETALL", "h"), ("HLEN", "nope"),
+                ("HSCAN", "h", "0"), ("INCR", "n"), ("APPEND", "a", "x"),
+                ("GETRANGE", "a", "0", "1"), ("SET", "a", "1", "GET"), ("GETSET", "a", "2"),
+                ("SET", "e", "1", "PX", "1")]:
+        c.cmd(*cmd, norm=shape)
+    time.sleep(0.05)
+    c.cmd("GET", "e")
+    c.cmd("INFO", "stats", norm=keyspace_stats_norm)
+
+
 @scenario()
 def command_stats(s):
     """INFO commandstats and errorstats count as Redis does: a command refused before it runs
