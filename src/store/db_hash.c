@@ -386,20 +386,6 @@ void db_hash_foreach(db *d, db_entry *e,
     dict_foreach(&h->fields, field_cb, &c);
 }
 
-uint64_t db_hash_scan(db *d, db_entry *e, uint64_t cursor,
-                      void (*fn)(void *arg, const uint8_t *f, size_t flen, const db_ref *v),
-                      void *arg)
-{
-    db_hash *h = e->val;
-    if (h->packed) {
-        /* Compact hashes are returned whole in one step, as Redis does. */
-        db_hash_foreach(d, e, fn, arg);
-        return 0;
-    }
-    field_ctx c = {fn, arg, d, e};
-    return dict_scan(&h->fields, cursor, field_scan_cb, &c);
-}
-
 static void field_prefetch(dict_node *n)
 {
     for (int i = 1; i < 6; i++) /* the record's first line is already on its way */
@@ -412,11 +398,19 @@ uint64_t db_hash_scan_batch(db *d, db_entry *e, uint64_t cursor, int steps,
 {
     db_hash *h = e->val;
     if (h->packed) {
+        /* Compact hashes are returned whole in one step, as Redis does. */
         db_hash_foreach(d, e, fn, arg);
         return 0;
     }
     field_ctx c = {fn, arg, d, e};
     return dict_scan_prefetch(&h->fields, cursor, steps, field_prefetch, field_scan_cb, &c);
+}
+
+uint64_t db_hash_scan(db *d, db_entry *e, uint64_t cursor,
+                      void (*fn)(void *arg, const uint8_t *f, size_t flen, const db_ref *v),
+                      void *arg)
+{
+    return db_hash_scan_batch(d, e, cursor, 1, fn, arg); /* one step: a plain dict_scan */
 }
 
 int db_hash_random(db *d, db_entry *e, const uint8_t **f, size_t *flen, db_ref *v)

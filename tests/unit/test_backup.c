@@ -9,6 +9,7 @@
 #include <openssl/rand.h>
 
 #include "backup_test.h"
+#include "rand_fail.h"
 
 static int contains(const char *s, const char *sub)
 {
@@ -99,26 +100,13 @@ TEST(empty_keyspace)
     teardown();
 }
 
-static int no_bytes(unsigned char *p, int n)
-{
-    (void)p;
-    (void)n;
-    return 0;
-}
-
-static int no_status(void)
-{
-    return 0;
-}
-
 /* A random generator that fails: no backup is written (its file key would be zero). */
 TEST(random_failure)
 {
     setup();
     char path[128], err[512] = "";
     snprintf(path, sizeof path, "%s/norand.phib", dir);
-    static const RAND_METHOD failing = {NULL, no_bytes, NULL, NULL, no_bytes, no_status};
-    CHECK_INT(RAND_set_rand_method(&failing), 1);
+    CHECK_INT(RAND_set_rand_method(&rand_fail_method), 1);
     backup_opts o = {0};
     backup_writer *w = backup_writer_open(path, kr, &o, err, sizeof err);
     RAND_set_rand_method(NULL); /* OpenSSL's own again */

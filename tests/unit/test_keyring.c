@@ -11,6 +11,7 @@
 
 #include "store/keyring.h"
 #include "store/seal.h"
+#include "rand_fail.h"
 #include "unit.h"
 
 static char dir[64];
@@ -261,18 +262,6 @@ TEST(nonces_above_the_data)
 
 /* A random generator that fails (RAND_bytes returns 0): no keyring is created, a rotation
  * fails with a clear error and changes nothing, instead of keys or salts left as zeros. */
-static int no_bytes(unsigned char *p, int n)
-{
-    (void)p;
-    (void)n;
-    return 0;
-}
-
-static int no_status(void)
-{
-    return 0;
-}
-
 TEST(random_failure)
 {
     setup();
@@ -286,8 +275,7 @@ TEST(random_failure)
     CHECK(k != NULL);
     struct stat before, after;
     CHECK_INT(stat(kr, &before), 0);
-    static const RAND_METHOD failing = {NULL, no_bytes, NULL, NULL, no_bytes, no_status};
-    CHECK_INT(RAND_set_rand_method(&failing), 1);
+    CHECK_INT(RAND_set_rand_method(&rand_fail_method), 1);
     CHECK(keyring_open(kr2, &src, 1, err, sizeof err) == NULL);
     CHECK(strstr(err, "random generator") != NULL);
     CHECK(access(kr2, F_OK) != 0); /* nothing written */
