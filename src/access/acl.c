@@ -529,6 +529,19 @@ int acl_op_needs_work(const acl_op *op)
     return op->needs_work;
 }
 
+/* Take hash h out of the list of hashes a user has at a point of its rules; 1 if it was
+ * there (acl_op_work and acl_op_check follow <password and !hash in order, as Redis). */
+static int have_drop(const char **have, size_t *n, const char *h)
+{
+    for (size_t i = 0; i < *n; i++) {
+        if (strcmp(have[i], h) == 0) {
+            have[i] = have[--*n];
+            return 1;
+        }
+    }
+    return 0;
+}
+
 void acl_op_work(acl_op *op)
 {
     for (int i = 0; i < op->n; i++) {
@@ -560,16 +573,16 @@ void acl_op_work(acl_op *op)
         } else if (r->kind == R_ADDHASH) {
             have[nhave++] = r->arg;
         } else if (r->kind == R_DELHASH) {
-            for (size_t h = 0; h < nhave; h++)
-                if (strcmp(have[h], r->arg) == 0) have[h--] = have[--nhave];
+            have_drop(have, &nhave, r->arg);
         } else if (r->kind == R_DELPASS) {
             for (size_t h = 0; h < nhave; h++) {
                 if (acl_verify_hash(have[h], (const uint8_t *)r->arg, r->len)) {
                     r->matched = mem_realloc(r->matched, sizeof(char *) * (r->nmatched + 1));
                     r->matched[r->nmatched++] = mem_strdup(have[h]);
-                    have[h--] = have[--nhave];
                 }
             }
+            for (size_t m = 0; m < r->nmatched; m++)
+                have_drop(have, &nhave, r->matched[m]);
         }
     }
     mem_free(have);
@@ -690,19 +703,12 @@ int acl_op_check(acl *a, const acl_op *op, char *err, size_t errlen)
         switch (r->kind) {
         case R_RESETPASS: nhave = 0; break;
         case R_ADDHASH: have[nhave++] = r->arg; break;
-        case R_DELHASH: {
-            size_t h = 0;
-            while (h < nhave && strcmp(have[h], r->arg) != 0)
-                h++;
-            if (h < nhave) {
-                have[h] = have[--nhave];
-                break;
-            }
+        case R_DELHASH:
+            if (have_drop(have, &nhave, r->arg)) break;
             rule_err(err, errlen, "!...", 4,
                      "The password you are trying to remove from the user does not exist");
             rc = -1;
             break;
-        }
         case R_ALLKEYS: keys = 1; break;
         case R_RESETKEYS: keys = 0; break;
         case R_ALLCHANNELS: chans = 1; break;
@@ -721,8 +727,7 @@ int acl_op_check(acl *a, const acl_op *op, char *err, size_t errlen)
             break;
         case R_DELPASS:
             for (size_t m = 0; m < r->nmatched; m++)
-                for (size_t h = 0; h < nhave; h++)
-                    if (strcmp(have[h], r->matched[m]) == 0) have[h--] = have[--nhave];
+                have_drop(have, &nhave, r->matched[m]);
             if (r->nmatched > 0) break;
             rule_err(err, errlen, "<***", 4,
                      "The password you are trying to remove from the user does not exist");
