@@ -6,7 +6,8 @@ with SET and HSET, runs one redis-benchmark test (50 clients, -d 256, -r 100000,
 prints the throughput and, per operation, the CPU microseconds of each server thread by
 name (phidb names its threads: phidb-server is the event loop, phidb-audit the audit writer,
 phidb-rewrite the compaction writer, phidb-fsync, phidb-syslog, phidb-worker, phidb-backup)
-and of redis-benchmark itself. On a 2-core machine the sum is the budget that decides the
+and of redis-benchmark itself, and the server's read and write system calls per 1000
+operations (/proc/PID/io: syscr, syscw; all threads). On a 2-core machine the sum is the budget that decides the
 ratios of bench.py and audit_bench.py.
 
     /usr/bin/python3 bench/cpu_split.py get 16
@@ -46,6 +47,13 @@ def threads(pid):
     return out
 
 
+def syscalls(pid):
+    """(read-like, write-like) system calls of the whole process so far (/proc/PID/io)."""
+    with open(f"/proc/{pid}/io") as f:
+        kv = dict(line.split(": ") for line in f.read().splitlines())
+    return int(kv["syscr"]), int(kv["syscw"])
+
+
 def main():
     args = [a for a in sys.argv[1:] if a != "--redis"]
     use_redis = "--redis" in sys.argv[1:]
@@ -66,11 +74,13 @@ def main():
                        check=True)
         pid = srv.proc.pid
         before = threads(pid)
+        sc0 = syscalls(pid)
         r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         out = subprocess.run(base + ["-n", str(n)] + TESTS[test], capture_output=True,
                              text=True, check=True).stdout
         r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         after = threads(pid)
+        sc1 = syscalls(pid)
         m = re.search(r"([0-9.]+) requests per second", out)
         if not m:
             raise RuntimeError(f"redis-benchmark said: {out[-400:]}")
@@ -90,6 +100,8 @@ def main():
         client = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
         print(f"  {'(server total)':16} {total / n * 1e6:6.2f} us/op")
         print(f"  {'redis-benchmark':16} {client / n * 1e6:6.2f} us/op")
+        print(f"  system calls per 1000 ops: {(sc1[0] - sc0[0]) / n * 1000:.1f} reads, "
+              f"{(sc1[1] - sc0[1]) / n * 1000:.1f} writes")
         ok = True
     finally:
         common.finish([srv], ok)
