@@ -20,7 +20,7 @@
 #include "util/mem.h"
 #include "util/strutil.h"
 
-enum ctype { T_INT, T_MEM, T_BOOL, T_STR, T_PATH, T_ENUM, T_OBUF, T_DANGEROUS };
+enum ctype { T_INT, T_LL, T_MEM, T_BOOL, T_STR, T_PATH, T_ENUM, T_OBUF, T_DANGEROUS };
 
 #define MUTABLE 1 /* CONFIG SET may change it */
 
@@ -28,7 +28,7 @@ typedef struct {
     const char *name;    /* directive */
     enum ctype type;     /* how it is parsed */
     size_t off;          /* field in struct config */
-    long long min, max;  /* bounds for T_INT / T_MEM */
+    long long min, max;  /* bounds for T_INT, T_LL (a long long field), T_MEM */
     const char *const *enums; /* names for T_ENUM (index = stored value) */
     int flags;           /* MUTABLE */
     const char *def;     /* default, as written in a file */
@@ -196,6 +196,12 @@ static const directive table[] = {
     {"loglevel", T_ENUM, F(loglevel), 0, 0, loglevel_names, MUTABLE, "notice",
      "debug, verbose, notice or warning. The log never holds values or key names."},
     {"logfile", T_STR, F(logfile), 0, 0, NULL, 0, "\"\"", "Log file; empty for standard error."},
+    {"slowlog-log-slower-than", T_LL, F(slowlog_slower_than), -1, LLONG_MAX, NULL, MUTABLE, "10000",
+     "SLOWLOG keeps the commands whose execution took at least this many microseconds\n"
+     "# on the event loop (0: every command; -1: none). An entry holds the command's name\n"
+     "# (and subcommand) and how many arguments followed: never keys or values."},
+    {"slowlog-max-len", T_LL, F(slowlog_max_len), 0, LLONG_MAX, NULL, MUTABLE, "128",
+     "Most SLOWLOG entries kept (the oldest go first)."},
     /* audit and alerts (docs/audit.md) */
     {"audit-dir", T_PATH, F(audit_dir), 0, 0, NULL, 0, "data/audit",
      "Directory of the audit segments (encrypted with the audit key, hash-chained,\n"
@@ -322,7 +328,8 @@ static int set_one(config *c, const directive *d, const char *const *argv, int a
     }
     const char *v = argc ? argv[0] : "";
     switch (d->type) {
-    case T_INT: {
+    case T_INT:
+    case T_LL: {
         long long x;
         if (str_to_ll((const uint8_t *)v, strlen(v), &x) != 0) {
             snprintf(err, errlen, "argument couldn't be parsed into an integer");
@@ -333,7 +340,10 @@ static int set_one(config *c, const directive *d, const char *const *argv, int a
                      d->max);
             return -1;
         }
-        if (d->off) *int_field(c, d) = (int)x;
+        if (d->off && d->type == T_LL)
+            *ll_field(c, d) = x;
+        else if (d->off)
+            *int_field(c, d) = (int)x;
         return 0;
     }
     case T_MEM: {
@@ -658,6 +668,7 @@ void config_get(const config *cc, size_t i, buf *out)
         else
             buf_puts(out, d->def);
         break;
+    case T_LL: buf_printf(out, "%lld", *ll_field(c, d)); break;
     case T_MEM: mem_text(out, *ll_field(c, d)); break;
     case T_BOOL: buf_puts(out, *int_field(c, d) ? "yes" : "no"); break;
     case T_ENUM:

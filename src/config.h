@@ -79,6 +79,8 @@ typedef struct config {
     int hz;                  /* background task frequency */
     int loglevel;            /* enum log_level */
     char *logfile;           /* "" for stderr */
+    long long slowlog_slower_than; /* SLOWLOG: commands at least this slow (us; -1: none) */
+    long long slowlog_max_len;     /* SLOWLOG: most entries kept */
     /* audit and alerts (src/audit/audit_conf.c turns these into audit_opts / alert_opts) */
     char *audit_dir;         /* segment directory */
     int audit_fsync;         /* 0 everysec, 1 always */

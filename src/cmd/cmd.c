@@ -98,6 +98,7 @@ void cmd_shutdown(srv *s)
     s->catalog = NULL;
     mem_free(s->cmdstats);
     s->cmdstats = NULL;
+    slowlog_free(s);
     for (int i = 0; i < LOOKUP_BUCKETS; i++) {
         while (lookup[i]) {
             lookup_ent *e = lookup[i];
@@ -322,8 +323,12 @@ void cmd_call(client *c, const cmd_def *d)
     size_t mark = c->out.len;
     d->proc(c);
     cmd_stat *cs = &s->cmdstats[d->id];
-    cs->usec += (unsigned long long)(clock_mono_us() - t0);
+    long long took = clock_mono_us() - t0;
+    cs->usec += (unsigned long long)took;
     cs->calls++;
+    if (s->cfg->slowlog_slower_than >= 0 && took >= s->cfg->slowlog_slower_than &&
+        !(d->flags & CMD_SKIP_SLOWLOG))
+        slowlog_push(c, d, took);
     /* Failed: its reply is an error (errors inside EXEC's reply count for the commands that
      * sent them, not for EXEC, as in Redis). */
     if (c->out.len > mark && c->out.p[mark] == '-') cs->failed++;

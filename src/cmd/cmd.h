@@ -273,6 +273,7 @@ struct srv {
     cmd_stat *cmdstats;       /* INFO commandstats, by catalog id */
     long long real_minus_mono_us;   /* wall clock minus monotonic clock, taken once a loop
                                        iteration: a command's time from one clock reading */
+    struct slowlog *slowlog;  /* SLOWLOG entries (cmd_slowlog.c; NULL until the first) */
     err_stat errstats[ERRSTAT_MAX]; /* INFO errorstats */
     int nerrstats;                  /* codes in use */
     ev_loop *loop;            /* event loop */
@@ -385,6 +386,12 @@ void rep_wrongtype(client *c);
 void rep_syntax(client *c);
 void rep_not_int(client *c);
 void rep_arity(client *c);
+/* ---- SLOWLOG (cmd_slowlog.c) ---- */
+/* Log the command c ran (d) as taking us microseconds (cmd_call decides it is slow). */
+void slowlog_push(client *c, const cmd_def *d, long long us);
+/* Free every entry (at shutdown). */
+void slowlog_free(srv *s);
+
 /* The reply of a HELP subcommand: lines (NULL-terminated) as status strings. */
 void cmd_help_reply(client *c, const char *const *lines);
 /* Parse argv[i] as an integer; on failure reply "value is not an integer" and return -1. */
@@ -437,8 +444,9 @@ X(echo_cmd) X(hello_cmd) X(auth_cmd) X(quit_cmd) X(reset_cmd) X(select_cmd) X(cl
             X(command_getkeys_cmd) X(command_getkeysandflags_cmd) X(command_info_cmd)
                 X(command_docs_cmd) X(command_list_cmd) X(command_help_cmd)
     /* server */
-    X(info_cmd) X(dbsize_cmd) X(time_cmd) X(config_get_cmd) X(config_set_cmd) X(config_help_cmd)
-        X(config_resetstat_cmd) X(flushdb_cmd) X(flushall_cmd)
+    X(info_cmd) X(dbsize_cmd) X(time_cmd) X(role_cmd) X(config_get_cmd) X(config_set_cmd)
+        X(config_help_cmd) X(config_resetstat_cmd) X(flushdb_cmd) X(flushall_cmd)
+            X(slowlog_get_cmd) X(slowlog_len_cmd) X(slowlog_reset_cmd) X(slowlog_help_cmd)
     /* strings */
     X(get_cmd) X(set_cmd) X(setnx_cmd) X(setex_cmd) X(psetex_cmd) X(mget_cmd) X(mset_cmd)
         X(msetnx_cmd) X(getdel_cmd) X(getex_cmd) X(append_cmd) X(strlen_cmd) X(getrange_cmd)

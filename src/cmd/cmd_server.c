@@ -175,6 +175,15 @@ void time_cmd(client *c)
     rep_bulk(c, tmp, str_from_ll(tmp, us % 1000000));
 }
 
+/* ROLE: phidb is a primary without replicas (Redis's reply for a master with none). */
+void role_cmd(client *c)
+{
+    rep_array(c, 3);
+    rep_cstr(c, "master");
+    rep_int(c, 0);
+    rep_array(c, 0);
+}
+
 /* ---- COMMAND ---- */
 
 static void flag_names(client *c, uint32_t f)

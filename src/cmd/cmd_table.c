@@ -77,6 +77,21 @@ static cmd_def config_subs[] = {
         "Returns helpful text about the different subcommands.", "5.0.0", "server"),
 };
 
+static cmd_def slowlog_subs[] = {
+    CMD("get", slowlog_get_cmd, -2, CMD_ADMIN | CMD_LOADING | CMD_STALE,
+        C(ADMIN) | C(SLOW) | C(DANGEROUS), 0, 0, 0, 0, 0,
+        "Returns the slow log's entries (command names only, never keys or values).", "2.2.12",
+        "server"),
+    CMD("len", slowlog_len_cmd, 2, CMD_ADMIN | CMD_LOADING | CMD_STALE,
+        C(ADMIN) | C(SLOW) | C(DANGEROUS), 0, 0, 0, 0, 0,
+        "Returns the number of entries in the slow log.", "2.2.12", "server"),
+    CMD("reset", slowlog_reset_cmd, 2, CMD_ADMIN | CMD_LOADING | CMD_STALE,
+        C(ADMIN) | C(SLOW) | C(DANGEROUS), 0, 0, 0, 0, 0, "Clears all entries from the slow log.",
+        "2.2.12", "server"),
+    CMD("help", slowlog_help_cmd, 2, CMD_LOADING | CMD_STALE, C(SLOW), 0, 0, 0, 0, 0,
+        "Show helpful text about the different subcommands", "6.2.0", "server"),
+};
+
 #define ACL_ADMIN_FLAGS CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE
 #define ACL_ADMIN_CATS  C(ADMIN) | C(SLOW) | C(DANGEROUS)
 static cmd_def acl_subs[] = {
@@ -194,8 +209,13 @@ static cmd_def commands[] = {
         "Returns the number of keys in the database.", "1.0.0", "server"),
     CMD("time", time_cmd, 1, CMD_LOADING | CMD_STALE | CMD_FAST, C(FAST), 0, 0, 0, 0, 0,
         "Returns the server time.", "2.6.0", "server"),
+    CMD("role", role_cmd, 1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST,
+        C(ADMIN) | C(FAST) | C(DANGEROUS), 0, 0, 0, 0, 0,
+        "Returns the replication role (phidb: a primary without replicas).", "2.8.12", "server"),
     CONTAINER("config", -2, 0, C(SLOW), config_subs,
               "A container for server configuration commands.", "2.0.0", "server"),
+    CONTAINER("slowlog", -2, 0, C(SLOW), slowlog_subs,
+              "A container for slow log commands.", "2.2.12", "server"),
     CMD("flushdb", flushdb_cmd, -1, CMD_WRITE | CMD_DANGER, KS_W | C(SLOW) | C(DANGEROUS), 0, 0,
         0, 0, 0, "Removes all keys from the current database.", "1.0.0", "server"),
     CMD("flushall", flushall_cmd, -1, CMD_WRITE | CMD_DANGER, KS_W | C(SLOW) | C(DANGEROUS), 0,

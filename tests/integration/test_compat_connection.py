@@ -2,7 +2,7 @@
 
 Checks PING ECHO HELLO (2, 3, 4, AUTH, SETNAME) AUTH QUIT RESET SELECT, CLIENT (ID SETNAME
 GETNAME INFO LIST KILL), COMMAND (COUNT INFO DOCS LIST), DBSIZE, TIME, CONFIG GET, INFO,
-unknown commands and subcommands, and what an unauthenticated connection may do.
+SLOWLOG, unknown commands and subcommands, and what an unauthenticated connection may do.
 
 Values that legitimately differ between two servers are masked before comparison (and
 listed in README.md): HELLO's server/version/id, client ids, addresses and ages in CLIENT
@@ -14,6 +14,7 @@ Wrong-password attempts are kept to a minimum (phidb locks accounts out after re
 failures) and run last.
 """
 
+import re
 import time
 
 import difftest
@@ -484,6 +485,9 @@ def dbsize_time(s):
         return (reply[0], shape(reply), "now" if ok else (secs, usecs))
     c.cmd("TIME", norm=time_norm)
     c.cmd("TIME", "extra")
+    c.cmd("ROLE")
+    c.cmd("ROLE", "extra")
+    c.cmd("COMMAND", "INFO", "role", norm=command_info_norm)
 
 
 def config_norm(reply):
@@ -652,6 +656,90 @@ def info(s):
         f = dict(p.split("=", 1) for p in db0.split(",") if "=" in p)
         return (reply[0], f.get("keys"), f.get("expires"), "avg_ttl" in f)
     c.cmd("INFO", "keyspace", norm=keyspace)
+
+
+_NOT_RECORDED = re.compile(rb"\.\.\. \((\d+) more arguments?, not recorded\)")
+
+
+def slowlog_norm(reply):
+    """SLOWLOG GET entries: id (counted back from the newest's: the slow commands of earlier
+    scenarios differ), the types of time and duration, the command's name, how many
+    arguments it had (phidb records the names and counts the rest), whether the address is
+    the client's ip:port, the client's name."""
+    if reply[0] != "*" or reply[1] is None:
+        return reply
+    out = []
+    newest = as_list(reply[1][0])[0][1] if reply[1] else 0
+    for e in reply[1]:
+        f = as_list(e)
+        args = [text(a) for a in as_list(f[3])]
+        n = len(args)
+        m = _NOT_RECORDED.fullmatch(args[-1]) if args else None
+        if m:
+            n += int(m.group(1)) - 1
+        out.append((newest - f[0][1], f[1][0], f[2][0], args[0].upper() if args else None, n,
+                    bool(re.fullmatch(rb"127\.0\.0\.1:\d+", text(f[4]))), text(f[5])))
+    return ("*", tuple(out))
+
+
+def slowlog_private(reply):
+    """phidb's entries hold no argument but the command and subcommand names."""
+    entries = [as_list(e) for e in as_list(reply)]
+    want = [[b"SLOWLOG", b"GET", b"... (1 more argument, not recorded)"],
+            [b"SLOWLOG", b"GET"], [b"GET", b"... (1 more argument, not recorded)"],
+            [b"MULTI"], [b"HSET", b"... (3 more arguments, not recorded)"],
+            [b"CLIENT", b"SETNAME", b"... (1 more argument, not recorded)"],
+            [b"SET", b"... (2 more arguments, not recorded)"]]
+    got = [[text(a) for a in as_list(e[3])] for e in entries]
+    return got[:len(want)] == want and b"s3cret" not in repr(reply).encode()
+
+
+@scenario()
+def slowlog(s):
+    """SLOWLOG GET, LEN, RESET as Redis has them, with its two directives; EXEC is not
+    logged, the commands it ran are. phidb's entries name the command (and subcommand) and
+    count the other arguments instead of holding them: they are keys and values."""
+    c = s.conn()
+    c.cmd("CONFIG", "GET", "slowlog*", norm=config_norm)
+    c.cmd("CONFIG", "SET", "slowlog-max-len", "-1")
+    c.cmd("CONFIG", "SET", "slowlog-log-slower-than", "-2")
+    c.cmd("CONFIG", "SET", "slowlog-log-slower-than", "x")
+    c.cmd("SLOWLOG", "GET", "x")
+    c.cmd("SLOWLOG", "GET", "-2")
+    c.cmd("SLOWLOG", "GET", "1", "2")
+    c.cmd("SLOWLOG", "LEN", "x")
+    c.cmd("SLOWLOG", "RESET", "x")
+    c.cmd("SLOWLOG", "NOSUCH")
+    c.cmd("SLOWLOG")
+    c.cmd("SLOWLOG", "HELP", phidb=lambda r: b"never keys or values" in repr(r).encode())
+    c.cmd("CONFIG", "SET", "slowlog-log-slower-than", "0")
+    c.cmd("SLOWLOG", "RESET")
+    c.cmd("SET", "patient:1", "s3cret-value")
+    c.cmd("CLIENT", "SETNAME", "app-1")
+    c.cmd("HSET", "h", "f", "v")
+    c.cmd("MULTI")
+    c.cmd("GET", "patient:1")
+    c.cmd("EXEC")
+    c.cmd("SLOWLOG", "GET", norm=slowlog_norm)
+    c.cmd("SLOWLOG", "GET", "2", norm=slowlog_norm)
+    c.cmd("SLOWLOG", "GET", "-1", phidb=slowlog_private)
+    c.cmd("SLOWLOG", "LEN")
+    c.cmd("CONFIG", "SET", "slowlog-max-len", "2")
+    c.cmd("SLOWLOG", "LEN")
+    c.cmd("SLOWLOG", "GET", "-1", norm=slowlog_norm)
+    c.cmd("CONFIG", "SET", "slowlog-max-len", "40")  # the ring grows, wraps, then shrinks
+    for i in range(100):
+        c.q("ECHO", str(i))
+    c.cmd("SLOWLOG", "GET", "-1", norm=slowlog_norm)
+    c.cmd("CONFIG", "SET", "slowlog-max-len", "5")
+    c.cmd("SLOWLOG", "LEN")
+    c.cmd("SLOWLOG", "GET", "-1", norm=slowlog_norm)
+    c.cmd("CONFIG", "SET", "slowlog-log-slower-than", "-1", "slowlog-max-len", "128")
+    c.cmd("SLOWLOG", "RESET")
+    c.cmd("PING")
+    c.cmd("SLOWLOG", "GET", "0")
+    c.cmd("SLOWLOG", "LEN")
+    c.cmd("CONFIG", "SET", "slowlog-log-slower-than", "10000")
 
 
 @scenario()
