@@ -461,3 +461,52 @@ void randomkey_cmd(client *c)
     }
     rep_null(c);
 }
+
+/* ---- MEMORY USAGE, MEMORY HELP ---- */
+
+/* A field the session's role may see (and, under the de-identified view, is shown). */
+static int mem_shown(void *ud, const uint8_t *f, size_t flen, const db_ref *v)
+{
+    client *c = ud;
+    const void *pf;
+    if (!pv_field_visible(c, f, flen, &pf)) return 0;
+    return !c->pv.deid || pv_hvalue_len(c, pf, f, flen, v) >= 0;
+}
+
+/* MEMORY USAGE key [SAMPLES count]. On a record under a schema, only the fields the role
+ * may read are counted (as HLEN counts them), so the size of a hidden field is not told. */
+void memory_usage_cmd(client *c)
+{
+    long long samples = 5; /* Redis's default */
+    if (c->argc == 5 && arg_is(c, 3, "samples")) {
+        if (arg_ll(c, 4, &samples) != 0) return;
+        if (samples < 0) {
+            rep_syntax(c);
+            return;
+        }
+    } else if (c->argc != 3) {
+        rep_syntax(c);
+        return;
+    }
+    db_entry *e = db_lookup(c->s->db, c->argv[2].p, c->argv[2].len);
+    if (!e) {
+        rep_null(c);
+        return;
+    }
+    int filter = c->pv.active && c->pv.schema && db_entry_type(e) == DB_HASH;
+    rep_int(c,
+            (long long)db_key_memory(c->s->db, e, (size_t)samples, filter ? mem_shown : NULL, c));
+}
+
+void memory_help_cmd(client *c)
+{
+    static const char *const lines[] = {
+        "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "USAGE <key> [SAMPLES <count>]",
+        "    Return memory in bytes used by <key> and its value. Nested values are",
+        "    sampled up to <count> times (default: 5, 0 means sample all).",
+        "HELP",
+        "    Prints this help.",
+        NULL};
+    cmd_help_reply(c, lines);
+}

@@ -37,7 +37,7 @@ static enum pclass class_of(const cmd_def *d)
     cmd_proc *p = d->proc;
     if (p == hget_cmd || p == hmget_cmd || p == hstrlen_cmd || p == hexists_cmd) return PC_FREAD;
     if (p == hgetall_cmd || p == hkeys_cmd || p == hvals_cmd || p == hscan_cmd || p == hlen_cmd ||
-        p == hrandfield_cmd)
+        p == hrandfield_cmd || p == memory_usage_cmd)
         return PC_ENUM;
     if (p == hset_cmd || p == hmset_cmd || p == hsetnx_cmd || p == hdel_cmd) return PC_FWRITE;
     if (p == hincrby_cmd || p == hincrbyfloat_cmd) return PC_RMW;

@@ -92,6 +92,15 @@ static cmd_def slowlog_subs[] = {
         "Show helpful text about the different subcommands", "6.2.0", "server"),
 };
 
+static cmd_def memory_subs[] = {
+    CMD("usage", memory_usage_cmd, -3, CMD_READONLY, C(READ) | C(SLOW), 2, 2, 1, 0, 0,
+        "Estimates the memory usage of a key (under a schema: of the fields the role may "
+        "read).",
+        "4.0.0", "server"),
+    CMD("help", memory_help_cmd, 2, CMD_LOADING | CMD_STALE, C(SLOW), 0, 0, 0, 0, 0,
+        "Returns helpful text about the different subcommands.", "4.0.0", "server"),
+};
+
 #define ACL_ADMIN_FLAGS CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE
 #define ACL_ADMIN_CATS  C(ADMIN) | C(SLOW) | C(DANGEROUS)
 static cmd_def acl_subs[] = {
@@ -216,6 +225,8 @@ static cmd_def commands[] = {
               "A container for server configuration commands.", "2.0.0", "server"),
     CONTAINER("slowlog", -2, 0, C(SLOW), slowlog_subs,
               "A container for slow log commands.", "2.2.12", "server"),
+    CONTAINER("memory", -2, 0, C(SLOW), memory_subs, "A container for memory diagnostics commands.",
+              "4.0.0", "server"),
     CMD("flushdb", flushdb_cmd, -1, CMD_WRITE | CMD_DANGER, KS_W | C(SLOW) | C(DANGEROUS), 0, 0,
         0, 0, 0, "Removes all keys from the current database.", "1.0.0", "server"),
     CMD("flushall", flushall_cmd, -1, CMD_WRITE | CMD_DANGER, KS_W | C(SLOW) | C(DANGEROUS), 0,

@@ -587,6 +587,15 @@ void db_rehash(db *d, int ms)
     dict_rehash_ms(&d->keys, ms);
 }
 
+size_t db_key_memory(db *d, const db_entry *e, size_t samples, db_field_pred *visible, void *ud)
+{
+    size_t sz = mem_size(e) + sizeof(dict_node *); /* record with its name; its table slot */
+    if (e->exp_idx != EXP_NONE) sz += sizeof(db_entry *);
+    if (!e->val) return sz;
+    if (e->type == DB_STRING) return sz + mem_size(e->val);
+    return sz + db_int_hash_memory(d, e, samples, visible, ud);
+}
+
 /* ---- strings ---- */
 
 db_ref db_str_ref(const db *d, const db_entry *e)

@@ -3,7 +3,7 @@
 Checks: commands as arguments (RESP2 and -3 RESP3, raw and --no-raw rendering, where a
 RESP3 map prints as `1# "f" => "v"`), a script of commands on stdin, --pipe mass
 insertion of 20,000 commands (the summary line, then DBSIZE), -x binary values from stdin,
---scan, a client certificate, and a failed login. Expected outputs are literal here (they
+--scan, --bigkeys and --memkeys (MEMORY USAGE), a client certificate, and a failed login. Expected outputs are literal here (they
 were taken from redis-server 7.0.15; test_compat_cli.py compares the two side by side).
 """
 
@@ -87,6 +87,22 @@ def scan(run, srv):
     run.eq((len(lines), len(set(lines))), (500, 500), "--scan lists each key once")
 
 
+def big_and_mem_keys(run, srv):
+    c = srv.raw()
+    c.call("SET", "c:big:s", "x" * 50000)
+    c.call("HSET", "c:big:h", *[x for i in range(300) for x in (f"f{i}", "v" * 40)])
+    c.close()
+    p = srv.cli_run("--bigkeys")
+    run.check(b"Biggest string found '\"c:big:s\"' has 50000 bytes" in p.stdout and
+              b"Biggest   hash found '\"c:big:h\"' has 300 fields" in p.stdout,
+              "--bigkeys names the largest string and hash", p.stdout[-600:])
+    p = srv.cli_run("--memkeys")
+    run.check(b"MEMORY USAGE" not in p.stdout + p.stderr and
+              b"Biggest string found '\"c:big:s\"'" in p.stdout and
+              b"Biggest   hash found '\"c:big:h\"'" in p.stdout,
+              "--memkeys sizes every key (MEMORY USAGE)", (p.stdout[-600:], p.stderr[-300:]))
+
+
 def cert_and_login(run, srv):
     check_out(run, srv, ["PING"], b"PONG\n", "PING with --cert/--key", cert=True)
     p = srv.cli_run("GET", "k", user="nobody", password="x")
@@ -98,7 +114,8 @@ def cert_and_login(run, srv):
 def body(run):
     srv = harness.start_target()
     run.log(f"target {srv}")
-    run.cases([argv_commands, resp3, stdin_script, pipe, binary_x, scan, cert_and_login],
+    run.cases([argv_commands, resp3, stdin_script, pipe, binary_x, scan, big_and_mem_keys,
+               cert_and_login],
               run, srv)
 
 

@@ -2,7 +2,7 @@
 
 Checks PING ECHO HELLO (2, 3, 4, AUTH, SETNAME) AUTH QUIT RESET SELECT, CLIENT (ID SETNAME
 GETNAME INFO LIST KILL), COMMAND (COUNT INFO DOCS LIST), DBSIZE, TIME, CONFIG GET, INFO,
-SLOWLOG, unknown commands and subcommands, and what an unauthenticated connection may do.
+SLOWLOG, MEMORY USAGE, unknown commands and subcommands, and what an unauthenticated connection may do.
 
 Values that legitimately differ between two servers are masked before comparison (and
 listed in README.md): HELLO's server/version/id, client ids, addresses and ages in CLIENT
@@ -740,6 +740,32 @@ def slowlog(s):
     c.cmd("SLOWLOG", "GET", "0")
     c.cmd("SLOWLOG", "LEN")
     c.cmd("CONFIG", "SET", "slowlog-log-slower-than", "10000")
+
+
+@scenario()
+def memory_usage(s):
+    """MEMORY USAGE: an integer for a key (sizes differ: phidb's values are sealed), nil for
+    none, Redis's errors; phidb has no other MEMORY subcommand but HELP."""
+    c = s.conn()
+    c.cmd("SET", "m:s", "x" * 300)
+    c.cmd("HSET", "m:h", "a", "1", "b", "2")
+    c.cmd("HSET", "m:big", *[x for i in range(200) for x in (f"f{i}", "v" * 80)])
+    for key in ("m:s", "m:h", "m:big"):
+        c.cmd("MEMORY", "USAGE", key, norm=shape)
+    c.cmd("MEMORY", "USAGE", "m:big", "SAMPLES", "0", norm=shape)
+    c.cmd("MEMORY", "usage", "m:big", "samples", "1", norm=shape)
+    c.cmd("MEMORY", "USAGE", "m:none")
+    c.cmd("MEMORY", "USAGE", "m:s", "SAMPLES")
+    c.cmd("MEMORY", "USAGE", "m:s", "SAMPLES", "x")
+    c.cmd("MEMORY", "USAGE", "m:s", "SAMPLES", "-1")
+    c.cmd("MEMORY", "USAGE", "m:s", "FOO", "1")
+    c.cmd("MEMORY", "USAGE", "m:s", "SAMPLES", "1", "x")
+    c.cmd("MEMORY", "USAGE")
+    c.cmd("MEMORY")
+    c.cmd("MEMORY", "NOSUCH")
+    c.cmd("COMMAND", "INFO", "memory|usage", norm=command_info_norm)
+    c.cmd("COMMAND", "GETKEYS", "MEMORY", "USAGE", "m:s")
+    c.cmd("DEL", "m:s", "m:h", "m:big")
 
 
 @scenario()

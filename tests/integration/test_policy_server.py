@@ -171,8 +171,29 @@ def matrix(run, srv):
     run.eq(val(nr.call("GET", "other:1")), "not a record", "no role: other keys by the ACL")
     nr.close()
 
+    # MEMORY USAGE counts only the fields a role may read: a hidden field's length is not
+    # told (billing's balance grows; the physician's figure stays, the registrar's grows).
+    doc, reg = srv.raw("doc", PW), srv.raw("reg", PW)
+    doc_before = val(doc.call("MEMORY", "USAGE", "patient:1002"))
+    reg_before = val(reg.call("MEMORY", "USAGE", "patient:1002"))
+    run.check(isinstance(doc_before, int) and isinstance(reg_before, int) and
+              0 < doc_before < reg_before, "MEMORY USAGE: the physician's figure leaves out "
+              "billing", (doc_before, reg_before))
+    run.eq(val(reg.call("HSET", "patient:1002", "balance", "9" * 60)), 0, "a longer balance")
+    run.eq(val(doc.call("MEMORY", "USAGE", "patient:1002", "SAMPLES", "0")), doc_before,
+           "MEMORY USAGE: the physician's figure does not move with a field it cannot read")
+    run.check(val(reg.call("MEMORY", "USAGE", "patient:1002")) > reg_before,
+              "MEMORY USAGE: the registrar's does")
+    run.eq(val(reg.call("HSET", "patient:1002", "balance", "40")), 0, "balance back")
+    nr = srv.raw("norole", PW)
+    run.check(is_noperm(val(nr.call("MEMORY", "USAGE", "patient:1002")), "no role"),
+              "MEMORY USAGE: no role, no record", val(nr.call("MEMORY", "USAGE", "patient:1002")))
+    run.check(isinstance(val(nr.call("MEMORY", "USAGE", "other:1")), int),
+              "MEMORY USAGE: other keys by the ACL")
+    nr.close()
+    doc.close()
+
     # The registrar deletes.
-    reg = srv.raw("reg", PW)
     run.eq(val(reg.call("HSET", "patient:1999", "id", "P1999", "name", "Temp")), 2, "new record")
     run.eq(val(reg.call("DEL", "patient:1999")), 1, "registrar deletes a record")
     reg.close()
@@ -207,6 +228,8 @@ def research_view(run, srv):
     views = {}
     for k in pseud:
         views[k] = pairs(val(r.call("HGETALL", k)))
+        m = val(r.call("MEMORY", "USAGE", k))
+        run.check(isinstance(m, int) and m > 0, "MEMORY USAGE of a pseudonymous key", m)
     by_zip = {v.get("zip"): v for v in views.values()}
     v1, v2 = by_zip.get("021"), by_zip.get("000")
     run.require(v1 is not None and v2 is not None, "ZIPs: first three digits, 000 for 036",

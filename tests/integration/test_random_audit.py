@@ -117,7 +117,10 @@ def body(run):
         up = name.upper()
         if up == "MULTI" and reply == ("+", b"OK"):
             in_multi[u] = []
-        elif up in ("EXEC", "DISCARD") and not (reply[0] == "-" and b"wrong number" in reply[1]):
+        elif up in ("EXEC", "DISCARD") and not (reply[0] == "-" and
+                                                reply[1].startswith(b"ERR wrong number")):
+            # (EXEC with arguments ends the transaction, "EXECABORT ... wrong number of
+            # arguments", as in Redis; DISCARD with arguments and MULTI's do not)
             if up == "EXEC" and in_multi[u] and reply[0] == "*" and reply[1] is not None:
                 execs.append((u, in_multi[u], reply, before, after))
                 for a, r in zip(in_multi[u], reply[1]):
