@@ -438,16 +438,16 @@ void tx_reset(client *c);
 #define X(n) void n(client *c);
 /* connection */
 X(ping_cmd)
-X(echo_cmd)
-X(hello_cmd) X(auth_cmd) X(quit_cmd) X(reset_cmd) X(select_cmd) X(client_id_cmd)
+X(echo_cmd) X(hello_cmd) X(auth_cmd) X(quit_cmd) X(reset_cmd) X(select_cmd) X(client_id_cmd)
     X(client_setname_cmd) X(client_getname_cmd) X(client_info_cmd) X(client_list_cmd)
         X(client_kill_cmd) X(client_help_cmd) X(command_cmd) X(command_count_cmd)
             X(command_getkeys_cmd) X(command_getkeysandflags_cmd) X(command_info_cmd)
                 X(command_docs_cmd) X(command_list_cmd) X(command_help_cmd)
     /* server */
-    X(info_cmd) X(dbsize_cmd) X(time_cmd) X(role_cmd) X(config_get_cmd) X(config_set_cmd)
-        X(config_help_cmd) X(config_resetstat_cmd) X(flushdb_cmd) X(flushall_cmd) X(slowlog_get_cmd)
-            X(slowlog_len_cmd) X(slowlog_reset_cmd) X(slowlog_help_cmd)
+    X(info_cmd) X(dbsize_cmd) X(time_cmd) X(role_cmd) X(shutdown_cmd) X(config_get_cmd)
+        X(config_set_cmd) X(config_help_cmd) X(config_resetstat_cmd) X(flushdb_cmd)
+            X(flushall_cmd) X(slowlog_get_cmd) X(slowlog_len_cmd) X(slowlog_reset_cmd)
+                X(slowlog_help_cmd)
     /* strings */
     X(get_cmd) X(set_cmd) X(setnx_cmd) X(setex_cmd) X(psetex_cmd) X(mget_cmd) X(mset_cmd)
         X(msetnx_cmd) X(getdel_cmd) X(getex_cmd) X(append_cmd) X(strlen_cmd) X(getrange_cmd)

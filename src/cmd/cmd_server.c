@@ -184,6 +184,43 @@ void role_cmd(client *c)
     rep_array(c, 0);
 }
 
+/* SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT], with Redis's syntax rules. The server
+ * stops as on SIGTERM: replies already made go out, the durable log is written and
+ * fsynced, the audit trail is closed (its record of this command included), and the
+ * process exits 0. SAVE and NOSAVE change nothing (there is no snapshot: the log always
+ * holds every acknowledged write); nothing waits, so there is never a shutdown to ABORT.
+ * As in Redis, the client gets no reply: its connection closes. */
+void shutdown_cmd(client *c)
+{
+    int save = 0, nosave = 0, other = 0, abort_ = 0;
+    for (int i = 1; i < c->argc; i++) {
+        if (arg_is(c, i, "nosave"))
+            nosave = 1;
+        else if (arg_is(c, i, "save"))
+            save = 1;
+        else if (arg_is(c, i, "now") || arg_is(c, i, "force"))
+            other = 1;
+        else if (arg_is(c, i, "abort"))
+            abort_ = 1;
+        else {
+            rep_syntax(c);
+            return;
+        }
+    }
+    if ((abort_ && (save || nosave || other)) || (save && nosave)) {
+        rep_syntax(c);
+        return;
+    }
+    if (abort_) {
+        rep_err(c, "ERR No shutdown in progress.");
+        return;
+    }
+    log_notice("SHUTDOWN by user %s from %s, shutting down", c->username ? c->username : "?",
+               c->addr);
+    c->s->shutdown = 1;
+    ev_stop(c->s->loop);
+}
+
 /* ---- COMMAND ---- */
 
 static void flag_names(client *c, uint32_t f)

@@ -769,6 +769,23 @@ def memory_usage(s):
 
 
 @scenario()
+def shutdown_refusals(s):
+    """SHUTDOWN's syntax errors, ABORT without a shutdown, and its refusal inside MULTI (the
+    shutdown itself: test_durability)."""
+    c = s.conn()
+    c.cmd("SHUTDOWN", "ABORT")
+    c.cmd("SHUTDOWN", "FOO")
+    c.cmd("SHUTDOWN", "NOSAVE", "SAVE")
+    c.cmd("SHUTDOWN", "ABORT", "NOW")
+    c.cmd("SHUTDOWN", "save", "force", "abort")
+    c.cmd("MULTI")
+    c.cmd("SHUTDOWN")
+    c.cmd("EXEC")
+    c.cmd("COMMAND", "INFO", "shutdown", norm=command_info_norm)
+    c.cmd("PING")
+
+
+@scenario()
 def unknown_commands(s):
     c = s.conn()
     c.cmd("NOSUCHCOMMAND",

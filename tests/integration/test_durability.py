@@ -191,6 +191,54 @@ def kill_under_load(run, policy):
     srv.stop()
 
 
+def shutdown_command(run):
+    """SHUTDOWN (redis-cli) under a write load stops the server as SIGTERM does: exit 0,
+    every acknowledged write there after the restart, its audit record in the trail, which
+    verifies."""
+    srv = harness.PhidbServer(extra={"appendfsync": "everysec"})
+    acked, stop, errors = [], threading.Event(), []
+    threads = [threading.Thread(target=writer, args=(srv, acked, stop, f"s{t}", errors))
+               for t in range(2)]
+    for t in threads:
+        t.start()
+    harness.wait_until(lambda: len(acked) > 2000, timeout=120, what="2000 acknowledged writes")
+    p = srv.cli_run("SHUTDOWN", "NOSAVE", "NOW")
+    run.check(p.returncode == 0 and p.stdout.strip() == b"", "redis-cli SHUTDOWN: no reply, "
+              "no error", (p.returncode, p.stdout, p.stderr))
+    stop.set()
+    for t in threads:
+        t.join(timeout=30)
+    try:
+        rc = srv.proc.wait(harness.STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        rc = None
+    run.eq(rc, 0, "the server exits 0 after SHUTDOWN")
+    log = srv.log_text()
+    run.check("SHUTDOWN by user admin" in log and "phidb stopped" in log,
+              "the log names who shut it down", log[-800:])
+    srv.stop()  # the exit status and sanitizer checks of a stop
+    srv.restart()
+    c = srv.raw()
+    keys = [k for k, _ in acked]
+    missing = []
+    for n in range(0, len(keys), 500):
+        chunk = keys[n:n + 500]
+        r = c.call("MGET", *chunk)
+        missing += [k for k, v in zip(chunk, r[1]) if v[1] is None]
+    run.eq(missing, [], f"every one of {len(keys)} acknowledged writes is there after SHUTDOWN")
+    c.close()
+    srv.stop()
+    r = subprocess.run([srv.tool_bin, "audit", "verify", srv.dir], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=300)
+    run.check(r.returncode == 0, "phidb audit verify after SHUTDOWN",
+              r.stdout[-400:] + r.stderr[-400:])
+    r = subprocess.run([srv.tool_bin, "audit", "export", srv.dir, "--format", "jsonl"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
+    shut = [x for x in r.stdout.decode().splitlines() if '"cmd":"shutdown"' in x]
+    run.check(len(shut) == 1 and '"user":"admin"' in shut[0], "one audit record of SHUTDOWN, "
+              "by admin", shut or r.stderr[-300:])
+
+
 def damaged_log(run):
     srv = harness.PhidbServer()
     c = srv.raw()
@@ -655,6 +703,7 @@ def body(run):
     for name, fn in [("marker nowhere", marker_nowhere),
                      ("kill -9, appendfsync always", lambda r: kill_under_load(r, "always")),
                      ("kill -9, appendfsync everysec", lambda r: kill_under_load(r, "everysec")),
+                     ("SHUTDOWN under writes", shutdown_command),
                      ("damaged log", damaged_log), ("foreign record", foreign_record),
                      ("key problems", key_problems), ("old keyring", old_keyring),
                      ("full disk", full_disk),
