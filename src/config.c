@@ -263,6 +263,11 @@ const char *config_name(size_t i)
     return i < NDIRECTIVES ? table[i].name : NULL;
 }
 
+int config_takes_words(size_t i)
+{
+    return i < NDIRECTIVES && (table[i].type == T_OBUF || table[i].type == T_DANGEROUS);
+}
+
 int config_find(const char *name)
 {
     for (size_t i = 0; i < NDIRECTIVES; i++)

@@ -123,6 +123,12 @@ const char *config_name(size_t i);
 void config_get(const config *c, size_t i, buf *out);
 /* Index of a directive by name (case-insensitive), or -1. */
 int config_find(const char *name);
+/* 1 if directive i takes several arguments (CONFIG GET shows them space-separated). */
+int config_takes_words(size_t i);
+/* CONFIG REWRITE (config_rewrite.c): rewrite c->path so that it gives c's values, keeping
+ * its comments and the lines of unchanged directives; atomic. Returns 0, or -1 with the
+ * reason in err. */
+int config_rewrite(const config *c, char *err, size_t errlen);
 /* Write a complete commented config file for init (port, and paths relative to the file). */
 void config_write_template(buf *out, int port);
 /* Resolve p against the config's directory (returns a new string). */

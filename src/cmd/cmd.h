@@ -445,9 +445,9 @@ X(echo_cmd) X(hello_cmd) X(auth_cmd) X(quit_cmd) X(reset_cmd) X(select_cmd) X(cl
                 X(command_docs_cmd) X(command_list_cmd) X(command_help_cmd)
     /* server */
     X(info_cmd) X(dbsize_cmd) X(time_cmd) X(role_cmd) X(shutdown_cmd) X(config_get_cmd)
-        X(config_set_cmd) X(config_help_cmd) X(config_resetstat_cmd) X(flushdb_cmd)
-            X(flushall_cmd) X(slowlog_get_cmd) X(slowlog_len_cmd) X(slowlog_reset_cmd)
-                X(slowlog_help_cmd)
+        X(config_set_cmd) X(config_help_cmd) X(config_resetstat_cmd) X(config_rewrite_cmd)
+            X(flushdb_cmd) X(flushall_cmd) X(slowlog_get_cmd) X(slowlog_len_cmd)
+                X(slowlog_reset_cmd) X(slowlog_help_cmd)
     /* strings */
     X(get_cmd) X(set_cmd) X(setnx_cmd) X(setex_cmd) X(psetex_cmd) X(mget_cmd) X(mset_cmd)
         X(msetnx_cmd) X(getdel_cmd) X(getex_cmd) X(append_cmd) X(strlen_cmd) X(getrange_cmd)
@@ -465,7 +465,8 @@ X(echo_cmd) X(hello_cmd) X(auth_cmd) X(quit_cmd) X(reset_cmd) X(select_cmd) X(cl
     /* transactions */
     X(multi_cmd) X(exec_cmd) X(discard_cmd) X(watch_cmd) X(unwatch_cmd)
     /* pub/sub */
-    X(subscribe_cmd) X(unsubscribe_cmd) X(publish_cmd)
+    X(subscribe_cmd) X(unsubscribe_cmd) X(publish_cmd) X(pubsub_channels_cmd) X(pubsub_numsub_cmd)
+        X(pubsub_numpat_cmd) X(pubsub_help_cmd)
     /* policy */
     X(phi_policy_reload_cmd) X(phi_policy_show_cmd) X(phi_policy_help_cmd) X(phi_purpose_cmd)
         X(phi_breakglass_cmd) X(phi_breakglass_list_cmd) X(phi_breakglass_revoke_cmd)

@@ -405,7 +405,7 @@ void acl_help_cmd(client *c)
         "WHOAMI",
         "    Return the current connection username.",
         "HELP",
-        "    Print this help.",
+        "    Prints this help.",
         NULL};
     cmd_help_reply(c, lines);
 }

@@ -551,7 +551,7 @@ void phi_audit_help_cmd(client *c)
         "    Remove the audit segments whose day is more than audit-retention-days ago",
         "    (oldest first, never the newest), after recording the prune in the trail.",
         "HELP",
-        "    Print this help.",
+        "    Prints this help.",
         NULL};
     cmd_help_reply(c, lines);
 }

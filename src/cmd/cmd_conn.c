@@ -611,7 +611,7 @@ void client_help_cmd(client *c)
         "SETNAME <name>",
         "    Assign the name <name> to the current connection.",
         "HELP",
-        "    Print this help.",
+        "    Prints this help.",
         NULL};
     help_reply(c, lines);
 }

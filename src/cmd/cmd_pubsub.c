@@ -1,5 +1,5 @@
 /*
- * cmd_pubsub: SUBSCRIBE, UNSUBSCRIBE, PUBLISH and the server's own publishing (alerts on
+ * cmd_pubsub: SUBSCRIBE, UNSUBSCRIBE, PUBLISH, PUBSUB and the server's own publishing (alerts on
  * the __phidb:alerts channel). Channel access follows the ACL's & rules (Redis 7: a user
  * needs a matching channel pattern to subscribe or publish).
  *
@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "util/mem.h"
+#include "util/strutil.h"
 
 typedef struct {
     dict_node node;   /* link in srv.channels */
@@ -155,4 +156,90 @@ void publish_cmd(client *c)
     }
     rep_int(c, (long long)pubsub_publish(c->s, c->argv[1].p, c->argv[1].len, c->argv[2].p,
                                          c->argv[2].len));
+}
+
+/* ---- PUBSUB CHANNELS, NUMSUB, NUMPAT, HELP ---- */
+
+typedef struct {
+    client *c;
+    const arg *pattern;
+    unsigned long long left; /* glob budget */
+    int spent;
+    buf names;
+    size_t n;
+} chan_list;
+
+static void list_channel(dict_node *n, void *ud)
+{
+    chan_list *l = ud;
+    const channel *ch = (const channel *)n;
+    if (l->spent) return;
+    if (l->pattern) {
+        int m = str_glob_budget(l->pattern->p, l->pattern->len, ch->name, ch->len, 0, &l->left);
+        if (m < 0) l->spent = 1;
+        if (m <= 0) return;
+    }
+    if (!acl_can_channel(l->c->user, ch->name, ch->len)) return;
+    resp_bulk(&l->names, ch->name, ch->len);
+    l->n++;
+}
+
+/* PUBSUB CHANNELS [pattern]: the channels with subscribers, as Redis lists them, but only
+ * those the user's channel rules (&) allow: a channel's name can itself identify someone. */
+void pubsub_channels_cmd(client *c)
+{
+    if (c->argc > 3) {
+        rep_errf(c,
+                 "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try PUBSUB "
+                 "HELP.",
+                 (int)c->argv[1].len, (const char *)c->argv[1].p);
+        return;
+    }
+    chan_list l = {c, c->argc == 3 ? &c->argv[2] : NULL, STR_GLOB_BUDGET, 0, {0}, 0};
+    dict_foreach(&c->s->channels, list_channel, &l);
+    if (l.spent) {
+        buf_free(&l.names);
+        rep_glob_spent(c);
+        return;
+    }
+    rep_array(c, l.n);
+    buf_append(&c->out, l.names.p, l.names.len);
+    buf_free(&l.names);
+}
+
+/* PUBSUB NUMSUB [channel ...]: channel, subscriber count, for each channel named. */
+void pubsub_numsub_cmd(client *c)
+{
+    rep_array(c, (size_t)(c->argc - 2) * 2);
+    for (int i = 2; i < c->argc; i++) {
+        const arg *a = &c->argv[i];
+        const channel *ch =
+            (const channel *)dict_find(&c->s->channels, a->p, a->len, dict_hash(a->p, a->len));
+        rep_bulk(c, a->p, a->len);
+        rep_int(c, ch ? ch->n : 0);
+    }
+}
+
+/* PUBSUB NUMPAT: phidb has no pattern subscriptions (PSUBSCRIBE), so none are counted. */
+void pubsub_numpat_cmd(client *c)
+{
+    rep_int(c, 0);
+}
+
+void pubsub_help_cmd(client *c)
+{
+    static const char *const lines[] = {
+        "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "CHANNELS [<pattern>]",
+        "    Return the currently active channels matching a <pattern> (default: '*').",
+        "    (phidb lists only the channels your channel rules allow)",
+        "NUMPAT",
+        "    Return number of subscriptions to patterns.",
+        "NUMSUB [<channel> ...]",
+        "    Return the number of subscribers for the specified channels, excluding",
+        "    pattern subscriptions(default: no channels).",
+        "HELP",
+        "    Prints this help.",
+        NULL};
+    cmd_help_reply(c, lines);
 }

@@ -568,7 +568,7 @@ void command_help_cmd(client *c)
         "GETKEYSANDFLAGS <full-command>",
         "    Return the keys and the access flags from a full command.",
         "HELP",
-        "    Print this help.",
+        "    Prints this help.",
         NULL};
     cmd_help_reply(c, lines);
 }
@@ -713,6 +713,21 @@ void config_resetstat_cmd(client *c)
     rep_ok(c);
 }
 
+/* CONFIG REWRITE: phidb.conf gets the running values (config_rewrite.c). */
+void config_rewrite_cmd(client *c)
+{
+    char err[512];
+    if (config_rewrite(c->s->cfg, err, sizeof err) != 0) {
+        log_warning("CONFIG REWRITE failed: %s", err);
+        cmd_audit_event(c->s, c, AUDIT_EV_CONFIG, AUDIT_FAILED, NULL, "rewrite", err, NULL);
+        rep_errf(c, "ERR Rewriting config file: %s", err);
+        return;
+    }
+    log_notice("CONFIG REWRITE executed with success.");
+    cmd_audit_event(c->s, c, AUDIT_EV_CONFIG, AUDIT_GRANTED, NULL, "rewrite", NULL, NULL);
+    rep_ok(c);
+}
+
 void config_help_cmd(client *c)
 {
     static const char *const lines[] = {
@@ -723,8 +738,10 @@ void config_help_cmd(client *c)
         "    Set the configuration <directive> to <value>.",
         "RESETSTAT",
         "    Reset statistics reported by the INFO command.",
+        "REWRITE",
+        "    Rewrite the configuration file.",
         "HELP",
-        "    Print this help.",
+        "    Prints this help.",
         NULL};
     cmd_help_reply(c, lines);
 }

@@ -73,6 +73,9 @@ static cmd_def config_subs[] = {
     CMD("resetstat", config_resetstat_cmd, 2,
         CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, C(ADMIN) | C(SLOW) | C(DANGEROUS),
         0, 0, 0, 0, 0, "Resets the server's statistics.", "2.0.0", "server"),
+    CMD("rewrite", config_rewrite_cmd, 2, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE,
+        C(ADMIN) | C(SLOW) | C(DANGEROUS), 0, 0, 0, 0, 0,
+        "Persists the effective configuration to file.", "2.8.0", "server"),
     CMD("help", config_help_cmd, 2, CMD_LOADING | CMD_STALE, C(SLOW), 0, 0, 0, 0, 0,
         "Returns helpful text about the different subcommands.", "5.0.0", "server"),
 };
@@ -99,6 +102,21 @@ static cmd_def memory_subs[] = {
         "4.0.0", "server"),
     CMD("help", memory_help_cmd, 2, CMD_LOADING | CMD_STALE, C(SLOW), 0, 0, 0, 0, 0,
         "Returns helpful text about the different subcommands.", "4.0.0", "server"),
+};
+
+static cmd_def pubsub_subs[] = {
+    CMD("channels", pubsub_channels_cmd, -2, CMD_PUBSUB | CMD_LOADING | CMD_STALE,
+        C(PUBSUB) | C(SLOW), 0, 0, 0, 0, 0,
+        "Returns the active channels (those the user's channel rules allow).", "2.8.0",
+        "pubsub"),
+    CMD("numpat", pubsub_numpat_cmd, 2, CMD_PUBSUB | CMD_LOADING | CMD_STALE,
+        C(PUBSUB) | C(SLOW), 0, 0, 0, 0, 0, "Returns a count of unique pattern subscriptions.",
+        "2.8.0", "pubsub"),
+    CMD("numsub", pubsub_numsub_cmd, -2, CMD_PUBSUB | CMD_LOADING | CMD_STALE,
+        C(PUBSUB) | C(SLOW), 0, 0, 0, 0, 0, "Returns a count of subscribers to channels.",
+        "2.8.0", "pubsub"),
+    CMD("help", pubsub_help_cmd, 2, CMD_LOADING | CMD_STALE, C(SLOW), 0, 0, 0, 0, 0,
+        "Returns helpful text about the different subcommands.", "6.2.0", "pubsub"),
 };
 
 #define ACL_ADMIN_FLAGS CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE
@@ -252,6 +270,8 @@ static cmd_def commands[] = {
     CMD("unsubscribe", unsubscribe_cmd, -1,
         CMD_PUBSUB | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, C(PUBSUB) | C(SLOW), 0, 0, 0, 0, 0,
         "Stops listening to messages posted to channels.", "2.0.0", "pubsub"),
+    CONTAINER("pubsub", -2, 0, C(SLOW), pubsub_subs, "A container for Pub/Sub commands.",
+              "2.8.0", "pubsub"),
     CMD("publish", publish_cmd, 3,
         CMD_PUBSUB | CMD_LOADING | CMD_STALE | CMD_FAST, C(PUBSUB) | C(FAST), 0, 0, 0, 0, 0,
         "Posts a message to a channel.", "2.0.0", "pubsub"),

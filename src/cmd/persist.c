@@ -582,7 +582,7 @@ void phi_keyring_help_cmd(client *c)
         "    are re-sealed in the background and the log is compacted; an old version is",
         "    retired once nothing uses it.",
         "HELP",
-        "    Print this help.",
+        "    Prints this help.",
         NULL};
     cmd_help_reply(c, lines);
 }

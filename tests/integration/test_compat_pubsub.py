@@ -3,12 +3,14 @@
 Subscription confirmations and messages (RESP2 arrays, RESP3 push replies), the count of
 receivers PUBLISH returns, the subscribed-mode restriction of RESP2 (only (UN)SUBSCRIBE,
 PING, QUIT, RESET), PING's two-element reply in that mode, UNSUBSCRIBE without arguments,
-unknown channels, binary channel names and messages. The server's alert channel
+unknown channels, binary channel names and messages, PUBSUB CHANNELS, NUMSUB, NUMPAT and
+their errors (phidb lists only the channels a user's channel rules allow, and has no shard
+channels). The server's alert channel
 (__phidb:*) is phidb's own and is checked in the phidb-specific tests.
 """
 
 import difftest
-from difftest import integer, scenario
+from difftest import as_list, integer, scenario, text
 
 BINARY = b"\x00\r\n\xff"
 
@@ -56,6 +58,48 @@ def commands_while_subscribed_resp3(s):
     sub.read("push message")
     sub.cmd("PING")
     sub.cmd("RESET")
+
+
+def names_sorted(reply):
+    """A list of channel names in any order (Redis lists them in its table's order)."""
+    try:
+        return (reply[0], tuple(sorted(text(x) for x in as_list(reply))))
+    except ValueError:
+        return reply
+
+
+NEWS_PW = "newsonly-password-4711-long-enough"
+
+
+@scenario()
+def pubsub_introspection(s):
+    sub = s.conn("sub")
+    sub.cmd("SUBSCRIBE", "news", "weather", BINARY)
+    sub.read("confirmation of the second channel")
+    sub.read("confirmation of the third channel")
+    s.conn("sub2").cmd("SUBSCRIBE", "news")
+    c = s.conn()
+    c.cmd("PUBSUB", "CHANNELS", norm=names_sorted)
+    c.cmd("PUBSUB", "CHANNELS", "n*")
+    c.cmd("PUBSUB", "CHANNELS", "[wx]eath?r")
+    c.cmd("PUBSUB", "CHANNELS", "nomatch*")
+    c.cmd("PUBSUB", "CHANNELS", "a", "b")
+    c.cmd("PUBSUB", "NUMSUB")
+    c.cmd("PUBSUB", "NUMSUB", "news", "weather", BINARY, "none", "news")
+    c.cmd("PUBSUB", "NUMPAT")
+    c.cmd("PUBSUB", "NUMPAT", "x")
+    c.cmd("PUBSUB")
+    c.cmd("PUBSUB", "FOO")
+    c.cmd("PUBSUB", "HELP", phidb=lambda r: b"channel rules allow" in repr(r).encode())
+    c.cmd("ACL", "SETUSER", "newsonly", "on", ">" + NEWS_PW, "resetchannels", "&news", "+@all",
+          label="ACL SETUSER newsonly on >... resetchannels &news +@all")
+    n = s.conn("n", auth=False)
+    n.cmd("AUTH", "newsonly", NEWS_PW, label="AUTH newsonly <password>")
+    n.cmd("PUBSUB", "CHANNELS", phidb=("*", (("$", b"news"),)))
+    n.cmd("PUBSUB", "NUMSUB", "news")
+    sub.cmd("UNSUBSCRIBE", "news")
+    c.cmd("PUBSUB", "NUMSUB", "news", "weather")
+    c.cmd("ACL", "DELUSER", "newsonly")
 
 
 if __name__ == "__main__":

@@ -12,12 +12,17 @@
 - Lifecycle: SIGTERM exits 0 with a clean (sanitizer-free) log; restart after SIGTERM and
   after kill -9 comes back up.
 - `phidb init` output: files present, secrets 0600, refuses to re-init a directory.
+- CONFIG REWRITE: phidb.conf gets the values CONFIG SET changed (one line each, in place of
+  the file's own), keeps its comments, mode and every other line, and the restarted server
+  runs with them; a second rewrite changes nothing; a file that no longer loads is left
+  alone and the command fails with the reason.
 
 With PHIDB_TARGET=redis the stand-in redis-server has admin's ACL set to
 `+@all -keys -flushall -flushdb`, which models the default; the checks of `phidb init` and
 of the allow-dangerous-commands directive itself are phidb-only and reported as skipped.
 """
 
+import json
 import os
 import socket
 import ssl
@@ -243,6 +248,73 @@ def check_lifecycle(run, srv):
     run.eq(srv.raw().call("PING"), ("+", b"PONG"), "answers after kill -9 and a restart")
 
 
+def active_lines(text):
+    return [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+
+
+def check_config_rewrite(run):
+    srv = harness.PhidbServer()
+    with open(srv.conf) as f:
+        before = f.read()
+    mode = stat.S_IMODE(os.stat(srv.conf).st_mode)
+    c = srv.raw()
+    changes = [("hz", "37"), ("timeout", "1234"), ("slowlog-max-len", "77"),
+               ("tls-protocols", "TLSv1.3"), ("maxmemory", "104857600"),
+               ("client-output-buffer-limit", "normal 1048576 524288 10 pubsub 2097152 0 0"),
+               ("mfa-issuer", 'Clinic "North" \\ 2')]
+    for name, value in changes:
+        run.eq(c.call("CONFIG", "SET", name, value), ("+", b"OK"), f"CONFIG SET {name}")
+    run.eq(c.call("CONFIG", "REWRITE"), ("+", b"OK"), "CONFIG REWRITE")
+    with open(srv.conf) as f:
+        after = f.read()
+    comments = [ln for ln in before.splitlines() if ln.lstrip().startswith("#")]
+    run.check(all(ln in after.splitlines() for ln in comments),
+              "every comment of the file is still there")
+    for name, _ in changes:
+        n = [ln for ln in active_lines(after) if ln.split()[0] == name]
+        run.eq(len(n), 1, f"one line for {name}")
+    # The harness starts the server with --argon2-memory-kib 8192 --argon2-time 1: running
+    # values too, so they are written as well (as redis-server writes command-line options).
+    cmdline = {"argon2-memory-kib": "8192", "argon2-time": "1"}
+    kept = [ln for ln in active_lines(before)
+            if ln.split()[0] not in dict(changes) and ln.split()[0] not in cmdline]
+    run.check(all(ln in after.splitlines() for ln in kept), "the other directives' lines stay")
+    run.check(all(f"{k} {v}" in active_lines(after) for k, v in cmdline.items()),
+              "command-line values are written too")
+    run.eq(stat.S_IMODE(os.stat(srv.conf).st_mode), mode, "the file keeps its mode")
+    run.eq(c.call("CONFIG", "REWRITE"), ("+", b"OK"), "a second CONFIG REWRITE")
+    with open(srv.conf) as f:
+        run.eq(f.read(), after, "... changes nothing")
+    c.close()
+    srv.stop()
+    srv.restart()
+    c = srv.raw()
+    for name, value in changes:
+        got = c.call("CONFIG", "GET", name)
+        run.eq(got[1][1][1].decode() if got[0] == "*" and got[1] else got, value,
+               f"after a restart: {name}")
+    with open(srv.conf, "a") as f:
+        f.write("no-such-directive 1\n")
+    with open(srv.conf) as f:
+        broken = f.read()
+    r = c.call("CONFIG", "REWRITE")
+    run.check(r[0] == "-" and r[1].startswith(b"ERR Rewriting config file: ") and
+              b"no-such-directive" in r[1], "a file that no longer loads: an error", r)
+    with open(srv.conf) as f:
+        run.eq(f.read(), broken, "... and the file is left alone")
+    c.close()
+    srv.stop()
+    with open(srv.conf, "w") as f:  # the tools read it too
+        f.write(broken.replace("no-such-directive 1\n", ""))
+    r = subprocess.run([srv.tool_bin, "audit", "export", srv.dir, "--format", "jsonl"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
+    recs = [json.loads(x) for x in r.stdout.decode().splitlines() if x.strip()]
+    rw = [(x.get("res"), x.get("user")) for x in recs
+          if x.get("ev") == "config" and x.get("action") == "rewrite"]
+    run.eq(rw, [("granted", "admin"), ("granted", "admin"), ("failed", "admin")],
+           "each CONFIG REWRITE is a config record of the audit trail")
+
+
 def body(run):
     srv = harness.start_target()
     run.log(f"target {srv}")
@@ -265,6 +337,9 @@ def body(run):
         check_lifecycle(run, srv)
     with run.case("allow-dangerous-commands plus an explicit grant"):
         check_dangerous_enabled(run)
+    if harness.env_target() == "phidb":
+        with run.case("CONFIG REWRITE"):
+            check_config_rewrite(run)
 
 
 if __name__ == "__main__":
