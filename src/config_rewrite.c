@@ -88,17 +88,20 @@ static int values_differ(const config *a, const config *b, size_t i)
 static int write_file(const char *path, const buf *text, char *err, size_t errlen)
 {
     struct stat st;
-    mode_t mode = stat(path, &st) == 0 ? (st.st_mode & 07777) : 0600;
+    int have = stat(path, &st) == 0;
+    mode_t mode = have ? (st.st_mode & 07777) : 0600;
     size_t n = strlen(path) + 16;
     char *tmp = mem_alloc(n);
-    snprintf(tmp, n, "%s.rewrite", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
-    int rc = -1;
+    snprintf(tmp, n, "%s.rewrite-XXXXXX", path);
+    int fd = mkstemp(tmp); /* a new file (O_EXCL): never a leftover or a planted link */
+    int rc = -1, made = fd >= 0;
     if (fd < 0) goto fail;
     if (fchmod(fd, mode) != 0) goto fail;
+    if (have && geteuid() == 0 && fchown(fd, st.st_uid, st.st_gid) != 0) goto fail;
     for (size_t off = 0; off < text->len;) {
         ssize_t w = write(fd, text->p + off, text->len - off);
         if (w < 0 && errno == EINTR) continue;
+        if (w == 0) errno = EIO;
         if (w <= 0) goto fail;
         off += (size_t)w;
     }
@@ -109,13 +112,14 @@ static int write_file(const char *path, const buf *text, char *err, size_t errle
     }
     fd = -1;
     if (rename(tmp, path) != 0) goto fail;
+    made = 0;
     if (fsync_dir_of(path) != 0) goto fail;
     rc = 0;
     goto out;
 fail:
     snprintf(err, errlen, "%s", strerror(errno));
     if (fd >= 0) close(fd);
-    unlink(tmp);
+    if (made) unlink(tmp);
 out:
     mem_free(tmp);
     return rc;

@@ -326,8 +326,8 @@ void cmd_call(client *c, const cmd_def *d)
     long long took = clock_mono_us() - t0;
     cs->usec += (unsigned long long)took;
     cs->calls++;
-    if (s->cfg->slowlog_slower_than >= 0 && took >= s->cfg->slowlog_slower_than &&
-        !(d->flags & CMD_SKIP_SLOWLOG))
+    if (s->cfg->slowlog_slower_than >= 0 && !(d->flags & CMD_SKIP_SLOWLOG) &&
+        (took >= s->cfg->slowlog_slower_than || s->slowlog))
         slowlog_push(c, d, took);
     /* Failed: its reply is an error (errors inside EXEC's reply count for the commands that
      * sent them, not for EXEC, as in Redis). */

@@ -387,7 +387,9 @@ void rep_syntax(client *c);
 void rep_not_int(client *c);
 void rep_arity(client *c);
 /* ---- SLOWLOG (cmd_slowlog.c) ---- */
-/* Log the command c ran (d) as taking us microseconds (cmd_call decides it is slow). */
+/* After a command c ran (d) for us microseconds: log it if it is as slow as
+ * slowlog-log-slower-than, then drop the oldest entries beyond slowlog-max-len (cmd_call
+ * calls it for a slow command, and for every command once there are entries). */
 void slowlog_push(client *c, const cmd_def *d, long long us);
 /* Free every entry (at shutdown). */
 void slowlog_free(srv *s);

@@ -464,38 +464,64 @@ void randomkey_cmd(client *c)
 
 /* ---- MEMORY USAGE, MEMORY HELP ---- */
 
-/* A field the session's role may see (and, under the de-identified view, is shown). */
-static int mem_shown(void *ud, const uint8_t *f, size_t flen, const db_ref *v)
+/* What MEMORY USAGE tells a role that sees only part of a record (or a de-identified view):
+ * a figure made only of what it is shown, so it moves with nothing hidden (a field it may
+ * not read, the original of a transformed value, the storage form the hidden fields chose,
+ * the real key name, an expiry). */
+#define MEM_VIEW_KEY   64 /* bytes counted for the record itself */
+#define MEM_VIEW_FIELD 16 /* ... and for each field shown, beside its name and value */
+
+typedef struct {
+    client *c;
+    size_t n, bytes;
+} mem_view;
+
+static void mem_view_field(void *ud, const uint8_t *f, size_t flen, const db_ref *v)
 {
-    client *c = ud;
+    mem_view *m = ud;
     const void *pf;
-    if (!pv_field_visible(c, f, flen, &pf)) return 0;
-    return !c->pv.deid || pv_hvalue_len(c, pf, f, flen, v) >= 0;
+    if (!pv_field_visible(m->c, f, flen, &pf)) return;
+    long long shown =
+        m->c->pv.deid ? pv_hvalue_len(m->c, pf, f, flen, v) : (long long)db_ref_len(v);
+    if (shown < 0) return; /* withheld by the view */
+    m->n++;
+    m->bytes += MEM_VIEW_FIELD + flen + (size_t)shown;
 }
 
-/* MEMORY USAGE key [SAMPLES count]. On a record under a schema, only the fields the role
- * may read are counted (as HLEN counts them), so the size of a hidden field is not told. */
+/* MEMORY USAGE key [SAMPLES count] (the last SAMPLES wins, as in Redis). On a record under a
+ * schema that the role sees whole it is the record's memory; seen in part, it is counted
+ * from what the role is shown (mem_view_field), and nil when it is shown nothing. */
 void memory_usage_cmd(client *c)
 {
     long long samples = 5; /* Redis's default */
-    if (c->argc == 5 && arg_is(c, 3, "samples")) {
-        if (arg_ll(c, 4, &samples) != 0) return;
-        if (samples < 0) {
+    for (int j = 3; j < c->argc; j++) {
+        if (arg_is(c, j, "samples") && j + 1 < c->argc) {
+            if (arg_ll(c, j + 1, &samples) != 0) return;
+            if (samples < 0) {
+                rep_syntax(c);
+                return;
+            }
+            j++;
+        } else {
             rep_syntax(c);
             return;
         }
-    } else if (c->argc != 3) {
-        rep_syntax(c);
-        return;
     }
     db_entry *e = db_lookup(c->s->db, c->argv[2].p, c->argv[2].len);
     if (!e) {
         rep_null(c);
         return;
     }
-    int filter = c->pv.active && c->pv.schema && db_entry_type(e) == DB_HASH;
-    rep_int(c,
-            (long long)db_key_memory(c->s->db, e, (size_t)samples, filter ? mem_shown : NULL, c));
+    if (c->pv.active && c->pv.schema && (!c->pv.flt.all || c->pv.deid)) {
+        mem_view m = {c, 0, 0};
+        if (db_entry_type(e) == DB_HASH) db_hash_foreach(c->s->db, e, mem_view_field, &m);
+        if (m.n == 0)
+            rep_null(c);
+        else
+            rep_int(c, (long long)(MEM_VIEW_KEY + m.bytes));
+        return;
+    }
+    rep_int(c, (long long)db_key_memory(c->s->db, e, (size_t)samples));
 }
 
 void memory_help_cmd(client *c)

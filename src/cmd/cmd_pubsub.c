@@ -173,13 +173,13 @@ static void list_channel(dict_node *n, void *ud)
 {
     chan_list *l = ud;
     const channel *ch = (const channel *)n;
-    if (l->spent) return;
+    /* The channel rules first: no time or glob budget is spent on hidden names. */
+    if (l->spent || !acl_can_channel(l->c->user, ch->name, ch->len)) return;
     if (l->pattern) {
         int m = str_glob_budget(l->pattern->p, l->pattern->len, ch->name, ch->len, 0, &l->left);
         if (m < 0) l->spent = 1;
         if (m <= 0) return;
     }
-    if (!acl_can_channel(l->c->user, ch->name, ch->len)) return;
     resp_bulk(&l->names, ch->name, ch->len);
     l->n++;
 }
@@ -207,7 +207,8 @@ void pubsub_channels_cmd(client *c)
     buf_free(&l.names);
 }
 
-/* PUBSUB NUMSUB [channel ...]: channel, subscriber count, for each channel named. */
+/* PUBSUB NUMSUB [channel ...]: channel, subscriber count, for each channel named; 0 for a
+ * channel the user's rules do not allow (CHANNELS does not list it either). */
 void pubsub_numsub_cmd(client *c)
 {
     rep_array(c, (size_t)(c->argc - 2) * 2);
@@ -216,7 +217,7 @@ void pubsub_numsub_cmd(client *c)
         const channel *ch =
             (const channel *)dict_find(&c->s->channels, a->p, a->len, dict_hash(a->p, a->len));
         rep_bulk(c, a->p, a->len);
-        rep_int(c, ch ? ch->n : 0);
+        rep_int(c, ch && acl_can_channel(c->user, a->p, a->len) ? ch->n : 0);
     }
 }
 

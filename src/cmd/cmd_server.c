@@ -219,6 +219,7 @@ void shutdown_cmd(client *c)
                c->addr);
     c->s->shutdown = 1;
     ev_stop(c->s->loop);
+    c->flags |= CL_CLOSE_AFTER; /* its pipelined commands after SHUTDOWN do not run */
 }
 
 /* ---- COMMAND ---- */
@@ -717,6 +718,10 @@ void config_resetstat_cmd(client *c)
 void config_rewrite_cmd(client *c)
 {
     char err[512];
+    if (!c->s->cfg->path || !*c->s->cfg->path) {
+        rep_err(c, "ERR The server is running without a config file");
+        return;
+    }
     if (config_rewrite(c->s->cfg, err, sizeof err) != 0) {
         log_warning("CONFIG REWRITE failed: %s", err);
         cmd_audit_event(c->s, c, AUDIT_EV_CONFIG, AUDIT_FAILED, NULL, "rewrite", err, NULL);

@@ -73,19 +73,10 @@ static void copy_word(char *dst, size_t cap, const arg *a)
     dst[n] = '\0';
 }
 
-void slowlog_push(client *c, const cmd_def *d, long long us)
+static void add_entry(client *c, const cmd_def *d, long long us, unsigned long long id)
 {
     srv *s = c->s;
-    long long max = s->cfg->slowlog_max_len;
-    if (!s->slowlog) s->slowlog = mem_calloc(sizeof *s->slowlog);
     struct slowlog *l = s->slowlog;
-    unsigned long long id = l->next_id++;
-    if (max <= 0) return; /* Redis adds it and trims it away at once: its id is spent */
-    /* The oldest go until max-len is respected (a lowered slowlog-max-len takes effect at
-     * the next entry, as in Redis). */
-    while ((long long)l->len >= max)
-        drop_oldest(l);
-    make_room(l, (size_t)max);
     slow_entry *e = &l->e[(l->start + l->len) % l->cap];
     memset(e, 0, sizeof *e);
     e->id = id;
@@ -104,6 +95,27 @@ void slowlog_push(client *c, const cmd_def *d, long long us)
     snprintf(e->addr, sizeof e->addr, "%s", c->addr);
     e->cname = c->name ? mem_strdup(c->name) : NULL;
     l->len++;
+}
+
+void slowlog_push(client *c, const cmd_def *d, long long us)
+{
+    srv *s = c->s;
+    long long max = s->cfg->slowlog_max_len;
+    if (us >= s->cfg->slowlog_slower_than) {
+        if (!s->slowlog) s->slowlog = mem_calloc(sizeof *s->slowlog);
+        struct slowlog *l = s->slowlog;
+        unsigned long long id = l->next_id++; /* spent even when max-len is 0, as in Redis */
+        if (max > 0) {
+            while ((long long)l->len >= max)
+                drop_oldest(l);
+            make_room(l, (size_t)max);
+            add_entry(c, d, us, id);
+        }
+    }
+    /* As Redis does after every command: a lowered slowlog-max-len takes effect. */
+    struct slowlog *l = s->slowlog;
+    while (l && l->len > 0 && (long long)l->len > max)
+        drop_oldest(l);
 }
 
 void slowlog_free(srv *s)

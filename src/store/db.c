@@ -587,13 +587,14 @@ void db_rehash(db *d, int ms)
     dict_rehash_ms(&d->keys, ms);
 }
 
-size_t db_key_memory(db *d, const db_entry *e, size_t samples, db_field_pred *visible, void *ud)
+size_t db_key_memory(db *d, const db_entry *e, size_t samples)
 {
+    (void)d; /* (the keyspace's functions take it; this one needs only the entry) */
     size_t sz = mem_size(e) + sizeof(dict_node *); /* record with its name; its table slot */
     if (e->exp_idx != EXP_NONE) sz += sizeof(db_entry *);
     if (!e->val) return sz;
     if (e->type == DB_STRING) return sz + mem_size(e->val);
-    return sz + db_int_hash_memory(d, e, samples, visible, ud);
+    return sz + db_int_hash_memory(e, samples);
 }
 
 /* ---- strings ---- */

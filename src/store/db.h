@@ -217,14 +217,10 @@ db_ref db_str_ref(const db *d, const db_entry *e);
 db_entry *db_str_set(db *d, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
                      long long expire_ms, int keep_ttl);
 
-/* A field filter: 1 if field f (value v) counts. */
-typedef int db_field_pred(void *ud, const uint8_t *f, size_t flen, const db_ref *v);
 /* Bytes the key takes (MEMORY USAGE): its record and name, its value and, for a hash, its
  * fields. A hash table of more than samples fields (0: all) is estimated from the fields
- * of its first scan steps, as Redis samples. With visible, only the fields it accepts count
- * (all of them are read), with the hash's fixed overhead: what a role that sees only those
- * fields is told. */
-size_t db_key_memory(db *d, const db_entry *e, size_t samples, db_field_pred *visible, void *ud);
+ * of its first scan steps, as Redis samples. */
+size_t db_key_memory(db *d, const db_entry *e, size_t samples);
 
 /* ---- hashes ---- */
 /* Number of fields. */

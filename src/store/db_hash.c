@@ -437,55 +437,28 @@ int db_hash_random(db *d, db_entry *e, const uint8_t **f, size_t *flen, db_ref *
 /* ---- MEMORY USAGE ---- */
 
 typedef struct {
-    db *d;
-    const db_entry *e;
-    db_field_pred *visible;
-    void *ud;
     size_t n, bytes;
 } mem_acc;
 
 static void mem_field_cb(void *arg, dict_node *n)
 {
     mem_acc *m = arg;
-    const db_hfield *hf = (const db_hfield *)n;
-    if (m->visible) {
-        db_ref v = field_ref(m->d, m->e, hf->data, hf->flen, hf->data + hf->flen, hf->vlen);
-        if (!m->visible(m->ud, hf->data, hf->flen, &v)) return;
-    }
     m->n++;
-    m->bytes += mem_size(hf);
-    if (m->visible) m->bytes += sizeof(dict_node *); /* its share of the bucket array */
+    m->bytes += mem_size(n);
 }
 
-size_t db_int_hash_memory(db *d, const db_entry *e, size_t samples, db_field_pred *visible,
-                          void *ud)
+size_t db_int_hash_memory(const db_entry *e, size_t samples)
 {
     const db_hash *h = e->val;
     size_t sz = mem_size(h);
-    if (h->packed) {
-        const db_hpack *pk = h->pack;
-        if (!pk) return sz;
-        if (!visible) return sz + mem_size(pk);
-        sz += sizeof *pk; /* only the fields shown, packed as they are stored */
-        for (size_t off = 0; off < pk->used; off += pack_entry_size(pk, off)) {
-            const uint8_t *f;
-            size_t flen;
-            db_ref v;
-            pack_ref(pk, off, &f, &flen, &v);
-            v = field_ref(d, e, f, flen, v.p, v.len);
-            if (visible(ud, f, flen, &v)) sz += pack_entry_size(pk, off);
-        }
-        return sz;
-    }
+    if (h->packed) return sz + (h->pack ? mem_size(h->pack) : 0);
     dict *t = (dict *)&h->fields; /* dict_scan takes no const; nothing is changed */
-    mem_acc m = {d, e, visible, ud, 0, 0};
+    mem_acc m = {0, 0};
     uint64_t cur = 0;
-    /* Every field when filtered (the total must not come from fields not shown), else the
-     * first scan steps until samples fields were seen (0: all), then their average. */
+    /* The first scan steps until samples fields were seen (0: all), then their average. */
     do
         cur = dict_scan(t, cur, mem_field_cb, &m);
-    while (cur && (visible || samples == 0 || m.n < samples));
-    if (visible) return sz + m.bytes;
+    while (cur && (samples == 0 || m.n < samples));
     size_t count = dict_size(t);
     sz += dict_overhead(t); /* the bucket array */
     if (m.n) sz += m.n >= count ? m.bytes : (size_t)((double)m.bytes / (double)m.n * (double)count);

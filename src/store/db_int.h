@@ -96,8 +96,7 @@ void db_touch(db *d, const uint8_t *key, size_t klen);
 /* Free a hash value (counting its values out). */
 void db_hash_free(db *d, db_hash *h);
 /* MEMORY USAGE of a hash value (db_key_memory). */
-size_t db_int_hash_memory(db *d, const db_entry *e, size_t samples, db_field_pred *visible,
-                          void *ud);
+size_t db_int_hash_memory(const db_entry *e, size_t samples);
 /* Create an empty hash value. */
 db_hash *db_hash_new(void);
 /* Count a stored value in (+1) or out (-1) of its key version. */

@@ -97,6 +97,8 @@ def pubsub_introspection(s):
     n.cmd("AUTH", "newsonly", NEWS_PW, label="AUTH newsonly <password>")
     n.cmd("PUBSUB", "CHANNELS", phidb=("*", (("$", b"news"),)))
     n.cmd("PUBSUB", "NUMSUB", "news")
+    n.cmd("PUBSUB", "NUMSUB", "weather", "news", phidb=("*", (("$", b"weather"), (":", 0),
+                                                           ("$", b"news"), (":", 2))))
     sub.cmd("UNSUBSCRIBE", "news")
     c.cmd("PUBSUB", "NUMSUB", "news", "weather")
     c.cmd("ACL", "DELUSER", "newsonly")

@@ -237,6 +237,21 @@ def shutdown_command(run):
     shut = [x for x in r.stdout.decode().splitlines() if '"cmd":"shutdown"' in x]
     run.check(len(shut) == 1 and '"user":"admin"' in shut[0], "one audit record of SHUTDOWN, "
               "by admin", shut or r.stderr[-300:])
+    # Commands sent after SHUTDOWN in the same write do not run (Redis exits inside it).
+    srv.restart()
+    c = srv.raw()
+    c.send(harness.encode_command("SHUTDOWN") + harness.encode_command("SET", "after", "1"))
+    try:
+        rc = srv.proc.wait(harness.STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        rc = None
+    run.eq(rc, 0, "pipelined SHUTDOWN: the server exits 0")
+    srv.stop()
+    srv.restart()
+    c = srv.raw()
+    run.eq(c.call("EXISTS", "after"), (":", 0), "the command after SHUTDOWN did not run")
+    c.close()
+    srv.stop()
 
 
 def damaged_log(run):

@@ -179,12 +179,19 @@ def matrix(run, srv):
     run.check(isinstance(doc_before, int) and isinstance(reg_before, int) and
               0 < doc_before < reg_before, "MEMORY USAGE: the physician's figure leaves out "
               "billing", (doc_before, reg_before))
-    run.eq(val(reg.call("HSET", "patient:1002", "balance", "9" * 60)), 0, "a longer balance")
+    # (100 bytes: the record also changes its storage form, which must not show either)
+    run.eq(val(reg.call("HSET", "patient:1002", "balance", "9" * 100)), 0, "a longer balance")
     run.eq(val(doc.call("MEMORY", "USAGE", "patient:1002", "SAMPLES", "0")), doc_before,
            "MEMORY USAGE: the physician's figure does not move with a field it cannot read")
     run.check(val(reg.call("MEMORY", "USAGE", "patient:1002")) > reg_before,
               "MEMORY USAGE: the registrar's does")
     run.eq(val(reg.call("HSET", "patient:1002", "balance", "40")), 0, "balance back")
+    run.eq(val(doc.call("MEMORY", "USAGE", "patient:1002")), doc_before,
+           "MEMORY USAGE: the physician's figure, the record now stored as a table")
+    nina = srv.raw("nina", PW)  # the nurse reads no group of lab records
+    run.eq((val(nina.call("MEMORY", "USAGE", "lab:1")), val(nina.call("MEMORY", "USAGE", "lab:9"))),
+           (None, None), "MEMORY USAGE: a role shown nothing of a record cannot tell it exists")
+    nina.close()
     nr = srv.raw("norole", PW)
     run.check(is_noperm(val(nr.call("MEMORY", "USAGE", "patient:1002")), "no role"),
               "MEMORY USAGE: no role, no record", val(nr.call("MEMORY", "USAGE", "patient:1002")))
@@ -230,6 +237,21 @@ def research_view(run, srv):
         views[k] = pairs(val(r.call("HGETALL", k)))
         m = val(r.call("MEMORY", "USAGE", k))
         run.check(isinstance(m, int) and m > 0, "MEMORY USAGE of a pseudonymous key", m)
+    # Ages over 89 all read "90+" in the de-identified view: MEMORY USAGE must not tell
+    # 95 from 103 (the stored lengths differ; a small record keeps its compact form).
+    reg = srv.raw("reg", PW)
+    run.eq(val(reg.call("HSET", "patient:1003", "id", "P1003", "age", "95")), 2, "a small record")
+    new = [k for k in val(r.call("SCAN", "0", "COUNT", "1000"))[1]
+           if k.startswith("patient:") and k not in pseud]
+    run.check(len(new) == 1, "its pseudonymous key", new)
+    figures = []
+    for age in ("95", "103"):
+        run.eq(val(reg.call("HSET", "patient:1003", "age", age)), 0, f"age {age}")
+        figures.append(val(r.call("MEMORY", "USAGE", new[0])) if new else None)
+    run.check(figures[0] == figures[1] and isinstance(figures[0], int),
+              "MEMORY USAGE: the de-identified figure does not tell 95 from 103", figures)
+    run.eq(val(reg.call("DEL", "patient:1003")), 1, "the small record goes")
+    reg.close()
     by_zip = {v.get("zip"): v for v in views.values()}
     v1, v2 = by_zip.get("021"), by_zip.get("000")
     run.require(v1 is not None and v2 is not None, "ZIPs: first three digits, 000 for 036",
