@@ -333,6 +333,8 @@ static cmd_def commands[] = {
         "Returns the length of a string value.", "2.2.0", "string"),
     CMD("getrange", getrange_cmd, 4, CMD_READONLY, STR_R | C(SLOW), 1, 1, 1, R, 0,
         "Returns a substring of the string stored at a key.", "2.4.0", "string"),
+    CMD("substr", getrange_cmd, 4, CMD_READONLY, STR_R | C(SLOW), 1, 1, 1, R, 0,
+        "Returns a substring from a string value (deprecated: GETRANGE).", "1.0.0", "string"),
     CMD("incr", incr_cmd, 2, CMD_WRITE | CMD_DENYOOM | CMD_FAST, STR_W | C(FAST), 1, 1, 1, RW, 0,
         "Increments the integer value of a key by one. Uses 0 as initial value if the key "
         "doesn't exist.", "1.0.0", "string"),
@@ -355,6 +357,9 @@ static cmd_def commands[] = {
         "Asynchronously deletes one or more keys.", "4.0.0", "generic"),
     CMD("exists", exists_cmd, -2, CMD_READONLY | CMD_FAST, KS_R | C(FAST), 1, -1, 1, 0, 0,
         "Determines whether one or more keys exist.", "1.0.0", "generic"),
+    /* phidb keeps no access times: TOUCH counts the keys that exist, as EXISTS does. */
+    CMD("touch", exists_cmd, -2, CMD_READONLY | CMD_FAST, KS_R | C(FAST), 1, -1, 1, 0, 0,
+        "Returns the number of existing keys out of those specified.", "3.2.1", "generic"),
     CMD("type", type_cmd, 2, CMD_READONLY | CMD_FAST, KS_R | C(FAST), 1, 1, 1, 0, 0,
         "Determines the type of value stored at a key.", "1.0.0", "generic"),
     CMD("expire", expire_cmd, -3, CMD_WRITE | CMD_FAST, KS_W | C(FAST), 1, 1, 1, W, 0,

@@ -24,6 +24,8 @@ def del_unlink_exists_type(s):
     c.cmd("EXISTS", "a", expect=integer(1))
     c.cmd("EXISTS", "a", "a", "a", "missing", expect=integer(3))
     c.cmd("EXISTS", "missing", expect=integer(0))
+    c.cmd("TOUCH", "a", "h", "missing", "a", expect=integer(3))
+    c.cmd("TOUCH")
     c.cmd("TYPE", "a", expect=("+", b"string"))
     c.cmd("TYPE", "h", expect=("+", b"hash"))
     c.cmd("TYPE", "missing", expect=("+", b"none"))

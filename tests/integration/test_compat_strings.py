@@ -290,11 +290,14 @@ def getrange(s):
               ("0", MAX64), (MIN64, MAX64), (MIN64, "-1"), ("3", "-100"), ("-3", "-100")]
     for a, b in ranges:
         c.cmd("GETRANGE", "k", a, b)
+        c.cmd("SUBSTR", "k", a, b)  # its deprecated alias
     c.cmd("GETRANGE", "k", "0", "4", expect=bulk("Hello"))
     c.cmd("GETRANGE", "k", "a", "1", expect=err("ERR value is not an integer or out of range"))
     c.cmd("GETRANGE", "k", "0", "1.5")
     c.cmd("GETRANGE", "k", "0", "99999999999999999999")
     c.cmd("GETRANGE", "k", "0")
+    c.cmd("SUBSTR", "k", "0")
+    c.cmd("SUBSTR", "k", "x", "1")
     c.cmd("GETRANGE", "missing", "0", "-1", expect=bulk(""))
     c.cmd("SET", "e", "")
     c.cmd("GETRANGE", "e", "0", "-1")
