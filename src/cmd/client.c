@@ -80,6 +80,7 @@ void client_accept(srv *s, int lfd)
         c->fd = fd;
         snprintf(c->addr, sizeof c->addr, "%s", peer);
         c->proto = 2;
+        c->blocked_cmd = -1;
         c->flags = CL_HANDSHAKE;
         c->ctime = clock_ms();
         c->last_ms = clock_mono_ms();
@@ -462,6 +463,8 @@ void client_block(client *c)
 {
     c->flags |= CL_BLOCKED;
     c->pending_jobs++;
+    c->blocked_cmd = c->cmd ? c->cmd->id : -1;
+    c->blocked_nerr = c->nerr;
     update_events(c);
 }
 
@@ -473,6 +476,12 @@ void client_unblock(client *c)
         return;
     }
     c->flags &= ~CL_BLOCKED;
+    /* INFO commandstats: a command whose reply came from a worker after it returned (AUTH,
+     * ACL SETUSER with a password, PHI.BACKUP, PHI.SCAN of a large text) failed if that
+     * reply was an error. (Unblocked while it still runs, cmd_call counts it itself.) */
+    if (!c->cmd && c->blocked_cmd >= 0 && c->nerr > c->blocked_nerr)
+        c->s->cmdstats[c->blocked_cmd].failed++;
+    c->blocked_cmd = -1;
     if (c->flags & CL_CLOSE_ASAP) return;
     if (c->out.len > c->sent) client_want_write(c);
     process_input(c);

@@ -161,6 +161,8 @@ struct client {
     arg *subs;                /* subscribed channels (owned copies) */
     int nsubs;                /* count */
     int pending_jobs;         /* worker jobs holding this client */
+    int blocked_cmd;          /* catalog id of the command that blocked it (-1: none) */
+    unsigned long long blocked_nerr; /* its nerr then: an error reply after it failed */
     int dlp_ready;            /* the running command's dlp scan was done (on the worker) */
     uint32_t dlp_keys, dlp_values; /* ... and found these types in key names, values */
     int dlp_failed;                /* ... or could not run (a phi_status) */

@@ -116,9 +116,7 @@ static void login_done_common(login *l, int ok)
             rep_ok(c);
     } else {
         rep_err(c, "WRONGPASS invalid username-password pair or user is disabled.");
-        /* INFO commandstats: the AUTH or HELLO (the client waited, sending nothing else)
-         * failed, though its reply comes after it returned. */
-        if (c->lastcmd) c->s->cmdstats[c->lastcmd->id].failed++;
+        /* (INFO commandstats counts the AUTH or HELLO as failed: client_unblock) */
     }
 }
 
