@@ -200,6 +200,8 @@ int policy_role_breakglass(const policy_role *r);
 enum policy_view policy_role_view(const policy_role *r);
 /* Groups the role reads (before break-glass). */
 uint64_t policy_role_read_mask(const policy_role *r);
+/* 1 when the role reads every field group (DBSIZE under a policy). */
+int policy_role_reads_all(const policy_role *r);
 /* 1 when the role may delete every field group (FLUSHDB/FLUSHALL under a policy). */
 int policy_role_deletes_all(const policy_role *r);
 /* Name of group bit n ("undeclared" for 0), or NULL when unused. */

@@ -157,6 +157,12 @@ uint64_t policy_role_read_mask(const policy_role *r)
     return r->read;
 }
 
+int policy_role_reads_all(const policy_role *r)
+{
+    uint64_t used = r->pol->ngroups >= 64 ? ~0ULL : (1ULL << r->pol->ngroups) - 1;
+    return (r->read & used) == used;
+}
+
 int policy_role_deletes_all(const policy_role *r)
 {
     uint64_t used = r->pol->ngroups >= 64 ? ~0ULL : (1ULL << r->pol->ngroups) - 1;

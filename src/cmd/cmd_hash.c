@@ -55,9 +55,13 @@ void hset_cmd(client *c)
     db_entry *e;
     if (lookup_hash(c, &e, 0) != 0) return;
     long long created = 0;
-    for (int i = 2; i < c->argc; i += 2)
-        created += db_hash_set(c->s->db, c->argv[1].p, c->argv[1].len, c->argv[i].p, c->argv[i].len,
-                               c->argv[i + 1].p, c->argv[i + 1].len);
+    for (int i = 2; i < c->argc; i += 2) {
+        int r = db_hash_set(c->s->db, c->argv[1].p, c->argv[1].len, c->argv[i].p, c->argv[i].len,
+                            c->argv[i + 1].p, c->argv[i + 1].len);
+        /* A field the role may write but not read is not counted: the reply would tell
+         * whether it was there. */
+        if (r > 0 && pv_field_readable(c, c->argv[i].p, c->argv[i].len)) created += r;
+    }
     if (c->cmd && c->cmd->proc == hmset_cmd)
         rep_ok(c);
     else
@@ -362,10 +366,13 @@ typedef struct {
 static void hscan_collect(void *ud, const uint8_t *f, size_t flen, const db_ref *v)
 {
     hscan_acc *a = ud;
-    if (a->o->glob_spent || !scan_glob(a->o, f, flen)) return;
+    const void *pf = NULL;
+    if (a->o->glob_spent) return;
+    /* A field the role may not read is passed over before the pattern is tried: matching
+     * spends the command's glob budget, which would tell that the field exists. */
+    if (a->c && !pv_field_visible(a->c, f, flen, &pf)) return;
+    if (!scan_glob(a->o, f, flen)) return;
     if (a->c) {
-        const void *pf;
-        if (!pv_field_visible(a->c, f, flen, &pf)) return;
         if (a->o->novalues) {
             if (a->c->pv.deid && pv_hvalue_len(a->c, pf, f, flen, v) < 0) return;
             resp_bulk(&a->items, f, flen);
@@ -407,7 +414,12 @@ void hscan_cmd(client *c)
     if (lookup_hash(c, &e, 1) != 0) return;
     hscan_acc a = {{0}, 0, &o, c->s->db, 0, filtered(c) ? c : NULL};
     uint64_t cur = 0;
-    if (e) {
+    if (e && filtered(c) && (!c->pv.flt.all || c->pv.deid)) {
+        /* A record the role sees in part: every field it may see in one reply, cursor 0.
+         * The cursor of a step-by-step scan follows the size of the record's table, which
+         * the fields it may not see make grow. */
+        db_hash_foreach(c->s->db, e, hscan_collect, &a);
+    } else if (e) {
         cur = o.cursor;
         long long iterations = o.count * 10;
         do {

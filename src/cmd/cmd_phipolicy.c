@@ -250,6 +250,19 @@ void phi_find_cmd(client *c)
     int rc = r ? policy_can(r, NULL, f, POLICY_READ, &group) : POLICY_DENY_NO_ROLE;
     if (rc == POLICY_ALLOW && !policy_purpose_ok(r, (enum policy_purpose)c->purpose))
         rc = POLICY_DENY_PURPOSE;
+    /* A de-identified role sees a date as its year, an age over 89 as "90+", a ZIP as three
+     * digits, text redacted: looking a record up by the exact value would give back what the
+     * view hides (a birth date, one guess at a time). Only fields the view keeps as stored
+     * (no PHI kind) may be looked up. */
+    if (rc == POLICY_ALLOW && policy_role_view(r) == POLICY_VIEW_DEIDENTIFIED &&
+        policy_field_kind(f) != POLICY_KIND_NONE) {
+        rep_errf(c,
+                 "NOPERM field '%.*s' is shown transformed in the de-identified view of role "
+                 "'%s': records may not be looked up by its value",
+                 (int)(c->argv[2].len > 64 ? 64 : c->argv[2].len), (const char *)c->argv[2].p,
+                 policy_role_name(r));
+        return;
+    }
     if (rc != POLICY_ALLOW) {
         buf b = {0};
         policy_deny_message(&b, rc, r, NULL, c->argv[2].p, c->argv[2].len, group, POLICY_READ,

@@ -30,6 +30,7 @@ enum pclass {
     PC_STRING,   /* string commands: refused on records */
     PC_KEYENUM,  /* SCAN, KEYS, RANDOMKEY */
     PC_FLUSH,    /* FLUSHDB, FLUSHALL */
+    PC_COUNT,    /* DBSIZE */
 };
 
 static enum pclass class_of(const cmd_def *d)
@@ -50,6 +51,7 @@ static enum pclass class_of(const cmd_def *d)
         return PC_META;
     if (p == scan_cmd || p == keys_cmd || p == randomkey_cmd) return PC_KEYENUM;
     if (p == flushdb_cmd || p == flushall_cmd) return PC_FLUSH;
+    if (p == dbsize_cmd) return PC_COUNT;
     if (d->first_key > 0 && (d->categories & ACL_CAT(STRING))) return PC_STRING;
     return PC_NONE;
 }
@@ -488,6 +490,16 @@ static int translate(client *c, const cmd_def *d, int first, int last, int step)
             c->pv.nsaved++;
             c->argv[i].p = p->data + p->plen;
             c->argv[i].len = p->klen;
+            /* The ACL's key patterns apply to the key the pseudonym stands for (they were
+             * checked on the pseudonym only): without this a pseudonym reached records the
+             * user's ~patterns exclude. */
+            if (c->user && !acl_can_key(c->user, c->argv[i].p, c->argv[i].len,
+                                        cmd_key_access(d, c->argv, c->argc, i))) {
+                rep_err(c, "NOPERM this user has no permissions to access one of the keys "
+                           "used as arguments");
+                c->pv.denied = POLICY_DENY_VIEW;
+                return -1;
+            }
         } else if (policy_schema_for(s->pol, a->p, a->len)) {
             /* A real record name from a de-identified role: refused, so record numbers
              * cannot be probed. */
@@ -499,7 +511,6 @@ static int translate(client *c, const cmd_def *d, int first, int last, int step)
             return -1;
         }
     }
-    (void)d;
     return 0;
 }
 
@@ -587,6 +598,13 @@ static int check_key(client *c, const cmd_def *d, enum pclass cls, int i, const 
             rc = policy_can(r, sch, f, POLICY_WRITE, &group);
             if (rc != POLICY_ALLOW)
                 return deny(c, rc, sch, c->argv[j].p, c->argv[j].len, group, POLICY_WRITE);
+            /* HSETNX and HDEL answer whether the field was there: they need read too (HSET
+             * counts only the readable fields it created: pv_field_readable). */
+            if (d->proc == hsetnx_cmd || d->proc == hdel_cmd) {
+                rc = policy_can(r, sch, f, POLICY_READ, &group);
+                if (rc != POLICY_ALLOW)
+                    return deny(c, rc, sch, c->argv[j].p, c->argv[j].len, group, POLICY_READ);
+            }
         }
         if (!self_write_ok(c, d, sch, key, klen))
             return deny(c, POLICY_DENY_SCOPE, sch, NULL, 0, NULL, POLICY_WRITE);
@@ -605,6 +623,21 @@ static int check_key(client *c, const cmd_def *d, enum pclass cls, int i, const 
             return deny(c, POLICY_DENY_GROUP, sch, NULL, 0, NULL, POLICY_READ);
         if (!scope_ok(c, sch, key, klen))
             return deny(c, POLICY_DENY_SCOPE, sch, NULL, 0, NULL, POLICY_READ);
+        if (d->proc == watch_cmd) {
+            /* WATCH then EXEC tells whether the record changed, any field of it: only a role
+             * that reads the whole record as stored may watch it (else a change to a field
+             * it may not read would show). */
+            policy_filter flt;
+            policy_filter_init(&flt, r, sch, 0);
+            if (!flt.all || flt.deid) {
+                rep_errf(c,
+                         "NOPERM this user's role '%s' does not read every field of '%s' "
+                         "records as stored, so it may not WATCH them",
+                         policy_role_name(r), policy_type_name(policy_schema_type(sch)));
+                c->pv.denied = POLICY_DENY_GROUP;
+                return -1;
+            }
+        }
         c->pv.active = 1;
         return 0;
     default: return 0;
@@ -633,6 +666,21 @@ static int check(client *c, const cmd_def *d)
     const policy_role *r = c->pv.role;
     if (cls == PC_KEYENUM) {
         c->pv.keyenum = 1;
+        return 0;
+    }
+    if (cls == PC_COUNT) {
+        /* DBSIZE counts every record: polled, it tells when records the role may not see
+         * are created or removed. Only a role that reads them all, as stored, may count. */
+        if (!r) return deny(c, POLICY_DENY_NO_ROLE, NULL, NULL, 0, NULL, POLICY_READ);
+        if (!policy_role_reads_all(r) || policy_role_self(r) ||
+            policy_role_view(r) == POLICY_VIEW_DEIDENTIFIED) {
+            rep_errf(c,
+                     "NOPERM this user's role '%s' does not read every record as stored, so "
+                     "it may not count them (%s)",
+                     policy_role_name(r), d->name);
+            c->pv.denied = POLICY_DENY_GROUP;
+            return -1;
+        }
         return 0;
     }
     if (cls == PC_FLUSH) {
@@ -705,6 +753,13 @@ void cmd_policy_after(client *c, const cmd_def *d)
 }
 
 /* ---- for handlers ---- */
+
+int pv_field_readable(client *c, const uint8_t *f, size_t flen)
+{
+    if (!c->pv.active || !c->pv.schema || !c->pv.role) return 1;
+    const policy_field *pf = policy_field_find(c->pv.schema, f, flen);
+    return policy_can(c->pv.role, c->pv.schema, pf, POLICY_READ, NULL) == POLICY_ALLOW;
+}
 
 int pv_field_visible(client *c, const uint8_t *f, size_t flen, const void **pf)
 {
@@ -828,6 +883,9 @@ int pv_key_listed(client *c, const uint8_t *key, size_t klen, const uint8_t **na
     if (!policy_purpose_ok(r, (enum policy_purpose)c->purpose)) return 0;
     if (policy_role_self(r) && !scope_ok(c, sch, key, klen)) return 0;
     if (policy_role_view(r) == POLICY_VIEW_DEIDENTIFIED) {
+        /* Listed under a pseudonym, the key escapes the MATCH of the ACL's patterns: list
+         * only records the user's patterns allow reading. */
+        if (c->user && !acl_can_key(c->user, key, klen, ACL_KEY_READ)) return 0;
         int n = make_pseudonym(c->s, sch, key, klen, out, 192);
         if (n <= 0) return 0;
         *name = (const uint8_t *)out;

@@ -61,6 +61,8 @@ static inline void pv_shown(client *c, const uint8_t *f, size_t flen)
 /* ---- for handlers ---- */
 /* 1 if field (f, flen) of the command's record is shown (enumerations); *pf gets its
  * declaration (NULL if undeclared or no policy). */
+/* 1 if the session's role may read field f of the command's record (1 without a policy). */
+int pv_field_readable(client *c, const uint8_t *f, size_t flen);
 int pv_field_visible(client *c, const uint8_t *f, size_t flen, const void **pf);
 /* Reply with a field's value as the session may see it (the de-identified view transforms
  * or withholds it: nil). */

@@ -26,7 +26,7 @@ schema patient:* type=patient subject=id
 field patient id        group=demographics phi=mrn
 field patient name      group=demographics phi=name
 field patient ssn       group=demographics phi=ssn index=blind
-field patient dob       group=demographics phi=date
+field patient dob       group=demographics phi=date index=blind
 field patient zip       group=demographics phi=zip
 field patient age       group=demographics phi=age
 field patient diagnosis group=diagnosis
@@ -188,6 +188,48 @@ def matrix(run, srv):
     run.eq(val(reg.call("HSET", "patient:1002", "balance", "40")), 0, "balance back")
     run.eq(val(doc.call("MEMORY", "USAGE", "patient:1002")), doc_before,
            "MEMORY USAGE: the physician's figure, the record now stored as a table")
+    # HSCAN of a record seen in part: every visible field at once, cursor 0 (a step-by-step
+    # cursor follows the table size that hidden fields set), and MATCH is not tried on the
+    # hidden fields (a costly pattern failing on them would tell that they exist).
+    nina = srv.raw("nina", PW)
+    r = val(nina.call("HSCAN", "patient:1002", "0", "COUNT", "1"))
+    run.check(r[0] == "0" and sorted(pairs(r[1])) == sorted(["id", "name", "ssn", "dob", "zip",
+                                                             "age", "pulse"]),
+              "HSCAN by the nurse: one pass over the visible fields, cursor 0", r)
+    costly = "di*[" + "b" * 16000000 + "]x"  # 7 tries x 16M > the 10^8 steps
+    r = val(nina.call("HSCAN", "patient:1002", "0", "MATCH", costly))
+    run.eq(r, ["0", []], "HSCAN MATCH is not tried on a field the nurse may not read")
+    r = val(reg.call("HSCAN", "patient:1002", "0", "MATCH", costly))
+    run.check("too long" in str(r), "(the registrar's same pattern runs out "
+              "of steps on 'diagnosis')", str(r)[:120])
+    nina.close()
+    # DBSIZE counts every record: only a role that reads them all may (polled, it would tell
+    # when records the role may not see come and go).
+    nina = srv.raw("nina", PW)
+    run.check(is_noperm(val(nina.call("DBSIZE")), "count"), "DBSIZE by the nurse",
+              val(nina.call("DBSIZE")))
+    nina.close()
+    run.check(isinstance(val(reg.call("DBSIZE")), int), "DBSIZE by the registrar")
+    # The nurse writes notes but may not read them: no reply may tell whether a note exists.
+    nina = srv.raw("nina", PW)
+    for cmd in (("HSETNX", "patient:1002", "notes", "x"), ("HDEL", "patient:1002", "notes")):
+        r = val(nina.call(*cmd))
+        run.check(is_noperm(r, "read"), f"{cmd[0]} of a field the role may not read", r)
+    run.eq(val(reg.call("HDEL", "patient:1002", "notes", "pulse")), 2, "no notes, no pulse")
+    run.eq(val(nina.call("HSET", "patient:1002", "notes", "new", "pulse", "70")), 1,
+           "HSET counts the pulse it created, not the note it may not read")
+    run.eq(val(nina.call("HSET", "patient:1002", "notes", "again")), 0, "... either way")
+    run.eq(val(reg.call("HSET", "patient:1002", "notes", P2["notes"], "pulse", P2["pulse"])), 0,
+           "notes and pulse back")
+    nina.close()
+    # WATCH then EXEC would tell the nurse that a field it may not read changed: only a role
+    # that reads whole records may WATCH them.
+    nina = srv.raw("nina", PW)
+    w = val(nina.call("WATCH", "patient:1002"))
+    run.check(is_noperm(w, "WATCH"), "WATCH of a record by a role that reads part of it", w)
+    run.eq(val(reg.call("WATCH", "patient:1002")), "OK", "WATCH by the registrar")
+    run.eq(val(reg.call("UNWATCH")), "OK", "UNWATCH")
+    nina.close()
     nina = srv.raw("nina", PW)  # the nurse reads no group of lab records
     run.eq((val(nina.call("MEMORY", "USAGE", "lab:1")), val(nina.call("MEMORY", "USAGE", "lab:9"))),
            (None, None), "MEMORY USAGE: a role shown nothing of a record cannot tell it exists")
@@ -276,6 +318,15 @@ def research_view(run, srv):
               "a de-identified role may not write")
     run.check(is_noperm(val(r.call("PHI.FIND", "patient", "ssn", "123-45-6789"))),
               "a de-identified role may not look up an SSN")
+    # ... nor a birth date, which its view shows as a year: one exact guess at a time would
+    # give back the date the view hides.
+    found = val(r.call("PHI.FIND", "patient", "dob", P2["dob"]))
+    run.check(is_noperm(found, "transformed"), "a de-identified role may not look up a date",
+              found)
+    doc = srv.raw("doc", PW)
+    run.eq(val(doc.call("PHI.FIND", "patient", "dob", P2["dob"])), ["patient:1002"],
+           "the physician may (it reads the date as stored)")
+    doc.close()
     # Free text longer than deid-text-max (256 KB by default) is withheld, not scanned on
     # the event loop (3 MB of crafted text would take seconds); shorter text is redacted.
     a = srv.raw()
@@ -313,6 +364,21 @@ def research_view(run, srv):
     run.eq(pairs(val(r.call("HGETALL", k2))).get("notes"), "", "HGETALL: the empty note")
     run.eq(val(a.call("HSET", "patient:1002", "notes", "stable")), 0, "the note back")
     run.eq(val(a.call("HSET", "patient:1002", "notes", P2["notes"])), 0, "the note restored")
+    # The ACL's key patterns hold behind pseudonyms (both the pseudonym and the key it
+    # stands for must match): a de-identified user allowed ~patient:1001 (and pseudonyms,
+    # ~patient:~*) lists only that record and cannot read the other by its pseudonym.
+    run.eq(val(a.call("ACL", "SETUSER", "res2", "on", ">" + PW, "~patient:1001",
+                      "~patient:~*", "~other:*",
+                      "+@all", "-@dangerous", "role=research")), "OK", "user res2")
+    r2 = srv.raw("res2", PW)
+    mine = [k for k in val(r2.call("SCAN", "0", "COUNT", "1000"))[1] if k.startswith("patient:")]
+    run.eq(mine, [k1], "a de-identified user lists only the records its key patterns allow")
+    run.check(is_noperm(val(r2.call("HGETALL", k2)), "keys"),
+              "... and may not read another by its pseudonym", val(r2.call("HGETALL", k2)))
+    run.eq(pairs(val(r2.call("HGETALL", k1))), pairs(val(r.call("HGETALL", k1))),
+           "... and reads its own as research does")
+    r2.close()
+    run.eq(val(a.call("ACL", "DELUSER", "res2")), 1, "res2 removed")
     a.close()
     # Purpose: research may not act for treatment.
     run.check(is_noperm(val(r.call("PHI.PURPOSE", "treatment")), "purpose"),
