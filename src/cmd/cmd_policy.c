@@ -614,6 +614,10 @@ static int check_key(client *c, const cmd_def *d, enum pclass cls, int i, const 
     case PC_DELETE:
         rc = policy_can(r, sch, NULL, POLICY_DELETE, &group);
         if (rc != POLICY_ALLOW) return deny(c, rc, sch, NULL, 0, group, POLICY_DELETE);
+        /* DEL, EXPIRE and PERSIST answer whether the record was there: a role that may see
+         * nothing of the type (delete=* read=none) would learn it. */
+        if (!policy_key_visible(r, sch))
+            return deny(c, POLICY_DENY_GROUP, sch, NULL, 0, NULL, POLICY_READ);
         if (!scope_ok(c, sch, key, klen))
             return deny(c, POLICY_DENY_SCOPE, sch, NULL, 0, NULL, POLICY_DELETE);
         c->pv.active = 1;

@@ -42,6 +42,7 @@ role billing   read=demographics,billing write=billing
 role research  read=* view=deidentified purpose=research
 role patient   read=demographics,vitals,medications scope=self
 role registrar read=* write=* delete=* purpose=*
+role purger    read=none delete=* purpose=*
 """
 
 P1 = {"id": "P1001", "name": "Alice Smith", "ssn": "123-45-6789", "dob": "1950-03-14",
@@ -107,6 +108,13 @@ def setup(run, srv):
     run.eq(val(a.call("SET", "other:1", "not a record")), "OK", "a key outside every schema")
     run.eq(val(a.call("ACL", "SAVE")), "OK", "users saved (the test restarts the server)")
     a.close()
+
+
+def a_setuser(srv, name, *rules):
+    a = srv.raw()
+    r = a.call("ACL", "SETUSER", name, "on", ">" + PW, "~*", "+@all", "-@dangerous", *rules)
+    a.close()
+    return r
 
 
 def matrix(run, srv):
@@ -203,6 +211,16 @@ def matrix(run, srv):
     run.check("too long" in str(r), "(the registrar's same pattern runs out "
               "of steps on 'diagnosis')", str(r)[:120])
     nina.close()
+    # A role that may delete but see nothing of a type would learn from DEL's reply whether
+    # a record exists: deleting needs a role that sees the type.
+    run.eq(val(a_setuser(srv, "purge", "role=purger")), "OK", "user purge (delete=* read=none)")
+    run.eq(val(reg.call("HSET", "patient:1998", "id", "P1998")), 1, "a record to delete")
+    pu = srv.raw("purge", PW)
+    for k in ("patient:1998", "patient:1997"):
+        r = val(pu.call("DEL", k))
+        run.check(is_noperm(r), f"DEL {k} by a role that sees nothing of patients", r)
+    pu.close()
+    run.eq(val(reg.call("DEL", "patient:1998")), 1, "the registrar deletes it")
     # DBSIZE counts every record: only a role that reads them all may (polled, it would tell
     # when records the role may not see come and go).
     nina = srv.raw("nina", PW)
