@@ -501,6 +501,9 @@ X(echo_cmd) X(hello_cmd) X(auth_cmd) X(quit_cmd) X(reset_cmd) X(select_cmd) X(cl
 int scan_glob(scan_opts *o, const uint8_t *s, size_t n);
 /* The error for a command whose pattern spent its budget. */
 void rep_glob_spent(client *c);
+/* The reply of a listing (KEYS, PUBSUB CHANNELS, COMMAND LIST): the n elements collected in
+ * items (RESP, freed here) as an array, or rep_glob_spent's error when spent. */
+void rep_listing(client *c, buf *items, size_t n, int spent);
 /* Parse; replies and returns -1 on error. */
 int scan_parse(client *c, int first, int allow_type, scan_opts *o);
 

@@ -262,6 +262,17 @@ void rep_glob_spent(client *c)
              STR_GLOB_BUDGET);
 }
 
+void rep_listing(client *c, buf *items, size_t n, int spent)
+{
+    if (spent)
+        rep_glob_spent(c);
+    else {
+        rep_array(c, n);
+        buf_append(&c->out, items->p, items->len);
+    }
+    buf_free(items);
+}
+
 int scan_parse(client *c, int first, int allow_type, scan_opts *o)
 {
     memset(o, 0, sizeof *o);
@@ -424,14 +435,7 @@ void keys_cmd(client *c)
     do {
         cur = db_scan(c->s->db, cur, (void (*)(void *, db_entry *))keys_collect, &a);
     } while (cur && !a.pat.glob_spent);
-    if (a.pat.glob_spent) {
-        buf_free(&a.keys);
-        rep_glob_spent(c);
-        return;
-    }
-    rep_array(c, a.n);
-    buf_append(&c->out, a.keys.p, a.keys.len);
-    buf_free(&a.keys);
+    rep_listing(c, &a.keys, a.n, a.pat.glob_spent);
 }
 
 void randomkey_cmd(client *c)

@@ -197,14 +197,7 @@ void pubsub_channels_cmd(client *c)
     }
     chan_list l = {c, c->argc == 3 ? &c->argv[2] : NULL, STR_GLOB_BUDGET, 0, {0}, 0};
     dict_foreach(&c->s->channels, list_channel, &l);
-    if (l.spent) {
-        buf_free(&l.names);
-        rep_glob_spent(c);
-        return;
-    }
-    rep_array(c, l.n);
-    buf_append(&c->out, l.names.p, l.names.len);
-    buf_free(&l.names);
+    rep_listing(c, &l.names, l.n, l.spent);
 }
 
 /* PUBSUB NUMSUB [channel ...]: channel, subscriber count, for each channel named; 0 for a

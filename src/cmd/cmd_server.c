@@ -481,8 +481,7 @@ void command_list_cmd(client *c)
                                               strlen(name), 1, &left)
                             : 1;
             if (m < 0) {
-                buf_free(&names);
-                rep_glob_spent(c);
+                rep_listing(c, &names, 0, 1);
                 return;
             }
             if (!m) continue;
@@ -491,9 +490,7 @@ void command_list_cmd(client *c)
             count++;
         }
     }
-    rep_array(c, count);
-    buf_append(&c->out, names.p, names.len);
-    buf_free(&names);
+    rep_listing(c, &names, count, 0);
 }
 
 /* COMMAND GETKEYS / GETKEYSANDFLAGS <command> <args ...>: the keys a command would use,
