@@ -247,7 +247,12 @@ void hexists_cmd(client *c)
     db_entry *e;
     if (lookup_hash(c, &e, 1) != 0) return;
     db_ref r;
-    rep_int(c, e && db_hash_get(c->s->db, e, c->argv[2].p, c->argv[2].len, &r) ? 1 : 0);
+    int there = e && db_hash_get(c->s->db, e, c->argv[2].p, c->argv[2].len, &r);
+    /* A value the de-identified view withholds (a date it cannot read) is not there for the
+     * session, as HGET gives nil and HSTRLEN 0. */
+    const void *pf = NULL;
+    if (there && c->pv.deid) there = shown(c, c->argv[2].p, c->argv[2].len, &r, &pf);
+    rep_int(c, there ? 1 : 0);
 }
 
 void hlen_cmd(client *c)

@@ -444,8 +444,10 @@ static int breakglass(client *c, const policy_schema *sch, const uint8_t *key, s
     return ok;
 }
 
-/* Creating a record under scope=self: the command must set the subject field to the user's
- * own subject; and no write may change an existing record's subject to another value. */
+/* Writes under scope=self reach only the user's own existing records, and none may change
+ * the record's subject field. Creating a record is refused, with the same error as another
+ * patient's record: if a record were created where none exists and refused where another
+ * patient's is, the reply would tell which records exist. */
 static int self_write_ok(client *c, const cmd_def *d, const policy_schema *sch, const uint8_t *key,
                          size_t klen)
 {
@@ -455,23 +457,19 @@ static int self_write_ok(client *c, const cmd_def *d, const policy_schema *sch, 
     size_t ul = us ? strlen(us) : 0;
     const char *sf = policy_schema_subject(sch);
     size_t sfl = strlen(sf);
-    int exists = db_lookup(c->s->db, key, klen) != NULL;
-    if (exists && !scope_ok(c, sch, key, klen)) return 0;
-    int sets_subject = 0;
+    if (!scope_ok(c, sch, key, klen)) return 0; /* another's, or no record */
     if (d->proc == hset_cmd || d->proc == hmset_cmd || d->proc == hsetnx_cmd) {
         for (int i = 2; i + 1 < c->argc; i += 2) {
-            if (c->argv[i].len == sfl && memcmp(c->argv[i].p, sf, sfl) == 0) {
-                if (!us || c->argv[i + 1].len != ul || memcmp(c->argv[i + 1].p, us, ul) != 0)
-                    return 0; /* someone else's subject */
-                sets_subject = 1;
-            }
+            if (c->argv[i].len == sfl && memcmp(c->argv[i].p, sf, sfl) == 0 &&
+                (!us || c->argv[i + 1].len != ul || memcmp(c->argv[i + 1].p, us, ul) != 0))
+                return 0; /* someone else's subject */
             if (d->proc == hsetnx_cmd) break;
         }
     } else if (d->proc == hdel_cmd) {
         for (int i = 2; i < c->argc; i++)
             if (c->argv[i].len == sfl && memcmp(c->argv[i].p, sf, sfl) == 0) return 0;
     }
-    return exists || sets_subject;
+    return 1;
 }
 
 /* Replace pseudonym arguments by the keys they stand for (de-identified roles). */
@@ -714,7 +712,11 @@ static int check(client *c, const cmd_def *d)
         if (!a || !b || policy_schema_type(a) != policy_schema_type(b))
             return deny(c, POLICY_DENY_MOVE, a ? a : b, NULL, 0, NULL, POLICY_DELETE);
         if (check_key(c, d, PC_DELETE, 1, a) != 0) return -1;
-        if (db_lookup(s->db, c->argv[2].p, c->argv[2].len) && check_key(c, d, PC_DELETE, 2, b) != 0)
+        /* Under scope=self the destination must be the user's own record too: a new name is
+         * a record created, refused like another patient's name (the reply would tell which
+         * exist, as for HSET). */
+        if ((policy_role_self(r) || db_lookup(s->db, c->argv[2].p, c->argv[2].len)) &&
+            check_key(c, d, PC_DELETE, 2, b) != 0)
             return -1;
         return 0;
     }

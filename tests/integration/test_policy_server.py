@@ -43,6 +43,7 @@ role research  read=* view=deidentified purpose=research
 role patient   read=demographics,vitals,medications scope=self
 role registrar read=* write=* delete=* purpose=*
 role purger    read=none delete=* purpose=*
+role selfcare  read=demographics,vitals write=demographics,vitals delete=* scope=self
 """
 
 P1 = {"id": "P1001", "name": "Alice Smith", "ssn": "123-45-6789", "dob": "1950-03-14",
@@ -280,6 +281,30 @@ def patient_scope(run, srv):
     keys = val(p.call("SCAN", "0", "MATCH", "patient:*", "COUNT", "1000"))[1]
     run.eq(keys, ["patient:1001"], "SCAN lists only the patient's own record")
     p.close()
+    # A self-scoped role that writes and deletes learns nothing of other records' existence:
+    # creating a record and renaming to a new name are refused as another's record is.
+    a = srv.raw()
+    run.eq(val(a.call("ACL", "SETUSER", "selfw", "on", ">" + PW, "~patient:*", "+@all",
+                      "-@dangerous", "role=selfcare", "subject=P1001")), "OK", "user selfw")
+    a.close()
+    w = srv.raw("selfw", PW)
+    run.eq(val(w.call("HSET", "patient:1001", "pulse", P1["pulse"])), 0,
+           "a self-scoped role writes its own record")
+    other = val(w.call("HSET", "patient:1002", "pulse", "75"))
+    run.check(is_noperm(other, "own records"), "not another patient's", other)
+    new = val(w.call("HSET", "patient:1999", "id", "P1001", "pulse", "75"))
+    run.eq(new, other, "creating a record is refused with the same error (no existence probe)")
+    other = val(w.call("RENAME", "patient:1001", "patient:1002"))
+    run.check(is_noperm(other, "own records"), "RENAME onto another's record refused", other)
+    for cmd in ("RENAME", "RENAMENX"):
+        run.eq(val(w.call(cmd, "patient:1001", "patient:1998")), other,
+               f"{cmd} to a new name is refused with the same error")
+    w.close()
+    a = srv.raw()
+    run.eq(val(a.call("EXISTS", "patient:1001", "patient:1002", "patient:1998", "patient:1999")),
+           2, "nothing was created, renamed or removed")
+    run.eq(val(a.call("HGET", "patient:1002", "pulse")), P2["pulse"], "nor changed")
+    a.close()
 
 
 def research_view(run, srv):
@@ -311,7 +336,6 @@ def research_view(run, srv):
     run.check(figures[0] == figures[1] and isinstance(figures[0], int),
               "MEMORY USAGE: the de-identified figure does not tell 95 from 103", figures)
     run.eq(val(reg.call("DEL", "patient:1003")), 1, "the small record goes")
-    reg.close()
     by_zip = {v.get("zip"): v for v in views.values()}
     v1, v2 = by_zip.get("021"), by_zip.get("000")
     run.require(v1 is not None and v2 is not None, "ZIPs: first three digits, 000 for 036",
@@ -328,6 +352,15 @@ def research_view(run, srv):
               "free text redacted by the PHI detector", notes)
     k1 = [k for k, v in views.items() if v.get("zip") == "021"][0]
     run.eq(val(r.call("HGET", k1, "dob")), "1950", "HGET by pseudonym gives the view value")
+    # A date the view cannot read is withheld, and every command says the same of it.
+    run.eq(val(reg.call("HSET", "patient:1001", "dob", "sometime in spring")), 0, "a bad date")
+    run.eq([val(r.call("HGET", k1, "dob")), val(r.call("HSTRLEN", k1, "dob")),
+            val(r.call("HEXISTS", k1, "dob"))], [None, 0, 0],
+           "an unreadable date: HGET nil, HSTRLEN 0, HEXISTS 0")
+    run.check("dob" not in pairs(val(r.call("HGETALL", k1))), "HGETALL leaves it out")
+    run.eq(val(reg.call("HSET", "patient:1001", "dob", P1["dob"])), 0, "the date back")
+    run.eq(val(r.call("HEXISTS", k1, "dob")), 1, "HEXISTS of a date the view shows")
+    reg.close()
     run.check(is_noperm(val(r.call("HGET", k1, "ssn")), "de-identified"),
               "explicit read of an identifying field refused")
     run.check(is_noperm(val(r.call("HGETALL", "patient:1001")), "pseudonym"),
