@@ -453,6 +453,7 @@ int server_main(int argc, char **argv)
     s->db = db_new(s->values);
     dict_init(&s->watched, &tx_watch_type);
     dict_init(&s->channels, &pubsub_channel_type);
+    dict_init(&s->patterns, &pubsub_channel_type);
     db_on_change(s->db, on_key_changed, s);
     if (persist_open(s, err, sizeof err) != 0) {
         fprintf(stderr, "phidb-server: %s\n", err);
@@ -539,6 +540,7 @@ out_db:
     db_free(s->db);
     dict_clear(&s->watched, NULL, NULL);
     dict_clear(&s->channels, NULL, NULL);
+    dict_clear(&s->patterns, NULL, NULL);
 out_acl:
     phi_scratch_free(s->phi_scratch);
     phi_detector_free(s->phi);

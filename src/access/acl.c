@@ -243,6 +243,14 @@ int acl_can_channel(const acl_user *u, const uint8_t *ch, size_t n)
     return match_patterns(u->chans, u->nchans, ch, n, ACL_KEY_READ | ACL_KEY_WRITE);
 }
 
+int acl_can_channel_pattern(const acl_user *u, const uint8_t *pat, size_t n)
+{
+    if (u->allchannels) return 1;
+    for (size_t i = 0; i < u->nchans; i++)
+        if (u->chans[i].len == n && memcmp(u->chans[i].pat, pat, n) == 0) return 1;
+    return 0;
+}
+
 /* ---- rule changes ---- */
 
 enum rule_kind {

@@ -143,6 +143,10 @@ int acl_can_run(const acl_user *u, int cmd_id);
 int acl_can_key(const acl_user *u, const uint8_t *key, size_t n, int access);
 /* 1 if the user may use channel. */
 int acl_can_channel(const acl_user *u, const uint8_t *ch, size_t n);
+/* 1 if the user may subscribe to the channel pattern pat (PSUBSCRIBE): as in Redis 7, one
+ * of its & rules must be that very pattern (or it has allchannels), since a pattern that
+ * merely matches a rule would reach channels beyond it. */
+int acl_can_channel_pattern(const acl_user *u, const uint8_t *pat, size_t n);
 
 /* ---- authentication ---- */
 enum acl_auth_result { ACL_AUTH_OK = 0, ACL_AUTH_FAIL = 1, ACL_AUTH_PENDING = 2 };

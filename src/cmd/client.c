@@ -240,7 +240,7 @@ static int write_out(client *c)
 static void obuf_limits(const client *c, long long *hard, long long *soft, int *secs)
 {
     const config *cfg = c->s->cfg;
-    int ps = c->nsubs > 0;
+    int ps = client_subscribed(c);
     *hard = ps ? cfg->obuf_ps_hard : cfg->obuf_hard;
     *soft = ps ? cfg->obuf_ps_soft : cfg->obuf_soft;
     *secs = ps ? cfg->obuf_ps_soft_secs : cfg->obuf_soft_secs;
@@ -563,7 +563,7 @@ void client_describe(const client *c, buf *out)
     if (c->flags & CL_BLOCKED) flags[n++] = 'b';
     if (c->flags & CL_CLOSE_ASAP) flags[n++] = 'A';
     if (c->flags & CL_CLOSE_AFTER) flags[n++] = 'c';
-    if (c->nsubs > 0) flags[n++] = 'P';
+    if (client_subscribed(c)) flags[n++] = 'P';
     if (n == 0) flags[n++] = 'N';
     flags[n] = '\0';
     long long now = clock_ms();
@@ -580,13 +580,13 @@ void client_describe(const client *c, buf *out)
     int ev = c->conn ? ev_get_mask(c->s->loop, c->fd) : 0;
     buf_printf(out,
                "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=0 sub=%d "
-               "psub=0 ssub=0 multi=%d qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu "
+               "psub=%d ssub=0 multi=%d qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu "
                "rbp=0 obl=%zu oll=0 omem=%zu tot-mem=%zu events=%s%s cmd=%s user=%s redir=-1 "
                "resp=%d",
                (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
                (now - c->ctime) / 1000, (clock_mono_ms() - c->last_ms) / 1000, flags, c->nsubs,
-               (c->flags & CL_MULTI) ? c->mq_len : -1, c->qb.len, c->qb.cap - c->qb.len, c->out.cap,
-               c->out.len - c->sent,
+               c->npsubs, (c->flags & CL_MULTI) ? c->mq_len : -1, c->qb.len, c->qb.cap - c->qb.len,
+               c->out.cap, c->out.len - c->sent,
                /* Redis counts replies beyond its 16 KB static buffer as omem. */
                c->out.len - c->sent > 16384 ? c->out.len - c->sent : (size_t)0,
                c->qb.cap + c->out.cap + sizeof *c, (ev & EV_READ) ? "r" : "",

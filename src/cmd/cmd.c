@@ -213,11 +213,13 @@ int cmd_access_denied(const acl_user *u, const cmd_def *d, const arg *argv, int 
             }
         }
     }
-    /* Channels: every argument of SUBSCRIBE, the first of PUBLISH (as Redis, before the
-     * command runs, so that MULTI refuses it when queued and ACL DRYRUN sees it). */
-    int chans = d->proc == subscribe_cmd ? argc - 1 : (d->proc == publish_cmd ? 1 : 0);
+    /* Channels: every argument of SUBSCRIBE and PSUBSCRIBE, the first of PUBLISH (as Redis,
+     * before the command runs, so that MULTI refuses it when queued and ACL DRYRUN sees it). */
+    int pat = d->proc == psubscribe_cmd;
+    int chans = d->proc == subscribe_cmd || pat ? argc - 1 : (d->proc == publish_cmd ? 1 : 0);
     for (int i = 1; i <= chans && i < argc; i++) {
-        if (!acl_can_channel(u, argv[i].p, argv[i].len)) {
+        if (!(pat ? acl_can_channel_pattern(u, argv[i].p, argv[i].len)
+                  : acl_can_channel(u, argv[i].p, argv[i].len))) {
             *keyidx = i;
             return 3;
         }
@@ -469,9 +471,9 @@ static void dispatch(client *c)
         rep_err(c, "NOAUTH Authentication required.");
         return;
     }
-    if (c->nsubs > 0 && c->proto == 2 && d->proc != subscribe_cmd &&
-        d->proc != unsubscribe_cmd && d->proc != ping_cmd && d->proc != quit_cmd &&
-        d->proc != reset_cmd) {
+    if (client_subscribed(c) && c->proto == 2 && d->proc != subscribe_cmd &&
+        d->proc != unsubscribe_cmd && d->proc != psubscribe_cmd && d->proc != punsubscribe_cmd &&
+        d->proc != ping_cmd && d->proc != quit_cmd && d->proc != reset_cmd) {
         char full[96];
         cmd_fullname(d, parent, full, sizeof full);
         rep_errf(c, "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT "

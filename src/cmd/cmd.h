@@ -160,6 +160,8 @@ struct client {
     int nwatched;             /* count */
     arg *subs;                /* subscribed channels (owned copies) */
     int nsubs;                /* count */
+    arg *psubs;               /* subscribed channel patterns (owned copies) */
+    int npsubs;               /* count */
     int pending_jobs;         /* worker jobs holding this client */
     int blocked_cmd;          /* catalog id of the command that blocked it (-1: none) */
     unsigned long long blocked_nerr; /* its nerr then: an error reply after it failed */
@@ -292,6 +294,7 @@ struct srv {
     client *close_list;       /* clients to free in the before-wait hook */
     dict watched;             /* key -> clients WATCHing it */
     dict channels;            /* pub/sub channel -> subscribed clients */
+    dict patterns;            /* pub/sub channel pattern -> subscribed clients */
     srv_stats st;             /* INFO stats */
     long long start_ms;       /* start time */
     long long cron_timer;     /* server cron timer id */
@@ -408,6 +411,14 @@ int arg_is(const client *c, int i, const char *s);
 size_t pubsub_publish(srv *s, const uint8_t *ch, size_t chlen, const uint8_t *msg, size_t len);
 /* Drop every subscription of c (when it closes or resets). */
 void pubsub_unsubscribe_all(client *c);
+/* Close the clients of user name (NULL: every user) holding a subscription its rules no
+ * longer allow; returns how many. */
+size_t pubsub_kill_disallowed(srv *s, const char *name);
+/* 1 when c has any subscription (channel or pattern). */
+static inline int client_subscribed(const client *c)
+{
+    return c->nsubs + c->npsubs > 0;
+}
 
 /* ---- the PHI detector (cmd_phi.c) ---- */
 /* Start the PHI worker (after the loop exists); -1 with err. */
@@ -469,8 +480,8 @@ X(echo_cmd) X(hello_cmd) X(auth_cmd) X(quit_cmd) X(reset_cmd) X(select_cmd) X(cl
     /* transactions */
     X(multi_cmd) X(exec_cmd) X(discard_cmd) X(watch_cmd) X(unwatch_cmd)
     /* pub/sub */
-    X(subscribe_cmd) X(unsubscribe_cmd) X(publish_cmd) X(pubsub_channels_cmd) X(pubsub_numsub_cmd)
-        X(pubsub_numpat_cmd) X(pubsub_help_cmd)
+    X(subscribe_cmd) X(unsubscribe_cmd) X(psubscribe_cmd) X(punsubscribe_cmd) X(publish_cmd)
+        X(pubsub_channels_cmd) X(pubsub_numsub_cmd) X(pubsub_numpat_cmd) X(pubsub_help_cmd)
     /* policy */
     X(phi_policy_reload_cmd) X(phi_policy_show_cmd) X(phi_policy_help_cmd) X(phi_purpose_cmd)
         X(phi_breakglass_cmd) X(phi_breakglass_list_cmd) X(phi_breakglass_revoke_cmd)

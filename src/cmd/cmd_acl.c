@@ -43,6 +43,7 @@ static void setuser_finish(client *c, acl_op *op, const char *name)
     buf_free(&before);
     buf_free(&after);
     if (u && !acl_user_enabled(u)) client_kill_user(s, name, NULL);
+    if (u) pubsub_kill_disallowed(s, name);
     log_notice("ACL SETUSER %s by user %s", name, c->username ? c->username : "?");
     if (c->conn) rep_ok(c);
 }
@@ -330,6 +331,7 @@ void acl_load_cmd(client *c)
     for (client *x = c->s->clients; x; x = x->next)
         if (x->username && x != c) client_refresh_user(x);
     if (c->username) client_refresh_user(c);
+    pubsub_kill_disallowed(c->s, NULL);
     rep_ok(c);
 }
 

@@ -27,7 +27,7 @@ void ping_cmd(client *c)
         rep_arity(c);
         return;
     }
-    if (c->nsubs > 0 && c->proto == 2) {
+    if (client_subscribed(c) && c->proto == 2) {
         /* In subscribed mode Redis answers PING with a two-element array. */
         rep_array(c, 2);
         rep_cstr(c, "pong");
@@ -434,7 +434,7 @@ static int client_class_by_name(const arg *v)
 
 static int client_class(const client *x)
 {
-    return x->nsubs > 0 ? 1 : 0;
+    return client_subscribed(x) ? 1 : 0;
 }
 
 static void unknown_type(client *c, const arg *v)

@@ -3,9 +3,9 @@
  * the __phidb:alerts channel). Channel access follows the ACL's & rules (Redis 7: a user
  * needs a matching channel pattern to subscribe or publish).
  *
- * Channels are a table channel -> subscribed clients; each client keeps the list of its
- * channels, so closing a connection unsubscribes it. In RESP2 a subscribed client may only
- * run (UN)SUBSCRIBE, PING, QUIT and RESET, as in Redis; in RESP3 messages arrive as push
+ * Channels and patterns are tables name -> subscribed clients; each client keeps the list of
+ * its names, so closing a connection unsubscribes it. In RESP2 a subscribed client may only
+ * run (P)(UN)SUBSCRIBE, PING, QUIT and RESET, as in Redis; in RESP3 messages arrive as push
  * replies and every command stays available.
  */
 #include "cmd.h"
@@ -32,14 +32,33 @@ static void channel_keyof(const dict_node *n, const uint8_t **k, size_t *len)
 
 const dict_type pubsub_channel_type = {.keyof = channel_keyof};
 
-static int has_sub(const client *c, const uint8_t *p, size_t n)
+/* A client's subscriptions of one kind: channels (SUBSCRIBE) or patterns (PSUBSCRIBE). Both
+ * kinds work alike: a server table name -> clients, and the client's own copies of the
+ * names; they differ in the table and in the words of the replies. */
+typedef struct {
+    dict *d;                 /* srv.channels or srv.patterns */
+    arg **list;              /* the client's names (owned copies) */
+    int *n;                  /* their count */
+    const char *sub, *unsub; /* reply kinds */
+} sub_kind;
+
+static sub_kind kind_of(client *c, int pattern)
 {
-    for (int i = 0; i < c->nsubs; i++)
-        if (c->subs[i].len == n && memcmp(c->subs[i].p, p, n) == 0) return i;
+    if (pattern)
+        return (sub_kind){&c->s->patterns, &c->psubs, &c->npsubs, "psubscribe", "punsubscribe"};
+    return (sub_kind){&c->s->channels, &c->subs, &c->nsubs, "subscribe", "unsubscribe"};
+}
+
+static int has_sub(const sub_kind *k, const uint8_t *p, size_t n)
+{
+    const arg *l = *k->list;
+    for (int i = 0; i < *k->n; i++)
+        if (l[i].len == n && memcmp(l[i].p, p, n) == 0) return i;
     return -1;
 }
 
-static void sub_reply(client *c, const char *kind, const uint8_t *p, size_t n, long long count)
+/* The count a (un)subscribe reply carries: channels and patterns together, as Redis. */
+static void sub_reply(client *c, const char *kind, const uint8_t *p, size_t n)
 {
     resp_push(&c->out, 3, c->proto);
     rep_cstr(c, kind);
@@ -47,42 +66,40 @@ static void sub_reply(client *c, const char *kind, const uint8_t *p, size_t n, l
         rep_bulk(c, p, n);
     else
         rep_null(c);
-    rep_int(c, count);
+    rep_int(c, c->nsubs + c->npsubs);
 }
 
-static void subscribe_one(client *c, const arg *a)
+static void subscribe_one(client *c, const sub_kind *k, const arg *a)
 {
-    srv *s = c->s;
-    if (has_sub(c, a->p, a->len) < 0) {
+    if (has_sub(k, a->p, a->len) < 0) {
         uint64_t h = dict_hash(a->p, a->len);
-        channel *ch = (channel *)dict_find(&s->channels, a->p, a->len, h);
+        channel *ch = (channel *)dict_find(k->d, a->p, a->len, h);
         if (!ch) {
             ch = mem_calloc(sizeof *ch + a->len);
             ch->len = (uint32_t)a->len;
             memcpy(ch->name, a->p, a->len);
-            dict_insert(&s->channels, &ch->node, h);
+            dict_insert(k->d, &ch->node, h);
         }
         if (ch->n == ch->cap) {
             ch->cap = ch->cap ? ch->cap * 2 : 4;
             ch->cl = mem_realloc(ch->cl, sizeof(client *) * (size_t)ch->cap);
         }
         ch->cl[ch->n++] = c;
-        c->subs = mem_realloc(c->subs, sizeof(arg) * (size_t)(c->nsubs + 1));
+        *k->list = mem_realloc(*k->list, sizeof(arg) * (size_t)(*k->n + 1));
         uint8_t *copy = mem_alloc(a->len ? a->len : 1);
         memcpy(copy, a->p, a->len);
-        c->subs[c->nsubs].p = copy;
-        c->subs[c->nsubs].len = a->len;
-        c->nsubs++;
+        (*k->list)[*k->n].p = copy;
+        (*k->list)[*k->n].len = a->len;
+        (*k->n)++;
     }
-    sub_reply(c, "subscribe", a->p, a->len, c->nsubs);
+    sub_reply(c, k->sub, a->p, a->len);
 }
 
-static void unsubscribe_one(client *c, int idx, int reply)
+static void unsubscribe_one(client *c, const sub_kind *k, int idx, int reply)
 {
-    srv *s = c->s;
-    arg a = c->subs[idx];
+    arg a = (*k->list)[idx];
     uint64_t h = dict_hash(a.p, a.len);
-    channel *ch = (channel *)dict_find(&s->channels, a.p, a.len, h);
+    channel *ch = (channel *)dict_find(k->d, a.p, a.len, h);
     if (ch) {
         for (int i = 0; i < ch->n; i++)
             if (ch->cl[i] == c) {
@@ -90,61 +107,146 @@ static void unsubscribe_one(client *c, int idx, int reply)
                 break;
             }
         if (ch->n == 0) {
-            dict_unlink(&s->channels, a.p, a.len, h);
+            dict_unlink(k->d, a.p, a.len, h);
             mem_free(ch->cl);
             mem_free(ch);
         }
     }
-    c->subs[idx] = c->subs[--c->nsubs];
-    if (reply) sub_reply(c, "unsubscribe", a.p, a.len, c->nsubs);
+    (*k->list)[idx] = (*k->list)[--(*k->n)];
+    if (reply) sub_reply(c, k->unsub, a.p, a.len);
     mem_free((void *)a.p);
 }
 
 void pubsub_unsubscribe_all(client *c)
 {
-    while (c->nsubs > 0)
-        unsubscribe_one(c, c->nsubs - 1, 0);
-    mem_free(c->subs);
-    c->subs = NULL;
+    for (int pattern = 0; pattern < 2; pattern++) {
+        sub_kind k = kind_of(c, pattern);
+        while (*k.n > 0)
+            unsubscribe_one(c, &k, *k.n - 1, 0);
+        mem_free(*k.list);
+        *k.list = NULL;
+    }
+}
+
+static void subscribe_args(client *c, int pattern)
+{
+    /* Channel permissions are checked before the command runs (cmd_access_denied). */
+    sub_kind k = kind_of(c, pattern);
+    for (int i = 1; i < c->argc; i++)
+        subscribe_one(c, &k, &c->argv[i]);
+}
+
+static void unsubscribe_args(client *c, int pattern)
+{
+    sub_kind k = kind_of(c, pattern);
+    if (c->argc == 1) {
+        if (*k.n == 0) sub_reply(c, k.unsub, NULL, 0);
+        while (*k.n > 0)
+            unsubscribe_one(c, &k, *k.n - 1, 1);
+        return;
+    }
+    for (int i = 1; i < c->argc; i++) {
+        int idx = has_sub(&k, c->argv[i].p, c->argv[i].len);
+        if (idx >= 0)
+            unsubscribe_one(c, &k, idx, 1);
+        else
+            sub_reply(c, k.unsub, c->argv[i].p, c->argv[i].len);
+    }
 }
 
 void subscribe_cmd(client *c)
 {
-    /* Channel permissions are checked before the command runs (cmd_access_denied). */
-    for (int i = 1; i < c->argc; i++)
-        subscribe_one(c, &c->argv[i]);
+    subscribe_args(c, 0);
 }
 
 void unsubscribe_cmd(client *c)
 {
-    if (c->argc == 1) {
-        if (c->nsubs == 0) sub_reply(c, "unsubscribe", NULL, 0, 0);
-        while (c->nsubs > 0)
-            unsubscribe_one(c, c->nsubs - 1, 1);
-        return;
+    unsubscribe_args(c, 0);
+}
+
+void psubscribe_cmd(client *c)
+{
+    subscribe_args(c, 1);
+}
+
+void punsubscribe_cmd(client *c)
+{
+    unsubscribe_args(c, 1);
+}
+
+/* Steps one pattern may spend matching one channel name: a pattern such as "*a*a*a*b"
+ * against a long name would otherwise cost every PUBLISH up to pattern x name steps. A
+ * pattern that needs more does not get that message. */
+#define PATTERN_MATCH_BUDGET 1000000ULL
+
+typedef struct {
+    const uint8_t *ch, *msg;
+    size_t chlen, len;
+    size_t n; /* deliveries */
+} pmatch_ctx;
+
+static void deliver_pattern(dict_node *n, void *ud)
+{
+    pmatch_ctx *x = ud;
+    const channel *p = (const channel *)n;
+    unsigned long long budget = PATTERN_MATCH_BUDGET;
+    if (str_glob_budget(p->name, p->len, x->ch, x->chlen, 0, &budget) != 1) return;
+    for (int i = 0; i < p->n; i++) {
+        client *c = p->cl[i];
+        resp_push(&c->out, 4, c->proto);
+        resp_bulk(&c->out, "pmessage", 8);
+        resp_bulk(&c->out, p->name, p->len);
+        resp_bulk(&c->out, x->ch, x->chlen);
+        resp_bulk(&c->out, x->msg, x->len);
+        client_want_write(c);
     }
-    for (int i = 1; i < c->argc; i++) {
-        int idx = has_sub(c, c->argv[i].p, c->argv[i].len);
-        if (idx >= 0)
-            unsubscribe_one(c, idx, 1);
-        else
-            sub_reply(c, "unsubscribe", c->argv[i].p, c->argv[i].len, c->nsubs);
-    }
+    x->n += (size_t)p->n;
 }
 
 size_t pubsub_publish(srv *s, const uint8_t *ch, size_t chlen, const uint8_t *msg, size_t len)
 {
+    size_t n = 0;
     channel *x = (channel *)dict_find(&s->channels, ch, chlen, dict_hash(ch, chlen));
-    if (!x) return 0;
-    for (int i = 0; i < x->n; i++) {
-        client *c = x->cl[i];
-        resp_push(&c->out, 3, c->proto);
-        resp_bulk(&c->out, "message", 7);
-        resp_bulk(&c->out, ch, chlen);
-        resp_bulk(&c->out, msg, len);
-        client_want_write(c);
+    if (x) {
+        for (int i = 0; i < x->n; i++) {
+            client *c = x->cl[i];
+            resp_push(&c->out, 3, c->proto);
+            resp_bulk(&c->out, "message", 7);
+            resp_bulk(&c->out, ch, chlen);
+            resp_bulk(&c->out, msg, len);
+            client_want_write(c);
+        }
+        n = (size_t)x->n;
     }
-    return (size_t)x->n;
+    if (dict_size(&s->patterns) > 0) {
+        pmatch_ctx m = {ch, msg, chlen, len, 0};
+        dict_foreach(&s->patterns, deliver_pattern, &m);
+        n += m.n;
+    }
+    return n;
+}
+
+/* After a change of user name's rules (NULL: of every user, ACL LOAD): close each of its
+ * clients holding a subscription the rules no longer allow, as Redis 7 does; otherwise a
+ * user whose & rules were taken back would go on receiving (alerts included). */
+size_t pubsub_kill_disallowed(srv *s, const char *name)
+{
+    size_t killed = 0;
+    for (client *c = s->clients; c; c = c->next) {
+        if (!c->username || (c->flags & CL_CLOSE_ASAP)) continue;
+        if (c->nsubs + c->npsubs == 0 || (name && strcmp(c->username, name) != 0)) continue;
+        const acl_user *u = acl_find(s->acl, (const uint8_t *)c->username, strlen(c->username));
+        int ok = u != NULL;
+        for (int i = 0; ok && i < c->nsubs; i++)
+            ok = acl_can_channel(u, c->subs[i].p, c->subs[i].len);
+        for (int i = 0; ok && i < c->npsubs; i++)
+            ok = acl_can_channel_pattern(u, c->psubs[i].p, c->psubs[i].len);
+        if (!ok) {
+            client_close_async(c);
+            killed++;
+        }
+    }
+    return killed;
 }
 
 void publish_cmd(client *c)
@@ -214,10 +316,11 @@ void pubsub_numsub_cmd(client *c)
     }
 }
 
-/* PUBSUB NUMPAT: phidb has no pattern subscriptions (PSUBSCRIBE), so none are counted. */
+/* PUBSUB NUMPAT: the number of distinct patterns clients are subscribed to (a count only:
+ * no pattern is shown). */
 void pubsub_numpat_cmd(client *c)
 {
-    rep_int(c, 0);
+    rep_int(c, (long long)dict_size(&c->s->patterns));
 }
 
 void pubsub_help_cmd(client *c)

@@ -107,13 +107,15 @@ void info_cmd(client *c)
                    "\r\ninstantaneous_ops_per_sec:%lld\r\ntotal_net_input_bytes:%lld\r\n"
                    "total_net_output_bytes:%lld\r\nrejected_connections:%lld\r\n"
                    "expired_keys:%lld\r\nkeyspace_hits:%lld\r\nkeyspace_misses:%lld\r\n"
+                   "pubsub_channels:%zu\r\npubsub_patterns:%zu\r\n"
                    "auth_successes:%lld\r\nauth_cached_successes:%lld\r\nauth_failures:%lld\r\n"
                    "auth_lockouts:%lld\r\ntls_rejected_connections:%lld\r\n"
                    "dlp_findings:%lld\r\ntotal_error_replies:%lld\r\n\r\n",
                    st->conns_received, st->commands, st->ops_per_sec, st->net_in, st->net_out,
                    st->conns_rejected, (long long)db_expired_count(s->db), st->hits, st->misses,
-                   st->auth_ok, st->auth_cached, st->auth_fail, st->lockouts, st->tls_failures,
-                   st->dlp_findings, st->error_replies);
+                   dict_size(&s->channels), dict_size(&s->patterns), st->auth_ok, st->auth_cached,
+                   st->auth_fail, st->lockouts, st->tls_failures, st->dlp_findings,
+                   st->error_replies);
     }
     if (want(c, "replication", 1)) buf_printf(&b, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n\r\n");
     if (want(c, "cpu", 1)) {

@@ -4,11 +4,12 @@ What real Python applications do: plain commands with reply parsing (bytes, ints
 dicts), one pipeline of 10,000 commands (transaction=False) with every reply checked,
 MULTI/EXEC through pipeline(transaction=True) including an error inside EXEC, optimistic
 locking with WATCH through redis-py's transaction() helper (forced to retry once by
-another client), WatchError, scan_iter/hscan_iter, a connection pool shared by threads,
+another client), WatchError, scan_iter/hscan_iter, PubSub with channels and patterns, a connection pool shared by threads,
 large values, and a client certificate.
 """
 
 import threading
+import time
 
 import redis
 
@@ -198,6 +199,39 @@ def threads(run, srv):
     pool_client.close()
 
 
+def pubsub(run, srv):
+    """redis-py's PubSub object: subscribe and psubscribe, messages with their pattern."""
+    r = srv.client()
+    ps = r.pubsub(ignore_subscribe_messages=True)
+    ps.subscribe("py:news")
+    ps.psubscribe("py:w*")
+    got = []
+
+    def drain(want):
+        deadline = time.time() + 10
+        while len(got) < want and time.time() < deadline:
+            m = ps.get_message(timeout=0.2)
+            if m:
+                got.append((m["type"], m["pattern"], m["channel"], m["data"]))
+
+    drain(0)  # the confirmations
+    run.eq(r.publish("py:news", "n1"), 1, "publish to a channel")
+    run.eq(r.publish("py:weather", "w1"), 1, "publish to a channel a pattern matches")
+    run.eq(r.publish("py:other", "x"), 0, "nobody listens")
+    drain(2)
+    run.eq(got, [("message", None, b"py:news", b"n1"),
+                 ("pmessage", b"py:w*", b"py:weather", b"w1")], "both messages, in order")
+    run.eq(r.pubsub_numpat(), 1, "PUBSUB NUMPAT")
+    ps.punsubscribe("py:w*")
+    ps.unsubscribe("py:news")
+    drain(2)
+    deadline = time.time() + 10
+    while r.pubsub_numpat() != 0 and time.time() < deadline:
+        time.sleep(0.05)
+    run.eq(r.publish("py:weather", "w2"), 0, "after PUNSUBSCRIBE nothing is delivered")
+    ps.close()
+
+
 def client_cert(run, srv):
     r = srv.client(cert=True)
     run.eq(r.ping(), True, "TLS with a client certificate")
@@ -207,7 +241,8 @@ def client_cert(run, srv):
 def body(run):
     srv = harness.start_target()
     run.log(f"target {srv}")
-    run.cases([basics, big_pipeline, multi_exec, watch, scans, threads, client_cert], run, srv)
+    run.cases([basics, big_pipeline, multi_exec, watch, scans, threads, pubsub, client_cert], run,
+              srv)
 
 
 if __name__ == "__main__":
