@@ -411,6 +411,8 @@ int arg_is(const client *c, int i, const char *s);
 size_t pubsub_publish(srv *s, const uint8_t *ch, size_t chlen, const uint8_t *msg, size_t len);
 /* Drop every subscription of c (when it closes or resets). */
 void pubsub_unsubscribe_all(client *c);
+/* 1 when user u's channel rules allow every subscription of c (u NULL: only if it has none). */
+int pubsub_allowed(const client *c, const acl_user *u);
 /* Close the clients of user name (NULL: every user) holding a subscription its rules no
  * longer allow; returns how many. */
 size_t pubsub_kill_disallowed(srv *s, const char *name);

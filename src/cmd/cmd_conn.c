@@ -121,9 +121,9 @@ static void login_done_common(login *l, int ok)
 }
 
 /* After a correct password: the user's other conditions (a client certificate whose CN
- * matches cert=, a TOTP code for mfa=totp), then the session. Returns 1 if the login
- * stands (possibly waiting for PHI.MFA), 0 if it is refused. */
-static int accept_login(client *c, acl_user *u)
+ * matches cert=, a TOTP code for mfa=totp), then the session. Returns NULL if the login
+ * stands (possibly waiting for PHI.MFA), else why it is refused (for the audit record). */
+static const char *accept_login(client *c, acl_user *u)
 {
     const char *cert = acl_user_cert(u);
     if (cert) {
@@ -132,8 +132,18 @@ static int accept_login(client *c, acl_user *u)
             log_notice("login for user '%s' from %s refused: it needs a client certificate "
                        "for CN '%s'",
                        acl_user_name(u), c->addr, cert);
-            return 0;
+            return "cert";
         }
+    }
+    /* A subscribed connection logging in as another user keeps its subscriptions only if
+     * the new user's channel rules allow them all (else the new user would receive what
+     * its rules deny). */
+    if (!pubsub_allowed(c, u)) {
+        log_notice("login for user '%s' from %s on a connection with subscriptions that "
+                   "user's channel rules do not allow: the connection is closed",
+                   acl_user_name(u), c->addr);
+        client_close_async(c);
+        return "subscriptions";
     }
     client_set_user(c, u);
     if (acl_user_mfa(u) == ACL_MFA_TOTP) {
@@ -142,7 +152,7 @@ static int accept_login(client *c, acl_user *u)
         c->flags |= CL_MFA_PENDING;
     }
     cmd_policy_login(c);
-    return 1;
+    return NULL;
 }
 
 static void login_work(void *ud)
@@ -176,10 +186,11 @@ static void login_done(void *ud)
     if (rc == ACL_AUTH_OK) {
         s->st.auth_ok++;
         acl_user *u = acl_find(s->acl, (const uint8_t *)user, strlen(user));
-        if (u && c->conn && !accept_login(c, u)) rc = ACL_AUTH_FAIL;
+        const char *refused = u && c->conn ? accept_login(c, u) : NULL;
+        if (refused) rc = ACL_AUTH_FAIL;
         log_verbose("user %s authenticated from %s", user, c->addr);
-        cmd_audit_event(s, c, AUDIT_EV_AUTH, rc == ACL_AUTH_OK ? AUDIT_GRANTED : AUDIT_DENIED,
-                        user, "password", rc == ACL_AUTH_OK ? NULL : "cert", NULL);
+        cmd_audit_event(s, c, AUDIT_EV_AUTH, rc == ACL_AUTH_OK ? AUDIT_GRANTED : AUDIT_DENIED, user,
+                        "password", refused, NULL);
     } else {
         cmd_audit_event(s, c, AUDIT_EV_AUTH, AUDIT_DENIED, user, "password", why_text(why),
                         NULL);
@@ -252,9 +263,10 @@ static void start_login(client *c, const arg *user, const arg *pass, login *prot
         s->st.auth_ok++;
         s->st.auth_cached++;
         acl_user *u = acl_find(s->acl, user->p, user->len);
-        int ok = accept_login(c, u);
+        const char *refused = accept_login(c, u);
+        int ok = refused == NULL;
         cmd_audit_event(s, c, AUDIT_EV_AUTH, ok ? AUDIT_GRANTED : AUDIT_DENIED, acl_user_name(u),
-                        "password", ok ? NULL : "cert", NULL);
+                        "password", refused, NULL);
         login l = *proto;
         l.c = c;
         login_done_common(&l, ok);

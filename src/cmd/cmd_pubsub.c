@@ -193,14 +193,15 @@ static void deliver_pattern(dict_node *n, void *ud)
     if (str_glob_budget(p->name, p->len, x->ch, x->chlen, 0, &budget) != 1) return;
     for (int i = 0; i < p->n; i++) {
         client *c = p->cl[i];
+        if (!(c->flags & CL_AUTHED)) continue; /* a new login waiting for its TOTP code */
         resp_push(&c->out, 4, c->proto);
         resp_bulk(&c->out, "pmessage", 8);
         resp_bulk(&c->out, p->name, p->len);
         resp_bulk(&c->out, x->ch, x->chlen);
         resp_bulk(&c->out, x->msg, x->len);
         client_want_write(c);
+        x->n++;
     }
-    x->n += (size_t)p->n;
 }
 
 size_t pubsub_publish(srv *s, const uint8_t *ch, size_t chlen, const uint8_t *msg, size_t len)
@@ -210,13 +211,14 @@ size_t pubsub_publish(srv *s, const uint8_t *ch, size_t chlen, const uint8_t *ms
     if (x) {
         for (int i = 0; i < x->n; i++) {
             client *c = x->cl[i];
+            if (!(c->flags & CL_AUTHED)) continue; /* a new login waiting for its TOTP code */
             resp_push(&c->out, 3, c->proto);
             resp_bulk(&c->out, "message", 7);
             resp_bulk(&c->out, ch, chlen);
             resp_bulk(&c->out, msg, len);
             client_want_write(c);
+            n++;
         }
-        n = (size_t)x->n;
     }
     if (dict_size(&s->patterns) > 0) {
         pmatch_ctx m = {ch, msg, chlen, len, 0};
@@ -226,6 +228,17 @@ size_t pubsub_publish(srv *s, const uint8_t *ch, size_t chlen, const uint8_t *ms
     return n;
 }
 
+int pubsub_allowed(const client *c, const acl_user *u)
+{
+    if (!client_subscribed(c)) return 1;
+    if (!u) return 0;
+    for (int i = 0; i < c->nsubs; i++)
+        if (!acl_can_channel(u, c->subs[i].p, c->subs[i].len)) return 0;
+    for (int i = 0; i < c->npsubs; i++)
+        if (!acl_can_channel_pattern(u, c->psubs[i].p, c->psubs[i].len)) return 0;
+    return 1;
+}
+
 /* After a change of user name's rules (NULL: of every user, ACL LOAD): close each of its
  * clients holding a subscription the rules no longer allow, as Redis 7 does; otherwise a
  * user whose & rules were taken back would go on receiving (alerts included). */
@@ -233,15 +246,10 @@ size_t pubsub_kill_disallowed(srv *s, const char *name)
 {
     size_t killed = 0;
     for (client *c = s->clients; c; c = c->next) {
-        if (!c->username || (c->flags & CL_CLOSE_ASAP)) continue;
-        if (c->nsubs + c->npsubs == 0 || (name && strcmp(c->username, name) != 0)) continue;
+        if (!c->username || (c->flags & CL_CLOSE_ASAP) || !client_subscribed(c)) continue;
+        if (name && strcmp(c->username, name) != 0) continue;
         const acl_user *u = acl_find(s->acl, (const uint8_t *)c->username, strlen(c->username));
-        int ok = u != NULL;
-        for (int i = 0; ok && i < c->nsubs; i++)
-            ok = acl_can_channel(u, c->subs[i].p, c->subs[i].len);
-        for (int i = 0; ok && i < c->npsubs; i++)
-            ok = acl_can_channel_pattern(u, c->psubs[i].p, c->psubs[i].len);
-        if (!ok) {
+        if (!pubsub_allowed(c, u)) {
             client_close_async(c);
             killed++;
         }

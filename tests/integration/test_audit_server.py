@@ -7,7 +7,8 @@ rotation. Then `phidb audit export` must show each as a record with the right fi
 role, client, command, key, subject, field names, purpose, emergency mark, old/new values)
 and never a value or a password; `phidb audit verify` reports OK; the segment files hold no
 key name, subject or value in plaintext; alerts arrive on __phidb:alerts (break-glass,
-lockout); and with a full disk (RLIMIT_FSIZE) a read of PHI is refused (AUDITFAIL), then
+lockout), to SUBSCRIBE and to PSUBSCRIBE __phidb:*, and a subscribed connection logging in
+as a user whose channel rules do not allow its subscriptions is closed; and with a full disk (RLIMIT_FSIZE) a read of PHI is refused (AUDITFAIL), then
 served again once the disk recovers, with nothing accepted lost. `phidb audit prune` beside
 the running server goes through PHI.AUDIT PRUNE (an old segment made under libfaketime).
 phidb-only: skipped when PHIDB_TARGET=redis.
@@ -75,6 +76,23 @@ def body(run):
         # Alerts channel.
         sub = srv.raw()
         run.eq(val(sub.call("SUBSCRIBE", "__phidb:alerts"))[0], "subscribe", "subscribed")
+        psub = srv.raw()
+        run.eq(val(psub.call("PSUBSCRIBE", "__phidb:*"))[0], "psubscribe", "pattern subscriber")
+        # A connection subscribed to the alerts that logs in as a user whose channel rules
+        # do not allow them is closed (it would otherwise keep receiving them), and the
+        # refused login is recorded.
+        run.eq(val(a.call("ACL", "SETUSER", "watch", "on", ">" + PW, "resetchannels",
+                          "&__phidb:alerts", "+@all", "-@dangerous")), "OK", "user watch")
+        w = srv.raw("watch", PW, protocol=3)
+        run.eq(w.call("SUBSCRIBE", "__phidb:alerts")[0], ">", "watch subscribes (a RESP3 push)")
+        w.send(harness.encode_command("AUTH", "doc", PW))  # doc: no channel rules
+        run.check(w.is_closed(), "logging in as doc closes the subscribed connection")
+        w.close()
+        w = srv.raw("watch", PW, protocol=3)
+        run.eq(w.call("SUBSCRIBE", "__phidb:alerts")[0], ">", "again")
+        run.eq(val(w.call("AUTH", "watch", PW)), "OK", "logging in as a user it allows is fine")
+        run.eq(val(w.call("PING")), "PONG", "and the connection stays")
+        w.close()
 
         d = srv.raw("doc", PW)
         run.eq(val(d.call("HGET", "patient:1001", "name")), "Alice Smith", "granted read")
@@ -118,6 +136,18 @@ def body(run):
             if isinstance(msg, list) and msg[0] == "message":
                 got.append(json.loads(msg[2]).get("rule", json.loads(msg[2]).get("alert")))
         run.check({"breakglass", "lockout"} <= set(got), "alerts on __phidb:alerts", got)
+        pgot = []
+        deadline = time.time() + 20
+        while time.time() < deadline and not ({"breakglass", "lockout"} <= set(pgot)):
+            try:
+                msg = val(psub.read_reply(timeout=2))
+            except Exception:
+                continue
+            if isinstance(msg, list) and msg[0] == "pmessage" and msg[2] == "__phidb:alerts":
+                body = json.loads(msg[3])
+                pgot.append(body.get("rule", body.get("alert")))
+        run.check({"breakglass", "lockout"} <= set(pgot), "alerts to PSUBSCRIBE __phidb:*", pgot)
+        psub.close()
         sub.close()
         a.close()
 
@@ -209,6 +239,8 @@ def body(run):
         run.check(find(recs, ev="auth", res="denied", user="vic"), "failed login")
         run.check(find(recs, ev="lockout", user="vic"), "lockout")
         run.check(find(recs, ev="auth", res="granted", user="doc"), "login")
+        run.check(find(recs, ev="auth", res="denied", user="doc", reason="subscriptions"),
+                  "a login refused for the connection's subscriptions")
         run.check(find(recs, ev="logout", user="doc", action="quit"), "logout")
         cs = find(recs, ev="config")
         det = [json.loads(x["detail"]) if isinstance(x.get("detail"), str) else x.get("detail")
