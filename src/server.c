@@ -35,6 +35,7 @@
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/strutil.h"
+#include "util/secmem.h"
 
 #define PHIDB_VERSION "0.1.0"
 
@@ -215,6 +216,10 @@ static void on_signal(ev_loop *l, int fd, void *ud, int mask)
     }
 }
 
+/* OpenSSL's secure heap (util/secmem): the expanded AES keys of every data key version (two
+ * contexts of about 1 KB each a version), the Ed25519 signing key and the HMAC keys. */
+#define SECURE_HEAP_SIZE (1u << 20)
+
 static void harden_process(void)
 {
     /* No core dumps: memory holds keys and values in the clear while they are used. */
@@ -378,6 +383,9 @@ int server_main(int argc, char **argv)
         return 2;
     }
     harden_process();
+    /* Before OpenSSL allocates anything: the expanded data keys go to its secure heap. */
+    int secure = secmem_init(SECURE_HEAP_SIZE);
+    secmem_warm_up();
     /* Block the signals handled through signalfd before any thread starts, so no worker
      * thread can receive (and die of) SIGTERM. */
     sigset_t mask;
@@ -426,11 +434,22 @@ int server_main(int argc, char **argv)
         fprintf(stderr, "phidb-server: %s\n", err);
         goto out_cfg;
     }
+    if (secure != 1)
+        log_warning("key schedules are %s: %s",
+                    secure == 2 ? "not locked in memory" : "in the ordinary heap",
+                    secure == 2 ? "mlock was refused (raise RLIMIT_MEMLOCK, ulimit -l, to at least "
+                                  "1024 KB); they are still kept out of core dumps"
+                                : "OpenSSL's secure heap could not be made");
     s->keys = open_keyring(s->cfg, err, sizeof err);
     if (!s->keys) {
         fprintf(stderr, "phidb-server: %s\n", err);
         goto out_cfg;
     }
+    if (keyring_unlocked_allocs())
+        log_warning("%llu pages of keys could not be locked in memory (mlock refused: raise "
+                    "RLIMIT_MEMLOCK, ulimit -l); they are kept out of core dumps but may be "
+                    "swapped",
+                    keyring_unlocked_allocs());
     s->values = seal_new(s->keys, KR_VALUES);
 
     cmd_init(s);

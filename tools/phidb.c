@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "tools.h"
+#include "util/secmem.h"
 
 static void usage(FILE *out)
 {
@@ -36,6 +37,10 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+    /* Before OpenSSL allocates anything: expanded keys go to its secure heap (util/secmem),
+     * locked when RLIMIT_MEMLOCK allows, kept out of core dumps and wiped either way. */
+    secmem_init(1u << 20);
+    secmem_warm_up();
     if (argc < 2) {
         usage(stderr);
         return 2;

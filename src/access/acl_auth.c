@@ -20,6 +20,7 @@
 #include "util/hash.h"
 #include "util/mem.h"
 #include "util/strutil.h"
+#include "util/secmem.h"
 
 #define ARGON2_HASHLEN 32
 
@@ -67,9 +68,11 @@ static int digest_login(const acl *a, const uint8_t *user, size_t ulen, const ui
         OSSL_PARAM params[2] = {OSSL_PARAM_construct_utf8_string("digest", "SHA256", 0),
                                 OSSL_PARAM_construct_end()};
         size_t outl = 0;
+        secmem_begin(); /* the keyed HMAC states */
         ok = ctx && EVP_MAC_init(ctx, a->cache_key, sizeof a->cache_key, params) &&
              EVP_MAC_update(ctx, len4, 4) && EVP_MAC_update(ctx, user, ulen) &&
              EVP_MAC_update(ctx, pass, plen) && EVP_MAC_final(ctx, out, &outl, 32) && outl == 32;
+        secmem_end();
         EVP_MAC_CTX_free(ctx);
         EVP_MAC_free(mac);
     }

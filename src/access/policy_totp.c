@@ -18,6 +18,7 @@
 
 #include "store/seal.h"
 #include "util/fsutil.h"
+#include "util/secmem.h"
 
 #define TOTP_AAD "phidb/totp/v1"
 
@@ -31,7 +32,10 @@ int policy_hotp(const uint8_t *key, size_t klen, uint64_t counter, int digits, u
         msg[i] = (uint8_t)counter;
         counter >>= 8;
     }
-    if (!HMAC(EVP_sha1(), key, (int)klen, msg, sizeof msg, mac, &ml) || ml != 20) return -1;
+    secmem_begin(); /* the keyed HMAC states of the user's TOTP secret */
+    int ok = HMAC(EVP_sha1(), key, (int)klen, msg, sizeof msg, mac, &ml) != NULL && ml == 20;
+    secmem_end();
+    if (!ok) return -1;
     int off = mac[19] & 0x0f; /* dynamic truncation, RFC 4226 section 5.3 */
     uint32_t bin = (uint32_t)(mac[off] & 0x7f) << 24 | (uint32_t)mac[off + 1] << 16 |
                    (uint32_t)mac[off + 2] << 8 | mac[off + 3];

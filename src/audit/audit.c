@@ -978,6 +978,7 @@ void audit_close(audit *a)
     close(a->efd);
     ZSTD_freeCCtx(a->cctx);
     seal_free(a->s);
+    audit_ed25519_forget();
     keyring_secure_free(a->seed, 32);
     buf_wipe_free(&a->pending);
     buf_wipe_free(&a->work);

@@ -26,6 +26,7 @@
 #include <zstd.h>
 
 #include "util/mem.h"
+#include "util/secmem.h"
 
 static void be32(uint8_t *p, uint32_t v)
 {
@@ -448,7 +449,9 @@ int audit_ed25519_sign(const uint8_t seed[32], const uint8_t *msg, size_t n, uin
     pthread_mutex_lock(&sign_mu);
     if (!sign_key || CRYPTO_memcmp(id, sign_id, 32) != 0) {
         EVP_PKEY_free(sign_key);
+        secmem_begin(); /* kept for the life of the process: in the secure heap */
         sign_key = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32);
+        secmem_end();
         memcpy(sign_id, id, 32);
     }
     EVP_MD_CTX *c = EVP_MD_CTX_new();
@@ -460,6 +463,15 @@ int audit_ed25519_sign(const uint8_t seed[32], const uint8_t *msg, size_t n, uin
     pthread_mutex_unlock(&sign_mu);
     EVP_MD_CTX_free(c);
     return rc;
+}
+
+void audit_ed25519_forget(void)
+{
+    pthread_mutex_lock(&sign_mu);
+    EVP_PKEY_free(sign_key); /* in the secure heap: wiped as it is freed */
+    sign_key = NULL;
+    OPENSSL_cleanse(sign_id, sizeof sign_id);
+    pthread_mutex_unlock(&sign_mu);
 }
 
 static int ed25519_verify(const uint8_t pub[32], const uint8_t *msg, size_t n,

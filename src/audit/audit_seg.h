@@ -161,6 +161,8 @@ int audit_ckpt_verify(const uint8_t pub[32], const char *line, size_t n, const a
 /* Ed25519: derive the public key of a 32-byte seed; sign msg. Return 0 or -1. */
 int audit_ed25519_pub(const uint8_t seed[32], uint8_t pub[32]);
 int audit_ed25519_sign(const uint8_t seed[32], const uint8_t *msg, size_t n, uint8_t sig[64]);
+/* Free the signing key audit_ed25519_sign keeps (when the trail closes). */
+void audit_ed25519_forget(void);
 /* Read / write the public key file (PEM, SubjectPublicKeyInfo). Return 0 or -1. */
 int audit_pub_read(const char *path, uint8_t pub[32]);
 int audit_pub_write(const char *path, const uint8_t pub[32]);

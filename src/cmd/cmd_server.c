@@ -13,10 +13,13 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "cmd/persist.h"
 #include "cmd/cmd_audit.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/secmem.h"
 #include "util/strutil.h"
 
 /* Apply a changed configuration to the running modules (server.c provides it). */
@@ -95,8 +98,14 @@ void info_cmd(client *c)
         buf_printf(&b,
                    "# Memory\r\nused_memory:%zu\r\nused_memory_human:%s\r\nused_memory_rss:%zu\r\n"
                    "used_memory_rss_human:%s\r\nmaxmemory:%lld\r\nmaxmemory_human:%s\r\n"
-                   "maxmemory_policy:noeviction\r\n\r\n",
-                   used, h1, rss, h2, s->cfg->maxmemory, h3);
+                   "maxmemory_policy:noeviction\r\nkey_schedules:%s\r\n"
+                   "secure_heap_used:%zu\r\nsecure_heap_fallbacks:%llu\r\n"
+                   "key_pages_not_locked:%llu\r\n\r\n",
+                   used, h1, rss, h2, s->cfg->maxmemory, h3,
+                   secmem_state() == 1   ? "locked"
+                   : secmem_state() == 2 ? "not-locked"
+                                         : "ordinary-heap",
+                   CRYPTO_secure_used(), secmem_fallbacks(), keyring_unlocked_allocs());
     }
     if (want(c, "persistence", 1)) persist_info(s, &b);
     if (want(c, "audit", 1)) srv_audit_info(s, &b);

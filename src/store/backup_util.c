@@ -14,6 +14,7 @@
 #include <openssl/rand.h>
 
 #include "store/db.h"
+#include "util/secmem.h"
 
 backup_audit_fn *backup_audit_hook;
 
@@ -36,9 +37,12 @@ void bk_hex(const uint8_t *p, size_t n, char *out)
 
 EVP_CIPHER_CTX *bk_record_ctx(const uint8_t *key)
 {
+    secmem_begin(); /* the expanded backup key: in the secure heap */
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int ok = ctx && EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, NULL, -1) == 1;
+    secmem_end();
     if (!ctx) return NULL;
-    if (EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, NULL, -1) != 1) {
+    if (!ok) {
         EVP_CIPHER_CTX_free(ctx);
         return NULL;
     }
@@ -102,7 +106,9 @@ static int sig_msg(const uint8_t hash[32], uint8_t *msg)
 
 static EVP_PKEY *sign_key(const uint8_t seed[32], uint8_t pub[32])
 {
+    secmem_begin();
     EVP_PKEY *pk = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32);
+    secmem_end();
     if (pk && pub) {
         size_t n = 32;
         if (EVP_PKEY_get_raw_public_key(pk, pub, &n) != 1) {

@@ -20,6 +20,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -32,6 +33,7 @@
 
 #include "util/fsutil.h"
 #include "util/mem.h"
+#include "util/secmem.h"
 
 #define FORMAT       1
 #define NONCE_BLOCK  (1ULL << 22)
@@ -54,6 +56,8 @@ int keyring_purpose_find(const char *name)
 
 /* ---- locked memory ---- */
 
+static _Atomic unsigned long long unlocked_allocs; /* mlock refused */
+
 void *keyring_secure_alloc(size_t n)
 {
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
@@ -61,8 +65,15 @@ void *keyring_secure_alloc(size_t n)
     void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) return NULL;
     madvise(p, len, MADV_DONTDUMP);
-    mlock(p, len); /* best effort: RLIMIT_MEMLOCK may refuse; the pages stay non-dumpable */
+    /* Best effort: RLIMIT_MEMLOCK may refuse; the pages stay non-dumpable, and the refusal is
+     * counted (INFO memory, and a warning at start-up). */
+    if (mlock(p, len) != 0) atomic_fetch_add(&unlocked_allocs, 1);
     return p;
+}
+
+unsigned long long keyring_unlocked_allocs(void)
+{
+    return atomic_load(&unlocked_allocs);
 }
 
 void keyring_secure_free(void *p, size_t n)
@@ -103,6 +114,7 @@ struct keyring {
                                    keyring_save_as gives it a file */
     pthread_mutex_t nonce_lock; /* nonces may be taken from several threads (a backup
                                    writer seals on its own thread) */
+    _Atomic unsigned retirements; /* versions retired so far (sealers drop their contexts) */
 };
 
 /* ---- helpers ---- */
@@ -156,8 +168,10 @@ static int parse_key_text(const char *text, size_t len, uint8_t key[KEYRING_KEY_
 static int gcm(int enc, const uint8_t *key, const uint8_t *nonce, const uint8_t *aad, size_t aadlen,
                const uint8_t *in, size_t n, uint8_t *out, uint8_t *tag)
 {
+    secmem_begin(); /* the key encryption key's schedule: in the secure heap */
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
     int ok = ctx && EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, nonce, enc) == 1;
+    secmem_end();
     int l = 0;
     ok = ok && EVP_CipherUpdate(ctx, NULL, &l, aad, (int)aadlen) == 1;
     ok = ok && EVP_CipherUpdate(ctx, out, &l, in, (int)n) == 1;
@@ -657,7 +671,13 @@ int keyring_retire(keyring *k, int p, uint32_t version, char *err, size_t errlen
     pthread_mutex_lock(&k->nonce_lock);
     int rc = retire_locked(k, p, version, err, errlen);
     pthread_mutex_unlock(&k->nonce_lock);
+    if (rc == 0) atomic_fetch_add(&k->retirements, 1);
     return rc;
+}
+
+unsigned keyring_retirements(const keyring *k)
+{
+    return atomic_load(&((keyring *)k)->retirements);
 }
 
 size_t keyring_versions(const keyring *k, int p, uint32_t *out, size_t cap)

@@ -93,6 +93,9 @@ int keyring_nonce_seen(keyring *k, int purpose, uint32_t version, const uint8_t 
 uint32_t keyring_rotate(keyring *k, int purpose, char *err, size_t errlen);
 /* Mark an old version retired (its key is erased from file and memory). Returns 0 or -1. */
 int keyring_retire(keyring *k, int purpose, uint32_t version, char *err, size_t errlen);
+/* How many versions were retired since the keyring was opened (any thread may ask): a
+ * sealer that sees it change drops the contexts of versions that lost their key. */
+unsigned keyring_retirements(const keyring *k);
 /* Versions of a purpose, oldest first: fills out[] up to cap; returns how many exist. */
 size_t keyring_versions(const keyring *k, int purpose, uint32_t *out, size_t cap);
 /* Re-wrap every data key under a new master key (nothing else changes). Returns 0 or -1. */
@@ -125,6 +128,9 @@ const char *keyring_path(const keyring *k);
 
 /* Allocate n bytes of locked, non-dumpable memory (for keys and plaintext). NULL on failure. */
 void *keyring_secure_alloc(size_t n);
+/* How many keyring_secure_alloc blocks mlock refused (RLIMIT_MEMLOCK): they are kept out of
+ * core dumps but could be swapped. */
+unsigned long long keyring_unlocked_allocs(void);
 /* Wipe and free memory from keyring_secure_alloc. */
 void keyring_secure_free(void *p, size_t n);
 

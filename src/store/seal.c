@@ -14,6 +14,7 @@
 #include <openssl/hmac.h>
 
 #include "util/mem.h"
+#include "util/secmem.h"
 
 typedef struct {
     uint32_t version;    /* key version */
@@ -38,6 +39,7 @@ struct sealer {
     seen_nonce seen[MAX_SEEN];
     int nseen;
     int raised; /* versions raised by commits since the last seal_nonces_commit */
+    unsigned retirements; /* keyring_retirements when the contexts were last checked */
     char raised_msg[160];
 };
 
@@ -60,19 +62,36 @@ void seal_free(sealer *s)
     mem_free(s);
 }
 
+/* A retired version lost its key: its expanded keys go too (the freed blocks are wiped). */
+static void drop_retired(sealer *s)
+{
+    s->retirements = keyring_retirements(s->k);
+    for (size_t i = 0; i < s->n;) {
+        if (keyring_key(s->k, s->purpose, s->ctx[i].version)) {
+            i++;
+            continue;
+        }
+        EVP_CIPHER_CTX_free(s->ctx[i].enc);
+        EVP_CIPHER_CTX_free(s->ctx[i].dec);
+        s->ctx[i] = s->ctx[--s->n];
+    }
+}
+
 static seal_ctx *ctx_for(sealer *s, uint32_t version)
 {
+    if (s->retirements != keyring_retirements(s->k)) drop_retired(s);
     for (size_t i = 0; i < s->n; i++)
-        if (s->ctx[i].version == version) {
-            /* A retired version loses its key: drop the contexts too. */
-            if (!keyring_key(s->k, s->purpose, version)) return NULL;
-            return &s->ctx[i];
-        }
+        if (s->ctx[i].version == version) return &s->ctx[i];
     const uint8_t *key = keyring_key(s->k, s->purpose, version);
     if (!key) return NULL;
+    /* The contexts hold the expanded key for as long as the version lives: in the secure
+     * heap (locked, not dumped, wiped when freed). */
+    secmem_begin();
     EVP_CIPHER_CTX *enc = EVP_CIPHER_CTX_new(), *dec = EVP_CIPHER_CTX_new();
-    if (!enc || !dec || EVP_EncryptInit_ex(enc, EVP_aes_256_gcm(), NULL, key, NULL) != 1 ||
-        EVP_DecryptInit_ex(dec, EVP_aes_256_gcm(), NULL, key, NULL) != 1) {
+    int ok = enc && dec && EVP_EncryptInit_ex(enc, EVP_aes_256_gcm(), NULL, key, NULL) == 1 &&
+             EVP_DecryptInit_ex(dec, EVP_aes_256_gcm(), NULL, key, NULL) == 1;
+    secmem_end();
+    if (!ok) {
         EVP_CIPHER_CTX_free(enc);
         EVP_CIPHER_CTX_free(dec);
         return NULL;

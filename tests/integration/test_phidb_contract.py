@@ -12,6 +12,8 @@
 - Lifecycle: SIGTERM exits 0 with a clean (sanitizer-free) log; restart after SIGTERM and
   after kill -9 comes back up.
 - `phidb init` output: files present, secrets 0600, refuses to re-init a directory.
+- Key material: the expanded AES keys of the data keys are in OpenSSL's secure heap, which
+  is locked in memory when RLIMIT_MEMLOCK allows (INFO memory, /proc VmLck).
 - CONFIG REWRITE: phidb.conf gets the values CONFIG SET changed (one line each, in place of
   the file's own), keeps its comments, mode and every other line, and the restarted server
   runs with them; a second rewrite changes nothing; a file that no longer loads is left
@@ -24,6 +26,7 @@ of the allow-dangerous-commands directive itself are phidb-only and reported as 
 
 import json
 import os
+import resource
 import socket
 import ssl
 import stat
@@ -235,6 +238,27 @@ def check_init_files(run, srv):
               r.stdout.decode("utf-8", "replace")[-300:])
 
 
+def check_key_schedules_locked(run, srv):
+    """The expanded data keys live in OpenSSL's secure heap, locked when the limit allows."""
+    c = srv.raw()
+    c.call("SET", "sealed", "a value: its key's contexts exist now")
+    info = c.call("INFO", "memory")[1].decode()
+    c.close()
+    fields = dict(ln.split(":", 1) for ln in info.split("\r\n") if ":" in ln)
+    soft, _ = resource.getrlimit(resource.RLIMIT_MEMLOCK)
+    can_lock = os.geteuid() == 0 or soft == resource.RLIM_INFINITY or soft >= (1 << 20) + 65536
+    run.eq(fields.get("key_schedules"), "locked" if can_lock else "not-locked",
+           "INFO memory: key schedules in the secure heap, locked when RLIMIT_MEMLOCK allows")
+    used = int(fields.get("secure_heap_used", "0"))
+    run.check(used >= 4 * 496, "the keyed contexts (log, values, audit) are in it", used)
+    run.eq(fields.get("secure_heap_fallbacks"), "0", "none fell back to the ordinary heap")
+    with open(f"/proc/{srv.proc.pid}/status") as f:
+        lck = [ln for ln in f if ln.startswith("VmLck:")]
+    kb = int(lck[0].split()[1]) if lck else 0
+    if can_lock and not harness.sanitized():  # ASan makes mlock a no-op
+        run.check(kb >= 1024, "the server's locked memory holds the 1 MB secure heap", lck)
+
+
 def check_lifecycle(run, srv):
     c = srv.raw()
     c.call("SET", "life", "1")
@@ -333,6 +357,9 @@ def body(run):
         srv.stop()
         check_log_after_stop(run, srv)
         srv.restart()
+    if harness.env_target() == "phidb":
+        with run.case("key schedules in locked memory"):
+            check_key_schedules_locked(run, srv)
     with run.case("stop, restart, kill -9"):
         check_lifecycle(run, srv)
     with run.case("allow-dangerous-commands plus an explicit grant"):
