@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "util/mem.h"
 #include "util/strutil.h"
 
@@ -541,6 +543,103 @@ void memory_help_cmd(client *c)
         "USAGE <key> [SAMPLES <count>]",
         "    Return memory in bytes used by <key> and its value. Nested values are",
         "    sampled up to <count> times (default: 5, 0 means sample all).",
+        "HELP",
+        "    Prints this help.",
+        NULL};
+    cmd_help_reply(c, lines);
+}
+
+/* ---- OBJECT ---- */
+
+/* The key argv[2] of an OBJECT subcommand, or NULL after a nil reply (Redis looks the key up
+ * before anything else). */
+static db_entry *object_lookup(client *c)
+{
+    db_entry *e = db_lookup(c->s->db, c->argv[2].p, c->argv[2].len);
+    if (e)
+        c->s->st.hits++;
+    else
+        c->s->st.misses++;
+    if (!e) rep_null(c);
+    return e;
+}
+
+/* Whether Redis would keep a string as an integer ("int" encoding), and which one. The value
+ * is opened into a wiped buffer: only its shape leaves this function. */
+static int string_is_int(client *c, db_entry *e, long long *v)
+{
+    db_ref r = db_str_ref(c->s->db, e);
+    size_t n = db_ref_len(&r);
+    uint8_t tmp[32];
+    if (n == 0 || n > 20 || db_ref_open(c->s->db, &r, tmp) != 0) return 0;
+    int ok = str_to_ll(tmp, n, v) == 0;
+    OPENSSL_cleanse(tmp, sizeof tmp);
+    return ok;
+}
+
+/* OBJECT ENCODING: what Redis 7.0 would use for the value. A hash is "listpack" while it is
+ * in phidb's compact form (the same limits as Redis: 128 fields, 64 bytes), "hashtable"
+ * after; a string is "int", "embstr" (up to 44 bytes) or "raw" by its value (Redis also
+ * says "raw" after APPEND or SETRANGE; phidb does not keep that history). Under a schema
+ * only a role that reads the whole record as stored may ask: the form follows the hidden
+ * fields too (cmd_policy). */
+void object_encoding_cmd(client *c)
+{
+    db_entry *e = object_lookup(c);
+    if (!e) return;
+    if (db_entry_type(e) == DB_HASH) {
+        rep_bulk(c, db_hash_packed(e) ? "listpack" : "hashtable", db_hash_packed(e) ? 8 : 9);
+        return;
+    }
+    long long v;
+    db_ref r = db_str_ref(c->s->db, e);
+    const char *enc = string_is_int(c, e, &v) ? "int" : db_ref_len(&r) <= 44 ? "embstr" : "raw";
+    rep_bulk(c, enc, strlen(enc));
+}
+
+/* OBJECT REFCOUNT: phidb shares no values, so 1; but Redis shares the integers 0 to 9999
+ * and answers INT_MAX for them, which clients may compare with. */
+void object_refcount_cmd(client *c)
+{
+    db_entry *e = object_lookup(c);
+    if (!e) return;
+    long long v;
+    int shared = db_entry_type(e) == DB_STRING && string_is_int(c, e, &v) && v >= 0 && v < 10000;
+    rep_int(c, shared ? INT_MAX : 1);
+}
+
+void object_idletime_cmd(client *c)
+{
+    if (!object_lookup(c)) return;
+    rep_err(c, "ERR phidb does not track when keys were last accessed, so it has no idle time "
+               "to report");
+}
+
+void object_freq_cmd(client *c)
+{
+    if (!object_lookup(c)) return;
+    rep_err(c, "ERR An LFU maxmemory policy is not selected, access frequency not tracked. "
+               "Please note that when switching between policies at runtime LRU and LFU data "
+               "will take some time to adjust.");
+}
+
+void object_help_cmd(client *c)
+{
+    static const char *const lines[] = {
+        "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "ENCODING <key>",
+        "    Return the kind of internal representation used in order to store the value",
+        "    associated with a <key>.",
+        "FREQ <key>",
+        "    Return the access frequency index of the <key>. The returned integer is",
+        "    proportional to the logarithm of the recent access frequency of the key.",
+        "IDLETIME <key>",
+        "    Return the idle time of the <key>, that is the approximated number of",
+        "    seconds elapsed since the last access to the key.",
+        "    (phidb keeps no access times: an error)",
+        "REFCOUNT <key>",
+        "    Return the number of references of the value associated with the specified",
+        "    <key>.",
         "HELP",
         "    Prints this help.",
         NULL};

@@ -19,18 +19,19 @@
 
 /* Command classes (docs/policy.md 2.3). */
 enum pclass {
-    PC_NONE = 0, /* no record keys */
-    PC_FREAD,    /* explicit field reads */
-    PC_ENUM,     /* enumerations of a record's fields */
-    PC_FWRITE,   /* explicit field writes */
-    PC_RMW,      /* read-modify-write of a field */
-    PC_DELETE,   /* whole-record delete / expire */
-    PC_RENAME,   /* RENAME, RENAMENX */
-    PC_META,     /* existence and TTL, WATCH */
-    PC_STRING,   /* string commands: refused on records */
-    PC_KEYENUM,  /* SCAN, KEYS, RANDOMKEY */
-    PC_FLUSH,    /* FLUSHDB, FLUSHALL */
-    PC_COUNT,    /* DBSIZE */
+    PC_NONE = 0,  /* no record keys */
+    PC_FREAD,     /* explicit field reads */
+    PC_ENUM,      /* enumerations of a record's fields */
+    PC_FWRITE,    /* explicit field writes */
+    PC_RMW,       /* read-modify-write of a field */
+    PC_DELETE,    /* whole-record delete / expire */
+    PC_RENAME,    /* RENAME, RENAMENX */
+    PC_META,      /* existence and TTL, WATCH */
+    PC_STRING,    /* string commands: refused on records */
+    PC_KEYENUM,   /* SCAN, KEYS, RANDOMKEY */
+    PC_FLUSH,     /* FLUSHDB, FLUSHALL */
+    PC_COUNT,     /* DBSIZE */
+    PC_UNCOVERED, /* any other command on keys: refused on records (deny by default) */
 };
 
 static enum pclass class_of(const cmd_def *d)
@@ -47,12 +48,16 @@ static enum pclass class_of(const cmd_def *d)
         return PC_DELETE;
     if (p == rename_cmd || p == renamenx_cmd) return PC_RENAME;
     if (p == exists_cmd || p == type_cmd || p == ttl_cmd || p == pttl_cmd || p == expiretime_cmd ||
-        p == pexpiretime_cmd || p == watch_cmd)
+        p == pexpiretime_cmd || p == watch_cmd || p == object_encoding_cmd ||
+        p == object_refcount_cmd || p == object_idletime_cmd || p == object_freq_cmd)
         return PC_META;
     if (p == scan_cmd || p == keys_cmd || p == randomkey_cmd) return PC_KEYENUM;
     if (p == flushdb_cmd || p == flushall_cmd) return PC_FLUSH;
     if (p == dbsize_cmd) return PC_COUNT;
     if (d->first_key > 0 && (d->categories & ACL_CAT(STRING))) return PC_STRING;
+    /* Deny by default: a command on keys that is none of the above (one added later without
+     * a class here) is refused on records rather than let through. */
+    if (d->first_key > 0) return PC_UNCOVERED;
     return PC_NONE;
 }
 
@@ -541,6 +546,7 @@ static int check_key(client *c, const cmd_def *d, enum pclass cls, int i, const 
     int rc;
     switch (cls) {
     case PC_STRING:
+    case PC_UNCOVERED:
         return deny(c, POLICY_DENY_COMMAND, sch, (const uint8_t *)d->name, strlen(d->name), NULL,
                     POLICY_READ);
     case PC_FREAD:
@@ -625,17 +631,18 @@ static int check_key(client *c, const cmd_def *d, enum pclass cls, int i, const 
             return deny(c, POLICY_DENY_GROUP, sch, NULL, 0, NULL, POLICY_READ);
         if (!scope_ok(c, sch, key, klen))
             return deny(c, POLICY_DENY_SCOPE, sch, NULL, 0, NULL, POLICY_READ);
-        if (d->proc == watch_cmd) {
-            /* WATCH then EXEC tells whether the record changed, any field of it: only a role
-             * that reads the whole record as stored may watch it (else a change to a field
-             * it may not read would show). */
+        if (d->proc == watch_cmd || d->proc == object_encoding_cmd) {
+            /* WATCH then EXEC tells whether the record changed, any field of it; OBJECT
+             * ENCODING whether it holds over 128 fields or a long value: only a role that
+             * reads the whole record as stored may ask (else hidden fields would show). */
             policy_filter flt;
             policy_filter_init(&flt, r, sch, 0);
             if (!flt.all || flt.deid) {
                 rep_errf(c,
                          "NOPERM this user's role '%s' does not read every field of '%s' "
-                         "records as stored, so it may not WATCH them",
-                         policy_role_name(r), policy_type_name(policy_schema_type(sch)));
+                         "records as stored, so it may not %s them",
+                         policy_role_name(r), policy_type_name(policy_schema_type(sch)),
+                         d->proc == watch_cmd ? "WATCH" : "ask for the ENCODING of");
                 c->pv.denied = POLICY_DENY_GROUP;
                 return -1;
             }

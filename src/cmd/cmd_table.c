@@ -104,6 +104,24 @@ static cmd_def memory_subs[] = {
         "Returns helpful text about the different subcommands.", "4.0.0", "server"),
 };
 
+static cmd_def object_subs[] = {
+    CMD("encoding", object_encoding_cmd, 3, CMD_READONLY, C(KEYSPACE) | C(READ) | C(SLOW), 2, 2, 1, 0, 0,
+        "Returns the internal encoding of a Redis object (under a schema: for a role that reads "
+        "the whole record as stored).",
+        "2.2.3", "generic"),
+    CMD("freq", object_freq_cmd, 3, CMD_READONLY, C(KEYSPACE) | C(READ) | C(SLOW), 2, 2, 1, 0, 0,
+        "Returns the logarithmic access frequency counter of a Redis object.", "4.0.0",
+        "generic"),
+    CMD("help", object_help_cmd, 2, CMD_LOADING | CMD_STALE, C(KEYSPACE) | C(SLOW), 0, 0, 0, 0, 0,
+        "Returns helpful text about the different subcommands.", "6.2.0", "generic"),
+    CMD("idletime", object_idletime_cmd, 3, CMD_READONLY, C(KEYSPACE) | C(READ) | C(SLOW), 2, 2, 1, 0, 0,
+        "Returns the time since the last access to a Redis object (phidb keeps no access "
+        "times).",
+        "2.2.3", "generic"),
+    CMD("refcount", object_refcount_cmd, 3, CMD_READONLY, C(KEYSPACE) | C(READ) | C(SLOW), 2, 2, 1, 0, 0,
+        "Returns the reference count of a value of a key.", "2.2.3", "generic"),
+};
+
 static cmd_def pubsub_subs[] = {
     CMD("channels", pubsub_channels_cmd, -2, CMD_PUBSUB | CMD_LOADING | CMD_STALE,
         C(PUBSUB) | C(SLOW), 0, 0, 0, 0, 0,
@@ -250,6 +268,8 @@ static cmd_def commands[] = {
               "A container for slow log commands.", "2.2.12", "server"),
     CONTAINER("memory", -2, 0, C(SLOW), memory_subs, "A container for memory diagnostics commands.",
               "4.0.0", "server"),
+    CONTAINER("object", -2, 0, C(SLOW), object_subs,
+              "A container for object introspection commands.", "2.2.3", "generic"),
     CMD("flushdb", flushdb_cmd, -1, CMD_WRITE | CMD_DANGER, KS_W | C(SLOW) | C(DANGEROUS), 0, 0,
         0, 0, 0, "Removes all keys from the current database.", "1.0.0", "server"),
     CMD("flushall", flushall_cmd, -1, CMD_WRITE | CMD_DANGER, KS_W | C(SLOW) | C(DANGEROUS), 0,

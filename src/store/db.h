@@ -225,6 +225,8 @@ size_t db_key_memory(db *d, const db_entry *e, size_t samples);
 /* ---- hashes ---- */
 /* Number of fields. */
 size_t db_hash_len(const db_entry *e);
+/* 1 while the hash is in its compact form (Redis's listpack), 0 once it is a table. */
+int db_hash_packed(const db_entry *e);
 /* Value of field into *out; returns 1 if present, 0 if not. */
 int db_hash_get(db *d, db_entry *e, const uint8_t *f, size_t flen, db_ref *out);
 /* Set field (creating the hash if key is absent; caller checked the type). Returns 1 if

@@ -189,6 +189,11 @@ static void to_table(db_hash *h)
 
 /* ---- interface ---- */
 
+int db_hash_packed(const db_entry *e)
+{
+    return ((const db_hash *)e->val)->packed;
+}
+
 size_t db_hash_len(const db_entry *e)
 {
     const db_hash *h = e->val;

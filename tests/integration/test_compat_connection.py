@@ -787,6 +787,59 @@ def memory_usage(s):
 
 
 @scenario()
+def object_introspection(s):
+    """OBJECT ENCODING, REFCOUNT, FREQ, HELP as Redis 7.0 answers them; IDLETIME is an error
+    in phidb (no access times are kept)."""
+    c = s.conn()
+    for key, value in (("o:int", "12345"), ("o:small", "7"), ("o:neg", "-5"),
+                       ("o:lead", "0012"), ("o:big", "99999999999999999999"),
+                       ("o:e44", "x" * 44), ("o:r45", "x" * 45), ("o:empty", ""),
+                       ("o:float", "1.5")):
+        c.cmd("SET", key, value)
+        c.cmd("OBJECT", "ENCODING", key)
+        c.cmd("OBJECT", "REFCOUNT", key)
+    c.cmd("INCR", "o:ctr")
+    c.cmd("OBJECT", "ENCODING", "o:ctr", expect=bulk("int"))
+    c.cmd("INCRBYFLOAT", "o:fl", "2.5")
+    c.cmd("OBJECT", "ENCODING", "o:fl", expect=bulk("embstr"))
+    c.cmd("HSET", "o:h", "a", "1")
+    c.cmd("OBJECT", "ENCODING", "o:h", expect=bulk("listpack"))
+    # phidb's compact form holds 128 fields, Redis's listpack 512 (hash-max-listpack-entries):
+    # past both, both are tables.
+    c.cmd("HSET", "o:h", *[x for i in range(200) for x in (f"f{i}", "v")])
+    c.cmd("OBJECT", "ENCODING", "o:h", phidb=("$", b"hashtable"))
+    c.cmd("HSET", "o:h", *[x for i in range(600) for x in (f"f{i}", "v")])
+    c.cmd("OBJECT", "ENCODING", "o:h", expect=bulk("hashtable"))
+    c.cmd("HDEL", "o:h", *[f"f{i}" for i in range(600)])
+    c.cmd("OBJECT", "ENCODING", "o:h", expect=bulk("hashtable"))  # never back
+    c.cmd("HSET", "o:lv", "a", "v" * 64)
+    c.cmd("OBJECT", "ENCODING", "o:lv", expect=bulk("listpack"))
+    c.cmd("HSET", "o:lv", "a", "v" * 65)
+    c.cmd("OBJECT", "ENCODING", "o:lv", expect=bulk("hashtable"))
+    c.cmd("HSET", "o:lf", "f" * 65, "v")
+    c.cmd("OBJECT", "ENCODING", "o:lf", expect=bulk("hashtable"))
+    c.cmd("OBJECT", "REFCOUNT", "o:h")
+    c.cmd("OBJECT", "FREQ", "o:int")
+    c.cmd("OBJECT", "FREQ", "o:none")
+    c.cmd("OBJECT", "IDLETIME", "o:none")
+    c.cmd("OBJECT", "IDLETIME", "o:int", phidb=lambda r: r[0] == "-" and b"phidb" in r[1])
+    c.cmd("OBJECT", "ENCODING", "o:none")
+    c.cmd("OBJECT", "REFCOUNT", "o:none")
+    c.cmd("object", "encoding", "o:int")
+    c.cmd("OBJECT", "ENCODING")
+    c.cmd("OBJECT", "ENCODING", "o:int", "extra")
+    c.cmd("OBJECT", "NOSUCH", "o:int")
+    c.cmd("OBJECT")
+    c.cmd("OBJECT", "HELP", phidb=lambda r: b"phidb keeps no access times" in repr(r).encode())
+    c.cmd("OBJECT", "HELP", "x")
+    for sub in ("encoding", "refcount", "freq", "idletime", "help"):
+        c.cmd("COMMAND", "INFO", f"object|{sub}", norm=command_info_norm)
+    c.cmd("COMMAND", "GETKEYS", "OBJECT", "ENCODING", "o:int")
+    c.cmd("DEL", "o:int", "o:small", "o:neg", "o:lead", "o:big", "o:e44", "o:r45", "o:empty",
+          "o:float", "o:ctr", "o:fl", "o:h", "o:lv", "o:lf")
+
+
+@scenario()
 def shutdown_refusals(s):
     """SHUTDOWN's syntax errors, ABORT without a shutdown, and its refusal inside MULTI (the
     shutdown itself: test_durability)."""

@@ -248,6 +248,13 @@ def matrix(run, srv):
     run.check(is_noperm(w, "WATCH"), "WATCH of a record by a role that reads part of it", w)
     run.eq(val(reg.call("WATCH", "patient:1002")), "OK", "WATCH by the registrar")
     run.eq(val(reg.call("UNWATCH")), "OK", "UNWATCH")
+    # OBJECT ENCODING follows every field (a record's compact form ends past 128 fields or
+    # at a long value): the same rule as WATCH. REFCOUNT and the rest are metadata, as TYPE.
+    e = val(nina.call("OBJECT", "ENCODING", "patient:1002"))
+    run.check(is_noperm(e, "ENCODING"), "OBJECT ENCODING by a role that reads part of it", e)
+    e = val(reg.call("OBJECT", "ENCODING", "patient:1002"))
+    run.check(e in ("listpack", "hashtable"), "OBJECT ENCODING by the registrar", e)
+    run.eq(val(nina.call("OBJECT", "REFCOUNT", "patient:1002")), 1, "OBJECT REFCOUNT")
     nina.close()
     nina = srv.raw("nina", PW)  # the nurse reads no group of lab records
     run.eq((val(nina.call("MEMORY", "USAGE", "lab:1")), val(nina.call("MEMORY", "USAGE", "lab:9"))),
@@ -280,6 +287,9 @@ def patient_scope(run, srv):
               "the patient's role does not read diagnosis")
     keys = val(p.call("SCAN", "0", "MATCH", "patient:*", "COUNT", "1000"))[1]
     run.eq(keys, ["patient:1001"], "SCAN lists only the patient's own record")
+    r = val(p.call("OBJECT", "REFCOUNT", "patient:1002"))
+    run.check(is_noperm(r, "own records"), "OBJECT on another's record", r)
+    run.eq(val(p.call("OBJECT", "REFCOUNT", "patient:1001")), 1, "OBJECT on its own")
     p.close()
     # A self-scoped role that writes and deletes learns nothing of other records' existence:
     # creating a record and renaming to a new name are refused as another's record is.
@@ -363,6 +373,8 @@ def research_view(run, srv):
     reg.close()
     run.check(is_noperm(val(r.call("HGET", k1, "ssn")), "de-identified"),
               "explicit read of an identifying field refused")
+    run.check(is_noperm(val(r.call("OBJECT", "ENCODING", k1)), "ENCODING"),
+              "OBJECT ENCODING refused to the de-identified view")
     run.check(is_noperm(val(r.call("HGETALL", "patient:1001")), "pseudonym"),
               "real record names refused from a de-identified role")
     run.check(is_noperm(val(r.call("HSET", k1, "pulse", "1")), "de-identified"),
