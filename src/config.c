@@ -202,6 +202,13 @@ static const directive table[] = {
      "# (and subcommand) and how many arguments followed: never keys or values."},
     {"slowlog-max-len", T_LL, F(slowlog_max_len), 0, LLONG_MAX, NULL, MUTABLE, "128",
      "Most SLOWLOG entries kept (the oldest go first)."},
+    {"latency-monitor-threshold", T_LL, F(latency_monitor_threshold), 0, LLONG_MAX, NULL, MUTABLE,
+     "0",
+     "LATENCY LATEST/HISTORY/DOCTOR: a command that holds the event loop this many\n"
+     "# milliseconds or more adds a sample to the event 'command' ('fast-command' for fast\n"
+     "# commands); 0 turns the monitor off."},
+    {"latency-tracking", T_BOOL, F(latency_tracking), 0, 0, NULL, MUTABLE, "yes",
+     "LATENCY HISTOGRAM: count each command's durations in power-of-two buckets."},
     /* audit and alerts (docs/audit.md) */
     {"audit-dir", T_PATH, F(audit_dir), 0, 0, NULL, 0, "data/audit",
      "Directory of the audit segments (encrypted with the audit key, hash-chained,\n"

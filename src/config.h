@@ -81,6 +81,8 @@ typedef struct config {
     char *logfile;           /* "" for stderr */
     long long slowlog_slower_than; /* SLOWLOG: commands at least this slow (us; -1: none) */
     long long slowlog_max_len;     /* SLOWLOG: most entries kept */
+    long long latency_monitor_threshold; /* LATENCY: samples of commands this slow (ms; 0: off) */
+    int latency_tracking;                /* LATENCY HISTOGRAM: per-command histograms */
     /* audit and alerts (src/audit/audit_conf.c turns these into audit_opts / alert_opts) */
     char *audit_dir;         /* segment directory */
     int audit_fsync;         /* 0 everysec, 1 always */

@@ -99,6 +99,7 @@ void cmd_shutdown(srv *s)
     mem_free(s->cmdstats);
     s->cmdstats = NULL;
     slowlog_free(s);
+    latency_free(s);
     for (int i = 0; i < LOOKUP_BUCKETS; i++) {
         while (lookup[i]) {
             lookup_ent *e = lookup[i];
@@ -331,6 +332,7 @@ void cmd_call(client *c, const cmd_def *d)
     if (s->cfg->slowlog_slower_than >= 0 && !(d->flags & CMD_SKIP_SLOWLOG) &&
         (took >= s->cfg->slowlog_slower_than || s->slowlog))
         slowlog_push(c, d, took);
+    latency_command(s, d, took);
     /* Failed: its reply is an error (errors inside EXEC's reply count for the commands that
      * sent them, not for EXEC, as in Redis). */
     if (c->out.len > mark && c->out.p[mark] == '-') cs->failed++;

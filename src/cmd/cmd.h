@@ -205,12 +205,16 @@ typedef struct {
     long long error_replies;    /* total_error_replies */
 } srv_stats;
 
+/* Latency histogram buckets: 1, 2, 4 ... 2^30 microseconds (cmd_latency.c). */
+#define LATENCY_BUCKETS 31
+
 /* INFO commandstats: per command (catalog id). */
 typedef struct {
     unsigned long long calls;    /* times it ran */
     unsigned long long usec;     /* time it took in all */
     unsigned long long rejected; /* refused before it ran (arity, ACL, policy, limits) */
     unsigned long long failed;   /* ran and replied with an error */
+    unsigned long long hist[LATENCY_BUCKETS]; /* LATENCY HISTOGRAM: runs by duration */
 } cmd_stat;
 
 /* INFO errorstats: error replies by their code (the first word: ERR, WRONGTYPE, NOPERM).
@@ -278,6 +282,7 @@ struct srv {
     long long real_minus_mono_us;   /* wall clock minus monotonic clock, taken once a loop
                                        iteration: a command's time from one clock reading */
     struct slowlog *slowlog;  /* SLOWLOG entries (cmd_slowlog.c; NULL until the first) */
+    struct latency *latency;  /* LATENCY monitor events (cmd_latency.c; NULL until one) */
     err_stat errstats[ERRSTAT_MAX]; /* INFO errorstats */
     int nerrstats;                  /* codes in use */
     ev_loop *loop;            /* event loop */
@@ -399,6 +404,13 @@ void slowlog_push(client *c, const cmd_def *d, long long us);
 /* Free every entry (at shutdown). */
 void slowlog_free(srv *s);
 
+/* ---- LATENCY (cmd_latency.c) ---- */
+/* After command d ran us microseconds: its histogram bucket (latency-tracking), and a
+ * monitor sample when it took latency-monitor-threshold ms or more. */
+void latency_command(srv *s, const cmd_def *d, long long us);
+/* Free the monitor's events (at shutdown). */
+void latency_free(srv *s);
+
 /* The reply of a HELP subcommand: lines (NULL-terminated) as status strings. */
 void cmd_help_reply(client *c, const char *const *lines);
 /* Parse argv[i] as an integer; on failure reply "value is not an integer" and return -1. */
@@ -464,7 +476,9 @@ X(echo_cmd) X(hello_cmd) X(auth_cmd) X(quit_cmd) X(reset_cmd) X(select_cmd) X(cl
     X(info_cmd) X(dbsize_cmd) X(time_cmd) X(role_cmd) X(shutdown_cmd) X(config_get_cmd)
         X(config_set_cmd) X(config_help_cmd) X(config_resetstat_cmd) X(config_rewrite_cmd)
             X(flushdb_cmd) X(flushall_cmd) X(slowlog_get_cmd) X(slowlog_len_cmd)
-                X(slowlog_reset_cmd) X(slowlog_help_cmd)
+                X(slowlog_reset_cmd) X(slowlog_help_cmd) X(latency_latest_cmd)
+                    X(latency_history_cmd) X(latency_reset_cmd) X(latency_doctor_cmd)
+                        X(latency_histogram_cmd) X(latency_help_cmd)
     /* strings */
     X(get_cmd) X(set_cmd) X(setnx_cmd) X(setex_cmd) X(psetex_cmd) X(mget_cmd) X(mset_cmd)
         X(msetnx_cmd) X(getdel_cmd) X(getex_cmd) X(append_cmd) X(strlen_cmd) X(getrange_cmd)

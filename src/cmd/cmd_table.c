@@ -95,6 +95,24 @@ static cmd_def slowlog_subs[] = {
         "Show helpful text about the different subcommands", "6.2.0", "server"),
 };
 
+#define LAT_FLAGS CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE
+#define LAT_CATS  C(ADMIN) | C(SLOW) | C(DANGEROUS)
+static cmd_def latency_subs[] = {
+    CMD("doctor", latency_doctor_cmd, 2, LAT_FLAGS, LAT_CATS, 0, 0, 0, 0, 0,
+        "Returns a human-readable latency analysis report.", "2.8.13", "server"),
+    CMD("histogram", latency_histogram_cmd, -2, LAT_FLAGS, LAT_CATS, 0, 0, 0, 0, 0,
+        "Returns the cumulative distribution of latencies of a subset or all commands.", "7.0.0",
+        "server"),
+    CMD("history", latency_history_cmd, 3, LAT_FLAGS, LAT_CATS, 0, 0, 0, 0, 0,
+        "Returns timestamp-latency samples for an event.", "2.8.13", "server"),
+    CMD("latest", latency_latest_cmd, 2, LAT_FLAGS, LAT_CATS, 0, 0, 0, 0, 0,
+        "Returns the latest latency samples for all events.", "2.8.13", "server"),
+    CMD("reset", latency_reset_cmd, -2, LAT_FLAGS, LAT_CATS, 0, 0, 0, 0, 0,
+        "Resets the latency data for one or more events.", "2.8.13", "server"),
+    CMD("help", latency_help_cmd, 2, CMD_LOADING | CMD_STALE, C(SLOW), 0, 0, 0, 0, 0,
+        "Returns helpful text about the different subcommands.", "2.8.13", "server"),
+};
+
 static cmd_def memory_subs[] = {
     CMD("usage", memory_usage_cmd, -3, CMD_READONLY, C(READ) | C(SLOW), 2, 2, 1, 0, 0,
         "Estimates the memory usage of a key (under a schema: of the fields the role may "
@@ -264,6 +282,8 @@ static cmd_def commands[] = {
         "1.0.0", "server"),
     CONTAINER("config", -2, 0, C(SLOW), config_subs,
               "A container for server configuration commands.", "2.0.0", "server"),
+    CONTAINER("latency", -2, 0, C(SLOW), latency_subs,
+              "A container for latency diagnostics commands.", "2.8.13", "server"),
     CONTAINER("slowlog", -2, 0, C(SLOW), slowlog_subs,
               "A container for slow log commands.", "2.2.12", "server"),
     CONTAINER("memory", -2, 0, C(SLOW), memory_subs, "A container for memory diagnostics commands.",

@@ -2,7 +2,7 @@
 
 Checks PING ECHO HELLO (2, 3, 4, AUTH, SETNAME) AUTH QUIT RESET SELECT, CLIENT (ID SETNAME
 GETNAME INFO LIST KILL), COMMAND (COUNT INFO DOCS LIST), DBSIZE, TIME, CONFIG GET, INFO,
-SLOWLOG, MEMORY USAGE, unknown commands and subcommands, and what an unauthenticated connection may do.
+SLOWLOG, LATENCY, MEMORY USAGE, OBJECT, unknown commands and subcommands, and what an unauthenticated connection may do.
 
 Values that legitimately differ between two servers are masked before comparison (and
 listed in README.md): HELLO's server/version/id, client ids, addresses and ages in CLIENT
@@ -837,6 +837,77 @@ def object_introspection(s):
     c.cmd("COMMAND", "GETKEYS", "OBJECT", "ENCODING", "o:int")
     c.cmd("DEL", "o:int", "o:small", "o:neg", "o:lead", "o:big", "o:e44", "o:r45", "o:empty",
           "o:float", "o:ctr", "o:fl", "o:h", "o:lv", "o:lf")
+
+
+def latency_events(reply):
+    """LATENCY LATEST: the event names only (times and latencies differ)."""
+    try:
+        return ("events", tuple(sorted(text(as_list(e)[0]).decode() for e in as_list(reply))))
+    except (ValueError, IndexError, TypeError):
+        return reply
+
+
+def latency_histograms(reply):
+    """LATENCY HISTOGRAM: each command's name and calls, and whether its cumulative buckets
+    end at its calls (bucket bounds and times differ)."""
+    try:
+        items = as_list(reply)
+        out = []
+        for name, detail in zip(items[0::2], items[1::2]):
+            d = as_list(detail)
+            fields = dict(zip((text(x).decode() for x in d[0::2]), d[1::2]))
+            calls = fields["calls"][1]
+            buckets = as_list(fields["histogram_usec"])
+            counts = [b[1] for b in buckets[1::2]]
+            out.append((text(name).decode(), calls, bool(counts) and counts == sorted(counts)
+                        and counts[-1] == calls))
+        return ("histograms", tuple(sorted(out)))
+    except (ValueError, IndexError, KeyError, TypeError):
+        return reply
+
+
+@scenario()
+def latency_monitor(s):
+    """LATENCY: the monitor records a command that held the event loop the threshold or more
+    (a 50,000-field HSET, which is fast, and an HGETALL of it), LATEST, HISTORY, RESET and
+    DOCTOR; HISTOGRAM counts every command since CONFIG RESETSTAT; errors and COMMAND INFO.
+    phidb has no LATENCY GRAPH."""
+    c = s.conn()
+    c.cmd("CONFIG", "SET", "latency-monitor-threshold", "1")
+    c.cmd("LATENCY", "RESET")
+    c.cmd("HSET", "lat:h", *[x for i in range(50000) for x in (f"field{i}", "value")])
+    c.cmd("HGETALL", "lat:h", norm=shape)
+    c.cmd("LATENCY", "LATEST", norm=latency_events,
+          expect=("events", ("command", "fast-command")))
+    c.cmd("LATENCY", "HISTORY", "command",
+          norm=lambda r: ("samples", len(as_list(r)) >= 1, shape(as_list(r)[0])))
+    c.cmd("LATENCY", "HISTORY", "nosuch")
+    c.cmd("LATENCY", "DOCTOR", norm=lambda r: (r[0],))
+    c.cmd("LATENCY", "RESET", "command", "nosuch", expect=integer(1))
+    c.cmd("LATENCY", "LATEST", norm=latency_events, expect=("events", ("fast-command",)))
+    c.cmd("LATENCY", "RESET", expect=integer(1))
+    c.cmd("LATENCY", "LATEST")
+    c.cmd("LATENCY", "HISTORY", "command")
+    c.cmd("CONFIG", "SET", "latency-monitor-threshold", "0")
+    c.cmd("DEL", "lat:h")
+    c.cmd("CONFIG", "RESETSTAT")
+    c.cmd("SET", "lat:k", "v")
+    c.cmd("GET", "lat:k")
+    c.cmd("GET", "lat:k")
+    c.cmd("LATENCY", "HISTOGRAM", "get", "SET", "nosuch", norm=latency_histograms)
+    c.cmd("LATENCY", "HISTOGRAM", norm=latency_histograms)
+    c.cmd("LATENCY", "HISTOGRAM", "nosuch")
+    c.cmd("LATENCY", "HISTORY")
+    c.cmd("LATENCY", "LATEST", "x")
+    c.cmd("LATENCY", "DOCTOR", "x")
+    c.cmd("LATENCY", "FOO")
+    c.cmd("LATENCY")
+    c.cmd("LATENCY", "HELP", phidb=lambda r: r[0] == "*" and b"HISTOGRAM" in repr(r).encode())
+    for sub in ("latest", "history", "reset", "doctor", "histogram", "help"):
+        c.cmd("COMMAND", "INFO", f"latency|{sub}", norm=command_info_norm)
+    c.cmd("CONFIG", "GET", "latency-monitor-threshold")
+    c.cmd("CONFIG", "GET", "latency-tracking")
+    c.cmd("DEL", "lat:k")
 
 
 @scenario()
