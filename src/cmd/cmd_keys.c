@@ -578,11 +578,11 @@ static int string_is_int(client *c, db_entry *e, long long *v)
 }
 
 /* OBJECT ENCODING: what Redis 7.0 would use for the value. A hash is "listpack" while it is
- * in phidb's compact form (the same limits as Redis: 128 fields, 64 bytes), "hashtable"
- * after; a string is "int", "embstr" (up to 44 bytes) or "raw" by its value (Redis also
- * says "raw" after APPEND or SETRANGE; phidb does not keep that history). Under a schema
- * only a role that reads the whole record as stored may ask: the form follows the hidden
- * fields too (cmd_policy). */
+ * in phidb's compact form (128 fields, where Redis's listpack holds 512; names and values up
+ * to 64 bytes, as Redis), "hashtable" after; a string is "int", "embstr" (up to 44 bytes) or
+ * "raw" by its value (Redis also says "raw" after APPEND or SETRANGE; phidb does not keep
+ * that history). Under a schema only a role that reads the whole record as stored may ask:
+ * the form follows the hidden fields too (cmd_policy). */
 void object_encoding_cmd(client *c)
 {
     db_entry *e = object_lookup(c);
@@ -593,7 +593,12 @@ void object_encoding_cmd(client *c)
     }
     long long v;
     db_ref r = db_str_ref(c->s->db, e);
-    const char *enc = string_is_int(c, e, &v) ? "int" : db_ref_len(&r) <= 44 ? "embstr" : "raw";
+    /* A string under a schema (left from before the policy) is never read by anyone (string
+     * commands are refused on records): its value is not opened, its length decides. */
+    int under_schema = c->pv.schema != NULL;
+    const char *enc = !under_schema && string_is_int(c, e, &v) ? "int"
+                      : db_ref_len(&r) <= 44                   ? "embstr"
+                                                               : "raw";
     rep_bulk(c, enc, strlen(enc));
 }
 
@@ -604,7 +609,8 @@ void object_refcount_cmd(client *c)
     db_entry *e = object_lookup(c);
     if (!e) return;
     long long v;
-    int shared = db_entry_type(e) == DB_STRING && string_is_int(c, e, &v) && v >= 0 && v < 10000;
+    int shared = db_entry_type(e) == DB_STRING && !c->pv.schema && string_is_int(c, e, &v) &&
+                 v >= 0 && v < 10000; /* under a schema: not opened (see ENCODING) */
     rep_int(c, shared ? INT_MAX : 1);
 }
 

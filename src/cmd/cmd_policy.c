@@ -571,6 +571,13 @@ static int check_key(client *c, const cmd_def *d, enum pclass cls, int i, const 
                 rc = policy_can(r, sch, f, POLICY_WRITE, &group);
                 if (rc != POLICY_ALLOW)
                     return deny(c, rc, sch, c->argv[j].p, c->argv[j].len, group, POLICY_WRITE);
+                /* Under scope=self no write changes the subject field (self_write_ok for the
+                 * others): HINCRBY of a numeric subject would hand the record to another
+                 * patient. */
+                const char *sf = policy_schema_subject(sch);
+                if (policy_role_self(r) && strlen(sf) == c->argv[j].len &&
+                    memcmp(sf, c->argv[j].p, c->argv[j].len) == 0)
+                    return deny(c, POLICY_DENY_SCOPE, sch, NULL, 0, NULL, POLICY_WRITE);
             }
         }
         if (!scope_ok(c, sch, key, klen))

@@ -314,6 +314,18 @@ def patient_scope(run, srv):
     run.eq(val(a.call("EXISTS", "patient:1001", "patient:1002", "patient:1998", "patient:1999")),
            2, "nothing was created, renamed or removed")
     run.eq(val(a.call("HGET", "patient:1002", "pulse")), P2["pulse"], "nor changed")
+    # A numeric subject: HINCRBY of it would hand the record to another patient.
+    run.eq(val(a.call("HSET", "patient:1003", "id", "1003", "pulse", "60")), 2, "record 1003")
+    run.eq(val(a.call("ACL", "SETUSER", "selfn", "on", ">" + PW, "~patient:*", "+@all",
+                      "-@dangerous", "role=selfcare", "subject=1003")), "OK", "user selfn")
+    n = srv.raw("selfn", PW)
+    for cmd, by in (("HINCRBY", "1"), ("HINCRBYFLOAT", "1.5")):
+        r = val(n.call(cmd, "patient:1003", "id", by))
+        run.check(is_noperm(r, "own records"), f"{cmd} of the subject field refused", r)
+    run.eq(val(n.call("HINCRBY", "patient:1003", "pulse", "1")), 61, "HINCRBY of a vital is fine")
+    n.close()
+    run.eq(val(a.call("HGET", "patient:1003", "id")), "1003", "the subject is unchanged")
+    run.eq(val(a.call("DEL", "patient:1003")), 1, "record 1003 goes")
     a.close()
 
 
