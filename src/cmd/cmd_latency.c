@@ -19,6 +19,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cmd.h"
 #include "util/mem.h"
@@ -183,44 +184,63 @@ void latency_doctor_cmd(client *c)
     buf_free(&b);
 }
 
-static int hist_wanted(const client *c, const char *name)
+/* Runs counted in a command's histogram (latency-tracking may have been off for others). */
+static unsigned long long hist_total(const cmd_stat *cs)
 {
-    if (c->argc == 2) return 1;
-    for (int j = 2; j < c->argc; j++)
-        if (strlen(name) == c->argv[j].len && str_eq_nocase(c->argv[j].p, c->argv[j].len, name))
-            return 1;
-    return 0;
+    unsigned long long t = 0;
+    for (int b = 0; b < LATENCY_BUCKETS; b++)
+        t += cs->hist[b];
+    return t;
 }
 
-/* LATENCY HISTOGRAM [command ...]: for each command that ran (and was named, if any were),
- * its calls and the cumulative counts of its non-empty buckets. */
+/* Does the argument a name catalog entry `name`: the command itself or, for a container
+ * ("config"), each of its subcommands ("config|get"), as Redis expands it. */
+static int names(const arg *a, const char *name)
+{
+    size_t n = strlen(name);
+    const char *bar = strchr(name, '|');
+    if (n == a->len && str_eq_nocase(a->p, a->len, name)) return 1;
+    return bar && (size_t)(bar - name) == a->len &&
+           strncasecmp((const char *)a->p, name, a->len) == 0;
+}
+
+static void hist_entry(client *c, const char *name, const cmd_stat *cs)
+{
+    rep_cstr(c, name);
+    rep_map(c, 2);
+    rep_cstr(c, "calls");
+    rep_int(c, (long long)hist_total(cs));
+    rep_cstr(c, "histogram_usec");
+    int used = 0;
+    for (int b = 0; b < LATENCY_BUCKETS; b++)
+        used += cs->hist[b] > 0;
+    rep_map(c, (size_t)used);
+    unsigned long long cum = 0;
+    for (int b = 0; b < LATENCY_BUCKETS; b++) {
+        if (!cs->hist[b]) continue;
+        cum += cs->hist[b];
+        rep_int(c, 1LL << b);
+        rep_int(c, (long long)cum);
+    }
+}
+
+/* LATENCY HISTOGRAM [command ...]: for each command with runs in its histogram, the runs
+ * ("calls") and the cumulative counts of its non-empty buckets. Named commands come in the
+ * order named (a container brings its subcommands; a name given twice comes twice), as in
+ * Redis. */
 void latency_histogram_cmd(client *c)
 {
     srv *s = c->s;
     size_t n = 0;
-    for (size_t i = 0; i < s->ncatalog; i++)
-        n += s->cmdstats[i].calls > 0 && hist_wanted(c, s->catalog[i].name);
+    int all = c->argc == 2;
+    for (int j = all ? 1 : 2; j < c->argc; j++)
+        for (size_t i = 0; i < s->ncatalog; i++)
+            n += hist_total(&s->cmdstats[i]) > 0 && (all || names(&c->argv[j], s->catalog[i].name));
     rep_map(c, n);
-    for (size_t i = 0; i < s->ncatalog; i++) {
-        const cmd_stat *cs = &s->cmdstats[i];
-        if (!cs->calls || !hist_wanted(c, s->catalog[i].name)) continue;
-        rep_cstr(c, s->catalog[i].name);
-        rep_map(c, 2);
-        rep_cstr(c, "calls");
-        rep_int(c, (long long)cs->calls);
-        rep_cstr(c, "histogram_usec");
-        int used = 0;
-        for (int b = 0; b < LATENCY_BUCKETS; b++)
-            used += cs->hist[b] > 0;
-        rep_map(c, (size_t)used);
-        unsigned long long cum = 0;
-        for (int b = 0; b < LATENCY_BUCKETS; b++) {
-            if (!cs->hist[b]) continue;
-            cum += cs->hist[b];
-            rep_int(c, 1LL << b);
-            rep_int(c, (long long)cum);
-        }
-    }
+    for (int j = all ? 1 : 2; j < c->argc; j++)
+        for (size_t i = 0; i < s->ncatalog; i++)
+            if (hist_total(&s->cmdstats[i]) > 0 && (all || names(&c->argv[j], s->catalog[i].name)))
+                hist_entry(c, s->catalog[i].name, &s->cmdstats[i]);
 }
 
 void latency_help_cmd(client *c)
