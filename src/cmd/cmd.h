@@ -476,7 +476,7 @@ X(echo_cmd) X(hello_cmd) X(auth_cmd) X(quit_cmd) X(reset_cmd) X(select_cmd) X(cl
     X(info_cmd) X(dbsize_cmd) X(time_cmd) X(role_cmd) X(shutdown_cmd) X(config_get_cmd)
         X(config_set_cmd) X(config_help_cmd) X(config_resetstat_cmd) X(config_rewrite_cmd)
             X(flushdb_cmd) X(flushall_cmd) X(slowlog_get_cmd) X(slowlog_len_cmd)
-                X(slowlog_reset_cmd) X(slowlog_help_cmd) X(latency_latest_cmd)
+                X(slowlog_reset_cmd) X(slowlog_help_cmd) X(wait_cmd) X(latency_latest_cmd)
                     X(latency_history_cmd) X(latency_reset_cmd) X(latency_doctor_cmd)
                         X(latency_histogram_cmd) X(latency_help_cmd)
     /* strings */

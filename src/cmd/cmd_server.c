@@ -195,6 +195,24 @@ void role_cmd(client *c)
     rep_array(c, 0);
 }
 
+/* WAIT numreplicas timeout: how many replicas acknowledged the client's writes. phidb has
+ * none, so 0 at once; Redis would first wait out the timeout when numreplicas > 0 (for
+ * ever with 0), to give the same 0. Arguments are checked as Redis checks them. */
+void wait_cmd(client *c)
+{
+    long long n, timeout;
+    if (arg_ll(c, 1, &n) != 0) return;
+    if (str_to_ll(c->argv[2].p, c->argv[2].len, &timeout) != 0) {
+        rep_err(c, "ERR timeout is not an integer or out of range");
+        return;
+    }
+    if (timeout < 0) {
+        rep_err(c, "ERR timeout is negative");
+        return;
+    }
+    rep_int(c, 0);
+}
+
 /* SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT], with Redis's syntax rules. The server
  * stops as on SIGTERM: replies already made go out, the durable log is written and
  * fsynced, the audit trail is closed (its record of this command included), and the

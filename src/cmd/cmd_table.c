@@ -275,6 +275,10 @@ static cmd_def commands[] = {
     CMD("role", role_cmd, 1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST,
         C(ADMIN) | C(FAST) | C(DANGEROUS), 0, 0, 0, 0, 0,
         "Returns the replication role (phidb: a primary without replicas).", "2.8.12", "server"),
+    CMD("wait", wait_cmd, 3, CMD_NOSCRIPT, C(SLOW) | C(CONNECTION), 0, 0, 0, 0, 0,
+        "Blocks until the writes of the connection are acknowledged by replicas (phidb has none: "
+        "0 at once).",
+        "3.0.0", "generic"),
     CMD("shutdown", shutdown_cmd, -1,
         CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_NOMULTI | CMD_ALLOW_BUSY,
         C(ADMIN) | C(SLOW) | C(DANGEROUS), 0, 0, 0, 0, 0,

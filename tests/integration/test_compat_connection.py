@@ -2,7 +2,7 @@
 
 Checks PING ECHO HELLO (2, 3, 4, AUTH, SETNAME) AUTH QUIT RESET SELECT, CLIENT (ID SETNAME
 GETNAME INFO LIST KILL), COMMAND (COUNT INFO DOCS LIST), DBSIZE, TIME, CONFIG GET, INFO,
-SLOWLOG, LATENCY, MEMORY USAGE, OBJECT, unknown commands and subcommands, and what an unauthenticated connection may do.
+SLOWLOG, LATENCY, WAIT, MEMORY USAGE, OBJECT, unknown commands and subcommands, and what an unauthenticated connection may do.
 
 Values that legitimately differ between two servers are masked before comparison (and
 listed in README.md): HELLO's server/version/id, client ids, addresses and ages in CLIENT
@@ -919,6 +919,29 @@ def latency_monitor(s):
     c.cmd("CONFIG", "GET", "latency-monitor-threshold")
     c.cmd("CONFIG", "GET", "latency-tracking")
     c.cmd("DEL", "lat:k")
+
+
+@scenario()
+def wait_without_replicas(s):
+    """WAIT: 0 replicas acknowledged (phidb has none; Redis waits out a timeout first when
+    asked for more, and gives the same 0), Redis's argument errors, inside MULTI."""
+    c = s.conn()
+    c.cmd("SET", "w:k", "v")
+    c.cmd("WAIT", "0", "0", expect=integer(0))
+    c.cmd("WAIT", "0", "100")
+    c.cmd("WAIT", "1", "50")  # redis-server waits 50 ms; phidb answers at once
+    c.cmd("WAIT", "x", "0")
+    c.cmd("WAIT", "0", "x")
+    c.cmd("WAIT", "0", "1.5")
+    c.cmd("WAIT", "0", "-1")
+    c.cmd("WAIT", "-1", "0")
+    c.cmd("WAIT", "0", "99999999999999999999")
+    c.cmd("WAIT", "0")
+    c.cmd("MULTI")
+    c.cmd("WAIT", "2", "0")
+    c.cmd("EXEC")
+    c.cmd("COMMAND", "INFO", "wait", norm=command_info_norm)
+    c.cmd("DEL", "w:k")
 
 
 @scenario()
