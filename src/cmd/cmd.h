@@ -410,6 +410,8 @@ void slowlog_free(srv *s);
 void latency_command(srv *s, const cmd_def *d, long long us);
 /* Free the monitor's events (at shutdown). */
 void latency_free(srv *s);
+/* INFO latencystats: p50, p99 and p99.9 of each command's histogram. */
+void latency_info(srv *s, buf *out);
 
 /* The reply of a HELP subcommand: lines (NULL-terminated) as status strings. */
 void cmd_help_reply(client *c, const char *const *lines);

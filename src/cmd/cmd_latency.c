@@ -224,6 +224,32 @@ static void hist_entry(client *c, const char *name, const cmd_stat *cs)
     }
 }
 
+/* The upper bound of the bucket holding the p-th percentile of a histogram of t runs. */
+static double percentile(const cmd_stat *cs, unsigned long long t, double p)
+{
+    unsigned long long want = (unsigned long long)(p / 100.0 * (double)t + 0.999999), cum = 0;
+    if (want == 0) want = 1;
+    for (int b = 0; b < LATENCY_BUCKETS; b++) {
+        cum += cs->hist[b];
+        if (cum >= want) return (double)(1LL << b);
+    }
+    return (double)(1LL << (LATENCY_BUCKETS - 1));
+}
+
+void latency_info(srv *s, buf *out)
+{
+    buf_puts(out, "# Latencystats\r\n");
+    for (size_t i = 0; i < s->ncatalog; i++) {
+        const cmd_stat *cs = &s->cmdstats[i];
+        unsigned long long t = hist_total(cs);
+        if (!t) continue;
+        buf_printf(out, "latency_percentiles_usec_%s:p50=%.3f,p99=%.3f,p99.9=%.3f\r\n",
+                   s->catalog[i].name, percentile(cs, t, 50), percentile(cs, t, 99),
+                   percentile(cs, t, 99.9));
+    }
+    buf_puts(out, "\r\n");
+}
+
 /* LATENCY HISTOGRAM [command ...]: for each command with runs in its histogram, the runs
  * ("calls") and the cumulative counts of its non-empty buckets. Named commands come in the
  * order named (a container brings its subcommands; a name given twice comes twice), as in

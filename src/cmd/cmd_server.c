@@ -135,7 +135,7 @@ void info_cmd(client *c)
                    (long)ru.ru_utime.tv_usec);
     }
     /* Sections in Redis 7.0's order: modules (none), commandstats (not by default),
-     * errorstats, cluster. Latencystats is not kept. */
+     * errorstats, latencystats (not by default), cluster. */
     if (want(c, "modules", 1)) buf_puts(&b, "# Modules\r\n\r\n");
     if (want(c, "commandstats", 0)) {
         buf_puts(&b, "# Commandstats\r\n");
@@ -158,6 +158,7 @@ void info_cmd(client *c)
                        s->errstats[i].count);
         buf_puts(&b, "\r\n");
     }
+    if (want(c, "latencystats", 0)) latency_info(s, &b);
     if (want(c, "cluster", 1)) buf_puts(&b, "# Cluster\r\ncluster_enabled:0\r\n\r\n");
     if (want(c, "keyspace", 1)) {
         buf_puts(&b, "# Keyspace\r\n");

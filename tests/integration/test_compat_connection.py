@@ -866,6 +866,17 @@ def latency_histograms(reply):
         return reply
 
 
+def latencystats(reply):
+    """INFO latencystats: each command listed and the percentiles it gives (values differ)."""
+    body = reply[-1] if len(reply) > 1 and isinstance(reply[-1], bytes) else b""
+    out = []
+    for ln in body.decode().split("\r\n"):
+        if ln.startswith("latency_percentiles_usec_"):
+            name, _, rest = ln[len("latency_percentiles_usec_"):].partition(":")
+            out.append((name, tuple(kv.split("=")[0] for kv in rest.split(","))))
+    return ("latencystats", tuple(sorted(out)))
+
+
 @scenario()
 def latency_monitor(s):
     """LATENCY: the monitor records a command that held the event loop the threshold or more
@@ -908,6 +919,7 @@ def latency_monitor(s):
     c.cmd("LATENCY", "HISTOGRAM", norm=latency_histograms)
     c.cmd("LATENCY", "HISTOGRAM", "config", "ping", "PING", "nosuch", "config|get",
           norm=latency_histograms)
+    c.cmd("INFO", "latencystats", norm=latencystats)
     c.cmd("LATENCY", "HISTORY")
     c.cmd("LATENCY", "LATEST", "x")
     c.cmd("LATENCY", "DOCTOR", "x")
