@@ -154,32 +154,33 @@ void latency_doctor_cmd(client *c)
 {
     srv *s = c->s;
     buf b = {0};
-    if (s->cfg->latency_monitor_threshold <= 0) {
+    int off = s->cfg->latency_monitor_threshold <= 0;
+    if (off)
         buf_puts(&b, "The latency monitor is off (latency-monitor-threshold is 0). Turn it on "
                      "with CONFIG SET latency-monitor-threshold <milliseconds>: commands that "
                      "hold the event loop that long or longer are then recorded.\n");
-    } else {
-        int any = 0;
-        for (int i = 0; s->latency && i < NEVENTS; i++) {
-            const lat_event *e = &s->latency->ev[i];
-            if (!e->n) continue;
-            long long sum = 0;
-            for (int j = 0; j < e->n; j++)
-                sum += e->s[j].ms;
-            buf_printf(&b,
-                       "%d. %s: %d latency spikes (average %lld ms, largest %lld ms), the "
-                       "latest %lld ms at unix time %lld.\n",
-                       ++any, e->name, e->n, sum / e->n, e->max, latest(e)->ms, latest(e)->ts);
-        }
-        if (!any)
-            buf_printf(&b,
-                       "No command has held the event loop %lld ms or more since the monitor "
-                       "was last reset.\n",
-                       s->cfg->latency_monitor_threshold);
-        else
-            buf_puts(&b, "SLOWLOG GET names the slow commands; INFO commandstats and LATENCY "
-                         "HISTOGRAM show each command's times.\n");
+    int any = 0;
+    for (int i = 0; s->latency && i < NEVENTS; i++) {
+        const lat_event *e = &s->latency->ev[i];
+        if (!e->n) continue;
+        if (!any && off) buf_puts(&b, "Recorded while it was on:\n");
+        long long sum = 0;
+        for (int j = 0; j < e->n; j++)
+            sum += e->s[j].ms;
+        buf_printf(&b,
+                   "%d. %s: %d latency spike%s (average %lld ms, largest %lld ms), the latest "
+                   "%lld ms at unix time %lld.\n",
+                   ++any, e->name, e->n, e->n == 1 ? "" : "s", sum / e->n, e->max, latest(e)->ms,
+                   latest(e)->ts);
     }
+    if (any)
+        buf_puts(&b, "SLOWLOG GET names the slow commands; INFO commandstats and LATENCY "
+                     "HISTOGRAM show each command's times.\n");
+    else if (!off)
+        buf_printf(&b,
+                   "No command has held the event loop %lld ms or more since the monitor was "
+                   "last reset.\n",
+                   s->cfg->latency_monitor_threshold);
     rep_verbatim(c, (const char *)b.p, b.len);
     buf_free(&b);
 }
