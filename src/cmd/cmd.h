@@ -471,7 +471,8 @@ void tx_reset(client *c);
 X(ping_cmd)
 X(echo_cmd) X(hello_cmd) X(auth_cmd) X(quit_cmd) X(reset_cmd) X(select_cmd) X(client_id_cmd)
     X(client_setname_cmd) X(client_getname_cmd) X(client_info_cmd) X(client_list_cmd)
-        X(client_kill_cmd) X(client_help_cmd) X(command_cmd) X(command_count_cmd)
+        X(client_kill_cmd) X(client_help_cmd) X(client_noevict_cmd) X(client_unblock_cmd)
+            X(client_getredir_cmd) X(client_trackinginfo_cmd) X(command_cmd) X(command_count_cmd)
             X(command_getkeys_cmd) X(command_getkeysandflags_cmd) X(command_info_cmd)
                 X(command_docs_cmd) X(command_list_cmd) X(command_help_cmd)
     /* server */

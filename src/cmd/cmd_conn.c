@@ -602,12 +602,62 @@ static void help_reply(client *c, const char *const *lines)
         rep_simple(c, lines[i]);
 }
 
+/* CLIENT NO-EVICT ON|OFF: phidb evicts no client (maxmemory-policy noeviction), so there is
+ * nothing to protect; the syntax is Redis's. */
+void client_noevict_cmd(client *c)
+{
+    if (arg_is(c, 2, "on") || arg_is(c, 2, "off"))
+        rep_ok(c);
+    else
+        rep_syntax(c);
+}
+
+/* CLIENT UNBLOCK id [TIMEOUT|ERROR]: phidb has no blocking commands (BLPOP ...), so no
+ * client is ever blocked in one: 0. A login or a scan waiting for a worker thread is not
+ * interrupted. */
+void client_unblock_cmd(client *c)
+{
+    long long id;
+    if (arg_ll(c, 2, &id) != 0) return;
+    if (c->argc == 4 && !arg_is(c, 3, "timeout") && !arg_is(c, 3, "error")) {
+        rep_err(c, "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+        return;
+    }
+    if (c->argc > 4) {
+        rep_err(c, "ERR unknown subcommand or wrong number of arguments for 'UNBLOCK'. Try "
+                   "CLIENT HELP.");
+        return;
+    }
+    rep_int(c, 0);
+}
+
+/* CLIENT GETREDIR and TRACKINGINFO: client-side caching (CLIENT TRACKING) is not offered,
+ * so tracking is always off, as Redis reports it for a connection that did not turn it on. */
+void client_getredir_cmd(client *c)
+{
+    rep_int(c, -1);
+}
+
+void client_trackinginfo_cmd(client *c)
+{
+    rep_map(c, 3);
+    rep_bulk(c, "flags", 5);
+    rep_set(c, 1);
+    rep_bulk(c, "off", 3);
+    rep_bulk(c, "redirect", 8);
+    rep_int(c, -1);
+    rep_bulk(c, "prefixes", 8);
+    rep_array(c, 0);
+}
+
 void client_help_cmd(client *c)
 {
     static const char *const lines[] = {
         "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "GETNAME",
         "    Return the name of the current connection.",
+        "GETREDIR",
+        "    Return the client ID we are redirecting to when tracking is enabled.",
         "ID",
         "    Return the ID of the current connection.",
         "INFO",
@@ -618,8 +668,14 @@ void client_help_cmd(client *c)
         "    Kill connections. Options are: ID, ADDR, LADDR, USER, TYPE, SKIPME, MAXAGE.",
         "LIST [options ...]",
         "    Return information about client connections. Options: TYPE, ID.",
+        "NO-EVICT (ON|OFF)",
+        "    Protect current client connection from eviction.",
         "SETNAME <name>",
         "    Assign the name <name> to the current connection.",
+        "TRACKINGINFO",
+        "    Report tracking status for the current connection.",
+        "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+        "    Unblock the specified blocked client.",
         "HELP",
         "    Prints this help.",
         NULL};

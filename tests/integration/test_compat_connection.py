@@ -957,6 +957,34 @@ def wait_without_replicas(s):
 
 
 @scenario()
+def client_small_subcommands(s):
+    """CLIENT NO-EVICT, UNBLOCK, GETREDIR and TRACKINGINFO as Redis 7.0 answers them for a
+    connection without tracking and a server without blocked clients (phidb has no blocking
+    commands and no client-side caching)."""
+    c = s.conn()
+    other = s.conn("other")
+    c.cmd("CLIENT", "NO-EVICT", "on", expect=OK)
+    c.cmd("CLIENT", "NO-EVICT", "OFF", expect=OK)
+    c.cmd("CLIENT", "NO-EVICT", "maybe")
+    c.cmd("CLIENT", "NO-EVICT")
+    oid = other.q("CLIENT", "ID")[1]
+    c.cmd("CLIENT", "UNBLOCK", str(oid), label="CLIENT UNBLOCK <other's id>", expect=integer(0))
+    c.cmd("CLIENT", "UNBLOCK", str(oid), "TIMEOUT", label="CLIENT UNBLOCK <id> TIMEOUT")
+    c.cmd("CLIENT", "UNBLOCK", str(oid), "error", label="CLIENT UNBLOCK <id> error")
+    c.cmd("CLIENT", "UNBLOCK", "999999")
+    c.cmd("CLIENT", "UNBLOCK", "x")
+    c.cmd("CLIENT", "UNBLOCK", "5", "later")
+    c.cmd("CLIENT", "UNBLOCK", "5", "error", "x")
+    c.cmd("CLIENT", "GETREDIR", expect=integer(-1))
+    c.cmd("CLIENT", "GETREDIR", "x")
+    c.cmd("CLIENT", "TRACKINGINFO")
+    c.cmd("CLIENT", "TRACKINGINFO", "x")
+    other.cmd("PING")  # still there
+    for sub in ("no-evict", "unblock", "getredir", "trackinginfo"):
+        c.cmd("COMMAND", "INFO", f"client|{sub}", norm=command_info_norm)
+
+
+@scenario()
 def shutdown_refusals(s):
     """SHUTDOWN's syntax errors, ABORT without a shutdown, and its refusal inside MULTI (the
     shutdown itself: test_durability)."""
