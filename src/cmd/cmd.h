@@ -489,7 +489,7 @@ X(echo_cmd) X(hello_cmd) X(auth_cmd) X(quit_cmd) X(reset_cmd) X(select_cmd) X(cl
                 X(setrange_cmd)
     /* keys */
     X(del_cmd) X(unlink_cmd) X(exists_cmd) X(type_cmd) X(expire_cmd) X(pexpire_cmd) X(expireat_cmd)
-        X(pexpireat_cmd) X(ttl_cmd) X(pttl_cmd) X(persist_cmd) X(rename_cmd) X(renamenx_cmd)
+        X(pexpireat_cmd) X(ttl_cmd) X(pttl_cmd) X(persist_cmd) X(rename_cmd) X(renamenx_cmd) X(copy_cmd)
             X(scan_cmd) X(keys_cmd) X(expiretime_cmd) X(pexpiretime_cmd) X(randomkey_cmd)
                 X(memory_usage_cmd) X(memory_help_cmd) X(object_encoding_cmd)
                     X(object_refcount_cmd) X(object_idletime_cmd) X(object_freq_cmd)

@@ -546,9 +546,15 @@ static int check_key(client *c, const cmd_def *d, enum pclass cls, int i, const 
     int rc;
     switch (cls) {
     case PC_STRING:
-    case PC_UNCOVERED:
         return deny(c, POLICY_DENY_COMMAND, sch, (const uint8_t *)d->name, strlen(d->name), NULL,
                     POLICY_READ);
+    case PC_UNCOVERED:
+        rep_errf(c,
+                 "NOPERM command '%s' is not covered by the access policy, so it may not be "
+                 "used on '%s' records",
+                 d->name, policy_type_name(policy_schema_type(sch)));
+        c->pv.denied = POLICY_DENY_COMMAND;
+        return -1;
     case PC_FREAD:
     case PC_RMW: {
         int first, step, last;

@@ -443,13 +443,13 @@ static void rename_field(void *arg, const uint8_t *f, size_t flen, const db_ref 
     mem_free_wipe(stored);
 }
 
-int db_rename(db *d, const uint8_t *src, size_t slen, const uint8_t *dst, size_t dlen)
+/* src's value (and expiry) into dst, dst replaced, every value re-sealed for its new name
+ * (values are bound to their key name). Checked first: a value that does not open changes
+ * nothing. src itself is left as it is. */
+static int copy_entry(db *d, db_entry *e, const uint8_t *dst, size_t dlen)
 {
-    db_entry *e = db_lookup(d, src, slen);
-    if (!e) return -1;
-    if (slen == dlen && memcmp(src, dst, slen) == 0) return 0;
-    /* Values are bound to their key name: re-seal them for the new one. The destination is
-     * built under a temporary name first, so a value that does not open changes nothing. */
+    const uint8_t *src = e->key;
+    size_t slen = e->klen;
     long long expire = e->expire;
     if (e->type == DB_STRING) {
         db_ref r = db_str_ref(d, e);
@@ -463,29 +463,48 @@ int db_rename(db *d, const uint8_t *src, size_t slen, const uint8_t *dst, size_t
         uint8_t *stored = db_seal_value(d, dst, dlen, NULL, 0, plain, pl, &sl);
         mem_free_wipe(plain);
         if (!stored) return -2;
-        db_delete(d, src, slen);
         db_delete(d, dst, dlen);
         db_entry *n = db_raw_set_str(d, dst, dlen, stored, sl, expire, 0);
         mem_free_wipe(stored);
         db_j_str(d, n);
-    } else {
-        /* Check every field opens before changing anything. */
-        rename_ctx probe = {d, src, NULL, slen, 0, 0};
-        db_hash_foreach(d, e, rename_probe, &probe);
-        if (probe.failed) return -2;
-        db_delete(d, dst, dlen);
-        rename_ctx r = {d, src, dst, slen, dlen, 0};
-        db_hash_foreach(d, db_find_raw(d, src, slen), rename_field, &r);
-        db_delete(d, src, slen);
-        db_entry *n = db_find_raw(d, dst, dlen);
-        if (n && expire != DB_NO_EXPIRE) {
-            set_expire_field(d, n, expire);
-            db_j_expire(d, dst, dlen, expire);
-        }
+        return 0;
     }
+    rename_ctx probe = {d, src, NULL, slen, 0, 0};
+    db_hash_foreach(d, e, rename_probe, &probe);
+    if (probe.failed) return -2;
+    /* src's name stays valid: e is not touched by the deletion of another key. */
+    db_delete(d, dst, dlen);
+    rename_ctx r = {d, src, dst, slen, dlen, 0};
+    db_hash_foreach(d, db_find_raw(d, src, slen), rename_field, &r);
+    db_entry *n = db_find_raw(d, dst, dlen);
+    if (n && expire != DB_NO_EXPIRE) {
+        set_expire_field(d, n, expire);
+        db_j_expire(d, dst, dlen, expire);
+    }
+    return 0;
+}
+
+int db_rename(db *d, const uint8_t *src, size_t slen, const uint8_t *dst, size_t dlen)
+{
+    db_entry *e = db_lookup(d, src, slen);
+    if (!e) return -1;
+    if (slen == dlen && memcmp(src, dst, slen) == 0) return 0;
+    int rc = copy_entry(d, e, dst, dlen);
+    if (rc != 0) return rc;
+    db_delete(d, src, slen);
     db_touch(d, src, slen);
     db_touch(d, dst, dlen);
     return 0;
+}
+
+int db_copy(db *d, const uint8_t *src, size_t slen, const uint8_t *dst, size_t dlen)
+{
+    db_entry *e = db_lookup(d, src, slen);
+    if (!e) return -1;
+    if (slen == dlen && memcmp(src, dst, slen) == 0) return 0;
+    int rc = copy_entry(d, e, dst, dlen);
+    if (rc == 0) db_touch(d, dst, dlen);
+    return rc;
 }
 
 size_t db_size(const db *d)

@@ -112,6 +112,9 @@ void db_set_expire(db *d, db_entry *e, long long when_ms);
 /* Move src to dst (dst replaced; its expiry travels with it; values are re-sealed for their
  * new name). Returns 0, -1 if src is absent, -2 if a value did not open. */
 int db_rename(db *d, const uint8_t *src, size_t slen, const uint8_t *dst, size_t dlen);
+/* Copy src to dst as db_rename moves it, src left in place. Returns 0, -1 if src is
+ * absent, -2 if a value did not open (nothing changed). */
+int db_copy(db *d, const uint8_t *src, size_t slen, const uint8_t *dst, size_t dlen);
 /* Number of keys (expired but not yet removed ones included, as Redis counts). */
 size_t db_size(const db *d);
 /* Number of keys with an expiry. */

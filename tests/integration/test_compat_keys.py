@@ -273,5 +273,42 @@ def scan_removes_expired_keys(s):
     c.cmd("EXISTS", "gone:0", expect=integer(0))
 
 
+@scenario()
+def copy_keys(s):
+    """COPY (Redis 6.2+): strings and hashes with their TTL, REPLACE, DB 0, the same key,
+    a missing source, an existing destination, syntax errors. phidb has one database."""
+    c = s.conn()
+    c.cmd("SET", "cp:s", "value", "EX", "1000")
+    c.cmd("HSET", "cp:h", "a", "1", "b", "2")
+    c.cmd("COPY", "cp:s", "cp:s2", expect=integer(1))
+    c.cmd("GET", "cp:s2", expect=bulk("value"))
+    c.cmd("TTL", "cp:s2", norm=ttl_near(1000, 5))
+    c.cmd("GET", "cp:s", expect=bulk("value"))
+    c.cmd("COPY", "cp:h", "cp:h2")
+    c.cmd("HGETALL", "cp:h2", norm=pairs)
+    c.cmd("TTL", "cp:h2", expect=integer(-1))
+    c.cmd("COPY", "cp:s", "cp:h2")  # exists: 0, nothing changed
+    c.cmd("TYPE", "cp:h2")
+    c.cmd("COPY", "cp:s", "cp:h2", "REPLACE")
+    c.cmd("TYPE", "cp:h2")
+    c.cmd("GET", "cp:h2")
+    c.cmd("COPY", "cp:h", "cp:s2", "replace", "db", "0")
+    c.cmd("HGET", "cp:s2", "b")
+    c.cmd("TTL", "cp:s2", expect=integer(-1))
+    c.cmd("HSET", "cp:h", "a", "changed")
+    c.cmd("HGET", "cp:s2", "a", expect=bulk("1"))  # a copy, not a link
+    c.cmd("COPY", "cp:none", "cp:x")
+    c.cmd("EXISTS", "cp:x")
+    c.cmd("COPY", "cp:s", "cp:s")
+    c.cmd("COPY", "cp:s", "cp:x", "DB", "x")
+    c.cmd("COPY", "cp:s", "cp:x", "DB", "99999999999")
+    c.cmd("COPY", "cp:s", "cp:x", "DB")
+    c.cmd("COPY", "cp:s", "cp:x", "FOO")
+    c.cmd("COPY", "cp:s", "cp:x", "DB", "1", phidb=err("ERR DB index is out of range"))
+    c.cmd("COPY", "cp:s")
+    c.cmd("COMMAND", "GETKEYS", "COPY", "cp:s", "cp:x", "REPLACE")
+    c.cmd("DEL", "cp:s", "cp:s2", "cp:h", "cp:h2", "cp:x")
+
+
 if __name__ == "__main__":
     difftest.main(globals())

@@ -252,6 +252,14 @@ def matrix(run, srv):
     # at a long value): the same rule as WATCH. REFCOUNT and the rest are metadata, as TYPE.
     e = val(nina.call("OBJECT", "ENCODING", "patient:1002"))
     run.check(is_noperm(e, "ENCODING"), "OBJECT ENCODING by a role that reads part of it", e)
+    # COPY has no class in the policy: refused on records, even to the registrar (deny by
+    # default); keys outside every schema are governed by the ACL alone.
+    for src, dst in (("patient:1002", "patient:9999"), ("other:1", "patient:9998")):
+        r = val(reg.call("COPY", src, dst))
+        run.check(is_noperm(r, "copy", "not covered"), f"COPY {src} {dst} refused", r)
+    run.eq(val(reg.call("EXISTS", "patient:9999", "patient:9998")), 0, "no copy was made")
+    run.eq(val(reg.call("COPY", "other:1", "other:copy")), 1, "COPY outside the schemas")
+    run.eq(val(reg.call("DEL", "other:copy")), 1, "its copy goes")
     e = val(reg.call("OBJECT", "ENCODING", "patient:1002"))
     run.check(e in ("listpack", "hashtable"), "OBJECT ENCODING by the registrar", e)
     run.eq(val(nina.call("OBJECT", "REFCOUNT", "patient:1002")), 1, "OBJECT REFCOUNT")

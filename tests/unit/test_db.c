@@ -237,6 +237,49 @@ TEST(values_sealed_and_bound)
     db_free(d);
 }
 
+static void check_same(db *a, db *b, const char *key, const char *want);
+
+TEST(copy_reseals_and_keeps_source)
+{
+    db *d = new_db();
+    buf frame = {0};
+    db_journal_to(d, &frame);
+    db_set_now(d, 1000);
+    db_str_set(d, K("s"), K("MARKER-value"), 9000, 0);
+    db_hash_set(d, K("h"), K("name"), K("MARKER-name"));
+    db_hash_set(d, K("h"), K("dob"), K("1950-01-01"));
+    db_str_set(d, K("taken"), K("old"), DB_NO_EXPIRE, 0);
+    CHECK_INT(db_copy(d, K("s"), K("s2")), 0);
+    CHECK_INT(db_copy(d, K("h"), K("taken")), 0); /* replaces the string */
+    CHECK_INT(db_copy(d, K("nope"), K("x")), -1);
+    CHECK(db_lookup(d, K("x")) == NULL);
+    /* Source unchanged; the copy opens under its own name, with the same expiry. */
+    CHECK(value_is(d, db_str_ref(d, db_lookup(d, K("s"))), "MARKER-value"));
+    db_entry *c = db_lookup(d, K("s2"));
+    CHECK(c && value_is(d, db_str_ref(d, c), "MARKER-value") && db_get_expire(c) == 9000);
+    db_entry *h = db_lookup(d, K("taken"));
+    db_ref fv;
+    CHECK(h && db_entry_type(h) == DB_HASH && db_hash_len(h) == 2);
+    CHECK(h && db_hash_get(d, h, K("name"), &fv) && value_is(d, fv, "MARKER-name"));
+    CHECK(h && db_get_expire(h) == DB_NO_EXPIRE);
+    /* Changing the source afterwards leaves the copy alone. */
+    db_hash_set(d, K("h"), K("name"), K("changed"));
+    h = db_lookup(d, K("taken"));
+    CHECK(h && db_hash_get(d, h, K("name"), &fv) && value_is(d, fv, "MARKER-name"));
+    db_journal_to(d, NULL);
+    /* The log replays to the same keyspace. */
+    db *r = new_db();
+    db_set_now(r, 1000);
+    char err[128];
+    CHECK_INT(db_apply(r, frame.p, frame.len, err, sizeof err), 0);
+    check_same(d, r, "s2", "MARKER-value");
+    check_same(d, r, "s", "MARKER-value");
+    check_same(d, r, "taken", "");
+    buf_free(&frame);
+    db_free(r);
+    db_free(d);
+}
+
 static void check_same(db *a, db *b, const char *key, const char *want)
 {
     db_entry *ea = db_lookup(a, K(key)), *eb = db_lookup(b, K(key));
@@ -645,4 +688,4 @@ UNIT_MAIN(T(unlink_lazy), T(snapshot_point_in_time), T(strings_and_expiry), T(re
           T(hashes_both_encodings), T(scan_all), T(scan_raw_sees_expired),
           T(values_sealed_and_bound), T(journal_replay_is_equivalent), T(snapshot_and_reseal),
           T(overwrite_in_place), T(snapshot_key_chunked), T(snapshot_large_hash_in_parts),
-          T(hash_parts_with_writes_between))
+          T(hash_parts_with_writes_between), T(copy_reseals_and_keeps_source))
