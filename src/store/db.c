@@ -401,27 +401,24 @@ static db_entry *entry_new(const uint8_t *key, size_t klen, enum db_type type)
     return e;
 }
 
+/* A hash's fields sealed for another key name, kept until all of them are (see copy_entry). */
+typedef struct {
+    uint8_t *f, *v; /* field name (copy), value sealed for the destination */
+    size_t flen, vlen;
+} resealed;
+
 typedef struct {
     db *d;
-    const uint8_t *src, *dst;
-    size_t slen, dlen;
+    const uint8_t *dst;
+    size_t dlen;
+    resealed *items;
+    size_t n, cap;
     int failed;
-} rename_ctx;
+} reseal_ctx;
 
-static void rename_probe(void *arg, const uint8_t *f, size_t flen, const db_ref *v)
+static void reseal_field(void *arg, const uint8_t *f, size_t flen, const db_ref *v)
 {
-    (void)f;
-    (void)flen;
-    rename_ctx *r = arg;
-    size_t pl = db_ref_len(v);
-    uint8_t *plain = mem_alloc(pl ? pl : 1);
-    if (db_ref_open(r->d, v, plain) != 0) r->failed = 1;
-    mem_free_wipe(plain);
-}
-
-static void rename_field(void *arg, const uint8_t *f, size_t flen, const db_ref *v)
-{
-    rename_ctx *r = arg;
+    reseal_ctx *r = arg;
     if (r->failed) return;
     size_t pl = db_ref_len(v);
     uint8_t *plain = mem_alloc(pl ? pl : 1);
@@ -434,22 +431,35 @@ static void rename_field(void *arg, const uint8_t *f, size_t flen, const db_ref 
     uint8_t *stored = db_seal_value(r->d, r->dst, r->dlen, f, flen, plain, pl, &sl);
     mem_free_wipe(plain);
     if (!stored) {
-        r->failed = 1;
+        r->failed = 1; /* a nonce could not be reserved (keyring not writable), or a key */
         return;
     }
-    /* Collected into the new hash under the destination name (see db_rename). */
-    db_raw_hset(r->d, r->dst, r->dlen, f, flen, stored, sl);
-    db_j_hset(r->d, r->dst, r->dlen, f, flen, stored, sl);
-    mem_free_wipe(stored);
+    if (r->n == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 16;
+        r->items = mem_realloc(r->items, sizeof(resealed) * r->cap);
+    }
+    resealed *x = &r->items[r->n++];
+    x->f = mem_alloc(flen ? flen : 1);
+    memcpy(x->f, f, flen);
+    x->flen = flen;
+    x->v = stored;
+    x->vlen = sl;
+}
+
+static void reseal_free(reseal_ctx *r)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        mem_free_wipe(r->items[i].f);
+        mem_free_wipe(r->items[i].v);
+    }
+    mem_free(r->items);
 }
 
 /* src's value (and expiry) into dst, dst replaced, every value re-sealed for its new name
- * (values are bound to their key name). Checked first: a value that does not open changes
- * nothing. src itself is left as it is. */
+ * (values are bound to their key name) before anything changes: a value that does not open
+ * or seal changes nothing (-2). src itself is left as it is. */
 static int copy_entry(db *d, db_entry *e, const uint8_t *dst, size_t dlen)
 {
-    const uint8_t *src = e->key;
-    size_t slen = e->klen;
     long long expire = e->expire;
     if (e->type == DB_STRING) {
         db_ref r = db_str_ref(d, e);
@@ -469,13 +479,22 @@ static int copy_entry(db *d, db_entry *e, const uint8_t *dst, size_t dlen)
         db_j_str(d, n);
         return 0;
     }
-    rename_ctx probe = {d, src, NULL, slen, 0, 0};
-    db_hash_foreach(d, e, rename_probe, &probe);
-    if (probe.failed) return -2;
-    /* src's name stays valid: e is not touched by the deletion of another key. */
+    /* Every field opened and sealed for dst before anything changes: a value that does not
+     * open, or a seal that fails (no nonce could be reserved), leaves both keys as they
+     * were. */
+    reseal_ctx r = {d, dst, dlen, NULL, 0, 0, 0};
+    db_hash_foreach(d, e, reseal_field, &r);
+    if (r.failed) {
+        reseal_free(&r);
+        return -2;
+    }
     db_delete(d, dst, dlen);
-    rename_ctx r = {d, src, dst, slen, dlen, 0};
-    db_hash_foreach(d, db_find_raw(d, src, slen), rename_field, &r);
+    for (size_t i = 0; i < r.n; i++) {
+        const resealed *x = &r.items[i];
+        db_raw_hset(d, dst, dlen, x->f, x->flen, x->v, x->vlen);
+        db_j_hset(d, dst, dlen, x->f, x->flen, x->v, x->vlen);
+    }
+    reseal_free(&r);
     db_entry *n = db_find_raw(d, dst, dlen);
     if (n && expire != DB_NO_EXPIRE) {
         set_expire_field(d, n, expire);

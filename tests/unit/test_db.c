@@ -2,6 +2,8 @@
 #include <stdlib.h>
 #include <time.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 
 #include <stdio.h>
 #include <sys/stat.h>
@@ -238,6 +240,46 @@ TEST(values_sealed_and_bound)
 }
 
 static void check_same(db *a, db *b, const char *key, const char *want);
+
+/* A seal that fails (a new key version whose first nonces cannot be reserved: the keyring
+ * file cannot be written) changes nothing: RENAME used to delete the source with part of
+ * the hash copied. */
+TEST(rename_copy_change_nothing_when_a_seal_fails)
+{
+    db *d = new_db();
+    db_hash_set(d, K("h"), K("a"), K("1"));
+    db_hash_set(d, K("h"), K("b"), K("2"));
+    db_hash_set(d, K("h"), K("c"), K("3"));
+    db_str_set(d, K("dst"), K("keep"), DB_NO_EXPIRE, 0);
+    char err[256];
+    CHECK(keyring_rotate(kr, KR_VALUES, err, sizeof err) >= 2); /* nothing reserved yet */
+    struct rlimit old, none;
+    getrlimit(RLIMIT_FSIZE, &old);
+    none = old;
+    none.rlim_cur = 0;
+    signal(SIGXFSZ, SIG_IGN);
+    CHECK_INT(setrlimit(RLIMIT_FSIZE, &none), 0);
+    int rename_rc = db_rename(d, K("h"), K("dst"));
+    int copy_rc = db_copy(d, K("h"), K("dst"));
+    int copy_new_rc = db_copy(d, K("h"), K("fresh"));
+    setrlimit(RLIMIT_FSIZE, &old);
+    CHECK_INT(rename_rc, -2);
+    CHECK_INT(copy_rc, -2);
+    CHECK_INT(copy_new_rc, -2);
+    db_entry *h = db_lookup(d, K("h"));
+    db_ref fv;
+    CHECK(h && db_hash_len(h) == 3);
+    CHECK(h && db_hash_get(d, h, K("c"), &fv) && value_is(d, fv, "3"));
+    db_entry *t = db_lookup(d, K("dst"));
+    CHECK(t && db_entry_type(t) == DB_STRING && value_is(d, db_str_ref(d, t), "keep"));
+    CHECK(db_lookup(d, K("fresh")) == NULL);
+    /* Once the keyring can be written again, both work. */
+    CHECK_INT(db_copy(d, K("h"), K("fresh")), 0);
+    CHECK_INT(db_rename(d, K("h"), K("dst")), 0);
+    t = db_lookup(d, K("dst"));
+    CHECK(t && db_hash_len(t) == 3 && db_lookup(d, K("h")) == NULL);
+    db_free(d);
+}
 
 TEST(copy_reseals_and_keeps_source)
 {
@@ -688,4 +730,5 @@ UNIT_MAIN(T(unlink_lazy), T(snapshot_point_in_time), T(strings_and_expiry), T(re
           T(hashes_both_encodings), T(scan_all), T(scan_raw_sees_expired),
           T(values_sealed_and_bound), T(journal_replay_is_equivalent), T(snapshot_and_reseal),
           T(overwrite_in_place), T(snapshot_key_chunked), T(snapshot_large_hash_in_parts),
-          T(hash_parts_with_writes_between), T(copy_reseals_and_keeps_source))
+          T(hash_parts_with_writes_between), T(copy_reseals_and_keeps_source),
+          T(rename_copy_change_nothing_when_a_seal_fails))
