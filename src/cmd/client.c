@@ -556,14 +556,15 @@ void client_cron(srv *s)
 
 void client_describe(const client *c, buf *out)
 {
-    char flags[8];
-    int n = 0;
-    if (c->flags & CL_MULTI) flags[n++] = 'x';
-    if (c->flags & CL_DIRTY_CAS) flags[n++] = 'd';
-    if (c->flags & CL_BLOCKED) flags[n++] = 'b';
-    if (c->flags & CL_CLOSE_ASAP) flags[n++] = 'A';
-    if (c->flags & CL_CLOSE_AFTER) flags[n++] = 'c';
+    char flags[16];
+    int n = 0; /* in Redis's order */
     if (client_subscribed(c)) flags[n++] = 'P';
+    if (c->flags & CL_MULTI) flags[n++] = 'x';
+    if (c->flags & CL_BLOCKED) flags[n++] = 'b';
+    if (c->flags & CL_DIRTY_CAS) flags[n++] = 'd';
+    if (c->flags & CL_CLOSE_AFTER) flags[n++] = 'c';
+    if (c->flags & CL_CLOSE_ASAP) flags[n++] = 'A';
+    if (c->flags & CL_NO_EVICT) flags[n++] = 'e';
     if (n == 0) flags[n++] = 'N';
     flags[n] = '\0';
     long long now = clock_ms();

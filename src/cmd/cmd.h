@@ -100,6 +100,7 @@ typedef struct cmd_def {
 #define CL_WAIT_LOG      (1u << 13) /* replies wait until its writes are in the log */
 #define CL_MFA_PENDING   (1u << 14) /* password accepted, TOTP code (PHI.MFA) still missing */
 #define CL_IN_EXEC       (1u << 15) /* running the commands of EXEC (none may block) */
+#define CL_NO_EVICT      (1u << 16) /* CLIENT NO-EVICT ON (shown as flag e; nothing evicts) */
 
 /* What the policy decided for the command being run (cmd_policy.c), for its handler and
  * its audit record. */

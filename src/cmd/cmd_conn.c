@@ -606,10 +606,15 @@ static void help_reply(client *c, const char *const *lines)
  * nothing to protect; the syntax is Redis's. */
 void client_noevict_cmd(client *c)
 {
-    if (arg_is(c, 2, "on") || arg_is(c, 2, "off"))
-        rep_ok(c);
-    else
+    if (arg_is(c, 2, "on"))
+        c->flags |= CL_NO_EVICT;
+    else if (arg_is(c, 2, "off"))
+        c->flags &= ~CL_NO_EVICT;
+    else {
         rep_syntax(c);
+        return;
+    }
+    rep_ok(c);
 }
 
 /* CLIENT UNBLOCK id [TIMEOUT|ERROR]: phidb has no blocking commands (BLPOP ...), so no
@@ -617,17 +622,20 @@ void client_noevict_cmd(client *c)
  * interrupted. */
 void client_unblock_cmd(client *c)
 {
-    long long id;
-    if (arg_ll(c, 2, &id) != 0) return;
+    /* In Redis's order: the count, the reason, then the id. */
+    if (c->argc > 4) {
+        rep_errf(c,
+                 "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try CLIENT "
+                 "HELP.",
+                 (int)c->argv[1].len, (const char *)c->argv[1].p);
+        return;
+    }
     if (c->argc == 4 && !arg_is(c, 3, "timeout") && !arg_is(c, 3, "error")) {
         rep_err(c, "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
         return;
     }
-    if (c->argc > 4) {
-        rep_err(c, "ERR unknown subcommand or wrong number of arguments for 'UNBLOCK'. Try "
-                   "CLIENT HELP.");
-        return;
-    }
+    long long id;
+    if (arg_ll(c, 2, &id) != 0) return;
     rep_int(c, 0);
 }
 

@@ -548,13 +548,19 @@ static int check_key(client *c, const cmd_def *d, enum pclass cls, int i, const 
     case PC_STRING:
         return deny(c, POLICY_DENY_COMMAND, sch, (const uint8_t *)d->name, strlen(d->name), NULL,
                     POLICY_READ);
-    case PC_UNCOVERED:
+    case PC_UNCOVERED: {
         rep_errf(c,
                  "NOPERM command '%s' is not covered by the access policy, so it may not be "
                  "used on '%s' records",
                  d->name, policy_type_name(policy_schema_type(sch)));
+        char info[256];
+        snprintf(info, sizeof info, "id=%llu addr=%s", (unsigned long long)c->id, c->addr);
+        const char *why = policy_strerror(POLICY_DENY_COMMAND);
+        acl_log_add(c->s->acl, "key", (c->flags & CL_MULTI) ? "multi" : "toplevel",
+                    (const uint8_t *)why, strlen(why), c->username ? c->username : "", info);
         c->pv.denied = POLICY_DENY_COMMAND;
         return -1;
+    }
     case PC_FREAD:
     case PC_RMW: {
         int first, step, last;

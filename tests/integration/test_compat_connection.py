@@ -964,7 +964,9 @@ def client_small_subcommands(s):
     c = s.conn()
     other = s.conn("other")
     c.cmd("CLIENT", "NO-EVICT", "on", expect=OK)
+    c.cmd("CLIENT", "INFO", norm=client_info_norm)  # flags=e
     c.cmd("CLIENT", "NO-EVICT", "OFF", expect=OK)
+    c.cmd("CLIENT", "INFO", norm=client_info_norm)  # flags=N
     c.cmd("CLIENT", "NO-EVICT", "maybe")
     c.cmd("CLIENT", "NO-EVICT")
     oid = other.q("CLIENT", "ID")[1]
@@ -975,6 +977,8 @@ def client_small_subcommands(s):
     c.cmd("CLIENT", "UNBLOCK", "x")
     c.cmd("CLIENT", "UNBLOCK", "5", "later")
     c.cmd("CLIENT", "UNBLOCK", "5", "error", "x")
+    c.cmd("CLIENT", "UNBLOCK", "x", "later")  # the reason is checked before the id
+    c.cmd("CLIENT", "unblock", "x", "error", "y")  # and the count first, the name as typed
     c.cmd("CLIENT", "GETREDIR", expect=integer(-1))
     c.cmd("CLIENT", "GETREDIR", "x")
     c.cmd("CLIENT", "TRACKINGINFO")

@@ -258,6 +258,12 @@ def matrix(run, srv):
         r = val(reg.call("COPY", src, dst))
         run.check(is_noperm(r, "copy", "not covered"), f"COPY {src} {dst} refused", r)
     run.eq(val(reg.call("EXISTS", "patient:9999", "patient:9998")), 0, "no copy was made")
+    adm = srv.raw()
+    log = val(adm.call("ACL", "LOG", "1"))
+    adm.close()
+    entry = pairs(log[0]) if isinstance(log, list) and log else {}
+    run.check(entry.get("reason") == "key" and entry.get("object") == "command" and
+              entry.get("username") == "reg", "the refusal is in the ACL LOG", entry)
     run.eq(val(reg.call("COPY", "other:1", "other:copy")), 1, "COPY outside the schemas")
     run.eq(val(reg.call("DEL", "other:copy")), 1, "its copy goes")
     e = val(reg.call("OBJECT", "ENCODING", "patient:1002"))
