@@ -300,6 +300,16 @@ static int check_limits(client *c, const cmd_def *d)
             return -1;
         }
     }
+    /* Every value a write seals takes a nonce, and every 4M nonces the keyring file is
+     * written to reserve the next block. A command seals at most one value per argument
+     * (RENAME and COPY of a large hash check their own, and change nothing if they run
+     * short): with that many reserved first, it can no longer fail part-way, or answer OK
+     * having written nothing. */
+    if ((d->flags & CMD_WRITE) && s->values && seal_headroom(s->values, (uint64_t)c->argc) != 0) {
+        rep_err(c, "MISCONF the keyring cannot be written (no nonces can be reserved for new "
+                   "values): write commands are refused until it can; reads still work");
+        return -1;
+    }
     if ((d->flags & CMD_DENYOOM) && s->cfg->maxmemory > 0 &&
         (long long)mem_used() > s->cfg->maxmemory) {
         rep_err(c, "OOM command not allowed when used memory > 'maxmemory'.");

@@ -198,6 +198,17 @@ void exec_cmd(client *c)
             return;
         }
     }
+    /* The nonces every queued write may take, reserved at once (each was checked alone when
+     * it was queued): the transaction must not fail part-way for want of them. */
+    uint64_t seals = 0;
+    for (int i = 0; i < c->mq_len; i++)
+        if (c->mq[i].cmd->flags & CMD_WRITE) seals += (uint64_t)c->mq[i].argc;
+    if (seals && c->s->values && seal_headroom(c->s->values, seals) != 0) {
+        rep_err(c, "MISCONF the keyring cannot be written (no nonces can be reserved for new "
+                   "values): write commands are refused until it can; reads still work");
+        tx_reset(c);
+        return;
+    }
     /* Memory may have passed maxmemory since the writes were queued: as Redis, the whole
      * transaction is discarded then. */
     if (c->s->cfg->maxmemory > 0 && (long long)mem_used() > c->s->cfg->maxmemory) {

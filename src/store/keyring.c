@@ -594,6 +594,25 @@ int keyring_nonce(keyring *k, int p, uint32_t version, uint8_t nonce[12])
     return 0;
 }
 
+int keyring_nonce_headroom(keyring *k, int p, uint32_t version, uint64_t n)
+{
+    pthread_mutex_lock(&k->nonce_lock);
+    kr_version *v = find(k, p, version);
+    int rc = v && !v->retired ? 0 : -1;
+    uint64_t room = v && v->reserved > v->counter ? v->reserved - v->counter : 0;
+    if (rc == 0 && room < n) {
+        uint64_t old = v->reserved;
+        v->reserved = v->counter + (n > NONCE_BLOCK ? n : NONCE_BLOCK);
+        char err[256];
+        if (write_file(k, err, sizeof err) != 0) {
+            v->reserved = old;
+            rc = -1;
+        }
+    }
+    pthread_mutex_unlock(&k->nonce_lock);
+    return rc;
+}
+
 int keyring_nonce_seen(keyring *k, int p, uint32_t version, const uint8_t nonce[12], uint64_t *was)
 {
     if (nonce[0] || nonce[1] || nonce[2] || nonce[3] != (uint8_t)p) return -1;

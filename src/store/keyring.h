@@ -82,6 +82,11 @@ const uint8_t *keyring_key(const keyring *k, int purpose, uint32_t version);
 /* Reserve the next nonce for (purpose, version) into nonce[12]. Persists a new reservation
  * block when needed. Returns 0, or -1 (the keyring file could not be written: do not seal). */
 int keyring_nonce(keyring *k, int purpose, uint32_t version, uint8_t nonce[12]);
+/* Make sure the next n nonces of (purpose, version) are reserved in the keyring file, so
+ * that taking them needs no write: 0, or -1 if the file cannot be written (or the version
+ * is retired). A write command asks first, so that it is refused whole instead of failing
+ * part-way through its seals. */
+int keyring_nonce_headroom(keyring *k, int purpose, uint32_t version, uint64_t n);
 /* A counter nonce of (purpose, version) that is already in use (seen in the data): make
  * sure later nonces are above it. Returns 1 when the counter had to be raised (the keyring
  * is older than the data holding that nonce: restored from an older copy, or altered),

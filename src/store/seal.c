@@ -145,6 +145,11 @@ static int feed_aad(EVP_CIPHER_CTX *c, uint32_t version, const uint8_t *a1, size
     return 0;
 }
 
+int seal_headroom(sealer *s, uint64_t n)
+{
+    return keyring_nonce_headroom(s->k, s->purpose, keyring_current(s->k, s->purpose), n);
+}
+
 int seal_reserve(sealer *s, uint8_t hdr[SEAL_HEADER])
 {
     uint32_t version = keyring_current(s->k, s->purpose);

@@ -41,6 +41,9 @@ int seal_seal(sealer *s, const uint8_t *p, size_t n, const uint8_t *aad1, size_t
  * file to reserve nonces); seal_seal_reserved seals with them (hdr is copied to out). Each
  * hdr must be used for one seal at most. Both return 0 or -1. */
 int seal_reserve(sealer *s, uint8_t hdr[SEAL_HEADER]);
+/* The next n seals with the current version need no keyring write (keyring_nonce_headroom):
+ * 0, or -1 when the keyring cannot be written. */
+int seal_headroom(sealer *s, uint64_t n);
 int seal_seal_reserved(sealer *s, const uint8_t hdr[SEAL_HEADER], const uint8_t *p, size_t n,
                        const uint8_t *aad1, size_t aad1len, const uint8_t *aad2, size_t aad2len,
                        uint8_t *out);

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -292,5 +294,49 @@ TEST(random_failure)
     teardown();
 }
 
-UNIT_MAIN(T(random_failure), T(create_open_wrong_key), T(passphrase_and_command),
-          T(seal_roundtrip_and_binding), T(nonces_unique_across_restarts), T(nonces_above_the_data))
+/* A write command reserves the nonces it may take before it runs (seal_headroom): when the
+ * keyring cannot be written, it is refused up front instead of failing part-way. */
+TEST(headroom_reserves_before_use)
+{
+    setup();
+    char kf[128], kr[128], err[512];
+    write_key("mk", K1, 0600);
+    snprintf(kf, sizeof kf, "%s/mk", dir);
+    snprintf(kr, sizeof kr, "%s/keyring", dir);
+    keyring_kek_source src = {kf, NULL, NULL};
+    keyring *k = keyring_open(kr, &src, 1, err, sizeof err);
+    CHECK(k != NULL);
+    if (!k) return;
+    sealer *s = seal_new(k, KR_VALUES);
+    CHECK_INT(keyring_rotate(k, KR_VALUES, err, sizeof err), 2); /* nothing reserved for v2 */
+    struct rlimit old, none;
+    getrlimit(RLIMIT_FSIZE, &old);
+    none = old;
+    none.rlim_cur = 0; /* no file can be written */
+    signal(SIGXFSZ, SIG_IGN);
+    uint8_t out[64];
+    const uint8_t *a1 = (const uint8_t *)"k";
+    CHECK_INT(setrlimit(RLIMIT_FSIZE, &none), 0);
+    int refused = seal_headroom(s, 3);
+    int sealed_without = seal_seal(s, (const uint8_t *)"x", 1, a1, 1, NULL, 0, out);
+    setrlimit(RLIMIT_FSIZE, &old);
+    CHECK_INT(refused, -1);
+    CHECK(sealed_without != 0);
+    CHECK_INT(seal_headroom(s, 3), 0); /* written now */
+    CHECK_INT(setrlimit(RLIMIT_FSIZE, &none), 0);
+    int ok = 0;
+    for (int i = 0; i < 3; i++)
+        ok += seal_seal(s, (const uint8_t *)"x", 1, a1, 1, NULL, 0, out) == 0;
+    int again = seal_headroom(s, 1000); /* still inside the block: no write needed */
+    setrlimit(RLIMIT_FSIZE, &old);
+    CHECK_INT(ok, 3);
+    CHECK_INT(again, 0);
+    CHECK_INT(seal_headroom(s, (1ULL << 22) + 10), 0); /* more than a block at once */
+    seal_free(s);
+    keyring_close(k);
+    teardown();
+}
+
+UNIT_MAIN(T(headroom_reserves_before_use), T(random_failure), T(create_open_wrong_key),
+          T(passphrase_and_command), T(seal_roundtrip_and_binding),
+          T(nonces_unique_across_restarts), T(nonces_above_the_data))
