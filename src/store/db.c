@@ -503,19 +503,6 @@ static int copy_entry(db *d, db_entry *e, const uint8_t *dst, size_t dlen)
     return 0;
 }
 
-int db_rename(db *d, const uint8_t *src, size_t slen, const uint8_t *dst, size_t dlen)
-{
-    db_entry *e = db_lookup(d, src, slen);
-    if (!e) return -1;
-    if (slen == dlen && memcmp(src, dst, slen) == 0) return 0;
-    int rc = copy_entry(d, e, dst, dlen);
-    if (rc != 0) return rc;
-    db_delete(d, src, slen);
-    db_touch(d, src, slen);
-    db_touch(d, dst, dlen);
-    return 0;
-}
-
 int db_copy(db *d, const uint8_t *src, size_t slen, const uint8_t *dst, size_t dlen)
 {
     db_entry *e = db_lookup(d, src, slen);
@@ -524,6 +511,15 @@ int db_copy(db *d, const uint8_t *src, size_t slen, const uint8_t *dst, size_t d
     int rc = copy_entry(d, e, dst, dlen);
     if (rc == 0) db_touch(d, dst, dlen);
     return rc;
+}
+
+int db_rename(db *d, const uint8_t *src, size_t slen, const uint8_t *dst, size_t dlen)
+{
+    int rc = db_copy(d, src, slen, dst, dlen);
+    if (rc != 0 || (slen == dlen && memcmp(src, dst, slen) == 0)) return rc;
+    db_delete(d, src, slen);
+    db_touch(d, src, slen);
+    return 0;
 }
 
 size_t db_size(const db *d)
