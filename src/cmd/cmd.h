@@ -392,6 +392,10 @@ void rep_bool(client *c, int v);
 void rep_value(client *c, const db_ref *r);
 /* Error reply for a stored value that failed to open (and a log line saying so). */
 void rep_unopenable(client *c);
+/* A value that could not be sealed: nothing was stored; the reply begun since mark (SET ...
+ * GET's old value) is taken back and wiped, and an error replaces it. Write commands
+ * reserve their nonces first (check_limits), so this should not happen. */
+void rep_not_stored(client *c, size_t mark);
 /* Redis's standard errors. */
 void rep_wrongtype(client *c);
 void rep_syntax(client *c);

@@ -58,6 +58,10 @@ void hset_cmd(client *c)
     for (int i = 2; i < c->argc; i += 2) {
         int r = db_hash_set(c->s->db, c->argv[1].p, c->argv[1].len, c->argv[i].p, c->argv[i].len,
                             c->argv[i + 1].p, c->argv[i + 1].len);
+        if (r < 0) {
+            rep_not_stored(c, c->out.len); /* the fields before it stay set */
+            return;
+        }
         /* A field the role may write but not read is not counted: the reply would tell
          * whether it was there. */
         if (r > 0 && pv_field_readable(c, c->argv[i].p, c->argv[i].len)) created += r;
@@ -82,9 +86,11 @@ void hsetnx_cmd(client *c)
         rep_int(c, 0);
         return;
     }
-    db_hash_set(c->s->db, c->argv[1].p, c->argv[1].len, c->argv[2].p, c->argv[2].len, c->argv[3].p,
-                c->argv[3].len);
-    rep_int(c, 1);
+    if (db_hash_set(c->s->db, c->argv[1].p, c->argv[1].len, c->argv[2].p, c->argv[2].len,
+                    c->argv[3].p, c->argv[3].len) < 0)
+        rep_not_stored(c, c->out.len);
+    else
+        rep_int(c, 1);
 }
 
 void hget_cmd(client *c)
@@ -313,9 +319,11 @@ void hincrby_cmd(client *c)
     v += by;
     char out[24];
     size_t n = str_from_ll(out, v);
-    db_hash_set(c->s->db, c->argv[1].p, c->argv[1].len, c->argv[2].p, c->argv[2].len,
-                (const uint8_t *)out, n);
-    rep_int(c, v);
+    if (db_hash_set(c->s->db, c->argv[1].p, c->argv[1].len, c->argv[2].p, c->argv[2].len,
+                    (const uint8_t *)out, n) < 0)
+        rep_not_stored(c, c->out.len);
+    else
+        rep_int(c, v);
 }
 
 void hincrbyfloat_cmd(client *c)
@@ -354,9 +362,11 @@ void hincrbyfloat_cmd(client *c)
     }
     char out[STRUTIL_MAX_LD_CHARS];
     size_t n = str_from_ld(out, sizeof out, v);
-    db_hash_set(c->s->db, c->argv[1].p, c->argv[1].len, c->argv[2].p, c->argv[2].len,
-                (const uint8_t *)out, n);
-    rep_bulk(c, out, n);
+    if (db_hash_set(c->s->db, c->argv[1].p, c->argv[1].len, c->argv[2].p, c->argv[2].len,
+                    (const uint8_t *)out, n) < 0)
+        rep_not_stored(c, c->out.len);
+    else
+        rep_bulk(c, out, n);
 }
 
 typedef struct {

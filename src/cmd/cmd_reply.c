@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "util/log.h"
 #include "util/strutil.h"
 
@@ -131,6 +133,17 @@ void rep_value(client *c, const db_ref *r)
     b->len += hl + n;
     b->p[b->len++] = '\r';
     b->p[b->len++] = '\n';
+}
+
+void rep_not_stored(client *c, size_t mark)
+{
+    if (c->out.len > mark) {
+        OPENSSL_cleanse(c->out.p + mark, c->out.len - mark);
+        c->out.len = mark;
+    }
+    log_warning("a value could not be sealed (no nonce could be reserved, or an OpenSSL "
+                "error): the write was refused");
+    rep_err(c, "ERR the value could not be sealed, so nothing was stored; see the server log");
 }
 
 void rep_unopenable(client *c)

@@ -179,6 +179,7 @@ void set_cmd(client *c)
     }
     db *d = c->s->db;
     const arg *k = &c->argv[1], *v = &c->argv[2];
+    size_t mark = c->out.len;
     if (flags & OPT_GET) {
         if (reply_old(c) != 0) return;
     }
@@ -189,7 +190,10 @@ void set_cmd(client *c)
             return;
         }
     }
-    db_str_set(d, k->p, k->len, v->p, v->len, when, (flags & OPT_KEEPTTL) != 0);
+    if (!db_str_set(d, k->p, k->len, v->p, v->len, when, (flags & OPT_KEEPTTL) != 0)) {
+        rep_not_stored(c, mark);
+        return;
+    }
     if (!(flags & OPT_GET)) rep_ok(c);
 }
 
@@ -200,7 +204,11 @@ void setnx_cmd(client *c)
         rep_int(c, 0);
         return;
     }
-    db_str_set(d, c->argv[1].p, c->argv[1].len, c->argv[2].p, c->argv[2].len, DB_NO_EXPIRE, 0);
+    if (!db_str_set(d, c->argv[1].p, c->argv[1].len, c->argv[2].p, c->argv[2].len, DB_NO_EXPIRE,
+                    0)) {
+        rep_not_stored(c, c->out.len);
+        return;
+    }
     rep_int(c, 1);
 }
 
@@ -208,7 +216,11 @@ static void setex_generic(client *c, int unit_flag)
 {
     long long when;
     if (expire_ms(c, &c->argv[2], unit_flag, &when) != 0) return;
-    db_str_set(c->s->db, c->argv[1].p, c->argv[1].len, c->argv[3].p, c->argv[3].len, when, 0);
+    if (!db_str_set(c->s->db, c->argv[1].p, c->argv[1].len, c->argv[3].p, c->argv[3].len, when,
+                    0)) {
+        rep_not_stored(c, c->out.len);
+        return;
+    }
     rep_ok(c);
 }
 
@@ -224,9 +236,11 @@ void psetex_cmd(client *c)
 
 void getset_cmd(client *c)
 {
+    size_t mark = c->out.len;
     if (reply_old(c) != 0) return;
-    db_str_set(c->s->db, c->argv[1].p, c->argv[1].len, c->argv[2].p, c->argv[2].len, DB_NO_EXPIRE,
-               0);
+    if (!db_str_set(c->s->db, c->argv[1].p, c->argv[1].len, c->argv[2].p, c->argv[2].len,
+                    DB_NO_EXPIRE, 0))
+        rep_not_stored(c, mark);
 }
 
 /* Prefetch the keys argv[from], argv[from + step] ... (at most DB_PREFETCH_MAX of them) that a
@@ -266,8 +280,11 @@ void mset_cmd(client *c)
     }
     for (int i = 1; i < c->argc; i += 2) {
         if ((i - 1) / 2 % DB_PREFETCH_MAX == 0) cmd_prefetch_keys(c, i, 2);
-        db_str_set(c->s->db, c->argv[i].p, c->argv[i].len, c->argv[i + 1].p, c->argv[i + 1].len,
-                   DB_NO_EXPIRE, 0);
+        if (!db_str_set(c->s->db, c->argv[i].p, c->argv[i].len, c->argv[i + 1].p,
+                        c->argv[i + 1].len, DB_NO_EXPIRE, 0)) {
+            rep_not_stored(c, c->out.len); /* the keys before it stay set */
+            return;
+        }
     }
     rep_ok(c);
 }
@@ -285,9 +302,13 @@ void msetnx_cmd(client *c)
             return;
         }
     }
-    for (int i = 1; i < c->argc; i += 2)
-        db_str_set(c->s->db, c->argv[i].p, c->argv[i].len, c->argv[i + 1].p, c->argv[i + 1].len,
-                   DB_NO_EXPIRE, 0);
+    for (int i = 1; i < c->argc; i += 2) {
+        if (!db_str_set(c->s->db, c->argv[i].p, c->argv[i].len, c->argv[i + 1].p,
+                        c->argv[i + 1].len, DB_NO_EXPIRE, 0)) {
+            rep_not_stored(c, c->out.len); /* the keys before it stay set */
+            return;
+        }
+    }
     rep_int(c, 1);
 }
 
@@ -339,8 +360,10 @@ void append_cmd(client *c)
     const arg *k = &c->argv[1], *v = &c->argv[2];
     db_entry *e = db_lookup(d, k->p, k->len);
     if (!e) {
-        db_str_set(d, k->p, k->len, v->p, v->len, DB_NO_EXPIRE, 0);
-        rep_int(c, (long long)v->len);
+        if (!db_str_set(d, k->p, k->len, v->p, v->len, DB_NO_EXPIRE, 0))
+            rep_not_stored(c, c->out.len);
+        else
+            rep_int(c, (long long)v->len);
         return;
     }
     if (db_entry_type(e) != DB_STRING) {
@@ -357,9 +380,12 @@ void append_cmd(client *c)
         return;
     }
     memcpy(nv + old, v->p, v->len);
-    db_str_set(d, k->p, k->len, nv, old + v->len, DB_NO_EXPIRE, 1);
+    int ok = db_str_set(d, k->p, k->len, nv, old + v->len, DB_NO_EXPIRE, 1) != NULL;
     mem_free_wipe(nv);
-    rep_int(c, (long long)(old + v->len));
+    if (!ok)
+        rep_not_stored(c, c->out.len);
+    else
+        rep_int(c, (long long)(old + v->len));
 }
 
 void setrange_cmd(client *c)
@@ -402,10 +428,13 @@ void setrange_cmd(client *c)
     uint8_t *nv = mem_calloc(nlen + 1);
     if (cur) memcpy(nv, cur, old);
     memcpy(nv + off, v->p, v->len);
-    db_str_set(d, k->p, k->len, nv, nlen, DB_NO_EXPIRE, 1);
+    int ok = db_str_set(d, k->p, k->len, nv, nlen, DB_NO_EXPIRE, 1) != NULL;
     mem_free_wipe(nv);
     mem_free_wipe(cur);
-    rep_int(c, (long long)nlen);
+    if (!ok)
+        rep_not_stored(c, c->out.len);
+    else
+        rep_int(c, (long long)nlen);
 }
 
 void strlen_cmd(client *c)
@@ -492,8 +521,10 @@ static void incr_generic(client *c, long long by)
     v += by;
     char out[24];
     size_t n = str_from_ll(out, v);
-    db_str_set(d, k->p, k->len, (const uint8_t *)out, n, DB_NO_EXPIRE, 1);
-    rep_int(c, v);
+    if (!db_str_set(d, k->p, k->len, (const uint8_t *)out, n, DB_NO_EXPIRE, 1))
+        rep_not_stored(c, c->out.len);
+    else
+        rep_int(c, v);
 }
 
 void incr_cmd(client *c)
@@ -556,6 +587,8 @@ void incrbyfloat_cmd(client *c)
     }
     char out[STRUTIL_MAX_LD_CHARS];
     size_t n = str_from_ld(out, sizeof out, v);
-    db_str_set(d, k->p, k->len, (const uint8_t *)out, n, DB_NO_EXPIRE, 1);
-    rep_bulk(c, out, n);
+    if (!db_str_set(d, k->p, k->len, (const uint8_t *)out, n, DB_NO_EXPIRE, 1))
+        rep_not_stored(c, c->out.len);
+    else
+        rep_bulk(c, out, n);
 }
