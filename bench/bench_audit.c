@@ -204,11 +204,11 @@ int main(int argc, char **argv)
     }
     timer /= 100000;
     sealer *sl = seal_new(kr, KR_AUDIT);
-    uint8_t pub[32];
-    audit_ed25519_pub(keyring_key(kr, KR_SIGN, keyring_current(kr, KR_SIGN)), pub);
+    audit_pubset pub = {.n = 1};
+    audit_ed25519_pub(keyring_key(kr, KR_SIGN, keyring_current(kr, KR_SIGN)), pub.k[0]);
     audit_verify_stats st;
     double v0 = now_s();
-    int vr = audit_verify_dir(adir, sl, pub, NULL, NULL, &st, err, sizeof err);
+    int vr = audit_verify_dir(adir, sl, &pub, NULL, NULL, &st, err, sizeof err);
     double v1 = now_s();
     unsigned long long disk = dir_bytes(adir);
     printf("records:            %ld (%ld refused), %llu with checkpoints, %llu segments\n", n,

@@ -34,7 +34,7 @@ static const uint8_t sign_seed[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11
 static char root[64];
 static keyring *kr;
 static sealer *as;
-static uint8_t pub[32];
+static audit_pubset pub = {.n = 1};
 
 static void put(const char *path, const void *p, size_t n)
 {
@@ -199,7 +199,7 @@ static void init(void)
         abort();
     }
     as = seal_new(kr, KR_AUDIT);
-    if (audit_ed25519_pub(sign_seed, pub) != 0) abort();
+    if (audit_ed25519_pub(sign_seed, pub.k[0]) != 0) abort();
     atexit(cleanup);
     const char *seeds = getenv("PHIDB_AUDIT_WRITE_SEEDS");
     if (seeds && *seeds) write_seeds(seeds);
@@ -268,7 +268,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     audit_verify_stats st;
     char err[512];
     seen s = {0};
-    int rc = audit_verify_mem(data, size, as, pub, on_line, &s, &st, err, sizeof err);
+    int rc = audit_verify_mem(data, size, as, &pub, on_line, &s, &st, err, sizeof err);
     if (getenv("PHIDB_AUDIT_FUZZ_VERBOSE"))
         fprintf(stderr, "fuzz_audit: %zu bytes: rc %d, %llu records%s%s\n", size, rc,
                 (unsigned long long)st.records, rc ? ": " : "", rc ? err : "");

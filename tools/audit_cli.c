@@ -97,9 +97,23 @@ int audit_tool_open(const char *arg, audit_tool *t, const char *pubfile)
         goto fail;
     }
     t->s = seal_new(t->kr, KR_AUDIT);
-    uint8_t derived[32];
-    const uint8_t *seed = keyring_key(t->kr, KR_SIGN, keyring_current(t->kr, KR_SIGN));
-    if (!seed || audit_ed25519_pub(seed, derived) != 0) {
+    /* The keyring's signing keys (every version: older ones signed older checkpoints). */
+    audit_pubset ours = {0};
+    uint32_t vers[256];
+    size_t nv = keyring_versions(t->kr, KR_SIGN, vers, 256);
+    uint8_t current[32];
+    int have_current = 0;
+    for (size_t i = 0; i < nv && i < 256; i++) {
+        const uint8_t *seed = keyring_key(t->kr, KR_SIGN, vers[i]);
+        uint8_t pub[32];
+        if (!seed || audit_ed25519_pub(seed, pub) != 0) continue;
+        audit_pubset_add(&ours, pub);
+        if (vers[i] == keyring_current(t->kr, KR_SIGN)) {
+            memcpy(current, pub, 32);
+            have_current = 1;
+        }
+    }
+    if (!have_current) {
         fprintf(stderr, "phidb: the keyring has no signing key\n");
         goto fail;
     }
@@ -108,21 +122,35 @@ int audit_tool_open(const char *arg, audit_tool *t, const char *pubfile)
         snprintf(pp, sizeof pp, "%s", pubfile);
     else
         snprintf(pp, sizeof pp, "%s/audit.pub", t->opts.dir);
-    if (audit_pub_read(pp, t->pub) != 0) {
+    if (audit_pub_read(pp, &t->pub) != 0) {
         if (pubfile) {
             fprintf(stderr, "phidb: cannot read the public key %s\n", pp);
             goto fail;
         }
-        memcpy(t->pub, derived, 32); /* no trail yet */
-    } else if (memcmp(t->pub, derived, 32) != 0) {
-        fprintf(stderr,
-                "phidb: %s does not match the keyring's signing key: checkpoints are checked "
-                "with %s (signatures by the current key will fail)\n",
-                pp, pp);
+        t->pub = ours; /* no trail yet */
+    } else {
+        size_t foreign = 0;
+        for (size_t i = 0; i < t->pub.n; i++)
+            if (!audit_pubset_has(&ours, t->pub.k[i])) foreign++;
+        if (foreign)
+            fprintf(stderr,
+                    "phidb: %s lists %zu key(s) that are not a version of the keyring's signing "
+                    "key: checkpoints they verify were not signed by this instance\n",
+                    pp, foreign);
+        if (!audit_pubset_has(&t->pub, current))
+            fprintf(stderr,
+                    "phidb: %s does not list the keyring's current signing key: checkpoints "
+                    "signed with it will fail\n",
+                    pp);
+        /* audit.pub of a release that kept only the newest key: add the keyring's older
+         * versions, which the server publishes at its next start. */
+        if (!pubfile)
+            for (size_t i = 0; i < ours.n; i++)
+                audit_pubset_add(&t->pub, ours.k[i]);
     }
     t->src.dir = t->opts.dir;
     t->src.s = t->s;
-    t->src.pub = t->pub;
+    t->src.pub = &t->pub;
     return 0;
 fail:
     audit_tool_close(t);
@@ -192,7 +220,7 @@ static int do_verify(audit_tool *t, const char *expect)
         e.seq = li.seq;
     }
     clock_gettime(CLOCK_MONOTONIC, &a);
-    int rc = audit_verify_dir(t->opts.dir, t->s, t->pub, expect ? expect_line : NULL, &e, &st, err,
+    int rc = audit_verify_dir(t->opts.dir, t->s, &t->pub, expect ? expect_line : NULL, &e, &st, err,
                               sizeof err);
     if (rc == 0 && expect && !e.found) {
         snprintf(err, sizeof err,
@@ -344,7 +372,7 @@ static int do_tail(audit_tool *t, int nlines, int follow)
         char err[1024];
         c.n = 0;
         c.next = 0;
-        int r = audit_verify_dir(t->opts.dir, t->s, t->pub, tail_line, &c, &st, err, sizeof err);
+        int r = audit_verify_dir(t->opts.dir, t->s, &t->pub, tail_line, &c, &st, err, sizeof err);
         if (r != 0) {
             report_damage(r, err);
             rc = 1;

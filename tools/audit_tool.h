@@ -16,7 +16,7 @@ typedef struct {
     config *conf;     /* the data directory's phidb.conf */
     keyring *kr;      /* its keyring (read only) */
     sealer *s;        /* audit-key sealer */
-    uint8_t pub[32];  /* checkpoint public key */
+    audit_pubset pub; /* checkpoint public keys */
     audit_opts opts;  /* from the config (strings owned by conf) */
     audit_source src; /* for audit_scan and the reports */
 } audit_tool;

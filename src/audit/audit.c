@@ -758,6 +758,38 @@ static int resume(audit *a, char *err, size_t errlen)
 
 /* ---- public ---- */
 
+/* audit.pub lists the public key of every version of the signing key, oldest first, so
+ * checkpoints signed before a rotation still verify. Keys already published stay (a
+ * version the keyring no longer has may have signed old checkpoints); the file is
+ * rewritten only when a key is missing. Called with the writer not signing. */
+static int publish_keys(audit *a, char *err, size_t errlen)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/audit.pub", a->dir);
+    audit_pubset set;
+    if (audit_pub_read(path, &set) != 0) set.n = 0;
+    int changed = 0;
+    uint32_t v[256];
+    size_t nv = keyring_versions(a->kr, KR_SIGN, v, 256);
+    for (size_t i = 0; i < nv && i < 256; i++) {
+        const uint8_t *sk = keyring_key(a->kr, KR_SIGN, v[i]);
+        uint8_t pub[32];
+        if (!sk || audit_ed25519_pub(sk, pub) != 0) continue;
+        if (memcmp(pub, a->pub, 32) != 0 && audit_pubset_add(&set, pub) > 0) changed = 1;
+    }
+    int r = audit_pubset_add(&set, a->pub); /* the current key, last */
+    if (r < 0) {
+        snprintf(err, errlen, "%s lists %d signing keys: no room for the current one", path,
+                 AUDIT_PUB_MAX);
+        return -1;
+    }
+    if ((changed || r > 0) && audit_pub_write(path, &set) != 0) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 audit *audit_open(const audit_opts *o, keyring *kr, char *err, size_t errlen)
 {
     if (!o->dir || !*o->dir) {
@@ -794,18 +826,11 @@ audit *audit_open(const audit_opts *o, keyring *kr, char *err, size_t errlen)
     pthread_mutex_init(&a->wmu, NULL);
     pthread_cond_init(&a->wake, NULL);
     pthread_cond_init(&a->moved, NULL);
-    char pubpath[4200];
-    snprintf(pubpath, sizeof pubpath, "%s/audit.pub", a->dir);
-    uint8_t old[32];
     if (audit_ed25519_pub(a->seed, a->pub) != 0) {
         snprintf(err, errlen, "cannot derive the audit signing key");
         goto fail;
     }
-    if ((audit_pub_read(pubpath, old) != 0 || memcmp(old, a->pub, 32) != 0) &&
-        audit_pub_write(pubpath, a->pub) != 0) {
-        snprintf(err, errlen, "cannot write %s: %s", pubpath, strerror(errno));
-        goto fail;
-    }
+    if (publish_keys(a, err, errlen) != 0) goto fail;
     if (resume(a, err, errlen) != 0) goto fail;
     char why[200];
     if (seal_nonces_commit(a->s, why, sizeof why))
@@ -947,6 +972,31 @@ uint32_t audit_rotate_key(audit *a, char *err, size_t errlen)
 {
     pthread_mutex_lock(&a->wmu);
     uint32_t v = keyring_rotate(a->kr, KR_AUDIT, err, errlen);
+    pthread_mutex_unlock(&a->wmu);
+    return v;
+}
+
+uint32_t audit_rotate_sign(audit *a, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&a->wmu);
+    uint32_t v = keyring_rotate(a->kr, KR_SIGN, err, errlen);
+    const uint8_t *sk = v ? keyring_key(a->kr, KR_SIGN, v) : NULL;
+    if (sk) {
+        /* Publish the new key before the first checkpoint it signs. Should that fail, the
+         * writer goes on signing with the old key, which is published: the trail stays
+         * verifiable, and the next start publishes the new key. */
+        uint8_t old_pub[32];
+        char why[300];
+        memcpy(old_pub, a->pub, 32);
+        if (audit_ed25519_pub(sk, a->pub) == 0 && publish_keys(a, why, sizeof why) == 0) {
+            memcpy(a->seed, sk, 32);
+        } else {
+            memcpy(a->pub, old_pub, 32);
+            log_warning("audit: signing key v%u is current in the keyring but not published "
+                        "(%s): checkpoints stay signed with the previous key until a restart",
+                        v, why);
+        }
+    }
     pthread_mutex_unlock(&a->wmu);
     return v;
 }

@@ -140,6 +140,9 @@ int audit_flush(audit *a, int timeout_ms);
  * old segments keep opening with the old one until it is retired (audit_retire_key: only
  * once no segment sealed with it is kept). Returns the new version, or 0 with err. */
 uint32_t audit_rotate_key(audit *a, char *err, size_t errlen);
+/* Rotate the signing key (purpose sign): the new key is added to audit.pub and signs the
+ * next checkpoint. Returns the new version, or 0 (why in err). */
+uint32_t audit_rotate_sign(audit *a, char *err, size_t errlen);
 /* Retire an old audit key version, likewise. Returns 0 or -1 with err. */
 int audit_retire_key(audit *a, uint32_t version, char *err, size_t errlen);
 /* Syslog sink state: connected (1/0), messages sent and dropped. */

@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "audit/audit_seg.h"
 #include "store/seal.h"
 
 struct policy;
@@ -31,7 +32,7 @@ typedef struct audit_query {
 typedef struct audit_source {
     const char *dir;    /* audit-dir */
     sealer *s;          /* audit-key sealer */
-    const uint8_t *pub; /* signing public key (NULL: signatures not checked) */
+    const audit_pubset *pub; /* signing public keys (NULL: signatures not checked) */
 } audit_source;
 
 /* Call fn for every record (parsed) in the query's time range and user/subject filters, in

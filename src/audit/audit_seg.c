@@ -6,6 +6,7 @@
  */
 #include "audit/audit_seg.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/sha.h>
@@ -486,7 +488,23 @@ static int ed25519_verify(const uint8_t pub[32], const uint8_t *msg, size_t n,
     return ok;
 }
 
-int audit_ckpt_verify(const uint8_t pub[32], const char *line, size_t n, const audit_line_info *li)
+int audit_pubset_has(const audit_pubset *set, const uint8_t pub[32])
+{
+    for (size_t i = 0; i < set->n; i++)
+        if (memcmp(set->k[i], pub, 32) == 0) return 1;
+    return 0;
+}
+
+int audit_pubset_add(audit_pubset *set, const uint8_t pub[32])
+{
+    if (audit_pubset_has(set, pub)) return 0;
+    if (set->n >= AUDIT_PUB_MAX) return -1;
+    memcpy(set->k[set->n++], pub, 32);
+    return 1;
+}
+
+int audit_ckpt_verify(const audit_pubset *pubs, const char *line, size_t n,
+                      const audit_line_info *li)
 {
     const char *p = memmem(line, n, "\"sig\":\"", 7);
     if (!p || (size_t)(line + n - p) < 7 + 128 + 1) return -1;
@@ -496,42 +514,64 @@ int audit_ckpt_verify(const uint8_t pub[32], const char *line, size_t n, const a
     memcpy(msg, AUDIT_SIGN_CTX, sizeof AUDIT_SIGN_CTX - 1);
     be64(msg + sizeof AUDIT_SIGN_CTX - 1, li->seq);
     memcpy(msg + sizeof AUDIT_SIGN_CTX - 1 + 8, li->prev, 32);
-    return ed25519_verify(pub, msg, sizeof msg, sig);
+    /* Newest first: after a rotation most checkpoints are signed by the current key. */
+    for (size_t i = pubs->n; i-- > 0;)
+        if (ed25519_verify(pubs->k[i], msg, sizeof msg, sig)) return 1;
+    return 0;
 }
 
-int audit_pub_read(const char *path, uint8_t pub[32])
+int audit_pub_read(const char *path, audit_pubset *set)
 {
+    set->n = 0;
     FILE *f = fopen(path, "r");
     if (!f) return -1;
-    EVP_PKEY *k = PEM_read_PUBKEY(f, NULL, NULL, NULL);
+    int rc = 0;
+    for (;;) {
+        int ch;
+        while ((ch = fgetc(f)) != EOF && isspace(ch))
+            ;
+        if (ch == EOF) break;
+        ungetc(ch, f);
+        EVP_PKEY *k = PEM_read_PUBKEY(f, NULL, NULL, NULL);
+        if (!k) { /* not a public key */
+            ERR_clear_error();
+            rc = -1;
+            break;
+        }
+        uint8_t pub[32];
+        size_t n = 32;
+        int ok = EVP_PKEY_get_base_id(k) == EVP_PKEY_ED25519 &&
+                 EVP_PKEY_get_raw_public_key(k, pub, &n) == 1 && n == 32 &&
+                 audit_pubset_add(set, pub) >= 0;
+        EVP_PKEY_free(k);
+        if (!ok) {
+            rc = -1;
+            break;
+        }
+    }
     fclose(f);
-    size_t n = 32;
-    int rc = k && EVP_PKEY_get_base_id(k) == EVP_PKEY_ED25519 &&
-                     EVP_PKEY_get_raw_public_key(k, pub, &n) == 1 && n == 32
-                 ? 0
-                 : -1;
-    EVP_PKEY_free(k);
+    if (set->n == 0) rc = -1;
     return rc;
 }
 
-int audit_pub_write(const char *path, const uint8_t pub[32])
+int audit_pub_write(const char *path, const audit_pubset *set)
 {
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    EVP_PKEY *k = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub, 32);
-    FILE *f = k ? fopen(tmp, "w") : NULL;
-    int rc = -1;
-    if (f) {
-        int ok = PEM_write_PUBKEY(f, k) == 1;
-        ok = fflush(f) == 0 && ok;
-        ok = fclose(f) == 0 && ok;
-        if (ok && rename(tmp, path) == 0)
-            rc = 0;
-        else
-            remove(tmp);
+    FILE *f = fopen(tmp, "w");
+    if (!f) return -1;
+    int ok = set->n > 0;
+    for (size_t i = 0; ok && i < set->n; i++) {
+        EVP_PKEY *k = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, set->k[i], 32);
+        ok = k && PEM_write_PUBKEY(f, k) == 1;
+        EVP_PKEY_free(k);
     }
-    EVP_PKEY_free(k);
-    return rc;
+    ok = fflush(f) == 0 && ok;
+    ok = fsync(fileno(f)) == 0 && ok;
+    ok = fclose(f) == 0 && ok;
+    if (ok && rename(tmp, path) == 0) return 0;
+    remove(tmp);
+    return -1;
 }
 
 /* ---- nonces ---- */

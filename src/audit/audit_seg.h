@@ -155,17 +155,31 @@ int audit_line_parse(const char *line, size_t n, audit_line_info *li);
 
 /* The message a checkpoint signs: "phidb-audit-checkpoint/v1" | be64 seq | prev[32]. */
 #define AUDIT_SIGN_CTX "phidb-audit-checkpoint/v1"
-/* Verify the "sig" of checkpoint line (line, n) with the public key (raw 32 bytes).
+/* The published signing keys: one per version of the keyring's `sign` purpose, oldest
+ * first. A checkpoint is good when one of them verifies it, so a trail whose signing key
+ * was rotated still verifies from its first record. */
+#define AUDIT_PUB_MAX 64
+typedef struct {
+    size_t n;
+    uint8_t k[AUDIT_PUB_MAX][32];
+} audit_pubset;
+/* Add pub unless the set has it. Returns 1 added, 0 already there, -1 the set is full. */
+int audit_pubset_add(audit_pubset *set, const uint8_t pub[32]);
+int audit_pubset_has(const audit_pubset *set, const uint8_t pub[32]);
+/* Verify the "sig" of checkpoint line (line, n) with the published keys.
  * Returns 1 good, 0 bad, -1 no signature in the line. */
-int audit_ckpt_verify(const uint8_t pub[32], const char *line, size_t n, const audit_line_info *li);
+int audit_ckpt_verify(const audit_pubset *pubs, const char *line, size_t n,
+                      const audit_line_info *li);
 /* Ed25519: derive the public key of a 32-byte seed; sign msg. Return 0 or -1. */
 int audit_ed25519_pub(const uint8_t seed[32], uint8_t pub[32]);
 int audit_ed25519_sign(const uint8_t seed[32], const uint8_t *msg, size_t n, uint8_t sig[64]);
 /* Free the signing key audit_ed25519_sign keeps (when the trail closes). */
 void audit_ed25519_forget(void);
-/* Read / write the public key file (PEM, SubjectPublicKeyInfo). Return 0 or -1. */
-int audit_pub_read(const char *path, uint8_t pub[32]);
-int audit_pub_write(const char *path, const uint8_t pub[32]);
+/* Read / write the public key file: one PEM SubjectPublicKeyInfo block per key, oldest
+ * first. Reading fills set (emptied first) and returns 0 when the file holds at least one
+ * Ed25519 key and nothing else, -1 otherwise. Writing replaces the file atomically. */
+int audit_pub_read(const char *path, audit_pubset *set);
+int audit_pub_write(const char *path, const audit_pubset *set);
 
 /* ---- reading and verifying a whole trail ---- */
 
@@ -182,16 +196,16 @@ typedef struct {
 typedef int (*audit_line_fn)(void *ud, const char *line, size_t n, const audit_line_info *li);
 
 /* Read every segment of dir in order, checking everything (chain, sequence, blocks,
- * signatures with pub; pub NULL skips signatures), and calling fn for every record.
+ * signatures with pubs; pubs NULL skips signatures), and calling fn for every record.
  * Returns 0 when the trail is intact, 1 when it is damaged (why in err: the first bad spot
  * with segment, block and seq, and the kind: altered, removed, reordered, inserted,
  * truncated, bad signature, missing segment), -1 when it cannot be read at all. */
-int audit_verify_dir(const char *dir, sealer *s, const uint8_t *pub, audit_line_fn fn, void *ud,
-                     audit_verify_stats *st, char *err, size_t errlen);
+int audit_verify_dir(const char *dir, sealer *s, const audit_pubset *pubs, audit_line_fn fn,
+                     void *ud, audit_verify_stats *st, char *err, size_t errlen);
 /* Verify one segment image (data, n) as if it were the whole trail (fuzzing, tests).
  * Same results as audit_verify_dir. */
-int audit_verify_mem(const uint8_t *data, size_t n, sealer *s, const uint8_t *pub, audit_line_fn fn,
-                     void *ud, audit_verify_stats *st, char *err, size_t errlen);
+int audit_verify_mem(const uint8_t *data, size_t n, sealer *s, const audit_pubset *pubs,
+                     audit_line_fn fn, void *ud, audit_verify_stats *st, char *err, size_t errlen);
 
 /* ---- formatting internals (audit_fmt.c) ---- */
 

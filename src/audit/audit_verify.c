@@ -35,7 +35,7 @@
 
 typedef struct {
     sealer *s;
-    const uint8_t *pub;
+    const audit_pubset *pub;
     audit_line_fn fn;
     void *ud;
     audit_verify_stats *st;
@@ -155,7 +155,7 @@ static int check_lines(vstate *v, int version, const char *p, size_t n, uint32_t
                                (unsigned long long)li.seq);
                 if (sr != 1)
                     return bad(v,
-                               "bad signature: checkpoint seq %llu does not verify with the "
+                               "bad signature: checkpoint seq %llu does not verify with any "
                                "published key (a record of seq %llu..%llu was altered, the "
                                "history before it was rewritten, or the key is not ours)",
                                (unsigned long long)li.seq, (unsigned long long)from,
@@ -258,7 +258,7 @@ static int check_segment(vstate *v, const uint8_t *d, size_t n)
     return 0;
 }
 
-static void vinit(vstate *v, sealer *s, const uint8_t *pub, audit_line_fn fn, void *ud,
+static void vinit(vstate *v, sealer *s, const audit_pubset *pub, audit_line_fn fn, void *ud,
                   audit_verify_stats *st, char *err, size_t errlen)
 {
     memset(v, 0, sizeof *v);
@@ -325,8 +325,8 @@ static int vfinish(vstate *v, int rc)
     return rc == 2 ? 0 : rc;
 }
 
-int audit_verify_mem(const uint8_t *data, size_t n, sealer *s, const uint8_t *pub, audit_line_fn fn,
-                     void *ud, audit_verify_stats *st, char *err, size_t errlen)
+int audit_verify_mem(const uint8_t *data, size_t n, sealer *s, const audit_pubset *pub,
+                     audit_line_fn fn, void *ud, audit_verify_stats *st, char *err, size_t errlen)
 {
     vstate v;
     vinit(&v, s, pub, fn, ud, st, err, errlen);
@@ -345,8 +345,8 @@ static void read_head(const char *dir, vstate *v)
     if (audit_head_read(dir, &seq, v->head_hash) == 1) v->head_seq = seq;
 }
 
-int audit_verify_dir(const char *dir, sealer *s, const uint8_t *pub, audit_line_fn fn, void *ud,
-                     audit_verify_stats *st, char *err, size_t errlen)
+int audit_verify_dir(const char *dir, sealer *s, const audit_pubset *pub, audit_line_fn fn,
+                     void *ud, audit_verify_stats *st, char *err, size_t errlen)
 {
     vstate v;
     vinit(&v, s, pub, fn, ud, st, err, errlen);

@@ -311,6 +311,17 @@ int cmd_policy_reload(srv *s, char *err, size_t errlen)
     return 0;
 }
 
+void cmd_policy_rekey(srv *s)
+{
+    if (s->pkey && policy_pseudonym_key(s->keys, s->pkey) != 0)
+        log_warning("cannot derive the pseudonym key from the new index key: pseudonyms keep "
+                    "the old key until a restart");
+    if (!s->pol) return;
+    rebuild(s);
+    log_notice("blind index and pseudonyms rebuilt under the new index key: %zu entries",
+               s->pix ? policy_index_entries(s->pix) : (size_t)0);
+}
+
 void cmd_policy_cron(srv *s)
 {
     if (!s->grants) return;

@@ -34,6 +34,10 @@ void cmd_policy_after(client *c, const cmd_def *d);
 void cmd_policy_key_changed(srv *s, const uint8_t *key, size_t klen);
 /* Periodic work: expire grants. */
 void cmd_policy_cron(srv *s);
+/* After an index-key rotation: the pseudonym key is derived again from the new current
+ * version, and the blind index and pseudonym map are rebuilt from the keyspace (every
+ * indexed field is opened: as long as the start-up pass). */
+void cmd_policy_rekey(srv *s);
 /* At login: the session's role and default purpose. */
 void cmd_policy_login(client *c);
 /* Undo pseudonym translation of c->argv after the command (restores the client's args). */

@@ -9,6 +9,7 @@
 #include "audit/audit.h"
 #include "cmd/cmd_audit.h"
 #include "cmd/cmd_backup.h"
+#include "cmd/cmd_policy.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/strutil.h"
@@ -515,7 +516,8 @@ void phi_keyring_rotate_cmd(client *c)
                  (const char *)c->argv[2].p);
         int p = keyring_purpose_find(name);
         if (p < 0) {
-            rep_errf(c, "ERR unknown key purpose '%s' (values, index, log, audit, backup)", name);
+            rep_errf(c, "ERR unknown key purpose '%s' (values, index, log, audit, backup, sign)",
+                     name);
             return;
         }
         purposes[np++] = p;
@@ -538,7 +540,8 @@ void phi_keyring_rotate_cmd(client *c)
         /* The audit writer thread seals with the audit key: rotate it through the audit
          * module, which waits until the writer is not sealing (the keyring does not guard
          * a version list against a concurrent rotation). */
-        uint32_t v = p == KR_AUDIT && s->audit ? audit_rotate_key(s->audit, err, sizeof err)
+        uint32_t v = p == KR_AUDIT && s->audit  ? audit_rotate_key(s->audit, err, sizeof err)
+                     : p == KR_SIGN && s->audit ? audit_rotate_sign(s->audit, err, sizeof err)
                                                 : keyring_rotate(s->keys, p, err, sizeof err);
         if (!v) {
             cmd_audit_event(s, c, AUDIT_EV_KEYROTATE, AUDIT_FAILED, NULL,
@@ -560,6 +563,10 @@ void phi_keyring_rotate_cmd(client *c)
         } else if (p == KR_LOG) {
             s->retire_log_after = clock_ms();
             s->rw_requested = 1;
+        } else if (p == KR_INDEX) {
+            /* Nothing stored depends on it: the index and pseudonyms live in memory. */
+            cmd_policy_rekey(s);
+            retire_old(s, KR_INDEX, "the blind index was rebuilt under the new key");
         }
         rep_map(c, 2);
         rep_cstr(c, "purpose");
@@ -577,7 +584,7 @@ void phi_keyring_help_cmd(client *c)
         "STATUS",
         "    Each key purpose's versions, their state (current, active, retired) and, for",
         "    values, how many stored values each version still protects.",
-        "ROTATE [values|index|log|audit|backup]",
+        "ROTATE [values|index|log|audit|backup|sign]",
         "    Make a new version current (values and log when no purpose is given). Values",
         "    are re-sealed in the background and the log is compacted; an old version is",
         "    retired once nothing uses it.",

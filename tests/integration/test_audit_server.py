@@ -176,6 +176,29 @@ def body(run):
         run.check(used > 0 and after > used,
                   "the records held back during the failure reached the segments", (used, after))
 
+    with run.case("signing key rotation"):
+        # Checkpoints before and after a rotation of the signing key, in the running server
+        # and across a restart, all verify: audit.pub lists every version.
+        a = srv.raw()
+        r = val(a.call("PHI.KEYRING", "ROTATE", "sign"))
+        run.check(isinstance(r, list) and "sign" in r[0], "PHI.KEYRING ROTATE sign", r)
+        for i in range(120):
+            a.call("GET", "plain:1")
+        a.close()
+        srv.stop()
+        srv.restart()
+        a = srv.raw()
+        for i in range(120):
+            a.call("GET", "plain:1")
+        a.close()
+        with open(os.path.join(srv.dir, "data", "audit", "audit.pub")) as f:
+            keys = f.read().count("BEGIN PUBLIC KEY")
+        run.eq(keys, 2, "audit.pub lists the old and the new signing key")
+        r = subprocess.run([srv.tool_bin, "audit", "verify", srv.dir], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=300)
+        run.check(r.returncode == 0 and "OK" in r.stdout.decode(),
+                  "phidb audit verify after the rotation", r.stdout.decode()[-500:])
+
     with run.case("backup tools"):
         a = srv.raw()
         rep = val(a.call("PHI.BACKUP"))

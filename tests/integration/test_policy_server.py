@@ -500,6 +500,28 @@ def blind_index(run, srv):
     reg.call("HSET", "patient:1002", "ssn", P2["ssn"])
     r = val(d.call("PHI.FIND", "patient", "name", "Alice Smith"))
     run.check(r[0] == "ERR" and "blind index" in r[1], "unindexed field refused", r)
+    # An index-key rotation rebuilds the index (records written before it are still found)
+    # and the pseudonyms, which change with the key and still lead to their records.
+    a = srv.raw()
+    res = srv.raw("res", PW)
+
+    def pseudonyms():
+        return sorted(k for k in val(res.call("SCAN", "0", "COUNT", "1000"))[1]
+                      if k.startswith("patient:"))
+    before = pseudonyms()
+    r = val(a.call("PHI.KEYRING", "ROTATE", "index"))
+    run.check(isinstance(r, list) and r and "index" in r[0], "PHI.KEYRING ROTATE index", r)
+    run.eq(val(d.call("PHI.FIND", "patient", "ssn", "123-45-6789")), ["patient:1001"],
+           "PHI.FIND after an index-key rotation")
+    after = pseudonyms()
+    run.check(len(after) == 2 and not set(after) & set(before),
+              "the pseudonyms changed with the index key", (before, after))
+    run.check(all(isinstance(val(res.call("HGETALL", k)), list) and val(res.call("HGETALL", k))
+                  for k in after), "the new pseudonyms lead to their records")
+    st = str(val(a.call("PHI.KEYRING", "STATUS")))
+    run.check("retired" in st, "the old index key is retired", st[:600])
+    res.close()
+    a.close()
     d.close()
     reg.close()
 

@@ -26,7 +26,7 @@ static char tdir[64];    /* temp root */
 static char adir[96];    /* the audit dir */
 static keyring *kr;      /* test keyring */
 static sealer *asl;      /* audit sealer for the tests' own reading */
-static uint8_t apub[32]; /* the published key */
+static audit_pubset apub; /* the published key */
 
 /* Open (or create) the test keyring TDIR/keyring and the tests' audit sealer. */
 static inline void open_keyring(int create)
@@ -55,7 +55,8 @@ static inline void setup(void)
     chmod(kf, 0600);
     open_keyring(1);
     snprintf(adir, sizeof adir, "%s/audit", tdir);
-    audit_ed25519_pub(keyring_key(kr, KR_SIGN, keyring_current(kr, KR_SIGN)), apub);
+    apub.n = 1;
+    audit_ed25519_pub(keyring_key(kr, KR_SIGN, keyring_current(kr, KR_SIGN)), apub.k[0]);
 }
 
 static inline void teardown(void)
@@ -115,7 +116,7 @@ static inline void append_n(audit *a, int n, int first)
 /* Verify the test trail; returns audit_verify_dir's result, the message in err. */
 static inline int verify(audit_verify_stats *st, char *err, size_t errlen)
 {
-    return audit_verify_dir(adir, asl, apub, NULL, NULL, st, err, errlen);
+    return audit_verify_dir(adir, asl, &apub, NULL, NULL, st, err, errlen);
 }
 
 /* A trail of several segments, several blocks each, checkpoints every 30 records. */

@@ -110,10 +110,11 @@ TEST(t_roundtrip)
     CHECK_INT(st2.segments, 2);
     /* The published key is PEM and matches the keyring. */
     char pp[160];
-    uint8_t pk[32];
+    audit_pubset pk;
     snprintf(pp, sizeof pp, "%s/audit.pub", adir);
-    CHECK_INT(audit_pub_read(pp, pk), 0);
-    CHECK(memcmp(pk, apub, 32) == 0);
+    CHECK_INT(audit_pub_read(pp, &pk), 0);
+    CHECK_INT(pk.n, 1);
+    CHECK(memcmp(pk.k[0], apub.k[0], 32) == 0);
 out:
     teardown();
 }
@@ -641,7 +642,7 @@ TEST(t_prune_live)
     CHECK(st.pruned_through > 0);
     CHECK(st.records >= 21);
     int got = 0;
-    CHECK_INT(audit_verify_dir(adir, asl, apub, try_prune_lock, &got, &st, err, sizeof err), 0);
+    CHECK_INT(audit_verify_dir(adir, asl, &apub, try_prune_lock, &got, &st, err, sizeof err), 0);
     CHECK_INT(got, -2); /* verify holds the readers' lock for its whole pass */
 out:
     teardown();
@@ -669,6 +670,57 @@ TEST(t_rotate)
     audit_verify_stats st;
     CHECK_INT(verify(&st, err, sizeof err), 0);
     CHECK_INT(st.records - st.checkpoints, 300);
+out:
+    teardown();
+}
+
+/* Rotating the signing key, under a running writer and then across a restart: audit.pub
+ * lists every version, so checkpoints signed before and after each rotation verify; with
+ * only the newest key the old checkpoints do not. */
+TEST(t_rotate_sign)
+{
+    setup();
+    audit_opts o;
+    audit_opts_default(&o);
+    o.checkpoint_records = 50;
+    audit *a = open_trail(&o);
+    if (!a) goto out;
+    char err[512], k[64], s[64], pp[160];
+    for (int i = 0; i < 300; i++) {
+        audit_rec r = access_rec("alice", i, k, s);
+        CHECK_INT(audit_append(a, &r), 0);
+        if (i == 150) {
+            CHECK_INT(audit_flush(a, 10000), 0);
+            CHECK_INT(audit_rotate_sign(a, err, sizeof err), 2);
+        }
+    }
+    audit_close(a);
+    CHECK_INT(keyring_rotate(kr, KR_SIGN, err, sizeof err), 3); /* offline, then a start */
+    a = open_trail(&o);
+    if (!a) goto out;
+    for (int i = 0; i < 100; i++) {
+        audit_rec r = access_rec("bob", i, k, s);
+        CHECK_INT(audit_append(a, &r), 0);
+    }
+    audit_close(a);
+    audit_pubset pub;
+    snprintf(pp, sizeof pp, "%s/audit.pub", adir);
+    CHECK_INT(audit_pub_read(pp, &pub), 0);
+    CHECK_INT(pub.n, 3);
+    CHECK(memcmp(pub.k[0], apub.k[0], 32) == 0); /* the first key stays, first */
+    audit_verify_stats st;
+    CHECK_INT(audit_verify_dir(adir, asl, &pub, NULL, NULL, &st, err, sizeof err), 0);
+    CHECK_INT(st.records - st.checkpoints, 400);
+    audit_pubset newest = {.n = 1};
+    memcpy(newest.k[0], pub.k[2], 32);
+    CHECK_INT(audit_verify_dir(adir, asl, &newest, NULL, NULL, &st, err, sizeof err), 1);
+    CHECK(strstr(err, "bad signature"));
+    /* A second open adds nothing: the file stays as it is. */
+    a = open_trail(&o);
+    if (!a) goto out;
+    audit_close(a);
+    CHECK_INT(audit_pub_read(pp, &pub), 0);
+    CHECK_INT(pub.n, 3);
 out:
     teardown();
 }
@@ -771,8 +823,8 @@ out:
     teardown();
 }
 
-UNIT_MAIN(T(t_rotate), T(t_resume_nonces), T(t_format), T(t_roundtrip), T(t_resume_torn),
-          T(t_tamper_flip), T(t_tamper_alter), T(t_tamper_delete), T(t_tamper_swap),
-          T(t_tamper_insert), T(t_tamper_truncate), T(t_tamper_drop), T(t_tamper_resign),
-          T(t_tamper_rewrite), T(t_tamper_drop_last), T(t_resume_cut), T(t_tamper_v1),
-          T(t_fail_closed), T(t_prune), T(t_prune_live))
+UNIT_MAIN(T(t_rotate), T(t_rotate_sign), T(t_resume_nonces), T(t_format), T(t_roundtrip),
+          T(t_resume_torn), T(t_tamper_flip), T(t_tamper_alter), T(t_tamper_delete),
+          T(t_tamper_swap), T(t_tamper_insert), T(t_tamper_truncate), T(t_tamper_drop),
+          T(t_tamper_resign), T(t_tamper_rewrite), T(t_tamper_drop_last), T(t_resume_cut),
+          T(t_tamper_v1), T(t_fail_closed), T(t_prune), T(t_prune_live))

@@ -105,7 +105,7 @@ TEST(t_reports)
     if (!A) goto out;
     script();
     audit_close(A);
-    audit_source src = {adir, asl, apub};
+    audit_source src = {adir, asl, &apub};
     audit_query q = {0};
     json_t *r = NULL;
     char warn[512];
@@ -209,7 +209,7 @@ TEST(t_breach_large)
         json_object_set_new(states, s, json_string(i <= 510 ? "CA" : "NV"));
     }
     audit_close(A);
-    audit_source src = {adir, asl, apub};
+    audit_source src = {adir, asl, &apub};
     audit_query q = {0};
     json_t *r;
     char warn[512];
@@ -263,7 +263,7 @@ TEST(t_nul_bytes)
         CHECK_INT(audit_append(A, &r), 0);
     }
     audit_close(A);
-    audit_source src = {adir, asl, apub};
+    audit_source src = {adir, asl, &apub};
     audit_query q = {0};
     json_t *r = NULL;
     char warn[512];

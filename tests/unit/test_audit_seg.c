@@ -215,7 +215,7 @@ TEST(t_v2_roundtrip)
     audit_verify_stats st;
     char err[512];
     seen sn = {0};
-    CHECK_INT(audit_verify_dir(adir, asl, apub, on_line, &sn, &st, err, sizeof err), 0);
+    CHECK_INT(audit_verify_dir(adir, asl, &apub, on_line, &sn, &st, err, sizeof err), 0);
     CHECK_INT(sn.n, nlines);
     CHECK_INT(sn.bad, 0);
     CHECK(memcmp(sn.last, st.head, 32) == 0);
@@ -248,7 +248,7 @@ TEST(t_mixed)
     CHECK_INT(seg_version(1), 1);
     CHECK_INT(seg_version(2), 2);
     seen sn = {0};
-    CHECK_INT(audit_verify_dir(adir, asl, apub, on_line, &sn, &st, err, sizeof err), 0);
+    CHECK_INT(audit_verify_dir(adir, asl, &apub, on_line, &sn, &st, err, sizeof err), 0);
     CHECK_INT(st.records, st0.records);
     CHECK_INT(st.bytes, st0.bytes);
     CHECK_INT(st.last_ckpt_seq, st0.last_ckpt_seq);
@@ -269,7 +269,7 @@ TEST(t_mixed)
     CHECK_INT(seg_version(-2), 1);
     CHECK_INT(seg_version(-1), 2);
     sn = (seen){0};
-    CHECK_INT(audit_verify_dir(adir, asl, apub, on_line, &sn, &st, err, sizeof err), 0);
+    CHECK_INT(audit_verify_dir(adir, asl, &apub, on_line, &sn, &st, err, sizeof err), 0);
     if (*err) fprintf(stderr, "%s\n", err);
     CHECK_INT(st.records - st.checkpoints, st0.records - st0.checkpoints + 10);
     CHECK_INT(st.segments, st0.segments + 1);
