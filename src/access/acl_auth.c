@@ -149,6 +149,15 @@ static void ensure_dummy(acl *a)
     OPENSSL_cleanse(pw, sizeof pw);
 }
 
+/* A right password ends a run of failures, unless the user has a second factor: then the
+ * run is ended by the right TOTP code (acl_mfa_success). Wrong codes count toward the
+ * lockout like wrong passwords, and a reconnect with the right password must not wipe
+ * them, or the six digits could be guessed two at a time, forever. */
+static void password_ok(acl_user *u)
+{
+    if (acl_user_mfa(u) != ACL_MFA_TOTP) u->failures = 0;
+}
+
 int acl_auth_begin(acl *a, const uint8_t *user, size_t ulen, const uint8_t *pass, size_t plen,
                    const char *addr, acl_auth **job)
 {
@@ -162,7 +171,7 @@ int acl_auth_begin(acl *a, const uint8_t *user, size_t ulen, const uint8_t *pass
         acl_cache_slot *s = cache_slot(a, digest);
         if (s->user_id == u->id && s->cred_epoch == u->cred_epoch && s->expires > now &&
             CRYPTO_memcmp(s->digest, digest, 32) == 0) {
-            u->failures = 0;
+            password_ok(u);
             throttle_record(a, addr, 0);
             OPENSSL_cleanse(digest, sizeof digest);
             return ACL_AUTH_OK;
@@ -227,8 +236,7 @@ int acl_auth_finish(acl *a, acl_auth *j, enum acl_auth_why *why, int *locked_now
         return ACL_AUTH_FAIL;
     }
     if (j->verified && u->id == j->user_id && u->cred_epoch == j->cred_epoch) {
-        u->failures = 0;
-        u->locked_until = 0;
+        password_ok(u);
         throttle_record(a, j->addr, 0);
         if (a->o.cache_ttl_ms > 0 && j->digest_ok) {
             acl_cache_slot *s = cache_slot(a, j->digest);

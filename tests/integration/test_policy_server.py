@@ -630,6 +630,25 @@ def mfa(run, srv):
     run.check(r[0] == "ERR" and "WRONGPASS" in r[1], "a code is accepted once, even after a "
               "restart", r)
     c3.close()
+    # Wrong codes count toward the lockout (auth-max-failures, 3) even when each comes
+    # after a fresh login with the right password: the password must not reset the count.
+    wrong = "000000" if oathtool(secret) != "000000" else "111111"
+    locked = None
+    for i in range(4):
+        try:
+            c4 = srv.raw("mfauser", PW)
+        except RuntimeError as e:
+            locked = (i, str(e))
+            break
+        c4.call("PHI.MFA", wrong)
+        c4.close()
+    run.check(locked is not None, "wrong codes over several logins lock the account", locked)
+    a = srv.raw()
+    run.eq(val(a.call("ACL", "SETUSER", "mfauser", "unlock")), "OK", "unlock")
+    a.close()
+    c5 = srv.raw("mfauser", PW)
+    run.eq(val(c5.call("PHI.MFA", oathtool(secret, offset=30))), "OK", "after the unlock: in")
+    c5.close()
 
 
 def cert_user(run, srv):
