@@ -183,7 +183,12 @@ static int append_access(client *c, const cmd_def *d, int result, const char *re
     fill_who(&r, c);
     r.cmd = d->name;
     r.reason = reason;
-    if (c->pv.emergency) r.emergency = c->pv.grant_id;
+    if (c->pv.emergency) {
+        /* An access only the grant allows is an emergency, whatever the session's purpose
+         * (an accounting of disclosures leaves treatment out, and must list it). */
+        r.emergency = c->pv.grant_id;
+        r.purpose = "emergency";
+    }
     /* Fields: named by the command, or shown by an enumeration. */
     const char *fp[64];
     size_t fl[64];

@@ -258,7 +258,11 @@ def body(run):
                   "break-glass grant with reason", bg[:1])
         em = [r for r in find(recs, ev="access", user="nina") if r.get("emergency")]
         run.check(em and em[0].get("subject") == "P1002", "emergency access marked", em[:1])
-        run.check(find(recs, ev="breakglass", action="use", user="nina"), "break-glass use")
+        run.check(all(r.get("purpose") == "emergency" for r in em),
+                  "an access through break-glass has purpose emergency", em[:1])
+        use = find(recs, ev="breakglass", action="use", user="nina")
+        run.check(use and all(r.get("purpose") == "emergency" for r in use), "break-glass use",
+                  use[:1])
         run.check(find(recs, ev="auth", res="denied", user="vic"), "failed login")
         run.check(find(recs, ev="lockout", user="vic"), "lockout")
         run.check(find(recs, ev="auth", res="granted", user="doc"), "login")
@@ -315,6 +319,12 @@ def body(run):
                              stderr=subprocess.STDOUT, timeout=300)
         run.check(rep.returncode == 0 and b"nina" in rep.stdout,
                   "accounting of disclosures lists the emergency access", rep.stdout[-400:])
+        # Without --all too: an emergency access is not treatment, payment or operations.
+        rep = subprocess.run([srv.tool_bin, "audit", "accounting", srv.dir, "--subject", "P1002",
+                              "--format", "json"], stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, timeout=300)
+        run.check(rep.returncode == 0 and b"nina" in rep.stdout,
+                  "... also without --all", rep.stdout[-400:])
 
 
 def syslog_sink(run):
