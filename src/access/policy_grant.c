@@ -24,6 +24,7 @@
 #include "util/buf.h"
 #include "util/fsutil.h"
 #include "util/mem.h"
+#include "util/strutil.h"
 
 #define GRANT_MAGIC     "PHIDBBG1"
 #define GRANT_MAGIC_LEN 8
@@ -337,6 +338,39 @@ int policy_grants_expire(policy_grants *g, long long now_ms, char *err, size_t e
     return save(g, err, errlen) == 0 ? (int)(before - j) : -1;
 }
 
+/* Unicode space separators (and the zero-width ones that look like nothing). */
+static int is_space_cp(uint32_t cp)
+{
+    return cp == ' ' || cp == 0xa0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200b) ||
+           cp == 0x202f || cp == 0x205f || cp == 0x3000 || cp == 0xfeff;
+}
+
+/* A reason is what someone will read in an investigation: valid UTF-8 without control
+ * characters (no NUL, newline or escape sequence to cut or forge a line), at least
+ * POLICY_GRANT_MIN_REASON characters, and at least half of that visible (not spaces). */
+static int reason_check(const uint8_t *r, size_t n, char *err, size_t errlen)
+{
+    size_t chars = 0, visible = 0;
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        size_t l = str_utf8_decode(r + i, n - i, &cp);
+        if (l == 0 || cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) {
+            snprintf(err, errlen,
+                     "the break-glass reason must be UTF-8 text without control characters");
+            return -1;
+        }
+        chars++;
+        visible += !is_space_cp(cp) && cp != '\t';
+        i += l;
+    }
+    if (chars < POLICY_GRANT_MIN_REASON || visible < POLICY_GRANT_MIN_REASON / 2) {
+        snprintf(err, errlen, "a break-glass reason of at least %d characters is required",
+                 POLICY_GRANT_MIN_REASON);
+        return -1;
+    }
+    return 0;
+}
+
 int policy_grant_add(policy_grants *g, const char *user, const uint8_t *subject, size_t slen,
                      const uint8_t *reason, size_t rlen, long long ttl_ms, long long now_ms,
                      policy_grant *out, char *err, size_t errlen)
@@ -345,14 +379,7 @@ int policy_grant_add(policy_grants *g, const char *user, const uint8_t *subject,
         reason++, rlen--;
     while (rlen && (reason[rlen - 1] == ' ' || reason[rlen - 1] == '\t'))
         rlen--;
-    size_t chars = 0; /* UTF-8 characters: bytes that do not continue a sequence */
-    for (size_t i = 0; i < rlen; i++)
-        chars += (reason[i] & 0xc0) != 0x80;
-    if (chars < POLICY_GRANT_MIN_REASON) {
-        snprintf(err, errlen, "a break-glass reason of at least %d characters is required",
-                 POLICY_GRANT_MIN_REASON);
-        return -1;
-    }
+    if (reason_check(reason, rlen, err, errlen) != 0) return -1;
     if (rlen > POLICY_GRANT_MAX_REASON) {
         snprintf(err, errlen, "the break-glass reason may be at most %d characters",
                  POLICY_GRANT_MAX_REASON);

@@ -60,7 +60,8 @@ void policy_grants_free(policy_grants *g);
  * not start on that, since it could not honour or list grants. */
 int policy_grants_load(policy_grants *g, long long now_ms, char *err, size_t errlen);
 /* Grant user read on every group of subject's records for ttl_ms. Checks the reason (at
- * least POLICY_GRANT_MIN_REASON characters once leading/trailing blanks are cut), the
+ * least POLICY_GRANT_MIN_REASON characters once leading/trailing blanks are cut, half of
+ * them not spaces; UTF-8 without control characters), the
  * subject (1..POLICY_GRANT_MAX_SUBJECT bytes) and the count; persists before returning.
  * Returns 0 with *out filled, or -1 with err (and no grant). */
 int policy_grant_add(policy_grants *g, const char *user, const uint8_t *subject, size_t slen,

@@ -15,6 +15,7 @@
 
 #include "audit/audit.h"
 #include "audit/audit_seg.h"
+#include "util/strutil.h"
 
 static const char *const ev_names[AUDIT_EV__COUNT] = {
     "access",     "auth",      "mfa",    "lockout", "logout", "timeout", "acl",  "policy", "config",
@@ -40,30 +41,11 @@ const char *audit_result_name(int result)
 
 static const char hexd[] = "0123456789abcdef";
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), or 0 if invalid. */
+/* Length of the valid multi-byte UTF-8 sequence at s (n bytes left), or 0 if invalid. */
 static size_t utf8_len(const uint8_t *s, size_t n)
 {
-    uint8_t c = s[0];
-    size_t len;
     uint32_t cp;
-    if (c < 0xc2) return 0;
-    if (c < 0xe0)
-        len = 2, cp = c & 0x1f;
-    else if (c < 0xf0)
-        len = 3, cp = c & 0x0f;
-    else if (c < 0xf5)
-        len = 4, cp = c & 0x07;
-    else
-        return 0;
-    if (n < len) return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80) return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-        (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-        return 0;
-    return len;
+    return s[0] < 0x80 ? 0 : str_utf8_decode(s, n, &cp);
 }
 
 /* Write the JSON string body of (s, n) at o. strict: return NULL on invalid UTF-8;

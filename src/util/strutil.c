@@ -316,3 +316,33 @@ long long clock_mono_us(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
+
+size_t str_utf8_decode(const uint8_t *s, size_t n, uint32_t *cp)
+{
+    uint8_t c = s[0];
+    size_t len;
+    uint32_t v;
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    if (c < 0xc2) return 0;
+    if (c < 0xe0)
+        len = 2, v = c & 0x1f;
+    else if (c < 0xf0)
+        len = 3, v = c & 0x0f;
+    else if (c < 0xf5)
+        len = 4, v = c & 0x07;
+    else
+        return 0;
+    if (n < len) return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80) return 0;
+        v = (v << 6) | (s[i] & 0x3f);
+    }
+    if ((len == 3 && (v < 0x800 || (v >= 0xd800 && v <= 0xdfff))) ||
+        (len == 4 && (v < 0x10000 || v > 0x10ffff)))
+        return 0;
+    *cp = v;
+    return len;
+}

@@ -39,6 +39,10 @@ int str_glob_budget(const uint8_t *pat, size_t plen, const uint8_t *s, size_t sl
                     unsigned long long *budget);
 /* Steps a client's command may spend matching its MATCH pattern (about 0.1-0.3 s). */
 #define STR_GLOB_BUDGET 100000000ULL
+/* Decode the UTF-8 sequence at s (n > 0 bytes left): its length, and the code point in *cp;
+ * 0 when the bytes are not valid UTF-8 (overlong forms and surrogates included). ASCII
+ * bytes are sequences of length 1. */
+size_t str_utf8_decode(const uint8_t *s, size_t n, uint32_t *cp);
 /* ASCII case-insensitive compare of (p, n) with the C string s; 1 when equal. */
 int str_eq_nocase(const uint8_t *p, size_t n, const char *s);
 /* Wall clock in milliseconds and microseconds since the epoch. */

@@ -88,6 +88,28 @@ TEST(grant_rules_and_lookup)
                                K("Patient bewusstlos, Notfallma\xc3\x9fnahme"), HOUR, now, &out,
                                err, sizeof err),
               0);
+    /* Not text a reviewer can read: control characters (NUL would also cut the audit
+     * record's copy), invalid UTF-8, or mostly spaces (no-break spaces included). */
+    static const struct {
+        const char *r;
+        size_t n;
+    } bad[] = {
+        {"\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 20},
+        {"\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n", 20},
+        {"patient collapsed\r\nin the ER", 29},
+        {"patient collapsed\x1b[2Kin the ER", 32},
+        {"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", 20},
+        {"\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0"
+         "\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0",
+         40},
+        {"a  a  a  a  a  a  a  a  a", 25},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int rc = policy_grant_add(g, "drjones", K("p-7"), (const uint8_t *)bad[i].r, bad[i].n, HOUR,
+                                  now, &out, err, sizeof err);
+        if (rc != -1) fprintf(stderr, "bad reason %zu accepted\n", i);
+        CHECK_INT(rc, -1);
+    }
     CHECK_INT(policy_grant_add(g, "drjones", K(""), K(REASON), HOUR, now, &out, err, sizeof err),
               -1);
     CHECK(strstr(err, "subject id") != NULL);
