@@ -159,17 +159,19 @@ static int in_scope(client *c, const cmd_def *d)
     return mode == 2 || (mode == 1 && (d->flags & CMD_WRITE));
 }
 
-/* The value an HSET, HMSET or HSETNX gives the record's subject field, or NULL. */
+/* The value an HSET, HMSET or HSETNX gives the record's subject field, or NULL. HSET and
+ * HMSET may name the field twice: the last value is the one stored. */
 static const arg *subject_in_args(client *c, const cmd_def *d, const policy_schema *sch)
 {
     if (d->proc != hset_cmd && d->proc != hmset_cmd && d->proc != hsetnx_cmd) return NULL;
     const char *sf = policy_schema_subject(sch);
     size_t sfl = strlen(sf);
+    const arg *v = NULL;
     for (int j = 2; j + 1 < c->argc; j += 2) {
-        if (c->argv[j].len == sfl && memcmp(c->argv[j].p, sf, sfl) == 0) return &c->argv[j + 1];
+        if (c->argv[j].len == sfl && memcmp(c->argv[j].p, sf, sfl) == 0) v = &c->argv[j + 1];
         if (d->proc == hsetnx_cmd) break;
     }
-    return NULL;
+    return v;
 }
 
 /* The records of one access decision: one per record key (with its subject and fields),
@@ -231,17 +233,28 @@ static int append_access(client *c, const cmd_def *d, int result, const char *re
         buf subj = {0};
         r.subject = NULL;
         r.subjectlen = 0;
+        /* The record's subject as stored (a write is recorded before it runs). A write that
+         * sets the subject field names the new one too: alone when it creates the record
+         * (or the subject), in a second record when it moves an existing record from one
+         * subject to another, so each patient's accounting shows the change. HSETNX
+         * changes nothing when the field exists. */
         const arg *set = sch ? subject_in_args(c, d, sch) : NULL;
-        if (set) {
-            /* The write sets the subject field (it may create the record): that is the
-             * subject, and nothing needs opening. */
-            r.subject = (const char *)set->p;
-            r.subjectlen = set->len < MAX_NAME ? set->len : MAX_NAME;
-        } else if (sch && cmd_policy_subject(c, sch, c->argv[i].p, c->argv[i].len, &subj)) {
+        int stored = sch && cmd_policy_subject(c, sch, c->argv[i].p, c->argv[i].len, &subj);
+        if (stored) {
             r.subject = (const char *)subj.p;
             r.subjectlen = subj.len < MAX_NAME ? subj.len : MAX_NAME;
+        } else if (set) {
+            r.subject = (const char *)set->p;
+            r.subjectlen = set->len < MAX_NAME ? set->len : MAX_NAME;
         }
         int rc = append(s, c, &r);
+        if (rc == 0 && stored && set && d->proc != hsetnx_cmd &&
+            (set->len != subj.len || memcmp(set->p, subj.p, subj.len) != 0)) {
+            audit_rec n = r;
+            n.subject = (const char *)set->p;
+            n.subjectlen = set->len < MAX_NAME ? set->len : MAX_NAME;
+            rc = append(s, c, &n);
+        }
         if (rc == 0 && c->pv.emergency && sch) {
             /* Before subj is freed: the break-glass record names the same subject. */
             audit_rec u = r;

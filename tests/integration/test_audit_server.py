@@ -176,6 +176,18 @@ def body(run):
         run.check(used > 0 and after > used,
                   "the records held back during the failure reached the segments", (used, after))
 
+    with run.case("subject changes"):
+        # A write that moves a record to another subject is recorded under both; HSETNX
+        # that writes nothing and a repeated field are recorded under what is stored.
+        a = srv.raw()
+        for cmd in (("HSET", "patient:1002", "id", "X-DECOY"), ("HGETALL", "patient:1002"),
+                    ("HSET", "patient:1002", "id", "P1002"),
+                    ("HSET", "patient:1002", "id", "DECOY2", "id", "P1002"),
+                    ("HSETNX", "patient:1002", "id", "DECOY3")):
+            r = val(a.call(*cmd))
+            run.check(not (isinstance(r, tuple) and r[0] == "ERR"), " ".join(cmd), r)
+        a.close()
+
     with run.case("signing key rotation"):
         # Checkpoints before and after a rotation of the signing key, in the running server
         # and across a restart, all verify: audit.pub lists every version.
@@ -223,6 +235,14 @@ def body(run):
     recs = records(srv)
 
     with run.case("records"):
+        subj = [(r.get("cmd"), r.get("subject")) for r in recs if r.get("ev") == "access" and
+                r.get("key") == "patient:1002" and r.get("user") == "admin" and
+                r.get("cmd") in ("hset", "hsetnx", "hgetall")]
+        run.eq(subj[-7:], [("hset", "P1002"), ("hset", "X-DECOY"), ("hgetall", "X-DECOY"),
+                           ("hset", "X-DECOY"), ("hset", "P1002"), ("hset", "P1002"),
+                           ("hsetnx", "P1002")], "subjects of the writes that change them")
+        run.check(not [r for r in recs if r.get("subject") in ("DECOY2", "DECOY3")],
+                  "no record names a subject that was never stored")
         many = {r.get("key") for r in find(recs, ev="access", cmd="exists", user="admin")}
         run.eq(len(many & {f"patient:m{i}" for i in range(100)}), 100,
                "a command on 100 record keys: a record for each key")
