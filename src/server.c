@@ -489,6 +489,7 @@ int server_main(int argc, char **argv)
         log_warning("audit trail: %s", err);
         goto out_db;
     }
+    cmd_breakglass_orphans(s, NULL); /* users removed from the ACL file while stopped */
     s->tls = tls_from(s->cfg, err, sizeof err);
     if (!s->tls) {
         fprintf(stderr, "phidb-server: TLS: %s\n", err);

@@ -487,3 +487,21 @@ int policy_grant_revoke(policy_grants *g, const char *id, size_t idlen, long lon
     }
     return 0;
 }
+
+int policy_grants_drop_users(policy_grants *g, int (*exists)(void *ud, const char *user),
+                             void (*dropped)(void *ud, const char *id, const char *user), void *ud,
+                             char *err, size_t errlen)
+{
+    size_t j = 0, before = g->n;
+    for (size_t i = 0; i < g->n; i++) {
+        if (exists(ud, g->g[i].user)) {
+            g->g[j++] = g->g[i];
+            continue;
+        }
+        if (dropped) dropped(ud, g->g[i].id, g->g[i].user);
+        grant_clear(&g->g[i]);
+    }
+    g->n = j;
+    if (j == before) return 0;
+    return save(g, err, errlen) == 0 ? (int)(before - j) : -1;
+}

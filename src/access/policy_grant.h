@@ -84,5 +84,11 @@ int policy_grant_revoke(policy_grants *g, const char *id, size_t idlen, long lon
                         size_t errlen);
 /* Drop expired grants (persisting when any went). Returns how many went, or -1 with err. */
 int policy_grants_expire(policy_grants *g, long long now_ms, char *err, size_t errlen);
+/* Drop the grants of users for whom exists(ud, user) is 0 (deleted users: a grant must not
+ * pass to a new account of the same name), calling dropped for each (may be NULL) and
+ * persisting when any went. Returns how many went, or -1 with err (dropped in memory). */
+int policy_grants_drop_users(policy_grants *g, int (*exists)(void *ud, const char *user),
+                             void (*dropped)(void *ud, const char *id, const char *user), void *ud,
+                             char *err, size_t errlen);
 
 #endif

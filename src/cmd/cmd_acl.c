@@ -11,6 +11,7 @@
 #include <openssl/rand.h>
 
 #include "cmd/cmd_audit.h"
+#include "cmd/cmd_policy.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/strutil.h"
@@ -165,6 +166,7 @@ void acl_deluser_cmd(client *c)
         }
         buf_free(&before);
     }
+    if (n) cmd_breakglass_orphans(c->s, c);
     rep_int(c, n);
 }
 
@@ -332,6 +334,7 @@ void acl_load_cmd(client *c)
         if (x->username && x != c) client_refresh_user(x);
     if (c->username) client_refresh_user(c);
     pubsub_kill_disallowed(c->s, NULL);
+    cmd_breakglass_orphans(c->s, c);
     rep_ok(c);
 }
 

@@ -197,6 +197,42 @@ void phi_breakglass_revoke_cmd(client *c)
     rep_int(c, rc);
 }
 
+/* ---- grants of deleted users ---- */
+
+typedef struct {
+    srv *s;
+    client *c;
+} orphan_ctx;
+
+static int user_exists(void *ud, const char *user)
+{
+    orphan_ctx *x = ud;
+    return acl_find(x->s->acl, (const uint8_t *)user, strlen(user)) != NULL;
+}
+
+static void grant_dropped(void *ud, const char *id, const char *user)
+{
+    orphan_ctx *x = ud;
+    log_warning("break-glass grant %s of user %s revoked: the user no longer exists", id, user);
+    audit_rec ar = {0};
+    ar.type = AUDIT_EV_BREAKGLASS;
+    ar.action = "revoke";
+    ar.result = AUDIT_GRANTED;
+    ar.emergency = id;
+    ar.reason = "user-deleted";
+    ar.user = user;
+    cmd_audit_record(x->s, x->c, &ar);
+}
+
+void cmd_breakglass_orphans(srv *s, client *c)
+{
+    if (!s->grants) return;
+    orphan_ctx x = {s, c};
+    char err[256];
+    if (policy_grants_drop_users(s->grants, user_exists, grant_dropped, &x, err, sizeof err) < 0)
+        log_warning("break-glass grants of deleted users revoked but not saved: %s", err);
+}
+
 typedef struct {
     client *c;
     buf keys;

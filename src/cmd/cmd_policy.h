@@ -38,6 +38,9 @@ void cmd_policy_cron(srv *s);
  * version, and the blind index and pseudonym map are rebuilt from the keyspace (every
  * indexed field is opened: as long as the start-up pass). */
 void cmd_policy_rekey(srv *s);
+/* Revoke (and audit) the break-glass grants of users that no longer exist: after ACL
+ * DELUSER, ACL LOAD and at start-up (c NULL). */
+void cmd_breakglass_orphans(srv *s, client *c);
 /* At login: the session's role and default purpose. */
 void cmd_policy_login(client *c);
 /* Undo pseudonym translation of c->argv after the command (restores the client's args). */

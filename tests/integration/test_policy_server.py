@@ -577,6 +577,23 @@ def breakglass(run, srv):
     run.check(is_noperm(val(n.call("HGET", "patient:1001", "diagnosis"))), "expired: refused")
     run.eq(val(a.call("CONFIG", "SET", "breakglass-ttl", "14400")), "OK", "ttl back")
     n.close()
+    # A grant does not pass to a new account of the same name: ACL DELUSER revokes it.
+    run.eq(val(a.call("ACL", "SETUSER", "nurse2", "on", ">" + PW, "~*", "+@all",
+                      "-@dangerous", "role=nurse")), "OK", "a second nurse")
+    n2 = srv.raw("nurse2", PW)
+    r = val(n2.call("PHI.BREAKGLASS", "P1001", "patient unconscious, chart needed now"))
+    run.require(isinstance(r, list), "nurse2's grant", r)
+    n2.close()
+    run.eq(val(a.call("ACL", "DELUSER", "nurse2")), 1, "nurse2 deleted")
+    run.eq(val(a.call("ACL", "SETUSER", "nurse2", "on", ">" + PW + "x", "~*", "+@all",
+                      "-@dangerous", "role=nurse")), "OK", "a new account named nurse2")
+    n2 = srv.raw("nurse2", PW + "x")
+    run.check(is_noperm(val(n2.call("HGET", "patient:1001", "diagnosis"))),
+              "the deleted user's grant does not open the record to the new account")
+    n2.close()
+    listed = val(a.call("PHI.BREAKGLASS", "LIST"))
+    run.check("nurse2" not in str(listed), "and LIST no longer shows it", listed)
+    a.call("ACL", "DELUSER", "nurse2")
     a.close()
 
 
