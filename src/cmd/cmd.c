@@ -228,7 +228,8 @@ int cmd_access_denied(const acl_user *u, const cmd_def *d, const arg *argv, int 
     return 0;
 }
 
-int cmd_check_access(client *c, const cmd_def *d, const char *context)
+/* The ACL check: 0 allowed, or -1 with the NOPERM text in msg (and an ACL LOG entry). */
+static int access_denied(client *c, const cmd_def *d, const char *context, char *msg, size_t n)
 {
     acl_user *u = c->user;
     if (!u) return 0;
@@ -249,18 +250,28 @@ int cmd_check_access(client *c, const cmd_def *d, const char *context)
         cmd_fullname(d, parent, full, sizeof full);
         acl_log_add(c->s->acl, "command", context, (const uint8_t *)full, strlen(full),
                     acl_user_name(u), info);
-        rep_errf(c, "NOPERM this user has no permissions to run the '%s' command", full);
+        snprintf(msg, n, "NOPERM this user has no permissions to run the '%s' command", full);
     } else if (denied == 2) {
         acl_log_add(c->s->acl, "key", context, c->argv[keyidx].p, c->argv[keyidx].len,
                     acl_user_name(u), info);
-        rep_err(c, "NOPERM this user has no permissions to access one of the keys used as "
-                   "arguments");
+        snprintf(msg, n,
+                 "NOPERM this user has no permissions to access one of the keys used as "
+                 "arguments");
     } else {
         acl_log_add(c->s->acl, "channel", context, c->argv[keyidx].p, c->argv[keyidx].len,
                     acl_user_name(u), info);
-        rep_err(c, "NOPERM this user has no permissions to access one of the channels used as "
-                   "arguments");
+        snprintf(msg, n,
+                 "NOPERM this user has no permissions to access one of the channels used as "
+                 "arguments");
     }
+    return -1;
+}
+
+int cmd_check_access(client *c, const cmd_def *d, const char *context)
+{
+    char msg[200];
+    if (access_denied(c, d, context, msg, sizeof msg) == 0) return 0;
+    rep_err(c, msg);
     return -1;
 }
 
@@ -408,8 +419,10 @@ static void reject(client *c, const cmd_def *d, const char *msg)
  * cmd_resume, which checks it all again. */
 static void run_toplevel(client *c, const cmd_def *d)
 {
+    char msg[200];
     if (check_dangerous(c, d) != 0) return;
-    if (cmd_check_access(c, d, "toplevel") != 0) {
+    if (access_denied(c, d, "toplevel", msg, sizeof msg) != 0) {
+        reject(c, d, msg); /* a refused EXEC discards the transaction, as in Redis */
         cmd_audit_denied(c, d, "acl");
         return;
     }
@@ -486,11 +499,13 @@ static void dispatch(client *c)
     if (client_subscribed(c) && c->proto == 2 && d->proc != subscribe_cmd &&
         d->proc != unsubscribe_cmd && d->proc != psubscribe_cmd && d->proc != punsubscribe_cmd &&
         d->proc != ping_cmd && d->proc != quit_cmd && d->proc != reset_cmd) {
-        char full[96];
+        char full[96], msg[256];
         cmd_fullname(d, parent, full, sizeof full);
-        rep_errf(c, "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT "
-                    "/ RESET are allowed in this context",
+        snprintf(msg, sizeof msg,
+                 "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / "
+                 "RESET are allowed in this context",
                  full);
+        reject(c, d, msg);
         return;
     }
     if (in_multi && !(d->flags & CMD_MULTICTL)) {
@@ -499,8 +514,16 @@ static void dispatch(client *c)
             c->flags |= CL_DIRTY_EXEC;
             return;
         }
-        if (check_dangerous(c, d) != 0 || cmd_check_access(c, d, "multi") != 0 ||
-            check_limits(c, d) != 0) {
+        if (check_dangerous(c, d) != 0) {
+            c->flags |= CL_DIRTY_EXEC;
+            return;
+        }
+        if (cmd_check_access(c, d, "multi") != 0) {
+            c->flags |= CL_DIRTY_EXEC;
+            cmd_audit_denied(c, d, "acl"); /* as at top level: a probe in MULTI is seen */
+            return;
+        }
+        if (check_limits(c, d) != 0) {
             c->flags |= CL_DIRTY_EXEC;
             return;
         }

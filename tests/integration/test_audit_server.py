@@ -186,7 +186,16 @@ def body(run):
                     ("HSETNX", "patient:1002", "id", "DECOY3")):
             r = val(a.call(*cmd))
             run.check(not (isinstance(r, tuple) and r[0] == "ERR"), " ".join(cmd), r)
+        # A key the ACL refuses inside MULTI is a denial on record, as at top level.
+        run.eq(val(a.call("ACL", "SETUSER", "narrow", "on", ">" + PW, "~other:*", "+@all",
+                          "-@dangerous", "role=physician")), "OK", "a user limited to other:*")
         a.close()
+        n = srv.raw("narrow", PW)
+        n.call("MULTI")
+        r = val(n.call("HGET", "patient:1001", "name"))
+        run.check(is_noperm(r), "refused while queued", r)
+        n.call("DISCARD")
+        n.close()
 
     with run.case("signing key rotation"):
         # Checkpoints before and after a rotation of the signing key, in the running server
@@ -243,6 +252,9 @@ def body(run):
                            ("hsetnx", "P1002")], "subjects of the writes that change them")
         run.check(not [r for r in recs if r.get("subject") in ("DECOY2", "DECOY3")],
                   "no record names a subject that was never stored")
+        nar = find(recs, ev="access", user="narrow", res="denied", key="patient:1001")
+        run.check(nar and nar[0].get("reason") == "acl", "an ACL refusal in MULTI is recorded",
+                  nar[:1])
         many = {r.get("key") for r in find(recs, ev="access", cmd="exists", user="admin")}
         run.eq(len(many & {f"patient:m{i}" for i in range(100)}), 100,
                "a command on 100 record keys: a record for each key")

@@ -97,6 +97,28 @@ def execabort_on_queued_errors(s):
 
 
 @scenario()
+def exec_refused(s):
+    """An EXEC the ACL refuses discards the transaction (EXECABORT ... NOPERM): the client
+    is out of MULTI, as in Redis. So does an EXEC in a RESP2 subscribed connection."""
+    c = s.conn()
+    c.q("ACL", "SETUSER", "noexec", "on", ">noexec-password-123", "~*", "+@all", "-exec")
+    u = s.conn("noexec", auth=False)
+    u.cmd("AUTH", "noexec", "noexec-password-123", expect=OK)
+    u.cmd("MULTI", expect=OK)
+    u.cmd("SET", "k1", "v", expect=QUEUED)
+    u.cmd("EXEC")
+    u.cmd("MULTI", expect=OK)
+    u.cmd("SET", "k1", "w", expect=QUEUED)
+    u.cmd("DISCARD", expect=OK)
+    u.cmd("GET", "k1")
+    c.q("ACL", "DELUSER", "noexec")
+    p = s.conn("sub")
+    p.cmd("SUBSCRIBE", "ch")
+    p.cmd("EXEC")
+    p.cmd("MULTI")
+
+
+@scenario()
 def runtime_errors_do_not_stop_exec(s):
     c = s.conn()
     c.cmd("SET", "s", "abc")
