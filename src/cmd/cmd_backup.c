@@ -585,13 +585,9 @@ static int resolve_path(srv *s, const arg *a, char *out, size_t outlen, char *er
         return -1;
     }
     if (!a) {
-        char name[64];
-        long long ms = clock_ms();
-        time_t t = (time_t)(ms / 1000);
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        strftime(name, sizeof name, "phidb-%Y%m%dT%H%M%S", &tm);
-        snprintf(out, outlen, "%s/%s%03dZ.phib", real, name, (int)(ms % 1000));
+        char name[BACKUP_NAME_LEN];
+        backup_default_name(clock_ms(), name, sizeof name);
+        snprintf(out, outlen, "%s/%s", real, name);
         return 0;
     }
     if (a->len == 0 || a->len > 255 || memchr(a->p, '\0', a->len)) {

@@ -104,6 +104,11 @@ int backup_writer_close(backup_writer *w, const char *audit_head, backup_report 
                         size_t errlen);
 /* Give up: the temporary file is removed. Frees w. */
 void backup_writer_abort(backup_writer *w);
+/* The default file name of a backup made at ms (Unix time in ms, UTC):
+ * "phidb-YYYYMMDDTHHMMSSmmmZ.phib" (milliseconds, so two backups in one second get different
+ * names), written into out (len >= BACKUP_NAME_LEN). PHI.BACKUP and `phidb backup` share it. */
+#define BACKUP_NAME_LEN 64
+void backup_default_name(long long ms, char *out, size_t len);
 
 /* ---- reading, verifying ---- */
 /* What opens a backup: the master key source of the data directory it came from, or the

@@ -13,11 +13,14 @@
   restore with it (a new master key); the master key does not open it;
 - PHI.BACKUP paths are confined to backup-dir; key rotation is refused while a backup runs;
 - `phidb backup DIR` on a stopped server (offline) and on a running one (through PHI.BACKUP);
-- backup-schedule with retention (keep-count; the newest verified backup is kept).
+- backup-schedule with retention (keep-count; the newest verified backup is kept);
+- `phidb backup DIR` without --to names files as PHI.BACKUP does (milliseconds), so two runs
+  in one second both succeed, online and offline.
 phidb-only: skipped when PHIDB_TARGET=redis.
 """
 
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -363,6 +366,29 @@ def offline_backup(run, srv):
     return out_path
 
 
+DEFAULT_NAME = re.compile(r"^phidb-[0-9]{8}T[0-9]{9}Z\.phib$")
+
+
+def default_names(run, srv):
+    """`phidb backup DIR` twice in a row, online then offline: both succeed, with the same
+    millisecond names PHI.BACKUP gives (the tool used whole seconds, so the second run in the
+    same second failed with "already exists")."""
+    bdir = os.path.join(srv.dir, "backups")
+    for how in ("online", "offline"):
+        if how == "offline":
+            srv.stop()
+        before = set(os.listdir(bdir)) if os.path.isdir(bdir) else set()
+        for i in range(2):
+            rc, out, err = tool(srv, "backup", srv.dir, "--no-verify")
+            run.check(rc == 0 and "OK: backup written" in out,
+                      f"phidb backup DIR, {how}, run {i + 1} of 2 in a row", out + err)
+        new = sorted(set(os.listdir(bdir)) - before)
+        run.eq(len(new), 2, f"{how}: two new backups")
+        run.check(all(DEFAULT_NAME.match(n) for n in new),
+                  f"{how}: named phidb-YYYYMMDDTHHMMSSmmmZ.phib", str(new))
+    srv.restart()
+
+
 def schedule(run):
     srv = harness.PhidbServer(extra={"backup-keep-count": 2})
     c = srv.raw()
@@ -496,6 +522,8 @@ def body(run):
         confinement_and_rotation(run, srv)
     with run.case("offline backup of a stopped server"):
         offline_backup(run, srv)
+    with run.case("phidb backup's default names: milliseconds, as PHI.BACKUP's"):
+        default_names(run, srv)
     srv.stop()
     with run.case("schedule and retention"):
         schedule(run)
