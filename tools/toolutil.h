@@ -26,8 +26,13 @@ int tool_lock_dir(const char *prog, const char *dir);
 /* The same for a tool that needs the server stopped: the fd, or -1 with a message (also
  * when a server holds the lock). */
 int tool_lock_dir_offline(const char *prog, const char *dir);
-/* Connect to the running server of config c as admin (password from <base>/admin.password,
- * client certificate from <base>/tls when present). NULL with a message printed. */
+/* The port of the running server of config c: the one its lock file (dir/phidb.lock) names,
+ * which a --port on the server's command line may have changed, else c's. Call it while the
+ * server holds the lock (tool_lock_dir returned -2): the file is stale otherwise. */
+int tool_server_port(const config *c);
+/* Connect to the running server of config c as admin, on tool_server_port(c) (password from
+ * <base>/admin.password, client certificate from <base>/tls when present). NULL with a message
+ * printed. */
 rclient *tool_admin_connect(const char *prog, const config *c, int timeout_s);
 
 #endif

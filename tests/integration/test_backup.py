@@ -14,6 +14,7 @@
 - PHI.BACKUP paths are confined to backup-dir; key rotation is refused while a backup runs;
 - `phidb backup DIR` on a stopped server (offline) and on a running one (through PHI.BACKUP);
 - backup-schedule with retention (keep-count; the newest verified backup is kept);
+- `phidb backup DIR` reaches a server started with --port N (the lock file names the port);
 - `phidb backup DIR` without --to names files as PHI.BACKUP does (milliseconds), so two runs
   in one second both succeed, online and offline.
 phidb-only: skipped when PHIDB_TARGET=redis.
@@ -389,6 +390,22 @@ def default_names(run, srv):
     srv.restart()
 
 
+def port_override(run):
+    """A server started with --port other than phidb.conf's: `phidb backup DIR` finds it
+    through the data directory's lock file, which names the port the server listens on."""
+    def moved(s):
+        s.port = harness.free_port()
+        s.extra.append(("port", s.port))
+
+    srv = harness.PhidbServer(before_start=moved)
+    with open(os.path.join(srv.dir, "data", "phidb.lock")) as f:
+        run.check(f"\nport {srv.port}\n" in f.read(), "the lock file names the port")
+    rc, out, err = tool(srv, "backup", srv.dir)
+    run.check(rc == 0 and "online through PHI.BACKUP" in out and "OK: verified" in out,
+              "phidb backup reaches a server started with --port", out + err)
+    srv.stop()
+
+
 def schedule(run):
     srv = harness.PhidbServer(extra={"backup-keep-count": 2})
     c = srv.raw()
@@ -525,6 +542,8 @@ def body(run):
     with run.case("phidb backup's default names: milliseconds, as PHI.BACKUP's"):
         default_names(run, srv)
     srv.stop()
+    with run.case("phidb backup finds a server started with --port"):
+        port_override(run)
     with run.case("schedule and retention"):
         schedule(run)
     with run.case("the policy file travels with the backup"):
