@@ -1,16 +1,16 @@
 /*
  * cmd_backup: PHI.BACKUP, PHI.BACKUP STATUS, and scheduled backups with retention.
  *
- *   PHI.BACKUP [PATH] [PASSPHRASE pp]
+ *   PHI.BACKUP [PATH] [PASSPHRASE pp] | STATUS | HELP
  *
  * What a user of a serious database expects: the command answers when the backup is done
  * and known good (like Redis's SAVE, not BGSAVE), with its path and counts, so a script
  * can rely on "OK means restorable". The client that asked waits (blocked like a client
  * waiting for a password check); nobody else does: the snapshot runs on the event loop in
  * slices (at most about a sixteenth of its time while clients are served, full speed when
- * none are), the file is sealed and written by the writer's own thread (at nice 19), and closing and verifying run on a
- * worker thread. PHI.BACKUP STATUS shows the running backup and the last result for
- * monitoring; a client that disconnects does not stop the backup.
+ * none are), the file is sealed and written by the writer's own thread (at nice 19), and closing
+ * and verifying run on a worker thread. PHI.BACKUP STATUS shows the running backup and the last
+ * result for monitoring; a client that disconnects does not stop the backup.
  *
  * Consistency: db_snapshot_begin fixes the point; keys changed afterwards are captured
  * before they change. The users file and the policy file are read at that same moment.
@@ -645,11 +645,31 @@ static void status_reply(client *c)
     rep_int(c, b->last_took);
 }
 
+static void help_reply(client *c)
+{
+    static const char *const lines[] = {
+        "PHI.BACKUP [<path>] [PASSPHRASE <passphrase>]",
+        "    Write an encrypted, signed backup into backup-dir and verify it; reply when it",
+        "    is known good. <path>: a file name inside backup-dir (default",
+        "    phidb-YYYYMMDDTHHMMSSmmmZ.phib). PASSPHRASE: an off-site copy that the",
+        "    passphrase opens instead of the master key.",
+        "STATUS",
+        "    The running backup and the last result.",
+        "HELP",
+        "    Prints this help.",
+        NULL};
+    cmd_help_reply(c, lines);
+}
+
 void phi_backup_cmd(client *c)
 {
     srv *s = c->s;
     if (c->argc == 2 && arg_is(c, 1, "status")) {
         status_reply(c);
+        return;
+    }
+    if (c->argc == 2 && arg_is(c, 1, "help")) { /* as every PHI.* command: never a file name */
+        help_reply(c);
         return;
     }
     const arg *path = NULL, *pp = NULL;

@@ -11,6 +11,7 @@
   a wrong master key, a truncated file, a file from a newer format; a non-empty target;
 - passphrase copies (PHI.BACKUP ... PASSPHRASE): the passphrase is never logged; verify and
   restore with it (a new master key); the master key does not open it;
+- PHI.BACKUP HELP is help (no file named HELP);
 - PHI.BACKUP paths are confined to backup-dir; key rotation is refused while a backup runs;
 - `phidb backup DIR` on a stopped server (offline) and on a running one (through PHI.BACKUP);
 - backup-schedule with retention (keep-count; the newest verified backup is kept);
@@ -358,6 +359,19 @@ def confinement_and_rotation(run, srv):
     d.close()
 
 
+def help_is_help(run, srv):
+    """PHI.BACKUP HELP prints help, as every PHI.* command does; it wrote a backup named HELP."""
+    c = srv.raw()
+    bdir = os.path.join(srv.dir, "backups")
+    for word in ("HELP", "help"):
+        r = c.call("PHI.BACKUP", word)
+        lines = [x[1] for x in r[1]] if r[0] == "*" else []
+        run.check(lines and lines[0].startswith(b"PHI.BACKUP") and b"HELP" in lines,
+                  f"PHI.BACKUP {word} prints help", harness.show(r))
+        run.check(not os.path.exists(os.path.join(bdir, word)), f"and writes no file {word}")
+    c.close()
+
+
 def offline_backup(run, srv):
     srv.stop()
     out_path = os.path.join(harness.make_temp_dir("offline"), "off.phib")
@@ -537,6 +551,8 @@ def body(run):
         passphrase_copy(run, srv)
     with run.case("backup-dir confinement, rotation refused during a backup"):
         confinement_and_rotation(run, srv)
+    with run.case("PHI.BACKUP HELP"):
+        help_is_help(run, srv)
     with run.case("offline backup of a stopped server"):
         offline_backup(run, srv)
     with run.case("phidb backup's default names: milliseconds, as PHI.BACKUP's"):
