@@ -719,6 +719,15 @@ int cmd_backup_init(srv *s, char *err, size_t errlen)
     }
     if (cmd_backup_passphrase_check(s->cfg->backup_passphrase_file, s->cfg->dir, err, errlen) != 0)
         return -1;
+    /* A server killed mid-backup leaves PATH.tmp behind; nothing else would remove it. */
+    char why[512];
+    int stale = s->cfg->backup_dir ? backup_remove_stale(s->cfg->backup_dir, why, sizeof why) : 0;
+    if (stale < 0)
+        log_warning("%s", why);
+    else if (stale > 0)
+        log_notice("backup-dir: removed %d unfinished backup file%s (.tmp) left by an "
+                   "interrupted backup",
+                   stale, stale == 1 ? "" : "s");
     cmd_backup *b = mem_calloc(sizeof *b);
     b->q = workq_new(1, 4);
     if (!b->q) {

@@ -11,7 +11,8 @@
   a wrong master key, a truncated file, a file from a newer format; a non-empty target;
 - passphrase copies (PHI.BACKUP ... PASSPHRASE): the passphrase is never logged; verify and
   restore with it (a new master key); the master key does not open it;
-- PHI.BACKUP HELP is help (no file named HELP);
+- PHI.BACKUP HELP is help (no file named HELP); start-up removes PATH.tmp files that a
+  backup killed midway left in backup-dir (and nothing else);
 - PHI.BACKUP paths are confined to backup-dir; key rotation is refused while a backup runs;
 - `phidb backup DIR` on a stopped server (offline) and on a running one (through PHI.BACKUP);
 - backup-schedule with retention (keep-count; the newest verified backup is kept);
@@ -404,6 +405,28 @@ def default_names(run, srv):
     srv.restart()
 
 
+def stale_temp_removed(run, srv):
+    """A server killed mid-backup leaves PATH.tmp in backup-dir: the next start removes it
+    (only a backup's temporary file) and logs how many, without names."""
+    bdir = os.path.join(srv.dir, "backups")
+    done = sorted(n for n in os.listdir(bdir) if n.endswith(".phib"))
+    run.require(done, "a backup to copy")
+    srv.stop()
+    with open(os.path.join(bdir, done[0]), "rb") as f:
+        head = f.read()[:4096]
+    with open(os.path.join(bdir, "killed.phib.tmp"), "wb") as f:  # what a kill -9 leaves
+        f.write(head)
+    with open(os.path.join(bdir, "notes.tmp"), "w") as f:
+        f.write("not a backup\n")
+    srv.restart()
+    names = os.listdir(bdir)
+    run.check("killed.phib.tmp" not in names, "the interrupted backup's file is removed", names)
+    run.check("notes.tmp" in names and done[0] in names, "nothing else is", names)
+    log = srv.log_text()
+    run.check("removed 1 unfinished backup file" in log and "killed" not in log,
+              "the start-up log says how many, not which", log[-2000:])
+
+
 def port_override(run):
     """A server started with --port other than phidb.conf's: `phidb backup DIR` finds it
     through the data directory's lock file, which names the port the server listens on."""
@@ -551,6 +574,8 @@ def body(run):
         passphrase_copy(run, srv)
     with run.case("backup-dir confinement, rotation refused during a backup"):
         confinement_and_rotation(run, srv)
+    with run.case("start-up removes what a backup killed midway left"):
+        stale_temp_removed(run, srv)
     with run.case("PHI.BACKUP HELP"):
         help_is_help(run, srv)
     with run.case("offline backup of a stopped server"):
