@@ -44,15 +44,19 @@ int init_cli_main(int argc, char **argv)
     const char *dir = NULL;
     long port = 6380;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
+        if (strcmp(argv[i], "--port") == 0) {
             char *end;
+            if (i + 1 == argc) {
+                fprintf(stderr, "phidb init: --port needs a value (a number from 1 to 65535)\n");
+                return 2;
+            }
             port = strtol(argv[++i], &end, 10);
-            if (*end || port < 1 || port > 65535) {
+            if (*end || end == argv[i] || port < 1 || port > 65535) {
                 fprintf(stderr, "phidb init: --port needs a number from 1 to 65535\n");
                 return 2;
             }
         } else if (argv[i][0] == '-') {
-            fprintf(stderr, "phidb init: unknown option %s\n", argv[i]);
+            fprintf(stderr, "phidb init: unknown option %s\n" USAGE, argv[i]);
             return 2;
         } else if (!dir) {
             dir = argv[i];

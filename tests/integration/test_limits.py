@@ -12,7 +12,7 @@
   certificate; open ones keep working); a bad certificate is refused and the old one stays;
 - configuration errors stop start-up naming the file, the line and the directive;
 - `phidb init` refuses to overwrite an existing directory; a failed init removes what it
-  created (and only that), so running it again works.
+  created (and only that), so running it again works; `--port` without a value says so.
 phidb-only: skipped when PHIDB_TARGET=redis.
 """
 
@@ -378,7 +378,8 @@ def auth_timeout(run):
 
 def init_failures(run):
     """A failed `phidb init` removes what it created, and only that: it left DIR/tls behind,
-    so the next run failed with "cannot create .../tls/ca.crt: File exists"."""
+    so the next run failed with "cannot create .../tls/ca.crt: File exists". `--port` with
+    no number said "unknown option --port"."""
     tool = os.path.join(harness.build_dir(), "phidb")
 
     def init(*args):
@@ -407,6 +408,11 @@ def init_failures(run):
     run.check(rc == 1 and "users.acl" in err, "init fails late", err)
     run.eq(sorted(os.listdir(fresh)), ["data"], "only the directory that was there is left")
     run.eq(os.listdir(os.path.join(fresh, "data")), ["users.acl"], "untouched")
+    rc, err = init(os.path.join(fresh, "x"), "--port")
+    run.check(rc == 2 and "--port needs a value" in err and "unknown option" not in err,
+              "--port without a value says so", err)
+    rc, err = init(os.path.join(fresh, "x"), "--port", "")
+    run.check(rc == 2 and "--port needs a number" in err, "an empty --port is refused", err)
 
 
 def body(run):
