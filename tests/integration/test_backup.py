@@ -599,6 +599,11 @@ def passphrase_master(run):
     with the passphrase verifies the same file, keyring block included."""
     srv = harness.PhidbServer()
     srv.stop()
+    rc, out, err = tool(srv, "keyring", "--help")
+    run.check(rc == 0 and "PHIDB_NEW_PASSPHRASE" in out and "PHIDB_PASSPHRASE" in out,
+              "phidb keyring --help says where the passphrases come from", out + err)
+    rc, out, err = tool(srv, "keyring")
+    run.check(rc == 2 and "PHIDB_NEW_PASSPHRASE" in err, "and so does its usage error", err)
     pp = "a master passphrase for this test only"
     env = dict(os.environ, PHIDB_NEW_PASSPHRASE=pp)
     r = subprocess.run([srv.tool_bin, "keyring", "rewrap", srv.dir, "--new-passphrase"],
