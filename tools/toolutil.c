@@ -49,6 +49,21 @@ config *tool_load_config(const char *prog, const char *arg)
     return c;
 }
 
+int tool_parse_long(const char *prog, const char *opt, const char *text, long min, long max,
+                    long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno || end == text || *end || v < min || v > max) {
+        fprintf(stderr, "%s: %s needs a whole number from %ld to %ld, not '%s'\n", prog, opt, min,
+                max, text);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
 keyring_kek_source tool_kek_source(const config *c)
 {
     keyring_kek_source s = {NULL, NULL, NULL};

@@ -9,7 +9,7 @@
   local records;
 - no key name or subject in plaintext in any file of the audit directory;
 - the tools: verify (OK, then DAMAGED after a byte flip), report, export (jsonl, csv),
-  tail, accounting, breach-report, prune.
+  tail, accounting, breach-report, prune; bad numeric options are refused.
 The records come from build/audit_probe (tests/integration/audit_probe.c), which opens the
 trail with the config's audit-* directives and appends N access records (patient:0..N-1).
 phidb-only: skipped when PHIDB_TARGET=redis.
@@ -253,6 +253,24 @@ def body(run):
         rc, out = phidb("audit", "verify", d, ok=False)
         run.eq(rc, 1, "verify fails on a flipped byte")
         run.check(out.startswith("DAMAGED: segment 1") and "altered" in out, "and says where", out)
+
+    with run.case("tools refuse bad numbers"):
+        bad_numbers(run)
+
+
+def bad_numbers(run):
+    """Numeric options are checked: `audit tail -n abc` or `-n -1` printed nothing and
+    exited 0 (atoi)."""
+    d = new_dir(harness.make_temp_dir("audit-args"), "args", {})
+    run_probe(d, 5)
+    for bad in ("abc", "-1", "3x", "", "99999999999999999999"):
+        r = subprocess.run([tool(), "audit", "tail", d, "-n", bad], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=60)
+        err = r.stderr.decode()
+        run.check(r.returncode == 2 and "-n needs a whole number" in err and not r.stdout,
+                  f"tail -n '{bad}' is refused", err)
+    rc, out = phidb("audit", "tail", d, "-n", "2")
+    run.eq(len(out.splitlines()), 2, "tail -n 2 still works")
 
 
 if __name__ == "__main__":

@@ -318,6 +318,10 @@ def tools_and_drill(run, srv, path):
               "phidb restore --drill", out + err)
     run.check(not [d for d in os.listdir("/tmp") if d.startswith("phidb-drill-")] or True,
               "drill directories are removed")
+    for bad in ("5x", "abc", "0"):  # "5x" was read as 5 and "abc" as 0
+        rc, out, err = tool(srv, "restore", "--drill", path, "--from", srv.dir, "--sample", bad)
+        run.check(rc == 2 and "--sample needs a whole number from 1 to 100000" in err,
+                  f"drill --sample '{bad}' is refused", out + err)
     # Online through the tool (the server runs).
     rc, out, err = tool(srv, "backup", srv.dir, "--to", backup_path(srv, "viatool.phib"))
     run.check(rc == 0 and "online through PHI.BACKUP" in out and "OK: verified" in out,
