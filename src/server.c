@@ -240,8 +240,11 @@ static void usage(void)
 }
 
 /* Hold an exclusive lock on the data directory for the life of the process: two servers
- * (or a server and an offline tool) must never write the same files. */
-static int lock_dir(const char *dir, char *err, size_t errlen)
+ * (or a server and an offline tool) must never write the same files. The lock file then
+ * says "<pid>\nport <port>\n" (nothing secret): the pid for the message below, the port
+ * for the tools that talk to the running server (phidb backup, phidb audit prune), which
+ * may differ from phidb.conf's when the server was started with --port. */
+static int lock_dir(const char *dir, int port, char *err, size_t errlen)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/phidb.lock", dir);
@@ -260,10 +263,11 @@ static int lock_dir(const char *dir, char *err, size_t errlen)
         close(fd);
         return -1;
     }
-    char pid[32];
-    int n = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
-    if (ftruncate(fd, 0) != 0 || write(fd, pid, (size_t)n) != n) {
-        /* The lock itself is what matters; the pid is only for the message above. */
+    char text[64];
+    int n = snprintf(text, sizeof text, "%d\nport %d\n", (int)getpid(), port);
+    if (ftruncate(fd, 0) != 0 || write(fd, text, (size_t)n) != n) {
+        /* The lock itself is what matters; the text is a hint (tools fall back to the
+         * config's port). */
     }
     return fd; /* kept open: the lock lasts until exit */
 }
@@ -429,7 +433,7 @@ int server_main(int argc, char **argv)
     for (int i = 0; i < 20; i++)
         snprintf(s->run_id + 2 * i, 3, "%02x", rid[i]);
 
-    int lockfd = lock_dir(s->cfg->dir, err, sizeof err);
+    int lockfd = lock_dir(s->cfg->dir, s->cfg->port, err, sizeof err);
     if (lockfd < 0 || check_key_outside_dir(s->cfg, err, sizeof err) != 0) {
         fprintf(stderr, "phidb-server: %s\n", err);
         goto out_cfg;

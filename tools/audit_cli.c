@@ -360,6 +360,8 @@ static int tail_line(void *ud, const char *line, size_t n, const audit_line_info
     return 0;
 }
 
+#define TAIL_MAX 1000000 /* the most lines tail -n keeps (each is held in memory) */
+
 static int do_tail(audit_tool *t, int nlines, int follow)
 {
     tail_ctx c = {0};
@@ -631,9 +633,12 @@ int audit_cli_main(int argc, char **argv)
         for (int i = 3; i < argc; i++) {
             if (strcmp(argv[i], "-f") == 0)
                 follow = 1;
-            else if (strcmp(argv[i], "-n") == 0 && i + 1 < argc)
-                nlines = atoi(argv[++i]);
-            else {
+            else if (strcmp(argv[i], "-n") == 0 && i + 1 < argc) {
+                long n;
+                if (tool_parse_long("phidb audit tail", "-n", argv[++i], 0, TAIL_MAX, &n) != 0)
+                    return 2;
+                nlines = (int)n;
+            } else {
                 usage();
                 return 2;
             }

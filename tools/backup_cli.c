@@ -142,11 +142,8 @@ static int verify_main(int argc, char **argv)
 
 static void default_path(const config *c, char *out, size_t len)
 {
-    char name[64];
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(name, sizeof name, "phidb-%Y%m%dT%H%M%SZ.phib", &tm);
+    char name[BACKUP_NAME_LEN];
+    backup_default_name(clock_ms(), name, sizeof name);
     snprintf(out, len, "%s/%s", restore_backup_dir(c), name);
 }
 
@@ -240,16 +237,24 @@ out:
     return rc;
 }
 
-/* The server runs: PHI.BACKUP does it online. */
-static int online(config *c, const char *path, const char *pp, char *err, size_t errlen)
+/* The server runs: PHI.BACKUP does it online, into path, or (path empty) under the server's
+ * own default name in its own backup-dir, which may differ from the config file's when the
+ * server was started with --backup-dir. path is set to the file written. */
+static int online(config *c, char *path, size_t pathlen, const char *pp, char *err, size_t errlen)
 {
     rclient *r = tool_admin_connect(PROG, c, 3600);
     if (!r) {
         snprintf(err, errlen, "the server holds the data directory and cannot be reached");
         return -1;
     }
-    const char *argv[] = {"PHI.BACKUP", path, "PASSPHRASE", pp};
-    rreply *rep = rclient_call(r, pp ? 4 : 2, argv, err, errlen);
+    const char *argv[4] = {"PHI.BACKUP"};
+    int argc = 1;
+    if (*path) argv[argc++] = path;
+    if (pp) {
+        argv[argc++] = "PASSPHRASE";
+        argv[argc++] = pp;
+    }
+    rreply *rep = rclient_call(r, argc, argv, err, errlen);
     rclient_close(r);
     if (!rep) return -1;
     int rc = 0;
@@ -264,6 +269,8 @@ static int online(config *c, const char *path, const char *pp, char *err, size_t
                 printf(" %s=%lld", rep->elem[i]->str, v->i);
             else
                 printf(" %s=%s", rep->elem[i]->str, v->str ? v->str : "");
+            if (strcmp(rep->elem[i]->str, "path") == 0 && v->str)
+                snprintf(path, pathlen, "%s", v->str);
         }
         printf("\n");
     }
@@ -296,36 +303,43 @@ int backup_cli_main(int argc, char **argv)
     char pp[1024] = "", path[PATH_MAX], err[1024];
     int rc = 1;
     if (ppf && tool_read_passphrase(PROG, ppf, pp, sizeof pp) != 0) goto out;
+    long long t0 = clock_mono_ms();
+    int lock = tool_lock_dir(PROG, c->dir);
+    if (lock == -1) goto out;
     if (to) {
         snprintf(path, sizeof path, "%s", to);
+    } else if (lock == -2) {
+        path[0] = '\0'; /* the server names it, in its own backup-dir */
     } else {
         default_path(c, path, sizeof path);
         mkdir(restore_backup_dir(c), 0700);
     }
-    if (path[0] != '/') { /* the server resolves nothing relative to our cwd */
+    if (*path && path[0] != '/') { /* the server resolves nothing relative to our cwd */
         char cwd[PATH_MAX], tmp[2 * PATH_MAX + 2];
         if (getcwd(cwd, sizeof cwd)) {
             snprintf(tmp, sizeof tmp, "%s/%s", cwd, path);
             if (strlen(tmp) >= sizeof path) {
                 fprintf(stderr, PROG ": path too long\n");
+                if (lock >= 0) close(lock);
                 goto out;
             }
             memcpy(path, tmp, strlen(tmp) + 1);
         }
     }
-    long long t0 = clock_mono_ms();
-    int lock = tool_lock_dir(PROG, c->dir);
-    if (lock == -1) goto out;
     backup_report rep = {0};
     int ok;
     if (lock == -2) {
         printf("the server is running: backing up online through PHI.BACKUP\n");
-        ok = online(c, path, *pp ? pp : NULL, err, sizeof err) == 0;
+        ok = online(c, path, sizeof path, *pp ? pp : NULL, err, sizeof err) == 0;
     } else {
         ok = offline(c, path, *pp ? pp : NULL, &rep, err, sizeof err) == 0;
         close(lock);
         tool_audit_for(c->path);
         backup_audit("backup", path, "phidb backup (offline)", ok, ok ? NULL : err);
+    }
+    if (ok && !*path) {
+        snprintf(err, sizeof err, "PHI.BACKUP did not name the file it wrote");
+        ok = 0;
     }
     if (!ok) {
         fprintf(stderr, "FAILED: %s\n", err);

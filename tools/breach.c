@@ -13,11 +13,15 @@
  * when 500 or more are affected; media when more than 500 residents of one state are.
  * Audit records hold no values, so residence comes from --states, a CSV of "subject,state"
  * lines exported from the record system; without it media notice is "undetermined" above
- * 500 affected.
+ * 500 affected. A malformed --states line, or --end before --start, is refused rather than
+ * reported on: a report of fewer people than were affected is worse than none.
  */
+#include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -33,31 +37,112 @@ static void usage(void)
                     "                           [--states FILE] [--format text|json]\n");
 }
 
+/* Trim spaces and tabs, then (quotes) one pair of surrounding double quotes, as CSV
+ * exporters write. */
+static char *trim_field(char *p, int quotes)
+{
+    while (*p == ' ' || *p == '\t')
+        p++;
+    char *e = p + strlen(p);
+    while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
+        *--e = '\0';
+    if (quotes && e - p >= 2 && *p == '"' && e[-1] == '"') {
+        e[-1] = '\0';
+        p++;
+    }
+    return p;
+}
+
+/* Check one field: non-empty, printable ASCII (no control bytes, quotes or commas);
+ * is_state: letters, spaces, '.' and '-' only (a code such as CA or a name). */
+static const char *field_problem(const char *f, int is_state)
+{
+    if (!*f) return "is empty";
+    if (strlen(f) > (is_state ? 64 : 256)) return "is too long";
+    for (const unsigned char *p = (const unsigned char *)f; *p; p++) {
+        if (*p < 0x20 || *p > 0x7e || *p == '"' || *p == ',')
+            return "holds a character that is not allowed";
+        if (is_state && !isalpha(*p) && *p != ' ' && *p != '.' && *p != '-')
+            return "is not a state (letters, spaces, '.' and '-' only)";
+    }
+    return NULL;
+}
+
+/* Read a --states file: "subject,state" lines (a header line "subject,state" and blank lines
+ * are skipped; states are compared in upper case). Any other line is refused, naming the
+ * file and the line number (never its content: subjects identify patients). Returns the map
+ * or NULL (message printed). */
 static json_t *load_states(const char *path)
 {
     FILE *f = fopen(path, "r");
-    if (!f) return NULL;
+    if (!f) {
+        fprintf(stderr, "phidb breach-report: cannot read %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
     json_t *m = json_object();
     char line[512];
-    while (fgets(line, sizeof line, f)) {
+    const char *why = NULL;
+    int n = 0, seen = 0;
+    while (!why && fgets(line, sizeof line, f)) {
+        n++;
+        size_t len = strlen(line);
+        if (len == sizeof line - 1 && line[len - 1] != '\n' && !feof(f)) {
+            why = "is too long";
+            break;
+        }
         line[strcspn(line, "\r\n")] = '\0';
-        char *comma = strchr(line, ',');
-        if (!comma || strcmp(line, "subject,state") == 0) continue;
+        char *t = trim_field(line, 0);
+        if (!*t) continue;
+        if (!seen++ && strcasecmp(t, "subject,state") == 0) continue;
+        char *comma = strchr(t, ',');
+        if (!comma) {
+            why = "has no comma (expected subject,state)";
+            break;
+        }
         *comma = '\0';
-        json_object_set_new(m, line, json_string(comma + 1));
+        if (strchr(comma + 1, ',')) {
+            why = "has more than two fields (expected subject,state)";
+            break;
+        }
+        char *subj = trim_field(t, 1), *state = trim_field(comma + 1, 1);
+        const char *bad = field_problem(subj, 0);
+        if (bad) {
+            why =
+                strcmp(bad, "is empty") == 0 ? "has no subject" : "has a subject that is not valid";
+            break;
+        }
+        if ((bad = field_problem(state, 1))) {
+            why = strcmp(bad, "is empty") == 0 ? "has no state" : "has a state that is not valid";
+            break;
+        }
+        for (char *p = state; *p; p++)
+            *p = (char)toupper((unsigned char)*p);
+        const char *had = json_string_value(json_object_get(m, subj));
+        if (had && strcmp(had, state) != 0) {
+            why = "gives a second, different state for a subject listed before";
+            break;
+        }
+        json_object_set_new(m, subj, json_string(state));
     }
+    if (!why && ferror(f)) why = "cannot be read";
     fclose(f);
+    if (why) {
+        fprintf(stderr, "phidb breach-report: %s line %d %s; nothing was reported\n", path, n, why);
+        json_decref(m);
+        return NULL;
+    }
     return m;
 }
 
-static void print_counts(const char *title, json_t *o)
+/* "title: a (1) b (2)" then end (a newline, or ")" and a newline inside parentheses). */
+static void print_counts(const char *title, json_t *o, const char *end)
 {
     printf("%s:", title);
     if (!json_object_size(o)) printf(" none");
     const char *k;
     json_t *v;
     json_object_foreach(o, k, v) printf(" %s (%lld)", k, (long long)json_integer_value(v));
-    printf("\n");
+    printf("%s", end);
 }
 
 static void print_text(json_t *r)
@@ -74,10 +159,10 @@ static void print_text(json_t *r)
     printf("Records counted (granted accesses and exports): %lld\n", I("records"));
     printf("Affected individuals (distinct subjects): %lld\n", I("affected_count"));
     printf("Keys without a subject: %lld\n", I("keys_without_subject"));
-    print_counts("Field groups exposed", json_object_get(r, "field_groups"));
-    print_counts("PHI kinds exposed", json_object_get(r, "phi_kinds"));
-    print_counts("Fields exposed", json_object_get(r, "fields"));
-    print_counts("Accesses per user", json_object_get(r, "users"));
+    print_counts("Field groups exposed", json_object_get(r, "field_groups"), "\n");
+    print_counts("PHI kinds exposed", json_object_get(r, "phi_kinds"), "\n");
+    print_counts("Fields exposed", json_object_get(r, "fields"), "\n");
+    print_counts("Accesses per user", json_object_get(r, "users"), "\n");
     if (!json_is_true(json_object_get(r, "policy_used")))
         printf("(no policy file: field groups and PHI kinds unknown, field names listed)\n");
     printf("\nNotify individuals by: %s (60 days after discovery)\n", S("notification_deadline"));
@@ -87,8 +172,7 @@ static void print_text(json_t *r)
                               "year (fewer than 500 affected)");
     printf("Media notice: %s", S("media_notice"));
     if (json_object_get(r, "residents_by_state"))
-        print_counts(" (residents by state", json_object_get(r, "residents_by_state")),
-            printf(")\n");
+        print_counts(" (residents by state", json_object_get(r, "residents_by_state"), ")\n");
     else
         printf(" (no --states mapping: state of residence unknown)\n");
     printf("\nAffected subjects:\n");
@@ -148,6 +232,11 @@ int breach_cli_main(int argc, char **argv)
         usage();
         return 2;
     }
+    if (q.to_us < q.from_us) { /* an empty window would report 0 records, as if all clear */
+        fprintf(stderr, "phidb breach-report: --end is before --start; give the window in "
+                        "order\n");
+        return 2;
+    }
     audit_tool t;
     if (audit_tool_open(argv[1], &t, NULL) != 0) return 1;
     int rc = 0;
@@ -168,7 +257,6 @@ int breach_cli_main(int argc, char **argv)
         goto out;
     }
     if (states_file && !(states = load_states(states_file))) {
-        fprintf(stderr, "phidb breach-report: cannot read %s\n", states_file);
         rc = 1;
         goto out;
     }

@@ -221,9 +221,9 @@ int drill_cli_main(int argc, char **argv)
             mkf = argv[++i];
         else if (strcmp(argv[i], "--passphrase-file") == 0 && i + 1 < argc)
             ppf = argv[++i];
-        else if (strcmp(argv[i], "--sample") == 0 && i + 1 < argc)
-            nsample = strtol(argv[++i], NULL, 10);
-        else if (argv[i][0] == '-' || path) {
+        else if (strcmp(argv[i], "--sample") == 0 && i + 1 < argc) {
+            if (tool_parse_long(PROG, "--sample", argv[++i], 1, 100000, &nsample) != 0) return 2;
+        } else if (argv[i][0] == '-' || path) {
             fprintf(stderr, "usage: phidb restore --drill PATH [--from SRC | --master-key-file "
                             "F] [--passphrase-file F] [--sample N]\n");
             return 2;

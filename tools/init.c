@@ -13,7 +13,8 @@
  *                         (FLUSHALL, FLUSHDB, KEYS: by name and allow-dangerous-commands only)
  *   DIR/admin.password    admin's random password, 0600 (also printed once)
  *
- * Files are created with O_EXCL so an existing directory is never overwritten.
+ * Files are created with O_EXCL so an existing directory is never overwritten. When a step
+ * fails, what this run created (and only that) is removed again, so init can be re-run.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -36,30 +37,36 @@
 #include "tools.h"
 #include "util/buf.h"
 
+#define USAGE "usage: phidb init DIR [--port N]\n"
+
 int init_cli_main(int argc, char **argv)
 {
     const char *dir = NULL;
     long port = 6380;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
+        if (strcmp(argv[i], "--port") == 0) {
             char *end;
+            if (i + 1 == argc) {
+                fprintf(stderr, "phidb init: --port needs a value (a number from 1 to 65535)\n");
+                return 2;
+            }
             port = strtol(argv[++i], &end, 10);
-            if (*end || port < 1 || port > 65535) {
+            if (*end || end == argv[i] || port < 1 || port > 65535) {
                 fprintf(stderr, "phidb init: --port needs a number from 1 to 65535\n");
                 return 2;
             }
         } else if (argv[i][0] == '-') {
-            fprintf(stderr, "phidb init: unknown option %s\n", argv[i]);
+            fprintf(stderr, "phidb init: unknown option %s\n" USAGE, argv[i]);
             return 2;
         } else if (!dir) {
             dir = argv[i];
         } else {
-            fprintf(stderr, "usage: phidb init DIR [--port N]\n");
+            fprintf(stderr, USAGE);
             return 2;
         }
     }
     if (!dir) {
-        fprintf(stderr, "usage: phidb init DIR [--port N]\n");
+        fprintf(stderr, USAGE);
         return 2;
     }
     umask(077);
@@ -70,12 +77,17 @@ int init_cli_main(int argc, char **argv)
                         "data directory\n", path);
         return 1;
     }
-    if (initdir_mkdir(dir)) return 1;
+    /* Everything made from here on is recorded, and removed again if a later step fails,
+     * so that a failed init can simply be run again. */
+    initdir_undo made = {0};
+    char pw[33] = "", pwline[34] = "";
+    int bad;
+    if (initdir_mkdir(&made, dir)) goto fail;
     snprintf(path, sizeof path, "%s/tls", dir);
-    if (initdir_mkdir(path)) return 1;
+    if (initdir_mkdir(&made, path)) goto fail;
     snprintf(path, sizeof path, "%s/data", dir);
-    if (initdir_mkdir(path)) return 1;
-    if (initdir_make_tls(dir)) return 1;
+    if (initdir_mkdir(&made, path)) goto fail;
+    if (initdir_make_tls(&made, dir)) goto fail;
 
     uint8_t mk[32];
     char mkhex[65];
@@ -83,12 +95,11 @@ int init_cli_main(int argc, char **argv)
     initdir_hex(mk, sizeof mk, mkhex);
     mkhex[64] = '\n';
     snprintf(path, sizeof path, "%s/master.key", dir);
-    int bad = initdir_write_file(path, mkhex, 65, 0600);
+    bad = initdir_write_file(&made, path, mkhex, 65, 0600);
     OPENSSL_cleanse(mk, sizeof mk);
     OPENSSL_cleanse(mkhex, sizeof mkhex);
-    if (bad) return 1;
+    if (bad) goto fail;
 
-    char pw[33];
     initdir_random_password(pw, 32);
     config *defaults = config_new();
     acl_opts o;
@@ -100,25 +111,25 @@ int init_cli_main(int argc, char **argv)
     char hash[256];
     if (acl_hash_password(&o, (const uint8_t *)pw, strlen(pw), hash, sizeof hash) != 0) {
         fprintf(stderr, "phidb init: password hashing failed\n");
-        return 1;
+        goto fail;
     }
     buf users = {0};
     buf_printf(&users, "user admin on #%s ~* &* +@all\n", hash);
     snprintf(path, sizeof path, "%s/data/users.acl", dir);
-    bad = initdir_write_file(path, users.p, users.len, 0600);
+    bad = initdir_write_file(&made, path, users.p, users.len, 0600);
     buf_free(&users);
-    if (bad) return 1;
-    char pwline[34];
+    if (bad) goto fail;
     snprintf(pwline, sizeof pwline, "%s\n", pw);
     snprintf(path, sizeof path, "%s/admin.password", dir);
-    if (initdir_write_file(path, pwline, strlen(pwline), 0600)) return 1;
+    if (initdir_write_file(&made, path, pwline, strlen(pwline), 0600)) goto fail;
 
     buf conf = {0};
     config_write_template(&conf, (int)port);
     snprintf(path, sizeof path, "%s/phidb.conf", dir);
-    bad = initdir_write_file(path, conf.p, conf.len, 0600);
+    bad = initdir_write_file(&made, path, conf.p, conf.len, 0600);
     buf_free(&conf);
-    if (bad) return 1;
+    if (bad) goto fail;
+    initdir_undo_forget(&made);
 
     printf("Created %s\n"
            "  config:        %s/phidb.conf (TLS port %ld)\n"
@@ -134,4 +145,11 @@ int init_cli_main(int argc, char **argv)
     OPENSSL_cleanse(pw, sizeof pw);
     OPENSSL_cleanse(pwline, sizeof pwline);
     return 0;
+fail:
+    initdir_undo_run(&made);
+    OPENSSL_cleanse(pw, sizeof pw);
+    OPENSSL_cleanse(pwline, sizeof pwline);
+    fprintf(stderr,
+            "phidb init: what this run created was removed; fix the cause and run it again\n");
+    return 1;
 }

@@ -22,13 +22,41 @@
 
 const char *initdir_prog = "phidb init";
 
-int initdir_write_file(const char *path, const void *p, size_t n, mode_t mode)
+static void undo_add(initdir_undo *u, const char *path, int is_dir)
+{
+    if (!u) return;
+    if (u->n == INITDIR_UNDO_MAX) abort(); /* a programming error: raise the limit */
+    u->path[u->n] = strdup(path);
+    if (!u->path[u->n]) abort();
+    u->is_dir[u->n++] = is_dir;
+}
+
+void initdir_undo_run(initdir_undo *u)
+{
+    while (u->n > 0) {
+        u->n--;
+        if (u->is_dir[u->n])
+            rmdir(u->path[u->n]); /* fails, and keeps it, if something else is in it */
+        else
+            unlink(u->path[u->n]);
+        free(u->path[u->n]);
+    }
+}
+
+void initdir_undo_forget(initdir_undo *u)
+{
+    while (u->n > 0)
+        free(u->path[--u->n]);
+}
+
+int initdir_write_file(initdir_undo *u, const char *path, const void *p, size_t n, mode_t mode)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
     if (fd < 0) {
         fprintf(stderr, "%s: cannot create %s: %s\n", initdir_prog, path, strerror(errno));
         return -1;
     }
+    undo_add(u, path, 0);
     const uint8_t *b = p;
     while (n) {
         ssize_t w = write(fd, b, n);
@@ -48,27 +76,27 @@ int initdir_write_file(const char *path, const void *p, size_t n, mode_t mode)
     return 0;
 }
 
-static int write_pem_key(const char *path, EVP_PKEY *k)
+static int write_pem_key(initdir_undo *u, const char *path, EVP_PKEY *k)
 {
     BIO *b = BIO_new(BIO_s_mem());
     int rc = -1;
     if (b && PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL)) {
         char *data;
         long n = BIO_get_mem_data(b, &data);
-        rc = initdir_write_file(path, data, (size_t)n, 0600);
+        rc = initdir_write_file(u, path, data, (size_t)n, 0600);
     }
     BIO_free(b);
     return rc;
 }
 
-static int write_pem_cert(const char *path, X509 *x)
+static int write_pem_cert(initdir_undo *u, const char *path, X509 *x)
 {
     BIO *b = BIO_new(BIO_s_mem());
     int rc = -1;
     if (b && PEM_write_bio_X509(b, x)) {
         char *data;
         long n = BIO_get_mem_data(b, &data);
-        rc = initdir_write_file(path, data, (size_t)n, 0644);
+        rc = initdir_write_file(u, path, data, (size_t)n, 0644);
     }
     BIO_free(b);
     return rc;
@@ -126,7 +154,7 @@ static X509 *make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *is
     return x;
 }
 
-int initdir_make_tls(const char *dir)
+int initdir_make_tls(initdir_undo *u, const char *dir)
 {
     char path[4096];
     int rc = -1;
@@ -141,15 +169,15 @@ int initdir_make_tls(const char *dir)
     cli = make_cert(ck, "admin", ca, cak, 825, 0, "clientAuth", NULL);
     if (!ca || !srv || !cli) goto done;
     snprintf(path, sizeof path, "%s/tls/ca.crt", dir);
-    if (write_pem_cert(path, ca)) goto done;
+    if (write_pem_cert(u, path, ca)) goto done;
     snprintf(path, sizeof path, "%s/tls/server.crt", dir);
-    if (write_pem_cert(path, srv)) goto done;
+    if (write_pem_cert(u, path, srv)) goto done;
     snprintf(path, sizeof path, "%s/tls/server.key", dir);
-    if (write_pem_key(path, sk)) goto done;
+    if (write_pem_key(u, path, sk)) goto done;
     snprintf(path, sizeof path, "%s/tls/client.crt", dir);
-    if (write_pem_cert(path, cli)) goto done;
+    if (write_pem_cert(u, path, cli)) goto done;
     snprintf(path, sizeof path, "%s/tls/client.key", dir);
-    if (write_pem_key(path, ck)) goto done;
+    if (write_pem_key(u, path, ck)) goto done;
     rc = 0;
 done:
     if (rc != 0) {
@@ -188,9 +216,13 @@ void initdir_random_password(char *out, size_t chars)
     out[chars] = '\0';
 }
 
-int initdir_mkdir(const char *path)
+int initdir_mkdir(initdir_undo *u, const char *path)
 {
-    if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+    if (mkdir(path, 0700) == 0) {
+        undo_add(u, path, 1);
+        return 0;
+    }
+    if (errno != EEXIST) {
         fprintf(stderr, "%s: cannot create %s: %s\n", initdir_prog, path, strerror(errno));
         return -1;
     }

@@ -4,6 +4,10 @@
  *   phidb keyring status DIR
  *   phidb keyring rewrap DIR (--new-key-file PATH | --new-key-command CMD | --new-passphrase)
  *
+ * Passphrases never come from the command line (other users can read it in ps):
+ * --new-passphrase takes PHIDB_NEW_PASSPHRASE, else asks on /dev/tty without echo; a current
+ * passphrase master key comes from PHIDB_PASSPHRASE (as for the server), else the terminal.
+ *
  * DIR is a directory made by `phidb init` (its phidb.conf says where the data and the
  * current master key are). rewrap re-wraps every data key under a new master key and
  * touches nothing else (no value, log record or audit segment changes). It needs the data
@@ -26,11 +30,21 @@
 #include "tools.h"
 #include "toolutil.h"
 
+static void usage_to(FILE *out)
+{
+    fprintf(out,
+            "usage: phidb keyring status DIR\n"
+            "       phidb keyring rewrap DIR (--new-key-file PATH | --new-key-command CMD |\n"
+            "                                 --new-passphrase)\n"
+            "  The server must be stopped for rewrap. Passphrases are never taken as arguments:\n"
+            "  --new-passphrase reads the new one from PHIDB_NEW_PASSPHRASE, else asks on the\n"
+            "  terminal (no echo); a current master key that is a passphrase (phidb.conf has\n"
+            "  master-key-passphrase yes) comes from PHIDB_PASSPHRASE, else the terminal.\n");
+}
+
 static void usage(void)
 {
-    fprintf(stderr, "usage: phidb keyring status DIR\n"
-                    "       phidb keyring rewrap DIR (--new-key-file PATH | --new-key-command "
-                    "CMD | --new-passphrase)\n");
+    usage_to(stderr);
 }
 
 /* Load DIR/phidb.conf. */
@@ -163,6 +177,10 @@ static int do_rewrap(const config *c, int argc, char **argv)
 
 int keyring_cli_main(int argc, char **argv)
 {
+    if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+        usage_to(stdout);
+        return 0;
+    }
     if (argc < 3) {
         usage();
         return 2;

@@ -85,7 +85,7 @@ static int prepare(void *ud, const backup_info *info, char *err, size_t errlen)
     initdir_hex(mk, sizeof mk, mkhex);
     mkhex[64] = '\n';
     snprintf(path, sizeof path, "%s/master.key", p->dir);
-    int rc = initdir_write_file(path, mkhex, 65, 0600);
+    int rc = initdir_write_file(NULL, path, mkhex, 65, 0600);
     OPENSSL_cleanse(mk, sizeof mk);
     OPENSSL_cleanse(mkhex, sizeof mkhex);
     if (rc != 0) snprintf(err, errlen, "cannot write %s", path);
@@ -124,7 +124,7 @@ int restore_instance(const char *prog, const char *path, const backup_keys *keys
     }
     char tls[PATH_MAX];
     snprintf(tls, sizeof tls, "%s/tls", dir);
-    if (initdir_mkdir(tls) != 0 || initdir_make_tls(dir) != 0) return -1;
+    if (initdir_mkdir(NULL, tls) != 0 || initdir_make_tls(NULL, dir) != 0) return -1;
     buf conf = {0};
     config_write_template(&conf, port);
     buf_printf(&conf, "# ---- restored by phidb restore from backup %s ----\n", info->id);
@@ -145,7 +145,7 @@ int restore_instance(const char *prog, const char *path, const backup_keys *keys
     if (access(policy, F_OK) == 0) buf_puts(&conf, "policy-file policy.conf\n");
     char cpath[PATH_MAX];
     snprintf(cpath, sizeof cpath, "%s/phidb.conf", dir);
-    int bad = initdir_write_file(cpath, conf.p, conf.len, 0600);
+    int bad = initdir_write_file(NULL, cpath, conf.p, conf.len, 0600);
     buf_free(&conf);
     if (bad) return -1;
     info->took_ms = clock_mono_ms() - t0;

@@ -49,6 +49,21 @@ config *tool_load_config(const char *prog, const char *arg)
     return c;
 }
 
+int tool_parse_long(const char *prog, const char *opt, const char *text, long min, long max,
+                    long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno || end == text || *end || v < min || v > max) {
+        fprintf(stderr, "%s: %s needs a whole number from %ld to %ld, not '%s'\n", prog, opt, min,
+                max, text);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
 keyring_kek_source tool_kek_source(const config *c)
 {
     keyring_kek_source s = {NULL, NULL, NULL};
@@ -118,6 +133,22 @@ int tool_lock_dir_offline(const char *prog, const char *dir)
     return fd >= 0 ? fd : -1;
 }
 
+int tool_server_port(const config *c)
+{
+    char path[PATH_MAX], text[128];
+    snprintf(path, sizeof path, "%s/phidb.lock", c->dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return c->port;
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    text[n > 0 ? n : 0] = '\0';
+    const char *p = strstr(text, "\nport ");
+    if (!p) return c->port; /* a server too old to say, or still starting */
+    char *end;
+    long port = strtol(p + 6, &end, 10);
+    return *end == '\n' && port >= 1 && port <= 65535 ? (int)port : c->port;
+}
+
 rclient *tool_admin_connect(const char *prog, const config *c, int timeout_s)
 {
     char pwpath[PATH_MAX], ca[PATH_MAX], cert[PATH_MAX], key[PATH_MAX], pw[256], err[512];
@@ -127,10 +158,11 @@ rclient *tool_admin_connect(const char *prog, const config *c, int timeout_s)
     snprintf(cert, sizeof cert, "%s/tls/client.crt", c->base);
     snprintf(key, sizeof key, "%s/tls/client.key", c->base);
     int have_cert = is_file(cert) && is_file(key);
-    rclient *r = rclient_connect("127.0.0.1", c->port, ca, have_cert ? cert : NULL,
+    int port = tool_server_port(c);
+    rclient *r = rclient_connect("127.0.0.1", port, ca, have_cert ? cert : NULL,
                                  have_cert ? key : NULL, timeout_s, err, sizeof err);
     if (!r) {
-        fprintf(stderr, "%s: cannot reach the running server on port %d: %s\n", prog, c->port, err);
+        fprintf(stderr, "%s: cannot reach the running server on port %d: %s\n", prog, port, err);
         OPENSSL_cleanse(pw, sizeof pw);
         return NULL;
     }

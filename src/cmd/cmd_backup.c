@@ -1,16 +1,16 @@
 /*
  * cmd_backup: PHI.BACKUP, PHI.BACKUP STATUS, and scheduled backups with retention.
  *
- *   PHI.BACKUP [PATH] [PASSPHRASE pp]
+ *   PHI.BACKUP [PATH] [PASSPHRASE pp] | STATUS | HELP
  *
  * What a user of a serious database expects: the command answers when the backup is done
  * and known good (like Redis's SAVE, not BGSAVE), with its path and counts, so a script
  * can rely on "OK means restorable". The client that asked waits (blocked like a client
  * waiting for a password check); nobody else does: the snapshot runs on the event loop in
  * slices (at most about a sixteenth of its time while clients are served, full speed when
- * none are), the file is sealed and written by the writer's own thread (at nice 19), and closing and verifying run on a
- * worker thread. PHI.BACKUP STATUS shows the running backup and the last result for
- * monitoring; a client that disconnects does not stop the backup.
+ * none are), the file is sealed and written by the writer's own thread (at nice 19), and closing
+ * and verifying run on a worker thread. PHI.BACKUP STATUS shows the running backup and the last
+ * result for monitoring; a client that disconnects does not stop the backup.
  *
  * Consistency: db_snapshot_begin fixes the point; keys changed afterwards are captured
  * before they change. The users file and the policy file are read at that same moment.
@@ -585,13 +585,9 @@ static int resolve_path(srv *s, const arg *a, char *out, size_t outlen, char *er
         return -1;
     }
     if (!a) {
-        char name[64];
-        long long ms = clock_ms();
-        time_t t = (time_t)(ms / 1000);
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        strftime(name, sizeof name, "phidb-%Y%m%dT%H%M%S", &tm);
-        snprintf(out, outlen, "%s/%s%03dZ.phib", real, name, (int)(ms % 1000));
+        char name[BACKUP_NAME_LEN];
+        backup_default_name(clock_ms(), name, sizeof name);
+        snprintf(out, outlen, "%s/%s", real, name);
         return 0;
     }
     if (a->len == 0 || a->len > 255 || memchr(a->p, '\0', a->len)) {
@@ -649,11 +645,31 @@ static void status_reply(client *c)
     rep_int(c, b->last_took);
 }
 
+static void help_reply(client *c)
+{
+    static const char *const lines[] = {
+        "PHI.BACKUP [<path>] [PASSPHRASE <passphrase>]",
+        "    Write an encrypted, signed backup into backup-dir and verify it; reply when it",
+        "    is known good. <path>: a file name inside backup-dir (default",
+        "    phidb-YYYYMMDDTHHMMSSmmmZ.phib). PASSPHRASE: an off-site copy that the",
+        "    passphrase opens instead of the master key.",
+        "STATUS",
+        "    The running backup and the last result.",
+        "HELP",
+        "    Prints this help.",
+        NULL};
+    cmd_help_reply(c, lines);
+}
+
 void phi_backup_cmd(client *c)
 {
     srv *s = c->s;
     if (c->argc == 2 && arg_is(c, 1, "status")) {
         status_reply(c);
+        return;
+    }
+    if (c->argc == 2 && arg_is(c, 1, "help")) { /* as every PHI.* command: never a file name */
+        help_reply(c);
         return;
     }
     const arg *path = NULL, *pp = NULL;
@@ -703,6 +719,15 @@ int cmd_backup_init(srv *s, char *err, size_t errlen)
     }
     if (cmd_backup_passphrase_check(s->cfg->backup_passphrase_file, s->cfg->dir, err, errlen) != 0)
         return -1;
+    /* A server killed mid-backup leaves PATH.tmp behind; nothing else would remove it. */
+    char why[512];
+    int stale = s->cfg->backup_dir ? backup_remove_stale(s->cfg->backup_dir, why, sizeof why) : 0;
+    if (stale < 0)
+        log_warning("%s", why);
+    else if (stale > 0)
+        log_notice("backup-dir: removed %d unfinished backup file%s (.tmp) left by an "
+                   "interrupted backup",
+                   stale, stale == 1 ? "" : "s");
     cmd_backup *b = mem_calloc(sizeof *b);
     b->q = workq_new(1, 4);
     if (!b->q) {

@@ -319,7 +319,7 @@ static cmd_def commands[] = {
     CMD("bgrewriteaof", bgrewriteaof_cmd, 1, CMD_ADMIN | CMD_NOSCRIPT,
         C(ADMIN) | C(SLOW) | C(DANGEROUS), 0, 0, 0, 0, 0,
         "Compacts the durable log in the background.", "1.0.0", "server"),
-    CMD("phi.backup", phi_backup_cmd, -1, CMD_ADMIN | CMD_NOSCRIPT | CMD_NOMULTI | CMD_SKIP_SLOWLOG, C(ADMIN) | C(SLOW) | C(DANGEROUS), 0, 0, 0, 0, 0, "Writes an encrypted, signed, verified backup (PHI.BACKUP [PATH] [PASSPHRASE pp] | STATUS).", "phidb", "phidb"),
+    CMD("phi.backup", phi_backup_cmd, -1, CMD_ADMIN | CMD_NOSCRIPT | CMD_NOMULTI | CMD_SKIP_SLOWLOG, C(ADMIN) | C(SLOW) | C(DANGEROUS), 0, 0, 0, 0, 0, "Writes an encrypted, signed, verified backup (PHI.BACKUP [PATH] [PASSPHRASE pp] | STATUS | HELP).", "phidb", "phidb"),
     CONTAINER("phi.keyring", -2, 0, C(SLOW), keyring_subs,
               "Data keys: status and rotation.", "phidb", "phidb"),
     CONTAINER("phi.audit", -2, 0, C(SLOW), audit_subs, "The audit trail: retention.", "phidb",

@@ -84,7 +84,8 @@ typedef struct {
 } backup_report;
 
 /* ---- writing ---- */
-/* Start a backup into path (written as path.tmp, renamed by close) from keyring k. With a
+/* Start a backup into path (written as path.tmp, held under an exclusive flock, renamed by
+ * close) from keyring k. With a
  * passphrase (and no passphrase_kek), this spends about 0.2 s in Argon2id. Returns the writer
  * or NULL with err. */
 backup_writer *backup_writer_open(const char *path, keyring *k, const backup_opts *o, char *err,
@@ -104,6 +105,17 @@ int backup_writer_close(backup_writer *w, const char *audit_head, backup_report 
                         size_t errlen);
 /* Give up: the temporary file is removed. Frees w. */
 void backup_writer_abort(backup_writer *w);
+/* Remove what interrupted backups (a server or tool killed mid-backup) left in dir: files
+ * named "<name>.tmp" that begin with the backup header's magic and that no writer holds (a
+ * writer keeps an exclusive flock on its temporary file, so a backup running in another
+ * process that shares dir is left alone). Returns how many were removed (0 when dir does not
+ * exist), or -1 with err when dir cannot be read. */
+int backup_remove_stale(const char *dir, char *err, size_t errlen);
+/* The default file name of a backup made at ms (Unix time in ms, UTC):
+ * "phidb-YYYYMMDDTHHMMSSmmmZ.phib" (milliseconds, so two backups in one second get different
+ * names), written into out (len >= BACKUP_NAME_LEN). PHI.BACKUP and `phidb backup` share it. */
+#define BACKUP_NAME_LEN 64
+void backup_default_name(long long ms, char *out, size_t len);
 
 /* ---- reading, verifying ---- */
 /* What opens a backup: the master key source of the data directory it came from, or the

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -23,6 +24,16 @@ void backup_audit(const char *action, const char *path, const char *who, int ok,
     /* AUDIT HOOK: the audit module sets backup_audit_hook at start-up (one line in
      * server.c); every backup, verify, restore and drill already calls this. */
     if (backup_audit_hook) backup_audit_hook(action, path, who ? who : "", ok, why ? why : "");
+}
+
+void backup_default_name(long long ms, char *out, size_t len)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    char when[32];
+    gmtime_r(&t, &tm);
+    strftime(when, sizeof when, "%Y%m%dT%H%M%S", &tm);
+    snprintf(out, len, "phidb-%s%03dZ.phib", when, (int)(ms % 1000));
 }
 
 void bk_hex(const uint8_t *p, size_t n, char *out)

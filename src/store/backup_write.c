@@ -15,6 +15,7 @@
  */
 #include "backup_int.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -22,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -278,9 +280,23 @@ backup_writer *backup_writer_open(const char *path, keyring *k, const backup_opt
         snprintf(err, errlen, "cannot set up the backup cipher");
         goto fail;
     }
-    w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    /* Truncated only once locked: the lock tells a writer still at work (another server
+     * sharing backup-dir) from a file an interrupted backup left (backup_remove_stale). */
+    w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (w->fd < 0) {
         snprintf(err, errlen, "cannot create %s: %s", w->tmp, strerror(errno));
+        goto fail;
+    }
+    if (flock(w->fd, LOCK_EX | LOCK_NB) != 0) {
+        snprintf(err, errlen, "another backup is writing %s", w->path);
+        close(w->fd);
+        w->fd = -1;
+        mem_free(w->tmp);
+        w->tmp = NULL; /* not ours: abort must leave it */
+        goto fail;
+    }
+    if (ftruncate(w->fd, 0) != 0) {
+        snprintf(err, errlen, "cannot truncate %s: %s", w->tmp, strerror(errno));
         goto fail;
     }
     uint8_t len4[4];
@@ -524,4 +540,33 @@ void backup_writer_abort(backup_writer *w)
     mem_free(w->path);
     mem_free(w->tmp);
     mem_free(w);
+}
+
+int backup_remove_stale(const char *dir, char *err, size_t errlen)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        if (errno == ENOENT) return 0;
+        snprintf(err, errlen, "cannot read backup-dir %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    int removed = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        if (n <= 4 || strcmp(e->d_name + n - 4, ".tmp") != 0) continue;
+        int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0) continue;
+        struct stat st;
+        uint8_t magic[8];
+        /* Only the writer's own files: its header's magic, and no writer holding the lock. */
+        int ours = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+                   pread(fd, magic, sizeof magic, 0) == (ssize_t)sizeof magic &&
+                   memcmp(magic, BK_MAGIC, sizeof magic) == 0;
+        if (ours && flock(fd, LOCK_EX | LOCK_NB) == 0 && unlinkat(dirfd(d), e->d_name, 0) == 0)
+            removed++;
+        close(fd);
+    }
+    closedir(d);
+    return removed;
 }

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -225,8 +226,17 @@ static int run_key_command(const char *cmd, uint8_t kek[KEYRING_KEY_LEN], char *
     size_t n = fread(text, 1, sizeof text, f);
     int status = pclose(f);
     int rc = -1;
-    if (status != 0)
-        snprintf(err, errlen, "master-key-command exited with status %d", status);
+    /* pclose gives a wait status: say what the operator would see in a shell. */
+    if (status == -1)
+        snprintf(err, errlen, "cannot wait for master-key-command: %s", strerror(errno));
+    else if (WIFSIGNALED(status))
+        snprintf(err, errlen, "master-key-command was killed by signal %d (%s)", WTERMSIG(status),
+                 strsignal(WTERMSIG(status)));
+    else if (!WIFEXITED(status) || WEXITSTATUS(status) == 127)
+        snprintf(err, errlen, "master-key-command could not be run (exit status %d: not found?)",
+                 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    else if (WEXITSTATUS(status) != 0)
+        snprintf(err, errlen, "master-key-command exited with status %d", WEXITSTATUS(status));
     else if (parse_key_text(text, n, kek) != 0)
         snprintf(err, errlen, "master-key-command must print 64 hex characters");
     else

@@ -9,7 +9,8 @@
   local records;
 - no key name or subject in plaintext in any file of the audit directory;
 - the tools: verify (OK, then DAMAGED after a byte flip), report, export (jsonl, csv),
-  tail, accounting, breach-report, prune.
+  tail, accounting, breach-report, prune; bad numeric options are refused; breach-report
+  refuses --end before --start and malformed --states lines (naming the line).
 The records come from build/audit_probe (tests/integration/audit_probe.c), which opens the
 trail with the config's audit-* directives and appends N access records (patient:0..N-1).
 phidb-only: skipped when PHIDB_TARGET=redis.
@@ -253,6 +254,67 @@ def body(run):
         rc, out = phidb("audit", "verify", d, ok=False)
         run.eq(rc, 1, "verify fails on a flipped byte")
         run.check(out.startswith("DAMAGED: segment 1") and "altered" in out, "and says where", out)
+
+    with run.case("tools refuse bad numbers"):
+        bad_numbers(run)
+    with run.case("breach-report: bad windows and state files refused"):
+        breach_inputs(run)
+
+
+def bad_numbers(run):
+    """Numeric options are checked: `audit tail -n abc` or `-n -1` printed nothing and
+    exited 0 (atoi)."""
+    d = new_dir(harness.make_temp_dir("audit-args"), "args", {})
+    run_probe(d, 5)
+    for bad in ("abc", "-1", "3x", "", "99999999999999999999"):
+        r = subprocess.run([tool(), "audit", "tail", d, "-n", bad], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=60)
+        err = r.stderr.decode()
+        run.check(r.returncode == 2 and "-n needs a whole number" in err and not r.stdout,
+                  f"tail -n '{bad}' is refused", err)
+    rc, out = phidb("audit", "tail", d, "-n", "2")
+    run.eq(len(out.splitlines()), 2, "tail -n 2 still works")
+
+
+def breach_inputs(run):
+    """breach-report refuses what would make it report too few people: --end before --start
+    (it reported 0 records), a --states file with malformed lines (skipped silently, naming
+    nobody's state); and the media notice line keeps its parentheses on one line."""
+    root = harness.make_temp_dir("audit-breach")
+    d = new_dir(root, "breach", {})
+    run_probe(d, 5)  # subjects 0..4
+    base = ["breach-report", d, "--incident", "INC-9"]
+
+    def br(*args):
+        r = subprocess.run([tool(), *base, *args], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=120)
+        return r.returncode, r.stdout.decode(), r.stderr.decode()
+
+    rc, out, err = br("--start", "2100-01-01", "--end", "2000-01-01")
+    run.check(rc == 2 and "--end is before --start" in err and not out,
+              "--end before --start is refused", out + err)
+    window = ["--start", "2000-01-01", "--end", "2100-01-01"]
+    bad_files = {"no comma": "subject,state\n0,CA\ngarbage line\n",
+                 "three fields": "0,CA\n1,NV,extra\n",
+                 "no state": "0,CA\n\n1,\n",
+                 "not a state": "0,CA\n1,!!\n",
+                 "two states": "0,CA\n0,NV\n"}
+    lines = {"no comma": 3, "three fields": 2, "no state": 3, "not a state": 2, "two states": 2}
+    for what, text in bad_files.items():
+        path = os.path.join(root, "states.csv")
+        with open(path, "w") as f:
+            f.write(text)
+        rc, out, err = br(*window, "--states", path)
+        run.check(rc == 1 and f"states.csv line {lines[what]} " in err and not out,
+                  f"--states with a bad line ({what}) is refused, naming the line", out + err)
+    path = os.path.join(root, "good.csv")
+    with open(path, "w") as f:
+        f.write('subject,state\n0,CA\n1, ca \n"2","NV"\n\n3,NV\n4,CA\n')
+    rc, out, err = br(*window, "--states", path)
+    media = [ln for ln in out.splitlines() if ln.startswith("Media notice:")]
+    run.check(rc == 0 and media == ["Media notice: not required (residents by state: CA (3) "
+                                    "NV (2))"], "a good --states file; the media line is whole",
+              out + err)
 
 
 if __name__ == "__main__":

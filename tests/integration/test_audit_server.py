@@ -443,7 +443,8 @@ def prune_online(run):
     server records the prune in its own trail, then removes the segments past
     audit-retention-days (here an old one, written before the first start by audit_probe
     under libfaketime, three days back); the trail still verifies; --now is refused while
-    the server runs; a user without the command is refused."""
+    the server runs; a user without the command is refused. The server is started with
+    --port other than phidb.conf's: the tool finds it through the lock file."""
     probe = os.path.join(harness.build_dir(), "audit_probe")
 
     def old_segment(s):
@@ -453,6 +454,8 @@ def prune_online(run):
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
         if r.returncode != 0:
             raise RuntimeError("audit_probe under faketime: " + r.stdout.decode())
+        s.port = harness.free_port()  # phidb.conf keeps the port `phidb init` gave it
+        s.extra.append(("port", s.port))
 
     srv = harness.PhidbServer(extra={"audit-retention-days": "1"}, before_start=old_segment)
     adir = os.path.join(srv.dir, "data", "audit")

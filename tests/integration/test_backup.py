@@ -11,13 +11,19 @@
   a wrong master key, a truncated file, a file from a newer format; a non-empty target;
 - passphrase copies (PHI.BACKUP ... PASSPHRASE): the passphrase is never logged; verify and
   restore with it (a new master key); the master key does not open it;
+- PHI.BACKUP HELP is help (no file named HELP); start-up removes PATH.tmp files that a
+  backup killed midway left in backup-dir (and nothing else);
 - PHI.BACKUP paths are confined to backup-dir; key rotation is refused while a backup runs;
 - `phidb backup DIR` on a stopped server (offline) and on a running one (through PHI.BACKUP);
-- backup-schedule with retention (keep-count; the newest verified backup is kept).
+- backup-schedule with retention (keep-count; the newest verified backup is kept);
+- `phidb backup DIR` reaches a server started with --port N (the lock file names the port);
+- `phidb backup DIR` without --to names files as PHI.BACKUP does (milliseconds), so two runs
+  in one second both succeed, online and offline.
 phidb-only: skipped when PHIDB_TARGET=redis.
 """
 
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -312,6 +318,10 @@ def tools_and_drill(run, srv, path):
               "phidb restore --drill", out + err)
     run.check(not [d for d in os.listdir("/tmp") if d.startswith("phidb-drill-")] or True,
               "drill directories are removed")
+    for bad in ("5x", "abc", "0"):  # "5x" was read as 5 and "abc" as 0
+        rc, out, err = tool(srv, "restore", "--drill", path, "--from", srv.dir, "--sample", bad)
+        run.check(rc == 2 and "--sample needs a whole number from 1 to 100000" in err,
+                  f"drill --sample '{bad}' is refused", out + err)
     # Online through the tool (the server runs).
     rc, out, err = tool(srv, "backup", srv.dir, "--to", backup_path(srv, "viatool.phib"))
     run.check(rc == 0 and "online through PHI.BACKUP" in out and "OK: verified" in out,
@@ -354,6 +364,19 @@ def confinement_and_rotation(run, srv):
     d.close()
 
 
+def help_is_help(run, srv):
+    """PHI.BACKUP HELP prints help, as every PHI.* command does; it wrote a backup named HELP."""
+    c = srv.raw()
+    bdir = os.path.join(srv.dir, "backups")
+    for word in ("HELP", "help"):
+        r = c.call("PHI.BACKUP", word)
+        lines = [x[1] for x in r[1]] if r[0] == "*" else []
+        run.check(lines and lines[0].startswith(b"PHI.BACKUP") and b"HELP" in lines,
+                  f"PHI.BACKUP {word} prints help", harness.show(r))
+        run.check(not os.path.exists(os.path.join(bdir, word)), f"and writes no file {word}")
+    c.close()
+
+
 def offline_backup(run, srv):
     srv.stop()
     out_path = os.path.join(harness.make_temp_dir("offline"), "off.phib")
@@ -361,6 +384,67 @@ def offline_backup(run, srv):
     run.check(rc == 0 and "OK: verified" in out and "offline" in out, "offline backup", out + err)
     srv.restart()
     return out_path
+
+
+DEFAULT_NAME = re.compile(r"^phidb-[0-9]{8}T[0-9]{9}Z\.phib$")
+
+
+def default_names(run, srv):
+    """`phidb backup DIR` twice in a row, online then offline: both succeed, with the same
+    millisecond names PHI.BACKUP gives (the tool used whole seconds, so the second run in the
+    same second failed with "already exists")."""
+    bdir = os.path.join(srv.dir, "backups")
+    for how in ("online", "offline"):
+        if how == "offline":
+            srv.stop()
+        before = set(os.listdir(bdir)) if os.path.isdir(bdir) else set()
+        for i in range(2):
+            rc, out, err = tool(srv, "backup", srv.dir, "--no-verify")
+            run.check(rc == 0 and "OK: backup written" in out,
+                      f"phidb backup DIR, {how}, run {i + 1} of 2 in a row", out + err)
+        new = sorted(set(os.listdir(bdir)) - before)
+        run.eq(len(new), 2, f"{how}: two new backups")
+        run.check(all(DEFAULT_NAME.match(n) for n in new),
+                  f"{how}: named phidb-YYYYMMDDTHHMMSSmmmZ.phib", str(new))
+    srv.restart()
+
+
+def stale_temp_removed(run, srv):
+    """A server killed mid-backup leaves PATH.tmp in backup-dir: the next start removes it
+    (only a backup's temporary file) and logs how many, without names."""
+    bdir = os.path.join(srv.dir, "backups")
+    done = sorted(n for n in os.listdir(bdir) if n.endswith(".phib"))
+    run.require(done, "a backup to copy")
+    srv.stop()
+    with open(os.path.join(bdir, done[0]), "rb") as f:
+        head = f.read()[:4096]
+    with open(os.path.join(bdir, "killed.phib.tmp"), "wb") as f:  # what a kill -9 leaves
+        f.write(head)
+    with open(os.path.join(bdir, "notes.tmp"), "w") as f:
+        f.write("not a backup\n")
+    srv.restart()
+    names = os.listdir(bdir)
+    run.check("killed.phib.tmp" not in names, "the interrupted backup's file is removed", names)
+    run.check("notes.tmp" in names and done[0] in names, "nothing else is", names)
+    log = srv.log_text()
+    run.check("removed 1 unfinished backup file" in log and "killed" not in log,
+              "the start-up log says how many, not which", log[-2000:])
+
+
+def port_override(run):
+    """A server started with --port other than phidb.conf's: `phidb backup DIR` finds it
+    through the data directory's lock file, which names the port the server listens on."""
+    def moved(s):
+        s.port = harness.free_port()
+        s.extra.append(("port", s.port))
+
+    srv = harness.PhidbServer(before_start=moved)
+    with open(os.path.join(srv.dir, "data", "phidb.lock")) as f:
+        run.check(f"\nport {srv.port}\n" in f.read(), "the lock file names the port")
+    rc, out, err = tool(srv, "backup", srv.dir)
+    run.check(rc == 0 and "online through PHI.BACKUP" in out and "OK: verified" in out,
+              "phidb backup reaches a server started with --port", out + err)
+    srv.stop()
 
 
 def schedule(run):
@@ -494,9 +578,17 @@ def body(run):
         passphrase_copy(run, srv)
     with run.case("backup-dir confinement, rotation refused during a backup"):
         confinement_and_rotation(run, srv)
+    with run.case("start-up removes what a backup killed midway left"):
+        stale_temp_removed(run, srv)
+    with run.case("PHI.BACKUP HELP"):
+        help_is_help(run, srv)
     with run.case("offline backup of a stopped server"):
         offline_backup(run, srv)
+    with run.case("phidb backup's default names: milliseconds, as PHI.BACKUP's"):
+        default_names(run, srv)
     srv.stop()
+    with run.case("phidb backup finds a server started with --port"):
+        port_override(run)
     with run.case("schedule and retention"):
         schedule(run)
     with run.case("the policy file travels with the backup"):
@@ -511,6 +603,11 @@ def passphrase_master(run):
     with the passphrase verifies the same file, keyring block included."""
     srv = harness.PhidbServer()
     srv.stop()
+    rc, out, err = tool(srv, "keyring", "--help")
+    run.check(rc == 0 and "PHIDB_NEW_PASSPHRASE" in out and "PHIDB_PASSPHRASE" in out,
+              "phidb keyring --help says where the passphrases come from", out + err)
+    rc, out, err = tool(srv, "keyring")
+    run.check(rc == 2 and "PHIDB_NEW_PASSPHRASE" in err, "and so does its usage error", err)
     pp = "a master passphrase for this test only"
     env = dict(os.environ, PHIDB_NEW_PASSPHRASE=pp)
     r = subprocess.run([srv.tool_bin, "keyring", "rewrap", srv.dir, "--new-passphrase"],

@@ -11,7 +11,8 @@
 - certificates reload with CONFIG SET without a restart (new connections see the new
   certificate; open ones keep working); a bad certificate is refused and the old one stays;
 - configuration errors stop start-up naming the file, the line and the directive;
-- `phidb init` refuses to overwrite an existing directory.
+- `phidb init` refuses to overwrite an existing directory; a failed init removes what it
+  created (and only that), so running it again works; `--port` without a value says so.
 phidb-only: skipped when PHIDB_TARGET=redis.
 """
 
@@ -375,6 +376,45 @@ def auth_timeout(run):
     srv.stop()
 
 
+def init_failures(run):
+    """A failed `phidb init` removes what it created, and only that: it left DIR/tls behind,
+    so the next run failed with "cannot create .../tls/ca.crt: File exists". `--port` with
+    no number said "unknown option --port"."""
+    tool = os.path.join(harness.build_dir(), "phidb")
+
+    def init(*args):
+        r = subprocess.run([tool, "init", *args], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=300)
+        return r.returncode, r.stderr.decode()
+
+    d = os.path.join(harness.make_temp_dir("init"), "inst")
+    os.makedirs(d)
+    for name in ("master.key", "keep.txt"):  # master.key in the way: init fails there
+        with open(os.path.join(d, name), "w") as f:
+            f.write("someone else's\n")
+    rc, err = init(d)
+    run.check(rc == 1 and "master.key" in err, "init fails on a file in the way", err)
+    run.eq(sorted(os.listdir(d)), ["keep.txt", "master.key"],
+           "it removed what it created (tls/, data/) and kept what was there")
+    with open(os.path.join(d, "master.key")) as f:
+        run.eq(f.read(), "someone else's\n", "the file in the way is untouched")
+    os.remove(os.path.join(d, "master.key"))
+    rc, err = init(d, "--port", str(harness.free_port()))
+    run.check(rc == 0, "init runs again once the cause is gone", err)
+    run.check(os.path.exists(os.path.join(d, "tls", "ca.crt")), "and creates everything")
+    fresh = os.path.join(harness.make_temp_dir("init"), "new")
+    os.makedirs(os.path.join(fresh, "data", "users.acl"))  # fails late, after the keys
+    rc, err = init(fresh)
+    run.check(rc == 1 and "users.acl" in err, "init fails late", err)
+    run.eq(sorted(os.listdir(fresh)), ["data"], "only the directory that was there is left")
+    run.eq(os.listdir(os.path.join(fresh, "data")), ["users.acl"], "untouched")
+    rc, err = init(os.path.join(fresh, "x"), "--port")
+    run.check(rc == 2 and "--port needs a value" in err and "unknown option" not in err,
+              "--port without a value says so", err)
+    rc, err = init(os.path.join(fresh, "x"), "--port", "")
+    run.check(rc == 2 and "--port needs a number" in err, "an empty --port is refused", err)
+
+
 def body(run):
     if harness.env_target() == "redis":
         run.log("skipped: phidb-only checks (PHIDB_TARGET=redis)")
@@ -393,6 +433,8 @@ def body(run):
         throttled_login_gone(run)
     with run.case("auth timeout"):
         auth_timeout(run)
+    with run.case("phidb init: a failure removes what it created"):
+        init_failures(run)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,10 @@
  * test_backup_ops: restoring a backup into a data directory: refused into a non-empty
  * directory and (with nothing written) from a damaged file; the restored keyring has a new
  * version of every sealing key; the restored log loads the same keyspace; passphrase copies
- * restore under a new master key.
+ * restore under a new master key; the temporary files an interrupted backup leaves are
+ * removed (only those, and never one a writer still holds).
  */
+
 #include "backup_test.h"
 
 static int load_frame(void *ud, const uint8_t *payload, size_t len)
@@ -151,4 +153,64 @@ TEST(restore_passphrase_copy)
     teardown();
 }
 
-UNIT_MAIN(T(restore_master_key), T(restore_refuses_before_writing), T(restore_passphrase_copy))
+/* A writer killed mid-backup leaves PATH.tmp: backup_remove_stale removes it, and leaves
+ * other .tmp files, files not ending in .tmp, and the temporary file of a backup in progress
+ * (its writer holds the file's lock, which also refuses a second writer of the same path). */
+TEST(remove_stale_temp_files)
+{
+    setup();
+    fill(50);
+    char bdir[128], p[300], err[512];
+    snprintf(bdir, sizeof bdir, "%s/backups", dir);
+    CHECK_INT(mkdir(bdir, 0700), 0);
+    CHECK_INT(backup_remove_stale(bdir, err, sizeof err), 0);
+    backup_report rep;
+    snprintf(p, sizeof p, "%s/done.phib", bdir);
+    CHECK_INT(make_backup(p, NULL, &rep), 0);
+    size_t n;
+    unsigned char *whole = bt_read(p, &n);
+    CHECK(whole && n > 8);
+    /* What a kill leaves: the first part of the file under the temporary name. */
+    snprintf(p, sizeof p, "%s/phidb-20250101T000000000Z.phib.tmp", bdir);
+    bt_write(p, whole, n / 2, 0600);
+    snprintf(p, sizeof p, "%s/other.phib.tmp", bdir);
+    bt_write(p, whole, n, 0600);
+    snprintf(p, sizeof p, "%s/notes.tmp", bdir); /* not a backup's */
+    bt_write(p, "not a backup\n", 13, 0600);
+    snprintf(p, sizeof p, "%s/done.phib.old", bdir); /* a backup, but not a .tmp */
+    bt_write(p, whole, n, 0600);
+    free(whole);
+    /* A backup in progress (another process sharing backup-dir, here a second writer). */
+    char busy[200];
+    snprintf(busy, sizeof busy, "%s/busy.phib", bdir);
+    backup_opts o = {.made_by = "unit test"};
+    backup_writer *w = backup_writer_open(busy, kr, &o, err, sizeof err);
+    CHECK(w != NULL);
+    CHECK(backup_writer_open(busy, kr, &o, err, sizeof err) == NULL);
+    CHECK(strstr(err, "another backup is writing") != NULL);
+    snprintf(p, sizeof p, "%s.tmp", busy);
+    CHECK_INT(access(p, F_OK), 0); /* the refused writer left the other's file alone */
+
+    CHECK_INT(backup_remove_stale(bdir, err, sizeof err), 2);
+    snprintf(p, sizeof p, "%s/phidb-20250101T000000000Z.phib.tmp", bdir);
+    CHECK(access(p, F_OK) != 0);
+    snprintf(p, sizeof p, "%s/other.phib.tmp", bdir);
+    CHECK(access(p, F_OK) != 0);
+    snprintf(p, sizeof p, "%s/notes.tmp", bdir);
+    CHECK_INT(access(p, F_OK), 0);
+    snprintf(p, sizeof p, "%s/done.phib.old", bdir);
+    CHECK_INT(access(p, F_OK), 0);
+    snprintf(p, sizeof p, "%s/done.phib", bdir);
+    CHECK_INT(access(p, F_OK), 0);
+    snprintf(p, sizeof p, "%s.tmp", busy);
+    CHECK_INT(access(p, F_OK), 0);
+    backup_writer_abort(w);
+    CHECK(access(p, F_OK) != 0);
+    CHECK_INT(backup_remove_stale(bdir, err, sizeof err), 0);
+    snprintf(p, sizeof p, "%s/missing", dir);
+    CHECK_INT(backup_remove_stale(p, err, sizeof err), 0);
+    teardown();
+}
+
+UNIT_MAIN(T(restore_master_key), T(restore_refuses_before_writing), T(restore_passphrase_copy),
+          T(remove_stale_temp_files))

@@ -114,9 +114,19 @@ TEST(passphrase_and_command)
     k = keyring_open(kr, &cs, 0, err, sizeof err);
     CHECK(k != NULL);
     keyring_close(k);
+    /* The command's exit status as a shell shows it (not the raw wait status, 768). */
     keyring_kek_source failing = {NULL, NULL, "exit 3"};
     CHECK(keyring_open(kr, &failing, 0, err, sizeof err) == NULL);
-    CHECK(strstr(err, "status") != NULL);
+    CHECK(strcmp(err, "master-key-command exited with status 3") == 0);
+    keyring_kek_source one = {NULL, NULL, "false"};
+    CHECK(keyring_open(kr, &one, 0, err, sizeof err) == NULL);
+    CHECK(strcmp(err, "master-key-command exited with status 1") == 0);
+    keyring_kek_source killed = {NULL, NULL, "kill -TERM $$"};
+    CHECK(keyring_open(kr, &killed, 0, err, sizeof err) == NULL);
+    CHECK(strstr(err, "killed by signal 15") != NULL);
+    keyring_kek_source missing = {NULL, NULL, "/nonexistent/phidb-key-helper"};
+    CHECK(keyring_open(kr, &missing, 0, err, sizeof err) == NULL);
+    CHECK(strstr(err, "could not be run (exit status 127") != NULL);
     teardown();
 }
 
