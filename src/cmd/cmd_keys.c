@@ -172,7 +172,7 @@ static void ttl_generic(client *c, int ms, int absolute)
         return;
     }
     if (absolute) {
-        rep_int(c, ms ? exp : exp / 1000);
+        rep_int(c, ms ? exp : (exp + 500) / 1000); /* rounded, as Redis does TTL too */
         return;
     }
     long long ttl = exp - db_now(c->s->db);

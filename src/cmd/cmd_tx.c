@@ -38,12 +38,21 @@ static void wkey_keyof(const dict_node *n, const uint8_t **k, size_t *len)
 
 const dict_type tx_watch_type = {.keyof = wkey_keyof};
 
-static void mark_all(dict_node *n, void *ud)
+/* A flush is about to empty the keyspace: as in Redis 7.0, only the watchers of keys that
+ * exist are dirty (a flush changes nothing for a key that was absent). A watcher that
+ * WATCHed its key already expired sees no change either, and from now on the key is just
+ * absent to it. */
+static void mark_flushed(dict_node *n, void *ud)
 {
-    (void)ud;
+    srv *s = ud;
     wkey *w = (wkey *)n;
-    for (int i = 0; i < w->n; i++)
-        w->cl[i]->flags |= CL_DIRTY_CAS;
+    if (!db_find_raw(s->db, w->key, w->klen)) return;
+    for (int i = 0; i < w->n; i++) {
+        if (w->expired[i])
+            w->expired[i] = 0;
+        else
+            w->cl[i]->flags |= CL_DIRTY_CAS;
+    }
 }
 
 /* Key w changed: its watchers are dirty, except those that WATCHed it already expired. For
@@ -63,8 +72,8 @@ void tx_key_changed(void *ud, const uint8_t *key, size_t klen)
 {
     srv *s = ud;
     if (dict_size(&s->watched) == 0) return;
-    if (!key) {
-        dict_foreach(&s->watched, mark_all, NULL);
+    if (!key) { /* a flush, before it empties the keyspace */
+        dict_foreach(&s->watched, mark_flushed, s);
         return;
     }
     wkey *w = (wkey *)dict_find(&s->watched, key, klen, dict_hash(key, klen));

@@ -539,11 +539,11 @@ static void capture_cb(dict_node *n, void *ud)
 
 void db_flush(db *d)
 {
+    db_touch(d, NULL, 0); /* before: a listener may look at what is going */
     if (d->snap_active) dict_foreach(&d->keys, capture_cb, d); /* the snapshot keeps them */
     dict_clear(&d->keys, free_entry_cb, d);
     d->exp_len = 0;
     db_j_flush(d);
-    db_touch(d, NULL, 0);
 }
 
 typedef struct {

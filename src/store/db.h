@@ -59,7 +59,8 @@ typedef struct sealer sealer;
 #define DB_HASH_PACK_MAX_ENTRIES 128
 #define DB_HASH_PACK_MAX_VALUE   64
 
-/* Called when key (or every key, when key is NULL) changed, was deleted or expired. */
+/* Called when key changed, was deleted or expired (after the change), or with key NULL when
+ * every key is about to go (a flush: called before it, with the keys still there). */
 typedef void db_change_fn(void *arg, const uint8_t *key, size_t klen);
 
 /* New empty keyspace sealing values with s (NULL keeps values in the clear: unit tests only).

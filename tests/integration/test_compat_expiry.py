@@ -106,5 +106,19 @@ def expire_and_recreate(s):
     c.cmd("TYPE", "h", expect=("+", b"string"))
 
 
+@scenario()
+def expiretime_rounds(s):
+    """EXPIRETIME rounds to the nearest second, as TTL does (Redis: (ms + 500) / 1000)."""
+    c = s.conn()
+    for ms in ("4102444800600", "4102444800499", "4102444800500", "4102444801000"):
+        c.cmd("SET", "k", "v")
+        c.cmd("PEXPIREAT", "k", ms)
+        c.cmd("EXPIRETIME", "k")
+        c.cmd("PEXPIRETIME", "k")
+    c.cmd("EXPIRETIME", "missing")
+    c.cmd("PERSIST", "k")
+    c.cmd("EXPIRETIME", "k")
+
+
 if __name__ == "__main__":
     difftest.main(globals())

@@ -106,6 +106,19 @@ def check_dangerous_enabled(run):
         c.call("SET", "x", "1")
         run.eq(c.call("FLUSHALL"), ("+", b"OK"), "FLUSHALL after the grant")
         run.eq(c.call("DBSIZE"), (":", 0), "FLUSHALL emptied the keyspace")
+        # As in Redis 7.0, a flush dirties only the watchers of keys that existed.
+        w, x = srv.raw(), srv.raw()
+        c.call("SET", "present", "1")
+        w.call("WATCH", "absent")
+        x.call("WATCH", "present")
+        run.eq(c.call("FLUSHALL"), ("+", b"OK"), "FLUSHALL with watchers")
+        for conn in (w, x):
+            conn.call("MULTI")
+            conn.call("PING")
+        run.eq(w.call("EXEC"), ("*", (("+", b"PONG"),)), "a WATCH of an absent key survives it")
+        run.check(x.call("EXEC")[1] is None, "a WATCH of a key that existed is broken by it")
+        w.close()
+        x.close()
         c.close()
     finally:
         srv.stop()
