@@ -543,5 +543,9 @@ void rep_glob_spent(client *c);
 void rep_listing(client *c, buf *items, size_t n, int spent);
 /* Parse; replies and returns -1 on error. */
 int scan_parse(client *c, int first, int allow_type, scan_opts *o);
+/* The same in two steps, for HSCAN, which (as Redis) looks the key up in between: the
+ * cursor at argv[first], then the options after it. */
+int scan_parse_cursor(client *c, int first, scan_opts *o);
+int scan_parse_opts(client *c, int first, int allow_type, scan_opts *o);
 
 #endif

@@ -424,9 +424,16 @@ static void hscan_collect(void *ud, const uint8_t *f, size_t flen, const db_ref 
 void hscan_cmd(client *c)
 {
     scan_opts o;
-    if (scan_parse(c, 2, 0, &o) != 0) return;
+    if (scan_parse_cursor(c, 2, &o) != 0) return;
     db_entry *e;
     if (lookup_hash(c, &e, 1) != 0) return;
+    if (!e) { /* as Redis: a missing key is an empty scan, whatever the options */
+        rep_array(c, 2);
+        rep_cstr(c, "0");
+        rep_array(c, 0);
+        return;
+    }
+    if (scan_parse_opts(c, 2, 0, &o) != 0) return;
     hscan_acc a = {{0}, 0, &o, c->s->db, 0, filtered(c) ? c : NULL};
     uint64_t cur = 0;
     if (e && filtered(c) && (!c->pv.flt.all || c->pv.deid)) {

@@ -324,16 +324,16 @@ void rep_listing(client *c, buf *items, size_t n, int spent)
     buf_free(items);
 }
 
-int scan_parse(client *c, int first, int allow_type, scan_opts *o)
+int scan_parse_cursor(client *c, int first, scan_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->count = 10;
     o->glob_left = STR_GLOB_BUDGET;
-    /* Parsed as Redis does (strtoul): a sign is accepted, "-1" wraps around. */
-    char tmp[32];
+    /* Parsed as Redis does (strtoul up to the first NUL): a sign is accepted, "-1" wraps
+     * around, and an empty cursor is 0. */
+    char tmp[64];
     const arg *ca = &c->argv[first];
-    if (ca->len == 0 || ca->len >= sizeof tmp || memchr(ca->p, '\0', ca->len) ||
-        isspace(ca->p[0])) {
+    if (ca->len >= sizeof tmp || (ca->len && isspace(ca->p[0]))) {
         rep_err(c, "ERR invalid cursor");
         return -1;
     }
@@ -347,6 +347,17 @@ int scan_parse(client *c, int first, int allow_type, scan_opts *o)
         return -1;
     }
     o->cursor = cur;
+    return 0;
+}
+
+int scan_parse(client *c, int first, int allow_type, scan_opts *o)
+{
+    if (scan_parse_cursor(c, first, o) != 0) return -1;
+    return scan_parse_opts(c, first, allow_type, o);
+}
+
+int scan_parse_opts(client *c, int first, int allow_type, scan_opts *o)
+{
     for (int j = first + 1; j < c->argc;) {
         int left = c->argc - j - 1;
         if (arg_is(c, j, "count") && left >= 1) {

@@ -204,6 +204,17 @@ def hscan(s):
     c.cmd("HSCAN", "small", "0", "TYPE", "hash")  # TYPE is a SCAN-only option
     c.cmd("HSCAN", "small")
     c.cmd("HSCAN", "missing", "0", expect=("*", (("$", b"0"), ("*", ()))))
+    # As Redis: the cursor, then the key (missing: an empty scan; wrong type: WRONGTYPE),
+    # then the options. An empty cursor is 0.
+    c.cmd("HSCAN", "missing", "0", "COUNT", "0")
+    c.cmd("HSCAN", "missing", "0", "BOGUS")
+    c.cmd("HSCAN", "missing", "0", "COUNT", "abc")
+    c.cmd("HSCAN", "missing", "abc", "COUNT", "0")
+    c.q("SET", "str", "v")
+    c.cmd("HSCAN", "str", "0", "COUNT", "0")
+    c.cmd("HSCAN", "str", "x")
+    c.cmd("HSCAN", "small", "", "COUNT", "1000", norm=lambda r: (r[0], r[1][0]))
+    c.cmd("SCAN", "", "COUNT", "1000", norm=lambda r: (r[0], r[1][0]))
 
 
 def member_of(fields, with_values=False):
