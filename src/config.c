@@ -16,6 +16,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "audit/alert.h"
+#include "cmd/cmd_backup.h"
 #include "util/args.h"
 #include "util/mem.h"
 #include "util/strutil.h"
@@ -331,6 +333,30 @@ char *config_resolve(const config *c, const char *p)
     return r;
 }
 
+/* Strings whose meaning the module that reads them checks: checked here too, so a bad
+ * value stops start-up with its file and line (or fails CONFIG SET) instead of switching
+ * the feature off later with a warning. */
+static int check_str(const directive *d, const char *v, char *err, size_t errlen)
+{
+    if (strcmp(d->name, "alert-hours") == 0 || strcmp(d->name, "alert-timezone") == 0) {
+        alert_opts o;
+        alert_opts_default(&o);
+        o.max_users = 1;
+        if (d->name[6] == 'h')
+            o.hours = v;
+        else
+            o.timezone = v;
+        alert_engine *e = alert_new(&o, err, errlen);
+        if (!e) return -1;
+        alert_free(e);
+    } else if (strcmp(d->name, "backup-schedule") == 0 && !cmd_backup_schedule_valid(v)) {
+        snprintf(err, errlen,
+                 "use \"daily HH:MM\" (UTC) or \"every N\" with h, m or s (\"\": none)");
+        return -1;
+    }
+    return 0;
+}
+
 static int set_one(config *c, const directive *d, const char *const *argv, int argc, char *err,
                    size_t errlen)
 {
@@ -415,6 +441,7 @@ static int set_one(config *c, const directive *d, const char *const *argv, int a
             }
             return 0;
         }
+        if (check_str(d, v, err, errlen) != 0) return -1;
         mem_free(*str_field(c, d));
         *str_field(c, d) = d->type == T_PATH ? config_resolve(c, v) : mem_strdup(v);
         return 0;

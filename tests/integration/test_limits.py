@@ -264,6 +264,18 @@ def config_errors(run, srv):
     run.check(r.returncode != 0, "a bad directive stops start-up", err)
     run.check("bad.conf:3:" in err and "port" in err, "the error names file, line and directive",
               err)
+    # Values whose meaning a module checks are checked with the file too: a bad alert
+    # window or time zone must not start a server with its security alerts switched off.
+    for line, what in (("alert-hours 25:00-19:00", "alert-hours"),
+                       ("alert-timezone Mars/Olympus", "alert-timezone"),
+                       ('backup-schedule "weekly 02:00"', "backup-schedule")):
+        with open(bad, "w") as f:
+            f.write("\n".join(lines[:2] + [line] + lines[3:]) + "\n")
+        r = subprocess.run([srv.server_bin, bad], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=60)
+        err = r.stderr.decode()
+        run.check(r.returncode != 0 and "bad.conf:3:" in err and what in err,
+                  f"{line}: start-up stops naming file, line and directive", err[-300:])
     r = subprocess.run([srv.server_bin, srv.conf, "--nosuchdirective", "1"],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
     err = r.stderr.decode()
