@@ -156,6 +156,9 @@ int checklog_cli_main(int argc, char **argv)
                    "  dropped %llu bytes from offset %llu; %llu good records kept\n"
                    "  the damaged file was copied to %s\n",
                    logpath, r.problem, r.size - r.good_end, r.good_end, r.records, r.copy);
+            if (r.good_end == 0)
+                printf("  nothing was good: the log was removed, and the server will start with "
+                       "an empty keyspace\n");
             rc = 0;
         }
     }

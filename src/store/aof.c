@@ -492,9 +492,9 @@ aof *aof_open(const char *dir, sealer *s, enum aof_fsync policy, char *err, size
             snprintf(err, errlen, "durable log: %s is in use by another process", a->path);
             goto out_free;
         }
-        if (st.st_size == 0) { /* replaced below; its lock is held until then */
-            old = a->fd;
-            a->fd = -1;
+        if (st.st_size == 0) {
+            snprintf(err, errlen, "durable log: " AOF_EMPTY_MSG, a->path);
+            goto out_free;
         }
     }
     if (a->fd < 0) {

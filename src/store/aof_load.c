@@ -211,7 +211,12 @@ int aof_scan_fd(int fd, const char *path, sealer *s, aof_apply_fn *apply, void *
     }
     unsigned long long size = (unsigned long long)st.st_size;
     r->size = size;
-    if (size == 0) return 0; /* an empty log is a fresh start (aof_open writes its header) */
+    if (size == 0) {
+        /* A log is created with its header in one step (temporary file, fsync, rename), so
+         * an empty one was truncated or replaced: nothing says what it held. */
+        snprintf(err, errlen, AOF_EMPTY_MSG, path);
+        return -1;
+    }
     rd.p = mem_alloc(AOF_WINDOW);
 
     int h = header_check(&rd, path, size, r->id, &r->format, r->why, sizeof r->why, err, errlen);
@@ -473,6 +478,17 @@ int aof_repair(const char *path, sealer *s, aof_check_report *r, char *err, size
     snprintf(r->copy, sizeof r->copy, "%s.bad.%lld", path, aof_now_ms());
     if (copy_file(fd, r->copy, err, errlen) != 0) {
         r->copy[0] = '\0';
+        goto out_close;
+    }
+    if (sc.good_end == 0) {
+        /* Not even the header is good: nothing to keep. The log goes (its copy stays), and
+         * the server starts a new one; cut to 0 bytes it would be refused as truncated. */
+        if (unlink(path) != 0 || aof_fsync_dir_of(path) != 0) {
+            snprintf(err, errlen, "%s: cannot remove: %s (a copy is in %s)", path, strerror(errno),
+                     r->copy);
+            goto out_close;
+        }
+        rc = 0;
         goto out_close;
     }
     if (ftruncate(fd, (off_t)sc.good_end) != 0 || fsync(fd) != 0 || aof_fsync_dir_of(path) != 0) {

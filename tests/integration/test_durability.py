@@ -305,6 +305,24 @@ def damaged_log(run):
     run.eq(c.call("GET", "k0"), ("$", b"value-0"), "the server starts and serves")
     c.close()
     srv.stop()
+    # A log cut to 0 bytes is not an empty keyspace: phidb never writes one.
+    keep = open(path, "rb").read()
+    open(path, "wb").close()
+    rc, err = start_expect_failure(srv)
+    run.check(rc != 0 and "empty (0 bytes)" in err and "phidb restore" in err,
+              "a log of 0 bytes stops start-up and says what to do", err[-400:])
+    run.eq(os.path.getsize(path), 0, "... and is left as it is")
+    r = subprocess.run([srv.tool_bin, "check-log", srv.dir], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=120)
+    run.check(r.returncode != 0 and b"empty (0 bytes)" in r.stdout,
+              "phidb check-log reports it", r.stdout.decode()[-300:])
+    with open(path, "wb") as f:
+        f.write(keep)
+    srv.restart()
+    c = srv.raw()
+    run.eq(c.call("GET", "k0"), ("$", b"value-0"), "the log put back loads")
+    c.close()
+    srv.stop()
 
 
 def foreign_record(run):

@@ -305,8 +305,16 @@ TEST(header_errors)
         free(now);
         free(m);
     }
-    /* An empty log is a fresh start. */
+    /* A log of 0 bytes was truncated (phidb writes none): refused, and left alone. */
     spit(logpath, img, 0);
+    CHECK(aof_open(data, ls, AOF_FSYNC_EVERYSEC, err, sizeof err) == NULL);
+    CHECK(strstr(err, "empty (0 bytes)") != NULL);
+    size_t zlen;
+    uint8_t *z = slurp(logpath, &zlen);
+    CHECK(zlen == 0);
+    free(z);
+    /* A missing log is a fresh start. */
+    unlink(logpath);
     c = (coll){0, 0, 0, len_of};
     aof *a = open_load(AOF_FSYNC_EVERYSEC, &c, &st);
     CHECK(a && c.n == 0 && aof_size(a) == AOF_HEADER_LEN);
