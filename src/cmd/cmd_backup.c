@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -606,6 +607,10 @@ static int resolve_path(srv *s, const arg *a, char *out, size_t outlen, char *er
             return -1;
         }
         name = slash + 1;
+    }
+    if (strcasecmp(name, "HELP") == 0 || strcasecmp(name, "STATUS") == 0) {
+        snprintf(err, errlen, "'%s' is a subcommand, not a backup name", name);
+        return -1;
     }
     if (!*name || strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
         snprintf(err, errlen, "the backup path must be a file name inside backup-dir (%.300s)",

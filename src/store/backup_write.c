@@ -204,6 +204,13 @@ backup_writer *backup_writer_open(const char *path, keyring *k, const backup_opt
                  BACKUP_PASSPHRASE_MIN);
         return NULL;
     }
+    size_t pl = strlen(path);
+    if (pl >= 4 && strcmp(path + pl - 4, ".tmp") == 0) {
+        snprintf(err, errlen,
+                 "a backup name may not end in .tmp (the writer's temporary files do, and "
+                 "start-up removes unfinished ones)");
+        return NULL;
+    }
     struct stat st;
     if (stat(path, &st) == 0) {
         snprintf(err, errlen, "%s already exists; a backup never overwrites a file", path);
@@ -488,17 +495,25 @@ int backup_writer_close(backup_writer *w, const char *audit_head, backup_report 
     memcpy(tr + 16, hash, 32);
     memcpy(tr + 48, sig, 64);
     if (write_all(w, tr, sizeof tr, err, errlen) != 0) goto out;
-    if (fsync(w->fd) != 0 || close(w->fd) != 0) {
-        w->fd = -1;
+    if (fsync(w->fd) != 0) {
         snprintf(err, errlen, "cannot sync %s: %s", w->tmp, strerror(errno));
         goto out;
     }
-    w->fd = -1;
+    /* Renamed while the lock is held (closing drops it): a start-up sharing backup-dir
+     * never sees this finished PATH.tmp unlocked (backup_remove_stale). */
     if (rename(w->tmp, w->path) != 0) {
         snprintf(err, errlen, "cannot rename %s: %s", w->tmp, strerror(errno));
         goto out;
     }
+    mem_free(w->tmp);
+    w->tmp = NULL;               /* renamed: nothing to remove any more */
     (void)fsync_dir_of(w->path); /* the rename itself (best effort) */
+    int cl = close(w->fd);
+    w->fd = -1;
+    if (cl != 0) {
+        snprintf(err, errlen, "cannot close %s: %s", w->path, strerror(errno));
+        goto out;
+    }
     if (r) {
         memset(r, 0, sizeof *r);
         r->counts = w->counts;
@@ -528,8 +543,8 @@ void backup_writer_abort(backup_writer *w)
         mem_free(j->p);
         mem_free(j);
     }
+    if (w->tmp && w->fd >= 0) unlink(w->tmp); /* before the close drops our lock on it */
     if (w->fd >= 0) close(w->fd);
-    if (w->tmp) unlink(w->tmp); /* gone already after a successful rename */
     buf_wipe_free(&w->chunk);
     if (w->ctx) EVP_CIPHER_CTX_free(w->ctx);
     EVP_MD_CTX_free(w->file_sha);
@@ -558,11 +573,18 @@ int backup_remove_stale(const char *dir, char *err, size_t errlen)
         int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
         if (fd < 0) continue;
         struct stat st;
-        uint8_t magic[8];
-        /* Only the writer's own files: its header's magic, and no writer holding the lock. */
+        uint8_t magic[8], tr[16];
+        /* Only the writer's own unfinished files: its header's magic, no signed trailer at
+         * the end (a finished backup someone named x.tmp stays), no writer holding the
+         * lock. */
         int ours = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
                    pread(fd, magic, sizeof magic, 0) == (ssize_t)sizeof magic &&
                    memcmp(magic, BK_MAGIC, sizeof magic) == 0;
+        if (ours && st.st_size >= (off_t)BACKUP_TRAILER_LEN &&
+            pread(fd, tr, sizeof tr, st.st_size - BACKUP_TRAILER_LEN) == (ssize_t)sizeof tr &&
+            memcmp(tr, BK_SIG_MAGIC, 8) == 0 &&
+            bk_get64(tr + 8) == (uint64_t)(st.st_size - BACKUP_TRAILER_LEN))
+            ours = 0;
         if (ours && flock(fd, LOCK_EX | LOCK_NB) == 0 && unlinkat(dirfd(d), e->d_name, 0) == 0)
             removed++;
         close(fd);

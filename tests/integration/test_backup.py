@@ -374,6 +374,13 @@ def help_is_help(run, srv):
         run.check(lines and lines[0].startswith(b"PHI.BACKUP") and b"HELP" in lines,
                   f"PHI.BACKUP {word} prints help", harness.show(r))
         run.check(not os.path.exists(os.path.join(bdir, word)), f"and writes no file {word}")
+    # Nor with arguments after it; and no backup name may end in .tmp (start-up removes
+    # unfinished backups, which end so).
+    for args in (("HELP", "PASSPHRASE", "a long passphrase 123"),
+                 ("STATUS", "PASSPHRASE", "a long passphrase 123"), ("weekly.tmp",)):
+        r = c.call("PHI.BACKUP", *args)
+        run.check(r[0] == "-", f"PHI.BACKUP {args[0]} ... is refused", harness.show(r))
+        run.check(not os.path.exists(os.path.join(bdir, args[0])), f"no file {args[0]}")
     c.close()
 
 
@@ -422,10 +429,14 @@ def stale_temp_removed(run, srv):
         f.write(head)
     with open(os.path.join(bdir, "notes.tmp"), "w") as f:
         f.write("not a backup\n")
+    # A finished backup someone named *.tmp (possible before such names were refused).
+    shutil.copy(os.path.join(bdir, done[0]), os.path.join(bdir, "finished.tmp"))
     srv.restart()
     names = os.listdir(bdir)
     run.check("killed.phib.tmp" not in names, "the interrupted backup's file is removed", names)
     run.check("notes.tmp" in names and done[0] in names, "nothing else is", names)
+    run.check("finished.tmp" in names, "a finished backup named *.tmp stays", names)
+    os.unlink(os.path.join(bdir, "finished.tmp"))
     log = srv.log_text()
     run.check("removed 1 unfinished backup file" in log and "killed" not in log,
               "the start-up log says how many, not which", log[-2000:])
