@@ -97,13 +97,15 @@ int audit_tool_open(const char *arg, audit_tool *t, const char *pubfile)
         goto fail;
     }
     t->s = seal_new(t->kr, KR_AUDIT);
-    /* The keyring's signing keys (every version: older ones signed older checkpoints). */
-    audit_pubset ours = {0};
-    uint32_t vers[256];
-    size_t nv = keyring_versions(t->kr, KR_SIGN, vers, 256);
+    /* The keyring's signing keys (every version, in order: older ones signed older
+     * checkpoints). */
+    static audit_pubset ours, file;
+    static uint32_t vers[AUDIT_PUB_MAX];
+    size_t nv = keyring_versions(t->kr, KR_SIGN, vers, AUDIT_PUB_MAX);
     uint8_t current[32];
     int have_current = 0;
-    for (size_t i = 0; i < nv && i < 256; i++) {
+    ours.n = 0;
+    for (size_t i = 0; i < nv && i < AUDIT_PUB_MAX; i++) {
         const uint8_t *seed = keyring_key(t->kr, KR_SIGN, vers[i]);
         uint8_t pub[32];
         if (!seed || audit_ed25519_pub(seed, pub) != 0) continue;
@@ -122,31 +124,33 @@ int audit_tool_open(const char *arg, audit_tool *t, const char *pubfile)
         snprintf(pp, sizeof pp, "%s", pubfile);
     else
         snprintf(pp, sizeof pp, "%s/audit.pub", t->opts.dir);
-    if (audit_pub_read(pp, &t->pub) != 0) {
-        if (pubfile) {
-            fprintf(stderr, "phidb: cannot read the public key %s\n", pp);
+    if (audit_pub_read(pp, &file) != 0) {
+        if (pubfile || access(pp, F_OK) == 0) {
+            fprintf(stderr, "phidb: cannot read the public keys in %s\n", pp);
             goto fail;
         }
         t->pub = ours; /* no trail yet */
     } else {
         size_t foreign = 0;
-        for (size_t i = 0; i < t->pub.n; i++)
-            if (!audit_pubset_has(&ours, t->pub.k[i])) foreign++;
+        for (size_t i = 0; i < file.n; i++)
+            if (!audit_pubset_has(&ours, file.k[i])) foreign++;
         if (foreign)
             fprintf(stderr,
                     "phidb: %s lists %zu key(s) that are not a version of the keyring's signing "
                     "key: checkpoints they verify were not signed by this instance\n",
                     pp, foreign);
-        if (!audit_pubset_has(&t->pub, current))
+        if (!audit_pubset_has(&file, current))
             fprintf(stderr,
                     "phidb: %s does not list the keyring's current signing key: checkpoints "
                     "signed with it will fail\n",
                     pp);
-        /* audit.pub of a release that kept only the newest key: add the keyring's older
-         * versions, which the server publishes at its next start. */
-        if (!pubfile)
-            for (size_t i = 0; i < ours.n; i++)
-                audit_pubset_add(&t->pub, ours.k[i]);
+        /* With --pubkey, that file alone. Else also the keyring's versions, in their order
+         * (audit.pub of a release that kept only the newest key lacks the older ones; the
+         * server publishes them at its next start). */
+        if (pubfile)
+            t->pub = file;
+        else if (audit_pubset_order(&file, &ours, &t->pub) != 0)
+            t->pub = file;
     }
     t->src.dir = t->opts.dir;
     t->src.s = t->s;

@@ -503,8 +503,18 @@ int audit_pubset_add(audit_pubset *set, const uint8_t pub[32])
     return 1;
 }
 
+int audit_pubset_order(const audit_pubset *file, const audit_pubset *ring, audit_pubset *out)
+{
+    out->n = 0;
+    for (size_t i = 0; i < file->n; i++)
+        if (!audit_pubset_has(ring, file->k[i]) && audit_pubset_add(out, file->k[i]) < 0) return -1;
+    for (size_t i = 0; i < ring->n; i++)
+        if (audit_pubset_add(out, ring->k[i]) < 0) return -1;
+    return 0;
+}
+
 int audit_ckpt_verify(const audit_pubset *pubs, const char *line, size_t n,
-                      const audit_line_info *li)
+                      const audit_line_info *li, size_t *from)
 {
     const char *p = memmem(line, n, "\"sig\":\"", 7);
     if (!p || (size_t)(line + n - p) < 7 + 128 + 1) return -1;
@@ -515,8 +525,12 @@ int audit_ckpt_verify(const audit_pubset *pubs, const char *line, size_t n,
     be64(msg + sizeof AUDIT_SIGN_CTX - 1, li->seq);
     memcpy(msg + sizeof AUDIT_SIGN_CTX - 1 + 8, li->prev, 32);
     /* Newest first: after a rotation most checkpoints are signed by the current key. */
-    for (size_t i = pubs->n; i-- > 0;)
-        if (ed25519_verify(pubs->k[i], msg, sizeof msg, sig)) return 1;
+    size_t lo = from ? *from : 0;
+    for (size_t i = pubs->n; i-- > lo;)
+        if (ed25519_verify(pubs->k[i], msg, sizeof msg, sig)) {
+            if (from) *from = i;
+            return 1;
+        }
     return 0;
 }
 

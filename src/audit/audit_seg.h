@@ -156,9 +156,10 @@ int audit_line_parse(const char *line, size_t n, audit_line_info *li);
 /* The message a checkpoint signs: "phidb-audit-checkpoint/v1" | be64 seq | prev[32]. */
 #define AUDIT_SIGN_CTX "phidb-audit-checkpoint/v1"
 /* The published signing keys: one per version of the keyring's `sign` purpose, oldest
- * first. A checkpoint is good when one of them verifies it, so a trail whose signing key
- * was rotated still verifies from its first record. */
-#define AUDIT_PUB_MAX 64
+ * first. A checkpoint is good when one of them verifies it and it is not older than the
+ * key of the checkpoint before: a trail whose signing key was rotated verifies from its
+ * first record, and a rotated-out key cannot sign anything after its successor did. */
+#define AUDIT_PUB_MAX 1024
 typedef struct {
     size_t n;
     uint8_t k[AUDIT_PUB_MAX][32];
@@ -166,10 +167,14 @@ typedef struct {
 /* Add pub unless the set has it. Returns 1 added, 0 already there, -1 the set is full. */
 int audit_pubset_add(audit_pubset *set, const uint8_t pub[32]);
 int audit_pubset_has(const audit_pubset *set, const uint8_t pub[32]);
-/* Verify the "sig" of checkpoint line (line, n) with the published keys.
+/* out = the keys of file the keyring does not have (in file's order: older than the
+ * keyring's), then the keyring's keys in version order. -1 when they do not fit. */
+int audit_pubset_order(const audit_pubset *file, const audit_pubset *ring, audit_pubset *out);
+/* Verify the "sig" of checkpoint line (line, n) with the published keys from index *from
+ * on (from NULL: any), setting *from to the index of the key that verified it.
  * Returns 1 good, 0 bad, -1 no signature in the line. */
 int audit_ckpt_verify(const audit_pubset *pubs, const char *line, size_t n,
-                      const audit_line_info *li);
+                      const audit_line_info *li, size_t *from);
 /* Ed25519: derive the public key of a 32-byte seed; sign msg. Return 0 or -1. */
 int audit_ed25519_pub(const uint8_t seed[32], uint8_t pub[32]);
 int audit_ed25519_sign(const uint8_t seed[32], const uint8_t *msg, size_t n, uint8_t sig[64]);

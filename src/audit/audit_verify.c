@@ -36,6 +36,7 @@
 typedef struct {
     sealer *s;
     const audit_pubset *pub;
+    size_t key_from; /* the key of the last good checkpoint: none before it may sign */
     audit_line_fn fn;
     void *ud;
     audit_verify_stats *st;
@@ -147,7 +148,7 @@ static int check_lines(vstate *v, int version, const char *p, size_t n, uint32_t
         int is_ckpt = li.evlen == 10 && memcmp(li.ev, "checkpoint", 10) == 0;
         if (is_ckpt) {
             if (v->pub) {
-                int sr = audit_ckpt_verify(v->pub, line, len, &li);
+                int sr = audit_ckpt_verify(v->pub, line, len, &li, &v->key_from);
                 /* The checkpoint before (its own line is not signed) or the first record. */
                 uint64_t from = v->st->last_ckpt_seq ? v->st->last_ckpt_seq : v->start_seq;
                 if (sr < 0)
@@ -156,7 +157,8 @@ static int check_lines(vstate *v, int version, const char *p, size_t n, uint32_t
                 if (sr != 1)
                     return bad(v,
                                "bad signature: checkpoint seq %llu does not verify with any "
-                               "published key (a record of seq %llu..%llu was altered, the "
+                               "published key not older than the last checkpoint's (a record of "
+                               "seq %llu..%llu was altered, the "
                                "history before it was rewritten, or the key is not ours)",
                                (unsigned long long)li.seq, (unsigned long long)from,
                                (unsigned long long)(li.seq - 1));

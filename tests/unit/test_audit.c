@@ -715,6 +715,13 @@ TEST(t_rotate_sign)
     memcpy(newest.k[0], pub.k[2], 32);
     CHECK_INT(audit_verify_dir(adir, asl, &newest, NULL, NULL, &st, err, sizeof err), 1);
     CHECK(strstr(err, "bad signature"));
+    /* Keys in the wrong order: a checkpoint signed by a key older than the previous
+     * checkpoint's is refused (a rotated-out key cannot sign after its successor). */
+    audit_pubset rev = {.n = 3};
+    for (int i = 0; i < 3; i++)
+        memcpy(rev.k[i], pub.k[2 - i], 32);
+    CHECK_INT(audit_verify_dir(adir, asl, &rev, NULL, NULL, &st, err, sizeof err), 1);
+    CHECK(strstr(err, "bad signature"));
     /* A second open adds nothing: the file stays as it is. */
     a = open_trail(&o);
     if (!a) goto out;
