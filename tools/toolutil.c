@@ -119,6 +119,12 @@ int tool_lock_dir(const char *prog, const char *dir)
         close(fd);
         return -2;
     }
+    /* Ours now: what the last server wrote (its pid and port) is stale. A tool that finds
+     * the directory locked while we hold it must not take that port for a live server. */
+    char text[32];
+    int n = snprintf(text, sizeof text, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, text, (size_t)n, 0) != n)
+        fprintf(stderr, "%s: cannot rewrite %s: %s\n", prog, path, strerror(errno));
     return fd;
 }
 

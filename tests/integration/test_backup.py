@@ -456,6 +456,13 @@ def port_override(run):
     run.check(rc == 0 and "online through PHI.BACKUP" in out and "OK: verified" in out,
               "phidb backup reaches a server started with --port", out + err)
     srv.stop()
+    # An offline tool that takes the lock clears the stopped server's port from the file,
+    # so a second tool meanwhile does not try a port nobody listens on (or someone else).
+    rc, out, err = tool(srv, "backup", srv.dir, "--no-verify")
+    run.check(rc == 0 and "OK: backup written" in out, "an offline backup", out + err)
+    with open(os.path.join(srv.dir, "data", "phidb.lock")) as f:
+        text = f.read()
+    run.check("port" not in text, "the lock file no longer names the old port", text)
 
 
 def schedule(run):
