@@ -219,8 +219,10 @@ static void grant_dropped(void *ud, const char *id, const char *user)
     ar.action = "revoke";
     ar.result = AUDIT_GRANTED;
     ar.emergency = id;
-    ar.reason = "user-deleted";
-    ar.user = user;
+    /* The record's user is who deleted (or reloaded): the holder is named in the reason. */
+    char why[200];
+    snprintf(why, sizeof why, "user-deleted: %.150s", user);
+    ar.reason = why;
     cmd_audit_record(x->s, x->c, &ar);
 }
 
