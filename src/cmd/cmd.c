@@ -337,7 +337,9 @@ void cmd_call(client *c, const cmd_def *d)
      * of its duration (INFO commandstats). */
     long long t0 = clock_mono_us();
     db_set_now(s->db, (t0 + s->real_minus_mono_us) / 1000);
-    c->lastcmd = d; /* before running: CLIENT INFO shows itself, as in Redis */
+    /* Before running: CLIENT INFO shows itself, as in Redis. The commands EXEC runs leave
+     * it at exec (Redis sets it when a command arrives). */
+    if (!(c->flags & CL_IN_EXEC)) c->lastcmd = d;
     /* The audit record: a write's before it runs, a read's after (refused: no reply). */
     if (cmd_audit_before(c, d) != 0) {
         c->cmd = NULL;

@@ -383,7 +383,7 @@ void cmd_audit_record(srv *s, client *c, audit_rec *r)
     if (!r->addr) r->addr = w.addr;
     if (!r->session) r->session = w.session;
     if (!r->purpose) r->purpose = w.purpose;
-    if (!r->cmd && c && c->lastcmd) r->cmd = c->lastcmd->name;
+    if (!r->cmd && c && (c->cmd || c->lastcmd)) r->cmd = (c->cmd ? c->cmd : c->lastcmd)->name;
     if (append(s, c, r) != 0) lost(s, r->type);
 }
 
@@ -396,7 +396,7 @@ void cmd_audit_event(srv *s, client *c, int type, int result, const char *user, 
     r.result = result;
     fill_who(&r, c);
     if (user) r.user = user;
-    if (c && c->lastcmd) r.cmd = c->lastcmd->name;
+    if (c && (c->cmd || c->lastcmd)) r.cmd = (c->cmd ? c->cmd : c->lastcmd)->name;
     r.action = action;
     r.reason = reason;
     r.detail = detail;

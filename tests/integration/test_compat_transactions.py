@@ -118,6 +118,31 @@ def exec_refused(s):
     p.cmd("MULTI")
 
 
+def cmd_of(name):
+    """CLIENT LIST reduced to the cmd= field of the connection called name."""
+    def norm(reply):
+        body = reply[-1]  # a bulk, or a RESP3 verbatim string (=, txt, text)
+        text = body.decode() if isinstance(body, bytes) else str(body)
+        for line in text.splitlines():
+            f = dict(x.split("=", 1) for x in line.split(" ") if "=" in x)
+            if f.get("name") == name:
+                return f.get("cmd")
+        return reply
+    return norm
+
+
+@scenario()
+def client_list_after_exec(s):
+    """The last command of a client that ran EXEC is exec, not the last queued one."""
+    b = s.conn("b")
+    b.cmd("CLIENT", "SETNAME", "txb")
+    b.cmd("MULTI")
+    b.cmd("GET", "a")
+    b.cmd("EXEC")
+    a = s.conn()
+    a.cmd("CLIENT", "LIST", norm=cmd_of("txb"))
+
+
 @scenario()
 def runtime_errors_do_not_stop_exec(s):
     c = s.conn()
