@@ -339,6 +339,15 @@ static const policy_role *session_role(client *c)
     return policy_role_find(s->pol, (const uint8_t *)name, strlen(name));
 }
 
+int cmd_policy_may_count(client *c)
+{
+    srv *s = c->s;
+    if (!s->pol) return 1;
+    const policy_role *r = session_role(c);
+    return r && policy_role_reads_all(r) && !policy_role_self(r) &&
+           policy_role_view(r) != POLICY_VIEW_DEIDENTIFIED;
+}
+
 void cmd_policy_login(client *c)
 {
     const policy_role *r = session_role(c);
@@ -711,8 +720,7 @@ static int check(client *c, const cmd_def *d)
         /* DBSIZE counts every record: polled, it tells when records the role may not see
          * are created or removed. Only a role that reads them all, as stored, may count. */
         if (!r) return deny(c, POLICY_DENY_NO_ROLE, NULL, NULL, 0, NULL, POLICY_READ);
-        if (!policy_role_reads_all(r) || policy_role_self(r) ||
-            policy_role_view(r) == POLICY_VIEW_DEIDENTIFIED) {
+        if (!cmd_policy_may_count(c)) {
             rep_errf(c,
                      "NOPERM this user's role '%s' does not read every record as stored, so "
                      "it may not count them (%s)",

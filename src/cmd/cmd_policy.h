@@ -34,6 +34,10 @@ void cmd_policy_after(client *c, const cmd_def *d);
 void cmd_policy_key_changed(srv *s, const uint8_t *key, size_t klen);
 /* Periodic work: expire grants. */
 void cmd_policy_cron(srv *s);
+/* May this session count records (DBSIZE, and INFO's key counts and hit/miss/expiry
+ * counters)? Without a policy, yes; under one, only a role that reads every record as
+ * stored: for others the counts tell when records they may not see come, go or exist. */
+int cmd_policy_may_count(client *c);
 /* After an index-key rotation: the pseudonym key is derived again from the new current
  * version, and the blind index and pseudonym map are rebuilt from the keyspace (every
  * indexed field is opened: as long as the start-up pass). */

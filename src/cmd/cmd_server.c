@@ -6,6 +6,7 @@
  * tls-* directive changed, has been built) does the copy replace the live one.
  */
 #include "cmd.h"
+#include "cmd_policy.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -68,6 +69,7 @@ void info_cmd(client *c)
     srv *s = c->s;
     buf b = {0};
     long long now = clock_ms();
+    int may_count = cmd_policy_may_count(c);
     if (want(c, "server", 1)) {
         struct utsname un;
         uname(&un);
@@ -114,14 +116,19 @@ void info_cmd(client *c)
         buf_printf(&b,
                    "# Stats\r\ntotal_connections_received:%lld\r\ntotal_commands_processed:%lld"
                    "\r\ninstantaneous_ops_per_sec:%lld\r\ntotal_net_input_bytes:%lld\r\n"
-                   "total_net_output_bytes:%lld\r\nrejected_connections:%lld\r\n"
-                   "expired_keys:%lld\r\nkeyspace_hits:%lld\r\nkeyspace_misses:%lld\r\n"
+                   "total_net_output_bytes:%lld\r\nrejected_connections:%lld\r\n",
+                   st->conns_received, st->commands, st->ops_per_sec, st->net_in, st->net_out,
+                   st->conns_rejected);
+        /* Counts that tell which records exist, come and go: for sessions that may count
+         * them (as DBSIZE). */
+        if (may_count)
+            buf_printf(&b, "expired_keys:%lld\r\nkeyspace_hits:%lld\r\nkeyspace_misses:%lld\r\n",
+                       (long long)db_expired_count(s->db), st->hits, st->misses);
+        buf_printf(&b,
                    "pubsub_channels:%zu\r\npubsub_patterns:%zu\r\n"
                    "auth_successes:%lld\r\nauth_cached_successes:%lld\r\nauth_failures:%lld\r\n"
                    "auth_lockouts:%lld\r\ntls_rejected_connections:%lld\r\n"
                    "dlp_findings:%lld\r\ntotal_error_replies:%lld\r\n\r\n",
-                   st->conns_received, st->commands, st->ops_per_sec, st->net_in, st->net_out,
-                   st->conns_rejected, (long long)db_expired_count(s->db), st->hits, st->misses,
                    dict_size(&s->channels), dict_size(&s->patterns), st->auth_ok, st->auth_cached,
                    st->auth_fail, st->lockouts, st->tls_failures, st->dlp_findings,
                    st->error_replies);
@@ -162,7 +169,7 @@ void info_cmd(client *c)
     if (want(c, "cluster", 1)) buf_puts(&b, "# Cluster\r\ncluster_enabled:0\r\n\r\n");
     if (want(c, "keyspace", 1)) {
         buf_puts(&b, "# Keyspace\r\n");
-        if (db_size(s->db))
+        if (db_size(s->db) && may_count)
             buf_printf(&b, "db0:keys=%zu,expires=%zu,avg_ttl=0\r\n", db_size(s->db),
                        db_expires(s->db));
         buf_puts(&b, "\r\n");

@@ -227,8 +227,25 @@ def matrix(run, srv):
     nina = srv.raw("nina", PW)
     run.check(is_noperm(val(nina.call("DBSIZE")), "count"), "DBSIZE by the nurse",
               val(nina.call("DBSIZE")))
+    # Nor through INFO: the key count, and the hit/miss counters (an HLEN that says 0 either
+    # way would otherwise tell a missing record from a hidden one).
+    adm = srv.raw()
+    for u in ("nina", "reg"):
+        run.eq(val(adm.call("ACL", "SETUSER", u, "+info")), "OK", f"{u} may run INFO")
+    adm.close()
+    info = str(val(nina.call("INFO")))
+    run.check("db0:keys" not in info and "keyspace_hits" not in info and
+              "keyspace_misses" not in info and "expired_keys" not in info,
+              "INFO by the nurse counts no records", info[-400:])
     nina.close()
     run.check(isinstance(val(reg.call("DBSIZE")), int), "DBSIZE by the registrar")
+    info = str(val(reg.call("INFO")))
+    run.check("db0:keys" in info and "keyspace_hits" in info, "INFO by the registrar does",
+              info[-400:])
+    adm = srv.raw()
+    for u in ("nina", "reg"):
+        adm.call("ACL", "SETUSER", u, "-info")
+    adm.close()
     # The nurse writes notes but may not read them: no reply may tell whether a note exists.
     nina = srv.raw("nina", PW)
     for cmd in (("HSETNX", "patient:1002", "notes", "x"), ("HDEL", "patient:1002", "notes")):
