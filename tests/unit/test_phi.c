@@ -192,6 +192,9 @@ TEST(phones)
     CHECK(found_as("Phone 617-555-0142, fax 617-555-0199.", "617-555-0142", PHI_PHONE));
     CHECK(found_as("Phone 617-555-0142, fax 617-555-0199.", "617-555-0199", PHI_FAX));
     CHECK(found_as("PGY-2, pager 41233", "41233", PHI_PHONE));
+    /* An exchange starting 0 or 1 is no NANP number, but with a label it is a phone. */
+    CHECK(found_as("Phone: 555-123-4567", "555-123-4567", PHI_PHONE));
+    CHECK(found_as("call 415-012-4567 after 5", "415-012-4567", PHI_PHONE));
 }
 
 TEST(phones_near_misses)
@@ -201,6 +204,7 @@ TEST(phones_near_misses)
     CHECK(untouched("Ibuprofen 400-800 mg TID.", "400-800"));
     CHECK(untouched("Vitals 98 72 18 120 80.", "72 18"));
     CHECK(untouched("Platelets 150-450 normal range.", "150-450"));
+    CHECK(untouched("Order 123-123-4567 units.", "123-123-4567")); /* no label */
 }
 
 TEST(internet)
