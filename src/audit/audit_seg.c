@@ -27,6 +27,7 @@
 #include <openssl/sha.h>
 #include <zstd.h>
 
+#include "util/fsutil.h"
 #include "util/mem.h"
 #include "util/secmem.h"
 
@@ -583,7 +584,10 @@ int audit_pub_write(const char *path, const audit_pubset *set)
     ok = fflush(f) == 0 && ok;
     ok = fsync(fileno(f)) == 0 && ok;
     ok = fclose(f) == 0 && ok;
-    if (ok && rename(tmp, path) == 0) return 0;
+    if (ok && rename(tmp, path) == 0) {
+        (void)fsync_dir_of(path); /* the rename itself (best effort) */
+        return 0;
+    }
     remove(tmp);
     return -1;
 }
