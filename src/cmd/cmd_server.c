@@ -328,22 +328,23 @@ static void keyspec_one(client *c, int access, int begin, int lastkey, int step)
     rep_int(c, 0);
 }
 
+/* Key specs are a set in RESP3, as Redis 7.0 sends them. */
 static void keyspec(client *c, const cmd_def *d)
 {
     if (d->first_key <= 0) {
-        rep_array(c, 0);
+        rep_set(c, 0);
         return;
     }
     int lastkey = d->last_key < 0 ? d->last_key : d->last_key - d->first_key;
     if (d->other_access == d->first_access || lastkey == 0) {
-        rep_array(c, 1);
+        rep_set(c, 1);
         keyspec_one(c, d->first_access, d->first_key, lastkey, d->key_step);
         return;
     }
     /* The first key needs other access than the rest (RENAME: the source is read and
      * deleted, the destination only written): one spec each, as Redis gives them. */
     int next = d->first_key + d->key_step;
-    rep_array(c, 2);
+    rep_set(c, 2);
     keyspec_one(c, d->first_access, d->first_key, 0, 1);
     keyspec_one(c, d->other_access, next, d->last_key < 0 ? d->last_key : d->last_key - next,
                 d->key_step);
@@ -363,7 +364,10 @@ static void command_entry(client *c, const cmd_def *d, const cmd_def *parent)
     cat_names(c, d->categories);
     rep_set(c, 0); /* tips */
     keyspec(c, d);
-    rep_array(c, (size_t)d->nsubs);
+    if (d->nsubs)
+        rep_array(c, (size_t)d->nsubs);
+    else
+        rep_set(c, 0); /* as Redis: no subcommands is an empty set, some an array */
     for (int i = 0; i < d->nsubs; i++)
         command_entry(c, &d->subs[i], d);
 }
@@ -567,7 +571,7 @@ static void getkeys(client *c, int with_flags)
         int r = (acc & ACL_KEY_READ) != 0, w = (acc & ACL_KEY_WRITE) != 0;
         rep_array(c, 2);
         rep_bulk(c, av[i].p, av[i].len);
-        rep_array(c, (size_t)(1 + r + w));
+        rep_set(c, (size_t)(1 + r + w));
         rep_simple(c, r && w ? "RW" : (w ? "OW" : "RO"));
         if (r) rep_simple(c, "access");
         if (w) rep_simple(c, "update");

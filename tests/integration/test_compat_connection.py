@@ -404,6 +404,29 @@ def command_info_norm(reply):
     return ("*", tuple(out))
 
 
+def command_info_types(reply):
+    """COMMAND INFO: the RESP types of the flags, categories, tips, key specs and
+    subcommands elements (sets or arrays in RESP3) and of a key spec's flags."""
+    if reply[0] != "*" or reply[1] is None:
+        return reply
+    out = []
+    for e in reply[1]:
+        f = e[1]
+        specs = f[8]
+        spec_flags = specs[1][0][1][1][0] if specs[1] else None
+        out.append((f[2][0], f[6][0], f[7][0], specs[0], f[9][0], spec_flags))
+    return ("*", tuple(out))
+
+
+@scenario()
+def command_reply_types(s):
+    """The containers of COMMAND INFO and GETKEYSANDFLAGS are the RESP3 types Redis uses."""
+    c = s.conn()
+    c.cmd("COMMAND", "INFO", "get", "ping", "client", "rename", norm=command_info_types)
+    c.cmd("COMMAND", "GETKEYSANDFLAGS", "set", "a", "b",
+          norm=lambda r: (r[0], tuple((k[1][0][0], k[1][1][0]) for k in r[1])))
+
+
 def command_docs_norm(reply):
     """COMMAND DOCS: per command, the doc fields present, its group and argument names."""
     try:
