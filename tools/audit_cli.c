@@ -144,13 +144,18 @@ int audit_tool_open(const char *arg, audit_tool *t, const char *pubfile)
                     "phidb: %s does not list the keyring's current signing key: checkpoints "
                     "signed with it will fail\n",
                     pp);
-        /* With --pubkey, that file alone. Else also the keyring's versions, in their order
-         * (audit.pub of a release that kept only the newest key lacks the older ones; the
-         * server publishes them at its next start). */
-        if (pubfile)
-            t->pub = file;
-        else if (audit_pubset_order(&file, &ours, &t->pub) != 0)
-            t->pub = file;
+        /* With --pubkey, that file's keys alone. Else also the keyring's versions (audit.pub
+         * of a release that kept only the newest key lacks the older ones; the server
+         * publishes them at its next start). */
+        /* Either way in version order: the verifier requires each checkpoint's key to be no
+         * older than the last one's, and a file written by the previous release may list
+         * the newest key first. */
+        static audit_pubset listed;
+        listed.n = 0;
+        for (size_t i = 0; i < ours.n; i++)
+            if (pubfile == NULL || audit_pubset_has(&file, ours.k[i]))
+                audit_pubset_add(&listed, ours.k[i]);
+        if (audit_pubset_order(&file, &listed, &t->pub) != 0) t->pub = file;
     }
     t->src.dir = t->opts.dir;
     t->src.s = t->s;

@@ -172,7 +172,8 @@ static void ttl_generic(client *c, int ms, int absolute)
         return;
     }
     if (absolute) {
-        rep_int(c, ms ? exp : (exp + 500) / 1000); /* rounded, as Redis does TTL too */
+        /* Rounded, as Redis does TTL too; exp + 500 would overflow near LLONG_MAX. */
+        rep_int(c, ms ? exp : exp / 1000 + (exp % 1000 >= 500));
         return;
     }
     long long ttl = exp - db_now(c->s->db);

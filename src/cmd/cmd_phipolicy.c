@@ -7,7 +7,10 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "access/policy_totp.h"
 #include "util/log.h"
@@ -219,11 +222,26 @@ static void grant_dropped(void *ud, const char *id, const char *user)
     ar.action = "revoke";
     ar.result = AUDIT_GRANTED;
     ar.emergency = id;
-    /* The record's user is who deleted (or reloaded): the holder is named in the reason. */
-    char why[200];
-    snprintf(why, sizeof why, "user-deleted: %.150s", user);
-    ar.reason = why;
+    ar.reason = "user-deleted";
+    /* The record's user is who deleted (or reloaded: none at start-up); the holder is in
+     * detail, as JSON (a name that is not UTF-8 in hex). */
+    json_t *o = json_object();
+    json_t *h = json_string(user);
+    if (h) {
+        json_object_set_new(o, "holder", h);
+    } else {
+        char hex[2 * 128 + 1];
+        size_t n = strlen(user) > 128 ? 128 : strlen(user);
+        for (size_t i = 0; i < n; i++)
+            snprintf(hex + 2 * i, 3, "%02x", (unsigned char)user[i]);
+        hex[2 * n] = '\0';
+        json_object_set_new(o, "holder_hex", json_string(hex));
+    }
+    char *dt = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    ar.detail = dt;
     cmd_audit_record(x->s, x->c, &ar);
+    free(dt);
 }
 
 void cmd_breakglass_orphans(srv *s, client *c)

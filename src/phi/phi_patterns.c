@@ -147,7 +147,8 @@ const phi_pattern phi_patterns[] = {
        0.8f, PHI_S_SCAN_PHONE_DOTS),
     /* 3-3-4 with dashes that NANP's rules refuse (an exchange starting 0 or 1, as in
      * "555-123-4567"): only with a phone label. */
-    V("\\b[0-9]{3}-[01][0-9]{2}-[0-9]{4}\\b", 0, PHI_PHONE, PHI_V_PHONE_LOOSE, 0.3f),
+    V("\\b[0-9]{3}-[01][0-9]{2}-[0-9]{4}(?:\\s{0,3}(?:x|ext\\.?|extension)\\s{0,3}[0-9]{1,5})?\\b",
+      CL, PHI_PHONE, PHI_V_PHONE_LOOSE, 0.3f),
     /* ---- internet ---- */
     CS("\\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}\\b", 0, PHI_EMAIL,
        PHI_V_EMAIL, 0.95f, PHI_S_SCAN_EMAIL),

@@ -470,7 +470,7 @@ aof *aof_open(const char *dir, sealer *s, enum aof_fsync policy, char *err, size
     pthread_cond_init(&a->cv, &ca);
     pthread_condattr_destroy(&ca);
 
-    int fresh = 0, old = -1;
+    int fresh = 0;
     a->fd = open(a->path, O_RDWR | O_CLOEXEC);
     if (a->fd < 0 && errno != ENOENT) {
         snprintf(err, errlen, "durable log: cannot open %s: %s", a->path, strerror(errno));
@@ -500,7 +500,6 @@ aof *aof_open(const char *dir, sealer *s, enum aof_fsync policy, char *err, size
     if (a->fd < 0) {
         fresh = 1;
         int rc = create_fresh(a, err, errlen);
-        if (old >= 0) close(old);
         if (rc != 0) goto out_free;
         a->fd = open(a->path, O_RDWR | O_CLOEXEC);
         if (a->fd < 0) {

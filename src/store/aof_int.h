@@ -127,14 +127,15 @@ typedef struct {
     char why[192];               /* what is wrong ("" when end is OK) */
 } aof_scan;
 
-/* Scan the log open on fd (path for messages), opening every record with s and passing it to
- * apply (may be NULL). Reads in bounded windows. Returns 0 (r says how it ended), or -1 with err
- * when the file cannot be read or its header is refused (not a log, newer format). */
 /* The error for a log of 0 bytes (%s: its path). */
 #define AOF_EMPTY_MSG                                                                              \
     "%s is empty (0 bytes), which phidb never writes (a log starts with its header): it was "      \
     "truncated or replaced. Restore the data directory from a backup (phidb restore), or remove "  \
     "the file to start with an empty keyspace"
+/* Scan the log open on fd (path for messages), opening every record with s and passing it to
+ * apply (may be NULL). Reads in bounded windows. Returns 0 (r says how it ended), or -1 with err
+ * when the file cannot be read, is empty (AOF_EMPTY_MSG) or its header is refused (not a log,
+ * newer format). */
 int aof_scan_fd(int fd, const char *path, sealer *s, aof_apply_fn *apply, void *arg, aof_scan *r,
                 char *err, size_t errlen);
 /* Build the 64-byte header for file id into out. */

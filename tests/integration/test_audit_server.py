@@ -17,6 +17,7 @@ phidb-only: skipped when PHIDB_TARGET=redis.
 import glob
 import json
 import os
+import re
 import subprocess
 import time
 
@@ -219,6 +220,18 @@ def body(run):
                            stderr=subprocess.STDOUT, timeout=300)
         run.check(r.returncode == 0 and "OK" in r.stdout.decode(),
                   "phidb audit verify after the rotation", r.stdout.decode()[-500:])
+        # A trusted copy listing the keys newest first (as the previous release could
+        # write it) still verifies: the tool puts them in version order.
+        with open(os.path.join(srv.dir, "data", "audit", "audit.pub")) as f:
+            blocks = re.findall(r"-----BEGIN PUBLIC KEY-----.*?-----END PUBLIC KEY-----\n",
+                                f.read(), re.S)
+        copy = os.path.join(harness.make_temp_dir("pubcopy"), "audit.pub")
+        with open(copy, "w") as f:
+            f.write("".join(reversed(blocks)))
+        r = subprocess.run([srv.tool_bin, "audit", "verify", srv.dir, "--pubkey", copy],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
+        run.check(r.returncode == 0 and "OK" in r.stdout.decode(),
+                  "verify --pubkey with the keys newest first", r.stdout.decode()[-500:])
 
     with run.case("backup tools"):
         a = srv.raw()

@@ -110,7 +110,8 @@ def expire_and_recreate(s):
 def expiretime_rounds(s):
     """EXPIRETIME rounds to the nearest second, as TTL does (Redis: (ms + 500) / 1000)."""
     c = s.conn()
-    for ms in ("4102444800600", "4102444800499", "4102444800500", "4102444801000"):
+    for ms in ("4102444800600", "4102444800499", "4102444800500", "4102444801000",
+               "9223372036854775807"):  # near LLONG_MAX: no overflow
         c.cmd("SET", "k", "v")
         c.cmd("PEXPIREAT", "k", ms)
         c.cmd("EXPIRETIME", "k")

@@ -90,20 +90,24 @@ TEST(grant_rules_and_lookup)
               0);
     /* Not text a reviewer can read: control characters (NUL would also cut the audit
      * record's copy), invalid UTF-8, or mostly spaces (no-break spaces included). */
+#define R(s)                                                                                       \
+    {                                                                                              \
+        s, sizeof(s) - 1                                                                           \
+    }
     static const struct {
         const char *r;
         size_t n;
     } bad[] = {
-        {"\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 20},
-        {"\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n", 20},
-        {"patient collapsed\r\nin the ER", 29},
-        {"patient collapsed\x1b[2Kin the ER", 32},
-        {"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", 20},
-        {"\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0"
-         "\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0",
-         40},
-        {"a  a  a  a  a  a  a  a  a", 25},
+        R("\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"),
+        R("\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n"),
+        R("patient collapsed\r\nin the ER"),
+        R("patient collapsed\x1b[2Kin the ER"),
+        R("\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"),
+        R("\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0"
+          "\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0"),
+        R("a  a  a  a  a  a  a  a  a"),
     };
+#undef R
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int rc = policy_grant_add(g, "drjones", K("p-7"), (const uint8_t *)bad[i].r, bad[i].n, HOUR,
                                   now, &out, err, sizeof err);
