@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "audit/alert.h"
-#include "cmd/cmd_backup.h"
+#include "store/backup.h"
 #include "util/args.h"
 #include "util/mem.h"
 #include "util/strutil.h"
@@ -349,7 +349,7 @@ static int check_str(const directive *d, const char *v, char *err, size_t errlen
         alert_engine *e = alert_new(&o, err, errlen);
         if (!e) return -1;
         alert_free(e);
-    } else if (strcmp(d->name, "backup-schedule") == 0 && !cmd_backup_schedule_valid(v)) {
+    } else if (strcmp(d->name, "backup-schedule") == 0 && backup_schedule_next(v, 0) < 0) {
         snprintf(err, errlen,
                  "use \"daily HH:MM\" (UTC) or \"every N\" with h, m or s (\"\": none)");
         return -1;

@@ -32,6 +32,7 @@
 #include "store/keyring.h"
 #include "store/seal.h"
 #include "util/hash.h"
+#include "store/backup.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/strutil.h"
@@ -73,7 +74,7 @@ int srv_apply_config(srv *s, const config *next, const char *changed, char *err,
 int srv_apply_config(srv *s, const config *next, const char *changed, char *err, size_t errlen)
 {
     /* Checks first: a refused CONFIG SET applies nothing. */
-    if (strstr(changed, "backup-schedule ") && !cmd_backup_schedule_valid(next->backup_schedule)) {
+    if (strstr(changed, "backup-schedule ") && backup_schedule_next(next->backup_schedule, 0) < 0) {
         snprintf(err, errlen,
                  "backup-schedule '%.100s': use \"daily HH:MM\" (UTC), \"every N\" with h, m or s, "
                  "or \"\" (off)",

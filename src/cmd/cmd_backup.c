@@ -116,33 +116,6 @@ static void job_free(bk_job *j)
 
 /* ---- schedule ---- */
 
-/* Next time (ms) for spec after now, or 0 when spec is empty; -1 when malformed. */
-static long long next_time(const char *spec, long long now)
-{
-    int hh, mm, n, end = 0;
-    char unit;
-    if (!spec || !*spec) return 0;
-    /* Whole-string forms only (%n: nothing may follow); at most 6 digits, so no overflow. */
-    if (sscanf(spec, "daily %2d:%2d%n", &hh, &mm, &end) == 2 && !spec[end] && hh >= 0 && hh < 24 &&
-        mm >= 0 && mm < 60) {
-        long long day = now / 86400000LL * 86400000LL;
-        long long t = day + (hh * 3600LL + mm * 60LL) * 1000;
-        return t > now ? t : t + 86400000LL;
-    }
-    end = 0;
-    if (sscanf(spec, "every %6d%c%n", &n, &unit, &end) == 2 && !spec[end] && n > 0 &&
-        (unit == 'h' || unit == 'm' || unit == 's')) {
-        long long step = (unit == 'h' ? 3600000LL : unit == 'm' ? 60000LL : 1000LL) * n;
-        return now + step;
-    }
-    return -1;
-}
-
-int cmd_backup_schedule_valid(const char *spec)
-{
-    return next_time(spec, 0) >= 0;
-}
-
 /* The passphrase in file path (the end of line cut) into pp (NUL-terminated). It must be
  * readable by its owner only, outside the data directory datadir (an off-site copy that
  * the data directory's own files open protects nothing), and at least
@@ -716,7 +689,7 @@ static void on_workq(ev_loop *l, int fd, void *ud, int mask)
 
 int cmd_backup_init(srv *s, char *err, size_t errlen)
 {
-    if (!cmd_backup_schedule_valid(s->cfg->backup_schedule)) {
+    if (backup_schedule_next(s->cfg->backup_schedule, 0) < 0) {
         snprintf(err, errlen,
                  "backup-schedule '%s': use \"daily HH:MM\" (UTC) or \"every N\" with h, m or s",
                  s->cfg->backup_schedule);
@@ -786,7 +759,7 @@ void cmd_backup_cron(srv *s)
     long long now = clock_ms();
     if (strcmp(spec, b->sched_seen) != 0) { /* new or changed (CONFIG SET) */
         snprintf(b->sched_seen, sizeof b->sched_seen, "%s", spec);
-        b->next_due = next_time(spec, now);
+        b->next_due = backup_schedule_next(spec, now);
         if (b->next_due < 0) {
             log_warning("backup-schedule '%s' is not understood: no scheduled backups", spec);
             b->next_due = 0;
@@ -794,7 +767,7 @@ void cmd_backup_cron(srv *s)
     }
     if (!b->next_due || now < b->next_due) return;
     if (b->state != BK_IDLE) return; /* try again on the next tick */
-    b->next_due = next_time(spec, now);
+    b->next_due = backup_schedule_next(spec, now);
     char path[PATH_MAX], err[512], pp[PP_MAX];
     const char *ppf = s->cfg->backup_passphrase_file;
     size_t pplen = 0;

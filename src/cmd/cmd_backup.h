@@ -23,8 +23,6 @@ void cmd_backup_defer_retire(srv *s);
  * in progress) and done(ud) on the loop thread afterwards; at shutdown a queued job gets
  * done without work. Returns 0, or -1 when the queue is full. */
 int cmd_backup_submit(srv *s, void (*work)(void *), void (*done)(void *), void *ud);
-/* 1 if spec is a valid backup-schedule ("" included). */
-int cmd_backup_schedule_valid(const char *spec);
 /* 0 if path ("" or NULL: none) holds a usable backup passphrase: a regular file readable by
  * its owner only, outside the data directory datadir, 12 characters or more; else -1 with
  * err (which never holds the passphrase). */

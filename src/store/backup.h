@@ -197,4 +197,8 @@ extern backup_audit_fn *backup_audit_hook;
 /* Call the hook if set. */
 void backup_audit(const char *action, const char *path, const char *who, int ok, const char *why);
 
+/* backup-schedule: "daily HH:MM" (UTC), "every N" with h, m or s, or "" (none). The next
+ * time (ms since the epoch) after now, 0 for "", -1 when spec is malformed. */
+long long backup_schedule_next(const char *spec, long long now);
+
 #endif

@@ -219,3 +219,26 @@ int backup_dir_empty(const char *dir)
     closedir(d);
     return empty;
 }
+
+/* ---- schedules ---- */
+
+long long backup_schedule_next(const char *spec, long long now)
+{
+    int hh, mm, n, end = 0;
+    char unit;
+    if (!spec || !*spec) return 0;
+    /* Whole-string forms only (%n: nothing may follow); at most 6 digits, so no overflow. */
+    if (sscanf(spec, "daily %2d:%2d%n", &hh, &mm, &end) == 2 && !spec[end] && hh >= 0 && hh < 24 &&
+        mm >= 0 && mm < 60) {
+        long long day = now / 86400000LL * 86400000LL;
+        long long t = day + (hh * 3600LL + mm * 60LL) * 1000;
+        return t > now ? t : t + 86400000LL;
+    }
+    end = 0;
+    if (sscanf(spec, "every %6d%c%n", &n, &unit, &end) == 2 && !spec[end] && n > 0 &&
+        (unit == 'h' || unit == 'm' || unit == 's')) {
+        long long step = (unit == 'h' ? 3600000LL : unit == 'm' ? 60000LL : 1000LL) * n;
+        return now + step;
+    }
+    return -1;
+}
