@@ -191,6 +191,18 @@ def body(run):
         run.eq(val(a.call("ACL", "SETUSER", "narrow", "on", ">" + PW, "~other:*", "+@all",
                           "-@dangerous", "role=physician")), "OK", "a user limited to other:*")
         a.close()
+        # A deleted user's grant is revoked on record: the admin as its user, the holder in
+        # detail.
+        a = srv.raw()
+        a.call("ACL", "SETUSER", "nurse9", "on", ">" + PW, "~*", "+@all", "-@dangerous",
+               "role=nurse")
+        n9 = srv.raw("nurse9", PW)
+        g = val(n9.call("PHI.BREAKGLASS", "P1002", "patient unconscious, chart needed now"))
+        run.require(isinstance(g, list), "nurse9's grant", g)
+        srv.orphan_grant = g[0]
+        n9.close()
+        run.eq(val(a.call("ACL", "DELUSER", "nurse9")), 1, "nurse9 deleted")
+        a.close()
         n = srv.raw("narrow", PW)
         n.call("MULTI")
         r = val(n.call("HGET", "patient:1001", "name"))
@@ -265,6 +277,11 @@ def body(run):
                            ("hsetnx", "P1002")], "subjects of the writes that change them")
         run.check(not [r for r in recs if r.get("subject") in ("DECOY2", "DECOY3")],
                   "no record names a subject that was never stored")
+        rv = [r for r in find(recs, ev="breakglass", action="revoke")
+              if r.get("emergency") == getattr(srv, "orphan_grant", None)]
+        run.check(rv and rv[0].get("user") == "admin" and rv[0].get("reason") == "user-deleted"
+                  and rv[0].get("detail", {}).get("holder") == "nurse9",
+                  "a deleted user's grant: revoked on record by the admin, holder in detail", rv)
         nar = find(recs, ev="access", user="narrow", res="denied", key="patient:1001")
         run.check(nar and nar[0].get("reason") == "acl", "an ACL refusal in MULTI is recorded",
                   nar[:1])
