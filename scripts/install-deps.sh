@@ -6,7 +6,7 @@ set -eu
 PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev
 libssl-dev openssl libargon2-dev libjansson-dev libhyperscan-dev libzstd-dev
 libqrencode-dev redis-server redis-tools python3 python3-redis
-oathtool faketime rsyslog rsyslog-openssl procps psmisc gdb util-linux ca-certificates"
+oathtool faketime rsyslog rsyslog-openssl procps psmisc gdb util-linux ca-certificates tzdata"
 
 missing=""
 for p in $PKGS; do
