@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "audit/alert.h"
+#include "net/conn.h"
 #include "store/backup.h"
 #include "util/args.h"
 #include "util/mem.h"
@@ -349,6 +350,8 @@ static int check_str(const directive *d, const char *v, char *err, size_t errlen
         alert_engine *e = alert_new(&o, err, errlen);
         if (!e) return -1;
         alert_free(e);
+    } else if (strncmp(d->name, "tls-", 4) == 0) {
+        return tls_check_setting(d->name, v, err, errlen);
     } else if (strcmp(d->name, "backup-schedule") == 0 && backup_schedule_next(v, 0) < 0) {
         snprintf(err, errlen,
                  "use \"daily HH:MM\" (UTC) or \"every N\" with h, m or s (\"\": none)");

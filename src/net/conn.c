@@ -80,6 +80,48 @@ static int parse_protocols(const char *s, int *minv, int *maxv)
     return 0;
 }
 
+/* Refuse a context that offers anything but AEAD suites. 0, or -1 with err. */
+static int aead_only(SSL_CTX *ctx, char *err, size_t errlen)
+{
+    STACK_OF(SSL_CIPHER) *list = SSL_CTX_get_ciphers(ctx);
+    for (int i = 0; i < sk_SSL_CIPHER_num(list); i++) {
+        const SSL_CIPHER *c = sk_SSL_CIPHER_value(list, i);
+        if (!SSL_CIPHER_is_aead(c)) {
+            snprintf(err, errlen, "cipher %s is not an AEAD cipher; only AEAD suites are allowed",
+                     SSL_CIPHER_get_name(c));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int tls_check_setting(const char *name, const char *value, char *err, size_t errlen)
+{
+    int minv, maxv, rc = 0;
+    if (strcmp(name, "tls-protocols") == 0) {
+        if (parse_protocols(value, &minv, &maxv) == 0) return 0;
+        snprintf(err, errlen, "tls-protocols accepts only TLSv1.2 and TLSv1.3");
+        return -1;
+    }
+    int ciphers = strcmp(name, "tls-ciphers") == 0;
+    if ((!ciphers && strcmp(name, "tls-ciphersuites") != 0) || !value || !*value) return 0;
+    ERR_clear_error();
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (!ctx) {
+        set_err(err, errlen, "cannot create TLS context");
+        return -1;
+    }
+    if (ciphers ? !SSL_CTX_set_cipher_list(ctx, value) : !SSL_CTX_set_ciphersuites(ctx, value)) {
+        set_err(err, errlen,
+                ciphers ? "tls-ciphers selects no usable cipher" : "tls-ciphersuites is not valid");
+        rc = -1;
+    } else {
+        rc = aead_only(ctx, err, errlen);
+    }
+    SSL_CTX_free(ctx);
+    return rc;
+}
+
 tls_ctx *tls_ctx_new(const tls_conf *conf, char *err, size_t errlen)
 {
     int minv, maxv;
@@ -120,15 +162,7 @@ tls_ctx *tls_ctx_new(const tls_conf *conf, char *err, size_t errlen)
         goto fail;
     }
     /* AEAD only: whatever the strings said, refuse a context that offers anything else. */
-    STACK_OF(SSL_CIPHER) *list = SSL_CTX_get_ciphers(ctx);
-    for (int i = 0; i < sk_SSL_CIPHER_num(list); i++) {
-        const SSL_CIPHER *c = sk_SSL_CIPHER_value(list, i);
-        if (!SSL_CIPHER_is_aead(c)) {
-            snprintf(err, errlen, "cipher %s is not an AEAD cipher; only AEAD suites are allowed",
-                     SSL_CIPHER_get_name(c));
-            goto fail;
-        }
-    }
+    if (aead_only(ctx, err, errlen) != 0) goto fail;
 
     if (SSL_CTX_use_certificate_chain_file(ctx, conf->cert_file) != 1) {
         char what[600];

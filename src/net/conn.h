@@ -44,6 +44,10 @@ typedef struct {
 
 /* Build a server TLS context; on failure returns NULL and writes a reason into err. */
 tls_ctx *tls_ctx_new(const tls_conf *conf, char *err, size_t errlen);
+/* Check one TLS directive's value as tls_ctx_new would (tls-protocols, tls-ciphers,
+ * tls-ciphersuites; other names pass): 0, or -1 with err. For the config parser, so a bad
+ * value is reported with its file and line. */
+int tls_check_setting(const char *name, const char *value, char *err, size_t errlen);
 /* Drop the caller's reference. */
 void tls_ctx_free(tls_ctx *t);
 

@@ -268,7 +268,9 @@ def config_errors(run, srv):
     # window or time zone must not start a server with its security alerts switched off.
     for line, what in (("alert-hours 25:00-19:00", "alert-hours"),
                        ("alert-timezone Mars/Olympus", "alert-timezone"),
-                       ('backup-schedule "weekly 02:00"', "backup-schedule")):
+                       ('backup-schedule "weekly 02:00"', "backup-schedule"),
+                       ("tls-protocols TLSv1.1", "tls-protocols"),
+                       ("tls-ciphers AES128-SHA", "tls-ciphers")):
         with open(bad, "w") as f:
             f.write("\n".join(lines[:2] + [line] + lines[3:]) + "\n")
         r = subprocess.run([srv.server_bin, bad], stdout=subprocess.PIPE,
