@@ -38,71 +38,11 @@
 #include <openssl/crypto.h>
 #include <zstd.h>
 
+#include "audit/audit_int.h"
 #include "audit/audit_seg.h"
 #include "audit/audit_syslog.h"
 #include "util/log.h"
 #include "util/mem.h"
-
-struct audit {
-    audit_opts o;             /* options (dir copied) */
-    char *dir;                /* segment directory */
-    keyring *kr;              /* the keyring (not owned) */
-    sealer *s;                /* audit-key sealer (writer thread only) */
-    uint8_t *seed;            /* Ed25519 seed, locked memory */
-    uint8_t pub[32];          /* its public key */
-    pthread_mutex_t mu;       /* guards the fields up to `stop` */
-    pthread_mutex_t wmu;      /* held by the writer while it uses the keyring (sealing) */
-    pthread_cond_t wake;      /* writer: work to do */
-    pthread_cond_t moved;     /* audit_flush: durable_seq or health moved */
-    buf pending;              /* formatted bodies, '\n'-separated, not yet taken */
-    uint64_t last_seq;        /* last sequence number handed out */
-    uint64_t pend_since_ckpt; /* records accepted since the last checkpoint was queued */
-    int writer_waiting;       /* writer sleeps on `wake` */
-    int stop;                 /* audit_close asked the writer to finish */
-    char why[256];            /* reason of the unhealthy state */
-    uint64_t head_seq;        /* chain head for audit_head */
-    uint8_t head[32];
-    atomic_int write_failed; /* the last block write failed */
-    atomic_int backlog;      /* pending is over pending_max */
-    atomic_int sink_down;    /* a required sink is down */
-    atomic_uint_fast64_t durable_seq;
-    audit_ts_cache tsc; /* owner thread's time cache */
-    char errcopy[256];  /* audit_error's result */
-    int efd;            /* eventfd for the event loop */
-    pthread_t thr;      /* the writer */
-    audit_sink *sink;   /* syslog sink, or NULL */
-    /* writer thread only */
-    buf work;                 /* taken from pending */
-    buf blk;                  /* stored lines (without prev) of the block being built */
-    buf blk_hash;             /* the hash of each of them, 32 bytes apiece */
-    size_t blk_off, blkh_off; /* bytes of blk and blk_hash already written (consumed) */
-    buf line;                 /* a full line rebuilt for the sink */
-    uint32_t blk_n;           /* records in blk */
-    uint64_t blk_first;       /* seq of the first one */
-    uint8_t blk_prev[32];     /* hash before the first one */
-    uint64_t w_seq;           /* seq of the last line chained */
-    uint8_t w_head[32];       /* its hash */
-    uint64_t since_ckpt;      /* records since the last checkpoint */
-    int ckpt_queued;          /* a checkpoint is in pending */
-    int64_t last_ckpt_us;     /* when the last one was queued */
-    int blk_has_ckpt;         /* blk holds a checkpoint */
-    int head_dirty;           /* head_line is newer than audit.head (written after an fsync) */
-    int64_t head_written_us;  /* when audit.head was last written (at most once a second) */
-    char head_line[256];      /* audit.head content for it */
-    int fd;                   /* current segment (-1: none) */
-    int fd_broken;            /* could not cut back a partial write: start a new segment */
-    audit_seg_header seg;     /* its header */
-    uint64_t seg_bytes;       /* its size */
-    uint64_t next_block;      /* its next block number */
-    int64_t seg_day;          /* its UTC day */
-    uint64_t next_seg_id;     /* id of the next segment */
-    int unsynced;             /* written but not fsynced */
-    int64_t last_sync_us;
-    int64_t last_take_us; /* when the writer last took the pending records */
-    int64_t retry_at_us;  /* next write attempt after a failure */
-    ZSTD_CCtx *cctx;
-    buf out, tmp; /* block bytes, compression scratch */
-};
 
 static int64_t now_us(void)
 {
@@ -758,60 +698,6 @@ static int resume(audit *a, char *err, size_t errlen)
 
 /* ---- public ---- */
 
-/* The keyring's signing public keys, in version order. Returns the count, or -1. */
-static int ring_keys(keyring *kr, audit_pubset *out)
-{
-    static uint32_t v[AUDIT_PUB_MAX + 1];
-    size_t nv = keyring_versions(kr, KR_SIGN, v, AUDIT_PUB_MAX + 1);
-    out->n = 0;
-    if (nv > AUDIT_PUB_MAX) return -1;
-    for (size_t i = 0; i < nv; i++) {
-        const uint8_t *sk = keyring_key(kr, KR_SIGN, v[i]);
-        uint8_t pub[32];
-        if (!sk || audit_ed25519_pub(sk, pub) != 0) continue;
-        audit_pubset_add(out, pub);
-    }
-    return (int)out->n;
-}
-
-/* audit.pub lists the public key of every version of the signing key, oldest first, so
- * checkpoints signed before a rotation still verify. Keys already published stay (one the
- * keyring does not have may have signed old checkpoints: it is kept first); the file is
- * rewritten only when a key is missing or out of order. A file that cannot be read is
- * not replaced (that would drop what it lists): the open fails. Called with the writer
- * not signing. */
-static int publish_keys(audit *a, char *err, size_t errlen)
-{
-    char path[4200];
-    snprintf(path, sizeof path, "%s/audit.pub", a->dir);
-    static audit_pubset file, ring, out; /* 32 KB each: one caller at a time (wmu or open) */
-    if (audit_pub_read(path, &file) != 0) {
-        if (access(path, F_OK) == 0) {
-            snprintf(err, errlen,
-                     "%s cannot be read as a list of Ed25519 public keys (at most %d): put "
-                     "back a good copy; it is not rewritten, as that would drop the keys it "
-                     "lists",
-                     path, AUDIT_PUB_MAX);
-            return -1;
-        }
-        file.n = 0;
-    }
-    if (ring_keys(a->kr, &ring) < 0 || audit_pubset_order(&file, &ring, &out) != 0) {
-        snprintf(err, errlen, "more than %d signing keys to publish in %s", AUDIT_PUB_MAX, path);
-        return -1;
-    }
-    if (!audit_pubset_has(&out, a->pub)) {
-        snprintf(err, errlen, "the current signing key is not in the keyring");
-        return -1;
-    }
-    if ((out.n != file.n || memcmp(out.k, file.k, 32 * out.n) != 0) &&
-        audit_pub_write(path, &out) != 0) {
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
 audit *audit_open(const audit_opts *o, keyring *kr, char *err, size_t errlen)
 {
     if (!o->dir || !*o->dir) {
@@ -852,7 +738,7 @@ audit *audit_open(const audit_opts *o, keyring *kr, char *err, size_t errlen)
         snprintf(err, errlen, "cannot derive the audit signing key");
         goto fail;
     }
-    if (publish_keys(a, err, errlen) != 0) goto fail;
+    if (audit_publish_keys(a, err, errlen) != 0) goto fail;
     if (resume(a, err, errlen) != 0) goto fail;
     char why[200];
     if (seal_nonces_commit(a->s, why, sizeof why))
@@ -987,54 +873,6 @@ int audit_flush(audit *a, int timeout_ms)
         pthread_cond_timedwait(&a->moved, &a->mu, &ts);
     }
     pthread_mutex_unlock(&a->mu);
-    return rc;
-}
-
-uint32_t audit_rotate_key(audit *a, char *err, size_t errlen)
-{
-    pthread_mutex_lock(&a->wmu);
-    uint32_t v = keyring_rotate(a->kr, KR_AUDIT, err, errlen);
-    pthread_mutex_unlock(&a->wmu);
-    return v;
-}
-
-uint32_t audit_rotate_sign(audit *a, char *err, size_t errlen)
-{
-    pthread_mutex_lock(&a->wmu);
-    uint32_t v = 0;
-    static audit_pubset ring;
-    int n = ring_keys(a->kr, &ring);
-    if (n < 0 || n >= AUDIT_PUB_MAX)
-        snprintf(err, errlen, "the signing key has %d versions, the most audit.pub lists",
-                 AUDIT_PUB_MAX);
-    else
-        v = keyring_rotate(a->kr, KR_SIGN, err, errlen);
-    const uint8_t *sk = v ? keyring_key(a->kr, KR_SIGN, v) : NULL;
-    if (sk) {
-        /* Publish the new key before the first checkpoint it signs. Should that fail, the
-         * writer goes on signing with the old key, which is published: the trail stays
-         * verifiable, and the next start publishes the new key. */
-        uint8_t old_pub[32];
-        char why[300];
-        memcpy(old_pub, a->pub, 32);
-        if (audit_ed25519_pub(sk, a->pub) == 0 && publish_keys(a, why, sizeof why) == 0) {
-            memcpy(a->seed, sk, 32);
-        } else {
-            memcpy(a->pub, old_pub, 32);
-            log_warning("audit: signing key v%u is current in the keyring but not published "
-                        "(%s): checkpoints stay signed with the previous key until a restart",
-                        v, why);
-        }
-    }
-    pthread_mutex_unlock(&a->wmu);
-    return v;
-}
-
-int audit_retire_key(audit *a, uint32_t version, char *err, size_t errlen)
-{
-    pthread_mutex_lock(&a->wmu);
-    int rc = keyring_retire(a->kr, KR_AUDIT, version, err, errlen);
-    pthread_mutex_unlock(&a->wmu);
     return rc;
 }
 
