@@ -534,6 +534,7 @@ static int set_one(config *c, const directive *d, const char *const *argv, int a
 config *config_new(void)
 {
     config *c = mem_calloc(sizeof *c);
+    c->origin = mem_calloc(sizeof(int) * NDIRECTIVES);
     char err[256];
     for (size_t i = 0; i < NDIRECTIVES; i++) {
         args a;
@@ -553,6 +554,8 @@ config *config_copy(const config *src)
 {
     config *c = mem_alloc(sizeof *c);
     *c = *src;
+    c->origin = mem_alloc(sizeof(int) * NDIRECTIVES);
+    memcpy(c->origin, src->origin, sizeof(int) * NDIRECTIVES);
     for (size_t i = 0; i < NDIRECTIVES; i++) {
         if ((table[i].type == T_STR || table[i].type == T_PATH) && table[i].off) {
             char **f = str_field(c, &table[i]);
@@ -570,6 +573,7 @@ void config_free(config *c)
     for (size_t i = 0; i < NDIRECTIVES; i++)
         if ((table[i].type == T_STR || table[i].type == T_PATH) && table[i].off)
             mem_free(*str_field(c, &table[i]));
+    mem_free(c->origin);
     mem_free(c->path);
     mem_free(c->base);
     mem_free(c);
@@ -614,6 +618,8 @@ static int apply_line(config *c, const char *where, int lineno, const char *line
             snprintf(err, errlen, "%s:%d: unknown directive '%.64s'", where, lineno, a.v[0]);
         else
             snprintf(err, errlen, "%s:%d: '%s': %s", where, lineno, a.v[0], why);
+    } else {
+        c->origin[config_find(a.v[0])] = where == c->path ? lineno : -1;
     }
     args_free(&a);
     return rc;
@@ -692,6 +698,19 @@ int config_load(config *c, const char *path, int argc, char **argv, char *err, s
         i = j;
     }
     return 0;
+}
+
+int config_origin(const config *c, const char *name, char *out, size_t outlen)
+{
+    int i = config_find(name);
+    int o = i >= 0 ? c->origin[i] : 0;
+    if (o > 0)
+        snprintf(out, outlen, "%s:%d: '%s'", c->path, o, table[i].name);
+    else if (o < 0)
+        snprintf(out, outlen, "command line: --%s", table[i].name);
+    else if (outlen)
+        *out = '\0';
+    return o != 0;
 }
 
 static void mem_text(buf *out, long long v)

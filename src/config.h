@@ -20,6 +20,8 @@
 typedef struct config {
     char *path;              /* absolute path of the config file */
     char *base;              /* its directory */
+    int *origin;             /* per directive: the line of path that set it last, -1 for the
+                              * command line, 0 for its default (config_origin) */
     /* network */
     char *bind;              /* space-separated addresses */
     int port;                /* TLS port */
@@ -133,6 +135,10 @@ int config_takes_words(size_t i);
 int config_rewrite(const config *c, char *err, size_t errlen);
 /* Write a complete commented config file for init (port, and paths relative to the file). */
 void config_write_template(buf *out, int port);
+/* Where directive name got its value, for start-up errors about the value ("can't open
+ * the certificate"): writes "path:line: 'name'" or "command line: --name" to out and returns
+ * 1, or returns 0 (out "") when it has its default. */
+int config_origin(const config *c, const char *name, char *out, size_t outlen);
 /* Resolve p against the config's directory (returns a new string). */
 char *config_resolve(const config *c, const char *p);
 

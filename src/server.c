@@ -377,6 +377,35 @@ static int check_dir(const char *dir, char *err, size_t errlen)
     return 0;
 }
 
+/* A start-up step failed with err. When err is about the value of directive name (a path
+ * or an address it quotes) and that was set in the config file or on the command line, the
+ * message names its file and line, as for a directive that does not parse. The log gets the
+ * message too when it is a file. */
+static void startup_fail_at(const srv *s, const char *name, const char *what, const char *err)
+{
+    char where[4300] = "";
+    if (name) config_origin(s->cfg, name, where, sizeof where);
+    fprintf(stderr, "phidb-server: %s%s%s%s\n", where, *where ? ": " : "", what, err);
+    if (s->cfg->logfile && *s->cfg->logfile && (!name || strcmp(name, "logfile") != 0))
+        log_warning("%s%s%s%s", where, *where ? ": " : "", what, err);
+}
+
+/* The same, for the first of names (NULL-ended) whose value err quotes. */
+static void startup_fail(const srv *s, const char *const *names, const char *what, const char *err)
+{
+    const char *name = NULL;
+    buf v = {0};
+    for (; *names && !name; names++) {
+        int i = config_find(*names);
+        if (i < 0) continue;
+        v.len = 0;
+        config_get(s->cfg, (size_t)i, &v);
+        if (v.len && strstr(err, buf_cstr(&v))) name = *names;
+    }
+    buf_free(&v);
+    startup_fail_at(s, name, what, err);
+}
+
 int server_main(int argc, char **argv)
 {
     if (argc >= 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-v") == 0)) {
@@ -418,13 +447,12 @@ int server_main(int argc, char **argv)
     }
     log_set_level((enum log_level)s->cfg->loglevel);
     if (s->cfg->logfile && *s->cfg->logfile && log_set_file(s->cfg->logfile) != 0) {
-        fprintf(stderr, "phidb-server: cannot open logfile %s: %s\n", s->cfg->logfile,
-                strerror(errno));
+        snprintf(err, sizeof err, "cannot open logfile %s: %s", s->cfg->logfile, strerror(errno));
+        startup_fail(s, (const char *const[]){"logfile", NULL}, "", err);
         goto out_cfg;
     }
     if (check_dir(s->cfg->dir, err, sizeof err) != 0) {
-        log_warning("%s", err);
-        fprintf(stderr, "phidb-server: %s\n", err);
+        startup_fail(s, (const char *const[]){"dir", NULL}, "", err);
         goto out_cfg;
     }
     s->start_ms = clock_ms();
@@ -436,7 +464,7 @@ int server_main(int argc, char **argv)
 
     int lockfd = lock_dir(s->cfg->dir, s->cfg->port, err, sizeof err);
     if (lockfd < 0 || check_key_outside_dir(s->cfg, err, sizeof err) != 0) {
-        fprintf(stderr, "phidb-server: %s\n", err);
+        startup_fail(s, (const char *const[]){"master-key-file", "dir", NULL}, "", err);
         goto out_cfg;
     }
     if (secure != 1)
@@ -447,7 +475,8 @@ int server_main(int argc, char **argv)
                                 : "OpenSSL's secure heap could not be made");
     s->keys = open_keyring(s->cfg, err, sizeof err);
     if (!s->keys) {
-        fprintf(stderr, "phidb-server: %s\n", err);
+        startup_fail(s, (const char *const[]){"master-key-file", "master-key-command", NULL}, "",
+                     err);
         goto out_cfg;
     }
     if (keyring_unlocked_allocs())
@@ -462,7 +491,7 @@ int server_main(int argc, char **argv)
     acl_opts_from(s->cfg, &ao);
     s->acl = acl_new(&ao, s->catalog, s->ncatalog);
     if (acl_load_file(s->acl, s->cfg->aclfile, err, sizeof err) != 0) {
-        fprintf(stderr, "phidb-server: %s\n", err);
+        startup_fail(s, (const char *const[]){"aclfile", NULL}, "", err);
         goto out_acl;
     }
     if (acl_user_count(s->acl) == 0) {
@@ -485,19 +514,23 @@ int server_main(int argc, char **argv)
         goto out_db;
     }
     if (cmd_policy_open(s, err, sizeof err) != 0) {
-        fprintf(stderr, "phidb-server: policy: %s\n", err);
-        log_warning("policy: %s", err);
+        startup_fail(s, (const char *const[]){"policy-file", NULL}, "policy: ", err);
         goto out_db;
     }
     if (srv_audit_open(s, err, sizeof err) != 0) {
-        fprintf(stderr, "phidb-server: audit trail: %s\n", err);
-        log_warning("audit trail: %s", err);
+        startup_fail(s,
+                     (const char *const[]){"audit-syslog-ca", "audit-syslog-cert",
+                                           "audit-syslog-key", "audit-syslog-host", "audit-dir",
+                                           NULL},
+                     "audit trail: ", err);
         goto out_db;
     }
     cmd_breakglass_orphans(s, NULL); /* users removed from the ACL file while stopped */
     s->tls = tls_from(s->cfg, err, sizeof err);
     if (!s->tls) {
-        fprintf(stderr, "phidb-server: TLS: %s\n", err);
+        startup_fail(
+            s, (const char *const[]){"tls-cert-file", "tls-key-file", "tls-ca-cert-file", NULL},
+            "TLS: ", err);
         goto out_db;
     }
     s->loop = ev_new(s->cfg->maxclients + 256);
@@ -511,7 +544,10 @@ int server_main(int argc, char **argv)
         if (s->nlfds == (int)(sizeof s->lfds / sizeof s->lfds[0])) break;
         int fd = conn_listen(a, s->cfg->port, s->cfg->tcp_backlog, err, sizeof err);
         if (fd < 0) {
-            fprintf(stderr, "phidb-server: %s\n", err);
+            /* The address or the port: bind when it was set, else port. */
+            char w[8];
+            startup_fail_at(s, config_origin(s->cfg, "bind", w, sizeof w) ? "bind" : "port", "",
+                            err);
             mem_free(bind);
             goto out_listen;
         }
@@ -527,7 +563,8 @@ int server_main(int argc, char **argv)
     s->cron_timer = ev_timer_add(s->loop, 1000 / s->cfg->hz, cron, s);
     ev_before_wait(s->loop, before_wait, s);
     if (cmd_backup_init(s, err, sizeof err) != 0 || cmd_phi_init(s, err, sizeof err) != 0) {
-        fprintf(stderr, "phidb-server: %s\n", err);
+        startup_fail(s, (const char *const[]){"backup-passphrase-file", "backup-dir", NULL}, "",
+                     err);
         close(sfd);
         goto out_listen;
     }

@@ -278,6 +278,35 @@ def config_errors(run, srv):
         err = r.stderr.decode()
         run.check(r.returncode != 0 and "bad.conf:3:" in err and what in err,
                   f"{line}: start-up stops naming file, line and directive", err[-300:])
+    # A value that parses but cannot be used (a missing file, an address not on this host)
+    # also stops start-up naming the file and line that set it, or the command line.
+    fresh = os.path.join(harness.make_temp_dir("usedconf"), "d")
+    r = subprocess.run([srv.tool_bin, "init", fresh, "--port", str(harness.free_port())],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
+    run.check(r.returncode == 0, "phidb init of a second directory", r.stderr.decode())
+    with open(os.path.join(fresh, "phidb.conf")) as f:
+        flines = f.read().splitlines()
+    bad = os.path.join(fresh, "bad.conf")
+    fast = ["--argon2-memory-kib", "8192", "--argon2-time", "1"]
+    for line, what in (("tls-cert-file /nonexistent/server.crt", "'tls-cert-file'"),
+                       ("tls-key-file tls/ca.crt", "'tls-key-file'"),
+                       ("aclfile /nonexistent/users.acl", "'aclfile'"),
+                       ("policy-file /nonexistent/phi.policy", "'policy-file'"),
+                       ("master-key-file /nonexistent/master.key", "'master-key-file'"),
+                       ("bind 192.0.2.77", "'bind'")):
+        with open(bad, "w") as f:
+            f.write("\n".join(flines + [line]) + "\n")
+        r = subprocess.run([srv.server_bin, bad] + fast, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=60)
+        err = r.stderr.decode()
+        run.check(r.returncode != 0 and f"bad.conf:{len(flines) + 1}: {what}:" in err,
+                  f"{line}: start-up stops naming file, line and directive", err[-300:])
+    r = subprocess.run([srv.server_bin, os.path.join(fresh, "phidb.conf"), "--tls-cert-file",
+                        "/nonexistent/x.crt"] + fast, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=60)
+    err = r.stderr.decode()
+    run.check(r.returncode != 0 and "command line: --tls-cert-file: TLS: cannot load" in err,
+              "a bad file given on the command line is named as such", err[-300:])
     r = subprocess.run([srv.server_bin, srv.conf, "--nosuchdirective", "1"],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
     err = r.stderr.decode()
