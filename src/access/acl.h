@@ -212,6 +212,9 @@ const char *acl_user_cert(const acl_user *u);
 int acl_user_mfa(const acl_user *u);
 /* The sealed TOTP secret (hex, see policy_totp.h), or NULL when not enrolled. */
 const char *acl_user_totp_secret(const acl_user *u);
+/* Replace the sealed TOTP secret (hex, as totp-secret= takes it), e.g. sealed again under a
+ * new values key version; nothing else about the user changes. */
+void acl_user_set_totp_secret(acl_user *u, const char *hex);
 /* Last TOTP time step accepted for the user (replay protection; kept in memory, across
  * ACL LOAD; 0 at start). */
 long long acl_user_totp_step(const acl_user *u);

@@ -157,6 +157,11 @@ const char *acl_user_totp_secret(const acl_user *u)
     return u->attrs[ACL_ATTR_TOTP];
 }
 
+void acl_user_set_totp_secret(acl_user *u, const char *hex)
+{
+    acl_attr_set(u, ACL_ATTR_TOTP, hex, strlen(hex));
+}
+
 long long acl_user_totp_step(const acl_user *u)
 {
     return u->totp_step;

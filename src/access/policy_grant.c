@@ -47,6 +47,7 @@ struct policy_grants {
     struct sealer *s; /* sealer of the values key (NULL: memory only) */
     grant *g;         /* grants, oldest first */
     size_t n;         /* count */
+    uint32_t version; /* values key version the file is sealed with (0: no file) */
 };
 
 policy_grants *policy_grants_new(const char *path, struct sealer *s)
@@ -213,6 +214,7 @@ static int save(policy_grants *g, char *err, size_t errlen)
         goto unlink_tmp;
     }
     (void)fsync_dir_of(g->path); /* the rename itself (best effort) */
+    g->version = seal_version(file + GRANT_MAGIC_LEN, sealed_len);
     rc = 0;
     goto free_bufs;
 unlink_tmp:
@@ -227,6 +229,7 @@ free_bufs:
 int policy_grants_load(policy_grants *g, long long now_ms, char *err, size_t errlen)
 {
     clear_all(g);
+    g->version = 0;
     if (!g->path || !g->s) return 0;
     int fd = open(g->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -265,6 +268,7 @@ int policy_grants_load(policy_grants *g, long long now_ms, char *err, size_t err
                  g->path);
         goto free_plain;
     }
+    g->version = seal_version(file + GRANT_MAGIC_LEN, n - GRANT_MAGIC_LEN);
     reader r = {plain, plen};
     uint8_t magic[4], cnt[4];
     if (get(&r, magic, 4) != 0 || memcmp(magic, "PBG1", 4) != 0 || get(&r, cnt, 4) != 0) {
@@ -504,4 +508,17 @@ int policy_grants_drop_users(policy_grants *g, int (*exists)(void *ud, const cha
     g->n = j;
     if (j == before) return 0;
     return save(g, err, errlen) == 0 ? (int)(before - j) : -1;
+}
+
+uint32_t policy_grants_version(const policy_grants *g)
+{
+    return g->version;
+}
+
+int policy_grants_reseal(policy_grants *g, char *err, size_t errlen)
+{
+    if (!g->version || !g->s ||
+        g->version == keyring_current(seal_keyring(g->s), seal_purpose(g->s)))
+        return 0;
+    return save(g, err, errlen);
 }

@@ -90,5 +90,10 @@ int policy_grants_expire(policy_grants *g, long long now_ms, char *err, size_t e
 int policy_grants_drop_users(policy_grants *g, int (*exists)(void *ud, const char *user),
                              void (*dropped)(void *ud, const char *id, const char *user), void *ud,
                              char *err, size_t errlen);
+/* The values key version the grants file is sealed with (0: there is no file). */
+uint32_t policy_grants_version(const policy_grants *g);
+/* Seal the file again under the current values key version when it is under an older one
+ * (after a rotation, before the old version is retired). Returns 0, or -1 with err. */
+int policy_grants_reseal(policy_grants *g, char *err, size_t errlen);
 
 #endif

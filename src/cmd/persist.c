@@ -208,10 +208,22 @@ static void retire_old(srv *s, int purpose, const char *why)
     uint32_t v[256];
     size_t n = keyring_versions(s->keys, purpose, v, 256);
     uint32_t cur = keyring_current(s->keys, purpose);
+    char err[256];
+    /* The TOTP secrets and the grants file are sealed with the values key too. */
+    int secrets_ok = purpose != KR_VALUES || cmd_secrets_reseal(s, err, sizeof err) == 0;
+    if (!secrets_ok)
+        log_warning("keyring: old values keys kept: cannot seal the secrets outside the "
+                    "keyspace again: %s",
+                    err);
     for (size_t i = 0; i < n && i < 256; i++) {
         if (v[i] == cur || !keyring_key(s->keys, purpose, v[i])) continue;
         if (purpose == KR_VALUES && db_version_count(s->db, v[i]) > 0) continue;
-        char err[256];
+        if (purpose == KR_VALUES && (!secrets_ok || cmd_secrets_using(s, v[i]) > 0)) {
+            log_warning("keyring: values key v%u kept: TOTP secrets or the break-glass grants "
+                        "file are still sealed with it",
+                        v[i]);
+            continue;
+        }
         if (keyring_retire(s->keys, purpose, v[i], err, sizeof err) == 0)
             log_notice("keyring: %s key v%u retired (%s)", keyring_purpose_name(purpose), v[i],
                        why);
