@@ -374,7 +374,14 @@ static int write_file(keyring *k, char *err, size_t errlen)
         unlink(tmp);
         return -1;
     }
-    (void)fsync_dir_of(k->path); /* the rename itself (best effort) */
+    /* The rename itself: a nonce reservation must be on disk before its nonces are used
+     * (a crash could bring the previous file back). A filesystem that cannot fsync a
+     * directory at all (EINVAL) has nothing more to give. */
+    if (fsync_dir_of(k->path) != 0 && errno != EINVAL && errno != ENOTSUP) {
+        snprintf(err, errlen, "keyring %s written, but its directory could not be synced: %s",
+                 k->path, strerror(errno));
+        return -1;
+    }
     return 0;
 }
 

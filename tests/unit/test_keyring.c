@@ -1,6 +1,7 @@
 /* Unit tests for keyring and seal: sources of the master key, wrong keys, permissions,
  * nonce uniqueness across restarts, rotation, retirement, re-wrapping, AAD binding. */
 #define OPENSSL_SUPPRESS_DEPRECATED /* RAND_set_rand_method: a generator that fails */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -347,6 +348,50 @@ TEST(headroom_reserves_before_use)
     teardown();
 }
 
-UNIT_MAIN(T(headroom_reserves_before_use), T(random_failure), T(create_open_wrong_key),
-          T(passphrase_and_command), T(seal_roundtrip_and_binding),
-          T(nonces_unique_across_restarts), T(nonces_above_the_data))
+/* fsync, wrapped (-Wl,--wrap=fsync in CMakeLists.txt): fails on directories when asked. */
+int __real_fsync(int fd);
+int __wrap_fsync(int fd);
+static int fail_dir_fsync;
+int __wrap_fsync(int fd)
+{
+    struct stat st;
+    if (fail_dir_fsync && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+        errno = EIO;
+        return -1;
+    }
+    return __real_fsync(fd);
+}
+
+/* A nonce reservation is made durable before its nonces are used: the keyring file's rename
+ * too. When the directory cannot be synced, a crash could bring the previous file back with
+ * a lower reservation, so the reservation (and the write that needed it) is refused. */
+TEST(reservation_needs_the_directory_synced)
+{
+    setup();
+    char kf[128], kr[128], err[512];
+    write_key("mk", K1, 0600);
+    snprintf(kf, sizeof kf, "%s/mk", dir);
+    snprintf(kr, sizeof kr, "%s/keyring", dir);
+    keyring_kek_source src = {kf, NULL, NULL};
+    keyring *k = keyring_open(kr, &src, 1, err, sizeof err);
+    CHECK(k != NULL);
+    if (!k) return;
+    sealer *s = seal_new(k, KR_VALUES);
+    CHECK_INT(keyring_rotate(k, KR_VALUES, err, sizeof err), 2); /* nothing reserved for v2 */
+    fail_dir_fsync = 1;
+    int refused = seal_headroom(s, 3);
+    uint8_t out[64];
+    int sealed_without = seal_seal(s, (const uint8_t *)"x", 1, NULL, 0, NULL, 0, out);
+    fail_dir_fsync = 0;
+    CHECK_INT(refused, -1);
+    CHECK(sealed_without != 0);
+    CHECK_INT(seal_headroom(s, 3), 0);
+    CHECK_INT(seal_seal(s, (const uint8_t *)"x", 1, NULL, 0, NULL, 0, out), 0);
+    seal_free(s);
+    keyring_close(k);
+    teardown();
+}
+
+UNIT_MAIN(T(reservation_needs_the_directory_synced), T(headroom_reserves_before_use),
+          T(random_failure), T(create_open_wrong_key), T(passphrase_and_command),
+          T(seal_roundtrip_and_binding), T(nonces_unique_across_restarts), T(nonces_above_the_data))
