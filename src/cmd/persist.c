@@ -254,6 +254,14 @@ static void rewrite_done(srv *s, int ok, const char *err)
         cmd_backup_defer_retire(s);
         return;
     }
+    char why[256];
+    if ((s->retire_log_after || s->retire_values_after) &&
+        aof_status(s->log, why, sizeof why) != 0) {
+        /* The new log's rename may not survive a crash (its directory was not synced): the
+         * old log, under the old keys, could come back. Retire after a compaction that is. */
+        log_warning("keyring: old keys kept until a compaction is known durable: %s", why);
+        return;
+    }
     /* A compaction that started after a rotation holds only current keys. */
     if (s->retire_log_after && started > s->retire_log_after) {
         retire_old(s, KR_LOG, "the log was compacted under the new key");
