@@ -106,9 +106,17 @@ static int no_records(void *ud, const uint8_t *p, size_t n)
 /* Remove what a failed restore wrote (only the files it creates). */
 static void undo(const backup_restore_opts *o, int made_dir)
 {
-    static const char *const names[] = {"keyring",     "keyring.tmp", "users.acl",
-                                        "policy.conf", "phidb.log",   "phidb.log.rewrite",
-                                        "phidb.lock",  "totp.floor",  NULL};
+    static const char *const names[] = {"keyring",
+                                        "keyring.tmp",
+                                        "keyring.restoring",
+                                        "keyring.restoring.tmp",
+                                        "users.acl",
+                                        "policy.conf",
+                                        "phidb.log",
+                                        "phidb.log.rewrite",
+                                        "phidb.lock",
+                                        "totp.floor",
+                                        NULL};
     char path[4096];
     for (int i = 0; names[i]; i++) {
         snprintf(path, sizeof path, "%s/%s", o->data_dir, names[i]);
@@ -159,9 +167,13 @@ int backup_restore(const char *path, const backup_keys *keys, const backup_resto
     sealer *logseal = NULL;
     backup_info again;
     int rc = -1;
-    char krpath[4096];
+    char krpath[4096], krtmp[4200];
     snprintf(krpath, sizeof krpath, "%s/keyring", o->data_dir);
-    if (keyring_save_as(kr, krpath, err, errlen) != 0) goto fail;
+    snprintf(krtmp, sizeof krtmp, "%s.restoring", krpath);
+    /* The keyring takes its final name only once every sealing key has a new version: a
+     * restore killed before that must not leave a keyring whose current versions (and
+     * nonce counters) are the original's. Until then it is keyring.restoring. */
+    if (keyring_save_as(kr, krtmp, err, errlen) != 0) goto fail;
     if (info->passphrase) {
         keyring_kek_source nk = {.key_file = o->new_key_file};
         if (keyring_rewrap(kr, &nk, err, errlen) != 0) goto fail;
@@ -169,6 +181,8 @@ int backup_restore(const char *path, const backup_keys *keys, const backup_resto
     static const int sealing[] = {KR_VALUES, KR_LOG, KR_AUDIT, KR_BACKUP};
     for (size_t i = 0; i < sizeof sealing / sizeof sealing[0]; i++)
         if (!keyring_rotate(kr, sealing[i], err, errlen)) goto fail;
+    if (keyring_save_as(kr, krpath, err, errlen) != 0) goto fail;
+    unlink(krtmp);
     logseal = seal_new(kr, KR_LOG);
     x.log = aof_open(o->data_dir, logseal, AOF_FSYNC_EVERYSEC, err, errlen);
     if (!x.log) goto fail;
