@@ -290,6 +290,24 @@ int persist_rewrite_start(srv *s, char *err, size_t errlen)
         return -1;
     }
     if (aof_rewrite_begin(s->log, err, errlen) != 0) return -1;
+    /* The new log drops deleted values, and with them the highest values nonces the data
+     * showed: it starts with the last nonce of each values key version, so that a start-up
+     * with an older keyring file still raises the counters above every nonce ever used. */
+    uint32_t v[256];
+    size_t nv = keyring_versions(s->keys, KR_VALUES, v, 256);
+    buf nb = {0};
+    for (size_t i = 0; i < nv && i < 256; i++) {
+        uint8_t hdr[SEAL_HEADER];
+        for (int j = 0; j < 4; j++)
+            hdr[j] = (uint8_t)(v[i] >> (24 - 8 * j));
+        if (keyring_nonce_last(s->keys, KR_VALUES, v[i], hdr + 4) == 0) db_snapshot_nonce(&nb, hdr);
+    }
+    int nrc = nb.len ? aof_rewrite_append(s->log, nb.p, nb.len, err, errlen) : 0;
+    buf_free(&nb);
+    if (nrc != 0) {
+        aof_rewrite_abort(s->log);
+        return -1;
+    }
     s->rw_cursor = 0;
     s->rw_snap_bytes = s->rw_mirror_bytes = 0;
     big_forget(s);

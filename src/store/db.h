@@ -175,6 +175,10 @@ int db_frame_foreach(const uint8_t *frame, size_t len, int (*fn)(void *ud, const
  * values sealer s, into dst (slen - SEAL_OVERHEAD bytes). Returns 0 or -1. */
 int db_open_stored(sealer *s, const uint8_t *key, size_t klen, const uint8_t *field,
                    size_t flen, const uint8_t *stored, size_t slen, uint8_t *dst);
+/* Append an operation recording a nonce already used by the values sealer (hdr: a seal
+ * header, SEAL_HEADER bytes: version and nonce). Replaying it raises the keyring's counter
+ * above it (seal_nonce_note); the keyspace does not change. */
+void db_snapshot_nonce(buf *out, const uint8_t *hdr);
 /* Append the full state of e (delete, then contents and expiry) to out as journal operations,
  * for a compacted log. */
 void db_snapshot_key(db *d, db_entry *e, buf *out);

@@ -20,6 +20,7 @@ enum db_op {
     OP_DEL = 4,    /* key */
     OP_EXPIRE = 5, /* key, i64 expire (-1: none) */
     OP_FLUSH = 6,  /* (nothing) */
+    OP_NONCE = 7,  /* a seal header (version, nonce): the values sealer's counter stays above */
 };
 
 /* A string value: length then stored bytes (one allocation). */

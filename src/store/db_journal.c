@@ -176,6 +176,10 @@ int db_apply(db *d, const uint8_t *frame, size_t len, char *err, size_t errlen)
             break;
         }
         case OP_FLUSH: db_flush(d); break;
+        case OP_NONCE:
+            if (get_bytes(&r, &v, &vl) || vl != SEAL_HEADER) goto bad;
+            if (d->seal) seal_nonce_note(d->seal, v, vl);
+            break;
         default: goto bad;
         }
         continue;
@@ -216,6 +220,10 @@ int db_frame_foreach(const uint8_t *frame, size_t len, int (*fn)(void *ud, const
                   v.expire < DB_NO_EXPIRE;
             break;
         case OP_FLUSH: break;
+        case OP_NONCE: /* not a keyspace change: passed over */
+            bad = get_bytes(&r, &v.stored, &v.slen) || v.slen != SEAL_HEADER;
+            if (!bad) continue;
+            break;
         default: bad = 1;
         }
         if (bad) {
@@ -253,6 +261,12 @@ static void snap_field(void *arg, const uint8_t *f, size_t flen, const db_ref *v
     put_bytes(s->out, f, flen);
     put_bytes(s->out, v->p, v->len);
     if (s->flush && s->out->len >= s->chunk) s->flush(s->arg, s->out);
+}
+
+void db_snapshot_nonce(buf *out, const uint8_t *hdr)
+{
+    put8(out, OP_NONCE);
+    put_bytes(out, hdr, SEAL_HEADER);
 }
 
 void db_snapshot_key(db *d, db_entry *e, buf *out)

@@ -652,6 +652,23 @@ int keyring_nonce_seen(keyring *k, int p, uint32_t version, const uint8_t nonce[
     return rc;
 }
 
+int keyring_nonce_last(keyring *k, int p, uint32_t version, uint8_t nonce[12])
+{
+    pthread_mutex_lock(&k->nonce_lock);
+    kr_version *v = find(k, p, version);
+    int ok = v && !v->retired && v->counter > 0;
+    uint64_t c = ok ? v->counter - 1 : 0;
+    pthread_mutex_unlock(&k->nonce_lock);
+    if (!ok) return -1;
+    nonce[0] = 0;
+    nonce[1] = 0;
+    nonce[2] = 0;
+    nonce[3] = (uint8_t)p;
+    for (int i = 0; i < 8; i++)
+        nonce[4 + i] = (uint8_t)(c >> (56 - 8 * i));
+    return 0;
+}
+
 static uint32_t rotate_locked(keyring *k, int p, char *err, size_t errlen)
 {
     uint32_t next = keyring_current(k, p) + 1;

@@ -94,6 +94,11 @@ int keyring_nonce_headroom(keyring *k, int purpose, uint32_t version, uint64_t n
  * or a nonce that is not this purpose's counter nonce. */
 int keyring_nonce_seen(keyring *k, int purpose, uint32_t version, const uint8_t nonce[12],
                        uint64_t *was);
+/* The last nonce handed out for (purpose, version) into nonce[12]: 0, or -1 when none was
+ * (or the version is unknown or retired). A compacted log records it (OP_NONCE), so that
+ * nonces of values it no longer holds stay below the counter even if an older keyring file
+ * comes back. */
+int keyring_nonce_last(keyring *k, int purpose, uint32_t version, uint8_t nonce[12]);
 /* Add a new version to purpose and make it current (persisted). Returns the version or 0. */
 uint32_t keyring_rotate(keyring *k, int purpose, char *err, size_t errlen);
 /* Mark an old version retired (its key is erased from file and memory). Returns 0 or -1. */
