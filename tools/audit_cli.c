@@ -166,6 +166,12 @@ fail:
     return -1;
 }
 
+int audit_tool_reopen(audit_tool *t, const char *dir)
+{
+    audit_tool_close(t);
+    return audit_tool_open(dir, t, NULL);
+}
+
 void audit_tool_close(audit_tool *t)
 {
     seal_free(t->s);
@@ -564,7 +570,7 @@ static int parse_common(int argc, char **argv, int i, audit_query *q, int *fmt,
 
 /* Offline: under the data directory lock, in a trail segment of its own. Online (the
  * server holds the lock): through PHI.AUDIT PRUNE, which uses the server's clock. */
-static int prune_main(audit_tool *t, int64_t now, int now_given)
+static int prune_main(audit_tool *t, const char *arg, int64_t now, int now_given)
 {
     const char *prog = "phidb audit prune";
     int removed = 0, days = t->opts.retention_days;
@@ -599,6 +605,13 @@ static int prune_main(audit_tool *t, int64_t now, int now_given)
         rreply_free(rep);
         if (!ok) return 1;
     } else {
+        /* The keyring as it is now that no server can change it: the one read before the
+         * lock may predate a server's last reservations, and the prune record reserves
+         * nonces (writing the file). */
+        if (audit_tool_reopen(t, arg) != 0) {
+            close(lock);
+            return 1;
+        }
         const char *who = getenv("SUDO_USER") ? getenv("SUDO_USER") : getenv("USER");
         int rc = audit_prune_dir(&t->opts, t->kr, now, who ? who : "operator", &removed, err,
                                  sizeof err);
@@ -716,7 +729,7 @@ int audit_cli_main(int argc, char **argv)
         }
         json_decref(r);
     } else if (strcmp(cmd, "prune") == 0) {
-        rc = prune_main(&t, now, now_given);
+        rc = prune_main(&t, argv[2], now, now_given);
     }
     audit_tool_close(&t);
     if (strcmp(cmd, "export") == 0) {

@@ -23,6 +23,9 @@ typedef struct {
 /* Open DIR (a directory with phidb.conf, or a config file); pubfile overrides audit.pub.
  * Returns 0, or -1 after printing why. */
 int audit_tool_open(const char *dir, audit_tool *t, const char *pubfile);
+/* Close and open again (dir as for audit_tool_open, the default audit.pub): under the data
+ * directory lock, to write with the keyring as it is then, not as it was read before. */
+int audit_tool_reopen(audit_tool *t, const char *dir);
 /* Release everything. */
 void audit_tool_close(audit_tool *t);
 /* Parse a UTC time argument (end_of_day: a bare date means its last microsecond). Prints

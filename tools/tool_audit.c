@@ -85,7 +85,11 @@ static void hook(const char *action, const char *path, const char *tool, int ok,
     int done = -1;
     if (lock == -2) {
         done = to_inbox(t.opts.dir, action, path, who, ok, why);
+    } else if (lock >= 0 && audit_tool_reopen(&t, g_dir) != 0) {
+        close(lock); /* said why */
     } else if (lock >= 0) {
+        /* Reopened under the lock: the keyring read before it may predate a server's last
+         * nonce reservations, and writing the record reserves (and writes the file). */
         char err[512];
         audit *a = audit_open(&t.opts, t.kr, err, sizeof err);
         if (a) {
