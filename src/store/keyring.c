@@ -38,6 +38,7 @@
 
 #define FORMAT       1
 #define NONCE_BLOCK  (1ULL << 22)
+#define NONCE_LIMIT  (1ULL << 62) /* counters stop here (far from wrapping) */
 #define MAX_VERSIONS 4096
 
 static const char *purpose_names[KR_NPURPOSES] = {"values", "index",  "log",
@@ -455,7 +456,16 @@ static int parse_file(keyring *k, json_t *root, const keyring_kek_source *src, c
             }
             kr_version *v = &k->s[p].v[k->s[p].n - 1];
             v->retired = json_is_true(json_object_get(o, "retired"));
-            v->reserved = (uint64_t)json_integer_value(json_object_get(o, "reserved"));
+            /* A missing, negative or absurd reservation would restart or wrap the counter
+             * (nonce reuse): damage, not something to guess around. */
+            json_t *res = json_object_get(o, "reserved");
+            if (!json_is_integer(res) || json_integer_value(res) < 0 ||
+                (uint64_t)json_integer_value(res) > NONCE_LIMIT) {
+                snprintf(err, errlen, "keyring %s: damaged nonce reservation of %s key %u", k->path,
+                         purpose_names[p], v->version);
+                return -1;
+            }
+            v->reserved = (uint64_t)json_integer_value(res);
             v->counter = v->reserved; /* resume above everything reserved before */
             if (v->retired) {
                 keyring_secure_free(v->key, KEYRING_KEY_LEN);
@@ -589,6 +599,10 @@ int keyring_nonce(keyring *k, int p, uint32_t version, uint8_t nonce[12])
         pthread_mutex_unlock(&k->nonce_lock);
         return -1;
     }
+    if (v->counter >= NONCE_LIMIT) { /* never in practice: a version is rotated long before */
+        pthread_mutex_unlock(&k->nonce_lock);
+        return -1;
+    }
     if (v->counter >= v->reserved) {
         uint64_t old = v->reserved;
         v->reserved = v->counter + NONCE_BLOCK;
@@ -615,7 +629,7 @@ int keyring_nonce_headroom(keyring *k, int p, uint32_t version, uint64_t n)
 {
     pthread_mutex_lock(&k->nonce_lock);
     kr_version *v = find(k, p, version);
-    int rc = v && !v->retired ? 0 : -1;
+    int rc = v && !v->retired && v->counter < NONCE_LIMIT && n <= NONCE_LIMIT - v->counter ? 0 : -1;
     uint64_t room = v && v->reserved > v->counter ? v->reserved - v->counter : 0;
     if (rc == 0 && room < n) {
         uint64_t old = v->reserved;

@@ -392,6 +392,39 @@ TEST(reservation_needs_the_directory_synced)
     teardown();
 }
 
-UNIT_MAIN(T(reservation_needs_the_directory_synced), T(headroom_reserves_before_use),
+/* A reservation that is missing, negative or absurd would restart or wrap the counter:
+ * the keyring is refused as damaged. */
+TEST(damaged_reservation_refused)
+{
+    setup();
+    char kf[128], kr[128], err[512], cmd[600];
+    write_key("mk", K1, 0600);
+    snprintf(kf, sizeof kf, "%s/mk", dir);
+    snprintf(kr, sizeof kr, "%s/keyring", dir);
+    keyring_kek_source src = {kf, NULL, NULL};
+    keyring *k = keyring_open(kr, &src, 1, err, sizeof err);
+    CHECK(k != NULL);
+    uint8_t n0[12];
+    CHECK_INT(keyring_nonce(k, KR_VALUES, 1, n0), 0);
+    keyring_close(k);
+    snprintf(cmd, sizeof cmd, "cp -p %s %s.good", kr, kr);
+    CHECK_INT(system(cmd), 0);
+    static const char *const bad[] = {"-5", "18446744073709551615", "\"x\"", NULL};
+    for (int i = 0; bad[i]; i++) {
+        snprintf(cmd, sizeof cmd,
+                 "sed 's/\"reserved\": [0-9]*/\"reserved\": %s/' %s.good > %s", bad[i], kr,
+                 kr);
+        CHECK_INT(system(cmd), 0);
+        err[0] = '\0';
+        k = keyring_open(kr, &src, 0, err, sizeof err);
+        CHECK(k == NULL);
+        /* jansson itself refuses an integer beyond its range */
+        CHECK(strstr(err, i == 1 ? "keyring" : "nonce reservation") != NULL);
+        keyring_close(k);
+    }
+    teardown();
+}
+
+UNIT_MAIN(T(damaged_reservation_refused), T(reservation_needs_the_directory_synced), T(headroom_reserves_before_use),
           T(random_failure), T(create_open_wrong_key), T(passphrase_and_command),
           T(seal_roundtrip_and_binding), T(nonces_unique_across_restarts), T(nonces_above_the_data))
