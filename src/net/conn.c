@@ -80,6 +80,9 @@ static int parse_protocols(const char *s, int *minv, int *maxv)
     return 0;
 }
 
+/* phidb's TLS 1.2 list when tls-ciphers is empty: ECDHE/DHE key exchange, AEAD only. */
+#define TLS12_DEFAULT "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20"
+
 /* Refuse a context that offers anything but AEAD suites. 0, or -1 with err. */
 static int aead_only(SSL_CTX *ctx, char *err, size_t errlen)
 {
@@ -111,7 +114,11 @@ int tls_check_setting(const char *name, const char *value, char *err, size_t err
         set_err(err, errlen, "cannot create TLS context");
         return -1;
     }
-    if (ciphers ? !SSL_CTX_set_cipher_list(ctx, value) : !SSL_CTX_set_ciphersuites(ctx, value)) {
+    /* The TLS 1.3 suites are checked beside phidb's TLS 1.2 default, not OpenSSL's (which
+     * has CBC ciphers and would refuse every value). */
+    if (ciphers ? !SSL_CTX_set_cipher_list(ctx, value)
+                : !SSL_CTX_set_cipher_list(ctx, TLS12_DEFAULT) ||
+                      !SSL_CTX_set_ciphersuites(ctx, value)) {
         set_err(err, errlen,
                 ciphers ? "tls-ciphers selects no usable cipher" : "tls-ciphersuites is not valid");
         rc = -1;
@@ -149,9 +156,7 @@ tls_ctx *tls_ctx_new(const tls_conf *conf, char *err, size_t errlen)
     static const unsigned char sid[] = "phidb";
     SSL_CTX_set_session_id_context(ctx, sid, sizeof sid - 1);
 
-    const char *ciphers = conf->ciphers && *conf->ciphers
-                              ? conf->ciphers
-                              : "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20";
+    const char *ciphers = conf->ciphers && *conf->ciphers ? conf->ciphers : TLS12_DEFAULT;
     if (!SSL_CTX_set_cipher_list(ctx, ciphers)) {
         set_err(err, errlen, "tls-ciphers selects no usable cipher");
         goto fail;

@@ -301,6 +301,17 @@ def config_errors(run, srv):
         err = r.stderr.decode()
         run.check(r.returncode != 0 and f"bad.conf:{len(flines) + 1}: {what}:" in err,
                   f"{line}: start-up stops naming file, line and directive", err[-300:])
+    # A TLS 1.3 suite in the file starts (the check must not be about TLS 1.2 ciphers).
+    with open(bad, "w") as f:
+        f.write("\n".join(flines + ["tls-ciphersuites TLS_AES_256_GCM_SHA384"]) + "\n")
+    p = subprocess.Popen([srv.server_bin, bad] + fast, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    try:
+        out, err = p.communicate(timeout=5)
+        run.fail(f"tls-ciphersuites TLS_AES_256_GCM_SHA384: the server stopped: {err[-300:]}")
+    except subprocess.TimeoutExpired:
+        p.terminate()
+        p.communicate(timeout=30)
     r = subprocess.run([srv.server_bin, os.path.join(fresh, "phidb.conf"), "--tls-cert-file",
                         "/nonexistent/x.crt"] + fast, stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, timeout=60)
@@ -324,6 +335,15 @@ def config_errors(run, srv):
     run.check(r[0] == "-" and b"maxmemory" in r[1], "CONFIG SET with one bad value fails",
               harness.show(r))
     run.eq(c.call("CONFIG", "GET", "timeout")[1][1], ("$", b"900"), "... and changes nothing")
+    # TLS 1.3 suites (all AEAD) can be chosen; a name OpenSSL does not know cannot.
+    run.eq(c.call("CONFIG", "SET", "tls-ciphersuites", "TLS_AES_256_GCM_SHA384"), ("+", b"OK"),
+           "CONFIG SET tls-ciphersuites to one TLS 1.3 suite")
+    c2 = srv.raw()
+    run.eq(c2.call("PING"), ("+", b"PONG"), "a new connection uses it")
+    c2.close()
+    r = c.call("CONFIG", "SET", "tls-ciphersuites", "TLS_NO_SUCH_SUITE")
+    run.check(r[0] == "-", "an unknown suite is refused", harness.show(r))
+    run.eq(c.call("CONFIG", "SET", "tls-ciphersuites", ""), ("+", b"OK"), "back to the default")
     c.close()
 
 
