@@ -70,6 +70,26 @@ static tls_ctx *tls_from(const config *c, char *err, size_t errlen)
     return tls_ctx_new(&tc, err, errlen);
 }
 
+/* Descriptors kept beside the clients' (logs, audit segments, listeners, workers, backups),
+ * and the 64 past maxclients that are accepted only to be told the server is full. */
+#define RESERVED_FDS 128
+
+/* Raise the open-file limit to what maxclients needs, as far as the hard limit allows.
+ * Returns the largest maxclients that fits. */
+static int fit_open_files(int maxclients)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return maxclients;
+    rlim_t want = (rlim_t)maxclients + RESERVED_FDS;
+    if (rl.rlim_cur < want) {
+        struct rlimit up = rl;
+        up.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ? rl.rlim_max : want;
+        if (setrlimit(RLIMIT_NOFILE, &up) == 0) rl = up;
+    }
+    if (rl.rlim_cur >= want) return maxclients;
+    return rl.rlim_cur > RESERVED_FDS + 1 ? (int)(rl.rlim_cur - RESERVED_FDS) : 1;
+}
+
 int srv_apply_config(srv *s, const config *next, const char *changed, char *err, size_t errlen);
 int srv_apply_config(srv *s, const config *next, const char *changed, char *err, size_t errlen)
 {
@@ -79,6 +99,14 @@ int srv_apply_config(srv *s, const config *next, const char *changed, char *err,
                  "backup-schedule '%.100s': use \"daily HH:MM\" (UTC), \"every N\" with h, m or s, "
                  "or \"\" (off)",
                  next->backup_schedule);
+        return -1;
+    }
+    if (strstr(changed, "maxclients ") && fit_open_files(next->maxclients) < next->maxclients) {
+        snprintf(err, errlen,
+                 "the open-file limit (ulimit -n) allows at most %d clients; maxclients %d "
+                 "needs %d descriptors",
+                 fit_open_files(next->maxclients), next->maxclients,
+                 next->maxclients + RESERVED_FDS);
         return -1;
     }
     if (strstr(changed, "backup-dir ") && (!next->backup_dir || !*next->backup_dir)) {
@@ -532,6 +560,13 @@ int server_main(int argc, char **argv)
             s, (const char *const[]){"tls-cert-file", "tls-key-file", "tls-ca-cert-file", NULL},
             "TLS: ", err);
         goto out_db;
+    }
+    int fits = fit_open_files(s->cfg->maxclients);
+    if (fits < s->cfg->maxclients) {
+        log_warning("maxclients lowered from %d to %d: the open-file limit (ulimit -n) is too "
+                    "low for %d clients and cannot be raised",
+                    s->cfg->maxclients, fits, s->cfg->maxclients);
+        s->cfg->maxclients = fits;
     }
     s->loop = ev_new(s->cfg->maxclients + 256);
     s->authq = workq_new(s->cfg->auth_threads, (size_t)s->cfg->auth_max_pending);

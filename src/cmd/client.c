@@ -60,8 +60,14 @@ void client_accept(srv *s, int lfd)
         char peer[64];
         int fd = conn_accept_fd(lfd, peer, sizeof peer);
         if (fd < 0) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+            /* Once a second at most: out of descriptors (EMFILE), the listening socket stays
+             * readable and this runs on every loop turn. */
+            static long long last_warned;
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+                clock_mono_ms() - last_warned >= 1000) {
+                last_warned = clock_mono_ms();
                 log_warning("accept failed: %s", strerror(errno));
+            }
             return;
         }
         s->st.conns_received++;

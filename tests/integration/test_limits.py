@@ -19,6 +19,7 @@ phidb-only: skipped when PHIDB_TARGET=redis.
 import os
 import random
 import re
+import resource
 import socket
 import ssl
 import subprocess
@@ -175,6 +176,55 @@ def maxclients(run):
     for k in keep:
         k.close()
     harness.wait_until(lambda: _can_connect(srv), timeout=15, what="a free slot")
+    srv.stop()
+
+
+class _FewFilesServer(harness.PhidbServer):
+    """A server started under an open-file limit of 200 that it cannot raise."""
+
+    def _spawn(self):
+        def limit():
+            harness._die_with_parent()
+            resource.setrlimit(resource.RLIMIT_NOFILE, (200, 200))
+        self._log_file = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(self._command(), stdin=subprocess.DEVNULL,
+                                     stdout=self._log_file, stderr=subprocess.STDOUT,
+                                     cwd=self.dir, preexec_fn=limit)
+        self._wait_ready()
+
+
+def maxclients_fit_open_files(run):
+    # maxclients (10000 by default) is lowered to what the open-file limit allows, as
+    # redis-server does, instead of running out of descriptors (accept failing with EMFILE
+    # on every loop turn, a busy loop that filled the log with warnings).
+    srv = _FewFilesServer()
+    run.check("maxclients lowered from 10000 to 72" in srv.log_text(),
+              "start-up lowers maxclients to fit ulimit -n 200", srv.log_tail(5))
+    c = srv.raw()
+    run.eq(c.call("CONFIG", "GET", "maxclients"), ("*", (("$", b"maxclients"), ("$", b"72"))),
+           "CONFIG GET maxclients")
+    r = c.call("CONFIG", "SET", "maxclients", "5000")
+    run.check(r[0] == "-" and b"open-file limit" in r[1], "CONFIG SET past it is refused",
+              harness.show(r))
+    conns, told = [], 0
+    for _ in range(90):
+        try:
+            x = srv.raw(auth=False)
+        except Exception:
+            continue
+        conns.append(x)
+    for x in conns[70:]:
+        try:
+            told += x.read_reply(timeout=5) == ("-", b"ERR max number of clients reached")
+        except Exception:
+            pass
+    run.check(told > 0, "clients past the limit are told so", told)
+    run.eq(c.call("PING"), ("+", b"PONG"), "the server keeps working")
+    for x in conns:
+        x.close()
+    c.close()
+    run.check(srv.log_text().count("accept failed") < 30, "no flood of accept warnings",
+              srv.log_text().count("accept failed"))
     srv.stop()
 
 
@@ -490,6 +540,8 @@ def body(run):
         slow_subscriber(run)
     with run.case("maxclients"):
         maxclients(run)
+    with run.case("maxclients and the open-file limit"):
+        maxclients_fit_open_files(run)
     with run.case("shutdown cancels logins"):
         shutdown_cancels_logins(run)
     with run.case("throttled login gone"):
