@@ -633,7 +633,7 @@ out_loop:
 out_db:
     srv_audit_close(s);
     cmd_policy_close(s);
-    persist_close(s);
+    if (persist_close(s) != 0) rc = 1; /* writes lost: not a clean stop */
     db_free(s->db);
     dict_clear(&s->watched, NULL, NULL);
     dict_clear(&s->channels, NULL, NULL);

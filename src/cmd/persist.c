@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "audit/audit.h"
 #include "cmd/cmd_audit.h"
@@ -116,10 +117,31 @@ int persist_open(srv *s, char *err, size_t errlen)
     return 0;
 }
 
-void persist_close(srv *s)
+static int backlog_drain(srv *s);
+
+int persist_close(srv *s)
 {
+    int rc = 0;
     if (s->log) {
         persist_commit(s, NULL);
+        /* Writes that met a full disk or a failing one wait in the backlog, unacknowledged:
+         * give the disk a last few seconds, then say plainly what is lost. */
+        for (int i = 0;; i++) {
+            aof_cron(s->log);
+            if (s->backlog.len) backlog_drain(s);
+            aof_flush(s->log);
+            if ((!s->backlog.len && aof_synced(s->log)) || i == 50) break;
+            struct timespec ts = {0, 100 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+        if (s->backlog.len || !aof_synced(s->log)) {
+            char why[256] = "";
+            aof_status(s->log, why, sizeof why);
+            log_warning("shutdown: writes could not be written to the durable log and are lost "
+                        "(%s); their clients never got a reply",
+                        why);
+            rc = -1;
+        }
         if (aof_rewriting(s->log)) aof_rewrite_abort(s->log);
         aof_close(s->log);
         s->log = NULL;
@@ -131,6 +153,7 @@ void persist_close(srv *s)
     big_forget(s);
     seal_free(s->logseal);
     s->logseal = NULL;
+    return rc;
 }
 
 static void backlog_add(srv *s, const uint8_t *p, size_t n)
@@ -184,11 +207,15 @@ void persist_commit(srv *s, client *c)
 
 int persist_write_allowed(srv *s, char *err, size_t errlen)
 {
+    char why[256];
     if (s->backlog.len) {
-        snprintf(err, errlen, "the durable log cannot be written");
+        if (aof_status(s->log, why, sizeof why) != 0)
+            snprintf(err, errlen, "%s", why);
+        else
+            snprintf(err, errlen, "%zu bytes of earlier writes wait to be written to it",
+                     s->backlog.len);
         return 0;
     }
-    char why[256];
     if (aof_status(s->log, why, sizeof why) != 0) {
         snprintf(err, errlen, "%s", why);
         return 0;

@@ -23,7 +23,7 @@
 /* Open and load the log at start-up (dir from the config). Returns 0 or -1 with err. */
 int persist_open(srv *s, char *err, size_t errlen);
 /* Flush and close at shutdown. */
-void persist_close(srv *s);
+int persist_close(srv *s);
 /* Seal the journal frame (if any) into the log; c (may be NULL) waits for it. */
 void persist_commit(srv *s, client *c);
 /* 1 if write commands may run now; otherwise 0 with the reason in err. */

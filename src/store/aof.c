@@ -271,6 +271,14 @@ int aof_reserve(aof *a, unsigned long long end, int force)
     for (;;) {
         if (fallocate(a->fd, FALLOC_FL_KEEP_SIZE, (off_t)from, (off_t)(to - from)) == 0) break;
         if (errno == EINTR) continue;
+        /* Short of a whole chunk (a small filesystem, or one nearly full): reserve less
+         * ahead, down to what this write needs, so writes go on while there is room. */
+        if (errno == ENOSPC && to > end && to > from) {
+            unsigned long long ahead = (to - end) / 2;
+            to = end + (ahead >= 4096 ? ahead : 0);
+            if (to <= from) return 0; /* reserved far enough already */
+            continue;
+        }
         if (errno == EOPNOTSUPP || errno == ENOSYS) {
             a->no_prealloc = 1;
             log_warning("durable log %s: the filesystem cannot preallocate; a full disk will "

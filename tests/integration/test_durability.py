@@ -24,6 +24,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import struct
 import subprocess
 import threading
@@ -529,6 +530,41 @@ def full_disk(run):
     srv.stop()
 
 
+def stuck_write_at_shutdown(run):
+    # A write whose log record meets a full disk waits for it, unacknowledged. A stop while
+    # the disk stays full cannot keep it: the server says so and exits non-zero (it exited
+    # 0 and dropped it silently), and the writes refused meanwhile give the reason.
+    srv = harness.PhidbServer(extra={"audit-unclassified": "none"})
+    c = srv.raw()
+    c.call("SET", "before", "x")
+    c.call("SET", "ballast", "b" * 50000)  # the limit applies to every file: the server
+    c.call("CONFIG", "SET", "appendfsync", "always")  # log must stay below it
+    size = os.path.getsize(log_path(srv))
+    subprocess.run(["prlimit", f"--pid={srv.proc.pid}", f"--fsize={size + 200}:unlimited"],
+                   check=True)
+    w = srv.raw(timeout=3)
+    try:
+        r = w.call("SET", "stuck", "y" * 4000)
+    except Exception:
+        r = None
+    run.check(r is None, "the write that meets the full disk gets no reply", r)
+    r = c.call("SET", "next", "z")
+    run.check(r[0] == "-" and r[1].startswith(b"MISCONF") and b"file size limit" in r[1],
+              "the next write is refused with the reason", harness.show(r))
+    proc, srv.proc = srv.proc, None
+    proc.send_signal(signal.SIGTERM)
+    rc = proc.wait(60)
+    srv._log_file.close()
+    run.eq(rc, 1, "the stop exits 1: a write was lost")
+    run.check("could not be written to the durable log and are lost" in srv.log_text(),
+              "and the log says so", srv.log_tail(5))
+    srv.restart()
+    c2 = srv.raw()
+    run.eq(c2.call("GET", "before"), ("$", b"x"), "the acknowledged write is there")
+    c2.close()
+    srv.stop()
+
+
 def rotation_under_load(run):
     srv = harness.PhidbServer()
     c = srv.raw()
@@ -787,6 +823,7 @@ def body(run):
                      ("damaged log", damaged_log), ("foreign record", foreign_record),
                      ("key problems", key_problems), ("old keyring", old_keyring),
                      ("full disk", full_disk),
+                     ("write stuck at shutdown", stuck_write_at_shutdown),
                      ("rotation under load", rotation_under_load),
                      ("compaction under load", compaction_under_load),
                      ("many large hashes", many_large_hashes),
