@@ -504,7 +504,8 @@ void client_before_wait(srv *s)
     size_t keep = 0;
     for (size_t i = 0; i < s->npending; i++) {
         client *c = s->pending[i];
-        if (((c->flags & CL_WAIT_LOG) && !logged) || cmd_audit_waiting(c)) {
+        if (((c->flags & CL_WAIT_LOG) && !logged) ||
+            (cmd_audit_waiting(c) && !cmd_audit_give_up(c))) {
             s->pending[keep++] = c;
             continue;
         }

@@ -343,6 +343,26 @@ int cmd_audit_waiting(client *c)
     return s->audit && s->cfg->audit_fsync == 1 && c->audit_seq > audit_durable_seq(s->audit);
 }
 
+int cmd_audit_give_up(client *c)
+{
+    srv *s = c->s;
+    if (audit_healthy(s->audit)) return 0;
+    /* Nothing has been sent since the first reply began waiting (a waiting client writes
+     * nothing), so what is unsent is whole replies: drop them all (they may hold PHI), and
+     * close, since the client would otherwise miss replies to its pipeline. */
+    if (c->out.len > c->sent) {
+        OPENSSL_cleanse(c->out.p + c->sent, c->out.len - c->sent);
+        c->out.len = c->sent;
+    }
+    c->audit_seq = 0;
+    rep_errf(c,
+             "AUDITFAIL %s; the replies that waited for their records were dropped and the "
+             "connection is closed",
+             audit_error(s->audit));
+    c->flags |= CL_CLOSE_AFTER;
+    return 1;
+}
+
 /* ---- other events ---- */
 
 /* A record that could not be written: said in the log at most once a second. */

@@ -38,6 +38,10 @@ void cmd_audit_dlp(client *c, const cmd_def *d, const char *in_keys, const char 
                    int refused);
 /* 1 while the client's replies must wait for its records to reach the disk. */
 int cmd_audit_waiting(client *c);
+/* For a waiting client while the trail cannot write (disk full, I/O error): its unsent
+ * replies are replaced by one -AUDITFAIL error and it is closed after that. Returns 1 when
+ * done so, 0 while the trail is healthy (keep waiting). */
+int cmd_audit_give_up(client *c);
 
 /* An administrative change: detail {"name": what, "old": old, "new": new} (NULL: null).
  * Callers never pass passwords or secrets. */
