@@ -34,6 +34,9 @@
  * seal header says so) is never a torn write either: it is damage, or the
  * keyring is not the one the log was written with.
  *
+ * aof_load cuts a torn tail by itself, but first copies the cut bytes (ciphertext)
+ * to phidb.log.torn-<ms> beside the log, so even a wrong call loses nothing.
+ *
  * Plaintext of opened records lives in one reused buffer, wiped when the scan
  * ends; messages name offsets and record numbers, never contents.
  */
@@ -487,6 +490,11 @@ int aof_scan_fd(int fd, const char *path, sealer *s, aof_apply_fn *apply, void *
         r->good_end = off;
     }
     if (r->end != AOF_SCAN_OK) r->bad_off = r->good_end;
+    if (r->end == AOF_SCAN_TORN) {
+        int z = zeros_to_end(&rd, r->good_end, size);
+        if (z < 0) goto out_read;
+        r->tail_zero = z;
+    }
     rc = 0;
     goto out_free;
 out_read:
@@ -500,10 +508,69 @@ out_free:
 
 /* ---- loading ---- */
 
+/* Copy bytes [from, to) of fd to a new file copy (0600), fsynced with its directory (the copy
+ * must outlive a crash right after the log is cut). Returns 0, or -1 with err (no file left).
+ * The bytes are the log's: ciphertext, never plaintext. */
+static int copy_range(int fd, unsigned long long from, unsigned long long to, const char *copy,
+                      char *err, size_t errlen)
+{
+    int rc = -1;
+    uint8_t *p = mem_alloc(AOF_WINDOW);
+    int out = open(copy, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (out < 0) {
+        snprintf(err, errlen, "cannot create %s: %s", copy, strerror(errno));
+        goto out_free;
+    }
+    unsigned long long off = from;
+    while (off < to) {
+        size_t want = to - off > AOF_WINDOW ? AOF_WINDOW : (size_t)(to - off);
+        ssize_t k = pread(fd, p, want, (off_t)off);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) {
+            snprintf(err, errlen, "cannot read the log: %s", k ? strerror(errno) : "it shrank");
+            goto out_close;
+        }
+        if (aof_pwrite_all(out, p, (size_t)k, off - from) != (size_t)k) {
+            snprintf(err, errlen, "cannot write %s: %s", copy, aof_reason(errno));
+            goto out_close;
+        }
+        off += (unsigned long long)k;
+    }
+    if (fsync(out) != 0 || aof_fsync_dir_of(copy) != 0) {
+        snprintf(err, errlen, "cannot fsync %s: %s", copy, strerror(errno));
+        goto out_close;
+    }
+    rc = 0;
+out_close:
+    close(out);
+    if (rc != 0) unlink(copy);
+out_free:
+    mem_free(p);
+    return rc;
+}
+
+/* Copy the torn tail [from, to) of the log to DIR/phidb.log.torn-<ms> (a free name: the next
+ * millisecond when taken) into path. Returns 0, or -1 with err. */
+static int keep_torn(aof *a, unsigned long long from, unsigned long long to, char *path,
+                     size_t pathlen, char *err, size_t errlen)
+{
+    long long ms = aof_now_ms();
+    for (int i = 0; i < 1000; i++, ms++) {
+        snprintf(path, pathlen, "%s.torn-%lld", a->path, ms);
+        if (access(path, F_OK) != 0) break; /* free (or unusable: open says why) */
+    }
+    if (copy_range(a->fd, from, to, path, err, errlen) != 0) {
+        path[0] = '\0';
+        return -1;
+    }
+    return 0;
+}
+
 int aof_load(aof *a, aof_apply_fn *apply, void *arg, aof_load_stats *stats, char *err,
              size_t errlen)
 {
     aof_scan r;
+    char why[512];
     long long t0 = aof_now_ms();
 
     memset(stats, 0, sizeof *stats);
@@ -524,14 +591,31 @@ int aof_load(aof *a, aof_apply_fn *apply, void *arg, aof_load_stats *stats, char
         return -1;
     }
     if (r.end == AOF_SCAN_TORN) {
+        unsigned long long cut = r.size - r.good_end;
+        /* Kept before it is cut, so that a wrong call (damage taken for a torn write) loses
+         * nothing; zeros hold nothing to keep. */
+        if (!r.tail_zero && keep_torn(a, r.good_end, r.size, stats->torn_copy,
+                                      sizeof stats->torn_copy, why, sizeof why) != 0) {
+            snprintf(err, errlen,
+                     "%s: torn tail of %llu bytes at offset %llu (%s) not cut, since no copy of "
+                     "it could be kept: %s; the log was not changed",
+                     a->path, cut, r.good_end, r.why, why);
+            return -1;
+        }
         if (ftruncate(a->fd, (off_t)r.good_end) != 0 || fdatasync(a->fd) != 0) {
             snprintf(err, errlen, "%s: cannot cut the torn tail at offset %llu: %s", a->path,
                      r.good_end, strerror(errno));
             return -1;
         }
-        log_warning("durable log %s: torn tail cut off: %llu bytes dropped at offset %llu (%s)",
-                    a->path, r.size - r.good_end, r.good_end, r.why);
-        stats->torn_bytes = r.size - r.good_end;
+        if (r.tail_zero)
+            log_warning("durable log %s: torn tail cut off: %llu bytes dropped at offset %llu "
+                        "(%s; all zero bytes, nothing to keep)",
+                        a->path, cut, r.good_end, r.why);
+        else
+            log_warning("durable log %s: torn tail cut off: %llu bytes dropped at offset %llu "
+                        "(%s); the dropped bytes are kept in %s",
+                        a->path, cut, r.good_end, r.why, stats->torn_copy);
+        stats->torn_bytes = cut;
     }
     memcpy(a->id, r.id, AOF_ID_LEN);
     a->seq = r.last_seq;
@@ -580,44 +664,6 @@ int aof_check(const char *path, sealer *s, aof_check_report *r, char *err, size_
     return sc.end == AOF_SCAN_OK ? 0 : 1;
 }
 
-/* Copy the whole of fd to a new file copy (0600), fsynced. Returns 0 or -1 (err). */
-static int copy_file(int fd, const char *copy, char *err, size_t errlen)
-{
-    int rc = -1;
-    uint8_t *p = mem_alloc(AOF_WINDOW);
-    int out = open(copy, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (out < 0) {
-        snprintf(err, errlen, "cannot create %s: %s", copy, strerror(errno));
-        goto out_free;
-    }
-    unsigned long long off = 0;
-    for (;;) {
-        ssize_t k = pread(fd, p, AOF_WINDOW, (off_t)off);
-        if (k < 0) {
-            if (errno == EINTR) continue;
-            snprintf(err, errlen, "cannot read the log: %s", strerror(errno));
-            goto out_close;
-        }
-        if (k == 0) break;
-        if (aof_pwrite_all(out, p, (size_t)k, off) != (size_t)k) {
-            snprintf(err, errlen, "cannot write %s: %s", copy, aof_reason(errno));
-            goto out_close;
-        }
-        off += (unsigned long long)k;
-    }
-    if (fsync(out) != 0) {
-        snprintf(err, errlen, "cannot fsync %s: %s", copy, strerror(errno));
-        goto out_close;
-    }
-    rc = 0;
-out_close:
-    close(out);
-    if (rc != 0) unlink(copy);
-out_free:
-    mem_free(p);
-    return rc;
-}
-
 int aof_repair(const char *path, sealer *s, aof_check_report *r, char *err, size_t errlen)
 {
     int rc = -1;
@@ -640,7 +686,7 @@ int aof_repair(const char *path, sealer *s, aof_check_report *r, char *err, size
         goto out_close;
     }
     snprintf(r->copy, sizeof r->copy, "%s.bad.%lld", path, aof_now_ms());
-    if (copy_file(fd, r->copy, err, errlen) != 0) {
+    if (copy_range(fd, 0, sc.size, r->copy, err, errlen) != 0) {
         r->copy[0] = '\0';
         goto out_close;
     }

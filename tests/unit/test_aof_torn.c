@@ -1,14 +1,18 @@
 /* Unit tests for telling a torn tail from damage when the durable log loads: a flipped bit in
  * the length of an early record (its length runs past the end of the file, but later records
- * open: damage, not a torn write), a length made longer so that it swallows later records and
- * ends in zero fill, and a record sealed with a key version the keyring lacks or has retired
- * (damage, never torn). The common torn tails (every cut offset, zero fill) are in
- * test_aof.c. */
+ * open: damage, not a torn write), the same flip in the last record (still torn), a length made
+ * longer so that it swallows later records and ends in zero fill, a record sealed with a key
+ * version the keyring lacks or has retired (damage, never torn), and the copy of a torn tail
+ * kept before aof_load cuts it (phidb.log.torn-<ms>, 0600), or a refusal when no copy can be
+ * made. The common torn tails (every cut offset, zero fill) are in test_aof.c. */
 #include <dirent.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "aof_test.h"
@@ -59,6 +63,37 @@ static void expect_bad(const uint8_t *img, size_t n, size_t off, const char *why
                   r.good_end, r.problem);
 }
 
+/* Load must cut a torn tail at off (keeping `kept` records) and keep the dropped bytes in a
+ * phidb.log.torn-* copy of mode 0600. */
+static void expect_torn_kept(const uint8_t *img, size_t n, size_t off, size_t kept, int line)
+{
+    spit(logpath, img, n);
+    coll c = {0, 0, 0, len_of};
+    aof_load_stats st;
+    aof *a = open_load(AOF_FSYNC_EVERYSEC, &c, &st);
+    if (!a || c.n != kept || c.bad || st.torn_bytes != n - off) {
+        unit_fail(__FILE__, line, "%zu records, %llu torn bytes", c.n, a ? st.torn_bytes : 0);
+        if (a) aof_close(a);
+        return;
+    }
+    aof_close(a);
+    char copy[512] = "";
+    if (torn_copies(copy, sizeof copy) != 1) unit_fail(__FILE__, line, "no single torn copy");
+    if (strcmp(copy, st.torn_copy) != 0)
+        unit_fail(__FILE__, line, "copy %s, stats say %s", copy, st.torn_copy);
+    struct stat sb;
+    if (stat(copy, &sb) != 0 || (sb.st_mode & 0777) != 0600)
+        unit_fail(__FILE__, line, "copy mode %o", (unsigned)(sb.st_mode & 0777));
+    size_t cn, ln;
+    uint8_t *cp = slurp(copy, &cn), *now = slurp(logpath, &ln);
+    if (!cp || cn != n - off || memcmp(cp, img + off, cn) != 0)
+        unit_fail(__FILE__, line, "the copy is not the dropped bytes (%zu of %zu)", cn, n - off);
+    if (ln != off || memcmp(now, img, off) != 0) unit_fail(__FILE__, line, "log not cut at off");
+    free(cp);
+    free(now);
+    unlink(copy);
+}
+
 static void put_len(uint8_t *p, uint32_t v)
 {
     p[0] = (uint8_t)(v >> 24);
@@ -98,6 +133,76 @@ TEST(length_flip_early_record_is_bad)
     snprintf(why, sizeof why, "but record 123 follows at offset %zu", off[122]);
     expect_bad(bad, n, off[120], why, __LINE__);
     free(bad);
+    free(img);
+    teardown();
+}
+
+/* The same flip in the last record: nothing follows it, so it is taken for a torn write and
+ * cut, and the dropped bytes are kept. */
+TEST(length_flip_last_record_is_torn)
+{
+    setup();
+    make_log(6);
+    size_t n, off[8];
+    uint8_t *img = slurp(logpath, &n);
+    CHECK_INT(offsets(img, n, off, 8), 6);
+    img[off[5] + 1] ^= 0x40;
+    CHECK(off[5] + rec_len(img, off[5]) > n);
+    expect_torn_kept(img, n, off[5], 5, __LINE__);
+    free(img);
+    teardown();
+}
+
+/* A truncated last record is cut, its bytes kept first; zero fill alone is cut with no copy;
+ * when no copy can be made (a file size limit), nothing is cut and loading fails. */
+TEST(torn_tail_copy_kept)
+{
+    setup();
+    make_log(6);
+    size_t n, off[8];
+    uint8_t *img = slurp(logpath, &n);
+    CHECK_INT(offsets(img, n, off, 8), 6);
+    expect_torn_kept(img, off[5] + 50, off[5], 5, __LINE__);
+    expect_torn_kept(img, off[5] + 10, off[5], 5, __LINE__); /* inside the seal header */
+
+    uint8_t *z = calloc(1, n + 4096);
+    memcpy(z, img, n);
+    spit(logpath, z, n + 4096);
+    coll c = {0, 0, 0, len_of};
+    aof_load_stats st;
+    aof *a = open_load(AOF_FSYNC_EVERYSEC, &c, &st);
+    CHECK(a && c.n == 6 && st.torn_bytes == 4096 && !st.torn_copy[0]);
+    if (a) aof_close(a);
+    CHECK_INT(torn_copies(NULL, 0), 0);
+
+    CHECK(n - off[5] > 200);
+    spit(logpath, img, off[5] + 200);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char err[512];
+        signal(SIGXFSZ, SIG_IGN);
+        struct rlimit lim;
+        getrlimit(RLIMIT_FSIZE, &lim);
+        lim.rlim_cur = 100; /* the copy cannot be written */
+        setrlimit(RLIMIT_FSIZE, &lim);
+        aof *b = open_log(AOF_FSYNC_EVERYSEC);
+        c = (coll){0, 0, 0, len_of};
+        CHECK(aof_load(b, collect, &c, &st, err, sizeof err) != 0);
+        CHECK(strstr(err, "not cut") && strstr(err, "no copy of it could be kept"));
+        CHECK(strstr(err, "the log was not changed") && strstr(err, logpath));
+        aof_close(b);
+        _exit(unit_failures ? 1 : 0);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    size_t m;
+    uint8_t *now = slurp(logpath, &m);
+    CHECK(m == off[5] + 200 && memcmp(now, img, m) == 0);
+    CHECK_INT(torn_copies(NULL, 0), 0);
+    free(now);
+    free(z);
     free(img);
     teardown();
 }
@@ -188,5 +293,5 @@ TEST(unknown_key_version_is_bad)
     teardown();
 }
 
-UNIT_MAIN(T(length_flip_early_record_is_bad), T(length_into_zero_fill_is_bad),
-          T(unknown_key_version_is_bad))
+UNIT_MAIN(T(length_flip_early_record_is_bad), T(length_flip_last_record_is_torn),
+          T(torn_tail_copy_kept), T(length_into_zero_fill_is_bad), T(unknown_key_version_is_bad))
