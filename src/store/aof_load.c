@@ -224,6 +224,39 @@ typedef struct {
     unsigned long long seq; /* the sequence number it opened with */
 } probe_hit;
 
+/* The first position in [p, last] shaped like the start of one of s's records: a length that
+ * fits (SEAL_OVERHEAD <= len <= AOF_MAX_RECORD, ending within size) and a seal header with this
+ * purpose's nonce and a version the keyring has. Nearly every position fails at the nonce's
+ * purpose byte, so each window is searched for that byte with memchr. The caller makes sure
+ * that last + 4 + SEAL_HEADER <= size. Returns 1 (*at, *lenp), 0 when there is none, -1 on a
+ * read error (errno). */
+static int next_shaped(reader *rd, sealer *s, unsigned long long p, unsigned long long last,
+                       unsigned long long size, unsigned long long *at, uint32_t *lenp)
+{
+    const size_t reach = 4 + SEAL_HEADER; /* bytes one position needs: length, version, nonce */
+    const size_t pbyte = 4 + 4 + 3;       /* offset of the purpose byte of the nonce */
+    const uint8_t pb = (uint8_t)seal_purpose(s);
+    while (p <= last) {
+        size_t n = last - p + 1 > AOF_WINDOW - reach ? AOF_WINDOW - reach : (size_t)(last - p + 1);
+        const uint8_t *w = rd_at(rd, p, n + reach - 1);
+        if (!w) return -1;
+        const uint8_t *q = w + pbyte, *end = w + pbyte + n;
+        while (q < end && (q = memchr(q, pb, (size_t)(end - q))) != NULL) {
+            const uint8_t *h = q - pbyte;
+            q++;
+            uint32_t len = get32(h);
+            unsigned long long here = p + (unsigned long long)(h - w);
+            if (len < SEAL_OVERHEAD || len > AOF_MAX_RECORD || here + 4 + len > size) continue;
+            if (seal_header_check(s, h + 4, SEAL_HEADER) != SEAL_HDR_KNOWN) continue;
+            *at = here;
+            *lenp = len;
+            return 1;
+        }
+        p += n;
+    }
+    return 0;
+}
+
 /* Look in [from, to) for a record that opens under file id and a sequence number after next
  * (the suspect record's): authenticated proof that the suspect was not the last record
  * written. The first record-shaped position is most likely record next + 1; the k-th (from 0)
@@ -240,15 +273,15 @@ static int probe_later(reader *rd, sealer *s, const uint8_t *id, unsigned long l
     unsigned cands = 0;
     unsigned long long spent = 0;
     uint8_t *big = NULL, *pt = NULL;
-    for (unsigned long long p = from; p + 4 + SEAL_OVERHEAD <= to && rc == 0; p++) {
-        const uint8_t *h = rd_at(rd, p, 4 + SEAL_HEADER);
-        if (!h) {
-            rc = -1;
+    if (to < from + 4 + SEAL_OVERHEAD) return 0;
+    unsigned long long last = to - 4 - SEAL_OVERHEAD, p = from;
+    while (rc == 0 && p <= last) {
+        uint32_t len = 0;
+        int f = next_shaped(rd, s, p, last, size, &p, &len);
+        if (f <= 0) {
+            rc = f;
             break;
         }
-        uint32_t len = get32(h);
-        if (len < SEAL_OVERHEAD || len > AOF_MAX_RECORD || p + 4 + len > size) continue;
-        if (seal_header_check(s, h + 4, SEAL_HEADER) != SEAL_HDR_KNOWN) continue;
         if (++cands > AOF_PROBE_CANDIDATES) {
             rc = 2;
             break;
@@ -283,6 +316,7 @@ static int probe_later(reader *rd, sealer *s, const uint8_t *id, unsigned long l
                 break;
             }
         }
+        p++;
     }
     mem_free(big);
     if (pt) mem_free_wipe(pt);

@@ -134,6 +134,27 @@ TEST(length_flip_early_record_is_bad)
     expect_bad(bad, n, off[120], why, __LINE__);
     free(bad);
     free(img);
+
+    /* A first record of 3 MB: the record that proves the damage is three read windows on. */
+    unlink(logpath);
+    coll c = {0, 0, 0, len_of};
+    aof_load_stats st;
+    aof *a = open_load(AOF_FSYNC_EVERYSEC, &c, &st);
+    size_t blen = 3 * 1024 * 1024 + 5;
+    uint8_t *big = malloc(blen);
+    gen(big, blen, 0);
+    CHECK_INT(aof_append(a, big, blen, why, sizeof why), 0);
+    CHECK_INT(aof_flush(a), 0);
+    append_n(a, 1, 5);
+    aof_close(a);
+    free(big);
+    img = slurp(logpath, &n);
+    CHECK_INT(offsets(img, n, off, 256), 6);
+    img[off[0] + 1] ^= 0x40;
+    CHECK(off[0] + rec_len(img, off[0]) > n);
+    snprintf(why, sizeof why, "but record 2 follows at offset %zu", off[1]);
+    expect_bad(img, n, off[0], why, __LINE__);
+    free(img);
     teardown();
 }
 
