@@ -108,6 +108,7 @@ static int load(aof **out, aof_load_stats *st)
         *out = NULL;
         return -1;
     }
+    if (st->torn_copy[0]) unlink(st->torn_copy); /* the cut bytes, kept aside */
     *out = a;
     return 0;
 }

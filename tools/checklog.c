@@ -139,7 +139,9 @@ int checklog_cli_main(int argc, char **argv)
             printf("DAMAGED: %s: %s\n"
                    "  %llu good records end at offset %llu of %llu bytes\n",
                    logpath, r.problem, r.records, r.good_end, r.size);
-            if (r.torn) printf("  a torn tail: the server cuts it by itself at start-up\n");
+            if (r.torn)
+                printf("  a torn tail (an interrupted last write): the server cuts it by itself "
+                       "at start-up,\n  keeping the cut bytes in phidb.log.torn-<ms>\n");
             printf("  to keep a copy and cut the log at offset %llu: phidb check-log %s "
                    "--repair\n",
                    r.good_end, arg);

@@ -109,8 +109,9 @@ int persist_open(srv *s, char *err, size_t errlen)
     s->load_ms = st.load_ms;
     if (st.torn_bytes)
         log_warning("durable log: the last record was torn (an interrupted write): %llu bytes "
-                    "dropped from the end",
-                    st.torn_bytes);
+                    "dropped from the end%s%s",
+                    st.torn_bytes, st.torn_copy[0] ? "; they are kept in " : " (all zero)",
+                    st.torn_copy);
     log_notice("durable log: %llu records (%llu bytes) loaded in %lld ms, %zu keys",
                st.records, st.bytes, st.load_ms, db_size(s->db));
     db_journal_to(s->db, &s->frame);

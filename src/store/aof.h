@@ -10,6 +10,7 @@
  *   DIR/phidb.log            the active log
  *   DIR/phidb.log.rewrite    a compaction in progress (removed at start-up if found)
  *   DIR/phidb.log.bad.<ms>   copies kept by repair
+ *   DIR/phidb.log.torn-<ms>  the bytes of a torn tail, kept when loading cut them
  *
  *   header (64 bytes, plaintext): "PHIDBLOG" | u32 format | u32 flags | 16-byte file id |
  *                                 u64 created (ms) | zero padding
@@ -39,8 +40,10 @@
  * aof_cron until the disk recovers, and the caller holds their replies.
  *
  * Loading: a torn last record (short, or failing to open when nothing follows
- * it) is cut off with a warning giving the number of bytes dropped; a bad
- * record anywhere else stops loading with the file name and offset.
+ * it, and no later record opens: see aof_load.c) is copied aside, then cut off
+ * with a warning giving the number of bytes dropped and where they are kept; a
+ * bad record anywhere else, or one sealed with a key version the keyring lacks,
+ * stops loading with the file name and offset.
  *
  * The process must ignore SIGXFSZ (signal(SIGXFSZ, SIG_IGN)): a file size limit
  * (RLIMIT_FSIZE) then makes a write fail with EFBIG, which is handled like a
@@ -66,6 +69,7 @@ typedef struct {
     unsigned long long bytes;         /* bytes of the file accepted */
     unsigned long long torn_bytes;    /* bytes cut off the end (0 if none) */
     long long load_ms;                /* time taken */
+    char torn_copy[1024];             /* where the cut bytes were kept ("" if none, or zeros) */
 } aof_load_stats;
 
 /* Called for each record, in order, while loading; returns 0, or -1 to stop loading (the
@@ -77,9 +81,10 @@ typedef int aof_apply_fn(void *arg, const uint8_t *payload, size_t len);
 aof *aof_open(const char *dir, sealer *s, enum aof_fsync policy, char *err, size_t errlen);
 /* Flush, fsync and close. */
 void aof_close(aof *a);
-/* Replay every record through apply. A torn tail is truncated (the file is fixed and the
- * count is in stats->torn_bytes); damage elsewhere returns -1 with err naming the file and
- * offset and changes nothing. */
+/* Replay every record through apply. A torn tail is copied to DIR/phidb.log.torn-<ms> (0600,
+ * fsynced; not when it is all zeros) and then truncated (the count is in stats->torn_bytes, the
+ * copy in stats->torn_copy); when no copy can be made, -1 and nothing is cut. Damage elsewhere
+ * returns -1 with err naming the file and offset and changes nothing. */
 int aof_load(aof *a, aof_apply_fn *apply, void *arg, aof_load_stats *stats, char *err,
              size_t errlen);
 /* Seal and buffer one record. Returns 0, or -1 when the log is in an error state (err says

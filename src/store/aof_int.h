@@ -124,6 +124,7 @@ typedef struct {
     unsigned long long good_end; /* offset just past the last good record (or header) */
     unsigned long long bad_off;  /* where the damage (or refused record) starts */
     unsigned long long size;     /* file size */
+    int tail_zero;               /* TORN: every byte after good_end is zero */
     char why[192];               /* what is wrong ("" when end is OK) */
 } aof_scan;
 

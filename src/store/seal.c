@@ -249,6 +249,16 @@ int seal_nonces_commit(sealer *s, char *msg, size_t msglen)
     return raised;
 }
 
+enum seal_hdr seal_header_check(const sealer *s, const uint8_t *in, size_t n)
+{
+    if (n < SEAL_HEADER) return SEAL_HDR_FOREIGN;
+    /* The nonce layout of keyring_nonce: a zero fixed field but for the purpose's byte. */
+    const uint8_t *nonce = in + 4;
+    if (nonce[0] || nonce[1] || nonce[2] || nonce[3] != (uint8_t)s->purpose)
+        return SEAL_HDR_FOREIGN;
+    return keyring_key(s->k, s->purpose, get32(in)) ? SEAL_HDR_KNOWN : SEAL_HDR_UNKNOWN;
+}
+
 keyring *seal_keyring(const sealer *s)
 {
     return s->k;

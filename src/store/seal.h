@@ -61,6 +61,15 @@ void seal_nonce_note(sealer *s, const uint8_t *in, size_t n);
 int seal_nonces_commit(sealer *s, char *msg, size_t msglen);
 /* Key version of a sealed item (0 if too short). */
 uint32_t seal_version(const uint8_t *in, size_t n);
+/* What the header of a sealed item (in, n >= SEAL_HEADER) says, without any crypto: whether
+ * it is shaped like one of this sealer's items (a counter nonce of its purpose) and whether the
+ * keyring has its key version. Used to tell damage from a torn write cheaply. */
+enum seal_hdr {
+    SEAL_HDR_FOREIGN = 0, /* too short, or its nonce is not a counter nonce of this purpose */
+    SEAL_HDR_KNOWN,       /* this purpose's nonce, and a version the keyring has */
+    SEAL_HDR_UNKNOWN,     /* this purpose's nonce, but a version the keyring lacks or retired */
+};
+enum seal_hdr seal_header_check(const sealer *s, const uint8_t *in, size_t n);
 /* The keyring and purpose a sealer uses. */
 keyring *seal_keyring(const sealer *s);
 int seal_purpose(const sealer *s);

@@ -7,7 +7,10 @@
   after a restart; with everysec the server starts and only the last moments are lost;
 - a byte flipped in the middle of the log stops start-up naming the file and the offset and
   changes nothing; `phidb check-log` reports it, `--repair` keeps a copy and truncates;
-  a torn tail is cut with a warning; a record moved in from another log file is refused;
+  a torn tail is cut with a warning, its bytes kept in phidb.log.torn-<ms>; a flipped bit in
+  the length of the first record (running past the end of the file) is damage, not a torn
+  tail: start-up and an offline backup refuse and nothing is cut; a record moved in from
+  another log file is refused;
 - wrong master key, a readable keyring, a master key inside the data directory: refused,
   with every file left as it was;
 - a full disk (RLIMIT_FSIZE on the running server): writes fail with a clear error, reads
@@ -302,6 +305,14 @@ def damaged_log(run):
     srv.restart()
     run.check("bytes dropped" in srv.log_text(), "a torn tail is cut with a warning",
               srv.log_tail(5))
+    torn = [p for p in os.listdir(os.path.dirname(path)) if p.startswith("phidb.log.torn-")]
+    run.check(len(torn) == 1 and "the dropped bytes are kept in" in srv.log_text(),
+              "... after its bytes were copied aside (phidb.log.torn-<ms>)", str(torn))
+    if torn:
+        tp = os.path.join(os.path.dirname(path), torn[0])
+        run.check(os.stat(tp).st_mode & 0o777 == 0o600 and os.path.getsize(tp) > 0,
+                  "... mode 0600, holding the dropped bytes",
+                  f"{os.stat(tp).st_mode:o} {os.path.getsize(tp)}")
     c = srv.raw()
     run.eq(c.call("GET", "k0"), ("$", b"value-0"), "the server starts and serves")
     c.close()
@@ -322,6 +333,60 @@ def damaged_log(run):
     srv.restart()
     c = srv.raw()
     run.eq(c.call("GET", "k0"), ("$", b"value-0"), "the log put back loads")
+    c.close()
+    srv.stop()
+
+
+def length_flip(run):
+    """One flipped bit in the length of the first record makes it run past the end of the
+    file: the records after it open, so start-up refuses (file and offset) and cuts nothing."""
+    srv = harness.PhidbServer(extra={"appendfsync": "always"})
+    c = srv.raw()
+    for i in range(200):
+        c.call("SET", f"k{i}", f"value-{i}")
+    c.close()
+    srv.stop()
+    path = log_path(srv)
+    good = open(path, "rb").read()
+    first = struct.unpack(">I", good[64:68])[0]
+    data = bytearray(good)
+    data[65] ^= 0x40  # bit 22 of the first record's length (the header is 64 bytes)
+    run.check(struct.unpack(">I", data[64:68])[0] + 68 > len(data),
+              "the flipped length runs past the end of the file")
+    with open(path, "wb") as f:
+        f.write(data)
+    before = snapshot(srv.dir)
+    p = subprocess.Popen([srv.server_bin, srv.conf], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE)
+    try:
+        _, err = p.communicate(timeout=30)
+    except subprocess.TimeoutExpired:  # it started: it took the damage for a torn tail
+        p.kill()
+        _, err = p.communicate()
+    rc, err = p.returncode, err.decode("utf-8", "replace")
+    run.check(rc not in (0, -9), "a damaged length in the first record stops start-up",
+              err[-400:])
+    run.check(path in err and "bad record at offset 64" in err,
+              "the error names the file and the offset", err[-400:])
+    run.check(f"record 2 follows at offset {68 + first}" in err,
+              "... and the later record that proves it is not a torn tail", err[-400:])
+    run.eq(snapshot(srv.dir), before, "the log is unchanged and nothing is added")
+    r = subprocess.run([srv.tool_bin, "check-log", srv.dir], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=120)
+    out = r.stdout.decode()
+    run.check(r.returncode == 1 and "bad record at offset 64" in out and "torn tail" not in out,
+              "phidb check-log reports damage, not a torn tail", out)
+    r = subprocess.run([srv.tool_bin, "backup", srv.dir, "--to",
+                        os.path.join(srv.dir, "flip.phibak")], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=120)
+    out = r.stdout.decode()
+    run.check(r.returncode != 0 and "offset 64" in out, "an offline backup refuses too", out)
+    run.eq(open(path, "rb").read(), bytes(data), "... and leaves the log as it is")
+    with open(path, "wb") as f:
+        f.write(good)
+    srv.restart()
+    c = srv.raw()
+    run.eq(c.call("DBSIZE"), (":", 200), "the log put back loads whole")
     c.close()
     srv.stop()
 
@@ -820,7 +885,8 @@ def body(run):
                      ("kill -9, appendfsync always", lambda r: kill_under_load(r, "always")),
                      ("kill -9, appendfsync everysec", lambda r: kill_under_load(r, "everysec")),
                      ("SHUTDOWN under writes", shutdown_command),
-                     ("damaged log", damaged_log), ("foreign record", foreign_record),
+                     ("damaged log", damaged_log), ("length flip", length_flip),
+                     ("foreign record", foreign_record),
                      ("key problems", key_problems), ("old keyring", old_keyring),
                      ("full disk", full_disk),
                      ("write stuck at shutdown", stuck_write_at_shutdown),

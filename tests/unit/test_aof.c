@@ -620,6 +620,9 @@ static void write_seeds(const char *out)
     memcpy(m, img, n);
     m[off[9] + 30] ^= 1;
     seed(out, "bad_flip", m, n);
+    memcpy(m, img, n);
+    m[off[9] + 1] ^= 0x40; /* its length runs past the end, but record 11 opens */
+    seed(out, "bad_length_past_end", m, n);
     size_t sa = rec_len(img, off[2]), sb = rec_len(img, off[3]);
     memcpy(m, img, n);
     memcpy(m + off[2], img + off[3], sb);
