@@ -259,6 +259,8 @@ void aof_log_state(const aof *a)
 
 /* ---- preallocation ---- */
 
+#define AOF_RESUME_ROOM (256 * 1024) /* free space that ends a full-disk state */
+
 /* Make sure space up to end is reserved, reserving a chunk beyond it when less than half a
  * chunk is left (or always, with force). Returns 0, or -1 with errno. */
 int aof_reserve(aof *a, unsigned long long end, int force)
@@ -678,7 +680,9 @@ void aof_cron(aof *a)
     }
     if (a->space_err) {
         int was = a->space_err;
-        if (aof_reserve(a, a->appended, 1) == 0) {
+        /* Room for more than the writes already accepted: reserving what is reserved
+         * already would always succeed. */
+        if (aof_reserve(a, a->appended + AOF_RESUME_ROOM, 1) == 0) {
             a->space_err = 0;
             log_notice("durable log %s: space reserved again after: %s; writes resume", a->path,
                        aof_reason(was));
