@@ -562,8 +562,9 @@ void phi_keyring_status_cmd(client *c)
             rep_cstr(c, "state");
             rep_cstr(c, retired ? "retired" : v[i] == cur ? "current" : "active");
             rep_cstr(c, "items");
-            if (p == KR_VALUES)
-                rep_int(c, (long long)db_version_count(s->db, v[i]));
+            if (p == KR_VALUES) /* stored values, and the TOTP secrets and grants file */
+                rep_int(c, (long long)(db_version_count(s->db, v[i]) +
+                                       (retired ? 0 : cmd_secrets_using(s, v[i]))));
             else if (retired)
                 rep_int(c, 0);
             else

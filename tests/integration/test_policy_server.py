@@ -721,6 +721,15 @@ def values_rotation(run, srv):
                        timeout=120, what="the old values key retired")
     run.check(f"values key v{old} retired" in srv.log_text(),
               "the old values key is retired (the secrets were sealed again)")
+
+    def items():
+        st = val(a.call("PHI.KEYRING", "STATUS"))
+        cur = [x for x in st[st.index("values") + 1] if x[x.index("state") + 1] == "current"]
+        return int(cur[0][cur[0].index("items") + 1])
+    before = items()
+    a.call("ACL", "SETUSER", "mfa2", "mfa=none")  # forgets its secret (in memory)
+    run.eq(before - items(), 1, "STATUS counts the TOTP secrets among the values key's items")
+    a.call("ACL", "LOAD")  # the users file still has it
     a.close()
     # The users file's copy (sealed again on disk), then the in-memory one (ACL SAVE writes
     # it): `phidb user mfa --check` opens the secret and checks a code. (A login would wait
