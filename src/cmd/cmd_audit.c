@@ -4,6 +4,8 @@
 #include "cmd_audit.h"
 
 #include <dirent.h>
+#include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,6 +176,39 @@ static const arg *subject_in_args(client *c, const cmd_def *d, const policy_sche
     return v;
 }
 
+/* The subject an HINCRBY or HINCRBYFLOAT of the subject field leaves: the stored one (or 0
+ * when there is none, has == 0) plus the increment, as the command computes it, into out and
+ * *a. NULL when the command is another, or will fail (not a number, overflow) and so
+ * changes nothing. */
+static const arg *subject_by_incr(client *c, const cmd_def *d, const policy_schema *sch,
+                                  const buf *stored, int has, char *out, size_t cap, arg *a)
+{
+    if ((d->proc != hincrby_cmd && d->proc != hincrbyfloat_cmd) || c->argc != 4) return NULL;
+    const char *sf = policy_schema_subject(sch);
+    if (c->argv[2].len != strlen(sf) || memcmp(c->argv[2].p, sf, c->argv[2].len) != 0) return NULL;
+    size_t n;
+    if (d->proc == hincrby_cmd) {
+        long long v = 0, by;
+        if (str_to_ll(c->argv[3].p, c->argv[3].len, &by) != 0 ||
+            (has && (stored->len > 20 || str_to_ll(stored->p, stored->len, &v) != 0)))
+            return NULL;
+        if ((by < 0 && v < 0 && by < LLONG_MIN - v) || (by > 0 && v > 0 && by > LLONG_MAX - v))
+            return NULL;
+        n = str_from_ll(out, v + by);
+    } else {
+        long double v = 0, by;
+        if (str_to_ld(c->argv[3].p, c->argv[3].len, &by) != 0 || isnan(by) || isinf(by) ||
+            (has && str_to_ld(stored->p, stored->len, &v) != 0))
+            return NULL;
+        v += by;
+        if (isnan(v) || isinf(v)) return NULL;
+        n = str_from_ld(out, cap, v);
+    }
+    a->p = (const uint8_t *)out;
+    a->len = n;
+    return a;
+}
+
 /* The records of one access decision: one per record key (with its subject and fields),
  * or one naming the first key for commands on unclassified keys. */
 static int append_access(client *c, const cmd_def *d, int result, const char *reason)
@@ -237,9 +272,14 @@ static int append_access(client *c, const cmd_def *d, int result, const char *re
          * sets the subject field names the new one too: alone when it creates the record
          * (or the subject), in a second record when it moves an existing record from one
          * subject to another, so each patient's accounting shows the change. HSETNX
-         * changes nothing when the field exists. */
+         * changes nothing when the field exists; HINCRBY and HINCRBYFLOAT of the subject
+         * field set it to what they compute. */
         const arg *set = sch ? subject_in_args(c, d, sch) : NULL;
         int stored = sch && cmd_policy_subject(c, sch, c->argv[i].p, c->argv[i].len, &subj);
+        char incr[STRUTIL_MAX_LD_CHARS];
+        arg ia;
+        if (!set && sch && (d->flags & CMD_WRITE))
+            set = subject_by_incr(c, d, sch, &subj, stored, incr, sizeof incr, &ia);
         if (stored) {
             r.subject = (const char *)subj.p;
             r.subjectlen = subj.len < MAX_NAME ? subj.len : MAX_NAME;

@@ -184,7 +184,9 @@ def body(run):
         for cmd in (("HSET", "patient:1002", "id", "X-DECOY"), ("HGETALL", "patient:1002"),
                     ("HSET", "patient:1002", "id", "P1002"),
                     ("HSET", "patient:1002", "id", "DECOY2", "id", "P1002"),
-                    ("HSETNX", "patient:1002", "id", "DECOY3")):
+                    ("HSETNX", "patient:1002", "id", "DECOY3"),
+                    ("HSET", "patient:1077", "id", "1077"), ("HINCRBY", "patient:1077", "id", "1"),
+                    ("HINCRBYFLOAT", "patient:1077", "id", "0.5")):
             r = val(a.call(*cmd))
             run.check(not (isinstance(r, tuple) and r[0] == "ERR"), " ".join(cmd), r)
         # A key the ACL refuses inside MULTI is a denial on record, as at top level.
@@ -275,6 +277,11 @@ def body(run):
         run.eq(subj[-7:], [("hset", "P1002"), ("hset", "X-DECOY"), ("hgetall", "X-DECOY"),
                            ("hset", "X-DECOY"), ("hset", "P1002"), ("hset", "P1002"),
                            ("hsetnx", "P1002")], "subjects of the writes that change them")
+        inc = [(r.get("cmd"), r.get("subject")) for r in recs if r.get("ev") == "access" and
+               r.get("key") == "patient:1077" and r.get("user") == "admin"]
+        run.eq(inc, [("hset", "1077"), ("hincrby", "1077"), ("hincrby", "1078"),
+                     ("hincrbyfloat", "1078"), ("hincrbyfloat", "1078.5")],
+               "HINCRBY and HINCRBYFLOAT of the subject field name the new subject too")
         run.check(not [r for r in recs if r.get("subject") in ("DECOY2", "DECOY3")],
                   "no record names a subject that was never stored")
         rv = [r for r in find(recs, ev="breakglass", action="revoke")
