@@ -315,10 +315,29 @@ static void refuse(client *c)
              audit_error(c->s->audit));
 }
 
+/* Commands that change who may do what, or the keys, and are recorded once done: while the
+ * trail cannot take records they would run unrecorded, so they are refused instead. Not
+ * PHI.AUDIT PRUNE: it may be what frees the disk. */
+static int audited_change(const cmd_def *d)
+{
+    static cmd_proc *const procs[] = {
+        acl_setuser_cmd,        acl_deluser_cmd,    acl_save_cmd,
+        acl_load_cmd,           config_set_cmd,     config_rewrite_cmd,
+        phi_policy_reload_cmd,  phi_breakglass_cmd, phi_breakglass_revoke_cmd,
+        phi_keyring_rotate_cmd, phi_backup_cmd};
+    for (size_t i = 0; i < sizeof procs / sizeof procs[0]; i++)
+        if (d->proc == procs[i]) return 1;
+    return 0;
+}
+
 int cmd_audit_before(client *c, const cmd_def *d)
 {
     c->audit_scope = 0;
     c->audit_done = 0;
+    if (c->s->audit && audited_change(d) && !audit_healthy(c->s->audit)) {
+        refuse(c);
+        return -1;
+    }
     if (!c->s->audit || !in_scope(c, d)) return 0;
     c->audit_scope = 1;
     if (!audit_healthy(c->s->audit)) {

@@ -167,11 +167,21 @@ def body(run):
             time.sleep(0.05)
         run.check(refused is not None, "with a full disk a read of PHI is refused", refused)
         run.check(refused is None or "Alice" not in refused[1], "and no PHI in the error")
+        # Changes that are recorded once done would run unrecorded: they are refused too.
+        adm = srv.raw()
+        for cmd in (("ACL", "SETUSER", "mallory", "on", ">" + PW, "~*", "+@all"),
+                    ("CONFIG", "SET", "timeout", "7"), ("PHI.POLICY", "RELOAD")):
+            r = val(adm.call(*cmd))
+            run.check(isinstance(r, tuple) and r[1].startswith("AUDITFAIL"),
+                      f"{cmd[0]} {cmd[1]} is refused while the trail cannot write", r)
         subprocess.run(["prlimit", f"--pid={srv.proc.pid}", "--fsize=unlimited:unlimited"],
                        check=True)
         harness.wait_until(lambda: val(d.call("HGET", "patient:1001", "name")) == "Alice Smith",
                            timeout=30, what="service resumes when the disk recovers")
         d.close()
+        run.eq(val(adm.call("ACL", "GETUSER", "mallory")), None, "the refused user was not made")
+        run.check(val(adm.call("CONFIG", "GET", "timeout"))[1] != "7", "nor the CONFIG SET")
+        adm.close()
         after = sum(os.path.getsize(p) for p in glob.glob(os.path.join(seg_dir, "*.seg*"))
                     if os.path.isfile(p))
         run.check(used > 0 and after > used,
