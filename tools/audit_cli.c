@@ -290,11 +290,15 @@ static const char *const csv_cols[] = {
 
 void audit_tool_csv_field(FILE *out, const char *s)
 {
-    if (!strpbrk(s, ",\"\n\r")) {
+    /* A text a spreadsheet would run as a formula (a key or user name is anyone's text) is
+     * kept text by a leading apostrophe (OWASP's advice for CSV injection). */
+    int formula = *s && strchr("=+-@\t\r", *s) != NULL;
+    if (!formula && !strpbrk(s, ",\"\n\r")) {
         fputs(s, out);
         return;
     }
     fputc('"', out);
+    if (formula) fputc('\'', out);
     for (; *s; s++) {
         if (*s == '"') fputc('"', out);
         fputc(*s, out);

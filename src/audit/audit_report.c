@@ -27,9 +27,11 @@
 #include "access/policy.h"
 #include "audit/audit_seg.h"
 #include "util/buf.h"
+#include "util/strutil.h"
 
 typedef struct {
     const audit_query *q;
+    char *subj_hex; /* "hex:<hex>" of q->subject when it is not valid UTF-8 (NULL: it is) */
     char from[28], to[28];
     int (*fn)(void *, json_t *, const char *, size_t);
     void *ud;
@@ -55,6 +57,32 @@ static void show_nul(json_t *v)
     buf_free(&b);
 }
 
+/* A key or subject that is not valid UTF-8 is recorded as key_hex/subject_hex. The reports
+ * take it as "hex:<hex>" under the plain name, so such patients are counted, listed and
+ * selectable like the others (and CSV shows the marker). */
+static void hex_as_name(json_t *rec, const char *name, const char *hexname)
+{
+    const char *h = json_string_value(json_object_get(rec, hexname));
+    if (!h || json_object_get(rec, name)) return;
+    buf b = {0};
+    buf_puts(&b, "hex:");
+    buf_puts(&b, h);
+    json_object_set_new(rec, name, json_stringn((const char *)b.p, b.len));
+    buf_free(&b);
+}
+
+static int utf8_valid(const char *p)
+{
+    size_t n = strlen(p);
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        size_t l = (uint8_t)p[i] < 0x80 ? 1 : str_utf8_decode((const uint8_t *)p + i, n - i, &cp);
+        if (!l) return 0;
+        i += l;
+    }
+    return 1;
+}
+
 static int scan_line(void *ud, const char *line, size_t n, const audit_line_info *li)
 {
     scan_ctx *c = ud;
@@ -78,11 +106,14 @@ static int scan_line(void *ud, const char *line, size_t n, const audit_line_info
         json_t *e;
         if (json_is_array(v)) json_array_foreach(v, i, e) show_nul(e);
     }
+    hex_as_name(rec, "subject", "subject_hex");
+    hex_as_name(rec, "key", "key_hex");
     int stop = 0;
     const char *u = json_string_value(json_object_get(rec, "user"));
     const char *s = json_string_value(json_object_get(rec, "subject"));
     if ((!c->q->user || (u && strcmp(u, c->q->user) == 0)) &&
-        (!c->q->subject || (s && strcmp(s, c->q->subject) == 0)))
+        (!c->q->subject ||
+         (s && (strcmp(s, c->q->subject) == 0 || (c->subj_hex && strcmp(s, c->subj_hex) == 0)))))
         stop = c->fn(c->ud, rec, line, n);
     json_decref(rec);
     return stop;
@@ -93,10 +124,19 @@ int audit_scan(const audit_source *src, const audit_query *q,
                size_t wlen)
 {
     scan_ctx c = {.q = q, .fn = fn, .ud = ud};
+    buf hx = {0};
+    if (q->subject && !utf8_valid(q->subject)) {
+        buf_puts(&hx, "hex:");
+        for (const uint8_t *p = (const uint8_t *)q->subject; *p; p++)
+            buf_printf(&hx, "%02x", *p);
+        c.subj_hex = (char *)buf_cstr(&hx);
+    }
     if (q->from_us) audit_format_ts(q->from_us, NULL, c.from);
     if (q->to_us) audit_format_ts(q->to_us, NULL, c.to);
     audit_verify_stats st;
-    return audit_verify_dir(src->dir, src->s, src->pub, scan_line, &c, &st, warn, wlen);
+    int rc = audit_verify_dir(src->dir, src->s, src->pub, scan_line, &c, &st, warn, wlen);
+    buf_free(&hx);
+    return rc;
 }
 
 static const char *sget(json_t *o, const char *k)

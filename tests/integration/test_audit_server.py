@@ -187,6 +187,31 @@ def body(run):
         run.check(used > 0 and after > used,
                   "the records held back during the failure reached the segments", (used, after))
 
+    with run.case("reports: subjects that are not UTF-8, CSV formulas"):
+        # A patient id that is not valid UTF-8 is recorded as subject_hex: the reports count
+        # and list it as "hex:<hex>" and --subject selects it by its bytes; a key that a
+        # spreadsheet would run as a formula is kept text in CSV.
+        a = srv.raw()
+        a.call("HSET", b"patient:9\xfc", "id", b"M\xfcller-9", "name", "N")
+        a.call("PHI.PURPOSE", "research")
+        a.call("HGET", b"patient:9\xfc", "name")
+        a.call("SET", "=HYPERLINK(1)", "x")
+        a.close()
+        time.sleep(0.3)
+        tool = lambda *args: subprocess.run([srv.tool_bin, *args], stdout=subprocess.PIPE,
+                                            stderr=subprocess.PIPE, timeout=120).stdout
+        br = json.loads(tool("breach-report", srv.dir, "--incident", "X", "--start",
+                             "2000-01-01", "--end", "2100-01-01", "--user", "admin",
+                             "--format", "json"))
+        run.check("hex:4dfc6c6c65722d39" in br["affected_subjects"],
+                  "breach-report counts the subject", br["affected_subjects"][-5:])
+        acc = json.loads(tool("audit", "accounting", srv.dir, "--subject", b"M\xfcller-9",
+                              "--format", "json"))
+        run.check(acc.get("count", 0) >= 1, "accounting --subject selects it by its bytes", acc)
+        csv = tool("audit", "export", srv.dir, "--format", "csv").decode()
+        run.check("\"'=HYPERLINK(1)\"" in csv and ",=HYPERLINK" not in csv,
+                  "a formula-like key is kept text in CSV export")
+
     with run.case("subject changes"):
         # A write that moves a record to another subject is recorded under both; HSETNX
         # that writes nothing and a repeated field are recorded under what is stored.
