@@ -789,7 +789,7 @@ int audit_append(audit *a, const audit_rec *r)
 {
     int64_t t = r->ts_us ? r->ts_us : now_us();
     pthread_mutex_lock(&a->mu);
-    if (!healthy(a)) {
+    if (!healthy(a) && !(r->keep && !atomic_load(&a->backlog))) {
         pthread_mutex_unlock(&a->mu);
         return -1;
     }

@@ -80,6 +80,9 @@ typedef struct audit_rec {
     const char *action;    /* addition: sub-kind, e.g. "grant"/"use"/"revoke" for
                               AUDIT_EV_BREAKGLASS, "set"/"deluser" for ACL */
     int64_t ts_us;         /* when, in microseconds since the epoch (0: now) */
+    int keep;              /* taken even while the trail is unhealthy (within the pending
+                              limit) and written once it recovers: events that happen
+                              whether or not they can be recorded (logins, lockouts, ...) */
 } audit_rec;
 
 /* A syslog (RFC 5424 over TLS, RFC 5425 framing) sink. */

@@ -50,7 +50,8 @@ static void on_alert(void *ud, const char *json, size_t len)
     r.type = AUDIT_EV_ALERT;
     r.result = AUDIT_GRANTED;
     r.detail = detail;
-    audit_append(s->audit, &r); /* refused while unhealthy: the alert still went out */
+    r.keep = 1; /* an alert about the trail itself fires while it is unhealthy */
+    audit_append(s->audit, &r);
     mem_free(detail);
 }
 
@@ -60,6 +61,18 @@ static int append(srv *s, client *c, const audit_rec *r)
     if (!s->audit) return 0;
     audit_rec t = *r; /* one clock reading for the record and the alert rules */
     if (!t.ts_us) t.ts_us = now_us();
+    /* Events that happen whether or not they can be recorded now are kept for the trail to
+     * write when it recovers (commands on PHI and changes are refused instead). */
+    switch (t.type) {
+    case AUDIT_EV_AUTH:
+    case AUDIT_EV_MFA:
+    case AUDIT_EV_LOCKOUT:
+    case AUDIT_EV_LOGOUT:
+    case AUDIT_EV_TIMEOUT:
+    case AUDIT_EV_START:
+    case AUDIT_EV_STOP: t.keep = 1; break;
+    default: t.keep = t.result == AUDIT_DENIED; /* a refusal returns nothing */
+    }
     if (audit_append(s->audit, &t) != 0) return -1;
     if (c && s->cfg->audit_fsync == 1) c->audit_seq = audit_last_seq(s->audit);
     if (s->alerts) alert_observe(s->alerts, &t, t.ts_us, on_alert, s);

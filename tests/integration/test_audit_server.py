@@ -167,6 +167,11 @@ def body(run):
             time.sleep(0.05)
         run.check(refused is not None, "with a full disk a read of PHI is refused", refused)
         run.check(refused is None or "Alice" not in refused[1], "and no PHI in the error")
+        # A failed login happens whatever the trail's state: its record is kept and written
+        # once the disk recovers (checked in "records").
+        x = srv.raw(auth=False)
+        x.call("AUTH", "ghost-during-outage", "wrong")
+        x.close()
         # Changes that are recorded once done would run unrecorded: they are refused too.
         adm = srv.raw()
         for cmd in (("ACL", "SETUSER", "mallory", "on", ">" + PW, "~*", "+@all"),
@@ -306,6 +311,8 @@ def body(run):
     recs = records(srv)
 
     with run.case("records"):
+        run.check(find(recs, ev="auth", user="ghost-during-outage"),
+                  "a failed login while the trail could not write was recorded after it recovered")
         subj = [(r.get("cmd"), r.get("subject")) for r in recs if r.get("ev") == "access" and
                 r.get("key") == "patient:1002" and r.get("user") == "admin" and
                 r.get("cmd") in ("hset", "hsetnx", "hgetall")]
