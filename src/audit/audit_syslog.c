@@ -15,6 +15,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
@@ -197,12 +198,17 @@ static int peer_closed(audit_sink *s)
     struct pollfd p = {s->fd, POLLIN, 0};
     if (poll(&p, 1, 0) <= 0) return 0;
     if (p.revents & (POLLHUP | POLLERR)) return 1;
+    /* Readable is often only TLS 1.3 session tickets after the handshake: reading them
+     * must not then wait for application data (the socket's 5 s timeout held every record
+     * back for 5 s after each connect), so the read is non-blocking. */
     char b[256];
+    int fl = fcntl(s->fd, F_GETFL);
+    if (fl >= 0) fcntl(s->fd, F_SETFL, fl | O_NONBLOCK);
     int r = SSL_read(s->ssl, b, sizeof b);
-    if (r > 0) return 0;
-    int e = SSL_get_error(s->ssl, r);
+    int e = r > 0 ? SSL_ERROR_NONE : SSL_get_error(s->ssl, r);
+    if (fl >= 0) fcntl(s->fd, F_SETFL, fl);
     ERR_clear_error();
-    return e != SSL_ERROR_WANT_READ;
+    return r <= 0 && e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE;
 }
 
 static void *sink_main(void *arg)
