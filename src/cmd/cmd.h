@@ -233,6 +233,7 @@ struct srv {
     struct audit *audit;      /* audit trail (src/audit) */
     struct alert_engine *alerts; /* alert rules */
     int audit_was_healthy;    /* health last seen (alerts on change) */
+    long long sink_down_ms;   /* since when the syslog sink is not connected (0: it is) */
     policy *pol;              /* access policy (NULL: none, the ACL alone decides) */
     policy_grants *grants;    /* break-glass grants */
     char *grant_path;         /* their sealed file */
