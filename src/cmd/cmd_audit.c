@@ -390,7 +390,9 @@ void cmd_audit_denied(client *c, const cmd_def *d, const char *reason)
         cmd_policy_done(c);
         memset(&c->pv, 0, sizeof c->pv);
     }
-    if (!c->s->audit || !in_scope(c, d)) return;
+    /* Data commands per their scope; an attempt at an audited change (ACL, CONFIG, policy,
+     * ...) refused by the ACL always: who tried to give themselves rights matters. */
+    if (!c->s->audit || (!in_scope(c, d) && !audited_change(d))) return;
     append_access(c, d, AUDIT_DENIED, reason); /* refused anyway if it cannot be recorded */
 }
 

@@ -152,6 +152,12 @@ def body(run):
         sub.close()
         a.close()
 
+    with run.case("a refused attempt to change rights is recorded"):
+        d2 = srv.raw("doc", PW)
+        r = val(d2.call("ACL", "SETUSER", "doc", "+@all"))
+        run.check(isinstance(r, tuple) and "NOPERM" in r[1], "ACL SETUSER refused by the ACL", r)
+        d2.close()
+
     with run.case("full disk"):
         d = srv.raw("doc", PW)
         seg_dir = os.path.join(srv.dir, "data", "audit")
@@ -311,6 +317,8 @@ def body(run):
     recs = records(srv)
 
     with run.case("records"):
+        run.check(find(recs, ev="access", user="doc", res="denied", cmd="setuser"),
+                  "the refused ACL SETUSER of a user without the right is a denied record")
         run.check(find(recs, ev="auth", user="ghost-during-outage"),
                   "a failed login while the trail could not write was recorded after it recovered")
         subj = [(r.get("cmd"), r.get("subject")) for r in recs if r.get("ev") == "access" and
