@@ -741,6 +741,9 @@ int audit_cli_main(int argc, char **argv)
         tool_audit_for(argv[2]);
         backup_audit("export", fmt == 1 ? "stdout (csv)" : "stdout (jsonl)", "phidb audit export",
                      rc == 0, rc ? "the trail is damaged" : NULL);
+        /* Not recorded (a required sink down, say): the export must not look like a normal
+         * one to the script that ran it. */
+        if (tool_audit_failed() && rc == 0) rc = 3;
         tool_audit_for(NULL);
     }
     return rc;

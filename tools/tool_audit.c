@@ -22,6 +22,7 @@
 #include "util/mem.h"
 
 static char *g_dir;
+static int g_failed; /* the last action could not be recorded */
 
 static int64_t now_us(void)
 {
@@ -74,6 +75,7 @@ static int type_of(const char *action)
 static void hook(const char *action, const char *path, const char *tool, int ok, const char *why)
 {
     if (!g_dir) return;
+    g_failed = 1; /* until recorded */
     char who[300];
     who_text(tool, who, sizeof who);
     audit_tool t;
@@ -113,10 +115,16 @@ static void hook(const char *action, const char *path, const char *tool, int ok,
         }
         close(lock);
     }
+    g_failed = done != 0;
     if (done != 0)
         fprintf(stderr, "phidb: the %s could not be recorded in the audit trail of %s\n", action,
                 g_dir);
     audit_tool_close(&t);
+}
+
+int tool_audit_failed(void)
+{
+    return g_failed;
 }
 
 void tool_audit_for(const char *dir_arg)

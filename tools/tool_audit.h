@@ -15,5 +15,7 @@
 /* Record this tool's actions in the trail of the instance at dir_arg (its init directory,
  * phidb.conf, or data directory). NULL: nothing is recorded (the tool says so). */
 void tool_audit_for(const char *dir_arg);
+/* 1 when the last action of this tool could not be recorded (printed already), else 0. */
+int tool_audit_failed(void);
 
 #endif
