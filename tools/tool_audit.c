@@ -108,6 +108,9 @@ static void hook(const char *action, const char *path, const char *tool, int ok,
             r.action = action;
             r.reason = ok ? NULL : why;
             r.detail = detail;
+            /* Taken while a required sink is still connecting (the module is unhealthy until
+             * it is); the flush then waits for it to be written. */
+            r.keep = 1;
             done = audit_append(a, &r) == 0 && audit_flush(a, 10000) == 0 ? 0 : -1;
             audit_close(a);
         } else {

@@ -192,6 +192,12 @@ def body(run):
             run.check("syslog" in res["error"], "the reason names the sink", res["error"])
             time.sleep(0.5)
             run.eq(len(rs.lines()), before, "rsyslog received nothing from it")
+            # The tools' own records are kept while the required sink connects (or not):
+            # an export is recorded in the local trail all the same.
+            phidb("audit", "export", d)
+            rc, out = phidb("audit", "export", d)
+            run.check('"ev":"export"' in out, "an export beside a required sink that is down "
+                      "is recorded in the local trail", out[-300:])
 
         with run.case("sink down, not required: local records go on"):
             d = new_dir(root, "down", {**sink, "audit-syslog-port": harness.free_port()})
