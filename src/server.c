@@ -231,15 +231,10 @@ static void on_signal(ev_loop *l, int fd, void *ud, int mask)
                 log_warning("SIGHUP: TLS reload failed, keeping the old certificates: %s", err);
             }
             if (s->cfg->policy_file && *s->cfg->policy_file) {
-                if (cmd_policy_reload(s, err, sizeof err) == 0) {
+                if (cmd_policy_reload_recorded(s, NULL, "SIGHUP", err, sizeof err) == 0)
                     log_notice("SIGHUP: policy reloaded");
-                    cmd_audit_event(s, NULL, AUDIT_EV_POLICY, AUDIT_GRANTED, "SIGHUP", "reload",
-                                    NULL, NULL);
-                } else {
+                else
                     log_warning("SIGHUP: %s", err);
-                    cmd_audit_event(s, NULL, AUDIT_EV_POLICY, AUDIT_FAILED, "SIGHUP", "reload", err,
-                                    NULL);
-                }
             }
         }
     }

@@ -11,24 +11,62 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <openssl/sha.h>
 
 #include "access/policy_totp.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/strutil.h"
 
+/* The policy as PHI.POLICY SHOW gives it, for the record of a change: the text itself when
+ * short (schemas and roles, no PHI), else its SHA-256 (a record must stay a reasonable line
+ * for the SIEM). */
+#define POLICY_TEXT_IN_RECORD 4096
+static json_t *policy_for_record(const policy *p)
+{
+    if (!p) return json_null();
+    buf b = {0};
+    policy_show(p, &b);
+    json_t *v;
+    if (b.len <= POLICY_TEXT_IN_RECORD) {
+        v = json_stringn((const char *)b.p, b.len);
+    } else {
+        uint8_t h[32];
+        char hex[65];
+        SHA256(b.p, b.len, h);
+        for (int i = 0; i < 32; i++)
+            snprintf(hex + 2 * i, 3, "%02x", h[i]);
+        v = json_pack("{s:s,s:I}", "sha256", hex, "bytes", (json_int_t)b.len);
+    }
+    buf_free(&b);
+    return v;
+}
+
+int cmd_policy_reload_recorded(srv *s, client *c, const char *user, char *err, size_t errlen)
+{
+    json_t *old = policy_for_record(s->pol);
+    if (cmd_policy_reload(s, err, errlen) != 0) {
+        json_decref(old);
+        cmd_audit_event(s, c, AUDIT_EV_POLICY, AUDIT_FAILED, user, "reload", err, NULL);
+        return -1;
+    }
+    /* What changed: the policy before and after (README: old and new values). */
+    json_t *d = json_pack("{s:I,s:o,s:o}", "generation", (json_int_t)policy_generation(s->pol),
+                          "old", old, "new", policy_for_record(s->pol));
+    char *detail = d ? json_dumps(d, JSON_COMPACT) : NULL;
+    json_decref(d);
+    cmd_audit_event(s, c, AUDIT_EV_POLICY, AUDIT_GRANTED, user, "reload", NULL, detail);
+    free(detail);
+    return 0;
+}
+
 void phi_policy_reload_cmd(client *c)
 {
     char err[1200];
-    if (cmd_policy_reload(c->s, err, sizeof err) != 0) {
-        cmd_audit_event(c->s, c, AUDIT_EV_POLICY, AUDIT_FAILED, NULL, "reload", err, NULL);
+    if (cmd_policy_reload_recorded(c->s, c, NULL, err, sizeof err) != 0) {
         rep_errf(c, "ERR %s", err);
         return;
     }
-    char detail[128];
-    snprintf(detail, sizeof detail, "{\"generation\":%llu}",
-             (unsigned long long)policy_generation(c->s->pol));
-    cmd_audit_event(c->s, c, AUDIT_EV_POLICY, AUDIT_GRANTED, NULL, "reload", NULL, detail);
     rep_ok(c);
 }
 

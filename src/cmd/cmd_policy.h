@@ -26,6 +26,9 @@ void cmd_policy_close(srv *s);
 /* Reload the policy file (PHI.POLICY RELOAD, SIGHUP). Returns 0 or -1 with err (the old
  * policy stays). */
 int cmd_policy_reload(srv *s, char *err, size_t errlen);
+/* The same, with its audit record (the policy before and after; c and user may be NULL:
+ * SIGHUP). */
+int cmd_policy_reload_recorded(srv *s, client *c, const char *user, char *err, size_t errlen);
 /* The decision for c's current command d: 0 allowed (c->pv set), -1 after a NOPERM reply. */
 int cmd_policy_check(client *c, const cmd_def *d);
 /* After a write command ran: keep the blind index current for the records it wrote. */

@@ -396,6 +396,11 @@ def body(run):
         acl = find(recs, ev="acl", action="setuser")
         run.check(acl, "ACL change recorded")
         run.check(find(recs, ev="policy", action="reload"), "policy reload")
+        pr = find(recs, ev="policy", action="reload", res="granted")
+        det = pr[0].get("detail", {}) if pr else {}
+        run.check(isinstance(det, dict) and "schema patient:*" in str(det.get("old")) and
+                  "schema patient:*" in str(det.get("new")),
+                  "the policy record holds the policy before and after", det)
         run.check(find(recs, ev="keyrotate"), "key rotation")
         run.check(find(recs, ev="alert"), "alerts are records too")
         run.check(find(recs, ev="access", cmd="get", key="plain:1"),
