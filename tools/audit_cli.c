@@ -186,7 +186,20 @@ int audit_tool_time(const char *s, int end_of_day, int64_t *out)
         fprintf(stderr, "phidb: bad time '%s' (YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS], UTC)\n", s);
         return -1;
     }
-    if (end_of_day && strlen(s) == 10) *out += 86400LL * 1000000 - 1;
+    /* An end given to the day, minute or second means the end of it: --to 12:00 includes
+     * what happened during 12:00 (inclusive, as a bare date includes its whole day). */
+    if (end_of_day) {
+        const char *t = strchr(s, 'T');
+        int colons = 0;
+        for (const char *p = t; p && *p; p++)
+            colons += *p == ':';
+        if (!t && strlen(s) == 10)
+            *out += 86400LL * 1000000 - 1;
+        else if (t && colons == 1)
+            *out += 60LL * 1000000 - 1;
+        else if (t && colons == 2 && !strchr(t, '.'))
+            *out += 1000000 - 1;
+    }
     return 0;
 }
 

@@ -317,6 +317,13 @@ def body(run):
     recs = records(srv)
 
     with run.case("records"):
+        # --from and --to given to the same minute cover that minute.
+        last = [r for r in recs if r.get("ev") == "access"][-1]
+        minute = last["ts"][:16]
+        out = subprocess.run([srv.tool_bin, "audit", "export", srv.dir, "--from", minute,
+                              "--to", minute], stdout=subprocess.PIPE, timeout=120).stdout
+        run.check(f'"seq":{last["seq"]},'.encode() in out,
+                  f"export --from {minute} --to {minute} includes a record of that minute")
         run.check(find(recs, ev="access", user="doc", res="denied", cmd="setuser"),
                   "the refused ACL SETUSER of a user without the right is a denied record")
         run.check(find(recs, ev="auth", user="ghost-during-outage"),
