@@ -195,7 +195,7 @@ static void login_done(void *ud)
         cmd_audit_event(s, c, AUDIT_EV_AUTH, AUDIT_DENIED, user, "password", why_text(why),
                         NULL);
         if (locked_now)
-            cmd_audit_event(s, c, AUDIT_EV_LOCKOUT, AUDIT_GRANTED, user, "password", NULL, NULL);
+            cmd_audit_event(s, c, AUDIT_EV_LOCKOUT, AUDIT_DENIED, user, "password", NULL, NULL);
         s->st.auth_fail++;
         /* A name that is no user may be a password typed into the wrong field: the plain
          * server log does not get it (the audit trail, which is encrypted, does). */

@@ -412,7 +412,7 @@ void phi_mfa_cmd(client *c)
     cmd_audit_event(s, c, AUDIT_EV_MFA, AUDIT_DENIED, NULL, "totp",
                     rc == POLICY_TOTP_REPLAY ? "replay" : "bad-code", NULL);
     if (locked_now) {
-        cmd_audit_event(s, c, AUDIT_EV_LOCKOUT, AUDIT_GRANTED, NULL, "totp", NULL, NULL);
+        cmd_audit_event(s, c, AUDIT_EV_LOCKOUT, AUDIT_DENIED, NULL, "totp", NULL, NULL);
         s->st.lockouts++;
         log_warning("user '%s' locked after consecutive failed logins (TOTP, last from %s)",
                     c->username, c->addr);

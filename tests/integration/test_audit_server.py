@@ -390,7 +390,7 @@ def body(run):
         run.check(use and all(r.get("purpose") == "emergency" for r in use), "break-glass use",
                   use[:1])
         run.check(find(recs, ev="auth", res="denied", user="vic"), "failed login")
-        run.check(find(recs, ev="lockout", user="vic"), "lockout")
+        run.check(find(recs, ev="lockout", user="vic", res="denied"), "lockout (res denied)")
         run.check(find(recs, ev="auth", res="granted", user="doc"), "login")
         run.check(find(recs, ev="auth", res="denied", user="doc", reason="subscriptions"),
                   "a login refused for the connection's subscriptions")
