@@ -125,6 +125,8 @@ typedef enum phi_pkind {
     PHI_PK_TOKEN,     /* not compiled: candidates made by the C id scanner */
     PHI_PK_VALUE_END, /* a value whose start its validator finds (literal anchor at the end) */
     PHI_PK_CSCAN,     /* not compiled: the expression is matched by C code (phi_city_prep_scan) */
+    PHI_PK_VALUE_C,   /* a value whose ends C code finds after the Hyperscan pass (out of the
+                       * main database) and whose start the window scan finds */
 } phi_pkind;
 
 /* Context classes of keywords. */
@@ -240,6 +242,7 @@ typedef struct phi_cscan_pats {
     uint16_t phone_dash, phone_001;     /* 555-0142, 001-617-555-0142 */
     uint16_t phone_dots, street;        /* 617.555.0142, "Street", "Ave" */
     uint16_t email, ipv4;               /* e-mail addresses, dotted quads */
+    uint16_t zero_groups;               /* "0161 496 0000" (PHI_PK_VALUE_C) */
 } phi_cscan_pats;
 
 /* Start of the match of pattern pat that ends at end, when it can be found by
@@ -452,12 +455,18 @@ int phi_detect_run(const phi_detector *d, phi_scratch *s, const uint8_t *text, s
  * (into s->batch_ents) and status. PHI_ENOMEM when no state could be allocated. */
 int phi_detect_batch(const phi_detector *d, phi_scratch *s, phi_batch_doc *docs, size_t n);
 
+/* A value candidate whose start is still to be found (pass_validate's find_start). */
+#define PHI_START_UNKNOWN UINT32_MAX
+
 /* The shapes of phi_shapes.c (patterns in d->cscan): appends candidates. */
 int phi_shapes_scan(const phi_detector *d, phi_scratch *s);
 /* Its pieces, for one walk over the text: the word [i, e) (a \b-delimited run);
  * the non-word byte at i (',' and '@' start shapes). */
 int phi_shapes_word(const phi_detector *d, phi_scratch *s, size_t i, size_t e);
 int phi_shapes_punct(const phi_detector *d, phi_scratch *s, size_t i);
+/* The ends of the digit groups after a leading 0 (d->cscan.zero_groups), as candidates
+ * with PHI_START_UNKNOWN, in order of end; run after the Hyperscan pass. */
+int phi_shapes_zero_groups(const phi_detector *d, phi_scratch *s);
 /* Can phi_shapes_word find anything in the word t[i, e) (t has len bytes)? False only
  * when it cannot (most words: lower-case ones, long ones, most capitalized ones, most
  * numbers), so the walk skips the call. */
