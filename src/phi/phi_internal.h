@@ -242,7 +242,7 @@ typedef struct phi_cscan_pats {
     uint16_t phone_dash, phone_001;     /* 555-0142, 001-617-555-0142 */
     uint16_t phone_dots, street;        /* 617.555.0142, "Street", "Ave" */
     uint16_t email, ipv4;               /* e-mail addresses, dotted quads */
-    uint16_t zero_groups;               /* "0161 496 0000" (PHI_PK_VALUE_C) */
+    uint16_t zero_groups, ordinal;      /* "0161 496 0000", "on the 3rd" (PHI_PK_VALUE_C) */
 } phi_cscan_pats;
 
 /* Start of the match of pattern pat that ends at end, when it can be found by
@@ -467,6 +467,11 @@ int phi_shapes_punct(const phi_detector *d, phi_scratch *s, size_t i);
 /* The ends of the digit groups after a leading 0 (d->cscan.zero_groups), as candidates
  * with PHI_START_UNKNOWN, in order of end; run after the Hyperscan pass. */
 int phi_shapes_zero_groups(const phi_detector *d, phi_scratch *s);
+/* "on the 3rd" (d->cscan.ordinal) ending with the word [i, e) (a \b-delimited run that
+ * holds a digit), as a candidate with PHI_START_UNKNOWN; the same for every word of the
+ * text (the piece the walk replaces, for tests). */
+int phi_shapes_ordinal(const phi_detector *d, phi_scratch *s, size_t i, size_t e);
+int phi_shapes_ordinal_scan(const phi_detector *d, phi_scratch *s);
 /* Can phi_shapes_word find anything in the word t[i, e) (t has len bytes)? False only
  * when it cannot (most words: lower-case ones, long ones, most capitalized ones, most
  * numbers), so the walk skips the call. */

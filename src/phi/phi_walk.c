@@ -319,7 +319,11 @@ int phi_walk_run(const phi_detector *d, phi_scratch *s)
         }
         rc = PHI_OK;
         if (phi_shapes_maybe(t, len, i, e)) rc = phi_shapes_word(d, s, i, e);
-        if (!rc && (any & PHI_CT_DIGIT)) rc = phi_ids_word(d, s, i, e);
+        if (!rc && (any & PHI_CT_DIGIT)) {
+            rc = phi_ids_word(d, s, i, e);
+            if (!rc && e - i - 3 <= 1 && (phi_ctype[t[e - 1]] & PHI_CT_ALPHA))
+                rc = phi_shapes_ordinal(d, s, i, e); /* "3rd", "21st" */
+        }
         if (rc) return rc;
         i = e;
     }

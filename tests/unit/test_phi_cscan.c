@@ -818,8 +818,8 @@ static int cmp_cand3(const void *a, const void *b)
 
 /* Does phi_walk_run give text what the pieces it replaces give: the name pass's
  * tokens of phi_names_tokenize (in order, every field), the labels of
- * phi_labels_scan and the candidates of phi_shapes_scan, phi_city_prep_scan and
- * phi_ids_run? 1 (and a message) when not. */
+ * phi_labels_scan and the candidates of phi_shapes_scan, phi_city_prep_scan,
+ * phi_ids_run and phi_shapes_ordinal_scan? 1 (and a message) when not. */
 static int walk_differs(const char *text, size_t len)
 {
     static phi_tok tok[4096];
@@ -832,6 +832,7 @@ static int walk_differs(const char *text, size_t len)
     CHECK_INT(phi_shapes_scan(det, scr), PHI_OK);
     CHECK_INT(phi_city_prep_scan(det, scr, det->prep_pat), PHI_OK);
     CHECK_INT(phi_ids_run(det, scr), PHI_OK);
+    CHECK_INT(phi_shapes_ordinal_scan(det, scr), PHI_OK);
     size_t nt = scr->toks.n, nk = scr->kws.n, nc = scr->cands.n;
     if (nt > 4096 || nk > 4096 || nc > 4096) return 1;
     memcpy(tok, scr->toks.p, nt * sizeof *tok);
