@@ -243,6 +243,7 @@ typedef struct phi_cscan_pats {
     uint16_t phone_dots, street;        /* 617.555.0142, "Street", "Ave" */
     uint16_t email, ipv4;               /* e-mail addresses, dotted quads */
     uint16_t zero_groups, ordinal;      /* "0161 496 0000", "on the 3rd" (PHI_PK_VALUE_C) */
+    uint16_t url;                       /* http://, www. (PHI_PK_VALUE_C) */
 } phi_cscan_pats;
 
 /* Start of the match of pattern pat that ends at end, when it can be found by
@@ -430,6 +431,7 @@ struct phi_scratch {
     phi_vec prep;          /* phi_city_prep_scan: matches before they become candidates */
     size_t ids_pos;        /* phi_ids_word: where the id loop stopped */
     size_t ids_kc;         /* phi_ids_word: its keyword cursor */
+    size_t url_end;        /* phi_shapes_url_at: the end of the last URL (one walk) */
     int oom;               /* set by callbacks when a push failed */
     const atomic_int *cancel; /* phi_scratch_set_cancel's flag, or NULL */
     uint32_t tick;            /* on_match calls, for checking cancel now and then */
@@ -467,6 +469,11 @@ int phi_shapes_punct(const phi_detector *d, phi_scratch *s, size_t i);
 /* The ends of the digit groups after a leading 0 (d->cscan.zero_groups), as candidates
  * with PHI_START_UNKNOWN, in order of end; run after the Hyperscan pass. */
 int phi_shapes_zero_groups(const phi_detector *d, phi_scratch *s);
+/* The URL (d->cscan.url) whose prefix may start at the word start p, as a candidate with
+ * PHI_START_UNKNOWN (one a run of consecutive ends); the same for every word start of
+ * the text (the piece the walk replaces, for tests). */
+int phi_shapes_url_at(const phi_detector *d, phi_scratch *s, size_t p);
+int phi_shapes_urls(const phi_detector *d, phi_scratch *s);
 /* "on the 3rd" (d->cscan.ordinal) ending with the word [i, e) (a \b-delimited run that
  * holds a digit), as a candidate with PHI_START_UNKNOWN; the same for every word of the
  * text (the piece the walk replaces, for tests). */

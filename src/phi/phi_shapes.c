@@ -478,3 +478,54 @@ int phi_shapes_ordinal_scan(const phi_detector *d, phi_scratch *s)
     }
     return PHI_OK;
 }
+
+/* A byte that ends a URL's body: [\s<>"'()\[\]{}]. */
+static bool url_stop(uint8_t c)
+{
+    return phi_is_hs_space(c) || c == '<' || c == '>' || c == '"' || c == '\'' || c == '(' ||
+           c == ')' || c == '[' || c == ']' || c == '{' || c == '}';
+}
+
+/* The length of the URL prefix (any case) at p after \b, else 0. */
+static size_t url_prefix(const uint8_t *t, size_t len, size_t p)
+{
+    static const char *const pre[] = {"http://", "https://", "ftp://", "www."};
+    if (p > 0 && phi_is_hs_word(t[p - 1])) return 0;
+    for (int k = 0; k < 4; k++) {
+        size_t n = strlen(pre[k]), q = 0;
+        while (q < n && p + q < len && phi_lower(t[p + q]) == (uint8_t)pre[k][q])
+            q++;
+        if (q == n) return n;
+    }
+    return 0;
+}
+
+/* "\b(?:https?://|ftp://|www\.)[^\s<>"'()\[\]{}]+", any case, with the prefix at the word
+ * start p: the expression ends at every byte of the body, and the callback merged those
+ * ends into one candidate, so there is one candidate per run of body bytes that holds a
+ * prefix, ending where the run ends (a later prefix in the run adds nothing: s->url_end);
+ * phi_start_fast finds its start. */
+int phi_shapes_url_at(const phi_detector *d, phi_scratch *s, size_t p)
+{
+    const uint8_t *t = s->text;
+    size_t len = s->len, m;
+    if (p < s->url_end || (m = url_prefix(t, len, p)) == 0) return PHI_OK;
+    size_t e = p + m;
+    while (e < len && !url_stop(t[e]))
+        e++;
+    if (e == p + m) return PHI_OK; /* no body */
+    s->url_end = e;
+    return push(s, d->cscan.url, PHI_START_UNKNOWN, e);
+}
+
+int phi_shapes_urls(const phi_detector *d, phi_scratch *s)
+{
+    const uint8_t *t = s->text;
+    s->url_end = 0;
+    for (size_t i = 0; i < s->len; i++)
+        if (phi_is_hs_word(t[i]) && (i == 0 || !phi_is_hs_word(t[i - 1]))) {
+            int rc = phi_shapes_url_at(d, s, i);
+            if (rc) return rc;
+        }
+    return PHI_OK;
+}

@@ -248,7 +248,7 @@ int phi_walk_run(const phi_detector *d, phi_scratch *s)
     size_t len = s->len, i = 0;
     nword w = nword_none(d);
     int rc;
-    s->prep.n = 0, s->caps.n = 0;
+    s->prep.n = 0, s->caps.n = 0, s->url_end = 0;
     phi_ids_reset(s);
     while (i < len) {
         uint8_t c = t[i], ct = phi_ctype[c];
@@ -305,6 +305,10 @@ int phi_walk_run(const phi_detector *d, phi_scratch *s)
             /* "in", "at", "to", "from" (the letters alone: a space must follow) */
             if (!rc && (ae - i == 2 ? c == 'i' || c == 'a' || c == 't' : ae - i == 4 && c == 'f'))
                 rc = phi_city_prep_at(s, i);
+            /* "http:", "https:", "ftp:", "www." (any case) */
+            if (!rc && ae < len && (t[ae] == ':' || t[ae] == '.') && ae - i - 3 <= 2 &&
+                ((c | 0x20) == 'h' || (c | 0x20) == 'f' || (c | 0x20) == 'w'))
+                rc = phi_shapes_url_at(d, s, i);
             if (rc) return rc;
         }
         while (e < len && (phi_ctype[t[e]] & PHI_CT_WORD))

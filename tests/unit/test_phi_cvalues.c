@@ -1,12 +1,13 @@
 /*
  * test_phi_cvalues: the value expressions that C code matches instead of the main
  * Hyperscan database (kind PHI_PK_VALUE_C: the digit groups after a leading 0, "on the
- * 3rd") give exactly the ends Hyperscan reports for them, on random texts built from
+ * 3rd", URLs) give exactly the ends Hyperscan reports for them, on random texts built from
  * the pieces each expression cares about (digit runs of every length, cue words in any
  * case, separators and white space of every kind, letters, underscores, high bytes) and
  * on every clinical note. Their starts still come from phi_start_fast or the window
  * scan, as before, so the ends are what is compared.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,10 +38,11 @@ static int on_end(unsigned id, unsigned long long from, unsigned long long to, u
 
 typedef int (*scan_fn)(const phi_detector *d, phi_scratch *s);
 
-/* Hyperscan's ends of pattern pat and the ends of the candidates scan makes on buf;
- * 0 when equal. Adds the ends to *found. */
-static int differ(hs_database_t *db, hs_scratch_t *hss, uint16_t pat, scan_fn scan, const char *buf,
-                  size_t len, long *found)
+/* Hyperscan's ends of pattern pat (with runs: the last end of each run of consecutive
+ * ends, which the callback merged into one candidate) and the ends of the candidates
+ * scan makes on buf; 0 when equal. Adds the ends to *found. */
+static int differ(hs_database_t *db, hs_scratch_t *hss, uint16_t pat, scan_fn scan, bool runs,
+                  const char *buf, size_t len, long *found)
 {
     static ends want;
     want.n = 0;
@@ -49,6 +51,12 @@ static int differ(hs_database_t *db, hs_scratch_t *hss, uint16_t pat, scan_fn sc
     size_t m = 0;
     for (size_t i = 0; i < want.n; i++)
         if (m == 0 || want.e[m - 1] != want.e[i]) want.e[m++] = want.e[i];
+    if (runs) {
+        size_t r = 0;
+        for (size_t i = 0; i < m; i++)
+            if (i + 1 == m || want.e[i + 1] != want.e[i] + 1) want.e[r++] = want.e[i];
+        m = r;
+    }
     scr->text = (const uint8_t *)buf, scr->len = len, scr->cands.n = 0;
     if (scan(det, scr) != PHI_OK) return 1;
     const phi_cand *c = scr->cands.p;
@@ -71,7 +79,7 @@ static int differ(hs_database_t *db, hs_scratch_t *hss, uint16_t pat, scan_fn sc
 
 /* Compare scan with pattern pat's expression on 50,000 texts of the pieces val and sep
  * (alternated; common separators most of the time) and on the clinical notes. */
-static void compare(uint16_t pat, scan_fn scan, const char *const *val, size_t nv,
+static void compare(uint16_t pat, scan_fn scan, bool runs, const char *const *val, size_t nv,
                     const char *const *sep, size_t ns, const char *const *common, size_t nc)
 {
     const phi_pattern *p = &phi_patterns[pat];
@@ -90,7 +98,7 @@ static void compare(uint16_t pat, scan_fn scan, const char *const *val, size_t n
     for (int it = 0; it < 50000 && bad < 3; it++) {
         size_t len = 0;
         seed = seed * 1103515245u + 12345u;
-        int n = 1 + (int)((seed >> 16) % 16);
+        int n = 1 + (int)((seed >> 16) % 32);
         for (int q = 0; q < n; q++) {
             seed = seed * 1103515245u + 12345u;
             const char *w = (q & 1) ? sep[(seed >> 16) % ns] : val[(seed >> 16) % nv];
@@ -98,9 +106,10 @@ static void compare(uint16_t pat, scan_fn scan, const char *const *val, size_t n
             memcpy(buf + len, w, strlen(w));
             len += strlen(w);
         }
-        bad += differ(db, hss, pat, scan, buf, len, &found);
+        bad += differ(db, hss, pat, scan, runs, buf, len, &found);
     }
     CHECK_INT(bad, 0);
+    if (getenv("PHI_CSCAN_VERBOSE")) fprintf(stderr, "  pattern %u: %ld ends\n", pat, found);
     CHECK(found > 1000); /* the texts do reach the expression */
     /* and the clinical notes, line by line (real text) */
     const char *src = getenv("PHIDB_SOURCE");
@@ -110,7 +119,7 @@ static void compare(uint16_t pat, scan_fn scan, const char *const *val, size_t n
     CHECK(f != NULL);
     int notes = 0;
     while (f && fgets(buf, sizeof buf, f) && bad < 3) {
-        bad += differ(db, hss, pat, scan, buf, strlen(buf), &found);
+        bad += differ(db, hss, pat, scan, runs, buf, strlen(buf), &found);
         notes++;
     }
     if (f) fclose(f);
@@ -131,8 +140,8 @@ TEST(zero_groups_match_hyperscan)
     static const char *const sep[] = {" ",  "-",  ".", "\t", "\n", "\v", "\f", "\r",
                                       "  ", "--", "_", "/",  ",",  "",   "a",  "\x80"};
     static const char *const common[] = {" ", "-", "."};
-    compare(det->cscan.zero_groups, phi_shapes_zero_groups, num, sizeof num / sizeof num[0], sep,
-            sizeof sep / sizeof sep[0], common, sizeof common / sizeof common[0]);
+    compare(det->cscan.zero_groups, phi_shapes_zero_groups, false, num, sizeof num / sizeof num[0],
+            sep, sizeof sep / sizeof sep[0], common, sizeof common / sizeof common[0]);
     scr->cands.n = 0;
     phi_scratch_free(scr);
     phi_detector_free(det);
@@ -150,11 +159,30 @@ TEST(ordinals_match_hyperscan)
     static const char *const sep[] = {" ",  "  ",  "   ", "    ", "\t", "\n", "\v", "\f",
                                       "\r", " \t", ", ",  "-",    "",   ".",  "_",  "\x80"};
     static const char *const common[] = {" ", "  ", " "};
-    compare(det->cscan.ordinal, phi_shapes_ordinal_scan, val, sizeof val / sizeof val[0], sep,
+    compare(det->cscan.ordinal, phi_shapes_ordinal_scan, false, val, sizeof val / sizeof val[0],
+            sep, sizeof sep / sizeof sep[0], common, sizeof common / sizeof common[0]);
+    scr->cands.n = 0;
+    phi_scratch_free(scr);
+    phi_detector_free(det);
+}
+
+TEST(urls_match_hyperscan)
+{
+    CHECK_INT(phi_detector_new(NULL, &det), PHI_OK);
+    CHECK_INT(phi_scratch_new(det, &scr), PHI_OK);
+    static const char *const val[] = {
+        "http://", "https://", "ftp://",   "www.", "HTTP://", "Www.",  "hTtPs://", "http:/",
+        "http//",  "htp://",   "ftps://",  "ww.",  "wwww.",   "xwww.", "_http://", "www",
+        "a",       "x.com",    "/path",    "a.b",  "9",       ".",     "..",       ":",
+        "://",     "@",        "\xc3\xa9", "\x80", "?q=1",    "#f",    "%20",      "-"};
+    static const char *const sep[] = {" ", "\t", "\n", "\v", "\f", "\r", "<", ">", "\"", "'",   "(",
+                                      ")", "[",  "]",  "{",  "}",  "",   ",", ";", ".",  "\x00"};
+    static const char *const common[] = {"", "", " "};
+    compare(det->cscan.url, phi_shapes_urls, true, val, sizeof val / sizeof val[0], sep,
             sizeof sep / sizeof sep[0], common, sizeof common / sizeof common[0]);
     scr->cands.n = 0;
     phi_scratch_free(scr);
     phi_detector_free(det);
 }
 
-UNIT_MAIN(T(zero_groups_match_hyperscan), T(ordinals_match_hyperscan))
+UNIT_MAIN(T(zero_groups_match_hyperscan), T(ordinals_match_hyperscan), T(urls_match_hyperscan))
