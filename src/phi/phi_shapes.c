@@ -382,11 +382,12 @@ int phi_shapes_scan(const phi_detector *d, phi_scratch *s)
     return PHI_OK;
 }
 
-/* Length of the run of ASCII digits at t[p] (t has len bytes). */
+/* Length of the run of ASCII digits at t[p] (t has len bytes), counted up to 6 (no
+ * group is longer: a long run of digits is not read again for each of its zeros). */
 static size_t digit_run(const uint8_t *t, size_t len, size_t p)
 {
     size_t q = p;
-    while (q < len && phi_is_digit(t[q]))
+    while (q < len && q - p < 6 && phi_is_digit(t[q]))
         q++;
     return q - p;
 }
@@ -403,8 +404,10 @@ int phi_shapes_zero_groups(const phi_detector *d, phi_scratch *s)
     const uint8_t *t = s->text, *z = t;
     size_t len = s->len, last = 0;
     while (len > 0 && (z = memchr(z, '0', len - (size_t)(z - t))) != NULL) {
-        size_t i = (size_t)(z++ - t), q = i + digit_run(t, len, i);
-        if ((i > 0 && phi_is_hs_word(t[i - 1])) || q - i < 3 || q - i > 5) continue;
+        size_t i = (size_t)(z++ - t);
+        if (i > 0 && phi_is_hs_word(t[i - 1])) continue; /* \b first: runs are read once */
+        size_t q = i + digit_run(t, len, i);
+        if (q - i < 3 || q - i > 5) continue;
         for (int g = 2; g <= 5; g++) {
             if (q >= len || !(phi_is_hs_space(t[q]) || t[q] == '.' || t[q] == '-')) break;
             size_t n = digit_run(t, len, q + 1);
