@@ -175,8 +175,8 @@ TEST(urls_match_hyperscan)
         "http//",  "htp://",   "ftps://",  "ww.",  "wwww.",   "xwww.", "_http://", "www",
         "a",       "x.com",    "/path",    "a.b",  "9",       ".",     "..",       ":",
         "://",     "@",        "\xc3\xa9", "\x80", "?q=1",    "#f",    "%20",      "-"};
-    static const char *const sep[] = {" ", "\t", "\n", "\v", "\f", "\r", "<", ">", "\"", "'",   "(",
-                                      ")", "[",  "]",  "{",  "}",  "",   ",", ";", ".",  "\x00"};
+    static const char *const sep[] = {" ", "\t", "\n", "\v", "\f", "\r", "<", ">", "\"", "'",
+                                      "(", ")",  "[",  "]",  "{",  "}",  "",  ",", ";",  "."};
     static const char *const common[] = {"", "", " "};
     compare(det->cscan.url, phi_shapes_urls, true, val, sizeof val / sizeof val[0], sep,
             sizeof sep / sizeof sep[0], common, sizeof common / sizeof common[0]);
