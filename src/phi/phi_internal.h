@@ -10,7 +10,7 @@
  *   phi_validate.c  checksums and parsers (SSN, Luhn, DEA, ABA, VIN, IBAN, dates, IPs)
  *   phi_detect.c    the scan: one Hyperscan pass, validation, context, overlaps
  *   phi_labels.c    context labels ("MRN", "fax", "DOB") by a word walk
- *   phi_shapes.c    SSN, DEA, VIN shapes, ", ST" and "ST 02115" in C
+ *   phi_shapes.c    SSN, DEA, VIN shapes, ", ST" and "ST 02115", URLs, "on the 3rd" in C
  *   phi_starts.c    starts of frequent value matches found by walking back
  *   phi_walk.c      one walk over the words: C matchers and the name pass's tokens
  *   phi_names.c     the token pass: names, with dictionaries and context
@@ -125,8 +125,8 @@ typedef enum phi_pkind {
     PHI_PK_TOKEN,     /* not compiled: candidates made by the C id scanner */
     PHI_PK_VALUE_END, /* a value whose start its validator finds (literal anchor at the end) */
     PHI_PK_CSCAN,     /* not compiled: the expression is matched by C code (phi_city_prep_scan) */
-    PHI_PK_VALUE_C,   /* a value whose ends C code finds after the Hyperscan pass (out of the
-                       * main database) and whose start the window scan finds */
+    PHI_PK_VALUE_C,   /* a value matched by C code instead of the main database (after the
+                       * pass or in the walk); its start is found later, as a VALUE's is */
 } phi_pkind;
 
 /* Context classes of keywords. */

@@ -1,11 +1,11 @@
 /*
  * phi_walk: one walk over the words of a text for the C matchers and the name
- * pass. The matchers (context labels, "in X" places, the shapes, id tokens)
- * look at the runs Hyperscan's \b delimits ([A-Za-z0-9_]); the name pass at its
- * own words (letters and bytes >= 0x80, with inner apostrophes and hyphens). The
- * walk reads each byte once and builds both: the letters that open a run are the
- * name word's bytes too, hashed once for the word's token and for the label
- * lookup. phi_names_run scores the tokens later.
+ * pass. The matchers (context labels, "in X" places, the shapes, id tokens, "on the
+ * 3rd" and URLs) look at the runs Hyperscan's \b delimits ([A-Za-z0-9_]); the name
+ * pass at its own words (letters and bytes >= 0x80, with inner apostrophes and
+ * hyphens). The walk reads each byte once and builds both: the letters that open a
+ * run are the name word's bytes too, hashed once for the word's token and for the
+ * label lookup. phi_names_run scores the tokens later.
  *
  * phi_names_tokenize is the name pass's word loop on its own; test_phi_cscan
  * checks that the walk makes the same tokens.
