@@ -226,6 +226,13 @@ int phi_detector_new(const phi_config *cfg, phi_detector **out)
             case PHI_S_SCAN_IPV4: d->cscan.ipv4 = k; break;
             default: break;
             }
+        } else if (phi_patterns[i].kind == PHI_PK_VALUE_C) {
+            if (phi_patterns[i].val == PHI_V_ORDINAL)
+                d->cscan.ordinal = (uint16_t)i;
+            else if (phi_patterns[i].val == PHI_V_URL)
+                d->cscan.url = (uint16_t)i;
+            else
+                d->cscan.zero_groups = (uint16_t)i;
         }
     d->build_ms = now_ms() - t0;
     *out = d;

@@ -24,7 +24,7 @@
 
 /* ---- collecting ---- */
 
-#define START_UNKNOWN UINT32_MAX
+#define START_UNKNOWN PHI_START_UNKNOWN
 
 static int on_match(unsigned id, unsigned long long from, unsigned long long to, unsigned flags,
                     void *ctx)
@@ -555,6 +555,9 @@ static int pass_regex(const phi_detector *d, phi_scratch *s)
         if (s->oom) return PHI_ENOMEM;
         if (s->cancelled) return PHI_ECANCELED;
         if (e != HS_SUCCESS) return PHI_EENGINE;
+        /* After the pass, so its candidates never stand in on_match's window. */
+        int rc = phi_shapes_zero_groups(d, s);
+        if (rc) return rc;
     }
     /* Hyperscan reports in order of end; sort only if that ever changes. */
     const phi_kw *k = s->kws.p;

@@ -10,7 +10,7 @@
  *   phi_validate.c  checksums and parsers (SSN, Luhn, DEA, ABA, VIN, IBAN, dates, IPs)
  *   phi_detect.c    the scan: one Hyperscan pass, validation, context, overlaps
  *   phi_labels.c    context labels ("MRN", "fax", "DOB") by a word walk
- *   phi_shapes.c    SSN, DEA, VIN shapes, ", ST" and "ST 02115" in C
+ *   phi_shapes.c    SSN, DEA, VIN shapes, ", ST" and "ST 02115", URLs, "on the 3rd" in C
  *   phi_starts.c    starts of frequent value matches found by walking back
  *   phi_walk.c      one walk over the words: C matchers and the name pass's tokens
  *   phi_names.c     the token pass: names, with dictionaries and context
@@ -125,6 +125,8 @@ typedef enum phi_pkind {
     PHI_PK_TOKEN,     /* not compiled: candidates made by the C id scanner */
     PHI_PK_VALUE_END, /* a value whose start its validator finds (literal anchor at the end) */
     PHI_PK_CSCAN,     /* not compiled: the expression is matched by C code (phi_city_prep_scan) */
+    PHI_PK_VALUE_C,   /* a value matched by C code instead of the main database (after the
+                       * pass or in the walk); its start is found later, as a VALUE's is */
 } phi_pkind;
 
 /* Context classes of keywords. */
@@ -240,6 +242,8 @@ typedef struct phi_cscan_pats {
     uint16_t phone_dash, phone_001;     /* 555-0142, 001-617-555-0142 */
     uint16_t phone_dots, street;        /* 617.555.0142, "Street", "Ave" */
     uint16_t email, ipv4;               /* e-mail addresses, dotted quads */
+    uint16_t zero_groups, ordinal;      /* "0161 496 0000", "on the 3rd" (PHI_PK_VALUE_C) */
+    uint16_t url;                       /* http://, www. (PHI_PK_VALUE_C) */
 } phi_cscan_pats;
 
 /* Start of the match of pattern pat that ends at end, when it can be found by
@@ -427,6 +431,7 @@ struct phi_scratch {
     phi_vec prep;          /* phi_city_prep_scan: matches before they become candidates */
     size_t ids_pos;        /* phi_ids_word: where the id loop stopped */
     size_t ids_kc;         /* phi_ids_word: its keyword cursor */
+    size_t url_end;        /* phi_shapes_url_at: the end of the last URL (one walk) */
     int oom;               /* set by callbacks when a push failed */
     const atomic_int *cancel; /* phi_scratch_set_cancel's flag, or NULL */
     uint32_t tick;            /* on_match calls, for checking cancel now and then */
@@ -452,12 +457,28 @@ int phi_detect_run(const phi_detector *d, phi_scratch *s, const uint8_t *text, s
  * (into s->batch_ents) and status. PHI_ENOMEM when no state could be allocated. */
 int phi_detect_batch(const phi_detector *d, phi_scratch *s, phi_batch_doc *docs, size_t n);
 
+/* A value candidate whose start is still to be found (pass_validate's find_start). */
+#define PHI_START_UNKNOWN UINT32_MAX
+
 /* The shapes of phi_shapes.c (patterns in d->cscan): appends candidates. */
 int phi_shapes_scan(const phi_detector *d, phi_scratch *s);
 /* Its pieces, for one walk over the text: the word [i, e) (a \b-delimited run);
  * the non-word byte at i (',' and '@' start shapes). */
 int phi_shapes_word(const phi_detector *d, phi_scratch *s, size_t i, size_t e);
 int phi_shapes_punct(const phi_detector *d, phi_scratch *s, size_t i);
+/* The ends of the digit groups after a leading 0 (d->cscan.zero_groups), as candidates
+ * with PHI_START_UNKNOWN, in order of end; run after the Hyperscan pass. */
+int phi_shapes_zero_groups(const phi_detector *d, phi_scratch *s);
+/* The URL (d->cscan.url) whose prefix may start at the word start p, as a candidate with
+ * PHI_START_UNKNOWN (one a run of consecutive ends); the same for every word start of
+ * the text (the piece the walk replaces, for tests). */
+int phi_shapes_url_at(const phi_detector *d, phi_scratch *s, size_t p);
+int phi_shapes_urls(const phi_detector *d, phi_scratch *s);
+/* "on the 3rd" (d->cscan.ordinal) ending with the word [i, e) (a \b-delimited run that
+ * holds a digit), as a candidate with PHI_START_UNKNOWN; the same for every word of the
+ * text (the piece the walk replaces, for tests). */
+int phi_shapes_ordinal(const phi_detector *d, phi_scratch *s, size_t i, size_t e);
+int phi_shapes_ordinal_scan(const phi_detector *d, phi_scratch *s);
 /* Can phi_shapes_word find anything in the word t[i, e) (t has len bytes)? False only
  * when it cannot (most words: lower-case ones, long ones, most capitalized ones, most
  * numbers), so the walk skips the call. */

@@ -1,11 +1,11 @@
 /*
  * phi_walk: one walk over the words of a text for the C matchers and the name
- * pass. The matchers (context labels, "in X" places, the shapes, id tokens)
- * look at the runs Hyperscan's \b delimits ([A-Za-z0-9_]); the name pass at its
- * own words (letters and bytes >= 0x80, with inner apostrophes and hyphens). The
- * walk reads each byte once and builds both: the letters that open a run are the
- * name word's bytes too, hashed once for the word's token and for the label
- * lookup. phi_names_run scores the tokens later.
+ * pass. The matchers (context labels, "in X" places, the shapes, id tokens, "on the
+ * 3rd" and URLs) look at the runs Hyperscan's \b delimits ([A-Za-z0-9_]); the name
+ * pass at its own words (letters and bytes >= 0x80, with inner apostrophes and
+ * hyphens). The walk reads each byte once and builds both: the letters that open a
+ * run are the name word's bytes too, hashed once for the word's token and for the
+ * label lookup. phi_names_run scores the tokens later.
  *
  * phi_names_tokenize is the name pass's word loop on its own; test_phi_cscan
  * checks that the walk makes the same tokens.
@@ -248,7 +248,7 @@ int phi_walk_run(const phi_detector *d, phi_scratch *s)
     size_t len = s->len, i = 0;
     nword w = nword_none(d);
     int rc;
-    s->prep.n = 0, s->caps.n = 0;
+    s->prep.n = 0, s->caps.n = 0, s->url_end = 0;
     phi_ids_reset(s);
     while (i < len) {
         uint8_t c = t[i], ct = phi_ctype[c];
@@ -305,6 +305,10 @@ int phi_walk_run(const phi_detector *d, phi_scratch *s)
             /* "in", "at", "to", "from" (the letters alone: a space must follow) */
             if (!rc && (ae - i == 2 ? c == 'i' || c == 'a' || c == 't' : ae - i == 4 && c == 'f'))
                 rc = phi_city_prep_at(s, i);
+            /* "http:", "https:", "ftp:", "www." (any case) */
+            if (!rc && ae < len && (t[ae] == ':' || t[ae] == '.') && ae - i - 3 <= 2 &&
+                ((c | 0x20) == 'h' || (c | 0x20) == 'f' || (c | 0x20) == 'w'))
+                rc = phi_shapes_url_at(d, s, i);
             if (rc) return rc;
         }
         while (e < len && (phi_ctype[t[e]] & PHI_CT_WORD))
@@ -319,7 +323,11 @@ int phi_walk_run(const phi_detector *d, phi_scratch *s)
         }
         rc = PHI_OK;
         if (phi_shapes_maybe(t, len, i, e)) rc = phi_shapes_word(d, s, i, e);
-        if (!rc && (any & PHI_CT_DIGIT)) rc = phi_ids_word(d, s, i, e);
+        if (!rc && (any & PHI_CT_DIGIT)) {
+            rc = phi_ids_word(d, s, i, e);
+            if (!rc && e - i - 3 <= 1 && (phi_ctype[t[e - 1]] & PHI_CT_ALPHA))
+                rc = phi_shapes_ordinal(d, s, i, e); /* "3rd", "21st" */
+        }
         if (rc) return rc;
         i = e;
     }
