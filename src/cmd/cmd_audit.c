@@ -51,7 +51,13 @@ static void on_alert(void *ud, const char *json, size_t len)
     r.result = AUDIT_GRANTED;
     r.detail = detail;
     r.keep = 1; /* an alert about the trail itself fires while it is unhealthy */
+    /* The user (and role) the alert is about in the record's own fields too, so that
+     * report --user and export --user find it. */
+    json_t *j = json_loadb(json, len, 0, NULL);
+    r.user = j ? json_string_value(json_object_get(j, "user")) : NULL;
+    r.role = j ? json_string_value(json_object_get(j, "role")) : NULL;
     audit_append(s->audit, &r);
+    json_decref(j);
     mem_free(detail);
 }
 

@@ -410,6 +410,9 @@ def body(run):
                   "the policy record holds the policy before and after", det)
         run.check(find(recs, ev="keyrotate"), "key rotation")
         run.check(find(recs, ev="alert"), "alerts are records too")
+        lk = [r for r in find(recs, ev="alert") if r.get("detail", {}).get("alert") == "lockout"]
+        run.check(lk and lk[0].get("user") == "vic",
+                  "an alert record names its user in the user field", lk[:1])
         run.check(find(recs, ev="access", cmd="get", key="plain:1"),
                   "unclassified access (audit-unclassified all)")
         text = json.dumps(recs)
