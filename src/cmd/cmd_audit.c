@@ -495,6 +495,13 @@ void cmd_audit_event(srv *s, client *c, int type, int result, const char *user, 
     r.type = type;
     r.result = result;
     fill_who(&r, c);
+    if (user && (!r.user || strcmp(user, r.user) != 0)) {
+        /* About another user than the session's (a failed AUTH as someone else, the user a
+         * switch logs out): that user's role, not the session's. */
+        const acl_user *u = acl_find(s->acl, (const uint8_t *)user, strlen(user));
+        const char *role = u ? acl_user_role(u) : NULL;
+        r.role = role && *role ? role : NULL;
+    }
     if (user) r.user = user;
     if (c && (c->cmd || c->lastcmd)) r.cmd = (c->cmd ? c->cmd : c->lastcmd)->name;
     r.action = action;

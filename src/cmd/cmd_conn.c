@@ -120,6 +120,21 @@ static void login_done_common(login *l, int ok)
     }
 }
 
+/* A session logged in as another user than user is switching: that one's name into prev
+ * ("" when not). */
+static void switching_from(client *c, const char *user, char *prev, size_t n)
+{
+    *prev = '\0';
+    if ((c->flags & CL_AUTHED) && c->username && strcmp(c->username, user) != 0)
+        snprintf(prev, n, "%s", c->username);
+}
+
+/* ... and once the new login stands, the previous user is logged out (an audit record). */
+static void switched(client *c, const char *prev)
+{
+    if (*prev) cmd_audit_event(c->s, c, AUDIT_EV_LOGOUT, AUDIT_GRANTED, prev, "switch", NULL, NULL);
+}
+
 /* After a correct password: the user's other conditions (a client certificate whose CN
  * matches cert=, a TOTP code for mfa=totp), then the session. Returns NULL if the login
  * stands (possibly waiting for PHI.MFA), else why it is refused (for the audit record). */
@@ -186,8 +201,11 @@ static void login_done(void *ud)
     if (rc == ACL_AUTH_OK) {
         s->st.auth_ok++;
         acl_user *u = acl_find(s->acl, (const uint8_t *)user, strlen(user));
+        char prev[256];
+        switching_from(c, user, prev, sizeof prev);
         const char *refused = u && c->conn ? accept_login(c, u) : NULL;
         if (refused) rc = ACL_AUTH_FAIL;
+        if (rc == ACL_AUTH_OK) switched(c, prev);
         log_verbose("user %s authenticated from %s", user, c->addr);
         cmd_audit_event(s, c, AUDIT_EV_AUTH, rc == ACL_AUTH_OK ? AUDIT_GRANTED : AUDIT_DENIED, user,
                         "password", refused, NULL);
@@ -263,8 +281,11 @@ static void start_login(client *c, const arg *user, const arg *pass, login *prot
         s->st.auth_ok++;
         s->st.auth_cached++;
         acl_user *u = acl_find(s->acl, user->p, user->len);
+        char prev[256];
+        switching_from(c, acl_user_name(u), prev, sizeof prev);
         const char *refused = accept_login(c, u);
         int ok = refused == NULL;
+        if (ok) switched(c, prev);
         cmd_audit_event(s, c, AUDIT_EV_AUTH, ok ? AUDIT_GRANTED : AUDIT_DENIED, acl_user_name(u),
                         "password", refused, NULL);
         login l = *proto;

@@ -156,6 +156,11 @@ def body(run):
         d2 = srv.raw("doc", PW)
         r = val(d2.call("ACL", "SETUSER", "doc", "+@all"))
         run.check(isinstance(r, tuple) and "NOPERM" in r[1], "ACL SETUSER refused by the ACL", r)
+        # On doc's session: a failed AUTH as nina (recorded with nina's role), then a
+        # successful one (doc is logged out first).
+        run.check(isinstance(val(d2.call("AUTH", "nina", "not-her-password")), tuple),
+                  "a wrong password for nina")
+        run.eq(val(d2.call("AUTH", "nina", PW)), "OK", "the session switches to nina")
         d2.close()
 
     with run.case("full disk"):
@@ -317,6 +322,11 @@ def body(run):
     recs = records(srv)
 
     with run.case("records"):
+        bad = [r for r in find(recs, ev="auth", user="nina", res="denied")]
+        run.check(bad and all(r.get("role") == "nurse" for r in bad),
+                  "a failed AUTH as nina on doc's session has nina's role", bad[-1:])
+        run.check(find(recs, ev="logout", user="doc", action="switch"),
+                  "switching the session to another user logs the previous one out")
         # --from and --to given to the same minute cover that minute.
         last = [r for r in recs if r.get("ev") == "access"][-1]
         minute = last["ts"][:16]
