@@ -591,6 +591,17 @@ const uint8_t *keyring_key(const keyring *k, int p, uint32_t version)
     return v && !v->retired ? v->key : NULL;
 }
 
+/* A counter nonce: fixed field the purpose, invocation field the counter (big-endian). */
+static void put_nonce(int p, uint64_t c, uint8_t nonce[12])
+{
+    nonce[0] = 0;
+    nonce[1] = 0;
+    nonce[2] = 0;
+    nonce[3] = (uint8_t)p;
+    for (int i = 0; i < 8; i++)
+        nonce[4 + i] = (uint8_t)(c >> (56 - 8 * i));
+}
+
 int keyring_nonce(keyring *k, int p, uint32_t version, uint8_t nonce[12])
 {
     pthread_mutex_lock(&k->nonce_lock);
@@ -615,13 +626,7 @@ int keyring_nonce(keyring *k, int p, uint32_t version, uint8_t nonce[12])
     }
     uint64_t c = v->counter++;
     pthread_mutex_unlock(&k->nonce_lock);
-    /* Fixed field: the purpose; invocation field: the counter (big-endian). */
-    nonce[0] = 0;
-    nonce[1] = 0;
-    nonce[2] = 0;
-    nonce[3] = (uint8_t)p;
-    for (int i = 0; i < 8; i++)
-        nonce[4 + i] = (uint8_t)(c >> (56 - 8 * i));
+    put_nonce(p, c, nonce);
     return 0;
 }
 
@@ -674,12 +679,7 @@ int keyring_nonce_last(keyring *k, int p, uint32_t version, uint8_t nonce[12])
     uint64_t c = ok ? v->counter - 1 : 0;
     pthread_mutex_unlock(&k->nonce_lock);
     if (!ok) return -1;
-    nonce[0] = 0;
-    nonce[1] = 0;
-    nonce[2] = 0;
-    nonce[3] = (uint8_t)p;
-    for (int i = 0; i < 8; i++)
-        nonce[4 + i] = (uint8_t)(c >> (56 - 8 * i));
+    put_nonce(p, c, nonce);
     return 0;
 }
 
