@@ -138,9 +138,14 @@ int persist_close(srv *s)
         if (s->backlog.len || !aof_synced(s->log)) {
             char why[256] = "";
             aof_status(s->log, why, sizeof why);
-            log_warning("shutdown: writes could not be written to the durable log and are lost "
-                        "(%s); their clients never got a reply",
-                        why);
+            if (s->backlog.len || aof_unwritten(s->log))
+                log_warning("shutdown: writes could not be written to the durable log and are "
+                            "lost (%s); their clients never got a reply",
+                            why);
+            else /* written, but an fsync failed: acknowledged writes may not be durable */
+                log_warning("shutdown: the durable log could not be synced (%s): the last "
+                            "writes may not survive a power failure",
+                            why);
             rc = -1;
         }
         if (aof_rewriting(s->log)) aof_rewrite_abort(s->log);

@@ -647,6 +647,14 @@ int aof_flush(aof *a)
     return 0;
 }
 
+unsigned long long aof_unwritten(const aof *a)
+{
+    aof_lock(a);
+    unsigned long long n = a->appended - a->written;
+    aof_unlock(a);
+    return n;
+}
+
 int aof_synced(const aof *a)
 {
     aof_lock(a);

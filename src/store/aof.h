@@ -100,6 +100,8 @@ int aof_flush(aof *a);
  * and fsynced; with EVERYSEC written (the fsync follows within about a second). 0 after a
  * failed fsync until a rewrite commits. */
 int aof_synced(const aof *a);
+/* Bytes appended (accepted) but not written to the file yet. */
+unsigned long long aof_unwritten(const aof *a);
 /* Periodic work (call about every 100 ms): everysec bookkeeping, retrying after errors. */
 void aof_cron(aof *a);
 /* 1 after a failed fsync: only a completed rewrite (a fresh log written from memory) makes
