@@ -513,6 +513,7 @@ int server_main(int argc, char **argv)
     acl_opts ao;
     acl_opts_from(s->cfg, &ao);
     s->acl = acl_new(&ao, s->catalog, s->ncatalog);
+    acl_set_sealer(s->acl, s->values);
     if (acl_load_file(s->acl, s->cfg->aclfile, err, sizeof err) != 0) {
         startup_fail(s, (const char *const[]){"aclfile", NULL}, "", err);
         goto out_acl;
@@ -548,6 +549,7 @@ int server_main(int argc, char **argv)
                      "audit trail: ", err);
         goto out_db;
     }
+    cmd_acl_seal_subjects(s);        /* after the log set the values key's nonce floor */
     cmd_breakglass_orphans(s, NULL); /* users removed from the ACL file while stopped */
     s->tls = tls_from(s->cfg, err, sizeof err);
     if (!s->tls) {

@@ -194,11 +194,8 @@ static keyring *open_keyring(const config *c)
     return k;
 }
 
-static int enroll(acl *a, const config *c, const mfa_opts *o)
+static int enroll(acl *a, const config *c, const mfa_opts *o, sealer *s)
 {
-    keyring *k = open_keyring(c);
-    if (!k) return 1;
-    sealer *s = seal_new(k, KR_VALUES);
     uint8_t secret[POLICY_TOTP_SECRET_LEN];
     buf sealed = {0}, uri = {0}, rule = {0};
     int rc = 1;
@@ -244,21 +241,16 @@ wipe:
     buf_wipe_free(&uri);
     buf_wipe_free(&sealed);
     buf_wipe_free(&rule);
-    seal_free(s);
-    keyring_close(k);
     return rc;
 }
 
-static int check_code(acl *a, const config *c, const mfa_opts *o)
+static int check_code(acl *a, const mfa_opts *o, sealer *s)
 {
     acl_user *u = acl_find(a, (const uint8_t *)o->name, strlen(o->name));
     if (acl_user_mfa(u) != ACL_MFA_TOTP || !acl_user_totp_secret(u)) {
         fprintf(stderr, "phidb user: %s is not enrolled in TOTP\n", o->name);
         return 1;
     }
-    keyring *k = open_keyring(c);
-    if (!k) return 1;
-    sealer *s = seal_new(k, KR_VALUES);
     uint8_t secret[POLICY_TOTP_SECRET_MAX];
     size_t n = 0;
     long long last = -1;
@@ -276,8 +268,6 @@ static int check_code(acl *a, const config *c, const mfa_opts *o)
         printf("code not accepted (check the clock of the device)\n");
     }
     OPENSSL_cleanse(secret, sizeof secret);
-    seal_free(s);
-    keyring_close(k);
     return rc;
 }
 
@@ -325,11 +315,17 @@ int user_cli_main(int argc, char **argv)
     if (!o.issuer) o.issuer = c->mfa_issuer && *c->mfa_issuer ? c->mfa_issuer : "phidb";
     int rc = 1, lock = tool_lock_dir_offline("phidb user", c->dir);
     if (lock < 0) goto free_conf;
+    /* The values key opens the users' subjects and TOTP secrets in the file, and seals
+     * them when it is written again. */
+    keyring *k = open_keyring(c);
+    if (!k) goto unlock;
+    sealer *s = seal_new(k, KR_VALUES);
     size_t ncat;
     acl_cmd *cat = build_catalog(&ncat);
     acl_opts ao;
     acl_opts_default(&ao);
     acl *a = acl_new(&ao, cat, ncat);
+    acl_set_sealer(a, s);
     if (acl_load_file(a, c->aclfile, err, sizeof err) != 0) {
         fprintf(stderr, "phidb user: %s\n", err);
         goto free_acl;
@@ -342,7 +338,7 @@ int user_cli_main(int argc, char **argv)
         goto free_acl;
     }
     if (o.check) {
-        rc = check_code(a, c, &o);
+        rc = check_code(a, &o, s);
     } else if (o.remove) {
         const char *rules[] = {"mfa=none"};
         if (apply_and_save(a, c, o.name, rules, 1) == 0) {
@@ -350,11 +346,14 @@ int user_cli_main(int argc, char **argv)
             rc = 0;
         }
     } else {
-        rc = enroll(a, c, &o);
+        rc = enroll(a, c, &o, s);
     }
 free_acl:
     acl_free(a);
     free_catalog(cat, ncat);
+    seal_free(s);
+    keyring_close(k);
+unlock:
     close(lock);
 free_conf:
     config_free(c);

@@ -104,7 +104,8 @@ acl_user *acl_user_at(acl *a, size_t i);
 /* Delete a user; returns 1 if it existed. */
 int acl_deluser(acl *a, const uint8_t *name, size_t n);
 /* Append the user's rules as ACL LIST shows them (hashes hidden), or with with_hashes as the
- * users file holds them (hashes shown, a name that opens with a quote quoted). */
+ * users file holds them (hashes shown, a name that opens with a quote quoted); with_hashes 2
+ * leaves the subject out (acl_file_text adds it sealed). */
 void acl_describe(const acl *a, const acl_user *u, buf *out, int with_hashes);
 /* Number of passwords of the user. */
 size_t acl_user_password_count(const acl_user *u);
@@ -226,8 +227,28 @@ int acl_mfa_failure(acl *a, acl_user *u, long long now_ms);
 /* A passed second factor: clears the failure count. */
 void acl_mfa_success(acl *a, acl_user *u);
 /* Append the attributes as rules (" role=x subject=y ..."), the sealed secret only when
- * with_secrets (the ACL file). */
+ * with_secrets (the ACL file); with_secrets 2 leaves the subject out. */
 void acl_describe_attrs(const acl_user *u, buf *out, int with_secrets);
+
+/* ---- the users file ---- */
+struct sealer;
+/* Seal the subject= attributes in the users file with the values key: acl_save_file and
+ * acl_file_text write subject-sealed=<hex> (AES-256-GCM, AAD "phidb/subject/v1" + the user
+ * name, so a sealed subject copied to another user does not open), and acl_load_file opens
+ * it back. A subject is a patient identifier, and nothing identifying goes to disk in the
+ * clear: the server and the tools always set the sealer. Without one (unit tests and fuzz
+ * targets only) subjects are written as given. A file written by hand (or by a phidb before
+ * this) may hold subject=<id>; it loads, and acl_plain_subjects says so. */
+void acl_set_sealer(acl *a, struct sealer *s);
+/* The users file's text for a (what acl_save_file writes), appended to out. Returns 0, or -1
+ * with err when a subject could not be sealed (out then holds a partial text: wipe it). */
+int acl_file_text(acl *a, buf *out, char *err, size_t errlen);
+/* How many subject= attributes the last successful acl_load_file read in plaintext; the
+ * caller writes the file again (acl_save_file) to seal them. */
+size_t acl_plain_subjects(const acl *a);
+/* The values key version that sealed the user's subject in the users file as last loaded or
+ * saved; 0 when the user has no subject or it was read in plaintext. */
+uint32_t acl_user_subject_version(const acl_user *u);
 
 /* ---- ACL LOG ---- */
 /* Record a denial: reason "command", "key", "channel" or "auth"; context "toplevel" or

@@ -192,6 +192,7 @@ void acl_describe_attrs(const acl_user *u, buf *out, int with_secrets)
 {
     for (int i = 0; i < ACL_ATTR_COUNT; i++) {
         if (!u->attrs[i] || (i == ACL_ATTR_TOTP && !with_secrets)) continue;
+        if (i == ACL_ATTR_SUBJECT && with_secrets == 2) continue; /* the caller seals it */
         buf_printf(out, " %s=%s", attr_names[i], u->attrs[i]);
     }
 }

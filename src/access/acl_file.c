@@ -1,6 +1,10 @@
 /*
  * acl_file: the ACL file (see acl.h): loaded all or nothing by replaying each line's rules
  * on fresh users, saved atomically (temp file, fsync, rename, directory fsync), mode 0600.
+ *
+ * Subjects (patient ids) are sealed in the file (acl_set_sealer): a line holds
+ * subject-sealed=<hex>, which loading opens and replays as subject=<id>. That form is a
+ * file form only; ACL SETUSER does not take it (it would be a Syntax error there).
  */
 #include "acl_int.h"
 
@@ -9,15 +13,123 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
 
+#include "store/seal.h"
 #include "util/args.h"
 #include "util/fsutil.h"
 #include "util/mem.h"
 #include "util/strutil.h"
+
+#define SUBJECT_AAD    "phidb/subject/v1"
+#define SUBJECT_SEALED "subject-sealed="
+#define SUBJECT_MAX    128 /* longest attribute value (acl_attr.c) */
+
+void acl_set_sealer(acl *a, struct sealer *s)
+{
+    a->sealer = s;
+}
+
+size_t acl_plain_subjects(const acl *a)
+{
+    return a->plain_subjects;
+}
+
+uint32_t acl_user_subject_version(const acl_user *u)
+{
+    return u->subject_version;
+}
+
+/* Open the sealed subject hex (h, hl) of user into "subject=<id>" (a new string for the
+ * argument list) and its key version. Returns 0, or -1 with err. */
+static int open_subject(acl *a, const char *user, const char *h, size_t hl, char **rule,
+                        size_t *rlen, uint32_t *version, char *err, size_t errlen)
+{
+    uint8_t sealed[SUBJECT_MAX + SEAL_OVERHEAD], plain[SUBJECT_MAX];
+    size_t sl = hl / 2;
+    int ok = a->sealer && hl % 2 == 0 && sl > SEAL_OVERHEAD && sl <= sizeof sealed &&
+             str_unhex(h, sl, sealed) == 0;
+    if (!a->sealer)
+        snprintf(err, errlen,
+                 "user '%s' has a sealed subject, and no values key was given to open it", user);
+    else if (!ok)
+        snprintf(err, errlen, "the sealed subject of user '%s' is not in the form phidb writes",
+                 user);
+    else if (seal_open(a->sealer, sealed, sl, (const uint8_t *)SUBJECT_AAD, sizeof SUBJECT_AAD - 1,
+                       (const uint8_t *)user, strlen(user), plain) != 0) {
+        snprintf(err, errlen,
+                 "the sealed subject of user '%s' does not open (altered, moved from another "
+                 "user, or sealed with a values key this keyring does not hold)",
+                 user);
+        ok = 0;
+    }
+    if (!ok || !a->sealer) return -1;
+    size_t pl = sl - SEAL_OVERHEAD;
+    *rlen = 8 + pl;
+    *rule = mem_alloc(*rlen + 1);
+    memcpy(*rule, "subject=", 8);
+    memcpy(*rule + 8, plain, pl);
+    (*rule)[*rlen] = '\0';
+    OPENSSL_cleanse(plain, sizeof plain);
+    *version = seal_version(sealed, sl);
+    return 0;
+}
+
+/* Replace each subject-sealed= argument of a line (user av->v[1]) by the subject= rule it
+ * holds; count plaintext subject= arguments. Returns 0, or -1 with err. */
+static int open_subjects(acl *a, args *av, uint32_t *version, size_t *plain, char *err,
+                         size_t errlen)
+{
+    const size_t sl = sizeof SUBJECT_SEALED - 1;
+    for (int i = 2; i < av->n; i++) {
+        if (av->len[i] > 8 && strncasecmp(av->v[i], "subject=", 8) == 0) {
+            (*plain)++;
+            *version = 0;
+        }
+        if (av->len[i] < sl || strncasecmp(av->v[i], SUBJECT_SEALED, sl) != 0) continue;
+        char *rule;
+        size_t rlen;
+        if (open_subject(a, av->v[1], av->v[i] + sl, av->len[i] - sl, &rule, &rlen, version, err,
+                         errlen) != 0)
+            return -1;
+        explicit_bzero(av->v[i], av->len[i]);
+        mem_free(av->v[i]);
+        av->v[i] = rule;
+        av->len[i] = rlen;
+    }
+    return 0;
+}
+
+int acl_file_text(acl *a, buf *out, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < a->nusers; i++) {
+        acl_user *u = a->users[i];
+        const char *subj = u->attrs[ACL_ATTR_SUBJECT];
+        acl_describe(a, u, out, a->sealer ? 2 : 1);
+        u->subject_version = 0;
+        if (subj && a->sealer) {
+            size_t n = strlen(subj);
+            uint8_t sealed[SUBJECT_MAX + SEAL_OVERHEAD];
+            if (n > SUBJECT_MAX ||
+                seal_seal(a->sealer, (const uint8_t *)subj, n, (const uint8_t *)SUBJECT_AAD,
+                          sizeof SUBJECT_AAD - 1, (const uint8_t *)u->name, strlen(u->name),
+                          sealed) != 0) {
+                snprintf(err, errlen, "cannot seal the subject of user '%s' (values key)", u->name);
+                return -1;
+            }
+            buf_puts(out, " " SUBJECT_SEALED);
+            for (size_t k = 0; k < n + SEAL_OVERHEAD; k++)
+                buf_printf(out, "%02x", sealed[k]);
+            u->subject_version = seal_version(sealed, n + SEAL_OVERHEAD);
+        }
+        buf_putc(out, '\n');
+    }
+    return 0;
+}
 
 int acl_load_file(acl *a, const char *path, char *err, size_t errlen)
 {
@@ -43,6 +155,7 @@ int acl_load_file(acl *a, const char *path, char *err, size_t errlen)
     size_t cap = 0;
     ssize_t len;
     int lineno = 0, rc = 0;
+    size_t plain = 0;
     while ((len = getline(&line, &cap, f)) >= 0) {
         lineno++;
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
@@ -71,6 +184,13 @@ int acl_load_file(acl *a, const char *path, char *err, size_t errlen)
         }
         acl_op *op;
         char why[256];
+        uint32_t version = 0;
+        if (open_subjects(&tmp, &av, &version, &plain, why, sizeof why) != 0) {
+            snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
+            args_free(&av);
+            rc = -1;
+            break;
+        }
         if (acl_op_parse(&tmp, (const uint8_t *)av.v[1], av.len[1],
                          (const uint8_t *const *)(av.v + 2), av.len + 2, av.n - 2, &op, why,
                          sizeof why) != 0) {
@@ -88,6 +208,8 @@ int acl_load_file(acl *a, const char *path, char *err, size_t errlen)
             break;
         }
         acl_op_free(op);
+        acl_user *u = acl_find(&tmp, (const uint8_t *)av.v[1], av.len[1]);
+        if (u) u->subject_version = u->attrs[ACL_ATTR_SUBJECT] ? version : 0;
         args_free(&av);
     }
     if (line) {
@@ -117,6 +239,7 @@ int acl_load_file(acl *a, const char *path, char *err, size_t errlen)
     a->users = tmp.users;
     a->nusers = tmp.nusers;
     a->next_user_id = tmp.next_user_id;
+    a->plain_subjects = plain;
     a->generation++;
     return 0;
 }
@@ -131,9 +254,11 @@ int acl_save_file(acl *a, const char *path, char *err, size_t errlen)
         return -1;
     }
     buf out = {0};
-    for (size_t i = 0; i < a->nusers; i++) {
-        acl_describe(a, a->users[i], &out, 1);
-        buf_putc(&out, '\n');
+    if (acl_file_text(a, &out, err, errlen) != 0) {
+        buf_wipe_free(&out);
+        close(fd);
+        unlink(tmp);
+        return -1;
     }
     size_t off = 0;
     int rc = 0;
@@ -159,5 +284,6 @@ int acl_save_file(acl *a, const char *path, char *err, size_t errlen)
         return -1;
     }
     (void)fsync_dir_of(path); /* make the rename itself durable (best effort, as before) */
+    if (a->sealer) a->plain_subjects = 0;
     return 0;
 }

@@ -38,6 +38,8 @@ struct acl_user {
     long long locked_until; /* ms since the epoch; 0 when not locked */
     char *attrs[ACL_ATTR_COUNT]; /* attributes (role=, subject=, ...); NULL when unset */
     long long totp_step;  /* last TOTP time step accepted (replay protection) */
+    uint32_t subject_version; /* values key version of the subject in the users file as last
+                                 loaded or saved (0: none, or in plaintext) */
 };
 
 typedef struct {
@@ -79,6 +81,8 @@ struct acl {
     char *dummy_hash;          /* verified against for unknown users (equal timing) */
     acl_log_entry log[ACL_LOG_MAX]; /* ring, newest at log_head-1 */
     size_t log_len;            /* entries in use */
+    struct sealer *sealer;     /* seals subjects in the users file (not owned; may be NULL) */
+    size_t plain_subjects;     /* subjects the last file load read in plaintext */
 };
 
 /* If rule (r, n) is an attribute rule ("name=value"), check it: returns 1 with *id and the

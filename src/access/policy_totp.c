@@ -19,6 +19,7 @@
 #include "store/seal.h"
 #include "util/fsutil.h"
 #include "util/secmem.h"
+#include "util/strutil.h"
 
 #define TOTP_AAD "phidb/totp/v1"
 
@@ -169,14 +170,6 @@ int policy_totp_seal(struct sealer *s, const char *user, const uint8_t *secret, 
     return 0;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 int policy_totp_unseal(struct sealer *s, const char *user, const char *hex, uint8_t *secret,
                        size_t cap, size_t *n)
 {
@@ -184,11 +177,7 @@ int policy_totp_unseal(struct sealer *s, const char *user, const char *hex, uint
     uint8_t sealed[POLICY_TOTP_SECRET_MAX + SEAL_OVERHEAD];
     if (hl % 2 || hl / 2 <= SEAL_OVERHEAD || hl / 2 > sizeof sealed) return -1;
     size_t sl = hl / 2;
-    for (size_t i = 0; i < sl; i++) {
-        int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0) return -1;
-        sealed[i] = (uint8_t)(hi << 4 | lo);
-    }
+    if (str_unhex(hex, sl, sealed) != 0) return -1; /* lower case, as acl_attr.c requires */
     if (sl - SEAL_OVERHEAD > cap) return -1;
     if (seal_open(s, sealed, sl, (const uint8_t *)TOTP_AAD, sizeof TOTP_AAD - 1,
                   (const uint8_t *)user, strlen(user), secret) != 0)

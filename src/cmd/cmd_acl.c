@@ -320,6 +320,21 @@ void acl_save_cmd(client *c)
     rep_ok(c);
 }
 
+void cmd_acl_seal_subjects(srv *s)
+{
+    size_t n = acl_plain_subjects(s->acl);
+    if (!n) return;
+    char err[512];
+    if (acl_save_file(s->acl, s->cfg->aclfile, err, sizeof err) != 0)
+        log_warning("the users file %s holds %zu subject%s in plaintext, and writing it again "
+                    "sealed failed: %s",
+                    s->cfg->aclfile, n, n == 1 ? "" : "s", err);
+    else
+        log_notice("the users file %s held %zu subject%s in plaintext; written again with "
+                   "them sealed (subject-sealed=)",
+                   s->cfg->aclfile, n, n == 1 ? "" : "s");
+}
+
 void acl_load_cmd(client *c)
 {
     char err[512];
@@ -327,6 +342,7 @@ void acl_load_cmd(client *c)
         rep_errf(c, "ERR %s", err);
         return;
     }
+    cmd_acl_seal_subjects(c->s);
     cmd_audit_change(c->s, c, AUDIT_EV_ACL, "load", c->s->cfg->aclfile, NULL, NULL);
     /* Users may be gone or replaced: every client re-resolves its user (and goes if it
      * no longer exists) on its next command; do it now for those that are idle. */

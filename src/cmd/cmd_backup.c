@@ -248,13 +248,14 @@ static int add_file(bk_job *j, const char *name, const char *path)
     return rc;
 }
 
-/* The users in the users file's format (what ACL SAVE would write now). */
+/* The users in the users file's format (what ACL SAVE would write now, subjects sealed), so
+ * that a restore puts no subject on disk in plaintext. */
 static int add_users(bk_job *j, acl *a)
 {
     buf b = {0};
-    for (size_t i = 0; i < acl_user_count(a); i++) {
-        acl_describe(a, acl_user_at(a, i), &b, 1);
-        buf_putc(&b, '\n');
+    if (acl_file_text(a, &b, j->err, sizeof j->err) != 0) {
+        buf_wipe_free(&b);
+        return -1;
     }
     int rc = backup_writer_part(j->w, "users.acl", b.p, b.len, j->err, sizeof j->err);
     buf_wipe_free(&b);

@@ -35,12 +35,15 @@ int cmd_policy_check(client *c, const cmd_def *d);
 void cmd_policy_after(client *c, const cmd_def *d);
 /* Keyspace change notification (pseudonyms, blind index on deletion/expiry). */
 void cmd_policy_key_changed(srv *s, const uint8_t *key, size_t klen);
-/* cmd_reseal.c: after a values key rotation, seal the TOTP secrets (users file and memory)
- * and the break-glass grants file again under the current version. Returns 0, or -1 with err
- * (the old version must then stay). */
+/* cmd_reseal.c: after a values key rotation, seal the TOTP secrets (users file and memory),
+ * the users' subjects (users file) and the break-glass grants file again under the current
+ * version. Returns 0, or -1 with err (the old version must then stay). */
 int cmd_secrets_reseal(srv *s, char *err, size_t errlen);
 /* How many of those secrets (or their files) are still sealed with values key version. */
 size_t cmd_secrets_using(srv *s, uint32_t version);
+/* cmd_acl.c: when the users file just loaded held subjects in plaintext (written by hand, or
+ * by an older phidb), write it again with them sealed, and log it (a warning if it fails). */
+void cmd_acl_seal_subjects(srv *s);
 /* Periodic work: expire grants. */
 void cmd_policy_cron(srv *s);
 /* May this session count records (DBSIZE, and INFO's key counts and hit/miss/expiry

@@ -4,6 +4,8 @@
  *
  *   - the TOTP secrets of users (totp-secret= in the users file and in memory; sealed for
  *     the user name, policy_totp.h);
+ *   - the users' subjects in the users file (subject-sealed=, acl.h; plaintext in memory,
+ *     so writing the file seals them all under the current version);
  *   - the break-glass grants file (policy_grant.h).
  *
  * The users file is read again from disk for this, so that edits made there and not loaded
@@ -66,21 +68,36 @@ static int reseal_acl(srv *s, acl *a, const char *where, char *err, size_t errle
     return changed;
 }
 
+/* Subjects in the users file (as loaded into a) sealed under another version than cur, or
+ * in plaintext. */
+static int old_subjects(acl *a, uint32_t cur)
+{
+    int n = 0;
+    for (size_t i = 0; i < acl_user_count(a); i++) {
+        acl_user *u = acl_user_at(a, i);
+        n += acl_user_subject(u) && acl_user_subject_version(u) != cur;
+    }
+    return n;
+}
+
 int cmd_secrets_reseal(srv *s, char *err, size_t errlen)
 {
     if (s->grants && policy_grants_reseal(s->grants, err, errlen) != 0) return -1;
     acl_opts o;
     acl_opts_default(&o);
     acl *disk = acl_new(&o, s->catalog, s->ncatalog);
+    acl_set_sealer(disk, s->values);
     int rc = -1;
     char why[512];
     if (acl_load_file(disk, s->cfg->aclfile, why, sizeof why) != 0) {
-        snprintf(err, errlen, "cannot read the users file to seal its TOTP secrets again: %s", why);
+        snprintf(err, errlen,
+                 "cannot read the users file to seal its TOTP secrets and subjects again: %s", why);
         goto out;
     }
     int nd = reseal_acl(s, disk, "users file", err, errlen);
     if (nd < 0) goto out;
-    if (nd > 0 && acl_save_file(disk, s->cfg->aclfile, why, sizeof why) != 0) {
+    int ns = old_subjects(disk, keyring_current(s->keys, KR_VALUES));
+    if ((nd > 0 || ns > 0) && acl_save_file(disk, s->cfg->aclfile, why, sizeof why) != 0) {
         snprintf(err, errlen, "cannot write the users file: %s", why);
         goto out;
     }
@@ -90,6 +107,9 @@ int cmd_secrets_reseal(srv *s, char *err, size_t errlen)
         log_notice("keyring: TOTP secrets sealed again under values key v%u (%d in the users "
                    "file, %d in memory)",
                    keyring_current(s->keys, KR_VALUES), nd, nm);
+    if (ns)
+        log_notice("keyring: %d subject%s in the users file sealed again under values key v%u", ns,
+                   ns == 1 ? "" : "s", keyring_current(s->keys, KR_VALUES));
     rc = 0;
 out:
     acl_free(disk);
@@ -104,12 +124,16 @@ size_t cmd_secrets_using(srv *s, uint32_t version)
     acl_opts o;
     acl_opts_default(&o);
     acl *disk = acl_new(&o, s->catalog, s->ncatalog);
+    acl_set_sealer(disk, s->values);
     char why[512];
     if (acl_load_file(disk, s->cfg->aclfile, why, sizeof why) != 0)
         n++; /* cannot tell: count it as in use */
     else
-        for (size_t i = 0; i < acl_user_count(disk); i++)
-            n += hex_version(acl_user_totp_secret(acl_user_at(disk, i))) == version;
+        for (size_t i = 0; i < acl_user_count(disk); i++) {
+            acl_user *u = acl_user_at(disk, i);
+            n += hex_version(acl_user_totp_secret(u)) == version;
+            n += acl_user_subject(u) && acl_user_subject_version(u) == version;
+        }
     acl_free(disk);
     if (s->grants && policy_grants_version(s->grants) == version) n++;
     return n;

@@ -547,6 +547,11 @@ def with_policy(run):
                   "-@dangerous", "role=nurse"), ("+", b"OK"), "a nurse")
     run.eq(c.call("HSET", "patient:1", "id", "1", "name", "Jane", "diagnosis", "flu"),
            (":", 3), "a record")
+    # A patient user: its subject is an identifier, sealed in the users file of the backup
+    # (which a restore writes to disk) as in the server's own.
+    run.eq(c.call("ACL", "SETUSER", "jane", "on", ">Zq7-patient-password", "~patient:*",
+                  "+@all", "-@dangerous", "role=nurse", "subject=MRN-SUBJ-77"), ("+", b"OK"),
+           "a patient user with a subject")
     r = c.call("PHI.BACKUP", "pol.phib")
     run.require(r[0] == "*", "PHI.BACKUP with a policy", harness.show(r))
     c.close()
@@ -561,6 +566,10 @@ def with_policy(run):
     run.require(rc == 0, "restore with a policy", out + err)
     with open(os.path.join(inst, "policy.conf")) as f:
         run.eq(f.read(), POLICY, "the policy file is restored as it was")
+    with open(os.path.join(inst, "data", "users.acl"), "rb") as f:
+        users = f.read()
+    run.check(b"MRN-SUBJ-77" not in users and b"subject-sealed=" in users,
+              "the restored users file holds the subject sealed, not in plaintext", users)
     r2 = RestoredServer(srv, inst, port, srv.password)
     a = r2.raw()
     run.eq(a.call("HGET", "patient:1", "diagnosis"), ("$", b"flu"), "the registrar reads it")
@@ -570,6 +579,14 @@ def with_policy(run):
     run.check(r[0] == "-" and b"NOPERM" in r[1], "the restored policy is enforced",
               harness.show(r))
     n.close()
+    j = r2.raw(user="jane", password="Zq7-patient-password")
+    run.eq(j.call("ACL", "WHOAMI"), ("$", b"jane"), "the patient user logs in to the copy")
+    j.close()
+    a = r2.raw()
+    r = a.call("ACL", "LIST")
+    run.check(r[0] == "*" and "MRN-SUBJ-77" in repr(r),
+              "with its subject (opened with the restored values key)", harness.show(r))
+    a.close()
     r2.stop()
     rc, out, err = tool(srv, "restore", "--drill", path, "--from", srv.dir)
     run.check(rc == 0 and "policy: restored and loads" in out, "drill with a policy", out + err)

@@ -360,6 +360,65 @@ def patient_scope(run, srv):
     a.close()
 
 
+def sealed_subjects(run, srv):
+    # A subject is a patient identifier: the users file holds it sealed with the values key
+    # (bound to the user), never in plaintext; a file written by hand is sealed again at the
+    # next start or ACL LOAD.
+    aclfile = os.path.join(srv.dir, "data", "users.acl")
+
+    def users():
+        with open(aclfile, "rb") as f:
+            return f.read()
+
+    def plain_pat():
+        """The file with pat's subject written by hand, in plaintext."""
+        text = re.sub(rb"(?m)^(user pat .*?)subject-sealed=[0-9a-f]+", rb"\1subject=P1001",
+                      users())
+        run.require(b"subject=P1001" in text, "pat's line edited", text)
+        with open(aclfile, "wb") as f:
+            f.write(text)
+
+    def pat_scoped(what):
+        p = srv.raw("pat", PW)
+        run.eq(val(p.call("HGET", "patient:1001", "pulse")), P1["pulse"], what + ": own record")
+        r = val(p.call("HGET", "patient:1002", "pulse"))
+        run.check(is_noperm(r, "own records"), what + ": not another's", r)
+        p.close()
+
+    a = srv.raw()
+    run.eq(val(a.call("ACL", "SAVE")), "OK", "ACL SAVE")
+    a.close()
+    run.check(b"P1001" not in users() and users().count(b"subject-sealed=") == 3,
+              "ACL SAVE writes the three subjects sealed", users())
+    srv.stop()
+    plain_pat()
+    srv.restart()
+    run.check(b"P1001" not in users() and users().count(b"subject-sealed=") == 3,
+              "a plaintext subject is sealed at start", users())
+    run.check("held 1 subject in plaintext; written again" in srv.log_text(),
+              "and the log says so", srv.log_text()[-2000:])
+    pat_scoped("after the start")
+    plain_pat()
+    a = srv.raw()
+    run.eq(val(a.call("ACL", "LOAD")), "OK", "ACL LOAD of a plaintext subject")
+    run.check(b"P1001" not in users(), "ACL LOAD seals it", users())
+    pat_scoped("after ACL LOAD")
+    # A sealed subject moved to another user does not open: the file is refused whole.
+    text = users()
+    m = re.search(rb"(?m)^user pat .*?(subject-sealed=[0-9a-f]+)", text)
+    moved = re.sub(rb"(?m)^(user selfn .*?)subject-sealed=[0-9a-f]+", rb"\1" + m.group(1),
+                   text)
+    with open(aclfile, "wb") as f:
+        f.write(moved)
+    r = val(a.call("ACL", "LOAD"))
+    run.check("does not open" in str(r) and "users.acl:" in str(r),
+              "a subject moved to another user is refused, with the line", r)
+    with open(aclfile, "wb") as f:
+        f.write(text)
+    a.close()
+    pat_scoped("the users stay as they were")
+
+
 def research_view(run, srv):
     r = srv.raw("res", PW)
     run.eq(val(r.call("PHI.PURPOSE")), "research", "research's default purpose")
@@ -752,6 +811,13 @@ def values_rotation(run, srv):
     run.check(isinstance(r, str) and not is_noperm(r),
               "after a restart the server starts and the grant still opens the record", r)
     n.close()
+    # The subjects in the users file were sealed again too (the old version is gone).
+    p = srv.raw("pat", PW)
+    run.eq(val(p.call("HGET", "patient:1001", "pulse")), P1["pulse"],
+           "the patient user's subject opens under the new values key")
+    r = val(p.call("HGET", "patient:1002", "pulse"))
+    run.check(is_noperm(r, "own records"), "and still scopes it", r)
+    p.close()
 
 
 def cert_user(run, srv):
@@ -847,7 +913,7 @@ def body(run):
     srv_probe.extra = [("policy-file", pol), ("allow-dangerous-commands", "flushdb")]
     srv_probe.restart()
     srv = srv_probe
-    run.cases([setup, matrix, patient_scope, research_view, purpose, blind_index, breakglass,
+    run.cases([setup, matrix, patient_scope, sealed_subjects, research_view, purpose, blind_index, breakglass,
                mfa, cert_user, bad_policy, flush], run, srv)
 
 
