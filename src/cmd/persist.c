@@ -252,8 +252,8 @@ static void retire_old(srv *s, int purpose, const char *why)
         if (v[i] == cur || !keyring_key(s->keys, purpose, v[i])) continue;
         if (purpose == KR_VALUES && db_version_count(s->db, v[i]) > 0) continue;
         if (purpose == KR_VALUES && (!secrets_ok || cmd_secrets_using(s, v[i]) > 0)) {
-            log_warning("keyring: values key v%u kept: TOTP secrets or the break-glass grants "
-                        "file are still sealed with it",
+            log_warning("keyring: values key v%u kept: TOTP secrets, subjects in the users file "
+                        "or the break-glass grants file are still sealed with it",
                         v[i]);
             continue;
         }
