@@ -518,6 +518,7 @@ int server_main(int argc, char **argv)
         startup_fail(s, (const char *const[]){"aclfile", NULL}, "", err);
         goto out_acl;
     }
+    cmd_values_nonces_commit(s, "the users file"); /* before anything is sealed */
     if (acl_user_count(s->acl) == 0) {
         fprintf(stderr, "phidb-server: the ACL file %s has no users; nobody could log in\n",
                 s->cfg->aclfile);
@@ -549,7 +550,7 @@ int server_main(int argc, char **argv)
                      "audit trail: ", err);
         goto out_db;
     }
-    cmd_acl_seal_subjects(s);        /* after the log set the values key's nonce floor */
+    cmd_acl_loaded(s); /* seals plaintext subjects: after the log set the nonce floor */
     cmd_breakglass_orphans(s, NULL); /* users removed from the ACL file while stopped */
     s->tls = tls_from(s->cfg, err, sizeof err);
     if (!s->tls) {

@@ -330,6 +330,12 @@ int user_cli_main(int argc, char **argv)
         fprintf(stderr, "phidb user: %s\n", err);
         goto free_acl;
     }
+    /* Seal above every nonce the users file holds, whatever the keyring file says. */
+    if (seal_nonces_commit(s, err, sizeof err))
+        fprintf(stderr,
+                "phidb user: nonce counters raised above nonces found in the users "
+                "file (%s): the keyring file is older than it\n",
+                err);
     if (!acl_find(a, (const uint8_t *)o.name, strlen(o.name))) {
         fprintf(stderr,
                 "phidb user: no user '%s' in %s (create it with ACL SETUSER and ACL SAVE "

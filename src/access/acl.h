@@ -238,7 +238,11 @@ struct sealer;
  * it back. A subject is a patient identifier, and nothing identifying goes to disk in the
  * clear: the server and the tools always set the sealer. Without one (unit tests and fuzz
  * targets only) subjects are written as given. A file written by hand (or by a phidb before
- * this) may hold subject=<id>; it loads, and acl_plain_subjects says so. */
+ * this) may hold subject=<id>; it loads, and acl_plain_subjects says so.
+ * With a sealer, acl_load_file notes the nonces of the sealed subjects and TOTP secrets it
+ * reads (seal_nonce_note): the caller commits them (seal_nonces_commit) before it seals
+ * anything with that key, so that a keyring file older than the users file cannot make a
+ * nonce repeat. */
 void acl_set_sealer(acl *a, struct sealer *s);
 /* The users file's text for a (what acl_save_file writes), appended to out. Returns 0, or -1
  * with err when a subject could not be sealed (out then holds a partial text: wipe it). */

@@ -19,6 +19,7 @@
 
 #include <openssl/crypto.h>
 
+#include "access/policy_totp.h"
 #include "store/seal.h"
 #include "util/args.h"
 #include "util/fsutil.h"
@@ -68,6 +69,7 @@ static int open_subject(acl *a, const char *user, const char *h, size_t hl, char
         ok = 0;
     }
     if (!ok || !a->sealer) return -1;
+    seal_nonce_note(a->sealer, sealed, sl); /* later seals must not reuse its nonce */
     size_t pl = sl - SEAL_OVERHEAD;
     *rlen = 8 + pl;
     *rule = mem_alloc(*rlen + 1);
@@ -102,6 +104,20 @@ static int open_subjects(acl *a, args *av, uint32_t *version, size_t *plain, cha
         av->len[i] = rlen;
     }
     return 0;
+}
+
+/* Note the nonce of u's sealed TOTP secret (values key), as open_subject does a subject's:
+ * only once it opens, so that a forged header cannot move the counter. */
+static void note_totp_nonce(acl *a, const acl_user *u)
+{
+    const char *hex = u->attrs[ACL_ATTR_TOTP];
+    uint8_t secret[POLICY_TOTP_SECRET_MAX], hdr[SEAL_HEADER];
+    size_t n = 0;
+    if (!a->sealer || !hex) return;
+    if (policy_totp_unseal(a->sealer, u->name, hex, secret, sizeof secret, &n) == 0 &&
+        str_unhex(hex, SEAL_HEADER, hdr) == 0)
+        seal_nonce_note(a->sealer, hdr, SEAL_HEADER);
+    OPENSSL_cleanse(secret, sizeof secret);
 }
 
 int acl_file_text(acl *a, buf *out, char *err, size_t errlen)
@@ -210,6 +226,7 @@ int acl_load_file(acl *a, const char *path, char *err, size_t errlen)
         acl_op_free(op);
         acl_user *u = acl_find(&tmp, (const uint8_t *)av.v[1], av.len[1]);
         if (u) u->subject_version = u->attrs[ACL_ATTR_SUBJECT] ? version : 0;
+        if (u) note_totp_nonce(&tmp, u);
         args_free(&av);
     }
     if (line) {

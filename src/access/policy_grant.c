@@ -269,6 +269,8 @@ int policy_grants_load(policy_grants *g, long long now_ms, char *err, size_t err
         goto free_plain;
     }
     g->version = seal_version(file + GRANT_MAGIC_LEN, n - GRANT_MAGIC_LEN);
+    /* Later seals must not reuse its nonce (the caller commits: seal_nonces_commit). */
+    seal_nonce_note(g->s, file + GRANT_MAGIC_LEN, n - GRANT_MAGIC_LEN);
     reader r = {plain, plen};
     uint8_t magic[4], cnt[4];
     if (get(&r, magic, 4) != 0 || memcmp(magic, "PBG1", 4) != 0 || get(&r, cnt, 4) != 0) {

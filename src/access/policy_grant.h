@@ -57,7 +57,8 @@ policy_grants *policy_grants_new(const char *path, struct sealer *s);
 void policy_grants_free(policy_grants *g);
 /* Replace the grants with those of the file, dropping expired ones. A missing file is an
  * empty store. Returns 0, or -1 with err (unreadable, altered, wrong key): the server must
- * not start on that, since it could not honour or list grants. */
+ * not start on that, since it could not honour or list grants. The file's nonce is noted
+ * (seal_nonce_note) for the caller to commit before its next seal. */
 int policy_grants_load(policy_grants *g, long long now_ms, char *err, size_t errlen);
 /* Grant user read on every group of subject's records for ttl_ms. Checks the reason (at
  * least POLICY_GRANT_MIN_REASON characters once leading/trailing blanks are cut, half of

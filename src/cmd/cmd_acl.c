@@ -320,8 +320,9 @@ void acl_save_cmd(client *c)
     rep_ok(c);
 }
 
-void cmd_acl_seal_subjects(srv *s)
+void cmd_acl_loaded(srv *s)
 {
+    cmd_values_nonces_commit(s, "the users file");
     size_t n = acl_plain_subjects(s->acl);
     if (!n) return;
     char err[512];
@@ -342,7 +343,7 @@ void acl_load_cmd(client *c)
         rep_errf(c, "ERR %s", err);
         return;
     }
-    cmd_acl_seal_subjects(c->s);
+    cmd_acl_loaded(c->s);
     cmd_audit_change(c->s, c, AUDIT_EV_ACL, "load", c->s->cfg->aclfile, NULL, NULL);
     /* Users may be gone or replaced: every client re-resolves its user (and goes if it
      * no longer exists) on its next command; do it now for those that are idle. */

@@ -236,6 +236,7 @@ int cmd_policy_open(srv *s, char *err, size_t errlen)
     s->grant_path = mem_strdup(path);
     s->grants = policy_grants_new(s->grant_path, s->values);
     if (policy_grants_load(s->grants, clock_ms(), err, errlen) != 0) return -1;
+    cmd_values_nonces_commit(s, "the break-glass grants file");
     snprintf(path, sizeof path, "%s/totp.floor", s->cfg->dir);
     s->totp_floor_path = mem_strdup(path);
     if (policy_totp_floor_load(path, clock_ms() / 1000, &s->totp_floor) != 0)

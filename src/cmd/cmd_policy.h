@@ -41,9 +41,14 @@ void cmd_policy_key_changed(srv *s, const uint8_t *key, size_t klen);
 int cmd_secrets_reseal(srv *s, char *err, size_t errlen);
 /* How many of those secrets (or their files) are still sealed with values key version. */
 size_t cmd_secrets_using(srv *s, uint32_t version);
-/* cmd_acl.c: when the users file just loaded held subjects in plaintext (written by hand, or
- * by an older phidb), write it again with them sealed, and log it (a warning if it fails). */
-void cmd_acl_seal_subjects(srv *s);
+/* Commit the nonces noted while reading items sealed with the values key (seal_nonces_commit)
+ * and log a warning naming where (e.g. "the users file") when a counter had to be raised.
+ * Returns how many versions were raised. */
+int cmd_values_nonces_commit(srv *s, const char *where);
+/* cmd_acl.c: after the users file was loaded into s->acl (start, ACL LOAD): commit the nonces
+ * it holds, and when it held subjects in plaintext (written by hand, or by an older phidb),
+ * write it again with them sealed and log it (a warning if that fails). */
+void cmd_acl_loaded(srv *s);
 /* Periodic work: expire grants. */
 void cmd_policy_cron(srv *s);
 /* May this session count records (DBSIZE, and INFO's key counts and hit/miss/expiry

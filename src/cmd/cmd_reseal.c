@@ -80,6 +80,18 @@ static int old_subjects(acl *a, uint32_t cur)
     return n;
 }
 
+int cmd_values_nonces_commit(srv *s, const char *where)
+{
+    char why[200];
+    int raised = seal_nonces_commit(s->values, why, sizeof why);
+    if (raised)
+        log_warning("keyring: nonce counters raised above nonces found in %s (%s): the keyring "
+                    "file is older than it (restored from an older copy, or altered); no nonce "
+                    "will be used twice",
+                    where, why);
+    return raised;
+}
+
 int cmd_secrets_reseal(srv *s, char *err, size_t errlen)
 {
     if (s->grants && policy_grants_reseal(s->grants, err, errlen) != 0) return -1;
@@ -94,6 +106,7 @@ int cmd_secrets_reseal(srv *s, char *err, size_t errlen)
                  "cannot read the users file to seal its TOTP secrets and subjects again: %s", why);
         goto out;
     }
+    cmd_values_nonces_commit(s, "the users file");
     int nd = reseal_acl(s, disk, "users file", err, errlen);
     if (nd < 0) goto out;
     int ns = old_subjects(disk, keyring_current(s->keys, KR_VALUES));
@@ -126,7 +139,9 @@ size_t cmd_secrets_using(srv *s, uint32_t version)
     acl *disk = acl_new(&o, s->catalog, s->ncatalog);
     acl_set_sealer(disk, s->values);
     char why[512];
-    if (acl_load_file(disk, s->cfg->aclfile, why, sizeof why) != 0)
+    int loaded = acl_load_file(disk, s->cfg->aclfile, why, sizeof why) == 0;
+    cmd_values_nonces_commit(s, "the users file");
+    if (!loaded)
         n++; /* cannot tell: count it as in use */
     else
         for (size_t i = 0; i < acl_user_count(disk); i++) {

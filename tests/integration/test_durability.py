@@ -542,6 +542,35 @@ def old_keyring(run):
               "new values are sealed above the deleted values' nonces",
               f"{reserved(srv, 'values')} vs {2 * block}")
     srv.stop()
+    # The same for what the values key seals outside the log: a subject in the users file,
+    # sealed in the newer block with no value in the log after it. (The break-glass grants
+    # file: test_policy_server.py.)
+    srv = harness.PhidbServer()
+    c = srv.raw()
+    c.call("SET", "a", "1")
+    c.close()
+    srv.stop()
+    first = open(keyring_of(srv), "rb").read()
+    block = reserved(srv, "values")
+    srv.restart()
+    c = srv.raw()
+    run.eq(c.call("ACL", "SETUSER", "pat", "on", ">Zq7-patient-password", "~p:*", "+get",
+                  "subject=P77"), ("+", b"OK"), "a user with a subject")
+    run.eq(c.call("ACL", "SAVE"), ("+", b"OK"), "ACL SAVE seals it")
+    c.close()
+    srv.stop()
+    with open(keyring_of(srv), "wb") as f:
+        f.write(first)
+    srv.restart()
+    c = srv.raw()
+    c.call("SET", "c", "3")
+    c.close()
+    run.check("nonce counters raised above nonces found in the users file" in srv.log_text(),
+              "start-up sees the keyring is older than the users file", srv.log_tail(10))
+    run.check(reserved(srv, "values") > 2 * block,
+              "new values are sealed above the subject's nonce",
+              f"{reserved(srv, 'values')} vs {2 * block}")
+    srv.stop()
 
 
 def keyring_of(srv):

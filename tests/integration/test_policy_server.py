@@ -10,6 +10,7 @@ the blind index; TOTP MFA with codes computed by oathtool; a client-certificate 
 phidb-only: skipped when PHIDB_TARGET=redis.
 """
 
+import json
 import os
 import re
 import signal
@@ -675,6 +676,40 @@ def breakglass(run, srv):
     a.close()
 
 
+def grants_old_keyring(run, srv):
+    # The break-glass grants file is sealed with the values key outside the durable log: a
+    # keyring file copied back from before it was written must not make the server seal with
+    # its nonce again (start-up raises the counter above it and says so).
+    keyring = os.path.join(srv.dir, "data", "keyring")
+
+    def reserved():
+        with open(keyring) as f:
+            return max(v["reserved"] for v in json.load(f)["purposes"]["values"])
+    srv.stop()
+    with open(keyring, "rb") as f:
+        first = f.read()
+    was = reserved()
+    srv.restart()  # resumes in a new block of nonces
+    n = srv.raw("nina", PW)
+    r = val(n.call("PHI.BREAKGLASS", "P1002", "patient unconscious, chart needed now for care"))
+    run.require(isinstance(r, list) and len(r) == 2, "a grant sealed in the new block", r)
+    n.close()
+    srv.stop()
+    with open(keyring, "wb") as f:
+        f.write(first)
+    srv.restart()
+    run.check("nonce counters raised above nonces found in the break-glass grants file"
+              in srv.log_text(), "start-up sees the keyring is older than the grants file",
+              srv.log_tail(10))
+    a = srv.raw()
+    run.eq(val(a.call("PHI.BREAKGLASS", "REVOKE", r[0])), 1, "the grant opens and is revoked")
+    a.close()
+    # Without it the counter would resume at the old block's end and reserve exactly one
+    # more block (4194304 nonces), the one whose first nonce sealed the grant.
+    run.check(reserved() > was + 4194304, "the next seals are above the grant's nonce",
+              f"{reserved()} vs {was} + 4194304")
+
+
 def oathtool(secret_b32, offset=0):
     t = int(time.time()) + offset
     r = subprocess.run(["oathtool", "--totp", "-b", "-N", f"@{t}", secret_b32],
@@ -913,8 +948,8 @@ def body(run):
     srv_probe.extra = [("policy-file", pol), ("allow-dangerous-commands", "flushdb")]
     srv_probe.restart()
     srv = srv_probe
-    run.cases([setup, matrix, patient_scope, sealed_subjects, research_view, purpose, blind_index, breakglass,
-               mfa, cert_user, bad_policy, flush], run, srv)
+    run.cases([setup, matrix, patient_scope, sealed_subjects, research_view, purpose, blind_index,
+               breakglass, grants_old_keyring, mfa, cert_user, bad_policy, flush], run, srv)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "access/acl.h"
+#include "access/policy_totp.h"
 #include "store/keyring.h"
 #include "store/seal.h"
 #include "unit.h"
@@ -208,6 +209,70 @@ TEST(subjects_follow_the_current_version)
     keyring_close(kr);
 }
 
+static void copy_file(const char *from, const char *to)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "cp -p %s %s", from, to);
+    if (system(cmd) != 0) fprintf(stderr, "cannot copy %s\n", from);
+}
+
+/* A keyring file older than the users file (copied back): loading the file notes the nonces
+ * of its sealed subject and TOTP secret, and committing them raises the counter above them,
+ * so no later seal repeats one. */
+TEST(nonces_of_the_file_noted)
+{
+    char krp[160], old[160], err[512];
+    snprintf(krp, sizeof krp, "%s/keyring", dir);
+    snprintf(old, sizeof old, "%s/keyring.old", dir);
+    keyring *kr = open_kr();
+    CHECK(kr != NULL);
+    if (!kr) return;
+    keyring_close(kr);
+    copy_file(krp, old);
+    kr = open_kr(); /* resumes at the end of the reserved block: its nonces are newer */
+    sealer *s = seal_new(kr, KR_VALUES);
+    uint8_t secret[20] = {1, 2, 3};
+    buf hex = {0};
+    CHECK_INT(policy_totp_seal(s, "carol", secret, sizeof secret, &hex), 0);
+    char line[1024];
+    snprintf(line, sizeof line,
+             "user carol on resetkeys -@all subject=MRN-5 mfa=totp "
+             "totp-secret=%s\n",
+             buf_cstr(&hex));
+    buf_free(&hex);
+    write_file(line);
+    acl *a = new_acl(s);
+    CHECK_INT(acl_load_file(a, path, err, sizeof err), 0);
+    CHECK_INT(acl_save_file(a, path, err, sizeof err), 0);
+    acl_free(a);
+    seal_free(s);
+    keyring_close(kr);
+    for (int which = 0; which < 2; which++) {
+        /* Once with both, once with the TOTP secret alone. */
+        if (which == 1) {
+            char *t = read_file(), *p = strstr(t, " subject-sealed=");
+            CHECK(p != NULL);
+            if (!p) break;
+            char *e = strchr(p + 1, ' ');
+            memmove(p, e ? e : p + strlen(p), strlen(e ? e : p + strlen(p)) + 1);
+            write_file(t);
+        }
+        copy_file(old, krp);
+        kr = open_kr();
+        CHECK(kr != NULL);
+        if (!kr) return;
+        s = seal_new(kr, KR_VALUES);
+        a = new_acl(s);
+        CHECK_INT(acl_load_file(a, path, err, sizeof err), 0);
+        CHECK_INT(seal_nonces_commit(s, err, sizeof err), 1);
+        CHECK(strstr(err, "values key version") != NULL);
+        CHECK_INT(seal_nonces_commit(s, err, sizeof err), 0); /* noted once */
+        acl_free(a);
+        seal_free(s);
+        keyring_close(kr);
+    }
+}
+
 static int setup(void)
 {
     if (!mkdtemp(dir)) return -1;
@@ -224,9 +289,9 @@ static void teardown(void)
 
 int main(int argc, char **argv)
 {
-    static const unit_test tests[] = {T(subjects_sealed_in_the_file),
-                                      T(sealed_subject_refused_when_moved_or_altered),
-                                      T(subjects_follow_the_current_version)};
+    static const unit_test tests[] = {
+        T(subjects_sealed_in_the_file), T(sealed_subject_refused_when_moved_or_altered),
+        T(subjects_follow_the_current_version), T(nonces_of_the_file_noted)};
     if (setup() != 0) return 1;
     int rc = unit_run(tests, sizeof tests / sizeof tests[0], argc, argv);
     teardown();
