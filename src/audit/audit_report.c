@@ -181,7 +181,14 @@ static int rep_rec(void *ud, json_t *rec, const char *line, size_t n)
     inc(c->totals, "events", 1);
     if (granted) inc(c->totals, "granted", 1);
     if (denied) inc(c->totals, "denied", 1);
-    if (strcmp(ev, "auth") == 0) inc(c->totals, granted ? "logins" : "failed_logins", 1);
+    /* A login is a granted password (auth) that needs no second factor, or a granted second
+     * factor (mfa); a password granted "mfa-pending" is completed by its mfa record. */
+    const char *reason = sget(rec, "reason");
+    int pending = reason && strcmp(reason, "mfa-pending") == 0;
+    if (strcmp(ev, "auth") == 0 && !(granted && pending))
+        inc(c->totals, granted ? "logins" : "failed_logins", 1);
+    if (strcmp(ev, "mfa") == 0 && (granted || denied))
+        inc(c->totals, granted ? "logins" : "failed_logins", 1);
     if (strcmp(ev, "export") == 0) inc(c->totals, "exports", 1);
     if (emergency) inc(c->totals, "emergency", 1);
     if (user) {

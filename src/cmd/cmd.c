@@ -487,6 +487,7 @@ static void dispatch(client *c)
     }
     if ((c->flags & CL_MFA_PENDING) && d->proc != phi_mfa_cmd && d->proc != quit_cmd &&
         d->proc != reset_cmd && !(d->proc == hello_cmd && c->argc <= 2)) {
+        cmd_audit_denied(c, d, "mfa-pending"); /* the user is known: who tried matters */
         reject(c, d, "NOAUTH a TOTP code is required: send PHI.MFA <code>");
         return;
     }

@@ -178,6 +178,7 @@ struct client {
     uint64_t audit_seq;       /* its last audit record (replies wait for it: fsync always) */
     int audit_scope;          /* the running command is audited */
     int audit_done;           /* ... and its record was accepted before it ran */
+    int audit_evented;        /* the running command appended an event record (a change) */
     const char *bye;          /* why the session ends ("quit", "idle-timeout"; NULL: closed) */
     long long ctime;          /* connected at (ms) */
     long long last_ms;        /* last interaction (ms, monotonic) */

@@ -34,6 +34,8 @@ static void setuser_finish(client *c, acl_op *op, const char *name)
     if (acl_op_check(s->acl, op, err, sizeof err) != 0 ||
         acl_op_apply(s->acl, op, err, sizeof err) != 0) {
         buf_free(&before);
+        /* The attempt is recorded as a change would be (the error holds no password). */
+        cmd_audit_change_failed(s, c, AUDIT_EV_ACL, "setuser", name, err);
         if (c->conn) rep_errf(c, "ERR %s", err);
         return;
     }

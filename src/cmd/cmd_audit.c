@@ -336,23 +336,71 @@ static void refuse(client *c)
 
 /* Commands that change who may do what, or the keys, and are recorded once done: while the
  * trail cannot take records they would run unrecorded, so they are refused instead. Not
- * PHI.AUDIT PRUNE: it may be what frees the disk. */
+ * PHI.AUDIT PRUNE: it may be what frees the disk. With the event type and action their
+ * records carry (for an attempt that failed before the command recorded anything). */
+static const struct change_cmd {
+    cmd_proc *proc;
+    int type;
+    const char *action;
+} change_cmds[] = {
+    {acl_setuser_cmd, AUDIT_EV_ACL, "setuser"},
+    {acl_deluser_cmd, AUDIT_EV_ACL, "deluser"},
+    {acl_save_cmd, AUDIT_EV_ACL, "save"},
+    {acl_load_cmd, AUDIT_EV_ACL, "load"},
+    {config_set_cmd, AUDIT_EV_CONFIG, "set"},
+    {config_rewrite_cmd, AUDIT_EV_CONFIG, "rewrite"},
+    {phi_policy_reload_cmd, AUDIT_EV_POLICY, "reload"},
+    {phi_breakglass_cmd, AUDIT_EV_BREAKGLASS, "grant"},
+    {phi_breakglass_revoke_cmd, AUDIT_EV_BREAKGLASS, "revoke"},
+    {phi_keyring_rotate_cmd, AUDIT_EV_KEYROTATE, "rotate"},
+    {phi_backup_cmd, AUDIT_EV_BACKUP, "backup"},
+};
+
+static const struct change_cmd *change_cmd(const cmd_def *d)
+{
+    for (size_t i = 0; i < sizeof change_cmds / sizeof change_cmds[0]; i++)
+        if (d->proc == change_cmds[i].proc) return &change_cmds[i];
+    return NULL;
+}
+
 static int audited_change(const cmd_def *d)
 {
-    static cmd_proc *const procs[] = {
-        acl_setuser_cmd,        acl_deluser_cmd,    acl_save_cmd,
-        acl_load_cmd,           config_set_cmd,     config_rewrite_cmd,
-        phi_policy_reload_cmd,  phi_breakglass_cmd, phi_breakglass_revoke_cmd,
-        phi_keyring_rotate_cmd, phi_backup_cmd};
-    for (size_t i = 0; i < sizeof procs / sizeof procs[0]; i++)
-        if (d->proc == procs[i]) return 1;
-    return 0;
+    return change_cmd(d) != NULL;
+}
+
+/* An audited change that answered with an error and recorded nothing (bad arguments, a
+ * refusal of its own): one failed record with the error, so that attempts show in the
+ * trail as well as changes. Error texts never hold a password (ACL rules show '>***'). */
+static void record_failed_change(client *c, const cmd_def *d, size_t mark)
+{
+    const struct change_cmd *cc = change_cmd(d);
+    if (!cc || c->audit_evented || c->out.len <= mark || c->out.p[mark] != '-') return;
+    char why[256];
+    size_t n = 0;
+    for (size_t i = mark + 1; i < c->out.len && n + 1 < sizeof why; i++) {
+        char ch = (char)c->out.p[i];
+        if (ch == '\r' || ch == '\n') break;
+        why[n++] = ch;
+    }
+    why[n] = '\0';
+    const char *what = NULL;
+    char name[130];
+    if ((cc->proc == acl_setuser_cmd || cc->proc == acl_deluser_cmd) && c->argc > 2) {
+        snprintf(name, sizeof name, "%.*s", (int)(c->argv[2].len > 128 ? 128 : c->argv[2].len),
+                 (const char *)c->argv[2].p);
+        what = name;
+    }
+    const cmd_def *was = c->cmd;
+    c->cmd = d; /* the record's command (c->lastcmd is EXEC's inside a transaction) */
+    cmd_audit_change_failed(c->s, c, cc->type, cc->action, what, why);
+    c->cmd = was;
 }
 
 int cmd_audit_before(client *c, const cmd_def *d)
 {
     c->audit_scope = 0;
     c->audit_done = 0;
+    c->audit_evented = 0;
     if (c->s->audit && audited_change(d) && !audit_healthy(c->s->audit)) {
         refuse(c);
         return -1;
@@ -376,6 +424,7 @@ int cmd_audit_before(client *c, const cmd_def *d)
 
 void cmd_audit_after(client *c, const cmd_def *d, size_t mark)
 {
+    if (c->s->audit && !c->audit_scope) record_failed_change(c, d, mark);
     if (!c->audit_scope || c->audit_done) return;
     c->audit_scope = 0;
     if (append_access(c, d, AUDIT_GRANTED, NULL) == 0) return;
@@ -389,10 +438,10 @@ void cmd_audit_after(client *c, const cmd_def *d, size_t mark)
 
 void cmd_audit_denied(client *c, const cmd_def *d, const char *reason)
 {
-    /* Nothing was shown; and after an ACL refusal the policy has not looked at this command,
-     * so what c->pv holds is the previous command's. */
+    /* Nothing was shown; and after an ACL refusal (or one before the second factor) the
+     * policy has not looked at this command, so what c->pv holds is the previous command's. */
     c->nshown = 0;
-    if (strcmp(reason, "acl") == 0) {
+    if (strcmp(reason, "acl") == 0 || strcmp(reason, "mfa-pending") == 0) {
         cmd_policy_done(c);
         memset(&c->pv, 0, sizeof c->pv);
     }
@@ -473,9 +522,22 @@ void cmd_audit_change(srv *s, client *c, int type, const char *action, const cha
     free(t);
 }
 
+void cmd_audit_change_failed(srv *s, client *c, int type, const char *action, const char *what,
+                             const char *why)
+{
+    if (!s->audit) return;
+    json_t *j = json_object();
+    json_object_set_new(j, "name", what ? json_string(what) : json_null());
+    char *t = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    cmd_audit_event(s, c, type, AUDIT_FAILED, NULL, action, why, t);
+    free(t);
+}
+
 void cmd_audit_record(srv *s, client *c, audit_rec *r)
 {
     if (!s->audit) return;
+    if (c) c->audit_evented = 1;
     audit_rec w = {0};
     fill_who(&w, c);
     if (!r->user) r->user = w.user;
@@ -491,6 +553,7 @@ void cmd_audit_event(srv *s, client *c, int type, int result, const char *user, 
                      const char *reason, const char *detail)
 {
     if (!s->audit) return;
+    if (c) c->audit_evented = 1;
     audit_rec r = {0};
     r.type = type;
     r.result = result;

@@ -47,6 +47,12 @@ int cmd_audit_give_up(client *c);
  * Callers never pass passwords or secrets. */
 void cmd_audit_change(srv *s, client *c, int type, const char *action, const char *what,
                       const char *old, const char *newv);
+/* A change that was attempted and failed (why: the error): a failed record of type with action
+ * and {"name": what}. Commands that fail before they record anything get one from
+ * cmd_audit_after already; this is for failures found later (an ACL SETUSER whose password
+ * was hashed on a worker). */
+void cmd_audit_change_failed(srv *s, client *c, int type, const char *action, const char *what,
+                             const char *why);
 /* The "# Audit" section of INFO: health and its reason, fsync mode, the last sequence
  * number handed out and the last written, the syslog sink's state and counts. */
 void srv_audit_info(srv *s, buf *out);

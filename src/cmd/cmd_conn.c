@@ -170,6 +170,13 @@ static const char *accept_login(client *c, acl_user *u)
     return NULL;
 }
 
+/* The reason a granted password login carries when the session still needs its TOTP code:
+ * the login is complete only with the mfa record that follows. */
+static const char *mfa_pending(const client *c)
+{
+    return (c->flags & CL_MFA_PENDING) ? "mfa-pending" : NULL;
+}
+
 static void login_work(void *ud)
 {
     login *l = ud;
@@ -208,7 +215,7 @@ static void login_done(void *ud)
         if (rc == ACL_AUTH_OK) switched(c, prev);
         log_verbose("user %s authenticated from %s", user, c->addr);
         cmd_audit_event(s, c, AUDIT_EV_AUTH, rc == ACL_AUTH_OK ? AUDIT_GRANTED : AUDIT_DENIED, user,
-                        "password", refused, NULL);
+                        "password", refused ? refused : mfa_pending(c), NULL);
     } else {
         cmd_audit_event(s, c, AUDIT_EV_AUTH, AUDIT_DENIED, user, "password", why_text(why),
                         NULL);
@@ -287,7 +294,7 @@ static void start_login(client *c, const arg *user, const arg *pass, login *prot
         int ok = refused == NULL;
         if (ok) switched(c, prev);
         cmd_audit_event(s, c, AUDIT_EV_AUTH, ok ? AUDIT_GRANTED : AUDIT_DENIED, acl_user_name(u),
-                        "password", refused, NULL);
+                        "password", refused ? refused : mfa_pending(c), NULL);
         login l = *proto;
         l.c = c;
         login_done_common(&l, ok);

@@ -162,6 +162,16 @@ def body(run):
                   "a wrong password for nina")
         run.eq(val(d2.call("AUTH", "nina", PW)), "OK", "the session switches to nina")
         d2.close()
+        # Attempts by an administrator that fail on their arguments are recorded too.
+        a = srv.raw()
+        for cmd in (("ACL", "SETUSER", "tryuser", "on", ">Short-pw-9"),
+                    ("ACL", "SETUSER", "tryuser", "on", "bogus-rule"),
+                    ("CONFIG", "SET", "maxclients", "many"),
+                    ("PHI.KEYRING", "ROTATE", "no-such-purpose"),
+                    ("PHI.BACKUP", "try.phib", "PASSPHRASE", "Backup-pp-7")):
+            r = val(a.call(*cmd))
+            run.check(isinstance(r, tuple) and r[0].startswith("ERR"), f"{cmd[:2]} fails", r)
+        a.close()
 
     with run.case("full disk"):
         d = srv.raw("doc", PW)
@@ -336,6 +346,17 @@ def body(run):
                   f"export --from {minute} --to {minute} includes a record of that minute")
         run.check(find(recs, ev="access", user="doc", res="denied", cmd="setuser"),
                   "the refused ACL SETUSER of a user without the right is a denied record")
+        tried = find(recs, ev="acl", action="setuser", res="failed", user="admin")
+        run.check(len(tried) == 2 and all(r.get("detail", {}).get("name") == "tryuser"
+                                          for r in tried),
+                  "two failed ACL SETUSER attempts, naming the user", tried)
+        run.check(any(">***" in r.get("reason", "") for r in tried) and
+                  any("Syntax error" in r.get("reason", "") for r in tried),
+                  "with their errors (the password masked)", tried)
+        for ev, action in (("config", "set"), ("keyrotate", "rotate"), ("backup", "backup")):
+            got = find(recs, ev=ev, action=action, res="failed", user="admin")
+            run.check(got and got[-1].get("reason"), f"a failed {ev} attempt with its error",
+                      got[-1:])
         run.check(find(recs, ev="auth", user="ghost-during-outage"),
                   "a failed login while the trail could not write was recorded after it recovered")
         subj = [(r.get("cmd"), r.get("subject")) for r in recs if r.get("ev") == "access" and
@@ -426,7 +447,8 @@ def body(run):
         run.check(find(recs, ev="access", cmd="get", key="plain:1"),
                   "unclassified access (audit-unclassified all)")
         text = json.dumps(recs)
-        for secret in ("Alice Smith", "123-45-6789", PW, "wrong-password-123", "asthma"):
+        for secret in ("Alice Smith", "123-45-6789", PW, "wrong-password-123", "asthma",
+                       "Short-pw-9", "Backup-pp-7"):
             run.check(secret not in text, f"no value or password in the records: {secret!r}")
         run.check(find(recs, ev="checkpoint"), "signed checkpoints")
         run.check(find(recs, ev="backup", res="granted", user="admin"), "PHI.BACKUP recorded")

@@ -779,6 +779,28 @@ def mfa(run, srv):
     c5 = srv.raw("mfauser", PW)
     run.eq(val(c5.call("PHI.MFA", oathtool(secret, offset=30))), "OK", "after the unlock: in")
     c5.close()
+    # The trail: a right password says the second factor is pending, the command tried before
+    # the code is a denied access, and a report counts a login once the code is in.
+    r = subprocess.run([srv.tool_bin, "audit", "export", srv.dir, "--format", "jsonl"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+    recs = [json.loads(x) for x in r.stdout.decode().splitlines() if x.strip()]
+    mine = [x for x in recs if x.get("user") == "mfauser"]
+    run.check(any(x["ev"] == "auth" and x["res"] == "granted" and
+                  x.get("reason") == "mfa-pending" for x in mine),
+              "a right password is recorded with reason mfa-pending", mine[:3])
+    run.check(any(x["ev"] == "access" and x["res"] == "denied" and
+                  x.get("reason") == "mfa-pending" and x.get("key") == "patient:1001"
+                  for x in mine), "the read tried before the code is a denied access", mine[:3])
+    r = subprocess.run([srv.tool_bin, "audit", "report", srv.dir, "--user", "mfauser",
+                        "--format", "json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=120)
+    tot = json.loads(r.stdout.decode() or "{}").get("totals", {})
+    codes_ok = len([x for x in mine if x["ev"] == "mfa" and x["res"] == "granted"])
+    failed = len([x for x in mine if x["ev"] in ("auth", "mfa") and x["res"] == "denied"])
+    run.check(codes_ok == 2 and tot.get("logins") == codes_ok and
+              tot.get("failed_logins") == failed,
+              "the report counts logins by their codes, and failed codes as failed logins",
+              (tot, codes_ok, failed))
     values_rotation(run, srv)
 
 
