@@ -152,6 +152,9 @@ static void teardown(client *c)
     srv *s = c->s;
     if (c->username && (c->flags & (CL_AUTHED | CL_MFA_PENDING))) {
         int idle = c->bye && strcmp(c->bye, "idle-timeout") == 0;
+        /* The record's command is QUIT's; a timeout or a closed connection had none (the
+         * session's last command is not what ended it). */
+        if (!c->bye || strcmp(c->bye, "quit") != 0) c->lastcmd = NULL;
         cmd_audit_event(s, c, idle ? AUDIT_EV_TIMEOUT : AUDIT_EV_LOGOUT, AUDIT_GRANTED, NULL,
                         c->bye ? c->bye : "disconnect", NULL, NULL);
     }

@@ -117,6 +117,11 @@ void cmd_fullname(const cmd_def *d, const cmd_def *parent, char *out, size_t out
         snprintf(out, outlen, "%s", d->name);
 }
 
+const char *cmd_catalog_name(const srv *s, const cmd_def *d)
+{
+    return d->id >= 0 && (size_t)d->id < s->ncatalog ? s->catalog[d->id].name : d->name;
+}
+
 static void upper(char *s)
 {
     for (; *s; s++)

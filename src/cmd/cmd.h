@@ -323,6 +323,9 @@ const cmd_def *cmd_table(size_t *n);
 void cmd_dispatch(client *c);
 /* Full name for messages: "get" or "config|get" into out. */
 void cmd_fullname(const cmd_def *d, const cmd_def *parent, char *out, size_t outlen);
+/* The same from the catalog, owned by it: "get", "config|set" (audit records: a CONFIG SET is
+ * not a SET). */
+const char *cmd_catalog_name(const srv *s, const cmd_def *d);
 /* Resolve a command and its subcommand for c->argv; returns the executable def or NULL. */
 const cmd_def *cmd_resolve(const arg *argv, int argc, const cmd_def **parent);
 /* ACL_KEY_* access the command in argv needs for its key argv[i] (SET ... GET also reads). */

@@ -237,7 +237,7 @@ static int append_access(client *c, const cmd_def *d, int result, const char *re
     r.type = AUDIT_EV_ACCESS;
     r.result = result;
     fill_who(&r, c);
-    r.cmd = d->name;
+    r.cmd = cmd_catalog_name(c->s, d);
     r.reason = reason;
     if (c->pv.emergency) {
         /* An access only the grant allows is an emergency, whatever the session's purpose
@@ -459,7 +459,7 @@ void cmd_audit_dlp(client *c, const cmd_def *d, const char *in_keys, const char 
         audit_rec r = {0};
         r.type = AUDIT_EV_ACCESS;
         r.result = refused ? AUDIT_DENIED : AUDIT_GRANTED;
-        r.cmd = d->name;
+        r.cmd = cmd_catalog_name(c->s, d);
         fill_who(&r, c);
         alert_dlp(s->alerts, &r, in_keys, in_values, refused, now_us(), on_alert, s);
     }
@@ -545,7 +545,8 @@ void cmd_audit_record(srv *s, client *c, audit_rec *r)
     if (!r->addr) r->addr = w.addr;
     if (!r->session) r->session = w.session;
     if (!r->purpose) r->purpose = w.purpose;
-    if (!r->cmd && c && (c->cmd || c->lastcmd)) r->cmd = (c->cmd ? c->cmd : c->lastcmd)->name;
+    if (!r->cmd && c && (c->cmd || c->lastcmd))
+        r->cmd = cmd_catalog_name(s, c->cmd ? c->cmd : c->lastcmd);
     if (append(s, c, r) != 0) lost(s, r->type);
 }
 
@@ -566,7 +567,7 @@ void cmd_audit_event(srv *s, client *c, int type, int result, const char *user, 
         r.role = role && *role ? role : NULL;
     }
     if (user) r.user = user;
-    if (c && (c->cmd || c->lastcmd)) r.cmd = (c->cmd ? c->cmd : c->lastcmd)->name;
+    if (c && (c->cmd || c->lastcmd)) r.cmd = cmd_catalog_name(s, c->cmd ? c->cmd : c->lastcmd);
     r.action = action;
     r.reason = reason;
     r.detail = detail;

@@ -254,6 +254,9 @@ void shutdown_cmd(client *c)
     }
     log_notice("SHUTDOWN by user %s from %s, shutting down", c->username ? c->username : "?",
                c->addr);
+    /* Who asked: a stop record of this session (the trail's last record, written when the
+     * server has stopped, is a stop record without a user, as after SIGTERM). */
+    cmd_audit_event(c->s, c, AUDIT_EV_STOP, AUDIT_GRANTED, NULL, "shutdown", NULL, NULL);
     c->s->shutdown = 1;
     ev_stop(c->s->loop);
     c->flags |= CL_CLOSE_AFTER; /* its pipelined commands after SHUTDOWN do not run */

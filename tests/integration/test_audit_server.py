@@ -344,7 +344,7 @@ def body(run):
                               "--to", minute], stdout=subprocess.PIPE, timeout=120).stdout
         run.check(f'"seq":{last["seq"]},'.encode() in out,
                   f"export --from {minute} --to {minute} includes a record of that minute")
-        run.check(find(recs, ev="access", user="doc", res="denied", cmd="setuser"),
+        run.check(find(recs, ev="access", user="doc", res="denied", cmd="acl|setuser"),
                   "the refused ACL SETUSER of a user without the right is a denied record")
         tried = find(recs, ev="acl", action="setuser", res="failed", user="admin")
         run.check(len(tried) == 2 and all(r.get("detail", {}).get("name") == "tryuser"
@@ -433,6 +433,18 @@ def body(run):
                       x.get("new") == "1234" for x in det), "CONFIG SET old and new", det)
         acl = find(recs, ev="acl", action="setuser")
         run.check(acl, "ACL change recorded")
+        sets = find(recs, ev="config", action="set")
+        run.check(sets and all(x.get("cmd") == "config|set" for x in sets),
+                  "a CONFIG SET record's command is config|set (not set, the data command)",
+                  sets[:2])
+        run.check(all(x.get("cmd") == "acl|setuser" for x in acl), "ACL SETUSER: acl|setuser",
+                  acl[:2])
+        gone = find(recs, ev="logout", action="disconnect")
+        run.check(gone and not any("cmd" in x for x in gone),
+                  "a logout by disconnect names no command (not the session's last one)",
+                  gone[:2])
+        run.check(all(x.get("cmd") == "quit" for x in find(recs, ev="logout", action="quit")),
+                  "a logout by QUIT names quit")
         run.check(find(recs, ev="policy", action="reload"), "policy reload")
         pr = find(recs, ev="policy", action="reload", res="granted")
         det = pr[0].get("detail", {}) if pr else {}

@@ -239,7 +239,8 @@ def shutdown_command(run):
     r = subprocess.run([srv.tool_bin, "audit", "export", srv.dir, "--format", "jsonl"],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
     shut = [x for x in r.stdout.decode().splitlines() if '"cmd":"shutdown"' in x]
-    run.check(len(shut) == 1 and '"user":"admin"' in shut[0], "one audit record of SHUTDOWN, "
+    run.check(len(shut) == 1 and '"user":"admin"' in shut[0] and '"ev":"stop"' in shut[0] and
+              '"action":"shutdown"' in shut[0], "one audit record of SHUTDOWN, a stop record "
               "by admin", shut or r.stderr[-300:])
     # Commands sent after SHUTDOWN in the same write do not run (Redis exits inside it).
     srv.restart()
@@ -470,19 +471,27 @@ def reserved(srv, purpose):
         return max(v["reserved"] for v in json.load(f)["purposes"][purpose])
 
 
-def old_keyring(run):
-    """A keyring file older than the data (copied back from an earlier moment) must not
-    make the server seal with nonces the data already holds: start-up raises the counters
-    above every nonce in the log and the audit trail, and says so."""
+def keyring_copied():
+    """A server with one write whose keyring file is copied (it has reserved the first block
+    of nonces of every purpose) and that runs again (resuming above that block, so the next
+    seals use nonces of the second): (server, the copy, the values key's reservation)."""
     srv = harness.PhidbServer()
     c = srv.raw()
     c.call("SET", "a", "1")
     c.close()
     srv.stop()
-    keyring = os.path.join(srv.dir, "data", "keyring")
-    first = open(keyring, "rb").read()  # reserves the first block of every purpose
+    first = open(keyring_of(srv), "rb").read()
     block = reserved(srv, "values")
-    srv.restart()  # resumes above that block: the next writes use nonces of the second
+    srv.restart()
+    return srv, first, block
+
+
+def old_keyring(run):
+    """A keyring file older than the data (copied back from an earlier moment) must not
+    make the server seal with nonces the data already holds: start-up raises the counters
+    above every nonce in the log and the audit trail, and says so."""
+    srv, first, block = keyring_copied()
+    keyring = keyring_of(srv)
     c = srv.raw()
     for i in range(50):
         c.call("SET", f"b{i}", "2")
@@ -511,14 +520,7 @@ def old_keyring(run):
     # the new log holds none of them, but it records the last nonce of each values key
     # version, so an older keyring still resumes above the deleted values' nonces (whose
     # ciphertexts may live on in copies of the old log or in backups).
-    srv = harness.PhidbServer()
-    c = srv.raw()
-    c.call("SET", "a", "1")
-    c.close()
-    srv.stop()
-    first = open(keyring_of(srv), "rb").read()
-    block = reserved(srv, "values")
-    srv.restart()
+    srv, first, block = keyring_copied()
     c = srv.raw()
     for i in range(50):
         c.call("SET", f"b{i}", "2")
@@ -545,14 +547,7 @@ def old_keyring(run):
     # The same for what the values key seals outside the log: a subject in the users file,
     # sealed in the newer block with no value in the log after it. (The break-glass grants
     # file: test_policy_server.py.)
-    srv = harness.PhidbServer()
-    c = srv.raw()
-    c.call("SET", "a", "1")
-    c.close()
-    srv.stop()
-    first = open(keyring_of(srv), "rb").read()
-    block = reserved(srv, "values")
-    srv.restart()
+    srv, first, block = keyring_copied()
     c = srv.raw()
     run.eq(c.call("ACL", "SETUSER", "pat", "on", ">Zq7-patient-password", "~p:*", "+get",
                   "subject=P77"), ("+", b"OK"), "a user with a subject")
