@@ -436,7 +436,7 @@ static void run_toplevel(client *c, const cmd_def *d)
     if (check_limits(c, d) != 0) return;
     if (cmd_dlp_defer(c, d) == 0) return;
     if (cmd_policy_check(c, d) != 0) {
-        cmd_audit_denied(c, d, policy_strerror(c->pv.denied));
+        cmd_audit_denied(c, d, cmd_policy_denied_why(c));
         return;
     }
     if (cmd_dlp_check(c, d) != 0) {

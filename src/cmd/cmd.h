@@ -117,6 +117,7 @@ typedef struct {
     int *saved_idx;                /* their positions */
     int nsaved;                    /* how many */
     int denied;                    /* the policy result of a refusal (0: allowed) */
+    char denied_why[96];           /* its audit reason when it names more (group "x") */
     size_t deid_text;              /* free text redacted for this command's reply so far */
     /* The subject of one record, once opened during this command (by the policy, or by a
      * reply that showed the subject field), so its audit record does not open it again:

@@ -392,7 +392,18 @@ static int deny(client *c, int result, const policy_schema *sch, const uint8_t *
                 field ? flen : strlen(policy_strerror(result)), c->username ? c->username : "",
                 info);
     c->pv.denied = result;
+    /* The audit record names the group (or the purpose) too, as the reply does. */
+    if (result == POLICY_DENY_GROUP && group)
+        snprintf(c->pv.denied_why, sizeof c->pv.denied_why, "group \"%.64s\"", group);
+    else if (result == POLICY_DENY_PURPOSE)
+        snprintf(c->pv.denied_why, sizeof c->pv.denied_why, "purpose \"%s\"",
+                 policy_purpose_name(c->purpose));
     return -1;
+}
+
+const char *cmd_policy_denied_why(const client *c)
+{
+    return c->pv.denied_why[0] ? c->pv.denied_why : policy_strerror(c->pv.denied);
 }
 
 void cmd_policy_memo(client *c, const uint8_t *key, size_t klen, const uint8_t *subj, size_t slen)

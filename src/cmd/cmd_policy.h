@@ -49,6 +49,9 @@ int cmd_values_nonces_commit(srv *s, const char *where);
  * it holds, and when it held subjects in plaintext (written by hand, or by an older phidb),
  * write it again with them sealed and log it (a warning if that fails). */
 void cmd_acl_loaded(srv *s);
+/* The audit reason of the policy's refusal of the current command: "group \"x\"",
+ * "purpose \"research\"", or the result's name ("scope", ...). */
+const char *cmd_policy_denied_why(const client *c);
 /* Periodic work: expire grants. */
 void cmd_policy_cron(srv *s);
 /* May this session count records (DBSIZE, and INFO's key counts and hit/miss/expiry

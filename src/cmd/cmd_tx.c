@@ -252,7 +252,7 @@ void exec_cmd(client *c)
         /* The policy decides when the command runs: the policy or a record's subject
          * may have changed since it was queued. */
         if (cmd_policy_check(c, q[i].cmd) != 0) {
-            cmd_audit_denied(c, q[i].cmd, policy_strerror(c->pv.denied));
+            cmd_audit_denied(c, q[i].cmd, cmd_policy_denied_why(c));
             continue;
         }
         /* dlp-mode, as at top level: a queued write was never checked. */

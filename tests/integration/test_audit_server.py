@@ -395,8 +395,9 @@ def body(run):
         run.eq(r.get("purpose"), "treatment", "purpose")
         run.check(r.get("addr", "").startswith("127.0.0.1:") and r.get("sess"), "client")
         dn = find(recs, ev="access", res="denied", cmd="hget", user="doc")
-        run.check(dn and dn[0].get("fields") == ["balance"] and dn[0].get("reason"),
-                  "the denied HGET with its reason", dn[:1])
+        run.check(dn and dn[0].get("fields") == ["balance"] and
+                  dn[0].get("reason") == 'group "billing"',
+                  "the denied HGET with its reason, naming the group as the reply does", dn[:1])
         en = find(recs, ev="access", cmd="hgetall", user="doc")
         run.check(en and en[0].get("purpose") == "operations" and "balance" not in
                   en[0].get("fields", []) and "name" in en[0].get("fields", []),
