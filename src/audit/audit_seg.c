@@ -30,6 +30,7 @@
 #include "util/fsutil.h"
 #include "util/mem.h"
 #include "util/secmem.h"
+#include "util/strutil.h"
 
 static void be32(uint8_t *p, uint32_t v)
 {
@@ -310,21 +311,9 @@ int audit_dir_lock(const char *dir, int exclusive)
     return fd;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-}
-
 int audit_unhex(const char *s, size_t n, uint8_t *out)
 {
-    for (size_t i = 0; i < n; i++) {
-        int a = hexval(s[2 * i]), b = hexval(s[2 * i + 1]);
-        if (a < 0 || b < 0) return -1;
-        out[i] = (uint8_t)(a << 4 | b);
-    }
-    return 0;
+    return str_unhex(s, n, out);
 }
 
 /* 1 when the n bytes at line end in ,"prev":"<64 lower-case hex>"}. */
@@ -334,7 +323,7 @@ static int ends_in_prev(const char *line, size_t n)
     const char *s = line + n - AUDIT_PREV_SUFFIX;
     if (memcmp(s, ",\"prev\":\"", 9) != 0 || memcmp(line + n - 2, "\"}", 2) != 0) return 0;
     for (int i = 9; i < 9 + 64; i++)
-        if (hexval(s[i]) < 0) return 0;
+        if (str_hexval(s[i]) < 0) return 0;
     return 1;
 }
 

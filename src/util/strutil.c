@@ -289,7 +289,7 @@ int str_eq_nocase(const uint8_t *p, size_t n, const char *s)
     return sl == n && strncasecmp((const char *)p, s, n) == 0;
 }
 
-static int hexval(char c)
+int str_hexval(char c)
 {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -299,7 +299,7 @@ static int hexval(char c)
 int str_unhex(const char *s, size_t n, uint8_t *out)
 {
     for (size_t i = 0; i < n; i++) {
-        int a = hexval(s[2 * i]), b = hexval(s[2 * i + 1]);
+        int a = str_hexval(s[2 * i]), b = str_hexval(s[2 * i + 1]);
         if (a < 0 || b < 0) return -1;
         out[i] = (uint8_t)(a << 4 | b);
     }

@@ -45,6 +45,8 @@ int str_glob_budget(const uint8_t *pat, size_t plen, const uint8_t *s, size_t sl
 size_t str_utf8_decode(const uint8_t *s, size_t n, uint32_t *cp);
 /* ASCII case-insensitive compare of (p, n) with the C string s; 1 when equal. */
 int str_eq_nocase(const uint8_t *p, size_t n, const char *s);
+/* The value of a lower-case hex digit, or -1. */
+int str_hexval(char c);
 /* Decode 2 * n lower-case hex digits at s into n bytes at out. Returns 0, or -1 at a
  * character that is not one (out then holds a part). */
 int str_unhex(const char *s, size_t n, uint8_t *out);
