@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "policy_int.h"
+#include "util/buf.h"
 #include "util/dict.h"
 #include "util/mem.h"
 
@@ -249,9 +250,24 @@ size_t policy_index_find(policy_index *ix, const policy_field *f, const uint8_t 
     memcpy(vk + 2, hmac, 32);
     ixval *v = (ixval *)dict_find(&ix->vals, vk, 34, dict_hash(vk, 34));
     if (!v) return 0;
-    for (uint32_t i = 0; i < v->n && fn; i++)
-        fn(ctx, v->keys[i]->k + 2, v->keys[i]->klen - 2);
-    return v->n;
+    size_t n = v->n;
+    if (!fn) return n;
+    /* The key names are copied first: a callback that looks a record up may expire it, and
+     * the expiry takes the key out of the index (detach frees or reorders v under us). */
+    buf names = {0};
+    for (uint32_t i = 0; i < v->n; i++) {
+        uint32_t len = (uint32_t)(v->keys[i]->klen - 2);
+        buf_append(&names, &len, sizeof len);
+        buf_append(&names, v->keys[i]->k + 2, len);
+    }
+    for (size_t off = 0; off < names.len;) {
+        uint32_t len;
+        memcpy(&len, names.p + off, sizeof len);
+        fn(ctx, names.p + off + sizeof len, len);
+        off += sizeof len + len;
+    }
+    buf_wipe_free(&names);
+    return n;
 }
 
 size_t policy_index_entries(const policy_index *ix)

@@ -54,9 +54,10 @@ void policy_index_forget(policy_index *ix, const uint8_t *key, size_t klen);
 /* Move every entry of key from to key to (RENAME; whatever to had is forgotten first). */
 void policy_index_rename(policy_index *ix, const uint8_t *from, size_t flen, const uint8_t *to,
                          size_t tlen);
-/* Call fn(ctx, key, klen) for each key whose field f has blind value hmac (no order; the key
- * bytes are valid during the call only; fn must not change the index). Returns the count.
- * Not const: a lookup may move a step of incremental rehashing. */
+/* Call fn(ctx, key, klen) for each key whose field f had blind value hmac when the call
+ * began (no order; the key bytes are valid during the call only). fn may change the index
+ * (a lookup that expires a record takes it out): the names are copied first. Returns the
+ * count. Not const: a lookup may move a step of incremental rehashing. */
 size_t policy_index_find(policy_index *ix, const policy_field *f, const uint8_t hmac[32],
                          void (*fn)(void *ctx, const uint8_t *key, size_t klen), void *ctx);
 /* Number of (key, field) entries. */
