@@ -618,6 +618,16 @@ def blind_index(run, srv):
         time.sleep(0.15)
         run.eq(val(p.call("PHI.FIND", "patient", "ssn", "555-01-0002")), [],
                f"an expiring match alone: nothing, and the server goes on ({attempt + 1})")
+    # The same in SCAN: listing a record for a self-scoped user looks its subject up, which
+    # must not remove an expired record inside the scan's step.
+    for attempt in range(3):
+        reg.call("HSET", "patient:7004", "id", "P1001", "pulse", "70")
+        reg.call("PEXPIRE", "patient:7004", "100")
+        time.sleep(0.15)
+        keys = val(p.call("SCAN", "0", "MATCH", "patient:*", "COUNT", "1000"))[1]
+        run.check("patient:7004" not in keys and "patient:1001" in keys,
+                  f"SCAN past an expired own record ({attempt + 1})", keys)
+    run.eq(val(a.call("EXISTS", "patient:7004")), 0, "the expired record is gone")
     run.eq(val(p.call("PING")), "PONG", "the patient's connection is fine")
     p.close()
     run.eq(val(a.call("CONFIG", "SET", "hz", "10")), "OK", "hz back")
