@@ -425,6 +425,11 @@ void hscan_cmd(client *c)
 {
     scan_opts o;
     if (scan_parse_cursor(c, 2, &o) != 0) return;
+    /* Redis answers a missing key before it reads the options. Under the policy they are
+     * read first: a missing record must answer as one the role sees nothing of does, or
+     * bad options would tell which records exist. */
+    int early = filtered(c);
+    if (early && scan_parse_opts(c, 2, 0, &o) != 0) return;
     db_entry *e;
     if (lookup_hash(c, &e, 1) != 0) return;
     if (!e) { /* as Redis: a missing key is an empty scan, whatever the options */
@@ -433,7 +438,7 @@ void hscan_cmd(client *c)
         rep_array(c, 0);
         return;
     }
-    if (scan_parse_opts(c, 2, 0, &o) != 0) return;
+    if (!early && scan_parse_opts(c, 2, 0, &o) != 0) return;
     hscan_acc a = {{0}, 0, &o, c->s->db, 0, filtered(c) ? c : NULL};
     uint64_t cur = 0;
     if (e && filtered(c) && (!c->pv.flt.all || c->pv.deid)) {

@@ -361,6 +361,20 @@ def patient_scope(run, srv):
     a.close()
 
 
+def existence_probes(run, srv):
+    # A role that sees nothing of a record type learns nothing of which records exist: HSCAN
+    # with bad options answers a missing record as an existing one (Redis answers a missing
+    # key before it reads the options, which told them apart).
+    for user, have, none in (("nina", "lab:1", "lab:404"), ("purge", "patient:1002",
+                                                             "patient:7777")):
+        u = srv.raw(user, PW)
+        for opts in (("COUNT", "x"), ("BOGUS",), ("COUNT", "0"), ("MATCH",)):
+            a, b = val(u.call("HSCAN", have, "0", *opts)), val(u.call("HSCAN", none, "0", *opts))
+            run.eq(a, b, f"{user}: HSCAN {' '.join(opts)} on {have} and on {none} answer alike")
+        run.eq(val(u.call("HSCAN", have, "0")), ["0", []], f"{user}: {have} shows nothing")
+        u.close()
+
+
 def sealed_subjects(run, srv):
     # A subject is a patient identifier: the users file holds it sealed with the values key
     # (bound to the user), never in plaintext; a file written by hand is sealed again at the
@@ -1002,7 +1016,7 @@ def body(run):
     srv_probe.extra = [("policy-file", pol), ("allow-dangerous-commands", "flushdb")]
     srv_probe.restart()
     srv = srv_probe
-    run.cases([setup, matrix, patient_scope, sealed_subjects, research_view, purpose, blind_index,
+    run.cases([setup, matrix, patient_scope, existence_probes, sealed_subjects, research_view, purpose, blind_index,
                breakglass, grants_old_keyring, mfa, cert_user, bad_policy, flush], run, srv)
 
 
