@@ -651,7 +651,7 @@ void srv_audit_cron(srv *s)
 
 /* ---- INFO ---- */
 
-void srv_audit_info(srv *s, buf *out)
+void srv_audit_info(srv *s, buf *out, int counts)
 {
     buf_puts(out, "# Audit\r\n");
     if (!s->audit) {
@@ -662,16 +662,20 @@ void srv_audit_info(srv *s, buf *out)
     uint64_t sent = 0, dropped = 0;
     audit_sink_stats(s->audit, &up, &sent, &dropped);
     int sink = s->cfg->audit_syslog_host && *s->cfg->audit_syslog_host;
-    buf_printf(out,
-               "audit_enabled:1\r\naudit_healthy:%d\r\naudit_error:%s\r\naudit_fsync:%s\r\n"
-               "audit_last_seq:%llu\r\naudit_written_seq:%llu\r\naudit_sink:%s\r\n"
-               "audit_sink_connected:%d\r\naudit_sink_sent:%llu\r\naudit_sink_dropped:%llu\r\n"
-               "\r\n",
+    buf_printf(out, "audit_enabled:1\r\naudit_healthy:%d\r\naudit_error:%s\r\naudit_fsync:%s\r\n",
                audit_healthy(s->audit), audit_error(s->audit),
-               s->cfg->audit_fsync ? "always" : "everysec",
-               (unsigned long long)audit_last_seq(s->audit),
-               (unsigned long long)audit_durable_seq(s->audit), sink ? "syslog" : "none",
-               sink && up, (unsigned long long)sent, (unsigned long long)dropped);
+               s->cfg->audit_fsync ? "always" : "everysec");
+    /* Sequence numbers count every access: for sessions that may count records. */
+    if (counts)
+        buf_printf(out, "audit_last_seq:%llu\r\naudit_written_seq:%llu\r\n",
+                   (unsigned long long)audit_last_seq(s->audit),
+                   (unsigned long long)audit_durable_seq(s->audit));
+    buf_printf(out, "audit_sink:%s\r\naudit_sink_connected:%d\r\n", sink ? "syslog" : "none",
+               sink && up);
+    if (counts)
+        buf_printf(out, "audit_sink_sent:%llu\r\naudit_sink_dropped:%llu\r\n",
+                   (unsigned long long)sent, (unsigned long long)dropped);
+    buf_puts(out, "\r\n");
 }
 
 /* ---- PHI.AUDIT ---- */

@@ -54,8 +54,9 @@ void cmd_audit_change(srv *s, client *c, int type, const char *action, const cha
 void cmd_audit_change_failed(srv *s, client *c, int type, const char *action, const char *what,
                              const char *why);
 /* The "# Audit" section of INFO: health and its reason, fsync mode, the last sequence
- * number handed out and the last written, the syslog sink's state and counts. */
-void srv_audit_info(srv *s, buf *out);
+ * number handed out and the last written, the syslog sink's state and counts (the sequence
+ * numbers and counts only with counts: sessions that may count records). */
+void srv_audit_info(srv *s, buf *out, int counts);
 /* Append r (who: filled from c where r leaves it empty). */
 void cmd_audit_record(srv *s, client *c, audit_rec *r);
 /* Other events. user may be NULL (the client's). detail: JSON object text or NULL. */

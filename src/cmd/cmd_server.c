@@ -97,33 +97,42 @@ void info_cmd(client *c)
         human(h1, sizeof h1, (double)used);
         human(h2, sizeof h2, (double)rss);
         human(h3, sizeof h3, (double)s->cfg->maxmemory);
+        buf_puts(&b, "# Memory\r\n");
+        /* Memory grows by the size of what is written: for sessions that may count records. */
+        if (may_count)
+            buf_printf(&b,
+                       "used_memory:%zu\r\nused_memory_human:%s\r\nused_memory_rss:%zu\r\n"
+                       "used_memory_rss_human:%s\r\n",
+                       used, h1, rss, h2);
         buf_printf(&b,
-                   "# Memory\r\nused_memory:%zu\r\nused_memory_human:%s\r\nused_memory_rss:%zu\r\n"
-                   "used_memory_rss_human:%s\r\nmaxmemory:%lld\r\nmaxmemory_human:%s\r\n"
+                   "maxmemory:%lld\r\nmaxmemory_human:%s\r\n"
                    "maxmemory_policy:noeviction\r\nkey_schedules:%s\r\n"
                    "secure_heap_used:%zu\r\nsecure_heap_fallbacks:%llu\r\n"
                    "key_pages_not_locked:%llu\r\n\r\n",
-                   used, h1, rss, h2, s->cfg->maxmemory, h3,
+                   s->cfg->maxmemory, h3,
                    secmem_state() == 1   ? "locked"
                    : secmem_state() == 2 ? "not-locked"
                                          : "ordinary-heap",
                    CRYPTO_secure_used(), secmem_fallbacks(), keyring_unlocked_allocs());
     }
-    if (want(c, "persistence", 1)) persist_info(s, &b);
-    if (want(c, "audit", 1)) srv_audit_info(s, &b);
+    if (want(c, "persistence", 1)) persist_info(s, &b, may_count);
+    if (want(c, "audit", 1)) srv_audit_info(s, &b, may_count);
     if (want(c, "stats", 1)) {
         const srv_stats *st = &s->st;
         buf_printf(&b,
                    "# Stats\r\ntotal_connections_received:%lld\r\ntotal_commands_processed:%lld"
-                   "\r\ninstantaneous_ops_per_sec:%lld\r\ntotal_net_input_bytes:%lld\r\n"
-                   "total_net_output_bytes:%lld\r\nrejected_connections:%lld\r\n",
-                   st->conns_received, st->commands, st->ops_per_sec, st->net_in, st->net_out,
-                   st->conns_rejected);
-        /* Counts that tell which records exist, come and go: for sessions that may count
-         * them (as DBSIZE). */
+                   "\r\ninstantaneous_ops_per_sec:%lld\r\n",
+                   st->conns_received, st->commands, st->ops_per_sec);
+        /* Counts that tell which records exist, come and go, and byte counts that grow by
+         * the size of every value written or read: for sessions that may count records (as
+         * DBSIZE). */
         if (may_count)
-            buf_printf(&b, "expired_keys:%lld\r\nkeyspace_hits:%lld\r\nkeyspace_misses:%lld\r\n",
-                       (long long)db_expired_count(s->db), st->hits, st->misses);
+            buf_printf(&b,
+                       "total_net_input_bytes:%lld\r\ntotal_net_output_bytes:%lld\r\n"
+                       "expired_keys:%lld\r\nkeyspace_hits:%lld\r\nkeyspace_misses:%lld\r\n",
+                       st->net_in, st->net_out, (long long)db_expired_count(s->db), st->hits,
+                       st->misses);
+        buf_printf(&b, "rejected_connections:%lld\r\n", st->conns_rejected);
         buf_printf(&b,
                    "pubsub_channels:%zu\r\npubsub_patterns:%zu\r\n"
                    "auth_successes:%lld\r\nauth_cached_successes:%lld\r\nauth_failures:%lld\r\n"

@@ -515,7 +515,7 @@ void persist_cron(srv *s)
     }
 }
 
-void persist_info(srv *s, buf *out)
+void persist_info(srv *s, buf *out, int sizes)
 {
     char why[256] = "ok";
     int ok = aof_status(s->log, why, sizeof why) == 0 && s->backlog.len == 0;
@@ -523,17 +523,21 @@ void persist_info(srv *s, buf *out)
                "# Persistence\r\nloading:0\r\naof_enabled:1\r\naof_fsync:%s\r\n"
                "aof_rewrite_in_progress:%d\r\naof_last_rewrite_time_sec:%lld\r\n"
                "aof_current_rewrite_time_sec:%lld\r\naof_rewrites:%llu\r\n"
-               "aof_last_bgrewrite_status:%s\r\n"
-               "aof_last_write_status:%s\r\naof_current_size:%llu\r\naof_base_size:%llu\r\n"
-               "aof_loaded_records:%llu\r\naof_loaded_bytes:%llu\r\naof_load_ms:%lld\r\n"
-               "aof_torn_bytes_dropped:%llu\r\nkey_reseal_in_progress:%d\r\n\r\n",
+               "aof_last_bgrewrite_status:%s\r\naof_last_write_status:%s\r\n",
                s->cfg->appendfsync ? "always" : "everysec", aof_rewriting(s->log) ? 1 : 0,
                s->rw_last_took_ms < 0 ? -1 : s->rw_last_took_ms / 1000,
                aof_rewriting(s->log) && s->rw_started_ms ? (clock_ms() - s->rw_started_ms) / 1000
                                                          : -1,
-               s->rw_count, s->rw_last_ms == 0 || s->rw_last_ok ? "ok" : "err", ok ? "ok" : "err",
-               aof_size(s->log), aof_base_size(s->log), s->load_records, s->load_bytes,
-               s->load_ms, s->load_torn, s->reseal_active);
+               s->rw_count, s->rw_last_ms == 0 || s->rw_last_ok ? "ok" : "err", ok ? "ok" : "err");
+    /* The log's size grows by each write's size: for sessions that may count records. */
+    if (sizes)
+        buf_printf(out,
+                   "aof_current_size:%llu\r\naof_base_size:%llu\r\naof_loaded_records:%llu\r\n"
+                   "aof_loaded_bytes:%llu\r\n",
+                   aof_size(s->log), aof_base_size(s->log), s->load_records, s->load_bytes);
+    buf_printf(
+        out, "aof_load_ms:%lld\r\naof_torn_bytes_dropped:%llu\r\nkey_reseal_in_progress:%d\r\n\r\n",
+        s->load_ms, s->load_torn, s->reseal_active);
 }
 
 /* ---- commands ---- */

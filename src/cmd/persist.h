@@ -38,6 +38,6 @@ int persist_step(srv *s, long long budget_us);
 /* Start a compaction now. Returns 0, or -1 (err) if one is running or it cannot start. */
 int persist_rewrite_start(srv *s, char *err, size_t errlen);
 /* INFO persistence fields. */
-void persist_info(srv *s, buf *out);
+void persist_info(srv *s, buf *out, int sizes);
 
 #endif
