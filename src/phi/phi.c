@@ -316,6 +316,8 @@ void phi_scratch_free(phi_scratch *s)
         }
     free(s->docst);
     free(s->batch_ents.p);
+    free(s->fold.p);
+    free(s->fold_map.p);
     free(s);
 }
 
@@ -339,8 +341,19 @@ int phi_scan_view(const phi_detector *d, phi_scratch *s, const uint8_t *text, si
 {
     if (!d || !s || !ents || !n || (!text && len) || s->d != d) return PHI_EINVAL;
     if (len > PHI_MAX_INPUT) return PHI_ETOOBIG;
-    int rc = phi_detect_run(d, s, text ? text : (const uint8_t *)"", len);
+    const uint8_t *t = text ? text : (const uint8_t *)"";
+    size_t tl = len, map_off = 0;
+    int folded = phi_fold_needed(t, len);
+    if (folded) {
+        s->fold.n = s->fold_map.n = 0;
+        if (phi_vec_reserve(&s->fold, len + 1, 1) != PHI_OK ||
+            phi_vec_reserve(&s->fold_map, len + 1, sizeof(uint32_t)) != PHI_OK)
+            return PHI_ENOMEM;
+        phi_fold_append(s, text, len, &t, &tl, &map_off);
+    }
+    int rc = phi_detect_run(d, s, t, tl);
     if (rc) return rc;
+    if (folded) phi_fold_remap(s, map_off, tl, s->ents.p, s->ents.n);
     *ents = s->ents.p;
     *n = s->ents.n;
     return PHI_OK;
@@ -349,7 +362,44 @@ int phi_scan_view(const phi_detector *d, phi_scratch *s, const uint8_t *text, si
 int phi_scan_batch(const phi_detector *d, phi_scratch *s, phi_batch_doc *docs, size_t n)
 {
     if (!d || !s || (!docs && n) || s->d != d) return PHI_EINVAL;
-    return phi_detect_batch(d, s, docs, n);
+    /* Documents with characters to fold are scanned as folded copies (phi_fold.c): room
+     * for all of them first, so that no copy moves while the others are made. */
+    size_t need = 0, nf = 0;
+    for (size_t i = 0; i < n; i++)
+        if (docs[i].text && docs[i].len <= PHI_MAX_INPUT &&
+            phi_fold_needed(docs[i].text, docs[i].len))
+            need += docs[i].len + 1, nf++;
+    if (!nf) return phi_detect_batch(d, s, docs, n);
+    s->fold.n = s->fold_map.n = 0;
+    size_t *offs = malloc(sizeof(size_t) * 3 * n);
+    if (!offs || phi_vec_reserve(&s->fold, need, 1) != PHI_OK ||
+        phi_vec_reserve(&s->fold_map, need, sizeof(uint32_t)) != PHI_OK) {
+        free(offs);
+        return PHI_ENOMEM;
+    }
+    const uint8_t **texts = (const uint8_t **)(offs + 2 * n); /* the callers' texts */
+    for (size_t i = 0; i < n; i++) {
+        texts[i] = docs[i].text;
+        offs[2 * i] = offs[2 * i + 1] = SIZE_MAX;
+        if (!docs[i].text || docs[i].len > PHI_MAX_INPUT ||
+            !phi_fold_needed(docs[i].text, docs[i].len))
+            continue;
+        size_t fl;
+        phi_fold_append(s, texts[i], docs[i].len, &docs[i].text, &fl, &offs[2 * i]);
+        offs[2 * i + 1] = docs[i].len; /* the caller's length */
+        docs[i].len = fl;
+    }
+    int rc = phi_detect_batch(d, s, docs, n);
+    for (size_t i = 0; i < n; i++) {
+        if (offs[2 * i] == SIZE_MAX) continue;
+        size_t fl = docs[i].len;
+        docs[i].text = texts[i];
+        docs[i].len = offs[2 * i + 1];
+        if (rc == PHI_OK && docs[i].status == PHI_OK && docs[i].n)
+            phi_fold_remap(s, offs[2 * i], fl, (phi_entity *)docs[i].ents, docs[i].n);
+    }
+    free(offs);
+    return rc;
 }
 
 int phi_contains(const phi_detector *d, phi_scratch *s, const uint8_t *text, size_t len,

@@ -440,7 +440,22 @@ struct phi_scratch {
     phi_vec batch_ents;    /* phi_entity: the results of the last batch, in order */
     const uint8_t *text;   /* document being scanned */
     size_t len;            /* its length */
+    phi_vec fold;          /* uint8_t: folded copies of the texts of a call (phi_fold.c) */
+    phi_vec fold_map;      /* uint32_t: for each folded byte, its offset in the text */
 };
+
+/* ---- folding (phi_fold.c) ---- */
+
+/* 1 when (t, n) holds a Unicode spelling of an ASCII character (full-width forms, hyphens and
+ * dashes, no-break spaces) that the scan reads folded. */
+int phi_fold_needed(const uint8_t *t, size_t n);
+/* Append the folded copy of (text, len) to s->fold and its offsets to s->fold_map, which
+ * must have room for len + 1 more each (reserved by the caller): *out / *outlen is the
+ * copy, *map_off where its offsets begin. */
+void phi_fold_append(phi_scratch *s, const uint8_t *text, size_t len, const uint8_t **out,
+                     size_t *outlen, size_t *map_off);
+/* Map n entities of a folded copy (flen bytes, offsets at map_off) back to its text. */
+void phi_fold_remap(const phi_scratch *s, size_t map_off, size_t flen, phi_entity *e, size_t n);
 
 /* ---- the passes ---- */
 

@@ -44,6 +44,13 @@ def scan_and_redact(run, srv):
     run.eq(len(r[1]), len(text), "MASK keeps the length")
     r = c.call("PHI.REDACT", NOTE, "bogus")
     run.eq(r, ("-", b"ERR syntax error"), "an unknown mode is a syntax error")
+    # Identifiers written with non-breaking hyphens, full-width digits or no-break spaces
+    # (word processors, PDFs) are found as their ASCII spelling is.
+    uni = ("SSN 123\u2011" "45\u2011" "6789, alt \uff11\uff12\uff13-45-6789, "
+           "phone 617\u00a0555\u00a00142").encode()
+    r = c.call("PHI.REDACT", uni)
+    run.eq(r, ("$", b"SSN [SSN], alt [SSN], phone [PHONE]"),
+           "PHI.REDACT of Unicode spellings of ASCII characters")
     run.eq(c.call("PHI.SCAN"), ("-", b"ERR wrong number of arguments for 'phi.scan' command"),
            "arity")
     binary = bytes(range(256)) * 40
