@@ -345,28 +345,47 @@ int policy_grants_expire(policy_grants *g, long long now_ms, char *err, size_t e
 }
 
 /* Unicode space separators (and the zero-width ones that look like nothing). */
-static int is_space_cp(uint32_t cp)
+/* Spaces, and the characters that show nothing: format characters (soft hyphen, zero-width
+ * and joiner characters, word joiner and invisible operators, variation selectors, tags)
+ * and the Hangul fillers. A reason made of them reads as empty. */
+static int is_invisible_cp(uint32_t cp)
 {
-    return cp == ' ' || cp == 0xa0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200b) ||
-           cp == 0x202f || cp == 0x205f || cp == 0x3000 || cp == 0xfeff;
+    return cp == ' ' || cp == '\t' || cp == 0xa0 || cp == 0xad || cp == 0x34f || cp == 0x61c ||
+           cp == 0x115f || cp == 0x1160 || cp == 0x1680 || cp == 0x17b4 || cp == 0x17b5 ||
+           (cp >= 0x180b && cp <= 0x180e) || (cp >= 0x2000 && cp <= 0x200f) || cp == 0x202f ||
+           (cp >= 0x205f && cp <= 0x2064) || (cp >= 0x206a && cp <= 0x206f) || cp == 0x3000 ||
+           cp == 0x3164 || (cp >= 0xfe00 && cp <= 0xfe0f) || cp == 0xfeff || cp == 0xffa0 ||
+           (cp >= 0xfff9 && cp <= 0xfffb) || (cp >= 0x1d173 && cp <= 0x1d17a) ||
+           (cp >= 0xe0000 && cp <= 0xe007f) || (cp >= 0xe0100 && cp <= 0xe01ef);
 }
 
-/* A reason is what someone will read in an investigation: valid UTF-8 without control
- * characters (no NUL, newline or escape sequence to cut or forge a line), at least
- * POLICY_GRANT_MIN_REASON characters, and at least half of that visible (not spaces). */
+/* Characters that change how the text around them reads: line and paragraph separators
+ * (a line cut or forged where it is shown) and the direction embeddings, overrides and
+ * isolates (text shown in another order than it was written). */
+static int is_layout_cp(uint32_t cp)
+{
+    return cp == 0x2028 || cp == 0x2029 || (cp >= 0x202a && cp <= 0x202e) ||
+           (cp >= 0x2066 && cp <= 0x2069);
+}
+
+/* A reason is what someone will read in an investigation: valid UTF-8 without control or
+ * layout characters (no NUL, newline, escape sequence, line separator or direction override
+ * to cut, forge or reorder a line), at least POLICY_GRANT_MIN_REASON characters, and at
+ * least half of that visible (not spaces, not characters that show nothing). */
 static int reason_check(const uint8_t *r, size_t n, char *err, size_t errlen)
 {
     size_t chars = 0, visible = 0;
     for (size_t i = 0; i < n;) {
         uint32_t cp;
         size_t l = str_utf8_decode(r + i, n - i, &cp);
-        if (l == 0 || cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) {
+        if (l == 0 || cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || is_layout_cp(cp)) {
             snprintf(err, errlen,
-                     "the break-glass reason must be UTF-8 text without control characters");
+                     "the break-glass reason must be UTF-8 text without control characters, "
+                     "line separators or direction overrides");
             return -1;
         }
         chars++;
-        visible += !is_space_cp(cp) && cp != '\t';
+        visible += !is_invisible_cp(cp);
         i += l;
     }
     if (chars < POLICY_GRANT_MIN_REASON || visible < POLICY_GRANT_MIN_REASON / 2) {
