@@ -185,6 +185,7 @@ static acl_user *user_new(acl *a, const uint8_t *name, size_t n)
 {
     acl_user *u = mem_calloc(sizeof *u);
     u->name = mem_strndup((const char *)name, n);
+    u->totp_step = a->totp_floor; /* a re-created user does not reopen used codes */
     u->id = a->next_user_id++;
     u->allowed = mem_calloc(sizeof(uint64_t) * (a->words ? a->words : 1));
     buf_puts(&u->cmd_rules, "-@all");

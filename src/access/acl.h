@@ -221,6 +221,11 @@ void acl_user_set_totp_secret(acl_user *u, const char *hex);
 long long acl_user_totp_step(const acl_user *u);
 /* Record an accepted step (the value only moves forward). */
 void acl_user_set_totp_step(acl_user *u, long long step);
+/* The highest TOTP step accepted by anyone (only moves forward): a user created from now on
+ * (ACL SETUSER of a new name, or ACL LOAD of a name that was not there) starts with it as
+ * its last accepted step, so a user deleted and made again with the same secret (ACL LOAD
+ * of the saved file, or totp-secret= copied) cannot use a code of its old self again. */
+void acl_set_totp_floor(acl *a, long long step);
 /* A failed second factor: counts toward lockout like a bad password. Returns 1 when this
  * failure locked the account. */
 int acl_mfa_failure(acl *a, acl_user *u, long long now_ms);

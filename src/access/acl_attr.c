@@ -172,6 +172,11 @@ void acl_user_set_totp_step(acl_user *u, long long step)
     if (step > u->totp_step) u->totp_step = step;
 }
 
+void acl_set_totp_floor(acl *a, long long step)
+{
+    if (step > a->totp_floor) a->totp_floor = step;
+}
+
 int acl_mfa_failure(acl *a, acl_user *u, long long now_ms)
 {
     u->failures++;

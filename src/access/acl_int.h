@@ -82,6 +82,7 @@ struct acl {
     acl_log_entry log[ACL_LOG_MAX]; /* ring, newest at log_head-1 */
     size_t log_len;            /* entries in use */
     struct sealer *sealer;     /* seals subjects in the users file (not owned; may be NULL) */
+    long long totp_floor;      /* last TOTP step a new user starts with (acl_set_totp_floor) */
     size_t plain_subjects;     /* subjects the last file load read in plaintext */
 };
 

@@ -31,6 +31,8 @@ static void setuser_finish(client *c, acl_op *op, const char *name)
     buf before = {0}, after = {0};
     acl_user *u = acl_find(s->acl, (const uint8_t *)name, strlen(name));
     if (u) acl_describe(s->acl, u, &before, 0);
+    char role_before[80];
+    snprintf(role_before, sizeof role_before, "%s", u && acl_user_role(u) ? acl_user_role(u) : "");
     if (acl_op_check(s->acl, op, err, sizeof err) != 0 ||
         acl_op_apply(s->acl, op, err, sizeof err) != 0) {
         buf_free(&before);
@@ -46,6 +48,12 @@ static void setuser_finish(client *c, acl_op *op, const char *name)
     buf_free(&before);
     buf_free(&after);
     if (u && !acl_user_enabled(u)) client_kill_user(s, name, NULL);
+    /* A new role: the user's sessions take its default purpose (docs/policy.md 2.1), as at
+     * login; a purpose of the old role would be refused on every access. */
+    const char *role_now = u && acl_user_role(u) ? acl_user_role(u) : "";
+    if (u && strcmp(role_before, role_now) != 0)
+        for (client *x = s->clients; x; x = x->next)
+            if (x->username && strcmp(x->username, name) == 0) cmd_policy_login(x);
     if (u) pubsub_kill_disallowed(s, name);
     log_notice("ACL SETUSER %s by user %s", name, c->username ? c->username : "?");
     if (c->conn) rep_ok(c);

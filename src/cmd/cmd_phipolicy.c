@@ -389,8 +389,10 @@ void phi_mfa_cmd(client *c)
     int rc = policy_mfa_verify(s->acl, c->user, s->values, c->argv[1].p, c->argv[1].len, clock_ms(),
                                s->totp_floor, &locked_now);
     if (rc == POLICY_TOTP_OK) {
-        /* Kept for the next start, so that no code is accepted twice across a restart. */
+        /* Kept for the next start, so that no code is accepted twice across a restart, and
+         * for users made from now on (a deleted user made again). */
         long long step = acl_user_totp_step(c->user);
+        acl_set_totp_floor(s->acl, step);
         if (step > s->totp_floor_saved) {
             if (policy_totp_floor_save(s->totp_floor_path, step) == 0)
                 s->totp_floor_saved = step;

@@ -244,6 +244,7 @@ int cmd_policy_open(srv *s, char *err, size_t errlen)
                     "but one",
                     path);
     s->totp_floor_saved = s->totp_floor;
+    acl_set_totp_floor(s->acl, s->totp_floor);
     if (!s->cfg->policy_file || !*s->cfg->policy_file) return 0;
     if (policy_load_file(s->cfg->policy_file, &s->pol, err, errlen) != 0) return -1;
     s->pkey = keyring_secure_alloc(32);
@@ -509,6 +510,44 @@ static int self_write_ok(client *c, const cmd_def *d, const policy_schema *sch, 
     return 1;
 }
 
+/* A user holding a live break-glass grant may not write a record's subject field to a
+ * subject it holds a grant for: the grant follows the record's subject, so that would open
+ * another patient's record to it (HSET patient:B id <A>, read B, set it back). HINCRBY and
+ * HINCRBYFLOAT of the subject field (the value they make is not in the command) are refused
+ * while it holds any live grant. Returns 1 when the write may go on; else replies. */
+static int grant_write_ok(client *c, const cmd_def *d, const policy_schema *sch)
+{
+    srv *s = c->s;
+    long long now = clock_ms();
+    if (!s->grants || !c->username || !policy_grants_user_has(s->grants, c->username, now))
+        return 1;
+    const char *sf = policy_schema_subject(sch);
+    size_t sfl = strlen(sf);
+    int refuse = 0;
+    if (d->proc == hincrby_cmd || d->proc == hincrbyfloat_cmd) {
+        refuse = c->argc > 2 && c->argv[2].len == sfl && memcmp(c->argv[2].p, sf, sfl) == 0;
+    } else if (d->proc == hset_cmd || d->proc == hmset_cmd || d->proc == hsetnx_cmd) {
+        for (int i = 2; i + 1 < c->argc && !refuse; i += 2) {
+            policy_grant g;
+            refuse = c->argv[i].len == sfl && memcmp(c->argv[i].p, sf, sfl) == 0 &&
+                     policy_grant_check(s->grants, c->username, c->argv[i + 1].p,
+                                        c->argv[i + 1].len, now, &g);
+            if (d->proc == hsetnx_cmd) break;
+        }
+    }
+    if (!refuse) return 1;
+    rep_errf(c,
+             "NOPERM this user holds a break-glass grant: it may not set a record's subject "
+             "field ('%s') to a subject it holds a grant for%s",
+             sf,
+             d->proc == hset_cmd || d->proc == hmset_cmd || d->proc == hsetnx_cmd
+                 ? ""
+                 : ", nor change it by arithmetic");
+    c->pv.denied = POLICY_DENY_BREAKGLASS;
+    snprintf(c->pv.denied_why, sizeof c->pv.denied_why, "breakglass-subject");
+    return 0;
+}
+
 /* Replace pseudonym arguments by the keys they stand for (de-identified roles). */
 static int translate(client *c, const cmd_def *d, int first, int last, int step)
 {
@@ -605,9 +644,12 @@ static int check_key(client *c, const cmd_def *d, enum pclass cls, int i, const 
         for (int j = first; j <= last; j += step) {
             const policy_field *f = policy_field_find(sch, c->argv[j].p, c->argv[j].len);
             rc = policy_can(r, sch, f, POLICY_READ, &group);
-            if (rc == POLICY_DENY_GROUP && !bad_rc) {
+            if (rc == POLICY_DENY_GROUP) {
+                /* A break-glass grant may open it (every group): decided once, below. The
+                 * refusal, if any, names the first such field. */
                 need_bg = 1;
-                bad_f = c->argv[j].p, bad_fl = c->argv[j].len, bad_g = group, bad_rc = rc;
+                if (!bad_rc) bad_f = c->argv[j].p, bad_fl = c->argv[j].len, bad_g = group;
+                bad_rc = rc;
             } else if (rc != POLICY_ALLOW) {
                 return deny(c, rc, sch, c->argv[j].p, c->argv[j].len, group, POLICY_READ);
             }
@@ -628,6 +670,7 @@ static int check_key(client *c, const cmd_def *d, enum pclass cls, int i, const 
             return deny(c, POLICY_DENY_SCOPE, sch, NULL, 0, NULL, POLICY_READ);
         if (need_bg && (cls == PC_RMW || !breakglass(c, sch, key, klen)))
             return deny(c, bad_rc, sch, bad_f, bad_fl, bad_g, POLICY_READ);
+        if (cls == PC_RMW && !grant_write_ok(c, d, sch)) return -1;
         c->pv.active = 1;
         c->pv.deid = policy_role_view(r) == POLICY_VIEW_DEIDENTIFIED && !c->pv.emergency;
         return 0;
@@ -663,6 +706,7 @@ static int check_key(client *c, const cmd_def *d, enum pclass cls, int i, const 
         }
         if (!self_write_ok(c, d, sch, key, klen))
             return deny(c, POLICY_DENY_SCOPE, sch, NULL, 0, NULL, POLICY_WRITE);
+        if (!grant_write_ok(c, d, sch)) return -1;
         c->pv.active = 1;
         return 0;
     }

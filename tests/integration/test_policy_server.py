@@ -45,6 +45,7 @@ role patient   read=demographics,vitals,medications scope=self
 role registrar read=* write=* delete=* purpose=*
 role purger    read=none delete=* purpose=*
 role selfcare  read=demographics,vitals write=demographics,vitals delete=* scope=self
+role frontdesk read=demographics,vitals write=demographics,vitals breakglass=yes
 """
 
 P1 = {"id": "P1001", "name": "Alice Smith", "ssn": "123-45-6789", "dob": "1950-03-14",
@@ -586,6 +587,18 @@ def purpose(run, srv):
     r = val(b.call("PHI.PURPOSE", "shopping"))
     run.check(r[0] == "ERR" and "unknown purpose" in r[1], "unknown purpose", r)
     b.close()
+    # A new role: the sessions take its default purpose (a purpose of the old role would be
+    # refused on every access).
+    r = srv.raw("res", PW)
+    run.eq(val(r.call("PHI.PURPOSE")), "research", "the researcher acts for research")
+    a = srv.raw()
+    run.eq(val(a.call("ACL", "SETUSER", "res", "role=physician")), "OK", "res becomes physician")
+    run.eq(val(r.call("PHI.PURPOSE")), "treatment", "its session now acts for treatment")
+    run.eq(val(r.call("HGET", "patient:1001", "pulse")), P1["pulse"], "and reads as physician")
+    run.eq(val(a.call("ACL", "SETUSER", "res", "role=research")), "OK", "back to research")
+    run.eq(val(r.call("PHI.PURPOSE")), "research", "and to research")
+    a.close()
+    r.close()
 
 
 def blind_index(run, srv):
@@ -680,6 +693,9 @@ def breakglass(run, srv):
            "with the grant: the diagnosis is readable")
     got = pairs(val(n.call("HGETALL", "patient:1001")))
     run.check("diagnosis" in got and "balance" in got, "every group of that subject", got)
+    run.eq(val(n.call("HMGET", "patient:1001", "diagnosis", "balance", "diagnosis")),
+           ["hypertension, treated", P1["balance"], "hypertension, treated"],
+           "HMGET of several fields outside the role's groups under the grant")
     run.check(is_noperm(val(n.call("HGET", "patient:1002", "diagnosis"))),
               "another subject stays refused")
     run.check(is_noperm(val(n.call("HSET", "patient:1001", "diagnosis", "x"))),
@@ -729,6 +745,26 @@ def breakglass(run, srv):
     listed = val(a.call("PHI.BREAKGLASS", "LIST"))
     run.check("nurse2" not in str(listed), "and LIST no longer shows it", listed)
     a.call("ACL", "DELUSER", "nurse2")
+    # A grant follows the record's subject: a holder that may write the subject field must
+    # not move another patient's record under its grant (set the subject, read, set it back).
+    run.eq(val(a.call("ACL", "SETUSER", "desk", "on", ">" + PW, "~*", "+@all", "-@dangerous",
+                      "role=frontdesk")), "OK", "a front desk user (writes demographics)")
+    fd = srv.raw("desk", PW)
+    r = val(fd.call("PHI.BREAKGLASS", "P1001", "patient unconscious in the ER, chart needed"))
+    run.require(isinstance(r, list), "the front desk's grant for P1001", r)
+    for cmd in (("HSET", "patient:1002", "id", "P1001"), ("HMSET", "patient:1002", "id", "P1001"),
+                ("HSETNX", "patient:1002", "id", "P1001"), ("HINCRBY", "patient:1002", "id", "1")):
+        got = val(fd.call(*cmd))
+        run.check(is_noperm(got, "break-glass"), f"{cmd[0]} of the subject field to a granted "
+                  "subject is refused", got)
+    run.check(is_noperm(val(fd.call("HGET", "patient:1002", "diagnosis"))),
+              "the other patient's record stays closed")
+    run.eq(val(fd.call("HGET", "patient:1002", "id")), "P1002", "its subject is unchanged")
+    run.eq(val(fd.call("HSET", "patient:1002", "id", "P1002", "pulse", P2["pulse"])), 0,
+           "other writes (its own subject, a vital) go on")
+    run.eq(val(a.call("PHI.BREAKGLASS", "REVOKE", r[0])), 1, "revoked")
+    fd.close()
+    a.call("ACL", "DELUSER", "desk")
     a.close()
 
 
@@ -835,6 +871,17 @@ def mfa(run, srv):
     c5 = srv.raw("mfauser", PW)
     run.eq(val(c5.call("PHI.MFA", oathtool(secret, offset=30))), "OK", "after the unlock: in")
     c5.close()
+    # A user deleted and loaded again from the users file (the same secret) does not get its
+    # used codes back.
+    a = srv.raw()
+    for cmd in (("ACL", "SAVE"), ("ACL", "DELUSER", "mfauser"), ("ACL", "LOAD")):
+        a.call(*cmd)
+    a.close()
+    c6 = srv.raw("mfauser", PW)
+    r = val(c6.call("PHI.MFA", oathtool(secret, offset=30)))
+    run.check(r[0] == "ERR" and "WRONGPASS" in r[1],
+              "a used code stays used after ACL DELUSER and ACL LOAD", r)
+    c6.close()
     # The trail: a right password says the second factor is pending, the command tried before
     # the code is a denied access, and a report counts a login once the code is in.
     r = subprocess.run([srv.tool_bin, "audit", "export", srv.dir, "--format", "jsonl"],
