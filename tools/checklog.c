@@ -26,6 +26,7 @@
 #include "store/keyring.h"
 #include "store/seal.h"
 #include "tools.h"
+#include "toolutil.h"
 
 static int usage(FILE *out)
 {
@@ -119,7 +120,7 @@ int checklog_cli_main(int argc, char **argv)
         rc = 0;
         goto out_config;
     }
-    keyring_kek_source src = {c->master_key_file, getenv("PHIDB_PASSPHRASE"), NULL};
+    keyring_kek_source src = tool_kek_source(c); /* as the server reads phidb.conf */
     k = keyring_open(krpath, &src, 0, err, sizeof err);
     if (!k) {
         fprintf(stderr, "phidb check-log: %s\n", err);

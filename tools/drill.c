@@ -149,6 +149,30 @@ static pid_t start_server(const char *dir)
     _exit(127);
 }
 
+/* A stop signal (Ctrl-C, SIGTERM, SIGHUP) during a drill: the copy in /tmp holds the
+ * backup's data and a key that opens it, so the drill stops where it is and removes it
+ * (the server it started is told to stop at once). */
+static volatile sig_atomic_t drill_stop;
+static volatile pid_t drill_server = -1;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    drill_stop = 1;
+    if (drill_server > 0) kill(drill_server, SIGTERM);
+}
+
+static void catch_stops(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop; /* no SA_RESTART: waits end early */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
+
 static void stop_server(pid_t pid)
 {
     if (pid <= 0) return;
@@ -168,6 +192,10 @@ static rclient *connect_drill(const char *dir, int port, const char *pw, pid_t p
     snprintf(ca, sizeof ca, "%s/tls/ca.crt", dir);
     long long until = clock_mono_ms() + 120000;
     while (clock_mono_ms() < until) {
+        if (drill_stop) {
+            snprintf(err, errlen, "interrupted");
+            return NULL;
+        }
         if (waitpid(pid, NULL, WNOHANG) == pid) {
             snprintf(err, errlen, "the restored server exited while starting (see its log)");
             return NULL;
@@ -252,6 +280,7 @@ int drill_cli_main(int argc, char **argv)
         return 1;
     }
     snprintf(dir, sizeof dir, "%s/instance", root);
+    catch_stops();
     long long t0 = clock_mono_ms();
     picker pk = {calloc((size_t)nsample, sizeof(sample)), (size_t)nsample, 0, 0, 0, clock_ms(),
                  0x9e3779b97f4a7c15ULL ^ (uint64_t)t0};
@@ -262,7 +291,8 @@ int drill_cli_main(int argc, char **argv)
     sealer *vs = NULL;
     long long t_restore = 0, t_ready = 0, t_cmp = 0, dbsize = -1;
     backup_info info;
-    if (restore_instance(PROG, path, &k, mkabs, dir, port, tap, &pk, &info) != 0) goto out;
+    if (restore_instance(PROG, path, &k, mkabs, dir, port, tap, &pk, &info) != 0 || drill_stop)
+        goto out;
     t_restore = clock_mono_ms() - t0;
     if (add_drill_user(dir, pw, sizeof pw) != 0) {
         snprintf(err, sizeof err, "cannot add the drill's user to the copy");
@@ -286,6 +316,8 @@ int drill_cli_main(int argc, char **argv)
     }
     long long ts = clock_mono_ms();
     pid = start_server(dir);
+    drill_server = pid;
+    if (drill_stop && pid > 0) kill(pid, SIGTERM); /* a signal just before drill_server */
     rc_cli = pid > 0 ? connect_drill(dir, port, pw, pid, err, sizeof err) : NULL;
     if (!rc_cli) goto out;
     t_ready = clock_mono_ms() - ts;
@@ -364,6 +396,10 @@ out:
     tool_audit_for(c ? c->path : NULL);
     backup_audit("drill", path, "phidb restore --drill", rc == 0, rc ? err : NULL);
     config_free(c);
+    if (drill_stop) {
+        fprintf(stderr, "DRILL INTERRUPTED: the temporary copy was removed\n");
+        return 130;
+    }
     if (rc != 0) {
         if (*err) fprintf(stderr, "DRILL FAILED: %s\n", err);
         return 1;

@@ -153,6 +153,22 @@ static int do_rewrap(const config *c, int argc, char **argv)
         usage();
         return 2;
     }
+    if (nsrc.key_file) {
+        /* As the server refuses to start on it: the master key lives apart from the data
+         * (and out of backups), else the re-wrap would end in a server that does not start
+         * and a key next to the keyring it unlocks. */
+        char *key = realpath(nsrc.key_file, NULL), *dir = realpath(c->dir, NULL);
+        size_t dl = dir ? strlen(dir) : 0;
+        int inside = key && dir && strncmp(key, dir, dl) == 0 && (key[dl] == '/' || !key[dl]);
+        if (inside)
+            fprintf(stderr,
+                    "phidb keyring: the new master key file %s is inside the data directory %s; "
+                    "keep it apart from the data (nothing was changed)\n",
+                    key, dir);
+        free(key);
+        free(dir);
+        if (inside) return 1;
+    }
     int lock = tool_lock_dir_offline("phidb keyring", c->dir);
     if (lock < 0) return 1;
     keyring_kek_source src;

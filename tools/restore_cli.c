@@ -12,10 +12,13 @@
  * Nothing is written until the whole backup has been verified, and DIR must be empty.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -71,12 +74,8 @@ static int tap_tramp(void *ud, const uint8_t *f, size_t n, char *err, size_t err
 static int prepare(void *ud, const backup_info *info, char *err, size_t errlen)
 {
     prep *p = ud;
-    if (mkdir(p->dir, 0700) == 0)
-        p->made = 1;
-    else if (errno != EEXIST) {
-        snprintf(err, errlen, "cannot create %s: %s", p->dir, strerror(errno));
-        return -1;
-    }
+    (void)err;
+    (void)errlen;
     p->passphrase = info->passphrase;
     if (!info->passphrase) return 0;
     uint8_t mk[32];
@@ -92,23 +91,88 @@ static int prepare(void *ud, const backup_info *info, char *err, size_t errlen)
     return rc;
 }
 
+/* v as one quoted phidb.conf argument and the end of the line: quotes and backslashes
+ * escaped, control characters (a newline would start another directive) as \xHH. */
+static void conf_quote(buf *out, const char *v)
+{
+    buf_putc(out, '"');
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            buf_putc(out, '\\'), buf_putc(out, *p);
+        else if (*p < 0x20 || *p == 0x7f)
+            buf_printf(out, "\\x%02x", *p);
+        else
+            buf_putc(out, *p);
+    }
+    buf_puts(out, "\"\n");
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    if (ftw->level > 0) remove(path);
+    return 0;
+}
+
+/* Remove what a failed restore wrote: the directory was empty when the restore locked it,
+ * so everything in it is the restore's; the directory goes too when the restore made it. A
+ * half-written instance must not be taken for a restored one (it could even start). */
+static void undo_restore(const char *dir, int made)
+{
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (made) rmdir(dir);
+}
+
+/* Make the instance directory if needed and lock it (flock on the directory, released when
+ * the process ends, killed included) for the whole restore: a second restore into the same
+ * directory would write over this one's files and unlink them when it fails. Returns the
+ * locked descriptor, or -1 after saying why. */
+static int lock_dir(const char *prog, const char *dir, int *made)
+{
+    *made = 0;
+    if (mkdir(dir, 0700) == 0) {
+        *made = 1;
+    } else if (errno != EEXIST) {
+        fprintf(stderr, "%s: cannot create %s: %s (nothing was written)\n", prog, dir,
+                strerror(errno));
+        return -1;
+    }
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        fprintf(stderr, "%s: cannot open %s: %s (nothing was written)\n", prog, dir,
+                strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        fprintf(stderr, "%s: another restore is writing into %s (nothing was written)\n", prog,
+                dir);
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 int restore_instance(const char *prog, const char *path, const backup_keys *keys,
                      const char *master_key_file, const char *dir, int port, backup_frame_fn *tap,
                      void *ud, backup_info *info)
 {
     char data[PATH_MAX], keyf[PATH_MAX], policy[PATH_MAX], err[1024];
     initdir_prog = prog;
+    int made, lock = lock_dir(prog, dir, &made);
+    if (lock < 0) return -1;
     if (!backup_dir_empty(dir)) {
         fprintf(stderr,
                 "%s: %s is not empty: a restore goes into an empty directory only "
                 "(nothing was written)\n",
                 prog, dir);
+        close(lock);
         return -1;
     }
     snprintf(data, sizeof data, "%s/data", dir);
     snprintf(keyf, sizeof keyf, "%s/master.key", dir);
     snprintf(policy, sizeof policy, "%s/policy.conf", dir);
-    prep p = {dir, 0, 0, tap, ud};
+    prep p = {dir, 0, made, tap, ud};
     backup_restore_opts o = {.data_dir = data,
                              .policy_path = policy,
                              .new_key_file = keyf,
@@ -119,36 +183,48 @@ int restore_instance(const char *prog, const char *path, const backup_keys *keys
     int rc = backup_restore(path, keys, &o, info, err, sizeof err);
     if (rc != 0) {
         fprintf(stderr, "FAILED: %s\n", err);
-        if (p.made) rmdir(dir);
+        undo_restore(dir, made);
+        close(lock);
         return -1;
     }
     char tls[PATH_MAX];
     snprintf(tls, sizeof tls, "%s/tls", dir);
-    if (initdir_mkdir(NULL, tls) != 0 || initdir_make_tls(NULL, dir) != 0) return -1;
+    if (initdir_mkdir(NULL, tls) != 0 || initdir_make_tls(NULL, dir) != 0) {
+        fprintf(stderr,
+                "FAILED: cannot make the TLS files of %s; what the restore wrote was "
+                "removed\n",
+                dir);
+        undo_restore(dir, made);
+        close(lock);
+        return -1;
+    }
     buf conf = {0};
     config_write_template(&conf, port);
     buf_printf(&conf, "# ---- restored by phidb restore from backup %s ----\n", info->id);
     if (p.passphrase || info->passphrase) {
         buf_puts(&conf, "master-key-file master.key\n");
     } else if (keys->kek.command) {
-        buf_puts(&conf, "master-key-command \"");
-        for (const char *s = keys->kek.command; *s; s++) {
-            if (*s == '"' || *s == '\\') buf_putc(&conf, '\\');
-            buf_putc(&conf, (uint8_t)*s);
-        }
-        buf_puts(&conf, "\"\n");
+        buf_puts(&conf, "master-key-command ");
+        conf_quote(&conf, keys->kek.command);
     } else if (keys->kek.passphrase) {
         buf_puts(&conf, "master-key-passphrase yes\n");
     } else {
-        buf_printf(&conf, "master-key-file \"%s\"\n", master_key_file);
+        buf_puts(&conf, "master-key-file ");
+        conf_quote(&conf, master_key_file);
     }
     if (access(policy, F_OK) == 0) buf_puts(&conf, "policy-file policy.conf\n");
     char cpath[PATH_MAX];
     snprintf(cpath, sizeof cpath, "%s/phidb.conf", dir);
     int bad = initdir_write_file(NULL, cpath, conf.p, conf.len, 0600);
     buf_free(&conf);
-    if (bad) return -1;
+    if (bad) {
+        fprintf(stderr, "FAILED: cannot write %s; what the restore wrote was removed\n", cpath);
+        undo_restore(dir, made);
+        close(lock);
+        return -1;
+    }
     info->took_ms = clock_mono_ms() - t0;
+    close(lock);
     return 0;
 }
 

@@ -640,6 +640,13 @@ static void help_reply(client *c)
     cmd_help_reply(c, lines);
 }
 
+static int has_control(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] < 0x20 || p[i] == 0x7f) return 1;
+    return 0;
+}
+
 void phi_backup_cmd(client *c)
 {
     srv *s = c->s;
@@ -663,9 +670,13 @@ void phi_backup_cmd(client *c)
         }
     }
     if (pp &&
-        (pp->len < BACKUP_PASSPHRASE_MIN || pp->len >= PP_MAX || memchr(pp->p, '\0', pp->len))) {
-        rep_errf(c, "ERR a backup passphrase needs %d to %d characters", BACKUP_PASSPHRASE_MIN,
-                 PP_MAX - 1);
+        (pp->len < BACKUP_PASSPHRASE_MIN || pp->len >= PP_MAX || has_control(pp->p, pp->len))) {
+        /* Control characters are refused: `--passphrase-file` reads a line (its newline is
+         * not part of it), so a passphrase ending in one could never be given back. */
+        rep_errf(c,
+                 "ERR a backup passphrase needs %d to %d characters, none of them control "
+                 "characters",
+                 BACKUP_PASSPHRASE_MIN, PP_MAX - 1);
         return;
     }
     char full[PATH_MAX], err[512];

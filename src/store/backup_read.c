@@ -394,6 +394,14 @@ static int check_end(rd *r, char *err, size_t errlen)
         snprintf(err, errlen, "%s: checksum mismatch: the backup was altered or damaged", r->path);
         return -1;
     }
+    /* The trailer's padding (after the signature) is written as zeros and covered by nothing
+     * else: any other byte there is an alteration (or room to hide data in a backup). */
+    for (size_t i = 112; i < BACKUP_TRAILER_LEN; i++)
+        if (r->tr[i] != 0) {
+            snprintf(err, errlen, "%s was altered: the padding of its trailer is not zero",
+                     r->path);
+            return -1;
+        }
     const uint8_t *seed = keyring_key(r->kr, KR_SIGN, bk_get32(r->hdr + BK_OFF_SIGNVER));
     if (!seed || bk_verify_sig(seed, hash, r->tr + 48, pub) != 0) {
         snprintf(err, errlen, "%s: bad signature: the backup was not signed by its keyring",

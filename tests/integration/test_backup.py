@@ -24,6 +24,7 @@ phidb-only: skipped when PHIDB_TARGET=redis.
 
 import os
 import re
+import signal
 import shutil
 import struct
 import subprocess
@@ -309,15 +310,88 @@ def passphrase_copy(run, srv):
     r.stop()
 
 
+def drill_dirs():
+    return {d for d in os.listdir("/tmp") if d.startswith("phidb-drill-")}
+
+
+def restore_safety(run, srv, path):
+    """A restore that cannot finish, two restores into one directory, a drill stopped by
+    Ctrl-C, the trailer's padding, a passphrase that a file could not give back, a new
+    master key inside the data directory."""
+    with open(path, "rb") as f:
+        data = bytearray(f.read())
+    bad = path + ".pad"
+    data[-1] ^= 0x5A  # the trailer's last byte: padding after the signature
+    with open(bad, "wb") as f:
+        f.write(data)
+    os.chmod(bad, 0o600)
+    rc, out, err = tool(srv, "backup", "verify", bad, "--from", srv.dir)
+    run.check(rc != 0 and "padding" in out + err, "a byte changed in the trailer's padding is "
+              "found", out + err)
+    os.unlink(bad)
+    root = harness.make_temp_dir("rsafety")
+    # A file size limit stands in for a full disk (SIGXFSZ ignored: writes fail with an
+    # error, as on a full disk): the restore fails midway and removes what it wrote (a
+    # half-written instance could start and serve the data).
+    t = os.path.join(root, "cut")
+    r = subprocess.run(["prlimit", "--fsize=9000", srv.tool_bin, "restore", path, "--to", t,
+                        "--from", srv.dir, "--port", str(harness.free_port())],
+                       capture_output=True, timeout=300,
+                       preexec_fn=lambda: signal.signal(signal.SIGXFSZ, signal.SIG_IGN))
+    run.check(r.returncode != 0 and not os.path.exists(t),
+              "a restore that cannot finish leaves nothing behind",
+              (r.returncode, r.stderr.decode()[-300:], os.path.exists(t) and os.listdir(t)))
+    # Two restores into one directory: one of them, and the directory holds its instance.
+    t = os.path.join(root, "two")
+    cmd = [srv.tool_bin, "restore", path, "--to", t, "--from", srv.dir, "--port",
+           str(harness.free_port())]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    rcs = sorted(p.returncode for p in procs)
+    have = [x for x in ("data/keyring", "data/phidb.log", "data/users.acl", "phidb.conf",
+                        "tls/ca.crt") if os.path.exists(os.path.join(t, x))]
+    run.check(rcs == [0, 1] and len(have) == 5,
+              "two restores into one directory: one refused, the other's instance whole",
+              (rcs, have, [o[1].decode()[-200:] for o in outs]))
+    # A drill stopped by Ctrl-C removes its copy (the backup's data and a key to open it).
+    before = drill_dirs()
+    p = subprocess.Popen([srv.tool_bin, "restore", "--drill", path, "--from", srv.dir],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(1.0)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=120)
+    run.check(p.returncode in (0, 130) and not drill_dirs() - before,
+              "a drill stopped by Ctrl-C leaves no copy in /tmp",
+              (p.returncode, err.decode()[-300:], drill_dirs() - before))
+    shutil.rmtree(root, ignore_errors=True)
+    # A passphrase `--passphrase-file` could not give back (its reader ends at a newline).
+    c = srv.raw()
+    r = c.call("PHI.BACKUP", "nl.phib", "PASSPHRASE", "Zq7-offsite-passphrase-01\n")
+    run.check(r[0] == "-" and b"control characters" in r[1],
+              "a passphrase with a newline is refused", harness.show(r))
+    c.close()
+    # The new master key of a re-wrap inside the data directory (the server would refuse it).
+    inside = os.path.join(srv.dir, "data", "new.key")
+    with open(inside, "w") as f:
+        f.write("00" * 32 + "\n")
+    os.chmod(inside, 0o600)
+    rc, out, err = tool(srv, "keyring", "rewrap", srv.dir, "--new-key-file", inside)
+    run.check(rc == 1 and "inside the data directory" in err and "nothing was changed" in err,
+              "keyring rewrap refuses a new key inside the data directory", out + err)
+    os.unlink(inside)
+
+
 def tools_and_drill(run, srv, path):
     rc, out, err = tool(srv, "backup", "verify", path, "--from", srv.dir)
     run.check(rc == 0 and "OK: backup verified" in out and "keys:" in out,
               "phidb backup verify", out + err)
+    before = drill_dirs()
     rc, out, err = tool(srv, "restore", "--drill", path, "--from", srv.dir)
     run.check(rc == 0 and "OK: drill passed" in out and "values identical" in out,
               "phidb restore --drill", out + err)
-    run.check(not [d for d in os.listdir("/tmp") if d.startswith("phidb-drill-")] or True,
-              "drill directories are removed")
+    run.check(not drill_dirs() - before, "the drill's directory is removed",
+              drill_dirs() - before)
     for bad in ("5x", "abc", "0"):  # "5x" was read as 5 and "abc" as 0
         rc, out, err = tool(srv, "restore", "--drill", path, "--from", srv.dir, "--sample", bad)
         run.check(rc == 2 and "--sample needs a whole number from 1 to 100000" in err,
@@ -609,6 +683,8 @@ def body(run):
             refusals(run, srv, path)
         with run.case("verify, drill, online through the tool"):
             tools_and_drill(run, srv, path)
+        with run.case("failed and concurrent restores, an interrupted drill, the trailer"):
+            restore_safety(run, srv, path)
     with run.case("passphrase copies"):
         passphrase_copy(run, srv)
     with run.case("backup-dir confinement, rotation refused during a backup"):
