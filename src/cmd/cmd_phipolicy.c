@@ -378,6 +378,44 @@ void phi_find_cmd(client *c)
     buf_free(&x.keys);
 }
 
+/* A user holding a live break-glass grant may not write a record's subject field to a
+ * subject it holds a grant for: the grant follows the record's subject, so that would open
+ * another patient's record to it (HSET patient:B id <A>, read B, set it back). HINCRBY and
+ * HINCRBYFLOAT of the subject field (the value they make is not in the command) are refused
+ * while it holds any live grant. (Declared in cmd_policy.h: the policy's write check.) */
+int cmd_breakglass_write_ok(client *c, const cmd_def *d, const policy_schema *sch)
+{
+    srv *s = c->s;
+    long long now = clock_ms();
+    if (!s->grants || !c->username || !policy_grants_user_has(s->grants, c->username, now))
+        return 1;
+    const char *sf = policy_schema_subject(sch);
+    size_t sfl = strlen(sf);
+    int refuse = 0;
+    if (d->proc == hincrby_cmd || d->proc == hincrbyfloat_cmd) {
+        refuse = c->argc > 2 && c->argv[2].len == sfl && memcmp(c->argv[2].p, sf, sfl) == 0;
+    } else if (d->proc == hset_cmd || d->proc == hmset_cmd || d->proc == hsetnx_cmd) {
+        for (int i = 2; i + 1 < c->argc && !refuse; i += 2) {
+            policy_grant g;
+            refuse = c->argv[i].len == sfl && memcmp(c->argv[i].p, sf, sfl) == 0 &&
+                     policy_grant_check(s->grants, c->username, c->argv[i + 1].p,
+                                        c->argv[i + 1].len, now, &g);
+            if (d->proc == hsetnx_cmd) break;
+        }
+    }
+    if (!refuse) return 1;
+    rep_errf(c,
+             "NOPERM this user holds a break-glass grant: it may not set a record's subject "
+             "field ('%s') to a subject it holds a grant for%s",
+             sf,
+             d->proc == hset_cmd || d->proc == hmset_cmd || d->proc == hsetnx_cmd
+                 ? ""
+                 : ", nor change it by arithmetic");
+    c->pv.denied = POLICY_DENY_BREAKGLASS;
+    snprintf(c->pv.denied_why, sizeof c->pv.denied_why, "breakglass-subject");
+    return 0;
+}
+
 void phi_mfa_cmd(client *c)
 {
     srv *s = c->s;

@@ -49,6 +49,11 @@ int cmd_values_nonces_commit(srv *s, const char *where);
  * it holds, and when it held subjects in plaintext (written by hand, or by an older phidb),
  * write it again with them sealed and log it (a warning if that fails). */
 void cmd_acl_loaded(srv *s);
+/* cmd_phipolicy.c: may this write go on for a user holding a live break-glass grant? It may
+ * not set a record's subject field to a subject it holds a grant for (the grant follows the
+ * subject: it would open another patient's record), nor change it by HINCRBY(FLOAT). Returns
+ * 1, or 0 after replying NOPERM (c->pv.denied set). */
+int cmd_breakglass_write_ok(client *c, const cmd_def *d, const policy_schema *sch);
 /* The audit reason of the policy's refusal of the current command: "group \"x\"",
  * "purpose \"research\"", or the result's name ("scope", ...). */
 const char *cmd_policy_denied_why(const client *c);

@@ -491,15 +491,11 @@ def old_keyring(run):
     make the server seal with nonces the data already holds: start-up raises the counters
     above every nonce in the log and the audit trail, and says so."""
     srv, first, block = keyring_copied()
-    keyring = keyring_of(srv)
     c = srv.raw()
     for i in range(50):
         c.call("SET", f"b{i}", "2")
     c.close()
-    srv.stop()
-    with open(keyring, "wb") as f:
-        f.write(first)
-    srv.restart()
+    keyring_back(srv, first)
     c = srv.raw()
     run.eq(c.call("GET", "b49"), ("$", b"2"), "the data opens with the older keyring")
     c.call("SET", "c", "3")
@@ -530,10 +526,7 @@ def old_keyring(run):
     harness.wait_until(lambda: srv.log_text().count("log compaction done") > done, timeout=60,
                        what="the compaction")
     c.close()
-    srv.stop()
-    with open(keyring_of(srv), "wb") as f:
-        f.write(first)
-    srv.restart()
+    keyring_back(srv, first)
     c = srv.raw()
     run.eq(c.call("DBSIZE"), (":", 1), "the compacted log holds only a")
     c.call("SET", "c", "3")
@@ -553,10 +546,7 @@ def old_keyring(run):
                   "subject=P77"), ("+", b"OK"), "a user with a subject")
     run.eq(c.call("ACL", "SAVE"), ("+", b"OK"), "ACL SAVE seals it")
     c.close()
-    srv.stop()
-    with open(keyring_of(srv), "wb") as f:
-        f.write(first)
-    srv.restart()
+    keyring_back(srv, first)
     c = srv.raw()
     c.call("SET", "c", "3")
     c.close()
@@ -570,6 +560,14 @@ def old_keyring(run):
 
 def keyring_of(srv):
     return os.path.join(srv.dir, "data", "keyring")
+
+
+def keyring_back(srv, first):
+    """Stop, put the keyring file copied earlier back (older than the data), start again."""
+    srv.stop()
+    with open(keyring_of(srv), "wb") as f:
+        f.write(first)
+    srv.restart()
 
 
 def full_disk(run):
