@@ -529,14 +529,8 @@ def old_keyring(run):
     keyring_back(srv, first)
     c = srv.raw()
     run.eq(c.call("DBSIZE"), (":", 1), "the compacted log holds only a")
-    c.call("SET", "c", "3")
     c.close()
-    run.check("nonce counters raised above nonces found in the durable log" in srv.log_text(),
-              "after a compaction, start-up still sees the keyring is older", srv.log_tail(10))
-    run.check(reserved(srv, "values") > 2 * block,
-              "new values are sealed above the deleted values' nonces",
-              f"{reserved(srv, 'values')} vs {2 * block}")
-    srv.stop()
+    sealed_above(run, srv, block, "the durable log", "the deleted values' nonces")
     # The same for what the values key seals outside the log: a subject in the users file,
     # sealed in the newer block with no value in the log after it. (The break-glass grants
     # file: test_policy_server.py.)
@@ -547,19 +541,25 @@ def old_keyring(run):
     run.eq(c.call("ACL", "SAVE"), ("+", b"OK"), "ACL SAVE seals it")
     c.close()
     keyring_back(srv, first)
-    c = srv.raw()
-    c.call("SET", "c", "3")
-    c.close()
-    run.check("nonce counters raised above nonces found in the users file" in srv.log_text(),
-              "start-up sees the keyring is older than the users file", srv.log_tail(10))
-    run.check(reserved(srv, "values") > 2 * block,
-              "new values are sealed above the subject's nonce",
-              f"{reserved(srv, 'values')} vs {2 * block}")
-    srv.stop()
+    sealed_above(run, srv, block, "the users file", "the subject's nonce")
 
 
 def keyring_of(srv):
     return os.path.join(srv.dir, "data", "keyring")
+
+
+def sealed_above(run, srv, block, where, what):
+    """After keyring_back: a write, then start-up must have said that the keyring is older
+    than `where`, and the values key's reservation must lie above the copy's two blocks
+    (without the floor it would end exactly there, reusing the nonces of `what`)."""
+    c = srv.raw()
+    c.call("SET", "c", "3")
+    c.close()
+    run.check(f"nonce counters raised above nonces found in {where}" in srv.log_text(),
+              f"start-up sees the keyring is older than {where}", srv.log_tail(10))
+    run.check(reserved(srv, "values") > 2 * block, f"new values are sealed above {what}",
+              f"{reserved(srv, 'values')} vs {2 * block}")
+    srv.stop()
 
 
 def keyring_back(srv, first):
