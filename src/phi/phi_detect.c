@@ -309,15 +309,17 @@ static void validate_date(const phi_detector *d, phi_scratch *s, phi_cand *c, ph
         if (!dt.m) return kill(c);
         return;
     }
-    /* Month names: abbreviations and "may" must be capitalized ("dec 2" is "decreased"). */
+    /* Month names in lower case: "dec 2" is "decreased", "may 3" a verb, "mar", "sep"
+     * shorthand; "aug 16", "june 3rd" and any with a year are dates. */
     {
         size_t i = c->start;
         while (i < c->end && !phi_is_alpha(t[i]))
             i++;
         size_t used = 0;
-        if (phi_month_name(t + i, c->end - i, &used)) {
-            bool cap = t[i] >= 'A' && t[i] <= 'Z';
-            if (!cap && (used <= 4 || dt.m == 5)) return kill(c);
+        int m = phi_month_name(t + i, c->end - i, &used);
+        if (m && !(t[i] >= 'A' && t[i] <= 'Z') && !dt.y) {
+            bool risky = m == 5 || ((m == 3 || m == 9 || m == 12) && used <= 4);
+            if (risky && !(phi_ctx_before(d, s, c->start, 24) & CB(PHI_C_DATE))) return kill(c);
         }
         if (!dt.m) return kill(c);
         /* "Mar 5 mg" or "5 Mar" inside a dose line: units right after. */

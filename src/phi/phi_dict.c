@@ -116,7 +116,8 @@ static const char *const labels[] = {
     "manager",    "therapist",  "pharmacist", "cosigner",    "cosigned",    "mother",
     "father",     "guardian",   "spouse",     "recipient",   "sender",      "dear",
     "hi",         "hello",      "thanks",     "regards",     "sincerely",   "user",
-    "member",     "subscriber", "insured",    "beneficiary", "client",      NULL};
+    "member",     "subscriber", "insured",    "beneficiary", "client",      "re",
+    "caller",     "supervisor", NULL};
 static const char *const creds[] = {
     "md",  "m.d",  "do",  "rn",  "np",  "pa",   "pa-c",   "phd", "dds", "dmd",  "lpn",  "crna",
     "cnm", "aprn", "fnp", "dnp", "msw", "lcsw", "pharmd", "rph", "mph", "facp", "facs", "bsn",

@@ -210,6 +210,107 @@ static float context_score(const uint8_t *t, const phi_tok *k, size_t i)
     return 0;
 }
 
+/* Why a lower-case word may be a name (CUE_NONE: it may not). After the strongest
+ * (title, label, the word after a first name) even a word in no list is a name. */
+enum { CUE_NONE = 0, CUE_TITLE, CUE_LABEL, CUE_NEXT, CUE_BY, CUE_PT, CUE_SIGN };
+
+/* Lower-case credentials that are also words or abbreviations of other things. */
+static bool weak_cred(const uint8_t *t, const phi_tok *k)
+{
+    return tok_is(t, k, "do") || tok_is(t, k, "pa") || tok_is(t, k, "pt") || tok_is(t, k, "ot") ||
+           tok_is(t, k, "rd");
+}
+
+/* The context of lower-case token i (i > 0): by the gap before it, as most words
+ * have a plain space there and most of those no cue. */
+static int lower_cue(const uint8_t *t, const phi_tok *k, size_t i)
+{
+    const phi_tok *p1 = &k[i - 1];
+    uint16_t pw = p1->wflags;
+#define after_name (p1->score >= 0.7f && k[i].start - p1->end <= 2)
+    switch (k[i].gap) {
+    case G_SPACE:
+        /* "wife mary", "dr smith" */
+        if (pw & (PHI_W_TITLE | PHI_W_RELATION)) return CUE_TITLE;
+        /* "mary jones": the word after a lower-case name found so; "kwame n smith" */
+        if (after_name && (p1->shape == PHI_SH_LOWER || p1->shape == PHI_SH_INITIAL))
+            return CUE_NEXT;
+        if ((t[p1->start] | 0x20) != 'p' && (t[p1->start] | 0x20) != 'b') return CUE_NONE;
+        /* "pt brightwater", "per dawn" */
+        if (tok_is(t, p1, "pt") || tok_is(t, p1, "patient")) return CUE_PT;
+        if (tok_is(t, p1, "per")) return CUE_BY;
+        /* "seen by mary", "signed by karen" */
+        if (i >= 2 && p1->gap == G_SPACE && tok_is(t, p1, "by")) {
+            const phi_tok *p2 = &k[i - 2];
+            if (tok_is(t, p2, "seen") || tok_is(t, p2, "signed") || tok_is(t, p2, "cosigned") ||
+                tok_is(t, p2, "dictated") || tok_is(t, p2, "transcribed") ||
+                tok_is(t, p2, "examined") || tok_is(t, p2, "evaluated") ||
+                tok_is(t, p2, "reviewed") || tok_is(t, p2, "verified") ||
+                tok_is(t, p2, "attested") || tok_is(t, p2, "referred") ||
+                tok_is(t, p2, "authored"))
+                return CUE_BY;
+        }
+        return CUE_NONE;
+    case G_DOTSPACE:
+        /* "dr. smith", "kwame n. smith" */
+        if (pw & (PHI_W_TITLE | PHI_W_RELATION)) return CUE_TITLE;
+        if (after_name && p1->shape == PHI_SH_INITIAL) return CUE_NEXT;
+        return CUE_NONE;
+    case G_COMMA:
+        /* "son, robert" */
+        if (pw & (PHI_W_TITLE | PHI_W_RELATION)) return CUE_TITLE;
+        /* "patient: collins, michelle" */
+        if (after_name && p1->shape == PHI_SH_LOWER && i >= 2 && p1->gap == G_COLON &&
+            (k[i - 2].wflags & PHI_W_LABEL))
+            return CUE_LABEL;
+        /* "the patient, ottoline" */
+        if (tok_is(t, p1, "patient") || tok_is(t, p1, "pt")) return CUE_PT;
+        break; /* "thanks, robert" */
+    case G_COLON:
+        /* "name: alice", "signed: john", "wife: mary", "read by: laura" */
+        if ((pw & (PHI_W_LABEL | PHI_W_RELATION)) || tok_is(t, p1, "by")) return CUE_LABEL;
+        return CUE_NONE;
+    default: /* a line break or other bytes */
+        /* "-- hope clark": a signature line */
+        if (k[i].start >= 3 && t[k[i].start - 1] == ' ' && t[k[i].start - 2] == '-' &&
+            t[k[i].start - 3] == '-')
+            return CUE_SIGN;
+        break; /* "thanks,\nrobert" */
+    }
+    if (t[p1->end] == ',' &&
+        (tok_is(t, p1, "thanks") || tok_is(t, p1, "regards") || tok_is(t, p1, "sincerely")))
+        return CUE_SIGN;
+    return CUE_NONE;
+#undef after_name
+}
+
+/* "oluwaseun campbell rn", "joe quillfeather, md": two lower-case words before the
+ * credential k[c] (c >= 2), the first a first name, the second a surname or a word in
+ * no list, are a name. Scores them and adds them to ix (sorted; *nn entries); says
+ * whether it did. */
+static bool lower_before_cred(const phi_detector *d, const uint8_t *t, phi_tok *k, size_t c,
+                              uint32_t *ix, size_t *nn)
+{
+    phi_tok *a = &k[c - 2], *b = &k[c - 1];
+    if (a->shape != PHI_SH_LOWER || b->shape != PHI_SH_LOWER || b->gap != G_SPACE ||
+        !(k[c].gap == G_SPACE || k[c].gap == G_COMMA) || weak_cred(t, &k[c]) ||
+        b->start - a->end > 2)
+        return false;
+    if (a->score >= 0.45f && b->score >= 0.45f) return false; /* found already */
+    if ((a->wflags | b->wflags) & (NOT_A_NAME | PHI_W_BY | PHI_W_INTRO | PHI_W_FILLER)) return false;
+    uint8_t fa = (uint8_t)phi_dict_get(&d->words, a->hash);
+    uint8_t fb = (uint8_t)phi_dict_get(&d->words, b->hash);
+    if (!(fa & PHI_D_FIRST) || (fa & (PHI_D_COMMON | PHI_D_AMBIG))) return false;
+    if (!((fb & PHI_D_LAST) || (fb == 0 && b->wflags == 0 && b->end - b->start >= 4))) return false;
+    while (*nn && ix[*nn - 1] >= c - 2) /* either of them, scored before */
+        (*nn)--;
+    a->dflags = fa, b->dflags = fb;
+    a->score = b->score = 0.7f;
+    ix[(*nn)++] = (uint32_t)(c - 2);
+    ix[(*nn)++] = (uint32_t)(c - 1);
+    return true;
+}
+
 /* Sentence start: first token, or after . ! ? or a line break or a quote. */
 static bool sentence_start(const uint8_t *t, const phi_tok *k, size_t i)
 {
@@ -301,6 +402,8 @@ int phi_names_run(const phi_detector *d, phi_scratch *s)
     float *evid = NULL; /* own evidence is kept in score; runs write to a second pass */
     (void)evid;
     size_t strong = 0;
+    bool lower_named = false; /* a lower-case word scored as a name (by context) */
+    bool lower_rec = false;   /* a lower-case recurrence of a name scored (step 4) */
     /* Only capitalized words, initials and the lower-case words scored below can ever
      * score (every rule below starts from one of them): the later loops walk this list
      * of their indices instead of every token. */
@@ -310,17 +413,46 @@ int phi_names_run(const phi_detector *d, phi_scratch *s)
     /* 1-2: own evidence and context. */
     for (size_t i = 0; i < n; i++) {
         if (k[i].shape == PHI_SH_LOWER || k[i].shape == PHI_SH_OTHER) {
-            /* "wife mary", "dr. smith": lower-case names only after strong context. */
+            /* "wife mary jones", "dr. smith", "name: alice smith", "signed by karen white,
+             * rn": lower-case names only after strong context. */
+            if (k[i].wflags & (NOT_A_NAME | PHI_W_BY | PHI_W_INTRO | PHI_W_FILLER)) {
+                if ((k[i].wflags & PHI_W_CRED) && i >= 2 &&
+                    lower_before_cred(d, t, k, i, ix, &nn))
+                    strong += 2, lower_named = true;
+                continue;
+            }
             if (k[i].shape == PHI_SH_LOWER && i > 0 &&
-                (k[i - 1].wflags & (PHI_W_TITLE | PHI_W_RELATION)) &&
-                !(k[i].wflags & (NOT_A_NAME | PHI_W_BY | PHI_W_INTRO | PHI_W_FILLER))) {
-                uint8_t f = (uint8_t)phi_dict_get(&d->words, k[i].hash);
-                int g = k[i].gap;
-                if ((f & (PHI_D_FIRST | PHI_D_LAST)) && !(f & (PHI_D_COMMON | PHI_D_AMBIG)) &&
-                    (g == G_SPACE || g == G_DOTSPACE || g == G_COMMA)) {
+                ((k[i - 1].wflags & (PHI_W_TITLE | PHI_W_RELATION | PHI_W_LABEL | PHI_W_BY)) ||
+                 k[i].gap >= G_NEWLINE || (lower_named && k[i - 1].score >= 0.7f))) {
+                int cue = lower_cue(t, k, i);
+                uint8_t f = cue ? (uint8_t)phi_dict_get(&d->words, k[i].hash) : 0;
+                bool ok = (f & (PHI_D_FIRST | PHI_D_LAST)) && !(f & (PHI_D_COMMON | PHI_D_AMBIG));
+                /* a word in no list ("pt: ravensworth", "forrest quillfeather") */
+                if (!ok && f == 0 && k[i].wflags == 0 && k[i].end - k[i].start >= 4 &&
+                    (cue == CUE_TITLE || cue == CUE_LABEL ||
+                     (cue == CUE_NEXT && (k[i - 1].dflags & PHI_D_FIRST))))
+                    ok = true;
+                /* After a first name: a surname that is also a word ("mary jones"), or
+                 * a common word that is a surname where the name ends ("robert miller,",
+                 * "karen white, rn", "john doe MD"), but not "mary will see". */
+                if (!ok && cue == CUE_NEXT && (f & PHI_D_LAST) && (k[i - 1].dflags & PHI_D_FIRST)) {
+                    int gn = i + 1 < n ? k[i + 1].gap : G_NEWLINE;
+                    ok = !(f & PHI_D_COMMON) || gn == G_COMMA || gn == G_NEWLINE ||
+                         gn == G_DOTSPACE ||
+                         (gn == G_SPACE && (k[i + 1].wflags & PHI_W_CRED));
+                }
+                if (ok) {
                     k[i].dflags = f;
                     k[i].score = 0.7f;
                     strong++;
+                    lower_named = true;
+                    ix[nn++] = (uint32_t)i;
+                } else if (cue == CUE_NEXT && k[i - 1].shape == PHI_SH_LOWER &&
+                           k[i].end - k[i].start == 1 && k[i].end < s->len &&
+                           t[k[i].end] == '.' && i + 1 < n && k[i + 1].gap == G_DOTSPACE) {
+                    /* "kwame n. smith": a middle initial */
+                    k[i].shape = PHI_SH_INITIAL;
+                    k[i].score = 0.7f;
                     ix[nn++] = (uint32_t)i;
                 }
             }
@@ -328,6 +460,11 @@ int phi_names_run(const phi_detector *d, phi_scratch *s)
         }
         ix[nn++] = (uint32_t)i; /* capitalized, upper case or an initial */
         if (!nameable(&k[i])) {
+            if ((k[i].wflags & PHI_W_CRED) && i >= 2) { /* "john doe MD" */
+                nn--;                                   /* i comes after them */
+                if (lower_before_cred(d, t, k, i, ix, &nn)) strong += 2, lower_named = true;
+                ix[nn++] = (uint32_t)i;
+            }
             /* "wife June", "Patient: April Young", "Dr. Washington": strong context makes
              * a month or state word that is also a name a name. */
             if ((k[i].shape == PHI_SH_CAP || k[i].shape == PHI_SH_UPPER) &&
@@ -512,6 +649,20 @@ int phi_names_run(const phi_detector *d, phi_scratch *s)
                 }
             }
         }
+        /* ... in lower case too, in a text that writes names in lower case ("alice" after
+         * "name: alice smith"), when the word is no ordinary word. The run emission below
+         * then walks every token. */
+        for (size_t q = 0; added && lower_named && q < n; q++) {
+            if (k[q].shape != PHI_SH_LOWER || k[q].score >= 0.45f || k[q].end - k[q].start < 3 ||
+                (k[q].wflags & (NOT_A_NAME | PHI_W_BY | PHI_W_INTRO | PHI_W_FILLER)) ||
+                !set_has(s, k[q].hash))
+                continue;
+            uint8_t f = (uint8_t)phi_dict_get(&d->words, k[q].hash);
+            if (!(f & (PHI_D_FIRST | PHI_D_LAST)) || (f & (PHI_D_COMMON | PHI_D_AMBIG))) continue;
+            k[q].dflags = f;
+            k[q].score = 0.7f;
+            lower_rec = true;
+        }
     }
     /* Known cities after a preposition: "in Durham", "from Providence". */
     for (size_t x = 0; x < nn; x++) {
@@ -534,8 +685,8 @@ int phi_names_run(const phi_detector *d, phi_scratch *s)
         c->pat = 0xFFFF, c->type = PHI_CITY, c->dead = 0, c->score = 0.8f;
     }
     /* Emit runs of named tokens as candidates. */
-    for (size_t x = 0, next = 0; x < nn; x++) {
-        size_t i = ix[x];
+    for (size_t x = 0, next = 0; x < (lower_rec ? n : nn); x++) {
+        size_t i = lower_rec ? x : ix[x];
         if (i < next || k[i].score < 0.45f) continue; /* inside the run before, or too weak */
         size_t j = i + 1;
         float best = k[i].score;

@@ -134,6 +134,37 @@ TEST(names_context_rules)
     CHECK(untouched("ICU HANDOFF (I-PASS)", "I-PASS"));
 }
 
+/* Notes typed in lower case: names only after strong context. */
+TEST(names_lower_case)
+{
+    CHECK(found_as("wife mary jones at bedside.", "mary jones", PHI_NAME));
+    CHECK(found_as("spoke with pts son, robert miller, who agrees.", "robert miller", PHI_NAME));
+    CHECK(found_as("pt name: alice smith", "alice smith", PHI_NAME));
+    CHECK(found_as("re: kwame n. smith (mrn 49373964)", "kwame n. smith", PHI_NAME));
+    CHECK(found_as("patient: collins, michelle  dob 09/08/1987", "collins", PHI_NAME));
+    CHECK(found_as("patient: collins, michelle  dob 09/08/1987", "michelle", PHI_NAME));
+    CHECK(found_as("electronically signed by karen white, rn", "karen white", PHI_NAME));
+    CHECK(found_as("will continue to monitor. oluwaseun campbell rn", "oluwaseun campbell",
+                   PHI_NAME));
+    CHECK(found_as("Signed: john doe MD", "john doe", PHI_NAME));
+    CHECK(found_as("thanks,\nrobert", "robert", PHI_NAME));
+    CHECK(found_as("-- oluwaseun petrov, rn", "oluwaseun petrov", PHI_NAME));
+    /* a word in no list after a label, a title or a first name */
+    CHECK(found_as("pt: ravensworth, lucasta  mrn 4502292", "ravensworth", PHI_NAME));
+    CHECK(found_as("triage done. seen by forrest quillfeather at 14:10", "forrest quillfeather",
+                   PHI_NAME));
+    /* found once, found again in the same text */
+    CHECK(found_nth("name: daniel mcdonald\nhpi: daniel mcdonald is 45.", "daniel mcdonald", 2,
+                    PHI_NAME));
+    /* but not ordinary words, nor a surname that is a word before a verb */
+    CHECK(untouched("wife mary will see him tomorrow.", "will"));
+    CHECK(untouched("dr smith will call back.", "will"));
+    CHECK(untouched("pt ambulating in hall with walker.", "ambulating"));
+    CHECK(untouched("patient: afebrile overnight.", "afebrile"));
+    CHECK(untouched("seen by nephrology today.", "nephrology"));
+    CHECK(untouched("talked to the team about it.", "team"));
+}
+
 TEST(names_near_misses)
 {
     CHECK(untouched("We hope to discharge tomorrow.", "hope"));
@@ -159,6 +190,11 @@ TEST(dates)
     CHECK(found_as("Last seen Christmas 2019 by family.", "Christmas 2019", PHI_DATE));
     CHECK(found_as("Symptoms since March 2020.", "March 2020", PHI_DATE));
     CHECK(found_as("Discharged 3 March 2021.", "3 March 2021", PHI_DATE));
+    /* in lower case */
+    CHECK(found_as("presented on aug 16 after a fall.", "aug 16", PHI_DATE));
+    CHECK(found_as("cough since feb 2, 2020.", "feb 2, 2020", PHI_DATE));
+    CHECK(found_as("born may 20 1950.", "may 20 1950", PHI_DATE));
+    CHECK(found_as("follow up june 3rd.", "june 3rd", PHI_DATE));
 }
 
 TEST(dates_near_misses)
@@ -172,6 +208,8 @@ TEST(dates_near_misses)
     CHECK(untouched("Na 140, K 4.1, Cr 1.2, INR 2.3.", "4.1"));
     CHECK(untouched("This is the 3rd time she fell.", "3rd"));
     CHECK(untouched("Hb dec 2 points overnight.", "dec 2"));
+    CHECK(untouched("you may 3 times a day.", "may 3"));
+    CHECK(untouched("mar 5 mg given.", "mar 5"));
 }
 
 TEST(ages)
@@ -742,7 +780,7 @@ TEST(redaction_replaces_the_original_bytes)
     free(out);
 }
 
-UNIT_MAIN(T(names), T(cancel), T(names_context_rules), T(names_near_misses), T(dates),
+UNIT_MAIN(T(names), T(cancel), T(names_context_rules), T(names_lower_case), T(names_near_misses), T(dates),
           T(dates_near_misses), T(ages), T(phones), T(phones_near_misses), T(internet), T(ids),
           T(places), T(utf8_and_invalid_bytes), T(ten_megabytes), T(truncation_and_errors),
           T(redaction_modes), T(deid_fields), T(threads_share_a_detector),
