@@ -431,16 +431,82 @@ static void scan_collect(void *ud, db_entry *e)
     a->n++;
 }
 
+/* A de-identified view lists records under pseudonyms, but the order of a walk of the key
+ * table, and SCAN's cursors, tell where each real key lies: a user learns the buckets of
+ * names of its choice from a hash of its own (HSCAN cursors, the same table hashing) and
+ * matches them. So such a session gets every key it may list at once, sorted by the name
+ * shown (SCAN answers cursor 0, as HSCAN does for a filtered record), and RANDOMKEY picks
+ * among all of them. */
+static int lists_pseudonyms(const client *c)
+{
+    return c->pv.keyenum && c->pv.role && policy_role_view(c->pv.role) == POLICY_VIEW_DEIDENTIFIED;
+}
+
+typedef struct {
+    const uint8_t *bulk; /* the whole RESP bulk */
+    size_t blen;
+    const uint8_t *s; /* its contents */
+    size_t len;
+} bulk_ref;
+
+static int bulk_ref_cmp(const void *x, const void *y)
+{
+    const bulk_ref *a = x, *b = y;
+    int r = memcmp(a->s, b->s, a->len < b->len ? a->len : b->len);
+    return r ? r : (a->len > b->len) - (a->len < b->len);
+}
+
+/* The n bulk strings of keys (RESP, as resp_bulk writes them) as references. */
+static bulk_ref *bulk_refs(const buf *keys, size_t n)
+{
+    bulk_ref *r = mem_alloc((n ? n : 1) * sizeof *r);
+    const uint8_t *p = keys->p;
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *crlf = memchr(p, '\r', keys->len - (size_t)(p - keys->p));
+        long long l = 0;
+        str_to_ll(p + 1, (size_t)(crlf - p - 1), &l);
+        r[i] = (bulk_ref){p, (size_t)(crlf - p) + 2 + (size_t)l + 2, crlf + 2, (size_t)l};
+        p += r[i].blen;
+    }
+    return r;
+}
+
+/* Sort the n bulk strings of keys by their contents, in place. */
+static void sort_bulks(buf *keys, size_t n)
+{
+    if (n < 2) return;
+    bulk_ref *r = bulk_refs(keys, n);
+    qsort(r, n, sizeof *r, bulk_ref_cmp);
+    buf out = {0};
+    buf_reserve(&out, keys->len);
+    for (size_t i = 0; i < n; i++)
+        buf_append(&out, r[i].bulk, r[i].blen);
+    mem_free(r);
+    buf_free(keys);
+    *keys = out;
+}
+
 void scan_cmd(client *c)
 {
     scan_opts o;
     if (scan_parse(c, 1, 1, &o) != 0) return;
     scan_acc a = {{0}, 0, &o, c->pv.keyenum ? c : NULL, db_now(c->s->db), {0}};
     uint64_t cur = o.cursor;
-    long long iterations = o.count * 10;
-    do {
-        cur = db_scan_raw(c->s->db, cur, scan_collect, &a);
-    } while (cur && --iterations > 0 && (long long)a.n < o.count && !o.glob_spent);
+    int whole = lists_pseudonyms(c);
+    if (whole && cur != 0) {
+        cur = 0; /* every key was in the reply to cursor 0 */
+    } else if (whole) {
+        o.glob_left = STR_GLOB_BUDGET + 64ULL * db_size(c->s->db);
+        do {
+            cur = db_scan_raw(c->s->db, cur, scan_collect, &a);
+        } while (cur && !o.glob_spent);
+    } else {
+        long long iterations = o.count * 10;
+        do {
+            cur = db_scan_raw(c->s->db, cur, scan_collect, &a);
+        } while (cur && --iterations > 0 && (long long)a.n < o.count && !o.glob_spent);
+    }
+    if (whole) sort_bulks(&a.keys, a.n);
     /* The lookup removes each (journaled, watchers told). */
     for (size_t off = 0; off < a.expired.len;) {
         uint32_t l;
@@ -498,6 +564,7 @@ void keys_cmd(client *c)
     do {
         cur = db_scan(c->s->db, cur, (void (*)(void *, db_entry *))keys_collect, &a);
     } while (cur && !a.pat.glob_spent);
+    if (lists_pseudonyms(c)) sort_bulks(&a.keys, a.n);
     rep_listing(c, &a.keys, a.n, a.pat.glob_spent);
 }
 
@@ -507,6 +574,24 @@ void randomkey_cmd(client *c)
     db *d = c->s->db;
     if (db_size(d) == 0) {
         rep_null(c);
+        return;
+    }
+    if (lists_pseudonyms(c)) { /* one of all the keys the session may list */
+        scan_opts o = {0};
+        scan_acc a = {{0}, 0, &o, c, 0, {0}};
+        uint64_t cur = 0;
+        do {
+            cur = db_scan(d, cur, scan_collect, &a);
+        } while (cur);
+        if (a.n == 0) {
+            rep_null(c);
+        } else {
+            bulk_ref *r = bulk_refs(&a.keys, a.n);
+            const bulk_ref *one = &r[(size_t)random() % a.n];
+            buf_append(&c->out, one->bulk, one->blen);
+            mem_free(r);
+        }
+        buf_free(&a.keys);
         return;
     }
     for (int tries = 0; tries < 100; tries++) {

@@ -455,6 +455,15 @@ def research_view(run, srv):
               "pseudonymous keys", keys)
     run.check(not any("1001" in k or "1002" in k for k in keys), "no record number leaks", keys)
     run.check("other:1" in keys, "keys outside schemas keep their names")
+    # No order of the key table reaches a de-identified role (it would locate each real key
+    # among names of its choosing): every key at once, sorted, cursor 0.
+    reply = val(r.call("SCAN", "0", "COUNT", "1"))
+    run.eq(reply[0], "0", "SCAN: cursor 0 after one call, whatever COUNT")
+    run.eq(reply[1], keys, "SCAN: every key, sorted by the name shown")
+    run.eq(val(r.call("SCAN", "12345")), ["0", []], "SCAN: a later cursor gives nothing more")
+    run.eq(val(r.call("SCAN", "0", "MATCH", "patient:*", "COUNT", "1")),
+           ["0", pseud], "SCAN MATCH on the pseudonyms")
+    run.check(val(r.call("RANDOMKEY")) in keys, "RANDOMKEY: one of the listed keys")
     views = {}
     for k in pseud:
         views[k] = pairs(val(r.call("HGETALL", k)))
