@@ -16,6 +16,7 @@
 #include "phi/phi.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/strutil.h"
 #include "util/workq.h"
 
 /*
@@ -259,6 +260,94 @@ static uint32_t found_types(const phi_detector *det, phi_scratch *scratch, float
     return mask;
 }
 
+/* Types found in key name (p, n): also with '_' read as a space, since the detector takes
+ * it for a letter of a word ("ssn_123-45-6789", "host_10.0.0.5"). */
+static uint32_t found_key_types(const phi_detector *det, phi_scratch *scratch, float min,
+                                const uint8_t *p, size_t n, int *failed)
+{
+    uint32_t m = found_types(det, scratch, min, p, n, failed);
+    if (!memchr(p, '_', n) || *failed) return m;
+    uint8_t *q = mem_alloc(n);
+    for (size_t i = 0; i < n; i++)
+        q[i] = p[i] == '_' ? ' ' : p[i];
+    m |= found_types(det, scratch, min, q, n, failed);
+    mem_free_wipe(q);
+    return m;
+}
+
+/* Types of the findings in (p, n) scoring at least min that take in a byte of [at, to). */
+static uint32_t found_types_over(client *c, float min, const uint8_t *p, size_t n, size_t at,
+                                 size_t to, int *failed)
+{
+    const phi_entity *ents;
+    size_t cnt;
+    uint32_t m = 0;
+    int rc = phi_scan_view(c->s->phi, c->s->phi_scratch, p, n, &ents, &cnt);
+    if (rc != PHI_OK)
+        *failed = rc;
+    else
+        for (size_t i = 0; i < cnt; i++)
+            if (ents[i].score >= min && ents[i].end > at && ents[i].start < to)
+                m |= PHI_TYPE_BIT(ents[i].type);
+    return m;
+}
+
+/* APPEND and SETRANGE write part of a string: an identifier may be put together from
+ * several writes ("617-555-", then "0142"). The written bytes alone are scanned as the
+ * command's argument; here, what the write makes of the value where they meet the old
+ * bytes: SPLICE_CTX bytes either side of each edge, counting only findings that take in
+ * a written byte (what the value held already is not this write's). Main thread, when
+ * the command runs; at most 4 * SPLICE_CTX bytes are scanned. */
+enum { SPLICE_CTX = 64 };
+static uint32_t found_splice_types(client *c, const cmd_def *d, float min, int *failed)
+{
+    if (d->proc != append_cmd && d->proc != setrange_cmd) return 0;
+    db *dbp = c->s->db;
+    const arg *v = &c->argv[d->proc == append_cmd ? 2 : 3];
+    db_entry *e = db_find_raw(dbp, c->argv[1].p, c->argv[1].len);
+    if (!e || v->len == 0 || db_entry_type(e) != DB_STRING) return 0;
+    long long exp = db_get_expire(e);
+    if (exp != DB_NO_EXPIRE && exp <= db_now(dbp)) return 0;
+    db_ref r = db_str_ref(dbp, e);
+    size_t old = db_ref_len(&r);
+    long long off = (long long)old;
+    if (d->proc == setrange_cmd &&
+        (str_to_ll(c->argv[2].p, c->argv[2].len, &off) != 0 || off < 0 || off > (1LL << 40)))
+        return 0; /* the command refuses it */
+    size_t o = (size_t)off, end = o + v->len;
+    if (o >= old + SPLICE_CTX) return 0; /* zero bytes between: nothing meets */
+    uint8_t *ov = mem_alloc(old + 1);
+    if (db_ref_open(dbp, &r, ov) != 0) {
+        mem_free_wipe(ov);
+        return 0; /* the command fails too */
+    }
+    static const uint8_t zero[SPLICE_CTX]; /* SETRANGE past the end pads with zero bytes */
+    size_t head = v->len < SPLICE_CTX ? v->len : SPLICE_CTX;
+    uint32_t m = 0;
+    buf w = {0};
+    /* the start edge: old bytes (or padding) before, then the first written bytes, and the
+     * old bytes after them when the write is short */
+    size_t a = o > SPLICE_CTX ? o - SPLICE_CTX : 0;
+    if (a < old) buf_append(&w, ov + a, (o < old ? o : old) - a);
+    if (o > old) buf_append(&w, zero, o - old);
+    size_t at = w.len;
+    buf_append(&w, v->p, head);
+    if (head == v->len && end < old)
+        buf_append(&w, ov + end, old - end < SPLICE_CTX ? old - end : SPLICE_CTX);
+    if (at > 0 || w.len > at + head)
+        m |= found_types_over(c, min, w.p, w.len, at, at + head, failed);
+    /* the end edge of a longer write: its last bytes, then the old bytes after */
+    if (head < v->len && end < old && !*failed) {
+        w.len = 0;
+        buf_append(&w, v->p + v->len - SPLICE_CTX, SPLICE_CTX);
+        buf_append(&w, ov + end, old - end < SPLICE_CTX ? old - end : SPLICE_CTX);
+        m |= found_types_over(c, min, w.p, w.len, 0, SPLICE_CTX, failed);
+    }
+    mem_free_wipe(ov);
+    buf_wipe_free(&w);
+    return m;
+}
+
 /* What dlp scans of argument i of d: 0 nothing, 1 a key name, 2 a value. */
 static int dlp_kind(client *c, const cmd_def *d, int i)
 {
@@ -290,8 +379,10 @@ static void dlp_work(void *ud)
     dlp_job *j = ud;
     for (int i = 1; i < j->argc; i++) {
         if (!j->kind[i]) continue;
-        uint32_t m =
-            found_types(j->det, j->scratch, j->min, j->argv[i].p, j->argv[i].len, &j->failed);
+        uint32_t m = j->kind[i] == 1 ? found_key_types(j->det, j->scratch, j->min, j->argv[i].p,
+                                                       j->argv[i].len, &j->failed)
+                                     : found_types(j->det, j->scratch, j->min, j->argv[i].p,
+                                                   j->argv[i].len, &j->failed);
         if (j->kind[i] == 1)
             j->keys |= m;
         else
@@ -391,14 +482,18 @@ int cmd_dlp_check(client *c, const cmd_def *d)
         for (int i = 1; i < c->argc && !failed; i++) {
             int kind = dlp_kind(c, d, i);
             if (!kind) continue;
-            uint32_t m =
-                found_types(s->phi, s->phi_scratch, min, c->argv[i].p, c->argv[i].len, &failed);
+            uint32_t m = kind == 1 ? found_key_types(s->phi, s->phi_scratch, min, c->argv[i].p,
+                                                     c->argv[i].len, &failed)
+                                   : found_types(s->phi, s->phi_scratch, min, c->argv[i].p,
+                                                 c->argv[i].len, &failed);
             if (kind == 1)
                 in_keys |= m;
             else
                 in_values |= m;
         }
     }
+    if (!failed)
+        in_values |= found_splice_types(c, d, (float)s->cfg->dlp_min_score / 100.0f, &failed);
     if (failed && !in_keys && !in_values) {
         /* Not knowing is not "no PHI": block mode refuses, warn mode says so. */
         log_warning("dlp: the PHI check of a %s by user %s could not run (%s); %s", d->name,
