@@ -688,6 +688,18 @@ static int check_key(client *c, const cmd_def *d, enum pclass cls, int i, const 
             return deny(c, POLICY_DENY_GROUP, sch, NULL, 0, NULL, POLICY_READ);
         if (!scope_ok(c, sch, key, klen))
             return deny(c, POLICY_DENY_SCOPE, sch, NULL, 0, NULL, POLICY_READ);
+        if ((d->proc == ttl_cmd || d->proc == pttl_cmd || d->proc == expiretime_cmd ||
+             d->proc == pexpiretime_cmd) &&
+            policy_role_view(r) == POLICY_VIEW_DEIDENTIFIED) {
+            /* An expiry set from a date of care (admission + N days) gives that date back
+             * to the millisecond: Safe Harbor leaves only years. */
+            rep_errf(c,
+                     "NOPERM this user's role '%s' has a de-identified view, which shows no "
+                     "expiry times of records",
+                     policy_role_name(r));
+            c->pv.denied = POLICY_DENY_GROUP;
+            return -1;
+        }
         if (d->proc == watch_cmd || d->proc == object_encoding_cmd) {
             /* WATCH then EXEC tells whether the record changed, any field of it; OBJECT
              * ENCODING whether it holds over 128 fields or a long value: only a role that

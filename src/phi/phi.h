@@ -204,8 +204,10 @@ typedef struct phi_zip_policy {
     size_t n;                   /* entries in restricted */
 } phi_zip_policy;
 
-/* A date (any form phi recognizes, or a plain year) becomes its four-digit year.
- * Writes the year and a NUL into out (cap >= 5), *out_len = 4. Returns
+/* A date (any form phi recognizes, or a plain year) becomes its four-digit year; a
+ * two-digit year is read as the latest year it can be that is not in the future (in
+ * 2026, "35" is 1935 and "20" is 2020). Writes the year and a NUL into out (cap >= 5),
+ * *out_len = 4. Returns
  * PHI_EPARSE when no year can be found: the caller must then withhold the value. */
 int phi_deid_date(const uint8_t *p, size_t len, char *out, size_t cap, size_t *out_len);
 

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <stdio.h>
 #include <strings.h>
+#include <time.h>
 
 #include "phi_internal.h"
 
@@ -53,6 +54,15 @@ int phi_deid_date(const uint8_t *p, size_t len, char *out, size_t cap, size_t *o
     int y = 0;
     if (phi_date_parse(p, len, &dt) == PHI_OK && dt.y) {
         y = dt.y;
+        if (dt.yd == 2) {
+            /* "03/14/35": the latest year it can be that is not in the future (1935, not
+             * 2035), so a birth year over 89 years ago is seen as one. */
+            time_t t = time(NULL);
+            struct tm tmv;
+            gmtime_r(&t, &tmv);
+            y = 2000 + y % 100;
+            if (y > tmv.tm_year + 1900) y -= 100;
+        }
     } else {
         /* A plain year, or a date with a time (ISO 8601 "2021-07-22T10:00Z"). */
         if (len >= 4 && phi_is_digit(p[0]) && phi_is_digit(p[1]) && phi_is_digit(p[2]) &&

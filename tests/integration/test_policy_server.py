@@ -464,6 +464,12 @@ def research_view(run, srv):
     run.eq(val(r.call("SCAN", "0", "MATCH", "patient:*", "COUNT", "1")),
            ["0", pseud], "SCAN MATCH on the pseudonyms")
     run.check(val(r.call("RANDOMKEY")) in keys, "RANDOMKEY: one of the listed keys")
+    # Expiry times are dates of the record (admission + N days): none for this view.
+    for cmd in ("TTL", "PTTL", "EXPIRETIME", "PEXPIRETIME"):
+        e = val(r.call(cmd, pseud[0]))
+        run.check(isinstance(e, tuple) and "de-identified view" in e[1] and "expiry" in e[1],
+                  f"{cmd} of a record: NOPERM in the de-identified view", e)
+    run.eq(val(r.call("TTL", "other:1")), -1, "TTL of a key outside the schemas")
     views = {}
     for k in pseud:
         views[k] = pairs(val(r.call("HGETALL", k)))

@@ -470,6 +470,21 @@ TEST(deid_fields)
     CHECK_STR(b, "1931");
     CHECK_INT(phi_deid_date((const uint8_t *)"1999", 4, b, sizeof b, &n), 0);
     CHECK_STR(b, "1999");
+    /* two-digit years: the latest year not in the future */
+    CHECK_INT(phi_deid_date((const uint8_t *)"03/14/99", 8, b, sizeof b, &n), 0);
+    CHECK_STR(b, "1999");
+    CHECK_INT(phi_deid_date((const uint8_t *)"3/14/20", 7, b, sizeof b, &n), 0);
+    CHECK_STR(b, "2020");
+    {
+        time_t t = time(NULL);
+        struct tm tmv;
+        gmtime_r(&t, &tmv);
+        const char *want = tmv.tm_year + 1900 < 2035 ? "1935" : "2035";
+        CHECK_INT(phi_deid_date((const uint8_t *)"14-Mar-35", 9, b, sizeof b, &n), 0);
+        CHECK_STR(b, want);
+        CHECK_INT(phi_deid_date((const uint8_t *)"Mar '35", 7, b, sizeof b, &n), 0);
+        CHECK_STR(b, want);
+    }
     CHECK_INT(phi_deid_date((const uint8_t *)"yesterday", 9, b, sizeof b, &n), PHI_EPARSE);
     CHECK_INT(phi_deid_date((const uint8_t *)"7/22", 4, b, sizeof b, &n), PHI_EPARSE);
     CHECK_INT(phi_deid_age((const uint8_t *)"92", 2, b, sizeof b, &n), 0);
