@@ -130,7 +130,7 @@ enum { CLI_BATCH = 256 }; /* lines scanned by one phi_scan_batch call */
 /* Print one result line of --jsonl (res is consumed); 0 or 1 (failure). */
 static int put_result(json_t *res)
 {
-    char *line = json_dumps(res, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    char *line = json_dumps(res, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
     json_decref(res);
     if (!line) return 1;
     puts(line);
@@ -226,8 +226,15 @@ static int do_jsonl(const phi_detector *d, phi_scratch *s, const opts *o, const 
         json_t *in = json_loadb((const char *)buf + a, b - a, JSON_ALLOW_NUL, &err);
         json_t *text = in ? json_object_get(in, "text") : NULL;
         if (!in || !json_is_string(text)) {
-            fprintf(stderr, "phidb phi: %s:%zu: expected {\"id\": ..., \"text\": \"...\"}\n", name,
-                    lineno);
+            /* Where, not jansson's text: it quotes the input ("near '...'"). */
+            if (!in)
+                fprintf(stderr,
+                        "phidb phi: %s:%zu: not valid JSON at column %d (numbers must fit in "
+                        "64 bits)\n",
+                        name, lineno, err.column);
+            else
+                fprintf(stderr, "phidb phi: %s:%zu: expected {\"id\": ..., \"text\": \"...\"}\n",
+                        name, lineno);
             json_decref(in);
             status = 1;
             continue;

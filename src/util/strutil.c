@@ -143,8 +143,11 @@ size_t str_from_d(char *out, size_t cap, double v)
         l = snprintf(out, cap, v > 0 ? "inf" : "-inf");
     else if (isnan(v))
         l = snprintf(out, cap, "nan");
-    else
-        l = snprintf(out, cap, "%.17g", v);
+    else /* the shortest form that reads back as v: 0.95, not 0.94999999999999996 */
+        for (int prec = 15; prec <= 17; prec++) {
+            l = snprintf(out, cap, "%.*g", prec, v);
+            if (prec == 17 || (l > 0 && (size_t)l < cap && strtod(out, NULL) == v)) break;
+        }
     return l < 0 ? 0 : (size_t)l;
 }
 

@@ -69,6 +69,12 @@ check(any(e["type"] == "IP" and t2[e["start"]:e["end"]] == b"2001:db8::1" for e 
       "jsonl byte offsets after non-ASCII text")
 rc, out, err = run(["scan", "--jsonl"], b'{"id": 3}\nnot json\n')
 check(rc == 1 and "expected" in err, "bad jsonl line: exit 1 and a message")
+rc, out, err = run(["scan", "--jsonl"], b'{"id": 18446744073709551616, "text": "x"}\n')
+check(rc == 1 and "64 bits" in err and "1844674" not in err,
+      "an id too big: the reason, without quoting the input")
+rc, out, err = run(["scan", "--jsonl"], b'{"id": 1.1, "text": "Call 617-432-1234 now"}\n')
+check(rc == 0 and out.startswith('{"id":1.1,') and '"score":0.95}' in out,
+      "ids and scores keep their short forms: " + out)
 
 # redact modes
 rc, out, err = run(["redact"], NOTE.encode())

@@ -1,5 +1,6 @@
 /* Unit tests for strutil: Redis's number rules and glob matching. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../../fuzz/glob_ref.h"
@@ -55,6 +56,24 @@ TEST(long_doubles)
 static int g(const char *p, const char *s)
 {
     return str_glob((const uint8_t *)p, strlen(p), (const uint8_t *)s, strlen(s), 0);
+}
+
+/* Doubles in replies: the shortest form that reads back as the same double. */
+TEST(doubles)
+{
+    char out[64];
+    CHECK_INT(str_from_d(out, sizeof out, 0.95), 4);
+    CHECK_STR(out, "0.95");
+    str_from_d(out, sizeof out, 0.1 + 0.2);
+    CHECK_STR(out, "0.30000000000000004");
+    str_from_d(out, sizeof out, 1.7976931348623157e308);
+    CHECK_STR(out, "1.7976931348623157e+308");
+    str_from_d(out, sizeof out, 11.199);
+    CHECK_STR(out, "11.199");
+    str_from_d(out, sizeof out, 5e-324);
+    CHECK(strtod(out, NULL) == 5e-324);
+    str_from_d(out, sizeof out, -1.0 / 0.0);
+    CHECK_STR(out, "-inf");
 }
 
 TEST(globs)
@@ -180,5 +199,5 @@ TEST(globs_budget)
     }
 }
 
-UNIT_MAIN(T(integers), T(globs_budget), T(long_doubles), T(globs), T(globs_many_stars),
+UNIT_MAIN(T(integers), T(doubles), T(globs_budget), T(long_doubles), T(globs), T(globs_many_stars),
           T(globs_oracle))
