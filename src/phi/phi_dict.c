@@ -117,7 +117,7 @@ static const char *const labels[] = {
     "father",     "guardian",   "spouse",     "recipient",   "sender",      "dear",
     "hi",         "hello",      "thanks",     "regards",     "sincerely",   "user",
     "member",     "subscriber", "insured",    "beneficiary", "client",      "re",
-    "caller",     "supervisor", NULL};
+    "caller",     "supervisor", "person",     NULL};
 static const char *const creds[] = {
     "md",  "m.d",  "do",  "rn",  "np",  "pa",   "pa-c",   "phd", "dds", "dmd",  "lpn",  "crna",
     "cnm", "aprn", "fnp", "dnp", "msw", "lcsw", "pharmd", "rph", "mph", "facp", "facs", "bsn",
@@ -179,6 +179,7 @@ static const char *const notname[] = {"the",        "a",          "an",
                                       "staff",      "insurance",  "medicare",
                                       "medicaid",   "account",    "member",
                                       "policy",     "group",      "id",
+                                      "person",
                                       "no",         "number",     "serial",
                                       "model",      "device",     "license",
                                       "zip",        "city",       "state",

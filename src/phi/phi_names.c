@@ -235,21 +235,43 @@ static int lower_cue(const uint8_t *t, const phi_tok *k, size_t i)
         /* "mary jones": the word after a lower-case name found so; "kwame n smith" */
         if (after_name && (p1->shape == PHI_SH_LOWER || p1->shape == PHI_SH_INITIAL))
             return CUE_NEXT;
-        if ((t[p1->start] | 0x20) != 'p' && (t[p1->start] | 0x20) != 'b') return CUE_NONE;
-        /* "pt brightwater", "per dawn" */
-        if (tok_is(t, p1, "pt") || tok_is(t, p1, "patient")) return CUE_PT;
-        if (tok_is(t, p1, "per")) return CUE_BY;
-        /* "seen by mary", "signed by karen" */
-        if (i >= 2 && p1->gap == G_SPACE && tok_is(t, p1, "by")) {
-            const phi_tok *p2 = &k[i - 2];
-            if (tok_is(t, p2, "seen") || tok_is(t, p2, "signed") || tok_is(t, p2, "cosigned") ||
-                tok_is(t, p2, "dictated") || tok_is(t, p2, "transcribed") ||
-                tok_is(t, p2, "examined") || tok_is(t, p2, "evaluated") ||
-                tok_is(t, p2, "reviewed") || tok_is(t, p2, "verified") ||
-                tok_is(t, p2, "attested") || tok_is(t, p2, "referred") ||
-                tok_is(t, p2, "authored"))
-                return CUE_BY;
+        switch (t[p1->start] | 0x20) {
+        case 'p': /* "pt brightwater", "per dawn" */
+            if (tok_is(t, p1, "pt") || tok_is(t, p1, "patient")) return CUE_PT;
+            if (tok_is(t, p1, "per")) return CUE_BY;
+            break;
+        case 'd': /* "dear jane," */
+            if (tok_is(t, p1, "dear")) return CUE_LABEL;
+            break;
+        case 'b': /* "seen by mary", "signed by karen" */
+            if (i >= 2 && p1->gap == G_SPACE && tok_is(t, p1, "by")) {
+                const phi_tok *p2 = &k[i - 2];
+                if (tok_is(t, p2, "seen") || tok_is(t, p2, "signed") ||
+                    tok_is(t, p2, "cosigned") || tok_is(t, p2, "dictated") ||
+                    tok_is(t, p2, "transcribed") || tok_is(t, p2, "examined") ||
+                    tok_is(t, p2, "evaluated") || tok_is(t, p2, "reviewed") ||
+                    tok_is(t, p2, "verified") || tok_is(t, p2, "attested") ||
+                    tok_is(t, p2, "referred") || tok_is(t, p2, "authored"))
+                    return CUE_BY;
+            }
+            break;
+        case 'w': /* "spoke with mary", "talked to john", "ask for ana" */
+        case 't':
+        case 'f':
+            if (i >= 2 && p1->gap == G_SPACE &&
+                (tok_is(t, p1, "with") || tok_is(t, p1, "to") || tok_is(t, p1, "for"))) {
+                const phi_tok *p2 = &k[i - 2];
+                if (tok_is(t, p1, "for") ? tok_is(t, p2, "ask") || tok_is(t, p2, "asked")
+                                         : tok_is(t, p2, "spoke") || tok_is(t, p2, "speak") ||
+                                               tok_is(t, p2, "spoken") ||
+                                               tok_is(t, p2, "talked") || tok_is(t, p2, "talk") ||
+                                               tok_is(t, p2, "met"))
+                    return CUE_BY;
+            }
+            break;
         }
+        /* "call mary", "paged john" */
+        if (pw & PHI_W_CONTACT) return CUE_BY;
         return CUE_NONE;
     case G_DOTSPACE:
         /* "dr. smith", "kwame n. smith" */
@@ -422,7 +444,8 @@ int phi_names_run(const phi_detector *d, phi_scratch *s)
                 continue;
             }
             if (k[i].shape == PHI_SH_LOWER && i > 0 &&
-                ((k[i - 1].wflags & (PHI_W_TITLE | PHI_W_RELATION | PHI_W_LABEL | PHI_W_BY)) ||
+                ((k[i - 1].wflags &
+                  (PHI_W_TITLE | PHI_W_RELATION | PHI_W_LABEL | PHI_W_BY | PHI_W_CONTACT)) ||
                  k[i].gap >= G_NEWLINE || (lower_named && k[i - 1].score >= 0.7f))) {
                 int cue = lower_cue(t, k, i);
                 uint8_t f = cue ? (uint8_t)phi_dict_get(&d->words, k[i].hash) : 0;

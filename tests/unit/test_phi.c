@@ -148,6 +148,12 @@ TEST(names_lower_case)
                    PHI_NAME));
     CHECK(found_as("Signed: john doe MD", "john doe", PHI_NAME));
     CHECK(found_as("thanks,\nrobert", "robert", PHI_NAME));
+    CHECK(found_as("Contact Person: mary smith", "mary smith", PHI_NAME));
+    CHECK(untouched("Contact Person: mary smith", "Person"));
+    CHECK(found_as("I spoke with mary about it.", "mary", PHI_NAME));
+    CHECK(found_as("Dear jane,\nyour results are normal.", "jane", PHI_NAME));
+    CHECK(found_as("please call mary at home.", "mary", PHI_NAME));
+    CHECK(untouched("please call pharmacy at home.", "pharmacy"));
     CHECK(found_as("-- oluwaseun petrov, rn", "oluwaseun petrov", PHI_NAME));
     /* a word in no list after a label, a title or a first name */
     CHECK(found_as("pt: ravensworth, lucasta  mrn 4502292", "ravensworth", PHI_NAME));
