@@ -581,7 +581,7 @@ static int pass_validate(const phi_detector *d, phi_scratch *s)
     }
     for (size_t i = 0; i < s->cands.n; i++) {
         if ((i & 0xFFF) == 0xFFF && phi_cancelled(s)) return PHI_ECANCELED;
-        if (c[i].dead) continue;
+        if (c[i].dead || c[i].pat == 0xFFFF) continue; /* final already (phi_lower_state_zip) */
         validate(d, s, &c[i]);
         if (c[i].end <= c[i].start || c[i].end > s->len) c[i].dead = 1;
     }

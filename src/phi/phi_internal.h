@@ -617,6 +617,10 @@ int phi_city_prep_at(phi_scratch *s, size_t i);
 int phi_city_prep_finish(phi_scratch *s, uint16_t pat);
 /* Free-form addresses after an address cue or opening a line; appends candidates. */
 int phi_addr_grab(const phi_detector *d, phi_scratch *s);
+/* ", ma 02118" in lower case at the comma t[i]: ZIP and city candidates (phi_places.c). */
+int phi_lower_state_zip(const phi_detector *d, phi_scratch *s, size_t i);
+/* Are capitals a, b a US state's abbreviation ("MA")? */
+bool phi_state_abbr(uint8_t a, uint8_t b);
 
 /* ---- validators (phi_validate.c) ---- */
 

@@ -305,7 +305,7 @@ int phi_places_build_dict(phi_dict *d)
 }
 
 /* Scan an address-like region from p; returns its end (== p when none). */
-static size_t addr_region(const phi_detector *d, const uint8_t *t, size_t len, size_t p,
+static size_t addr_region(const phi_detector *d, const uint8_t *t, size_t len, size_t p, bool lowok,
                           int *numbers, int *good_words, int *strong_words)
 {
     size_t i = p, end = p;
@@ -322,6 +322,14 @@ static size_t addr_region(const phi_detector *d, const uint8_t *t, size_t len, s
             /* a blank line ends the block unless the next line is clearly part of it */
             i++;
             continue;
+        }
+        if (c == ',' && lowok && *strong_words >= 1) { /* lowok: see below */
+            /* "12 oak street, boston, ma": in lower case the street ends at its comma (a
+             * city and state are found apart, phi_places's lower_city_zip) */
+            size_t q = i + 1;
+            while (q < len && t[q] == ' ')
+                q++;
+            if (q < len && t[q] >= 'a' && t[q] <= 'z') break;
         }
         if (c == ',' || c == '#' || c == '-' || c == '/' || (c == '>' && nl)) {
             i++;
@@ -364,6 +372,8 @@ static size_t addr_region(const phi_detector *d, const uint8_t *t, size_t len, s
                 j++;
             size_t wl = j - i;
             bool lower = c >= 'a' && c <= 'z';
+            /* An address written in lower case (its first word is): lowok stays only then. */
+            if (words == 0 && !lower) lowok = false;
             /* one hash per word for the three tables (lists hold words under 24 bytes) */
             uint64_t h = phi_hash_word(t + i, wl);
             uint16_t af = wl < 24 ? phi_dict_get(&d->addrw, h) : 0;
@@ -374,7 +384,24 @@ static size_t addr_region(const phi_detector *d, const uint8_t *t, size_t len, s
                 bool nonascii = false;
                 for (size_t q = i; q < j && !nonascii; q++)
                     nonascii = t[q] >= 0x80;
-                if (!(nonascii || (*numbers >= 1 && wl >= 4 && f == 0))) break;
+                if (!(nonascii || (*numbers >= 1 && wl >= 4 && f == 0))) {
+                    /* After a strong cue, in a text written in lower case ("lives at 12 oak
+                     * street, boston, ma 02118"): any word but the small words that go on
+                     * with the sentence; the region ends only at a number or a street word
+                     * after it. */
+                    uint16_t sw = phi_dict_get(&d->ctx, h);
+                    if (!lowok || *numbers < 1 || wl > 20 ||
+                        (sw & (PHI_W_NOTNAME | PHI_W_BY | PHI_W_FILLER | PHI_W_INTRO | PHI_W_UNIT |
+                               PHI_W_CONTACT | PHI_W_RELATION | PHI_W_MONTH)))
+                        break;
+                    words++;
+                    if (af & PHI_A_STRONG)
+                        (*strong_words)++, (*good_words)++, end = j; /* "oak terrace" */
+                    else if (wl >= 3 && !(f & PHI_D_COMMON))
+                        (*good_words)++;
+                    i = j;
+                    continue;
+                }
             }
             if (strong) (*strong_words)++;
             if (wl == 2 && (phi_lower(t[i]) == 'a' || phi_lower(t[i]) == 'p') &&
@@ -398,6 +425,73 @@ static size_t next_newline(const uint8_t *t, size_t len, size_t i)
 {
     const uint8_t *nl = memchr(t + i + 1, '\n', len - i - 1);
     return nl ? (size_t)(nl - t) : len;
+}
+
+/* Words that open two-word city names ("new york", "san diego"). */
+static const char *const city_first[] = {
+    "new",  "san",   "santa", "los",   "las",    "st",   "saint", "fort", "ft",
+    "east", "west",  "north", "south", "lake",   "palm", "salt",  "el",   "la",
+    "port", "mount", "mt",    "grand", "little", "glen", NULL};
+
+static bool word_in(const uint8_t *t, size_t a, size_t b, const char *const *list)
+{
+    for (; *list; list++)
+        if (strlen(*list) == b - a && strncmp((const char *)t + a, *list, b - a) == 0) return true;
+    return false;
+}
+
+/* ", ma 02118" in lower case at the comma t[i] (the capitalized form is matched as
+ * Hyperscan's expressions say, phi_shapes.c): the ZIP, and the city before the comma
+ * ("boston, ma 02118"). Called by the walk at each comma; final candidates (no pattern). */
+int phi_lower_state_zip(const phi_detector *d, phi_scratch *s, size_t i)
+{
+    const uint8_t *t = s->text;
+    size_t len = s->len, k = i + 1;
+    while (k < len && t[k] == ' ' && k - i < 4)
+        k++;
+    if (k == i + 1 || k + 8 > len || t[k] < 'a' || t[k] > 'z' || t[k + 1] < 'a' || t[k + 1] > 'z' ||
+        !phi_state_abbr((uint8_t)(t[k] - 32), (uint8_t)(t[k + 1] - 32)))
+        return PHI_OK;
+    size_t z = k + 2;
+    if (t[z] == ',') z++;
+    size_t sp = z;
+    while (z < len && t[z] == ' ' && z - sp < 3)
+        z++;
+    if (z == sp || z + 5 > len) return PHI_OK;
+    size_t e = z;
+    while (e < len && phi_is_digit(t[e]))
+        e++;
+    if (e - z != 5) return PHI_OK;
+    if (e + 5 <= len && t[e] == '-' && phi_is_digit(t[e + 1]) && phi_is_digit(t[e + 2]) &&
+        phi_is_digit(t[e + 3]) && phi_is_digit(t[e + 4]) &&
+        (e + 5 == len || !phi_is_alnum(t[e + 5])))
+        e += 5;
+    else if (e < len && phi_is_alnum(t[e]))
+        return PHI_OK;
+    /* the city: the lower-case word before the comma (required: "2 tabs, or 10000 units"
+     * is no address), with "new", "san" ... before it */
+    size_t b = i, a = i;
+    while (a > 0 && t[a - 1] >= 'a' && t[a - 1] <= 'z' && i - a < 30)
+        a--;
+    if (b - a < 3 || (a > 0 && phi_is_alnum(t[a - 1]))) return PHI_OK;
+    uint16_t sw = phi_dict_get(&d->ctx, phi_hash_word(t + a, b - a));
+    if (sw & (PHI_W_NOTNAME | PHI_W_BY | PHI_W_FILLER | PHI_W_RELATION | PHI_W_UNIT)) return PHI_OK;
+    if (phi_next_is_unit(d, t, len, e)) return PHI_OK;
+    phi_cand *zc = phi_vec_push(&s->cands, sizeof *zc);
+    if (!zc) return PHI_ENOMEM;
+    zc->start = (uint32_t)z, zc->end = (uint32_t)e, zc->pat = 0xFFFF;
+    zc->type = PHI_ZIP, zc->dead = 0, zc->score = 0.8f;
+    if (a >= 2 && t[a - 1] == ' ') {
+        size_t a2 = a - 1;
+        while (a2 > 0 && t[a2 - 1] >= 'a' && t[a2 - 1] <= 'z' && a - a2 < 8)
+            a2--;
+        if (word_in(t, a2, a - 1, city_first) && (a2 == 0 || !phi_is_alnum(t[a2 - 1]))) a = a2;
+    }
+    phi_cand *cc = phi_vec_push(&s->cands, sizeof *cc);
+    if (!cc) return PHI_ENOMEM;
+    cc->start = (uint32_t)a, cc->end = (uint32_t)b, cc->pat = 0xFFFF;
+    cc->type = PHI_CITY, cc->dead = 0, cc->score = 0.75f;
+    return PHI_OK;
 }
 
 int phi_addr_grab(const phi_detector *d, phi_scratch *s)
@@ -434,7 +528,7 @@ int phi_addr_grab(const phi_detector *d, phi_scratch *s)
         int nums, good, strong;
         bool weak = k[i].cls == PHI_C_ADDR_WEAK;
         if (weak && k[i].end > 0 && phi_is_digit(t[k[i].end - 1])) p = k[i].end - 1;
-        size_t e = addr_region(d, t, len, p, &nums, &good, &strong);
+        size_t e = addr_region(d, t, len, p, !weak, &nums, &good, &strong);
         if (e <= p || nums < 1 || good < 1) continue;
         if (weak && !(nums >= 2 || strong >= 1)) continue;
         /* "at 5 PM", "with 2 L": need a real word next to the number */
@@ -465,7 +559,7 @@ int phi_addr_grab(const phi_detector *d, phi_scratch *s)
         uint16_t f = phi_dict_get(&d->words, phi_hash_word(t + w, we - w));
         if ((f & PHI_D_COMMON) && t[w] < 0x80) continue;
         int nums, good, strong;
-        size_t e = addr_region(d, t, len, p, &nums, &good, &strong);
+        size_t e = addr_region(d, t, len, p, false, &nums, &good, &strong);
         if (e <= p || nums < 2 || good < 1) continue;
         while (e > p && (t[e - 1] == ',' || t[e - 1] == ' ' || t[e - 1] == '\n' || t[e - 1] == '-'))
             e--;

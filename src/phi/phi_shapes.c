@@ -23,7 +23,11 @@
 static bool state_abbr(const uint8_t *t, size_t len, size_t p)
 {
     if (p + 2 > len) return false;
-    uint8_t a = t[p], b = t[p + 1];
+    return phi_state_abbr(t[p], t[p + 1]);
+}
+
+bool phi_state_abbr(uint8_t a, uint8_t b)
+{
     switch (a) {
     case 'A': return b == 'L' || b == 'K' || b == 'Z' || b == 'R';
     case 'C': return b == 'A' || b == 'O' || b == 'T';
@@ -323,7 +327,16 @@ static int email_at(phi_scratch *s, uint16_t pat, size_t a)
 int phi_shapes_punct(const phi_detector *d, phi_scratch *s, size_t i)
 {
     uint8_t c = s->text[i];
-    if (c == ',') return comma_state(s, d->cscan.comma_state, i);
+    if (c == ',') {
+        int rc = comma_state(s, d->cscan.comma_state, i);
+        const uint8_t *t = s->text;
+        /* ", ma 02118": two lower-case letters alone after ", " */
+        if (rc == PHI_OK && i + 9 < s->len && t[i + 1] == ' ' &&
+            (t[i + 4] == ' ' || t[i + 4] == ',') && t[i + 2] >= 'a' && t[i + 2] <= 'z' &&
+            t[i + 3] >= 'a' && t[i + 3] <= 'z')
+            rc = phi_lower_state_zip(d, s, i);
+        return rc;
+    }
     if (c == '@') return email_at(s, d->cscan.email, i);
     return PHI_OK;
 }

@@ -307,6 +307,19 @@ TEST(places)
     CHECK(untouched("2 Tylenol 325 mg every 6 hours as needed.", "Tylenol"));
     CHECK(untouched("Signed, Jane Roe, MD", "MD"));
     CHECK(untouched("Moved back to Texas last year.", "Texas"));
+    /* in lower case: after an address cue, and ", st 12345" */
+    const char *low = "my new address is 1134 birch terrace, worcester, ma 01608-9811 and my cell";
+    CHECK(found_as(low, "1134 birch terrace", PHI_ADDRESS));
+    CHECK(found_as(low, "worcester", PHI_CITY));
+    CHECK(found_as(low, "01608-9811", PHI_ZIP));
+    CHECK(untouched(low, "and my cell"));
+    CHECK(found_as("she lives at 12 oak street, boston, ma 02118 with her son.", "12 oak street",
+                   PHI_ADDRESS));
+    CHECK(found_as("1200 n. main st., houston, tx 77002", "houston", PHI_CITY));
+    CHECK(found_as("moved to new york, ny 10001 last year", "new york", PHI_CITY));
+    CHECK(found_as("moved to new york, ny 10001 last year", "10001", PHI_ZIP));
+    CHECK(untouched("gave 2 tabs, or 10000 units, in the am", "10000"));
+    CHECK(untouched("walked 12 laps down the hall today", "12 laps"));
 }
 
 TEST(utf8_and_invalid_bytes)
