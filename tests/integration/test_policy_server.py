@@ -180,6 +180,14 @@ def matrix(run, srv):
     run.check(is_noperm(val(nr.call("HGET", "patient:1001", "name")), "no role"),
               "no role: denied", val(nr.call("HGET", "patient:1001", "name")))
     run.eq(val(nr.call("GET", "other:1")), "not a record", "no role: other keys by the ACL")
+    # Commands about no record in particular name no type ("'record' records" read as one).
+    for cmd in (("DBSIZE",), ("PHI.FIND", "patient", "ssn", P1["ssn"])):
+        r = val(nr.call(*cmd))
+        run.check(is_noperm(r, "this user has no role that grants access to records"),
+                  f"no role: {cmd[0]} is refused without naming a record type", r)
+    r = val(nr.call("PHI.BREAKGLASS", "P1001", "patient collapsed in the waiting room"))
+    run.check(is_noperm(r, "no role that may use break-glass access"),
+              "no role: PHI.BREAKGLASS says so", r)
     nr.close()
 
     # MEMORY USAGE counts only the fields a role may read: a hidden field's length is not
