@@ -547,6 +547,30 @@ def init_failures(run):
               "--port without a value says so", err)
     rc, err = init(os.path.join(fresh, "x"), "--port", "")
     run.check(rc == 2 and "--port needs a number" in err, "an empty --port is refused", err)
+    # A file in the way of the certificates: the reason was empty ("cannot create TLS
+    # certificates " and nothing after it).
+    d = os.path.join(harness.make_temp_dir("init"), "tlsway")
+    os.makedirs(os.path.join(d, "tls"))
+    with open(os.path.join(d, "tls", "ca.crt"), "w") as f:
+        f.write("someone else's\n")
+    rc, err = init(d)
+    run.check(rc == 1 and "ca.crt: File exists" in err and
+              re.search(r"cannot create TLS certificates: \S", err) is not None,
+              "a certificate in the way: init says which file and why", err)
+    run.eq(os.listdir(os.path.join(d, "tls")), ["ca.crt"], "and leaves it alone")
+    # --help prints the usage and succeeds (it was "unknown option --help", exit 2).
+    for opt in ("--help", "-h"):
+        r = subprocess.run([tool, "init", opt], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=60)
+        run.check(r.returncode == 0 and r.stdout.startswith(b"usage: phidb init DIR"),
+                  f"phidb init {opt}: usage, exit 0", (r.returncode, r.stdout, r.stderr))
+    # phidb --help names the options the documents describe.
+    r = subprocess.run([tool, "--help"], stdout=subprocess.PIPE, timeout=60)
+    out = r.stdout.decode()
+    missing = [o for o in ("--check CODE", "--remove", "--no-verify", "--port N", "--sample N",
+                           "--discovered", "--policy FILE", "--states FILE", "--format")
+               if o not in out]
+    run.check(r.returncode == 0 and not missing, "phidb --help lists every option", missing)
 
 
 def body(run):
