@@ -87,8 +87,10 @@ static const directive table[] = {
      "# that never log in cannot hold the maxclients slots."},
     {"proto-max-bulk-len", T_MEM, F(proto_max_bulk_len), 1024, 4LL << 30, NULL, MUTABLE, "512mb",
      "Largest single argument a client may send (checked before reading it)."},
-    {"proto-max-args", T_INT, F(proto_max_args), 1, INT_MAX, NULL, MUTABLE, "1048576",
-     "Most arguments in one command."},
+    {"proto-max-args", T_LL, F(proto_max_args), PROTO_MAX_ARGS_MIN, INT_MAX, NULL, MUTABLE,
+     "1048576",
+     "Most arguments in one command (at least 1024, so that every command, CONFIG SET\n"
+     "# to raise it again included, stays usable)."},
     {"proto-max-inline", T_MEM, F(proto_max_inline), 1024, 1 << 20, NULL, MUTABLE, "64kb",
      "Longest inline (telnet-style) command."},
     {"client-output-buffer-limit", T_OBUF, 0, 0, 0, NULL, MUTABLE,
@@ -161,8 +163,8 @@ static const directive table[] = {
      "The PHI access policy (record schemas, fields, roles; see docs/policy.md). Empty: no\n"
      "# policy, every key is governed by the ACL alone. Reload with PHI.POLICY RELOAD or\n"
      "# SIGHUP (a bad file is refused with its line and the old policy stays)."},
-    {"breakglass-ttl", T_INT, F(breakglass_ttl), 1, 604800, NULL, MUTABLE, "14400",
-     "Seconds a break-glass grant (PHI.BREAKGLASS) lasts."},
+    {"breakglass-ttl", T_INT, F(breakglass_ttl), 60, 604800, NULL, MUTABLE, "14400",
+     "Seconds a break-glass grant (PHI.BREAKGLASS) lasts (60 to 604800: a week)."},
     {"mfa-issuer", T_STR, F(mfa_issuer), 0, 0, NULL, MUTABLE, "phidb",
      "Issuer name authenticator apps show for TOTP enrollments."},
     /* backups (cmd_backup.c, docs/backup.md) */
@@ -769,10 +771,13 @@ void config_write_template(buf *out, int port)
                   "# Same syntax as redis.conf: one directive per line, arguments separated by\n"
                   "# spaces, \"quotes\" for arguments with spaces. Relative paths are relative to\n"
                   "# the directory of this file. Any directive may also be given on the command\n"
-                  "# line (phidb-server phidb.conf --port 7000); the command line wins.\n\n");
+                  "# line (phidb-server phidb.conf --port 7000); the command line wins.\n"
+                  "# CONFIG SET changes the directives marked \"" CONFIG_RUNTIME_MARK "\";\n"
+                  "# the others need a restart.\n\n");
     for (size_t i = 0; i < NDIRECTIVES; i++) {
         const directive *d = &table[i];
         buf_printf(out, "# %s\n", d->help);
+        if (d->flags & MUTABLE) buf_puts(out, "# " CONFIG_RUNTIME_MARK "\n");
         if (strcmp(d->name, "port") == 0)
             buf_printf(out, "port %d\n\n", port);
         else

@@ -17,6 +17,13 @@
 
 #include "util/buf.h"
 
+/* The least proto-max-args: below it a command the operator needs (CONFIG SET proto-max-args
+ * to raise it again, ACL SETUSER with its rules, HELLO 3 AUTH u p SETNAME n) would be
+ * refused as a protocol error and only a restart would recover. */
+#define PROTO_MAX_ARGS_MIN 1024
+/* The comment line phidb init writes under the help of every directive CONFIG SET accepts. */
+#define CONFIG_RUNTIME_MARK "May change at run time (CONFIG SET)."
+
 typedef struct config {
     char *path;              /* absolute path of the config file */
     char *base;              /* its directory */
@@ -133,7 +140,8 @@ int config_takes_words(size_t i);
  * its comments and the lines of unchanged directives; atomic. Returns 0, or -1 with the
  * reason in err. */
 int config_rewrite(const config *c, char *err, size_t errlen);
-/* Write a complete commented config file for init (port, and paths relative to the file). */
+/* Write a complete commented config file for init (port, and paths relative to the file);
+ * the directives CONFIG SET accepts get a CONFIG_RUNTIME_MARK line. */
 void config_write_template(buf *out, int port);
 /* Where directive name got its value, for start-up errors about the value ("can't open
  * the certificate"): writes "path:line: 'name'" or "command line: --name" to out and returns

@@ -23,6 +23,7 @@
 
 #include <openssl/crypto.h>
 
+#include "audit/audit_seg.h"
 #include "restore.h"
 #include "store/aof.h"
 #include "store/backup.h"
@@ -67,7 +68,7 @@ void restore_print_info(const char *path, const backup_info *i)
     for (int k = 0; k < i->nparts; k++)
         printf(" %s", i->parts[k]);
     printf("%s\n  signed by Ed25519 key %s\n  audit chain head: %s\n", i->nparts ? "" : " none",
-           i->sign_pub, *i->audit_head ? i->audit_head : "(none: no audit module)");
+           i->sign_pub, *i->audit_head ? i->audit_head : "(none recorded in the manifest)");
 }
 
 /* ---- verify ---- */
@@ -225,7 +226,24 @@ static int offline(config *c, const char *path, const char *pp, backup_report *r
     char floorf[PATH_MAX];
     snprintf(floorf, sizeof floorf, "%s/totp.floor", c->dir);
     if (restore_add_file_part(w, "totp.floor", floorf, err, errlen) != 0) goto out;
-    rc = backup_writer_close(w, NULL, rep, err, errlen);
+    /* The audit chain head, as PHI.BACKUP records it ("<seq>:<sha256 hex>"): with no server
+     * running (we hold the lock) the trail's head on disk is its last signed checkpoint,
+     * audit.head, which a clean stop writes after the stop record; after a crash, records
+     * past it are not covered. No audit.head (no trail yet): none. */
+    char head[96] = "";
+    uint64_t hseq;
+    uint8_t hh[32];
+    int hr = audit_head_read(c->audit_dir, &hseq, hh);
+    if (hr < 0) {
+        snprintf(err, errlen, "%s/audit.head cannot be read; run phidb audit verify", c->audit_dir);
+        goto out;
+    }
+    if (hr == 1) {
+        char hx[65];
+        audit_hex(hh, 32, hx);
+        snprintf(head, sizeof head, "%llu:%s", (unsigned long long)hseq, hx);
+    }
+    rc = backup_writer_close(w, *head ? head : NULL, rep, err, errlen);
     w = NULL;
 out:
     if (w) backup_writer_abort(w);

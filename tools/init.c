@@ -55,6 +55,11 @@ int init_cli_main(int argc, char **argv)
                 fprintf(stderr, "phidb init: --port needs a number from 1 to 65535\n");
                 return 2;
             }
+        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            printf(USAGE "  creates DIR/phidb.conf, DIR/tls/ (a private CA, server and client\n"
+                         "  certificates), DIR/master.key, DIR/data/users.acl and\n"
+                         "  DIR/admin.password; --port: the TLS port in phidb.conf (6380)\n");
+            return 0;
         } else if (argv[i][0] == '-') {
             fprintf(stderr, "phidb init: unknown option %s\n" USAGE, argv[i]);
             return 2;

@@ -162,12 +162,14 @@ int initdir_make_tls(initdir_undo *u, const char *dir)
     EVP_PKEY *sk = EVP_EC_gen("P-256");
     EVP_PKEY *ck = EVP_EC_gen("P-256");
     X509 *ca = NULL, *srv = NULL, *cli = NULL;
+    int made = 0; /* keys and certificates exist: a failure after it is path's (said) */
     if (!cak || !sk || !ck) goto done;
     ca = make_cert(cak, "phidb private CA", NULL, NULL, 3650, 1, NULL, NULL);
     srv = make_cert(sk, "localhost", ca, cak, 825, 0, "serverAuth",
                     "DNS:localhost,IP:127.0.0.1,IP:::1");
     cli = make_cert(ck, "admin", ca, cak, 825, 0, "clientAuth", NULL);
     if (!ca || !srv || !cli) goto done;
+    made = 1;
     snprintf(path, sizeof path, "%s/tls/ca.crt", dir);
     if (write_pem_cert(u, path, ca)) goto done;
     snprintf(path, sizeof path, "%s/tls/server.crt", dir);
@@ -181,10 +183,16 @@ int initdir_make_tls(initdir_undo *u, const char *dir)
     rc = 0;
 done:
     if (rc != 0) {
-        unsigned long e = ERR_get_error();
-        char reason[256] = "";
+        /* A file that could not be written has said which and why (initdir_write_file);
+         * this names the step. OpenSSL's own failures carry its reason, when it gave one. */
+        unsigned long e = made ? 0 : ERR_get_error();
+        char reason[256] = "OpenSSL could not generate the keys or sign the certificates";
         if (e) ERR_error_string_n(e, reason, sizeof reason);
-        fprintf(stderr, "%s: cannot create TLS certificates %s\n", initdir_prog, reason);
+        if (made)
+            fprintf(stderr, "%s: cannot create TLS certificates: %s could not be written\n",
+                    initdir_prog, path);
+        else
+            fprintf(stderr, "%s: cannot create TLS certificates: %s\n", initdir_prog, reason);
     }
     X509_free(ca);
     X509_free(srv);

@@ -321,7 +321,12 @@ void policy_deny_message(buf *out, int result, const policy_role *r, const polic
     const char *tn = s ? s->type->name : "record";
     switch (result) {
     case POLICY_DENY_NO_ROLE:
-        buf_printf(out, "NOPERM this user has no role that grants access to '%s' records", tn);
+        /* Without a schema (DBSIZE, FLUSHDB, PHI.FIND: every record, or none in particular)
+         * there is no type to name: "'record' records" read as if that were a type. */
+        if (s)
+            buf_printf(out, "NOPERM this user has no role that grants access to '%s' records", tn);
+        else
+            buf_puts(out, "NOPERM this user has no role that grants access to records");
         break;
     case POLICY_DENY_GROUP:
         if (op == POLICY_DELETE && !field)

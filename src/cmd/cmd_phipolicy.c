@@ -139,8 +139,9 @@ void phi_breakglass_cmd(client *c)
     }
     if (!r || !policy_role_breakglass(r)) {
         buf b = {0};
-        policy_deny_message(&b, r ? POLICY_DENY_BREAKGLASS : POLICY_DENY_NO_ROLE, r, NULL, NULL, 0,
-                            NULL, POLICY_READ, c->purpose);
+        /* Without a role too: its text says "no role that may use break-glass access". */
+        policy_deny_message(&b, POLICY_DENY_BREAKGLASS, r, NULL, NULL, 0, NULL, POLICY_READ,
+                            c->purpose);
         rep_err(c, buf_cstr(&b));
         buf_free(&b);
         return;

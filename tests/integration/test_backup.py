@@ -459,10 +459,17 @@ def help_is_help(run, srv):
 
 
 def offline_backup(run, srv):
+    """Also: the manifest holds the audit chain head, as PHI.BACKUP's does (the tool wrote
+    none and printed "(none: no audit module)"). The server stopped cleanly, so its last
+    record is the checkpoint after the stop record, which audit.head names."""
     srv.stop()
+    with open(os.path.join(srv.dir, "data", "audit", "audit.head")) as f:
+        seq, hx = f.read().split()[:2]
     out_path = os.path.join(harness.make_temp_dir("offline"), "off.phib")
     rc, out, err = tool(srv, "backup", srv.dir, "--to", out_path)
     run.check(rc == 0 and "OK: verified" in out and "offline" in out, "offline backup", out + err)
+    run.check(f"audit chain head: {seq}:{hx}\n" in out,
+              "the offline backup records the chain head at its point", (seq, hx, out))
     srv.restart()
     return out_path
 

@@ -489,6 +489,27 @@ def auth_timeout(run):
     srv.stop()
 
 
+def runtime_bounds(run, srv):
+    """CONFIG SET proto-max-args 3 was accepted, and then the 4 arguments of the CONFIG SET
+    that would undo it were a protocol error (at 1 not even AUTH got through): only a restart
+    recovered. breakglass-ttl took 1..59 though docs/policy.md says 60 .. 604800."""
+    c = srv.raw()
+    for name, low, msg in (("proto-max-args", "1023", "between 1024 and 2147483647"),
+                           ("proto-max-args", "3", "between 1024 and 2147483647"),
+                           ("proto-max-args", "1", "between 1024 and 2147483647"),
+                           ("breakglass-ttl", "59", "between 60 and 604800")):
+        r = c.call("CONFIG", "SET", name, low)
+        run.check(r[0] == "-" and msg.encode() in r[1], f"CONFIG SET {name} {low} is refused", r)
+    run.eq(c.call("CONFIG", "SET", "proto-max-args", "1024"), ("+", b"OK"), "1024 is accepted")
+    run.eq(c.call("CONFIG", "SET", "proto-max-args", "1048576"), ("+", b"OK"),
+           "and the command that undoes it still gets through")
+    r = c.call("CONFIG", "GET", "proto-max-args")
+    run.eq([x[1] for x in r[1]], [b"proto-max-args", b"1048576"], "back to the default")
+    run.eq(c.call("CONFIG", "SET", "breakglass-ttl", "60"), ("+", b"OK"), "60 s is accepted")
+    run.eq(c.call("CONFIG", "SET", "breakglass-ttl", "14400"), ("+", b"OK"), "ttl back")
+    c.close()
+
+
 def init_failures(run):
     """A failed `phidb init` removes what it created, and only that: it left DIR/tls behind,
     so the next run failed with "cannot create .../tls/ca.crt: File exists". `--port` with
@@ -526,6 +547,30 @@ def init_failures(run):
               "--port without a value says so", err)
     rc, err = init(os.path.join(fresh, "x"), "--port", "")
     run.check(rc == 2 and "--port needs a number" in err, "an empty --port is refused", err)
+    # A file in the way of the certificates: the reason was empty ("cannot create TLS
+    # certificates " and nothing after it).
+    d = os.path.join(harness.make_temp_dir("init"), "tlsway")
+    os.makedirs(os.path.join(d, "tls"))
+    with open(os.path.join(d, "tls", "ca.crt"), "w") as f:
+        f.write("someone else's\n")
+    rc, err = init(d)
+    run.check(rc == 1 and "ca.crt: File exists" in err and
+              re.search(r"cannot create TLS certificates: \S", err) is not None,
+              "a certificate in the way: init says which file and why", err)
+    run.eq(os.listdir(os.path.join(d, "tls")), ["ca.crt"], "and leaves it alone")
+    # --help prints the usage and succeeds (it was "unknown option --help", exit 2).
+    for opt in ("--help", "-h"):
+        r = subprocess.run([tool, "init", opt], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=60)
+        run.check(r.returncode == 0 and r.stdout.startswith(b"usage: phidb init DIR"),
+                  f"phidb init {opt}: usage, exit 0", (r.returncode, r.stdout, r.stderr))
+    # phidb --help names the options the documents describe.
+    r = subprocess.run([tool, "--help"], stdout=subprocess.PIPE, timeout=60)
+    out = r.stdout.decode()
+    missing = [o for o in ("--check CODE", "--remove", "--no-verify", "--port N", "--sample N",
+                           "--discovered", "--policy FILE", "--states FILE", "--format")
+               if o not in out]
+    run.check(r.returncode == 0 and not missing, "phidb --help lists every option", missing)
 
 
 def body(run):
@@ -533,7 +578,8 @@ def body(run):
         run.log("skipped: phidb-only checks (PHIDB_TARGET=redis)")
         return
     srv = harness.PhidbServer()
-    run.cases([hostile_input, maxmemory, tls_reload, config_errors, costly_patterns], run, srv)
+    run.cases([hostile_input, maxmemory, tls_reload, config_errors, runtime_bounds,
+               costly_patterns], run, srv)
     with run.case("slow reader"):
         slow_reader(run)
     with run.case("slow subscriber"):

@@ -117,6 +117,77 @@ TEST(template_parses)
     buf_free(&b);
 }
 
+/* The template marks exactly the directives CONFIG SET accepts (README's list follows it). */
+TEST(template_marks_runtime)
+{
+    buf b = {0};
+    config_write_template(&b, 7777);
+    const char *t = buf_cstr(&b);
+    config *c = config_new();
+    for (size_t i = 0; i < config_count(); i++) {
+        char needle[128];
+        snprintf(needle, sizeof needle, "\n%s ", config_name(i));
+        const char *at = strstr(t, needle);
+        CHECK(at != NULL);
+        if (!at) continue;
+        /* The comment block above the directive starts after the previous blank line. */
+        const char *from = at;
+        while (from > t && !(from[-1] == '\n' && from - 1 > t && from[-2] == '\n'))
+            from--;
+        int marked = 0;
+        for (const char *p = from; p < at; p++)
+            if (strncmp(p, "# " CONFIG_RUNTIME_MARK "\n", strlen(CONFIG_RUNTIME_MARK) + 3) == 0)
+                marked = 1;
+        buf v = {0};
+        config_get(c, i, &v);
+        const char *val = buf_cstr(&v);
+        int imm;
+        char err[256];
+        config_set(c, config_name(i), &val, 1, 1, &imm, err, sizeof err);
+        if (marked != (imm != 1))
+            unit_fail(__FILE__, __LINE__, "%s: marked %d but CONFIG SET %s", config_name(i), marked,
+                      imm == 1 ? "refuses it" : "accepts it");
+        buf_free(&v);
+    }
+    config_free(c);
+    buf_free(&b);
+}
+
+/* Bounds in the file and at run time: breakglass-ttl from 60 s (docs/policy.md 5);
+ * proto-max-args never so low that CONFIG SET proto-max-args N (4 arguments), ACL SETUSER or
+ * AUTH become protocol errors that only a restart could undo. */
+TEST(bounds_keep_server_usable)
+{
+    static const struct {
+        const char *name, *low, *ok, *msg;
+    } cases[] = {
+        {"breakglass-ttl", "59", "60", "argument must be between 60 and 604800 inclusive"},
+        {"proto-max-args", "1023", "1024",
+         "argument must be between 1024 and 2147483647 inclusive"},
+        {"proto-max-args", "3", "1048576",
+         "argument must be between 1024 and 2147483647 inclusive"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        config *c = config_new();
+        int imm;
+        char err[256];
+        CHECK(config_set(c, cases[k].name, &cases[k].low, 1, 1, &imm, err, sizeof err) != 0);
+        CHECK_STR(err, cases[k].msg);
+        CHECK_INT(config_set(c, cases[k].name, &cases[k].ok, 1, 1, &imm, err, sizeof err), 0);
+        buf v = {0};
+        config_get(c, (size_t)config_find(cases[k].name), &v);
+        CHECK_STR(buf_cstr(&v), cases[k].ok);
+        buf_free(&v);
+        char text[128];
+        snprintf(text, sizeof text, "port 7000\n%s %s\n", cases[k].name, cases[k].low);
+        const char *p = write_tmp(text);
+        CHECK(config_load(c, p, 0, NULL, err, sizeof err) != 0);
+        CHECK(strstr(err, ":2:") != NULL && strstr(err, cases[k].msg) != NULL);
+        unlink(p);
+        config_free(c);
+    }
+}
+
 TEST(copy_is_deep)
 {
     config *c = config_new();
@@ -208,4 +279,5 @@ TEST(rewrite_round_trip)
 }
 
 UNIT_MAIN(T(copy_is_deep), T(defaults_and_file), T(errors_name_file_and_line), T(command_line_wins),
-          T(runtime_set), T(template_parses), T(rewrite_round_trip))
+          T(runtime_set), T(template_parses), T(template_marks_runtime),
+          T(bounds_keep_server_usable), T(rewrite_round_trip))

@@ -621,6 +621,9 @@ TEST(noperm_texts)
     if (!p) return;
     CHECK_STR(deny_text(p, POLICY_DENY_NO_ROLE, NULL, "patient:1", "name", NULL, POLICY_READ, 0),
               "NOPERM this user has no role that grants access to 'patient' records");
+    /* No schema (DBSIZE, FLUSHDB, PHI.FIND): no type is named, not "'record' records". */
+    CHECK_STR(deny_text(p, POLICY_DENY_NO_ROLE, NULL, NULL, NULL, NULL, POLICY_READ, 0),
+              "NOPERM this user has no role that grants access to records");
     CHECK_STR(deny_text(p, POLICY_DENY_GROUP, "nurse", "patient:1", "diagnosis", "diagnosis",
                         POLICY_READ, 0),
               "NOPERM this user's role 'nurse' may not read field group 'diagnosis'");
