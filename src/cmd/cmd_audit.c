@@ -155,11 +155,18 @@ void srv_audit_notified(srv *s)
 
 /* ---- data commands ---- */
 
-/* Commands that touch data: keyed commands, key enumerations, PHI.FIND. */
+/* Commands on the whole keyspace: FLUSHDB and FLUSHALL erase every record, DBSIZE counts
+ * them. */
+static int is_keyspace(const cmd_def *d)
+{
+    return d->proc == flushdb_cmd || d->proc == flushall_cmd || d->proc == dbsize_cmd;
+}
+
+/* Commands that touch data: keyed commands, key enumerations, PHI.FIND, the keyspace. */
 static int is_data(const cmd_def *d)
 {
     return d->first_key > 0 || d->proc == scan_cmd || d->proc == keys_cmd ||
-           d->proc == randomkey_cmd || d->proc == phi_find_cmd;
+           d->proc == randomkey_cmd || d->proc == phi_find_cmd || is_keyspace(d);
 }
 
 /* Is the command in the trail's scope? Keys under a schema always; others per
@@ -170,6 +177,7 @@ static int in_scope(client *c, const cmd_def *d)
     if (!is_data(d)) return 0;
     if (c->pv.active || c->pv.keyenum) return 1;
     if (d->proc == phi_find_cmd && s->pol) return 1; /* a lookup in PHI */
+    if (is_keyspace(d) && s->pol) return 1;          /* every record */
     if (s->pol && d->first_key > 0) {
         int last = d->last_key < 0 ? c->argc + d->last_key : d->last_key;
         int step = d->key_step ? d->key_step : 1;
@@ -267,6 +275,13 @@ static int append_access(client *c, const cmd_def *d, int result, const char *re
     r.fields = fp;
     r.fieldlens = fl;
     r.nfields = nf;
+    char erased[48];
+    if (d->proc == flushdb_cmd || d->proc == flushall_cmd) {
+        /* Recorded before it runs: the keys it erases (or, refused, would have erased). */
+        snprintf(erased, sizeof erased, "{\"keys\":%zu}", db_size(s->db));
+        r.action = "delete";
+        r.detail = erased;
+    }
     if (d->first_key <= 0) return append(s, c, &r);
     int lastk = d->last_key < 0 ? c->argc + d->last_key : d->last_key;
     int stepk = d->key_step ? d->key_step : 1;
@@ -438,10 +453,12 @@ void cmd_audit_after(client *c, const cmd_def *d, size_t mark)
 
 void cmd_audit_denied(client *c, const cmd_def *d, const char *reason)
 {
-    /* Nothing was shown; and after an ACL refusal (or one before the second factor) the
-     * policy has not looked at this command, so what c->pv holds is the previous command's. */
+    /* Nothing was shown; and after an ACL refusal (or one before the second factor, or of a
+     * disabled command) the policy has not looked at this command, so what c->pv holds is
+     * the previous command's. */
     c->nshown = 0;
-    if (strcmp(reason, "acl") == 0 || strcmp(reason, "mfa-pending") == 0) {
+    if (strcmp(reason, "acl") == 0 || strcmp(reason, "mfa-pending") == 0 ||
+        strcmp(reason, "disabled") == 0) {
         cmd_policy_done(c);
         memset(&c->pv, 0, sizeof c->pv);
     }
