@@ -108,6 +108,9 @@ typedef struct audit_opts {
     size_t pending_max;          /* bytes accepted but not written before refusing (64 MB) */
     int zstd_level;              /* compression level (default 1) */
     audit_syslog_opts syslog;    /* the SIEM sink */
+    int *keep_torn;              /* NULL: a torn last block is cut at open (the server);
+                                    else (a tool) it is left alone, *keep_torn = 1 and
+                                    audit_open fails */
 } audit_opts;
 
 /* Fill o with the defaults above (dir NULL). */

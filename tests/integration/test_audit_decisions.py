@@ -3,13 +3,19 @@
 - FLUSHDB, FLUSHALL and DBSIZE, granted or refused (by the policy, the ACL, or because the
   command is disabled), at top level and inside MULTI, each leave one access record: res
   denied with the reason when refused, action delete (and the number of keys) for a flush.
+- The newest segment after kill -9: a whole last block with one byte changed makes the
+  server refuse to start (naming segment and offset) and is not cut, neither by the server
+  nor by `phidb audit export`; a torn one (the file ends inside it) is left alone by the
+  export, whose record waits in the inbox, and cut by the server's next start.
 The real phidb-server with the policy of test_policy_server.py, driven by raw TLS clients;
 the records are read back with the real `phidb audit export`.
 phidb-only: skipped when PHIDB_TARGET=redis.
 """
 
+import glob
 import json
 import os
+import shutil
 import subprocess
 
 import harness
@@ -24,14 +30,14 @@ def records(srv):
     return [json.loads(x) for x in r.stdout.decode().splitlines() if x.strip()]
 
 
-def access(srv, **kw):
-    """The access records matching kw, once the writer has written them."""
+def access(srv, n=1, **kw):
+    """The access records matching kw, once the writer has written n of them."""
     found = []
 
     def ready():
         found[:] = [r for r in records(srv) if r["ev"] == "access"
                     and all(r.get(k) == v for k, v in kw.items())]
-        return bool(found)
+        return len(found) >= n
 
     try:
         harness.wait_until(ready, timeout=10, what=f"an access record {kw}")
@@ -101,18 +107,97 @@ def keyspace(run, srv):
     reg.call("MULTI")
     reg.call("FLUSHDB")
     run.eq(val(reg.call("EXEC")), ["OK"], "FLUSHDB in MULTI")
-    got = access(srv, user="reg", cmd="flushdb", res="granted")
+    got = access(srv, 2, user="reg", cmd="flushdb", res="granted")
     run.check(len(got) == 2 and got[1].get("detail") == {"keys": 1},
               "the FLUSHDB EXEC ran is recorded too", got)
     nina.call("MULTI")
     nina.call("DBSIZE")
     r = val(nina.call("EXEC"))
     run.check(isinstance(r, list) and is_noperm(r[0]), "DBSIZE in MULTI refused", r)
-    got = access(srv, user="nina", cmd="dbsize")
+    got = access(srv, 2, user="nina", cmd="dbsize")
     run.check(len(got) == 2 and all(g["res"] == "denied" for g in got),
               "the DBSIZE EXEC refused is a denied record", got)
     for c in (reg, nina, vic, adm):
         c.close()
+
+
+def start_fails(srv):
+    """Start srv again; True (and the log) when it refuses to start, as it must here."""
+    try:
+        srv.restart()
+    except harness.ServerError:
+        srv.proc = None
+        srv._log_file.close()
+        return True, srv.log_text()
+    return False, srv.log_text()
+
+
+def tool(srv, *args, d=None):
+    return subprocess.run([srv.tool_bin, "audit", *args, d or srv.dir], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, timeout=300)
+
+
+def crashed_trail(run, srv):
+    """Records after the last checkpoint, then kill -9: the newest segment ends in blocks no
+    checkpoint (and so no audit.head) covers. Returns the newest segment's path."""
+    c = srv.raw()
+    c.call("SET", "k", "v")
+    for _ in range(3):
+        c.call("GET", "k")
+    c.close()
+    run.check(len(access(srv, 3, cmd="get")) == 3, "the GETs written")
+    srv.kill9()
+    seg = sorted(glob.glob(os.path.join(srv.dir, "data", "audit", "*.seg")))[-1]
+    run.check(tool(srv, "verify").returncode == 0, "the crashed trail verifies")
+    return seg
+
+
+def altered_tail(run, srv):
+    seg = crashed_trail(run, srv)
+    with open(seg, "r+b") as f:
+        f.seek(-20, os.SEEK_END)
+        b = f.read(1)
+        f.seek(-20, os.SEEK_END)
+        f.write(bytes([b[0] ^ 1]))
+    with open(seg, "rb") as f:
+        altered = f.read()
+    copy = srv.dir + ".copy"
+    shutil.copytree(srv.dir, copy)
+    copy_seg = os.path.join(copy, os.path.relpath(seg, srv.dir))
+    # The tools only read: export (server stopped) neither cuts nor records in the segment.
+    r = tool(srv, "export", d=copy)
+    with open(copy_seg, "rb") as f:
+        run.check(f.read() == altered, "phidb audit export left the altered segment as it was",
+                  r.stderr.decode())
+    r = tool(srv, "verify", d=copy)
+    run.check(r.returncode == 1 and b"altered: the block fails authentication" in r.stdout,
+              "verify still names the altered block", r.stdout.decode())
+    shutil.rmtree(copy)
+    failed, log = start_fails(srv)
+    name = os.path.basename(seg)
+    run.check(failed and f"audit segment {name} is damaged at offset" in log,
+              "the server refuses to start, naming the segment and offset", log[-600:])
+    with open(seg, "rb") as f:
+        run.check(f.read() == altered, "the altered block was not cut")
+
+
+def torn_tail(run, srv):
+    seg = crashed_trail(run, srv)
+    with open(seg, "r+b") as f:
+        f.truncate(os.path.getsize(seg) - 5)
+    with open(seg, "rb") as f:
+        torn = f.read()
+    r = tool(srv, "export")
+    with open(seg, "rb") as f:
+        run.check(f.read() == torn, "phidb audit export did not cut the torn block",
+                  r.stderr.decode())
+    run.check(b"recorded when the server next starts" in r.stderr,
+              "export's record waits in the inbox", r.stderr.decode())
+    srv.restart()
+    run.check("cutting a torn block" in srv.log_text(), "the server cuts the torn block")
+    harness.wait_until(lambda: [x for x in records(srv) if x["ev"] == "export"],
+                       what="the export record, from the inbox")
+    run.check(tool(srv, "verify").returncode == 0, "verify OK after the cut")
 
 
 def body(run):
@@ -123,6 +208,10 @@ def body(run):
     with run.case("FLUSHDB, FLUSHALL and DBSIZE are recorded"):
         keyspace(run, srv)
     srv.stop()
+    with run.case("an altered last block is refused, not cut"):
+        altered_tail(run, harness.PhidbServer())
+    with run.case("a torn last block is cut by the server only"):
+        torn_tail(run, harness.PhidbServer())
 
 
 if __name__ == "__main__":
