@@ -383,21 +383,29 @@ static int audited_change(const cmd_def *d)
     return change_cmd(d) != NULL;
 }
 
+/* The error the command's reply (from mark on) begins with, into why; NULL when it is not
+ * an error. */
+static const char *reply_error(client *c, size_t mark, char *why, size_t cap)
+{
+    if (c->out.len <= mark || c->out.p[mark] != '-') return NULL;
+    size_t n = 0;
+    for (size_t i = mark + 1; i < c->out.len && n + 1 < cap; i++) {
+        char ch = (char)c->out.p[i];
+        if (ch == '\r' || ch == '\n') break;
+        why[n++] = ch;
+    }
+    why[n] = '\0';
+    return why;
+}
+
 /* An audited change that answered with an error and recorded nothing (bad arguments, a
  * refusal of its own): one failed record with the error, so that attempts show in the
  * trail as well as changes. Error texts never hold a password (ACL rules show '>***'). */
 static void record_failed_change(client *c, const cmd_def *d, size_t mark)
 {
     const struct change_cmd *cc = change_cmd(d);
-    if (!cc || c->audit_evented || c->out.len <= mark || c->out.p[mark] != '-') return;
     char why[256];
-    size_t n = 0;
-    for (size_t i = mark + 1; i < c->out.len && n + 1 < sizeof why; i++) {
-        char ch = (char)c->out.p[i];
-        if (ch == '\r' || ch == '\n') break;
-        why[n++] = ch;
-    }
-    why[n] = '\0';
+    if (!cc || c->audit_evented || !reply_error(c, mark, why, sizeof why)) return;
     const char *what = NULL;
     char name[130];
     if ((cc->proc == acl_setuser_cmd || cc->proc == acl_deluser_cmd) && c->argc > 2) {
@@ -442,7 +450,11 @@ void cmd_audit_after(client *c, const cmd_def *d, size_t mark)
     if (c->s->audit && !c->audit_scope) record_failed_change(c, d, mark);
     if (!c->audit_scope || c->audit_done) return;
     c->audit_scope = 0;
-    if (append_access(c, d, AUDIT_GRANTED, NULL) == 0) return;
+    /* PHI.FIND's refusals are decided before it runs (denied records); an error now (an
+     * unknown type, a field without a blind index) found nothing: failed, with the error. */
+    char why[256];
+    const char *err = d->proc == phi_find_cmd ? reply_error(c, mark, why, sizeof why) : NULL;
+    if (append_access(c, d, err ? AUDIT_FAILED : AUDIT_GRANTED, err) == 0) return;
     /* Not recorded: the reply (PHI) does not leave. */
     if (c->out.len > mark) {
         OPENSSL_cleanse(c->out.p + mark, c->out.len - mark);

@@ -3,6 +3,10 @@
 - FLUSHDB, FLUSHALL and DBSIZE, granted or refused (by the policy, the ACL, or because the
   command is disabled), at top level and inside MULTI, each leave one access record: res
   denied with the reason when refused, action delete (and the number of keys) for a flush.
+- PHI.FIND refused by the policy (a group the role may not read, a field the de-identified
+  view transforms), at top level or in EXEC, is a denied record with the reason; one that
+  fails (unknown type, no blind index) a failed record with the error; breach-report
+  counts neither, and lists what a SCAN showed as "(key names)".
 - The newest segment after kill -9: a whole last block with one byte changed makes the
   server refuse to start (naming segment and offset) and is not cut, neither by the server
   nor by `phidb audit export`; a torn one (the file ends inside it) is left alone by the
@@ -57,7 +61,8 @@ def policy_server():
     srv.restart()
     a = srv.raw()
     for u, role, rules in (("reg", "registrar", ["+flushdb"]), ("nina", "nurse", ["+flushdb"]),
-                           ("vic", "registrar", ["-flushdb"])):
+                           ("vic", "registrar", ["-flushdb"]), ("pam", "purger", []),
+                           ("res", "research", [])):
         a.call("ACL", "SETUSER", u, "on", ">" + PW, "~*", "+@all", *rules, "role=" + role)
     a.close()
     return srv
@@ -118,6 +123,59 @@ def keyspace(run, srv):
     run.check(len(got) == 2 and all(g["res"] == "denied" for g in got),
               "the DBSIZE EXEC refused is a denied record", got)
     for c in (reg, nina, vic, adm):
+        c.close()
+
+
+def phi_find(run, srv):
+    reg, pam, res = (srv.raw(u, PW) for u in ("reg", "pam", "res"))
+    reg.call("HSET", "patient:1001", *[x for kv in P1.items() for x in kv])
+    run.check(is_noperm(val(pam.call("PHI.FIND", "patient", "ssn", P1["ssn"])), "demographics"),
+              "PHI.FIND of a group the role may not read is refused")
+    got = access(srv, user="pam", cmd="phi.find")
+    run.check(len(got) == 1 and got[0]["res"] == "denied"
+              and got[0].get("reason") == 'group "demographics"' and got[0]["fields"] == ["ssn"],
+              "... and recorded denied, with the group", got)
+    run.check(is_noperm(val(res.call("PHI.FIND", "patient", "dob", P1["dob"])), "transformed"),
+              "PHI.FIND by a field the de-identified view transforms is refused")
+    got = access(srv, user="res", cmd="phi.find")
+    run.check(len(got) == 1 and got[0]["res"] == "denied"
+              and got[0].get("reason") == "deidentified", "... and recorded denied", got)
+    # Refused inside MULTI too: decided, and recorded, when EXEC runs it.
+    pam.call("MULTI")
+    pam.call("PHI.FIND", "patient", "ssn", P1["ssn"])
+    r = val(pam.call("EXEC"))
+    run.check(isinstance(r, list) and is_noperm(r[0]), "refused in EXEC", r)
+    got = access(srv, 2, user="pam", cmd="phi.find")
+    run.check(len(got) == 2 and got[1]["res"] == "denied", "... and recorded denied", got)
+    # Errors found nothing: failed, with the error.
+    for args in (("patient", "name", "x"), ("nosuch", "ssn", "x")):
+        r = val(reg.call("PHI.FIND", *args))
+        run.check(isinstance(r, tuple) and r[1].startswith("ERR"), f"PHI.FIND {args} fails", r)
+    got = access(srv, 2, user="reg", cmd="phi.find", res="failed")
+    run.check(len(got) == 2 and "no blind index" in got[0].get("reason", "")
+              and "unknown record type" in got[1].get("reason", ""),
+              "a PHI.FIND that fails is a failed record with the error", got)
+    run.eq(val(reg.call("PHI.FIND", "patient", "ssn", P1["ssn"])), ["patient:1001"], "granted")
+    got = access(srv, user="reg", cmd="phi.find", res="granted")
+    run.check(len(got) == 1 and got[0]["fields"] == ["ssn"], "a granted PHI.FIND", got)
+    reg.call("SCAN", "0")
+    access(srv, user="reg", cmd="scan")
+    # The breach report counts the granted lookups only, and names what a SCAN shows.
+    r = subprocess.run([srv.tool_bin, "breach-report", srv.dir, "--incident", "I-1", "--start",
+                        "2000-01-01", "--end", "2100-01-01", "--user", "reg", "--policy",
+                        os.path.join(srv.dir, "policy.conf"), "--format", "json"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
+    rep = json.loads(r.stdout.decode() or "{}")
+    fields = rep.get("fields", {})
+    run.check(fields.get("(key names)") == 1 and "(whole value)" not in fields,
+              "breach-report lists a SCAN as key names, not a whole value", fields)
+    r = subprocess.run([srv.tool_bin, "breach-report", srv.dir, "--incident", "I-2", "--start",
+                        "2000-01-01", "--end", "2100-01-01", "--user", "pam", "--format", "json"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
+    rep = json.loads(r.stdout.decode() or "{}")
+    run.check(rep.get("records") == 0 and not rep.get("fields"),
+              "breach-report counts no refused PHI.FIND", rep)
+    for c in (reg, pam, res):
         c.close()
 
 
@@ -207,6 +265,8 @@ def body(run):
     srv = policy_server()
     with run.case("FLUSHDB, FLUSHALL and DBSIZE are recorded"):
         keyspace(run, srv)
+    with run.case("PHI.FIND refused or failed is not recorded granted"):
+        phi_find(run, srv)
     srv.stop()
     with run.case("an altered last block is refused, not cut"):
         altered_tail(run, harness.PhidbServer())
