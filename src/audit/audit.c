@@ -746,6 +746,14 @@ audit *audit_open(const audit_opts *o, keyring *kr, char *err, size_t errlen)
         snprintf(err, errlen, "audit-dir is not set");
         return NULL;
     }
+    /* A required sink that is not there would be neither sent to nor waited for: the
+     * opposite of failing closed. */
+    if (o->syslog.required && (!o->syslog.host || !*o->syslog.host)) {
+        snprintf(err, errlen,
+                 "audit-required-sinks syslog needs a SIEM: audit-syslog-host is not set (set "
+                 "it, with audit-syslog-ca, or set audit-required-sinks none)");
+        return NULL;
+    }
     if (mkdir(o->dir, 0700) != 0 && errno != EEXIST) {
         snprintf(err, errlen, "cannot create audit-dir %s: %s", o->dir, strerror(errno));
         return NULL;

@@ -92,7 +92,8 @@ typedef struct audit_syslog_opts {
     const char *ca;   /* CA file the server certificate must chain to (required) */
     const char *cert; /* client certificate (optional) */
     const char *key;  /* its key (optional) */
-    int required;     /* 1: the module is unhealthy while this sink is down */
+    int required;     /* 1: the module is unhealthy while this sink is down (audit_open
+                         refuses it without a host) */
     int records;      /* 0 every record, 1 records without key and subject, 2 checkpoints */
     size_t queue_max; /* most messages waiting (default 100000); beyond: dropped+counted */
 } audit_syslog_opts;

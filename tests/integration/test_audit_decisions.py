@@ -7,6 +7,8 @@
   view transforms), at top level or in EXEC, is a denied record with the reason; one that
   fails (unknown type, no blind index) a failed record with the error; breach-report
   counts neither, and lists what a SCAN showed as "(key names)".
+- audit-required-sinks syslog without audit-syslog-host refuses the start (it is not
+  settable at run time).
 - The newest segment after kill -9: a whole last block with one byte changed makes the
   server refuse to start (naming segment and offset) and is not cut, neither by the server
   nor by `phidb audit export`; a torn one (the file ends inside it) is left alone by the
@@ -258,6 +260,21 @@ def torn_tail(run, srv):
     run.check(tool(srv, "verify").returncode == 0, "verify OK after the cut")
 
 
+def required_sink(run, srv):
+    srv.stop()
+    srv.extra = [("audit-required-sinks", "syslog")]
+    failed, log = start_fails(srv)
+    run.check(failed and "audit-required-sinks" in log and "audit-syslog-host is not set" in log,
+              "audit-required-sinks syslog without a host refuses the start, naming both",
+              log[-600:])
+    srv.extra = [("audit-required-sinks", "none")]
+    srv.restart()
+    c = srv.raw()
+    r = val(c.call("CONFIG", "SET", "audit-required-sinks", "syslog"))
+    c.close()
+    run.check(isinstance(r, tuple), "CONFIG SET cannot turn it on at run time", r)
+
+
 def body(run):
     if harness.env_target() != "phidb":
         run.log("SKIP: phidb-only test")
@@ -272,6 +289,8 @@ def body(run):
         altered_tail(run, harness.PhidbServer())
     with run.case("a torn last block is cut by the server only"):
         torn_tail(run, harness.PhidbServer())
+    with run.case("a required sink without a host refuses the start"):
+        required_sink(run, harness.PhidbServer())
 
 
 if __name__ == "__main__":

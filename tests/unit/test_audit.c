@@ -227,6 +227,27 @@ TEST(t_resume_end)
     teardown();
 }
 
+/* audit-required-sinks syslog without audit-syslog-host: refused (no sink would be sent to
+ * or waited for), before anything is created. */
+TEST(t_required_sink_without_host)
+{
+    setup();
+    audit_opts o;
+    audit_opts_default(&o);
+    o.dir = adir;
+    o.syslog.required = 1;
+    char err[512] = "";
+    for (int i = 0; i < 2; i++) {
+        o.syslog.host = i ? "" : NULL;
+        audit *a = audit_open(&o, kr, err, sizeof err);
+        CHECK(a == NULL);
+        if (a) audit_close(a);
+        CHECK(strstr(err, "audit-syslog-host is not set") != NULL);
+        CHECK(access(adir, F_OK) != 0);
+    }
+    teardown();
+}
+
 /* The segment version the tamperings run on: 2 (as the writer writes), or 1 (the trail
  * rewritten as the previous release wrote it). */
 static int tamper_version = 2;
@@ -913,7 +934,8 @@ out:
 }
 
 UNIT_MAIN(T(t_rotate), T(t_rotate_sign), T(t_resume_nonces), T(t_format), T(t_roundtrip),
-          T(t_resume_torn), T(t_resume_end), T(t_tamper_flip), T(t_tamper_alter),
-          T(t_tamper_delete), T(t_tamper_swap), T(t_tamper_insert), T(t_tamper_truncate),
-          T(t_tamper_drop), T(t_tamper_resign), T(t_tamper_rewrite), T(t_tamper_drop_last),
-          T(t_resume_cut), T(t_tamper_v1), T(t_fail_closed), T(t_prune), T(t_prune_live))
+          T(t_resume_torn), T(t_resume_end), T(t_required_sink_without_host), T(t_tamper_flip),
+          T(t_tamper_alter), T(t_tamper_delete), T(t_tamper_swap), T(t_tamper_insert),
+          T(t_tamper_truncate), T(t_tamper_drop), T(t_tamper_resign), T(t_tamper_rewrite),
+          T(t_tamper_drop_last), T(t_resume_cut), T(t_tamper_v1), T(t_fail_closed), T(t_prune),
+          T(t_prune_live))
