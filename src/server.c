@@ -543,11 +543,14 @@ int server_main(int argc, char **argv)
         goto out_db;
     }
     if (srv_audit_open(s, err, sizeof err) != 0) {
-        startup_fail(s,
-                     (const char *const[]){"audit-syslog-ca", "audit-syslog-cert",
-                                           "audit-syslog-key", "audit-syslog-host", "audit-dir",
-                                           NULL},
-                     "audit trail: ", err);
+        if (strncmp(err, "audit-required-sinks", 20) == 0)
+            startup_fail_at(s, "audit-required-sinks", "audit trail: ", err);
+        else
+            startup_fail(s,
+                         (const char *const[]){"audit-syslog-ca", "audit-syslog-cert",
+                                               "audit-syslog-key", "audit-syslog-host", "audit-dir",
+                                               NULL},
+                         "audit trail: ", err);
         goto out_db;
     }
     cmd_acl_loaded(s); /* seals plaintext subjects: after the log set the nonce floor */

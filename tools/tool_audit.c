@@ -93,8 +93,18 @@ static void hook(const char *action, const char *path, const char *tool, int ok,
         /* Reopened under the lock: the keyring read before it may predate a server's last
          * nonce reservations, and writing the record reserves (and writes the file). */
         char err[512];
+        /* A tool never changes the segments it finds: a torn last block (a server that
+         * crashed) is the server's to cut when it starts; the record waits in the inbox,
+         * which that start drains. */
+        int torn = 0;
+        t.opts.keep_torn = &torn;
         audit *a = audit_open(&t.opts, t.kr, err, sizeof err);
-        if (a) {
+        if (!a && torn) {
+            fprintf(stderr, "phidb: audit trail: %s\n", err);
+            done = to_inbox(t.opts.dir, action, path, who, ok, why);
+            if (done == 0)
+                fprintf(stderr, "phidb: the %s is recorded when the server next starts\n", action);
+        } else if (a) {
             char detail[4400];
             json_t *j = json_pack("{s:s}", "path", path);
             char *dt = j ? json_dumps(j, JSON_COMPACT) : NULL;

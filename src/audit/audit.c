@@ -533,8 +533,32 @@ static int line_seq(const char *l, size_t n, uint64_t *seq)
     return 0;
 }
 
-/* Scan the newest segment: chain state, torn tail cut, the nonces its blocks used (or
- * those of the newest segment with blocks). Returns 0, or -1 with err. */
+/* What the bytes at off, a block boundary of the newest segment m[0..len), hold: 0 a block
+ * that opens (its lines in plain); 1 a torn block, the end of a write a crash interrupted:
+ * the file ends inside it, or it does not open and the file ends in zeros from inside it
+ * over at least a tag's length (what some file systems leave of data that never reached
+ * the disk; a sealed block ends in its tag, all zeros by chance once in 2^128); -1
+ * damage: whole (as far as its header tells), yet it does not open, or it is not the
+ * last. Only a torn block may be cut; damage is evidence, and refuses the trail. */
+static int block_at(sealer *s, const audit_seg_header *h, const uint8_t *m, size_t len, size_t off,
+                    audit_blk_header *b, buf *tmp, buf *plain)
+{
+    size_t left = len - off;
+    if (left < AUDIT_BLK_HEADER) return 1;
+    int hdr = audit_blk_header_decode(m + off, b) == 0;
+    if (hdr && left - AUDIT_BLK_HEADER < b->sealed_len) return 1;
+    plain->len = 0;
+    if (hdr && audit_blk_open(s, h, b, m + off + AUDIT_BLK_HEADER, NULL, tmp, plain) == 0) return 0;
+    if (hdr && AUDIT_BLK_HEADER + b->sealed_len != left) return -1;
+    size_t z = len;
+    while (z > off && m[z - 1] == 0)
+        z--;
+    return len - z >= SEAL_TAG ? 1 : -1;
+}
+
+/* Scan the newest segment: chain state, torn tail cut (only once audit.head is known to
+ * lie before it), the nonces its blocks used (or those of the newest segment with
+ * blocks). Returns 0, or -1 with err. */
 static int resume(audit *a, char *err, size_t errlen)
 {
     uint64_t *ids;
@@ -561,6 +585,7 @@ static int resume(audit *a, char *err, size_t errlen)
         return -1;
     }
     if (hr == 0) hseq = 0;
+    size_t cut = 0; /* where a torn block at the end of the newest segment starts */
     while (n > 0) {
         char path[4200];
         snprintf(path, sizeof path, "%s/%s", a->dir, names[n - 1]);
@@ -577,6 +602,16 @@ static int resume(audit *a, char *err, size_t errlen)
         uint8_t hb[AUDIT_SEG_HEADER];
         if (len < AUDIT_SEG_HEADER || pread(fd, hb, sizeof hb, 0) != (ssize_t)sizeof hb ||
             audit_seg_header_decode(hb, &h) != 0) {
+            if (len < AUDIT_SEG_HEADER && a->o.keep_torn) {
+                *a->o.keep_torn = 1;
+                snprintf(err, errlen,
+                         "audit segment %s is incomplete (%zu bytes); the server removes it "
+                         "when it starts, this tool does not",
+                         names[n - 1], len);
+                close(fd);
+                rc = -1;
+                break;
+            }
             if (len < AUDIT_SEG_HEADER) {
                 /* Created but never completed: nothing in it was ever durable. */
                 log_warning("audit: removing the incomplete segment %s (%zu bytes)", names[n - 1],
@@ -612,27 +647,15 @@ static int resume(audit *a, char *err, size_t errlen)
         memset(&lines, 0, sizeof lines);
         while (off < len && rc == 0) {
             audit_blk_header b;
-            int torn = 0;
-            if (len - off < AUDIT_BLK_HEADER || audit_blk_header_decode(m + off, &b) != 0 ||
-                len - off - AUDIT_BLK_HEADER < b.sealed_len)
-                torn = 1;
-            plain.len = 0;
-            if (!torn &&
-                audit_blk_open(a->s, &h, &b, m + off + AUDIT_BLK_HEADER, NULL, &tmp, &plain) != 0)
-                torn = off + AUDIT_BLK_HEADER + b.sealed_len == len ? 1 : -1;
+            int torn = block_at(a->s, &h, m, len, off, &b, &tmp, &plain);
             if (torn == 1) {
-                log_warning("audit: cutting a torn block (%zu bytes) at the end of %s", len - off,
-                            names[n - 1]);
-                if (ftruncate(fd, (off_t)off) != 0 || fsync(fd) != 0) {
-                    snprintf(err, errlen, "cannot cut the torn tail of %s: %s", path,
-                             strerror(errno));
-                    rc = -1;
-                }
+                cut = off;
                 break;
             }
             if (torn < 0) {
                 snprintf(err, errlen,
-                         "audit segment %s is damaged at offset %zu; run phidb audit verify",
+                         "audit segment %s is damaged at offset %zu (a block that is whole but "
+                         "fails authentication, or is not the last); run phidb audit verify",
                          names[n - 1], off);
                 rc = -1;
                 break;
@@ -676,6 +699,23 @@ static int resume(audit *a, char *err, size_t errlen)
         buf_wipe_free(&tmp);
         audit_lines_free(&lines);
         if (len) munmap(m, len);
+        /* A torn block is cut only when audit.head names nothing in or after it (else the
+         * trail is refused below, with the file as it is) and the caller lets us. */
+        if (rc == 0 && cut && hseq <= seq && a->o.keep_torn) {
+            *a->o.keep_torn = 1;
+            snprintf(err, errlen,
+                     "audit segment %s ends in a torn block at offset %zu (a write a crash "
+                     "interrupted); the server cuts it when it starts, this tool does not",
+                     names[n - 1], cut);
+            rc = -1;
+        } else if (rc == 0 && cut && hseq <= seq) {
+            log_warning("audit: cutting a torn block (%zu bytes) at the end of %s", len - cut,
+                        names[n - 1]);
+            if (ftruncate(fd, (off_t)cut) != 0 || fsync(fd) != 0) {
+                snprintf(err, errlen, "cannot cut the torn tail of %s: %s", path, strerror(errno));
+                rc = -1;
+            }
+        }
         close(fd);
         if (rc == 0) {
             a->w_seq = seq;
@@ -687,9 +727,11 @@ static int resume(audit *a, char *err, size_t errlen)
     if (rc == 0 && hseq > a->w_seq) {
         snprintf(err, errlen,
                  "the audit trail in %s ends at seq %llu but audit.head records a signed "
-                 "checkpoint at seq %llu: segments were cut or removed; run phidb audit verify "
-                 "(to go on regardless, keep audit.head elsewhere as evidence and remove it)",
-                 a->dir, (unsigned long long)a->w_seq, (unsigned long long)hseq);
+                 "checkpoint at seq %llu: segments were cut or removed%s; run phidb audit "
+                 "verify (to go on regardless, keep audit.head elsewhere as evidence and remove "
+                 "it)",
+                 a->dir, (unsigned long long)a->w_seq, (unsigned long long)hseq,
+                 cut ? ", or its last block is torn (left as it is)" : "");
         rc = -1;
     }
     audit_seg_list_free(ids, names, n);
@@ -702,6 +744,14 @@ audit *audit_open(const audit_opts *o, keyring *kr, char *err, size_t errlen)
 {
     if (!o->dir || !*o->dir) {
         snprintf(err, errlen, "audit-dir is not set");
+        return NULL;
+    }
+    /* A required sink that is not there would be neither sent to nor waited for: the
+     * opposite of failing closed. */
+    if (o->syslog.required && (!o->syslog.host || !*o->syslog.host)) {
+        snprintf(err, errlen,
+                 "audit-required-sinks syslog needs a SIEM: audit-syslog-host is not set (set "
+                 "it, with audit-syslog-ca, or set audit-required-sinks none)");
         return NULL;
     }
     if (mkdir(o->dir, 0700) != 0 && errno != EEXIST) {

@@ -92,7 +92,8 @@ typedef struct audit_syslog_opts {
     const char *ca;   /* CA file the server certificate must chain to (required) */
     const char *cert; /* client certificate (optional) */
     const char *key;  /* its key (optional) */
-    int required;     /* 1: the module is unhealthy while this sink is down */
+    int required;     /* 1: the module is unhealthy while this sink is down (audit_open
+                         refuses it without a host) */
     int records;      /* 0 every record, 1 records without key and subject, 2 checkpoints */
     size_t queue_max; /* most messages waiting (default 100000); beyond: dropped+counted */
 } audit_syslog_opts;
@@ -108,6 +109,9 @@ typedef struct audit_opts {
     size_t pending_max;          /* bytes accepted but not written before refusing (64 MB) */
     int zstd_level;              /* compression level (default 1) */
     audit_syslog_opts syslog;    /* the SIEM sink */
+    int *keep_torn;              /* NULL: a torn last block is cut at open (the server);
+                                    else (a tool) it is left alone, *keep_torn = 1 and
+                                    audit_open fails */
 } audit_opts;
 
 /* Fill o with the defaults above (dir NULL). */

@@ -21,8 +21,9 @@ void audit_opts_from_config(const config *c, audit_opts *o)
             c->audit_syslog_cert && *c->audit_syslog_cert ? c->audit_syslog_cert : NULL;
         o->syslog.key = c->audit_syslog_key && *c->audit_syslog_key ? c->audit_syslog_key : NULL;
         o->syslog.records = c->audit_syslog_records;
-        o->syslog.required = c->audit_required_sinks == 1;
     }
+    /* Also without a host: audit_open refuses a required sink that is not configured. */
+    o->syslog.required = c->audit_required_sinks == 1;
 }
 
 void alert_opts_from_config(const config *c, alert_opts *o)

@@ -348,7 +348,17 @@ static int br_rec(void *ud, json_t *rec, const char *line, size_t n)
     size_t i;
     json_t *f;
     if (!json_array_size(fl)) {
-        inc(c->fields, "(whole value)", 1);
+        /* No field names: what the record shows instead. A key enumeration shows key names,
+         * an export of the trail key names and subjects, a command on a key the whole key;
+         * DBSIZE, FLUSHDB and FLUSHALL show no value. */
+        const char *cmd = sget(rec, "cmd");
+        if (strcmp(ev, "export") == 0)
+            inc(c->fields, "(key names and subjects)", 1);
+        else if (key)
+            inc(c->fields, "(whole value)", 1);
+        else if (cmd && (strcmp(cmd, "scan") == 0 || strcmp(cmd, "keys") == 0 ||
+                         strcmp(cmd, "randomkey") == 0))
+            inc(c->fields, "(key names)", 1);
         return 0;
     }
     json_array_foreach(fl, i, f)

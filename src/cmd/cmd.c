@@ -427,7 +427,10 @@ static void reject(client *c, const cmd_def *d, const char *msg)
 static void run_toplevel(client *c, const cmd_def *d)
 {
     char msg[200];
-    if (check_dangerous(c, d) != 0) return;
+    if (check_dangerous(c, d) != 0) {
+        cmd_audit_denied(c, d, "disabled"); /* an attempt to erase or list every record */
+        return;
+    }
     if (access_denied(c, d, "toplevel", msg, sizeof msg) != 0) {
         reject(c, d, msg); /* a refused EXEC discards the transaction, as in Redis */
         cmd_audit_denied(c, d, "acl");
@@ -524,6 +527,7 @@ static void dispatch(client *c)
         }
         if (check_dangerous(c, d) != 0) {
             c->flags |= CL_DIRTY_EXEC;
+            cmd_audit_denied(c, d, "disabled");
             return;
         }
         if (cmd_check_access(c, d, "multi") != 0) {

@@ -155,11 +155,18 @@ void srv_audit_notified(srv *s)
 
 /* ---- data commands ---- */
 
-/* Commands that touch data: keyed commands, key enumerations, PHI.FIND. */
+/* Commands on the whole keyspace: FLUSHDB and FLUSHALL erase every record, DBSIZE counts
+ * them. */
+static int is_keyspace(const cmd_def *d)
+{
+    return d->proc == flushdb_cmd || d->proc == flushall_cmd || d->proc == dbsize_cmd;
+}
+
+/* Commands that touch data: keyed commands, key enumerations, PHI.FIND, the keyspace. */
 static int is_data(const cmd_def *d)
 {
     return d->first_key > 0 || d->proc == scan_cmd || d->proc == keys_cmd ||
-           d->proc == randomkey_cmd || d->proc == phi_find_cmd;
+           d->proc == randomkey_cmd || d->proc == phi_find_cmd || is_keyspace(d);
 }
 
 /* Is the command in the trail's scope? Keys under a schema always; others per
@@ -170,6 +177,7 @@ static int in_scope(client *c, const cmd_def *d)
     if (!is_data(d)) return 0;
     if (c->pv.active || c->pv.keyenum) return 1;
     if (d->proc == phi_find_cmd && s->pol) return 1; /* a lookup in PHI */
+    if (is_keyspace(d) && s->pol) return 1;          /* every record */
     if (s->pol && d->first_key > 0) {
         int last = d->last_key < 0 ? c->argc + d->last_key : d->last_key;
         int step = d->key_step ? d->key_step : 1;
@@ -267,6 +275,13 @@ static int append_access(client *c, const cmd_def *d, int result, const char *re
     r.fields = fp;
     r.fieldlens = fl;
     r.nfields = nf;
+    char erased[48];
+    if (d->proc == flushdb_cmd || d->proc == flushall_cmd) {
+        /* Recorded before it runs: the keys it erases (or, refused, would have erased). */
+        snprintf(erased, sizeof erased, "{\"keys\":%zu}", db_size(s->db));
+        r.action = "delete";
+        r.detail = erased;
+    }
     if (d->first_key <= 0) return append(s, c, &r);
     int lastk = d->last_key < 0 ? c->argc + d->last_key : d->last_key;
     int stepk = d->key_step ? d->key_step : 1;
@@ -368,21 +383,29 @@ static int audited_change(const cmd_def *d)
     return change_cmd(d) != NULL;
 }
 
+/* The error the command's reply (from mark on) begins with, into why; NULL when it is not
+ * an error. */
+static const char *reply_error(client *c, size_t mark, char *why, size_t cap)
+{
+    if (c->out.len <= mark || c->out.p[mark] != '-') return NULL;
+    size_t n = 0;
+    for (size_t i = mark + 1; i < c->out.len && n + 1 < cap; i++) {
+        char ch = (char)c->out.p[i];
+        if (ch == '\r' || ch == '\n') break;
+        why[n++] = ch;
+    }
+    why[n] = '\0';
+    return why;
+}
+
 /* An audited change that answered with an error and recorded nothing (bad arguments, a
  * refusal of its own): one failed record with the error, so that attempts show in the
  * trail as well as changes. Error texts never hold a password (ACL rules show '>***'). */
 static void record_failed_change(client *c, const cmd_def *d, size_t mark)
 {
     const struct change_cmd *cc = change_cmd(d);
-    if (!cc || c->audit_evented || c->out.len <= mark || c->out.p[mark] != '-') return;
     char why[256];
-    size_t n = 0;
-    for (size_t i = mark + 1; i < c->out.len && n + 1 < sizeof why; i++) {
-        char ch = (char)c->out.p[i];
-        if (ch == '\r' || ch == '\n') break;
-        why[n++] = ch;
-    }
-    why[n] = '\0';
+    if (!cc || c->audit_evented || !reply_error(c, mark, why, sizeof why)) return;
     const char *what = NULL;
     char name[130];
     if ((cc->proc == acl_setuser_cmd || cc->proc == acl_deluser_cmd) && c->argc > 2) {
@@ -427,7 +450,11 @@ void cmd_audit_after(client *c, const cmd_def *d, size_t mark)
     if (c->s->audit && !c->audit_scope) record_failed_change(c, d, mark);
     if (!c->audit_scope || c->audit_done) return;
     c->audit_scope = 0;
-    if (append_access(c, d, AUDIT_GRANTED, NULL) == 0) return;
+    /* PHI.FIND's refusals are decided before it runs (denied records); an error now (an
+     * unknown type, a field without a blind index) found nothing: failed, with the error. */
+    char why[256];
+    const char *err = d->proc == phi_find_cmd ? reply_error(c, mark, why, sizeof why) : NULL;
+    if (append_access(c, d, err ? AUDIT_FAILED : AUDIT_GRANTED, err) == 0) return;
     /* Not recorded: the reply (PHI) does not leave. */
     if (c->out.len > mark) {
         OPENSSL_cleanse(c->out.p + mark, c->out.len - mark);
@@ -438,10 +465,12 @@ void cmd_audit_after(client *c, const cmd_def *d, size_t mark)
 
 void cmd_audit_denied(client *c, const cmd_def *d, const char *reason)
 {
-    /* Nothing was shown; and after an ACL refusal (or one before the second factor) the
-     * policy has not looked at this command, so what c->pv holds is the previous command's. */
+    /* Nothing was shown; and after an ACL refusal (or one before the second factor, or of a
+     * disabled command) the policy has not looked at this command, so what c->pv holds is
+     * the previous command's. */
     c->nshown = 0;
-    if (strcmp(reason, "acl") == 0 || strcmp(reason, "mfa-pending") == 0) {
+    if (strcmp(reason, "acl") == 0 || strcmp(reason, "mfa-pending") == 0 ||
+        strcmp(reason, "disabled") == 0) {
         cmd_policy_done(c);
         memset(&c->pv, 0, sizeof c->pv);
     }

@@ -316,6 +316,38 @@ static void found_key(void *ud, const uint8_t *key, size_t klen)
     x->n++;
 }
 
+int cmd_phi_find_check(client *c, const policy_role *r)
+{
+    srv *s = c->s;
+    const policy_type *t = policy_type_find(s->pol, c->argv[1].p, c->argv[1].len);
+    const policy_field *f = t ? policy_type_field(t, c->argv[2].p, c->argv[2].len) : NULL;
+    if (!f || !policy_field_indexed(f)) return 0;
+    const char *group = NULL;
+    int rc = r ? policy_can(r, NULL, f, POLICY_READ, &group) : POLICY_DENY_NO_ROLE;
+    if (rc == POLICY_ALLOW && !policy_purpose_ok(r, (enum policy_purpose)c->purpose))
+        rc = POLICY_DENY_PURPOSE;
+    if (rc != POLICY_ALLOW)
+        return cmd_policy_refuse_read(c, rc, c->argv[2].p, c->argv[2].len, group);
+    /* A de-identified role sees a date as its year, an age over 89 as "90+", a ZIP as three
+     * digits, text redacted: looking a record up by the exact value would give back what the
+     * view hides (a birth date, one guess at a time). Only fields the view keeps as stored
+     * (no PHI kind) may be looked up. */
+    if (policy_role_view(r) == POLICY_VIEW_DEIDENTIFIED &&
+        policy_field_kind(f) != POLICY_KIND_NONE) {
+        rep_errf(c,
+                 "NOPERM field '%.*s' is shown transformed in the de-identified view of role "
+                 "'%s': records may not be looked up by its value",
+                 (int)(c->argv[2].len > 64 ? 64 : c->argv[2].len), (const char *)c->argv[2].p,
+                 policy_role_name(r));
+        c->pv.denied = POLICY_DENY_DEID;
+        return -1;
+    }
+    return 0;
+}
+
+/* PHI.FIND type field value. Its policy decision was taken before it ran
+ * (cmd_phi_find_check); what is left are the errors of a type or field it cannot look up
+ * by, which the audit record shows as failed. */
 void phi_find_cmd(client *c)
 {
     srv *s = c->s;
@@ -336,36 +368,7 @@ void phi_find_cmd(client *c)
                  policy_type_name(t));
         return;
     }
-    const policy_role *r = NULL;
-    if (c->user) {
-        const char *name = acl_user_role(c->user);
-        if (name) r = policy_role_find(s->pol, (const uint8_t *)name, strlen(name));
-    }
-    const char *group = NULL;
-    int rc = r ? policy_can(r, NULL, f, POLICY_READ, &group) : POLICY_DENY_NO_ROLE;
-    if (rc == POLICY_ALLOW && !policy_purpose_ok(r, (enum policy_purpose)c->purpose))
-        rc = POLICY_DENY_PURPOSE;
-    /* A de-identified role sees a date as its year, an age over 89 as "90+", a ZIP as three
-     * digits, text redacted: looking a record up by the exact value would give back what the
-     * view hides (a birth date, one guess at a time). Only fields the view keeps as stored
-     * (no PHI kind) may be looked up. */
-    if (rc == POLICY_ALLOW && policy_role_view(r) == POLICY_VIEW_DEIDENTIFIED &&
-        policy_field_kind(f) != POLICY_KIND_NONE) {
-        rep_errf(c,
-                 "NOPERM field '%.*s' is shown transformed in the de-identified view of role "
-                 "'%s': records may not be looked up by its value",
-                 (int)(c->argv[2].len > 64 ? 64 : c->argv[2].len), (const char *)c->argv[2].p,
-                 policy_role_name(r));
-        return;
-    }
-    if (rc != POLICY_ALLOW) {
-        buf b = {0};
-        policy_deny_message(&b, rc, r, NULL, c->argv[2].p, c->argv[2].len, group, POLICY_READ,
-                            c->purpose);
-        rep_err(c, buf_cstr(&b));
-        buf_free(&b);
-        return;
-    }
+    const policy_role *r = c->pv.role; /* allowed: cmd_phi_find_check */
     uint8_t hmac[32];
     if (policy_blind_value(s->keys, keyring_current(s->keys, KR_INDEX), f, c->argv[3].p,
                            c->argv[3].len, hmac) != 0) {

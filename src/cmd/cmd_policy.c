@@ -402,6 +402,12 @@ static int deny(client *c, int result, const policy_schema *sch, const uint8_t *
     return -1;
 }
 
+int cmd_policy_refuse_read(client *c, int result, const uint8_t *field, size_t flen,
+                           const char *group)
+{
+    return deny(c, result, NULL, field, flen, group, POLICY_READ);
+}
+
 const char *cmd_policy_denied_why(const client *c)
 {
     return c->pv.denied_why[0] ? c->pv.denied_why : policy_strerror(c->pv.denied);
@@ -739,9 +745,10 @@ static int check(client *c, const cmd_def *d)
 {
     srv *s = c->s;
     enum pclass cls = class_of(d);
-    if (cls == PC_NONE) return 0;
+    if (cls == PC_NONE && d->proc != phi_find_cmd) return 0;
     c->pv.role = session_role(c);
     const policy_role *r = c->pv.role;
+    if (d->proc == phi_find_cmd) return cmd_phi_find_check(c, r);
     if (cls == PC_KEYENUM) {
         c->pv.keyenum = 1;
         return 0;

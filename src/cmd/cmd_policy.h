@@ -54,6 +54,14 @@ void cmd_acl_loaded(srv *s);
  * subject: it would open another patient's record), nor change it by HINCRBY(FLOAT). Returns
  * 1, or 0 after replying NOPERM (c->pv.denied set). */
 int cmd_breakglass_write_ok(client *c, const cmd_def *d, const policy_schema *sch);
+/* cmd_phipolicy.c: PHI.FIND's decision for role r (NULL: none), taken before it runs like
+ * any command's, so that a refusal is a denied audit record: 0 allowed (or the type or
+ * field is unknown, which the command answers), -1 after a NOPERM reply (c->pv.denied). */
+int cmd_phi_find_check(client *c, const policy_role *r);
+/* Refuse reading field (field, flen) of no particular record with policy result (and
+ * group): the NOPERM reply, an ACL LOG entry and the audit reason. Returns -1. */
+int cmd_policy_refuse_read(client *c, int result, const uint8_t *field, size_t flen,
+                           const char *group);
 /* The audit reason of the policy's refusal of the current command: "group \"x\"",
  * "purpose \"research\"", or the result's name ("scope", ...). */
 const char *cmd_policy_denied_why(const client *c);

@@ -145,6 +145,109 @@ out:
     teardown();
 }
 
+/* The newest segment's end after a crash or an alteration (docs/audit.md, "Failure and
+ * recovery"): a trail of 50 records and its close checkpoint, the last block changed by
+ * how (FLIP a byte, TORN: the file ends inside it, ZEROS: its last nz bytes zero), with
+ * audit.head (which names that checkpoint) kept or removed; then audit_open, as a tool
+ * (keep_torn) or as the server. Returns the open's result (the trail closed again after 5
+ * more records); *same says whether the segment is still byte for byte what it was. */
+enum { FLIP, TORN, ZEROS };
+static int end_case(int how, size_t nz, int keep_head, int *keep_torn, char *err, size_t cap,
+                    int *same)
+{
+    setup();
+    audit_opts o;
+    audit_opts_default(&o);
+    audit *a = open_trail(&o);
+    if (!a) return -1;
+    append_n(a, 50, 0);
+    audit_close(a);
+    char p[256], h[200];
+    seg_path(-1, p, sizeof p);
+    snprintf(h, sizeof h, "%s/audit.head", adir);
+    if (!keep_head) unlink(h);
+    size_t n = 0, m = 0;
+    uint8_t *d = slurp(p, &n);
+    if (!d || n < 100) return -1;
+    if (how == FLIP) d[n - 20] ^= 1;
+    if (how == TORN) n -= 5;
+    if (how == ZEROS) memset(d + n - nz, 0, nz);
+    spit(p, d, n);
+    o.keep_torn = keep_torn;
+    a = audit_open(&o, kr, err, cap);
+    if (a) {
+        append_n(a, 5, 100);
+        audit_close(a);
+    }
+    uint8_t *e = slurp(p, &m);
+    *same = m == n && memcmp(d, e, n) == 0;
+    free(d);
+    free(e);
+    return a ? 0 : -1;
+}
+
+TEST(t_resume_end)
+{
+    char err[512] = "";
+    int same, torn = 0;
+    audit_verify_stats st;
+    /* A whole block that fails authentication is damage: refused, never cut. */
+    for (int head = 0; head < 2; head++) {
+        CHECK_INT(end_case(FLIP, 0, head, NULL, err, sizeof err, &same), -1);
+        CHECK(strstr(err, "is damaged at offset") != NULL);
+        CHECK(same);
+        teardown();
+    }
+    /* Its tag's last 8 bytes zero: not a file system's zero fill either. */
+    CHECK_INT(end_case(ZEROS, 8, 0, NULL, err, sizeof err, &same), -1);
+    CHECK(strstr(err, "is damaged at offset") != NULL);
+    CHECK(same);
+    teardown();
+    /* Torn, but audit.head names the checkpoint in it: refused before anything is cut. */
+    CHECK_INT(end_case(TORN, 0, 1, NULL, err, sizeof err, &same), -1);
+    CHECK(strstr(err, "its last block is torn (left as it is)") != NULL);
+    CHECK(same);
+    teardown();
+    /* A tool never cuts. */
+    CHECK_INT(end_case(TORN, 0, 0, &torn, err, sizeof err, &same), -1);
+    CHECK_INT(torn, 1);
+    CHECK(strstr(err, "ends in a torn block at offset") != NULL);
+    CHECK(same);
+    teardown();
+    /* The server cuts a torn block, and one that ends in zeros (a tag's length or more). */
+    CHECK_INT(end_case(TORN, 0, 0, NULL, err, sizeof err, &same), 0);
+    CHECK(!same);
+    CHECK_INT(verify(&st, err, sizeof err), 0);
+    CHECK_INT(st.records - st.checkpoints, 55);
+    teardown();
+    CHECK_INT(end_case(ZEROS, 40, 0, NULL, err, sizeof err, &same), 0);
+    CHECK(!same);
+    CHECK_INT(verify(&st, err, sizeof err), 0);
+    CHECK_INT(st.records - st.checkpoints, 55);
+    teardown();
+}
+
+/* audit-required-sinks syslog without audit-syslog-host: refused (no sink would be sent to
+ * or waited for), before anything is created. */
+TEST(t_required_sink_without_host)
+{
+    setup();
+    audit_opts o;
+    audit_opts_default(&o);
+    o.dir = adir;
+    o.syslog.required = 1;
+    char err[512] = "";
+    for (int i = 0; i < 2; i++) {
+        o.syslog.host = i ? "" : NULL;
+        audit *a = audit_open(&o, kr, err, sizeof err);
+        CHECK(a == NULL);
+        if (a) audit_close(a);
+        CHECK(strstr(err, "audit-syslog-host is not set") != NULL);
+        CHECK(access(adir, F_OK) != 0);
+    }
+    teardown();
+}
+
 /* The segment version the tamperings run on: 2 (as the writer writes), or 1 (the trail
  * rewritten as the previous release wrote it). */
 static int tamper_version = 2;
@@ -831,7 +934,8 @@ out:
 }
 
 UNIT_MAIN(T(t_rotate), T(t_rotate_sign), T(t_resume_nonces), T(t_format), T(t_roundtrip),
-          T(t_resume_torn), T(t_tamper_flip), T(t_tamper_alter), T(t_tamper_delete),
-          T(t_tamper_swap), T(t_tamper_insert), T(t_tamper_truncate), T(t_tamper_drop),
-          T(t_tamper_resign), T(t_tamper_rewrite), T(t_tamper_drop_last), T(t_resume_cut),
-          T(t_tamper_v1), T(t_fail_closed), T(t_prune), T(t_prune_live))
+          T(t_resume_torn), T(t_resume_end), T(t_required_sink_without_host), T(t_tamper_flip),
+          T(t_tamper_alter), T(t_tamper_delete), T(t_tamper_swap), T(t_tamper_insert),
+          T(t_tamper_truncate), T(t_tamper_drop), T(t_tamper_resign), T(t_tamper_rewrite),
+          T(t_tamper_drop_last), T(t_resume_cut), T(t_tamper_v1), T(t_fail_closed), T(t_prune),
+          T(t_prune_live))
