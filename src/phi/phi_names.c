@@ -306,6 +306,24 @@ static int lower_cue(const uint8_t *t, const phi_tok *k, size_t i)
 #undef after_name
 }
 
+/* After "pt" or "the patient," (cue CUE_PT) a word is a name only where a name ends
+ * there (a comma, a line or sentence end) or goes on with another name word: "pt john
+ * smith", "the patient, ottoline" (then even a word in no list), not "pt ted hose". ok:
+ * what the lists say of word i (flags f). */
+static bool pt_name(const phi_detector *d, const phi_tok *k, size_t i, size_t n, uint8_t f, bool ok)
+{
+    int gn = i + 1 < n ? k[i + 1].gap : G_NEWLINE;
+    bool ends = gn == G_COMMA || gn == G_NEWLINE || gn == G_DOTSPACE;
+    if (!ok && ends && k[i].gap == G_COMMA && f == 0 && k[i].wflags == 0 &&
+        k[i].end - k[i].start >= 4)
+        return true;
+    if (!ok || ends) return ok;
+    if (gn != G_SPACE || k[i + 1].shape != PHI_SH_LOWER || k[i + 1].start - k[i].end > 2)
+        return false;
+    uint8_t f2 = (uint8_t)phi_dict_get(&d->words, k[i + 1].hash);
+    return (f2 & (PHI_D_FIRST | PHI_D_LAST)) && !(f2 & (PHI_D_COMMON | PHI_D_AMBIG));
+}
+
 /* "oluwaseun campbell rn", "joe quillfeather, md": two lower-case words before the
  * credential k[c] (c >= 2), the first a first name, the second a surname or a word in
  * no list, are a name. Scores them and adds them to ix (sorted; *nn entries); says
@@ -455,6 +473,8 @@ int phi_names_run(const phi_detector *d, phi_scratch *s)
                     (cue == CUE_TITLE || cue == CUE_LABEL ||
                      (cue == CUE_NEXT && (k[i - 1].dflags & PHI_D_FIRST))))
                     ok = true;
+                if (cue == CUE_PT) /* "pt ted hose", "pt amber urine": not names */
+                    ok = pt_name(d, k, i, n, f, ok);
                 /* After a first name: a surname that is also a word ("mary jones"), or
                  * a common word that is a surname where the name ends ("robert miller,",
                  * "karen white, rn", "john doe MD"), but not "mary will see". */

@@ -474,8 +474,12 @@ int phi_lower_state_zip(const phi_detector *d, phi_scratch *s, size_t i)
     while (a > 0 && t[a - 1] >= 'a' && t[a - 1] <= 'z' && i - a < 30)
         a--;
     if (b - a < 3 || (a > 0 && phi_is_alnum(t[a - 1]))) return PHI_OK;
-    uint16_t sw = phi_dict_get(&d->ctx, phi_hash_word(t + a, b - a));
+    uint64_t h = phi_hash_word(t + a, b - a);
+    uint16_t sw = phi_dict_get(&d->ctx, h);
     if (sw & (PHI_W_NOTNAME | PHI_W_BY | PHI_W_FILLER | PHI_W_RELATION | PHI_W_UNIT)) return PHI_OK;
+    /* a known city, or no ordinary word ("wbc improving, in 11000 range" is no address) */
+    uint16_t wf = phi_dict_get(&d->words, h);
+    if ((wf & PHI_D_COMMON) && !(wf & PHI_D_CITY)) return PHI_OK;
     if (phi_next_is_unit(d, t, len, e)) return PHI_OK;
     phi_cand *zc = phi_vec_push(&s->cands, sizeof *zc);
     if (!zc) return PHI_ENOMEM;

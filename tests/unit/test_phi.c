@@ -166,6 +166,11 @@ TEST(names_lower_case)
     CHECK(untouched("wife mary will see him tomorrow.", "will"));
     CHECK(untouched("dr smith will call back.", "will"));
     CHECK(untouched("pt ambulating in hall with walker.", "ambulating"));
+    CHECK(untouched("pt ted hose on, amber urine", "ted"));
+    CHECK(untouched("pt amber urine noted", "amber"));
+    CHECK(untouched("pt ruby colored stool", "ruby"));
+    CHECK(found_as("pt john smith admitted", "john smith", PHI_NAME));
+    CHECK(found_as("new murmur. the patient, ottoline", "ottoline", PHI_NAME));
     CHECK(untouched("patient: afebrile overnight.", "afebrile"));
     CHECK(untouched("seen by nephrology today.", "nephrology"));
     CHECK(untouched("talked to the team about it.", "team"));
@@ -320,6 +325,10 @@ TEST(places)
     CHECK(found_as("moved to new york, ny 10001 last year", "10001", PHI_ZIP));
     CHECK(untouched("gave 2 tabs, or 10000 units, in the am", "10000"));
     CHECK(untouched("walked 12 laps down the hall today", "12 laps"));
+    CHECK(untouched("wbc improving, in 11000 range now", "11000"));
+    CHECK(untouched("wbc improving, in 11000 range now", "improving"));
+    CHECK(untouched("bill as established visit, or 99215 if prolonged", "99215"));
+    CHECK(untouched("plt low, ok 40000 threshold for procedure", "40000"));
 }
 
 TEST(utf8_and_invalid_bytes)
