@@ -471,8 +471,7 @@ static bulk_ref *bulk_refs(const buf *keys, size_t n)
     return r;
 }
 
-/* Sort the n bulk strings of keys by their contents, in place. */
-static void sort_bulks(buf *keys, size_t n)
+void sort_bulks(buf *keys, size_t n)
 {
     if (n < 2) return;
     bulk_ref *r = bulk_refs(keys, n);
