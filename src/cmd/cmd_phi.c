@@ -260,17 +260,33 @@ static uint32_t found_types(const phi_detector *det, phi_scratch *scratch, float
     return mask;
 }
 
-/* Types found in key name (p, n): also with '_' read as a space, since the detector takes
- * it for a letter of a word ("ssn_123-45-6789", "host_10.0.0.5"). */
+static int ascii_letter(uint8_t c)
+{
+    return (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
+}
+
+/* Types found in key name (p, n), also as words the way key names join them: '_' read as a
+ * space (the detector takes it for a letter: "ssn_123-45-6789", "host_10.0.0.5"), '-' and
+ * '/' next to a letter ("ssn-536-22-1234", "pt-John-Smith", "visit/03-14-2021"), and a
+ * space where a capital follows a small letter ("JohnSmith"). */
 static uint32_t found_key_types(const phi_detector *det, phi_scratch *scratch, float min,
                                 const uint8_t *p, size_t n, int *failed)
 {
     uint32_t m = found_types(det, scratch, min, p, n, failed);
-    if (!memchr(p, '_', n) || *failed) return m;
-    uint8_t *q = mem_alloc(n);
-    for (size_t i = 0; i < n; i++)
-        q[i] = p[i] == '_' ? ' ' : p[i];
-    m |= found_types(det, scratch, min, q, n, failed);
+    if (*failed || n == 0) return m;
+    uint8_t *q = mem_alloc(2 * n);
+    size_t k = 0;
+    int changed = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = p[i];
+        int sep = c == '_' || ((c == '-' || c == '/') && ((i > 0 && ascii_letter(p[i - 1])) ||
+                                                          (i + 1 < n && ascii_letter(p[i + 1]))));
+        if (i > 0 && c >= 'A' && c <= 'Z' && p[i - 1] >= 'a' && p[i - 1] <= 'z')
+            q[k++] = ' ', changed = 1;
+        q[k++] = sep ? ' ' : c;
+        changed |= sep;
+    }
+    if (changed) m |= found_types(det, scratch, min, q, k, failed);
     mem_free_wipe(q);
     return m;
 }

@@ -138,7 +138,14 @@ def dlp(run, srv):
         r = c.call("SET", key, "x")
         run.check(r[0] == "-" and b"key name" in r[1], f"block: PHI after '_' in {key!r}",
                   harness.show(r))
+    # ... and '-', '/' next to a letter, and a capital after a small letter, as spaces
+    for key in ("ssn-536-22-1234", "pt-John-Smith", "visit/03-14-2021", "JohnSmith"):
+        r = c.call("SET", key, "x")
+        run.check(r[0] == "-" and b"key name" in r[1], f"block: PHI in {key!r}", harness.show(r))
     run.eq(c.call("SET", "visit_17_note", "x"), ("+", b"OK"), "... a plain one passes")
+    run.eq(c.call("SET", "appConfig/feature-flags/newReport-v2", "x"), ("+", b"OK"),
+           "... and one with '-', '/' and capitals")
+    c.call("DEL", "appConfig/feature-flags/newReport-v2")
     # An identifier put together by APPEND or SETRANGE is what the write makes: refused.
     run.eq(c.call("SET", "note:2", "call 617-555-"), ("+", b"OK"), "half a phone number")
     r = c.call("APPEND", "note:2", "0142")
