@@ -575,7 +575,28 @@ void randomkey_cmd(client *c)
         rep_null(c);
         return;
     }
-    if (lists_pseudonyms(c)) { /* one of all the keys the session may list */
+    if (lists_pseudonyms(c)) {
+        /* One of the keys the session may list, each as likely as any other: a random
+         * bucket (one scan step when the table is not being resized), kept with odds
+         * n / RK_K for its n listed keys, then one of them. Taking the first key after a
+         * random bucket instead would favour keys after runs of empty buckets, which tells
+         * where they lie. When listed keys are too sparse for that to succeed soon, every
+         * listed key is collected and one drawn. */
+        enum { RK_TRIES = 1024, RK_K = 8 };
+        for (int tries = 0; tries < RK_TRIES; tries++) {
+            scan_opts o = {0};
+            scan_acc a = {{0}, 0, &o, c, 0, {0}};
+            db_scan(d, ((uint64_t)random() << 32) ^ (uint64_t)random(), scan_collect, &a);
+            if (a.n > 0 && (a.n >= RK_K || (size_t)random() % RK_K < a.n)) {
+                bulk_ref *r = bulk_refs(&a.keys, a.n);
+                const bulk_ref *one = &r[(size_t)random() % a.n];
+                buf_append(&c->out, one->bulk, one->blen);
+                mem_free(r);
+                buf_free(&a.keys);
+                return;
+            }
+            buf_free(&a.keys);
+        }
         scan_opts o = {0};
         scan_acc a = {{0}, 0, &o, c, 0, {0}};
         uint64_t cur = 0;

@@ -472,6 +472,19 @@ def research_view(run, srv):
     run.eq(val(r.call("SCAN", "0", "MATCH", "patient:*", "COUNT", "1")),
            ["0", pseud], "SCAN MATCH on the pseudonyms")
     run.check(val(r.call("RANDOMKEY")) in keys, "RANDOMKEY: one of the listed keys")
+    # ... each as likely as any other (loose bounds: 1,200 draws over 30 keys, 40 expected)
+    a = srv.raw()
+    for i in range(26):
+        a.call("SET", f"other:spread:{i}", "x")
+    every = val(r.call("SCAN", "0"))[1]
+    r.send(b"".join(harness.encode_command("RANDOMKEY") for _ in range(1200)))
+    draws = [val(r.read_reply()) for _ in range(1200)]
+    counts = {k: draws.count(k) for k in every}
+    run.check(len(every) == 30 and set(draws) <= set(every) and
+              all(12 <= n <= 90 for n in counts.values()),
+              "RANDOMKEY draws every listed key about as often", sorted(counts.values()))
+    a.call("DEL", *[f"other:spread:{i}" for i in range(26)])
+    a.close()
     # Expiry times are dates of the record (admission + N days): none for this view.
     for cmd in ("TTL", "PTTL", "EXPIRETIME", "PEXPIRETIME"):
         e = val(r.call(cmd, pseud[0]))
