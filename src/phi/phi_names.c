@@ -243,6 +243,16 @@ static int lower_cue(const uint8_t *t, const phi_tok *k, size_t i)
         case 'd': /* "dear jane," */
             if (tok_is(t, p1, "dear")) return CUE_LABEL;
             break;
+        case 'h': /* "hi sarah,", "hello tom" */
+            if (tok_is(t, p1, "hi") || tok_is(t, p1, "hello")) return CUE_LABEL;
+            break;
+        case 'n': /* "pt named harold" */
+            if (tok_is(t, p1, "named")) return CUE_LABEL;
+            break;
+        case 'i': /* "my name is john", "wife's name is mary" */
+            if (i >= 2 && p1->gap == G_SPACE && tok_is(t, p1, "is") && tok_is(t, &k[i - 2], "name"))
+                return CUE_LABEL;
+            break;
         case 'b': /* "seen by mary", "signed by karen" */
             if (i >= 2 && p1->gap == G_SPACE && tok_is(t, p1, "by")) {
                 const phi_tok *p2 = &k[i - 2];
@@ -462,8 +472,8 @@ int phi_names_run(const phi_detector *d, phi_scratch *s)
                 continue;
             }
             if (k[i].shape == PHI_SH_LOWER && i > 0 &&
-                ((k[i - 1].wflags &
-                  (PHI_W_TITLE | PHI_W_RELATION | PHI_W_LABEL | PHI_W_BY | PHI_W_CONTACT)) ||
+                ((k[i - 1].wflags & (PHI_W_TITLE | PHI_W_RELATION | PHI_W_LABEL | PHI_W_BY |
+                                     PHI_W_CONTACT | PHI_W_INTRO)) ||
                  k[i].gap >= G_NEWLINE || (lower_named && k[i - 1].score >= 0.7f))) {
                 int cue = lower_cue(t, k, i);
                 uint8_t f = cue ? (uint8_t)phi_dict_get(&d->words, k[i].hash) : 0;
@@ -475,6 +485,11 @@ int phi_names_run(const phi_detector *d, phi_scratch *s)
                     ok = true;
                 if (cue == CUE_PT) /* "pt ted hose", "pt amber urine": not names */
                     ok = pt_name(d, k, i, n, f, ok);
+                /* "dr jones", "dr brown", "mr white": after a title a surname, even one that
+                 * is also a word (not "dr will see") */
+                if (!ok && cue == CUE_TITLE && (k[i - 1].wflags & PHI_W_TITLE) &&
+                    (f & PHI_D_LAST) && !tok_is(t, &k[i], "will"))
+                    ok = true;
                 /* After a first name: a surname that is also a word ("mary jones"), or
                  * a common word that is a surname where the name ends ("robert miller,",
                  * "karen white, rn", "john doe MD"), but not "mary will see". */

@@ -154,6 +154,12 @@ TEST(names_lower_case)
     CHECK(found_as("Dear jane,\nyour results are normal.", "jane", PHI_NAME));
     CHECK(found_as("please call mary at home.", "mary", PHI_NAME));
     CHECK(untouched("please call pharmacy at home.", "pharmacy"));
+    CHECK(found_as("dr jones saw her today", "jones", PHI_NAME));
+    CHECK(found_as("dr brown and mr white agree", "white", PHI_NAME));
+    CHECK(found_as("my name is john", "john", PHI_NAME));
+    CHECK(found_as("pt named harold", "harold", PHI_NAME));
+    CHECK(found_as("hi sarah, your labs are fine", "sarah", PHI_NAME));
+    CHECK(untouched("this is mild, it is called lasix", "mild"));
     CHECK(found_as("-- oluwaseun petrov, rn", "oluwaseun petrov", PHI_NAME));
     /* a word in no list after a label, a title or a first name */
     CHECK(found_as("pt: ravensworth, lucasta  mrn 4502292", "ravensworth", PHI_NAME));
