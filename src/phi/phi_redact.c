@@ -299,10 +299,17 @@ static int sur_chars(surctx *x, phi_vec *o, const uint8_t *t, size_t a, size_t b
     case PHI_AGE: return out_str(o, "90+");
     default: break;
     }
+    /* Keyed on the letters and digits alone, each by its rank among them: one number
+     * written "617-555-0142" and "(617) 555-0142" gets one stand-in (in each layout). */
+    uint64_t k = PHI_HASH_SEED;
+    for (size_t i = a; i < b; i++)
+        if (phi_is_alnum(t[i])) k = phi_hash_step(k, t[i]);
+    h = mix(phi_hash_finish(k) ^ x->seed ^ type);
     bool first_digit = true;
+    size_t rank = 0;
     for (size_t i = a; i < b; i++) {
         uint8_t c = t[i];
-        h = mix(h + i - a + 1);
+        if (phi_is_alnum(c)) h = mix(h + ++rank);
         if (phi_is_digit(c)) {
             c = (uint8_t)('0' + h % 10);
             if (first_digit && type == PHI_SSN) c = '9'; /* 9xx areas are never issued */
