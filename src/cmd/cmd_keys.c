@@ -567,6 +567,15 @@ void keys_cmd(client *c)
     rep_listing(c, &a.keys, a.n, a.pat.glob_spent);
 }
 
+/* Reply with one of the n bulk strings of keys, drawn uniformly. */
+static void rep_one_of(client *c, const buf *keys, size_t n)
+{
+    bulk_ref *r = bulk_refs(keys, n);
+    const bulk_ref *one = &r[(size_t)random() % n];
+    buf_append(&c->out, one->bulk, one->blen);
+    mem_free(r);
+}
+
 void randomkey_cmd(client *c)
 {
     /* Sample through a scan step from a random cursor: no full walk. */
@@ -588,10 +597,7 @@ void randomkey_cmd(client *c)
             scan_acc a = {{0}, 0, &o, c, 0, {0}};
             db_scan(d, ((uint64_t)random() << 32) ^ (uint64_t)random(), scan_collect, &a);
             if (a.n > 0 && (a.n >= RK_K || (size_t)random() % RK_K < a.n)) {
-                bulk_ref *r = bulk_refs(&a.keys, a.n);
-                const bulk_ref *one = &r[(size_t)random() % a.n];
-                buf_append(&c->out, one->bulk, one->blen);
-                mem_free(r);
+                rep_one_of(c, &a.keys, a.n);
                 buf_free(&a.keys);
                 return;
             }
@@ -603,14 +609,10 @@ void randomkey_cmd(client *c)
         do {
             cur = db_scan(d, cur, scan_collect, &a);
         } while (cur);
-        if (a.n == 0) {
+        if (a.n == 0)
             rep_null(c);
-        } else {
-            bulk_ref *r = bulk_refs(&a.keys, a.n);
-            const bulk_ref *one = &r[(size_t)random() % a.n];
-            buf_append(&c->out, one->bulk, one->blen);
-            mem_free(r);
-        }
+        else
+            rep_one_of(c, &a.keys, a.n);
         buf_free(&a.keys);
         return;
     }
