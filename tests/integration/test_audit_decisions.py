@@ -25,15 +25,8 @@ import shutil
 import subprocess
 
 import harness
+from test_audit_server import records
 from test_policy_server import P1, P2, POLICY, PW, is_noperm, val
-
-
-def records(srv):
-    r = subprocess.run([srv.tool_bin, "audit", "export", srv.dir, "--format", "jsonl"],
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
-    if r.returncode != 0:
-        raise RuntimeError("phidb audit export failed: " + r.stderr.decode())
-    return [json.loads(x) for x in r.stdout.decode().splitlines() if x.strip()]
 
 
 def access(srv, n=1, **kw):
