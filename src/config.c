@@ -247,7 +247,8 @@ static const directive table[] = {
      "# included), redacted (every record without key and subject), checkpoints (only the\n"
      "# signed checkpoints)."},
     {"audit-required-sinks", T_ENUM, F(audit_required_sinks), 0, 0, sinks_names, 0, "none",
-     "syslog: fail closed (refuse audited commands) while the SIEM is unreachable;\n"
+     "syslog: fail closed (refuse audited commands) while the SIEM is unreachable\n"
+     "# (needs audit-syslog-host: without it the server refuses to start);\n"
      "# none: records queue for it (bounded) and the local segments are enough."},
     {"alert-denials-per-hour", T_INT, F(alert_denials), 0, 1000000, NULL, 0, "10",
      "Alert when one user is denied this many times within an hour (0: off)."},

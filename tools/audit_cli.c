@@ -47,10 +47,10 @@
 #include "tools.h"
 #include "toolutil.h"
 
-static void usage(void)
+static void usage(FILE *out)
 {
     fprintf(
-        stderr,
+        out,
         "usage: phidb audit verify DIR [--pubkey FILE] [--checkpoint LINE]\n"
         "       phidb audit report DIR [--from T] [--to T] [--user U] [--subject S]\n"
         "                              [--format text|json|csv]\n"
@@ -645,8 +645,12 @@ static int prune_main(audit_tool *t, const char *arg, int64_t now, int now_given
 
 int audit_cli_main(int argc, char **argv)
 {
+    if (tool_asks_help(argc, argv, 1)) {
+        usage(stdout);
+        return 0;
+    }
     if (argc < 3) {
-        usage();
+        usage(stderr);
         return 2;
     }
     const char *cmd = argv[1];
@@ -664,7 +668,7 @@ int audit_cli_main(int argc, char **argv)
             else if (strcmp(argv[i], "--checkpoint") == 0 && i + 1 < argc)
                 expect = argv[++i];
             else {
-                usage();
+                usage(stderr);
                 return 2;
             }
         }
@@ -678,7 +682,7 @@ int audit_cli_main(int argc, char **argv)
                     return 2;
                 nlines = (int)n;
             } else {
-                usage();
+                usage(stderr);
                 return 2;
             }
         }
@@ -688,13 +692,13 @@ int audit_cli_main(int argc, char **argv)
                 if (audit_tool_time(argv[++i], 0, &now) != 0) return 2;
                 now_given = 1;
             } else {
-                usage();
+                usage(stderr);
                 return 2;
             }
         }
     } else if (strcmp(cmd, "report") == 0 || strcmp(cmd, "accounting") == 0) {
         if (parse_common(argc, argv, 3, &q, &fmt, report_fmts) != 0) {
-            usage();
+            usage(stderr);
             return 2;
         }
         if (strcmp(cmd, "accounting") == 0 && !q.subject) {
@@ -703,11 +707,11 @@ int audit_cli_main(int argc, char **argv)
         }
     } else if (strcmp(cmd, "export") == 0) {
         if (parse_common(argc, argv, 3, &q, &fmt, export_fmts) != 0) {
-            usage();
+            usage(stderr);
             return 2;
         }
     } else {
-        usage();
+        usage(stderr);
         return 2;
     }
     audit_tool t;

@@ -29,12 +29,13 @@
 #include "access/policy.h"
 #include "audit_tool.h"
 #include "tools.h"
+#include "toolutil.h"
 
-static void usage(void)
+static void usage(FILE *out)
 {
-    fprintf(stderr, "usage: phidb breach-report DIR --incident ID --start T --end T [--user U]\n"
-                    "                           [--key PATTERN] [--discovered T] [--policy FILE]\n"
-                    "                           [--states FILE] [--format text|json]\n");
+    fprintf(out, "usage: phidb breach-report DIR --incident ID --start T --end T [--user U]\n"
+                 "                           [--key PATTERN] [--discovered T] [--policy FILE]\n"
+                 "                           [--states FILE] [--format text|json]\n");
 }
 
 /* Trim spaces and tabs, then (quotes) one pair of surrounding double quotes, as CSV
@@ -186,8 +187,12 @@ static void print_text(json_t *r)
 
 int breach_cli_main(int argc, char **argv)
 {
+    if (tool_asks_help(argc, argv, 1)) {
+        usage(stdout);
+        return 0;
+    }
     if (argc < 2) {
-        usage();
+        usage(stderr);
         return 2;
     }
     audit_query q = {0};
@@ -199,8 +204,8 @@ int breach_cli_main(int argc, char **argv)
     for (int i = 2; i < argc; i += 2) { /* options and their values */
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!v && strcmp(a, "--help") != 0) {
-            usage();
+        if (!v) {
+            usage(stderr);
             return 2;
         }
         if (strcmp(a, "--incident") == 0)
@@ -224,12 +229,12 @@ int breach_cli_main(int argc, char **argv)
         else if (strcmp(a, "--format") == 0 && (!strcmp(v, "json") || !strcmp(v, "text")))
             json_out = strcmp(v, "json") == 0;
         else {
-            usage();
+            usage(stderr);
             return 2;
         }
     }
     if (!incident || !have_start || !have_end) {
-        usage();
+        usage(stderr);
         return 2;
     }
     if (q.to_us < q.from_us) { /* an empty window would report 0 records, as if all clear */

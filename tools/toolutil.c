@@ -184,3 +184,10 @@ rclient *tool_admin_connect(const char *prog, const config *c, int timeout_s)
     rreply_free(rep);
     return r;
 }
+
+int tool_asks_help(int argc, char **argv, int first)
+{
+    for (int i = first; i < argc; i++)
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) return 1;
+    return 0;
+}

@@ -18,6 +18,8 @@ config *tool_load_config(const char *prog, const char *arg);
 /* Parse text, the value of option opt, as a whole decimal number from min to max into *out.
  * Returns 0, or -1 with a message naming prog, opt and text (no number, trailing junk, out
  * of range): a tool must refuse "-n abc" rather than read it as 0. */
+/* Does any of argv[first..argc) ask for help ("-h", "--help")? */
+int tool_asks_help(int argc, char **argv, int first);
 int tool_parse_long(const char *prog, const char *opt, const char *text, long min, long max,
                     long *out);
 /* The master key source a config names (PHIDB_PASSPHRASE for a passphrase master key). */

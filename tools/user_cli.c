@@ -43,11 +43,11 @@
 #include "util/mem.h"
 #include "toolutil.h"
 
-static void usage(void)
+static void usage(FILE *out)
 {
-    fprintf(stderr, "usage: phidb user mfa DIR NAME [--issuer NAME] [--no-qr] [--no-confirm]\n"
-                    "       phidb user mfa DIR NAME --remove\n"
-                    "       phidb user mfa DIR NAME --check CODE\n");
+    fprintf(out, "usage: phidb user mfa DIR NAME [--issuer NAME] [--no-qr] [--no-confirm]\n"
+                 "       phidb user mfa DIR NAME --remove\n"
+                 "       phidb user mfa DIR NAME --check CODE\n");
 }
 
 /* Options of one run. */
@@ -300,8 +300,12 @@ static int parse_args(int argc, char **argv, mfa_opts *o)
 int user_cli_main(int argc, char **argv)
 {
     mfa_opts o;
+    if (tool_asks_help(argc, argv, 1)) {
+        usage(stdout);
+        return 0;
+    }
     if (parse_args(argc, argv, &o) != 0) {
-        usage();
+        usage(stderr);
         return 2;
     }
     char path[4096], err[1024];

@@ -564,6 +564,12 @@ def init_failures(run):
                            stderr=subprocess.PIPE, timeout=60)
         run.check(r.returncode == 0 and r.stdout.startswith(b"usage: phidb init DIR"),
                   f"phidb init {opt}: usage, exit 0", (r.returncode, r.stdout, r.stderr))
+    # ... and so do the other tools that took --help for a mistake (usage on stderr, exit 2)
+    for t in ("user", "audit", "breach-report"):
+        r = subprocess.run([tool, t, "--help"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=60)
+        run.check(r.returncode == 0 and r.stdout.startswith(b"usage: phidb " + t.encode()),
+                  f"phidb {t} --help: usage, exit 0", (r.returncode, r.stdout[:80], r.stderr))
     # phidb --help names the options the documents describe.
     r = subprocess.run([tool, "--help"], stdout=subprocess.PIPE, timeout=60)
     out = r.stdout.decode()

@@ -1,6 +1,6 @@
 /* Unit tests for policy: the parser (every directive, every error with its line), schema
- * and field lookups, the clinic decision matrix of DESIGN.md, purposes, scope, filters,
- * NOPERM texts, SHOW round trip, the de-identified view, pseudonyms, blind-index
+ * and field lookups, the clinic decision matrix of the design (docs/policy.md), purposes,
+ * scope, filters, NOPERM texts, SHOW round trip, the de-identified view, pseudonyms, blind-index
  * normalisation, and the cost of a decision. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +15,7 @@
 #include "unit.h"
 #include "util/buf.h"
 
-/* The example of DESIGN.md, verbatim. */
+/* The example policy of the design, verbatim (the one docs/policy.md builds on). */
 static const char *design_example =
     "schema patient:* type=patient subject=id\n"
     "field patient name      group=demographics phi=name\n"
