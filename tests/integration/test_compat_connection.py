@@ -552,7 +552,12 @@ def config_set_errors(s):
     c.cmd("CONFIG", "SET", "hz", "x", "hz", "30")
     c.cmd("CONFIG", "SET", "hz", "x", "nosuch", "1")
     c.cmd("CONFIG", "SET", "nosuch", "1", "hz", "x")
-    c.cmd("CONFIG", "SET", "hz\0junk", "20")
+    # A name with a NUL: redis 7.0 hashes the whole name but compares it as a C string, so
+    # it takes "hz\0junk" for hz only when the two hashes share a bucket (its hash seed is
+    # random: seen once in many runs); phidb always refuses it. The value is hz's own, so the
+    # state stays the same on both either way.
+    c.cmd("CONFIG", "SET", "hz\0junk", "10",
+          phidb=("-", b"ERR Unknown option or number of arguments for CONFIG SET - 'hz'"))
     c.cmd("CONFIG", "SET", "hz", "20", "maxmemory", "lots")
     c.cmd("CONFIG", "SET", "client-output-buffer-limit", "nosuchclass 1mb 1mb 1")
     c.cmd("CONFIG", "GET", "hz")
