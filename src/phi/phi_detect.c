@@ -19,6 +19,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "phi_internal.h"
 
@@ -656,8 +657,72 @@ static int pass_resolve(const phi_detector *d, phi_scratch *s)
     return PHI_OK;
 }
 
-static const pass_fn passes[] = {pass_regex,    phi_walk_run,  pass_validate,
-                                 phi_names_run, phi_addr_grab, pass_resolve};
+/* Is t[a, b) the word w (lower-case), case aside? */
+static bool word_is(const uint8_t *t, size_t a, size_t b, const char *w)
+{
+    size_t n = strlen(w);
+    if (b - a != n) return false;
+    for (size_t i = 0; i < n; i++)
+        if (phi_lower(t[a + i]) != (uint8_t)w[i]) return false;
+    return true;
+}
+
+/* A birth year alone ("born in 1931", "year of birth: 1931", "DOB 1931"): plain years are
+ * not dates, but a year of birth 90 or more years back tells an age over 89, which Safe
+ * Harbor removes with the year (164.514(b)(2)(i)(C)). Such years become DATE findings. */
+static int pass_birth_years(const phi_detector *d, phi_scratch *s)
+{
+    (void)d;
+    const uint8_t *t = s->text;
+    size_t len = s->len;
+    const phi_kw *k = s->kws.p;
+    int limit = 0;
+    for (size_t i = 0; i < s->kws.n; i++) {
+        if (k[i].cls != PHI_C_DATE) continue;
+        size_t a = k[i].start, e = k[i].end;
+        if ((t[a] | 0x20) != 'b' && (t[a] | 0x20) != 'd') continue;
+        if (!(word_is(t, a, e, "born") || word_is(t, a, e, "birth") || word_is(t, a, e, "dob") ||
+              word_is(t, a, e, "d.o.b")))
+            continue;
+        /* up to two small words between: "born in", "birth year", "dob is" */
+        size_t p = e;
+        for (int w = 0; w < 3 && p < len; w++) {
+            while (p < len && (t[p] == ' ' || t[p] == ':' || t[p] == '-' || t[p] == '.'))
+                p++;
+            size_t q = p;
+            while (q < len && phi_is_alpha(t[q]))
+                q++;
+            if (q == p || w == 2) break;
+            if (!(word_is(t, p, q, "in") || word_is(t, p, q, "year") || word_is(t, p, q, "yr") ||
+                  word_is(t, p, q, "is") || word_is(t, p, q, "was") || word_is(t, p, q, "of")))
+                break;
+            p = q;
+        }
+        if (p + 4 > len || (p > 0 && phi_is_alnum(t[p - 1]))) continue;
+        size_t q = p;
+        while (q < len && phi_is_digit(t[q]))
+            q++;
+        if (q - p != 4 || (q < len && (phi_is_alnum(t[q]) || t[q] == '/' || t[q] == '-'))) continue;
+        int y =
+            (t[p] - '0') * 1000 + (t[p + 1] - '0') * 100 + (t[p + 2] - '0') * 10 + (t[p + 3] - '0');
+        if (!limit) {
+            time_t now = time(NULL);
+            struct tm tmv;
+            gmtime_r(&now, &tmv);
+            limit = tmv.tm_year + 1900 - 90;
+        }
+        if (y < 1850 || y > limit) continue;
+        phi_cand *c = phi_vec_push(&s->cands, sizeof *c);
+        if (!c) return PHI_ENOMEM;
+        k = s->kws.p;
+        c->start = (uint32_t)p, c->end = (uint32_t)q, c->pat = 0xFFFF;
+        c->type = PHI_DATE, c->dead = 0, c->score = 0.85f;
+    }
+    return PHI_OK;
+}
+
+static const pass_fn passes[] = {pass_regex,    phi_walk_run,     pass_validate, phi_names_run,
+                                 phi_addr_grab, pass_birth_years, pass_resolve};
 enum { NPASSES = sizeof passes / sizeof passes[0] };
 
 int phi_detect_run(const phi_detector *d, phi_scratch *s, const uint8_t *text, size_t len)

@@ -214,6 +214,17 @@ TEST(dates)
     CHECK(found_as("follow up june 3rd.", "june 3rd", PHI_DATE));
 }
 
+/* A year of birth alone is a date when it tells an age over 89 (Safe Harbor). */
+TEST(birth_years)
+{
+    CHECK(found_as("Pt born in 1931, lives alone.", "1931", PHI_DATE));
+    CHECK(found_as("Year of birth: 1929.", "1929", PHI_DATE));
+    CHECK(found_as("DOB 1935, widowed.", "1935", PHI_DATE));
+    CHECK(untouched("Pt born in 1960, lives alone.", "1960"));
+    CHECK(untouched("birth weight 3400 g at term", "3400"));
+    CHECK(untouched("Diagnosed in 1931 per old chart.", "1931"));
+}
+
 TEST(dates_near_misses)
 {
     CHECK(untouched("Diagnosed with diabetes in 2019.", "2019"));
@@ -843,10 +854,10 @@ TEST(redaction_replaces_the_original_bytes)
     free(out);
 }
 
-UNIT_MAIN(T(names), T(cancel), T(names_context_rules), T(names_lower_case), T(names_near_misses), T(dates),
-          T(dates_near_misses), T(ages), T(phones), T(phones_near_misses), T(internet), T(ids),
-          T(places), T(utf8_and_invalid_bytes), T(ten_megabytes), T(truncation_and_errors),
-          T(redaction_modes), T(deid_fields), T(threads_share_a_detector),
+UNIT_MAIN(T(names), T(cancel), T(names_context_rules), T(names_lower_case), T(names_near_misses),
+          T(birth_years), T(dates), T(dates_near_misses), T(ages), T(phones), T(phones_near_misses),
+          T(internet), T(ids), T(places), T(utf8_and_invalid_bytes), T(ten_megabytes),
+          T(truncation_and_errors), T(redaction_modes), T(deid_fields), T(threads_share_a_detector),
           T(batch_equals_one_by_one), T(unicode_spellings_are_found),
           T(invalid_and_partial_sequences), T(batch_finds_what_single_scans_find),
           T(redaction_replaces_the_original_bytes), T(teardown))
