@@ -547,9 +547,10 @@ void rep_glob_spent(client *c);
 /* The reply of a listing (KEYS, PUBSUB CHANNELS, COMMAND LIST): the n elements collected in
  * items (RESP, freed here) as an array, or rep_glob_spent's error when spent. */
 void rep_listing(client *c, buf *items, size_t n, int spent);
-/* Sort the n RESP bulk strings of keys (as resp_bulk wrote them) by their contents: listings
- * for de-identified roles, whose order must not follow the key table or the writes. */
-void sort_bulks(buf *keys, size_t n);
+/* Sort n groups of `group` RESP bulk strings each (as resp_bulk wrote them, one after the
+ * other in items) by the contents of each group's first: listings for roles that must not
+ * see an order that follows the key table, the writes or a record's hidden fields. */
+void sort_bulks(buf *items, size_t n, size_t group);
 /* Parse; replies and returns -1 on error. */
 int scan_parse(client *c, int first, int allow_type, scan_opts *o);
 /* The same in two steps, for HSCAN, which (as Redis) looks the key up in between: the

@@ -177,11 +177,29 @@ static void emit_visible(void *ud, const uint8_t *f, size_t flen, const db_ref *
     pv_shown(x->c, f, flen);
 }
 
+/* Keep the second of each of the n pairs of bulk strings in items (the values of
+ * field-value pairs). */
+static void drop_names(buf *items, size_t n)
+{
+    buf out = {0};
+    const uint8_t *p = items->p;
+    for (size_t i = 0; i < 2 * n; i++) {
+        const uint8_t *crlf = memchr(p, '\r', items->len - (size_t)(p - items->p));
+        long long l = 0;
+        str_to_ll(p + 1, (size_t)(crlf - p - 1), &l);
+        size_t blen = (size_t)(crlf - p) + 2 + (size_t)l + 2;
+        if (i % 2) buf_append(&out, p, blen);
+        p += blen;
+    }
+    buf_wipe_free(items);
+    *items = out;
+}
+
 static void hgetall_generic(client *c, int fields, int values)
 {
     db_entry *e;
     if (lookup_hash(c, &e, 1) != 0) return;
-    if (e && filtered(c) && !c->pv.deid) {
+    if (e && filtered(c) && !c->pv.deid && c->pv.flt.all) {
         /* Visibility does not depend on values: count, then reply straight away. */
         emit_ctx x = {c, fields, values, {0}, 0, 0};
         db_hash_foreach(c->s->db, e, count_visible, &x);
@@ -193,13 +211,19 @@ static void hgetall_generic(client *c, int fields, int values)
         return;
     }
     if (e && filtered(c)) {
-        emit_ctx x = {c, fields, values, {0}, 0, 0};
+        /* A role that sees part of the record gets its fields sorted by name: their order in
+         * the record follows its hidden fields too (a long hidden value moves the record
+         * from its compact form to a table, which orders fields otherwise). HVALS is
+         * collected with the names, sorted, then sent without them. */
+        emit_ctx x = {c, 1, values, {0}, 0, 0};
         db_hash_foreach(c->s->db, e, emit_visible, &x);
         if (x.failed) {
             buf_wipe_free(&x.items);
             rep_unopenable(c);
             return;
         }
+        sort_bulks(&x.items, x.n, values ? 2 : 1);
+        if (!fields) drop_names(&x.items, x.n);
         if (fields && values)
             rep_map(c, x.n);
         else

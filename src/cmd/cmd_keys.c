@@ -471,18 +471,25 @@ static bulk_ref *bulk_refs(const buf *keys, size_t n)
     return r;
 }
 
-void sort_bulks(buf *keys, size_t n)
+void sort_bulks(buf *items, size_t n, size_t group)
 {
     if (n < 2) return;
-    bulk_ref *r = bulk_refs(keys, n);
+    bulk_ref *r = bulk_refs(items, n * group);
+    /* each group as one reference: its first bulk's contents, all its bytes */
+    for (size_t g = 0; g < n; g++) {
+        bulk_ref first = r[g * group];
+        for (size_t j = 1; j < group; j++)
+            first.blen += r[g * group + j].blen;
+        r[g] = first;
+    }
     qsort(r, n, sizeof *r, bulk_ref_cmp);
     buf out = {0};
-    buf_reserve(&out, keys->len);
+    buf_reserve(&out, items->len);
     for (size_t i = 0; i < n; i++)
         buf_append(&out, r[i].bulk, r[i].blen);
     mem_free(r);
-    buf_free(keys);
-    *keys = out;
+    buf_wipe_free(items); /* field values: wiped as their buffers always are */
+    *items = out;
 }
 
 void scan_cmd(client *c)
@@ -505,7 +512,7 @@ void scan_cmd(client *c)
             cur = db_scan_raw(c->s->db, cur, scan_collect, &a);
         } while (cur && --iterations > 0 && (long long)a.n < o.count && !o.glob_spent);
     }
-    if (whole) sort_bulks(&a.keys, a.n);
+    if (whole) sort_bulks(&a.keys, a.n, 1);
     /* The lookup removes each (journaled, watchers told). */
     for (size_t off = 0; off < a.expired.len;) {
         uint32_t l;
@@ -563,7 +570,7 @@ void keys_cmd(client *c)
     do {
         cur = db_scan(c->s->db, cur, (void (*)(void *, db_entry *))keys_collect, &a);
     } while (cur && !a.pat.glob_spent);
-    if (lists_pseudonyms(c)) sort_bulks(&a.keys, a.n);
+    if (lists_pseudonyms(c)) sort_bulks(&a.keys, a.n, 1);
     rep_listing(c, &a.keys, a.n, a.pat.glob_spent);
 }
 

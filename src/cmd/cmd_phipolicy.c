@@ -379,7 +379,7 @@ void phi_find_cmd(client *c)
     policy_index_find(s->pix, f, hmac, found_key, &x);
     /* Pseudonyms in the index's order would tell the order the records were written in
      * (sequential record numbers, admissions). */
-    if (r && policy_role_view(r) == POLICY_VIEW_DEIDENTIFIED) sort_bulks(&x.keys, x.n);
+    if (r && policy_role_view(r) == POLICY_VIEW_DEIDENTIFIED) sort_bulks(&x.keys, x.n, 1);
     rep_array(c, x.n);
     buf_append(&c->out, x.keys.p, x.keys.len);
     buf_free(&x.keys);

@@ -134,6 +134,18 @@ def matrix(run, srv):
     run.eq(got, want, "physician HGETALL shows every field but billing")
     run.eq(val(doc.call("HLEN", "patient:1001")), len(want), "HLEN counts visible fields")
     run.eq(sorted(val(doc.call("HKEYS", "patient:1001"))), sorted(want), "HKEYS filtered")
+    # A role that sees part of a record gets its fields by name: their order in the record
+    # follows the hidden fields too (a long hidden value changes the record's form).
+    for hidden in ("120", "9" * 300, "120"):
+        reg = srv.raw("reg", PW)
+        reg.call("HSET", "patient:1001", "balance", hidden)
+        reg.close()
+        run.eq(val(doc.call("HKEYS", "patient:1001")), sorted(want),
+               f"HKEYS by name, a hidden value of {len(hidden)} bytes")
+        run.eq(list(pairs(val(doc.call("HGETALL", "patient:1001")))), sorted(want),
+               "HGETALL by name")
+        run.eq(val(doc.call("HVALS", "patient:1001")), [want[k] for k in sorted(want)],
+               "HVALS in the order of the names")
     run.eq(val(doc.call("HSET", "patient:1001", "diagnosis", "hypertension, treated")), 0,
            "physician writes a diagnosis")
     run.check(is_noperm(val(doc.call("HSET", "patient:1001", "balance", "0")), "billing"),
