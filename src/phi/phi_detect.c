@@ -657,16 +657,6 @@ static int pass_resolve(const phi_detector *d, phi_scratch *s)
     return PHI_OK;
 }
 
-/* Is t[a, b) the word w (lower-case), case aside? */
-static bool word_is(const uint8_t *t, size_t a, size_t b, const char *w)
-{
-    size_t n = strlen(w);
-    if (b - a != n) return false;
-    for (size_t i = 0; i < n; i++)
-        if (phi_lower(t[a + i]) != (uint8_t)w[i]) return false;
-    return true;
-}
-
 /* A birth year alone ("born in 1931", "year of birth: 1931", "DOB 1931"): plain years are
  * not dates, but a year of birth 90 or more years back tells an age over 89, which Safe
  * Harbor removes with the year (164.514(b)(2)(i)(C)). Such years become DATE findings. */
@@ -681,8 +671,8 @@ static int pass_birth_years(const phi_detector *d, phi_scratch *s)
         if (k[i].cls != PHI_C_DATE) continue;
         size_t a = k[i].start, e = k[i].end;
         if ((t[a] | 0x20) != 'b' && (t[a] | 0x20) != 'd') continue;
-        if (!(word_is(t, a, e, "born") || word_is(t, a, e, "birth") || word_is(t, a, e, "dob") ||
-              word_is(t, a, e, "d.o.b")))
+        if (!(phi_word_is(t, a, e, "born") || phi_word_is(t, a, e, "birth") ||
+              phi_word_is(t, a, e, "dob") || phi_word_is(t, a, e, "d.o.b")))
             continue;
         /* up to two small words between: "born in", "birth year", "dob is" */
         size_t p = e;
@@ -693,8 +683,9 @@ static int pass_birth_years(const phi_detector *d, phi_scratch *s)
             while (q < len && phi_is_alpha(t[q]))
                 q++;
             if (q == p || w == 2) break;
-            if (!(word_is(t, p, q, "in") || word_is(t, p, q, "year") || word_is(t, p, q, "yr") ||
-                  word_is(t, p, q, "is") || word_is(t, p, q, "was") || word_is(t, p, q, "of")))
+            if (!(phi_word_is(t, p, q, "in") || phi_word_is(t, p, q, "year") ||
+                  phi_word_is(t, p, q, "yr") || phi_word_is(t, p, q, "is") ||
+                  phi_word_is(t, p, q, "was") || phi_word_is(t, p, q, "of")))
                 break;
             p = q;
         }

@@ -23,6 +23,7 @@
 
 #include <hs/hs.h>
 #include <stdbool.h>
+#include <string.h>
 
 #include "phi.h"
 
@@ -702,6 +703,16 @@ extern const uint8_t phi_lowercase[256];
 static inline uint8_t phi_lower(uint8_t c)
 {
     return phi_lowercase[c];
+}
+
+/* The letters t[a, b) equal the lower-case word w (ASCII, any case). */
+static inline bool phi_word_is(const uint8_t *t, size_t a, size_t b, const char *w)
+{
+    size_t n = strlen(w);
+    if (b - a != n) return false;
+    for (size_t k = 0; k < n; k++)
+        if (phi_lower(t[a + k]) != (uint8_t)w[k]) return false;
+    return true;
 }
 
 /* One byte of phi_hash_word (FNV-1a over the lower-cased byte). */

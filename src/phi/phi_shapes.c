@@ -436,16 +436,6 @@ int phi_shapes_zero_groups(const phi_detector *d, phi_scratch *s)
     return PHI_OK;
 }
 
-/* The letters t[a, b) equal the lower-case word w (ASCII, any case). */
-static bool word_ci(const uint8_t *t, size_t a, size_t b, const char *w)
-{
-    size_t n = strlen(w);
-    if (b - a != n) return false;
-    for (size_t k = 0; k < n; k++)
-        if (phi_lower(t[a + k]) != (uint8_t)w[k]) return false;
-    return true;
-}
-
 /* "\b(?:on|the|of|by|since|until)\s{1,3}(?:the\s{1,3})?(?:[1-9]|[12][0-9]|3[01])ORD\b",
  * any case, with the word [i, e) as the ordinal: the number follows white space, so it
  * starts a word, and \b ends that word after ORD. The optional "the" is a cue itself,
@@ -463,7 +453,7 @@ int phi_shapes_ordinal(const phi_detector *d, phi_scratch *s, size_t i, size_t e
         return PHI_OK;
     bool ord = false;
     for (size_t k = 0; k < 4 && !ord; k++)
-        ord = word_ci(t, e - 2, e, ords[k]);
+        ord = phi_word_is(t, e - 2, e, ords[k]);
     size_t p = i, sp = 0;
     while (p > 0 && sp < 4 && phi_is_hs_space(t[p - 1]))
         p--, sp++;
@@ -472,7 +462,7 @@ int phi_shapes_ordinal(const phi_detector *d, phi_scratch *s, size_t i, size_t e
     while (w > 0 && phi_is_hs_word(t[w - 1]))
         w--;
     for (size_t k = 0; k < 6; k++)
-        if (word_ci(t, w, p, cues[k])) return push(s, d->cscan.ordinal, PHI_START_UNKNOWN, e);
+        if (phi_word_is(t, w, p, cues[k])) return push(s, d->cscan.ordinal, PHI_START_UNKNOWN, e);
     return PHI_OK;
 }
 
