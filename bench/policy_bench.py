@@ -63,13 +63,7 @@ def bench(server, args, n, pipeline):
 def main():
     os.environ.setdefault("PHIDB_BUILD", os.path.join(common.ROOT, "build"))
     phidb = harness.PhidbServer()
-    pol = os.path.join(phidb.dir, "policy.conf")
-    with open(pol, "w") as f:
-        f.write(POLICY)
-    os.chmod(pol, 0o600)
-    phidb.stop()
-    phidb.extra = [("policy-file", pol)]
-    phidb.restart()
+    phidb.use_policy(POLICY)
     c = phidb.raw()
     r = c.call("ACL", "SETUSER", "admin", "role=clinician")
     c.close()

@@ -499,6 +499,18 @@ class PhidbServer(Server):
 
     kind = "phidb"
 
+    def use_policy(self, text, extra=()):
+        """Write text as this server's policy file (0600), then restart it with policy-file
+        pointing there and the directives in extra (pairs) after it."""
+        pol = os.path.join(self.dir, "policy.conf")
+        with open(pol, "w") as f:
+            f.write(text)
+        os.chmod(pol, 0o600)
+        self.stop()
+        self.extra = [("policy-file", pol), *extra]
+        self.restart()
+        return pol
+
     def __init__(self, extra=None, fast_argon2=True, before_start=None):
         super().__init__()
         build = build_dir()

@@ -47,13 +47,7 @@ def access(srv, n=1, **kw):
 
 def policy_server():
     srv = harness.PhidbServer()
-    pol = os.path.join(srv.dir, "policy.conf")
-    with open(pol, "w") as f:
-        f.write(POLICY)
-    os.chmod(pol, 0o600)
-    srv.stop()
-    srv.extra = [("policy-file", pol), ("allow-dangerous-commands", "flushdb")]
-    srv.restart()
+    srv.use_policy(POLICY, [("allow-dangerous-commands", "flushdb")])
     a = srv.raw()
     for u, role, rules in (("reg", "registrar", ["+flushdb"]), ("nina", "nurse", ["+flushdb"]),
                            ("vic", "registrar", ["-flushdb"]), ("pam", "purger", []),

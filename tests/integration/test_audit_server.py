@@ -53,14 +53,8 @@ def body(run):
         run.log("SKIP: phidb-only test")
         return
     srv = harness.PhidbServer()
-    pol = os.path.join(srv.dir, "policy.conf")
-    with open(pol, "w") as f:
-        f.write(POLICY)
-    os.chmod(pol, 0o600)
-    srv.stop()
-    srv.extra = [("policy-file", pol), ("audit-checkpoint-records", "50"),
-                 ("alert-hours", "00:00-00:01"), ("auth-max-failures", "2")]
-    srv.restart()
+    srv.use_policy(POLICY, [("audit-checkpoint-records", "50"),
+                            ("alert-hours", "00:00-00:01"), ("auth-max-failures", "2")])
 
     with run.case("activity"):
         a = srv.raw()

@@ -1149,15 +1149,8 @@ def body(run):
     if harness.env_target() != "phidb":
         run.log("SKIP: phidb-only test")
         return
-    srv_probe = harness.PhidbServer()
-    pol = os.path.join(srv_probe.dir, "policy.conf")
-    with open(pol, "w") as f:
-        f.write(POLICY)
-    os.chmod(pol, 0o600)
-    srv_probe.stop()
-    srv_probe.extra = [("policy-file", pol), ("allow-dangerous-commands", "flushdb")]
-    srv_probe.restart()
-    srv = srv_probe
+    srv = harness.PhidbServer()
+    srv.use_policy(POLICY, [("allow-dangerous-commands", "flushdb")])
     run.cases([setup, matrix, patient_scope, existence_probes, sealed_subjects, research_view, purpose, blind_index,
                breakglass, grants_old_keyring, mfa, cert_user, breakglass_expiry, bad_policy,
                flush], run, srv)

@@ -253,13 +253,7 @@ def phi_outside_phi_fields(admin):
 def start_clinic(run, extra=()):
     """A server with POLICY and a user of each role; returns it and admin's connection."""
     srv = harness.PhidbServer()
-    pol = os.path.join(srv.dir, "policy.conf")
-    with open(pol, "w") as f:
-        f.write(POLICY)
-    os.chmod(pol, 0o600)
-    srv.stop()
-    srv.extra = [("policy-file", pol), *extra]
-    srv.restart()
+    srv.use_policy(POLICY, extra)
     admin = srv.raw()
     run.eq(admin.call("ACL", "SETUSER", "admin", "role=registrar", "+phi.breakglass|list"),
            ("+", b"OK"), "admin gets the registrar role")
