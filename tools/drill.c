@@ -353,6 +353,10 @@ int drill_cli_main(int argc, char **argv)
                              (const char *)s->field.p};
         size_t lv[3] = {s->has_field ? 4 : 3, s->key.len, s->field.len};
         r = rclient_callv(rc_cli, s->has_field ? 3 : 2, av, lv, err, sizeof err);
+        if (!r) { /* the connection is lost (or the drill was stopped): no use going on */
+            keyring_secure_free(plain, plen + 1);
+            goto out;
+        }
         int same = r && r->type == RR_BULK && r->len == plen && memcmp(r->str, plain, plen) == 0;
         if (r && r->str) OPENSSL_cleanse(r->str, r->len);
         rreply_free(r);

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,11 @@ static void ssl_err(char *err, size_t errlen, const char *what)
 rclient *rclient_connect(const char *host, int port, const char *ca, const char *cert,
                          const char *key, int timeout_s, char *err, size_t errlen)
 {
+    /* A server that goes away while a request is written (stopped, or killed by the drill
+     * on Ctrl-C) is an error to report, not a SIGPIPE that kills the tool before it
+     * reports or cleans up. The tools write nothing else to sockets or pipes that must
+     * stop them. */
+    signal(SIGPIPE, SIG_IGN);
     rclient *c = calloc(1, sizeof *c);
     c->fd = -1;
     struct addrinfo hints = {0}, *ai = NULL;

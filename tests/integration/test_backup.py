@@ -314,6 +314,22 @@ def drill_dirs():
     return {d for d in os.listdir("/tmp") if d.startswith("phidb-drill-")}
 
 
+def wait_drill_server(p, before):
+    """Wait until the drill's server is ready (its log in the drill's copy says so), then a
+    little more: the drill is comparing values with it."""
+    end = time.time() + 120
+    while time.time() < end and p.poll() is None:
+        for d in drill_dirs() - before:
+            try:
+                with open(os.path.join("/tmp", d, "instance", "server.log")) as f:
+                    if " ready: " in f.read():
+                        time.sleep(0.3)
+                        return
+            except OSError:
+                pass
+        time.sleep(0.005)
+
+
 def restore_safety(run, srv, path):
     """A restore that cannot finish, two restores into one directory, a drill stopped by
     Ctrl-C, the trailer's padding, a passphrase that a file could not give back, a new
@@ -354,16 +370,24 @@ def restore_safety(run, srv, path):
     run.check(rcs == [0, 1] and len(have) == 5,
               "two restores into one directory: one refused, the other's instance whole",
               (rcs, have, [o[1].decode()[-200:] for o in outs]))
-    # A drill stopped by Ctrl-C removes its copy (the backup's data and a key to open it).
-    before = drill_dirs()
-    p = subprocess.Popen([srv.tool_bin, "restore", "--drill", path, "--from", srv.dir],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    time.sleep(1.0)
-    p.send_signal(signal.SIGINT)
-    out, err = p.communicate(timeout=120)
-    run.check(p.returncode in (0, 130) and not drill_dirs() - before,
-              "a drill stopped by Ctrl-C leaves no copy in /tmp",
-              (p.returncode, err.decode()[-300:], drill_dirs() - before))
+    # A drill stopped by Ctrl-C removes its copy (the backup's data and a key to open it):
+    # once while it restores, once while it compares every value with its server (which it
+    # stops at once: its next request met a closed connection, and SIGPIPE killed the tool
+    # before it could remove the copy).
+    for when in ("restoring", "comparing"):
+        before = drill_dirs()
+        p = subprocess.Popen([srv.tool_bin, "restore", "--drill", path, "--from", srv.dir,
+                              "--sample", "100000"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if when == "restoring":
+            time.sleep(0.3)
+        else:
+            wait_drill_server(p, before)
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=120)
+        run.check(p.returncode in (0, 130) and not drill_dirs() - before,
+                  f"a drill stopped by Ctrl-C while {when} leaves no copy in /tmp",
+                  (p.returncode, err.decode()[-300:], drill_dirs() - before))
     shutil.rmtree(root, ignore_errors=True)
     # A passphrase `--passphrase-file` could not give back (its reader ends at a newline).
     c = srv.raw()
