@@ -3,9 +3,9 @@
  * [--passphrase-file F] [--sample N] [--keep]`, a restore test that proves a backup can be
  * used, without touching any real instance.
  *
- *   1. restore into a fresh temporary directory (everything verified first), picking a
- *      sample of values from the backup as it goes (a reservoir over every string and
- *      hash field: a uniform sample whatever the size);
+ *   1. restore into a fresh temporary directory under $TMPDIR, else /tmp (everything
+ *      verified first), picking a sample of values from the backup as it goes (a
+ *      reservoir over every string and hash field: a uniform sample whatever the size);
  *   2. add a temporary user (random password, `phidb-drill`) to the copy only, and start
  *      phidb-server on it on a free port;
  *   3. compare DBSIZE with the manifest's count (less the keys that expired since the
@@ -273,9 +273,19 @@ int drill_cli_main(int argc, char **argv)
         config_free(c);
         return 1;
     }
-    char root[] = "/tmp/phidb-drill-XXXXXX", dir[64], pw[40];
+    /* The copy goes under $TMPDIR (an absolute path), else /tmp. */
+    const char *tmp = getenv("TMPDIR");
+    if (!tmp || tmp[0] != '/') tmp = "/tmp";
+    char root[256], dir[300], pw[40];
+    if (strlen(tmp) > 200) {
+        fprintf(stderr, PROG ": TMPDIR is longer than 200 bytes\n");
+        config_free(c);
+        return 1;
+    }
+    snprintf(root, sizeof root, "%s/phidb-drill-XXXXXX", tmp);
     if (!mkdtemp(root)) {
-        fprintf(stderr, PROG ": cannot make a temporary directory: %s\n", strerror(errno));
+        fprintf(stderr, PROG ": cannot make a temporary directory in %s: %s\n", tmp,
+                strerror(errno));
         config_free(c);
         return 1;
     }

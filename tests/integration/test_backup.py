@@ -37,9 +37,18 @@ MARK = b"Zq7BACKUPMARKERphi"
 NPRE = 10000 if harness.sanitized() else 20000
 
 
+# The drills' copies go under this test's own TMPDIR: another test run on the machine
+# (its drills in /tmp) cannot be taken for a copy one of ours left.
+DRILL_TMP = None
+
+
+def tool_env():
+    return dict(os.environ, TMPDIR=DRILL_TMP) if DRILL_TMP else None
+
+
 def tool(srv, *args, input=None, timeout=600):
     r = subprocess.run([srv.tool_bin, *[str(a) for a in args]], stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, timeout=timeout, input=input)
+                       stderr=subprocess.PIPE, timeout=timeout, input=input, env=tool_env())
     return r.returncode, r.stdout.decode("utf-8", "replace"), r.stderr.decode("utf-8", "replace")
 
 
@@ -311,23 +320,24 @@ def passphrase_copy(run, srv):
 
 
 def drill_dirs():
-    return {d for d in os.listdir("/tmp") if d.startswith("phidb-drill-")}
+    return {d for d in os.listdir(DRILL_TMP) if d.startswith("phidb-drill-")}
 
 
 def wait_drill_server(p, before):
     """Wait until the drill's server is ready (its log in the drill's copy says so), then a
-    little more: the drill is comparing values with it."""
+    little more: the drill is comparing values with it. False if it never was."""
     end = time.time() + 120
     while time.time() < end and p.poll() is None:
         for d in drill_dirs() - before:
             try:
-                with open(os.path.join("/tmp", d, "instance", "server.log")) as f:
+                with open(os.path.join(DRILL_TMP, d, "instance", "server.log")) as f:
                     if " ready: " in f.read():
                         time.sleep(0.3)
-                        return
+                        return True
             except OSError:
                 pass
         time.sleep(0.005)
+    return False
 
 
 def restore_safety(run, srv, path):
@@ -378,15 +388,16 @@ def restore_safety(run, srv, path):
         before = drill_dirs()
         p = subprocess.Popen([srv.tool_bin, "restore", "--drill", path, "--from", srv.dir,
                               "--sample", "100000"],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=tool_env())
         if when == "restoring":
             time.sleep(0.3)
         else:
-            wait_drill_server(p, before)
+            run.check(wait_drill_server(p, before), "the drill's copy is made under $TMPDIR "
+                      "and its server starts")
         p.send_signal(signal.SIGINT)
         out, err = p.communicate(timeout=120)
         run.check(p.returncode in (0, 130) and not drill_dirs() - before,
-                  f"a drill stopped by Ctrl-C while {when} leaves no copy in /tmp",
+                  f"a drill stopped by Ctrl-C while {when} leaves no copy",
                   (p.returncode, err.decode()[-300:], drill_dirs() - before))
     shutil.rmtree(root, ignore_errors=True)
     # A passphrase `--passphrase-file` could not give back (its reader ends at a newline).
@@ -702,6 +713,8 @@ def body(run):
     if harness.env_target() == "redis":
         run.log("skipped: phidb-only checks (PHIDB_TARGET=redis)")
         return
+    global DRILL_TMP
+    DRILL_TMP = harness.make_temp_dir("drilltmp")
     srv = harness.PhidbServer()
     state = {}
     with run.case("backup under a write load"):
