@@ -450,10 +450,11 @@ void cmd_audit_after(client *c, const cmd_def *d, size_t mark)
     if (c->s->audit && !c->audit_scope) record_failed_change(c, d, mark);
     if (!c->audit_scope || c->audit_done) return;
     c->audit_scope = 0;
-    /* PHI.FIND's refusals are decided before it runs (denied records); an error now (an
-     * unknown type, a field without a blind index) found nothing: failed, with the error. */
+    /* A read that answered with an error showed nothing (a WRONGTYPE HGET of a record, a
+     * PHI.FIND of an unknown type or of a field without a blind index; refusals are
+     * decided before a command runs and recorded denied): failed, with the error. */
     char why[256];
-    const char *err = d->proc == phi_find_cmd ? reply_error(c, mark, why, sizeof why) : NULL;
+    const char *err = reply_error(c, mark, why, sizeof why);
     if (append_access(c, d, err ? AUDIT_FAILED : AUDIT_GRANTED, err) == 0) return;
     /* Not recorded: the reply (PHI) does not leave. */
     if (c->out.len > mark) {

@@ -13,6 +13,7 @@ record of it in the EXEC's records):
 - a record for every key under a schema it names, and for the first key when
   none is;
 - NOPERM: a denied record; a reply that is not an error: every access record granted;
+  a read's other error: every access record failed, with the error as its reason;
 - every access record carries the session's purpose (the role's default, or the last one
   PHI.PURPOSE set);
 - no access record of another user or command in between (alerts excepted);
@@ -78,9 +79,11 @@ def body(run):
     rnd = random.Random(seed)
     srv, admin = start_clinic(run)
     # Key positions of every command, from the server (first key, last key, step).
-    keyspec = {}
+    keyspec, writes = {}, set()
     for d in admin.call("COMMAND")[1]:
         keyspec[d[1][0][1].lower()] = (d[1][3][1], d[1][4][1], d[1][5][1])
+        if ("+", b"write") in d[1][2][1]:
+            writes.add(d[1][0][1].lower())
     every = [x[1].decode() for x in admin.call("COMMAND", "LIST")[1]]
     chk = Checker(admin)
     for _ in range(12):
@@ -186,6 +189,12 @@ def body(run):
                 problems.append(f"NOPERM without a denied record: {where}")
         elif reply[0] != "-" and any(r["res"] != "granted" for r in acc):
             problems.append(f"a reply with a record not granted: {where}: {acc}")
+        elif (reply[0] == "-" and cmd.encode() not in writes and
+              any(r["res"] != "failed" or r.get("reason", "").encode() != reply[1]
+                  for r in acc)):
+            # A read that answered with an error showed nothing (a write is recorded,
+            # granted, before it runs).
+            problems.append(f"a read's error not recorded failed with it: {where}: {acc}")
     # A transaction's commands are decided, and recorded, when EXEC runs them.
     for u, queued, reply, before, after in execs:
         window = [recs[s] for s in range(before + 1, after + 1) if s in recs]
