@@ -422,7 +422,7 @@ static void reject(client *c, const cmd_def *d, const char *msg)
 }
 
 /* The checks of a command at top level (not queued) and its run. A write whose texts are
- * large waits for its dlp scan on the PHI worker (cmd_dlp_defer), then comes back through
+ * large waits for its dlp scan on the dlp worker (cmd_dlp_defer), then comes back through
  * cmd_resume, which checks it all again. */
 static void run_toplevel(client *c, const cmd_def *d)
 {

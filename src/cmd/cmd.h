@@ -250,6 +250,8 @@ struct srv {
     struct phi_scratch *phi_scratch; /* its working memory for the event loop */
     struct phi_scratch *phi_wscratch; /* the PHI worker's (phiq has one thread) */
     workq *phiq;              /* the PHI worker: PHI.SCAN and PHI.REDACT of large texts */
+    struct phi_scratch *dlp_wscratch; /* the dlp worker's (dlpq has one thread) */
+    workq *dlpq;              /* the dlp worker: large writes' checks, never behind a scan */
     atomic_int phi_cancel;    /* set at shutdown: the worker's scans stop (PHI_ECANCELED) */
     size_t phi_cancelled;     /* ... and how many did (for the shutdown's log line) */
     sealer *logseal;          /* seals durable log records */

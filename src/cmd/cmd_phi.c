@@ -26,7 +26,9 @@
  * crafted texts at under 1 MB/s, and PHI.SCAN takes up to proto-max-bulk-len. Shorter
  * texts (a clinical note is a few KB) are scanned at once on the loop, as is everything
  * inside EXEC, which cannot wait. The worker is one thread, so jobs run one at a time,
- * in order, with one scratch (s->phi_wscratch).
+ * in order, with one scratch (s->phi_wscratch). The dlp checks of large writes have a
+ * worker of their own (s->dlpq, s->dlp_wscratch): a crafted PHI.SCAN of hundreds of MB
+ * would otherwise hold up every such write for minutes.
  */
 #define PHI_INLINE_MAX  ((size_t)64 * 1024)
 /* Inside EXEC nothing may wait for the worker, so texts are scanned on the event loop: at
@@ -203,27 +205,48 @@ void phi_redact_cmd(client *c)
     reply_redacted(c, out, len);
 }
 
-static void on_phiq(ev_loop *l, int fd, void *ud, int mask)
+static void on_workq(ev_loop *l, int fd, void *ud, int mask)
 {
     (void)l;
     (void)fd;
     (void)mask;
-    srv *s = ud;
-    workq_drain(s->phiq);
+    workq_drain(ud);
+}
+
+/* Stop worker *q (its jobs complete, cancelled) and free it and its scratch. */
+static void stop_worker(workq **q, phi_scratch **scratch)
+{
+    workq_free(*q); /* joins the worker; the jobs complete (cancelled) */
+    *q = NULL;
+    phi_scratch_free(*scratch);
+    *scratch = NULL;
+}
+
+/* Start a worker thread with a scratch of its own, its completions run by the loop. */
+static int start_worker(srv *s, workq **q, phi_scratch **scratch)
+{
+    if (phi_scratch_new(s->phi, scratch) != 0 || !(*q = workq_new(1, PHI_MAX_PENDING))) {
+        phi_scratch_free(*scratch);
+        *scratch = NULL;
+        return -1;
+    }
+    phi_scratch_set_cancel(*scratch, &s->phi_cancel);
+    ev_watch(s->loop, workq_fd(*q), EV_READ, on_workq, *q);
+    return 0;
 }
 
 int cmd_phi_init(srv *s, char *err, size_t errlen)
 {
-    if (phi_scratch_new(s->phi, &s->phi_wscratch) != 0 ||
-        !(s->phiq = workq_new(1, PHI_MAX_PENDING))) {
-        phi_scratch_free(s->phi_wscratch);
-        s->phi_wscratch = NULL;
-        snprintf(err, errlen, "cannot start the PHI worker");
+    atomic_store(&s->phi_cancel, 0);
+    if (start_worker(s, &s->phiq, &s->phi_wscratch) != 0 ||
+        start_worker(s, &s->dlpq, &s->dlp_wscratch) != 0) {
+        if (s->phiq) {
+            ev_unwatch(s->loop, workq_fd(s->phiq));
+            stop_worker(&s->phiq, &s->phi_wscratch);
+        }
+        snprintf(err, errlen, "cannot start the PHI workers");
         return -1;
     }
-    atomic_store(&s->phi_cancel, 0);
-    phi_scratch_set_cancel(s->phi_wscratch, &s->phi_cancel);
-    ev_watch(s->loop, workq_fd(s->phiq), EV_READ, on_phiq, s);
     return 0;
 }
 
@@ -234,11 +257,9 @@ void cmd_phi_close(srv *s)
      * stop does not wait for up to PHI_MAX_PENDING large texts to be scanned. */
     atomic_store(&s->phi_cancel, 1);
     s->phi_cancelled = 0;
-    workq_free(s->phiq); /* joins the worker; the jobs complete (cancelled) */
+    stop_worker(&s->phiq, &s->phi_wscratch);
+    stop_worker(&s->dlpq, &s->dlp_wscratch);
     if (s->phi_cancelled) log_notice("shutdown: %zu large PHI scans cancelled", s->phi_cancelled);
-    s->phiq = NULL;
-    phi_scratch_free(s->phi_wscratch);
-    s->phi_wscratch = NULL;
 }
 
 /* Types found in (p, n) scoring at least min, as a bit mask (0: none). A scan that
@@ -266,7 +287,8 @@ static int ascii_letter(uint8_t c)
 }
 
 /* Types found in key name (p, n), also as words the way key names join them: '_' read as a
- * space (the detector takes it for a letter: "ssn_123-45-6789", "host_10.0.0.5"), '-' and
+ * space (the detector takes it for a letter: "ssn_123-45-6789", "host_10.0.0.5") or, between
+ * two digits, as '-' ("536_22_1234", "617_555_0100", "2021_03_14"), '-' and
  * '/' next to a letter ("ssn-536-22-1234", "pt-John-Smith", "visit/03-14-2021"), and a
  * space where a capital follows a small letter ("JohnSmith"). */
 static uint32_t found_key_types(const phi_detector *det, phi_scratch *scratch, float min,
@@ -283,7 +305,9 @@ static uint32_t found_key_types(const phi_detector *det, phi_scratch *scratch, f
                                                           (i + 1 < n && ascii_letter(p[i + 1]))));
         if (i > 0 && c >= 'A' && c <= 'Z' && p[i - 1] >= 'a' && p[i - 1] <= 'z')
             q[k++] = ' ', changed = 1;
-        q[k++] = sep ? ' ' : c;
+        int digits = i > 0 && i + 1 < n && p[i - 1] >= '0' && p[i - 1] <= '9' && p[i + 1] >= '0' &&
+                     p[i + 1] <= '9';
+        q[k++] = !sep ? c : c == '_' && digits ? '-' : ' ';
         changed |= sep;
     }
     if (changed) m |= found_types(det, scratch, min, q, k, failed);
@@ -441,7 +465,7 @@ static void dlp_done(void *ud)
 int cmd_dlp_defer(client *c, const cmd_def *d)
 {
     srv *s = c->s;
-    if (c->dlp_ready || s->cfg->dlp_mode == 0 || !(d->flags & CMD_WRITE) || !s->phi || !s->phiq ||
+    if (c->dlp_ready || s->cfg->dlp_mode == 0 || !(d->flags & CMD_WRITE) || !s->phi || !s->dlpq ||
         (c->flags & CL_IN_EXEC))
         return -1;
     size_t total = 0;
@@ -452,7 +476,7 @@ int cmd_dlp_defer(client *c, const cmd_def *d)
     j->c = c;
     j->d = d;
     j->det = s->phi;
-    j->scratch = s->phi_wscratch;
+    j->scratch = s->dlp_wscratch;
     j->min = (float)s->cfg->dlp_min_score / 100.0f;
     j->argc = c->argc;
     j->argv = cmd_args_copy(c->argv, c->argc);
@@ -460,8 +484,8 @@ int cmd_dlp_defer(client *c, const cmd_def *d)
     for (int i = 1; i < c->argc; i++)
         j->kind[i] = (uint8_t)dlp_kind(c, d, i);
     client_block(c);
-    if (workq_submit(s->phiq, dlp_work, dlp_done, j) != 0) {
-        rep_err(c, "ERR server busy: too many large PHI scans in progress, try again later");
+    if (workq_submit(s->dlpq, dlp_work, dlp_done, j) != 0) {
+        rep_err(c, "ERR server busy: too many large dlp checks in progress, try again later");
         dlp_free(j);
         client_unblock(c);
     }

@@ -3,8 +3,9 @@
 Drives the real server with redis-py and raw RESP: findings come back with byte offsets
 that slice the text exactly; redaction in tag and mask mode; dlp-mode block refuses a
 write whose key name or value holds PHI and changes nothing; warn lets it through and
-logs the types found (never the text); off (the default) checks nothing. A stop cancels
-the large scans waiting on the PHI worker.
+logs the types found (never the text); off (the default) checks nothing. A large write's
+dlp check does not wait behind a slow PHI.SCAN. A stop cancels the large scans waiting on
+the PHI and dlp workers.
 phidb-only: skipped when PHIDB_TARGET=redis.
 """
 
@@ -134,7 +135,9 @@ def dlp(run, srv):
     run.eq(c.call("EXISTS", "visit:Jane Whitfield", "ticket:1"), (":", 0), "nothing was written")
     run.eq(c.call("SET", "visit:17", "routine follow-up"), ("+", b"OK"), "clean writes pass")
     # '_' is a letter to the detector: key names are also read with it as a space.
-    for key in ("ssn_536-22-1234", "visit_03/14/2021", "host_10.0.0.5", "cb_617-555-0142"):
+    # Between two digits it is read as '-' too ("536_22_1234" was let through).
+    for key in ("ssn_536-22-1234", "visit_03/14/2021", "host_10.0.0.5", "cb_617-555-0142",
+                "536_22_1234", "cb_617_555_0142", "visit_03_14_2021"):
         r = c.call("SET", key, "x")
         run.check(r[0] == "-" and b"key name" in r[1], f"block: PHI after '_' in {key!r}",
                   harness.show(r))
@@ -142,7 +145,8 @@ def dlp(run, srv):
     for key in ("ssn-536-22-1234", "pt-John-Smith", "visit/03-14-2021", "JohnSmith"):
         r = c.call("SET", key, "x")
         run.check(r[0] == "-" and b"key name" in r[1], f"block: PHI in {key!r}", harness.show(r))
-    run.eq(c.call("SET", "visit_17_note", "x"), ("+", b"OK"), "... a plain one passes")
+    for key in ("visit_17_note", "item_12_345", "build_2_7_1"):
+        run.eq(c.call("SET", key, "x"), ("+", b"OK"), f"... a plain one passes: {key!r}")
     run.eq(c.call("SET", "appConfig/feature-flags/newReport-v2", "x"), ("+", b"OK"),
            "... and one with '-', '/' and capitals")
     c.call("DEL", "appConfig/feature-flags/newReport-v2")
@@ -227,6 +231,35 @@ def dlp(run, srv):
     c.close()
 
 
+def dlp_beside_scans(run, srv):
+    """A large write's dlp check has a worker of its own: it does not wait behind a slow
+    PHI.SCAN (one of up to proto-max-bulk-len of crafted text held every such write for
+    minutes when both shared the PHI worker)."""
+    c = srv.raw()
+    run.eq(c.call("CONFIG", "SET", "dlp-mode", "block"), ("+", b"OK"), "dlp-mode block")
+    scan = srv.raw()
+    run.eq(scan.call("CLIENT", "SETNAME", "scanner"), ("+", b"OK"), "CLIENT SETNAME")
+    scan.send(harness.encode_command("PHI.SCAN", ("1::" * 1000000).encode()))  # 1.6 s or more
+
+    def scanning():
+        for line in c.call("CLIENT", "LIST")[1].decode().splitlines():
+            if " name=scanner " in line:
+                return " cmd=phi.scan " in line and re.search(r" flags=\S*b", line)
+        return False
+    harness.wait_until(scanning, timeout=120, interval=0.005, what="the scan on its worker")
+    filler = "routine follow-up, no change in medication. " * 5000  # 225 KB
+    run.eq(c.call("SET", "note:beside", filler), ("+", b"OK"),
+           "a large write is checked and written while a slow PHI.SCAN runs")
+    run.check(not scan.is_closed(timeout=0.01) and scan.buf == b"",
+              "... before the scan's reply has come", harness.show(scan.buf[:100]))
+    r = scan.read_reply(timeout=600)
+    run.check(r[0] == "*", "the slow scan's reply comes", harness.show(r, 300))
+    c.call("DEL", "note:beside")
+    c.call("CONFIG", "SET", "dlp-mode", "off")
+    scan.close()
+    c.close()
+
+
 def shutdown_cancels(run):
     """A stop does not wait for the large scans queued on the PHI worker (up to 64 texts of
     up to 512 MB): the one in progress stops early, the queued ones end at once, their
@@ -241,9 +274,9 @@ def shutdown_cancels(run):
     ping = srv.raw()
     run.eq(ping.call("PING"), ("+", b"PONG"), "served while the scans wait")
     run.eq(ping.call("CONFIG", "SET", "dlp-mode", "warn"), ("+", b"OK"), "dlp-mode warn")
-    late = srv.raw()  # a large write whose dlp scan waits behind them
-    late.send(harness.encode_command("SET", "note:late", "routine follow-up. " * 10000))
-    time.sleep(0.5)  # the 18 MB have arrived: one scan runs, the others are queued
+    late = srv.raw()  # a slow write on the dlp worker (its own, beside the scans)
+    late.send(harness.encode_command("SET", "note:late", slow))
+    time.sleep(0.5)  # the 21 MB have arrived: two scans run, the others are queued
     t0 = time.monotonic()
     srv.stop()  # raises unless it exits 0 with no sanitizer report
     run.log(f"stopped {time.monotonic() - t0:.2f} s after SIGTERM with six 3 MB scans waiting")
@@ -274,7 +307,7 @@ def body(run):
         run.log("skipped: phidb-only checks (PHIDB_TARGET=redis)")
         return
     srv = harness.PhidbServer()
-    run.cases([scan_and_redact, large_texts, dlp], run, srv)
+    run.cases([scan_and_redact, large_texts, dlp, dlp_beside_scans], run, srv)
     run.cases([shutdown_cancels], run)
 
 
