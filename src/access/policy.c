@@ -767,7 +767,9 @@ int policy_parse(const char *text, size_t len, const char *name, policy **out, c
     return 0;
 }
 
-int policy_load_file(const char *path, policy **out, char *err, size_t errlen)
+/* policy_load_file, and with owned also refusing a file whose owner is neither this
+ * process's effective user nor root (that user could change what the server enforces). */
+static int load_file(const char *path, int owned, policy **out, char *err, size_t errlen)
 {
     *out = NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -792,6 +794,13 @@ int policy_load_file(const char *path, policy **out, char *err, size_t errlen)
                  path, (unsigned)(st.st_mode & 0777));
         goto close_fd;
     }
+    if (owned && st.st_uid != geteuid() && st.st_uid != 0) {
+        snprintf(err, errlen,
+                 "policy file %s is owned by uid %u, neither the server's user (uid %u) nor "
+                 "root; run chown on it",
+                 path, (unsigned)st.st_uid, (unsigned)geteuid());
+        goto close_fd;
+    }
     if (st.st_size > POLICY_MAX_FILE) {
         snprintf(err, errlen, "%s: policy file larger than %d bytes", path, POLICY_MAX_FILE);
         goto close_fd;
@@ -814,4 +823,14 @@ free_text:
 close_fd:
     close(fd);
     return rc;
+}
+
+int policy_load_file(const char *path, policy **out, char *err, size_t errlen)
+{
+    return load_file(path, 0, out, err, errlen);
+}
+
+int policy_load_owned_file(const char *path, policy **out, char *err, size_t errlen)
+{
+    return load_file(path, 1, out, err, errlen);
 }

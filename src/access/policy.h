@@ -142,6 +142,9 @@ int policy_parse(const char *text, size_t len, const char *name, policy **out, c
 /* Read and parse the file at path (refused above POLICY_MAX_FILE bytes). Same results as
  * policy_parse; a missing file is an error. */
 int policy_load_file(const char *path, policy **out, char *err, size_t errlen);
+/* The same for the server's own policy-file: also refused when owned by a user other than
+ * this process's effective user or root (whoever owns it decides what is enforced). */
+int policy_load_owned_file(const char *path, policy **out, char *err, size_t errlen);
 /* Take one more reference; returns p. */
 policy *policy_ref(policy *p);
 /* Drop a reference; the policy is freed with the last one (NULL is fine). */

@@ -246,7 +246,7 @@ int cmd_policy_open(srv *s, char *err, size_t errlen)
     s->totp_floor_saved = s->totp_floor;
     acl_set_totp_floor(s->acl, s->totp_floor);
     if (!s->cfg->policy_file || !*s->cfg->policy_file) return 0;
-    if (policy_load_file(s->cfg->policy_file, &s->pol, err, errlen) != 0) return -1;
+    if (policy_load_owned_file(s->cfg->policy_file, &s->pol, err, errlen) != 0) return -1;
     s->pkey = keyring_secure_alloc(32);
     if (!s->pkey || policy_pseudonym_key(s->keys, s->pkey) != 0) {
         snprintf(err, errlen, "cannot derive the pseudonym key");
@@ -285,7 +285,7 @@ int cmd_policy_reload(srv *s, char *err, size_t errlen)
     }
     policy *np;
     char why[1024];
-    if (policy_load_file(s->cfg->policy_file, &np, why, sizeof why) != 0) {
+    if (policy_load_owned_file(s->cfg->policy_file, &np, why, sizeof why) != 0) {
         snprintf(err, errlen, "policy not reloaded: %s", why);
         return -1;
     }

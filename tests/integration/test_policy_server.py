@@ -1106,6 +1106,16 @@ def bad_policy(run, srv):
     with open(srv.policy_path, "w") as f:
         f.write(good.replace("role nurse     read=demographics,vitals,medications",
                              "role nurse     read=demographics,vitals,medications,diagnosis"))
+    # A file another user owns (who could change what is enforced) is refused.
+    if os.geteuid() == 0:
+        os.chown(srv.policy_path, 65534, 65534)
+        r = val(a.call("PHI.POLICY", "RELOAD"))
+        run.check(r[0] == "ERR" and "owned by uid 65534" in r[1],
+                  "RELOAD refuses a file owned by another user", r)
+        run.check(is_noperm(val(srv.raw("nina", PW).call("HGET", "patient:1001",
+                                                          "diagnosis"))),
+                  "... and the old policy stays")
+        os.chown(srv.policy_path, 0, 0)
     run.eq(val(a.call("PHI.POLICY", "RELOAD")), "OK", "RELOAD of a good file")
     n = srv.raw("nina", PW)
     run.eq(val(n.call("HGET", "patient:1001", "diagnosis")), "hypertension, treated",

@@ -754,6 +754,20 @@ TEST(refcount_and_file)
     CHECK_INT(policy_load_file(path, &p, err, sizeof err), -1);
     CHECK(strstr(err, "writable by group or others") != NULL);
     CHECK_INT(policy_load_file(dir, &p, err, sizeof err), -1); /* a directory */
+    /* The server's own policy-file: owned by its user or root, else refused (as root the
+     * test can give it to another user; otherwise only the owner's case is checked). */
+    chmod(path, 0644);
+    f = fopen(path, "w");
+    fputs(clinic, f);
+    fclose(f);
+    CHECK_INT(policy_load_owned_file(path, &p, err, sizeof err), 0);
+    policy_unref(p);
+    if (geteuid() == 0 && chown(path, 65534, 65534) == 0) {
+        CHECK_INT(policy_load_owned_file(path, &p, err, sizeof err), -1);
+        CHECK(strstr(err, "is owned by uid 65534, neither the server's user") != NULL);
+        CHECK_INT(policy_load_file(path, &p, err, sizeof err), 0); /* a tool reading it */
+        policy_unref(p);
+    }
     unlink(path);
     rmdir(dir);
 }
