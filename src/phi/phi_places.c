@@ -440,62 +440,115 @@ static bool word_in(const uint8_t *t, size_t a, size_t b, const char *const *lis
     return false;
 }
 
-/* ", ma 02118" in lower case at the comma t[i] (the capitalized form is matched as
- * Hyperscan's expressions say, phi_shapes.c): the ZIP, and the city before the comma
- * ("boston, ma 02118"). Called by the walk at each comma; final candidates (no pattern). */
-int phi_lower_state_zip(const phi_detector *d, phi_scratch *s, size_t i)
+/* A lower-case state abbreviation at t[k] ("ma", then ' ' or ','), then a ZIP ("02118" or
+ * "02118-1234") not run on into a word: 1 with the ZIP in [*z, *e), else 0. */
+static int lower_state_zip_at(const uint8_t *t, size_t len, size_t k, size_t *z, size_t *e)
 {
-    const uint8_t *t = s->text;
-    size_t len = s->len, k = i + 1;
-    while (k < len && t[k] == ' ' && k - i < 4)
-        k++;
-    if (k == i + 1 || k + 8 > len || t[k] < 'a' || t[k] > 'z' || t[k + 1] < 'a' || t[k + 1] > 'z' ||
+    if (k + 8 > len || t[k] < 'a' || t[k] > 'z' || t[k + 1] < 'a' || t[k + 1] > 'z' ||
         !phi_state_abbr((uint8_t)(t[k] - 32), (uint8_t)(t[k + 1] - 32)))
-        return PHI_OK;
-    size_t z = k + 2;
-    if (t[z] == ',') z++;
-    size_t sp = z;
-    while (z < len && t[z] == ' ' && z - sp < 3)
-        z++;
-    if (z == sp || z + 5 > len) return PHI_OK;
-    size_t e = z;
-    while (e < len && phi_is_digit(t[e]))
-        e++;
-    if (e - z != 5) return PHI_OK;
-    if (e + 5 <= len && t[e] == '-' && phi_is_digit(t[e + 1]) && phi_is_digit(t[e + 2]) &&
-        phi_is_digit(t[e + 3]) && phi_is_digit(t[e + 4]) &&
-        (e + 5 == len || !phi_is_alnum(t[e + 5])))
-        e += 5;
-    else if (e < len && phi_is_alnum(t[e]))
-        return PHI_OK;
-    /* the city: the lower-case word before the comma (required: "2 tabs, or 10000 units"
-     * is no address), with "new", "san" ... before it */
-    size_t b = i, a = i;
-    while (a > 0 && t[a - 1] >= 'a' && t[a - 1] <= 'z' && i - a < 30)
-        a--;
-    if (b - a < 3 || (a > 0 && phi_is_alnum(t[a - 1]))) return PHI_OK;
+        return 0;
+    size_t p = k + 2;
+    if (t[p] == ',') p++;
+    size_t sp = p;
+    while (p < len && t[p] == ' ' && p - sp < 3)
+        p++;
+    if (p == sp || p + 5 > len) return 0;
+    size_t q = p;
+    while (q < len && phi_is_digit(t[q]))
+        q++;
+    if (q - p != 5) return 0;
+    if (q + 5 <= len && t[q] == '-' && phi_is_digit(t[q + 1]) && phi_is_digit(t[q + 2]) &&
+        phi_is_digit(t[q + 3]) && phi_is_digit(t[q + 4]) &&
+        (q + 5 == len || !phi_is_alnum(t[q + 5])))
+        q += 5;
+    else if (q < len && phi_is_alnum(t[q]))
+        return 0;
+    *z = p;
+    *e = q;
+    return 1;
+}
+
+/* May the lower-case word t[a, b) be a city before a state and ZIP? Not a word that is no
+ * name, a filler, relation or unit; a known city, or no ordinary word ("wbc improving, in
+ * 11000 range" is no address). */
+static int lower_city_word(const phi_detector *d, const uint8_t *t, size_t a, size_t b)
+{
+    if (b - a < 3) return 0;
     uint64_t h = phi_hash_word(t + a, b - a);
     uint16_t sw = phi_dict_get(&d->ctx, h);
-    if (sw & (PHI_W_NOTNAME | PHI_W_BY | PHI_W_FILLER | PHI_W_RELATION | PHI_W_UNIT)) return PHI_OK;
-    /* a known city, or no ordinary word ("wbc improving, in 11000 range" is no address) */
+    if (sw & (PHI_W_NOTNAME | PHI_W_BY | PHI_W_FILLER | PHI_W_RELATION | PHI_W_UNIT)) return 0;
     uint16_t wf = phi_dict_get(&d->words, h);
-    if ((wf & PHI_D_COMMON) && !(wf & PHI_D_CITY)) return PHI_OK;
-    if (phi_next_is_unit(d, t, len, e)) return PHI_OK;
+    return !((wf & PHI_D_COMMON) && !(wf & PHI_D_CITY));
+}
+
+/* Where a two-word city begins when the word ending at t[a - 1] ... opens one: "new",
+ * "san", "st." ... before the word at a (else a). */
+static size_t lower_city_first(const uint8_t *t, size_t a)
+{
+    if (a < 2 || t[a - 1] != ' ') return a;
+    size_t w = a - 1;
+    if (w > 0 && t[w - 1] == '.') w--; /* "st. louis" */
+    size_t a2 = w;
+    while (a2 > 0 && t[a2 - 1] >= 'a' && t[a2 - 1] <= 'z' && w - a2 < 8)
+        a2--;
+    return word_in(t, a2, w, city_first) && (a2 == 0 || !phi_is_alnum(t[a2 - 1])) ? a2 : a;
+}
+
+static int push_city_zip(phi_scratch *s, size_t a, size_t b, size_t z, size_t e)
+{
     phi_cand *zc = phi_vec_push(&s->cands, sizeof *zc);
     if (!zc) return PHI_ENOMEM;
     zc->start = (uint32_t)z, zc->end = (uint32_t)e, zc->pat = 0xFFFF;
     zc->type = PHI_ZIP, zc->dead = 0, zc->score = 0.8f;
-    if (a >= 2 && t[a - 1] == ' ') {
-        size_t a2 = a - 1;
-        while (a2 > 0 && t[a2 - 1] >= 'a' && t[a2 - 1] <= 'z' && a - a2 < 8)
-            a2--;
-        if (word_in(t, a2, a - 1, city_first) && (a2 == 0 || !phi_is_alnum(t[a2 - 1]))) a = a2;
-    }
     phi_cand *cc = phi_vec_push(&s->cands, sizeof *cc);
     if (!cc) return PHI_ENOMEM;
     cc->start = (uint32_t)a, cc->end = (uint32_t)b, cc->pat = 0xFFFF;
     cc->type = PHI_CITY, cc->dead = 0, cc->score = 0.75f;
     return PHI_OK;
+}
+
+/* ", ma 02118" in lower case at the comma t[i] (the capitalized form is matched as
+ * Hyperscan's expressions say, phi_shapes.c): the ZIP, and the city before the comma
+ * ("boston, ma 02118"); or ", cambridge ma 02139" (the comma before the city, as after a
+ * street: "77 mass ave, cambridge ma 02139"). Called by the walk at each comma; final
+ * candidates (no pattern). */
+int phi_lower_state_zip(const phi_detector *d, phi_scratch *s, size_t i)
+{
+    const uint8_t *t = s->text;
+    size_t len = s->len, k = i + 1, z, e;
+    while (k < len && t[k] == ' ' && k - i < 4)
+        k++;
+    if (k == i + 1) return PHI_OK;
+    if (lower_state_zip_at(t, len, k, &z, &e)) {
+        /* the city: the lower-case word before the comma (required: "2 tabs, or 10000
+         * units" is no address), with "new", "san" ... before it */
+        size_t b = i, a = i;
+        while (a > 0 && t[a - 1] >= 'a' && t[a - 1] <= 'z' && i - a < 30)
+            a--;
+        if ((a > 0 && phi_is_alnum(t[a - 1])) || !lower_city_word(d, t, a, b) ||
+            phi_next_is_unit(d, t, len, e))
+            return PHI_OK;
+        return push_city_zip(s, lower_city_first(t, a), b, z, e);
+    }
+    /* ", city st 02139": one word, or two when the first opens a city name (the state and
+     * ZIP are looked for first: most commas have neither after the next word or two) */
+    size_t a = k, b = k, c = k;
+    while (b < len && t[b] >= 'a' && t[b] <= 'z' && b - a < 30)
+        b++;
+    if (b == a || b + 1 >= len) return PHI_OK;
+    if (!(t[b] == ' ' && lower_state_zip_at(t, len, b + 1, &z, &e))) {
+        c = t[b] == '.' ? b + 1 : b;
+        if (c + 1 >= len || t[c] != ' ') return PHI_OK;
+        size_t w = ++c;
+        while (w < len && t[w] >= 'a' && t[w] <= 'z' && w - c < 30)
+            w++;
+        if (w + 1 >= len || t[w] != ' ' || !lower_state_zip_at(t, len, w + 1, &z, &e) ||
+            !word_in(t, a, b, city_first))
+            return PHI_OK;
+        b = w;
+    }
+    if (!lower_city_word(d, t, c, b) || phi_next_is_unit(d, t, len, e)) return PHI_OK;
+    return push_city_zip(s, a, b, z, e);
 }
 
 int phi_addr_grab(const phi_detector *d, phi_scratch *s)

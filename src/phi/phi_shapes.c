@@ -330,10 +330,8 @@ int phi_shapes_punct(const phi_detector *d, phi_scratch *s, size_t i)
     if (c == ',') {
         int rc = comma_state(s, d->cscan.comma_state, i);
         const uint8_t *t = s->text;
-        /* ", ma 02118": two lower-case letters alone after ", " */
-        if (rc == PHI_OK && i + 9 < s->len && t[i + 1] == ' ' &&
-            (t[i + 4] == ' ' || t[i + 4] == ',') && t[i + 2] >= 'a' && t[i + 2] <= 'z' &&
-            t[i + 3] >= 'a' && t[i + 3] <= 'z')
+        /* ", ma 02118" and ", boston ma 02118": a lower-case letter after ", " */
+        if (rc == PHI_OK && i + 9 < s->len && t[i + 1] == ' ' && t[i + 2] >= 'a' && t[i + 2] <= 'z')
             rc = phi_lower_state_zip(d, s, i);
         return rc;
     }

@@ -346,6 +346,16 @@ TEST(places)
     CHECK(untouched("wbc improving, in 11000 range now", "improving"));
     CHECK(untouched("bill as established visit, or 99215 if prolonged", "99215"));
     CHECK(untouched("plt low, ok 40000 threshold for procedure", "40000"));
+    /* ... and ", city st 12345" after a street (no comma before the state) */
+    const char *st = "lives at 77 massachusetts ave, cambridge ma 02139 with her son";
+    CHECK(found_as(st, "cambridge", PHI_CITY));
+    CHECK(found_as(st, "02139", PHI_ZIP));
+    CHECK(found_as("moved to 12 elm st, new york ny 10001 last year", "new york", PHI_CITY));
+    CHECK(found_as("lives in st. louis, mo 63101 now", "st. louis", PHI_CITY));
+    CHECK(found_as("lives near the arch, st. louis mo 63101", "st. louis", PHI_CITY));
+    CHECK(untouched("pain better, take meds 12345 twice", "12345"));
+    CHECK(untouched("no change, improving in 11000 range", "11000"));
+    CHECK(untouched("labs ok, hr ok 12345 bpm", "12345"));
 }
 
 TEST(utf8_and_invalid_bytes)
