@@ -264,6 +264,9 @@ int drill_cli_main(int argc, char **argv)
         return 2;
     }
     umask(077);
+    /* Before the copy exists: a stop signal from here on is caught and the copy removed
+     * (installed after mkdtemp, a signal in between killed the tool and left the directory). */
+    catch_stops();
     backup_keys k;
     config *c = NULL;
     char pp[1024], mkabs[PATH_MAX] = "", err[1024] = "";
@@ -290,7 +293,6 @@ int drill_cli_main(int argc, char **argv)
         return 1;
     }
     snprintf(dir, sizeof dir, "%s/instance", root);
-    catch_stops();
     long long t0 = clock_mono_ms();
     picker pk = {calloc((size_t)nsample, sizeof(sample)), (size_t)nsample, 0, 0, 0, clock_ms(),
                  0x9e3779b97f4a7c15ULL ^ (uint64_t)t0};
@@ -301,7 +303,8 @@ int drill_cli_main(int argc, char **argv)
     sealer *vs = NULL;
     long long t_restore = 0, t_ready = 0, t_cmp = 0, dbsize = -1;
     backup_info info;
-    if (restore_instance(PROG, path, &k, mkabs, dir, port, tap, &pk, &info) != 0 || drill_stop)
+    if (drill_stop || restore_instance(PROG, path, &k, mkabs, dir, port, tap, &pk, &info) != 0 ||
+        drill_stop)
         goto out;
     t_restore = clock_mono_ms() - t0;
     if (add_drill_user(dir, pw, sizeof pw) != 0) {

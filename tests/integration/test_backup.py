@@ -323,6 +323,15 @@ def drill_dirs():
     return {d for d in os.listdir(DRILL_TMP) if d.startswith("phidb-drill-")}
 
 
+def wait_drill_started(p, before):
+    """Wait until the drill has made its copy's directory in TMPDIR (it catches Ctrl-C from
+    before then on), or has ended. A fixed delay instead raced the tool's start-up: under
+    load (ASan, two jobs on two cores) the SIGINT came before the tool had caught it."""
+    end = time.time() + 120
+    while time.time() < end and p.poll() is None and not drill_dirs() - before:
+        time.sleep(0.002)
+
+
 def wait_drill_server(p, before):
     """Wait until the drill's server is ready (its log in the drill's copy says so), then a
     little more: the drill is comparing values with it. False if it never was."""
@@ -390,7 +399,7 @@ def restore_safety(run, srv, path):
                               "--sample", "100000"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=tool_env())
         if when == "restoring":
-            time.sleep(0.3)
+            wait_drill_started(p, before)
         else:
             run.check(wait_drill_server(p, before), "the drill's copy is made under $TMPDIR "
                       "and its server starts")

@@ -939,7 +939,8 @@ def mfa(run, srv):
     run.eq(val(a.call("ACL", "SETUSER", "mfauser", "unlock")), "OK", "unlock")
     a.close()
     c5 = srv.raw("mfauser", PW)
-    run.eq(val(c5.call("PHI.MFA", oathtool(secret, offset=30))), "OK", "after the unlock: in")
+    used = oathtool(secret, offset=30)  # the next step's code (this step's is used)
+    run.eq(val(c5.call("PHI.MFA", used)), "OK", "after the unlock: in")
     c5.close()
     # A user deleted and loaded again from the users file (the same secret) does not get its
     # used codes back.
@@ -948,7 +949,9 @@ def mfa(run, srv):
         a.call(*cmd)
     a.close()
     c6 = srv.raw("mfauser", PW)
-    r = val(c6.call("PHI.MFA", oathtool(secret, offset=30)))
+    # The very code c5 used: computed again, it would be a new (unused) code whenever a 30 s
+    # step began since c5's, and be accepted.
+    r = val(c6.call("PHI.MFA", used))
     run.check(r[0] == "ERR" and "WRONGPASS" in r[1],
               "a used code stays used after ACL DELUSER and ACL LOAD", r)
     c6.close()

@@ -119,8 +119,8 @@ def body(run):
         diffs = []
         for key in sorted(set(before) | set(after)):
             b, a = before.get(key), after.get(key)
-            if b and b[3] is not None and b[3] < 5000:
-                continue  # may expire in between
+            if b and (b[3] == -2 or 0 <= b[3] < 5000):
+                continue  # expired while the snapshot read it, or may expire in between
             if (b is None or a is None or b[0] != a[0] or b[1] != a[1]
                     or (b[2] is None) != (a[2] is None) or (b[2] and abs(b[2] - a[2]) > 3000)):
                 diffs.append(f"{key[:40]!r}: before {str(b)[:150]}, after {str(a)[:150]}")
