@@ -83,6 +83,37 @@ static int apply_frame(void *ud, const uint8_t *payload, size_t len)
     return 0;
 }
 
+/* Does purpose p still hold a version older than its current one that is not retired? */
+static int old_version_active(srv *s, int p)
+{
+    uint32_t v[256], cur = keyring_current(s->keys, p);
+    size_t n = keyring_versions(s->keys, p, v, 256);
+    for (size_t i = 0; i < n && i < 256; i++)
+        if (v[i] != cur && keyring_key(s->keys, p, v[i])) return 1;
+    return 0;
+}
+
+/* A rotation's follow-up (re-sealing the values, compacting the log, then retiring the old
+ * versions) lives in memory: a server stopped before it ended picks it up at start-up, or
+ * the old version would keep protecting the data for good. The same after a restore,
+ * which gives every sealing key a new version. */
+static void resume_rotations(srv *s)
+{
+    if (old_version_active(s, KR_VALUES)) {
+        log_notice("keyring: an older values key is still in use: sealing every value with v%u "
+                   "again, then retiring it",
+                   keyring_current(s->keys, KR_VALUES));
+        s->reseal_active = 1;
+        s->reseal_cursor = 0;
+    }
+    if (old_version_active(s, KR_LOG)) {
+        log_notice("keyring: an older log key is still in use: compacting the log, then "
+                   "retiring it");
+        s->retire_log_after = clock_ms();
+        s->rw_requested = 1;
+    }
+}
+
 int persist_open(srv *s, char *err, size_t errlen)
 {
     s->rw_last_took_ms = -1;
@@ -115,6 +146,7 @@ int persist_open(srv *s, char *err, size_t errlen)
     log_notice("durable log: %llu records (%llu bytes) loaded in %lld ms, %zu keys",
                st.records, st.bytes, st.load_ms, db_size(s->db));
     db_journal_to(s->db, &s->frame);
+    resume_rotations(s);
     return 0;
 }
 

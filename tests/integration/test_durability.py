@@ -717,6 +717,50 @@ def rotation_under_load(run):
     srv.stop()
 
 
+def keyring_status(c):
+    """PHI.KEYRING STATUS as {purpose: [(version, state, items), ...]}."""
+    out = {}
+    items = c.call("PHI.KEYRING", "STATUS")[1]
+    for name, versions in zip(items[0::2], items[1::2]):
+        vs = []
+        for v in versions[1]:
+            d = dict(zip([x[1] for x in v[1][0::2]], v[1][1::2]))
+            vs.append((d[b"version"][1], d[b"state"][1], d[b"items"][1]))
+        out[name[1].decode()] = vs
+    return out
+
+
+def rotation_resumed(run):
+    """A server stopped while a rotation re-seals its values finishes the rotation after
+    the restart (the old version used to stay in use for good, with nothing saying so)."""
+    srv = harness.PhidbServer()
+    c = srv.raw()
+    for n in range(0, 20000, 1000):
+        c.call("MSET", *[x for i in range(n, n + 1000) for x in (f"z:{i}", f"value-{i}")])
+    r = c.call("PHI.KEYRING", "ROTATE")
+    left = keyring_status(c)["values"][0][2]
+    c.close()
+    srv.stop()  # SIGTERM at once: 256 values are sealed again per step, 20,000 take seconds
+    run.check(r[0] == "*" and left > 0, "stopped while values v1 still protected items",
+              (harness.show(r), left))
+    srv.restart()
+    c = srv.raw()
+
+    def retired():
+        s = keyring_status(c)
+        return s["values"][0][1] == b"retired" and s["log"][0][1] == b"retired"
+    try:
+        harness.wait_until(retired, timeout=120, what="the old keys to retire")
+    except TimeoutError:
+        pass
+    s = keyring_status(c)
+    run.eq((s["values"][0][:2], s["log"][0][:2]), ((1, b"retired"), (1, b"retired")),
+           "after the restart the re-seal and compaction end and v1 of both is retired")
+    run.eq(c.call("GET", "z:19999"), ("$", b"value-19999"), "the values read the same")
+    c.close()
+    srv.stop()
+
+
 def pairs(items):
     """HGETALL's reply items (bulk tuples) as a dict of field -> value."""
     flat = [x[1] for x in items]
@@ -913,6 +957,7 @@ def body(run):
                      ("full disk", full_disk),
                      ("write stuck at shutdown", stuck_write_at_shutdown),
                      ("rotation under load", rotation_under_load),
+                     ("rotation resumed after a restart", rotation_resumed),
                      ("compaction under load", compaction_under_load),
                      ("many large hashes", many_large_hashes),
                      ("kill -9 during compaction", kill_during_compaction)]:
