@@ -17,7 +17,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdatomic.h>
@@ -216,19 +218,91 @@ static int read_key_file(const char *path, uint8_t kek[KEYRING_KEY_LEN], char *e
     return rc;
 }
 
-static int run_key_command(const char *cmd, uint8_t kek[KEYRING_KEY_LEN], char *err, size_t errlen)
+static int command_timeout_ms = 30000;
+
+void keyring_set_command_timeout_ms(int ms)
 {
-    FILE *f = popen(cmd, "r");
-    if (!f) {
+    command_timeout_ms = ms > 0 ? ms : 30000;
+}
+
+static long long mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Run src->command with sh -c in a process group of its own and keep what it prints (the
+ * first sizeof text - 1 bytes). It must end within the timeout (default 30 s): a command that
+ * hangs (a KMS that does not answer) would otherwise hold start-up, and the data directory's
+ * lock, for good. On the deadline the whole group is killed. */
+static int run_key_command(const keyring_kek_source *src, uint8_t kek[KEYRING_KEY_LEN], char *err,
+                           size_t errlen)
+{
+    int timeout_ms = command_timeout_ms;
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) {
         snprintf(err, errlen, "cannot run master-key-command: %s", strerror(errno));
         return -1;
     }
-    char text[4096];
-    size_t n = fread(text, 1, sizeof text, f);
-    int status = pclose(f);
+    pid_t pid = fork();
+    if (pid < 0) {
+        snprintf(err, errlen, "cannot run master-key-command: %s", strerror(errno));
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        setpgid(0, 0);
+        if (dup2(fds[1], 1) < 0) _exit(127);
+        execl("/bin/sh", "sh", "-c", src->command, (char *)NULL);
+        _exit(127);
+    }
+    setpgid(pid, pid); /* also here: the child may not have run yet */
+    close(fds[1]);
+    char text[4096], skip[4096];
+    size_t n = 0;
+    int timed_out = 0, status = 0;
+    long long deadline = mono_ms() + timeout_ms;
+    for (;;) { /* until end of file or the deadline */
+        long long left = deadline - mono_ms();
+        struct pollfd pf = {fds[0], POLLIN, 0};
+        int r = left > 0 ? poll(&pf, 1, (int)left) : 0;
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+            timed_out = r == 0;
+            break;
+        }
+        ssize_t got = n < sizeof text ? read(fds[0], text + n, sizeof text - n)
+                                      : read(fds[0], skip, sizeof skip);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) break;
+        if (n < sizeof text) n += (size_t)got;
+    }
+    close(fds[0]);
+    OPENSSL_cleanse(skip, sizeof skip);
+    if (timed_out) kill(-pid, SIGKILL);
+    for (;;) { /* ... and until it has exited (it may close its output and go on) */
+        pid_t w = waitpid(pid, &status, timed_out ? 0 : WNOHANG);
+        if (w == pid) break;
+        if (w < 0 && errno != EINTR) {
+            status = -1;
+            break;
+        }
+        if (!timed_out && mono_ms() >= deadline) {
+            timed_out = 1;
+            kill(-pid, SIGKILL);
+        } else if (!timed_out) {
+            usleep(10000);
+        }
+    }
+    if (timed_out) kill(-pid, SIGKILL); /* what it started in its group goes too */
     int rc = -1;
-    /* pclose gives a wait status: say what the operator would see in a shell. */
-    if (status == -1)
+    /* A wait status: say what the operator would see in a shell. */
+    if (timed_out)
+        snprintf(err, errlen, "master-key-command did not finish within %d s (stopped)",
+                 timeout_ms / 1000 ? timeout_ms / 1000 : 1);
+    else if (status == -1)
         snprintf(err, errlen, "cannot wait for master-key-command: %s", strerror(errno));
     else if (WIFSIGNALED(status))
         snprintf(err, errlen, "master-key-command was killed by signal %d (%s)", WTERMSIG(status),
@@ -249,7 +323,7 @@ static int run_key_command(const char *cmd, uint8_t kek[KEYRING_KEY_LEN], char *
 int keyring_kek_load(const keyring_kek_source *src, const uint8_t *salt, size_t saltlen,
                      uint8_t kek[KEYRING_KEY_LEN], char *err, size_t errlen)
 {
-    if (src->command && *src->command) return run_key_command(src->command, kek, err, errlen);
+    if (src->command && *src->command) return run_key_command(src, kek, err, errlen);
     if (src->passphrase && *src->passphrase) {
         if (!salt || saltlen < 16) {
             snprintf(err, errlen, "passphrase keyring without a salt");

@@ -59,6 +59,10 @@ typedef struct {
     const char *command;    /* a shell command printing the key (64 hex characters), or NULL */
 } keyring_kek_source;
 
+/* A master-key-command must end within this many milliseconds (default 30,000); for tests.
+ * Call before any thread uses the keyring. */
+void keyring_set_command_timeout_ms(int ms);
+
 #define KEYRING_KEY_LEN 32
 
 /* Read the master key into kek (locked memory is the caller's). Returns 0, or -1 with err. */

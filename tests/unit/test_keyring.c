@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/rand.h>
@@ -93,6 +94,24 @@ TEST(create_open_wrong_key)
     teardown();
 }
 
+/* Has process pid ended (no process, or a zombie waiting for its parent)? Waits up to 2 s. */
+static int gone(int pid)
+{
+    for (int i = 0; i < 200; i++) {
+        char path[64], st[256] = "";
+        snprintf(path, sizeof path, "/proc/%d/stat", pid);
+        FILE *f = fopen(path, "r");
+        if (!f) return 1;
+        size_t n = fread(st, 1, sizeof st - 1, f);
+        fclose(f);
+        st[n] = '\0';
+        const char *p = strrchr(st, ')');
+        if (p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X')) return 1;
+        usleep(10000);
+    }
+    return 0;
+}
+
 TEST(passphrase_and_command)
 {
     setup();
@@ -128,6 +147,31 @@ TEST(passphrase_and_command)
     keyring_kek_source missing = {NULL, NULL, "/nonexistent/phidb-key-helper"};
     CHECK(keyring_open(kr, &missing, 0, err, sizeof err) == NULL);
     CHECK(strstr(err, "could not be run (exit status 127") != NULL);
+    /* A command that does not end (a KMS that does not answer; one that printed the key
+     * and hangs) is stopped at the deadline with what it started: start-up held the data
+     * directory's lock for good. */
+    keyring_set_command_timeout_ms(300);
+    char hcmd[256];
+    snprintf(hcmd, sizeof hcmd, "echo %s; sleep 30 & echo $! > %s/pid; wait", K2, dir);
+    keyring_kek_source hangs = {NULL, NULL, hcmd};
+    time_t t0 = time(NULL);
+    CHECK(keyring_open(kr, &hangs, 0, err, sizeof err) == NULL);
+    CHECK(strstr(err, "master-key-command did not finish within 1 s (stopped)") != NULL);
+    CHECK(time(NULL) - t0 < 10);
+    char pidp[160];
+    snprintf(pidp, sizeof pidp, "%s/pid", dir);
+    FILE *pf = fopen(pidp, "r");
+    int child = 0;
+    CHECK(pf && fscanf(pf, "%d", &child) == 1 && child > 0);
+    if (pf) fclose(pf);
+    CHECK(child > 0 && gone(child)); /* its sleep was killed too */
+    keyring_kek_source silent = {NULL, NULL, "exec >&-; sleep 30"};
+    CHECK(keyring_open(kr, &silent, 0, err, sizeof err) == NULL);
+    CHECK(strstr(err, "did not finish") != NULL);
+    keyring_set_command_timeout_ms(0);
+    k = keyring_open(kr, &cs, 0, err, sizeof err); /* a command that ends is still fine */
+    CHECK(k != NULL);
+    keyring_close(k);
     teardown();
 }
 
