@@ -683,16 +683,7 @@ def rotation_under_load(run):
               harness.show(r))
 
     def status():
-        st = c.call("PHI.KEYRING", "STATUS")
-        out = {}
-        items = st[1]
-        for name, versions in zip(items[0::2], items[1::2]):
-            vs = []
-            for v in versions[1]:
-                d = dict(zip([x[1] for x in v[1][0::2]], v[1][1::2]))
-                vs.append((d[b"version"][1], d[b"state"][1], d[b"items"][1]))
-            out[name[1].decode()] = vs
-        return out
+        return keyring_status(c)
 
     def retired():
         s = status()
