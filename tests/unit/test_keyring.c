@@ -8,7 +8,6 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/rand.h>
@@ -154,10 +153,8 @@ TEST(passphrase_and_command)
     char hcmd[256];
     snprintf(hcmd, sizeof hcmd, "echo %s; sleep 30 & echo $! > %s/pid; wait", K2, dir);
     keyring_kek_source hangs = {NULL, NULL, hcmd};
-    time_t t0 = time(NULL);
     CHECK(keyring_open(kr, &hangs, 0, err, sizeof err) == NULL);
     CHECK(strstr(err, "master-key-command did not finish within 1 s (stopped)") != NULL);
-    CHECK(time(NULL) - t0 < 10);
     char pidp[160];
     snprintf(pidp, sizeof pidp, "%s/pid", dir);
     FILE *pf = fopen(pidp, "r");
