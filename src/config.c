@@ -85,8 +85,9 @@ static const directive table[] = {
      "Close a connection that has not logged in (AUTH or HELLO, and PHI.MFA when the\n"
      "# user needs it) this many seconds after it connected (0: never), so connections\n"
      "# that never log in cannot hold the maxclients slots."},
-    {"proto-max-bulk-len", T_MEM, F(proto_max_bulk_len), 1024, 4LL << 30, NULL, MUTABLE, "512mb",
-     "Largest single argument a client may send (checked before reading it)."},
+    {"proto-max-bulk-len", T_MEM, F(proto_max_bulk_len), 1024, 2LL << 30, NULL, MUTABLE, "512mb",
+     "Largest single argument a client may send (checked before reading it); at most\n"
+     "# 2gb, since a value is stored with a 32-bit length."},
     {"proto-max-args", T_LL, F(proto_max_args), PROTO_MAX_ARGS_MIN, INT_MAX, NULL, MUTABLE,
      "1048576",
      "Most arguments in one command (at least 1024, so that every command, CONFIG SET\n"

@@ -194,10 +194,11 @@ int persist_close(srv *s)
     return rc;
 }
 
+/* A frame kept back: its length (8 bytes: a transaction may pass 4 GB), then its bytes. */
 static void backlog_add(srv *s, const uint8_t *p, size_t n)
 {
-    uint8_t len[4] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n};
-    buf_append(&s->backlog, len, 4);
+    uint64_t len = n;
+    buf_append(&s->backlog, &len, sizeof len);
     buf_append(&s->backlog, p, n);
 }
 
@@ -208,11 +209,13 @@ static int backlog_drain(srv *s)
     char err[256];
     while (off < s->backlog.len) {
         const uint8_t *h = s->backlog.p + off;
-        size_t n = (size_t)h[0] << 24 | (size_t)h[1] << 16 | (size_t)h[2] << 8 | h[3];
-        if (aof_append(s->log, h + 4, n, err, sizeof err) != 0) break;
-        if (aof_rewriting(s->log) && aof_rewrite_append(s->log, h + 4, n, err, sizeof err) != 0)
+        uint64_t n;
+        memcpy(&n, h, sizeof n);
+        h += sizeof n;
+        if (aof_append(s->log, h, n, err, sizeof err) != 0) break;
+        if (aof_rewriting(s->log) && aof_rewrite_append(s->log, h, n, err, sizeof err) != 0)
             aof_rewrite_abort(s->log);
-        off += 4 + n;
+        off += sizeof n + n;
     }
     if (off) {
         explicit_bzero(s->backlog.p, off);
@@ -424,6 +427,8 @@ static void snap_key(void *ud, db_entry *e)
         return;
     }
     db_snapshot_key_chunked(s->db, e, &x->batch, REWRITE_BATCH, snap_flush, x);
+    /* Large strings go one at a time: a scan step may meet several. */
+    if (x->batch.len >= REWRITE_BATCH) snap_flush(x, &x->batch);
 }
 
 /* The next part of the large hash being read; it is done when the hash is (or when it was

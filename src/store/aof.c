@@ -198,17 +198,55 @@ int aof_seal_batch(sealer *s, aof_batch *bt, buf *b, const uint8_t *id, uint64_t
     return 0;
 }
 
-/* Add an entry (u32 length | payload) to bt, reserving its nonce when it is the first. */
-int aof_batch_add(sealer *s, aof_batch *bt, const uint8_t *p, size_t len)
+/* Add an entry (u32 length, AOF_ENTRY_MORE for a part that is not a chain's last | payload)
+ * to bt, reserving its nonce when it is the first. */
+static int batch_entry(sealer *s, aof_batch *bt, const uint8_t *p, size_t len, uint32_t more)
 {
     if (!bt->reserved) {
         if (seal_reserve(s, bt->hdr) != 0) return -1;
         bt->reserved = 1;
     }
     uint8_t hdr[4];
-    put32(hdr, (uint32_t)len);
+    put32(hdr, (uint32_t)len | more);
     buf_append(&bt->p, hdr, 4);
     if (len) buf_append(&bt->p, p, len);
+    return 0;
+}
+
+int aof_batch_add(sealer *s, aof_batch *bt, const uint8_t *p, size_t len)
+{
+    return batch_entry(s, bt, p, len, 0);
+}
+
+static size_t part_max = AOF_PART_MAX;
+
+void aof_set_part_max(size_t n)
+{
+    part_max = n && n <= AOF_PART_MAX ? n : AOF_PART_MAX;
+}
+
+size_t aof_part_max(void)
+{
+    return part_max;
+}
+
+int aof_seal_chain(sealer *s, aof_batch *bt, buf *b, const uint8_t *id, uint64_t *seq,
+                   const uint8_t *p, size_t len)
+{
+    /* The chain begins a record, so a chain cut short is cut off whole at that record. */
+    if (bt->p.len) {
+        if (aof_seal_batch(s, bt, b, id, *seq + 1) != 0) return -1;
+        (*seq)++;
+    }
+    for (size_t off = 0; off < len;) {
+        size_t n = len - off > part_max ? part_max : len - off;
+        uint32_t more = off + n < len ? AOF_ENTRY_MORE : 0;
+        if (batch_entry(s, bt, p + off, n, more) != 0 ||
+            aof_seal_batch(s, bt, b, id, *seq + 1) != 0)
+            return -1;
+        (*seq)++;
+        off += n;
+    }
     return 0;
 }
 
@@ -579,6 +617,36 @@ void aof_close(aof *a)
 
 /* ---- appending ---- */
 
+/* A payload over the part size, as a chain of records (format 2): all are buffered, or none
+ * (their space is reserved first). */
+static int append_chain(aof *a, const uint8_t *payload, size_t len, char *err, size_t errlen)
+{
+    unsigned long long parts = (len + part_max - 1) / part_max;
+    unsigned long long rec = (unsigned long long)len + parts * (4 + 4 + SEAL_OVERHEAD);
+    if (aof_reserve(a, a->appended + rec, 0) != 0) {
+        a->space_err = errno ? errno : EIO;
+        state_msg(a, err, errlen);
+        log_warning("%s", err);
+        return -1;
+    }
+    /* The batch gathered so far holds other writes, accepted already: it stays. */
+    if (close_batch(a) != 0) goto fail;
+    size_t out0 = a->out.len;
+    uint64_t seq0 = a->seq;
+    if (aof_seal_chain(a->s, &a->batch, &a->out, a->id, &a->seq, payload, len) != 0) {
+        a->out.len = out0; /* never written: the caller keeps the payload and retries */
+        a->seq = seq0;
+        aof_batch_clear(&a->batch);
+        goto fail;
+    }
+    a->appended += rec;
+    a->used = 1;
+    return 0;
+fail:
+    snprintf(err, errlen, "durable log: cannot seal a record (keyring nonce reservation failed)");
+    return -1;
+}
+
 int aof_append(aof *a, const uint8_t *payload, size_t len, char *err, size_t errlen)
 {
     if (!a->ready) {
@@ -586,14 +654,18 @@ int aof_append(aof *a, const uint8_t *payload, size_t len, char *err, size_t err
         return -1;
     }
     if (state_msg(a, err, errlen) != 0) return -1;
-    if (len > AOF_ENTRY_MAX) {
-        snprintf(err, errlen, "durable log: a record of %zu bytes is over the limit", len);
-        return -1;
-    }
     /* Format 2 gathers the payloads of a loop iteration into one batch, sealed once by
      * aof_flush (or here, when it would grow past AOF_BATCH_MAX); a log written in format 1
      * keeps a sealed record per payload until a rewrite replaces it. */
     int v1 = a->format == 1;
+    if (v1 && len > AOF_ENTRY_MAX) {
+        snprintf(err, errlen,
+                 "durable log: an entry of %zu bytes is over the limit of a log in format 1 "
+                 "(written by an older phidb) until the next compaction (BGREWRITEAOF)",
+                 len);
+        return -1;
+    }
+    if (!v1 && len > part_max) return append_chain(a, payload, len, err, errlen);
     int full = !v1 && a->batch.p.len && a->batch.p.len + 4 + len > AOF_BATCH_MAX;
     int fresh = v1 || a->batch.p.len == 0 || full;
     unsigned long long rec =

@@ -26,7 +26,10 @@
  * u32 length (big-endian) | payload; one seal per batch instead of one per
  * command. Format 1 (read, and appended to in its own format until the next
  * rewrite): a record is one payload. A batch is written whole or torn whole, so
- * a crash keeps a prefix of the flushed batches.
+ * a crash keeps a prefix of the flushed batches. A payload over the part size
+ * (64 MB) is a chain: its parts in records of their own, each length but the
+ * last with the top bit set (aof_int.h); it loads once its last part is read,
+ * and a chain without its last part is a torn tail, cut from its first record.
  *
  * Durability: aof_append only buffers (and reserves the batch's nonce, so a keyring
  * that cannot reserve fails the command). aof_flush, called by the server before
@@ -87,7 +90,8 @@ void aof_close(aof *a);
  * returns -1 with err naming the file and offset and changes nothing. */
 int aof_load(aof *a, aof_apply_fn *apply, void *arg, aof_load_stats *stats, char *err,
              size_t errlen);
-/* Seal and buffer one record. Returns 0, or -1 when the log is in an error state (err says
+/* Seal and buffer one payload (of any size: one over 64 MB is written as a chain of records,
+ * loaded whole or not at all). Returns 0, or -1 when the log is in an error state (err says
  * why; nothing was buffered). */
 int aof_append(aof *a, const uint8_t *payload, size_t len, char *err, size_t errlen);
 /* Write buffered records (and fsync with ALWAYS). Returns 0 when everything appended so far
@@ -120,6 +124,9 @@ unsigned long long aof_fsyncs(const aof *a);
 /* Preallocation kept ahead of the end of the log, in bytes (default 64 MB; 0 turns it off).
  * For tests, which use small chunks. */
 void aof_set_prealloc(aof *a, unsigned long long chunk);
+/* The size of the parts a large payload is written in (default 64 MB; process-wide). For
+ * tests, which use small parts; 0 restores the default. */
+void aof_set_part_max(size_t n);
 
 /* ---- compaction: the caller writes a fresh log (full key states) while appends continue
  * to go to the active log; at commit the fresh log atomically replaces the active one. ---- */

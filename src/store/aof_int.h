@@ -29,7 +29,13 @@
 #define AOF_ID_LEN           16
 #define AOF_DEFAULT_PREALLOC (64ULL * 1024 * 1024)
 #define AOF_BATCH_MAX        (1024 * 1024) /* a batch is sealed before it grows past this */
-#define AOF_ENTRY_MAX        (AOF_MAX_RECORD - SEAL_OVERHEAD - 4) /* largest payload */
+#define AOF_ENTRY_MAX        (AOF_MAX_RECORD - SEAL_OVERHEAD - 4) /* largest entry */
+/* Format 2: a payload over the part size (64 MB) is written as a chain of entries, one per
+ * record of its own, each but the last with AOF_ENTRY_MORE set in its length field; the
+ * loader joins them and applies the payload once its last part is read. A chain whose last
+ * part never reached the disk is a torn tail: it is cut at the record where it began. */
+#define AOF_PART_MAX   (64u * 1024 * 1024)
+#define AOF_ENTRY_MORE 0x80000000u
 
 /* A batch being gathered (format 2): entries (u32 big-endian length | payload) not sealed
  * yet, and the version and nonce reserved for sealing them. The entries hold key names and
@@ -101,6 +107,13 @@ struct aof {
 void aof_batch_clear(aof_batch *bt);
 int aof_seal_batch(sealer *s, aof_batch *bt, buf *b, const uint8_t *id, uint64_t seq);
 int aof_batch_add(sealer *s, aof_batch *bt, const uint8_t *p, size_t len);
+/* The part size in force (AOF_PART_MAX unless a test lowered it). */
+size_t aof_part_max(void);
+/* Seal bt's entries (if any) into b as a record, then payload p as a chain of parts, each
+ * in a record of its own; *seq is the last sequence number used, advanced per record.
+ * Returns 0, or -1 (a nonce reservation failed: b and *seq may hold some of the parts). */
+int aof_seal_chain(sealer *s, aof_batch *bt, buf *b, const uint8_t *id, uint64_t *seq,
+                   const uint8_t *p, size_t len);
 void aof_lock(const aof *a);
 void aof_unlock(const aof *a);
 void aof_log_state(const aof *a);

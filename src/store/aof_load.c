@@ -197,19 +197,48 @@ static int header_check(reader *r, const char *path, unsigned long long size, ui
     return 0;
 }
 
+/* A chain of parts being joined (a payload over the part size, see aof_int.h). */
+typedef struct {
+    int active;              /* a part with AOF_ENTRY_MORE was read; the last is awaited */
+    buf p;                   /* the parts so far (only when there is a callback to apply) */
+    unsigned long long len;  /* their bytes */
+    unsigned long long off;  /* offset of the record holding the first part */
+    unsigned long long seq;  /* sequence number of the record before it */
+    unsigned long long recs; /* records it spans so far */
+} chain;
+
 /* Pass the entries of an opened format-2 record (u32 length | payload, to its end) to
- * apply. Returns 0, 1 when the entries do not fill the record exactly (damage: the record
- * opened, so it was written like that), or 2 when apply refused one. *n counts the entries
- * applied. */
-static int apply_batch(const uint8_t *p, size_t len, aof_apply_fn *apply, void *arg,
+ * apply; parts of a chain are joined first. Returns 0, 1 when the entries do not fill the
+ * record exactly or a chain is malformed (damage: the record opened, so it was written like
+ * that), or 2 when apply refused one. *n counts the entries applied. */
+static int apply_batch(const uint8_t *p, size_t len, aof_apply_fn *apply, void *arg, chain *ch,
                        unsigned long long *n)
 {
     size_t off = 0;
     while (off < len) {
         if (len - off < 4) return 1;
-        uint32_t el = get32(p + off);
+        uint32_t el = get32(p + off), more = el & AOF_ENTRY_MORE;
+        el &= ~AOF_ENTRY_MORE;
         if (el > len - off - 4) return 1;
-        if (apply && apply(arg, p + off + 4, el) != 0) return 2;
+        const uint8_t *e = p + off + 4;
+        size_t elen = el;
+        if (more || ch->active) {
+            /* Each part begins a record; one that is not the last fills it alone. */
+            if (off != 0 || (more && 4 + (size_t)el != len)) return 1;
+            if (apply) buf_append(&ch->p, e, el);
+            ch->len += el;
+            ch->active = 1;
+            if (more) return 0;
+            e = ch->p.p;
+            elen = ch->p.len;
+        }
+        int refused = apply && apply(arg, e, elen) != 0;
+        if (ch->active) {
+            buf_wipe_free(&ch->p);
+            ch->active = 0;
+            ch->len = 0;
+        }
+        if (refused) return 2;
         off += 4 + (size_t)el;
         (*n)++;
     }
@@ -392,6 +421,7 @@ int aof_scan_fd(int fd, const char *path, sealer *s, aof_apply_fn *apply, void *
     uint8_t *big = NULL, *pt = NULL;
     size_t ptcap = 0;
     reader rd = {fd, NULL, 0, 0};
+    chain ch = {0};
     struct stat st;
 
     memset(r, 0, sizeof *r);
@@ -505,7 +535,13 @@ int aof_scan_fd(int fd, const char *path, sealer *s, aof_apply_fn *apply, void *
             r->records++;
         } else {
             unsigned long long applied = 0;
-            int b = apply_batch(pt, pl, apply, arg, &applied);
+            if (!ch.active) {
+                ch.off = off;
+                ch.seq = r->last_seq;
+                ch.recs = 0;
+            }
+            ch.recs++;
+            int b = apply_batch(pt, pl, apply, arg, &ch, &applied);
             r->records += applied;
             if (b != 0) {
                 /* good_end stays before the batch: it was sealed as one write, so it is
@@ -523,6 +559,17 @@ int aof_scan_fd(int fd, const char *path, sealer *s, aof_apply_fn *apply, void *
         off = rend;
         r->good_end = off;
     }
+    if (ch.active && (r->end == AOF_SCAN_OK || r->end == AOF_SCAN_TORN)) {
+        /* A large write whose last part never reached the disk: never acknowledged (its
+         * reply waits for every part), and its parts stand alone in their records. */
+        snprintf(r->why, sizeof r->why,
+                 "the last write, one entry in parts, ends after %llu of its records (%llu "
+                 "bytes): it was cut short before its last part was written",
+                 ch.recs, ch.len);
+        r->end = AOF_SCAN_TORN;
+        r->good_end = ch.off;
+        r->last_seq = ch.seq;
+    }
     if (r->end != AOF_SCAN_OK) r->bad_off = r->good_end;
     if (r->end == AOF_SCAN_TORN) {
         int z = zeros_to_end(&rd, r->good_end, size);
@@ -534,6 +581,7 @@ int aof_scan_fd(int fd, const char *path, sealer *s, aof_apply_fn *apply, void *
 out_read:
     snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
 out_free:
+    buf_wipe_free(&ch.p);
     mem_free(big);
     if (pt) mem_free_wipe(pt);
     mem_free(rd.p);

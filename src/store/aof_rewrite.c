@@ -185,9 +185,15 @@ int aof_rewrite_append(aof *a, const uint8_t *payload, size_t len, char *err, si
         snprintf(err, errlen, "durable log: no rewrite in progress");
         return -1;
     }
-    if (len > AOF_ENTRY_MAX) {
-        snprintf(err, errlen, "durable log: a record of %zu bytes is over the limit", len);
-        return -1;
+    if (len > aof_part_max()) {
+        if (aof_seal_chain(a->s, &a->rw_batch, &a->rw_out, a->rw_id, &a->rw_seq, payload, len) !=
+            0) {
+            snprintf(err, errlen,
+                     "durable log: cannot seal a record (keyring nonce reservation failed)");
+            return -1;
+        }
+        a->rw_records++;
+        return rw_write_out(a, 0, err, errlen);
     }
     if (a->rw_batch.p.len && a->rw_batch.p.len + 4 + len > AOF_BATCH_MAX &&
         rw_close_batch(a, err, errlen) != 0)

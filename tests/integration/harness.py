@@ -162,7 +162,7 @@ class RawConn:
         except Exception:
             sock.close()
             raise
-        self.buf = b""
+        self.buf = bytearray()  # grows in place: a large reply is not copied per chunk
         self.timeout = timeout
 
     # -- bytes ------------------------------------------------------------------------
@@ -188,7 +188,7 @@ class RawConn:
                 self._fill(timeout)
             except ConnectionClosed:
                 return b""
-        data, self.buf = self.buf, b""
+        data, self.buf = bytes(self.buf), bytearray()
         return data
 
     def is_closed(self, timeout=None):
@@ -212,14 +212,16 @@ class RawConn:
         while True:
             i = self.buf.find(b"\r\n")
             if i >= 0:
-                line, self.buf = self.buf[:i], self.buf[i + 2:]
+                line = bytes(self.buf[:i])
+                del self.buf[:i + 2]
                 return line
             self._fill(timeout)
 
     def _exact(self, n, timeout):
         while len(self.buf) < n + 2:
             self._fill(timeout)
-        data, crlf, self.buf = self.buf[:n], self.buf[n:n + 2], self.buf[n + 2:]
+        data, crlf = bytes(self.buf[:n]), bytes(self.buf[n:n + 2])
+        del self.buf[:n + 2]
         if crlf != b"\r\n":
             raise ProtocolError(f"bulk not terminated by CRLF: {crlf!r}")
         return data

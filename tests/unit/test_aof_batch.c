@@ -2,7 +2,8 @@
  * flushes are one sealed record, replayed in order; the batch size limit; a damaged or torn
  * batch is refused or cut whole; entries that do not fill a record exactly are damage; a
  * format-1 log (a record per payload) is read and appended to in its own format until a
- * rewrite turns it into format 2. */
+ * rewrite turns it into format 2; a payload over the part size is a chain of records, loaded
+ * whole, and cut off whole when its last part is missing. */
 #include <fcntl.h>
 
 #include "aof_test.h"
@@ -229,15 +230,18 @@ TEST(format_1_log)
     aof_load_stats st;
     aof *a = open_load(AOF_FSYNC_EVERYSEC, &c, &st);
     CHECK(a && c.n == 30 && c.bad == 0);
-    /* Appends keep format 1: a record per payload even without a flush between. */
+    /* Appends keep format 1: a record per payload even without a flush between. It has no
+     * chains: a payload over its record limit is refused, nothing buffered. */
     add_n(a, 30, 5);
+    char err[512];
+    CHECK(aof_append(a, (const uint8_t *)"", AOF_MAX_RECORD, err, sizeof err) != 0);
+    CHECK(strstr(err, "over the limit of a log in format 1") != NULL);
     aof_close(a);
     CHECK_INT(count_records(), 35);
     c = (coll){0, 0, 0, len_of};
     a = open_load(AOF_FSYNC_EVERYSEC, &c, &st);
     CHECK(a && c.n == 35 && c.bad == 0);
     /* A rewrite writes format 2; appends after it are batched. */
-    char err[512];
     uint8_t p[1024];
     CHECK_INT(aof_rewrite_begin(a, err, sizeof err), 0);
     for (unsigned i = 0; i < 35; i++) {
@@ -259,5 +263,154 @@ TEST(format_1_log)
     teardown();
 }
 
+/* ---- chains: payloads over the part size (lowered to 1000 bytes here) ---- */
+
+static size_t chain_len(unsigned i)
+{
+    static const size_t big[] = {1000, 1001, 4500}; /* entries 10-12: 1, 2 and 5 parts */
+    return i >= 10 && i <= 12 ? big[i - 10] : len_of(i);
+}
+
+static void add_chained(aof *a, unsigned first, unsigned n)
+{
+    char err[512];
+    uint8_t p[5000];
+    for (unsigned i = first; i < first + n; i++) {
+        gen(p, chain_len(i), i);
+        if (aof_append(a, p, chain_len(i), err, sizeof err) != 0)
+            unit_fail(__FILE__, __LINE__, "aof_append %u: %s", i, err);
+    }
+}
+
+TEST(chains)
+{
+    setup();
+    aof_set_part_max(1000);
+    coll c = {0, 0, 0, chain_len};
+    aof_load_stats st;
+    aof *a = open_load(AOF_FSYNC_EVERYSEC, &c, &st);
+    add_chained(a, 0, 14);
+    CHECK_INT(aof_flush(a), 0);
+    aof_close(a);
+    /* Entries 0-10 in one batch; entry 11 in 2 records, 12 in 5; entry 13 in a batch. */
+    size_t n, off[64];
+    uint8_t *img = slurp(logpath, &n);
+    CHECK_INT(offsets(img, n, off, 64), 9);
+    c = (coll){0, 0, 0, chain_len};
+    a = open_load(AOF_FSYNC_EVERYSEC, &c, &st);
+    CHECK(a && c.n == 14 && c.bad == 0 && st.records == 14 && st.torn_bytes == 0);
+    aof_close(a);
+    aof_check_report r;
+    char err[512];
+    CHECK_INT(aof_check(logpath, ls, &r, err, sizeof err), 0);
+    CHECK_INT(r.records, 14);
+    /* Cut after the whole chain: nothing torn. Cut after 2 of entry 12's 5 parts, or in its
+     * third: the chain is a torn tail, cut off from its first record. */
+    size_t cuts[] = {off[8], off[5], off[5] + 10};
+    for (int k = 0; k < 3; k++) {
+        spit(logpath, img, cuts[k]);
+        int whole = k == 0;
+        CHECK_INT(aof_check(logpath, ls, &r, err, sizeof err), whole ? 0 : 1);
+        if (!whole) CHECK(r.torn && r.good_end == off[3] && strstr(r.problem, "cut short") != NULL);
+        c = (coll){0, 0, 0, chain_len};
+        a = open_load(AOF_FSYNC_EVERYSEC, &c, &st);
+        CHECK(a && c.n == (whole ? 13u : 12u) && c.bad == 0);
+        CHECK_INT(st.torn_bytes, whole ? 0 : cuts[k] - off[3]);
+        CHECK_INT(st.bytes, whole ? off[8] : off[3]);
+        /* Appends go on after it (the sequence numbers continue from the cut). */
+        add_chained(a, (unsigned)c.n, 14 - (unsigned)c.n);
+        aof_close(a);
+        c = (coll){0, 0, 0, chain_len};
+        a = open_load(AOF_FSYNC_EVERYSEC, &c, &st);
+        CHECK(a && c.n == 14 && c.bad == 0 && st.torn_bytes == 0);
+        aof_close(a);
+        if (st.torn_copy[0]) unlink(st.torn_copy);
+    }
+    /* A compaction writes chains too. */
+    a = open_load(AOF_FSYNC_EVERYSEC, &(coll){0, 0, 0, chain_len}, &st);
+    CHECK_INT(aof_rewrite_begin(a, err, sizeof err), 0);
+    uint8_t p[5000];
+    for (unsigned i = 0; i < 14; i++) {
+        gen(p, chain_len(i), i);
+        CHECK_INT(aof_rewrite_append(a, p, chain_len(i), err, sizeof err), 0);
+    }
+    CHECK_INT(aof_rewrite_commit(a, err, sizeof err), 0);
+    add_chained(a, 12, 1); /* and appends after it */
+    aof_close(a);
+    c = (coll){0, 0, 0, chain_len};
+    a = open_load(AOF_FSYNC_EVERYSEC, &c, &st);
+    CHECK(a && c.n == 15 && c.bad == 1); /* the 15th is entry 12 again */
+    aof_close(a);
+    free(img);
+    aof_set_part_max(0);
+    teardown();
+}
+
+/* Joins what a hand-made log replays into one string: entries separated by '|'. */
+static int join(void *arg, const uint8_t *p, size_t len)
+{
+    char *out = arg;
+    size_t at = strlen(out);
+    if (at + len + 2 > 64) return -1;
+    memcpy(out + at, p, len);
+    out[at + len] = '|';
+    out[at + len + 1] = '\0';
+    return 0;
+}
+
+TEST(hand_made_chains)
+{
+    setup();
+    /* Parts: u32 length with the top bit set while more follow. A part that is not the last
+     * fills its record alone; every part begins a record; the last may have entries after
+     * it. */
+    static const struct {
+        const char *recs[3]; /* records: entries as "+abc" (more follows) or "abc" */
+        const char *want;    /* what loads, or NULL: malformed */
+    } cases[] = {
+        {{"+abc", "def", "gh"}, "abcdef|gh|"}, {{"+abc", "+def", "gh x"}, "abcdefgh|x|"},
+        {{"ab", "+cd", NULL}, NULL},       /* torn: the chain's last part is missing */
+        {{"+abc x", "def", NULL}, "bad"},  /* an entry after a part that is not the last */
+        {{"x +abc", "def", NULL}, "bad"},  /* a part after another entry */
+        {{"+abc", "+def x", NULL}, "bad"}, /* the same, in the middle of a chain */
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        uint8_t store[3][64];
+        const uint8_t *pt[3];
+        size_t len[3], nrec = 0;
+        for (; nrec < 3 && cases[k].recs[nrec]; nrec++) {
+            size_t at = 0;
+            char words[32], *save = NULL;
+            snprintf(words, sizeof words, "%s", cases[k].recs[nrec]);
+            for (char *w = strtok_r(words, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+                uint32_t more = w[0] == '+' ? 0x80000000u : 0;
+                w += more ? 1 : 0;
+                put32be(store[nrec] + at, (uint32_t)strlen(w) | more);
+                memcpy(store[nrec] + at + 4, w, strlen(w));
+                at += 4 + strlen(w);
+            }
+            pt[nrec] = store[nrec];
+            len[nrec] = at;
+        }
+        hand_log(2, pt, len, nrec);
+        char got[64] = "", err[512];
+        aof_load_stats st;
+        aof *a = open_log(AOF_FSYNC_EVERYSEC);
+        int rc = aof_load(a, join, got, &st, err, sizeof err), ok;
+        if (!cases[k].want) /* only the entry before the chain loads; the rest is cut */
+            ok = rc == 0 && strcmp(got, "ab|") == 0 && st.torn_bytes > 0;
+        else if (strcmp(cases[k].want, "bad") == 0)
+            ok = rc != 0 && strstr(err, "entries are malformed") != NULL;
+        else
+            ok = rc == 0 && strcmp(got, cases[k].want) == 0;
+        if (!ok)
+            unit_fail(__FILE__, __LINE__, "case %zu: rc %d, got \"%s\" (%s)", k, rc, got,
+                      rc ? err : "");
+        aof_close(a);
+        if (st.torn_copy[0]) unlink(st.torn_copy);
+    }
+    teardown();
+}
+
 UNIT_MAIN(T(one_record_per_flush), T(batch_size_limit), T(damaged_and_torn_batches),
-          T(malformed_entries), T(format_1_log))
+          T(malformed_entries), T(format_1_log), T(chains), T(hand_made_chains))
