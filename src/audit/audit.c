@@ -265,9 +265,10 @@ static int flush_chunk(audit *a, size_t len, uint32_t nrec, int last_chunk)
         close_segment(a);
     if (a->fd < 0 && open_segment(a, a->blk_first, a->blk_prev) != 0) return -1;
     a->out.len = 0;
+    errno = 0; /* a failed nonce reservation leaves its reason (ENOSPC ...) in errno */
     if (audit_blk_build(a->s, &a->seg, a->next_block, a->blk_first, nrec, a->blk.p + a->blk_off,
                         len, a->o.zstd_level, a->cctx, &a->tmp, &a->out) != 0) {
-        set_failed(a, "cannot seal a block", EIO);
+        set_failed(a, "cannot seal a block", errno ? errno : EIO);
         return -1;
     }
     if (write_all(a->fd, a->out.p, a->out.len, (off_t)a->seg_bytes) != 0) {

@@ -218,6 +218,14 @@ int aof_batch_add(sealer *s, aof_batch *bt, const uint8_t *p, size_t len)
     return batch_entry(s, bt, p, len, 0);
 }
 
+void aof_seal_failed(char *err, size_t errlen)
+{
+    int e = errno ? errno : EIO;
+    snprintf(err, errlen,
+             "durable log: cannot seal a record (the keyring cannot reserve nonces: %s)",
+             strerror(e));
+}
+
 static size_t part_max = AOF_PART_MAX;
 
 void aof_set_part_max(size_t n)
@@ -643,7 +651,7 @@ static int append_chain(aof *a, const uint8_t *payload, size_t len, char *err, s
     a->used = 1;
     return 0;
 fail:
-    snprintf(err, errlen, "durable log: cannot seal a record (keyring nonce reservation failed)");
+    aof_seal_failed(err, errlen);
     return -1;
 }
 
@@ -685,8 +693,7 @@ int aof_append(aof *a, const uint8_t *payload, size_t len, char *err, size_t err
         if (rc == 0) rc = aof_batch_add(a->s, &a->batch, payload, len);
     }
     if (rc != 0) {
-        snprintf(err, errlen,
-                 "durable log: cannot seal a record (keyring nonce reservation failed)");
+        aof_seal_failed(err, errlen);
         return -1;
     }
     a->appended += rec;

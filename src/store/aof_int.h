@@ -107,6 +107,8 @@ struct aof {
 void aof_batch_clear(aof_batch *bt);
 int aof_seal_batch(sealer *s, aof_batch *bt, buf *b, const uint8_t *id, uint64_t seq);
 int aof_batch_add(sealer *s, aof_batch *bt, const uint8_t *p, size_t len);
+/* err for a seal that failed: the keyring's reason (errno from seal_reserve) or EIO. */
+void aof_seal_failed(char *err, size_t errlen);
 /* The part size in force (AOF_PART_MAX unless a test lowered it). */
 size_t aof_part_max(void);
 /* Seal bt's entries (if any) into b as a record, then payload p as a chain of parts, each

@@ -171,8 +171,7 @@ static int rw_close_batch(aof *a, char *err, size_t errlen)
 {
     if (a->rw_batch.p.len == 0) return 0;
     if (aof_seal_batch(a->s, &a->rw_batch, &a->rw_out, a->rw_id, a->rw_seq + 1) != 0) {
-        snprintf(err, errlen,
-                 "durable log: cannot seal a record (keyring nonce reservation failed)");
+        aof_seal_failed(err, errlen);
         return -1;
     }
     a->rw_seq++;
@@ -188,8 +187,7 @@ int aof_rewrite_append(aof *a, const uint8_t *payload, size_t len, char *err, si
     if (len > aof_part_max()) {
         if (aof_seal_chain(a->s, &a->rw_batch, &a->rw_out, a->rw_id, &a->rw_seq, payload, len) !=
             0) {
-            snprintf(err, errlen,
-                     "durable log: cannot seal a record (keyring nonce reservation failed)");
+            aof_seal_failed(err, errlen);
             return -1;
         }
         a->rw_records++;
@@ -199,8 +197,7 @@ int aof_rewrite_append(aof *a, const uint8_t *payload, size_t len, char *err, si
         rw_close_batch(a, err, errlen) != 0)
         return -1;
     if (aof_batch_add(a->s, &a->rw_batch, payload, len) != 0) {
-        snprintf(err, errlen,
-                 "durable log: cannot seal a record (keyring nonce reservation failed)");
+        aof_seal_failed(err, errlen);
         return -1;
     }
     a->rw_records++;

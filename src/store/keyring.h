@@ -84,7 +84,9 @@ uint32_t keyring_current(const keyring *k, int purpose);
  * retired. */
 const uint8_t *keyring_key(const keyring *k, int purpose, uint32_t version);
 /* Reserve the next nonce for (purpose, version) into nonce[12]. Persists a new reservation
- * block when needed. Returns 0, or -1 (the keyring file could not be written: do not seal). */
+ * block when needed. Returns 0, or -1 with errno (the keyring file could not be written:
+ * ENOSPC, EIO ...; ENOKEY: no such version or retired; EOVERFLOW: counters used up): do not
+ * seal. */
 int keyring_nonce(keyring *k, int purpose, uint32_t version, uint8_t nonce[12]);
 /* Make sure the next n nonces of (purpose, version) are reserved in the keyring file, so
  * that taking them needs no write: 0, or -1 if the file cannot be written (or the version

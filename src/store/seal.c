@@ -7,12 +7,14 @@
  */
 #include "seal.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "util/log.h"
 #include "util/mem.h"
 #include "util/secmem.h"
 
@@ -41,6 +43,7 @@ struct sealer {
     int raised; /* versions raised by commits since the last seal_nonces_commit */
     unsigned retirements; /* keyring_retirements when the contexts were last checked */
     char raised_msg[160];
+    int reserve_failed; /* the last nonce reservation failed (logged once) */
 };
 
 sealer *seal_new(keyring *k, int purpose)
@@ -60,6 +63,20 @@ void seal_free(sealer *s)
     }
     mem_free(s->ctx);
     mem_free(s);
+}
+
+/* EVP_CipherUpdate over n bytes (AAD when out is NULL) in pieces below INT_MAX: a value or
+ * a key name may pass 2 GB. GCM gives out exactly as many bytes as it takes in. */
+static int update_all(EVP_CIPHER_CTX *c, uint8_t *out, const uint8_t *in, size_t n)
+{
+    while (n) {
+        int k = n > (1u << 30) ? 1 << 30 : (int)n, l = 0;
+        if (EVP_CipherUpdate(c, out, &l, in, k) != 1) return -1;
+        if (out) out += k;
+        in += k;
+        n -= (size_t)k;
+    }
+    return 0;
 }
 
 /* A retired version lost its key: its expanded keys go too (the freed blocks are wiped). */
@@ -138,10 +155,10 @@ static int feed_aad(EVP_CIPHER_CTX *c, uint32_t version, const uint8_t *a1, size
     if (EVP_CipherUpdate(c, NULL, &l, hdr, 4) != 1) return -1;
     put32(hdr, a1 ? (uint32_t)l1 : 0xffffffffu);
     if (EVP_CipherUpdate(c, NULL, &l, hdr, 4) != 1) return -1;
-    if (a1 && l1 && EVP_CipherUpdate(c, NULL, &l, a1, (int)l1) != 1) return -1;
+    if (a1 && l1 && update_all(c, NULL, a1, l1) != 0) return -1;
     put32(hdr, a2 ? (uint32_t)l2 : 0xffffffffu);
     if (EVP_CipherUpdate(c, NULL, &l, hdr, 4) != 1) return -1;
-    if (a2 && l2 && EVP_CipherUpdate(c, NULL, &l, a2, (int)l2) != 1) return -1;
+    if (a2 && l2 && update_all(c, NULL, a2, l2) != 0) return -1;
     return 0;
 }
 
@@ -154,7 +171,24 @@ int seal_reserve(sealer *s, uint8_t hdr[SEAL_HEADER])
 {
     uint32_t version = keyring_current(s->k, s->purpose);
     put32(hdr, version);
-    return keyring_nonce(s->k, s->purpose, version, hdr + 4);
+    errno = 0;
+    if (keyring_nonce(s->k, s->purpose, version, hdr + 4) == 0) {
+        if (s->reserve_failed)
+            log_notice("keyring: nonces for the %s key can be reserved again",
+                       keyring_purpose_name(s->purpose));
+        s->reserve_failed = 0;
+        return 0;
+    }
+    /* Said once per failure, in the server log: the callers' errors (AUDITFAIL, MISCONF)
+     * only say that sealing failed. */
+    int e = errno ? errno : EIO;
+    if (!s->reserve_failed)
+        log_warning("keyring: cannot reserve nonces for the %s key (%s): nothing is sealed with "
+                    "it until %s can be written",
+                    keyring_purpose_name(s->purpose), strerror(e), keyring_path(s->k));
+    s->reserve_failed = 1;
+    errno = e;
+    return -1;
 }
 
 int seal_seal_reserved(sealer *s, const uint8_t hdr[SEAL_HEADER], const uint8_t *p, size_t n,
@@ -163,12 +197,12 @@ int seal_seal_reserved(sealer *s, const uint8_t hdr[SEAL_HEADER], const uint8_t 
 {
     uint32_t version = get32(hdr);
     seal_ctx *c = ctx_for(s, version);
-    if (!c || n > 0x7fffffff) return -1;
+    if (!c || n > UINT32_MAX - SEAL_OVERHEAD) return -1; /* stored lengths are 32-bit */
     if (out != hdr) memmove(out, hdr, SEAL_HEADER);
     int l = 0, ok = EVP_EncryptInit_ex(c->enc, NULL, NULL, NULL, out + 4) == 1 &&
                     feed_aad(c->enc, version, aad1, aad1len, aad2, aad2len) == 0 &&
-                    EVP_EncryptUpdate(c->enc, out + SEAL_HEADER, &l, p, (int)n) == 1 &&
-                    EVP_EncryptFinal_ex(c->enc, out + SEAL_HEADER + l, &l) == 1 &&
+                    update_all(c->enc, out + SEAL_HEADER, p, n) == 0 &&
+                    EVP_EncryptFinal_ex(c->enc, out + SEAL_HEADER + n, &l) == 1 &&
                     EVP_CIPHER_CTX_ctrl(c->enc, EVP_CTRL_GCM_GET_TAG, SEAL_TAG,
                                         out + SEAL_HEADER + n) == 1;
     if (!ok) return -1;
@@ -179,7 +213,7 @@ int seal_seal_reserved(sealer *s, const uint8_t hdr[SEAL_HEADER], const uint8_t 
 int seal_seal(sealer *s, const uint8_t *p, size_t n, const uint8_t *aad1, size_t aad1len,
               const uint8_t *aad2, size_t aad2len, uint8_t *out)
 {
-    if (n > 0x7fffffff || seal_reserve(s, out) != 0) return -1;
+    if (n > UINT32_MAX - SEAL_OVERHEAD || seal_reserve(s, out) != 0) return -1;
     return seal_seal_reserved(s, out, p, n, aad1, aad1len, aad2, aad2len, out);
 }
 
@@ -193,10 +227,10 @@ int seal_open(sealer *s, const uint8_t *in, size_t n, const uint8_t *aad1, size_
     size_t pl = n - SEAL_OVERHEAD;
     int l = 0, ok = EVP_DecryptInit_ex(c->dec, NULL, NULL, NULL, in + 4) == 1 &&
                     feed_aad(c->dec, version, aad1, aad1len, aad2, aad2len) == 0 &&
-                    EVP_DecryptUpdate(c->dec, out, &l, in + SEAL_HEADER, (int)pl) == 1 &&
+                    update_all(c->dec, out, in + SEAL_HEADER, pl) == 0 &&
                     EVP_CIPHER_CTX_ctrl(c->dec, EVP_CTRL_GCM_SET_TAG, SEAL_TAG,
                                         (void *)(in + SEAL_HEADER + pl)) == 1 &&
-                    EVP_DecryptFinal_ex(c->dec, out + l, &l) == 1;
+                    EVP_DecryptFinal_ex(c->dec, out + pl, &l) == 1;
     if (!ok) {
         OPENSSL_cleanse(out, pl); /* never leave unauthenticated plaintext behind */
         return -1;

@@ -77,6 +77,7 @@ TEST(create_open_wrong_key)
     snprintf(kf, sizeof kf, "%s/mk2", dir);
     CHECK(keyring_open(kr, &src, 1, err, sizeof err) == NULL);
     CHECK(strstr(err, "wrong master key") != NULL);
+    CHECK(strstr(err, "last wrapped with the master key from master-key-file") != NULL);
     f = fopen(kr, "r");
     size_t na = fread(after, 1, sizeof after, f);
     fclose(f);
@@ -123,6 +124,7 @@ TEST(passphrase_and_command)
     keyring_kek_source bad = {NULL, "wrong passphrase", NULL};
     CHECK(keyring_open(kr, &bad, 0, err, sizeof err) == NULL);
     CHECK(strstr(err, "wrong master key") != NULL);
+    CHECK(strstr(err, "with the master key from a passphrase") != NULL);
     /* Re-wrap under a command-supplied key, then only that works. */
     k = keyring_open(kr, &pw, 0, err, sizeof err);
     snprintf(cmd, sizeof cmd, "echo %s", K2);
