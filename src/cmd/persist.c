@@ -194,6 +194,8 @@ int persist_close(srv *s)
     return rc;
 }
 
+#define FRAME_KEEP (1u << 20) /* the journal frame keeps at most this much room */
+
 /* A frame kept back: its length (8 bytes: a transaction may pass 4 GB), then its bytes. */
 static void backlog_add(srv *s, const uint8_t *p, size_t n)
 {
@@ -243,6 +245,7 @@ void persist_commit(srv *s, client *c)
     }
     explicit_bzero(s->frame.p, s->frame.len); /* key names are identifiers */
     s->frame.len = 0;
+    if (s->frame.cap > FRAME_KEEP) buf_free(&s->frame); /* a large write's room goes back */
     if (c) c->flags |= CL_WAIT_LOG;
 }
 

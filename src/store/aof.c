@@ -198,24 +198,18 @@ int aof_seal_batch(sealer *s, aof_batch *bt, buf *b, const uint8_t *id, uint64_t
     return 0;
 }
 
-/* Add an entry (u32 length, AOF_ENTRY_MORE for a part that is not a chain's last | payload)
- * to bt, reserving its nonce when it is the first. */
-static int batch_entry(sealer *s, aof_batch *bt, const uint8_t *p, size_t len, uint32_t more)
+/* Add an entry (u32 length | payload) to bt, reserving its nonce when it is the first. */
+int aof_batch_add(sealer *s, aof_batch *bt, const uint8_t *p, size_t len)
 {
     if (!bt->reserved) {
         if (seal_reserve(s, bt->hdr) != 0) return -1;
         bt->reserved = 1;
     }
     uint8_t hdr[4];
-    put32(hdr, (uint32_t)len | more);
+    put32(hdr, (uint32_t)len);
     buf_append(&bt->p, hdr, 4);
     if (len) buf_append(&bt->p, p, len);
     return 0;
-}
-
-int aof_batch_add(sealer *s, aof_batch *bt, const uint8_t *p, size_t len)
-{
-    return batch_entry(s, bt, p, len, 0);
 }
 
 void aof_seal_failed(char *err, size_t errlen)
@@ -238,6 +232,25 @@ size_t aof_part_max(void)
     return part_max;
 }
 
+/* Seal part p[0..n) of a chain (more: AOF_ENTRY_MORE unless it is the last) as record seq
+ * of file id, alone in it, into b. The plaintext is put where its ciphertext goes and sealed
+ * in place: a large payload is copied once, not into a batch first. 0, or -1 (b unchanged). */
+static int seal_part(sealer *s, buf *b, const uint8_t *id, uint64_t seq, const uint8_t *p, size_t n,
+                     uint32_t more)
+{
+    uint8_t hdr[SEAL_HEADER], seqbe[8];
+    if (seal_reserve(s, hdr) != 0) return -1;
+    uint8_t *dst = record_at(b, 4 + n, seq, seqbe), *pt = dst + SEAL_HEADER;
+    put32(pt, (uint32_t)n | more);
+    memcpy(pt + 4, p, n);
+    if (seal_seal_reserved(s, hdr, pt, 4 + n, id, AOF_ID_LEN, seqbe, sizeof seqbe, dst) != 0) {
+        OPENSSL_cleanse(pt, 4 + n);
+        return -1;
+    }
+    b->len += 4 + 4 + n + SEAL_OVERHEAD;
+    return 0;
+}
+
 int aof_seal_chain(sealer *s, aof_batch *bt, buf *b, const uint8_t *id, uint64_t *seq,
                    const uint8_t *p, size_t len)
 {
@@ -246,11 +259,11 @@ int aof_seal_chain(sealer *s, aof_batch *bt, buf *b, const uint8_t *id, uint64_t
         if (aof_seal_batch(s, bt, b, id, *seq + 1) != 0) return -1;
         (*seq)++;
     }
+    size_t parts = (len + part_max - 1) / part_max;
+    buf_reserve(b, len + parts * (4 + 4 + SEAL_OVERHEAD)); /* one allocation, not doublings */
     for (size_t off = 0; off < len;) {
         size_t n = len - off > part_max ? part_max : len - off;
-        uint32_t more = off + n < len ? AOF_ENTRY_MORE : 0;
-        if (batch_entry(s, bt, p + off, n, more) != 0 ||
-            aof_seal_batch(s, bt, b, id, *seq + 1) != 0)
+        if (seal_part(s, b, id, *seq + 1, p + off, n, off + n < len ? AOF_ENTRY_MORE : 0) != 0)
             return -1;
         (*seq)++;
         off += n;
