@@ -407,8 +407,9 @@ static int judge_suspect(reader *rd, sealer *s, aof_scan *r, unsigned long long 
         snprintf(r->why, sizeof r->why, "last record incomplete (%llu of %u bytes present)", have,
                  len);
     else
-        snprintf(r->why, sizeof r->why,
-                 "last record (%llu) fails to open and only zero bytes follow it", next);
+        snprintf(r->why, sizeof r->why, "last record (%llu) fails to open and %s", next,
+                 off + 4 + len == r->size ? "nothing follows it (a write cut short, or damage)"
+                                          : "only zero bytes follow it");
     return 0;
 }
 

@@ -174,6 +174,33 @@ TEST(length_flip_last_record_is_torn)
     teardown();
 }
 
+/* A bit flipped inside the last record, whole: it fails to open with nothing after it
+ * (torn, since a crash can leave such a tail; the message says it may be damage), or with
+ * zero fill after it. */
+TEST(flipped_last_record_wording)
+{
+    setup();
+    make_log(6);
+    size_t n, off[8];
+    uint8_t *img = slurp(logpath, &n);
+    CHECK_INT(offsets(img, n, off, 8), 6);
+    img[off[5] + 4 + SEAL_HEADER] ^= 0x01;
+    aof_check_report r;
+    char err[512];
+    spit(logpath, img, n);
+    CHECK_INT(aof_check(logpath, ls, &r, err, sizeof err), 1);
+    CHECK(r.torn && strstr(r.problem, "last record (6) fails to open and nothing follows it (a "
+                                      "write cut short, or damage)") != NULL);
+    uint8_t *z = calloc(1, n + 4096);
+    memcpy(z, img, n);
+    spit(logpath, z, n + 4096);
+    CHECK_INT(aof_check(logpath, ls, &r, err, sizeof err), 1);
+    CHECK(r.torn && strstr(r.problem, "fails to open and only zero bytes follow it") != NULL);
+    free(z);
+    free(img);
+    teardown();
+}
+
 /* A truncated last record is cut, its bytes kept first; zero fill alone is cut with no copy;
  * when no copy can be made (a file size limit), nothing is cut and loading fails. */
 TEST(torn_tail_copy_kept)
@@ -315,4 +342,5 @@ TEST(unknown_key_version_is_bad)
 }
 
 UNIT_MAIN(T(length_flip_early_record_is_bad), T(length_flip_last_record_is_torn),
-          T(torn_tail_copy_kept), T(length_into_zero_fill_is_bad), T(unknown_key_version_is_bad))
+          T(flipped_last_record_wording), T(torn_tail_copy_kept), T(length_into_zero_fill_is_bad),
+          T(unknown_key_version_is_bad))
