@@ -147,6 +147,12 @@ int persist_open(srv *s, char *err, size_t errlen)
                st.records, st.bytes, st.load_ms, db_size(s->db));
     db_journal_to(s->db, &s->frame);
     resume_rotations(s);
+    if (aof_format(s->log) == 1) {
+        /* Format 1 holds no chains: an entry over its 1 GB record limit would be refused. */
+        log_notice("durable log: written by an older phidb (format 1): compacting it into "
+                   "format 2");
+        s->rw_requested = 1;
+    }
     return 0;
 }
 

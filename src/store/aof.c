@@ -822,6 +822,11 @@ void aof_set_fsync(aof *a, enum aof_fsync policy)
     aof_unlock(a);
 }
 
+int aof_format(const aof *a)
+{
+    return a->format;
+}
+
 unsigned long long aof_size(const aof *a)
 {
     return a->appended;

@@ -115,6 +115,9 @@ int aof_needs_rewrite(const aof *a);
 int aof_status(const aof *a, char *err, size_t errlen);
 /* Change the fsync policy. */
 void aof_set_fsync(aof *a, enum aof_fsync policy);
+/* Format of the active log: 1 (written by an older phidb: a record per payload, no chains,
+ * until the next compaction) or 2. */
+int aof_format(const aof *a);
 /* Bytes in the active log (header included). */
 unsigned long long aof_size(const aof *a);
 /* Bytes the log had after the last load or rewrite (the base for auto-rewrite ratios). */

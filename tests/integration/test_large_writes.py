@@ -12,7 +12,8 @@ test can afford):
 - a compaction writes the 70 MB value as a chain too, and it loads the same;
 - a chain whose last part never reached the disk (the log cut after its first part, as a
   crash would) is cut off whole at start-up with a warning, its bytes kept beside the log;
-  the writes before it are there, and writes go on after it and survive a restart.
+  the writes before it are there, and writes go on after it and survive a restart;
+- a log in format 1 (older phidb: no chains) is compacted into format 2 at start-up.
 phidb-only: skipped when PHIDB_TARGET=redis.
 """
 
@@ -134,12 +135,43 @@ def large_writes(run):
     os.unlink(whole)
 
 
+def format_1_log(run):
+    """A log written by an older phidb (format 1: a record per command, no chains) is
+    compacted into format 2 at start-up, so that large writes can be chained."""
+    srv = harness.PhidbServer()
+    srv.stop()
+    log = os.path.join(srv.dir, "data", "phidb.log")
+    with open(log, "r+b") as f:  # a log of no records: only its header says format 1
+        head = f.read(12)
+        run.require(head[:8] == b"PHIDBLOG" and head[8:12] == b"\0\0\0\x02", "a format 2 log")
+        f.seek(8)
+        f.write(b"\0\0\0\x01")
+    srv.restart()
+    c = srv.raw()
+    harness.wait_until(lambda: b"aof_rewrites:1\r\n" in c.call("INFO", "persistence")[1],
+                       timeout=60, what="the compaction at start-up")
+    run.check("written by an older phidb (format 1): compacting it into format 2"
+              in srv.log_text(), "start-up says it compacts the format 1 log")
+    with open(log, "rb") as f:
+        run.eq(f.read(12)[8:], b"\0\0\0\x02", "the log is in format 2 now")
+    run.eq(c.call("SET", "k", "v"), ("+", b"OK"), "writes go on")
+    c.close()
+    srv.stop()
+    srv.restart()
+    c = srv.raw()
+    run.eq(c.call("GET", "k"), ("$", b"v"), "and survive a restart")
+    c.close()
+    srv.stop()
+
+
 def body(run):
     if harness.env_target() == "redis":
         run.log("skipped: phidb-only checks (PHIDB_TARGET=redis)")
         return
     with run.case("writes larger than the log's part size"):
         large_writes(run)
+    with run.case("a format 1 log is compacted at start-up"):
+        format_1_log(run)
 
 
 if __name__ == "__main__":
