@@ -60,9 +60,10 @@ static config *load_conf(const char *dir, char *err, size_t errlen)
     return c;
 }
 
-static char *ask(const char *prompt)
+/* Read a line from the terminal without echo into line (cap bytes): each caller passes a
+ * buffer of its own, so that a second question does not overwrite the first answer. */
+static char *ask(const char *prompt, char *line, size_t cap)
 {
-    static char line[1024];
     int tty = open("/dev/tty", O_RDWR | O_CLOEXEC);
     if (tty < 0) return NULL;
     struct termios old, noecho;
@@ -71,7 +72,7 @@ static char *ask(const char *prompt)
     noecho.c_lflag &= ~(tcflag_t)ECHO;
     tcsetattr(tty, TCSAFLUSH, &noecho);
     ssize_t w = write(tty, prompt, strlen(prompt));
-    ssize_t n = read(tty, line, sizeof line - 1);
+    ssize_t n = read(tty, line, cap - 1);
     tcsetattr(tty, TCSAFLUSH, &old);
     w = write(tty, "\n", 1);
     (void)w;
@@ -90,7 +91,8 @@ static int current_source(const config *c, keyring_kek_source *src)
         src->command = c->master_key_command;
     } else if (c->master_key_passphrase) {
         const char *p = getenv("PHIDB_PASSPHRASE");
-        src->passphrase = p && *p ? p : ask("current master key passphrase: ");
+        static char line[1024];
+        src->passphrase = p && *p ? p : ask("current master key passphrase: ", line, sizeof line);
         if (!src->passphrase) return -1;
     } else {
         src->key_file = c->master_key_file;
@@ -138,10 +140,23 @@ static int do_rewrap(const config *c, int argc, char **argv)
         else if (strcmp(argv[i], "--new-key-command") == 0 && i + 1 < argc)
             nsrc.command = argv[++i];
         else if (strcmp(argv[i], "--new-passphrase") == 0) {
+            static char line[1024], again[1024];
             const char *p = getenv("PHIDB_NEW_PASSPHRASE");
-            nsrc.passphrase = p && *p ? p : ask("new master key passphrase: ");
+            nsrc.passphrase = p && *p ? p : ask("new master key passphrase: ", line, sizeof line);
             if (!nsrc.passphrase) {
                 fprintf(stderr, "phidb keyring: no passphrase given\n");
+                return 2;
+            }
+            if (strlen(nsrc.passphrase) < 12) {
+                fprintf(stderr, "phidb keyring: the new passphrase must have at least 12 "
+                                "characters\n");
+                return 2;
+            }
+            /* Typed at the terminal: a typo would wrap the keys under a passphrase nobody
+             * knows. */
+            if (!(p && *p) && (!ask("new master key passphrase again: ", again, sizeof again) ||
+                               strcmp(again, line) != 0)) {
+                fprintf(stderr, "phidb keyring: the two passphrases differ; nothing changed\n");
                 return 2;
             }
         } else {

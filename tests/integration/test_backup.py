@@ -22,8 +22,11 @@
 phidb-only: skipped when PHIDB_TARGET=redis.
 """
 
+import contextlib
 import os
+import pty
 import re
+import select
 import signal
 import shutil
 import struct
@@ -794,8 +797,54 @@ def passphrase_master(run):
         run.check(rc == 0 and "OK: backup verified" in out, "and by the tool, with the "
                   "passphrase (PHIDB_PASSPHRASE)", out + err)
         srv.stop()
+        terminal_rewrap(run, srv, pp)
     finally:
         del os.environ["PHIDB_PASSPHRASE"]
+
+
+def terminal_rewrap(run, srv, current):
+    """Both passphrases typed at the terminal: the new one (asked twice) must not be
+    overwritten by the answer to the current one's question."""
+    new = "a second passphrase typed at the terminal"
+    pid, fd = pty.fork()
+    if pid == 0:
+        for v in ("PHIDB_PASSPHRASE", "PHIDB_NEW_PASSPHRASE"):
+            os.environ.pop(v, None)
+        os.execv(srv.tool_bin, ["phidb", "keyring", "rewrap", srv.dir, "--new-passphrase"])
+    out = b""
+
+    def more():  # b"" at the end, or when nothing comes for 60 s
+        nonlocal out
+        if not select.select([fd], [], [], 60)[0]:
+            return b""
+        with contextlib.suppress(OSError):
+            d = os.read(fd, 4096)
+            out += d
+            return d
+        return b""
+
+    for prompt, answer in ((b"new master key passphrase: ", new),
+                           (b"passphrase again: ", new),
+                           (b"current master key passphrase: ", current)):
+        while prompt not in out and more():
+            pass
+        if prompt not in out:
+            break
+        os.write(fd, answer.encode() + b"\n")
+    while more():
+        pass
+    if prompt not in out:  # an unexpected question or none: stop it
+        os.kill(pid, signal.SIGKILL)
+    _, status = os.waitpid(pid, 0)
+    run.check(os.waitstatus_to_exitcode(status) == 0 and b"Re-wrapped" in out,
+              "phidb keyring rewrap, both passphrases typed", out.decode("utf-8", "replace"))
+    for pp, ok in ((new, True), (current, False)):
+        r = subprocess.run([srv.tool_bin, "keyring", "status", srv.dir],
+                           env=dict(os.environ, PHIDB_PASSPHRASE=pp), stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=120)
+        run.check((r.returncode == 0) == ok, "the keyring opens with the new passphrase, not "
+                  "the old" if ok else "the old passphrase no longer opens it",
+                  r.stdout.decode())
 
 
 if __name__ == "__main__":
