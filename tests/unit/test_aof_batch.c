@@ -16,16 +16,21 @@ static void put32be(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)v;
 }
 
-/* Append records first..first+n-1 without flushing. */
-static void add_n(aof *a, unsigned first, unsigned n)
+/* Append records first..first+n-1 of lengths len(i) (at most 5000) without flushing. */
+static void add_lens(aof *a, unsigned first, unsigned n, size_t (*len)(unsigned))
 {
     char err[512];
-    uint8_t p[1024];
+    uint8_t p[5000];
     for (unsigned i = first; i < first + n; i++) {
-        gen(p, len_of(i), i);
-        if (aof_append(a, p, len_of(i), err, sizeof err) != 0)
+        gen(p, len(i), i);
+        if (aof_append(a, p, len(i), err, sizeof err) != 0)
             unit_fail(__FILE__, __LINE__, "aof_append %u: %s", i, err);
     }
+}
+
+static void add_n(aof *a, unsigned first, unsigned n)
+{
+    add_lens(a, first, n, len_of);
 }
 
 static size_t count_records(void)
@@ -273,13 +278,7 @@ static size_t chain_len(unsigned i)
 
 static void add_chained(aof *a, unsigned first, unsigned n)
 {
-    char err[512];
-    uint8_t p[5000];
-    for (unsigned i = first; i < first + n; i++) {
-        gen(p, chain_len(i), i);
-        if (aof_append(a, p, chain_len(i), err, sizeof err) != 0)
-            unit_fail(__FILE__, __LINE__, "aof_append %u: %s", i, err);
-    }
+    add_lens(a, first, n, chain_len);
 }
 
 TEST(chains)
